@@ -1,0 +1,113 @@
+using System.Numerics.Tensors;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>Element-wise and reduction kernels for dense layers, over row-major <c>[rows, columns]</c> spans.</summary>
+public static class Elementwise
+{
+    /// <summary>Adds a row to every row of a matrix: <c>matrix[r, j] += row[j]</c> (the bias of a dense layer).</summary>
+    /// <param name="matrix">The <c>[rows, row.Length]</c> matrix, updated in place.</param>
+    /// <param name="row">The row to add.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="matrix"/> is shorter than <c>rows·row.Length</c>.</exception>
+    public static void AddRowToEachRow(Span<float> matrix, ReadOnlySpan<float> row, int rows)
+    {
+        ThrowHelper.CheckNonNegative(rows, nameof(rows));
+        int columns = row.Length;
+        ThrowHelper.CheckLength(matrix.Length, (long)rows * columns, nameof(matrix));
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> target = matrix.Slice(r * columns, columns);
+            TensorPrimitives.Add(target, row, target);
+        }
+    }
+
+    /// <summary>
+    /// Accumulates column sums: <c>sums[j] += Σ_r matrix[r, j]</c>, adding rows in increasing <c>r</c> (the bias
+    /// gradient of a dense layer).
+    /// </summary>
+    /// <param name="matrix">The <c>[rows, sums.Length]</c> matrix.</param>
+    /// <param name="sums">The column sums, accumulated into.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="matrix"/> is shorter than <c>rows·sums.Length</c>, or overlaps <paramref name="sums"/>.</exception>
+    public static void AccumulateColumnSums(ReadOnlySpan<float> matrix, Span<float> sums, int rows)
+    {
+        ThrowHelper.CheckNonNegative(rows, nameof(rows));
+        int columns = sums.Length;
+        ThrowHelper.CheckLength(matrix.Length, (long)rows * columns, nameof(matrix));
+        if (matrix[..(rows * columns)].Overlaps(sums))
+        {
+            ThrowHelper.ThrowOverlap(nameof(sums), nameof(matrix));
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            TensorPrimitives.Add(sums, matrix.Slice(r * columns, columns), sums);
+        }
+    }
+
+    /// <summary>Rectified linear unit: <c>destination[i] = max(x[i], 0)</c>; NaN stays NaN. May run in place.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">The output, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Relu(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        TensorPrimitives.Max(x, 0f, destination[..x.Length]);
+    }
+
+    /// <summary>
+    /// ReLU backward: <c>destination[i] = x[i] &gt; 0 ? outputGrad[i] : 0</c>, where <paramref name="x"/> is the
+    /// forward input (the derivative at 0 is taken as 0, as Keras and PyTorch do). May run in place on <paramref name="outputGrad"/>.
+    /// </summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">The gradient with respect to the ReLU output, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">The gradient with respect to <paramref name="x"/>, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match <paramref name="x"/>.</exception>
+    public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        if (outputGrad.Length != x.Length)
+        {
+            ThrowHelper.ThrowLengthMismatch(nameof(outputGrad), x.Length, outputGrad.Length);
+        }
+
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        BinaryDriver.Invoke<ReluGradOperator>(x, outputGrad, destination[..x.Length]);
+    }
+
+    /// <summary>
+    /// Row-wise softmax with the maximum subtracted first, so large logits cannot overflow:
+    /// <c>destination[r, j] = exp(x[r, j] - max_j x[r, ·]) / Σ_j exp(x[r, j] - max_j x[r, ·])</c>. May run in place.
+    /// </summary>
+    /// <param name="x">The <c>[rows, columns]</c> logits.</param>
+    /// <param name="destination">The <c>[rows, columns]</c> probabilities.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <param name="columns">The number of columns; at least 1 when <paramref name="rows"/> is positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative, or <paramref name="columns"/> is 0 with rows to compute.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than <c>rows·columns</c>.</exception>
+    public static void SoftmaxRows(ReadOnlySpan<float> x, Span<float> destination, int rows, int columns)
+    {
+        ThrowHelper.CheckNonNegative(rows, nameof(rows));
+        ThrowHelper.CheckNonNegative(columns, nameof(columns));
+        if (columns == 0 && rows > 0)
+        {
+            ThrowHelper.ThrowOutOfRange(nameof(columns), "A softmax over zero columns is undefined.");
+        }
+
+        long length = (long)rows * columns;
+        ThrowHelper.CheckLength(x.Length, length, nameof(x));
+        ThrowHelper.CheckLength(destination.Length, length, nameof(destination));
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> logits = x.Slice(r * columns, columns);
+            Span<float> probabilities = destination.Slice(r * columns, columns);
+            float max = TensorPrimitives.Max(logits);
+            TensorPrimitives.Subtract(logits, max, probabilities);
+            TensorPrimitives.Exp(probabilities, probabilities);
+            float sum = TensorPrimitives.Sum<float>(probabilities);
+            TensorPrimitives.Divide(probabilities, sum, probabilities);
+        }
+    }
+}

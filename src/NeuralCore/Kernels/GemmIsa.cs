@@ -1,0 +1,43 @@
+using System.Runtime.Intrinsics;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>The instruction-set paths of the GEMM; tests and benchmarks pick one explicitly.</summary>
+internal enum GemmIsa
+{
+    /// <summary>Plain scalar code.</summary>
+    Scalar,
+
+    /// <summary>128-bit vectors (SSE, or NEON on ARM64).</summary>
+    Vector128,
+
+    /// <summary>256-bit vectors (AVX2 + FMA).</summary>
+    Vector256,
+
+    /// <summary>512-bit vectors (AVX-512F).</summary>
+    Vector512,
+}
+
+/// <summary>Which <see cref="GemmIsa"/> paths this process can run, and the one it runs by default.</summary>
+internal static class GemmIsaSupport
+{
+    /// <summary>The widest accelerated path; see docs/benchmarks.md for why 512 bits is preferred where present.</summary>
+    public static readonly GemmIsa Best =
+        Vector512.IsHardwareAccelerated ? GemmIsa.Vector512 :
+        Vector256.IsHardwareAccelerated ? GemmIsa.Vector256 :
+        Vector128.IsHardwareAccelerated ? GemmIsa.Vector128 :
+        GemmIsa.Scalar;
+
+    /// <summary>Whether <paramref name="isa"/> runs accelerated here (software emulation would be correct but slow).</summary>
+    public static bool IsSupported(GemmIsa isa) => isa switch
+    {
+        GemmIsa.Vector512 => Vector512.IsHardwareAccelerated,
+        GemmIsa.Vector256 => Vector256.IsHardwareAccelerated,
+        GemmIsa.Vector128 => Vector128.IsHardwareAccelerated,
+        _ => true,
+    };
+
+    /// <summary>The paths that run accelerated in this process, the scalar one included.</summary>
+    public static IEnumerable<GemmIsa> Supported =>
+        Enum.GetValues<GemmIsa>().Where(IsSupported);
+}

@@ -1,0 +1,148 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// Fused optimizer updates over flat parameter and gradient arenas: one pass reads each parameter, gradient and
+/// state element once.
+/// </summary>
+/// <remarks>
+/// These loops are bound by memory bandwidth, not arithmetic, so they use <see cref="Vector{T}"/> (the platform's
+/// preferred width) rather than one path per explicit width.
+/// </remarks>
+public static class OptimizerKernels
+{
+    /// <summary>
+    /// One Adam step in Keras's form, for every element <c>i</c>:
+    /// <c>m = m + (g - m)·(1 - β1)</c>; <c>v = v + (g² - v)·(1 - β2)</c>; <c>θ = θ - α·m / (√v + ε)</c>, where the caller passes
+    /// <c>α = lr·√(1 - β2^t) / (1 - β1^t)</c> for step <c>t</c> (1-based). As in Keras, ε is added to the uncorrected √v.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="firstMoment">m, as long as <paramref name="parameters"/>, updated in place.</param>
+    /// <param name="secondMoment">v, as long as <paramref name="parameters"/>, updated in place.</param>
+    /// <param name="alpha">The bias-corrected step size α.</param>
+    /// <param name="beta1">β1, in [0, 1).</param>
+    /// <param name="beta2">β2, in [0, 1).</param>
+    /// <param name="epsilon">ε, positive.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    public static void AdamUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float alpha, float beta1, float beta2, float epsilon)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
+        CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
+
+        ref float p = ref MemoryMarshal.GetReference(parameters);
+        ref float g = ref MemoryMarshal.GetReference(gradients);
+        ref float m = ref MemoryMarshal.GetReference(firstMoment);
+        ref float v = ref MemoryMarshal.GetReference(secondMoment);
+        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2;
+        nuint n = (nuint)length, i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var a1 = new Vector<float>(oneMinusBeta1);
+            var a2 = new Vector<float>(oneMinusBeta2);
+            var step = new Vector<float>(alpha);
+            var eps = new Vector<float>(epsilon);
+            for (; i + (nuint)Vector<float>.Count <= n; i += (nuint)Vector<float>.Count)
+            {
+                var gi = Vector.LoadUnsafe(ref g, i);
+                var mi = Vector.LoadUnsafe(ref m, i);
+                var vi = Vector.LoadUnsafe(ref v, i);
+                mi += (gi - mi) * a1;
+                vi += ((gi * gi) - vi) * a2;
+                var pi = Vector.LoadUnsafe(ref p, i) - (step * mi / (Vector.SquareRoot(vi) + eps));
+                mi.StoreUnsafe(ref m, i);
+                vi.StoreUnsafe(ref v, i);
+                pi.StoreUnsafe(ref p, i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            float gi = Unsafe.Add(ref g, i);
+            ref float mi = ref Unsafe.Add(ref m, i);
+            ref float vi = ref Unsafe.Add(ref v, i);
+            mi += (gi - mi) * oneMinusBeta1;
+            vi += ((gi * gi) - vi) * oneMinusBeta2;
+            Unsafe.Add(ref p, i) -= alpha * mi / (MathF.Sqrt(vi) + epsilon);
+        }
+    }
+
+    /// <summary>
+    /// One stochastic-gradient-descent step with Keras's semantics. Without momentum: <c>θ = θ - lr·g</c>. With momentum μ:
+    /// <c>u = μ·u - lr·g</c>, then <c>θ = θ + u</c>, or with Nesterov <c>θ = θ + μ·u - lr·g</c>.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="velocity">u, as long as <paramref name="parameters"/>, updated in place; ignored (may be empty) when <paramref name="momentum"/> is 0.</param>
+    /// <param name="learningRate">lr.</param>
+    /// <param name="momentum">μ, in [0, 1).</param>
+    /// <param name="nesterov">Whether to apply Nesterov momentum.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    public static void SgdUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity,
+        float learningRate, float momentum, bool nesterov)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        ref float p = ref MemoryMarshal.GetReference(parameters);
+        ref float g = ref MemoryMarshal.GetReference(gradients);
+        nuint n = (nuint)length, i = 0;
+        if (momentum == 0f)
+        {
+            if (Vector.IsHardwareAccelerated)
+            {
+                var lr = new Vector<float>(learningRate);
+                for (; i + (nuint)Vector<float>.Count <= n; i += (nuint)Vector<float>.Count)
+                {
+                    (Vector.LoadUnsafe(ref p, i) - (lr * Vector.LoadUnsafe(ref g, i))).StoreUnsafe(ref p, i);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                Unsafe.Add(ref p, i) -= learningRate * Unsafe.Add(ref g, i);
+            }
+
+            return;
+        }
+
+        CheckSameLength(velocity.Length, length, nameof(velocity));
+        ref float u = ref MemoryMarshal.GetReference(velocity);
+        if (Vector.IsHardwareAccelerated)
+        {
+            var lr = new Vector<float>(learningRate);
+            var mu = new Vector<float>(momentum);
+            for (; i + (nuint)Vector<float>.Count <= n; i += (nuint)Vector<float>.Count)
+            {
+                var step = lr * Vector.LoadUnsafe(ref g, i);
+                var ui = (mu * Vector.LoadUnsafe(ref u, i)) - step;
+                var delta = nesterov ? (mu * ui) - step : ui;
+                ui.StoreUnsafe(ref u, i);
+                (Vector.LoadUnsafe(ref p, i) + delta).StoreUnsafe(ref p, i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            float step = learningRate * Unsafe.Add(ref g, i);
+            ref float ui = ref Unsafe.Add(ref u, i);
+            ui = (momentum * ui) - step;
+            Unsafe.Add(ref p, i) += nesterov ? (momentum * ui) - step : ui;
+        }
+    }
+
+    private static void CheckSameLength(int actual, int expected, string name)
+    {
+        if (actual != expected)
+        {
+            ThrowHelper.ThrowLengthMismatch(name, expected, actual);
+        }
+    }
+}
