@@ -1,0 +1,149 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+public class ElementwiseTests
+{
+    // Every length 0..256 covers each vector width's body and every tail length.
+    public static TheoryData<int> Lengths() => [.. Enumerable.Range(0, 257)];
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Relu_matches_scalar_definition(int length)
+    {
+        float[] x = TestData.Uniform(length, length);
+        float[] y = new float[length];
+        Elementwise.Relu(x, y);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(x[i] > 0 ? x[i] : 0f, y[i]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void ReluBackward_matches_scalar_definition(int length)
+    {
+        float[] x = TestData.Uniform(length, length);
+        if (length > 3)
+        {
+            x[3] = 0f; // the derivative at exactly 0 is taken as 0
+        }
+
+        float[] dy = TestData.Uniform(length, length + 1000);
+        float[] dx = new float[length];
+        Elementwise.ReluBackward(x, dy, dx);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(x[i] > 0 ? dy[i] : 0f, dx[i]);
+        }
+    }
+
+    [Fact]
+    public void ReluBackward_runs_in_place_on_the_gradient()
+    {
+        float[] x = [-1, 2, 0, 3];
+        float[] dy = [5, 6, 7, 8];
+        Elementwise.ReluBackward(x, dy, dy);
+        Assert.Equal([0, 6, 0, 8], dy);
+    }
+
+    [Fact]
+    public void Relu_keeps_nan_visible()
+    {
+        float[] y = new float[1];
+        Elementwise.Relu([float.NaN], y);
+        Assert.True(float.IsNaN(y[0]));
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 10)]
+    [InlineData(7, 17)]
+    [InlineData(32, 33)]
+    public void Softmax_rows_match_double_precision(int rows, int columns)
+    {
+        float[] x = TestData.Uniform(rows * columns, rows + columns, scale: 20f);
+        float[] p = new float[rows * columns];
+        Elementwise.SoftmaxRows(x, p, rows, columns);
+        for (int r = 0; r < rows; r++)
+        {
+            double max = x.Skip(r * columns).Take(columns).Max();
+            double sum = x.Skip(r * columns).Take(columns).Sum(v => Math.Exp(v - max));
+            for (int j = 0; j < columns; j++)
+            {
+                double expected = Math.Exp(x[(r * columns) + j] - max) / sum;
+                Assert.True(Math.Abs(p[(r * columns) + j] - expected) <= 1e-6 + (1e-5 * expected),
+                    $"row {r}, column {j}: {p[(r * columns) + j]} vs {expected}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Softmax_does_not_overflow_on_large_logits()
+    {
+        float[] x = [1000f, 999f, -1000f, 88.8f, 1e30f, 1e30f];
+        float[] p = new float[6];
+        Elementwise.SoftmaxRows(x, p, 2, 3);
+        Assert.All(p, v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(1 / (1 + Math.Exp(-1)), p[0], 1e-6);
+        Assert.Equal(0.5f, p[4], 1e-6f);
+        Assert.Equal(0f, p[3]);
+    }
+
+    [Fact]
+    public void Softmax_validates_sizes()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Elementwise.SoftmaxRows(new float[6], new float[5], 2, 3));
+        Assert.Equal("destination", ex.ParamName);
+        var zero = Assert.Throws<ArgumentOutOfRangeException>(() => Elementwise.SoftmaxRows([], [], 2, 0));
+        Assert.Equal("columns", zero.ParamName);
+        var negative = Assert.Throws<ArgumentOutOfRangeException>(() => Elementwise.SoftmaxRows([], [], -1, 3));
+        Assert.Equal("rows", negative.ParamName);
+    }
+
+    [Theory]
+    [InlineData(0, 5)]
+    [InlineData(1, 1)]
+    [InlineData(4, 17)]
+    [InlineData(33, 10)]
+    public void Row_broadcast_and_column_sums_match_loops(int rows, int columns)
+    {
+        float[] matrix = TestData.Uniform(rows * columns, 1);
+        float[] row = TestData.Uniform(columns, 2);
+        float[] expected = (float[])matrix.Clone();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                expected[(r * columns) + j] += row[j];
+            }
+        }
+
+        Elementwise.AddRowToEachRow(matrix, row, rows);
+        Assert.Equal(expected, matrix);
+
+        float[] sums = TestData.Uniform(columns, 3);
+        float[] expectedSums = (float[])sums.Clone();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                expectedSums[j] += matrix[(r * columns) + j];
+            }
+        }
+
+        Elementwise.AccumulateColumnSums(matrix, sums, rows);
+        Assert.Equal(expectedSums, sums);
+    }
+
+    [Fact]
+    public void Broadcast_and_sums_validate_arguments()
+    {
+        Assert.Equal("matrix", Assert.Throws<ArgumentException>(() => Elementwise.AddRowToEachRow(new float[5], new float[3], 2)).ParamName);
+        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => Elementwise.AddRowToEachRow(new float[5], new float[3], -2)).ParamName);
+        Assert.Equal("matrix", Assert.Throws<ArgumentException>(() => Elementwise.AccumulateColumnSums(new float[5], new float[3], 2)).ParamName);
+        Assert.Equal("outputGrad", Assert.Throws<ArgumentException>(() => Elementwise.ReluBackward(new float[5], new float[4], new float[5])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => Elementwise.Relu(new float[5], new float[4])).ParamName);
+    }
+}

@@ -1,0 +1,152 @@
+using FsCheck.Xunit;
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+public class GemmTests
+{
+    public static TheoryData<int> Paths() => [.. GemmIsaSupport.Supported.Select(isa => (int)isa)];
+
+    /// <summary>
+    /// Checks the fast product against <see cref="GemmReference"/>. Both sum k products in float, so each is within
+    /// k·u·Σ|a||b| of the exact value (u = 2⁻²⁴); the bound below is twice that, plus the initial C when accumulating.
+    /// </summary>
+    internal static void AssertMatchesReference(GemmCase c, GemmIsa isa)
+    {
+        float[] a = TestData.Uniform(c.M * c.K, c.Seed);
+        float[] b = TestData.Uniform(c.K * c.N, c.Seed + 1);
+        float[] initial = TestData.Uniform(c.M * c.N, c.Seed + 2);
+        float[] expected = (float[])initial.Clone();
+        float[] actual = (float[])initial.Clone();
+        float[] magnitude = new float[c.M * c.N];
+
+        GemmReference.Multiply(a, b, expected, c.M, c.N, c.K, c.TransposeA, c.TransposeB, c.Accumulate);
+        Gemm.MultiplyOn(isa, a, b, actual, c.M, c.N, c.K, c.TransposeA, c.TransposeB, c.Accumulate);
+        GemmReference.Multiply(Abs(a), Abs(b), magnitude, c.M, c.N, c.K, c.TransposeA, c.TransposeB);
+
+        double u = Math.Pow(2, -24);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double scale = magnitude[i] + (c.Accumulate ? Math.Abs(initial[i]) : 0);
+            double bound = (2 * (c.K + 1) * u * scale * 1.01) + 1e-30;
+            double error = Math.Abs((double)actual[i] - expected[i]);
+            Assert.True(error <= bound,
+                $"{isa} {c}: element {i} (row {i / c.N}, column {i % c.N}) is {actual[i]}, reference {expected[i]}, |error| {error:E3} > bound {bound:E3}");
+        }
+    }
+
+    private static float[] Abs(float[] values) => [.. values.Select(MathF.Abs)];
+
+    [Property(Arbitrary = [typeof(KernelGenerators)], MaxTest = 150)]
+    public void Matches_reference_on_every_supported_path(GemmCase c)
+    {
+        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        {
+            AssertMatchesReference(c, isa);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Matches_reference_on_blocked_shapes(int path)
+    {
+        var isa = (GemmIsa)path;
+
+        // Shapes that cross the kc (256), mc (144) and nc (256) block sizes, plus the MLP's narrow ones.
+        GemmCase[] cases =
+        [
+            new(150, 300, 600, false, false, false, 1),
+            new(289, 33, 513, true, false, true, 2),
+            new(128, 10, 784, false, false, false, 3),
+            new(784, 10, 32, true, false, true, 4),
+            new(32, 784, 10, false, true, false, 5),
+            new(97, 257, 1, false, true, true, 6),
+        ];
+        foreach (GemmCase c in cases)
+        {
+            AssertMatchesReference(c, isa);
+        }
+    }
+
+    [Fact]
+    public void Public_entry_point_matches_reference()
+    {
+        AssertMatchesReferencePublic(new GemmCase(37, 65, 129, false, true, true, 9));
+    }
+
+    private static void AssertMatchesReferencePublic(GemmCase c)
+    {
+        float[] a = TestData.Uniform(c.M * c.K, 1);
+        float[] b = TestData.Uniform(c.K * c.N, 2);
+        float[] expected = new float[c.M * c.N];
+        float[] actual = new float[c.M * c.N];
+        GemmReference.Multiply(a, b, expected, c.M, c.N, c.K, c.TransposeA, c.TransposeB);
+        Gemm.Multiply(a, b, actual, c.M, c.N, c.K, c.TransposeA, c.TransposeB);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-4f);
+        }
+    }
+
+    [Fact]
+    public void K_zero_clears_or_keeps_C()
+    {
+        float[] c = [1, 2, 3, 4, 5, 6];
+        Gemm.Multiply([], [], c, 2, 3, 0, accumulate: true);
+        Assert.Equal([1, 2, 3, 4, 5, 6], c);
+        Gemm.Multiply([], [], c, 2, 3, 0);
+        Assert.All(c, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void Leaves_elements_past_m_times_n_untouched()
+    {
+        float[] a = TestData.Uniform(7 * 5, 1);
+        float[] b = TestData.Uniform(5 * 9, 2);
+        float[] c = Enumerable.Repeat(42f, (7 * 9) + 10).ToArray();
+        Gemm.Multiply(a, b, c, 7, 9, 5);
+        Assert.All(c[(7 * 9)..], v => Assert.Equal(42f, v));
+    }
+
+    [Theory]
+    [InlineData(-1, 2, 3, "m")]
+    [InlineData(2, -1, 3, "n")]
+    [InlineData(2, 3, -1, "k")]
+    public void Negative_sizes_throw_naming_the_argument(int m, int n, int k, string name)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(new float[100], new float[100], new float[100], m, n, k));
+        Assert.Equal(name, ex.ParamName);
+        var reference = Assert.Throws<ArgumentOutOfRangeException>(() => GemmReference.Multiply(new float[100], new float[100], new float[100], m, n, k));
+        Assert.Equal(name, reference.ParamName);
+    }
+
+    [Theory]
+    [InlineData(5, 12, 12, "a")]
+    [InlineData(6, 11, 12, "b")]
+    [InlineData(6, 12, 11, "c")]
+    public void Short_spans_throw_naming_the_argument(int aLength, int bLength, int cLength, string name)
+    {
+        // m = 3, n = 4, k = 2: A needs 6, B needs 8, C needs 12.
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Multiply(new float[aLength], new float[bLength - 4], new float[cLength], 3, 4, 2));
+        Assert.Equal(name, ex.ParamName);
+        Assert.Contains("too short", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Overflowing_shape_is_rejected_before_any_work()
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Multiply(new float[100_000], new float[100_000], new float[4], 100_000, 100_000, 1));
+        Assert.Equal("c", ex.ParamName);
+    }
+
+    [Fact]
+    public void Output_overlapping_an_input_is_rejected()
+    {
+        float[] buffer = new float[64];
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Multiply(buffer.AsSpan(0, 16), new float[16], buffer.AsSpan(8, 16), 4, 4, 4));
+        Assert.Equal("c", ex.ParamName);
+    }
+}

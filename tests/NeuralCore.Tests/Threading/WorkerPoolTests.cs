@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using NeuralCore.Threading;
+
+namespace NeuralCore.Tests.Threading;
+
+[Collection(SerialTests.Name)]
+public class WorkerPoolTests
+{
+    private sealed class RecordingWork(int count) : IParallelWork
+    {
+        public int[] Runs { get; } = new int[count];
+
+        public ConcurrentDictionary<int, bool> Threads { get; } = new();
+
+        public void Execute(int index)
+        {
+            Interlocked.Increment(ref Runs[index]);
+            Threads.TryAdd(Environment.CurrentManagedThreadId, true);
+            Thread.SpinWait(20_000);
+        }
+    }
+
+    private sealed class ThrowingWork : IParallelWork
+    {
+        public void Execute(int index)
+        {
+            if (index == 5)
+            {
+                throw new InvalidOperationException("item 5");
+            }
+        }
+    }
+
+    [Fact]
+    public void Runs_every_item_exactly_once_on_several_threads()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 2;
+            for (int round = 0; round < 50; round++)
+            {
+                var work = new RecordingWork(64);
+                WorkerPool.Run(work, 64, 2);
+                Assert.All(work.Runs, r => Assert.Equal(1, r));
+                if (round == 49)
+                {
+                    Assert.True(work.Threads.Count >= 2, "the worker thread never took an item");
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
+    [Fact]
+    public void An_item_that_throws_surfaces_on_the_caller_and_the_pool_recovers()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 2;
+            var ex = Assert.Throws<InvalidOperationException>(() => WorkerPool.Run(new ThrowingWork(), 16, 2));
+            Assert.Equal("item 5", ex.Message);
+            var work = new RecordingWork(8);
+            WorkerPool.Run(work, 8, 2);
+            Assert.All(work.Runs, r => Assert.Equal(1, r));
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
+    [Fact]
+    public void Degree_of_parallelism_rejects_values_below_one()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.DegreeOfParallelism = 0);
+        Assert.Equal("value", ex.ParamName);
+    }
+}
