@@ -110,4 +110,34 @@ public static class Elementwise
             TensorPrimitives.Divide(probabilities, sum, probabilities);
         }
     }
+
+    /// <summary>
+    /// Row-wise softmax backward: <c>destination[r, j] = y[r, j]·(dy[r, j] - Σ_i dy[r, i]·y[r, i])</c>, where
+    /// <paramref name="y"/> is the softmax output.
+    /// </summary>
+    /// <param name="y">The <c>[rows, columns]</c> softmax output.</param>
+    /// <param name="outputGrad">The <c>[rows, columns]</c> gradient with respect to <paramref name="y"/>.</param>
+    /// <param name="destination">The <c>[rows, columns]</c> gradient with respect to the logits; may alias <paramref name="outputGrad"/>.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <param name="columns">The number of columns.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than <c>rows·columns</c>.</exception>
+    public static void SoftmaxRowsBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination, int rows, int columns)
+    {
+        ThrowHelper.CheckNonNegative(rows, nameof(rows));
+        ThrowHelper.CheckNonNegative(columns, nameof(columns));
+        long length = (long)rows * columns;
+        ThrowHelper.CheckLength(y.Length, length, nameof(y));
+        ThrowHelper.CheckLength(outputGrad.Length, length, nameof(outputGrad));
+        ThrowHelper.CheckLength(destination.Length, length, nameof(destination));
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> yr = y.Slice(r * columns, columns);
+            ReadOnlySpan<float> dyr = outputGrad.Slice(r * columns, columns);
+            Span<float> dxr = destination.Slice(r * columns, columns);
+            float dot = TensorPrimitives.Dot(dyr, yr);
+            TensorPrimitives.Subtract(dyr, dot, dxr);
+            TensorPrimitives.Multiply(dxr, yr, dxr);
+        }
+    }
 }

@@ -1,0 +1,196 @@
+using System.Buffers;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Randomness;
+
+namespace NeuralCore.Diagnostics;
+
+/// <summary>The outcome of a gradient check.</summary>
+/// <param name="MaxInputError">The largest error over the input (or output, for a loss) gradient; 0 when none was checked.</param>
+/// <param name="MaxParameterError">The largest error over the parameter gradients; 0 when there are none.</param>
+/// <param name="Checked">How many partial derivatives were compared.</param>
+/// <param name="Worst">Where the largest error is, with both values.</param>
+public sealed record GradientCheckResult(double MaxInputError, double MaxParameterError, int Checked, string Worst)
+{
+    /// <summary>The largest error of all.</summary>
+    public double MaxError => Math.Max(MaxInputError, MaxParameterError);
+}
+
+/// <summary>
+/// Compares analytic gradients with central differences, <c>(f(x + h) - f(x - h)) / 2h</c>, with <c>f</c> summed in
+/// double. The error of one partial derivative is <c>|analytic - numeric| / max(|analytic| + |numeric|, floor)</c>:
+/// relative for large gradients, absolute (scaled by <c>1/floor</c>) near zero.
+/// </summary>
+/// <remarks>
+/// Piecewise-linear functions such as ReLU have kinks: keep inputs further than <c>h</c> from them. Layers that draw
+/// randomness in training must hold it fixed (<see cref="Dropout.FreezeMask"/>) after one forward.
+/// </remarks>
+public static class GradientChecker
+{
+    /// <summary>
+    /// Checks a layer's Backward against its Forward (training mode) for the objective <c>f = Σ output ⊙ R</c>, with
+    /// <c>R</c> a fixed random projection: both the input gradient and the parameter gradients.
+    /// </summary>
+    /// <param name="layer">A built layer; its parameters are perturbed and restored, and its gradients overwritten.</param>
+    /// <param name="input">The <c>[batch, InputSize]</c> point to check at.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="step">The difference step h; positive.</param>
+    /// <param name="floor">The error denominator's floor; positive.</param>
+    /// <param name="seed">The seed of <c>R</c>.</param>
+    /// <returns>The largest errors.</returns>
+    /// <exception cref="ArgumentException">The input does not fit the layer.</exception>
+    public static GradientCheckResult CheckLayer(ILayer layer, ReadOnlySpan<float> input, int batch,
+        float step = 1e-2f, double floor = 1e-3, ulong seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        CheckSettings(batch, step, floor);
+        int inCount = batch * layer.InputSize, outCount = batch * layer.OutputSize;
+        if (input.Length < inCount)
+        {
+            throw new ArgumentException($"input holds {input.Length} floats but [batch={batch}, {layer.InputSize}] needs {inCount}.", nameof(input));
+        }
+
+        float[] x = input[..inCount].ToArray();
+        float[] projection = new float[outCount];
+        var random = new Xoshiro128(seed);
+        for (int i = 0; i < outCount; i++)
+        {
+            projection[i] = (2 * random.NextSingle()) - 1;
+        }
+
+        float[] output = new float[outCount];
+        float[] inputGrad = new float[inCount];
+        layer.Forward(x, output, batch, training: true);
+        layer.Gradients.Span.Clear();
+        layer.Backward(x, output, projection, inputGrad, batch);
+        float[] parameterGrad = layer.Gradients.ToArray();
+
+        double Objective()
+        {
+            layer.Forward(x, output, batch, training: true);
+            double sum = 0;
+            for (int i = 0; i < outCount; i++)
+            {
+                sum += (double)output[i] * projection[i];
+            }
+
+            return sum;
+        }
+
+        var tracker = new ErrorTracker(floor);
+        tracker.Compare("input", x, inputGrad, step, Objective);
+        double inputError = tracker.Max;
+        tracker.Reset();
+        tracker.Compare("parameter", layer.Parameters.Span, parameterGrad, step, Objective);
+        return new GradientCheckResult(inputError, tracker.Max, inCount + parameterGrad.Length, tracker.Worst);
+    }
+
+    /// <summary>Checks a loss's gradient with respect to the model output against its mean value.</summary>
+    /// <param name="loss">The loss.</param>
+    /// <param name="output">The <c>[batch, classes]</c> point to check at.</param>
+    /// <param name="labels">The <c>[batch]</c> labels.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="classes">The number of classes; positive.</param>
+    /// <param name="step">The difference step h; positive.</param>
+    /// <param name="floor">The error denominator's floor; positive.</param>
+    /// <returns>The largest error, reported as the input error.</returns>
+    public static GradientCheckResult CheckLoss(ILoss loss, ReadOnlySpan<float> output, ReadOnlySpan<int> labels,
+        int batch, int classes, float step = 1e-2f, double floor = 1e-3)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        CheckSettings(batch, step, floor);
+        float[] x = output[..(batch * classes)].ToArray();
+        int[] y = labels[..batch].ToArray();
+        float[] grad = new float[x.Length];
+        loss.Compute(x, y, grad, batch, classes);
+        var tracker = new ErrorTracker(floor);
+        tracker.Compare("output", x, grad, step, () => loss.Sum(x, y, batch, classes) / batch);
+        return new GradientCheckResult(tracker.Max, 0, x.Length, tracker.Worst);
+    }
+
+    /// <summary>
+    /// Checks a compiled model's parameter gradients (<see cref="Sequential.ComputeGradients"/>) against its mean loss
+    /// computed by <see cref="Sequential.Infer"/>; the model must not drop out (no active <see cref="Dropout"/>).
+    /// </summary>
+    /// <param name="model">A compiled model; its parameters are perturbed and restored.</param>
+    /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
+    /// <param name="labels">The <c>[batch]</c> labels.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="step">The difference step h; positive.</param>
+    /// <param name="floor">The error denominator's floor; positive.</param>
+    /// <returns>The largest error, reported as the parameter error.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    public static GradientCheckResult CheckModel(Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels,
+        int batch, float step = 1e-2f, double floor = 1e-3)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        CheckSettings(batch, step, floor);
+        ILoss loss = model.Loss ?? throw new InvalidOperationException("The model is not compiled: call Compile first.");
+        float[] x = inputs[..(batch * model.InputSize)].ToArray();
+        int[] y = labels[..batch].ToArray();
+        model.ComputeGradients(x, y, batch);
+        float[] grad = model.Gradients.ToArray();
+        float[] outputs = ArrayPool<float>.Shared.Rent(batch * model.OutputSize);
+        try
+        {
+            var tracker = new ErrorTracker(floor);
+            tracker.Compare("parameter", model.Parameters.Span, grad, step, () =>
+            {
+                model.Infer(x, outputs, batch);
+                return loss.Sum(outputs, y, batch, model.OutputSize) / batch;
+            });
+            return new GradientCheckResult(0, tracker.Max, grad.Length, tracker.Worst);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(outputs);
+        }
+    }
+
+    private static void CheckSettings(int batch, float step, double floor)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        if (!(step > 0 && float.IsFinite(step)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(step), step, "Expected a positive, finite step.");
+        }
+
+        if (!(floor > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(floor), floor, "Expected a positive floor.");
+        }
+    }
+
+    private sealed class ErrorTracker(double floor)
+    {
+        public double Max { get; private set; }
+
+        public string Worst { get; private set; } = "none";
+
+        public void Reset() => Max = 0;
+
+        public void Compare(string what, Span<float> point, ReadOnlySpan<float> analytic, float step, Func<double> objective)
+        {
+            for (int i = 0; i < point.Length; i++)
+            {
+                float saved = point[i];
+                float up = saved + step, down = saved - step;
+                point[i] = up;
+                double fUp = objective();
+                point[i] = down;
+                double fDown = objective();
+                point[i] = saved;
+
+                // The representable step, not the nominal one.
+                double numeric = (fUp - fDown) / ((double)up - down);
+                double error = Math.Abs(analytic[i] - numeric) / Math.Max(Math.Abs(analytic[i]) + Math.Abs(numeric), floor);
+                if (error > Max)
+                {
+                    Max = error;
+                    Worst = $"{what}[{i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}";
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using NeuralCore.Kernels;
+using NeuralCore.Randomness;
+
+namespace NeuralCore.Layers;
+
+/// <summary>
+/// A fully connected layer: <c>output = input·W + b</c>, with <c>W[InputSize, Units]</c> and <c>b[Units]</c>.
+/// </summary>
+/// <remarks>
+/// Parameters are laid out as W (row-major) followed by b. As in Keras, W starts Glorot-uniform,
+/// <c>U(-√(6/(in+out)), √(6/(in+out)))</c>, and b starts at zero. Backward:
+/// <c>dW += inputᵀ·outputGrad</c>, <c>db += Σ_rows outputGrad</c>, <c>inputGrad = outputGrad·Wᵀ</c>.
+/// </remarks>
+public sealed class Dense : Layer
+{
+    /// <summary>Creates a dense layer whose input size is fixed when it is added to a model.</summary>
+    /// <param name="units">Output features; positive.</param>
+    /// <param name="name">The layer's name, or null for a Keras-style one.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive.</exception>
+    public Dense(int units, string? name = null)
+        : base(name)
+    {
+        if (units <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(units), units,
+                $"Expected a positive number of units. Received: units={units}.");
+        }
+
+        Units = units;
+    }
+
+    /// <summary>Creates a built dense layer, initialized from <paramref name="seed"/>.</summary>
+    /// <param name="inputSize">Input features; positive.</param>
+    /// <param name="units">Output features; positive.</param>
+    /// <param name="seed">The initializer's seed.</param>
+    /// <param name="name">The layer's name, or null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    public Dense(int inputSize, int units, ulong seed, string? name = null)
+        : this(units, name) => Build(inputSize, seed);
+
+    /// <summary>Output features.</summary>
+    public int Units { get; }
+
+    /// <inheritdoc/>
+    public override string DefaultName => "dense";
+
+    /// <inheritdoc/>
+    /// <remarks><c>InputSize·Units + Units</c>.</remarks>
+    public override int ParameterCount => IsBuiltOrBuilding ? (_inputs * Units) + Units : 0;
+
+    /// <summary>The weights <c>W[InputSize, Units]</c>, row-major (a view of <see cref="Layer.Parameters"/>).</summary>
+    public Memory<float> Weights => Parameters[..(InputSize * Units)];
+
+    /// <summary>The bias <c>b[Units]</c> (a view of <see cref="Layer.Parameters"/>).</summary>
+    public Memory<float> Bias => Parameters[(InputSize * Units)..];
+
+    private int _inputs;
+
+    private bool IsBuiltOrBuilding => _inputs > 0;
+
+    /// <inheritdoc/>
+    protected override int OnBuild(int inputSize)
+    {
+        _inputs = inputSize;
+        return Units;
+    }
+
+    /// <inheritdoc/>
+    protected override void InitializeParameters(Span<float> parameters, ulong seed)
+    {
+        var random = new Xoshiro128(seed);
+        float limit = MathF.Sqrt(6f / (_inputs + Units));
+        Span<float> weights = parameters[..(_inputs * Units)];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            weights[i] = ((2f * random.NextSingle()) - 1f) * limit;
+        }
+
+        parameters[(_inputs * Units)..].Clear();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        ReadOnlySpan<float> parameters = Parameters.Span;
+        Gemm.Multiply(input, parameters[..(InputSize * Units)], output, batch, Units, InputSize);
+        Elementwise.AddRowToEachRow(output, parameters[(InputSize * Units)..], batch);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        Span<float> gradients = Gradients.Span;
+        Gemm.Multiply(input, outputGrad, gradients[..(InputSize * Units)], InputSize, Units, batch,
+            transposeA: true, accumulate: true);
+        Elementwise.AccumulateColumnSums(outputGrad, gradients[(InputSize * Units)..], batch);
+        if (!inputGrad.IsEmpty)
+        {
+            Gemm.Multiply(outputGrad, Parameters.Span[..(InputSize * Units)], inputGrad, batch, InputSize, Units,
+                transposeB: true);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Numerics.Tensors;
+using NeuralCore.Randomness;
+
+namespace NeuralCore.Layers;
+
+/// <summary>
+/// Inverted dropout: in training each element is kept with probability <c>1 - rate</c> and scaled by
+/// <c>1 / (1 - rate)</c>, or zeroed; at inference it is the identity. Masks come from the layer's seed, so a seed
+/// fixes them.
+/// </summary>
+public sealed class Dropout : Layer
+{
+    private float[] _mask = [];
+    private Xoshiro128 _random;
+
+    /// <summary>Creates a dropout layer whose size is fixed when it is added to a model.</summary>
+    /// <param name="rate">The fraction of elements dropped, in [0, 1).</param>
+    /// <param name="name">The layer's name, or null for a Keras-style one.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is outside [0, 1) or NaN.</exception>
+    public Dropout(float rate, string? name = null)
+        : base(name)
+    {
+        if (!(rate >= 0f && rate < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), rate,
+                $"Expected a dropout rate in [0, 1). Received: rate={rate}.");
+        }
+
+        Rate = rate;
+    }
+
+    /// <summary>Creates a built dropout layer over <paramref name="size"/> features.</summary>
+    /// <param name="size">Features per sample; positive.</param>
+    /// <param name="rate">The fraction of elements dropped, in [0, 1).</param>
+    /// <param name="seed">The seed of the masks.</param>
+    /// <param name="name">The layer's name, or null.</param>
+    public Dropout(int size, float rate, ulong seed, string? name = null)
+        : this(rate, name) => Build(size, seed);
+
+    /// <summary>The fraction of elements dropped in training.</summary>
+    public float Rate { get; }
+
+    /// <summary>
+    /// When true, training-mode forwards reuse the last mask instead of drawing a new one (for gradient checks, which
+    /// need the same function at every evaluation). The batch must not grow while frozen.
+    /// </summary>
+    public bool FreezeMask { get; set; }
+
+    /// <inheritdoc/>
+    public override string DefaultName => "dropout";
+
+    /// <inheritdoc/>
+    protected override int OnBuild(int inputSize) => inputSize;
+
+    /// <inheritdoc/>
+    protected override void OnSeed(ulong seed) => _random = new Xoshiro128(seed);
+
+    /// <inheritdoc/>
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        if (!training || Rate == 0f)
+        {
+            input.CopyTo(output);
+            return;
+        }
+
+        if (_mask.Length < input.Length)
+        {
+            if (FreezeMask)
+            {
+                throw new InvalidOperationException(
+                    $"Layer '{Name}': the mask is frozen for {_mask.Length / OutputSize} samples but the batch has {batch}.");
+            }
+
+            _mask = new float[input.Length];
+        }
+
+        Span<float> mask = _mask.AsSpan(0, input.Length);
+        if (!FreezeMask)
+        {
+            float scale = 1f / (1f - Rate);
+            for (int i = 0; i < mask.Length; i++)
+            {
+                mask[i] = _random.NextSingle() >= Rate ? scale : 0f;
+            }
+        }
+
+        TensorPrimitives.Multiply(input, mask, output);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        if (inputGrad.IsEmpty)
+        {
+            return;
+        }
+
+        if (Rate == 0f)
+        {
+            outputGrad.CopyTo(inputGrad);
+            return;
+        }
+
+        TensorPrimitives.Multiply(outputGrad, _mask.AsSpan(0, outputGrad.Length), inputGrad);
+    }
+}

@@ -1,0 +1,172 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Layers;
+
+/// <summary>Common plumbing for layers: build state, parameter storage and shape checks.</summary>
+public abstract class Layer : ILayer
+{
+    private string _name;
+    private Memory<float> _parameters = Memory<float>.Empty;
+    private Memory<float> _gradients = Memory<float>.Empty;
+
+    /// <summary>Creates a layer with an optional name (the model assigns a Keras-style one when null).</summary>
+    /// <param name="name">The layer's name, or null.</param>
+    protected Layer(string? name) => _name = name ?? string.Empty;
+
+    /// <inheritdoc/>
+    public string Name
+    {
+        get => _name;
+        set => _name = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>The Keras-style base name the model numbers (e.g. <c>dense</c>, <c>re_lu</c>).</summary>
+    public abstract string DefaultName { get; }
+
+    /// <inheritdoc/>
+    public bool IsBuilt { get; private set; }
+
+    /// <inheritdoc/>
+    public int InputSize { get; private set; }
+
+    /// <inheritdoc/>
+    public int OutputSize { get; private set; }
+
+    /// <inheritdoc/>
+    public virtual int ParameterCount => 0;
+
+    /// <inheritdoc/>
+    public Memory<float> Parameters => _parameters;
+
+    /// <inheritdoc/>
+    public Memory<float> Gradients => _gradients;
+
+    /// <inheritdoc/>
+    public void Build(int inputSize, ulong seed)
+    {
+        if (inputSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize,
+                $"Expected a positive input size. Received: inputSize={inputSize}.");
+        }
+
+        if (IsBuilt)
+        {
+            if (inputSize != InputSize)
+            {
+                throw new InvalidOperationException(
+                    $"Layer '{Name}' is built for {InputSize} input features but is given {inputSize}.");
+            }
+
+            return;
+        }
+
+        OutputSize = OnBuild(inputSize);
+        InputSize = inputSize;
+        _parameters = new float[ParameterCount];
+        _gradients = new float[ParameterCount];
+        InitializeParameters(_parameters.Span, seed);
+        OnSeed(seed);
+        IsBuilt = true;
+    }
+
+    /// <inheritdoc/>
+    public void BindParameters(Memory<float> parameters, Memory<float> gradients)
+    {
+        EnsureBuilt();
+        if (parameters.Length != ParameterCount)
+        {
+            throw new ArgumentException(
+                $"Layer '{Name}' has {ParameterCount} parameters but {parameters.Length} slots were given.", nameof(parameters));
+        }
+
+        if (gradients.Length != ParameterCount)
+        {
+            throw new ArgumentException(
+                $"Layer '{Name}' has {ParameterCount} parameters but {gradients.Length} gradient slots were given.", nameof(gradients));
+        }
+
+        _parameters.Span.CopyTo(parameters.Span);
+        _gradients.Span.CopyTo(gradients.Span);
+        _parameters = parameters;
+        _gradients = gradients;
+    }
+
+    /// <inheritdoc/>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        EnsureBuilt();
+        CheckShape(input.Length, batch, InputSize, nameof(input));
+        CheckShape(output.Length, batch, OutputSize, nameof(output));
+        OnForward(input[..(batch * InputSize)], output[..(batch * OutputSize)], batch, training);
+    }
+
+    /// <inheritdoc/>
+    public void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        EnsureBuilt();
+        CheckShape(input.Length, batch, InputSize, nameof(input));
+        CheckShape(output.Length, batch, OutputSize, nameof(output));
+        CheckShape(outputGrad.Length, batch, OutputSize, nameof(outputGrad));
+        if (!inputGrad.IsEmpty)
+        {
+            CheckShape(inputGrad.Length, batch, InputSize, nameof(inputGrad));
+            inputGrad = inputGrad[..(batch * InputSize)];
+        }
+
+        OnBackward(input[..(batch * InputSize)], output[..(batch * OutputSize)], outputGrad[..(batch * OutputSize)], inputGrad, batch);
+    }
+
+    /// <summary>Returns the output size for <paramref name="inputSize"/>; <see cref="ParameterCount"/> may depend on it.</summary>
+    /// <param name="inputSize">Features per input sample, positive.</param>
+    /// <returns>Features per output sample.</returns>
+    protected abstract int OnBuild(int inputSize);
+
+    /// <summary>Writes the initial parameter values.</summary>
+    /// <param name="parameters">The <see cref="ParameterCount"/> parameters.</param>
+    /// <param name="seed">The layer's seed.</param>
+    protected virtual void InitializeParameters(Span<float> parameters, ulong seed)
+    {
+    }
+
+    /// <summary>Receives the layer's seed for randomness drawn in training (dropout masks).</summary>
+    /// <param name="seed">The layer's seed.</param>
+    protected virtual void OnSeed(ulong seed)
+    {
+    }
+
+    /// <summary>Forward over spans already checked and trimmed to their shapes.</summary>
+    /// <param name="input">The <c>[batch, InputSize]</c> input.</param>
+    /// <param name="output">The <c>[batch, OutputSize]</c> output.</param>
+    /// <param name="batch">The number of samples.</param>
+    /// <param name="training">Training mode.</param>
+    protected abstract void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training);
+
+    /// <summary>Backward over spans already checked and trimmed; <paramref name="inputGrad"/> is empty when not wanted.</summary>
+    /// <param name="input">The <c>[batch, InputSize]</c> input.</param>
+    /// <param name="output">The <c>[batch, OutputSize]</c> output.</param>
+    /// <param name="outputGrad">The <c>[batch, OutputSize]</c> output gradient.</param>
+    /// <param name="inputGrad">The <c>[batch, InputSize]</c> input gradient, or empty.</param>
+    /// <param name="batch">The number of samples.</param>
+    protected abstract void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch);
+
+    private void EnsureBuilt()
+    {
+        if (!IsBuilt)
+        {
+            throw new InvalidOperationException(
+                $"Layer '{Name}' ({GetType().Name}) is not built: give it an input size or add it to a model first.");
+        }
+    }
+
+    private void CheckShape(int length, int batch, int features, string name)
+    {
+        ThrowHelper.CheckNonNegative(batch, nameof(batch));
+        long needed = (long)batch * features;
+        if (length < needed)
+        {
+            throw new ArgumentException(
+                $"Layer '{Name}': {name} holds {length} floats but its shape [batch={batch}, {features}] needs {needed}.", name);
+        }
+    }
+}

@@ -1,0 +1,387 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using NeuralCore.Kernels;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Optimizers;
+using NeuralCore.Randomness;
+using NeuralCore.Training;
+
+namespace NeuralCore.Models;
+
+/// <summary>
+/// A stack of layers trained as one classifier, built the Keras way:
+/// <code>
+/// var model = new Sequential(inputSize: 784, seed: 42)
+///     .Add(new Dense(128)).Add(new Relu()).Add(new Dense(10));
+/// model.Compile(new SoftmaxCrossEntropy(), new Adam());
+/// </code>
+/// </summary>
+/// <remarks>
+/// All parameters live in one flat arena (<see cref="Parameters"/>), all gradients in another, so an optimizer step is
+/// one pass. The model owns its activation and gradient buffers, grown to the largest batch seen (or given to
+/// <see cref="Compile"/>): after that a training step allocates nothing. One seed fixes every layer's initialization
+/// and dropout masks; results are bitwise identical for any <see cref="Parallelism.DegreeOfParallelism"/>.
+/// </remarks>
+public sealed class Sequential
+{
+    private readonly List<ILayer> _layers = [];
+    private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
+    private float[] _parameters = [];
+    private float[] _gradients = [];
+    private float[][] _activations = [];
+    private float[] _gradA = [];
+    private float[] _gradB = [];
+    private int _capacity;
+
+    /// <summary>Creates an empty model for samples of <paramref name="inputSize"/> features.</summary>
+    /// <param name="inputSize">Features per sample (784 for MNIST); positive.</param>
+    /// <param name="seed">The seed of every layer's initializer and dropout masks.</param>
+    /// <param name="name">The model's name in <see cref="Summary"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive.</exception>
+    public Sequential(int inputSize, ulong seed = 0, string name = "sequential")
+    {
+        if (inputSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize,
+                $"Expected a positive input size. Received: inputSize={inputSize}.");
+        }
+
+        InputSize = inputSize;
+        Seed = seed;
+        Name = name;
+    }
+
+    /// <summary>The model's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The seed the layers were initialized from.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>Features per input sample.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Features per output sample (classes); the input size while the model has no layers.</summary>
+    public int OutputSize => _layers.Count == 0 ? InputSize : _layers[^1].OutputSize;
+
+    /// <summary>The layers, in order.</summary>
+    public IReadOnlyList<ILayer> Layers => _layers;
+
+    /// <summary>The total number of trainable parameters.</summary>
+    public int ParameterCount => _layers.Sum(l => l.ParameterCount);
+
+    /// <summary>The loss given to <see cref="Compile"/>, or null.</summary>
+    public ILoss? Loss { get; private set; }
+
+    /// <summary>The optimizer given to <see cref="Compile"/>, or null.</summary>
+    public IOptimizer? Optimizer { get; private set; }
+
+    /// <summary>Whether <see cref="Compile"/> has been called.</summary>
+    public bool IsCompiled => Loss is not null;
+
+    /// <summary>Every parameter of every layer, in layer order (the flat arena; empty before <see cref="Compile"/>).</summary>
+    public Memory<float> Parameters => _parameters;
+
+    /// <summary>The gradients of the last training step, same layout as <see cref="Parameters"/>.</summary>
+    public Memory<float> Gradients => _gradients;
+
+    /// <summary>
+    /// Appends a layer. An unbuilt layer is built for the previous layer's output size and seeded from the model's
+    /// seed and its position; a built one must fit. Unnamed layers get Keras-style names (<c>dense</c>, <c>dense_1</c>, …).
+    /// </summary>
+    /// <param name="layer">The layer.</param>
+    /// <returns>This model, to chain calls.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
+    /// <exception cref="ArgumentException">A built layer's input size differs from the previous output size, or the layer is already in the model.</exception>
+    /// <exception cref="InvalidOperationException">The model is already compiled.</exception>
+    public Sequential Add(ILayer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (IsCompiled)
+        {
+            throw new InvalidOperationException("The model is compiled; add every layer before calling Compile.");
+        }
+
+        if (_layers.Contains(layer))
+        {
+            throw new ArgumentException($"Layer '{layer.Name}' is already in the model.", nameof(layer));
+        }
+
+        int inputs = OutputSize;
+        if (layer.IsBuilt && layer.InputSize != inputs)
+        {
+            throw new ArgumentException(
+                $"Layer '{layer.Name}' expects {layer.InputSize} input features but the previous layer outputs {inputs}.", nameof(layer));
+        }
+
+        layer.Build(inputs, Xoshiro128.Derive(Seed, (ulong)_layers.Count));
+        if (string.IsNullOrEmpty(layer.Name))
+        {
+            string baseName = layer is Layer known ? known.DefaultName : layer.GetType().Name.ToLowerInvariant();
+            int count = _nameCounts.GetValueOrDefault(baseName);
+            _nameCounts[baseName] = count + 1;
+            layer.Name = count == 0 ? baseName : string.Create(CultureInfo.InvariantCulture, $"{baseName}_{count}");
+        }
+
+        _layers.Add(layer);
+        return this;
+    }
+
+    /// <summary>
+    /// Fixes the loss and optimizer, moves every parameter into the flat arena and sizes the buffers.
+    /// </summary>
+    /// <param name="loss">The loss, e.g. <see cref="SoftmaxCrossEntropy"/>.</param>
+    /// <param name="optimizer">The optimizer, e.g. <see cref="Adam"/>; its state is reset.</param>
+    /// <param name="maxBatchSize">The largest batch expected, to size buffers now (they grow later if needed); non-negative.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    public void Compile(ILoss loss, IOptimizer optimizer, int maxBatchSize = 0)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
+        if (_layers.Count == 0)
+        {
+            throw new InvalidOperationException("The model has no layers: add at least one before Compile.");
+        }
+
+        if (!IsCompiled)
+        {
+            int count = ParameterCount;
+            _parameters = new float[count];
+            _gradients = new float[count];
+            int offset = 0;
+            foreach (ILayer layer in _layers)
+            {
+                int n = layer.ParameterCount;
+                layer.BindParameters(_parameters.AsMemory(offset, n), _gradients.AsMemory(offset, n));
+                offset += n;
+            }
+        }
+
+        Loss = loss;
+        Optimizer = optimizer;
+        optimizer.Initialize(_parameters.Length);
+        EnsureCapacity(maxBatchSize);
+    }
+
+    /// <summary>
+    /// One training step on a batch: forward in training mode, loss, backward, optimizer update. Allocates nothing
+    /// once the buffers fit the batch.
+    /// </summary>
+    /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
+    /// <param name="labels">The <c>[batch]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <returns>The batch's loss and correct count, measured before the update.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
+    {
+        TrainStepResult result = ComputeGradients(inputs, labels, batch);
+        Optimizer!.Update(_parameters, _gradients);
+        return result;
+    }
+
+    /// <summary>
+    /// Forward in training mode, loss and backward on a batch, leaving <c>∂loss/∂parameters</c> in
+    /// <see cref="Gradients"/> without updating anything (what <see cref="TrainStep"/> does before its update).
+    /// </summary>
+    /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
+    /// <param name="labels">The <c>[batch]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <returns>The batch's loss and correct count.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
+    {
+        if (Loss is null || Optimizer is null)
+        {
+            throw new InvalidOperationException("The model is not compiled: call Compile(loss, optimizer) before training.");
+        }
+
+        CheckBatch(inputs, labels, batch);
+        EnsureCapacity(batch);
+        _gradients.AsSpan().Clear();
+
+        ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            Span<float> y = _activations[i].AsSpan(0, batch * _layers[i].OutputSize);
+            _layers[i].Forward(x, y, batch, training: true);
+            x = y;
+        }
+
+        int classes = OutputSize;
+        Span<float> grad = _gradA.AsSpan(0, batch * classes);
+        double loss = Loss.Compute(x, labels, grad, batch, classes);
+        int correct = Metrics.CountCorrect(x, labels, batch, classes);
+
+        // The loss gradient is in _gradA; each layer reads one buffer and writes its input gradient into the other.
+        float[] current = _gradA, spare = _gradB;
+        for (int i = _layers.Count - 1; i >= 0; i--)
+        {
+            ILayer layer = _layers[i];
+            ReadOnlySpan<float> input = i == 0 ? inputs[..(batch * InputSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
+            Span<float> inputGrad = i == 0 ? [] : spare.AsSpan(0, batch * layer.InputSize);
+            layer.Backward(input, _activations[i].AsSpan(0, batch * layer.OutputSize),
+                current.AsSpan(0, batch * layer.OutputSize), inputGrad, batch);
+            (current, spare) = (spare, current);
+        }
+
+        return new TrainStepResult(loss, correct, batch);
+    }
+
+    /// <summary>
+    /// Class probabilities for a batch, in inference mode (dropout off). The outputs go through softmax unless the
+    /// last layer is a <see cref="Softmax"/>. Safe to call from several threads at once.
+    /// </summary>
+    /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
+    /// <param name="probabilities">The <c>[batch, OutputSize]</c> probabilities, overwritten.</param>
+    /// <param name="batch">The number of samples; non-negative.</param>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    public void Predict(ReadOnlySpan<float> inputs, Span<float> probabilities, int batch)
+    {
+        Infer(inputs, probabilities, batch);
+        if (_layers[^1] is not Softmax)
+        {
+            Elementwise.SoftmaxRows(probabilities, probabilities, batch, OutputSize);
+        }
+    }
+
+    /// <summary>Class probabilities for one sample.</summary>
+    /// <param name="sample">The <c>[InputSize]</c> sample.</param>
+    /// <returns>The <c>[OutputSize]</c> probabilities.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features.</exception>
+    public float[] Predict(ReadOnlySpan<float> sample)
+    {
+        if (sample.Length != InputSize)
+        {
+            throw new ArgumentException($"The sample has {sample.Length} features but the model expects {InputSize}.", nameof(sample));
+        }
+
+        float[] probabilities = new float[OutputSize];
+        Predict(sample, probabilities, 1);
+        return probabilities;
+    }
+
+    /// <summary>
+    /// The raw outputs of the last layer for a batch, in inference mode (logits when the loss expects them). Safe
+    /// to call from several threads at once: it works in pooled buffers, not the model's own.
+    /// </summary>
+    /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
+    /// <param name="outputs">The <c>[batch, OutputSize]</c> outputs, overwritten.</param>
+    /// <param name="batch">The number of samples; non-negative.</param>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    {
+        if (_layers.Count == 0)
+        {
+            throw new InvalidOperationException("The model has no layers.");
+        }
+
+        ThrowHelper.CheckNonNegative(batch, nameof(batch));
+        CheckLength(inputs.Length, (long)batch * InputSize, nameof(inputs), "inputs", batch, InputSize);
+        CheckLength(outputs.Length, (long)batch * OutputSize, nameof(outputs), "outputs", batch, OutputSize);
+
+        int width = _layers.Max(l => l.OutputSize);
+        float[] a = ArrayPool<float>.Shared.Rent(Math.Max(1, batch * width));
+        float[] b = ArrayPool<float>.Shared.Rent(Math.Max(1, batch * width));
+        try
+        {
+            ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
+            for (int i = 0; i < _layers.Count; i++)
+            {
+                ILayer layer = _layers[i];
+                Span<float> y = i == _layers.Count - 1
+                    ? outputs[..(batch * layer.OutputSize)]
+                    : (i % 2 == 0 ? a : b).AsSpan(0, batch * layer.OutputSize);
+                layer.Forward(x, y, batch, training: false);
+                x = y;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(a);
+            ArrayPool<float>.Shared.Return(b);
+        }
+    }
+
+    /// <summary>
+    /// Keras's model summary: each layer with its type, output shape and parameter count, then the totals.
+    /// </summary>
+    /// <returns>The table, lines separated by <c>\n</c>.</returns>
+    public string Summary()
+    {
+        const int nameWidth = 29, shapeWidth = 26;
+        var text = new StringBuilder();
+        string rule = new('_', 65), doubleRule = new('=', 65);
+        text.Append(CultureInfo.InvariantCulture, $"Model: \"{Name}\"\n").Append(rule).Append('\n');
+        text.Append(' ').Append("Layer (type)".PadRight(nameWidth - 1)).Append("Output Shape".PadRight(shapeWidth)).Append("Param #\n");
+        text.Append(doubleRule).Append('\n');
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            ILayer layer = _layers[i];
+            string type = layer is Relu ? "ReLU" : layer.GetType().Name;
+            string label = $"{layer.Name} ({type})";
+            string shape = string.Create(CultureInfo.InvariantCulture, $"(None, {layer.OutputSize})");
+            text.Append(' ').Append(label.PadRight(nameWidth - 1)).Append(shape.PadRight(shapeWidth))
+                .Append(layer.ParameterCount.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        text.Append(doubleRule).Append('\n');
+
+        long total = ParameterCount;
+        text.Append(CultureInfo.InvariantCulture, $"Total params: {total} ({FormatBytes(total * sizeof(float))})\n");
+        text.Append(CultureInfo.InvariantCulture, $"Trainable params: {total} ({FormatBytes(total * sizeof(float))})\n");
+        text.Append("Non-trainable params: 0 (0.00 Byte)\n").Append(rule).Append('\n');
+        return text.ToString();
+    }
+
+    private static string FormatBytes(long bytes) => bytes switch
+    {
+        < 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes:0.00} Byte"),
+        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.00} KB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.00} MB"),
+    };
+
+    private void CheckBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
+    {
+        if (batch <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Expected a positive batch size. Received: batch={batch}.");
+        }
+
+        CheckLength(inputs.Length, (long)batch * InputSize, nameof(inputs), "inputs", batch, InputSize);
+        if (labels.Length < batch)
+        {
+            throw new ArgumentException($"labels holds {labels.Length} values but the batch has {batch} samples.", nameof(labels));
+        }
+    }
+
+    private static void CheckLength(int length, long needed, string paramName, string what, int batch, int features)
+    {
+        if (length < needed)
+        {
+            throw new ArgumentException(
+                $"{what} holds {length} floats but the shape [batch={batch}, {features}] needs {needed}.", paramName);
+        }
+    }
+
+    private void EnsureCapacity(int batch)
+    {
+        if (batch <= _capacity && _activations.Length == _layers.Count)
+        {
+            return;
+        }
+
+        int capacity = Math.Max(batch, _capacity);
+        int width = Math.Max(InputSize, _layers.Max(l => Math.Max(l.InputSize, l.OutputSize)));
+        _activations = [.. _layers.Select(l => new float[(long)capacity * l.OutputSize])];
+        _gradA = new float[(long)capacity * width];
+        _gradB = new float[(long)capacity * width];
+        _capacity = capacity;
+    }
+}

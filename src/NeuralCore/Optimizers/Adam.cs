@@ -1,0 +1,107 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Optimizers;
+
+/// <summary>Options of <see cref="Adam"/>, with Keras's defaults.</summary>
+/// <param name="LearningRate">The learning rate (Keras default 0.001).</param>
+/// <param name="Beta1">The first-moment decay (default 0.9).</param>
+/// <param name="Beta2">The second-moment decay (default 0.999).</param>
+/// <param name="Epsilon">Added to √v (default 1e-7, Keras's value; PyTorch uses 1e-8).</param>
+public sealed record AdamOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f, float Beta2 = 0.999f, float Epsilon = 1e-7f)
+{
+    /// <summary>Throws when a value is outside its range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or a β is outside [0, 1).</exception>
+    public void Validate()
+    {
+        if (!(LearningRate > 0f && float.IsFinite(LearningRate)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, $"Expected a positive learning rate. Received: learningRate={LearningRate}.");
+        }
+
+        if (!(Beta1 >= 0f && Beta1 < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, $"Expected beta1 in [0, 1). Received: beta1={Beta1}.");
+        }
+
+        if (!(Beta2 >= 0f && Beta2 < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, $"Expected beta2 in [0, 1). Received: beta2={Beta2}.");
+        }
+
+        if (!(Epsilon > 0f && float.IsFinite(Epsilon)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, $"Expected a positive epsilon. Received: epsilon={Epsilon}.");
+        }
+    }
+}
+
+/// <summary>
+/// Adam with Keras's update rule. At step <c>t</c> (from 1): <c>α = lr·√(1 - β2^t) / (1 - β1^t)</c>;
+/// <c>m ← m + (g - m)(1 - β1)</c>; <c>v ← v + (g² - v)(1 - β2)</c>; <c>θ ← θ - α·m / (√v + ε)</c>.
+/// </summary>
+public sealed class Adam : IOptimizer
+{
+    private float[] _state = [];
+    private int _count = -1;
+
+    /// <summary>Creates Adam with <paramref name="options"/>, or Keras's defaults.</summary>
+    /// <param name="options">The options; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public Adam(AdamOptions? options = null)
+    {
+        Options = options ?? new AdamOptions();
+        Options.Validate();
+    }
+
+    /// <summary>Creates Adam with a learning rate and the other defaults.</summary>
+    /// <param name="learningRate">The learning rate.</param>
+    public Adam(float learningRate)
+        : this(new AdamOptions(LearningRate: learningRate))
+    {
+    }
+
+    /// <summary>The options.</summary>
+    public AdamOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Name => "adam";
+
+    /// <inheritdoc/>
+    public long Iterations { get; private set; }
+
+    /// <inheritdoc/>
+    /// <remarks>The first moments m, then the second moments v.</remarks>
+    public Memory<float> State => _state;
+
+    /// <inheritdoc/>
+    public void Initialize(int parameterCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
+        _state = new float[2L * parameterCount <= Array.MaxLength ? 2 * parameterCount : throw new ArgumentOutOfRangeException(nameof(parameterCount))];
+        _count = parameterCount;
+        Iterations = 0;
+    }
+
+    /// <inheritdoc/>
+    public void SetIterations(long iterations)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        Iterations = iterations;
+    }
+
+    /// <inheritdoc/>
+    public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        if (parameters.Length != _count)
+        {
+            throw new InvalidOperationException(
+                $"Adam is initialized for {_count} parameters but was given {parameters.Length}; call Initialize first.");
+        }
+
+        long t = Iterations + 1;
+        double alpha = Options.LearningRate * Math.Sqrt(1 - Math.Pow(Options.Beta2, t)) / (1 - Math.Pow(Options.Beta1, t));
+        OptimizerKernels.AdamUpdate(parameters, gradients, _state.AsSpan(0, _count), _state.AsSpan(_count, _count),
+            (float)alpha, Options.Beta1, Options.Beta2, Options.Epsilon);
+        Iterations = t;
+    }
+}

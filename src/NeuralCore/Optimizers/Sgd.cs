@@ -1,0 +1,86 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Optimizers;
+
+/// <summary>Options of <see cref="Sgd"/>, with Keras's defaults.</summary>
+/// <param name="LearningRate">The learning rate (Keras default 0.01).</param>
+/// <param name="Momentum">The momentum μ in [0, 1) (default 0: plain SGD).</param>
+/// <param name="Nesterov">Whether to use Nesterov momentum (default false).</param>
+public sealed record SgdOptions(float LearningRate = 0.01f, float Momentum = 0f, bool Nesterov = false)
+{
+    /// <summary>Throws when a value is outside its range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate is not positive and finite, or the momentum is outside [0, 1).</exception>
+    public void Validate()
+    {
+        if (!(LearningRate > 0f && float.IsFinite(LearningRate)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, $"Expected a positive learning rate. Received: learningRate={LearningRate}.");
+        }
+
+        if (!(Momentum >= 0f && Momentum < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, $"Expected a momentum in [0, 1). Received: momentum={Momentum}.");
+        }
+    }
+}
+
+/// <summary>
+/// Stochastic gradient descent with Keras's semantics: <c>θ ← θ - lr·g</c>; with momentum
+/// <c>u ← μu - lr·g</c> and <c>θ ← θ + u</c>, or with Nesterov <c>θ ← θ + μu - lr·g</c>.
+/// </summary>
+public sealed class Sgd : IOptimizer
+{
+    private float[] _velocity = [];
+    private int _count = -1;
+
+    /// <summary>Creates SGD with <paramref name="options"/>, or Keras's defaults.</summary>
+    /// <param name="options">The options; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public Sgd(SgdOptions? options = null)
+    {
+        Options = options ?? new SgdOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public SgdOptions Options { get; }
+
+    /// <inheritdoc/>
+    public string Name => "sgd";
+
+    /// <inheritdoc/>
+    public long Iterations { get; private set; }
+
+    /// <inheritdoc/>
+    /// <remarks>The velocity u when momentum is used, else empty.</remarks>
+    public Memory<float> State => _velocity;
+
+    /// <inheritdoc/>
+    public void Initialize(int parameterCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
+        _velocity = Options.Momentum == 0f ? [] : new float[parameterCount];
+        _count = parameterCount;
+        Iterations = 0;
+    }
+
+    /// <inheritdoc/>
+    public void SetIterations(long iterations)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        Iterations = iterations;
+    }
+
+    /// <inheritdoc/>
+    public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        if (parameters.Length != _count)
+        {
+            throw new InvalidOperationException(
+                $"Sgd is initialized for {_count} parameters but was given {parameters.Length}; call Initialize first.");
+        }
+
+        OptimizerKernels.SgdUpdate(parameters, gradients, _velocity, Options.LearningRate, Options.Momentum, Options.Nesterov);
+        Iterations++;
+    }
+}
