@@ -223,7 +223,7 @@ public sealed class Sequential
         {
             ILayer layer = _layers[i];
             ReadOnlySpan<float> input = i == 0 ? inputs[..(batch * InputSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
-            Span<float> inputGrad = i == 0 ? [] : spare.AsSpan(0, batch * layer.InputSize);
+            Span<float> inputGrad = i == 0 ? Span<float>.Empty : spare.AsSpan(0, batch * layer.InputSize);
             layer.Backward(input, _activations[i].AsSpan(0, batch * layer.OutputSize),
                 current.AsSpan(0, batch * layer.OutputSize), inputGrad, batch);
             (current, spare) = (spare, current);
@@ -377,7 +377,12 @@ public sealed class Sequential
             return;
         }
 
-        int capacity = Math.Max(batch, _capacity);
+        Grow(Math.Max(batch, _capacity));
+    }
+
+    // Kept apart from EnsureCapacity: the lambdas' closure would otherwise be allocated on every call.
+    private void Grow(int capacity)
+    {
         int width = Math.Max(InputSize, _layers.Max(l => Math.Max(l.InputSize, l.OutputSize)));
         _activations = [.. _layers.Select(l => new float[(long)capacity * l.OutputSize])];
         _gradA = new float[(long)capacity * width];

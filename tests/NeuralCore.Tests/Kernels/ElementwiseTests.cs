@@ -11,7 +11,7 @@ public class ElementwiseTests
     [MemberData(nameof(Lengths))]
     public void Relu_matches_scalar_definition(int length)
     {
-        float[] x = TestData.Uniform(length, length);
+        float[] x = Seeded.Uniform(length, length);
         float[] y = new float[length];
         Elementwise.Relu(x, y);
         for (int i = 0; i < length; i++)
@@ -24,13 +24,13 @@ public class ElementwiseTests
     [MemberData(nameof(Lengths))]
     public void ReluBackward_matches_scalar_definition(int length)
     {
-        float[] x = TestData.Uniform(length, length);
+        float[] x = Seeded.Uniform(length, length);
         if (length > 3)
         {
             x[3] = 0f; // the derivative at exactly 0 is taken as 0
         }
 
-        float[] dy = TestData.Uniform(length, length + 1000);
+        float[] dy = Seeded.Uniform(length, length + 1000);
         float[] dx = new float[length];
         Elementwise.ReluBackward(x, dy, dx);
         for (int i = 0; i < length; i++)
@@ -63,7 +63,7 @@ public class ElementwiseTests
     [InlineData(32, 33)]
     public void Softmax_rows_match_double_precision(int rows, int columns)
     {
-        float[] x = TestData.Uniform(rows * columns, rows + columns, scale: 20f);
+        float[] x = Seeded.Uniform(rows * columns, rows + columns, scale: 20f);
         float[] p = new float[rows * columns];
         Elementwise.SoftmaxRows(x, p, rows, columns);
         for (int r = 0; r < rows; r++)
@@ -109,8 +109,8 @@ public class ElementwiseTests
     [InlineData(33, 10)]
     public void Row_broadcast_and_column_sums_match_loops(int rows, int columns)
     {
-        float[] matrix = TestData.Uniform(rows * columns, 1);
-        float[] row = TestData.Uniform(columns, 2);
+        float[] matrix = Seeded.Uniform(rows * columns, 1);
+        float[] row = Seeded.Uniform(columns, 2);
         float[] expected = (float[])matrix.Clone();
         for (int r = 0; r < rows; r++)
         {
@@ -123,7 +123,7 @@ public class ElementwiseTests
         Elementwise.AddRowToEachRow(matrix, row, rows);
         Assert.Equal(expected, matrix);
 
-        float[] sums = TestData.Uniform(columns, 3);
+        float[] sums = Seeded.Uniform(columns, 3);
         float[] expectedSums = (float[])sums.Clone();
         for (int r = 0; r < rows; r++)
         {

@@ -18,20 +18,20 @@ public class GemmDeterminismTests
     [MemberData(nameof(Shapes))]
     public void One_thread_and_many_threads_agree_bitwise(int m, int n, int k, bool transposeA, bool transposeB)
     {
-        float[] a = TestData.Uniform(m * k, 11);
-        float[] b = TestData.Uniform(k * n, 12);
+        float[] a = Seeded.Uniform(m * k, 11);
+        float[] b = Seeded.Uniform(k * n, 12);
         int saved = Parallelism.DegreeOfParallelism;
         try
         {
             foreach (GemmIsa isa in GemmIsaSupport.Supported)
             {
-                float[] single = TestData.Uniform(m * n, 13);
+                float[] single = Seeded.Uniform(m * n, 13);
                 Parallelism.DegreeOfParallelism = 1;
                 Gemm.MultiplyOn(isa, a, b, single, m, n, k, transposeA, transposeB, accumulate: true);
 
                 foreach (int threads in new[] { 2, 3, 8 })
                 {
-                    float[] parallel = TestData.Uniform(m * n, 13);
+                    float[] parallel = Seeded.Uniform(m * n, 13);
                     Parallelism.DegreeOfParallelism = threads;
                     Gemm.MultiplyOn(isa, a, b, parallel, m, n, k, transposeA, transposeB, accumulate: true);
                     for (int i = 0; i < single.Length; i++)

@@ -13,9 +13,9 @@ public class GemmTests
     /// </summary>
     internal static void AssertMatchesReference(GemmCase c, GemmIsa isa)
     {
-        float[] a = TestData.Uniform(c.M * c.K, c.Seed);
-        float[] b = TestData.Uniform(c.K * c.N, c.Seed + 1);
-        float[] initial = TestData.Uniform(c.M * c.N, c.Seed + 2);
+        float[] a = Seeded.Uniform(c.M * c.K, c.Seed);
+        float[] b = Seeded.Uniform(c.K * c.N, c.Seed + 1);
+        float[] initial = Seeded.Uniform(c.M * c.N, c.Seed + 2);
         float[] expected = (float[])initial.Clone();
         float[] actual = (float[])initial.Clone();
         float[] magnitude = new float[c.M * c.N];
@@ -76,8 +76,8 @@ public class GemmTests
 
     private static void AssertMatchesReferencePublic(GemmCase c)
     {
-        float[] a = TestData.Uniform(c.M * c.K, 1);
-        float[] b = TestData.Uniform(c.K * c.N, 2);
+        float[] a = Seeded.Uniform(c.M * c.K, 1);
+        float[] b = Seeded.Uniform(c.K * c.N, 2);
         float[] expected = new float[c.M * c.N];
         float[] actual = new float[c.M * c.N];
         GemmReference.Multiply(a, b, expected, c.M, c.N, c.K, c.TransposeA, c.TransposeB);
@@ -101,8 +101,8 @@ public class GemmTests
     [Fact]
     public void Leaves_elements_past_m_times_n_untouched()
     {
-        float[] a = TestData.Uniform(7 * 5, 1);
-        float[] b = TestData.Uniform(5 * 9, 2);
+        float[] a = Seeded.Uniform(7 * 5, 1);
+        float[] b = Seeded.Uniform(5 * 9, 2);
         float[] c = Enumerable.Repeat(42f, (7 * 9) + 10).ToArray();
         Gemm.Multiply(a, b, c, 7, 9, 5);
         Assert.All(c[(7 * 9)..], v => Assert.Equal(42f, v));

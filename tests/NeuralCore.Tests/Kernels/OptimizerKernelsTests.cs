@@ -12,10 +12,10 @@ public class OptimizerKernelsTests
     [MemberData(nameof(Lengths))]
     public void Adam_matches_the_keras_rule_element_by_element(int length)
     {
-        float[] p = TestData.Uniform(length, 1);
-        float[] g = TestData.Uniform(length, 2);
-        float[] m = TestData.Uniform(length, 3, 0.1f);
-        float[] v = [.. TestData.Uniform(length, 4, 0.1f).Select(MathF.Abs)];
+        float[] p = Seeded.Uniform(length, 1);
+        float[] g = Seeded.Uniform(length, 2);
+        float[] m = Seeded.Uniform(length, 3, 0.1f);
+        float[] v = [.. Seeded.Uniform(length, 4, 0.1f).Select(MathF.Abs)];
         float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), ev = (float[])v.Clone();
         const float alpha = 0.001f, beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;
 
@@ -40,9 +40,9 @@ public class OptimizerKernelsTests
     {
         foreach (int length in LengthList)
         {
-            float[] p = TestData.Uniform(length, 1);
-            float[] g = TestData.Uniform(length, 2);
-            float[] u = TestData.Uniform(length, 3);
+            float[] p = Seeded.Uniform(length, 1);
+            float[] g = Seeded.Uniform(length, 2);
+            float[] u = Seeded.Uniform(length, 3);
             float[] ep = (float[])p.Clone(), eu = (float[])u.Clone();
             const float lr = 0.01f;
 

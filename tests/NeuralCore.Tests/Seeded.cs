@@ -1,7 +1,7 @@
-namespace NeuralCore.Tests.Kernels;
+namespace NeuralCore.Tests;
 
 /// <summary>Seeded test values.</summary>
-public static class TestData
+public static class Seeded
 {
     /// <summary>Uniform values in [-scale, scale).</summary>
     public static float[] Uniform(int length, int seed, float scale = 1f)

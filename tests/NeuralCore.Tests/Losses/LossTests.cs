@@ -1,0 +1,86 @@
+using FsCheck.Xunit;
+using NeuralCore.Diagnostics;
+using NeuralCore.Losses;
+using NeuralCore.Tests.Kernels;
+using NeuralCore.Tests.Layers;
+
+namespace NeuralCore.Tests.Losses;
+
+public class LossTests
+{
+    private static int[] Labels(int batch, int classes, int seed)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, batch).Select(_ => random.Next(classes))];
+    }
+
+    [Property(Arbitrary = [typeof(LayerGenerators)], MaxTest = 40)]
+    public void Cross_entropy_gradient_matches_differences(LayerCase c)
+    {
+        float[] logits = Seeded.Uniform(c.Batch * c.Outputs, c.Seed, 4f);
+        var result = GradientChecker.CheckLoss(new SoftmaxCrossEntropy(), logits, Labels(c.Batch, c.Outputs, c.Seed),
+            c.Batch, c.Outputs, step: 1e-3f, floor: 1e-3);
+        Assert.True(result.MaxError < 1e-2, $"{c}: {result}");
+    }
+
+    [Property(Arbitrary = [typeof(LayerGenerators)], MaxTest = 40)]
+    public void Mean_squared_error_gradient_matches_differences(LayerCase c)
+    {
+        float[] probabilities = [.. Seeded.Uniform(c.Batch * c.Outputs, c.Seed).Select(MathF.Abs)];
+        var result = GradientChecker.CheckLoss(new MeanSquaredError(), probabilities, Labels(c.Batch, c.Outputs, c.Seed),
+            c.Batch, c.Outputs, step: 1e-3f, floor: 1e-4);
+        Assert.True(result.MaxError < 1e-2, $"{c}: {result}");
+    }
+
+    [Fact]
+    public void Cross_entropy_of_uniform_logits_is_log_of_the_class_count()
+    {
+        float[] grad = new float[20];
+        double loss = new SoftmaxCrossEntropy().Compute(new float[20], [3, 7], grad, 2, 10);
+        Assert.Equal(Math.Log(10), loss, 1e-6);
+        Assert.Equal((0.1f - 1f) / 2, grad[3], 1e-6f);
+        Assert.Equal(0.1f / 2, grad[4], 1e-6f);
+    }
+
+    [Fact]
+    public void Cross_entropy_is_finite_for_huge_logits()
+    {
+        float[] logits = [1e4f, -1e4f, 0f];
+        float[] grad = new float[3];
+        double loss = new SoftmaxCrossEntropy().Compute(logits, [1], grad, 1, 3);
+        Assert.Equal(2e4, loss, 1e-2);
+        Assert.All(grad, g => Assert.True(float.IsFinite(g)));
+    }
+
+    [Fact]
+    public void Mean_squared_error_uses_keras_reduction()
+    {
+        // Keras: mean over classes, then over the batch. Row 0: ((0.5-1)² + 0.5²)/2 = 0.25; row 1: (0² + 0²)/2 = 0.
+        float[] grad = new float[4];
+        double loss = new MeanSquaredError().Compute([0.5f, 0.5f, 0f, 1f], [0, 1], grad, 2, 2);
+        Assert.Equal(0.125, loss, 1e-9);
+        Assert.Equal([-0.25f, 0.25f, 0f, 0f], grad);
+    }
+
+    [Fact]
+    public void Sum_agrees_with_the_mean_times_the_batch()
+    {
+        float[] x = Seeded.Uniform(30, 4, 3f);
+        int[] y = Labels(3, 10, 1);
+        foreach (ILoss loss in new ILoss[] { new SoftmaxCrossEntropy(), new MeanSquaredError() })
+        {
+            double mean = loss.Compute(x, y, new float[30], 3, 10);
+            Assert.Equal(mean * 3, loss.Sum(x, y, 3, 10), 1e-5);
+        }
+    }
+
+    [Theory]
+    [InlineData(10)]
+    [InlineData(-1)]
+    public void Out_of_range_labels_are_named(int label)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new SoftmaxCrossEntropy().Compute(new float[20], [0, label], new float[20], 2, 10));
+        Assert.Equal("labels", ex.ParamName);
+        Assert.Contains($"labels[1] = {label}", ex.Message, StringComparison.Ordinal);
+    }
+}

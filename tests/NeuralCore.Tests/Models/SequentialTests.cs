@@ -1,0 +1,264 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using NeuralCore.Diagnostics;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+
+namespace NeuralCore.Tests.Models;
+
+/// <summary>A two-hidden-layer model problem.</summary>
+public sealed record ModelCase(int Batch, int Inputs, int Hidden1, int Hidden2, int Classes, bool Mse, int Seed);
+
+public static class ModelGenerators
+{
+    public static Arbitrary<ModelCase> ModelCases() =>
+        (from batch in Gen.Elements(1, 2, 3, 5)
+         from inputs in Gen.Elements(1, 3, 6)
+         from h1 in Gen.Elements(1, 4, 7)
+         from h2 in Gen.Elements(2, 5)
+         from classes in Gen.Elements(2, 3, 10)
+         from mse in Gen.Elements(false, true)
+         from seed in Gen.Choose(0, 100_000)
+         select new ModelCase(batch, inputs, h1, h2, classes, mse, seed))
+        .ToArbitrary();
+}
+
+public class SequentialTests
+{
+    internal static Sequential Mlp(int hidden, ulong seed = 1) =>
+        new Sequential(784, seed).Add(new Dense(hidden)).Add(new Relu()).Add(new Dense(10));
+
+    private static Sequential TwoHidden(ModelCase c)
+    {
+        var model = new Sequential(c.Inputs, (ulong)c.Seed)
+            .Add(new Dense(c.Hidden1)).Add(new Relu())
+            .Add(new Dense(c.Hidden2)).Add(new Relu())
+            .Add(new Dense(c.Classes));
+        if (c.Mse)
+        {
+            model.Add(new Softmax());
+        }
+
+        model.Compile(c.Mse ? new MeanSquaredError() : new SoftmaxCrossEntropy(), new Sgd());
+        return model;
+    }
+
+    /// <summary>The smallest distance of any hidden pre-activation from the ReLU kink.</summary>
+    private static float KinkDistance(Sequential model, float[] x, int batch)
+    {
+        float nearest = float.MaxValue;
+        ReadOnlySpan<float> input = x;
+        foreach (ILayer layer in model.Layers)
+        {
+            float[] y = new float[batch * layer.OutputSize];
+            layer.Forward(input, y, batch, training: false);
+            if (layer is Dense && layer != model.Layers[^1] && !(model.Layers[^1] is Softmax && layer == model.Layers[^2]))
+            {
+                nearest = Math.Min(nearest, y.Min(MathF.Abs));
+            }
+
+            input = y;
+        }
+
+        return nearest;
+    }
+
+    [Property(Arbitrary = [typeof(ModelGenerators)], MaxTest = 30)]
+    public void Whole_model_gradients_match_differences(ModelCase c)
+    {
+        // A step of 1e-3 moves any pre-activation by well under 0.005, so a point whose hidden pre-activations all
+        // sit further than that from the ReLU kink is checked exactly; draw points until one qualifies.
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int seed = c.Seed + (attempt * 7919);
+            Sequential model = TwoHidden(c with { Seed = seed });
+            Seeded.Uniform(model.ParameterCount, seed + 3, 0.7f).CopyTo(model.Parameters.Span); // non-zero biases too
+            var random = new Random(seed);
+            int[] labels = [.. Enumerable.Range(0, c.Batch).Select(_ => random.Next(c.Classes))];
+            float[] x = Seeded.Uniform(c.Batch * c.Inputs, seed);
+            if (KinkDistance(model, x, c.Batch) < 0.005f)
+            {
+                continue;
+            }
+
+            // Float forwards give the loss about 3e-7 of rounding noise, 1.5e-4 after dividing by 2h: hence the 1e-2 floor.
+            var result = GradientChecker.CheckModel(model, x, labels, c.Batch, step: 1e-3f, floor: 1e-2);
+            Assert.True(result.MaxError < 2e-2, $"{c with { Seed = seed }}: {result}");
+            return;
+        }
+
+        Assert.Fail($"{c}: no point away from the ReLU kinks was found");
+    }
+
+    [Fact]
+    public void Learns_xor_to_near_zero_loss()
+    {
+        float[] x = [0, 0, 0, 1, 1, 0, 1, 1];
+        int[] y = [0, 1, 1, 0];
+        var model = new Sequential(2, seed: 3).Add(new Dense(16)).Add(new Relu()).Add(new Dense(2));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.05f));
+        TrainStepResult first = model.TrainStep(x, y, 4), last = first;
+        for (int i = 0; i < 300; i++)
+        {
+            last = model.TrainStep(x, y, 4);
+        }
+
+        Assert.True(last.Loss < 0.02, $"loss went from {first.Loss} to {last.Loss}");
+        Assert.Equal(4, last.Correct);
+        float[] p = new float[8];
+        model.Predict(x, p, 4);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.True(p[(i * 2) + y[i]] > 0.95f, $"sample {i}: {p[i * 2]}, {p[(i * 2) + 1]}");
+        }
+    }
+
+    [Fact]
+    public void Learns_two_gaussian_blobs_with_mse_on_softmax()
+    {
+        var random = new Random(5);
+        const int n = 64;
+        float[] x = new float[n * 2];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = i % 2;
+            x[i * 2] = (float)(((y[i] * 2) - 1) * 1.5 + (random.NextDouble() - 0.5));
+            x[(i * 2) + 1] = (float)(random.NextDouble() - 0.5);
+        }
+
+        var model = new Sequential(2, seed: 1).Add(new Dense(8)).Add(new Relu()).Add(new Dense(2)).Add(new Softmax());
+        model.Compile(new MeanSquaredError(), new Sgd(new SgdOptions(0.5f, 0.9f)));
+        TrainStepResult last = default;
+        for (int i = 0; i < 200; i++)
+        {
+            last = model.TrainStep(x, y, n);
+        }
+
+        Assert.True(last.Loss < 0.01, $"final loss {last.Loss}");
+        Assert.Equal(n, last.Correct);
+    }
+
+    [Fact]
+    public void A_training_step_allocates_nothing_after_warm_up()
+    {
+        Sequential model = Mlp(64);
+        model.Add(new Dropout(0.2f));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        float[] x = Seeded.Uniform(32 * 784, 1);
+        int[] y = [.. Enumerable.Range(0, 32).Select(i => i % 10)];
+        for (int i = 0; i < 5; i++)
+        {
+            model.TrainStep(x, y, 32);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++)
+        {
+            model.TrainStep(x, y, 32);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Summary_prints_the_keras_table()
+    {
+        Sequential model = Mlp(128);
+        string summary = model.Summary();
+        string expected = string.Join('\n',
+            "Model: \"sequential\"",
+            new string('_', 65),
+            " Layer (type)                Output Shape              Param #",
+            new string('=', 65),
+            " dense (Dense)               (None, 128)               100480",
+            " re_lu (ReLU)                (None, 128)               0",
+            " dense_1 (Dense)             (None, 10)                1290",
+            new string('=', 65),
+            "Total params: 101770 (397.54 KB)",
+            "Trainable params: 101770 (397.54 KB)",
+            "Non-trainable params: 0 (0.00 Byte)",
+            new string('_', 65),
+            string.Empty);
+        Assert.Equal(expected, summary);
+    }
+
+    [Fact]
+    public void Add_checks_sizes_and_compile_state()
+    {
+        var model = new Sequential(4);
+        var ex = Assert.Throws<ArgumentException>(() => model.Add(new Dense(5, 3, 0)));
+        Assert.Contains("expects 5 input features but the previous layer outputs 4", ex.Message, StringComparison.Ordinal);
+        model.Add(new Dense(3));
+        Assert.Throws<InvalidOperationException>(() => model.TrainStep(new float[4], [0], 1));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd());
+        Assert.Throws<InvalidOperationException>(() => model.Add(new Relu()));
+        Assert.Throws<InvalidOperationException>(() => new Sequential(3).Compile(new SoftmaxCrossEntropy(), new Sgd()));
+    }
+
+    [Fact]
+    public void Train_step_reports_mismatched_shapes()
+    {
+        Sequential model = Mlp(8);
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        var inputs = Assert.Throws<ArgumentException>(() => model.TrainStep(new float[783], [1], 1));
+        Assert.Equal("inputs", inputs.ParamName);
+        Assert.Contains("[batch=1, 784]", inputs.Message, StringComparison.Ordinal);
+        var labels = Assert.Throws<ArgumentException>(() => model.TrainStep(new float[784 * 2], [1], 2));
+        Assert.Equal("labels", labels.ParamName);
+        var range = Assert.Throws<ArgumentException>(() => model.TrainStep(new float[784], [10], 1));
+        Assert.Contains("labels[0] = 10", range.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Predict_single_sample_matches_the_batch()
+    {
+        Sequential model = Mlp(16);
+        float[] x = Seeded.Uniform(3 * 784, 2);
+        float[] batch = new float[30];
+        model.Predict(x, batch, 3);
+        float[] single = model.Predict(x.AsSpan(784, 784));
+        Assert.Equal(batch[10..20], single);
+        Assert.Equal(1.0, single.Sum(v => (double)v), 1e-5);
+    }
+}
+
+[Collection(SerialTests.Name)]
+public class SequentialDeterminismTests
+{
+    private static float[] Train(int threads, ulong seed)
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = threads;
+            var model = new Sequential(784, seed).Add(new Dense(256)).Add(new Relu()).Add(new Dropout(0.2f)).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam());
+            float[] x = Seeded.Uniform(128 * 784, 7);
+            int[] y = [.. Enumerable.Range(0, 128).Select(i => (i * 7) % 10)];
+            for (int step = 0; step < 20; step++)
+            {
+                model.TrainStep(x, y, 128);
+            }
+
+            return model.Parameters.ToArray();
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
+    [Fact]
+    public void One_and_two_threads_give_bitwise_equal_weights_after_20_steps()
+    {
+        float[] one = Train(1, 11);
+        float[] two = Train(2, 11);
+        Assert.True(one.AsSpan().SequenceEqual(two), "weights differ between 1 and 2 threads");
+        Assert.False(one.AsSpan().SequenceEqual(Train(1, 12)), "the seed should change the result");
+    }
+}
