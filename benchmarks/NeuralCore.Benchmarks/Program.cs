@@ -15,7 +15,12 @@ internal static class Program
 
     public static int Main(string[] args)
     {
-        Summary[] summaries = [.. BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig.Instance)];
+        // One joined summary, so that every GEMM row can find the FMA probe's row to compute its "% of peak".
+        IConfig config = ManualConfig.Create(DefaultConfig.Instance)
+            .AddColumn(new GflopsColumn(), new PercentOfPeakColumn())
+            .WithOptions(ConfigOptions.JoinSummary);
+
+        Summary[] summaries = [.. BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config)];
 
         string? failure = FindFailure(summaries, args);
         if (failure is null)
