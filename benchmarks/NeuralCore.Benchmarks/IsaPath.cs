@@ -1,0 +1,48 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Benchmarks;
+
+/// <summary>
+/// The SIMD widths the benchmarks compare. A public mirror of the library's internal <see cref="GemmIsa"/>, because
+/// BenchmarkDotNet writes parameter values into a generated program that only sees public types.
+/// </summary>
+public enum IsaPath
+{
+    /// <summary>256-bit vectors (<see cref="GemmIsa.Vector256"/>).</summary>
+    Vector256,
+
+    /// <summary>512-bit vectors (<see cref="GemmIsa.Vector512"/>).</summary>
+    Vector512,
+}
+
+/// <summary>Parameter values shared by the benchmark classes.</summary>
+public static class BenchmarkParams
+{
+    /// <summary>The <see cref="IsaPath"/> values this machine runs accelerated; the others are not benchmarked.</summary>
+    public static IEnumerable<IsaPath> SupportedIsaPaths() =>
+        Enum.GetValues<IsaPath>().Where(path => GemmIsaSupport.IsSupported(path.ToGemmIsa()));
+
+    /// <summary>One thread, and every processor (the two coincide on a single-processor machine).</summary>
+    public static IEnumerable<int> ThreadCounts() => new[] { 1, Environment.ProcessorCount }.Distinct();
+
+    internal static GemmIsa ToGemmIsa(this IsaPath path) => path switch
+    {
+        IsaPath.Vector256 => GemmIsa.Vector256,
+        IsaPath.Vector512 => GemmIsa.Vector512,
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown ISA path."),
+    };
+
+    /// <summary>
+    /// Fails the benchmark with a clear message when <paramref name="path"/> is not accelerated in this process (the
+    /// parameter list is computed in the host, so a job that switches an ISA off through the environment lands here).
+    /// </summary>
+    /// <exception cref="PlatformNotSupportedException"><paramref name="path"/> is not hardware-accelerated.</exception>
+    internal static void RequireSupported(IsaPath path)
+    {
+        if (!GemmIsaSupport.IsSupported(path.ToGemmIsa()))
+        {
+            throw new PlatformNotSupportedException(
+                $"Isa={path} is not hardware-accelerated in this process (DOTNET_EnableAVX512=0 or an older CPU?).");
+        }
+    }
+}
