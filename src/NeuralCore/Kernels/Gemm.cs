@@ -16,8 +16,8 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 public static unsafe class Gemm
 {
-    // Blocking chosen from measurement on Zen 4 (docs/benchmarks.md): a kc x NR panel of B (<= 32 KB) stays in L1
-    // while the MC x kc block of A (<= 144 KB) stays in L2.
+    // Blocking (docs/benchmarks.md): a kc x NR panel of B (<= 32 KB) stays in a 32-48 KB L1 while the MC x kc block
+    // of A (<= 144 KB) stays in L2, on the Xeon (48 KB L1, 2 MB L2) we measure on and on Zen 4 (32 KB, 1 MB) alike.
     internal const int KcMax = 256;
     internal const int McMax = 144;
     internal const int NcMax = 256;
@@ -31,6 +31,9 @@ public static unsafe class Gemm
 
     [ThreadStatic]
     private static GemmJob? t_job;
+
+    /// <summary>Whether full-width panels of a row-major B are read in place rather than packed (for A/B measurements).</summary>
+    internal static bool ReadBInPlace { get; set; } = true;
 
     /// <summary>
     /// Computes <c>C = op(A)·op(B)</c>, or <c>C += op(A)·op(B)</c> when <paramref name="accumulate"/> is true, for
@@ -135,7 +138,7 @@ public static unsafe class Gemm
 /// <summary>The tiling of one product; a function of the shape and the path only, never of the thread count.</summary>
 internal readonly unsafe struct GemmPlan
 {
-    public required delegate*<int, float*, float*, float*, int, bool, int, int, void> Kernel { get; init; }
+    public required delegate*<int, float*, float*, int, float*, int, bool, int, int, void> Kernel { get; init; }
     public required int Mr { get; init; }
     public required int Nr { get; init; }
     public required int Kc { get; init; }
@@ -149,7 +152,7 @@ internal readonly unsafe struct GemmPlan
 
     public static GemmPlan Create(int m, int n, int k, GemmIsa isa)
     {
-        delegate*<int, float*, float*, float*, int, bool, int, int, void> kernel;
+        delegate*<int, float*, float*, int, float*, int, bool, int, int, void> kernel;
         int mr, nr;
         switch (isa)
         {
@@ -159,9 +162,17 @@ internal readonly unsafe struct GemmPlan
                 mr = 12;
                 nr = 16;
                 break;
+            // 8 or 12 rows of two vectors: 16 or 24 of the 32 zmm registers hold C, enough independent FMA chains to
+            // cover the FMA latency on both ports (6 rows reached only ~80% of the probe's peak). 8 rows when they
+            // divide m (batches of 32 and 128, 784 features) so no padded rows are computed, else 12.
+            case GemmIsa.Vector512 when m % 8 == 0 || m < 12:
+                kernel = &GemmMicroKernels.Vector512x8x32;
+                mr = 8;
+                nr = 32;
+                break;
             case GemmIsa.Vector512:
-                kernel = &GemmMicroKernels.Vector512x6x32;
-                mr = 6;
+                kernel = &GemmMicroKernels.Vector512x12x32;
+                mr = 12;
                 nr = 32;
                 break;
             case GemmIsa.Vector256:
@@ -315,21 +326,41 @@ internal sealed unsafe class GemmJob : IParallelWork
         int cols = Math.Min(plan.NBlockPanels * nr, _n - col0);
         float* bp = PackBuffers.B;
 
+        // A row-major B is read in place: its full-width panels are already kc rows of NR contiguous values, and
+        // packing them would copy all of B once per call for nothing. Only a ragged last panel is packed, zero-padded.
+        bool direct = !_transposeB && Gemm.ReadBInPlace;
+        int fullCols = direct ? cols / nr * nr : 0;
         for (int kb = 0; kb < plan.KBlocks; kb++)
         {
             int p0 = kb * plan.Kc;
             int kc = Math.Min(plan.Kc, _k - p0);
             float* ap = PackedBlock(kb) + ((long)row0 * kc);
-            PackB(bp, col0, cols, p0, kc, nr);
+            if (cols > fullCols)
+            {
+                PackB(bp + ((long)fullCols * kc), col0 + fullCols, cols - fullCols, p0, kc, nr);
+            }
+
             bool add = _accumulate || kb > 0;
             for (int jr = 0; jr < cols; jr += nr)
             {
-                float* bPanel = bp + ((long)jr * kc);
+                float* bPanel;
+                int ldb;
+                if (jr < fullCols)
+                {
+                    bPanel = _b + ((long)p0 * _n) + col0 + jr;
+                    ldb = _n;
+                }
+                else
+                {
+                    bPanel = bp + ((long)jr * kc);
+                    ldb = nr;
+                }
+
                 float* cColumn = _c + ((long)row0 * _n) + col0 + jr;
                 int nValid = Math.Min(nr, cols - jr);
                 for (int ir = 0; ir < rows; ir += mr)
                 {
-                    plan.Kernel(kc, ap + ((long)ir * kc), bPanel, cColumn + ((long)ir * _n), _n, add,
+                    plan.Kernel(kc, ap + ((long)ir * kc), bPanel, ldb, cColumn + ((long)ir * _n), _n, add,
                         Math.Min(mr, rows - ir), nValid);
                 }
             }

@@ -6,8 +6,9 @@ namespace NeuralCore.Kernels;
 
 /// <summary>
 /// Register-blocked GEMM micro-kernels. Each computes one MR x NR tile of C from a packed A panel (kc steps of MR
-/// values) and a packed B panel (kc steps of NR values), zero-padded to full tiles, and writes the valid
-/// <c>mr x nr</c> corner: <c>C = acc</c>, or <c>C = C + acc</c> when <c>add</c>.
+/// values) and a B panel (kc steps of NR values, <c>ldb</c> floats apart: NR when packed and zero-padded, the row
+/// length of B when read in place), and writes the valid <c>mr x nr</c> corner: <c>C = acc</c>, or
+/// <c>C = C + acc</c> when <c>add</c>.
 /// </summary>
 /// <remarks>
 /// Every element of C is one accumulator lane summed in increasing p, so a value does not depend on where its tile
@@ -29,11 +30,11 @@ internal static unsafe class GemmMicroKernels
     }
 
 
-    /// <summary>6x32 tile with <see cref="Vector512{T}"/> FMA: C[6, 32] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 32].</summary>
+    /// <summary>8x32 tile with <see cref="Vector512{T}"/> FMA: C[8, 32] (+)= Apanel[kc, 8]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x6x32(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x8x32(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
     {
-        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<float> b0 = Vector512.Load(b + 0);
@@ -56,11 +57,17 @@ internal static unsafe class GemmMicroKernels
             Vector512<float> a5 = Vector512.Create(a[5]);
             c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
-            a += 6;
-            b += 32;
+            Vector512<float> a6 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            Vector512<float> a7 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            a += 8;
+            b += ldb;
         }
 
-        if (mr == 6 && nr == 32)
+        if (mr == 8 && nr == 32)
         {
             if (add)
             {
@@ -76,6 +83,10 @@ internal static unsafe class GemmMicroKernels
                 Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
                 Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
                 Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+                Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+                Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+                Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+                Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
             }
             else
             {
@@ -91,11 +102,15 @@ internal static unsafe class GemmMicroKernels
                 Vector512.Store(c4_1, c + (ldc * 4) + 16);
                 Vector512.Store(c5_0, c + (ldc * 5) + 0);
                 Vector512.Store(c5_1, c + (ldc * 5) + 16);
+                Vector512.Store(c6_0, c + (ldc * 6) + 0);
+                Vector512.Store(c6_1, c + (ldc * 6) + 16);
+                Vector512.Store(c7_0, c + (ldc * 7) + 0);
+                Vector512.Store(c7_1, c + (ldc * 7) + 16);
             }
         }
         else
         {
-            float* t = stackalloc float[192];
+            float* t = stackalloc float[256];
             Vector512.Store(c0_0, t + 0);
             Vector512.Store(c0_1, t + 16);
             Vector512.Store(c1_0, t + 32);
@@ -108,13 +123,154 @@ internal static unsafe class GemmMicroKernels
             Vector512.Store(c4_1, t + 144);
             Vector512.Store(c5_0, t + 160);
             Vector512.Store(c5_1, t + 176);
+            Vector512.Store(c6_0, t + 192);
+            Vector512.Store(c6_1, t + 208);
+            Vector512.Store(c7_0, t + 224);
+            Vector512.Store(c7_1, t + 240);
+            StoreEdge(t, 32, c, ldc, add, mr, nr);
+        }
+    }
+
+    /// <summary>12x32 tile with <see cref="Vector512{T}"/> FMA: C[12, 32] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 32].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector512x12x32(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default, c8_0 = default, c8_1 = default, c9_0 = default, c9_1 = default, c10_0 = default, c10_1 = default, c11_0 = default, c11_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b + 0);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> a0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector512<float> a1 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector512<float> a2 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector512<float> a3 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector512<float> a4 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector512<float> a5 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            Vector512<float> a6 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            Vector512<float> a7 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            Vector512<float> a8 = Vector512.Create(a[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
+            Vector512<float> a9 = Vector512.Create(a[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
+            Vector512<float> a10 = Vector512.Create(a[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
+            Vector512<float> a11 = Vector512.Create(a[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
+            a += 12;
+            b += ldb;
+        }
+
+        if (mr == 12 && nr == 32)
+        {
+            if (add)
+            {
+                Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+                Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
+                Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+                Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
+                Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+                Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
+                Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+                Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
+                Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+                Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
+                Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+                Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+                Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+                Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+                Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+                Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
+                Vector512.Store(c8_0 + Vector512.Load(c + (ldc * 8) + 0), c + (ldc * 8) + 0);
+                Vector512.Store(c8_1 + Vector512.Load(c + (ldc * 8) + 16), c + (ldc * 8) + 16);
+                Vector512.Store(c9_0 + Vector512.Load(c + (ldc * 9) + 0), c + (ldc * 9) + 0);
+                Vector512.Store(c9_1 + Vector512.Load(c + (ldc * 9) + 16), c + (ldc * 9) + 16);
+                Vector512.Store(c10_0 + Vector512.Load(c + (ldc * 10) + 0), c + (ldc * 10) + 0);
+                Vector512.Store(c10_1 + Vector512.Load(c + (ldc * 10) + 16), c + (ldc * 10) + 16);
+                Vector512.Store(c11_0 + Vector512.Load(c + (ldc * 11) + 0), c + (ldc * 11) + 0);
+                Vector512.Store(c11_1 + Vector512.Load(c + (ldc * 11) + 16), c + (ldc * 11) + 16);
+            }
+            else
+            {
+                Vector512.Store(c0_0, c + 0);
+                Vector512.Store(c0_1, c + 16);
+                Vector512.Store(c1_0, c + (ldc * 1) + 0);
+                Vector512.Store(c1_1, c + (ldc * 1) + 16);
+                Vector512.Store(c2_0, c + (ldc * 2) + 0);
+                Vector512.Store(c2_1, c + (ldc * 2) + 16);
+                Vector512.Store(c3_0, c + (ldc * 3) + 0);
+                Vector512.Store(c3_1, c + (ldc * 3) + 16);
+                Vector512.Store(c4_0, c + (ldc * 4) + 0);
+                Vector512.Store(c4_1, c + (ldc * 4) + 16);
+                Vector512.Store(c5_0, c + (ldc * 5) + 0);
+                Vector512.Store(c5_1, c + (ldc * 5) + 16);
+                Vector512.Store(c6_0, c + (ldc * 6) + 0);
+                Vector512.Store(c6_1, c + (ldc * 6) + 16);
+                Vector512.Store(c7_0, c + (ldc * 7) + 0);
+                Vector512.Store(c7_1, c + (ldc * 7) + 16);
+                Vector512.Store(c8_0, c + (ldc * 8) + 0);
+                Vector512.Store(c8_1, c + (ldc * 8) + 16);
+                Vector512.Store(c9_0, c + (ldc * 9) + 0);
+                Vector512.Store(c9_1, c + (ldc * 9) + 16);
+                Vector512.Store(c10_0, c + (ldc * 10) + 0);
+                Vector512.Store(c10_1, c + (ldc * 10) + 16);
+                Vector512.Store(c11_0, c + (ldc * 11) + 0);
+                Vector512.Store(c11_1, c + (ldc * 11) + 16);
+            }
+        }
+        else
+        {
+            float* t = stackalloc float[384];
+            Vector512.Store(c0_0, t + 0);
+            Vector512.Store(c0_1, t + 16);
+            Vector512.Store(c1_0, t + 32);
+            Vector512.Store(c1_1, t + 48);
+            Vector512.Store(c2_0, t + 64);
+            Vector512.Store(c2_1, t + 80);
+            Vector512.Store(c3_0, t + 96);
+            Vector512.Store(c3_1, t + 112);
+            Vector512.Store(c4_0, t + 128);
+            Vector512.Store(c4_1, t + 144);
+            Vector512.Store(c5_0, t + 160);
+            Vector512.Store(c5_1, t + 176);
+            Vector512.Store(c6_0, t + 192);
+            Vector512.Store(c6_1, t + 208);
+            Vector512.Store(c7_0, t + 224);
+            Vector512.Store(c7_1, t + 240);
+            Vector512.Store(c8_0, t + 256);
+            Vector512.Store(c8_1, t + 272);
+            Vector512.Store(c9_0, t + 288);
+            Vector512.Store(c9_1, t + 304);
+            Vector512.Store(c10_0, t + 320);
+            Vector512.Store(c10_1, t + 336);
+            Vector512.Store(c11_0, t + 352);
+            Vector512.Store(c11_1, t + 368);
             StoreEdge(t, 32, c, ldc, add, mr, nr);
         }
     }
 
     /// <summary>12x16 tile with <see cref="Vector512{T}"/> FMA: C[12, 16] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x12x16(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x12x16(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector512<float> c0_0 = default, c1_0 = default, c2_0 = default, c3_0 = default, c4_0 = default, c5_0 = default, c6_0 = default, c7_0 = default, c8_0 = default, c9_0 = default, c10_0 = default, c11_0 = default;
         for (int p = 0; p < kc; p++)
@@ -145,7 +301,7 @@ internal static unsafe class GemmMicroKernels
             Vector512<float> a11 = Vector512.Create(a[11]);
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
             a += 12;
-            b += 16;
+            b += ldb;
         }
 
         if (mr == 12 && nr == 16)
@@ -202,7 +358,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6x16 tile with <see cref="Vector256{T}"/> FMA: C[6, 16] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector256x6x16(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector256x6x16(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -228,7 +384,7 @@ internal static unsafe class GemmMicroKernels
             c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
             a += 6;
-            b += 16;
+            b += ldb;
         }
 
         if (mr == 6 && nr == 16)
@@ -285,7 +441,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6x8 tile with <see cref="Vector128{T}"/> FMA: C[6, 8] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 8].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector128x6x8(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector128x6x8(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -311,7 +467,7 @@ internal static unsafe class GemmMicroKernels
             c5_0 = Vector128.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector128.FusedMultiplyAdd(a5, b1, c5_1);
             a += 6;
-            b += 8;
+            b += ldb;
         }
 
         if (mr == 6 && nr == 8)
@@ -368,7 +524,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>4x4 tile in scalar code, for hardware without usable SIMD.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scalar4x4(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Scalar4x4(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
     {
         float c0_0 = 0f, c0_1 = 0f, c0_2 = 0f, c0_3 = 0f, c1_0 = 0f, c1_1 = 0f, c1_2 = 0f, c1_3 = 0f, c2_0 = 0f, c2_1 = 0f, c2_2 = 0f, c2_3 = 0f, c3_0 = 0f, c3_1 = 0f, c3_2 = 0f, c3_3 = 0f;
         for (int p = 0; p < kc; p++)
@@ -398,7 +554,7 @@ internal static unsafe class GemmMicroKernels
             c3_2 += a3 * b2;
             c3_3 += a3 * b3;
             a += 4;
-            b += 4;
+            b += ldb;
         }
 
         float* t = stackalloc float[16];
