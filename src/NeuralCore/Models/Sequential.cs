@@ -134,9 +134,10 @@ public sealed class Sequential
     /// <param name="loss">The loss, e.g. <see cref="SoftmaxCrossEntropy"/>.</param>
     /// <param name="optimizer">The optimizer, e.g. <see cref="Adam"/>; its state is reset.</param>
     /// <param name="maxBatchSize">The largest batch expected, to size buffers now (they grow later if needed); non-negative.</param>
+    /// <param name="keepOptimizerState">Keep the optimizer's state when it is the one already compiled (to resume training).</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
-    public void Compile(ILoss loss, IOptimizer optimizer, int maxBatchSize = 0)
+    public void Compile(ILoss loss, IOptimizer optimizer, int maxBatchSize = 0, bool keepOptimizerState = false)
     {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -160,9 +161,14 @@ public sealed class Sequential
             }
         }
 
+        bool keep = keepOptimizerState && ReferenceEquals(optimizer, Optimizer);
         Loss = loss;
         Optimizer = optimizer;
-        optimizer.Initialize(_parameters.Length);
+        if (!keep)
+        {
+            optimizer.Initialize(_parameters.Length);
+        }
+
         EnsureCapacity(maxBatchSize);
     }
 
@@ -176,10 +182,19 @@ public sealed class Sequential
     /// <returns>The batch's loss and correct count, measured before the update.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    /// <remarks>
+    /// When the loss is NaN or infinite the update is skipped, so the parameters stay those from before the step and
+    /// the model remains usable; the returned loss says what happened (training loops stop on it, as Keras's
+    /// TerminateOnNaN does).
+    /// </remarks>
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
     {
         TrainStepResult result = ComputeGradients(inputs, labels, batch);
-        Optimizer!.Update(_parameters, _gradients);
+        if (double.IsFinite(result.Loss))
+        {
+            Optimizer!.Update(_parameters, _gradients);
+        }
+
         return result;
     }
 

@@ -1,0 +1,100 @@
+using NeuralCore.Models;
+
+namespace NeuralCore.Training;
+
+/// <summary>The state of a running <see cref="ModelTraining.Fit"/>, shared with its callbacks.</summary>
+public sealed class TrainingContext
+{
+    internal TrainingContext(Sequential model, int epochs, int stepsPerEpoch, int samples, History history)
+    {
+        Model = model;
+        Epochs = epochs;
+        StepsPerEpoch = stepsPerEpoch;
+        Samples = samples;
+        History = history;
+    }
+
+    /// <summary>The model being trained.</summary>
+    public Sequential Model { get; }
+
+    /// <summary>The number of epochs asked for.</summary>
+    public int Epochs { get; }
+
+    /// <summary>Training steps (batches) per epoch.</summary>
+    public int StepsPerEpoch { get; }
+
+    /// <summary>Training samples per epoch.</summary>
+    public int Samples { get; }
+
+    /// <summary>The history so far.</summary>
+    public History History { get; }
+
+    /// <summary>Set by a callback to end training after the current epoch, with a reason for <see cref="History.StopReason"/>.</summary>
+    /// <param name="reason">Why training stops.</param>
+    public void StopTraining(string reason)
+    {
+        StopRequested = true;
+        History.StopReason ??= reason;
+    }
+
+    /// <summary>Whether a callback asked to stop.</summary>
+    public bool StopRequested { get; private set; }
+}
+
+/// <summary>
+/// Hooks into <see cref="ModelTraining.Fit"/>, Keras-style; every method does nothing unless overridden. Callbacks run
+/// on the training thread, in the order given.
+/// </summary>
+public abstract class Callback
+{
+    /// <summary>Before the first epoch.</summary>
+    /// <param name="context">The training state.</param>
+    public virtual void OnTrainBegin(TrainingContext context)
+    {
+    }
+
+    /// <summary>Before each epoch.</summary>
+    /// <param name="epoch">The epoch, from 1.</param>
+    /// <param name="context">The training state.</param>
+    public virtual void OnEpochBegin(int epoch, TrainingContext context)
+    {
+    }
+
+    /// <summary>After each training step.</summary>
+    /// <param name="epoch">The epoch, from 1.</param>
+    /// <param name="batch">The step (batch) within the epoch, from 1.</param>
+    /// <param name="result">The step's loss and correct count.</param>
+    /// <param name="context">The training state.</param>
+    public virtual void OnBatchEnd(int epoch, int batch, TrainStepResult result, TrainingContext context)
+    {
+    }
+
+    /// <summary>After each epoch, validation included; the metrics are already in the history.</summary>
+    /// <param name="metrics">The epoch's metrics.</param>
+    /// <param name="context">The training state; call <see cref="TrainingContext.StopTraining"/> to stop.</param>
+    public virtual void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
+    {
+    }
+
+    /// <summary>After the last epoch (or the early stop).</summary>
+    /// <param name="context">The training state.</param>
+    public virtual void OnTrainEnd(TrainingContext context)
+    {
+    }
+}
+
+/// <summary>A callback made of delegates, for progress reporting without a subclass.</summary>
+/// <param name="onBatchEnd">Called after each step with (epoch, step, result, context), or null.</param>
+/// <param name="onEpochEnd">Called after each epoch with (metrics, context), or null.</param>
+public sealed class LambdaCallback(
+    Action<int, int, TrainStepResult, TrainingContext>? onBatchEnd = null,
+    Action<EpochMetrics, TrainingContext>? onEpochEnd = null) : Callback
+{
+    /// <inheritdoc/>
+    public override void OnBatchEnd(int epoch, int batch, TrainStepResult result, TrainingContext context) =>
+        onBatchEnd?.Invoke(epoch, batch, result, context);
+
+    /// <inheritdoc/>
+    public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context) =>
+        onEpochEnd?.Invoke(metrics, context);
+}

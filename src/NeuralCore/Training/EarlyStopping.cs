@@ -1,0 +1,118 @@
+namespace NeuralCore.Training;
+
+/// <summary>
+/// Stops training when a monitored metric has stopped improving, as Keras's <c>EarlyStopping</c>: after each epoch
+/// the metric counts as improved when it beats the best so far by more than <see cref="MinDelta"/>; after
+/// <see cref="Patience"/> epochs without improvement training stops. With <see cref="RestoreBestWeights"/>, the
+/// parameters of the best epoch are put back when training ends.
+/// </summary>
+public sealed class EarlyStopping : Callback
+{
+    private float[]? _bestWeights;
+    private double _best;
+    private int _wait;
+
+    /// <summary>Creates the callback.</summary>
+    /// <param name="monitor">The metric: <c>val_loss</c> (default), <c>val_accuracy</c>, <c>loss</c> or <c>accuracy</c>. Losses are minimized, accuracies maximized.</param>
+    /// <param name="patience">Epochs without improvement before stopping; non-negative.</param>
+    /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
+    /// <param name="restoreBestWeights">Whether to restore the best epoch's parameters at the end.</param>
+    /// <exception cref="ArgumentException">An unknown metric.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative patience or delta.</exception>
+    public EarlyStopping(string monitor = "val_loss", int patience = 0, double minDelta = 0, bool restoreBestWeights = false)
+    {
+        if (monitor is not ("loss" or "accuracy" or "val_loss" or "val_accuracy"))
+        {
+            throw new ArgumentException(
+                $"Unknown metric '{monitor}': expected loss, accuracy, val_loss or val_accuracy.", nameof(monitor));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(patience);
+        if (!(minDelta >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, "Expected a non-negative minDelta.");
+        }
+
+        Monitor = monitor;
+        Patience = patience;
+        MinDelta = minDelta;
+        RestoreBestWeights = restoreBestWeights;
+    }
+
+    /// <summary>The monitored metric.</summary>
+    public string Monitor { get; }
+
+    /// <summary>Epochs without improvement tolerated.</summary>
+    public int Patience { get; }
+
+    /// <summary>The smallest improvement that counts.</summary>
+    public double MinDelta { get; }
+
+    /// <summary>Whether the best parameters are restored at the end.</summary>
+    public bool RestoreBestWeights { get; }
+
+    /// <summary>The epoch (from 1) with the best value so far, or 0.</summary>
+    public int BestEpoch { get; private set; }
+
+    /// <summary>The epoch (from 1) at which training was stopped, or 0 if it was not.</summary>
+    public int StoppedEpoch { get; private set; }
+
+    private bool Maximize => Monitor.EndsWith("accuracy", StringComparison.Ordinal);
+
+    /// <inheritdoc/>
+    public override void OnTrainBegin(TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _best = Maximize ? double.NegativeInfinity : double.PositiveInfinity;
+        _wait = 0;
+        _bestWeights = null;
+        BestEpoch = 0;
+        StoppedEpoch = 0;
+    }
+
+    /// <inheritdoc/>
+    public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(context);
+        double? value = metrics.Get(Monitor);
+        if (value is null)
+        {
+            throw new InvalidOperationException(
+                $"EarlyStopping monitors '{Monitor}', which this training does not report: give Fit validation data or monitor 'loss'.");
+        }
+
+        bool improved = Maximize ? value.Value > _best + MinDelta : value.Value < _best - MinDelta;
+        if (improved)
+        {
+            _best = value.Value;
+            _wait = 0;
+            BestEpoch = metrics.Epoch;
+            if (RestoreBestWeights)
+            {
+                _bestWeights ??= new float[context.Model.Parameters.Length];
+                context.Model.Parameters.Span.CopyTo(_bestWeights);
+            }
+
+            return;
+        }
+
+        _wait++;
+        if (_wait >= Patience && metrics.Epoch > 1)
+        {
+            StoppedEpoch = metrics.Epoch;
+            context.StopTraining(
+                $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}");
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void OnTrainEnd(TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (RestoreBestWeights && _bestWeights is not null && BestEpoch != context.History.Epochs.Count)
+        {
+            _bestWeights.CopyTo(context.Model.Parameters.Span);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+namespace NeuralCore.Training;
+
+/// <summary>Options of <see cref="ModelTraining.Fit"/>, with Keras's defaults.</summary>
+public sealed record FitOptions
+{
+    /// <summary>Passes over the training data (default 1); positive.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Samples per step (default 32, as Keras); positive. The last batch of an epoch may be smaller.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>
+    /// The fraction of the data held out for validation, in [0, 1) (default 0). As in Keras, the split comes before
+    /// any shuffling and takes the <b>last</b> samples: the first <c>(int)(count·(1 - split))</c> train.
+    /// Ignored when <see cref="ValidationInputs"/> is given.
+    /// </summary>
+    public double ValidationSplit { get; init; }
+
+    /// <summary>Explicit validation samples <c>[count, InputSize]</c>; with <see cref="ValidationLabels"/>.</summary>
+    public float[]? ValidationInputs { get; init; }
+
+    /// <summary>Explicit validation labels <c>[count]</c>.</summary>
+    public int[]? ValidationLabels { get; init; }
+
+    /// <summary>Whether the training samples are reshuffled before every epoch (default true).</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>The shuffling seed; null derives it from the model's seed, so one seed fixes the whole run.</summary>
+    public ulong? Seed { get; init; }
+
+    /// <summary>Callbacks, run in order (progress, early stopping, …).</summary>
+    public IReadOnlyList<Callback> Callbacks { get; init; } = [];
+
+    /// <summary>Stops training after the current step when cancelled: Fit then throws <see cref="OperationCanceledException"/>, the model intact.</summary>
+    public CancellationToken CancellationToken { get; init; }
+}

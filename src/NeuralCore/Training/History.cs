@@ -1,0 +1,33 @@
+namespace NeuralCore.Training;
+
+/// <summary>The record of a <see cref="ModelTraining.Fit"/> call: one <see cref="EpochMetrics"/> per epoch run.</summary>
+public sealed class History
+{
+    private readonly List<EpochMetrics> _epochs = [];
+
+    /// <summary>The epochs, in order.</summary>
+    public IReadOnlyList<EpochMetrics> Epochs => _epochs;
+
+    /// <summary>The training loss of each epoch.</summary>
+    public IReadOnlyList<double> Loss => [.. _epochs.Select(e => e.Loss)];
+
+    /// <summary>The training accuracy of each epoch.</summary>
+    public IReadOnlyList<double> Accuracy => [.. _epochs.Select(e => e.Accuracy)];
+
+    /// <summary>The validation loss of each epoch (NaN where there was none).</summary>
+    public IReadOnlyList<double> ValidationLoss => [.. _epochs.Select(e => e.ValidationLoss ?? double.NaN)];
+
+    /// <summary>The validation accuracy of each epoch (NaN where there was none).</summary>
+    public IReadOnlyList<double> ValidationAccuracy => [.. _epochs.Select(e => e.ValidationAccuracy ?? double.NaN)];
+
+    /// <summary>The seconds of each epoch.</summary>
+    public IReadOnlyList<double> Seconds => [.. _epochs.Select(e => e.Seconds)];
+
+    /// <summary>The total seconds of all epochs.</summary>
+    public double TotalSeconds => _epochs.Sum(e => e.Seconds);
+
+    /// <summary>Why training ended before its last epoch (early stopping, a NaN loss), or null if it ran them all.</summary>
+    public string? StopReason { get; internal set; }
+
+    internal void Add(EpochMetrics metrics) => _epochs.Add(metrics);
+}

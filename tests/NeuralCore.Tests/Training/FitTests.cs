@@ -1,0 +1,185 @@
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Training;
+
+namespace NeuralCore.Tests.Training;
+
+public class FitTests
+{
+    /// <summary>Four well-separated Gaussian blobs in 2-D, one per class.</summary>
+    internal static (float[] X, int[] Y) Blobs(int count, int seed)
+    {
+        var random = new Random(seed);
+        float[] x = new float[count * 2];
+        int[] y = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            y[i] = random.Next(4);
+            x[i * 2] = (float)(((y[i] % 2) * 4) - 2 + (random.NextDouble() - 0.5));
+            x[(i * 2) + 1] = (float)(((y[i] / 2) * 4) - 2 + (random.NextDouble() - 0.5));
+        }
+
+        return (x, y);
+    }
+
+    internal static Sequential Model(ulong seed = 1, float learningRate = 0.01f)
+    {
+        var model = new Sequential(2, seed).Add(new Dense(16)).Add(new Relu()).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(learningRate));
+        return model;
+    }
+
+    [Fact]
+    public void History_has_one_row_per_epoch_with_every_metric()
+    {
+        var (x, y) = Blobs(500, 1);
+        History history = Model().Fit(x, y, new FitOptions { Epochs = 4, BatchSize = 16, ValidationSplit = 0.2 });
+        Assert.Equal(4, history.Epochs.Count);
+        Assert.Equal([1, 2, 3, 4], history.Epochs.Select(e => e.Epoch));
+        Assert.All(history.Epochs, e =>
+        {
+            Assert.InRange(e.Accuracy, 0, 1);
+            Assert.NotNull(e.ValidationLoss);
+            Assert.NotNull(e.ValidationAccuracy);
+            Assert.True(e.Seconds > 0);
+        });
+        Assert.True(history.Loss[^1] < history.Loss[0], "the loss should fall");
+        Assert.True(history.ValidationAccuracy[^1] > 0.95, $"val accuracy {history.ValidationAccuracy[^1]}");
+        Assert.Null(history.StopReason);
+    }
+
+    [Fact]
+    public void Validation_split_takes_the_last_samples_before_shuffling()
+    {
+        // Keras: split_at = int(count * (1 - split)); the tail validates. The validation loss of the last epoch is
+        // computed with the final weights, so evaluating the tail afterwards must give exactly the same value.
+        var (x, y) = Blobs(100, 2);
+        var seen = new List<int>();
+        var probe = new LambdaCallback(onEpochEnd: (m, c) => seen.Add(c.Samples));
+        Sequential model = Model();
+        History history = model.Fit(x, y, new FitOptions { Epochs = 2, ValidationSplit = 0.25, Callbacks = [probe] });
+        Assert.Equal([75, 75], seen);
+        Evaluation tail = model.Evaluate(x.AsSpan(75 * 2), y.AsSpan(75), 25);
+        Assert.Equal(tail.Loss, history.ValidationLoss[^1]);
+        Assert.Equal(tail.Accuracy, history.ValidationAccuracy[^1]);
+        Evaluation head = model.Evaluate(x, y, 25);
+        Assert.NotEqual(head.Loss, history.ValidationLoss[^1]);
+
+        // int(10 * (1 - 0.15)) = int(8.5) = 8 training samples.
+        var (x10, y10) = Blobs(10, 3);
+        var counts = new List<int>();
+        Model().Fit(x10, y10, new FitOptions { ValidationSplit = 0.15, Callbacks = [new LambdaCallback(onEpochEnd: (m, c) => counts.Add(c.Samples))] });
+        Assert.Equal([8], counts);
+    }
+
+    [Fact]
+    public void A_seed_fixes_the_whole_run()
+    {
+        var (x, y) = Blobs(300, 4);
+        var options = new FitOptions { Epochs = 2, BatchSize = 10, ValidationSplit = 0.1 };
+        Sequential a = Model(7), b = Model(7), c = Model(7);
+        a.Fit(x, y, options);
+        b.Fit(x, y, options);
+        c.Fit(x, y, options with { Seed = 99 });
+        Assert.Equal(a.Parameters.ToArray(), b.Parameters.ToArray());
+        Assert.NotEqual(a.Parameters.ToArray(), c.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void Explicit_validation_data_is_used()
+    {
+        var (x, y) = Blobs(200, 5);
+        var (vx, vy) = Blobs(50, 6);
+        History history = Model().Fit(x, y, new FitOptions { Epochs = 2, ValidationInputs = vx, ValidationLabels = vy });
+        var evaluation = Model().Evaluate(vx, vy, 50);
+        Assert.Equal(50, evaluation.Count);
+        Assert.NotNull(history.Epochs[0].ValidationLoss);
+    }
+
+    [Fact]
+    public void Early_stopping_stops_and_restores_the_best_weights()
+    {
+        var (x, y) = Blobs(400, 7);
+        Sequential model = Model(learningRate: 0.05f);
+        var stopper = new EarlyStopping("val_loss", patience: 2, restoreBestWeights: true);
+        float[]? bestWeights = null;
+        var recorder = new LambdaCallback(onEpochEnd: (m, c) =>
+        {
+            if (m.Epoch == stopper.BestEpoch)
+            {
+                bestWeights = c.Model.Parameters.ToArray();
+            }
+        });
+
+        // Labels that are pure noise: validation loss cannot keep improving.
+        int[] noise = [.. y.Select((_, i) => (i * 7919) % 4)];
+        History history = model.Fit(x, noise, new FitOptions { Epochs = 50, ValidationSplit = 0.5, Callbacks = [stopper, recorder] });
+        Assert.True(history.Epochs.Count < 50, "training should stop early");
+        Assert.Equal(history.Epochs.Count, stopper.StoppedEpoch);
+        Assert.Equal(stopper.BestEpoch + 2, stopper.StoppedEpoch);
+        Assert.Contains("early stopping", history.StopReason, StringComparison.Ordinal);
+        Assert.Equal(bestWeights, model.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void Early_stopping_on_a_missing_metric_says_so()
+    {
+        var (x, y) = Blobs(50, 8);
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            Model().Fit(x, y, new FitOptions { Epochs = 2, Callbacks = [new EarlyStopping("val_accuracy")] }));
+        Assert.Contains("val_accuracy", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new EarlyStopping("val_acc"));
+    }
+
+    [Fact]
+    public void A_nan_loss_stops_training_and_keeps_the_last_finite_weights()
+    {
+        var (x, y) = Blobs(64, 9);
+        Sequential model = Model();
+        model.Fit(x, y, new FitOptions { Epochs = 1 });
+        float[] before = model.Parameters.ToArray();
+        x[40] = float.NaN;
+        History history = model.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 64, Shuffle = false });
+        Assert.Contains("NaN", history.StopReason, StringComparison.Ordinal);
+        Assert.Equal(before, model.Parameters.ToArray());
+        Assert.All(model.Parameters.ToArray(), v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Cancellation_stops_after_the_current_step()
+    {
+        var (x, y) = Blobs(320, 10);
+        using var cts = new CancellationTokenSource();
+        int steps = 0;
+        var cancelAtThree = new LambdaCallback(onBatchEnd: (e, s, r, c) =>
+        {
+            steps++;
+            if (steps == 3)
+            {
+                cts.Cancel();
+            }
+        });
+        Assert.Throws<OperationCanceledException>(() =>
+            Model().Fit(x, y, new FitOptions { Epochs = 5, BatchSize = 32, Callbacks = [cancelAtThree], CancellationToken = cts.Token }));
+        Assert.Equal(3, steps);
+    }
+
+    [Fact]
+    public void Mismatched_data_names_both_shapes()
+    {
+        Sequential model = Model();
+        var ex = Assert.Throws<ArgumentException>(() => model.Fit(new float[20], new int[9]));
+        Assert.Contains("[10, 2]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[9]", ex.Message, StringComparison.Ordinal);
+        var ragged = Assert.Throws<ArgumentException>(() => model.Fit(new float[21], new int[10]));
+        Assert.Contains("2 input features", ragged.Message, StringComparison.Ordinal);
+        var label = Assert.Throws<ArgumentException>(() => model.Fit(new float[4], [0, 4]));
+        Assert.Contains("labels[1] = 4", label.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => model.Fit(new float[4], [0, 1], new FitOptions { ValidationSplit = 1 }));
+        Assert.Throws<ArgumentException>(() => model.Fit(new float[4], [0, 1], new FitOptions { Epochs = 0 }));
+        var uncompiled = new Sequential(2).Add(new Dense(4));
+        Assert.Throws<InvalidOperationException>(() => uncompiled.Fit(new float[4], [0, 1]));
+    }
+}
