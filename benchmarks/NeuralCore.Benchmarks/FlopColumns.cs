@@ -18,6 +18,13 @@ internal static class FlopRates
             return GemmBenchmarks.ShapeOf(method, hidden).Flops;
         }
 
+        if (type == typeof(TrainingStepBenchmarks)
+            && Parameter(benchmarkCase, nameof(TrainingStepBenchmarks.Hidden)) is int h
+            && Parameter(benchmarkCase, nameof(TrainingStepBenchmarks.Batch)) is int batch)
+        {
+            return TrainingStepBenchmarks.Flops(h, batch);
+        }
+
         if (type == typeof(GemmSquareBenchmarks))
         {
             return GemmSquareBenchmarks.Shape.Flops;
@@ -103,12 +110,12 @@ internal sealed class PercentOfPeakColumn : FlopColumn
     public override string ColumnName => "% of peak";
     public override int PriorityInCategory => 1;
     public override string Legend =>
-        "GFLOP/s / (FmaPeakBenchmarks GFLOP/s at the same Isa, one thread, same run × Threads); '-' when the probe is not in the run";
+        "GFLOP/s / (FmaPeakBenchmarks GFLOP/s at the same Isa (the default path when there is no Isa parameter), one thread, same run × Threads); '-' when the probe is not in the run";
 
     protected override double? Value(Summary summary, BenchmarkCase benchmarkCase)
     {
         if (FlopRates.Gflops(summary, benchmarkCase) is not double gflops
-            || FlopRates.Parameter(benchmarkCase, nameof(GemmBenchmarks.Isa)) is not IsaPath isa
+            || (FlopRates.Parameter(benchmarkCase, nameof(GemmBenchmarks.Isa)) as IsaPath? ?? BenchmarkParams.DefaultIsaPath) is not IsaPath isa
             || FlopRates.PeakGflops(summary, benchmarkCase, isa) is not double peak)
         {
             return null;

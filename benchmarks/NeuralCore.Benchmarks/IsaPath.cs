@@ -22,6 +22,14 @@ public static class BenchmarkParams
     public static IEnumerable<IsaPath> SupportedIsaPaths() =>
         Enum.GetValues<IsaPath>().Where(path => GemmIsaSupport.IsSupported(path.ToGemmIsa()));
 
+    /// <summary>The path the library runs by default here (what benchmarks without an Isa parameter use), if benchmarked.</summary>
+    public static IsaPath? DefaultIsaPath => GemmIsaSupport.Best switch
+    {
+        GemmIsa.Vector512 => IsaPath.Vector512,
+        GemmIsa.Vector256 => IsaPath.Vector256,
+        _ => null,
+    };
+
     /// <summary>One thread, and every processor (the two coincide on a single-processor machine).</summary>
     public static IEnumerable<int> ThreadCounts() => new[] { 1, Environment.ProcessorCount }.Distinct();
 
