@@ -1,0 +1,273 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace NeuralCore.Data;
+
+/// <summary>
+/// Reads IDX files, raw or gzip-compressed (detected by the gzip magic bytes <c>1f 8b</c>, not by the file name).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout (big-endian): two zero bytes; a data type byte (only <c>0x08</c>, unsigned byte, is supported); a dimension
+/// count byte <c>r</c> (1 to <see cref="MaxRank"/>); <c>r</c> 32-bit dimension sizes; then the product of the sizes in
+/// elements, row-major, and nothing after them.
+/// </para>
+/// <para>
+/// Everything is validated before the body is allocated, and a header is never trusted alone: for a raw seekable
+/// stream the claimed size must equal what the stream holds; for gzip or an unseekable stream the buffer starts at
+/// 64 KiB at most and grows only as data actually arrives, so a tiny file that claims gigabytes fails after reading
+/// what it has. Every malformed input throws <see cref="InvalidDataException"/> whose message starts with the name
+/// of the file and names the problem.
+/// </para>
+/// <para>
+/// Gzip decoding is .NET's <see cref="GZipStream"/>: it verifies each member's CRC-32 and length when the trailer is
+/// there, but it reports a cut stream as a normal end (the exact size checks above then reject every cut that loses
+/// data), accepts a stream cut after its last data byte (in the final end-of-block code or the 8-byte trailer), and
+/// ignores bytes after the last member. A gzip file is therefore accepted only when its decompressed contents are a
+/// complete, well-formed IDX file; to detect any damage to the compressed file, check its hash.
+/// </para>
+/// </remarks>
+public static class IdxReader
+{
+    /// <summary>The largest number of dimensions accepted.</summary>
+    public const int MaxRank = 4;
+
+    /// <summary>The data type code of unsigned bytes, the only one supported.</summary>
+    public const byte UnsignedByte = 0x08;
+
+    /// <summary>The largest number of elements accepted (<see cref="Array.MaxLength"/>, about 2^31).</summary>
+    public const int MaxElements = 0x7FFFFFC7;
+
+    /// <summary>The first allocation when the body's size cannot be checked against the stream's length.</summary>
+    internal const int InitialCapacity = 64 * 1024;
+
+    // Trailing data past this is reported as "more than" rather than counted to the end (a gzip bomb stays cheap).
+    private const int TrailingScanLimit = 1 << 20;
+
+    /// <summary>Reads the IDX file at <paramref name="path"/>, raw or gzip-compressed.</summary>
+    /// <param name="path">The file's path; error messages name it as given.</param>
+    /// <returns>The file's type, dimensions and data.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">A folder on the path does not exist.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The contents are not a valid IDX file: wrong magic, unsupported data type, no or too many dimensions, a size
+    /// over <see cref="MaxElements"/>, a truncated header or body, trailing data, or corrupt gzip data.
+    /// </exception>
+    /// <exception cref="IOException">The file could not be read.</exception>
+    public static IdxFile Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.SequentialScan);
+        return Read(stream, path);
+    }
+
+    /// <summary>
+    /// Reads an IDX file from <paramref name="stream"/>, raw or gzip-compressed, from its current position to its end.
+    /// The stream is left open.
+    /// </summary>
+    /// <param name="stream">A readable stream; seekable or not.</param>
+    /// <param name="name">The name used in error messages (e.g. the file name or URL).</param>
+    /// <returns>The file's type, dimensions and data.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="stream"/> cannot be read.</exception>
+    /// <exception cref="InvalidDataException">The contents are not a valid IDX file (see <see cref="Read(string)"/>).</exception>
+    /// <exception cref="IOException">The stream could not be read.</exception>
+    public static IdxFile Read(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(name);
+        if (!stream.CanRead)
+        {
+            throw new ArgumentException($"Expected a readable stream. Received: stream of type {stream.GetType().Name} with CanRead=false.", nameof(stream));
+        }
+
+        Span<byte> sniff = stackalloc byte[2];
+        int sniffed = stream.ReadAtLeast(sniff, 2, throwOnEndOfStream: false);
+        bool gzip = sniffed == 2 && sniff[0] == 0x1f && sniff[1] == 0x8b;
+
+        // Present the sniffed bytes again: seek back where possible, replay them otherwise.
+        Stream source;
+        long? available = null;
+        if (stream.CanSeek)
+        {
+            stream.Seek(-sniffed, SeekOrigin.Current);
+            source = stream;
+            available = gzip ? null : stream.Length - stream.Position;
+        }
+        else
+        {
+            source = new PrefixedStream(sniff[..sniffed].ToArray(), stream);
+        }
+
+        if (!gzip)
+        {
+            return ReadIdx(source, name, available, compressed: false);
+        }
+
+        using var decompressed = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
+        return ReadIdx(decompressed, name, available: null, compressed: true);
+    }
+
+    // available: the bytes left in the stream when known (raw seekable streams), else null.
+    private static IdxFile ReadIdx(Stream source, string name, long? available, bool compressed)
+    {
+        Span<byte> header = stackalloc byte[4 + (4 * MaxRank)];
+        int read = Fill(source, header[..4], name, compressed);
+        if (read < 4)
+        {
+            throw Fail(name, read == 0 ? "empty: expected an IDX header of at least 4 bytes" : $"truncated header: expected at least 4 bytes, found {read}");
+        }
+
+        if (header[0] != 0 || header[1] != 0)
+        {
+            throw Fail(name, $"bad magic number 0x{BinaryPrimitives.ReadUInt32BigEndian(header):X8}: an IDX file starts with two zero bytes, then the type and the dimension count (0x00000801 to 0x00000804 for unsigned bytes)");
+        }
+
+        byte type = header[2];
+        if (type != UnsignedByte)
+        {
+            throw Fail(name, $"unsupported data type 0x{type:X2} ({TypeName(type)}): only 0x08 (unsigned byte) is supported");
+        }
+
+        int rank = header[3];
+        if (rank == 0)
+        {
+            throw Fail(name, "no dimensions: the dimension count byte is 0 (expected 1 to 4)");
+        }
+
+        if (rank > MaxRank)
+        {
+            throw Fail(name, $"too many dimensions: {rank} (at most {MaxRank} are supported)");
+        }
+
+        int headerLength = 4 + (4 * rank);
+        read = Fill(source, header[4..headerLength], name, compressed);
+        if (read < headerLength - 4)
+        {
+            throw Fail(name, $"truncated header: expected {headerLength} bytes for {rank} dimensions, found {4 + read}");
+        }
+
+        var dimensions = new int[rank];
+        UInt128 product = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            uint size = BinaryPrimitives.ReadUInt32BigEndian(header[(4 + (4 * i))..]);
+            product *= size; // at most four factors below 2^32: no overflow in 128 bits
+            dimensions[i] = (int)Math.Min(size, int.MaxValue);
+            if (size > int.MaxValue)
+            {
+                throw Fail(name, $"dimension {i} is {size}, more than the limit of {int.MaxValue}");
+            }
+        }
+
+        if (product > MaxElements)
+        {
+            throw Fail(name, $"too large: dimensions {Shape(dimensions)} hold {product} elements, more than the limit of {MaxElements}");
+        }
+
+        int length = (int)product;
+        byte[] data;
+        if (available is long total)
+        {
+            long body = total - headerLength;
+            if (body < length)
+            {
+                throw Fail(name, $"truncated body: expected {length} bytes of data ({Shape(dimensions)}), found {body}");
+            }
+
+            if (body > length)
+            {
+                throw Fail(name, $"trailing data: {body - length} bytes after the {length}-byte body ({Shape(dimensions)})");
+            }
+
+            data = GC.AllocateUninitializedArray<byte>(length);
+            read = Fill(source, data, name, compressed);
+            if (read < length)
+            {
+                throw Fail(name, $"truncated body: expected {length} bytes of data ({Shape(dimensions)}), found {read}");
+            }
+        }
+        else
+        {
+            data = ReadGrowing(source, name, length, dimensions, compressed);
+            long extra = CountTrailing(source, name, compressed);
+            if (extra > 0)
+            {
+                string amount = extra > TrailingScanLimit ? $"more than {TrailingScanLimit}" : $"{extra}";
+                throw Fail(name, $"trailing data: {amount} bytes after the {length}-byte body ({Shape(dimensions)})");
+            }
+        }
+
+        return new IdxFile(name, type, dimensions, data);
+    }
+
+    /// <summary>Reads exactly <paramref name="length"/> bytes into a buffer that grows (doubling) only as data arrives.</summary>
+    private static byte[] ReadGrowing(Stream source, string name, int length, int[] dimensions, bool compressed)
+    {
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(Math.Min(length, InitialCapacity));
+        int filled = 0;
+        while (true)
+        {
+            filled += Fill(source, buffer.AsSpan(filled), name, compressed);
+            if (filled < buffer.Length)
+            {
+                throw Fail(name, $"truncated body: expected {length} bytes of data ({Shape(dimensions)}), found {filled}");
+            }
+
+            if (filled == length)
+            {
+                return buffer;
+            }
+
+            byte[] larger = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, 2L * buffer.Length));
+            buffer.AsSpan().CopyTo(larger);
+            buffer = larger;
+        }
+    }
+
+    private static long CountTrailing(Stream source, string name, bool compressed)
+    {
+        Span<byte> scratch = stackalloc byte[512];
+        long extra = 0;
+        while (extra <= TrailingScanLimit)
+        {
+            int n = Fill(source, scratch, name, compressed);
+            extra += n;
+            if (n < scratch.Length)
+            {
+                break;
+            }
+        }
+
+        return extra;
+    }
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the stream ends; returns the bytes read.</summary>
+    private static int Fill(Stream source, Span<byte> buffer, string name, bool compressed)
+    {
+        try
+        {
+            return source.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        }
+        catch (InvalidDataException e) when (compressed)
+        {
+            throw Fail(name, $"corrupt gzip data: {e.Message}", e);
+        }
+    }
+
+    private static string TypeName(byte type) => type switch
+    {
+        0x09 => "signed byte",
+        0x0B => "16-bit integer",
+        0x0C => "32-bit integer",
+        0x0D => "32-bit float",
+        0x0E => "64-bit float",
+        _ => "not an IDX type",
+    };
+
+    private static string Shape(int[] dimensions) => string.Join('×', dimensions);
+
+    private static InvalidDataException Fail(string name, string problem, Exception? inner = null) =>
+        new($"{name}: {problem}.", inner);
+}

@@ -1,0 +1,178 @@
+using System.Numerics.Tensors;
+
+namespace NeuralCore.Data;
+
+/// <summary>
+/// Loads MNIST from a folder holding the four standard IDX files (<see cref="FileNames"/>), gzip-compressed or not:
+/// each file is looked up by its <c>.gz</c> name first, then by the same name without <c>.gz</c>.
+/// </summary>
+/// <remarks>
+/// Pixels become floats <c>value / 255f</c> in [0, 1], laid out <c>[count, 784]</c> row-major; labels become ints 0..9.
+/// </remarks>
+public static class Mnist
+{
+    /// <summary>Image height and width in pixels.</summary>
+    public const int ImageSize = 28;
+
+    /// <summary>Features per sample: 28 × 28 = 784.</summary>
+    public const int Features = ImageSize * ImageSize;
+
+    /// <summary>The number of classes (digits 0..9).</summary>
+    public const int Classes = 10;
+
+    /// <summary>The magic number of an images file: unsigned bytes, 3 dimensions.</summary>
+    public const int ImagesMagic = 0x00000803;
+
+    /// <summary>The magic number of a labels file: unsigned bytes, 1 dimension.</summary>
+    public const int LabelsMagic = 0x00000801;
+
+    /// <summary>The training images file.</summary>
+    public const string TrainImagesFile = "train-images-idx3-ubyte.gz";
+
+    /// <summary>The training labels file.</summary>
+    public const string TrainLabelsFile = "train-labels-idx1-ubyte.gz";
+
+    /// <summary>The test images file.</summary>
+    public const string TestImagesFile = "t10k-images-idx3-ubyte.gz";
+
+    /// <summary>The test labels file.</summary>
+    public const string TestLabelsFile = "t10k-labels-idx1-ubyte.gz";
+
+    /// <summary>The four standard file names, gzip form: train images, train labels, test images, test labels.</summary>
+    public static IReadOnlyList<string> FileNames { get; } = [TrainImagesFile, TrainLabelsFile, TestImagesFile, TestLabelsFile];
+
+    /// <summary>Loads both splits from <paramref name="directory"/>.</summary>
+    /// <param name="directory">A folder holding the four files.</param>
+    /// <returns>The training and test sets.</returns>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing under both of its names; the message names both.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A file is not valid IDX (see <see cref="IdxReader"/>), has the wrong magic number or image size, the image and
+    /// label counts differ, or a label is above 9; the message names the file.
+    /// </exception>
+    public static MnistDataset Load(string directory) =>
+        new(Load(directory, MnistSplit.Train), Load(directory, MnistSplit.Test));
+
+    /// <summary>Loads one split from <paramref name="directory"/>.</summary>
+    /// <param name="directory">A folder holding that split's two files.</param>
+    /// <param name="split">Which split.</param>
+    /// <returns>The samples: <c>[count, 784]</c> pixels in [0, 1] and <c>[count]</c> labels 0..9.</returns>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is not defined.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
+    public static Dataset Load(string directory, MnistSplit split)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        (string images, string labels) = split switch
+        {
+            MnistSplit.Train => (TrainImagesFile, TrainLabelsFile),
+            MnistSplit.Test => (TestImagesFile, TestLabelsFile),
+            _ => throw new ArgumentOutOfRangeException(nameof(split), split, $"Expected Train or Test. Received: split={split}."),
+        };
+
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"The MNIST folder does not exist: '{Path.GetFullPath(directory)}'.");
+        }
+
+        return LoadFiles(FindFile(directory, images), FindFile(directory, labels));
+    }
+
+    /// <summary>Loads one split from an images file and a labels file, raw or gzip-compressed.</summary>
+    /// <param name="imagesPath">An IDX file of <c>n × 28 × 28</c> unsigned bytes (magic <c>0x00000803</c>).</param>
+    /// <param name="labelsPath">An IDX file of <c>n</c> unsigned bytes 0..9 (magic <c>0x00000801</c>).</param>
+    /// <returns>The samples: <c>[n, 784]</c> pixels <c>value / 255f</c> and <c>[n]</c> labels.</returns>
+    /// <exception cref="ArgumentException">A path is null or empty.</exception>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
+    public static Dataset LoadFiles(string imagesPath, string labelsPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(imagesPath);
+        ArgumentException.ThrowIfNullOrEmpty(labelsPath);
+        IdxFile labels = IdxReader.Read(labelsPath);
+        int[] labelValues = ToLabels(labels);
+        IdxFile images = IdxReader.Read(imagesPath);
+        return FromIdx(images, labelValues, labels.Name);
+    }
+
+    /// <summary>Whether <paramref name="directory"/> exists and holds all four files (under either name).</summary>
+    /// <param name="directory">The folder.</param>
+    /// <returns>True when every file is present; their contents are not checked.</returns>
+    public static bool HasAllFiles(string directory) =>
+        Directory.Exists(directory) && FileNames.All(name => TryFindFile(directory, name) is not null);
+
+    /// <summary>The path of <paramref name="gzName"/> in <paramref name="directory"/>, or of the same name without <c>.gz</c>.</summary>
+    /// <exception cref="FileNotFoundException">Neither exists.</exception>
+    internal static string FindFile(string directory, string gzName) =>
+        TryFindFile(directory, gzName) ?? throw new FileNotFoundException(
+            $"MNIST file missing: neither '{gzName}' nor '{Path.GetFileNameWithoutExtension(gzName)}' is in '{Path.GetFullPath(directory)}'.",
+            Path.Combine(directory, gzName));
+
+    private static string? TryFindFile(string directory, string gzName)
+    {
+        string gz = Path.Combine(directory, gzName);
+        if (File.Exists(gz))
+        {
+            return gz;
+        }
+
+        string raw = Path.Combine(directory, Path.GetFileNameWithoutExtension(gzName));
+        return File.Exists(raw) ? raw : null;
+    }
+
+    private static int[] ToLabels(IdxFile labels)
+    {
+        if (labels.Magic != LabelsMagic)
+        {
+            throw new InvalidDataException(
+                $"{labels.Name}: expected an MNIST labels file (magic 0x{LabelsMagic:X8}: unsigned bytes, 1 dimension), found magic 0x{labels.Magic:X8} with dimensions {string.Join('×', labels.Dimensions)}.");
+        }
+
+        ReadOnlySpan<byte> bytes = labels.Data.Span;
+        int bad = bytes.IndexOfAnyExceptInRange((byte)0, (byte)(Classes - 1));
+        if (bad >= 0)
+        {
+            throw new InvalidDataException(
+                $"{labels.Name}: label at index {bad} is {bytes[bad]}; expected 0..{Classes - 1}.");
+        }
+
+        var values = new int[bytes.Length];
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            values[i] = bytes[i];
+        }
+
+        return values;
+    }
+
+    private static Dataset FromIdx(IdxFile images, int[] labels, string labelsName)
+    {
+        if (images.Magic != ImagesMagic)
+        {
+            throw new InvalidDataException(
+                $"{images.Name}: expected an MNIST images file (magic 0x{ImagesMagic:X8}: unsigned bytes, 3 dimensions), found magic 0x{images.Magic:X8} with dimensions {string.Join('×', images.Dimensions)}.");
+        }
+
+        if (images.Dimensions[1] != ImageSize || images.Dimensions[2] != ImageSize)
+        {
+            throw new InvalidDataException(
+                $"{images.Name}: expected {ImageSize}×{ImageSize} images, found {images.Dimensions[1]}×{images.Dimensions[2]}.");
+        }
+
+        int count = images.Dimensions[0];
+        if (count != labels.Length)
+        {
+            throw new InvalidDataException(
+                $"{images.Name} holds {count} images but {labelsName} holds {labels.Length} labels; expected equal counts.");
+        }
+
+        // value / 255f exactly (a true division, not a multiplication by 1/255, which rounds differently).
+        float[] pixels = GC.AllocateUninitializedArray<float>(count * Features);
+        TensorPrimitives.ConvertTruncating<byte, float>(images.Data.Span, pixels);
+        TensorPrimitives.Divide(pixels, 255f, pixels);
+        return new Dataset(pixels, labels, Features);
+    }
+}

@@ -1,0 +1,273 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using NeuralCore.Data;
+
+namespace NeuralCore.Tests.Data;
+
+/// <summary>A random damage to a valid IDX file (raw or gzip), read from a seekable or an unseekable stream.</summary>
+public sealed record IdxMutation(bool Gzip, bool Seekable, int Kind, int Position, byte Value, byte[] Extra)
+{
+    public override string ToString() =>
+        $"gzip={Gzip} seekable={Seekable} kind={Kind} position={Position} value=0x{Value:X2} extra={Convert.ToHexString(Extra)}";
+}
+
+public static class IdxGenerators
+{
+    private static readonly Gen<byte> Bytes = Gen.Choose(0, 255).Select(i => (byte)i);
+
+    public static Arbitrary<IdxMutation> Mutations() =>
+        (from gzip in Gen.Elements(false, true)
+         from seekable in Gen.Elements(false, true)
+         from kind in Gen.Choose(0, 3)
+         from position in Gen.Choose(0, 10_000)
+         from value in Bytes
+         from extra in Gen.ArrayOf(Bytes)
+         select new IdxMutation(gzip, seekable, kind, position, value, extra))
+        .ToArbitrary();
+
+    /// <summary>Random bytes, half of them behind a plausible header start (00 00 08 rank).</summary>
+    public static Arbitrary<byte[]> Garbage() =>
+        Gen.OneOf(
+            Gen.ArrayOf(Bytes),
+            from rank in Gen.Choose(0, 6)
+            from rest in Gen.ArrayOf(Bytes)
+            select (byte[])[0, 0, 8, (byte)rank, .. rest],
+            from rest in Gen.ArrayOf(Bytes)
+            select (byte[])[0x1f, 0x8b, .. rest])
+        .ToArbitrary();
+}
+
+public class IdxReaderTests
+{
+    // The reader must fail before allocating anything large; gzip's own buffers stay well below this.
+    private const long AllocationLimit = 4 << 20;
+
+    private static readonly byte[] Valid = Idx.Build([3, 4, 5], Idx.Ramp(60));
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Reads_raw_and_gzip_files(bool gzip)
+    {
+        using var dir = new TempDirectory();
+        byte[] body = Idx.Ramp(3 * 2 * 2);
+        byte[] raw = Idx.Build([3, 2, 2], body);
+        string path = dir.Write("small-idx3-ubyte" + (gzip ? ".gz" : ""), gzip ? Idx.Gzip(raw) : raw);
+
+        IdxFile file = IdxReader.Read(path);
+
+        Assert.Equal(path, file.Name);
+        Assert.Equal(0x08, file.DataType);
+        Assert.Equal(3, file.Rank);
+        Assert.Equal(0x00000803, file.Magic);
+        Assert.Equal([3, 2, 2], file.Dimensions);
+        Assert.Equal(body, file.Data.ToArray());
+    }
+
+    [Fact]
+    public void Detects_gzip_by_magic_bytes_not_by_name()
+    {
+        using var dir = new TempDirectory();
+        byte[] raw = Idx.Build([4], [9, 8, 7, 6]);
+        string gzipWithoutExtension = dir.Write("labels-idx1-ubyte", Idx.Gzip(raw));
+        string rawWithGzExtension = dir.Write("labels-idx1-ubyte.gz", raw);
+
+        Assert.Equal([9, 8, 7, 6], IdxReader.Read(gzipWithoutExtension).Data.ToArray());
+        Assert.Equal([9, 8, 7, 6], IdxReader.Read(rawWithGzExtension).Data.ToArray());
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void Reads_from_streams_seekable_or_not(bool gzip, bool seekable)
+    {
+        // Large enough that the unchecked path grows its buffer several times.
+        byte[] body = Idx.Ramp(300_000);
+        byte[] bytes = Idx.Build([300, 1000], body);
+        if (gzip)
+        {
+            bytes = Idx.Gzip(bytes);
+        }
+
+        using var memory = new MemoryStream(bytes);
+        using Stream stream = seekable ? memory : new UnseekableStream(memory);
+        IdxFile file = IdxReader.Read(stream, "stream.idx");
+
+        Assert.Equal("stream.idx", file.Name);
+        Assert.Equal([300, 1000], file.Dimensions);
+        Assert.Equal(body, file.Data.ToArray());
+    }
+
+    [Fact]
+    public void Reads_from_the_stream_position_and_leaves_it_open()
+    {
+        using var memory = new MemoryStream([0xAA, 0xBB, .. Idx.Build([2], [1, 2])]);
+        memory.Position = 2;
+        Assert.Equal([1, 2], IdxReader.Read(memory, "offset").Data.ToArray());
+        Assert.True(memory.CanRead);
+    }
+
+    [Fact]
+    public void Accepts_zero_sized_dimensions()
+    {
+        IdxFile file = IdxReader.Read(new MemoryStream(Idx.Build([0, 28, 28], [])), "empty");
+        Assert.Equal([0, 28, 28], file.Dimensions);
+        Assert.Equal(0, file.Data.Length);
+    }
+
+    public static TheoryData<string, byte[], string> Malformed() => new()
+    {
+        { "empty", [], "empty: expected an IDX header of at least 4 bytes" },
+        { "3 bytes", [0, 0, 8], "truncated header: expected at least 4 bytes, found 3" },
+        { "wrong magic", [1, 2, 8, 1, 0, 0, 0, 1, 5], "bad magic number 0x01020801" },
+        { "float type", Idx.Build(0x0D, [1], [0, 0, 0, 0]), "unsupported data type 0x0D (32-bit float)" },
+        { "signed type", Idx.Build(0x09, [1], [0]), "unsupported data type 0x09 (signed byte)" },
+        { "unknown type", Idx.Build(0x42, [1], [0]), "unsupported data type 0x42 (not an IDX type)" },
+        { "no dimensions", [0, 0, 8, 0], "no dimensions" },
+        { "five dimensions", Idx.Build([1, 1, 1, 1, 1], [7]), "too many dimensions: 5 (at most 4 are supported)" },
+        { "truncated dimensions", [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0], "truncated header: expected 16 bytes for 3 dimensions, found 14" },
+        { "overflowing dimensions", Idx.Build([65536, 65536, 65536], [1, 2, 3]), "too large: dimensions 65536×65536×65536 hold 281474976710656 elements, more than the limit of 2147483591" },
+        { "four huge dimensions", Idx.Build([uint.MaxValue, uint.MaxValue, uint.MaxValue, uint.MaxValue], []), "dimension 0 is 4294967295" },
+        { "huge dimension beside zero", Idx.Build([0, 3_000_000_000], []), "dimension 1 is 3000000000, more than the limit of 2147483647" },
+        { "just over the limit", Idx.Build([2, 1_073_741_796], []), "too large: dimensions 2×1073741796 hold 2147483592 elements" },
+        { "truncated body", Idx.Build([10, 10], Idx.Ramp(37)), "truncated body: expected 100 bytes of data (10×10), found 37" },
+        { "trailing bytes", Idx.Build([2], [1, 2, 3, 4, 5]), "trailing data: 3 bytes after the 2-byte body (2)" },
+        { "huge claim, tiny file", Idx.Build([46_000, 46_000], Idx.Ramp(1000)), "truncated body: expected 2116000000 bytes of data (46000×46000), found 1000" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void Malformed_raw_files_throw_InvalidDataException_naming_file_and_problem(string label, byte[] bytes, string problem)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.Write("bad-idx-ubyte", bytes);
+        AssertRejected(() => IdxReader.Read(path), path, problem, label);
+    }
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void Malformed_gzip_files_throw_InvalidDataException_naming_file_and_problem(string label, byte[] bytes, string problem)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.Write("bad-idx-ubyte.gz", Idx.Gzip(bytes));
+        AssertRejected(() => IdxReader.Read(path), path, problem, label);
+    }
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void Malformed_unseekable_streams_throw_InvalidDataException(string label, byte[] bytes, string problem)
+    {
+        AssertRejected(() => IdxReader.Read(new UnseekableStream(new MemoryStream(bytes)), "net"), "net", problem, label);
+    }
+
+    [Fact]
+    public void Gzip_trailing_data_is_reported_with_its_size()
+    {
+        byte[] gz = Idx.Gzip(Idx.Build([2], [1, 2, .. new byte[2_000_000]]));
+        AssertRejected(() => IdxReader.Read(new MemoryStream(gz), "big.gz"), "big.gz",
+            "trailing data: more than 1048576 bytes after the 2-byte body (2)", "large trailer");
+    }
+
+    [Fact]
+    public void Corrupt_gzip_is_reported_as_InvalidDataException()
+    {
+        byte[] gz = Idx.Gzip(Valid);
+        gz[^6] ^= 0xFF; // inside the CRC-32 trailer
+        AssertRejected(() => IdxReader.Read(new MemoryStream(gz), "crc.gz"), "crc.gz", "corrupt gzip data", "bad crc");
+
+        byte[] garbage = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        AssertRejected(() => IdxReader.Read(new MemoryStream(garbage), "garbage.gz"), "garbage.gz", "corrupt gzip data", "garbage");
+    }
+
+    [Fact]
+    public void Cut_gzip_streams_are_rejected_unless_no_data_is_lost()
+    {
+        // GZipStream reports a cut stream as a normal end, so the exact size checks must catch every cut that loses
+        // data. A cut after the last data byte (in the final end-of-block code or the CRC/size trailer) loses none,
+        // and GZipStream accepts it: see IdxReader's remarks.
+        byte[] gz = Idx.Gzip(Valid);
+        int rejected = 0;
+        for (int length = 0; length < gz.Length; length++)
+        {
+            try
+            {
+                IdxFile file = IdxReader.Read(new MemoryStream(gz[..length]), "cut.gz");
+                Assert.Equal(Valid.AsSpan(16).ToArray(), file.Data.ToArray());
+                Assert.True(length >= gz.Length - 12, $"a cut to {length} of {gz.Length} bytes was accepted");
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.StartsWith("cut.gz: ", e.Message, StringComparison.Ordinal);
+                rejected++;
+            }
+        }
+
+        Assert.True(rejected >= gz.Length - 12);
+    }
+
+    [Fact]
+    public void Missing_file_is_FileNotFoundException()
+    {
+        using var dir = new TempDirectory();
+        Assert.Throws<FileNotFoundException>(() => IdxReader.Read(Path.Combine(dir.Path, "none.gz")));
+    }
+
+    [Property(Arbitrary = [typeof(IdxGenerators)], MaxTest = 500)]
+    public void Random_bytes_only_ever_throw_InvalidDataException(byte[] bytes)
+    {
+        ReadOrReject(bytes, seekable: true);
+        ReadOrReject(bytes, seekable: false);
+    }
+
+    [Property(Arbitrary = [typeof(IdxGenerators)], MaxTest = 1000)]
+    public void Mutated_valid_files_only_ever_throw_InvalidDataException(IdxMutation m)
+    {
+        byte[] bytes = m.Gzip ? Idx.Gzip(Valid) : [.. Valid];
+        int at = m.Position % bytes.Length;
+        bytes = m.Kind switch
+        {
+            0 => Flip(bytes, at, m.Value),
+            1 => bytes[..at],
+            2 => [.. bytes, .. m.Extra],
+            _ => [.. bytes[..at], m.Value, .. bytes[at..]],
+        };
+        ReadOrReject(bytes, m.Seekable);
+    }
+
+    private static byte[] Flip(byte[] bytes, int at, byte value)
+    {
+        bytes[at] = value == bytes[at] ? (byte)~value : value;
+        return bytes;
+    }
+
+    private static void ReadOrReject(byte[] bytes, bool seekable)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            Stream stream = new MemoryStream(bytes);
+            IdxFile file = IdxReader.Read(seekable ? stream : new UnseekableStream(stream), "fuzz");
+            Assert.Equal(file.Dimensions.Aggregate(1L, (p, d) => p * d), file.Data.Length);
+        }
+        catch (InvalidDataException e)
+        {
+            Assert.StartsWith("fuzz: ", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, AllocationLimit);
+    }
+
+    private static void AssertRejected(Func<IdxFile> read, string name, string problem, string label)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => read());
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.StartsWith(name + ": ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        Assert.True(allocated < AllocationLimit, $"{label}: allocated {allocated} bytes before failing");
+    }
+}
