@@ -25,7 +25,8 @@ namespace NeuralCore.Data;
 /// there, but it reports a cut stream as a normal end (the exact size checks above then reject every cut that loses
 /// data), accepts a stream cut after its last data byte (in the final end-of-block code or the 8-byte trailer), and
 /// ignores bytes after the last member. A gzip file is therefore accepted only when its decompressed contents are a
-/// complete, well-formed IDX file; to detect any damage to the compressed file, check its hash.
+/// complete, well-formed IDX file; to detect any damage to the compressed file, check its hash (as
+/// <see cref="MnistDownloader"/> does).
 /// </para>
 /// </remarks>
 public static class IdxReader
