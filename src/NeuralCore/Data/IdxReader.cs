@@ -16,7 +16,8 @@ namespace NeuralCore.Data;
 /// Everything is validated before the body is allocated, and a header is never trusted alone: for a raw seekable
 /// stream the claimed size must equal what the stream holds; for gzip or an unseekable stream the buffer starts at
 /// 64 KiB at most and grows only as data actually arrives, so a tiny file that claims gigabytes fails after reading
-/// what it has. Every malformed input throws <see cref="InvalidDataException"/> whose message starts with the name
+/// what it has. (A seekable gzip file is allocated its full size at once when its trailer's size field agrees with
+/// the header and the compressed size could hold that much at deflate's maximum ratio of 1032:1.) Every malformed input throws <see cref="InvalidDataException"/> whose message starts with the name
 /// of the file and names the problem.
 /// </para>
 /// <para>
@@ -24,7 +25,8 @@ namespace NeuralCore.Data;
 /// there, but it reports a cut stream as a normal end (the exact size checks above then reject every cut that loses
 /// data), accepts a stream cut after its last data byte (in the final end-of-block code or the 8-byte trailer), and
 /// ignores bytes after the last member. A gzip file is therefore accepted only when its decompressed contents are a
-/// complete, well-formed IDX file; to detect any damage to the compressed file, check its hash.
+/// complete, well-formed IDX file; to detect any damage to the compressed file, check its hash (as
+/// <see cref="MnistDownloader"/> does).
 /// </para>
 /// </remarks>
 public static class IdxReader
@@ -40,6 +42,10 @@ public static class IdxReader
 
     /// <summary>The first allocation when the body's size cannot be checked against the stream's length.</summary>
     internal const int InitialCapacity = 64 * 1024;
+
+    // Deflate's largest expansion (a 258-byte match in about 2 bits), and the smallest gzip member (header + trailer).
+    private const long MaxDeflateRatio = 1032;
+    private const int MinGzipLength = 18;
 
     // Trailing data past this is reported as "more than" rather than counted to the end (a gzip bomb stays cheap).
     private const int TrailingScanLimit = 1 << 20;
@@ -105,12 +111,14 @@ public static class IdxReader
             return ReadIdx(source, name, available, compressed: false);
         }
 
+        GzipHint? hint = stream.CanSeek ? ReadGzipHint(stream) : null;
         using var decompressed = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
-        return ReadIdx(decompressed, name, available: null, compressed: true);
+        return ReadIdx(decompressed, name, available: null, compressed: true, hint);
     }
 
     // available: the bytes left in the stream when known (raw seekable streams), else null.
-    private static IdxFile ReadIdx(Stream source, string name, long? available, bool compressed)
+    // hint: a seekable gzip stream's compressed length and trailer size field, else null.
+    private static IdxFile ReadIdx(Stream source, string name, long? available, bool compressed, GzipHint? hint = null)
     {
         Span<byte> header = stackalloc byte[4 + (4 * MaxRank)];
         int read = Fill(source, header[..4], name, compressed);
@@ -190,7 +198,9 @@ public static class IdxReader
         }
         else
         {
-            data = ReadGrowing(source, name, length, dimensions, compressed);
+            // ISIZE is the uncompressed size mod 2^32 of the last member: for one member, the whole file.
+            bool plausible = hint is { } h && h.Size == (uint)(headerLength + length) && length <= h.CompressedLength * MaxDeflateRatio;
+            data = ReadGrowing(source, name, length, plausible ? length : InitialCapacity, dimensions, compressed);
             long extra = CountTrailing(source, name, compressed);
             if (extra > 0)
             {
@@ -203,9 +213,9 @@ public static class IdxReader
     }
 
     /// <summary>Reads exactly <paramref name="length"/> bytes into a buffer that grows (doubling) only as data arrives.</summary>
-    private static byte[] ReadGrowing(Stream source, string name, int length, int[] dimensions, bool compressed)
+    private static byte[] ReadGrowing(Stream source, string name, int length, int capacity, int[] dimensions, bool compressed)
     {
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(Math.Min(length, InitialCapacity));
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(Math.Min(length, capacity));
         int filled = 0;
         while (true)
         {
@@ -224,6 +234,23 @@ public static class IdxReader
             buffer.AsSpan().CopyTo(larger);
             buffer = larger;
         }
+    }
+
+    /// <summary>Reads a seekable gzip stream's length and its last 4 bytes (ISIZE, little-endian), then seeks back.</summary>
+    private static GzipHint? ReadGzipHint(Stream stream)
+    {
+        long start = stream.Position;
+        long compressedLength = stream.Length - start;
+        if (compressedLength < MinGzipLength)
+        {
+            return null;
+        }
+
+        Span<byte> size = stackalloc byte[4];
+        stream.Seek(-4, SeekOrigin.End);
+        stream.ReadExactly(size);
+        stream.Position = start;
+        return new GzipHint(compressedLength, BinaryPrimitives.ReadUInt32LittleEndian(size));
     }
 
     private static long CountTrailing(Stream source, string name, bool compressed)
@@ -267,6 +294,8 @@ public static class IdxReader
     };
 
     private static string Shape(int[] dimensions) => string.Join('×', dimensions);
+
+    private readonly record struct GzipHint(long CompressedLength, uint Size);
 
     private static InvalidDataException Fail(string name, string problem, Exception? inner = null) =>
         new($"{name}: {problem}.", inner);

@@ -8,6 +8,7 @@ namespace NeuralCore.Data;
 /// </summary>
 /// <remarks>
 /// Pixels become floats <c>value / 255f</c> in [0, 1], laid out <c>[count, 784]</c> row-major; labels become ints 0..9.
+/// To find the folder (explicit, repository copy, cache, or download), use <see cref="MnistLocator"/>.
 /// </remarks>
 public static class Mnist
 {

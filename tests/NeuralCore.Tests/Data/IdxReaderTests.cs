@@ -102,6 +102,30 @@ public class IdxReaderTests
     }
 
     [Fact]
+    public void A_seekable_gzip_file_with_a_consistent_trailer_is_allocated_once()
+    {
+        byte[] body = Idx.Ramp(4_000_000);
+        byte[] gz = Idx.Gzip(Idx.Build([4000, 1000], body));
+        using var stream = new MemoryStream(gz);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        IdxFile file = IdxReader.Read(stream, "once.gz");
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(body, file.Data.ToArray());
+        Assert.InRange(allocated, body.Length, body.Length + (1 << 20)); // not the 2x of a doubling buffer
+    }
+
+    [Fact]
+    public void A_tiny_gzip_file_cannot_buy_a_large_allocation_with_its_trailer()
+    {
+        // The trailer's size field agrees with the header's claim, but 1 KB of deflate cannot expand to 2 GB: the
+        // buffer starts small, the stream ends, and zlib then rejects the forged trailer.
+        byte[] gz = Idx.Gzip(Idx.Build([46_000, 46_000], Idx.Ramp(1000)));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(gz.AsSpan(gz.Length - 4), 8 + (46_000u * 46_000u));
+        AssertRejected(() => IdxReader.Read(new MemoryStream(gz), "liar.gz"), "liar.gz", "corrupt gzip data", "lying trailer");
+    }
+
+    [Fact]
     public void Reads_from_the_stream_position_and_leaves_it_open()
     {
         using var memory = new MemoryStream([0xAA, 0xBB, .. Idx.Build([2], [1, 2])]);
