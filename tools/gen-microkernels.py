@@ -21,7 +21,7 @@ def vector_kernel(name, vt, lanes, mr, nv):
     o = []
     o.append(f"    /// <summary>{mr}x{nr} tile with <see cref=\"{vt}{{T}}\"/> FMA: C[{mr}, {nr}] (+)= Apanel[kc, {mr}]ᵀ·Bpanel[kc, {nr}].</summary>")
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    o.append(f"    public static void {name}(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)")
+    o.append(f"    public static void {name}(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)")
     o.append("    {")
     accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
     o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
@@ -34,7 +34,7 @@ def vector_kernel(name, vt, lanes, mr, nv):
         for v in range(nv):
             o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
     o.append(f"            a += {mr};")
-    o.append("            b += ldb;")
+    o.append(f"            b += {nr};")
     o.append("        }")
     o.append("")
     o.append(f"        if (mr == {mr} && nr == {nr})")
@@ -70,7 +70,7 @@ def scalar_kernel(mr, nr):
     o = []
     o.append(f"    /// <summary>{mr}x{nr} tile in scalar code, for hardware without usable SIMD.</summary>")
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)")
+    o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)")
     o.append("    {")
     accs = [f"c{r}_{j}" for r in range(mr) for j in range(nr)]
     o.append("        float " + ", ".join(f"{x} = 0f" for x in accs) + ";")
@@ -83,7 +83,7 @@ def scalar_kernel(mr, nr):
         for j in range(nr):
             o.append(f"            c{r}_{j} += a{r} * b{j};")
     o.append(f"            a += {mr};")
-    o.append("            b += ldb;")
+    o.append(f"            b += {nr};")
     o.append("        }")
     o.append("")
     o.append(f"        float* t = stackalloc float[{mr * nr}];")
@@ -103,9 +103,8 @@ namespace NeuralCore.Kernels;
 
 /// <summary>
 /// Register-blocked GEMM micro-kernels. Each computes one MR x NR tile of C from a packed A panel (kc steps of MR
-/// values) and a B panel (kc steps of NR values, <c>ldb</c> floats apart: NR when packed and zero-padded, the row
-/// length of B when read in place), and writes the valid <c>mr x nr</c> corner: <c>C = acc</c>, or
-/// <c>C = C + acc</c> when <c>add</c>.
+/// values) and a packed B panel (kc steps of NR values), zero-padded to full tiles, and writes the valid
+/// <c>mr x nr</c> corner: <c>C = acc</c>, or <c>C = C + acc</c> when <c>add</c>.
 /// </summary>
 /// <remarks>
 /// Every element of C is one accumulator lane summed in increasing p, so a value does not depend on where its tile

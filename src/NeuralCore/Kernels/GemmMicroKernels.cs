@@ -6,9 +6,8 @@ namespace NeuralCore.Kernels;
 
 /// <summary>
 /// Register-blocked GEMM micro-kernels. Each computes one MR x NR tile of C from a packed A panel (kc steps of MR
-/// values) and a B panel (kc steps of NR values, <c>ldb</c> floats apart: NR when packed and zero-padded, the row
-/// length of B when read in place), and writes the valid <c>mr x nr</c> corner: <c>C = acc</c>, or
-/// <c>C = C + acc</c> when <c>add</c>.
+/// values) and a packed B panel (kc steps of NR values), zero-padded to full tiles, and writes the valid
+/// <c>mr x nr</c> corner: <c>C = acc</c>, or <c>C = C + acc</c> when <c>add</c>.
 /// </summary>
 /// <remarks>
 /// Every element of C is one accumulator lane summed in increasing p, so a value does not depend on where its tile
@@ -32,7 +31,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>8x32 tile with <see cref="Vector512{T}"/> FMA: C[8, 32] (+)= Apanel[kc, 8]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x8x32(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x8x32(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
         for (int p = 0; p < kc; p++)
@@ -64,7 +63,7 @@ internal static unsafe class GemmMicroKernels
             c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
             c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
             a += 8;
-            b += ldb;
+            b += 32;
         }
 
         if (mr == 8 && nr == 32)
@@ -133,7 +132,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>12x32 tile with <see cref="Vector512{T}"/> FMA: C[12, 32] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x12x32(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x12x32(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default, c8_0 = default, c8_1 = default, c9_0 = default, c9_1 = default, c10_0 = default, c10_1 = default, c11_0 = default, c11_1 = default;
         for (int p = 0; p < kc; p++)
@@ -177,7 +176,7 @@ internal static unsafe class GemmMicroKernels
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
             c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
             a += 12;
-            b += ldb;
+            b += 32;
         }
 
         if (mr == 12 && nr == 32)
@@ -270,7 +269,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>12x16 tile with <see cref="Vector512{T}"/> FMA: C[12, 16] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x12x16(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x12x16(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector512<float> c0_0 = default, c1_0 = default, c2_0 = default, c3_0 = default, c4_0 = default, c5_0 = default, c6_0 = default, c7_0 = default, c8_0 = default, c9_0 = default, c10_0 = default, c11_0 = default;
         for (int p = 0; p < kc; p++)
@@ -301,7 +300,7 @@ internal static unsafe class GemmMicroKernels
             Vector512<float> a11 = Vector512.Create(a[11]);
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
             a += 12;
-            b += ldb;
+            b += 16;
         }
 
         if (mr == 12 && nr == 16)
@@ -358,7 +357,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6x16 tile with <see cref="Vector256{T}"/> FMA: C[6, 16] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector256x6x16(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector256x6x16(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -384,7 +383,7 @@ internal static unsafe class GemmMicroKernels
             c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
             a += 6;
-            b += ldb;
+            b += 16;
         }
 
         if (mr == 6 && nr == 16)
@@ -441,7 +440,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6x8 tile with <see cref="Vector128{T}"/> FMA: C[6, 8] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 8].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector128x6x8(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector128x6x8(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
     {
         Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -467,7 +466,7 @@ internal static unsafe class GemmMicroKernels
             c5_0 = Vector128.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector128.FusedMultiplyAdd(a5, b1, c5_1);
             a += 6;
-            b += ldb;
+            b += 8;
         }
 
         if (mr == 6 && nr == 8)
@@ -524,7 +523,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>4x4 tile in scalar code, for hardware without usable SIMD.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scalar4x4(int kc, float* a, float* b, int ldb, float* c, int ldc, bool add, int mr, int nr)
+    public static void Scalar4x4(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
     {
         float c0_0 = 0f, c0_1 = 0f, c0_2 = 0f, c0_3 = 0f, c1_0 = 0f, c1_1 = 0f, c1_2 = 0f, c1_3 = 0f, c2_0 = 0f, c2_1 = 0f, c2_2 = 0f, c2_3 = 0f, c3_0 = 0f, c3_1 = 0f, c3_2 = 0f, c3_3 = 0f;
         for (int p = 0; p < kc; p++)
@@ -554,7 +553,7 @@ internal static unsafe class GemmMicroKernels
             c3_2 += a3 * b2;
             c3_3 += a3 * b3;
             a += 4;
-            b += ldb;
+            b += 4;
         }
 
         float* t = stackalloc float[16];
