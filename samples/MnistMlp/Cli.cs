@@ -1,0 +1,227 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace MnistMlp;
+
+/// <summary>The command line: options, their validation, and the commands that run.</summary>
+internal static class Cli
+{
+    internal static readonly int[] DefaultSweep = [16, 64, 128, 512, 1024];
+
+    private static readonly Option<int[]?> HiddenOption = new("--hidden")
+    {
+        Description = "Hidden layer sizes, comma-separated (e.g. 512,256). Default 128; for sweep, 16,64,128,512,1024.",
+        CustomParser = ParseHidden,
+        Recursive = true,
+    };
+
+    private static readonly Option<int> EpochsOption = IntOption("--epochs", "Passes over the training data.", 10, 1, 100_000);
+    private static readonly Option<int> BatchOption = IntOption("--batch-size", "Samples per training step.", 32, 1, 60_000);
+    private static readonly Option<string> OptimizerOption = ChoiceOption("--optimizer", "The optimizer: adam or sgd.", "adam", "adam", "sgd");
+    private static readonly Option<float?> LearningRateOption = new("--learning-rate")
+    {
+        Description = "The learning rate (default: Keras's, 0.001 for adam and 0.01 for sgd).",
+        CustomParser = result => ParseNumber(result, "--learning-rate", v => v > 0 && v <= 10, "a number in (0, 10]") is { } v ? (float)v : null,
+        Recursive = true,
+    };
+
+    private static readonly Option<string> LossOption = ChoiceOption("--loss", "The loss: crossentropy (softmax cross-entropy) or mse (mean squared error on a softmax output).", "crossentropy", "crossentropy", "mse");
+    private static readonly Option<double> DropoutOption = DoubleOption("--dropout", "Dropout rate after each hidden layer, in [0, 1).", 0, v => v >= 0 && v < 1, "a number in [0, 1)");
+    private static readonly Option<double> SplitOption = DoubleOption("--validation-split", "Fraction of the training set held out (its last samples, as in Keras), in [0, 1).", 0.1, v => v >= 0 && v < 1, "a number in [0, 1)");
+    private static readonly Option<int> ThreadsOption = IntOption("--threads", "Threads for the kernels; 0 uses every processor.", 0, 0, 256);
+    private static readonly Option<ulong> SeedOption = new("--seed")
+    {
+        Description = "Seed of initialization, dropout and shuffling: one seed gives bitwise the same run.",
+        DefaultValueFactory = _ => 42,
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+            if (!ulong.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed))
+            {
+                result.AddError($"--seed must be a non-negative integer; got '{token}'.");
+            }
+
+            return seed;
+        },
+        Recursive = true,
+    };
+
+    private static readonly Option<string?> DataOption = new("--data")
+    {
+        Description = "A folder holding the four MNIST IDX files (.gz or raw). Default: the repository's data/mnist, then the cache, then a download.",
+        Recursive = true,
+    };
+
+    private static readonly Option<string?> OutOption = new("--out")
+    {
+        Description = "Where to write history.csv, report.json, report.md, curves.png, confusion.png and model.ncm (default runs/mnist).",
+        Recursive = true,
+    };
+
+    private static readonly Option<string?> PresetOption = new("--preset")
+    {
+        Description = "notebook: the course notebook's setup (hidden 16, mse, adam, 5 epochs, batch 100, validation split 0.2); explicit options override it.",
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+            if (token != "notebook")
+            {
+                result.AddError($"--preset must be notebook; got '{token}'.");
+            }
+
+            return token;
+        },
+        Recursive = true,
+    };
+
+    private static readonly Option<string> ModelOption = new("--model")
+    {
+        Description = "A model file written by the trainer (model.ncm or checkpoint.ncm).",
+        Required = true,
+    };
+
+    /// <summary>Builds the command tree; <paramref name="run"/> receives the settings of the train and sweep commands.</summary>
+    public static RootCommand Build(Func<TrainSettings, CancellationToken, int> train, Func<TrainSettings, IReadOnlyList<int>, CancellationToken, int> sweep,
+        Func<string, TrainSettings, CancellationToken, int> evaluate)
+    {
+        var root = new RootCommand(
+            "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.")
+        {
+            HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, LossOption, DropoutOption,
+            SplitOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+        };
+        root.SetAction((result, token) => Task.FromResult(train(Settings(result), token)));
+
+        var sweepCommand = new Command("sweep", "Trains one model per hidden size and compares parameters, time and test accuracy.");
+        sweepCommand.SetAction((result, token) =>
+        {
+            TrainSettings settings = Settings(result);
+            IReadOnlyList<int> sizes = result.GetValue(HiddenOption) ?? DefaultSweep;
+            return Task.FromResult(sweep(settings, sizes, token));
+        });
+        root.Subcommands.Add(sweepCommand);
+
+        var evaluateCommand = new Command("evaluate", "Evaluates a saved model on the MNIST test set.") { ModelOption };
+        evaluateCommand.SetAction((result, token) =>
+            Task.FromResult(evaluate(result.GetRequiredValue(ModelOption), Settings(result), token)));
+        root.Subcommands.Add(evaluateCommand);
+        return root;
+    }
+
+    /// <summary>Parses the train command's arguments (for tests): the settings, or the errors.</summary>
+    public static (TrainSettings? Settings, IReadOnlyList<string> Errors) Parse(params string[] args)
+    {
+        RootCommand root = Build((_, _) => 0, (_, _, _) => 0, (_, _, _) => 0);
+        ParseResult result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            return (null, [.. result.Errors.Select(e => e.Message)]);
+        }
+
+        return (Settings(result), []);
+    }
+
+    private static TrainSettings Settings(ParseResult result)
+    {
+        TrainSettings start = result.GetValue(PresetOption) == "notebook" ? TrainSettings.Notebook : new TrainSettings();
+        bool Given(Option option) => result.GetResult(option) is { Implicit: false };
+        return start with
+        {
+            Hidden = Given(HiddenOption) ? result.GetValue(HiddenOption)! : start.Hidden,
+            Epochs = Given(EpochsOption) ? result.GetValue(EpochsOption) : start.Epochs,
+            BatchSize = Given(BatchOption) ? result.GetValue(BatchOption) : start.BatchSize,
+            Optimizer = Given(OptimizerOption) ? result.GetValue(OptimizerOption)! : start.Optimizer,
+            LearningRate = result.GetValue(LearningRateOption) ?? start.LearningRate,
+            Loss = Given(LossOption) ? result.GetValue(LossOption)! : start.Loss,
+            Dropout = Given(DropoutOption) ? (float)result.GetValue(DropoutOption) : start.Dropout,
+            ValidationSplit = Given(SplitOption) ? result.GetValue(SplitOption) : start.ValidationSplit,
+            Threads = result.GetValue(ThreadsOption),
+            Seed = result.GetValue(SeedOption),
+            DataDirectory = result.GetValue(DataOption),
+            OutputDirectory = result.GetValue(OutOption) ?? start.OutputDirectory,
+        };
+    }
+
+    private static int[]? ParseHidden(ArgumentResult result)
+    {
+        var sizes = new List<int>();
+        foreach (Token token in result.Tokens)
+        {
+            foreach (string part in token.Value.Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int size) || size < 1 || size > 65_536)
+                {
+                    result.AddError($"--hidden takes layer sizes from 1 to 65536 separated by commas (e.g. 512,256); got '{token.Value}'.");
+                    return null;
+                }
+
+                sizes.Add(size);
+            }
+        }
+
+        if (sizes.Count == 0)
+        {
+            result.AddError("--hidden needs at least one layer size.");
+        }
+
+        return [.. sizes];
+    }
+
+    private static double? ParseNumber(ArgumentResult result, string name, Func<double, bool> valid, string expected)
+    {
+        string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+        if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !valid(value))
+        {
+            result.AddError($"{name} must be {expected}; got '{token}'.");
+            return null;
+        }
+
+        return value;
+    }
+
+    private static Option<int> IntOption(string name, string description, int fallback, int min, int max) => new(name)
+    {
+        Description = $"{description} Default {fallback}.",
+        DefaultValueFactory = _ => fallback,
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+            if (!int.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
+            {
+                result.AddError($"{name} must be an integer from {min} to {max}; got '{token}'.");
+                return fallback;
+            }
+
+            return value;
+        },
+        Recursive = true,
+    };
+
+    private static Option<double> DoubleOption(string name, string description, double fallback, Func<double, bool> valid, string expected) => new(name)
+    {
+        Description = $"{description} Default {fallback.ToString(CultureInfo.InvariantCulture)}.",
+        DefaultValueFactory = _ => fallback,
+        CustomParser = result => ParseNumber(result, name, valid, expected) ?? fallback,
+        Recursive = true,
+    };
+
+    private static Option<string> ChoiceOption(string name, string description, string fallback, params string[] choices) => new(name)
+    {
+        Description = $"{description} Default {fallback}.",
+        DefaultValueFactory = _ => fallback,
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+            string lower = token.ToLowerInvariant();
+            if (!choices.Contains(lower))
+            {
+                result.AddError($"{name} must be one of {string.Join(", ", choices)}; got '{token}'.");
+                return fallback;
+            }
+
+            return lower;
+        },
+        Recursive = true,
+    };
+}
