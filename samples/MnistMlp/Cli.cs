@@ -182,7 +182,7 @@ internal static class Cli
 
     private static Option<int> IntOption(string name, string description, int fallback, int min, int max) => new(name)
     {
-        Description = $"{description} Default {fallback}.",
+        Description = description,
         DefaultValueFactory = _ => fallback,
         CustomParser = result =>
         {
@@ -200,7 +200,7 @@ internal static class Cli
 
     private static Option<double> DoubleOption(string name, string description, double fallback, Func<double, bool> valid, string expected) => new(name)
     {
-        Description = $"{description} Default {fallback.ToString(CultureInfo.InvariantCulture)}.",
+        Description = description,
         DefaultValueFactory = _ => fallback,
         CustomParser = result => ParseNumber(result, name, valid, expected) ?? fallback,
         Recursive = true,
@@ -208,7 +208,7 @@ internal static class Cli
 
     private static Option<string> ChoiceOption(string name, string description, string fallback, params string[] choices) => new(name)
     {
-        Description = $"{description} Default {fallback}.",
+        Description = description,
         DefaultValueFactory = _ => fallback,
         CustomParser = result =>
         {

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using MnistMlp;
+
+namespace NeuralCore.Tests.Samples;
+
+/// <summary>The trainer on the real MNIST repository copy: 2 epochs of 784-128-10 must reach 96% test accuracy.</summary>
+[Collection(SerialTests.Name)]
+public sealed class MnistMlpEndToEndTests : IDisposable
+{
+    private readonly string _out = Directory.CreateTempSubdirectory("neuralcore-e2e-").FullName;
+
+    public void Dispose() => Directory.Delete(_out, recursive: true);
+
+    [Fact]
+    public void Two_epochs_of_hidden_128_reach_96_percent_and_write_every_output()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var settings = new TrainSettings { Hidden = [128], Epochs = 2, OutputDirectory = _out };
+        int exit = new Trainer(output, error, interactive: false).Train(settings, CancellationToken.None);
+        Assert.True(exit == 0, $"exit {exit}: {error}");
+
+        foreach (string file in new[] { "history.csv", "report.json", "report.md", "curves.png", "confusion.png", "model.ncm" })
+        {
+            Assert.True(new FileInfo(Path.Combine(_out, file)).Length > 0, $"{file} is missing or empty");
+        }
+
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_out, "report.json")));
+        JsonElement root = report.RootElement;
+        double accuracy = root.GetProperty("test_accuracy").GetDouble();
+        Assert.True(accuracy >= 0.96, $"test accuracy {accuracy}");
+        Assert.Equal(2, root.GetProperty("epochs").GetArrayLength());
+        Assert.True(root.GetProperty("train_seconds").GetDouble() > 0);
+        long[][] confusion = [.. root.GetProperty("confusion_matrix").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetInt64()).ToArray())];
+        Assert.Equal(10, confusion.Length);
+        Assert.Equal(10_000, confusion.Sum(r => r.Sum()));
+        Assert.Equal(accuracy, confusion.Select((r, i) => r[i]).Sum() / 10_000.0, 9);
+        Assert.Equal(10, root.GetProperty("per_class").GetArrayLength());
+        Assert.Contains("Epoch 2/2", output.ToString(), StringComparison.Ordinal);
+
+        string markdown = File.ReadAllText(Path.Combine(_out, "report.md"));
+        foreach (string question in new[] { "How long did it train?", "What accuracy did it reach?", "What does the confusion matrix show?", "Does it overfit?" })
+        {
+            Assert.Contains(question, markdown, StringComparison.Ordinal);
+        }
+
+        // The saved model evaluates to the same test accuracy.
+        var evaluation = new StringWriter();
+        Assert.Equal(0, new Trainer(evaluation, error, false).Evaluate(Path.Combine(_out, "model.ncm"), settings, CancellationToken.None));
+        Assert.Contains((accuracy * 100).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + "%", evaluation.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_data_gives_a_clear_error_naming_the_file()
+    {
+        string data = Directory.CreateTempSubdirectory("neuralcore-baddata-").FullName;
+        try
+        {
+            foreach (string name in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+            {
+                File.WriteAllBytes(Path.Combine(data, name), [0, 0, 8, 3, 0, 0, 0, 5]);
+            }
+
+            var settings = new TrainSettings { Epochs = 1, DataDirectory = data, OutputDirectory = _out };
+            var ex = Assert.Throws<InvalidDataException>(() => new Trainer(TextWriter.Null, TextWriter.Null, false).Train(settings, CancellationToken.None));
+            Assert.Contains(data, ex.Message, StringComparison.Ordinal);
+            Assert.Contains("idx1-ubyte", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+}
