@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using NeuralCore.Data;
 using NeuralCore.Models;
 using NeuralCore.Randomness;
 
@@ -61,8 +62,8 @@ public static class ModelTraining
         }
         else
         {
-            // Keras: split_at = int(num_samples * (1 - validation_split)), before shuffling.
-            trainCount = (int)(count * (1 - options.ValidationSplit));
+            // Keras: the last samples validate, cut before shuffling; an empty part is an error, as in Keras.
+            trainCount = options.ValidationSplit > 0 ? Dataset.SplitIndex(count, options.ValidationSplit) : count;
             valCount = count - trainCount;
             trainX = inputs.AsMemory(0, trainCount * features);
             trainY = labels.AsMemory(0, trainCount);
@@ -73,7 +74,7 @@ public static class ModelTraining
         if (trainCount == 0)
         {
             throw new ArgumentException(
-                $"No training samples are left: {count} samples with validationSplit={options.ValidationSplit.ToString(CultureInfo.InvariantCulture)}.", nameof(options));
+                "Fit needs at least one training sample; inputs and labels are empty.", nameof(inputs));
         }
 
         int batchSize = Math.Min(options.BatchSize, trainCount);
@@ -100,14 +101,16 @@ public static class ModelTraining
             }
 
             long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < trainCount; i++)
-            {
-                order[i] = i;
-            }
-
             if (options.Shuffle)
             {
-                Shuffle(order, Xoshiro128.Derive(seed, (ulong)epoch));
+                Permutation.Fill(order, Xoshiro128.Derive(seed, (ulong)epoch));
+            }
+            else
+            {
+                for (int i = 0; i < trainCount; i++)
+                {
+                    order[i] = i;
+                }
             }
 
             double lossSum = 0;
@@ -266,17 +269,6 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         CheckSpans(model, inputs.Length, labels.Length, count);
         return new ConfusionMatrix(labels[..count], model.PredictClasses(inputs, count), model.OutputSize);
-    }
-
-    /// <summary>Fisher–Yates with NeuralCore's own generator, so a seed gives the same order everywhere.</summary>
-    internal static void Shuffle(Span<int> order, ulong seed)
-    {
-        var random = new Xoshiro128(seed);
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = random.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
     }
 
     private static void Validate(FitOptions options)
