@@ -14,6 +14,9 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 public static class OptimizerKernels
 {
+    /// <summary>Adam moments below this magnitude are flushed to zero, so they never become subnormal (see <see cref="AdamUpdate"/>).</summary>
+    public const float MomentFloor = 1e-30f;
+
     /// <summary>
     /// One Adam step in Keras's form, for every element <c>i</c>:
     /// <c>m = m + (g - m)·(1 - β1)</c>; <c>v = v + (g² - v)·(1 - β2)</c>; <c>θ = θ - α·m / (√v + ε)</c>, where the caller passes
@@ -27,6 +30,13 @@ public static class OptimizerKernels
     /// <param name="beta1">β1, in [0, 1).</param>
     /// <param name="beta2">β2, in [0, 1).</param>
     /// <param name="epsilon">ε, positive.</param>
+    /// <remarks>
+    /// Moments smaller than <see cref="MomentFloor"/> in magnitude are stored as zero. .NET cannot switch the CPU to
+    /// flush-to-zero, and on x86 every operation on a subnormal float costs about a hundred cycles: the moments of
+    /// weights whose gradient has gone quiet (MNIST's border pixels, dead ReLU units) decay geometrically into that
+    /// range, and on MNIST ~2.5% of the state sat there after one epoch, which made the whole training step several
+    /// times slower. A moment below 1e-30 changes a parameter by less than 1e-26, so the update is unaffected.
+    /// </remarks>
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
     public static void AdamUpdate(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
@@ -49,6 +59,7 @@ public static class OptimizerKernels
             var a2 = new Vector<float>(oneMinusBeta2);
             var step = new Vector<float>(alpha);
             var eps = new Vector<float>(epsilon);
+            var floor = new Vector<float>(MomentFloor);
             for (; i + (nuint)Vector<float>.Count <= n; i += (nuint)Vector<float>.Count)
             {
                 var gi = Vector.LoadUnsafe(ref g, i);
@@ -56,6 +67,8 @@ public static class OptimizerKernels
                 var vi = Vector.LoadUnsafe(ref v, i);
                 mi += (gi - mi) * a1;
                 vi += ((gi * gi) - vi) * a2;
+                mi = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(Vector.Abs(mi), floor), mi, Vector<float>.Zero);
+                vi = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(vi, floor), vi, Vector<float>.Zero);
                 var pi = Vector.LoadUnsafe(ref p, i) - (step * mi / (Vector.SquareRoot(vi) + eps));
                 mi.StoreUnsafe(ref m, i);
                 vi.StoreUnsafe(ref v, i);
@@ -70,6 +83,8 @@ public static class OptimizerKernels
             ref float vi = ref Unsafe.Add(ref v, i);
             mi += (gi - mi) * oneMinusBeta1;
             vi += ((gi * gi) - vi) * oneMinusBeta2;
+            mi = MathF.Abs(mi) >= MomentFloor ? mi : 0f;
+            vi = vi >= MomentFloor ? vi : 0f;
             Unsafe.Add(ref p, i) -= alpha * mi / (MathF.Sqrt(vi) + epsilon);
         }
     }
