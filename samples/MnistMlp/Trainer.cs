@@ -40,15 +40,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         History history;
         try
         {
-            history = model.Fit(data.Train.Features, data.Train.Labels, new FitOptions
-            {
-                Epochs = settings.Epochs,
-                BatchSize = settings.BatchSize,
-                ValidationSplit = settings.ValidationSplit,
-                Seed = settings.Seed,
-                Callbacks = [new ConsoleProgress(output, interactive)],
-                CancellationToken = cancellation,
-            });
+            history = Fit(model, data, settings, cancellation);
         }
         catch (OperationCanceledException)
         {
@@ -95,15 +87,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             History history;
             try
             {
-                history = model.Fit(data.Train.Features, data.Train.Labels, new FitOptions
-                {
-                    Epochs = one.Epochs,
-                    BatchSize = one.BatchSize,
-                    ValidationSplit = one.ValidationSplit,
-                    Seed = one.Seed,
-                    Callbacks = [new ConsoleProgress(output, interactive)],
-                    CancellationToken = cancellation,
-                });
+                history = Fit(model, data, one, cancellation);
             }
             catch (OperationCanceledException)
             {
@@ -154,6 +138,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         output.Write(confusion.ToString());
         return 0;
     }
+
+    private History Fit(Sequential model, MnistDataset data, TrainSettings settings, CancellationToken cancellation) =>
+        model.Fit(data.Train.Features, data.Train.Labels, new FitOptions
+        {
+            Epochs = settings.Epochs,
+            BatchSize = settings.BatchSize,
+            ValidationSplit = settings.ValidationSplit,
+            Seed = settings.Seed,
+            Callbacks = [new ConsoleProgress(output, interactive)],
+            CancellationToken = cancellation,
+        });
 
     internal static Sequential BuildModel(TrainSettings settings)
     {
