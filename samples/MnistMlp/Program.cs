@@ -27,6 +27,12 @@ int Guard(Func<int> run)
         Console.Error.WriteLine($"error: {ex.Message}");
         return 1;
     }
+    catch (OperationCanceledException)
+    {
+        // Cancelled before training started (while loading or downloading data): nothing to save.
+        Console.Error.WriteLine("Interrupted.");
+        return Trainer.Interrupted;
+    }
 }
 
 RootCommand root = Cli.Build(

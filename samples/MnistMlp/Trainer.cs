@@ -62,7 +62,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         Evaluation test = model.Evaluate(data.Test.Features, data.Test.Labels, data.Test.Count);
         ConfusionMatrix confusion = model.ConfusionMatrix(data.Test.Features, data.Test.Labels, data.Test.Count);
-        int trainCount = (int)(data.Train.Count * (1 - settings.ValidationSplit));
+        int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(data.Train.Count, settings.ValidationSplit) : data.Train.Count;
         var report = new RunReport(settings, model.ParameterCount, trainCount, data.Train.Count - trainCount, data.Test.Count,
             threads, source, loadSeconds, history, test.Loss, test.Accuracy, confusion, model.Summary());
         WriteOutputs(report, model, settings.OutputDirectory);

@@ -72,3 +72,27 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         }
     }
 }
+
+/// <summary>Ctrl+C: the trainer stops after the current step, saves a checkpoint and exits 130.</summary>
+public sealed class MnistMlpCancellationTests : IDisposable
+{
+    private readonly string _out = Directory.CreateTempSubdirectory("neuralcore-cancel-").FullName;
+
+    public void Dispose() => Directory.Delete(_out, recursive: true);
+
+    [Fact]
+    public void Cancellation_saves_a_loadable_checkpoint_and_exits_130()
+    {
+        using var cts = new CancellationTokenSource();
+        var error = new StringWriter();
+        var settings = new TrainSettings { Hidden = [16], Epochs = 3, OutputDirectory = _out };
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+        int exit = new Trainer(TextWriter.Null, error, interactive: false).Train(settings, cts.Token);
+        Assert.Equal(Trainer.Interrupted, exit);
+        string checkpoint = Path.Combine(_out, "checkpoint.ncm");
+        Assert.Contains(checkpoint, error.ToString(), StringComparison.Ordinal);
+        var model = NeuralCore.Serialization.ModelFile.Load(checkpoint);
+        Assert.True(model.IsCompiled);
+        Assert.False(File.Exists(Path.Combine(_out, "report.json")));
+    }
+}
