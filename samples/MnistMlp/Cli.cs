@@ -97,7 +97,8 @@ internal static class Cli
         sweepCommand.SetAction((result, token) =>
         {
             TrainSettings settings = Settings(result);
-            IReadOnlyList<int> sizes = result.GetValue(HiddenOption) ?? DefaultSweep;
+            int[]? given = result.GetResult(HiddenOption) is { Implicit: false } ? result.GetValue(HiddenOption) : null;
+            IReadOnlyList<int> sizes = given is { Length: > 0 } ? given : DefaultSweep;
             return Task.FromResult(sweep(settings, sizes, token));
         });
         root.Subcommands.Add(sweepCommand);

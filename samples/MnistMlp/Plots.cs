@@ -110,7 +110,7 @@ internal static class Plots
         seconds.MarkerSize = 8;
         plot.Axes.Bottom.SetTicks(x, [.. rows.Select(r => r.Hidden.ToString(CultureInfo.InvariantCulture))]);
         plot.Axes.Right.Label.Text = "training seconds";
-        Decorate(plot, "Hidden size sweep", "hidden units (log scale)", "test accuracy (%)");
+        Decorate(plot, "Hidden size sweep", "hidden units (log scale)", "test accuracy (%)", Alignment.UpperLeft);
         plot.SavePng(path, 900, 520);
     }
 

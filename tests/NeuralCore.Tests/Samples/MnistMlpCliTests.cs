@@ -80,6 +80,17 @@ public class MnistMlpCliTests
         Assert.Contains(errors, e => e.Contains(message, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(new string[0], new[] { 16, 64, 128, 512, 1024 })]
+    [InlineData(new[] { "--hidden", "32,256" }, new[] { 32, 256 })]
+    public void Sweep_uses_the_given_sizes_or_the_default_list(string[] extra, int[] expected)
+    {
+        IReadOnlyList<int>? sizes = null;
+        var root = Cli.Build((_, _) => 0, (_, s, _) => { sizes = s; return 0; }, (_, _, _) => 0);
+        Assert.Equal(0, root.Parse(["sweep", .. extra]).Invoke());
+        Assert.Equal(expected, sizes);
+    }
+
     [Fact]
     public void Unknown_options_are_rejected()
     {
