@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using NeuralCore.Threading;
 
 namespace NeuralCore.Kernels;
@@ -357,6 +358,16 @@ internal sealed unsafe class GemmJob : IParallelWork
             {
                 // A is stored [k, m]: each step's mr values are contiguous.
                 float* src = _a + ((long)p0 * _m) + row0 + ir;
+                if (valid == 8 && mr == 8 && Vector256.IsHardwareAccelerated)
+                {
+                    for (int p = 0; p < kc; p++, src += _m, panel += 8)
+                    {
+                        Vector256.Store(Vector256.Load(src), panel);
+                    }
+
+                    continue;
+                }
+
                 for (int p = 0; p < kc; p++, src += _m, panel += mr)
                 {
                     int r = 0;
@@ -370,6 +381,10 @@ internal sealed unsafe class GemmJob : IParallelWork
                         panel[r] = 0f;
                     }
                 }
+            }
+            else if (valid == 8 && mr == 8 && PackKernels.CanTransposeRows8)
+            {
+                PackKernels.TransposeRows8(panel, _a + ((long)(row0 + ir) * _k) + p0, _k, kc);
             }
             else
             {
