@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# CI: prove the package path. Packs NeuralCore into a throwaway local feed under a unique prerelease version, creates
+# a console project outside the solution that references it by PackageReference (restoring into its own packages
+# folder, so no stale cached copy can stand in for it), compiles the example in docs/getting-started.md verbatim,
+# runs it on the repository's MNIST copy and requires the test accuracy it prints to reach MIN_ACCURACY.
+#
+# Usage: .ci/consumer.sh   (optional: MIN_ACCURACY=0.95, CONSUMER_TIMEOUT=300 seconds, KEEP_CONSUMER=1 keeps the temp folder)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+repo=$(pwd)
+doc=docs/getting-started.md
+data=$repo/data/mnist
+min_accuracy=${MIN_ACCURACY:-0.95}
+# The example trains 1 epoch of 784-128-10: about 1.5 s of training, 4 s in all, on the 2-core CI machine.
+run_timeout=${CONSUMER_TIMEOUT:-300}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/neuralcore-consumer.XXXXXX")
+if [ "${KEEP_CONSUMER:-0}" = 1 ]; then
+  echo "consumer: keeping $work"
+else
+  trap 'rm -rf "$work"' EXIT
+fi
+feed=$work/feed
+packages=$work/packages
+app=$work/app
+mkdir -p "$feed" "$packages" "$app"
+
+say() { echo "consumer: $*"; }
+fail() { echo "consumer: FAILED: $*" >&2; exit 1; }
+elapsed() { echo "$((SECONDS - $1)) s"; }
+
+# 1. The example, exactly as the documentation shows it: the first csharp block after <!-- consumer-example -->.
+markers=$(grep -c '^<!-- consumer-example -->$' "$doc" || true)
+[ "$markers" = 1 ] || fail "$doc must hold exactly one '<!-- consumer-example -->' line (found $markers)"
+awk '
+  /^<!-- consumer-example -->$/ { state = 1; next }
+  state == 1 && /^```csharp[[:space:]]*$/ { state = 2; next }
+  state == 1 && NF > 0 { exit 3 }
+  state == 2 && /^```/ { state = 3; exit }
+  state == 2 { print }
+  END { if (state != 3) exit 3 }
+' "$doc" >"$app/Program.cs" || fail "no \`\`\`csharp block right after the marker in $doc"
+say "extracted $(wc -l <"$app/Program.cs") lines from $doc into Program.cs"
+
+# 2. Pack under a version no cache can hold: 0.1.0-ci.<UTC time>.<pid>.
+suffix="ci.$(date -u +%Y%m%d%H%M%S).$$"
+t=$SECONDS
+say "packing src/NeuralCore (Release, --version-suffix $suffix) into $feed"
+dotnet pack src/NeuralCore -c Release -o "$feed" --version-suffix "$suffix" -nologo -v quiet ||
+  fail "dotnet pack failed"
+nupkg=$(find "$feed" -maxdepth 1 -name 'NeuralCore.*.nupkg' ! -name '*.snupkg' | head -n 1)
+[ -n "$nupkg" ] || fail "no NeuralCore .nupkg in $feed"
+version=$(basename "$nupkg" .nupkg)
+version=${version#NeuralCore.}
+[ -f "$feed/NeuralCore.$version.snupkg" ] || fail "no symbol package NeuralCore.$version.snupkg"
+say "packed NeuralCore $version: $(stat -c %s "$nupkg") bytes (.snupkg $(stat -c %s "$feed/NeuralCore.$version.snupkg") bytes) in $(elapsed $t)"
+
+# 3. A consumer project outside the repository. The empty Directory.Build.* files stop MSBuild from walking up into
+# a parent folder's settings (should TMPDIR lie inside a repository); the nuget.config adds the local feed to the
+# sources already configured for this user (System.Numerics.Tensors restores from those) and isolates the
+# global packages folder.
+echo '<Project />' >"$work/Directory.Build.props"
+echo '<Project />' >"$work/Directory.Build.targets"
+echo '<Project />' >"$work/Directory.Packages.props"
+cat >"$work/nuget.config" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <config>
+    <add key="globalPackagesFolder" value="$packages" />
+  </config>
+  <packageSources>
+    <add key="neuralcore-local" value="$feed" />
+  </packageSources>
+</configuration>
+EOF
+cat >"$app/Consumer.csproj" <<EOF
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>
+    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+    <InvariantGlobalization>true</InvariantGlobalization>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="NeuralCore" Version="$version" />
+  </ItemGroup>
+</Project>
+EOF
+
+# 4. Restore (from the local feed and the configured sources), build with warnings as errors, and check what came.
+t=$SECONDS
+say "restoring and building the consumer in $app"
+dotnet build "$app/Consumer.csproj" -c Release -nologo -v quiet ||
+  fail "the consumer did not build against the package"
+restored=$packages/neuralcore/$version
+[ -f "$restored/neuralcore.$version.nupkg" ] || fail "NeuralCore $version was not restored into $packages"
+cmp -s "$restored/neuralcore.$version.nupkg" "$nupkg" || fail "the restored NeuralCore differs from the one just packed"
+nuspec=$restored/neuralcore.nuspec
+grep -q '<license type="expression">MIT</license>' "$nuspec" || fail "nuspec: no MIT licence expression"
+grep -q '<readme>README.md</readme>' "$nuspec" || fail "nuspec: no readme"
+grep -q '<repository type="git"' "$nuspec" || fail "nuspec: no git repository"
+deps=$(grep -o '<dependency id="[^"]*"' "$nuspec" | sed 's/.*id="//; s/"$//' | sort -u | paste -sd ' ')
+[ "$deps" = "System.Numerics.Tensors" ] || fail "nuspec: expected only System.Numerics.Tensors as a dependency, found: $deps"
+say "built in $(elapsed $t); restored the packed NeuralCore $version (dependencies: $deps)"
+
+# 5. Run it on the repository's MNIST copy.
+t=$SECONDS
+say "running the example: dotnet run -- $data"
+log=$work/run.log
+set +e
+(cd "$app" && timeout "$run_timeout" dotnet run -c Release --no-build -- "$data") 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 0 ] || fail "the example exited with $rc"
+accuracy=$(sed -nE 's/^Test accuracy: ([0-9]+[.,][0-9]+).*/\1/p' "$log" | tail -n 1 | tr , .)
+[ -n "$accuracy" ] || fail "the example printed no 'Test accuracy: ' line"
+[ -s "$app/mnist.ncm" ] || fail "the example saved no model file (mnist.ncm)"
+awk -v a="$accuracy" -v m="$min_accuracy" 'BEGIN { exit !(a >= m) }' ||
+  fail "test accuracy $accuracy is below $min_accuracy"
+say "ran in $(elapsed $t); test accuracy $accuracy >= $min_accuracy; saved mnist.ncm ($(stat -c %s "$app/mnist.ncm") bytes)"
+say "passed"
