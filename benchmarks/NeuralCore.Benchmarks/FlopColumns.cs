@@ -25,6 +25,13 @@ internal static class FlopRates
             return TrainingStepBenchmarks.Flops(h, batch);
         }
 
+        if (type == typeof(EpochBenchmarks)
+            && Parameter(benchmarkCase, nameof(EpochBenchmarks.Hidden)) is int eh
+            && Parameter(benchmarkCase, nameof(EpochBenchmarks.Batch)) is int eb)
+        {
+            return EpochBenchmarks.Flops(eh, eb);
+        }
+
         if (type == typeof(GemmSquareBenchmarks))
         {
             return GemmSquareBenchmarks.Shape.Flops;

@@ -27,8 +27,8 @@ internal static class Cli
     };
 
     private static readonly Option<string> LossOption = ChoiceOption("--loss", "The loss: crossentropy (softmax cross-entropy) or mse (mean squared error on a softmax output).", "crossentropy", "crossentropy", "mse");
-    private static readonly Option<double> DropoutOption = DoubleOption("--dropout", "Dropout rate after each hidden layer, in [0, 1).", 0, v => v >= 0 && v < 1, "a number in [0, 1)");
-    private static readonly Option<double> SplitOption = DoubleOption("--validation-split", "Fraction of the training set held out (its last samples, as in Keras), in [0, 1).", 0.1, v => v >= 0 && v < 1, "a number in [0, 1)");
+    private static readonly Option<double> DropoutOption = DoubleOption("--dropout", "Dropout rate after each hidden layer, in [0, 1).", 0, v => v >= 0 && (float)v < 1f, "a number in [0, 1)");
+    private static readonly Option<double> SplitOption = DoubleOption("--validation-split", "Fraction of the training set held out (its last samples, as in Keras), in [0, 0.99].", 0.1, v => v >= 0 && v <= 0.99, "a number in [0, 0.99]");
     private static readonly Option<int> ThreadsOption = IntOption("--threads", "Threads for the kernels; 0 uses every processor.", 0, 0, 256);
     private static readonly Option<ulong> SeedOption = new("--seed")
     {

@@ -60,6 +60,12 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             output.WriteLine($"Stopped early: {reason}.");
         }
 
+        if (history.Epochs.Count == 0)
+        {
+            error.WriteLine("No epoch finished, so there is nothing to report.");
+            return 1;
+        }
+
         Evaluation test = model.Evaluate(data.Test.Features, data.Test.Labels, data.Test.Count);
         ConfusionMatrix confusion = model.ConfusionMatrix(data.Test.Features, data.Test.Labels, data.Test.Count);
         int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(data.Train.Count, settings.ValidationSplit) : data.Train.Count;
@@ -93,6 +99,12 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             {
                 error.WriteLine($"Interrupted during hidden size {hidden}; {rows.Count} size(s) finished.");
                 break;
+            }
+
+            if (history.Epochs.Count == 0)
+            {
+                error.WriteLine($"hidden {hidden}: no epoch finished ({history.StopReason}).");
+                continue;
             }
 
             Evaluation test = model.Evaluate(data.Test.Features, data.Test.Labels, data.Test.Count);
@@ -215,9 +227,16 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             error.WriteLine($"warning: no font is installed, so {Path.GetFileName(path)} would have no text; install fonts-dejavu-core.");
         }
 
-        string temporary = path + ".tmp.png";
-        draw(temporary);
-        File.Move(temporary, path, overwrite: true);
+        string temporary = TemporaryBeside(path);
+        try
+        {
+            draw(temporary);
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 
     internal static string SweepTable(IReadOnlyList<SweepRow> rows)
@@ -238,10 +257,27 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     private static void WriteAtomically(string path, string text) =>
         WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text));
 
+    // A unique temporary file flushed to disk, then renamed: a crash or a second run on the same folder never leaves
+    // a half-written report under the final name.
     private static void WriteAtomically(string path, byte[] bytes)
     {
-        string temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, path, overwrite: true);
+        string temporary = TemporaryBeside(path);
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
+
+    private static string TemporaryBeside(string path) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp{Path.GetExtension(path)}");
 }

@@ -27,8 +27,8 @@ public static unsafe class Gemm
     internal const long MinFmaPerThread = 1L << 18;
 
     // Tasks are split until there are this many (enough to balance 16 threads) or they would get too small.
-    private const int TargetTasks = 32;
-    private const long MinFmaPerTask = 1L << 19;
+    internal const int TargetTasks = 32;
+    internal const long MinFmaPerTask = 1L << 20;
 
     [ThreadStatic]
     private static GemmJob? t_job;
@@ -202,7 +202,7 @@ internal readonly unsafe struct GemmPlan
         {
             int tasks = Blocks(mPanels, mbp) * Blocks(nPanels, nbp);
             long taskFma = (long)mbp * mr * nbp * nr * k;
-            if (tasks >= 32 || taskFma < (1L << 20))
+            if (tasks >= Gemm.TargetTasks || taskFma < Gemm.MinFmaPerTask)
             {
                 break;
             }

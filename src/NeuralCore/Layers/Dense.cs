@@ -61,6 +61,13 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize)
     {
+        long count = ((long)inputSize * Units) + Units;
+        if (count > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize,
+                $"A dense layer of {inputSize} inputs and {Units} units would have {count} parameters, more than an array holds ({Array.MaxLength}).");
+        }
+
         _inputs = inputSize;
         return Units;
     }

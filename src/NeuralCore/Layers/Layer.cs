@@ -26,6 +26,9 @@ public abstract class Layer : ILayer
     /// <inheritdoc/>
     public bool IsBuilt { get; private set; }
 
+    /// <summary>The model this layer was added to, if any (a layer belongs to one model).</summary>
+    internal object? Owner { get; set; }
+
     /// <inheritdoc/>
     public int InputSize { get; private set; }
 

@@ -108,6 +108,13 @@ public sealed class Sequential
             throw new ArgumentException($"Layer '{layer.Name}' is already in the model.", nameof(layer));
         }
 
+        if (layer is Layer owned && owned.Owner is not null && owned.Owner != this)
+        {
+            // Compile moves a layer's parameters into its model's arena: shared, one model would train weights the
+            // layer no longer reads.
+            throw new ArgumentException($"Layer '{layer.Name}' already belongs to another model.", nameof(layer));
+        }
+
         int inputs = OutputSize;
         if (layer.IsBuilt && layer.InputSize != inputs)
         {
@@ -116,6 +123,11 @@ public sealed class Sequential
         }
 
         layer.Build(inputs, Xoshiro128.Derive(Seed, (ulong)_layers.Count));
+        if (layer is Layer claimed)
+        {
+            claimed.Owner = this;
+        }
+
         if (string.IsNullOrEmpty(layer.Name))
         {
             string baseName = layer is Layer known ? known.DefaultName : layer.GetType().Name.ToLowerInvariant();
@@ -301,9 +313,15 @@ public sealed class Sequential
         CheckLength(inputs.Length, (long)batch * InputSize, nameof(inputs), "inputs", batch, InputSize);
         CheckLength(outputs.Length, (long)batch * OutputSize, nameof(outputs), "outputs", batch, OutputSize);
 
-        int width = _layers.Max(l => l.OutputSize);
-        float[] a = ArrayPool<float>.Shared.Rent(Math.Max(1, batch * width));
-        float[] b = ArrayPool<float>.Shared.Rent(Math.Max(1, batch * width));
+        long scratch = (long)batch * _layers.Max(l => l.OutputSize);
+        if (scratch > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch), batch,
+                $"A batch of {batch} needs {scratch} floats per activation buffer, more than an array holds: predict in smaller batches.");
+        }
+
+        float[] a = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
+        float[] b = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
         try
         {
             ReadOnlySpan<float> x = inputs[..(batch * InputSize)];

@@ -368,7 +368,7 @@ public static class ModelFile
             }
             while ((b & 0x80) != 0);
 
-            if (length > 4096)
+            if (length is < 0 or > 4096)
             {
                 throw Error($"the {what} is {length} bytes long, more than 4096");
             }
@@ -403,7 +403,7 @@ public static class ModelFile
 
         private ReadOnlySpan<byte> Take(int count, string what)
         {
-            if (count > Remaining)
+            if (count < 0 || count > Remaining)
             {
                 throw Error($"truncated while reading {what}");
             }

@@ -32,9 +32,12 @@ internal static class WorkerPool
     private static IParallelWork? s_work;
     private static int s_count;
     private static int s_next;
-    private static int s_participants;
     private static int s_pending;
-    private static long s_generation;
+
+    // The generation (high bits) and the run's participant count (low 8 bits) in one word, published by one atomic
+    // write after everything else of the run: a worker reads both from a single load, so it can never pair one run's
+    // generation with another run's participant count.
+    private static long s_state;
     private static int s_sleepers;
     private static Exception? s_error;
 
@@ -59,9 +62,9 @@ internal static class WorkerPool
             s_count = count;
             s_next = 0;
             s_error = null;
-            s_participants = threads - 1;
             s_pending = threads - 1;
-            Interlocked.Increment(ref s_generation);
+            long generation = (Interlocked.Read(ref s_state) >> 8) + 1;
+            Interlocked.Exchange(ref s_state, (generation << 8) | (uint)(threads - 1));
             if (Volatile.Read(ref s_sleepers) > 0)
             {
                 lock (s_gate)
@@ -100,8 +103,10 @@ internal static class WorkerPool
             {
                 work.Execute(i);
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            catch (Exception ex)
             {
+                // Every exception, OutOfMemoryException included, is handed to the caller after all participants
+                // finish: letting one escape here would release the pool while workers still run this job.
                 Interlocked.CompareExchange(ref s_error, ex, null);
             }
         }
@@ -118,7 +123,7 @@ internal static class WorkerPool
         Array.Copy(s_workers, grown, s_workers.Length);
         for (int i = s_workers.Length; i < needed; i++)
         {
-            grown[i] = new Worker(i, Interlocked.Read(ref s_generation));
+            grown[i] = new Worker(i, Interlocked.Read(ref s_state) >> 8);
         }
 
         s_workers = grown;
@@ -145,17 +150,8 @@ internal static class WorkerPool
         {
             while (true)
             {
-                long generation = WaitForRun();
-                int participants = Volatile.Read(ref s_participants);
-
-                // A run can only end without this worker if it was not a participant, so a newer generation here
-                // means the participant count just read may belong to that newer run: look again.
-                if (Interlocked.Read(ref s_generation) != generation)
-                {
-                    continue;
-                }
-
-                if (_id < participants)
+                long state = WaitForRun();
+                if (_id < (int)(state & 0xFF))
                 {
                     Drain(s_work!);
                     Interlocked.Decrement(ref s_pending);
@@ -167,7 +163,8 @@ internal static class WorkerPool
         {
             long start = Stopwatch.GetTimestamp();
             var spinner = new SpinWait();
-            while (Interlocked.Read(ref s_generation) == _seen)
+            long state;
+            while ((state = Interlocked.Read(ref s_state)) >> 8 == _seen)
             {
                 if (Stopwatch.GetTimestamp() - start < s_spinTicks)
                 {
@@ -178,7 +175,7 @@ internal static class WorkerPool
                 lock (s_gate)
                 {
                     Interlocked.Increment(ref s_sleepers);
-                    while (Interlocked.Read(ref s_generation) == _seen)
+                    while (Interlocked.Read(ref s_state) >> 8 == _seen)
                     {
                         Monitor.Wait(s_gate);
                     }
@@ -187,8 +184,8 @@ internal static class WorkerPool
                 }
             }
 
-            _seen = Interlocked.Read(ref s_generation);
-            return _seen;
+            _seen = state >> 8;
+            return state;
         }
     }
 }

@@ -4,7 +4,8 @@ namespace NeuralCore.Training;
 /// Stops training when a monitored metric has stopped improving, as Keras's <c>EarlyStopping</c>: after each epoch
 /// the metric counts as improved when it beats the best so far by more than <see cref="MinDelta"/>; after
 /// <see cref="Patience"/> epochs without improvement training stops. With <see cref="RestoreBestWeights"/>, the
-/// parameters of the best epoch are put back when training ends.
+/// parameters of the best epoch are put back when it stops early (as in Keras, a run that uses all its epochs keeps
+/// its last weights).
 /// </summary>
 public sealed class EarlyStopping : Callback
 {
@@ -16,7 +17,7 @@ public sealed class EarlyStopping : Callback
     /// <param name="monitor">The metric: <c>val_loss</c> (default), <c>val_accuracy</c>, <c>loss</c> or <c>accuracy</c>. Losses are minimized, accuracies maximized.</param>
     /// <param name="patience">Epochs without improvement before stopping; non-negative.</param>
     /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
-    /// <param name="restoreBestWeights">Whether to restore the best epoch's parameters at the end.</param>
+    /// <param name="restoreBestWeights">Whether to restore the best epoch's parameters when stopping early.</param>
     /// <exception cref="ArgumentException">An unknown metric.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A negative patience or delta.</exception>
     public EarlyStopping(string monitor = "val_loss", int patience = 0, double minDelta = 0, bool restoreBestWeights = false)
@@ -48,7 +49,7 @@ public sealed class EarlyStopping : Callback
     /// <summary>The smallest improvement that counts.</summary>
     public double MinDelta { get; }
 
-    /// <summary>Whether the best parameters are restored at the end.</summary>
+    /// <summary>Whether the best parameters are restored when training stops early.</summary>
     public bool RestoreBestWeights { get; }
 
     /// <summary>The epoch (from 1) with the best value so far, or 0.</summary>
@@ -101,18 +102,13 @@ public sealed class EarlyStopping : Callback
         if (_wait >= Patience && metrics.Epoch > 1)
         {
             StoppedEpoch = metrics.Epoch;
+            if (RestoreBestWeights && _bestWeights is not null)
+            {
+                _bestWeights.CopyTo(context.Model.Parameters.Span);
+            }
+
             context.StopTraining(
                 $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}");
-        }
-    }
-
-    /// <inheritdoc/>
-    public override void OnTrainEnd(TrainingContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (RestoreBestWeights && _bestWeights is not null && BestEpoch != context.History.Epochs.Count)
-        {
-            _bestWeights.CopyTo(context.Model.Parameters.Span);
         }
     }
 }

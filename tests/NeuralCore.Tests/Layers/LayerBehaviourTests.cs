@@ -51,6 +51,22 @@ public class LayerBehaviourTests
     }
 
     [Fact]
+    public void A_dense_layer_too_large_for_an_array_is_rejected_with_its_size()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new Dense(65536, 65536, 1));
+        Assert.Contains("65536 inputs and 65536 units", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_layer_belongs_to_one_model()
+    {
+        var shared = new NeuralCore.Layers.Dense(4);
+        new NeuralCore.Models.Sequential(3).Add(shared);
+        var ex = Assert.Throws<ArgumentException>(() => new NeuralCore.Models.Sequential(3).Add(shared));
+        Assert.Contains("another model", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Dropout_is_identity_at_inference_and_inverted_in_training()
     {
         var dropout = new Dropout(10_000, 0.25f, 5);

@@ -165,6 +165,21 @@ public sealed class ModelFileTests : IDisposable
         Assert.Contains("edited.ncm", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_string_length_prefix_that_overflows_is_invalid_data()
+    {
+        // Body: a model name whose 7-bit length prefix decodes to a negative number, behind a valid checksum.
+        byte[] body = [0x80, 0x80, 0x80, 0x80, 0x08];
+        byte[] file = new byte[20 + body.Length + 32];
+        "NCMODEL\0"u8.CopyTo(file);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(12), (ulong)body.Length);
+        body.CopyTo(file, 20);
+        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        var ex = Assert.Throws<InvalidDataException>(() => ModelFile.Read(file, "overflow.ncm"));
+        Assert.Contains("overflow.ncm", ex.Message, StringComparison.Ordinal);
+    }
+
     [Property(MaxTest = 200)]
     public void Mutated_files_only_ever_raise_invalid_data(int[] positions, byte value, bool fixChecksum, int truncateTo)
     {

@@ -75,6 +75,34 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void Consecutive_runs_with_changing_thread_counts_each_run_every_item_once()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 8;
+            for (int round = 0; round < 2000; round++)
+            {
+                int threads = 1 + (round % 5);
+                var work = new CountingWork(17);
+                WorkerPool.Run(work, 17, threads);
+                Assert.All(work.Runs, r => Assert.Equal(1, r));
+            }
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
+    private sealed class CountingWork(int count) : IParallelWork
+    {
+        public int[] Runs { get; } = new int[count];
+
+        public void Execute(int index) => Interlocked.Increment(ref Runs[index]);
+    }
+
+    [Fact]
     public void Degree_of_parallelism_rejects_values_below_one()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.DegreeOfParallelism = 0);

@@ -124,6 +124,21 @@ public class FitTests
     }
 
     [Fact]
+    public void Early_stopping_that_never_triggers_keeps_the_last_weights_as_keras_does()
+    {
+        var (x, y) = Blobs(200, 11);
+        Sequential model = Model(learningRate: 0.05f);
+        float[]? last = null;
+        var recorder = new LambdaCallback(onEpochEnd: (m, c) => last = c.Model.Parameters.ToArray());
+        int[] noise = [.. y.Select((_, i) => (i * 7919) % 4)];
+        var stopper = new EarlyStopping("val_loss", patience: 100, restoreBestWeights: true);
+        History history = model.Fit(x, noise, new FitOptions { Epochs = 6, ValidationSplit = 0.5, Callbacks = [stopper, recorder] });
+        Assert.Equal(6, history.Epochs.Count);
+        Assert.Equal(0, stopper.StoppedEpoch);
+        Assert.Equal(last, model.Parameters.ToArray());
+    }
+
+    [Fact]
     public void Early_stopping_on_a_missing_metric_says_so()
     {
         var (x, y) = Blobs(50, 8);
