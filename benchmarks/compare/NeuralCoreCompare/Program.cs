@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using NeuralCore;
+using NeuralCore.Data;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Training;
+
+// The NeuralCore half of benchmarks/compare: trains 784-H-10 (ReLU, softmax cross-entropy, Adam lr 1e-3 eps 1e-7)
+// on MNIST with no validation, then prints one JSON line with every epoch's seconds and the test accuracy.
+// benchmarks/compare/pytorch_mlp.py is the PyTorch half and takes the same options.
+CompareOptions options;
+try
+{
+    options = CompareOptions.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    Console.Error.WriteLine(CompareOptions.Usage);
+    return 2;
+}
+
+if (options.Help)
+{
+    Console.WriteLine(CompareOptions.Usage);
+    return 0;
+}
+
+Parallelism.DegreeOfParallelism = options.Threads;
+
+long loadStart = Stopwatch.GetTimestamp();
+MnistDataset mnist = Mnist.Load(options.DataDirectory);
+double loadSeconds = Stopwatch.GetElapsedTime(loadStart).TotalSeconds;
+
+var model = new Sequential(inputSize: Mnist.Features, seed: options.Seed)
+    .Add(new Dense(options.Hidden)).Add(new Relu())
+    .Add(new Dense(Mnist.Classes));
+model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(LearningRate: 1e-3f, Epsilon: 1e-7f)), options.Batch);
+
+// One Fit call for all epochs, so that every epoch gets its own shuffle (Fit derives it from the epoch number).
+// Without validation data an epoch's Seconds covers exactly the training loop: shuffle, batch gathering and steps.
+History history = model.Fit(mnist.Train.Features, mnist.Train.Labels, new FitOptions
+{
+    Epochs = options.Epochs,
+    BatchSize = options.Batch,
+    ValidationSplit = 0,
+    Shuffle = true,
+    Seed = options.Seed,
+});
+
+Evaluation test = model.Evaluate(mnist.Test.Features, mnist.Test.Labels, mnist.Test.Count);
+
+using (Stream stdout = Console.OpenStandardOutput())
+using (var json = new Utf8JsonWriter(stdout))
+{
+    json.WriteStartObject();
+    json.WriteString("framework", "neuralcore");
+    json.WriteNumber("hidden", options.Hidden);
+    json.WriteNumber("batch", options.Batch);
+    json.WriteNumber("threads", Parallelism.DegreeOfParallelism);
+    json.WriteNumber("epochs", history.Epochs.Count);
+    json.WriteNumber("train_samples", mnist.Train.Count);
+    json.WriteNumber("steps_per_epoch", (mnist.Train.Count + options.Batch - 1) / options.Batch);
+    json.WriteStartArray("epoch_seconds");
+    foreach (double seconds in history.Seconds)
+    {
+        json.WriteNumberValue(seconds);
+    }
+
+    json.WriteEndArray();
+    json.WriteNumber("final_train_loss", history.Epochs[^1].Loss);
+    json.WriteNumber("test_accuracy", test.Accuracy);
+    json.WriteNumber("test_loss", test.Loss);
+    json.WriteNumber("load_seconds", loadSeconds);
+    json.WriteString("stop_reason", history.StopReason);
+    json.WriteEndObject();
+}
+
+Console.Out.WriteLine();
+return history.StopReason is null ? 0 : 1;
+
+/// <summary>The command line, checked: every bad value is named in the message.</summary>
+internal sealed record CompareOptions
+{
+    public const string Usage =
+        "usage: NeuralCoreCompare --hidden H [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]";
+
+    public int Hidden { get; init; } = 128;
+
+    public int Batch { get; init; } = 32;
+
+    public int Epochs { get; init; } = 4;
+
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    public ulong Seed { get; init; } = 42;
+
+    public string DataDirectory { get; init; } = Path.Combine("data", "mnist");
+
+    public bool Help { get; init; }
+
+    public static CompareOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new CompareOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string name = args[i];
+            if (name is "--help" or "-h")
+            {
+                options = options with { Help = true };
+                continue;
+            }
+
+            string value = i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value.");
+            options = name switch
+            {
+                "--hidden" => options with { Hidden = Int(name, value, 1, 65_536) },
+                "--batch" => options with { Batch = Int(name, value, 1, 60_000) },
+                "--epochs" => options with { Epochs = Int(name, value, 1, 10_000) },
+                "--threads" => options with { Threads = Int(name, value, 1, 256) },
+                "--seed" => options with
+                {
+                    Seed = ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)
+                        ? seed
+                        : throw new ArgumentException($"--seed must be a non-negative integer; got '{value}'."),
+                },
+                "--data" => options with { DataDirectory = value },
+                _ => throw new ArgumentException($"unknown option '{name}'."),
+            };
+        }
+
+        return options;
+    }
+
+    private static int Int(string name, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int result) && result >= min && result <= max
+            ? result
+            : throw new ArgumentException($"{name} must be an integer from {min} to {max}; got '{value}'.");
+}
