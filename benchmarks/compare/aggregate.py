@@ -60,6 +60,7 @@ def rows_from(runs, peak):
         row["repeats"] = min(len(by_framework[f]) for f in FRAMEWORKS)
         row["max_other_load"] = max(r.get("other_load", 0) for f in FRAMEWORKS for r in by_framework[f])
         row["openblas_coretype"] = by_framework["pytorch"][0].get("openblas_coretype") or None
+        row["pytorch_flush_denormal"] = any(r.get("flush_denormal", False) for r in by_framework["pytorch"])
         rows.append(row)
     return rows
 
@@ -97,6 +98,8 @@ def preamble(environment, info, rows):
     if environment and environment.get("openblas_coretype_forced"):
         lines.append(f"OpenBLAS detected core {environment.get('openblas_detected_core')}; "
                      f"runs forced OPENBLAS_CORETYPE={environment['openblas_coretype_forced']}")
+    if any(r.get("pytorch_flush_denormal") for r in rows):
+        lines.append("PyTorch ran with torch.set_flush_denormal(True)")
     if rows:
         lines.append(f"{rows[0]['epochs']} epochs per run (1 warm-up), seconds per epoch = median of the timed epochs; "
                      f"repeats per configuration: {min(r['repeats'] for r in rows)}")
@@ -137,6 +140,7 @@ def main():
             info = json.load(f)
 
     rows = rows_from(runs, args.peak_gflops)
+    os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "compare.json"), "w", encoding="utf-8") as f:
         json.dump(rows, f, indent=2)
         f.write("\n")

@@ -4,11 +4,13 @@
 #
 #   benchmarks/compare/run.sh --out DIR [--threads 2[,1,...]] [--epochs 4] [--hidden 16,128,512,1024]
 #                             [--batch 32,128] [--repeats 1] [--peak-gflops X] [--openblas-coretype auto]
-#                             [--quiet-wait 60] [--max-other-load 0.1] [--retries 2] [--no-install]
+#                             [--quiet-wait 60] [--max-other-load 0.1] [--retries 2] [--pytorch-args "..."]
+#                             [--no-install]
 #
 # Model 784-H-10, ReLU, softmax cross-entropy, Adam (lr 1e-3, eps 1e-7), MNIST preloaded as float32 in [0, 1],
 # reshuffled every epoch, no validation. The first epoch is a warm-up; seconds per epoch is the median of the others.
-# Writes DIR/compare.json, DIR/table.md, DIR/environment.json and every run's JSON line in DIR/runs.jsonl.
+# --pytorch-args passes extra options to pytorch_mlp.py (e.g. --flush-denormal). Writes DIR/compare.json,
+# DIR/table.md, DIR/environment.json, DIR/pytorch_info.json and every run's JSON line in DIR/runs.jsonl.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +31,7 @@ coretype=auto
 quiet_wait=60
 max_load=0.10
 retries=2
+pytorch_args=""
 install=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
     --quiet-wait) quiet_wait=${2:?--quiet-wait needs a value}; shift 2 ;;
     --max-other-load) max_load=${2:?--max-other-load needs a value}; shift 2 ;;
     --retries) retries=${2:?--retries needs a value}; shift 2 ;;
+    --pytorch-args) pytorch_args=${2?--pytorch-args needs a value}; shift 2 ;;
     --no-install) install=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
@@ -63,6 +67,7 @@ is_list "$batch_list" || die "--batch takes positive integers separated by comma
 IFS=, read -r -a threads_values <<<"$threads_list"
 IFS=, read -r -a hidden_values <<<"$hidden_list"
 IFS=, read -r -a batch_values <<<"$batch_list"
+read -r -a pytorch_extra <<<"$pytorch_args"
 
 # --- what the PyTorch side needs --------------------------------------------------------------------------------
 # The OpenMP build of OpenBLAS: without an optimized BLAS Debian's torch uses the reference BLAS, and the pthread
@@ -181,7 +186,7 @@ for threads in "${threads_values[@]}"; do
         name="h$hidden-b$batch-t$threads-r$repeat"
         nc=(run_one "neuralcore-$name" "$repeat" dotnet "$nc_dll" "${args[@]}")
         # OMP_NUM_THREADS as well as torch.set_num_threads, so that OpenBLAS's OpenMP pool is sized alike.
-        pt=(run_one "pytorch-$name" "$repeat" env OMP_NUM_THREADS="$threads" "$python" "$here/pytorch_mlp.py" "${args[@]}")
+        pt=(run_one "pytorch-$name" "$repeat" env OMP_NUM_THREADS="$threads" "$python" "$here/pytorch_mlp.py" "${args[@]}" ${pytorch_extra[@]+"${pytorch_extra[@]}"})
         # Alternate which side goes first, so that a drift in the machine's speed does not favour one.
         if [ $((repeat % 2)) -eq 1 ]; then "${nc[@]}"; "${pt[@]}"; else "${pt[@]}"; "${nc[@]}"; fi
       done
