@@ -21,7 +21,7 @@ def vector_kernel(name, vt, lanes, mr, nv):
     o = []
     o.append(f"    /// <summary>{mr}x{nr} tile with <see cref=\"{vt}{{T}}\"/> FMA: C[{mr}, {nr}] (+)= Apanel[kc, {mr}]ᵀ·Bpanel[kc, {nr}].</summary>")
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    o.append(f"    public static void {name}(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)")
+    o.append(f"    public static void {name}(int kc, float* a, float* b, float* c, int ldc, bool add)")
     o.append("    {")
     accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
     o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
@@ -37,30 +37,19 @@ def vector_kernel(name, vt, lanes, mr, nv):
     o.append(f"            b += {nr};")
     o.append("        }")
     o.append("")
-    o.append(f"        if (mr == {mr} && nr == {nr})")
+    o.append("        if (add)")
     o.append("        {")
-    o.append("            if (add)")
-    o.append("            {")
     for r in range(mr):
         for v in range(nv):
             off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
-            o.append(f"                {vt}.Store(c{r}_{v} + {vt}.Load(c + {off}), c + {off});")
-    o.append("            }")
-    o.append("            else")
-    o.append("            {")
-    for r in range(mr):
-        for v in range(nv):
-            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
-            o.append(f"                {vt}.Store(c{r}_{v}, c + {off});")
-    o.append("            }")
+            o.append(f"            {vt}.Store(c{r}_{v} + {vt}.Load(c + {off}), c + {off});")
     o.append("        }")
     o.append("        else")
     o.append("        {")
-    o.append(f"            float* t = stackalloc float[{mr * nr}];")
     for r in range(mr):
         for v in range(nv):
-            o.append(f"            {vt}.Store(c{r}_{v}, t + {r * nr + v * lanes});")
-    o.append(f"            StoreEdge(t, {nr}, c, ldc, add, mr, nr);")
+            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
+            o.append(f"            {vt}.Store(c{r}_{v}, c + {off});")
     o.append("        }")
     o.append("    }")
     return "\n".join(o)
@@ -70,7 +59,7 @@ def scalar_kernel(mr, nr):
     o = []
     o.append(f"    /// <summary>{mr}x{nr} tile in scalar code, for hardware without usable SIMD.</summary>")
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)")
+    o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, float* b, float* c, int ldc, bool add)")
     o.append("    {")
     accs = [f"c{r}_{j}" for r in range(mr) for j in range(nr)]
     o.append("        float " + ", ".join(f"{x} = 0f" for x in accs) + ";")
@@ -86,11 +75,10 @@ def scalar_kernel(mr, nr):
     o.append(f"            b += {nr};")
     o.append("        }")
     o.append("")
-    o.append(f"        float* t = stackalloc float[{mr * nr}];")
     for r in range(mr):
+        o.append(f"        float* row{r} = c + (ldc * {r});")
         for j in range(nr):
-            o.append(f"        t[{r * nr + j}] = c{r}_{j};")
-    o.append(f"        StoreEdge(t, {nr}, c, ldc, add, mr, nr);")
+            o.append(f"        row{r}[{j}] = add ? row{r}[{j}] + c{r}_{j} : c{r}_{j};")
     o.append("    }")
     return "\n".join(o)
 
@@ -102,9 +90,11 @@ using System.Runtime.Intrinsics;
 namespace NeuralCore.Kernels;
 
 /// <summary>
-/// Register-blocked GEMM micro-kernels. Each computes one MR x NR tile of C from a packed A panel (kc steps of MR
-/// values) and a packed B panel (kc steps of NR values), zero-padded to full tiles, and writes the valid
-/// <c>mr x nr</c> corner: <c>C = acc</c>, or <c>C = C + acc</c> when <c>add</c>.
+/// Register-blocked GEMM micro-kernels. Each computes one full MR x NR tile of C from a packed A panel (kc steps of
+/// MR values) and a packed B panel (kc steps of NR values), zero-padded, and writes it: <c>C = acc</c>, or
+/// <c>C = C + acc</c> when <c>add</c>. Ragged edge tiles are computed into a scratch tile and copied with
+/// <see cref="StoreEdge"/>: a kernel with its own edge path (a stackalloc) made the JIT spill every accumulator to
+/// the stack on each step when dynamic PGO was off, a 3-5x slowdown.
 /// </summary>
 /// <remarks>
 /// Every element of C is one accumulator lane summed in increasing p, so a value does not depend on where its tile
@@ -112,7 +102,11 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 internal static unsafe class GemmMicroKernels
 {
-    private static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
+    /// <summary>
+    /// Writes the valid <c>mr x nr</c> corner of a full tile computed into <paramref name="t"/>:
+    /// <c>C = t</c>, or <c>C = C + t</c> when <paramref name="add"/> (the same addition a full tile makes).
+    /// </summary>
+    public static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
     {
         for (int r = 0; r < mr; r++)
         {

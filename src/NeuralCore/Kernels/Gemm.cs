@@ -136,7 +136,7 @@ public static unsafe class Gemm
 /// <summary>The tiling of one product; a function of the shape and the path only, never of the thread count.</summary>
 internal readonly unsafe struct GemmPlan
 {
-    public required delegate*<int, float*, float*, float*, int, bool, int, int, void> Kernel { get; init; }
+    public required delegate*<int, float*, float*, float*, int, bool, void> Kernel { get; init; }
     public required int Mr { get; init; }
     public required int Nr { get; init; }
     public required int Kc { get; init; }
@@ -150,7 +150,7 @@ internal readonly unsafe struct GemmPlan
 
     public static GemmPlan Create(int m, int n, int k, GemmIsa isa)
     {
-        delegate*<int, float*, float*, float*, int, bool, int, int, void> kernel;
+        delegate*<int, float*, float*, float*, int, bool, void> kernel;
         int mr, nr;
         switch (isa)
         {
@@ -323,6 +323,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         int rows = Math.Min(plan.MBlockPanels * mr, _m - row0);
         int cols = Math.Min(plan.NBlockPanels * nr, _n - col0);
         float* bp = PackBuffers.B;
+        float* scratch = PackBuffers.Tile;
 
         // B is always packed: reading a row-major B in place (kc rows n floats apart) measured 20-40% slower than
         // copying each kc x NR panel into contiguous memory first (docs/benchmarks.md).
@@ -340,8 +341,18 @@ internal sealed unsafe class GemmJob : IParallelWork
                 int nValid = Math.Min(nr, cols - jr);
                 for (int ir = 0; ir < rows; ir += mr)
                 {
-                    plan.Kernel(kc, ap + ((long)ir * kc), bPanel, cColumn + ((long)ir * _n), _n, add,
-                        Math.Min(mr, rows - ir), nValid);
+                    int mValid = Math.Min(mr, rows - ir);
+                    float* cTile = cColumn + ((long)ir * _n);
+                    if (mValid == mr && nValid == nr)
+                    {
+                        plan.Kernel(kc, ap + ((long)ir * kc), bPanel, cTile, _n, add);
+                    }
+                    else
+                    {
+                        // The same FMA chains into a full scratch tile, then only the valid corner into C.
+                        plan.Kernel(kc, ap + ((long)ir * kc), bPanel, scratch, nr, false);
+                        GemmMicroKernels.StoreEdge(scratch, nr, cTile, _n, add, mValid, nValid);
+                    }
                 }
             }
         }
@@ -466,6 +477,12 @@ internal static unsafe class PackBuffers
 
     [ThreadStatic]
     private static float[]? t_b;
+
+    [ThreadStatic]
+    private static float[]? t_tile;
+
+    /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile (12 x 32).</summary>
+    public static float* Tile => Aligned(t_tile ??= Allocate(12 * 32));
 
     /// <summary>The calling thread's buffer for all of A, grown (never shrunk) to <paramref name="length"/> floats.</summary>
     public static float* SharedA(long length)

@@ -5,9 +5,11 @@ using System.Runtime.Intrinsics;
 namespace NeuralCore.Kernels;
 
 /// <summary>
-/// Register-blocked GEMM micro-kernels. Each computes one MR x NR tile of C from a packed A panel (kc steps of MR
-/// values) and a packed B panel (kc steps of NR values), zero-padded to full tiles, and writes the valid
-/// <c>mr x nr</c> corner: <c>C = acc</c>, or <c>C = C + acc</c> when <c>add</c>.
+/// Register-blocked GEMM micro-kernels. Each computes one full MR x NR tile of C from a packed A panel (kc steps of
+/// MR values) and a packed B panel (kc steps of NR values), zero-padded, and writes it: <c>C = acc</c>, or
+/// <c>C = C + acc</c> when <c>add</c>. Ragged edge tiles are computed into a scratch tile and copied with
+/// <see cref="StoreEdge"/>: a kernel with its own edge path (a stackalloc) made the JIT spill every accumulator to
+/// the stack on each step when dynamic PGO was off, a 3-5x slowdown.
 /// </summary>
 /// <remarks>
 /// Every element of C is one accumulator lane summed in increasing p, so a value does not depend on where its tile
@@ -15,7 +17,11 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 internal static unsafe class GemmMicroKernels
 {
-    private static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
+    /// <summary>
+    /// Writes the valid <c>mr x nr</c> corner of a full tile computed into <paramref name="t"/>:
+    /// <c>C = t</c>, or <c>C = C + t</c> when <paramref name="add"/> (the same addition a full tile makes).
+    /// </summary>
+    public static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
     {
         for (int r = 0; r < mr; r++)
         {
@@ -31,7 +37,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>8x32 tile with <see cref="Vector512{T}"/> FMA: C[8, 32] (+)= Apanel[kc, 8]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x8x32(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
         for (int p = 0; p < kc; p++)
@@ -66,73 +72,49 @@ internal static unsafe class GemmMicroKernels
             b += 32;
         }
 
-        if (mr == 8 && nr == 32)
+        if (add)
         {
-            if (add)
-            {
-                Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
-                Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
-                Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
-                Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
-                Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
-                Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
-                Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
-                Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
-                Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
-                Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
-                Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
-                Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
-                Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
-                Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
-                Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
-                Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
-            }
-            else
-            {
-                Vector512.Store(c0_0, c + 0);
-                Vector512.Store(c0_1, c + 16);
-                Vector512.Store(c1_0, c + (ldc * 1) + 0);
-                Vector512.Store(c1_1, c + (ldc * 1) + 16);
-                Vector512.Store(c2_0, c + (ldc * 2) + 0);
-                Vector512.Store(c2_1, c + (ldc * 2) + 16);
-                Vector512.Store(c3_0, c + (ldc * 3) + 0);
-                Vector512.Store(c3_1, c + (ldc * 3) + 16);
-                Vector512.Store(c4_0, c + (ldc * 4) + 0);
-                Vector512.Store(c4_1, c + (ldc * 4) + 16);
-                Vector512.Store(c5_0, c + (ldc * 5) + 0);
-                Vector512.Store(c5_1, c + (ldc * 5) + 16);
-                Vector512.Store(c6_0, c + (ldc * 6) + 0);
-                Vector512.Store(c6_1, c + (ldc * 6) + 16);
-                Vector512.Store(c7_0, c + (ldc * 7) + 0);
-                Vector512.Store(c7_1, c + (ldc * 7) + 16);
-            }
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
         }
         else
         {
-            float* t = stackalloc float[256];
-            Vector512.Store(c0_0, t + 0);
-            Vector512.Store(c0_1, t + 16);
-            Vector512.Store(c1_0, t + 32);
-            Vector512.Store(c1_1, t + 48);
-            Vector512.Store(c2_0, t + 64);
-            Vector512.Store(c2_1, t + 80);
-            Vector512.Store(c3_0, t + 96);
-            Vector512.Store(c3_1, t + 112);
-            Vector512.Store(c4_0, t + 128);
-            Vector512.Store(c4_1, t + 144);
-            Vector512.Store(c5_0, t + 160);
-            Vector512.Store(c5_1, t + 176);
-            Vector512.Store(c6_0, t + 192);
-            Vector512.Store(c6_1, t + 208);
-            Vector512.Store(c7_0, t + 224);
-            Vector512.Store(c7_1, t + 240);
-            StoreEdge(t, 32, c, ldc, add, mr, nr);
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c0_1, c + 16);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c1_1, c + (ldc * 1) + 16);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c2_1, c + (ldc * 2) + 16);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c3_1, c + (ldc * 3) + 16);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c4_1, c + (ldc * 4) + 16);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c5_1, c + (ldc * 5) + 16);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c6_1, c + (ldc * 6) + 16);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c7_1, c + (ldc * 7) + 16);
         }
     }
 
     /// <summary>12x32 tile with <see cref="Vector512{T}"/> FMA: C[12, 32] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x12x32(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x12x32(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default, c8_0 = default, c8_1 = default, c9_0 = default, c9_1 = default, c10_0 = default, c10_1 = default, c11_0 = default, c11_1 = default;
         for (int p = 0; p < kc; p++)
@@ -179,97 +161,65 @@ internal static unsafe class GemmMicroKernels
             b += 32;
         }
 
-        if (mr == 12 && nr == 32)
+        if (add)
         {
-            if (add)
-            {
-                Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
-                Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
-                Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
-                Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
-                Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
-                Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
-                Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
-                Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
-                Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
-                Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
-                Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
-                Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
-                Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
-                Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
-                Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
-                Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
-                Vector512.Store(c8_0 + Vector512.Load(c + (ldc * 8) + 0), c + (ldc * 8) + 0);
-                Vector512.Store(c8_1 + Vector512.Load(c + (ldc * 8) + 16), c + (ldc * 8) + 16);
-                Vector512.Store(c9_0 + Vector512.Load(c + (ldc * 9) + 0), c + (ldc * 9) + 0);
-                Vector512.Store(c9_1 + Vector512.Load(c + (ldc * 9) + 16), c + (ldc * 9) + 16);
-                Vector512.Store(c10_0 + Vector512.Load(c + (ldc * 10) + 0), c + (ldc * 10) + 0);
-                Vector512.Store(c10_1 + Vector512.Load(c + (ldc * 10) + 16), c + (ldc * 10) + 16);
-                Vector512.Store(c11_0 + Vector512.Load(c + (ldc * 11) + 0), c + (ldc * 11) + 0);
-                Vector512.Store(c11_1 + Vector512.Load(c + (ldc * 11) + 16), c + (ldc * 11) + 16);
-            }
-            else
-            {
-                Vector512.Store(c0_0, c + 0);
-                Vector512.Store(c0_1, c + 16);
-                Vector512.Store(c1_0, c + (ldc * 1) + 0);
-                Vector512.Store(c1_1, c + (ldc * 1) + 16);
-                Vector512.Store(c2_0, c + (ldc * 2) + 0);
-                Vector512.Store(c2_1, c + (ldc * 2) + 16);
-                Vector512.Store(c3_0, c + (ldc * 3) + 0);
-                Vector512.Store(c3_1, c + (ldc * 3) + 16);
-                Vector512.Store(c4_0, c + (ldc * 4) + 0);
-                Vector512.Store(c4_1, c + (ldc * 4) + 16);
-                Vector512.Store(c5_0, c + (ldc * 5) + 0);
-                Vector512.Store(c5_1, c + (ldc * 5) + 16);
-                Vector512.Store(c6_0, c + (ldc * 6) + 0);
-                Vector512.Store(c6_1, c + (ldc * 6) + 16);
-                Vector512.Store(c7_0, c + (ldc * 7) + 0);
-                Vector512.Store(c7_1, c + (ldc * 7) + 16);
-                Vector512.Store(c8_0, c + (ldc * 8) + 0);
-                Vector512.Store(c8_1, c + (ldc * 8) + 16);
-                Vector512.Store(c9_0, c + (ldc * 9) + 0);
-                Vector512.Store(c9_1, c + (ldc * 9) + 16);
-                Vector512.Store(c10_0, c + (ldc * 10) + 0);
-                Vector512.Store(c10_1, c + (ldc * 10) + 16);
-                Vector512.Store(c11_0, c + (ldc * 11) + 0);
-                Vector512.Store(c11_1, c + (ldc * 11) + 16);
-            }
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
+            Vector512.Store(c8_0 + Vector512.Load(c + (ldc * 8) + 0), c + (ldc * 8) + 0);
+            Vector512.Store(c8_1 + Vector512.Load(c + (ldc * 8) + 16), c + (ldc * 8) + 16);
+            Vector512.Store(c9_0 + Vector512.Load(c + (ldc * 9) + 0), c + (ldc * 9) + 0);
+            Vector512.Store(c9_1 + Vector512.Load(c + (ldc * 9) + 16), c + (ldc * 9) + 16);
+            Vector512.Store(c10_0 + Vector512.Load(c + (ldc * 10) + 0), c + (ldc * 10) + 0);
+            Vector512.Store(c10_1 + Vector512.Load(c + (ldc * 10) + 16), c + (ldc * 10) + 16);
+            Vector512.Store(c11_0 + Vector512.Load(c + (ldc * 11) + 0), c + (ldc * 11) + 0);
+            Vector512.Store(c11_1 + Vector512.Load(c + (ldc * 11) + 16), c + (ldc * 11) + 16);
         }
         else
         {
-            float* t = stackalloc float[384];
-            Vector512.Store(c0_0, t + 0);
-            Vector512.Store(c0_1, t + 16);
-            Vector512.Store(c1_0, t + 32);
-            Vector512.Store(c1_1, t + 48);
-            Vector512.Store(c2_0, t + 64);
-            Vector512.Store(c2_1, t + 80);
-            Vector512.Store(c3_0, t + 96);
-            Vector512.Store(c3_1, t + 112);
-            Vector512.Store(c4_0, t + 128);
-            Vector512.Store(c4_1, t + 144);
-            Vector512.Store(c5_0, t + 160);
-            Vector512.Store(c5_1, t + 176);
-            Vector512.Store(c6_0, t + 192);
-            Vector512.Store(c6_1, t + 208);
-            Vector512.Store(c7_0, t + 224);
-            Vector512.Store(c7_1, t + 240);
-            Vector512.Store(c8_0, t + 256);
-            Vector512.Store(c8_1, t + 272);
-            Vector512.Store(c9_0, t + 288);
-            Vector512.Store(c9_1, t + 304);
-            Vector512.Store(c10_0, t + 320);
-            Vector512.Store(c10_1, t + 336);
-            Vector512.Store(c11_0, t + 352);
-            Vector512.Store(c11_1, t + 368);
-            StoreEdge(t, 32, c, ldc, add, mr, nr);
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c0_1, c + 16);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c1_1, c + (ldc * 1) + 16);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c2_1, c + (ldc * 2) + 16);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c3_1, c + (ldc * 3) + 16);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c4_1, c + (ldc * 4) + 16);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c5_1, c + (ldc * 5) + 16);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c6_1, c + (ldc * 6) + 16);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c7_1, c + (ldc * 7) + 16);
+            Vector512.Store(c8_0, c + (ldc * 8) + 0);
+            Vector512.Store(c8_1, c + (ldc * 8) + 16);
+            Vector512.Store(c9_0, c + (ldc * 9) + 0);
+            Vector512.Store(c9_1, c + (ldc * 9) + 16);
+            Vector512.Store(c10_0, c + (ldc * 10) + 0);
+            Vector512.Store(c10_1, c + (ldc * 10) + 16);
+            Vector512.Store(c11_0, c + (ldc * 11) + 0);
+            Vector512.Store(c11_1, c + (ldc * 11) + 16);
         }
     }
 
     /// <summary>12x16 tile with <see cref="Vector512{T}"/> FMA: C[12, 16] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x12x16(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector512x12x16(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c0_0 = default, c1_0 = default, c2_0 = default, c3_0 = default, c4_0 = default, c5_0 = default, c6_0 = default, c7_0 = default, c8_0 = default, c9_0 = default, c10_0 = default, c11_0 = default;
         for (int p = 0; p < kc; p++)
@@ -303,61 +253,41 @@ internal static unsafe class GemmMicroKernels
             b += 16;
         }
 
-        if (mr == 12 && nr == 16)
+        if (add)
         {
-            if (add)
-            {
-                Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
-                Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
-                Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
-                Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
-                Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
-                Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
-                Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
-                Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
-                Vector512.Store(c8_0 + Vector512.Load(c + (ldc * 8) + 0), c + (ldc * 8) + 0);
-                Vector512.Store(c9_0 + Vector512.Load(c + (ldc * 9) + 0), c + (ldc * 9) + 0);
-                Vector512.Store(c10_0 + Vector512.Load(c + (ldc * 10) + 0), c + (ldc * 10) + 0);
-                Vector512.Store(c11_0 + Vector512.Load(c + (ldc * 11) + 0), c + (ldc * 11) + 0);
-            }
-            else
-            {
-                Vector512.Store(c0_0, c + 0);
-                Vector512.Store(c1_0, c + (ldc * 1) + 0);
-                Vector512.Store(c2_0, c + (ldc * 2) + 0);
-                Vector512.Store(c3_0, c + (ldc * 3) + 0);
-                Vector512.Store(c4_0, c + (ldc * 4) + 0);
-                Vector512.Store(c5_0, c + (ldc * 5) + 0);
-                Vector512.Store(c6_0, c + (ldc * 6) + 0);
-                Vector512.Store(c7_0, c + (ldc * 7) + 0);
-                Vector512.Store(c8_0, c + (ldc * 8) + 0);
-                Vector512.Store(c9_0, c + (ldc * 9) + 0);
-                Vector512.Store(c10_0, c + (ldc * 10) + 0);
-                Vector512.Store(c11_0, c + (ldc * 11) + 0);
-            }
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c8_0 + Vector512.Load(c + (ldc * 8) + 0), c + (ldc * 8) + 0);
+            Vector512.Store(c9_0 + Vector512.Load(c + (ldc * 9) + 0), c + (ldc * 9) + 0);
+            Vector512.Store(c10_0 + Vector512.Load(c + (ldc * 10) + 0), c + (ldc * 10) + 0);
+            Vector512.Store(c11_0 + Vector512.Load(c + (ldc * 11) + 0), c + (ldc * 11) + 0);
         }
         else
         {
-            float* t = stackalloc float[192];
-            Vector512.Store(c0_0, t + 0);
-            Vector512.Store(c1_0, t + 16);
-            Vector512.Store(c2_0, t + 32);
-            Vector512.Store(c3_0, t + 48);
-            Vector512.Store(c4_0, t + 64);
-            Vector512.Store(c5_0, t + 80);
-            Vector512.Store(c6_0, t + 96);
-            Vector512.Store(c7_0, t + 112);
-            Vector512.Store(c8_0, t + 128);
-            Vector512.Store(c9_0, t + 144);
-            Vector512.Store(c10_0, t + 160);
-            Vector512.Store(c11_0, t + 176);
-            StoreEdge(t, 16, c, ldc, add, mr, nr);
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c8_0, c + (ldc * 8) + 0);
+            Vector512.Store(c9_0, c + (ldc * 9) + 0);
+            Vector512.Store(c10_0, c + (ldc * 10) + 0);
+            Vector512.Store(c11_0, c + (ldc * 11) + 0);
         }
     }
 
     /// <summary>6x16 tile with <see cref="Vector256{T}"/> FMA: C[6, 16] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector256x6x16(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector256x6x16(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -386,61 +316,41 @@ internal static unsafe class GemmMicroKernels
             b += 16;
         }
 
-        if (mr == 6 && nr == 16)
+        if (add)
         {
-            if (add)
-            {
-                Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
-                Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
-                Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
-                Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
-                Vector256.Store(c2_0 + Vector256.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
-                Vector256.Store(c2_1 + Vector256.Load(c + (ldc * 2) + 8), c + (ldc * 2) + 8);
-                Vector256.Store(c3_0 + Vector256.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
-                Vector256.Store(c3_1 + Vector256.Load(c + (ldc * 3) + 8), c + (ldc * 3) + 8);
-                Vector256.Store(c4_0 + Vector256.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
-                Vector256.Store(c4_1 + Vector256.Load(c + (ldc * 4) + 8), c + (ldc * 4) + 8);
-                Vector256.Store(c5_0 + Vector256.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
-                Vector256.Store(c5_1 + Vector256.Load(c + (ldc * 5) + 8), c + (ldc * 5) + 8);
-            }
-            else
-            {
-                Vector256.Store(c0_0, c + 0);
-                Vector256.Store(c0_1, c + 8);
-                Vector256.Store(c1_0, c + (ldc * 1) + 0);
-                Vector256.Store(c1_1, c + (ldc * 1) + 8);
-                Vector256.Store(c2_0, c + (ldc * 2) + 0);
-                Vector256.Store(c2_1, c + (ldc * 2) + 8);
-                Vector256.Store(c3_0, c + (ldc * 3) + 0);
-                Vector256.Store(c3_1, c + (ldc * 3) + 8);
-                Vector256.Store(c4_0, c + (ldc * 4) + 0);
-                Vector256.Store(c4_1, c + (ldc * 4) + 8);
-                Vector256.Store(c5_0, c + (ldc * 5) + 0);
-                Vector256.Store(c5_1, c + (ldc * 5) + 8);
-            }
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+            Vector256.Store(c2_0 + Vector256.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector256.Store(c2_1 + Vector256.Load(c + (ldc * 2) + 8), c + (ldc * 2) + 8);
+            Vector256.Store(c3_0 + Vector256.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector256.Store(c3_1 + Vector256.Load(c + (ldc * 3) + 8), c + (ldc * 3) + 8);
+            Vector256.Store(c4_0 + Vector256.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector256.Store(c4_1 + Vector256.Load(c + (ldc * 4) + 8), c + (ldc * 4) + 8);
+            Vector256.Store(c5_0 + Vector256.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector256.Store(c5_1 + Vector256.Load(c + (ldc * 5) + 8), c + (ldc * 5) + 8);
         }
         else
         {
-            float* t = stackalloc float[96];
-            Vector256.Store(c0_0, t + 0);
-            Vector256.Store(c0_1, t + 8);
-            Vector256.Store(c1_0, t + 16);
-            Vector256.Store(c1_1, t + 24);
-            Vector256.Store(c2_0, t + 32);
-            Vector256.Store(c2_1, t + 40);
-            Vector256.Store(c3_0, t + 48);
-            Vector256.Store(c3_1, t + 56);
-            Vector256.Store(c4_0, t + 64);
-            Vector256.Store(c4_1, t + 72);
-            Vector256.Store(c5_0, t + 80);
-            Vector256.Store(c5_1, t + 88);
-            StoreEdge(t, 16, c, ldc, add, mr, nr);
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+            Vector256.Store(c2_0, c + (ldc * 2) + 0);
+            Vector256.Store(c2_1, c + (ldc * 2) + 8);
+            Vector256.Store(c3_0, c + (ldc * 3) + 0);
+            Vector256.Store(c3_1, c + (ldc * 3) + 8);
+            Vector256.Store(c4_0, c + (ldc * 4) + 0);
+            Vector256.Store(c4_1, c + (ldc * 4) + 8);
+            Vector256.Store(c5_0, c + (ldc * 5) + 0);
+            Vector256.Store(c5_1, c + (ldc * 5) + 8);
         }
     }
 
     /// <summary>6x8 tile with <see cref="Vector128{T}"/> FMA: C[6, 8] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 8].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector128x6x8(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Vector128x6x8(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -469,61 +379,41 @@ internal static unsafe class GemmMicroKernels
             b += 8;
         }
 
-        if (mr == 6 && nr == 8)
+        if (add)
         {
-            if (add)
-            {
-                Vector128.Store(c0_0 + Vector128.Load(c + 0), c + 0);
-                Vector128.Store(c0_1 + Vector128.Load(c + 4), c + 4);
-                Vector128.Store(c1_0 + Vector128.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
-                Vector128.Store(c1_1 + Vector128.Load(c + (ldc * 1) + 4), c + (ldc * 1) + 4);
-                Vector128.Store(c2_0 + Vector128.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
-                Vector128.Store(c2_1 + Vector128.Load(c + (ldc * 2) + 4), c + (ldc * 2) + 4);
-                Vector128.Store(c3_0 + Vector128.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
-                Vector128.Store(c3_1 + Vector128.Load(c + (ldc * 3) + 4), c + (ldc * 3) + 4);
-                Vector128.Store(c4_0 + Vector128.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
-                Vector128.Store(c4_1 + Vector128.Load(c + (ldc * 4) + 4), c + (ldc * 4) + 4);
-                Vector128.Store(c5_0 + Vector128.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
-                Vector128.Store(c5_1 + Vector128.Load(c + (ldc * 5) + 4), c + (ldc * 5) + 4);
-            }
-            else
-            {
-                Vector128.Store(c0_0, c + 0);
-                Vector128.Store(c0_1, c + 4);
-                Vector128.Store(c1_0, c + (ldc * 1) + 0);
-                Vector128.Store(c1_1, c + (ldc * 1) + 4);
-                Vector128.Store(c2_0, c + (ldc * 2) + 0);
-                Vector128.Store(c2_1, c + (ldc * 2) + 4);
-                Vector128.Store(c3_0, c + (ldc * 3) + 0);
-                Vector128.Store(c3_1, c + (ldc * 3) + 4);
-                Vector128.Store(c4_0, c + (ldc * 4) + 0);
-                Vector128.Store(c4_1, c + (ldc * 4) + 4);
-                Vector128.Store(c5_0, c + (ldc * 5) + 0);
-                Vector128.Store(c5_1, c + (ldc * 5) + 4);
-            }
+            Vector128.Store(c0_0 + Vector128.Load(c + 0), c + 0);
+            Vector128.Store(c0_1 + Vector128.Load(c + 4), c + 4);
+            Vector128.Store(c1_0 + Vector128.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector128.Store(c1_1 + Vector128.Load(c + (ldc * 1) + 4), c + (ldc * 1) + 4);
+            Vector128.Store(c2_0 + Vector128.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector128.Store(c2_1 + Vector128.Load(c + (ldc * 2) + 4), c + (ldc * 2) + 4);
+            Vector128.Store(c3_0 + Vector128.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector128.Store(c3_1 + Vector128.Load(c + (ldc * 3) + 4), c + (ldc * 3) + 4);
+            Vector128.Store(c4_0 + Vector128.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector128.Store(c4_1 + Vector128.Load(c + (ldc * 4) + 4), c + (ldc * 4) + 4);
+            Vector128.Store(c5_0 + Vector128.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector128.Store(c5_1 + Vector128.Load(c + (ldc * 5) + 4), c + (ldc * 5) + 4);
         }
         else
         {
-            float* t = stackalloc float[48];
-            Vector128.Store(c0_0, t + 0);
-            Vector128.Store(c0_1, t + 4);
-            Vector128.Store(c1_0, t + 8);
-            Vector128.Store(c1_1, t + 12);
-            Vector128.Store(c2_0, t + 16);
-            Vector128.Store(c2_1, t + 20);
-            Vector128.Store(c3_0, t + 24);
-            Vector128.Store(c3_1, t + 28);
-            Vector128.Store(c4_0, t + 32);
-            Vector128.Store(c4_1, t + 36);
-            Vector128.Store(c5_0, t + 40);
-            Vector128.Store(c5_1, t + 44);
-            StoreEdge(t, 8, c, ldc, add, mr, nr);
+            Vector128.Store(c0_0, c + 0);
+            Vector128.Store(c0_1, c + 4);
+            Vector128.Store(c1_0, c + (ldc * 1) + 0);
+            Vector128.Store(c1_1, c + (ldc * 1) + 4);
+            Vector128.Store(c2_0, c + (ldc * 2) + 0);
+            Vector128.Store(c2_1, c + (ldc * 2) + 4);
+            Vector128.Store(c3_0, c + (ldc * 3) + 0);
+            Vector128.Store(c3_1, c + (ldc * 3) + 4);
+            Vector128.Store(c4_0, c + (ldc * 4) + 0);
+            Vector128.Store(c4_1, c + (ldc * 4) + 4);
+            Vector128.Store(c5_0, c + (ldc * 5) + 0);
+            Vector128.Store(c5_1, c + (ldc * 5) + 4);
         }
     }
 
     /// <summary>4x4 tile in scalar code, for hardware without usable SIMD.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scalar4x4(int kc, float* a, float* b, float* c, int ldc, bool add, int mr, int nr)
+    public static void Scalar4x4(int kc, float* a, float* b, float* c, int ldc, bool add)
     {
         float c0_0 = 0f, c0_1 = 0f, c0_2 = 0f, c0_3 = 0f, c1_0 = 0f, c1_1 = 0f, c1_2 = 0f, c1_3 = 0f, c2_0 = 0f, c2_1 = 0f, c2_2 = 0f, c2_3 = 0f, c3_0 = 0f, c3_1 = 0f, c3_2 = 0f, c3_3 = 0f;
         for (int p = 0; p < kc; p++)
@@ -556,23 +446,25 @@ internal static unsafe class GemmMicroKernels
             b += 4;
         }
 
-        float* t = stackalloc float[16];
-        t[0] = c0_0;
-        t[1] = c0_1;
-        t[2] = c0_2;
-        t[3] = c0_3;
-        t[4] = c1_0;
-        t[5] = c1_1;
-        t[6] = c1_2;
-        t[7] = c1_3;
-        t[8] = c2_0;
-        t[9] = c2_1;
-        t[10] = c2_2;
-        t[11] = c2_3;
-        t[12] = c3_0;
-        t[13] = c3_1;
-        t[14] = c3_2;
-        t[15] = c3_3;
-        StoreEdge(t, 4, c, ldc, add, mr, nr);
+        float* row0 = c + (ldc * 0);
+        row0[0] = add ? row0[0] + c0_0 : c0_0;
+        row0[1] = add ? row0[1] + c0_1 : c0_1;
+        row0[2] = add ? row0[2] + c0_2 : c0_2;
+        row0[3] = add ? row0[3] + c0_3 : c0_3;
+        float* row1 = c + (ldc * 1);
+        row1[0] = add ? row1[0] + c1_0 : c1_0;
+        row1[1] = add ? row1[1] + c1_1 : c1_1;
+        row1[2] = add ? row1[2] + c1_2 : c1_2;
+        row1[3] = add ? row1[3] + c1_3 : c1_3;
+        float* row2 = c + (ldc * 2);
+        row2[0] = add ? row2[0] + c2_0 : c2_0;
+        row2[1] = add ? row2[1] + c2_1 : c2_1;
+        row2[2] = add ? row2[2] + c2_2 : c2_2;
+        row2[3] = add ? row2[3] + c2_3 : c2_3;
+        float* row3 = c + (ldc * 3);
+        row3[0] = add ? row3[0] + c3_0 : c3_0;
+        row3[1] = add ? row3[1] + c3_1 : c3_1;
+        row3[2] = add ? row3[2] + c3_2 : c3_2;
+        row3[3] = add ? row3[3] + c3_3 : c3_3;
     }
 }
