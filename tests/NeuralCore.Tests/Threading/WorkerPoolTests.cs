@@ -38,16 +38,17 @@ public class WorkerPoolTests
         try
         {
             Parallelism.DegreeOfParallelism = 2;
+            bool shared = false;
             for (int round = 0; round < 50; round++)
             {
                 var work = new RecordingWork(64);
                 WorkerPool.Run(work, 64, 2);
                 Assert.All(work.Runs, r => Assert.Equal(1, r));
-                if (round == 49)
-                {
-                    Assert.True(work.Threads.Count >= 2, "the worker thread never took an item");
-                }
+                shared |= work.Threads.Count >= 2;
             }
+
+            // On a loaded machine the worker may wake too late for some rounds, but not for all fifty.
+            Assert.True(shared, "the worker thread never took an item");
         }
         finally
         {
