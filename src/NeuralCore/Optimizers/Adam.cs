@@ -13,25 +13,10 @@ public sealed record AdamOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f,
     /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or a β is outside [0, 1).</exception>
     public void Validate()
     {
-        if (!(LearningRate > 0f && float.IsFinite(LearningRate)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, $"Expected a positive learning rate. Received: learningRate={LearningRate}.");
-        }
-
-        if (!(Beta1 >= 0f && Beta1 < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Beta1), Beta1, $"Expected beta1 in [0, 1). Received: beta1={Beta1}.");
-        }
-
-        if (!(Beta2 >= 0f && Beta2 < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, $"Expected beta2 in [0, 1). Received: beta2={Beta2}.");
-        }
-
-        if (!(Epsilon > 0f && float.IsFinite(Epsilon)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, $"Expected a positive epsilon. Received: epsilon={Epsilon}.");
-        }
+        OptionChecks.Positive(LearningRate, nameof(LearningRate));
+        OptionChecks.Decay(Beta1, nameof(Beta1));
+        OptionChecks.Decay(Beta2, nameof(Beta2));
+        OptionChecks.Positive(Epsilon, nameof(Epsilon));
     }
 }
 

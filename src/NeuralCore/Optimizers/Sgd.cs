@@ -12,15 +12,8 @@ public sealed record SgdOptions(float LearningRate = 0.01f, float Momentum = 0f,
     /// <exception cref="ArgumentOutOfRangeException">The learning rate is not positive and finite, or the momentum is outside [0, 1).</exception>
     public void Validate()
     {
-        if (!(LearningRate > 0f && float.IsFinite(LearningRate)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, $"Expected a positive learning rate. Received: learningRate={LearningRate}.");
-        }
-
-        if (!(Momentum >= 0f && Momentum < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, $"Expected a momentum in [0, 1). Received: momentum={Momentum}.");
-        }
+        OptionChecks.Positive(LearningRate, nameof(LearningRate));
+        OptionChecks.Decay(Momentum, nameof(Momentum));
     }
 }
 
