@@ -87,24 +87,60 @@ public sealed class Dense : Layer
     }
 
     /// <inheritdoc/>
-    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
-    {
-        ReadOnlySpan<float> parameters = Parameters.Span;
-        Gemm.Multiply(input, parameters[..(InputSize * Units)], output, batch, Units, InputSize);
-        Elementwise.AddRowToEachRow(output, parameters[(InputSize * Units)..], batch);
-    }
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
+        ForwardFused(input, output, batch, relu: false);
 
     /// <inheritdoc/>
-    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch) =>
+        BackwardFused(input, outputGrad, inputGrad, batch, inputMask: default, overwriteGradients: false);
+
+    /// <summary>
+    /// Forward with the bias, and ReLU when <paramref name="relu"/>, applied to each tile of the output as the
+    /// product stores it: <c>output = relu?(input·W + b)</c>. A model calls it for a dense layer followed by ReLU.
+    /// </summary>
+    /// <param name="input">The <c>[batch, InputSize]</c> input.</param>
+    /// <param name="output">The <c>[batch, Units]</c> output.</param>
+    /// <param name="batch">The number of samples.</param>
+    /// <param name="relu">Whether to apply ReLU.</param>
+    internal void ForwardFused(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu)
+    {
+        ReadOnlySpan<float> parameters = Parameters.Span;
+        int weights = InputSize * Units;
+        Gemm.MultiplyAddBias(input, parameters[..weights], parameters[weights..], output, batch, Units, InputSize, relu);
+    }
+
+    /// <summary>
+    /// Backward with two fusions a model uses: <paramref name="overwriteGradients"/> writes the parameter gradients
+    /// instead of adding to them (so nothing has to zero them first), and a non-empty <paramref name="inputMask"/>
+    /// (the output of the ReLU that feeds this layer) applies that ReLU's backward to the input gradient as it is
+    /// stored: <c>inputGrad = (outputGrad·Wᵀ) ⊙ [inputMask &gt; 0]</c>.
+    /// </summary>
+    /// <param name="input">The <c>[batch, InputSize]</c> input given to forward.</param>
+    /// <param name="outputGrad">The <c>[batch, Units]</c> output gradient.</param>
+    /// <param name="inputGrad">The <c>[batch, InputSize]</c> input gradient, or empty.</param>
+    /// <param name="batch">The number of samples.</param>
+    /// <param name="inputMask">Empty, or the <c>[batch, InputSize]</c> output of the ReLU this layer reads.</param>
+    /// <param name="overwriteGradients">Overwrite the parameter gradients rather than accumulate.</param>
+    internal void BackwardFused(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch,
+        ReadOnlySpan<float> inputMask, bool overwriteGradients)
     {
         Span<float> gradients = Gradients.Span;
-        Gemm.Multiply(input, outputGrad, gradients[..(InputSize * Units)], InputSize, Units, batch,
-            transposeA: true, accumulate: true);
-        Elementwise.AccumulateColumnSums(outputGrad, gradients[(InputSize * Units)..], batch);
-        if (!inputGrad.IsEmpty)
+        int weights = InputSize * Units;
+        Gemm.WeightGradient(input, outputGrad, gradients[..weights], gradients[weights..], InputSize, Units, batch,
+            accumulate: !overwriteGradients);
+        if (inputGrad.IsEmpty)
         {
-            Gemm.Multiply(outputGrad, Parameters.Span[..(InputSize * Units)], inputGrad, batch, InputSize, Units,
-                transposeB: true);
+            return;
+        }
+
+        ReadOnlySpan<float> w = Parameters.Span[..weights];
+        if (inputMask.IsEmpty)
+        {
+            Gemm.Multiply(outputGrad, w, inputGrad, batch, InputSize, Units, transposeB: true);
+        }
+        else
+        {
+            Gemm.MultiplyReluMasked(outputGrad, w, inputMask, inputGrad, batch, InputSize, Units, transposeB: true);
         }
     }
 }

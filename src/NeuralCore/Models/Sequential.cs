@@ -35,6 +35,11 @@ public sealed class Sequential
     private float[] _gradB = [];
     private int _capacity;
 
+    // _fusedRelu[i]: layer i is a Dense and layer i + 1 a Relu, run as one product whose output tiles get the bias
+    // and ReLU as they are stored (and whose backward mask is applied by the next Dense's input-gradient product).
+    private bool[] _fusedRelu = [];
+    private OptimizerStep? _optimizerStep;
+
     /// <summary>Creates an empty model for samples of <paramref name="inputSize"/> features.</summary>
     /// <param name="inputSize">Features per sample (784 for MNIST); positive.</param>
     /// <param name="seed">The seed of every layer's initializer and dropout masks.</param>
@@ -137,6 +142,12 @@ public sealed class Sequential
         }
 
         _layers.Add(layer);
+        _fusedRelu = new bool[_layers.Count];
+        for (int i = 0; i + 1 < _layers.Count; i++)
+        {
+            _fusedRelu[i] = _layers[i] is Dense && _layers[i + 1] is Relu;
+        }
+
         return this;
     }
 
@@ -204,7 +215,14 @@ public sealed class Sequential
         TrainStepResult result = ComputeGradients(inputs, labels, batch);
         if (double.IsFinite(result.Loss))
         {
-            Optimizer!.Update(_parameters, _gradients);
+            if (Optimizer is IElementwiseOptimizer elementwise)
+            {
+                (_optimizerStep ??= new OptimizerStep(_layers)).Run(elementwise, _parameters, _gradients, batch);
+            }
+            else
+            {
+                Optimizer!.Update(_parameters, _gradients);
+            }
         }
 
         return result;
@@ -229,11 +247,20 @@ public sealed class Sequential
 
         CheckBatch(inputs, labels, batch);
         EnsureCapacity(batch);
-        _gradients.AsSpan().Clear();
 
         ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
         for (int i = 0; i < _layers.Count; i++)
         {
+            if (_fusedRelu[i])
+            {
+                // The Dense writes the Relu's output directly; its own activation buffer is left unused.
+                i++;
+                Span<float> activated = _activations[i].AsSpan(0, batch * _layers[i].OutputSize);
+                ((Dense)_layers[i - 1]).ForwardFused(x, activated, batch, relu: true);
+                x = activated;
+                continue;
+            }
+
             Span<float> y = _activations[i].AsSpan(0, batch * _layers[i].OutputSize);
             _layers[i].Forward(x, y, batch, training: true);
             x = y;
@@ -245,14 +272,41 @@ public sealed class Sequential
         int correct = Metrics.CountCorrect(x, labels, batch, classes);
 
         // The loss gradient is in _gradA; each layer reads one buffer and writes its input gradient into the other.
+        // Parameter gradients are overwritten (a Dense writes them; other layers' are zeroed before they accumulate).
         float[] current = _gradA, spare = _gradB;
+        bool masked = false;
         for (int i = _layers.Count - 1; i >= 0; i--)
         {
             ILayer layer = _layers[i];
+            Span<float> outputGrad = current.AsSpan(0, batch * layer.OutputSize);
+            if (i > 0 && _fusedRelu[i - 1])
+            {
+                // The Relu of a fused pair: its backward is a mask by its own output, unless the layer above already
+                // applied it while storing this gradient.
+                if (!masked)
+                {
+                    Elementwise.ReluBackward(_activations[i].AsSpan(0, outputGrad.Length), outputGrad, outputGrad);
+                }
+
+                masked = false;
+                continue;
+            }
+
             ReadOnlySpan<float> input = i == 0 ? inputs[..(batch * InputSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
             Span<float> inputGrad = i == 0 ? Span<float>.Empty : spare.AsSpan(0, batch * layer.InputSize);
-            layer.Backward(input, _activations[i].AsSpan(0, batch * layer.OutputSize),
-                current.AsSpan(0, batch * layer.OutputSize), inputGrad, batch);
+            if (layer is Dense dense)
+            {
+                // When this layer reads a fused Relu's output, that output is also the mask of the Relu's backward.
+                masked = i >= 2 && _fusedRelu[i - 2];
+                dense.BackwardFused(input, outputGrad, inputGrad, batch, masked ? input : default, overwriteGradients: true);
+            }
+            else
+            {
+                layer.Gradients.Span.Clear();
+                layer.Backward(input, _activations[i].AsSpan(0, batch * layer.OutputSize), outputGrad, inputGrad, batch);
+                masked = false;
+            }
+
             (current, spare) = (spare, current);
         }
 
@@ -325,13 +379,26 @@ public sealed class Sequential
         try
         {
             ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
+            bool useA = true;
             for (int i = 0; i < _layers.Count; i++)
             {
-                ILayer layer = _layers[i];
-                Span<float> y = i == _layers.Count - 1
+                bool fused = _fusedRelu[i];
+                int last = fused ? i + 1 : i;
+                ILayer layer = _layers[last];
+                Span<float> y = last == _layers.Count - 1
                     ? outputs[..(batch * layer.OutputSize)]
-                    : (i % 2 == 0 ? a : b).AsSpan(0, batch * layer.OutputSize);
-                layer.Forward(x, y, batch, training: false);
+                    : (useA ? a : b).AsSpan(0, batch * layer.OutputSize);
+                if (fused)
+                {
+                    ((Dense)_layers[i]).ForwardFused(x, y, batch, relu: true);
+                }
+                else
+                {
+                    layer.Forward(x, y, batch, training: false);
+                }
+
+                i = last;
+                useA = !useA;
                 x = y;
             }
         }

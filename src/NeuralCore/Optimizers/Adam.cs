@@ -24,8 +24,10 @@ public sealed record AdamOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f,
 /// Adam with Keras's update rule. At step <c>t</c> (from 1): <c>α = lr·√(1 - β2^t) / (1 - β1^t)</c>;
 /// <c>m ← m + (g - m)(1 - β1)</c>; <c>v ← v + (g² - v)(1 - β2)</c>; <c>θ ← θ - α·m / (√v + ε)</c>.
 /// </summary>
-public sealed class Adam : IOptimizer
+public sealed class Adam : IOptimizer, IElementwiseOptimizer
 {
+    private float _alpha;
+
     private float[] _state = [];
     private int _count = -1;
 
@@ -77,16 +79,42 @@ public sealed class Adam : IOptimizer
     /// <inheritdoc/>
     public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        if (parameters.Length != _count)
+        BeginStep(parameters.Length);
+        UpdateRange(parameters, gradients, 0, parameters.Length);
+        EndStep();
+    }
+
+    void IElementwiseOptimizer.BeginStep(int parameterCount) => BeginStep(parameterCount);
+
+    void IElementwiseOptimizer.UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
+        UpdateRange(parameters, gradients, offset, length);
+
+    void IElementwiseOptimizer.UpdateRows(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int rows, int columns, int stride)
+    {
+        for (int r = 0; r < rows; r++, offset += stride)
+        {
+            UpdateRange(parameters, gradients, offset, columns);
+        }
+    }
+
+    void IElementwiseOptimizer.EndStep() => EndStep();
+
+    private void BeginStep(int parameterCount)
+    {
+        if (parameterCount != _count)
         {
             throw new InvalidOperationException(
-                $"Adam is initialized for {_count} parameters but was given {parameters.Length}; call Initialize first.");
+                $"Adam is initialized for {_count} parameters but was given {parameterCount}; call Initialize first.");
         }
 
         long t = Iterations + 1;
-        double alpha = Options.LearningRate * Math.Sqrt(1 - Math.Pow(Options.Beta2, t)) / (1 - Math.Pow(Options.Beta1, t));
-        OptimizerKernels.AdamUpdate(parameters, gradients, _state.AsSpan(0, _count), _state.AsSpan(_count, _count),
-            (float)alpha, Options.Beta1, Options.Beta2, Options.Epsilon);
-        Iterations = t;
+        _alpha = (float)(Options.LearningRate * Math.Sqrt(1 - Math.Pow(Options.Beta2, t)) / (1 - Math.Pow(Options.Beta1, t)));
     }
+
+    private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
+        OptimizerKernels.AdamUpdate(parameters.Slice(offset, length), gradients.Slice(offset, length),
+            _state.AsSpan(offset, length), _state.AsSpan(_count + offset, length),
+            _alpha, Options.Beta1, Options.Beta2, Options.Epsilon);
+
+    private void EndStep() => Iterations++;
 }

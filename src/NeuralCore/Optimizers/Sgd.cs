@@ -21,7 +21,7 @@ public sealed record SgdOptions(float LearningRate = 0.01f, float Momentum = 0f,
 /// Stochastic gradient descent with Keras's semantics: <c>θ ← θ - lr·g</c>; with momentum
 /// <c>u ← μu - lr·g</c> and <c>θ ← θ + u</c>, or with Nesterov <c>θ ← θ + μu - lr·g</c>.
 /// </summary>
-public sealed class Sgd : IOptimizer
+public sealed class Sgd : IOptimizer, IElementwiseOptimizer
 {
     private float[] _velocity = [];
     private int _count = -1;
@@ -67,13 +67,39 @@ public sealed class Sgd : IOptimizer
     /// <inheritdoc/>
     public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        if (parameters.Length != _count)
+        BeginStep(parameters.Length);
+        UpdateRange(parameters, gradients, 0, parameters.Length);
+        EndStep();
+    }
+
+    void IElementwiseOptimizer.BeginStep(int parameterCount) => BeginStep(parameterCount);
+
+    void IElementwiseOptimizer.UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
+        UpdateRange(parameters, gradients, offset, length);
+
+    void IElementwiseOptimizer.UpdateRows(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int rows, int columns, int stride)
+    {
+        for (int r = 0; r < rows; r++, offset += stride)
+        {
+            UpdateRange(parameters, gradients, offset, columns);
+        }
+    }
+
+    void IElementwiseOptimizer.EndStep() => EndStep();
+
+    private void BeginStep(int parameterCount)
+    {
+        if (parameterCount != _count)
         {
             throw new InvalidOperationException(
-                $"Sgd is initialized for {_count} parameters but was given {parameters.Length}; call Initialize first.");
+                $"Sgd is initialized for {_count} parameters but was given {parameterCount}; call Initialize first.");
         }
-
-        OptimizerKernels.SgdUpdate(parameters, gradients, _velocity, Options.LearningRate, Options.Momentum, Options.Nesterov);
-        Iterations++;
     }
+
+    private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
+        OptimizerKernels.SgdUpdate(parameters.Slice(offset, length), gradients.Slice(offset, length),
+            _velocity.Length == 0 ? Span<float>.Empty : _velocity.AsSpan(offset, length),
+            Options.LearningRate, Options.Momentum, Options.Nesterov);
+
+    private void EndStep() => Iterations++;
 }

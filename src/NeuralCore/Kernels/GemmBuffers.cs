@@ -1,0 +1,53 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>Per-thread packing buffers, pinned and 64-byte aligned; they grow once and are then reused.</summary>
+internal static unsafe class GemmBuffers
+{
+    private const int AlignFloats = 16;
+
+    [ThreadStatic]
+    private static float[]? t_a;
+
+    [ThreadStatic]
+    private static float[]? t_b;
+
+    [ThreadStatic]
+    private static float[]? t_tile;
+
+    /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
+    public static float* Tile => Aligned(t_tile ??= Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr));
+
+    /// <summary>The calling thread's buffer for packed rows of A, grown (never shrunk) to <paramref name="length"/> floats.</summary>
+    /// <exception cref="InsufficientMemoryException">A is larger than one array can hold.</exception>
+    public static float* A(long length)
+    {
+        if (t_a is null || t_a.Length - AlignFloats < length)
+        {
+            if (length > Array.MaxLength - AlignFloats)
+            {
+                throw new InsufficientMemoryException(
+                    $"Packing A needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
+            }
+
+            t_a = Allocate((int)length);
+        }
+
+        return Aligned(t_a);
+    }
+
+    /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
+    public static float* B => Aligned(t_b ??= Allocate(GemmPlan.KcMax * GemmPlan.NcMax));
+
+    private static float[] Allocate(int length) =>
+        GC.AllocateUninitializedArray<float>(length + AlignFloats, pinned: true);
+
+    private static float* Aligned(float[] array)
+    {
+        // The array lives on the pinned object heap, so its address is stable.
+        var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        return (float*)((start + 63) & ~(nint)63);
+    }
+}

@@ -1,0 +1,172 @@
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// How one product is computed: the micro-kernel and its tile, the k blocking, and how C is divided among threads.
+/// </summary>
+/// <remarks>
+/// Only <see cref="Kc"/> and <see cref="KBlocks"/> change the arithmetic: every element of C is one accumulator lane
+/// summed over each k block in increasing p, then added to C block after block. So the partition of C among threads
+/// may depend on the thread count while results stay bitwise identical for every thread count; the k blocking
+/// depends on k alone.
+/// </remarks>
+internal readonly unsafe struct GemmPlan
+{
+    // Blocking (docs/benchmarks.md): a kc x NR panel of B (<= 32 KB) stays in L1 while an MC x kc block of A
+    // (<= 144 KB) and an kc x NC chunk of packed B (<= 256 KB) share L2 (1-2 MB on the machines measured).
+    internal const int KcMax = 256;
+    internal const int McMax = 144;
+    internal const int NcMax = 256;
+
+    /// <summary>The largest tile of any micro-kernel, which sizes the scratch tile for ragged edges.</summary>
+    internal const int MaxMr = 12;
+
+    /// <summary>The widest tile of any micro-kernel.</summary>
+    internal const int MaxNr = 32;
+
+    /// <summary>
+    /// Multiply-adds a thread must get before another thread is woken for a product. Measured on the 2-core Zen 5
+    /// (docs/benchmarks.md): a parallel region's fork and join cost about 1 µs, and a second thread pays off only once
+    /// each thread has several times that in work; below this, the product runs on the calling thread alone.
+    /// </summary>
+    internal const long MinFmaPerThread = 1L << 19;
+
+    public required delegate*<int, float*, float*, float*, int, bool, void> Kernel { get; init; }
+
+    public required int Mr { get; init; }
+
+    public required int Nr { get; init; }
+
+    public required int Kc { get; init; }
+
+    public required int KBlocks { get; init; }
+
+    public required int MPanels { get; init; }
+
+    public required int NPanels { get; init; }
+
+    /// <summary>Threads that share the product (1 runs it on the caller).</summary>
+    public required int Threads { get; init; }
+
+    /// <summary>Slices of C along rows.</summary>
+    public required int RowSlices { get; init; }
+
+    /// <summary>Slices of C along columns.</summary>
+    public required int ColumnSlices { get; init; }
+
+    /// <summary>Plans a product.</summary>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">The reduction length.</param>
+    /// <param name="isa">The instruction-set path.</param>
+    /// <param name="maxThreads">The most threads to use.</param>
+    /// <param name="splitRows">Divide C among threads by rows only (see <see cref="Gemm.WeightGradient"/>).</param>
+    public static GemmPlan Create(int m, int n, int k, GemmIsa isa, int maxThreads, bool splitRows = false)
+    {
+        delegate*<int, float*, float*, float*, int, bool, void> kernel;
+        int mr, nr;
+        switch (isa)
+        {
+            // One vector per row with twice the rows keeps a 10-wide output layer at 10/16 useful lanes, not 10/32.
+            case GemmIsa.Vector512 when n <= 16:
+                kernel = &GemmMicroKernels.Vector512x12x16;
+                mr = 12;
+                nr = 16;
+                break;
+
+            // 8 or 12 rows of two vectors: 16 or 24 of the 32 zmm registers hold C, enough independent FMA chains to
+            // cover the FMA latency on both ports (6 rows reached only ~80% of the probe's peak). 8 rows when they
+            // divide m (batches of 32 and 128, 784 features) so no padded rows are computed, else 12.
+            case GemmIsa.Vector512 when m % 8 == 0 || m < 12:
+                kernel = &GemmMicroKernels.Vector512x8x32;
+                mr = 8;
+                nr = 32;
+                break;
+            case GemmIsa.Vector512:
+                kernel = &GemmMicroKernels.Vector512x12x32;
+                mr = 12;
+                nr = 32;
+                break;
+            case GemmIsa.Vector256:
+                kernel = &GemmMicroKernels.Vector256x6x16;
+                mr = 6;
+                nr = 16;
+                break;
+            case GemmIsa.Vector128:
+                kernel = &GemmMicroKernels.Vector128x6x8;
+                mr = 6;
+                nr = 8;
+                break;
+            default:
+                kernel = &GemmMicroKernels.Scalar4x4;
+                mr = 4;
+                nr = 4;
+                break;
+        }
+
+        // Equal k blocks: 784 becomes 4 x 196 rather than 3 x 256 + 16, which would waste a pass over C.
+        int kBlocks = (k + KcMax - 1) / KcMax;
+        int kc = (k + kBlocks - 1) / kBlocks;
+        int mPanels = (m + mr - 1) / mr;
+        int nPanels = (n + nr - 1) / nr;
+
+        long fma = (long)m * n * k;
+        int threads = (int)Math.Clamp(fma / MinFmaPerThread, 1, Math.Max(1, maxThreads));
+        (int rowSlices, int columnSlices) = splitRows
+            ? (Math.Min(threads, mPanels), 1)
+            : Split(threads, mPanels, nPanels, (long)m * k, (long)k * n);
+        return new GemmPlan
+        {
+            Kernel = kernel,
+            Mr = mr,
+            Nr = nr,
+            Kc = kc,
+            KBlocks = kBlocks,
+            MPanels = mPanels,
+            NPanels = nPanels,
+            Threads = rowSlices * columnSlices,
+            RowSlices = rowSlices,
+            ColumnSlices = columnSlices,
+        };
+    }
+
+    /// <summary>
+    /// Divides C into <c>rows x columns</c> slices, one per thread, each packing the rows of A and the columns of B it
+    /// reads: so a product is one parallel region with no phase boundary, and no thread reads what another packed
+    /// (moving a packed block from one core's cache to another's cost more than packing it again on two cores:
+    /// docs/benchmarks.md). The division minimizes the total packing, <c>rows·|B| + columns·|A|</c>: with a small
+    /// batch as A and a weight matrix as B, C is cut into columns.
+    /// </summary>
+    private static (int Rows, int Columns) Split(int threads, int mPanels, int nPanels, long aSize, long bSize)
+    {
+        for (; threads > 1; threads--)
+        {
+            (int Rows, int Columns) best = (0, 0);
+            long bestCost = long.MaxValue;
+            for (int rows = 1; rows <= threads; rows++)
+            {
+                int columns = threads / rows;
+                if (rows * columns != threads || rows > mPanels || columns > nPanels)
+                {
+                    continue;
+                }
+
+                long cost = (rows * bSize) + (columns * aSize);
+                if (cost < bestCost)
+                {
+                    (best, bestCost) = ((rows, columns), cost);
+                }
+            }
+
+            if (best.Rows > 0)
+            {
+                return best;
+            }
+        }
+
+        return (1, 1);
+    }
+
+    /// <summary>The panels <c>[first, end)</c> of slice <paramref name="slice"/> of <paramref name="slices"/> over <paramref name="panels"/>.</summary>
+    public static (int First, int End) Slice(int panels, int slices, int slice) =>
+        ((int)((long)panels * slice / slices), (int)((long)panels * (slice + 1) / slices));
+}
