@@ -41,7 +41,9 @@ public static unsafe class Gemm
 
     /// <summary>
     /// Computes <c>C = op(A)·op(B) + bias</c> (the bias added to every row), followed by ReLU when
-    /// <paramref name="relu"/>: a dense layer's forward in one pass over C.
+    /// <paramref name="relu"/>: a dense layer's forward in one pass over C. Threads divide the reduction first, so
+    /// that each reads only its own block of rows of the weights B, the block whose gradient it computed and whose
+    /// update it applied (<see cref="WeightGradient"/>): a weight's cache lines then stay on one core.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
     internal static void MultiplyAddBias(
@@ -50,7 +52,8 @@ public static unsafe class Gemm
         ThrowHelper.CheckLength(bias.Length, n, nameof(bias));
         fixed (float* pBias = bias)
         {
-            MultiplyOn(GemmIsaSupport.Best, a, b, c, m, n, k, false, false, false, GemmEpilogue.AddBias(pBias, relu));
+            MultiplyOn(GemmIsaSupport.Best, a, b, c, m, n, k, false, false, false, GemmEpilogue.AddBias(pBias, relu),
+                GemmSplit.Reduction);
         }
     }
 
@@ -90,7 +93,7 @@ public static unsafe class Gemm
         fixed (float* sums = biasGrad)
         {
             MultiplyOn(GemmIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, splitRows: true, columnSums: sums);
+                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums);
         }
     }
 
@@ -101,7 +104,7 @@ public static unsafe class Gemm
     /// </summary>
     internal static void RowPartition(int m, int n, int k, out int slices, out int mr)
     {
-        GemmPlan plan = GemmPlan.Create(m, n, k, GemmIsaSupport.Best, Parallelism.DegreeOfParallelism, splitRows: true);
+        GemmPlan plan = GemmPlan.Create(m, n, k, GemmIsaSupport.Best, Parallelism.DegreeOfParallelism, GemmSplit.Rows);
         slices = plan.RowSlices;
         mr = plan.Mr;
     }
@@ -113,19 +116,19 @@ public static unsafe class Gemm
         MultiplyOn(isa, a, b, c, m, n, k, transposeA, transposeB, accumulate, GemmEpilogue.None);
 
     /// <summary>
-    /// As the public overload, on an explicit path, with an epilogue applied to each finished tile, optionally split
-    /// among threads by rows only, and optionally adding the column sums of op(B) (not transposed) to
+    /// As the public overload, on an explicit path, with an epilogue applied to each finished sum, divided among threads
+    /// as <paramref name="split"/> says, and optionally adding the column sums of op(B) (not transposed) to
     /// <paramref name="columnSums"/>.
     /// </summary>
     internal static void MultiplyOn(
         GemmIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
-        bool splitRows = false, float* columnSums = null)
+        GemmSplit split = GemmSplit.Auto, float* columnSums = null)
     {
         Validate(a, b, c, m, n, k);
-        if (columnSums is not null && transposeB)
+        if (columnSums is not null && (transposeB || split == GemmSplit.Reduction))
         {
-            throw new ArgumentException("Column sums are taken of a B that is not transposed.", nameof(transposeB));
+            throw new ArgumentException("Column sums are taken of a B that is not transposed, in a product whose reduction is not split.", nameof(transposeB));
         }
 
         if (m == 0 || n == 0)
@@ -154,7 +157,7 @@ public static unsafe class Gemm
             return;
         }
 
-        var plan = GemmPlan.Create(m, n, k, isa, Parallelism.DegreeOfParallelism, splitRows);
+        var plan = GemmPlan.Create(m, n, k, isa, Parallelism.DegreeOfParallelism, split);
         fixed (float* pa = a, pb = b, pc = c)
         {
             GemmJob job = t_job ??= new GemmJob();
@@ -168,6 +171,11 @@ public static unsafe class Gemm
                 else
                 {
                     WorkerPool.Run(job, plan.Threads, plan.Threads);
+                    if (plan.KSlices > 1)
+                    {
+                        job.BeginReduction();
+                        WorkerPool.Run(job, plan.Threads, plan.Threads);
+                    }
                 }
             }
             finally

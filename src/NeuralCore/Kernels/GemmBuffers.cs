@@ -17,26 +17,35 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static float[]? t_tile;
 
+    [ThreadStatic]
+    private static float[]? t_partials;
+
     /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
     public static float* Tile => Aligned(t_tile ??= Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr));
 
     /// <summary>The calling thread's buffer for packed rows of A, grown (never shrunk) to <paramref name="length"/> floats.</summary>
     /// <exception cref="InsufficientMemoryException">A is larger than one array can hold.</exception>
-    public static float* A(long length)
+    public static float* A(long length) => Grown(ref t_a, length, "Packing A");
+
+    private static float* Grown(ref float[]? buffer, long length, string what)
     {
-        if (t_a is null || t_a.Length - AlignFloats < length)
+        if (buffer is null || buffer.Length - AlignFloats < length)
         {
             if (length > Array.MaxLength - AlignFloats)
             {
                 throw new InsufficientMemoryException(
-                    $"Packing A needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
+                    $"{what} needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
             }
 
-            t_a = Allocate((int)length);
+            buffer = Allocate((int)length);
         }
 
-        return Aligned(t_a);
+        return Aligned(buffer);
     }
+
+    /// <summary>The calling thread's buffer for the partial sums of a product whose k blocks are split among threads.</summary>
+    /// <exception cref="InsufficientMemoryException">The partial sums are larger than one array can hold.</exception>
+    public static float* Partials(long length) => Grown(ref t_partials, length, "The partial sums of a split product");
 
     /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
     public static float* B => Aligned(t_b ??= Allocate(GemmPlan.KcMax * GemmPlan.NcMax));

@@ -3,8 +3,10 @@ using NeuralCore.Threading;
 namespace NeuralCore.Kernels;
 
 /// <summary>
-/// One product in flight: item i computes slice i of C (<see cref="GemmPlan"/>), packing the rows of A it reads into
-/// its own thread's buffer and the columns of B chunk by chunk.
+/// One product in flight. Item i of the compute phase covers slice i of the work (<see cref="GemmPlan"/>): a block
+/// of rows, a block of columns and a run of k blocks. It packs the part of A it reads into its own thread's buffer and
+/// B chunk by chunk. When the k blocks are divided among slices, the later slices leave each block's sum in a
+/// partial buffer and a reduction phase adds them to C in block order, then applies the epilogue.
 /// </summary>
 internal sealed unsafe class GemmJob : IParallelWork
 {
@@ -14,25 +16,40 @@ internal sealed unsafe class GemmJob : IParallelWork
     private float* _b;
     private float* _c;
     private float* _columnSums;
+    private float* _partials;
     private int _m;
     private int _n;
     private int _k;
+    private int _firstPartialBlock;
     private bool _transposeA;
     private bool _transposeB;
     private bool _accumulate;
+    private bool _reducing;
 
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums)
     {
-        _columnSums = columnSums;
         _plan = plan;
         _epilogue = epilogue;
         _a = a;
         _b = b;
         _c = c;
+        _columnSums = columnSums;
         (_m, _n, _k) = (m, n, k);
         (_transposeA, _transposeB, _accumulate) = (transposeA, transposeB, accumulate);
+        _reducing = false;
+        _partials = null;
+        _firstPartialBlock = plan.KBlocks;
+        if (plan.KSlices > 1)
+        {
+            // Blocks from the second k slice on are summed apart, one buffer each.
+            _firstPartialBlock = GemmPlan.Slice(plan.KBlocks, plan.KSlices, 0).End;
+            _partials = GemmBuffers.Partials((long)(plan.KBlocks - _firstPartialBlock) * m * n);
+        }
     }
+
+    /// <summary>Switches <see cref="Execute"/> to the reduction phase: items are blocks of rows of C.</summary>
+    public void BeginReduction() => _reducing = true;
 
     public void Clear()
     {
@@ -40,18 +57,30 @@ internal sealed unsafe class GemmJob : IParallelWork
         _b = null;
         _c = null;
         _columnSums = null;
+        _partials = null;
     }
 
     public void Execute(int index)
     {
         ref readonly GemmPlan plan = ref _plan;
-        (int rowFirst, int rowEnd) = GemmPlan.Slice(plan.MPanels, plan.RowSlices, index / plan.ColumnSlices);
-        (int colFirst, int colEnd) = GemmPlan.Slice(plan.NPanels, plan.ColumnSlices, index % plan.ColumnSlices);
+        if (_reducing)
+        {
+            (int first, int end) = GemmPlan.Slice(_m, plan.Threads, index);
+            Reduce(first, end);
+            return;
+        }
+
+        int slice = index % (plan.RowSlices * plan.ColumnSlices);
+        int kSlice = index / (plan.RowSlices * plan.ColumnSlices);
+        int rowSlice = slice / plan.ColumnSlices;
+        (int rowFirst, int rowEnd) = GemmPlan.Slice(plan.MPanels, plan.RowSlices, rowSlice);
+        (int colFirst, int colEnd) = GemmPlan.Slice(plan.NPanels, plan.ColumnSlices, slice % plan.ColumnSlices);
+        (int kbFirst, int kbEnd) = GemmPlan.Slice(plan.KBlocks, plan.KSlices, kSlice);
         float* packedA = GemmBuffers.A(PackedALength);
-        PackARows(packedA, rowFirst, rowEnd);
+        PackARows(packedA, rowFirst, rowEnd, kbFirst, kbEnd);
 
         // Of several slices over the same columns, the first takes their sums.
-        ComputeSlice(packedA, rowFirst, rowEnd, colFirst, colEnd, rowFirst == 0 ? _columnSums : null);
+        ComputeSlice(packedA, rowFirst, rowEnd, colFirst, colEnd, kbFirst, kbEnd, rowSlice == 0 ? _columnSums : null);
     }
 
     private long PackedALength => (long)_plan.MPanels * _plan.Mr * _k;
@@ -59,8 +88,8 @@ internal sealed unsafe class GemmJob : IParallelWork
     // The packed k block kb holds every MR panel of A for columns [kb*Kc, kb*Kc + kc).
     private float* PackedBlock(float* packedA, int kb) => packedA + ((long)kb * _plan.Kc * _plan.MPanels * _plan.Mr);
 
-    // Packs MR panels [first, end) of A, every k block.
-    private void PackARows(float* packedA, int first, int end)
+    // Packs MR panels [first, end) of A, k blocks [kbFirst, kbEnd).
+    private void PackARows(float* packedA, int first, int end, int kbFirst, int kbEnd)
     {
         if (first >= end)
         {
@@ -70,7 +99,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         int mr = _plan.Mr;
         int row0 = first * mr;
         int rows = Math.Min(end * mr, _m) - row0;
-        for (int kb = 0; kb < _plan.KBlocks; kb++)
+        for (int kb = kbFirst; kb < kbEnd; kb++)
         {
             int p0 = kb * _plan.Kc;
             int kc = Math.Min(_plan.Kc, _k - p0);
@@ -78,7 +107,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
     }
 
-    private void ComputeSlice(float* packedA, int rowFirst, int rowEnd, int colFirst, int colEnd, float* columnSums)
+    private void ComputeSlice(float* packedA, int rowFirst, int rowEnd, int colFirst, int colEnd, int kbFirst, int kbEnd, float* columnSums)
     {
         ref readonly GemmPlan plan = ref _plan;
         int mr = plan.Mr, nr = plan.Nr;
@@ -93,13 +122,19 @@ internal sealed unsafe class GemmJob : IParallelWork
         float* scratch = GemmBuffers.Tile;
         int chunkWidth = GemmPlan.NcMax / nr * nr;
         int mBlock = Math.Max(1, GemmPlan.McMax / mr) * mr;
-        for (int kb = 0; kb < plan.KBlocks; kb++)
+        bool epilogue = _epilogue.Kind != GemmEpilogueKind.None && plan.KSlices == 1;
+        for (int kb = kbFirst; kb < kbEnd; kb++)
         {
             int p0 = kb * plan.Kc;
             int kc = Math.Min(plan.Kc, _k - p0);
             float* aBlock = PackedBlock(packedA, kb);
-            bool add = _accumulate || kb > 0;
-            bool last = kb == plan.KBlocks - 1;
+
+            // A block of the first k slice adds to C as the serial loop does; a later one is summed on its own, to be
+            // added to C in block order by the reduction phase.
+            bool partial = kb >= _firstPartialBlock;
+            float* c = partial ? _partials + ((long)(kb - _firstPartialBlock) * _m * _n) : _c;
+            bool add = !partial && (_accumulate || kb > 0);
+            bool last = epilogue && kb == plan.KBlocks - 1;
             for (int jc = col0; jc < colLimit; jc += chunkWidth)
             {
                 int cols = Math.Min(chunkWidth, colLimit - jc);
@@ -119,7 +154,7 @@ internal sealed unsafe class GemmJob : IParallelWork
                             int row = ic + ir;
                             int mValid = Math.Min(mr, rows - ir);
                             float* aPanel = aBlock + ((long)row * kc);
-                            float* cTile = _c + ((long)row * _n) + jc + jr;
+                            float* cTile = c + ((long)row * _n) + jc + jr;
                             if (mValid == mr && nValid == nr)
                             {
                                 plan.Kernel(kc, aPanel, bPanel, cTile, _n, add);
@@ -131,7 +166,7 @@ internal sealed unsafe class GemmJob : IParallelWork
                                 GemmMicroKernels.StoreEdge(scratch, nr, cTile, _n, add, mValid, nValid);
                             }
 
-                            if (last && _epilogue.Kind != GemmEpilogueKind.None)
+                            if (last)
                             {
                                 for (int r = 0; r < mValid; r++)
                                 {
@@ -141,6 +176,25 @@ internal sealed unsafe class GemmJob : IParallelWork
                         }
                     }
                 }
+            }
+        }
+    }
+
+    // Rows [first, end) of C: add each partial block in block order (the additions the serial loop makes), then the epilogue.
+    private void Reduce(int first, int end)
+    {
+        int blocks = _plan.KBlocks - _firstPartialBlock;
+        for (int row = first; row < end; row++)
+        {
+            float* c = _c + ((long)row * _n);
+            for (int q = 0; q < blocks; q++)
+            {
+                GemmPacking.AddFloats(c, _partials + ((long)q * _m * _n) + ((long)row * _n), _n);
+            }
+
+            if (_epilogue.Kind != GemmEpilogueKind.None)
+            {
+                _epilogue.ApplyRow(c, row, 0, _n);
             }
         }
     }

@@ -220,7 +220,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary><c>sums[j] += src[j]</c> for j &lt; <paramref name="count"/>; one addition per element at any width.</summary>
-    private static void AddFloats(float* sums, float* src, int count)
+    public static void AddFloats(float* sums, float* src, int count)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)

@@ -1,13 +1,29 @@
 namespace NeuralCore.Kernels;
 
+/// <summary>How a product's work is divided among threads.</summary>
+internal enum GemmSplit
+{
+    /// <summary>Blocks of rows and of columns of C, chosen to pack the least.</summary>
+    Auto,
+
+    /// <summary>Contiguous blocks of rows of C only (a weight gradient, so each thread writes whole rows).</summary>
+    Rows,
+
+    /// <summary>
+    /// Runs of k blocks first (a forward product, so each thread reads only its own rows of the weights), then as
+    /// <see cref="Auto"/> when there are more threads than k blocks.
+    /// </summary>
+    Reduction,
+}
+
 /// <summary>
 /// How one product is computed: the micro-kernel and its tile, the k blocking, and how C is divided among threads.
 /// </summary>
 /// <remarks>
 /// Only <see cref="Kc"/> and <see cref="KBlocks"/> change the arithmetic: every element of C is one accumulator lane
-/// summed over each k block in increasing p, then added to C block after block. So the partition of C among threads
-/// may depend on the thread count while results stay bitwise identical for every thread count; the k blocking
-/// depends on k alone.
+/// summed over each k block in increasing p, then added to C block after block, in block order. So the partition of
+/// the work among threads may depend on the thread count while results stay bitwise identical for every thread count
+/// (a block summed by another thread is added in its turn by the reduction phase); the k blocking depends on k alone.
 /// </remarks>
 internal readonly unsafe struct GemmPlan
 {
@@ -53,14 +69,17 @@ internal readonly unsafe struct GemmPlan
     /// <summary>Slices of C along columns.</summary>
     public required int ColumnSlices { get; init; }
 
+    /// <summary>Runs of k blocks, each summed by its own thread (see <see cref="GemmJob"/>); 1 unless asked for.</summary>
+    public required int KSlices { get; init; }
+
     /// <summary>Plans a product.</summary>
     /// <param name="m">Rows of C.</param>
     /// <param name="n">Columns of C.</param>
     /// <param name="k">The reduction length.</param>
     /// <param name="isa">The instruction-set path.</param>
     /// <param name="maxThreads">The most threads to use.</param>
-    /// <param name="splitRows">Divide C among threads by rows only (see <see cref="Gemm.WeightGradient"/>).</param>
-    public static GemmPlan Create(int m, int n, int k, GemmIsa isa, int maxThreads, bool splitRows = false)
+    /// <param name="split">How to divide the work among threads.</param>
+    public static GemmPlan Create(int m, int n, int k, GemmIsa isa, int maxThreads, GemmSplit split = GemmSplit.Auto)
     {
         delegate*<int, float*, float*, float*, int, bool, void> kernel;
         int mr, nr;
@@ -111,7 +130,14 @@ internal readonly unsafe struct GemmPlan
 
         long fma = (long)m * n * k;
         int threads = (int)Math.Clamp(fma / MinFmaPerThread, 1, Math.Max(1, maxThreads));
-        (int rowSlices, int columnSlices) = splitRows
+        int kSlices = 1;
+        if (split == GemmSplit.Reduction && threads > 1 && kBlocks > 1)
+        {
+            kSlices = Math.Min(threads, kBlocks);
+            threads /= kSlices;
+        }
+
+        (int rowSlices, int columnSlices) = split == GemmSplit.Rows
             ? (Math.Min(threads, mPanels), 1)
             : Split(threads, mPanels, nPanels, (long)m * k, (long)k * n);
         return new GemmPlan
@@ -123,9 +149,10 @@ internal readonly unsafe struct GemmPlan
             KBlocks = kBlocks,
             MPanels = mPanels,
             NPanels = nPanels,
-            Threads = rowSlices * columnSlices,
+            Threads = kSlices * rowSlices * columnSlices,
             RowSlices = rowSlices,
             ColumnSlices = columnSlices,
+            KSlices = kSlices,
         };
     }
 
