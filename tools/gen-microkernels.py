@@ -21,7 +21,7 @@ def vector_kernel(name, vt, lanes, mr, nv):
     o = []
     o.append(f"    /// <summary>{mr}x{nr} tile with <see cref=\"{vt}{{T}}\"/> FMA: C[{mr}, {nr}] (+)= Apanel[kc, {mr}]ᵀ·Bpanel[kc, {nr}].</summary>")
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    o.append(f"    public static void {name}(int kc, float* a, float* b, float* c, int ldc, bool add)")
+    o.append(f"    public static void {name}(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)")
     o.append("    {")
     accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
     o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
@@ -33,7 +33,7 @@ def vector_kernel(name, vt, lanes, mr, nv):
         o.append(f"            {vt}<float> a{r} = {vt}.Create(a[{r}]);")
         for v in range(nv):
             o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
-    o.append(f"            a += {mr};")
+    o.append("            a += aStep;")
     o.append(f"            b += {nr};")
     o.append("        }")
     o.append("")
@@ -59,7 +59,7 @@ def scalar_kernel(mr, nr):
     o = []
     o.append(f"    /// <summary>{mr}x{nr} tile in scalar code, for hardware without usable SIMD.</summary>")
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, float* b, float* c, int ldc, bool add)")
+    o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)")
     o.append("    {")
     accs = [f"c{r}_{j}" for r in range(mr) for j in range(nr)]
     o.append("        float " + ", ".join(f"{x} = 0f" for x in accs) + ";")
@@ -71,7 +71,7 @@ def scalar_kernel(mr, nr):
         o.append(f"            float a{r} = a[{r}];")
         for j in range(nr):
             o.append(f"            c{r}_{j} += a{r} * b{j};")
-    o.append(f"            a += {mr};")
+    o.append("            a += aStep;")
     o.append(f"            b += {nr};")
     o.append("        }")
     o.append("")
@@ -90,10 +90,10 @@ using System.Runtime.Intrinsics;
 namespace NeuralCore.Kernels;
 
 /// <summary>
-/// Register-blocked GEMM micro-kernels. Each computes one full MR x NR tile of C from a packed A panel (kc steps of
-/// MR values) and a packed B panel (kc steps of NR values), zero-padded, and writes it: <c>C = acc</c>, or
-/// <c>C = C + acc</c> when <c>add</c>. Ragged edge tiles are computed into a scratch tile and copied with
-/// <see cref="StoreEdge"/>: a kernel with its own edge path (a stackalloc) made the JIT spill every accumulator to
+/// Register-blocked GEMM micro-kernels. Each computes one full MR x NR tile of C from an A panel (kc steps of MR
+/// values, <c>aStep</c> floats apart: MR when packed, or the row length of a transposed A read in place) and a packed
+/// B panel (kc steps of NR values), zero-padded, and writes it: <c>C = acc</c>, or <c>C = C + acc</c> when <c>add</c>. Ragged edge tiles are computed into a scratch tile and copied with
+/// <see cref="GemmPacking.StoreEdge"/>: a kernel with its own edge path (a stackalloc) made the JIT spill every accumulator to
 /// the stack on each step when dynamic PGO was off, a 3-5x slowdown.
 /// </summary>
 /// <remarks>
@@ -102,22 +102,6 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 internal static unsafe class GemmMicroKernels
 {
-    /// <summary>
-    /// Writes the valid <c>mr x nr</c> corner of a full tile computed into <paramref name="t"/>:
-    /// <c>C = t</c>, or <c>C = C + t</c> when <paramref name="add"/> (the same addition a full tile makes).
-    /// </summary>
-    public static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
-    {
-        for (int r = 0; r < mr; r++)
-        {
-            float* row = c + ((long)r * ldc);
-            float* src = t + (r * ldt);
-            for (int j = 0; j < nr; j++)
-            {
-                row[j] = add ? row[j] + src[j] : src[j];
-            }
-        }
-    }
 """
 
 parts = [HEADER]

@@ -25,6 +25,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     private bool _transposeB;
     private bool _accumulate;
     private bool _reducing;
+    private bool _directA;
 
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums)
@@ -39,6 +40,10 @@ internal sealed unsafe class GemmJob : IParallelWork
         (_transposeA, _transposeB, _accumulate) = (transposeA, transposeB, accumulate);
         _reducing = false;
         _partials = null;
+
+        // A transposed A ([k, m]) already holds each step's MR values side by side: full panels are read in place,
+        // kc rows of A apart, and only a ragged last panel is packed (reading it in place would run past A's rows).
+        _directA = transposeA;
         _firstPartialBlock = plan.KBlocks;
         if (plan.KSlices > 1)
         {
@@ -97,6 +102,16 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
 
         int mr = _plan.Mr;
+        if (_directA)
+        {
+            // Only the ragged last panel.
+            first = Math.Max(first, _m / mr);
+            if (first >= end)
+            {
+                return;
+            }
+        }
+
         int row0 = first * mr;
         int rows = Math.Min(end * mr, _m) - row0;
         for (int kb = kbFirst; kb < kbEnd; kb++)
@@ -154,16 +169,23 @@ internal sealed unsafe class GemmJob : IParallelWork
                             int row = ic + ir;
                             int mValid = Math.Min(mr, rows - ir);
                             float* aPanel = aBlock + ((long)row * kc);
+                            int aStep = mr;
+                            if (_directA && mValid == mr)
+                            {
+                                aPanel = _a + ((long)p0 * _m) + row;
+                                aStep = _m;
+                            }
+
                             float* cTile = c + ((long)row * _n) + jc + jr;
                             if (mValid == mr && nValid == nr)
                             {
-                                plan.Kernel(kc, aPanel, bPanel, cTile, _n, add);
+                                plan.Kernel(kc, aPanel, aStep, bPanel, cTile, _n, add);
                             }
                             else
                             {
                                 // The same FMA chains into a full scratch tile, then only the valid corner into C.
-                                plan.Kernel(kc, aPanel, bPanel, scratch, nr, false);
-                                GemmMicroKernels.StoreEdge(scratch, nr, cTile, _n, add, mValid, nValid);
+                                plan.Kernel(kc, aPanel, aStep, bPanel, scratch, nr, false);
+                                GemmPacking.StoreEdge(scratch, nr, cTile, _n, add, mValid, nValid);
                             }
 
                             if (last)

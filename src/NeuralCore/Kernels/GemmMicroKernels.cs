@@ -5,10 +5,10 @@ using System.Runtime.Intrinsics;
 namespace NeuralCore.Kernels;
 
 /// <summary>
-/// Register-blocked GEMM micro-kernels. Each computes one full MR x NR tile of C from a packed A panel (kc steps of
-/// MR values) and a packed B panel (kc steps of NR values), zero-padded, and writes it: <c>C = acc</c>, or
-/// <c>C = C + acc</c> when <c>add</c>. Ragged edge tiles are computed into a scratch tile and copied with
-/// <see cref="StoreEdge"/>: a kernel with its own edge path (a stackalloc) made the JIT spill every accumulator to
+/// Register-blocked GEMM micro-kernels. Each computes one full MR x NR tile of C from an A panel (kc steps of MR
+/// values, <c>aStep</c> floats apart: MR when packed, or the row length of a transposed A read in place) and a packed
+/// B panel (kc steps of NR values), zero-padded, and writes it: <c>C = acc</c>, or <c>C = C + acc</c> when <c>add</c>. Ragged edge tiles are computed into a scratch tile and copied with
+/// <see cref="GemmPacking.StoreEdge"/>: a kernel with its own edge path (a stackalloc) made the JIT spill every accumulator to
 /// the stack on each step when dynamic PGO was off, a 3-5x slowdown.
 /// </summary>
 /// <remarks>
@@ -17,27 +17,11 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 internal static unsafe class GemmMicroKernels
 {
-    /// <summary>
-    /// Writes the valid <c>mr x nr</c> corner of a full tile computed into <paramref name="t"/>:
-    /// <c>C = t</c>, or <c>C = C + t</c> when <paramref name="add"/> (the same addition a full tile makes).
-    /// </summary>
-    public static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
-    {
-        for (int r = 0; r < mr; r++)
-        {
-            float* row = c + ((long)r * ldc);
-            float* src = t + (r * ldt);
-            for (int j = 0; j < nr; j++)
-            {
-                row[j] = add ? row[j] + src[j] : src[j];
-            }
-        }
-    }
 
 
     /// <summary>8x32 tile with <see cref="Vector512{T}"/> FMA: C[8, 32] (+)= Apanel[kc, 8]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x8x32(int kc, float* a, float* b, float* c, int ldc, bool add)
+    public static void Vector512x8x32(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
         for (int p = 0; p < kc; p++)
@@ -68,7 +52,7 @@ internal static unsafe class GemmMicroKernels
             Vector512<float> a7 = Vector512.Create(a[7]);
             c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
             c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
-            a += 8;
+            a += aStep;
             b += 32;
         }
 
@@ -114,7 +98,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>12x32 tile with <see cref="Vector512{T}"/> FMA: C[12, 32] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x12x32(int kc, float* a, float* b, float* c, int ldc, bool add)
+    public static void Vector512x12x32(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default, c8_0 = default, c8_1 = default, c9_0 = default, c9_1 = default, c10_0 = default, c10_1 = default, c11_0 = default, c11_1 = default;
         for (int p = 0; p < kc; p++)
@@ -157,7 +141,7 @@ internal static unsafe class GemmMicroKernels
             Vector512<float> a11 = Vector512.Create(a[11]);
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
             c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
-            a += 12;
+            a += aStep;
             b += 32;
         }
 
@@ -219,7 +203,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>12x16 tile with <see cref="Vector512{T}"/> FMA: C[12, 16] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector512x12x16(int kc, float* a, float* b, float* c, int ldc, bool add)
+    public static void Vector512x12x16(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
     {
         Vector512<float> c0_0 = default, c1_0 = default, c2_0 = default, c3_0 = default, c4_0 = default, c5_0 = default, c6_0 = default, c7_0 = default, c8_0 = default, c9_0 = default, c10_0 = default, c11_0 = default;
         for (int p = 0; p < kc; p++)
@@ -249,7 +233,7 @@ internal static unsafe class GemmMicroKernels
             c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
             Vector512<float> a11 = Vector512.Create(a[11]);
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
-            a += 12;
+            a += aStep;
             b += 16;
         }
 
@@ -287,7 +271,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6x16 tile with <see cref="Vector256{T}"/> FMA: C[6, 16] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector256x6x16(int kc, float* a, float* b, float* c, int ldc, bool add)
+    public static void Vector256x6x16(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
     {
         Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -312,7 +296,7 @@ internal static unsafe class GemmMicroKernels
             Vector256<float> a5 = Vector256.Create(a[5]);
             c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
-            a += 6;
+            a += aStep;
             b += 16;
         }
 
@@ -350,7 +334,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>6x8 tile with <see cref="Vector128{T}"/> FMA: C[6, 8] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 8].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Vector128x6x8(int kc, float* a, float* b, float* c, int ldc, bool add)
+    public static void Vector128x6x8(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
     {
         Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
         for (int p = 0; p < kc; p++)
@@ -375,7 +359,7 @@ internal static unsafe class GemmMicroKernels
             Vector128<float> a5 = Vector128.Create(a[5]);
             c5_0 = Vector128.FusedMultiplyAdd(a5, b0, c5_0);
             c5_1 = Vector128.FusedMultiplyAdd(a5, b1, c5_1);
-            a += 6;
+            a += aStep;
             b += 8;
         }
 
@@ -413,7 +397,7 @@ internal static unsafe class GemmMicroKernels
 
     /// <summary>4x4 tile in scalar code, for hardware without usable SIMD.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scalar4x4(int kc, float* a, float* b, float* c, int ldc, bool add)
+    public static void Scalar4x4(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
     {
         float c0_0 = 0f, c0_1 = 0f, c0_2 = 0f, c0_3 = 0f, c1_0 = 0f, c1_1 = 0f, c1_2 = 0f, c1_3 = 0f, c2_0 = 0f, c2_1 = 0f, c2_2 = 0f, c2_3 = 0f, c3_0 = 0f, c3_1 = 0f, c3_2 = 0f, c3_3 = 0f;
         for (int p = 0; p < kc; p++)
@@ -442,7 +426,7 @@ internal static unsafe class GemmMicroKernels
             c3_1 += a3 * b1;
             c3_2 += a3 * b2;
             c3_3 += a3 * b3;
-            a += 4;
+            a += aStep;
             b += 4;
         }
 

@@ -219,6 +219,26 @@ internal static unsafe class GemmPacking
         }
     }
 
+    /// <summary>
+    /// Writes the valid <c>mr x nr</c> corner of a full tile computed into <paramref name="t"/>:
+    /// <c>C = t</c>, or <c>C = C + t</c> when <paramref name="add"/> (the same addition a full tile makes). A 10-wide
+    /// output layer stores every tile this way, so the rows are copied with vectors.
+    /// </summary>
+    public static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
+    {
+        for (int r = 0; r < mr; r++, t += ldt, c += ldc)
+        {
+            if (add)
+            {
+                AddFloats(c, t, nr);
+            }
+            else
+            {
+                CopyFloats(c, t, nr);
+            }
+        }
+    }
+
     /// <summary><c>sums[j] += src[j]</c> for j &lt; <paramref name="count"/>; one addition per element at any width.</summary>
     public static void AddFloats(float* sums, float* src, int count)
     {

@@ -46,7 +46,7 @@ internal readonly unsafe struct GemmPlan
     /// </summary>
     internal const long MinFmaPerThread = 1L << 19;
 
-    public required delegate*<int, float*, float*, float*, int, bool, void> Kernel { get; init; }
+    public required delegate*<int, float*, int, float*, float*, int, bool, void> Kernel { get; init; }
 
     public required int Mr { get; init; }
 
@@ -81,7 +81,7 @@ internal readonly unsafe struct GemmPlan
     /// <param name="split">How to divide the work among threads.</param>
     public static GemmPlan Create(int m, int n, int k, GemmIsa isa, int maxThreads, GemmSplit split = GemmSplit.Auto)
     {
-        delegate*<int, float*, float*, float*, int, bool, void> kernel;
+        delegate*<int, float*, int, float*, float*, int, bool, void> kernel;
         int mr, nr;
         switch (isa)
         {
