@@ -230,19 +230,37 @@ public class SequentialTests
 [Collection(SerialTests.Name)]
 public class SequentialDeterminismTests
 {
-    private static float[] Train(int threads, ulong seed)
+    private static Sequential Build(int shape, ulong seed, IOptimizer optimizer)
+    {
+        var model = new Sequential(784, seed);
+        switch (shape)
+        {
+            case 0:
+                model.Add(new Dense(256)).Add(new Relu()).Add(new Dropout(0.2f)).Add(new Dense(10));
+                break;
+            default:
+                // Two hidden layers: the middle Dense applies the first ReLU's mask in its input-gradient product.
+                model.Add(new Dense(300)).Add(new Relu()).Add(new Dense(200)).Add(new Relu()).Add(new Dense(10));
+                break;
+        }
+
+        model.Compile(new SoftmaxCrossEntropy(), optimizer);
+        return model;
+    }
+
+    private static float[] Train(int threads, ulong seed, int shape = 0, bool sgd = false, int batch = 128)
     {
         int saved = Parallelism.DegreeOfParallelism;
         try
         {
             Parallelism.DegreeOfParallelism = threads;
-            var model = new Sequential(784, seed).Add(new Dense(256)).Add(new Relu()).Add(new Dropout(0.2f)).Add(new Dense(10));
-            model.Compile(new SoftmaxCrossEntropy(), new Adam());
-            float[] x = Seeded.Uniform(128 * 784, 7);
-            int[] y = [.. Enumerable.Range(0, 128).Select(i => (i * 7) % 10)];
+            IOptimizer optimizer = sgd ? new Sgd(new SgdOptions(0.05f, Momentum: 0.9f, Nesterov: true)) : new Adam();
+            Sequential model = Build(shape, seed, optimizer);
+            float[] x = Seeded.Uniform(batch * 784, 7);
+            int[] y = [.. Enumerable.Range(0, batch).Select(i => (i * 7) % 10)];
             for (int step = 0; step < 20; step++)
             {
-                model.TrainStep(x, y, 128);
+                model.TrainStep(x, y, batch);
             }
 
             return model.Parameters.ToArray();
@@ -260,5 +278,98 @@ public class SequentialDeterminismTests
         float[] two = Train(2, 11);
         Assert.True(one.AsSpan().SequenceEqual(two), "weights differ between 1 and 2 threads");
         Assert.False(one.AsSpan().SequenceEqual(Train(1, 12)), "the seed should change the result");
+    }
+
+    [Theory]
+    [InlineData(1, false, 128)]
+    [InlineData(1, true, 96)]
+    [InlineData(0, true, 33)]
+    public void Any_thread_count_gives_bitwise_equal_weights(int shape, bool sgd, int batch)
+    {
+        float[] one = Train(1, 5, shape, sgd, batch);
+        foreach (int threads in new[] { 2, 3, 8 })
+        {
+            float[] many = Train(threads, 5, shape, sgd, batch);
+            int first = one.AsSpan().CommonPrefixLength(many);
+            Assert.True(first == one.Length, $"{threads} threads: parameter {first} differs from one thread's");
+        }
+    }
+}
+
+/// <summary>
+/// The model runs a Dense followed by ReLU as one fused product, applies the ReLU mask inside the next Dense's
+/// input-gradient product and overwrites gradients instead of zeroing them; the layers' own Forward and Backward do
+/// none of that. Both must give bitwise the same outputs and gradients.
+/// </summary>
+[Collection(SerialTests.Name)]
+public class SequentialFusionTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Fused_step_equals_the_layers_run_one_by_one(int threads)
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = threads;
+            const int batch = 40;
+            var model = new Sequential(50, seed: 3)
+                .Add(new Dense(64)).Add(new Relu()).Add(new Dense(48)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Sgd());
+            float[] x = Seeded.Uniform(batch * 50, 4, scale: 3f);
+            int[] y = [.. Enumerable.Range(0, batch).Select(i => i % 10)];
+
+            // Dirty gradients: the model must overwrite, not add to, what a previous step left.
+            model.Gradients.Span.Fill(123f);
+            TrainStepResult result = model.ComputeGradients(x, y, batch);
+            float[] fused = model.Gradients.ToArray();
+
+            // The same step through the public layer API.
+            var layers = model.Layers;
+            var activations = new List<float[]>();
+            ReadOnlySpan<float> input = x;
+            foreach (ILayer layer in layers)
+            {
+                float[] output = new float[batch * layer.OutputSize];
+                layer.Forward(input, output, batch, training: true);
+                activations.Add(output);
+                input = output;
+            }
+
+            float[] grad = new float[batch * 10];
+            double loss = new SoftmaxCrossEntropy().Compute(activations[^1], y, grad, batch, 10);
+            Assert.Equal(loss, result.Loss);
+            model.Gradients.Span.Clear();
+            for (int i = layers.Count - 1; i >= 0; i--)
+            {
+                float[] inputGrad = i == 0 ? [] : new float[batch * layers[i].InputSize];
+                layers[i].Backward(i == 0 ? x : activations[i - 1], activations[i], grad, inputGrad, batch);
+                grad = inputGrad;
+            }
+
+            float[] separate = model.Gradients.ToArray();
+            int first = fused.AsSpan().CommonPrefixLength(separate);
+            Assert.True(first == fused.Length, $"gradient {first} differs: fused {(first < fused.Length ? fused[first] : 0):R}, separate {(first < fused.Length ? separate[first] : 0):R}");
+
+            // Inference takes the fused path too.
+            float[] logits = new float[batch * 10];
+            model.Infer(x, logits, batch);
+            float[] eval = new float[batch * 10];
+            input = x;
+            foreach (ILayer layer in layers)
+            {
+                float[] output = new float[batch * layer.OutputSize];
+                layer.Forward(input, output, batch, training: false);
+                input = output;
+                eval = output;
+            }
+
+            Assert.True(logits.AsSpan().SequenceEqual(eval), "fused inference differs from the layers run one by one");
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
     }
 }

@@ -1,0 +1,204 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// The ways a product is divided among threads (blocks of C, rows only, runs of k blocks with a reduction phase),
+/// its fused epilogues and its fused column sums: each must give bitwise the result of the plain product followed by
+/// the separate element-wise kernel, at every thread count and on every instruction-set path.
+/// </summary>
+[Collection(SerialTests.Name)]
+public unsafe class GemmSplitTests
+{
+    private static readonly int[] s_threadCounts = [1, 2, 3, 8];
+
+    public static TheoryData<int, int, int, bool> Shapes() => new()
+    {
+        // The MLP's products: forward (k = 784 in four blocks), weight gradient (transposed A read in place),
+        // a narrow output layer, and shapes whose panels, k blocks and rows do not divide evenly.
+        { 128, 1024, 784, false },
+        { 32, 128, 784, false },
+        { 784, 256, 128, true },
+        { 128, 10, 1024, false },
+        { 1024, 10, 32, true },
+        { 37, 300, 1031, false },
+        { 301, 45, 600, true },
+    };
+
+    private static void WithThreads(int threads, Action action)
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = threads;
+            action();
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
+    private static void AssertBitwiseEqual(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}: element {i} is {actual[i]:R}, expected {expected[i]:R}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_split_at_every_thread_count_gives_the_one_thread_bits(int m, int n, int k, bool transposeA)
+    {
+        float[] a = Seeded.Uniform(m * k, 1);
+        float[] b = Seeded.Uniform(k * n, 2);
+        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        {
+            float[] expected = Seeded.Uniform(m * n, 3);
+            WithThreads(1, () => Gemm.MultiplyOn(isa, a, b, expected, m, n, k, transposeA, false, accumulate: true));
+            foreach (GemmSplit split in Enum.GetValues<GemmSplit>())
+            {
+                foreach (int threads in s_threadCounts)
+                {
+                    float[] actual = Seeded.Uniform(m * n, 3);
+                    WithThreads(threads, () => Gemm.MultiplyOn(isa, a, b, actual, m, n, k, transposeA, false, true,
+                        GemmEpilogue.None, split));
+                    AssertBitwiseEqual(expected, actual, $"{isa} {split} {threads} threads {m}x{n}x{k}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bias_and_relu_epilogue_equals_the_product_then_the_elementwise_kernels(bool relu)
+    {
+        const int m = 64, n = 200, k = 784;
+        float[] a = Seeded.Uniform(m * k, 4);
+        float[] b = Seeded.Uniform(k * n, 5);
+        float[] bias = Seeded.Uniform(n, 6);
+        bias[3] = float.NaN;
+        bias[4] = float.PositiveInfinity;
+        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        {
+            float[] expected = new float[m * n];
+            Gemm.MultiplyOn(isa, a, b, expected, m, n, k);
+            Elementwise.AddRowToEachRow(expected, bias, m);
+            if (relu)
+            {
+                Elementwise.Relu(expected, expected);
+            }
+
+            foreach (int threads in s_threadCounts)
+            {
+                float[] actual = new float[m * n];
+                WithThreads(threads, () =>
+                {
+                    fixed (float* pBias = bias)
+                    {
+                        Gemm.MultiplyOn(isa, a, b, actual, m, n, k, false, false, false,
+                            GemmEpilogue.AddBias(pBias, relu), GemmSplit.Reduction);
+                    }
+                });
+                AssertBitwiseEqual(expected, actual, $"{isa} relu={relu} {threads} threads");
+            }
+        }
+    }
+
+    [Fact]
+    public void Relu_mask_epilogue_equals_the_product_then_relu_backward()
+    {
+        const int m = 96, n = 300, k = 10;
+        float[] a = Seeded.Uniform(m * k, 7);
+        float[] b = Seeded.Uniform(n * k, 8);
+        float[] mask = Seeded.Uniform(m * n, 9);
+        mask[0] = float.NaN;
+        mask[1] = -0f;
+        mask[2] = 0f;
+        mask[3] = float.Epsilon;
+        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        {
+            float[] expected = new float[m * n];
+            Gemm.MultiplyOn(isa, a, b, expected, m, n, k, transposeB: true);
+            Elementwise.ReluBackward(mask, expected, expected);
+            foreach (int threads in s_threadCounts)
+            {
+                float[] actual = new float[m * n];
+                WithThreads(threads, () =>
+                {
+                    fixed (float* pMask = mask)
+                    {
+                        Gemm.MultiplyOn(isa, a, b, actual, m, n, k, false, true, false, GemmEpilogue.MaskRelu(pMask, n));
+                    }
+                });
+                AssertBitwiseEqual(expected, actual, $"{isa} {threads} threads");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Weight_gradient_equals_the_product_and_column_sums(bool accumulate)
+    {
+        const int inputs = 300, units = 77, batch = 130;
+        float[] x = Seeded.Uniform(batch * inputs, 10);
+        float[] dy = Seeded.Uniform(batch * units, 11);
+        float[] expectedW = Seeded.Uniform(inputs * units, 12);
+        float[] expectedB = Seeded.Uniform(units, 13);
+        float[] initialW = (float[])expectedW.Clone();
+        float[] initialB = (float[])expectedB.Clone();
+        if (!accumulate)
+        {
+            Array.Clear(expectedB);
+        }
+
+        Gemm.Multiply(x, dy, expectedW, inputs, units, batch, transposeA: true, accumulate: accumulate);
+        Elementwise.AccumulateColumnSums(dy, expectedB, batch);
+        foreach (int threads in s_threadCounts)
+        {
+            float[] w = (float[])initialW.Clone();
+            float[] bias = (float[])initialB.Clone();
+            WithThreads(threads, () => Gemm.WeightGradient(x, dy, w, bias, inputs, units, batch, accumulate));
+            AssertBitwiseEqual(expectedW, w, $"weights, {threads} threads");
+            AssertBitwiseEqual(expectedB, bias, $"bias, {threads} threads");
+        }
+    }
+
+    [Fact]
+    public void Row_partition_covers_every_row_once_in_order()
+    {
+        foreach (int threads in s_threadCounts)
+        {
+            WithThreads(threads, () =>
+            {
+                Gemm.RowPartition(784, 1024, 128, out int slices, out int mr);
+                Assert.InRange(slices, 1, threads);
+                int panels = (784 + mr - 1) / mr, next = 0;
+                for (int s = 0; s < slices; s++)
+                {
+                    (int first, int end) = GemmPlan.Slice(panels, slices, s);
+                    Assert.Equal(next, first);
+                    Assert.True(end > first, "an empty slice");
+                    next = end;
+                }
+
+                Assert.Equal(panels, next);
+            });
+        }
+    }
+
+    [Fact]
+    public void Small_products_run_on_one_thread_and_large_ones_on_all()
+    {
+        WithThreads(2, () =>
+        {
+            Assert.Equal(1, GemmPlan.Create(32, 16, 128, GemmIsa.Vector256, 2).Threads);
+            Assert.Equal(2, GemmPlan.Create(128, 1024, 784, GemmIsa.Vector256, 2).Threads);
+            Assert.Equal(2, GemmPlan.Create(128, 1024, 784, GemmIsa.Vector256, 2, GemmSplit.Reduction).KSlices);
+        });
+    }
+}
