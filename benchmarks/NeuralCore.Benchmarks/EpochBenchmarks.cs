@@ -63,7 +63,7 @@ public class EpochBenchmarks
 
     /// <summary>One epoch over the 60,000 training images.</summary>
     [Benchmark]
-    public double Epoch() => _model.Fit(MnistOnce.Data.Train.Features, MnistOnce.Data.Train.Labels, _options).Loss[0];
+    public double Epoch() => _model.Fit(MnistOnce.Data.Train, _options).Loss[0];
 }
 
 /// <summary>Inference: class probabilities for <see cref="Batch"/> MNIST test images with a trained-size model.</summary>

@@ -78,8 +78,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             return 1;
         }
 
-        Evaluation test = model.Evaluate(data.Test.Features, data.Test.Labels, data.Test.Count);
-        ConfusionMatrix confusion = model.ConfusionMatrix(data.Test.Features, data.Test.Labels, data.Test.Count);
+        Evaluation test = model.Evaluate(data.Test);
+        ConfusionMatrix confusion = model.ConfusionMatrix(data.Test);
         int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(data.Train.Count, settings.ValidationSplit) : data.Train.Count;
         var report = new RunReport(settings, model.ParameterCount, trainCount, data.Train.Count - trainCount, data.Test.Count,
             threads, source, loadSeconds, history, test.Loss, test.Accuracy, confusion, model.Summary());
@@ -119,7 +119,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
                 continue;
             }
 
-            Evaluation test = model.Evaluate(data.Test.Features, data.Test.Labels, data.Test.Count);
+            Evaluation test = model.Evaluate(data.Test);
             rows.Add(new SweepRow(hidden, model.ParameterCount, history.TotalSeconds, test.Accuracy,
                 history.Epochs[^1].ValidationAccuracy ?? double.NaN));
         }
@@ -156,15 +156,15 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         var (data, source, _) = LoadData(settings, cancellation);
         output.Write(model.Summary());
-        Evaluation test = model.Evaluate(data.Test.Features, data.Test.Labels, data.Test.Count);
-        ConfusionMatrix confusion = model.ConfusionMatrix(data.Test.Features, data.Test.Labels, data.Test.Count);
+        Evaluation test = model.Evaluate(data.Test);
+        ConfusionMatrix confusion = model.ConfusionMatrix(data.Test);
         output.WriteLine($"Test accuracy on {data.Test.Count:N0} images from {source}: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}).");
         output.Write(confusion.ToString());
         return 0;
     }
 
     private History Fit(Sequential model, MnistDataset data, TrainSettings settings, CancellationToken cancellation) =>
-        model.Fit(data.Train.Features, data.Train.Labels, new FitOptions
+        model.Fit(data.Train, new FitOptions
         {
             Epochs = settings.Epochs,
             BatchSize = settings.BatchSize,

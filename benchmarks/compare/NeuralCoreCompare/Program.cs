@@ -43,7 +43,7 @@ model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(LearningRate: 
 
 // One Fit call for all epochs, so that every epoch gets its own shuffle (Fit derives it from the epoch number).
 // Without validation data an epoch's Seconds covers exactly the training loop: shuffle, batch gathering and steps.
-History history = model.Fit(mnist.Train.Features, mnist.Train.Labels, new FitOptions
+History history = model.Fit(mnist.Train, new FitOptions
 {
     Epochs = options.Epochs,
     BatchSize = options.Batch,
@@ -52,7 +52,7 @@ History history = model.Fit(mnist.Train.Features, mnist.Train.Labels, new FitOpt
     Seed = options.Seed,
 });
 
-Evaluation test = model.Evaluate(mnist.Test.Features, mnist.Test.Labels, mnist.Test.Count);
+Evaluation test = model.Evaluate(mnist.Test);
 
 using (Stream stdout = Console.OpenStandardOutput())
 using (var json = new Utf8JsonWriter(stdout))

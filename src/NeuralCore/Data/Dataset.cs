@@ -1,11 +1,19 @@
+using NeuralCore.Kernels;
+
 namespace NeuralCore.Data;
 
 /// <summary>
 /// Labelled samples for classification: <see cref="Features"/> is <c>[Count, FeatureSize]</c> row-major and
-/// <see cref="Labels"/> is <c>[Count]</c>. The arrays are held, not copied.
+/// <see cref="Labels"/> is <c>[Count]</c>. The arrays are held, not copied. The features may be stored as bytes
+/// (<see cref="FromBytes"/>, as <see cref="Mnist"/> loads them): training and evaluation then read the bytes and
+/// divide as they go, with a quarter of the memory and of the memory traffic.
 /// </summary>
 public sealed class Dataset
 {
+    private readonly byte[]? _bytes;
+    private readonly float _divisor;
+    private readonly object _gate = new();
+    private float[]? _features;
     /// <summary>Wraps <paramref name="features"/> and <paramref name="labels"/> (no copy).</summary>
     /// <param name="features">The <c>[count, featureSize]</c> samples, row-major.</param>
     /// <param name="labels">The <c>[count]</c> class labels; each non-negative.</param>
@@ -19,33 +27,80 @@ public sealed class Dataset
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(labels);
-        if (featureSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize,
-                $"Expected a positive feature size. Received: featureSize={featureSize}.");
-        }
-
-        if ((long)labels.Length * featureSize != features.Length)
-        {
-            throw new ArgumentException(
-                $"Expected features.Length = labels.Length × featureSize = {labels.Length} × {featureSize} = {(long)labels.Length * featureSize}. Received: features.Length={features.Length}.",
-                nameof(features));
-        }
-
-        int negative = labels.AsSpan().IndexOfAnyInRange(int.MinValue, -1);
-        if (negative >= 0)
-        {
-            throw new ArgumentException(
-                $"Expected non-negative labels. Received: labels[{negative}]={labels[negative]}.", nameof(labels));
-        }
-
-        Features = features;
+        CheckShape(features.Length, labels, featureSize, nameof(features));
+        _features = features;
         Labels = labels;
         FeatureSize = featureSize;
     }
 
-    /// <summary>The <c>[Count, FeatureSize]</c> samples, row-major.</summary>
-    public float[] Features { get; }
+    private Dataset(byte[] values, float divisor, int[] labels, int featureSize)
+    {
+        _bytes = values;
+        _divisor = divisor;
+        Labels = labels;
+        FeatureSize = featureSize;
+    }
+
+    /// <summary>
+    /// Wraps features stored as bytes (no copy): feature <c>i</c> is <c>values[i] / divisor</c>, computed in single
+    /// precision whenever it is read (pixels in 0..255 with divisor 255 give [0, 1]).
+    /// </summary>
+    /// <param name="values">The <c>[count, featureSize]</c> samples as bytes, row-major.</param>
+    /// <param name="labels">The <c>[count]</c> class labels; each non-negative.</param>
+    /// <param name="featureSize">Features per sample; positive.</param>
+    /// <param name="divisor">The divisor; positive and finite.</param>
+    /// <returns>The dataset.</returns>
+    /// <exception cref="ArgumentNullException">An array is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="featureSize"/> or <paramref name="divisor"/> is out of range.</exception>
+    /// <exception cref="ArgumentException"><c>values.Length != labels.Length × featureSize</c>, or a label is negative.</exception>
+    public static Dataset FromBytes(byte[] values, int[] labels, int featureSize, float divisor)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (!(divisor > 0 && float.IsFinite(divisor)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(divisor), divisor,
+                $"Expected a positive, finite divisor. Received: divisor={divisor}.");
+        }
+
+        CheckShape(values.Length, labels, featureSize, nameof(values));
+        return new Dataset(values, divisor, labels, featureSize);
+    }
+
+    /// <summary>
+    /// The <c>[Count, FeatureSize]</c> samples, row-major, as floats. For a dataset stored as bytes the first read
+    /// converts them all into a new array (four times the bytes' size) and keeps it; the model API never needs it.
+    /// </summary>
+    public float[] Features
+    {
+        get
+        {
+            if (_features is { } features)
+            {
+                return features;
+            }
+
+            lock (_gate)
+            {
+                if (_features is null)
+                {
+                    float[] converted = GC.AllocateUninitializedArray<float>(_bytes!.Length);
+                    Elementwise.BytesToSingles(_bytes, converted, _divisor);
+                    _features = converted;
+                }
+
+                return _features;
+            }
+        }
+    }
+
+    /// <summary>Whether the features are stored as bytes (<see cref="FromBytes"/>).</summary>
+    public bool StoresBytes => _bytes is not null;
+
+    /// <summary>The samples as the training loop reads them, without copying.</summary>
+    internal SampleSource Source => _bytes is not null
+        ? new SampleSource(_bytes, _divisor, Labels, FeatureSize)
+        : new SampleSource(_features!, Labels, FeatureSize);
 
     /// <summary>The <c>[Count]</c> class labels.</summary>
     public int[] Labels { get; }
@@ -55,6 +110,29 @@ public sealed class Dataset
 
     /// <summary>Features per sample.</summary>
     public int FeatureSize { get; }
+
+    private static void CheckShape(int length, int[] labels, int featureSize, string name)
+    {
+        if (featureSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize,
+                $"Expected a positive feature size. Received: featureSize={featureSize}.");
+        }
+
+        if ((long)labels.Length * featureSize != length)
+        {
+            throw new ArgumentException(
+                $"Expected {name}.Length = labels.Length × featureSize = {labels.Length} × {featureSize} = {(long)labels.Length * featureSize}. Received: {name}.Length={length}.",
+                name);
+        }
+
+        int negative = labels.AsSpan().IndexOfAnyInRange(int.MinValue, -1);
+        if (negative >= 0)
+        {
+            throw new ArgumentException(
+                $"Expected non-negative labels. Received: labels[{negative}]={labels[negative]}.", nameof(labels));
+        }
+    }
 
     /// <summary>
     /// The index where <see cref="Split"/> cuts, Keras's <c>validation_split</c> rule:
@@ -119,10 +197,10 @@ public sealed class Dataset
                 $"Expected a range inside [0, {Count}). Received: start={start}, count={count}.");
         }
 
-        return new Dataset(
-            Features.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(),
-            Labels.AsSpan(start, count).ToArray(),
-            FeatureSize);
+        int[] labels = Labels.AsSpan(start, count).ToArray();
+        return _bytes is not null
+            ? new Dataset(_bytes.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(), _divisor, labels, FeatureSize)
+            : new Dataset(_features!.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(), labels, FeatureSize);
     }
 
     /// <summary>
@@ -157,21 +235,14 @@ public sealed class Dataset
                 $"destLabels is too short for {count} samples. Received: destLabels.Length={destLabels.Length}.", nameof(destLabels));
         }
 
-        int size = FeatureSize;
-        ReadOnlySpan<float> features = Features;
-        ReadOnlySpan<int> labels = Labels;
         ReadOnlySpan<int> batch = indices.Slice(start, count);
-        for (int r = 0; r < batch.Length; r++)
+        int bad = batch.IndexOfAnyExceptInRange(0, Count - 1);
+        if (bad >= 0)
         {
-            int index = batch[r];
-            if ((uint)index >= (uint)labels.Length)
-            {
-                throw new ArgumentOutOfRangeException(nameof(indices), index,
-                    $"Expected indices in [0, {labels.Length}). Received: indices[{start + r}]={index}.");
-            }
-
-            features.Slice(index * size, size).CopyTo(destFeatures.Slice(r * size, size));
-            destLabels[r] = labels[index];
+            throw new ArgumentOutOfRangeException(nameof(indices), batch[bad],
+                $"Expected indices in [0, {Count}). Received: indices[{start + bad}]={batch[bad]}.");
         }
+
+        Source.Gather(batch, destFeatures, destLabels);
     }
 }

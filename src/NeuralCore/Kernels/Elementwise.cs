@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels;
 
@@ -138,6 +141,59 @@ public static class Elementwise
             float dot = TensorPrimitives.Dot(dyr, yr);
             TensorPrimitives.Subtract(dyr, dot, dxr);
             TensorPrimitives.Multiply(dxr, yr, dxr);
+        }
+    }
+
+    /// <summary>
+    /// Converts bytes to scaled floats: <c>destination[i] = x[i] / divisor</c>, the division in single precision
+    /// (exactly what converting first and then dividing gives, at every vector width).
+    /// </summary>
+    /// <param name="x">The bytes.</param>
+    /// <param name="destination">The floats, at least as long as <paramref name="x"/>.</param>
+    /// <param name="divisor">The divisor (255 maps pixels to [0, 1]).</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        ref byte src = ref MemoryMarshal.GetReference(x);
+        ref float dst = ref MemoryMarshal.GetReference(destination);
+        nuint n = (nuint)x.Length, i = 0;
+
+        // TensorPrimitives.ConvertTruncating<byte, float> took 0.5 s for MNIST's 47 M pixels here: it has no vector
+        // path for this pair. Widening bytes to 32-bit integers and converting those is exact.
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> d = Vector512.Create(divisor);
+            for (; i + 64 <= n; i += 64)
+            {
+                (Vector512<ushort> lo, Vector512<ushort> hi) = Vector512.Widen(Vector512.LoadUnsafe(ref src, i));
+                (Vector512<uint> a, Vector512<uint> b) = Vector512.Widen(lo);
+                (Vector512<uint> c, Vector512<uint> e) = Vector512.Widen(hi);
+                (Vector512.ConvertToSingle(a.AsInt32()) / d).StoreUnsafe(ref dst, i);
+                (Vector512.ConvertToSingle(b.AsInt32()) / d).StoreUnsafe(ref dst, i + 16);
+                (Vector512.ConvertToSingle(c.AsInt32()) / d).StoreUnsafe(ref dst, i + 32);
+                (Vector512.ConvertToSingle(e.AsInt32()) / d).StoreUnsafe(ref dst, i + 48);
+            }
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> d = Vector256.Create(divisor);
+            for (; i + 32 <= n; i += 32)
+            {
+                (Vector256<ushort> lo, Vector256<ushort> hi) = Vector256.Widen(Vector256.LoadUnsafe(ref src, i));
+                (Vector256<uint> a, Vector256<uint> b) = Vector256.Widen(lo);
+                (Vector256<uint> c, Vector256<uint> e) = Vector256.Widen(hi);
+                (Vector256.ConvertToSingle(a.AsInt32()) / d).StoreUnsafe(ref dst, i);
+                (Vector256.ConvertToSingle(b.AsInt32()) / d).StoreUnsafe(ref dst, i + 8);
+                (Vector256.ConvertToSingle(c.AsInt32()) / d).StoreUnsafe(ref dst, i + 16);
+                (Vector256.ConvertToSingle(e.AsInt32()) / d).StoreUnsafe(ref dst, i + 24);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i) / divisor;
         }
     }
 }

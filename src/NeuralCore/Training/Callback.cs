@@ -2,7 +2,7 @@ using NeuralCore.Models;
 
 namespace NeuralCore.Training;
 
-/// <summary>The state of a running <see cref="ModelTraining.Fit"/>, shared with its callbacks.</summary>
+/// <summary>The state of a running <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/>, shared with its callbacks.</summary>
 public sealed class TrainingContext
 {
     internal TrainingContext(Sequential model, int epochs, int stepsPerEpoch, int samples, History history)
@@ -42,7 +42,7 @@ public sealed class TrainingContext
 }
 
 /// <summary>
-/// Hooks into <see cref="ModelTraining.Fit"/>, Keras-style; every method does nothing unless overridden. Callbacks run
+/// Hooks into <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/>, Keras-style; every method does nothing unless overridden. Callbacks run
 /// on the training thread, in the order given.
 /// </summary>
 public abstract class Callback

@@ -1,6 +1,6 @@
 namespace NeuralCore.Training;
 
-/// <summary>What one epoch of <see cref="ModelTraining.Fit"/> measured (Keras's <c>history.history</c> row).</summary>
+/// <summary>What one epoch of <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/> measured (Keras's <c>history.history</c> row).</summary>
 /// <param name="Epoch">The epoch, from 1.</param>
 /// <param name="Loss">The training loss: the mean over the epoch's samples of the loss measured before each update.</param>
 /// <param name="Accuracy">The fraction of the epoch's samples classified correctly before each update.</param>

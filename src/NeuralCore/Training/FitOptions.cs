@@ -1,6 +1,6 @@
 namespace NeuralCore.Training;
 
-/// <summary>Options of <see cref="ModelTraining.Fit"/>, with Keras's defaults.</summary>
+/// <summary>Options of <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/>, with Keras's defaults.</summary>
 public sealed record FitOptions
 {
     /// <summary>Passes over the training data (default 1); positive.</summary>

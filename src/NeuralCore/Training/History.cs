@@ -1,6 +1,6 @@
 namespace NeuralCore.Training;
 
-/// <summary>The record of a <see cref="ModelTraining.Fit"/> call: one <see cref="EpochMetrics"/> per epoch run.</summary>
+/// <summary>The record of a <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/> call: one <see cref="EpochMetrics"/> per epoch run.</summary>
 public sealed class History
 {
     private readonly List<EpochMetrics> _epochs = [];

@@ -2,12 +2,13 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using NeuralCore.Data;
+using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Randomness;
 
 namespace NeuralCore.Training;
 
-/// <summary>The result of <see cref="ModelTraining.Evaluate"/>.</summary>
+/// <summary>The result of <see cref="ModelTraining.Evaluate(Models.Sequential, ReadOnlySpan{float}, ReadOnlySpan{int}, int, int)"/>.</summary>
 /// <param name="Loss">The mean loss over the samples.</param>
 /// <param name="Accuracy">The fraction classified correctly.</param>
 /// <param name="Count">The number of samples.</param>
@@ -37,17 +38,40 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(labels);
         options ??= new FitOptions();
-        if (!model.IsCompiled)
-        {
-            throw new InvalidOperationException("The model is not compiled: call Compile(loss, optimizer) before Fit.");
-        }
-
+        CheckCompiled(model, "Fit");
         Validate(options);
-        int count = CheckData(model, inputs, labels, nameof(inputs), nameof(labels));
-        int features = model.InputSize, classes = model.OutputSize;
+        CheckData(model, inputs, labels, nameof(inputs), nameof(labels));
+        return FitCore(model, new SampleSource(inputs, labels, model.InputSize), options);
+    }
 
-        ReadOnlyMemory<float> trainX, valX = default;
-        ReadOnlyMemory<int> trainY, valY = default;
+    /// <summary>
+    /// Trains the model on a <see cref="Dataset"/>, as <see cref="Fit(Sequential, float[], int[], FitOptions?)"/>
+    /// does on arrays. A dataset stored as bytes (MNIST as <see cref="Mnist"/> loads it) is read and scaled batch by
+    /// batch, never converted whole.
+    /// </summary>
+    /// <param name="model">A compiled model.</param>
+    /// <param name="train">The training samples (and, with <see cref="FitOptions.ValidationSplit"/>, the validation tail).</param>
+    /// <param name="options">The options; null for the defaults.</param>
+    /// <returns>The per-epoch history.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model (both shapes are named), or an option is invalid.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the model holds the weights after the last finished step.</exception>
+    public static History Fit(this Sequential model, Dataset train, FitOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        options ??= new FitOptions();
+        CheckCompiled(model, "Fit");
+        Validate(options);
+        CheckDataset(model, train, nameof(train));
+        return FitCore(model, train.Source, options);
+    }
+
+    private static History FitCore(Sequential model, SampleSource data, FitOptions options)
+    {
+        int count = data.Count;
+        int features = model.InputSize;
+        SampleSource train, validation = default;
         int trainCount, valCount;
         if (options.ValidationInputs is not null || options.ValidationLabels is not null)
         {
@@ -56,25 +80,24 @@ public static class ModelTraining
                 throw new ArgumentException("Give both ValidationInputs and ValidationLabels, or neither.", nameof(options));
             }
 
-            valCount = CheckData(model, options.ValidationInputs, options.ValidationLabels, "ValidationInputs", "ValidationLabels");
-            (trainX, trainY, trainCount) = (inputs, labels, count);
-            (valX, valY) = (options.ValidationInputs, options.ValidationLabels);
+            CheckData(model, options.ValidationInputs, options.ValidationLabels, "ValidationInputs", "ValidationLabels");
+            (train, trainCount) = (data, count);
+            validation = new SampleSource(options.ValidationInputs, options.ValidationLabels, features);
+            valCount = validation.Count;
         }
         else
         {
             // Keras: the last samples validate, cut before shuffling; an empty part is an error, as in Keras.
             trainCount = options.ValidationSplit > 0 ? Dataset.SplitIndex(count, options.ValidationSplit) : count;
             valCount = count - trainCount;
-            trainX = inputs.AsMemory(0, trainCount * features);
-            trainY = labels.AsMemory(0, trainCount);
-            valX = inputs.AsMemory(trainCount * features);
-            valY = labels.AsMemory(trainCount);
+            train = data.Slice(0, trainCount);
+            validation = data.Slice(trainCount, valCount);
         }
 
         if (trainCount == 0)
         {
             throw new ArgumentException(
-                "Fit needs at least one training sample; inputs and labels are empty.", nameof(inputs));
+                "Fit needs at least one training sample; inputs and labels are empty.", nameof(data));
         }
 
         int batchSize = Math.Min(options.BatchSize, trainCount);
@@ -117,19 +140,12 @@ public static class ModelTraining
             long correct = 0;
             int seen = 0;
             bool diverged = false;
-            ReadOnlySpan<float> xs = trainX.Span;
-            ReadOnlySpan<int> ys = trainY.Span;
             for (int step = 1; step <= steps; step++)
             {
                 options.CancellationToken.ThrowIfCancellationRequested();
                 int first = (step - 1) * batchSize;
                 int n = Math.Min(batchSize, trainCount - first);
-                for (int b = 0; b < n; b++)
-                {
-                    int index = order[first + b];
-                    xs.Slice(index * features, features).CopyTo(batchX.AsSpan(b * features, features));
-                    batchY[b] = ys[index];
-                }
+                train.Gather(order.AsSpan(first, n), batchX.AsSpan(0, n * features), batchY.AsSpan(0, n));
 
                 TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), batchY.AsSpan(0, n), n);
                 if (!double.IsFinite(result.Loss))
@@ -157,8 +173,8 @@ public static class ModelTraining
             double? valLoss = null, valAccuracy = null;
             if (valCount > 0)
             {
-                Evaluation validation = model.Evaluate(valX.Span, valY.Span, valCount, batchSize: Math.Max(batchSize, 256));
-                (valLoss, valAccuracy) = (validation.Loss, validation.Accuracy);
+                Evaluation result = EvaluateCore(model, validation, Math.Max(batchSize, 256));
+                (valLoss, valAccuracy) = (result.Loss, result.Accuracy);
             }
 
             var metrics = new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, valLoss, valAccuracy,
@@ -224,6 +240,135 @@ public static class ModelTraining
         }
     }
 
+    /// <summary>The mean loss and the accuracy on a <see cref="Dataset"/>, in inference mode (Keras's <c>model.evaluate</c>).</summary>
+    /// <param name="model">A compiled model.</param>
+    /// <param name="data">The labelled samples.</param>
+    /// <param name="batchSize">Samples per forward pass (memory, not results, depends on it); positive.</param>
+    /// <returns>The loss, accuracy and count.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
+    public static Evaluation Evaluate(this Sequential model, Dataset data, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        CheckCompiled(model, "Evaluate");
+        CheckDataset(model, data, nameof(data));
+        return EvaluateCore(model, data.Source, batchSize);
+    }
+
+    /// <summary>As <see cref="Evaluate(Sequential, Dataset, int)"/> in batches of 1,000.</summary>
+    /// <param name="model">A compiled model.</param>
+    /// <param name="data">The labelled samples.</param>
+    /// <returns>The loss, accuracy and count.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
+    public static Evaluation Evaluate(this Sequential model, Dataset data) => model.Evaluate(data, 1000);
+
+    private static Evaluation EvaluateCore(Sequential model, SampleSource data, int batchSize)
+    {
+        int count = data.Count;
+        if (count == 0)
+        {
+            return new Evaluation(double.NaN, double.NaN, 0);
+        }
+
+        ILoss loss = model.Loss!;
+        int features = model.InputSize, classes = model.OutputSize;
+        int chunk = Math.Min(batchSize, count);
+        float[] outputs = ArrayPool<float>.Shared.Rent(chunk * classes);
+        float[] inputs = data.IsBytes ? ArrayPool<float>.Shared.Rent(chunk * features) : [];
+        try
+        {
+            double lossSum = 0;
+            long correct = 0;
+            ReadOnlySpan<int> labels = data.Labels.Span;
+            for (int first = 0; first < count; first += chunk)
+            {
+                int n = Math.Min(chunk, count - first);
+                if (!data.TryGetFloats(first, n, out ReadOnlySpan<float> x))
+                {
+                    data.CopyFeatures(first, n, inputs);
+                    x = inputs.AsSpan(0, n * features);
+                }
+
+                Span<float> y = outputs.AsSpan(0, n * classes);
+                model.Infer(x, y, n);
+                ReadOnlySpan<int> batchLabels = labels.Slice(first, n);
+                lossSum += loss.Sum(y, batchLabels, n, classes);
+                correct += Metrics.CountCorrect(y, batchLabels, n, classes);
+            }
+
+            return new Evaluation(lossSum / count, (double)correct / count, count);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(outputs);
+            if (inputs.Length > 0)
+            {
+                ArrayPool<float>.Shared.Return(inputs);
+            }
+        }
+    }
+
+    /// <summary>The predicted class (argmax) of every sample of a <see cref="Dataset"/>.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">The samples (their labels are not used).</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <returns>The <c>[Count]</c> predicted classes.</returns>
+    /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
+    public static int[] PredictClasses(this Sequential model, Dataset data, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        CheckFeatureSize(model, data, nameof(data));
+        SampleSource source = data.Source;
+        int count = source.Count, features = model.InputSize, classes = model.OutputSize;
+        int[] predictions = new int[count];
+        int chunk = Math.Max(1, Math.Min(batchSize, count));
+        float[] outputs = ArrayPool<float>.Shared.Rent(chunk * classes);
+        float[] inputs = source.IsBytes ? ArrayPool<float>.Shared.Rent(chunk * features) : [];
+        try
+        {
+            for (int first = 0; first < count; first += chunk)
+            {
+                int n = Math.Min(chunk, count - first);
+                if (!source.TryGetFloats(first, n, out ReadOnlySpan<float> x))
+                {
+                    source.CopyFeatures(first, n, inputs);
+                    x = inputs.AsSpan(0, n * features);
+                }
+
+                model.Infer(x, outputs.AsSpan(0, n * classes), n);
+                Metrics.ArgMax(outputs.AsSpan(0, n * classes), predictions.AsSpan(first, n), n, classes);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(outputs);
+            if (inputs.Length > 0)
+            {
+                ArrayPool<float>.Shared.Return(inputs);
+            }
+        }
+
+        return predictions;
+    }
+
+    /// <summary>The confusion matrix of the model's predictions on a <see cref="Dataset"/>.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">The labelled samples.</param>
+    /// <returns>The matrix, rows true classes.</returns>
+    /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
+    public static ConfusionMatrix ConfusionMatrix(this Sequential model, Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset(model, data, nameof(data));
+        return new ConfusionMatrix(data.Labels, model.PredictClasses(data, 1000), model.OutputSize);
+    }
+
     /// <summary>The predicted class (argmax) of every sample.</summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
@@ -269,6 +414,35 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         CheckSpans(model, inputs.Length, labels.Length, count);
         return new ConfusionMatrix(labels[..count], model.PredictClasses(inputs, count), model.OutputSize);
+    }
+
+    private static void CheckCompiled(Sequential model, string what)
+    {
+        if (!model.IsCompiled)
+        {
+            throw new InvalidOperationException($"The model is not compiled: call Compile(loss, optimizer) before {what}.");
+        }
+    }
+
+    private static void CheckFeatureSize(Sequential model, Dataset data, string name)
+    {
+        if (data.FeatureSize != model.InputSize)
+        {
+            throw new ArgumentException(
+                $"{name} has shape [{data.Count}, {data.FeatureSize}] but the model expects {model.InputSize} input features (shape [?, {model.InputSize}]).", name);
+        }
+    }
+
+    private static void CheckDataset(Sequential model, Dataset data, string name)
+    {
+        CheckFeatureSize(model, data, name);
+        int classes = model.OutputSize;
+        int bad = data.Labels.AsSpan().IndexOfAnyExceptInRange(0, classes - 1);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"{name}.Labels[{bad}] = {data.Labels[bad]} is outside [0, {classes}): the model outputs {classes} classes.", name);
+        }
     }
 
     private static void Validate(FitOptions options)

@@ -180,4 +180,69 @@ public class DatasetTests
         var shortLabels = Assert.Throws<ArgumentException>(() => data.Gather([0, 1], 0, 2, features, new int[1]));
         Assert.Contains("destLabels.Length=1", shortLabels.Message, StringComparison.Ordinal);
     }
+
+    private static (byte[] Bytes, int[] Labels) ByteSamples(int count, int size)
+    {
+        byte[] bytes = [.. Enumerable.Range(0, count * size).Select(i => (byte)((i * 37) % 256))];
+        int[] labels = [.. Enumerable.Range(0, count).Select(i => i % 3)];
+        return (bytes, labels);
+    }
+
+    [Fact]
+    public void Byte_storage_reads_as_the_divided_floats_everywhere()
+    {
+        (byte[] bytes, int[] labels) = ByteSamples(9, 5);
+        Dataset data = Dataset.FromBytes(bytes, labels, 5, 255f);
+        Assert.True(data.StoresBytes);
+        Assert.Equal(9, data.Count);
+
+        float[] expected = [.. bytes.Select(b => b / 255f)];
+        Assert.Equal(expected, data.Features);
+        Assert.Same(data.Features, data.Features);
+
+        int[] order = [8, 0, 4, 4];
+        float[] gathered = new float[4 * 5];
+        int[] gatheredLabels = new int[4];
+        data.Gather(order, 0, 4, gathered, gatheredLabels);
+        for (int r = 0; r < 4; r++)
+        {
+            Assert.Equal(expected.AsSpan(order[r] * 5, 5).ToArray(), gathered.AsSpan(r * 5, 5).ToArray());
+            Assert.Equal(labels[order[r]], gatheredLabels[r]);
+        }
+
+        Dataset tail = data.Slice(6, 3);
+        Assert.True(tail.StoresBytes);
+        Assert.Equal(expected.AsSpan(30).ToArray(), tail.Features);
+    }
+
+    [Fact]
+    public void FromBytes_validates_with_the_values()
+    {
+        var shape = Assert.Throws<ArgumentException>(() => Dataset.FromBytes(new byte[7], [0, 1], 4, 255f));
+        Assert.Contains("values.Length=7", shape.Message, StringComparison.Ordinal);
+        var divisor = Assert.Throws<ArgumentOutOfRangeException>(() => Dataset.FromBytes(new byte[8], [0, 1], 4, 0f));
+        Assert.Equal("divisor", divisor.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Dataset.FromBytes(new byte[8], [0, 1], 4, float.NaN));
+        var negative = Assert.Throws<ArgumentException>(() => Dataset.FromBytes(new byte[8], [0, -2], 4, 255f));
+        Assert.Contains("labels[1]=-2", negative.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentNullException>(() => Dataset.FromBytes(null!, [0], 1, 1f));
+    }
+
+    [Fact]
+    public void Gathering_from_bytes_allocates_nothing()
+    {
+        (byte[] bytes, int[] labels) = ByteSamples(1000, 784);
+        Dataset data = Dataset.FromBytes(bytes, labels, 784, 255f);
+        int[] order = [.. Enumerable.Range(0, 1000).Reverse()];
+        var features = new float[128 * 784];
+        var batchLabels = new int[128];
+        data.Gather(order, 0, 128, features, batchLabels);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int start = 0; start < 1000; start += 128)
+        {
+            data.Gather(order, start, Math.Min(128, 1000 - start), features, batchLabels);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }

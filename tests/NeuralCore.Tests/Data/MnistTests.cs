@@ -37,6 +37,7 @@ public class MnistTests
         Assert.Equal(784, mnist.Train.FeatureSize);
         Assert.Equal([5, 0, 4, 1, 9], mnist.Train.Labels);
         Assert.Equal([7, 2, 1], mnist.Test.Labels);
+        Assert.True(mnist.Train.StoresBytes, "MNIST should be kept as bytes");
         Assert.Equal(5 * 784, mnist.Train.Features.Length);
         for (int k = 0; k < mnist.Train.Features.Length; k++)
         {

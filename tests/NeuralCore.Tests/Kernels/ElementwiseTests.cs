@@ -9,6 +9,28 @@ public class ElementwiseTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void BytesToSingles_is_the_scalar_division_at_every_length(int length)
+    {
+        byte[] x = [.. Enumerable.Range(0, length).Select(i => (byte)((i * 97) + length))];
+        float[] y = Enumerable.Repeat(-1f, length + 3).ToArray();
+        Elementwise.BytesToSingles(x, y, 255f);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(x[i] / 255f), BitConverter.SingleToInt32Bits(y[i]));
+        }
+
+        Assert.All(y[length..], v => Assert.Equal(-1f, v));
+    }
+
+    [Fact]
+    public void BytesToSingles_rejects_a_short_destination()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Elementwise.BytesToSingles(new byte[5], new float[4], 255f));
+        Assert.Equal("destination", e.ParamName);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void Relu_matches_scalar_definition(int length)
     {
         float[] x = Seeded.Uniform(length, length);

@@ -1,3 +1,4 @@
+using NeuralCore.Data;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -29,6 +30,53 @@ public class FitTests
         var model = new Sequential(2, seed).Add(new Dense(16)).Add(new Relu()).Add(new Dense(4));
         model.Compile(new SoftmaxCrossEntropy(), new Adam(learningRate));
         return model;
+    }
+
+    [Fact]
+    public void Fit_on_a_byte_dataset_equals_fit_on_the_same_values_as_floats()
+    {
+        var random = new Random(3);
+        const int count = 300, size = 12;
+        byte[] bytes = new byte[count * size];
+        random.NextBytes(bytes);
+        int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * size] % 3)];
+        Dataset data = Dataset.FromBytes(bytes, labels, size, 255f);
+        float[] floats = [.. bytes.Select(b => b / 255f)];
+
+        Sequential Build()
+        {
+            var model = new Sequential(size, seed: 9).Add(new Dense(8)).Add(new Relu()).Add(new Dense(3));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+            return model;
+        }
+
+        var options = new FitOptions { Epochs = 3, BatchSize = 32, ValidationSplit = 0.2 };
+        Sequential fromBytes = Build(), fromFloats = Build();
+        History a = fromBytes.Fit(data, options);
+        History b = fromFloats.Fit(floats, labels, options);
+        Assert.Equal(b.Loss, a.Loss);
+        Assert.Equal(b.ValidationLoss, a.ValidationLoss);
+        Assert.True(fromFloats.Parameters.Span.SequenceEqual(fromBytes.Parameters.Span), "the weights differ");
+
+        Evaluation onBytes = fromBytes.Evaluate(data, 64);
+        Evaluation onFloats = fromBytes.Evaluate(floats, labels, count, 64);
+        Assert.Equal(onFloats, onBytes);
+        Assert.Equal(fromBytes.PredictClasses(floats, count), fromBytes.PredictClasses(data, 7));
+        Assert.Equal(fromBytes.ConfusionMatrix(floats, labels, count).ToArray(), fromBytes.ConfusionMatrix(data).ToArray());
+    }
+
+    [Fact]
+    public void Dataset_overloads_name_a_mismatched_shape_or_label()
+    {
+        Sequential model = Model();
+        var wide = new Dataset(new float[3 * 5], [0, 1, 2], 5);
+        var shape = Assert.Throws<ArgumentException>(() => model.Fit(wide, null));
+        Assert.Contains("[3, 5]", shape.Message, StringComparison.Ordinal);
+        Assert.Contains("2 input features", shape.Message, StringComparison.Ordinal);
+        var label = Assert.Throws<ArgumentException>(() => model.Evaluate(new Dataset(new float[4], [0, 7], 2)));
+        Assert.Contains("Labels[1] = 7", label.Message, StringComparison.Ordinal);
+        var uncompiled = new Sequential(2).Add(new Dense(4));
+        Assert.Throws<InvalidOperationException>(() => uncompiled.Fit(new Dataset(new float[2], [0], 2), null));
     }
 
     [Fact]
