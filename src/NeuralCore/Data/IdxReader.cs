@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NeuralCore.Data;
 
@@ -64,7 +66,8 @@ public static class IdxReader
     public static IdxFile Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.SequentialScan);
+        // Large reads: a 4 KB buffer made 2,400 read calls for the training images, each costly in a VM.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         return Read(stream, path);
     }
 
@@ -216,6 +219,12 @@ public static class IdxReader
     private static byte[] ReadGrowing(Stream source, string name, int length, int capacity, int[] dimensions, bool compressed)
     {
         byte[] buffer = GC.AllocateUninitializedArray<byte>(Math.Min(length, capacity));
+        if (buffer.Length == length && length >= PrefaultMinimum)
+        {
+            FillPrefaulted(source, name, buffer, dimensions, compressed);
+            return buffer;
+        }
+
         int filled = 0;
         while (true)
         {
@@ -233,6 +242,44 @@ public static class IdxReader
             byte[] larger = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, 2L * buffer.Length));
             buffer.AsSpan().CopyTo(larger);
             buffer = larger;
+        }
+    }
+
+    // Below this, faulting the pages in on another thread costs more than it saves.
+    private const int PrefaultMinimum = 4 << 20;
+
+    /// <summary>
+    /// Fills <paramref name="buffer"/> from the stream while another thread faults its pages in from the far end.
+    /// </summary>
+    /// <remarks>
+    /// A fresh 47 MB buffer cost more to fault in (about 10 µs per 4 KB page in the VMs measured, 125 ms in all)
+    /// than decompressing MNIST's training images into it (65 ms). The helper touches each page with an atomic OR of
+    /// zero, which faults the page in for writing and can never change a byte the decompressor has written.
+    /// </remarks>
+    private static void FillPrefaulted(Stream source, string name, byte[] buffer, int[] dimensions, bool compressed)
+    {
+        const int page = 4096;
+        int stop = 0;
+        Task toucher = Task.Run(() =>
+        {
+            ref byte start = ref MemoryMarshal.GetArrayDataReference(buffer);
+            for (long offset = ((long)buffer.Length - sizeof(int)) & ~(long)(page - 1); offset >= 0 && Volatile.Read(ref stop) == 0; offset -= page)
+            {
+                Interlocked.Or(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref start, (nint)offset)), 0);
+            }
+        });
+        try
+        {
+            int filled = Fill(source, buffer, name, compressed);
+            if (filled < buffer.Length)
+            {
+                throw Fail(name, $"truncated body: expected {buffer.Length} bytes of data ({Shape(dimensions)}), found {filled}");
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref stop, 1);
+            toucher.Wait();
         }
     }
 
