@@ -59,15 +59,18 @@ internal static class Cli
         Recursive = true,
     };
 
+    private static readonly Option<string> ScheduleOption = ChoiceOption("--schedule", "The learning rate over training: constant, or cosine (a per-step cosine decay to 0, after --warmup).", "constant", "constant", "cosine");
+    private static readonly Option<double> WarmupOption = DoubleOption("--warmup", "With --schedule cosine, the fraction of the steps that warm up linearly from a tenth of the learning rate, in [0, 0.5].", 0, v => v >= 0 && v <= 0.5, "a number in [0, 0.5]");
+
     private static readonly Option<string?> PresetOption = new("--preset")
     {
-        Description = "notebook: the course notebook's setup (hidden 16, mse, adam, 5 epochs, batch 100, validation split 0.2); explicit options override it.",
+        Description = "notebook: the course notebook's setup (hidden 16, mse, adam, 5 epochs, batch 100, validation split 0.2). fast: the fastest measured recipe to 98% (hidden 640, batch 128, adam 3e-3, cosine schedule with 10% warmup, 3 epochs, no validation split). Explicit options override a preset.",
         CustomParser = result =>
         {
             string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
-            if (token != "notebook")
+            if (token is not ("notebook" or "fast"))
             {
-                result.AddError($"--preset must be notebook; got '{token}'.");
+                result.AddError($"--preset must be notebook or fast; got '{token}'.");
             }
 
             return token;
@@ -88,8 +91,8 @@ internal static class Cli
         var root = new RootCommand(
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.")
         {
-            HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, LossOption, DropoutOption,
-            SplitOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+            HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
+            LossOption, DropoutOption, SplitOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
         };
         root.SetAction((result, token) => Task.FromResult(train(Settings(result), token)));
 
@@ -125,7 +128,12 @@ internal static class Cli
 
     private static TrainSettings Settings(ParseResult result)
     {
-        TrainSettings start = result.GetValue(PresetOption) == "notebook" ? TrainSettings.Notebook : new TrainSettings();
+        TrainSettings start = result.GetValue(PresetOption) switch
+        {
+            "notebook" => TrainSettings.Notebook,
+            "fast" => TrainSettings.Fast,
+            _ => new TrainSettings(),
+        };
         bool Given(Option option) => result.GetResult(option) is { Implicit: false };
         return start with
         {
@@ -134,6 +142,8 @@ internal static class Cli
             BatchSize = Given(BatchOption) ? result.GetValue(BatchOption) : start.BatchSize,
             Optimizer = Given(OptimizerOption) ? result.GetValue(OptimizerOption)! : start.Optimizer,
             LearningRate = result.GetValue(LearningRateOption) ?? start.LearningRate,
+            Schedule = Given(ScheduleOption) ? result.GetValue(ScheduleOption)! : start.Schedule,
+            Warmup = Given(WarmupOption) ? result.GetValue(WarmupOption) : start.Warmup,
             Loss = Given(LossOption) ? result.GetValue(LossOption)! : start.Loss,
             Dropout = Given(DropoutOption) ? (float)result.GetValue(DropoutOption) : start.Dropout,
             ValidationSplit = Given(SplitOption) ? result.GetValue(SplitOption) : start.ValidationSplit,

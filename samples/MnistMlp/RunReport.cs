@@ -58,6 +58,8 @@ internal sealed record RunReport(
             json.WriteNumber("batch_size", Settings.BatchSize);
             json.WriteString("optimizer", Settings.Optimizer);
             json.WriteNumber("learning_rate", Settings.EffectiveLearningRate);
+            json.WriteString("schedule", Settings.Schedule);
+            json.WriteNumber("warmup", Settings.Warmup);
             json.WriteString("loss", Settings.Loss);
             json.WriteNumber("dropout", Settings.Dropout);
             json.WriteNumber("validation_split", Settings.ValidationSplit);
@@ -150,7 +152,7 @@ internal sealed record RunReport(
         string hidden = string.Join("-", Settings.Hidden);
         md.Append(Inv, $"# MNIST MLP 784-{hidden}-10: training report\n\n");
         md.Append(Inv, $"Configuration: hidden {string.Join(", ", Settings.Hidden)}, {Settings.Epochs} epochs, batch {Settings.BatchSize}, ")
-          .Append(Inv, $"{Settings.Optimizer} (learning rate {Settings.EffectiveLearningRate:G4}), loss {Settings.Loss}, dropout {Settings.Dropout:G3}, ")
+          .Append(Inv, $"{Settings.Optimizer} (learning rate {Settings.EffectiveLearningRate:G4}{(Settings.Schedule == "cosine" ? $", cosine schedule, warmup {Settings.Warmup:G3}" : "")}), loss {Settings.Loss}, dropout {Settings.Dropout:G3}, ")
           .Append(Inv, $"validation split {Settings.ValidationSplit:G3}, seed {Settings.Seed}, {ThreadsUsed} thread(s); {Parameters:N0} parameters. ")
           .Append(Inv, $"Data: {TrainSamples:N0} training, {ValidationSamples:N0} validation and {TestSamples:N0} test samples ({DataSource}).\n\n");
 

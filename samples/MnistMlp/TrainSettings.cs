@@ -20,6 +20,12 @@ internal sealed record TrainSettings
 
     public float Dropout { get; init; }
 
+    /// <summary><c>constant</c>, or <c>cosine</c>: a per-step cosine decay to 0 (Keras's CosineDecay) after a linear warmup.</summary>
+    public string Schedule { get; init; } = "constant";
+
+    /// <summary>With the cosine schedule, the fraction of the steps that warm up linearly from a tenth of the rate.</summary>
+    public double Warmup { get; init; }
+
     public double ValidationSplit { get; init; } = 0.1;
 
     /// <summary>0 means every processor.</summary>
@@ -46,5 +52,23 @@ internal sealed record TrainSettings
         BatchSize = 100,
         ValidationSplit = 0.2,
         Preset = "notebook",
+    };
+
+    /// <summary>
+    /// The fastest measured way to 98% test accuracy (docs/compare.md): one hidden layer of 640, batch 128, Adam at
+    /// 3e-3 with a 10% warmup and a cosine decay, 3 epochs on all 60,000 training images. Seeds 1, 2 and 3 gave
+    /// 98.20%, 98.16% and 98.25%.
+    /// </summary>
+    public static TrainSettings Fast { get; } = new()
+    {
+        Hidden = [640],
+        Epochs = 3,
+        BatchSize = 128,
+        Optimizer = "adam",
+        LearningRate = 3e-3f,
+        Schedule = "cosine",
+        Warmup = 0.1,
+        ValidationSplit = 0,
+        Preset = "fast",
     };
 }

@@ -163,16 +163,37 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         return 0;
     }
 
-    private History Fit(Sequential model, MnistDataset data, TrainSettings settings, CancellationToken cancellation) =>
-        model.Fit(data.Train, new FitOptions
+    private History Fit(Sequential model, MnistDataset data, TrainSettings settings, CancellationToken cancellation)
+    {
+        var callbacks = new List<Callback> { new ConsoleProgress(output, interactive) };
+        if (settings.Schedule == "cosine")
+        {
+            callbacks.Add(new LearningRateScheduler(CosineSchedule(settings, data.Train.Count)));
+        }
+
+        return model.Fit(data.Train, new FitOptions
         {
             Epochs = settings.Epochs,
             BatchSize = settings.BatchSize,
             ValidationSplit = settings.ValidationSplit,
             Seed = settings.Seed,
-            Callbacks = [new ConsoleProgress(output, interactive)],
+            Callbacks = callbacks,
             CancellationToken = cancellation,
         });
+    }
+
+    /// <summary>
+    /// Keras's CosineDecay over every step of the run: with a warmup, from a tenth of the rate up to the rate over
+    /// the first <see cref="TrainSettings.Warmup"/> of the steps, then down to 0.
+    /// </summary>
+    internal static CosineDecay CosineSchedule(TrainSettings settings, int samples)
+    {
+        int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(samples, settings.ValidationSplit) : samples;
+        long steps = (long)settings.Epochs * ((trainCount + settings.BatchSize - 1) / settings.BatchSize);
+        long warmup = Math.Min((long)(steps * settings.Warmup), steps - 1);
+        float rate = settings.EffectiveLearningRate;
+        return warmup > 0 ? new CosineDecay(rate / 10, steps - warmup, 0f, rate, warmup) : new CosineDecay(rate, steps);
+    }
 
     internal static Sequential BuildModel(TrainSettings settings)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NeuralCore.Kernels;
 
 namespace NeuralCore.Data;
@@ -68,6 +69,7 @@ internal readonly struct SampleSource
     }
 
     /// <summary>Writes sample <c>indices[r]</c>'s features to row r of <paramref name="features"/> and its label to <paramref name="labels"/>[r].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels)
     {
         int size = FeatureSize;

@@ -35,6 +35,7 @@ public static class Elementwise
     /// <param name="rows">The number of rows.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is negative.</exception>
     /// <exception cref="ArgumentException"><paramref name="matrix"/> is shorter than <c>rows·sums.Length</c>, or overlaps <paramref name="sums"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AccumulateColumnSums(ReadOnlySpan<float> matrix, Span<float> sums, int rows)
     {
         ThrowHelper.CheckNonNegative(rows, nameof(rows));
@@ -152,6 +153,7 @@ public static class Elementwise
     /// <param name="destination">The floats, at least as long as <paramref name="x"/>.</param>
     /// <param name="divisor">The divisor (255 maps pixels to [0, 1]).</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor)
     {
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));

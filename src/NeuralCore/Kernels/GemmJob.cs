@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NeuralCore.Threading;
 
 namespace NeuralCore.Kernels;
@@ -65,6 +66,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         _partials = null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int index)
     {
         ref readonly GemmPlan plan = ref _plan;
@@ -94,6 +96,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     private float* PackedBlock(float* packedA, int kb) => packedA + ((long)kb * _plan.Kc * _plan.MPanels * _plan.Mr);
 
     // Packs MR panels [first, end) of A, k blocks [kbFirst, kbEnd).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackARows(float* packedA, int first, int end, int kbFirst, int kbEnd)
     {
         if (first >= end)
@@ -122,6 +125,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ComputeSlice(float* packedA, int rowFirst, int rowEnd, int colFirst, int colEnd, int kbFirst, int kbEnd, float* columnSums)
     {
         ref readonly GemmPlan plan = ref _plan;
@@ -203,6 +207,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     }
 
     // Rows [first, end) of C: add each partial block in block order (the additions the serial loop makes), then the epilogue.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Reduce(int first, int end)
     {
         int blocks = _plan.KBlocks - _firstPartialBlock;

@@ -21,6 +21,7 @@ internal static unsafe class GemmPacking
     /// <paramref name="dst"/> (panel q at <c>dst + q·mr·kc</c>). <paramref name="a"/> is <c>[m, k]</c>, or <c>[k, m]</c> when
     /// <paramref name="transposed"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(float* dst, float* a, int m, int k, bool transposed, int row0, int rows, int p0, int kc, int mr)
     {
         for (int ir = 0; ir < rows; ir += mr)
@@ -45,6 +46,7 @@ internal static unsafe class GemmPacking
     /// <paramref name="transposed"/>. When <paramref name="sums"/> is not null (B not transposed), the packed values
     /// are also added to it column by column, rows in increasing order: <c>sums[j] += op(B)[p, col0 + j]</c>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(float* dst, float* b, int n, int k, bool transposed, int col0, int cols, int p0, int kc, int nr, float* sums = null)
     {
         if (transposed)
@@ -88,6 +90,7 @@ internal static unsafe class GemmPacking
     }
 
     // dst[p·width + r] = src[p·ld + r] for r < valid, zero for valid ≤ r < width.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopySteps(float* dst, float* src, long ld, int kc, int valid, int width)
     {
         for (int p = 0; p < kc; p++, src += ld, dst += width)
@@ -101,6 +104,7 @@ internal static unsafe class GemmPacking
     }
 
     // dst[p·width + r] = src[r·ld + p] for r < valid, zero for valid ≤ r < width: rows of src become steps.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeRows(float* dst, float* src, long ld, int kc, int valid, int width)
     {
         int r = 0;
@@ -224,6 +228,7 @@ internal static unsafe class GemmPacking
     /// <c>C = t</c>, or <c>C = C + t</c> when <paramref name="add"/> (the same addition a full tile makes). A 10-wide
     /// output layer stores every tile this way, so the rows are copied with vectors.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void StoreEdge(float* t, int ldt, float* c, int ldc, bool add, int mr, int nr)
     {
         for (int r = 0; r < mr; r++, t += ldt, c += ldc)
@@ -240,6 +245,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary><c>sums[j] += src[j]</c> for j &lt; <paramref name="count"/>; one addition per element at any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddFloats(float* sums, float* src, int count)
     {
         int i = 0;

@@ -39,6 +39,7 @@ public static class OptimizerKernels
     /// times slower. A moment below 1e-30 changes a parameter by less than 1e-26, so the update is unaffected.
     /// </remarks>
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdamUpdate(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
         float alpha, float beta1, float beta2, float epsilon)
@@ -142,6 +143,7 @@ public static class OptimizerKernels
     /// <param name="momentum">μ, in [0, 1).</param>
     /// <param name="nesterov">Whether to apply Nesterov momentum.</param>
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SgdUpdate(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity,
         float learningRate, float momentum, bool nesterov)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Optimizers;
@@ -78,6 +79,7 @@ internal sealed class OptimizerStep : IParallelWork
         optimizer.EndStep();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int index)
     {
         IElementwiseOptimizer optimizer = _optimizer!;

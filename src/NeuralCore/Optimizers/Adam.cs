@@ -26,6 +26,7 @@ public sealed record AdamOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f,
 /// </summary>
 public sealed class Adam : IOptimizer, IElementwiseOptimizer
 {
+    private float _learningRate;
     private float _alpha;
 
     private float[] _state = [];
@@ -38,6 +39,7 @@ public sealed class Adam : IOptimizer, IElementwiseOptimizer
     {
         Options = options ?? new AdamOptions();
         Options.Validate();
+        _learningRate = Options.LearningRate;
     }
 
     /// <summary>Creates Adam with a learning rate and the other defaults.</summary>
@@ -55,6 +57,17 @@ public sealed class Adam : IOptimizer, IElementwiseOptimizer
 
     /// <inheritdoc/>
     public long Iterations { get; private set; }
+
+    /// <inheritdoc/>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set
+        {
+            OptionChecks.NonNegative(value, nameof(LearningRate));
+            _learningRate = value;
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks>The first moments m, then the second moments v.</remarks>
@@ -108,7 +121,7 @@ public sealed class Adam : IOptimizer, IElementwiseOptimizer
         }
 
         long t = Iterations + 1;
-        _alpha = (float)(Options.LearningRate * Math.Sqrt(1 - Math.Pow(Options.Beta2, t)) / (1 - Math.Pow(Options.Beta1, t)));
+        _alpha = (float)(_learningRate * Math.Sqrt(1 - Math.Pow(Options.Beta2, t)) / (1 - Math.Pow(Options.Beta1, t)));
     }
 
     private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>

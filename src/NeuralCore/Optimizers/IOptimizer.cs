@@ -9,6 +9,14 @@ public interface IOptimizer
     /// <summary>The number of steps taken so far.</summary>
     long Iterations { get; }
 
+    /// <summary>
+    /// The learning rate the next step uses: the options' rate at first; a schedule (see
+    /// <see cref="Training.LearningRateScheduler"/>) may change it between steps, as Keras assigns
+    /// <c>optimizer.learning_rate</c>. Saved with a model, so training resumes at the rate it stopped at.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is negative, infinite or NaN (0 is allowed: a decay may end there).</exception>
+    float LearningRate { get; set; }
+
     /// <summary>The optimizer's state (moments, velocity), flat; empty when it keeps none. Saved with a model to resume training.</summary>
     Memory<float> State { get; }
 

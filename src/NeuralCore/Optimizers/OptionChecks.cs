@@ -12,6 +12,15 @@ internal static class OptionChecks
         }
     }
 
+    public static void NonNegative(float value, string option)
+    {
+        if (!(value >= 0f && float.IsFinite(value)))
+        {
+            throw new ArgumentOutOfRangeException(option, value,
+                $"Expected a non-negative, finite {option}. Received: {Camel(option)}={value}.");
+        }
+    }
+
     public static void Decay(float value, string option)
     {
         if (!(value >= 0f && value < 1f))

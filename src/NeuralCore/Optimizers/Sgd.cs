@@ -23,6 +23,7 @@ public sealed record SgdOptions(float LearningRate = 0.01f, float Momentum = 0f,
 /// </summary>
 public sealed class Sgd : IOptimizer, IElementwiseOptimizer
 {
+    private float _learningRate;
     private float[] _velocity = [];
     private int _count = -1;
 
@@ -33,6 +34,7 @@ public sealed class Sgd : IOptimizer, IElementwiseOptimizer
     {
         Options = options ?? new SgdOptions();
         Options.Validate();
+        _learningRate = Options.LearningRate;
     }
 
     /// <summary>The options.</summary>
@@ -43,6 +45,17 @@ public sealed class Sgd : IOptimizer, IElementwiseOptimizer
 
     /// <inheritdoc/>
     public long Iterations { get; private set; }
+
+    /// <inheritdoc/>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set
+        {
+            OptionChecks.NonNegative(value, nameof(LearningRate));
+            _learningRate = value;
+        }
+    }
 
     /// <inheritdoc/>
     /// <remarks>The velocity u when momentum is used, else empty.</remarks>
@@ -99,7 +112,7 @@ public sealed class Sgd : IOptimizer, IElementwiseOptimizer
     private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
         OptimizerKernels.SgdUpdate(parameters.Slice(offset, length), gradients.Slice(offset, length),
             _velocity.Length == 0 ? Span<float>.Empty : _velocity.AsSpan(offset, length),
-            Options.LearningRate, Options.Momentum, Options.Nesterov);
+            _learningRate, Options.Momentum, Options.Nesterov);
 
     private void EndStep() => Iterations++;
 }

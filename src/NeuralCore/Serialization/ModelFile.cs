@@ -179,14 +179,14 @@ public static class ModelFile
             {
                 case Adam adam:
                     w.Write("adam");
-                    w.Write(adam.Options.LearningRate);
+                    w.Write(adam.LearningRate);
                     w.Write(adam.Options.Beta1);
                     w.Write(adam.Options.Beta2);
                     w.Write(adam.Options.Epsilon);
                     break;
                 case Sgd sgd:
                     w.Write("sgd");
-                    w.Write(sgd.Options.LearningRate);
+                    w.Write(sgd.LearningRate);
                     w.Write(sgd.Options.Momentum);
                     w.Write(sgd.Options.Nesterov);
                     break;
@@ -277,12 +277,24 @@ public static class ModelFile
             IOptimizer optimizer;
             try
             {
-                optimizer = r.String("optimizer") switch
+                // The rate is the one the next step would use: a decay may have brought it to 0, which the options
+                // (the starting rate) do not allow, so the optimizer starts from the default and is then set to it.
+                float rate;
+                switch (r.String("optimizer"))
                 {
-                    "adam" => new Adam(new AdamOptions(r.Single(), r.Single(), r.Single(), r.Single())),
-                    "sgd" => new Sgd(new SgdOptions(r.Single(), r.Single(), r.Boolean())),
-                    var other => throw r.Error($"unknown optimizer '{other}'"),
-                };
+                    case "adam":
+                        rate = r.Single();
+                        optimizer = new Adam(new AdamOptions(rate == 0f ? 1e-3f : rate, r.Single(), r.Single(), r.Single()));
+                        break;
+                    case "sgd":
+                        rate = r.Single();
+                        optimizer = new Sgd(new SgdOptions(rate == 0f ? 1e-2f : rate, r.Single(), r.Boolean()));
+                        break;
+                    case var other:
+                        throw r.Error($"unknown optimizer '{other}'");
+                }
+
+                optimizer.LearningRate = rate;
             }
             catch (ArgumentOutOfRangeException ex)
             {

@@ -58,6 +58,31 @@ public class MnistMlpCliTests
         Assert.Equal([16], overridden.Hidden);
     }
 
+    [Fact]
+    public void The_fast_preset_is_the_measured_recipe_and_its_schedule_covers_every_step()
+    {
+        var (settings, _) = Cli.Parse("--preset", "fast");
+        Assert.Equal([640], settings!.Hidden);
+        Assert.Equal(3, settings.Epochs);
+        Assert.Equal(128, settings.BatchSize);
+        Assert.Equal(3e-3f, settings.EffectiveLearningRate);
+        Assert.Equal("cosine", settings.Schedule);
+        Assert.Equal(0.1, settings.Warmup);
+        Assert.Equal(0, settings.ValidationSplit);
+
+        // 3 epochs of 469 steps: 140 warm up from 3e-4 to 3e-3, then the rate decays towards 0.
+        var schedule = Trainer.CosineSchedule(settings, 60_000);
+        Assert.Equal(140, schedule.WarmupSteps);
+        Assert.Equal(1407 - 140, schedule.DecaySteps);
+        Assert.Equal(3e-4f, schedule.Rate(0), 6);
+        Assert.Equal(3e-3f, schedule.Rate(140), 6);
+        Assert.True(schedule.Rate(1406) < 1e-8f);
+
+        var (constant, _) = Cli.Parse("--preset", "fast", "--schedule", "constant", "--hidden", "64");
+        Assert.Equal("constant", constant!.Schedule);
+        Assert.Equal([64], constant.Hidden);
+    }
+
     [Theory]
     [InlineData("--epochs", "0", "--epochs must be an integer from 1")]
     [InlineData("--epochs", "ten", "got 'ten'")]
@@ -73,7 +98,9 @@ public class MnistMlpCliTests
     [InlineData("--dropout", "0.99999999", "--dropout must be a number in [0, 1)")]
     [InlineData("--threads", "-1", "--threads must be an integer from 0")]
     [InlineData("--seed", "-3", "--seed must be a non-negative integer")]
-    [InlineData("--preset", "keras", "--preset must be notebook")]
+    [InlineData("--preset", "keras", "--preset must be notebook or fast")]
+    [InlineData("--schedule", "step", "--schedule must be one of constant, cosine")]
+    [InlineData("--warmup", "0.9", "--warmup must be a number in [0, 0.5]")]
     public void Invalid_values_are_rejected_with_a_message_naming_the_option(string option, string value, string message)
     {
         var (settings, errors) = Cli.Parse(option, value);

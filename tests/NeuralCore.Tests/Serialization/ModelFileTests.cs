@@ -62,6 +62,21 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void A_scheduled_learning_rate_is_saved_as_it_stands()
+    {
+        Sequential model = Trained(out _, out _);
+        model.Optimizer!.LearningRate = 0.00123f;
+        string path = Path.Combine(_dir, "scheduled.ncm");
+        ModelFile.Save(model, path);
+        Assert.Equal(0.00123f, ModelFile.Load(path).Optimizer!.LearningRate);
+
+        // A cosine decay ends at exactly 0.
+        model.Optimizer.LearningRate = 0f;
+        ModelFile.Save(model, path);
+        Assert.Equal(0f, ModelFile.Load(path).Optimizer!.LearningRate);
+    }
+
+    [Fact]
     public void Resuming_from_a_saved_optimizer_state_matches_uninterrupted_training_bitwise()
     {
         var (x, y) = FitTests.Blobs(128, 2);

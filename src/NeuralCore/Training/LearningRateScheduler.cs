@@ -1,0 +1,71 @@
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+
+namespace NeuralCore.Training;
+
+/// <summary>
+/// Sets the optimizer's <see cref="IOptimizer.LearningRate"/> during <c>Fit</c>: before every step from a
+/// <see cref="LearningRateSchedule"/> of the optimizer's step count (as a Keras optimizer built with a schedule as its
+/// <c>learning_rate</c>), or before every epoch from a function of the epoch and the current rate (Keras's
+/// <c>LearningRateScheduler</c> callback).
+/// </summary>
+public sealed class LearningRateScheduler : Callback
+{
+    private readonly LearningRateSchedule? _schedule;
+    private readonly Func<int, float, float>? _perEpoch;
+
+    /// <summary>Applies <paramref name="schedule"/> before every step, at the optimizer's step count.</summary>
+    /// <param name="schedule">The schedule.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="schedule"/> is null.</exception>
+    public LearningRateScheduler(LearningRateSchedule schedule) =>
+        _schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
+
+    /// <summary>
+    /// Before each epoch, sets the rate to <c>schedule(epoch, currentRate)</c>, with <c>epoch</c> counted from 0 as
+    /// in Keras.
+    /// </summary>
+    /// <param name="schedule">The function of the epoch and the current rate.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="schedule"/> is null.</exception>
+    public LearningRateScheduler(Func<int, float, float> schedule) =>
+        _perEpoch = schedule ?? throw new ArgumentNullException(nameof(schedule));
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException">The schedule gives a negative, infinite or NaN rate.</exception>
+    public override void OnTrainBegin(TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (_schedule is not null)
+        {
+            Apply(context);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException">The schedule gives a negative, infinite or NaN rate.</exception>
+    public override void OnEpochBegin(int epoch, TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (_perEpoch is not null)
+        {
+            IOptimizer optimizer = context.Model.Optimizer!;
+            optimizer.LearningRate = _perEpoch(epoch - 1, optimizer.LearningRate);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException">The schedule gives a negative, infinite or NaN rate.</exception>
+    public override void OnBatchEnd(int epoch, int batch, TrainStepResult result, TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (_schedule is not null)
+        {
+            Apply(context);
+        }
+    }
+
+    private void Apply(TrainingContext context)
+    {
+        IOptimizer optimizer = context.Model.Optimizer!;
+        optimizer.LearningRate = _schedule!.Rate(optimizer.Iterations);
+    }
+}
