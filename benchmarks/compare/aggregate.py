@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Builds benchmarks/compare's compare.json and table from the runs' JSON lines (see run.sh).
 
-One row per (threads, hidden, batch): seconds per epoch is the median of every timed epoch (all but the first of
-each run, pooled over repeats); test accuracy the median over repeats. FLOPs per epoch count the GEMMs only: per
-step of b samples, 2·2·b·784·H for the first layer's forward and weight gradient (its input gradient is not
-needed) and 3·2·b·H·10 for the second layer's forward, weight and input gradients.
+One row per (threads, hidden, batch). A run's seconds per epoch is the median of its timed epochs (all but the
+first); the table gives the min and the median of that over the repeats, and flags ("!") a configuration whose
+repeats differ by more than 25% (max/min), which is noise to be read as such. Test accuracy is the median over
+repeats. FLOPs per epoch count the GEMMs only: per step of b samples, 2·2·b·784·H for the first layer's forward and
+weight gradient (its input gradient is not needed) and 3·2·b·H·10 for the second layer's forward, weight and input
+gradients. "% of peak" divides by the FMA probe of the same run times the threads.
 
-  aggregate.py --runs runs.jsonl --out DIR [--peak-gflops X] [--environment env.json] [--pytorch-info info.json]
-  aggregate.py --line JSON --other-load X      (one run's summary line, for run.sh's progress)
+  aggregate.py --runs runs.jsonl --out DIR [--environment env.json] [--pytorch-info info.json] [--steps steps.jsonl]
+  aggregate.py --probes DIR                     (adds DIR/probe-*.json to DIR/environment.json)
+  aggregate.py --line JSON --other-load X       (one run's summary line, for run.sh's progress)
 """
 
 import argparse
@@ -26,6 +29,14 @@ def epoch_flops(hidden, batch, samples, inputs=784, classes=10):
     return sum(b * per_sample for b in [batch] * full + ([last] if last else []))
 
 
+DISAGREE = 1.25
+
+
+def run_seconds(run):
+    timed = run["epoch_seconds"][1:] or run["epoch_seconds"]
+    return statistics.median(timed)
+
+
 def rows_from(runs, peak):
     groups = {}
     for run in runs:
@@ -40,56 +51,155 @@ def rows_from(runs, peak):
                   file=sys.stderr)
             continue
         row = {"hidden": hidden, "batch": batch, "threads": threads}
-        seconds = {}
         for framework in FRAMEWORKS:
-            runs_here = by_framework[framework]
-            timed = [s for r in runs_here for s in r["epoch_seconds"][1:]]
-            seconds[framework] = statistics.median(timed)
-            row[f"{framework}_epoch_s"] = round(seconds[framework], 4)
-        for framework in FRAMEWORKS:
+            per_run = sorted(run_seconds(r) for r in by_framework[framework])
+            row[f"{framework}_epoch_s_runs"] = [round(x, 4) for x in per_run]
+            row[f"{framework}_epoch_s_min"] = round(per_run[0], 4)
+            row[f"{framework}_epoch_s"] = round(statistics.median(per_run), 4)
+            row[f"{framework}_disagree"] = per_run[-1] / per_run[0] > DISAGREE
             row[f"{framework}_test_accuracy"] = statistics.median(r["test_accuracy"] for r in by_framework[framework])
         samples = by_framework["neuralcore"][0]["train_samples"]
         flops = epoch_flops(hidden, batch, samples)
-        row["neuralcore_gflops"] = round(flops / seconds["neuralcore"] / 1e9, 2)
+        row["neuralcore_gflops"] = round(flops / row["neuralcore_epoch_s_min"] / 1e9, 2)
+        row["pytorch_gflops"] = round(flops / row["pytorch_epoch_s_min"] / 1e9, 2)
         if peak:
-            row["percent_of_peak"] = round(100 * row["neuralcore_gflops"] / peak, 1)
-        # Extras, beyond the fields the issue asked for.
-        row["pytorch_gflops"] = round(flops / seconds["pytorch"] / 1e9, 2)
-        row["pytorch_over_neuralcore"] = round(seconds["pytorch"] / seconds["neuralcore"], 3)
+            row["percent_of_peak"] = round(100 * row["neuralcore_gflops"] / (peak * threads), 1)
+        row["speedup_median"] = round(row["pytorch_epoch_s"] / row["neuralcore_epoch_s"], 3)
+        row["speedup_min"] = round(row["pytorch_epoch_s_min"] / row["neuralcore_epoch_s_min"], 3)
         row["epochs"] = by_framework["neuralcore"][0]["epochs"]
         row["repeats"] = min(len(by_framework[f]) for f in FRAMEWORKS)
         row["max_other_load"] = max(r.get("other_load", 0) for f in FRAMEWORKS for r in by_framework[f])
+        row["max_steal"] = max(r.get("steal", 0) for f in FRAMEWORKS for r in by_framework[f])
         row["openblas_coretype"] = by_framework["pytorch"][0].get("openblas_coretype") or None
         row["pytorch_flush_denormal"] = any(r.get("flush_denormal", False) for r in by_framework["pytorch"])
         rows.append(row)
     return rows
 
 
+def flag(row, framework):
+    return " !" if row[f"{framework}_disagree"] else ""
+
+
 def table(rows, peak):
-    head = ["hidden", "batch", "threads", "NeuralCore s/epoch", "PyTorch s/epoch", "PyTorch/NeuralCore",
-            "NeuralCore GFLOP/s", "PyTorch GFLOP/s"]
+    head = ["hidden", "batch", "threads", "NeuralCore s/epoch min / median", "PyTorch s/epoch min / median",
+            "PyTorch/NeuralCore (median)", "NeuralCore GFLOP/s (min)", "PyTorch GFLOP/s (min)"]
     if peak:
         head.append("NeuralCore % of peak")
-    head += ["NeuralCore test acc", "PyTorch test acc", "other load"]
+    head += ["NeuralCore test acc", "PyTorch test acc", "other load", "steal"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for r in rows:
-        cells = [str(r["hidden"]), str(r["batch"]), str(r["threads"]), f"{r['neuralcore_epoch_s']:.3f}",
-                 f"{r['pytorch_epoch_s']:.3f}", f"{r['pytorch_over_neuralcore']:.2f}x", f"{r['neuralcore_gflops']:.1f}",
-                 f"{r['pytorch_gflops']:.1f}"]
+        cells = [str(r["hidden"]), str(r["batch"]), str(r["threads"]),
+                 f"{r['neuralcore_epoch_s_min']:.3f} / {r['neuralcore_epoch_s']:.3f}{flag(r, 'neuralcore')}",
+                 f"{r['pytorch_epoch_s_min']:.3f} / {r['pytorch_epoch_s']:.3f}{flag(r, 'pytorch')}",
+                 f"{r['speedup_median']:.2f}x", f"{r['neuralcore_gflops']:.1f}", f"{r['pytorch_gflops']:.1f}"]
         if peak:
             cells.append(f"{r['percent_of_peak']:.1f}%")
         cells += [f"{100 * r['neuralcore_test_accuracy']:.2f}%", f"{100 * r['pytorch_test_accuracy']:.2f}%",
-                  f"{100 * r['max_other_load']:.0f}%"]
+                  f"{100 * r['max_other_load']:.0f}%", f"{100 * r['max_steal']:.0f}%"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if any(r["neuralcore_disagree"] or r["pytorch_disagree"] for r in rows):
+        lines.append("")
+        lines.append(f"! the repeats of this configuration differ by more than {round(100 * (DISAGREE - 1))}% "
+                     "(slowest / fastest): read it as noise.")
+    return "\n".join(lines) + "\n"
+
+
+def scaling(rows):
+    """Each framework's speed-up from its fewest-threads run (medians), per (hidden, batch)."""
+    by_shape = {}
+    for r in rows:
+        by_shape.setdefault((r["hidden"], r["batch"]), {})[r["threads"]] = r
+    counts = sorted({r["threads"] for r in rows})
+    if len(counts) < 2:
+        return [], ""
+    base = counts[0]
+    result, lines = [], []
+    head = ["hidden", "batch"] + [f"NeuralCore {t}T/{base}T" for t in counts[1:]] + [f"PyTorch {t}T/{base}T" for t in counts[1:]]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join("---:" for _ in head) + "|")
+    for (hidden, batch), by_threads in sorted(by_shape.items()):
+        if base not in by_threads:
+            continue
+        entry = {"hidden": hidden, "batch": batch}
+        cells = [str(hidden), str(batch)]
+        for framework in FRAMEWORKS:
+            for t in counts[1:]:
+                if t in by_threads:
+                    ratio = by_threads[base][f"{framework}_epoch_s"] / by_threads[t][f"{framework}_epoch_s"]
+                    entry[f"{framework}_{t}t_over_{base}t"] = round(ratio, 3)
+                    cells.append(f"{ratio:.2f}x")
+                else:
+                    cells.append("-")
+        result.append(entry)
+        lines.append("| " + " | ".join(cells) + " |")
+    return result, "\n".join(lines) + "\n"
+
+
+def step_rows(steps, peak):
+    groups = {}
+    for s in steps:
+        groups.setdefault((s["threads"], s["hidden"], s["batch"]), []).append(s)
+    rows = []
+    for (threads, hidden, batch), runs in sorted(groups.items()):
+        best = min(r["step_us_min"] for r in runs)
+        median = statistics.median(r["step_us_median"] for r in runs)
+        flops = 2 * 2 * batch * 784 * hidden + 3 * 2 * batch * hidden * 10
+        row = {"hidden": hidden, "batch": batch, "threads": threads, "step_us_min": round(best, 1),
+               "step_us_median": round(median, 1), "gflops_best": round(flops / best / 1e3, 1)}
+        if peak:
+            row["percent_of_peak_best"] = round(100 * row["gflops_best"] / (peak * threads), 1)
+        rows.append(row)
+    return rows
+
+
+def step_table(rows, peak):
+    head = ["hidden", "batch", "threads", "step µs (best / median)", "GFLOP/s (best)"]
+    if peak:
+        head.append("% of probe × threads")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
+    for r in rows:
+        cells = [str(r["hidden"]), str(r["batch"]), str(r["threads"]), f"{r['step_us_min']:.0f} / {r['step_us_median']:.0f}",
+                 f"{r['gflops_best']:.1f}"]
+        if peak:
+            cells.append(f"{r['percent_of_peak_best']:.1f}%")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def probes(out):
+    env_path = os.path.join(out, "environment.json")
+    with open(env_path, encoding="utf-8") as f:
+        env = json.load(f)
+    with open(os.path.join(out, "probe-1.json"), encoding="utf-8") as f:
+        one = json.load(f)
+    two = []
+    for name in ("probe-2a.json", "probe-2b.json"):
+        with open(os.path.join(out, name), encoding="utf-8") as f:
+            two.append(json.load(f))
+    env["fma_probe"] = {"bits": one["bits"], "one_core_gflops": one["gflops"],
+                        "two_at_once_gflops": [t["gflops"] for t in two]}
+    # Two real cores each keep (nearly) their own rate; SMT siblings sharing one core's FMA units get about half.
+    env["fma_units"] = "one per CPU" if min(t["gflops"] for t in two) > 0.8 * one["gflops"] else "shared by the CPUs"
+    with open(env_path, "w", encoding="utf-8") as f:
+        json.dump(env, f, indent=2)
+        f.write("\n")
+    print(f"  one probe: {one['gflops']:.1f} GFLOP/s ({one['bits']}-bit); two at once: "
+          f"{two[0]['gflops']:.1f} + {two[1]['gflops']:.1f} -> FMA units {env['fma_units']}")
+    return 0
 
 
 def preamble(environment, info, rows):
     lines = []
     if environment:
         cpu = environment.get("lscpu", {})
-        lines.append(f"CPU: {cpu.get('Model name', '?')}, {cpu.get('CPU(s)', '?')} CPU(s), "
-                     f"{cpu.get('Thread(s) per core', '?')} thread(s) per core; .NET SDK {environment.get('dotnet', '?')}")
+        lines.append(f"CPU: {cpu.get('Model name', '?')} (family {cpu.get('CPU family', '?')}, model {cpu.get('Model', '?')}), "
+                     f"{cpu.get('CPU(s)', '?')} CPU(s), {cpu.get('Thread(s) per core', '?')} thread(s) per core, "
+                     f"hypervisor {cpu.get('Hypervisor vendor', 'none reported')}; .NET SDK {environment.get('dotnet', '?')}")
+        probe = environment.get("fma_probe")
+        if probe:
+            lines.append(f"FMA probe ({probe['bits']}-bit): {probe['one_core_gflops']:.1f} GFLOP/s on one core; two at once "
+                         f"{probe['two_at_once_gflops'][0]:.1f} + {probe['two_at_once_gflops'][1]:.1f}: "
+                         f"FMA units {environment.get('fma_units', '?')}")
     if info:
         blas = next((p for p in info.get("mapped_libraries", []) if "blas" in os.path.basename(p)), "?")
         core = info.get("openblas_core")
@@ -101,8 +211,8 @@ def preamble(environment, info, rows):
     if any(r.get("pytorch_flush_denormal") for r in rows):
         lines.append("PyTorch ran with torch.set_flush_denormal(True)")
     if rows:
-        lines.append(f"{rows[0]['epochs']} epochs per run (1 warm-up), seconds per epoch = median of the timed epochs; "
-                     f"repeats per configuration: {min(r['repeats'] for r in rows)}")
+        lines.append(f"{rows[0]['epochs']} epochs per run (1 warm-up), a run's seconds per epoch = median of its timed epochs; "
+                     f"repeats per configuration: {min(r['repeats'] for r in rows)}, interleaved")
     return "\n".join(lines)
 
 
@@ -110,7 +220,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs")
     parser.add_argument("--out")
-    parser.add_argument("--peak-gflops", type=float)
+    parser.add_argument("--steps")
+    parser.add_argument("--probes")
     parser.add_argument("--environment")
     parser.add_argument("--pytorch-info")
     parser.add_argument("--line")
@@ -119,16 +230,16 @@ def main():
 
     if args.line is not None:
         r = json.loads(args.line)
-        timed = r["epoch_seconds"][1:] or r["epoch_seconds"]
         epochs = " ".join(f"{s:.3f}" for s in r["epoch_seconds"])
-        print(f"  {r['framework']:<10} epochs {epochs} s -> median {statistics.median(timed):.3f} s, "
+        print(f"  {r['framework']:<10} epochs {epochs} s -> median {run_seconds(r):.3f} s, "
               f"test accuracy {100 * r['test_accuracy']:.2f}%, other load {100 * args.other_load:.0f}%")
         return 0
 
+    if args.probes is not None:
+        return probes(args.probes)
+
     if not args.runs or not args.out:
-        parser.error("--runs and --out are required (or --line)")
-    if args.peak_gflops is not None and not args.peak_gflops > 0:
-        parser.error(f"--peak-gflops must be positive; got {args.peak_gflops}")
+        parser.error("--runs and --out are required (or --line, or --probes)")
     with open(args.runs, encoding="utf-8") as f:
         runs = [json.loads(line) for line in f if line.strip()]
     environment = info = None
@@ -139,12 +250,22 @@ def main():
         with open(args.pytorch_info, encoding="utf-8") as f:
             info = json.load(f)
 
-    rows = rows_from(runs, args.peak_gflops)
+    peak = (environment or {}).get("fma_probe", {}).get("one_core_gflops")
+    rows = rows_from(runs, peak)
+    scale_rows, scale_text = scaling(rows)
+    steps = []
+    if args.steps and os.path.exists(args.steps):
+        with open(args.steps, encoding="utf-8") as f:
+            steps = step_rows([json.loads(line) for line in f if line.strip()], peak)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "compare.json"), "w", encoding="utf-8") as f:
-        json.dump(rows, f, indent=2)
+        json.dump({"environment": environment, "rows": rows, "scaling": scale_rows, "steps": steps}, f, indent=2)
         f.write("\n")
-    text = preamble(environment, info, rows) + "\n\n" + table(rows, args.peak_gflops)
+    text = preamble(environment, info, rows) + "\n\n" + table(rows, peak)
+    if scale_text:
+        text += "\nScaling (seconds per epoch, medians):\n\n" + scale_text
+    if steps:
+        text += "\nThe training step alone (fixed batch; best of the repeats):\n\n" + step_table(steps, peak)
     with open(os.path.join(args.out, "table.md"), "w", encoding="utf-8") as f:
         f.write(text)
     print()

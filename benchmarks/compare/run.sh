@@ -3,14 +3,23 @@
 # test accuracy. See docs/compare.md. Not run by CI.
 #
 #   benchmarks/compare/run.sh --out DIR [--threads 2[,1,...]] [--epochs 4] [--hidden 16,128,512,1024]
-#                             [--batch 32,128] [--repeats 1] [--peak-gflops X] [--openblas-coretype auto]
+#                             [--batch 32,128] [--repeats 3] [--steps] [--openblas-coretype auto]
 #                             [--quiet-wait 60] [--max-other-load 0.1] [--retries 2] [--pytorch-args "..."]
 #                             [--no-install]
 #
-# Model 784-H-10, ReLU, softmax cross-entropy, Adam (lr 1e-3, eps 1e-7), MNIST preloaded as float32 in [0, 1],
-# reshuffled every epoch, no validation. The first epoch is a warm-up; seconds per epoch is the median of the others.
+# Model 784-H-10, ReLU, softmax cross-entropy, Adam (lr 1e-3, eps 1e-7), MNIST preloaded in [0, 1], reshuffled every
+# epoch, no validation. The first epoch is a warm-up; a run's seconds per epoch is the median of the others.
+# Repeats are interleaved (every configuration once, then again), so that a slow spell of the machine hits all
+# configurations alike rather than all repeats of one; the table gives the min and the median over repeats and flags
+# a configuration whose repeats differ by more than 25%. With two or more --threads values it adds a scaling table
+# (NeuralCore and PyTorch, each against its own fewest-threads run).
+# First it measures the machine: lscpu, one core's FMA peak, and two FMA probes at once (do the two CPUs have their
+# own FMA units, or share one core's?). --steps also times NeuralCore's training step alone (fixed batch, no data
+# loading) for every configuration and reports it as a percentage of the probe times the threads.
+# Each run records the share of CPU time the hypervisor stole (steal in /proc/stat) and other processes used.
 # --pytorch-args passes extra options to pytorch_mlp.py (e.g. --flush-denormal). Writes DIR/compare.json,
-# DIR/table.md, DIR/environment.json, DIR/pytorch_info.json and every run's JSON line in DIR/runs.jsonl.
+# DIR/table.md, DIR/environment.json, DIR/pytorch_info.json, every run's JSON line in DIR/runs.jsonl and, with
+# --steps, DIR/steps.jsonl.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,8 +34,8 @@ threads_list=$(nproc)
 epochs=4
 hidden_list="16,128,512,1024"
 batch_list="32,128"
-repeats=1
-peak=""
+repeats=3
+steps=0
 coretype=auto
 quiet_wait=60
 max_load=0.10
@@ -41,7 +50,7 @@ while [ $# -gt 0 ]; do
     --hidden) hidden_list=${2:?--hidden needs a value}; shift 2 ;;
     --batch) batch_list=${2:?--batch needs a value}; shift 2 ;;
     --repeats) repeats=${2:?--repeats needs a value}; shift 2 ;;
-    --peak-gflops) peak=${2:?--peak-gflops needs a value}; shift 2 ;;
+    --steps) steps=1; shift ;;
     --openblas-coretype) coretype=${2:?--openblas-coretype needs a value}; shift 2 ;;
     --quiet-wait) quiet_wait=${2:?--quiet-wait needs a value}; shift 2 ;;
     --max-other-load) max_load=${2:?--max-other-load needs a value}; shift 2 ;;
@@ -63,7 +72,6 @@ is_list "$batch_list" || die "--batch takes positive integers separated by comma
 [[ $quiet_wait =~ ^[0-9]+$ ]] || die "--quiet-wait must be a whole number of seconds; got '$quiet_wait'"
 [[ $max_load =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--max-other-load must be a fraction such as 0.1; got '$max_load'"
 [[ $retries =~ ^[0-9]+$ ]] || die "--retries must be a whole number; got '$retries'"
-[ -z "$peak" ] || [[ $peak =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--peak-gflops must be a positive number; got '$peak'"
 IFS=, read -r -a threads_values <<<"$threads_list"
 IFS=, read -r -a hidden_values <<<"$hidden_list"
 IFS=, read -r -a batch_values <<<"$batch_list"
@@ -117,7 +125,7 @@ data="$repo/data/mnist"
 import json, subprocess, sys
 path, forced, detected = sys.argv[1:]
 lscpu = dict(l.split(":", 1) for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines() if ":" in l)
-keep = ("Model name", "CPU(s)", "Thread(s) per core", "Core(s) per socket", "L1d cache", "L2 cache", "L3 cache", "Hypervisor vendor")
+keep = ("Model name", "Vendor ID", "CPU family", "Model", "CPU(s)", "Thread(s) per core", "Core(s) per socket", "L1d cache", "L2 cache", "L3 cache", "Hypervisor vendor", "Flags")
 env = {"lscpu": {k: lscpu[k].strip() for k in keep if k in lscpu},
        "avx512f": " avx512f " in open("/proc/cpuinfo").read(),
        "dotnet": subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip(),
@@ -125,20 +133,30 @@ env = {"lscpu": {k: lscpu[k].strip() for k in keep if k in lscpu},
 with open(path, "w") as f:
     json.dump(env, f, indent=2)
 EOF
+# One core's FMA peak, then two probes at once: on two real cores each keeps its rate; where the two CPUs share one
+# core's FMA units (SMT siblings) each gets about half.
+echo "Measuring the FMA peak (one probe, then two at once)..."
+dotnet "$nc_dll" --probe --seconds 3 >"$out/probe-1.json"
+dotnet "$nc_dll" --probe --seconds 3 >"$out/probe-2a.json" &
+probe_pid=$!
+dotnet "$nc_dll" --probe --seconds 3 >"$out/probe-2b.json"
+wait "$probe_pid"
+"$python" "$here/aggregate.py" --probes "$out"
 "$python" "$here/pytorch_mlp.py" --info --threads "${threads_values[0]}" >"$out/pytorch_info.json"
 echo "PyTorch build and BLAS:"
 cat "$out/pytorch_info.json"
 
 # --- measuring --------------------------------------------------------------------------------------------------
-# Busy and total jiffies of the whole machine, from /proc/stat.
-jiffies() { local _ u n s i w q sq st; read -r _ u n s i w q sq st _ </proc/stat; echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st))"; }
+# Busy, total and stolen jiffies of the whole machine, from /proc/stat (steal: time the hypervisor gave this VM's
+# CPUs to something else while they wanted to run).
+jiffies() { local _ u n s i w q sq st; read -r _ u n s i w q sq st _ </proc/stat; echo "$((u + n + s + q + sq + st)) $((u + n + s + i + w + q + sq + st)) $st"; }
 
 # Waits (up to --quiet-wait seconds) until the other processes use under a quarter of the CPUs: other sessions'
 # builds on a 2-vCPU machine would otherwise be measured as our slowness.
 wait_quiet() {
   local waited=0 b0 t0 b1 t1
   while [ "$waited" -lt "$quiet_wait" ]; do
-    read -r b0 t0 < <(jiffies); sleep 1; read -r b1 t1 < <(jiffies)
+    read -r b0 t0 _ < <(jiffies); sleep 1; read -r b1 t1 _ < <(jiffies)
     [ $(((b1 - b0) * 4)) -lt $((t1 - t0)) ] && return 0
     waited=$((waited + 1))
   done
@@ -151,18 +169,19 @@ wait_quiet() {
 run_one() {
   local name=$1 repeat=$2
   shift 2
-  local log="$out/logs/$name.log" b0 t0 b1 t1 real user sys line load try=0
+  local log="$out/logs/$name.log" b0 t0 s0 b1 t1 s1 real user sys line load steal try=0
   while :; do
     try=$((try + 1))
     wait_quiet
-    read -r b0 t0 < <(jiffies)
+    read -r b0 t0 s0 < <(jiffies)
     TIMEFORMAT='%3R %3U %3S'
     if ! { time "$@" >"$log.out" 2>"$log"; } 2>"$log.time"; then
       cat "$log" >&2
       die "$name failed; see $log"
     fi
-    read -r b1 t1 < <(jiffies)
+    read -r b1 t1 s1 < <(jiffies)
     read -r real user sys <"$log.time"
+    steal=$(awk -v s=$((s1 - s0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.3f", (t > 0 ? s / t : 0) }')
     line=$(grep -E '^\{.*\}$' "$log.out" | tail -n 1) || die "$name printed no JSON line; see $log.out"
     load=$(awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v u="$user" -v s="$sys" \
       'BEGIN { hz = 100; other = (b / hz - u - s) / (t / hz); if (other < 0) other = 0; printf "%.3f", other }')
@@ -172,15 +191,15 @@ run_one() {
     fi
     echo "  (other processes took ${load} of the CPUs: running it again)"
   done
-  echo "${line%\}},\"repeat\":$repeat,\"tries\":$try,\"wall_seconds\":$real,\"cpu_seconds\":$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.3f", u + s}'),\"other_load\":$load,\"openblas_coretype\":\"${OPENBLAS_CORETYPE:-}\"}" >>"$runs"
+  echo "${line%\}},\"repeat\":$repeat,\"tries\":$try,\"wall_seconds\":$real,\"cpu_seconds\":$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.3f", u + s}'),\"other_load\":$load,\"steal\":$steal,\"openblas_coretype\":\"${OPENBLAS_CORETYPE:-}\"}" >>"$runs"
 }
 
 mkdir -p "$out/logs"
 started=$(date +%s)
-for threads in "${threads_values[@]}"; do
-  for hidden in "${hidden_values[@]}"; do
-    for batch in "${batch_values[@]}"; do
-      for repeat in $(seq 1 "$repeats"); do
+for repeat in $(seq 1 "$repeats"); do
+  for threads in "${threads_values[@]}"; do
+    for hidden in "${hidden_values[@]}"; do
+      for batch in "${batch_values[@]}"; do
         echo "hidden $hidden, batch $batch, $threads thread(s), repeat $repeat/$repeats:"
         args=(--hidden "$hidden" --batch "$batch" --epochs "$epochs" --threads "$threads" --data "$data")
         name="h$hidden-b$batch-t$threads-r$repeat"
@@ -193,8 +212,26 @@ for threads in "${threads_values[@]}"; do
     done
   done
 done
+
+# The training step alone, on a fixed batch: what the kernels reach without data loading and batch gathering.
+if [ "$steps" -eq 1 ]; then
+  : >"$out/steps.jsonl"
+  for repeat in $(seq 1 "$repeats"); do
+    for threads in "${threads_values[@]}"; do
+      for hidden in "${hidden_values[@]}"; do
+        for batch in "${batch_values[@]}"; do
+          wait_quiet
+          line=$(dotnet "$nc_dll" --step --hidden "$hidden" --batch "$batch" --threads "$threads" --seconds 2) \
+            || die "the step timing of hidden $hidden, batch $batch, $threads thread(s) failed"
+          echo "  step: $line"
+          echo "${line%\}},\"repeat\":$repeat}" >>"$out/steps.jsonl"
+        done
+      done
+    done
+  done
+fi
 echo "Measured in $(($(date +%s) - started)) s."
 
 report=("$python" "$here/aggregate.py" --runs "$runs" --environment "$out/environment.json" --pytorch-info "$out/pytorch_info.json" --out "$out")
-[ -z "$peak" ] || report+=(--peak-gflops "$peak")
+[ "$steps" -eq 0 ] || report+=(--steps "$out/steps.jsonl")
 "${report[@]}"

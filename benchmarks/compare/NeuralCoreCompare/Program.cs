@@ -8,6 +8,7 @@ using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
 using NeuralCore.Training;
+using NeuralCoreCompare;
 
 // The NeuralCore half of benchmarks/compare: trains 784-H-10 (ReLU, softmax cross-entropy, Adam lr 1e-3 eps 1e-7)
 // on MNIST with no validation, then prints one JSON line with every epoch's seconds and the test accuracy.
@@ -31,6 +32,23 @@ if (options.Help)
 }
 
 Parallelism.DegreeOfParallelism = options.Threads;
+
+if (options.Mode == "probe")
+{
+    (double gflops, int bits) = Probes.Fma(options.Seconds);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"mode\":\"probe\",\"bits\":{bits},\"gflops\":{gflops:F2}}}"));
+    return 0;
+}
+
+if (options.Mode == "step")
+{
+    (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds);
+    double flops = Probes.StepFlops(options.Hidden, options.Batch);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"mode\":\"step\",\"hidden\":{options.Hidden},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
+    return 0;
+}
 
 long loadStart = Stopwatch.GetTimestamp();
 MnistDataset mnist = Mnist.Load(options.DataDirectory);
@@ -87,7 +105,14 @@ return history.StopReason is null ? 0 : 1;
 internal sealed record CompareOptions
 {
     public const string Usage =
-        "usage: NeuralCoreCompare --hidden H [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]";
+        "usage: NeuralCoreCompare --hidden H [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]\n" +
+        "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
+        "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2]   the training step alone";
+
+    /// <summary><c>train</c> (the default), <c>probe</c> or <c>step</c>.</summary>
+    public string Mode { get; init; } = "train";
+
+    public double Seconds { get; init; } = 2;
 
     public int Hidden { get; init; } = 128;
 
@@ -115,6 +140,12 @@ internal sealed record CompareOptions
                 continue;
             }
 
+            if (name is "--probe" or "--step")
+            {
+                options = options with { Mode = name[2..] };
+                continue;
+            }
+
             string value = i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value.");
             options = name switch
             {
@@ -129,6 +160,12 @@ internal sealed record CompareOptions
                         : throw new ArgumentException($"--seed must be a non-negative integer; got '{value}'."),
                 },
                 "--data" => options with { DataDirectory = value },
+                "--seconds" => options with
+                {
+                    Seconds = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 600
+                        ? seconds
+                        : throw new ArgumentException($"--seconds must be a number in (0, 600]; got '{value}'."),
+                },
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
         }

@@ -258,16 +258,8 @@ public static class IdxReader
     /// </remarks>
     private static void FillPrefaulted(Stream source, string name, byte[] buffer, int[] dimensions, bool compressed)
     {
-        const int page = 4096;
-        int stop = 0;
-        Task toucher = Task.Run(() =>
-        {
-            ref byte start = ref MemoryMarshal.GetArrayDataReference(buffer);
-            for (long offset = ((long)buffer.Length - sizeof(int)) & ~(long)(page - 1); offset >= 0 && Volatile.Read(ref stop) == 0; offset -= page)
-            {
-                Interlocked.Or(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref start, (nint)offset)), 0);
-            }
-        });
+        var stop = new StrongBox<int>();
+        Task toucher = Task.Run(() => Touch(buffer, stop));
         try
         {
             int filled = Fill(source, buffer, name, compressed);
@@ -278,8 +270,20 @@ public static class IdxReader
         }
         finally
         {
-            Volatile.Write(ref stop, 1);
+            Volatile.Write(ref stop.Value, 1);
             toucher.Wait();
+        }
+    }
+
+    // Faults the buffer's pages in from the end until told to stop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Touch(byte[] buffer, StrongBox<int> stop)
+    {
+        const int page = 4096;
+        ref byte start = ref MemoryMarshal.GetArrayDataReference(buffer);
+        for (long offset = ((long)buffer.Length - sizeof(int)) & ~(long)(page - 1); offset >= 0 && Volatile.Read(ref stop.Value) == 0; offset -= page)
+        {
+            Interlocked.Or(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref start, (nint)offset)), 0);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NeuralCore.Threading;
 
 namespace NeuralCore.Kernels;
@@ -120,6 +121,7 @@ public static unsafe class Gemm
     /// as <paramref name="split"/> says, and optionally adding the column sums of op(B) (not transposed) to
     /// <paramref name="columnSums"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyOn(
         GemmIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,

@@ -75,6 +75,7 @@ internal readonly unsafe struct GemmEpilogue
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddRow(float* c, float* bias, int count, bool relu)
     {
         int j = 0;
@@ -112,6 +113,7 @@ internal readonly unsafe struct GemmEpilogue
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaskRow(float* c, float* mask, int count)
     {
         int j = 0;

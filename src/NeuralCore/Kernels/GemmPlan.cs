@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace NeuralCore.Kernels;
 
 /// <summary>How a product's work is divided among threads.</summary>
@@ -79,6 +80,7 @@ internal readonly unsafe struct GemmPlan
     /// <param name="isa">The instruction-set path.</param>
     /// <param name="maxThreads">The most threads to use.</param>
     /// <param name="split">How to divide the work among threads.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static GemmPlan Create(int m, int n, int k, GemmIsa isa, int maxThreads, GemmSplit split = GemmSplit.Auto)
     {
         delegate*<int, float*, int, float*, float*, int, bool, void> kernel;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace NeuralCore.Losses;
@@ -16,6 +17,7 @@ public sealed class SoftmaxCrossEntropy : ILoss
     public bool ExpectsLogits => true;
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Compute(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, Span<float> outputGrad, int batch, int classes)
     {
         LossChecks.Check(output.Length, labels, outputGrad.Length, batch, classes);

@@ -41,6 +41,7 @@ internal sealed class OptimizerStep : IParallelWork
     }
 
     /// <summary>One step of <paramref name="optimizer"/> over the arena, for gradients of a batch of <paramref name="batch"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(IElementwiseOptimizer optimizer, float[] parameters, float[] gradients, int batch)
     {
         optimizer.BeginStep(parameters.Length);

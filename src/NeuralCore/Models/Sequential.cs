@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Globalization;
 using System.Text;
@@ -210,6 +211,7 @@ public sealed class Sequential
     /// the model remains usable; the returned loss says what happened (training loops stop on it, as Keras's
     /// TerminateOnNaN does).
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
     {
         TrainStepResult result = ComputeGradients(inputs, labels, batch);
@@ -238,6 +240,7 @@ public sealed class Sequential
     /// <returns>The batch's loss and correct count.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
     {
         if (Loss is null || Optimizer is null)

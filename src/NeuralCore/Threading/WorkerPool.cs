@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
@@ -59,6 +60,7 @@ internal static class WorkerPool
 
     /// <summary>Runs items 0..count-1 on up to <paramref name="maxThreads"/> threads, the caller included.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> exceeds <see cref="MaxItems"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(IParallelWork work, int count, int maxThreads)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxItems);
@@ -119,6 +121,7 @@ internal static class WorkerPool
     private const long WritingBit = 1;
 
     // Runs the participant's own items, then any item no one has claimed yet.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Participate(IParallelWork work, int count, int threads, int participant, long generation)
     {
         for (int i = participant; i < count; i += threads)
@@ -135,6 +138,7 @@ internal static class WorkerPool
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TryExecute(IParallelWork work, int index, long generation)
     {
         ref long claim = ref s_claims[index * ClaimStride];
@@ -227,6 +231,7 @@ internal static class WorkerPool
             thread.Start();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
             Descriptor run = s_run;
@@ -247,6 +252,7 @@ internal static class WorkerPool
         }
 
         // Waits for a generation newer than the last one seen whose description is fully written.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private long WaitForRun()
         {
             Descriptor run = s_run;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace NeuralCore.Training;
@@ -34,6 +35,7 @@ public static class Metrics
     /// <returns>The count of correct predictions.</returns>
     /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int CountCorrect(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes)
     {
         CheckSizes(output, batch, classes);
