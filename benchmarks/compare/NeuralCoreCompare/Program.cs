@@ -46,7 +46,7 @@ if (options.Mode == "step")
     (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds);
     double flops = Probes.StepFlops(options.Hidden, options.Batch);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{{\"mode\":\"step\",\"hidden\":{options.Hidden},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
+        $"{{\"mode\":\"step\",\"hidden\":{options.Hidden},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
     return 0;
 }
 
@@ -80,6 +80,7 @@ using (var json = new Utf8JsonWriter(stdout))
     json.WriteNumber("hidden", options.Hidden);
     json.WriteNumber("batch", options.Batch);
     json.WriteNumber("threads", Parallelism.DegreeOfParallelism);
+    json.WriteNumber("fma_threads", Parallelism.FmaThreads);
     json.WriteNumber("epochs", history.Epochs.Count);
     json.WriteNumber("train_samples", mnist.Train.Count);
     json.WriteNumber("steps_per_epoch", (mnist.Train.Count + options.Batch - 1) / options.Batch);

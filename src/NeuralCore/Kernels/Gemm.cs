@@ -105,7 +105,7 @@ public static unsafe class Gemm
     /// </summary>
     internal static void RowPartition(int m, int n, int k, out int slices, out int mr)
     {
-        GemmPlan plan = GemmPlan.Create(m, n, k, GemmIsaSupport.Best, Parallelism.DegreeOfParallelism, GemmSplit.Rows);
+        GemmPlan plan = GemmPlan.Create(m, n, k, GemmIsaSupport.Best, Parallelism.ComputeThreads, GemmSplit.Rows);
         slices = plan.RowSlices;
         mr = plan.Mr;
     }
@@ -159,7 +159,7 @@ public static unsafe class Gemm
             return;
         }
 
-        var plan = GemmPlan.Create(m, n, k, isa, Parallelism.DegreeOfParallelism, split);
+        var plan = GemmPlan.Create(m, n, k, isa, Parallelism.ComputeThreads, split);
         fixed (float* pa = a, pb = b, pc = c)
         {
             GemmJob job = t_job ??= new GemmJob();

@@ -63,16 +63,29 @@ internal static class WorkerPool
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(IParallelWork work, int count, int maxThreads)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxItems);
-        int threads = Math.Min(Math.Min(maxThreads, count), Parallelism.DegreeOfParallelism);
-        if (threads <= 1 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        if (!TryRun(work, count, Math.Min(maxThreads, Parallelism.DegreeOfParallelism)))
         {
             for (int i = 0; i < count; i++)
             {
                 work.Execute(i);
             }
+        }
+    }
 
-            return;
+    /// <summary>
+    /// Runs items 0..count-1 on <paramref name="threads"/> threads (the caller included, not capped by
+    /// <see cref="Parallelism.DegreeOfParallelism"/>) and returns true; returns false without running anything when
+    /// fewer than two threads are asked for or another run holds the workers.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> exceeds <see cref="MaxItems"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryRun(IParallelWork work, int count, int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxItems);
+        threads = Math.Min(threads, count);
+        if (threads <= 1 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        {
+            return false;
         }
 
         Descriptor run = s_run;
@@ -115,6 +128,8 @@ internal static class WorkerPool
             run.Work = null;
             Volatile.Write(ref s_busy, 0);
         }
+
+        return true;
     }
 
     private const int StateShift = 1;

@@ -33,6 +33,7 @@ public class GemmDeterminismTests
                 {
                     float[] parallel = Seeded.Uniform(m * n, 13);
                     Parallelism.DegreeOfParallelism = threads;
+                    Parallelism.FmaThreadsOverride = threads;
                     Gemm.MultiplyOn(isa, a, b, parallel, m, n, k, transposeA, transposeB, accumulate: true);
                     for (int i = 0; i < single.Length; i++)
                     {
@@ -45,6 +46,7 @@ public class GemmDeterminismTests
         finally
         {
             Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
         }
     }
 }

@@ -30,12 +30,15 @@ public unsafe class GemmSplitTests
         int saved = Parallelism.DegreeOfParallelism;
         try
         {
+            // More threads than the machine has cores, or its FMA units allow, still partition the work that many ways.
+            Parallelism.FmaThreadsOverride = threads;
             Parallelism.DegreeOfParallelism = threads;
             action();
         }
         finally
         {
             Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
         }
     }
 

@@ -254,6 +254,7 @@ public class SequentialDeterminismTests
         try
         {
             Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
             IOptimizer optimizer = sgd ? new Sgd(new SgdOptions(0.05f, Momentum: 0.9f, Nesterov: true)) : new Adam();
             Sequential model = Build(shape, seed, optimizer);
             float[] x = Seeded.Uniform(batch * 784, 7);
@@ -268,6 +269,7 @@ public class SequentialDeterminismTests
         finally
         {
             Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
         }
     }
 
@@ -313,6 +315,7 @@ public class SequentialFusionTests
         try
         {
             Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
             const int batch = 40;
             var model = new Sequential(50, seed: 3)
                 .Add(new Dense(64)).Add(new Relu()).Add(new Dense(48)).Add(new Relu()).Add(new Dense(10));
@@ -370,6 +373,7 @@ public class SequentialFusionTests
         finally
         {
             Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
         }
     }
 }

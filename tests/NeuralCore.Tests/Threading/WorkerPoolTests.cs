@@ -104,6 +104,44 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void Fma_threads_is_measured_between_one_and_the_processor_count()
+    {
+        int measured = Parallelism.FmaThreads;
+        Assert.InRange(measured, 1, Environment.ProcessorCount);
+        Assert.Equal(measured, Parallelism.FmaThreads);
+    }
+
+    [Fact]
+    public void A_busy_pool_refuses_a_second_parallel_run_instead_of_waiting()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 2;
+            bool? nested = null;
+            var outer = new NestedWork(() => nested = WorkerPool.TryRun(new CountingWork(4), 4, 2));
+            Assert.True(WorkerPool.TryRun(outer, 2, 2));
+            Assert.False(nested);
+            Assert.False(WorkerPool.TryRun(new CountingWork(1), 1, 2));
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
+    private sealed class NestedWork(Action action) : IParallelWork
+    {
+        public void Execute(int index)
+        {
+            if (index == 0)
+            {
+                action();
+            }
+        }
+    }
+
+    [Fact]
     public void Degree_of_parallelism_rejects_values_below_one()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.DegreeOfParallelism = 0);
