@@ -5,6 +5,10 @@
 #
 #   benchmarks/compare/time_to_98.sh --out DIR [--threads N] [--seed 42] [--config H,BATCH,EPOCHS,LR]...
 #                                    [--retime 2] [--check-seeds 1,2,3] [--no-build]
+#   benchmarks/compare/time_to_98.sh --out DIR --preset fast [--threads N] [--check-seeds 1,2,3] [--retime 2]
+#
+# --preset runs the trainer's preset (e.g. --preset fast) instead of a search: every seed of --check-seeds (default
+# 1,2,3), 1 + --retime times each, and reports each seed's median wall clock and its test accuracy.
 #
 # Without --config it searches a built-in list (hidden 256/512/1024, batch 64/128/256, 3-6 epochs, Adam lr
 # 1e-3/2e-3). Every run uses Adam, cross-entropy and --validation-split 0 (all 60,000 training images train;
@@ -27,6 +31,7 @@ seed=42
 check_seeds=""
 retime=2
 build=1
+preset=""
 configs=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +42,7 @@ while [ $# -gt 0 ]; do
     --check-seeds) check_seeds=${2:?--check-seeds needs a list}; shift 2 ;;
     --retime) retime=${2:?--retime needs a value}; shift 2 ;;
     --no-build) build=0; shift ;;
+    --preset) preset=${2:?--preset needs a name}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
   esac
@@ -80,12 +86,17 @@ run_config() {
   local cmd=(dotnet "$dll" --hidden "$hidden" --batch-size "$batch" --epochs "$epochs" --optimizer adam
     --learning-rate "$lr" --loss crossentropy --validation-split 0 --threads "$threads" --seed "$run_seed"
     --data "$repo/data/mnist" --out "$dir")
+  if [ -n "$preset" ]; then
+    name="preset-$preset-s$run_seed-t$try"
+    dir="$out/runs/$name"
+    cmd=(dotnet "$dll" --preset "$preset" --threads "$threads" --seed "$run_seed" --data "$repo/data/mnist" --out "$dir")
+  fi
   start=$(date +%s.%N)
   "${cmd[@]}" >"$dir.log" 2>&1 || { cat "$dir.log" >&2; die "the trainer failed for $name; see $dir.log"; }
   end=$(date +%s.%N)
   seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
-  "$python" - "$dir/report.json" "$results" "$hidden" "$batch" "$epochs" "$lr" "$run_seed" "$threads" "$seconds" <<'EOF'
-import json, sys
+  PRESET="$preset" "$python" - "$dir/report.json" "$results" "$hidden" "$batch" "$epochs" "$lr" "$run_seed" "$threads" "$seconds" <<'EOF'
+import json, os, sys
 report, results, hidden, batch, epochs, lr, seed, threads, seconds = sys.argv[1:]
 with open(report, encoding="utf-8") as f:
     accuracy = json.load(f)["test_accuracy"]
@@ -93,12 +104,49 @@ row = {"hidden": int(hidden), "batch": int(batch), "epochs": int(epochs), "learn
        "threads": int(threads), "seconds": float(seconds), "test_accuracy": accuracy, "reached_98": accuracy >= 0.98,
        "command": f"dotnet samples/MnistMlp/bin/Release/net10.0/linux-x64/MnistMlp.dll --hidden {hidden} --batch-size {batch} "
                   f"--epochs {epochs} --learning-rate {lr} --validation-split 0 --threads {threads} --seed {seed}"}
+if os.environ.get("PRESET"):
+    row["command"] = (f"dotnet samples/MnistMlp/bin/Release/net10.0/linux-x64/MnistMlp.dll --preset {os.environ['PRESET']} "
+                      f"--threads {threads} --seed {seed}")
 with open(results, "a", encoding="utf-8") as f:
     f.write(json.dumps(row) + "\n")
 print(f"  hidden {hidden:>4}, batch {batch:>3}, {epochs} epochs, lr {lr:<5} seed {seed}: {row['seconds']:6.2f} s, "
       f"test accuracy {100 * accuracy:.2f}% {'>= 98%' if row['reached_98'] else '< 98%'}")
 EOF
 }
+
+if [ -n "$preset" ]; then
+  IFS=, read -r -a seeds <<<"${check_seeds:-1,2,3}"
+  echo "Preset $preset on $threads thread(s), seeds ${seeds[*]}, $((retime + 1)) run(s) each:"
+  for t in $(seq 1 $((retime + 1))); do
+    for s in "${seeds[@]}"; do
+      run_config "0,0,0,0" "$s" "$t"
+    done
+  done
+  "$python" - "$results" "$out" "$preset" <<'EOF'
+import json, os, statistics, sys
+results, out, preset = sys.argv[1:]
+rows = [json.loads(l) for l in open(results, encoding="utf-8")]
+seeds = sorted({r["seed"] for r in rows})
+lines = ["| seed | wall seconds (median) | runs | test accuracy | >= 98% |", "|---:|---:|---:|---:|:---:|"]
+summary = []
+for seed in seeds:
+    runs = [r for r in rows if r["seed"] == seed]
+    median = statistics.median(r["seconds"] for r in runs)
+    summary.append({"seed": seed, "seconds": median, "all_seconds": [r["seconds"] for r in runs],
+                    "test_accuracy": runs[0]["test_accuracy"], "reached_98": runs[0]["reached_98"]})
+    lines.append(f"| {seed} | {median:.2f} ({', '.join('%.2f' % r['seconds'] for r in runs)}) | {len(runs)} | "
+                 f"{100 * runs[0]['test_accuracy']:.2f}% | {'yes' if runs[0]['reached_98'] else 'no'} |")
+text = f"Preset {preset}, {rows[0]['threads']} thread(s):\n\n" + "\n".join(lines) + "\n"
+with open(os.path.join(out, "time_to_98.json"), "w", encoding="utf-8") as f:
+    json.dump({"preset": preset, "seeds": summary, "runs": rows}, f, indent=2)
+    f.write("\n")
+with open(os.path.join(out, "time_to_98.md"), "w", encoding="utf-8") as f:
+    f.write(text)
+print()
+print(text, end="")
+EOF
+  exit 0
+fi
 
 echo "Trainer runs on $threads thread(s), seed $seed:"
 for config in "${configs[@]}"; do

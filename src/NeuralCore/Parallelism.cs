@@ -6,8 +6,9 @@ namespace NeuralCore;
 /// The process-wide degree of parallelism used by NeuralCore's kernels.
 /// </summary>
 /// <remarks>
-/// Kernels split their output into tiles whose boundaries depend only on the problem's shape, never on the number
-/// of threads, and never split a reduction; so every result is bitwise identical whatever this value is.
+/// The thread count only decides which thread computes what: a matrix product adds the k blocks of every element in
+/// the same order whichever thread summed them, and element-wise work is the same per element; so every result is
+/// bitwise identical whatever these values are.
 /// </remarks>
 public static class Parallelism
 {
@@ -75,14 +76,18 @@ public static class Parallelism
                 measured = s_fmaThreads;
                 if (measured < processors && (measured == 0 || Stopwatch.GetTimestamp() >= s_fmaNextAttempt))
                 {
-                    // 0: not measurable right now (the workers are busy with another caller's product).
+                    // 0: not measurable right now (the workers are busy with another caller's product); that does not
+                    // count as an attempt.
                     int now = Threading.FmaCalibration.Measure(processors);
-                    measured = Math.Max(measured, now);
-                    Volatile.Write(ref s_fmaThreads, measured);
-                    long delay = s_fmaAttempts < s_remeasureDelays.Length
-                        ? (long)(s_remeasureDelays[s_fmaAttempts++] * Stopwatch.Frequency)
-                        : long.MaxValue / 2;
-                    Volatile.Write(ref s_fmaNextAttempt, Stopwatch.GetTimestamp() + delay);
+                    if (now > 0)
+                    {
+                        measured = Math.Max(measured, now);
+                        Volatile.Write(ref s_fmaThreads, measured);
+                        long delay = s_fmaAttempts < s_remeasureDelays.Length
+                            ? (long)(s_remeasureDelays[s_fmaAttempts++] * Stopwatch.Frequency)
+                            : long.MaxValue / 2;
+                        Volatile.Write(ref s_fmaNextAttempt, Stopwatch.GetTimestamp() + delay);
+                    }
                 }
 
                 return measured > 0 ? measured : processors;

@@ -69,7 +69,9 @@ public sealed class Dataset
 
     /// <summary>
     /// The <c>[Count, FeatureSize]</c> samples, row-major, as floats. For a dataset stored as bytes the first read
-    /// converts them all into a new array (four times the bytes' size) and keeps it; the model API never needs it.
+    /// converts them all into a new array (four times the bytes' size) and keeps it; the model API never needs it, and
+    /// since training and evaluation read the bytes, changing this copy changes nothing they see (build a new dataset
+    /// from the changed floats instead).
     /// </summary>
     public float[] Features
     {

@@ -11,9 +11,9 @@ namespace NeuralCore.Kernels;
 /// A dense layer with weights <c>W[in, out]</c> needs three products, all expressed by <see cref="Multiply"/>:
 /// forward <c>Y = X·W</c>; input gradient <c>dX = dY·Wᵀ</c> (<c>transposeB</c>); weight gradient
 /// <c>dW += Xᵀ·dY</c> (<c>transposeA</c>, <c>accumulate</c>). Results are bitwise identical for every
-/// <see cref="Parallelism.DegreeOfParallelism"/>: the k blocking follows the shape alone and the reduction is never
-/// split, so the thread count only decides who computes which part of C. Small products run on the calling thread
-/// alone (see <see cref="GemmPlan.MinFmaPerThread"/>).
+/// <see cref="Parallelism.DegreeOfParallelism"/>: the k blocking follows the shape alone, and the blocks of every
+/// element are added in block order whichever thread summed them, so the thread count only decides who computes
+/// what. Small products run on the calling thread alone (see <see cref="GemmPlan.MinFmaPerThread"/>).
 /// </remarks>
 public static unsafe class Gemm
 {
@@ -89,6 +89,13 @@ public static unsafe class Gemm
         if (!accumulate)
         {
             biasGrad[..units].Clear();
+        }
+
+        if (inFeatures == 0)
+        {
+            // No weights: the product does nothing, but the bias still has its gradient.
+            Elementwise.AccumulateColumnSums(outputGrad[..(batch * units)], biasGrad[..units], batch);
+            return;
         }
 
         fixed (float* sums = biasGrad)

@@ -216,7 +216,7 @@ internal sealed unsafe class GemmJob : IParallelWork
             float* c = _c + ((long)row * _n);
             for (int q = 0; q < blocks; q++)
             {
-                GemmPacking.AddFloats(c, _partials + ((long)q * _m * _n) + ((long)row * _n), _n);
+                GemmPacking.AddTile(c, _partials + ((long)q * _m * _n) + ((long)row * _n), _n);
             }
 
             if (_epilogue.Kind != GemmEpilogueKind.None)

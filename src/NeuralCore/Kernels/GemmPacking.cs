@@ -235,12 +235,49 @@ internal static unsafe class GemmPacking
         {
             if (add)
             {
-                AddFloats(c, t, nr);
+                AddTile(c, t, nr);
             }
             else
             {
                 CopyFloats(c, t, nr);
             }
+        }
+    }
+
+    /// <summary>
+    /// <c>c[j] = t[j] + c[j]</c>: a finished sum added to C with its operands in the micro-kernels' order
+    /// (<c>acc + C</c>), so that even the payload of a NaN does not depend on which path stored a tile.
+    /// </summary>
+    public static void AddTile(float* c, float* t, int count)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= count; i += 16)
+            {
+                Vector512.Store(Vector512.Load(t + i) + Vector512.Load(c + i), c + i);
+            }
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= count; i += 8)
+            {
+                Vector256.Store(Vector256.Load(t + i) + Vector256.Load(c + i), c + i);
+            }
+        }
+
+        if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 4 <= count; i += 4)
+            {
+                Vector128.Store(Vector128.Load(t + i) + Vector128.Load(c + i), c + i);
+            }
+        }
+
+        for (; i < count; i++)
+        {
+            c[i] = t[i] + c[i];
         }
     }
 

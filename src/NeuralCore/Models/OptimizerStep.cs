@@ -22,16 +22,22 @@ internal sealed class OptimizerStep : IParallelWork
 {
     private readonly List<ILayer> _layers;
     private readonly int[] _offsets;
+
+    // Per layer, this step's row slices and rows per panel, fixed in Run: Execute must not ask again, since the thread
+    // count can change in between (another thread setting DegreeOfParallelism, FmaThreads measured anew).
+    private readonly int[] _slices;
+    private readonly int[] _mr;
     private IElementwiseOptimizer? _optimizer;
     private float[] _parameters = [];
     private float[] _gradients = [];
-    private int _batch;
     private int _items;
 
     public OptimizerStep(List<ILayer> layers)
     {
         _layers = layers;
         _offsets = new int[layers.Count];
+        _slices = new int[layers.Count];
+        _mr = new int[layers.Count];
         int offset = 0;
         for (int i = 0; i < layers.Count; i++)
         {
@@ -48,14 +54,14 @@ internal sealed class OptimizerStep : IParallelWork
         _optimizer = optimizer;
         _parameters = parameters;
         _gradients = gradients;
-        _batch = batch;
         _items = 1;
-        foreach (ILayer layer in _layers)
+        for (int i = 0; i < _layers.Count; i++)
         {
-            if (layer is Dense dense)
+            (_slices[i], _mr[i]) = (1, 1);
+            if (_layers[i] is Dense dense)
             {
-                Gemm.RowPartition(dense.InputSize, dense.Units, batch, out int slices, out _);
-                _items = Math.Max(_items, slices);
+                Gemm.RowPartition(dense.InputSize, dense.Units, batch, out _slices[i], out _mr[i]);
+                _items = Math.Max(_items, _slices[i]);
             }
         }
 
@@ -94,11 +100,7 @@ internal sealed class OptimizerStep : IParallelWork
             }
 
             int offset = _offsets[i];
-            int slices = 1, mr = 1;
-            if (layer is Dense dense)
-            {
-                Gemm.RowPartition(dense.InputSize, dense.Units, _batch, out slices, out mr);
-            }
+            int slices = _slices[i], mr = _mr[i];
 
             if (slices == 1)
             {

@@ -3,7 +3,7 @@ namespace NeuralCore.Optimizers;
 /// <summary>
 /// An optimizer whose update of each parameter reads only that parameter, its gradient and its own state, so a step
 /// can be applied range by range, in any order and on any thread, with bitwise the same result as one
-/// <see cref="IOptimizer.Update"/>. A model uses it to update each thread's columns of a weight matrix on the core
+/// <see cref="IOptimizer.Update"/>. A model uses it to update each thread's rows of a weight matrix on the core
 /// that computed their gradients.
 /// </summary>
 internal interface IElementwiseOptimizer
@@ -19,18 +19,6 @@ internal interface IElementwiseOptimizer
     /// <param name="offset">The first element.</param>
     /// <param name="length">The number of elements.</param>
     void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length);
-
-    /// <summary>
-    /// Updates a block of the arena: <paramref name="rows"/> runs of <paramref name="columns"/> elements, the first at
-    /// <paramref name="offset"/> and each <paramref name="stride"/> after the previous (some columns of a row-major matrix).
-    /// </summary>
-    /// <param name="parameters">The whole arena.</param>
-    /// <param name="gradients">The whole gradient arena.</param>
-    /// <param name="offset">The first element.</param>
-    /// <param name="rows">The number of runs.</param>
-    /// <param name="columns">Elements per run.</param>
-    /// <param name="stride">The distance between runs.</param>
-    void UpdateRows(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int rows, int columns, int stride);
 
     /// <summary>Ends the step begun by <see cref="BeginStep"/>: the iteration count advances.</summary>
     void EndStep();

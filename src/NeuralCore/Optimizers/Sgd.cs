@@ -90,14 +90,6 @@ public sealed class Sgd : IOptimizer, IElementwiseOptimizer
     void IElementwiseOptimizer.UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
         UpdateRange(parameters, gradients, offset, length);
 
-    void IElementwiseOptimizer.UpdateRows(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int rows, int columns, int stride)
-    {
-        for (int r = 0; r < rows; r++, offset += stride)
-        {
-            UpdateRange(parameters, gradients, offset, columns);
-        }
-    }
-
     void IElementwiseOptimizer.EndStep() => EndStep();
 
     private void BeginStep(int parameterCount)

@@ -35,12 +35,12 @@ internal static class FmaCalibration
         }
 
         var work = new Probe();
-        work.Execute(0);
         if (!WorkerPool.TryRun(work, processors, processors))
         {
             return 0;
         }
 
+        work.Execute(0);
         double best = 0;
         for (int attempt = 0; attempt < Tries; attempt++)
         {

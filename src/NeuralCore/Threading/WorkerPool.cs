@@ -56,6 +56,10 @@ internal static class WorkerPool
     private static int s_busy;
     private static Exception? s_error;
 
+    // The current run's work, published with the descriptor (kept apart from it so that the descriptor holds no
+    // object reference and keeps its explicit layout).
+    private static IParallelWork? s_work;
+
     private const int ClaimStride = 16;
 
     /// <summary>Runs items 0..count-1 on up to <paramref name="maxThreads"/> threads, the caller included.</summary>
@@ -97,11 +101,12 @@ internal static class WorkerPool
 
             long generation = (run.State >> StateShift) + 1;
 
-            // Writing bit first, so that a worker that reads the fields while they change sees the bit and retries.
-            Volatile.Write(ref run.State, (generation << StateShift) | WritingBit);
-            run.Work = work;
-            run.Count = count;
-            run.Participants = threads;
+            // Writing bit first (a full fence: the fields below cannot be seen before it), so that a worker that reads
+            // the fields while they change sees the bit, or a newer generation, on its second look and retries.
+            Interlocked.Exchange(ref run.State, (generation << StateShift) | WritingBit);
+            Volatile.Write(ref s_work, work);
+            Volatile.Write(ref run.Count, count);
+            Volatile.Write(ref run.Participants, threads);
             Interlocked.Exchange(ref run.State, generation << StateShift);
             if (Volatile.Read(ref s_counters.Sleepers) > 0)
             {
@@ -125,7 +130,7 @@ internal static class WorkerPool
         }
         finally
         {
-            run.Work = null;
+            Volatile.Write(ref s_work, null);
             Volatile.Write(ref s_busy, 0);
         }
 
@@ -202,7 +207,6 @@ internal static class WorkerPool
         private readonly Padding _before;
 #pragma warning restore CS0169, IDE0051
         public long State;
-        public IParallelWork? Work;
         public int Count;
         public int Participants;
 #pragma warning disable CS0169, IDE0051 // padding
@@ -254,9 +258,11 @@ internal static class WorkerPool
             {
                 long generation = WaitForRun();
 
-                // A consistent snapshot: the fields were not being rewritten while they were read.
-                IParallelWork? work = run.Work;
-                int count = run.Count, threads = run.Participants;
+                // A consistent snapshot: the fields were not being rewritten while they were read. The fence keeps the
+                // second look at the state after the reads of the fields (on ARM64 too).
+                IParallelWork? work = Volatile.Read(ref s_work);
+                int count = Volatile.Read(ref run.Count), threads = Volatile.Read(ref run.Participants);
+                Interlocked.MemoryBarrier();
                 if (Volatile.Read(ref run.State) != generation << StateShift || work is null || _participant >= threads)
                 {
                     continue;
