@@ -282,6 +282,57 @@ public class SequentialDeterminismTests
         Assert.False(one.AsSpan().SequenceEqual(Train(1, 12)), "the seed should change the result");
     }
 
+    [Fact]
+    public void Two_thread_training_steps_allocate_nothing_on_any_thread()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            // Large enough that every product, the reduction phase and the optimizer run on both threads.
+            Parallelism.DegreeOfParallelism = 2;
+            Parallelism.FmaThreadsOverride = 2;
+            var model = new Sequential(784, 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam(), 128);
+            float[] x = Seeded.Uniform(128 * 784, 2);
+            int[] y = [.. Enumerable.Range(0, 128).Select(i => i % 10)];
+            for (int i = 0; i < 5; i++)
+            {
+                model.TrainStep(x, y, 128);
+            }
+
+            // Each thread's own allocation counter, read on the caller and on every pool worker (the process-wide
+            // count also sees the test runner's threads).
+            // (The probe itself allocates on the calling thread, so that thread is read directly around the steps.)
+            Dictionary<int, long> before = ThreadAllocations.Read();
+            long callerBefore = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                model.TrainStep(x, y, 128);
+            }
+
+            long callerAllocated = GC.GetAllocatedBytesForCurrentThread() - callerBefore;
+            Dictionary<int, long> after = ThreadAllocations.Read();
+            Assert.True(callerAllocated == 0, $"the calling thread allocated {callerAllocated} bytes in 20 steps");
+            int workers = 0;
+            foreach ((int thread, long bytes) in after)
+            {
+                if (thread != Environment.CurrentManagedThreadId)
+                {
+                    workers++;
+                    long allocated = bytes - before.GetValueOrDefault(thread);
+                    Assert.True(allocated == 0, $"worker thread {thread} allocated {allocated} bytes in 20 steps");
+                }
+            }
+
+            Assert.True(workers >= 1, "the probe did not reach a worker thread");
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
     [Theory]
     [InlineData(1, false, 128)]
     [InlineData(1, true, 96)]
@@ -375,5 +426,55 @@ public class SequentialFusionTests
             Parallelism.DegreeOfParallelism = saved;
             Parallelism.FmaThreadsOverride = 0;
         }
+    }
+}
+
+/// <summary>Reads the allocation counter of the calling thread and of every worker-pool thread.</summary>
+internal sealed class ThreadAllocations : NeuralCore.Threading.IParallelWork
+{
+    private readonly int[] _threads;
+    private readonly long[] _bytes;
+    private int _arrived;
+
+    private ThreadAllocations(int count)
+    {
+        _threads = new int[count];
+        _bytes = new long[count];
+    }
+
+    public static Dictionary<int, long> Read()
+    {
+        int count = Parallelism.DegreeOfParallelism;
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            // Every item waits until all have started, so each runs on a different thread.
+            var probe = new ThreadAllocations(count);
+            if (NeuralCore.Threading.WorkerPool.TryRun(probe, count, count) && probe._threads.Distinct().Count() == count)
+            {
+                var result = new Dictionary<int, long>();
+                for (int i = 0; i < count; i++)
+                {
+                    result[probe._threads[i]] = probe._bytes[i];
+                }
+
+                return result;
+            }
+        }
+
+        throw new InvalidOperationException("could not run the probe on every pool thread");
+    }
+
+    public void Execute(int index)
+    {
+        _threads[index] = Environment.CurrentManagedThreadId;
+        Interlocked.Increment(ref _arrived);
+        var spinner = new SpinWait();
+        long deadline = Environment.TickCount64 + 1000;
+        while (Volatile.Read(ref _arrived) < _threads.Length && Environment.TickCount64 < deadline)
+        {
+            spinner.SpinOnce();
+        }
+
+        _bytes[index] = GC.GetAllocatedBytesForCurrentThread();
     }
 }
