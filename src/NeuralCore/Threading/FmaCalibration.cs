@@ -23,6 +23,9 @@ internal static class FmaCalibration
 {
     private const int Tries = 3;
 
+    // One probe for every measurement: a measurement taken again during training allocates nothing.
+    private static readonly Probe s_probe = new();
+
     /// <summary>
     /// Threads whose FMA throughput adds up, between 1 and <paramref name="processors"/>; 0 when the measurement could
     /// not run now (another parallel run holds the workers), to be tried again later.
@@ -34,7 +37,7 @@ internal static class FmaCalibration
             return Math.Max(1, processors);
         }
 
-        var work = new Probe();
+        Probe work = s_probe;
         if (!WorkerPool.TryRun(work, processors, processors))
         {
             return 0;
