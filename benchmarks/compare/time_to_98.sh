@@ -109,7 +109,9 @@ if os.environ.get("PRESET"):
                       f"--threads {threads} --seed {seed}")
 with open(results, "a", encoding="utf-8") as f:
     f.write(json.dumps(row) + "\n")
-print(f"  hidden {hidden:>4}, batch {batch:>3}, {epochs} epochs, lr {lr:<5} seed {seed}: {row['seconds']:6.2f} s, "
+what = (f"preset {os.environ['PRESET']}" if os.environ.get("PRESET")
+        else f"hidden {hidden:>4}, batch {batch:>3}, {epochs} epochs, lr {lr:<5}")
+print(f"  {what} seed {seed}: {row['seconds']:6.2f} s, "
       f"test accuracy {100 * accuracy:.2f}% {'>= 98%' if row['reached_98'] else '< 98%'}")
 EOF
 }
