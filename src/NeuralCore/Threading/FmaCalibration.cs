@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
-using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Threading;
 
@@ -32,7 +28,7 @@ internal static class FmaCalibration
     /// </summary>
     public static int Measure(int processors)
     {
-        if (processors <= 1 || !HasVectorFma)
+        if (processors <= 1 || FmaProbe.Bits == 0)
         {
             return Math.Max(1, processors);
         }
@@ -64,8 +60,6 @@ internal static class FmaCalibration
         return Math.Clamp((int)Math.Round(best), 1, processors);
     }
 
-    private static bool HasVectorFma => Fma.IsSupported || AdvSimd.IsSupported;
-
     private sealed class Probe : IParallelWork
     {
         // About 0.25 ms of FMAs on current cores: long against a worker's wake-up, short against the calibration.
@@ -73,59 +67,6 @@ internal static class FmaCalibration
 
         public float Sink { get; private set; }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Execute(int index)
-        {
-            float sum = Vector512.IsHardwareAccelerated ? Chains512(Iterations) : Chains128(Iterations);
-            Sink += sum;
-        }
-
-        // Independent accumulator chains, as many as latency times ports on any current core, so only the FMA units
-        // limit the rate. They converge to c / (1 - m): values stay normal.
-        private static float Chains512(int iterations)
-        {
-            Vector512<float> m = Vector512.Create(0.999f), c = Vector512.Create(0.001f);
-            Vector512<float> a0 = c, a1 = c, a2 = c, a3 = c, a4 = c, a5 = c, a6 = c, a7 = c, a8 = c, a9 = c, a10 = c, a11 = c;
-            for (int i = 0; i < iterations; i++)
-            {
-                a0 = Vector512.FusedMultiplyAdd(a0, m, c);
-                a1 = Vector512.FusedMultiplyAdd(a1, m, c);
-                a2 = Vector512.FusedMultiplyAdd(a2, m, c);
-                a3 = Vector512.FusedMultiplyAdd(a3, m, c);
-                a4 = Vector512.FusedMultiplyAdd(a4, m, c);
-                a5 = Vector512.FusedMultiplyAdd(a5, m, c);
-                a6 = Vector512.FusedMultiplyAdd(a6, m, c);
-                a7 = Vector512.FusedMultiplyAdd(a7, m, c);
-                a8 = Vector512.FusedMultiplyAdd(a8, m, c);
-                a9 = Vector512.FusedMultiplyAdd(a9, m, c);
-                a10 = Vector512.FusedMultiplyAdd(a10, m, c);
-                a11 = Vector512.FusedMultiplyAdd(a11, m, c);
-            }
-
-            return Vector512.Sum((a0 + a1) + (a2 + a3) + (a4 + a5) + (a6 + a7) + (a8 + a9) + (a10 + a11));
-        }
-
-        private static float Chains128(int iterations)
-        {
-            Vector128<float> m = Vector128.Create(0.999f), c = Vector128.Create(0.001f);
-            Vector128<float> a0 = c, a1 = c, a2 = c, a3 = c, a4 = c, a5 = c, a6 = c, a7 = c, a8 = c, a9 = c, a10 = c, a11 = c;
-            for (int i = 0; i < iterations * 4; i++)
-            {
-                a0 = Vector128.FusedMultiplyAdd(a0, m, c);
-                a1 = Vector128.FusedMultiplyAdd(a1, m, c);
-                a2 = Vector128.FusedMultiplyAdd(a2, m, c);
-                a3 = Vector128.FusedMultiplyAdd(a3, m, c);
-                a4 = Vector128.FusedMultiplyAdd(a4, m, c);
-                a5 = Vector128.FusedMultiplyAdd(a5, m, c);
-                a6 = Vector128.FusedMultiplyAdd(a6, m, c);
-                a7 = Vector128.FusedMultiplyAdd(a7, m, c);
-                a8 = Vector128.FusedMultiplyAdd(a8, m, c);
-                a9 = Vector128.FusedMultiplyAdd(a9, m, c);
-                a10 = Vector128.FusedMultiplyAdd(a10, m, c);
-                a11 = Vector128.FusedMultiplyAdd(a11, m, c);
-            }
-
-            return Vector128.Sum((a0 + a1) + (a2 + a3) + (a4 + a5) + (a6 + a7) + (a8 + a9) + (a10 + a11));
-        }
+        public void Execute(int index) => Sink += FmaProbe.Run(Iterations, FmaProbe.Bits);
     }
 }
