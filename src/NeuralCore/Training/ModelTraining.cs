@@ -109,6 +109,7 @@ public static class ModelTraining
         int[] order = new int[trainCount];
         float[] batchX = new float[batchSize * features];
         int[] batchY = new int[batchSize];
+        var gather = new BatchGather(train, order, batchX, batchY);
         model.Compile(model.Loss!, model.Optimizer!, batchSize, keepOptimizerState: true);
 
         foreach (Callback callback in options.Callbacks)
@@ -145,7 +146,7 @@ public static class ModelTraining
                 options.CancellationToken.ThrowIfCancellationRequested();
                 int first = (step - 1) * batchSize;
                 int n = Math.Min(batchSize, trainCount - first);
-                train.Gather(order.AsSpan(first, n), batchX.AsSpan(0, n * features), batchY.AsSpan(0, n));
+                gather.Run(first, n);
 
                 TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), batchY.AsSpan(0, n), n);
                 if (!double.IsFinite(result.Loss))
