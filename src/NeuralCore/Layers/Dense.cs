@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 using NeuralCore.Randomness;
 
@@ -43,6 +45,20 @@ public sealed class Dense : Layer
 
     /// <inheritdoc/>
     public override string DefaultName => "dense";
+
+    /// <inheritdoc/>
+    public override string TypeId => "Dense";
+
+    /// <inheritdoc/>
+    /// <remarks><c>units</c>.</remarks>
+    public override void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("units", Units);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLayer("Dense", config => new Dense(config.GetInt32("units")));
 
     /// <inheritdoc/>
     /// <remarks><c>InputSize·Units + Units</c>.</remarks>

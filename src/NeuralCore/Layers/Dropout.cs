@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
 using NeuralCore.Randomness;
 
 namespace NeuralCore.Layers;
@@ -48,6 +50,36 @@ public sealed class Dropout : Layer
 
     /// <inheritdoc/>
     public override string DefaultName => "dropout";
+
+    /// <inheritdoc/>
+    public override string TypeId => "Dropout";
+
+    /// <inheritdoc/>
+    /// <remarks><c>rate</c>.</remarks>
+    public override void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("rate", Rate);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The mask generator's state, so that a resumed run draws the masks it would have drawn.</remarks>
+    protected internal override void WriteState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        (ulong low, ulong high) = _random.State;
+        state.Set("generator_low", (long)low).Set("generator_high", (long)high);
+    }
+
+    /// <inheritdoc/>
+    protected internal override void ReadState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _random.State = ((ulong)state.GetInt64("generator_low"), (ulong)state.GetInt64("generator_high"));
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLayer("Dropout", config => new Dropout(config.GetSingle("rate")));
 
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize) => inputSize;

@@ -13,6 +13,17 @@ public interface ILayer
     /// <summary>The layer's name (Keras-style, e.g. <c>dense_1</c>); a model makes names unique.</summary>
     string Name { get; set; }
 
+    /// <summary>
+    /// The stable id of the layer's type (Keras's class name, e.g. <c>Dense</c>, <c>ReLU</c>): the summary shows it and
+    /// model files store it, with <see cref="WriteConfig"/>'s settings, to rebuild the layer through
+    /// <see cref="Configuration.ComponentRegistry"/>.
+    /// </summary>
+    string TypeId { get; }
+
+    /// <summary>Writes the settings that rebuild this layer (not its name, sizes known from the model, or parameters).</summary>
+    /// <param name="config">The config to write to.</param>
+    void WriteConfig(Configuration.ComponentConfig config);
+
     /// <summary>Whether <see cref="Build"/> has fixed the sizes (layers constructed with an input size are built at once).</summary>
     bool IsBuilt { get; }
 

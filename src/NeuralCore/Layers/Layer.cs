@@ -1,3 +1,4 @@
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 
 namespace NeuralCore.Layers;
@@ -22,6 +23,29 @@ public abstract class Layer : ILayer
 
     /// <summary>The Keras-style base name the model numbers (e.g. <c>dense</c>, <c>re_lu</c>).</summary>
     public abstract string DefaultName { get; }
+
+    /// <inheritdoc/>
+    public abstract string TypeId { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>Writes nothing unless overridden.</remarks>
+    public virtual void WriteConfig(ComponentConfig config) => ArgumentNullException.ThrowIfNull(config);
+
+    /// <summary>
+    /// Writes the state training changes besides the parameters (a dropout layer's generator), so that a saved model
+    /// resumes training bitwise. Writes nothing unless overridden.
+    /// </summary>
+    /// <param name="state">The config to write to.</param>
+    protected internal virtual void WriteState(ComponentConfig state)
+    {
+    }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
+    /// <param name="state">The state read back.</param>
+    /// <exception cref="InvalidDataException">The state is invalid.</exception>
+    protected internal virtual void ReadState(ComponentConfig state)
+    {
+    }
 
     /// <inheritdoc/>
     public bool IsBuilt { get; private set; }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 
 namespace NeuralCore.Layers;
@@ -22,6 +24,12 @@ public sealed class Relu : Layer
 
     /// <inheritdoc/>
     public override string DefaultName => "re_lu";
+
+    /// <inheritdoc/>
+    public override string TypeId => "ReLU";
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLayer("ReLU", _ => new Relu());
 
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize) => inputSize;

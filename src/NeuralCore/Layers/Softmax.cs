@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 
 namespace NeuralCore.Layers;
@@ -25,6 +27,12 @@ public sealed class Softmax : Layer
 
     /// <inheritdoc/>
     public override string DefaultName => "softmax";
+
+    /// <inheritdoc/>
+    public override string TypeId => "Softmax";
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLayer("Softmax", _ => new Softmax());
 
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize) => inputSize;

@@ -9,6 +9,10 @@ public interface ILoss
     /// <summary>Whether the loss reads raw scores (logits) rather than probabilities; prediction then applies softmax.</summary>
     bool ExpectsLogits { get; }
 
+    /// <summary>Writes the settings that rebuild this loss; <see cref="Name"/> is its type id in model files.</summary>
+    /// <param name="config">The config to write to.</param>
+    void WriteConfig(Configuration.ComponentConfig config);
+
     /// <summary>
     /// Returns the mean loss over the batch and overwrites <paramref name="outputGrad"/> with <c>∂loss/∂output</c>.
     /// </summary>

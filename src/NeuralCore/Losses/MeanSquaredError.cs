@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
+
 namespace NeuralCore.Losses;
 
 /// <summary>
@@ -9,6 +12,13 @@ public sealed class MeanSquaredError : ILoss
 {
     /// <inheritdoc/>
     public string Name => "mean_squared_error";
+
+    /// <inheritdoc/>
+    /// <remarks>Writes nothing: the loss has no settings.</remarks>
+    public void WriteConfig(ComponentConfig config) => ArgumentNullException.ThrowIfNull(config);
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLoss("mean_squared_error", _ => new MeanSquaredError());
 
     /// <inheritdoc/>
     public bool ExpectsLogits => false;

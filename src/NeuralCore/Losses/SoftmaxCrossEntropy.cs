@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
+using NeuralCore.Configuration;
+
 namespace NeuralCore.Losses;
 
 /// <summary>
@@ -12,6 +14,13 @@ public sealed class SoftmaxCrossEntropy : ILoss
 {
     /// <inheritdoc/>
     public string Name => "categorical_crossentropy";
+
+    /// <inheritdoc/>
+    /// <remarks>Writes nothing: the loss has no settings.</remarks>
+    public void WriteConfig(ComponentConfig config) => ArgumentNullException.ThrowIfNull(config);
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLoss("categorical_crossentropy", _ => new SoftmaxCrossEntropy());
 
     /// <inheritdoc/>
     public bool ExpectsLogits => true;

@@ -65,6 +65,13 @@ public sealed class Sequential
     /// <summary>The seed the layers were initialized from.</summary>
     public ulong Seed { get; }
 
+    /// <summary>
+    /// Epochs trained so far by <c>Fit</c>, over all its calls (and before a save, when loaded from a file). Each
+    /// epoch's shuffle is derived from the seed and this count, so a second <c>Fit</c> call draws new orders, and a
+    /// model saved and loaded mid-training continues with the orders an uninterrupted run would have drawn.
+    /// </summary>
+    public int EpochsTrained { get; internal set; }
+
     /// <summary>Features per input sample.</summary>
     public int InputSize { get; }
 
@@ -427,7 +434,7 @@ public sealed class Sequential
         for (int i = 0; i < _layers.Count; i++)
         {
             ILayer layer = _layers[i];
-            string type = layer is Relu ? "ReLU" : layer.GetType().Name;
+            string type = layer.TypeId;
             string label = $"{layer.Name} ({type})";
             string shape = string.Create(CultureInfo.InvariantCulture, $"(None, {layer.OutputSize})");
             text.Append(' ').Append(label.PadRight(nameWidth - 1)).Append(shape.PadRight(shapeWidth))

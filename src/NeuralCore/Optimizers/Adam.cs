@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 
 namespace NeuralCore.Optimizers;
@@ -51,6 +53,23 @@ public sealed class Adam : IOptimizer, IElementwiseOptimizer
 
     /// <summary>The options.</summary>
     public AdamOptions Options { get; }
+
+    /// <inheritdoc/>
+    /// <remarks><c>learning_rate</c> (the current one), <c>beta_1</c>, <c>beta_2</c>, <c>epsilon</c>.</remarks>
+    public void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("learning_rate", LearningRate).Set("beta_1", Options.Beta1).Set("beta_2", Options.Beta2).Set("epsilon", Options.Epsilon);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterOptimizer("adam", config =>
+    {
+        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
+        float rate = config.GetSingle("learning_rate");
+        var options = new AdamOptions(rate == 0f ? 1e-3f : rate, config.GetSingle("beta_1"), config.GetSingle("beta_2"), config.GetSingle("epsilon"));
+        return new Adam(options) { LearningRate = rate };
+    });
 
     /// <inheritdoc/>
     public string Name => "adam";

@@ -6,6 +6,13 @@ public interface IOptimizer
     /// <summary>The Keras name of the optimizer.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Writes the settings that rebuild this optimizer, its current <see cref="LearningRate"/> included;
+    /// <see cref="Name"/> is its type id in model files. The step count and <see cref="State"/> are saved apart.
+    /// </summary>
+    /// <param name="config">The config to write to.</param>
+    void WriteConfig(Configuration.ComponentConfig config);
+
     /// <summary>The number of steps taken so far.</summary>
     long Iterations { get; }
 

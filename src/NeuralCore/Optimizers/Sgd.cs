@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 
 namespace NeuralCore.Optimizers;
@@ -39,6 +41,22 @@ public sealed class Sgd : IOptimizer, IElementwiseOptimizer
 
     /// <summary>The options.</summary>
     public SgdOptions Options { get; }
+
+    /// <inheritdoc/>
+    /// <remarks><c>learning_rate</c> (the current one), <c>momentum</c>, <c>nesterov</c>.</remarks>
+    public void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("learning_rate", LearningRate).Set("momentum", Options.Momentum).Set("nesterov", Options.Nesterov);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterOptimizer("sgd", config =>
+    {
+        float rate = config.GetSingle("learning_rate");
+        var options = new SgdOptions(rate == 0f ? 1e-2f : rate, config.GetSingle("momentum"), config.GetBoolean("nesterov"));
+        return new Sgd(options) { LearningRate = rate };
+    });
 
     /// <inheritdoc/>
     public string Name => "sgd";

@@ -8,6 +8,21 @@ internal struct Xoshiro128
 {
     private uint _s0, _s1, _s2, _s3;
 
+    /// <summary>The generator's whole state, as two 64-bit words (to save and restore it).</summary>
+    public (ulong Low, ulong High) State
+    {
+        readonly get => (((ulong)_s1 << 32) | _s0, ((ulong)_s3 << 32) | _s2);
+        set
+        {
+            (_s0, _s1) = ((uint)value.Low, (uint)(value.Low >> 32));
+            (_s2, _s3) = ((uint)value.High, (uint)(value.High >> 32));
+            if ((_s0 | _s1 | _s2 | _s3) == 0)
+            {
+                throw new InvalidDataException("A xoshiro128** state of all zeros is invalid.");
+            }
+        }
+    }
+
     public Xoshiro128(ulong seed)
     {
         ulong x = seed;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using NeuralCore.Configuration;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -14,15 +15,15 @@ namespace NeuralCore.Serialization;
 /// architecture, weights and optionally the loss, optimizer and its state so training can resume.
 /// </summary>
 /// <remarks>
-/// Layout, little-endian: the magic <c>"NCMODEL\0"</c> (8 bytes), the format version (uint32, now 1), the body length
+/// Layout, little-endian: the magic <c>"NCMODEL\0"</c> (8 bytes), the format version (uint32, now 2), the body length
 /// (uint64), the body, then the SHA-256 of everything before it (32 bytes). Saving writes a temporary file beside the
 /// target and renames it over the target only when complete, so an interrupted save leaves the previous file intact.
 /// Loading checks size, magic, version and checksum before parsing, and bounds every count by the bytes that remain.
 /// </remarks>
 public static class ModelFile
 {
-    /// <summary>The format version this library writes and reads.</summary>
-    public const uint Version = 1;
+    /// <summary>The format version this library writes; it also reads version 1.</summary>
+    public const uint Version = 2;
 
     /// <summary>The largest file <see cref="Load"/> accepts (1 GiB), so a hostile file cannot make it allocate without bound.</summary>
     public const long MaxFileBytes = 1L << 30;
@@ -32,7 +33,7 @@ public static class ModelFile
     private const int HashBytes = 32;
 
     /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
-    /// <param name="model">A model with at least one layer; only built-in layers (Dense, Relu, Dropout, Softmax) can be saved.</param>
+    /// <param name="model">A model with at least one layer; every layer, the loss and the optimizer are stored as their type id and config (<see cref="ComponentRegistry"/>).</param>
     /// <param name="path">The destination; its folder must exist.</param>
     /// <param name="includeOptimizer">Also store the loss, optimizer, its options, step count and state (when compiled).</param>
     /// <exception cref="NotSupportedException">A layer, loss or optimizer type has no representation in the format.</exception>
@@ -114,9 +115,9 @@ public static class ModelFile
         }
 
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (version != Version)
+        if (version is not (1 or Version))
         {
-            throw new InvalidDataException($"{name}: format version {version} is not supported (this library reads version {Version}).");
+            throw new InvalidDataException($"{name}: format version {version} is not supported (this library reads versions 1 and {Version}).");
         }
 
         ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[12..]);
@@ -134,7 +135,7 @@ public static class ModelFile
         }
 
         var reader = new BodyReader(bytes[HeaderBytes..^HashBytes], name);
-        Sequential model = ReadBody(ref reader);
+        Sequential model = version == 1 ? ReadBodyVersion1(ref reader) : ReadBody(ref reader);
         if (!reader.AtEnd)
         {
             throw new InvalidDataException($"{name}: {reader.Remaining} unexpected bytes after the model.");
@@ -155,13 +156,17 @@ public static class ModelFile
         w.Write(model.Name);
         w.Write(model.Seed);
         w.Write(model.InputSize);
+        w.Write(model.EpochsTrained);
         w.Write(model.Layers.Count);
         foreach (ILayer layer in model.Layers)
         {
-            w.Write(LayerTag(layer));
+            w.Write(layer.TypeId);
             w.Write(layer.Name);
             w.Write(layer.OutputSize);
-            w.Write(layer is Dropout dropout ? dropout.Rate : 0f);
+            WriteConfig(w, ComponentRegistry.ConfigOf(layer));
+            var state = new ComponentConfig(layer.TypeId);
+            (layer as Layer)?.WriteState(state);
+            WriteConfig(w, state);
             WriteFloats(w, layer.Parameters.Span);
         }
 
@@ -169,32 +174,9 @@ public static class ModelFile
         w.Write(optimizer);
         if (optimizer)
         {
-            w.Write(model.Loss switch
-            {
-                SoftmaxCrossEntropy => "categorical_crossentropy",
-                MeanSquaredError => "mean_squared_error",
-                var other => throw new NotSupportedException($"The loss {other!.GetType().Name} cannot be saved; save without the optimizer."),
-            });
-            switch (model.Optimizer)
-            {
-                case Adam adam:
-                    w.Write("adam");
-                    w.Write(adam.LearningRate);
-                    w.Write(adam.Options.Beta1);
-                    w.Write(adam.Options.Beta2);
-                    w.Write(adam.Options.Epsilon);
-                    break;
-                case Sgd sgd:
-                    w.Write("sgd");
-                    w.Write(sgd.LearningRate);
-                    w.Write(sgd.Options.Momentum);
-                    w.Write(sgd.Options.Nesterov);
-                    break;
-                default:
-                    throw new NotSupportedException($"The optimizer {model.Optimizer!.GetType().Name} cannot be saved; save without the optimizer.");
-            }
-
-            w.Write(model.Optimizer.Iterations);
+            WriteConfig(w, ComponentRegistry.ConfigOf(model.Loss!));
+            WriteConfig(w, ComponentRegistry.ConfigOf(model.Optimizer!));
+            w.Write(model.Optimizer!.Iterations);
             WriteFloats(w, model.Optimizer.State.Span);
         }
 
@@ -202,15 +184,60 @@ public static class ModelFile
         return body.ToArray();
     }
 
-    private static string LayerTag(ILayer layer) => layer switch
+    // A config: its type id, the entry count, then each key, a type tag and the value.
+    private static void WriteConfig(BinaryWriter w, ComponentConfig config)
     {
-        Dense => "Dense",
-        Relu => "ReLU",
-        Dropout => "Dropout",
-        Softmax => "Softmax",
-        _ => throw new NotSupportedException(
-            $"Layer '{layer.Name}' of type {layer.GetType().Name} cannot be saved: the format knows Dense, ReLU, Dropout and Softmax."),
-    };
+        w.Write(config.TypeId);
+        w.Write(config.Entries.Count);
+        foreach ((string key, object value) in config.Entries)
+        {
+            w.Write(key);
+            switch (value)
+            {
+                case bool b:
+                    w.Write((byte)ConfigTag.Boolean);
+                    w.Write(b);
+                    break;
+                case int i:
+                    w.Write((byte)ConfigTag.Int32);
+                    w.Write(i);
+                    break;
+                case long l:
+                    w.Write((byte)ConfigTag.Int64);
+                    w.Write(l);
+                    break;
+                case float f:
+                    w.Write((byte)ConfigTag.Single);
+                    w.Write(f);
+                    break;
+                case double d:
+                    w.Write((byte)ConfigTag.Double);
+                    w.Write(d);
+                    break;
+                case string text:
+                    w.Write((byte)ConfigTag.String);
+                    w.Write(text);
+                    break;
+                case float[] values:
+                    w.Write((byte)ConfigTag.Singles);
+                    WriteFloats(w, values);
+                    break;
+                default:
+                    throw new NotSupportedException($"{config.TypeId}: the config value '{key}' has a type the format cannot store ({value.GetType().Name}).");
+            }
+        }
+    }
+
+    private enum ConfigTag : byte
+    {
+        Boolean = 1,
+        Int32 = 2,
+        Int64 = 3,
+        Single = 4,
+        Double = 5,
+        String = 6,
+        Singles = 7,
+    }
 
     private static void WriteFloats(BinaryWriter w, ReadOnlySpan<float> values)
     {
@@ -219,6 +246,115 @@ public static class ModelFile
     }
 
     private static Sequential ReadBody(ref BodyReader r)
+    {
+        string modelName = r.String("model name");
+        ulong seed = r.UInt64();
+        int inputSize = r.PositiveInt32("input size");
+        int epochs = r.Int32();
+        if (epochs < 0)
+        {
+            throw r.Error($"negative epoch count {epochs}");
+        }
+
+        int layerCount = r.Int32();
+        if (layerCount <= 0 || layerCount > 10_000)
+        {
+            throw r.Error($"layer count {layerCount} is out of range");
+        }
+
+        var model = new Sequential(inputSize, seed, modelName) { EpochsTrained = epochs };
+        for (int i = 0; i < layerCount; i++)
+        {
+            string typeId = r.String("layer type");
+            string layerName = r.String("layer name");
+            int outputs = r.PositiveInt32("layer output size");
+            ComponentConfig config = r.Config($"layer {i}");
+            ComponentConfig state = r.Config($"state of layer {i}");
+            if (config.TypeId != typeId || state.TypeId != typeId)
+            {
+                throw r.Error($"layer {i} is a '{typeId}' but its config is for '{config.TypeId}'");
+            }
+
+            ILayer layer = Create(ref r, () => ComponentRegistry.CreateLayer(config), $"layer {i}");
+            layer.Name = layerName;
+            AddChecked(ref r, model, layer, i, outputs);
+            if (layer is Layer known)
+            {
+                Create(ref r, () => { known.ReadState(state); return 0; }, $"the state of layer {i}");
+            }
+        }
+
+        if (r.Boolean())
+        {
+            ComponentConfig lossConfig = r.Config("loss");
+            ComponentConfig optimizerConfig = r.Config("optimizer");
+            ILoss loss = Create(ref r, () => ComponentRegistry.CreateLoss(lossConfig), "the loss");
+            IOptimizer optimizer = Create(ref r, () => ComponentRegistry.CreateOptimizer(optimizerConfig), "the optimizer");
+            ReadOptimizerState(ref r, model, loss, optimizer);
+        }
+
+        return model;
+    }
+
+    // A factory call whose InvalidDataException (unknown type, bad config) names the file and the component.
+    private static T Create<T>(ref BodyReader r, Func<T> create, string what)
+    {
+        try
+        {
+            return create();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw r.Error($"{what}: {ex.Message.TrimEnd('.')}");
+        }
+    }
+
+    // Adds a rebuilt layer after checking that its parameters fit in what the file holds.
+    private static void AddChecked(ref BodyReader r, Sequential model, ILayer layer, int index, int outputs)
+    {
+        if (layer is Dense dense)
+        {
+            // The parameter count below must match; check the shape first so Build cannot be asked for a huge layer.
+            long count = ((long)model.OutputSize * dense.Units) + dense.Units;
+            if (count > r.Remaining / sizeof(float))
+            {
+                throw r.Error($"layer {index} (Dense {model.OutputSize}->{dense.Units}) needs {count} parameters, more than the file holds");
+            }
+        }
+
+        try
+        {
+            model.Add(layer);
+        }
+        catch (ArgumentException ex)
+        {
+            throw r.Error($"layer {index} ({layer.TypeId}) does not fit the model: {ex.Message.TrimEnd('.')}");
+        }
+
+        if (layer.OutputSize != outputs)
+        {
+            throw r.Error($"layer {index} ({layer.TypeId}) outputs {layer.OutputSize} features but the file says {outputs}");
+        }
+
+        r.Floats($"parameters of layer {index}", layer.ParameterCount).CopyTo(layer.Parameters.Span);
+    }
+
+    private static void ReadOptimizerState(ref BodyReader r, Sequential model, ILoss loss, IOptimizer optimizer)
+    {
+        long iterations = r.Int64();
+        if (iterations < 0)
+        {
+            throw r.Error($"negative optimizer step count {iterations}");
+        }
+
+        model.Compile(loss, optimizer);
+        optimizer.SetIterations(iterations);
+        r.Floats("optimizer state", optimizer.State.Length).CopyTo(optimizer.State.Span);
+    }
+
+    // Version 1 (before components described themselves): fixed layer tags, a dropout rate field for every layer, and
+    // the optimizers' options in a fixed order.
+    private static Sequential ReadBodyVersion1(ref BodyReader r)
     {
         string modelName = r.String("model name");
         ulong seed = r.UInt64();
@@ -237,79 +373,45 @@ public static class ModelFile
             string layerName = r.String("layer name");
             int outputs = r.PositiveInt32("layer output size");
             float rate = r.Single();
-            ILayer layer = tag switch
+            var config = new ComponentConfig(tag);
+            switch (tag)
             {
-                "Dense" => new Dense(outputs, layerName),
-                "ReLU" => new Relu(layerName),
-                "Dropout" when rate is >= 0f and < 1f => new Dropout(rate, layerName),
-                "Dropout" => throw r.Error($"layer {i} has dropout rate {rate}, outside [0, 1)"),
-                "Softmax" => new Softmax(layerName),
-                _ => throw r.Error($"layer {i} has unknown type '{tag}'"),
-            };
-            if (tag == "Dense")
-            {
-                // The parameter count below must match; check the shape first so Build cannot be asked for a huge layer.
-                long count = ((long)model.OutputSize * outputs) + outputs;
-                if (count > r.Remaining / sizeof(float))
-                {
-                    throw r.Error($"layer {i} (Dense {model.OutputSize}->{outputs}) needs {count} parameters, more than the file holds");
-                }
+                case "Dense":
+                    config.Set("units", outputs);
+                    break;
+                case "Dropout":
+                    config.Set("rate", rate);
+                    break;
+                case "ReLU" or "Softmax":
+                    break;
+                default:
+                    throw r.Error($"layer {i} has unknown type '{tag}'");
             }
 
-            model.Add(layer);
-            if (layer.OutputSize != outputs)
-            {
-                throw r.Error($"layer {i} ({tag}) outputs {layer.OutputSize} features but the file says {outputs}");
-            }
-
-            parameters[i] = r.Floats($"parameters of layer {i}", layer.ParameterCount);
-            parameters[i].CopyTo(layer.Parameters.Span);
+            ILayer layer = Create(ref r, () => ComponentRegistry.CreateLayer(config), $"layer {i}");
+            layer.Name = layerName;
+            AddChecked(ref r, model, layer, i, outputs);
         }
 
         if (r.Boolean())
         {
-            ILoss loss = r.String("loss") switch
+            var lossConfig = new ComponentConfig(r.String("loss"));
+            var optimizerConfig = new ComponentConfig(r.String("optimizer"));
+            switch (optimizerConfig.TypeId)
             {
-                "categorical_crossentropy" => new SoftmaxCrossEntropy(),
-                "mean_squared_error" => new MeanSquaredError(),
-                var other => throw r.Error($"unknown loss '{other}'"),
-            };
-            IOptimizer optimizer;
-            try
-            {
-                // The rate is the one the next step would use: a decay may have brought it to 0, which the options
-                // (the starting rate) do not allow, so the optimizer starts from the default and is then set to it.
-                float rate;
-                switch (r.String("optimizer"))
-                {
-                    case "adam":
-                        rate = r.Single();
-                        optimizer = new Adam(new AdamOptions(rate == 0f ? 1e-3f : rate, r.Single(), r.Single(), r.Single()));
-                        break;
-                    case "sgd":
-                        rate = r.Single();
-                        optimizer = new Sgd(new SgdOptions(rate == 0f ? 1e-2f : rate, r.Single(), r.Boolean()));
-                        break;
-                    case var other:
-                        throw r.Error($"unknown optimizer '{other}'");
-                }
-
-                optimizer.LearningRate = rate;
-            }
-            catch (ArgumentOutOfRangeException ex)
-            {
-                throw r.Error($"invalid optimizer options ({ex.Message})");
+                case "adam":
+                    optimizerConfig.Set("learning_rate", r.Single()).Set("beta_1", r.Single()).Set("beta_2", r.Single()).Set("epsilon", r.Single());
+                    break;
+                case "sgd":
+                    optimizerConfig.Set("learning_rate", r.Single()).Set("momentum", r.Single()).Set("nesterov", r.Boolean());
+                    break;
+                default:
+                    throw r.Error($"unknown optimizer '{optimizerConfig.TypeId}'");
             }
 
-            long iterations = r.Int64();
-            if (iterations < 0)
-            {
-                throw r.Error($"negative optimizer step count {iterations}");
-            }
-
-            model.Compile(loss, optimizer);
-            optimizer.SetIterations(iterations);
-            r.Floats("optimizer state", optimizer.State.Length).CopyTo(optimizer.State.Span);
+            ILoss loss = Create(ref r, () => ComponentRegistry.CreateLoss(lossConfig), "the loss");
+            IOptimizer optimizer = Create(ref r, () => ComponentRegistry.CreateOptimizer(optimizerConfig), "the optimizer");
+            ReadOptimizerState(ref r, model, loss, optimizer);
         }
 
         return model;
@@ -393,6 +495,59 @@ public static class ModelFile
             {
                 throw Error($"the {what} is not valid UTF-8");
             }
+        }
+
+        public ComponentConfig Config(string what)
+        {
+            string typeId = String($"type of {what}");
+            if (typeId.Length == 0)
+            {
+                throw Error($"{what} has an empty type id");
+            }
+
+            var config = new ComponentConfig(typeId);
+            int count = Int32();
+            if (count is < 0 or > 256)
+            {
+                throw Error($"{what} has {count} config values (0 to 256 expected)");
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                string key = String($"config key of {what}");
+                if (key.Length == 0 || config.Contains(key))
+                {
+                    throw Error($"{what} has an empty or repeated config key '{key}'");
+                }
+
+                object value = Take(1, $"the type of {what}'s '{key}'")[0] switch
+                {
+                    1 => Boolean(),
+                    2 => Int32(),
+                    3 => Int64(),
+                    4 => Single(),
+                    5 => BinaryPrimitives.ReadDoubleLittleEndian(Take(8, "a number")),
+                    6 => String($"{what}'s '{key}'"),
+                    7 => FloatArray($"{what}'s '{key}'"),
+                    var tag => throw Error($"{what}'s '{key}' has unknown value type {tag}"),
+                };
+                config.AddRaw(key, value);
+            }
+
+            return config;
+        }
+
+        private float[] FloatArray(string what)
+        {
+            int count = Int32();
+            if (count < 0 || count > Remaining / sizeof(float))
+            {
+                throw Error($"{what}: {count} values is more than the file holds");
+            }
+
+            float[] values = new float[count];
+            MemoryMarshal.Cast<byte, float>(Take(count * sizeof(float), what)).CopyTo(values);
+            return values;
         }
 
         public float[] Floats(string what, int expected)

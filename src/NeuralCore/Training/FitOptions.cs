@@ -3,8 +3,18 @@ namespace NeuralCore.Training;
 /// <summary>Options of <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/>, with Keras's defaults.</summary>
 public sealed record FitOptions
 {
-    /// <summary>Passes over the training data (default 1); positive.</summary>
+    /// <summary>
+    /// The epoch to train up to (default 1), Keras's <c>epochs</c>: Fit trains epochs
+    /// <see cref="InitialEpoch"/> + 1 to <c>Epochs</c>, so without <see cref="InitialEpoch"/> it is the number of epochs.
+    /// </summary>
     public int Epochs { get; init; } = 1;
+
+    /// <summary>
+    /// The epochs already trained (default 0), Keras's <c>initial_epoch</c>: the history, the callbacks and the progress
+    /// number this call's epochs from <c>InitialEpoch + 1</c> (to resume a run). Shuffling does not depend on it; it
+    /// follows <see cref="Models.Sequential.EpochsTrained"/>.
+    /// </summary>
+    public int InitialEpoch { get; init; }
 
     /// <summary>Samples per step (default 32, as Keras); positive. The last batch of an epoch may be smaller.</summary>
     public int BatchSize { get; init; } = 32;

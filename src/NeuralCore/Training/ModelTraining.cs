@@ -117,7 +117,7 @@ public static class ModelTraining
             callback.OnTrainBegin(context);
         }
 
-        for (int epoch = 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
+        for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
         {
             foreach (Callback callback in options.Callbacks)
             {
@@ -127,7 +127,9 @@ public static class ModelTraining
             long start = Stopwatch.GetTimestamp();
             if (options.Shuffle)
             {
-                Permutation.Fill(order, Xoshiro128.Derive(seed, (ulong)epoch));
+                // The model's count of epochs trained, not this call's epoch number: a second Fit call, or a resumed
+                // run, draws the orders that come next rather than repeating the first ones.
+                Permutation.Fill(order, Xoshiro128.Derive(seed, (ulong)(model.EpochsTrained + 1)));
             }
             else
             {
@@ -178,6 +180,7 @@ public static class ModelTraining
                 (valLoss, valAccuracy) = (result.Loss, result.Accuracy);
             }
 
+            model.EpochsTrained++;
             var metrics = new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, valLoss, valAccuracy,
                 Stopwatch.GetElapsedTime(start).TotalSeconds);
             history.Add(metrics);
@@ -451,6 +454,12 @@ public static class ModelTraining
         if (options.Epochs <= 0)
         {
             throw new ArgumentException($"Expected a positive number of epochs. Received: epochs={options.Epochs}.", nameof(options));
+        }
+
+        if (options.InitialEpoch < 0 || options.InitialEpoch >= options.Epochs)
+        {
+            throw new ArgumentException(
+                $"Expected 0 <= initialEpoch < epochs: Fit trains epochs initialEpoch + 1 to epochs. Received: initialEpoch={options.InitialEpoch}, epochs={options.Epochs}.", nameof(options));
         }
 
         if (options.BatchSize <= 0)

@@ -84,6 +84,8 @@ public class LayerGradientTests
 
         public override string DefaultName => "broken";
 
+        public override string TypeId => "Broken";
+
         protected override int OnBuild(int inputSize) => inputSize;
 
         protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using FsCheck.Xunit;
+using NeuralCore.Configuration;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -127,7 +128,7 @@ public sealed class ModelFileTests : IDisposable
         ModelFile.Save(model, path);
         byte[] before = File.ReadAllBytes(path);
 
-        var unsupported = new Sequential(2).Add(new CustomLayer());
+        var unsupported = new Sequential(2).Add(new CustomLayer { Unsavable = true });
         Assert.Throws<NotSupportedException>(() => ModelFile.Save(unsupported, path));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Equal(["keep.ncm"], Directory.GetFiles(_dir).Select(Path.GetFileName));
@@ -159,10 +160,121 @@ public sealed class ModelFileTests : IDisposable
         Assert.Contains("not a NeuralCore model file", Load([]), StringComparison.Ordinal);
 
         byte[] future = (byte[])valid.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 2);
-        Assert.Contains("version 2 is not supported", Load(future), StringComparison.Ordinal);
+        BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 3);
+        Assert.Contains("version 3 is not supported", Load(future), StringComparison.Ordinal);
 
         Assert.Throws<FileNotFoundException>(() => ModelFile.Load(Path.Combine(_dir, "missing.ncm")));
+    }
+
+    /// <summary>A version-1 file, laid out as the version-1 writer did (docs/model-format.md keeps its table).</summary>
+    private static byte[] Version1File(float[] dense0, float[] dense1, bool withOptimizer)
+    {
+        using var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write("old");
+            w.Write(7UL);
+            w.Write(2);
+            w.Write(4);
+            void Layer(string tag, string name, int outputs, float rate, float[] parameters)
+            {
+                w.Write(tag);
+                w.Write(name);
+                w.Write(outputs);
+                w.Write(rate);
+                w.Write(parameters.Length);
+                foreach (float v in parameters)
+                {
+                    w.Write(v);
+                }
+            }
+
+            Layer("Dense", "dense", 3, 0f, dense0);
+            Layer("ReLU", "re_lu", 3, 0f, []);
+            Layer("Dropout", "dropout", 3, 0.25f, []);
+            Layer("Dense", "dense_1", 2, 0f, dense1);
+            w.Write(withOptimizer);
+            if (withOptimizer)
+            {
+                w.Write("categorical_crossentropy");
+                w.Write("adam");
+                w.Write(0.002f);
+                w.Write(0.9f);
+                w.Write(0.99f);
+                w.Write(1e-7f);
+                w.Write(3L);
+                int count = 2 * (dense0.Length + dense1.Length);
+                w.Write(count);
+                for (int i = 0; i < count; i++)
+                {
+                    w.Write(i * 0.001f);
+                }
+            }
+        }
+
+        byte[] bodyBytes = body.ToArray();
+        byte[] file = new byte[20 + bodyBytes.Length + 32];
+        "NCMODEL\0"u8.CopyTo(file);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(12), (ulong)bodyBytes.Length);
+        bodyBytes.CopyTo(file, 20);
+        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        return file;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Version_1_files_still_load(bool withOptimizer)
+    {
+        float[] dense0 = Seeded.Uniform((2 * 3) + 3, 1);
+        float[] dense1 = Seeded.Uniform((3 * 2) + 2, 2);
+        Sequential loaded = ModelFile.Read(Version1File(dense0, dense1, withOptimizer), "old.ncm");
+
+        Assert.Equal("old", loaded.Name);
+        Assert.Equal(["Dense", "ReLU", "Dropout", "Dense"], loaded.Layers.Select(l => l.TypeId));
+        Assert.Equal(0.25f, Assert.IsType<Dropout>(loaded.Layers[2]).Rate);
+        Assert.Equal([.. dense0, .. dense1], loaded.Layers.SelectMany(l => l.Parameters.ToArray()));
+        Assert.Equal(withOptimizer, loaded.IsCompiled);
+        if (withOptimizer)
+        {
+            var adam = Assert.IsType<Adam>(loaded.Optimizer);
+            Assert.Equal((0.002f, 0.99f, 3L), (adam.LearningRate, adam.Options.Beta2, adam.Iterations));
+            Assert.Equal(0.001f, adam.State.Span[1]);
+        }
+
+        // Saved again, it is a version-2 file that loads to the same model.
+        string path = Path.Combine(_dir, "upgraded.ncm");
+        ModelFile.Save(loaded, path);
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(File.ReadAllBytes(path).AsSpan(8)));
+        Assert.Equal(loaded.Summary(), ModelFile.Load(path).Summary());
+    }
+
+    [Fact]
+    public void A_model_with_dropout_saved_between_fit_calls_resumes_bitwise()
+    {
+        var (x, y) = FitTests.Blobs(96, 4);
+        Sequential Make()
+        {
+            var m = new Sequential(2, 21).Add(new Dense(16)).Add(new Relu()).Add(new Dropout(0.3f)).Add(new Dense(4));
+            m.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+            return m;
+        }
+
+        Sequential straight = Make();
+        straight.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 16 });
+
+        Sequential first = Make();
+        first.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16 });
+        string path = Path.Combine(_dir, "resume.ncm");
+        ModelFile.Save(first, path);
+        Sequential resumed = ModelFile.Load(path);
+        Assert.Equal(1, resumed.EpochsTrained);
+        History rest = resumed.Fit(x, y, new FitOptions { Epochs = 3, InitialEpoch = 1, BatchSize = 16 });
+
+        Assert.Equal([2, 3], rest.Epochs.Select(e => e.Epoch));
+        Assert.Equal(3, resumed.EpochsTrained);
+        Assert.True(straight.Parameters.Span.SequenceEqual(resumed.Parameters.Span), "the resumed run differs from the uninterrupted one");
     }
 
     [Fact]
@@ -235,6 +347,26 @@ public sealed class ModelFileTests : IDisposable
         Assert.Throws<InvalidDataException>(() => ModelFile.Read(bytes, "random.ncm"));
     }
 
+    [Fact]
+    public void A_layer_of_your_own_round_trips_once_its_factory_is_registered()
+    {
+        var model = new Sequential(3, 5).Add(new Dense(4)).Add(new CustomLayer { Scale = 2.5f });
+        model.Compile(new MeanSquaredError(), new Adam());
+        string path = Path.Combine(_dir, "custom.ncm");
+        ModelFile.Save(model, path);
+
+        var unknown = Assert.Throws<InvalidDataException>(() => ModelFile.Load(path));
+        Assert.Contains("unknown layer type 'TestCustom'", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("custom.ncm", unknown.Message, StringComparison.Ordinal);
+
+        ComponentRegistry.RegisterLayer("TestCustom", config => new CustomLayer { Scale = config.GetSingle("scale") });
+        Sequential loaded = ModelFile.Load(path);
+        var layer = Assert.IsType<CustomLayer>(loaded.Layers[1]);
+        Assert.Equal(2.5f, layer.Scale);
+        Assert.Equal(model.Summary(), loaded.Summary());
+        Assert.Contains("(TestCustom)", loaded.Summary(), StringComparison.Ordinal);
+    }
+
     private sealed class CustomLayer : Layer
     {
         public CustomLayer()
@@ -242,7 +374,23 @@ public sealed class ModelFileTests : IDisposable
         {
         }
 
+        public float Scale { get; init; } = 1f;
+
+        public bool Unsavable { get; init; }
+
         public override string DefaultName => "custom";
+
+        public override string TypeId => "TestCustom";
+
+        public override void WriteConfig(ComponentConfig config)
+        {
+            if (Unsavable)
+            {
+                throw new NotSupportedException("this layer cannot be saved");
+            }
+
+            config.Set("scale", Scale);
+        }
 
         protected override int OnBuild(int inputSize) => inputSize;
 

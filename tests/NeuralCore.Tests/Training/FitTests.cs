@@ -80,6 +80,31 @@ public class FitTests
     }
 
     [Fact]
+    public void Consecutive_fit_calls_continue_the_shuffle_instead_of_replaying_it()
+    {
+        var (x, y) = Blobs(200, 6);
+        Sequential once = Model(seed: 3), twice = Model(seed: 3);
+        once.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 16 });
+        twice.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16 });
+        History second = twice.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16 });
+
+        Assert.Equal(2, twice.EpochsTrained);
+        Assert.Equal([1], second.Epochs.Select(e => e.Epoch));
+        Assert.True(once.Parameters.Span.SequenceEqual(twice.Parameters.Span),
+            "two one-epoch calls should train exactly as one two-epoch call (the second call must not replay the first order)");
+    }
+
+    [Fact]
+    public void Initial_epoch_numbers_the_epochs_as_keras_does_and_is_checked()
+    {
+        var (x, y) = Blobs(64, 7);
+        History history = Model().Fit(x, y, new FitOptions { Epochs = 5, InitialEpoch = 3, BatchSize = 16 });
+        Assert.Equal([4, 5], history.Epochs.Select(e => e.Epoch));
+        var ex = Assert.Throws<ArgumentException>(() => Model().Fit(x, y, new FitOptions { Epochs = 2, InitialEpoch = 2 }));
+        Assert.Contains("initialEpoch=2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void History_has_one_row_per_epoch_with_every_metric()
     {
         var (x, y) = Blobs(500, 1);
