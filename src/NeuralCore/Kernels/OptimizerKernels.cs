@@ -133,6 +133,139 @@ public static class OptimizerKernels
     }
 
     /// <summary>
+    /// One AMSGrad step (Adam with the running maximum of the second moments), as <see cref="AdamUpdate"/> with
+    /// <c>v̂ = max(v̂, v)</c> after the moment updates and v̂ in the denominator: <c>θ = θ - α·m / (√v̂ + ε)</c>.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g.</param>
+    /// <param name="firstMoment">m, updated in place.</param>
+    /// <param name="secondMoment">v, updated in place.</param>
+    /// <param name="maxSecondMoment">v̂, updated in place.</param>
+    /// <param name="alpha">The bias-corrected step size α.</param>
+    /// <param name="beta1">β1.</param>
+    /// <param name="beta2">β2.</param>
+    /// <param name="epsilon">ε.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AmsgradUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        Span<float> maxSecondMoment, float alpha, float beta1, float beta2, float epsilon)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
+        CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
+        CheckSameLength(maxSecondMoment.Length, length, nameof(maxSecondMoment));
+        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var a1 = new Vector<float>(oneMinusBeta1);
+            var a2 = new Vector<float>(oneMinusBeta2);
+            var step = new Vector<float>(alpha);
+            var eps = new Vector<float>(epsilon);
+            var floor = new Vector<float>(MomentFloor);
+            for (; i + Vector<float>.Count <= length; i += Vector<float>.Count)
+            {
+                var gi = new Vector<float>(gradients[i..]);
+                var mi = new Vector<float>(firstMoment[i..]);
+                var vi = new Vector<float>(secondMoment[i..]);
+                mi += (gi - mi) * a1;
+                vi += ((gi * gi) - vi) * a2;
+                mi = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(Vector.Abs(mi), floor), mi, Vector<float>.Zero);
+                vi = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(vi, floor), vi, Vector<float>.Zero);
+                var vmax = Vector.Max(new Vector<float>(maxSecondMoment[i..]), vi);
+                var pi = new Vector<float>(parameters[i..]) - (step * mi / (Vector.SquareRoot(vmax) + eps));
+                mi.CopyTo(firstMoment[i..]);
+                vi.CopyTo(secondMoment[i..]);
+                vmax.CopyTo(maxSecondMoment[i..]);
+                pi.CopyTo(parameters[i..]);
+            }
+        }
+
+        for (; i < length; i++)
+        {
+            float gi = gradients[i];
+            float mi = firstMoment[i] + ((gi - firstMoment[i]) * oneMinusBeta1);
+            float vi = secondMoment[i] + (((gi * gi) - secondMoment[i]) * oneMinusBeta2);
+            mi = MathF.Abs(mi) >= MomentFloor ? mi : 0f;
+            vi = vi >= MomentFloor ? vi : 0f;
+            float vmax = MathF.Max(maxSecondMoment[i], vi);
+            firstMoment[i] = mi;
+            secondMoment[i] = vi;
+            maxSecondMoment[i] = vmax;
+            parameters[i] -= alpha * mi / (MathF.Sqrt(vmax) + epsilon);
+        }
+    }
+
+    /// <summary>
+    /// One RMSprop step in Keras 3's form: <c>v = ρv + (1 - ρ)g²</c>; centered (<paramref name="average"/> not empty),
+    /// <c>ḡ = ρḡ + (1 - ρ)g</c> and <c>d = v - ḡ² + ε</c>, else <c>d = v + ε</c>; <c>Δ = lr·g / √d</c>; with momentum
+    /// (<paramref name="velocity"/> not empty) <c>u = μu + Δ</c> and <c>θ = θ - u</c>, else <c>θ = θ - Δ</c>.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g.</param>
+    /// <param name="meanSquare">v, updated in place.</param>
+    /// <param name="velocity">u, or empty without momentum.</param>
+    /// <param name="average">ḡ, or empty when not centered.</param>
+    /// <param name="learningRate">lr.</param>
+    /// <param name="rho">ρ.</param>
+    /// <param name="momentum">μ.</param>
+    /// <param name="epsilon">ε.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RmsPropUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, Span<float> velocity, Span<float> average,
+        float learningRate, float rho, float momentum, float epsilon)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(meanSquare.Length, length, nameof(meanSquare));
+        bool withMomentum = !velocity.IsEmpty, centered = !average.IsEmpty;
+        if (withMomentum)
+        {
+            CheckSameLength(velocity.Length, length, nameof(velocity));
+        }
+
+        if (centered)
+        {
+            CheckSameLength(average.Length, length, nameof(average));
+        }
+
+        float oneMinusRho = 1f - rho;
+        for (int i = 0; i < length; i++)
+        {
+            float g = gradients[i];
+            float v = (rho * meanSquare[i]) + (oneMinusRho * (g * g));
+            v = v >= MomentFloor ? v : 0f;
+            meanSquare[i] = v;
+            float denominator;
+            if (centered)
+            {
+                float a = (rho * average[i]) + (oneMinusRho * g);
+                average[i] = a;
+                denominator = v - (a * a) + epsilon;
+            }
+            else
+            {
+                denominator = v + epsilon;
+            }
+
+            float increment = learningRate * g / MathF.Sqrt(denominator);
+            if (withMomentum)
+            {
+                float u = (momentum * velocity[i]) + increment;
+                velocity[i] = u;
+                parameters[i] -= u;
+            }
+            else
+            {
+                parameters[i] -= increment;
+            }
+        }
+    }
+
+    /// <summary>
     /// One stochastic-gradient-descent step with Keras's semantics. Without momentum: <c>θ = θ - lr·g</c>. With momentum μ:
     /// <c>u = μ·u - lr·g</c>, then <c>θ = θ + u</c>, or with Nesterov <c>θ = θ + μ·u - lr·g</c>.
     /// </summary>

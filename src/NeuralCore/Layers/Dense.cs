@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
+using NeuralCore.Optimizers;
 using NeuralCore.Randomness;
 
 namespace NeuralCore.Layers;
@@ -63,6 +64,14 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     /// <remarks><c>InputSize·Units + Units</c>.</remarks>
     public override int ParameterCount => IsBuiltOrBuilding ? (_inputs * Units) + Units : 0;
+
+    /// <inheritdoc/>
+    /// <remarks><c>kernel</c> (W, a weight), then <c>bias</c>.</remarks>
+    public override IReadOnlyList<ParameterSegment> ParameterSegments =>
+    [
+        new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight),
+        new ParameterSegment($"{Name}/bias", InputSize * Units, Units, ParameterRole.Bias),
+    ];
 
     /// <summary>The weights <c>W[InputSize, Units]</c>, row-major (a view of <see cref="Layer.Parameters"/>).</summary>
     public Memory<float> Weights => Parameters[..(InputSize * Units)];

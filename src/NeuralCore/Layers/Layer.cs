@@ -1,5 +1,6 @@
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
+using NeuralCore.Optimizers;
 
 namespace NeuralCore.Layers;
 
@@ -64,6 +65,13 @@ public abstract class Layer : ILayer
 
     /// <inheritdoc/>
     public Memory<float> Parameters => _parameters;
+
+    /// <summary>
+    /// The layer's variables within <see cref="Parameters"/> (offsets relative to it), for the optimizer's
+    /// per-variable options: by default one weight variable over all parameters.
+    /// </summary>
+    public virtual IReadOnlyList<ParameterSegment> ParameterSegments =>
+        ParameterCount == 0 ? [] : [new ParameterSegment($"{Name}/weights", 0, ParameterCount, ParameterRole.Weight)];
 
     /// <inheritdoc/>
     public Memory<float> Gradients => _gradients;

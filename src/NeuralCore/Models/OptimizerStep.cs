@@ -50,7 +50,7 @@ internal sealed class OptimizerStep : IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(IElementwiseOptimizer optimizer, float[] parameters, float[] gradients, int batch)
     {
-        optimizer.BeginStep(parameters.Length);
+        optimizer.BeginStep(parameters.Length, gradients);
         _optimizer = optimizer;
         _parameters = parameters;
         _gradients = gradients;

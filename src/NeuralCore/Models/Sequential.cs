@@ -197,10 +197,38 @@ public sealed class Sequential
         Optimizer = optimizer;
         if (!keep)
         {
-            optimizer.Initialize(_parameters.Length);
+            if (optimizer is Optimizer withSegments)
+            {
+                withSegments.Initialize(_parameters.Length, ParameterSegments());
+            }
+            else
+            {
+                optimizer.Initialize(_parameters.Length);
+            }
         }
 
         EnsureCapacity(maxBatchSize);
+    }
+
+    // The arena's variables: every layer's segments, shifted to the layer's place in the arena.
+    private List<ParameterSegment> ParameterSegments()
+    {
+        var segments = new List<ParameterSegment>();
+        int offset = 0;
+        foreach (ILayer layer in _layers)
+        {
+            IReadOnlyList<ParameterSegment> own = layer is Layer known
+                ? known.ParameterSegments
+                : layer.ParameterCount == 0 ? [] : [new ParameterSegment($"{layer.Name}/weights", 0, layer.ParameterCount, ParameterRole.Weight)];
+            foreach (ParameterSegment segment in own)
+            {
+                segments.Add(segment with { Offset = offset + segment.Offset });
+            }
+
+            offset += layer.ParameterCount;
+        }
+
+        return segments;
     }
 
     /// <summary>

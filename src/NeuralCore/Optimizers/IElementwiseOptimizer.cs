@@ -8,10 +8,11 @@ namespace NeuralCore.Optimizers;
 /// </summary>
 internal interface IElementwiseOptimizer
 {
-    /// <summary>Prepares a step (Adam's bias correction for step <c>Iterations + 1</c>).</summary>
+    /// <summary>Prepares a step (Adam's bias correction for step <c>Iterations + 1</c>, the gradient norms for clipping).</summary>
     /// <param name="parameterCount">The arena's length.</param>
+    /// <param name="gradients">The whole gradient arena.</param>
     /// <exception cref="InvalidOperationException">Not initialized for this length.</exception>
-    void BeginStep(int parameterCount);
+    void BeginStep(int parameterCount, ReadOnlySpan<float> gradients);
 
     /// <summary>Updates <c>parameters[offset..offset+length)</c> from the same range of <paramref name="gradients"/>.</summary>
     /// <param name="parameters">The whole arena.</param>

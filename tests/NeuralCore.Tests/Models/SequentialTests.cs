@@ -248,14 +248,14 @@ public class SequentialDeterminismTests
         return model;
     }
 
-    private static float[] Train(int threads, ulong seed, int shape = 0, bool sgd = false, int batch = 128)
+    private static float[] Train(int threads, ulong seed, int shape = 0, bool sgd = false, int batch = 128, Func<IOptimizer>? make = null)
     {
         int saved = Parallelism.DegreeOfParallelism;
         try
         {
             Parallelism.DegreeOfParallelism = threads;
             Parallelism.FmaThreadsOverride = threads;
-            IOptimizer optimizer = sgd ? new Sgd(new SgdOptions(0.05f, Momentum: 0.9f, Nesterov: true)) : new Adam();
+            IOptimizer optimizer = make?.Invoke() ?? (sgd ? new Sgd(new SgdOptions(0.05f, Momentum: 0.9f, Nesterov: true)) : new Adam());
             Sequential model = Build(shape, seed, optimizer);
             float[] x = Seeded.Uniform(batch * 784, 7);
             int[] y = [.. Enumerable.Range(0, batch).Select(i => (i * 7) % 10)];
@@ -280,6 +280,20 @@ public class SequentialDeterminismTests
         float[] two = Train(2, 11);
         Assert.True(one.AsSpan().SequenceEqual(two), "weights differ between 1 and 2 threads");
         Assert.False(one.AsSpan().SequenceEqual(Train(1, 12)), "the seed should change the result");
+    }
+
+    [Fact]
+    public void Per_variable_clipping_and_weight_decay_do_not_depend_on_the_thread_count()
+    {
+        // The optimizer's ranges follow the threads' rows; clipping and decay must still see whole variables.
+        static IOptimizer Make() => new Adam(new AdamOptions(0.01f, Amsgrad: true)) { ClipNorm = 0.5f, WeightDecay = 0.01f };
+        float[] one = Train(1, 8, shape: 1, make: Make);
+        foreach (int threads in new[] { 2, 3, 8 })
+        {
+            float[] many = Train(threads, 8, shape: 1, make: Make);
+            int first = one.AsSpan().CommonPrefixLength(many);
+            Assert.True(first == one.Length, $"{threads} threads: parameter {first} differs from one thread's");
+        }
     }
 
     [Fact]

@@ -12,10 +12,18 @@ public class OptimizerGoldenTests
 
     private static float[] Gradient(int t) => [0.1f * t, -0.3f, 1.0f / t, -0.05f * t * t];
 
-    private static float[] Run(IOptimizer optimizer, int steps)
+    private static float[] Run(IOptimizer optimizer, int steps, ParameterSegment[]? segments = null)
     {
         float[] theta = (float[])Theta0.Clone();
-        optimizer.Initialize(theta.Length);
+        if (segments is null)
+        {
+            optimizer.Initialize(theta.Length);
+        }
+        else
+        {
+            ((Optimizer)optimizer).Initialize(theta.Length, segments);
+        }
+
         for (int t = 1; t <= steps; t++)
         {
             optimizer.Update(theta, Gradient(t));
@@ -67,6 +75,57 @@ public class OptimizerGoldenTests
     public void Sgd_nesterov_matches_golden_values() =>
         AssertClose([0.45646721, -1.44951093, 1.91063027, 0.071438495],
             Run(new Sgd(new SgdOptions(Momentum: 0.9f, Nesterov: true)), 5), 1e-6);
+
+    [Fact]
+    public void Amsgrad_keeps_the_largest_second_moment()
+    {
+        // beta_2 = 0.5 lets v fall for the third parameter (its gradient is 1/t), where AMSGrad keeps the maximum.
+        AssertClose([0.0780949922, -1.00000019, 1.43012472, 0.372863539], Run(new Adam(new AdamOptions(0.1f, Beta2: 0.5f)), 5), 2e-5);
+        AssertClose([0.0780949922, -1.00000019, 1.60661201, 0.372863539],
+            Run(new Adam(new AdamOptions(0.1f, Beta2: 0.5f, Amsgrad: true)), 5), 2e-5);
+    }
+
+    [Fact]
+    public void RmsProp_matches_golden_values()
+    {
+        AssertClose([0.486772397, -1.48935475, 1.99299803, 0.0144614292], Run(new RmsProp(), 5), 1e-6);
+        AssertClose([0.459386482, -1.46545301, 1.97534977, 0.0427405178],
+            Run(new RmsProp(new RmsPropOptions(Momentum: 0.9f, Centered: true)), 5), 2e-6);
+    }
+
+    [Fact]
+    public void Weight_decay_is_decoupled_and_skips_biases_unless_asked()
+    {
+        AssertClose([0.246522906, -1.02493997, 1.34940917, 0.262832531],
+            Run(new Sgd(new SgdOptions(0.1f)) { WeightDecay = 0.5f }, 5), 1e-6);
+
+        // The last two parameters are a bias: excluded by default, decayed with DecayBiases.
+        ParameterSegment[] segments = [new("kernel", 0, 2, ParameterRole.Weight), new("bias", 2, 2, ParameterRole.Bias)];
+        AssertClose([0.246522906, -1.02493997, 1.77166667, 0.275],
+            Run(new Sgd(new SgdOptions(0.1f)) { WeightDecay = 0.5f }, 5, segments), 1e-6);
+        AssertClose([0.246522906, -1.02493997, 1.34940917, 0.262832531],
+            Run(new Sgd(new SgdOptions(0.1f)) { WeightDecay = 0.5f, DecayBiases = true }, 5, segments), 1e-6);
+    }
+
+    [Fact]
+    public void Clipping_follows_keras()
+    {
+        AssertClose([0.420027694, -1.41508683, 1.87009999, 0.135665097], Run(new Sgd(new SgdOptions(0.1f)) { ClipNorm = 0.5f }, 5), 1e-6);
+        AssertClose([0.420027694, -1.41508683, 1.87009999, 0.135665097], Run(new Sgd(new SgdOptions(0.1f)) { GlobalClipNorm = 0.5f }, 5), 1e-6);
+        AssertClose([0.41, -1.4, 1.9, 0.085], Run(new Sgd(new SgdOptions(0.1f)) { ClipValue = 0.2f }, 5), 1e-6);
+
+        // clipnorm works per variable: split in two, each half is clipped by its own norm.
+        ParameterSegment[] halves = [new("a", 0, 2, ParameterRole.Weight), new("b", 2, 2, ParameterRole.Weight)];
+        float[] perVariable = Run(new Sgd(new SgdOptions(0.1f)) { ClipNorm = 0.5f }, 5, halves);
+        Assert.NotEqual(Run(new Sgd(new SgdOptions(0.1f)) { ClipNorm = 0.5f }, 5)[0], perVariable[0]);
+        Assert.Equal(Run(new Sgd(new SgdOptions(0.1f)) { GlobalClipNorm = 0.5f }, 5),
+            Run(new Sgd(new SgdOptions(0.1f)) { GlobalClipNorm = 0.5f }, 5, halves));
+
+        var twoKinds = new Sgd() { ClipNorm = 1f, ClipValue = 1f };
+        twoKinds.Initialize(4);
+        var ex = Assert.Throws<InvalidOperationException>(() => twoKinds.Update(new float[4], new float[4]));
+        Assert.Contains("at most one of ClipNorm, ClipValue and GlobalClipNorm", ex.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Defaults_are_keras_defaults()

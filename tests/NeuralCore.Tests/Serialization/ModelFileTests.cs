@@ -277,6 +277,45 @@ public sealed class ModelFileTests : IDisposable
         Assert.True(straight.Parameters.Span.SequenceEqual(resumed.Parameters.Span), "the resumed run differs from the uninterrupted one");
     }
 
+    public static TheoryData<string> Optimizers() => ["adam", "amsgrad", "sgd", "rmsprop"];
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void Every_optimizer_and_its_common_options_round_trip_and_resume_bitwise(string which)
+    {
+        var (x, y) = FitTests.Blobs(64, 9);
+        IOptimizer Make() => which switch
+        {
+            "adam" => new Adam(new AdamOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { WeightDecay = 0.01f, ClipNorm = 2f },
+            "amsgrad" => new Adam(new AdamOptions(0.01f, Amsgrad: true)) { GlobalClipNorm = 1f },
+            "sgd" => new Sgd(new SgdOptions(0.05f, 0.9f, Nesterov: true)) { WeightDecay = 0.1f, DecayBiases = true },
+            _ => new RmsProp(new RmsPropOptions(0.01f, 0.8f, 0.5f, 1e-6f, Centered: true)) { ClipValue = 0.5f },
+        };
+        Sequential straight = new Sequential(2, 3).Add(new Dense(6)).Add(new Relu()).Add(new Dense(4));
+        straight.Compile(new SoftmaxCrossEntropy(), Make());
+        Sequential first = new Sequential(2, 3).Add(new Dense(6)).Add(new Relu()).Add(new Dense(4));
+        first.Compile(new SoftmaxCrossEntropy(), Make());
+        for (int i = 0; i < 6; i++)
+        {
+            straight.TrainStep(x, y, 64);
+            if (i < 3)
+            {
+                first.TrainStep(x, y, 64);
+            }
+        }
+
+        string path = Path.Combine(_dir, $"{which}.ncm");
+        ModelFile.Save(first, path);
+        Sequential resumed = ModelFile.Load(path);
+        Assert.Equal(ComponentRegistry.ConfigOf(first.Optimizer!).ToString(), ComponentRegistry.ConfigOf(resumed.Optimizer!).ToString());
+        for (int i = 0; i < 3; i++)
+        {
+            resumed.TrainStep(x, y, 64);
+        }
+
+        Assert.True(straight.Parameters.Span.SequenceEqual(resumed.Parameters.Span), $"{which}: the resumed run differs");
+    }
+
     [Fact]
     public void Inconsistent_bodies_with_valid_checksums_are_rejected()
     {

@@ -1,0 +1,408 @@
+using NeuralCore.Configuration;
+
+namespace NeuralCore.Optimizers;
+
+/// <summary>
+/// The base of NeuralCore's optimizers, as Keras's <c>Optimizer</c>: it owns the learning rate, the step count, the
+/// state arena, gradient clipping (<see cref="ClipNorm"/>, <see cref="ClipValue"/> or <see cref="GlobalClipNorm"/>) and
+/// decoupled weight decay (<see cref="WeightDecay"/>); a subclass implements only its update rule
+/// (<see cref="Apply"/>) over a range of the arena. Updates are element-wise, so a model may apply a step range by
+/// range on several threads with bitwise the result of one pass.
+/// </summary>
+/// <remarks>
+/// Per step, for each variable (a layer's kernel or bias): the gradient is clipped (Keras: <c>clipnorm</c> scales each
+/// variable's gradient to at most that norm, <c>global_clipnorm</c> all of them together, <c>clipvalue</c> clamps each
+/// element; at most one of them); then, with weight decay, <c>θ ← θ - θ·wd·lr</c> (Keras's
+/// <c>_apply_weight_decay</c>, before the update, biases excluded unless <see cref="DecayBiases"/>); then the rule.
+/// Norms are summed in double in arena order on the calling thread, so they do not depend on the thread count.
+/// </remarks>
+public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
+{
+    [ThreadStatic]
+    private static float[]? t_clipped;
+
+    private float _learningRate;
+    private float _weightDecay;
+    private float _clipNorm;
+    private float _clipValue;
+    private float _globalClipNorm;
+    private bool _decayBiases;
+    private float[] _state = [];
+    private int _count = -1;
+    private ParameterSegment[] _segments = [];
+    private float[] _segmentScale = [];
+    private float _stepRate;
+
+    /// <summary>Creates an optimizer whose first steps use <paramref name="learningRate"/>.</summary>
+    /// <param name="learningRate">The learning rate; positive and finite.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is out of range.</exception>
+    protected Optimizer(float learningRate)
+    {
+        OptionChecks.Positive(learningRate, "LearningRate");
+        _learningRate = learningRate;
+    }
+
+    /// <inheritdoc/>
+    public abstract string Name { get; }
+
+    /// <inheritdoc/>
+    public long Iterations { get; private set; }
+
+    /// <inheritdoc/>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set
+        {
+            OptionChecks.NonNegative(value, nameof(LearningRate));
+            _learningRate = value;
+        }
+    }
+
+    /// <summary>
+    /// Decoupled weight decay (Keras's <c>weight_decay</c>; 0, the default, turns it off): before each update
+    /// <c>θ ← θ - θ·wd·lr</c>, for weights only unless <see cref="DecayBiases"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
+    public float WeightDecay
+    {
+        get => _weightDecay;
+        init
+        {
+            OptionChecks.NonNegative(value, nameof(WeightDecay));
+            _weightDecay = value;
+        }
+    }
+
+    /// <summary>Whether weight decay also applies to biases (default false: Keras users exclude them by hand).</summary>
+    public bool DecayBiases
+    {
+        get => _decayBiases;
+        init => _decayBiases = value;
+    }
+
+    /// <summary>Clips each variable's gradient to this L2 norm (Keras's <c>clipnorm</c>); 0, the default, turns it off.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
+    public float ClipNorm
+    {
+        get => _clipNorm;
+        init
+        {
+            OptionChecks.NonNegative(value, nameof(ClipNorm));
+            _clipNorm = value;
+        }
+    }
+
+    /// <summary>Clamps every gradient element to [-value, value] (Keras's <c>clipvalue</c>); 0 turns it off.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
+    public float ClipValue
+    {
+        get => _clipValue;
+        init
+        {
+            OptionChecks.NonNegative(value, nameof(ClipValue));
+            _clipValue = value;
+        }
+    }
+
+    /// <summary>Clips all gradients together to this L2 norm (Keras's <c>global_clipnorm</c>); 0 turns it off.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
+    public float GlobalClipNorm
+    {
+        get => _globalClipNorm;
+        init
+        {
+            OptionChecks.NonNegative(value, nameof(GlobalClipNorm));
+            _globalClipNorm = value;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The slots of <see cref="StateSlots"/>, each as long as the arena, one after the other.</remarks>
+    public Memory<float> State => _state;
+
+    /// <summary>Floats of state per parameter (Adam: m and v; SGD with momentum: the velocity).</summary>
+    protected abstract int StateSlots { get; }
+
+    /// <summary>The number of parameters the optimizer was initialized for, or -1.</summary>
+    protected int ParameterCount => _count;
+
+    /// <summary>The variables of the arena, from the model (one weight variable over everything when not given).</summary>
+    public IReadOnlyList<ParameterSegment> Segments => _segments;
+
+    /// <inheritdoc/>
+    public void Initialize(int parameterCount) =>
+        Initialize(parameterCount, parameterCount == 0 ? [] : [new ParameterSegment("parameters", 0, parameterCount, ParameterRole.Weight)]);
+
+    /// <summary>
+    /// Allocates state for <paramref name="parameterCount"/> parameters laid out as <paramref name="segments"/> (which
+    /// must cover them, in order, without gaps) and resets the step count.
+    /// </summary>
+    /// <param name="parameterCount">The arena's length; non-negative.</param>
+    /// <param name="segments">The arena's variables.</param>
+    /// <exception cref="ArgumentException">The segments do not tile the arena.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="parameterCount"/> is negative or the state would not fit in an array.</exception>
+    public void Initialize(int parameterCount, IReadOnlyList<ParameterSegment> segments)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
+        ArgumentNullException.ThrowIfNull(segments);
+        int next = 0;
+        foreach (ParameterSegment segment in segments)
+        {
+            if (segment.Offset != next || segment.Length < 0)
+            {
+                throw new ArgumentException($"The parameter segments must tile the arena in order; '{segment.Name}' starts at {segment.Offset}, expected {next}.", nameof(segments));
+            }
+
+            next += segment.Length;
+        }
+
+        if (next != parameterCount)
+        {
+            throw new ArgumentException($"The parameter segments cover {next} parameters but the arena has {parameterCount}.", nameof(segments));
+        }
+
+        long length = (long)StateSlots * parameterCount;
+        if (length > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(parameterCount), parameterCount,
+                $"{Name}'s state for {parameterCount} parameters ({StateSlots} per parameter) would not fit in one array.");
+        }
+
+        _state = new float[length];
+        _count = parameterCount;
+        _segments = [.. segments];
+        _segmentScale = new float[_segments.Length];
+        Iterations = 0;
+    }
+
+    /// <inheritdoc/>
+    public void SetIterations(long iterations)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        Iterations = iterations;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Writes <c>learning_rate</c> (the current one), the options set among <c>weight_decay</c>, <c>decay_biases</c>,
+    /// <c>clipnorm</c>, <c>clipvalue</c>, <c>global_clipnorm</c>, then <see cref="WriteRuleConfig"/>.
+    /// </remarks>
+    public void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("learning_rate", LearningRate);
+        if (WeightDecay > 0)
+        {
+            config.Set("weight_decay", WeightDecay).Set("decay_biases", DecayBiases);
+        }
+
+        if (ClipNorm > 0)
+        {
+            config.Set("clipnorm", ClipNorm);
+        }
+
+        if (ClipValue > 0)
+        {
+            config.Set("clipvalue", ClipValue);
+        }
+
+        if (GlobalClipNorm > 0)
+        {
+            config.Set("global_clipnorm", GlobalClipNorm);
+        }
+
+        WriteRuleConfig(config);
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">Not initialized for this length, or more than one kind of clipping is set.</exception>
+    public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        BeginStep(parameters.Length, gradients);
+        UpdateRange(parameters, gradients, 0, parameters.Length);
+        EndStep();
+    }
+
+    /// <summary>Writes the update rule's own settings (Adam's betas and epsilon, say).</summary>
+    /// <param name="config">The config to write to.</param>
+    protected abstract void WriteRuleConfig(ComponentConfig config);
+
+    /// <summary>Reads back what <see cref="WriteConfig"/> wrote besides the rule's settings (for a factory).</summary>
+    /// <param name="config">The config read from a file.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    protected void ReadCommonConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        LearningRate = config.GetSingle("learning_rate");
+        _weightDecay = Checked(config.GetSingle("weight_decay", 0f), nameof(WeightDecay));
+        _decayBiases = config.GetBoolean("decay_biases", false);
+        _clipNorm = Checked(config.GetSingle("clipnorm", 0f), nameof(ClipNorm));
+        _clipValue = Checked(config.GetSingle("clipvalue", 0f), nameof(ClipValue));
+        _globalClipNorm = Checked(config.GetSingle("global_clipnorm", 0f), nameof(GlobalClipNorm));
+    }
+
+    /// <summary>
+    /// Prepares a step (Adam's bias correction, say); called once before the <see cref="Apply"/> calls of a step, with
+    /// <see cref="Iterations"/> still the number of steps before it.
+    /// </summary>
+    /// <param name="learningRate">This step's learning rate.</param>
+    protected virtual void BeginStep(float learningRate)
+    {
+    }
+
+    /// <summary>
+    /// Applies the update rule to <c>parameters[offset..offset+length)</c>, element by element, from the (already
+    /// clipped) <paramref name="gradients"/> of the same range (its index 0 is element <paramref name="offset"/>) and
+    /// the state at the same offset in each slot of <see cref="State"/>.
+    /// </summary>
+    /// <param name="parameters">The whole arena.</param>
+    /// <param name="gradients">The gradients of the range.</param>
+    /// <param name="offset">The range's first element.</param>
+    /// <param name="length">The range's length.</param>
+    /// <param name="learningRate">This step's learning rate.</param>
+    protected abstract void Apply(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length, float learningRate);
+
+    /// <summary>Slot <paramref name="slot"/> of the state, over <c>[offset, offset + length)</c>.</summary>
+    /// <param name="slot">The slot, from 0 to <see cref="StateSlots"/> - 1.</param>
+    /// <param name="offset">The first element.</param>
+    /// <param name="length">The number of elements.</param>
+    /// <returns>The state.</returns>
+    protected Span<float> StateSlot(int slot, int offset, int length) => _state.AsSpan((slot * _count) + offset, length);
+
+    void IElementwiseOptimizer.BeginStep(int parameterCount, ReadOnlySpan<float> gradients) => BeginStep(parameterCount, gradients);
+
+    void IElementwiseOptimizer.UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
+        UpdateRange(parameters, gradients, offset, length);
+
+    void IElementwiseOptimizer.EndStep() => EndStep();
+
+    private void BeginStep(int parameterCount, ReadOnlySpan<float> gradients)
+    {
+        if (parameterCount != _count)
+        {
+            throw new InvalidOperationException(
+                $"{Name} is initialized for {_count} parameters but was given {parameterCount}; call Initialize first.");
+        }
+
+        if ((ClipNorm > 0 ? 1 : 0) + (ClipValue > 0 ? 1 : 0) + (GlobalClipNorm > 0 ? 1 : 0) > 1)
+        {
+            throw new InvalidOperationException(
+                $"{Name}: set at most one of ClipNorm, ClipValue and GlobalClipNorm (Keras allows one). Received: clipnorm={ClipNorm}, clipvalue={ClipValue}, global_clipnorm={GlobalClipNorm}.");
+        }
+
+        _stepRate = LearningRate;
+        _segmentScale.AsSpan().Fill(1f);
+        if (GlobalClipNorm > 0)
+        {
+            double norm = Math.Sqrt(SumOfSquares(gradients[..parameterCount]));
+            _segmentScale.AsSpan().Fill(Scale(norm, GlobalClipNorm));
+        }
+        else if (ClipNorm > 0)
+        {
+            for (int s = 0; s < _segments.Length; s++)
+            {
+                ParameterSegment segment = _segments[s];
+                double norm = Math.Sqrt(SumOfSquares(gradients.Slice(segment.Offset, segment.Length)));
+                _segmentScale[s] = Scale(norm, ClipNorm);
+            }
+        }
+
+        BeginStep(_stepRate);
+    }
+
+    private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length)
+    {
+        // A range from the model lies in one variable or covers whole ones; each piece gets its variable's options.
+        int end = offset + length;
+        int s = FindSegment(offset);
+        while (offset < end)
+        {
+            ParameterSegment segment = _segments[s];
+            int pieceEnd = Math.Min(end, segment.Offset + segment.Length);
+            int pieceLength = pieceEnd - offset;
+            ReadOnlySpan<float> g = gradients.Slice(offset, pieceLength);
+            if (ClipValue > 0 || _segmentScale[s] != 1f)
+            {
+                g = Clip(g, _segmentScale[s]);
+            }
+
+            if (WeightDecay > 0 && (segment.Role == ParameterRole.Weight || DecayBiases))
+            {
+                Decay(parameters.Slice(offset, pieceLength), WeightDecay * _stepRate);
+            }
+
+            Apply(parameters, g, offset, pieceLength, _stepRate);
+            offset = pieceEnd;
+            s++;
+        }
+    }
+
+    private void EndStep() => Iterations++;
+
+    private int FindSegment(int offset)
+    {
+        int lo = 0, hi = _segments.Length - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) / 2;
+            if (_segments[mid].Offset <= offset)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return lo;
+    }
+
+    // The clipped gradient, in a per-thread buffer (allocated once per thread and size).
+    private ReadOnlySpan<float> Clip(ReadOnlySpan<float> gradients, float scale)
+    {
+        if (t_clipped is null || t_clipped.Length < gradients.Length)
+        {
+            t_clipped = new float[gradients.Length];
+        }
+
+        Span<float> clipped = t_clipped.AsSpan(0, gradients.Length);
+        float limit = ClipValue;
+        for (int i = 0; i < clipped.Length; i++)
+        {
+            float g = gradients[i] * scale;
+            clipped[i] = limit > 0 ? Math.Clamp(g, -limit, limit) : g;
+        }
+
+        return clipped;
+    }
+
+    private static void Decay(Span<float> parameters, float factor)
+    {
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] -= parameters[i] * factor;
+        }
+    }
+
+    private static double SumOfSquares(ReadOnlySpan<float> values)
+    {
+        double sum = 0;
+        foreach (float v in values)
+        {
+            sum += (double)v * v;
+        }
+
+        return sum;
+    }
+
+    // Keras: g · clip / max(norm, clip).
+    private static float Scale(double norm, float clip) => norm > clip ? (float)(clip / norm) : 1f;
+
+    private static float Checked(float value, string name)
+    {
+        OptionChecks.NonNegative(value, name);
+        return value;
+    }
+}
