@@ -76,7 +76,7 @@ public static unsafe class Gemm
 
     /// <summary>
     /// A dense layer's parameter gradients in one product: <c>weightGrad (+)= inputᵀ·outputGrad</c> and
-    /// <c>biasGrad (+)= Σ_rows outputGrad</c> (rows added in increasing order), the column sums taken while
+    /// <c>biasGrad (+)= Σ_rows outputGrad</c> (rows added in increasing order; skipped when <paramref name="biasGrad"/> is empty), the column sums taken while
     /// <paramref name="outputGrad"/> is packed. Threads split the weight gradient into contiguous blocks of rows as
     /// <see cref="RowPartition"/> says, so that an optimizer can update each block on the core that wrote it.
     /// </summary>
@@ -85,6 +85,14 @@ public static unsafe class Gemm
         ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> weightGrad, Span<float> biasGrad,
         int inFeatures, int units, int batch, bool accumulate)
     {
+        if (biasGrad.IsEmpty)
+        {
+            // A layer without a bias: the weight gradient alone.
+            MultiplyOn(GemmIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
+                GemmEpilogue.None, GemmSplit.Rows);
+            return;
+        }
+
         ThrowHelper.CheckLength(biasGrad.Length, units, nameof(biasGrad));
         if (!accumulate)
         {

@@ -7,20 +7,27 @@ using NeuralCore.Randomness;
 namespace NeuralCore.Layers;
 
 /// <summary>
-/// A fully connected layer: <c>output = input·W + b</c>, with <c>W[InputSize, Units]</c> and <c>b[Units]</c>.
+/// A fully connected layer: <c>output = f(input·W + b)</c>, with <c>W[InputSize, Units]</c>, <c>b[Units]</c> (none
+/// when <see cref="UseBias"/> is false) and <c>f</c> the <see cref="Activation"/> (the identity by default).
 /// </summary>
 /// <remarks>
 /// Parameters are laid out as W (row-major) followed by b. As in Keras, W starts Glorot-uniform,
-/// <c>U(-√(6/(in+out)), √(6/(in+out)))</c>, and b starts at zero. Backward:
-/// <c>dW += inputᵀ·outputGrad</c>, <c>db += Σ_rows outputGrad</c>, <c>inputGrad = outputGrad·Wᵀ</c>.
+/// <c>U(-√(6/(in+out)), √(6/(in+out)))</c>, and b starts at zero. Backward, with <c>dZ = f'(output) ⊙ outputGrad</c>
+/// (for softmax, per row <c>output ⊙ (outputGrad - Σ outputGrad·output)</c>): <c>dW += inputᵀ·dZ</c>,
+/// <c>db += Σ_rows dZ</c>, <c>inputGrad = dZ·Wᵀ</c>. A ReLU activation is applied as the product stores its output.
 /// </remarks>
 public sealed class Dense : Layer
 {
+    private float[] _activationGrad = [];
+    private float[] _zeroBias = [];
+
     /// <summary>Creates a dense layer whose input size is fixed when it is added to a model.</summary>
     /// <param name="units">Output features; positive.</param>
+    /// <param name="activation">The activation applied to the output (Keras's <c>activation</c>; none by default).</param>
+    /// <param name="useBias">Whether the layer has a bias (Keras's <c>use_bias</c>).</param>
     /// <param name="name">The layer's name, or null for a Keras-style one.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive.</exception>
-    public Dense(int units, string? name = null)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive, or <paramref name="activation"/> is not defined.</exception>
+    public Dense(int units, Activation activation = Activation.Linear, bool useBias = true, string? name = null)
         : base(name)
     {
         if (units <= 0)
@@ -29,20 +36,36 @@ public sealed class Dense : Layer
                 $"Expected a positive number of units. Received: units={units}.");
         }
 
+        if (!Enum.IsDefined(activation))
+        {
+            throw new ArgumentOutOfRangeException(nameof(activation), activation,
+                $"Unknown activation. Received: activation={activation}.");
+        }
+
         Units = units;
+        Activation = activation;
+        UseBias = useBias;
     }
 
     /// <summary>Creates a built dense layer, initialized from <paramref name="seed"/>.</summary>
     /// <param name="inputSize">Input features; positive.</param>
     /// <param name="units">Output features; positive.</param>
     /// <param name="seed">The initializer's seed.</param>
+    /// <param name="activation">The activation applied to the output.</param>
+    /// <param name="useBias">Whether the layer has a bias.</param>
     /// <param name="name">The layer's name, or null.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
-    public Dense(int inputSize, int units, ulong seed, string? name = null)
-        : this(units, name) => Build(inputSize, seed);
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or <paramref name="activation"/> is not defined.</exception>
+    public Dense(int inputSize, int units, ulong seed, Activation activation = Activation.Linear, bool useBias = true, string? name = null)
+        : this(units, activation, useBias, name) => Build(inputSize, seed);
 
     /// <summary>Output features.</summary>
     public int Units { get; }
+
+    /// <summary>The activation applied to the output.</summary>
+    public Activation Activation { get; }
+
+    /// <summary>Whether the layer adds a bias.</summary>
+    public bool UseBias { get; }
 
     /// <inheritdoc/>
     public override string DefaultName => "dense";
@@ -51,42 +74,49 @@ public sealed class Dense : Layer
     public override string TypeId => "Dense";
 
     /// <inheritdoc/>
-    /// <remarks><c>units</c>.</remarks>
+    /// <remarks><c>units</c>, <c>activation</c> (Keras's name) and <c>use_bias</c>.</remarks>
     public override void WriteConfig(ComponentConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Set("units", Units);
+        config.Set("units", Units).Set("activation", ActivationNames.Of(Activation)).Set("use_bias", UseBias);
     }
 
     [ModuleInitializer]
-    internal static void Register() => ComponentRegistry.RegisterLayer("Dense", config => new Dense(config.GetInt32("units")));
+    internal static void Register() => ComponentRegistry.RegisterLayer("Dense", config => new Dense(
+        config.GetInt32("units"),
+        ActivationNames.Parse(config.GetString("activation", "linear")),
+        config.GetBoolean("use_bias", true)));
 
     /// <inheritdoc/>
-    /// <remarks><c>InputSize·Units + Units</c>.</remarks>
-    public override int ParameterCount => IsBuiltOrBuilding ? (_inputs * Units) + Units : 0;
+    /// <remarks><c>InputSize·Units + Units</c> (without the <c>Units</c> when there is no bias).</remarks>
+    public override int ParameterCount => IsBuiltOrBuilding ? (_inputs * Units) + BiasCount : 0;
 
     /// <inheritdoc/>
-    /// <remarks><c>kernel</c> (W, a weight), then <c>bias</c>.</remarks>
-    public override IReadOnlyList<ParameterSegment> ParameterSegments =>
-    [
-        new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight),
-        new ParameterSegment($"{Name}/bias", InputSize * Units, Units, ParameterRole.Bias),
-    ];
+    /// <remarks><c>kernel</c> (W, a weight), then <c>bias</c> when there is one.</remarks>
+    public override IReadOnlyList<ParameterSegment> ParameterSegments => UseBias
+        ?
+        [
+            new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight),
+            new ParameterSegment($"{Name}/bias", InputSize * Units, Units, ParameterRole.Bias),
+        ]
+        : [new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight)];
 
     /// <summary>The weights <c>W[InputSize, Units]</c>, row-major (a view of <see cref="Layer.Parameters"/>).</summary>
     public Memory<float> Weights => Parameters[..(InputSize * Units)];
 
-    /// <summary>The bias <c>b[Units]</c> (a view of <see cref="Layer.Parameters"/>).</summary>
+    /// <summary>The bias <c>b[Units]</c> (a view of <see cref="Layer.Parameters"/>); empty without a bias.</summary>
     public Memory<float> Bias => Parameters[(InputSize * Units)..];
 
     private int _inputs;
+
+    private int BiasCount => UseBias ? Units : 0;
 
     private bool IsBuiltOrBuilding => _inputs > 0;
 
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize)
     {
-        long count = ((long)inputSize * Units) + Units;
+        long count = ((long)inputSize * Units) + BiasCount;
         if (count > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize,
@@ -94,6 +124,12 @@ public sealed class Dense : Layer
         }
 
         _inputs = inputSize;
+        if (!UseBias)
+        {
+            // ReLU fused into the product is applied by the bias epilogue.
+            _zeroBias = new float[Units];
+        }
+
         return Units;
     }
 
@@ -112,16 +148,62 @@ public sealed class Dense : Layer
     }
 
     /// <inheritdoc/>
-    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
-        ForwardFused(input, output, batch, relu: false);
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        ForwardFused(input, output, batch, relu: Activation == Activation.Relu);
+        switch (Activation)
+        {
+            case Activation.Sigmoid:
+                Activations.Sigmoid(output, output);
+                break;
+            case Activation.Tanh:
+                Activations.Tanh(output, output);
+                break;
+            case Activation.Softmax:
+                Elementwise.SoftmaxRows(output, output, batch, Units);
+                break;
+        }
+    }
 
     /// <inheritdoc/>
-    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch) =>
-        BackwardFused(input, outputGrad, inputGrad, batch, inputMask: default, overwriteGradients: false);
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        ReadOnlySpan<float> dz = outputGrad;
+        if (Activation != Activation.Linear)
+        {
+            // The product needs the gradient before the activation; the caller's outputGrad is read-only, so it goes
+            // into a buffer kept for the largest batch (no allocation once grown).
+            if (_activationGrad.Length < outputGrad.Length)
+            {
+                _activationGrad = new float[outputGrad.Length];
+            }
+
+            Span<float> buffer = _activationGrad.AsSpan(0, outputGrad.Length);
+            switch (Activation)
+            {
+                case Activation.Relu:
+                    Elementwise.ReluBackward(output, outputGrad, buffer);
+                    break;
+                case Activation.Sigmoid:
+                    Activations.SigmoidBackward(output, outputGrad, buffer);
+                    break;
+                case Activation.Tanh:
+                    Activations.TanhBackward(output, outputGrad, buffer);
+                    break;
+                default:
+                    Elementwise.SoftmaxRowsBackward(output, outputGrad, buffer, batch, Units);
+                    break;
+            }
+
+            dz = buffer;
+        }
+
+        BackwardFused(input, dz, inputGrad, batch, inputMask: default, overwriteGradients: false);
+    }
 
     /// <summary>
-    /// Forward with the bias, and ReLU when <paramref name="relu"/>, applied to each tile of the output as the
-    /// product stores it: <c>output = relu?(input·W + b)</c>. A model calls it for a dense layer followed by ReLU.
+    /// The product with the bias (if any), and ReLU when <paramref name="relu"/>, applied to each tile of the output as
+    /// the product stores it: <c>output = relu?(input·W + b)</c>. A model calls it for a dense layer followed by ReLU.
     /// </summary>
     /// <param name="input">The <c>[batch, InputSize]</c> input.</param>
     /// <param name="output">The <c>[batch, Units]</c> output.</param>
@@ -131,17 +213,26 @@ public sealed class Dense : Layer
     {
         ReadOnlySpan<float> parameters = Parameters.Span;
         int weights = InputSize * Units;
-        Gemm.MultiplyAddBias(input, parameters[..weights], parameters[weights..], output, batch, Units, InputSize, relu);
+        if (UseBias || relu)
+        {
+            ReadOnlySpan<float> bias = UseBias ? parameters[weights..] : _zeroBias;
+            Gemm.MultiplyAddBias(input, parameters[..weights], bias, output, batch, Units, InputSize, relu);
+        }
+        else
+        {
+            Gemm.Multiply(input, parameters[..weights], output, batch, Units, InputSize);
+        }
     }
 
     /// <summary>
-    /// Backward with two fusions a model uses: <paramref name="overwriteGradients"/> writes the parameter gradients
-    /// instead of adding to them (so nothing has to zero them first), and a non-empty <paramref name="inputMask"/>
-    /// (the output of the ReLU that feeds this layer) applies that ReLU's backward to the input gradient as it is
-    /// stored: <c>inputGrad = (outputGrad·Wᵀ) ⊙ [inputMask &gt; 0]</c>.
+    /// Backward of the product (the activation's backward already applied to <paramref name="outputGrad"/>), with two
+    /// fusions a model uses: <paramref name="overwriteGradients"/> writes the parameter gradients instead of adding to
+    /// them (so nothing has to zero them first), and a non-empty <paramref name="inputMask"/> (the output of the ReLU
+    /// that feeds this layer) applies that ReLU's backward to the input gradient as it is stored:
+    /// <c>inputGrad = (outputGrad·Wᵀ) ⊙ [inputMask &gt; 0]</c>.
     /// </summary>
     /// <param name="input">The <c>[batch, InputSize]</c> input given to forward.</param>
-    /// <param name="outputGrad">The <c>[batch, Units]</c> output gradient.</param>
+    /// <param name="outputGrad">The <c>[batch, Units]</c> gradient of the product's output.</param>
     /// <param name="inputGrad">The <c>[batch, InputSize]</c> input gradient, or empty.</param>
     /// <param name="batch">The number of samples.</param>
     /// <param name="inputMask">Empty, or the <c>[batch, InputSize]</c> output of the ReLU this layer reads.</param>

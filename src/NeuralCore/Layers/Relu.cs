@@ -6,7 +6,14 @@ namespace NeuralCore.Layers;
 
 /// <summary>
 /// Rectified linear unit: <c>output = max(input, 0)</c>; backward <c>inputGrad = input &gt; 0 ? outputGrad : 0</c>.
+/// Keras's options generalize it: <c>output = MaxValue</c> for <c>input ≥ MaxValue</c>, <c>input</c> for
+/// <c>Threshold ≤ input &lt; MaxValue</c>, <c>NegativeSlope·(input - Threshold)</c> below (set them with an
+/// initializer: <c>new Relu { MaxValue = 6 }</c>).
 /// </summary>
+/// <remarks>
+/// A plain ReLU after a <see cref="Dense"/> layer runs fused with it in a model (applied as the product stores its
+/// output); one with options runs on its own.
+/// </remarks>
 public sealed class Relu : Layer
 {
     /// <summary>Creates a ReLU whose size is fixed when it is added to a model.</summary>
@@ -22,28 +29,123 @@ public sealed class Relu : Layer
     public Relu(int size, string? name = null)
         : base(name) => Build(size, 0);
 
+    /// <summary>The cap of the output, Keras's <c>max_value</c>; null (the default) for none.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative or NaN.</exception>
+    public float? MaxValue
+    {
+        get => _maxValue;
+        init
+        {
+            if (value is { } v && !(v >= 0))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), v,
+                    $"Expected a non-negative max_value (or none). Received: maxValue={v}.");
+            }
+
+            _maxValue = value;
+        }
+    }
+
+    /// <summary>The slope below <see cref="Threshold"/>, Keras's <c>negative_slope</c> (default 0).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative, infinite or NaN.</exception>
+    public float NegativeSlope
+    {
+        get => _negativeSlope;
+        init
+        {
+            if (!(value >= 0 && float.IsFinite(value)))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value,
+                    $"Expected a non-negative, finite negative_slope. Received: negativeSlope={value}.");
+            }
+
+            _negativeSlope = value;
+        }
+    }
+
+    /// <summary>Where the identity starts, Keras's <c>threshold</c> (default 0).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative, infinite or NaN.</exception>
+    public float Threshold
+    {
+        get => _threshold;
+        init
+        {
+            if (!(value >= 0 && float.IsFinite(value)))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value,
+                    $"Expected a non-negative, finite threshold. Received: threshold={value}.");
+            }
+
+            _threshold = value;
+        }
+    }
+
+    /// <summary>Whether this is the plain <c>max(x, 0)</c> (no option set).</summary>
+    public bool IsPlain => _maxValue is null && _negativeSlope == 0 && _threshold == 0;
+
+    private readonly float? _maxValue;
+    private readonly float _negativeSlope;
+    private readonly float _threshold;
+
+    private float Cap => _maxValue ?? float.PositiveInfinity;
+
     /// <inheritdoc/>
     public override string DefaultName => "re_lu";
 
     /// <inheritdoc/>
     public override string TypeId => "ReLU";
 
+    /// <inheritdoc/>
+    /// <remarks><c>negative_slope</c>, <c>threshold</c> and, when set, <c>max_value</c>.</remarks>
+    public override void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("negative_slope", NegativeSlope).Set("threshold", Threshold);
+        if (MaxValue is { } max)
+        {
+            config.Set("max_value", max);
+        }
+    }
+
     [ModuleInitializer]
-    internal static void Register() => ComponentRegistry.RegisterLayer("ReLU", _ => new Relu());
+    internal static void Register() => ComponentRegistry.RegisterLayer("ReLU", config => new Relu
+    {
+        NegativeSlope = config.GetSingle("negative_slope", 0f),
+        Threshold = config.GetSingle("threshold", 0f),
+        MaxValue = config.Contains("max_value") ? config.GetSingle("max_value") : null,
+    });
 
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize) => inputSize;
 
     /// <inheritdoc/>
-    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
-        Elementwise.Relu(input, output);
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        if (IsPlain)
+        {
+            Elementwise.Relu(input, output);
+        }
+        else
+        {
+            Activations.Relu(input, output, _negativeSlope, _threshold, Cap);
+        }
+    }
 
     /// <inheritdoc/>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
-        if (!inputGrad.IsEmpty)
+        if (inputGrad.IsEmpty)
+        {
+            return;
+        }
+
+        if (IsPlain)
         {
             Elementwise.ReluBackward(input, outputGrad, inputGrad);
+        }
+        else
+        {
+            Activations.ReluBackward(input, outputGrad, inputGrad, _negativeSlope, _threshold, Cap);
         }
     }
 }

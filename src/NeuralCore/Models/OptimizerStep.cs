@@ -125,7 +125,7 @@ internal sealed class OptimizerStep : IParallelWork
             (int first, int end) = GemmPlan.Slice(panels, slices, index);
             int row0 = first * mr, row1 = Math.Min(end * mr, d.InputSize);
             int length = (row1 - row0) * d.Units;
-            if (index == slices - 1)
+            if (index == slices - 1 && d.UseBias)
             {
                 length += d.Units;
             }

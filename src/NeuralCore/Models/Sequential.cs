@@ -36,7 +36,7 @@ public sealed class Sequential
     private float[] _gradB = [];
     private int _capacity;
 
-    // _fusedRelu[i]: layer i is a Dense and layer i + 1 a Relu, run as one product whose output tiles get the bias
+    // _fusedRelu[i]: layer i is a Dense without activation and layer i + 1 a plain Relu, run as one product whose output tiles get the bias
     // and ReLU as they are stored (and whose backward mask is applied by the next Dense's input-gradient product).
     private bool[] _fusedRelu = [];
     private OptimizerStep? _optimizerStep;
@@ -153,7 +153,7 @@ public sealed class Sequential
         _fusedRelu = new bool[_layers.Count];
         for (int i = 0; i + 1 < _layers.Count; i++)
         {
-            _fusedRelu[i] = _layers[i] is Dense && _layers[i + 1] is Relu;
+            _fusedRelu[i] = _layers[i] is Dense { Activation: Activation.Linear } && _layers[i + 1] is Relu { IsPlain: true };
         }
 
         return this;
@@ -332,7 +332,7 @@ public sealed class Sequential
 
             ReadOnlySpan<float> input = i == 0 ? inputs[..(batch * InputSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
             Span<float> inputGrad = i == 0 ? Span<float>.Empty : spare.AsSpan(0, batch * layer.InputSize);
-            if (layer is Dense dense)
+            if (layer is Dense { Activation: Activation.Linear } dense)
             {
                 // When this layer reads a fused Relu's output, that output is also the mask of the Relu's backward.
                 masked = i >= 2 && _fusedRelu[i - 2];

@@ -12,11 +12,12 @@ public class LayerContractTests
     [MemberData(nameof(LayerFactory.Names), MemberType = typeof(LayerFactory))]
     public void Sizes_and_parameter_storage_are_consistent(string name)
     {
-        ILayer layer = LayerFactory.Create(name, Inputs, Outputs, 1);
+        LayerSpec spec = LayerFactory.Spec(name);
+        ILayer layer = spec.Create(Inputs, Outputs, 1);
         Assert.True(layer.IsBuilt);
         Assert.Equal(Inputs, layer.InputSize);
-        Assert.Equal(name == "dense" ? Outputs : Inputs, layer.OutputSize);
-        Assert.Equal(name == "dense" ? (Inputs * Outputs) + Outputs : 0, layer.ParameterCount);
+        Assert.Equal(spec.ExpectedOutputs(Inputs, Outputs), layer.OutputSize);
+        Assert.Equal(spec.ExpectedParameters(Inputs, Outputs), layer.ParameterCount);
         Assert.Equal(layer.ParameterCount, layer.Parameters.Length);
         Assert.Equal(layer.ParameterCount, layer.Gradients.Length);
     }
@@ -82,5 +83,27 @@ public class LayerContractTests
         layer.Forward([], [], 0, training: true);
         layer.Backward([], [], [], [], 0);
         Assert.All(layer.Gradients.ToArray(), g => Assert.Equal(0f, g));
+    }
+
+    [Theory]
+    [MemberData(nameof(LayerFactory.Names), MemberType = typeof(LayerFactory))]
+    public void The_config_rebuilds_an_equal_layer(string name)
+    {
+        ILayer layer = LayerFactory.Create(name, Inputs, Outputs, 1);
+        var config = new Configuration.ComponentConfig(layer.TypeId);
+        layer.WriteConfig(config);
+        ILayer rebuilt = Configuration.ComponentRegistry.CreateLayer(config);
+        rebuilt.Build(Inputs, 1);
+        Assert.Equal(layer.GetType(), rebuilt.GetType());
+        Assert.Equal(layer.OutputSize, rebuilt.OutputSize);
+        Assert.Equal(layer.ParameterCount, rebuilt.ParameterCount);
+
+        // Same settings: the same function of the same parameters.
+        layer.Parameters.Span.CopyTo(rebuilt.Parameters.Span);
+        float[] input = Seeded.Uniform(Batch * Inputs, 4, 2f);
+        float[] expected = new float[Batch * layer.OutputSize], actual = new float[expected.Length];
+        layer.Forward(input, expected, Batch, training: false);
+        rebuilt.Forward(input, actual, Batch, training: false);
+        Assert.Equal(expected, actual);
     }
 }

@@ -2,17 +2,68 @@ using NeuralCore.Layers;
 
 namespace NeuralCore.Tests.Layers;
 
-/// <summary>Every built-in layer, built over small sizes, for the shared contract tests.</summary>
+/// <summary>
+/// How a built-in layer is built for the shared tests, and what its shape must be: its output width and parameter
+/// count for a given input width and requested width (<c>outputs</c> is used by layers that choose their width).
+/// </summary>
+public sealed record LayerSpec(
+    string Name, Func<int, int, ulong, ILayer> Create, Func<int, int, int> ExpectedOutputs, Func<int, int, int> ExpectedParameters)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>Every built-in layer, in each configuration worth testing on its own, for the contract tests.</summary>
 public static class LayerFactory
 {
-    public static TheoryData<string> Names() => ["dense", "relu", "dropout", "softmax"];
+    private static readonly LayerSpec[] Specs =
+    [
+        Dense("dense", Activation.Linear, useBias: true),
+        Dense("dense_no_bias", Activation.Linear, useBias: false),
+        Dense("dense_relu", Activation.Relu, useBias: true),
+        Dense("dense_relu_no_bias", Activation.Relu, useBias: false),
+        Dense("dense_sigmoid", Activation.Sigmoid, useBias: true),
+        Dense("dense_tanh", Activation.Tanh, useBias: true),
+        Dense("dense_softmax", Activation.Softmax, useBias: true),
+        SameWidth("relu", n => new Relu(n)),
+        SameWidth("relu_options", n => new Relu { MaxValue = 0.5f, NegativeSlope = 0.2f, Threshold = 0.1f }.Built(n)),
+        SameWidth("leaky_relu", n => new LeakyRelu(n)),
+        SameWidth("sigmoid", n => new Sigmoid(n)),
+        SameWidth("tanh", n => new Tanh(n)),
+        SameWidth("gelu", n => new Gelu(n)),
+        SameWidth("gelu_approximate", n => new Gelu(n, approximate: true)),
+        SameWidth("softmax", n => new Softmax(n)),
+        new LayerSpec("dropout", (i, _, seed) => new Dropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
+    ];
 
-    public static ILayer Create(string name, int inputSize, int outputSize, ulong seed) => name switch
+    public static TheoryData<string> Names()
     {
-        "dense" => new Dense(inputSize, outputSize, seed),
-        "relu" => new Relu(inputSize),
-        "dropout" => new Dropout(inputSize, 0.3f, seed),
-        "softmax" => new Softmax(inputSize),
-        _ => throw new ArgumentException($"unknown layer {name}", nameof(name)),
-    };
+        var names = new TheoryData<string>();
+        foreach (LayerSpec spec in Specs)
+        {
+            names.Add(spec.Name);
+        }
+
+        return names;
+    }
+
+    public static LayerSpec Spec(string name) =>
+        Specs.FirstOrDefault(s => s.Name == name) ?? throw new ArgumentException($"unknown layer {name}", nameof(name));
+
+    public static ILayer Create(string name, int inputSize, int outputSize, ulong seed) =>
+        Spec(name).Create(inputSize, outputSize, seed);
+
+    private static LayerSpec Dense(string name, Activation activation, bool useBias) => new(
+        name,
+        (i, o, seed) => new Dense(i, o, seed, activation, useBias),
+        (_, o) => o,
+        (i, o) => (i * o) + (useBias ? o : 0));
+
+    private static LayerSpec SameWidth(string name, Func<int, ILayer> create) =>
+        new(name, (i, _, _) => create(i), (i, _) => i, (_, _) => 0);
+
+    private static Layer Built(this Layer layer, int size)
+    {
+        layer.Build(size, 0);
+        return layer;
+    }
 }

@@ -35,9 +35,108 @@ public class LayerGradientTests
     {
         var dense = new Dense(c.Inputs, c.Outputs, (ulong)c.Seed);
         Seeded.Uniform(c.Outputs, c.Seed + 5, 0.5f).CopyTo(dense.Bias.Span); // a non-zero bias
-        var result = GradientChecker.CheckLayer(dense, Seeded.Uniform(c.Batch * c.Inputs, c.Seed), c.Batch, seed: (ulong)c.Seed);
+        // Dense is linear in its input and in its parameters, so the central difference is exact at any step: a large
+        // one keeps float rounding of the forward (a few ulps of outputs summed over 33 units) far below the tolerance,
+        // which a step of 1e-2 did not always (a gradient entry of 1e-4 then measured 1.3e-2 off).
+        var result = GradientChecker.CheckLayer(dense, Seeded.Uniform(c.Batch * c.Inputs, c.Seed), c.Batch, step: 0.25f,
+            seed: (ulong)c.Seed);
         Assert.True(result.MaxError < Tolerance, $"{c}: {result}");
         Assert.Equal((c.Batch * c.Inputs) + dense.ParameterCount, result.Checked);
+    }
+
+    public static TheoryData<string> SmoothLayers() =>
+        ["sigmoid", "tanh", "gelu", "gelu_approximate", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax"];
+
+    [Theory]
+    [MemberData(nameof(SmoothLayers))]
+    public void Smooth_layers_match_differences_over_random_shapes(string name)
+    {
+        // Two errors to keep under the tolerance (1e-4 absolute against the floor of 1e-2). Rounding: outputs a
+        // perturbation does not reach are bit-identical in both evaluations and cancel, the ones it reaches (a row of up
+        // to 33, or a column of up to 8) carry about 6e-8 each, divided by 2h; h = 1e-3 gave 1.2e-4. Truncation:
+        // h^2/6 f''' over the samples a weight reaches; h = 1e-2 with inputs in [-2, 2] gave 1.5e-4 for tanh. Inputs in
+        // [-1, 1] and h = 5e-3 keep both near 3e-5.
+        Prop.ForAll(LayerGenerators.LayerCases(), c =>
+        {
+            ILayer layer = LayerFactory.Create(name, c.Inputs, c.Outputs, (ulong)c.Seed);
+            Seeded.Uniform(layer.ParameterCount, c.Seed + 3, 0.5f).CopyTo(layer.Parameters.Span);
+            float[] x = Seeded.Uniform(c.Batch * c.Inputs, c.Seed);
+            var result = GradientChecker.CheckLayer(layer, x, c.Batch, step: 5e-3f, floor: 1e-2, seed: (ulong)c.Seed);
+            Assert.True(result.MaxError < Tolerance, $"{name} {c}: {result}");
+        }).QuickCheckThrowOnFailure();
+    }
+
+    public static TheoryData<string, float[]> PiecewiseLayers() => new()
+    {
+        { "relu_options", [0.1f, 0.5f] },
+        { "leaky_relu", [0f] },
+    };
+
+    [Theory]
+    [MemberData(nameof(PiecewiseLayers))]
+    public void Piecewise_linear_layers_match_differences_away_from_their_kinks(string name, float[] kinks)
+    {
+        Prop.ForAll(LayerGenerators.LayerCases(), c =>
+        {
+            ILayer layer = LayerFactory.Create(name, c.Inputs, c.Outputs, (ulong)c.Seed);
+
+            // Every input at least 0.05 (five steps) from every kink.
+            float[] x = Seeded.Uniform(c.Batch * c.Inputs, c.Seed, 1.5f);
+            for (int i = 0; i < x.Length; i++)
+            {
+                foreach (float kink in kinks)
+                {
+                    if (Math.Abs(x[i] - kink) < 0.05f)
+                    {
+                        x[i] = kink + (x[i] >= kink ? 0.05f : -0.05f);
+                    }
+                }
+            }
+
+            var result = GradientChecker.CheckLayer(layer, x, c.Batch, seed: (ulong)c.Seed);
+            Assert.True(result.MaxError < Tolerance, $"{name} {c}: {result}");
+        }).QuickCheckThrowOnFailure();
+    }
+
+    public static TheoryData<Activation> DenseActivations() =>
+        [Activation.Relu, Activation.Sigmoid, Activation.Tanh, Activation.Softmax];
+
+    [Theory]
+    [MemberData(nameof(DenseActivations))]
+    public void A_dense_activation_equals_the_dense_layer_then_the_activation_layer(Activation activation)
+    {
+        Prop.ForAll(LayerGenerators.LayerCases(), c =>
+        {
+            var fused = new Dense(c.Inputs, c.Outputs, (ulong)c.Seed, activation);
+            var plain = new Dense(c.Inputs, c.Outputs, (ulong)c.Seed);
+            Seeded.Uniform(c.Outputs, c.Seed + 5, 0.5f).CopyTo(fused.Bias.Span);
+            fused.Parameters.Span.CopyTo(plain.Parameters.Span);
+            ILayer after = activation switch
+            {
+                Activation.Relu => new Relu(c.Outputs),
+                Activation.Sigmoid => new Sigmoid(c.Outputs),
+                Activation.Tanh => new Tanh(c.Outputs),
+                _ => new Softmax(c.Outputs),
+            };
+
+            int n = c.Batch * c.Outputs;
+            float[] x = Seeded.Uniform(c.Batch * c.Inputs, c.Seed);
+            float[] dy = Seeded.Uniform(n, c.Seed + 9);
+            float[] y = new float[n], z = new float[n], y2 = new float[n], dz = new float[n];
+            float[] dxFused = new float[x.Length], dxPlain = new float[x.Length];
+            fused.Forward(x, y, c.Batch, training: true);
+            plain.Forward(x, z, c.Batch, training: true);
+            after.Forward(z, y2, c.Batch, training: true);
+            Assert.Equal(y2, y);
+
+            fused.Gradients.Span.Clear();
+            plain.Gradients.Span.Clear();
+            fused.Backward(x, y, dy, dxFused, c.Batch);
+            after.Backward(z, y2, dy, dz, c.Batch);
+            plain.Backward(x, z, dz, dxPlain, c.Batch);
+            Assert.Equal(dxPlain, dxFused);
+            Assert.Equal(plain.Gradients.ToArray(), fused.Gradients.ToArray());
+        }).QuickCheckThrowOnFailure();
     }
 
     [Property(Arbitrary = [typeof(LayerGenerators)], MaxTest = 40)]

@@ -371,6 +371,60 @@ public class SequentialDeterminismTests
 [Collection(SerialTests.Name)]
 public class SequentialFusionTests
 {
+    [Fact]
+    public void A_dense_relu_activation_trains_as_the_dense_and_relu_pair()
+    {
+        const int batch = 24;
+        float[] x = Seeded.Uniform(batch * 20, 8, scale: 2f);
+        int[] y = [.. Enumerable.Range(0, batch).Select(i => i % 4)];
+        var pair = new Sequential(20, seed: 5).Add(new Dense(32)).Add(new Relu()).Add(new Dense(16)).Add(new Relu()).Add(new Dense(4));
+        var fused = new Sequential(20, seed: 5)
+            .Add(new Dense(32, Activation.Relu)).Add(new Dense(16, Activation.Relu)).Add(new Dense(4));
+        pair.Compile(new SoftmaxCrossEntropy(), new Adam());
+        fused.Compile(new SoftmaxCrossEntropy(), new Adam());
+
+        // Layers are seeded by position, which differs: start both from the same weights.
+        pair.Parameters.Span.CopyTo(fused.Parameters.Span);
+        for (int step = 0; step < 3; step++)
+        {
+            TrainStepResult a = pair.TrainStep(x, y, batch), b = fused.TrainStep(x, y, batch);
+            Assert.Equal(a.Loss, b.Loss);
+            Assert.Equal(pair.Gradients.ToArray(), fused.Gradients.ToArray());
+        }
+
+        Assert.Equal(pair.Parameters.ToArray(), fused.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void A_relu_with_options_after_a_dense_layer_is_not_fused_as_a_plain_relu()
+    {
+        const int batch = 6;
+        float[] x = Seeded.Uniform(batch * 5, 2, scale: 3f);
+        int[] y = [.. Enumerable.Range(0, batch).Select(i => i % 3)];
+        var model = new Sequential(5, seed: 1).Add(new Dense(7)).Add(new Relu { MaxValue = 0.5f, NegativeSlope = 0.3f }).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd());
+        float[] output = new float[batch * 3];
+        model.Infer(x, output, batch);
+
+        float[] hidden = new float[batch * 7], capped = new float[batch * 7], expected = new float[batch * 3];
+        model.Layers[0].Forward(x, hidden, batch, training: false);
+        model.Layers[1].Forward(hidden, capped, batch, training: false);
+        model.Layers[2].Forward(capped, expected, batch, training: false);
+        Assert.Contains(capped, v => v < 0);
+        Assert.Equal(expected, output);
+
+        // Backward too: the step's gradients are those of the layers run one by one.
+        model.ComputeGradients(x, y, batch);
+        float[] stepGradients = model.Gradients.ToArray();
+        float[] grad = new float[batch * 3], gradCapped = new float[batch * 7], gradHidden = new float[batch * 7];
+        new SoftmaxCrossEntropy().Compute(expected, y, grad, batch, 3);
+        model.Gradients.Span.Clear();
+        model.Layers[2].Backward(capped, expected, grad, gradCapped, batch);
+        model.Layers[1].Backward(hidden, capped, gradCapped, gradHidden, batch);
+        model.Layers[0].Backward(x, hidden, gradHidden, [], batch);
+        Assert.Equal(model.Gradients.ToArray(), stepGradients);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -63,6 +63,36 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void Every_built_in_layer_and_its_options_round_trip()
+    {
+        var model = new Sequential(6, seed: 9)
+            .Add(new Dense(12, Activation.Tanh, useBias: false)).Add(new Relu { MaxValue = 1.5f, NegativeSlope = 0.1f, Threshold = 0.2f })
+            .Add(new Dense(10, Activation.Sigmoid)).Add(new LeakyRelu(0.05f)).Add(new Gelu(approximate: true))
+            .Add(new Dense(8, Activation.Relu)).Add(new Gelu()).Add(new Tanh()).Add(new Sigmoid())
+            .Add(new Dense(3, Activation.Softmax));
+        model.Compile(new MeanSquaredError(), new Adam());
+        string path = Path.Combine(_dir, "layers.ncm");
+        ModelFile.Save(model, path);
+        Sequential loaded = ModelFile.Load(path);
+
+        Assert.Equal(model.Summary(), loaded.Summary());
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            var expected = new ComponentConfig(model.Layers[i].TypeId);
+            var actual = new ComponentConfig(loaded.Layers[i].TypeId);
+            model.Layers[i].WriteConfig(expected);
+            loaded.Layers[i].WriteConfig(actual);
+            Assert.Equal(expected.ToString(), actual.ToString());
+        }
+
+        float[] x = Seeded.Uniform(5 * 6, 3, 2f);
+        float[] before = new float[5 * 3], after = new float[5 * 3];
+        model.Infer(x, before, 5);
+        loaded.Infer(x, after, 5);
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
     public void A_scheduled_learning_rate_is_saved_as_it_stands()
     {
         Sequential model = Trained(out _, out _);

@@ -1,0 +1,236 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// Element-wise activation functions and their backward passes, over spans of any length (forward may run in place;
+/// backward may write over <c>outputGrad</c>). Backward passes take whichever of the forward input x and output y
+/// gives the derivative most directly.
+/// </summary>
+public static class Activations
+{
+    /// <summary>Logistic sigmoid: <c>y = 1 / (1 + exp(-x))</c>.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        if (!x.IsEmpty)
+        {
+            // TensorPrimitives rejects empty spans; an empty batch is a valid no-op here.
+            TensorPrimitives.Sigmoid(x, destination[..x.Length]);
+        }
+    }
+
+    /// <summary>Sigmoid backward from the output: <c>dx = dy·y·(1 - y)</c>.</summary>
+    /// <param name="y">The forward output.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="y"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="y"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(y, outputGrad, destination);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= y.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(y[i..]);
+                (new Vector<float>(outputGrad[i..]) * (v * (Vector<float>.One - v))).CopyTo(destination[i..]);
+            }
+        }
+
+        for (; i < y.Length; i++)
+        {
+            destination[i] = outputGrad[i] * (y[i] * (1f - y[i]));
+        }
+    }
+
+    /// <summary>Hyperbolic tangent: <c>y = tanh(x)</c>.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        if (!x.IsEmpty)
+        {
+            // TensorPrimitives rejects empty spans; an empty batch is a valid no-op here.
+            TensorPrimitives.Tanh(x, destination[..x.Length]);
+        }
+    }
+
+    /// <summary>Tanh backward from the output: <c>dx = dy·(1 - y²)</c>.</summary>
+    /// <param name="y">The forward output.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="y"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="y"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(y, outputGrad, destination);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= y.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(y[i..]);
+                (new Vector<float>(outputGrad[i..]) * (Vector<float>.One - (v * v))).CopyTo(destination[i..]);
+            }
+        }
+
+        for (; i < y.Length; i++)
+        {
+            destination[i] = outputGrad[i] * (1f - (y[i] * y[i]));
+        }
+    }
+
+    /// <summary>
+    /// Keras's ReLU with all its options: <c>y = maxValue</c> for <c>x ≥ maxValue</c>, <c>x</c> for
+    /// <c>threshold ≤ x &lt; maxValue</c>, <c>slope·(x - threshold)</c> below; NaN stays NaN.
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>.</param>
+    /// <param name="negativeSlope">The slope below the threshold (0: plain ReLU; LeakyReLU's alpha).</param>
+    /// <param name="threshold">Where the identity starts.</param>
+    /// <param name="maxValue">The cap (<see cref="float.PositiveInfinity"/> for none).</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Relu(ReadOnlySpan<float> x, Span<float> destination, float negativeSlope, float threshold, float maxValue)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = x[i];
+            destination[i] = v >= maxValue ? maxValue : v >= threshold ? v : float.IsNaN(v) ? v : negativeSlope * (v - threshold);
+        }
+    }
+
+    /// <summary>
+    /// Backward of <see cref="Relu(ReadOnlySpan{float}, Span{float}, float, float, float)"/> from the input:
+    /// <c>dx = dy</c> where <c>threshold &lt; x &lt; maxValue</c>, <c>slope·dy</c> where <c>x ≤ threshold</c>, 0 where
+    /// <c>x ≥ maxValue</c> (at the kinks the derivative on the lower side, as TensorFlow takes it); 0 where x is NaN, as the plain ReLU.
+    /// </summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <param name="negativeSlope">The slope below the threshold.</param>
+    /// <param name="threshold">Where the identity starts.</param>
+    /// <param name="maxValue">The cap.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination,
+        float negativeSlope, float threshold, float maxValue)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = x[i];
+            destination[i] = v >= maxValue ? 0f : v > threshold ? outputGrad[i] : v <= threshold ? negativeSlope * outputGrad[i] : 0f;
+        }
+    }
+
+    /// <summary>
+    /// GELU: exactly <c>y = x·Φ(x) = ½x(1 + erf(x/√2))</c>, or with <paramref name="approximate"/> the tanh form
+    /// <c>½x(1 + tanh(√(2/π)(x + 0.044715x³)))</c> (Keras's <c>gelu(x, approximate)</c>).
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>.</param>
+    /// <param name="approximate">Use the tanh approximation.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Gelu(ReadOnlySpan<float> x, Span<float> destination, bool approximate)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            destination[i] = (float)(approximate
+                ? 0.5 * v * (1 + Math.Tanh(SqrtTwoOverPi * (v + (0.044715 * v * v * v))))
+                : 0.5 * v * (1 + Erf(v / Math.Sqrt(2))));
+        }
+    }
+
+    /// <summary>GELU backward from the input: <c>dx = dy·(Φ(x) + x·φ(x))</c>, or the tanh form's derivative.</summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <param name="approximate">Whether the forward used the tanh approximation.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination, bool approximate)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i], derivative;
+            if (approximate)
+            {
+                double inner = SqrtTwoOverPi * (v + (0.044715 * v * v * v));
+                double t = Math.Tanh(inner);
+                derivative = (0.5 * (1 + t)) + (0.5 * v * (1 - (t * t)) * SqrtTwoOverPi * (1 + (3 * 0.044715 * v * v)));
+            }
+            else
+            {
+                derivative = (0.5 * (1 + Erf(v / Math.Sqrt(2)))) + (v * Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI));
+            }
+
+            destination[i] = (float)(outputGrad[i] * derivative);
+        }
+    }
+
+    private static readonly double SqrtTwoOverPi = Math.Sqrt(2 / Math.PI);
+
+    /// <summary>
+    /// The error function to within 2e-12 (W. J. Cody's rational approximations, as in most libm implementations),
+    /// which .NET does not provide; float outputs are then correctly rounded or within an ulp.
+    /// </summary>
+    internal static double Erf(double x)
+    {
+        double ax = Math.Abs(x);
+        if (ax < 0.5)
+        {
+            // erf(x) = x·P(x²)/Q(x²) near 0.
+            double z = x * x;
+            double p = (((((1.85777706184603153e-1 * z) + 3.16112374387056560) * z) + 1.13864154151050156e2) * z) + 3.77485237685302021e2;
+            p = (p * z) + 3.20937758913846947e3;
+            double q = (((((z + 2.36012909523441209e1) * z) + 2.44024637934444173e2) * z) + 1.28261652607737228e3) * z;
+            q += 2.84423683343917062e3;
+            return x * p / q;
+        }
+
+        double erfc;
+        if (ax < 4)
+        {
+            double p = (((((((5.64188496988670089e-1 * ax) + 8.88314979438837594) * ax) + 6.61191906371416295e1) * ax) + 2.98635138197400131e2) * ax) + 8.81952221241769090e2;
+            p = (((p * ax) + 1.71204761263407058e3) * ax) + 2.05107837782607147e3;
+            p = (p * ax) + 1.23033935479799725e3;
+            double q = (((((((ax + 1.57449261107098347e1) * ax) + 1.17693950891312499e2) * ax) + 5.37181101862009858e2) * ax) + 1.62138957456669019e3) * ax;
+            q = (((q + 3.29079923573345963e3) * ax) + 4.36261909014324716e3) * ax;
+            q = (((q + 3.43936767414372164e3) * ax) + 1.23033935480374942e3);
+            erfc = Math.Exp(-ax * ax) * p / q;
+        }
+        else
+        {
+            double z = 1 / (ax * ax);
+            double p = (((((1.63153871373020978e-2 * z) + 3.05326634961232344e-1) * z) + 3.60344899949804439e-1) * z) + 1.25781726111229246e-1;
+            p = (((p * z) + 1.60837851487422766e-2) * z) + 6.58749161529837803e-4;
+            double q = (((((z + 2.56852019228982242) * z) + 1.87295284992346725) * z) + 5.27905102951428412e-1) * z;
+            q = (((q + 6.05183413124413191e-2) * z) + 2.33520497626869185e-3);
+            erfc = (Math.Exp(-ax * ax) / ax) * ((1 / Math.Sqrt(Math.PI)) - (z * p / q));
+        }
+
+        double result = 1 - erfc;
+        return x < 0 ? -result : result;
+    }
+
+    private static void Check(ReadOnlySpan<float> reference, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        if (outputGrad.Length != reference.Length)
+        {
+            ThrowHelper.ThrowLengthMismatch(nameof(outputGrad), reference.Length, outputGrad.Length);
+        }
+
+        ThrowHelper.CheckLength(destination.Length, reference.Length, nameof(destination));
+    }
+}

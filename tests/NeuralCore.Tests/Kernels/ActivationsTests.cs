@@ -1,0 +1,108 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>Activation kernels against published values (Keras's documented examples, tables of erf and Φ).</summary>
+public class ActivationsTests
+{
+    private static readonly float[] KerasInput = [-3f, -1f, 0f, 2f];
+
+    [Fact]
+    public void Relu_options_give_the_values_of_the_keras_documentation()
+    {
+        // keras.layers.ReLU docstring: max_value=1 -> [0, 0, 0, 1]; negative_slope=1 -> [-3, -1, 0, 2];
+        // threshold=1.5 -> [0, 0, 0, 2]. keras.layers.LeakyReLU(negative_slope=0.5) -> [-1.5, -0.5, 0, 2].
+        Assert.Equal([0f, 0f, 0f, 1f], Relu(0f, 0f, 1f));
+        Assert.Equal([-3f, -1f, 0f, 2f], Relu(1f, 0f, float.PositiveInfinity));
+        Assert.Equal([0f, 0f, 0f, 2f], Relu(0f, 1.5f, float.PositiveInfinity));
+        Assert.Equal([-1.5f, -0.5f, 0f, 2f], Relu(0.5f, 0f, float.PositiveInfinity));
+        Assert.True(float.IsNaN(Relu(0.5f, 0f, 6f, [float.NaN])[0]));
+    }
+
+    [Fact]
+    public void Relu_backward_is_the_slope_of_each_piece()
+    {
+        float[] x = [-1f, 0.1f, 0.5f, 0.7f, 2f, float.NaN];
+        float[] dx = new float[x.Length];
+        Activations.ReluBackward(x, [1f, 1f, 1f, 1f, 1f, 1f], dx, negativeSlope: 0.25f, threshold: 0.5f, maxValue: 1f);
+        Assert.Equal([0.25f, 0.25f, 0.25f, 1f, 0f, 0f], dx);
+    }
+
+    [Fact]
+    public void Erf_matches_tabulated_values()
+    {
+        // Abramowitz and Stegun, table 7.1 (and erf(-x) = -erf(x)).
+        (double X, double Erf)[] table =
+        [
+            (0, 0), (0.1, 0.1124629160182849), (0.5, 0.5204998778130465), (1, 0.8427007929497149),
+            (2, 0.9953222650189527), (3.5, 0.9999992569016276), (5, 0.9999999999984626),
+        ];
+        foreach ((double x, double erf) in table)
+        {
+            Assert.Equal(erf, Activations.Erf(x), 2e-12);
+            Assert.Equal(-erf, Activations.Erf(-x), 2e-12);
+        }
+    }
+
+    [Fact]
+    public void Gelu_exact_and_approximate_give_published_values()
+    {
+        // gelu(1) = Φ(1) = 0.841344746...; the tanh form gives 0.841191990...; gelu(-1) = -(1 - Φ(1)).
+        float[] exact = new float[3], approximate = new float[3];
+        Activations.Gelu([1f, -1f, 0f], exact, approximate: false);
+        Activations.Gelu([1f, -1f, 0f], approximate, approximate: true);
+        Assert.Equal([0.84134475f, -0.15865525f, 0f], exact);
+        Assert.Equal(0.84119199f, approximate[0], 1e-7f);
+        Assert.Equal(-0.15880801f, approximate[1], 1e-7f);
+    }
+
+    [Fact]
+    public void Sigmoid_and_tanh_backward_use_the_output()
+    {
+        float[] y = new float[2], dx = new float[2];
+        Activations.Sigmoid([0f, 2f], y);
+        Activations.SigmoidBackward(y, [2f, 1f], dx);
+        Assert.Equal(0.5f, dx[0]);
+        Assert.Equal(y[1] * (1 - y[1]), dx[1], 1e-7f);
+        Activations.Tanh([0f, 1f], y);
+        Activations.TanhBackward(y, [3f, 1f], dx);
+        Assert.Equal(3f, dx[0]);
+        Assert.Equal(1 - (y[1] * y[1]), dx[1], 1e-7f);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(17)]
+    [InlineData(64)]
+    [InlineData(131)]
+    public void Vector_paths_equal_the_scalar_formula_at_every_length(int length)
+    {
+        float[] y = Seeded.Uniform(length, length, 0.99f), dy = Seeded.Uniform(length, length + 1);
+        float[] sig = new float[length], tanh = new float[length];
+        Activations.SigmoidBackward(y, dy, sig);
+        Activations.TanhBackward(y, dy, tanh);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal(dy[i] * (y[i] * (1f - y[i])), sig[i]);
+            Assert.Equal(dy[i] * (1f - (y[i] * y[i])), tanh[i]);
+        }
+    }
+
+    [Fact]
+    public void Short_destinations_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => Activations.Sigmoid([1f, 2f], new float[1]));
+        Assert.Throws<ArgumentException>(() => Activations.TanhBackward([1f, 2f], [1f], new float[2]));
+        Assert.Throws<ArgumentException>(() => Activations.Gelu([1f, 2f], new float[1], false));
+    }
+
+    private static float[] Relu(float slope, float threshold, float max, float[]? x = null)
+    {
+        x ??= KerasInput;
+        float[] y = new float[x.Length];
+        Activations.Relu(x, y, slope, threshold, max);
+        return y;
+    }
+}
