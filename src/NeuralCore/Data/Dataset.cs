@@ -3,17 +3,22 @@ using NeuralCore.Kernels;
 namespace NeuralCore.Data;
 
 /// <summary>
-/// Labelled samples for classification: <see cref="Features"/> is <c>[Count, FeatureSize]</c> row-major and
-/// <see cref="Labels"/> is <c>[Count]</c>. The arrays are held, not copied. The features may be stored as bytes
-/// (<see cref="FromBytes"/>, as <see cref="Mnist"/> loads them): training and evaluation then read the bytes and
-/// divide as they go, with a quarter of the memory and of the memory traffic.
+/// Samples and their targets: <see cref="Features"/> is <c>[Count, FeatureSize]</c> row-major, and the targets are
+/// either class <see cref="Labels"/> (<c>[Count]</c>) or real-valued <see cref="Targets"/> (<c>[Count, TargetSize]</c>:
+/// regression values, 0/1 values, one-hot or probability rows), with optional per-sample <see cref="SampleWeights"/>.
+/// The arrays are held, not copied. The features may be stored as bytes (<see cref="FromBytes"/>, as
+/// <see cref="Mnist"/> loads them): training and evaluation then read the bytes and divide as they go, with a quarter
+/// of the memory and of the memory traffic.
 /// </summary>
 public sealed class Dataset
 {
     private readonly byte[]? _bytes;
     private readonly float _divisor;
     private readonly object _gate = new();
+    private readonly int[]? _labels;
+    private readonly float[]? _targets;
     private float[]? _features;
+
     /// <summary>Wraps <paramref name="features"/> and <paramref name="labels"/> (no copy).</summary>
     /// <param name="features">The <c>[count, featureSize]</c> samples, row-major.</param>
     /// <param name="labels">The <c>[count]</c> class labels; each non-negative.</param>
@@ -29,16 +34,42 @@ public sealed class Dataset
         ArgumentNullException.ThrowIfNull(labels);
         CheckShape(features.Length, labels, featureSize, nameof(features));
         _features = features;
-        Labels = labels;
+        _labels = labels;
         FeatureSize = featureSize;
+        TargetSize = 1;
+        Count = labels.Length;
     }
 
-    private Dataset(byte[] values, float divisor, int[] labels, int featureSize)
+    /// <summary>Wraps <paramref name="features"/> and real-valued <paramref name="targets"/> (no copy).</summary>
+    /// <param name="features">The <c>[count, featureSize]</c> samples, row-major.</param>
+    /// <param name="targets">The <c>[count, targetSize]</c> targets, row-major; each finite.</param>
+    /// <param name="featureSize">Features per sample; positive.</param>
+    /// <param name="targetSize">Values per target row (the model's outputs); positive.</param>
+    /// <exception cref="ArgumentNullException">An array is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    /// <exception cref="ArgumentException">The arrays do not hold the same number of samples, or a target is not finite.</exception>
+    public Dataset(float[] features, float[] targets, int featureSize, int targetSize)
     {
-        _bytes = values;
-        _divisor = divisor;
-        Labels = labels;
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(targets);
+        Count = CheckValueShape(features.Length, targets, featureSize, targetSize);
+        _features = features;
+        _targets = targets;
         FeatureSize = featureSize;
+        TargetSize = targetSize;
+    }
+
+    private Dataset(byte[]? bytes, float divisor, float[]? features, int[]? labels, float[]? targets, int featureSize, int targetSize, float[]? weights)
+    {
+        _bytes = bytes;
+        _divisor = divisor;
+        _features = features;
+        _labels = labels;
+        _targets = targets;
+        FeatureSize = featureSize;
+        TargetSize = targetSize;
+        SampleWeights = weights;
+        Count = labels?.Length ?? (targets!.Length / targetSize);
     }
 
     /// <summary>
@@ -64,7 +95,7 @@ public sealed class Dataset
         }
 
         CheckShape(values.Length, labels, featureSize, nameof(values));
-        return new Dataset(values, divisor, labels, featureSize);
+        return new Dataset(values, divisor, null, labels, null, featureSize, 1, null);
     }
 
     /// <summary>
@@ -101,17 +132,102 @@ public sealed class Dataset
 
     /// <summary>The samples as the training loop reads them, without copying.</summary>
     internal SampleSource Source => _bytes is not null
-        ? new SampleSource(_bytes, _divisor, Labels, FeatureSize)
-        : new SampleSource(_features!, Labels, FeatureSize);
+        ? new SampleSource(_bytes, _divisor, _labels, FeatureSize, SampleWeights)
+        : _labels is not null
+            ? new SampleSource(_features!, _labels, FeatureSize, SampleWeights)
+            : new SampleSource(_features!, _targets!, TargetSize, FeatureSize, SampleWeights);
+
+    /// <summary>Whether the targets are class labels (<see cref="Labels"/>) rather than values (<see cref="Targets"/>).</summary>
+    public bool HasLabels => _labels is not null;
 
     /// <summary>The <c>[Count]</c> class labels.</summary>
-    public int[] Labels { get; }
+    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets.</exception>
+    public int[] Labels => _labels ?? throw new InvalidOperationException(
+        $"This dataset holds real-valued targets [{Count}, {TargetSize}], not class labels: read Targets.");
+
+    /// <summary>The <c>[Count, TargetSize]</c> real-valued targets, row-major.</summary>
+    /// <exception cref="InvalidOperationException">The dataset holds class labels.</exception>
+    public float[] Targets => _targets ?? throw new InvalidOperationException(
+        "This dataset holds class labels, not real-valued targets: read Labels.");
+
+    /// <summary>Values per target row; 1 for class labels.</summary>
+    public int TargetSize { get; }
+
+    /// <summary>The <c>[Count]</c> per-sample weights (Keras's <c>sample_weight</c>), or null when every sample weighs 1.</summary>
+    public float[]? SampleWeights { get; }
 
     /// <summary>The number of samples.</summary>
-    public int Count => Labels.Length;
+    public int Count { get; }
 
     /// <summary>Features per sample.</summary>
     public int FeatureSize { get; }
+
+    /// <summary>
+    /// The same samples and targets with per-sample weights (no copy): each sample's loss is multiplied by its weight,
+    /// Keras's <c>sample_weight</c>.
+    /// </summary>
+    /// <param name="weights">The <c>[Count]</c> weights, each non-negative and finite; null removes them.</param>
+    /// <returns>A dataset sharing this one's arrays.</returns>
+    /// <exception cref="ArgumentException">The weights do not number <see cref="Count"/>, or one is negative or not finite.</exception>
+    public Dataset WithSampleWeights(float[]? weights)
+    {
+        if (weights is not null)
+        {
+            if (weights.Length != Count)
+            {
+                throw new ArgumentException(
+                    $"Expected one weight per sample: {Count}. Received: weights.Length={weights.Length}.", nameof(weights));
+            }
+
+            for (int i = 0; i < weights.Length; i++)
+            {
+                if (!(weights[i] >= 0 && float.IsFinite(weights[i])))
+                {
+                    throw new ArgumentException(
+                        $"Expected non-negative, finite weights. Received: weights[{i}]={weights[i]}.", nameof(weights));
+                }
+            }
+        }
+
+        return new Dataset(_bytes, _divisor, _features, _labels, _targets, FeatureSize, TargetSize, weights);
+    }
+
+    private static int CheckValueShape(int features, float[] targets, int featureSize, int targetSize)
+    {
+        if (featureSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize,
+                $"Expected a positive feature size. Received: featureSize={featureSize}.");
+        }
+
+        if (targetSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(targetSize), targetSize,
+                $"Expected a positive target size. Received: targetSize={targetSize}.");
+        }
+
+        if (targets.Length % targetSize != 0)
+        {
+            throw new ArgumentException(
+                $"targets holds {targets.Length} values, which is not a whole number of rows of {targetSize} (shape [?, {targetSize}]).", nameof(targets));
+        }
+
+        int count = targets.Length / targetSize;
+        if ((long)count * featureSize != features)
+        {
+            throw new ArgumentException(
+                $"features has {features} values, but targets has shape [{count}, {targetSize}] and [{count}, {featureSize}] features need {(long)count * featureSize}: they must hold as many samples.", nameof(features));
+        }
+
+        int bad = Array.FindIndex(targets, v => !float.IsFinite(v));
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"Expected finite targets. Received: targets[{bad / targetSize}, {bad % targetSize}]={targets[bad]}.", nameof(targets));
+        }
+
+        return count;
+    }
 
     private static void CheckShape(int length, int[] labels, int featureSize, string name)
     {
@@ -199,10 +315,12 @@ public sealed class Dataset
                 $"Expected a range inside [0, {Count}). Received: start={start}, count={count}.");
         }
 
-        int[] labels = Labels.AsSpan(start, count).ToArray();
+        int[]? labels = _labels?.AsSpan(start, count).ToArray();
+        float[]? targets = _targets?.AsSpan(start * TargetSize, count * TargetSize).ToArray();
+        float[]? weights = SampleWeights?.AsSpan(start, count).ToArray();
         return _bytes is not null
-            ? new Dataset(_bytes.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(), _divisor, labels, FeatureSize)
-            : new Dataset(_features!.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(), labels, FeatureSize);
+            ? new Dataset(_bytes.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(), _divisor, null, labels, null, FeatureSize, TargetSize, weights)
+            : new Dataset(null, 0, _features!.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(), labels, targets, FeatureSize, TargetSize, weights);
     }
 
     /// <summary>
@@ -237,6 +355,50 @@ public sealed class Dataset
                 $"destLabels is too short for {count} samples. Received: destLabels.Length={destLabels.Length}.", nameof(destLabels));
         }
 
+        _ = Labels;
+        Source.Gather(CheckedBatch(indices, start, count), destFeatures, destLabels, default, default);
+    }
+
+    /// <summary>
+    /// As <see cref="Gather(ReadOnlySpan{int}, int, int, Span{float}, Span{int})"/> for real-valued targets:
+    /// <c>destTargets[r, :] = Targets[indices[start + r], :]</c>.
+    /// </summary>
+    /// <param name="indices">Sample indices; each in <c>[0, Count)</c>.</param>
+    /// <param name="start">The first position in <paramref name="indices"/>.</param>
+    /// <param name="count">The batch size.</param>
+    /// <param name="destFeatures">The <c>[count, FeatureSize]</c> destination; overwritten.</param>
+    /// <param name="destTargets">The <c>[count, TargetSize]</c> destination; overwritten.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside <paramref name="indices"/>, or an index is outside <c>[0, Count)</c>.</exception>
+    /// <exception cref="ArgumentException">A destination is too short.</exception>
+    /// <exception cref="InvalidOperationException">The dataset holds class labels.</exception>
+    public void Gather(ReadOnlySpan<int> indices, int start, int count, Span<float> destFeatures, Span<float> destTargets)
+    {
+        if ((uint)start > (uint)indices.Length || (uint)count > (uint)(indices.Length - start))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count),
+                $"Expected a range inside indices[0, {indices.Length}). Received: start={start}, count={count}.");
+        }
+
+        _ = Targets;
+        if ((long)count * FeatureSize > destFeatures.Length)
+        {
+            throw new ArgumentException(
+                $"destFeatures is too short: {count} samples × {FeatureSize} features need {(long)count * FeatureSize} elements. Received: destFeatures.Length={destFeatures.Length}.",
+                nameof(destFeatures));
+        }
+
+        if ((long)count * TargetSize > destTargets.Length)
+        {
+            throw new ArgumentException(
+                $"destTargets is too short: {count} samples × {TargetSize} targets need {(long)count * TargetSize} elements. Received: destTargets.Length={destTargets.Length}.",
+                nameof(destTargets));
+        }
+
+        Source.Gather(CheckedBatch(indices, start, count), destFeatures, default, destTargets, default);
+    }
+
+    private ReadOnlySpan<int> CheckedBatch(ReadOnlySpan<int> indices, int start, int count)
+    {
         ReadOnlySpan<int> batch = indices.Slice(start, count);
         int bad = batch.IndexOfAnyExceptInRange(0, Count - 1);
         if (bad >= 0)
@@ -245,6 +407,6 @@ public sealed class Dataset
                 $"Expected indices in [0, {Count}). Received: indices[{start + bad}]={batch[bad]}.");
         }
 
-        Source.Gather(batch, destFeatures, destLabels);
+        return batch;
     }
 }

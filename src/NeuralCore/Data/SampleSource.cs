@@ -1,11 +1,13 @@
 using System.Runtime.CompilerServices;
 using NeuralCore.Kernels;
+using NeuralCore.Losses;
 
 namespace NeuralCore.Data;
 
 /// <summary>
-/// Labelled samples as the training loop reads them, without copying them first: features stored as floats, or as
-/// bytes that each read divides by a constant (MNIST's pixels / 255, a quarter of the memory and of the traffic).
+/// Samples as the training loop reads them, without copying them first: features stored as floats, or as bytes that
+/// each read divides by a constant (MNIST's pixels / 255, a quarter of the memory and of the traffic); targets as
+/// class labels or rows of <see cref="TargetSize"/> values; optional per-sample weights.
 /// </summary>
 /// <remarks>Callers check indices and lengths; this type only moves data.</remarks>
 internal readonly struct SampleSource
@@ -14,39 +16,86 @@ internal readonly struct SampleSource
     private readonly ReadOnlyMemory<byte> _bytes;
     private readonly float _divisor;
 
-    public SampleSource(ReadOnlyMemory<float> features, ReadOnlyMemory<int> labels, int featureSize)
+    public SampleSource(ReadOnlyMemory<float> features, ReadOnlyMemory<int> labels, int featureSize, ReadOnlyMemory<float> weights = default)
     {
         _floats = features;
         Labels = labels;
         FeatureSize = featureSize;
+        Weights = weights;
+        HasLabels = true;
+        TargetSize = 1;
+        Count = labels.Length;
     }
 
-    public SampleSource(ReadOnlyMemory<byte> features, float divisor, ReadOnlyMemory<int> labels, int featureSize)
+    public SampleSource(ReadOnlyMemory<float> features, ReadOnlyMemory<float> targets, int targetSize, int featureSize, ReadOnlyMemory<float> weights = default)
+    {
+        _floats = features;
+        Targets = targets;
+        TargetSize = targetSize;
+        FeatureSize = featureSize;
+        Weights = weights;
+        Count = targets.Length / targetSize;
+    }
+
+    public SampleSource(ReadOnlyMemory<byte> features, float divisor, ReadOnlyMemory<int> labels, int featureSize, ReadOnlyMemory<float> weights = default)
     {
         _bytes = features;
         _divisor = divisor;
         Labels = labels;
         FeatureSize = featureSize;
+        Weights = weights;
         IsBytes = true;
+        HasLabels = true;
+        TargetSize = 1;
+        Count = labels.Length;
+    }
+
+    private SampleSource(in SampleSource source, int start, int count)
+    {
+        this = source;
+        if (IsBytes)
+        {
+            _bytes = source._bytes.Slice(start * FeatureSize, count * FeatureSize);
+        }
+        else
+        {
+            _floats = source._floats.Slice(start * FeatureSize, count * FeatureSize);
+        }
+
+        Labels = HasLabels ? source.Labels.Slice(start, count) : default;
+        Targets = HasLabels ? default : source.Targets.Slice(start * TargetSize, count * TargetSize);
+        Weights = source.Weights.IsEmpty ? default : source.Weights.Slice(start, count);
+        Count = count;
     }
 
     public ReadOnlyMemory<int> Labels { get; }
 
+    public ReadOnlyMemory<float> Targets { get; }
+
+    public ReadOnlyMemory<float> Weights { get; }
+
+    public bool HasLabels { get; }
+
+    /// <summary>Values per target row (1 for labels).</summary>
+    public int TargetSize { get; }
+
     public int FeatureSize { get; }
 
-    public int Count => Labels.Length;
+    public int Count { get; }
 
     /// <summary>Whether the features are stored as bytes.</summary>
     public bool IsBytes { get; }
 
+    /// <summary>The targets of samples <c>[start, start + count)</c>, with their weights.</summary>
+    public LossTargets TargetsOf(int start, int count) => HasLabels
+        ? LossTargets.FromLabels(Labels.Span.Slice(start, count), Weights.IsEmpty ? default : Weights.Span.Slice(start, count))
+        : LossTargets.FromValues(Targets.Span.Slice(start * TargetSize, count * TargetSize), Weights.IsEmpty ? default : Weights.Span.Slice(start, count));
+
+    /// <summary>All the targets, with their weights.</summary>
+    public LossTargets AllTargets => TargetsOf(0, Count);
+
     /// <summary>Samples <c>[start, start + count)</c>, without copying.</summary>
-    public SampleSource Slice(int start, int count)
-    {
-        ReadOnlyMemory<int> labels = Labels.Slice(start, count);
-        return IsBytes
-            ? new SampleSource(_bytes.Slice(start * FeatureSize, count * FeatureSize), _divisor, labels, FeatureSize)
-            : new SampleSource(_floats.Slice(start * FeatureSize, count * FeatureSize), labels, FeatureSize);
-    }
+    public SampleSource Slice(int start, int count) => new(this, start, count);
 
     /// <summary>The float features of samples <c>[start, start + count)</c> in place, when they are stored as floats.</summary>
     public bool TryGetFloats(int start, int count, out ReadOnlySpan<float> features)
@@ -68,20 +117,21 @@ internal readonly struct SampleSource
         }
     }
 
-    /// <summary>Writes sample <c>indices[r]</c>'s features to row r of <paramref name="features"/> and its label to <paramref name="labels"/>[r].</summary>
+    /// <summary>
+    /// Writes sample <c>indices[r]</c>'s features to row r of <paramref name="features"/>, and its label to
+    /// <paramref name="labels"/>[r] or its target row to row r of <paramref name="targets"/>, and its weight to
+    /// <paramref name="weights"/>[r] when the samples are weighted and it is not empty.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels)
+    public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels, Span<float> targets, Span<float> weights)
     {
         int size = FeatureSize;
-        ReadOnlySpan<int> all = Labels.Span;
         if (IsBytes)
         {
             ReadOnlySpan<byte> bytes = _bytes.Span;
             for (int r = 0; r < indices.Length; r++)
             {
-                int index = indices[r];
-                Elementwise.BytesToSingles(bytes.Slice(index * size, size), features.Slice(r * size, size), _divisor);
-                labels[r] = all[index];
+                Elementwise.BytesToSingles(bytes.Slice(indices[r] * size, size), features.Slice(r * size, size), _divisor);
             }
         }
         else
@@ -89,9 +139,34 @@ internal readonly struct SampleSource
             ReadOnlySpan<float> floats = _floats.Span;
             for (int r = 0; r < indices.Length; r++)
             {
-                int index = indices[r];
-                floats.Slice(index * size, size).CopyTo(features.Slice(r * size, size));
-                labels[r] = all[index];
+                floats.Slice(indices[r] * size, size).CopyTo(features.Slice(r * size, size));
+            }
+        }
+
+        if (HasLabels)
+        {
+            ReadOnlySpan<int> all = Labels.Span;
+            for (int r = 0; r < indices.Length; r++)
+            {
+                labels[r] = all[indices[r]];
+            }
+        }
+        else
+        {
+            ReadOnlySpan<float> all = Targets.Span;
+            int width = TargetSize;
+            for (int r = 0; r < indices.Length; r++)
+            {
+                all.Slice(indices[r] * width, width).CopyTo(targets.Slice(r * width, width));
+            }
+        }
+
+        if (!Weights.IsEmpty && !weights.IsEmpty)
+        {
+            ReadOnlySpan<float> all = Weights.Span;
+            for (int r = 0; r < indices.Length; r++)
+            {
+                weights[r] = all[indices[r]];
             }
         }
     }

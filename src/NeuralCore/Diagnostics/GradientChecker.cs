@@ -78,15 +78,16 @@ public static class GradientChecker
             return sum;
         }
 
-        var tracker = new ErrorTracker(floor);
-        tracker.Compare("input", x, inputGrad, step, Objective);
-        double inputError = tracker.Max;
-        tracker.Reset();
-        tracker.Compare("parameter", layer.Parameters.Span, parameterGrad, step, Objective);
-        return new GradientCheckResult(inputError, tracker.Max, inCount + parameterGrad.Length, tracker.Worst);
+        // One tracker per kind: the worst location reported is that of the larger of the two maxima.
+        var inputs = new ErrorTracker(floor);
+        inputs.Compare("input", x, inputGrad, step, Objective);
+        var parameters = new ErrorTracker(floor);
+        parameters.Compare("parameter", layer.Parameters.Span, parameterGrad, step, Objective);
+        string worst = parameters.Max > inputs.Max ? parameters.Worst : inputs.Worst;
+        return new GradientCheckResult(inputs.Max, parameters.Max, inCount + parameterGrad.Length, worst);
     }
 
-    /// <summary>Checks a loss's gradient with respect to the model output against its mean value.</summary>
+    /// <summary>Checks a loss's gradient with respect to the model output against its value, on class labels.</summary>
     /// <param name="loss">The loss.</param>
     /// <param name="output">The <c>[batch, classes]</c> point to check at.</param>
     /// <param name="labels">The <c>[batch]</c> labels.</param>
@@ -96,21 +97,43 @@ public static class GradientChecker
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the input error.</returns>
     public static GradientCheckResult CheckLoss(ILoss loss, ReadOnlySpan<float> output, ReadOnlySpan<int> labels,
-        int batch, int classes, float step = 1e-2f, double floor = 1e-3)
+        int batch, int classes, float step = 1e-2f, double floor = 1e-3) =>
+        CheckLoss(loss, output, LossTargets.FromLabels(labels), batch, classes, step, floor);
+
+    /// <summary>
+    /// Checks a loss's gradient with respect to the model output against its reduced value (<c>Σ w·l / batch</c>, or
+    /// the sum for <see cref="Reduction.Sum"/>), for labels or real-valued targets with optional weights.
+    /// </summary>
+    /// <param name="loss">The loss.</param>
+    /// <param name="output">The <c>[batch, outputs]</c> point to check at.</param>
+    /// <param name="targets">The labels or values, and weights.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="outputs">Values per sample; positive.</param>
+    /// <param name="step">The difference step h; positive.</param>
+    /// <param name="floor">The error denominator's floor; positive.</param>
+    /// <returns>The largest error, reported as the input error.</returns>
+    public static GradientCheckResult CheckLoss(ILoss loss, ReadOnlySpan<float> output, LossTargets targets,
+        int batch, int outputs, float step = 1e-2f, double floor = 1e-3)
     {
         ArgumentNullException.ThrowIfNull(loss);
         CheckSettings(batch, step, floor);
-        float[] x = output[..(batch * classes)].ToArray();
-        int[] y = labels[..batch].ToArray();
+        float[] x = output[..(batch * outputs)].ToArray();
+        int[] labels = targets.HasLabels ? targets.Labels[..batch].ToArray() : [];
+        float[] values = targets.HasLabels ? [] : targets.Values[..(batch * outputs)].ToArray();
+        float[] weights = targets.SampleWeights.IsEmpty ? [] : targets.SampleWeights[..batch].ToArray();
+        bool hasLabels = targets.HasLabels;
+        LossTargets Targets() => hasLabels ? LossTargets.FromLabels(labels, weights) : LossTargets.FromValues(values, weights);
+
         float[] grad = new float[x.Length];
-        loss.Compute(x, y, grad, batch, classes);
+        loss.Compute(x, Targets(), grad, batch, outputs);
+        double divisor = loss.Reduction == Reduction.Sum ? 1 : batch;
         var tracker = new ErrorTracker(floor);
-        tracker.Compare("output", x, grad, step, () => loss.Sum(x, y, batch, classes) / batch);
+        tracker.Compare("output", x, grad, step, () => loss.Sum(x, Targets(), batch, outputs) / divisor);
         return new GradientCheckResult(tracker.Max, 0, x.Length, tracker.Worst);
     }
 
     /// <summary>
-    /// Checks a compiled model's parameter gradients (<see cref="Sequential.ComputeGradients"/>) against its mean loss
+    /// Checks a compiled model's parameter gradients (<see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, int)"/>) against its mean loss
     /// computed by <see cref="Sequential.Infer"/>; the model must not drop out (no active <see cref="Dropout"/>).
     /// </summary>
     /// <param name="model">A compiled model; its parameters are perturbed and restored.</param>
@@ -138,7 +161,8 @@ public static class GradientChecker
             tracker.Compare("parameter", model.Parameters.Span, grad, step, () =>
             {
                 model.Infer(x, outputs, batch);
-                return loss.Sum(outputs, y, batch, model.OutputSize) / batch;
+                double sum = loss.Sum(outputs, LossTargets.FromLabels(y), batch, model.OutputSize);
+                return loss.Reduction == Reduction.Sum ? sum : sum / batch;
             });
             return new GradientCheckResult(0, tracker.Max, grad.Length, tracker.Worst);
         }
@@ -167,8 +191,6 @@ public static class GradientChecker
         public double Max { get; private set; }
 
         public string Worst { get; private set; } = "none";
-
-        public void Reset() => Max = 0;
 
         public void Compare(string what, Span<float> point, ReadOnlySpan<float> analytic, float step, Func<double> objective)
         {

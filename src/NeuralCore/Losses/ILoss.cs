@@ -1,79 +1,84 @@
+using NeuralCore.Configuration;
+
 namespace NeuralCore.Losses;
 
-/// <summary>A classification loss over a batch of model outputs and integer class labels.</summary>
+/// <summary>
+/// A loss over a batch of model outputs and their targets (class labels or real values, optionally weighted per
+/// sample). Derive from <see cref="Loss"/>, which implements the reductions, weights and checks around a per-sample rule.
+/// </summary>
 public interface ILoss
 {
-    /// <summary>The Keras name of the loss (e.g. <c>categorical_crossentropy</c>).</summary>
+    /// <summary>The Keras name of the loss (e.g. <c>categorical_crossentropy</c>), its type id in model files.</summary>
     string Name { get; }
 
-    /// <summary>Whether the loss reads raw scores (logits) rather than probabilities; prediction then applies softmax.</summary>
-    bool ExpectsLogits { get; }
+    /// <summary>What the loss reads from the model's last layer: logits, probabilities or any values.</summary>
+    LossInput Input { get; }
 
-    /// <summary>Writes the settings that rebuild this loss; <see cref="Name"/> is its type id in model files.</summary>
+    /// <summary>The kind of problem the loss scores (decides what accuracy means).</summary>
+    LossTask Task { get; }
+
+    /// <summary>How per-sample losses combine.</summary>
+    Reduction Reduction { get; }
+
+    /// <summary>Writes the settings that rebuild this loss.</summary>
     /// <param name="config">The config to write to.</param>
-    void WriteConfig(Configuration.ComponentConfig config);
+    void WriteConfig(ComponentConfig config);
 
     /// <summary>
-    /// Returns the mean loss over the batch and overwrites <paramref name="outputGrad"/> with <c>∂loss/∂output</c>.
+    /// Returns the reduced loss over the batch and overwrites <paramref name="outputGrad"/> with its gradient
+    /// <c>∂loss/∂output</c> (for <see cref="Reduction.None"/>: the mean, and each row's own gradient).
     /// </summary>
-    /// <param name="output">The <c>[batch, classes]</c> model output.</param>
-    /// <param name="labels">The <c>[batch]</c> class indices, each in <c>[0, classes)</c>.</param>
-    /// <param name="outputGrad">The <c>[batch, classes]</c> gradient, overwritten.</param>
+    /// <param name="output">The <c>[batch, outputs]</c> model output.</param>
+    /// <param name="targets">The batch's labels or values, and optional weights.</param>
+    /// <param name="outputGrad">The <c>[batch, outputs]</c> gradient, overwritten.</param>
     /// <param name="batch">The number of samples; positive.</param>
-    /// <param name="classes">The number of classes; positive.</param>
-    /// <returns>The mean loss.</returns>
+    /// <param name="outputs">Values per sample; positive.</param>
+    /// <returns>The reduced loss.</returns>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="classes"/> is not positive.</exception>
-    double Compute(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, Span<float> outputGrad, int batch, int classes);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="outputs"/> is not positive.</exception>
+    double Compute(ReadOnlySpan<float> output, LossTargets targets, Span<float> outputGrad, int batch, int outputs);
 
-    /// <summary>Returns the summed (not mean) loss over the batch, without a gradient.</summary>
-    /// <param name="output">The <c>[batch, classes]</c> model output.</param>
-    /// <param name="labels">The <c>[batch]</c> class indices.</param>
-    /// <param name="batch">The number of samples.</param>
-    /// <param name="classes">The number of classes.</param>
-    /// <returns>The sum of the per-sample losses.</returns>
+    /// <summary>
+    /// The weighted sum <c>Σ_r w_r·l_r</c> of the per-sample losses, without a gradient: the same per-sample values
+    /// <see cref="Compute"/> reduces, so evaluation and training measure one quantity.
+    /// </summary>
+    /// <param name="output">The <c>[batch, outputs]</c> model output.</param>
+    /// <param name="targets">The labels or values, and optional weights.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="outputs">Values per sample; positive.</param>
+    /// <returns>The weighted sum.</returns>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
-    double Sum(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes);
-}
+    double Sum(ReadOnlySpan<float> output, LossTargets targets, int batch, int outputs);
 
-/// <summary>Argument checks shared by the losses.</summary>
-internal static class LossChecks
-{
-    // output and outputGrad are the spans' lengths (outputGrad -1 when there is none), named after the spans they check.
-    public static void Check(int output, ReadOnlySpan<int> labels, int outputGrad, int batch, int classes)
-    {
-        if (batch <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Expected a positive batch size. Received: batch={batch}.");
-        }
+    /// <summary>Each sample's weighted loss <c>w_r·l_r</c> (Keras's <c>reduction="none"</c>).</summary>
+    /// <param name="output">The <c>[batch, outputs]</c> model output.</param>
+    /// <param name="targets">The labels or values, and optional weights.</param>
+    /// <param name="losses">The <c>[batch]</c> losses, overwritten.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="outputs">Values per sample; positive.</param>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    void PerSample(ReadOnlySpan<float> output, LossTargets targets, Span<double> losses, int batch, int outputs);
 
-        if (classes <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(classes), classes, $"Expected a positive number of classes. Received: classes={classes}.");
-        }
+    /// <summary>
+    /// What the model predicts from its outputs under this loss: softmax or sigmoid probabilities for a loss on logits,
+    /// the outputs themselves otherwise. May run in place.
+    /// </summary>
+    /// <param name="output">The <c>[batch, outputs]</c> model output.</param>
+    /// <param name="predictions">The <c>[batch, outputs]</c> predictions, overwritten.</param>
+    /// <param name="batch">The number of samples; non-negative.</param>
+    /// <param name="outputs">Values per sample; positive.</param>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    void ToPredictions(ReadOnlySpan<float> output, Span<float> predictions, int batch, int outputs);
 
-        long needed = (long)batch * classes;
-        if (output < needed)
-        {
-            throw new ArgumentException($"output holds {output} floats but [batch={batch}, classes={classes}] needs {needed}.", nameof(output));
-        }
-
-        if (outputGrad >= 0 && outputGrad < needed)
-        {
-            throw new ArgumentException($"outputGrad holds {outputGrad} floats but [batch={batch}, classes={classes}] needs {needed}.", nameof(outputGrad));
-        }
-
-        if (labels.Length < batch)
-        {
-            throw new ArgumentException($"labels holds {labels.Length} values but the batch has {batch}.", nameof(labels));
-        }
-
-        for (int i = 0; i < batch; i++)
-        {
-            if ((uint)labels[i] >= (uint)classes)
-            {
-                throw new ArgumentException($"labels[{i}] = {labels[i]} is outside [0, {classes}).", nameof(labels));
-            }
-        }
-    }
+    /// <summary>
+    /// Checks that targets suit this loss (labels in range; values finite, and probabilities or 0/1 values where the
+    /// loss needs them), naming the first bad one. Training and evaluation call it once on their data;
+    /// <see cref="Compute"/> checks only labels and lengths.
+    /// </summary>
+    /// <param name="targets">The labels or values, and optional weights.</param>
+    /// <param name="count">The number of samples.</param>
+    /// <param name="outputs">Values per sample; positive.</param>
+    /// <param name="name">The data's name in messages (e.g. <c>labels</c>, <c>targets</c>).</param>
+    /// <exception cref="ArgumentException">A target or weight does not suit the loss.</exception>
+    void CheckTargets(LossTargets targets, int count, int outputs, string name);
 }

@@ -7,12 +7,12 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Optimizers;
 using NeuralCore.Randomness;
-using NeuralCore.Training;
+using NeuralCore.Scoring;
 
 namespace NeuralCore.Models;
 
 /// <summary>
-/// A stack of layers trained as one classifier, built the Keras way:
+/// A stack of layers trained as one model (a classifier or a regressor, as its loss says), built the Keras way:
 /// <code>
 /// var model = new Sequential(inputSize: 784, seed: 42)
 ///     .Add(new Dense(128)).Add(new Relu()).Add(new Dense(10));
@@ -90,6 +90,13 @@ public sealed class Sequential
     /// <summary>The optimizer given to <see cref="Compile"/>, or null.</summary>
     public IOptimizer? Optimizer { get; private set; }
 
+    /// <summary>
+    /// The metrics given to <see cref="Compile"/> (Keras's names: <c>accuracy</c>, <c>mae</c>, <c>mse</c>,
+    /// <c>rmse</c>, <c>r2</c>), or null for the default: <c>mae</c> for a regression loss on real-valued targets,
+    /// <c>accuracy</c> otherwise.
+    /// </summary>
+    public IReadOnlyList<string>? Metrics { get; private set; }
+
     /// <summary>Whether <see cref="Compile"/> has been called.</summary>
     public bool IsCompiled => Loss is not null;
 
@@ -166,9 +173,16 @@ public sealed class Sequential
     /// <param name="optimizer">The optimizer, e.g. <see cref="Adam"/>; its state is reset.</param>
     /// <param name="maxBatchSize">The largest batch expected, to size buffers now (they grow later if needed); non-negative.</param>
     /// <param name="keepOptimizerState">Keep the optimizer's state when it is the one already compiled (to resume training).</param>
-    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <param name="metrics">The metrics Fit and Evaluate report (see <see cref="Metrics"/>); null for the default.</param>
+    /// <exception cref="ArgumentNullException">The loss or optimizer is null.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
-    public void Compile(ILoss loss, IOptimizer optimizer, int maxBatchSize = 0, bool keepOptimizerState = false)
+    /// <exception cref="ArgumentException">
+    /// The loss does not suit the model's last layer (a softmax or sigmoid layer before a loss that applies it
+    /// again, probabilities expected from a model that does not output them, one output for a categorical loss), the
+    /// loss has no reduction to train on, or a metric is unknown. The message says what to change.
+    /// </exception>
+    public void Compile(ILoss loss, IOptimizer optimizer, int maxBatchSize = 0, bool keepOptimizerState = false,
+        IReadOnlyList<string>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -177,6 +191,15 @@ public sealed class Sequential
         {
             throw new InvalidOperationException("The model has no layers: add at least one before Compile.");
         }
+
+        CheckLoss(loss);
+        if (metrics is not null)
+        {
+            metrics = [.. metrics];
+            MetricSet.Validate(metrics, nameof(metrics));
+        }
+
+        Metrics = metrics;
 
         if (!IsCompiled)
         {
@@ -208,6 +231,49 @@ public sealed class Sequential
         }
 
         EnsureCapacity(maxBatchSize);
+    }
+
+    // A loss reads logits, probabilities or any values; the last layer says which the model outputs.
+    private void CheckLoss(ILoss loss)
+    {
+        if (loss.Reduction == Reduction.None)
+        {
+            throw new ArgumentException(
+                $"The loss {loss.Name} has reduction None, which gives one loss per sample and nothing to minimize: train with Reduction.Mean (Keras's default) or Reduction.Sum, and use PerSample for per-sample values.", nameof(loss));
+        }
+
+        ILayer last = _layers[^1];
+        string? squashing = last switch
+        {
+            Softmax or Dense { Activation: Activation.Softmax } => "softmax",
+            Sigmoid or Dense { Activation: Activation.Sigmoid } => "sigmoid",
+            _ => null,
+        };
+        string lastName = $"'{last.Name}' ({last.TypeId}{(last is Dense d && d.Activation != Activation.Linear ? $" with activation {d.Activation}" : "")})";
+        string type = loss.GetType().Name;
+        if (loss.Task == LossTask.MultiClass && OutputSize < 2)
+        {
+            throw new ArgumentException(
+                $"{type} scores one class out of several, but the model has {OutputSize} output: give the last layer one unit per class, or for a yes/no problem use BinaryCrossentropy with one output.", nameof(loss));
+        }
+
+        if (loss.Input == LossInput.Logits && squashing is not null)
+        {
+            string layer = squashing == "softmax" ? "Softmax" : "Sigmoid";
+            throw new ArgumentException(
+                $"The model's last layer {lastName} already outputs probabilities, and {type} with fromLogits: true applies {squashing} again (training would be slower and reach a worse model). Remove the {layer} (or the Dense activation) and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
+        }
+
+        if (loss.Input == LossInput.Probabilities)
+        {
+            bool fits = loss.Task == LossTask.MultiClass ? squashing == "softmax" : squashing is not null;
+            if (!fits)
+            {
+                string wanted = loss.Task == LossTask.MultiClass ? "a Softmax layer (or Dense with Activation.Softmax)" : "a Sigmoid layer (or Dense with Activation.Sigmoid)";
+                throw new ArgumentException(
+                    $"{type} with fromLogits: false expects probabilities, but the model's last layer {lastName} outputs raw values. End the model with {wanted}, or use {type}(fromLogits: true) on these outputs.", nameof(loss));
+            }
+        }
     }
 
     // The arena's variables: every layer's segments, shifted to the layer's place in the arena.
@@ -246,10 +312,24 @@ public sealed class Sequential
     /// the model remains usable; the returned loss says what happened (training loops stop on it, as Keras's
     /// TerminateOnNaN does).
     /// </remarks>
+    public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch) =>
+        TrainStep(inputs, LossTargets.FromLabels(labels), batch);
+
+    /// <summary>
+    /// One training step on a batch with labels or real-valued targets, optionally weighted per sample: forward in
+    /// training mode, loss, backward, optimizer update. Allocates nothing once the buffers fit the batch.
+    /// </summary>
+    /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
+    /// <param name="targets">The batch's labels or <c>[batch, OutputSize]</c> values, and optional <c>[batch]</c> weights.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    /// <remarks>As the label overload, a NaN or infinite loss skips the update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
+    public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
-        TrainStepResult result = ComputeGradients(inputs, labels, batch);
+        TrainStepResult result = ComputeGradients(inputs, targets, batch);
         if (double.IsFinite(result.Loss))
         {
             if (Optimizer is IElementwiseOptimizer elementwise)
@@ -267,7 +347,7 @@ public sealed class Sequential
 
     /// <summary>
     /// Forward in training mode, loss and backward on a batch, leaving <c>∂loss/∂parameters</c> in
-    /// <see cref="Gradients"/> without updating anything (what <see cref="TrainStep"/> does before its update).
+    /// <see cref="Gradients"/> without updating anything (what <see cref="TrainStep(ReadOnlySpan{float}, LossTargets, int)"/> does before its update).
     /// </summary>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="labels">The <c>[batch]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
@@ -275,15 +355,28 @@ public sealed class Sequential
     /// <returns>The batch's loss and correct count.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch) =>
+        ComputeGradients(inputs, LossTargets.FromLabels(labels), batch);
+
+    /// <summary>
+    /// As <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, int)"/> with labels or real-valued
+    /// targets, optionally weighted per sample.
+    /// </summary>
+    /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
+    /// <param name="targets">The batch's labels or <c>[batch, OutputSize]</c> values, and optional <c>[batch]</c> weights.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <returns>The batch's loss and accuracy counts.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
+    public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
         if (Loss is null || Optimizer is null)
         {
             throw new InvalidOperationException("The model is not compiled: call Compile(loss, optimizer) before training.");
         }
 
-        CheckBatch(inputs, labels, batch);
+        CheckBatch(inputs, targets, batch);
         EnsureCapacity(batch);
 
         ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
@@ -304,10 +397,13 @@ public sealed class Sequential
             x = y;
         }
 
-        int classes = OutputSize;
-        Span<float> grad = _gradA.AsSpan(0, batch * classes);
-        double loss = Loss.Compute(x, labels, grad, batch, classes);
-        int correct = Metrics.CountCorrect(x, labels, batch, classes);
+        int outputs = OutputSize;
+        Span<float> grad = _gradA.AsSpan(0, batch * outputs);
+        double loss = Loss.Compute(x, targets, grad, batch, outputs);
+        (int correct, int judged) = Loss.Task == LossTask.Regression && !targets.HasLabels
+            ? (0, 0)
+            : Scoring.Metrics.CountCorrect(x, targets, batch, outputs, Scoring.Metrics.AccuracyFor(Loss, outputs),
+                Loss.Input == LossInput.Logits ? 0f : 0.5f);
 
         // The loss gradient is in _gradA; each layer reads one buffer and writes its input gradient into the other.
         // Parameter gradients are overwritten (a Dense writes them; other layers' are zeroed before they accumulate).
@@ -348,30 +444,29 @@ public sealed class Sequential
             (current, spare) = (spare, current);
         }
 
-        return new TrainStepResult(loss, correct, batch);
+        return new TrainStepResult(loss, correct, batch, judged);
     }
 
     /// <summary>
-    /// Class probabilities for a batch, in inference mode (dropout off). The outputs go through softmax unless the
-    /// last layer is a <see cref="Softmax"/>. Safe to call from several threads at once.
+    /// Predictions for a batch, in inference mode (dropout off), as the output layer and the loss define them: class
+    /// probabilities for a loss on logits (softmax, or sigmoid for a binary loss), the last layer's outputs otherwise
+    /// (probabilities from a Softmax or Sigmoid layer, values for a regression). An uncompiled model has no loss:
+    /// its predictions are the last layer's outputs. Safe to call from several threads at once.
     /// </summary>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
-    /// <param name="probabilities">The <c>[batch, OutputSize]</c> probabilities, overwritten.</param>
+    /// <param name="predictions">The <c>[batch, OutputSize]</c> predictions, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
-    public void Predict(ReadOnlySpan<float> inputs, Span<float> probabilities, int batch)
+    public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
-        Infer(inputs, probabilities, batch);
-        if (_layers[^1] is not Softmax)
-        {
-            Elementwise.SoftmaxRows(probabilities, probabilities, batch, OutputSize);
-        }
+        Infer(inputs, predictions, batch);
+        Loss?.ToPredictions(predictions, predictions, batch, OutputSize);
     }
 
-    /// <summary>Class probabilities for one sample.</summary>
+    /// <summary>The prediction for one sample (see <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>).</summary>
     /// <param name="sample">The <c>[InputSize]</c> sample.</param>
-    /// <returns>The <c>[OutputSize]</c> probabilities.</returns>
+    /// <returns>The <c>[OutputSize]</c> prediction.</returns>
     /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features.</exception>
     public float[] Predict(ReadOnlySpan<float> sample)
     {
@@ -485,7 +580,7 @@ public sealed class Sequential
         _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.00} MB"),
     };
 
-    private void CheckBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch)
+    private void CheckBatch(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
         if (batch <= 0)
         {
@@ -493,11 +588,23 @@ public sealed class Sequential
         }
 
         CheckLength(inputs.Length, (long)batch * InputSize, nameof(inputs), "inputs", batch, InputSize);
-        if (labels.Length < batch)
+        if (targets.HasLabels && targets.Labels.Length < batch)
         {
-            throw new ArgumentException($"labels holds {labels.Length} values but the batch has {batch} samples.", nameof(labels));
+            throw Invalid($"labels holds {targets.Labels.Length} values but the batch has {batch} samples.", "labels");
+        }
+
+        if (!targets.HasLabels && targets.Values.Length < (long)batch * OutputSize)
+        {
+            throw new ArgumentException(
+                $"The targets hold {targets.Values.Length} values but the shape [batch={batch}, {OutputSize}] needs {(long)batch * OutputSize}: a target row per sample, one value per model output.", nameof(targets));
         }
     }
+
+    // The labels travel inside the targets, but the message names them as the caller passed them.
+    private static ArgumentException Invalid(string message, string paramName) => new(message, paramName);
+
+    /// <summary>The last layer's outputs of the last training step (before its update), <c>[batch, OutputSize]</c>.</summary>
+    internal ReadOnlySpan<float> LastOutputs(int batch) => _activations[^1].AsSpan(0, batch * OutputSize);
 
     private static void CheckLength(int length, long needed, string paramName, string what, int batch, int features)
     {

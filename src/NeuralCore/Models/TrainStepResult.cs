@@ -1,11 +1,12 @@
 namespace NeuralCore.Models;
 
 /// <summary>What one training step measured, before its update.</summary>
-/// <param name="Loss">The mean loss over the batch.</param>
-/// <param name="Correct">How many samples the model classified correctly.</param>
+/// <param name="Loss">The batch's loss, reduced as the loss says (the mean by default).</param>
+/// <param name="Correct">How many predictions were right (samples, or outputs for a binary loss).</param>
 /// <param name="Batch">The number of samples.</param>
-public readonly record struct TrainStepResult(double Loss, int Correct, int Batch)
+/// <param name="Judged">How many predictions were judged: the batch, <c>batch·outputs</c> for a binary loss, 0 for a regression on real values.</param>
+public readonly record struct TrainStepResult(double Loss, int Correct, int Batch, int Judged)
 {
-    /// <summary>The fraction of the batch classified correctly.</summary>
-    public double Accuracy => Batch == 0 ? 0 : (double)Correct / Batch;
+    /// <summary>The fraction of predictions that were right; NaN when none was judged.</summary>
+    public double Accuracy => Judged == 0 ? double.NaN : (double)Correct / Judged;
 }

@@ -36,6 +36,14 @@ public sealed class RmsProp : Optimizer
     public RmsProp(RmsPropOptions? options = null)
         : base(Validated(options).LearningRate) => Options = options ?? new RmsPropOptions();
 
+    /// <summary>Creates RMSprop with a learning rate and the other defaults.</summary>
+    /// <param name="learningRate">The learning rate.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    public RmsProp(float learningRate)
+        : this(new RmsPropOptions(LearningRate: learningRate))
+    {
+    }
+
     /// <summary>The options.</summary>
     public RmsPropOptions Options { get; }
 

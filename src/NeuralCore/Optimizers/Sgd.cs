@@ -32,6 +32,14 @@ public sealed class Sgd : Optimizer
     public Sgd(SgdOptions? options = null)
         : base(Validated(options).LearningRate) => Options = options ?? new SgdOptions();
 
+    /// <summary>Creates Sgd with a learning rate and the other defaults.</summary>
+    /// <param name="learningRate">The learning rate.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    public Sgd(float learningRate)
+        : this(new SgdOptions(LearningRate: learningRate))
+    {
+    }
+
     /// <summary>The options (the learning rate there is the starting one; <see cref="Optimizer.LearningRate"/> is the current one).</summary>
     public SgdOptions Options { get; }
 

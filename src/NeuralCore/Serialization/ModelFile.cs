@@ -176,6 +176,13 @@ public static class ModelFile
         {
             WriteConfig(w, ComponentRegistry.ConfigOf(model.Loss!));
             WriteConfig(w, ComponentRegistry.ConfigOf(model.Optimizer!));
+            var metrics = new ComponentConfig("metrics").Set("compiled", model.Metrics is not null);
+            if (model.Metrics is { } names)
+            {
+                metrics.Set("names", string.Join(',', names));
+            }
+
+            WriteConfig(w, metrics);
             w.Write(model.Optimizer!.Iterations);
             WriteFloats(w, model.Optimizer.State.Span);
         }
@@ -288,9 +295,13 @@ public static class ModelFile
         {
             ComponentConfig lossConfig = r.Config("loss");
             ComponentConfig optimizerConfig = r.Config("optimizer");
+            ComponentConfig metricsConfig = r.Config("metrics");
             ILoss loss = Create(ref r, () => ComponentRegistry.CreateLoss(lossConfig), "the loss");
             IOptimizer optimizer = Create(ref r, () => ComponentRegistry.CreateOptimizer(optimizerConfig), "the optimizer");
-            ReadOptimizerState(ref r, model, loss, optimizer);
+            string[]? metrics = Create(ref r, () => metricsConfig.GetBoolean("compiled")
+                ? metricsConfig.GetString("names").Split(',', StringSplitOptions.RemoveEmptyEntries)
+                : null, "the metrics");
+            ReadOptimizerState(ref r, model, loss, optimizer, metrics);
         }
 
         return model;
@@ -303,8 +314,9 @@ public static class ModelFile
         {
             return create();
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
         {
+            // A setting out of range, or a loss that does not suit the layers, is a bad file too.
             throw r.Error($"{what}: {ex.Message.TrimEnd('.')}");
         }
     }
@@ -339,7 +351,7 @@ public static class ModelFile
         r.Floats($"parameters of layer {index}", layer.ParameterCount).CopyTo(layer.Parameters.Span);
     }
 
-    private static void ReadOptimizerState(ref BodyReader r, Sequential model, ILoss loss, IOptimizer optimizer)
+    private static void ReadOptimizerState(ref BodyReader r, Sequential model, ILoss loss, IOptimizer optimizer, string[]? metrics = null)
     {
         long iterations = r.Int64();
         if (iterations < 0)
@@ -347,7 +359,7 @@ public static class ModelFile
             throw r.Error($"negative optimizer step count {iterations}");
         }
 
-        model.Compile(loss, optimizer);
+        Create(ref r, () => { model.Compile(loss, optimizer, metrics: metrics); return 0; }, "the loss and optimizer");
         optimizer.SetIterations(iterations);
         r.Floats("optimizer state", optimizer.State.Length).CopyTo(optimizer.State.Span);
     }

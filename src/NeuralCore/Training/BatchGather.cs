@@ -16,16 +16,20 @@ internal sealed class BatchGather : IParallelWork
     private readonly int[] _order;
     private readonly float[] _features;
     private readonly int[] _labels;
+    private readonly float[] _targets;
+    private readonly float[] _weights;
     private int _first;
     private int _count;
     private int _items;
 
-    public BatchGather(SampleSource source, int[] order, float[] features, int[] labels)
+    public BatchGather(SampleSource source, int[] order, float[] features, int[] labels, float[] targets, float[] weights)
     {
         _source = source;
         _order = order;
         _features = features;
         _labels = labels;
+        _targets = targets;
+        _weights = weights;
     }
 
     /// <summary>Rows <c>order[first .. first + count)</c> into rows <c>0 .. count</c> of the buffers.</summary>
@@ -46,9 +50,11 @@ internal sealed class BatchGather : IParallelWork
 
     public void Execute(int index)
     {
-        int size = _source.FeatureSize;
-        int start = (int)((long)_count * index / _items), end = (int)((long)_count * (index + 1) / _items);
-        _source.Gather(_order.AsSpan(_first + start, end - start), _features.AsSpan(start * size, (end - start) * size),
-            _labels.AsSpan(start, end - start));
+        int size = _source.FeatureSize, width = _source.TargetSize;
+        int start = (int)((long)_count * index / _items), end = (int)((long)_count * (index + 1) / _items), n = end - start;
+        _source.Gather(_order.AsSpan(_first + start, n), _features.AsSpan(start * size, n * size),
+            _source.HasLabels ? _labels.AsSpan(start, n) : default,
+            _source.HasLabels ? default : _targets.AsSpan(start * width, n * width),
+            _weights.Length == 0 ? default : _weights.AsSpan(start, n));
     }
 }

@@ -14,7 +14,7 @@ public sealed class EarlyStopping : Callback
     private int _wait;
 
     /// <summary>Creates the callback.</summary>
-    /// <param name="monitor">The metric: <c>val_loss</c> (default), <c>val_accuracy</c>, <c>loss</c> or <c>accuracy</c>. Losses are minimized, accuracies maximized.</param>
+    /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c> (<c>val_accuracy</c>, <c>val_mae</c>, …). Accuracy and R² are maximized, the others minimized (Keras's <c>mode="auto"</c>).</param>
     /// <param name="patience">Epochs without improvement before stopping; non-negative.</param>
     /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
     /// <param name="restoreBestWeights">Whether to restore the best epoch's parameters when stopping early.</param>
@@ -22,10 +22,11 @@ public sealed class EarlyStopping : Callback
     /// <exception cref="ArgumentOutOfRangeException">A negative patience or delta.</exception>
     public EarlyStopping(string monitor = "val_loss", int patience = 0, double minDelta = 0, bool restoreBestWeights = false)
     {
-        if (monitor is not ("loss" or "accuracy" or "val_loss" or "val_accuracy"))
+        ArgumentNullException.ThrowIfNull(monitor);
+        if (!EpochMetrics.IsKnown(monitor))
         {
             throw new ArgumentException(
-                $"Unknown metric '{monitor}': expected loss, accuracy, val_loss or val_accuracy.", nameof(monitor));
+                $"Unknown metric '{monitor}': expected loss or a metric (accuracy, mae, mse, rmse, r2), with or without val_.", nameof(monitor));
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(patience);
@@ -58,7 +59,7 @@ public sealed class EarlyStopping : Callback
     /// <summary>The epoch (from 1) at which training was stopped, or 0 if it was not.</summary>
     public int StoppedEpoch { get; private set; }
 
-    private bool Maximize => Monitor.EndsWith("accuracy", StringComparison.Ordinal);
+    private bool Maximize => Monitor.EndsWith("accuracy", StringComparison.Ordinal) || Monitor.EndsWith("r2", StringComparison.Ordinal);
 
     /// <inheritdoc/>
     public override void OnTrainBegin(TrainingContext context)

@@ -1,6 +1,6 @@
 namespace NeuralCore.Training;
 
-/// <summary>Options of <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/>, with Keras's defaults.</summary>
+/// <summary>Options of <see cref="ModelTraining.Fit(Models.Sequential, Data.Dataset, FitOptions?)"/>, with Keras's defaults.</summary>
 public sealed record FitOptions
 {
     /// <summary>
@@ -26,11 +26,33 @@ public sealed record FitOptions
     /// </summary>
     public double ValidationSplit { get; init; }
 
-    /// <summary>Explicit validation samples <c>[count, InputSize]</c>; with <see cref="ValidationLabels"/>.</summary>
+    /// <summary>Explicit validation samples <c>[count, InputSize]</c>; with <see cref="ValidationLabels"/> or <see cref="ValidationTargets"/>.</summary>
     public float[]? ValidationInputs { get; init; }
 
     /// <summary>Explicit validation labels <c>[count]</c>.</summary>
     public int[]? ValidationLabels { get; init; }
+
+    /// <summary>Explicit real-valued validation targets <c>[count, OutputSize]</c>.</summary>
+    public float[]? ValidationTargets { get; init; }
+
+    /// <summary>
+    /// Explicit validation data (Keras's <c>validation_data</c>), with its sample weights if it has any; takes the place
+    /// of <see cref="ValidationSplit"/> and of the validation arrays.
+    /// </summary>
+    public Data.Dataset? ValidationData { get; init; }
+
+    /// <summary>
+    /// Per-sample weights <c>[count]</c> of the training arrays (Keras's <c>sample_weight</c>; a dataset carries its
+    /// own, <see cref="Data.Dataset.WithSampleWeights"/>). Each sample's loss is multiplied by its weight.
+    /// </summary>
+    public float[]? SampleWeights { get; init; }
+
+    /// <summary>
+    /// Weights by class (Keras's <c>class_weight</c>): each training sample's loss is multiplied by its class's weight
+    /// (classes not listed weigh 1). A sample's class is its label, its target row's argmax, or for one output its 0/1
+    /// target. Not applied to validation data; not combinable with sample weights, as in Keras.
+    /// </summary>
+    public IReadOnlyDictionary<int, float>? ClassWeights { get; init; }
 
     /// <summary>Whether the training samples are reshuffled before every epoch (default true).</summary>
     public bool Shuffle { get; init; } = true;

@@ -1,6 +1,6 @@
 namespace NeuralCore.Training;
 
-/// <summary>The record of a <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/> call: one <see cref="EpochMetrics"/> per epoch run.</summary>
+/// <summary>The record of a <see cref="ModelTraining.Fit(Models.Sequential, Data.Dataset, FitOptions?)"/> call: one <see cref="EpochMetrics"/> per epoch run.</summary>
 public sealed class History
 {
     private readonly List<EpochMetrics> _epochs = [];
@@ -19,6 +19,12 @@ public sealed class History
 
     /// <summary>The validation accuracy of each epoch (NaN where there was none).</summary>
     public IReadOnlyList<double> ValidationAccuracy => [.. _epochs.Select(e => e.ValidationAccuracy ?? double.NaN)];
+
+    /// <summary>Any value of each epoch by its Keras name (<c>mae</c>, <c>val_r2</c>, …; NaN where it was not measured).</summary>
+    /// <param name="name">The name, as <see cref="EpochMetrics.Get"/> takes it.</param>
+    /// <returns>One value per epoch.</returns>
+    /// <exception cref="ArgumentException">The name is unknown.</exception>
+    public IReadOnlyList<double> Metric(string name) => [.. _epochs.Select(e => e.Get(name) ?? double.NaN)];
 
     /// <summary>The seconds of each epoch.</summary>
     public IReadOnlyList<double> Seconds => [.. _epochs.Select(e => e.Seconds)];

@@ -5,32 +5,62 @@ using NeuralCore.Data;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Randomness;
+using NeuralCore.Scoring;
+using System.Numerics.Tensors;
 
 namespace NeuralCore.Training;
 
-/// <summary>The result of <see cref="ModelTraining.Evaluate(Models.Sequential, ReadOnlySpan{float}, ReadOnlySpan{int}, int, int)"/>.</summary>
-/// <param name="Loss">The mean loss over the samples.</param>
-/// <param name="Accuracy">The fraction classified correctly.</param>
+/// <summary>The result of <see cref="ModelTraining.Evaluate(Sequential, Dataset, int)"/>.</summary>
+/// <param name="Loss">The loss over the samples (for the default reduction, the weighted mean).</param>
+/// <param name="Accuracy">The fraction of predictions that were right; NaN when accuracy is not measured (a regression).</param>
 /// <param name="Count">The number of samples.</param>
-public readonly record struct Evaluation(double Loss, double Accuracy, int Count);
+public readonly record struct Evaluation(double Loss, double Accuracy, int Count)
+{
+    private readonly IReadOnlyDictionary<string, double>? _metrics;
 
-/// <summary>Keras's training loop for a compiled <see cref="Sequential"/>: Fit, Evaluate, class predictions.</summary>
+    /// <summary>Every value by its Keras name: <c>loss</c> and each metric measured (<c>accuracy</c>, <c>mae</c>, …).</summary>
+    public IReadOnlyDictionary<string, double> Metrics
+    {
+        get => _metrics ?? new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = Loss };
+        init => _metrics = value;
+    }
+
+    /// <summary>Equal when the loss, accuracy, count and every metric are equal (metrics compared by value).</summary>
+    /// <param name="other">The other evaluation.</param>
+    /// <returns>Whether they are equal.</returns>
+    public bool Equals(Evaluation other)
+    {
+        if (!Loss.Equals(other.Loss) || !Accuracy.Equals(other.Accuracy) || Count != other.Count)
+        {
+            return false;
+        }
+
+        IReadOnlyDictionary<string, double> mine = Metrics, theirs = other.Metrics;
+        return mine.Count == theirs.Count && mine.All(m => theirs.TryGetValue(m.Key, out double v) && v.Equals(m.Value));
+    }
+
+    /// <summary>A hash of the loss, accuracy and count.</summary>
+    /// <returns>The hash.</returns>
+    public override int GetHashCode() => HashCode.Combine(Loss, Accuracy, Count);
+}
+
+/// <summary>Keras's training loop for a compiled <see cref="Sequential"/>: Fit, Evaluate, predictions.</summary>
 public static class ModelTraining
 {
     /// <summary>
     /// Trains the model for <see cref="FitOptions.Epochs"/> epochs, Keras's <c>model.fit</c>: the data (minus a
     /// validation tail) is reshuffled every epoch from the seed, cut into batches and given to
-    /// <see cref="Sequential.TrainStep"/>; after each epoch the validation data is evaluated and callbacks run.
-    /// A step allocates nothing. Training stops early when a callback asks or the loss becomes NaN or infinite
-    /// (the update of that step is skipped, so the model keeps its last finite weights).
+    /// <see cref="Sequential.TrainStep(ReadOnlySpan{float}, LossTargets, int)"/>; after each epoch the validation data
+    /// is evaluated and callbacks run. A step allocates nothing. Training stops early when a callback asks or the loss
+    /// becomes NaN or infinite (the update of that step is skipped, so the model keeps its last finite weights).
     /// </summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="inputs">The samples, <c>[count, InputSize]</c> row-major.</param>
-    /// <param name="labels">The <c>[count]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
+    /// <param name="labels">The <c>[count]</c> class labels, each in <c>[0, OutputSize)</c> (0 or 1 for one output).</param>
     /// <param name="options">The options; null for the defaults.</param>
     /// <returns>The per-epoch history.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model (both shapes are named), or an option is invalid.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss (both shapes are named), or an option is invalid.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled; the model holds the weights after the last finished step.</exception>
     public static History Fit(this Sequential model, float[] inputs, int[] labels, FitOptions? options = null)
     {
@@ -39,22 +69,46 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(labels);
         options ??= new FitOptions();
         CheckCompiled(model, "Fit");
-        Validate(options);
-        CheckData(model, inputs, labels, nameof(inputs), nameof(labels));
-        return FitCore(model, new SampleSource(inputs, labels, model.InputSize), options);
+        int count = CheckInputs(model, inputs, nameof(inputs));
+        CheckCount(model, count, labels.Length, nameof(inputs), nameof(labels), $"[{labels.Length}]");
+        return FitCore(model, new SampleSource(inputs, labels, model.InputSize, options.SampleWeights), options, "labels");
     }
 
     /// <summary>
-    /// Trains the model on a <see cref="Dataset"/>, as <see cref="Fit(Sequential, float[], int[], FitOptions?)"/>
-    /// does on arrays. A dataset stored as bytes (MNIST as <see cref="Mnist"/> loads it) is read and scaled batch by
-    /// batch, never converted whole.
+    /// Trains the model on real-valued targets (regression values, 0/1 values, one-hot or probability rows), as
+    /// <see cref="Fit(Sequential, float[], int[], FitOptions?)"/> does on labels.
+    /// </summary>
+    /// <param name="model">A compiled model.</param>
+    /// <param name="inputs">The samples, <c>[count, InputSize]</c> row-major.</param>
+    /// <param name="targets">The <c>[count, OutputSize]</c> targets, row-major.</param>
+    /// <param name="options">The options; null for the defaults.</param>
+    /// <returns>The per-epoch history.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss (both shapes are named), or an option is invalid.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled; the model holds the weights after the last finished step.</exception>
+    public static History Fit(this Sequential model, float[] inputs, float[] targets, FitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        options ??= new FitOptions();
+        CheckCompiled(model, "Fit");
+        int count = CheckInputs(model, inputs, nameof(inputs));
+        CheckTargetShape(model, count, targets.Length, nameof(inputs), nameof(targets));
+        return FitCore(model, new SampleSource(inputs, targets, model.OutputSize, model.InputSize, options.SampleWeights), options, "targets");
+    }
+
+    /// <summary>
+    /// Trains the model on a <see cref="Dataset"/> (labels or targets, and its sample weights if it has any), as
+    /// <see cref="Fit(Sequential, float[], int[], FitOptions?)"/> does on arrays. A dataset stored as bytes (MNIST as
+    /// <see cref="Mnist"/> loads it) is read and scaled batch by batch, never converted whole.
     /// </summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="train">The training samples (and, with <see cref="FitOptions.ValidationSplit"/>, the validation tail).</param>
     /// <param name="options">The options; null for the defaults.</param>
     /// <returns>The per-epoch history.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model (both shapes are named), or an option is invalid.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss (both shapes are named), or an option is invalid.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled; the model holds the weights after the last finished step.</exception>
     public static History Fit(this Sequential model, Dataset train, FitOptions? options)
     {
@@ -62,42 +116,54 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(train);
         options ??= new FitOptions();
         CheckCompiled(model, "Fit");
-        Validate(options);
-        CheckDataset(model, train, nameof(train));
-        return FitCore(model, train.Source, options);
+        if (options.SampleWeights is not null)
+        {
+            throw new ArgumentException(
+                "FitOptions.SampleWeights weighs the training arrays; a dataset carries its own weights: use train.WithSampleWeights(weights).", nameof(options));
+        }
+
+        CheckDatasetShape(model, train, nameof(train));
+        return FitCore(model, train.Source, options, train.HasLabels ? "train.Labels" : "train.Targets");
     }
 
-    private static History FitCore(Sequential model, SampleSource data, FitOptions options)
+    private static History FitCore(Sequential model, SampleSource data, FitOptions options, string dataName)
     {
-        int count = data.Count;
-        int features = model.InputSize;
-        SampleSource train, validation = default;
-        int trainCount, valCount;
-        if (options.ValidationInputs is not null || options.ValidationLabels is not null)
+        Validate(options);
+        ILoss loss = model.Loss!;
+        int features = model.InputSize, outputs = model.OutputSize;
+        loss.CheckTargets(data.AllTargets, data.Count, outputs, dataName);
+        if (!data.Weights.IsEmpty && data.Weights.Length != data.Count)
         {
-            if (options.ValidationInputs is null || options.ValidationLabels is null)
-            {
-                throw new ArgumentException("Give both ValidationInputs and ValidationLabels, or neither.", nameof(options));
-            }
+            throw new ArgumentException(
+                $"Expected one sample weight per sample: {data.Count}. Received: {data.Weights.Length} weights.", nameof(options));
+        }
 
-            CheckData(model, options.ValidationInputs, options.ValidationLabels, "ValidationInputs", "ValidationLabels");
+        int count = data.Count;
+        SampleSource train, validation;
+        int trainCount;
+        string validationName = "validation data";
+        if (options.ValidationData is not null || options.ValidationInputs is not null || options.ValidationLabels is not null || options.ValidationTargets is not null)
+        {
+            validation = ValidationSource(model, options);
             (train, trainCount) = (data, count);
-            validation = new SampleSource(options.ValidationInputs, options.ValidationLabels, features);
-            valCount = validation.Count;
+            loss.CheckTargets(validation.AllTargets, validation.Count, outputs, validationName);
         }
         else
         {
             // Keras: the last samples validate, cut before shuffling; an empty part is an error, as in Keras.
             trainCount = options.ValidationSplit > 0 ? Dataset.SplitIndex(count, options.ValidationSplit) : count;
-            valCount = count - trainCount;
             train = data.Slice(0, trainCount);
-            validation = data.Slice(trainCount, valCount);
+            validation = data.Slice(trainCount, count - trainCount);
         }
 
         if (trainCount == 0)
         {
-            throw new ArgumentException(
-                "Fit needs at least one training sample; inputs and labels are empty.", nameof(data));
+            throw new ArgumentException("Fit needs at least one training sample; the data is empty.", dataName);
+        }
+
+        if (options.ClassWeights is not null)
+        {
+            train = WithClassWeights(train, options.ClassWeights, outputs);
         }
 
         int batchSize = Math.Min(options.BatchSize, trainCount);
@@ -108,9 +174,17 @@ public static class ModelTraining
 
         int[] order = new int[trainCount];
         float[] batchX = new float[batchSize * features];
-        int[] batchY = new int[batchSize];
-        var gather = new BatchGather(train, order, batchX, batchY);
-        model.Compile(model.Loss!, model.Optimizer!, batchSize, keepOptimizerState: true);
+        int[] batchY = train.HasLabels ? new int[batchSize] : [];
+        float[] batchT = train.HasLabels ? [] : new float[batchSize * outputs];
+        float[] batchW = train.Weights.IsEmpty ? [] : new float[batchSize];
+        var gather = new BatchGather(train, order, batchX, batchY, batchT, batchW);
+        var metrics = new MetricSet(MetricSet.Resolve(model.Metrics, loss, train.HasLabels), outputs);
+        var validationMetrics = new MetricSet(MetricSet.Resolve(model.Metrics, loss, validation.HasLabels || validation.Count == 0 && train.HasLabels), outputs);
+        float[] predictions = metrics.NeedsPredictions ? new float[batchSize * outputs] : [];
+        bool measureAccuracy = metrics.Names.Contains("accuracy");
+        AccuracyKind accuracyKind = Scoring.Metrics.AccuracyFor(loss, outputs);
+        float threshold = loss.Input == LossInput.Logits ? 0f : 0.5f;
+        model.Compile(loss, model.Optimizer!, batchSize, keepOptimizerState: true, model.Metrics);
 
         foreach (Callback callback in options.Callbacks)
         {
@@ -139,8 +213,8 @@ public static class ModelTraining
                 }
             }
 
+            metrics.Reset();
             double lossSum = 0;
-            long correct = 0;
             int seen = 0;
             bool diverged = false;
             for (int step = 1; step <= steps; step++)
@@ -150,7 +224,11 @@ public static class ModelTraining
                 int n = Math.Min(batchSize, trainCount - first);
                 gather.Run(first, n);
 
-                TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), batchY.AsSpan(0, n), n);
+                ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
+                LossTargets targets = train.HasLabels
+                    ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
+                    : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
+                TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
                 if (!double.IsFinite(result.Loss))
                 {
                     context.StopTraining(string.Create(CultureInfo.InvariantCulture,
@@ -160,8 +238,23 @@ public static class ModelTraining
                 }
 
                 lossSum += result.Loss * n;
-                correct += result.Correct;
                 seen += n;
+                if (result.Judged > 0)
+                {
+                    metrics.AddAccuracy(result.Correct, result.Judged);
+                }
+                else if (measureAccuracy)
+                {
+                    // A regression loss asked for accuracy explicitly (the notebook's MSE on one-hot rows).
+                    (int correct, int judged) = Scoring.Metrics.CountCorrect(model.LastOutputs(n), targets, n, outputs, accuracyKind, threshold);
+                    metrics.AddAccuracy(correct, judged);
+                }
+                if (metrics.NeedsPredictions)
+                {
+                    loss.ToPredictions(model.LastOutputs(n), predictions, n, outputs);
+                    metrics.AddPredictions(predictions, targets, n);
+                }
+
                 foreach (Callback callback in options.Callbacks)
                 {
                     callback.OnBatchEnd(epoch, step, result, context);
@@ -173,20 +266,28 @@ public static class ModelTraining
                 break;
             }
 
+            var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = lossSum / seen };
+            metrics.WriteTo(values, "");
             double? valLoss = null, valAccuracy = null;
-            if (valCount > 0)
+            if (validation.Count > 0)
             {
-                Evaluation result = EvaluateCore(model, validation, Math.Max(batchSize, 256));
-                (valLoss, valAccuracy) = (result.Loss, result.Accuracy);
+                Evaluation result = EvaluateCore(model, validation, Math.Max(batchSize, 256), validationMetrics);
+                foreach ((string name, double value) in result.Metrics)
+                {
+                    values["val_" + name] = value;
+                }
+
+                valLoss = result.Loss;
+                valAccuracy = double.IsNaN(result.Accuracy) ? null : result.Accuracy;
             }
 
             model.EpochsTrained++;
-            var metrics = new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, valLoss, valAccuracy,
-                Stopwatch.GetElapsedTime(start).TotalSeconds);
-            history.Add(metrics);
+            var epochMetrics = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN),
+                valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds) { Values = values };
+            history.Add(epochMetrics);
             foreach (Callback callback in options.Callbacks)
             {
-                callback.OnEpochEnd(metrics, context);
+                callback.OnEpochEnd(epochMetrics, context);
             }
         }
 
@@ -198,13 +299,90 @@ public static class ModelTraining
         return history;
     }
 
-    /// <summary>The mean loss and the accuracy on labelled samples, in inference mode (Keras's <c>model.evaluate</c>).</summary>
+    private static SampleSource ValidationSource(Sequential model, FitOptions options)
+    {
+        if (options.ValidationData is { } data)
+        {
+            if (options.ValidationInputs is not null || options.ValidationLabels is not null || options.ValidationTargets is not null)
+            {
+                throw new ArgumentException("Give ValidationData or the validation arrays, not both.", nameof(options));
+            }
+
+            CheckDatasetShape(model, data, "ValidationData");
+            return data.Source;
+        }
+
+        if (options.ValidationInputs is null || (options.ValidationLabels is null) == (options.ValidationTargets is null))
+        {
+            throw new ArgumentException(
+                "Give ValidationInputs with either ValidationLabels or ValidationTargets (or none of them).", nameof(options));
+        }
+
+        int count = CheckInputs(model, options.ValidationInputs, "ValidationInputs");
+        if (options.ValidationLabels is { } labels)
+        {
+            CheckCount(model, count, labels.Length, "ValidationInputs", "ValidationLabels", $"[{labels.Length}]");
+            return new SampleSource(options.ValidationInputs, labels, model.InputSize);
+        }
+
+        CheckTargetShape(model, count, options.ValidationTargets!.Length, "ValidationInputs", "ValidationTargets");
+        return new SampleSource(options.ValidationInputs, options.ValidationTargets, model.OutputSize, model.InputSize);
+    }
+
+    // Keras's class_weight: a per-sample weight from each sample's class, made once before training.
+    private static SampleSource WithClassWeights(SampleSource train, IReadOnlyDictionary<int, float> options, int outputs)
+    {
+        if (!train.Weights.IsEmpty)
+        {
+            throw new ArgumentException(
+                "Give ClassWeights or sample weights, not both (Keras refuses the pair too): fold the class weights into the sample weights.", nameof(options));
+        }
+
+        IReadOnlyDictionary<int, float> classWeights = options;
+        foreach ((int c, float w) in classWeights)
+        {
+            if (!(w >= 0 && float.IsFinite(w)))
+            {
+                throw new ArgumentException($"Class weight {c} is {w}: weights must be non-negative and finite.", nameof(options));
+            }
+        }
+
+        float[] weights = new float[train.Count];
+        ReadOnlySpan<int> labels = train.Labels.Span;
+        ReadOnlySpan<float> targets = train.Targets.Span;
+        int width = train.TargetSize;
+        for (int r = 0; r < weights.Length; r++)
+        {
+            int c = train.HasLabels ? labels[r]
+                : width == 1 ? (targets[r] > 0.5f ? 1 : 0)
+                : TensorPrimitives.IndexOfMax(targets.Slice(r * width, width));
+            weights[r] = classWeights.TryGetValue(c, out float w) ? w : 1f;
+        }
+
+        return train.HasLabels
+            ? new SampleSource(FeaturesOf(train), train.Labels, train.FeatureSize, weights)
+            : new SampleSource(FeaturesOf(train), train.Targets, width, train.FeatureSize, weights);
+    }
+
+    // Class weights need a source with the same features: bytes are converted once (class weights are for small,
+    // imbalanced data sets, not for MNIST's bytes).
+    private static float[] FeaturesOf(SampleSource source)
+    {
+        float[] features = new float[source.Count * source.FeatureSize];
+        source.CopyFeatures(0, source.Count, features);
+        return features;
+    }
+
+    /// <summary>
+    /// The loss and metrics on labelled samples, in inference mode (Keras's <c>model.evaluate</c>): the per-sample
+    /// losses are those training minimizes, summed and reduced as the loss says.
+    /// </summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
     /// <param name="labels">The <c>[count]</c> labels.</param>
     /// <param name="count">The number of samples; non-negative.</param>
-    /// <param name="batchSize">Samples per forward pass (memory, not results, depends on it); positive.</param>
-    /// <returns>The loss, accuracy and count.</returns>
+    /// <param name="batchSize">Samples per forward pass (memory, not results, depends on it for the default reduction); positive.</param>
+    /// <returns>The loss, accuracy, count and every metric.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count, int batchSize = 1000)
@@ -212,64 +390,89 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        var loss = model.Loss ?? throw new InvalidOperationException("The model is not compiled: Evaluate needs its loss.");
-        CheckSpans(model, inputs.Length, labels.Length, count);
+        CheckCompiled(model, "Evaluate");
+        CheckSpans(model, inputs.Length, count);
+        if (labels.Length < count)
+        {
+            throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
+        }
+
+        return EvaluateSpans(model, inputs, LossTargets.FromLabels(labels[..count]), count, batchSize, "labels");
+    }
+
+    /// <summary>The loss and metrics on samples with real-valued targets, in inference mode (Keras's <c>model.evaluate</c>).</summary>
+    /// <param name="model">A compiled model.</param>
+    /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
+    /// <param name="targets">The <c>[count, OutputSize]</c> targets.</param>
+    /// <param name="count">The number of samples; non-negative.</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <returns>The loss, accuracy (NaN for a regression), count and every metric.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
+    public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, int batchSize = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        CheckCompiled(model, "Evaluate");
+        CheckSpans(model, inputs.Length, count);
+        long needed = (long)count * model.OutputSize;
+        if (targets.Length < needed)
+        {
+            throw new ArgumentException(
+                $"targets holds {targets.Length} values but [count={count}, {model.OutputSize}] needs {needed}.", nameof(targets));
+        }
+
+        return EvaluateSpans(model, inputs, LossTargets.FromValues(targets[..(int)needed]), count, batchSize, "targets");
+    }
+
+    private static Evaluation EvaluateSpans(Sequential model, ReadOnlySpan<float> inputs, LossTargets targets, int count, int batchSize, string name)
+    {
+        model.Loss!.CheckTargets(targets, count, model.OutputSize, name);
         if (count == 0)
         {
             return new Evaluation(double.NaN, double.NaN, 0);
         }
 
-        int features = model.InputSize, classes = model.OutputSize;
         int chunk = Math.Min(batchSize, count);
-        float[] outputs = ArrayPool<float>.Shared.Rent(chunk * classes);
-        try
+        using var evaluator = new Evaluator(model, chunk, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, targets.HasLabels), model.OutputSize));
+        for (int first = 0; first < count; first += chunk)
         {
-            double lossSum = 0;
-            long correct = 0;
-            for (int first = 0; first < count; first += chunk)
-            {
-                int n = Math.Min(chunk, count - first);
-                Span<float> y = outputs.AsSpan(0, n * classes);
-                model.Infer(inputs.Slice(first * features, n * features), y, n);
-                ReadOnlySpan<int> batchLabels = labels.Slice(first, n);
-                lossSum += loss.Sum(y, batchLabels, n, classes);
-                correct += Metrics.CountCorrect(y, batchLabels, n, classes);
-            }
+            int n = Math.Min(chunk, count - first);
+            evaluator.Add(inputs.Slice(first * model.InputSize, n * model.InputSize), targets.Slice(first, n, model.OutputSize), n);
+        }
 
-            return new Evaluation(lossSum / count, (double)correct / count, count);
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(outputs);
-        }
+        return evaluator.Result(count);
     }
 
-    /// <summary>The mean loss and the accuracy on a <see cref="Dataset"/>, in inference mode (Keras's <c>model.evaluate</c>).</summary>
+    /// <summary>The loss and metrics on a <see cref="Dataset"/> (with its sample weights), in inference mode (Keras's <c>model.evaluate</c>).</summary>
     /// <param name="model">A compiled model.</param>
-    /// <param name="data">The labelled samples.</param>
-    /// <param name="batchSize">Samples per forward pass (memory, not results, depends on it); positive.</param>
-    /// <returns>The loss, accuracy and count.</returns>
+    /// <param name="data">The samples and their labels or targets.</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <returns>The loss, accuracy, count and every metric.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
-        CheckDataset(model, data, nameof(data));
-        return EvaluateCore(model, data.Source, batchSize);
+        CheckDatasetShape(model, data, nameof(data));
+        SampleSource source = data.Source;
+        model.Loss!.CheckTargets(source.AllTargets, source.Count, model.OutputSize, data.HasLabels ? "data.Labels" : "data.Targets");
+        return EvaluateCore(model, source, batchSize, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, data.HasLabels), model.OutputSize));
     }
 
     /// <summary>As <see cref="Evaluate(Sequential, Dataset, int)"/> in batches of 1,000.</summary>
     /// <param name="model">A compiled model.</param>
-    /// <param name="data">The labelled samples.</param>
-    /// <returns>The loss, accuracy and count.</returns>
+    /// <param name="data">The samples and their labels or targets.</param>
+    /// <returns>The loss, accuracy, count and every metric.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data) => model.Evaluate(data, 1000);
 
-    private static Evaluation EvaluateCore(Sequential model, SampleSource data, int batchSize)
+    private static Evaluation EvaluateCore(Sequential model, SampleSource data, int batchSize, MetricSet metrics)
     {
         int count = data.Count;
         if (count == 0)
@@ -277,37 +480,27 @@ public static class ModelTraining
             return new Evaluation(double.NaN, double.NaN, 0);
         }
 
-        ILoss loss = model.Loss!;
-        int features = model.InputSize, classes = model.OutputSize;
         int chunk = Math.Min(batchSize, count);
-        float[] outputs = ArrayPool<float>.Shared.Rent(chunk * classes);
-        float[] inputs = data.IsBytes ? ArrayPool<float>.Shared.Rent(chunk * features) : [];
+        float[] inputs = data.IsBytes ? ArrayPool<float>.Shared.Rent(chunk * model.InputSize) : [];
         try
         {
-            double lossSum = 0;
-            long correct = 0;
-            ReadOnlySpan<int> labels = data.Labels.Span;
+            using var evaluator = new Evaluator(model, chunk, metrics);
             for (int first = 0; first < count; first += chunk)
             {
                 int n = Math.Min(chunk, count - first);
                 if (!data.TryGetFloats(first, n, out ReadOnlySpan<float> x))
                 {
                     data.CopyFeatures(first, n, inputs);
-                    x = inputs.AsSpan(0, n * features);
+                    x = inputs.AsSpan(0, n * model.InputSize);
                 }
 
-                Span<float> y = outputs.AsSpan(0, n * classes);
-                model.Infer(x, y, n);
-                ReadOnlySpan<int> batchLabels = labels.Slice(first, n);
-                lossSum += loss.Sum(y, batchLabels, n, classes);
-                correct += Metrics.CountCorrect(y, batchLabels, n, classes);
+                evaluator.Add(x, data.TargetsOf(first, n), n);
             }
 
-            return new Evaluation(lossSum / count, (double)correct / count, count);
+            return evaluator.Result(count);
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(outputs);
             if (inputs.Length > 0)
             {
                 ArrayPool<float>.Shared.Return(inputs);
@@ -315,9 +508,107 @@ public static class ModelTraining
         }
     }
 
-    /// <summary>The predicted class (argmax) of every sample of a <see cref="Dataset"/>.</summary>
+    /// <summary>
+    /// Every Evaluate's accumulation: infers a chunk, adds its per-sample losses (the training step's computation) and
+    /// its metrics.
+    /// </summary>
+    private sealed class Evaluator : IDisposable
+    {
+        private readonly Sequential _model;
+        private readonly ILoss _loss;
+        private readonly MetricSet _metrics;
+        private readonly float[] _outputs;
+        private readonly float[] _predictions;
+        private readonly AccuracyKind _kind;
+        private readonly float _threshold;
+        private double _lossSum;
+
+        public Evaluator(Sequential model, int chunk, MetricSet metrics)
+        {
+            _model = model;
+            _loss = model.Loss!;
+            _metrics = metrics;
+            int outputs = model.OutputSize;
+            _outputs = ArrayPool<float>.Shared.Rent(chunk * outputs);
+            _predictions = metrics.NeedsPredictions ? ArrayPool<float>.Shared.Rent(chunk * outputs) : [];
+            _kind = Scoring.Metrics.AccuracyFor(_loss, outputs);
+            _threshold = _loss.Input == LossInput.Logits ? 0f : 0.5f;
+            metrics.Reset();
+        }
+
+        public void Add(ReadOnlySpan<float> x, LossTargets targets, int n)
+        {
+            int outputs = _model.OutputSize;
+            Span<float> y = _outputs.AsSpan(0, n * outputs);
+            _model.Infer(x, y, n);
+            double sum = _loss.Sum(y, targets, n, outputs);
+
+            // Keras's evaluate averages the batch losses weighted by batch size: for the default reduction that is the
+            // sum over all samples divided by the count, whatever the chunk.
+            _lossSum += _loss.Reduction == Reduction.Sum ? sum * n : sum;
+            if (_metrics.Names.Contains("accuracy"))
+            {
+                (int correct, int judged) = Scoring.Metrics.CountCorrect(y, targets, n, outputs, _kind, _threshold);
+                _metrics.AddAccuracy(correct, judged);
+            }
+
+            if (_metrics.NeedsPredictions)
+            {
+                _loss.ToPredictions(y, _predictions, n, outputs);
+                _metrics.AddPredictions(_predictions, targets, n);
+            }
+        }
+
+        public Evaluation Result(int count)
+        {
+            var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = _lossSum / count };
+            _metrics.WriteTo(values, "");
+            return new Evaluation(values["loss"], values.GetValueOrDefault("accuracy", double.NaN), count) { Metrics = values };
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<float>.Shared.Return(_outputs);
+            if (_predictions.Length > 0)
+            {
+                ArrayPool<float>.Shared.Return(_predictions);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The predictions for every sample of a <see cref="Dataset"/> (see <see cref="Sequential.Predict(ReadOnlySpan{float}, Span{float}, int)"/>:
+    /// probabilities for a classifier, values for a regression).
+    /// </summary>
     /// <param name="model">The model.</param>
-    /// <param name="data">The samples (their labels are not used).</param>
+    /// <param name="data">The samples (their targets are not used).</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <returns>The <c>[Count, OutputSize]</c> predictions, row-major.</returns>
+    /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
+    public static float[] Predict(this Sequential model, Dataset data, int batchSize = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        CheckFeatureSize(model, data, nameof(data));
+        float[] predictions = new float[(long)data.Count * model.OutputSize];
+        ForEachChunk(model, data.Source, batchSize, (first, n, outputs) =>
+            model.Loss?.ToPredictions(outputs, predictions.AsSpan(first * model.OutputSize, n * model.OutputSize), n, model.OutputSize));
+        if (model.Loss is null)
+        {
+            // No loss: the predictions are the outputs, copied by the chunk callback's absence.
+            ForEachChunk(model, data.Source, batchSize, (first, n, outputs) => outputs.CopyTo(predictions.AsSpan(first * model.OutputSize)));
+        }
+
+        return predictions;
+    }
+
+    /// <summary>
+    /// The predicted class of every sample of a <see cref="Dataset"/>: the argmax of each output row, or for a model
+    /// with one output, 1 where its probability is above ½ (its logit above 0 for a loss on logits) and 0 elsewhere.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">The samples (their targets are not used).</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[Count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
@@ -327,11 +618,19 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
-        SampleSource source = data.Source;
-        int count = source.Count, features = model.InputSize, classes = model.OutputSize;
-        int[] predictions = new int[count];
+        int[] classes = new int[data.Count];
+        ForEachChunk(model, data.Source, batchSize, (first, n, outputs) => Classify(model, outputs, classes.AsSpan(first, n), n));
+        return classes;
+    }
+
+    private delegate void ChunkAction(int first, int count, ReadOnlySpan<float> outputs);
+
+    // Infers every sample of a source in chunks, reading bytes into floats as needed, and hands each chunk's outputs on.
+    private static void ForEachChunk(Sequential model, SampleSource source, int batchSize, ChunkAction action)
+    {
+        int count = source.Count, features = model.InputSize, outputs = model.OutputSize;
         int chunk = Math.Max(1, Math.Min(batchSize, count));
-        float[] outputs = ArrayPool<float>.Shared.Rent(chunk * classes);
+        float[] buffer = ArrayPool<float>.Shared.Rent(chunk * outputs);
         float[] inputs = source.IsBytes ? ArrayPool<float>.Shared.Rent(chunk * features) : [];
         try
         {
@@ -344,36 +643,55 @@ public static class ModelTraining
                     x = inputs.AsSpan(0, n * features);
                 }
 
-                model.Infer(x, outputs.AsSpan(0, n * classes), n);
-                Metrics.ArgMax(outputs.AsSpan(0, n * classes), predictions.AsSpan(first, n), n, classes);
+                model.Infer(x, buffer.AsSpan(0, n * outputs), n);
+                action(first, n, buffer.AsSpan(0, n * outputs));
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(outputs);
+            ArrayPool<float>.Shared.Return(buffer);
             if (inputs.Length > 0)
             {
                 ArrayPool<float>.Shared.Return(inputs);
             }
         }
-
-        return predictions;
     }
 
-    /// <summary>The confusion matrix of the model's predictions on a <see cref="Dataset"/>.</summary>
+    private static void Classify(Sequential model, ReadOnlySpan<float> outputs, Span<int> classes, int n)
+    {
+        if (model.OutputSize > 1)
+        {
+            Scoring.Metrics.ArgMax(outputs, classes, n, model.OutputSize);
+            return;
+        }
+
+        float threshold = model.Loss?.Input == LossInput.Logits ? 0f : 0.5f;
+        for (int r = 0; r < n; r++)
+        {
+            classes[r] = outputs[r] > threshold ? 1 : 0;
+        }
+    }
+
+    /// <summary>
+    /// The confusion matrix of the model's predictions (<see cref="PredictClasses(Sequential, Dataset, int)"/>) on a
+    /// labelled <see cref="Dataset"/>; a one-output model has the two classes 0 and 1.
+    /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="data">The labelled samples.</param>
     /// <returns>The matrix, rows true classes.</returns>
     /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
+    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets.</exception>
     public static ConfusionMatrix ConfusionMatrix(this Sequential model, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        CheckDataset(model, data, nameof(data));
-        return new ConfusionMatrix(data.Labels, model.PredictClasses(data, 1000), model.OutputSize);
+        CheckFeatureSize(model, data, nameof(data));
+        int classes = Math.Max(2, model.OutputSize);
+        CheckLabels(data.Labels, classes, "data.Labels");
+        return new ConfusionMatrix(data.Labels, model.PredictClasses(data, 1000), classes);
     }
 
-    /// <summary>The predicted class (argmax) of every sample.</summary>
+    /// <summary>The predicted class of every sample (see <see cref="PredictClasses(Sequential, Dataset, int)"/>).</summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
     /// <param name="count">The number of samples; non-negative.</param>
@@ -385,39 +703,57 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        CheckSpans(model, inputs.Length, count, count);
-        int features = model.InputSize, classes = model.OutputSize;
+        CheckSpans(model, inputs.Length, count);
+        int features = model.InputSize, outputs = model.OutputSize;
         int[] predictions = new int[count];
         int chunk = Math.Max(1, Math.Min(batchSize, count));
-        float[] outputs = ArrayPool<float>.Shared.Rent(chunk * classes);
+        float[] buffer = ArrayPool<float>.Shared.Rent(chunk * outputs);
         try
         {
             for (int first = 0; first < count; first += chunk)
             {
                 int n = Math.Min(chunk, count - first);
-                model.Infer(inputs.Slice(first * features, n * features), outputs.AsSpan(0, n * classes), n);
-                Metrics.ArgMax(outputs.AsSpan(0, n * classes), predictions.AsSpan(first, n), n, classes);
+                model.Infer(inputs.Slice(first * features, n * features), buffer.AsSpan(0, n * outputs), n);
+                Classify(model, buffer.AsSpan(0, n * outputs), predictions.AsSpan(first, n), n);
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(outputs);
+            ArrayPool<float>.Shared.Return(buffer);
         }
 
         return predictions;
     }
 
-    /// <summary>The confusion matrix of the model's predictions on labelled samples.</summary>
+    /// <summary>The confusion matrix of the model's predictions on labelled samples (a one-output model has classes 0 and 1).</summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
     /// <param name="labels">The <c>[count]</c> labels.</param>
     /// <param name="count">The number of samples.</param>
     /// <returns>The matrix, rows true classes.</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
     public static ConfusionMatrix ConfusionMatrix(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count)
     {
         ArgumentNullException.ThrowIfNull(model);
-        CheckSpans(model, inputs.Length, labels.Length, count);
-        return new ConfusionMatrix(labels[..count], model.PredictClasses(inputs, count), model.OutputSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        CheckSpans(model, inputs.Length, count);
+        if (labels.Length < count)
+        {
+            throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
+        }
+
+        int classes = Math.Max(2, model.OutputSize);
+        CheckLabels(labels[..count], classes, nameof(labels));
+        return new ConfusionMatrix(labels[..count], model.PredictClasses(inputs, count), classes);
+    }
+
+    private static void CheckLabels(ReadOnlySpan<int> labels, int classes, string name)
+    {
+        int bad = labels.IndexOfAnyExceptInRange(0, classes - 1);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"{name}[{bad}] = {labels[bad]} is outside [0, {classes}): the model predicts {classes} classes.", name);
+        }
     }
 
     private static void CheckCompiled(Sequential model, string what)
@@ -437,15 +773,13 @@ public static class ModelTraining
         }
     }
 
-    private static void CheckDataset(Sequential model, Dataset data, string name)
+    private static void CheckDatasetShape(Sequential model, Dataset data, string name)
     {
         CheckFeatureSize(model, data, name);
-        int classes = model.OutputSize;
-        int bad = data.Labels.AsSpan().IndexOfAnyExceptInRange(0, classes - 1);
-        if (bad >= 0)
+        if (!data.HasLabels && data.TargetSize != model.OutputSize)
         {
             throw new ArgumentException(
-                $"{name}.Labels[{bad}] = {data.Labels[bad]} is outside [0, {classes}): the model outputs {classes} classes.", name);
+                $"{name} has targets of shape [{data.Count}, {data.TargetSize}] but the model has {model.OutputSize} outputs (shape [?, {model.OutputSize}]).", name);
         }
     }
 
@@ -474,7 +808,7 @@ public static class ModelTraining
         }
     }
 
-    private static int CheckData(Sequential model, float[] inputs, int[] labels, string inputsName, string labelsName)
+    private static int CheckInputs(Sequential model, float[] inputs, string inputsName)
     {
         int features = model.InputSize;
         if (inputs.Length % features != 0)
@@ -483,39 +817,37 @@ public static class ModelTraining
                 $"{inputsName} holds {inputs.Length} floats, which is not a whole number of samples of the model's {features} input features (shape [?, {features}]).", inputsName);
         }
 
-        int count = inputs.Length / features;
-        if (labels.Length != count)
-        {
-            throw new ArgumentException(
-                $"{inputsName} has shape [{count}, {features}] but {labelsName} has shape [{labels.Length}]: they must hold as many samples.", labelsName);
-        }
-
-        int classes = model.OutputSize;
-        for (int i = 0; i < labels.Length; i++)
-        {
-            if ((uint)labels[i] >= (uint)classes)
-            {
-                throw new ArgumentException(
-                    $"{labelsName}[{i}] = {labels[i]} is outside [0, {classes}): the model outputs {classes} classes.", labelsName);
-            }
-        }
-
-        return count;
+        return inputs.Length / features;
     }
 
-    // inputs and labels are the spans' lengths, named after the spans they check.
-    private static void CheckSpans(Sequential model, int inputs, int labels, int count)
+    private static void CheckCount(Sequential model, int count, int other, string inputsName, string otherName, string otherShape)
+    {
+        if (other != count)
+        {
+            throw new ArgumentException(
+                $"{inputsName} has shape [{count}, {model.InputSize}] but {otherName} has shape {otherShape}: they must hold as many samples.", otherName);
+        }
+    }
+
+    private static void CheckTargetShape(Sequential model, int count, int length, string inputsName, string targetsName)
+    {
+        int outputs = model.OutputSize;
+        if (length % outputs != 0)
+        {
+            throw new ArgumentException(
+                $"{targetsName} holds {length} values, which is not a whole number of rows of the model's {outputs} outputs (shape [?, {outputs}]).", targetsName);
+        }
+
+        CheckCount(model, count, length / outputs, inputsName, targetsName, $"[{length / outputs}, {outputs}]");
+    }
+
+    private static void CheckSpans(Sequential model, int inputs, int count)
     {
         long needed = (long)count * model.InputSize;
         if (inputs < needed)
         {
             throw new ArgumentException(
                 $"inputs holds {inputs} floats but [count={count}, {model.InputSize}] needs {needed}.", nameof(inputs));
-        }
-
-        if (labels < count)
-        {
-            throw new ArgumentException($"labels holds {labels} values but count is {count}.", nameof(labels));
         }
     }
 }

@@ -175,6 +175,53 @@ public class LayerGradientTests
         Assert.True(result.MaxInputError > 0.3, result.ToString());
     }
 
+    [Fact]
+    public void The_worst_location_is_that_of_the_largest_error_of_either_kind()
+    {
+        // Fix 6c: the parameter pass used to overwrite the input pass's worst location, even when smaller.
+        var result = GradientChecker.CheckLayer(new ScaleWithWrongInputGradient(), Seeded.Uniform(6, 1), 2);
+        Assert.True(result.MaxInputError > 0.3, result.ToString());
+        Assert.True(result.MaxParameterError is > 0 and < 1e-2, result.ToString());
+        Assert.StartsWith("input[", result.Worst, StringComparison.Ordinal);
+    }
+
+    /// <summary>y = w·x with one parameter w: a right parameter gradient, an input gradient that forgets w.</summary>
+    private sealed class ScaleWithWrongInputGradient : Layer
+    {
+        public ScaleWithWrongInputGradient()
+            : base("scale") => Build(3, 0);
+
+        public override string DefaultName => "scale";
+
+        public override string TypeId => "Scale";
+
+        public override int ParameterCount => 1;
+
+        protected override int OnBuild(int inputSize) => inputSize;
+
+        protected override void InitializeParameters(Span<float> parameters, ulong seed) => parameters[0] = 3.3f;
+
+        protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+        {
+            for (int i = 0; i < input.Length; i++)
+            {
+                output[i] = Parameters.Span[0] * input[i];
+            }
+        }
+
+        protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+        {
+            float sum = 0;
+            for (int i = 0; i < input.Length; i++)
+            {
+                sum += input[i] * outputGrad[i];
+            }
+
+            Gradients.Span[0] += sum;
+            outputGrad.CopyTo(inputGrad);
+        }
+    }
+
     /// <summary>y = 2x, with a backward that forgets the factor 2.</summary>
     private sealed class BrokenLayer : Layer
     {

@@ -18,8 +18,10 @@ public class LossTests
     public void Cross_entropy_gradient_matches_differences(LayerCase c)
     {
         float[] logits = Seeded.Uniform(c.Batch * c.Outputs, c.Seed, 4f);
+        // The loss is evaluated as training evaluates it, from float exponentials (about 1e-7 absolute): h = 1e-2 keeps
+        // that noise over 2h at 5e-6, and the O(h²) truncation error of this smooth function below it.
         var result = GradientChecker.CheckLoss(new SoftmaxCrossEntropy(), logits, Labels(c.Batch, c.Outputs, c.Seed),
-            c.Batch, c.Outputs, step: 1e-3f, floor: 1e-3);
+            c.Batch, c.Outputs, step: 1e-2f, floor: 1e-3);
         Assert.True(result.MaxError < 1e-2, $"{c}: {result}");
     }
 
@@ -67,7 +69,7 @@ public class LossTests
     {
         float[] x = Seeded.Uniform(30, 4, 3f);
         int[] y = Labels(3, 10, 1);
-        foreach (ILoss loss in new ILoss[] { new SoftmaxCrossEntropy(), new MeanSquaredError() })
+        foreach (Loss loss in new Loss[] { new SoftmaxCrossEntropy(), new MeanSquaredError() })
         {
             double mean = loss.Compute(x, y, new float[30], 3, 10);
             Assert.Equal(mean * 3, loss.Sum(x, y, 3, 10), 1e-5);

@@ -218,6 +218,7 @@ public class SequentialTests
     public void Predict_single_sample_matches_the_batch()
     {
         Sequential model = Mlp(16);
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
         float[] x = Seeded.Uniform(3 * 784, 2);
         float[] batch = new float[30];
         model.Predict(x, batch, 3);

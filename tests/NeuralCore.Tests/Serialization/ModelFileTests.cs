@@ -93,6 +93,25 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void The_loss_settings_and_metrics_are_saved_with_the_model()
+    {
+        var model = new Sequential(3, seed: 2).Add(new Dense(4)).Add(new Dense(1, Activation.Sigmoid));
+        model.Compile(new BinaryCrossentropy(labelSmoothing: 0.1f, reduction: Reduction.Sum), new RmsProp(0.01f), metrics: ["accuracy", "mse"]);
+        string path = Path.Combine(_dir, "binary.ncm");
+        ModelFile.Save(model, path);
+        Sequential loaded = ModelFile.Load(path);
+        var loss = Assert.IsType<BinaryCrossentropy>(loaded.Loss);
+        Assert.Equal(0.1f, loss.LabelSmoothing);
+        Assert.Equal(Reduction.Sum, loss.Reduction);
+        Assert.False(loss.FromLogits);
+        Assert.Equal(["accuracy", "mse"], loaded.Metrics);
+
+        model.Compile(new MeanSquaredError(), new Sgd());
+        ModelFile.Save(model, path);
+        Assert.Null(ModelFile.Load(path).Metrics);
+    }
+
+    [Fact]
     public void A_scheduled_learning_rate_is_saved_as_it_stands()
     {
         Sequential model = Trained(out _, out _);

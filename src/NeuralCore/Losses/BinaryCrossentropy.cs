@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Losses;
+
+/// <summary>
+/// Binary cross-entropy, Keras's <c>BinaryCrossentropy</c>: each output is an independent yes/no probability, and per
+/// sample <c>l = (1/C) Σ_j -(t_j·log p_j + (1 - t_j)·log(1 - p_j))</c> over the 0/1 (or soft) targets t, smoothed as
+/// <c>t·(1 - ε) + ε/2</c> by <see cref="LabelSmoothing"/> ε. With one output, class labels 0 and 1 may stand for t.
+/// </summary>
+/// <remarks>
+/// <para>From logits x (<see cref="FromLogits"/>; no Sigmoid layer): <c>l_j = max(x, 0) - x·t + log(1 + exp(-|x|))</c>,
+/// which cannot overflow, with <c>∂l_j/∂x = σ(x) - t</c>.</para>
+/// <para>From probabilities o (a model ending in Sigmoid), as Keras: <c>p = clip(o, 1e-7, 1 - 1e-7)</c>, the
+/// gradient <c>-t/p + (1 - t)/(1 - p)</c> where the clip is not active and zero where it is.</para>
+/// </remarks>
+public sealed class BinaryCrossentropy : Loss
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="fromLogits">Whether the model outputs logits (no sigmoid layer) rather than probabilities.</param>
+    /// <param name="labelSmoothing">ε in [0, 1]: targets become <c>t·(1 - ε) + ε/2</c>.</param>
+    /// <param name="reduction">How per-sample losses combine.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is outside [0, 1], or <paramref name="reduction"/> is not defined.</exception>
+    public BinaryCrossentropy(bool fromLogits = false, float labelSmoothing = 0f, Reduction reduction = Reduction.Mean)
+        : base(reduction)
+    {
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
+                $"Expected label_smoothing in [0, 1]. Received: labelSmoothing={labelSmoothing}.");
+        }
+
+        FromLogits = fromLogits;
+        LabelSmoothing = labelSmoothing;
+    }
+
+    /// <summary>Whether the loss reads logits.</summary>
+    public bool FromLogits { get; }
+
+    /// <summary>The label smoothing ε.</summary>
+    public float LabelSmoothing { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "binary_crossentropy";
+
+    /// <inheritdoc/>
+    public override LossInput Input => FromLogits ? LossInput.Logits : LossInput.Probabilities;
+
+    /// <inheritdoc/>
+    public override LossTask Task => LossTask.Binary;
+
+    /// <inheritdoc/>
+    /// <remarks><c>from_logits</c>, <c>label_smoothing</c>.</remarks>
+    protected override void WriteSettings(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("from_logits", FromLogits).Set("label_smoothing", LabelSmoothing);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLoss("binary_crossentropy", config => new BinaryCrossentropy(
+        config.GetBoolean("from_logits", false), config.GetSingle("label_smoothing", 0f), ReadReduction(config)));
+
+    /// <inheritdoc/>
+    /// <remarks>Labels 0 and 1 for a one-output model; several outputs need a target row each.</remarks>
+    protected override int LabelCount(int outputs) => outputs == 1
+        ? 2
+        : throw new ArgumentException(
+            $"binary_crossentropy takes class labels (0 or 1) only for a model with one output, and this one has {outputs}: give a [count, {outputs}] array of 0/1 targets, or use CategoricalCrossentropy for one class out of {outputs}.");
+
+    /// <inheritdoc/>
+    /// <remarks>Values in [0, 1].</remarks>
+    protected override string? CheckValue(float value) =>
+        value is >= 0 and <= 1 ? null : "targets in [0, 1] (0/1 labels or probabilities)";
+
+    /// <inheritdoc/>
+    /// <remarks>The sigmoid of the outputs when the loss reads logits; the outputs otherwise.</remarks>
+    public override void ToPredictions(ReadOnlySpan<float> output, Span<float> predictions, int batch, int outputs)
+    {
+        CheckPredictionShapes(output, predictions, batch, outputs);
+        if (FromLogits)
+        {
+            Activations.Sigmoid(output[..(batch * outputs)], predictions);
+        }
+        else
+        {
+            output[..(batch * outputs)].CopyTo(predictions);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale)
+    {
+        int outputs = output.Length;
+        float scale = gradScale / outputs, keep = 1f - LabelSmoothing, spread = 0.5f * LabelSmoothing;
+        const float epsilon = CategoricalCrossentropy.Epsilon;
+        double loss = 0;
+        for (int j = 0; j < outputs; j++)
+        {
+            float t = ((label >= 0 ? label : target[j]) * keep) + spread;
+            float v = output[j];
+            if (FromLogits)
+            {
+                double x = v;
+                loss += Math.Max(x, 0) - (x * t) + Math.Log(1 + Math.Exp(-Math.Abs(x)));
+                float p = 1f / (1f + MathF.Exp(-v));
+                grad[j] = scale * (p - t);
+            }
+            else
+            {
+                float p = Math.Clamp(v, epsilon, 1f - epsilon);
+                loss -= (t * Math.Log(p)) + ((1 - t) * Math.Log(1 - p));
+                grad[j] = v > epsilon && v < 1f - epsilon ? scale * ((-t / p) + ((1 - t) / (1 - p))) : 0f;
+            }
+        }
+
+        return loss / outputs;
+    }
+}

@@ -1,0 +1,369 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Losses;
+
+/// <summary>
+/// A loss defined by its per-sample rule <c>l_r</c> (see <see cref="Row"/>): this class adds the weights and the
+/// reduction, <c>loss = Σ_r w_r·l_r / B</c> (<see cref="Reduction.Mean"/>) or <c>Σ_r w_r·l_r</c>
+/// (<see cref="Reduction.Sum"/>), with the gradient scaled to match, and checks shapes and labels.
+/// </summary>
+public abstract class Loss : ILoss
+{
+    /// <summary>Creates a loss with a reduction.</summary>
+    /// <param name="reduction">How per-sample losses combine.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="reduction"/> is not defined.</exception>
+    protected Loss(Reduction reduction)
+    {
+        if (!Enum.IsDefined(reduction))
+        {
+            throw new ArgumentOutOfRangeException(nameof(reduction), reduction, $"Unknown reduction. Received: reduction={reduction}.");
+        }
+
+        Reduction = reduction;
+    }
+
+    /// <inheritdoc/>
+    public abstract string Name { get; }
+
+    /// <inheritdoc/>
+    public abstract LossInput Input { get; }
+
+    /// <inheritdoc/>
+    public abstract LossTask Task { get; }
+
+    /// <inheritdoc/>
+    public Reduction Reduction { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>Writes <c>reduction</c> (Keras's names), then the loss's own settings (<see cref="WriteSettings"/>).</remarks>
+    public void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("reduction", ReductionName(Reduction));
+        WriteSettings(config);
+    }
+
+    /// <summary>Writes the loss's own settings (none unless overridden).</summary>
+    /// <param name="config">The config to write to.</param>
+    protected virtual void WriteSettings(ComponentConfig config)
+    {
+    }
+
+    /// <summary>Reads the reduction a config holds (<see cref="Reduction.Mean"/> when absent).</summary>
+    /// <param name="config">The config.</param>
+    /// <returns>The reduction.</returns>
+    /// <exception cref="InvalidDataException">The name is unknown.</exception>
+    protected static Reduction ReadReduction(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.GetString("reduction", "sum_over_batch_size") switch
+        {
+            "sum_over_batch_size" => Reduction.Mean,
+            "sum" => Reduction.Sum,
+            "none" => Reduction.None,
+            string other => throw new InvalidDataException(
+                $"Unknown reduction '{other}': expected sum_over_batch_size, sum or none."),
+        };
+    }
+
+    private static string ReductionName(Reduction reduction) => reduction switch
+    {
+        Reduction.Mean => "sum_over_batch_size",
+        Reduction.Sum => "sum",
+        _ => "none",
+    };
+
+    /// <summary>
+    /// One sample's loss <c>l</c>, with <c>gradScale·∂l/∂output</c> written to <paramref name="grad"/>.
+    /// </summary>
+    /// <param name="output">The sample's <c>[outputs]</c> model output.</param>
+    /// <param name="label">The sample's class label, or -1 when the targets are values.</param>
+    /// <param name="target">The sample's <c>[outputs]</c> target values, or empty when it has a label.</param>
+    /// <param name="grad">The sample's <c>[outputs]</c> gradient, overwritten.</param>
+    /// <param name="gradScale">The factor of the gradient (the sample's weight over the batch size, or its weight).</param>
+    /// <returns>The sample's unweighted loss.</returns>
+    protected abstract double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale);
+
+    /// <summary>
+    /// How many label values the loss accepts for <paramref name="outputs"/> outputs: unless overridden, one per output,
+    /// or 0 and 1 for a single output.
+    /// </summary>
+    /// <param name="outputs">Values per sample.</param>
+    /// <returns>Labels must lie in <c>[0, count)</c>.</returns>
+    /// <exception cref="ArgumentException">The loss cannot take labels for that many outputs.</exception>
+    protected virtual int LabelCount(int outputs) => outputs == 1 ? 2 : outputs;
+
+    /// <summary>
+    /// The target value a label stands for at output <paramref name="j"/>: its one-hot row, or for a single output the
+    /// label itself (0 or 1).
+    /// </summary>
+    /// <param name="label">The label.</param>
+    /// <param name="j">The output.</param>
+    /// <param name="outputs">The number of outputs.</param>
+    /// <returns>0 or 1.</returns>
+    protected internal static float LabelTarget(int label, int j, int outputs) =>
+        outputs == 1 ? label : (j == label ? 1f : 0f);
+
+    /// <summary>Checks one target value; returns a description of what is wrong, or null.</summary>
+    /// <param name="value">The value.</param>
+    /// <returns>Null when valid, else the requirement it breaks.</returns>
+    protected virtual string? CheckValue(float value) => float.IsFinite(value) ? null : "a finite value";
+
+    /// <summary>Checks one row of target values; returns a description of what is wrong, or null.</summary>
+    /// <param name="row">The row.</param>
+    /// <returns>Null when valid, else the requirement it breaks.</returns>
+    protected virtual string? CheckRow(ReadOnlySpan<float> row) => null;
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double Compute(ReadOnlySpan<float> output, LossTargets targets, Span<float> outputGrad, int batch, int outputs)
+    {
+        Check(output.Length, targets, outputGrad.Length, batch, outputs);
+        float scale = Reduction == Reduction.Mean ? 1f / batch : 1f;
+        ReadOnlySpan<float> weights = targets.SampleWeights;
+        double total = 0;
+        for (int r = 0; r < batch; r++)
+        {
+            float w = weights.IsEmpty ? 1f : weights[r];
+            double l = Row(output.Slice(r * outputs, outputs), targets.HasLabels ? targets.Labels[r] : -1,
+                targets.HasLabels ? default : targets.Values.Slice(r * outputs, outputs),
+                outputGrad.Slice(r * outputs, outputs), weights.IsEmpty ? scale : scale * w);
+            total += weights.IsEmpty ? l : w * l;
+        }
+
+        return Reduction == Reduction.Sum ? total : total / batch;
+    }
+
+    /// <summary>As <see cref="Compute(ReadOnlySpan{float}, LossTargets, Span{float}, int, int)"/> on class labels.</summary>
+    /// <param name="output">The <c>[batch, classes]</c> model output.</param>
+    /// <param name="labels">The <c>[batch]</c> labels.</param>
+    /// <param name="outputGrad">The <c>[batch, classes]</c> gradient, overwritten.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="classes">Values per sample; positive.</param>
+    /// <returns>The reduced loss.</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    public double Compute(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, Span<float> outputGrad, int batch, int classes) =>
+        Compute(output, LossTargets.FromLabels(labels), outputGrad, batch, classes);
+
+    /// <inheritdoc/>
+    public double Sum(ReadOnlySpan<float> output, LossTargets targets, int batch, int outputs)
+    {
+        Check(output.Length, targets, -1, batch, outputs);
+        float[] scratch = ArrayPool<float>.Shared.Rent(outputs);
+        try
+        {
+            ReadOnlySpan<float> weights = targets.SampleWeights;
+            double total = 0;
+            for (int r = 0; r < batch; r++)
+            {
+                double l = SampleLoss(output, targets, r, outputs, scratch);
+                total += weights.IsEmpty ? l : weights[r] * l;
+            }
+
+            return total;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>As <see cref="Sum(ReadOnlySpan{float}, LossTargets, int, int)"/> on class labels.</summary>
+    /// <param name="output">The <c>[batch, classes]</c> model output.</param>
+    /// <param name="labels">The <c>[batch]</c> labels.</param>
+    /// <param name="batch">The number of samples; positive.</param>
+    /// <param name="classes">Values per sample; positive.</param>
+    /// <returns>The sum of the per-sample losses.</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    public double Sum(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes) =>
+        Sum(output, LossTargets.FromLabels(labels), batch, classes);
+
+    /// <inheritdoc/>
+    public void PerSample(ReadOnlySpan<float> output, LossTargets targets, Span<double> losses, int batch, int outputs)
+    {
+        Check(output.Length, targets, -1, batch, outputs);
+        if (losses.Length < batch)
+        {
+            throw new ArgumentException($"losses holds {losses.Length} values but the batch has {batch}.", nameof(losses));
+        }
+
+        float[] scratch = ArrayPool<float>.Shared.Rent(outputs);
+        try
+        {
+            ReadOnlySpan<float> weights = targets.SampleWeights;
+            for (int r = 0; r < batch; r++)
+            {
+                double l = SampleLoss(output, targets, r, outputs, scratch);
+                losses[r] = weights.IsEmpty ? l : weights[r] * l;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    // The same Row the training step runs, its gradient written to a scratch row: one computation for both.
+    private double SampleLoss(ReadOnlySpan<float> output, LossTargets targets, int r, int outputs, float[] scratch) =>
+        Row(output.Slice(r * outputs, outputs), targets.HasLabels ? targets.Labels[r] : -1,
+            targets.HasLabels ? default : targets.Values.Slice(r * outputs, outputs), scratch.AsSpan(0, outputs), 1f);
+
+    /// <inheritdoc/>
+    /// <remarks>Copies the outputs unless overridden.</remarks>
+    public virtual void ToPredictions(ReadOnlySpan<float> output, Span<float> predictions, int batch, int outputs)
+    {
+        CheckPredictionShapes(output, predictions, batch, outputs);
+        output[..(batch * outputs)].CopyTo(predictions);
+    }
+
+    /// <summary>Checks the spans of <see cref="ToPredictions"/>.</summary>
+    /// <param name="output">The output.</param>
+    /// <param name="predictions">The predictions.</param>
+    /// <param name="batch">The number of samples.</param>
+    /// <param name="outputs">Values per sample.</param>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    protected static void CheckPredictionShapes(ReadOnlySpan<float> output, Span<float> predictions, int batch, int outputs)
+    {
+        ThrowHelper.CheckNonNegative(batch, nameof(batch));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
+        long needed = (long)batch * outputs;
+        if (output.Length < needed)
+        {
+            throw new ArgumentException($"output holds {output.Length} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(output));
+        }
+
+        if (predictions.Length < needed)
+        {
+            throw new ArgumentException($"predictions holds {predictions.Length} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(predictions));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void CheckTargets(LossTargets targets, int count, int outputs, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
+        name ??= "targets";
+        ReadOnlySpan<float> weights = targets.SampleWeights;
+        if (!weights.IsEmpty)
+        {
+            if (weights.Length < count)
+            {
+                throw new ArgumentException($"The sample weights hold {weights.Length} values but there are {count} samples.", name);
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                if (!(weights[i] >= 0 && float.IsFinite(weights[i])))
+                {
+                    throw new ArgumentException(
+                        $"Sample weight {i} is {Format(weights[i])}: weights must be non-negative and finite.", name);
+                }
+            }
+        }
+
+        if (targets.HasLabels)
+        {
+            int classes = LabelCount(outputs);
+            ReadOnlySpan<int> labels = targets.Labels;
+            if (labels.Length < count)
+            {
+                throw new ArgumentException($"{name} holds {labels.Length} labels but there are {count} samples.", name);
+            }
+
+            int bad = labels[..count].IndexOfAnyExceptInRange(0, classes - 1);
+            if (bad >= 0)
+            {
+                throw new ArgumentException(
+                    $"{name}[{bad}] = {labels[bad]} is outside [0, {classes}): the model has {outputs} output(s) and {Name} takes labels 0 to {classes - 1}.", name);
+            }
+
+            return;
+        }
+
+        ReadOnlySpan<float> values = targets.Values;
+        long needed = (long)count * outputs;
+        if (values.Length < needed)
+        {
+            throw new ArgumentException(
+                $"{name} holds {values.Length} values but {count} samples of the model's {outputs} outputs need {needed} (shape [{count}, {outputs}]).", name);
+        }
+
+        for (int r = 0; r < count; r++)
+        {
+            ReadOnlySpan<float> row = values.Slice(r * outputs, outputs);
+            for (int j = 0; j < outputs; j++)
+            {
+                if (CheckValue(row[j]) is { } requirement)
+                {
+                    throw new ArgumentException(
+                        $"{name}[{r}, {j}] = {Format(row[j])}, but {Name} needs {requirement}.", name);
+                }
+            }
+
+            if (CheckRow(row) is { } rowRequirement)
+            {
+                throw new ArgumentException($"{name} row {r} does not suit {Name}: it needs {rowRequirement}.", name);
+            }
+        }
+    }
+
+    // The labels travel inside the targets, but messages name them as the caller knows them.
+    private static ArgumentException Invalid(string message, string paramName) => new(message, paramName);
+
+    private static string Format(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private void Check(int output, LossTargets targets, int outputGrad, int batch, int outputs)
+    {
+        if (batch <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Expected a positive batch size. Received: batch={batch}.");
+        }
+
+        if (outputs <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, $"Expected a positive number of outputs. Received: outputs={outputs}.");
+        }
+
+        long needed = (long)batch * outputs;
+        if (output < needed)
+        {
+            throw new ArgumentException($"output holds {output} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(output));
+        }
+
+        if (outputGrad >= 0 && outputGrad < needed)
+        {
+            throw new ArgumentException($"outputGrad holds {outputGrad} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(outputGrad));
+        }
+
+        if (!targets.SampleWeights.IsEmpty && targets.SampleWeights.Length < batch)
+        {
+            throw new ArgumentException($"The sample weights hold {targets.SampleWeights.Length} values but the batch has {batch}.", nameof(targets));
+        }
+
+        if (targets.HasLabels)
+        {
+            ReadOnlySpan<int> labels = targets.Labels;
+            if (labels.Length < batch)
+            {
+                throw Invalid($"labels holds {labels.Length} values but the batch has {batch}.", "labels");
+            }
+
+            int classes = LabelCount(outputs);
+            int bad = labels[..batch].IndexOfAnyExceptInRange(0, classes - 1);
+            if (bad >= 0)
+            {
+                throw Invalid($"labels[{bad}] = {labels[bad]} is outside [0, {classes}).", "labels");
+            }
+        }
+        else if (targets.Values.Length < needed)
+        {
+            throw new ArgumentException(
+                $"The targets hold {targets.Values.Length} values but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(targets));
+        }
+    }
+}

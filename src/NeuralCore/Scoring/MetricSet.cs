@@ -1,0 +1,129 @@
+using System.Globalization;
+using NeuralCore.Losses;
+
+namespace NeuralCore.Scoring;
+
+/// <summary>
+/// Accumulates named metrics over many batches (an epoch, an evaluation): <c>accuracy</c> from counts, and the
+/// regression metrics <c>mae</c>, <c>mse</c>, <c>rmse</c> and <c>r2</c> (Keras's <c>R2Score</c>, averaged over outputs)
+/// from predictions and targets. Allocates only when created.
+/// </summary>
+internal sealed class MetricSet
+{
+    /// <summary>The metric names a model accepts.</summary>
+    public static readonly string[] Known = ["accuracy", "mae", "mse", "rmse", "r2"];
+
+    private readonly int _outputs;
+    private readonly double[] _targetSum;
+    private readonly double[] _targetSquares;
+    private readonly double[] _squaredErrors;
+    private long _correct;
+    private long _judged;
+    private double _absolute;
+    private long _count;
+
+    public MetricSet(IReadOnlyList<string> names, int outputs)
+    {
+        Names = names;
+        _outputs = outputs;
+        NeedsPredictions = names.Any(n => n != "accuracy");
+        _targetSum = new double[outputs];
+        _targetSquares = new double[outputs];
+        _squaredErrors = new double[outputs];
+    }
+
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>Whether a metric other than accuracy is measured (they need predictions and targets).</summary>
+    public bool NeedsPredictions { get; }
+
+    /// <summary>The metrics a model measures: the ones it was compiled with, or by default <c>mae</c> for a regression loss on real-valued targets and <c>accuracy</c> otherwise.</summary>
+    public static IReadOnlyList<string> Resolve(IReadOnlyList<string>? compiled, ILoss loss, bool labels) =>
+        compiled ?? (loss.Task == LossTask.Regression && !labels ? ["mae"] : ["accuracy"]);
+
+    /// <summary>Checks metric names, naming an unknown one.</summary>
+    public static void Validate(IReadOnlyList<string> names, string paramName)
+    {
+        foreach (string name in names)
+        {
+            if (Array.IndexOf(Known, name) < 0)
+            {
+                throw new ArgumentException(
+                    $"Unknown metric '{name}': expected one of {string.Join(", ", Known)}.", paramName);
+            }
+        }
+    }
+
+    public void Reset()
+    {
+        _correct = _judged = _count = 0;
+        _absolute = 0;
+        Array.Clear(_targetSum);
+        Array.Clear(_targetSquares);
+        Array.Clear(_squaredErrors);
+    }
+
+    public void AddAccuracy(int correct, int judged)
+    {
+        _correct += correct;
+        _judged += judged;
+    }
+
+    /// <summary>Adds a batch of predictions against its targets (labels read as one-hot rows, or as 0/1 for one output).</summary>
+    public void AddPredictions(ReadOnlySpan<float> predictions, LossTargets targets, int batch)
+    {
+        int outputs = _outputs;
+        for (int r = 0; r < batch; r++)
+        {
+            for (int j = 0; j < outputs; j++)
+            {
+                double t = targets.HasLabels ? Loss.LabelTarget(targets.Labels[r], j, outputs) : targets.Values[(r * outputs) + j];
+                double e = predictions[(r * outputs) + j] - t;
+                _absolute += Math.Abs(e);
+                _squaredErrors[j] += e * e;
+                _targetSum[j] += t;
+                _targetSquares[j] += t * t;
+            }
+        }
+
+        _count += batch;
+    }
+
+    /// <summary>Writes each metric's value under <paramref name="prefix"/> + its name (NaN when nothing was measured).</summary>
+    public void WriteTo(IDictionary<string, double> values, string prefix)
+    {
+        double n = _count * (double)_outputs;
+        double squared = _squaredErrors.Sum();
+        foreach (string name in Names)
+        {
+            values[prefix + name] = name switch
+            {
+                "accuracy" => _judged == 0 ? double.NaN : (double)_correct / _judged,
+                "mae" => n == 0 ? double.NaN : _absolute / n,
+                "mse" => n == 0 ? double.NaN : squared / n,
+                "rmse" => n == 0 ? double.NaN : Math.Sqrt(squared / n),
+                "r2" => R2(),
+                _ => throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Unknown metric {name}.")),
+            };
+        }
+    }
+
+    // Keras's R2Score with uniform averaging: 1 - SSE_j / SST_j per output, then the mean over outputs.
+    private double R2()
+    {
+        if (_count < 2)
+        {
+            return double.NaN;
+        }
+
+        double total = 0;
+        for (int j = 0; j < _outputs; j++)
+        {
+            double mean = _targetSum[j] / _count;
+            double sst = _targetSquares[j] - (_count * mean * mean);
+            total += sst > 0 ? 1 - (_squaredErrors[j] / sst) : (_squaredErrors[j] == 0 ? 1 : 0);
+        }
+
+        return total / _outputs;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using NeuralCore.Losses;
+
+namespace NeuralCore.Scoring;
+
+/// <summary>Accuracy over row-major <c>[batch, outputs]</c> model outputs and their labels or targets.</summary>
+public static class Metrics
+{
+    /// <summary>The index of the largest value of each row (the first one on ties): <c>predictions[r] = argmax_j output[r, j]</c>.</summary>
+    /// <param name="output">The <c>[batch, classes]</c> scores or probabilities.</param>
+    /// <param name="predictions">The <c>[batch]</c> predicted classes, overwritten.</param>
+    /// <param name="batch">The number of rows; non-negative.</param>
+    /// <param name="classes">The number of columns; positive.</param>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    public static void ArgMax(ReadOnlySpan<float> output, Span<int> predictions, int batch, int classes)
+    {
+        CheckSizes(output, batch, classes);
+        if (predictions.Length < batch)
+        {
+            throw new ArgumentException($"predictions holds {predictions.Length} values but the batch has {batch}.", nameof(predictions));
+        }
+
+        for (int r = 0; r < batch; r++)
+        {
+            predictions[r] = TensorPrimitives.IndexOfMax(output.Slice(r * classes, classes));
+        }
+    }
+
+    /// <summary>The number of rows whose argmax equals the label.</summary>
+    /// <param name="output">The <c>[batch, classes]</c> scores or probabilities.</param>
+    /// <param name="labels">The <c>[batch]</c> labels.</param>
+    /// <param name="batch">The number of rows; non-negative.</param>
+    /// <param name="classes">The number of columns; positive.</param>
+    /// <returns>The count of correct predictions.</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int CountCorrect(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes)
+    {
+        CheckSizes(output, batch, classes);
+        if (labels.Length < batch)
+        {
+            throw new ArgumentException($"labels holds {labels.Length} values but the batch has {batch}.", nameof(labels));
+        }
+
+        int correct = 0;
+        for (int r = 0; r < batch; r++)
+        {
+            if (TensorPrimitives.IndexOfMax(output.Slice(r * classes, classes)) == labels[r])
+            {
+                correct++;
+            }
+        }
+
+        return correct;
+    }
+
+    /// <summary>
+    /// Which accuracy suits a loss for a model of <paramref name="outputs"/> outputs: <see cref="AccuracyKind.Binary"/>
+    /// for a binary loss or a single output, <see cref="AccuracyKind.Categorical"/> otherwise.
+    /// </summary>
+    /// <param name="loss">The loss.</param>
+    /// <param name="outputs">The model's outputs.</param>
+    /// <returns>The kind.</returns>
+    public static AccuracyKind AccuracyFor(ILoss loss, int outputs)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        return loss.Task == LossTask.Binary || outputs == 1 ? AccuracyKind.Binary : AccuracyKind.Categorical;
+    }
+
+    /// <summary>
+    /// Counts correct predictions. Categorical: a sample is correct when its output's argmax equals its label (or its
+    /// target row's argmax); <c>judged</c> is the batch. Binary: each output is correct when it lies above
+    /// <paramref name="threshold"/> exactly when its target (or the label, for one output) is above ½; <c>judged</c> is
+    /// <c>batch·outputs</c> (Keras's <c>binary_accuracy</c>).
+    /// </summary>
+    /// <param name="output">The <c>[batch, outputs]</c> model output.</param>
+    /// <param name="targets">The labels or target rows (weights are ignored, as Keras's unweighted metrics).</param>
+    /// <param name="batch">The number of samples; non-negative.</param>
+    /// <param name="outputs">Values per sample; positive.</param>
+    /// <param name="kind">The accuracy.</param>
+    /// <param name="threshold">The binary decision threshold on the outputs: 0.5 for probabilities, 0 for logits.</param>
+    /// <returns>The number correct, and the number judged.</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (int Correct, int Judged) CountCorrect(ReadOnlySpan<float> output, LossTargets targets, int batch, int outputs,
+        AccuracyKind kind, float threshold)
+    {
+        CheckSizes(output, batch, outputs);
+        int have = targets.HasLabels ? targets.Labels.Length : targets.Values.Length / outputs;
+        if (have < batch)
+        {
+            throw new ArgumentException($"The targets hold {have} samples but the batch has {batch}.", nameof(targets));
+        }
+
+        int correct = 0;
+        if (kind == AccuracyKind.Categorical)
+        {
+            for (int r = 0; r < batch; r++)
+            {
+                int predicted = TensorPrimitives.IndexOfMax(output.Slice(r * outputs, outputs));
+                int expected = targets.HasLabels ? targets.Labels[r] : TensorPrimitives.IndexOfMax(targets.Values.Slice(r * outputs, outputs));
+                correct += predicted == expected ? 1 : 0;
+            }
+
+            return (correct, batch);
+        }
+
+        for (int r = 0; r < batch; r++)
+        {
+            for (int j = 0; j < outputs; j++)
+            {
+                bool positive = output[(r * outputs) + j] > threshold;
+                bool expected = targets.HasLabels ? targets.Labels[r] == 1 : targets.Values[(r * outputs) + j] > 0.5f;
+                correct += positive == expected ? 1 : 0;
+            }
+        }
+
+        return (correct, batch * outputs);
+    }
+
+    private static void CheckSizes(ReadOnlySpan<float> output, int batch, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        if (output.Length < (long)batch * classes)
+        {
+            throw new ArgumentException($"output holds {output.Length} floats but [batch={batch}, classes={classes}] needs {(long)batch * classes}.", nameof(output));
+        }
+    }
+}
+
+/// <summary>What <c>accuracy</c> compares.</summary>
+public enum AccuracyKind
+{
+    /// <summary>The argmax of each output row against the label (or the target row's argmax).</summary>
+    Categorical,
+
+    /// <summary>Each output above a threshold against its 0/1 target.</summary>
+    Binary,
+}

@@ -1,0 +1,90 @@
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Tests.Training;
+using NeuralCore.Training;
+
+namespace NeuralCore.Tests.Models;
+
+/// <summary>Compile refuses a loss that does not suit the model's output, and says what to change.</summary>
+public class CompileTests
+{
+    private static Sequential Ending(params ILayer[] last)
+    {
+        var model = new Sequential(4, seed: 1).Add(new Dense(8)).Add(new Relu());
+        foreach (ILayer layer in last)
+        {
+            model.Add(layer);
+        }
+
+        return model;
+    }
+
+    [Fact]
+    public void Softmax_before_a_from_logits_loss_is_refused_with_the_remedy()
+    {
+        // Before this check, this model trained with softmax applied twice: 93.6% instead of 95.9% on MNIST.
+        var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax()).Compile(new SoftmaxCrossEntropy(), new Adam()));
+        Assert.Contains("'softmax' (Softmax) already outputs probabilities", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Remove the Softmax", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("CategoricalCrossentropy(fromLogits: false)", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(3, Activation.Softmax)).Compile(new SoftmaxCrossEntropy(), new Adam()));
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Sigmoid()).Compile(new BinaryCrossentropy(fromLogits: true), new Adam()));
+
+        // The right pairs compile.
+        Ending(new Dense(3), new Softmax()).Compile(new CategoricalCrossentropy(), new Adam());
+        Ending(new Dense(3)).Compile(new SoftmaxCrossEntropy(), new Adam());
+        Ending(new Dense(1, Activation.Sigmoid)).Compile(new BinaryCrossentropy(), new Adam());
+        Ending(new Dense(1)).Compile(new BinaryCrossentropy(fromLogits: true), new Adam());
+    }
+
+    [Fact]
+    public void A_probability_loss_on_raw_outputs_is_refused()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3)).Compile(new CategoricalCrossentropy(), new Adam()));
+        Assert.Contains("expects probabilities", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("End the model with a Softmax layer", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new BinaryCrossentropy(), new Adam()));
+        Assert.Contains("Sigmoid", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Sigmoid()).Compile(new CategoricalCrossentropy(), new Adam()));
+    }
+
+    [Fact]
+    public void A_categorical_loss_needs_two_outputs_and_training_needs_a_reduction()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new SoftmaxCrossEntropy(), new Adam()));
+        Assert.Contains("BinaryCrossentropy with one output", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(2)).Compile(new MeanSquaredError(Reduction.None), new Adam()));
+        Assert.Contains("reduction None", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(2)).Compile(new MeanSquaredError(), new Adam(), metrics: ["accuracy", "f1"]));
+        Assert.Contains("Unknown metric 'f1'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Regression_targets_given_to_a_classification_loss_are_refused_at_fit()
+    {
+        var model = Ending(new Dense(2));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        float[] x = new float[3 * 4];
+        var ex = Assert.Throws<ArgumentException>(() => model.Fit(x, [0.5f, 0.5f, 2f, 7f, 1f, 0f]));
+        Assert.Contains("targets[1, 0] = 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("for regression use MeanSquaredError", ex.Message, StringComparison.Ordinal);
+
+        // Shapes name both sides.
+        ex = Assert.Throws<ArgumentException>(() => model.Fit(x, new float[5]));
+        Assert.Contains("not a whole number of rows of the model's 2 outputs", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => model.Fit(x, new float[4]));
+        Assert.Contains("inputs has shape [3, 4] but targets has shape [2, 2]", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_mnist_pair_of_the_issue_trains_as_intended_once_the_softmax_is_removed()
+    {
+        (float[] x, int[] y) = FitTests.Blobs(400, 2);
+        var model = new Sequential(2, seed: 3).Add(new Dense(16)).Add(new Relu()).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+        History history = model.Fit(x, y, new FitOptions { Epochs = 5 });
+        Assert.True(history.Epochs[^1].Accuracy > 0.95, $"{history.Epochs[^1]}");
+    }
+}

@@ -1,0 +1,184 @@
+using NeuralCore.Data;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Training;
+
+namespace NeuralCore.Tests.Training;
+
+/// <summary>Fit, Evaluate and Predict on real-valued targets, binary labels, sample and class weights.</summary>
+public class TargetsTests
+{
+    private static (float[] X, float[] Y) Line(int count, int seed)
+    {
+        var random = new Random(seed);
+        float[] x = new float[count], y = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            x[i] = (float)((random.NextDouble() * 4) - 2);
+            y[i] = (2 * x[i]) + 1;
+        }
+
+        return (x, y);
+    }
+
+    [Fact]
+    public void A_regression_of_y_equals_2x_plus_1_is_learned_and_reported_with_regression_metrics()
+    {
+        // The issue's first finding: this was rejected ("labels[0] = 1 is outside [0, 1)").
+        (float[] x, float[] y) = Line(256, 1);
+        var model = new Sequential(1, seed: 2).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Adam(0.05f), metrics: ["mae", "rmse", "r2"]);
+        History history = model.Fit(x, y, new FitOptions { Epochs = 60, BatchSize = 32, ValidationSplit = 0.25 });
+
+        Assert.Equal(2f, model.Parameters.Span[0], 0.02f);
+        Assert.Equal(1f, model.Parameters.Span[1], 0.02f);
+        EpochMetrics last = history.Epochs[^1];
+        Assert.True(double.IsNaN(last.Accuracy));
+        Assert.True(last.Get("val_mae") < 0.02, $"{last.Get("val_mae")}");
+        Assert.True(last.Get("val_r2") > 0.999, $"{last.Get("val_r2")}");
+        Assert.Equal(Math.Sqrt(last.Get("val_loss")!.Value), last.Get("val_rmse")!.Value, 1e-6);
+        Assert.Equal(history.Epochs.Select(e => e.Get("mae")!.Value), history.Metric("mae"));
+
+        Evaluation evaluation = model.Evaluate(x, y, x.Length);
+        Assert.True(double.IsNaN(evaluation.Accuracy));
+        Assert.True(evaluation.Metrics["r2"] > 0.999);
+
+        // Predict is the regression value itself.
+        float[] prediction = model.Predict([0.5f]);
+        Assert.Equal(2f, prediction[0], 0.05f);
+    }
+
+    [Fact]
+    public void Regression_defaults_to_mae_and_classification_to_accuracy()
+    {
+        (float[] x, float[] y) = Line(64, 2);
+        var model = new Sequential(1, seed: 2).Add(new Dense(1));
+        model.Compile(new MeanAbsoluteError(), new Sgd(0.01f));
+        EpochMetrics epoch = model.Fit(x, y).Epochs[0];
+        Assert.True(epoch.Values.ContainsKey("mae"));
+        Assert.False(epoch.Values.ContainsKey("accuracy"));
+        Assert.Equal(epoch.Loss, epoch.Get("mae")!.Value, 1e-6); // the loss sums per batch, the metric per sample
+    }
+
+    [Fact]
+    public void A_one_output_binary_classifier_trains_on_0_1_labels_with_binary_accuracy()
+    {
+        // The issue's second finding: a one-output binary classifier could not be built.
+        (float[] x, int[] blobs) = FitTests.Blobs(400, 3);
+        int[] y = [.. blobs.Select(c => c % 2)];
+        var model = new Sequential(2, seed: 4).Add(new Dense(8)).Add(new Relu()).Add(new Dense(1));
+        model.Compile(new BinaryCrossentropy(fromLogits: true), new Adam(0.02f));
+        History history = model.Fit(x, y, new FitOptions { Epochs = 10 });
+        Assert.True(history.Epochs[^1].Accuracy > 0.97, $"{history.Epochs[^1]}");
+
+        // Predictions are probabilities (sigmoid of the logit), classes threshold them at ½, the matrix is 2 × 2.
+        float[] logits = new float[400], probabilities = new float[400];
+        model.Infer(x, logits, 400);
+        model.Predict(x, probabilities, 400);
+        for (int i = 0; i < 400; i++)
+        {
+            Assert.Equal(1 / (1 + MathF.Exp(-logits[i])), probabilities[i], 1e-6f);
+        }
+
+        int[] classes = model.PredictClasses(x, 400);
+        Assert.Equal([.. probabilities.Select(p => p > 0.5f ? 1 : 0)], classes);
+        ConfusionMatrix matrix = model.ConfusionMatrix(x, y, 400);
+        Assert.Equal(2, matrix.Classes);
+        Assert.Equal(model.Evaluate(x, y, 400).Accuracy, matrix.Accuracy, 9);
+    }
+
+    [Fact]
+    public void A_sigmoid_output_with_binary_cross_entropy_on_probabilities_matches_the_logits_form()
+    {
+        (float[] x, int[] blobs) = FitTests.Blobs(200, 5);
+        float[] y = [.. blobs.Select(c => (float)(c / 2))];
+        var logits = new Sequential(2, seed: 6).Add(new Dense(6)).Add(new Tanh()).Add(new Dense(1));
+        var probabilities = new Sequential(2, seed: 6).Add(new Dense(6)).Add(new Tanh()).Add(new Dense(1, Activation.Sigmoid));
+        logits.Compile(new BinaryCrossentropy(fromLogits: true), new Sgd(0.1f));
+        probabilities.Compile(new BinaryCrossentropy(), new Sgd(0.1f));
+        TrainStepResult a = logits.TrainStep(x, LossTargets.FromValues(y), 200);
+        TrainStepResult b = probabilities.TrainStep(x, LossTargets.FromValues(y), 200);
+        Assert.Equal(a.Loss, b.Loss, 1e-5);
+        Assert.Equal(a.Accuracy, b.Accuracy);
+        for (int i = 0; i < logits.Parameters.Length; i++)
+        {
+            Assert.Equal(logits.Parameters.Span[i], probabilities.Parameters.Span[i], 1e-5f);
+        }
+    }
+
+    [Fact]
+    public void One_hot_targets_train_exactly_as_their_labels()
+    {
+        (float[] x, int[] y) = FitTests.Blobs(100, 7);
+        float[] oneHot = new float[100 * 4];
+        for (int i = 0; i < 100; i++)
+        {
+            oneHot[(i * 4) + y[i]] = 1;
+        }
+
+        Sequential a = FitTests.Model(3), b = FitTests.Model(3);
+        History ha = a.Fit(x, y, new FitOptions { Epochs = 2 });
+        History hb = b.Fit(x, oneHot, new FitOptions { Epochs = 2 });
+        Assert.Equal(a.Parameters.ToArray(), b.Parameters.ToArray());
+        Assert.Equal(ha.Accuracy, hb.Accuracy);
+    }
+
+    [Fact]
+    public void The_training_loss_and_the_evaluation_loss_are_one_computation()
+    {
+        // Fix 6d: the step's loss (float) and Evaluate's (double) used to differ in the last digits.
+        (float[] x, int[] y) = FitTests.Blobs(64, 8);
+        Sequential model = FitTests.Model(5);
+        TrainStepResult step = model.ComputeGradients(x, y, 64);
+        Evaluation evaluation = model.Evaluate(x, y, 64, batchSize: 64);
+        Assert.Equal(step.Loss, evaluation.Loss);
+        Assert.Equal(step.Accuracy, evaluation.Accuracy);
+    }
+
+    [Fact]
+    public void A_zero_weight_removes_a_sample_and_class_weights_are_sample_weights()
+    {
+        (float[] x, int[] y) = FitTests.Blobs(10, 9);
+        Sequential model = FitTests.Model(2);
+        float[] weights = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
+        model.ComputeGradients(x, LossTargets.FromLabels(y, weights), 10);
+        float[] weighted = model.Gradients.ToArray();
+        model.ComputeGradients(x.AsSpan(0, 18), y.AsSpan(0, 9), 9);
+        float[] without = model.Gradients.ToArray();
+        for (int i = 0; i < weighted.Length; i++)
+        {
+            // Keras divides by the batch size whatever the weights: 10 against 9.
+            Assert.Equal(without[i] * 0.9f, weighted[i], 1e-6f);
+        }
+
+        var classWeights = new Dictionary<int, float> { [0] = 3f, [2] = 0.5f };
+        float[] asSampleWeights = [.. y.Select(c => classWeights.GetValueOrDefault(c, 1f))];
+        Sequential a = FitTests.Model(4), b = FitTests.Model(4);
+        a.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 4, ClassWeights = classWeights });
+        b.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 4, SampleWeights = asSampleWeights });
+        Assert.Equal(a.Parameters.ToArray(), b.Parameters.ToArray());
+
+        var ex = Assert.Throws<ArgumentException>(() =>
+            a.Fit(x, y, new FitOptions { ClassWeights = classWeights, SampleWeights = asSampleWeights }));
+        Assert.Contains("not both", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_dataset_of_targets_with_weights_fits_and_evaluates()
+    {
+        (float[] x, float[] y) = Line(120, 3);
+        var data = new Dataset(x, y, 1, 1).WithSampleWeights([.. Enumerable.Repeat(2f, 120)]);
+        var model = new Sequential(1, seed: 1).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Adam(0.05f));
+        model.Fit(data, new FitOptions { Epochs = 30, BatchSize = 16, ValidationData = new Dataset(x, y, 1, 1) });
+        Evaluation weighted = model.Evaluate(data), plain = model.Evaluate(new Dataset(x, y, 1, 1));
+        Assert.Equal(2 * plain.Loss, weighted.Loss, 1e-9);
+        Assert.Throws<InvalidOperationException>(() => data.Labels);
+        var ex = Assert.Throws<ArgumentException>(() => new Dataset(x, y, 1, 1).WithSampleWeights([1f]));
+        Assert.Contains("one weight per sample: 120", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => new Dataset(x, [.. y.Take(119), float.PositiveInfinity], 1, 1));
+        Assert.Contains("targets[119, 0]", ex.Message, StringComparison.Ordinal);
+    }
+}
