@@ -105,14 +105,35 @@ public static class Elementwise
         ThrowHelper.CheckLength(destination.Length, length, nameof(destination));
         for (int r = 0; r < rows; r++)
         {
-            ReadOnlySpan<float> logits = x.Slice(r * columns, columns);
             Span<float> probabilities = destination.Slice(r * columns, columns);
-            float max = TensorPrimitives.Max(logits);
-            TensorPrimitives.Subtract(logits, max, probabilities);
-            TensorPrimitives.Exp(probabilities, probabilities);
-            float sum = TensorPrimitives.Sum<float>(probabilities);
+            (_, float sum) = ShiftedExp(x.Slice(r * columns, columns), probabilities);
             TensorPrimitives.Divide(probabilities, sum, probabilities);
         }
+    }
+
+    /// <summary>
+    /// The unnormalized softmax of one row, shared by the softmax layer, predictions and the cross-entropy loss:
+    /// <c>destination[j] = exp(x[j] - m)</c> with <c>m = max x</c>; returns m and <c>Σ_j destination[j]</c> (so
+    /// <c>softmax = destination / sum</c> and <c>log Σ exp x = m + log sum</c>). May run in place.
+    /// </summary>
+    /// <param name="x">The row; not empty.</param>
+    /// <param name="destination">The exponentials, as long as <paramref name="x"/>.</param>
+    /// <returns>The maximum subtracted and the sum of the exponentials (at least 1).</returns>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is empty or <paramref name="destination"/> is too short.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (float Max, float Sum) ShiftedExp(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        if (x.IsEmpty)
+        {
+            ThrowHelper.ThrowLengthMismatch(nameof(x), 1, 0);
+        }
+
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        destination = destination[..x.Length];
+        float max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, destination);
+        TensorPrimitives.Exp(destination, destination);
+        return (max, TensorPrimitives.Sum<float>(destination));
     }
 
     /// <summary>

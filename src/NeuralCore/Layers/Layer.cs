@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 using NeuralCore.Optimizers;
@@ -5,11 +7,15 @@ using NeuralCore.Optimizers;
 namespace NeuralCore.Layers;
 
 /// <summary>Common plumbing for layers: build state, parameter storage and shape checks.</summary>
+#pragma warning disable CA1001 // OwnStorage is a MemoryManager over a managed array: nothing to dispose.
 public abstract class Layer : ILayer
+#pragma warning restore CA1001
 {
     private string _name;
     private Memory<float> _parameters = Memory<float>.Empty;
     private Memory<float> _gradients = Memory<float>.Empty;
+    private OwnStorage? _ownParameters;
+    private OwnStorage? _ownGradients;
 
     /// <summary>Creates a layer with an optional name (the model assigns a Keras-style one when null).</summary>
     /// <param name="name">The layer's name, or null.</param>
@@ -98,8 +104,10 @@ public abstract class Layer : ILayer
 
         OutputSize = OnBuild(inputSize);
         InputSize = inputSize;
-        _parameters = new float[ParameterCount];
-        _gradients = new float[ParameterCount];
+        _ownParameters = new OwnStorage(new float[ParameterCount], this, "parameters");
+        _ownGradients = new OwnStorage(new float[ParameterCount], this, "gradients");
+        _parameters = _ownParameters.Memory;
+        _gradients = _ownGradients.Memory;
         InitializeParameters(_parameters.Span, seed);
         OnSeed(seed);
         IsBuilt = true;
@@ -125,6 +133,40 @@ public abstract class Layer : ILayer
         _gradients.Span.CopyTo(gradients.Span);
         _parameters = parameters;
         _gradients = gradients;
+
+        // Views of the storage left behind now throw rather than silently read or write values nothing uses.
+        _ownParameters?.Retire();
+        _ownGradients?.Retire();
+        _ownParameters = _ownGradients = null;
+    }
+
+    /// <summary>
+    /// A layer's own parameter or gradient storage before a model binds it: a <see cref="Memory{T}"/> over it throws
+    /// once the values have moved to the model's arena, where a plain array would go on answering with stale values.
+    /// </summary>
+    private sealed unsafe class OwnStorage(float[] array, Layer layer, string what) : MemoryManager<float>
+    {
+        private float[]? _array = array;
+
+        public void Retire() => _array = null;
+
+        public override Span<float> GetSpan() => _array ?? throw Stale();
+
+        public override MemoryHandle Pin(int elementIndex = 0)
+        {
+            float[] array = _array ?? throw Stale();
+            GCHandle handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            return new MemoryHandle((float*)handle.AddrOfPinnedObject() + elementIndex, handle, this);
+        }
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing) => _array = null;
+
+        private InvalidOperationException Stale() => new(
+            $"This view of layer '{layer.Name}''s {what} was taken before its model's Compile, which moved them into the model's arena: it no longer reaches them. Read layer.Parameters (or Weights, Bias, Gradients) again after Compile.");
     }
 
     /// <inheritdoc/>

@@ -113,11 +113,8 @@ public class CategoricalCrossentropy : Loss
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double RowFromLogits(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> target, Span<float> g, float scale)
     {
-        // g = exp(x - max): the unnormalized softmax, shared by the loss and the gradient.
-        float max = TensorPrimitives.Max(x);
-        TensorPrimitives.Subtract(x, max, g);
-        TensorPrimitives.Exp(g, g);
-        float sum = TensorPrimitives.Sum<float>(g);
+        // g = exp(x - max): the unnormalized softmax (the kernel the softmax layer uses), shared by loss and gradient.
+        (float max, float sum) = Elementwise.ShiftedExp(x, g);
         double logSum = Math.Log(sum);
         if (label >= 0 && LabelSmoothing == 0)
         {

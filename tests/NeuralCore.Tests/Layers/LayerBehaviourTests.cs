@@ -58,6 +58,26 @@ public class LayerBehaviourTests
     }
 
     [Fact]
+    public void A_view_of_the_weights_taken_before_compile_throws_instead_of_going_stale()
+    {
+        // Fix 6e: the view used to keep answering with the layer's old array, which training no longer touched.
+        var dense = new Dense(3, 2, seed: 1);
+        Memory<float> before = dense.Weights;
+        float first = before.Span[0];
+        var model = new NeuralCore.Models.Sequential(3).Add(dense);
+        model.Compile(new NeuralCore.Losses.MeanSquaredError(), new NeuralCore.Optimizers.Sgd());
+        var ex = Assert.Throws<InvalidOperationException>(() => before.Span[0] = 5f);
+        Assert.Contains("Read layer.Parameters (or Weights, Bias, Gradients) again after Compile", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => before.Pin());
+
+        // A view read after Compile is the arena's, and stays valid.
+        Memory<float> after = dense.Weights;
+        Assert.Equal(first, after.Span[0]);
+        after.Span[0] = 5f;
+        Assert.Equal(5f, model.Parameters.Span[0]);
+    }
+
+    [Fact]
     public void A_layer_belongs_to_one_model()
     {
         var shared = new NeuralCore.Layers.Dense(4);
