@@ -93,3 +93,195 @@ public sealed class CosineDecay : LearningRateSchedule
         return (float)(start * (((1 - Alpha) * cosine) + Alpha));
     }
 }
+
+/// <summary>
+/// Keras 3's <c>ExponentialDecay</c>: <c>lr = initial·decayRate^(s / decaySteps)</c> at step s, with the exponent
+/// floored when <c>staircase</c> (the rate then drops every <c>decaySteps</c> steps).
+/// </summary>
+public sealed class ExponentialDecay : LearningRateSchedule
+{
+    /// <summary>Creates the schedule; arguments as Keras names them.</summary>
+    /// <param name="initialLearningRate">The first step's rate; positive.</param>
+    /// <param name="decaySteps">Steps per factor of <paramref name="decayRate"/>; positive.</param>
+    /// <param name="decayRate">The factor per <paramref name="decaySteps"/> steps; positive and finite.</param>
+    /// <param name="staircase">Whether the rate drops in steps rather than continuously.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
+    public ExponentialDecay(float initialLearningRate, long decaySteps, float decayRate, bool staircase = false)
+    {
+        OptionChecks.Positive(initialLearningRate, nameof(InitialLearningRate));
+        if (decaySteps <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(decaySteps), decaySteps,
+                $"Expected a positive number of decay steps. Received: decaySteps={decaySteps}.");
+        }
+
+        OptionChecks.Positive(decayRate, nameof(DecayRate));
+        (InitialLearningRate, DecaySteps, DecayRate, Staircase) = (initialLearningRate, decaySteps, decayRate, staircase);
+    }
+
+    /// <summary>The first step's rate.</summary>
+    public float InitialLearningRate { get; }
+
+    /// <summary>Steps per factor of <see cref="DecayRate"/>.</summary>
+    public long DecaySteps { get; }
+
+    /// <summary>The factor per <see cref="DecaySteps"/> steps.</summary>
+    public float DecayRate { get; }
+
+    /// <summary>Whether the exponent is floored.</summary>
+    public bool Staircase { get; }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
+    public override float Rate(long iteration)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        double exponent = iteration / (double)DecaySteps;
+        if (Staircase)
+        {
+            exponent = Math.Floor(exponent);
+        }
+
+        return (float)(InitialLearningRate * Math.Pow(DecayRate, exponent));
+    }
+}
+
+/// <summary>
+/// Keras 3's <c>PiecewiseConstantDecay</c>: <c>values[0]</c> while the step is at most <c>boundaries[0]</c>,
+/// <c>values[i]</c> while it is in <c>(boundaries[i - 1], boundaries[i]]</c>, and the last value after the last boundary.
+/// </summary>
+public sealed class PiecewiseConstantDecay : LearningRateSchedule
+{
+    private readonly long[] _boundaries;
+    private readonly float[] _values;
+
+    /// <summary>Creates the schedule; arguments as Keras names them.</summary>
+    /// <param name="boundaries">Strictly increasing, non-negative steps.</param>
+    /// <param name="values">One more rate than boundaries; each non-negative and finite.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The lengths do not match, the boundaries do not increase, or a rate is invalid.</exception>
+    public PiecewiseConstantDecay(IReadOnlyList<long> boundaries, IReadOnlyList<float> values)
+    {
+        ArgumentNullException.ThrowIfNull(boundaries);
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count != boundaries.Count + 1)
+        {
+            throw new ArgumentException(
+                $"Expected one more value than boundaries. Received: {boundaries.Count} boundaries and {values.Count} values.", nameof(values));
+        }
+
+        for (int i = 0; i < boundaries.Count; i++)
+        {
+            if (boundaries[i] < 0 || (i > 0 && boundaries[i] <= boundaries[i - 1]))
+            {
+                throw new ArgumentException(
+                    $"Expected strictly increasing, non-negative boundaries. Received: boundaries[{i}]={boundaries[i]}.", nameof(boundaries));
+            }
+        }
+
+        for (int i = 0; i < values.Count; i++)
+        {
+            if (!(values[i] >= 0 && float.IsFinite(values[i])))
+            {
+                throw new ArgumentException($"Expected non-negative, finite rates. Received: values[{i}]={values[i]}.", nameof(values));
+            }
+        }
+
+        _boundaries = [.. boundaries];
+        _values = [.. values];
+    }
+
+    /// <summary>The boundaries.</summary>
+    public IReadOnlyList<long> Boundaries => _boundaries;
+
+    /// <summary>The rates.</summary>
+    public IReadOnlyList<float> Values => _values;
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
+    public override float Rate(long iteration)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        int piece = 0;
+        while (piece < _boundaries.Length && iteration > _boundaries[piece])
+        {
+            piece++;
+        }
+
+        return _values[piece];
+    }
+}
+
+/// <summary>
+/// The one-cycle policy (Smith and Topping, 2017), as PyTorch's <c>OneCycleLR</c> with cosine annealing (Keras has no
+/// built-in one): from <c>maxLearningRate / divFactor</c> up to <c>maxLearningRate</c> over the first
+/// <c>pctStart·totalSteps - 1</c> steps, then down to <c>initial / finalDivFactor</c> at step <c>totalSteps - 1</c>,
+/// each phase a half cosine; the last rate is kept after <c>totalSteps</c>.
+/// </summary>
+public sealed class OneCycle : LearningRateSchedule
+{
+    /// <summary>Creates the schedule; arguments as PyTorch names them.</summary>
+    /// <param name="maxLearningRate">The peak rate; positive.</param>
+    /// <param name="totalSteps">The steps of the cycle; at least 2.</param>
+    /// <param name="pctStart">The fraction of the cycle spent rising, in (0, 1).</param>
+    /// <param name="divFactor">The initial rate is <c>maxLearningRate / divFactor</c>; at least 1.</param>
+    /// <param name="finalDivFactor">The final rate is the initial one divided by this; at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
+    public OneCycle(float maxLearningRate, long totalSteps, double pctStart = 0.3, double divFactor = 25, double finalDivFactor = 1e4)
+    {
+        OptionChecks.Positive(maxLearningRate, nameof(MaxLearningRate));
+        if (totalSteps < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, $"Expected at least 2 steps. Received: totalSteps={totalSteps}.");
+        }
+
+        if (!(pctStart > 0 && pctStart < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(pctStart), pctStart, $"Expected pctStart in (0, 1). Received: pctStart={pctStart}.");
+        }
+
+        if (!(divFactor >= 1 && double.IsFinite(divFactor)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(divFactor), divFactor, $"Expected a finite divFactor >= 1. Received: divFactor={divFactor}.");
+        }
+
+        if (!(finalDivFactor >= 1 && double.IsFinite(finalDivFactor)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(finalDivFactor), finalDivFactor,
+                $"Expected a finite finalDivFactor >= 1. Received: finalDivFactor={finalDivFactor}.");
+        }
+
+        (MaxLearningRate, TotalSteps, PctStart, DivFactor, FinalDivFactor) = (maxLearningRate, totalSteps, pctStart, divFactor, finalDivFactor);
+    }
+
+    /// <summary>The peak rate.</summary>
+    public float MaxLearningRate { get; }
+
+    /// <summary>The steps of the cycle.</summary>
+    public long TotalSteps { get; }
+
+    /// <summary>The fraction of the cycle spent rising.</summary>
+    public double PctStart { get; }
+
+    /// <summary>The ratio of the peak to the initial rate.</summary>
+    public double DivFactor { get; }
+
+    /// <summary>The ratio of the initial to the final rate.</summary>
+    public double FinalDivFactor { get; }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
+    public override float Rate(long iteration)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        double initial = MaxLearningRate / DivFactor, final = initial / FinalDivFactor;
+        double peakStep = (PctStart * TotalSteps) - 1, lastStep = TotalSteps - 1;
+        double step = Math.Min(iteration, lastStep);
+        return step <= peakStep
+            ? (float)Anneal(initial, MaxLearningRate, peakStep <= 0 ? 1 : step / peakStep)
+            : (float)Anneal(MaxLearningRate, final, (step - peakStep) / (lastStep - peakStep));
+    }
+
+    // PyTorch's cosine annealing from start to end as pct goes from 0 to 1.
+    private static double Anneal(double start, double end, double pct) => end + ((start - end) / 2 * (Math.Cos(Math.PI * pct) + 1));
+}

@@ -35,6 +35,81 @@ public class LearningRateScheduleTests
     }
 
     [Fact]
+    public void One_cycle_matches_pytorchs_one_cycle_lr()
+    {
+        // golden_schedules.py: torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1, total_steps=20), cosine, defaults.
+        double[] torch =
+        [
+            0.0040000000000000036, 0.013167184270002533, 0.037167184270002526, 0.06683281572999747, 0.09083281572999748,
+            0.1, 0.09874640062350874, 0.09504846320134738, 0.089091617757105, 0.0811745653949763, 0.07169430017913009,
+            0.06112620219362893, 0.0500002, 0.03887419780637107, 0.028306099820869922, 0.0188258346050237,
+            0.010908782242895003, 0.004951936798652629, 0.0012539993764912555, 4e-07,
+        ];
+        var schedule = new OneCycle(0.1f, 20);
+        for (int step = 0; step < torch.Length; step++)
+        {
+            Assert.Equal(torch[step], schedule.Rate(step), 7);
+        }
+
+        Assert.Equal(4e-7, schedule.Rate(500), 9);
+        Assert.Equal("pctStart", Assert.Throws<ArgumentOutOfRangeException>(() => new OneCycle(0.1f, 20, pctStart: 1)).ParamName);
+        Assert.Equal("totalSteps", Assert.Throws<ArgumentOutOfRangeException>(() => new OneCycle(0.1f, 1)).ParamName);
+    }
+
+    [Theory]
+    [InlineData(0, false, 0.1)]
+    [InlineData(5, false, 0.07071067811865477)]
+    [InlineData(25, false, 0.01767766952966369)]
+    [InlineData(5, true, 0.1)]
+    [InlineData(10, true, 0.05)]
+    [InlineData(25, true, 0.025)]
+    public void Exponential_decay_follows_keras(long step, bool staircase, double expected) =>
+        Assert.Equal(expected, new ExponentialDecay(0.1f, 10, 0.5f, staircase).Rate(step), 7);
+
+    [Fact]
+    public void Piecewise_constant_decay_takes_each_boundary_into_the_piece_before_it()
+    {
+        // Keras: values[0] for step <= boundaries[0], values[1] for boundaries[0] < step <= boundaries[1], ...
+        var schedule = new PiecewiseConstantDecay([100, 200], [1f, 0.5f, 0.1f]);
+        Assert.Equal([1f, 1f, 0.5f, 0.5f, 0.1f], new long[] { 0, 100, 101, 200, 201 }.Select(schedule.Rate));
+        Assert.Throws<ArgumentException>(() => new PiecewiseConstantDecay([100, 100], [1f, 0.5f, 0.1f]));
+        Assert.Throws<ArgumentException>(() => new PiecewiseConstantDecay([100], [1f]));
+    }
+
+    [Fact]
+    public void Reduce_lr_on_plateau_follows_keras_patience_cooldown_and_minimum()
+    {
+        var (x, y) = Training.FitTests.Blobs(32, 3);
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        var sgd = new Sgd(1f);
+        model.Compile(new SoftmaxCrossEntropy(), sgd);
+
+        // Drive the callback with a scripted loss: improves, then plateaus.
+        double[] losses = [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5];
+        var plateau = new ReduceLROnPlateau("loss", factor: 0.5f, patience: 2, cooldown: 1, minLearningRate: 0.3f);
+        var rates = new List<float>();
+        var context = new TrainingContext(model, losses.Length, 1, 32, new History());
+        plateau.OnTrainBegin(context);
+        for (int epoch = 1; epoch <= losses.Length; epoch++)
+        {
+            plateau.OnEpochEnd(new EpochMetrics(epoch, losses[epoch - 1], double.NaN, null, null, 0), context);
+            rates.Add(sgd.LearningRate);
+        }
+
+        // Epoch 4: two epochs without improvement -> 0.5. Epoch 5 ends the one-epoch cooldown, and Keras counts it once
+        // the cooldown is over (its counter reaches 0 first), so epoch 6 is the second -> max(0.25, 0.3). Then the rate
+        // stays at the minimum.
+        Assert.Equal([1f, 1f, 1f, 0.5f, 0.5f, 0.3f, 0.3f, 0.3f, 0.3f], rates);
+        Assert.Equal(2, plateau.Reductions.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ReduceLROnPlateau(factor: 1f));
+        var missing = new ReduceLROnPlateau();
+        missing.OnTrainBegin(context);
+        Assert.Contains("val_loss", Assert.Throws<InvalidOperationException>(() =>
+            missing.OnEpochEnd(new EpochMetrics(1, 1, double.NaN, null, null, 0), context)).Message, StringComparison.Ordinal);
+        _ = (x, y);
+    }
+
+    [Fact]
     public void Cosine_decay_names_bad_arguments()
     {
         Assert.Equal("decaySteps", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(0.1f, 0)).ParamName);

@@ -1,0 +1,131 @@
+using System.Globalization;
+using NeuralCore.Optimizers;
+
+namespace NeuralCore.Training;
+
+/// <summary>
+/// Keras's <c>ReduceLROnPlateau</c>: after each epoch, when the monitored value has not improved by more than
+/// <see cref="MinDelta"/> for <see cref="Patience"/> epochs, the learning rate is multiplied by <see cref="Factor"/>
+/// (never below <see cref="MinLearningRate"/>), then <see cref="Cooldown"/> epochs pass before counting again.
+/// </summary>
+public sealed class ReduceLROnPlateau : Callback
+{
+    private double _best;
+    private int _wait;
+    private readonly List<string> _reductions = [];
+    private int _cooldownLeft;
+
+    /// <summary>Creates the callback, with Keras's defaults.</summary>
+    /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c>; accuracy and R² are maximized, the others minimized.</param>
+    /// <param name="factor">The factor applied to the rate, in (0, 1).</param>
+    /// <param name="patience">Epochs without improvement before a reduction; non-negative.</param>
+    /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
+    /// <param name="cooldown">Epochs to wait after a reduction before counting again; non-negative.</param>
+    /// <param name="minLearningRate">The lowest rate; non-negative.</param>
+    /// <exception cref="ArgumentException">An unknown value to monitor.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
+    public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, double minDelta = 1e-4,
+        int cooldown = 0, float minLearningRate = 0f)
+    {
+        ArgumentNullException.ThrowIfNull(monitor);
+        if (!EpochMetrics.IsKnown(monitor))
+        {
+            throw new ArgumentException(
+                $"Unknown metric '{monitor}': expected loss or a metric (accuracy, mae, mse, rmse, r2), with or without val_.", nameof(monitor));
+        }
+
+        if (!(factor > 0 && factor < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(factor), factor,
+                $"Expected a factor in (0, 1): the rate is multiplied by it. Received: factor={factor}.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(patience);
+        ArgumentOutOfRangeException.ThrowIfNegative(cooldown);
+        if (!(minDelta >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, $"Expected a non-negative minDelta. Received: minDelta={minDelta}.");
+        }
+
+        if (!(minLearningRate >= 0 && float.IsFinite(minLearningRate)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(minLearningRate), minLearningRate,
+                $"Expected a non-negative, finite minimum rate. Received: minLearningRate={minLearningRate}.");
+        }
+
+        (Monitor, Factor, Patience, MinDelta, Cooldown, MinLearningRate) = (monitor, factor, patience, minDelta, cooldown, minLearningRate);
+    }
+
+    /// <summary>The monitored value.</summary>
+    public string Monitor { get; }
+
+    /// <summary>The factor applied to the rate.</summary>
+    public float Factor { get; }
+
+    /// <summary>Epochs without improvement before a reduction.</summary>
+    public int Patience { get; }
+
+    /// <summary>The smallest improvement that counts.</summary>
+    public double MinDelta { get; }
+
+    /// <summary>Epochs after a reduction before counting again.</summary>
+    public int Cooldown { get; }
+
+    /// <summary>The lowest rate.</summary>
+    public float MinLearningRate { get; }
+
+    private bool Maximize => Monitor.EndsWith("accuracy", StringComparison.Ordinal) || Monitor.EndsWith("r2", StringComparison.Ordinal);
+
+    /// <inheritdoc/>
+    public override void OnTrainBegin(TrainingContext context)
+    {
+        _best = Maximize ? double.NegativeInfinity : double.PositiveInfinity;
+        _wait = 0;
+        _cooldownLeft = 0;
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The epoch does not report the monitored value.</exception>
+    public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(context);
+        double value = metrics.Get(Monitor) ?? throw new InvalidOperationException(
+            $"ReduceLROnPlateau monitors '{Monitor}', which this training does not report: give Fit validation data, or monitor 'loss' (or a metric compiled into the model).");
+
+        if (_cooldownLeft > 0)
+        {
+            _cooldownLeft--;
+            _wait = 0;
+        }
+
+        bool improved = Maximize ? value > _best + MinDelta : value < _best - MinDelta;
+        if (improved)
+        {
+            _best = value;
+            _wait = 0;
+            return;
+        }
+
+        if (_cooldownLeft > 0)
+        {
+            return;
+        }
+
+        if (++_wait >= Patience)
+        {
+            IOptimizer optimizer = context.Model.Optimizer!;
+            float rate = optimizer.LearningRate;
+            if (rate > MinLearningRate)
+            {
+                optimizer.LearningRate = Math.Max(rate * Factor, MinLearningRate);
+                _reductions.Add(string.Create(CultureInfo.InvariantCulture, $"epoch {metrics.Epoch}: {rate:G4} -> {optimizer.LearningRate:G4}"));
+                _cooldownLeft = Cooldown;
+                _wait = 0;
+            }
+        }
+    }
+
+    /// <summary>Each reduction made, as <c>epoch N: old -> new</c>.</summary>
+    public IReadOnlyList<string> Reductions => _reductions;
+}
