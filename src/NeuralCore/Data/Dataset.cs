@@ -302,6 +302,48 @@ public sealed class Dataset
         return (Slice(0, splitAt), Slice(splitAt, Count - splitAt));
     }
 
+    /// <summary>
+    /// Splits into training and test sets after a seeded shuffle (scikit-learn's <c>train_test_split</c>): the test
+    /// set is <c>ceil(Count × testFraction)</c> samples drawn at random, the training set the rest, each in shuffled
+    /// order. Copies the data.
+    /// </summary>
+    /// <param name="testFraction">The fraction held out, in (0, 1).</param>
+    /// <param name="seed">The shuffle's seed.</param>
+    /// <returns>The training and test sets.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="testFraction"/> is not in (0, 1).</exception>
+    /// <exception cref="ArgumentException">Either part would be empty.</exception>
+    public (Dataset Training, Dataset Test) SplitShuffled(double testFraction, ulong seed)
+    {
+        if (!(testFraction > 0 && testFraction < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction,
+                $"Expected a test fraction in (0, 1). Received: testFraction={testFraction}.");
+        }
+
+        int test = (int)Math.Ceiling(Count * testFraction);
+        if (test == Count)
+        {
+            throw new ArgumentException(
+                $"{Count} samples are too few to split with testFraction={testFraction}: the training part would be empty.", nameof(testFraction));
+        }
+
+        int[] order = Permutation.Create(Count, seed);
+        return (Select(order.AsSpan(test)), Select(order.AsSpan(0, test)));
+    }
+
+    // A copy of the samples at the given indices, in that order.
+    private Dataset Select(ReadOnlySpan<int> indices)
+    {
+        int n = indices.Length;
+        float[] features = new float[n * FeatureSize];
+        int[]? labels = _labels is null ? null : new int[n];
+        float[]? targets = _targets is null ? null : new float[n * TargetSize];
+        float[]? weights = SampleWeights is null ? null : new float[n];
+        SampleSource source = Source;
+        source.Gather(indices, features, labels, targets, weights);
+        return new Dataset(null, 0, features, labels, targets, FeatureSize, TargetSize, weights);
+    }
+
     /// <summary>A copy of the samples <c>[start, start + count)</c>.</summary>
     /// <param name="start">The first sample.</param>
     /// <param name="count">The number of samples.</param>

@@ -121,6 +121,32 @@ public static class Metrics
         return (correct, batch * outputs);
     }
 
+    /// <summary>
+    /// Regression metrics of predictions against targets, both <c>[count, outputs]</c> row-major: the mean absolute
+    /// and squared errors over all values, the root of the latter, and R² per output (1 - SSE/SST, Keras's
+    /// <c>R2Score</c>) averaged over outputs.
+    /// </summary>
+    /// <param name="predictions">The predictions.</param>
+    /// <param name="targets">The targets, as long as <paramref name="predictions"/>.</param>
+    /// <param name="outputs">Values per row; positive.</param>
+    /// <returns>The metrics (NaN when there is no row; R² needs two).</returns>
+    /// <exception cref="ArgumentException">The lengths differ or are not whole rows.</exception>
+    public static RegressionMetrics Regression(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int outputs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
+        if (predictions.Length != targets.Length || predictions.Length % outputs != 0)
+        {
+            throw new ArgumentException(
+                $"Expected predictions and targets of the same whole number of rows of {outputs}. Received: {predictions.Length} and {targets.Length} values.", nameof(targets));
+        }
+
+        var set = new MetricSet(["mae", "mse", "rmse", "r2"], outputs);
+        set.AddPredictions(predictions, LossTargets.FromValues(targets), predictions.Length / outputs);
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        set.WriteTo(values, "");
+        return new RegressionMetrics(values["mae"], values["mse"], values["rmse"], values["r2"]);
+    }
+
     private static void CheckSizes(ReadOnlySpan<float> output, int batch, int classes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
@@ -141,3 +167,10 @@ public enum AccuracyKind
     /// <summary>Each output above a threshold against its 0/1 target.</summary>
     Binary,
 }
+
+/// <summary>Regression metrics (<see cref="Metrics.Regression"/>).</summary>
+/// <param name="MeanAbsoluteError">The mean absolute error.</param>
+/// <param name="MeanSquaredError">The mean squared error.</param>
+/// <param name="RootMeanSquaredError">Its square root.</param>
+/// <param name="R2">The coefficient of determination, averaged over outputs.</param>
+public readonly record struct RegressionMetrics(double MeanAbsoluteError, double MeanSquaredError, double RootMeanSquaredError, double R2);

@@ -1,0 +1,57 @@
+using NeuralCore.Data;
+
+namespace TabularMlp;
+
+/// <summary>The two data sets of data/tabular (see its README for provenance and licence), loaded as datasets.</summary>
+internal static class TabularData
+{
+    public const string DiabetesFeatures = "diabetes_data_raw.csv.gz";
+    public const string DiabetesTargets = "diabetes_target.csv.gz";
+    public const string BreastCancer = "breast_cancer.csv";
+
+    /// <summary>The repository's data/tabular folder, found by walking up from the program and the current directory.</summary>
+    public static string? Find()
+    {
+        foreach (string start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        {
+            for (DirectoryInfo? dir = new(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "tabular");
+                if (File.Exists(Path.Combine(candidate, BreastCancer)))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Diabetes (Efron et al., 2004): 442 patients × 10 baseline variables; target: disease progression a year later.</summary>
+    public static Dataset Diabetes(string folder)
+    {
+        NumericTable features = NumericTable.Read(Path.Combine(folder, DiabetesFeatures), skipLines: 0);
+        NumericTable targets = NumericTable.Read(Path.Combine(folder, DiabetesTargets), skipLines: 0);
+        if (features.Columns != 10 || targets.Columns != 1 || features.Rows != targets.Rows)
+        {
+            throw new InvalidDataException(
+                $"Expected 10 feature columns and one target per row; found [{features.Rows}, {features.Columns}] features and [{targets.Rows}, {targets.Columns}] targets in {folder}.");
+        }
+
+        return new Dataset(features.Values, targets.Values, 10, 1);
+    }
+
+    /// <summary>Breast Cancer Wisconsin (Diagnostic): 569 tumours × 30 features; label 0 malignant, 1 benign.</summary>
+    public static Dataset BreastCancerData(string folder)
+    {
+        // The first line is scikit-learn's header: row and column counts and the class names.
+        NumericTable table = NumericTable.Read(Path.Combine(folder, BreastCancer), skipLines: 1);
+        if (table.Columns != 31)
+        {
+            throw new InvalidDataException($"Expected 30 features and a label per row in {BreastCancer}; found {table.Columns} columns.");
+        }
+
+        int[] labels = [.. table.ColumnsOf(30, 1).Select(v => (int)v)];
+        return new Dataset(table.ColumnsOf(0, 30), labels, 30);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using NeuralCore.Data;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Scoring;
+using NeuralCore.Training;
+
+namespace TabularMlp;
+
+/// <summary>One model's test results.</summary>
+internal sealed record ModelResult(string Model, string Description, IReadOnlyDictionary<string, double> Test, int Epochs, double Seconds);
+
+/// <summary>
+/// The two tasks: each splits its data 80/20 with a seed, standardizes with the training part's statistics, then
+/// scores a baseline, a one-Dense-layer model and a small MLP on the held-out 20%.
+/// </summary>
+internal static class Tasks
+{
+    /// <summary>Regression on diabetes: mean predictor, linear regression (Dense(1)), MLP; MAE, RMSE and R² in the target's units.</summary>
+    public static IReadOnlyList<ModelResult> Diabetes(Dataset data, ulong seed, int epochs)
+    {
+        (Dataset train, Dataset test) = data.SplitShuffled(0.2, seed);
+        Standardizer x = Standardizer.Fit(train.Features, train.FeatureSize);
+        Standardizer y = Standardizer.Fit(train.Targets, 1);
+        Dataset scaledTrain = Scaled(train, x, y), scaledTest = Scaled(test, x, y);
+
+        var results = new List<ModelResult>();
+        float mean = y.Means[0];
+        float[] baseline = [.. Enumerable.Repeat(mean, test.Count)];
+        results.Add(new ModelResult("mean predictor", "predicts the training targets' mean", Regression(baseline, test.Targets), 0, 0));
+
+        results.Add(FitRegression("linear regression", "Dense(1), MSE, Adam(0.01), early stopping",
+            new Sequential(10, seed).Add(new Dense(1)), scaledTrain, scaledTest, test, y, epochs, seed));
+        results.Add(FitRegression("MLP", "Dense(32, relu) → Dense(1), MSE, Adam(0.01), early stopping",
+            new Sequential(10, seed).Add(new Dense(32, Activation.Relu)).Add(new Dense(1)), scaledTrain, scaledTest, test, y, epochs, seed));
+        return results;
+    }
+
+    /// <summary>Binary classification on breast cancer: majority class, logistic regression (Dense(1) + sigmoid), MLP.</summary>
+    public static IReadOnlyList<ModelResult> BreastCancer(Dataset data, ulong seed, int epochs)
+    {
+        (Dataset train, Dataset test) = data.SplitShuffled(0.2, seed);
+        Standardizer x = Standardizer.Fit(train.Features, train.FeatureSize);
+        Dataset scaledTrain = Scaled(train, x, null), scaledTest = Scaled(test, x, null);
+
+        var results = new List<ModelResult>();
+        int majority = train.Labels.Count(l => l == 1) * 2 >= train.Count ? 1 : 0;
+        double majorityAccuracy = test.Labels.Count(l => l == majority) / (double)test.Count;
+        results.Add(new ModelResult("majority class", $"always predicts {(majority == 1 ? "benign" : "malignant")}",
+            new Dictionary<string, double> { ["accuracy"] = majorityAccuracy }, 0, 0));
+
+        results.Add(FitBinary("logistic regression", "Dense(1) on logits, binary cross-entropy, Adam(0.01), early stopping",
+            new Sequential(30, seed).Add(new Dense(1)), scaledTrain, scaledTest, epochs, seed));
+        results.Add(FitBinary("MLP", "Dense(16, relu) → Dense(1), binary cross-entropy, Adam(0.01), early stopping",
+            new Sequential(30, seed).Add(new Dense(16, Activation.Relu)).Add(new Dense(1)), scaledTrain, scaledTest, epochs, seed));
+        return results;
+    }
+
+    private static ModelResult FitRegression(string name, string description, Sequential model, Dataset train, Dataset test,
+        Dataset rawTest, Standardizer y, int epochs, ulong seed)
+    {
+        model.Compile(new MeanSquaredError(), new Adam(0.01f), metrics: ["mae"]);
+        var timer = Stopwatch.StartNew();
+        History history = model.Fit(train, Options(epochs, seed));
+        double seconds = timer.Elapsed.TotalSeconds;
+
+        // Predictions back in the target's units, so the errors read as disease-progression points.
+        float[] predictions = model.Predict(test);
+        y.InverseTransform(predictions);
+        return new ModelResult(name, description, Regression(predictions, rawTest.Targets), history.Epochs.Count, seconds);
+    }
+
+    private static ModelResult FitBinary(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed)
+    {
+        model.Compile(new BinaryCrossentropy(fromLogits: true), new Adam(0.01f));
+        var timer = Stopwatch.StartNew();
+        History history = model.Fit(train, Options(epochs, seed));
+        double seconds = timer.Elapsed.TotalSeconds;
+        Evaluation evaluation = model.Evaluate(test);
+        ConfusionMatrix confusion = model.ConfusionMatrix(test);
+        var metrics = new Dictionary<string, double>
+        {
+            ["accuracy"] = evaluation.Accuracy,
+            ["loss"] = evaluation.Loss,
+            ["malignant recall"] = confusion.Recall(0),
+            ["malignant precision"] = confusion.Precision(0),
+        };
+        return new ModelResult(name, description, metrics, history.Epochs.Count, seconds);
+    }
+
+    // A fifth of the training part validates; training stops when its loss has not improved for 20 epochs and keeps
+    // the best weights.
+    private static FitOptions Options(int epochs, ulong seed) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 32,
+        ValidationSplit = 0.2,
+        Seed = seed,
+        Callbacks = [new EarlyStopping("val_loss", patience: 20, restoreBestWeights: true)],
+    };
+
+    private static Dataset Scaled(Dataset data, Standardizer x, Standardizer? y)
+    {
+        float[] features = (float[])data.Features.Clone();
+        x.Transform(features);
+        if (y is null)
+        {
+            return new Dataset(features, data.Labels, data.FeatureSize);
+        }
+
+        float[] targets = (float[])data.Targets.Clone();
+        y.Transform(targets);
+        return new Dataset(features, targets, data.FeatureSize, 1);
+    }
+
+    private static Dictionary<string, double> Regression(float[] predictions, float[] targets)
+    {
+        RegressionMetrics m = Metrics.Regression(predictions, targets, 1);
+        return new Dictionary<string, double> { ["mae"] = m.MeanAbsoluteError, ["rmse"] = m.RootMeanSquaredError, ["r2"] = m.R2 };
+    }
+}

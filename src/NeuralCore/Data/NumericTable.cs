@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.IO.Compression;
+
+namespace NeuralCore.Data;
+
+/// <summary>
+/// A table of numbers read from a delimited text file (CSV, or columns separated by spaces), row-major in
+/// <see cref="Values"/>: the form tabular data sets (scikit-learn's, UCI's) come in.
+/// </summary>
+/// <param name="Values">The <c>[Rows, Columns]</c> values, row-major.</param>
+/// <param name="Rows">The number of rows.</param>
+/// <param name="Columns">The number of columns.</param>
+public sealed record NumericTable(float[] Values, int Rows, int Columns)
+{
+    /// <summary>
+    /// Reads a table of numbers. Fields are separated by commas, or, in a file without commas, by runs of spaces or
+    /// tabs; empty lines are skipped. A <c>.gz</c> file is decompressed as it is read.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="skipLines">Leading lines to skip (a header; 0 for none); non-negative.</param>
+    /// <returns>The table.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A field is not a number, or a line has another number of fields than the first (the file and line are named).</exception>
+    public static NumericTable Read(string path, int skipLines)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The table file '{path}' does not exist.", path);
+        }
+
+        using Stream file = File.OpenRead(path);
+        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using var reader = new StreamReader(stream);
+        return Read(reader, Path.GetFileName(path), skipLines);
+    }
+
+    /// <summary>Reads a table of numbers from text (see <see cref="Read(string, int)"/>).</summary>
+    /// <param name="reader">The text.</param>
+    /// <param name="name">The source's name in messages.</param>
+    /// <param name="skipLines">Leading lines to skip (0 for none); non-negative.</param>
+    /// <returns>The table.</returns>
+    /// <exception cref="InvalidDataException">A field is not a number, or a line has another number of fields than the first.</exception>
+    public static NumericTable Read(TextReader reader, string name, int skipLines)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
+        var values = new List<float>();
+        int columns = -1, rows = 0, line = 0;
+        while (reader.ReadLine() is { } text)
+        {
+            line++;
+            if (line <= skipLines || string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+
+            string[] fields = text.Contains(',', StringComparison.Ordinal)
+                ? text.Split(',')
+                : text.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (columns < 0)
+            {
+                columns = fields.Length;
+            }
+            else if (fields.Length != columns)
+            {
+                throw new InvalidDataException(
+                    $"{name}, line {line}: {fields.Length} fields, but the first row has {columns}.");
+            }
+
+            for (int c = 0; c < fields.Length; c++)
+            {
+                if (!float.TryParse(fields[c].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+                {
+                    throw new InvalidDataException($"{name}, line {line}, field {c + 1}: '{fields[c].Trim()}' is not a number.");
+                }
+
+                values.Add(value);
+            }
+
+            rows++;
+        }
+
+        if (rows == 0)
+        {
+            throw new InvalidDataException($"{name} holds no rows of numbers.");
+        }
+
+        return new NumericTable([.. values], rows, columns);
+    }
+
+    /// <summary>The values of columns <c>[first, first + count)</c> of every row, as a new row-major array.</summary>
+    /// <param name="first">The first column.</param>
+    /// <param name="count">The number of columns.</param>
+    /// <returns>The <c>[Rows, count]</c> values.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The columns are not inside the table.</exception>
+    public float[] ColumnsOf(int first, int count)
+    {
+        if ((uint)first > (uint)Columns || (uint)count > (uint)(Columns - first))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count),
+                $"Expected columns inside [0, {Columns}). Received: first={first}, count={count}.");
+        }
+
+        float[] result = new float[Rows * count];
+        for (int r = 0; r < Rows; r++)
+        {
+            Values.AsSpan((r * Columns) + first, count).CopyTo(result.AsSpan(r * count, count));
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using NeuralCore.Data;
+using TabularMlp;
+
+namespace NeuralCore.Tests.Samples;
+
+/// <summary>The tabular sample: its data files as documented, and models that beat their baselines.</summary>
+public class TabularMlpTests
+{
+    private static string Folder => TabularData.Find() ?? throw new InvalidOperationException("data/tabular not found");
+
+    [Fact]
+    public void The_repository_copies_match_their_checksums_and_documented_shapes()
+    {
+        foreach (string line in File.ReadAllLines(Path.Combine(Folder, "SHA256SUMS")))
+        {
+            string[] parts = line.Split("  ");
+            string actual = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(Folder, parts[1]))));
+            Assert.Equal(parts[0], actual);
+        }
+
+        Dataset diabetes = TabularData.Diabetes(Folder);
+        Assert.Equal((442, 10), (diabetes.Count, diabetes.FeatureSize));
+        Assert.Equal(151f, diabetes.Targets[0]);
+        Dataset cancer = TabularData.BreastCancerData(Folder);
+        Assert.Equal((569, 30), (cancer.Count, cancer.FeatureSize));
+        Assert.Equal(212, cancer.Labels.Count(l => l == 0)); // malignant, as the data set's description counts them
+        Assert.Equal(357, cancer.Labels.Count(l => l == 1));
+    }
+
+    [Fact]
+    public void Regression_models_beat_the_mean_predictor_on_held_out_patients()
+    {
+        var results = Tasks.Diabetes(TabularData.Diabetes(Folder), seed: 42, epochs: 300).ToDictionary(r => r.Model);
+        Assert.InRange(results["mean predictor"].Test["r2"], -0.1, 0.01);
+        foreach (string model in new[] { "linear regression", "MLP" })
+        {
+            Assert.True(results[model].Test["r2"] > 0.4, $"{model}: R² {results[model].Test["r2"]}");
+            Assert.True(results[model].Test["mae"] < 0.75 * results["mean predictor"].Test["mae"], model);
+        }
+    }
+
+    [Fact]
+    public void Classifiers_beat_the_majority_class_on_held_out_tumours()
+    {
+        var results = Tasks.BreastCancer(TabularData.BreastCancerData(Folder), seed: 42, epochs: 300).ToDictionary(r => r.Model);
+        Assert.InRange(results["majority class"].Test["accuracy"], 0.55, 0.7);
+        foreach (string model in new[] { "logistic regression", "MLP" })
+        {
+            Assert.True(results[model].Test["accuracy"] > 0.94, $"{model}: {results[model].Test["accuracy"]}");
+            Assert.True(results[model].Test["malignant recall"] > 0.85, model);
+        }
+    }
+
+    [Fact]
+    public void Table_files_with_bad_rows_name_the_line()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("1,2\n3,x\n"), "t.csv", 0));
+        Assert.Contains("t.csv, line 2, field 2: 'x' is not a number", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("1 2 3\n4 5\n"), "t.txt", 0));
+        Assert.Contains("line 2: 2 fields, but the first row has 3", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<FileNotFoundException>(() => NumericTable.Read("/nonexistent/table.csv", 0));
+        NumericTable table = NumericTable.Read(new StringReader("header\n1  2\n\n3\t4\n"), "t", 1);
+        Assert.Equal([1f, 2f, 3f, 4f], table.Values);
+        Assert.Equal((2, 2), (table.Rows, table.Columns));
+    }
+
+    [Fact]
+    public void The_standardizer_uses_training_statistics_and_inverts_exactly_enough()
+    {
+        float[] train = [1, 10, 3, 10, 5, 10];
+        Standardizer s = Standardizer.Fit(train, 2);
+        Assert.Equal([3f, 10f], s.Means);
+        Assert.Equal(MathF.Sqrt(8f / 3), s.Scales[0], 1e-6f);
+        Assert.Equal(1f, s.Scales[1]); // a constant column is only centred
+        float[] copy = (float[])train.Clone();
+        s.Transform(copy);
+        Assert.Equal(0f, copy[2 + 0], 1e-6f);
+        s.InverseTransform(copy);
+        for (int i = 0; i < train.Length; i++)
+        {
+            Assert.Equal(train[i], copy[i], 1e-5f);
+        }
+
+        Assert.Throws<ArgumentException>(() => s.Transform(new float[3]));
+        Assert.Throws<ArgumentException>(() => Standardizer.Fit([1f, float.NaN], 2));
+    }
+
+    [Fact]
+    public void A_shuffled_split_keeps_every_sample_once()
+    {
+        float[] x = [.. Enumerable.Range(0, 10).Select(i => (float)i)];
+        var data = new Dataset(x, [.. x.Select(v => v * 2)], 1, 1);
+        (Dataset train, Dataset test) = data.SplitShuffled(0.25, 7);
+        Assert.Equal((7, 3), (train.Count, test.Count));
+        Assert.Equal(x, train.Features.Concat(test.Features).Order());
+        Assert.All(train.Features.Zip(train.Targets), p => Assert.Equal(2 * p.First, p.Second));
+        Assert.Equal(test.Features, data.SplitShuffled(0.25, 7).Test.Features);
+    }
+}
