@@ -7,15 +7,15 @@ namespace NeuralCore.Losses;
 /// <summary>
 /// Binary cross-entropy, Keras's <c>BinaryCrossentropy</c>: each output is an independent yes/no probability, and per
 /// sample <c>l = (1/C) Σ_j -(t_j·log p_j + (1 - t_j)·log(1 - p_j))</c> over the 0/1 (or soft) targets t, smoothed as
-/// <c>t·(1 - ε) + ε/2</c> by <see cref="LabelSmoothing"/> ε. With one output, class labels 0 and 1 may stand for t.
+/// <c>t·(1 - ε) + ε/2</c> by <see cref="CrossentropyLoss.LabelSmoothing"/> ε. With one output, class labels 0 and 1 may stand for t.
 /// </summary>
 /// <remarks>
-/// <para>From logits x (<see cref="FromLogits"/>; no Sigmoid layer): <c>l_j = max(x, 0) - x·t + log(1 + exp(-|x|))</c>,
+/// <para>From logits x (<see cref="CrossentropyLoss.FromLogits"/>; no Sigmoid layer): <c>l_j = max(x, 0) - x·t + log(1 + exp(-|x|))</c>,
 /// which cannot overflow, with <c>∂l_j/∂x = σ(x) - t</c>.</para>
 /// <para>From probabilities o (a model ending in Sigmoid), as Keras: <c>p = clip(o, 1e-7, 1 - 1e-7)</c>, the
 /// gradient <c>-t/p + (1 - t)/(1 - p)</c> where the clip is not active and zero where it is.</para>
 /// </remarks>
-public sealed class BinaryCrossentropy : Loss
+public sealed class BinaryCrossentropy : CrossentropyLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="fromLogits">Whether the model outputs logits (no sigmoid layer) rather than probabilities.</param>
@@ -23,40 +23,15 @@ public sealed class BinaryCrossentropy : Loss
     /// <param name="reduction">How per-sample losses combine.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is outside [0, 1], or <paramref name="reduction"/> is not defined.</exception>
     public BinaryCrossentropy(bool fromLogits = false, float labelSmoothing = 0f, Reduction reduction = Reduction.Mean)
-        : base(reduction)
+        : base(fromLogits, labelSmoothing, reduction)
     {
-        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
-                $"Expected label_smoothing in [0, 1]. Received: labelSmoothing={labelSmoothing}.");
-        }
-
-        FromLogits = fromLogits;
-        LabelSmoothing = labelSmoothing;
     }
-
-    /// <summary>Whether the loss reads logits.</summary>
-    public bool FromLogits { get; }
-
-    /// <summary>The label smoothing ε.</summary>
-    public float LabelSmoothing { get; }
 
     /// <inheritdoc/>
     public override string Name => "binary_crossentropy";
 
     /// <inheritdoc/>
-    public override LossInput Input => FromLogits ? LossInput.Logits : LossInput.Probabilities;
-
-    /// <inheritdoc/>
     public override LossTask Task => LossTask.Binary;
-
-    /// <inheritdoc/>
-    /// <remarks><c>from_logits</c>, <c>label_smoothing</c>.</remarks>
-    protected override void WriteSettings(ComponentConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Set("from_logits", FromLogits).Set("label_smoothing", LabelSmoothing);
-    }
 
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLoss("binary_crossentropy", config => new BinaryCrossentropy(

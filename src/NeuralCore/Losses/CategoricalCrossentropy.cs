@@ -8,15 +8,15 @@ namespace NeuralCore.Losses;
 /// <summary>
 /// Categorical cross-entropy, Keras's <c>CategoricalCrossentropy</c> (and <c>SparseCategoricalCrossentropy</c> when
 /// given class labels): per sample <c>l = -Σ_j t_j·log p_j</c> over the target distribution t (a label's one-hot row,
-/// or a target row of probabilities), smoothed as <c>t·(1 - ε) + ε/C</c> by <see cref="LabelSmoothing"/> ε.
+/// or a target row of probabilities), smoothed as <c>t·(1 - ε) + ε/C</c> by <see cref="CrossentropyLoss.LabelSmoothing"/> ε.
 /// </summary>
 /// <remarks>
-/// <para>From logits x (<see cref="FromLogits"/>), p = softmax(x) is never formed: <c>l = Σ_j t_j·(log Σ_k exp(x_k - m) - (x_j - m))</c>
+/// <para>From logits x (<see cref="CrossentropyLoss.FromLogits"/>), p = softmax(x) is never formed: <c>l = Σ_j t_j·(log Σ_k exp(x_k - m) - (x_j - m))</c>
 /// with <c>m = max x</c>, which cannot overflow, and <c>∂l/∂x = p·Σt - t</c>.</para>
 /// <para>From probabilities o (a model ending in softmax), as Keras: <c>p = clip(o / Σo, 1e-7, 1 - 1e-7)</c>, and the
 /// gradient is that of this expression (zero where the clip is active).</para>
 /// </remarks>
-public class CategoricalCrossentropy : Loss
+public class CategoricalCrossentropy : CrossentropyLoss
 {
     /// <summary>Keras's <c>backend.epsilon()</c>, the clip of probabilities.</summary>
     internal const float Epsilon = 1e-7f;
@@ -27,40 +27,15 @@ public class CategoricalCrossentropy : Loss
     /// <param name="reduction">How per-sample losses combine.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is outside [0, 1], or <paramref name="reduction"/> is not defined.</exception>
     public CategoricalCrossentropy(bool fromLogits = false, float labelSmoothing = 0f, Reduction reduction = Reduction.Mean)
-        : base(reduction)
+        : base(fromLogits, labelSmoothing, reduction)
     {
-        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
-                $"Expected label_smoothing in [0, 1]. Received: labelSmoothing={labelSmoothing}.");
-        }
-
-        FromLogits = fromLogits;
-        LabelSmoothing = labelSmoothing;
     }
-
-    /// <summary>Whether the loss reads logits.</summary>
-    public bool FromLogits { get; }
-
-    /// <summary>The label smoothing ε.</summary>
-    public float LabelSmoothing { get; }
 
     /// <inheritdoc/>
     public override string Name => "categorical_crossentropy";
 
     /// <inheritdoc/>
-    public override LossInput Input => FromLogits ? LossInput.Logits : LossInput.Probabilities;
-
-    /// <inheritdoc/>
     public override LossTask Task => LossTask.MultiClass;
-
-    /// <inheritdoc/>
-    /// <remarks><c>from_logits</c>, <c>label_smoothing</c>.</remarks>
-    protected override void WriteSettings(ComponentConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Set("from_logits", FromLogits).Set("label_smoothing", LabelSmoothing);
-    }
 
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLoss("categorical_crossentropy", config =>

@@ -10,6 +10,15 @@ public abstract class LearningRateSchedule
     /// <param name="iteration">Steps taken so far; non-negative.</param>
     /// <returns>A non-negative, finite rate.</returns>
     public abstract float Rate(long iteration);
+
+    private protected static void PositiveSteps(long decaySteps)
+    {
+        if (decaySteps <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(decaySteps), decaySteps,
+                $"Expected a positive number of decay steps. Received: decaySteps={decaySteps}.");
+        }
+    }
 }
 
 /// <summary>
@@ -30,11 +39,7 @@ public sealed class CosineDecay : LearningRateSchedule
     public CosineDecay(float initialLearningRate, long decaySteps, float alpha = 0f, float? warmupTarget = null, long warmupSteps = 0)
     {
         OptionChecks.Positive(initialLearningRate, nameof(InitialLearningRate));
-        if (decaySteps <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(decaySteps), decaySteps,
-                $"Expected a positive number of decay steps. Received: decaySteps={decaySteps}.");
-        }
+        PositiveSteps(decaySteps);
 
         if (!(alpha >= 0f && alpha <= 1f))
         {
@@ -109,11 +114,7 @@ public sealed class ExponentialDecay : LearningRateSchedule
     public ExponentialDecay(float initialLearningRate, long decaySteps, float decayRate, bool staircase = false)
     {
         OptionChecks.Positive(initialLearningRate, nameof(InitialLearningRate));
-        if (decaySteps <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(decaySteps), decaySteps,
-                $"Expected a positive number of decay steps. Received: decaySteps={decaySteps}.");
-        }
+        PositiveSteps(decaySteps);
 
         OptionChecks.Positive(decayRate, nameof(DecayRate));
         (InitialLearningRate, DecaySteps, DecayRate, Staircase) = (initialLearningRate, decaySteps, decayRate, staircase);
