@@ -1,4 +1,5 @@
 using System.Globalization;
+using NeuralCore.Scoring;
 using NeuralCore.Training;
 using ScottPlot;
 using SkiaSharp;

@@ -7,6 +7,7 @@ using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
 using NeuralCore.Serialization;
+using NeuralCore.Scoring;
 using NeuralCore.Training;
 
 namespace MnistMlp;

@@ -4,7 +4,7 @@ using NeuralCore.Losses;
 
 namespace NeuralCore.Scoring;
 
-/// <summary>Accuracy over row-major <c>[batch, outputs]</c> model outputs and their labels or targets.</summary>
+/// <summary>Accuracy (plain, binary, top-k) and regression metrics over row-major <c>[batch, outputs]</c> model outputs and their labels or targets.</summary>
 public static class Metrics
 {
     /// <summary>The index of the largest value of each row (the first one on ties): <c>predictions[r] = argmax_j output[r, j]</c>.</summary>
@@ -55,6 +55,69 @@ public static class Metrics
         }
 
         return correct;
+    }
+
+    /// <summary>
+    /// The number of rows whose label is among the <paramref name="k"/> highest scores, as Keras's
+    /// <c>sparse_top_k_categorical_accuracy</c> (TensorFlow's <c>in_top_k</c>): a row counts when fewer than
+    /// <paramref name="k"/> classes score strictly above its label, so classes tied across the boundary all count as
+    /// in the top k. With k = 1 and no ties this is <see cref="CountCorrect(ReadOnlySpan{float}, ReadOnlySpan{int}, int, int)"/>.
+    /// </summary>
+    /// <param name="output">The <c>[batch, classes]</c> scores or probabilities.</param>
+    /// <param name="labels">The <c>[batch]</c> labels, in [0, classes).</param>
+    /// <param name="batch">The number of rows; non-negative.</param>
+    /// <param name="classes">The number of columns; positive.</param>
+    /// <param name="k">How many of the highest scores count; from 1 to <paramref name="classes"/>.</param>
+    /// <returns>The count of rows whose label is in the top k.</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="k"/> is out of range.</exception>
+    public static int CountInTopK(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes, int k)
+    {
+        CheckSizes(output, batch, classes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, classes);
+        if (labels.Length < batch)
+        {
+            throw new ArgumentException($"labels holds {labels.Length} values but the batch has {batch}.", nameof(labels));
+        }
+
+        int hits = 0;
+        for (int r = 0; r < batch; r++)
+        {
+            int label = labels[r];
+            if ((uint)label >= (uint)classes)
+            {
+                throw new ArgumentException($"labels[{r}] = {label} is outside [0, {classes}).", nameof(labels));
+            }
+
+            ReadOnlySpan<float> row = output.Slice(r * classes, classes);
+            float score = row[label];
+            int above = 0;
+            foreach (float value in row)
+            {
+                above += value > score ? 1 : 0;
+            }
+
+            // A NaN score ranks nowhere: it is never in the top k.
+            hits += above < k && !float.IsNaN(score) ? 1 : 0;
+        }
+
+        return hits;
+    }
+
+    /// <summary>The fraction of rows whose label is among the <paramref name="k"/> highest scores (<see cref="CountInTopK"/>).</summary>
+    /// <param name="output">The <c>[batch, classes]</c> scores or probabilities.</param>
+    /// <param name="labels">The <c>[batch]</c> labels.</param>
+    /// <param name="batch">The number of rows; positive.</param>
+    /// <param name="classes">The number of columns; positive.</param>
+    /// <param name="k">How many of the highest scores count; from 1 to <paramref name="classes"/>.</param>
+    /// <returns>The top-k accuracy in [0, 1].</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="k"/> is out of range.</exception>
+    public static double TopKAccuracy(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes, int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        return (double)CountInTopK(output, labels, batch, classes, k) / batch;
     }
 
     /// <summary>

@@ -691,6 +691,39 @@ public static class ModelTraining
         return new ConfusionMatrix(data.Labels, model.PredictClasses(data, 1000), classes);
     }
 
+    /// <summary>
+    /// One-vs-rest ROC curves of the model's predictions (<see cref="Predict(Sequential, Dataset, int)"/>: the
+    /// probabilities, for a classifier compiled with a cross-entropy) on a labelled <see cref="Dataset"/>, per class with
+    /// micro and macro averages. A one-output model scores class 1 with its probability and class 0 with one minus it.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">The labelled samples; every class needs at least one sample and one non-sample.</param>
+    /// <returns>The curves.</returns>
+    /// <exception cref="ArgumentException">The data does not fit the model, a label is out of range, or a class is absent.</exception>
+    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets.</exception>
+    public static MulticlassRoc RocCurves(this Sequential model, Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        CheckFeatureSize(model, data, nameof(data));
+        int classes = Math.Max(2, model.OutputSize);
+        CheckLabels(data.Labels, classes, "data.Labels");
+        float[] scores = model.Predict(data);
+        if (model.OutputSize == 1)
+        {
+            float[] both = new float[scores.Length * 2];
+            for (int i = 0; i < scores.Length; i++)
+            {
+                both[2 * i] = 1 - scores[i];
+                both[(2 * i) + 1] = scores[i];
+            }
+
+            scores = both;
+        }
+
+        return MulticlassRoc.Compute(scores, data.Labels, data.Count, classes);
+    }
+
     /// <summary>The predicted class of every sample (see <see cref="PredictClasses(Sequential, Dataset, int)"/>).</summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>

@@ -3,6 +3,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Scoring;
 using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Training;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace NeuralCore.Training;
+namespace NeuralCore.Scoring;
 
 /// <summary>
 /// Counts of (true class, predicted class) pairs: <c>this[t, p]</c> is how many samples of class <c>t</c> were

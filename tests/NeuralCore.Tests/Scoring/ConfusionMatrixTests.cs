@@ -1,6 +1,6 @@
-using NeuralCore.Training;
+using NeuralCore.Scoring;
 
-namespace NeuralCore.Tests.Training;
+namespace NeuralCore.Tests.Scoring;
 
 public class ConfusionMatrixTests
 {

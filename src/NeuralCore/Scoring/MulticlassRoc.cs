@@ -1,0 +1,125 @@
+namespace NeuralCore.Scoring;
+
+/// <summary>
+/// One-vs-rest ROC curves of a classifier's <c>[count, classes]</c> scores, as scikit-learn's multi-class ROC example:
+/// one curve per class (that class positive, every other negative), the micro average (one curve over all
+/// <c>count·classes</c> (sample, class) decisions), and the macro average (the class curves' true positive rates
+/// averaged at every false positive rate any of them has, with linear interpolation).
+/// </summary>
+public sealed class MulticlassRoc
+{
+    private MulticlassRoc(RocCurve[] classes, RocCurve micro, RocCurve macro)
+    {
+        Classes = classes;
+        Micro = micro;
+        Macro = macro;
+        MacroAuc = classes.Average(c => c.Auc);
+    }
+
+    /// <summary>The curve of each class against the rest, by class index.</summary>
+    public IReadOnlyList<RocCurve> Classes { get; }
+
+    /// <summary>The micro-averaged curve: every (sample, class) score against whether the class is the sample's.</summary>
+    public RocCurve Micro { get; }
+
+    /// <summary>
+    /// The macro-averaged curve: the mean of the class curves' true positive rates at each false positive rate of their
+    /// union. Its own area can differ slightly from <see cref="MacroAuc"/>, which averages the areas.
+    /// </summary>
+    public RocCurve Macro { get; }
+
+    /// <summary>The mean of the class AUCs: scikit-learn's <c>roc_auc_score(average="macro", multi_class="ovr")</c>.</summary>
+    public double MacroAuc { get; }
+
+    /// <summary>The micro-averaged AUC: scikit-learn's <c>roc_auc_score(average="micro")</c> on one-hot labels.</summary>
+    public double MicroAuc => Micro.Auc;
+
+    /// <summary>Computes the curves.</summary>
+    /// <param name="scores">The <c>[count, classes]</c> row-major scores, usually the predicted probabilities.</param>
+    /// <param name="labels">The <c>[count]</c> true classes, in [0, classes).</param>
+    /// <param name="count">The number of samples; positive.</param>
+    /// <param name="classes">The number of classes; at least 2.</param>
+    /// <returns>The curves.</returns>
+    /// <exception cref="ArgumentException">
+    /// A span is shorter than its shape, a label is out of range, a score is NaN, or a class has no sample (its curve is
+    /// then undefined), naming the class.
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> or <paramref name="classes"/> is out of range.</exception>
+    public static MulticlassRoc Compute(ReadOnlySpan<float> scores, ReadOnlySpan<int> labels, int count, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        if (scores.Length < (long)count * classes)
+        {
+            throw new ArgumentException($"scores holds {scores.Length} values but [count={count}, classes={classes}] needs {(long)count * classes}.", nameof(scores));
+        }
+
+        if (labels.Length < count)
+        {
+            throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
+        }
+
+        long[] support = new long[classes];
+        for (int i = 0; i < count; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+            {
+                throw new ArgumentException($"labels[{i}] = {labels[i]} is outside [0, {classes}).", nameof(labels));
+            }
+
+            support[labels[i]]++;
+        }
+
+        for (int c = 0; c < classes; c++)
+        {
+            if (support[c] == 0 || support[c] == count)
+            {
+                throw new ArgumentException(
+                    $"Class {c} has {support[c]} of the {count} samples: its one-vs-rest ROC curve needs positives and negatives.", nameof(labels));
+            }
+        }
+
+        var curves = new RocCurve[classes];
+        float[] column = new float[count];
+        bool[] positive = new bool[count];
+        for (int c = 0; c < classes; c++)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                column[i] = scores[(i * classes) + c];
+                positive[i] = labels[i] == c;
+            }
+
+            curves[c] = RocCurve.Compute(column, positive);
+        }
+
+        bool[] all = new bool[count * classes];
+        for (int i = 0; i < count; i++)
+        {
+            all[(i * classes) + labels[i]] = true;
+        }
+
+        RocCurve micro = RocCurve.Compute(scores[..(count * classes)], all);
+        double[] grid = [.. curves.SelectMany(c => c.FalsePositiveRates).Distinct().Order()];
+        double[] mean = new double[grid.Length];
+        for (int g = 0; g < grid.Length; g++)
+        {
+            double sum = 0;
+            foreach (RocCurve curve in curves)
+            {
+                sum += curve.TruePositiveRateAt(grid[g]);
+            }
+
+            mean[g] = sum / classes;
+        }
+
+        // The curve starts at (0, 0) like every ROC curve, although each class's rate at 0 may already be above 0.
+        if (grid[0] == 0 && mean[0] != 0)
+        {
+            grid = [0, .. grid];
+            mean = [0, .. mean];
+        }
+
+        return new MulticlassRoc(curves, micro, RocCurve.Averaged(grid, mean));
+    }
+}

@@ -1,0 +1,42 @@
+using NeuralCore.Scoring;
+
+namespace NeuralCore.Tests.Scoring;
+
+public class TopKTests
+{
+    [Fact]
+    public void Top_k_by_hand_with_ties_counted_as_in_keras()
+    {
+        float[] scores =
+        [
+            0.1f, 0.6f, 0.3f, // label 2: second highest
+            0.5f, 0.2f, 0.3f, // label 1: third
+            0.4f, 0.4f, 0.2f, // label 1: tied first with class 0, so in the top 1
+            0.2f, 0.2f, 0.2f, // label 0: all tied, in the top 1
+        ];
+        int[] labels = [2, 1, 1, 0];
+        Assert.Equal(2, Metrics.CountInTopK(scores, labels, 4, 3, 1));
+        Assert.Equal(3, Metrics.CountInTopK(scores, labels, 4, 3, 2));
+        Assert.Equal(4, Metrics.CountInTopK(scores, labels, 4, 3, 3));
+        Assert.Equal(0.75, Metrics.TopKAccuracy(scores, labels, 4, 3, 2), 15);
+    }
+
+    [Fact]
+    public void Top_1_without_ties_is_accuracy()
+    {
+        var random = new Random(3);
+        float[] scores = [.. Enumerable.Range(0, 500).Select(_ => (float)random.NextDouble())];
+        int[] labels = [.. Enumerable.Range(0, 50).Select(_ => random.Next(10))];
+        Assert.Equal(Metrics.CountCorrect(scores, labels, 50, 10), Metrics.CountInTopK(scores, labels, 50, 10, 1));
+    }
+
+    [Fact]
+    public void Bad_arguments_name_the_problem()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => Metrics.CountInTopK([0.1f, 0.9f], [1], 1, 2, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Metrics.CountInTopK([0.1f, 0.9f], [1], 1, 2, 0));
+        var label = Assert.Throws<ArgumentException>(() => Metrics.CountInTopK([0.1f, 0.9f], [2], 1, 2, 1));
+        Assert.Contains("labels[0] = 2", label.Message, StringComparison.Ordinal);
+        Assert.Equal(0, Metrics.CountInTopK([float.NaN, 0.9f], [0], 1, 2, 2));
+    }
+}
