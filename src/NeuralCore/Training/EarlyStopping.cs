@@ -18,16 +18,13 @@ public sealed class EarlyStopping : Callback
     /// <param name="patience">Epochs without improvement before stopping; non-negative.</param>
     /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
     /// <param name="restoreBestWeights">Whether to restore the best epoch's parameters when stopping early.</param>
+    /// <param name="mode">Whether the value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>
     /// <exception cref="ArgumentException">An unknown metric.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A negative patience or delta.</exception>
-    public EarlyStopping(string monitor = "val_loss", int patience = 0, double minDelta = 0, bool restoreBestWeights = false)
+    /// <exception cref="ArgumentOutOfRangeException">A negative patience or delta, or an undefined mode.</exception>
+    public EarlyStopping(string monitor = "val_loss", int patience = 0, double minDelta = 0, bool restoreBestWeights = false,
+        MonitorMode mode = MonitorMode.Auto)
     {
-        ArgumentNullException.ThrowIfNull(monitor);
-        if (!EpochMetrics.IsKnown(monitor))
-        {
-            throw new ArgumentException(
-                $"Unknown metric '{monitor}': expected loss or a metric (accuracy, mae, mse, rmse, r2), with or without val_.", nameof(monitor));
-        }
+        Monitoring.CheckName(monitor, nameof(monitor));
 
         ArgumentOutOfRangeException.ThrowIfNegative(patience);
         if (!(minDelta >= 0))
@@ -39,7 +36,12 @@ public sealed class EarlyStopping : Callback
         Patience = patience;
         MinDelta = minDelta;
         RestoreBestWeights = restoreBestWeights;
+        Mode = mode;
+        _ = Monitoring.Maximizes(monitor, mode);
     }
+
+    /// <summary>Whether the value improves going down or up.</summary>
+    public MonitorMode Mode { get; }
 
     /// <summary>The monitored metric.</summary>
     public string Monitor { get; }
@@ -59,7 +61,7 @@ public sealed class EarlyStopping : Callback
     /// <summary>The epoch (from 1) at which training was stopped, or 0 if it was not.</summary>
     public int StoppedEpoch { get; private set; }
 
-    private bool Maximize => Monitor.EndsWith("accuracy", StringComparison.Ordinal) || Monitor.EndsWith("r2", StringComparison.Ordinal);
+    private bool Maximize => Monitoring.Maximizes(Monitor, Mode);
 
     /// <inheritdoc/>
     public override void OnTrainBegin(TrainingContext context)
@@ -77,17 +79,11 @@ public sealed class EarlyStopping : Callback
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(context);
-        double? value = metrics.Get(Monitor);
-        if (value is null)
-        {
-            throw new InvalidOperationException(
-                $"EarlyStopping monitors '{Monitor}', which this training does not report: give Fit validation data or monitor 'loss'.");
-        }
-
-        bool improved = Maximize ? value.Value > _best + MinDelta : value.Value < _best - MinDelta;
+        double value = Monitoring.Read(metrics, Monitor, nameof(EarlyStopping));
+        bool improved = Maximize ? value > _best + MinDelta : value < _best - MinDelta;
         if (improved)
         {
-            _best = value.Value;
+            _best = value;
             _wait = 0;
             BestEpoch = metrics.Epoch;
             if (RestoreBestWeights)

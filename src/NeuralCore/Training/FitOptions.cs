@@ -60,7 +60,15 @@ public sealed record FitOptions
     /// <summary>The shuffling seed; null derives it from the model's seed, so one seed fixes the whole run.</summary>
     public ulong? Seed { get; init; }
 
-    /// <summary>Callbacks, run in order (progress, early stopping, …).</summary>
+    /// <summary>
+    /// Progress on the console (Keras's <c>verbose</c>): 0 (default) prints nothing, 1 a progress bar on a terminal and
+    /// one line per epoch when output is redirected, 2 one line per epoch (<see cref="ProgressLogger"/>, run before
+    /// <see cref="Callbacks"/>). Keras defaults to 1; a library that prints by default would write into the output of
+    /// every program that uses it, so NeuralCore defaults to 0.
+    /// </summary>
+    public int Verbose { get; init; }
+
+    /// <summary>Callbacks, run in order (progress, early stopping, …); neither the list nor an entry may be null.</summary>
     public IReadOnlyList<Callback> Callbacks { get; init; } = [];
 
     /// <summary>Stops training after the current step when cancelled: Fit then throws <see cref="OperationCanceledException"/>, the model intact.</summary>

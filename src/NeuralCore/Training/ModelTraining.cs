@@ -185,15 +185,17 @@ public static class ModelTraining
         AccuracyKind accuracyKind = Scoring.Metrics.AccuracyFor(loss, outputs);
         float threshold = loss.Input == LossInput.Logits ? 0f : 0.5f;
         model.Compile(loss, model.Optimizer!, batchSize, keepOptimizerState: true, model.Metrics);
+        // An array: a foreach over it allocates no enumerator in the step loop.
+        Callback[] callbacks = options.Verbose > 0 ? [new ProgressLogger(options.Verbose), .. options.Callbacks] : [.. options.Callbacks];
 
-        foreach (Callback callback in options.Callbacks)
+        foreach (Callback callback in callbacks)
         {
             callback.OnTrainBegin(context);
         }
 
         for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
         {
-            foreach (Callback callback in options.Callbacks)
+            foreach (Callback callback in callbacks)
             {
                 callback.OnEpochBegin(epoch, context);
             }
@@ -255,7 +257,7 @@ public static class ModelTraining
                     metrics.AddPredictions(predictions, targets, n);
                 }
 
-                foreach (Callback callback in options.Callbacks)
+                foreach (Callback callback in callbacks)
                 {
                     callback.OnBatchEnd(epoch, step, result, context);
                 }
@@ -285,13 +287,13 @@ public static class ModelTraining
             var epochMetrics = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN),
                 valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds) { Values = values };
             history.Add(epochMetrics);
-            foreach (Callback callback in options.Callbacks)
+            foreach (Callback callback in callbacks)
             {
                 callback.OnEpochEnd(epochMetrics, context);
             }
         }
 
-        foreach (Callback callback in options.Callbacks)
+        foreach (Callback callback in callbacks)
         {
             callback.OnTrainEnd(context);
         }
@@ -832,6 +834,24 @@ public static class ModelTraining
         if (options.BatchSize <= 0)
         {
             throw new ArgumentException($"Expected a positive batch size. Received: batchSize={options.BatchSize}.", nameof(options));
+        }
+
+        if (options.Verbose is < 0 or > 2)
+        {
+            throw new ArgumentException($"Expected verbose 0, 1 or 2. Received: verbose={options.Verbose}.", nameof(options));
+        }
+
+        if (options.Callbacks is null)
+        {
+            throw new ArgumentException("FitOptions.Callbacks is null: leave it out, or give an empty list.", nameof(options));
+        }
+
+        for (int i = 0; i < options.Callbacks.Count; i++)
+        {
+            if (options.Callbacks[i] is null)
+            {
+                throw new ArgumentException($"FitOptions.Callbacks[{i}] is null.", nameof(options));
+            }
         }
 
         if (!(options.ValidationSplit >= 0 && options.ValidationSplit < 1))

@@ -22,17 +22,13 @@ public sealed class ReduceLROnPlateau : Callback
     /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
     /// <param name="cooldown">Epochs to wait after a reduction before counting again; non-negative.</param>
     /// <param name="minLearningRate">The lowest rate; non-negative.</param>
+    /// <param name="mode">Whether the value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>
     /// <exception cref="ArgumentException">An unknown value to monitor.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
     public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, double minDelta = 1e-4,
-        int cooldown = 0, float minLearningRate = 0f)
+        int cooldown = 0, float minLearningRate = 0f, MonitorMode mode = MonitorMode.Auto)
     {
-        ArgumentNullException.ThrowIfNull(monitor);
-        if (!EpochMetrics.IsKnown(monitor))
-        {
-            throw new ArgumentException(
-                $"Unknown metric '{monitor}': expected loss or a metric (accuracy, mae, mse, rmse, r2), with or without val_.", nameof(monitor));
-        }
+        Monitoring.CheckName(monitor, nameof(monitor));
 
         if (!(factor > 0 && factor < 1))
         {
@@ -54,7 +50,12 @@ public sealed class ReduceLROnPlateau : Callback
         }
 
         (Monitor, Factor, Patience, MinDelta, Cooldown, MinLearningRate) = (monitor, factor, patience, minDelta, cooldown, minLearningRate);
+        Mode = mode;
+        _ = Monitoring.Maximizes(monitor, mode);
     }
+
+    /// <summary>Whether the value improves going down or up.</summary>
+    public MonitorMode Mode { get; }
 
     /// <summary>The monitored value.</summary>
     public string Monitor { get; }
@@ -74,7 +75,7 @@ public sealed class ReduceLROnPlateau : Callback
     /// <summary>The lowest rate.</summary>
     public float MinLearningRate { get; }
 
-    private bool Maximize => Monitor.EndsWith("accuracy", StringComparison.Ordinal) || Monitor.EndsWith("r2", StringComparison.Ordinal);
+    private bool Maximize => Monitoring.Maximizes(Monitor, Mode);
 
     /// <inheritdoc/>
     public override void OnTrainBegin(TrainingContext context)
@@ -90,8 +91,7 @@ public sealed class ReduceLROnPlateau : Callback
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(context);
-        double value = metrics.Get(Monitor) ?? throw new InvalidOperationException(
-            $"ReduceLROnPlateau monitors '{Monitor}', which this training does not report: give Fit validation data, or monitor 'loss' (or a metric compiled into the model).");
+        double value = Monitoring.Read(metrics, Monitor, nameof(ReduceLROnPlateau));
 
         if (_cooldownLeft > 0)
         {

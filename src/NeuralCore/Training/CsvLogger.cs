@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text;
+
+namespace NeuralCore.Training;
+
+/// <summary>
+/// Writes one CSV row per epoch, as Keras's <c>CSVLogger</c>: a header <c>epoch,…,seconds</c> with every value of the
+/// epoch by its Keras name in between, sorted (<c>accuracy,loss,val_accuracy,val_loss</c>), then one row per epoch
+/// appended and flushed as the epoch ends, so that the file is complete up to the last finished epoch whatever happens
+/// later. Epochs are numbered from 1, as in <see cref="History"/> (Keras's file numbers them from 0). Numbers are
+/// written invariantly with full precision; a value an epoch did not measure is left empty.
+/// </summary>
+public sealed class CsvLogger : Callback
+{
+    private readonly string _path;
+    private string[]? _columns;
+
+    /// <summary>Creates the logger.</summary>
+    /// <param name="path">The CSV file; its folder is created if needed.</param>
+    /// <param name="separator">The field separator (default a comma): any character but a letter, a digit, <c>.</c>, <c>-</c>, <c>+</c>, a quote or a line break.</param>
+    /// <param name="append">
+    /// Whether to append to an existing file (to resume a run), whose header must then name the same columns; otherwise
+    /// the file is replaced when training begins.
+    /// </param>
+    /// <exception cref="ArgumentException">The path is empty or the separator cannot separate numbers.</exception>
+    public CsvLogger(string path, char separator = ',', bool append = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (char.IsLetterOrDigit(separator) || separator is '.' or '-' or '+' or '"' or '\n' or '\r')
+        {
+            throw new ArgumentException($"The separator '{separator}' would mix with the numbers; use a comma, a semicolon or a tab.", nameof(separator));
+        }
+
+        _path = Path.GetFullPath(path);
+        Separator = separator;
+        Append = append;
+    }
+
+    /// <summary>The file written, as a full path.</summary>
+    public string FilePath => _path;
+
+    /// <summary>The field separator.</summary>
+    public char Separator { get; }
+
+    /// <summary>Whether rows are appended to an existing file.</summary>
+    public bool Append { get; }
+
+    /// <inheritdoc/>
+    /// <exception cref="IOException">The file cannot be created or read.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its folder is not writable.</exception>
+    public override void OnTrainBegin(TrainingContext context)
+    {
+        _columns = null;
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        if (Append && File.Exists(_path) && new FileInfo(_path).Length > 0)
+        {
+            using var reader = new StreamReader(_path);
+            _columns = reader.ReadLine()?.Split(Separator);
+        }
+        else
+        {
+            // Created now, so that a file that cannot be written is found before the first epoch, not after it.
+            File.WriteAllBytes(_path, []);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">Appending to a file whose header names other columns.</exception>
+    /// <exception cref="IOException">The row cannot be written.</exception>
+    public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        string[] columns = ["epoch", .. metrics.Values.Keys.Order(StringComparer.Ordinal), "seconds"];
+        var text = new StringBuilder();
+        if (_columns is null)
+        {
+            text.AppendJoin(Separator, columns).Append('\n');
+            _columns = columns;
+        }
+        else if (!_columns.SequenceEqual(columns, StringComparer.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"{_path} has the columns {string.Join(Separator, _columns)}, but this training reports {string.Join(Separator, columns)}: log to a new file or set append: false.");
+        }
+
+        text.Append(metrics.Epoch.ToString(CultureInfo.InvariantCulture));
+        foreach (string name in columns.AsSpan(1, columns.Length - 2))
+        {
+            double value = metrics.Values[name];
+            text.Append(Separator).Append(double.IsNaN(value) ? string.Empty : value.ToString("R", CultureInfo.InvariantCulture));
+        }
+
+        text.Append(Separator).Append(metrics.Seconds.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
+        stream.Write(bytes);
+        stream.Flush(flushToDisk: true);
+    }
+}

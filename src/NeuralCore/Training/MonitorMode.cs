@@ -1,0 +1,46 @@
+namespace NeuralCore.Training;
+
+/// <summary>Whether a monitored value improves by going down or up (Keras's <c>mode</c>).</summary>
+public enum MonitorMode
+{
+    /// <summary>From the name: accuracies (<c>accuracy</c>, <c>val_accuracy</c>) and R² go up, losses and errors down.</summary>
+    Auto,
+
+    /// <summary>Lower is better.</summary>
+    Min,
+
+    /// <summary>Higher is better.</summary>
+    Max,
+}
+
+/// <summary>The checks and the direction shared by the callbacks that watch one value.</summary>
+internal static class Monitoring
+{
+    /// <summary>Throws unless <paramref name="monitor"/> is <c>loss</c> or a metric, with or without <c>val_</c>.</summary>
+    public static void CheckName(string monitor, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(monitor, parameter);
+        if (!EpochMetrics.IsKnown(monitor))
+        {
+            throw new ArgumentException(
+                $"Unknown metric '{monitor}': expected loss or a metric (accuracy, mae, mse, rmse, r2), with or without val_.", parameter);
+        }
+    }
+
+    /// <summary>Whether higher values of <paramref name="monitor"/> are better under <paramref name="mode"/>.</summary>
+    public static bool Maximizes(string monitor, MonitorMode mode) => mode switch
+    {
+        MonitorMode.Max => true,
+        MonitorMode.Min => false,
+        MonitorMode.Auto => monitor.EndsWith("accuracy", StringComparison.Ordinal) || monitor.EndsWith("r2", StringComparison.Ordinal),
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Expected Auto, Min or Max."),
+    };
+
+    /// <summary>The monitored value of the epoch, or an exception that says how to get it.</summary>
+    public static double Read(EpochMetrics metrics, string monitor, string callback)
+    {
+        double? value = metrics.Get(monitor);
+        return value ?? throw new InvalidOperationException(
+            $"{callback} monitors '{monitor}', which this training does not report: give Fit validation data, compile the metric, or monitor 'loss'.");
+    }
+}

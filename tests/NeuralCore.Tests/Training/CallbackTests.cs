@@ -1,0 +1,200 @@
+using System.Globalization;
+using NeuralCore.Data;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Scoring;
+using NeuralCore.Serialization;
+using NeuralCore.Training;
+
+namespace NeuralCore.Tests.Training;
+
+public sealed class CallbackTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralcore-callbacks-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static (Sequential Model, Dataset Data) Setup(int count = 400)
+    {
+        var (x, y) = FitTests.Blobs(count, seed: 5);
+        return (FitTests.Model(), new Dataset(x, y, 2));
+    }
+
+    [Fact]
+    public void Verbose_2_and_redirected_verbose_1_write_one_line_per_epoch()
+    {
+        foreach (int verbose in new[] { 1, 2 })
+        {
+            var (model, data) = Setup();
+            var text = new StringWriter();
+            model.Fit(data, new FitOptions { Epochs = 3, ValidationSplit = 0.25, Callbacks = [new ProgressLogger(verbose, text)] });
+            string[] lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(3, lines.Length);
+            Assert.DoesNotContain('\r', text.ToString());
+            Assert.StartsWith("Epoch 2/3 - 10 steps - ", lines[1], StringComparison.Ordinal);
+            Assert.Matches(@" - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$", lines[2]);
+        }
+    }
+
+    [Fact]
+    public void Verbose_0_in_fit_options_and_in_the_logger_writes_nothing()
+    {
+        var (model, data) = Setup();
+        var text = new StringWriter();
+        model.Fit(data, new FitOptions { Epochs = 2, Callbacks = [new ProgressLogger(0, text, interactive: true)] });
+        Assert.Equal(string.Empty, text.ToString());
+    }
+
+    [Fact]
+    public void A_redrawn_bar_never_outgrows_the_terminal()
+    {
+        var (model, data) = Setup(4000);
+        var text = new StringWriter();
+        // A slow callback after the logger, so that the 100 ms throttle lets several redraws through.
+        var slow = new LambdaCallback(onBatchEnd: (_, _, _, _) => Thread.Sleep(3));
+        model.Fit(data, new FitOptions { Epochs = 2, BatchSize = 32, Callbacks = [new ProgressLogger(1, text, interactive: true, width: 60), slow] });
+        string output = text.ToString();
+        string[] lines = output.Split('\n');
+        Assert.Equal("Epoch 1/2", lines[0]);
+        Assert.Equal("Epoch 2/2", lines[2]);
+        Assert.Equal(string.Empty, lines[^1]);
+        string[] redraws = lines[1].Split('\r', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(redraws.Length >= 3, $"expected several redraws, got {redraws.Length}");
+        foreach (string redraw in redraws[..^1])
+        {
+            Assert.True(redraw.Length <= 59, $"a redrawn line of {redraw.Length} columns in a 60-column terminal: '{redraw}'");
+            Assert.Contains("ETA", redraw, StringComparison.Ordinal);
+        }
+
+        Assert.StartsWith("125/125 ", redraws[^1], StringComparison.Ordinal);
+        Assert.Contains(" - loss: ", redraws[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Line_fits_its_limit_and_drops_the_bar_when_there_is_no_room()
+    {
+        string tail = " - loss: 0.1234 - accuracy: 0.9876";
+        string wide = ProgressLogger.Line(5, 10, " ETA 1s", tail, 79);
+        Assert.Equal(" 5/10 [==============>...............] ETA 1s - loss: 0.1234 - accuracy: 0.9876", wide);
+        string narrow = ProgressLogger.Line(5, 10, " ETA 1s", tail, 45);
+        Assert.Equal(" 5/10 ETA 1s - loss: 0.1234 - accuracy: 0.987", narrow);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ProgressLogger(3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ProgressLogger(1, width: 10));
+    }
+
+    [Fact]
+    public void Csv_logger_writes_every_epoch_and_appends_to_a_matching_file()
+    {
+        var (model, data) = Setup();
+        string path = Path.Combine(_folder, "logs", "history.csv");
+        History first = model.Fit(data, new FitOptions { Epochs = 2, ValidationSplit = 0.25, Callbacks = [new CsvLogger(path)] });
+        string[] lines = File.ReadAllLines(path);
+        Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss,seconds", lines[0]);
+        Assert.Equal(3, lines.Length);
+        string[] row = lines[2].Split(',');
+        Assert.Equal("2", row[0]);
+        Assert.Equal(first.Epochs[1].Accuracy, double.Parse(row[1], CultureInfo.InvariantCulture));
+        Assert.Equal(first.Epochs[1].ValidationLoss, double.Parse(row[4], CultureInfo.InvariantCulture));
+
+        model.Fit(data, new FitOptions { Epochs = 3, InitialEpoch = 2, ValidationSplit = 0.25, Callbacks = [new CsvLogger(path, append: true)] });
+        lines = File.ReadAllLines(path);
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("3,", lines[3], StringComparison.Ordinal);
+
+        // Without validation the columns differ: appending would mix two layouts in one file.
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            model.Fit(data, new FitOptions { Epochs = 4, InitialEpoch = 3, Callbacks = [new CsvLogger(path, append: true)] }));
+        Assert.Contains("history.csv has the columns", ex.Message, StringComparison.Ordinal);
+
+        // Replacing starts over with a semicolon separator.
+        model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [new CsvLogger(path, ';')] });
+        Assert.Equal(["epoch;accuracy;loss;seconds", lines[0].Length > 0 ? File.ReadAllLines(path)[1] : ""], File.ReadAllLines(path));
+        Assert.Throws<ArgumentException>(() => new CsvLogger(path, '.'));
+        Assert.Throws<ArgumentException>(() => new CsvLogger(" "));
+    }
+
+    [Fact]
+    public void Checkpoint_saves_the_best_epochs_only_and_fills_the_path()
+    {
+        var (model, data) = Setup();
+        var best = new ModelCheckpoint(Path.Combine(_folder, "best.ncm"), monitor: "val_accuracy", saveBestOnly: true);
+        var every = new ModelCheckpoint(Path.Combine(_folder, "all", "model-{epoch:00}-{val_loss:0.000}.ncm"));
+        History history = model.Fit(data, new FitOptions { Epochs = 4, ValidationSplit = 0.25, BatchSize = 64, Callbacks = [best, every] });
+
+        int expectedBest = 1;
+        for (int e = 2; e <= 4; e++)
+        {
+            expectedBest = history.Epochs[e - 1].ValidationAccuracy > history.Epochs[expectedBest - 1].ValidationAccuracy ? e : expectedBest;
+        }
+
+        Assert.Equal(expectedBest, best.BestEpoch);
+        Sequential saved = ModelFile.Load(Path.Combine(_folder, "best.ncm"));
+        Assert.Equal(expectedBest, saved.EpochsTrained);
+        string[] files = [.. Directory.GetFiles(Path.Combine(_folder, "all")).Select(Path.GetFileName).Order()!];
+        Assert.Equal(4, files.Length);
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"model-03-{history.Epochs[2].ValidationLoss:0.000}.ncm"), files[2]);
+    }
+
+    [Fact]
+    public void Checkpoint_refuses_unknown_values_and_bad_formats()
+    {
+        var unknown = Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m-{val_f1}.ncm"));
+        Assert.Contains("'{val_f1}'", unknown.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m.ncm", monitor: "val_f1"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ModelCheckpoint("m.ncm", mode: (MonitorMode)7));
+
+        // A monitored value that training does not report is named, with the remedy.
+        var (model, data) = Setup();
+        var ex = Assert.Throws<InvalidOperationException>(() => model.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            Callbacks = [new ModelCheckpoint(Path.Combine(_folder, "m.ncm"), saveBestOnly: true)],
+        }));
+        Assert.Contains("ModelCheckpoint monitors 'val_loss'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Mode_max_on_a_loss_keeps_the_worst_epoch()
+    {
+        var (model, data) = Setup();
+        var worst = new ModelCheckpoint(Path.Combine(_folder, "worst.ncm"), monitor: "loss", saveBestOnly: true, mode: MonitorMode.Max);
+        History history = model.Fit(data, new FitOptions { Epochs = 3, Callbacks = [worst] });
+        int highest = history.Epochs.MaxBy(e => e.Loss)!.Epoch;
+        Assert.Equal(highest, worst.BestEpoch);
+    }
+
+    [Fact]
+    public void Null_callbacks_and_bad_verbosity_are_refused_by_name()
+    {
+        var (model, data) = Setup();
+        var none = Assert.Throws<ArgumentException>(() => model.Fit(data, new FitOptions { Callbacks = null! }));
+        Assert.Contains("FitOptions.Callbacks is null", none.Message, StringComparison.Ordinal);
+        var entry = Assert.Throws<ArgumentException>(() => model.Fit(data, new FitOptions { Callbacks = [null!] }));
+        Assert.Contains("FitOptions.Callbacks[0] is null", entry.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => model.Fit(data, new FitOptions { Verbose = 3 }));
+    }
+
+    [Fact]
+    public void Roc_curves_of_a_trained_model()
+    {
+        var (model, data) = Setup();
+        model.Fit(data, new FitOptions { Epochs = 5 });
+        MulticlassRoc roc = model.RocCurves(data);
+        Assert.Equal(4, roc.Classes.Count);
+        Assert.True(roc.MacroAuc > 0.99, $"macro AUC {roc.MacroAuc} on separable blobs");
+
+        // One output: class 1 is scored by the probability, class 0 by one minus it, so both curves have the same area.
+        var (x, y) = FitTests.Blobs(300, seed: 2);
+        int[] binary = [.. y.Select(c => c % 2)];
+        var logistic = new Sequential(2, seed: 3).Add(new Dense(1));
+        logistic.Compile(new BinaryCrossentropy(fromLogits: true), new Adam(0.05f));
+        var both = new Dataset(x, binary, 2);
+        logistic.Fit(both, new FitOptions { Epochs = 10 });
+        MulticlassRoc two = logistic.RocCurves(both);
+        float[] p = logistic.Predict(both);
+        Assert.Equal(RocCurve.Compute(p, [.. binary.Select(b => b == 1)]).Auc, two.Classes[1].Auc, 12);
+        Assert.Equal(two.Classes[1].Auc, two.Classes[0].Auc, 12);
+    }
+}
