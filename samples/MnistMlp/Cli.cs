@@ -7,11 +7,11 @@ namespace MnistMlp;
 /// <summary>The command line: options, their validation, and the commands that run.</summary>
 internal static class Cli
 {
-    internal static readonly int[] DefaultSweep = [16, 64, 128, 512, 1024];
+    internal static readonly IReadOnlyList<IReadOnlyList<int>> DefaultSweep = [[16], [64], [128], [512], [1024]];
 
     private static readonly Option<int[]?> HiddenOption = new("--hidden")
     {
-        Description = "Hidden layer sizes, comma-separated (e.g. 512,256). Default 128; for sweep, 16,64,128,512,1024.",
+        Description = "Hidden layer sizes, comma-separated (e.g. 512,256 is two layers). Default 128.",
         CustomParser = ParseHidden,
         Recursive = true,
     };
@@ -59,6 +59,39 @@ internal static class Cli
         Recursive = true,
     };
 
+    private static readonly Option<int?> EarlyStoppingOption = new("--early-stopping")
+    {
+        Description = "Stop when --monitor has not improved for this many epochs, and keep the best epoch's weights (Keras's EarlyStopping with restore_best_weights). Default: off.",
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+            if (!int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int patience) || patience < 0 || patience > 1000)
+            {
+                result.AddError($"--early-stopping takes a patience in epochs, an integer from 0 to 1000; got '{token}'.");
+                return null;
+            }
+
+            return patience;
+        },
+        Recursive = true,
+    };
+
+    private static readonly Option<string> MonitorOption = ChoiceOption("--monitor",
+        "The value that picks the best epoch, for --early-stopping and the report's advice.", "val_accuracy", "val_accuracy", "val_loss", "accuracy", "loss");
+
+    private static readonly Option<IReadOnlyList<IReadOnlyList<int>>?> ArchsOption = new("--archs")
+    {
+        Description = "The architectures to compare, separated by spaces; each is its hidden layer sizes separated by commas (e.g. --archs 16 128 512,256). Default: 16 64 128 512 1024.",
+        CustomParser = ParseArchitectures,
+        AllowMultipleArgumentsPerToken = true,
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    private static readonly Option<string?> EvaluateOutOption = new("--out")
+    {
+        Description = "A folder for evaluation.md, confusion.png, roc.png and misclassified.png (default: print only).",
+    };
+
     private static readonly Option<string> ScheduleOption = ChoiceOption("--schedule", "The learning rate over training: constant, or cosine (a per-step cosine decay to 0, after --warmup).", "constant", "constant", "cosine");
     private static readonly Option<double> WarmupOption = DoubleOption("--warmup", "With --schedule cosine, the fraction of the steps that warm up linearly from a tenth of the learning rate, in [0, 0.5].", 0, v => v >= 0 && v <= 0.5, "a number in [0, 0.5]");
 
@@ -85,30 +118,39 @@ internal static class Cli
     };
 
     /// <summary>Builds the command tree; <paramref name="run"/> receives the settings of the train and sweep commands.</summary>
-    public static RootCommand Build(Func<TrainSettings, CancellationToken, int> train, Func<TrainSettings, IReadOnlyList<int>, CancellationToken, int> sweep,
-        Func<string, TrainSettings, CancellationToken, int> evaluate)
+    public static RootCommand Build(Func<TrainSettings, CancellationToken, int> train,
+        Func<TrainSettings, IReadOnlyList<IReadOnlyList<int>>, CancellationToken, int> sweep,
+        Func<string, TrainSettings, string?, CancellationToken, int> evaluate)
     {
         var root = new RootCommand(
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.")
         {
             HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
-            LossOption, DropoutOption, SplitOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+            LossOption, DropoutOption, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
         };
         root.SetAction((result, token) => Task.FromResult(train(Settings(result), token)));
 
-        var sweepCommand = new Command("sweep", "Trains one model per hidden size and compares parameters, time and test accuracy.");
+        var sweepCommand = new Command("sweep",
+            "Trains one model per architecture and compares parameters, training time and validation accuracy, with curves and a confusion matrix for each.")
+        {
+            ArchsOption,
+        };
         sweepCommand.SetAction((result, token) =>
         {
             TrainSettings settings = Settings(result);
-            int[]? given = result.GetResult(HiddenOption) is { Implicit: false } ? result.GetValue(HiddenOption) : null;
-            IReadOnlyList<int> sizes = given is { Length: > 0 } ? given : DefaultSweep;
-            return Task.FromResult(sweep(settings, sizes, token));
+            IReadOnlyList<IReadOnlyList<int>>? archs = result.GetValue(ArchsOption);
+            bool hiddenGiven = result.GetResult(HiddenOption) is { Implicit: false };
+            IReadOnlyList<IReadOnlyList<int>> chosen = archs is { Count: > 0 } ? archs : hiddenGiven ? [settings.Hidden] : DefaultSweep;
+            return Task.FromResult(sweep(settings with { OutputDirectory = result.GetValue(OutOption) ?? Path.Combine("runs", "sweep") }, chosen, token));
         });
         root.Subcommands.Add(sweepCommand);
 
-        var evaluateCommand = new Command("evaluate", "Evaluates a saved model on the MNIST test set.") { ModelOption };
+        var evaluateCommand = new Command("evaluate", "Evaluates a saved model on the MNIST test set: accuracy, confusion matrix, per-digit scores and ROC AUC.")
+        {
+            ModelOption, EvaluateOutOption,
+        };
         evaluateCommand.SetAction((result, token) =>
-            Task.FromResult(evaluate(result.GetRequiredValue(ModelOption), Settings(result), token)));
+            Task.FromResult(evaluate(result.GetRequiredValue(ModelOption), Settings(result), result.GetValue(EvaluateOutOption), token)));
         root.Subcommands.Add(evaluateCommand);
         return root;
     }
@@ -116,7 +158,7 @@ internal static class Cli
     /// <summary>Parses the train command's arguments (for tests): the settings, or the errors.</summary>
     public static (TrainSettings? Settings, IReadOnlyList<string> Errors) Parse(params string[] args)
     {
-        RootCommand root = Build((_, _) => 0, (_, _, _) => 0, (_, _, _) => 0);
+        RootCommand root = Build((_, _) => 0, (_, _, _) => 0, (_, _, _, _) => 0);
         ParseResult result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
@@ -147,6 +189,8 @@ internal static class Cli
             Loss = Given(LossOption) ? result.GetValue(LossOption)! : start.Loss,
             Dropout = Given(DropoutOption) ? (float)result.GetValue(DropoutOption) : start.Dropout,
             ValidationSplit = Given(SplitOption) ? result.GetValue(SplitOption) : start.ValidationSplit,
+            EarlyStoppingPatience = result.GetValue(EarlyStoppingOption) ?? start.EarlyStoppingPatience,
+            Monitor = Given(MonitorOption) ? result.GetValue(MonitorOption)! : start.Monitor,
             Threads = result.GetValue(ThreadsOption),
             Seed = result.GetValue(SeedOption),
             DataDirectory = result.GetValue(DataOption),
@@ -177,6 +221,29 @@ internal static class Cli
         }
 
         return [.. sizes];
+    }
+
+    private static List<IReadOnlyList<int>>? ParseArchitectures(ArgumentResult result)
+    {
+        var architectures = new List<IReadOnlyList<int>>();
+        foreach (Token token in result.Tokens)
+        {
+            var sizes = new List<int>();
+            foreach (string part in token.Value.Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int size) || size < 1 || size > 65_536)
+                {
+                    result.AddError($"--archs takes architectures separated by spaces, each its layer sizes from 1 to 65536 separated by commas (e.g. --archs 16 128 512,256); got '{token.Value}'.");
+                    return null;
+                }
+
+                sizes.Add(size);
+            }
+
+            architectures.Add(sizes);
+        }
+
+        return architectures;
     }
 
     private static double? ParseNumber(ArgumentResult result, string name, Func<double, bool> valid, string expected)

@@ -37,6 +37,6 @@ int Guard(Func<int> run)
 
 RootCommand root = Cli.Build(
     (settings, token) => Guard(() => trainer.Train(settings, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
-    (settings, sizes, token) => Guard(() => trainer.Sweep(settings, sizes, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
-    (model, settings, token) => Guard(() => trainer.Evaluate(model, settings, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)));
+    (settings, architectures, token) => Guard(() => trainer.Sweep(settings, architectures, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
+    (model, settings, outputDirectory, token) => Guard(() => trainer.Evaluate(model, settings, outputDirectory, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)));
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);

@@ -6,6 +6,18 @@ using NeuralCore.Training;
 
 namespace MnistMlp;
 
+/// <summary>What the trained model did on the test set.</summary>
+/// <param name="Loss">The test loss.</param>
+/// <param name="Accuracy">The test accuracy.</param>
+/// <param name="TopTwoAccuracy">The share of images whose digit is among the two most probable.</param>
+/// <param name="Confusion">The confusion matrix.</param>
+/// <param name="Roc">The one-vs-rest ROC curves.</param>
+/// <param name="Mistakes">The most confidently misclassified images, most confident first.</param>
+internal sealed record TestResults(double Loss, double Accuracy, double TopTwoAccuracy, ConfusionMatrix Confusion, MulticlassRoc Roc, IReadOnlyList<Mistake> Mistakes)
+{
+    public ClassificationReport Scores { get; } = new(Confusion);
+}
+
 /// <summary>Everything one training run measured, and the files that describe it.</summary>
 internal sealed record RunReport(
     TrainSettings Settings,
@@ -17,30 +29,16 @@ internal sealed record RunReport(
     string DataSource,
     double LoadSeconds,
     History History,
-    double TestLoss,
-    double TestAccuracy,
-    ConfusionMatrix Confusion,
+    TestResults Test,
     string Summary)
 {
     private static readonly CultureInfo Inv = Formats.Culture;
 
     public double TrainSeconds => History.TotalSeconds;
 
-    /// <summary>history.csv: one row per epoch.</summary>
-    public string HistoryCsv()
-    {
-        var csv = new StringBuilder("epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
-        foreach (EpochMetrics e in History.Epochs)
-        {
-            csv.Append(Inv, $"{e.Epoch},{e.Loss:R},{e.Accuracy:R},{Format(e.ValidationLoss)},{Format(e.ValidationAccuracy)},{e.Seconds:R}\n");
-        }
+    public Verdict Overfitting { get; } = Verdict.Judge(History, Settings.Monitor, Settings);
 
-        return csv.ToString();
-
-        static string Format(double? value) => value is { } v ? v.ToString("R", Inv) : string.Empty;
-    }
-
-    /// <summary>report.json: config, per-epoch metrics, timings, test results, confusion matrix and per-class scores.</summary>
+    /// <summary>report.json: config, per-epoch metrics, timings, test results, confusion matrix, per-class scores and AUCs, the verdict.</summary>
     public byte[] Json()
     {
         using var stream = new MemoryStream();
@@ -64,6 +62,12 @@ internal sealed record RunReport(
             json.WriteString("loss", Settings.Loss);
             json.WriteNumber("dropout", Settings.Dropout);
             json.WriteNumber("validation_split", Settings.ValidationSplit);
+            json.WriteString("monitor", Settings.Monitor);
+            if (Settings.EarlyStoppingPatience is { } patience)
+            {
+                json.WriteNumber("early_stopping_patience", patience);
+            }
+
             json.WriteNumber("seed", Settings.Seed);
             json.WriteNumber("threads", ThreadsUsed);
             if (Settings.Preset is not null)
@@ -100,10 +104,11 @@ internal sealed record RunReport(
                 json.WriteString("stop_reason", reason);
             }
 
-            json.WriteNumber("test_loss", TestLoss);
-            json.WriteNumber("test_accuracy", TestAccuracy);
+            json.WriteNumber("test_loss", Test.Loss);
+            json.WriteNumber("test_accuracy", Test.Accuracy);
+            json.WriteNumber("test_top2_accuracy", Test.TopTwoAccuracy);
             json.WriteStartArray("confusion_matrix");
-            foreach (long[] row in Confusion.ToArray())
+            foreach (long[] row in Test.Confusion.ToArray())
             {
                 json.WriteStartArray();
                 foreach (long count in row)
@@ -116,18 +121,56 @@ internal sealed record RunReport(
 
             json.WriteEndArray();
             json.WriteStartArray("per_class");
-            for (int c = 0; c < Confusion.Classes; c++)
+            for (int c = 0; c < Test.Scores.Classes.Count; c++)
             {
+                ClassScores s = Test.Scores.Classes[c];
                 json.WriteStartObject();
                 json.WriteNumber("class", c);
-                json.WriteNumber("precision", Confusion.Precision(c));
-                json.WriteNumber("recall", Confusion.Recall(c));
-                json.WriteNumber("f1", Confusion.F1(c));
-                json.WriteNumber("support", Confusion.Support(c));
+                json.WriteNumber("precision", s.Precision);
+                json.WriteNumber("recall", s.Recall);
+                json.WriteNumber("f1", s.F1);
+                json.WriteNumber("support", s.Support);
+                json.WriteNumber("auc", Test.Roc.Classes[c].Auc);
                 json.WriteEndObject();
             }
 
             json.WriteEndArray();
+            json.WriteStartObject("averages");
+            foreach (ClassScores s in new[] { Test.Scores.MacroAverage, Test.Scores.WeightedAverage })
+            {
+                json.WriteStartObject(s.Name.Replace(' ', '_'));
+                json.WriteNumber("precision", s.Precision);
+                json.WriteNumber("recall", s.Recall);
+                json.WriteNumber("f1", s.F1);
+                json.WriteEndObject();
+            }
+
+            json.WriteNumber("micro_auc", Test.Roc.MicroAuc);
+            json.WriteNumber("macro_auc", Test.Roc.MacroAuc);
+            json.WriteEndObject();
+            json.WriteStartArray("most_confident_mistakes");
+            foreach (Mistake m in Test.Mistakes)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("index", m.Index);
+                json.WriteNumber("true", m.Actual);
+                json.WriteNumber("predicted", m.Predicted);
+                json.WriteNumber("confidence", m.Confidence);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartObject("overfitting");
+            json.WriteString("answer", Overfitting.Answer);
+            if (Overfitting.BestEpoch is { } best)
+            {
+                json.WriteNumber("best_epoch", best);
+            }
+
+            json.WriteString("evidence", Overfitting.Evidence);
+            json.WriteString("advice", Overfitting.Advice);
+            json.WriteString("rule", Verdict.Rule);
+            json.WriteEndObject();
             json.WriteEndObject();
         }
 
@@ -154,7 +197,8 @@ internal sealed record RunReport(
         md.Append(Inv, $"# MNIST MLP 784-{hidden}-10: training report\n\n");
         md.Append(Inv, $"Configuration: hidden {string.Join(", ", Settings.Hidden)}, {Settings.Epochs} epochs, batch {Settings.BatchSize}, ")
           .Append(Inv, $"{Settings.Optimizer} (learning rate {Settings.EffectiveLearningRate:G4}{(Settings.Schedule == "cosine" ? $", cosine schedule, warmup {Settings.Warmup:G3}" : "")}), loss {Settings.Loss}, dropout {Settings.Dropout:G3}, ")
-          .Append(Inv, $"validation split {Settings.ValidationSplit:G3}, seed {Settings.Seed}, {ThreadsUsed} thread(s); {Parameters:N0} parameters. ")
+          .Append(Inv, $"validation split {Settings.ValidationSplit:G3}, {(Settings.EarlyStoppingPatience is { } p ? $"early stopping on {Settings.Monitor} with patience {p}" : "no early stopping")}, ")
+          .Append(Inv, $"seed {Settings.Seed}, {ThreadsUsed} thread(s); {Parameters:N0} parameters. ")
           .Append(Inv, $"Data: {TrainSamples:N0} training, {ValidationSamples:N0} validation and {TestSamples:N0} test samples ({DataSource}).\n\n");
 
         md.Append("## 1. How long did it train?\n\n");
@@ -173,7 +217,8 @@ internal sealed record RunReport(
 
         md.Append("\n## 2. What accuracy did it reach?\n\n");
         EpochMetrics last = History.Epochs[^1];
-        md.Append(Inv, $"Test accuracy **{TestAccuracy:P2}** (test loss {TestLoss:0.0000}) on {TestSamples:N0} unseen images. ")
+        md.Append(Inv, $"Test accuracy **{Test.Accuracy:P2}** (test loss {Test.Loss:0.0000}) on {TestSamples:N0} unseen images; ")
+          .Append(Inv, $"the right digit is among the two most probable for {Test.TopTwoAccuracy:P2}. ")
           .Append(Inv, $"In the last epoch: training accuracy {last.Accuracy:P2}");
         if (last.ValidationAccuracy is { } va)
         {
@@ -182,9 +227,10 @@ internal sealed record RunReport(
 
         md.Append(".\n\n![loss and accuracy curves](curves.png)\n\n");
 
-        md.Append("## 3. What does the confusion matrix show?\n\n");
-        md.Append(Inv, $"Rows are true digits, columns predictions; the diagonal holds {Confusion.Accuracy:P2} of the test set. ");
-        var confused = Confusion.MostConfused(5);
+        md.Append("## 3. What do the confusion matrix and the ROC curves show?\n\n");
+        ConfusionMatrix confusion = Test.Confusion;
+        md.Append(Inv, $"Rows are true digits, columns predictions; the diagonal holds {confusion.Accuracy:P2} of the test set. ");
+        var confused = confusion.MostConfused(5);
         if (confused.Count > 0)
         {
             md.Append("The most frequent confusions are ")
@@ -192,55 +238,38 @@ internal sealed record RunReport(
               .Append(". ");
         }
 
-        var weakest = Enumerable.Range(0, Confusion.Classes).OrderBy(Confusion.F1).Take(3).ToArray();
-        md.Append("The weakest classes by F1 are ")
+        var scores = Test.Scores.Classes;
+        var weakest = Enumerable.Range(0, scores.Count).OrderBy(c => scores[c].F1).Take(3).ToArray();
+        md.Append("The weakest digits by F1 are ")
           .Append(string.Join(", ", weakest.Select(c => string.Create(Inv,
-              $"{c} (F1 {Confusion.F1(c):0.000}, recall {Confusion.Recall(c):0.000}, precision {Confusion.Precision(c):0.000})"))))
-          .Append(Inv, $"; the strongest is {Enumerable.Range(0, Confusion.Classes).MaxBy(Confusion.F1)}.\n\n");
-        md.Append("![confusion matrix](confusion.png)\n\n| class | precision | recall | F1 | support |\n|---:|---:|---:|---:|---:|\n");
-        for (int c = 0; c < Confusion.Classes; c++)
+              $"{c} (F1 {scores[c].F1:0.000}, recall {scores[c].Recall:0.000}, precision {scores[c].Precision:0.000})"))))
+          .Append(Inv, $"; the strongest is {Enumerable.Range(0, scores.Count).MaxBy(c => scores[c].F1)}.\n\n");
+        md.Append("![confusion matrix: counts and normalized by true digit](confusion.png)\n\n");
+        md.Append(Inv, $"Each ROC curve ranks the test images by the probability of one digit and plots the share of that digit found (true positive rate) against the share of other digits let in (false positive rate). ")
+          .Append(Inv, $"The areas under them (AUC) average {Test.Roc.MacroAuc:0.0000} over the digits (micro average {Test.Roc.MicroAuc:0.0000}); ")
+          .Append(Inv, $"the lowest is digit {Enumerable.Range(0, scores.Count).MinBy(c => Test.Roc.Classes[c].Auc)} ({Test.Roc.Classes.Min(c => c.Auc):0.0000}). An AUC of 1 separates a digit from all others perfectly, 0.5 is chance.\n\n");
+        md.Append("![ROC curves](roc.png)\n\n| digit | precision | recall | F1 | support | ROC AUC |\n|---:|---:|---:|---:|---:|---:|\n");
+        for (int c = 0; c < scores.Count; c++)
         {
-            md.Append(Inv, $"| {c} | {Confusion.Precision(c):0.0000} | {Confusion.Recall(c):0.0000} | {Confusion.F1(c):0.0000} | {Confusion.Support(c)} |\n");
+            md.Append(Inv, $"| {c} | {scores[c].Precision:0.0000} | {scores[c].Recall:0.0000} | {scores[c].F1:0.0000} | {scores[c].Support} | {Test.Roc.Classes[c].Auc:0.0000} |\n");
         }
 
-        md.Append("\n## 4. Does it overfit?\n\n").Append(Overfitting(History)).Append("\n\n## Model\n\n```\n").Append(Summary).Append("```\n");
+        ClassScores macro = Test.Scores.MacroAverage, weighted = Test.Scores.WeightedAverage;
+        md.Append(Inv, $"| macro avg | {macro.Precision:0.0000} | {macro.Recall:0.0000} | {macro.F1:0.0000} | {macro.Support} | {Test.Roc.MacroAuc:0.0000} |\n")
+          .Append(Inv, $"| weighted avg | {weighted.Precision:0.0000} | {weighted.Recall:0.0000} | {weighted.F1:0.0000} | {weighted.Support} | |\n")
+          .Append(Inv, $"| micro avg | | | | | {Test.Roc.MicroAuc:0.0000} |\n\n");
+        if (Test.Mistakes.Count > 0)
+        {
+            md.Append(Inv, $"The {Test.Mistakes.Count} test images the model got wrong with the most confidence (it gave its wrong answer {Test.Mistakes[^1].Confidence:P1} to {Test.Mistakes[0].Confidence:P1}):\n\n")
+              .Append("![most confidently misclassified test images](misclassified.png)\n\n");
+        }
+
+        md.Append("## 4. Does it overfit?\n\n")
+          .Append("**").Append(Overfitting.Answer).Append(".** ").Append(Overfitting.Evidence).Append("\n\n")
+          .Append("Advice: ").Append(Overfitting.Advice).Append("\n\n")
+          .Append("Rule: ").Append(Verdict.Rule).Append("\n\n## Model\n\n```\n").Append(Summary).Append("```\n");
         return md.ToString();
 
         static string Opt(double? value) => value is { } v ? v.ToString("0.0000", Inv) : "-";
-    }
-
-    /// <summary>Judges overfitting from the training and validation trends.</summary>
-    internal static string Overfitting(History history)
-    {
-        IReadOnlyList<EpochMetrics> epochs = history.Epochs;
-        EpochMetrics first = epochs[0], last = epochs[^1];
-        if (last.ValidationLoss is null)
-        {
-            return "There is no validation data (validation split 0), so overfitting cannot be judged from this run: train with --validation-split 0.1 or more.";
-        }
-
-        EpochMetrics best = epochs.MinBy(e => e.ValidationLoss!.Value)!;
-        double gap = last.Accuracy - last.ValidationAccuracy!.Value;
-        string trends = string.Create(Inv,
-            $"Training loss went from {first.Loss:0.0000} to {last.Loss:0.0000} and validation loss from {first.ValidationLoss:0.0000} to {last.ValidationLoss:0.0000} (lowest {best.ValidationLoss:0.0000}, epoch {best.Epoch}); in the last epoch training accuracy is {last.Accuracy:P2} against {last.ValidationAccuracy:P2} on validation, a gap of {gap * 100:0.00} points.");
-        if (epochs.Count == 1)
-        {
-            return trends + " One epoch shows no trend: train for more epochs to judge overfitting.";
-        }
-
-        bool valRose = best.Epoch < last.Epoch && last.ValidationLoss!.Value > best.ValidationLoss!.Value * 1.02;
-        bool trainFell = last.Loss < epochs[best.Epoch - 1].Loss;
-        if (valRose && trainFell)
-        {
-            return trends + string.Create(Inv,
-                $" **Yes, it overfits after epoch {best.Epoch}**: validation loss has risen {100 * (last.ValidationLoss!.Value / best.ValidationLoss!.Value - 1):0.0}% from its minimum while training loss kept falling. Stopping at epoch {best.Epoch} (EarlyStopping on val_loss with restored best weights), dropout or a smaller hidden layer would help.");
-        }
-
-        if (gap > 0.02)
-        {
-            return trends + " **Mildly**: validation loss has not risen, but training accuracy runs clearly ahead of validation accuracy, so the model fits the training set better than it generalizes; more epochs would likely widen the gap.";
-        }
-
-        return trends + " **No sign of overfitting**: validation loss is still at or near its minimum and the two accuracies are close, so the model could train longer or grow before overfitting.";
     }
 }

@@ -28,6 +28,12 @@ internal sealed record TrainSettings
 
     public double ValidationSplit { get; init; } = 0.1;
 
+    /// <summary>Epochs without improvement of <see cref="Monitor"/> before training stops (restoring the best weights); null: no early stopping.</summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>The value that picks the best epoch, for early stopping and the report: val_accuracy, val_loss, accuracy or loss.</summary>
+    public string Monitor { get; init; } = "val_accuracy";
+
     /// <summary>0 means every processor.</summary>
     public int Threads { get; init; }
 

@@ -6,25 +6,33 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
-using NeuralCore.Serialization;
 using NeuralCore.Scoring;
+using NeuralCore.Serialization;
 using NeuralCore.Training;
+using Spectre.Console;
 
 namespace MnistMlp;
 
-/// <summary>One row of a hidden-size sweep.</summary>
-internal sealed record SweepRow(int Hidden, int Parameters, double TrainSeconds, double TestAccuracy, double ValidationAccuracy);
+/// <summary>One row of an architecture sweep.</summary>
+internal sealed record SweepRow(string Name, IReadOnlyList<int> Hidden, int Parameters, double TrainSeconds, double TestAccuracy,
+    double ValidationAccuracy, int BestEpoch, string Folder);
 
 /// <summary>Runs the trainer's commands: train, sweep and evaluate.</summary>
 internal sealed class Trainer(TextWriter output, TextWriter error, bool interactive)
 {
     private static readonly CultureInfo Inv = Formats.Culture;
 
+    /// <summary>How many misclassified images misclassified.png shows.</summary>
+    private const int MistakesShown = 24;
+
     /// <summary>Exit code of a run stopped by Ctrl+C (128 + SIGINT), after its checkpoint is saved.</summary>
     public const int Interrupted = 130;
 
+    private readonly IAnsiConsole _console = ConsoleTables.For(output, interactive);
+
     public int Train(TrainSettings settings, CancellationToken cancellation)
     {
+        CheckMonitor(settings);
         int threads = ApplyThreads(settings);
         MnistDataset data;
         string source;
@@ -48,17 +56,26 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         Sequential model = BuildModel(settings);
         output.Write(model.Summary());
-        output.WriteLine($"Training on {threads} thread(s): {settings.Epochs} epochs, batch {settings.BatchSize}, validation split {settings.ValidationSplit.ToString(Inv)}.");
+        output.WriteLine($"Training on {threads} thread(s): {settings.Epochs} epochs, batch {settings.BatchSize}, validation split {settings.ValidationSplit.ToString(Inv)}" +
+            (settings.EarlyStoppingPatience is { } p ? $", early stopping on {settings.Monitor} with patience {p}." : "."));
 
+        // The history is logged while training runs, under a temporary name: if the run is interrupted it stays
+        // beside the checkpoint, and history.csv keeps describing the last finished run.
+        string partialHistory = Path.Combine(settings.OutputDirectory, ".history.csv.part");
         History history;
         try
         {
-            history = Fit(model, data, settings, cancellation);
+            history = Fit(model, data, settings, partialHistory, cancellation);
         }
         catch (OperationCanceledException)
         {
             string checkpoint = Path.Combine(settings.OutputDirectory, "checkpoint.ncm");
             ModelFile.Save(model, checkpoint);
+            if (File.Exists(partialHistory))
+            {
+                File.Move(partialHistory, Path.Combine(settings.OutputDirectory, "checkpoint-history.csv"), overwrite: true);
+            }
+
             if (interactive)
             {
                 output.WriteLine();
@@ -79,50 +96,68 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             return 1;
         }
 
-        Evaluation test = model.Evaluate(data.Test);
-        ConfusionMatrix confusion = model.ConfusionMatrix(data.Test);
+        TestResults test = Test(model, data.Test);
         int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(data.Train.Count, settings.ValidationSplit) : data.Train.Count;
         var report = new RunReport(settings, model.ParameterCount, trainCount, data.Train.Count - trainCount, data.Test.Count,
-            threads, source, loadSeconds, history, test.Loss, test.Accuracy, confusion, model.Summary());
-        WriteOutputs(report, model, settings.OutputDirectory);
+            threads, source, loadSeconds, history, test, model.Summary());
+        string directory = settings.OutputDirectory;
+        WriteAtomically(Path.Combine(directory, "report.json"), report.Json());
+        WriteAtomically(Path.Combine(directory, "report.md"), report.Markdown());
+        WritePictures(directory, data.Test, test, history, report.Overfitting.BestEpoch, title: string.Empty);
+        ModelFile.Save(model, Path.Combine(directory, "model.ncm"));
+        File.Move(partialHistory, Path.Combine(directory, "history.csv"), overwrite: true);
 
-        output.WriteLine($"Test accuracy: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}); trained in {report.TrainSeconds.ToString("0.00", Inv)} s.");
-        output.WriteLine($"Wrote history.csv, report.json, report.md, curves.png, confusion.png and model.ncm to {Path.GetFullPath(settings.OutputDirectory)}.");
+        _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));
+        output.WriteLine($"Test accuracy: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}, top-2 {test.TopTwoAccuracy.ToString("P2", Inv)}, macro ROC AUC {test.Roc.MacroAuc.ToString("0.0000", Inv)}); trained in {report.TrainSeconds.ToString("0.00", Inv)} s.");
+        output.WriteLine($"Overfitting: {report.Overfitting.Answer}. {report.Overfitting.Advice}");
+        output.WriteLine($"Wrote history.csv, report.json, report.md, curves.png, confusion.png, roc.png, misclassified.png and model.ncm to {Path.GetFullPath(directory)}.");
         return 0;
     }
 
-    public int Sweep(TrainSettings settings, IReadOnlyList<int> sizes, CancellationToken cancellation)
+    public int Sweep(TrainSettings settings, IReadOnlyList<IReadOnlyList<int>> architectures, CancellationToken cancellation)
     {
+        CheckMonitor(settings);
         int threads = ApplyThreads(settings);
         var (data, source, _) = LoadData(settings, cancellation);
         Directory.CreateDirectory(settings.OutputDirectory);
-        output.WriteLine($"Sweep over hidden sizes {string.Join(", ", sizes)} on {threads} thread(s), {settings.Epochs} epochs each, data from {source}.");
+        output.WriteLine($"Sweep over {architectures.Count} architecture(s) ({string.Join(", ", architectures.Select(Name))}) on {threads} thread(s), {settings.Epochs} epochs each, data from {source}.");
         var rows = new List<SweepRow>();
-        foreach (int hidden in sizes)
+        foreach (IReadOnlyList<int> hidden in architectures)
         {
-            TrainSettings one = settings with { Hidden = [hidden] };
+            TrainSettings one = settings with { Hidden = hidden };
+            string name = Name(hidden);
+            string folder = Path.Combine(settings.OutputDirectory, "784-" + string.Join("-", hidden) + "-10");
+            Directory.CreateDirectory(folder);
             Sequential model = BuildModel(one);
-            output.WriteLine($"hidden {hidden}: {model.ParameterCount:N0} parameters");
+            output.WriteLine($"hidden {name}: {model.ParameterCount:N0} parameters");
+            string partial = Path.Combine(folder, ".history.csv.part");
             History history;
             try
             {
-                history = Fit(model, data, one, cancellation);
+                history = Fit(model, data, one, partial, cancellation);
             }
             catch (OperationCanceledException)
             {
-                error.WriteLine($"Interrupted during hidden size {hidden}; {rows.Count} size(s) finished.");
+                error.WriteLine($"Interrupted during hidden {name}; {rows.Count} architecture(s) finished.");
+                File.Delete(partial);
                 break;
             }
 
             if (history.Epochs.Count == 0)
             {
-                error.WriteLine($"hidden {hidden}: no epoch finished ({history.StopReason}).");
+                error.WriteLine($"hidden {name}: no epoch finished ({history.StopReason}).");
+                File.Delete(partial);
                 continue;
             }
 
-            Evaluation test = model.Evaluate(data.Test);
-            rows.Add(new SweepRow(hidden, model.ParameterCount, history.TotalSeconds, test.Accuracy,
-                history.Epochs[^1].ValidationAccuracy ?? double.NaN));
+            TestResults test = Test(model, data.Test);
+            Verdict verdict = Verdict.Judge(history, one.Monitor, one);
+            WritePictures(folder, data.Test, test, history, verdict.BestEpoch, title: "784-" + string.Join("-", hidden) + "-10");
+            File.Move(partial, Path.Combine(folder, "history.csv"), overwrite: true);
+            double bestValidation = history.Epochs.Max(e => e.ValidationAccuracy ?? double.NaN);
+            rows.Add(new SweepRow(name, hidden, model.ParameterCount, history.TotalSeconds, test.Accuracy,
+                history.Epochs.All(e => e.ValidationAccuracy is not null) ? bestValidation : double.NaN,
+                verdict.BestEpoch ?? history.Epochs[^1].Epoch, Path.GetFileName(folder)));
         }
 
         if (rows.Count == 0)
@@ -130,17 +165,15 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             return Interrupted;
         }
 
-        string table = SweepTable(rows);
-        output.Write(table);
+        _console.Write(ConsoleTables.Sweep(rows));
         WriteAtomically(Path.Combine(settings.OutputDirectory, "sweep.csv"), SweepCsv(rows));
-        WriteAtomically(Path.Combine(settings.OutputDirectory, "sweep.md"),
-            $"# Hidden size sweep\n\n{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, seed {settings.Seed}, {threads} thread(s).\n\n{table}\n![sweep](sweep.png)\n");
+        WriteAtomically(Path.Combine(settings.OutputDirectory, "report.md"), SweepMarkdown(settings, threads, rows));
         SavePicture(Path.Combine(settings.OutputDirectory, "sweep.png"), path => Plots.Sweep(rows, path));
-        output.WriteLine($"Wrote sweep.csv, sweep.md and sweep.png to {Path.GetFullPath(settings.OutputDirectory)}.");
-        return rows.Count == sizes.Count ? 0 : Interrupted;
+        output.WriteLine($"Wrote report.md, sweep.csv, sweep.png and a folder of curves and confusion matrices per architecture to {Path.GetFullPath(settings.OutputDirectory)}.");
+        return rows.Count == architectures.Count ? 0 : Interrupted;
     }
 
-    public int Evaluate(string modelPath, TrainSettings settings, CancellationToken cancellation)
+    public int Evaluate(string modelPath, TrainSettings settings, string? outputDirectory, CancellationToken cancellation)
     {
         ApplyThreads(settings);
         Sequential model = ModelFile.Load(modelPath);
@@ -155,21 +188,59 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             model.Compile(model.Layers[^1] is Softmax ? new MeanSquaredError() : new SoftmaxCrossEntropy(), new Adam());
         }
 
+        if (outputDirectory is not null)
+        {
+            // Before the data loads, so that a folder that cannot be created fails at once.
+            Directory.CreateDirectory(outputDirectory);
+        }
+
         var (data, source, _) = LoadData(settings, cancellation);
         output.Write(model.Summary());
-        Evaluation test = model.Evaluate(data.Test);
-        ConfusionMatrix confusion = model.ConfusionMatrix(data.Test);
-        output.WriteLine($"Test accuracy on {data.Test.Count:N0} images from {source}: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}).");
-        output.Write(confusion.ToString());
+        TestResults test = Test(model, data.Test);
+        output.WriteLine($"Test accuracy on {data.Test.Count:N0} images from {source}: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}, top-2 {test.TopTwoAccuracy.ToString("P2", Inv)}).");
+        output.Write(test.Confusion.ToString());
+        _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));
+        if (outputDirectory is not null)
+        {
+            WriteAtomically(Path.Combine(outputDirectory, "evaluation.md"), EvaluationMarkdown(modelPath, source, test));
+            WritePictures(outputDirectory, data.Test, test, history: null, bestEpoch: null, title: string.Empty);
+            output.WriteLine($"Wrote evaluation.md, confusion.png, roc.png and misclassified.png to {Path.GetFullPath(outputDirectory)}.");
+        }
+
         return 0;
     }
 
-    private History Fit(Sequential model, MnistDataset data, TrainSettings settings, CancellationToken cancellation)
+    /// <summary>Everything measured on the test set from one pass of predictions.</summary>
+    internal static TestResults Test(Sequential model, Dataset test)
     {
-        var callbacks = new List<Callback> { new ConsoleProgress(output, interactive) };
+        Evaluation evaluation = model.Evaluate(test);
+        float[] probabilities = model.Predict(test);
+        int classes = model.OutputSize;
+        int[] predicted = new int[test.Count];
+        Metrics.ArgMax(probabilities, predicted, test.Count, classes);
+        var confusion = new ConfusionMatrix(test.Labels, predicted, classes);
+        var roc = MulticlassRoc.Compute(probabilities, test.Labels, test.Count, classes);
+        double topTwo = Metrics.TopKAccuracy(probabilities, test.Labels, test.Count, classes, 2);
+        var mistakes = Enumerable.Range(0, test.Count)
+            .Where(i => predicted[i] != test.Labels[i])
+            .Select(i => new Mistake(i, test.Labels[i], predicted[i], probabilities[(i * classes) + predicted[i]]))
+            .OrderByDescending(m => m.Confidence).ThenBy(m => m.Index)
+            .Take(MistakesShown)
+            .ToArray();
+        return new TestResults(evaluation.Loss, evaluation.Accuracy, topTwo, confusion, roc, mistakes);
+    }
+
+    private History Fit(Sequential model, MnistDataset data, TrainSettings settings, string historyPath, CancellationToken cancellation)
+    {
+        var callbacks = new List<Callback> { new ProgressLogger(1, output, interactive), new CsvLogger(historyPath) };
         if (settings.Schedule == "cosine")
         {
             callbacks.Add(new LearningRateScheduler(CosineSchedule(settings, data.Train.Count)));
+        }
+
+        if (settings.EarlyStoppingPatience is { } patience)
+        {
+            callbacks.Add(new EarlyStopping(settings.Monitor, patience, restoreBestWeights: true));
         }
 
         return model.Fit(data.Train, new FitOptions
@@ -181,6 +252,15 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             Callbacks = callbacks,
             CancellationToken = cancellation,
         });
+    }
+
+    private static void CheckMonitor(TrainSettings settings)
+    {
+        if (settings.ValidationSplit == 0 && settings.EarlyStoppingPatience is not null && settings.Monitor.StartsWith("val_", StringComparison.Ordinal))
+        {
+            throw new ArgumentException(
+                $"--early-stopping watches {settings.Monitor}, which needs validation data: give --validation-split above 0, or --monitor loss.");
+        }
     }
 
     /// <summary>
@@ -223,6 +303,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         return model;
     }
 
+    private static string Name(IReadOnlyList<int> hidden) => string.Join(",", hidden);
+
     private static int ApplyThreads(TrainSettings settings)
     {
         Parallelism.DegreeOfParallelism = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
@@ -244,14 +326,16 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         return (data, source, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
-    private void WriteOutputs(RunReport report, Sequential model, string directory)
+    private void WritePictures(string directory, Dataset testData, TestResults test, History? history, int? bestEpoch, string title)
     {
-        WriteAtomically(Path.Combine(directory, "history.csv"), report.HistoryCsv());
-        WriteAtomically(Path.Combine(directory, "report.json"), report.Json());
-        WriteAtomically(Path.Combine(directory, "report.md"), report.Markdown());
-        SavePicture(Path.Combine(directory, "curves.png"), path => Plots.Curves(report.History, path));
-        SavePicture(Path.Combine(directory, "confusion.png"), path => Plots.Confusion(report.Confusion, path));
-        ModelFile.Save(model, Path.Combine(directory, "model.ncm"));
+        if (history is not null)
+        {
+            SavePicture(Path.Combine(directory, "curves.png"), path => Plots.Curves(history, path, title, bestEpoch));
+        }
+
+        SavePicture(Path.Combine(directory, "confusion.png"), path => Plots.Confusion(test.Confusion, path, title));
+        SavePicture(Path.Combine(directory, "roc.png"), path => Plots.Roc(test.Roc, path, title));
+        SavePicture(Path.Combine(directory, "misclassified.png"), path => Plots.Misclassified(testData, test.Mistakes, path));
     }
 
     private void SavePicture(string path, Action<string> draw)
@@ -273,20 +357,59 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         }
     }
 
+    private static string EvaluationMarkdown(string modelPath, string source, TestResults test)
+    {
+        var md = new System.Text.StringBuilder();
+        md.Append(Inv, $"# Evaluation of {Path.GetFileName(modelPath)}\n\n")
+          .Append(Inv, $"Test set: {test.Confusion.Total:N0} images from {source}. Accuracy **{test.Accuracy:P2}** (loss {test.Loss:0.0000}, top-2 {test.TopTwoAccuracy:P2}); ")
+          .Append(Inv, $"ROC AUC macro {test.Roc.MacroAuc:0.0000}, micro {test.Roc.MicroAuc:0.0000}.\n\n")
+          .Append("![confusion matrix](confusion.png)\n\n![ROC curves](roc.png)\n\n")
+          .Append("| digit | precision | recall | F1 | support | ROC AUC |\n|---:|---:|---:|---:|---:|---:|\n");
+        for (int c = 0; c < test.Scores.Classes.Count; c++)
+        {
+            ClassScores s = test.Scores.Classes[c];
+            md.Append(Inv, $"| {c} | {s.Precision:0.0000} | {s.Recall:0.0000} | {s.F1:0.0000} | {s.Support} | {test.Roc.Classes[c].Auc:0.0000} |\n");
+        }
+
+        md.Append("\n```\n").Append(test.Scores.ToString(4)).Append("```\n\n![most confidently misclassified test images](misclassified.png)\n");
+        return md.ToString();
+    }
+
     internal static string SweepTable(IReadOnlyList<SweepRow> rows)
     {
-        var text = new System.Text.StringBuilder("| hidden | parameters | train seconds | test accuracy | val accuracy |\n|---:|---:|---:|---:|---:|\n");
+        var text = new System.Text.StringBuilder("| hidden layers | parameters | train seconds | best val accuracy | best epoch | test accuracy | curves | confusion |\n|---|---:|---:|---:|---:|---:|---|---|\n");
         foreach (SweepRow r in rows)
         {
-            text.Append(Inv, $"| {r.Hidden} | {r.Parameters:N0} | {r.TrainSeconds:0.00} | {r.TestAccuracy:P2} | {r.ValidationAccuracy:P2} |\n");
+            text.Append(Inv, $"| {r.Name} | {r.Parameters:N0} | {r.TrainSeconds:0.00} | {(double.IsNaN(r.ValidationAccuracy) ? "-" : r.ValidationAccuracy.ToString("P2", Inv))} | {r.BestEpoch} | {r.TestAccuracy:P2} | [curves]({r.Folder}/curves.png) | [matrix]({r.Folder}/confusion.png) |\n");
         }
 
         return text.ToString();
     }
 
+    private static string SweepMarkdown(TrainSettings settings, int threads, List<SweepRow> rows)
+    {
+        var md = new System.Text.StringBuilder("# Architecture sweep\n\n");
+        md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
+          .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; its validation accuracy is in the table.\n\n")
+          .Append(SweepTable(rows)).Append("\n![validation accuracy and training time per architecture](sweep.png)\n\n");
+        if (rows.Count > 1 && rows.All(r => !double.IsNaN(r.ValidationAccuracy)))
+        {
+            SweepRow best = rows.MaxBy(r => r.ValidationAccuracy)!, fastest = rows.MinBy(r => r.TrainSeconds)!;
+            md.Append(Inv, $"The best validation accuracy is {best.ValidationAccuracy:P2}, by hidden layers {best.Name} ({best.TrainSeconds:0.0} s of training); ")
+              .Append(Inv, $"the fastest architecture, {fastest.Name}, reached {fastest.ValidationAccuracy:P2} in {fastest.TrainSeconds:0.0} s.\n\n");
+        }
+
+        foreach (SweepRow r in rows)
+        {
+            md.Append(Inv, $"## {r.Name}\n\n![curves]({r.Folder}/curves.png)\n\n![confusion matrix]({r.Folder}/confusion.png)\n\n");
+        }
+
+        return md.ToString();
+    }
+
     private static string SweepCsv(IReadOnlyList<SweepRow> rows) =>
-        "hidden,parameters,train_seconds,test_accuracy,val_accuracy\n" + string.Concat(rows.Select(r =>
-            string.Create(Inv, $"{r.Hidden},{r.Parameters},{r.TrainSeconds:R},{r.TestAccuracy:R},{r.ValidationAccuracy:R}\n")));
+        "hidden,parameters,train_seconds,best_val_accuracy,best_epoch,test_accuracy\n" + string.Concat(rows.Select(r =>
+            string.Create(Inv, $"\"{r.Name}\",{r.Parameters},{r.TrainSeconds:R},{r.ValidationAccuracy:R},{r.BestEpoch},{r.TestAccuracy:R}\n")));
 
     private static void WriteAtomically(string path, string text) =>
         WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text));

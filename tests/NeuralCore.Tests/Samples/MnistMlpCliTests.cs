@@ -108,15 +108,48 @@ public class MnistMlpCliTests
         Assert.Contains(errors, e => e.Contains(message, StringComparison.Ordinal));
     }
 
-    [Theory]
-    [InlineData(new string[0], new[] { 16, 64, 128, 512, 1024 })]
-    [InlineData(new[] { "--hidden", "32,256" }, new[] { 32, 256 })]
-    public void Sweep_uses_the_given_sizes_or_the_default_list(string[] extra, int[] expected)
+    public static TheoryData<string[], int[][]> Sweeps => new()
     {
-        IReadOnlyList<int>? sizes = null;
-        var root = Cli.Build((_, _) => 0, (_, s, _) => { sizes = s; return 0; }, (_, _, _) => 0);
+        { [], [[16], [64], [128], [512], [1024]] },
+        { ["--archs", "16", "128", "512,256"], [[16], [128], [512, 256]] },
+        // --hidden names one architecture, as it does for training: 512,256 is one two-layer net, not two nets.
+        { ["--hidden", "512,256"], [[512, 256]] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sweeps))]
+    public void Sweep_takes_a_list_of_architectures_each_possibly_deep(string[] extra, int[][] expected)
+    {
+        IReadOnlyList<IReadOnlyList<int>>? archs = null;
+        var root = Cli.Build((_, _) => 0, (_, a, _) => { archs = a; return 0; }, (_, _, _, _) => 0);
         Assert.Equal(0, root.Parse(["sweep", .. extra]).Invoke());
-        Assert.Equal(expected, sizes);
+        Assert.Equal(expected, archs!.Select(a => a.ToArray()).ToArray());
+    }
+
+    [Fact]
+    public void Sweep_rejects_a_bad_architecture_naming_the_option()
+    {
+        var root = Cli.Build((_, _) => 0, (_, _, _) => 0, (_, _, _, _) => 0);
+        var result = root.Parse(["sweep", "--archs", "16", "0,5"]);
+        Assert.Contains(result.Errors, e => e.Message.Contains("--archs takes architectures", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Early_stopping_and_monitor_are_parsed_and_checked()
+    {
+        var (settings, errors) = Cli.Parse("--early-stopping", "3", "--monitor", "val_loss");
+        Assert.Empty(errors);
+        Assert.Equal(3, settings!.EarlyStoppingPatience);
+        Assert.Equal("val_loss", settings.Monitor);
+        Assert.Null(Cli.Parse().Settings!.EarlyStoppingPatience);
+        Assert.Equal("val_accuracy", Cli.Parse().Settings!.Monitor);
+        Assert.Contains(Cli.Parse("--early-stopping", "-1").Errors, e => e.Contains("--early-stopping takes a patience", StringComparison.Ordinal));
+        Assert.Contains(Cli.Parse("--monitor", "f1").Errors, e => e.Contains("--monitor must be one of", StringComparison.Ordinal));
+
+        // Early stopping on a validation value without validation data is refused before anything loads.
+        var trainer = new Trainer(TextWriter.Null, TextWriter.Null, false);
+        var ex = Assert.Throws<ArgumentException>(() => trainer.Train(new TrainSettings { EarlyStoppingPatience = 2, ValidationSplit = 0 }, CancellationToken.None));
+        Assert.Contains("--early-stopping watches val_accuracy", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -128,20 +161,65 @@ public class MnistMlpCliTests
     }
 
     [Fact]
-    public void Overfitting_judgement_reads_the_trends()
+    public void A_clear_overfit_is_yes_with_the_best_epoch_and_advice_that_fits_the_settings()
     {
-        var rising = History((0.30, 0.20), (0.20, 0.15), (0.10, 0.16), (0.05, 0.19));
-        Assert.Contains("Yes, it overfits after epoch 2", RunReport.Overfitting(rising), StringComparison.Ordinal);
-        var falling = History((0.30, 0.20), (0.20, 0.15), (0.15, 0.12));
-        Assert.Contains("No sign of overfitting", RunReport.Overfitting(falling), StringComparison.Ordinal);
+        // Validation loss bottoms out at epoch 2 and then climbs 27% over two epochs; validation accuracy peaked at 2.
+        var history = History((0.30, 0.20, 0.90, 0.940), (0.20, 0.15, 0.95, 0.960), (0.10, 0.17, 0.98, 0.955), (0.05, 0.19, 0.99, 0.950));
+        Verdict verdict = Verdict.Judge(history, "val_accuracy", new TrainSettings());
+        Assert.Equal("Yes", verdict.Answer);
+        Assert.Equal(2, verdict.BestEpoch);
+        Assert.Contains("26.7% above its minimum 0.1500 at epoch 2", verdict.Evidence, StringComparison.Ordinal);
+        Assert.Contains("Train for 2 epochs, or add --early-stopping 2", verdict.Advice, StringComparison.Ordinal);
+        Assert.Contains("Add dropout after the hidden layer (--dropout 0.2)", verdict.Advice, StringComparison.Ordinal);
+
+        // With dropout and early stopping already on, the advice says so instead of recommending them again.
+        Verdict regularized = Verdict.Judge(history, "val_accuracy", new TrainSettings { Dropout = 0.2f, EarlyStoppingPatience = 2 });
+        Assert.Contains("Dropout 0.2 is already on", regularized.Advice, StringComparison.Ordinal);
+        Assert.Contains("Early stopping (patience 2, on val_accuracy) is on", regularized.Advice, StringComparison.Ordinal);
+        Assert.DoesNotContain("Add dropout", regularized.Advice, StringComparison.Ordinal);
     }
 
-    private static NeuralCore.Training.History History(params (double Loss, double ValLoss)[] epochs)
+    [Fact]
+    public void A_rising_validation_loss_while_accuracy_still_improves_is_only_slight()
+    {
+        // The default run's shape: the loss is lowest at epoch 3, yet validation accuracy is best in the last epoch.
+        var history = History((0.25, 0.12, 0.93, 0.965), (0.11, 0.09, 0.967, 0.974), (0.07, 0.080, 0.978, 0.976),
+            (0.05, 0.083, 0.984, 0.977), (0.04, 0.086, 0.988, 0.978));
+        Verdict verdict = Verdict.Judge(history, "val_accuracy", new TrainSettings());
+        Assert.Equal("Slightly", verdict.Answer);
+        Assert.Equal(5, verdict.BestEpoch);
+        Assert.Contains("Validation accuracy still improved in the last epoch", verdict.Advice, StringComparison.Ordinal);
+        Assert.DoesNotContain("Train for", verdict.Advice, StringComparison.Ordinal);
+
+        // Monitoring val_loss instead picks epoch 3, and the advice follows the monitor.
+        Verdict byLoss = Verdict.Judge(history, "val_loss", new TrainSettings());
+        Assert.Equal(3, byLoss.BestEpoch);
+        Assert.Contains("Train for 3 epochs", byLoss.Advice, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Falling_curves_are_no_and_no_validation_cannot_tell()
+    {
+        var falling = History((0.30, 0.20, 0.90, 0.93), (0.20, 0.15, 0.94, 0.95), (0.15, 0.12, 0.955, 0.96));
+        Verdict verdict = Verdict.Judge(falling, "val_accuracy", new TrainSettings { Epochs = 3 });
+        Assert.Equal("No", verdict.Answer);
+        Assert.Contains("more epochs (--epochs 6)", verdict.Advice, StringComparison.Ordinal);
+
+        var history = new NeuralCore.Training.History();
+        history.Add(new NeuralCore.Training.EpochMetrics(1, 0.3, 0.9, null, null, 1));
+        Assert.Equal("Cannot tell", Verdict.Judge(history, "val_accuracy", new TrainSettings()).Answer);
+    }
+
+    private static NeuralCore.Training.History History(params (double Loss, double ValLoss, double Accuracy, double ValAccuracy)[] epochs)
     {
         var history = new NeuralCore.Training.History();
         for (int i = 0; i < epochs.Length; i++)
         {
-            history.Add(new NeuralCore.Training.EpochMetrics(i + 1, epochs[i].Loss, 1 - epochs[i].Loss, epochs[i].ValLoss, 1 - epochs[i].ValLoss, 1));
+            var (loss, valLoss, accuracy, valAccuracy) = epochs[i];
+            history.Add(new NeuralCore.Training.EpochMetrics(i + 1, loss, accuracy, valLoss, valAccuracy, 1)
+            {
+                Values = new Dictionary<string, double> { ["loss"] = loss, ["accuracy"] = accuracy, ["val_loss"] = valLoss, ["val_accuracy"] = valAccuracy },
+            });
         }
 
         return history;

@@ -20,10 +20,14 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         int exit = new Trainer(output, error, interactive: false).Train(settings, CancellationToken.None);
         Assert.True(exit == 0, $"exit {exit}: {error}");
 
-        foreach (string file in new[] { "history.csv", "report.json", "report.md", "curves.png", "confusion.png", "model.ncm" })
+        foreach (string file in new[] { "history.csv", "report.json", "report.md", "curves.png", "confusion.png", "roc.png", "misclassified.png", "model.ncm" })
         {
             Assert.True(new FileInfo(Path.Combine(_out, file)).Length > 0, $"{file} is missing or empty");
         }
+
+        // Nothing temporary is left behind, and the history is the library's CsvLogger file.
+        Assert.Empty(Directory.GetFiles(_out, ".*"));
+        Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss,seconds", File.ReadLines(Path.Combine(_out, "history.csv")).First());
 
         using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_out, "report.json")));
         JsonElement root = report.RootElement;
@@ -36,18 +40,56 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         Assert.Equal(10_000, confusion.Sum(r => r.Sum()));
         Assert.Equal(accuracy, confusion.Select((r, i) => r[i]).Sum() / 10_000.0, 9);
         Assert.Equal(10, root.GetProperty("per_class").GetArrayLength());
+        foreach (JsonElement digit in root.GetProperty("per_class").EnumerateArray())
+        {
+            Assert.InRange(digit.GetProperty("auc").GetDouble(), 0.99, 1.0);
+        }
+
+        Assert.InRange(root.GetProperty("averages").GetProperty("macro_auc").GetDouble(), 0.99, 1.0);
+        Assert.InRange(root.GetProperty("test_top2_accuracy").GetDouble(), accuracy, 1.0);
+        JsonElement mistakes = root.GetProperty("most_confident_mistakes");
+        Assert.Equal(24, mistakes.GetArrayLength());
+        Assert.True(mistakes[0].GetProperty("confidence").GetDouble() >= mistakes[23].GetProperty("confidence").GetDouble());
+        Assert.NotEqual(mistakes[0].GetProperty("true").GetInt32(), mistakes[0].GetProperty("predicted").GetInt32());
+        Assert.Contains(root.GetProperty("overfitting").GetProperty("answer").GetString(), new[] { "Yes", "Slightly", "No" });
         Assert.Contains("Epoch 2/2", output.ToString(), StringComparison.Ordinal);
 
         string markdown = File.ReadAllText(Path.Combine(_out, "report.md"));
-        foreach (string question in new[] { "How long did it train?", "What accuracy did it reach?", "What does the confusion matrix show?", "Does it overfit?" })
+        foreach (string question in new[] { "How long did it train?", "What accuracy did it reach?", "What do the confusion matrix and the ROC curves show?", "Does it overfit?" })
         {
             Assert.Contains(question, markdown, StringComparison.Ordinal);
         }
 
         // The saved model evaluates to the same test accuracy.
         var evaluation = new StringWriter();
-        Assert.Equal(0, new Trainer(evaluation, error, false).Evaluate(Path.Combine(_out, "model.ncm"), settings, CancellationToken.None));
+        string evaluated = Path.Combine(_out, "evaluated");
+        Assert.Equal(0, new Trainer(evaluation, error, false).Evaluate(Path.Combine(_out, "model.ncm"), settings, evaluated, CancellationToken.None));
         Assert.Contains((accuracy * 100).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) + "%", evaluation.ToString(), StringComparison.Ordinal);
+        foreach (string file in new[] { "evaluation.md", "confusion.png", "roc.png", "misclassified.png" })
+        {
+            Assert.True(new FileInfo(Path.Combine(evaluated, file)).Length > 0, $"evaluate --out: {file} is missing or empty");
+        }
+    }
+
+    [Fact]
+    public void A_sweep_compares_deep_and_shallow_architectures_with_curves_and_matrices_for_each()
+    {
+        var settings = new TrainSettings { Epochs = 1, BatchSize = 128, OutputDirectory = _out };
+        int exit = new Trainer(TextWriter.Null, TextWriter.Null, false).Sweep(settings, [[16], [32, 16]], CancellationToken.None);
+        Assert.Equal(0, exit);
+        foreach (string folder in new[] { "784-16-10", "784-32-16-10" })
+        {
+            foreach (string file in new[] { "curves.png", "confusion.png", "roc.png", "history.csv" })
+            {
+                Assert.True(File.Exists(Path.Combine(_out, folder, file)), $"{folder}/{file} is missing");
+            }
+        }
+
+        string report = File.ReadAllText(Path.Combine(_out, "report.md"));
+        Assert.Contains("| 32,16 | 25,818 |", report, StringComparison.Ordinal);
+        Assert.Contains("[curves](784-32-16-10/curves.png)", report, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_out, "sweep.png")));
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(_out, "sweep.csv")).Length);
     }
 
     [Fact]
