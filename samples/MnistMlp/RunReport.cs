@@ -169,7 +169,7 @@ internal sealed record RunReport(
 
             json.WriteString("evidence", Overfitting.Evidence);
             json.WriteString("advice", Overfitting.Advice);
-            json.WriteString("rule", Verdict.Rule);
+            json.WriteString("rule", OverfittingVerdict.Rule);
             json.WriteEndObject();
             json.WriteEndObject();
         }
@@ -267,7 +267,7 @@ internal sealed record RunReport(
         md.Append("## 4. Does it overfit?\n\n")
           .Append("**").Append(Overfitting.Answer).Append(".** ").Append(Overfitting.Evidence).Append("\n\n")
           .Append("Advice: ").Append(Overfitting.Advice).Append("\n\n")
-          .Append("Rule: ").Append(Verdict.Rule).Append("\n\n## Model\n\n```\n").Append(Summary).Append("```\n");
+          .Append("Rule: ").Append(OverfittingVerdict.Rule).Append("\n\n## Model\n\n```\n").Append(Summary).Append("```\n");
         return md.ToString();
 
         static string Opt(double? value) => value is { } v ? v.ToString("0.0000", Inv) : "-";
