@@ -76,6 +76,12 @@ internal static class Cli
         Recursive = true,
     };
 
+    private static readonly Option<bool> OnnxOption = new("--onnx")
+    {
+        Description = "Also write model.onnx, the trained model as an ONNX graph (opset 13) for ONNX Runtime and other ONNX tools; it outputs the class probabilities.",
+        Recursive = true,
+    };
+
     private static readonly Option<string> MonitorOption = ChoiceOption("--monitor",
         "The value that picks the best epoch, for --early-stopping and the report's advice.", "val_accuracy", "val_accuracy", "val_loss", "accuracy", "loss");
 
@@ -126,7 +132,7 @@ internal static class Cli
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.")
         {
             HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
-            LossOption, DropoutOption, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+            LossOption, DropoutOption, SplitOption, EarlyStoppingOption, MonitorOption, OnnxOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
         };
         root.SetAction((result, token) => Task.FromResult(train(Settings(result), token)));
 
@@ -191,6 +197,7 @@ internal static class Cli
             ValidationSplit = Given(SplitOption) ? result.GetValue(SplitOption) : start.ValidationSplit,
             EarlyStoppingPatience = result.GetValue(EarlyStoppingOption) ?? start.EarlyStoppingPatience,
             Monitor = Given(MonitorOption) ? result.GetValue(MonitorOption)! : start.Monitor,
+            Onnx = result.GetValue(OnnxOption),
             Threads = result.GetValue(ThreadsOption),
             Seed = result.GetValue(SeedOption),
             DataDirectory = result.GetValue(DataOption),

@@ -31,6 +31,9 @@ internal sealed record TrainSettings
     /// <summary>Epochs without improvement of <see cref="Monitor"/> before training stops (restoring the best weights); null: no early stopping.</summary>
     public int? EarlyStoppingPatience { get; init; }
 
+    /// <summary>Whether to write model.onnx beside model.ncm.</summary>
+    public bool Onnx { get; init; }
+
     /// <summary>The value that picks the best epoch, for early stopping and the report: val_accuracy, val_loss, accuracy or loss.</summary>
     public string Monitor { get; init; } = "val_accuracy";
 

@@ -5,6 +5,7 @@ using NeuralCore.Data;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
+using NeuralCore.Onnx;
 using NeuralCore.Optimizers;
 using NeuralCore.Scoring;
 using NeuralCore.Serialization;
@@ -105,12 +106,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         WriteAtomically(Path.Combine(directory, "report.md"), report.Markdown());
         WritePictures(directory, data.Test, test, history, report.Overfitting.BestEpoch, title: string.Empty);
         ModelFile.Save(model, Path.Combine(directory, "model.ncm"));
+        if (settings.Onnx)
+        {
+            model.SaveOnnx(Path.Combine(directory, "model.onnx"));
+        }
+
         File.Move(partialHistory, Path.Combine(directory, "history.csv"), overwrite: true);
 
         _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));
         output.WriteLine($"Test accuracy: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}, top-2 {test.TopTwoAccuracy.ToString("P2", Inv)}, macro ROC AUC {test.Roc.MacroAuc.ToString("0.0000", Inv)}); trained in {report.TrainSeconds.ToString("0.00", Inv)} s.");
         output.WriteLine($"Overfitting: {report.Overfitting.Answer}. {report.Overfitting.Advice}");
-        output.WriteLine($"Wrote history.csv, report.json, report.md, curves.png, confusion.png, roc.png, misclassified.png and model.ncm to {Path.GetFullPath(directory)}.");
+        output.WriteLine($"Wrote history.csv, report.json, report.md, curves.png, confusion.png, roc.png, misclassified.png, model.ncm{(settings.Onnx ? " and model.onnx" : "")} to {Path.GetFullPath(directory)}.");
         return 0;
     }
 

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using NeuralCore.Configuration;
+using NeuralCore.IO;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -44,33 +45,19 @@ public static class ModelFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] body = WriteBody(model, includeOptimizer);
 
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                Span<byte> header = stackalloc byte[HeaderBytes];
-                Magic.CopyTo(header);
-                BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
-                BinaryPrimitives.WriteUInt64LittleEndian(header[12..], (ulong)body.Length);
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                hash.AppendData(header);
-                hash.AppendData(body);
-                stream.Write(header);
-                stream.Write(body);
-                stream.Write(hash.GetHashAndReset());
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
+            Span<byte> header = stackalloc byte[HeaderBytes];
+            Magic.CopyTo(header);
+            BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
+            BinaryPrimitives.WriteUInt64LittleEndian(header[12..], (ulong)body.Length);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(header);
+            hash.AppendData(body);
+            stream.Write(header);
+            stream.Write(body);
+            stream.Write(hash.GetHashAndReset());
+        });
     }
 
     /// <summary>Reads a model written by <see cref="Save"/>; compiled when the file holds its loss and optimizer.</summary>
@@ -427,20 +414,6 @@ public static class ModelFile
         }
 
         return model;
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     /// <summary>A bounds-checked little-endian reader whose every failure names the file.</summary>

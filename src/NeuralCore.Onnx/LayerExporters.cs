@@ -1,0 +1,86 @@
+using NeuralCore.Layers;
+
+namespace NeuralCore.Onnx;
+
+/// <summary>The ONNX form of the library's layers that need more than one operator.</summary>
+internal static class LayerExporters
+{
+    /// <summary><c>Gemm(input, W, b)</c> (no C without a bias), then the activation.</summary>
+    public static string Dense(Dense layer, OnnxGraphBuilder graph, string input)
+    {
+        int inputs = layer.InputSize, units = layer.Units;
+        string weights = graph.AddInitializer(layer.Name + "/kernel", layer.Weights.Span, inputs, units);
+        string[] operands = layer.UseBias
+            ? [input, weights, graph.AddInitializer(layer.Name + "/bias", layer.Bias.Span, units)]
+            : [input, weights];
+        string output = graph.AddNode("Gemm", layer.Name + "/Gemm", operands);
+        return layer.Activation switch
+        {
+            Activation.Linear => output,
+            Activation.Relu => graph.AddNode("Relu", layer.Name + "/Relu", [output]),
+            Activation.Sigmoid => graph.AddNode("Sigmoid", layer.Name + "/Sigmoid", [output]),
+            Activation.Tanh => graph.AddNode("Tanh", layer.Name + "/Tanh", [output]),
+            Activation.Softmax => graph.AddNode("Softmax", layer.Name + "/Softmax", [output], OnnxAttributeValue.Of("axis", -1L)),
+            _ => throw new NotSupportedException($"Layer '{layer.Name}': activation {layer.Activation} has no ONNX form."),
+        };
+    }
+
+    /// <summary>
+    /// Keras's ReLU, <c>f(x) = min(x, max_value)</c> for <c>x ≥ threshold</c> and <c>negative_slope·(x − threshold)</c>
+    /// below: <c>Relu</c> when plain, <c>Clip</c> with only a maximum, <c>LeakyRelu</c> with only a slope, otherwise
+    /// <c>Where(x ≥ threshold, Min(x, max), slope·(x − threshold))</c>.
+    /// </summary>
+    public static string Relu(Relu layer, OnnxGraphBuilder graph, string input)
+    {
+        string name = layer.Name;
+        if (layer.IsPlain)
+        {
+            return graph.AddNode("Relu", name, [input]);
+        }
+
+        if (layer.Threshold == 0 && layer.NegativeSlope == 0)
+        {
+            return graph.AddNode("Clip", name + "/Clip", [input, graph.AddScalar(name + "/min", 0f), graph.AddScalar(name + "/max", layer.MaxValue!.Value)]);
+        }
+
+        if (layer.Threshold == 0 && layer.MaxValue is null)
+        {
+            return graph.AddNode("LeakyRelu", name + "/LeakyRelu", [input], OnnxAttributeValue.Of("alpha", layer.NegativeSlope));
+        }
+
+        string threshold = graph.AddScalar(name + "/threshold", layer.Threshold);
+        string above = graph.AddNode("GreaterOrEqual", name + "/above", [input, threshold]);
+        string kept = layer.MaxValue is { } max ? graph.AddNode("Min", name + "/Min", [input, graph.AddScalar(name + "/max", max)]) : input;
+        string shifted = graph.AddNode("Sub", name + "/Sub", [input, threshold]);
+        string below = graph.AddNode("Mul", name + "/Mul", [shifted, graph.AddScalar(name + "/negative_slope", layer.NegativeSlope)]);
+        return graph.AddNode("Where", name + "/Where", [above, kept, below]);
+    }
+
+    /// <summary>
+    /// GELU, which opset 13 lacks: exact <c>0.5·x·(1 + erf(x/√2))</c>, or approximate
+    /// <c>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c>.
+    /// </summary>
+    public static string Gelu(Gelu layer, OnnxGraphBuilder graph, string input)
+    {
+        string name = layer.Name;
+        string inner;
+        if (layer.Approximate)
+        {
+            string cube = graph.AddNode("Mul", name + "/x2", [input, input]);
+            cube = graph.AddNode("Mul", name + "/x3", [cube, input]);
+            string scaled = graph.AddNode("Mul", name + "/cx3", [cube, graph.AddScalar(name + "/c", 0.044715f)]);
+            string sum = graph.AddNode("Add", name + "/sum", [input, scaled]);
+            string argument = graph.AddNode("Mul", name + "/arg", [sum, graph.AddScalar(name + "/sqrt_2_over_pi", MathF.Sqrt(2f / MathF.PI))]);
+            inner = graph.AddNode("Tanh", name + "/Tanh", [argument]);
+        }
+        else
+        {
+            string argument = graph.AddNode("Mul", name + "/arg", [input, graph.AddScalar(name + "/inv_sqrt_2", 1f / MathF.Sqrt(2f))]);
+            inner = graph.AddNode("Erf", name + "/Erf", [argument]);
+        }
+
+        string onePlus = graph.AddNode("Add", name + "/one_plus", [inner, graph.AddScalar(name + "/one", 1f)]);
+        string half = graph.AddNode("Mul", name + "/half_x", [input, graph.AddScalar(name + "/half", 0.5f)]);
+        return graph.AddNode("Mul", name + "/Mul", [half, onePlus]);
+    }
+}

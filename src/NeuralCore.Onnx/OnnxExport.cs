@@ -1,0 +1,176 @@
+using System.Reflection;
+using Google.Protobuf;
+using NeuralCore.IO;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Onnx.Schema;
+
+namespace NeuralCore.Onnx;
+
+/// <summary>Options of <see cref="OnnxExport.ToOnnx"/>.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>
+    /// Whether the graph ends with what the loss applies to make predictions (default true), so that it outputs what
+    /// <c>Predict</c> returns: a softmax for a categorical cross-entropy on logits, a sigmoid for a binary one. False
+    /// exports the last layer's raw outputs, as <c>Infer</c> returns them.
+    /// </summary>
+    public bool IncludeLossActivation { get; init; } = true;
+
+    /// <summary>The graph input's name (default <c>input</c>), shaped <c>[batch, InputSize]</c>.</summary>
+    public string InputName { get; init; } = "input";
+
+    /// <summary>The graph output's name (default <c>output</c>), shaped <c>[batch, OutputSize]</c>.</summary>
+    public string OutputName { get; init; } = "output";
+}
+
+/// <summary>
+/// Writes a <see cref="Sequential"/> model as an ONNX model (IR version 8, opset 13, default domain), which ONNX
+/// Runtime and other ONNX tools can run: one input <c>[batch, InputSize]</c>, one output <c>[batch, OutputSize]</c>,
+/// the weights as initializers. Dense is a <c>Gemm</c> (W as B, b as C), followed by its activation; ReLU is
+/// <c>Relu</c>, or with Keras's options a <c>Clip</c>, a <c>LeakyRelu</c> or a composition with <c>Where</c>;
+/// LeakyReLU, Sigmoid, Tanh and Softmax map to their operators; GELU is composed of <c>Erf</c> (exact) or <c>Tanh</c>
+/// (approximate), opset 13 having no GELU; Dropout is the identity, as in inference. A layer type of your own is
+/// exported once its exporter is registered (<see cref="Register{TLayer}"/>).
+/// </summary>
+public static class OnnxExport
+{
+    /// <summary>The ONNX operator set the graph uses.</summary>
+    public const int Opset = 13;
+
+    /// <summary>The ONNX IR version written.</summary>
+    public const long IrVersion = 8;
+
+    private static readonly Dictionary<Type, Func<ILayer, OnnxGraphBuilder, string, string>> Exporters = new()
+    {
+        [typeof(Dense)] = (layer, graph, input) => LayerExporters.Dense((Dense)layer, graph, input),
+        [typeof(Relu)] = (layer, graph, input) => LayerExporters.Relu((Relu)layer, graph, input),
+        [typeof(LeakyRelu)] = (layer, graph, input) =>
+            graph.AddNode("LeakyRelu", layer.Name, [input], OnnxAttributeValue.Of("alpha", ((LeakyRelu)layer).NegativeSlope)),
+        [typeof(Sigmoid)] = (layer, graph, input) => graph.AddNode("Sigmoid", layer.Name, [input]),
+        [typeof(Tanh)] = (layer, graph, input) => graph.AddNode("Tanh", layer.Name, [input]),
+        [typeof(Gelu)] = (layer, graph, input) => LayerExporters.Gelu((Gelu)layer, graph, input),
+        [typeof(Softmax)] = (layer, graph, input) => graph.AddNode("Softmax", layer.Name, [input], OnnxAttributeValue.Of("axis", -1L)),
+        [typeof(Dropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
+    };
+
+    private static readonly Lock Gate = new();
+
+    /// <summary>
+    /// Registers how a layer type of your own is exported (replacing any earlier exporter of that type): given the
+    /// layer, the graph and the name of its input tensor, add its nodes and return the name of its output tensor.
+    /// </summary>
+    /// <typeparam name="TLayer">The layer type, matched exactly.</typeparam>
+    /// <param name="exporter">The exporter.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="exporter"/> is null.</exception>
+    public static void Register<TLayer>(Func<TLayer, OnnxGraphBuilder, string, string> exporter)
+        where TLayer : ILayer
+    {
+        ArgumentNullException.ThrowIfNull(exporter);
+        lock (Gate)
+        {
+            Exporters[typeof(TLayer)] = (layer, graph, input) => exporter((TLayer)layer, graph, input);
+        }
+    }
+
+    /// <summary>Writes the model's ONNX form to <paramref name="path"/>, atomically (a temporary file, then a rename).</summary>
+    /// <param name="model">The model; at least one layer.</param>
+    /// <param name="path">The destination file; its folder must exist.</param>
+    /// <param name="options">The options, or null for the defaults.</param>
+    /// <exception cref="ArgumentException">The model has no layer, or the options name the input and output alike.</exception>
+    /// <exception cref="NotSupportedException">A layer type has no exporter, or the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/> is on.</exception>
+    /// <exception cref="IOException">The file cannot be written; an earlier file is untouched.</exception>
+    public static void SaveOnnx(this Sequential model, string path, OnnxExportOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] bytes = model.ToOnnx(options);
+        AtomicFile.Write(path, bytes);
+    }
+
+    /// <summary>The model's ONNX form, serialized (<see cref="OnnxExport"/>).</summary>
+    /// <param name="model">The model; at least one layer.</param>
+    /// <param name="options">The options, or null for the defaults.</param>
+    /// <returns>The bytes of the ONNX <c>ModelProto</c>.</returns>
+    /// <exception cref="ArgumentException">The model has no layer, or the options name the input and output alike.</exception>
+    /// <exception cref="NotSupportedException">A layer type has no exporter, or the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/> is on.</exception>
+    public static byte[] ToOnnx(this Sequential model, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new OnnxExportOptions();
+        if (model.Layers.Count == 0)
+        {
+            throw new ArgumentException($"The model '{model.Name}' has no layer to export.", nameof(model));
+        }
+
+        ArgumentException.ThrowIfNullOrEmpty(options.InputName, "options.InputName");
+        ArgumentException.ThrowIfNullOrEmpty(options.OutputName, "options.OutputName");
+        if (options.InputName == options.OutputName)
+        {
+            throw new ArgumentException($"The input and the output are both named '{options.InputName}'.", nameof(options));
+        }
+
+        var graph = new GraphProto { Name = model.Name };
+        var builder = new OnnxGraphBuilder(graph);
+        string current = builder.UniqueName(options.InputName);
+        // Reserve the output's name so that no layer takes it.
+        builder.UniqueName(options.OutputName);
+        graph.Input.Add(Tensor(options.InputName, model.InputSize));
+        foreach (ILayer layer in model.Layers)
+        {
+            Func<ILayer, OnnxGraphBuilder, string, string>? export;
+            lock (Gate)
+            {
+                Exporters.TryGetValue(layer.GetType(), out export);
+            }
+
+            if (export is null)
+            {
+                throw new NotSupportedException(
+                    $"Layer '{layer.Name}' of type {layer.GetType().Name} has no ONNX exporter: register one with OnnxExport.Register<{layer.GetType().Name}>(…).");
+            }
+
+            current = export(layer, builder, current);
+        }
+
+        if (options.IncludeLossActivation && model.Loss is { } loss)
+        {
+            current = LossActivation(loss, builder, current);
+        }
+
+        graph.Node.Add(new NodeProto { OpType = "Identity", Name = options.OutputName + "/Identity", Input = { current }, Output = { options.OutputName } });
+        graph.Output.Add(Tensor(options.OutputName, model.OutputSize));
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "NeuralCore",
+            ProducerVersion = typeof(Sequential).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
+            Graph = graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
+        return proto.ToByteArray();
+    }
+
+    /// <summary>The node that turns the last layer's outputs into what the loss's predictions are.</summary>
+    private static string LossActivation(ILoss loss, OnnxGraphBuilder graph, string input) => loss switch
+    {
+        CategoricalCrossentropy { FromLogits: true } => graph.AddNode("Softmax", "predictions/Softmax", [input], OnnxAttributeValue.Of("axis", -1L)),
+        BinaryCrossentropy { FromLogits: true } => graph.AddNode("Sigmoid", "predictions/Sigmoid", [input]),
+        CategoricalCrossentropy or BinaryCrossentropy or MeanSquaredError or MeanAbsoluteError => input,
+        _ => throw new NotSupportedException(
+            $"The loss {loss.GetType().Name} is not one of the library's, so what its predictions apply is unknown: export with IncludeLossActivation = false for the raw outputs."),
+    };
+
+    private static ValueInfoProto Tensor(string name, int features)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = features });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+        };
+    }
+}

@@ -1,0 +1,197 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using NeuralCore.Data;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Training;
+
+namespace NeuralCore.Onnx.Tests;
+
+/// <summary>Exported graphs run in ONNX Runtime, an independent implementation, and must give what Predict gives.</summary>
+public class OnnxExportTests
+{
+    private const float Tolerance = 1e-5f;
+
+    /// <summary>Runs an exported model in ONNX Runtime on one thread.</summary>
+    internal static float[] Run(byte[] onnx, float[] inputs, int count, int features, string inputName = "input")
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        using var session = new InferenceSession(onnx, options);
+        var tensor = new DenseTensor<float>(inputs, [count, features]);
+        using IDisposableReadOnlyCollection<DisposableNamedOnnxValue> results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, tensor)]);
+        return [.. results.Single().AsEnumerable<float>()];
+    }
+
+    internal static void AssertClose(float[] expected, float[] actual, float tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        int worst = 0;
+        for (int i = 1; i < expected.Length; i++)
+        {
+            worst = Math.Abs(expected[i] - actual[i]) > Math.Abs(expected[worst] - actual[worst]) ? i : worst;
+        }
+
+        float error = Math.Abs(expected[worst] - actual[worst]);
+        Assert.True(error <= tolerance * Math.Max(1, Math.Abs(expected[worst])),
+            $"{what}: ONNX Runtime gives {actual[worst]} at [{worst}], NeuralCore {expected[worst]} (error {error}).");
+    }
+
+    [Fact]
+    public void A_trained_mnist_model_matches_onnx_runtime_on_1000_test_images()
+    {
+        string folder = MnistLocator.FindRepositoryCopy(MnistLocator.DefaultSearchStarts)
+            ?? throw new InvalidOperationException("The repository copy of MNIST (data/mnist) was not found.");
+        MnistDataset mnist = Mnist.Load(folder);
+        var model = new Sequential(784, seed: 7).Add(new Dense(128)).Add(new Relu()).Add(new Dropout(0.2f)).Add(new Dense(10));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        model.Fit(mnist.Train.Slice(0, 12_000), new FitOptions { Epochs = 1, BatchSize = 64 });
+
+        Dataset test = mnist.Test.Slice(0, 1000);
+        float[] inputs = test.Features;
+        float[] expected = model.Predict(test);
+        float[] actual = Run(model.ToOnnx(), inputs, 1000, 784);
+        AssertClose(expected, actual, Tolerance, "MNIST probabilities");
+        int[] ours = model.PredictClasses(test, 1000);
+        for (int i = 0; i < 1000; i++)
+        {
+            Assert.Equal(ours[i], Array.IndexOf(actual, actual.AsSpan(i * 10, 10).ToArray().Max(), i * 10) - (i * 10));
+        }
+    }
+
+    public static TheoryData<string> LayerCases => [.. Cases.Keys];
+
+    private static readonly Dictionary<string, Func<ILayer[]>> Cases = new()
+    {
+        ["dense linear"] = () => [new Dense(7)],
+        ["dense without bias"] = () => [new Dense(7, useBias: false)],
+        ["dense relu"] = () => [new Dense(7, Activation.Relu)],
+        ["dense sigmoid"] = () => [new Dense(7, Activation.Sigmoid)],
+        ["dense tanh"] = () => [new Dense(7, Activation.Tanh)],
+        ["dense softmax"] = () => [new Dense(7, Activation.Softmax)],
+        ["relu"] = () => [new Dense(9), new Relu()],
+        ["relu max_value"] = () => [new Dense(9), new Relu { MaxValue = 0.5f }],
+        ["relu negative_slope"] = () => [new Dense(9), new Relu { NegativeSlope = 0.1f }],
+        ["relu threshold"] = () => [new Dense(9), new Relu { Threshold = 0.2f }],
+        ["relu all options"] = () => [new Dense(9), new Relu { MaxValue = 0.8f, NegativeSlope = 0.05f, Threshold = 0.1f }],
+        ["leaky relu"] = () => [new Dense(9), new LeakyRelu(0.2f)],
+        ["sigmoid"] = () => [new Dense(9), new Sigmoid()],
+        ["tanh"] = () => [new Dense(9), new Tanh()],
+        ["gelu exact"] = () => [new Dense(9), new Gelu()],
+        ["gelu tanh"] = () => [new Dense(9), new Gelu(approximate: true)],
+        ["softmax"] = () => [new Dense(9), new Softmax()],
+        ["dropout"] = () => [new Dense(9), new Dropout(0.5f), new Dense(3)],
+        ["deep"] = () => [new Dense(16), new Relu(), new Dense(12, Activation.Tanh), new Gelu(), new Dense(5)],
+    };
+
+    [Theory]
+    [MemberData(nameof(LayerCases))]
+    public void Every_layer_matches_onnx_runtime(string name)
+    {
+        var model = new Sequential(6, seed: 11);
+        foreach (ILayer layer in Cases[name]())
+        {
+            model.Add(layer);
+        }
+
+        // Weights large enough that every activation sees both signs and, for ReLU's options, both sides of its limits.
+        var random = new Random(5);
+        Span<float> parameters = model.Parameters.Span;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        const int Count = 64;
+        float[] inputs = [.. Enumerable.Range(0, Count * 6).Select(_ => (float)((random.NextDouble() * 4) - 2))];
+        float[] expected = new float[Count * model.OutputSize];
+        model.Infer(inputs, expected, Count);
+        AssertClose(expected, Run(model.ToOnnx(), inputs, Count, 6), Tolerance, name);
+    }
+
+    [Fact]
+    public void The_loss_decides_the_last_activation_unless_raw_outputs_are_asked_for()
+    {
+        var model = new Sequential(4, seed: 3).Add(new Dense(1));
+        model.Compile(new BinaryCrossentropy(fromLogits: true), new Adam());
+        float[] inputs = [0.5f, -1f, 2f, 0.1f, -0.3f, 0.7f, -2f, 1.5f];
+        float[] probabilities = model.Predict(new Dataset(inputs, new int[2], 4));
+        AssertClose(probabilities, Run(model.ToOnnx(), inputs, 2, 4), Tolerance, "sigmoid of the logits");
+
+        float[] raw = new float[2];
+        model.Infer(inputs, raw, 2);
+        AssertClose(raw, Run(model.ToOnnx(new OnnxExportOptions { IncludeLossActivation = false }), inputs, 2, 4), Tolerance, "raw logits");
+
+        // A loss on probabilities adds nothing: the softmax layer is already in the graph.
+        var mse = new Sequential(4, seed: 3).Add(new Dense(3)).Add(new Softmax());
+        mse.Compile(new MeanSquaredError(), new Adam());
+        float[] softmax = new float[6];
+        mse.Infer(inputs, softmax, 2);
+        AssertClose(softmax, Run(mse.ToOnnx(new OnnxExportOptions { InputName = "pixels", OutputName = "probabilities" }), inputs, 2, 4, "pixels"), Tolerance, "softmax layer");
+    }
+
+    [Fact]
+    public void Saved_files_are_whole_and_bad_requests_are_named()
+    {
+        var model = new Sequential(3, seed: 1).Add(new Dense(2));
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            model.SaveOnnx(path);
+            float[] expected = new float[2];
+            model.Infer([1f, 2f, 3f], expected, 1);
+            AssertClose(expected, Run(File.ReadAllBytes(path), [1f, 2f, 3f], 1, 3), Tolerance, "saved file");
+            Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $".{Path.GetFileName(path)}*"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Throws<ArgumentException>(() => new Sequential(3).ToOnnx());
+        Assert.Throws<ArgumentException>(() => model.ToOnnx(new OnnxExportOptions { InputName = "x", OutputName = "x" }));
+        Assert.Throws<ArgumentException>(() => model.ToOnnx(new OnnxExportOptions { InputName = "" }));
+        Assert.Throws<DirectoryNotFoundException>(() => model.SaveOnnx(Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"), "m.onnx")));
+    }
+
+    [Fact]
+    public void A_layer_of_your_own_needs_a_registered_exporter()
+    {
+        var model = new Sequential(3, seed: 1).Add(new Dense(2)).Add(new Doubling());
+        var ex = Assert.Throws<NotSupportedException>(() => model.ToOnnx());
+        Assert.Contains("Layer 'doubling' of type Doubling has no ONNX exporter", ex.Message, StringComparison.Ordinal);
+
+        OnnxExport.Register<Doubling>((layer, graph, input) => graph.AddNode("Mul", layer.Name, [input, graph.AddScalar(layer.Name + "/two", 2f)]));
+        float[] inputs = [0.5f, -1f, 2f];
+        float[] expected = new float[2];
+        model.Infer(inputs, expected, 1);
+        AssertClose(expected, Run(model.ToOnnx(), inputs, 1, 3), Tolerance, "registered exporter");
+    }
+
+    /// <summary>y = 2x: a layer the library does not know.</summary>
+    private sealed class Doubling() : Layer(null)
+    {
+        public override string DefaultName => "doubling";
+
+        public override string TypeId => "Test.Doubling";
+
+        protected override int OnBuild(int inputSize) => inputSize;
+
+        protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+        {
+            for (int i = 0; i < batch * InputSize; i++)
+            {
+                output[i] = 2 * input[i];
+            }
+        }
+
+        protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+        {
+            for (int i = 0; i < batch * InputSize; i++)
+            {
+                inputGrad[i] = 2 * outputGrad[i];
+            }
+        }
+    }
+}
