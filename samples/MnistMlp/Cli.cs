@@ -55,7 +55,7 @@ internal static class Cli
 
     private static readonly Option<string?> OutOption = new("--out")
     {
-        Description = "Where to write history.csv, report.json, report.md, curves.png, confusion.png and model.ncm (default runs/mnist).",
+        Description = "Where to write the outputs: history.csv, report.json, report.md, the pictures and model.ncm (default runs/mnist; runs/sweep for sweep; for evaluate, evaluation.md and the pictures, only when given).",
         Recursive = true,
     };
 
@@ -91,11 +91,6 @@ internal static class Cli
         CustomParser = ParseArchitectures,
         AllowMultipleArgumentsPerToken = true,
         Arity = ArgumentArity.OneOrMore,
-    };
-
-    private static readonly Option<string?> EvaluateOutOption = new("--out")
-    {
-        Description = "A folder for evaluation.md, confusion.png, roc.png and misclassified.png (default: print only).",
     };
 
     private static readonly Option<string> ScheduleOption = ChoiceOption("--schedule", "The learning rate over training: constant, or cosine (a per-step cosine decay to 0, after --warmup).", "constant", "constant", "cosine");
@@ -153,10 +148,12 @@ internal static class Cli
 
         var evaluateCommand = new Command("evaluate", "Evaluates a saved model on the MNIST test set: accuracy, confusion matrix, per-digit scores and ROC AUC.")
         {
-            ModelOption, EvaluateOutOption,
+            ModelOption,
         };
         evaluateCommand.SetAction((result, token) =>
-            Task.FromResult(evaluate(result.GetRequiredValue(ModelOption), Settings(result), result.GetValue(EvaluateOutOption), token)));
+            // --out is optional here: without it, evaluate only prints.
+            Task.FromResult(evaluate(result.GetRequiredValue(ModelOption), Settings(result),
+                result.GetResult(OutOption) is { Implicit: false } ? result.GetValue(OutOption) : null, token)));
         root.Subcommands.Add(evaluateCommand);
         return root;
     }

@@ -48,7 +48,7 @@ internal static class ConsoleTables
     {
         var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle("Architecture sweep") };
         table.AddColumn("hidden");
-        foreach (string name in new[] { "parameters", "train seconds", "best val accuracy", "best epoch", "test accuracy" })
+        foreach (string name in new[] { "parameters", "train seconds", "best epoch", "val accuracy", "test accuracy" })
         {
             table.AddColumn(new TableColumn(name).RightAligned());
         }
@@ -56,8 +56,8 @@ internal static class ConsoleTables
         foreach (SweepRow r in rows)
         {
             table.AddRow(Markup.Escape(r.Name), r.Parameters.ToString("N0", Inv), r.TrainSeconds.ToString("0.00", Inv),
-                double.IsNaN(r.ValidationAccuracy) ? "-" : r.ValidationAccuracy.ToString("P2", Inv),
-                r.BestEpoch.ToString(Inv), r.TestAccuracy.ToString("P2", Inv));
+                r.BestEpoch.ToString(Inv), double.IsNaN(r.ValidationAccuracy) ? "-" : r.ValidationAccuracy.ToString("P2", Inv),
+                r.TestAccuracy.ToString("P2", Inv));
         }
 
         return table;

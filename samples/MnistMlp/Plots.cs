@@ -171,7 +171,7 @@ internal static class Plots
             }
 
             Curve(plot, roc.Micro, string.Create(Inv, $"micro average (AUC {roc.MicroAuc:0.0000})"), Colors.Black, 3, LinePattern.Dashed);
-            Curve(plot, roc.Macro, string.Create(Inv, $"macro average (AUC {roc.MacroAuc:0.0000})"), Colors.DarkRed, 3, LinePattern.DenselyDashed);
+            Curve(plot, roc.Macro, string.Create(Inv, $"macro average (mean AUC {roc.MacroAuc:0.0000})"), Colors.DarkRed, 3, LinePattern.DenselyDashed);
         }
 
         full.Axes.SetLimits(0, 1, 0, 1.01);
@@ -282,7 +282,7 @@ internal static class Plots
             plot.Axes.SetLimitsX(-0.6, rows.Count - 0.4);
         }
 
-        string which = validation ? "Best validation accuracy" : "Test accuracy (no validation split)";
+        string which = validation ? "Validation accuracy at the best epoch" : "Test accuracy (no validation split)";
         Decorate(accuracy, which, "architecture (hidden layers)", validation ? "validation accuracy (%)" : "test accuracy (%)", legend: null);
         Decorate(seconds, "Training time", "architecture (hidden layers)", "seconds (all epochs)", legend: null);
         multiplot.SavePng(path, 1300, 520);

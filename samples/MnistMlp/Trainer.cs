@@ -62,7 +62,21 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         // The history is logged while training runs, under a temporary name: if the run is interrupted it stays
         // beside the checkpoint, and history.csv keeps describing the last finished run.
-        string partialHistory = Path.Combine(settings.OutputDirectory, ".history.csv.part");
+        string partialHistory = PartialBeside(Path.Combine(settings.OutputDirectory, "history.csv"));
+        try
+        {
+            return TrainAndReport(settings, data, source, loadSeconds, threads, model, partialHistory, cancellation);
+        }
+        finally
+        {
+            // Moved into place when the run finished or was interrupted; anything else leaves nothing behind.
+            File.Delete(partialHistory);
+        }
+    }
+
+    private int TrainAndReport(TrainSettings settings, MnistDataset data, string source, double loadSeconds, int threads, Sequential model,
+        string partialHistory, CancellationToken cancellation)
+    {
         History history;
         try
         {
@@ -136,34 +150,38 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             Directory.CreateDirectory(folder);
             Sequential model = BuildModel(one);
             output.WriteLine($"hidden {name}: {model.ParameterCount:N0} parameters");
-            string partial = Path.Combine(folder, ".history.csv.part");
-            History history;
+            string partial = PartialBeside(Path.Combine(folder, "history.csv"));
             try
             {
-                history = Fit(model, data, one, partial, cancellation);
-            }
-            catch (OperationCanceledException)
-            {
-                error.WriteLine($"Interrupted during hidden {name}; {rows.Count} architecture(s) finished.");
-                File.Delete(partial);
-                break;
-            }
+                History history;
+                try
+                {
+                    history = Fit(model, data, one, partial, cancellation);
+                }
+                catch (OperationCanceledException)
+                {
+                    error.WriteLine($"Interrupted during hidden {name}; {rows.Count} architecture(s) finished.");
+                    break;
+                }
 
-            if (history.Epochs.Count == 0)
-            {
-                error.WriteLine($"hidden {name}: no epoch finished ({history.StopReason}).");
-                File.Delete(partial);
-                continue;
-            }
+                if (history.Epochs.Count == 0)
+                {
+                    error.WriteLine($"hidden {name}: no epoch finished ({history.StopReason}).");
+                    continue;
+                }
 
-            TestResults test = Test(model, data.Test);
-            Verdict verdict = Verdict.Judge(history, one.Monitor, one);
-            WritePictures(folder, data.Test, test, history, verdict.BestEpoch, title: "784-" + string.Join("-", hidden) + "-10");
-            File.Move(partial, Path.Combine(folder, "history.csv"), overwrite: true);
-            double bestValidation = history.Epochs.Max(e => e.ValidationAccuracy ?? double.NaN);
-            rows.Add(new SweepRow(name, hidden, model.ParameterCount, history.TotalSeconds, test.Accuracy,
-                history.Epochs.All(e => e.ValidationAccuracy is not null) ? bestValidation : double.NaN,
-                verdict.BestEpoch ?? history.Epochs[^1].Epoch, Path.GetFileName(folder)));
+                TestResults test = Test(model, data.Test);
+                Verdict verdict = Verdict.Judge(history, one.Monitor, one);
+                WritePictures(folder, data.Test, test, history, verdict.BestEpoch, title: "784-" + string.Join("-", hidden) + "-10");
+                File.Move(partial, Path.Combine(folder, "history.csv"), overwrite: true);
+                int bestEpoch = verdict.BestEpoch ?? history.Epochs[^1].Epoch;
+                rows.Add(new SweepRow(name, hidden, model.ParameterCount, history.TotalSeconds, test.Accuracy,
+                    history.Epochs[bestEpoch - history.Epochs[0].Epoch].ValidationAccuracy ?? double.NaN, bestEpoch, Path.GetFileName(folder)));
+            }
+            finally
+            {
+                File.Delete(partial);
+            }
         }
 
         if (rows.Count == 0)
@@ -383,10 +401,10 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
     internal static string SweepTable(IReadOnlyList<SweepRow> rows)
     {
-        var text = new System.Text.StringBuilder("| hidden layers | parameters | train seconds | best val accuracy | best epoch | test accuracy | curves | confusion |\n|---|---:|---:|---:|---:|---:|---|---|\n");
+        var text = new System.Text.StringBuilder("| hidden layers | parameters | train seconds | best epoch | val accuracy at best epoch | test accuracy | curves | confusion |\n|---|---:|---:|---:|---:|---:|---|---|\n");
         foreach (SweepRow r in rows)
         {
-            text.Append(Inv, $"| {r.Name} | {r.Parameters:N0} | {r.TrainSeconds:0.00} | {(double.IsNaN(r.ValidationAccuracy) ? "-" : r.ValidationAccuracy.ToString("P2", Inv))} | {r.BestEpoch} | {r.TestAccuracy:P2} | [curves]({r.Folder}/curves.png) | [matrix]({r.Folder}/confusion.png) |\n");
+            text.Append(Inv, $"| {r.Name} | {r.Parameters:N0} | {r.TrainSeconds:0.00} | {r.BestEpoch} | {(double.IsNaN(r.ValidationAccuracy) ? "-" : r.ValidationAccuracy.ToString("P2", Inv))} | {r.TestAccuracy:P2} | [curves]({r.Folder}/curves.png) | [matrix]({r.Folder}/confusion.png) |\n");
         }
 
         return text.ToString();
@@ -396,12 +414,12 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     {
         var md = new System.Text.StringBuilder("# Architecture sweep\n\n");
         md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
-          .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; its validation accuracy is in the table.\n\n")
+          .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch.\n\n")
           .Append(SweepTable(rows)).Append("\n![validation accuracy and training time per architecture](sweep.png)\n\n");
         if (rows.Count > 1 && rows.All(r => !double.IsNaN(r.ValidationAccuracy)))
         {
             SweepRow best = rows.MaxBy(r => r.ValidationAccuracy)!, fastest = rows.MinBy(r => r.TrainSeconds)!;
-            md.Append(Inv, $"The best validation accuracy is {best.ValidationAccuracy:P2}, by hidden layers {best.Name} ({best.TrainSeconds:0.0} s of training); ")
+            md.Append(Inv, $"The highest validation accuracy at a best epoch is {best.ValidationAccuracy:P2}, by hidden layers {best.Name} ({best.TrainSeconds:0.0} s of training); ")
               .Append(Inv, $"the fastest architecture, {fastest.Name}, reached {fastest.ValidationAccuracy:P2} in {fastest.TrainSeconds:0.0} s.\n\n");
         }
 
@@ -440,6 +458,10 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             File.Delete(temporary);
         }
     }
+
+    /// <summary>A unique hidden name beside <paramref name="path"/> for a file written while a run goes on.</summary>
+    private static string PartialBeside(string path) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.part");
 
     private static string TemporaryBeside(string path) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp{Path.GetExtension(path)}");

@@ -36,9 +36,13 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
 
                 if (verdict.BestEpoch is { } best && best < last)
                 {
-                    advice.Add(settings.EarlyStoppingPatience is { } patience
-                        ? string.Create(Inv, $"Early stopping (patience {patience}, on {settings.Monitor}) is on; with its restored weights the model is that of epoch {best}.")
-                        : string.Create(Inv, $"Train for {best} epochs, or add --early-stopping 2 to stop when {monitor} stops improving and keep the best epoch's weights."));
+                    bool stoppedEarly = history.StopReason?.StartsWith("early stopping", StringComparison.Ordinal) == true;
+                    advice.Add((settings.EarlyStoppingPatience, stoppedEarly) switch
+                    {
+                        ({ } patience, true) => string.Create(Inv, $"Early stopping (patience {patience}, on {settings.Monitor}) stopped the run and restored the weights of epoch {best}, which the test results use."),
+                        ({ } patience, false) => string.Create(Inv, $"Early stopping (patience {patience}) never triggered, so the model is that of epoch {last}, not of the best epoch {best}: train for {best} epochs, or lower the patience."),
+                        _ => string.Create(Inv, $"Train for {best} epochs, or add --early-stopping 2 to stop when {monitor} stops improving and keep the best epoch's weights."),
+                    });
                 }
 
                 advice.Add(settings.Dropout == 0

@@ -14,7 +14,9 @@ public sealed record ClassScores(string Name, double Precision, double Recall, d
 /// <summary>
 /// Per-class precision, recall, F1 and support with their macro and weighted averages, laid out as scikit-learn's
 /// <c>classification_report</c> (with <c>zero_division=0</c>): the macro average is the plain mean over classes, the
-/// weighted average weighs each class by its support.
+/// weighted average weighs each class by its support. Every class of the matrix is listed, as scikit-learn does when given
+/// <c>labels=range(classes)</c>; scikit-learn's default lists only the classes that occur in the truth or the predictions,
+/// so with a class that never occurs its macro average differs (here the absent class counts as 0).
 /// </summary>
 public sealed class ClassificationReport
 {

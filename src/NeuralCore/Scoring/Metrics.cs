@@ -61,7 +61,7 @@ public static class Metrics
     /// The number of rows whose label is among the <paramref name="k"/> highest scores, as Keras's
     /// <c>sparse_top_k_categorical_accuracy</c> (TensorFlow's <c>in_top_k</c>): a row counts when fewer than
     /// <paramref name="k"/> classes score strictly above its label, so classes tied across the boundary all count as
-    /// in the top k. With k = 1 and no ties this is <see cref="CountCorrect(ReadOnlySpan{float}, ReadOnlySpan{int}, int, int)"/>.
+    /// in the top k; a row holding a NaN never counts. With k = 1 and no ties or NaNs this is <see cref="CountCorrect(ReadOnlySpan{float}, ReadOnlySpan{int}, int, int)"/>.
     /// </summary>
     /// <param name="output">The <c>[batch, classes]</c> scores or probabilities.</param>
     /// <param name="labels">The <c>[batch]</c> labels, in [0, classes).</param>
@@ -93,13 +93,15 @@ public static class Metrics
             ReadOnlySpan<float> row = output.Slice(r * classes, classes);
             float score = row[label];
             int above = 0;
+            bool finite = true;
             foreach (float value in row)
             {
                 above += value > score ? 1 : 0;
+                finite &= !float.IsNaN(value);
             }
 
-            // A NaN score ranks nowhere: it is never in the top k.
-            hits += above < k && !float.IsNaN(score) ? 1 : 0;
+            // A row with a NaN ranks nothing (TensorFlow's in_top_k is false for a non-finite row).
+            hits += above < k && finite ? 1 : 0;
         }
 
         return hits;

@@ -41,8 +41,8 @@ public sealed class MulticlassRoc
     /// <param name="classes">The number of classes; at least 2.</param>
     /// <returns>The curves.</returns>
     /// <exception cref="ArgumentException">
-    /// A span is shorter than its shape, a label is out of range, a score is NaN, or a class has no sample (its curve is
-    /// then undefined), naming the class.
+    /// A span is shorter than its shape, a label is out of range, a score is NaN (named by sample and class), or a class
+    /// has no sample or only samples (its curve is then undefined), naming the class.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> or <paramref name="classes"/> is out of range.</exception>
     public static MulticlassRoc Compute(ReadOnlySpan<float> scores, ReadOnlySpan<int> labels, int count, int classes)
@@ -57,6 +57,12 @@ public sealed class MulticlassRoc
         if (labels.Length < count)
         {
             throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
+        }
+
+        int nan = scores[..(count * classes)].IndexOfAnyExceptInRange(float.NegativeInfinity, float.PositiveInfinity);
+        if (nan >= 0)
+        {
+            throw new ArgumentException($"scores[{nan / classes}, {nan % classes}] is NaN: a ROC curve needs ordered scores.", nameof(scores));
         }
 
         long[] support = new long[classes];

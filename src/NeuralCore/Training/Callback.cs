@@ -5,14 +5,22 @@ namespace NeuralCore.Training;
 /// <summary>The state of a running <see cref="ModelTraining.Fit(Models.Sequential, float[], int[], FitOptions?)"/>, shared with its callbacks.</summary>
 public sealed class TrainingContext
 {
-    internal TrainingContext(Sequential model, int epochs, int stepsPerEpoch, int samples, History history)
+    internal TrainingContext(Sequential model, int epochs, int stepsPerEpoch, int samples, History history, IReadOnlyList<string>? reportedValues = null)
     {
+        ReportedValues = reportedValues ?? [];
         Model = model;
         Epochs = epochs;
         StepsPerEpoch = stepsPerEpoch;
         Samples = samples;
         History = history;
     }
+
+    /// <summary>
+    /// The names every epoch will report in <see cref="EpochMetrics.Values"/> (<c>loss</c>, the metrics, and the same
+    /// with <c>val_</c> when there is validation data), known before the first epoch so that a callback can check what
+    /// it needs at <see cref="Callback.OnTrainBegin"/> instead of after an epoch of training.
+    /// </summary>
+    public IReadOnlyList<string> ReportedValues { get; }
 
     /// <summary>The model being trained.</summary>
     public Sequential Model { get; }

@@ -47,15 +47,38 @@ public sealed class CsvLogger : Callback
 
     /// <inheritdoc/>
     /// <exception cref="IOException">The file cannot be created or read.</exception>
+    /// <exception cref="InvalidOperationException">Appending to a file whose header names other columns than this training reports.</exception>
     /// <exception cref="UnauthorizedAccessException">The file or its folder is not writable.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         _columns = null;
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         if (Append && File.Exists(_path) && new FileInfo(_path).Length > 0)
         {
-            using var reader = new StreamReader(_path);
-            _columns = reader.ReadLine()?.Split(Separator);
+            string[]? existing;
+            using (var reader = new StreamReader(_path))
+            {
+                existing = reader.ReadLine()?.Split(Separator);
+            }
+
+            // Checked now, before an epoch is trained that could not be logged.
+            string[] expected = Columns(context.ReportedValues);
+            if (existing is null || (context.ReportedValues.Count > 0 && !existing.SequenceEqual(expected, StringComparer.Ordinal)))
+            {
+                throw new InvalidOperationException(
+                    $"{_path} has the columns {string.Join(Separator, existing ?? [])}, but this training reports {string.Join(Separator, expected)}: log to a new file or set append: false.");
+            }
+
+            _columns = existing;
+
+            // A run killed while writing a row may have left it without its line break; end it so rows stay apart.
+            using var stream = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            stream.Seek(-1, SeekOrigin.End);
+            if (stream.ReadByte() != '\n')
+            {
+                stream.WriteByte((byte)'\n');
+            }
         }
         else
         {
@@ -64,13 +87,15 @@ public sealed class CsvLogger : Callback
         }
     }
 
+    private static string[] Columns(IReadOnlyList<string> values) => ["epoch", .. values.Order(StringComparer.Ordinal), "seconds"];
+
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">Appending to a file whose header names other columns.</exception>
     /// <exception cref="IOException">The row cannot be written.</exception>
     public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        string[] columns = ["epoch", .. metrics.Values.Keys.Order(StringComparer.Ordinal), "seconds"];
+        string[] columns = Columns([.. metrics.Values.Keys]);
         var text = new StringBuilder();
         if (_columns is null)
         {

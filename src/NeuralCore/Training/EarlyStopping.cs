@@ -64,9 +64,11 @@ public sealed class EarlyStopping : Callback
     private bool Maximize => Monitoring.Maximizes(Monitor, Mode);
 
     /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The training will not report the monitored value.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        Monitoring.CheckReported(context, Monitor, nameof(EarlyStopping));
         _best = Maximize ? double.NegativeInfinity : double.PositiveInfinity;
         _wait = 0;
         _bestWeights = null;

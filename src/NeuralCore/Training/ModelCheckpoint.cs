@@ -7,12 +7,16 @@ namespace NeuralCore.Training;
 /// <summary>
 /// Saves the model (<see cref="ModelFile.Save"/>, atomically) after epochs, as Keras's <c>ModelCheckpoint</c>: after
 /// every epoch, or with <see cref="SaveBestOnly"/> only after an epoch whose monitored value beats every earlier one
-/// (a NaN never does). The path may name values of the epoch in braces, with an optional .NET format:
-/// <c>model-{epoch:000}-{val_accuracy:0.0000}.ncm</c>; without any, each save replaces the last.
+/// and <see cref="InitialValueThreshold"/> (a NaN never does). The path may name values of the epoch in braces, with a
+/// .NET format or Keras's (Python's) <c>d</c>, <c>f</c> and <c>e</c> specifications:
+/// <c>model-{epoch:000}-{val_accuracy:0.0000}.ncm</c> and <c>weights.{epoch:02d}-{val_loss:.2f}.ncm</c> both work;
+/// without any, each save replaces the last. A placeholder for a value the training does not report is an error before
+/// the first epoch, not a file named "NaN".
 /// </summary>
 public sealed partial class ModelCheckpoint : Callback
 {
     private readonly string _template;
+    private readonly string[] _placeholders;
     private double _best;
 
     /// <summary>Creates the callback.</summary>
@@ -21,14 +25,19 @@ public sealed partial class ModelCheckpoint : Callback
     /// <param name="saveBestOnly">Whether to save only when the monitored value improves.</param>
     /// <param name="mode">Whether the value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>
     /// <param name="includeOptimizer">Whether the file also holds the optimizer's state, so that training can resume from it.</param>
+    /// <param name="initialValueThreshold">
+    /// With <see cref="SaveBestOnly"/>, the value to beat before the first save (Keras's <c>initial_value_threshold</c>),
+    /// for example the best of an earlier run that this one resumes; null: the first epoch always saves.
+    /// </param>
     /// <exception cref="ArgumentException">The path is empty, or names an unknown value or a bad format; the monitor is unknown.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is undefined.</exception>
     public ModelCheckpoint(string path, string monitor = "val_loss", bool saveBestOnly = false, MonitorMode mode = MonitorMode.Auto,
-        bool includeOptimizer = true)
+        bool includeOptimizer = true, double? initialValueThreshold = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Monitoring.CheckName(monitor, nameof(monitor));
         _ = Monitoring.Maximizes(monitor, mode);
+        var names = new List<string>();
         foreach (Match placeholder in Placeholder().Matches(path))
         {
             string name = placeholder.Groups[1].Value;
@@ -38,22 +47,32 @@ public sealed partial class ModelCheckpoint : Callback
                     $"The path names '{{{name}}}', which is neither epoch nor loss nor a metric (accuracy, mae, mse, rmse, r2, with or without val_).", nameof(path));
             }
 
-            try
+            string? format = placeholder.Groups[2].Success ? placeholder.Groups[2].Value : null;
+            if (format is not null && NetFormat(format) is null)
             {
-                _ = (name == "epoch" ? (IFormattable)1 : 0.5).ToString(placeholder.Groups[2].Success ? placeholder.Groups[2].Value : null, CultureInfo.InvariantCulture);
+                throw new ArgumentException(
+                    $"The path's placeholder {placeholder.Value} has a format that is neither a .NET numeric format nor Python's d, f or e (such as 02d or .4f).", nameof(path));
             }
-            catch (FormatException ex)
-            {
-                throw new ArgumentException($"The path's placeholder {placeholder.Value} has a bad format: {ex.Message}", nameof(path), ex);
-            }
+
+            names.Add(name);
+        }
+
+        if (initialValueThreshold is { } threshold && double.IsNaN(threshold))
+        {
+            throw new ArgumentOutOfRangeException(nameof(initialValueThreshold), threshold, "Expected a number, or null for no threshold.");
         }
 
         _template = path;
+        _placeholders = [.. names.Where(n => n != "epoch").Distinct()];
         Monitor = monitor;
         SaveBestOnly = saveBestOnly;
         Mode = mode;
         IncludeOptimizer = includeOptimizer;
+        InitialValueThreshold = initialValueThreshold;
     }
+
+    /// <summary>With <see cref="SaveBestOnly"/>, the value to beat before the first save, or null.</summary>
+    public double? InitialValueThreshold { get; }
 
     /// <summary>The monitored value.</summary>
     public string Monitor { get; }
@@ -67,16 +86,28 @@ public sealed partial class ModelCheckpoint : Callback
     /// <summary>Whether the optimizer's state is saved too.</summary>
     public bool IncludeOptimizer { get; }
 
-    /// <summary>The epoch (from 1) with the best monitored value so far, or 0.</summary>
+    /// <summary>With <see cref="SaveBestOnly"/>, the epoch (from 1) with the best monitored value so far in this <c>Fit</c>, or 0 (always 0 without it).</summary>
     public int BestEpoch { get; private set; }
 
     /// <summary>The file of the last save, or null before the first.</summary>
     public string? LastSavedPath { get; private set; }
 
     /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The training will not report the monitored value (with <see cref="SaveBestOnly"/>) or a value the path names.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
-        _best = Monitoring.Maximizes(Monitor, Mode) ? double.NegativeInfinity : double.PositiveInfinity;
+        ArgumentNullException.ThrowIfNull(context);
+        if (SaveBestOnly)
+        {
+            Monitoring.CheckReported(context, Monitor, nameof(ModelCheckpoint));
+        }
+
+        foreach (string name in _placeholders)
+        {
+            Monitoring.CheckReported(context, name, nameof(ModelCheckpoint) + "'s path");
+        }
+
+        _best = InitialValueThreshold ?? (Monitoring.Maximizes(Monitor, Mode) ? double.NegativeInfinity : double.PositiveInfinity);
         BestEpoch = 0;
     }
 
@@ -110,11 +141,58 @@ public sealed partial class ModelCheckpoint : Callback
         Placeholder().Replace(template, match =>
         {
             string name = match.Groups[1].Value;
-            string? format = match.Groups[2].Success ? match.Groups[2].Value : null;
-            return name == "epoch"
-                ? metrics.Epoch.ToString(format, CultureInfo.InvariantCulture)
-                : (metrics.Get(name) ?? double.NaN).ToString(format, CultureInfo.InvariantCulture);
+            string? format = match.Groups[2].Success ? NetFormat(match.Groups[2].Value) : null;
+            if (name == "epoch")
+            {
+                return metrics.Epoch.ToString(format, CultureInfo.InvariantCulture);
+            }
+
+            double value = metrics.Get(name) ?? throw new InvalidOperationException(
+                $"ModelCheckpoint's path names '{name}', which epoch {metrics.Epoch} did not report.");
+            return value.ToString(format, CultureInfo.InvariantCulture);
         });
+
+    /// <summary>
+    /// A .NET format for a placeholder's format: Python's <c>[0][width]d</c>, <c>.Nf</c> and <c>.Ne</c> (Keras's
+    /// examples) translated, a .NET numeric format kept, anything else null.
+    /// </summary>
+    internal static string? NetFormat(string format)
+    {
+        Match python = PythonFormat().Match(format);
+        if (python.Success)
+        {
+            int width = python.Groups[1].Success ? int.Parse(python.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+            int precision = python.Groups[2].Success ? int.Parse(python.Groups[2].Value, CultureInfo.InvariantCulture) : 6;
+            return python.Groups[3].Value switch
+            {
+                "d" => new string('0', Math.Max(1, width)),
+                "f" => "F" + precision.ToString(CultureInfo.InvariantCulture),
+                _ => "0." + new string('0', precision) + "e+00",
+            };
+        }
+
+        // A .NET format must be made of format characters only, so that a typo does not pass as literal text.
+        if (!NetNumericFormat().IsMatch(format))
+        {
+            return null;
+        }
+
+        try
+        {
+            _ = 1.5.ToString(format, CultureInfo.InvariantCulture);
+            return format;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"^0?(\d+)?(?:\.(\d+))?([dfe])$")]
+    private static partial Regex PythonFormat();
+
+    [GeneratedRegex(@"^(?:[0#.,eE+\-%]+|[FNEG]\d{0,2})$")]
+    private static partial Regex NetNumericFormat();
 
     [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")]
     private static partial Regex Placeholder();

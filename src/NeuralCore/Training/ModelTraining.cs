@@ -169,7 +169,6 @@ public static class ModelTraining
         int batchSize = Math.Min(options.BatchSize, trainCount);
         int steps = (trainCount + batchSize - 1) / batchSize;
         var history = new History();
-        var context = new TrainingContext(model, options.Epochs, steps, trainCount, history);
         ulong seed = options.Seed ?? Xoshiro128.Derive(model.Seed, 0x5348_5546); // "SHUF"
 
         int[] order = new int[trainCount];
@@ -180,6 +179,10 @@ public static class ModelTraining
         var gather = new BatchGather(train, order, batchX, batchY, batchT, batchW);
         var metrics = new MetricSet(MetricSet.Resolve(model.Metrics, loss, train.HasLabels), outputs);
         var validationMetrics = new MetricSet(MetricSet.Resolve(model.Metrics, loss, validation.HasLabels || validation.Count == 0 && train.HasLabels), outputs);
+        string[] reported = validation.Count > 0
+            ? ["loss", .. metrics.Names, "val_loss", .. validationMetrics.Names.Select(n => "val_" + n)]
+            : ["loss", .. metrics.Names];
+        var context = new TrainingContext(model, options.Epochs, steps, trainCount, history, reported);
         float[] predictions = metrics.NeedsPredictions ? new float[batchSize * outputs] : [];
         bool measureAccuracy = metrics.Names.Contains("accuracy");
         AccuracyKind accuracyKind = Scoring.Metrics.AccuracyFor(loss, outputs);

@@ -36,6 +36,16 @@ internal static class Monitoring
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Expected Auto, Min or Max."),
     };
 
+    /// <summary>Before training: throws when the epochs will not report <paramref name="monitor"/>, saying how to get it.</summary>
+    public static void CheckReported(TrainingContext context, string monitor, string callback)
+    {
+        if (context.ReportedValues.Count > 0 && !context.ReportedValues.Contains(monitor))
+        {
+            throw new InvalidOperationException(
+                $"{callback} monitors '{monitor}', which this training does not report (it reports {string.Join(", ", context.ReportedValues)}): give Fit validation data, compile the metric, or monitor 'loss'.");
+        }
+    }
+
     /// <summary>The monitored value of the epoch, or an exception that says how to get it.</summary>
     public static double Read(EpochMetrics metrics, string monitor, string callback)
     {

@@ -91,10 +91,19 @@ public sealed record OverfittingVerdict(
                 "There is no validation data, so nothing measures how the model does on data it does not train on.");
         }
 
+        if (!double.IsFinite(last.ValidationLoss.Value) || epochs.Any(e => e.ValidationLoss is { } v && !double.IsFinite(v)))
+        {
+            return new OverfittingVerdict(OverfittingAnswer.CannotTell, monitor, best?.Epoch, null, double.NaN, 0, double.NaN, null,
+                "The validation loss is not finite (NaN or infinite) in some epoch: training diverged, so its trends say nothing about overfitting.");
+        }
+
         EpochMetrics lowest = epochs.Where(e => e.ValidationLoss is not null).MinBy(e => e.ValidationLoss!.Value)!;
         bool accuracy = last.ValidationAccuracy is not null && !double.IsNaN(last.Accuracy);
         EpochMetrics? bestAccuracy = accuracy ? epochs.Where(e => e.ValidationAccuracy is not null).MaxBy(e => e.ValidationAccuracy!.Value) : null;
-        double rise = (last.ValidationLoss.Value / lowest.ValidationLoss!.Value) - 1;
+        // A zero minimum (a perfect fit of the validation data) makes any later loss an infinite rise.
+        double rise = lowest.ValidationLoss!.Value == 0
+            ? (last.ValidationLoss.Value == 0 ? 0 : double.PositiveInfinity)
+            : (last.ValidationLoss.Value / lowest.ValidationLoss.Value) - 1;
         int above = last.Epoch - lowest.Epoch;
         double gap = accuracy ? (last.Accuracy - last.ValidationAccuracy!.Value) * 100 : double.NaN;
         bool stillImproving = bestAccuracy is not null && bestAccuracy.Epoch == last.Epoch;

@@ -175,8 +175,13 @@ public class MnistMlpCliTests
         // With dropout and early stopping already on, the advice says so instead of recommending them again.
         Verdict regularized = Verdict.Judge(history, "val_accuracy", new TrainSettings { Dropout = 0.2f, EarlyStoppingPatience = 2 });
         Assert.Contains("Dropout 0.2 is already on", regularized.Advice, StringComparison.Ordinal);
-        Assert.Contains("Early stopping (patience 2, on val_accuracy) is on", regularized.Advice, StringComparison.Ordinal);
+        Assert.Contains("Early stopping (patience 2) never triggered, so the model is that of epoch 4", regularized.Advice, StringComparison.Ordinal);
         Assert.DoesNotContain("Add dropout", regularized.Advice, StringComparison.Ordinal);
+
+        // When early stopping did stop the run, the test results are those of the restored best epoch.
+        history.StopReason = "early stopping: val_accuracy did not improve for 2 epoch(s)";
+        Verdict stopped = Verdict.Judge(history, "val_accuracy", new TrainSettings { EarlyStoppingPatience = 2 });
+        Assert.Contains("stopped the run and restored the weights of epoch 2", stopped.Advice, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -69,6 +69,8 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         {
             Assert.True(new FileInfo(Path.Combine(evaluated, file)).Length > 0, $"evaluate --out: {file} is missing or empty");
         }
+
+        Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
     }
 
     [Fact]
@@ -90,6 +92,7 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         Assert.Contains("[curves](784-32-16-10/curves.png)", report, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_out, "sweep.png")));
         Assert.Equal(3, File.ReadAllLines(Path.Combine(_out, "sweep.csv")).Length);
+        Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
     }
 
     [Fact]

@@ -149,6 +149,8 @@ public class RocTests
         var ex = Assert.Throws<ArgumentException>(() => MulticlassRoc.Compute([.5f, .5f, .5f, .3f, .3f, .4f], [0, 2], 2, 3));
         Assert.Contains("Class 1 has 0 of the 2 samples", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => MulticlassRoc.Compute([.5f, .5f], [0, 3], 1, 2));
+        var nan = Assert.Throws<ArgumentException>(() => MulticlassRoc.Compute([.5f, .5f, .3f, float.NaN], [0, 1], 2, 2));
+        Assert.Contains("scores[1, 1] is NaN", nan.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,5 +38,7 @@ public class TopKTests
         var label = Assert.Throws<ArgumentException>(() => Metrics.CountInTopK([0.1f, 0.9f], [2], 1, 2, 1));
         Assert.Contains("labels[0] = 2", label.Message, StringComparison.Ordinal);
         Assert.Equal(0, Metrics.CountInTopK([float.NaN, 0.9f], [0], 1, 2, 2));
+        // A NaN elsewhere in the row also makes it a miss, as accuracy would count it.
+        Assert.Equal(0, Metrics.CountInTopK([float.NaN, 0.1f, 0.2f], [2], 1, 3, 1));
     }
 }

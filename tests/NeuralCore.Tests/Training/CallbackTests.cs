@@ -103,14 +103,30 @@ public sealed class CallbackTests : IDisposable
         Assert.Equal(4, lines.Length);
         Assert.StartsWith("3,", lines[3], StringComparison.Ordinal);
 
-        // Without validation the columns differ: appending would mix two layouts in one file.
+        // Without validation the columns differ: appending would mix two layouts in one file. It is refused before
+        // any epoch is trained.
+        int trained = model.EpochsTrained;
         var ex = Assert.Throws<InvalidOperationException>(() =>
             model.Fit(data, new FitOptions { Epochs = 4, InitialEpoch = 3, Callbacks = [new CsvLogger(path, append: true)] }));
         Assert.Contains("history.csv has the columns", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(trained, model.EpochsTrained);
+
+        // A row cut short by a killed run gets its line break before the next one is appended.
+        File.AppendAllText(path, "4,0.5");
+        model.Fit(data, new FitOptions { Epochs = 5, InitialEpoch = 4, ValidationSplit = 0.25, Callbacks = [new CsvLogger(path, append: true)] });
+        lines = File.ReadAllLines(path);
+        Assert.Equal("4,0.5", lines[4]);
+        Assert.StartsWith("5,", lines[5], StringComparison.Ordinal);
 
         // Replacing starts over with a semicolon separator.
-        model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [new CsvLogger(path, ';')] });
-        Assert.Equal(["epoch;accuracy;loss;seconds", lines[0].Length > 0 ? File.ReadAllLines(path)[1] : ""], File.ReadAllLines(path));
+        History semicolon = model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [new CsvLogger(path, ';')] });
+        lines = File.ReadAllLines(path);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal("epoch;accuracy;loss;seconds", lines[0]);
+        string[] fields = lines[1].Split(';');
+        Assert.Equal(4, fields.Length);
+        Assert.Equal("1", fields[0]);
+        Assert.Equal(semicolon.Epochs[0].Loss, double.Parse(fields[2], CultureInfo.InvariantCulture));
         Assert.Throws<ArgumentException>(() => new CsvLogger(path, '.'));
         Assert.Throws<ArgumentException>(() => new CsvLogger(" "));
     }
@@ -136,6 +152,64 @@ public sealed class CallbackTests : IDisposable
         Assert.Equal(4, files.Length);
         Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"model-03-{history.Epochs[2].ValidationLoss:0.000}.ncm"), files[2]);
     }
+
+    [Fact]
+    public void Checkpoint_paths_take_keras_formats_and_refuse_what_they_cannot_fill()
+    {
+        var (model, data) = Setup();
+        var keras = new ModelCheckpoint(Path.Combine(_folder, "weights.{epoch:02d}-{val_loss:.2f}.ncm"));
+        History history = model.Fit(data, new FitOptions { Epochs = 2, ValidationSplit = 0.25, Callbacks = [keras] });
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"weights.02-{history.Epochs[1].ValidationLoss:0.00}.ncm"), Path.GetFileName(keras.LastSavedPath));
+        Assert.Equal("0.000e+00", ModelCheckpoint.NetFormat(".3e") is { } e ? 0.0.ToString(e, CultureInfo.InvariantCulture) : null);
+
+        // A value the training does not report is refused before the first epoch, not written as "NaN".
+        int trained = model.EpochsTrained;
+        var missing = Assert.Throws<InvalidOperationException>(() =>
+            model.Fit(data, new FitOptions { Epochs = 3, InitialEpoch = 2, Callbacks = [new ModelCheckpoint(Path.Combine(_folder, "m-{val_loss:0.000}.ncm"))] }));
+        Assert.Contains("'val_loss'", missing.Message, StringComparison.Ordinal);
+        Assert.Equal(trained, model.EpochsTrained);
+
+        var bad = Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m-{epoch:abc}.ncm"));
+        Assert.Contains("{epoch:abc}", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Checkpoint_with_an_initial_threshold_saves_only_what_beats_it()
+    {
+        var (model, data) = Setup();
+        var unbeatable = new ModelCheckpoint(Path.Combine(_folder, "never.ncm"), monitor: "val_accuracy", saveBestOnly: true, initialValueThreshold: 1.01);
+        model.Fit(data, new FitOptions { Epochs = 2, ValidationSplit = 0.25, Callbacks = [unbeatable] });
+        Assert.Null(unbeatable.LastSavedPath);
+        Assert.False(File.Exists(Path.Combine(_folder, "never.ncm")));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ModelCheckpoint("m.ncm", initialValueThreshold: double.NaN));
+    }
+
+    [Fact]
+    [Trait("Category", "Console")]
+    public void Verbose_in_fit_options_prints_to_the_console()
+    {
+        var (model, data) = Setup();
+        TextWriter original = Console.Out;
+        var text = new StringWriter();
+        lock (ConsoleLock)
+        {
+            Console.SetOut(text);
+            try
+            {
+                model.Fit(data, new FitOptions { Epochs = 2, Verbose = 2 });
+            }
+            finally
+            {
+                Console.SetOut(original);
+            }
+        }
+
+        string[] lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("Epoch 1/2 - 13 steps - ", lines[0], StringComparison.Ordinal);
+    }
+
+    private static readonly object ConsoleLock = new();
 
     [Fact]
     public void Checkpoint_refuses_unknown_values_and_bad_formats()

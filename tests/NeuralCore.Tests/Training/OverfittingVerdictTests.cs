@@ -80,6 +80,14 @@ public class OverfittingVerdictTests
     }
 
     [Fact]
+    public void A_diverged_run_cannot_be_judged()
+    {
+        OverfittingVerdict verdict = OverfittingVerdict.Judge(Build((0.3, 0.2, 0.9, 0.94), (double.NaN, double.NaN, 0.1, 0.1)));
+        Assert.Equal(OverfittingAnswer.CannotTell, verdict.Answer);
+        Assert.Contains("not finite", verdict.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_validation_or_with_one_epoch_it_cannot_tell()
     {
         Assert.Equal(OverfittingAnswer.CannotTell, OverfittingVerdict.Judge(Build((0.3, null, 0.9, null), (0.2, null, 0.95, null))).Answer);
