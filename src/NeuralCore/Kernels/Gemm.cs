@@ -174,6 +174,17 @@ public static unsafe class Gemm
             return;
         }
 
+        if (m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null)
+        {
+            // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows).
+            fixed (float* pa = a, pb = b, pc = c)
+            {
+                GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue);
+            }
+
+            return;
+        }
+
         var plan = GemmPlan.Create(m, n, k, isa, Parallelism.ComputeThreads, split);
         fixed (float* pa = a, pb = b, pc = c)
         {

@@ -1,0 +1,77 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// The few-rows path (a prediction for one sample) must give bitwise what the register-blocked path gives the same rows
+/// inside a larger batch, on every instruction-set path, with every epilogue.
+/// </summary>
+public class GemmRowsTests
+{
+    public static TheoryData<int> Paths() => [.. GemmIsaSupport.Supported.Select(isa => (int)isa)];
+
+    private static unsafe void Check(GemmIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed)
+    {
+        // The blocked path computes the same rows as the first m of a batch too tall for the row path.
+        int tall = GemmRows.MaxRows + 5;
+        float[] a = Seeded.Uniform(tall * k, seed);
+        float[] b = Seeded.Uniform(k * n, seed + 1);
+        float[] bias = Seeded.Uniform(n, seed + 2);
+        float[] initial = Seeded.Uniform(tall * n, seed + 3);
+        float[] mask = Seeded.Uniform(tall * n, seed + 4);
+        float[] blocked = (float[])initial.Clone();
+        float[] rows = initial[..(m * n)];
+        fixed (float* pBias = bias, pMask = mask)
+        {
+            GemmEpilogue epilogue = epilogueKind switch
+            {
+                1 => GemmEpilogue.AddBias(pBias, relu: false),
+                2 => GemmEpilogue.AddBias(pBias, relu: true),
+                3 => GemmEpilogue.MaskRelu(pMask, n),
+                _ => GemmEpilogue.None,
+            };
+            Gemm.MultiplyOn(isa, a, b, blocked, tall, n, k, false, false, accumulate, epilogue);
+            Gemm.MultiplyOn(isa, a.AsSpan(0, m * k), b, rows, m, n, k, false, false, accumulate, epilogue);
+        }
+
+        for (int i = 0; i < m * n; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(blocked[i]) == BitConverter.SingleToInt32Bits(rows[i]),
+                $"{isa} m={m} n={n} k={k} accumulate={accumulate} epilogue={epilogueKind}: element {i} is {rows[i]:R} on the row path, {blocked[i]:R} blocked");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Mnist_shapes_are_bitwise_equal(int isa)
+    {
+        foreach ((int n, int k) in new[] { (128, 784), (10, 128), (512, 784), (256, 512), (10, 256), (1, 5), (70, 300) })
+        {
+            for (int m = 1; m <= GemmRows.MaxRows; m++)
+            {
+                Check((GemmIsa)isa, m, n, k, accumulate: false, epilogueKind: 2, seed: n + k + m);
+            }
+        }
+    }
+
+    [Property(MaxTest = 150)]
+    public Property Any_shape_and_epilogue_is_bitwise_equal()
+    {
+        Gen<(int M, int N, int K, bool Accumulate, int Epilogue, int Isa)> cases =
+            from m in Gen.Choose(1, GemmRows.MaxRows)
+            from n in Gen.Choose(1, 150)
+            from k in Gen.Choose(1, 600)
+            from accumulate in Gen.Elements(false, true)
+            from epilogue in Gen.Choose(0, 3)
+            from isa in Gen.Elements([.. GemmIsaSupport.Supported.Select(i => (int)i)])
+            select (m, n, k, accumulate, epilogue, isa);
+        return Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            Check((GemmIsa)c.Isa, c.M, c.N, c.K, c.Accumulate, c.Epilogue, c.M * 1000 + c.N + c.K);
+            return true;
+        });
+    }
+}
