@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CI: prove the package path. Packs NeuralCore into a throwaway local feed under a unique prerelease version, creates
-# a console project outside the solution that references it by PackageReference (restoring into its own packages
+# CI: prove the package path. Packs NeuralCore, NeuralCore.Datasets and NeuralCore.Onnx into a throwaway local feed
+# under a unique prerelease version, creates a console project outside the solution that references the first two by
+# PackageReference (restoring into its own packages
 # folder, so no stale cached copy can stand in for it), compiles the example in docs/getting-started.md verbatim,
 # runs it on the repository's MNIST copy and requires the test accuracy it prints to reach MIN_ACCURACY.
 #
@@ -47,15 +48,21 @@ say "extracted $(wc -l <"$app/Program.cs") lines from $doc into Program.cs"
 # 2. Pack under a version no cache can hold: 0.1.0-ci.<UTC time>.<pid>.
 suffix="ci.$(date -u +%Y%m%d%H%M%S).$$"
 t=$SECONDS
-say "packing src/NeuralCore (Release, --version-suffix $suffix) into $feed"
-dotnet pack src/NeuralCore -c Release -o "$feed" --version-suffix "$suffix" -nologo -v quiet ||
-  fail "dotnet pack failed"
-nupkg=$(find "$feed" -maxdepth 1 -name 'NeuralCore.*.nupkg' ! -name '*.snupkg' | head -n 1)
+for project in NeuralCore NeuralCore.Datasets NeuralCore.Onnx; do
+  say "packing src/$project (Release, --version-suffix $suffix) into $feed"
+  dotnet pack "src/$project" -c Release -o "$feed" --version-suffix "$suffix" -nologo -v quiet ||
+    fail "dotnet pack of $project failed"
+done
+nupkg=$(find "$feed" -maxdepth 1 -name 'NeuralCore.0*.nupkg' ! -name '*.snupkg' | head -n 1)
 [ -n "$nupkg" ] || fail "no NeuralCore .nupkg in $feed"
 version=$(basename "$nupkg" .nupkg)
 version=${version#NeuralCore.}
-[ -f "$feed/NeuralCore.$version.snupkg" ] || fail "no symbol package NeuralCore.$version.snupkg"
-say "packed NeuralCore $version: $(stat -c %s "$nupkg") bytes (.snupkg $(stat -c %s "$feed/NeuralCore.$version.snupkg") bytes) in $(elapsed $t)"
+for project in NeuralCore NeuralCore.Datasets NeuralCore.Onnx; do
+  [ -f "$feed/$project.$version.nupkg" ] || fail "no package $project.$version.nupkg"
+  [ -f "$feed/$project.$version.snupkg" ] || fail "no symbol package $project.$version.snupkg"
+  say "packed $project $version: $(stat -c %s "$feed/$project.$version.nupkg") bytes"
+done
+say "packed in $(elapsed $t)"
 
 # 3. A consumer project outside the repository. The empty Directory.Build.* files stop MSBuild from walking up into
 # a parent folder's settings (should TMPDIR lie inside a repository); the nuget.config adds the local feed to the
@@ -87,6 +94,7 @@ cat >"$app/Consumer.csproj" <<EOF
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="NeuralCore" Version="$version" />
+    <PackageReference Include="NeuralCore.Datasets" Version="$version" />
   </ItemGroup>
 </Project>
 EOF
@@ -99,13 +107,26 @@ dotnet build "$app/Consumer.csproj" -c Release -nologo -v quiet ||
 restored=$packages/neuralcore/$version
 [ -f "$restored/neuralcore.$version.nupkg" ] || fail "NeuralCore $version was not restored into $packages"
 cmp -s "$restored/neuralcore.$version.nupkg" "$nupkg" || fail "the restored NeuralCore differs from the one just packed"
-nuspec=$restored/neuralcore.nuspec
-grep -q '<license type="expression">MIT</license>' "$nuspec" || fail "nuspec: no MIT licence expression"
-grep -q '<readme>README.md</readme>' "$nuspec" || fail "nuspec: no readme"
-grep -q '<repository type="git"' "$nuspec" || fail "nuspec: no git repository"
-deps=$(grep -o '<dependency id="[^"]*"' "$nuspec" | sed 's/.*id="//; s/"$//' | sort -u | paste -sd ' ')
-[ "$deps" = "System.Numerics.Tensors" ] || fail "nuspec: expected only System.Numerics.Tensors as a dependency, found: $deps"
-say "built in $(elapsed $t); restored the packed NeuralCore $version (dependencies: $deps)"
+# Every package: an MIT licence, a README, the repository, release notes, an icon, and only the dependencies it should have.
+check_package() {
+  local id=$1 expected=$2 nuspec deps
+  nuspec=$(unzip -p "$feed/$id.$version.nupkg" "$id.nuspec")
+  grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || fail "$id nuspec: no MIT licence expression"
+  grep -q '<readme>README.md</readme>' <<<"$nuspec" || fail "$id nuspec: no readme"
+  grep -q '<repository type="git"' <<<"$nuspec" || fail "$id nuspec: no git repository"
+  grep -q '<icon>icon.png</icon>' <<<"$nuspec" || fail "$id nuspec: no icon"
+  grep -q '<releaseNotes>' <<<"$nuspec" || fail "$id nuspec: no release notes"
+  unzip -p "$feed/$id.$version.nupkg" README.md | grep -qE '\]\((\.\./|docs/|[a-z-]+\.md)' &&
+    fail "$id: the package README has relative links, which nuget.org cannot follow"
+  deps=$(grep -o '<dependency id="[^"]*"' <<<"$nuspec" | sed 's/.*id="//; s/"$//' | sort -u | paste -sd ' ')
+  [ "$deps" = "$expected" ] || fail "$id nuspec: expected the dependencies '$expected', found '$deps'"
+  say "$id: dependencies $deps"
+}
+check_package NeuralCore "System.Numerics.Tensors"
+check_package NeuralCore.Datasets "NeuralCore Sep"
+check_package NeuralCore.Onnx "Google.Protobuf NeuralCore"
+unzip -l "$feed/NeuralCore.$version.nupkg" | grep -q 'lib/net10.0/NeuralCore.dll' || fail "NeuralCore: no lib/net10.0/NeuralCore.dll"
+say "built in $(elapsed $t); restored the packed packages $version"
 
 # 5. Run it on the repository's MNIST copy.
 t=$SECONDS

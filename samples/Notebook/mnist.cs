@@ -7,6 +7,7 @@
 // answers. Change the settings just below and run it again. Every result also goes into runs/notebook/mnist.html, one
 // self-contained page with its pictures inline, to hand in or open in a browser.
 #:project ../../src/NeuralCore/NeuralCore.csproj
+#:project ../../src/NeuralCore.Datasets/NeuralCore.Datasets.csproj
 #:package ScottPlot
 #:property NoWarn=$(NoWarn);CA1303;CA1305;CA1515;CA1812;CA1852;CA2007
 

@@ -7,7 +7,7 @@ namespace NeuralCore.Data;
 /// either class <see cref="Labels"/> (<c>[Count]</c>) or real-valued <see cref="Targets"/> (<c>[Count, TargetSize]</c>:
 /// regression values, 0/1 values, one-hot or probability rows), with optional per-sample <see cref="SampleWeights"/>.
 /// The arrays are held, not copied. The features may be stored as bytes (<see cref="FromBytes"/>, as
-/// <see cref="Mnist"/> loads them): training and evaluation then read the bytes and divide as they go, with a quarter
+/// <c>Mnist</c> (NeuralCore.Datasets) loads them): training and evaluation then read the bytes and divide as they go, with a quarter
 /// of the memory and of the memory traffic.
 /// </summary>
 public sealed class Dataset
@@ -329,6 +329,21 @@ public sealed class Dataset
 
         int[] order = Permutation.Create(Count, seed);
         return (Select(order.AsSpan(test)), Select(order.AsSpan(0, test)));
+    }
+
+    /// <summary>A copy of the samples at <paramref name="indices"/>, in that order (an index may repeat), with their targets and weights.</summary>
+    /// <param name="indices">The samples to take, each in <c>[0, Count)</c>.</param>
+    /// <returns>A new dataset of <c>indices.Length</c> samples.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside <c>[0, Count)</c>, named with its position.</exception>
+    public Dataset Subset(ReadOnlySpan<int> indices)
+    {
+        int bad = indices.IndexOfAnyExceptInRange(0, Count - 1);
+        if (bad >= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(indices), $"indices[{bad}] = {indices[bad]} is outside [0, {Count}).");
+        }
+
+        return Select(indices);
     }
 
     // A copy of the samples at the given indices, in that order.

@@ -35,5 +35,15 @@ public sealed class History
     /// <summary>Why training ended before its last epoch (early stopping, a NaN loss), or null if it ran them all.</summary>
     public string? StopReason { get; internal set; }
 
+    /// <summary>
+    /// What Fit found questionable about its data before training, in words (a validation split that misses classes
+    /// the training part has, …); empty when nothing was. <see cref="ProgressLogger"/> prints them.
+    /// </summary>
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    private readonly List<string> _warnings = [];
+
     internal void Add(EpochMetrics metrics) => _epochs.Add(metrics);
+
+    internal void Warn(string warning) => _warnings.Add(warning);
 }

@@ -101,7 +101,7 @@ public static class ModelTraining
     /// <summary>
     /// Trains the model on a <see cref="Dataset"/> (labels or targets, and its sample weights if it has any), as
     /// <see cref="Fit(Sequential, float[], int[], FitOptions?)"/> does on arrays. A dataset stored as bytes (MNIST as
-    /// <see cref="Mnist"/> loads it) is read and scaled batch by batch, never converted whole.
+    /// <c>Mnist</c> (NeuralCore.Datasets) loads it) is read and scaled batch by batch, never converted whole.
     /// </summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="train">The training samples (and, with <see cref="FitOptions.ValidationSplit"/>, the validation tail).</param>
@@ -169,6 +169,11 @@ public static class ModelTraining
         int batchSize = Math.Min(options.BatchSize, trainCount);
         int steps = (trainCount + batchSize - 1) / batchSize;
         var history = new History();
+        if (options.ValidationData is null && options.ValidationInputs is null && validation.Count > 0 && train.HasLabels && validation.HasLabels)
+        {
+            CheckSplitClasses(train, validation, history);
+        }
+
         ulong seed = options.Seed ?? Xoshiro128.Derive(model.Seed, 0x5348_5546); // "SHUF"
 
         int[] order = new int[trainCount];
@@ -818,6 +823,48 @@ public static class ModelTraining
         {
             throw new ArgumentException(
                 $"{name} has targets of shape [{data.Count}, {data.TargetSize}] but the model has {model.OutputSize} outputs (shape [?, {model.OutputSize}]).", name);
+        }
+    }
+
+    /// <summary>
+    /// Warns when Keras's split (the last samples validate) leaves the validation part without classes the training part
+    /// has: data sorted by class then validates on its last classes only, and the validation accuracy means little.
+    /// </summary>
+    private static void CheckSplitClasses(SampleSource train, SampleSource validation, History history)
+    {
+        int classes = 0;
+        ReadOnlySpan<int> trainLabels = train.Labels.Span[..train.Count], validationLabels = validation.Labels.Span[..validation.Count];
+        foreach (int label in trainLabels)
+        {
+            classes = Math.Max(classes, label + 1);
+        }
+
+        Span<bool> inTrain = classes <= 1024 ? stackalloc bool[classes] : new bool[classes];
+        Span<bool> inValidation = classes <= 1024 ? stackalloc bool[classes] : new bool[classes];
+        foreach (int label in trainLabels)
+        {
+            inTrain[label] = true;
+        }
+
+        foreach (int label in validationLabels)
+        {
+            if ((uint)label < (uint)classes)
+            {
+                inValidation[label] = true;
+            }
+        }
+
+        int trainClasses = 0, missing = 0;
+        for (int c = 0; c < classes; c++)
+        {
+            trainClasses += inTrain[c] ? 1 : 0;
+            missing += inTrain[c] && !inValidation[c] ? 1 : 0;
+        }
+
+        if (missing > 0)
+        {
+            history.Warn(string.Create(CultureInfo.InvariantCulture,
+                $"the validation split (the last {validation.Count} samples, as in Keras) holds {trainClasses - missing} of the {trainClasses} classes of the training part: the data may be sorted by class. Shuffle it first, or split with DatasetSplits.TrainValidation(shuffle: true, stratify: true) from NeuralCore.Datasets and pass FitOptions.ValidationData."));
         }
     }
 

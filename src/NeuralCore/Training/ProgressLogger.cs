@@ -65,6 +65,19 @@ public sealed class ProgressLogger : Callback
     private bool DrawsBar => Verbose == 1 && Interactive;
 
     /// <inheritdoc/>
+    public override void OnTrainBegin(TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (Verbose > 0)
+        {
+            foreach (string warning in context.History.Warnings)
+            {
+                _output.WriteLine("warning: " + warning);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     public override void OnEpochBegin(int epoch, TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
+using nietras.SeparatedValues;
 
 namespace NeuralCore.Data;
 
@@ -13,8 +14,9 @@ namespace NeuralCore.Data;
 public sealed record NumericTable(float[] Values, int Rows, int Columns)
 {
     /// <summary>
-    /// Reads a table of numbers. Fields are separated by commas, or, in a file without commas, by runs of spaces or
-    /// tabs; empty lines are skipped. A <c>.gz</c> file is decompressed as it is read.
+    /// Reads a table of numbers. Fields are separated by commas, semicolons or tabs (whichever the first row holds,
+    /// parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; empty
+    /// lines are skipped. A <c>.gz</c> file is decompressed as it is read.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="skipLines">Leading lines to skip (a header; 0 for none); non-negative.</param>
@@ -47,34 +49,52 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
-        var values = new List<float>();
-        int columns = -1, rows = 0, line = 0;
-        while (reader.ReadLine() is { } text)
+        int line = 0;
+        string? first;
+        while ((first = reader.ReadLine()) is not null && (++line <= skipLines || string.IsNullOrWhiteSpace(first)))
         {
-            line++;
-            if (line <= skipLines || string.IsNullOrWhiteSpace(text))
+        }
+
+        if (first is null)
+        {
+            throw new InvalidDataException($"{name} holds no rows of numbers.");
+        }
+
+        // Delimited text (CSV, or semicolons or tabs) goes through Sep; columns aligned with runs of spaces, as some
+        // data sets come, are split here.
+        char? separator = first.Contains(',', StringComparison.Ordinal) ? ',' : first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t' : null;
+        return separator is { } sep ? ReadDelimited(first, reader, sep, name, line) : ReadAligned(first, reader, name, line);
+    }
+
+    private static NumericTable ReadDelimited(string first, TextReader rest, char separator, string name, int firstLine)
+    {
+        var values = new List<float>();
+        int columns = -1, rows = 0;
+        using var text = new StringReader(first + "\n" + rest.ReadToEnd());
+        using SepReader sep = Sep.New(separator).Reader(o => o with { HasHeader = false, DisableColCountCheck = true, Trim = SepTrim.All, Unescape = true }).From(text);
+        foreach (SepReader.Row row in sep)
+        {
+            int line = firstLine + row.RowIndex;
+            if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
             {
                 continue;
             }
 
-            string[] fields = text.Contains(',', StringComparison.Ordinal)
-                ? text.Split(',')
-                : text.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             if (columns < 0)
             {
-                columns = fields.Length;
+                columns = row.ColCount;
             }
-            else if (fields.Length != columns)
+            else if (row.ColCount != columns)
             {
-                throw new InvalidDataException(
-                    $"{name}, line {line}: {fields.Length} fields, but the first row has {columns}.");
+                throw new InvalidDataException($"{name}, line {line}: {row.ColCount} fields, but the first row has {columns}.");
             }
 
-            for (int c = 0; c < fields.Length; c++)
+            for (int c = 0; c < row.ColCount; c++)
             {
-                if (!float.TryParse(fields[c].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+                ReadOnlySpan<char> field = row[c].Span;
+                if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
                 {
-                    throw new InvalidDataException($"{name}, line {line}, field {c + 1}: '{fields[c].Trim()}' is not a number.");
+                    throw new InvalidDataException($"{name}, line {line}, field {c + 1}: '{field.ToString()}' is not a number.");
                 }
 
                 values.Add(value);
@@ -83,9 +103,41 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             rows++;
         }
 
-        if (rows == 0)
+        return new NumericTable([.. values], rows, columns);
+    }
+
+    private static NumericTable ReadAligned(string first, TextReader rest, string name, int line)
+    {
+        var values = new List<float>();
+        int columns = -1, rows = 0;
+        for (string? text = first; text is not null; text = rest.ReadLine(), line++)
         {
-            throw new InvalidDataException($"{name} holds no rows of numbers.");
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+
+            string[] fields = text.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (columns < 0)
+            {
+                columns = fields.Length;
+            }
+            else if (fields.Length != columns)
+            {
+                throw new InvalidDataException($"{name}, line {line}: {fields.Length} fields, but the first row has {columns}.");
+            }
+
+            for (int c = 0; c < fields.Length; c++)
+            {
+                if (!float.TryParse(fields[c], NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+                {
+                    throw new InvalidDataException($"{name}, line {line}, field {c + 1}: '{fields[c]}' is not a number.");
+                }
+
+                values.Add(value);
+            }
+
+            rows++;
         }
 
         return new NumericTable([.. values], rows, columns);

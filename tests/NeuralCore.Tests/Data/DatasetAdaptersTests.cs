@@ -1,0 +1,44 @@
+using NeuralCore.Data;
+
+namespace NeuralCore.Tests.Data;
+
+public class DatasetAdaptersTests
+{
+    [Fact]
+    public void Matrices_rows_and_spans_give_the_same_dataset()
+    {
+        float[,] matrix = { { 1, 2, 3 }, { 4, 5, 6 } };
+        float[][] rows = [[1, 2, 3], [4, 5, 6]];
+        int[] labels = [0, 1];
+        Dataset fromMatrix = DatasetAdapters.FromMatrix(matrix, labels);
+        Dataset fromRows = DatasetAdapters.FromRows(rows, labels);
+        Dataset fromSpan = DatasetAdapters.FromSpan([1, 2, 3, 4, 5, 6], labels, 3);
+        foreach (Dataset d in new[] { fromMatrix, fromRows, fromSpan })
+        {
+            Assert.Equal(2, d.Count);
+            Assert.Equal(3, d.FeatureSize);
+            Assert.Equal([1f, 2, 3, 4, 5, 6], d.Features);
+            Assert.Equal(labels, d.Labels);
+        }
+
+        Dataset regression = DatasetAdapters.FromMatrix(matrix, new float[,] { { 0.5f }, { 1.5f } });
+        Assert.Equal([0.5f, 1.5f], regression.Targets);
+        Assert.Equal(1, regression.TargetSize);
+        Assert.Equal([0.5f, 1.5f], DatasetAdapters.FromRows(rows, [[0.5f], [1.5f]]).Targets);
+
+        // The dataset holds copies: changing the source afterwards changes nothing.
+        rows[0][0] = 99;
+        Assert.Equal(1f, fromRows.Features[0]);
+    }
+
+    [Fact]
+    public void Ragged_rows_and_count_mismatches_are_named()
+    {
+        var ragged = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([[1f, 2f], [3f]], [0, 1]));
+        Assert.Contains("rows[1] has 1 values, but rows[0] has 2", ragged.Message, StringComparison.Ordinal);
+        var count = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromMatrix(new float[3, 2], [0, 1]));
+        Assert.Contains("has 3 rows but there are 2 labels", count.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => DatasetAdapters.FromSpan([1f, 2f, 3f], [0, 1], 2));
+        Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([], Array.Empty<int>()));
+    }
+}

@@ -1,0 +1,55 @@
+using NeuralCore.Data;
+
+namespace NeuralCore.Tests.Data;
+
+public class NumericTableTests
+{
+    private static NumericTable Read(string text, int skip = 0) => NumericTable.Read(new StringReader(text), "t.csv", skip);
+
+    [Theory]
+    [InlineData("a,b\n1,2.5\n-3,4e2\n", 1)]
+    [InlineData("1;2.5\n-3;4e2\n", 0)]
+    [InlineData("1\t2.5\n\n-3\t4e2\n", 0)]
+    [InlineData("  1   2.5\n -3    4e2\n", 0)]
+    [InlineData("\"1\", \"2.5\"\n-3 ,4e2\n", 0)]
+    public void Delimited_and_aligned_text_read_the_same(string text, int skip)
+    {
+        NumericTable table = Read(text, skip);
+        Assert.Equal(2, table.Rows);
+        Assert.Equal(2, table.Columns);
+        Assert.Equal([1f, 2.5f, -3f, 400f], table.Values);
+    }
+
+    [Fact]
+    public void Errors_name_the_line_and_the_field()
+    {
+        var ragged = Assert.Throws<InvalidDataException>(() => Read("x\n1,2\n3\n", 1));
+        Assert.Contains("t.csv, line 3: 1 fields, but the first row has 2", ragged.Message, StringComparison.Ordinal);
+        var word = Assert.Throws<InvalidDataException>(() => Read("1,2\n3,four\n"));
+        Assert.Contains("t.csv, line 2, field 2: 'four' is not a number", word.Message, StringComparison.Ordinal);
+        var empty = Assert.Throws<InvalidDataException>(() => Read("header\n", 1));
+        Assert.Contains("holds no rows", empty.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gzip_files_are_read_and_a_missing_file_is_named()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.csv.gz");
+        try
+        {
+            using (var gzip = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest))
+            using (var writer = new StreamWriter(gzip))
+            {
+                writer.Write("1,2\n3,4\n");
+            }
+
+            Assert.Equal([1f, 2, 3, 4], NumericTable.Read(path, 0).Values);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Throws<FileNotFoundException>(() => NumericTable.Read(path, 0));
+    }
+}
