@@ -185,33 +185,6 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Console")]
-    public void Verbose_in_fit_options_prints_to_the_console()
-    {
-        var (model, data) = Setup();
-        TextWriter original = Console.Out;
-        var text = new StringWriter();
-        lock (ConsoleLock)
-        {
-            Console.SetOut(text);
-            try
-            {
-                model.Fit(data, new FitOptions { Epochs = 2, Verbose = 2 });
-            }
-            finally
-            {
-                Console.SetOut(original);
-            }
-        }
-
-        string[] lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
-        Assert.StartsWith("Epoch 1/2 - 13 steps - ", lines[0], StringComparison.Ordinal);
-    }
-
-    private static readonly object ConsoleLock = new();
-
-    [Fact]
     public void Checkpoint_refuses_unknown_values_and_bad_formats()
     {
         var unknown = Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m-{val_f1}.ncm"));
@@ -270,5 +243,32 @@ public sealed class CallbackTests : IDisposable
         float[] p = logistic.Predict(both);
         Assert.Equal(RocCurve.Compute(p, [.. binary.Select(b => b == 1)]).Auc, two.Classes[1].Auc, 12);
         Assert.Equal(two.Classes[1].Auc, two.Classes[0].Auc, 12);
+    }
+}
+
+/// <summary>FitOptions.Verbose writes to the console: alone in the serial collection, so no other test's output mixes in.</summary>
+[Collection(SerialTests.Name)]
+public sealed class ConsoleVerboseTests
+{
+    [Fact]
+    public void Verbose_in_fit_options_prints_to_the_console()
+    {
+        var (x, y) = FitTests.Blobs(400, seed: 5);
+        Sequential model = FitTests.Model();
+        TextWriter original = Console.Out;
+        var text = new StringWriter();
+        Console.SetOut(text);
+        try
+        {
+            model.Fit(new Dataset(x, y, 2), new FitOptions { Epochs = 2, Verbose = 2 });
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        string[] lines = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Count(l => l.Contains(" - 13 steps - ", StringComparison.Ordinal)));
+        Assert.Contains(lines, l => l.StartsWith("Epoch 2/2 - 13 steps - ", StringComparison.Ordinal));
     }
 }

@@ -1,0 +1,39 @@
+using System.Runtime.Intrinsics;
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// CI runs the suite at three instruction-set levels (.ci/run); each run proves it ran the path it claims, so that a
+/// runtime that silently ignores a switch (as DOTNET_EnableAVX512F=0 is ignored on .NET 10) cannot pass as coverage.
+/// </summary>
+public class IsaLevelTests
+{
+    [Fact]
+    public void The_run_uses_the_instruction_set_CI_asked_for()
+    {
+        string? level = Environment.GetEnvironmentVariable("DOTNET_CI_LEVEL");
+        bool noAvx512 = Environment.GetEnvironmentVariable("DOTNET_EnableAVX512") == "0";
+        bool scalar = Environment.GetEnvironmentVariable("DOTNET_EnableHWIntrinsic") == "0";
+        switch (level)
+        {
+            case "avx512":
+                Assert.True(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx512 but Vector512 is not accelerated");
+                Assert.Equal(GemmIsa.Vector512, GemmIsaSupport.Best);
+                break;
+            case "avx2":
+                Assert.False(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx2 but Vector512 is accelerated");
+                Assert.Equal(GemmIsa.Vector256, GemmIsaSupport.Best);
+                break;
+            case "scalar":
+                Assert.False(Vector128.IsHardwareAccelerated, "DOTNET_CI_LEVEL=scalar but Vector128 is accelerated");
+                Assert.Equal(GemmIsa.Scalar, GemmIsaSupport.Best);
+                break;
+            default:
+                // Outside CI: the switches, if set, must still have taken effect.
+                Assert.False(noAvx512 && Vector512.IsHardwareAccelerated, "DOTNET_EnableAVX512=0 did not switch Vector512 off");
+                Assert.False(scalar && Vector128.IsHardwareAccelerated, "DOTNET_EnableHWIntrinsic=0 did not switch the vectors off");
+                break;
+        }
+    }
+}
