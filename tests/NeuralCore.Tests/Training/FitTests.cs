@@ -166,10 +166,19 @@ public class FitTests
     {
         var (x, y) = Blobs(200, 5);
         var (vx, vy) = Blobs(50, 6);
-        History history = Model().Fit(x, y, new FitOptions { Epochs = 2, ValidationInputs = vx, ValidationLabels = vy });
-        var evaluation = Model().Evaluate(vx, vy, 50);
+        Sequential model = Model();
+        int trained = 0;
+        var samples = new LambdaCallback(onEpochEnd: (_, context) => trained = context.Samples);
+
+        // Explicit data takes the place of the split: all 200 samples train, and the validation values are the trained
+        // model's on exactly vx, vy (a Fit that validated on anything else would report other numbers).
+        History history = model.Fit(x, y, new FitOptions { Epochs = 2, ValidationInputs = vx, ValidationLabels = vy, ValidationSplit = 0.5, Callbacks = [samples] });
+        Evaluation evaluation = model.Evaluate(vx, vy, 50);
+        Assert.Equal(200, trained);
         Assert.Equal(50, evaluation.Count);
-        Assert.NotNull(history.Epochs[0].ValidationLoss);
+        Assert.Equal(evaluation.Loss, history.Epochs[^1].ValidationLoss!.Value, 12);
+        Assert.Equal(evaluation.Accuracy, history.Epochs[^1].ValidationAccuracy!.Value, 12);
+        Assert.NotEqual(history.Epochs[0].ValidationLoss, history.Epochs[1].ValidationLoss);
     }
 
     [Fact]
