@@ -1,6 +1,6 @@
 using MnistMlp;
 
-namespace NeuralCore.Tests.Samples;
+namespace NeuralCore.Samples.Tests;
 
 public class MnistMlpCliTests
 {

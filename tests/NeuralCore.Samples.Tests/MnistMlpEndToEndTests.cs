@@ -1,7 +1,7 @@
 using System.Text.Json;
 using MnistMlp;
 
-namespace NeuralCore.Tests.Samples;
+namespace NeuralCore.Samples.Tests;
 
 /// <summary>The trainer on the real MNIST repository copy: 2 epochs of 784-128-10 must reach 96% test accuracy.</summary>
 [Collection(SerialTests.Name)]

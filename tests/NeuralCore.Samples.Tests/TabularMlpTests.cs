@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using NeuralCore.Data;
 using TabularMlp;
 
-namespace NeuralCore.Tests.Samples;
+namespace NeuralCore.Samples.Tests;
 
 /// <summary>The tabular sample: its data files as documented, and models that beat their baselines.</summary>
 public class TabularMlpTests
