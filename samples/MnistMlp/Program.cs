@@ -21,7 +21,8 @@ int Guard(Func<int> run)
         return run();
     }
     catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
-        or IOException or UnauthorizedAccessException or NotSupportedException or HttpRequestException or ArgumentException)
+        or IOException or UnauthorizedAccessException or NotSupportedException or HttpRequestException or ArgumentException
+        or InsufficientMemoryException)
     {
         // Bad data, a missing file or a failed download: one line that names the file and the problem.
         Console.Error.WriteLine($"error: {ex.Message}");

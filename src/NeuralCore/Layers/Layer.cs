@@ -19,13 +19,28 @@ public abstract class Layer : ILayer
 
     /// <summary>Creates a layer with an optional name (the model assigns a Keras-style one when null).</summary>
     /// <param name="name">The layer's name, or null.</param>
-    protected Layer(string? name) => _name = name ?? string.Empty;
+    /// <exception cref="ArgumentException"><paramref name="name"/> cannot be stored in a model file (<see cref="Names.Check"/>).</exception>
+    protected Layer(string? name)
+    {
+        if (name is not null)
+        {
+            Names.Check(name, nameof(name));
+        }
+
+        _name = name ?? string.Empty;
+    }
 
     /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    /// <exception cref="ArgumentException">Set to a name the model file cannot store (<see cref="Names.Check"/>).</exception>
     public string Name
     {
         get => _name;
-        set => _name = value ?? throw new ArgumentNullException(nameof(value));
+        set
+        {
+            Names.Check(value, nameof(value));
+            _name = value;
+        }
     }
 
     /// <summary>The Keras-style base name the model numbers (e.g. <c>dense</c>, <c>re_lu</c>).</summary>

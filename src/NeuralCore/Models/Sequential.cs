@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
@@ -54,6 +55,7 @@ public sealed class Sequential
                 $"Expected a positive input size. Received: inputSize={inputSize}.");
         }
 
+        Names.Check(name, nameof(name));
         InputSize = inputSize;
         Seed = seed;
         Name = name;
@@ -181,6 +183,8 @@ public sealed class Sequential
     /// again, probabilities expected from a model that does not output them, one output for a categorical loss), the
     /// loss has no reduction to train on, or a metric is unknown. The message says what to change.
     /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxBatchSize"/> needs a buffer larger than a .NET array.</exception>
+    /// <exception cref="InsufficientMemoryException"><paramref name="maxBatchSize"/> needs more buffer memory than the process may use.</exception>
     public void Compile(ILoss loss, IOptimizer optimizer, int maxBatchSize = 0, bool keepOptimizerState = false,
         IReadOnlyList<string>? metrics = null)
     {
@@ -551,14 +555,14 @@ public sealed class Sequential
         const int nameWidth = 29, shapeWidth = 26;
         var text = new StringBuilder();
         string rule = new('_', 65), doubleRule = new('=', 65);
-        text.Append(CultureInfo.InvariantCulture, $"Model: \"{Name}\"\n").Append(rule).Append('\n');
+        text.Append(CultureInfo.InvariantCulture, $"Model: \"{Names.Printable(Name)}\"\n").Append(rule).Append('\n');
         text.Append(' ').Append("Layer (type)".PadRight(nameWidth - 1)).Append("Output Shape".PadRight(shapeWidth)).Append("Param #\n");
         text.Append(doubleRule).Append('\n');
         for (int i = 0; i < _layers.Count; i++)
         {
             ILayer layer = _layers[i];
             string type = layer.TypeId;
-            string label = $"{layer.Name} ({type})";
+            string label = $"{Names.Printable(layer.Name)} ({type})";
             string shape = string.Create(CultureInfo.InvariantCulture, $"(None, {layer.OutputSize})");
             text.Append(' ').Append(label.PadRight(nameWidth - 1)).Append(shape.PadRight(shapeWidth))
                 .Append(layer.ParameterCount.ToString(CultureInfo.InvariantCulture)).Append('\n');
@@ -625,10 +629,34 @@ public sealed class Sequential
         Grow(Math.Max(batch, _capacity));
     }
 
+    /// <summary>
+    /// Refuses buffers for <paramref name="maxBatchSize"/> samples that no array can hold or that exceed the memory the
+    /// process may use, naming the batch size and the widest layer, instead of failing with an overflow or running out
+    /// of memory halfway.
+    /// </summary>
+    private void CheckBufferSizes(int maxBatchSize, int width)
+    {
+        long largest = (long)maxBatchSize * width;
+        if (largest > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize,
+                $"A batch of {maxBatchSize} samples needs buffers of {maxBatchSize} × {width} (the widest layer) = {largest} floats, more than a .NET array holds ({Array.MaxLength}); use a smaller batch.");
+        }
+
+        decimal bytes = 4m * maxBatchSize * ((2m * width) + _layers.Sum(l => (decimal)l.OutputSize));
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && bytes > available)
+        {
+            throw new InsufficientMemoryException(string.Create(CultureInfo.InvariantCulture,
+                $"A batch of {maxBatchSize} samples needs {bytes / (1 << 20):N0} MiB of activation buffers, more than the {available / (1L << 20):N0} MiB this process may use; use a smaller batch or narrower layers."));
+        }
+    }
+
     // Kept apart from EnsureCapacity: the lambdas' closure would otherwise be allocated on every call.
     private void Grow(int capacity)
     {
         int width = Math.Max(InputSize, _layers.Max(l => Math.Max(l.InputSize, l.OutputSize)));
+        CheckBufferSizes(capacity, width);
         _activations = [.. _layers.Select(l => new float[(long)capacity * l.OutputSize])];
         _gradA = new float[(long)capacity * width];
         _gradB = new float[(long)capacity * width];

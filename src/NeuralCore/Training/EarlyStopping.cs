@@ -106,8 +106,9 @@ public sealed class EarlyStopping : Callback
                 _bestWeights.CopyTo(context.Model.Parameters.Span);
             }
 
-            context.StopTraining(
-                $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}");
+            context.StopTraining(double.IsNaN(value)
+                ? $"early stopping: {Monitor} is NaN (training diverged) and has not improved for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}"
+                : $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}");
         }
     }
 }

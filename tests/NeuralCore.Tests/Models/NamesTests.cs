@@ -1,0 +1,57 @@
+using NeuralCore.Configuration;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Serialization;
+
+namespace NeuralCore.Tests.Models;
+
+public class NamesTests
+{
+    [Fact]
+    public void Names_the_file_cannot_store_are_refused_when_given()
+    {
+        Assert.Throws<ArgumentNullException>(() => new Sequential(3, name: null!));
+        var tooLong = Assert.Throws<ArgumentException>(() => new Sequential(3, name: new string('é', 2049)));
+        Assert.Contains("4098 bytes of UTF-8", tooLong.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new Dense(2, name: "a\ud800b"));
+        var layer = new Dense(2);
+        Assert.Throws<ArgumentNullException>(() => layer.Name = null!);
+        Assert.Throws<ArgumentException>(() => layer.Name = new string('x', 4097));
+
+        // The longest name that fits is saved and read back.
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.ncm");
+        try
+        {
+            var model = new Sequential(3, name: new string('x', Names.MaxUtf8Bytes)).Add(new Dense(2));
+            ModelFile.Save(model, path);
+            Assert.Equal(Names.MaxUtf8Bytes, ModelFile.Load(path).Name.Length);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Printed_names_carry_no_control_characters()
+    {
+        var model = new Sequential(3, name: "evil\u001b[2J\r\nfake").Add(new Dense(2, name: "layer\u0007\u009b"));
+        string summary = model.Summary();
+        Assert.DoesNotContain('\u001b', summary);
+        Assert.DoesNotContain('\u0007', summary);
+        Assert.DoesNotContain('\u009b', summary);
+        Assert.Contains("Model: \"evil?[2J??fake\"", summary, StringComparison.Ordinal);
+        Assert.Equal("plain", Names.Printable("plain"));
+    }
+
+    [Fact]
+    public void A_batch_no_array_can_hold_is_refused_by_name()
+    {
+        var model = new Sequential(65_536, seed: 1).Add(new Dense(10));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => model.Compile(new MeanSquaredError(), new Sgd(), maxBatchSize: 60_000));
+        Assert.Equal("maxBatchSize", ex.ParamName);
+        Assert.Contains("more than a .NET array holds", ex.Message, StringComparison.Ordinal);
+    }
+}
