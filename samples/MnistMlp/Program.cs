@@ -1,16 +1,23 @@
 using System.CommandLine;
 using MnistMlp;
 
-// Ctrl+C cancels training after the current step; the trainer then saves a checkpoint and exits 130.
+using System.Runtime.InteropServices;
+
+// SIGINT (Ctrl+C), SIGTERM and SIGHUP stop training at the next step boundary; the trainer then saves a checkpoint (if
+// a step ran) and the process exits 128 + the signal's number: 130, 143 or 129. A second signal never kills the process
+// halfway: stopping takes one step, and the checkpoint is written to a temporary file and renamed.
 using var cancellation = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+int signalExit = 0;
+void Stop(PosixSignalContext context, int exitCode)
 {
-    if (!cancellation.IsCancellationRequested)
-    {
-        e.Cancel = true;
-        cancellation.Cancel();
-    }
-};
+    context.Cancel = true;
+    Interlocked.CompareExchange(ref signalExit, exitCode, 0);
+    cancellation.Cancel();
+}
+
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => Stop(context, 130));
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Stop(context, 143));
+using var sighup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => Stop(context, 129));
 
 var trainer = new Trainer(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected);
 
@@ -40,4 +47,6 @@ RootCommand root = Cli.Build(
     (settings, token) => Guard(() => trainer.Train(settings, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
     (settings, architectures, token) => Guard(() => trainer.Sweep(settings, architectures, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
     (model, settings, outputDirectory, token) => Guard(() => trainer.Evaluate(model, settings, outputDirectory, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)));
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+int exit = await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
+// Interrupted by a signal: the exit code says which one.
+return exit == Trainer.Interrupted && signalExit != 0 ? signalExit : exit;

@@ -34,6 +34,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     public int Train(TrainSettings settings, CancellationToken cancellation)
     {
         CheckMonitor(settings);
+        // Before the data loads and anything trains: a folder that cannot be written is found now, not after training.
+        ProveWritable(settings.OutputDirectory);
         int threads = ApplyThreads(settings);
         MnistDataset data;
         string source;
@@ -84,6 +86,13 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         }
         catch (OperationCanceledException)
         {
+            if (model.Optimizer!.Iterations == 0)
+            {
+                // Stopped before the first step: an untrained model must not replace an earlier checkpoint.
+                error.WriteLine("Interrupted before the first training step; nothing was trained, so nothing was saved.");
+                return Interrupted;
+            }
+
             string checkpoint = Path.Combine(settings.OutputDirectory, "checkpoint.ncm");
             ModelFile.Save(model, checkpoint);
             if (File.Exists(partialHistory))
@@ -137,6 +146,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     public int Sweep(TrainSettings settings, IReadOnlyList<IReadOnlyList<int>> architectures, CancellationToken cancellation)
     {
         CheckMonitor(settings);
+        ProveWritable(settings.OutputDirectory);
         int threads = ApplyThreads(settings);
         var (data, source, _) = LoadData(settings, cancellation);
         Directory.CreateDirectory(settings.OutputDirectory);
@@ -276,6 +286,23 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             Callbacks = callbacks,
             CancellationToken = cancellation,
         });
+    }
+
+    /// <summary>Creates the output folder and writes, then deletes, a file in it; throws what the file system says, naming the folder.</summary>
+    internal static void ProveWritable(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            string probe = PartialBeside(Path.Combine(directory, "write-test"));
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new IOException($"The output folder '{directory}' cannot be written ({ex.Message}); choose another with --out.", ex);
+        }
     }
 
     private static void CheckMonitor(TrainSettings settings)

@@ -149,6 +149,24 @@ public sealed class MnistMlpCancellationTests : IDisposable
         Assert.Empty(Directory.GetFiles(_out, ".*"));
     }
 
+    [Fact]
+    public void An_interrupt_before_the_first_step_keeps_an_earlier_checkpoint()
+    {
+        string checkpoint = Path.Combine(_out, "checkpoint.ncm");
+        byte[] earlier = [1, 2, 3];
+        File.WriteAllBytes(checkpoint, earlier);
+
+        // Cancelled when the trainer announces training, after the data loaded and before the first step.
+        using var cts = new CancellationTokenSource();
+        var error = new StringWriter();
+        int exit = new Trainer(new CancelOnLine("Training on", cts), error, interactive: false)
+            .Train(new TrainSettings { Hidden = [16], Epochs = 1, OutputDirectory = _out }, cts.Token);
+        Assert.Equal(Trainer.Interrupted, exit);
+        Assert.Contains("before the first training step", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(earlier, File.ReadAllBytes(checkpoint));
+        Assert.Empty(Directory.GetFiles(_out, ".*"));
+    }
+
     /// <summary>A writer that cancels when a line starting with a prefix is written.</summary>
     private sealed class CancelOnLine(string prefix, CancellationTokenSource cancellation) : StringWriter
     {

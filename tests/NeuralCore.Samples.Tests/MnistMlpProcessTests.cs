@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace NeuralCore.Samples.Tests;
+
+/// <summary>
+/// The trainer as a real child process: signals, exit codes, and what is left on disk. Linux only (signals are sent
+/// with kill(1)); each run is a few seconds of a small model.
+/// </summary>
+[Collection(SerialTests.Name)]
+public sealed class MnistMlpProcessTests : IDisposable
+{
+    private readonly string _out = Directory.CreateTempSubdirectory("neuralcore-process-").FullName;
+
+    public void Dispose() => Directory.Delete(_out, recursive: true);
+
+    private static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MnistMlp.dll"));
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info)!;
+    }
+
+    [Theory]
+    [InlineData("TERM", 143)]
+    [InlineData("HUP", 129)]
+    [InlineData("INT", 130)]
+    public void A_signal_after_the_first_epoch_stops_with_a_checkpoint_and_its_exit_code(string signal, int exitCode)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using Process trainer = Start("--hidden", "16", "--epochs", "50", "--batch-size", "256", "--out", _out, "--threads", "1");
+        var errors = new System.Text.StringBuilder();
+        trainer.ErrorDataReceived += (_, e) =>
+        {
+            lock (errors)
+            {
+                errors.AppendLine(e.Data);
+            }
+        };
+        trainer.BeginErrorReadLine();
+
+        // Wait for the first epoch's line, then signal.
+        string? line;
+        while ((line = trainer.StandardOutput.ReadLine()) is not null && !line.StartsWith("Epoch 1/", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.NotNull(line);
+        using (Process kill = Process.Start("kill", ["-" + signal, trainer.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        trainer.StandardOutput.ReadToEnd();
+        Assert.True(trainer.WaitForExit(60_000), "the trainer did not stop within a minute of the signal");
+        trainer.WaitForExit();
+        Assert.Equal(exitCode, trainer.ExitCode);
+        string checkpoint = Path.Combine(_out, "checkpoint.ncm");
+        Assert.True(File.Exists(checkpoint), $"no checkpoint; stderr: {errors}");
+        Assert.True(NeuralCore.Serialization.ModelFile.Load(checkpoint).EpochsTrained >= 1);
+        Assert.False(File.Exists(Path.Combine(_out, "report.json")));
+        Assert.Empty(Directory.GetFiles(_out, ".*"));
+    }
+
+    [Fact]
+    public void An_output_folder_that_cannot_be_written_is_refused_before_training()
+    {
+        string file = Path.Combine(_out, "a-file");
+        File.WriteAllText(file, "not a folder");
+        using Process trainer = Start("--epochs", "1", "--out", Path.Combine(file, "run"));
+        string stderr = trainer.StandardError.ReadToEnd();
+        string stdout = trainer.StandardOutput.ReadToEnd();
+        trainer.WaitForExit();
+        Assert.Equal(1, trainer.ExitCode);
+        Assert.Contains("cannot be written", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("MNIST:", stdout, StringComparison.Ordinal);
+    }
+}
