@@ -63,12 +63,28 @@ public static class IdxReader
     /// over <see cref="MaxElements"/>, a truncated header or body, trailing data, or corrupt gzip data.
     /// </exception>
     /// <exception cref="IOException">The file could not be read.</exception>
-    public static IdxFile Read(string path)
+    public static IdxFile Read(string path) => Read(path, MaxElements);
+
+    /// <summary>
+    /// Reads an IDX file whose header may declare at most <paramref name="maxElements"/> elements: a larger one is
+    /// refused from its header, before any of its body is read or decompressed (a compressed file cannot then expand
+    /// beyond what the caller allows).
+    /// </summary>
+    /// <param name="path">The file, raw or <c>.gz</c>.</param>
+    /// <param name="maxElements">The most elements the caller accepts, from 0 to <see cref="MaxElements"/>.</param>
+    /// <returns>The file's type, dimensions and data.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is out of range.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The contents are not a valid IDX file, or declare more elements than allowed.</exception>
+    /// <exception cref="IOException">The file could not be read.</exception>
+    public static IdxFile Read(string path, long maxElements)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxElements);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxElements, MaxElements);
         // Large reads: a 4 KB buffer made 2,400 read calls for the training images, each costly in a VM.
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return Read(stream, path);
+        return Read(stream, path, maxElements);
     }
 
     /// <summary>
@@ -82,8 +98,64 @@ public static class IdxReader
     /// <exception cref="ArgumentException"><paramref name="stream"/> cannot be read.</exception>
     /// <exception cref="InvalidDataException">The contents are not a valid IDX file (see <see cref="Read(string)"/>).</exception>
     /// <exception cref="IOException">The stream could not be read.</exception>
-    public static IdxFile Read(Stream stream, string name)
+    public static IdxFile Read(Stream stream, string name) => Read(stream, name, MaxElements);
+
+    /// <summary>
+    /// The dimensions an IDX file's header declares (raw or gzip), reading nothing past the header: to compare files,
+    /// or to decide whether to read a body at all.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The dimensions, or null when the header is not a readable IDX header (<see cref="Read(string)"/> then says why).</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="IOException">The file could not be read.</exception>
+    public static int[]? ReadDimensions(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
+        Span<byte> sniff = stackalloc byte[2];
+        int sniffed = file.ReadAtLeast(sniff, 2, throwOnEndOfStream: false);
+        file.Seek(0, SeekOrigin.Begin);
+        using Stream source = sniffed == 2 && sniff[0] == 0x1f && sniff[1] == 0x8b ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+        Span<byte> header = stackalloc byte[4 + (4 * MaxRank)];
+        try
+        {
+            if (source.ReadAtLeast(header[..4], 4, throwOnEndOfStream: false) < 4 || header[0] != 0 || header[1] != 0)
+            {
+                return null;
+            }
+
+            int rank = header[3];
+            if (rank is < 1 or > MaxRank || source.ReadAtLeast(header.Slice(4, 4 * rank), 4 * rank, throwOnEndOfStream: false) < 4 * rank)
+            {
+                return null;
+            }
+
+            var dimensions = new int[rank];
+            for (int i = 0; i < rank; i++)
+            {
+                dimensions[i] = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(header[(4 + (4 * i))..]), int.MaxValue);
+            }
+
+            return dimensions;
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>As <see cref="Read(Stream, string)"/>, refusing from its header a file of more than <paramref name="maxElements"/> elements.</summary>
+    /// <param name="stream">A readable stream; seekable or not.</param>
+    /// <param name="name">The name used in error messages.</param>
+    /// <param name="maxElements">The most elements the caller accepts, from 0 to <see cref="MaxElements"/>.</param>
+    /// <returns>The file's type, dimensions and data.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is out of range.</exception>
+    /// <exception cref="InvalidDataException">The contents are not a valid IDX file, or declare more elements than allowed.</exception>
+    /// <exception cref="IOException">The stream could not be read.</exception>
+    public static IdxFile Read(Stream stream, string name, long maxElements)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxElements);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxElements, MaxElements);
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(name);
         if (!stream.CanRead)
@@ -111,17 +183,17 @@ public static class IdxReader
 
         if (!gzip)
         {
-            return ReadIdx(source, name, available, compressed: false);
+            return ReadIdx(source, name, available, compressed: false, maxElements);
         }
 
         GzipHint? hint = stream.CanSeek ? ReadGzipHint(stream) : null;
         using var decompressed = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
-        return ReadIdx(decompressed, name, available: null, compressed: true, hint);
+        return ReadIdx(decompressed, name, available: null, compressed: true, maxElements, hint);
     }
 
     // available: the bytes left in the stream when known (raw seekable streams), else null.
     // hint: a seekable gzip stream's compressed length and trailer size field, else null.
-    private static IdxFile ReadIdx(Stream source, string name, long? available, bool compressed, GzipHint? hint = null)
+    private static IdxFile ReadIdx(Stream source, string name, long? available, bool compressed, long maxElements, GzipHint? hint = null)
     {
         Span<byte> header = stackalloc byte[4 + (4 * MaxRank)];
         int read = Fill(source, header[..4], name, compressed);
@@ -175,6 +247,11 @@ public static class IdxReader
         if (product > MaxElements)
         {
             throw Fail(name, $"too large: dimensions {Shape(dimensions)} hold {product} elements, more than the limit of {MaxElements}");
+        }
+
+        if (product > (ulong)maxElements)
+        {
+            throw Fail(name, $"too large: dimensions {Shape(dimensions)} hold {product} elements, more than the {maxElements} this reader was allowed (refused before reading the body)");
         }
 
         int length = (int)product;

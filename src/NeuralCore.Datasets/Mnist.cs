@@ -104,13 +104,52 @@ public static class Mnist
     /// <exception cref="ArgumentException">A path is null or empty.</exception>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
-    public static Dataset LoadFiles(string imagesPath, string labelsPath)
+    public static Dataset LoadFiles(string imagesPath, string labelsPath) => LoadFiles(imagesPath, labelsPath, DefaultMaxSamples);
+
+    /// <summary>
+    /// The most samples <see cref="LoadFiles(string, string)"/> accepts by default: ten million, 7.8 GB of pixels, about
+    /// 140 times MNIST's training set.
+    /// </summary>
+    public const int DefaultMaxSamples = 10_000_000;
+
+    /// <summary>
+    /// Loads one split, accepting at most <paramref name="maxSamples"/> samples. The labels file is read first; the
+    /// images file must then declare, in its header, exactly as many images of 28×28, or it is refused before its body
+    /// is read or decompressed: a compressed file can never expand beyond what the labels and this limit allow, nor
+    /// beyond the memory the process may use.
+    /// </summary>
+    /// <param name="imagesPath">An IDX file of <c>n × 28 × 28</c> unsigned bytes.</param>
+    /// <param name="labelsPath">An IDX file of <c>n</c> unsigned bytes 0..9.</param>
+    /// <param name="maxSamples">The most samples accepted; positive.</param>
+    /// <returns>The samples.</returns>
+    /// <exception cref="ArgumentException">A path is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSamples"/> is not positive.</exception>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid, the counts differ, or they exceed the limit.</exception>
+    /// <exception cref="InsufficientMemoryException">The images need more memory than the process may use.</exception>
+    public static Dataset LoadFiles(string imagesPath, string labelsPath, int maxSamples)
     {
         ArgumentException.ThrowIfNullOrEmpty(imagesPath);
         ArgumentException.ThrowIfNullOrEmpty(labelsPath);
-        IdxFile labels = IdxReader.Read(labelsPath);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSamples);
+        IdxFile labels = IdxReader.Read(labelsPath, maxSamples);
         int[] labelValues = ToLabels(labels);
-        IdxFile images = IdxReader.Read(imagesPath);
+        long pixels = (long)labelValues.Length * Features;
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && pixels > available)
+        {
+            throw new InsufficientMemoryException(
+                $"{labels.Name} holds {labelValues.Length} labels, whose images need {pixels >> 20} MiB, more than the {available >> 20} MiB this process may use.");
+        }
+
+        // The counts are compared from the images' header, before their body is read or decompressed.
+        if (IdxReader.ReadDimensions(imagesPath) is [int declared, ..] && declared != labelValues.Length)
+        {
+            throw new InvalidDataException(
+                $"{imagesPath} holds {declared} images but {labels.Name} holds {labelValues.Length} labels; expected equal counts (refused from the headers, before reading the images).");
+        }
+
+        IdxFile images = IdxReader.Read(imagesPath, pixels);
         return FromIdx(images, labelValues, labels.Name);
     }
 

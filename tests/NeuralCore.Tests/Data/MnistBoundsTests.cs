@@ -1,0 +1,59 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using NeuralCore.Data;
+
+namespace NeuralCore.Tests.Data;
+
+/// <summary>Hostile MNIST files are refused from their headers, before a body is read or decompressed.</summary>
+public sealed class MnistBoundsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("neuralcore-bounds-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name, int magic, int[] dims, long bodyBytes)
+    {
+        string path = Path.Combine(_dir, name);
+        using var gzip = new GZipStream(File.Create(path), CompressionLevel.Fastest);
+        byte[] header = new byte[4 + (4 * dims.Length)];
+        BinaryPrimitives.WriteInt32BigEndian(header, magic);
+        for (int i = 0; i < dims.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + (4 * i)), dims[i]);
+        }
+
+        gzip.Write(header);
+        byte[] zeros = new byte[1 << 20];
+        for (long left = bodyBytes; left > 0; left -= zeros.Length)
+        {
+            gzip.Write(zeros, 0, (int)Math.Min(zeros.Length, left));
+        }
+
+        return path;
+    }
+
+    [Fact]
+    public void Images_declaring_more_than_their_labels_are_refused_before_their_body()
+    {
+        string labels = Write("labels.gz", Mnist.LabelsMagic, [3], 3);
+        // A consistent gzip "bomb": 100,000 images of zeros, 78 MB that compress to well under 1 MB.
+        string images = Write("images.gz", Mnist.ImagesMagic, [100_000, 28, 28], 100_000L * 784);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => Mnist.LoadFiles(images, labels));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("images.gz holds 100000 images but", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("labels.gz holds 3 labels", ex.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 8 << 20, $"refusing the images allocated {allocated} bytes: the body was read");
+    }
+
+    [Fact]
+    public void The_sample_limit_is_an_option()
+    {
+        string labels = Write("labels.gz", Mnist.LabelsMagic, [5], 5);
+        string images = Write("images.gz", Mnist.ImagesMagic, [5, 28, 28], 5 * 784);
+        Assert.Equal(5, Mnist.LoadFiles(images, labels).Count);
+        var ex = Assert.Throws<InvalidDataException>(() => Mnist.LoadFiles(images, labels, maxSamples: 4));
+        Assert.Contains("more than the 4 this reader was allowed", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Mnist.LoadFiles(images, labels, maxSamples: 0));
+    }
+}
