@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using NeuralCore;
 using NeuralCore.Data;
 using NeuralCore.Layers;
@@ -19,7 +20,7 @@ internal sealed record SweepRow(string Name, IReadOnlyList<int> Hidden, int Para
     double ValidationAccuracy, int BestEpoch, string Folder);
 
 /// <summary>Runs the trainer's commands: train, sweep and evaluate.</summary>
-internal sealed class Trainer(TextWriter output, TextWriter error, bool interactive)
+internal sealed partial class Trainer(TextWriter output, TextWriter error, bool interactive)
 {
     private static readonly CultureInfo Inv = Formats.Culture;
 
@@ -288,12 +289,16 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         });
     }
 
-    /// <summary>Creates the output folder and writes, then deletes, a file in it; throws what the file system says, naming the folder.</summary>
+    /// <summary>
+    /// Creates the output folder and writes, then deletes, a file in it; throws what the file system says, naming the
+    /// folder. Removes what killed runs left there (<see cref="RemoveStale"/>).
+    /// </summary>
     internal static void ProveWritable(string directory)
     {
         try
         {
             Directory.CreateDirectory(directory);
+            RemoveStale(directory);
             string probe = PartialBeside(Path.Combine(directory, "write-test"));
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
             {
@@ -304,6 +309,53 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             throw new IOException($"The output folder '{directory}' cannot be written ({ex.Message}); choose another with --out.", ex);
         }
     }
+
+    /// <summary>
+    /// Deletes the temporary and partial files (<c>.name.pid.guid.tmp[.ext]</c>, <c>.name.pid.guid.part</c>) that runs no
+    /// longer alive left in <paramref name="directory"/> and its architecture folders when they were killed; files of
+    /// live processes and any other file are kept.
+    /// </summary>
+    /// <returns>How many files were removed.</returns>
+    internal static int RemoveStale(string directory)
+    {
+        int removed = 0;
+        foreach (string file in Directory.EnumerateFiles(directory, ".*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, AttributesToSkip = 0 }))
+        {
+            Match match = StaleName().Match(Path.GetFileName(file));
+            if (!match.Success || !int.TryParse(match.Groups[1].Value, NumberStyles.None, Inv, out int pid) || pid == Environment.ProcessId || IsRunning(pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                File.Delete(file);
+                removed++;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Another process's file, or a read-only one: left alone.
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"^\..+\.(\d+)\.[0-9a-f]{32}\.(tmp|part)(\.[A-Za-z0-9]+)?$")]
+    private static partial Regex StaleName();
 
     private static void CheckMonitor(TrainSettings settings)
     {

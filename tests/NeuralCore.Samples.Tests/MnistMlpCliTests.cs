@@ -230,3 +230,29 @@ public class MnistMlpCliTests
         return history;
     }
 }
+
+public sealed class StaleFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("neuralcore-stale-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Files_killed_runs_left_are_removed_and_live_ones_kept()
+    {
+        string guid = Guid.NewGuid().ToString("N");
+        // No process has pid 2^22 + 7 on Linux (pid_max is at most 2^22).
+        string[] stale = [$".report.md.4194311.{guid}.tmp", $".confusion.png.4194311.{guid}.tmp.png", $".history.csv.4194311.{guid}.part"];
+        string[] kept = [$".report.md.{Environment.ProcessId}.{guid}.tmp", ".gitignore", "report.md", $".odd.4194311.nothex.tmp"];
+        Directory.CreateDirectory(Path.Combine(_dir, "784-16-10"));
+        foreach (string name in stale.Concat(kept))
+        {
+            File.WriteAllText(Path.Combine(_dir, name), "x");
+        }
+
+        File.WriteAllText(Path.Combine(_dir, "784-16-10", stale[2]), "x");
+        Assert.Equal(4, Trainer.RemoveStale(_dir));
+        Assert.Equal(kept.Order(), Directory.GetFiles(_dir).Select(Path.GetFileName).Order()!);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "784-16-10")));
+    }
+}

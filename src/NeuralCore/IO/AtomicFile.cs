@@ -11,6 +11,7 @@ internal static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
+        RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
         string temporary = TemporaryBeside(full);
         try
         {
@@ -37,6 +38,66 @@ internal static class AtomicFile
     {
         string full = Path.GetFullPath(path);
         return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+    }
+
+    /// <summary>
+    /// Deletes the temporary files (<c>.name.pid.guid.tmp</c>, or <c>.part</c>) that processes no longer running left in
+    /// <paramref name="directory"/> when they were killed mid-write; only those of <paramref name="fileName"/> when
+    /// given. A file of a live process, or one that cannot be deleted, is left alone.
+    /// </summary>
+    /// <returns>How many files were removed.</returns>
+    public static int RemoveStale(string directory, string? fileName = null)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+
+        int removed = 0;
+        string pattern = fileName is null ? ".*.*.*" : $".{fileName}.*.*";
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(directory, pattern, new EnumerationOptions { AttributesToSkip = 0 }).ToArray();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+
+        foreach (string candidate in candidates)
+        {
+            // .name.pid.guid.tmp: the pid and the 32-digit guid before the extension.
+            string[] parts = Path.GetFileName(candidate).Split('.');
+            if (parts.Length < 5 || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
+                || !int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+                || pid == Environment.ProcessId || IsRunning(pid))
+            {
+                continue;
+            }
+
+            TryDelete(candidate);
+            removed += File.Exists(candidate) ? 0 : 1;
+        }
+
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Deletes a file if it can; a file that is gone or locked is left alone.</summary>

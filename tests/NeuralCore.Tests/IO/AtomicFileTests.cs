@@ -1,0 +1,34 @@
+using NeuralCore.IO;
+using NeuralCore.Layers;
+using NeuralCore.Models;
+using NeuralCore.Serialization;
+
+namespace NeuralCore.Tests.IO;
+
+public sealed class AtomicFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("neuralcore-atomic-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Saving_removes_what_killed_writers_of_that_file_left_and_keeps_the_rest()
+    {
+        string guid = Guid.NewGuid().ToString("N");
+        // pid 2^22 + 7 exceeds Linux's pid_max, so no process has it.
+        string stale = Path.Combine(_dir, $".m.ncm.4194311.{guid}.tmp");
+        string live = Path.Combine(_dir, $".m.ncm.{Environment.ProcessId}.{guid}.tmp");
+        string other = Path.Combine(_dir, $".other.ncm.4194311.{guid}.tmp");
+        foreach (string path in new[] { stale, live, other })
+        {
+            File.WriteAllText(path, "x");
+        }
+
+        ModelFile.Save(new Sequential(2, seed: 1).Add(new Dense(1)), Path.Combine(_dir, "m.ncm"));
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(other));
+        Assert.Equal(1, AtomicFile.RemoveStale(_dir));
+        Assert.False(File.Exists(other));
+    }
+}
