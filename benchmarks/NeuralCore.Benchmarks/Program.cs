@@ -15,6 +15,11 @@ internal static class Program
 
     public static int Main(string[] args)
     {
+        if (args is ["--smoke"])
+        {
+            return Smoke.Run(Console.Out);
+        }
+
         // One joined summary, so that every GEMM row can find the FMA probe's row to compute its "% of peak".
         IConfig config = ManualConfig.Create(DefaultConfig.Instance)
             .AddColumn(new GflopsColumn(), new PercentOfPeakColumn())

@@ -1,7 +1,6 @@
 using System.CommandLine;
-using MnistMlp;
-
 using System.Runtime.InteropServices;
+using MnistMlp;
 
 // SIGINT (Ctrl+C), SIGTERM and SIGHUP stop training at the next step boundary; the trainer then saves a checkpoint (if
 // a step ran) and the process exits 128 + the signal's number: 130, 143 or 129. A second signal never kills the process

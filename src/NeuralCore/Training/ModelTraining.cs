@@ -1,12 +1,12 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics.Tensors;
 using NeuralCore.Data;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Randomness;
 using NeuralCore.Scoring;
-using System.Numerics.Tensors;
 
 namespace NeuralCore.Training;
 
@@ -293,7 +293,8 @@ public static class ModelTraining
 
             model.EpochsTrained++;
             var epochMetrics = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN),
-                valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds) { Values = values };
+                valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds)
+            { Values = values };
             history.Add(epochMetrics);
             foreach (Callback callback in callbacks)
             {
