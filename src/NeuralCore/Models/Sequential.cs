@@ -61,6 +61,9 @@ public sealed class Sequential
         Name = name;
     }
 
+    /// <summary>1 while a <c>Fit</c> trains this model (set and cleared by <c>Fit</c> with interlocked operations).</summary>
+    internal int FitInProgress;
+
     /// <summary>The model's name.</summary>
     public string Name { get; }
 

@@ -129,6 +129,26 @@ public static class ModelTraining
     private static History FitCore(Sequential model, SampleSource data, FitOptions options, string dataName)
     {
         Validate(options);
+        // One Fit at a time per model: two would interleave their steps on one set of weights and buffers, and each
+        // would lose the other's updates without a sign.
+        if (Interlocked.CompareExchange(ref model.FitInProgress, 1, 0) != 0)
+        {
+            throw new InvalidOperationException(
+                $"The model '{model.Name}' is already being trained by another Fit call; wait for it to finish, or train a copy (ModelFile.Save then Load).");
+        }
+
+        try
+        {
+            return FitLocked(model, data, options, dataName);
+        }
+        finally
+        {
+            Volatile.Write(ref model.FitInProgress, 0);
+        }
+    }
+
+    private static History FitLocked(Sequential model, SampleSource data, FitOptions options, string dataName)
+    {
         ILoss loss = model.Loss!;
         int features = model.InputSize, outputs = model.OutputSize;
         loss.CheckTargets(data.AllTargets, data.Count, outputs, dataName);

@@ -30,6 +30,13 @@ public class LayerGradientTests
 {
     private const double Tolerance = 1e-2;
 
+    /// <summary>
+    /// Dense's differences are exact up to float rounding: 400 random cases of the generator below measured a largest
+    /// error of 3.0e-4 (relative, with the checker's floor), so the bound is five times that, not the 1e-2 the smooth
+    /// non-linear layers need.
+    /// </summary>
+    private const double DenseTolerance = 1.5e-3;
+
     [Property(Arbitrary = [typeof(LayerGenerators)], MaxTest = 40)]
     public void Dense_input_weight_and_bias_gradients_match_differences(LayerCase c)
     {
@@ -40,7 +47,7 @@ public class LayerGradientTests
         // which a step of 1e-2 did not always (a gradient entry of 1e-4 then measured 1.3e-2 off).
         var result = GradientChecker.CheckLayer(dense, Seeded.Uniform(c.Batch * c.Inputs, c.Seed), c.Batch, step: 0.25f,
             seed: (ulong)c.Seed);
-        Assert.True(result.MaxError < Tolerance, $"{c}: {result}");
+        Assert.True(result.MaxError < DenseTolerance, $"{c}: {result}");
         Assert.Equal((c.Batch * c.Inputs) + dense.ParameterCount, result.Checked);
     }
 

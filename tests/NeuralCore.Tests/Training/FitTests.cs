@@ -281,3 +281,33 @@ public class FitTests
         Assert.Throws<InvalidOperationException>(() => uncompiled.Fit(new float[4], [0, 1]));
     }
 }
+
+public class ConcurrentFitTests
+{
+    [Fact]
+    public async Task A_second_fit_on_a_model_in_training_is_refused()
+    {
+        var (x, y) = FitTests.Blobs(2000, 3);
+        NeuralCore.Models.Sequential model = FitTests.Model();
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        // The first Fit pauses inside its first step's callback until the second has been tried.
+        var pause = new LambdaCallback(onBatchEnd: (_, step, _, _) =>
+        {
+            if (step == 1)
+            {
+                started.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+        });
+        Task<History> first = Task.Run(() => model.Fit(x, y, new FitOptions { Epochs = 1, Callbacks = [pause] }));
+        Assert.True(started.Wait(TimeSpan.FromSeconds(30)), "the first Fit did not start");
+        var ex = Assert.Throws<InvalidOperationException>(() => model.Fit(x, y, new FitOptions { Epochs = 1 }));
+        Assert.Contains("already being trained by another Fit call", ex.Message, StringComparison.Ordinal);
+        release.Set();
+        Assert.Single((await first).Epochs);
+
+        // Once the first has finished, the model trains again.
+        Assert.Single(model.Fit(x, y, new FitOptions { Epochs = 1 }).Epochs);
+    }
+}
