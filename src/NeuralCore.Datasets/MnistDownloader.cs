@@ -30,6 +30,9 @@ public sealed class MnistDownloader
 
     private const int CopyBufferSize = 81920;
 
+    /// <summary>Marks an expected hash as an MD5 sum (<c>md5:</c> and 32 hex digits) rather than a SHA-256.</summary>
+    public const string Md5Prefix = "md5:";
+
     private static readonly SearchValues<char> s_hexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
     private readonly HttpClient _httpClient;
@@ -42,7 +45,8 @@ public sealed class MnistDownloader
     /// <see cref="DefaultMirrors"/>. A missing trailing slash is added.
     /// </param>
     /// <param name="expectedSha256">
-    /// The files to fetch, as plain file name → SHA-256 in hex; null for <see cref="DefaultSha256"/> (the four MNIST files).
+    /// The files to fetch, as plain file name → SHA-256 in hex (or <see cref="Md5Prefix"/> and an MD5 in hex, for data
+    /// sets published with MD5 sums only); null for <see cref="DefaultSha256"/> (the four MNIST files).
     /// </param>
     /// <param name="maxFileBytes">The largest file accepted, in bytes; positive. Guards the disk against a bad mirror.</param>
     /// <exception cref="ArgumentNullException"><paramref name="httpClient"/> is null.</exception>
@@ -114,7 +118,7 @@ public sealed class MnistDownloader
     /// <summary>The mirrors' base URLs, in the order they are tried; each ends with a slash.</summary>
     public IReadOnlyList<Uri> Mirrors { get; }
 
-    /// <summary>The files to fetch and their SHA-256 (lower-case hex).</summary>
+    /// <summary>The files to fetch and their SHA-256 (lower-case hex), or <c>md5:</c> and their MD5.</summary>
     public IReadOnlyDictionary<string, string> ExpectedSha256 { get; }
 
     /// <summary>The largest file accepted, in bytes.</summary>
@@ -156,7 +160,7 @@ public sealed class MnistDownloader
         string finalPath = Path.Combine(CacheDirectory, fileName);
         if (File.Exists(finalPath))
         {
-            if (string.Equals(await HashFileAsync(finalPath, cancellationToken).ConfigureAwait(false), expected, StringComparison.Ordinal))
+            if (string.Equals(await HashFileAsync(finalPath, expected, cancellationToken).ConfigureAwait(false), expected, StringComparison.Ordinal))
             {
                 return finalPath;
             }
@@ -196,7 +200,7 @@ public sealed class MnistDownloader
         string expected = ExpectedHash(fileName);
         string path = Path.Combine(CacheDirectory, fileName);
         return File.Exists(path)
-            && string.Equals(await HashFileAsync(path, cancellationToken).ConfigureAwait(false), expected, StringComparison.Ordinal);
+            && string.Equals(await HashFileAsync(path, expected, cancellationToken).ConfigureAwait(false), expected, StringComparison.Ordinal);
     }
 
     /// <summary>Whether every file of <see cref="ExpectedSha256"/> is cached with its expected hash.</summary>
@@ -239,7 +243,10 @@ public sealed class MnistDownloader
                 return $"Content-Length {declared} exceeds the limit of {MaxFileBytes} bytes";
             }
 
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            bool md5 = expected.StartsWith(Md5Prefix, StringComparison.Ordinal);
+#pragma warning disable CA5351 // MD5 only checks a file against the sum its publisher lists; it protects nothing secret.
+            using var hash = IncrementalHash.CreateHash(md5 ? HashAlgorithmName.MD5 : HashAlgorithmName.SHA256);
+#pragma warning restore CA5351
             long received = 0;
             using (var file = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
             using (Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
@@ -276,10 +283,10 @@ public sealed class MnistDownloader
                 return $"truncated: received {received} of {length} bytes";
             }
 
-            string actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            string actual = (md5 ? Md5Prefix : string.Empty) + Convert.ToHexStringLower(hash.GetHashAndReset());
             if (!string.Equals(actual, expected, StringComparison.Ordinal))
             {
-                return $"SHA-256 mismatch: expected {expected}, got {actual} ({received} bytes)";
+                return $"{(md5 ? "MD5" : "SHA-256")} mismatch: expected {expected}, got {actual} ({received} bytes)";
             }
 
             File.Move(tempPath, finalPath, overwrite: true);
@@ -321,9 +328,17 @@ public sealed class MnistDownloader
                 $"Expected one of the files {string.Join(", ", ExpectedSha256.Keys)}. Received: fileName={fileName}.", nameof(fileName));
     }
 
-    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
+    // The file's hash in the form of the expected one: SHA-256 hex, or md5: and MD5 hex.
+    private static async Task<string> HashFileAsync(string path, string expected, CancellationToken cancellationToken)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        if (expected.StartsWith(Md5Prefix, StringComparison.Ordinal))
+        {
+#pragma warning disable CA5351 // MD5 only checks a file against the sum its publisher lists.
+            return Md5Prefix + Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+#pragma warning restore CA5351
+        }
+
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
 
@@ -376,12 +391,17 @@ public sealed class MnistDownloader
                 throw new ArgumentException($"Expected plain file names. Received: fileName={name}.", nameof(hashes));
             }
 
-            if (hash is null || hash.Length != 64 || hash.AsSpan().ContainsAnyExcept(s_hexDigits))
+            // A SHA-256 of 64 hex digits, or "md5:" and 32 hex digits for a data set whose publisher lists only MD5
+            // sums (Fashion-MNIST).
+            bool md5 = hash is not null && hash.StartsWith(Md5Prefix, StringComparison.OrdinalIgnoreCase);
+            string? digits = md5 ? hash![Md5Prefix.Length..] : hash;
+            if (digits is null || digits.Length != (md5 ? 32 : 64) || digits.AsSpan().ContainsAnyExcept(s_hexDigits))
             {
-                throw new ArgumentException($"Expected a SHA-256 of 64 hex digits for {name}. Received: sha256={hash}.", nameof(hashes));
+                throw new ArgumentException(
+                    $"Expected a SHA-256 of 64 hex digits (or md5: and 32 hex digits) for {name}. Received: sha256={hash}.", nameof(hashes));
             }
 
-            result[name] = Convert.ToHexStringLower(Convert.FromHexString(hash));
+            result[name] = (md5 ? Md5Prefix : string.Empty) + Convert.ToHexStringLower(Convert.FromHexString(digits));
         }
 
         if (result.Count == 0)

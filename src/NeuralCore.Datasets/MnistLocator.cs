@@ -24,7 +24,10 @@ public static class MnistLocator
     /// <param name="startDirectories">The folders to start from; missing ones are skipped.</param>
     /// <returns>The full path of the <c>data/mnist</c> folder, or null when there is none.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="startDirectories"/> is null.</exception>
-    public static string? FindRepositoryCopy(IEnumerable<string> startDirectories)
+    public static string? FindRepositoryCopy(IEnumerable<string> startDirectories) => FindCopy(startDirectories, RepositoryFolder);
+
+    /// <summary>The first <paramref name="relativeFolder"/> holding the four files, walking up from each start.</summary>
+    internal static string? FindCopy(IEnumerable<string> startDirectories, string relativeFolder)
     {
         ArgumentNullException.ThrowIfNull(startDirectories);
         foreach (string start in startDirectories)
@@ -36,7 +39,7 @@ public static class MnistLocator
 
             for (DirectoryInfo? folder = new(Path.GetFullPath(start)); folder is not null; folder = folder.Parent)
             {
-                string candidate = Path.Combine(folder.FullName, RepositoryFolder);
+                string candidate = Path.Combine(folder.FullName, relativeFolder);
                 if (Mnist.HasAllFiles(candidate))
                 {
                     return candidate;
