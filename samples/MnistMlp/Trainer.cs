@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using NeuralCore;
 using NeuralCore.Data;
+using NeuralCore.IO;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -20,7 +20,7 @@ internal sealed record SweepRow(string Name, IReadOnlyList<int> Hidden, int Para
     double ValidationAccuracy, int BestEpoch, string Folder);
 
 /// <summary>Runs the trainer's commands: train, sweep and evaluate.</summary>
-internal sealed partial class Trainer(TextWriter output, TextWriter error, bool interactive)
+internal sealed class Trainer(TextWriter output, TextWriter error, bool interactive)
 {
     private static readonly CultureInfo Inv = Formats.Culture;
 
@@ -311,51 +311,13 @@ internal sealed partial class Trainer(TextWriter output, TextWriter error, bool 
     }
 
     /// <summary>
-    /// Deletes the temporary and partial files (<c>.name.pid.guid.tmp[.ext]</c>, <c>.name.pid.guid.part</c>) that runs no
-    /// longer alive left in <paramref name="directory"/> and its architecture folders when they were killed; files of
-    /// live processes and any other file are kept.
+    /// Deletes the temporary and partial files that runs no longer alive left in <paramref name="directory"/> and its
+    /// architecture folders when they were killed (<see cref="AtomicFile.RemoveStale"/>); files of live processes and
+    /// any other file are kept.
     /// </summary>
     /// <returns>How many files were removed.</returns>
-    internal static int RemoveStale(string directory)
-    {
-        int removed = 0;
-        foreach (string file in Directory.EnumerateFiles(directory, ".*", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, AttributesToSkip = 0 }))
-        {
-            Match match = StaleName().Match(Path.GetFileName(file));
-            if (!match.Success || !int.TryParse(match.Groups[1].Value, NumberStyles.None, Inv, out int pid) || pid == Environment.ProcessId || IsRunning(pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                File.Delete(file);
-                removed++;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Another process's file, or a read-only one: left alone.
-            }
-        }
-
-        return removed;
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    [GeneratedRegex(@"^\..+\.(\d+)\.[0-9a-f]{32}\.(tmp|part)(\.[A-Za-z0-9]+)?$")]
-    private static partial Regex StaleName();
+    internal static int RemoveStale(string directory) =>
+        AtomicFile.RemoveStale(directory) + Directory.EnumerateDirectories(directory).Sum(folder => AtomicFile.RemoveStale(folder));
 
     private static void CheckMonitor(TrainSettings settings)
     {
@@ -448,7 +410,7 @@ internal sealed partial class Trainer(TextWriter output, TextWriter error, bool 
             error.WriteLine($"warning: no font is installed, so {Path.GetFileName(path)} would have no text; install fonts-dejavu-core.");
         }
 
-        string temporary = TemporaryBeside(path);
+        string temporary = AtomicFile.TemporaryBeside(path);
         try
         {
             draw(temporary);
@@ -514,34 +476,14 @@ internal sealed partial class Trainer(TextWriter output, TextWriter error, bool 
         "hidden,parameters,train_seconds,best_val_accuracy,best_epoch,test_accuracy\n" + string.Concat(rows.Select(r =>
             string.Create(Inv, $"\"{r.Name}\",{r.Parameters},{r.TrainSeconds:R},{r.ValidationAccuracy:R},{r.BestEpoch},{r.TestAccuracy:R}\n")));
 
+    // The library's atomic write: a unique temporary file flushed to disk, then renamed, so that a crash or a second
+    // run on the same folder never leaves a half-written report under the final name.
     private static void WriteAtomically(string path, string text) =>
-        WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text));
+        AtomicFile.Write(path, System.Text.Encoding.UTF8.GetBytes(text));
 
-    // A unique temporary file flushed to disk, then renamed: a crash or a second run on the same folder never leaves
-    // a half-written report under the final name.
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        string temporary = TemporaryBeside(path);
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+    private static void WriteAtomically(string path, byte[] bytes) => AtomicFile.Write(path, bytes);
 
     /// <summary>A unique hidden name beside <paramref name="path"/> for a file written while a run goes on.</summary>
     private static string PartialBeside(string path) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.part");
-
-    private static string TemporaryBeside(string path) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp{Path.GetExtension(path)}");
 }

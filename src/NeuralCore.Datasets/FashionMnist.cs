@@ -70,19 +70,8 @@ public static class FashionMnist
         }
 
         using HttpClient? owned = downloader is null ? new HttpClient() : null;
-        MnistDownloader source = downloader ?? CreateDownloader(owned!);
-        if (await source.IsFullyCachedAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return new MnistLocation(source.CacheDirectory, MnistSource.Cache);
-        }
-
-        if (!allowDownload)
-        {
-            throw new FileNotFoundException(
-                $"Fashion-MNIST not found: no folder was given, no {RepositoryFolder} folder holds the four files above the search folders, the cache '{source.CacheDirectory}' lacks verified copies, and downloading is off.");
-        }
-
-        return new MnistLocation(await source.EnsureDownloadedAsync(cancellationToken).ConfigureAwait(false), MnistSource.Download);
+        return await MnistLocator.FromCacheOrDownloadAsync(downloader ?? CreateDownloader(owned!), allowDownload, "Fashion-MNIST", RepositoryFolder, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>Finds the files (<see cref="ResolveAsync"/>) and loads both splits.</summary>

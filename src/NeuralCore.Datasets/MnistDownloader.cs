@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.ObjectModel;
 using System.Security.Cryptography;
 using System.Text;
+using NeuralCore.IO;
 
 namespace NeuralCore.Data;
 
@@ -314,7 +315,7 @@ public sealed class MnistDownloader
             ArrayPool<byte>.Shared.Return(buffer);
             if (!moved)
             {
-                TryDelete(tempPath);
+                AtomicFile.TryDelete(tempPath);
             }
         }
     }
@@ -340,21 +341,6 @@ public sealed class MnistDownloader
         }
 
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: a leftover .part file is never mistaken for a verified one.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 
     private static Uri[] NormalizeMirrors(IEnumerable<Uri> mirrors)

@@ -102,11 +102,11 @@ public static class MnistLocator
 
         if (downloader is not null)
         {
-            return await FromCacheOrDownloadAsync(downloader, allowDownload, cancellationToken).ConfigureAwait(false);
+            return await FromCacheOrDownloadAsync(downloader, allowDownload, "MNIST", RepositoryFolder, cancellationToken).ConfigureAwait(false);
         }
 
         using var httpClient = new HttpClient();
-        return await FromCacheOrDownloadAsync(new MnistDownloader(httpClient), allowDownload, cancellationToken).ConfigureAwait(false);
+        return await FromCacheOrDownloadAsync(new MnistDownloader(httpClient), allowDownload, "MNIST", RepositoryFolder, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Finds the files with <see cref="ResolveAsync"/> and loads both splits.</summary>
@@ -128,7 +128,9 @@ public static class MnistLocator
         return Mnist.Load(location.Directory);
     }
 
-    private static async Task<MnistLocation> FromCacheOrDownloadAsync(MnistDownloader downloader, bool allowDownload, CancellationToken cancellationToken)
+    /// <summary>The cache if every file there is verified, else a download (or, with downloads off, an error naming where it looked).</summary>
+    internal static async Task<MnistLocation> FromCacheOrDownloadAsync(MnistDownloader downloader, bool allowDownload, string dataSet, string repositoryFolder,
+        CancellationToken cancellationToken)
     {
         if (await downloader.IsFullyCachedAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -138,7 +140,7 @@ public static class MnistLocator
         if (!allowDownload)
         {
             throw new FileNotFoundException(
-                $"MNIST not found: no folder was given, no {RepositoryFolder} folder holds the four files above the search folders, the cache '{downloader.CacheDirectory}' lacks verified copies, and downloading is off.");
+                $"{dataSet} not found: no folder was given, no {repositoryFolder} folder holds the four files above the search folders, the cache '{downloader.CacheDirectory}' lacks verified copies, and downloading is off.");
         }
 
         string directory = await downloader.EnsureDownloadedAsync(cancellationToken).ConfigureAwait(false);

@@ -242,7 +242,7 @@ public sealed class StaleFileTests : IDisposable
     {
         string guid = Guid.NewGuid().ToString("N");
         // No process has pid 2^22 + 7 on Linux (pid_max is at most 2^22).
-        string[] stale = [$".report.md.4194311.{guid}.tmp", $".confusion.png.4194311.{guid}.tmp.png", $".history.csv.4194311.{guid}.part"];
+        string[] stale = [$".report.md.4194311.{guid}.tmp", $".confusion.png.4194311.{guid}.tmp", $".history.csv.4194311.{guid}.part"];
         string[] kept = [$".report.md.{Environment.ProcessId}.{guid}.tmp", ".gitignore", "report.md", $".odd.4194311.nothex.tmp"];
         Directory.CreateDirectory(Path.Combine(_dir, "784-16-10"));
         foreach (string name in stale.Concat(kept))

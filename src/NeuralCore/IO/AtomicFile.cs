@@ -3,13 +3,24 @@ namespace NeuralCore.IO;
 /// <summary>
 /// Writes a file so that it is never seen half-written: the bytes go to a unique temporary file in the same folder,
 /// flushed to disk, which is then renamed over the destination (a rename within a folder is atomic). A failure leaves
-/// the previous file untouched and removes the temporary one.
+/// the previous file untouched and removes the temporary one. Model files, ONNX files and the trainer's reports are
+/// all written this way.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
-    /// <summary>Writes through <paramref name="write"/>, then renames into <paramref name="path"/>.</summary>
+    /// <summary>
+    /// Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, then renames it
+    /// into place; first removes what killed writers of the same file left (<see cref="RemoveStale"/>).
+    /// </summary>
+    /// <param name="path">The destination; its folder must exist.</param>
+    /// <param name="write">Writes the whole content to the stream it is given.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="write"/> is null.</exception>
+    /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
     public static void Write(string path, Action<Stream> write)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
         RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
         string temporary = TemporaryBeside(full);
@@ -30,12 +41,28 @@ internal static class AtomicFile
         }
     }
 
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
-    public static void Write(string path, byte[] bytes) => Write(path, stream => stream.Write(bytes));
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically (<see cref="Write(string, Action{Stream})"/>).</summary>
+    /// <param name="path">The destination; its folder must exist.</param>
+    /// <param name="bytes">The whole content.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="bytes"/> is null.</exception>
+    /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
+    public static void Write(string path, byte[] bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        Write(path, stream => stream.Write(bytes));
+    }
 
-    /// <summary>A unique hidden name beside <paramref name="path"/>: <c>.name.pid.guid.tmp</c>.</summary>
+    /// <summary>
+    /// A unique hidden name beside <paramref name="path"/>, <c>.name.pid.guid.tmp</c>, for content a caller writes
+    /// itself and then renames; <see cref="RemoveStale"/> recognizes it once its process is gone.
+    /// </summary>
+    /// <param name="path">The destination.</param>
+    /// <returns>The temporary file's full path.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     public static string TemporaryBeside(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
         return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
     }
@@ -45,9 +72,13 @@ internal static class AtomicFile
     /// <paramref name="directory"/> when they were killed mid-write; only those of <paramref name="fileName"/> when
     /// given. A file of a live process, or one that cannot be deleted, is left alone.
     /// </summary>
+    /// <param name="directory">The folder to clean; nothing happens when it does not exist.</param>
+    /// <param name="fileName">Only the temporary files of this destination, or null for all.</param>
     /// <returns>How many files were removed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="directory"/> is null.</exception>
     public static int RemoveStale(string directory, string? fileName = null)
     {
+        ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory))
         {
             return 0;
@@ -101,7 +132,7 @@ internal static class AtomicFile
     }
 
     /// <summary>Deletes a file if it can; a file that is gone or locked is left alone.</summary>
-    public static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {
