@@ -27,6 +27,10 @@ for c in range(classes):
                       "thresholds": thr[1:].astype(float).tolist(),  # the first is max+1 or inf by version
                       "auc": roc_auc_score(labels == c, scores[:, c])})
 fpr_micro, tpr_micro, _ = roc_curve(onehot.ravel(), scores.ravel())
+# The macro-average curve as scikit-learn's multi-class ROC example draws it: every class's TPR interpolated (np.interp)
+# at each FPR of the union of the class curves, averaged.
+all_fpr = np.unique(np.concatenate([np.array(c["fpr"]) for c in per_class]))
+mean_tpr = np.mean([np.interp(all_fpr, c["fpr"], c["tpr"]) for c in per_class], axis=0)
 predicted = scores.argmax(axis=1)
 golden = {
     "generator": f"scikit-learn {sklearn.__version__}, numpy {np.__version__}",
@@ -37,6 +41,9 @@ golden = {
     "per_class": per_class,
     "micro_auc": roc_auc_score(onehot, scores, average="micro"),
     "macro_auc": roc_auc_score(onehot, scores, average="macro"),  # one-vs-rest on one-hot labels
+    "macro_fpr": all_fpr.tolist(),
+    "macro_tpr": mean_tpr.tolist(),
+    "macro_curve_auc": float(np.trapz(mean_tpr, all_fpr)),
     "micro_fpr": fpr_micro.tolist(),
     "micro_tpr": tpr_micro.tolist(),
     "predicted": predicted.tolist(),
