@@ -39,7 +39,7 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
-    public void Verbose_0_in_fit_options_and_in_the_logger_writes_nothing()
+    public void A_logger_at_verbose_0_writes_nothing_even_on_a_terminal()
     {
         var (model, data) = Setup();
         var text = new StringWriter();
