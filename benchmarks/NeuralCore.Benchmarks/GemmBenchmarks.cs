@@ -26,7 +26,7 @@ public class GemmBenchmarks
     private float[] _dy = [];
     private float[] _dw = [];
     private float[] _dx = [];
-    private GemmIsa _isa;
+    private KernelIsa _isa;
 
     /// <summary>The layer's output width H.</summary>
     [Params(16, 128, 512, 1024)]
@@ -53,7 +53,7 @@ public class GemmBenchmarks
     public void Setup()
     {
         BenchmarkParams.RequireSupported(Isa);
-        _isa = Isa.ToGemmIsa();
+        _isa = Isa.ToKernelIsa();
         Parallelism.DegreeOfParallelism = Threads;
         var random = new Random(20240611);
         _x = RandomBuffers.Uniform(random, Batch * Inputs);
@@ -88,7 +88,7 @@ public class GemmSquareBenchmarks
     private float[] _a = [];
     private float[] _b = [];
     private float[] _c = [];
-    private GemmIsa _isa;
+    private KernelIsa _isa;
 
     /// <summary>The value given to <see cref="Parallelism.DegreeOfParallelism"/>.</summary>
     [ParamsSource(typeof(BenchmarkParams), nameof(BenchmarkParams.ThreadCounts))]
@@ -104,7 +104,7 @@ public class GemmSquareBenchmarks
     public void Setup()
     {
         BenchmarkParams.RequireSupported(Isa);
-        _isa = Isa.ToGemmIsa();
+        _isa = Isa.ToKernelIsa();
         Parallelism.DegreeOfParallelism = Threads;
         var random = new Random(20240612);
         _a = RandomBuffers.Uniform(random, Size * Size);

@@ -3,15 +3,15 @@ using NeuralCore.Kernels;
 namespace NeuralCore.Benchmarks;
 
 /// <summary>
-/// The SIMD widths the benchmarks compare. A public mirror of the library's internal <see cref="GemmIsa"/>, because
+/// The SIMD widths the benchmarks compare. A public mirror of the library's internal <see cref="KernelIsa"/>, because
 /// BenchmarkDotNet writes parameter values into a generated program that only sees public types.
 /// </summary>
 public enum IsaPath
 {
-    /// <summary>256-bit vectors (<see cref="GemmIsa.Vector256"/>).</summary>
+    /// <summary>256-bit vectors (<see cref="KernelIsa.Vector256"/>).</summary>
     Vector256,
 
-    /// <summary>512-bit vectors (<see cref="GemmIsa.Vector512"/>).</summary>
+    /// <summary>512-bit vectors (<see cref="KernelIsa.Vector512"/>).</summary>
     Vector512,
 }
 
@@ -20,23 +20,23 @@ public static class BenchmarkParams
 {
     /// <summary>The <see cref="IsaPath"/> values this machine runs accelerated; the others are not benchmarked.</summary>
     public static IEnumerable<IsaPath> SupportedIsaPaths() =>
-        Enum.GetValues<IsaPath>().Where(path => GemmIsaSupport.IsSupported(path.ToGemmIsa()));
+        Enum.GetValues<IsaPath>().Where(path => KernelIsaSupport.IsSupported(path.ToKernelIsa()));
 
     /// <summary>The path the library runs by default here (what benchmarks without an Isa parameter use), if benchmarked.</summary>
-    public static IsaPath? DefaultIsaPath => GemmIsaSupport.Best switch
+    public static IsaPath? DefaultIsaPath => KernelIsaSupport.Best switch
     {
-        GemmIsa.Vector512 => IsaPath.Vector512,
-        GemmIsa.Vector256 => IsaPath.Vector256,
+        KernelIsa.Vector512 => IsaPath.Vector512,
+        KernelIsa.Vector256 => IsaPath.Vector256,
         _ => null,
     };
 
     /// <summary>One thread, and every processor (the two coincide on a single-processor machine).</summary>
     public static IEnumerable<int> ThreadCounts() => new[] { 1, Environment.ProcessorCount }.Distinct();
 
-    internal static GemmIsa ToGemmIsa(this IsaPath path) => path switch
+    internal static KernelIsa ToKernelIsa(this IsaPath path) => path switch
     {
-        IsaPath.Vector256 => GemmIsa.Vector256,
-        IsaPath.Vector512 => GemmIsa.Vector512,
+        IsaPath.Vector256 => KernelIsa.Vector256,
+        IsaPath.Vector512 => KernelIsa.Vector512,
         _ => throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown ISA path."),
     };
 
@@ -47,7 +47,7 @@ public static class BenchmarkParams
     /// <exception cref="PlatformNotSupportedException"><paramref name="path"/> is not hardware-accelerated.</exception>
     internal static void RequireSupported(IsaPath path)
     {
-        if (!GemmIsaSupport.IsSupported(path.ToGemmIsa()))
+        if (!KernelIsaSupport.IsSupported(path.ToKernelIsa()))
         {
             throw new PlatformNotSupportedException(
                 $"Isa={path} is not hardware-accelerated in this process (DOTNET_EnableAVX512=0 or an older CPU?).");

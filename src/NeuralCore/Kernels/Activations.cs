@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
@@ -30,23 +29,14 @@ public static class Activations
     /// <param name="outputGrad">dy, as long as <paramref name="y"/>.</param>
     /// <param name="destination">dx, at least as long as <paramref name="y"/>.</param>
     /// <exception cref="ArgumentException">A length does not match.</exception>
-    public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination) =>
+        SigmoidBackward(y, outputGrad, destination, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="SigmoidBackward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination, KernelIsa isa)
     {
         Check(y, outputGrad, destination);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i <= y.Length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                var v = new Vector<float>(y[i..]);
-                (new Vector<float>(outputGrad[i..]) * (v * (Vector<float>.One - v))).CopyTo(destination[i..]);
-            }
-        }
-
-        for (; i < y.Length; i++)
-        {
-            destination[i] = outputGrad[i] * (y[i] * (1f - y[i]));
-        }
+        ElementwiseDriver.Binary<SigmoidGradOperator>(y, outputGrad, destination, isa);
     }
 
     /// <summary>Hyperbolic tangent: <c>y = tanh(x)</c>.</summary>
@@ -68,23 +58,14 @@ public static class Activations
     /// <param name="outputGrad">dy, as long as <paramref name="y"/>.</param>
     /// <param name="destination">dx, at least as long as <paramref name="y"/>.</param>
     /// <exception cref="ArgumentException">A length does not match.</exception>
-    public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination) =>
+        TanhBackward(y, outputGrad, destination, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="TanhBackward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination, KernelIsa isa)
     {
         Check(y, outputGrad, destination);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i <= y.Length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                var v = new Vector<float>(y[i..]);
-                (new Vector<float>(outputGrad[i..]) * (Vector<float>.One - (v * v))).CopyTo(destination[i..]);
-            }
-        }
-
-        for (; i < y.Length; i++)
-        {
-            destination[i] = outputGrad[i] * (1f - (y[i] * y[i]));
-        }
+        ElementwiseDriver.Binary<TanhGradOperator>(y, outputGrad, destination, isa);
     }
 
     /// <summary>

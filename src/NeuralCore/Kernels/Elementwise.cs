@@ -70,7 +70,11 @@ public static class Elementwise
     /// <param name="outputGrad">The gradient with respect to the ReLU output, as long as <paramref name="x"/>.</param>
     /// <param name="destination">The gradient with respect to <paramref name="x"/>, at least as long as <paramref name="x"/>.</param>
     /// <exception cref="ArgumentException">A length does not match <paramref name="x"/>.</exception>
-    public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination) =>
+        ReluBackward(x, outputGrad, destination, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="ReluBackward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination, KernelIsa isa)
     {
         if (outputGrad.Length != x.Length)
         {
@@ -78,7 +82,7 @@ public static class Elementwise
         }
 
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
-        BinaryDriver.Invoke<ReluGradOperator>(x, outputGrad, destination[..x.Length]);
+        ElementwiseDriver.Binary<ReluGradOperator>(x, outputGrad, destination, isa);
     }
 
     /// <summary>
@@ -174,8 +178,15 @@ public static class Elementwise
     /// <param name="destination">The floats, at least as long as <paramref name="x"/>.</param>
     /// <param name="divisor">The divisor (255 maps pixels to [0, 1]).</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor) =>
+        BytesToSingles(x, destination, divisor, KernelIsaSupport.Widest);
+
+    /// <summary>
+    /// <see cref="BytesToSingles(ReadOnlySpan{byte}, Span{float}, float)"/> with the vectors of <paramref name="isa"/>
+    /// (its 128-bit path is the scalar loop: the widening takes as many steps as the conversion saves).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor)
+    internal static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor, KernelIsa isa)
     {
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
         ref byte src = ref MemoryMarshal.GetReference(x);
@@ -184,7 +195,7 @@ public static class Elementwise
 
         // TensorPrimitives.ConvertTruncating<byte, float> took 0.5 s for MNIST's 47 M pixels here: it has no vector
         // path for this pair. Widening bytes to 32-bit integers and converting those is exact.
-        if (Vector512.IsHardwareAccelerated)
+        if (isa == KernelIsa.Vector512)
         {
             Vector512<float> d = Vector512.Create(divisor);
             for (; i + 64 <= n; i += 64)
@@ -199,7 +210,7 @@ public static class Elementwise
             }
         }
 
-        if (Vector256.IsHardwareAccelerated)
+        if (isa is KernelIsa.Vector512 or KernelIsa.Vector256)
         {
             Vector256<float> d = Vector256.Create(divisor);
             for (; i + 32 <= n; i += 32)

@@ -38,7 +38,7 @@ public static unsafe class Gemm
     public static void Multiply(
         ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA = false, bool transposeB = false, bool accumulate = false) =>
-        MultiplyOn(GemmIsaSupport.Best, a, b, c, m, n, k, transposeA, transposeB, accumulate);
+        MultiplyOn(KernelIsaSupport.Best, a, b, c, m, n, k, transposeA, transposeB, accumulate);
 
     /// <summary>
     /// Computes <c>C = op(A)·op(B) + bias</c> (the bias added to every row), followed by ReLU when
@@ -53,7 +53,7 @@ public static unsafe class Gemm
         ThrowHelper.CheckLength(bias.Length, n, nameof(bias));
         fixed (float* pBias = bias)
         {
-            MultiplyOn(GemmIsaSupport.Best, a, b, c, m, n, k, false, false, false, GemmEpilogue.AddBias(pBias, relu),
+            MultiplyOn(KernelIsaSupport.Best, a, b, c, m, n, k, false, false, false, GemmEpilogue.AddBias(pBias, relu),
                 GemmSplit.Reduction);
         }
     }
@@ -70,7 +70,7 @@ public static unsafe class Gemm
         ThrowHelper.CheckLength(mask.Length, (long)m * n, nameof(mask));
         fixed (float* pMask = mask)
         {
-            MultiplyOn(GemmIsaSupport.Best, a, b, c, m, n, k, false, transposeB, false, GemmEpilogue.MaskRelu(pMask, n));
+            MultiplyOn(KernelIsaSupport.Best, a, b, c, m, n, k, false, transposeB, false, GemmEpilogue.MaskRelu(pMask, n));
         }
     }
 
@@ -88,7 +88,7 @@ public static unsafe class Gemm
         if (biasGrad.IsEmpty)
         {
             // A layer without a bias: the weight gradient alone.
-            MultiplyOn(GemmIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
+            MultiplyOn(KernelIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
                 GemmEpilogue.None, GemmSplit.Rows);
             return;
         }
@@ -108,7 +108,7 @@ public static unsafe class Gemm
 
         fixed (float* sums = biasGrad)
         {
-            MultiplyOn(GemmIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
+            MultiplyOn(KernelIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
                 GemmEpilogue.None, GemmSplit.Rows, columnSums: sums);
         }
     }
@@ -120,14 +120,14 @@ public static unsafe class Gemm
     /// </summary>
     internal static void RowPartition(int m, int n, int k, out int slices, out int mr)
     {
-        GemmPlan plan = GemmPlan.Create(m, n, k, GemmIsaSupport.Best, Parallelism.ComputeThreads, GemmSplit.Rows);
+        GemmPlan plan = GemmPlan.Create(m, n, k, KernelIsaSupport.Best, Parallelism.ComputeThreads, GemmSplit.Rows);
         slices = plan.RowSlices;
         mr = plan.Mr;
     }
 
     /// <summary>As the public overload, on an explicit instruction-set path (tests and benchmarks).</summary>
     internal static void MultiplyOn(
-        GemmIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+        KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA = false, bool transposeB = false, bool accumulate = false) =>
         MultiplyOn(isa, a, b, c, m, n, k, transposeA, transposeB, accumulate, GemmEpilogue.None);
 
@@ -138,7 +138,7 @@ public static unsafe class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyOn(
-        GemmIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+        KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
         GemmSplit split = GemmSplit.Auto, float* columnSums = null)
     {

@@ -81,14 +81,14 @@ internal readonly unsafe struct GemmPlan
     /// <param name="maxThreads">The most threads to use.</param>
     /// <param name="split">How to divide the work among threads.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static GemmPlan Create(int m, int n, int k, GemmIsa isa, int maxThreads, GemmSplit split = GemmSplit.Auto)
+    public static GemmPlan Create(int m, int n, int k, KernelIsa isa, int maxThreads, GemmSplit split = GemmSplit.Auto)
     {
         delegate*<int, float*, int, float*, float*, int, bool, void> kernel;
         int mr, nr;
         switch (isa)
         {
             // One vector per row with twice the rows keeps a 10-wide output layer at 10/16 useful lanes, not 10/32.
-            case GemmIsa.Vector512 when n <= 16:
+            case KernelIsa.Vector512 when n <= 16:
                 kernel = &GemmMicroKernels.Vector512x12x16;
                 mr = 12;
                 nr = 16;
@@ -97,22 +97,22 @@ internal readonly unsafe struct GemmPlan
             // 8 or 12 rows of two vectors: 16 or 24 of the 32 zmm registers hold C, enough independent FMA chains to
             // cover the FMA latency on both ports (6 rows reached only ~80% of the probe's peak). 8 rows when they
             // divide m (batches of 32 and 128, 784 features) so no padded rows are computed, else 12.
-            case GemmIsa.Vector512 when m % 8 == 0 || m < 12:
+            case KernelIsa.Vector512 when m % 8 == 0 || m < 12:
                 kernel = &GemmMicroKernels.Vector512x8x32;
                 mr = 8;
                 nr = 32;
                 break;
-            case GemmIsa.Vector512:
+            case KernelIsa.Vector512:
                 kernel = &GemmMicroKernels.Vector512x12x32;
                 mr = 12;
                 nr = 32;
                 break;
-            case GemmIsa.Vector256:
+            case KernelIsa.Vector256:
                 kernel = &GemmMicroKernels.Vector256x6x16;
                 mr = 6;
                 nr = 16;
                 break;
-            case GemmIsa.Vector128:
+            case KernelIsa.Vector128:
                 kernel = &GemmMicroKernels.Vector128x6x8;
                 mr = 6;
                 nr = 8;

@@ -36,7 +36,7 @@ internal static unsafe class GemmRows
     /// its own columns (which changes no element's arithmetic).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Multiply(GemmIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue)
+    public static void Multiply(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue)
     {
         // Slices of whole 16-column vectors, so that only the last slice has a ragged edge.
         int threads = (int)Math.Clamp((long)m * n * k / MinFmaPerThread, 1, Math.Min(Parallelism.ComputeThreads, Math.Max(1, n / 16)));
@@ -60,11 +60,11 @@ internal static unsafe class GemmRows
 
     /// <summary>Columns [<paramref name="j0"/>, <paramref name="j1"/>) of every row, then the epilogue on them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Columns(GemmIsa isa, float* a, float* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, in GemmEpilogue epilogue)
+    private static void Columns(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, in GemmEpilogue epilogue)
     {
         int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
         int kc = (k + blocks - 1) / blocks;
-        bool fused = isa != GemmIsa.Scalar;
+        bool fused = isa != KernelIsa.Scalar;
         for (int row = 0; row < m; row++)
         {
             float* x = a + ((long)row * k);
@@ -86,7 +86,7 @@ internal static unsafe class GemmRows
     /// <summary>A product divided by columns: item t computes slice t.</summary>
     private sealed class RowsJob : IParallelWork
     {
-        private GemmIsa _isa;
+        private KernelIsa _isa;
         private float* _a;
         private float* _b;
         private float* _c;
@@ -97,7 +97,7 @@ internal static unsafe class GemmRows
         private GemmEpilogue _epilogue;
         private int _slices;
 
-        public void Set(GemmIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue, int slices)
+        public void Set(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue, int slices)
         {
             _isa = isa;
             _a = a;
@@ -126,11 +126,11 @@ internal static unsafe class GemmRows
     /// <summary>One k block of one row: <c>y[j] (+)= Σ_p x[p]·B[p, j]</c>, widest vectors first.</summary>
     /// <remarks><paramref name="b"/> and <paramref name="y"/> point at the first of <paramref name="width"/> columns; B's rows are <paramref name="ldb"/> apart.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block(GemmIsa isa, bool fused, float* x, float* b, float* y, int ldb, int width, int count, bool add)
+    private static void Block(KernelIsa isa, bool fused, float* x, float* b, float* y, int ldb, int width, int count, bool add)
     {
         int n = width;
         int j = 0;
-        if (isa == GemmIsa.Vector512)
+        if (isa == KernelIsa.Vector512)
         {
             for (; j + 128 <= n; j += 128)
             {
@@ -154,7 +154,7 @@ internal static unsafe class GemmRows
             }
         }
 
-        if (isa is GemmIsa.Vector512 or GemmIsa.Vector256)
+        if (isa is KernelIsa.Vector512 or KernelIsa.Vector256)
         {
             for (; j + 8 <= n; j += 8)
             {
@@ -168,7 +168,7 @@ internal static unsafe class GemmRows
             }
         }
 
-        if (isa != GemmIsa.Scalar)
+        if (isa != KernelIsa.Scalar)
         {
             for (; j + 4 <= n; j += 4)
             {

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -15,7 +14,7 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 public static class OptimizerKernels
 {
-    /// <summary>Adam moments below this magnitude are flushed to zero, so they never become subnormal (see <see cref="AdamUpdate"/>).</summary>
+    /// <summary>Adam moments below this magnitude are flushed to zero, so they never become subnormal (see <see cref="AdamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float)"/>).</summary>
     public const float MomentFloor = 1e-30f;
 
     /// <summary>
@@ -42,98 +41,24 @@ public static class OptimizerKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdamUpdate(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
-        float alpha, float beta1, float beta2, float epsilon)
+        float alpha, float beta1, float beta2, float epsilon) =>
+        AdamUpdate(parameters, gradients, firstMoment, secondMoment, alpha, beta1, beta2, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="AdamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void AdamUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float alpha, float beta1, float beta2, float epsilon, KernelIsa isa)
     {
         int length = parameters.Length;
         CheckSameLength(gradients.Length, length, nameof(gradients));
         CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
         CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
 
-        ref float p = ref MemoryMarshal.GetReference(parameters);
-        ref float g = ref MemoryMarshal.GetReference(gradients);
-        ref float m = ref MemoryMarshal.GetReference(firstMoment);
-        ref float v = ref MemoryMarshal.GetReference(secondMoment);
-        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2;
-        nuint n = (nuint)length, i = 0;
-
-        // The widest vectors available: the loop is bound by memory once 16 lanes share each sqrt and divide (with
-        // 8 lanes it was bound by their throughput). Each lane performs the scalar loop's operations in the same
-        // order, so every width gives the same bits.
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<float> a1 = Vector512.Create(oneMinusBeta1), a2 = Vector512.Create(oneMinusBeta2);
-            Vector512<float> step = Vector512.Create(alpha), eps = Vector512.Create(epsilon), floor = Vector512.Create(MomentFloor);
-            for (; i + 16 <= n; i += 16)
-            {
-                Vector512<float> gi = Vector512.LoadUnsafe(ref g, i);
-                Vector512<float> mi = Vector512.LoadUnsafe(ref m, i);
-                Vector512<float> vi = Vector512.LoadUnsafe(ref v, i);
-                mi += (gi - mi) * a1;
-                vi += ((gi * gi) - vi) * a2;
-                mi = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512.Abs(mi), floor), mi, Vector512<float>.Zero);
-                vi = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(vi, floor), vi, Vector512<float>.Zero);
-                Vector512<float> pi = Vector512.LoadUnsafe(ref p, i) - (step * mi / (Vector512.Sqrt(vi) + eps));
-                mi.StoreUnsafe(ref m, i);
-                vi.StoreUnsafe(ref v, i);
-                pi.StoreUnsafe(ref p, i);
-            }
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> a1 = Vector256.Create(oneMinusBeta1), a2 = Vector256.Create(oneMinusBeta2);
-            Vector256<float> step = Vector256.Create(alpha), eps = Vector256.Create(epsilon), floor = Vector256.Create(MomentFloor);
-            for (; i + 8 <= n; i += 8)
-            {
-                Vector256<float> gi = Vector256.LoadUnsafe(ref g, i);
-                Vector256<float> mi = Vector256.LoadUnsafe(ref m, i);
-                Vector256<float> vi = Vector256.LoadUnsafe(ref v, i);
-                mi += (gi - mi) * a1;
-                vi += ((gi * gi) - vi) * a2;
-                mi = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.Abs(mi), floor), mi, Vector256<float>.Zero);
-                vi = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(vi, floor), vi, Vector256<float>.Zero);
-                Vector256<float> pi = Vector256.LoadUnsafe(ref p, i) - (step * mi / (Vector256.Sqrt(vi) + eps));
-                mi.StoreUnsafe(ref m, i);
-                vi.StoreUnsafe(ref v, i);
-                pi.StoreUnsafe(ref p, i);
-            }
-        }
-
-        if (Vector128.IsHardwareAccelerated)
-        {
-            Vector128<float> a1 = Vector128.Create(oneMinusBeta1), a2 = Vector128.Create(oneMinusBeta2);
-            Vector128<float> step = Vector128.Create(alpha), eps = Vector128.Create(epsilon), floor = Vector128.Create(MomentFloor);
-            for (; i + 4 <= n; i += 4)
-            {
-                Vector128<float> gi = Vector128.LoadUnsafe(ref g, i);
-                Vector128<float> mi = Vector128.LoadUnsafe(ref m, i);
-                Vector128<float> vi = Vector128.LoadUnsafe(ref v, i);
-                mi += (gi - mi) * a1;
-                vi += ((gi * gi) - vi) * a2;
-                mi = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(Vector128.Abs(mi), floor), mi, Vector128<float>.Zero);
-                vi = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(vi, floor), vi, Vector128<float>.Zero);
-                Vector128<float> pi = Vector128.LoadUnsafe(ref p, i) - (step * mi / (Vector128.Sqrt(vi) + eps));
-                mi.StoreUnsafe(ref m, i);
-                vi.StoreUnsafe(ref v, i);
-                pi.StoreUnsafe(ref p, i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            float gi = Unsafe.Add(ref g, i);
-            ref float mi = ref Unsafe.Add(ref m, i);
-            ref float vi = ref Unsafe.Add(ref v, i);
-            mi += (gi - mi) * oneMinusBeta1;
-            vi += ((gi * gi) - vi) * oneMinusBeta2;
-            mi = MathF.Abs(mi) >= MomentFloor ? mi : 0f;
-            vi = vi >= MomentFloor ? vi : 0f;
-            Unsafe.Add(ref p, i) -= alpha * mi / (MathF.Sqrt(vi) + epsilon);
-        }
+        ElementwiseDriver.Run(new AdamStep(parameters, gradients, firstMoment, secondMoment, alpha, beta1, beta2, epsilon), length, isa);
     }
 
     /// <summary>
-    /// One AMSGrad step (Adam with the running maximum of the second moments), as <see cref="AdamUpdate"/> with
+    /// One AMSGrad step (Adam with the running maximum of the second moments), as <see cref="AdamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float)"/> with
     /// <c>v̂ = max(v̂, v)</c> after the moment updates and v̂ in the denominator: <c>θ = θ - α·m / (√v̂ + ε)</c>.
     /// </summary>
     /// <param name="parameters">θ, updated in place.</param>
@@ -149,53 +74,21 @@ public static class OptimizerKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AmsgradUpdate(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
-        Span<float> maxSecondMoment, float alpha, float beta1, float beta2, float epsilon)
+        Span<float> maxSecondMoment, float alpha, float beta1, float beta2, float epsilon) =>
+        AmsgradUpdate(parameters, gradients, firstMoment, secondMoment, maxSecondMoment, alpha, beta1, beta2, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="AmsgradUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void AmsgradUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        Span<float> maxSecondMoment, float alpha, float beta1, float beta2, float epsilon, KernelIsa isa)
     {
         int length = parameters.Length;
         CheckSameLength(gradients.Length, length, nameof(gradients));
         CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
         CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
         CheckSameLength(maxSecondMoment.Length, length, nameof(maxSecondMoment));
-        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var a1 = new Vector<float>(oneMinusBeta1);
-            var a2 = new Vector<float>(oneMinusBeta2);
-            var step = new Vector<float>(alpha);
-            var eps = new Vector<float>(epsilon);
-            var floor = new Vector<float>(MomentFloor);
-            for (; i + Vector<float>.Count <= length; i += Vector<float>.Count)
-            {
-                var gi = new Vector<float>(gradients[i..]);
-                var mi = new Vector<float>(firstMoment[i..]);
-                var vi = new Vector<float>(secondMoment[i..]);
-                mi += (gi - mi) * a1;
-                vi += ((gi * gi) - vi) * a2;
-                mi = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(Vector.Abs(mi), floor), mi, Vector<float>.Zero);
-                vi = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(vi, floor), vi, Vector<float>.Zero);
-                var vmax = Vector.Max(new Vector<float>(maxSecondMoment[i..]), vi);
-                var pi = new Vector<float>(parameters[i..]) - (step * mi / (Vector.SquareRoot(vmax) + eps));
-                mi.CopyTo(firstMoment[i..]);
-                vi.CopyTo(secondMoment[i..]);
-                vmax.CopyTo(maxSecondMoment[i..]);
-                pi.CopyTo(parameters[i..]);
-            }
-        }
-
-        for (; i < length; i++)
-        {
-            float gi = gradients[i];
-            float mi = firstMoment[i] + ((gi - firstMoment[i]) * oneMinusBeta1);
-            float vi = secondMoment[i] + (((gi * gi) - secondMoment[i]) * oneMinusBeta2);
-            mi = MathF.Abs(mi) >= MomentFloor ? mi : 0f;
-            vi = vi >= MomentFloor ? vi : 0f;
-            float vmax = MathF.Max(maxSecondMoment[i], vi);
-            firstMoment[i] = mi;
-            secondMoment[i] = vi;
-            maxSecondMoment[i] = vmax;
-            parameters[i] -= alpha * mi / (MathF.Sqrt(vmax) + epsilon);
-        }
+        ElementwiseDriver.Run(
+            new AdamStep(parameters, gradients, firstMoment, secondMoment, alpha, beta1, beta2, epsilon, maxSecondMoment), length, isa);
     }
 
     /// <summary>
@@ -216,7 +109,13 @@ public static class OptimizerKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsPropUpdate(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, Span<float> velocity, Span<float> average,
-        float learningRate, float rho, float momentum, float epsilon)
+        float learningRate, float rho, float momentum, float epsilon) =>
+        RmsPropUpdate(parameters, gradients, meanSquare, velocity, average, learningRate, rho, momentum, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="RmsPropUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void RmsPropUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, Span<float> velocity, Span<float> average,
+        float learningRate, float rho, float momentum, float epsilon, KernelIsa isa)
     {
         int length = parameters.Length;
         CheckSameLength(gradients.Length, length, nameof(gradients));
@@ -232,37 +131,7 @@ public static class OptimizerKernels
             CheckSameLength(average.Length, length, nameof(average));
         }
 
-        float oneMinusRho = 1f - rho;
-        for (int i = 0; i < length; i++)
-        {
-            float g = gradients[i];
-            float v = (rho * meanSquare[i]) + (oneMinusRho * (g * g));
-            v = v >= MomentFloor ? v : 0f;
-            meanSquare[i] = v;
-            float denominator;
-            if (centered)
-            {
-                float a = (rho * average[i]) + (oneMinusRho * g);
-                average[i] = a;
-                denominator = v - (a * a) + epsilon;
-            }
-            else
-            {
-                denominator = v + epsilon;
-            }
-
-            float increment = learningRate * g / MathF.Sqrt(denominator);
-            if (withMomentum)
-            {
-                float u = (momentum * velocity[i]) + increment;
-                velocity[i] = u;
-                parameters[i] -= u;
-            }
-            else
-            {
-                parameters[i] -= increment;
-            }
-        }
+        ElementwiseDriver.Run(new RmsPropStep(parameters, gradients, meanSquare, velocity, average, learningRate, rho, momentum, epsilon), length, isa);
     }
 
     /// <summary>
@@ -279,55 +148,24 @@ public static class OptimizerKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SgdUpdate(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity,
-        float learningRate, float momentum, bool nesterov)
+        float learningRate, float momentum, bool nesterov) =>
+        SgdUpdate(parameters, gradients, velocity, learningRate, momentum, nesterov, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="SgdUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, float, float, bool)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void SgdUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity,
+        float learningRate, float momentum, bool nesterov, KernelIsa isa)
     {
         int length = parameters.Length;
         CheckSameLength(gradients.Length, length, nameof(gradients));
-        ref float p = ref MemoryMarshal.GetReference(parameters);
-        ref float g = ref MemoryMarshal.GetReference(gradients);
-        nuint n = (nuint)length, i = 0;
         if (momentum == 0f)
         {
-            if (Vector.IsHardwareAccelerated)
-            {
-                var lr = new Vector<float>(learningRate);
-                for (; i + (nuint)Vector<float>.Count <= n; i += (nuint)Vector<float>.Count)
-                {
-                    (Vector.LoadUnsafe(ref p, i) - (lr * Vector.LoadUnsafe(ref g, i))).StoreUnsafe(ref p, i);
-                }
-            }
-
-            for (; i < n; i++)
-            {
-                Unsafe.Add(ref p, i) -= learningRate * Unsafe.Add(ref g, i);
-            }
-
+            ElementwiseDriver.Run(new SgdStep(parameters, gradients, learningRate), length, isa);
             return;
         }
 
         CheckSameLength(velocity.Length, length, nameof(velocity));
-        ref float u = ref MemoryMarshal.GetReference(velocity);
-        if (Vector.IsHardwareAccelerated)
-        {
-            var lr = new Vector<float>(learningRate);
-            var mu = new Vector<float>(momentum);
-            for (; i + (nuint)Vector<float>.Count <= n; i += (nuint)Vector<float>.Count)
-            {
-                var step = lr * Vector.LoadUnsafe(ref g, i);
-                var ui = (mu * Vector.LoadUnsafe(ref u, i)) - step;
-                var delta = nesterov ? (mu * ui) - step : ui;
-                ui.StoreUnsafe(ref u, i);
-                (Vector.LoadUnsafe(ref p, i) + delta).StoreUnsafe(ref p, i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            float step = learningRate * Unsafe.Add(ref g, i);
-            ref float ui = ref Unsafe.Add(ref u, i);
-            ui = (momentum * ui) - step;
-            Unsafe.Add(ref p, i) += nesterov ? (momentum * ui) - step : ui;
-        }
+        ElementwiseDriver.Run(new SgdMomentumStep(parameters, gradients, velocity, learningRate, momentum, nesterov), length, isa);
     }
 
     private static void CheckSameLength(int actual, int expected, string name)
@@ -335,6 +173,120 @@ public static class OptimizerKernels
         if (actual != expected)
         {
             ThrowHelper.ThrowLengthMismatch(name, expected, actual);
+        }
+    }
+
+    /// <summary>Adam, or AMSGrad when given the running maximum v̂.</summary>
+    private readonly ref struct AdamStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float alpha, float beta1, float beta2, float epsilon, Span<float> maxSecondMoment = default) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _m = ref MemoryMarshal.GetReference(firstMoment);
+        private readonly ref float _v = ref MemoryMarshal.GetReference(secondMoment);
+        private readonly ref float _vMax = ref MemoryMarshal.GetReference(maxSecondMoment);
+        private readonly bool _amsgrad = !maxSecondMoment.IsEmpty;
+        private readonly float _oneMinusBeta1 = 1f - beta1, _oneMinusBeta2 = 1f - beta2, _alpha = alpha, _epsilon = epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes m = TLanes.Load(ref _m, index);
+            TLanes v = TLanes.Load(ref _v, index);
+            m += (g - m) * TLanes.Create(_oneMinusBeta1);
+            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
+            TLanes floor = TLanes.Create(MomentFloor);
+            m = TLanes.WhereAtLeast(TLanes.Abs(m), floor, m);
+            v = TLanes.WhereAtLeast(v, floor, v);
+            TLanes.Store(m, ref _m, index);
+            TLanes.Store(v, ref _v, index);
+            if (_amsgrad)
+            {
+                v = TLanes.Max(TLanes.Load(ref _vMax, index), v);
+                TLanes.Store(v, ref _vMax, index);
+            }
+
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_alpha) * m / (TLanes.Sqrt(v) + TLanes.Create(_epsilon))), ref _p, index);
+        }
+    }
+
+    private readonly ref struct RmsPropStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, Span<float> velocity, Span<float> average,
+        float learningRate, float rho, float momentum, float epsilon) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _meanSquare = ref MemoryMarshal.GetReference(meanSquare);
+        private readonly ref float _velocity = ref MemoryMarshal.GetReference(velocity);
+        private readonly ref float _average = ref MemoryMarshal.GetReference(average);
+        private readonly bool _withMomentum = !velocity.IsEmpty, _centered = !average.IsEmpty;
+        private readonly float _learningRate = learningRate, _rho = rho, _oneMinusRho = 1f - rho, _momentum = momentum, _epsilon = epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes rho = TLanes.Create(_rho), oneMinusRho = TLanes.Create(_oneMinusRho);
+            TLanes v = (rho * TLanes.Load(ref _meanSquare, index)) + (oneMinusRho * (g * g));
+            v = TLanes.WhereAtLeast(v, TLanes.Create(MomentFloor), v);
+            TLanes.Store(v, ref _meanSquare, index);
+            TLanes denominator;
+            if (_centered)
+            {
+                TLanes a = (rho * TLanes.Load(ref _average, index)) + (oneMinusRho * g);
+                TLanes.Store(a, ref _average, index);
+                denominator = v - (a * a) + TLanes.Create(_epsilon);
+            }
+            else
+            {
+                denominator = v + TLanes.Create(_epsilon);
+            }
+
+            TLanes increment = TLanes.Create(_learningRate) * g / TLanes.Sqrt(denominator);
+            if (_withMomentum)
+            {
+                increment = (TLanes.Create(_momentum) * TLanes.Load(ref _velocity, index)) + increment;
+                TLanes.Store(increment, ref _velocity, index);
+            }
+
+            TLanes.Store(TLanes.Load(ref _p, index) - increment, ref _p, index);
+        }
+    }
+
+    private readonly ref struct SgdStep(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly float _learningRate = learningRate;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes> =>
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_learningRate) * TLanes.Load(ref _g, index)), ref _p, index);
+    }
+
+    private readonly ref struct SgdMomentumStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _u = ref MemoryMarshal.GetReference(velocity);
+        private readonly float _learningRate = learningRate, _momentum = momentum;
+        private readonly bool _nesterov = nesterov;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes mu = TLanes.Create(_momentum);
+            TLanes step = TLanes.Create(_learningRate) * TLanes.Load(ref _g, index);
+            TLanes u = (mu * TLanes.Load(ref _u, index)) - step;
+            TLanes.Store(u, ref _u, index);
+            TLanes.Store(TLanes.Load(ref _p, index) + (_nesterov ? (mu * u) - step : u), ref _p, index);
         }
     }
 }

@@ -70,26 +70,6 @@ public class ActivationsTests
         Assert.Equal(1 - (y[1] * y[1]), dx[1], 1e-7f);
     }
 
-    [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(7)]
-    [InlineData(17)]
-    [InlineData(64)]
-    [InlineData(131)]
-    public void Vector_paths_equal_the_scalar_formula_at_every_length(int length)
-    {
-        float[] y = Seeded.Uniform(length, length, 0.99f), dy = Seeded.Uniform(length, length + 1);
-        float[] sig = new float[length], tanh = new float[length];
-        Activations.SigmoidBackward(y, dy, sig);
-        Activations.TanhBackward(y, dy, tanh);
-        for (int i = 0; i < length; i++)
-        {
-            Assert.Equal(dy[i] * (y[i] * (1f - y[i])), sig[i]);
-            Assert.Equal(dy[i] * (1f - (y[i] * y[i])), tanh[i]);
-        }
-    }
-
     [Fact]
     public void Short_destinations_are_rejected()
     {

@@ -23,7 +23,7 @@ public class GemmDeterminismTests
         int saved = Parallelism.DegreeOfParallelism;
         try
         {
-            foreach (GemmIsa isa in GemmIsaSupport.Supported)
+            foreach (KernelIsa isa in KernelIsaSupport.Supported)
             {
                 float[] single = Seeded.Uniform(m * n, 13);
                 Parallelism.DegreeOfParallelism = 1;

@@ -11,9 +11,9 @@ namespace NeuralCore.Tests.Kernels;
 /// </summary>
 public class GemmRowsTests
 {
-    public static TheoryData<int> Paths() => [.. GemmIsaSupport.Supported.Select(isa => (int)isa)];
+    public static TheoryData<int> Paths() => [.. KernelIsaSupport.Supported.Select(isa => (int)isa)];
 
-    private static unsafe void Check(GemmIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed)
+    private static unsafe void Check(KernelIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed)
     {
         // The blocked path computes the same rows as the first m of a batch too tall for the row path.
         int tall = GemmRows.MaxRows + 5;
@@ -52,7 +52,7 @@ public class GemmRowsTests
         {
             for (int m = 1; m <= GemmRows.MaxRows; m++)
             {
-                Check((GemmIsa)isa, m, n, k, accumulate: false, epilogueKind: 2, seed: n + k + m);
+                Check((KernelIsa)isa, m, n, k, accumulate: false, epilogueKind: 2, seed: n + k + m);
             }
         }
     }
@@ -66,11 +66,11 @@ public class GemmRowsTests
             from k in Gen.Choose(1, 600)
             from accumulate in Gen.Elements(false, true)
             from epilogue in Gen.Choose(0, 3)
-            from isa in Gen.Elements([.. GemmIsaSupport.Supported.Select(i => (int)i)])
+            from isa in Gen.Elements([.. KernelIsaSupport.Supported.Select(i => (int)i)])
             select (m, n, k, accumulate, epilogue, isa);
         return Prop.ForAll(cases.ToArbitrary(), c =>
         {
-            Check((GemmIsa)c.Isa, c.M, c.N, c.K, c.Accumulate, c.Epilogue, c.M * 1000 + c.N + c.K);
+            Check((KernelIsa)c.Isa, c.M, c.N, c.K, c.Accumulate, c.Epilogue, c.M * 1000 + c.N + c.K);
             return true;
         });
     }

@@ -57,7 +57,7 @@ public unsafe class GemmSplitTests
     {
         float[] a = Seeded.Uniform(m * k, 1);
         float[] b = Seeded.Uniform(k * n, 2);
-        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
             float[] expected = Seeded.Uniform(m * n, 3);
             WithThreads(1, () => Gemm.MultiplyOn(isa, a, b, expected, m, n, k, transposeA, false, accumulate: true));
@@ -85,7 +85,7 @@ public unsafe class GemmSplitTests
         float[] bias = Seeded.Uniform(n, 6);
         bias[3] = float.NaN;
         bias[4] = float.PositiveInfinity;
-        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
             float[] expected = new float[m * n];
             Gemm.MultiplyOn(isa, a, b, expected, m, n, k);
@@ -122,7 +122,7 @@ public unsafe class GemmSplitTests
         mask[1] = -0f;
         mask[2] = 0f;
         mask[3] = float.Epsilon;
-        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
             float[] expected = new float[m * n];
             Gemm.MultiplyOn(isa, a, b, expected, m, n, k, transposeB: true);
@@ -199,9 +199,9 @@ public unsafe class GemmSplitTests
     {
         WithThreads(2, () =>
         {
-            Assert.Equal(1, GemmPlan.Create(32, 16, 128, GemmIsa.Vector256, 2).Threads);
-            Assert.Equal(2, GemmPlan.Create(128, 1024, 784, GemmIsa.Vector256, 2).Threads);
-            Assert.Equal(2, GemmPlan.Create(128, 1024, 784, GemmIsa.Vector256, 2, GemmSplit.Reduction).KSlices);
+            Assert.Equal(1, GemmPlan.Create(32, 16, 128, KernelIsa.Vector256, 2).Threads);
+            Assert.Equal(2, GemmPlan.Create(128, 1024, 784, KernelIsa.Vector256, 2).Threads);
+            Assert.Equal(2, GemmPlan.Create(128, 1024, 784, KernelIsa.Vector256, 2, GemmSplit.Reduction).KSlices);
         });
     }
 }

@@ -5,13 +5,13 @@ namespace NeuralCore.Tests.Kernels;
 
 public class GemmTests
 {
-    public static TheoryData<int> Paths() => [.. GemmIsaSupport.Supported.Select(isa => (int)isa)];
+    public static TheoryData<int> Paths() => [.. KernelIsaSupport.Supported.Select(isa => (int)isa)];
 
     /// <summary>
     /// Checks the fast product against <see cref="GemmReference"/>. Both sum k products in float, so each is within
     /// k·u·Σ|a||b| of the exact value (u = 2⁻²⁴); the bound below is twice that, plus the initial C when accumulating.
     /// </summary>
-    internal static void AssertMatchesReference(GemmCase c, GemmIsa isa)
+    internal static void AssertMatchesReference(GemmCase c, KernelIsa isa)
     {
         float[] a = Seeded.Uniform(c.M * c.K, c.Seed);
         float[] b = Seeded.Uniform(c.K * c.N, c.Seed + 1);
@@ -40,7 +40,7 @@ public class GemmTests
     [Property(Arbitrary = [typeof(KernelGenerators)], MaxTest = 150)]
     public void Matches_reference_on_every_supported_path(GemmCase c)
     {
-        foreach (GemmIsa isa in GemmIsaSupport.Supported)
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
             AssertMatchesReference(c, isa);
         }
@@ -50,7 +50,7 @@ public class GemmTests
     [MemberData(nameof(Paths))]
     public void Matches_reference_on_blocked_shapes(int path)
     {
-        var isa = (GemmIsa)path;
+        var isa = (KernelIsa)path;
 
         // Shapes that cross the kc (256), mc (144) and nc (256) block sizes, plus the MLP's narrow ones.
         GemmCase[] cases =

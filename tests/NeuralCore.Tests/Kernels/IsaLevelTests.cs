@@ -19,15 +19,15 @@ public class IsaLevelTests
         {
             case "avx512":
                 Assert.True(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx512 but Vector512 is not accelerated");
-                Assert.Equal(GemmIsa.Vector512, GemmIsaSupport.Best);
+                Assert.Equal(KernelIsa.Vector512, KernelIsaSupport.Best);
                 break;
             case "avx2":
                 Assert.False(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx2 but Vector512 is accelerated");
-                Assert.Equal(GemmIsa.Vector256, GemmIsaSupport.Best);
+                Assert.Equal(KernelIsa.Vector256, KernelIsaSupport.Best);
                 break;
             case "scalar":
                 Assert.False(Vector128.IsHardwareAccelerated, "DOTNET_CI_LEVEL=scalar but Vector128 is accelerated");
-                Assert.Equal(GemmIsa.Scalar, GemmIsaSupport.Best);
+                Assert.Equal(KernelIsa.Scalar, KernelIsaSupport.Best);
                 break;
             default:
                 // Outside CI: the switches, if set, must still have taken effect.

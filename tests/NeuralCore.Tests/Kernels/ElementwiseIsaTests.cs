@@ -1,0 +1,230 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// Every instruction-set path of the hand-vectorized element-wise and optimizer kernels, selected in-process as the
+/// GEMM's are, against a scalar formula written here in plain float arithmetic, bit for bit, at every length 0..256
+/// and a few longer odd ones (so each vector width meets every tail). The CI runs at lower ISA levels then only add
+/// what this process cannot select (the scalar fallbacks of <c>TensorPrimitives</c>).
+/// </summary>
+public class ElementwiseIsaTests
+{
+    private const float Floor = OptimizerKernels.MomentFloor;
+
+    private static readonly int[] LengthList = [.. Enumerable.Range(0, 257), 509, 1021];
+
+    // By name: the enum is internal, and a theory's parameters must be public types.
+    public static TheoryData<string> Paths() => [.. KernelIsaSupport.Supported.Select(isa => isa.ToString())];
+
+    [Fact]
+    public void Every_path_the_hardware_accelerates_is_tested()
+    {
+        Assert.Contains(KernelIsaSupport.Widest, KernelIsaSupport.Supported);
+        Assert.Contains(KernelIsa.Scalar, KernelIsaSupport.Supported);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Adam_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float alpha = 0.01f, beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g, float[] m, float[] v) = (Values(n, 1), Values(n, 2), Moments(n, 3), Moments(n, 4));
+            float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), ev = (float[])v.Clone();
+            OptimizerKernels.AdamUpdate(p, g, m, v, alpha, beta1, beta2, epsilon, isa);
+            for (int i = 0; i < n; i++)
+            {
+                (em[i], ev[i]) = AdamMoments(em[i], ev[i], g[i], beta1, beta2);
+                ep[i] -= alpha * em[i] / (MathF.Sqrt(ev[i]) + epsilon);
+            }
+
+            AssertBits(em, m, isa, n, "m");
+            AssertBits(ev, v, isa, n, "v");
+            AssertBits(ep, p, isa, n, "parameters");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Amsgrad_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float alpha = 0.01f, beta1 = 0.8f, beta2 = 0.99f, epsilon = 1e-7f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g, float[] m, float[] v, float[] vMax) = (Values(n, 5), Values(n, 6), Moments(n, 7), Moments(n, 8), Moments(n, 9));
+            float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), ev = (float[])v.Clone(), eMax = (float[])vMax.Clone();
+            OptimizerKernels.AmsgradUpdate(p, g, m, v, vMax, alpha, beta1, beta2, epsilon, isa);
+            for (int i = 0; i < n; i++)
+            {
+                (em[i], ev[i]) = AdamMoments(em[i], ev[i], g[i], beta1, beta2);
+                eMax[i] = MathF.Max(eMax[i], ev[i]);
+                ep[i] -= alpha * em[i] / (MathF.Sqrt(eMax[i]) + epsilon);
+            }
+
+            AssertBits(em, m, isa, n, "m");
+            AssertBits(ev, v, isa, n, "v");
+            AssertBits(eMax, vMax, isa, n, "v max");
+            AssertBits(ep, p, isa, n, "parameters");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void RmsProp_is_the_scalar_rule_bit_for_bit_in_all_four_forms(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float lr = 0.01f, rho = 0.9f, mu = 0.5f, epsilon = 1e-7f;
+        foreach ((bool momentum, bool centered) in new[] { (false, false), (true, false), (false, true), (true, true) })
+        {
+            foreach (int n in LengthList)
+            {
+                (float[] p, float[] g, float[] s) = (Values(n, 10), Values(n, 11), Moments(n, 12));
+                float[] u = momentum ? Values(n, 13) : [], a = centered ? Values(n, 14, 0.01f) : [];
+                float[] ep = (float[])p.Clone(), es = (float[])s.Clone(), eu = (float[])u.Clone(), ea = (float[])a.Clone();
+                OptimizerKernels.RmsPropUpdate(p, g, s, u, a, lr, rho, mu, epsilon, isa);
+                for (int i = 0; i < n; i++)
+                {
+                    float vi = (rho * es[i]) + ((1f - rho) * (g[i] * g[i]));
+                    es[i] = vi = vi >= Floor ? vi : 0f;
+                    float denominator = vi + epsilon;
+                    if (centered)
+                    {
+                        ea[i] = (rho * ea[i]) + ((1f - rho) * g[i]);
+                        denominator = vi - (ea[i] * ea[i]) + epsilon;
+                    }
+
+                    float increment = lr * g[i] / MathF.Sqrt(denominator);
+                    if (momentum)
+                    {
+                        increment = eu[i] = (mu * eu[i]) + increment;
+                    }
+
+                    ep[i] -= increment;
+                }
+
+                string form = $"momentum={momentum}, centered={centered}";
+                AssertBits(es, s, isa, n, $"mean square ({form})");
+                AssertBits(eu, u, isa, n, $"velocity ({form})");
+                AssertBits(ea, a, isa, n, $"average ({form})");
+                AssertBits(ep, p, isa, n, $"parameters ({form})");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Sgd_is_the_scalar_rule_bit_for_bit_in_all_three_forms(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float lr = 0.05f;
+        foreach ((float mu, bool nesterov) in new[] { (0f, false), (0.9f, false), (0.9f, true) })
+        {
+            foreach (int n in LengthList)
+            {
+                (float[] p, float[] g) = (Values(n, 15), Values(n, 16));
+                float[] u = mu == 0f ? [] : Values(n, 17);
+                float[] ep = (float[])p.Clone(), eu = (float[])u.Clone();
+                OptimizerKernels.SgdUpdate(p, g, u, lr, mu, nesterov, isa);
+                for (int i = 0; i < n; i++)
+                {
+                    if (mu == 0f)
+                    {
+                        ep[i] -= lr * g[i];
+                        continue;
+                    }
+
+                    float step = lr * g[i];
+                    eu[i] = (mu * eu[i]) - step;
+                    ep[i] += nesterov ? (mu * eu[i]) - step : eu[i];
+                }
+
+                AssertBits(eu, u, isa, n, $"velocity (momentum={mu}, nesterov={nesterov})");
+                AssertBits(ep, p, isa, n, $"parameters (momentum={mu}, nesterov={nesterov})");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Activation_gradients_are_the_scalar_formulas_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        foreach (int n in LengthList)
+        {
+            float[] x = Values(n, 18), dy = Values(n, 19), y = Seeded.Uniform(n, 20, 0.999f);
+            float[] relu = new float[n], sigmoid = new float[n], tanh = new float[n];
+            Elementwise.ReluBackward(x, dy, relu, isa);
+            Activations.SigmoidBackward(y, dy, sigmoid, isa);
+            Activations.TanhBackward(y, dy, tanh, isa);
+            AssertBits([.. x.Select((v, i) => v > 0f ? dy[i] : 0f)], relu, isa, n, "ReLU backward");
+            AssertBits([.. y.Select((v, i) => dy[i] * (v * (1f - v)))], sigmoid, isa, n, "sigmoid backward");
+            AssertBits([.. y.Select((v, i) => dy[i] * (1f - (v * v)))], tanh, isa, n, "tanh backward");
+
+            // In place on the gradient, as the layers run it.
+            float[] inPlace = (float[])dy.Clone();
+            Elementwise.ReluBackward(x, inPlace, inPlace, isa);
+            AssertBits(relu, inPlace, isa, n, "ReLU backward in place");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Bytes_to_singles_is_the_scalar_division_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        foreach (int n in LengthList)
+        {
+            byte[] bytes = [.. Enumerable.Range(0, n).Select(i => (byte)((i * 37) + (n * 11)))];
+            float[] actual = new float[n];
+            Elementwise.BytesToSingles(bytes, actual, 255f, isa);
+            AssertBits([.. bytes.Select(b => b / 255f)], actual, isa, n, "bytes to singles");
+        }
+    }
+
+    private static (float M, float V) AdamMoments(float m, float v, float g, float beta1, float beta2)
+    {
+        m += (g - m) * (1f - beta1);
+        v += ((g * g) - v) * (1f - beta2);
+        return (MathF.Abs(m) >= Floor ? m : 0f, v >= Floor ? v : 0f);
+    }
+
+    /// <summary>Seeded values with the edge cases a vector select can get wrong: ±0, NaN, the smallest subnormal, and values that fall under the moment floor.</summary>
+    private static float[] Values(int n, int seed, float scale = 1f)
+    {
+        float[] values = Seeded.Uniform(n, seed, scale);
+        float[] special = [0f, -0f, float.NaN, float.Epsilon, -float.Epsilon, 1e-31f, -1e-31f, 3e-16f];
+        for (int i = seed % 5; i < n; i += 11)
+        {
+            values[i] = special[(i / 11) % special.Length];
+        }
+
+        return values;
+    }
+
+    /// <summary>Non-negative second moments (and first moments) with tiny ones that the update pushes under the floor.</summary>
+    private static float[] Moments(int n, int seed)
+    {
+        float[] values = [.. Seeded.Uniform(n, seed, 0.1f).Select(MathF.Abs)];
+        for (int i = seed % 3; i < n; i += 7)
+        {
+            values[i] = i % 2 == 0 ? 1e-30f : 0f;
+        }
+
+        return values;
+    }
+
+    private static void AssertBits(float[] expected, float[] actual, KernelIsa isa, int length, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+            {
+                Assert.Fail($"{what} on the {isa} path, length {length}: element {i} is {actual[i]:R} where the scalar rule gives {expected[i]:R}");
+            }
+        }
+    }
+}
