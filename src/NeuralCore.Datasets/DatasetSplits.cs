@@ -24,11 +24,7 @@ public static class DatasetSplits
         bool stratify = false, ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (!(validationFraction > 0 && validationFraction < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction,
-                $"Expected a validation fraction in (0, 1). Received: validationFraction={validationFraction}.");
-        }
+        Check.InRange(validationFraction, 0f, 1f, "()", nameof(validationFraction), "a validation fraction");
 
         if (!stratify)
         {

@@ -64,11 +64,7 @@ public sealed class MnistDownloader
         long maxFileBytes = DefaultMaxFileBytes)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
-        if (maxFileBytes <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxFileBytes), maxFileBytes,
-                $"Expected a positive size limit. Received: maxFileBytes={maxFileBytes}.");
-        }
+        Check.Positive(maxFileBytes, nameof(maxFileBytes), "size limit");
 
         _httpClient = httpClient;
         CacheDirectory = Path.GetFullPath(cacheDirectory ?? DefaultCacheDirectory);

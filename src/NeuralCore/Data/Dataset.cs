@@ -88,11 +88,7 @@ public sealed class Dataset
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(labels);
-        if (!(divisor > 0 && float.IsFinite(divisor)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(divisor), divisor,
-                $"Expected a positive, finite divisor. Received: divisor={divisor}.");
-        }
+        Check.Positive(divisor, nameof(divisor));
 
         CheckShape(values.Length, labels, featureSize, nameof(values));
         return new Dataset(values, divisor, null, labels, null, featureSize, 1, null);
@@ -194,17 +190,9 @@ public sealed class Dataset
 
     private static int CheckValueShape(int features, float[] targets, int featureSize, int targetSize)
     {
-        if (featureSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize,
-                $"Expected a positive feature size. Received: featureSize={featureSize}.");
-        }
+        Check.Positive(featureSize, nameof(featureSize), "feature size");
 
-        if (targetSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(targetSize), targetSize,
-                $"Expected a positive target size. Received: targetSize={targetSize}.");
-        }
+        Check.Positive(targetSize, nameof(targetSize), "target size");
 
         if (targets.Length % targetSize != 0)
         {
@@ -231,11 +219,7 @@ public sealed class Dataset
 
     private static void CheckShape(int length, int[] labels, int featureSize, string name)
     {
-        if (featureSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize,
-                $"Expected a positive feature size. Received: featureSize={featureSize}.");
-        }
+        Check.Positive(featureSize, nameof(featureSize), "feature size");
 
         if ((long)labels.Length * featureSize != length)
         {
@@ -266,11 +250,7 @@ public sealed class Dataset
     public static int SplitIndex(int count, double validationFraction)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (!(validationFraction > 0 && validationFraction < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction,
-                $"Expected a validation fraction in (0, 1). Received: validationFraction={validationFraction}.");
-        }
+        Check.InRange(validationFraction, 0f, 1f, "()", nameof(validationFraction), "a validation fraction");
 
         int splitAt = (int)Math.Floor(count * (1.0 - validationFraction));
         if (splitAt == 0 || splitAt == count)
@@ -314,11 +294,7 @@ public sealed class Dataset
     /// <exception cref="ArgumentException">Either part would be empty.</exception>
     public (Dataset Training, Dataset Test) SplitShuffled(double testFraction, ulong seed)
     {
-        if (!(testFraction > 0 && testFraction < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(testFraction), testFraction,
-                $"Expected a test fraction in (0, 1). Received: testFraction={testFraction}.");
-        }
+        Check.InRange(testFraction, 0f, 1f, "()", nameof(testFraction), "a test fraction");
 
         int test = (int)Math.Ceiling(Count * testFraction);
         if (test == Count)

@@ -175,15 +175,9 @@ public static class GradientChecker
     private static void CheckSettings(int batch, float step, double floor)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
-        if (!(step > 0 && float.IsFinite(step)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(step), step, "Expected a positive, finite step.");
-        }
+        Check.Positive(step, nameof(step));
 
-        if (!(floor > 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(floor), floor, "Expected a positive floor.");
-        }
+        Check.Positive(floor, nameof(floor));
     }
 
     private sealed class ErrorTracker(double floor)

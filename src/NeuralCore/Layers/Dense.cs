@@ -30,11 +30,7 @@ public sealed class Dense : Layer
     public Dense(int units, Activation activation = Activation.Linear, bool useBias = true, string? name = null)
         : base(name)
     {
-        if (units <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(units), units,
-                $"Expected a positive number of units. Received: units={units}.");
-        }
+        Check.Positive(units, nameof(units), "number of units");
 
         if (!Enum.IsDefined(activation))
         {

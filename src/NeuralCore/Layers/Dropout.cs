@@ -22,11 +22,7 @@ public sealed class Dropout : Layer
     public Dropout(float rate, string? name = null)
         : base(name)
     {
-        if (!(rate >= 0f && rate < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(rate), rate,
-                $"Expected a dropout rate in [0, 1). Received: rate={rate}.");
-        }
+        Check.InRange(rate, 0f, 1f, "[)", nameof(rate), "a dropout rate");
 
         Rate = rate;
     }

@@ -100,11 +100,7 @@ public abstract class Layer : ILayer
     /// <inheritdoc/>
     public void Build(int inputSize, ulong seed)
     {
-        if (inputSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize,
-                $"Expected a positive input size. Received: inputSize={inputSize}.");
-        }
+        Check.Positive(inputSize, nameof(inputSize), "input size");
 
         if (IsBuilt)
         {

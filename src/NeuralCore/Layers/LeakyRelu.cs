@@ -18,11 +18,7 @@ public sealed class LeakyRelu : Layer
     public LeakyRelu(float negativeSlope = 0.3f, string? name = null)
         : base(name)
     {
-        if (!(negativeSlope >= 0 && float.IsFinite(negativeSlope)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope,
-                $"Expected a non-negative, finite negative_slope. Received: negativeSlope={negativeSlope}.");
-        }
+        Check.NonNegative(negativeSlope, nameof(negativeSlope), "negative_slope");
 
         NegativeSlope = negativeSlope;
     }

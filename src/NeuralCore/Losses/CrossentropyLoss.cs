@@ -16,11 +16,7 @@ public abstract class CrossentropyLoss : Loss
     protected CrossentropyLoss(bool fromLogits, float labelSmoothing, Reduction reduction)
         : base(reduction)
     {
-        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing,
-                $"Expected label_smoothing in [0, 1]. Received: labelSmoothing={labelSmoothing}.");
-        }
+        Check.InRange(labelSmoothing, 0f, 1f, "[]", nameof(labelSmoothing), "label_smoothing");
 
         FromLogits = fromLogits;
         LabelSmoothing = labelSmoothing;

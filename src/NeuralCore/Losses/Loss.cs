@@ -186,10 +186,7 @@ public abstract class Loss : ILoss
     public void PerSample(ReadOnlySpan<float> output, LossTargets targets, Span<double> losses, int batch, int outputs)
     {
         Check(output.Length, targets, -1, batch, outputs);
-        if (losses.Length < batch)
-        {
-            throw new ArgumentException($"losses holds {losses.Length} values but the batch has {batch}.", nameof(losses));
-        }
+        NeuralCore.Check.Holds(losses.Length, batch, 1, nameof(losses), "batch", unit: "values");
 
         float[] scratch = ArrayPool<float>.Shared.Rent(outputs);
         try
@@ -230,16 +227,8 @@ public abstract class Loss : ILoss
     {
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
-        long needed = (long)batch * outputs;
-        if (output.Length < needed)
-        {
-            throw new ArgumentException($"output holds {output.Length} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(output));
-        }
-
-        if (predictions.Length < needed)
-        {
-            throw new ArgumentException($"predictions holds {predictions.Length} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(predictions));
-        }
+        NeuralCore.Check.Holds(output.Length, batch, outputs, nameof(output), "batch", "outputs");
+        NeuralCore.Check.Holds(predictions.Length, batch, outputs, nameof(predictions), "batch", "outputs");
     }
 
     /// <inheritdoc/>
@@ -256,14 +245,7 @@ public abstract class Loss : ILoss
                 throw new ArgumentException($"The sample weights hold {weights.Length} values but there are {count} samples.", name);
             }
 
-            for (int i = 0; i < count; i++)
-            {
-                if (!(weights[i] >= 0 && float.IsFinite(weights[i])))
-                {
-                    throw new ArgumentException(
-                        $"Sample weight {i} is {Format(weights[i])}: weights must be non-negative and finite.", name);
-                }
-            }
+            NeuralCore.Check.Weights(weights[..count], name, "Sample weight");
         }
 
         if (targets.HasLabels)
@@ -301,7 +283,7 @@ public abstract class Loss : ILoss
                 if (CheckValue(row[j]) is { } requirement)
                 {
                     throw new ArgumentException(
-                        $"{name}[{r}, {j}] = {Format(row[j])}, but {Name} needs {requirement}.", name);
+                        $"{name}[{r}, {j}] = {NeuralCore.Check.Format(row[j])}, but {Name} needs {requirement}.", name);
                 }
             }
 
@@ -315,19 +297,12 @@ public abstract class Loss : ILoss
     // The labels travel inside the targets, but messages name them as the caller knows them.
     private static ArgumentException Invalid(string message, string paramName) => new(message, paramName);
 
-    private static string Format(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private void Check(int output, LossTargets targets, int outputGrad, int batch, int outputs)
     {
-        if (batch <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Expected a positive batch size. Received: batch={batch}.");
-        }
+        NeuralCore.Check.Positive(batch, nameof(batch), "batch size");
 
-        if (outputs <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, $"Expected a positive number of outputs. Received: outputs={outputs}.");
-        }
+        NeuralCore.Check.Positive(outputs, nameof(outputs), "number of outputs");
 
         long needed = (long)batch * outputs;
         if (output < needed)

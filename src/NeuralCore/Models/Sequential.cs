@@ -49,11 +49,7 @@ public sealed class Sequential
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive.</exception>
     public Sequential(int inputSize, ulong seed = 0, string name = "sequential")
     {
-        if (inputSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize,
-                $"Expected a positive input size. Received: inputSize={inputSize}.");
-        }
+        Check.Positive(inputSize, nameof(inputSize), "input size");
 
         Names.Check(name, nameof(name));
         InputSize = inputSize;
@@ -589,10 +585,7 @@ public sealed class Sequential
 
     private void CheckBatch(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
-        if (batch <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Expected a positive batch size. Received: batch={batch}.");
-        }
+        Check.Positive(batch, nameof(batch), "batch size");
 
         CheckLength(inputs.Length, (long)batch * InputSize, nameof(inputs), "inputs", batch, InputSize);
         if (targets.HasLabels && targets.Labels.Length < batch)

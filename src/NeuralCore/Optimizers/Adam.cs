@@ -16,10 +16,10 @@ public sealed record AdamOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f,
     /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or a β is outside [0, 1).</exception>
     public void Validate()
     {
-        OptionChecks.Positive(LearningRate, nameof(LearningRate));
-        OptionChecks.Decay(Beta1, nameof(Beta1));
-        OptionChecks.Decay(Beta2, nameof(Beta2));
-        OptionChecks.Positive(Epsilon, nameof(Epsilon));
+        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.Decay(Beta1, nameof(Beta1));
+        Check.Decay(Beta2, nameof(Beta2));
+        Check.Positive(Epsilon, nameof(Epsilon));
     }
 }
 

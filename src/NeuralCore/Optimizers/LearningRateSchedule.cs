@@ -13,11 +13,7 @@ public abstract class LearningRateSchedule
 
     private protected static void PositiveSteps(long decaySteps)
     {
-        if (decaySteps <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(decaySteps), decaySteps,
-                $"Expected a positive number of decay steps. Received: decaySteps={decaySteps}.");
-        }
+        Check.Positive(decaySteps, nameof(decaySteps), "number of decay steps");
     }
 }
 
@@ -38,17 +34,14 @@ public sealed class CosineDecay : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
     public CosineDecay(float initialLearningRate, long decaySteps, float alpha = 0f, float? warmupTarget = null, long warmupSteps = 0)
     {
-        OptionChecks.Positive(initialLearningRate, nameof(InitialLearningRate));
+        Check.Positive(initialLearningRate, nameof(InitialLearningRate));
         PositiveSteps(decaySteps);
 
-        if (!(alpha >= 0f && alpha <= 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Expected alpha in [0, 1]. Received: alpha={alpha}.");
-        }
+        Check.InRange(alpha, 0f, 1f, "[]", nameof(alpha));
 
         if (warmupTarget is { } target)
         {
-            OptionChecks.Positive(target, nameof(WarmupTarget));
+            Check.Positive(target, nameof(WarmupTarget));
         }
 
         if (warmupSteps < 0 || (warmupTarget is null && warmupSteps != 0))
@@ -113,10 +106,10 @@ public sealed class ExponentialDecay : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
     public ExponentialDecay(float initialLearningRate, long decaySteps, float decayRate, bool staircase = false)
     {
-        OptionChecks.Positive(initialLearningRate, nameof(InitialLearningRate));
+        Check.Positive(initialLearningRate, nameof(InitialLearningRate));
         PositiveSteps(decaySteps);
 
-        OptionChecks.Positive(decayRate, nameof(DecayRate));
+        Check.Positive(decayRate, nameof(DecayRate));
         (InitialLearningRate, DecaySteps, DecayRate, Staircase) = (initialLearningRate, decaySteps, decayRate, staircase);
     }
 
@@ -230,16 +223,13 @@ public sealed class OneCycle : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
     public OneCycle(float maxLearningRate, long totalSteps, double pctStart = 0.3, double divFactor = 25, double finalDivFactor = 1e4)
     {
-        OptionChecks.Positive(maxLearningRate, nameof(MaxLearningRate));
+        Check.Positive(maxLearningRate, nameof(MaxLearningRate));
         if (totalSteps < 2)
         {
             throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, $"Expected at least 2 steps. Received: totalSteps={totalSteps}.");
         }
 
-        if (!(pctStart > 0 && pctStart < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(pctStart), pctStart, $"Expected pctStart in (0, 1). Received: pctStart={pctStart}.");
-        }
+        Check.InRange(pctStart, 0f, 1f, "()", nameof(pctStart));
 
         if (!(divFactor >= 1 && double.IsFinite(divFactor)))
         {

@@ -38,7 +38,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is out of range.</exception>
     protected Optimizer(float learningRate)
     {
-        OptionChecks.Positive(learningRate, "LearningRate");
+        Check.Positive(learningRate, "LearningRate");
         _learningRate = learningRate;
     }
 
@@ -54,7 +54,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         get => _learningRate;
         set
         {
-            OptionChecks.NonNegative(value, nameof(LearningRate));
+            Check.NonNegative(value, nameof(LearningRate));
             _learningRate = value;
         }
     }
@@ -69,7 +69,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         get => _weightDecay;
         init
         {
-            OptionChecks.NonNegative(value, nameof(WeightDecay));
+            Check.NonNegative(value, nameof(WeightDecay));
             _weightDecay = value;
         }
     }
@@ -88,7 +88,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         get => _clipNorm;
         init
         {
-            OptionChecks.NonNegative(value, nameof(ClipNorm));
+            Check.NonNegative(value, nameof(ClipNorm));
             _clipNorm = value;
         }
     }
@@ -100,7 +100,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         get => _clipValue;
         init
         {
-            OptionChecks.NonNegative(value, nameof(ClipValue));
+            Check.NonNegative(value, nameof(ClipValue));
             _clipValue = value;
         }
     }
@@ -112,7 +112,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         get => _globalClipNorm;
         init
         {
-            OptionChecks.NonNegative(value, nameof(GlobalClipNorm));
+            Check.NonNegative(value, nameof(GlobalClipNorm));
             _globalClipNorm = value;
         }
     }
@@ -402,7 +402,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
 
     private static float Checked(float value, string name)
     {
-        OptionChecks.NonNegative(value, name);
+        Check.NonNegative(value, name);
         return value;
     }
 }

@@ -16,10 +16,10 @@ public sealed record RmsPropOptions(float LearningRate = 1e-3f, float Rho = 0.9f
     /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or ρ or the momentum is outside [0, 1).</exception>
     public void Validate()
     {
-        OptionChecks.Positive(LearningRate, nameof(LearningRate));
-        OptionChecks.Decay(Rho, nameof(Rho));
-        OptionChecks.Decay(Momentum, nameof(Momentum));
-        OptionChecks.Positive(Epsilon, nameof(Epsilon));
+        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.Decay(Rho, nameof(Rho));
+        Check.Decay(Momentum, nameof(Momentum));
+        Check.Positive(Epsilon, nameof(Epsilon));
     }
 }
 

@@ -14,8 +14,8 @@ public sealed record SgdOptions(float LearningRate = 0.01f, float Momentum = 0f,
     /// <exception cref="ArgumentOutOfRangeException">The learning rate is not positive and finite, or the momentum is outside [0, 1).</exception>
     public void Validate()
     {
-        OptionChecks.Positive(LearningRate, nameof(LearningRate));
-        OptionChecks.Decay(Momentum, nameof(Momentum));
+        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.Decay(Momentum, nameof(Momentum));
     }
 }
 

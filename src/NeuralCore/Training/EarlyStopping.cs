@@ -27,10 +27,7 @@ public sealed class EarlyStopping : Callback
         Monitoring.CheckName(monitor, nameof(monitor));
 
         ArgumentOutOfRangeException.ThrowIfNegative(patience);
-        if (!(minDelta >= 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, "Expected a non-negative minDelta.");
-        }
+        Check.NonNegative(minDelta, nameof(minDelta));
 
         Monitor = monitor;
         Patience = patience;

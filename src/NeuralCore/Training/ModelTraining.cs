@@ -423,10 +423,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
         CheckSpans(model, inputs.Length, count);
-        if (labels.Length < count)
-        {
-            throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
-        }
+        Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels");
 
         return EvaluateSpans(model, inputs, LossTargets.FromLabels(labels[..count]), count, batchSize, "labels");
     }
@@ -447,14 +444,8 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
         CheckSpans(model, inputs.Length, count);
-        long needed = (long)count * model.OutputSize;
-        if (targets.Length < needed)
-        {
-            throw new ArgumentException(
-                $"targets holds {targets.Length} values but [count={count}, {model.OutputSize}] needs {needed}.", nameof(targets));
-        }
-
-        return EvaluateSpans(model, inputs, LossTargets.FromValues(targets[..(int)needed]), count, batchSize, "targets");
+        Check.Holds(targets.Length, count, model.OutputSize, nameof(targets), "count", unit: "values");
+        return EvaluateSpans(model, inputs, LossTargets.FromValues(targets[..(count * model.OutputSize)]), count, batchSize, "targets");
     }
 
     private static Evaluation EvaluateSpans(Sequential model, ReadOnlySpan<float> inputs, LossTargets targets, int count, int batchSize, string name)
@@ -718,7 +709,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(data);
         CheckFeatureSize(model, data, nameof(data));
         int classes = Math.Max(2, model.OutputSize);
-        CheckLabels(data.Labels, classes, "data.Labels");
+        Check.Labels(data.Labels, classes, "data.Labels");
         return new ConfusionMatrix(data.Labels, model.PredictClasses(data, 1000), classes);
     }
 
@@ -738,7 +729,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(data);
         CheckFeatureSize(model, data, nameof(data));
         int classes = Math.Max(2, model.OutputSize);
-        CheckLabels(data.Labels, classes, "data.Labels");
+        Check.Labels(data.Labels, classes, "data.Labels");
         float[] scores = model.Predict(data);
         if (model.OutputSize == 1)
         {
@@ -801,23 +792,11 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         CheckSpans(model, inputs.Length, count);
-        if (labels.Length < count)
-        {
-            throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
-        }
+        Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels");
 
         int classes = Math.Max(2, model.OutputSize);
-        CheckLabels(labels[..count], classes, nameof(labels));
+        Check.Labels(labels[..count], classes, nameof(labels));
         return new ConfusionMatrix(labels[..count], model.PredictClasses(inputs, count), classes);
-    }
-
-    private static void CheckLabels(ReadOnlySpan<int> labels, int classes, string name)
-    {
-        int bad = labels.IndexOfAnyExceptInRange(0, classes - 1);
-        if (bad >= 0)
-        {
-            throw new ArgumentException($"{name}[{bad}] = {labels[bad]} is outside [0, {classes}): the model predicts {classes} classes.", name);
-        }
     }
 
     private static void CheckCompiled(Sequential model, string what)
@@ -967,11 +946,6 @@ public static class ModelTraining
 
     private static void CheckSpans(Sequential model, int inputs, int count)
     {
-        long needed = (long)count * model.InputSize;
-        if (inputs < needed)
-        {
-            throw new ArgumentException(
-                $"inputs holds {inputs} floats but [count={count}, {model.InputSize}] needs {needed}.", nameof(inputs));
-        }
+        Check.Holds(inputs, count, model.InputSize, nameof(inputs), "count");
     }
 }

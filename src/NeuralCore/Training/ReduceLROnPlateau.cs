@@ -30,24 +30,13 @@ public sealed class ReduceLROnPlateau : Callback
     {
         Monitoring.CheckName(monitor, nameof(monitor));
 
-        if (!(factor > 0 && factor < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(factor), factor,
-                $"Expected a factor in (0, 1): the rate is multiplied by it. Received: factor={factor}.");
-        }
+        Check.InRange(factor, 0f, 1f, "()", nameof(factor), "a factor (the rate is multiplied by it)");
 
         ArgumentOutOfRangeException.ThrowIfNegative(patience);
         ArgumentOutOfRangeException.ThrowIfNegative(cooldown);
-        if (!(minDelta >= 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, $"Expected a non-negative minDelta. Received: minDelta={minDelta}.");
-        }
+        Check.NonNegative(minDelta, nameof(minDelta));
 
-        if (!(minLearningRate >= 0 && float.IsFinite(minLearningRate)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(minLearningRate), minLearningRate,
-                $"Expected a non-negative, finite minimum rate. Received: minLearningRate={minLearningRate}.");
-        }
+        Check.NonNegative(minLearningRate, nameof(minLearningRate), "minimum rate");
 
         (Monitor, Factor, Patience, MinDelta, Cooldown, MinLearningRate) = (monitor, factor, patience, minDelta, cooldown, minLearningRate);
         Mode = mode;

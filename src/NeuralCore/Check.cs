@@ -1,0 +1,140 @@
+using System.Globalization;
+
+namespace NeuralCore;
+
+/// <summary>
+/// The argument checks shared by the whole library, so that every entry point words the same problem the same way,
+/// Keras's way: what was expected, then what was received, named (<c>Expected a positive number of units. Received:
+/// units=0.</c>). <c>name</c> arguments are the parameter (or option) names; messages show them in
+/// camelCase. Kernels keep their own allocation-free <see cref="Kernels.ThrowHelper"/>.
+/// </summary>
+internal static class Check
+{
+    /// <summary>Throws unless <paramref name="value"/> &gt; 0.</summary>
+    public static void Positive(long value, string name, string? what = null)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Expected a positive {what ?? Camel(name)}. Received: {Camel(name)}={value}.");
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="value"/> is positive and finite.</summary>
+    public static void Positive(float value, string name, string? what = null) => Positive(value, single: true, name, what);
+
+    /// <summary>Throws unless <paramref name="value"/> is positive and finite.</summary>
+    public static void Positive(double value, string name, string? what = null) => Positive(value, single: false, name, what);
+
+    /// <summary>Throws unless <paramref name="value"/> ≥ 0.</summary>
+    public static void NonNegative(long value, string name, string? what = null)
+    {
+        if (value < 0)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Expected a non-negative {what ?? Camel(name)}. Received: {Camel(name)}={value}.");
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="value"/> is non-negative and finite.</summary>
+    public static void NonNegative(float value, string name, string? what = null) => NonNegative(value, single: true, name, what);
+
+    /// <summary>Throws unless <paramref name="value"/> is non-negative and finite.</summary>
+    public static void NonNegative(double value, string name, string? what = null) => NonNegative(value, single: false, name, what);
+
+    /// <summary>
+    /// Throws unless <paramref name="value"/> lies between <paramref name="low"/> and <paramref name="high"/>, each
+    /// end included or not as <paramref name="interval"/> says (<c>"[)"</c>, <c>"()"</c>, <c>"[]"</c>, <c>"(]"</c>); NaN never does.
+    /// </summary>
+    public static void InRange(float value, float low, float high, string interval, string name, string? what = null) =>
+        InRange(value, low, high, single: true, interval, name, what);
+
+    /// <inheritdoc cref="InRange(float, float, float, string, string, string?)"/>
+    public static void InRange(double value, double low, double high, string interval, string name, string? what = null) =>
+        InRange(value, low, high, single: false, interval, name, what);
+
+    /// <summary>A decay rate or momentum: in [0, 1).</summary>
+    public static void Decay(float value, string name) => InRange(value, 0f, 1f, "[)", name);
+
+    /// <summary>
+    /// Throws unless a row-major buffer holds at least <c>rows·columns</c> elements, naming its shape
+    /// (<c>output holds 5 floats but [batch=2, outputs=3] needs 6.</c>). The message is built only on failure, so
+    /// per-step checks allocate nothing.
+    /// </summary>
+    /// <param name="actual">The buffer's length.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <param name="columns">The number of columns (1 for a vector).</param>
+    /// <param name="name">The buffer's parameter name.</param>
+    /// <param name="rowsName">What the rows count, as the shape shows it (batch, count).</param>
+    /// <param name="columnsName">What the columns count, or null to show the number alone.</param>
+    /// <param name="unit">What the elements are (floats, values, labels).</param>
+    public static void Holds(int actual, long rows, long columns, string name, string rowsName, string? columnsName = null, string unit = "floats")
+    {
+        long needed = rows * columns;
+        if (actual < needed)
+        {
+            string shape = columns == 1 && columnsName is null
+                ? $"[{rowsName}={rows}]"
+                : $"[{rowsName}={rows}, {(columnsName is null ? "" : columnsName + "=")}{columns}]";
+            throw new ArgumentException($"{name} holds {actual} {unit} but {shape} needs {needed}.", name);
+        }
+    }
+
+    /// <summary>Throws when a weight is negative, infinite or NaN (<c>Sample weight 3 is -1: weights must be non-negative and finite.</c>).</summary>
+    public static void Weights(ReadOnlySpan<float> weights, string name, string kind)
+    {
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (!(weights[i] >= 0f && float.IsFinite(weights[i])))
+            {
+                throw new ArgumentException($"{kind} {i} is {Format(weights[i])}: weights must be non-negative and finite.", name);
+            }
+        }
+    }
+
+    /// <summary>Throws when a class label is outside <c>[0, classes)</c>, naming the first one.</summary>
+    public static void Labels(ReadOnlySpan<int> labels, int classes, string name)
+    {
+        int bad = labels.IndexOfAnyExceptInRange(0, classes - 1);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"{name}[{bad}] = {labels[bad]} is outside [0, {classes}): the model predicts {classes} classes.", name);
+        }
+    }
+
+    /// <summary>A number as messages show it: invariant culture, shortest round-trip form.</summary>
+    public static string Format(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    // Checks run in double; a float argument is shown as the float it was (0.1, not 0.100000001490116).
+    private static string Format(double value, bool single) =>
+        single ? Format((float)value) : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static void Positive(double value, bool single, string name, string? what)
+    {
+        if (!(value > 0 && double.IsFinite(value)))
+        {
+            throw new ArgumentOutOfRangeException(name, value,
+                $"Expected a positive, finite {what ?? Camel(name)}. Received: {Camel(name)}={Format(value, single)}.");
+        }
+    }
+
+    private static void NonNegative(double value, bool single, string name, string? what)
+    {
+        if (!(value >= 0 && double.IsFinite(value)))
+        {
+            throw new ArgumentOutOfRangeException(name, value,
+                $"Expected a non-negative, finite {what ?? Camel(name)}. Received: {Camel(name)}={Format(value, single)}.");
+        }
+    }
+
+    private static void InRange(double value, double low, double high, bool single, string interval, string name, string? what)
+    {
+        bool above = interval[0] == '[' ? value >= low : value > low;
+        bool below = interval[1] == ']' ? value <= high : value < high;
+        if (!(above && below))
+        {
+            throw new ArgumentOutOfRangeException(name, value,
+                $"Expected {what ?? Camel(name)} in {interval[0]}{Format(low, single)}, {Format(high, single)}{interval[1]}. Received: {Camel(name)}={Format(value, single)}.");
+        }
+    }
+
+    private static string Camel(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];
+}
