@@ -47,7 +47,7 @@ public static class FashionMnist
     /// <param name="downloader">The cache and mirrors, or null for <see cref="CreateDownloader"/>'s defaults.</param>
     /// <param name="searchFrom">Where to start looking for the repository copy; null for <see cref="MnistLocator.DefaultSearchStarts"/>.</param>
     /// <param name="allowDownload">False to fail instead of downloading.</param>
-    /// <param name="cancellationToken">Cancels the hashing and downloads.</param>
+    /// <param name="cancellationToken">Cancels the hashing, downloads and loading.</param>
     /// <returns>The folder and where it was found.</returns>
     /// <exception cref="DirectoryNotFoundException"><paramref name="explicitDirectory"/> does not exist.</exception>
     /// <exception cref="FileNotFoundException">A file is missing from <paramref name="explicitDirectory"/>, or nothing was found and downloading is off.</exception>
@@ -77,13 +77,13 @@ public static class FashionMnist
     /// <summary>Finds the files (<see cref="ResolveAsync"/>) and loads both splits.</summary>
     /// <param name="explicitDirectory">A folder the caller chose, or null to search.</param>
     /// <param name="downloader">The cache and mirrors, or null for the defaults.</param>
-    /// <param name="cancellationToken">Cancels the hashing and downloads.</param>
+    /// <param name="cancellationToken">Cancels the hashing, downloads and loading.</param>
     /// <returns>The training and test sets.</returns>
     /// <exception cref="IOException">A download failed on every mirror.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid.</exception>
     public static async Task<MnistDataset> LoadAsync(string? explicitDirectory = null, MnistDownloader? downloader = null, CancellationToken cancellationToken = default)
     {
         MnistLocation location = await ResolveAsync(explicitDirectory, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return Mnist.Load(location.Directory);
+        return Mnist.Load(location.Directory, cancellationToken);
     }
 }

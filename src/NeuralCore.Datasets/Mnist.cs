@@ -52,14 +52,29 @@ public static class Mnist
     /// A file is not valid IDX (see <see cref="IdxReader"/>), has the wrong magic number or image size, the image and
     /// label counts differ, or a label is above 9; the message names the file.
     /// </exception>
-    public static MnistDataset Load(string directory)
+    public static MnistDataset Load(string directory) => Load(directory, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Load(string)"/> that stops, throwing <see cref="OperationCanceledException"/>, within about a
+    /// megabyte of reading once <paramref name="cancellationToken"/> is cancelled (a Ctrl+C while the data loads).
+    /// </summary>
+    /// <param name="directory">A folder holding the four files.</param>
+    /// <param name="cancellationToken">Stops the loading.</param>
+    /// <returns>The training and test sets.</returns>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
+    /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static MnistDataset Load(string directory, CancellationToken cancellationToken)
     {
         // The two splits decompress in parallel: the training images (47 MB) take most of the time.
-        Task<Dataset> test = Task.Run(() => Load(directory, MnistSplit.Test));
+        Task<Dataset> test = Task.Run(() => Load(directory, MnistSplit.Test, cancellationToken), CancellationToken.None);
         Dataset train;
         try
         {
-            train = Load(directory, MnistSplit.Train);
+            train = Load(directory, MnistSplit.Train, cancellationToken);
         }
         finally
         {
@@ -79,7 +94,21 @@ public static class Mnist
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
-    public static Dataset Load(string directory, MnistSplit split)
+    public static Dataset Load(string directory, MnistSplit split) => Load(directory, split, CancellationToken.None);
+
+    /// <summary><see cref="Load(string, MnistSplit)"/> that stops once <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <param name="directory">A folder holding that split's two files.</param>
+    /// <param name="split">Which split.</param>
+    /// <param name="cancellationToken">Stops the loading.</param>
+    /// <returns>The samples.</returns>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is not defined.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
+    /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Dataset Load(string directory, MnistSplit split, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         (string images, string labels) = split switch
@@ -94,7 +123,7 @@ public static class Mnist
             throw new DirectoryNotFoundException($"The MNIST folder does not exist: '{Path.GetFullPath(directory)}'.");
         }
 
-        return LoadFiles(FindFile(directory, images), FindFile(directory, labels));
+        return LoadFiles(FindFile(directory, images), FindFile(directory, labels), DefaultMaxSamples, cancellationToken);
     }
 
     /// <summary>Loads one split from an images file and a labels file, raw or gzip-compressed.</summary>
@@ -127,12 +156,28 @@ public static class Mnist
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid, the counts differ, or they exceed the limit.</exception>
     /// <exception cref="InsufficientMemoryException">The images need more memory than the process may use.</exception>
-    public static Dataset LoadFiles(string imagesPath, string labelsPath, int maxSamples)
+    public static Dataset LoadFiles(string imagesPath, string labelsPath, int maxSamples) =>
+        LoadFiles(imagesPath, labelsPath, maxSamples, CancellationToken.None);
+
+    /// <summary><see cref="LoadFiles(string, string, int)"/> that stops once <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <param name="imagesPath">An IDX file of <c>n × 28 × 28</c> unsigned bytes.</param>
+    /// <param name="labelsPath">An IDX file of <c>n</c> unsigned bytes 0..9.</param>
+    /// <param name="maxSamples">The most samples accepted; positive.</param>
+    /// <param name="cancellationToken">Stops the loading.</param>
+    /// <returns>The samples.</returns>
+    /// <exception cref="ArgumentException">A path is null or empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSamples"/> is not positive.</exception>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="IOException">A path is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid, the counts differ, or they exceed the limit.</exception>
+    /// <exception cref="InsufficientMemoryException">The images need more memory than the process may use.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Dataset LoadFiles(string imagesPath, string labelsPath, int maxSamples, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(imagesPath);
         ArgumentException.ThrowIfNullOrEmpty(labelsPath);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSamples);
-        IdxFile labels = IdxReader.Read(labelsPath, maxSamples);
+        IdxFile labels = IdxReader.Read(labelsPath, maxSamples, cancellationToken);
         int[] labelValues = ToLabels(labels);
         long pixels = (long)labelValues.Length * Features;
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
@@ -149,7 +194,7 @@ public static class Mnist
                 $"{imagesPath} holds {declared} images but {labels.Name} holds {labelValues.Length} labels; expected equal counts (refused from the headers, before reading the images).");
         }
 
-        IdxFile images = IdxReader.Read(imagesPath, pixels);
+        IdxFile images = IdxReader.Read(imagesPath, pixels, cancellationToken);
         return FromIdx(images, labelValues, labels.Name);
     }
 

@@ -328,6 +328,8 @@ public sealed class MnistDownloader
     // The file's hash in the form of the expected one: SHA-256 hex, or md5: and MD5 hex.
     private static async Task<string> HashFileAsync(string path, string expected, CancellationToken cancellationToken)
     {
+        // A cache entry that is not a regular file (a named pipe would block here for ever) is an error, not a miss.
+        InputFile.RequireRegular(path, "cached data file");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         if (expected.StartsWith(Md5Prefix, StringComparison.Ordinal))
         {

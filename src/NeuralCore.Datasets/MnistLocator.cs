@@ -125,7 +125,7 @@ public static class MnistLocator
         CancellationToken cancellationToken = default)
     {
         MnistLocation location = await ResolveAsync(explicitDirectory, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return Mnist.Load(location.Directory);
+        return Mnist.Load(location.Directory, cancellationToken);
     }
 
     /// <summary>The cache if every file there is verified, else a download (or, with downloads off, an error naming where it looked).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
+using NeuralCore.IO;
 using nietras.SeparatedValues;
 
 namespace NeuralCore.Data;
@@ -27,10 +28,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"The table file '{path}' does not exist.", path);
-        }
+        InputFile.RequireRegular(path, "table file");
 
         using Stream file = File.OpenRead(path);
         using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;

@@ -89,4 +89,48 @@ public sealed class MnistMlpProcessTests : IDisposable
         Assert.Contains("cannot be written", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("MNIST:", stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Named_pipes_in_place_of_the_data_or_the_model_are_refused_not_waited_on()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string data = Directory.CreateDirectory(Path.Combine(_out, "data")).FullName;
+        foreach (string name in NeuralCore.Data.Mnist.FileNames)
+        {
+            MakeFifo(Path.Combine(data, name));
+        }
+
+        string model = Path.Combine(_out, "model.ncm");
+        MakeFifo(model);
+        foreach ((string what, string[] args) in new[]
+        {
+            ("--data", new[] { "--data", data, "--epochs", "1", "--out", Path.Combine(_out, "run") }),
+            ("evaluate", new[] { "evaluate", "--model", model, "--data", data }),
+        })
+        {
+            using Process trainer = Start(args);
+            Task<string> stderr = trainer.StandardError.ReadToEndAsync();
+            Task<string> stdout = trainer.StandardOutput.ReadToEndAsync();
+            if (!trainer.WaitForExit(60_000))
+            {
+                trainer.Kill();
+                Assert.Fail($"{what}: the trainer blocked on a named pipe");
+            }
+
+            Assert.Equal(1, trainer.ExitCode);
+            Assert.Contains("named pipe (FIFO)", await stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Epoch", await stdout, StringComparison.Ordinal);
+        }
+    }
+
+    private static void MakeFifo(string path)
+    {
+        using Process mkfifo = Process.Start("mkfifo", [path])!;
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+    }
 }

@@ -64,23 +64,46 @@ public static class ModelFile
     /// <param name="path">The file.</param>
     /// <returns>The model, with bitwise the weights it was saved with.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket (refused before opening it), or the file cannot be read.</exception>
     /// <exception cref="InvalidDataException">The file is not a NeuralCore model, is truncated, corrupt, of another version, or inconsistent; the message names the file and the problem.</exception>
     public static Sequential Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        InputFile.RequireRegular(path, "model file");
         var info = new FileInfo(path);
-        if (!info.Exists)
-        {
-            throw new FileNotFoundException($"{path}: no such model file.", path);
-        }
-
         string name = info.Name;
         if (info.Length > MaxFileBytes)
         {
             throw new InvalidDataException($"{name}: {info.Length} bytes is larger than the {MaxFileBytes}-byte limit for a model file.");
         }
 
-        return Read(File.ReadAllBytes(path), name);
+        // Read no further than the limit whatever the size said: a file can grow while it is read, and where the
+        // file's kind cannot be told, a device would report a size of 0 and never end.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        byte[] buffer = new byte[Math.Min(info.Length, MaxFileBytes) + 1];
+        int length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (buffer.Length > MaxFileBytes)
+                {
+                    throw new InvalidDataException($"{name}: more than the {MaxFileBytes}-byte limit for a model file (it grew while being read, or never ends).");
+                }
+
+                Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, MaxFileBytes + 1L));
+            }
+
+            int read = stream.Read(buffer, length, buffer.Length - length);
+            if (read == 0)
+            {
+                break;
+            }
+
+            length += read;
+        }
+
+        return Read(buffer.AsSpan(0, length), name);
     }
 
     /// <summary>Parses a model from the bytes of a file (<see cref="Load"/> without the file system).</summary>
