@@ -35,6 +35,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     public int Train(TrainSettings settings, CancellationToken cancellation)
     {
         CheckMonitor(settings);
+        CheckMemory(settings, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         // Before the data loads and anything trains: a folder that cannot be written is found now, not after training.
         ProveWritable(settings.OutputDirectory);
         int threads = ApplyThreads(settings);
@@ -147,6 +148,11 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     public int Sweep(TrainSettings settings, IReadOnlyList<IReadOnlyList<int>> architectures, CancellationToken cancellation)
     {
         CheckMonitor(settings);
+        foreach (IReadOnlyList<int> hidden in architectures)
+        {
+            CheckMemory(settings with { Hidden = hidden }, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+        }
+
         ProveWritable(settings.OutputDirectory);
         int threads = ApplyThreads(settings);
         var (data, source, _) = LoadData(settings, cancellation);
@@ -318,6 +324,46 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     /// <returns>How many files were removed.</returns>
     internal static int RemoveStale(string directory) =>
         AtomicFile.RemoveStale(directory) + Directory.EnumerateDirectories(directory).Sum(folder => AtomicFile.RemoveStale(folder));
+
+    /// <summary>
+    /// Refuses, before the data loads, a model this process cannot hold, naming the options: the parameter count that
+    /// <c>--hidden</c> gives (in 64-bit arithmetic) against one array, which holds them all, and the memory of the
+    /// weights, their gradients, the optimizer's state, the batch's buffers (<c>--batch-size</c>) and the data against
+    /// what the process may use.
+    /// </summary>
+    /// <param name="settings">The options.</param>
+    /// <param name="availableBytes">The memory the process may use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>).</param>
+    /// <exception cref="ArgumentException">The parameters would not fit in one array.</exception>
+    /// <exception cref="InsufficientMemoryException">The run would need more memory than <paramref name="availableBytes"/>.</exception>
+    internal static void CheckMemory(TrainSettings settings, long availableBytes)
+    {
+        int[] widths = [Mnist.Features, .. settings.Hidden, Mnist.Classes];
+        long parameters = 0;
+        for (int i = 1; i < widths.Length; i++)
+        {
+            parameters += ((long)widths[i - 1] * widths[i]) + widths[i];
+        }
+
+        string hidden = string.Join(',', settings.Hidden);
+        if (parameters > Array.MaxLength)
+        {
+            throw new ArgumentException(string.Create(Inv,
+                $"--hidden {hidden} gives {parameters:N0} parameters, more than one .NET array holds ({Array.MaxLength:N0}), and the model keeps them in one: use fewer or narrower hidden layers."));
+        }
+
+        // Weights and gradients twice (each layer's own copy, then the model's arena), the optimizer's state
+        // (Adam: two moments; SGD: a velocity at most), the activation and gradient buffers of one batch, the data.
+        int slots = settings.Optimizer == "sgd" ? 1 : 2;
+        decimal weights = 4m * parameters * (4 + slots);
+        decimal buffers = 4m * settings.BatchSize * (widths.Skip(1).Sum(w => (decimal)w) + (2m * widths.Max()));
+        decimal data = 4m * 70_000 * Mnist.Features;
+        decimal total = weights + buffers + data;
+        if (availableBytes > 0 && total > availableBytes)
+        {
+            throw new InsufficientMemoryException(string.Create(Inv,
+                $"--hidden {hidden} ({parameters:N0} parameters) needs {weights / (1 << 20):N0} MiB for the weights, gradients and {settings.Optimizer}'s state, and --batch-size {settings.BatchSize} {buffers / (1 << 20):N0} MiB of buffers: with the data, {total / (1 << 20):N0} MiB, more than the {availableBytes / (1L << 20):N0} MiB this process may use; use smaller --hidden or --batch-size."));
+        }
+    }
 
     private static void CheckMonitor(TrainSettings settings)
     {

@@ -100,6 +100,24 @@ internal static class Check
         }
     }
 
+    /// <summary>
+    /// Throws <see cref="InsufficientMemoryException"/> when <paramref name="bytes"/> exceed the memory this process may
+    /// use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: the machine's memory or the container's limit), before
+    /// anything is allocated: <c>{what} needs 9,000 MiB, more than the 8,000 MiB this process may use; {advice}</c>.
+    /// </summary>
+    /// <param name="bytes">The bytes needed, computed without overflow (decimal).</param>
+    /// <param name="what">What needs them, for the message.</param>
+    /// <param name="advice">What to change, for the message.</param>
+    public static void FitsInMemory(decimal bytes, string what, string advice)
+    {
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && bytes > available)
+        {
+            throw new InsufficientMemoryException(string.Create(CultureInfo.InvariantCulture,
+                $"{what} needs {bytes / (1 << 20):N0} MiB, more than the {available / (1L << 20):N0} MiB this process may use; {advice}."));
+        }
+    }
+
     /// <summary>A number as messages show it: invariant culture, shortest round-trip form.</summary>
     public static string Format(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 

@@ -133,4 +133,29 @@ public sealed class MnistMlpProcessTests : IDisposable
         mkfifo.WaitForExit();
         Assert.Equal(0, mkfifo.ExitCode);
     }
+
+    [Fact]
+    public async Task A_run_that_cannot_fit_in_memory_is_refused_before_the_data_loads()
+    {
+        // The runtime's heap limit stands in for a small machine: 256 MiB.
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            Environment = { ["DOTNET_GCHeapHardLimit"] = "0x10000000" },
+        };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "MnistMlp.dll"), "--hidden", "20000", "--epochs", "1", "--out", _out })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using Process trainer = Process.Start(info)!;
+        Task<string> stdout = trainer.StandardOutput.ReadToEndAsync();
+        string stderr = await trainer.StandardError.ReadToEndAsync();
+        Assert.True(trainer.WaitForExit(60_000));
+        Assert.Equal(1, trainer.ExitCode);
+        Assert.Matches(@"^error: --hidden 20000 \(15,900,010 parameters\) needs [\d,]+ MiB .* more than the 256 MiB this process may use; use smaller --hidden or --batch-size\.", stderr);
+        Assert.DoesNotContain("MNIST:", await stdout, StringComparison.Ordinal);
+    }
 }

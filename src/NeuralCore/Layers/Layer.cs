@@ -98,7 +98,13 @@ public abstract class Layer : ILayer
     public Memory<float> Gradients => _gradients;
 
     /// <inheritdoc/>
-    public void Build(int inputSize, ulong seed)
+    public void Build(int inputSize, ulong seed) => Build(inputSize, seed, null);
+
+    /// <summary>
+    /// <see cref="Build(int, ulong)"/> for a model, which first checks <paramref name="admit"/> with the layer's parameter
+    /// count, after its shapes are known and before its parameters are allocated (the check throws to refuse).
+    /// </summary>
+    internal void Build(int inputSize, ulong seed, Action<Layer>? admit)
     {
         Check.Positive(inputSize, nameof(inputSize), "input size");
 
@@ -115,6 +121,8 @@ public abstract class Layer : ILayer
 
         OutputSize = OnBuild(inputSize);
         InputSize = inputSize;
+        admit?.Invoke(this);
+        Check.FitsInMemory(8m * ParameterCount, $"Layer '{Name}' ({ParameterCount:N0} parameters) with its gradients", "use fewer units");
         _ownParameters = new OwnStorage(new float[ParameterCount], this, "parameters");
         _ownGradients = new OwnStorage(new float[ParameterCount], this, "gradients");
         _parameters = _ownParameters.Memory;

@@ -143,7 +143,18 @@ public sealed class Sequential
                 $"Layer '{layer.Name}' expects {layer.InputSize} input features but the previous layer outputs {inputs}.", nameof(layer));
         }
 
-        layer.Build(inputs, Xoshiro128.Derive(Seed, (ulong)_layers.Count));
+        ulong seed = Xoshiro128.Derive(Seed, (ulong)_layers.Count);
+        if (layer is Layer own)
+        {
+            // Refused before the layer allocates its parameters.
+            own.Build(inputs, seed, CheckTotalParameters);
+        }
+        else
+        {
+            layer.Build(inputs, seed);
+            CheckTotalParameters(layer);
+        }
+
         if (layer is Layer claimed)
         {
             claimed.Owner = this;
@@ -207,6 +218,10 @@ public sealed class Sequential
         if (!IsCompiled)
         {
             int count = ParameterCount;
+            // The arena and its gradients, while the layers' own copies still exist, then the optimizer's state.
+            int slots = optimizer is Optimizer stateful ? stateful.StateSlotCount : 0;
+            Check.FitsInMemory(4m * count * (4 + slots), string.Create(CultureInfo.InvariantCulture,
+                $"Compiling {count:N0} parameters for {optimizer.GetType().Name} ({slots} state value(s) per parameter)"), "use fewer or narrower layers");
             _parameters = new float[count];
             _gradients = new float[count];
             int offset = 0;
@@ -234,6 +249,18 @@ public sealed class Sequential
         }
 
         EnsureCapacity(maxBatchSize);
+    }
+
+    // Compile keeps every parameter in one array (the arena the optimizer walks), so their total must fit in one.
+    private void CheckTotalParameters(ILayer layer)
+    {
+        long total = _layers.Sum(l => (long)l.ParameterCount) + layer.ParameterCount;
+        if (total > Array.MaxLength)
+        {
+            string name = string.IsNullOrEmpty(layer.Name) ? layer.GetType().Name : layer.Name;
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"With layer '{name}' ({layer.ParameterCount:N0} parameters) the model would have {total:N0} parameters, more than one array holds ({Array.MaxLength:N0}): use fewer or narrower layers."), nameof(layer));
+        }
     }
 
     // A loss reads logits, probabilities or any values; the last layer says which the model outputs.
@@ -500,8 +527,8 @@ public sealed class Sequential
         }
 
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
-        CheckLength(inputs.Length, (long)batch * InputSize, nameof(inputs), "inputs", batch, InputSize);
-        CheckLength(outputs.Length, (long)batch * OutputSize, nameof(outputs), "outputs", batch, OutputSize);
+        Check.Holds(inputs.Length, batch, InputSize, nameof(inputs), "batch");
+        Check.Holds(outputs.Length, batch, OutputSize, nameof(outputs), "batch");
 
         long scratch = (long)batch * _layers.Max(l => l.OutputSize);
         if (scratch > Array.MaxLength)
@@ -587,7 +614,7 @@ public sealed class Sequential
     {
         Check.Positive(batch, nameof(batch), "batch size");
 
-        CheckLength(inputs.Length, (long)batch * InputSize, nameof(inputs), "inputs", batch, InputSize);
+        Check.Holds(inputs.Length, batch, InputSize, nameof(inputs), "batch");
         if (targets.HasLabels && targets.Labels.Length < batch)
         {
             throw Invalid($"labels holds {targets.Labels.Length} values but the batch has {batch} samples.", "labels");
@@ -605,15 +632,6 @@ public sealed class Sequential
 
     /// <summary>The last layer's outputs of the last training step (before its update), <c>[batch, OutputSize]</c>.</summary>
     internal ReadOnlySpan<float> LastOutputs(int batch) => _activations[^1].AsSpan(0, batch * OutputSize);
-
-    private static void CheckLength(int length, long needed, string paramName, string what, int batch, int features)
-    {
-        if (length < needed)
-        {
-            throw new ArgumentException(
-                $"{what} holds {length} floats but the shape [batch={batch}, {features}] needs {needed}.", paramName);
-        }
-    }
 
     private void EnsureCapacity(int batch)
     {
@@ -640,12 +658,7 @@ public sealed class Sequential
         }
 
         decimal bytes = 4m * maxBatchSize * ((2m * width) + _layers.Sum(l => (decimal)l.OutputSize));
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (available > 0 && bytes > available)
-        {
-            throw new InsufficientMemoryException(string.Create(CultureInfo.InvariantCulture,
-                $"A batch of {maxBatchSize} samples needs {bytes / (1 << 20):N0} MiB of activation buffers, more than the {available / (1L << 20):N0} MiB this process may use; use a smaller batch or narrower layers."));
-        }
+        Check.FitsInMemory(bytes, $"A batch of {maxBatchSize} samples' activation buffers", "use a smaller batch or narrower layers");
     }
 
     // Kept apart from EnsureCapacity: the lambdas' closure would otherwise be allocated on every call.

@@ -124,6 +124,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>Floats of state per parameter (Adam: m and v; SGD with momentum: the velocity).</summary>
     protected abstract int StateSlots { get; }
 
+    /// <summary><see cref="StateSlots"/>, for the model's memory estimate before it compiles.</summary>
+    internal int StateSlotCount => StateSlots;
+
     /// <summary>The number of parameters the optimizer was initialized for, or -1.</summary>
     protected int ParameterCount => _count;
 

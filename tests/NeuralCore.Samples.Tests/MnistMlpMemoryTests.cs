@@ -1,0 +1,37 @@
+using MnistMlp;
+
+namespace NeuralCore.Samples.Tests;
+
+public class MnistMlpMemoryTests
+{
+    private const long Gib = 1L << 30;
+
+    [Fact]
+    public void Parameters_beyond_one_array_are_refused_naming_hidden()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Trainer.CheckMemory(new TrainSettings { Hidden = [30000, 30000, 30000, 30000] }, 64 * Gib));
+        Assert.Equal("--hidden 30000,30000,30000,30000 gives 2,723,940,010 parameters, more than one .NET array holds (2,147,483,591), and the model keeps them in one: use fewer or narrower hidden layers.", e.Message);
+    }
+
+    [Fact]
+    public void The_estimate_counts_weights_state_buffers_and_data()
+    {
+        // 784-1000-10: 795,010 parameters; Adam: 6 floats each (weights and gradients twice, two moments).
+        var adam = new TrainSettings { Hidden = [1000], BatchSize = 100 };
+        decimal expected = (4m * 795_010 * 6) + (4m * 100 * (1010 + (2 * 1000))) + (4m * 70_000 * 784);
+        Trainer.CheckMemory(adam, (long)expected);
+        var e = Assert.Throws<InsufficientMemoryException>(() => Trainer.CheckMemory(adam, (long)expected - 1));
+        Assert.Contains("--hidden 1000 (795,010 parameters)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--batch-size 100", e.Message, StringComparison.Ordinal);
+
+        // SGD keeps one velocity, not two moments.
+        Trainer.CheckMemory(adam with { Optimizer = "sgd" }, (long)expected - (4 * 795_010));
+    }
+
+    [Fact]
+    public void Default_runs_pass_on_a_small_machine()
+    {
+        Trainer.CheckMemory(new TrainSettings(), Gib);
+        Trainer.CheckMemory(new TrainSettings { Hidden = [512, 256], BatchSize = 128 }, Gib);
+    }
+}
