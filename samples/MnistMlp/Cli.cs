@@ -121,7 +121,8 @@ internal static class Cli
     /// <summary>Builds the command tree; <paramref name="run"/> receives the settings of the train and sweep commands.</summary>
     public static RootCommand Build(Func<TrainSettings, CancellationToken, int> train,
         Func<TrainSettings, IReadOnlyList<IReadOnlyList<int>>, CancellationToken, int> sweep,
-        Func<string, TrainSettings, string?, CancellationToken, int> evaluate)
+        Func<string, TrainSettings, string?, CancellationToken, int> evaluate,
+        Func<string, int>? verify = null)
     {
         var root = new RootCommand(
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.")
@@ -155,6 +156,10 @@ internal static class Cli
             Task.FromResult(evaluate(result.GetRequiredValue(ModelOption), Settings(result),
                 result.GetResult(OutOption) is { Implicit: false } ? result.GetValue(OutOption) : null, token)));
         root.Subcommands.Add(evaluateCommand);
+
+        var verifyCommand = new Command("verify", "Checks that an output folder holds one finished run's outputs, as its manifest.json lists them (exit code 1 if not).");
+        verifyCommand.SetAction(result => verify?.Invoke(result.GetValue(OutOption) ?? Path.Combine("runs", "mnist")) ?? 0);
+        root.Subcommands.Add(verifyCommand);
         return root;
     }
 

@@ -45,7 +45,8 @@ int Guard(Func<int> run)
 RootCommand root = Cli.Build(
     (settings, token) => Guard(() => trainer.Train(settings, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
     (settings, architectures, token) => Guard(() => trainer.Sweep(settings, architectures, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
-    (model, settings, outputDirectory, token) => Guard(() => trainer.Evaluate(model, settings, outputDirectory, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)));
+    (model, settings, outputDirectory, token) => Guard(() => trainer.Evaluate(model, settings, outputDirectory, CancellationTokenSource.CreateLinkedTokenSource(token, cancellation.Token).Token)),
+    directory => Guard(() => trainer.Verify(directory)));
 int exit = await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
 // Interrupted by a signal: the exit code says which one.
 return exit == Trainer.Interrupted && signalExit != 0 ? signalExit : exit;

@@ -38,6 +38,9 @@ internal sealed record RunReport(
 
     public Verdict Overfitting { get; } = Verdict.Judge(History, Settings.Monitor, Settings);
 
+    /// <summary>The run's identifier, as in manifest.json (<see cref="RunManifest"/>); empty when not given.</summary>
+    public string RunId { get; init; } = string.Empty;
+
     /// <summary>report.json: config, per-epoch metrics, timings, test results, confusion matrix, per-class scores and AUCs, the verdict.</summary>
     public byte[] Json()
     {
@@ -45,6 +48,11 @@ internal sealed record RunReport(
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
+            if (RunId.Length > 0)
+            {
+                json.WriteString("runId", RunId);
+            }
+
             json.WriteStartObject("config");
             json.WriteStartArray("hidden");
             foreach (int h in Settings.Hidden)

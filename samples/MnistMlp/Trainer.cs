@@ -125,8 +125,11 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         TestResults test = Test(model, data.Test);
         int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(data.Train.Count, settings.ValidationSplit) : data.Train.Count;
         var report = new RunReport(settings, model.ParameterCount, trainCount, data.Train.Count - trainCount, data.Test.Count,
-            threads, source, loadSeconds, history, test, model.Summary());
+            threads, source, loadSeconds, history, test, model.Summary())
+        { RunId = RunManifest.NewRunId() };
         string directory = settings.OutputDirectory;
+        // From here until the manifest is written, the folder's outputs are not one run's finished set.
+        RunManifest.Invalidate(directory);
         WriteAtomically(Path.Combine(directory, "report.json"), report.Json());
         WriteAtomically(Path.Combine(directory, "report.md"), report.Markdown());
         WritePictures(directory, data.Test, test, history, report.Overfitting.BestEpoch, title: string.Empty);
@@ -137,11 +140,13 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         }
 
         File.Move(partialHistory, Path.Combine(directory, "history.csv"), overwrite: true);
+        RunManifest.Write(directory, report.RunId,
+            ["history.csv", "report.json", "report.md", .. RunPictures, "model.ncm", .. settings.Onnx ? ["model.onnx"] : Array.Empty<string>()]);
 
         _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));
         output.WriteLine($"Test accuracy: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}, top-2 {test.TopTwoAccuracy.ToString("P2", Inv)}, macro ROC AUC {test.Roc.MacroAuc.ToString("0.0000", Inv)}); trained in {report.TrainSeconds.ToString("0.00", Inv)} s.");
         output.WriteLine($"Overfitting: {report.Overfitting.Answer}. {report.Overfitting.Advice}");
-        output.WriteLine($"Wrote history.csv, report.json, report.md, curves.png, confusion.png, roc.png, misclassified.png, model.ncm{(settings.Onnx ? " and model.onnx" : "")} to {Path.GetFullPath(directory)}.");
+        output.WriteLine($"Wrote history.csv, report.json, report.md, curves.png, confusion.png, roc.png, misclassified.png, model.ncm{(settings.Onnx ? ", model.onnx" : "")} and manifest.json to {Path.GetFullPath(directory)}.");
         return 0;
     }
 
@@ -157,6 +162,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         int threads = ApplyThreads(settings);
         var (data, source, _) = LoadData(settings, cancellation);
         Directory.CreateDirectory(settings.OutputDirectory);
+        string runId = RunManifest.NewRunId();
+        RunManifest.Invalidate(settings.OutputDirectory);
         output.WriteLine($"Sweep over {architectures.Count} architecture(s) ({string.Join(", ", architectures.Select(Name))}) on {threads} thread(s), {settings.Epochs} epochs each, data from {source}.");
         var rows = new List<SweepRow>();
         foreach (IReadOnlyList<int> hidden in architectures)
@@ -210,7 +217,9 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         WriteAtomically(Path.Combine(settings.OutputDirectory, "sweep.csv"), SweepCsv(rows));
         WriteAtomically(Path.Combine(settings.OutputDirectory, "report.md"), SweepMarkdown(settings, threads, rows));
         SavePicture(Path.Combine(settings.OutputDirectory, "sweep.png"), path => Plots.Sweep(rows, path));
-        output.WriteLine($"Wrote report.md, sweep.csv, sweep.png and a folder of curves and confusion matrices per architecture to {Path.GetFullPath(settings.OutputDirectory)}.");
+        RunManifest.Write(settings.OutputDirectory, runId,
+            ["sweep.csv", "report.md", "sweep.png", .. rows.SelectMany(row => RunPictures.Prepend("history.csv").Select(file => Path.Combine(row.Folder, file)))]);
+        output.WriteLine($"Wrote report.md, sweep.csv, sweep.png, manifest.json and a folder of curves and confusion matrices per architecture to {Path.GetFullPath(settings.OutputDirectory)}.");
         return rows.Count == architectures.Count ? 0 : Interrupted;
     }
 
@@ -243,12 +252,36 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));
         if (outputDirectory is not null)
         {
+            RunManifest.Invalidate(outputDirectory);
             WriteAtomically(Path.Combine(outputDirectory, "evaluation.md"), EvaluationMarkdown(modelPath, source, test));
             WritePictures(outputDirectory, data.Test, test, history: null, bestEpoch: null, title: string.Empty);
-            output.WriteLine($"Wrote evaluation.md, confusion.png, roc.png and misclassified.png to {Path.GetFullPath(outputDirectory)}.");
+            RunManifest.Write(outputDirectory, RunManifest.NewRunId(), ["evaluation.md", .. RunPictures.Skip(1)]);
+            output.WriteLine($"Wrote evaluation.md, confusion.png, roc.png, misclassified.png and manifest.json to {Path.GetFullPath(outputDirectory)}.");
         }
 
         return 0;
+    }
+
+    /// <summary>The verify command: whether <paramref name="directory"/> holds one finished run's outputs.</summary>
+    public int Verify(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"The output folder does not exist: '{Path.GetFullPath(directory)}'.");
+        }
+
+        IReadOnlyList<string> problems = RunManifest.Verify(directory);
+        foreach (string problem in problems)
+        {
+            error.WriteLine(problem);
+        }
+
+        if (problems.Count == 0)
+        {
+            output.WriteLine($"{Path.GetFullPath(directory)}: every file of its manifest is the one its run wrote.");
+        }
+
+        return problems.Count == 0 ? 0 : 1;
     }
 
     /// <summary>Everything measured on the test set from one pass of predictions.</summary>
@@ -436,6 +469,9 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         };
         return (data, source, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
+
+    // What WritePictures writes for a training run (evaluate writes all but the curves).
+    private static readonly string[] RunPictures = ["curves.png", "confusion.png", "roc.png", "misclassified.png"];
 
     private void WritePictures(string directory, Dataset testData, TestResults test, History? history, int? bestEpoch, string title)
     {

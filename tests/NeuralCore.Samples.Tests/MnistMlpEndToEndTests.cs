@@ -52,6 +52,15 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         Assert.True(mistakes[0].GetProperty("confidence").GetDouble() >= mistakes[23].GetProperty("confidence").GetDouble());
         Assert.NotEqual(mistakes[0].GetProperty("true").GetInt32(), mistakes[0].GetProperty("predicted").GetInt32());
         Assert.Contains(root.GetProperty("overfitting").GetProperty("answer").GetString(), new[] { "Yes", "Slightly", "No" });
+
+        // The outputs form one run's set: the manifest lists each with its hash, under the report's run id.
+        Assert.Empty(RunManifest.Verify(_out));
+        using (JsonDocument manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_out, RunManifest.FileName))))
+        {
+            Assert.Equal(root.GetProperty("runId").GetString(), manifest.RootElement.GetProperty("runId").GetString());
+            Assert.Equal(8, manifest.RootElement.GetProperty("files").EnumerateObject().Count());
+        }
+
         Assert.Contains("Epoch 2/2", output.ToString(), StringComparison.Ordinal);
 
         string markdown = File.ReadAllText(Path.Combine(_out, "report.md"));
@@ -69,6 +78,8 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         {
             Assert.True(new FileInfo(Path.Combine(evaluated, file)).Length > 0, $"evaluate --out: {file} is missing or empty");
         }
+
+        Assert.Empty(RunManifest.Verify(evaluated));
 
         Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
     }
@@ -92,6 +103,8 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         Assert.Contains("[curves](784-32-16-10/curves.png)", report, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_out, "sweep.png")));
         Assert.Equal(3, File.ReadAllLines(Path.Combine(_out, "sweep.csv")).Length);
+        Assert.Empty(RunManifest.Verify(_out));
+        Assert.Contains("784-32-16-10/misclassified.png", File.ReadAllText(Path.Combine(_out, RunManifest.FileName)), StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
     }
 
