@@ -62,7 +62,7 @@ public class OnnxExportTests
 
     public static TheoryData<string> LayerCases => [.. Cases.Keys];
 
-    private static readonly Dictionary<string, Func<ILayer[]>> Cases = new()
+    internal static readonly Dictionary<string, Func<ILayer[]>> Cases = new()
     {
         ["dense linear"] = () => [new Dense(7)],
         ["dense without bias"] = () => [new Dense(7, useBias: false)],

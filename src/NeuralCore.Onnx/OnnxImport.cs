@@ -1,0 +1,318 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+using NeuralCore.IO;
+using NeuralCore.Layers;
+using NeuralCore.Models;
+using NeuralCore.Onnx.Schema;
+
+namespace NeuralCore.Onnx;
+
+/// <summary>
+/// Reads an ONNX multilayer perceptron back into a <see cref="Sequential"/> model (not compiled): the subset that
+/// <see cref="OnnxExport"/> writes and that PyTorch's and Keras's exporters produce for such models. The graph must be a
+/// chain from its one input <c>[batch, features]</c> to its one output, of: <c>Gemm</c> (<c>alpha = beta = 1</c>,
+/// <c>transA = 0</c>, B as <c>[in, out]</c> or with <c>transB = 1</c> as <c>[out, in]</c>, an optional C of
+/// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
+/// <c>Relu</c>; <c>LeakyRelu</c>; <c>Sigmoid</c>; <c>Tanh</c>; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
+/// (a <see cref="Relu"/> with a maximum); and <c>Identity</c>, <c>Dropout</c> and a 2-D <c>Flatten</c>, which
+/// inference skips. Weights are float initializers, in <c>float_data</c> or <c>raw_data</c>.
+/// </summary>
+public static class OnnxImport
+{
+    /// <summary>The largest ONNX file <see cref="Load"/> reads: 1 GiB, as for model files.</summary>
+    public const long MaxFileBytes = 1L << 30;
+
+    /// <summary>Reads the ONNX model in <paramref name="path"/>.</summary>
+    /// <param name="path">An ONNX file.</param>
+    /// <returns>The model, with the file's weights; compile it to train it further.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, or its tensors do not fit its graph.</exception>
+    /// <exception cref="NotSupportedException">The graph is not a chain of the operators above; the message names the node.</exception>
+    public static Sequential Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        InputFile.RequireRegular(path, "ONNX file");
+        long length = new FileInfo(path).Length;
+        if (length > MaxFileBytes)
+        {
+            throw new InvalidDataException($"{path}: {length} bytes is larger than the {MaxFileBytes}-byte limit for an ONNX file.");
+        }
+
+        return FromOnnx(File.ReadAllBytes(path), Path.GetFileName(path));
+    }
+
+    /// <summary>Reads an ONNX model from its bytes (<see cref="Load"/> without the file system).</summary>
+    /// <param name="bytes">The serialized <c>ModelProto</c>.</param>
+    /// <param name="name">The name used in error messages.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, or its tensors do not fit its graph.</exception>
+    /// <exception cref="NotSupportedException">The graph is not a chain of the supported operators.</exception>
+    public static Sequential FromOnnx(byte[] bytes, string name = "model.onnx")
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ArgumentNullException.ThrowIfNull(name);
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"{name}: not an ONNX model ({e.Message}).", e);
+        }
+
+        return new Reader(model, name).Read();
+    }
+
+    private sealed class Reader(ModelProto model, string file)
+    {
+        private readonly Dictionary<string, TensorProto> _initializers = [];
+
+        public Sequential Read()
+        {
+            GraphProto graph = model.Graph ?? throw Invalid("it has no graph");
+            if (model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx") is { Version: < 7 } old)
+            {
+                throw new NotSupportedException($"{file}: opset {old.Version} is older than this reader supports (7 or later).");
+            }
+
+            foreach (TensorProto tensor in graph.Initializer)
+            {
+                _initializers[tensor.Name] = tensor;
+            }
+
+            ValueInfoProto[] inputs = [.. graph.Input.Where(i => !_initializers.ContainsKey(i.Name))];
+            if (inputs.Length != 1 || graph.Output.Count != 1)
+            {
+                throw new NotSupportedException($"{file}: the graph has {inputs.Length} input(s) and {graph.Output.Count} output(s); a multilayer perceptron has one of each.");
+            }
+
+            string current = inputs[0].Name;
+            int features = FeatureCount(inputs[0]);
+            var sequential = new Sequential(features, name: Usable(graph.Name) ?? "sequential");
+            NodeProto[] nodes = [.. graph.Node];
+            for (int i = 0; i < nodes.Length; i++)
+            {
+                NodeProto node = nodes[i];
+                if (node.Input.Count == 0 || node.Input[0] != current || node.Output.Count == 0)
+                {
+                    throw Unsupported(node, $"it does not read the output of the node before it ('{current}'): only a chain of layers is supported");
+                }
+
+                // A Dense whose bias is a following Add (MatMul + Add), or none.
+                NodeProto? add = node.OpType == "MatMul" && i + 1 < nodes.Length && nodes[i + 1].OpType == "Add"
+                    && nodes[i + 1].Input.Count == 2 && nodes[i + 1].Input[0] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[1])
+                    ? nodes[++i] : null;
+                ILayer? layer = node.OpType switch
+                {
+                    "Gemm" => Gemm(node, sequential.OutputSize),
+                    "MatMul" => MatMul(node, add, sequential.OutputSize),
+                    "Relu" => new Relu(),
+                    "LeakyRelu" => new LeakyRelu(Attribute(node, "alpha", 0.01f)),
+                    "Sigmoid" => new Sigmoid(),
+                    "Tanh" => new Tanh(),
+                    "Softmax" => Softmax(node),
+                    "Clip" => Clip(node),
+                    "Identity" or "Dropout" => null,
+                    "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten"),
+                };
+                if (layer is not null)
+                {
+                    sequential.Add(layer);
+                    if (layer is Dense dense)
+                    {
+                        CopyWeights(dense, node, add);
+                    }
+                }
+
+                current = (add ?? node).Output[0];
+            }
+
+            if (current != graph.Output[0].Name)
+            {
+                throw new NotSupportedException($"{file}: the chain of nodes ends at '{current}', not at the graph's output '{graph.Output[0].Name}'.");
+            }
+
+            return sequential;
+        }
+
+        private int FeatureCount(ValueInfoProto input)
+        {
+            var dims = input.Type?.TensorType?.Shape?.Dim;
+            if (input.Type?.TensorType is not { ElemType: (int)TensorProto.Types.DataType.Float } || dims is not { Count: 2 } || dims[1].DimValue is <= 0 or > int.MaxValue)
+            {
+                throw new NotSupportedException($"{file}: the input '{input.Name}' is not a float tensor of shape [batch, features] with a known number of features.");
+            }
+
+            return (int)dims[1].DimValue;
+        }
+
+        private Dense Gemm(NodeProto node, int inputs)
+        {
+            if (Attribute(node, "alpha", 1f) != 1f || Attribute(node, "beta", 1f) != 1f || Attribute(node, "transA", 0L) != 0)
+            {
+                throw Unsupported(node, "only alpha = beta = 1 and transA = 0 map to a dense layer");
+            }
+
+            (int rows, int columns) = Matrix(node, 1);
+            bool transposed = Attribute(node, "transB", 0L) != 0;
+            int units = transposed ? rows : columns;
+            CheckInputs(node, transposed ? columns : rows, inputs);
+            return new Dense(units, useBias: node.Input.Count > 2 && node.Input[2].Length > 0, name: LayerName(node));
+        }
+
+        private Dense MatMul(NodeProto node, NodeProto? add, int inputs)
+        {
+            (int rows, int columns) = Matrix(node, 1);
+            CheckInputs(node, rows, inputs);
+            return new Dense(columns, useBias: add is not null, name: LayerName(node));
+        }
+
+        private Softmax Softmax(NodeProto node)
+        {
+            long axis = Attribute(node, "axis", -1L);
+            return axis is -1 or 1 ? new Softmax() : throw Unsupported(node, $"a softmax over axis {axis} is not over the features");
+        }
+
+        private Relu Clip(NodeProto node)
+        {
+            float? min = node.Input.Count > 1 && node.Input[1].Length > 0 ? Scalar(node, node.Input[1]) : null;
+            float? max = node.Input.Count > 2 && node.Input[2].Length > 0 ? Scalar(node, node.Input[2]) : null;
+            return min == 0f ? new Relu { MaxValue = max } : throw Unsupported(node, "only a Clip from 0 (a capped ReLU) maps to a layer");
+        }
+
+        private void CopyWeights(Dense dense, NodeProto node, NodeProto? add)
+        {
+            float[] b = Values(node, node.Input[1]);
+            Span<float> weights = dense.Weights.Span;
+            int inputs = dense.InputSize, units = dense.Units;
+            if (node.OpType == "Gemm" && Attribute(node, "transB", 0L) != 0)
+            {
+                // PyTorch's layout, [out, in]: NeuralCore keeps [in, out].
+                for (int o = 0; o < units; o++)
+                {
+                    for (int i = 0; i < inputs; i++)
+                    {
+                        weights[(i * units) + o] = b[(o * inputs) + i];
+                    }
+                }
+            }
+            else
+            {
+                b.CopyTo(weights);
+            }
+
+            string? biasName = node.OpType == "Gemm" ? (dense.UseBias ? node.Input[2] : null) : add?.Input[1];
+            if (biasName is not null)
+            {
+                float[] bias = Values(node, biasName);
+                if (bias.Length == units)
+                {
+                    bias.CopyTo(dense.Bias.Span);
+                }
+                else if (bias.Length == 1)
+                {
+                    dense.Bias.Span.Fill(bias[0]);
+                }
+                else
+                {
+                    throw Unsupported(node, $"its bias '{biasName}' holds {bias.Length} values for {units} units");
+                }
+            }
+        }
+
+        private (int Rows, int Columns) Matrix(NodeProto node, int input)
+        {
+            if (node.Input.Count <= input || !_initializers.TryGetValue(node.Input[input], out TensorProto? tensor))
+            {
+                throw Unsupported(node, "its weights are not an initializer");
+            }
+
+            if (tensor.Dims.Count != 2 || tensor.Dims[0] is <= 0 or > int.MaxValue || tensor.Dims[1] is <= 0 or > int.MaxValue)
+            {
+                throw Unsupported(node, $"its weights '{tensor.Name}' have shape [{string.Join(", ", tensor.Dims)}], not a matrix");
+            }
+
+            return ((int)tensor.Dims[0], (int)tensor.Dims[1]);
+        }
+
+        private void CheckInputs(NodeProto node, int expected, int actual)
+        {
+            if (expected != actual)
+            {
+                throw Unsupported(node, $"its weights take {expected} inputs but the layer before outputs {actual}");
+            }
+        }
+
+        private float Scalar(NodeProto node, string name)
+        {
+            float[] values = Values(node, name);
+            return values.Length == 1 ? values[0] : throw Unsupported(node, $"'{name}' is not a scalar");
+        }
+
+        private float[] Values(NodeProto node, string name)
+        {
+            if (!_initializers.TryGetValue(name, out TensorProto? tensor))
+            {
+                throw Unsupported(node, $"'{name}' is not an initializer");
+            }
+
+            if (tensor.DataType != (int)TensorProto.Types.DataType.Float)
+            {
+                throw Unsupported(node, $"'{name}' holds {(TensorProto.Types.DataType)tensor.DataType} values, not float");
+            }
+
+            long count = tensor.Dims.Aggregate(1L, (product, dim) => dim < 0 || product * Math.Max(dim, 1) > Array.MaxLength ? -1 : product * dim);
+            if (count < 0)
+            {
+                throw Invalid($"tensor '{name}' has shape [{string.Join(", ", tensor.Dims)}]");
+            }
+
+            if (tensor.RawData.Length > 0)
+            {
+                if (tensor.RawData.Length != count * sizeof(float))
+                {
+                    throw Invalid($"tensor '{name}' of shape [{string.Join(", ", tensor.Dims)}] holds {tensor.RawData.Length} bytes, not {count * sizeof(float)}");
+                }
+
+                float[] values = new float[count];
+                ReadOnlySpan<byte> raw = tensor.RawData.Span;
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(i * sizeof(float))..]);
+                }
+
+                return values;
+            }
+
+            if (tensor.FloatData.Count != count)
+            {
+                throw Invalid($"tensor '{name}' of shape [{string.Join(", ", tensor.Dims)}] holds {tensor.FloatData.Count} values, not {count}");
+            }
+
+            return [.. tensor.FloatData];
+        }
+
+        private static float Attribute(NodeProto node, string name, float fallback) =>
+            node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.F : fallback;
+
+        private static long Attribute(NodeProto node, string name, long fallback) =>
+            node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.I : fallback;
+
+        // The exporter names a dense layer's node "<layer>/Gemm"; other producers' node names are kept if they are usable.
+        private static string? LayerName(NodeProto node) =>
+            Usable(node.Name.EndsWith("/Gemm", StringComparison.Ordinal) ? node.Name[..^5] : node.Name);
+
+        private static string? Usable(string name) =>
+            name.Length is > 0 and <= 256 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.') ? name : null;
+
+        private InvalidDataException Invalid(string problem) => new($"{file}: {problem}.");
+
+        private NotSupportedException Unsupported(NodeProto node, string problem) =>
+            new($"{file}: node '{node.Name}' ({node.OpType}) cannot be read: {problem}.");
+    }
+}

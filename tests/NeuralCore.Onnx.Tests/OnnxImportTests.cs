@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Google.Protobuf;
+using NeuralCore.Layers;
+using NeuralCore.Models;
+using NeuralCore.Onnx.Schema;
+
+namespace NeuralCore.Onnx.Tests;
+
+public sealed class OnnxImportTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("neuralcore-onnx-import-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    // Exports whose ONNX form is a composition of operators (Where, Erf, …) rather than one layer's operator.
+    private static readonly Dictionary<string, string> NotImportable = new()
+    {
+        ["relu threshold"] = "GreaterOrEqual",
+        ["relu all options"] = "GreaterOrEqual",
+        ["gelu exact"] = "Mul",
+        ["gelu tanh"] = "Mul",
+        ["deep"] = "Mul",
+    };
+
+    public static TheoryData<string> LayerCases => [.. OnnxExportTests.Cases.Keys];
+
+    [Theory]
+    [MemberData(nameof(LayerCases))]
+    public void What_the_exporter_writes_reads_back_to_the_same_predictions(string name)
+    {
+        var model = new Sequential(6, seed: 11);
+        foreach (ILayer layer in OnnxExportTests.Cases[name]())
+        {
+            model.Add(layer);
+        }
+
+        var random = new Random(5);
+        Span<float> parameters = model.Parameters.Span;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        byte[] onnx = model.ToOnnx();
+        if (NotImportable.TryGetValue(name, out string? op))
+        {
+            var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(onnx, "case.onnx"));
+            Assert.Contains($"({op}) cannot be read", e.Message, StringComparison.Ordinal);
+            return;
+        }
+
+        Sequential imported = OnnxImport.FromOnnx(onnx, "case.onnx");
+        Assert.Equal(model.InputSize, imported.InputSize);
+        Assert.Equal(model.OutputSize, imported.OutputSize);
+        Assert.Equal(model.ParameterCount, imported.ParameterCount);
+        const int Count = 64;
+        float[] inputs = [.. Enumerable.Range(0, Count * 6).Select(_ => (float)((random.NextDouble() * 4) - 2))];
+        float[] expected = new float[Count * model.OutputSize], actual = new float[Count * model.OutputSize];
+        model.Infer(inputs, expected, Count);
+        imported.Infer(inputs, actual, Count);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void A_model_exported_by_pytorch_predicts_what_pytorch_computed()
+    {
+        // torch_mlp.py: Flatten, Gemm with transB = 1, MatMul without bias, Relu, Tanh, LeakyRelu, Sigmoid, Softmax.
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
+        Sequential model = OnnxImport.Load(Path.Combine(fixtures, "torch_mlp.onnx"));
+        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixtures, "torch_mlp.json")));
+        float[][] inputs = [.. golden.RootElement.GetProperty("inputs").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetSingle()).ToArray())];
+        float[][] outputs = [.. golden.RootElement.GetProperty("outputs").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetSingle()).ToArray())];
+        Assert.Equal(12, model.InputSize);
+        Assert.Equal(4, model.OutputSize);
+        Assert.Equal((12 * 9) + 9 + (9 * 7) + 7 + (7 * 6) + (6 * 5) + 5 + (5 * 4) + 4, model.ParameterCount);
+        float[] actual = new float[inputs.Length * 4];
+        model.Infer([.. inputs.SelectMany(r => r)], actual, inputs.Length);
+        float[] expected = [.. outputs.SelectMany(r => r)];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6, $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void An_imported_model_trains_like_any_other()
+    {
+        Sequential model = OnnxImport.FromOnnx(new Sequential(4, seed: 2).Add(new Dense(8, Activation.Relu)).Add(new Dense(3)).ToOnnx());
+        model.Compile(new NeuralCore.Losses.SoftmaxCrossEntropy(), new NeuralCore.Optimizers.Adam());
+        float[] x = [.. Enumerable.Range(0, 12 * 4).Select(i => (float)Math.Sin(i))];
+        int[] y = [.. Enumerable.Range(0, 12).Select(i => i % 3)];
+        double first = model.TrainStep(x, y, 12).Loss, last = first;
+        for (int i = 0; i < 200; i++)
+        {
+            last = model.TrainStep(x, y, 12).Loss;
+        }
+
+        Assert.True(last < 0.7 * first, $"loss {first} -> {last}");
+    }
+
+    [Fact]
+    public void Files_that_are_not_mlps_are_refused_by_name()
+    {
+        Assert.StartsWith("bad.onnx: not an ONNX model", Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx([0xFF, 0xFF, 0xFF], "bad.onnx")).Message, StringComparison.Ordinal);
+
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
+        proto.Graph.Node.Insert(0, new NodeProto { OpType = "Conv", Name = "conv", Input = { proto.Graph.Input[0].Name }, Output = { "c" } });
+        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten.",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "branch.onnx")).Message);
+
+        proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
+        proto.Graph.Initializer[0].RawData = ByteString.CopyFrom(new byte[5]);
+        proto.Graph.Initializer[0].FloatData.Clear();
+        Assert.Contains("holds 5 bytes, not 24", Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "short.onnx")).Message, StringComparison.Ordinal);
+
+        string missing = Path.Combine(_folder, "none.onnx");
+        Assert.Throws<FileNotFoundException>(() => OnnxImport.Load(missing));
+        Assert.Throws<IOException>(() => OnnxImport.Load(_folder));
+    }
+}
