@@ -14,7 +14,9 @@ public sealed class MnistMlpProcessTests : IDisposable
 
     public void Dispose() => Directory.Delete(_out, recursive: true);
 
-    private static Process Start(params string[] args)
+    private static Process Start(params string[] args) => Start(environment: [], args);
+
+    private static Process Start(Dictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -22,6 +24,11 @@ public sealed class MnistMlpProcessTests : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MnistMlp.dll"));
         foreach (string arg in args)
         {
@@ -138,19 +145,7 @@ public sealed class MnistMlpProcessTests : IDisposable
     public async Task A_run_that_cannot_fit_in_memory_is_refused_before_the_data_loads()
     {
         // The runtime's heap limit stands in for a small machine: 256 MiB.
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            Environment = { ["DOTNET_GCHeapHardLimit"] = "0x10000000" },
-        };
-        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "MnistMlp.dll"), "--hidden", "20000", "--epochs", "1", "--out", _out })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using Process trainer = Process.Start(info)!;
+        using Process trainer = Start(new() { ["DOTNET_GCHeapHardLimit"] = "0x10000000" }, "--hidden", "20000", "--epochs", "1", "--out", _out);
         Task<string> stdout = trainer.StandardOutput.ReadToEndAsync();
         string stderr = await trainer.StandardError.ReadToEndAsync();
         Assert.True(trainer.WaitForExit(60_000));
