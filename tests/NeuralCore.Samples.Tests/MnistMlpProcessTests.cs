@@ -145,7 +145,7 @@ public sealed class MnistMlpProcessTests : IDisposable
     public async Task A_run_that_cannot_fit_in_memory_is_refused_before_the_data_loads()
     {
         // The runtime's heap limit stands in for a small machine: 256 MiB.
-        using Process trainer = Start(new() { ["DOTNET_GCHeapHardLimit"] = "0x10000000" }, "--hidden", "20000", "--epochs", "1", "--out", _out);
+        using Process trainer = Start(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" }, "--hidden", "20000", "--epochs", "1", "--out", _out);
         Task<string> stdout = trainer.StandardOutput.ReadToEndAsync();
         string stderr = await trainer.StandardError.ReadToEndAsync();
         Assert.True(trainer.WaitForExit(60_000));
