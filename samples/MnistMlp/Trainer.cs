@@ -102,11 +102,6 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
                 File.Move(partialHistory, Path.Combine(settings.OutputDirectory, "checkpoint-history.csv"), overwrite: true);
             }
 
-            if (interactive)
-            {
-                output.WriteLine();
-            }
-
             error.WriteLine($"Interrupted after {model.Optimizer!.Iterations} training steps; checkpoint saved to {checkpoint} (evaluate it with: evaluate --model {checkpoint}).");
             return Interrupted;
         }

@@ -89,6 +89,17 @@ public abstract class Callback
     public virtual void OnTrainEnd(TrainingContext context)
     {
     }
+
+    /// <summary>
+    /// When <c>Fit</c> stops because its cancellation token was cancelled, at a step boundary: <see cref="OnTrainEnd"/>
+    /// is then not called, and <c>Fit</c> throws <see cref="OperationCanceledException"/> after this. For ending
+    /// what <see cref="OnTrainBegin"/> started (the progress bar's line), not for saving: a checkpoint of an
+    /// interrupted run is the caller's decision.
+    /// </summary>
+    /// <param name="context">The training state.</param>
+    public virtual void OnTrainInterrupted(TrainingContext context)
+    {
+    }
 }
 
 /// <summary>A callback made of delegates, for progress reporting without a subclass.</summary>

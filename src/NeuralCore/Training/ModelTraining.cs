@@ -221,105 +221,117 @@ public static class ModelTraining
             callback.OnTrainBegin(context);
         }
 
-        for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
+        try
         {
-            foreach (Callback callback in callbacks)
+            for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
             {
-                callback.OnEpochBegin(epoch, context);
-            }
-
-            long start = Stopwatch.GetTimestamp();
-            if (options.Shuffle)
-            {
-                // The model's count of epochs trained, not this call's epoch number: a second Fit call, or a resumed
-                // run, draws the orders that come next rather than repeating the first ones.
-                Permutation.Fill(order, Xoshiro128.Derive(seed, (ulong)(model.EpochsTrained + 1)));
-            }
-            else
-            {
-                for (int i = 0; i < trainCount; i++)
+                foreach (Callback callback in callbacks)
                 {
-                    order[i] = i;
+                    callback.OnEpochBegin(epoch, context);
                 }
-            }
 
-            metrics.Reset();
-            double lossSum = 0;
-            int seen = 0;
-            bool diverged = false;
-            for (int step = 1; step <= steps; step++)
-            {
-                options.CancellationToken.ThrowIfCancellationRequested();
-                int first = (step - 1) * batchSize;
-                int n = Math.Min(batchSize, trainCount - first);
-                gather.Run(first, n);
-
-                ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
-                LossTargets targets = train.HasLabels
-                    ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
-                    : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
-                TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
-                if (!double.IsFinite(result.Loss))
+                long start = Stopwatch.GetTimestamp();
+                if (options.Shuffle)
                 {
-                    context.StopTraining(string.Create(CultureInfo.InvariantCulture,
-                        $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
-                    diverged = true;
+                    // The model's count of epochs trained, not this call's epoch number: a second Fit call, or a resumed
+                    // run, draws the orders that come next rather than repeating the first ones.
+                    Permutation.Fill(order, Xoshiro128.Derive(seed, (ulong)(model.EpochsTrained + 1)));
+                }
+                else
+                {
+                    for (int i = 0; i < trainCount; i++)
+                    {
+                        order[i] = i;
+                    }
+                }
+
+                metrics.Reset();
+                double lossSum = 0;
+                int seen = 0;
+                bool diverged = false;
+                for (int step = 1; step <= steps; step++)
+                {
+                    options.CancellationToken.ThrowIfCancellationRequested();
+                    int first = (step - 1) * batchSize;
+                    int n = Math.Min(batchSize, trainCount - first);
+                    gather.Run(first, n);
+
+                    ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
+                    LossTargets targets = train.HasLabels
+                        ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
+                        : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
+                    TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
+                    if (!double.IsFinite(result.Loss))
+                    {
+                        context.StopTraining(string.Create(CultureInfo.InvariantCulture,
+                            $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
+                        diverged = true;
+                        break;
+                    }
+
+                    lossSum += result.Loss * n;
+                    seen += n;
+                    if (result.Judged > 0)
+                    {
+                        metrics.AddAccuracy(result.Correct, result.Judged);
+                    }
+                    else if (measureAccuracy)
+                    {
+                        // A regression loss asked for accuracy explicitly (the notebook's MSE on one-hot rows).
+                        (int correct, int judged) = Scoring.Metrics.CountCorrect(model.LastOutputs(n), targets, n, outputs, accuracyKind, threshold);
+                        metrics.AddAccuracy(correct, judged);
+                    }
+                    if (metrics.NeedsPredictions)
+                    {
+                        loss.ToPredictions(model.LastOutputs(n), predictions, n, outputs);
+                        metrics.AddPredictions(predictions, targets, n);
+                    }
+
+                    foreach (Callback callback in callbacks)
+                    {
+                        callback.OnBatchEnd(epoch, step, result, context);
+                    }
+                }
+
+                if (diverged && seen == 0)
+                {
                     break;
                 }
 
-                lossSum += result.Loss * n;
-                seen += n;
-                if (result.Judged > 0)
+                var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = lossSum / seen };
+                metrics.WriteTo(values, "");
+                double? valLoss = null, valAccuracy = null;
+                if (validation.Count > 0)
                 {
-                    metrics.AddAccuracy(result.Correct, result.Judged);
-                }
-                else if (measureAccuracy)
-                {
-                    // A regression loss asked for accuracy explicitly (the notebook's MSE on one-hot rows).
-                    (int correct, int judged) = Scoring.Metrics.CountCorrect(model.LastOutputs(n), targets, n, outputs, accuracyKind, threshold);
-                    metrics.AddAccuracy(correct, judged);
-                }
-                if (metrics.NeedsPredictions)
-                {
-                    loss.ToPredictions(model.LastOutputs(n), predictions, n, outputs);
-                    metrics.AddPredictions(predictions, targets, n);
+                    Evaluation result = EvaluateCore(model, validation, Math.Max(batchSize, 256), validationMetrics);
+                    foreach ((string name, double value) in result.Metrics)
+                    {
+                        values["val_" + name] = value;
+                    }
+
+                    valLoss = result.Loss;
+                    valAccuracy = double.IsNaN(result.Accuracy) ? null : result.Accuracy;
                 }
 
+                model.EpochsTrained++;
+                var epochMetrics = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN),
+                    valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds)
+                { Values = values };
+                history.Add(epochMetrics);
                 foreach (Callback callback in callbacks)
                 {
-                    callback.OnBatchEnd(epoch, step, result, context);
+                    callback.OnEpochEnd(epochMetrics, context);
                 }
             }
-
-            if (diverged && seen == 0)
-            {
-                break;
-            }
-
-            var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = lossSum / seen };
-            metrics.WriteTo(values, "");
-            double? valLoss = null, valAccuracy = null;
-            if (validation.Count > 0)
-            {
-                Evaluation result = EvaluateCore(model, validation, Math.Max(batchSize, 256), validationMetrics);
-                foreach ((string name, double value) in result.Metrics)
-                {
-                    values["val_" + name] = value;
-                }
-
-                valLoss = result.Loss;
-                valAccuracy = double.IsNaN(result.Accuracy) ? null : result.Accuracy;
-            }
-
-            model.EpochsTrained++;
-            var epochMetrics = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN),
-                valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds)
-            { Values = values };
-            history.Add(epochMetrics);
+        }
+        catch (OperationCanceledException) when (options.CancellationToken.IsCancellationRequested)
+        {
             foreach (Callback callback in callbacks)
             {
-                callback.OnEpochEnd(epochMetrics, context);
+                callback.OnTrainInterrupted(context);
             }
+
+            throw;
         }
 
         foreach (Callback callback in callbacks)

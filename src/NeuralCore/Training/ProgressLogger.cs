@@ -152,6 +152,18 @@ public sealed class ProgressLogger : Callback
         _output.Flush();
     }
 
+    /// <inheritdoc/>
+    public override void OnTrainInterrupted(TrainingContext context)
+    {
+        // A half-drawn bar would otherwise have whatever the caller prints next appended to it.
+        if (_drawn > 0)
+        {
+            _output.WriteLine();
+            _drawn = 0;
+            _output.Flush();
+        }
+    }
+
     /// <summary>
     /// <c>step/steps [====>....] time - name: value …</c>, the bar as wide as the room leaves (up to 30, none under 5),
     /// then cut to <paramref name="limit"/> characters.

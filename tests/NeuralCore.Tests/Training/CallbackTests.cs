@@ -73,6 +73,43 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void A_cancelled_fit_ends_the_progress_line_and_tells_every_callback()
+    {
+        var (model, data) = Setup(4000);
+        var text = new StringWriter();
+        using var cancellation = new CancellationTokenSource();
+        int interrupted = 0, ended = 0;
+        var stopper = new LambdaCallback(onBatchEnd: (_, step, _, _) =>
+        {
+            Thread.Sleep(2);
+            if (step == 60)
+            {
+                cancellation.Cancel();
+            }
+        });
+        var watcher = new Watcher(() => interrupted++, () => ended++);
+        Assert.Throws<OperationCanceledException>(() => model.Fit(data, new FitOptions
+        {
+            Epochs = 2,
+            BatchSize = 32,
+            CancellationToken = cancellation.Token,
+            Callbacks = [new ProgressLogger(1, text, interactive: true, width: 60), stopper, watcher],
+        }));
+        string output = text.ToString();
+        Assert.StartsWith("Epoch 1/2\n", output, StringComparison.Ordinal);
+        Assert.EndsWith("\n", output, StringComparison.Ordinal);
+        Assert.Contains("/125 [", output.Split('\r')[^1], StringComparison.Ordinal);
+        Assert.Equal((1, 0), (interrupted, ended));
+    }
+
+    private sealed class Watcher(Action onInterrupted, Action onEnd) : Callback
+    {
+        public override void OnTrainInterrupted(TrainingContext context) => onInterrupted();
+
+        public override void OnTrainEnd(TrainingContext context) => onEnd();
+    }
+
+    [Fact]
     public void Line_fits_its_limit_and_drops_the_bar_when_there_is_no_room()
     {
         string tail = " - loss: 0.1234 - accuracy: 0.9876";
