@@ -116,7 +116,11 @@ check_package() {
   grep -q '<repository type="git"' <<<"$nuspec" || fail "$id nuspec: no git repository"
   grep -q '<icon>icon.png</icon>' <<<"$nuspec" || fail "$id nuspec: no icon"
   grep -q '<releaseNotes>' <<<"$nuspec" || fail "$id nuspec: no release notes"
-  unzip -p "$feed/$id.$version.nupkg" README.md | grep -qE '\]\((\.\./|docs/|[a-z-]+\.md)' &&
+  # Listings are captured before grep -q reads them: with pipefail, grep -q quitting at its first match can make the
+  # writer die of SIGPIPE and fail the pipeline (it failed CI once the NeuralCore package grew).
+  local readme
+  readme=$(unzip -p "$feed/$id.$version.nupkg" README.md)
+  grep -qE '\]\((\.\./|docs/|[a-z-]+\.md)' <<<"$readme" &&
     fail "$id: the package README has relative links, which nuget.org cannot follow"
   deps=$(grep -o '<dependency id="[^"]*"' <<<"$nuspec" | sed 's/.*id="//; s/"$//' | sort -u | paste -sd ' ')
   [ "$deps" = "$expected" ] || fail "$id nuspec: expected the dependencies '$expected', found '$deps'"
@@ -125,7 +129,8 @@ check_package() {
 check_package NeuralCore "System.Numerics.Tensors"
 check_package NeuralCore.Datasets "NeuralCore Sep"
 check_package NeuralCore.Onnx "Google.Protobuf NeuralCore"
-unzip -l "$feed/NeuralCore.$version.nupkg" | grep -q 'lib/net10.0/NeuralCore.dll' || fail "NeuralCore: no lib/net10.0/NeuralCore.dll"
+listing=$(unzip -l "$feed/NeuralCore.$version.nupkg")
+grep -q 'lib/net10.0/NeuralCore.dll' <<<"$listing" || fail "NeuralCore: no lib/net10.0/NeuralCore.dll"
 say "built in $(elapsed $t); restored the packed packages $version"
 
 # 5. Run it on the repository's MNIST copy.

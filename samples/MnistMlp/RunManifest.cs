@@ -9,7 +9,7 @@ namespace MnistMlp;
 /// Makes one run's outputs checkable as a set. Each file is written atomically, but a run killed between two files
 /// would leave the model of one run beside the reports of another; so the manifest is deleted before the first output
 /// is written and written last, naming the run and each file's size and SHA-256. A folder whose manifest is present
-/// and matches holds exactly one run's outputs; one without a manifest holds an unfinished set.
+/// and matches holds, under every name it lists, what that run wrote; one without a manifest holds an unfinished set.
 /// </summary>
 internal static class RunManifest
 {
@@ -79,7 +79,7 @@ internal static class RunManifest
                 }
             }
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             problems.Add($"{manifest} is not a readable manifest: {e.Message}");
         }

@@ -125,6 +125,12 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         string directory = settings.OutputDirectory;
         // From here until the manifest is written, the folder's outputs are not one run's finished set.
         RunManifest.Invalidate(directory);
+        if (!settings.Onnx)
+        {
+            // An earlier run's export would otherwise sit beside this run's model as if it were its own.
+            File.Delete(Path.Combine(directory, "model.onnx"));
+        }
+
         WriteAtomically(Path.Combine(directory, "report.json"), report.Json());
         WriteAtomically(Path.Combine(directory, "report.md"), report.Markdown());
         WritePictures(directory, data.Test, test, history, report.Overfitting.BestEpoch, title: string.Empty);

@@ -76,10 +76,19 @@ public static class Mnist
         {
             train = Load(directory, MnistSplit.Train, cancellationToken);
         }
-        finally
+        catch
         {
-            // Observe the other split's outcome even when this one failed.
-            ((IAsyncResult)test).AsyncWaitHandle.WaitOne();
+            // Wait for the other split and observe its outcome, so that its failure (a cancellation too) is not left
+            // unobserved; this split's exception is the one reported.
+            try
+            {
+                test.Wait(CancellationToken.None);
+            }
+            catch (AggregateException)
+            {
+            }
+
+            throw;
         }
 
         return new MnistDataset(train, test.GetAwaiter().GetResult());

@@ -40,7 +40,22 @@ public static class OnnxImport
             throw new InvalidDataException($"{path}: {length} bytes is larger than the {MaxFileBytes}-byte limit for an ONNX file.");
         }
 
-        return FromOnnx(File.ReadAllBytes(path), Path.GetFileName(path));
+        // Read no further than the limit whatever the size said (a file can grow while it is read).
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var bytes = new MemoryStream((int)Math.Min(length, MaxFileBytes));
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = stream.Read(buffer)) > 0)
+        {
+            if (bytes.Length + read > MaxFileBytes)
+            {
+                throw new InvalidDataException($"{path}: more than the {MaxFileBytes}-byte limit for an ONNX file (it grew while being read).");
+            }
+
+            bytes.Write(buffer, 0, read);
+        }
+
+        return FromOnnx(bytes.ToArray(), Path.GetFileName(path));
     }
 
     /// <summary>Reads an ONNX model from its bytes (<see cref="Load"/> without the file system).</summary>
@@ -106,20 +121,17 @@ public static class OnnxImport
                 NodeProto? add = node.OpType == "MatMul" && i + 1 < nodes.Length && nodes[i + 1].OpType == "Add"
                     && nodes[i + 1].Input.Count == 2 && nodes[i + 1].Input[0] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[1])
                     ? nodes[++i] : null;
-                ILayer? layer = node.OpType switch
+                ILayer? layer;
+                try
                 {
-                    "Gemm" => Gemm(node, sequential.OutputSize),
-                    "MatMul" => MatMul(node, add, sequential.OutputSize),
-                    "Relu" => new Relu(),
-                    "LeakyRelu" => new LeakyRelu(Attribute(node, "alpha", 0.01f)),
-                    "Sigmoid" => new Sigmoid(),
-                    "Tanh" => new Tanh(),
-                    "Softmax" => Softmax(node),
-                    "Clip" => Clip(node),
-                    "Identity" or "Dropout" => null,
-                    "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten"),
-                };
+                    layer = LayerFor(node, add, sequential.OutputSize);
+                }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    // A setting the library's layer does not accept (a negative LeakyRelu slope, a Clip below 0).
+                    throw Unsupported(node, e.Message);
+                }
+
                 if (layer is not null)
                 {
                     sequential.Add(layer);
@@ -139,6 +151,22 @@ public static class OnnxImport
 
             return sequential;
         }
+
+        private ILayer? LayerFor(NodeProto node, NodeProto? add, int inputs) =>
+                node.OpType switch
+                {
+                    "Gemm" => Gemm(node, inputs),
+                    "MatMul" => MatMul(node, add, inputs),
+                    "Relu" => new Relu(),
+                    "LeakyRelu" => new LeakyRelu(Attribute(node, "alpha", 0.01f)),
+                    "Sigmoid" => new Sigmoid(),
+                    "Tanh" => new Tanh(),
+                    "Softmax" => Softmax(node),
+                    "Clip" => Clip(node),
+                    "Identity" or "Dropout" => null,
+                    "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten"),
+                };
 
         private int FeatureCount(ValueInfoProto input)
         {
@@ -162,13 +190,16 @@ public static class OnnxImport
             bool transposed = Attribute(node, "transB", 0L) != 0;
             int units = transposed ? rows : columns;
             CheckInputs(node, transposed ? columns : rows, inputs);
-            return new Dense(units, useBias: node.Input.Count > 2 && node.Input[2].Length > 0, name: LayerName(node));
+            bool bias = node.Input.Count > 2 && node.Input[2].Length > 0;
+            CheckBias(node, bias ? node.Input[2] : null, units);
+            return new Dense(units, useBias: bias, name: LayerName(node));
         }
 
         private Dense MatMul(NodeProto node, NodeProto? add, int inputs)
         {
             (int rows, int columns) = Matrix(node, 1);
             CheckInputs(node, rows, inputs);
+            CheckBias(node, add?.Input[1], columns);
             return new Dense(columns, useBias: add is not null, name: LayerName(node));
         }
 
@@ -180,8 +211,11 @@ public static class OnnxImport
 
         private Relu Clip(NodeProto node)
         {
-            float? min = node.Input.Count > 1 && node.Input[1].Length > 0 ? Scalar(node, node.Input[1]) : null;
-            float? max = node.Input.Count > 2 && node.Input[2].Length > 0 ? Scalar(node, node.Input[2]) : null;
+            // From opset 11 the bounds are inputs; before, attributes.
+            float? min = node.Input.Count > 1 && node.Input[1].Length > 0 ? Scalar(node, node.Input[1])
+                : node.Attribute.Any(a => a.Name == "min") ? Attribute(node, "min", 0f) : null;
+            float? max = node.Input.Count > 2 && node.Input[2].Length > 0 ? Scalar(node, node.Input[2])
+                : node.Attribute.Any(a => a.Name == "max") ? Attribute(node, "max", 0f) : null;
             return min == 0f ? new Relu { MaxValue = max } : throw Unsupported(node, "only a Clip from 0 (a capped ReLU) maps to a layer");
         }
 
@@ -237,7 +271,32 @@ public static class OnnxImport
                 throw Unsupported(node, $"its weights '{tensor.Name}' have shape [{string.Join(", ", tensor.Dims)}], not a matrix");
             }
 
+            if (tensor.Dims[0] * tensor.Dims[1] > Array.MaxLength)
+            {
+                throw Unsupported(node, $"its weights '{tensor.Name}' of shape [{tensor.Dims[0]}, {tensor.Dims[1]}] are more than one array holds");
+            }
+
+            // The data must be there, in full, before a layer of this size is allocated.
+            Values(node, tensor.Name);
             return ((int)tensor.Dims[0], (int)tensor.Dims[1]);
+        }
+
+        // A bias must be one value per unit ([units], [1, units], …) or one value for all (a scalar, [1]); a shape
+        // such as [units, 1] would broadcast over rows, which a dense layer's bias does not.
+        private void CheckBias(NodeProto node, string? name, int units)
+        {
+            if (name is null)
+            {
+                return;
+            }
+
+            float[] values = Values(node, name);
+            TensorProto tensor = _initializers[name];
+            bool perUnit = values.Length == units && (tensor.Dims.Count == 0 || tensor.Dims[^1] == units);
+            if (!perUnit && values.Length != 1)
+            {
+                throw Unsupported(node, $"its bias '{name}' of shape [{string.Join(", ", tensor.Dims)}] is not one value per unit ({units})");
+            }
         }
 
         private void CheckInputs(NodeProto node, int expected, int actual)
@@ -266,10 +325,15 @@ public static class OnnxImport
                 throw Unsupported(node, $"'{name}' holds {(TensorProto.Types.DataType)tensor.DataType} values, not float");
             }
 
-            long count = tensor.Dims.Aggregate(1L, (product, dim) => dim < 0 || product * Math.Max(dim, 1) > Array.MaxLength ? -1 : product * dim);
-            if (count < 0)
+            long count = 1;
+            foreach (long dim in tensor.Dims)
             {
-                throw Invalid($"tensor '{name}' has shape [{string.Join(", ", tensor.Dims)}]");
+                if (dim < 0 || dim > Array.MaxLength || (dim > 0 && count > Array.MaxLength / dim))
+                {
+                    throw Invalid($"tensor '{name}' has shape [{string.Join(", ", tensor.Dims)}], negative or larger than one array holds");
+                }
+
+                count *= dim;
             }
 
             if (tensor.RawData.Length > 0)

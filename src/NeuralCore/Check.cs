@@ -121,7 +121,8 @@ internal static class Check
     /// <summary>A number as messages show it: invariant culture, shortest round-trip form.</summary>
     public static string Format(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    // Checks run in double; a float argument is shown as the float it was (0.1, not 0.100000001490116).
+    // Checks run in double; a float argument is shown, and kept as the exception's ActualValue, as the float it was
+    // (0.1, not 0.100000001490116).
     private static string Format(double value, bool single) =>
         single ? Format((float)value) : value.ToString("R", CultureInfo.InvariantCulture);
 
@@ -129,7 +130,7 @@ internal static class Check
     {
         if (!(value > 0 && double.IsFinite(value)))
         {
-            throw new ArgumentOutOfRangeException(name, value,
+            throw new ArgumentOutOfRangeException(name, single ? (object)(float)value : value,
                 $"Expected a positive, finite {what ?? Camel(name)}. Received: {Camel(name)}={Format(value, single)}.");
         }
     }
@@ -138,7 +139,7 @@ internal static class Check
     {
         if (!(value >= 0 && double.IsFinite(value)))
         {
-            throw new ArgumentOutOfRangeException(name, value,
+            throw new ArgumentOutOfRangeException(name, single ? (object)(float)value : value,
                 $"Expected a non-negative, finite {what ?? Camel(name)}. Received: {Camel(name)}={Format(value, single)}.");
         }
     }
@@ -149,7 +150,7 @@ internal static class Check
         bool below = interval[1] == ']' ? value <= high : value < high;
         if (!(above && below))
         {
-            throw new ArgumentOutOfRangeException(name, value,
+            throw new ArgumentOutOfRangeException(name, single ? (object)(float)value : value,
                 $"Expected {what ?? Camel(name)} in {interval[0]}{Format(low, single)}, {Format(high, single)}{interval[1]}. Received: {Camel(name)}={Format(value, single)}.");
         }
     }

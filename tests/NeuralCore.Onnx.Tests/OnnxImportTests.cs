@@ -83,6 +83,19 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void A_clip_from_before_opset_11_with_attribute_bounds_is_a_capped_relu()
+    {
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).Add(new Relu { MaxValue = 0.5f }).ToOnnx());
+        NodeProto clip = proto.Graph.Node.Single(n => n.OpType == "Clip");
+        clip.Input.RemoveAt(2);
+        clip.Input.RemoveAt(1);
+        clip.Attribute.Add(new AttributeProto { Name = "min", F = 0f, Type = AttributeProto.Types.AttributeType.Float });
+        clip.Attribute.Add(new AttributeProto { Name = "max", F = 0.5f, Type = AttributeProto.Types.AttributeType.Float });
+        Sequential model = OnnxImport.FromOnnx(proto.ToByteArray());
+        Assert.Equal(0.5f, Assert.IsType<Relu>(model.Layers[1]).MaxValue);
+    }
+
+    [Fact]
     public void An_imported_model_trains_like_any_other()
     {
         Sequential model = OnnxImport.FromOnnx(new Sequential(4, seed: 2).Add(new Dense(8, Activation.Relu)).Add(new Dense(3)).ToOnnx());
@@ -112,6 +125,29 @@ public sealed class OnnxImportTests : IDisposable
         proto.Graph.Initializer[0].RawData = ByteString.CopyFrom(new byte[5]);
         proto.Graph.Initializer[0].FloatData.Clear();
         Assert.Contains("holds 5 bytes, not 24", Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "short.onnx")).Message, StringComparison.Ordinal);
+
+        // Shapes are checked against the data before any layer is allocated.
+        proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
+        proto.Graph.Initializer[0].Dims[1] = 1_000_000_000;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "huge.onnx"));
+        proto.Graph.Initializer[0].Dims[1] = 100_000_000;
+        Assert.Contains("holds 24 bytes, not 1200000000", Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "huge.onnx")).Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "a refused file allocated its claimed weights");
+        proto.Graph.Initializer[0].Dims[1] = 2;
+        proto.Graph.Initializer[1].Dims[0] = -2;
+        Assert.Contains("negative or larger than one array holds", Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "negative.onnx")).Message, StringComparison.Ordinal);
+
+        // A [units, 1] "bias" broadcasts over rows in ONNX: not a dense layer's bias.
+        proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
+        proto.Graph.Initializer[1].Dims.Clear();
+        proto.Graph.Initializer[1].Dims.Add([2, 1]);
+        Assert.Contains("is not one value per unit (2)", Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "bias.onnx")).Message, StringComparison.Ordinal);
+
+        // A setting the library's layer refuses is an unsupported node, not an argument error.
+        proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).Add(new LeakyRelu(0.2f)).ToOnnx());
+        proto.Graph.Node.Single(n => n.OpType == "LeakyRelu").Attribute.Single().F = float.NaN;
+        Assert.Contains("(LeakyRelu) cannot be read", Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "nan.onnx")).Message, StringComparison.Ordinal);
 
         string missing = Path.Combine(_folder, "none.onnx");
         Assert.Throws<FileNotFoundException>(() => OnnxImport.Load(missing));

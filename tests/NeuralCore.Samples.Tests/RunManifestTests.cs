@@ -40,6 +40,10 @@ public sealed class RunManifestTests : IDisposable
     {
         File.WriteAllText(Path.Combine(_out, RunManifest.FileName), "{ \"runId\": 3 ");
         Assert.Single(RunManifest.Verify(_out), problem => problem.Contains("is not a readable manifest", StringComparison.Ordinal));
+
+        File.WriteAllText(Path.Combine(_out, "a.txt"), "a");
+        File.WriteAllText(Path.Combine(_out, RunManifest.FileName), "{ \"runId\": \"r\", \"files\": { \"a.txt\": { \"bytes\": 1.5, \"sha256\": \"x\" } } }");
+        Assert.Single(RunManifest.Verify(_out), problem => problem.Contains("is not a readable manifest", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -23,6 +23,14 @@ public class CheckTests
     }
 
     [Fact]
+    public void A_float_argument_is_reported_as_the_float_given()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new NeuralCore.Layers.Dropout(1.1f));
+        Assert.Equal(1.1f, e.ActualValue);
+        Assert.EndsWith("Actual value was 1.1.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ends_are_included_or_not_as_the_interval_says_and_nan_is_never_in_range()
     {
         Check.InRange(0f, 0f, 1f, "[)", "x");

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
@@ -122,7 +123,8 @@ public abstract class Layer : ILayer
         OutputSize = OnBuild(inputSize);
         InputSize = inputSize;
         admit?.Invoke(this);
-        Check.FitsInMemory(8m * ParameterCount, $"Layer '{Name}' ({ParameterCount:N0} parameters) with its gradients", "use fewer units");
+        Check.FitsInMemory(8m * ParameterCount, string.Create(CultureInfo.InvariantCulture,
+            $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}' ({ParameterCount:N0} parameters) with its gradients"), "use fewer units");
         _ownParameters = new OwnStorage(new float[ParameterCount], this, "parameters");
         _ownGradients = new OwnStorage(new float[ParameterCount], this, "gradients");
         _parameters = _ownParameters.Memory;

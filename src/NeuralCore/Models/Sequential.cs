@@ -144,7 +144,7 @@ public sealed class Sequential
         }
 
         ulong seed = Xoshiro128.Derive(Seed, (ulong)_layers.Count);
-        if (layer is Layer own)
+        if (layer is Layer own && !own.IsBuilt)
         {
             // Refused before the layer allocates its parameters.
             own.Build(inputs, seed, CheckTotalParameters);

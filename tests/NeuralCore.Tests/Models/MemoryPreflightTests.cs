@@ -21,6 +21,15 @@ public class MemoryPreflightTests
     }
 
     [Fact]
+    public void A_layer_built_before_it_is_added_is_counted_too()
+    {
+        var model = new Sequential(10).Add(new Claimed(2_147_000_000));
+        var e = Assert.Throws<ArgumentException>(() => model.Add(new Dense(10, 100_000, seed: 1)));
+        Assert.Contains("the model would have 2,148,100,000 parameters", e.Message, StringComparison.Ordinal);
+        Assert.Single(model.Layers);
+    }
+
+    [Fact]
     public void Memory_beyond_what_the_process_may_use_is_refused_with_what_needs_it()
     {
         var e = Assert.Throws<InsufficientMemoryException>(() => Check.FitsInMemory(1e20m, "The thing", "use less"));
