@@ -174,6 +174,17 @@ public static unsafe class Gemm
             return;
         }
 
+        if (GemmNarrow.Applies(isa, m, n) && !transposeA && !transposeB && columnSums is null)
+        {
+            // A C of at most 16 columns (the output layer): eight rows of A against each widened row of B, no packing.
+            fixed (float* pa = a, pb = b, pc = c)
+            {
+                GemmNarrow.Multiply(pa, pb, pc, m, n, k, accumulate, epilogue);
+            }
+
+            return;
+        }
+
         if (m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null)
         {
             // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows).

@@ -1,0 +1,125 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// Products whose C is at most 16 columns wide (the 10-class output layer) on the 512-bit path: each row of B is widened
+/// once to one 16-lane vector, and eight rows of A run against it as eight independent chains, with no packing of A.
+/// The register-blocked path packed the whole <c>[batch, H]</c> input to use 10 of 16 lanes of a 12×16 tile.
+/// </summary>
+/// <remarks>
+/// The arithmetic is the register-blocked path's, element for element (as <see cref="GemmRows"/>'s): the same equal k
+/// blocks, each summed from zero in increasing p with a fused multiply-add per lane, then added to C in block order,
+/// then the epilogue. So results are bitwise those of the other paths, and of a sample predicted alone.
+/// </remarks>
+internal static unsafe class GemmNarrow
+{
+    /// <summary>The widest C this path takes.</summary>
+    public const int MaxColumns = 16;
+
+    /// <summary>Whether a product of <paramref name="m"/> rows and <paramref name="n"/> columns takes this path.</summary>
+    public static bool Applies(KernelIsa isa, int m, int n) =>
+        isa == KernelIsa.Vector512 && n <= MaxColumns && m > GemmRows.MaxRows;
+
+    /// <summary><c>C (+)= A·B</c> then the epilogue, for row-major <c>A[m, k]</c>, <c>B[k, n]</c>, <c>C[m, n]</c>, n ≤ 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Multiply(float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue)
+    {
+        // B's rows widened to 16 lanes, zeros beyond n, so that each is one aligned load (a row of n floats read as 16
+        // would run past B's end). 64 KB for k = 1024: it stays in L2 for every row of A.
+        float* wide = GemmBuffers.A((long)k * MaxColumns);
+        Vector512<float> keep = Vector512.LessThan(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create((float)n));
+        int q = 0;
+        for (long end = ((long)k * n) - MaxColumns; q < k && (long)q * n <= end; q++)
+        {
+            // Sixteen floats from the start of row q lie inside B here; the lanes past n (the next row's) are cleared.
+            Vector512.Store(Vector512.ConditionalSelect(keep, Vector512.Load(b + ((long)q * n)), Vector512<float>.Zero), wide + ((long)q * MaxColumns));
+        }
+
+        for (; q < k; q++)
+        {
+            float* row = wide + ((long)q * MaxColumns);
+            Vector512.Store(Vector512<float>.Zero, row);
+            new ReadOnlySpan<float>(b + ((long)q * n), n).CopyTo(new Span<float>(row, n));
+        }
+
+        int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
+        int kc = (k + blocks - 1) / blocks;
+        float* lanes = stackalloc float[MaxColumns];
+        int r = 0;
+        for (; r + 8 <= m; r += 8)
+        {
+            for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
+            {
+                Rows8(a + ((long)r * k) + p0, k, wide + ((long)p0 * MaxColumns), Math.Min(kc, k - p0), c + ((long)r * n), n,
+                    accumulate || block > 0, lanes);
+            }
+        }
+
+        for (; r < m; r++)
+        {
+            for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
+            {
+                Vector512<float> acc = Vector512<float>.Zero;
+                float* x = a + ((long)r * k) + p0;
+                int count = Math.Min(kc, k - p0);
+                for (int p = 0; p < count; p++)
+                {
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), Vector512.Load(wide + ((long)(p0 + p) * MaxColumns)), acc);
+                }
+
+                Store(acc, c + ((long)r * n), n, accumulate || block > 0, lanes);
+            }
+        }
+
+        if (epilogue.Kind != GemmEpilogueKind.None)
+        {
+            for (int row = 0; row < m; row++)
+            {
+                epilogue.ApplyRow(c + ((long)row * n), row, 0, n);
+            }
+        }
+    }
+
+    // Eight rows of A (lda apart) against count rows of the widened B: eight chains, enough to hide the FMA latency.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows8(float* x, int lda, float* wide, int count, float* y, int n, bool add, float* lanes)
+    {
+        Vector512<float> c0 = Vector512<float>.Zero, c1 = Vector512<float>.Zero, c2 = Vector512<float>.Zero, c3 = Vector512<float>.Zero;
+        Vector512<float> c4 = Vector512<float>.Zero, c5 = Vector512<float>.Zero, c6 = Vector512<float>.Zero, c7 = Vector512<float>.Zero;
+        for (int p = 0; p < count; p++)
+        {
+            Vector512<float> bp = Vector512.Load(wide + ((long)p * MaxColumns));
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), bp, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[lda + p]), bp, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(2 * lda) + p]), bp, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(3 * lda) + p]), bp, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(4 * lda) + p]), bp, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(5 * lda) + p]), bp, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(6 * lda) + p]), bp, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(7 * lda) + p]), bp, c7);
+        }
+
+        Store(c0, y, n, add, lanes);
+        Store(c1, y + n, n, add, lanes);
+        Store(c2, y + (2 * n), n, add, lanes);
+        Store(c3, y + (3 * n), n, add, lanes);
+        Store(c4, y + (4 * n), n, add, lanes);
+        Store(c5, y + (5 * n), n, add, lanes);
+        Store(c6, y + (6 * n), n, add, lanes);
+        Store(c7, y + (7 * n), n, add, lanes);
+    }
+
+    // The first n lanes into a row of C (added to it after the first k block), through a scratch vector: a 16-lane store
+    // would write into the next row.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<float> acc, float* y, int n, bool add, float* lanes)
+    {
+        Vector512.Store(acc, lanes);
+        for (int j = 0; j < n; j++)
+        {
+            y[j] = add ? y[j] + lanes[j] : lanes[j];
+        }
+    }
+}
