@@ -35,13 +35,7 @@ public class GemmNarrowTests
                     float[] narrow = (float[])initial.Clone(), rows = (float[])initial.Clone();
                     fixed (float* pBias = bias, pMask = mask)
                     {
-                        GemmEpilogue epilogue = epilogueKind switch
-                        {
-                            1 => GemmEpilogue.AddBias(pBias, relu: false),
-                            2 => GemmEpilogue.AddBias(pBias, relu: true),
-                            3 => GemmEpilogue.MaskRelu(pMask, n),
-                            _ => GemmEpilogue.None,
-                        };
+                        GemmEpilogue epilogue = GemmRowsTests.Epilogue(epilogueKind, pBias, pMask, n);
                         Gemm.MultiplyOn(KernelIsa.Vector512, a, b, narrow, m, n, k, false, false, accumulate, epilogue);
                         for (int r = 0; r < m; r++)
                         {

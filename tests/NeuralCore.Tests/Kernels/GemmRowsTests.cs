@@ -26,13 +26,7 @@ public class GemmRowsTests
         float[] rows = initial[..(m * n)];
         fixed (float* pBias = bias, pMask = mask)
         {
-            GemmEpilogue epilogue = epilogueKind switch
-            {
-                1 => GemmEpilogue.AddBias(pBias, relu: false),
-                2 => GemmEpilogue.AddBias(pBias, relu: true),
-                3 => GemmEpilogue.MaskRelu(pMask, n),
-                _ => GemmEpilogue.None,
-            };
+            GemmEpilogue epilogue = Epilogue(epilogueKind, pBias, pMask, n);
             Gemm.MultiplyOn(isa, a, b, blocked, tall, n, k, false, false, accumulate, epilogue);
             Gemm.MultiplyOn(isa, a.AsSpan(0, m * k), b, rows, m, n, k, false, false, accumulate, epilogue);
         }
@@ -43,6 +37,15 @@ public class GemmRowsTests
                 $"{isa} m={m} n={n} k={k} accumulate={accumulate} epilogue={epilogueKind}: element {i} is {rows[i]:R} on the row path, {blocked[i]:R} blocked");
         }
     }
+
+    /// <summary>Epilogue kind 0: none; 1: bias; 2: bias and ReLU; 3: the ReLU mask of a <c>[?, n]</c> matrix.</summary>
+    internal static unsafe GemmEpilogue Epilogue(int kind, float* bias, float* mask, int n) => kind switch
+    {
+        1 => GemmEpilogue.AddBias(bias, relu: false),
+        2 => GemmEpilogue.AddBias(bias, relu: true),
+        3 => GemmEpilogue.MaskRelu(mask, n),
+        _ => GemmEpilogue.None,
+    };
 
     [Theory]
     [MemberData(nameof(Paths))]

@@ -20,14 +20,17 @@ public class IsaLevelTests
             case "avx512":
                 Assert.True(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx512 but Vector512 is not accelerated");
                 Assert.Equal(KernelIsa.Vector512, KernelIsaSupport.Best);
+                Assert.Equal(KernelIsa.Vector512, KernelIsaSupport.Widest);
                 break;
             case "avx2":
                 Assert.False(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx2 but Vector512 is accelerated");
                 Assert.Equal(KernelIsa.Vector256, KernelIsaSupport.Best);
+                Assert.Equal(KernelIsa.Vector256, KernelIsaSupport.Widest);
                 break;
             case "scalar":
                 Assert.False(Vector128.IsHardwareAccelerated, "DOTNET_CI_LEVEL=scalar but Vector128 is accelerated");
                 Assert.Equal(KernelIsa.Scalar, KernelIsaSupport.Best);
+                Assert.Equal(KernelIsa.Scalar, KernelIsaSupport.Widest);
                 break;
             default:
                 // Outside CI: the switches, if set, must still have taken effect.
