@@ -112,7 +112,7 @@ public static class MnistLocator
     /// <summary>Finds the files with <see cref="ResolveAsync"/> and loads both splits.</summary>
     /// <param name="explicitDirectory">A folder the caller chose, or null to search.</param>
     /// <param name="downloader">The cache and mirrors to use, or null for the defaults.</param>
-    /// <param name="cancellationToken">Cancels the hashing and downloads.</param>
+    /// <param name="cancellationToken">Cancels the hashing, downloads and loading.</param>
     /// <returns>The training and test sets.</returns>
     /// <exception cref="DirectoryNotFoundException"><paramref name="explicitDirectory"/> does not exist.</exception>
     /// <exception cref="FileNotFoundException"><paramref name="explicitDirectory"/> lacks a file.</exception>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
