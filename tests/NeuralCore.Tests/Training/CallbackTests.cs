@@ -39,6 +39,35 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void Fit_allocates_nothing_between_steps_with_a_logger_shuffling_and_a_validation_split()
+    {
+        var (model, data) = Setup(6400);
+        long at10 = 0, at150 = 0;
+        var probe = new LambdaCallback(onBatchEnd: (epoch, step, _, _) =>
+        {
+            // Inside the second epoch: the buffers, the order and the metrics exist; only the step loop runs between.
+            if (epoch == 2 && step == 10)
+            {
+                at10 = GC.GetAllocatedBytesForCurrentThread();
+            }
+            else if (epoch == 2 && step == 150)
+            {
+                at150 = GC.GetAllocatedBytesForCurrentThread();
+            }
+        });
+        model.Fit(data, new FitOptions
+        {
+            Epochs = 2,
+            BatchSize = 32,
+            ValidationSplit = 0.1,
+            // A redrawn bar builds its line every 100 ms: a redraw allocates, a step must not.
+            Callbacks = [new ProgressLogger(1, TextWriter.Null, interactive: false), probe],
+        });
+        Assert.True(at10 > 0 && at150 > 0, "the probe did not run");
+        Assert.True(at150 - at10 == 0, $"140 steps of Fit allocated {at150 - at10} bytes on the training thread");
+    }
+
+    [Fact]
     public void A_logger_at_verbose_0_writes_nothing_even_on_a_terminal()
     {
         var (model, data) = Setup();
