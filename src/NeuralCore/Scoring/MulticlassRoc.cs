@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace NeuralCore.Scoring;
 
 /// <summary>
@@ -45,6 +47,7 @@ public sealed class MulticlassRoc
     /// has no sample or only samples (its curve is then undefined), naming the class.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> or <paramref name="classes"/> is out of range.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static MulticlassRoc Compute(ReadOnlySpan<float> scores, ReadOnlySpan<int> labels, int count, int classes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
@@ -106,7 +109,7 @@ public sealed class MulticlassRoc
         }
 
         RocCurve micro = RocCurve.Compute(scores[..(count * classes)], all);
-        double[] grid = [.. curves.SelectMany(c => c.FalsePositiveRates).Distinct().Order()];
+        double[] grid = DistinctRates(curves);
         double[] mean = new double[grid.Length];
         for (int g = 0; g < grid.Length; g++)
         {
@@ -127,5 +130,31 @@ public sealed class MulticlassRoc
         }
 
         return new MulticlassRoc(curves, micro, RocCurve.Averaged(grid, mean));
+    }
+
+    // Every false positive rate of every curve, ascending, each once.
+    private static double[] DistinctRates(RocCurve[] curves)
+    {
+        double[] rates = new double[curves.Sum(c => c.FalsePositiveRates.Count)];
+        int n = 0;
+        foreach (RocCurve curve in curves)
+        {
+            foreach (double rate in curve.FalsePositiveRates)
+            {
+                rates[n++] = rate;
+            }
+        }
+
+        Array.Sort(rates);
+        int distinct = 0;
+        for (int i = 0; i < rates.Length; i++)
+        {
+            if (distinct == 0 || rates[i] != rates[distinct - 1])
+            {
+                rates[distinct++] = rates[i];
+            }
+        }
+
+        return rates[..distinct];
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace NeuralCore.Scoring;
 
 /// <summary>
@@ -57,6 +59,7 @@ public sealed class RocCurve
     /// <exception cref="ArgumentException">
     /// The lengths differ, a score is NaN, or the samples hold no positive or no negative (the curve is then undefined).
     /// </exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RocCurve Compute(ReadOnlySpan<float> scores, ReadOnlySpan<bool> positive, bool dropIntermediate = true)
     {
         if (scores.Length != positive.Length)
@@ -64,8 +67,10 @@ public sealed class RocCurve
             throw new ArgumentException($"scores holds {scores.Length} values but positive holds {positive.Length}.", nameof(positive));
         }
 
-        float[] keys = new float[scores.Length];
-        bool[] truth = positive.ToArray();
+        // Each sample becomes one integer: its score mapped to an unsigned key that ascends as the score descends, then
+        // its truth in the lowest bit. Sorting those (a primitive sort, no comparer, no second array to move) puts the
+        // highest score first; ties sit together whatever their order, and a tie's points are emitted as one.
+        ulong[] order = new ulong[scores.Length];
         long positives = 0;
         for (int i = 0; i < scores.Length; i++)
         {
@@ -74,9 +79,8 @@ public sealed class RocCurve
                 throw new ArgumentException($"scores[{i}] is NaN: a ROC curve needs ordered scores.", nameof(scores));
             }
 
-            // Negated so that an ascending sort puts the highest score first.
-            keys[i] = -scores[i];
-            positives += truth[i] ? 1 : 0;
+            order[i] = ((ulong)DescendingKey(scores[i]) << 1) | (positive[i] ? 1UL : 0UL);
+            positives += positive[i] ? 1 : 0;
         }
 
         long negatives = scores.Length - positives;
@@ -86,44 +90,65 @@ public sealed class RocCurve
                 $"The {scores.Length} samples hold {positives} positive(s) and {negatives} negative(s): a ROC curve needs both.", nameof(positive));
         }
 
-        Array.Sort(keys, truth);
-        var fps = new List<long>(Math.Min(keys.Length, 4096) + 1) { 0 };
-        var tps = new List<long>(fps.Capacity) { 0 };
-        var thresholds = new List<float>(fps.Capacity) { float.PositiveInfinity };
+        Array.Sort(order);
+
+        // Point 0 is (0, 0) at an infinite threshold; then one point per distinct score: equal scores cross the
+        // threshold together.
+        long[] fps = new long[order.Length + 1];
+        long[] tps = new long[order.Length + 1];
+        float[] thresholds = new float[order.Length + 1];
+        thresholds[0] = float.PositiveInfinity;
+        int points = 1;
         long tp = 0, fp = 0;
-        for (int i = 0; i < keys.Length; i++)
+        for (int i = 0; i < order.Length; i++)
         {
-            tp += truth[i] ? 1 : 0;
-            fp += truth[i] ? 0 : 1;
-            // One point per distinct score: equal scores cross the threshold together.
-            if (i + 1 == keys.Length || keys[i + 1] != keys[i])
+            long truth = (long)(order[i] & 1);
+            tp += truth;
+            fp += 1 - truth;
+            uint key = (uint)(order[i] >> 1);
+            if (i + 1 == order.Length || (uint)(order[i + 1] >> 1) != key)
             {
-                fps.Add(fp);
-                tps.Add(tp);
-                thresholds.Add(-keys[i]);
+                (fps[points], tps[points], thresholds[points]) = (fp, tp, ScoreOf(key));
+                points++;
             }
         }
 
-        var keep = new List<int>(fps.Count);
-        for (int i = 0; i < fps.Count; i++)
+        double[] fpr = new double[points];
+        double[] tpr = new double[points];
+        float[] kept = new float[points];
+        int count = 0;
+        for (int i = 0; i < points; i++)
         {
             // As scikit-learn, the start point (0, 0) takes no part: the first point after it is always kept.
-            bool interior = i > 1 && i + 1 < fps.Count;
+            bool interior = i > 1 && i + 1 < points;
             bool collinear = interior
                 && fps[i + 1] - (2 * fps[i]) + fps[i - 1] == 0
                 && tps[i + 1] - (2 * tps[i]) + tps[i - 1] == 0;
             if (!dropIntermediate || !collinear)
             {
-                keep.Add(i);
+                (fpr[count], tpr[count], kept[count]) = ((double)fps[i] / negatives, (double)tps[i] / positives, thresholds[i]);
+                count++;
             }
         }
 
-        return new RocCurve(
-            [.. keep.Select(i => (double)fps[i] / negatives)],
-            [.. keep.Select(i => (double)tps[i] / positives)],
-            [.. keep.Select(i => thresholds[i])],
-            positives,
-            negatives);
+        return new RocCurve(fpr[..count], tpr[..count], kept[..count], positives, negatives);
+    }
+
+    // An unsigned key that orders scores from the highest (key 0 side) to the lowest: the IEEE bits made to ascend
+    // with the value (sign flipped for positives, every bit for negatives), then inverted. -0 is taken as +0 first, so
+    // the two zeros are one score, as a float comparison says.
+    private static uint DescendingKey(float score)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(score + 0f);
+        uint ascending = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+        return ~ascending;
+    }
+
+    private static float ScoreOf(uint key)
+    {
+        uint ascending = ~key;
+        uint bits = (ascending & 0x8000_0000u) != 0 ? ascending & 0x7FFF_FFFFu : ~ascending;
+        return BitConverter.UInt32BitsToSingle(bits);
     }
 
     /// <summary>An averaged curve with no thresholds (<see cref="MulticlassRoc.Macro"/>).</summary>

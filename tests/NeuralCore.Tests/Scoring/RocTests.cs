@@ -104,6 +104,36 @@ public class RocTests
         });
     }
 
+    [Property(MaxTest = 300)]
+    public Property Every_float_orders_as_a_comparison_sort_orders_it()
+    {
+        // Scores of any sign and size, both zeros (one score, as == says) and both infinities: the curve's points and
+        // thresholds are those of sorting by comparison and grouping equal scores.
+        float[] values = [float.NegativeInfinity, -float.MaxValue, -3.5f, -1f, -float.Epsilon, -0f, 0f, float.Epsilon, 1e-30f, 0.25f, 1f, 7e20f, float.PositiveInfinity];
+        Gen<(float Score, bool Positive)[]> samples =
+            Gen.ArrayOf(Gen.Zip(Gen.Elements(values), Gen.Elements(true, false)).Select(t => (Score: t.Item1, Positive: t.Item2)))
+               .Where(a => a.Any(s => s.Positive) && a.Any(s => !s.Positive));
+        return Prop.ForAll(samples.ToArbitrary(), data =>
+        {
+            var fpr = new List<double> { 0 };
+            var tpr = new List<double> { 0 };
+            var thresholds = new List<float> { float.PositiveInfinity };
+            long positives = data.Count(d => d.Positive), negatives = data.Length - positives, tp = 0, fp = 0;
+            foreach (var tie in data.GroupBy(d => d.Score + 0f).OrderByDescending(g => g.Key))
+            {
+                tp += tie.Count(d => d.Positive);
+                fp += tie.Count(d => !d.Positive);
+                fpr.Add((double)fp / negatives);
+                tpr.Add((double)tp / positives);
+                thresholds.Add(tie.Key);
+            }
+
+            RocCurve roc = RocCurve.Compute([.. data.Select(d => d.Score)], [.. data.Select(d => d.Positive)], dropIntermediate: false);
+            return roc.FalsePositiveRates.SequenceEqual(fpr) && roc.TruePositiveRates.SequenceEqual(tpr)
+                && roc.Thresholds.Select(BitConverter.SingleToInt32Bits).SequenceEqual(thresholds.Select(BitConverter.SingleToInt32Bits));
+        });
+    }
+
     [Fact]
     public void Three_classes_by_hand()
     {
