@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using NeuralCore.Data;
 using NeuralCore.Scoring;
 using NeuralCore.Training;
@@ -24,7 +25,10 @@ internal static class Plots
     /// Sets a sans-serif font and says whether it exists: without an installed font ScottPlot draws no text at all
     /// and still succeeds, so the caller warns instead of writing silent pictures.
     /// </summary>
-    public static bool ConfigureFonts()
+    /// <remarks>Thread-safe; the fonts are looked up once per process.</remarks>
+    public static bool ConfigureFonts() => s_fonts.Value;
+
+    private static readonly Lazy<bool> s_fonts = new(() =>
     {
         using SKTypeface? face = SKTypeface.FromFamilyName(FontFamily);
         bool found = face is not null && face.FamilyName == FontFamily;
@@ -34,7 +38,7 @@ internal static class Plots
         }
 
         return found || SKFontManager.Default.FontFamilies.Any();
-    }
+    });
 
     /// <summary>curves.png: loss (left) and accuracy (right) per epoch, training against validation, the best epoch marked.</summary>
     public static void Curves(History history, string path, string title = "", int? bestEpoch = null)
@@ -202,7 +206,7 @@ internal static class Plots
         const int Columns = 6, Cell = 190, Scale = 4, Caption = 40, Margin = 12, Header = 44;
         int rows = Math.Max(1, (mistakes.Count + Columns - 1) / Columns);
         int width = (Columns * Cell) + (2 * Margin), height = Header + (rows * (Cell + Caption)) + Margin;
-        using var bitmap = new SKBitmap(width, height);
+        using var bitmap = new SKBitmap(width, height, SKColorType.Bgra8888, SKAlphaType.Premul);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
         using SKTypeface face = SKTypeface.FromFamilyName(FontFamily) ?? SKTypeface.Default;
@@ -215,7 +219,7 @@ internal static class Plots
             : string.Create(Inv, $"The {mistakes.Count} most confidently misclassified test images");
         canvas.DrawText(heading, Margin, 30, SKTextAlign.Left, titleFont, ink);
         float[] features = test.Features;
-        using var pixel = new SKPaint();
+        canvas.Flush();
         for (int k = 0; k < mistakes.Count; k++)
         {
             Mistake m = mistakes[k];
@@ -225,10 +229,15 @@ internal static class Plots
             {
                 for (int c = 0; c < 28; c++)
                 {
-                    // MNIST is white ink on black; drawn dark on light as on paper.
+                    // MNIST is white ink on black; drawn dark on light as on paper. Written straight into the bitmap's
+                    // opaque 32-bit pixels (grey, so the channel order does not matter): a Scale x Scale square per
+                    // pixel, as DrawRect would fill it, without 18,816 calls into the native library.
                     byte level = (byte)(255 - Math.Clamp((int)(features[((long)m.Index * 784) + (r * 28) + c] * 255), 0, 255));
-                    pixel.Color = new SKColor(level, level, level);
-                    canvas.DrawRect(x0 + (c * Scale), y0 + (r * Scale), Scale, Scale, pixel);
+                    uint grey = 0xFF00_0000u | (uint)(level * 0x01_0101);
+                    for (int dy = 0; dy < Scale; dy++)
+                    {
+                        MemoryMarshal.Cast<byte, uint>(bitmap.GetPixelSpan(x0 + (c * Scale), y0 + (r * Scale) + dy))[..Scale].Fill(grey);
+                    }
                 }
             }
 

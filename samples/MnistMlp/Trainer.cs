@@ -117,11 +117,6 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             return 1;
         }
 
-        TestResults test = Test(model, data.Test);
-        int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(data.Train.Count, settings.ValidationSplit) : data.Train.Count;
-        var report = new RunReport(settings, model.ParameterCount, trainCount, data.Train.Count - trainCount, data.Test.Count,
-            threads, source, loadSeconds, history, test, model.Summary())
-        { RunId = RunManifest.NewRunId() };
         string directory = settings.OutputDirectory;
         // From here until the manifest is written, the folder's outputs are not one run's finished set.
         RunManifest.Invalidate(directory);
@@ -131,15 +126,39 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             File.Delete(Path.Combine(directory, "model.onnx"));
         }
 
-        WriteAtomically(Path.Combine(directory, "report.json"), report.Json());
-        WriteAtomically(Path.Combine(directory, "report.md"), report.Markdown());
-        WritePictures(directory, data.Test, test, history, report.Overfitting.BestEpoch, title: string.Empty);
-        ModelFile.Save(model, Path.Combine(directory, "model.ncm"));
-        if (settings.Onnx)
+        // The curves need only the history: drawn on another thread while the test set is evaluated. Being the first
+        // picture, it also pays for loading the plotting library's native code, about 0.15 s (docs/compare.md).
+        int? bestEpoch = Verdict.Judge(history, settings.Monitor, settings).BestEpoch;
+        TestResults test;
+        // Outputs are written to the end once training is over, whatever signal arrives (see Program.cs).
+        Task curves = Task.Run(() => SavePicture(Path.Combine(directory, "curves.png"), path => Plots.Curves(history, path, string.Empty, bestEpoch)), CancellationToken.None);
+        try
         {
-            model.SaveOnnx(Path.Combine(directory, "model.onnx"));
+            test = Test(model, data.Test);
+        }
+        finally
+        {
+            Outputs.Join(curves);
         }
 
+        int trainCount = settings.ValidationSplit > 0 ? Dataset.SplitIndex(data.Train.Count, settings.ValidationSplit) : data.Train.Count;
+        var report = new RunReport(settings, model.ParameterCount, trainCount, data.Train.Count - trainCount, data.Test.Count,
+            threads, source, loadSeconds, history, test, model.Summary())
+        { RunId = RunManifest.NewRunId() };
+        Outputs.Together(
+        [
+            () => WriteAtomically(Path.Combine(directory, "report.json"), report.Json()),
+            () => WriteAtomically(Path.Combine(directory, "report.md"), report.Markdown()),
+            .. TestPictures(directory, data.Test, test, title: string.Empty),
+            () =>
+            {
+                ModelFile.Save(model, Path.Combine(directory, "model.ncm"));
+                if (settings.Onnx)
+                {
+                    model.SaveOnnx(Path.Combine(directory, "model.onnx"));
+                }
+            },
+        ]);
         File.Move(partialHistory, Path.Combine(directory, "history.csv"), overwrite: true);
         RunManifest.Write(directory, report.RunId,
             ["history.csv", "report.json", "report.md", .. RunPictures, "model.ncm", .. settings.Onnx ? ["model.onnx"] : Array.Empty<string>()]);
@@ -474,23 +493,33 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     // What WritePictures writes for a training run (evaluate writes all but the curves).
     private static readonly string[] RunPictures = ["curves.png", "confusion.png", "roc.png", "misclassified.png"];
 
+    // The pictures are independent of each other, so they are drawn side by side (Outputs.Together).
     private void WritePictures(string directory, Dataset testData, TestResults test, History? history, int? bestEpoch, string title)
     {
-        if (history is not null)
-        {
-            SavePicture(Path.Combine(directory, "curves.png"), path => Plots.Curves(history, path, title, bestEpoch));
-        }
-
-        SavePicture(Path.Combine(directory, "confusion.png"), path => Plots.Confusion(test.Confusion, path, title));
-        SavePicture(Path.Combine(directory, "roc.png"), path => Plots.Roc(test.Roc, path, title));
-        SavePicture(Path.Combine(directory, "misclassified.png"), path => Plots.Misclassified(testData, test.Mistakes, path));
+        Action[] pictures = TestPictures(directory, testData, test, title);
+        Outputs.Together(history is null
+            ? pictures
+            : [() => SavePicture(Path.Combine(directory, "curves.png"), path => Plots.Curves(history, path, title, bestEpoch)), .. pictures]);
     }
 
+    // The pictures drawn from the test set's results: all of RunPictures but the curves.
+    private Action[] TestPictures(string directory, Dataset testData, TestResults test, string title) =>
+    [
+        () => SavePicture(Path.Combine(directory, "confusion.png"), path => Plots.Confusion(test.Confusion, path, title)),
+        () => SavePicture(Path.Combine(directory, "roc.png"), path => Plots.Roc(test.Roc, path, title)),
+        () => SavePicture(Path.Combine(directory, "misclassified.png"), path => Plots.Misclassified(testData, test.Mistakes, path)),
+    ];
+
+    // Called from several threads at once (WritePictures): the warning is written under a lock, since the writer
+    // given to the trainer need not be thread-safe.
     private void SavePicture(string path, Action<string> draw)
     {
         if (!Plots.ConfigureFonts())
         {
-            error.WriteLine($"warning: no font is installed, so {Path.GetFileName(path)} would have no text; install fonts-dejavu-core.");
+            lock (error)
+            {
+                error.WriteLine($"warning: no font is installed, so {Path.GetFileName(path)} would have no text; install fonts-dejavu-core.");
+            }
         }
 
         string temporary = AtomicFile.TemporaryBeside(path);
