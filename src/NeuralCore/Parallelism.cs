@@ -13,6 +13,10 @@ namespace NeuralCore;
 public static class Parallelism
 {
     private static readonly object s_gate = new();
+
+    // The calling thread's cap on parallel regions (LimitTo); 0 when none.
+    [ThreadStatic]
+    private static int t_limit;
     private static int s_degree = Environment.ProcessorCount;
     private static int s_fmaThreads;
     private static int s_fmaOverride;
@@ -99,8 +103,35 @@ public static class Parallelism
         }
     }
 
-    /// <summary>Threads for FMA-bound work: <see cref="DegreeOfParallelism"/> capped by <see cref="FmaThreads"/>.</summary>
-    internal static int ComputeThreads => DegreeOfParallelism is var degree && degree <= 1 ? 1 : Math.Min(degree, FmaThreads);
+    /// <summary>
+    /// Threads any parallel region started on the calling thread may use: <see cref="DegreeOfParallelism"/>, capped
+    /// inside a <see cref="LimitTo"/> scope.
+    /// </summary>
+    internal static int CallerThreads => t_limit > 0 ? Math.Min(t_limit, DegreeOfParallelism) : DegreeOfParallelism;
+
+    /// <summary>Threads for FMA-bound work: <see cref="CallerThreads"/> capped by <see cref="FmaThreads"/>.</summary>
+    internal static int ComputeThreads => CallerThreads is var degree && degree <= 1 ? 1 : Math.Min(degree, FmaThreads);
+
+    /// <summary>
+    /// Caps the threads of every parallel region the calling thread starts until the returned scope is disposed (the
+    /// previous cap is then restored, so scopes nest). A training step too small to gain from threads runs in such a
+    /// scope (<see cref="Models.Sequential"/>): each product of it could gain from a second thread alone, but the step
+    /// then moves its batch and its weights between cores several times, which costs more (docs/benchmarks.md).
+    /// Results never depend on it.
+    /// </summary>
+    /// <param name="threads">The most threads, at least 1.</param>
+    internal static ThreadLimit LimitTo(int threads)
+    {
+        int previous = t_limit;
+        t_limit = Math.Max(1, threads);
+        return new ThreadLimit(previous);
+    }
+
+    /// <summary>Restores the cap that was in force before <see cref="LimitTo"/>.</summary>
+    internal readonly struct ThreadLimit(int previous) : IDisposable
+    {
+        public void Dispose() => t_limit = previous;
+    }
 
     /// <summary>Replaces the measurement (0 restores it): tests use it to exercise more threads than the machine has.</summary>
     internal static int FmaThreadsOverride

@@ -41,6 +41,20 @@ public sealed class Sequential
     // and ReLU as they are stored (and whose backward mask is applied by the next Dense's input-gradient product).
     private bool[] _fusedRelu = [];
     private OptimizerStep? _optimizerStep;
+    private long _stepFmaPerSample;
+
+    /// <summary>
+    /// Multiply-adds a training step must give each thread before it uses another. Measured on the AMD EPYC Zen 5
+    /// with two real cores (docs/benchmarks.md, 2026-11-30): 784-16-10 at batch 128 (3.3 M multiply-adds a step) trained
+    /// 5-25% slower per epoch on two threads than on one, although its weight gradient alone was faster on two: the
+    /// step's threads gather the batch, compute the weight gradient and update the weights in halves, and the
+    /// narrow forward product then reads both halves on one core. 784-128-10 at batch 32 (6.5 M) gained 5-13%.
+    /// </summary>
+    internal const long MinStepFmaPerThread = 1L << 21;
+
+    /// <summary>The threads a training step on <paramref name="batch"/> samples may use (see <see cref="MinStepFmaPerThread"/>).</summary>
+    internal int StepThreads(int batch) =>
+        (int)Math.Clamp(batch * _stepFmaPerSample / MinStepFmaPerThread, 1, Parallelism.DegreeOfParallelism);
 
     /// <summary>Creates an empty model for samples of <paramref name="inputSize"/> features.</summary>
     /// <param name="inputSize">Features per sample (784 for MNIST); positive.</param>
@@ -173,6 +187,17 @@ public sealed class Sequential
         for (int i = 0; i + 1 < _layers.Count; i++)
         {
             _fusedRelu[i] = _layers[i] is Dense { Activation: Activation.Linear } && _layers[i + 1] is Relu { IsPlain: true };
+        }
+
+        // Per sample of a step, each dense layer's forward and weight-gradient products, and its input-gradient product
+        // unless it is the first layer (nothing needs the gradient of the inputs).
+        _stepFmaPerSample = 0;
+        foreach (ILayer each in _layers)
+        {
+            if (each is Dense dense)
+            {
+                _stepFmaPerSample += (long)dense.InputSize * dense.Units * (_stepFmaPerSample == 0 ? 2 : 3);
+            }
         }
 
         return this;
@@ -359,6 +384,7 @@ public sealed class Sequential
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
+        using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
         TrainStepResult result = ComputeGradients(inputs, targets, batch);
         if (double.IsFinite(result.Loss))
         {
@@ -408,6 +434,7 @@ public sealed class Sequential
 
         CheckBatch(inputs, targets, batch);
         EnsureCapacity(batch);
+        using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
 
         ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
         for (int i = 0; i < _layers.Count; i++)

@@ -62,12 +62,15 @@ internal static class WorkerPool
 
     private const int ClaimStride = 16;
 
-    /// <summary>Runs items 0..count-1 on up to <paramref name="maxThreads"/> threads, the caller included.</summary>
+    /// <summary>
+    /// Runs items 0..count-1 on up to <paramref name="maxThreads"/> threads, the caller included, and never more than
+    /// <see cref="Parallelism.CallerThreads"/>.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> exceeds <see cref="MaxItems"/>.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(IParallelWork work, int count, int maxThreads)
     {
-        if (!TryRun(work, count, Math.Min(maxThreads, Parallelism.DegreeOfParallelism)))
+        if (!TryRun(work, count, Math.Min(maxThreads, Parallelism.CallerThreads)))
         {
             for (int i = 0; i < count; i++)
             {

@@ -37,7 +37,7 @@ internal sealed class BatchGather : IParallelWork
     {
         _first = first;
         _count = count;
-        _items = (int)Math.Clamp((long)count * _source.FeatureSize / MinFeaturesPerThread, 1, Parallelism.DegreeOfParallelism);
+        _items = (int)Math.Clamp((long)count * _source.FeatureSize / MinFeaturesPerThread, 1, Parallelism.CallerThreads);
         if (_items == 1)
         {
             Execute(0);

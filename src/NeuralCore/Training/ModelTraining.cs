@@ -254,7 +254,11 @@ public static class ModelTraining
                     options.CancellationToken.ThrowIfCancellationRequested();
                     int first = (step - 1) * batchSize;
                     int n = Math.Min(batchSize, trainCount - first);
-                    gather.Run(first, n);
+                    using (Parallelism.LimitTo(model.StepThreads(n)))
+                    {
+                        // As many threads as the step will use: a batch gathered in halves is read whole by a step on one core.
+                        gather.Run(first, n);
+                    }
 
                     ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
                     LossTargets targets = train.HasLabels

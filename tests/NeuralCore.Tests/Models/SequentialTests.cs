@@ -274,6 +274,30 @@ public class SequentialDeterminismTests
         }
     }
 
+    [Theory]
+    [InlineData(16, 128, 1)] // 3.3 M multiply-adds a step: slower on two threads than on one (docs/benchmarks.md)
+    [InlineData(16, 32, 1)]
+    [InlineData(128, 32, 2)] // 6.5 M: faster on two
+    [InlineData(1024, 128, 2)]
+    public void A_step_too_small_for_two_threads_runs_on_one(int hidden, int batch, int expected)
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 2;
+            var model = new Sequential(784, seed: 1).Add(new Dense(hidden)).Add(new Relu()).Add(new Dense(10));
+            Assert.Equal(expected, model.StepThreads(batch));
+
+            // The cap never exceeds the degree of parallelism.
+            Parallelism.DegreeOfParallelism = 1;
+            Assert.Equal(1, model.StepThreads(batch));
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
     [Fact]
     public void One_and_two_threads_give_bitwise_equal_weights_after_20_steps()
     {

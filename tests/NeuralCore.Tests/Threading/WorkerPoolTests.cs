@@ -57,6 +57,49 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void A_thread_limit_keeps_every_item_on_the_caller_until_it_is_disposed()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 2;
+            using (Parallelism.LimitTo(1))
+            {
+                for (int round = 0; round < 20; round++)
+                {
+                    var work = new RecordingWork(16);
+                    WorkerPool.Run(work, 16, 2);
+                    Assert.All(work.Runs, r => Assert.Equal(1, r));
+                    Assert.Equal([Environment.CurrentManagedThreadId], work.Threads.Keys);
+                }
+
+                // Scopes nest: an inner one replaces the cap and the outer one comes back after it.
+                using (Parallelism.LimitTo(2))
+                {
+                    Assert.Equal(2, Parallelism.CallerThreads);
+                }
+
+                Assert.Equal(1, Parallelism.CallerThreads);
+            }
+
+            Assert.Equal(2, Parallelism.CallerThreads);
+            bool shared = false;
+            for (int round = 0; round < 50 && !shared; round++)
+            {
+                var work = new RecordingWork(64);
+                WorkerPool.Run(work, 64, 2);
+                shared = work.Threads.Count >= 2;
+            }
+
+            Assert.True(shared, "after the scope, the worker thread never took an item");
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
+    [Fact]
     public void An_item_that_throws_surfaces_on_the_caller_and_the_pool_recovers()
     {
         int saved = Parallelism.DegreeOfParallelism;
