@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using NeuralCore.Kernels;
 using NeuralCore.Losses;
 
@@ -117,6 +118,9 @@ internal readonly struct SampleSource
         }
     }
 
+    // Rows of a gather whose loads are started ahead of the row being converted.
+    private const int PrefetchRows = 4;
+
     /// <summary>
     /// Writes sample <c>indices[r]</c>'s features to row r of <paramref name="features"/>, and its label to
     /// <paramref name="labels"/>[r] or its target row to row r of <paramref name="targets"/>, and its weight to
@@ -129,16 +133,36 @@ internal readonly struct SampleSource
         if (IsBytes)
         {
             ReadOnlySpan<byte> bytes = _bytes.Span;
+            for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
+            {
+                Elementwise.Prefetch(bytes.Slice(indices[r] * size, size));
+            }
+
             for (int r = 0; r < indices.Length; r++)
             {
+                if (r + PrefetchRows < indices.Length)
+                {
+                    Elementwise.Prefetch(bytes.Slice(indices[r + PrefetchRows] * size, size));
+                }
+
                 Elementwise.BytesToSingles(bytes.Slice(indices[r] * size, size), features.Slice(r * size, size), _divisor);
             }
         }
         else
         {
             ReadOnlySpan<float> floats = _floats.Span;
+            for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
+            {
+                Elementwise.Prefetch(MemoryMarshal.AsBytes(floats.Slice(indices[r] * size, size)));
+            }
+
             for (int r = 0; r < indices.Length; r++)
             {
+                if (r + PrefetchRows < indices.Length)
+                {
+                    Elementwise.Prefetch(MemoryMarshal.AsBytes(floats.Slice(indices[r + PrefetchRows] * size, size)));
+                }
+
                 floats.Slice(indices[r] * size, size).CopyTo(features.Slice(r * size, size));
             }
         }
