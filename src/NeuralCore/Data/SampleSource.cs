@@ -121,6 +121,10 @@ internal readonly struct SampleSource
     // Rows of a gather whose loads are started ahead of the row being converted.
     private const int PrefetchRows = 4;
 
+    // Sample i's features as stored (bytes or floats), for a prefetch.
+    private ReadOnlySpan<byte> FeatureBytes(ReadOnlySpan<byte> bytes, ReadOnlySpan<float> floats, int i) =>
+        IsBytes ? bytes.Slice(i * FeatureSize, FeatureSize) : MemoryMarshal.AsBytes(floats.Slice(i * FeatureSize, FeatureSize));
+
     /// <summary>
     /// Writes sample <c>indices[r]</c>'s features to row r of <paramref name="features"/>, and its label to
     /// <paramref name="labels"/>[r] or its target row to row r of <paramref name="targets"/>, and its weight to
@@ -130,39 +134,26 @@ internal readonly struct SampleSource
     public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels, Span<float> targets, Span<float> weights)
     {
         int size = FeatureSize;
-        if (IsBytes)
+        ReadOnlySpan<byte> bytes = _bytes.Span;
+        ReadOnlySpan<float> floats = _floats.Span;
+        for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
         {
-            ReadOnlySpan<byte> bytes = _bytes.Span;
-            for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
+            Elementwise.Prefetch(FeatureBytes(bytes, floats, indices[r]));
+        }
+
+        for (int r = 0; r < indices.Length; r++)
+        {
+            if (r + PrefetchRows < indices.Length)
             {
-                Elementwise.Prefetch(bytes.Slice(indices[r] * size, size));
+                Elementwise.Prefetch(FeatureBytes(bytes, floats, indices[r + PrefetchRows]));
             }
 
-            for (int r = 0; r < indices.Length; r++)
+            if (IsBytes)
             {
-                if (r + PrefetchRows < indices.Length)
-                {
-                    Elementwise.Prefetch(bytes.Slice(indices[r + PrefetchRows] * size, size));
-                }
-
                 Elementwise.BytesToSingles(bytes.Slice(indices[r] * size, size), features.Slice(r * size, size), _divisor);
             }
-        }
-        else
-        {
-            ReadOnlySpan<float> floats = _floats.Span;
-            for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
+            else
             {
-                Elementwise.Prefetch(MemoryMarshal.AsBytes(floats.Slice(indices[r] * size, size)));
-            }
-
-            for (int r = 0; r < indices.Length; r++)
-            {
-                if (r + PrefetchRows < indices.Length)
-                {
-                    Elementwise.Prefetch(MemoryMarshal.AsBytes(floats.Slice(indices[r + PrefetchRows] * size, size)));
-                }
-
                 floats.Slice(indices[r] * size, size).CopyTo(features.Slice(r * size, size));
             }
         }
