@@ -248,6 +248,7 @@ internal static unsafe class GemmPacking
     /// <c>c[j] = t[j] + c[j]</c>: a finished sum added to C with its operands in the micro-kernels' order
     /// (<c>acc + C</c>), so that even the payload of a NaN does not depend on which path stored a tile.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddTile(float* c, float* t, int count)
     {
         int i = 0;
