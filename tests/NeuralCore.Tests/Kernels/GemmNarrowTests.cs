@@ -65,3 +65,58 @@ public class GemmNarrowTests
         }
     }
 }
+
+/// <summary>
+/// A large narrow product divides its rows among threads; every thread count must give bitwise the one-thread result,
+/// epilogues included, for row counts that do not divide into the threads' 8-row groups.
+/// </summary>
+[Collection(SerialTests.Name)]
+public class GemmNarrowThreadTests
+{
+    [Theory]
+    [InlineData(203, 10, 1024)]
+    [InlineData(128, 16, 784)]
+    [InlineData(61, 3, 4096)]
+    public unsafe void Any_thread_count_gives_the_one_thread_rows(int m, int n, int k)
+    {
+        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
+        {
+            return;
+        }
+
+        Assert.True(GemmNarrow.Applies(KernelIsa.Vector512, m, n));
+        Assert.True((long)m * n * k >= 2 * GemmRows.MinFmaPerThread, "the product should be large enough to be divided");
+        float[] a = Seeded.Uniform(m * k, 21), b = Seeded.Uniform(k * n, 22);
+        float[] bias = Seeded.Uniform(n, 23), mask = Seeded.Uniform(m * n, 24), initial = Seeded.Uniform(m * n, 25);
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            fixed (float* pBias = bias, pMask = mask)
+            {
+                foreach (int kind in new[] { 0, 1, 2, 3 })
+                {
+                    GemmEpilogue epilogue = GemmRowsTests.Epilogue(kind, pBias, pMask, n);
+                    bool accumulate = kind % 2 == 1;
+                    Parallelism.DegreeOfParallelism = 1;
+                    float[] single = (float[])initial.Clone();
+                    Gemm.MultiplyOn(KernelIsa.Vector512, a, b, single, m, n, k, false, false, accumulate, epilogue);
+                    foreach (int threads in new[] { 2, 3, 8 })
+                    {
+                        Parallelism.DegreeOfParallelism = threads;
+                        Parallelism.FmaThreadsOverride = threads;
+                        float[] parallel = (float[])initial.Clone();
+                        Gemm.MultiplyOn(KernelIsa.Vector512, a, b, parallel, m, n, k, false, false, accumulate, epilogue);
+                        int first = single.AsSpan().CommonPrefixLength(parallel);
+                        Assert.True(first == single.Length,
+                            $"m={m} n={n} k={k} epilogue {kind}, {threads} threads: element {first} differs from one thread's");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+}
