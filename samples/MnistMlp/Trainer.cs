@@ -307,9 +307,9 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     /// <summary>Everything measured on the test set from one pass of predictions.</summary>
     internal static TestResults Test(Sequential model, Dataset test)
     {
-        Evaluation evaluation = model.Evaluate(test);
-        float[] probabilities = model.Predict(test);
         int classes = model.OutputSize;
+        float[] probabilities = new float[test.Count * classes];
+        Evaluation evaluation = model.Evaluate(test, probabilities);
         int[] predicted = new int[test.Count];
         Metrics.ArgMax(probabilities, predicted, test.Count, classes);
         var confusion = new ConfusionMatrix(test.Labels, predicted, classes);

@@ -502,6 +502,31 @@ public static class ModelTraining
         return EvaluateCore(model, source, batchSize, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, data.HasLabels), model.OutputSize));
     }
 
+    /// <summary>
+    /// As <see cref="Evaluate(Sequential, Dataset, int)"/>, and from the same forward passes also each sample's
+    /// prediction: exactly what <see cref="Predict(Sequential, Dataset, int)"/> returns (probabilities for a classifier,
+    /// values for a regression), without running the model over the data a second time.
+    /// </summary>
+    /// <param name="model">A compiled model.</param>
+    /// <param name="data">The samples and their labels or targets.</param>
+    /// <param name="predictions">Receives the <c>[Count, OutputSize]</c> predictions, row-major; may be longer.</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <returns>The loss, accuracy, count and every metric, as <see cref="Evaluate(Sequential, Dataset, int)"/> returns them.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c>.</exception>
+    public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        CheckCompiled(model, "Evaluate");
+        CheckDatasetShape(model, data, nameof(data));
+        Check.Holds(predictions.Length, data.Count, model.OutputSize, nameof(predictions), "count", "outputs");
+        SampleSource source = data.Source;
+        model.Loss!.CheckTargets(source.AllTargets, source.Count, model.OutputSize, data.HasLabels ? "data.Labels" : "data.Targets");
+        return EvaluateCore(model, source, batchSize, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, data.HasLabels), model.OutputSize), predictions);
+    }
+
     /// <summary>As <see cref="Evaluate(Sequential, Dataset, int)"/> in batches of 1,000.</summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="data">The samples and their labels or targets.</param>
@@ -510,7 +535,7 @@ public static class ModelTraining
     /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data) => model.Evaluate(data, 1000);
 
-    private static Evaluation EvaluateCore(Sequential model, SampleSource data, int batchSize, MetricSet metrics)
+    private static Evaluation EvaluateCore(Sequential model, SampleSource data, int batchSize, MetricSet metrics, Span<float> predictions = default)
     {
         int count = data.Count;
         if (count == 0)
@@ -532,7 +557,8 @@ public static class ModelTraining
                     x = inputs.AsSpan(0, n * model.InputSize);
                 }
 
-                evaluator.Add(x, data.TargetsOf(first, n), n);
+                int outputs = model.OutputSize;
+                evaluator.Add(x, data.TargetsOf(first, n), n, predictions.IsEmpty ? default : predictions.Slice(first * outputs, n * outputs));
             }
 
             return evaluator.Result(count);
@@ -574,7 +600,8 @@ public static class ModelTraining
             metrics.Reset();
         }
 
-        public void Add(ReadOnlySpan<float> x, LossTargets targets, int n)
+        // predictions: empty, or where this chunk's predictions go (then the metrics read them there).
+        public void Add(ReadOnlySpan<float> x, LossTargets targets, int n, Span<float> predictions = default)
         {
             int outputs = _model.OutputSize;
             Span<float> y = _outputs.AsSpan(0, n * outputs);
@@ -590,10 +617,20 @@ public static class ModelTraining
                 _metrics.AddAccuracy(correct, judged);
             }
 
+            if (!predictions.IsEmpty)
+            {
+                _loss.ToPredictions(y, predictions, n, outputs);
+            }
+
             if (_metrics.NeedsPredictions)
             {
-                _loss.ToPredictions(y, _predictions, n, outputs);
-                _metrics.AddPredictions(_predictions, targets, n);
+                if (predictions.IsEmpty)
+                {
+                    predictions = _predictions;
+                    _loss.ToPredictions(y, predictions, n, outputs);
+                }
+
+                _metrics.AddPredictions(predictions, targets, n);
             }
         }
 

@@ -67,6 +67,53 @@ public class FitTests
     }
 
     [Fact]
+    public void Evaluate_with_predictions_returns_the_evaluation_and_the_predictions_of_one_pass()
+    {
+        var random = new Random(4);
+        const int count = 203, size = 12;
+        byte[] bytes = new byte[count * size];
+        random.NextBytes(bytes);
+        int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * size] % 3)];
+        Dataset data = Dataset.FromBytes(bytes, labels, size, 255f);
+        var model = new Sequential(size, seed: 5).Add(new Dense(8)).Add(new Relu()).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+        model.Fit(data, new FitOptions { Epochs = 2, BatchSize = 32, ValidationSplit = 0 });
+
+        // One more than needed: the tail must be left alone.
+        float[] predictions = new float[(count * 3) + 1];
+        predictions[^1] = 42f;
+        Evaluation both = model.Evaluate(data, predictions, 64);
+        Assert.Equal(model.Evaluate(data, 64), both);
+        float[] expected = model.Predict(data, 7);
+        Assert.True(expected.AsSpan().SequenceEqual(predictions.AsSpan(0, count * 3)), "the predictions differ from Predict's");
+        Assert.Equal(42f, predictions[^1]);
+
+        var shortSpan = Assert.Throws<ArgumentException>(() => model.Evaluate(data, new float[(count * 3) - 1]));
+        Assert.Equal("predictions", shortSpan.ParamName);
+        Assert.Contains("[count=203, outputs=3]", shortSpan.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Evaluate_with_predictions_gives_a_regressions_values_and_its_metrics()
+    {
+        var random = new Random(6);
+        const int count = 90;
+        float[] x = [.. Enumerable.Range(0, count * 2).Select(_ => (float)random.NextDouble())];
+        float[] y = [.. Enumerable.Range(0, count).Select(i => (2 * x[i * 2]) - x[(i * 2) + 1] + 0.5f)];
+        var data = new Dataset(x, y, 2, 1);
+        var model = new Sequential(2, seed: 3).Add(new Dense(4)).Add(new Relu()).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Adam(0.05f), metrics: ["mae", "rmse", "r2"]);
+        model.Fit(data, new FitOptions { Epochs = 5, BatchSize = 16, ValidationSplit = 0 });
+
+        float[] predictions = new float[count];
+        Evaluation both = model.Evaluate(data, predictions, 25);
+        Evaluation alone = model.Evaluate(data, 25);
+        Assert.Equal(alone.Loss, both.Loss);
+        Assert.Equal(alone.Metrics, both.Metrics);
+        Assert.True(model.Predict(data).AsSpan().SequenceEqual(predictions), "the predictions differ from Predict's");
+    }
+
+    [Fact]
     public void Dataset_overloads_name_a_mismatched_shape_or_label()
     {
         Sequential model = Model();
