@@ -142,12 +142,15 @@ public unsafe class GemmSplitTests
         }
     }
 
+    // 77 columns fit one packed chunk of B; 600 span three (256, 256 and 88 columns), each packed, and summed, apart.
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Weight_gradient_equals_the_product_and_column_sums(bool accumulate)
+    [InlineData(false, 77)]
+    [InlineData(true, 77)]
+    [InlineData(false, 600)]
+    [InlineData(true, 600)]
+    public void Weight_gradient_equals_the_product_and_column_sums(bool accumulate, int units)
     {
-        const int inputs = 300, units = 77, batch = 130;
+        const int inputs = 300, batch = 130;
         float[] x = Seeded.Uniform(batch * inputs, 10);
         float[] dy = Seeded.Uniform(batch * units, 11);
         float[] expectedW = Seeded.Uniform(inputs * units, 12);
