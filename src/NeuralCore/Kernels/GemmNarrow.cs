@@ -122,39 +122,13 @@ internal static unsafe class GemmNarrow
     }
 
     /// <summary>A narrow product divided by rows: item t computes slice t of the rows (whole multiples of 8 but the last).</summary>
-    private sealed class NarrowJob : IParallelWork
+    private sealed class NarrowJob : SlicedProductJob
     {
-        private float* _a;
-        private float* _b;
-        private float* _c;
-        private int _m;
-        private int _n;
-        private int _k;
-        private bool _accumulate;
-        private GemmEpilogue _epilogue;
-        private int _slices;
-
-        public void Set(float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue, int slices)
-        {
-            _a = a;
-            _b = b;
-            _c = c;
-            (_m, _n, _k, _accumulate, _slices) = (m, n, k, accumulate, slices);
-            _epilogue = epilogue;
-        }
-
-        public void Clear()
-        {
-            _a = null;
-            _b = null;
-            _c = null;
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Execute(int index)
+        public override void Execute(int index)
         {
-            (int first, int end) = GemmPlan.Slice((_m + 7) / 8, _slices, index);
-            Rows(_a, Widen(_b, _n, _k), _c, _m, _n, _k, first * 8, Math.Min(end * 8, _m), _accumulate, _epilogue);
+            (int first, int end) = GemmPlan.Slice((M + 7) / 8, Slices, index);
+            Rows(A, Widen(B, N, K), C, M, N, K, first * 8, Math.Min(end * 8, M), Accumulate, Epilogue);
         }
     }
 

@@ -84,42 +84,22 @@ internal static unsafe class GemmRows
     }
 
     /// <summary>A product divided by columns: item t computes slice t.</summary>
-    private sealed class RowsJob : IParallelWork
+    private sealed class RowsJob : SlicedProductJob
     {
         private KernelIsa _isa;
-        private float* _a;
-        private float* _b;
-        private float* _c;
-        private int _m;
-        private int _n;
-        private int _k;
-        private bool _accumulate;
-        private GemmEpilogue _epilogue;
-        private int _slices;
 
         public void Set(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue, int slices)
         {
             _isa = isa;
-            _a = a;
-            _b = b;
-            _c = c;
-            (_m, _n, _k, _accumulate, _slices) = (m, n, k, accumulate, slices);
-            _epilogue = epilogue;
+            Set(a, b, c, m, n, k, accumulate, epilogue, slices);
         }
 
-        public void Clear()
+        public override void Execute(int index)
         {
-            _a = null;
-            _b = null;
-            _c = null;
-        }
-
-        public void Execute(int index)
-        {
-            int vectors = (_n + 15) / 16;
-            int j0 = Math.Min(_n, vectors * index / _slices * 16);
-            int j1 = index == _slices - 1 ? _n : Math.Min(_n, vectors * (index + 1) / _slices * 16);
-            Columns(_isa, _a, _b, _c, _m, _n, _k, j0, j1, _accumulate, _epilogue);
+            int vectors = (N + 15) / 16;
+            int j0 = Math.Min(N, vectors * index / Slices * 16);
+            int j1 = index == Slices - 1 ? N : Math.Min(N, vectors * (index + 1) / Slices * 16);
+            Columns(_isa, A, B, C, M, N, K, j0, j1, Accumulate, Epilogue);
         }
     }
 
