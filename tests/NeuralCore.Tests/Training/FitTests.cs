@@ -33,15 +33,20 @@ public class FitTests
         return model;
     }
 
+    /// <summary>Random pixels as bytes (scaled by 1/255 in the dataset), each labelled by its first byte modulo 3.</summary>
+    private static (byte[] Bytes, int[] Labels, Dataset Data) RandomBytes(int count, int size, int seed)
+    {
+        byte[] bytes = new byte[count * size];
+        new Random(seed).NextBytes(bytes);
+        int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * size] % 3)];
+        return (bytes, labels, Dataset.FromBytes(bytes, labels, size, 255f));
+    }
+
     [Fact]
     public void Fit_on_a_byte_dataset_equals_fit_on_the_same_values_as_floats()
     {
-        var random = new Random(3);
         const int count = 300, size = 12;
-        byte[] bytes = new byte[count * size];
-        random.NextBytes(bytes);
-        int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * size] % 3)];
-        Dataset data = Dataset.FromBytes(bytes, labels, size, 255f);
+        (byte[] bytes, int[] labels, Dataset data) = RandomBytes(count, size, 3);
         float[] floats = [.. bytes.Select(b => b / 255f)];
 
         Sequential Build()
@@ -69,12 +74,8 @@ public class FitTests
     [Fact]
     public void Evaluate_with_predictions_returns_the_evaluation_and_the_predictions_of_one_pass()
     {
-        var random = new Random(4);
         const int count = 203, size = 12;
-        byte[] bytes = new byte[count * size];
-        random.NextBytes(bytes);
-        int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * size] % 3)];
-        Dataset data = Dataset.FromBytes(bytes, labels, size, 255f);
+        (_, _, Dataset data) = RandomBytes(count, size, 4);
         var model = new Sequential(size, seed: 5).Add(new Dense(8)).Add(new Relu()).Add(new Dense(3));
         model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
         model.Fit(data, new FitOptions { Epochs = 2, BatchSize = 32, ValidationSplit = 0 });
