@@ -308,7 +308,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     internal static TestResults Test(Sequential model, Dataset test)
     {
         int classes = model.OutputSize;
-        float[] probabilities = new float[test.Count * classes];
+        float[] probabilities = new float[(long)test.Count * classes];
         Evaluation evaluation = model.Evaluate(test, probabilities);
         int[] predicted = new int[test.Count];
         Metrics.ArgMax(probabilities, predicted, test.Count, classes);

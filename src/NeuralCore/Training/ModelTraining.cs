@@ -513,7 +513,7 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy, count and every metric, as <see cref="Evaluate(Sequential, Dataset, int)"/> returns them.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c>.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short unless the data is empty) or overlaps the dataset's arrays.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -523,6 +523,14 @@ public static class ModelTraining
         CheckDatasetShape(model, data, nameof(data));
         Check.Holds(predictions.Length, data.Count, model.OutputSize, nameof(predictions), "count", "outputs");
         SampleSource source = data.Source;
+        LossTargets all = source.AllTargets;
+        if ((source.TryGetFloats(0, source.Count, out ReadOnlySpan<float> features) && predictions.Overlaps(features))
+            || predictions.Overlaps(all.Values) || predictions.Overlaps(all.SampleWeights))
+        {
+            // The passes would overwrite samples, targets or weights that later chunks and the metrics still read.
+            throw new ArgumentException("predictions overlaps the dataset's features, targets or weights: give it its own array.", nameof(predictions));
+        }
+
         model.Loss!.CheckTargets(source.AllTargets, source.Count, model.OutputSize, data.HasLabels ? "data.Labels" : "data.Targets");
         return EvaluateCore(model, source, batchSize, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, data.HasLabels), model.OutputSize), predictions);
     }

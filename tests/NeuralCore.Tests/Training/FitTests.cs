@@ -92,6 +92,13 @@ public class FitTests
         var shortSpan = Assert.Throws<ArgumentException>(() => model.Evaluate(data, new float[(count * 3) - 1]));
         Assert.Equal("predictions", shortSpan.ParamName);
         Assert.Contains("[count=203, outputs=3]", shortSpan.Message, StringComparison.Ordinal);
+
+        // Predictions written over the features they are computed from would corrupt the later chunks.
+        float[] features = new float[count * 12];
+        var floats = new Dataset(features, new int[count], 12);
+        var overlap = Assert.Throws<ArgumentException>(() => model.Evaluate(floats, features.AsSpan()));
+        Assert.Equal("predictions", overlap.ParamName);
+        Assert.Contains("overlaps", overlap.Message, StringComparison.Ordinal);
     }
 
     [Fact]
