@@ -176,7 +176,7 @@ public static class Elementwise
     /// cache misses overlap with the conversion of the rows before.
     /// </summary>
     // Called for every row of every batch from the first step on: tier-0 code of it took about 1% of a short run's
-    // training time before the tiered compiler replaced it.
+    // CPU samples (perf, --preset fast on the 2-core AMD EPYC Zen 5) before the tiered compiler replaced it.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Prefetch(ReadOnlySpan<byte> bytes)
     {
