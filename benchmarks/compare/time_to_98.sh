@@ -4,8 +4,9 @@
 # whether the test accuracy in its report.json is at least 98.0%. The fastest configuration that reaches it wins.
 #
 #   benchmarks/compare/time_to_98.sh --out DIR [--threads N] [--seed 42] [--config H,BATCH,EPOCHS,LR]...
-#                                    [--retime 2] [--check-seeds 1,2,3] [--no-build]
+#                                    [--retime 2] [--check-seeds 1,2,3] [--no-build] [--trainer jit|r2r|aot]
 #   benchmarks/compare/time_to_98.sh --out DIR --preset fast [--threads N] [--check-seeds 1,2,3] [--retime 2]
+#                                    [--trainer jit|r2r|aot]
 #
 # --preset runs the trainer's preset (e.g. --preset fast) instead of a search: every seed of --check-seeds (default
 # 1,2,3), 1 + --retime times each, and reports each seed's median wall clock and its test accuracy.
@@ -15,6 +16,11 @@
 # nothing is evaluated between epochs). A seed gives bitwise the same model, so only the time varies between runs of
 # one configuration: each one that reaches 98% is run --retime more times and ranked by its median time.
 # --check-seeds reruns the winner with other seeds, since one seed can be lucky.
+# --trainer says which build of the trainer runs: jit (default) is the Release build that `dotnet run` uses, compiled
+# by the JIT as it runs; r2r is `dotnet publish -p:PublishReadyToRun=true` into DIR/trainer-r2r (the trainer's and its
+# libraries' code precompiled, the kernels still JIT-compiled for the CPU); aot is tools/publish-aot.sh into
+# DIR/trainer-aot, a NativeAOT binary for this CPU's instruction set (AOT_ISA, default native; needs clang). All three
+# train bitwise the same model; they differ in start-up and compilation time.
 # Writes DIR/time_to_98.json and DIR/time_to_98.md; each run's trainer outputs are in DIR/runs/NAME/.
 set -euo pipefail
 
@@ -32,6 +38,7 @@ check_seeds=""
 retime=2
 build=1
 preset=""
+trainer=jit
 configs=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,6 +50,7 @@ while [ $# -gt 0 ]; do
     --retime) retime=${2:?--retime needs a value}; shift 2 ;;
     --no-build) build=0; shift ;;
     --preset) preset=${2:?--preset needs a name}; shift 2 ;;
+    --trainer) trainer=${2:?--trainer needs jit, r2r or aot}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$1'" ;;
   esac
@@ -52,6 +60,7 @@ done
 [[ $threads =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer; got '$threads'"
 [[ $seed =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer; got '$seed'"
 [[ $retime =~ ^[0-9]+$ ]] || die "--retime must be a whole number; got '$retime'"
+[[ $trainer =~ ^(jit|r2r|aot)$ ]] || die "--trainer must be jit, r2r or aot; got '$trainer'"
 [ -z "$check_seeds" ] || [[ $check_seeds =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--check-seeds takes seeds separated by commas; got '$check_seeds'"
 if [ ${#configs[@]} -eq 0 ]; then
   configs=(
@@ -64,16 +73,39 @@ for c in "${configs[@]}"; do
   [[ $c =~ ^[1-9][0-9]*,[1-9][0-9]*,[1-9][0-9]*,[0-9.]+(e-?[0-9]+)?$ ]] || die "--config takes H,BATCH,EPOCHS,LR (e.g. 512,128,4,1e-3); got '$c'"
 done
 
-if [ "$build" -eq 1 ]; then
-  echo "Building the trainer (Release)..."
-  dotnet build "$repo/samples/MnistMlp/MnistMlp.csproj" -c Release -nologo -v quiet -warnaserror >/dev/null \
-    || die "the Release build failed (run: dotnet build samples/MnistMlp -c Release)"
-fi
-dll="$repo/samples/MnistMlp/bin/Release/net10.0/linux-x64/MnistMlp.dll"
-[ -f "$dll" ] || die "$dll is missing: build samples/MnistMlp in Release first"
-
 mkdir -p "$out/runs"
 out=$(cd "$out" && pwd)
+dll="$repo/samples/MnistMlp/bin/Release/net10.0/linux-x64/MnistMlp.dll"
+case "$trainer" in
+  jit)
+    if [ "$build" -eq 1 ]; then
+      echo "Building the trainer (Release)..."
+      dotnet build "$repo/samples/MnistMlp/MnistMlp.csproj" -c Release -nologo -v quiet -warnaserror >/dev/null \
+        || die "the Release build failed (run: dotnet build samples/MnistMlp -c Release)"
+    fi
+    [ -f "$dll" ] || die "$dll is missing: build samples/MnistMlp in Release first"
+    runner=(dotnet "$dll")
+    ;;
+  r2r)
+    if [ "$build" -eq 1 ]; then
+      echo "Publishing the trainer with ReadyToRun into $out/trainer-r2r..."
+      dotnet publish "$repo/samples/MnistMlp/MnistMlp.csproj" -c Release -r linux-x64 --self-contained false \
+        -p:PublishReadyToRun=true -o "$out/trainer-r2r" -nologo -v quiet >/dev/null \
+        || die "the ReadyToRun publish failed (run: dotnet publish samples/MnistMlp -c Release -r linux-x64 -p:PublishReadyToRun=true)"
+    fi
+    [ -f "$out/trainer-r2r/MnistMlp.dll" ] || die "$out/trainer-r2r/MnistMlp.dll is missing: run without --no-build once"
+    runner=(dotnet "$out/trainer-r2r/MnistMlp.dll")
+    ;;
+  aot)
+    if [ "$build" -eq 1 ]; then
+      echo "Publishing the trainer with NativeAOT (${AOT_ISA:-native}) into $out/trainer-aot..."
+      AOT_OUT="$out/trainer-aot" AOT_ISA="${AOT_ISA:-native}" "$repo/tools/publish-aot.sh" --no-run >/dev/null \
+        || die "the NativeAOT publish failed (run: AOT_ISA=native tools/publish-aot.sh --no-run)"
+    fi
+    [ -x "$out/trainer-aot/MnistMlp" ] || die "$out/trainer-aot/MnistMlp is missing: run without --no-build once"
+    runner=("$out/trainer-aot/MnistMlp")
+    ;;
+esac
 results="$out/time_to_98.jsonl"
 : >"$results"
 
@@ -83,29 +115,30 @@ run_config() {
   IFS=, read -r hidden batch epochs lr <<<"$config"
   name="h$hidden-b$batch-e$epochs-lr$lr-s$run_seed-t$try"
   dir="$out/runs/$name"
-  local cmd=(dotnet "$dll" --hidden "$hidden" --batch-size "$batch" --epochs "$epochs" --optimizer adam
+  local cmd=("${runner[@]}" --hidden "$hidden" --batch-size "$batch" --epochs "$epochs" --optimizer adam
     --learning-rate "$lr" --loss crossentropy --validation-split 0 --threads "$threads" --seed "$run_seed"
     --data "$repo/data/mnist" --out "$dir")
   if [ -n "$preset" ]; then
     name="preset-$preset-s$run_seed-t$try"
     dir="$out/runs/$name"
-    cmd=(dotnet "$dll" --preset "$preset" --threads "$threads" --seed "$run_seed" --data "$repo/data/mnist" --out "$dir")
+    cmd=("${runner[@]}" --preset "$preset" --threads "$threads" --seed "$run_seed" --data "$repo/data/mnist" --out "$dir")
   fi
   start=$(date +%s.%N)
   "${cmd[@]}" >"$dir.log" 2>&1 || { cat "$dir.log" >&2; die "the trainer failed for $name; see $dir.log"; }
   end=$(date +%s.%N)
   seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
-  PRESET="$preset" "$python" - "$dir/report.json" "$results" "$hidden" "$batch" "$epochs" "$lr" "$run_seed" "$threads" "$seconds" <<'EOF'
+  PRESET="$preset" TRAINER="$trainer" RUNNER="${runner[*]/#$repo\//}" "$python" - "$dir/report.json" "$results" "$hidden" "$batch" "$epochs" "$lr" "$run_seed" "$threads" "$seconds" <<'EOF'
 import json, os, sys
 report, results, hidden, batch, epochs, lr, seed, threads, seconds = sys.argv[1:]
 with open(report, encoding="utf-8") as f:
     accuracy = json.load(f)["test_accuracy"]
 row = {"hidden": int(hidden), "batch": int(batch), "epochs": int(epochs), "learning_rate": float(lr), "seed": int(seed),
        "threads": int(threads), "seconds": float(seconds), "test_accuracy": accuracy, "reached_98": accuracy >= 0.98,
-       "command": f"dotnet samples/MnistMlp/bin/Release/net10.0/linux-x64/MnistMlp.dll --hidden {hidden} --batch-size {batch} "
+       "trainer": os.environ["TRAINER"],
+       "command": f"{os.environ['RUNNER']} --hidden {hidden} --batch-size {batch} "
                   f"--epochs {epochs} --learning-rate {lr} --validation-split 0 --threads {threads} --seed {seed}"}
 if os.environ.get("PRESET"):
-    row["command"] = (f"dotnet samples/MnistMlp/bin/Release/net10.0/linux-x64/MnistMlp.dll --preset {os.environ['PRESET']} "
+    row["command"] = (f"{os.environ['RUNNER']} --preset {os.environ['PRESET']} "
                       f"--threads {threads} --seed {seed}")
 with open(results, "a", encoding="utf-8") as f:
     f.write(json.dumps(row) + "\n")
@@ -138,7 +171,7 @@ for seed in seeds:
                     "test_accuracy": runs[0]["test_accuracy"], "reached_98": runs[0]["reached_98"]})
     lines.append(f"| {seed} | {median:.2f} ({', '.join('%.2f' % r['seconds'] for r in runs)}) | {len(runs)} | "
                  f"{100 * runs[0]['test_accuracy']:.2f}% | {'yes' if runs[0]['reached_98'] else 'no'} |")
-text = f"Preset {preset}, {rows[0]['threads']} thread(s):\n\n" + "\n".join(lines) + "\n"
+text = f"Preset {preset}, {rows[0]['threads']} thread(s), {rows[0]['trainer']} trainer:\n\n" + "\n".join(lines) + "\n"
 with open(os.path.join(out, "time_to_98.json"), "w", encoding="utf-8") as f:
     json.dump({"preset": preset, "seeds": summary, "runs": rows}, f, indent=2)
     f.write("\n")
