@@ -218,7 +218,14 @@ internal static class Plots
             ? "No test image was misclassified."
             : string.Create(Inv, $"The {mistakes.Count} most confidently misclassified test images");
         canvas.DrawText(heading, Margin, 30, SKTextAlign.Left, titleFont, ink);
-        float[] features = test.Features;
+        // Only the images shown: Features would convert all 10,000 test images (31 MB) to draw a few dozen of them.
+        int[] shown = [.. mistakes.Select(m => m.Index)];
+        float[] features = new float[shown.Length * 784];
+        if (shown.Length > 0)
+        {
+            test.Gather(shown, 0, shown.Length, features, new int[shown.Length]);
+        }
+
         canvas.Flush();
         for (int k = 0; k < mistakes.Count; k++)
         {
@@ -232,7 +239,7 @@ internal static class Plots
                     // MNIST is white ink on black; drawn dark on light as on paper. Written straight into the bitmap's
                     // opaque 32-bit pixels (grey, so the channel order does not matter): a Scale x Scale square per
                     // pixel, as DrawRect would fill it, without 18,816 calls into the native library.
-                    byte level = (byte)(255 - Math.Clamp((int)(features[((long)m.Index * 784) + (r * 28) + c] * 255), 0, 255));
+                    byte level = (byte)(255 - Math.Clamp((int)(features[(k * 784) + (r * 28) + c] * 255), 0, 255));
                     uint grey = 0xFF00_0000u | (uint)(level * 0x01_0101);
                     for (int dy = 0; dy < Scale; dy++)
                     {

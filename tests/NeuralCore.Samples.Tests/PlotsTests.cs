@@ -1,0 +1,56 @@
+using MnistMlp;
+using NeuralCore.Data;
+using SkiaSharp;
+
+namespace NeuralCore.Samples.Tests;
+
+public sealed class PlotsTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("plots-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void Misclassified_draws_each_mistake_from_its_own_test_image()
+    {
+        // Four images whose pixels all differ from one another; the picture shows images 3 and 1, in that order.
+        const int Pixels = 784;
+        byte[] bytes = new byte[4 * Pixels];
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = (byte)((i * 7) + (i / Pixels * 61));
+        }
+
+        var test = Dataset.FromBytes(bytes, [0, 1, 2, 3], Pixels, 255f);
+        Mistake[] mistakes = [new(3, 3, 5, 0.9), new(1, 1, 7, 0.8)];
+        string path = Path.Combine(_folder, "misclassified.png");
+
+        Plots.Misclassified(test, mistakes, path);
+
+        using SKBitmap picture = SKBitmap.Decode(path);
+        for (int k = 0; k < mistakes.Length; k++)
+        {
+            // The layout of Plots.Misclassified: cells 190 wide after a 12-pixel margin, the 28 x 28 image scaled by 4
+            // and centred in its cell, below a 44-pixel header.
+            int x0 = 12 + (k * 190) + ((190 - 112) / 2), y0 = 44;
+            foreach ((int r, int c) in new[] { (3, 5), (14, 14), (27, 20) })
+            {
+                byte pixel = bytes[(mistakes[k].Index * Pixels) + (r * 28) + c];
+                int expected = 255 - Math.Clamp((int)(pixel / 255f * 255), 0, 255);
+                Assert.Equal(expected, picture.GetPixel(x0 + (c * 4) + 2, y0 + (r * 4) + 2).Red);
+            }
+        }
+    }
+
+    [Fact]
+    public void Misclassified_with_no_mistakes_still_writes_a_picture()
+    {
+        var test = Dataset.FromBytes(new byte[784], [0], 784, 255f);
+        string path = Path.Combine(_folder, "none.png");
+
+        Plots.Misclassified(test, [], path);
+
+        using SKBitmap picture = SKBitmap.Decode(path);
+        Assert.NotNull(picture);
+    }
+}
