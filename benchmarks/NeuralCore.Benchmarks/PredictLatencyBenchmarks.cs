@@ -10,7 +10,7 @@ namespace NeuralCore.Benchmarks;
 
 /// <summary>
 /// Prediction latency of a trained-shape MNIST MLP, NeuralCore's <see cref="Sequential.Predict(ReadOnlySpan{float}, Span{float}, int)"/>
-/// against ONNX Runtime (CPU provider) running the same model exported with <see cref="OnnxExport.ToOnnx"/>, on the
+/// and its frozen <see cref="Predictor"/> (weights packed once) against ONNX Runtime (CPU provider) running the same model exported with <see cref="OnnxExport.ToOnnx"/>, on the
 /// same thread count, both writing into preallocated buffers (ONNX Runtime through bound <see cref="OrtValue"/>s, its
 /// fastest managed path). The outputs are the class probabilities in both.
 /// </summary>
@@ -18,6 +18,8 @@ namespace NeuralCore.Benchmarks;
 public class PredictLatencyBenchmarks
 {
     private Sequential _model = null!;
+    private Predictor _predictor = null!;
+    private float[] _predictorOutput = [];
     private float[] _input = [];
     private float[] _output = [];
     private float[] _ortOutput = [];
@@ -55,6 +57,8 @@ public class PredictLatencyBenchmarks
         var random = new Random(7);
         _input = RandomBuffers.Uniform(random, Batch * 784);
         _output = new float[Batch * 10];
+        _predictorOutput = new float[Batch * 10];
+        _predictor = _model.CreatePredictor();
         _ortOutput = new float[Batch * 10];
 
         var options = new SessionOptions { IntraOpNumThreads = Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
@@ -66,7 +70,13 @@ public class PredictLatencyBenchmarks
 
         // Both must compute the same thing before they are timed.
         NeuralCore();
+        NeuralCorePredictor();
         OnnxRuntime();
+        if (!_output.AsSpan().SequenceEqual(_predictorOutput))
+        {
+            throw new InvalidOperationException("The predictor's outputs are not bitwise the model's.");
+        }
+
         for (int i = 0; i < _output.Length; i++)
         {
             if (Math.Abs(_output[i] - _ortOutput[i]) > 1e-5f)
@@ -91,6 +101,14 @@ public class PredictLatencyBenchmarks
     {
         _model.Predict(_input, _output, Batch);
         return _output[0];
+    }
+
+    /// <summary>NeuralCore's frozen predictor: the same forward pass on weights packed when it was created.</summary>
+    [Benchmark]
+    public float NeuralCorePredictor()
+    {
+        _predictor.Predict(_input, _predictorOutput, Batch);
+        return _predictorOutput[0];
     }
 
     /// <summary>ONNX Runtime on the exported graph, with bound input and output tensors.</summary>

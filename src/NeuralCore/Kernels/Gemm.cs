@@ -59,6 +59,27 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool)"/>
+    /// with B packed beforehand: <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, b.K]</c>
+    /// and <c>C[m, b.N]</c>. Bitwise the C of the unpacked call.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
+    internal static void MultiplyAddBiasPacked(ReadOnlySpan<float> a, PackedMatrix b, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu)
+    {
+        ThrowHelper.CheckLength(bias.Length, b.N, nameof(bias));
+        fixed (float* pBias = bias)
+        {
+            MultiplyOn(b.Isa, a, b.Values, c, m, b.N, b.K, false, false, false, GemmEpilogue.AddBias(pBias, relu),
+                GemmSplit.Reduction, packed: b);
+        }
+    }
+
+    /// <summary><c>C = A·B</c> with B packed beforehand, for <c>A[m, b.K]</c> and <c>C[m, b.N]</c>; bitwise the C of <see cref="Multiply(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool)"/>.</summary>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
+    internal static void MultiplyPacked(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m) =>
+        MultiplyOn(b.Isa, a, b.Values, c, m, b.N, b.K, false, false, false, GemmEpilogue.None, packed: b);
+
+    /// <summary>
     /// Computes <c>C = (op(A)·op(B)) ⊙ [mask &gt; 0]</c>: an input gradient through the ReLU whose output is
     /// <paramref name="mask"/>, in one pass over C.
     /// </summary>
@@ -140,7 +161,7 @@ public static unsafe class Gemm
     internal static void MultiplyOn(
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
-        GemmSplit split = GemmSplit.Auto, float* columnSums = null)
+        GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null)
     {
         Validate(a, b, c, m, n, k);
         if (columnSums is not null && (transposeB || split == GemmSplit.Reduction))
@@ -197,10 +218,15 @@ public static unsafe class Gemm
         }
 
         var plan = GemmPlan.Create(m, n, k, isa, Parallelism.ComputeThreads, split);
+
+        // Panels packed for another tile width or k blocking cannot stand in for this plan's; B itself is then packed.
+        bool prepacked = packed is not null && packed.Isa == isa && packed.Nr == plan.Nr && packed.Kc == plan.Kc
+            && !transposeB && columnSums is null;
         fixed (float* pa = a, pb = b, pc = c)
         {
             GemmJob job = t_job ??= new GemmJob();
-            job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums);
+            job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
+                prepacked ? packed!.Panels : null, prepacked ? packed!.PanelStride : 0);
             try
             {
                 if (plan.Threads == 1)

@@ -31,13 +31,7 @@ internal static unsafe class GemmBuffers
     {
         if (buffer is null || buffer.Length - AlignFloats < length)
         {
-            if (length > Array.MaxLength - AlignFloats)
-            {
-                throw new InsufficientMemoryException(
-                    $"{what} needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
-            }
-
-            buffer = Allocate((int)length);
+            buffer = Allocate(length, what);
         }
 
         return Aligned(buffer);
@@ -53,7 +47,14 @@ internal static unsafe class GemmBuffers
     private static float[] Allocate(int length) =>
         GC.AllocateUninitializedArray<float>(length + AlignFloats, pinned: true);
 
-    private static float* Aligned(float[] array)
+    /// <summary>A pinned array for <paramref name="length"/> floats from a 64-byte boundary (see <see cref="Aligned"/>).</summary>
+    /// <exception cref="InsufficientMemoryException">The floats are more than one array can hold.</exception>
+    internal static float[] Allocate(long length, string what) => length <= Array.MaxLength - AlignFloats
+        ? Allocate((int)length)
+        : throw new InsufficientMemoryException($"{what} needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
+
+    /// <summary>The first 64-byte boundary inside an array from <see cref="Allocate(long, string)"/>.</summary>
+    internal static float* Aligned(float[] array)
     {
         // The array lives on the pinned object heap, so its address is stable.
         var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));

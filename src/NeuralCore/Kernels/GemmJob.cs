@@ -18,6 +18,8 @@ internal sealed unsafe class GemmJob : IParallelWork
     private float* _c;
     private float* _columnSums;
     private float* _partials;
+    private float* _packedB;
+    private long _packedStride;
     private int _m;
     private int _n;
     private int _k;
@@ -28,8 +30,14 @@ internal sealed unsafe class GemmJob : IParallelWork
     private bool _reducing;
     private bool _directA;
 
+    /// <summary>
+    /// Describes the product; <paramref name="packedB"/>, when not null, holds B already packed for this plan's tile
+    /// width and k blocking (<see cref="PackedMatrix"/>, <paramref name="packedStride"/> floats per row of a k block),
+    /// and no chunk of B is packed.
+    /// </summary>
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
-        bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums)
+        bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
+        float* packedB = null, long packedStride = 0)
     {
         _plan = plan;
         _epilogue = epilogue;
@@ -37,6 +45,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         _b = b;
         _c = c;
         _columnSums = columnSums;
+        _packedB = packedB;
+        _packedStride = packedStride;
         (_m, _n, _k) = (m, n, k);
         (_transposeA, _transposeB, _accumulate) = (transposeA, transposeB, accumulate);
         _reducing = false;
@@ -64,6 +74,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         _c = null;
         _columnSums = null;
         _partials = null;
+        _packedB = null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -137,7 +148,7 @@ internal sealed unsafe class GemmJob : IParallelWork
             return;
         }
 
-        float* bp = GemmBuffers.B;
+        float* chunk = _packedB is null ? GemmBuffers.B : null;
         float* scratch = GemmBuffers.Tile;
         int chunkWidth = GemmPlan.NcMax / nr * nr;
         int mBlock = Math.Max(1, GemmPlan.McMax / mr) * mr;
@@ -159,8 +170,18 @@ internal sealed unsafe class GemmJob : IParallelWork
                 int cols = Math.Min(chunkWidth, colLimit - jc);
 
                 // B is always packed: reading a row-major B in place (kc rows n floats apart) measured 20-40% slower
-                // than copying each chunk into contiguous panels first (docs/benchmarks.md).
-                GemmPacking.PackB(bp, _b, _n, _k, _transposeB, jc, cols, p0, kc, nr, columnSums is null ? null : columnSums + jc);
+                // than copying each chunk into contiguous panels first (docs/benchmarks.md). A B packed beforehand
+                // holds the chunk's panels at the same offsets from its k block's first panel.
+                float* bp = chunk;
+                if (_packedB is null)
+                {
+                    GemmPacking.PackB(bp, _b, _n, _k, _transposeB, jc, cols, p0, kc, nr, columnSums is null ? null : columnSums + jc);
+                }
+                else
+                {
+                    bp = _packedB + (p0 * _packedStride) + ((long)jc * kc);
+                }
+
                 for (int ic = row0; ic < rowLimit; ic += mBlock)
                 {
                     int rows = Math.Min(mBlock, rowLimit - ic);

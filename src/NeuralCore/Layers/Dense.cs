@@ -147,6 +147,12 @@ public sealed class Dense : Layer
     protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
     {
         ForwardFused(input, output, batch, relu: Activation == Activation.Relu);
+        ApplyActivation(output, batch);
+    }
+
+    // The activations applied after the product (ReLU is applied in its stores).
+    private void ApplyActivation(Span<float> output, int batch)
+    {
         switch (Activation)
         {
             case Activation.Sigmoid:
@@ -218,6 +224,58 @@ public sealed class Dense : Layer
         {
             Gemm.Multiply(input, parameters[..weights], output, batch, Units, InputSize);
         }
+    }
+
+    /// <summary>
+    /// A copy of the weights, packed once for the matrix product (<see cref="PackedMatrix"/>), and of the bias: what
+    /// <see cref="ForwardFrozen"/> reads instead of the live parameters.
+    /// </summary>
+    internal sealed class Frozen(PackedMatrix weights, float[] bias)
+    {
+        public PackedMatrix Weights { get; } = weights;
+
+        // The bias, or zeros without one (ReLU fused into the product is applied by the bias epilogue).
+        public float[] Bias { get; } = bias;
+    }
+
+    /// <summary>Copies the layer's current weights and bias for <see cref="ForwardFrozen"/>.</summary>
+    /// <exception cref="InvalidOperationException">The layer is not built.</exception>
+    internal Frozen Freeze()
+    {
+        if (!IsBuilt)
+        {
+            throw new InvalidOperationException($"Layer '{Name}' is not built: add it to a model first.");
+        }
+
+        ReadOnlySpan<float> parameters = Parameters.Span;
+        int weights = InputSize * Units;
+        return new Frozen(PackedMatrix.Pack(parameters[..weights], InputSize, Units, KernelIsaSupport.Best),
+            UseBias ? parameters[weights..(weights + Units)].ToArray() : new float[Units]);
+    }
+
+    /// <summary>
+    /// The inference forward on a frozen copy of the parameters: bitwise <see cref="Layer.Forward"/> (or
+    /// <see cref="ForwardFused"/> with ReLU when <paramref name="fusedRelu"/>) on the parameters
+    /// <paramref name="frozen"/> was taken from.
+    /// </summary>
+    /// <param name="frozen">What <see cref="Freeze"/> returned.</param>
+    /// <param name="input">The <c>[batch, InputSize]</c> input.</param>
+    /// <param name="output">The <c>[batch, Units]</c> output.</param>
+    /// <param name="batch">The number of samples.</param>
+    /// <param name="fusedRelu">Whether the next layer is a plain ReLU run in this product's stores.</param>
+    internal void ForwardFrozen(Frozen frozen, ReadOnlySpan<float> input, Span<float> output, int batch, bool fusedRelu)
+    {
+        bool relu = fusedRelu || Activation == Activation.Relu;
+        if (UseBias || relu)
+        {
+            Gemm.MultiplyAddBiasPacked(input, frozen.Weights, frozen.Bias, output, batch, relu);
+        }
+        else
+        {
+            Gemm.MultiplyPacked(input, frozen.Weights, output, batch);
+        }
+
+        ApplyActivation(output, batch);
     }
 
     /// <summary>

@@ -546,18 +546,34 @@ public sealed class Sequential
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
-    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
+        InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch);
+
+    /// <summary>
+    /// The inference forward of <paramref name="layers"/> (<see cref="Infer(ReadOnlySpan{float}, Span{float}, int)"/>),
+    /// each dense layer <c>i</c> with <c>frozen[i]</c> reading that frozen copy of its parameters instead of its own.
+    /// </summary>
+    internal static void InferLayers(IReadOnlyList<ILayer> layers, bool[] fusedRelu, Dense.Frozen?[]? frozen,
+        ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
     {
-        if (_layers.Count == 0)
+        if (layers.Count == 0)
         {
             throw new InvalidOperationException("The model has no layers.");
         }
 
+        int inputSize = layers[0].InputSize, outputSize = layers[^1].OutputSize;
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
-        Check.Holds(inputs.Length, batch, InputSize, nameof(inputs), "batch");
-        Check.Holds(outputs.Length, batch, OutputSize, nameof(outputs), "batch");
+        Check.Holds(inputs.Length, batch, inputSize, nameof(inputs), "batch");
+        Check.Holds(outputs.Length, batch, outputSize, nameof(outputs), "batch");
 
-        long scratch = (long)batch * _layers.Max(l => l.OutputSize);
+        // A loop, not Max(): enumerating the list through its interface allocated an enumerator on every call.
+        int widest = 0;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            widest = Math.Max(widest, layers[i].OutputSize);
+        }
+
+        long scratch = (long)batch * widest;
         if (scratch > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(batch), batch,
@@ -568,19 +584,23 @@ public sealed class Sequential
         float[] b = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
         try
         {
-            ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
+            ReadOnlySpan<float> x = inputs[..(batch * inputSize)];
             bool useA = true;
-            for (int i = 0; i < _layers.Count; i++)
+            for (int i = 0; i < layers.Count; i++)
             {
-                bool fused = _fusedRelu[i];
+                bool fused = fusedRelu[i];
                 int last = fused ? i + 1 : i;
-                ILayer layer = _layers[last];
-                Span<float> y = last == _layers.Count - 1
+                ILayer layer = layers[last];
+                Span<float> y = last == layers.Count - 1
                     ? outputs[..(batch * layer.OutputSize)]
                     : (useA ? a : b).AsSpan(0, batch * layer.OutputSize);
-                if (fused)
+                if (frozen?[i] is { } copy)
                 {
-                    ((Dense)_layers[i]).ForwardFused(x, y, batch, relu: true);
+                    ((Dense)layers[i]).ForwardFrozen(copy, x, y, batch, fused);
+                }
+                else if (fused)
+                {
+                    ((Dense)layers[i]).ForwardFused(x, y, batch, relu: true);
                 }
                 else
                 {
@@ -598,6 +618,17 @@ public sealed class Sequential
             ArrayPool<float>.Shared.Return(b);
         }
     }
+
+    /// <summary>
+    /// A frozen copy of the model for fast inference (<see cref="Predictor"/>): each dense layer's weights packed
+    /// once for the matrix product, so that predicting a batch does not pack them again. Its predictions are bitwise
+    /// those of <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/> now; later training or changes to the
+    /// model do not reach it (create a new one).
+    /// </summary>
+    /// <returns>The predictor; it holds a copy of every weight (twice: as given and packed).</returns>
+    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> has parameters (it could not be frozen).</exception>
+    public Predictor CreatePredictor() => new(_layers, _fusedRelu, Loss, Name);
 
     /// <summary>
     /// Keras's model summary: each layer with its type, output shape and parameter count, then the totals.

@@ -1,0 +1,79 @@
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// A row-major <c>B[k, n]</c> packed once, k block by k block, into the panels the micro-kernels read
+/// (<see cref="GemmPacking.PackB"/>: block kb of every column at <c>Panels + kb·Kc·(NPanels·Nr)</c>, panel q of it
+/// <c>q·Nr·kc</c> further), beside a copy of B itself for the paths that read B unpacked (a product of at most
+/// <see cref="GemmRows.MaxRows"/> rows, or a C of at most 16 columns on the 512-bit path). A product that multiplies by
+/// the same B many times then skips packing it; the panels hold B's values unchanged, so results are bitwise those of
+/// the product on B. Immutable once built: safe to read from several threads at once.
+/// </summary>
+internal sealed unsafe class PackedMatrix
+{
+    private readonly float[] _panels;
+    private readonly float[] _values;
+
+    private PackedMatrix(float[] values, float[] panels, int k, int n, KernelIsa isa, int kc, int nr, int nPanels)
+    {
+        _values = values;
+        _panels = panels;
+        (K, N, Isa, Kc, Nr, PanelStride) = (k, n, isa, kc, nr, (long)nPanels * nr);
+    }
+
+    /// <summary>Rows of B (the reduction length).</summary>
+    public int K { get; }
+
+    /// <summary>Columns of B.</summary>
+    public int N { get; }
+
+    /// <summary>The instruction-set path whose tile width the panels have.</summary>
+    public KernelIsa Isa { get; }
+
+    /// <summary>The k blocking the panels were cut with (it follows from K alone).</summary>
+    public int Kc { get; }
+
+    /// <summary>The panels' width.</summary>
+    public int Nr { get; }
+
+    /// <summary>Floats per row of a k block: every column panel's width, padded columns included.</summary>
+    public long PanelStride { get; }
+
+    /// <summary>The copy of B, <c>[K, N]</c> row-major.</summary>
+    public ReadOnlySpan<float> Values => _values;
+
+    /// <summary>The first panel, 64-byte aligned (the array lives on the pinned object heap).</summary>
+    public float* Panels => GemmBuffers.Aligned(_panels);
+
+    /// <summary>Copies and packs <paramref name="b"/> for products on <paramref name="isa"/>.</summary>
+    /// <param name="b">The <c>[k, n]</c> row-major matrix.</param>
+    /// <param name="k">Rows of B; positive.</param>
+    /// <param name="n">Columns of B; positive.</param>
+    /// <param name="isa">The path the products will run on.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    /// <exception cref="ArgumentException"><paramref name="b"/> is shorter than <c>k·n</c>.</exception>
+    /// <exception cref="InsufficientMemoryException">The panels are larger than one array can hold.</exception>
+    public static PackedMatrix Pack(ReadOnlySpan<float> b, int k, int n, KernelIsa isa)
+    {
+        Check.Positive(k, nameof(k), "rows");
+        Check.Positive(n, nameof(n), "columns");
+        ThrowHelper.CheckLength(b.Length, (long)k * n, nameof(b));
+
+        // The tile width and k blocking of any product with this B on this path (neither depends on its rows).
+        GemmPlan plan = GemmPlan.Create(GemmRows.MaxRows + 1, n, k, isa, 1);
+        long length = (long)k * plan.NPanels * plan.Nr;
+        float[] panels = GemmBuffers.Allocate(length, "Packing a weight matrix");
+        float[] values = b[..(k * n)].ToArray();
+        var packed = new PackedMatrix(values, panels, k, n, isa, plan.Kc, plan.Nr, plan.NPanels);
+        fixed (float* pb = values)
+        {
+            float* dst = packed.Panels;
+            for (int kb = 0; kb < plan.KBlocks; kb++)
+            {
+                int p0 = kb * plan.Kc;
+                GemmPacking.PackB(dst + (p0 * packed.PanelStride), pb, n, k, false, 0, n, p0, Math.Min(plan.Kc, k - p0), plan.Nr);
+            }
+        }
+
+        return packed;
+    }
+}
