@@ -220,7 +220,7 @@ public static unsafe class Gemm
         var plan = GemmPlan.Create(m, n, k, isa, Parallelism.ComputeThreads, split);
 
         // Panels packed for another tile width or k blocking cannot stand in for this plan's; B itself is then packed.
-        bool prepacked = packed is not null && packed.Isa == isa && packed.Nr == plan.Nr && packed.Kc == plan.Kc
+        bool prepacked = packed is { HasPanels: true } && packed.Isa == isa && packed.Nr == plan.Nr && packed.Kc == plan.Kc
             && !transposeB && columnSums is null;
         fixed (float* pa = a, pb = b, pc = c)
         {
@@ -248,6 +248,10 @@ public static unsafe class Gemm
                 job.Clear();
             }
         }
+
+        // The panels are read through a pointer: the matrix (whose array is pinned, not held) must outlive the product
+        // even when the caller's last reference to it was the argument.
+        GC.KeepAlive(packed);
     }
 
     internal static void Validate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, int m, int n, int k)

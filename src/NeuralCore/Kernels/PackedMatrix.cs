@@ -10,10 +10,10 @@ namespace NeuralCore.Kernels;
 /// </summary>
 internal sealed unsafe class PackedMatrix
 {
-    private readonly float[] _panels;
+    private readonly float[]? _panels;
     private readonly float[] _values;
 
-    private PackedMatrix(float[] values, float[] panels, int k, int n, KernelIsa isa, int kc, int nr, int nPanels)
+    private PackedMatrix(float[] values, float[]? panels, int k, int n, KernelIsa isa, int kc, int nr, int nPanels)
     {
         _values = values;
         _panels = panels;
@@ -41,8 +41,14 @@ internal sealed unsafe class PackedMatrix
     /// <summary>The copy of B, <c>[K, N]</c> row-major.</summary>
     public ReadOnlySpan<float> Values => _values;
 
-    /// <summary>The first panel, 64-byte aligned (the array lives on the pinned object heap).</summary>
-    public float* Panels => GemmBuffers.Aligned(_panels);
+    /// <summary>
+    /// Whether B was packed: not for a C of at most 16 columns on the 512-bit path, whose products of more than
+    /// <see cref="GemmRows.MaxRows"/> rows read B itself (<see cref="GemmNarrow"/>), as do smaller ones.
+    /// </summary>
+    public bool HasPanels => _panels is not null;
+
+    /// <summary>The first panel, 64-byte aligned (the array lives on the pinned object heap); null without panels.</summary>
+    public float* Panels => _panels is null ? null : GemmBuffers.Aligned(_panels);
 
     /// <summary>Copies and packs <paramref name="b"/> for products on <paramref name="isa"/>.</summary>
     /// <param name="b">The <c>[k, n]</c> row-major matrix.</param>
@@ -60,9 +66,14 @@ internal sealed unsafe class PackedMatrix
 
         // The tile width and k blocking of any product with this B on this path (neither depends on its rows).
         GemmPlan plan = GemmPlan.Create(GemmRows.MaxRows + 1, n, k, isa, 1);
+        float[] values = b[..(k * n)].ToArray();
+        if (GemmNarrow.Applies(isa, GemmRows.MaxRows + 1, n))
+        {
+            return new PackedMatrix(values, null, k, n, isa, plan.Kc, plan.Nr, plan.NPanels);
+        }
+
         long length = (long)k * plan.NPanels * plan.Nr;
         float[] panels = GemmBuffers.Allocate(length, "Packing a weight matrix");
-        float[] values = b[..(k * n)].ToArray();
         var packed = new PackedMatrix(values, panels, k, n, isa, plan.Kc, plan.Nr, plan.NPanels);
         fixed (float* pb = values)
         {

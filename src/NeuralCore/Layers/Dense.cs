@@ -150,7 +150,7 @@ public sealed class Dense : Layer
         ApplyActivation(output, batch);
     }
 
-    // The activations applied after the product (ReLU is applied in its stores).
+    // ReLU is applied in the product's stores; the others need each row's finished sums (softmax a whole row).
     private void ApplyActivation(Span<float> output, int batch)
     {
         switch (Activation)

@@ -12,8 +12,9 @@ namespace NeuralCore.Models;
 /// change them. Safe to call from several threads at once.
 /// </summary>
 /// <remarks>
-/// Layers without parameters (activations, dropout, which is the identity here) are shared with the model: their
-/// settings cannot change. The predictor holds each weight twice (as given, for the small batches, and packed).
+/// Layers without parameters (activations, dropout, which is the identity here) are shared with the model: the
+/// built-in ones cannot change their settings, but a custom layer whose settings can change would change the
+/// predictor's outputs too. The predictor holds each weight twice (as given, for the small batches, and packed).
 /// </remarks>
 public sealed class Predictor
 {
@@ -70,6 +71,7 @@ public sealed class Predictor
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
+        Sequential.CheckPredictions(predictions, batch, OutputSize);
         Infer(inputs, predictions, batch);
         _loss?.ToPredictions(predictions, predictions, batch, OutputSize);
     }

@@ -517,8 +517,16 @@ public sealed class Sequential
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
+        CheckPredictions(predictions, batch, OutputSize);
         Infer(inputs, predictions, batch);
         Loss?.ToPredictions(predictions, predictions, batch, OutputSize);
+    }
+
+    /// <summary>Checks a predictions span before a forward pass, so that its own name is the one reported.</summary>
+    internal static void CheckPredictions(Span<float> predictions, int batch, int outputs)
+    {
+        ThrowHelper.CheckNonNegative(batch, nameof(batch));
+        Check.Holds(predictions.Length, batch, outputs, nameof(predictions), "batch");
     }
 
     /// <summary>The prediction for one sample (see <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>).</summary>
@@ -628,6 +636,7 @@ public sealed class Sequential
     /// <returns>The predictor; it holds a copy of every weight (twice: as given and packed).</returns>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
     /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> has parameters (it could not be frozen).</exception>
+    /// <exception cref="InsufficientMemoryException">A weight matrix's packed panels (its columns padded to the tile width) are more than one array holds.</exception>
     public Predictor CreatePredictor() => new(_layers, _fusedRelu, Loss, Name);
 
     /// <summary>

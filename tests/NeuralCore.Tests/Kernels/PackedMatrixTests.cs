@@ -96,6 +96,40 @@ public unsafe class PackedMatrixTests
         });
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Products_of_more_than_a_few_rows_read_the_panels_and_smaller_ones_the_copy(int isa)
+    {
+        // Zeroing the copy of B after packing: a product that reads the panels is unchanged, one that reads the copy
+        // (at most GemmRows.MaxRows rows) becomes the bias alone. 70 columns: no path reads this B unpacked otherwise.
+        const int K = 300, N = 70;
+        float[] b = Seeded.Uniform(K * N, 3);
+        float[] bias = Seeded.Uniform(N, 4);
+        PackedMatrix packed = PackedMatrix.Pack(b, K, N, (KernelIsa)isa);
+        Assert.True(packed.HasPanels);
+        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Values), K * N).Clear();
+        foreach (int m in new[] { GemmRows.MaxRows, GemmRows.MaxRows + 1, 40 })
+        {
+            float[] a = Seeded.Uniform(m * K, m);
+            float[] expected = new float[m * N], actual = new float[m * N];
+            fixed (float* pBias = bias)
+            {
+                Gemm.MultiplyOn((KernelIsa)isa, a, b, expected, m, N, K, false, false, false, GemmEpilogue.AddBias(pBias, false), GemmSplit.Reduction);
+            }
+
+            Gemm.MultiplyAddBiasPacked(a, packed, bias, actual, m, relu: false);
+            if (m <= GemmRows.MaxRows)
+            {
+                Assert.Equal(Enumerable.Range(0, m).SelectMany(_ => bias), actual);
+            }
+            else
+            {
+                Assert.Equal(expected, actual);
+            }
+        }
+    }
+
     [Fact]
     public void Panels_packed_for_another_path_are_not_used()
     {
@@ -113,7 +147,7 @@ public unsafe class PackedMatrixTests
     [Fact]
     public void Bad_shapes_are_rejected_by_name()
     {
-        Assert.Contains("k", Assert.Throws<ArgumentOutOfRangeException>(() => PackedMatrix.Pack(new float[4], 0, 4, KernelIsa.Scalar)).ParamName);
+        Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => PackedMatrix.Pack(new float[4], 0, 4, KernelIsa.Scalar)).ParamName);
         Assert.Equal("n", Assert.Throws<ArgumentOutOfRangeException>(() => PackedMatrix.Pack(new float[4], 4, -1, KernelIsa.Scalar)).ParamName);
         Assert.Equal("b", Assert.Throws<ArgumentException>(() => PackedMatrix.Pack(new float[5], 2, 3, KernelIsa.Scalar)).ParamName);
     }

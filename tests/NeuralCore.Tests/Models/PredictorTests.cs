@@ -129,16 +129,26 @@ public class PredictorTests
     [Fact]
     public void Predicting_from_many_threads_matches_sequential_calls()
     {
+        // Batches of 64: each call runs the packed products (and the worker pool, when it is free) while others do.
         Predictor predictor = Build("two-hidden").CreatePredictor();
-        const int Samples = 48;
-        float[] x = Seeded.Uniform(Samples * 784, 9);
-        float[][] expected = [.. Enumerable.Range(0, Samples).Select(i => predictor.Predict(x.AsSpan(i * 784, 784)))];
-        float[][] actual = new float[Samples * 6][];
-        Parallel.For(0, actual.Length, new ParallelOptions { MaxDegreeOfParallelism = 6 }, i =>
-            actual[i] = predictor.Predict(x.AsSpan(i % Samples * 784, 784)));
+        const int Batches = 6, Batch = 64;
+        float[][] inputs = [.. Enumerable.Range(0, Batches).Select(i => Seeded.Uniform(Batch * 784, 20 + i))];
+        float[][] expected = [.. inputs.Select(x =>
+        {
+            float[] y = new float[Batch * 10];
+            predictor.Predict(x, y, Batch);
+            return y;
+        })];
+        float[][] actual = new float[Batches * 8][];
+        Parallel.For(0, actual.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            float[] y = new float[Batch * 10];
+            predictor.Predict(inputs[i % Batches], y, Batch);
+            actual[i] = y;
+        });
         for (int i = 0; i < actual.Length; i++)
         {
-            Assert.Equal(expected[i % Samples], actual[i]);
+            Assert.Equal(expected[i % Batches], actual[i]);
         }
     }
 
@@ -190,7 +200,8 @@ public class PredictorTests
         Predictor predictor = Build("mnist").CreatePredictor();
         Assert.Equal("sample", Assert.Throws<ArgumentException>(() => predictor.Predict(new float[783])).ParamName);
         Assert.Equal("inputs", Assert.Throws<ArgumentException>(() => predictor.Predict(new float[784], new float[20], 2)).ParamName);
-        Assert.Equal("outputs", Assert.Throws<ArgumentException>(() => predictor.Predict(new float[2 * 784], new float[19], 2)).ParamName);
+        Assert.Equal("predictions", Assert.Throws<ArgumentException>(() => predictor.Predict(new float[2 * 784], new float[19], 2)).ParamName);
+        Assert.Equal("outputs", Assert.Throws<ArgumentException>(() => predictor.Infer(new float[2 * 784], new float[19], 2)).ParamName);
         Assert.Equal("batch", Assert.Throws<ArgumentOutOfRangeException>(() => predictor.Predict(new float[784], new float[10], -1)).ParamName);
         Assert.Throws<InvalidOperationException>(() => new Sequential(4).CreatePredictor());
     }
