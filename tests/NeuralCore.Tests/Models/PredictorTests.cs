@@ -165,33 +165,44 @@ public class PredictorTests
             foreach (int batch in new[] { 1, 64 })
             {
                 float[] x = Seeded.Uniform(batch * 784, batch), y = new float[batch * 10];
-                for (int i = 0; i < 20; i++)
+                // Past the call counts at which .NET recompiles these methods (30 by default).
+                for (int i = 0; i < 100; i++)
                 {
                     model.Predict(x, y, batch);
                     predictor.Predict(x, y, batch);
                 }
 
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 50; i++)
-                {
-                    predictor.Predict(x, y, batch);
-                }
-
-                long between = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 50; i++)
-                {
-                    model.Predict(x, y, batch);
-                }
-
-                long after = GC.GetAllocatedBytesForCurrentThread();
-                Assert.True(between == before, $"batch {batch}: the predictor allocated {between - before} bytes in 50 calls");
-                Assert.True(after == between, $"batch {batch}: the model allocated {after - between} bytes in 50 calls");
+                // Five windows of 10 calls each, of which at most one may allocate: an allocation in every call shows in
+                // all five. One window is allowed a one-off, as in SequentialTests' step test: a CI run of the whole
+                // suite (AVX-512 off) read 3,336 bytes once in 50 calls of a predictor that reads 0 in every window
+                // when its tests run alone.
+                long[] predictorWindows = Windows(() => predictor.Predict(x, y, batch));
+                long[] modelWindows = Windows(() => model.Predict(x, y, batch));
+                Assert.True(predictorWindows.Count(b => b != 0) <= 1, $"batch {batch}: the predictor allocated {string.Join(", ", predictorWindows)} bytes per window of 10 calls");
+                Assert.True(modelWindows.Count(b => b != 0) <= 1, $"batch {batch}: the model allocated {string.Join(", ", modelWindows)} bytes per window of 10 calls");
             }
         }
         finally
         {
             Parallelism.DegreeOfParallelism = saved;
         }
+    }
+
+    private static long[] Windows(Action call)
+    {
+        long[] windows = new long[5];
+        for (int w = 0; w < windows.Length; w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++)
+            {
+                call();
+            }
+
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        return windows;
     }
 
     [Fact]
