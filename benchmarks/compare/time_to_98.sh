@@ -19,8 +19,10 @@
 # --trainer says which build of the trainer runs: jit (default) is the Release build that `dotnet run` uses, compiled
 # by the JIT as it runs; r2r is `dotnet publish -p:PublishReadyToRun=true` into DIR/trainer-r2r (the trainer's and its
 # libraries' code precompiled, the kernels still JIT-compiled for the CPU); aot is tools/publish-aot.sh into
-# DIR/trainer-aot, a NativeAOT binary for this CPU's instruction set (AOT_ISA, default native; needs clang). All three
-# train bitwise the same model; they differ in start-up and compilation time.
+# DIR/trainer-aot, a NativeAOT binary for this CPU's instruction set (AOT_ISA, default native; needs clang). With
+# --no-build, r2r and aot reuse what an earlier run published into the same DIR. The three trained bitwise the same
+# model on the machine they were compared on (an AMD EPYC Zen 5, docs/compare.md); they differ in start-up and
+# compilation time. DIR/lscpu.txt records the machine.
 # Writes DIR/time_to_98.json and DIR/time_to_98.md; each run's trainer outputs are in DIR/runs/NAME/.
 set -euo pipefail
 
@@ -85,16 +87,20 @@ case "$trainer" in
     fi
     [ -f "$dll" ] || die "$dll is missing: build samples/MnistMlp in Release first"
     runner=(dotnet "$dll")
+    shown="dotnet samples/MnistMlp/bin/Release/net10.0/linux-x64/MnistMlp.dll"
+    publish="dotnet build samples/MnistMlp -c Release"
     ;;
   r2r)
     if [ "$build" -eq 1 ]; then
       echo "Publishing the trainer with ReadyToRun into $out/trainer-r2r..."
       dotnet publish "$repo/samples/MnistMlp/MnistMlp.csproj" -c Release -r linux-x64 --self-contained false \
         -p:PublishReadyToRun=true -o "$out/trainer-r2r" -nologo -v quiet >/dev/null \
-        || die "the ReadyToRun publish failed (run: dotnet publish samples/MnistMlp -c Release -r linux-x64 -p:PublishReadyToRun=true)"
+        || die "the ReadyToRun publish failed (run: dotnet publish samples/MnistMlp -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o $out/trainer-r2r)"
     fi
     [ -f "$out/trainer-r2r/MnistMlp.dll" ] || die "$out/trainer-r2r/MnistMlp.dll is missing: run without --no-build once"
     runner=(dotnet "$out/trainer-r2r/MnistMlp.dll")
+    shown="dotnet DIR/trainer-r2r/MnistMlp.dll"
+    publish="dotnet publish samples/MnistMlp -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o DIR/trainer-r2r"
     ;;
   aot)
     if [ "$build" -eq 1 ]; then
@@ -104,8 +110,11 @@ case "$trainer" in
     fi
     [ -x "$out/trainer-aot/MnistMlp" ] || die "$out/trainer-aot/MnistMlp is missing: run without --no-build once"
     runner=("$out/trainer-aot/MnistMlp")
+    shown="DIR/trainer-aot/MnistMlp"
+    publish="AOT_OUT=DIR/trainer-aot AOT_ISA=${AOT_ISA:-native} tools/publish-aot.sh --no-run"
     ;;
 esac
+lscpu >"$out/lscpu.txt" 2>/dev/null || true
 results="$out/time_to_98.jsonl"
 : >"$results"
 
@@ -127,14 +136,14 @@ run_config() {
   "${cmd[@]}" >"$dir.log" 2>&1 || { cat "$dir.log" >&2; die "the trainer failed for $name; see $dir.log"; }
   end=$(date +%s.%N)
   seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
-  PRESET="$preset" TRAINER="$trainer" RUNNER="${runner[*]/#$repo\//}" "$python" - "$dir/report.json" "$results" "$hidden" "$batch" "$epochs" "$lr" "$run_seed" "$threads" "$seconds" <<'EOF'
+  PRESET="$preset" TRAINER="$trainer" RUNNER="$shown" PUBLISH="$publish" "$python" - "$dir/report.json" "$results" "$hidden" "$batch" "$epochs" "$lr" "$run_seed" "$threads" "$seconds" <<'EOF'
 import json, os, sys
 report, results, hidden, batch, epochs, lr, seed, threads, seconds = sys.argv[1:]
 with open(report, encoding="utf-8") as f:
     accuracy = json.load(f)["test_accuracy"]
 row = {"hidden": int(hidden), "batch": int(batch), "epochs": int(epochs), "learning_rate": float(lr), "seed": int(seed),
        "threads": int(threads), "seconds": float(seconds), "test_accuracy": accuracy, "reached_98": accuracy >= 0.98,
-       "trainer": os.environ["TRAINER"],
+       "trainer": os.environ["TRAINER"], "build": os.environ["PUBLISH"],
        "command": f"{os.environ['RUNNER']} --hidden {hidden} --batch-size {batch} "
                   f"--epochs {epochs} --learning-rate {lr} --validation-split 0 --threads {threads} --seed {seed}"}
 if os.environ.get("PRESET"):
@@ -254,7 +263,7 @@ if best:
     text += (f"Fastest to 98.0% (seed {seed}): hidden {best['hidden']}, batch {best['batch']}, {best['epochs']} epochs, "
              f"Adam lr {best['learning_rate']:g}: {best['seconds']:.2f} s wall clock (median of {runs_text}), "
              f"test accuracy {100 * best['test_accuracy']:.2f}%.\n"
-             f"Reproduce: {best['command']}\n")
+             f"Reproduce ({best.get('trainer', 'jit')} trainer, built by: {best.get('build', '')}): {best['command']}\n")
     if checks:
         ok = sum(r["reached_98"] for r in checks)
         detail = ", ".join("seed %d: %.2f%%" % (r["seed"], 100 * r["test_accuracy"]) for r in checks)

@@ -134,10 +134,10 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         Task curves = Task.Run(() => SavePicture(Path.Combine(directory, "curves.png"), path => Plots.Curves(history, path, string.Empty, bestEpoch)), CancellationToken.None);
         try
         {
-            // On one thread: the curves are drawn on another, and a product split between two threads waited for the
-            // half whose thread the curves kept from running (about 50 ms of the output phase on 2 cores).
+            // One thread fewer: the curves are drawn on another, and on 2 cores a product split between two threads
+            // waited for the half whose thread the drawing kept from running (about 50 ms of the output phase).
             int degree = Parallelism.DegreeOfParallelism;
-            Parallelism.DegreeOfParallelism = 1;
+            Parallelism.DegreeOfParallelism = Math.Max(1, degree - 1);
             try
             {
                 test = Test(model, data.Test);

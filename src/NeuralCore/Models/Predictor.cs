@@ -14,7 +14,8 @@ namespace NeuralCore.Models;
 /// <remarks>
 /// Layers without parameters (activations, dropout, which is the identity here) are shared with the model: the
 /// built-in ones cannot change their settings, but a custom layer whose settings can change would change the
-/// predictor's outputs too. The predictor holds each weight twice (as given, for the small batches, and packed).
+/// predictor's outputs too. The predictor holds each weight twice (as given, for the small batches, and packed), except
+/// a layer of at most 16 units on the 512-bit path, which is always read unpacked.
 /// </remarks>
 public sealed class Predictor
 {
