@@ -82,7 +82,9 @@ public static class Parallelism
                 {
                     // 0: not measurable right now (the workers are busy with another caller's product); that does not
                     // count as an attempt.
-                    int now = Threading.FmaCalibration.Measure(processors);
+                    // The first measurement is the one the runtime's start-up work disturbs most, and a low one
+                    // holds a process on one thread until the next: it keeps trying.
+                    int now = Threading.FmaCalibration.Measure(processors, persistent: s_fmaAttempts == 0);
                     if (now > 0)
                     {
                         measured = Math.Max(measured, now);

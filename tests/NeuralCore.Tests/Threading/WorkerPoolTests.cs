@@ -155,6 +155,15 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void A_persistent_measurement_reads_between_one_and_the_processor_count()
+    {
+        // 0 only when another run holds the workers at that moment; one processor needs no measurement.
+        int processors = Math.Min(Environment.ProcessorCount, 64);
+        Assert.InRange(NeuralCore.Threading.FmaCalibration.Measure(processors, persistent: true), 0, processors);
+        Assert.Equal(1, NeuralCore.Threading.FmaCalibration.Measure(1, persistent: true));
+    }
+
+    [Fact]
     public void A_busy_pool_refuses_a_second_parallel_run_instead_of_waiting()
     {
         int saved = Parallelism.DegreeOfParallelism;
