@@ -531,7 +531,7 @@ public static class ModelTraining
             throw new ArgumentException("predictions overlaps the dataset's features, targets or weights: give it its own array.", nameof(predictions));
         }
 
-        model.Loss!.CheckTargets(source.AllTargets, source.Count, model.OutputSize, data.HasLabels ? "data.Labels" : "data.Targets");
+        model.Loss!.CheckTargets(all, source.Count, model.OutputSize, data.HasLabels ? "data.Labels" : "data.Targets");
         return EvaluateCore(model, source, batchSize, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, data.HasLabels), model.OutputSize), predictions);
     }
 
