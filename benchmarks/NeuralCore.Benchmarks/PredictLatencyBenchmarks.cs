@@ -10,8 +10,8 @@ namespace NeuralCore.Benchmarks;
 
 /// <summary>
 /// Prediction latency of a trained-shape MNIST MLP, NeuralCore's <see cref="Sequential.Predict(ReadOnlySpan{float}, Span{float}, int)"/>
-/// and its frozen <see cref="Predictor"/> (weights packed once) against ONNX Runtime (CPU provider) running the same model exported with <see cref="OnnxExport.ToOnnx"/>, on the
-/// same thread count, both writing into preallocated buffers (ONNX Runtime through bound <see cref="OrtValue"/>s, its
+/// and its frozen <see cref="Predictor"/> (weights packed once) against ONNX Runtime (CPU provider) running the same
+/// model exported with <see cref="OnnxExport.ToOnnx"/>, on the same thread count, both writing into preallocated buffers (ONNX Runtime through bound <see cref="OrtValue"/>s, its
 /// fastest managed path). The outputs are the class probabilities in both.
 /// </summary>
 [MemoryDiagnoser]
