@@ -135,6 +135,66 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// The parameter gradients of a dense layer whose ReLU output feeds a narrow dense layer, with the gradient between
+    /// them never stored: <c>weightGrad (+)= inputᵀ·∂Z</c> and <c>biasGrad (+)= Σ_rows ∂Z</c>, where
+    /// <c>∂Z = (upperGrad·upperWeightsᵀ) ⊙ [reluOutput &gt; 0]</c>. Shapes: input <c>[batch, inFeatures]</c>, upperGrad
+    /// <c>[batch, upperUnits]</c>, upperWeights <c>[units, upperUnits]</c>, reluOutput <c>[batch, units]</c>, weightGrad
+    /// <c>[inFeatures, units]</c>, biasGrad <c>[units]</c> or empty.
+    /// </summary>
+    /// <remarks>
+    /// ∂Z is computed while the weight gradient packs it (<see cref="GemmMaskedProduct"/>), by every thread for all of it:
+    /// at most <see cref="GemmMaskedProduct.MaxRank"/> multiply-adds per value, against the round trip of
+    /// <c>batch × units</c> floats through memory, which on two cores crossed from the core that stored them to the one
+    /// that packed them. The results are bitwise those of <see cref="MultiplyReluMasked"/> followed by
+    /// <see cref="WeightGradient"/>, with the same partition of rows among threads.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or the output overlaps an input.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="upperUnits"/> is not in [1, <see cref="GemmMaskedProduct.MaxRank"/>].</exception>
+    internal static void WeightGradientThroughRelu(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
+        Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate) =>
+        WeightGradientThroughReluOn(KernelIsaSupport.Best, input, upperGrad, upperWeights, reluOutput, weightGrad, biasGrad,
+            inFeatures, units, batch, upperUnits, accumulate);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void WeightGradientThroughReluOn(KernelIsa isa,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
+        Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate)
+    {
+        if (upperUnits < 1 || upperUnits > GemmMaskedProduct.MaxRank)
+        {
+            throw new ArgumentOutOfRangeException(nameof(upperUnits), upperUnits,
+                $"The upper layer's units must be in [1, {GemmMaskedProduct.MaxRank}] for its input gradient to be computed while packing.");
+        }
+
+        ThrowHelper.CheckNonNegative(batch, nameof(batch));
+        ThrowHelper.CheckNonNegative(units, nameof(units));
+        ThrowHelper.CheckLength(upperGrad.Length, (long)batch * upperUnits, nameof(upperGrad));
+        ThrowHelper.CheckLength(upperWeights.Length, (long)units * upperUnits, nameof(upperWeights));
+        bool withBias = !biasGrad.IsEmpty;
+        if (withBias)
+        {
+            ThrowHelper.CheckLength(biasGrad.Length, units, nameof(biasGrad));
+            if (!accumulate)
+            {
+                biasGrad[..units].Clear();
+            }
+        }
+
+        if (weightGrad.Overlaps(upperGrad) || weightGrad.Overlaps(upperWeights))
+        {
+            ThrowHelper.ThrowOverlap(nameof(weightGrad), weightGrad.Overlaps(upperGrad) ? nameof(upperGrad) : nameof(upperWeights));
+        }
+
+        fixed (float* pg = upperGrad, pv = upperWeights, sums = biasGrad)
+        {
+            // The mask stands in for B in the checks and the plan: it has B's shape, [batch, units].
+            MultiplyOn(isa, input, reluOutput, weightGrad, inFeatures, units, batch, true, false, accumulate,
+                GemmEpilogue.None, GemmSplit.Rows, withBias ? sums : null, productB: new GemmMaskedProduct(pg, pv, upperUnits, isa));
+        }
+    }
+
+    /// <summary>
     /// How <see cref="WeightGradient"/> divides a <c>[m, n]</c> weight gradient with reduction length <paramref name="k"/>
     /// among threads: <paramref name="slices"/> blocks of rows, block s covering panels
     /// <see cref="GemmPlan.Slice"/>(panels, slices, s) of <paramref name="mr"/> rows each.
@@ -161,7 +221,7 @@ public static unsafe class Gemm
     internal static void MultiplyOn(
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
-        GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null)
+        GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default)
     {
         Validate(a, b, c, m, n, k);
         if (columnSums is not null && (transposeB || split == GemmSplit.Reduction))
@@ -195,7 +255,7 @@ public static unsafe class Gemm
             return;
         }
 
-        if (GemmNarrow.Applies(isa, m, n) && !transposeA && !transposeB && columnSums is null)
+        if (GemmNarrow.Applies(isa, m, n) && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
         {
             // A C of at most 16 columns (the output layer): eight rows of A against each widened row of B, no packing.
             fixed (float* pa = a, pb = b, pc = c)
@@ -206,7 +266,7 @@ public static unsafe class Gemm
             return;
         }
 
-        if (m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null)
+        if (m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
         {
             // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows).
             fixed (float* pa = a, pb = b, pc = c)
@@ -221,12 +281,12 @@ public static unsafe class Gemm
 
         // Panels packed for another tile width or k blocking cannot stand in for this plan's; B itself is then packed.
         bool prepacked = packed is { HasPanels: true } && packed.Isa == isa && packed.Nr == plan.Nr && packed.Kc == plan.Kc
-            && !transposeB && columnSums is null;
+            && !transposeB && columnSums is null && productB.IsEmpty;
         fixed (float* pa = a, pb = b, pc = c)
         {
             GemmJob job = t_job ??= new GemmJob();
             job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
-                prepacked ? packed!.Panels : null, prepacked ? packed!.PanelStride : 0);
+                prepacked ? packed!.Panels : null, prepacked ? packed!.PanelStride : 0, productB);
             try
             {
                 if (plan.Threads == 1)

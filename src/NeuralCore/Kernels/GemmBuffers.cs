@@ -20,6 +20,9 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static float[]? t_partials;
 
+    [ThreadStatic]
+    private static float[]? t_productFactor;
+
     /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
     public static float* Tile => Aligned(t_tile ??= Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr));
 
@@ -42,6 +45,9 @@ internal static unsafe class GemmBuffers
     public static float* Partials(long length) => Grown(ref t_partials, length, "The partial sums of a split product");
 
     /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
+    /// <summary>Scratch for one chunk's transposed right factor of a <see cref="GemmMaskedProduct"/>.</summary>
+    public static float* ProductFactor => Aligned(t_productFactor ??= Allocate(GemmMaskedProduct.MaxRank * GemmPlan.NcMax));
+
     public static float* B => Aligned(t_b ??= Allocate(GemmPlan.KcMax * GemmPlan.NcMax));
 
     private static float[] Allocate(int length) =>

@@ -13,6 +13,7 @@ internal sealed unsafe class GemmJob : IParallelWork
 {
     private GemmPlan _plan;
     private GemmEpilogue _epilogue;
+    private GemmMaskedProduct _productB;
     private float* _a;
     private float* _b;
     private float* _c;
@@ -37,8 +38,9 @@ internal sealed unsafe class GemmJob : IParallelWork
     /// </summary>
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
-        float* packedB = null, long packedStride = 0)
+        float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default)
     {
+        _productB = productB;
         _plan = plan;
         _epilogue = epilogue;
         _a = a;
@@ -75,6 +77,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         _columnSums = null;
         _partials = null;
         _packedB = null;
+        _productB = default;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -173,7 +176,12 @@ internal sealed unsafe class GemmJob : IParallelWork
                 // than copying each chunk into contiguous panels first (docs/benchmarks.md). A B packed beforehand
                 // holds the chunk's panels at the same offsets from its k block's first panel.
                 float* bp = chunk;
-                if (_packedB is null)
+                if (!_productB.IsEmpty)
+                {
+                    // B is computed here, by each thread for the chunks it packs (_b is then the product's mask).
+                    _productB.Pack(bp, _b, _n, jc, cols, p0, kc, nr, columnSums is null ? null : columnSums + jc, GemmBuffers.ProductFactor);
+                }
+                else if (_packedB is null)
                 {
                     GemmPacking.PackB(bp, _b, _n, _k, _transposeB, jc, cols, p0, kc, nr, columnSums is null ? null : columnSums + jc);
                 }

@@ -279,6 +279,29 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
+    /// This layer's weight and bias gradients (overwritten) when its output goes through a ReLU, whose output is
+    /// <paramref name="reluOutput"/> <c>[batch, Units]</c>, into <paramref name="upper"/>, whose output gradient is
+    /// <paramref name="upperGrad"/> <c>[batch, upper.Units]</c>. The gradient between the two layers is computed while
+    /// the weight-gradient product packs it and is never stored (<see cref="Gemm.WeightGradientThroughRelu"/>); the
+    /// caller computes no input gradient for <paramref name="upper"/>, and this layer gives none either (it is the first).
+    /// </summary>
+    internal void BackwardThroughRelu(ReadOnlySpan<float> input, Dense upper, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> reluOutput, int batch)
+    {
+        Span<float> gradients = Gradients.Span;
+        int weights = InputSize * Units;
+        Gemm.WeightGradientThroughRelu(input, upperGrad, upper.Parameters.Span[..(upper.InputSize * upper.Units)], reluOutput,
+            gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false);
+    }
+
+    /// <summary>
+    /// Whether <see cref="BackwardThroughRelu"/> applies to this layer below <paramref name="upper"/>: the upper layer
+    /// is narrow (at most <see cref="GemmMaskedProduct.MaxRank"/> units), so that each thread computing its input
+    /// gradient again costs at most a quarter of this layer's own weight-gradient multiply-adds.
+    /// </summary>
+    internal bool CanTakeGradientThrough(Dense upper) =>
+        upper.Units <= GemmMaskedProduct.MaxRank && upper.InputSize == Units && 4L * upper.Units <= InputSize;
+
+    /// <summary>
     /// Backward of the product (the activation's backward already applied to <paramref name="outputGrad"/>), with two
     /// fusions a model uses: <paramref name="overwriteGradients"/> writes the parameter gradients instead of adding to
     /// them (so nothing has to zero them first), and a non-empty <paramref name="inputMask"/> (the output of the ReLU

@@ -466,10 +466,21 @@ public sealed class Sequential
         // Parameter gradients are overwritten (a Dense writes them; other layers' are zeroed before they accumulate).
         float[] current = _gradA, spare = _gradB;
         bool masked = false;
+
+        // Set when the first layer's weight gradient computes the input gradient of the narrow layer above its ReLU
+        // while packing it (Dense.BackwardThroughRelu): that gradient then never goes to memory, nor from one core to another.
+        Dense? through = null;
+        ReadOnlySpan<float> throughGrad = default;
         for (int i = _layers.Count - 1; i >= 0; i--)
         {
             ILayer layer = _layers[i];
             Span<float> outputGrad = current.AsSpan(0, batch * layer.OutputSize);
+            if (i == 0 && through is not null)
+            {
+                ((Dense)layer).BackwardThroughRelu(inputs[..(batch * InputSize)], through, throughGrad, _activations[1].AsSpan(0, batch * layer.OutputSize), batch);
+                break;
+            }
+
             if (i > 0 && _fusedRelu[i - 1])
             {
                 // The Relu of a fused pair: its backward is a mask by its own output, unless the layer above already
@@ -489,7 +500,16 @@ public sealed class Sequential
             {
                 // When this layer reads a fused Relu's output, that output is also the mask of the Relu's backward.
                 masked = i >= 2 && _fusedRelu[i - 2];
-                dense.BackwardFused(input, outputGrad, inputGrad, batch, masked ? input : default, overwriteGradients: true);
+                if (i == 2 && masked && ((Dense)_layers[0]).CanTakeGradientThrough(dense))
+                {
+                    dense.BackwardFused(input, outputGrad, Span<float>.Empty, batch, default, overwriteGradients: true);
+                    through = dense;
+                    throughGrad = outputGrad;
+                }
+                else
+                {
+                    dense.BackwardFused(input, outputGrad, inputGrad, batch, masked ? input : default, overwriteGradients: true);
+                }
             }
             else
             {

@@ -25,7 +25,7 @@ public unsafe class GemmSplitTests
         { 301, 45, 600, true },
     };
 
-    private static void WithThreads(int threads, Action action)
+    internal static void WithThreads(int threads, Action action)
     {
         int saved = Parallelism.DegreeOfParallelism;
         try
@@ -42,7 +42,7 @@ public unsafe class GemmSplitTests
         }
     }
 
-    private static void AssertBitwiseEqual(float[] expected, float[] actual, string what)
+    internal static void AssertBitwiseEqual(float[] expected, float[] actual, string what)
     {
         for (int i = 0; i < expected.Length; i++)
         {

@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// A B operand that is itself a product, computed while it is packed and never stored:
+/// <c>B[p, j] = Σ_c G[p, c]·V[j, c]</c> where <c>Mask[p, j] &gt; 0</c>, else 0. G is <c>[k, r]</c>, V is <c>[n, r]</c>
+/// and the mask <c>[k, n]</c>: the input gradient of a Dense layer of r units (G its output gradient, V its weights)
+/// through the ReLU below it (the mask that ReLU's output).
+/// </summary>
+/// <remarks>
+/// Each value has the bits <see cref="Gemm.MultiplyReluMasked"/> would store for it: one accumulator from zero, c
+/// increasing, a fused multiply-add on the vector ISAs and a multiply then an add on the scalar one (as the
+/// micro-kernels of the same ISA), then zeroed where the mask is not positive (as <see cref="GemmEpilogue.MaskRelu"/>).
+/// </remarks>
+internal readonly unsafe struct GemmMaskedProduct
+{
+    /// <summary>The most columns of G (units of the upper layer) a product may have: its r multiply-adds per value are
+    /// made by every thread that packs B, so it is meant for narrow layers such as a 10-class output.</summary>
+    public const int MaxRank = 16;
+
+    public GemmMaskedProduct(float* g, float* v, int rank, KernelIsa isa)
+    {
+        G = g;
+        V = v;
+        Rank = rank;
+        Fused = isa != KernelIsa.Scalar;
+    }
+
+    /// <summary>The <c>[k, r]</c> left factor.</summary>
+    public float* G { get; }
+
+    /// <summary>The <c>[n, r]</c> right factor (transposed in the product).</summary>
+    public float* V { get; }
+
+    /// <summary>r, the length of each value's sum.</summary>
+    public int Rank { get; }
+
+    /// <summary>Whether the sums use fused multiply-adds (every ISA but the scalar one, as its micro-kernels do).</summary>
+    public bool Fused { get; }
+
+    public bool IsEmpty => G is null;
+
+    /// <summary>
+    /// Computes columns <c>[col0, col0 + cols)</c>, steps <c>[p0, p0 + kc)</c> of B and packs them as
+    /// <see cref="GemmPacking.PackB"/> packs a stored B (zero past the last column), adding each value to
+    /// <paramref name="sums"/> when it is not null (<c>sums[j] += B[p, col0 + j]</c>, p increasing).
+    /// <paramref name="mask"/> is <c>[k, n]</c>; <paramref name="vt"/> holds at least
+    /// <c>r · cols</c> rounded up to <paramref name="nr"/> floats of scratch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(float* dst, float* mask, int n, int col0, int cols, int p0, int kc, int nr, float* sums, float* vt)
+    {
+        int r = Rank;
+        int width = (cols + nr - 1) / nr * nr;
+
+        // Vᵀ for this chunk's columns, zero past the last: each value is then r vector loads of one row apart.
+        for (int j = 0; j < width; j++)
+        {
+            float* src = V + ((long)(col0 + j) * r);
+            for (int c = 0; c < r; c++)
+            {
+                vt[((long)c * width) + j] = j < cols ? src[c] : 0f;
+            }
+        }
+
+        long panelStride = (long)nr * kc;
+        for (int p = 0; p < kc; p++)
+        {
+            float* g = G + ((long)(p0 + p) * r);
+            float* m = mask + ((long)(p0 + p) * n) + col0;
+            float* row = dst + ((long)p * nr);
+            int j = 0;
+
+            // Eight vectors at a time: eight independent chains of r fused multiply-adds keep both FMA units busy
+            // (one chain waits four cycles on each step). One vector at a time then for what is left.
+            if (Fused && Vector512.IsHardwareAccelerated && nr % 16 == 0)
+            {
+                for (; j + 128 <= cols; j += 128)
+                {
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                    float* v = vt + j;
+                    for (int c = 0; c < r; c++, v += width)
+                    {
+                        Vector512<float> gc = Vector512.Create(g[c]);
+                        a0 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v), a0);
+                        a1 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 16), a1);
+                        a2 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 32), a2);
+                        a3 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 48), a3);
+                        a4 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 64), a4);
+                        a5 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 80), a5);
+                        a6 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 96), a6);
+                        a7 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 112), a7);
+                    }
+
+                    Store(a0, m, row, sums, j, nr, panelStride);
+                    Store(a1, m, row, sums, j + 16, nr, panelStride);
+                    Store(a2, m, row, sums, j + 32, nr, panelStride);
+                    Store(a3, m, row, sums, j + 48, nr, panelStride);
+                    Store(a4, m, row, sums, j + 64, nr, panelStride);
+                    Store(a5, m, row, sums, j + 80, nr, panelStride);
+                    Store(a6, m, row, sums, j + 96, nr, panelStride);
+                    Store(a7, m, row, sums, j + 112, nr, panelStride);
+                }
+
+                for (; j + 16 <= cols; j += 16)
+                {
+                    Vector512<float> acc = Vector512<float>.Zero;
+                    for (int c = 0; c < r; c++)
+                    {
+                        acc = Vector512.FusedMultiplyAdd(Vector512.Create(g[c]), Vector512.Load(vt + ((long)c * width) + j), acc);
+                    }
+
+                    Store(acc, m, row, sums, j, nr, panelStride);
+                }
+            }
+
+            if (Fused && Vector256.IsHardwareAccelerated && nr % 8 == 0)
+            {
+                for (; j + 64 <= cols; j += 64)
+                {
+                    Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                    float* v = vt + j;
+                    for (int c = 0; c < r; c++, v += width)
+                    {
+                        Vector256<float> gc = Vector256.Create(g[c]);
+                        a0 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v), a0);
+                        a1 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 8), a1);
+                        a2 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 16), a2);
+                        a3 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 24), a3);
+                        a4 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 32), a4);
+                        a5 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 40), a5);
+                        a6 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 48), a6);
+                        a7 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 56), a7);
+                    }
+
+                    Store(a0, m, row, sums, j, nr, panelStride);
+                    Store(a1, m, row, sums, j + 8, nr, panelStride);
+                    Store(a2, m, row, sums, j + 16, nr, panelStride);
+                    Store(a3, m, row, sums, j + 24, nr, panelStride);
+                    Store(a4, m, row, sums, j + 32, nr, panelStride);
+                    Store(a5, m, row, sums, j + 40, nr, panelStride);
+                    Store(a6, m, row, sums, j + 48, nr, panelStride);
+                    Store(a7, m, row, sums, j + 56, nr, panelStride);
+                }
+
+                for (; j + 8 <= cols; j += 8)
+                {
+                    Vector256<float> acc = Vector256<float>.Zero;
+                    for (int c = 0; c < r; c++)
+                    {
+                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(g[c]), Vector256.Load(vt + ((long)c * width) + j), acc);
+                    }
+
+                    Store(acc, m, row, sums, j, nr, panelStride);
+                }
+            }
+
+            if (Fused && Vector128.IsHardwareAccelerated && nr % 4 == 0)
+            {
+                for (; j + 4 <= cols; j += 4)
+                {
+                    Vector128<float> acc = Vector128<float>.Zero;
+                    for (int c = 0; c < r; c++)
+                    {
+                        acc = Vector128.FusedMultiplyAdd(Vector128.Create(g[c]), Vector128.Load(vt + ((long)c * width) + j), acc);
+                    }
+
+                    Store(acc, m, row, sums, j, nr, panelStride);
+                }
+            }
+
+            for (; j < width; j++)
+            {
+                float value = 0f;
+                if (j < cols)
+                {
+                    float acc = 0f;
+                    for (int c = 0; c < r; c++)
+                    {
+                        float v = vt[((long)c * width) + j];
+                        acc = Fused ? MathF.FusedMultiplyAdd(g[c], v, acc) : acc + (g[c] * v);
+                    }
+
+                    value = m[j] > 0f ? acc : 0f;
+                    if (sums is not null)
+                    {
+                        sums[j] += value;
+                    }
+                }
+
+                row[((j / nr) * panelStride) + (j % nr)] = value;
+            }
+        }
+    }
+
+    // Column j's vector: masked (as GemmEpilogue.MaskRelu), stored into its panel, added to the column sums.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<float> acc, float* mask, float* row, float* sums, int j, int nr, long panelStride)
+    {
+        acc &= Vector512.GreaterThan(Vector512.Load(mask + j), Vector512<float>.Zero);
+        Vector512.Store(acc, row + ((j / nr) * panelStride) + (j % nr));
+        if (sums is not null)
+        {
+            Vector512.Store(Vector512.Load(sums + j) + acc, sums + j);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<float> acc, float* mask, float* row, float* sums, int j, int nr, long panelStride)
+    {
+        acc &= Vector256.GreaterThan(Vector256.Load(mask + j), Vector256<float>.Zero);
+        Vector256.Store(acc, row + ((j / nr) * panelStride) + (j % nr));
+        if (sums is not null)
+        {
+            Vector256.Store(Vector256.Load(sums + j) + acc, sums + j);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector128<float> acc, float* mask, float* row, float* sums, int j, int nr, long panelStride)
+    {
+        acc &= Vector128.GreaterThan(Vector128.Load(mask + j), Vector128<float>.Zero);
+        Vector128.Store(acc, row + ((j / nr) * panelStride) + (j % nr));
+        if (sums is not null)
+        {
+            Vector128.Store(Vector128.Load(sums + j) + acc, sums + j);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using NeuralCore.Kernels;
+using static NeuralCore.Tests.Kernels.GemmSplitTests;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// A weight gradient whose B is computed while it is packed (<see cref="Gemm.WeightGradientThroughRelu"/>) must give
+/// the bits of the two products it replaces: the masked input gradient stored by <see cref="Gemm.MultiplyReluMasked"/>,
+/// then the weight gradient with its column sums, on every instruction-set path and at every thread count.
+/// </summary>
+[Collection(SerialTests.Name)]
+public unsafe class GemmMaskedProductTests
+{
+    private static readonly int[] s_threadCounts = [1, 2, 3, 8];
+
+    public static TheoryData<int, int, int, int> Shapes() => new()
+    {
+        // inFeatures, units, batch, rank: the MLP's first layer under a 10-class output; a batch of two k blocks
+        // (300 > 256) and units over three packed chunks with a ragged last panel; a batch of one; ranks 1 and 16.
+        { 784, 128, 128, 10 },
+        { 50, 600, 300, 16 },
+        { 37, 45, 1, 1 },
+        { 64, 17, 33, 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Equals_the_stored_masked_product_then_the_weight_gradient(int inFeatures, int units, int batch, int rank)
+    {
+        float[] x = Seeded.Uniform(batch * inFeatures, 1);
+        float[] upperGrad = Seeded.Uniform(batch * rank, 2);
+        float[] upperWeights = Seeded.Uniform(units * rank, 3);
+
+        // A ReLU's output: zero about half the time, positive otherwise; a NaN gradient must not leak through a zero.
+        float[] relu = Seeded.Uniform(batch * units, 4);
+        for (int i = 0; i < relu.Length; i++)
+        {
+            relu[i] = MathF.Max(relu[i], 0f);
+        }
+
+        relu[0] = 0f;
+        upperGrad[0] = float.NaN;
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] dz = new float[batch * units];
+                float[] expectedW = Seeded.Uniform(inFeatures * units, 5);
+                float[] expectedB = Seeded.Uniform(units, 6);
+                float[] initialW = (float[])expectedW.Clone();
+                float[] initialB = (float[])expectedB.Clone();
+                if (!accumulate)
+                {
+                    Array.Clear(expectedB);
+                }
+
+                fixed (float* mask = relu, sums = expectedB)
+                {
+                    Gemm.MultiplyOn(isa, upperGrad, upperWeights, dz, batch, units, rank, false, true, false, GemmEpilogue.MaskRelu(mask, units));
+                    Gemm.MultiplyOn(isa, x, dz, expectedW, inFeatures, units, batch, true, false, accumulate, GemmEpilogue.None,
+                        GemmSplit.Rows, sums);
+                }
+
+                foreach (int threads in s_threadCounts)
+                {
+                    float[] w = (float[])initialW.Clone();
+                    float[] bias = (float[])initialB.Clone();
+                    WithThreads(threads, () => Gemm.WeightGradientThroughReluOn(isa, x, upperGrad, upperWeights, relu, w, bias,
+                        inFeatures, units, batch, rank, accumulate));
+                    string what = $"{isa}, accumulate={accumulate}, {threads} threads";
+                    AssertBitwiseEqual(expectedW, w, $"weights, {what}");
+                    AssertBitwiseEqual(expectedB, bias, $"bias, {what}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Without_a_bias_only_the_weights_are_computed()
+    {
+        const int inFeatures = 40, units = 70, batch = 20, rank = 10;
+        float[] x = Seeded.Uniform(batch * inFeatures, 1);
+        float[] upperGrad = Seeded.Uniform(batch * rank, 2);
+        float[] upperWeights = Seeded.Uniform(units * rank, 3);
+        float[] relu = Seeded.Uniform(batch * units, 4);
+        float[] dz = new float[batch * units];
+        float[] expected = new float[inFeatures * units];
+        Gemm.MultiplyReluMasked(upperGrad, upperWeights, relu, dz, batch, units, rank, transposeB: true);
+        Gemm.Multiply(x, dz, expected, inFeatures, units, batch, transposeA: true);
+
+        float[] w = new float[inFeatures * units];
+        Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty, inFeatures, units, batch, rank, accumulate: false);
+        AssertBitwiseEqual(expected, w, "weights");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(GemmMaskedProduct.MaxRank + 1)]
+    public void A_rank_out_of_range_is_refused(int rank)
+    {
+        float[] x = new float[4 * 3], w = new float[3 * 5], relu = new float[4 * 5];
+        float[] upperGrad = new float[4 * Math.Max(rank, 1)], upperWeights = new float[5 * Math.Max(rank, 1)];
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty, 3, 5, 4, rank, accumulate: false));
+        Assert.Contains("upper layer's units", e.Message);
+    }
+
+    [Fact]
+    public void Short_factors_are_refused_by_name()
+    {
+        float[] x = new float[4 * 3], w = new float[3 * 5], relu = new float[4 * 5];
+        var e = Assert.Throws<ArgumentException>(() =>
+            Gemm.WeightGradientThroughRelu(x, new float[4 * 2 - 1], new float[5 * 2], relu, w, Span<float>.Empty, 3, 5, 4, 2, accumulate: false));
+        Assert.Contains("upperGrad", e.Message);
+        e = Assert.Throws<ArgumentException>(() =>
+            Gemm.WeightGradientThroughRelu(x, new float[4 * 2], new float[5 * 2 - 1], relu, w, Span<float>.Empty, 3, 5, 4, 2, accumulate: false));
+        Assert.Contains("upperWeights", e.Message);
+    }
+}
