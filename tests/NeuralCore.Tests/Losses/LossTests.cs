@@ -44,6 +44,39 @@ public class LossTests
         Assert.Equal(0.1f / 2, grad[4], 1e-6f);
     }
 
+    // Up to 64 classes a row's exponentials are kept on the stack, wider rows in the gradient itself: both must give
+    // softmax - one-hot (smoothed), and the loss in double, to float rounding.
+    [Theory]
+    [InlineData(10, 0f)]
+    [InlineData(64, 0f)]
+    [InlineData(65, 0f)]
+    [InlineData(300, 0f)]
+    [InlineData(10, 0.2f)]
+    [InlineData(300, 0.2f)]
+    public void Cross_entropy_from_logits_is_softmax_minus_the_target_at_any_width(int classes, float smoothing)
+    {
+        const int batch = 3;
+        float[] logits = Seeded.Uniform(batch * classes, classes, scale: 4f);
+        int[] labels = [0, classes / 2, classes - 1];
+        float[] grad = new float[batch * classes];
+        double loss = new SoftmaxCrossEntropy(labelSmoothing: smoothing).Compute(logits, labels, grad, batch, classes);
+        double expectedLoss = 0;
+        for (int r = 0; r < batch; r++)
+        {
+            double max = logits.Skip(r * classes).Take(classes).Max();
+            double sum = Enumerable.Range(0, classes).Sum(j => Math.Exp(logits[(r * classes) + j] - max));
+            for (int j = 0; j < classes; j++)
+            {
+                double p = Math.Exp(logits[(r * classes) + j] - max) / sum;
+                double t = ((j == labels[r] ? 1.0 : 0.0) * (1 - smoothing)) + (smoothing / classes);
+                expectedLoss -= t * Math.Log(p) / batch;
+                Assert.Equal((p - t) / batch, grad[(r * classes) + j], 1e-6);
+            }
+        }
+
+        Assert.Equal(expectedLoss, loss, 1e-5);
+    }
+
     [Fact]
     public void Cross_entropy_is_finite_for_huge_logits()
     {
