@@ -44,10 +44,10 @@ internal static unsafe class GemmBuffers
     /// <exception cref="InsufficientMemoryException">The partial sums are larger than one array can hold.</exception>
     public static float* Partials(long length) => Grown(ref t_partials, length, "The partial sums of a split product");
 
-    /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
     /// <summary>Scratch for one chunk's transposed right factor of a <see cref="GemmMaskedProduct"/>.</summary>
     public static float* ProductFactor => Aligned(t_productFactor ??= Allocate(GemmMaskedProduct.MaxRank * GemmPlan.NcMax));
 
+    /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
     public static float* B => Aligned(t_b ??= Allocate(GemmPlan.KcMax * GemmPlan.NcMax));
 
     private static float[] Allocate(int length) =>

@@ -295,11 +295,13 @@ public sealed class Dense : Layer
 
     /// <summary>
     /// Whether <see cref="BackwardThroughRelu"/> applies to this layer below <paramref name="upper"/>: the upper layer
-    /// is narrow (at most <see cref="GemmMaskedProduct.MaxRank"/> units), so that each thread computing its input
-    /// gradient again costs at most a quarter of this layer's own weight-gradient multiply-adds.
+    /// is narrow (at most <see cref="GemmMaskedProduct.MaxRank"/> units), so that each of the threads computing its
+    /// input gradient again, all of it, costs at most a quarter of that thread's share of this layer's weight gradient.
+    /// Either way the results are the same bits.
     /// </summary>
     internal bool CanTakeGradientThrough(Dense upper) =>
-        upper.Units <= GemmMaskedProduct.MaxRank && upper.InputSize == Units && 4L * upper.Units <= InputSize;
+        upper.Units <= GemmMaskedProduct.MaxRank && upper.InputSize == Units
+        && 4L * upper.Units * Parallelism.ComputeThreads <= InputSize;
 
     /// <summary>
     /// Backward of the product (the activation's backward already applied to <paramref name="outputGrad"/>), with two

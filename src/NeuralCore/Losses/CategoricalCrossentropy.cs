@@ -89,6 +89,7 @@ public class CategoricalCrossentropy : CrossentropyLoss
     private const int MaxStackClasses = 64;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit] // the stack scratch is written before it is read
     private double RowFromLogits(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> target, Span<float> g, float scale)
     {
         // e = exp(x - max): the unnormalized softmax (the kernel the softmax layer uses), shared by loss and gradient.

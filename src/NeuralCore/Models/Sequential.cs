@@ -38,7 +38,8 @@ public sealed class Sequential
     private int _capacity;
 
     // _fusedRelu[i]: layer i is a Dense without activation and layer i + 1 a plain Relu, run as one product whose output tiles get the bias
-    // and ReLU as they are stored (and whose backward mask is applied by the next Dense's input-gradient product).
+    // and ReLU as they are stored (and whose backward mask is applied by the next Dense's input-gradient product, or, under a
+    // narrow output layer when layer i is the first, by layer i's weight gradient as it computes that input gradient).
     private bool[] _fusedRelu = [];
     private OptimizerStep? _optimizerStep;
     private long _stepFmaPerSample;
@@ -470,7 +471,8 @@ public sealed class Sequential
             : Scoring.Metrics.CountCorrect(x, targets, batch, outputs, Scoring.Metrics.AccuracyFor(Loss, outputs),
                 Loss.Input == LossInput.Logits ? 0f : 0.5f);
 
-        // The loss gradient is in _gradA; each layer reads one buffer and writes its input gradient into the other.
+        // The loss gradient is in _gradA; each layer reads one buffer and writes its input gradient into the other (except a
+        // narrow layer whose input gradient the first layer computes itself: Dense.BackwardThroughRelu).
         // Parameter gradients are overwritten (a Dense writes them; other layers' are zeroed before they accumulate).
         float[] current = _gradA, spare = _gradB;
         bool masked = false;

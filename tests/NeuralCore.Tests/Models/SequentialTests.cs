@@ -477,8 +477,10 @@ public class SequentialFusionTests
         {
             Parallelism.DegreeOfParallelism = threads;
             Parallelism.FmaThreadsOverride = threads;
-            const int batch = 40;
-            var model = new Sequential(50, seed: 3).Add(new Dense(64)).Add(new Relu());
+            // 100 inputs: the first layer computes a 10-unit layer's input gradient itself only where each thread's
+            // repeat of it is at most a quarter of its share of the weight gradient (Dense.CanTakeGradientThrough).
+            const int batch = 40, inputs = 100;
+            var model = new Sequential(inputs, seed: 3).Add(new Dense(64)).Add(new Relu());
             if (!oneHiddenLayer)
             {
                 model.Add(new Dense(48)).Add(new Relu());
@@ -486,7 +488,7 @@ public class SequentialFusionTests
 
             model.Add(new Dense(10));
             model.Compile(new SoftmaxCrossEntropy(), new Sgd());
-            float[] x = Seeded.Uniform(batch * 50, 4, scale: 3f);
+            float[] x = Seeded.Uniform(batch * inputs, 4, scale: 3f);
             int[] y = [.. Enumerable.Range(0, batch).Select(i => i % 10)];
 
             // Dirty gradients: the model must overwrite, not add to, what a previous step left.
