@@ -130,8 +130,16 @@ internal readonly struct SampleSource
     /// <paramref name="labels"/>[r] or its target row to row r of <paramref name="targets"/>, and its weight to
     /// <paramref name="weights"/>[r] when the samples are weighted and it is not empty.
     /// </summary>
+    /// <param name="indices">The samples, one per row.</param>
+    /// <param name="features">The <c>[indices.Length, FeatureSize]</c> rows to write.</param>
+    /// <param name="labels">The labels to write, for a source of labels.</param>
+    /// <param name="targets">The target rows to write, for a source of target values.</param>
+    /// <param name="weights">The weights to write, or empty.</param>
+    /// <param name="streaming">Write byte features with streaming stores (<see cref="Elementwise.BytesToSinglesStreaming"/>), for a
+    /// buffer another core reads; the caller fences before that core reads it.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels, Span<float> targets, Span<float> weights)
+    public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels, Span<float> targets, Span<float> weights,
+        bool streaming = false)
     {
         int size = FeatureSize;
         ReadOnlySpan<byte> bytes = _bytes.Span;
@@ -148,7 +156,11 @@ internal readonly struct SampleSource
                 Elementwise.Prefetch(FeatureBytes(bytes, floats, indices[r + PrefetchRows]));
             }
 
-            if (IsBytes)
+            if (IsBytes && streaming)
+            {
+                Elementwise.BytesToSinglesStreaming(bytes.Slice(indices[r] * size, size), features.Slice(r * size, size), _divisor);
+            }
+            else if (IsBytes)
             {
                 Elementwise.BytesToSingles(bytes.Slice(indices[r] * size, size), features.Slice(r * size, size), _divisor);
             }

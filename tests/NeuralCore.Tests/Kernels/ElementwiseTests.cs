@@ -22,6 +22,47 @@ public class ElementwiseTests
         Assert.All(y[length..], v => Assert.Equal(-1f, v));
     }
 
+    // Streaming stores start at the destination's first 64-byte line boundary: every offset of the destination from a
+    // line (0..15 floats) and lengths across the head, the 16-float body and the tail. The values are the division's.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(63)]
+    [InlineData(784)]
+    [InlineData(1000)]
+    public unsafe void BytesToSinglesStreaming_writes_the_division_at_every_alignment(int length)
+    {
+        byte[] x = [.. Enumerable.Range(0, length).Select(i => (byte)((i * 97) + length))];
+        float[] buffer = GC.AllocateArray<float>(length + 48, pinned: true);
+        fixed (float* start = buffer)
+        {
+            int first = (int)((64 - ((nuint)start % 64)) % 64 / sizeof(float));
+            for (int offset = 0; offset < 16; offset++)
+            {
+                Array.Fill(buffer, -1f);
+                Span<float> y = buffer.AsSpan(first + offset, length);
+                Elementwise.BytesToSinglesStreaming(x, y, 255f);
+                Elementwise.StreamingFence();
+                for (int i = 0; i < length; i++)
+                {
+                    Assert.Equal(BitConverter.SingleToInt32Bits(x[i] / 255f), BitConverter.SingleToInt32Bits(y[i]));
+                }
+
+                Assert.All(buffer[(first + offset + length)..], v => Assert.Equal(-1f, v));
+                Assert.All(buffer[..(first + offset)], v => Assert.Equal(-1f, v));
+            }
+        }
+
+        if (length > 0)
+        {
+            var e = Assert.Throws<ArgumentException>(() => Elementwise.BytesToSinglesStreaming(x, new float[length - 1], 255f));
+            Assert.Equal("destination", e.ParamName);
+        }
+    }
+
     [Fact]
     public void BytesToSingles_rejects_a_short_destination()
     {
