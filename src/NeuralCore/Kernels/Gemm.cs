@@ -104,13 +104,20 @@ public static unsafe class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its shape, or the output overlaps an input.</exception>
     internal static void WeightGradient(
         ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> weightGrad, Span<float> biasGrad,
-        int inFeatures, int units, int batch, bool accumulate)
+        int inFeatures, int units, int batch, bool accumulate) =>
+        WeightGradientOn(KernelIsaSupport.Best, input, outputGrad, weightGrad, biasGrad, inFeatures, units, batch, accumulate, default);
+
+    // The weight gradient and the bias gradient (the column sums of B, taken while B is packed) of both entries above and
+    // below: B is outputGrad, or the mask of a product computed while it is packed.
+    private static void WeightGradientOn(KernelIsa isa,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> b, Span<float> weightGrad, Span<float> biasGrad,
+        int inFeatures, int units, int batch, bool accumulate, GemmMaskedProduct productB)
     {
         if (biasGrad.IsEmpty)
         {
             // A layer without a bias: the weight gradient alone.
-            MultiplyOn(KernelIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows);
+            MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
+                GemmEpilogue.None, GemmSplit.Rows, productB: productB);
             return;
         }
 
@@ -120,17 +127,17 @@ public static unsafe class Gemm
             biasGrad[..units].Clear();
         }
 
-        if (inFeatures == 0)
+        if (inFeatures == 0 && productB.IsEmpty)
         {
             // No weights: the product does nothing, but the bias still has its gradient.
-            Elementwise.AccumulateColumnSums(outputGrad[..(batch * units)], biasGrad[..units], batch);
+            Elementwise.AccumulateColumnSums(b[..(batch * units)], biasGrad[..units], batch);
             return;
         }
 
         fixed (float* sums = biasGrad)
         {
-            MultiplyOn(KernelIsaSupport.Best, input, outputGrad, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums);
+            MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
+                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums, productB: productB);
         }
     }
 
@@ -167,30 +174,26 @@ public static unsafe class Gemm
                 $"The upper layer's units must be in [1, {GemmMaskedProduct.MaxRank}] for its input gradient to be computed while packing.");
         }
 
+        if (inFeatures < 1)
+        {
+            // With no weights the product would not run, and the bias gradient, summed while B is packed, would be lost.
+            throw new ArgumentOutOfRangeException(nameof(inFeatures), inFeatures, "A weight gradient through a ReLU needs at least one input feature.");
+        }
+
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
         ThrowHelper.CheckNonNegative(units, nameof(units));
         ThrowHelper.CheckLength(upperGrad.Length, (long)batch * upperUnits, nameof(upperGrad));
         ThrowHelper.CheckLength(upperWeights.Length, (long)units * upperUnits, nameof(upperWeights));
-        bool withBias = !biasGrad.IsEmpty;
-        if (withBias)
-        {
-            ThrowHelper.CheckLength(biasGrad.Length, units, nameof(biasGrad));
-            if (!accumulate)
-            {
-                biasGrad[..units].Clear();
-            }
-        }
-
         if (weightGrad.Overlaps(upperGrad) || weightGrad.Overlaps(upperWeights))
         {
             ThrowHelper.ThrowOverlap(nameof(weightGrad), weightGrad.Overlaps(upperGrad) ? nameof(upperGrad) : nameof(upperWeights));
         }
 
-        fixed (float* pg = upperGrad, pv = upperWeights, sums = biasGrad)
+        fixed (float* pg = upperGrad, pv = upperWeights)
         {
             // The mask stands in for B in the checks and the plan: it has B's shape, [batch, units].
-            MultiplyOn(isa, input, reluOutput, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, withBias ? sums : null, productB: new GemmMaskedProduct(pg, pv, upperUnits, isa));
+            WeightGradientOn(isa, input, reluOutput, weightGrad, biasGrad, inFeatures, units, batch, accumulate,
+                new GemmMaskedProduct(pg, pv, upperUnits, isa));
         }
     }
 

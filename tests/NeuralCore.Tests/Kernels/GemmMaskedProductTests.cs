@@ -106,6 +106,15 @@ public unsafe class GemmMaskedProductTests
     }
 
     [Fact]
+    public void No_input_features_is_refused_rather_than_losing_the_bias_gradient()
+    {
+        float[] relu = new float[4 * 5], bias = new float[5];
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Gemm.WeightGradientThroughRelu([], new float[4 * 2], new float[5 * 2], relu, [], bias, 0, 5, 4, 2, accumulate: false));
+        Assert.Equal("inFeatures", e.ParamName);
+    }
+
+    [Fact]
     public void Short_factors_are_refused_by_name()
     {
         float[] x = new float[4 * 3], w = new float[3 * 5], relu = new float[4 * 5];
