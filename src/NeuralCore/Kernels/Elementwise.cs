@@ -247,7 +247,7 @@ public static class Elementwise
                     Avx512F.StoreAlignedNonTemporal(dst + i, v / d);
                 }
             }
-            else if ((nuint)(dst + i) % 32 == 0)
+            else
             {
                 Vector256<float> d = Vector256.Create(divisor);
                 for (; i + 8 <= n; i += 8)
