@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using NeuralCore.Threading;
 
 namespace NeuralCore.Kernels;
@@ -153,6 +154,12 @@ internal static unsafe class GemmRows
 
                 Store(acc, y + j, add);
             }
+
+            if (j < n && Avx512F.IsSupported)
+            {
+                MaskedColumns512(x, b + j, y + j, ldb, n - j, count, add);
+                return;
+            }
         }
 
         if (isa is KernelIsa.Vector512 or KernelIsa.Vector256)
@@ -216,6 +223,24 @@ internal static unsafe class GemmRows
                 y[j + 2] = add ? y[j + 2] + acc2 : acc2;
             }
         }
+    }
+
+    /// <summary>
+    /// The last 1-15 columns as the lanes of one masked chain, where a 10-class layer otherwise ran an 8-lane chain and
+    /// then a scalar one after it (each as long as k). Lanes at or past <paramref name="width"/> are neither loaded (a
+    /// masked-off lane cannot fault past the end of B) nor stored; each lane's sums are those of the wider paths.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaskedColumns512(float* x, float* b, float* y, int ldb, int width, int count, bool add)
+    {
+        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(width)).AsSingle();
+        Vector512<float> acc = Vector512<float>.Zero;
+        for (int p = 0; p < count; p++)
+        {
+            acc = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), Avx512F.MaskLoad(b + ((long)p * ldb), mask, Vector512<float>.Zero), acc);
+        }
+
+        Avx512F.MaskStore(y, mask, add ? Avx512F.MaskLoad(y, mask, Vector512<float>.Zero) + acc : acc);
     }
 
     /// <summary>256 columns at once: sixteen chains, each row of B read as one 1 KB stretch.</summary>
