@@ -24,9 +24,29 @@ internal static unsafe class GemmRows
     /// <summary>
     /// Fused multiply-adds per thread below which a second thread does not pay: the product streams B from cache, and a
     /// fork and join costs about a microsecond. Measured on the 2-core Zen 5: 784·512 (401K) halves with two threads, while
-    /// 784·128 (100K) is slower with two and 512·256 (131K) no faster.
+    /// 784·128 (100K) is slower with two and 512·256 (131K) was no faster alone (in a model too large for one core's L2,
+    /// see <see cref="MinFmaPerThreadLargeModel"/>).
     /// </summary>
     public const long MinFmaPerThread = 192 * 1024;
+
+    /// <summary>
+    /// Weights (bytes) of a whole model above which its few-row products use <see cref="MinFmaPerThreadLargeModel"/>:
+    /// more than one core's L2 (1 MB on the Zen 4 and Zen 5 measured), so that one thread would read most of them from L3.
+    /// </summary>
+    public const long LargeModelBytes = 1L << 20;
+
+    /// <summary>
+    /// Fused multiply-adds per thread inside <see cref="ForLargeModel"/>: splitting every product of such a model between
+    /// the cores lets each keep its half of the weights in its own L2. Measured on the 2-core Zen 5, one sample, two
+    /// threads, alternating in one process: 784-512-256-10 (2.1 MB, its 512·256 layer now split too) 17.8-19.0 →
+    /// 14.5-15.4 µs, 784-256-256-10 (1.05 MB, its 784·256 layer split) 11.8 → 9.3 µs; while 784-256-10 (0.8 MB, in one
+    /// L2) was slower with its 784·256 layer split (5.7-6.0 → 6.9-7.0 µs), so smaller models keep <see cref="MinFmaPerThread"/>.
+    /// </summary>
+    public const long MinFmaPerThreadLargeModel = 64 * 1024;
+
+    // Whether the calling thread is inside a ForLargeModel scope.
+    [ThreadStatic]
+    private static bool t_largeModel;
 
     // Columns computed through all of k before the next ones start: one 16-chain pass on the 512-bit path (see Columns).
     private const int ChunkColumns = 256;
@@ -43,7 +63,8 @@ internal static unsafe class GemmRows
     public static void Multiply(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue)
     {
         // Slices of whole 16-column vectors, so that only the last slice has a ragged edge.
-        int threads = (int)Math.Clamp((long)m * n * k / MinFmaPerThread, 1, Math.Min(Parallelism.ComputeThreads, Math.Max(1, n / 16)));
+        long minFma = t_largeModel ? MinFmaPerThreadLargeModel : MinFmaPerThread;
+        int threads = (int)Math.Clamp((long)m * n * k / minFma, 1, Math.Min(Parallelism.ComputeThreads, Math.Max(1, n / 16)));
         if (threads == 1)
         {
             Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue);
@@ -60,6 +81,27 @@ internal static unsafe class GemmRows
         {
             job.Clear();
         }
+    }
+
+    /// <summary>
+    /// Lowers the threshold for a second thread to <see cref="MinFmaPerThreadLargeModel"/> for the products the calling
+    /// thread runs until the returned scope is disposed, when <paramref name="weightBytes"/> (the whole model's) exceeds
+    /// <see cref="LargeModelBytes"/>; otherwise changes nothing. Scopes nest. Results never depend on it.
+    /// </summary>
+    public static LargeModelScope ForLargeModel(long weightBytes)
+    {
+        bool previous = t_largeModel;
+        t_largeModel = previous || weightBytes > LargeModelBytes;
+        return new LargeModelScope(previous);
+    }
+
+    /// <summary>Whether the calling thread is inside a <see cref="ForLargeModel"/> scope that lowered the threshold.</summary>
+    internal static bool InLargeModelScope => t_largeModel;
+
+    /// <summary>Restores the threshold in force before <see cref="ForLargeModel"/>.</summary>
+    internal readonly struct LargeModelScope(bool previous) : IDisposable
+    {
+        public void Dispose() => t_largeModel = previous;
     }
 
     /// <summary>Columns [<paramref name="j0"/>, <paramref name="j1"/>) of every row, then the epilogue on them.</summary>

@@ -618,8 +618,19 @@ public sealed class Sequential
                 $"A batch of {batch} needs {scratch} floats per activation buffer, more than an array holds: predict in smaller batches.");
         }
 
+        // A model whose weights exceed one core's L2 splits even its smaller few-row products between threads (GemmRows).
+        long weightBytes = 0;
+        if (batch <= GemmRows.MaxRows)
+        {
+            for (int i = 0; i < layers.Count; i++)
+            {
+                weightBytes += 4L * layers[i].ParameterCount;
+            }
+        }
+
         float[] a = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
         float[] b = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
+        using GemmRows.LargeModelScope scope = GemmRows.ForLargeModel(weightBytes);
         try
         {
             ReadOnlySpan<float> x = inputs[..(batch * inputSize)];

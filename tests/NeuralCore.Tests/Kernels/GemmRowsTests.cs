@@ -60,6 +60,48 @@ public class GemmRowsTests
         }
     }
 
+    [Fact]
+    public void Products_of_a_large_model_split_among_threads_are_bitwise_equal_and_the_scope_restores()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.FmaThreadsOverride = 3;
+            Parallelism.DegreeOfParallelism = 3;
+            using (GemmRows.ForLargeModel(GemmRows.LargeModelBytes))
+            {
+                Assert.False(GemmRows.InLargeModelScope);
+            }
+
+            using (GemmRows.ForLargeModel(GemmRows.LargeModelBytes + 1))
+            {
+                Assert.True(GemmRows.InLargeModelScope);
+                using (GemmRows.ForLargeModel(0))
+                {
+                    Assert.True(GemmRows.InLargeModelScope);
+                }
+
+                Assert.True(GemmRows.InLargeModelScope);
+                foreach (KernelIsa isa in KernelIsaSupport.Supported)
+                {
+                    // 512·256 and 256·300 reach three threads only under the lower threshold.
+                    foreach ((int n, int k) in new[] { (256, 512), (300, 256), (10, 7000), (97, 900) })
+                    {
+                        Check(isa, 1, n, k, accumulate: false, epilogueKind: 2, seed: n + k);
+                        Check(isa, 3, n, k, accumulate: true, epilogueKind: 1, seed: n + k + 1);
+                    }
+                }
+            }
+
+            Assert.False(GemmRows.InLargeModelScope);
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
     [Property(MaxTest = 150)]
     public Property Any_shape_and_epilogue_is_bitwise_equal()
     {
