@@ -218,7 +218,9 @@ public static unsafe class Gemm
     /// <summary>
     /// As the public overload, on an explicit path, with an epilogue applied to each finished sum, divided among threads
     /// as <paramref name="split"/> says, and optionally adding the column sums of op(B) (not transposed) to
-    /// <paramref name="columnSums"/>.
+    /// <paramref name="columnSums"/>. <paramref name="packed"/>, when given, is <paramref name="b"/> copied by
+    /// <see cref="PackedMatrix.Pack"/>: a product of a few rows reads its column chunks, a larger one its panels when
+    /// they fit the plan.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyOn(
@@ -271,10 +273,11 @@ public static unsafe class Gemm
 
         if (m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
         {
-            // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows).
-            fixed (float* pa = a, pb = b, pc = c)
+            // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows), from
+            // its column chunks when it was copied in them.
+            fixed (float* pa = a, pb = packed is null ? b : packed.Chunked, pc = c)
             {
-                GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue);
+                GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue, chunked: packed is not null);
             }
 
             return;

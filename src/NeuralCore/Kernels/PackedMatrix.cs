@@ -18,11 +18,35 @@ internal sealed unsafe class PackedMatrix
     private readonly float[] _values;
     private readonly int _valuesStart;
 
+    // B in chunks of GemmRows.LayoutChunkColumns columns for the few-rows path, from a 64-byte boundary; null when B
+    // has at most one chunk, which is then B itself.
+    private readonly float[]? _chunked;
+    private readonly int _chunkedStart;
+
     private PackedMatrix(float[] values, int valuesStart, float[]? panels, int k, int n, KernelIsa isa, int kc, int nr, int nPanels)
     {
         _values = values;
         _valuesStart = valuesStart;
         _panels = panels;
+        if (n > GemmRows.LayoutChunkColumns)
+        {
+            _chunked = GemmBuffers.Allocate((long)k * n, "Copying a weight matrix in column chunks");
+            fixed (float* start = _chunked)
+            {
+                _chunkedStart = (int)(GemmBuffers.Aligned(_chunked) - start);
+            }
+
+            ReadOnlySpan<float> source = values.AsSpan(valuesStart, k * n);
+            Span<float> destination = _chunked.AsSpan(_chunkedStart, k * n);
+            for (int c0 = 0; c0 < n; c0 += GemmRows.LayoutChunkColumns)
+            {
+                int width = Math.Min(GemmRows.LayoutChunkColumns, n - c0);
+                for (int p = 0; p < k; p++)
+                {
+                    source.Slice((p * n) + c0, width).CopyTo(destination.Slice((c0 * k) + (p * width), width));
+                }
+            }
+        }
         (K, N, Isa, Kc, Nr, PanelStride) = (k, n, isa, kc, nr, (long)nPanels * nr);
     }
 
@@ -46,6 +70,13 @@ internal sealed unsafe class PackedMatrix
 
     /// <summary>The copy of B, <c>[K, N]</c> row-major, from a 64-byte boundary.</summary>
     public ReadOnlySpan<float> Values => _values.AsSpan(_valuesStart, K * N);
+
+    /// <summary>
+    /// B in chunks of <see cref="GemmRows.LayoutChunkColumns"/> columns, each <c>K</c> rows of its width one after the
+    /// other, from a 64-byte boundary: what the few-rows path reads (<see cref="GemmRows.Multiply"/> with <c>chunked</c>).
+    /// For an N of at most one chunk this is <see cref="Values"/>.
+    /// </summary>
+    public ReadOnlySpan<float> Chunked => _chunked is null ? Values : _chunked.AsSpan(_chunkedStart, K * N);
 
     /// <summary>
     /// Whether B was packed: not for a C of at most 16 columns on the 512-bit path, whose products of more than

@@ -674,7 +674,7 @@ public sealed class Sequential
     /// those of <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/> now; later training or changes to the
     /// model do not reach it (create a new one).
     /// </summary>
-    /// <returns>The predictor; it holds a copy of every weight (twice, as given and packed, but for a layer of at most 16 units on the 512-bit path, which is read unpacked).</returns>
+    /// <returns>The predictor; it holds copies of every weight (as given and packed, plus in column chunks for a layer of more than 128 units; once for a layer of at most 16 units on the 512-bit path, which is read unpacked).</returns>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
     /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> has parameters (it could not be frozen).</exception>
     /// <exception cref="InsufficientMemoryException">A weight matrix's packed panels (its columns padded to the tile width) are more than one array holds.</exception>

@@ -13,7 +13,7 @@ public class GemmRowsTests
 {
     public static TheoryData<int> Paths() => [.. KernelIsaSupport.Supported.Select(isa => (int)isa)];
 
-    private static unsafe void Check(KernelIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed)
+    private static unsafe void Check(KernelIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed, bool chunked = false)
     {
         // The blocked path computes the same rows as the first m of a batch too tall for the row path.
         int tall = GemmRows.MaxRows + 5;
@@ -28,13 +28,15 @@ public class GemmRowsTests
         {
             GemmEpilogue epilogue = Epilogue(epilogueKind, pBias, pMask, n);
             Gemm.MultiplyOn(isa, a, b, blocked, tall, n, k, false, false, accumulate, epilogue);
-            Gemm.MultiplyOn(isa, a.AsSpan(0, m * k), b, rows, m, n, k, false, false, accumulate, epilogue);
+            // Chunked: B read from a weight copy's column chunks (PackedMatrix.Chunked), as a predictor reads it.
+            PackedMatrix? packed = chunked ? PackedMatrix.Pack(b, k, n, isa) : null;
+            Gemm.MultiplyOn(isa, a.AsSpan(0, m * k), b, rows, m, n, k, false, false, accumulate, epilogue, packed: packed);
         }
 
         for (int i = 0; i < m * n; i++)
         {
             Assert.True(BitConverter.SingleToInt32Bits(blocked[i]) == BitConverter.SingleToInt32Bits(rows[i]),
-                $"{isa} m={m} n={n} k={k} accumulate={accumulate} epilogue={epilogueKind}: element {i} is {rows[i]:R} on the row path, {blocked[i]:R} blocked");
+                $"{isa} m={m} n={n} k={k} accumulate={accumulate} epilogue={epilogueKind} chunked={chunked}: element {i} is {rows[i]:R} on the row path, {blocked[i]:R} blocked");
         }
     }
 
@@ -56,6 +58,7 @@ public class GemmRowsTests
             for (int m = 1; m <= GemmRows.MaxRows; m++)
             {
                 Check((KernelIsa)isa, m, n, k, accumulate: false, epilogueKind: 2, seed: n + k + m);
+                Check((KernelIsa)isa, m, n, k, accumulate: false, epilogueKind: 2, seed: n + k + m, chunked: true);
             }
         }
     }
@@ -88,7 +91,7 @@ public class GemmRowsTests
                     foreach ((int n, int k) in new[] { (256, 512), (300, 256), (10, 7000), (97, 900) })
                     {
                         Check(isa, 1, n, k, accumulate: false, epilogueKind: 2, seed: n + k);
-                        Check(isa, 3, n, k, accumulate: true, epilogueKind: 1, seed: n + k + 1);
+                        Check(isa, 3, n, k, accumulate: true, epilogueKind: 1, seed: n + k + 1, chunked: true);
                     }
                 }
             }
@@ -105,17 +108,18 @@ public class GemmRowsTests
     [Property(MaxTest = 150)]
     public Property Any_shape_and_epilogue_is_bitwise_equal()
     {
-        Gen<(int M, int N, int K, bool Accumulate, int Epilogue, int Isa)> cases =
+        Gen<(int M, int N, int K, bool Accumulate, int Epilogue, int Isa, bool Chunked)> cases =
             from m in Gen.Choose(1, GemmRows.MaxRows)
             from n in Gen.Choose(1, 600)
             from k in Gen.Choose(1, 600)
             from accumulate in Gen.Elements(false, true)
             from epilogue in Gen.Choose(0, 3)
             from isa in Gen.Elements([.. KernelIsaSupport.Supported.Select(i => (int)i)])
-            select (m, n, k, accumulate, epilogue, isa);
+            from chunked in Gen.Elements(false, true)
+            select (m, n, k, accumulate, epilogue, isa, chunked);
         return Prop.ForAll(cases.ToArbitrary(), c =>
         {
-            Check((KernelIsa)c.Isa, c.M, c.N, c.K, c.Accumulate, c.Epilogue, c.M * 1000 + c.N + c.K);
+            Check((KernelIsa)c.Isa, c.M, c.N, c.K, c.Accumulate, c.Epilogue, c.M * 1000 + c.N + c.K, c.Chunked);
             return true;
         });
     }
