@@ -229,6 +229,11 @@ public static unsafe class Gemm
         GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default)
     {
         Validate(a, b, c, m, n, k);
+        if (packed is not null && (packed.K != k || packed.N != n))
+        {
+            throw new ArgumentException($"The packed B is {packed.K} x {packed.N}, but the product's B is {k} x {n}.", nameof(packed));
+        }
+
         if (columnSums is not null && (transposeB || split == GemmSplit.Reduction))
         {
             throw new ArgumentException("Column sums are taken of a B that is not transposed, in a product whose reduction is not split.", nameof(transposeB));

@@ -48,7 +48,8 @@ internal static unsafe class GemmRows
     [ThreadStatic]
     private static bool t_largeModel;
 
-    // Columns computed through all of k before the next ones start: one 16-chain pass on the 512-bit path (see Columns).
+    // Columns of a row-major B computed through all of k before the next ones start: one 16-chain pass on the 512-bit
+    // path (see RowMajorColumns). Not LayoutChunkColumns, the width of a chunked B's chunks.
     private const int ChunkColumns = 256;
 
     /// <summary>
@@ -71,9 +72,7 @@ internal static unsafe class GemmRows
     public static void Multiply(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue,
         bool chunked = false)
     {
-        // Slices of whole 16-column vectors, so that only the last slice has a ragged edge.
-        long minFma = t_largeModel ? MinFmaPerThreadLargeModel : MinFmaPerThread;
-        int threads = (int)Math.Clamp((long)m * n * k / minFma, 1, Math.Min(Parallelism.ComputeThreads, Math.Max(1, n / 16)));
+        int threads = Threads(m, n, k);
         if (threads == 1)
         {
             Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunked);
@@ -90,6 +89,18 @@ internal static unsafe class GemmRows
         {
             job.Clear();
         }
+    }
+
+    /// <summary>
+    /// The threads <see cref="Multiply"/> divides an <c>m × k</c> by <c>k × n</c> product among on the calling thread: one
+    /// per <see cref="MinFmaPerThread"/> multiply-adds (<see cref="MinFmaPerThreadLargeModel"/> inside
+    /// <see cref="ForLargeModel"/>), at most <see cref="Parallelism.ComputeThreads"/>, and at least 16 columns each.
+    /// </summary>
+    internal static int Threads(int m, int n, int k)
+    {
+        // Slices of whole 16-column vectors, so that only the last slice has a ragged edge.
+        long minFma = t_largeModel ? MinFmaPerThreadLargeModel : MinFmaPerThread;
+        return (int)Math.Clamp((long)m * n * k / minFma, 1, Math.Min(Parallelism.ComputeThreads, Math.Max(1, n / 16)));
     }
 
     /// <summary>
@@ -114,12 +125,6 @@ internal static unsafe class GemmRows
     }
 
     /// <summary>Columns [<paramref name="j0"/>, <paramref name="j1"/>) of every row, then the epilogue on them.</summary>
-    /// <remarks>
-    /// On the 512-bit path, 256 columns at a time with sixteen accumulator chains, which read a 1 KB stretch of each row
-    /// of B, rather than 128 with eight (512 bytes): the prefetchers keep up better. Alternating in one process, a
-    /// one-sample prediction of 784-512-256-10 took 27.6 → 26.0 µs on one thread and 18.9 → 16.8 µs on two (AMD EPYC
-    /// Zen 5, 2 real cores). Each column's sums are the same.
-    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, in GemmEpilogue epilogue,
         bool chunked)
@@ -148,6 +153,13 @@ internal static unsafe class GemmRows
     }
 
     /// <summary>Columns [<paramref name="j0"/>, <paramref name="j1"/>) of one row from a row-major B.</summary>
+    /// <remarks>
+    /// On the 512-bit path, 256 columns at a time with sixteen accumulator chains, which read a 1 KB stretch of each row
+    /// of B, rather than 128 with eight (512 bytes): the prefetchers keep up better. Alternating in one process, a
+    /// one-sample prediction of 784-512-256-10 took 27.6 → 26.0 µs on one thread and 18.9 → 16.8 µs on two (AMD EPYC
+    /// Zen 5, 2 real cores; before the predictor read column chunks, which eight chains stream as fast). Each column's
+    /// sums are the same.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowMajorColumns(KernelIsa isa, bool fused, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate)
     {
@@ -215,9 +227,9 @@ internal static unsafe class GemmRows
 
         public override void Execute(int index)
         {
-            int vectors = (N + 15) / 16;
-            int j0 = Math.Min(N, vectors * index / Slices * 16);
-            int j1 = index == Slices - 1 ? N : Math.Min(N, vectors * (index + 1) / Slices * 16);
+            long vectors = (N + 15) / 16;
+            int j0 = (int)Math.Min(N, vectors * index / Slices * 16);
+            int j1 = index == Slices - 1 ? N : (int)Math.Min(N, vectors * (index + 1) / Slices * 16);
             Columns(_isa, A, B, C, M, N, K, j0, j1, Accumulate, Epilogue, _chunked);
         }
     }

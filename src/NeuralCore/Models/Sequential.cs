@@ -677,7 +677,7 @@ public sealed class Sequential
     /// <returns>The predictor; it holds copies of every weight (as given and packed, plus in column chunks for a layer of more than 128 units; once for a layer of at most 16 units on the 512-bit path, which is read unpacked).</returns>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
     /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> has parameters (it could not be frozen).</exception>
-    /// <exception cref="InsufficientMemoryException">A weight matrix's packed panels (its columns padded to the tile width) are more than one array holds.</exception>
+    /// <exception cref="InsufficientMemoryException">A weight matrix's copy or packed panels (its columns padded to the tile width) are more than one array holds.</exception>
     public Predictor CreatePredictor() => new(_layers, _fusedRelu, Loss, Name);
 
     /// <summary>

@@ -9,6 +9,7 @@ namespace NeuralCore.Tests.Kernels;
 /// The few-rows path (a prediction for one sample) must give bitwise what the register-blocked path gives the same rows
 /// inside a larger batch, on every instruction-set path, with every epilogue.
 /// </summary>
+[Collection(SerialTests.Name)]
 public class GemmRowsTests
 {
     public static TheoryData<int> Paths() => [.. KernelIsaSupport.Supported.Select(isa => (int)isa)];
@@ -85,9 +86,14 @@ public class GemmRowsTests
                 }
 
                 Assert.True(GemmRows.InLargeModelScope);
+
+                // Under the lower threshold three rows of 512·256 and of 256·300 take three threads and one row of
+                // 512·256 two; outside it, the last two take one (checked below).
+                Assert.Equal(3, GemmRows.Threads(3, 256, 512));
+                Assert.Equal(3, GemmRows.Threads(3, 300, 256));
+                Assert.Equal(2, GemmRows.Threads(1, 256, 512));
                 foreach (KernelIsa isa in KernelIsaSupport.Supported)
                 {
-                    // 512·256 and 256·300 reach three threads only under the lower threshold.
                     foreach ((int n, int k) in new[] { (256, 512), (300, 256), (10, 7000), (97, 900) })
                     {
                         Check(isa, 1, n, k, accumulate: false, epilogueKind: 2, seed: n + k);
@@ -97,6 +103,8 @@ public class GemmRowsTests
             }
 
             Assert.False(GemmRows.InLargeModelScope);
+            Assert.Equal(1, GemmRows.Threads(1, 256, 512));
+            Assert.Equal(1, GemmRows.Threads(3, 300, 256));
         }
         finally
         {

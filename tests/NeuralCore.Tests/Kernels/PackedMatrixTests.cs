@@ -130,6 +130,58 @@ public unsafe class PackedMatrixTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Products_of_a_few_rows_read_the_column_chunks_of_a_wide_b(int isa)
+    {
+        // 300 columns: more than one chunk, so the chunks are a copy of their own. Zeroing them makes a product of at
+        // most GemmRows.MaxRows rows the bias alone and leaves a larger one unchanged.
+        const int K = 90, N = 300;
+        float[] b = Seeded.Uniform(K * N, 5);
+        float[] bias = Seeded.Uniform(N, 6);
+        PackedMatrix packed = PackedMatrix.Pack(b, K, N, (KernelIsa)isa);
+        Assert.False(System.Runtime.CompilerServices.Unsafe.AreSame(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Values),
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Chunked)));
+
+        // Chunk c holds columns [128c, 128c + w) as K rows of w floats.
+        for (int p = 0; p < K; p++)
+        {
+            foreach (int j in new[] { 0, 127, 128, 255, 256, 299 })
+            {
+                int c0 = j / 128 * 128, w = Math.Min(128, N - c0);
+                Assert.Equal(b[(p * N) + j], packed.Chunked[(c0 * K) + (p * w) + (j - c0)]);
+            }
+        }
+
+        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Chunked), K * N).Clear();
+        foreach (int m in new[] { 1, GemmRows.MaxRows, GemmRows.MaxRows + 1 })
+        {
+            float[] a = Seeded.Uniform(m * K, m);
+            float[] expected = new float[m * N], actual = new float[m * N];
+            fixed (float* pBias = bias)
+            {
+                Gemm.MultiplyOn((KernelIsa)isa, a, b, expected, m, N, K, false, false, false, GemmEpilogue.AddBias(pBias, false), GemmSplit.Reduction);
+            }
+
+            Gemm.MultiplyAddBiasPacked(a, packed, bias, actual, m, relu: false);
+            Assert.Equal(m <= GemmRows.MaxRows ? Enumerable.Range(0, m).SelectMany(_ => bias) : expected, actual);
+        }
+    }
+
+    [Fact]
+    public void A_packed_b_of_another_shape_is_rejected()
+    {
+        PackedMatrix packed = PackedMatrix.Pack(Seeded.Uniform(6 * 5, 1), 6, 5, KernelIsa.Scalar);
+        float[] a = new float[2 * 6], c = new float[2 * 5];
+        var error = Assert.Throws<ArgumentException>(() => Gemm.MultiplyOn(KernelIsa.Scalar, a, new float[6 * 5], c, 2, 5, 6, false, false, false,
+            GemmEpilogue.None, packed: PackedMatrix.Pack(Seeded.Uniform(5 * 6, 1), 5, 6, KernelIsa.Scalar)));
+        Assert.Equal("packed", error.ParamName);
+        Assert.Contains("5 x 6", error.Message);
+        Gemm.MultiplyOn(KernelIsa.Scalar, a, packed.Values, c, 2, 5, 6, false, false, false, GemmEpilogue.None, packed: packed);
+    }
+
     [Fact]
     public void Panels_packed_for_another_path_are_not_used()
     {
