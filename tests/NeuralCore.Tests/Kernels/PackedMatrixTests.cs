@@ -107,26 +107,26 @@ public unsafe class PackedMatrixTests
         float[] bias = Seeded.Uniform(N, 4);
         PackedMatrix packed = PackedMatrix.Pack(b, K, N, (KernelIsa)isa);
         Assert.True(packed.HasPanels);
-        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
-            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Values), K * N).Clear();
-        foreach (int m in new[] { GemmRows.MaxRows, GemmRows.MaxRows + 1, 40 })
+        AssertFewRowsReadZeroedCopy(packed, packed.Values, b, bias, (KernelIsa)isa, [GemmRows.MaxRows, GemmRows.MaxRows + 1, 40]);
+    }
+
+    // Zeroes copy (one of packed's) and checks that products of at most GemmRows.MaxRows rows give the bias alone,
+    // while larger ones, which read the panels, still give the product on b.
+    private static void AssertFewRowsReadZeroedCopy(PackedMatrix packed, ReadOnlySpan<float> copy, float[] b, float[] bias, KernelIsa isa, int[] rows)
+    {
+        int k = packed.K, n = packed.N;
+        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(copy), k * n).Clear();
+        foreach (int m in rows)
         {
-            float[] a = Seeded.Uniform(m * K, m);
-            float[] expected = new float[m * N], actual = new float[m * N];
+            float[] a = Seeded.Uniform(m * k, m);
+            float[] expected = new float[m * n], actual = new float[m * n];
             fixed (float* pBias = bias)
             {
-                Gemm.MultiplyOn((KernelIsa)isa, a, b, expected, m, N, K, false, false, false, GemmEpilogue.AddBias(pBias, false), GemmSplit.Reduction);
+                Gemm.MultiplyOn(isa, a, b, expected, m, n, k, false, false, false, GemmEpilogue.AddBias(pBias, false), GemmSplit.Reduction);
             }
 
             Gemm.MultiplyAddBiasPacked(a, packed, bias, actual, m, relu: false);
-            if (m <= GemmRows.MaxRows)
-            {
-                Assert.Equal(Enumerable.Range(0, m).SelectMany(_ => bias), actual);
-            }
-            else
-            {
-                Assert.Equal(expected, actual);
-            }
+            Assert.Equal(m <= GemmRows.MaxRows ? Enumerable.Range(0, m).SelectMany(_ => bias) : expected, actual);
         }
     }
 
@@ -154,20 +154,7 @@ public unsafe class PackedMatrixTests
             }
         }
 
-        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
-            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Chunked), K * N).Clear();
-        foreach (int m in new[] { 1, GemmRows.MaxRows, GemmRows.MaxRows + 1 })
-        {
-            float[] a = Seeded.Uniform(m * K, m);
-            float[] expected = new float[m * N], actual = new float[m * N];
-            fixed (float* pBias = bias)
-            {
-                Gemm.MultiplyOn((KernelIsa)isa, a, b, expected, m, N, K, false, false, false, GemmEpilogue.AddBias(pBias, false), GemmSplit.Reduction);
-            }
-
-            Gemm.MultiplyAddBiasPacked(a, packed, bias, actual, m, relu: false);
-            Assert.Equal(m <= GemmRows.MaxRows ? Enumerable.Range(0, m).SelectMany(_ => bias) : expected, actual);
-        }
+        AssertFewRowsReadZeroedCopy(packed, packed.Chunked, b, bias, (KernelIsa)isa, [1, GemmRows.MaxRows, GemmRows.MaxRows + 1]);
     }
 
     [Fact]
