@@ -37,7 +37,7 @@ internal static unsafe class GemmRows
 
     /// <summary>
     /// Fused multiply-adds per thread inside <see cref="ForLargeModel"/>: splitting every product of such a model between
-    /// the cores lets each keep its half of the weights in its own L2. Measured on the 2-core Zen 5, one sample, two
+    /// the cores lets each keep its half of the weights in its own L2. Measured on the AMD EPYC Zen 5 with 2 real cores, one sample, two
     /// threads, alternating in one process: 784-512-256-10 (2.1 MB, its 512·256 layer now split too) 17.8-19.0 →
     /// 14.5-15.4 µs, 784-256-256-10 (1.05 MB, its 784·256 layer split) 11.8 → 9.3 µs; while 784-256-10 (0.8 MB, in one
     /// L2) was slower with its 784·256 layer split (5.7-6.0 → 6.9-7.0 µs), so smaller models keep <see cref="MinFmaPerThread"/>.
