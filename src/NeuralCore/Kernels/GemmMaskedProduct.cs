@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -52,8 +54,13 @@ internal readonly unsafe struct GemmMaskedProduct
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(float* dst, float* mask, int n, int col0, int cols, int p0, int kc, int nr, float* sums, float* vt)
     {
+        Debug.Assert(BitOperations.IsPow2(nr), "Every micro-kernel's tile width is a power of two.");
         int r = Rank;
         int width = (cols + nr - 1) / nr * nr;
+
+        // Column j of the chunk goes to panel j / nr, lane j % nr: shifts, since a division per stored vector (nr is not
+        // a constant here) cost more than the vector's ten multiply-adds.
+        int panelShift = BitOperations.Log2((uint)nr);
 
         // Vᵀ for this chunk's columns, zero past the last: each value is then r vector loads of one row apart.
         for (int j = 0; j < width; j++)
@@ -94,14 +101,14 @@ internal readonly unsafe struct GemmMaskedProduct
                         a7 = Vector512.FusedMultiplyAdd(gc, Vector512.Load(v + 112), a7);
                     }
 
-                    Store(a0, m, row, sums, j, nr, panelStride);
-                    Store(a1, m, row, sums, j + 16, nr, panelStride);
-                    Store(a2, m, row, sums, j + 32, nr, panelStride);
-                    Store(a3, m, row, sums, j + 48, nr, panelStride);
-                    Store(a4, m, row, sums, j + 64, nr, panelStride);
-                    Store(a5, m, row, sums, j + 80, nr, panelStride);
-                    Store(a6, m, row, sums, j + 96, nr, panelStride);
-                    Store(a7, m, row, sums, j + 112, nr, panelStride);
+                    Store(a0, m, Place(row, j, panelShift, panelStride), sums, j);
+                    Store(a1, m, Place(row, j + 16, panelShift, panelStride), sums, j + 16);
+                    Store(a2, m, Place(row, j + 32, panelShift, panelStride), sums, j + 32);
+                    Store(a3, m, Place(row, j + 48, panelShift, panelStride), sums, j + 48);
+                    Store(a4, m, Place(row, j + 64, panelShift, panelStride), sums, j + 64);
+                    Store(a5, m, Place(row, j + 80, panelShift, panelStride), sums, j + 80);
+                    Store(a6, m, Place(row, j + 96, panelShift, panelStride), sums, j + 96);
+                    Store(a7, m, Place(row, j + 112, panelShift, panelStride), sums, j + 112);
                 }
 
                 for (; j + 16 <= cols; j += 16)
@@ -112,7 +119,7 @@ internal readonly unsafe struct GemmMaskedProduct
                         acc = Vector512.FusedMultiplyAdd(Vector512.Create(g[c]), Vector512.Load(vt + ((long)c * width) + j), acc);
                     }
 
-                    Store(acc, m, row, sums, j, nr, panelStride);
+                    Store(acc, m, Place(row, j, panelShift, panelStride), sums, j);
                 }
             }
 
@@ -135,14 +142,14 @@ internal readonly unsafe struct GemmMaskedProduct
                         a7 = Vector256.FusedMultiplyAdd(gc, Vector256.Load(v + 56), a7);
                     }
 
-                    Store(a0, m, row, sums, j, nr, panelStride);
-                    Store(a1, m, row, sums, j + 8, nr, panelStride);
-                    Store(a2, m, row, sums, j + 16, nr, panelStride);
-                    Store(a3, m, row, sums, j + 24, nr, panelStride);
-                    Store(a4, m, row, sums, j + 32, nr, panelStride);
-                    Store(a5, m, row, sums, j + 40, nr, panelStride);
-                    Store(a6, m, row, sums, j + 48, nr, panelStride);
-                    Store(a7, m, row, sums, j + 56, nr, panelStride);
+                    Store(a0, m, Place(row, j, panelShift, panelStride), sums, j);
+                    Store(a1, m, Place(row, j + 8, panelShift, panelStride), sums, j + 8);
+                    Store(a2, m, Place(row, j + 16, panelShift, panelStride), sums, j + 16);
+                    Store(a3, m, Place(row, j + 24, panelShift, panelStride), sums, j + 24);
+                    Store(a4, m, Place(row, j + 32, panelShift, panelStride), sums, j + 32);
+                    Store(a5, m, Place(row, j + 40, panelShift, panelStride), sums, j + 40);
+                    Store(a6, m, Place(row, j + 48, panelShift, panelStride), sums, j + 48);
+                    Store(a7, m, Place(row, j + 56, panelShift, panelStride), sums, j + 56);
                 }
 
                 for (; j + 8 <= cols; j += 8)
@@ -153,7 +160,7 @@ internal readonly unsafe struct GemmMaskedProduct
                         acc = Vector256.FusedMultiplyAdd(Vector256.Create(g[c]), Vector256.Load(vt + ((long)c * width) + j), acc);
                     }
 
-                    Store(acc, m, row, sums, j, nr, panelStride);
+                    Store(acc, m, Place(row, j, panelShift, panelStride), sums, j);
                 }
             }
 
@@ -167,7 +174,7 @@ internal readonly unsafe struct GemmMaskedProduct
                         acc = Vector128.FusedMultiplyAdd(Vector128.Create(g[c]), Vector128.Load(vt + ((long)c * width) + j), acc);
                     }
 
-                    Store(acc, m, row, sums, j, nr, panelStride);
+                    Store(acc, m, Place(row, j, panelShift, panelStride), sums, j);
                 }
             }
 
@@ -190,17 +197,22 @@ internal readonly unsafe struct GemmMaskedProduct
                     }
                 }
 
-                row[((j / nr) * panelStride) + (j % nr)] = value;
+                *Place(row, j, panelShift, panelStride) = value;
             }
         }
     }
 
-    // Column j's vector: masked (as GemmEpilogue.MaskRelu), stored into its panel, added to the column sums.
+    // Where column j of a chunk goes: panel j / nr (panels panelStride floats apart), lane j % nr; nr is 1 << panelShift.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<float> acc, float* mask, float* row, float* sums, int j, int nr, long panelStride)
+    private static float* Place(float* row, int j, int panelShift, long panelStride) =>
+        row + ((long)(j >> panelShift) * panelStride) + (j & ((1 << panelShift) - 1));
+
+    // Column j's vector: masked (as GemmEpilogue.MaskRelu), stored at its place in the panels, added to the column sums.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<float> acc, float* mask, float* destination, float* sums, int j)
     {
         acc &= Vector512.GreaterThan(Vector512.Load(mask + j), Vector512<float>.Zero);
-        Vector512.Store(acc, row + ((j / nr) * panelStride) + (j % nr));
+        Vector512.Store(acc, destination);
         if (sums is not null)
         {
             Vector512.Store(Vector512.Load(sums + j) + acc, sums + j);
@@ -208,10 +220,10 @@ internal readonly unsafe struct GemmMaskedProduct
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector256<float> acc, float* mask, float* row, float* sums, int j, int nr, long panelStride)
+    private static void Store(Vector256<float> acc, float* mask, float* destination, float* sums, int j)
     {
         acc &= Vector256.GreaterThan(Vector256.Load(mask + j), Vector256<float>.Zero);
-        Vector256.Store(acc, row + ((j / nr) * panelStride) + (j % nr));
+        Vector256.Store(acc, destination);
         if (sums is not null)
         {
             Vector256.Store(Vector256.Load(sums + j) + acc, sums + j);
@@ -219,10 +231,10 @@ internal readonly unsafe struct GemmMaskedProduct
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector128<float> acc, float* mask, float* row, float* sums, int j, int nr, long panelStride)
+    private static void Store(Vector128<float> acc, float* mask, float* destination, float* sums, int j)
     {
         acc &= Vector128.GreaterThan(Vector128.Load(mask + j), Vector128<float>.Zero);
-        Vector128.Store(acc, row + ((j / nr) * panelStride) + (j % nr));
+        Vector128.Store(acc, destination);
         if (sums is not null)
         {
             Vector128.Store(Vector128.Load(sums + j) + acc, sums + j);
