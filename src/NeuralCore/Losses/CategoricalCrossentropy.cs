@@ -92,6 +92,12 @@ public class CategoricalCrossentropy : CrossentropyLoss
     [SkipLocalsInit] // the stack scratch is written before it is read
     private double RowFromLogits(ReadOnlySpan<float> x, int label, ReadOnlySpan<float> target, Span<float> g, float scale)
     {
+        if (label >= 0 && LabelSmoothing == 0 && Elementwise.TrySoftmaxGradientRow(x, label, scale, g, out float rowMax, out float rowSum))
+        {
+            // The common case (MNIST) in registers: the same bits as below.
+            return Math.Log(rowSum) - (x[label] - rowMax);
+        }
+
         // e = exp(x - max): the unnormalized softmax (the kernel the softmax layer uses), shared by loss and gradient.
         // It goes to the stack and g is only stored to, never read back: g's lines may still be shared with the core
         // that read the previous step's gradient, and a load right after a store to such a line waited for the other

@@ -209,4 +209,65 @@ public class ElementwiseTests
         Assert.Equal("outputGrad", Assert.Throws<ArgumentException>(() => Elementwise.ReluBackward(new float[5], new float[4], new float[5])).ParamName);
         Assert.Equal("destination", Assert.Throws<ArgumentException>(() => Elementwise.Relu(new float[5], new float[4])).ParamName);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(10)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(40)]
+    public void TrySoftmaxGradientRow_gives_the_bits_of_the_span_path_or_declines(int classes)
+    {
+        var random = new Random(classes);
+        float[] x = new float[classes], e = new float[classes], expected = new float[classes];
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            // Ordinary logits, a few far apart (underflowing exponentials), a tie for the maximum, and signed zeros.
+            for (int j = 0; j < classes; j++)
+            {
+                x[j] = trial % 4 == 0 ? (float)((random.NextDouble() * 200) - 100) : (float)((random.NextDouble() * 10) - 5);
+            }
+
+            if (trial % 7 == 0 && classes > 1)
+            {
+                x[classes - 1] = x[0] = 0f;
+                x[classes / 2] = -0f;
+            }
+
+            int label = random.Next(classes);
+            float scale = trial % 3 == 0 ? 1f : 1f / 128;
+
+            // What CategoricalCrossentropy computes without the kernel.
+            (float max, float sum) = Elementwise.ShiftedExp(x, e);
+            float factor = scale / sum;
+            float labelGrad = (e[label] * factor) - scale;
+            System.Numerics.Tensors.TensorPrimitives.Multiply(e, factor, expected);
+            expected[label] = labelGrad;
+
+            float[] g = Enumerable.Repeat(float.NaN, classes + 2).ToArray();
+            bool computed = Elementwise.TrySoftmaxGradientRow(x, label, scale, g.AsSpan(0, classes), out float rowMax, out float rowSum);
+            bool expectedToCompute = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated
+                && System.Runtime.Intrinsics.X86.Avx512F.IsSupported && classes >= 4 && classes <= 16;
+            Assert.Equal(expectedToCompute, computed);
+            if (!computed)
+            {
+                Assert.All(g, v => Assert.True(float.IsNaN(v)));
+                continue;
+            }
+
+            Assert.Equal(BitConverter.SingleToInt32Bits(max), BitConverter.SingleToInt32Bits(rowMax));
+            Assert.Equal(BitConverter.SingleToInt32Bits(sum), BitConverter.SingleToInt32Bits(rowSum));
+            for (int j = 0; j < classes; j++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(expected[j]) == BitConverter.SingleToInt32Bits(g[j]),
+                    $"classes {classes}, trial {trial}, g[{j}]: {g[j]} against {expected[j]}");
+            }
+
+            // Nothing past the row is written.
+            Assert.True(float.IsNaN(g[classes]) && float.IsNaN(g[classes + 1]));
+        }
+    }
 }
