@@ -13,13 +13,22 @@ namespace NeuralCore.Kernels;
 /// The arithmetic is the register-blocked path's, element for element (as <see cref="GemmRows"/>'s): the same equal k
 /// blocks, each summed from zero in increasing p with a fused multiply-add per lane, then added to C in block order,
 /// then the epilogue. So results are bitwise those of the other paths, and of a sample predicted alone, and the same
-/// whichever thread computes a row: a product of at least two <see cref="GemmRows.MinFmaPerThread"/> divides its rows
-/// among threads (784-1024-10 at batch 128: 33 → 18 µs on an AMD EPYC Zen 5 with two real cores).
+/// whichever thread computes a row: a product of at least two <see cref="MinFmaPerThread"/> divides its rows among
+/// threads (784-1024-10 at batch 128: 33 → 18 µs on an AMD EPYC Zen 5 with two real cores).
 /// </remarks>
 internal static unsafe class GemmNarrow
 {
     /// <summary>The widest C this path takes.</summary>
     public const int MaxColumns = 16;
+
+    /// <summary>
+    /// Multiply-adds per thread before a product's rows are divided. Lower than <see cref="GemmRows.MinFmaPerThread"/>:
+    /// here each thread reads rows of A that it stored itself (the Dense before divided its rows the same way), so a
+    /// second thread costs only the fork and join. Two-thread training steps, alternating with the old threshold
+    /// (192K) in one process (AMD EPYC Zen 5, 2 real cores): 784-128-10 at batch 128 (a 164K product) 174.9 → 173.2,
+    /// 178.3 → 175.8 and 180.3 → 177.0 µs (min), 784-256-10 333.0 → 329.1 and 349.9 → 350.6 µs.
+    /// </summary>
+    public const long MinFmaPerThread = 64 * 1024;
 
     /// <summary>Whether a product of <paramref name="m"/> rows and <paramref name="n"/> columns takes this path.</summary>
     public static bool Applies(KernelIsa isa, int m, int n) =>
@@ -33,7 +42,7 @@ internal static unsafe class GemmNarrow
         // register-blocked path divides the rows of the Dense before it, so each thread reads the rows it wrote). Each
         // thread widens B for itself: reading the caller's widened copy (64 KB at k = 1024) from the other core's cache
         // took as long as the thread's half of the rows, and B itself is read-only and shared.
-        int threads = (int)Math.Clamp((long)m * n * k / GemmRows.MinFmaPerThread, 1, Math.Max(1, Math.Min(Parallelism.ComputeThreads, m / 8)));
+        int threads = (int)Math.Clamp((long)m * n * k / MinFmaPerThread, 1, Math.Max(1, Math.Min(Parallelism.ComputeThreads, m / 8)));
         if (threads <= 1)
         {
             Rows(a, Widen(b, n, k), c, m, n, k, 0, m, accumulate, epilogue);

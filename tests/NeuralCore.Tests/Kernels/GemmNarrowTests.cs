@@ -77,6 +77,7 @@ public class GemmNarrowThreadTests
     [InlineData(203, 10, 1024)]
     [InlineData(128, 16, 784)]
     [InlineData(61, 3, 4096)]
+    [InlineData(128, 10, 128)]
     public unsafe void Any_thread_count_gives_the_one_thread_rows(int m, int n, int k)
     {
         if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
@@ -85,7 +86,7 @@ public class GemmNarrowThreadTests
         }
 
         Assert.True(GemmNarrow.Applies(KernelIsa.Vector512, m, n));
-        Assert.True((long)m * n * k >= 2 * GemmRows.MinFmaPerThread, "the product should be large enough to be divided");
+        Assert.True((long)m * n * k >= 2 * GemmNarrow.MinFmaPerThread, "the product should be large enough to be divided");
         float[] a = Seeded.Uniform(m * k, 21), b = Seeded.Uniform(k * n, 22);
         float[] bias = Seeded.Uniform(n, 23), mask = Seeded.Uniform(m * n, 24), initial = Seeded.Uniform(m * n, 25);
         int saved = Parallelism.DegreeOfParallelism;
