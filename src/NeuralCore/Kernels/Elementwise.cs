@@ -150,8 +150,9 @@ public static class Elementwise
     /// more than 16 classes: a row of 1 to 3 gets its exponentials from the scalar <c>exp</c> there).
     /// </summary>
     /// <remarks>
-    /// A row of 10 classes took about 67 ns as <see cref="ShiftedExp"/>'s four span calls and a fifth for the products;
-    /// a batch's loss is a serial stretch of every training step.
+    /// A row of 10 classes took about 67 ns as <see cref="ShiftedExp"/>'s four span calls and a fifth for the products,
+    /// 39 ns here (128 rows: 8.6 → 5.0 µs; AMD EPYC Zen 5, 2 real cores); a batch's loss is a serial stretch of every
+    /// training step.
     /// </remarks>
     /// <param name="x">The row of logits.</param>
     /// <param name="label">The row's class, in <c>[0, x.Length)</c>.</param>
