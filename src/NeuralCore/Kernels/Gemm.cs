@@ -60,6 +60,24 @@ public static unsafe class Gemm
 
     /// <summary>
     /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool)"/>
+    /// with B kept in <paramref name="layout"/>'s panel order (<paramref name="b"/> holds its <c>layout.K·layout.N</c>
+    /// values so): <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, layout.K]</c>; bitwise the C
+    /// of the row-major call, for every m (a few rows too, which the row-major call streams unpacked).
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
+    internal static void MultiplyAddBiasPanels(
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, in PanelLayout layout, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu)
+    {
+        ThrowHelper.CheckLength(bias.Length, layout.N, nameof(bias));
+        fixed (float* pBias = bias)
+        {
+            MultiplyOn(layout.Isa, a, b, c, m, layout.N, layout.K, false, false, false, GemmEpilogue.AddBias(pBias, relu),
+                GemmSplit.Reduction, bPanels: layout);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool)"/>
     /// with B packed beforehand: <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, b.K]</c>
     /// and <c>C[m, b.N]</c>. Bitwise the C of the unpacked call.
     /// </summary>
@@ -104,20 +122,21 @@ public static unsafe class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its shape, or the output overlaps an input.</exception>
     internal static void WeightGradient(
         ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> weightGrad, Span<float> biasGrad,
-        int inFeatures, int units, int batch, bool accumulate) =>
-        WeightGradientOn(KernelIsaSupport.Best, input, outputGrad, weightGrad, biasGrad, inFeatures, units, batch, accumulate, default);
+        int inFeatures, int units, int batch, bool accumulate, in PanelLayout weightLayout = default) =>
+        WeightGradientOn(weightLayout.IsValid ? weightLayout.Isa : KernelIsaSupport.Best, input, outputGrad, weightGrad, biasGrad,
+            inFeatures, units, batch, accumulate, default, weightLayout);
 
     // The weight gradient and the bias gradient (the column sums of B, taken while B is packed) of both entries above and
     // below: B is outputGrad, or the mask of a product computed while it is packed.
-    private static void WeightGradientOn(KernelIsa isa,
+    internal static void WeightGradientOn(KernelIsa isa,
         ReadOnlySpan<float> input, ReadOnlySpan<float> b, Span<float> weightGrad, Span<float> biasGrad,
-        int inFeatures, int units, int batch, bool accumulate, GemmMaskedProduct productB)
+        int inFeatures, int units, int batch, bool accumulate, GemmMaskedProduct productB, in PanelLayout weightLayout = default)
     {
         if (biasGrad.IsEmpty)
         {
             // A layer without a bias: the weight gradient alone.
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, productB: productB);
+                GemmEpilogue.None, GemmSplit.Rows, productB: productB, cPanels: weightLayout);
             return;
         }
 
@@ -137,7 +156,7 @@ public static unsafe class Gemm
         fixed (float* sums = biasGrad)
         {
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums, productB: productB);
+                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums, productB: productB, cPanels: weightLayout);
         }
     }
 
@@ -159,14 +178,16 @@ public static unsafe class Gemm
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="upperUnits"/> is not in [1, <see cref="GemmMaskedProduct.MaxRank"/>].</exception>
     internal static void WeightGradientThroughRelu(
         ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
-        Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate) =>
-        WeightGradientThroughReluOn(KernelIsaSupport.Best, input, upperGrad, upperWeights, reluOutput, weightGrad, biasGrad,
-            inFeatures, units, batch, upperUnits, accumulate);
+        Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate,
+        in PanelLayout weightLayout = default) =>
+        WeightGradientThroughReluOn(weightLayout.IsValid ? weightLayout.Isa : KernelIsaSupport.Best, input, upperGrad, upperWeights, reluOutput, weightGrad, biasGrad,
+            inFeatures, units, batch, upperUnits, accumulate, weightLayout);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void WeightGradientThroughReluOn(KernelIsa isa,
         ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
-        Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate)
+        Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate,
+        in PanelLayout weightLayout = default)
     {
         if (upperUnits < 1 || upperUnits > GemmMaskedProduct.MaxRank)
         {
@@ -193,7 +214,7 @@ public static unsafe class Gemm
         {
             // The mask stands in for B in the checks and the plan: it has B's shape, [batch, units].
             WeightGradientOn(isa, input, reluOutput, weightGrad, biasGrad, inFeatures, units, batch, accumulate,
-                new GemmMaskedProduct(pg, pv, upperUnits, isa));
+                new GemmMaskedProduct(pg, pv, upperUnits, isa), weightLayout);
         }
     }
 
@@ -226,9 +247,20 @@ public static unsafe class Gemm
     internal static void MultiplyOn(
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
-        GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default)
+        GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default,
+        PanelLayout bPanels = default, PanelLayout cPanels = default)
     {
         Validate(a, b, c, m, n, k);
+        if (bPanels.IsValid && (bPanels.K != k || bPanels.N != n || bPanels.Isa != isa || transposeB || packed is not null || columnSums is not null || !productB.IsEmpty))
+        {
+            throw new ArgumentException($"B in panel order ({bPanels.K} x {bPanels.N}, {bPanels.Isa}) does not fit a {k} x {n} product on {isa}.", nameof(bPanels));
+        }
+
+        if (cPanels.IsValid && (cPanels.K != m || cPanels.N != n || cPanels.Isa != isa || epilogue.Kind != GemmEpilogueKind.None || split == GemmSplit.Reduction))
+        {
+            throw new ArgumentException($"C in panel order ({cPanels.K} x {cPanels.N}, {cPanels.Isa}) does not fit a {m} x {n} product on {isa}.", nameof(cPanels));
+        }
+
         if (packed is not null && (packed.K != k || packed.N != n))
         {
             throw new ArgumentException($"The packed B is {packed.K} x {packed.N}, but the product's B is {k} x {n}.", nameof(packed));
@@ -265,7 +297,8 @@ public static unsafe class Gemm
             return;
         }
 
-        if (GemmNarrow.Applies(isa, m, n) && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
+        bool panelOrder = bPanels.IsValid || cPanels.IsValid;
+        if (!panelOrder && GemmNarrow.Applies(isa, m, n) && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
         {
             // A C of at most 16 columns (the output layer): eight rows of A against each widened row of B, no packing.
             fixed (float* pa = a, pb = b, pc = c)
@@ -276,7 +309,7 @@ public static unsafe class Gemm
             return;
         }
 
-        if (m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
+        if (!panelOrder && m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
         {
             // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows), from
             // its column chunks when it was copied in them.
@@ -293,11 +326,19 @@ public static unsafe class Gemm
         // Panels packed for another tile width or k blocking cannot stand in for this plan's; B itself is then packed.
         bool prepacked = packed is { HasPanels: true } && packed.Isa == isa && packed.Nr == plan.Nr && packed.Kc == plan.Kc
             && !transposeB && columnSums is null && productB.IsEmpty;
+        if ((bPanels.IsValid && (bPanels.Nr != plan.Nr || bPanels.Kc != plan.Kc)) || (cPanels.IsValid && (cPanels.Nr != plan.Nr || plan.KSlices != 1)))
+        {
+            // Both follow from the shape and the path (PanelLayout.TryCreate); a mismatch is a bug, not bad input.
+            throw new InvalidOperationException($"The panel order (Nr {(bPanels.IsValid ? bPanels.Nr : cPanels.Nr)}) does not match the plan of a {m} x {n} x {k} product (Nr {plan.Nr}, Kc {plan.Kc}).");
+        }
+
         fixed (float* pa = a, pb = b, pc = c)
         {
             GemmJob job = t_job ??= new GemmJob();
+            float* packedB = bPanels.IsValid ? pb : prepacked ? packed!.Panels : null;
+            long packedStride = bPanels.IsValid ? n : prepacked ? packed!.PanelStride : 0;
             job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
-                prepacked ? packed!.Panels : null, prepacked ? packed!.PanelStride : 0, productB);
+                packedB, packedStride, productB, cPanels);
             try
             {
                 if (plan.Threads == 1)

@@ -14,6 +14,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     private GemmPlan _plan;
     private GemmEpilogue _epilogue;
     private GemmMaskedProduct _productB;
+    private PanelLayout _cLayout;
     private float* _a;
     private float* _b;
     private float* _c;
@@ -38,9 +39,10 @@ internal sealed unsafe class GemmJob : IParallelWork
     /// </summary>
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
-        float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default)
+        float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default)
     {
         _productB = productB;
+        _cLayout = cLayout;
         _plan = plan;
         _epilogue = epilogue;
         _a = a;
@@ -78,6 +80,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         _partials = null;
         _packedB = null;
         _productB = default;
+        _cLayout = default;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -209,6 +212,12 @@ internal sealed unsafe class GemmJob : IParallelWork
                                 aStep = _m;
                             }
 
+                            if (_cLayout.IsValid)
+                            {
+                                StoreToPanels(kc, aPanel, aStep, bPanel, scratch, row, mValid, jc + jr, add);
+                                continue;
+                            }
+
                             float* cTile = c + ((long)row * _n) + jc + jr;
                             if (mValid == mr && nValid == nr)
                             {
@@ -232,6 +241,27 @@ internal sealed unsafe class GemmJob : IParallelWork
                     }
                 }
             }
+        }
+    }
+
+    // A tile of a C kept in panel order (_cLayout; a weight gradient for weights kept so): the rows of one k block of
+    // the layout are Nr floats apart in a panel, so a tile within one block is stored by the kernel itself, and one
+    // across a block boundary row by row from the scratch tile (the same sums, added to C the same way).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreToPanels(int kc, float* aPanel, int aStep, float* bPanel, float* scratch, int row, int rows, int column, bool add)
+    {
+        ref readonly GemmPlan plan = ref _plan;
+        int kcLayout = _cLayout.Kc;
+        if (row / kcLayout == (row + rows - 1) / kcLayout && rows == plan.Mr)
+        {
+            plan.Kernel(kc, aPanel, aStep, bPanel, _c + _cLayout.Offset(row, column), plan.Nr, add);
+            return;
+        }
+
+        plan.Kernel(kc, aPanel, aStep, bPanel, scratch, plan.Nr, false);
+        for (int r = 0; r < rows; r++)
+        {
+            GemmPacking.StoreEdge(scratch + ((long)r * plan.Nr), plan.Nr, _c + _cLayout.Offset(row + r, column), plan.Nr, add, 1, plan.Nr);
         }
     }
 

@@ -1,0 +1,111 @@
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// The order in which the register-blocked products read a <c>[k, n]</c> B once it is packed
+/// (<see cref="GemmPacking.PackB"/>): k block by k block of <see cref="Kc"/> rows, and within a block panel by panel of
+/// <see cref="Nr"/> columns, each panel's rows one after the other. Element <c>(p, j)</c> of a matrix kept in this order
+/// is at <see cref="Offset"/>. A weight matrix kept so during training is read by the forward product without being
+/// packed, and its gradient is written there by the weight-gradient product (<see cref="Gemm.WeightGradient"/>); an
+/// optimizer that updates element by element does not see the difference.
+/// </summary>
+/// <remarks>
+/// Only a layout whose panels cover <c>n</c> exactly is made (<c>n</c> a multiple of <see cref="Nr"/>), so that the
+/// matrix keeps its <c>k·n</c> elements and no padding.
+/// </remarks>
+internal readonly struct PanelLayout
+{
+    private PanelLayout(int k, int n, KernelIsa isa, int kc, int nr) => (K, N, Isa, Kc, Nr) = (k, n, isa, kc, nr);
+
+    /// <summary>Rows of the matrix (the products' reduction length).</summary>
+    public int K { get; }
+
+    /// <summary>Columns of the matrix.</summary>
+    public int N { get; }
+
+    /// <summary>The instruction-set path whose tile width <see cref="Nr"/> is.</summary>
+    public KernelIsa Isa { get; }
+
+    /// <summary>Rows per k block (the last block may have fewer).</summary>
+    public int Kc { get; }
+
+    /// <summary>Columns per panel.</summary>
+    public int Nr { get; }
+
+    /// <summary>False for the default value.</summary>
+    public bool IsValid => Nr > 0;
+
+    /// <summary>
+    /// The layout of a <c>[k, n]</c> B as every register-blocked product on <paramref name="isa"/> reads it, or false
+    /// where such products do not read panels (the narrow path of at most 16 columns) or the panels would need padding.
+    /// </summary>
+    public static bool TryCreate(int k, int n, KernelIsa isa, out PanelLayout layout)
+    {
+        layout = default;
+        if (k < 1 || n < 1 || GemmNarrow.Applies(isa, GemmRows.MaxRows + 1, n))
+        {
+            return false;
+        }
+
+        // The tile width and k blocking of any product with this B (neither depends on its rows; PackedMatrix.Pack).
+        GemmPlan plan = GemmPlan.Create(GemmRows.MaxRows + 1, n, k, isa, 1);
+        if (n % plan.Nr != 0)
+        {
+            return false;
+        }
+
+        layout = new PanelLayout(k, n, isa, plan.Kc, plan.Nr);
+        return true;
+    }
+
+    /// <summary>Where element <c>(row, column)</c> is.</summary>
+    public long Offset(int row, int column)
+    {
+        int p0 = row / Kc * Kc;
+        int kc = Math.Min(Kc, K - p0);
+        return ((long)p0 * N) + ((long)(column / Nr) * Nr * kc) + ((long)(row - p0) * Nr) + (column % Nr);
+    }
+
+    /// <summary>Copies the row-major <paramref name="rowMajor"/> into <paramref name="panels"/> in this order.</summary>
+    /// <exception cref="ArgumentException">A span is shorter than <c>K·N</c>, or the two overlap.</exception>
+    public unsafe void FromRowMajor(ReadOnlySpan<float> rowMajor, Span<float> panels)
+    {
+        Check(rowMajor, panels);
+        fixed (float* src = rowMajor, dst = panels)
+        {
+            for (int p0 = 0; p0 < K; p0 += Kc)
+            {
+                GemmPacking.PackB(dst + ((long)p0 * N), src, N, K, false, 0, N, p0, Math.Min(Kc, K - p0), Nr);
+            }
+        }
+    }
+
+    /// <summary>Copies <paramref name="panels"/>, in this order, into the row-major <paramref name="rowMajor"/>.</summary>
+    /// <exception cref="ArgumentException">A span is shorter than <c>K·N</c>, or the two overlap.</exception>
+    public void ToRowMajor(ReadOnlySpan<float> panels, Span<float> rowMajor)
+    {
+        Check(panels, rowMajor);
+        for (int p0 = 0; p0 < K; p0 += Kc)
+        {
+            int kc = Math.Min(Kc, K - p0);
+            for (int q = 0; q < N; q += Nr)
+            {
+                ReadOnlySpan<float> panel = panels.Slice((p0 * N) + (q * kc), Nr * kc);
+                for (int p = 0; p < kc; p++)
+                {
+                    panel.Slice(p * Nr, Nr).CopyTo(rowMajor.Slice(((p0 + p) * N) + q, Nr));
+                }
+            }
+        }
+    }
+
+    private void Check(ReadOnlySpan<float> source, ReadOnlySpan<float> destination)
+    {
+        long length = (long)K * N;
+        ThrowHelper.CheckLength(source.Length, length, nameof(source));
+        ThrowHelper.CheckLength(destination.Length, length, nameof(destination));
+        if (source[..(int)length].Overlaps(destination[..(int)length]))
+        {
+            ThrowHelper.ThrowOverlap(nameof(destination), nameof(source));
+        }
+    }
+}
