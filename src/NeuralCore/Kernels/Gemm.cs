@@ -62,17 +62,22 @@ public static unsafe class Gemm
     /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool)"/>
     /// with B kept in <paramref name="layout"/>'s panel order (<paramref name="b"/> holds its <c>layout.K·layout.N</c>
     /// values so): <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, layout.K]</c>; bitwise the C
-    /// of the row-major call, for every m (a few rows too, which the row-major call streams unpacked).
+    /// of the row-major call, for every m (a few rows too, which the row-major call streams unpacked). An empty
+    /// <paramref name="bias"/> without ReLU gives <c>C = A·B</c>, as <see cref="Multiply"/> does.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
     internal static void MultiplyAddBiasPanels(
         ReadOnlySpan<float> a, ReadOnlySpan<float> b, in PanelLayout layout, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu)
     {
-        ThrowHelper.CheckLength(bias.Length, layout.N, nameof(bias));
+        if (!bias.IsEmpty || relu)
+        {
+            ThrowHelper.CheckLength(bias.Length, layout.N, nameof(bias));
+        }
+
         fixed (float* pBias = bias)
         {
-            MultiplyOn(layout.Isa, a, b, c, m, layout.N, layout.K, false, false, false, GemmEpilogue.AddBias(pBias, relu),
-                GemmSplit.Reduction, bPanels: layout);
+            MultiplyOn(layout.Isa, a, b, c, m, layout.N, layout.K, false, false, false,
+                bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu), GemmSplit.Reduction, bPanels: layout);
         }
     }
 

@@ -204,6 +204,13 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
+    /// Set while the model keeps this layer's weights, their gradient and the optimizer's state for them in this panel
+    /// order (<see cref="Models.Sequential.EnterPanelOrder"/>): the forward product reads the weights without packing
+    /// them, and the weight gradient is written in the same order. Invalid (the default) in the row-major order.
+    /// </summary>
+    internal PanelLayout PanelOrder { get; set; }
+
+    /// <summary>
     /// The product with the bias (if any), and ReLU when <paramref name="relu"/>, applied to each tile of the output as
     /// the product stores it: <c>output = relu?(input·W + b)</c>. A model calls it for a dense layer followed by ReLU.
     /// </summary>
@@ -215,6 +222,13 @@ public sealed class Dense : Layer
     {
         ReadOnlySpan<float> parameters = Parameters.Span;
         int weights = InputSize * Units;
+        if (PanelOrder.IsValid)
+        {
+            ReadOnlySpan<float> panelBias = UseBias ? parameters[weights..] : relu ? _zeroBias : default;
+            Gemm.MultiplyAddBiasPanels(input, parameters[..weights], PanelOrder, panelBias, output, batch, relu);
+            return;
+        }
+
         if (UseBias || relu)
         {
             ReadOnlySpan<float> bias = UseBias ? parameters[weights..] : _zeroBias;
@@ -290,7 +304,7 @@ public sealed class Dense : Layer
         Span<float> gradients = Gradients.Span;
         int weights = InputSize * Units;
         Gemm.WeightGradientThroughRelu(input, upperGrad, upper.Parameters.Span[..(upper.InputSize * upper.Units)], reluOutput,
-            gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false);
+            gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false, PanelOrder);
     }
 
     /// <summary>
@@ -322,10 +336,15 @@ public sealed class Dense : Layer
         Span<float> gradients = Gradients.Span;
         int weights = InputSize * Units;
         Gemm.WeightGradient(input, outputGrad, gradients[..weights], gradients[weights..], InputSize, Units, batch,
-            accumulate: !overwriteGradients);
+            accumulate: !overwriteGradients, PanelOrder);
         if (inputGrad.IsEmpty)
         {
             return;
+        }
+
+        if (PanelOrder.IsValid)
+        {
+            throw new InvalidOperationException($"Layer '{Name}' keeps its weights in panel order, which only the first layer (whose input gradient is not needed) does.");
         }
 
         ReadOnlySpan<float> w = Parameters.Span[..weights];

@@ -57,6 +57,89 @@ public sealed class Sequential
     internal int StepThreads(int batch) =>
         (int)Math.Clamp(batch * _stepFmaPerSample / MinStepFmaPerThread, 1, Parallelism.DegreeOfParallelism);
 
+    /// <summary>
+    /// Whether <see cref="EnterPanelOrder"/> may reorder the first layer's weights (tests and benchmarks compare the two
+    /// orders; results are bitwise the same either way).
+    /// </summary>
+    internal static bool PanelOrderEnabled { get; set; } = true;
+
+    // The first layer while its weights are in panel order (EnterPanelOrder), else null.
+    private Dense? _panelOrdered;
+
+    /// <summary>
+    /// Keeps the first layer's weights, their gradient and the optimizer's state for them in the order the layer's
+    /// products read them (<see cref="PanelLayout"/>) until <see cref="ExitPanelOrder"/>: the forward product then reads
+    /// the weights where the optimizer wrote them instead of packing them again every step (a quarter of that product's
+    /// time at batch 32, docs/benchmarks.md). Fit calls it around each epoch's steps, when no callback can see the
+    /// weights in between. Results are bitwise the same: the products compute the same sums, and the optimizer updates
+    /// each element from its own gradient and state wherever they are. Nothing happens, and it returns false, where the
+    /// layout does not apply: the first layer is not a dense layer with panels (at most 16 units on the 512-bit path,
+    /// or a width the tile does not divide), or the optimizer is not element by element (a custom
+    /// <see cref="IOptimizer"/>, or <see cref="Optimizer.ClipNorm"/> and <see cref="Optimizer.GlobalClipNorm"/>, whose
+    /// norms would be summed in another order).
+    /// </summary>
+    internal bool EnterPanelOrder()
+    {
+        if (_panelOrdered is not null || !PanelOrderEnabled || Optimizer is not Optimizer optimizer || optimizer.ClipNorm > 0
+            || optimizer.GlobalClipNorm > 0 || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
+            || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
+        {
+            return false;
+        }
+
+        Reorder(dense, layout, optimizer, toPanels: true);
+        dense.PanelOrder = layout;
+        _panelOrdered = dense;
+        return true;
+    }
+
+    /// <summary>Puts back in row-major order what <see cref="EnterPanelOrder"/> reordered; nothing if it did not.</summary>
+    internal void ExitPanelOrder()
+    {
+        if (_panelOrdered is not { } dense)
+        {
+            return;
+        }
+
+        Reorder(dense, dense.PanelOrder, (Optimizer)Optimizer!, toPanels: false);
+        dense.PanelOrder = default;
+        _panelOrdered = null;
+    }
+
+    // The first layer's weights start the arena (offset 0): the same range of the gradients and of each state slot.
+    private void Reorder(Dense dense, in PanelLayout layout, Optimizer optimizer, bool toPanels)
+    {
+        int length = dense.InputSize * dense.Units;
+        float[] scratch = ArrayPool<float>.Shared.Rent(length);
+        try
+        {
+            Reorder(_parameters.AsSpan(0, length), scratch, layout, toPanels);
+            Reorder(_gradients.AsSpan(0, length), scratch, layout, toPanels);
+            for (int slot = 0; slot < optimizer.StateSlotCount; slot++)
+            {
+                Reorder(optimizer.StateRange(slot, 0, length), scratch, layout, toPanels);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+    }
+
+    private static void Reorder(Span<float> values, float[] scratch, in PanelLayout layout, bool toPanels)
+    {
+        Span<float> copy = scratch.AsSpan(0, values.Length);
+        values.CopyTo(copy);
+        if (toPanels)
+        {
+            layout.FromRowMajor(copy, values);
+        }
+        else
+        {
+            layout.ToRowMajor(copy, values);
+        }
+    }
+
     /// <summary>Creates an empty model for samples of <paramref name="inputSize"/> features.</summary>
     /// <param name="inputSize">Features per sample (784 for MNIST); positive.</param>
     /// <param name="seed">The seed of every layer's initializer and dropout masks.</param>

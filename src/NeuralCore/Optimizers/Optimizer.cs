@@ -273,6 +273,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <returns>The state.</returns>
     protected Span<float> StateSlot(int slot, int offset, int length) => _state.AsSpan((slot * _count) + offset, length);
 
+    /// <summary><see cref="StateSlot"/> for the model, which reorders the state with the parameters it belongs to.</summary>
+    internal Span<float> StateRange(int slot, int offset, int length) => StateSlot(slot, offset, length);
+
     void IElementwiseOptimizer.BeginStep(int parameterCount, ReadOnlySpan<float> gradients) => BeginStep(parameterCount, gradients);
 
     void IElementwiseOptimizer.UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>

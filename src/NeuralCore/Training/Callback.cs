@@ -100,6 +100,13 @@ public abstract class Callback
     public virtual void OnTrainInterrupted(TrainingContext context)
     {
     }
+
+    /// <summary>
+    /// Whether <see cref="OnBatchEnd"/> may read or change the model's parameters. Fit keeps the first layer's weights
+    /// in the order its products read them only while no callback's <see cref="OnBatchEnd"/> can see them (between
+    /// epochs they are back in their documented row-major order); a subclass from outside the library is assumed to read them.
+    /// </summary>
+    internal virtual bool MayReadModelBetweenSteps => true;
 }
 
 /// <summary>A callback made of delegates, for progress reporting without a subclass.</summary>
@@ -116,4 +123,6 @@ public sealed class LambdaCallback(
     /// <inheritdoc/>
     public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context) =>
         onEpochEnd?.Invoke(metrics, context);
+
+    internal override bool MayReadModelBetweenSteps => onBatchEnd is not null;
 }

@@ -121,4 +121,7 @@ public sealed class CsvLogger : Callback
         stream.Write(bytes);
         stream.Flush(flushToDisk: true);
     }
+
+    // Acts between epochs only.
+    internal override bool MayReadModelBetweenSteps => false;
 }

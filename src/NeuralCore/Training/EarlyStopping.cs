@@ -108,4 +108,7 @@ public sealed class EarlyStopping : Callback
                 : $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}");
         }
     }
+
+    // Acts between epochs only.
+    internal override bool MayReadModelBetweenSteps => false;
 }

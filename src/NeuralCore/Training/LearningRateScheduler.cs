@@ -68,4 +68,7 @@ public sealed class LearningRateScheduler : Callback
         IOptimizer optimizer = context.Model.Optimizer!;
         optimizer.LearningRate = _schedule!.Rate(optimizer.Iterations);
     }
+
+    // Reads the learning rate only, between steps.
+    internal override bool MayReadModelBetweenSteps => false;
 }

@@ -196,4 +196,7 @@ public sealed partial class ModelCheckpoint : Callback
 
     [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")]
     private static partial Regex Placeholder();
+
+    // Acts between epochs only.
+    internal override bool MayReadModelBetweenSteps => false;
 }

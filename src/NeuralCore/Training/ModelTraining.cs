@@ -216,6 +216,10 @@ public static class ModelTraining
         // An array: a foreach over it allocates no enumerator in the step loop.
         Callback[] callbacks = options.Verbose > 0 ? [new ProgressLogger(options.Verbose), .. options.Callbacks] : [.. options.Callbacks];
 
+        // The first layer's weights may stay in its products' order through an epoch's steps when no callback can see
+        // them between steps (Sequential.EnterPanelOrder); they are back in row-major order before anything else runs.
+        bool panelOrder = !callbacks.Any(c => c.MayReadModelBetweenSteps);
+
         foreach (Callback callback in callbacks)
         {
             callback.OnTrainBegin(context);
@@ -249,52 +253,64 @@ public static class ModelTraining
                 double lossSum = 0;
                 int seen = 0;
                 bool diverged = false;
-                for (int step = 1; step <= steps; step++)
+                if (panelOrder)
                 {
-                    options.CancellationToken.ThrowIfCancellationRequested();
-                    int first = (step - 1) * batchSize;
-                    int n = Math.Min(batchSize, trainCount - first);
-                    using (Parallelism.LimitTo(model.StepThreads(n)))
-                    {
-                        // As many threads as the step will use: a batch gathered in halves is read whole by a step on one core.
-                        gather.Run(first, n);
-                    }
+                    model.EnterPanelOrder();
+                }
 
-                    ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
-                    LossTargets targets = train.HasLabels
-                        ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
-                        : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
-                    TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
-                    if (!double.IsFinite(result.Loss))
+                try
+                {
+                    for (int step = 1; step <= steps; step++)
                     {
-                        context.StopTraining(string.Create(CultureInfo.InvariantCulture,
-                            $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
-                        diverged = true;
-                        break;
-                    }
+                        options.CancellationToken.ThrowIfCancellationRequested();
+                        int first = (step - 1) * batchSize;
+                        int n = Math.Min(batchSize, trainCount - first);
+                        using (Parallelism.LimitTo(model.StepThreads(n)))
+                        {
+                            // As many threads as the step will use: a batch gathered in halves is read whole by a step on one core.
+                            gather.Run(first, n);
+                        }
 
-                    lossSum += result.Loss * n;
-                    seen += n;
-                    if (result.Judged > 0)
-                    {
-                        metrics.AddAccuracy(result.Correct, result.Judged);
-                    }
-                    else if (measureAccuracy)
-                    {
-                        // A regression loss asked for accuracy explicitly (the notebook's MSE on one-hot rows).
-                        (int correct, int judged) = Scoring.Metrics.CountCorrect(model.LastOutputs(n), targets, n, outputs, accuracyKind, threshold);
-                        metrics.AddAccuracy(correct, judged);
-                    }
-                    if (metrics.NeedsPredictions)
-                    {
-                        loss.ToPredictions(model.LastOutputs(n), predictions, n, outputs);
-                        metrics.AddPredictions(predictions, targets, n);
-                    }
+                        ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
+                        LossTargets targets = train.HasLabels
+                            ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
+                            : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
+                        TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
+                        if (!double.IsFinite(result.Loss))
+                        {
+                            context.StopTraining(string.Create(CultureInfo.InvariantCulture,
+                                $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
+                            diverged = true;
+                            break;
+                        }
 
-                    foreach (Callback callback in callbacks)
-                    {
-                        callback.OnBatchEnd(epoch, step, result, context);
+                        lossSum += result.Loss * n;
+                        seen += n;
+                        if (result.Judged > 0)
+                        {
+                            metrics.AddAccuracy(result.Correct, result.Judged);
+                        }
+                        else if (measureAccuracy)
+                        {
+                            // A regression loss asked for accuracy explicitly (the notebook's MSE on one-hot rows).
+                            (int correct, int judged) = Scoring.Metrics.CountCorrect(model.LastOutputs(n), targets, n, outputs, accuracyKind, threshold);
+                            metrics.AddAccuracy(correct, judged);
+                        }
+                        if (metrics.NeedsPredictions)
+                        {
+                            loss.ToPredictions(model.LastOutputs(n), predictions, n, outputs);
+                            metrics.AddPredictions(predictions, targets, n);
+                        }
+
+                        foreach (Callback callback in callbacks)
+                        {
+                            callback.OnBatchEnd(epoch, step, result, context);
+                        }
                     }
+                }
+                finally
+                {
+                    model.ExitPanelOrder();
                 }
 
                 if (diverged && seen == 0)

@@ -229,4 +229,7 @@ public sealed class ProgressLogger : Callback
             ? columns
             : 80;
     }
+
+    // Writes progress from the step's result only.
+    internal override bool MayReadModelBetweenSteps => false;
 }

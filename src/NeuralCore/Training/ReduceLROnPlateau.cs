@@ -120,4 +120,7 @@ public sealed class ReduceLROnPlateau : Callback
 
     /// <summary>Each reduction made, as <c>epoch N: old -> new</c>.</summary>
     public IReadOnlyList<string> Reductions => _reductions;
+
+    // Acts between epochs only.
+    internal override bool MayReadModelBetweenSteps => false;
 }

@@ -1,0 +1,212 @@
+using NeuralCore.Data;
+using NeuralCore.Kernels;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Training;
+
+namespace NeuralCore.Tests.Models;
+
+/// <summary>
+/// Fit keeps the first layer's weights in its products' panel order through each epoch's steps
+/// (<see cref="Sequential.EnterPanelOrder"/>). That must change nothing a user can see: the trained weights, the
+/// optimizer's state and the history are bitwise those of training in row-major order, at any thread count, for every
+/// optimizer and model shape that takes the path; and every callback, between steps or between epochs, sees row-major weights.
+/// </summary>
+[Collection(SerialTests.Name)]
+public class PanelOrderTests
+{
+    private const int Features = 200;
+
+    private static Dataset Data(int count, int seed)
+    {
+        byte[] bytes = new byte[count * Features];
+        new Random(seed).NextBytes(bytes);
+        int[] labels = [.. Enumerable.Range(0, count).Select(i => (bytes[i * Features] + bytes[(i * Features) + 7]) % 10)];
+        return Dataset.FromBytes(bytes, labels, Features, 255f);
+    }
+
+    private static (float[] Parameters, float[] State, History History) Train(
+        Func<Sequential> build, int threads, bool panelOrder, FitOptions options, Dataset data)
+    {
+        int savedThreads = Parallelism.DegreeOfParallelism;
+        bool savedOrder = Sequential.PanelOrderEnabled;
+        try
+        {
+            Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
+            Sequential.PanelOrderEnabled = panelOrder;
+            Sequential model = build();
+            History history = model.Fit(data, options);
+            return (model.Parameters.ToArray(), ((Optimizer)model.Optimizer!).State.ToArray(), history);
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = savedThreads;
+            Parallelism.FmaThreadsOverride = 0;
+            Sequential.PanelOrderEnabled = savedOrder;
+        }
+    }
+
+    public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden" };
+
+    private static Func<Sequential> Build(string setup) => () =>
+    {
+        var model = new Sequential(Features, seed: 5);
+        switch (setup)
+        {
+            case "no-bias":
+                model.Add(new Dense(64, useBias: false)).Add(new Relu()).Add(new Dense(10));
+                break;
+            case "dense-relu":
+                model.Add(new Dense(96, Activation.Relu)).Add(new Dense(10));
+                break;
+            case "two-hidden":
+                model.Add(new Dense(64)).Add(new Relu()).Add(new Dense(32)).Add(new Relu()).Add(new Dense(10));
+                break;
+            default:
+                model.Add(new Dense(128)).Add(new Relu()).Add(new Dense(10));
+                break;
+        }
+
+        Optimizer optimizer = setup switch
+        {
+            "adamw-amsgrad" => new Adam(new AdamOptions(2e-3f, Amsgrad: true)) { WeightDecay = 0.004f },
+            "sgd-nesterov" => new Sgd(new SgdOptions(0.05f, 0.9f, Nesterov: true)),
+            "rmsprop-centered" => new RmsProp(new RmsPropOptions(1e-3f, Momentum: 0.5f, Centered: true)),
+            "clipvalue" => new Adam(2e-3f) { ClipValue = 0.01f },
+            _ => new Adam(2e-3f),
+        };
+        model.Compile(new SoftmaxCrossEntropy(), optimizer);
+        return model;
+    };
+
+    [Theory]
+    [MemberData(nameof(Setups))]
+    public void Training_in_panel_order_is_bitwise_training_in_row_major_order(string setup)
+    {
+        Dataset data = Data(700, 11);
+        var options = new FitOptions { Epochs = 2, BatchSize = 64, ValidationSplit = 0.1, Seed = 3 };
+        (float[] expected, float[] expectedState, History expectedHistory) = Train(Build(setup), 1, panelOrder: false, options, data);
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            (float[] actual, float[] state, History history) = Train(Build(setup), threads, panelOrder: true, options, data);
+            int first = expected.AsSpan().CommonPrefixLength(actual);
+            Assert.True(first == expected.Length, $"{setup}, {threads} threads: parameter {first} differs");
+            first = expectedState.AsSpan().CommonPrefixLength(state);
+            Assert.True(first == expectedState.Length, $"{setup}, {threads} threads: optimizer state {first} differs");
+            Assert.Equal(expectedHistory.Loss, history.Loss);
+            Assert.Equal(expectedHistory.ValidationLoss, history.ValidationLoss);
+        }
+    }
+
+    [Fact]
+    public void The_models_used_above_take_the_panel_path()
+    {
+        foreach (string setup in new[] { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden" })
+        {
+            Sequential model = Build(setup)();
+            bool expected = KernelIsaSupport.Best != KernelIsa.Scalar || setup != "no-bias";
+            Assert.True(model.EnterPanelOrder() || !expected, $"{setup}: the first layer should go into panel order");
+            model.ExitPanelOrder();
+        }
+    }
+
+    [Fact]
+    public void Callbacks_see_row_major_weights_and_one_that_reads_them_between_steps_keeps_the_row_major_order()
+    {
+        Dataset data = Data(400, 12);
+        float[]? seenAtEpochEnd = null;
+        int batchEnds = 0;
+        Sequential Model()
+        {
+            var model = new Sequential(Features, seed: 8).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam(2e-3f));
+            return model;
+        }
+
+        // Between epochs: the weights a checkpoint would save are row-major, equal to a model trained without panels.
+        Sequential withPanels = Model();
+        withPanels.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            BatchSize = 50,
+            Callbacks = [new LambdaCallback(onEpochEnd: (_, context) => seenAtEpochEnd = context.Model.Parameters.ToArray())],
+        });
+        bool saved = Sequential.PanelOrderEnabled;
+        Sequential.PanelOrderEnabled = false;
+        try
+        {
+            Sequential rowMajor = Model();
+            rowMajor.Fit(data, new FitOptions { Epochs = 1, BatchSize = 50 });
+            Assert.Equal(rowMajor.Parameters.ToArray(), seenAtEpochEnd);
+        }
+        finally
+        {
+            Sequential.PanelOrderEnabled = saved;
+        }
+
+        // Between steps: a callback that may read the model keeps every step in row-major order.
+        Sequential watched = Model();
+        var dense = (Dense)watched.Layers[0];
+        watched.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            BatchSize = 50,
+            Callbacks = [new LambdaCallback(onBatchEnd: (_, _, _, _) =>
+            {
+                batchEnds++;
+                Assert.False(dense.PanelOrder.IsValid, "the weights were in panel order while a callback could read them");
+            })],
+        });
+        Assert.Equal(8, batchEnds);
+    }
+
+    [Fact]
+    public void A_cancelled_epoch_leaves_the_weights_in_row_major_order()
+    {
+        Dataset data = Data(300, 13);
+        float[] Run(bool panelOrder)
+        {
+            bool saved = Sequential.PanelOrderEnabled;
+            Sequential.PanelOrderEnabled = panelOrder;
+            try
+            {
+                var model = new Sequential(Features, seed: 2).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+                model.Compile(new SoftmaxCrossEntropy(), new Adam(2e-3f));
+                using var cancellation = new CancellationTokenSource();
+                int steps = 0;
+                Assert.ThrowsAny<OperationCanceledException>(() => model.Fit(data, new FitOptions
+                {
+                    Epochs = 2,
+                    BatchSize = 30,
+                    Callbacks = [new Canceller(() => ++steps == 3, cancellation)],
+                    CancellationToken = cancellation.Token,
+                }));
+                Assert.False(((Dense)model.Layers[0]).PanelOrder.IsValid);
+                return model.Parameters.ToArray();
+            }
+            finally
+            {
+                Sequential.PanelOrderEnabled = saved;
+            }
+        }
+
+        Assert.Equal(Run(panelOrder: false), Run(panelOrder: true));
+    }
+
+    // Cancels the token after a given step, reading nothing of the model: so Fit keeps the panel order while it runs.
+    private sealed class Canceller(Func<bool> due, CancellationTokenSource source) : Callback
+    {
+        internal override bool MayReadModelBetweenSteps => false;
+
+        public override void OnBatchEnd(int epoch, int batch, TrainStepResult result, TrainingContext context)
+        {
+            if (due())
+            {
+                source.Cancel();
+            }
+        }
+    }
+}
