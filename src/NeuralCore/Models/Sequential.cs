@@ -74,14 +74,19 @@ public sealed class Sequential
     /// weights in between. Results are bitwise the same: the products compute the same sums, and the optimizer updates
     /// each element from its own gradient and state wherever they are. Nothing happens, and it returns false, where the
     /// layout does not apply: the first layer is not a dense layer with panels (at most 16 units on the 512-bit path,
-    /// or a width the tile does not divide), or the optimizer is not element by element (a custom
-    /// <see cref="IOptimizer"/>, or <see cref="Optimizer.ClipNorm"/> and <see cref="Optimizer.GlobalClipNorm"/>, whose
-    /// norms would be summed in another order).
+    /// or a width the tile does not divide), the optimizer is not one of the library's element-by-element rules (a
+    /// custom <see cref="IOptimizer"/> or <see cref="Optimizer"/> subclass, or <see cref="Optimizer.ClipNorm"/> and
+    /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order), or its state was
+    /// initialized for another model (the step then fails as it would have).
     /// </summary>
     internal bool EnterPanelOrder()
     {
-        if (_panelOrdered is not null || !PanelOrderEnabled || Optimizer is not Optimizer optimizer || optimizer.ClipNorm > 0
-            || optimizer.GlobalClipNorm > 0 || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
+        // Every range is checked before anything moves: a failure halfway would leave the weights reordered unseen.
+        if (_panelOrdered is not null || !PanelOrderEnabled || Optimizer is not Optimizer { UpdatesElementByElement: true } optimizer
+            || optimizer.ClipNorm > 0 || optimizer.GlobalClipNorm > 0 || optimizer.InitializedCount != _parameters.Length
+            || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
+            || _gradients.Length != _parameters.Length
+            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
             || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
         {
             return false;

@@ -105,4 +105,6 @@ public sealed class Adam : Optimizer
         options.Validate();
         return options;
     }
+
+    internal override bool UpdatesElementByElement => true;
 }

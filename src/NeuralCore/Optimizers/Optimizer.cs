@@ -130,6 +130,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>The number of parameters the optimizer was initialized for, or -1.</summary>
     protected int ParameterCount => _count;
 
+    /// <summary><see cref="ParameterCount"/>, for the model's checks.</summary>
+    internal int InitializedCount => _count;
+
     /// <summary>The variables of the arena, from the model (one weight variable over everything when not given).</summary>
     public IReadOnlyList<ParameterSegment> Segments => _segments;
 
@@ -272,6 +275,14 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <param name="length">The number of elements.</param>
     /// <returns>The state.</returns>
     protected Span<float> StateSlot(int slot, int offset, int length) => _state.AsSpan((slot * _count) + offset, length);
+
+    /// <summary>
+    /// Whether <see cref="Apply"/> updates each element from its own parameter, gradient and state only, and keeps all
+    /// its state in <see cref="State"/>: then the model may keep the parameters in another order while it trains
+    /// (<see cref="Models.Sequential.EnterPanelOrder"/>). The library's own optimizers do; a subclass from outside the
+    /// library is assumed not to (a LAMB-style rule sums over its range).
+    /// </summary>
+    internal virtual bool UpdatesElementByElement => false;
 
     /// <summary><see cref="StateSlot"/> for the model, which reorders the state with the parameters it belongs to.</summary>
     internal Span<float> StateRange(int slot, int offset, int length) => StateSlot(slot, offset, length);

@@ -88,4 +88,6 @@ public sealed class RmsProp : Optimizer
         options.Validate();
         return options;
     }
+
+    internal override bool UpdatesElementByElement => true;
 }

@@ -79,4 +79,6 @@ public sealed class Sgd : Optimizer
         options.Validate();
         return options;
     }
+
+    internal override bool UpdatesElementByElement => true;
 }

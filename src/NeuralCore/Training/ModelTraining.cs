@@ -253,13 +253,13 @@ public static class ModelTraining
                 double lossSum = 0;
                 int seen = 0;
                 bool diverged = false;
-                if (panelOrder)
-                {
-                    model.EnterPanelOrder();
-                }
-
                 try
                 {
+                    if (panelOrder)
+                    {
+                        model.EnterPanelOrder();
+                    }
+
                     for (int step = 1; step <= steps; step++)
                     {
                         options.CancellationToken.ThrowIfCancellationRequested();

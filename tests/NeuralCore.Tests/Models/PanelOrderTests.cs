@@ -17,7 +17,8 @@ namespace NeuralCore.Tests.Models;
 [Collection(SerialTests.Name)]
 public class PanelOrderTests
 {
-    private const int Features = 200;
+    // Two k blocks of 150 rows: the weight gradient's 8- and 12-row tiles straddle the block boundary.
+    private const int Features = 300;
 
     private static Dataset Data(int count, int seed)
     {
@@ -98,6 +99,61 @@ public class PanelOrderTests
             Assert.True(first == expectedState.Length, $"{setup}, {threads} threads: optimizer state {first} differs");
             Assert.Equal(expectedHistory.Loss, history.Loss);
             Assert.Equal(expectedHistory.ValidationLoss, history.ValidationLoss);
+        }
+    }
+
+    [Fact]
+    public void Batches_longer_than_one_k_block_of_the_weight_gradient_give_the_same_bits()
+    {
+        // At batch 300 the weight gradient sums two k blocks, the second added to the panels the first stored.
+        Dataset data = Data(700, 14);
+        var options = new FitOptions { Epochs = 1, BatchSize = 300, Seed = 4 };
+        (float[] expected, float[] expectedState, _) = Train(Build("adam"), 1, panelOrder: false, options, data);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            (float[] actual, float[] state, _) = Train(Build("adam"), threads, panelOrder: true, options, data);
+            Assert.Equal(expected, actual);
+            Assert.Equal(expectedState, state);
+        }
+    }
+
+    [Fact]
+    public void A_rule_from_outside_the_library_or_state_sized_for_another_model_keeps_the_row_major_order()
+    {
+        var custom = new Sequential(Features, seed: 1).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+        custom.Compile(new SoftmaxCrossEntropy(), new HalvingSgd());
+        Assert.False(custom.EnterPanelOrder());
+
+        // One Adam compiled into a second, smaller model: its state no longer fits the first, whose weights must
+        // then stay where they are (the step fails as it did before, naming the count).
+        var adam = new Adam(1e-3f);
+        var first = new Sequential(Features, seed: 1).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+        first.Compile(new SoftmaxCrossEntropy(), adam);
+        float[] before = first.Parameters.ToArray();
+        new Sequential(4, seed: 1).Add(new Dense(8)).Add(new Dense(3)).Compile(new SoftmaxCrossEntropy(), adam);
+        Assert.False(first.EnterPanelOrder());
+        Assert.Equal(before, first.Parameters.ToArray());
+        Assert.ThrowsAny<InvalidOperationException>(() => first.Fit(Data(100, 1), new FitOptions { Epochs = 1, BatchSize = 50 }));
+        Assert.Equal(before, first.Parameters.ToArray());
+    }
+
+    // Plain SGD written outside the library: it could sum over its range, so the model must not reorder for it.
+    private sealed class HalvingSgd() : Optimizer(0.01f)
+    {
+        public override string Name => "halving_sgd";
+
+        protected override int StateSlots => 0;
+
+        protected override void WriteRuleConfig(NeuralCore.Configuration.ComponentConfig config)
+        {
+        }
+
+        protected override void Apply(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length, float learningRate)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                parameters[offset + i] -= 0.5f * learningRate * gradients[i];
+            }
         }
     }
 
