@@ -87,13 +87,56 @@ internal readonly struct PanelLayout
         for (int p0 = 0; p0 < K; p0 += Kc)
         {
             int kc = Math.Min(Kc, K - p0);
-            for (int q = 0; q < N; q += Nr)
+            BlockToRowMajor(panels.Slice(p0 * N, kc * N), rowMajor.Slice(p0 * N, kc * N), kc);
+        }
+    }
+
+    /// <summary>The scratch <see cref="Reorder"/> needs: one k block, at most <c>Kc·N</c> values.</summary>
+    public int ScratchLength => Math.Min(Kc, K) * N;
+
+    /// <summary>
+    /// Reorders <paramref name="values"/> in place, from row-major into this order when <paramref name="toPanels"/>,
+    /// else back. Each k block occupies the same <c>kc·N</c> values in both orders, so a block at a time goes through
+    /// <paramref name="scratch"/> (<see cref="ScratchLength"/> values), not the whole matrix.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is too short, or the two overlap.</exception>
+    public unsafe void Reorder(Span<float> values, Span<float> scratch, bool toPanels)
+    {
+        ThrowHelper.CheckLength(values.Length, (long)K * N, nameof(values));
+        ThrowHelper.CheckLength(scratch.Length, ScratchLength, nameof(scratch));
+        if (values[..(K * N)].Overlaps(scratch[..ScratchLength]))
+        {
+            ThrowHelper.ThrowOverlap(nameof(scratch), nameof(values));
+        }
+
+        for (int p0 = 0; p0 < K; p0 += Kc)
+        {
+            int kc = Math.Min(Kc, K - p0);
+            Span<float> block = values.Slice(p0 * N, kc * N), copy = scratch[..(kc * N)];
+            block.CopyTo(copy);
+            if (toPanels)
             {
-                ReadOnlySpan<float> panel = panels.Slice((p0 * N) + (q * kc), Nr * kc);
-                for (int p = 0; p < kc; p++)
+                fixed (float* src = copy, dst = block)
                 {
-                    panel.Slice(p * Nr, Nr).CopyTo(rowMajor.Slice(((p0 + p) * N) + q, Nr));
+                    GemmPacking.PackB(dst, src, N, kc, false, 0, N, 0, kc, Nr);
                 }
+            }
+            else
+            {
+                BlockToRowMajor(copy, block, kc);
+            }
+        }
+    }
+
+    // One k block of kc rows, its panels one after the other, back into kc row-major rows.
+    private void BlockToRowMajor(ReadOnlySpan<float> panels, Span<float> rows, int kc)
+    {
+        for (int q = 0; q < N; q += Nr)
+        {
+            ReadOnlySpan<float> panel = panels.Slice(q * kc, Nr * kc);
+            for (int p = 0; p < kc; p++)
+            {
+                panel.Slice(p * Nr, Nr).CopyTo(rows.Slice((p * N) + q, Nr));
             }
         }
     }

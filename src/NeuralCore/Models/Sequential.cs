@@ -63,8 +63,9 @@ public sealed class Sequential
     /// </summary>
     internal static bool PanelOrderEnabled { get; set; } = true;
 
-    // The first layer while its weights are in panel order (EnterPanelOrder), else null.
+    // The first layer while its weights are in panel order (EnterPanelOrder), else null, and the scratch held meanwhile.
     private Dense? _panelOrdered;
+    private float[]? _panelScratch;
 
     /// <summary>
     /// Keeps the first layer's weights, their gradient and the optimizer's state for them in the order the layer's
@@ -92,7 +93,20 @@ public sealed class Sequential
             return false;
         }
 
-        Reorder(dense, layout, optimizer, toPanels: true);
+        // One k block of scratch, held until ExitPanelOrder so that going back cannot fail for want of memory; without
+        // it the weights simply stay row-major.
+        float[] scratch;
+        try
+        {
+            scratch = ArrayPool<float>.Shared.Rent(layout.ScratchLength);
+        }
+        catch (OutOfMemoryException)
+        {
+            return false;
+        }
+
+        _panelScratch = scratch;
+        Reorder(dense, layout, optimizer, scratch, toPanels: true);
         dense.PanelOrder = layout;
         _panelOrdered = dense;
         return true;
@@ -106,42 +120,23 @@ public sealed class Sequential
             return;
         }
 
-        Reorder(dense, dense.PanelOrder, (Optimizer)Optimizer!, toPanels: false);
+        Reorder(dense, dense.PanelOrder, (Optimizer)Optimizer!, _panelScratch!, toPanels: false);
         dense.PanelOrder = default;
         _panelOrdered = null;
+        ArrayPool<float>.Shared.Return(_panelScratch!);
+        _panelScratch = null;
     }
 
     // The first layer's weights start the arena (offset 0): the same range of the gradients and of each state slot.
-    private void Reorder(Dense dense, in PanelLayout layout, Optimizer optimizer, bool toPanels)
+    private void Reorder(Dense dense, in PanelLayout layout, Optimizer optimizer, float[] scratch, bool toPanels)
     {
         int length = dense.InputSize * dense.Units;
-        float[] scratch = ArrayPool<float>.Shared.Rent(length);
-        try
+        Span<float> block = scratch.AsSpan(0, layout.ScratchLength);
+        layout.Reorder(_parameters.AsSpan(0, length), block, toPanels);
+        layout.Reorder(_gradients.AsSpan(0, length), block, toPanels);
+        for (int slot = 0; slot < optimizer.StateSlotCount; slot++)
         {
-            Reorder(_parameters.AsSpan(0, length), scratch, layout, toPanels);
-            Reorder(_gradients.AsSpan(0, length), scratch, layout, toPanels);
-            for (int slot = 0; slot < optimizer.StateSlotCount; slot++)
-            {
-                Reorder(optimizer.StateRange(slot, 0, length), scratch, layout, toPanels);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(scratch);
-        }
-    }
-
-    private static void Reorder(Span<float> values, float[] scratch, in PanelLayout layout, bool toPanels)
-    {
-        Span<float> copy = scratch.AsSpan(0, values.Length);
-        values.CopyTo(copy);
-        if (toPanels)
-        {
-            layout.FromRowMajor(copy, values);
-        }
-        else
-        {
-            layout.ToRowMajor(copy, values);
+            layout.Reorder(optimizer.StateRange(slot, 0, length), block, toPanels);
         }
     }
 

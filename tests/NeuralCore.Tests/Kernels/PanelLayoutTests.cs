@@ -43,6 +43,14 @@ public class PanelLayoutTests
 
             layout.ToRowMajor(panels, back);
             Assert.Equal(rowMajor, back);
+
+            // In place, a k block at a time through a scratch of one block.
+            float[] inPlace = (float[])rowMajor.Clone(), scratch = new float[layout.ScratchLength];
+            Assert.True(layout.ScratchLength <= Math.Min(k, 256) * n);
+            layout.Reorder(inPlace, scratch, toPanels: true);
+            Assert.Equal(panels, inPlace);
+            layout.Reorder(inPlace, scratch, toPanels: false);
+            Assert.Equal(rowMajor, inPlace);
         }
     }
 
