@@ -65,32 +65,6 @@ internal readonly struct PanelLayout
         return ((long)p0 * N) + ((long)(column / Nr) * Nr * kc) + ((long)(row - p0) * Nr) + (column % Nr);
     }
 
-    /// <summary>Copies the row-major <paramref name="rowMajor"/> into <paramref name="panels"/> in this order.</summary>
-    /// <exception cref="ArgumentException">A span is shorter than <c>K·N</c>, or the two overlap.</exception>
-    public unsafe void FromRowMajor(ReadOnlySpan<float> rowMajor, Span<float> panels)
-    {
-        Check(rowMajor, panels);
-        fixed (float* src = rowMajor, dst = panels)
-        {
-            for (int p0 = 0; p0 < K; p0 += Kc)
-            {
-                GemmPacking.PackB(dst + ((long)p0 * N), src, N, K, false, 0, N, p0, Math.Min(Kc, K - p0), Nr);
-            }
-        }
-    }
-
-    /// <summary>Copies <paramref name="panels"/>, in this order, into the row-major <paramref name="rowMajor"/>.</summary>
-    /// <exception cref="ArgumentException">A span is shorter than <c>K·N</c>, or the two overlap.</exception>
-    public void ToRowMajor(ReadOnlySpan<float> panels, Span<float> rowMajor)
-    {
-        Check(panels, rowMajor);
-        for (int p0 = 0; p0 < K; p0 += Kc)
-        {
-            int kc = Math.Min(Kc, K - p0);
-            BlockToRowMajor(panels.Slice(p0 * N, kc * N), rowMajor.Slice(p0 * N, kc * N), kc);
-        }
-    }
-
     /// <summary>The scratch <see cref="Reorder"/> needs: one k block, at most <c>Kc·N</c> values.</summary>
     public int ScratchLength => Math.Min(Kc, K) * N;
 
@@ -138,17 +112,6 @@ internal readonly struct PanelLayout
             {
                 panel.Slice(p * Nr, Nr).CopyTo(rows.Slice((p * N) + q, Nr));
             }
-        }
-    }
-
-    private void Check(ReadOnlySpan<float> source, ReadOnlySpan<float> destination)
-    {
-        long length = (long)K * N;
-        ThrowHelper.CheckLength(source.Length, length, nameof(source));
-        ThrowHelper.CheckLength(destination.Length, length, nameof(destination));
-        if (source[..(int)length].Overlaps(destination[..(int)length]))
-        {
-            ThrowHelper.ThrowOverlap(nameof(destination), nameof(source));
         }
     }
 }

@@ -31,8 +31,10 @@ public class PanelLayoutTests
                 continue;
             }
 
-            float[] rowMajor = Seeded.Uniform(k * n, k + n), panels = new float[k * n], back = new float[k * n];
-            layout.FromRowMajor(rowMajor, panels);
+            // In place, a k block at a time through a scratch of one block; every element lands where Offset says.
+            float[] rowMajor = Seeded.Uniform(k * n, k + n);
+            Assert.True(layout.ScratchLength <= Math.Min(k, 256) * n);
+            float[] panels = Panels(layout, rowMajor);
             for (int p = 0; p < k; p++)
             {
                 for (int j = 0; j < n; j++)
@@ -41,31 +43,31 @@ public class PanelLayoutTests
                 }
             }
 
-            layout.ToRowMajor(panels, back);
-            Assert.Equal(rowMajor, back);
-
-            // In place, a k block at a time through a scratch of one block.
-            float[] inPlace = (float[])rowMajor.Clone(), scratch = new float[layout.ScratchLength];
-            Assert.True(layout.ScratchLength <= Math.Min(k, 256) * n);
-            layout.Reorder(inPlace, scratch, toPanels: true);
-            Assert.Equal(panels, inPlace);
-            layout.Reorder(inPlace, scratch, toPanels: false);
-            Assert.Equal(rowMajor, inPlace);
+            Assert.Equal(rowMajor, RowMajor(layout, panels));
         }
     }
 
     [Fact]
-    public void No_layout_where_the_panels_would_need_padding_or_the_narrow_path_reads_the_matrix()
+    public void A_layout_exactly_where_the_panels_cover_the_columns_and_the_narrow_path_does_not_read_them()
     {
-        Assert.False(PanelLayout.TryCreate(784, 10, KernelIsaSupport.Best, out _) && KernelIsaSupport.Best == KernelIsa.Vector512);
-        Assert.False(PanelLayout.TryCreate(784, 100, KernelIsa.Scalar, out _) && 100 % 4 != 0);
-        Assert.False(PanelLayout.TryCreate(0, 32, KernelIsaSupport.Best, out _));
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            Assert.True(PanelLayout.TryCreate(784, 128, isa, out PanelLayout layout), $"{isa}: 784 x 128");
+            Assert.Equal(196, layout.Kc);
+            foreach (int n in new[] { 10, 20, 36, 100, 132 })
+            {
+                bool narrow = isa == KernelIsa.Vector512 && n <= 16;
+                Assert.Equal(!narrow && n % layout.Nr == 0, PanelLayout.TryCreate(784, n, isa, out _));
+            }
+
+            Assert.False(PanelLayout.TryCreate(0, 128, isa, out _));
+        }
+
         if (KernelIsaSupport.IsSupported(KernelIsa.Vector512))
         {
-            Assert.False(PanelLayout.TryCreate(784, 100, KernelIsa.Vector512, out _));
-            Assert.True(PanelLayout.TryCreate(784, 128, KernelIsa.Vector512, out PanelLayout layout));
-            Assert.Equal(32, layout.Nr);
-            Assert.Equal(196, layout.Kc);
+            Assert.True(PanelLayout.TryCreate(784, 128, KernelIsa.Vector512, out PanelLayout wide));
+            Assert.Equal(32, wide.Nr);
+            Assert.False(PanelLayout.TryCreate(784, 16, KernelIsa.Vector512, out _));
         }
     }
 
@@ -80,8 +82,7 @@ public class PanelLayoutTests
                 continue;
             }
 
-            float[] w = Seeded.Uniform(k * n, 3 * k), panels = new float[k * n], bias = Seeded.Uniform(n, 5);
-            layout.FromRowMajor(w, panels);
+            float[] w = Seeded.Uniform(k * n, 3 * k), bias = Seeded.Uniform(n, 5), panels = Panels(layout, w);
             foreach (int m in new[] { 1, 3, 4, 5, 12, 32, 67 })
             {
                 foreach (bool relu in new[] { false, true })
@@ -122,10 +123,9 @@ public class PanelLayoutTests
                         {
                             Parallelism.DegreeOfParallelism = threads;
                             Parallelism.FmaThreadsOverride = threads;
-                            float[] panels = new float[k * n], bias = new float[n], back = new float[k * n];
-                            layout.FromRowMajor(initial, panels);
+                            float[] panels = Panels(layout, initial), bias = new float[n];
                             Gemm.WeightGradientOn(isa, x, dy, panels, bias, k, n, batch, accumulate, default, layout);
-                            layout.ToRowMajor(panels, back);
+                            float[] back = RowMajor(layout, panels);
                             int first = expected.AsSpan().CommonPrefixLength(back);
                             Assert.True(first == expected.Length,
                                 $"{isa} k={k} n={n} batch={batch} accumulate={accumulate}, {threads} threads: element {first} differs");
@@ -140,6 +140,20 @@ public class PanelLayoutTests
             Parallelism.DegreeOfParallelism = saved;
             Parallelism.FmaThreadsOverride = 0;
         }
+    }
+
+    private static float[] Panels(in PanelLayout layout, float[] rowMajor)
+    {
+        float[] values = (float[])rowMajor.Clone();
+        layout.Reorder(values, new float[layout.ScratchLength], toPanels: true);
+        return values;
+    }
+
+    private static float[] RowMajor(in PanelLayout layout, float[] panels)
+    {
+        float[] values = (float[])panels.Clone();
+        layout.Reorder(values, new float[layout.ScratchLength], toPanels: false);
+        return values;
     }
 
     private static unsafe void MultiplyAddBiasOn(KernelIsa isa, float[] x, float[] w, float[] bias, float[] c, int m, int n, int k, bool relu)
