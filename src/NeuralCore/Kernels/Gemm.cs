@@ -97,6 +97,55 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Two products of a few rows (a prediction for one to <see cref="GemmRows.MaxRows"/> samples) in one parallel
+    /// region (<see cref="GemmRows.TryMultiplyPair"/>): <c>H = relu1?(A·B1 + bias1)</c>, then
+    /// <c>C = relu2?(H·B2 + bias2)</c>, for <c>A[m, k1]</c>, <c>B1[k1, n1]</c>, <c>H[m, n1]</c>, <c>B2[n1, n2]</c>,
+    /// <c>C[m, n2]</c>; each B row-major or, when its flag says so, in <see cref="GemmRows.LayoutChunkColumns"/>-column
+    /// chunks (<see cref="PackedMatrix.Chunked"/>). An empty bias adds nothing (and then ReLU is not allowed). Bitwise
+    /// the two products one after the other; returns false, having done nothing, where one region does not apply
+    /// (<see cref="GemmRows.PairThreads"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or ReLU is asked for without a bias.</exception>
+    internal static bool TryMultiplyPairRows(KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b1, bool chunked1,
+        ReadOnlySpan<float> bias1, bool relu1, Span<float> h, int m, int k1, int n1,
+        ReadOnlySpan<float> b2, bool chunked2, ReadOnlySpan<float> bias2, bool relu2, Span<float> c, int n2)
+    {
+        if (GemmRows.PairThreads(m, k1, n1, n2) < 2)
+        {
+            return false;
+        }
+
+        ThrowHelper.CheckLength(a.Length, (long)m * k1, nameof(a));
+        ThrowHelper.CheckLength(b1.Length, (long)k1 * n1, nameof(b1));
+        ThrowHelper.CheckLength(h.Length, (long)m * n1, nameof(h));
+        ThrowHelper.CheckLength(b2.Length, (long)n1 * n2, nameof(b2));
+        ThrowHelper.CheckLength(c.Length, (long)m * n2, nameof(c));
+        CheckPairBias(bias1, relu1, n1, nameof(bias1));
+        CheckPairBias(bias2, relu2, n2, nameof(bias2));
+        fixed (float* pa = a, pb1 = b1, pBias1 = bias1, ph = h, pb2 = b2, pBias2 = bias2, pc = c)
+        {
+            GemmEpilogue epilogue1 = bias1.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias1, relu1);
+            GemmEpilogue epilogue2 = bias2.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias2, relu2);
+            return GemmRows.TryMultiplyPair(isa, pa, pb1, chunked1, epilogue1, ph, m, k1, n1, pb2, chunked2, epilogue2, pc, n2);
+        }
+    }
+
+    private static void CheckPairBias(ReadOnlySpan<float> bias, bool relu, int n, string name)
+    {
+        if (bias.IsEmpty)
+        {
+            if (relu)
+            {
+                throw new ArgumentException("ReLU in the product's stores needs a bias (zeros for none).", name);
+            }
+
+            return;
+        }
+
+        ThrowHelper.CheckLength(bias.Length, n, name);
+    }
+
     /// <summary><c>C = A·B</c> with B packed beforehand, for <c>A[m, b.K]</c> and <c>C[m, b.N]</c>; bitwise the C of <see cref="Multiply(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool)"/>.</summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
     internal static void MultiplyPacked(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m) =>

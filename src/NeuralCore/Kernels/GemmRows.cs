@@ -16,7 +16,7 @@ namespace NeuralCore.Kernels;
 /// multiply-add (fused on the vector paths, a product then a sum on the scalar one), then added to C in block order, then
 /// the epilogue. So a sample predicted alone gives bitwise the outputs it gets inside a batch.
 /// </remarks>
-internal static unsafe class GemmRows
+internal static unsafe partial class GemmRows
 {
     /// <summary>Products with at most this many rows take this path.</summary>
     public const int MaxRows = 4;

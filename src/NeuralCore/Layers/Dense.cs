@@ -293,6 +293,71 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
+    /// The inference forward of <paramref name="first"/> and of <paramref name="second"/>, the next dense layer (with a
+    /// fused ReLU or nothing between them), for a few samples in one parallel region
+    /// (<see cref="Gemm.TryMultiplyPairRows"/>): bitwise <see cref="ForwardFrozen"/> (or the layer's own forward, for a
+    /// layer without a frozen copy) of each in turn. Returns false, having done nothing, where that does not apply: the
+    /// first layer has an activation other than ReLU, a layer's weights are in panel order, or the products are too
+    /// small to be divided (<see cref="GemmRows.PairThreads"/>).
+    /// </summary>
+    /// <param name="first">The lower layer; its output is <paramref name="hidden"/>.</param>
+    /// <param name="firstFrozen">Its frozen copy, or null to read its live parameters.</param>
+    /// <param name="firstRelu">Whether a plain ReLU after <paramref name="first"/> runs in its product's stores.</param>
+    /// <param name="second">The upper layer, whose input is <paramref name="hidden"/>.</param>
+    /// <param name="secondFrozen">Its frozen copy, or null.</param>
+    /// <param name="secondRelu">Whether a plain ReLU after <paramref name="second"/> runs in its product's stores.</param>
+    /// <param name="input">The <c>[batch, first.InputSize]</c> input.</param>
+    /// <param name="hidden">The <c>[batch, first.Units]</c> output of the first layer (and its ReLU).</param>
+    /// <param name="output">The <c>[batch, second.Units]</c> output of the second layer (and its ReLU).</param>
+    /// <param name="batch">The number of samples.</param>
+    internal static bool TryForwardPair(Dense first, Frozen? firstFrozen, bool firstRelu, Dense second, Frozen? secondFrozen, bool secondRelu,
+        ReadOnlySpan<float> input, Span<float> hidden, Span<float> output, int batch)
+    {
+        if (first.Activation is not (Activation.Linear or Activation.Relu) || second.InputSize != first.Units
+            || GemmRows.PairThreads(batch, first.InputSize, first.Units, second.Units) < 2
+            || !first.TryRowsOperands(firstFrozen, firstRelu, out ReadOnlySpan<float> w1, out bool chunked1, out ReadOnlySpan<float> bias1, out bool relu1, out KernelIsa isa1)
+            || !second.TryRowsOperands(secondFrozen, secondRelu, out ReadOnlySpan<float> w2, out bool chunked2, out ReadOnlySpan<float> bias2, out bool relu2, out KernelIsa isa2)
+            || isa1 != isa2)
+        {
+            return false;
+        }
+
+        if (!Gemm.TryMultiplyPairRows(isa1, input, w1, chunked1, bias1, relu1, hidden, batch, first.InputSize, first.Units,
+            w2, chunked2, bias2, relu2, output, second.Units))
+        {
+            return false;
+        }
+
+        second.ApplyActivation(output, batch);
+        return true;
+    }
+
+    // What the few-row product of this layer's inference forward reads: the weights (the frozen copy's column chunks, or
+    // the live row-major ones), the bias of its epilogue (empty for none; zeros where ReLU needs one), and the arithmetic.
+    private bool TryRowsOperands(Frozen? frozen, bool fusedRelu, out ReadOnlySpan<float> weights, out bool chunked,
+        out ReadOnlySpan<float> bias, out bool relu, out KernelIsa isa)
+    {
+        relu = fusedRelu || Activation == Activation.Relu;
+        if (frozen is not null)
+        {
+            // PackedMatrix.Chunked is B itself for at most 128 columns: one chunk is row-major.
+            weights = frozen.Weights.Chunked;
+            chunked = true;
+            bias = UseBias || relu ? frozen.Bias : default;
+            isa = frozen.Weights.Isa;
+            return true;
+        }
+
+        ReadOnlySpan<float> parameters = Parameters.Span;
+        int count = InputSize * Units;
+        weights = parameters[..count];
+        chunked = false;
+        bias = UseBias ? parameters[count..(count + Units)] : relu ? _zeroBias : default;
+        isa = KernelIsaSupport.Best;
+        return !PanelOrder.IsValid;
+    }
+
+    /// <summary>
     /// This layer's weight and bias gradients (overwritten) when its output goes through a ReLU, whose output is
     /// <paramref name="reluOutput"/> <c>[batch, Units]</c>, into <paramref name="upper"/>, whose output gradient is
     /// <paramref name="upperGrad"/> <c>[batch, upper.Units]</c>. The gradient between the two layers is computed while

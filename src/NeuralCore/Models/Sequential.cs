@@ -726,6 +726,28 @@ public sealed class Sequential
                 Span<float> y = last == layers.Count - 1
                     ? outputs[..(batch * layer.OutputSize)]
                     : (useA ? a : b).AsSpan(0, batch * layer.OutputSize);
+                // Two dense layers of a large model for a few samples (dropout between them is the identity here): one
+                // parallel region instead of two.
+                int next = last + 1;
+                while (weightBytes > 0 && next < layers.Count && layers[next] is Dropout)
+                {
+                    next++;
+                }
+
+                if (weightBytes > 0 && next < layers.Count && layers[i] is Dense first && layers[next] is Dense second)
+                {
+                    int nextLast = fusedRelu[next] ? next + 1 : next;
+                    Span<float> y2 = nextLast == layers.Count - 1
+                        ? outputs[..(batch * second.Units)]
+                        : (useA ? b : a).AsSpan(0, batch * second.Units);
+                    if (Dense.TryForwardPair(first, frozen?[i], fused, second, frozen?[next], fusedRelu[next], x, y, y2, batch))
+                    {
+                        i = nextLast;
+                        x = y2;
+                        continue;
+                    }
+                }
+
                 if (frozen?[i] is { } copy)
                 {
                     ((Dense)layers[i]).ForwardFrozen(copy, x, y, batch, fused);

@@ -1,0 +1,210 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using NeuralCore.Threading;
+
+namespace NeuralCore.Kernels;
+
+internal static unsafe partial class GemmRows
+{
+    [ThreadStatic]
+    private static PairJob? t_pairJob;
+
+    /// <summary>
+    /// The threads <see cref="TryMultiplyPair"/> runs two products of a few rows on, <c>H = A·B1</c>
+    /// (<c>m × k1</c> by <c>k1 × n1</c>) and <c>C = H·B2</c> (by <c>n1 × n2</c>); 1 when the pair does not apply.
+    /// </summary>
+    /// <remarks>
+    /// Each thread computes whole k blocks of the second product (<see cref="GemmPlan.KcMax"/> rows of B2 at most), so the
+    /// pair needs at least as many such blocks as threads; and it only runs where both products, each alone, would have
+    /// been divided among that many threads or more (large models, <see cref="ForLargeModel"/>), so that it never takes
+    /// threads from either.
+    /// </remarks>
+    internal static int PairThreads(int m, int k1, int n1, int n2)
+    {
+        if (m < 1 || m > MaxRows)
+        {
+            return 1;
+        }
+
+        int first = Threads(m, n1, k1);
+        int blocks = (n1 + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
+        return first >= 2 && Threads(m, n2, n1) >= first && blocks >= first ? first : 1;
+    }
+
+    /// <summary>
+    /// Two products of at most <see cref="MaxRows"/> rows in one parallel region, where they would otherwise take one
+    /// each: <c>H = epilogue1(A·B1)</c>, then <c>C = epilogue2(H·B2)</c>, for row-major <c>A[m, k1]</c>,
+    /// <c>H[m, n1]</c>, <c>C[m, n2]</c>, and B1, B2 row-major or in chunks (<see cref="LayoutChunkColumns"/>). Thread t
+    /// computes the columns of H that make up its k blocks of the second product, then those blocks' sums for every
+    /// column of C; no thread reads what another wrote until the join, after which the calling thread adds the other
+    /// threads' block sums to C in block order and applies <paramref name="epilogue2"/>. Every element is the
+    /// same arithmetic as two calls of <see cref="Multiply"/> (the same blocks, each summed from zero, then added in
+    /// block order), so the results are the same bits.
+    /// </summary>
+    /// <returns>False, having done nothing, when <see cref="PairThreads"/> gives one thread or the workers are busy.</returns>
+    /// <remarks>
+    /// One sample of 784-512-256-10 on two threads is two fork-joins of about a microsecond each otherwise (AMD EPYC
+    /// Zen 5, 2 real cores), beside about 9 µs of reading the weights.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryMultiplyPair(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h,
+        int m, int k1, int n1, float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2)
+    {
+        int threads = PairThreads(m, k1, n1, n2);
+        if (threads < 2)
+        {
+            return false;
+        }
+
+        PairJob job = t_pairJob ??= new PairJob();
+        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads);
+        try
+        {
+            if (!WorkerPool.TryRun(job, threads, threads))
+            {
+                return false;
+            }
+
+            job.Finish();
+            return true;
+        }
+        finally
+        {
+            job.Clear();
+        }
+    }
+
+    /// <summary>The sums of k block <paramref name="p0"/>..<paramref name="p0"/>+<paramref name="count"/> of one row for every column of a B of <paramref name="n"/> columns and <paramref name="k"/> rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockAllColumns(KernelIsa isa, float* x, float* b, bool chunked, float* y, int n, int k, int p0, int count, bool add)
+    {
+        bool fused = isa != KernelIsa.Scalar;
+        if (chunked)
+        {
+            for (int chunkStart = 0; chunkStart < n; chunkStart += LayoutChunkColumns)
+            {
+                int width = Math.Min(LayoutChunkColumns, n - chunkStart);
+                float* chunk = b + ((long)chunkStart * k);
+                Block(isa, fused, x + p0, chunk + ((long)p0 * width), y + chunkStart, width, width, count, add);
+            }
+
+            return;
+        }
+
+        for (int jc = 0; jc < n; jc += ChunkColumns)
+        {
+            int width = Math.Min(ChunkColumns, n - jc);
+            float* bBlock = b + ((long)p0 * n) + jc;
+            if (isa == KernelIsa.Vector512 && width == ChunkColumns)
+            {
+                Columns512x16(x + p0, bBlock, y + jc, n, count, add);
+            }
+            else
+            {
+                Block(isa, fused, x + p0, bBlock, y + jc, n, width, count, add);
+            }
+        }
+    }
+
+    /// <summary>Item t of <see cref="TryMultiplyPair"/>: its columns of H, then its k blocks of C.</summary>
+    private sealed class PairJob : IParallelWork
+    {
+        private KernelIsa _isa;
+        private float* _a, _b1, _h, _b2, _c;
+        private bool _chunked1, _chunked2;
+        private GemmEpilogue _epilogue1, _epilogue2;
+        private int _m, _k1, _n1, _n2, _threads, _blocks, _kc, _firstOtherBlock;
+
+        // The block sums of threads 1 and up, [block - _firstOtherBlock, m, n2]; grown, never shrunk.
+        private float[] _partials = [];
+
+        public void Set(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h, int m, int k1, int n1,
+            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads)
+        {
+            _a = a;
+            _b1 = b1;
+            _h = h;
+            _b2 = b2;
+            _c = c;
+            (_isa, _chunked1, _epilogue1, _chunked2, _epilogue2) = (isa, chunked1, epilogue1, chunked2, epilogue2);
+            (_m, _k1, _n1, _n2, _threads) = (m, k1, n1, n2, threads);
+            _blocks = (n1 + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
+            _kc = (n1 + _blocks - 1) / _blocks;
+            _firstOtherBlock = FirstBlock(1);
+            long partials = (long)(_blocks - _firstOtherBlock) * m * n2;
+            if (_partials.Length < partials)
+            {
+                _partials = GC.AllocateUninitializedArray<float>((int)partials, pinned: true);
+            }
+        }
+
+        public void Clear()
+        {
+            _a = _b1 = _h = _b2 = _c = null;
+        }
+
+        private int FirstBlock(int thread) => (int)((long)_blocks * thread / _threads);
+
+        public void Execute(int index)
+        {
+            int block0 = FirstBlock(index), block1 = FirstBlock(index + 1);
+            int j0 = block0 * _kc, j1 = Math.Min(_n1, block1 * _kc);
+            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1);
+
+            // The partials array is pinned (allocated pinned), so its address holds without a fixed block.
+            float* partials = (float*)Unsafe.AsPointer(ref _partials[0]);
+            for (int row = 0; row < _m; row++)
+            {
+                float* x = _h + ((long)row * _n1);
+                for (int block = block0; block < block1; block++)
+                {
+                    // Thread 0's blocks come first, so it sums them into C in block order itself; the others keep each
+                    // block's sums apart for the calling thread to add in that order.
+                    float* y = index == 0
+                        ? _c + ((long)row * _n2)
+                        : partials + ((((long)(block - _firstOtherBlock) * _m) + row) * _n2);
+                    BlockAllColumns(_isa, x, _b2, _chunked2, y, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
+                        add: index == 0 && block > 0);
+                }
+            }
+        }
+
+        /// <summary>On the calling thread after the join: the other threads' block sums added to C in block order, then the epilogue.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Finish()
+        {
+            float* partials = (float*)Unsafe.AsPointer(ref _partials[0]);
+            for (int row = 0; row < _m; row++)
+            {
+                float* y = _c + ((long)row * _n2);
+                for (int block = _firstOtherBlock; block < _blocks; block++)
+                {
+                    AddRow(y, partials + ((((long)(block - _firstOtherBlock) * _m) + row) * _n2), _n2);
+                }
+
+                if (_epilogue2.Kind != GemmEpilogueKind.None)
+                {
+                    _epilogue2.ApplyRow(y, row, 0, _n2);
+                }
+            }
+        }
+
+        // y += s, one IEEE sum per element at any width: what Store(sum, y, add: true) does in the blocks.
+        private static void AddRow(float* y, float* s, int n)
+        {
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j + 16 <= n; j += 16)
+                {
+                    Vector512.Store(Vector512.Load(y + j) + Vector512.Load(s + j), y + j);
+                }
+            }
+
+            for (; j < n; j++)
+            {
+                y[j] += s[j];
+            }
+        }
+    }
+}

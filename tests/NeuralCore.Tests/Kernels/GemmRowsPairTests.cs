@@ -1,0 +1,156 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// Two few-row products in one parallel region (<see cref="GemmRows.TryMultiplyPair"/>) must give bitwise what the two
+/// products give one after the other, on every instruction-set path, for row-major and chunked weights.
+/// </summary>
+[Collection(SerialTests.Name)]
+public class GemmRowsPairTests
+{
+    public static TheoryData<int> Paths() => [.. KernelIsaSupport.Supported.Select(isa => (int)isa)];
+
+    private static void WithThreads(int threads, Action action)
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.FmaThreadsOverride = threads;
+            Parallelism.DegreeOfParallelism = threads;
+            using (GemmRows.ForLargeModel(GemmRows.LargeModelBytes + 1))
+            {
+                action();
+            }
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
+    // Runs the pair and the two products apart; the pair must apply and give the same bits for H and C.
+    private static unsafe void Check(KernelIsa isa, int m, int k1, int n1, int n2, bool chunked1, bool chunked2, bool bias1, bool relu1, bool bias2, bool relu2, int seed)
+    {
+        float[] a = Seeded.Uniform(m * k1, seed);
+        float[] w1 = Seeded.Uniform(k1 * n1, seed + 1);
+        float[] w2 = Seeded.Uniform(n1 * n2, seed + 2);
+        float[] b1 = bias1 ? Seeded.Uniform(n1, seed + 3) : relu1 ? new float[n1] : [];
+        float[] b2 = bias2 ? Seeded.Uniform(n2, seed + 4) : relu2 ? new float[n2] : [];
+        float[] hExpected = new float[m * n1], cExpected = new float[m * n2];
+        fixed (float* pb1 = b1, pb2 = b2)
+        {
+            GemmEpilogue e1 = b1.Length == 0 ? GemmEpilogue.None : GemmEpilogue.AddBias(pb1, relu1);
+            GemmEpilogue e2 = b2.Length == 0 ? GemmEpilogue.None : GemmEpilogue.AddBias(pb2, relu2);
+            Gemm.MultiplyOn(isa, a, w1, hExpected, m, n1, k1, false, false, false, e1);
+            Gemm.MultiplyOn(isa, hExpected, w2, cExpected, m, n2, n1, false, false, false, e2);
+        }
+
+        // The chunked copies a predictor reads (PackedMatrix.Chunked is B itself for at most 128 columns).
+        ReadOnlySpan<float> read1 = chunked1 ? PackedMatrix.Pack(w1, k1, n1, isa).Chunked : w1;
+        ReadOnlySpan<float> read2 = chunked2 ? PackedMatrix.Pack(w2, n1, n2, isa).Chunked : w2;
+        float[] h = new float[m * n1], c = new float[m * n2];
+        string what = $"{isa} m={m} {k1}-{n1}-{n2} chunked {chunked1}/{chunked2} bias {bias1}/{bias2} relu {relu1}/{relu2}";
+        Assert.True(Gemm.TryMultiplyPairRows(isa, a, read1, chunked1, b1, relu1, h, m, k1, n1, read2, chunked2, b2, relu2, c, n2),
+            $"{what}: the pair did not apply");
+        AssertBitwise(hExpected, h, what + ", H");
+        AssertBitwise(cExpected, c, what + ", C");
+    }
+
+    private static void AssertBitwise(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}: element {i} is {actual[i]:R}, apart {expected[i]:R}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Two_threads_give_the_two_products_bits(int isa)
+    {
+        WithThreads(2, () =>
+        {
+            for (int m = 1; m <= GemmRows.MaxRows; m++)
+            {
+                // 784-512-256: two k blocks of 256, one per thread.
+                Check((KernelIsa)isa, m, 784, 512, 256, chunked1: true, chunked2: true, true, true, true, true, seed: m);
+                Check((KernelIsa)isa, m, 784, 512, 256, chunked1: false, chunked2: false, true, true, true, false, seed: m + 10);
+            }
+
+            // Three k blocks of 200 on two threads (one gets two, summed into C in order), ragged widths, no bias, chunks
+            // mixed with row-major.
+            Check((KernelIsa)isa, 1, 300, 600, 240, chunked1: true, chunked2: false, false, false, false, false, seed: 21);
+            Check((KernelIsa)isa, 2, 97, 1000, 70, chunked1: false, chunked2: true, true, false, false, true, seed: 22);
+            Check((KernelIsa)isa, 3, 784, 777, 131, chunked1: true, chunked2: true, false, true, true, true, seed: 23);
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Three_threads_give_the_two_products_bits(int isa)
+    {
+        WithThreads(3, () =>
+        {
+            // Three k blocks of 200: one each, two of them kept apart and added by the calling thread.
+            Assert.Equal(3, GemmRows.PairThreads(2, 784, 600, 200));
+            Check((KernelIsa)isa, 2, 784, 600, 200, chunked1: true, chunked2: true, true, true, true, true, seed: 31);
+            // Four blocks on three threads.
+            Check((KernelIsa)isa, 4, 784, 1024, 160, chunked1: false, chunked2: true, true, true, false, false, seed: 32);
+        });
+    }
+
+    [Fact]
+    public void The_pair_applies_only_where_both_products_would_be_divided_and_each_thread_gets_a_block()
+    {
+        WithThreads(2, () =>
+        {
+            Assert.Equal(2, GemmRows.PairThreads(1, 784, 512, 256));
+            Assert.Equal(1, GemmRows.PairThreads(GemmRows.MaxRows + 1, 784, 512, 256)); // not a few-row product
+            Assert.Equal(1, GemmRows.PairThreads(0, 784, 512, 256));
+            Assert.Equal(1, GemmRows.PairThreads(1, 784, 256, 256)); // one k block of the second product
+            Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 10)); // the second alone would take one thread
+            Assert.Equal(1, GemmRows.PairThreads(1, 16, 512, 256)); // the first alone would take one thread
+
+            // Where it does not apply, the pair does nothing and says so.
+            float[] a = Seeded.Uniform(784, 1), w1 = Seeded.Uniform(784 * 256, 2), w2 = Seeded.Uniform(256 * 256, 3);
+            float[] h = [.. Enumerable.Repeat(7f, 256)], c = [.. Enumerable.Repeat(7f, 256)];
+            Assert.False(Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, [], false, h, 1, 784, 256, w2, false, [], false, c, 256));
+            Assert.All(h, v => Assert.Equal(7f, v));
+            Assert.All(c, v => Assert.Equal(7f, v));
+        });
+
+        WithThreads(3, () => Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 256))); // two blocks for three threads
+        WithThreads(1, () => Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 256)));
+
+        // Outside a large model's scope the second product (131K multiply-adds) would take one thread.
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.FmaThreadsOverride = 2;
+            Parallelism.DegreeOfParallelism = 2;
+            Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 256));
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
+    [Fact]
+    public void Short_spans_and_relu_without_a_bias_are_rejected()
+    {
+        WithThreads(2, () =>
+        {
+            float[] a = new float[784], w1 = new float[784 * 512], w2 = new float[512 * 256], h = new float[512], c = new float[256];
+            float[] b1 = new float[512];
+            Assert.Throws<ArgumentException>("b2", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h, 1, 784, 512, w2.AsSpan(0, 100), false, [], false, c, 256));
+            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h.AsSpan(0, 511), 1, 784, 512, w2, false, [], false, c, 256));
+            Assert.Throws<ArgumentException>("bias1", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, [], true, h, 1, 784, 512, w2, false, [], false, c, 256));
+            Assert.Throws<ArgumentException>("bias2", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h, 1, 784, 512, w2, false, b1.AsSpan(0, 10), false, c, 256));
+        });
+    }
+}
