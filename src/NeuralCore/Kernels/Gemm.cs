@@ -103,19 +103,15 @@ public static unsafe class Gemm
     /// <c>C = relu2?(H·B2 + bias2)</c>, for <c>A[m, k1]</c>, <c>B1[k1, n1]</c>, <c>H[m, n1]</c>, <c>B2[n1, n2]</c>,
     /// <c>C[m, n2]</c>; each B row-major or, when its flag says so, in <see cref="GemmRows.LayoutChunkColumns"/>-column
     /// chunks (<see cref="PackedMatrix.Chunked"/>). An empty bias adds nothing (and then ReLU is not allowed). Bitwise
-    /// the two products one after the other; returns false, having done nothing, where one region does not apply
-    /// (<see cref="GemmRows.PairThreads"/>).
+    /// the two products one after the other. C is written only once A has been read, so it may overlap A; H may overlap
+    /// nothing. Returns false, having done nothing, where one region does not apply (<see cref="GemmRows.PairThreads"/>)
+    /// or the workers are busy.
     /// </summary>
-    /// <exception cref="ArgumentException">A span is shorter than its shape, or ReLU is asked for without a bias.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, H overlaps another span or C a B or H, or ReLU is asked for without a bias.</exception>
     internal static bool TryMultiplyPairRows(KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b1, bool chunked1,
         ReadOnlySpan<float> bias1, bool relu1, Span<float> h, int m, int k1, int n1,
         ReadOnlySpan<float> b2, bool chunked2, ReadOnlySpan<float> bias2, bool relu2, Span<float> c, int n2)
     {
-        if (GemmRows.PairThreads(m, k1, n1, n2) < 2)
-        {
-            return false;
-        }
-
         ThrowHelper.CheckLength(a.Length, (long)m * k1, nameof(a));
         ThrowHelper.CheckLength(b1.Length, (long)k1 * n1, nameof(b1));
         ThrowHelper.CheckLength(h.Length, (long)m * n1, nameof(h));
@@ -123,6 +119,23 @@ public static unsafe class Gemm
         ThrowHelper.CheckLength(c.Length, (long)m * n2, nameof(c));
         CheckPairBias(bias1, relu1, n1, nameof(bias1));
         CheckPairBias(bias2, relu2, n2, nameof(bias2));
+        ReadOnlySpan<float> hUsed = h[..(m * n1)], cUsed = c[..(m * n2)];
+        ReadOnlySpan<float> aUsed = a[..(m * k1)], b1Used = b1[..(k1 * n1)], b2Used = b2[..(n1 * n2)];
+        if (hUsed.Overlaps(aUsed) || hUsed.Overlaps(b1Used) || hUsed.Overlaps(b2Used) || hUsed.Overlaps(cUsed))
+        {
+            ThrowHelper.ThrowOverlap(nameof(h), hUsed.Overlaps(aUsed) ? nameof(a) : hUsed.Overlaps(cUsed) ? nameof(c) : "a weight matrix");
+        }
+
+        if (cUsed.Overlaps(b1Used) || cUsed.Overlaps(b2Used))
+        {
+            ThrowHelper.ThrowOverlap(nameof(c), "a weight matrix");
+        }
+
+        if (GemmRows.PairThreads(m, k1, n1, n2) < 2)
+        {
+            return false;
+        }
+
         fixed (float* pa = a, pb1 = b1, pBias1 = bias1, ph = h, pb2 = b2, pBias2 = bias2, pc = c)
         {
             GemmEpilogue epilogue1 = bias1.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias1, relu1);

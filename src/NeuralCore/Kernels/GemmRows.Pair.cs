@@ -14,21 +14,21 @@ internal static unsafe partial class GemmRows
     /// (<c>m × k1</c> by <c>k1 × n1</c>) and <c>C = H·B2</c> (by <c>n1 × n2</c>); 1 when the pair does not apply.
     /// </summary>
     /// <remarks>
-    /// Each thread computes whole k blocks of the second product (<see cref="GemmPlan.KcMax"/> rows of B2 at most), so the
-    /// pair needs at least as many such blocks as threads; and it only runs where both products, each alone, would have
-    /// been divided among that many threads or more (large models, <see cref="ForLargeModel"/>), so that it never takes
-    /// threads from either.
+    /// Only inside <see cref="ForLargeModel"/>, where it was measured, and only where each product alone would take the
+    /// same number of threads (so that the pair takes none from either and gives none to either) and the second
+    /// product's k blocks (<see cref="GemmPlan.KcMax"/> rows of B2 at most, equal) divide evenly among them, since
+    /// each thread computes whole blocks.
     /// </remarks>
     internal static int PairThreads(int m, int k1, int n1, int n2)
     {
-        if (m < 1 || m > MaxRows)
+        if (!t_largeModel || m < 1 || m > MaxRows)
         {
             return 1;
         }
 
         int first = Threads(m, n1, k1);
         int blocks = (n1 + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
-        return first >= 2 && Threads(m, n2, n1) >= first && blocks >= first ? first : 1;
+        return first >= 2 && Threads(m, n2, n1) == first && blocks % first == 0 ? first : 1;
     }
 
     /// <summary>
@@ -36,10 +36,12 @@ internal static unsafe partial class GemmRows
     /// each: <c>H = epilogue1(A·B1)</c>, then <c>C = epilogue2(H·B2)</c>, for row-major <c>A[m, k1]</c>,
     /// <c>H[m, n1]</c>, <c>C[m, n2]</c>, and B1, B2 row-major or in chunks (<see cref="LayoutChunkColumns"/>). Thread t
     /// computes the columns of H that make up its k blocks of the second product, then those blocks' sums for every
-    /// column of C; no thread reads what another wrote until the join, after which the calling thread adds the other
-    /// threads' block sums to C in block order and applies <paramref name="epilogue2"/>. Every element is the
-    /// same arithmetic as two calls of <see cref="Multiply"/> (the same blocks, each summed from zero, then added in
-    /// block order), so the results are the same bits.
+    /// column of C into a buffer of its own (thread 0 adds its blocks together, since they come first; the others keep
+    /// each block apart); no thread reads what another wrote until the join, after which the calling thread writes C
+    /// from the block sums in block order and applies <paramref name="epilogue2"/>. Every element is the same
+    /// arithmetic as two calls of <see cref="Multiply"/> (the same blocks, each summed from zero, then added in block
+    /// order), so the results are the same bits. C is written only after the join, so it may be A's memory (a model
+    /// ping-pongs two buffers); H must not overlap A, B1, B2 or C.
     /// </summary>
     /// <returns>False, having done nothing, when <see cref="PairThreads"/> gives one thread or the workers are busy.</returns>
     /// <remarks>
@@ -106,7 +108,7 @@ internal static unsafe partial class GemmRows
         }
     }
 
-    /// <summary>Item t of <see cref="TryMultiplyPair"/>: its columns of H, then its k blocks of C.</summary>
+    /// <summary>Item t of <see cref="TryMultiplyPair"/>: its columns of H, then its k blocks' sums.</summary>
     private sealed class PairJob : IParallelWork
     {
         private KernelIsa _isa;
@@ -115,7 +117,8 @@ internal static unsafe partial class GemmRows
         private GemmEpilogue _epilogue1, _epilogue2;
         private int _m, _k1, _n1, _n2, _threads, _blocks, _kc, _firstOtherBlock;
 
-        // The block sums of threads 1 and up, [block - _firstOtherBlock, m, n2]; grown, never shrunk.
+        // Block sums, slot after slot of [m, n2]: slot 0 thread 0's blocks added together, then one slot per block of
+        // the other threads. Grown, never shrunk; pinned, so that its address holds without a fixed block.
         private float[] _partials = [];
 
         public void Set(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h, int m, int k1, int n1,
@@ -131,7 +134,7 @@ internal static unsafe partial class GemmRows
             _blocks = (n1 + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
             _kc = (n1 + _blocks - 1) / _blocks;
             _firstOtherBlock = FirstBlock(1);
-            long partials = (long)(_blocks - _firstOtherBlock) * m * n2;
+            long partials = (long)(1 + _blocks - _firstOtherBlock) * m * n2;
             if (_partials.Length < partials)
             {
                 _partials = GC.AllocateUninitializedArray<float>((int)partials, pinned: true);
@@ -141,9 +144,14 @@ internal static unsafe partial class GemmRows
         public void Clear()
         {
             _a = _b1 = _h = _b2 = _c = null;
+            _epilogue1 = _epilogue2 = default;
         }
 
         private int FirstBlock(int thread) => (int)((long)_blocks * thread / _threads);
+
+        // Slot 0 is thread 0's; block b of another thread has slot 1 + b - _firstOtherBlock.
+        private float* Slot(int slot, int row) =>
+            (float*)Unsafe.AsPointer(ref _partials[0]) + ((((long)slot * _m) + row) * _n2);
 
         public void Execute(int index)
         {
@@ -151,35 +159,29 @@ internal static unsafe partial class GemmRows
             int j0 = block0 * _kc, j1 = Math.Min(_n1, block1 * _kc);
             Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1);
 
-            // The partials array is pinned (allocated pinned), so its address holds without a fixed block.
-            float* partials = (float*)Unsafe.AsPointer(ref _partials[0]);
             for (int row = 0; row < _m; row++)
             {
                 float* x = _h + ((long)row * _n1);
                 for (int block = block0; block < block1; block++)
                 {
-                    // Thread 0's blocks come first, so it sums them into C in block order itself; the others keep each
-                    // block's sums apart for the calling thread to add in that order.
-                    float* y = index == 0
-                        ? _c + ((long)row * _n2)
-                        : partials + ((((long)(block - _firstOtherBlock) * _m) + row) * _n2);
+                    float* y = index == 0 ? Slot(0, row) : Slot(1 + block - _firstOtherBlock, row);
                     BlockAllColumns(_isa, x, _b2, _chunked2, y, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
                         add: index == 0 && block > 0);
                 }
             }
         }
 
-        /// <summary>On the calling thread after the join: the other threads' block sums added to C in block order, then the epilogue.</summary>
+        /// <summary>On the calling thread after the join: C from the block sums in block order, then the epilogue.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Finish()
         {
-            float* partials = (float*)Unsafe.AsPointer(ref _partials[0]);
             for (int row = 0; row < _m; row++)
             {
                 float* y = _c + ((long)row * _n2);
+                Buffer.MemoryCopy(Slot(0, row), y, 4L * _n2, 4L * _n2);
                 for (int block = _firstOtherBlock; block < _blocks; block++)
                 {
-                    AddRow(y, partials + ((((long)(block - _firstOtherBlock) * _m) + row) * _n2), _n2);
+                    AddRow(y, Slot(1 + block - _firstOtherBlock, row), _n2);
                 }
 
                 if (_epilogue2.Kind != GemmEpilogueKind.None)

@@ -293,12 +293,13 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
-    /// The inference forward of <paramref name="first"/> and of <paramref name="second"/>, the next dense layer (with a
-    /// fused ReLU or nothing between them), for a few samples in one parallel region
-    /// (<see cref="Gemm.TryMultiplyPairRows"/>): bitwise <see cref="ForwardFrozen"/> (or the layer's own forward, for a
-    /// layer without a frozen copy) of each in turn. Returns false, having done nothing, where that does not apply: the
-    /// first layer has an activation other than ReLU, a layer's weights are in panel order, or the products are too
-    /// small to be divided (<see cref="GemmRows.PairThreads"/>).
+    /// The inference forward of <paramref name="first"/> and of <paramref name="second"/>, the next dense layer (with at
+    /// most a fused ReLU and dropout, the identity at inference, between them; the caller skips the dropout), for a few
+    /// samples in one parallel region (<see cref="Gemm.TryMultiplyPairRows"/>): bitwise <see cref="ForwardFrozen"/> (or
+    /// the layer's own forward, for a layer without a frozen copy) of each in turn. <paramref name="output"/> may be
+    /// <paramref name="input"/>'s memory; <paramref name="hidden"/> must overlap neither. Returns false, having done
+    /// nothing, where that does not apply: the first layer has an activation other than ReLU, a layer's weights are in
+    /// panel order, the products are not divided this way (<see cref="GemmRows.PairThreads"/>), or the workers are busy.
     /// </summary>
     /// <param name="first">The lower layer; its output is <paramref name="hidden"/>.</param>
     /// <param name="firstFrozen">Its frozen copy, or null to read its live parameters.</param>

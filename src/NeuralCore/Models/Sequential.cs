@@ -727,14 +727,15 @@ public sealed class Sequential
                     ? outputs[..(batch * layer.OutputSize)]
                     : (useA ? a : b).AsSpan(0, batch * layer.OutputSize);
                 // Two dense layers of a large model for a few samples (dropout between them is the identity here): one
-                // parallel region instead of two.
+                // parallel region instead of two. Their output may go to the buffer that holds their input (x): the pair
+                // writes it only after the join.
                 int next = last + 1;
-                while (weightBytes > 0 && next < layers.Count && layers[next] is Dropout)
+                while (GemmRows.InLargeModelScope && next < layers.Count && layers[next] is Dropout)
                 {
                     next++;
                 }
 
-                if (weightBytes > 0 && next < layers.Count && layers[i] is Dense first && layers[next] is Dense second)
+                if (GemmRows.InLargeModelScope && next < layers.Count && layers[i] is Dense first && layers[next] is Dense second)
                 {
                     int nextLast = fusedRelu[next] ? next + 1 : next;
                     Span<float> y2 = nextLast == layers.Count - 1

@@ -80,9 +80,9 @@ public class GemmRowsPairTests
                 Check((KernelIsa)isa, m, 784, 512, 256, chunked1: false, chunked2: false, true, true, true, false, seed: m + 10);
             }
 
-            // Three k blocks of 200 on two threads (one gets two, summed into C in order), ragged widths, no bias, chunks
-            // mixed with row-major.
-            Check((KernelIsa)isa, 1, 300, 600, 240, chunked1: true, chunked2: false, false, false, false, false, seed: 21);
+            // Four k blocks on two threads (thread 0 adds its two together, the other's are kept apart), ragged widths
+            // and blocks (250, 195), no bias, chunks mixed with row-major.
+            Check((KernelIsa)isa, 1, 300, 1024, 240, chunked1: true, chunked2: false, false, false, false, false, seed: 21);
             Check((KernelIsa)isa, 2, 97, 1000, 70, chunked1: false, chunked2: true, true, false, false, true, seed: 22);
             Check((KernelIsa)isa, 3, 784, 777, 131, chunked1: true, chunked2: true, false, true, true, true, seed: 23);
         });
@@ -97,8 +97,7 @@ public class GemmRowsPairTests
             // Three k blocks of 200: one each, two of them kept apart and added by the calling thread.
             Assert.Equal(3, GemmRows.PairThreads(2, 784, 600, 200));
             Check((KernelIsa)isa, 2, 784, 600, 200, chunked1: true, chunked2: true, true, true, true, true, seed: 31);
-            // Four blocks on three threads.
-            Check((KernelIsa)isa, 4, 784, 1024, 160, chunked1: false, chunked2: true, true, true, false, false, seed: 32);
+            Check((KernelIsa)isa, 4, 784, 768, 160, chunked1: false, chunked2: true, true, true, false, false, seed: 32);
         });
     }
 
@@ -113,6 +112,7 @@ public class GemmRowsPairTests
             Assert.Equal(1, GemmRows.PairThreads(1, 784, 256, 256)); // one k block of the second product
             Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 10)); // the second alone would take one thread
             Assert.Equal(1, GemmRows.PairThreads(1, 16, 512, 256)); // the first alone would take one thread
+            Assert.Equal(1, GemmRows.PairThreads(1, 784, 600, 256)); // three k blocks for two threads
 
             // Where it does not apply, the pair does nothing and says so.
             float[] a = Seeded.Uniform(784, 1), w1 = Seeded.Uniform(784 * 256, 2), w2 = Seeded.Uniform(256 * 256, 3);
@@ -122,7 +122,11 @@ public class GemmRowsPairTests
             Assert.All(c, v => Assert.Equal(7f, v));
         });
 
-        WithThreads(3, () => Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 256))); // two blocks for three threads
+        WithThreads(3, () =>
+        {
+            Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 256)); // two blocks for three threads
+            Assert.Equal(1, GemmRows.PairThreads(1, 130, 1024, 256)); // the second alone would take three threads, the first two
+        });
         WithThreads(1, () => Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 256)));
 
         // Outside a large model's scope the second product (131K multiply-adds) would take one thread.
@@ -140,6 +144,32 @@ public class GemmRowsPairTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public unsafe void C_may_be_written_over_A(int isa)
+    {
+        // A model's layers ping-pong two buffers, so the pair's output can be its input's memory: C is written only
+        // after every thread has read A. Here A and C share one array.
+        WithThreads(2, () =>
+        {
+            const int M = 2, K = 512, N1 = 512, N2 = 512;
+            float[] a = Seeded.Uniform(M * K, 41), w1 = Seeded.Uniform(K * N1, 42), w2 = Seeded.Uniform(N1 * N2, 43);
+            float[] bias = Seeded.Uniform(N1, 44);
+            float[] hExpected = new float[M * N1], cExpected = new float[M * N2];
+            fixed (float* pBias = bias)
+            {
+                Gemm.MultiplyOn((KernelIsa)isa, a, w1, hExpected, M, N1, K, false, false, false, GemmEpilogue.AddBias(pBias, relu: true));
+            }
+
+            Gemm.MultiplyOn((KernelIsa)isa, hExpected, w2, cExpected, M, N2, N1, false, false, false, GemmEpilogue.None);
+
+            float[] shared = (float[])a.Clone(), h = new float[M * N1];
+            Assert.True(Gemm.TryMultiplyPairRows((KernelIsa)isa, shared, w1, false, bias, true, h, M, K, N1, w2, false, [], false, shared, N2));
+            AssertBitwise(hExpected, h, $"{(KernelIsa)isa} in place, H");
+            AssertBitwise(cExpected, shared, $"{(KernelIsa)isa} in place, C");
+        });
+    }
+
     [Fact]
     public void Short_spans_and_relu_without_a_bias_are_rejected()
     {
@@ -151,6 +181,12 @@ public class GemmRowsPairTests
             Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h.AsSpan(0, 511), 1, 784, 512, w2, false, [], false, c, 256));
             Assert.Throws<ArgumentException>("bias1", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, [], true, h, 1, 784, 512, w2, false, [], false, c, 256));
             Assert.Throws<ArgumentException>("bias2", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h, 1, 784, 512, w2, false, b1.AsSpan(0, 10), false, c, 256));
+
+            // H is written while the threads still read A, the weights and (thread 0's sums aside) nothing else.
+            float[] big = new float[1024];
+            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, big.AsSpan(0, 784), w1, false, b1, true, big.AsSpan(256, 512), 1, 784, 512, w2, false, [], false, c, 256));
+            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, big.AsSpan(0, 512), 1, 784, 512, w2, false, [], false, big.AsSpan(300, 256), 256));
+            Assert.Throws<ArgumentException>("c", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h, 1, 784, 512, w2, false, [], false, w2.AsSpan(0, 256), 256));
         });
     }
 }

@@ -23,7 +23,7 @@ public class PredictorTests
         }
     }
 
-    public static TheoryData<string> Models() => ["mnist", "two-hidden", "activations", "no-bias", "softmax-layer", "binary", "regression", "uncompiled"];
+    public static TheoryData<string> Models() => ["mnist", "two-hidden", "deep", "activations", "no-bias", "softmax-layer", "binary", "regression", "uncompiled"];
 
     private static Sequential Build(string kind)
     {
@@ -36,6 +36,12 @@ public class PredictorTests
                 break;
             case "two-hidden":
                 model.Add(new Dense(512)).Add(new Relu()).Add(new Dropout(0.2f)).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
+                model.Compile(new SoftmaxCrossEntropy(), new Adam());
+                break;
+            case "deep":
+                // Its 1024- and 512-unit layers run as one region for a few samples on two threads, reading and
+                // overwriting the model's scratch buffers (the 784-128 layer before them is too small to divide).
+                model.Add(new Dense(128)).Add(new Relu()).Add(new Dense(1024)).Add(new Relu()).Add(new Dense(512)).Add(new Relu()).Add(new Dense(10));
                 model.Compile(new SoftmaxCrossEntropy(), new Adam());
                 break;
             case "activations":
@@ -135,24 +141,27 @@ public class PredictorTests
         AssertBitwiseEqual(before[..10], predictor.Predict(x.AsSpan(0, 784)), "one sample");
     }
 
-    [Fact]
-    public void Predicting_from_many_threads_matches_sequential_calls()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(1)]
+    public void Predicting_from_many_threads_matches_sequential_calls(int batch)
     {
         // Batches of 64: each call runs the packed products (and the worker pool, when it is free) while others do.
+        // One sample: two layers share one parallel region when the pool is free, and run one after the other when not.
         Predictor predictor = Build("two-hidden").CreatePredictor();
-        const int Batches = 6, Batch = 64;
-        float[][] inputs = [.. Enumerable.Range(0, Batches).Select(i => Seeded.Uniform(Batch * 784, 20 + i))];
+        const int Batches = 6;
+        float[][] inputs = [.. Enumerable.Range(0, Batches).Select(i => Seeded.Uniform(batch * 784, 20 + i))];
         float[][] expected = [.. inputs.Select(x =>
         {
-            float[] y = new float[Batch * 10];
-            predictor.Predict(x, y, Batch);
+            float[] y = new float[batch * 10];
+            predictor.Predict(x, y, batch);
             return y;
         })];
-        float[][] actual = new float[Batches * 8][];
+        float[][] actual = new float[Batches * 8 * (64 / batch)][];
         Parallel.For(0, actual.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
         {
-            float[] y = new float[Batch * 10];
-            predictor.Predict(inputs[i % Batches], y, Batch);
+            float[] y = new float[batch * 10];
+            predictor.Predict(inputs[i % Batches], y, batch);
             actual[i] = y;
         });
         for (int i = 0; i < actual.Length; i++)
@@ -190,10 +199,26 @@ public class PredictorTests
                 Assert.True(predictorWindows.Count(b => b != 0) <= 1, $"batch {batch}: the predictor allocated {string.Join(", ", predictorWindows)} bytes per window of 10 calls");
                 Assert.True(modelWindows.Count(b => b != 0) <= 1, $"batch {batch}: the model allocated {string.Join(", ", modelWindows)} bytes per window of 10 calls");
             }
+
+            // One sample on two threads, where two layers share one parallel region (the calling thread's allocations).
+            Parallelism.FmaThreadsOverride = 2;
+            Parallelism.DegreeOfParallelism = 2;
+            float[] sample = Seeded.Uniform(784, 3), output = new float[10];
+            for (int i = 0; i < 100; i++)
+            {
+                model.Predict(sample, output, 1);
+                predictor.Predict(sample, output, 1);
+            }
+
+            long[] pairWindows = Windows(() => predictor.Predict(sample, output, 1));
+            long[] modelPairWindows = Windows(() => model.Predict(sample, output, 1));
+            Assert.True(pairWindows.Count(b => b != 0) <= 1, $"two threads: the predictor allocated {string.Join(", ", pairWindows)} bytes per window of 10 calls");
+            Assert.True(modelPairWindows.Count(b => b != 0) <= 1, $"two threads: the model allocated {string.Join(", ", modelPairWindows)} bytes per window of 10 calls");
         }
         finally
         {
             Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
         }
     }
 
