@@ -270,4 +270,70 @@ public class ElementwiseTests
             Assert.True(float.IsNaN(g[classes]) && float.IsNaN(g[classes + 1]));
         }
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(10)]
+    [InlineData(16)]
+    [InlineData(17)]
+    public void TrySoftmaxRow_gives_the_bits_of_the_span_path_or_declines(int columns)
+    {
+        var random = new Random(100 + columns);
+        float[] x = new float[columns], expected = new float[columns];
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            // Ordinary logits, some far apart (underflowing exponentials), a tie for the maximum with signed zeros, an
+            // infinite logit (NaN probabilities on both paths) and a NaN.
+            for (int j = 0; j < columns; j++)
+            {
+                x[j] = trial % 4 == 0 ? (float)((random.NextDouble() * 200) - 100) : (float)((random.NextDouble() * 10) - 5);
+            }
+
+            if (trial % 7 == 0 && columns > 1)
+            {
+                x[columns - 1] = x[0] = 0f;
+                x[columns / 2] = -0f;
+            }
+
+            if (trial == 11)
+            {
+                x[columns / 2] = float.PositiveInfinity;
+            }
+
+            if (trial == 13)
+            {
+                x[0] = float.NaN;
+            }
+
+            // What SoftmaxRows computes without the kernel.
+            (_, float sum) = Elementwise.ShiftedExp(x, expected);
+            System.Numerics.Tensors.TensorPrimitives.Divide(expected, sum, expected);
+
+            float[] p = Enumerable.Repeat(float.NaN, columns + 2).ToArray();
+            bool computed = Elementwise.TrySoftmaxRow(x, p.AsSpan(0, columns));
+            bool expectedToCompute = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated
+                && System.Runtime.Intrinsics.X86.Avx512F.IsSupported && columns >= 4 && columns <= 16;
+            Assert.Equal(expectedToCompute, computed);
+            if (!computed)
+            {
+                Assert.All(p, v => Assert.True(float.IsNaN(v)));
+                continue;
+            }
+
+            for (int j = 0; j < columns; j++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(expected[j]) == BitConverter.SingleToInt32Bits(p[j]),
+                    $"columns {columns}, trial {trial}, p[{j}]: {p[j]} against {expected[j]}");
+            }
+
+            Assert.True(float.IsNaN(p[columns]) && float.IsNaN(p[columns + 1]));
+
+            // In place, as SoftmaxRows may run.
+            float[] inPlace = (float[])x.Clone();
+            Assert.True(Elementwise.TrySoftmaxRow(inPlace, inPlace));
+            Assert.Equal(p.Take(columns).Select(BitConverter.SingleToInt32Bits), inPlace.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
 }
