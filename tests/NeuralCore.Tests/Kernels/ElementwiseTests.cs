@@ -225,17 +225,7 @@ public class ElementwiseTests
         float[] x = new float[classes], e = new float[classes], expected = new float[classes];
         for (int trial = 0; trial < 2000; trial++)
         {
-            // Ordinary logits, a few far apart (underflowing exponentials), a tie for the maximum, and signed zeros.
-            for (int j = 0; j < classes; j++)
-            {
-                x[j] = trial % 4 == 0 ? (float)((random.NextDouble() * 200) - 100) : (float)((random.NextDouble() * 10) - 5);
-            }
-
-            if (trial % 7 == 0 && classes > 1)
-            {
-                x[classes - 1] = x[0] = 0f;
-                x[classes / 2] = -0f;
-            }
+            FillLogits(x, random, trial);
 
             int label = random.Next(classes);
             float scale = trial % 3 == 0 ? 1f : 1f / 128;
@@ -271,6 +261,22 @@ public class ElementwiseTests
         }
     }
 
+    // Ordinary logits, a quarter of the rows far apart (underflowing exponentials), and every seventh a tie for the
+    // maximum with signed zeros.
+    private static void FillLogits(float[] x, Random random, int trial)
+    {
+        for (int j = 0; j < x.Length; j++)
+        {
+            x[j] = trial % 4 == 0 ? (float)((random.NextDouble() * 200) - 100) : (float)((random.NextDouble() * 10) - 5);
+        }
+
+        if (trial % 7 == 0 && x.Length > 1)
+        {
+            x[^1] = x[0] = 0f;
+            x[x.Length / 2] = -0f;
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
@@ -284,19 +290,8 @@ public class ElementwiseTests
         float[] x = new float[columns], expected = new float[columns];
         for (int trial = 0; trial < 2000; trial++)
         {
-            // Ordinary logits, some far apart (underflowing exponentials), a tie for the maximum with signed zeros, an
-            // infinite logit (NaN probabilities on both paths) and a NaN.
-            for (int j = 0; j < columns; j++)
-            {
-                x[j] = trial % 4 == 0 ? (float)((random.NextDouble() * 200) - 100) : (float)((random.NextDouble() * 10) - 5);
-            }
-
-            if (trial % 7 == 0 && columns > 1)
-            {
-                x[columns - 1] = x[0] = 0f;
-                x[columns / 2] = -0f;
-            }
-
+            // FillLogits' rows, then an infinite logit (NaN probabilities on both paths) and a NaN.
+            FillLogits(x, random, trial);
             if (trial == 11)
             {
                 x[columns / 2] = float.PositiveInfinity;
