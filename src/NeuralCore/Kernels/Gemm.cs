@@ -121,14 +121,14 @@ public static unsafe class Gemm
         CheckPairBias(bias2, relu2, n2, nameof(bias2));
         ReadOnlySpan<float> hUsed = h[..(m * n1)], cUsed = c[..(m * n2)];
         ReadOnlySpan<float> aUsed = a[..(m * k1)], b1Used = b1[..(k1 * n1)], b2Used = b2[..(n1 * n2)];
-        if (hUsed.Overlaps(aUsed) || hUsed.Overlaps(b1Used) || hUsed.Overlaps(b2Used) || hUsed.Overlaps(cUsed))
+        if (hUsed.Overlaps(aUsed) || hUsed.Overlaps(b1Used) || hUsed.Overlaps(b2Used) || hUsed.Overlaps(cUsed) || hUsed.Overlaps(bias1) || hUsed.Overlaps(bias2))
         {
-            ThrowHelper.ThrowOverlap(nameof(h), hUsed.Overlaps(aUsed) ? nameof(a) : hUsed.Overlaps(cUsed) ? nameof(c) : "a weight matrix");
+            ThrowHelper.ThrowOverlap(nameof(h), hUsed.Overlaps(aUsed) ? nameof(a) : hUsed.Overlaps(cUsed) ? nameof(c) : "a weight matrix or bias");
         }
 
-        if (cUsed.Overlaps(b1Used) || cUsed.Overlaps(b2Used))
+        if (cUsed.Overlaps(b1Used) || cUsed.Overlaps(b2Used) || cUsed.Overlaps(bias1) || cUsed.Overlaps(bias2))
         {
-            ThrowHelper.ThrowOverlap(nameof(c), "a weight matrix");
+            ThrowHelper.ThrowOverlap(nameof(c), "a weight matrix or bias");
         }
 
         if (GemmRows.PairThreads(m, k1, n1, n2) < 2)

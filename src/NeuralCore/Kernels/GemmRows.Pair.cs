@@ -27,8 +27,17 @@ internal static unsafe partial class GemmRows
         }
 
         int first = Threads(m, n1, k1);
-        int blocks = (n1 + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
+        (int blocks, _) = KBlocks(n1);
         return first >= 2 && Threads(m, n2, n1) == first && blocks % first == 0 ? first : 1;
+    }
+
+    // The k blocks Columns sums a reduction of length k in (equal blocks of at most KcMax), counting only those with
+    // rows: for a k near a multiple of KcMax squared the last of the equal blocks can be empty, and Columns skips it.
+    private static (int Blocks, int Kc) KBlocks(int k)
+    {
+        int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
+        int kc = (k + blocks - 1) / blocks;
+        return ((k + kc - 1) / kc, kc);
     }
 
     /// <summary>
@@ -131,8 +140,7 @@ internal static unsafe partial class GemmRows
             _c = c;
             (_isa, _chunked1, _epilogue1, _chunked2, _epilogue2) = (isa, chunked1, epilogue1, chunked2, epilogue2);
             (_m, _k1, _n1, _n2, _threads) = (m, k1, n1, n2, threads);
-            _blocks = (n1 + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
-            _kc = (n1 + _blocks - 1) / _blocks;
+            (_blocks, _kc) = KBlocks(n1);
             _firstOtherBlock = FirstBlock(1);
             long partials = (long)(1 + _blocks - _firstOtherBlock) * m * n2;
             if (_partials.Length < partials)

@@ -281,7 +281,10 @@ public class ElementwiseTests
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(8)]
     [InlineData(10)]
+    [InlineData(15)]
     [InlineData(16)]
     [InlineData(17)]
     public void TrySoftmaxRow_gives_the_bits_of_the_span_path_or_declines(int columns)
@@ -300,6 +303,12 @@ public class ElementwiseTests
             if (trial == 13)
             {
                 x[0] = float.NaN;
+            }
+
+            if (trial == 17)
+            {
+                // A NaN with a payload of its own, mid-row.
+                x[columns / 2] = BitConverter.Int32BitsToSingle(0x7FC0_1234);
             }
 
             // What SoftmaxRows computes without the kernel.

@@ -80,8 +80,8 @@ public class GemmRowsPairTests
                 Check((KernelIsa)isa, m, 784, 512, 256, chunked1: false, chunked2: false, true, true, true, false, seed: m + 10);
             }
 
-            // Four k blocks on two threads (thread 0 adds its two together, the other's are kept apart), ragged widths
-            // and blocks (250, 195), no bias, chunks mixed with row-major.
+            // Four k blocks on two threads (thread 0 adds its two together, the other's are kept apart): of 256 rows,
+            // then of 250 and of 195 (the last 192), ragged widths, no bias, chunks mixed with row-major.
             Check((KernelIsa)isa, 1, 300, 1024, 240, chunked1: true, chunked2: false, false, false, false, false, seed: 21);
             Check((KernelIsa)isa, 2, 97, 1000, 70, chunked1: false, chunked2: true, true, false, false, true, seed: 22);
             Check((KernelIsa)isa, 3, 784, 777, 131, chunked1: true, chunked2: true, false, true, true, true, seed: 23);
