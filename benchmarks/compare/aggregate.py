@@ -9,7 +9,8 @@ weight gradient (its input gradient is not needed) and 3·2·b·H·10 for the se
 gradients. "% of peak" divides by the FMA probe of the same run times the threads.
 
   aggregate.py --runs runs.jsonl --out DIR [--environment env.json] [--pytorch-info info.json] [--steps steps.jsonl]
-  aggregate.py --probes DIR                     (adds DIR/probe-*.json to DIR/environment.json)
+  aggregate.py --probes DIR                     (adds DIR/probe-*.json and DIR/pingpong-start.json to DIR/environment.json)
+  aggregate.py --pingpong-end DIR               (adds DIR/pingpong-end.json to DIR/environment.json)
   aggregate.py --line JSON --other-load X       (one run's summary line, for run.sh's progress)
 """
 
@@ -185,6 +186,24 @@ def probes(out):
         f.write("\n")
     print(f"  one probe: {one['gflops']:.1f} GFLOP/s ({one['bits']}-bit); two at once: "
           f"{two[0]['gflops']:.1f} + {two[1]['gflops']:.1f} -> FMA units {env['fma_units']}")
+    return pingpong(out, "start")
+
+
+def pingpong(out, when):
+    """Adds DIR/pingpong-WHEN.json (a cache line's round trip between two threads) to DIR/environment.json."""
+    path = os.path.join(out, f"pingpong-{when}.json")
+    if not os.path.exists(path):
+        return 0
+    env_path = os.path.join(out, "environment.json")
+    with open(env_path, encoding="utf-8") as f:
+        env = json.load(f)
+    with open(path, encoding="utf-8") as f:
+        trip = json.load(f)
+    env.setdefault("cross_core_round_trip_ns", {})[when] = {"min": trip["round_trip_ns_min"], "median": trip["round_trip_ns_median"]}
+    with open(env_path, "w", encoding="utf-8") as f:
+        json.dump(env, f, indent=2)
+        f.write("\n")
+    print(f"  cross-core round trip ({when}): {trip['round_trip_ns_median']:.0f} ns median, {trip['round_trip_ns_min']:.0f} ns min")
     return 0
 
 
@@ -200,6 +219,11 @@ def preamble(environment, info, rows):
             lines.append(f"FMA probe ({probe['bits']}-bit): {probe['one_core_gflops']:.1f} GFLOP/s on one core; two at once "
                          f"{probe['two_at_once_gflops'][0]:.1f} + {probe['two_at_once_gflops'][1]:.1f}: "
                          f"FMA units {environment.get('fma_units', '?')}")
+        trips = environment.get("cross_core_round_trip_ns")
+        if trips:
+            parts = [f"{when} {t['median']:.0f} ns (min {t['min']:.0f})" for when, t in trips.items()]
+            lines.append("Cross-core round trip of one cache line between two threads, median of 20,000-trip slices: "
+                         + "; ".join(parts) + " (where the host puts the two vCPUs; every parallel region's start and join pays it)")
     if info:
         blas = next((p for p in info.get("mapped_libraries", []) if "blas" in os.path.basename(p)), "?")
         core = info.get("openblas_core")
@@ -222,6 +246,7 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--steps")
     parser.add_argument("--probes")
+    parser.add_argument("--pingpong-end")
     parser.add_argument("--environment")
     parser.add_argument("--pytorch-info")
     parser.add_argument("--line")
@@ -237,6 +262,9 @@ def main():
 
     if args.probes is not None:
         return probes(args.probes)
+
+    if args.pingpong_end is not None:
+        return pingpong(args.pingpong_end, "end")
 
     if not args.runs or not args.out:
         parser.error("--runs and --out are required (or --line, or --probes)")

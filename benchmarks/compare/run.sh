@@ -141,6 +141,9 @@ dotnet "$nc_dll" --probe --seconds 3 >"$out/probe-2a.json" &
 probe_pid=$!
 dotnet "$nc_dll" --probe --seconds 3 >"$out/probe-2b.json"
 wait "$probe_pid"
+# How long one cache line takes to go to the other core and back: on a VM it follows where the host puts the two vCPUs,
+# and moves the two-thread figures with it (docs/benchmarks.md).
+dotnet "$nc_dll" --pingpong --seconds 2 >"$out/pingpong-start.json"
 "$python" "$here/aggregate.py" --probes "$out"
 "$python" "$here/pytorch_mlp.py" --info --threads "${threads_values[0]}" >"$out/pytorch_info.json"
 echo "PyTorch build and BLAS:"
@@ -231,6 +234,8 @@ if [ "$steps" -eq 1 ]; then
   done
 fi
 echo "Measured in $(($(date +%s) - started)) s."
+dotnet "$nc_dll" --pingpong --seconds 2 >"$out/pingpong-end.json"
+"$python" "$here/aggregate.py" --pingpong-end "$out"
 
 report=("$python" "$here/aggregate.py" --runs "$runs" --environment "$out/environment.json" --pytorch-info "$out/pytorch_info.json" --out "$out")
 [ "$steps" -eq 0 ] || report+=(--steps "$out/steps.jsonl")

@@ -48,6 +48,59 @@ internal static class Probes
     }
 
     /// <summary>
+    /// Two threads pass one cache line back and forth (each waits for the other's number, then writes the next) for
+    /// <paramref name="seconds"/>, in slices of 20,000 round trips; returns the fastest and the median slice's
+    /// nanoseconds per round trip. On a VM it follows where the host puts the two vCPUs: on the 2-core AMD EPYC Zen 5
+    /// it read 116-350 ns from one second to the next (2026-12-01). Every parallel region's start and join pays it, so
+    /// run.sh records it at the start and the end of a run, beside the two-thread figures.
+    /// </summary>
+    public static (double MinNanoseconds, double MedianNanoseconds) RoundTrip(double seconds)
+    {
+        long[] line = new long[32];
+        const int index = 16; // away from the array's header: a line no other data shares
+        const long perSlice = 20_000;
+        long next = 0;
+        bool stop = false;
+        var partner = new Thread(() =>
+        {
+            long expected = 1;
+            while (!Volatile.Read(ref stop))
+            {
+                if (Volatile.Read(ref line[index]) == expected)
+                {
+                    Volatile.Write(ref line[index], expected + 1);
+                    expected += 2;
+                }
+            }
+        })
+        { IsBackground = true };
+        partner.Start();
+
+        var slices = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds || slices.Count < 5)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (long i = 0; i < perSlice; i++)
+            {
+                Volatile.Write(ref line[index], next + 1);
+                while (Volatile.Read(ref line[index]) != next + 2)
+                {
+                }
+
+                next += 2;
+            }
+
+            slices.Add(Stopwatch.GetElapsedTime(start).TotalNanoseconds / perSlice);
+        }
+
+        Volatile.Write(ref stop, true);
+        partner.Join();
+        slices.Sort();
+        return (slices[0], slices[slices.Count / 2]);
+    }
+
+    /// <summary>
     /// Times TrainStep on one fixed random batch, with the first layer's weights in panel order as Fit keeps them
     /// during an epoch: warm-up, then <paramref name="seconds"/> of steps in slices; returns the fastest and the median
     /// slice's microseconds per step.

@@ -41,6 +41,14 @@ if (options.Mode == "probe")
     return 0;
 }
 
+if (options.Mode == "pingpong")
+{
+    (double min, double median) = Probes.RoundTrip(options.Seconds);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"mode\":\"pingpong\",\"round_trip_ns_min\":{min:F1},\"round_trip_ns_median\":{median:F1}}}"));
+    return 0;
+}
+
 if (options.Mode == "step")
 {
     (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds);
@@ -108,9 +116,10 @@ internal sealed record CompareOptions
     public const string Usage =
         "usage: NeuralCoreCompare --hidden H [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
-        "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2]   the training step alone";
+        "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2]   the training step alone\n" +
+        "       NeuralCoreCompare --pingpong [--seconds 2]       a cache line's round trip between two threads (JSON: ns)";
 
-    /// <summary><c>train</c> (the default), <c>probe</c> or <c>step</c>.</summary>
+    /// <summary><c>train</c> (the default), <c>probe</c>, <c>pingpong</c> or <c>step</c>.</summary>
     public string Mode { get; init; } = "train";
 
     public double Seconds { get; init; } = 2;
@@ -141,7 +150,7 @@ internal sealed record CompareOptions
                 continue;
             }
 
-            if (name is "--probe" or "--step")
+            if (name is "--probe" or "--step" or "--pingpong")
             {
                 options = options with { Mode = name[2..] };
                 continue;
