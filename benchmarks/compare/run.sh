@@ -14,7 +14,8 @@
 # a configuration whose repeats differ by more than 25%. With two or more --threads values it adds a scaling table
 # (NeuralCore and PyTorch, each against its own fewest-threads run).
 # First it measures the machine: lscpu, one core's FMA peak, and two FMA probes at once (do the two CPUs have their
-# own FMA units, or share one core's?). --steps also times NeuralCore's training step alone (fixed batch, no data
+# own FMA units, or share one core's?), and a cache line's round trip between two threads (again at the end: on a VM it
+# follows where the host puts the vCPUs). --steps also times NeuralCore's training step alone (fixed batch, no data
 # loading) for every configuration and reports it as a percentage of the probe times the threads.
 # Each run records the share of CPU time the hypervisor stole (steal in /proc/stat) and other processes used.
 # --pytorch-args passes extra options to pytorch_mlp.py (e.g. --flush-denormal). Writes DIR/compare.json,
