@@ -199,7 +199,8 @@ internal static unsafe partial class GemmRows
             }
         }
 
-        // y += s, one IEEE sum per element at any width: what Store(sum, y, add: true) does in the blocks.
+        // y += s, one IEEE sum per element at any width, y the first operand as in Store(sum, y, add: true) of the
+        // blocks (GemmPacking.AddTile adds the other way round, which keeps the other operand's payload when both are NaN).
         private static void AddRow(float* y, float* s, int n)
         {
             int j = 0;
