@@ -23,26 +23,25 @@ internal static unsafe partial class GemmRows
 
     /// <summary>
     /// Fused multiply-adds per thread below which a second thread does not pay: the product streams B from cache, and a
-    /// fork and join costs about a microsecond. Measured on the 2-core Zen 5: 784·512 (401K) halves with two threads, while
-    /// 784·128 (100K) is slower with two and 512·256 (131K) was no faster alone (in a model too large for one core's L2,
-    /// see <see cref="MinFmaPerThreadLargeModel"/>).
+    /// fork and join costs about a microsecond. Measured on the 2-core Zen 5 (AMD EPYC, 2 real cores; one sample, the
+    /// predictor, medians, 2026-12-01): 784·128 (100K) 2.41 → 1.84 µs with two threads and 784·256 5.7 → 4.0 µs, while
+    /// 784·64 (50K) was slower with two (1.35 → 1.89 µs), and so were four samples of 784·64 (4.9-5.0 → 5.2-6.4 µs).
+    /// 784·192 (150K) takes two and is within 2% either way. (It was 192K until then, when 784·128 had been slower with
+    /// two; the worker pool's start has become cheaper since.)
     /// </summary>
-    public const long MinFmaPerThread = 192 * 1024;
+    public const long MinFmaPerThread = 48 * 1024;
 
     /// <summary>
-    /// Weights (bytes) of a whole model above which its few-row products use <see cref="MinFmaPerThreadLargeModel"/>:
-    /// more than one core's L2 (1 MB on the Zen 4 and Zen 5 measured), so that one thread would read most of them from L3.
+    /// Weights (bytes) of a whole model above which its prediction runs two dense layers in one parallel region
+    /// (<see cref="TryMultiplyPair"/>): more than one core's L2 (1 MB on the Zen 4 and Zen 5 measured), so that each
+    /// core reads its half of both layers' weights while the other reads the other half.
     /// </summary>
+    /// <remarks>
+    /// Until 2026-12-01 such a model also split its products at a lower threshold (64K multiply-adds a thread, against
+    /// 192K for the others); with <see cref="MinFmaPerThread"/> at 48K the lower one is the common one, and the models
+    /// measured split the same products as before (784-512-256-10: both hidden layers; 784-256-256-10: the 784·256 one).
+    /// </remarks>
     public const long LargeModelBytes = 1L << 20;
-
-    /// <summary>
-    /// Fused multiply-adds per thread inside <see cref="ForLargeModel"/>: splitting every product of such a model between
-    /// the cores lets each keep its half of the weights in its own L2. Measured on the AMD EPYC Zen 5 with 2 real cores, one sample, two
-    /// threads, alternating in one process: 784-512-256-10 (2.1 MB, its 512·256 layer now split too) 17.8-19.0 →
-    /// 14.5-15.4 µs, 784-256-256-10 (1.05 MB, its 784·256 layer split) 11.8 → 9.3 µs; while 784-256-10 (0.8 MB, in one
-    /// L2) was slower with its 784·256 layer split (5.7-6.0 → 6.9-7.0 µs), so smaller models keep <see cref="MinFmaPerThread"/>.
-    /// </summary>
-    public const long MinFmaPerThreadLargeModel = 64 * 1024;
 
     // Whether the calling thread is inside a ForLargeModel scope.
     [ThreadStatic]
@@ -93,20 +92,18 @@ internal static unsafe partial class GemmRows
 
     /// <summary>
     /// The threads <see cref="Multiply"/> divides an <c>m × k</c> by <c>k × n</c> product among on the calling thread: one
-    /// per <see cref="MinFmaPerThread"/> multiply-adds (<see cref="MinFmaPerThreadLargeModel"/> inside
-    /// <see cref="ForLargeModel"/>), at most <see cref="Parallelism.ComputeThreads"/>, and at least 16 columns each.
+    /// per <see cref="MinFmaPerThread"/> multiply-adds, at most <see cref="Parallelism.ComputeThreads"/>, and at least 16 columns each.
     /// </summary>
     internal static int Threads(int m, int n, int k)
     {
         // Slices of whole 16-column vectors, so that only the last slice has a ragged edge.
-        long minFma = t_largeModel ? MinFmaPerThreadLargeModel : MinFmaPerThread;
-        return (int)Math.Clamp((long)m * n * k / minFma, 1, Math.Min(Parallelism.ComputeThreads, Math.Max(1, n / 16)));
+        return (int)Math.Clamp((long)m * n * k / MinFmaPerThread, 1, Math.Min(Parallelism.ComputeThreads, Math.Max(1, n / 16)));
     }
 
     /// <summary>
-    /// Lowers the threshold for a second thread to <see cref="MinFmaPerThreadLargeModel"/> for the products the calling
-    /// thread runs until the returned scope is disposed, when <paramref name="weightBytes"/> (the whole model's) exceeds
-    /// <see cref="LargeModelBytes"/>; otherwise changes nothing. Scopes nest. Results never depend on it.
+    /// Marks the products the calling thread runs until the returned scope is disposed as a large model's, when
+    /// <paramref name="weightBytes"/> (the whole model's) exceeds <see cref="LargeModelBytes"/>, which lets
+    /// <see cref="TryMultiplyPair"/> run; otherwise changes nothing. Scopes nest. Results never depend on it.
     /// </summary>
     public static LargeModelScope ForLargeModel(long weightBytes)
     {
@@ -115,10 +112,10 @@ internal static unsafe partial class GemmRows
         return new LargeModelScope(previous);
     }
 
-    /// <summary>Whether the calling thread is inside a <see cref="ForLargeModel"/> scope that lowered the threshold.</summary>
+    /// <summary>Whether the calling thread is inside a <see cref="ForLargeModel"/> scope that marked a large model.</summary>
     internal static bool InLargeModelScope => t_largeModel;
 
-    /// <summary>Restores the threshold in force before <see cref="ForLargeModel"/>.</summary>
+    /// <summary>Restores the mark in force before <see cref="ForLargeModel"/>.</summary>
     internal readonly struct LargeModelScope(bool previous) : IDisposable
     {
         public void Dispose() => t_largeModel = previous;
@@ -253,6 +250,12 @@ internal static unsafe partial class GemmRows
                 Columns512x4(x, b + j, y + j, ldb, count, add);
             }
 
+            if (j < n && Avx512F.IsSupported)
+            {
+                MaskedColumns512(x, b + j, y + j, ldb, n - j, count, add);
+                return;
+            }
+
             for (; j + 16 <= n; j += 16)
             {
                 Vector512<float> acc = Vector512<float>.Zero;
@@ -262,12 +265,6 @@ internal static unsafe partial class GemmRows
                 }
 
                 Store(acc, y + j, add);
-            }
-
-            if (j < n && Avx512F.IsSupported)
-            {
-                MaskedColumns512(x, b + j, y + j, ldb, n - j, count, add);
-                return;
             }
         }
 
@@ -335,22 +332,56 @@ internal static unsafe partial class GemmRows
     }
 
     /// <summary>
-    /// The last 1-15 columns as the lanes of one masked chain, where a 10-class layer otherwise ran an 8-lane chain and
-    /// then a scalar one after it (each as long as k). Lanes at or past <paramref name="width"/> are neither loaded (a
-    /// masked-off lane cannot fault past the end of B) nor stored; each lane's sums are those of the wider paths.
+    /// The last 1-63 columns (what the 128- and 64-column kernels leave) as up to four chains in one loop, the last one
+    /// masked, where they were one 16-column chain after another, each as long as the k block and bound by the
+    /// multiply-add's latency. Lanes at or past <paramref name="width"/> are neither loaded (a masked-off lane cannot
+    /// fault past the end of B) nor stored; each lane's sums are those of the wider paths.
     /// </summary>
+    /// <remarks>
+    /// A 10-class layer is one masked chain, as before. One sample, the predictor, one thread, medians alternating
+    /// with the chains one after another (AMD EPYC Zen 5, 2 real cores, 2026-12-01): 784-32-10 1.57-1.62 → 0.93-0.96 µs,
+    /// 784-96-10 2.75-2.88 → 2.14-2.24 µs; four samples of 784-32-10 5.8-6.1 → 3.3-3.4 µs.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaskedColumns512(float* x, float* b, float* y, int ldb, int width, int count, bool add)
     {
-        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(width)).AsSingle();
-        Vector512<float> acc = Vector512<float>.Zero;
-        for (int p = 0; p < count; p++)
+        Vector512<int> lanes = Vector512<int>.Indices;
+        Vector512<float> m0 = Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle();
+        if (width <= 16)
         {
-            acc = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), Avx512F.MaskLoad(b + ((long)p * ldb), mask, Vector512<float>.Zero), acc);
+            Vector512<float> acc = Vector512<float>.Zero;
+            for (int p = 0; p < count; p++)
+            {
+                acc = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), Avx512F.MaskLoad(b + ((long)p * ldb), m0, Vector512<float>.Zero), acc);
+            }
+
+            StoreMasked(acc, y, m0, add);
+            return;
         }
 
-        Avx512F.MaskStore(y, mask, add ? Avx512F.MaskLoad(y, mask, Vector512<float>.Zero) + acc : acc);
+        Vector512<float> m1 = Vector512.LessThan(lanes, Vector512.Create(width - 16)).AsSingle();
+        Vector512<float> m2 = Vector512.LessThan(lanes, Vector512.Create(width - 32)).AsSingle();
+        Vector512<float> m3 = Vector512.LessThan(lanes, Vector512.Create(width - 48)).AsSingle();
+        Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
+        for (int p = 0; p < count; p++)
+        {
+            var xp = Vector512.Create(x[p]);
+            float* row = b + ((long)p * ldb);
+            a0 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row, m0, Vector512<float>.Zero), a0);
+            a1 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 16, m1, Vector512<float>.Zero), a1);
+            a2 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 32, m2, Vector512<float>.Zero), a2);
+            a3 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 48, m3, Vector512<float>.Zero), a3);
+        }
+
+        StoreMasked(a0, y, m0, add);
+        StoreMasked(a1, y + 16, m1, add);
+        StoreMasked(a2, y + 32, m2, add);
+        StoreMasked(a3, y + 48, m3, add);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreMasked(Vector512<float> sum, float* y, Vector512<float> mask, bool add) =>
+        Avx512F.MaskStore(y, mask, add ? Avx512F.MaskLoad(y, mask, Vector512<float>.Zero) + sum : sum);
 
     /// <summary>256 columns at once: sixteen chains, each row of B read as one 1 KB stretch.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
