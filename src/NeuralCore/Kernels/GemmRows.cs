@@ -199,9 +199,20 @@ internal static unsafe partial class GemmRows
             int chunkWidth = Math.Min(LayoutChunkColumns, n - chunkStart);
             int end = Math.Min(j1, chunkStart + chunkWidth);
             float* chunk = b + ((long)chunkStart * k) + (jc - chunkStart);
+            bool pairs = isa == KernelIsa.Vector512 && Avx512F.IsSupported && end - jc <= 64;
             for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
             {
                 bool add = accumulate || block > 0;
+                if (pairs && p0 + kc < k)
+                {
+                    int p1 = p0 + kc;
+                    MaskedColumns512Pair(x + p0, chunk + ((long)p0 * chunkWidth), x + p1, chunk + ((long)p1 * chunkWidth), y + jc, chunkWidth,
+                        end - jc, kc, Math.Min(kc, k - p1), add);
+                    p0 = p1;
+                    block++;
+                    continue;
+                }
+
                 Block(isa, fused, x + p0, chunk + ((long)p0 * chunkWidth), y + jc, chunkWidth, end - jc, Math.Min(kc, k - p0), add);
             }
 
@@ -377,6 +388,70 @@ internal static unsafe partial class GemmRows
         StoreMasked(a1, y + 16, m1, add);
         StoreMasked(a2, y + 32, m2, add);
         StoreMasked(a3, y + 48, m3, add);
+    }
+
+    /// <summary>
+    /// Two consecutive k blocks of at most 64 columns in one loop: <c>y (+)= s0</c>, then <c>y += s1</c>, with each
+    /// block's sums <c>s = Σ_p x[p]·B[p, ·]</c> computed from zero in increasing p, as two calls of
+    /// <see cref="Block"/> compute and add them (the same bits). Eight chains instead of four, where a thread's
+    /// 64 columns of a product were bound by the multiply-add's latency rather than by reading B.
+    /// </summary>
+    /// <param name="x0">Block 0's part of the row.</param>
+    /// <param name="b0">Block 0's first row of B.</param>
+    /// <param name="x1">Block 1's part of the row.</param>
+    /// <param name="b1">Block 1's first row of B.</param>
+    /// <param name="y">The output columns.</param>
+    /// <param name="ldb">Floats between B's rows.</param>
+    /// <param name="width">Columns, 1 to 64.</param>
+    /// <param name="count0">Rows of block 0.</param>
+    /// <param name="count1">Rows of block 1, at most <paramref name="count0"/> (only the last block is shorter).</param>
+    /// <param name="add">Whether block 0's sums are added to y rather than stored.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaskedColumns512Pair(float* x0, float* b0, float* x1, float* b1, float* y, int ldb, int width, int count0, int count1,
+        bool add)
+    {
+        Vector512<int> lanes = Vector512<int>.Indices;
+        Vector512<float> m0 = Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle();
+        Vector512<float> m1 = Vector512.LessThan(lanes, Vector512.Create(width - 16)).AsSingle();
+        Vector512<float> m2 = Vector512.LessThan(lanes, Vector512.Create(width - 32)).AsSingle();
+        Vector512<float> m3 = Vector512.LessThan(lanes, Vector512.Create(width - 48)).AsSingle();
+        Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
+        Vector512<float> e0 = Vector512<float>.Zero, e1 = Vector512<float>.Zero, e2 = Vector512<float>.Zero, e3 = Vector512<float>.Zero;
+        int p = 0;
+        for (; p < count1; p++)
+        {
+            var xp = Vector512.Create(x0[p]);
+            float* row = b0 + ((long)p * ldb);
+            a0 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row, m0, Vector512<float>.Zero), a0);
+            a1 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 16, m1, Vector512<float>.Zero), a1);
+            a2 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 32, m2, Vector512<float>.Zero), a2);
+            a3 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 48, m3, Vector512<float>.Zero), a3);
+            var xq = Vector512.Create(x1[p]);
+            float* other = b1 + ((long)p * ldb);
+            e0 = Vector512.FusedMultiplyAdd(xq, Avx512F.MaskLoad(other, m0, Vector512<float>.Zero), e0);
+            e1 = Vector512.FusedMultiplyAdd(xq, Avx512F.MaskLoad(other + 16, m1, Vector512<float>.Zero), e1);
+            e2 = Vector512.FusedMultiplyAdd(xq, Avx512F.MaskLoad(other + 32, m2, Vector512<float>.Zero), e2);
+            e3 = Vector512.FusedMultiplyAdd(xq, Avx512F.MaskLoad(other + 48, m3, Vector512<float>.Zero), e3);
+        }
+
+        for (; p < count0; p++)
+        {
+            var xp = Vector512.Create(x0[p]);
+            float* row = b0 + ((long)p * ldb);
+            a0 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row, m0, Vector512<float>.Zero), a0);
+            a1 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 16, m1, Vector512<float>.Zero), a1);
+            a2 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 32, m2, Vector512<float>.Zero), a2);
+            a3 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 48, m3, Vector512<float>.Zero), a3);
+        }
+
+        StoreMasked(a0, y, m0, add);
+        StoreMasked(a1, y + 16, m1, add);
+        StoreMasked(a2, y + 32, m2, add);
+        StoreMasked(a3, y + 48, m3, add);
+        StoreMasked(e0, y, m0, add: true);
+        StoreMasked(e1, y + 16, m1, add: true);
+        StoreMasked(e2, y + 32, m2, add: true);
+        StoreMasked(e3, y + 48, m3, add: true);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

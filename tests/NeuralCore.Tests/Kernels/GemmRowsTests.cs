@@ -66,7 +66,7 @@ public class GemmRowsTests
 
     /// <summary>
     /// Every width of the last columns a 128- and a 64-column pass leave (one to four chains in one loop, the last
-    /// masked), alone and after wider passes, chunked and row-major.
+    /// masked), alone and after wider passes, chunked and row-major, with one to three k blocks.
     /// </summary>
     [Theory]
     [MemberData(nameof(Paths))]
@@ -76,6 +76,11 @@ public class GemmRowsTests
         {
             Check((KernelIsa)isa, 1, n, 37, accumulate: false, epilogueKind: 2, seed: n);
             Check((KernelIsa)isa, 2, n, 300, accumulate: true, epilogueKind: 1, seed: n + 1, chunked: true);
+
+            // Chunks of at most 64 columns take their k blocks two at a time: an odd number of blocks, and a last
+            // block shorter than the others.
+            Check((KernelIsa)isa, 1, n, 301, accumulate: false, epilogueKind: 2, seed: n + 2, chunked: true);
+            Check((KernelIsa)isa, 3, n, 700, accumulate: true, epilogueKind: 0, seed: n + 3, chunked: true);
         }
     }
 
