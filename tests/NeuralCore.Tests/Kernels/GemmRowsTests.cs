@@ -77,9 +77,10 @@ public class GemmRowsTests
             Check((KernelIsa)isa, 1, n, 37, accumulate: false, epilogueKind: 2, seed: n);
             Check((KernelIsa)isa, 2, n, 300, accumulate: true, epilogueKind: 1, seed: n + 1, chunked: true);
 
-            // Chunks of at most 64 columns take their k blocks two at a time: an odd number of blocks, and a last
-            // block shorter than the others.
-            Check((KernelIsa)isa, 1, n, 301, accumulate: false, epilogueKind: 2, seed: n + 2, chunked: true);
+            // At most 64 columns take their k blocks two at a time, row-major and chunked: an odd number of blocks,
+            // and a last block shorter than the others.
+            Check((KernelIsa)isa, 1, n, 301, accumulate: false, epilogueKind: 2, seed: n + 2);
+            Check((KernelIsa)isa, 2, n, 301, accumulate: true, epilogueKind: 2, seed: n + 4, chunked: true);
             Check((KernelIsa)isa, 3, n, 700, accumulate: true, epilogueKind: 0, seed: n + 3, chunked: true);
         }
     }
