@@ -59,6 +59,23 @@ internal static unsafe class GemmBuffers
         ? Allocate((int)length)
         : throw new InsufficientMemoryException($"{what} needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
 
+    /// <summary>
+    /// A zeroed pinned array for <paramref name="length"/> floats and the index of its first element on a 64-byte
+    /// boundary, from which the floats are to be used.
+    /// </summary>
+    /// <exception cref="InsufficientMemoryException">The floats are more than one array can hold.</exception>
+    internal static (float[] Array, int Start) AllocateAlignedZeroed(long length, string what)
+    {
+        if (length > Array.MaxLength - AlignFloats)
+        {
+            throw new InsufficientMemoryException($"{what} needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
+        }
+
+        float[] array = GC.AllocateArray<float>((int)length + AlignFloats, pinned: true);
+        var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        return (array, (int)((Aligned(array) - (float*)start)));
+    }
+
     /// <summary>The first 64-byte boundary inside an array from <see cref="Allocate(long, string)"/>.</summary>
     internal static float* Aligned(float[] array)
     {

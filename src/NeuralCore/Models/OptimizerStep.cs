@@ -28,8 +28,8 @@ internal sealed class OptimizerStep : IParallelWork
     private readonly int[] _slices;
     private readonly int[] _mr;
     private IElementwiseOptimizer? _optimizer;
-    private float[] _parameters = [];
-    private float[] _gradients = [];
+    private Memory<float> _parameters;
+    private Memory<float> _gradients;
     private int _items;
 
     public OptimizerStep(List<ILayer> layers)
@@ -48,9 +48,9 @@ internal sealed class OptimizerStep : IParallelWork
 
     /// <summary>One step of <paramref name="optimizer"/> over the arena, for gradients of a batch of <paramref name="batch"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Run(IElementwiseOptimizer optimizer, float[] parameters, float[] gradients, int batch)
+    public void Run(IElementwiseOptimizer optimizer, Memory<float> parameters, Memory<float> gradients, int batch)
     {
-        optimizer.BeginStep(parameters.Length, gradients);
+        optimizer.BeginStep(parameters.Length, gradients.Span);
         _optimizer = optimizer;
         _parameters = parameters;
         _gradients = gradients;
@@ -69,7 +69,7 @@ internal sealed class OptimizerStep : IParallelWork
         {
             if (_items == 1)
             {
-                optimizer.UpdateRange(parameters, gradients, 0, parameters.Length);
+                optimizer.UpdateRange(parameters.Span, gradients.Span, 0, parameters.Length);
             }
             else
             {
@@ -79,8 +79,8 @@ internal sealed class OptimizerStep : IParallelWork
         finally
         {
             _optimizer = null;
-            _parameters = [];
-            _gradients = [];
+            _parameters = default;
+            _gradients = default;
         }
 
         optimizer.EndStep();
@@ -107,7 +107,7 @@ internal sealed class OptimizerStep : IParallelWork
                 // A layer whose gradient one thread computed: updated whole, by the first item.
                 if (index == 0)
                 {
-                    optimizer.UpdateRange(_parameters, _gradients, offset, count);
+                    optimizer.UpdateRange(_parameters.Span, _gradients.Span, offset, count);
                 }
 
                 continue;
@@ -130,7 +130,7 @@ internal sealed class OptimizerStep : IParallelWork
                 length += d.Units;
             }
 
-            optimizer.UpdateRange(_parameters, _gradients, offset + (row0 * d.Units), length);
+            optimizer.UpdateRange(_parameters.Span, _gradients.Span, offset + (row0 * d.Units), length);
         }
     }
 }

@@ -30,8 +30,10 @@ public sealed class Sequential
 {
     private readonly List<ILayer> _layers = [];
     private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
-    private float[] _parameters = [];
-    private float[] _gradients = [];
+    // The arena and its gradients, each starting on a 64-byte boundary of a pinned array: a few-row product on two
+    // threads read a dense layer's weights 40% slower when its rows were 16 bytes off a cache line (see Compile).
+    private Memory<float> _parameters = Memory<float>.Empty;
+    private Memory<float> _gradients = Memory<float>.Empty;
     private float[][] _activations = [];
     private float[] _gradA = [];
     private float[] _gradB = [];
@@ -132,8 +134,8 @@ public sealed class Sequential
     {
         int length = dense.InputSize * dense.Units;
         Span<float> block = scratch.AsSpan(0, layout.ScratchLength);
-        layout.Reorder(_parameters.AsSpan(0, length), block, toPanels);
-        layout.Reorder(_gradients.AsSpan(0, length), block, toPanels);
+        layout.Reorder(_parameters.Span[..length], block, toPanels);
+        layout.Reorder(_gradients.Span[..length], block, toPanels);
         for (int slot = 0; slot < optimizer.StateSlotCount; slot++)
         {
             layout.Reorder(optimizer.StateRange(slot, 0, length), block, toPanels);
@@ -331,13 +333,19 @@ public sealed class Sequential
             int slots = optimizer is Optimizer stateful ? stateful.StateSlotCount : 0;
             Check.FitsInMemory(4m * count * (4 + slots), string.Create(CultureInfo.InvariantCulture,
                 $"Compiling {count:N0} parameters for {optimizer.GetType().Name} ({slots} state value(s) per parameter)"), "use fewer or narrower layers");
-            _parameters = new float[count];
-            _gradients = new float[count];
+            // 64-byte aligned: one sample of 784-128-10 on two threads, each streaming half of every row of the
+            // 784 x 128 weights, took 1.9-2.0 µs from aligned rows and 2.7-2.8 µs from rows 16, 32 or 48 bytes off
+            // (GemmRows.Multiply alone, alternating in one process; AMD EPYC Zen 5, 2 real cores); one thread was
+            // within 10% either way.
+            (float[] parameters, int parametersStart) = GemmBuffers.AllocateAlignedZeroed(count, "The parameter arena");
+            (float[] gradients, int gradientsStart) = GemmBuffers.AllocateAlignedZeroed(count, "The gradient arena");
+            _parameters = parameters.AsMemory(parametersStart, count);
+            _gradients = gradients.AsMemory(gradientsStart, count);
             int offset = 0;
             foreach (ILayer layer in _layers)
             {
                 int n = layer.ParameterCount;
-                layer.BindParameters(_parameters.AsMemory(offset, n), _gradients.AsMemory(offset, n));
+                layer.BindParameters(_parameters.Slice(offset, n), _gradients.Slice(offset, n));
                 offset += n;
             }
         }
@@ -478,7 +486,7 @@ public sealed class Sequential
             }
             else
             {
-                Optimizer!.Update(_parameters, _gradients);
+                Optimizer!.Update(_parameters.Span, _gradients.Span);
             }
         }
 
