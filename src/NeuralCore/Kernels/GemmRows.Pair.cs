@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using NeuralCore.Threading;
 
 namespace NeuralCore.Kernels;
@@ -166,6 +167,20 @@ internal static unsafe partial class GemmRows
             int block0 = FirstBlock(index), block1 = FirstBlock(index + 1);
             int j0 = block0 * _kc, j1 = Math.Min(_n1, block1 * _kc);
             Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1);
+
+            if (_m >= 2 && _isa == KernelIsa.Vector512 && Avx512F.IsSupported)
+            {
+                // All rows at once, each vector of B2 loaded once for them (GemmRows.Together.cs); a slot's rows are
+                // n2 apart.
+                for (int block = block0; block < block1; block++)
+                {
+                    float* y = index == 0 ? Slot(0, 0) : Slot(1 + block - _firstOtherBlock, 0);
+                    BlockAllColumnsTogether(_h, _n1, _b2, _chunked2, y, _n2, _m, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
+                        add: index == 0 && block > 0);
+                }
+
+                return;
+            }
 
             for (int row = 0; row < _m; row++)
             {

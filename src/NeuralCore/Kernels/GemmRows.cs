@@ -129,15 +129,21 @@ internal static unsafe partial class GemmRows
         int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
         int kc = (k + blocks - 1) / blocks;
         bool fused = isa != KernelIsa.Scalar;
+        bool together = m >= 2 && isa == KernelIsa.Vector512 && Avx512F.IsSupported;
+        if (together)
+        {
+            RowsTogether(a, b, c, m, n, k, kc, j0, j1, accumulate, chunked);
+        }
+
         for (int row = 0; row < m; row++)
         {
             float* x = a + ((long)row * k);
             float* y = c + ((long)row * n);
-            if (chunked)
+            if (!together && chunked)
             {
                 ChunkedColumns(isa, fused, x, b, y, n, k, kc, j0, j1, accumulate);
             }
-            else
+            else if (!together)
             {
                 RowMajorColumns(isa, fused, x, b, y, n, k, kc, j0, j1, accumulate);
             }
