@@ -376,7 +376,8 @@ public static unsafe class Gemm
             return;
         }
 
-        if (!panelOrder && m <= GemmRows.MaxRows && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
+        if (!panelOrder && m <= GemmRows.MaxRowsFor(packed is not null, k, n) && !transposeA && !transposeB && columnSums is null
+            && productB.IsEmpty)
         {
             // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows), from
             // its column chunks when it was copied in them.

@@ -7,7 +7,7 @@ namespace NeuralCore.Kernels;
 internal static unsafe partial class GemmRows
 {
     /// <summary>
-    /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of all <paramref name="m"/> (2 to <see cref="MaxRows"/>)
+    /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of all <paramref name="m"/> (2 to 4)
     /// rows at once on the 512-bit path: each group of at most 64 columns is streamed through every k block once for all
     /// the rows, each vector of B loaded once and multiplied into every row's chain, where the rows one after another
     /// read B once each. Every element is the same chain as in <see cref="Columns"/> (its k block summed from zero in

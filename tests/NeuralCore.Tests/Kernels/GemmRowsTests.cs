@@ -17,7 +17,7 @@ public class GemmRowsTests
     private static unsafe void Check(KernelIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed, bool chunked = false)
     {
         // The blocked path computes the same rows as the first m of a batch too tall for the row path.
-        int tall = GemmRows.MaxRows + 5;
+        int tall = GemmRows.MaxRowsUnpacked + 5;
         float[] a = Seeded.Uniform(tall * k, seed);
         float[] b = Seeded.Uniform(k * n, seed + 1);
         float[] bias = Seeded.Uniform(n, seed + 2);
@@ -56,7 +56,7 @@ public class GemmRowsTests
     {
         foreach ((int n, int k) in new[] { (128, 784), (10, 128), (512, 784), (256, 512), (10, 256), (1, 5), (70, 300), (300, 97), (1034, 300) })
         {
-            for (int m = 1; m <= GemmRows.MaxRows; m++)
+            for (int m = 1; m <= GemmRows.MaxRowsUnpacked; m++)
             {
                 Check((KernelIsa)isa, m, n, k, accumulate: false, epilogueKind: 2, seed: n + k + m);
                 Check((KernelIsa)isa, m, n, k, accumulate: false, epilogueKind: 2, seed: n + k + m, chunked: true);
@@ -142,7 +142,7 @@ public class GemmRowsTests
     public Property Any_shape_and_epilogue_is_bitwise_equal()
     {
         Gen<(int M, int N, int K, bool Accumulate, int Epilogue, int Isa, bool Chunked)> cases =
-            from m in Gen.Choose(1, GemmRows.MaxRows)
+            from m in Gen.Choose(1, GemmRows.MaxRowsUnpacked)
             from n in Gen.Choose(1, 600)
             from k in Gen.Choose(1, 600)
             from accumulate in Gen.Elements(false, true)

@@ -101,16 +101,17 @@ public unsafe class PackedMatrixTests
     public void Products_of_more_than_a_few_rows_read_the_panels_and_smaller_ones_the_copy(int isa)
     {
         // Zeroing the copy of B after packing: a product that reads the panels is unchanged, one that reads the copy
-        // (at most GemmRows.MaxRows rows) becomes the bias alone. 70 columns: no path reads this B unpacked otherwise.
+        // (at most GemmRows.MaxRowsFor rows) becomes the bias alone. 70 columns: no path reads this B unpacked otherwise.
         const int K = 300, N = 70;
         float[] b = Seeded.Uniform(K * N, 3);
         float[] bias = Seeded.Uniform(N, 4);
         PackedMatrix packed = PackedMatrix.Pack(b, K, N, (KernelIsa)isa);
         Assert.True(packed.HasPanels);
-        AssertFewRowsReadZeroedCopy(packed, packed.Values, b, bias, (KernelIsa)isa, [GemmRows.MaxRows, GemmRows.MaxRows + 1, 40]);
+        int most = GemmRows.MaxRowsFor(prepacked: true, K, N);
+        AssertFewRowsReadZeroedCopy(packed, packed.Values, b, bias, (KernelIsa)isa, [GemmRows.MaxRows, most, most + 1, 40]);
     }
 
-    // Zeroes copy (one of packed's) and checks that products of at most GemmRows.MaxRows rows give the bias alone,
+    // Zeroes copy (one of packed's) and checks that products of at most GemmRows.MaxRowsFor rows give the bias alone,
     // while larger ones, which read the panels, still give the product on b.
     private static void AssertFewRowsReadZeroedCopy(PackedMatrix packed, ReadOnlySpan<float> copy, float[] b, float[] bias, KernelIsa isa, int[] rows)
     {
@@ -126,7 +127,7 @@ public unsafe class PackedMatrixTests
             }
 
             Gemm.MultiplyAddBiasPacked(a, packed, bias, actual, m, relu: false);
-            Assert.Equal(m <= GemmRows.MaxRows ? Enumerable.Range(0, m).SelectMany(_ => bias) : expected, actual);
+            Assert.Equal(m <= GemmRows.MaxRowsFor(prepacked: true, k, n) ? Enumerable.Range(0, m).SelectMany(_ => bias) : expected, actual);
         }
     }
 
@@ -135,7 +136,7 @@ public unsafe class PackedMatrixTests
     public void Products_of_a_few_rows_read_the_column_chunks_of_a_wide_b(int isa)
     {
         // 300 columns: more than one chunk, so the chunks are a copy of their own. Zeroing them makes a product of at
-        // most GemmRows.MaxRows rows the bias alone and leaves a larger one unchanged.
+        // most GemmRows.MaxRowsFor rows the bias alone and leaves a larger one unchanged.
         const int K = 90, N = 300;
         float[] b = Seeded.Uniform(K * N, 5);
         float[] bias = Seeded.Uniform(N, 6);
@@ -154,7 +155,8 @@ public unsafe class PackedMatrixTests
             }
         }
 
-        AssertFewRowsReadZeroedCopy(packed, packed.Chunked, b, bias, (KernelIsa)isa, [1, GemmRows.MaxRows, GemmRows.MaxRows + 1]);
+        int most = GemmRows.MaxRowsFor(prepacked: true, K, N);
+        AssertFewRowsReadZeroedCopy(packed, packed.Chunked, b, bias, (KernelIsa)isa, [1, GemmRows.MaxRows, most, most + 1]);
     }
 
     [Fact]
