@@ -5,7 +5,7 @@ namespace NeuralCore.Kernels;
 /// (<see cref="GemmPacking.PackB"/>: block kb of every column at <c>Panels + kb·Kc·(NPanels·Nr)</c>, panel q of it
 /// <c>q·Nr·kc</c> further), beside copies of B for the paths that read it unpacked: row-major for a C of at most 16
 /// columns on the 512-bit path (and for a plan the panels do not fit), and in column chunks (<see cref="Chunked"/>) for
-/// a product of at most <see cref="GemmRows.MaxRows"/> rows. A product that multiplies by
+/// a product of few rows (<see cref="GemmRows.MaxRowsFor"/>). A product that multiplies by
 /// the same B many times then skips packing it; the panels hold B's values unchanged, so results are bitwise those of
 /// the product on B. Immutable once built: safe to read from several threads at once.
 /// </summary>
