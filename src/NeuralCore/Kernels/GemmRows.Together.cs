@@ -24,19 +24,8 @@ internal static unsafe partial class GemmRows
     {
         for (int jc = j0; jc < j1;)
         {
-            int chunkStart = chunked ? jc / LayoutChunkColumns * LayoutChunkColumns : 0;
-            int ldb = chunked ? Math.Min(LayoutChunkColumns, n - chunkStart) : n;
-            int end = Math.Min(j1, jc + 64);
-            if (chunked)
-            {
-                end = Math.Min(end, chunkStart + ldb);
-            }
-
+            int end = ColumnGroup(b, chunked, n, k, jc, j1, out float* first, out int ldb, out bool plain);
             int width = end - jc;
-            float* first = chunked ? b + ((long)chunkStart * k) + (jc - chunkStart) : b + jc;
-
-            // As in ColumnsPair: plain loads where whole vectors straddle cache lines, masked ones otherwise.
-            bool plain = width == 64 && (((nint)first & 63) != 0 || (ldb & 15) != 0);
             for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
             {
                 bool add = accumulate || block > 0;
@@ -62,20 +51,32 @@ internal static unsafe partial class GemmRows
     {
         for (int jc = 0; jc < n;)
         {
-            int chunkStart = chunked ? jc / LayoutChunkColumns * LayoutChunkColumns : 0;
-            int ldb = chunked ? Math.Min(LayoutChunkColumns, n - chunkStart) : n;
-            int end = Math.Min(n, jc + 64);
-            if (chunked)
-            {
-                end = Math.Min(end, chunkStart + ldb);
-            }
-
+            int end = ColumnGroup(b, chunked, n, k, jc, n, out float* first, out int ldb, out bool plain);
             int width = end - jc;
-            float* first = chunked ? b + ((long)chunkStart * k) + (jc - chunkStart) : b + jc;
-            bool plain = width == 64 && (((nint)first & 63) != 0 || (ldb & 15) != 0);
             RowsBlock(m, plain, x + p0, lda, first + ((long)p0 * ldb), ldb, y + jc, ldc, width, count, add);
             jc = end;
         }
+    }
+
+    /// <summary>
+    /// The group of at most 64 columns from <paramref name="jc"/>, ending at <paramref name="limit"/> at the latest and,
+    /// for a chunked B, inside its chunk: returns its end, and gives its first element of B's row 0, the floats between
+    /// B's rows, and whether its vectors take plain loads (as in <see cref="ColumnsPair"/>: where whole vectors straddle
+    /// cache lines; masked ones otherwise).
+    /// </summary>
+    private static int ColumnGroup(float* b, bool chunked, int n, int k, int jc, int limit, out float* first, out int ldb, out bool plain)
+    {
+        int chunkStart = chunked ? jc / LayoutChunkColumns * LayoutChunkColumns : 0;
+        ldb = chunked ? Math.Min(LayoutChunkColumns, n - chunkStart) : n;
+        int end = Math.Min(limit, jc + 64);
+        if (chunked)
+        {
+            end = Math.Min(end, chunkStart + ldb);
+        }
+
+        first = chunked ? b + ((long)chunkStart * k) + (jc - chunkStart) : b + jc;
+        plain = end - jc == 64 && (((nint)first & 63) != 0 || (ldb & 15) != 0);
+        return end;
     }
 
     /// <summary><see cref="RowsBlock{TRows, TLoad}"/> for <paramref name="m"/> rows (2 to 4), plain loads or masked.</summary>
@@ -135,11 +136,7 @@ internal static unsafe partial class GemmRows
         where TRows : struct, IRowCount
         where TLoad : struct, ILanes
     {
-        Vector512<int> lanes = Vector512<int>.Indices;
-        Vector512<float> m0 = Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle();
-        Vector512<float> m1 = Vector512.LessThan(lanes, Vector512.Create(width - 16)).AsSingle();
-        Vector512<float> m2 = Vector512.LessThan(lanes, Vector512.Create(width - 32)).AsSingle();
-        Vector512<float> m3 = Vector512.LessThan(lanes, Vector512.Create(width - 48)).AsSingle();
+        (Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3) = LaneMasks(width);
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;

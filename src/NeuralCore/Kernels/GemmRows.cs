@@ -401,8 +401,7 @@ internal static unsafe partial class GemmRows
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaskedColumns512(float* x, float* b, float* y, int ldb, int width, int count, bool add)
     {
-        Vector512<int> lanes = Vector512<int>.Indices;
-        Vector512<float> m0 = Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle();
+        (Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3) = LaneMasks(width);
         if (width <= 16)
         {
             Vector512<float> acc = Vector512<float>.Zero;
@@ -415,9 +414,6 @@ internal static unsafe partial class GemmRows
             return;
         }
 
-        Vector512<float> m1 = Vector512.LessThan(lanes, Vector512.Create(width - 16)).AsSingle();
-        Vector512<float> m2 = Vector512.LessThan(lanes, Vector512.Create(width - 32)).AsSingle();
-        Vector512<float> m3 = Vector512.LessThan(lanes, Vector512.Create(width - 48)).AsSingle();
         Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
         for (int p = 0; p < count; p++)
         {
@@ -473,11 +469,7 @@ internal static unsafe partial class GemmRows
         bool add)
         where TLoad : struct, ILanes
     {
-        Vector512<int> lanes = Vector512<int>.Indices;
-        Vector512<float> m0 = Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle();
-        Vector512<float> m1 = Vector512.LessThan(lanes, Vector512.Create(width - 16)).AsSingle();
-        Vector512<float> m2 = Vector512.LessThan(lanes, Vector512.Create(width - 32)).AsSingle();
-        Vector512<float> m3 = Vector512.LessThan(lanes, Vector512.Create(width - 48)).AsSingle();
+        (Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3) = LaneMasks(width);
         Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
         Vector512<float> e0 = Vector512<float>.Zero, e1 = Vector512<float>.Zero, e2 = Vector512<float>.Zero, e3 = Vector512<float>.Zero;
         int p = 0;
@@ -538,6 +530,15 @@ internal static unsafe partial class GemmRows
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Load(float* p, Vector512<float> mask) => Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+    }
+
+    /// <summary>The lanes of columns [0, width) in each of four consecutive vectors (all, some or none of each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) LaneMasks(int width)
+    {
+        Vector512<int> lanes = Vector512<int>.Indices;
+        return (Vector512.LessThan(lanes, Vector512.Create(width)).AsSingle(), Vector512.LessThan(lanes, Vector512.Create(width - 16)).AsSingle(),
+            Vector512.LessThan(lanes, Vector512.Create(width - 32)).AsSingle(), Vector512.LessThan(lanes, Vector512.Create(width - 48)).AsSingle());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
