@@ -376,7 +376,7 @@ public static unsafe class Gemm
             return;
         }
 
-        if (!panelOrder && m <= GemmRows.MaxRowsFor(packed is not null, k, n) && !transposeA && !transposeB && columnSums is null
+        if (!panelOrder && m <= GemmRows.MaxRowsFor(isa, packed is not null, k, n) && !transposeA && !transposeB && columnSums is null
             && productB.IsEmpty)
         {
             // One to a few samples: stream B once per row instead of packing it (same arithmetic, see GemmRows), from

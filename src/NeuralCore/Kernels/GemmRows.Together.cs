@@ -96,12 +96,15 @@ internal static unsafe partial class GemmRows
             case (3, true):
                 RowsBlock<ThreeRows, AllLanes>(x, lda, b, ldb, y, ldc, width, count, add);
                 break;
-            case (_, false):
+            case (4, false):
                 RowsBlock<FourRows, MaskedLanes>(x, lda, b, ldb, y, ldc, width, count, add);
                 break;
-            default:
+            case (4, true):
                 RowsBlock<FourRows, AllLanes>(x, lda, b, ldb, y, ldc, width, count, add);
                 break;
+            default:
+                // One row would be read and written three times past its end, five would leave rows unwritten.
+                throw new ArgumentOutOfRangeException(nameof(m), m, "RowsBlock computes 2 to 4 rows at once.");
         }
     }
 

@@ -22,9 +22,10 @@ internal static unsafe partial class GemmRows
     public const int MaxRows = 4;
 
     /// <summary>
-    /// Products with at most this many rows take this path when B is not prepacked (a model's own weights, which the
-    /// register-blocked path would pack on every call) or is at most <see cref="MaxPrepackedFloatsForMoreRows"/>
-    /// floats, in groups of up to four rows that each read B once.
+    /// Products with at most this many rows take this path on the 512-bit path when B is not prepacked (a model's own
+    /// weights, which the register-blocked path would pack on every call) or is at most
+    /// <see cref="MaxPrepackedFloatsForMoreRows"/> floats, in groups of up to four rows that each read B once. The
+    /// narrower paths, which read B once per row, keep <see cref="MaxRows"/> (more was not measured there).
     /// </summary>
     public const int MaxRowsUnpacked = 8;
 
@@ -44,8 +45,8 @@ internal static unsafe partial class GemmRows
     /// prepacked panels kept 784-512-256-10 faster on the blocked path (eight samples 37.7 µs against 48.7 here, one
     /// thread), while 784-128-10 was faster here (five samples 8.9 µs blocked against 6.3).
     /// </remarks>
-    public static int MaxRowsFor(bool prepacked, int k, int n) =>
-        !prepacked || (long)k * n <= MaxPrepackedFloatsForMoreRows ? MaxRowsUnpacked : MaxRows;
+    public static int MaxRowsFor(KernelIsa isa, bool prepacked, int k, int n) =>
+        isa == KernelIsa.Vector512 && Avx512F.IsSupported && (!prepacked || (long)k * n <= MaxPrepackedFloatsForMoreRows) ? MaxRowsUnpacked : MaxRows;
 
     /// <summary>
     /// Fused multiply-adds per thread below which a second thread does not pay: the product streams B from cache, and a

@@ -8,7 +8,7 @@ namespace NeuralCore.Models;
 /// layer's weights are copied and packed once into the panel layout the matrix product reads, so that predicting a
 /// batch does not pack them again: a batch of 64 took 6-15% less time than <see cref="Sequential.Predict(ReadOnlySpan{float}, Span{float}, int)"/>
 /// on the models of docs/benchmarks.md (AMD EPYC Zen 5, two real cores). Batches of at most four samples (eight for a
-/// layer of at most 128K weights) read the weights unpacked, in chunks of 128 columns stored one after the other (one
+/// layer of at most 128K weights, with AVX-512) read the weights unpacked, in chunks of 128 columns stored one after the other (one
 /// sample of 784-512-256-10 took 5-12% less time than from the row-major weights, on the same machine). Predictions are
 /// bitwise those the model gave when the predictor was created; training or editing the model afterwards does not
 /// change them. Safe to call from several threads at once.

@@ -107,7 +107,7 @@ public class GemmRowsPairTests
         WithThreads(2, () =>
         {
             Assert.Equal(2, GemmRows.PairThreads(1, 784, 512, 256));
-            Assert.Equal(1, GemmRows.PairThreads(GemmRows.MaxRows + 1, 784, 512, 256)); // not a few-row product
+            Assert.Equal(1, GemmRows.PairThreads(GemmRows.MaxRows + 1, 784, 512, 256)); // more rows than the pair takes
             Assert.Equal(1, GemmRows.PairThreads(0, 784, 512, 256));
             Assert.Equal(1, GemmRows.PairThreads(1, 784, 256, 256)); // one k block of the second product
             Assert.Equal(1, GemmRows.PairThreads(1, 784, 512, 10)); // the second alone would take one thread

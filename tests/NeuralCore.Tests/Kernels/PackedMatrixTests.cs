@@ -107,7 +107,7 @@ public unsafe class PackedMatrixTests
         float[] bias = Seeded.Uniform(N, 4);
         PackedMatrix packed = PackedMatrix.Pack(b, K, N, (KernelIsa)isa);
         Assert.True(packed.HasPanels);
-        int most = GemmRows.MaxRowsFor(prepacked: true, K, N);
+        int most = GemmRows.MaxRowsFor((KernelIsa)isa, prepacked: true, K, N);
         AssertFewRowsReadZeroedCopy(packed, packed.Values, b, bias, (KernelIsa)isa, [GemmRows.MaxRows, most, most + 1, 40]);
     }
 
@@ -127,7 +127,7 @@ public unsafe class PackedMatrixTests
             }
 
             Gemm.MultiplyAddBiasPacked(a, packed, bias, actual, m, relu: false);
-            Assert.Equal(m <= GemmRows.MaxRowsFor(prepacked: true, k, n) ? Enumerable.Range(0, m).SelectMany(_ => bias) : expected, actual);
+            Assert.Equal(m <= GemmRows.MaxRowsFor(isa, prepacked: true, k, n) ? Enumerable.Range(0, m).SelectMany(_ => bias) : expected, actual);
         }
     }
 
@@ -155,7 +155,7 @@ public unsafe class PackedMatrixTests
             }
         }
 
-        int most = GemmRows.MaxRowsFor(prepacked: true, K, N);
+        int most = GemmRows.MaxRowsFor((KernelIsa)isa, prepacked: true, K, N);
         AssertFewRowsReadZeroedCopy(packed, packed.Chunked, b, bias, (KernelIsa)isa, [1, GemmRows.MaxRows, most, most + 1]);
     }
 
