@@ -156,13 +156,13 @@ internal static unsafe partial class GemmRows
         int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
         int kc = (k + blocks - 1) / blocks;
         bool fused = isa != KernelIsa.Scalar;
-        // Up to four rows at a time read B once for all of them; a last row alone takes the one-row kernels.
+        // Up to eight rows at a time read B once for all of them; a last row alone takes the one-row kernels.
         int together = 0;
         if (isa == KernelIsa.Vector512 && Avx512F.IsSupported)
         {
             for (int rows; m - together >= 2; together += rows)
             {
-                rows = Math.Min(4, m - together);
+                rows = Math.Min(8, m - together);
                 RowsTogether(a + ((long)together * k), b, c + ((long)together * n), rows, n, k, kc, j0, j1, accumulate, chunked);
             }
         }
