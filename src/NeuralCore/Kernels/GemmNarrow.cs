@@ -70,6 +70,12 @@ internal static unsafe class GemmNarrow
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float* Widen(float* b, int n, int k)
     {
+        if (n == MaxColumns)
+        {
+            // Already sixteen floats a row (a 16-unit layer): read in place.
+            return b;
+        }
+
         float* wide = GemmBuffers.A((long)k * MaxColumns);
         Vector512<float> keep = Vector512.LessThan(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create((float)n));
         int q = 0;
