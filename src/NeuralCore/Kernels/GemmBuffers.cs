@@ -55,8 +55,11 @@ internal static unsafe class GemmBuffers
 
     /// <summary>A pinned array for <paramref name="length"/> floats from a 64-byte boundary (see <see cref="Aligned"/>).</summary>
     /// <exception cref="InsufficientMemoryException">The floats are more than one array can hold.</exception>
-    internal static float[] Allocate(long length, string what) => length <= Array.MaxLength - AlignFloats
-        ? Allocate((int)length)
+    internal static float[] Allocate(long length, string what) => Allocate(CheckedLength(length, what));
+
+    // The length plus the alignment slack as one array's, or the exception that says what did not fit.
+    private static int CheckedLength(long length, string what) => length <= Array.MaxLength - AlignFloats
+        ? (int)length
         : throw new InsufficientMemoryException($"{what} needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
 
     /// <summary>
@@ -66,12 +69,7 @@ internal static unsafe class GemmBuffers
     /// <exception cref="InsufficientMemoryException">The floats are more than one array can hold.</exception>
     internal static (float[] Array, int Start) AllocateAlignedZeroed(long length, string what)
     {
-        if (length > Array.MaxLength - AlignFloats)
-        {
-            throw new InsufficientMemoryException($"{what} needs {length} floats, more than one array holds ({Array.MaxLength - AlignFloats}).");
-        }
-
-        float[] array = GC.AllocateArray<float>((int)length + AlignFloats, pinned: true);
+        float[] array = GC.AllocateArray<float>(CheckedLength(length, what) + AlignFloats, pinned: true);
         var start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
         return (array, (int)((Aligned(array) - (float*)start)));
     }

@@ -33,7 +33,7 @@ internal static unsafe class GemmNarrow
 
     /// <summary>Whether a product of <paramref name="m"/> rows and <paramref name="n"/> columns takes this path.</summary>
     public static bool Applies(KernelIsa isa, int m, int n) =>
-        isa == KernelIsa.Vector512 && n <= MaxColumns && m > GemmRows.MaxRows;
+        isa == KernelIsa.Vector512 && Avx512F.IsSupported && n <= MaxColumns && m > GemmRows.MaxRows;
 
     /// <summary><c>C (+)= A·B</c> then the epilogue, for row-major <c>A[m, k]</c>, <c>B[k, n]</c>, <c>C[m, n]</c>, n ≤ 16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -101,8 +101,7 @@ internal static unsafe class GemmNarrow
     {
         int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
         int kc = (k + blocks - 1) / blocks;
-        float* lanes = stackalloc float[MaxColumns];
-        var rowStore = new RowStore(n, lanes);
+        var rowStore = new RowStore(n);
         int r = first;
         for (; r + 8 <= end; r += 8)
         {
@@ -179,34 +178,21 @@ internal static unsafe class GemmNarrow
     }
 
     /// <summary>
-    /// The first n lanes of a vector into a row of C (added to it after the first k block): one masked store with
-    /// AVX-512, since a 16-lane store would write into the next row; otherwise through a scratch vector, lane by lane.
-    /// Each lane's sum is the same either way.
+    /// The first n lanes of a vector into a row of C (added to it after the first k block) with one masked store, since
+    /// a 16-lane store would write into the next row. Each lane's sum is the one a lane-by-lane store gave.
     /// </summary>
     /// <remarks>
-    /// The lane-by-lane store had been a large part of this path: alternating builds (AMD EPYC Zen 5, 2 real cores,
-    /// 2026-12-01), a training step of 784-16-10 at batch 128 (whose first layer takes this path too) 50.4-52.6 →
-    /// 45.2-46.5 µs on one thread, 784-128-10 252-261 → 246-252 µs; 64 samples of 784-16-10 through the predictor
-    /// 15.5-16.1 → 13.1-13.6 µs.
+    /// The lane-by-lane store (through a scratch vector) had been a large part of this path: alternating builds (AMD
+    /// EPYC Zen 5, 2 real cores, 2026-12-01), a training step of 784-16-10 at batch 128 (whose first layer takes this
+    /// path too) 50.4-52.6 → 45.2-46.5 µs on one thread, 784-128-10 252-261 → 246-252 µs; 64 samples of 784-16-10
+    /// through the predictor 15.5-16.1 → 13.1-13.6 µs.
     /// </remarks>
-    private readonly ref struct RowStore(int n, float* lanes)
+    private readonly ref struct RowStore(int n)
     {
         private readonly Vector512<float> _mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Store(Vector512<float> acc, float* y, bool add)
-        {
-            if (Avx512F.IsSupported)
-            {
-                Avx512F.MaskStore(y, _mask, add ? Avx512F.MaskLoad(y, _mask, Vector512<float>.Zero) + acc : acc);
-                return;
-            }
-
-            Vector512.Store(acc, lanes);
-            for (int j = 0; j < n; j++)
-            {
-                y[j] = add ? y[j] + lanes[j] : lanes[j];
-            }
-        }
+        public void Store(Vector512<float> acc, float* y, bool add) =>
+            Avx512F.MaskStore(y, _mask, add ? Avx512F.MaskLoad(y, _mask, Vector512<float>.Zero) + acc : acc);
     }
 }

@@ -62,10 +62,10 @@ internal static unsafe partial class GemmRows
     }
 
     /// <summary>
-    /// The group of at most <paramref name="group"/> columns (64 or 32) from <paramref name="jc"/>, ending at <paramref name="limit"/> at the latest and,
-    /// for a chunked B, inside its chunk: returns its end, and gives its first element of B's row 0, the floats between
-    /// B's rows, and whether its vectors take plain loads (as in <see cref="ColumnsPair"/>: where whole vectors straddle
-    /// cache lines; masked ones otherwise).
+    /// The group of at most <paramref name="group"/> columns (64 or 32) from <paramref name="jc"/>, ending at
+    /// <paramref name="limit"/> at the latest and, for a chunked B, inside its chunk: returns its end, and gives its
+    /// first element of B's row 0, the floats between B's rows, and whether its vectors take plain loads
+    /// (<see cref="Straddles"/>).
     /// </summary>
     private static int ColumnGroup(float* b, bool chunked, int n, int k, int jc, int limit, int group, out float* first, out int ldb, out bool plain)
     {
@@ -78,7 +78,7 @@ internal static unsafe partial class GemmRows
         }
 
         first = chunked ? b + ((long)chunkStart * k) + (jc - chunkStart) : b + jc;
-        plain = end - jc == group && (((nint)first & 63) != 0 || (ldb & 15) != 0);
+        plain = end - jc == group && Straddles(first, ldb);
         return end;
     }
 

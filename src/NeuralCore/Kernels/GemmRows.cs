@@ -450,11 +450,8 @@ internal static unsafe partial class GemmRows
     /// <param name="add">Whether block 0's sums are added to y rather than stored.</param>
     private static void ColumnsPair(float* x0, float* b0, float* x1, float* b1, float* y, int ldb, int width, int count0, int count1, bool add)
     {
-        // Masked loads of 64-byte-aligned rows ran slightly faster than plain ones (a predictor's chunks), and far slower
-        // when each vector straddles two cache lines (a model's own weights in a float[]): 784 rows of 64 columns in a
-        // scratch loop, 1.03-1.04 against 1.05-1.07 µs aligned, 1.28-1.30 against 0.94-0.95 µs 16 bytes off (AMD EPYC
-        // Zen 5, 2 real cores).
-        if (width == 64 && ((nint)b0 & 63) != 0 | ((nint)b1 & 63) != 0 | (ldb & 15) != 0)
+        // Block 1 starts whole rows after block 0, so it is aligned where block 0 and the row stride are.
+        if (width == 64 && Straddles(b0, ldb))
         {
             MaskedColumns512Pair<AllLanes>(x0, b0, x1, b1, y, ldb, width, count0, count1, add);
         }
@@ -510,16 +507,22 @@ internal static unsafe partial class GemmRows
         StoreMasked(e3, y + 48, m3, add: true);
     }
 
+    /// <summary>
+    /// Whether B's rows from <paramref name="first"/>, <paramref name="ldb"/> floats apart, leave 64-byte boundaries, so
+    /// that its vectors straddle two cache lines: then whole vectors take plain loads (<see cref="AllLanes"/>), which
+    /// take the straddle far better than masked ones. 784 rows of 64 columns in a scratch loop (AMD EPYC Zen 5, 2 real
+    /// cores): 1.28-1.30 µs masked against 0.94-0.95 µs plain 16 bytes off a boundary; aligned (a predictor's chunks,
+    /// the model's arena), 1.03-1.04 masked against 1.05-1.07 plain.
+    /// </summary>
+    private static bool Straddles(float* first, int ldb) => ((nint)first & 63) != 0 || (ldb & 15) != 0;
+
     /// <summary>How a kernel loads a vector of B: all lanes, or only those its mask selects.</summary>
     private interface ILanes
     {
         static abstract Vector512<float> Load(float* p, Vector512<float> mask);
     }
 
-    /// <summary>
-    /// Every lane, for a vector wholly inside the columns: a plain load. A weight matrix in an ordinary float[] is not
-    /// 64-byte aligned, so most of its vectors straddle two cache lines, which masked loads take far more slowly.
-    /// </summary>
+    /// <summary>Every lane, for a vector wholly inside the columns: a plain load (see <see cref="Straddles"/>).</summary>
     private readonly struct AllLanes : ILanes
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
