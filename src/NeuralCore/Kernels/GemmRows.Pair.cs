@@ -15,14 +15,14 @@ internal static unsafe partial class GemmRows
     /// (<c>m × k1</c> by <c>k1 × n1</c>) and <c>C = H·B2</c> (by <c>n1 × n2</c>); 1 when the pair does not apply.
     /// </summary>
     /// <remarks>
-    /// Only inside <see cref="ForLargeModel"/>, where it was measured, and only where each product alone would take the
+    /// Only inside a <see cref="ForModel"/> scope of a model above <see cref="LargeModelBytes"/>, where it was measured, and only where each product alone would take the
     /// same number of threads (so that the pair takes none from either and gives none to either) and the second
     /// product's k blocks (<see cref="GemmPlan.KcMax"/> rows of B2 at most, equal) divide evenly among them, since
     /// each thread computes whole blocks.
     /// </remarks>
     internal static int PairThreads(int m, int k1, int n1, int n2)
     {
-        if (!t_largeModel || m < 1 || m > MaxRows)
+        if (!InLargeModelScope || m < 1 || m > MaxRows)
         {
             return 1;
         }
@@ -69,7 +69,7 @@ internal static unsafe partial class GemmRows
         }
 
         PairJob job = t_pairJob ??= new PairJob();
-        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads);
+        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads, OrderFor(threads));
         try
         {
             if (!WorkerPool.TryRun(job, threads, threads))
@@ -88,13 +88,17 @@ internal static unsafe partial class GemmRows
 
     /// <summary>The sums of k block <paramref name="p0"/>..<paramref name="p0"/>+<paramref name="count"/> of one row for every column of a B of <paramref name="n"/> columns and <paramref name="k"/> rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BlockAllColumns(KernelIsa isa, float* x, float* b, bool chunked, float* y, int n, int k, int p0, int count, bool add)
+    private static void BlockAllColumns(KernelIsa isa, float* x, float* b, bool chunked, float* y, int n, int k, int p0, int count, bool add, PassOrder order)
     {
         bool fused = isa != KernelIsa.Scalar;
         if (chunked)
         {
-            for (int chunkStart = 0; chunkStart < n; chunkStart += LayoutChunkColumns)
+            int chunks = (n + LayoutChunkColumns - 1) / LayoutChunkColumns;
+            for (int i = 0; i < chunks; i++)
             {
+                // One k block: a whole chunk at a time, whose eight FMA chains keep both units busy (64 columns, four
+                // chains, would wait on the multiply-add latency), in the order of the call.
+                int chunkStart = (order.Reverse ? chunks - 1 - i : i) * LayoutChunkColumns;
                 int width = Math.Min(LayoutChunkColumns, n - chunkStart);
                 float* chunk = b + ((long)chunkStart * k);
                 Block(isa, fused, x + p0, chunk + ((long)p0 * width), y + chunkStart, width, width, count, add);
@@ -103,8 +107,10 @@ internal static unsafe partial class GemmRows
             return;
         }
 
-        for (int jc = 0; jc < n; jc += ChunkColumns)
+        int passes = (n + ChunkColumns - 1) / ChunkColumns;
+        for (int pass = 0; pass < passes; pass++)
         {
+            int jc = (order.Reverse ? passes - 1 - pass : pass) * ChunkColumns;
             int width = Math.Min(ChunkColumns, n - jc);
             float* bBlock = b + ((long)p0 * n) + jc;
             if (isa == KernelIsa.Vector512 && width == ChunkColumns)
@@ -126,13 +132,14 @@ internal static unsafe partial class GemmRows
         private bool _chunked1, _chunked2;
         private GemmEpilogue _epilogue1, _epilogue2;
         private int _m, _k1, _n1, _n2, _threads, _blocks, _kc, _firstOtherBlock;
+        private PassOrder _order;
 
         // Block sums, slot after slot of [m, n2]: slot 0 thread 0's blocks added together, then one slot per block of
         // the other threads. Grown, never shrunk; pinned, so that its address holds without a fixed block.
         private float[] _partials = [];
 
         public void Set(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h, int m, int k1, int n1,
-            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads)
+            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads, PassOrder order)
         {
             _a = a;
             _b1 = b1;
@@ -142,6 +149,7 @@ internal static unsafe partial class GemmRows
             (_isa, _chunked1, _epilogue1, _chunked2, _epilogue2) = (isa, chunked1, epilogue1, chunked2, epilogue2);
             (_m, _k1, _n1, _n2, _threads) = (m, k1, n1, n2, threads);
             (_blocks, _kc) = KBlocks(n1);
+            _order = order;
             _firstOtherBlock = FirstBlock(1);
             long partials = (long)(1 + _blocks - _firstOtherBlock) * m * n2;
             if (_partials.Length < partials)
@@ -166,7 +174,7 @@ internal static unsafe partial class GemmRows
         {
             int block0 = FirstBlock(index), block1 = FirstBlock(index + 1);
             int j0 = block0 * _kc, j1 = Math.Min(_n1, block1 * _kc);
-            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1);
+            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1, _order);
 
             if (_m >= 2 && _isa == KernelIsa.Vector512 && Avx512F.IsSupported)
             {
@@ -176,7 +184,7 @@ internal static unsafe partial class GemmRows
                 {
                     float* y = index == 0 ? Slot(0, 0) : Slot(1 + block - _firstOtherBlock, 0);
                     BlockAllColumnsTogether(_h, _n1, _b2, _chunked2, y, _n2, _m, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
-                        add: index == 0 && block > 0);
+                        add: index == 0 && block > 0, _order.Reverse);
                 }
 
                 return;
@@ -189,7 +197,7 @@ internal static unsafe partial class GemmRows
                 {
                     float* y = index == 0 ? Slot(0, row) : Slot(1 + block - _firstOtherBlock, row);
                     BlockAllColumns(_isa, x, _b2, _chunked2, y, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
-                        add: index == 0 && block > 0);
+                        add: index == 0 && block > 0, _order);
                 }
             }
         }

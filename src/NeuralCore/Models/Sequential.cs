@@ -709,7 +709,8 @@ public sealed class Sequential
                 $"A batch of {batch} needs {scratch} floats per activation buffer, more than an array holds: predict in smaller batches.");
         }
 
-        // A model whose weights exceed one core's L2 splits even its smaller few-row products between threads (GemmRows).
+        // A model whose weights exceed one core's L2 splits even its smaller few-row products between threads, and one whose
+        // weights each thread can keep in its L2 reads them in passes that alternate in direction from call to call (GemmRows).
         long weightBytes = 0;
         if (batch <= GemmRows.MaxRows)
         {
@@ -721,7 +722,7 @@ public sealed class Sequential
 
         float[] a = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
         float[] b = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
-        using GemmRows.LargeModelScope scope = GemmRows.ForLargeModel(weightBytes);
+        using GemmRows.ModelScope scope = GemmRows.ForModel(weightBytes);
         try
         {
             ReadOnlySpan<float> x = inputs[..(batch * inputSize)];

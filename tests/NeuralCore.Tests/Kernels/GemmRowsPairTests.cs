@@ -18,9 +18,15 @@ public class GemmRowsPairTests
         {
             Parallelism.FmaThreadsOverride = threads;
             Parallelism.DegreeOfParallelism = threads;
-            using (GemmRows.ForLargeModel(GemmRows.LargeModelBytes + 1))
+
+            // Twice where each thread's share stays in L2 (passes of 64 columns, one direction then the other), and once
+            // where it does not (whole chunks in order).
+            foreach (long bytes in new[] { GemmRows.LargeModelBytes + 1, GemmRows.LargeModelBytes + 1, GemmRows.ResidentBytesPerThread * threads + 1 })
             {
-                action();
+                using (GemmRows.ForModel(bytes))
+                {
+                    action();
+                }
             }
         }
         finally

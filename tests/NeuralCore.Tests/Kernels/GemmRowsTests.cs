@@ -14,7 +14,10 @@ public class GemmRowsTests
 {
     public static TheoryData<int> Paths() => [.. KernelIsaSupport.Supported.Select(isa => (int)isa)];
 
-    private static unsafe void Check(KernelIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed, bool chunked = false)
+    // With modelBytes, the row path runs in two model scopes one after the other (GemmRows.ForModel), so that where the
+    // passes alternate in direction both directions are checked.
+    private static unsafe void Check(KernelIsa isa, int m, int n, int k, bool accumulate, int epilogueKind, int seed, bool chunked = false,
+        long modelBytes = 0)
     {
         // The blocked path computes the same rows as the first m of a batch too tall for the row path.
         int tall = GemmRows.MaxRowsUnpacked + 5;
@@ -31,13 +34,20 @@ public class GemmRowsTests
             Gemm.MultiplyOn(isa, a, b, blocked, tall, n, k, false, false, accumulate, epilogue);
             // Chunked: B read from a weight copy's column chunks (PackedMatrix.Chunked), as a predictor reads it.
             PackedMatrix? packed = chunked ? PackedMatrix.Pack(b, k, n, isa) : null;
-            Gemm.MultiplyOn(isa, a.AsSpan(0, m * k), b, rows, m, n, k, false, false, accumulate, epilogue, packed: packed);
-        }
+            for (int call = 0; call < (modelBytes > 0 ? 2 : 1); call++)
+            {
+                using (GemmRows.ForModel(modelBytes))
+                {
+                    initial.AsSpan(0, m * n).CopyTo(rows);
+                    Gemm.MultiplyOn(isa, a.AsSpan(0, m * k), b, rows, m, n, k, false, false, accumulate, epilogue, packed: packed);
+                }
 
-        for (int i = 0; i < m * n; i++)
-        {
-            Assert.True(BitConverter.SingleToInt32Bits(blocked[i]) == BitConverter.SingleToInt32Bits(rows[i]),
-                $"{isa} m={m} n={n} k={k} accumulate={accumulate} epilogue={epilogueKind} chunked={chunked}: element {i} is {rows[i]:R} on the row path, {blocked[i]:R} blocked");
+                for (int i = 0; i < m * n; i++)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(blocked[i]) == BitConverter.SingleToInt32Bits(rows[i]),
+                        $"{isa} m={m} n={n} k={k} accumulate={accumulate} epilogue={epilogueKind} chunked={chunked} model bytes={modelBytes} call {call}: element {i} is {rows[i]:R} on the row path, {blocked[i]:R} blocked");
+                }
+            }
         }
     }
 
@@ -93,15 +103,15 @@ public class GemmRowsTests
         {
             Parallelism.FmaThreadsOverride = 3;
             Parallelism.DegreeOfParallelism = 3;
-            using (GemmRows.ForLargeModel(GemmRows.LargeModelBytes))
+            using (GemmRows.ForModel(GemmRows.LargeModelBytes))
             {
                 Assert.False(GemmRows.InLargeModelScope);
             }
 
-            using (GemmRows.ForLargeModel(GemmRows.LargeModelBytes + 1))
+            using (GemmRows.ForModel(GemmRows.LargeModelBytes + 1))
             {
                 Assert.True(GemmRows.InLargeModelScope);
-                using (GemmRows.ForLargeModel(0))
+                using (GemmRows.ForModel(0))
                 {
                     Assert.True(GemmRows.InLargeModelScope);
                 }
@@ -138,10 +148,53 @@ public class GemmRowsTests
         }
     }
 
+    /// <summary>
+    /// In a model small enough for each thread's share to stay in L2 (<see cref="GemmRows.ResidentBytesPerThread"/>) the
+    /// passes take 64 columns and alternate in direction from call to call; every column is still the same chain, on one
+    /// to three threads, row-major and chunked, one row and several.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Passes_in_either_direction_are_bitwise_equal(int isa)
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                Parallelism.FmaThreadsOverride = threads;
+                Parallelism.DegreeOfParallelism = threads;
+                using (GemmRows.ForModel(1))
+                {
+                    Assert.Equal(new GemmRows.PassOrder(Narrow: true, Reverse: GemmRows.OrderFor(threads).Reverse), GemmRows.OrderFor(threads));
+                }
+
+                using (GemmRows.ForModel(GemmRows.ResidentBytesPerThread * threads + 1))
+                {
+                    Assert.Equal(default, GemmRows.OrderFor(threads));
+                }
+
+                foreach ((int n, int k) in new[] { (128, 784), (512, 784), (256, 512), (10, 256), (1034, 300), (300, 97), (63, 700), (200, 301), (129, 5) })
+                {
+                    for (int m = 1; m <= GemmRows.MaxRowsUnpacked; m += 3)
+                    {
+                        Check((KernelIsa)isa, m, n, k, accumulate: m > 1, epilogueKind: 2, seed: n + k + m, modelBytes: 1);
+                        Check((KernelIsa)isa, m, n, k, accumulate: false, epilogueKind: 1, seed: n + k + m + 1, chunked: true, modelBytes: 1);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
     [Property(MaxTest = 150)]
     public Property Any_shape_and_epilogue_is_bitwise_equal()
     {
-        Gen<(int M, int N, int K, bool Accumulate, int Epilogue, int Isa, bool Chunked)> cases =
+        Gen<(int M, int N, int K, bool Accumulate, int Epilogue, int Isa, bool Chunked, long ModelBytes)> cases =
             from m in Gen.Choose(1, GemmRows.MaxRowsUnpacked)
             from n in Gen.Choose(1, 600)
             from k in Gen.Choose(1, 600)
@@ -149,10 +202,11 @@ public class GemmRowsTests
             from epilogue in Gen.Choose(0, 3)
             from isa in Gen.Elements([.. KernelIsaSupport.Supported.Select(i => (int)i)])
             from chunked in Gen.Elements(false, true)
-            select (m, n, k, accumulate, epilogue, isa, chunked);
+            from modelBytes in Gen.Elements(0L, 1L)
+            select (m, n, k, accumulate, epilogue, isa, chunked, modelBytes);
         return Prop.ForAll(cases.ToArbitrary(), c =>
         {
-            Check((KernelIsa)c.Isa, c.M, c.N, c.K, c.Accumulate, c.Epilogue, c.M * 1000 + c.N + c.K, c.Chunked);
+            Check((KernelIsa)c.Isa, c.M, c.N, c.K, c.Accumulate, c.Epilogue, c.M * 1000 + c.N + c.K, c.Chunked, c.ModelBytes);
             return true;
         });
     }
