@@ -25,6 +25,11 @@ internal static unsafe partial class GemmRows
     private static void RowsTogether(float* a, float* b, float* c, int m, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked,
         bool reverse)
     {
+        if (j0 >= j1)
+        {
+            return;
+        }
+
         int group = m <= 4 ? 64 : 32;
         for (int jc = reverse ? LastGroup(chunked, j0, j1, group) : j0; reverse ? jc >= j0 : jc < j1;)
         {
@@ -62,6 +67,11 @@ internal static unsafe partial class GemmRows
     private static void BlockAllColumnsTogether(float* x, int lda, float* b, bool chunked, float* y, int ldc, int m, int n, int k, int p0, int count,
         bool add, bool reverse)
     {
+        if (n < 1)
+        {
+            return;
+        }
+
         for (int jc = reverse ? LastGroup(chunked, 0, n, 64) : 0; reverse ? jc >= 0 : jc < n;)
         {
             int end = ColumnGroup(b, chunked, n, k, jc, n, 64, out float* first, out int ldb, out bool plain);

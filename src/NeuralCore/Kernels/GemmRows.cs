@@ -87,12 +87,14 @@ internal static unsafe partial class GemmRows
     [ThreadStatic]
     private static long t_modelBytes;
 
-    // Flipped by every ForModel scope: the direction of this call's passes when they alternate.
+    // Flipped by every outermost ForModel scope of a model (weight bytes above 0): the direction of this call's passes
+    // when they alternate. Per calling thread: calls of one model from several threads alternate on each.
     [ThreadStatic]
     private static bool t_reverse;
 
     // Columns of a row-major B computed through all of k before the next ones start: one 16-chain pass on the 512-bit
-    // path (see RowMajorColumns). Not LayoutChunkColumns, the width of a chunked B's chunks.
+    // path (see RowMajorColumns), 64 columns where the passes alternate (OrderFor). Not LayoutChunkColumns, the width
+    // of a chunked B's chunks.
     private const int ChunkColumns = 256;
 
     /// <summary>
@@ -148,14 +150,19 @@ internal static unsafe partial class GemmRows
     /// Marks the products the calling thread runs until the returned scope is disposed as one call of a model whose
     /// weights take <paramref name="weightBytes"/>: above <see cref="LargeModelBytes"/> this lets
     /// <see cref="TryMultiplyPair"/> run, and where each thread's share is at most <see cref="ResidentBytesPerThread"/>
-    /// the passes over B alternate in direction from one call to the next (<see cref="PassOrder"/>). Scopes nest.
-    /// Results never depend on it.
+    /// the passes over B alternate in direction from one call to the next (<see cref="PassOrder"/>): each outermost
+    /// scope with <paramref name="weightBytes"/> above 0 is the next call. Scopes nest (an inner one marks the larger of
+    /// the two models). Results never depend on it.
     /// </summary>
     public static ModelScope ForModel(long weightBytes)
     {
         long previous = t_modelBytes;
         t_modelBytes = Math.Max(previous, weightBytes);
-        t_reverse = !t_reverse;
+        if (previous == 0 && weightBytes > 0)
+        {
+            t_reverse = !t_reverse;
+        }
+
         return new ModelScope(previous);
     }
 
@@ -171,11 +178,11 @@ internal static unsafe partial class GemmRows
     /// <summary>
     /// How a thread's passes over its columns of B run in a product of the calling thread's model call divided among
     /// <paramref name="threads"/> threads (taken on the calling thread, whose scope the workers do not see). Where the
-    /// thread's share of the model fits <see cref="ResidentBytesPerThread"/>: passes of 64 columns (their k blocks two at
-    /// a time, eight FMA chains), in the opposite
-    /// order to the last call's, so that a pass starts on what the last call read last, still in L2; otherwise passes of
-    /// a whole chunk, in column order. Each column is the same chain either way (its k blocks in order), so the bits
-    /// never change.
+    /// thread's share of the model fits <see cref="ResidentBytesPerThread"/>: passes of 64 columns for one row (on the
+    /// 512-bit path their k blocks two at a time, eight FMA chains; several rows go in groups of 64 or 32 columns
+    /// either way), in the opposite order to the last call's, so that a pass starts on what the last call read last,
+    /// still in L2; otherwise passes of a whole chunk (or 256 columns of a row-major B), in column order. Each column is
+    /// the same chain either way (its k blocks in order), so the bits never change.
     /// </summary>
     /// <remarks>
     /// One sample through the predictor, medians of three rounds, alternating in one process (AMD EPYC Zen 5, 2 real
@@ -183,8 +190,9 @@ internal static unsafe partial class GemmRows
     /// order, 8.3-8.5 µs alternating, 7.3-7.9 µs with 64-column passes alternating; 784-128-10 on one thread (0.4 MB)
     /// 2.5 → 2.2 µs with 64-column passes. Where the weights stream from L3 the wider passes are faster: 784-512-256-10
     /// on one thread took 20.2 µs with them, 21.4 with 64 columns, and 784-1024-512-10 45.8 against 52.9. The second
-    /// product of a pair (<see cref="TryMultiplyPair"/>) keeps whole chunks, reversed: it sums one k block at a time,
-    /// and 64 columns of one block are four FMA chains, which wait on the multiply-add latency.
+    /// product of a pair (<see cref="TryMultiplyPair"/>) for one row keeps its wide passes (whole chunks, or 256 columns
+    /// of a row-major B), reversed: it sums one k block at a time, and 64 columns of one block are four FMA chains,
+    /// which wait on the multiply-add latency.
     /// </remarks>
     internal static PassOrder OrderFor(int threads)
     {

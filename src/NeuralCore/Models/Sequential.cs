@@ -709,10 +709,11 @@ public sealed class Sequential
                 $"A batch of {batch} needs {scratch} floats per activation buffer, more than an array holds: predict in smaller batches.");
         }
 
-        // A model whose weights exceed one core's L2 splits even its smaller few-row products between threads, and one whose
-        // weights each thread can keep in its L2 reads them in passes that alternate in direction from call to call (GemmRows).
+        // The few-row products of a call (GemmRows) know the model: one whose weights exceed a core's L2 runs two dense
+        // layers in one parallel region, and one whose weights each thread can keep in its L2 reads them in passes that
+        // alternate in direction from call to call. Larger batches take the blocked path, where neither applies.
         long weightBytes = 0;
-        if (batch <= GemmRows.MaxRows)
+        if (batch <= GemmRows.MaxRowsUnpacked)
         {
             for (int i = 0; i < layers.Count; i++)
             {

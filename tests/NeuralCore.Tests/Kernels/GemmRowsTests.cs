@@ -164,11 +164,37 @@ public class GemmRowsTests
             {
                 Parallelism.FmaThreadsOverride = threads;
                 Parallelism.DegreeOfParallelism = threads;
+                // Consecutive calls alternate; a nested scope, or one of a call that marks no model (0 bytes), is not
+                // another call.
+                GemmRows.PassOrder first, second, third;
                 using (GemmRows.ForModel(1))
                 {
-                    Assert.Equal(new GemmRows.PassOrder(Narrow: true, Reverse: GemmRows.OrderFor(threads).Reverse), GemmRows.OrderFor(threads));
+                    first = GemmRows.OrderFor(threads);
+                    using (GemmRows.ForModel(2))
+                    {
+                        Assert.Equal(first, GemmRows.OrderFor(threads));
+                    }
                 }
 
+                using (GemmRows.ForModel(0))
+                {
+                    Assert.Equal(default, GemmRows.OrderFor(threads));
+                }
+
+                using (GemmRows.ForModel(1))
+                {
+                    second = GemmRows.OrderFor(threads);
+                }
+
+                using (GemmRows.ForModel(GemmRows.ResidentBytesPerThread * threads))
+                {
+                    third = GemmRows.OrderFor(threads);
+                }
+
+                Assert.True(first.Narrow && second.Narrow && third.Narrow);
+                Assert.NotEqual(first.Reverse, second.Reverse);
+                Assert.Equal(first.Reverse, third.Reverse);
+                Assert.Equal(default, GemmRows.OrderFor(threads));
                 using (GemmRows.ForModel(GemmRows.ResidentBytesPerThread * threads + 1))
                 {
                     Assert.Equal(default, GemmRows.OrderFor(threads));
