@@ -69,7 +69,7 @@ internal static unsafe partial class GemmRows
         }
 
         PairJob job = t_pairJob ??= new PairJob();
-        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads, OrderFor(threads));
+        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads, OrderFor(threads, chunked1), OrderFor(threads, chunked2));
         try
         {
             if (!WorkerPool.TryRun(job, threads, threads))
@@ -132,14 +132,14 @@ internal static unsafe partial class GemmRows
         private bool _chunked1, _chunked2;
         private GemmEpilogue _epilogue1, _epilogue2;
         private int _m, _k1, _n1, _n2, _threads, _blocks, _kc, _firstOtherBlock;
-        private PassOrder _order;
+        private PassOrder _order1, _order2;
 
         // Block sums, slot after slot of [m, n2]: slot 0 thread 0's blocks added together, then one slot per block of
         // the other threads. Grown, never shrunk; pinned, so that its address holds without a fixed block.
         private float[] _partials = [];
 
         public void Set(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h, int m, int k1, int n1,
-            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads, PassOrder order)
+            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads, PassOrder order1, PassOrder order2)
         {
             _a = a;
             _b1 = b1;
@@ -149,7 +149,7 @@ internal static unsafe partial class GemmRows
             (_isa, _chunked1, _epilogue1, _chunked2, _epilogue2) = (isa, chunked1, epilogue1, chunked2, epilogue2);
             (_m, _k1, _n1, _n2, _threads) = (m, k1, n1, n2, threads);
             (_blocks, _kc) = KBlocks(n1);
-            _order = order;
+            (_order1, _order2) = (order1, order2);
             _firstOtherBlock = FirstBlock(1);
             long partials = (long)(1 + _blocks - _firstOtherBlock) * m * n2;
             if (_partials.Length < partials)
@@ -174,7 +174,7 @@ internal static unsafe partial class GemmRows
         {
             int block0 = FirstBlock(index), block1 = FirstBlock(index + 1);
             int j0 = block0 * _kc, j1 = Math.Min(_n1, block1 * _kc);
-            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1, _order);
+            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1, _order1);
 
             if (_m >= 2 && _isa == KernelIsa.Vector512 && Avx512F.IsSupported)
             {
@@ -184,7 +184,7 @@ internal static unsafe partial class GemmRows
                 {
                     float* y = index == 0 ? Slot(0, 0) : Slot(1 + block - _firstOtherBlock, 0);
                     BlockAllColumnsTogether(_h, _n1, _b2, _chunked2, y, _n2, _m, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
-                        add: index == 0 && block > 0, _order.Reverse);
+                        add: index == 0 && block > 0, _order2.Reverse);
                 }
 
                 return;
@@ -197,7 +197,7 @@ internal static unsafe partial class GemmRows
                 {
                     float* y = index == 0 ? Slot(0, row) : Slot(1 + block - _firstOtherBlock, row);
                     BlockAllColumns(_isa, x, _b2, _chunked2, y, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
-                        add: index == 0 && block > 0, _order);
+                        add: index == 0 && block > 0, _order2);
                 }
             }
         }

@@ -83,6 +83,20 @@ internal static unsafe partial class GemmRows
     /// </remarks>
     public const long ResidentBytesPerThread = 5L << 18;
 
+    /// <summary>
+    /// As <see cref="ResidentBytesPerThread"/> for a B stored in column chunks (a predictor's): up to this many bytes a
+    /// thread, somewhat more than its L2, the alternating 64-column passes still pay, since a chunk's 512-byte rows
+    /// keep the prefetchers fed where a row-major B's rows, a page apart for 1,024 columns, do not.
+    /// </summary>
+    /// <remarks>
+    /// One sample, medians, one build switched by process (AMD EPYC Zen 5, 2 real cores, 2026-12-01, 06:00 UTC): the
+    /// predictor of 784-1024-10 on two threads (1.6 MB a thread) 15.7-16.3 → 13.4-13.6 µs, of 784-512-256-10 on one
+    /// (2.1 MB) 19.6-20.4 → 19.5-20.0 µs; the model's own <c>Predict</c> of 784-1024-10 on two threads 16.9-18.0 →
+    /// 22.4-22.9 µs with the same passes over its row-major weights, so those keep <see cref="ResidentBytesPerThread"/>.
+    /// The predictor of 784-1024-512-10 on one thread (5.3 MB) was slower with them (44.6-46.3 → 51.5-54.3 µs).
+    /// </remarks>
+    public const long ChunkedBytesPerThread = 9L << 18;
+
     // The weight bytes of the model whose call the calling thread is running (ForModel), 0 outside one.
     [ThreadStatic]
     private static long t_modelBytes;
@@ -120,12 +134,12 @@ internal static unsafe partial class GemmRows
         int threads = Threads(m, n, k);
         if (threads == 1)
         {
-            Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunked, OrderFor(1));
+            Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunked, OrderFor(1, chunked));
             return;
         }
 
         RowsJob job = t_job ??= new RowsJob();
-        job.Set(isa, a, b, c, m, n, k, accumulate, epilogue, threads, chunked, OrderFor(threads));
+        job.Set(isa, a, b, c, m, n, k, accumulate, epilogue, threads, chunked, OrderFor(threads, chunked));
         try
         {
             WorkerPool.Run(job, threads, threads);
@@ -194,9 +208,10 @@ internal static unsafe partial class GemmRows
     /// of a row-major B), reversed: it sums one k block at a time, and 64 columns of one block are four FMA chains,
     /// which wait on the multiply-add latency.
     /// </remarks>
-    internal static PassOrder OrderFor(int threads)
+    internal static PassOrder OrderFor(int threads, bool chunked)
     {
-        bool resident = t_modelBytes > 0 && t_modelBytes <= ResidentBytesPerThread * threads;
+        long limit = chunked ? ChunkedBytesPerThread : ResidentBytesPerThread;
+        bool resident = t_modelBytes > 0 && t_modelBytes <= limit * threads;
         return new PassOrder(resident, resident && t_reverse);
     }
 
@@ -256,7 +271,7 @@ internal static unsafe partial class GemmRows
     private static void RowMajorColumns(KernelIsa isa, bool fused, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate,
         PassOrder order)
     {
-        int step = order.Narrow ? 64 : ChunkColumns;
+        int step = order.Narrow && k > kc ? 64 : ChunkColumns;
         int passes = (j1 - j0 + step - 1) / step;
         for (int pass = 0; pass < passes; pass++)
         {
@@ -302,7 +317,9 @@ internal static unsafe partial class GemmRows
         PassOrder order)
     {
         int firstChunk = j0 / LayoutChunkColumns, chunks = ((j1 - 1) / LayoutChunkColumns) - firstChunk + 1;
-        int width = order.Narrow ? 64 : LayoutChunkColumns;
+        // 64 columns only where their k blocks go two at a time (eight chains); one block of 64 columns is four chains,
+        // which wait on the multiply-add latency (784-64-1024-10, one sample: 3.5-3.7 µs wide, 4.2-4.4 narrow).
+        int width = order.Narrow && k > kc ? 64 : LayoutChunkColumns;
         for (int i = 0; i < chunks; i++)
         {
             int chunkStart = (firstChunk + (order.Reverse ? chunks - 1 - i : i)) * LayoutChunkColumns;

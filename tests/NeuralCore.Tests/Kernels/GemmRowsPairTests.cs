@@ -19,9 +19,13 @@ public class GemmRowsPairTests
             Parallelism.FmaThreadsOverride = threads;
             Parallelism.DegreeOfParallelism = threads;
 
-            // Twice where each thread's share stays in L2 (passes of 64 columns, one direction then the other), and once
-            // where it does not (whole chunks in order).
-            foreach (long bytes in new[] { GemmRows.LargeModelBytes + 1, GemmRows.LargeModelBytes + 1, GemmRows.ResidentBytesPerThread * threads + 1 })
+            // Twice where each thread's share stays in L2 (passes of 64 columns, one direction then the other), once
+            // where only a B in column chunks keeps them, and once where neither does (wide passes in order).
+            foreach (long bytes in new[]
+            {
+                GemmRows.LargeModelBytes + 1, GemmRows.LargeModelBytes + 1, GemmRows.ResidentBytesPerThread * threads + 1,
+                GemmRows.ChunkedBytesPerThread * threads + 1,
+            })
             {
                 using (GemmRows.ForModel(bytes))
                 {
