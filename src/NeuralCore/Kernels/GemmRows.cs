@@ -192,9 +192,10 @@ internal static unsafe partial class GemmRows
     /// <summary>
     /// How a thread's passes over its columns of B run in a product of the calling thread's model call divided among
     /// <paramref name="threads"/> threads (taken on the calling thread, whose scope the workers do not see). Where the
-    /// thread's share of the model fits <see cref="ResidentBytesPerThread"/>: passes of 64 columns for one row (on the
-    /// 512-bit path their k blocks two at a time, eight FMA chains; several rows go in groups of 64 or 32 columns
-    /// either way), in the opposite order to the last call's, so that a pass starts on what the last call read last,
+    /// thread's share of the model fits <see cref="ResidentBytesPerThread"/> (<see cref="ChunkedBytesPerThread"/> for a
+    /// B in column chunks): passes of 64 columns for one row where k spans two blocks or more (on the 512-bit path
+    /// their k blocks two at a time, eight FMA chains; several rows go in groups of 64 or 32 columns either way), in
+    /// the opposite order to the last call's, so that a pass starts on what the last call read last,
     /// still in L2; otherwise passes of a whole chunk (or 256 columns of a row-major B), in column order. Each column is
     /// the same chain either way (its k blocks in order), so the bits never change.
     /// </summary>
