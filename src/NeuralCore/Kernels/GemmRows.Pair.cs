@@ -15,8 +15,9 @@ internal static unsafe partial class GemmRows
     /// (<c>m × k1</c> by <c>k1 × n1</c>) and <c>C = H·B2</c> (by <c>n1 × n2</c>); 1 when the pair does not apply.
     /// </summary>
     /// <remarks>
-    /// Only inside a <see cref="ForModel"/> scope of a model above <see cref="LargeModelBytes"/>, where it was measured, and only where each product alone would take the
-    /// same number of threads (so that the pair takes none from either and gives none to either) and the second
+    /// Only inside a <see cref="ForModel"/> scope of a model above <see cref="LargeModelBytes"/>, where it was measured,
+    /// and only where each product alone would take the same number of threads (so that the pair takes none from
+    /// either and gives none to either) and the second
     /// product's k blocks (<see cref="GemmPlan.KcMax"/> rows of B2 at most, equal) divide evenly among them, since
     /// each thread computes whole blocks.
     /// </remarks>

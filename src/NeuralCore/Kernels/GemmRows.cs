@@ -163,8 +163,8 @@ internal static unsafe partial class GemmRows
     /// <summary>
     /// Marks the products the calling thread runs until the returned scope is disposed as one call of a model whose
     /// weights take <paramref name="weightBytes"/>: above <see cref="LargeModelBytes"/> this lets
-    /// <see cref="TryMultiplyPair"/> run, and where each thread's share is at most <see cref="ResidentBytesPerThread"/>
-    /// the passes over B alternate in direction from one call to the next (<see cref="PassOrder"/>): each outermost
+    /// <see cref="TryMultiplyPair"/> run, and where each thread's share is small enough (<see cref="OrderFor"/>) the
+    /// passes over B alternate in direction from one call to the next (<see cref="PassOrder"/>): each outermost
     /// scope with <paramref name="weightBytes"/> above 0 is the next call. Scopes nest (an inner one marks the larger of
     /// the two models). Results never depend on it.
     /// </summary>
