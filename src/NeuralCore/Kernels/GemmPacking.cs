@@ -105,7 +105,7 @@ internal static unsafe class GemmPacking
 
     // dst[p·width + r] = src[r·ld + p] for r < valid, zero for valid ≤ r < width: rows of src become steps.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposeRows(float* dst, float* src, long ld, int kc, int valid, int width)
+    internal static void TransposeRows(float* dst, float* src, long ld, int kc, int valid, int width)
     {
         int r = 0;
         if (Avx.IsSupported)

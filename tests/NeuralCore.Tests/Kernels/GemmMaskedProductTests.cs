@@ -16,8 +16,10 @@ public unsafe class GemmMaskedProductTests
     public static TheoryData<int, int, int, int> Shapes() => new()
     {
         // inFeatures, units, batch, rank: the MLP's first layer under a 10-class output; a batch of two k blocks
-        // (300 > 256) and units over three packed chunks with a ragged last panel; a batch of one; ranks 1 and 16.
+        // (300 > 256) and units over three packed chunks with a ragged last panel; a batch of one; ranks 1 and 16; an
+        // odd batch over 128-column groups and a ragged rest (rows packed two at a time, then the last row alone).
         { 784, 128, 128, 10 },
+        { 20, 300, 77, 10 },
         { 50, 600, 300, 16 },
         { 37, 45, 1, 1 },
         { 64, 17, 33, 3 },
