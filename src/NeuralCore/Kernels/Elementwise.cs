@@ -47,6 +47,28 @@ public static class Elementwise
             ThrowHelper.ThrowOverlap(nameof(sums), nameof(matrix));
         }
 
+        if (columns <= 16 && Avx512F.IsSupported && rows > 0)
+        {
+            // A 10-class output's bias gradient: one masked vector for the row sums instead of a call per row. The same
+            // additions, sums first (as TensorPrimitives.Add(sums, row)), rows in increasing order.
+            Vector512<float> lanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns)).AsSingle();
+            unsafe
+            {
+                fixed (float* pm = matrix, ps = sums)
+                {
+                    Vector512<float> total = Avx512F.MaskLoad(ps, lanes, Vector512<float>.Zero);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        total += Avx512F.MaskLoad(pm + ((long)r * columns), lanes, Vector512<float>.Zero);
+                    }
+
+                    Avx512F.MaskStore(ps, lanes, total);
+                }
+            }
+
+            return;
+        }
+
         for (int r = 0; r < rows; r++)
         {
             TensorPrimitives.Add(sums, matrix.Slice(r * columns, columns), sums);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using NeuralCore.Threading;
 
@@ -41,6 +42,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
         float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default)
     {
+        Debug.Assert(productB.UpperWeightGrad is null || plan.KSlices == 1, "Each chunk's k blocks must be packed by one thread, in order.");
         _productB = productB;
         _cLayout = cLayout;
         _plan = plan;
@@ -104,7 +106,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         PackARows(packedA, rowFirst, rowEnd, kbFirst, kbEnd);
 
         // Of several slices over the same columns, the first takes their sums.
-        ComputeSlice(packedA, rowFirst, rowEnd, colFirst, colEnd, kbFirst, kbEnd, rowSlice == 0 ? _columnSums : null);
+        ComputeSlice(packedA, rowFirst, rowEnd, colFirst, colEnd, kbFirst, kbEnd, rowSlice == 0 ? _columnSums : null, rowSlice);
     }
 
     private long PackedALength => (long)_plan.MPanels * _plan.Mr * _k;
@@ -143,7 +145,8 @@ internal sealed unsafe class GemmJob : IParallelWork
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ComputeSlice(float* packedA, int rowFirst, int rowEnd, int colFirst, int colEnd, int kbFirst, int kbEnd, float* columnSums)
+    private void ComputeSlice(float* packedA, int rowFirst, int rowEnd, int colFirst, int colEnd, int kbFirst, int kbEnd, float* columnSums,
+        int rowSlice)
     {
         ref readonly GemmPlan plan = ref _plan;
         int mr = plan.Mr, nr = plan.Nr;
@@ -181,8 +184,10 @@ internal sealed unsafe class GemmJob : IParallelWork
                 float* bp = chunk;
                 if (!_productB.IsEmpty)
                 {
-                    // B is computed here, by each thread for the chunks it packs (_b is then the product's mask).
-                    _productB.Pack(bp, _b, _n, jc, cols, p0, kc, nr, columnSums is null ? null : columnSums + jc, GemmBuffers.ProductFactor);
+                    // B is computed here, by each thread for the chunks it packs (_b is then the product's mask); the row
+                    // slices that pack the same chunk divide its rows of the upper weight gradient, if any.
+                    _productB.Pack(bp, _b, _n, jc, cols, p0, kc, nr, columnSums is null ? null : columnSums + jc, GemmBuffers.ProductFactor,
+                        rowSlice, plan.RowSlices);
                 }
                 else if (_packedB is null)
                 {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Kernels;
 
@@ -15,6 +16,8 @@ namespace NeuralCore.Kernels;
 /// Each value has the bits <see cref="Gemm.MultiplyReluMasked"/> would store for it: one accumulator from zero, c
 /// increasing, a fused multiply-add on the vector ISAs and a multiply then an add on the scalar one (as the
 /// micro-kernels of the same ISA), then zeroed where the mask is not positive (as <see cref="GemmEpilogue.MaskRelu"/>).
+/// On the 512-bit path the product can also compute the upper layer's weight gradient, <c>Maskᵀ·G</c> (the mask being
+/// that layer's input), from the same rows it reads (<see cref="UpperWeightGrad"/>).
 /// </remarks>
 internal readonly unsafe struct GemmMaskedProduct
 {
@@ -22,13 +25,19 @@ internal readonly unsafe struct GemmMaskedProduct
     /// made by every thread that packs B, so it is meant for narrow layers such as a 10-class output.</summary>
     public const int MaxRank = 16;
 
-    public GemmMaskedProduct(float* g, float* v, int rank, KernelIsa isa)
+    public GemmMaskedProduct(float* g, float* v, int rank, KernelIsa isa, float* upperWeightGrad = null, bool upperAccumulate = false)
     {
+        Debug.Assert(upperWeightGrad is null || CanComputeUpperWeightGrad(isa), "The upper weight gradient is computed on the 512-bit path only.");
         G = g;
         V = v;
         Rank = rank;
         Fused = isa != KernelIsa.Scalar;
+        UpperWeightGrad = upperWeightGrad;
+        UpperAccumulate = upperAccumulate;
     }
+
+    /// <summary>Whether a product on <paramref name="isa"/> can compute <see cref="UpperWeightGrad"/> as it packs.</summary>
+    public static bool CanComputeUpperWeightGrad(KernelIsa isa) => isa == KernelIsa.Vector512 && Avx512F.IsSupported;
 
     /// <summary>The <c>[k, r]</c> left factor.</summary>
     public float* G { get; }
@@ -45,15 +54,41 @@ internal readonly unsafe struct GemmMaskedProduct
     public bool IsEmpty => G is null;
 
     /// <summary>
+    /// Null, or the <c>[n, r]</c> weight gradient of the upper layer, whose input is the mask:
+    /// <c>UpperWeightGrad[j, c] (+)= Σ_p Mask[p, j]·G[p, c]</c>, with the bits of the register-blocked weight gradient
+    /// (each k block summed from zero, p increasing, by fused multiply-adds; blocks added in order, the first one stored
+    /// unless <see cref="UpperAccumulate"/>). <see cref="Pack"/> computes the rows of its columns that its share names.
+    /// </summary>
+    public float* UpperWeightGrad { get; }
+
+    /// <summary>Whether <see cref="UpperWeightGrad"/> is added to rather than overwritten.</summary>
+    public bool UpperAccumulate { get; }
+
+    /// <summary>
     /// Computes columns <c>[col0, col0 + cols)</c>, steps <c>[p0, p0 + kc)</c> of B and packs them as
     /// <see cref="GemmPacking.PackB"/> packs a stored B (zero past the last column), adding each value to
     /// <paramref name="sums"/> when it is not null (<c>sums[j] += B[p, col0 + j]</c>, p increasing).
     /// <paramref name="mask"/> is <c>[k, n]</c>; <paramref name="vt"/> holds at least
-    /// <c>r · cols</c> rounded up to <paramref name="nr"/> floats of scratch.
+    /// <c>r · cols</c> rounded up to <paramref name="nr"/> floats of scratch. With an <see cref="UpperWeightGrad"/>, also
+    /// computes its rows for share <paramref name="share"/> of <paramref name="shares"/> of the chunk's columns (the
+    /// threads that pack the same chunk divide them), for these steps.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Pack(float* dst, float* mask, int n, int col0, int cols, int p0, int kc, int nr, float* sums, float* vt)
+    public void Pack(float* dst, float* mask, int n, int col0, int cols, int p0, int kc, int nr, float* sums, float* vt,
+        int share = 0, int shares = 1)
     {
+        if (UpperWeightGrad is not null)
+        {
+            // Sixteen columns a vector: a share is whole vectors but for the chunk's last.
+            int vectors = (cols + 15) / 16;
+            (int first, int end) = GemmPlan.Slice(vectors, shares, share);
+            int from = col0 + (first * 16), to = Math.Min(col0 + (end * 16), col0 + cols);
+            if (from < to)
+            {
+                UpperGradient(mask, n, from, to, p0, kc);
+            }
+        }
+
         Debug.Assert(BitOperations.IsPow2(nr), "Every micro-kernel's tile width is a power of two.");
         int r = Rank;
         int width = (cols + nr - 1) / nr * nr;
@@ -288,6 +323,145 @@ internal readonly unsafe struct GemmMaskedProduct
             Vector512.Store(Vector512.Load(sums) + low, sums);
             Vector512.Store(Vector512.Load(sums + 16) + high, sums + 16);
         }
+    }
+
+    // UpperWeightGrad's rows [from, to) for steps [p0, p0 + kc): sixteen rows at a time, one accumulator of sixteen lanes
+    // (rows) per column c of G, then transposed into the rows.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void UpperGradient(float* mask, int n, int from, int to, int p0, int kc)
+    {
+        int r = Rank;
+        float* gp = GemmBuffers.UpperGradScratch;
+        float* t = gp + (GemmPlan.KcMax * 16);
+        float* rows = t + 256;
+
+        // G's rows padded with zeros to sixteen floats: a tier's broadcasts past r read zeros, never past G's end.
+        Vector512<float> lanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(r)).AsSingle();
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512.Store(Avx512F.MaskLoad(G + ((long)(p0 + p) * r), lanes, Vector512<float>.Zero), gp + (p * 16));
+        }
+
+        bool store = p0 == 0 && !UpperAccumulate;
+        for (int j = from; j < to; j += 16)
+        {
+            int w = Math.Min(16, to - j);
+            float* h = mask + ((long)p0 * n) + j;
+            Vector512<float> valid = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(w)).AsSingle();
+            if (r <= 4)
+            {
+                UpperColumns<Tier4>(h, n, gp, kc, valid, t);
+            }
+            else if (r <= 8)
+            {
+                UpperColumns<Tier8>(h, n, gp, kc, valid, t);
+            }
+            else if (r <= 12)
+            {
+                UpperColumns<Tier12>(h, n, gp, kc, valid, t);
+            }
+            else
+            {
+                UpperColumns<Tier16>(h, n, gp, kc, valid, t);
+            }
+
+            // t[c·16 + l] is row j + l, column c: the w rows are r·w consecutive floats of the gradient.
+            GemmPacking.TransposeRows(rows, t, 16, w, r, r);
+            float* d = UpperWeightGrad + ((long)j * r);
+            if (store)
+            {
+                new ReadOnlySpan<float>(rows, w * r).CopyTo(new Span<float>(d, w * r));
+            }
+            else
+            {
+                GemmPacking.AddTile(d, rows, w * r);
+            }
+        }
+    }
+
+    // Σ_p h[p·n + l]·gp[p·16 + c] for the valid lanes l and c below the tier, into t[c·16 + l]: one chain per c, p
+    // increasing from zero, the mask row's value times G's (the order the blocked product multiplies them in).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UpperColumns<TTier>(float* h, int n, float* gp, int kc, Vector512<float> valid, float* t)
+        where TTier : struct, ITier
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<float> a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
+        for (int p = 0; p < kc; p++, h += n, gp += 16)
+        {
+            Vector512<float> x = Avx512F.MaskLoad(h, valid, Vector512<float>.Zero);
+            a0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[0]), a0);
+            a1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[1]), a1);
+            a2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[2]), a2);
+            a3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[3]), a3);
+            if (TTier.Rank > 4)
+            {
+                a4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[4]), a4);
+                a5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[5]), a5);
+                a6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[6]), a6);
+                a7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[7]), a7);
+            }
+
+            if (TTier.Rank > 8)
+            {
+                a8 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[8]), a8);
+                a9 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[9]), a9);
+                a10 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[10]), a10);
+                a11 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[11]), a11);
+            }
+
+            if (TTier.Rank > 12)
+            {
+                a12 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[12]), a12);
+                a13 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[13]), a13);
+                a14 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[14]), a14);
+                a15 = Vector512.FusedMultiplyAdd(x, Vector512.Create(gp[15]), a15);
+            }
+        }
+
+        Vector512.Store(a0, t);
+        Vector512.Store(a1, t + 16);
+        Vector512.Store(a2, t + 32);
+        Vector512.Store(a3, t + 48);
+        Vector512.Store(a4, t + 64);
+        Vector512.Store(a5, t + 80);
+        Vector512.Store(a6, t + 96);
+        Vector512.Store(a7, t + 112);
+        Vector512.Store(a8, t + 128);
+        Vector512.Store(a9, t + 144);
+        Vector512.Store(a10, t + 160);
+        Vector512.Store(a11, t + 176);
+        Vector512.Store(a12, t + 192);
+        Vector512.Store(a13, t + 208);
+        Vector512.Store(a14, t + 224);
+        Vector512.Store(a15, t + 240);
+    }
+
+    // How many of G's columns a copy of UpperColumns computes: r rounded up to a multiple of four, so that a 10-class
+    // layer runs twelve chains rather than sixteen.
+    private interface ITier
+    {
+        static abstract int Rank { get; }
+    }
+
+    private readonly struct Tier4 : ITier
+    {
+        public static int Rank => 4;
+    }
+
+    private readonly struct Tier8 : ITier
+    {
+        public static int Rank => 8;
+    }
+
+    private readonly struct Tier12 : ITier
+    {
+        public static int Rank => 12;
+    }
+
+    private readonly struct Tier16 : ITier
+    {
+        public static int Rank => 16;
     }
 
     // Where column j of a chunk goes: panel j / nr (panels panelStride floats apart), lane j % nr; nr is 1 << panelShift.

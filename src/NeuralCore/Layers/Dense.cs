@@ -359,18 +359,21 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
-    /// This layer's weight and bias gradients (overwritten) when its output goes through a ReLU, whose output is
-    /// <paramref name="reluOutput"/> <c>[batch, Units]</c>, into <paramref name="upper"/>, whose output gradient is
-    /// <paramref name="upperGrad"/> <c>[batch, upper.Units]</c>. The gradient between the two layers is computed while
-    /// the weight-gradient product packs it and is never stored (<see cref="Gemm.WeightGradientThroughRelu"/>); the
-    /// caller computes no input gradient for <paramref name="upper"/>, and this layer gives none either (it is the first).
+    /// This layer's weight and bias gradients and those of <paramref name="upper"/> (all overwritten) when this layer's
+    /// output goes through a ReLU, whose output is <paramref name="reluOutput"/> <c>[batch, Units]</c>, into
+    /// <paramref name="upper"/>, whose output gradient is <paramref name="upperGrad"/> <c>[batch, upper.Units]</c>. The
+    /// gradient between the two layers is computed while the weight-gradient product packs it and is never stored
+    /// (<see cref="Gemm.WeightGradientThroughRelu"/>), and the upper layer's weight gradient from the same rows where
+    /// the product can; the caller runs no backward for <paramref name="upper"/>, and this layer gives no input
+    /// gradient (it is the first).
     /// </summary>
     internal void BackwardThroughRelu(ReadOnlySpan<float> input, Dense upper, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> reluOutput, int batch)
     {
-        Span<float> gradients = Gradients.Span;
-        int weights = InputSize * Units;
-        Gemm.WeightGradientThroughRelu(input, upperGrad, upper.Parameters.Span[..(upper.InputSize * upper.Units)], reluOutput,
-            gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false, PanelOrder);
+        Span<float> gradients = Gradients.Span, upperGradients = upper.Gradients.Span;
+        int weights = InputSize * Units, upperWeights = upper.InputSize * upper.Units;
+        Gemm.WeightGradientThroughRelu(input, upperGrad, upper.Parameters.Span[..upperWeights], reluOutput,
+            gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false, PanelOrder,
+            upperGradients[..upperWeights], upperGradients[upperWeights..]);
     }
 
     /// <summary>

@@ -563,7 +563,7 @@ public sealed class Sequential
                 Loss.Input == LossInput.Logits ? 0f : 0.5f);
 
         // The loss gradient is in _gradA; each layer reads one buffer and writes its input gradient into the other (except a
-        // narrow layer whose input gradient the first layer computes itself: Dense.BackwardThroughRelu).
+        // narrow layer whose gradients the first layer computes itself: Dense.BackwardThroughRelu).
         // Parameter gradients are overwritten (a Dense writes them; other layers' are zeroed before they accumulate).
         float[] current = _gradA, spare = _gradB;
         bool masked = false;
@@ -603,7 +603,7 @@ public sealed class Sequential
                 masked = i >= 2 && _fusedRelu[i - 2];
                 if (i == 2 && masked && ((Dense)_layers[0]).CanTakeGradientThrough(dense))
                 {
-                    dense.BackwardFused(input, outputGrad, Span<float>.Empty, batch, default, overwriteGradients: true);
+                    // Its parameter gradients too are computed by the first layer's backward.
                     through = dense;
                     throughGrad = outputGrad;
                 }

@@ -23,6 +23,8 @@ public unsafe class GemmMaskedProductTests
         { 50, 600, 300, 16 },
         { 37, 45, 1, 1 },
         { 64, 17, 33, 3 },
+        { 40, 150, 20, 5 },
+        { 96, 200, 19, 13 },
     };
 
     [Theory]
@@ -75,6 +77,64 @@ public unsafe class GemmMaskedProductTests
                 }
             }
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void The_upper_layers_gradients_equal_its_own_weight_gradient(int inFeatures, int units, int batch, int rank)
+    {
+        float[] x = Seeded.Uniform(batch * inFeatures, 11);
+        float[] upperGrad = Seeded.Uniform(batch * rank, 12);
+        float[] upperWeights = Seeded.Uniform(units * rank, 13);
+        float[] relu = Seeded.Uniform(batch * units, 14);
+        for (int i = 0; i < relu.Length; i++)
+        {
+            relu[i] = MathF.Max(relu[i], 0f);
+        }
+
+        upperGrad[^1] = float.NaN;
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            foreach (bool accumulate in new[] { false, true })
+            {
+                // What the upper layer's own backward gives its parameters.
+                float[] initialW = Seeded.Uniform(units * rank, 15), initialB = Seeded.Uniform(rank, 16);
+                float[] expectedW = (float[])initialW.Clone(), expectedB = (float[])initialB.Clone();
+                Gemm.WeightGradientOn(isa, relu, upperGrad, expectedW, expectedB, units, rank, batch, accumulate, default);
+
+                foreach (int threads in s_threadCounts)
+                {
+                    float[] w = new float[inFeatures * units], bias = new float[units];
+                    float[] upperW = (float[])initialW.Clone(), upperB = (float[])initialB.Clone();
+                    WithThreads(threads, () => Gemm.WeightGradientThroughReluOn(isa, x, upperGrad, upperWeights, relu, w, bias,
+                        inFeatures, units, batch, rank, accumulate, default, upperW, upperB));
+                    string what = $"{isa}, accumulate={accumulate}, {threads} threads";
+                    AssertBitwiseEqual(expectedW, upperW, $"upper weights, {what}");
+                    AssertBitwiseEqual(expectedB, upperB, $"upper bias, {what}");
+
+                    // Without the upper bias, the weights alone.
+                    upperW = (float[])initialW.Clone();
+                    WithThreads(threads, () => Gemm.WeightGradientThroughReluOn(isa, x, upperGrad, upperWeights, relu, w, bias,
+                        inFeatures, units, batch, rank, accumulate, default, upperW, Span<float>.Empty));
+                    AssertBitwiseEqual(expectedW, upperW, $"upper weights without a bias, {what}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void An_upper_gradient_that_overlaps_an_operand_or_is_short_is_refused()
+    {
+        float[] x = new float[4 * 3], w = new float[3 * 5], relu = new float[4 * 5], upperGrad = new float[4 * 2], upperWeights = new float[5 * 2];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty,
+            3, 5, 4, 2, accumulate: false, default, new float[5 * 2 - 1]));
+        Assert.Contains("upperWeightGrad", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty,
+            3, 5, 4, 2, accumulate: false, default, relu.AsSpan(0, 10)));
+        Assert.Contains("upperWeightGrad", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty,
+            3, 5, 4, 2, accumulate: false, default, Span<float>.Empty, new float[2]));
+        Assert.Contains("upperBiasGrad", e.Message);
     }
 
     [Fact]
