@@ -170,6 +170,77 @@ internal readonly struct SampleSource
             }
         }
 
+        GatherTargets(indices, labels, targets, weights);
+    }
+
+    /// <summary>
+    /// Writes features <c>[Bound(r, from), Bound(r, to))</c> of sample <c>indices[r]</c> to the same columns of row r of
+    /// <paramref name="features"/> (<c>[indices.Length, FeatureSize]</c>), with ordinary stores: one thread's columns of
+    /// a batch, which the thread itself reads next (<see cref="ColumnBound"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void GatherColumns(ReadOnlySpan<int> indices, Span<float> features, int from, int to, int alignment)
+    {
+        int size = FeatureSize;
+        ReadOnlySpan<byte> bytes = _bytes.Span;
+        ReadOnlySpan<float> floats = _floats.Span;
+        for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
+        {
+            PrefetchColumns(bytes, floats, indices[r], from, to);
+        }
+
+        for (int r = 0; r < indices.Length; r++)
+        {
+            if (r + PrefetchRows < indices.Length)
+            {
+                PrefetchColumns(bytes, floats, indices[r + PrefetchRows], from, to);
+            }
+
+            int lo = ColumnBound(r, from, alignment), hi = ColumnBound(r, to, alignment);
+            if (hi <= lo)
+            {
+                continue;
+            }
+
+            int source = (indices[r] * size) + lo;
+            Span<float> destination = features.Slice((r * size) + lo, hi - lo);
+            if (IsBytes)
+            {
+                Elementwise.BytesToSingles(bytes.Slice(source, hi - lo), destination, _divisor);
+            }
+            else
+            {
+                floats.Slice(source, hi - lo).CopyTo(destination);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where a slice of columns that begins at feature <paramref name="f"/> begins in row <paramref name="row"/> of a
+    /// batch buffer whose element 0 lies <paramref name="alignment"/> floats past a 64-byte boundary: f moved back to
+    /// the start of its cache line, so that the threads that gather neighbouring slices never write the same line;
+    /// 0 and <see cref="FeatureSize"/> stay where they are. Both neighbours compute the same bound, so the slices of a
+    /// row neither overlap nor leave a gap.
+    /// </summary>
+    public int ColumnBound(int row, int f, int alignment)
+    {
+        if (f <= 0 || f >= FeatureSize)
+        {
+            return f;
+        }
+
+        long at = ((long)row * FeatureSize) + f + alignment;
+        return (int)Math.Max(0, f - (at & 15));
+    }
+
+    // The stored bytes of columns [from, to) of sample i, for a prefetch.
+    private void PrefetchColumns(ReadOnlySpan<byte> bytes, ReadOnlySpan<float> floats, int i, int from, int to) =>
+        Elementwise.Prefetch(IsBytes ? bytes.Slice((i * FeatureSize) + from, to - from)
+            : MemoryMarshal.AsBytes(floats.Slice((i * FeatureSize) + from, to - from)));
+
+    /// <summary>Writes the labels (or target rows) and weights of samples <paramref name="indices"/>, as <see cref="Gather"/> does.</summary>
+    public void GatherTargets(ReadOnlySpan<int> indices, Span<int> labels, Span<float> targets, Span<float> weights)
+    {
         if (HasLabels)
         {
             ReadOnlySpan<int> all = Labels.Span;

@@ -268,7 +268,7 @@ public static class ModelTraining
                         using (Parallelism.LimitTo(model.StepThreads(n)))
                         {
                             // As many threads as the step will use: a batch gathered in halves is read whole by a step on one core.
-                            gather.Run(first, n);
+                            gather.Run(first, n, model);
                         }
 
                         ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
