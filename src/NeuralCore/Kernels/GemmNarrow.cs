@@ -103,6 +103,15 @@ internal static unsafe class GemmNarrow
         int kc = (k + blocks - 1) / blocks;
         var rowStore = new RowStore(n);
         int r = first;
+        for (; r + 16 <= end; r += 16)
+        {
+            for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
+            {
+                Rows16(a + ((long)r * k) + p0, k, wide + ((long)p0 * MaxColumns), Math.Min(kc, k - p0), c + ((long)r * n), n,
+                    accumulate || block > 0, rowStore);
+            }
+        }
+
         for (; r + 8 <= end; r += 8)
         {
             for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
@@ -154,17 +163,23 @@ internal static unsafe class GemmNarrow
     {
         Vector512<float> c0 = Vector512<float>.Zero, c1 = Vector512<float>.Zero, c2 = Vector512<float>.Zero, c3 = Vector512<float>.Zero;
         Vector512<float> c4 = Vector512<float>.Zero, c5 = Vector512<float>.Zero, c6 = Vector512<float>.Zero, c7 = Vector512<float>.Zero;
-        for (int p = 0; p < count; p++)
+
+        // One pointer per row, all advanced together: indexing each row from x (x[i·lda + p]) cost the loop two or three
+        // integer operations per multiply-add, and 64 rows of 512 against 10 columns ran at 6.1 µs (AMD EPYC Zen 5).
+        float* x0 = x, x1 = x + lda, x2 = x + (2L * lda), x3 = x + (3L * lda);
+        float* x4 = x + (4L * lda), x5 = x + (5L * lda), x6 = x + (6L * lda), x7 = x + (7L * lda);
+        float* bw = wide;
+        for (nint p = 0; p < count; p++, bw += MaxColumns)
         {
-            Vector512<float> bp = Vector512.Load(wide + ((long)p * MaxColumns));
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), bp, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[lda + p]), bp, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(2 * lda) + p]), bp, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(3 * lda) + p]), bp, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(4 * lda) + p]), bp, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(5 * lda) + p]), bp, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(6 * lda) + p]), bp, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x[(7 * lda) + p]), bp, c7);
+            Vector512<float> bp = Vector512.Load(bw);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[p]), bp, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[p]), bp, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[p]), bp, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[p]), bp, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(x4[p]), bp, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(x5[p]), bp, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x6[p]), bp, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[p]), bp, c7);
         }
 
         row.Store(c0, y, add);
@@ -175,6 +190,60 @@ internal static unsafe class GemmNarrow
         row.Store(c5, y + (5 * n), add);
         row.Store(c6, y + (6 * n), add);
         row.Store(c7, y + (7 * n), add);
+    }
+
+    // Sixteen rows of A against count rows of the widened B: sixteen chains, each row's the same as Rows8's. Eight chains
+    // of four-cycle multiply-adds left no slack: 64 rows of 512 against 10 columns ran at 1.5 multiply-adds a cycle.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows16(float* x, int lda, float* wide, int count, float* y, int n, bool add, in RowStore row)
+    {
+        Vector512<float> c0 = Vector512<float>.Zero, c1 = Vector512<float>.Zero, c2 = Vector512<float>.Zero, c3 = Vector512<float>.Zero;
+        Vector512<float> c4 = Vector512<float>.Zero, c5 = Vector512<float>.Zero, c6 = Vector512<float>.Zero, c7 = Vector512<float>.Zero;
+        Vector512<float> d0 = Vector512<float>.Zero, d1 = Vector512<float>.Zero, d2 = Vector512<float>.Zero, d3 = Vector512<float>.Zero;
+        Vector512<float> d4 = Vector512<float>.Zero, d5 = Vector512<float>.Zero, d6 = Vector512<float>.Zero, d7 = Vector512<float>.Zero;
+        float* x0 = x, x1 = x + lda, x2 = x + (2L * lda), x3 = x + (3L * lda);
+        float* x4 = x + (4L * lda), x5 = x + (5L * lda), x6 = x + (6L * lda), x7 = x + (7L * lda);
+        float* bw = wide;
+
+        // Rows 8-15 through the same eight pointers, eight rows further on: sixteen pointers do not fit in registers.
+        nint down = 8 * (nint)lda;
+        for (nint p = 0, q = down; p < count; p++, q++, bw += MaxColumns)
+        {
+            Vector512<float> bp = Vector512.Load(bw);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[p]), bp, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[p]), bp, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[p]), bp, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[p]), bp, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(x4[p]), bp, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(x5[p]), bp, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x6[p]), bp, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[p]), bp, c7);
+            d0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[q]), bp, d0);
+            d1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[q]), bp, d1);
+            d2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[q]), bp, d2);
+            d3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[q]), bp, d3);
+            d4 = Vector512.FusedMultiplyAdd(Vector512.Create(x4[q]), bp, d4);
+            d5 = Vector512.FusedMultiplyAdd(Vector512.Create(x5[q]), bp, d5);
+            d6 = Vector512.FusedMultiplyAdd(Vector512.Create(x6[q]), bp, d6);
+            d7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[q]), bp, d7);
+        }
+
+        row.Store(c0, y, add);
+        row.Store(c1, y + n, add);
+        row.Store(c2, y + (2 * n), add);
+        row.Store(c3, y + (3 * n), add);
+        row.Store(c4, y + (4 * n), add);
+        row.Store(c5, y + (5 * n), add);
+        row.Store(c6, y + (6 * n), add);
+        row.Store(c7, y + (7 * n), add);
+        row.Store(d0, y + (8 * n), add);
+        row.Store(d1, y + (9 * n), add);
+        row.Store(d2, y + (10 * n), add);
+        row.Store(d3, y + (11 * n), add);
+        row.Store(d4, y + (12 * n), add);
+        row.Store(d5, y + (13 * n), add);
+        row.Store(d6, y + (14 * n), add);
+        row.Store(d7, y + (15 * n), add);
     }
 
     /// <summary>
