@@ -55,6 +55,49 @@ def vector_kernel(name, vt, lanes, mr, nv):
     return "\n".join(o)
 
 
+def row_major_a_kernel(name, vt, lanes, mr, nv):
+    """The same tile, reading A in place from mr rows aStep floats apart (a row-major A), one pointer per row."""
+    nr = lanes * nv
+    o = []
+    o.append(f"    /// <summary>")
+    o.append(f"    /// As <see cref=\"{name}\"/> with A read in place: row r of the tile at <c>a + r·aStep</c>, step p at")
+    o.append(f"    /// <c>a[r·aStep + p]</c> (a row-major A, not packed). The same multiply-adds in the same order.")
+    o.append(f"    /// </summary>")
+    o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
+    o.append(f"    public static void {name}RowA(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)")
+    o.append("    {")
+    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
+    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
+    o.append("        float* " + ", ".join(f"r{r} = a + ({r}L * aStep)" if r else "r0 = a" for r in range(mr)) + ";")
+    o.append("        for (nint p = 0; p < kc; p++)")
+    o.append("        {")
+    for v in range(nv):
+        o.append(f"            {vt}<float> b{v} = {vt}.Load(b + {v * lanes});")
+    for r in range(mr):
+        o.append(f"            {vt}<float> a{r} = {vt}.Create(r{r}[p]);")
+        for v in range(nv):
+            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+    o.append(f"            b += {nr};")
+    o.append("        }")
+    o.append("")
+    o.append("        if (add)")
+    o.append("        {")
+    for r in range(mr):
+        for v in range(nv):
+            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
+            o.append(f"            {vt}.Store(c{r}_{v} + {vt}.Load(c + {off}), c + {off});")
+    o.append("        }")
+    o.append("        else")
+    o.append("        {")
+    for r in range(mr):
+        for v in range(nv):
+            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
+            o.append(f"            {vt}.Store(c{r}_{v}, c + {off});")
+    o.append("        }")
+    o.append("    }")
+    return "\n".join(o)
+
+
 def scalar_kernel(mr, nr):
     o = []
     o.append(f"    /// <summary>{mr}x{nr} tile in scalar code, for hardware without usable SIMD.</summary>")
@@ -108,6 +151,9 @@ parts = [HEADER]
 for k in KERNELS:
     parts.append("")
     parts.append(vector_kernel(*k))
+    if k[0] == "Vector512x8x32":
+        parts.append("")
+        parts.append(row_major_a_kernel(*k))
 parts.append("")
 parts.append(scalar_kernel(4, 4))
 parts.append("}")

@@ -96,6 +96,86 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
+    /// <summary>
+    /// As <see cref="Vector512x8x32"/> with A read in place: row r of the tile at <c>a + r·aStep</c>, step p at
+    /// <c>a[r·aStep + p]</c> (a row-major A, not packed). The same multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector512x8x32RowA(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
+        float* r0 = a, r1 = a + (1L * aStep), r2 = a + (2L * aStep), r3 = a + (3L * aStep), r4 = a + (4L * aStep), r5 = a + (5L * aStep), r6 = a + (6L * aStep), r7 = a + (7L * aStep);
+        for (nint p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b + 0);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> a0 = Vector512.Create(r0[p]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector512<float> a1 = Vector512.Create(r1[p]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector512<float> a2 = Vector512.Create(r2[p]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector512<float> a3 = Vector512.Create(r3[p]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector512<float> a4 = Vector512.Create(r4[p]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector512<float> a5 = Vector512.Create(r5[p]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            Vector512<float> a6 = Vector512.Create(r6[p]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            Vector512<float> a7 = Vector512.Create(r7[p]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            b += 32;
+        }
+
+        if (add)
+        {
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
+        }
+        else
+        {
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c0_1, c + 16);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c1_1, c + (ldc * 1) + 16);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c2_1, c + (ldc * 2) + 16);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c3_1, c + (ldc * 3) + 16);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c4_1, c + (ldc * 4) + 16);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c5_1, c + (ldc * 5) + 16);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c6_1, c + (ldc * 6) + 16);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c7_1, c + (ldc * 7) + 16);
+        }
+    }
+
     /// <summary>12x32 tile with <see cref="Vector512{T}"/> FMA: C[12, 32] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Vector512x12x32(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)

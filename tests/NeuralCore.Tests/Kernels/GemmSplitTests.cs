@@ -52,6 +52,54 @@ public unsafe class GemmSplitTests
     }
 
     [Theory]
+    [InlineData(128, 512, 784)]
+    [InlineData(37, 300, 1031)]
+    [InlineData(8, 64, 5)]
+    [InlineData(133, 96, 300)]
+    public void A_row_major_A_read_in_place_gives_the_packed_bits(int m, int n, int k)
+    {
+        // The 8 x 32 tile reads full panels of a row-major A in place (GemmMicroKernels.Vector512x8x32RowA); the ragged
+        // last panel is packed. Accumulating into C, with and without the bias epilogue, on 1-3 threads.
+        float[] a = Seeded.Uniform(m * k, 7);
+        float[] b = Seeded.Uniform(k * n, 8);
+        float[] bias = Seeded.Uniform(n, 9);
+        a[0] = float.NaN;
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                foreach (bool withBias in new[] { false, true })
+                {
+                    float[] expected = Run(inPlace: false), actual = Run(inPlace: true);
+                    AssertBitwiseEqual(expected, actual, $"{isa}, {threads} threads, bias {withBias}, {m}x{n}x{k}");
+
+                    float[] Run(bool inPlace)
+                    {
+                        float[] c = Seeded.Uniform(m * n, 10);
+                        bool saved = GemmJob.RowMajorAInPlace;
+                        try
+                        {
+                            GemmJob.RowMajorAInPlace = inPlace;
+                            fixed (float* pBias = bias)
+                            {
+                                GemmEpilogue epilogue = withBias ? GemmEpilogue.AddBias(pBias, relu: true) : GemmEpilogue.None;
+                                WithThreads(threads, () => Gemm.MultiplyOn(isa, a, b, c, m, n, k, false, false, !withBias, epilogue,
+                                    GemmSplit.Reduction));
+                            }
+                        }
+                        finally
+                        {
+                            GemmJob.RowMajorAInPlace = saved;
+                        }
+
+                        return c;
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void Every_split_at_every_thread_count_gives_the_one_thread_bits(int m, int n, int k, bool transposeA)
     {
