@@ -16,6 +16,26 @@ KERNELS = [
 ]
 
 
+def store_tile(o, vt, lanes, mr, nv):
+    """The tile's accumulators into C: C = acc, or C = acc + C when add; closes the method."""
+    o.append("")
+    o.append("        if (add)")
+    o.append("        {")
+    for r in range(mr):
+        for v in range(nv):
+            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
+            o.append(f"            {vt}.Store(c{r}_{v} + {vt}.Load(c + {off}), c + {off});")
+    o.append("        }")
+    o.append("        else")
+    o.append("        {")
+    for r in range(mr):
+        for v in range(nv):
+            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
+            o.append(f"            {vt}.Store(c{r}_{v}, c + {off});")
+    o.append("        }")
+    o.append("    }")
+
+
 def vector_kernel(name, vt, lanes, mr, nv):
     nr = lanes * nv
     o = []
@@ -36,22 +56,7 @@ def vector_kernel(name, vt, lanes, mr, nv):
     o.append("            a += aStep;")
     o.append(f"            b += {nr};")
     o.append("        }")
-    o.append("")
-    o.append("        if (add)")
-    o.append("        {")
-    for r in range(mr):
-        for v in range(nv):
-            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
-            o.append(f"            {vt}.Store(c{r}_{v} + {vt}.Load(c + {off}), c + {off});")
-    o.append("        }")
-    o.append("        else")
-    o.append("        {")
-    for r in range(mr):
-        for v in range(nv):
-            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
-            o.append(f"            {vt}.Store(c{r}_{v}, c + {off});")
-    o.append("        }")
-    o.append("    }")
+    store_tile(o, vt, lanes, mr, nv)
     return "\n".join(o)
 
 
@@ -79,22 +84,7 @@ def row_major_a_kernel(name, vt, lanes, mr, nv):
             o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
     o.append(f"            b += {nr};")
     o.append("        }")
-    o.append("")
-    o.append("        if (add)")
-    o.append("        {")
-    for r in range(mr):
-        for v in range(nv):
-            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
-            o.append(f"            {vt}.Store(c{r}_{v} + {vt}.Load(c + {off}), c + {off});")
-    o.append("        }")
-    o.append("        else")
-    o.append("        {")
-    for r in range(mr):
-        for v in range(nv):
-            off = f"(ldc * {r}) + {v * lanes}" if r else f"{v * lanes}"
-            o.append(f"            {vt}.Store(c{r}_{v}, c + {off});")
-    o.append("        }")
-    o.append("    }")
+    store_tile(o, vt, lanes, mr, nv)
     return "\n".join(o)
 
 

@@ -182,14 +182,7 @@ internal static unsafe class GemmNarrow
             c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[p]), bp, c7);
         }
 
-        row.Store(c0, y, add);
-        row.Store(c1, y + n, add);
-        row.Store(c2, y + (2 * n), add);
-        row.Store(c3, y + (3 * n), add);
-        row.Store(c4, y + (4 * n), add);
-        row.Store(c5, y + (5 * n), add);
-        row.Store(c6, y + (6 * n), add);
-        row.Store(c7, y + (7 * n), add);
+        row.Store8(y, n, add, c0, c1, c2, c3, c4, c5, c6, c7);
     }
 
     // Sixteen rows of A against count rows of the widened B: sixteen chains, each row's the same as Rows8's. Eight chains
@@ -228,22 +221,8 @@ internal static unsafe class GemmNarrow
             d7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[q]), bp, d7);
         }
 
-        row.Store(c0, y, add);
-        row.Store(c1, y + n, add);
-        row.Store(c2, y + (2 * n), add);
-        row.Store(c3, y + (3 * n), add);
-        row.Store(c4, y + (4 * n), add);
-        row.Store(c5, y + (5 * n), add);
-        row.Store(c6, y + (6 * n), add);
-        row.Store(c7, y + (7 * n), add);
-        row.Store(d0, y + (8 * n), add);
-        row.Store(d1, y + (9 * n), add);
-        row.Store(d2, y + (10 * n), add);
-        row.Store(d3, y + (11 * n), add);
-        row.Store(d4, y + (12 * n), add);
-        row.Store(d5, y + (13 * n), add);
-        row.Store(d6, y + (14 * n), add);
-        row.Store(d7, y + (15 * n), add);
+        row.Store8(y, n, add, c0, c1, c2, c3, c4, c5, c6, c7);
+        row.Store8(y + (8 * n), n, add, d0, d1, d2, d3, d4, d5, d6, d7);
     }
 
     /// <summary>
@@ -263,5 +242,20 @@ internal static unsafe class GemmNarrow
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Store(Vector512<float> acc, float* y, bool add) =>
             Avx512F.MaskStore(y, _mask, add ? Avx512F.MaskLoad(y, _mask, Vector512<float>.Zero) + acc : acc);
+
+        // Eight consecutive rows of C, n floats apart.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store8(float* y, int n, bool add, Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3,
+            Vector512<float> c4, Vector512<float> c5, Vector512<float> c6, Vector512<float> c7)
+        {
+            Store(c0, y, add);
+            Store(c1, y + n, add);
+            Store(c2, y + (2 * n), add);
+            Store(c3, y + (3 * n), add);
+            Store(c4, y + (4 * n), add);
+            Store(c5, y + (5 * n), add);
+            Store(c6, y + (6 * n), add);
+            Store(c7, y + (7 * n), add);
+        }
     }
 }

@@ -36,12 +36,7 @@ public unsafe class GemmMaskedProductTests
         float[] upperWeights = Seeded.Uniform(units * rank, 3);
 
         // A ReLU's output: zero about half the time, positive otherwise; a NaN gradient must not leak through a zero.
-        float[] relu = Seeded.Uniform(batch * units, 4);
-        for (int i = 0; i < relu.Length; i++)
-        {
-            relu[i] = MathF.Max(relu[i], 0f);
-        }
-
+        float[] relu = ReluOutput(batch * units, 4);
         relu[0] = 0f;
         upperGrad[0] = float.NaN;
         foreach (KernelIsa isa in KernelIsaSupport.Supported)
@@ -86,11 +81,7 @@ public unsafe class GemmMaskedProductTests
         float[] x = Seeded.Uniform(batch * inFeatures, 11);
         float[] upperGrad = Seeded.Uniform(batch * rank, 12);
         float[] upperWeights = Seeded.Uniform(units * rank, 13);
-        float[] relu = Seeded.Uniform(batch * units, 14);
-        for (int i = 0; i < relu.Length; i++)
-        {
-            relu[i] = MathF.Max(relu[i], 0f);
-        }
+        float[] relu = ReluOutput(batch * units, 14);
 
         upperGrad[^1] = float.NaN;
         foreach (KernelIsa isa in KernelIsaSupport.Supported)
@@ -135,6 +126,18 @@ public unsafe class GemmMaskedProductTests
         e = Assert.Throws<ArgumentException>(() => Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty,
             3, 5, 4, 2, accumulate: false, default, Span<float>.Empty, new float[2]));
         Assert.Contains("upperBiasGrad", e.Message);
+    }
+
+    // max(u, 0) of seeded uniform values in [-1, 1): zero about half the time.
+    private static float[] ReluOutput(int length, int seed)
+    {
+        float[] values = Seeded.Uniform(length, seed);
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = MathF.Max(values[i], 0f);
+        }
+
+        return values;
     }
 
     [Fact]

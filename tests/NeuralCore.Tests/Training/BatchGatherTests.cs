@@ -21,14 +21,7 @@ public class BatchGatherTests
     [InlineData(100, 333)]
     public void Every_thread_count_gathers_the_same_bits(int batch, int features)
     {
-        const int samples = 1000;
-        var random = new Random(7);
-        byte[] bytes = new byte[samples * features];
-        random.NextBytes(bytes);
-        int[] labels = [.. Enumerable.Range(0, samples).Select(_ => random.Next(10))];
-        float[] sampleWeights = [.. Enumerable.Range(0, samples).Select(_ => (float)random.NextDouble())];
-        var source = new SampleSource(bytes, 255f, labels, features, sampleWeights);
-        int[] order = [.. Enumerable.Range(0, samples).OrderBy(_ => random.Next())];
+        (SampleSource source, int[] order) = RandomSource(1000, features, 7);
 
         float[] expected = new float[batch * features];
         int[] expectedLabels = new int[batch];
@@ -54,14 +47,7 @@ public class BatchGatherTests
     [InlineData(128, 1000, 96)]
     public void Columns_gathered_as_the_first_product_reads_them_are_the_same_bits(int batch, int features, int units)
     {
-        const int samples = 700;
-        var random = new Random(11);
-        byte[] bytes = new byte[samples * features];
-        random.NextBytes(bytes);
-        int[] labels = [.. Enumerable.Range(0, samples).Select(_ => random.Next(10))];
-        float[] sampleWeights = [.. Enumerable.Range(0, samples).Select(_ => (float)random.NextDouble())];
-        var source = new SampleSource(bytes, 255f, labels, features, sampleWeights);
-        int[] order = [.. Enumerable.Range(0, samples).OrderBy(_ => random.Next())];
+        (SampleSource source, int[] order) = RandomSource(700, features, 11);
         float[] expected = new float[batch * features];
         int[] expectedLabels = new int[batch];
         float[] expectedWeights = new float[batch];
@@ -119,5 +105,17 @@ public class BatchGatherTests
                 }
             }
         }
+    }
+
+    // Random byte features, labels and weights for `samples` samples, and a shuffled order of them.
+    private static (SampleSource Source, int[] Order) RandomSource(int samples, int features, int seed)
+    {
+        var random = new Random(seed);
+        byte[] bytes = new byte[samples * features];
+        random.NextBytes(bytes);
+        int[] labels = [.. Enumerable.Range(0, samples).Select(_ => random.Next(10))];
+        float[] sampleWeights = [.. Enumerable.Range(0, samples).Select(_ => (float)random.NextDouble())];
+        int[] order = [.. Enumerable.Range(0, samples).OrderBy(_ => random.Next())];
+        return (new SampleSource(bytes, 255f, labels, features, sampleWeights), order);
     }
 }
