@@ -218,7 +218,9 @@ internal readonly struct SampleSource
     /// <summary>
     /// Where a slice of columns that begins at feature <paramref name="f"/> begins in row <paramref name="row"/> of a
     /// batch buffer whose element 0 lies <paramref name="alignment"/> floats past a 64-byte boundary: f moved back to
-    /// the start of its cache line, so that the threads that gather neighbouring slices never write the same line;
+    /// the start of its cache line, so that the threads that gather neighbouring slices of a row do not write the same
+    /// line (where one row ends and the next begins, a line can still hold the end of one thread's slice and the start
+    /// of the other's, when the row length is not a multiple of 16 floats: that costs time, not results);
     /// 0 and <see cref="FeatureSize"/> stay where they are. Both neighbours compute the same bound, so the slices of a
     /// row neither overlap nor leave a gap.
     /// </summary>

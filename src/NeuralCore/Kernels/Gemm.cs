@@ -293,12 +293,11 @@ public static unsafe class Gemm
                 ThrowHelper.CheckLength(upperBiasGrad.Length, upperUnits, nameof(upperBiasGrad));
             }
 
-            Span<float> upperWeights2 = upperWeightGrad[..(units * upperUnits)];
-            if (upperWeights2.Overlaps(weightGrad) || upperWeights2.Overlaps(biasGrad) || upperWeights2.Overlaps(upperBiasGrad)
-                || upperWeights2.Overlaps(upperGrad) || upperWeights2.Overlaps(upperWeights) || upperWeights2.Overlaps(reluOutput)
-                || upperWeights2.Overlaps(input))
+            // Both outputs are written while the other operands are read, and checked before anything is written.
+            CheckApart(upperWeightGrad[..(units * upperUnits)], nameof(upperWeightGrad), input, upperGrad, upperWeights, reluOutput, weightGrad, biasGrad, upperBiasGrad);
+            if (!upperBiasGrad.IsEmpty)
             {
-                ThrowHelper.ThrowOverlap(nameof(upperWeightGrad), "another operand");
+                CheckApart(upperBiasGrad[..upperUnits], nameof(upperBiasGrad), input, upperGrad, upperWeights, reluOutput, weightGrad, biasGrad, default);
             }
         }
         else if (!upperBiasGrad.IsEmpty)
@@ -333,6 +332,17 @@ public static unsafe class Gemm
             }
 
             Elementwise.AccumulateColumnSums(upperGrad[..(batch * upperUnits)], upperBiasGrad[..upperUnits], batch);
+        }
+    }
+
+    // Throws when `output` shares memory with any of the other spans (empty ones overlap nothing).
+    private static void CheckApart(Span<float> output, string name, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c,
+        ReadOnlySpan<float> d, ReadOnlySpan<float> e, ReadOnlySpan<float> f, ReadOnlySpan<float> g)
+    {
+        ReadOnlySpan<float> o = output;
+        if (o.Overlaps(a) || o.Overlaps(b) || o.Overlaps(c) || o.Overlaps(d) || o.Overlaps(e) || o.Overlaps(f) || o.Overlaps(g))
+        {
+            ThrowHelper.ThrowOverlap(name, "another operand");
         }
     }
 
@@ -372,6 +382,12 @@ public static unsafe class Gemm
         if (bPanels.IsValid && (bPanels.K != k || bPanels.N != n || bPanels.Isa != isa || transposeB || packed is not null || columnSums is not null || !productB.IsEmpty))
         {
             throw new ArgumentException($"B in panel order ({bPanels.K} x {bPanels.N}, {bPanels.Isa}) does not fit a {k} x {n} product on {isa}.", nameof(bPanels));
+        }
+
+        if (productB.UpperWeightGrad is not null && split != GemmSplit.Rows)
+        {
+            // Each chunk's shares of the upper gradient must be packed by one k slice, block after block (a bug, not input).
+            throw new InvalidOperationException("A masked product that computes the upper weight gradient must divide its rows only.");
         }
 
         if (cPanels.IsValid && (cPanels.K != m || cPanels.N != n || cPanels.Isa != isa || epilogue.Kind != GemmEpilogueKind.None || split == GemmSplit.Reduction))
@@ -418,7 +434,7 @@ public static unsafe class Gemm
         bool panelOrder = bPanels.IsValid || cPanels.IsValid;
         if (!panelOrder && GemmNarrow.Applies(isa, m, n) && !transposeA && !transposeB && columnSums is null && productB.IsEmpty)
         {
-            // A C of at most 16 columns (the output layer): eight rows of A against each widened row of B, no packing.
+            // A C of at most 16 columns (the output layer): sixteen rows of A against each widened row of B, no packing.
             fixed (float* pa = a, pb = b, pc = c)
             {
                 GemmNarrow.Multiply(pa, pb, pc, m, n, k, accumulate, epilogue);

@@ -23,9 +23,6 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static float[]? t_productFactor;
 
-    [ThreadStatic]
-    private static float[]? t_upperGrad;
-
     /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
     public static float* Tile => Aligned(t_tile ??= Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr));
 
@@ -49,12 +46,6 @@ internal static unsafe class GemmBuffers
 
     /// <summary>Scratch for one chunk's transposed right factor of a <see cref="GemmMaskedProduct"/>.</summary>
     public static float* ProductFactor => Aligned(t_productFactor ??= Allocate(GemmMaskedProduct.MaxRank * GemmPlan.NcMax));
-
-    /// <summary>
-    /// Scratch for <see cref="GemmMaskedProduct.UpperWeightGrad"/>: a k block of G padded to 16 columns, then two
-    /// 16 x 16 tiles.
-    /// </summary>
-    public static float* UpperGradScratch => Aligned(t_upperGrad ??= Allocate((GemmPlan.KcMax * 16) + 512));
 
     /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
     public static float* B => Aligned(t_b ??= Allocate(GemmPlan.KcMax * GemmPlan.NcMax));

@@ -6,8 +6,8 @@ namespace NeuralCore.Kernels;
 
 /// <summary>
 /// One product in flight. Item i of the compute phase covers slice i of the work (<see cref="GemmPlan"/>): a block
-/// of rows, a block of columns and a run of k blocks. It packs the part of A it reads into its own thread's buffer and
-/// B chunk by chunk. When the k blocks are divided among slices, the later slices leave each block's sum in a
+/// of rows, a block of columns and a run of k blocks. It packs the part of A it reads into its own thread's buffer (or,
+/// for full 8 x 32 tiles of a row-major A, reads it in place) and B chunk by chunk. When the k blocks are divided among slices, the later slices leave each block's sum in a
 /// partial buffer and a reduction phase adds them to C in block order, then applies the epilogue.
 /// </summary>
 internal sealed unsafe class GemmJob : IParallelWork

@@ -7,7 +7,8 @@ namespace NeuralCore.Kernels;
 
 /// <summary>
 /// Products whose C is at most 16 columns wide (the 10-class output layer) on the 512-bit path: each row of B is widened
-/// once to one 16-lane vector, and eight rows of A run against it as eight independent chains, with no packing of A.
+/// once to one 16-lane vector, and sixteen (then eight, then single) rows of A run against it as independent chains, with
+/// no packing of A.
 /// The register-blocked path packed the whole <c>[batch, H]</c> input to use 10 of 16 lanes of a 12×16 tile.
 /// </summary>
 /// <remarks>

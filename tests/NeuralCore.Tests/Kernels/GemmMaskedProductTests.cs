@@ -25,6 +25,8 @@ public unsafe class GemmMaskedProductTests
         { 64, 17, 33, 3 },
         { 40, 150, 20, 5 },
         { 96, 200, 19, 13 },
+        { 64, 16, 700, 10 },
+        { 784, 200, 256, 10 },
     };
 
     [Theory]
@@ -84,6 +86,14 @@ public unsafe class GemmMaskedProductTests
         float[] relu = ReluOutput(batch * units, 14);
 
         upperGrad[^1] = float.NaN;
+
+        // Two NaNs with different payloads meeting in one product (step p, row j of the mask, column c of G): the result
+        // carries the payload the upper layer's own product gives it.
+        if (batch > 5 && units > 7 && rank > 3)
+        {
+            relu[(5 * units) + 7] = BitConverter.Int32BitsToSingle(0x7FC00001);
+            upperGrad[(5 * rank) + 3] = BitConverter.Int32BitsToSingle(0x7FC00002);
+        }
         foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
             foreach (bool accumulate in new[] { false, true })
@@ -126,6 +136,13 @@ public unsafe class GemmMaskedProductTests
         e = Assert.Throws<ArgumentException>(() => Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty,
             3, 5, 4, 2, accumulate: false, default, Span<float>.Empty, new float[2]));
         Assert.Contains("upperBiasGrad", e.Message);
+
+        // The bias gradient over the upper gradient it sums: refused before anything is written.
+        float[] upperGradCopy = (float[])upperGrad.Clone();
+        e = Assert.Throws<ArgumentException>(() => Gemm.WeightGradientThroughRelu(x, upperGrad, upperWeights, relu, w, Span<float>.Empty,
+            3, 5, 4, 2, accumulate: false, default, new float[5 * 2], upperGrad.AsSpan(0, 2)));
+        Assert.Contains("upperBiasGrad", e.Message);
+        Assert.Equal(upperGradCopy, upperGrad);
     }
 
     // max(u, 0) of seeded uniform values in [-1, 1): zero about half the time.
