@@ -250,13 +250,15 @@ internal readonly unsafe struct GemmMaskedProduct
                 }
 
                 value = m[j] > 0f ? acc : 0f;
-                if (sums is not null)
-                {
-                    sums[j] += value;
-                }
             }
 
-            *Place(row, j, panelShift, panelStride) = value;
+            float* place = Place(row, j, panelShift, panelStride);
+            *place = value;
+            if (sums is not null && j < cols)
+            {
+                // Read back from the panel, as PackB's sums read the packed value (sums first: a NaN's payload too).
+                sums[j] += *place;
+            }
         }
     }
 
@@ -321,8 +323,8 @@ internal readonly unsafe struct GemmMaskedProduct
         Vector512.Store(high, destination + 16);
         if (sums is not null)
         {
-            Vector512.Store(Vector512.Load(sums) + low, sums);
-            Vector512.Store(Vector512.Load(sums + 16) + high, sums + 16);
+            Vector512.Store(Vector512.Load(sums) + Vector512.Load(destination), sums);
+            Vector512.Store(Vector512.Load(sums + 16) + Vector512.Load(destination + 16), sums + 16);
         }
     }
 
@@ -428,7 +430,10 @@ internal readonly unsafe struct GemmMaskedProduct
     private static float* Place(float* row, int j, int panelShift, long panelStride) =>
         row + ((long)(j >> panelShift) * panelStride) + (j & ((1 << panelShift) - 1));
 
-    // Column j's vector: masked (as GemmEpilogue.MaskRelu), stored at its place in the panels, added to the column sums.
+    // Column j's vector: masked (as GemmEpilogue.MaskRelu), stored at its place in the panels, added to the column sums
+    // from there: sums + (the stored values), both from memory as in GemmPacking.AddFloats, so that the addition keeps
+    // its operands' order (with the vector in a register, the JIT put it first, and a NaN's payload was the new
+    // value's where PackB's sums keep the running sum's).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector512<float> acc, float* mask, float* destination, float* sums, int j)
     {
@@ -436,7 +441,7 @@ internal readonly unsafe struct GemmMaskedProduct
         Vector512.Store(acc, destination);
         if (sums is not null)
         {
-            Vector512.Store(Vector512.Load(sums + j) + acc, sums + j);
+            Vector512.Store(Vector512.Load(sums + j) + Vector512.Load(destination), sums + j);
         }
     }
 
@@ -447,7 +452,7 @@ internal readonly unsafe struct GemmMaskedProduct
         Vector256.Store(acc, destination);
         if (sums is not null)
         {
-            Vector256.Store(Vector256.Load(sums + j) + acc, sums + j);
+            Vector256.Store(Vector256.Load(sums + j) + Vector256.Load(destination), sums + j);
         }
     }
 
@@ -458,7 +463,7 @@ internal readonly unsafe struct GemmMaskedProduct
         Vector128.Store(acc, destination);
         if (sums is not null)
         {
-            Vector128.Store(Vector128.Load(sums + j) + acc, sums + j);
+            Vector128.Store(Vector128.Load(sums + j) + Vector128.Load(destination), sums + j);
         }
     }
 }
