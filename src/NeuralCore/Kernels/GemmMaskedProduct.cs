@@ -298,34 +298,26 @@ internal readonly unsafe struct GemmMaskedProduct
         }
 
         // 32-column panels: the group's sixteen-lane vectors go to four panels, two to each, one panel stride apart.
-        float* m = mask + ((long)step * n) + col0 + j;
+        float* m = mask + ((long)step * n) + col0;
         float* d = row + ((long)(j >> 5) * panelStride);
-        float* s = sums is null ? null : sums + j;
-        StorePair(a0, a1, m, d, s);
-        StorePair(a2, a3, m + 32, d + panelStride, s is null ? null : s + 32);
-        StorePair(a4, a5, m + 64, d + (2 * panelStride), s is null ? null : s + 64);
-        StorePair(a6, a7, m + 96, d + (3 * panelStride), s is null ? null : s + 96);
+        Store(a0, m, d, sums, j);
+        Store(a1, m, d + 16, sums, j + 16);
+        Store(a2, m, d + panelStride, sums, j + 32);
+        Store(a3, m, d + panelStride + 16, sums, j + 48);
+        Store(a4, m, d + (2 * panelStride), sums, j + 64);
+        Store(a5, m, d + (2 * panelStride) + 16, sums, j + 80);
+        Store(a6, m, d + (3 * panelStride), sums, j + 96);
+        Store(a7, m, d + (3 * panelStride) + 16, sums, j + 112);
         m += n;
         d += 32;
-        StorePair(b0, b1, m, d, s);
-        StorePair(b2, b3, m + 32, d + panelStride, s is null ? null : s + 32);
-        StorePair(b4, b5, m + 64, d + (2 * panelStride), s is null ? null : s + 64);
-        StorePair(b6, b7, m + 96, d + (3 * panelStride), s is null ? null : s + 96);
-    }
-
-    // Two vectors of 16 consecutive columns: masked, stored side by side, added to the column sums (when not null).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePair(Vector512<float> low, Vector512<float> high, float* mask, float* destination, float* sums)
-    {
-        low &= Vector512.GreaterThan(Vector512.Load(mask), Vector512<float>.Zero);
-        high &= Vector512.GreaterThan(Vector512.Load(mask + 16), Vector512<float>.Zero);
-        Vector512.Store(low, destination);
-        Vector512.Store(high, destination + 16);
-        if (sums is not null)
-        {
-            Vector512.Store(Vector512.Load(sums) + Vector512.Load(destination), sums);
-            Vector512.Store(Vector512.Load(sums + 16) + Vector512.Load(destination + 16), sums + 16);
-        }
+        Store(b0, m, d, sums, j);
+        Store(b1, m, d + 16, sums, j + 16);
+        Store(b2, m, d + panelStride, sums, j + 32);
+        Store(b3, m, d + panelStride + 16, sums, j + 48);
+        Store(b4, m, d + (2 * panelStride), sums, j + 64);
+        Store(b5, m, d + (2 * panelStride) + 16, sums, j + 80);
+        Store(b6, m, d + (3 * panelStride), sums, j + 96);
+        Store(b7, m, d + (3 * panelStride) + 16, sums, j + 112);
     }
 
     // UpperWeightGrad's rows [from, to) for steps [p0, p0 + kc): one accumulator per row, its lanes G's r columns,
@@ -340,10 +332,15 @@ internal readonly unsafe struct GemmMaskedProduct
         bool store = p0 == 0 && !UpperAccumulate;
         float* g = G + ((long)p0 * r);
         float* h = mask + ((long)p0 * n);
+        // Later k blocks are added through a scratch tile (acc + C, below). Taken here, not in UpperRows16: a call there,
+        // with its sixteen sums live across it, made the JIT keep every sum on the stack, loaded and stored at each step
+        // (784-512-10 at batch 128, one thread: the upper gradient's 512 rows took 22-41 µs a step instead of 10-16; AMD
+        // EPYC Zen 5, 2 real cores).
+        float* t = store ? null : GemmBuffers.Tile;
         int j = from;
         for (; j + 16 <= to; j += 16)
         {
-            UpperRows16(g, r, h + j, n, kc, lanes, UpperWeightGrad + ((long)j * r), store);
+            UpperRows16(g, r, h + j, n, kc, lanes, UpperWeightGrad + ((long)j * r), t);
         }
 
         for (; j < to; j++)
@@ -362,20 +359,19 @@ internal readonly unsafe struct GemmMaskedProduct
             }
             else
             {
-                float* t = GemmBuffers.Tile;
+                // Through the scratch, as UpperRows16 adds: acc + C.
                 Avx512F.MaskStore(t, lanes, acc);
                 GemmPacking.AddTile(d, t, r);
             }
         }
     }
 
-    // Sixteen rows of the upper weight gradient: row i sums h[p·n + i]·g[p·r + c] over the steps, p increasing from zero.
+    // Sixteen rows of the upper weight gradient: row i sums h[p·n + i]·g[p·r + c] over the steps, p increasing from zero,
+    // then is stored to d (no scratch: the first k block) or added to it through the scratch.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void UpperRows16(float* g, int r, float* h, int n, int kc, Vector512<float> lanes, float* d, bool store)
+    private static void UpperRows16(float* g, int r, float* h, int n, int kc, Vector512<float> lanes, float* d, float* scratch)
     {
-        // The scratch before the sums exist: a call with the sixteen sums live across it made the JIT keep every sum on
-        // the stack, loaded and stored at each step (1,024 rows of 128 steps: 22-41 µs instead of about 7).
-        float* t = store ? d : GemmBuffers.Tile;
+        float* t = scratch is null ? d : scratch;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
         for (int p = 0; p < kc; p++, g += r, h += n)
@@ -418,12 +414,11 @@ internal readonly unsafe struct GemmMaskedProduct
         Avx512F.MaskStore(t + (13 * r), lanes, a13);
         Avx512F.MaskStore(t + (14 * r), lanes, a14);
         Avx512F.MaskStore(t + (15 * r), lanes, a15);
-        if (!store)
+        if (scratch is not null)
         {
             GemmPacking.AddTile(d, t, 16 * r);
         }
     }
-
 
     // Where column j of a chunk goes: panel j / nr (panels panelStride floats apart), lane j % nr; nr is 1 << panelShift.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
