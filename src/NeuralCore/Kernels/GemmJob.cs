@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using NeuralCore.Threading;
 
@@ -7,8 +6,9 @@ namespace NeuralCore.Kernels;
 /// <summary>
 /// One product in flight. Item i of the compute phase covers slice i of the work (<see cref="GemmPlan"/>): a block
 /// of rows, a block of columns and a run of k blocks. It packs the part of A it reads into its own thread's buffer (or,
-/// for full 8 x 32 tiles of a row-major A, reads it in place) and B chunk by chunk. When the k blocks are divided among slices, the later slices leave each block's sum in a
-/// partial buffer and a reduction phase adds them to C in block order, then applies the epilogue.
+/// for full 8 x 32 tiles of a row-major A, reads it in place) and B chunk by chunk. When the k blocks are divided among
+/// slices, the later slices leave each block's sum in a partial buffer and a reduction phase adds them to C in block
+/// order, then applies the epilogue.
 /// </summary>
 internal sealed unsafe class GemmJob : IParallelWork
 {
@@ -49,7 +49,6 @@ internal sealed unsafe class GemmJob : IParallelWork
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
         float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default)
     {
-        Debug.Assert(productB.UpperWeightGrad is null || plan.KSlices == 1, "Each chunk's k blocks must be packed by one thread, in order.");
         _productB = productB;
         _cLayout = cLayout;
         _plan = plan;
@@ -70,7 +69,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         _directA = transposeA;
 
         // A row-major A (a batch, in a forward product) is read in place by the 8 x 32 tile, eight row pointers: packing
-        // it took 4 µs a step of each thread at 784-512-10, batch 128 on two threads, 0.8% of the step (AMD EPYC Zen 5).
+        // it took 4 µs a step of each thread at 784-512-10, batch 128 on two threads, 0.8% of the step (AMD EPYC Zen 5,
+        // 2 real cores).
         _rowMajorA = RowMajorAInPlace && !transposeA && plan.Mr == 8 && plan.Nr == 32 && !cLayout.IsValid;
         _firstPartialBlock = plan.KBlocks;
         if (plan.KSlices > 1)
