@@ -121,10 +121,6 @@ internal readonly struct SampleSource
     // Rows of a gather whose loads are started ahead of the row being converted.
     private const int PrefetchRows = 4;
 
-    // Sample i's features as stored (bytes or floats), for a prefetch.
-    private ReadOnlySpan<byte> FeatureBytes(ReadOnlySpan<byte> bytes, ReadOnlySpan<float> floats, int i) =>
-        IsBytes ? bytes.Slice(i * FeatureSize, FeatureSize) : MemoryMarshal.AsBytes(floats.Slice(i * FeatureSize, FeatureSize));
-
     /// <summary>
     /// Writes sample <c>indices[r]</c>'s features to row r of <paramref name="features"/>, and its label to
     /// <paramref name="labels"/>[r] or its target row to row r of <paramref name="targets"/>, and its weight to
@@ -141,45 +137,21 @@ internal readonly struct SampleSource
     public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels, Span<float> targets, Span<float> weights,
         bool streaming = false)
     {
-        int size = FeatureSize;
-        ReadOnlySpan<byte> bytes = _bytes.Span;
-        ReadOnlySpan<float> floats = _floats.Span;
-        for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
-        {
-            Elementwise.Prefetch(FeatureBytes(bytes, floats, indices[r]));
-        }
-
-        for (int r = 0; r < indices.Length; r++)
-        {
-            if (r + PrefetchRows < indices.Length)
-            {
-                Elementwise.Prefetch(FeatureBytes(bytes, floats, indices[r + PrefetchRows]));
-            }
-
-            if (IsBytes && streaming)
-            {
-                Elementwise.BytesToSinglesStreaming(bytes.Slice(indices[r] * size, size), features.Slice(r * size, size), _divisor);
-            }
-            else if (IsBytes)
-            {
-                Elementwise.BytesToSingles(bytes.Slice(indices[r] * size, size), features.Slice(r * size, size), _divisor);
-            }
-            else
-            {
-                floats.Slice(indices[r] * size, size).CopyTo(features.Slice(r * size, size));
-            }
-        }
-
+        GatherFeatures(indices, features, 0, FeatureSize, 0, streaming);
         GatherTargets(indices, labels, targets, weights);
     }
 
     /// <summary>
-    /// Writes features <c>[Bound(r, from), Bound(r, to))</c> of sample <c>indices[r]</c> to the same columns of row r of
-    /// <paramref name="features"/> (<c>[indices.Length, FeatureSize]</c>), with ordinary stores: one thread's columns of
-    /// a batch, which the thread itself reads next (<see cref="ColumnBound"/>).
+    /// Writes features <c>[ColumnBound(r, from), ColumnBound(r, to))</c> of sample <c>indices[r]</c> to the same columns
+    /// of row r of <paramref name="features"/> (<c>[indices.Length, FeatureSize]</c>), with ordinary stores: one
+    /// thread's columns of a batch, which the thread itself reads next (<see cref="ColumnBound"/>).
     /// </summary>
+    public void GatherColumns(ReadOnlySpan<int> indices, Span<float> features, int from, int to, int alignment) =>
+        GatherFeatures(indices, features, from, to, alignment, streaming: false);
+
+    // The features of Gather and GatherColumns: row by row, each row's loads started a few rows ahead.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void GatherColumns(ReadOnlySpan<int> indices, Span<float> features, int from, int to, int alignment)
+    private void GatherFeatures(ReadOnlySpan<int> indices, Span<float> features, int from, int to, int alignment, bool streaming)
     {
         int size = FeatureSize;
         ReadOnlySpan<byte> bytes = _bytes.Span;
@@ -204,7 +176,11 @@ internal readonly struct SampleSource
 
             int source = (indices[r] * size) + lo;
             Span<float> destination = features.Slice((r * size) + lo, hi - lo);
-            if (IsBytes)
+            if (IsBytes && streaming)
+            {
+                Elementwise.BytesToSinglesStreaming(bytes.Slice(source, hi - lo), destination, _divisor);
+            }
+            else if (IsBytes)
             {
                 Elementwise.BytesToSingles(bytes.Slice(source, hi - lo), destination, _divisor);
             }
