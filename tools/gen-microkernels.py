@@ -88,24 +88,99 @@ def row_major_a_kernel(name, vt, lanes, mr, nv):
     return "\n".join(o)
 
 
-def scalar_kernel(mr, nr):
+def steps_kernel(name, vt, lanes, mr, nv):
+    """The tile over listed steps only: the k steps at which the tile's rows of A are all zero left out."""
+    nr = lanes * nv
     o = []
-    o.append(f"    /// <summary>{mr}x{nr} tile in scalar code, for hardware without usable SIMD.</summary>")
+    o.append(f"    /// <summary>")
+    o.append(f"    /// As <see cref=\"{name}\"/> over the <paramref name=\"count\"/> steps listed in <paramref name=\"steps\"/>")
+    o.append(f"    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·{nr} + j]</c>, the addresses the full loop reads")
+    o.append(f"    /// there. The listed steps' multiply-adds in the same order.")
+    o.append(f"    /// </summary>")
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)")
+    o.append(f"    public static void {name}Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)")
+    o.append("    {")
+    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
+    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
+    o.append("        for (nint i = 0; i < count; i++)")
+    o.append("        {")
+    o.append("            nint p = steps[i];")
+    o.append("            float* ap = a + (p * aStep);")
+    o.append(f"            float* bp = b + (p * {nr});")
+    for v in range(nv):
+        o.append(f"            {vt}<float> b{v} = {vt}.Load(bp + {v * lanes});")
+    for r in range(mr):
+        o.append(f"            {vt}<float> a{r} = {vt}.Create(ap[{r}]);")
+        for v in range(nv):
+            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+    o.append("        }")
+    store_tile(o, vt, lanes, mr, nv)
+    return "\n".join(o)
+
+
+def row_major_a_steps_kernel(name, vt, lanes, mr, nv):
+    """The row-major-A tile over listed steps only."""
+    nr = lanes * nv
+    o = []
+    o.append(f"    /// <summary>")
+    o.append(f"    /// As <see cref=\"{name}RowA\"/> over the <paramref name=\"count\"/> steps listed in")
+    o.append(f"    /// <paramref name=\"steps\"/> (increasing) only: step p reads <c>a[r·aStep + p]</c> and <c>b[p·{nr} + j]</c>.")
+    o.append(f"    /// </summary>")
+    o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
+    o.append(f"    public static void {name}RowASteps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)")
+    o.append("    {")
+    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
+    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
+    o.append("        float* " + ", ".join(f"r{r} = a + ({r}L * aStep)" if r else "r0 = a" for r in range(mr)) + ";")
+    o.append("        for (nint i = 0; i < count; i++)")
+    o.append("        {")
+    o.append("            nint p = steps[i];")
+    o.append(f"            float* bp = b + (p * {nr});")
+    for v in range(nv):
+        o.append(f"            {vt}<float> b{v} = {vt}.Load(bp + {v * lanes});")
+    for r in range(mr):
+        o.append(f"            {vt}<float> a{r} = {vt}.Create(r{r}[p]);")
+        for v in range(nv):
+            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+    o.append("        }")
+    store_tile(o, vt, lanes, mr, nv)
+    return "\n".join(o)
+
+
+def scalar_kernel(mr, nr, steps=False):
+    o = []
+    if steps:
+        o.append(f"    /// <summary>As <see cref=\"Scalar{mr}x{nr}\"/> over the <paramref name=\"count\"/> steps listed in <paramref name=\"steps\"/> only.</summary>")
+    else:
+        o.append(f"    /// <summary>{mr}x{nr} tile in scalar code, for hardware without usable SIMD.</summary>")
+    o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
+    if steps:
+        o.append(f"    public static void Scalar{mr}x{nr}Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)")
+    else:
+        o.append(f"    public static void Scalar{mr}x{nr}(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)")
     o.append("    {")
     accs = [f"c{r}_{j}" for r in range(mr) for j in range(nr)]
     o.append("        float " + ", ".join(f"{x} = 0f" for x in accs) + ";")
-    o.append("        for (int p = 0; p < kc; p++)")
-    o.append("        {")
+    if steps:
+        o.append("        for (nint i = 0; i < count; i++)")
+        o.append("        {")
+        o.append("            nint p = steps[i];")
+        o.append("            float* ap = a + (p * aStep);")
+        o.append(f"            float* bp = b + (p * {nr});")
+    else:
+        o.append("        for (int p = 0; p < kc; p++)")
+        o.append("        {")
+    src_b = "bp" if steps else "b"
+    src_a = "ap" if steps else "a"
     for j in range(nr):
-        o.append(f"            float b{j} = b[{j}];")
+        o.append(f"            float b{j} = {src_b}[{j}];")
     for r in range(mr):
-        o.append(f"            float a{r} = a[{r}];")
+        o.append(f"            float a{r} = {src_a}[{r}];")
         for j in range(nr):
             o.append(f"            c{r}_{j} += a{r} * b{j};")
-    o.append("            a += aStep;")
-    o.append(f"            b += {nr};")
+    if not steps:
+        o.append("            a += aStep;")
+        o.append(f"            b += {nr};")
     o.append("        }")
     o.append("")
     for r in range(mr):
@@ -141,10 +216,16 @@ parts = [HEADER]
 for k in KERNELS:
     parts.append("")
     parts.append(vector_kernel(*k))
+    parts.append("")
+    parts.append(steps_kernel(*k))
     if k[0] == "Vector512x8x32":
         parts.append("")
         parts.append(row_major_a_kernel(*k))
+        parts.append("")
+        parts.append(row_major_a_steps_kernel(*k))
 parts.append("")
 parts.append(scalar_kernel(4, 4))
+parts.append("")
+parts.append(scalar_kernel(4, 4, steps=True))
 parts.append("}")
 open("src/NeuralCore/Kernels/GemmMicroKernels.cs", "w").write("\n".join(parts) + "\n")

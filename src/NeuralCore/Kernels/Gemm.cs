@@ -472,8 +472,10 @@ public static unsafe class Gemm
             GemmJob job = t_job ??= new GemmJob();
             float* packedB = bPanels.IsValid ? pb : prepacked ? packed!.Panels : null;
             long packedStride = bPanels.IsValid ? n : prepacked ? packed!.PanelStride : 0;
+            // Panel order is the first layer's, whose A is the batch itself: data such as images hold long runs of zeros,
+            // and each tile skips the steps at which its rows of A are all zero (GemmSteps: the same bits for finite B).
             job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
-                packedB, packedStride, productB, cPanels);
+                packedB, packedStride, productB, cPanels, skipZeroA: panelOrder);
             try
             {
                 if (plan.Threads == 1)

@@ -23,6 +23,9 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static float[]? t_productFactor;
 
+    [ThreadStatic]
+    private static int[]? t_steps;
+
     /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
     public static float* Tile => Aligned(t_tile ??= Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr));
 
@@ -43,6 +46,21 @@ internal static unsafe class GemmBuffers
     /// <summary>The calling thread's buffer for the partial sums of a product whose k blocks are split among threads.</summary>
     /// <exception cref="InsufficientMemoryException">The partial sums are larger than one array can hold.</exception>
     public static float* Partials(long length) => Grown(ref t_partials, length, "The partial sums of a split product");
+
+    /// <summary>
+    /// The calling thread's buffer for the step lists of a sparse A (<see cref="GemmSteps"/>), grown (never shrunk) to
+    /// <paramref name="length"/> ints; pinned.
+    /// </summary>
+    /// <exception cref="InsufficientMemoryException">The lists are larger than one array can hold.</exception>
+    public static int* Steps(long length)
+    {
+        if (t_steps is null || t_steps.Length < length)
+        {
+            t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(length, "The step lists of a sparse product"), pinned: true);
+        }
+
+        return (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(t_steps));
+    }
 
     /// <summary>Scratch for one chunk's transposed right factor of a <see cref="GemmMaskedProduct"/>.</summary>
     public static float* ProductFactor => Aligned(t_productFactor ??= Allocate(GemmMaskedProduct.MaxRank * GemmPlan.NcMax));

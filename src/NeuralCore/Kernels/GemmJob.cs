@@ -8,7 +8,8 @@ namespace NeuralCore.Kernels;
 /// of rows, a block of columns and a run of k blocks. It packs the part of A it reads into its own thread's buffer (or,
 /// for full 8 x 32 tiles of a row-major A, reads it in place) and B chunk by chunk. When the k blocks are divided among
 /// slices, the later slices leave each block's sum in a partial buffer and a reduction phase adds them to C in block
-/// order, then applies the epilogue.
+/// order, then applies the epilogue. For a sparse A (a batch of images) each tile can run over the k steps at which its
+/// rows of A are not all zero only (<see cref="GemmSteps"/>).
 /// </summary>
 internal sealed unsafe class GemmJob : IParallelWork
 {
@@ -33,6 +34,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     private bool _reducing;
     private bool _directA;
     private bool _rowMajorA;
+    private bool _skipZeroA;
 
     /// <summary>
     /// Whether a row-major A of the 8 x 32 tile is read in place (<see cref="GemmMicroKernels.Vector512x8x32RowA"/>)
@@ -47,8 +49,10 @@ internal sealed unsafe class GemmJob : IParallelWork
     /// </summary>
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
-        float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default)
+        float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default,
+        bool skipZeroA = false)
     {
+        _skipZeroA = skipZeroA;
         _productB = productB;
         _cLayout = cLayout;
         _plan = plan;
@@ -170,6 +174,9 @@ internal sealed unsafe class GemmJob : IParallelWork
 
         float* chunk = _packedB is null ? GemmBuffers.B : null;
         float* scratch = GemmBuffers.Tile;
+        int panels = (rowLimit - row0 + mr - 1) / mr;
+        int* lists = _skipZeroA ? GemmBuffers.Steps((long)panels * (plan.Kc + 1)) : null;
+        int* counts = lists + ((long)panels * plan.Kc);
         int chunkWidth = GemmPlan.NcMax / nr * nr;
         int mBlock = Math.Max(1, GemmPlan.McMax / mr) * mr;
         bool epilogue = _epilogue.Kind != GemmEpilogueKind.None && plan.KSlices == 1;
@@ -185,6 +192,11 @@ internal sealed unsafe class GemmJob : IParallelWork
             float* c = partial ? _partials + ((long)(kb - _firstPartialBlock) * _m * _n) : _c;
             bool add = !partial && (_accumulate || kb > 0);
             bool last = epilogue && kb == plan.KBlocks - 1;
+            if (lists is not null)
+            {
+                ListSteps(lists, counts, row0, rowLimit, p0, kc);
+            }
+
             for (int jc = col0; jc < colLimit; jc += chunkWidth)
             {
                 int cols = Math.Min(chunkWidth, colLimit - jc);
@@ -223,6 +235,15 @@ internal sealed unsafe class GemmJob : IParallelWork
                             float* aPanel = aBlock + ((long)row * kc);
                             int aStep = mr;
                             delegate*<int, float*, int, float*, float*, int, bool, void> kernel = plan.Kernel;
+                            delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel = plan.StepsKernel;
+                            int* steps = null;
+                            int count = 0;
+                            if (lists is not null && counts[(row - row0) / mr] >= 0)
+                            {
+                                steps = lists + ((long)(row - row0) / mr * plan.Kc);
+                                count = counts[(row - row0) / mr];
+                            }
+
                             if (_directA && mValid == mr)
                             {
                                 aPanel = _a + ((long)p0 * _m) + row;
@@ -233,23 +254,24 @@ internal sealed unsafe class GemmJob : IParallelWork
                                 aPanel = _a + ((long)row * _k) + p0;
                                 aStep = _k;
                                 kernel = &GemmMicroKernels.Vector512x8x32RowA;
+                                stepsKernel = &GemmMicroKernels.Vector512x8x32RowASteps;
                             }
 
                             if (_cLayout.IsValid)
                             {
-                                StoreToPanels(kc, aPanel, aStep, bPanel, scratch, row, mValid, jc + jr, add);
+                                StoreToPanels(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, scratch, row, mValid, jc + jr, add);
                                 continue;
                             }
 
                             float* cTile = c + ((long)row * _n) + jc + jr;
                             if (mValid == mr && nValid == nr)
                             {
-                                kernel(kc, aPanel, aStep, bPanel, cTile, _n, add);
+                                Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, cTile, _n, add);
                             }
                             else
                             {
                                 // The same FMA chains into a full scratch tile, then only the valid corner into C.
-                                kernel(kc, aPanel, aStep, bPanel, scratch, nr, false);
+                                Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, scratch, nr, false);
                                 GemmPacking.StoreEdge(scratch, nr, cTile, _n, add, mValid, nValid);
                             }
 
@@ -271,20 +293,55 @@ internal sealed unsafe class GemmJob : IParallelWork
     // the layout are Nr floats apart in a panel, so a tile within one block is stored by the kernel itself, and one
     // across a block boundary row by row from the scratch tile (the same sums, added to C the same way).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void StoreToPanels(int kc, float* aPanel, int aStep, float* bPanel, float* scratch, int row, int rows, int column, bool add)
+    private void StoreToPanels(delegate*<int, float*, int, float*, float*, int, bool, void> kernel,
+        delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel, int* steps, int count,
+        int kc, float* aPanel, int aStep, float* bPanel, float* scratch, int row, int rows, int column, bool add)
     {
         ref readonly GemmPlan plan = ref _plan;
         int kcLayout = _cLayout.Kc;
         if (row / kcLayout == (row + rows - 1) / kcLayout && rows == plan.Mr)
         {
-            plan.Kernel(kc, aPanel, aStep, bPanel, _c + _cLayout.Offset(row, column), plan.Nr, add);
+            Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, _c + _cLayout.Offset(row, column), plan.Nr, add);
             return;
         }
 
-        plan.Kernel(kc, aPanel, aStep, bPanel, scratch, plan.Nr, false);
+        Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, scratch, plan.Nr, false);
         for (int r = 0; r < rows; r++)
         {
             GemmPacking.StoreEdge(scratch + ((long)r * plan.Nr), plan.Nr, _c + _cLayout.Offset(row + r, column), plan.Nr, add, 1, plan.Nr);
+        }
+    }
+
+    // One tile over every step of the k block, or over the listed steps only.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(delegate*<int, float*, int, float*, float*, int, bool, void> kernel,
+        delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel, int* steps, int count,
+        int kc, float* aPanel, int aStep, float* bPanel, float* c, int ldc, bool add)
+    {
+        if (steps is null)
+        {
+            kernel(kc, aPanel, aStep, bPanel, c, ldc, add);
+        }
+        else
+        {
+            stepsKernel(count, steps, aPanel, aStep, bPanel, c, ldc, add);
+        }
+    }
+
+    // For each MR panel of rows [row0, rowLimit), the steps of k block [p0, p0 + kc) at which its rows of A are not all
+    // zero (lists kc apart), and their count, or -1 where the list would leave out too few steps to pay for itself.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ListSteps(int* lists, int* counts, int row0, int rowLimit, int p0, int kc)
+    {
+        int mr = _plan.Mr;
+        for (int row = row0, q = 0; row < rowLimit; row += mr, q++)
+        {
+            int rows = Math.Min(mr, _m - row);
+            int* list = lists + ((long)q * _plan.Kc);
+            int count = _transposeA
+                ? GemmSteps.Columns(_a + ((long)p0 * _m) + row, _m, rows, kc, list)
+                : GemmSteps.RowMajor(_a + ((long)row * _k) + p0, _k, rows, kc, list);
+            counts[q] = GemmSteps.Worthwhile(count, kc) ? count : -1;
         }
     }
 

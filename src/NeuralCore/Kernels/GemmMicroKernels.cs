@@ -97,6 +97,88 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
+    /// As <see cref="Vector512x8x32"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·32 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector512x8x32Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 32);
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a0 = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector512<float> a1 = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector512<float> a2 = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector512<float> a3 = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector512<float> a4 = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector512<float> a5 = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            Vector512<float> a6 = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            Vector512<float> a7 = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+        }
+
+        if (add)
+        {
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
+        }
+        else
+        {
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c0_1, c + 16);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c1_1, c + (ldc * 1) + 16);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c2_1, c + (ldc * 2) + 16);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c3_1, c + (ldc * 3) + 16);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c4_1, c + (ldc * 4) + 16);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c5_1, c + (ldc * 5) + 16);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c6_1, c + (ldc * 6) + 16);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c7_1, c + (ldc * 7) + 16);
+        }
+    }
+
+    /// <summary>
     /// As <see cref="Vector512x8x32"/> with A read in place: row r of the tile at <c>a + r·aStep</c>, step p at
     /// <c>a[r·aStep + p]</c> (a row-major A, not packed). The same multiply-adds in the same order.
     /// </summary>
@@ -134,6 +216,87 @@ internal static unsafe class GemmMicroKernels
             c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
             c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
             b += 32;
+        }
+
+        if (add)
+        {
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
+        }
+        else
+        {
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c0_1, c + 16);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c1_1, c + (ldc * 1) + 16);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c2_1, c + (ldc * 2) + 16);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c3_1, c + (ldc * 3) + 16);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c4_1, c + (ldc * 4) + 16);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c5_1, c + (ldc * 5) + 16);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c6_1, c + (ldc * 6) + 16);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c7_1, c + (ldc * 7) + 16);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector512x8x32RowA"/> over the <paramref name="count"/> steps listed in
+    /// <paramref name="steps"/> (increasing) only: step p reads <c>a[r·aStep + p]</c> and <c>b[p·32 + j]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector512x8x32RowASteps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default;
+        float* r0 = a, r1 = a + (1L * aStep), r2 = a + (2L * aStep), r3 = a + (3L * aStep), r4 = a + (4L * aStep), r5 = a + (5L * aStep), r6 = a + (6L * aStep), r7 = a + (7L * aStep);
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* bp = b + (p * 32);
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a0 = Vector512.Create(r0[p]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector512<float> a1 = Vector512.Create(r1[p]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector512<float> a2 = Vector512.Create(r2[p]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector512<float> a3 = Vector512.Create(r3[p]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector512<float> a4 = Vector512.Create(r4[p]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector512<float> a5 = Vector512.Create(r5[p]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            Vector512<float> a6 = Vector512.Create(r6[p]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            Vector512<float> a7 = Vector512.Create(r7[p]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
         }
 
         if (add)
@@ -281,6 +444,116 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
+    /// <summary>
+    /// As <see cref="Vector512x12x32"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·32 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector512x12x32Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default, c6_0 = default, c6_1 = default, c7_0 = default, c7_1 = default, c8_0 = default, c8_1 = default, c9_0 = default, c9_1 = default, c10_0 = default, c10_1 = default, c11_0 = default, c11_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 32);
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> b1 = Vector512.Load(bp + 16);
+            Vector512<float> a0 = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector512<float> a1 = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector512<float> a2 = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector512<float> a3 = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector512<float> a4 = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector512<float> a5 = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            Vector512<float> a6 = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            Vector512<float> a7 = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            Vector512<float> a8 = Vector512.Create(ap[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
+            Vector512<float> a9 = Vector512.Create(ap[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
+            Vector512<float> a10 = Vector512.Create(ap[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
+            Vector512<float> a11 = Vector512.Create(ap[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
+        }
+
+        if (add)
+        {
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c0_1 + Vector512.Load(c + 16), c + 16);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c1_1 + Vector512.Load(c + (ldc * 1) + 16), c + (ldc * 1) + 16);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c2_1 + Vector512.Load(c + (ldc * 2) + 16), c + (ldc * 2) + 16);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c3_1 + Vector512.Load(c + (ldc * 3) + 16), c + (ldc * 3) + 16);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c4_1 + Vector512.Load(c + (ldc * 4) + 16), c + (ldc * 4) + 16);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c5_1 + Vector512.Load(c + (ldc * 5) + 16), c + (ldc * 5) + 16);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c6_1 + Vector512.Load(c + (ldc * 6) + 16), c + (ldc * 6) + 16);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c7_1 + Vector512.Load(c + (ldc * 7) + 16), c + (ldc * 7) + 16);
+            Vector512.Store(c8_0 + Vector512.Load(c + (ldc * 8) + 0), c + (ldc * 8) + 0);
+            Vector512.Store(c8_1 + Vector512.Load(c + (ldc * 8) + 16), c + (ldc * 8) + 16);
+            Vector512.Store(c9_0 + Vector512.Load(c + (ldc * 9) + 0), c + (ldc * 9) + 0);
+            Vector512.Store(c9_1 + Vector512.Load(c + (ldc * 9) + 16), c + (ldc * 9) + 16);
+            Vector512.Store(c10_0 + Vector512.Load(c + (ldc * 10) + 0), c + (ldc * 10) + 0);
+            Vector512.Store(c10_1 + Vector512.Load(c + (ldc * 10) + 16), c + (ldc * 10) + 16);
+            Vector512.Store(c11_0 + Vector512.Load(c + (ldc * 11) + 0), c + (ldc * 11) + 0);
+            Vector512.Store(c11_1 + Vector512.Load(c + (ldc * 11) + 16), c + (ldc * 11) + 16);
+        }
+        else
+        {
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c0_1, c + 16);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c1_1, c + (ldc * 1) + 16);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c2_1, c + (ldc * 2) + 16);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c3_1, c + (ldc * 3) + 16);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c4_1, c + (ldc * 4) + 16);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c5_1, c + (ldc * 5) + 16);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c6_1, c + (ldc * 6) + 16);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c7_1, c + (ldc * 7) + 16);
+            Vector512.Store(c8_0, c + (ldc * 8) + 0);
+            Vector512.Store(c8_1, c + (ldc * 8) + 16);
+            Vector512.Store(c9_0, c + (ldc * 9) + 0);
+            Vector512.Store(c9_1, c + (ldc * 9) + 16);
+            Vector512.Store(c10_0, c + (ldc * 10) + 0);
+            Vector512.Store(c10_1, c + (ldc * 10) + 16);
+            Vector512.Store(c11_0, c + (ldc * 11) + 0);
+            Vector512.Store(c11_1, c + (ldc * 11) + 16);
+        }
+    }
+
     /// <summary>12x16 tile with <see cref="Vector512{T}"/> FMA: C[12, 16] (+)= Apanel[kc, 12]ᵀ·Bpanel[kc, 16].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Vector512x12x16(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
@@ -315,6 +588,79 @@ internal static unsafe class GemmMicroKernels
             c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
             a += aStep;
             b += 16;
+        }
+
+        if (add)
+        {
+            Vector512.Store(c0_0 + Vector512.Load(c + 0), c + 0);
+            Vector512.Store(c1_0 + Vector512.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector512.Store(c2_0 + Vector512.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector512.Store(c3_0 + Vector512.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector512.Store(c4_0 + Vector512.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector512.Store(c5_0 + Vector512.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector512.Store(c6_0 + Vector512.Load(c + (ldc * 6) + 0), c + (ldc * 6) + 0);
+            Vector512.Store(c7_0 + Vector512.Load(c + (ldc * 7) + 0), c + (ldc * 7) + 0);
+            Vector512.Store(c8_0 + Vector512.Load(c + (ldc * 8) + 0), c + (ldc * 8) + 0);
+            Vector512.Store(c9_0 + Vector512.Load(c + (ldc * 9) + 0), c + (ldc * 9) + 0);
+            Vector512.Store(c10_0 + Vector512.Load(c + (ldc * 10) + 0), c + (ldc * 10) + 0);
+            Vector512.Store(c11_0 + Vector512.Load(c + (ldc * 11) + 0), c + (ldc * 11) + 0);
+        }
+        else
+        {
+            Vector512.Store(c0_0, c + 0);
+            Vector512.Store(c1_0, c + (ldc * 1) + 0);
+            Vector512.Store(c2_0, c + (ldc * 2) + 0);
+            Vector512.Store(c3_0, c + (ldc * 3) + 0);
+            Vector512.Store(c4_0, c + (ldc * 4) + 0);
+            Vector512.Store(c5_0, c + (ldc * 5) + 0);
+            Vector512.Store(c6_0, c + (ldc * 6) + 0);
+            Vector512.Store(c7_0, c + (ldc * 7) + 0);
+            Vector512.Store(c8_0, c + (ldc * 8) + 0);
+            Vector512.Store(c9_0, c + (ldc * 9) + 0);
+            Vector512.Store(c10_0, c + (ldc * 10) + 0);
+            Vector512.Store(c11_0, c + (ldc * 11) + 0);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector512x12x16"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·16 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector512x12x16Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector512<float> c0_0 = default, c1_0 = default, c2_0 = default, c3_0 = default, c4_0 = default, c5_0 = default, c6_0 = default, c7_0 = default, c8_0 = default, c9_0 = default, c10_0 = default, c11_0 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 16);
+            Vector512<float> b0 = Vector512.Load(bp + 0);
+            Vector512<float> a0 = Vector512.Create(ap[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            Vector512<float> a1 = Vector512.Create(ap[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            Vector512<float> a2 = Vector512.Create(ap[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            Vector512<float> a3 = Vector512.Create(ap[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            Vector512<float> a4 = Vector512.Create(ap[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            Vector512<float> a5 = Vector512.Create(ap[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            Vector512<float> a6 = Vector512.Create(ap[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            Vector512<float> a7 = Vector512.Create(ap[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            Vector512<float> a8 = Vector512.Create(ap[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
+            Vector512<float> a9 = Vector512.Create(ap[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
+            Vector512<float> a10 = Vector512.Create(ap[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
+            Vector512<float> a11 = Vector512.Create(ap[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
         }
 
         if (add)
@@ -412,6 +758,74 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
+    /// <summary>
+    /// As <see cref="Vector256x6x16"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·16 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector256x6x16Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 16);
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> b1 = Vector256.Load(bp + 8);
+            Vector256<float> a0 = Vector256.Create(ap[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(ap[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector256<float> a2 = Vector256.Create(ap[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector256<float> a3 = Vector256.Create(ap[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector256<float> a4 = Vector256.Create(ap[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector256<float> a5 = Vector256.Create(ap[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
+        }
+
+        if (add)
+        {
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+            Vector256.Store(c2_0 + Vector256.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector256.Store(c2_1 + Vector256.Load(c + (ldc * 2) + 8), c + (ldc * 2) + 8);
+            Vector256.Store(c3_0 + Vector256.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector256.Store(c3_1 + Vector256.Load(c + (ldc * 3) + 8), c + (ldc * 3) + 8);
+            Vector256.Store(c4_0 + Vector256.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector256.Store(c4_1 + Vector256.Load(c + (ldc * 4) + 8), c + (ldc * 4) + 8);
+            Vector256.Store(c5_0 + Vector256.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector256.Store(c5_1 + Vector256.Load(c + (ldc * 5) + 8), c + (ldc * 5) + 8);
+        }
+        else
+        {
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+            Vector256.Store(c2_0, c + (ldc * 2) + 0);
+            Vector256.Store(c2_1, c + (ldc * 2) + 8);
+            Vector256.Store(c3_0, c + (ldc * 3) + 0);
+            Vector256.Store(c3_1, c + (ldc * 3) + 8);
+            Vector256.Store(c4_0, c + (ldc * 4) + 0);
+            Vector256.Store(c4_1, c + (ldc * 4) + 8);
+            Vector256.Store(c5_0, c + (ldc * 5) + 0);
+            Vector256.Store(c5_1, c + (ldc * 5) + 8);
+        }
+    }
+
     /// <summary>6x8 tile with <see cref="Vector128{T}"/> FMA: C[6, 8] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 8].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Vector128x6x8(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
@@ -441,6 +855,74 @@ internal static unsafe class GemmMicroKernels
             c5_1 = Vector128.FusedMultiplyAdd(a5, b1, c5_1);
             a += aStep;
             b += 8;
+        }
+
+        if (add)
+        {
+            Vector128.Store(c0_0 + Vector128.Load(c + 0), c + 0);
+            Vector128.Store(c0_1 + Vector128.Load(c + 4), c + 4);
+            Vector128.Store(c1_0 + Vector128.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector128.Store(c1_1 + Vector128.Load(c + (ldc * 1) + 4), c + (ldc * 1) + 4);
+            Vector128.Store(c2_0 + Vector128.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector128.Store(c2_1 + Vector128.Load(c + (ldc * 2) + 4), c + (ldc * 2) + 4);
+            Vector128.Store(c3_0 + Vector128.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector128.Store(c3_1 + Vector128.Load(c + (ldc * 3) + 4), c + (ldc * 3) + 4);
+            Vector128.Store(c4_0 + Vector128.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector128.Store(c4_1 + Vector128.Load(c + (ldc * 4) + 4), c + (ldc * 4) + 4);
+            Vector128.Store(c5_0 + Vector128.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector128.Store(c5_1 + Vector128.Load(c + (ldc * 5) + 4), c + (ldc * 5) + 4);
+        }
+        else
+        {
+            Vector128.Store(c0_0, c + 0);
+            Vector128.Store(c0_1, c + 4);
+            Vector128.Store(c1_0, c + (ldc * 1) + 0);
+            Vector128.Store(c1_1, c + (ldc * 1) + 4);
+            Vector128.Store(c2_0, c + (ldc * 2) + 0);
+            Vector128.Store(c2_1, c + (ldc * 2) + 4);
+            Vector128.Store(c3_0, c + (ldc * 3) + 0);
+            Vector128.Store(c3_1, c + (ldc * 3) + 4);
+            Vector128.Store(c4_0, c + (ldc * 4) + 0);
+            Vector128.Store(c4_1, c + (ldc * 4) + 4);
+            Vector128.Store(c5_0, c + (ldc * 5) + 0);
+            Vector128.Store(c5_1, c + (ldc * 5) + 4);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector128x6x8"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·8 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector128x6x8Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 8);
+            Vector128<float> b0 = Vector128.Load(bp + 0);
+            Vector128<float> b1 = Vector128.Load(bp + 4);
+            Vector128<float> a0 = Vector128.Create(ap[0]);
+            c0_0 = Vector128.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector128.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector128<float> a1 = Vector128.Create(ap[1]);
+            c1_0 = Vector128.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector128.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector128<float> a2 = Vector128.Create(ap[2]);
+            c2_0 = Vector128.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector128.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector128<float> a3 = Vector128.Create(ap[3]);
+            c3_0 = Vector128.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector128.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector128<float> a4 = Vector128.Create(ap[4]);
+            c4_0 = Vector128.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector128.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector128<float> a5 = Vector128.Create(ap[5]);
+            c5_0 = Vector128.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector128.FusedMultiplyAdd(a5, b1, c5_1);
         }
 
         if (add)
@@ -508,6 +990,64 @@ internal static unsafe class GemmMicroKernels
             c3_3 += a3 * b3;
             a += aStep;
             b += 4;
+        }
+
+        float* row0 = c + (ldc * 0);
+        row0[0] = add ? row0[0] + c0_0 : c0_0;
+        row0[1] = add ? row0[1] + c0_1 : c0_1;
+        row0[2] = add ? row0[2] + c0_2 : c0_2;
+        row0[3] = add ? row0[3] + c0_3 : c0_3;
+        float* row1 = c + (ldc * 1);
+        row1[0] = add ? row1[0] + c1_0 : c1_0;
+        row1[1] = add ? row1[1] + c1_1 : c1_1;
+        row1[2] = add ? row1[2] + c1_2 : c1_2;
+        row1[3] = add ? row1[3] + c1_3 : c1_3;
+        float* row2 = c + (ldc * 2);
+        row2[0] = add ? row2[0] + c2_0 : c2_0;
+        row2[1] = add ? row2[1] + c2_1 : c2_1;
+        row2[2] = add ? row2[2] + c2_2 : c2_2;
+        row2[3] = add ? row2[3] + c2_3 : c2_3;
+        float* row3 = c + (ldc * 3);
+        row3[0] = add ? row3[0] + c3_0 : c3_0;
+        row3[1] = add ? row3[1] + c3_1 : c3_1;
+        row3[2] = add ? row3[2] + c3_2 : c3_2;
+        row3[3] = add ? row3[3] + c3_3 : c3_3;
+    }
+
+    /// <summary>As <see cref="Scalar4x4"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/> only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scalar4x4Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        float c0_0 = 0f, c0_1 = 0f, c0_2 = 0f, c0_3 = 0f, c1_0 = 0f, c1_1 = 0f, c1_2 = 0f, c1_3 = 0f, c2_0 = 0f, c2_1 = 0f, c2_2 = 0f, c2_3 = 0f, c3_0 = 0f, c3_1 = 0f, c3_2 = 0f, c3_3 = 0f;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 4);
+            float b0 = bp[0];
+            float b1 = bp[1];
+            float b2 = bp[2];
+            float b3 = bp[3];
+            float a0 = ap[0];
+            c0_0 += a0 * b0;
+            c0_1 += a0 * b1;
+            c0_2 += a0 * b2;
+            c0_3 += a0 * b3;
+            float a1 = ap[1];
+            c1_0 += a1 * b0;
+            c1_1 += a1 * b1;
+            c1_2 += a1 * b2;
+            c1_3 += a1 * b3;
+            float a2 = ap[2];
+            c2_0 += a2 * b0;
+            c2_1 += a2 * b1;
+            c2_2 += a2 * b2;
+            c2_3 += a2 * b3;
+            float a3 = ap[3];
+            c3_0 += a3 * b0;
+            c3_1 += a3 * b1;
+            c3_2 += a3 * b2;
+            c3_3 += a3 * b3;
         }
 
         float* row0 = c + (ldc * 0);

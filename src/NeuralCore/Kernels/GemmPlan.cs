@@ -49,6 +49,12 @@ internal readonly unsafe struct GemmPlan
 
     public required delegate*<int, float*, int, float*, float*, int, bool, void> Kernel { get; init; }
 
+    /// <summary>
+    /// <see cref="Kernel"/> over a list of k steps only (the <c>Steps</c> variant: count, steps, then the same
+    /// arguments), for the tiles of a sparse A (<see cref="GemmSteps"/>).
+    /// </summary>
+    public required delegate*<int, int*, float*, int, float*, float*, int, bool, void> StepsKernel { get; init; }
+
     public required int Mr { get; init; }
 
     public required int Nr { get; init; }
@@ -84,12 +90,14 @@ internal readonly unsafe struct GemmPlan
     public static GemmPlan Create(int m, int n, int k, KernelIsa isa, int maxThreads, GemmSplit split = GemmSplit.Auto)
     {
         delegate*<int, float*, int, float*, float*, int, bool, void> kernel;
+        delegate*<int, int*, float*, int, float*, float*, int, bool, void> steps;
         int mr, nr;
         switch (isa)
         {
             // One vector per row with twice the rows keeps a 10-wide output layer at 10/16 useful lanes, not 10/32.
             case KernelIsa.Vector512 when n <= 16:
                 kernel = &GemmMicroKernels.Vector512x12x16;
+                steps = &GemmMicroKernels.Vector512x12x16Steps;
                 mr = 12;
                 nr = 16;
                 break;
@@ -99,26 +107,31 @@ internal readonly unsafe struct GemmPlan
             // divide m (batches of 32 and 128, 784 features) so no padded rows are computed, else 12.
             case KernelIsa.Vector512 when m % 8 == 0 || m < 12:
                 kernel = &GemmMicroKernels.Vector512x8x32;
+                steps = &GemmMicroKernels.Vector512x8x32Steps;
                 mr = 8;
                 nr = 32;
                 break;
             case KernelIsa.Vector512:
                 kernel = &GemmMicroKernels.Vector512x12x32;
+                steps = &GemmMicroKernels.Vector512x12x32Steps;
                 mr = 12;
                 nr = 32;
                 break;
             case KernelIsa.Vector256:
                 kernel = &GemmMicroKernels.Vector256x6x16;
+                steps = &GemmMicroKernels.Vector256x6x16Steps;
                 mr = 6;
                 nr = 16;
                 break;
             case KernelIsa.Vector128:
                 kernel = &GemmMicroKernels.Vector128x6x8;
+                steps = &GemmMicroKernels.Vector128x6x8Steps;
                 mr = 6;
                 nr = 8;
                 break;
             default:
                 kernel = &GemmMicroKernels.Scalar4x4;
+                steps = &GemmMicroKernels.Scalar4x4Steps;
                 mr = 4;
                 nr = 4;
                 break;
@@ -145,6 +158,7 @@ internal readonly unsafe struct GemmPlan
         return new GemmPlan
         {
             Kernel = kernel,
+            StepsKernel = steps,
             Mr = mr,
             Nr = nr,
             Kc = kc,

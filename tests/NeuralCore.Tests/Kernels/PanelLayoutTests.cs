@@ -142,21 +142,21 @@ public class PanelLayoutTests
         }
     }
 
-    private static float[] Panels(in PanelLayout layout, float[] rowMajor)
+    internal static float[] Panels(in PanelLayout layout, float[] rowMajor)
     {
         float[] values = (float[])rowMajor.Clone();
         layout.Reorder(values, new float[layout.ScratchLength], toPanels: true);
         return values;
     }
 
-    private static float[] RowMajor(in PanelLayout layout, float[] panels)
+    internal static float[] RowMajor(in PanelLayout layout, float[] panels)
     {
         float[] values = (float[])panels.Clone();
         layout.Reorder(values, new float[layout.ScratchLength], toPanels: false);
         return values;
     }
 
-    private static unsafe void MultiplyAddBiasOn(KernelIsa isa, float[] x, float[] w, float[] bias, float[] c, int m, int n, int k, bool relu)
+    internal static unsafe void MultiplyAddBiasOn(KernelIsa isa, float[] x, float[] w, float[] bias, float[] c, int m, int n, int k, bool relu)
     {
         fixed (float* pBias = bias)
         {

@@ -1,0 +1,228 @@
+using NeuralCore.Kernels;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// A sparse A (a batch of images): the step lists hold exactly the steps with a value other than ±0 in a tile's rows,
+/// and the first layer's products over them (the forward from panels, the weight gradient into panels) give bitwise the
+/// full products' C wherever B is finite, on every path and at any thread count. Where B holds an infinity at a step
+/// left out, C is the product with that step's row of B taken as zero (GemmSteps' remarks), which shows that the steps
+/// are really left out on each path.
+/// </summary>
+[Collection(SerialTests.Name)]
+public class GemmStepsTests
+{
+    public static TheoryData<string> Patterns => new() { "image", "half", "most", "all", "rows", "none" };
+
+    [Fact]
+    public unsafe void The_lists_hold_exactly_the_steps_with_a_value_other_than_zero()
+    {
+        var random = new Random(11);
+        foreach (int rows in new[] { 1, 2, 4, 6, 7, 8, 12 })
+        {
+            foreach (int kc in new[] { 0, 1, 7, 8, 15, 16, 17, 33, 196 })
+            {
+                for (int trial = 0; trial < 4; trial++)
+                {
+                    // Row-major: row r at r·lda, with lda past kc; and transposed: step p's rows side by side at p·ld.
+                    int lda = kc + 3, ld = rows + 2;
+                    float[] rowMajor = Values(random, rows * lda, trial), columns = Values(random, Math.Max(1, kc * ld), trial);
+                    var expectedRows = new List<int>();
+                    var expectedColumns = new List<int>();
+                    for (int p = 0; p < kc; p++)
+                    {
+                        bool anyRow = false, anyColumn = false;
+                        for (int r = 0; r < rows; r++)
+                        {
+                            anyRow |= rowMajor[(r * lda) + p] != 0f;
+                            anyColumn |= columns[(p * ld) + r] != 0f;
+                        }
+
+                        if (anyRow)
+                        {
+                            expectedRows.Add(p);
+                        }
+
+                        if (anyColumn)
+                        {
+                            expectedColumns.Add(p);
+                        }
+                    }
+
+                    int[] steps = new int[Math.Max(1, kc)];
+                    fixed (float* a = rowMajor, t = columns)
+                    fixed (int* s = steps)
+                    {
+                        int count = GemmSteps.RowMajor(a, lda, rows, kc, s);
+                        Assert.Equal(expectedRows, steps[..count]);
+                        count = GemmSteps.Columns(t, ld, rows, kc, s);
+                        Assert.Equal(expectedColumns, steps[..count]);
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void The_forward_product_over_the_listed_steps_is_bitwise_the_full_one(string pattern)
+    {
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            foreach ((int k, int n) in new[] { (784, 128), (300, 64), (257, 96), (13, 32) })
+            {
+                if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
+                {
+                    continue;
+                }
+
+                float[] w = Seeded.Uniform(k * n, 3 * k), bias = Seeded.Uniform(n, 5), panels = PanelLayoutTests.Panels(layout, w);
+                foreach (int m in new[] { 1, 5, 12, 32, 67, 128 })
+                {
+                    float[] x = Sparse(Seeded.Uniform(m * k, m + k), m, k, pattern, m * k);
+                    float[] expected = new float[m * n];
+                    PanelLayoutTests.MultiplyAddBiasOn(isa, x, w, bias, expected, m, n, k, relu: true);
+                    foreach (int threads in new[] { 1, 2, 3 })
+                    {
+                        float[] actual = new float[m * n];
+                        GemmSplitTests.WithThreads(threads, () => Gemm.MultiplyAddBiasPanels(x, panels, layout, bias, actual, m, relu: true));
+                        int first = expected.AsSpan().CommonPrefixLength(actual);
+                        Assert.True(first == expected.Length, $"{isa} {pattern} k={k} n={n} m={m}, {threads} threads: element {first} differs");
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void The_weight_gradient_over_the_listed_steps_is_bitwise_the_full_one(string pattern)
+    {
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            foreach ((int k, int n) in new[] { (784, 128), (300, 64), (13, 32) })
+            {
+                if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
+                {
+                    continue;
+                }
+
+                foreach (int batch in new[] { 1, 7, 32, 128 })
+                {
+                    float[] x = Sparse(Seeded.Uniform(batch * k, batch), batch, k, pattern, batch + k);
+                    float[] dy = Seeded.Uniform(batch * n, batch + 1), initial = Seeded.Uniform(k * n, 9);
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        float[] expected = (float[])initial.Clone(), expectedBias = new float[n];
+                        GemmSplitTests.WithThreads(1, () => Gemm.WeightGradientOn(isa, x, dy, expected, expectedBias, k, n, batch, accumulate, default));
+                        foreach (int threads in new[] { 1, 2, 3 })
+                        {
+                            float[] panels = PanelLayoutTests.Panels(layout, initial), bias = new float[n];
+                            GemmSplitTests.WithThreads(threads, () => Gemm.WeightGradientOn(isa, x, dy, panels, bias, k, n, batch, accumulate, default, layout));
+                            float[] back = PanelLayoutTests.RowMajor(layout, panels);
+                            int first = expected.AsSpan().CommonPrefixLength(back);
+                            Assert.True(first == expected.Length,
+                                $"{isa} {pattern} k={k} n={n} batch={batch} accumulate={accumulate}, {threads} threads: element {first} differs");
+                            Assert.Equal(expectedBias, bias);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void A_step_left_out_of_the_forward_product_does_not_carry_an_infinite_weight_into_C()
+    {
+        const int k = 300, n = 64, m = 32, step = 7;
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            Assert.True(PanelLayout.TryCreate(k, n, isa, out PanelLayout layout));
+            float[] x = Sparse(Seeded.Uniform(m * k, 2), m, k, "most", 4), w = Seeded.Uniform(k * n, 3), bias = Seeded.Uniform(n, 5);
+            for (int i = 0; i < m; i++)
+            {
+                x[(i * k) + step] = 0f;
+            }
+
+            // The full product turns 0·∞ into NaN; the listed steps leave step 7 out, as if its row of B were zero.
+            float[] withInfinity = (float[])w.Clone();
+            withInfinity[(step * n) + 3] = float.PositiveInfinity;
+            float[] zeroRow = (float[])w.Clone();
+            Array.Clear(zeroRow, step * n, n);
+            float[] full = new float[m * n], expected = new float[m * n], actual = new float[m * n];
+            PanelLayoutTests.MultiplyAddBiasOn(isa, x, withInfinity, bias, full, m, n, k, relu: false);
+            PanelLayoutTests.MultiplyAddBiasOn(isa, x, zeroRow, bias, expected, m, n, k, relu: false);
+            Gemm.MultiplyAddBiasPanels(x, PanelLayoutTests.Panels(layout, withInfinity), layout, bias, actual, m, relu: false);
+            Assert.True(float.IsNaN(full[3]), $"{isa}: the full product");
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    [Fact]
+    public void A_sample_left_out_of_the_weight_gradient_does_not_carry_an_infinite_gradient_into_it()
+    {
+        const int k = 300, n = 64, batch = 32, sample = 5;
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            Assert.True(PanelLayout.TryCreate(k, n, isa, out PanelLayout layout));
+            float[] x = Sparse(Seeded.Uniform(batch * k, 2), batch, k, "most", 4), dy = Seeded.Uniform(batch * n, 3);
+            Array.Clear(x, sample * k, k);
+            float[] withInfinity = (float[])dy.Clone();
+            withInfinity[(sample * n) + 3] = float.NegativeInfinity;
+            float[] zeroRow = (float[])dy.Clone();
+            Array.Clear(zeroRow, sample * n, n);
+            float[] full = new float[k * n], expected = new float[k * n], panels = new float[k * n];
+            Gemm.WeightGradientOn(isa, x, withInfinity, full, new float[n], k, n, batch, false, default);
+            Gemm.WeightGradientOn(isa, x, zeroRow, expected, new float[n], k, n, batch, false, default);
+            float[] bias = new float[n];
+            Gemm.WeightGradientOn(isa, x, withInfinity, panels, bias, k, n, batch, false, default, layout);
+            Assert.True(float.IsNaN(full[3]), $"{isa}: the full product");
+            Assert.Equal(expected, PanelLayoutTests.RowMajor(layout, panels));
+            Assert.Equal(float.NegativeInfinity, bias[3]);
+        }
+    }
+
+    // Values with zeros (half of them -0) and, now and then, a NaN.
+    private static float[] Values(Random random, int length, int trial)
+    {
+        float[] values = new float[length];
+        double zeros = trial switch { 0 => 0.5, 1 => 0.9, 2 => 1.0, _ => 0.0 };
+        for (int i = 0; i < length; i++)
+        {
+            double u = random.NextDouble();
+            values[i] = u < zeros ? (random.Next(2) == 0 ? 0f : -0f) : random.NextDouble() < 0.02 ? float.NaN : (float)u + 0.5f;
+        }
+
+        return values;
+    }
+
+    // Zeros written into rows of a [rows, k] matrix as the pattern says (half of them -0): "image" keeps a random window of
+    // each row with holes in it (an MNIST digit's run of pixels), "half" and "most" zero 50% and 95% of the values,
+    // "all" every value, "rows" every other row, "none" nothing.
+    private static float[] Sparse(float[] values, int rows, int k, string pattern, int seed)
+    {
+        var random = new Random(seed);
+        for (int r = 0; r < rows; r++)
+        {
+            int lo = random.Next(k), hi = lo + random.Next(k - lo + 1);
+            for (int p = 0; p < k; p++)
+            {
+                bool zero = pattern switch
+                {
+                    "image" => p < lo || p >= hi || random.NextDouble() < 0.3,
+                    "half" => random.NextDouble() < 0.5,
+                    "most" => random.NextDouble() < 0.95,
+                    "all" => true,
+                    "rows" => r % 2 == 1,
+                    _ => false,
+                };
+                if (zero)
+                {
+                    values[(r * k) + p] = random.Next(2) == 0 ? 0f : -0f;
+                }
+            }
+        }
+
+        return values;
+    }
+}
