@@ -41,6 +41,14 @@ public static unsafe class Gemm
         MultiplyOn(KernelIsaSupport.Best, a, b, c, m, n, k, transposeA, transposeB, accumulate);
 
     /// <summary>
+    /// <c>C = A·B</c> for row-major <c>A[m, k]</c>, <c>B[k, n]</c>, leaving out, when <paramref name="skipZeroA"/>, the
+    /// steps at which a tile's rows of A are all zero (<see cref="GemmSteps"/>: the same bits wherever B is finite).
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
+    internal static void MultiplyInput(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool skipZeroA) =>
+        MultiplyOn(KernelIsaSupport.Best, a, b, c, m, n, k, false, false, false, GemmEpilogue.None, skipZeroA: skipZeroA);
+
+    /// <summary>
     /// Computes <c>C = op(A)·op(B) + bias</c> (the bias added to every row), followed by ReLU when
     /// <paramref name="relu"/>: a dense layer's forward in one pass over C. Threads divide the reduction first, so
     /// that each reads only its own block of rows of the weights B, the block whose gradient it computed and whose
@@ -48,18 +56,19 @@ public static unsafe class Gemm
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
     internal static void MultiplyAddBias(
-        ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> bias, Span<float> c, int m, int n, int k, bool relu)
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> bias, Span<float> c, int m, int n, int k, bool relu,
+        bool skipZeroA = false)
     {
         ThrowHelper.CheckLength(bias.Length, n, nameof(bias));
         fixed (float* pBias = bias)
         {
             MultiplyOn(KernelIsaSupport.Best, a, b, c, m, n, k, false, false, false, GemmEpilogue.AddBias(pBias, relu),
-                GemmSplit.Reduction);
+                GemmSplit.Reduction, skipZeroA: skipZeroA);
         }
     }
 
     /// <summary>
-    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool)"/>
+    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool)"/>
     /// with B kept in <paramref name="layout"/>'s panel order (<paramref name="b"/> holds its <c>layout.K·layout.N</c>
     /// values so): <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, layout.K]</c>; bitwise the C
     /// of the row-major call, for every m (a few rows too, which the row-major call streams unpacked). An empty
@@ -67,7 +76,8 @@ public static unsafe class Gemm
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
     internal static void MultiplyAddBiasPanels(
-        ReadOnlySpan<float> a, ReadOnlySpan<float> b, in PanelLayout layout, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu)
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, in PanelLayout layout, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu,
+        bool skipZeroA = false)
     {
         if (!bias.IsEmpty || relu)
         {
@@ -77,23 +87,24 @@ public static unsafe class Gemm
         fixed (float* pBias = bias)
         {
             MultiplyOn(layout.Isa, a, b, c, m, layout.N, layout.K, false, false, false,
-                bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu), GemmSplit.Reduction, bPanels: layout);
+                bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu), GemmSplit.Reduction, bPanels: layout, skipZeroA: skipZeroA);
         }
     }
 
     /// <summary>
-    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool)"/>
+    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool)"/>
     /// with B packed beforehand: <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, b.K]</c>
     /// and <c>C[m, b.N]</c>. Bitwise the C of the unpacked call.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
-    internal static void MultiplyAddBiasPacked(ReadOnlySpan<float> a, PackedMatrix b, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu)
+    internal static void MultiplyAddBiasPacked(ReadOnlySpan<float> a, PackedMatrix b, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu,
+        bool skipZeroA = false)
     {
         ThrowHelper.CheckLength(bias.Length, b.N, nameof(bias));
         fixed (float* pBias = bias)
         {
             MultiplyOn(b.Isa, a, b.Values, c, m, b.N, b.K, false, false, false, GemmEpilogue.AddBias(pBias, relu),
-                GemmSplit.Reduction, packed: b);
+                GemmSplit.Reduction, packed: b, skipZeroA: skipZeroA);
         }
     }
 
@@ -110,7 +121,7 @@ public static unsafe class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its shape, H overlaps another span or C a B or H, or ReLU is asked for without a bias.</exception>
     internal static bool TryMultiplyPairRows(KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b1, bool chunked1,
         ReadOnlySpan<float> bias1, bool relu1, Span<float> h, int m, int k1, int n1,
-        ReadOnlySpan<float> b2, bool chunked2, ReadOnlySpan<float> bias2, bool relu2, Span<float> c, int n2)
+        ReadOnlySpan<float> b2, bool chunked2, ReadOnlySpan<float> bias2, bool relu2, Span<float> c, int n2, bool skipZeroA = false)
     {
         ThrowHelper.CheckLength(a.Length, (long)m * k1, nameof(a));
         ThrowHelper.CheckLength(b1.Length, (long)k1 * n1, nameof(b1));
@@ -140,7 +151,7 @@ public static unsafe class Gemm
         {
             GemmEpilogue epilogue1 = bias1.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias1, relu1);
             GemmEpilogue epilogue2 = bias2.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias2, relu2);
-            return GemmRows.TryMultiplyPair(isa, pa, pb1, chunked1, epilogue1, ph, m, k1, n1, pb2, chunked2, epilogue2, pc, n2);
+            return GemmRows.TryMultiplyPair(isa, pa, pb1, chunked1, epilogue1, ph, m, k1, n1, pb2, chunked2, epilogue2, pc, n2, skipZeroA);
         }
     }
 
@@ -161,8 +172,8 @@ public static unsafe class Gemm
 
     /// <summary><c>C = A·B</c> with B packed beforehand, for <c>A[m, b.K]</c> and <c>C[m, b.N]</c>; bitwise the C of <see cref="Multiply(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool)"/>.</summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
-    internal static void MultiplyPacked(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m) =>
-        MultiplyOn(b.Isa, a, b.Values, c, m, b.N, b.K, false, false, false, GemmEpilogue.None, packed: b);
+    internal static void MultiplyPacked(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m, bool skipZeroA = false) =>
+        MultiplyOn(b.Isa, a, b.Values, c, m, b.N, b.K, false, false, false, GemmEpilogue.None, packed: b, skipZeroA: skipZeroA);
 
     /// <summary>
     /// Computes <c>C = (op(A)·op(B)) ⊙ [mask &gt; 0]</c>: an input gradient through the ReLU whose output is
@@ -189,21 +200,22 @@ public static unsafe class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its shape, or the output overlaps an input.</exception>
     internal static void WeightGradient(
         ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> weightGrad, Span<float> biasGrad,
-        int inFeatures, int units, int batch, bool accumulate, in PanelLayout weightLayout = default) =>
+        int inFeatures, int units, int batch, bool accumulate, in PanelLayout weightLayout = default, bool skipZeroA = false) =>
         WeightGradientOn(weightLayout.IsValid ? weightLayout.Isa : KernelIsaSupport.Best, input, outputGrad, weightGrad, biasGrad,
-            inFeatures, units, batch, accumulate, default, weightLayout);
+            inFeatures, units, batch, accumulate, default, weightLayout, skipZeroA);
 
     // The weight gradient and the bias gradient (the column sums of B, taken while B is packed) of both entries above and
     // below: B is outputGrad, or the mask of a product computed while it is packed.
     internal static void WeightGradientOn(KernelIsa isa,
         ReadOnlySpan<float> input, ReadOnlySpan<float> b, Span<float> weightGrad, Span<float> biasGrad,
-        int inFeatures, int units, int batch, bool accumulate, GemmMaskedProduct productB, in PanelLayout weightLayout = default)
+        int inFeatures, int units, int batch, bool accumulate, GemmMaskedProduct productB, in PanelLayout weightLayout = default,
+        bool skipZeroA = false)
     {
         if (biasGrad.IsEmpty)
         {
             // A layer without a bias: the weight gradient alone.
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, productB: productB, cPanels: weightLayout);
+                GemmEpilogue.None, GemmSplit.Rows, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
             return;
         }
 
@@ -223,7 +235,7 @@ public static unsafe class Gemm
         fixed (float* sums = biasGrad)
         {
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums, productB: productB, cPanels: weightLayout);
+                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
         }
     }
 
@@ -252,15 +264,15 @@ public static unsafe class Gemm
     internal static void WeightGradientThroughRelu(
         ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
         Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate,
-        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default) =>
+        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default, bool skipZeroA = false) =>
         WeightGradientThroughReluOn(weightLayout.IsValid ? weightLayout.Isa : KernelIsaSupport.Best, input, upperGrad, upperWeights, reluOutput, weightGrad, biasGrad,
-            inFeatures, units, batch, upperUnits, accumulate, weightLayout, upperWeightGrad, upperBiasGrad);
+            inFeatures, units, batch, upperUnits, accumulate, weightLayout, upperWeightGrad, upperBiasGrad, skipZeroA);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void WeightGradientThroughReluOn(KernelIsa isa,
         ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
         Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate,
-        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default)
+        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default, bool skipZeroA = false)
     {
         if (upperUnits < 1 || upperUnits > GemmMaskedProduct.MaxRank)
         {
@@ -311,7 +323,7 @@ public static unsafe class Gemm
         {
             // The mask stands in for B in the checks and the plan: it has B's shape, [batch, units].
             WeightGradientOn(isa, input, reluOutput, weightGrad, biasGrad, inFeatures, units, batch, accumulate,
-                new GemmMaskedProduct(pg, pv, upperUnits, isa, fused ? pu : null, accumulate), weightLayout);
+                new GemmMaskedProduct(pg, pv, upperUnits, isa, fused ? pu : null, accumulate), weightLayout, skipZeroA);
         }
 
         if (!upper)
@@ -376,7 +388,7 @@ public static unsafe class Gemm
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
         GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default,
-        PanelLayout bPanels = default, PanelLayout cPanels = default)
+        PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false)
     {
         Validate(a, b, c, m, n, k);
         if (bPanels.IsValid && (bPanels.K != k || bPanels.N != n || bPanels.Isa != isa || transposeB || packed is not null || columnSums is not null || !productB.IsEmpty))
@@ -450,7 +462,7 @@ public static unsafe class Gemm
             // its column chunks when it was copied in them.
             fixed (float* pa = a, pb = packed is null ? b : packed.Chunked, pc = c)
             {
-                GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue, chunked: packed is not null);
+                GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue, chunked: packed is not null, skipZeroA);
             }
 
             return;
@@ -472,10 +484,8 @@ public static unsafe class Gemm
             GemmJob job = t_job ??= new GemmJob();
             float* packedB = bPanels.IsValid ? pb : prepacked ? packed!.Panels : null;
             long packedStride = bPanels.IsValid ? n : prepacked ? packed!.PanelStride : 0;
-            // Panel order is the first layer's, whose A is the batch itself: data such as images hold long runs of zeros,
-            // and each tile skips the steps at which its rows of A are all zero (GemmSteps: the same bits for finite B).
             job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
-                packedB, packedStride, productB, cPanels, skipZeroA: panelOrder);
+                packedB, packedStride, productB, cPanels, skipZeroA);
             try
             {
                 if (plan.Threads == 1)

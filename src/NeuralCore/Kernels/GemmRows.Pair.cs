@@ -61,7 +61,7 @@ internal static unsafe partial class GemmRows
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryMultiplyPair(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h,
-        int m, int k1, int n1, float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2)
+        int m, int k1, int n1, float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, bool skipZeroA = false)
     {
         int threads = PairThreads(m, k1, n1, n2);
         if (threads < 2)
@@ -70,7 +70,8 @@ internal static unsafe partial class GemmRows
         }
 
         PairJob job = t_pairJob ??= new PairJob();
-        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads, OrderFor(threads, chunked1), OrderFor(threads, chunked2));
+        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads, OrderFor(threads, chunked1), OrderFor(threads, chunked2),
+            skipZeroA);
         try
         {
             if (!WorkerPool.TryRun(job, threads, threads))
@@ -134,14 +135,16 @@ internal static unsafe partial class GemmRows
         private GemmEpilogue _epilogue1, _epilogue2;
         private int _m, _k1, _n1, _n2, _threads, _blocks, _kc, _firstOtherBlock;
         private PassOrder _order1, _order2;
+        private bool _sparse1;
 
         // Block sums, slot after slot of [m, n2]: slot 0 thread 0's blocks added together, then one slot per block of
         // the other threads. Grown, never shrunk; pinned, so that its address holds without a fixed block.
         private float[] _partials = [];
 
         public void Set(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h, int m, int k1, int n1,
-            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads, PassOrder order1, PassOrder order2)
+            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads, PassOrder order1, PassOrder order2, bool sparse1)
         {
+            _sparse1 = sparse1;
             _a = a;
             _b1 = b1;
             _h = h;
@@ -175,7 +178,7 @@ internal static unsafe partial class GemmRows
         {
             int block0 = FirstBlock(index), block1 = FirstBlock(index + 1);
             int j0 = block0 * _kc, j1 = Math.Min(_n1, block1 * _kc);
-            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1, _order1);
+            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1, _order1, _sparse1);
 
             if (_m >= 2 && _isa == KernelIsa.Vector512 && Avx512F.IsSupported)
             {

@@ -129,17 +129,17 @@ internal static unsafe partial class GemmRows
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue,
-        bool chunked = false)
+        bool chunked = false, bool skipZeroA = false)
     {
         int threads = Threads(m, n, k);
         if (threads == 1)
         {
-            Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunked, OrderFor(1, chunked));
+            Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunked, OrderFor(1, chunked), skipZeroA);
             return;
         }
 
         RowsJob job = t_job ??= new RowsJob();
-        job.Set(isa, a, b, c, m, n, k, accumulate, epilogue, threads, chunked, OrderFor(threads, chunked));
+        job.Set(isa, a, b, c, m, n, k, accumulate, epilogue, threads, chunked, OrderFor(threads, chunked), skipZeroA);
         try
         {
             WorkerPool.Run(job, threads, threads);
@@ -219,10 +219,13 @@ internal static unsafe partial class GemmRows
     /// <summary>A thread's passes over B: 64 columns each when <paramref name="Narrow"/>, last columns first when <paramref name="Reverse"/> (<see cref="OrderFor"/>).</summary>
     internal readonly record struct PassOrder(bool Narrow, bool Reverse);
 
-    /// <summary>Columns [<paramref name="j0"/>, <paramref name="j1"/>) of every row, then the epilogue on them.</summary>
+    /// <summary>
+    /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of every row, then the epilogue on them; with
+    /// <paramref name="sparse"/>, one row of a first layer skips its zeros (<see cref="TrySparseRow"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, in GemmEpilogue epilogue,
-        bool chunked, PassOrder order = default)
+        bool chunked, PassOrder order = default, bool sparse = false)
     {
         int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
         int kc = (k + blocks - 1) / blocks;
@@ -242,11 +245,16 @@ internal static unsafe partial class GemmRows
         {
             float* x = a + ((long)row * k);
             float* y = c + ((long)row * n);
-            if (row >= together && chunked)
+            if (row < together || (sparse && m == 1 && isa == KernelIsa.Vector512 && Avx512F.IsSupported
+                && TrySparseRow(x, b, y, n, k, kc, j0, j1, accumulate, chunked)))
+            {
+                // Done above, or over the steps at which the row is not zero.
+            }
+            else if (chunked)
             {
                 ChunkedColumns(isa, fused, x, b, y, n, k, kc, j0, j1, accumulate, order);
             }
-            else if (row >= together)
+            else
             {
                 RowMajorColumns(isa, fused, x, b, y, n, k, kc, j0, j1, accumulate, order);
             }
@@ -365,11 +373,13 @@ internal static unsafe partial class GemmRows
         private KernelIsa _isa;
         private bool _chunked;
         private PassOrder _order;
+        private bool _sparse;
 
         public void Set(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue, int slices, bool chunked,
-            PassOrder order)
+            PassOrder order, bool sparse)
         {
             _isa = isa;
+            _sparse = sparse;
             _chunked = chunked;
             _order = order;
             Set(a, b, c, m, n, k, accumulate, epilogue, slices);
@@ -380,7 +390,7 @@ internal static unsafe partial class GemmRows
             long vectors = (N + 15) / 16;
             int j0 = (int)Math.Min(N, vectors * index / Slices * 16);
             int j1 = index == Slices - 1 ? N : (int)Math.Min(N, vectors * (index + 1) / Slices * 16);
-            Columns(_isa, A, B, C, M, N, K, j0, j1, Accumulate, Epilogue, _chunked, _order);
+            Columns(_isa, A, B, C, M, N, K, j0, j1, Accumulate, Epilogue, _chunked, _order, _sparse);
         }
     }
 

@@ -211,6 +211,15 @@ public sealed class Dense : Layer
     internal PanelLayout PanelOrder { get; set; }
 
     /// <summary>
+    /// Whether the products that read this layer's input (the forward product and the weight gradient) leave out the
+    /// steps at which the input is zero (<see cref="Kernels.GemmSteps"/>): a model sets it on its first layer, whose
+    /// input is the data (four fifths of an MNIST image's pixels are 0). The outputs and gradients are the same bits
+    /// wherever the weights and the output gradient are finite (signed zero sums aside); an infinite or NaN weight that
+    /// meets only zero inputs does not turn the output into NaN.
+    /// </summary>
+    internal bool SkipsZeroInputs { get; set; }
+
+    /// <summary>
     /// The product with the bias (if any), and ReLU when <paramref name="relu"/>, applied to each tile of the output as
     /// the product stores it: <c>output = relu?(input·W + b)</c>. A model calls it for a dense layer followed by ReLU.
     /// </summary>
@@ -225,18 +234,18 @@ public sealed class Dense : Layer
         if (PanelOrder.IsValid)
         {
             ReadOnlySpan<float> panelBias = UseBias ? parameters[weights..] : relu ? _zeroBias : default;
-            Gemm.MultiplyAddBiasPanels(input, parameters[..weights], PanelOrder, panelBias, output, batch, relu);
+            Gemm.MultiplyAddBiasPanels(input, parameters[..weights], PanelOrder, panelBias, output, batch, relu, SkipsZeroInputs);
             return;
         }
 
         if (UseBias || relu)
         {
             ReadOnlySpan<float> bias = UseBias ? parameters[weights..] : _zeroBias;
-            Gemm.MultiplyAddBias(input, parameters[..weights], bias, output, batch, Units, InputSize, relu);
+            Gemm.MultiplyAddBias(input, parameters[..weights], bias, output, batch, Units, InputSize, relu, SkipsZeroInputs);
         }
         else
         {
-            Gemm.Multiply(input, parameters[..weights], output, batch, Units, InputSize);
+            Gemm.MultiplyInput(input, parameters[..weights], output, batch, Units, InputSize, SkipsZeroInputs);
         }
     }
 
@@ -282,11 +291,11 @@ public sealed class Dense : Layer
         bool relu = fusedRelu || Activation == Activation.Relu;
         if (UseBias || relu)
         {
-            Gemm.MultiplyAddBiasPacked(input, frozen.Weights, frozen.Bias, output, batch, relu);
+            Gemm.MultiplyAddBiasPacked(input, frozen.Weights, frozen.Bias, output, batch, relu, SkipsZeroInputs);
         }
         else
         {
-            Gemm.MultiplyPacked(input, frozen.Weights, output, batch);
+            Gemm.MultiplyPacked(input, frozen.Weights, output, batch, SkipsZeroInputs);
         }
 
         ApplyActivation(output, batch);
@@ -324,7 +333,7 @@ public sealed class Dense : Layer
         }
 
         if (!Gemm.TryMultiplyPairRows(isa1, input, w1, chunked1, bias1, relu1, hidden, batch, first.InputSize, first.Units,
-            w2, chunked2, bias2, relu2, output, second.Units))
+            w2, chunked2, bias2, relu2, output, second.Units, first.SkipsZeroInputs))
         {
             return false;
         }
@@ -373,7 +382,7 @@ public sealed class Dense : Layer
         int weights = InputSize * Units, upperWeights = upper.InputSize * upper.Units;
         Gemm.WeightGradientThroughRelu(input, upperGrad, upper.Parameters.Span[..upperWeights], reluOutput,
             gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false, PanelOrder,
-            upperGradients[..upperWeights], upperGradients[upperWeights..]);
+            upperGradients[..upperWeights], upperGradients[upperWeights..], SkipsZeroInputs);
     }
 
     /// <summary>
@@ -405,7 +414,7 @@ public sealed class Dense : Layer
         Span<float> gradients = Gradients.Span;
         int weights = InputSize * Units;
         Gemm.WeightGradient(input, outputGrad, gradients[..weights], gradients[weights..], InputSize, Units, batch,
-            accumulate: !overwriteGradients, PanelOrder);
+            accumulate: !overwriteGradients, PanelOrder, SkipsZeroInputs);
         if (inputGrad.IsEmpty)
         {
             return;

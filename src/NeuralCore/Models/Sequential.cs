@@ -292,6 +292,12 @@ public sealed class Sequential
             claimed.Owner = this;
         }
 
+        if (_layers.Count == 0 && layer is Dense first)
+        {
+            // The model's input is the data itself (an image's background is zeros): its products skip the zeros.
+            first.SkipsZeroInputs = true;
+        }
+
         if (string.IsNullOrEmpty(layer.Name))
         {
             string baseName = layer is Layer known ? known.DefaultName : layer.GetType().Name.ToLowerInvariant();

@@ -85,7 +85,7 @@ public class GemmStepsTests
                     foreach (int threads in new[] { 1, 2, 3 })
                     {
                         float[] actual = new float[m * n];
-                        GemmSplitTests.WithThreads(threads, () => Gemm.MultiplyAddBiasPanels(x, panels, layout, bias, actual, m, relu: true));
+                        GemmSplitTests.WithThreads(threads, () => Gemm.MultiplyAddBiasPanels(x, panels, layout, bias, actual, m, relu: true, skipZeroA: true));
                         int first = expected.AsSpan().CommonPrefixLength(actual);
                         Assert.True(first == expected.Length, $"{isa} {pattern} k={k} n={n} m={m}, {threads} threads: element {first} differs");
                     }
@@ -118,7 +118,7 @@ public class GemmStepsTests
                         foreach (int threads in new[] { 1, 2, 3 })
                         {
                             float[] panels = PanelLayoutTests.Panels(layout, initial), bias = new float[n];
-                            GemmSplitTests.WithThreads(threads, () => Gemm.WeightGradientOn(isa, x, dy, panels, bias, k, n, batch, accumulate, default, layout));
+                            GemmSplitTests.WithThreads(threads, () => Gemm.WeightGradientOn(isa, x, dy, panels, bias, k, n, batch, accumulate, default, layout, skipZeroA: true));
                             float[] back = PanelLayoutTests.RowMajor(layout, panels);
                             int first = expected.AsSpan().CommonPrefixLength(back);
                             Assert.True(first == expected.Length,
@@ -152,7 +152,7 @@ public class GemmStepsTests
             float[] full = new float[m * n], expected = new float[m * n], actual = new float[m * n];
             PanelLayoutTests.MultiplyAddBiasOn(isa, x, withInfinity, bias, full, m, n, k, relu: false);
             PanelLayoutTests.MultiplyAddBiasOn(isa, x, zeroRow, bias, expected, m, n, k, relu: false);
-            Gemm.MultiplyAddBiasPanels(x, PanelLayoutTests.Panels(layout, withInfinity), layout, bias, actual, m, relu: false);
+            Gemm.MultiplyAddBiasPanels(x, PanelLayoutTests.Panels(layout, withInfinity), layout, bias, actual, m, relu: false, skipZeroA: true);
             Assert.True(float.IsNaN(full[3]), $"{isa}: the full product");
             Assert.Equal(expected, actual);
         }
@@ -175,11 +175,101 @@ public class GemmStepsTests
             Gemm.WeightGradientOn(isa, x, withInfinity, full, new float[n], k, n, batch, false, default);
             Gemm.WeightGradientOn(isa, x, zeroRow, expected, new float[n], k, n, batch, false, default);
             float[] bias = new float[n];
-            Gemm.WeightGradientOn(isa, x, withInfinity, panels, bias, k, n, batch, false, default, layout);
+            Gemm.WeightGradientOn(isa, x, withInfinity, panels, bias, k, n, batch, false, default, layout, skipZeroA: true);
             Assert.True(float.IsNaN(full[3]), $"{isa}: the full product");
             Assert.Equal(expected, PanelLayoutTests.RowMajor(layout, panels));
             Assert.Equal(float.NegativeInfinity, bias[3]);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void Row_major_and_prepacked_weights_over_the_listed_steps_give_the_full_products_bits(string pattern)
+    {
+        // The blocked path for a batch, the few-row path for one to a few samples (one sample over its non-zero steps on
+        // the 512-bit path), from a row-major B and from a prepacked one (panels, or column chunks for a few rows).
+        foreach ((int k, int n) in new[] { (784, 512), (784, 128), (300, 96), (13, 32) })
+        {
+            float[] w = Seeded.Uniform(k * n, k + n), bias = Seeded.Uniform(n, 7);
+            PackedMatrix packed = PackedMatrix.Pack(w, k, n, KernelIsaSupport.Best);
+            foreach (int m in new[] { 1, 2, 5, 40 })
+            {
+                float[] x = Sparse(Seeded.Uniform(m * k, m), m, k, pattern, 3 * m);
+                float[] expected = new float[m * n];
+                GemmSplitTests.WithThreads(1, () => Gemm.MultiplyAddBias(x, w, bias, expected, m, n, k, relu: true));
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    float[] rowMajor = new float[m * n], prepacked = new float[m * n];
+                    GemmSplitTests.WithThreads(threads, () =>
+                    {
+                        Gemm.MultiplyAddBias(x, w, bias, rowMajor, m, n, k, relu: true, skipZeroA: true);
+                        Gemm.MultiplyAddBiasPacked(x, packed, bias, prepacked, m, relu: true, skipZeroA: true);
+                    });
+                    int first = expected.AsSpan().CommonPrefixLength(rowMajor);
+                    Assert.True(first == expected.Length, $"{pattern} {k}x{n} m={m}, {threads} threads, row-major: element {first} differs");
+                    first = expected.AsSpan().CommonPrefixLength(prepacked);
+                    Assert.True(first == expected.Length, $"{pattern} {k}x{n} m={m}, {threads} threads, prepacked: element {first} differs");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
+    public void A_pair_of_layers_over_the_first_ones_listed_steps_gives_the_full_products_bits(string pattern)
+    {
+        const int k1 = 784, n1 = 512, n2 = 256;
+        float[] w1 = Seeded.Uniform(k1 * n1, 1), w2 = Seeded.Uniform(n1 * n2, 2), b1 = Seeded.Uniform(n1, 3), b2 = Seeded.Uniform(n2, 4);
+        float[] chunked1 = PackedMatrix.Pack(w1, k1, n1, KernelIsaSupport.Best).Chunked.ToArray();
+        foreach (int m in new[] { 1, 3 })
+        {
+            float[] x = Sparse(Seeded.Uniform(m * k1, 5), m, k1, pattern, 6);
+            float[] hExpected = new float[m * n1], cExpected = new float[m * n2];
+            GemmSplitTests.WithThreads(1, () =>
+            {
+                Gemm.MultiplyAddBias(x, w1, b1, hExpected, m, n1, k1, relu: true);
+                Gemm.MultiplyAddBias(hExpected, w2, b2, cExpected, m, n2, n1, relu: false);
+            });
+            foreach (bool chunked in new[] { false, true })
+            {
+                float[] h = new float[m * n1], c = new float[m * n2];
+                bool applied = false;
+                GemmSplitTests.WithThreads(2, () =>
+                {
+                    using (GemmRows.ForModel(GemmRows.LargeModelBytes + 1))
+                    {
+                        applied = Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, x, chunked ? chunked1 : w1, chunked, b1, true, h, m, k1, n1,
+                            w2, false, b2, false, c, n2, skipZeroA: true);
+                    }
+                });
+                Assert.True(applied, $"{pattern} m={m}: the pair did not apply");
+                Assert.Equal(hExpected, h);
+                Assert.Equal(cExpected, c);
+            }
+        }
+    }
+
+    [Fact]
+    public void One_sample_over_its_listed_steps_does_not_carry_an_infinite_weight_facing_a_zero_into_C()
+    {
+        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
+        {
+            return;
+        }
+
+        const int k = 784, n = 128, step = 100;
+        float[] x = Sparse(Seeded.Uniform(k, 2), 1, k, "most", 4), w = Seeded.Uniform(k * n, 3), bias = Seeded.Uniform(n, 5);
+        x[step] = 0f;
+        float[] withInfinity = (float[])w.Clone();
+        withInfinity[(step * n) + 3] = float.PositiveInfinity;
+        float[] zeroRow = (float[])w.Clone();
+        Array.Clear(zeroRow, step * n, n);
+        float[] full = new float[n], expected = new float[n], actual = new float[n];
+        Gemm.MultiplyAddBias(x, withInfinity, bias, full, 1, n, k, relu: false);
+        Gemm.MultiplyAddBias(x, zeroRow, bias, expected, 1, n, k, relu: false);
+        Gemm.MultiplyAddBias(x, withInfinity, bias, actual, 1, n, k, relu: false, skipZeroA: true);
+        Assert.True(float.IsNaN(full[3]));
+        Assert.Equal(expected, actual);
     }
 
     // Values with zeros (half of them -0) and, now and then, a NaN.
