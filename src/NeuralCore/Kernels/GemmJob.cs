@@ -338,6 +338,12 @@ internal sealed unsafe class GemmJob : IParallelWork
         {
             int rows = Math.Min(mr, _m - row);
             int* list = lists + ((long)q * _plan.Kc);
+            if (!_transposeA && !GemmSteps.MayBeWorthwhile(_a + ((long)row * _k) + p0, kc))
+            {
+                counts[q] = -1;
+                continue;
+            }
+
             int count = _transposeA
                 ? GemmSteps.Columns(_a + ((long)p0 * _m) + row, _m, rows, kc, list)
                 : GemmSteps.RowMajor(_a + ((long)row * _k) + p0, _k, rows, kc, list);

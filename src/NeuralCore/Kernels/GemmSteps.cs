@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Kernels;
 
@@ -25,6 +26,32 @@ internal static unsafe class GemmSteps
     public static bool Worthwhile(int count, int kc) => count * 8 <= kc * 7;
 
     /// <summary>
+    /// Whether a tile whose first row of A holds <paramref name="row"/>'s <paramref name="kc"/> values can have a list
+    /// worth its indirection: the steps that are zero in every row are among those zero in the first, so a first row
+    /// with too few zeros rules the list out at an eighth of the reads (dense data pays little for being checked).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool MayBeWorthwhile(float* row, int kc)
+    {
+        int nonZero = 0;
+        int p = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; p <= kc - Vector512<float>.Count; p += Vector512<float>.Count)
+            {
+                nonZero += BitOperations.PopCount(~(uint)Vector512.Equals(Vector512.Load(row + p), Vector512<float>.Zero).ExtractMostSignificantBits() & 0xFFFFu);
+            }
+        }
+
+        for (; p < kc; p++)
+        {
+            nonZero += row[p] != 0f ? 1 : 0;
+        }
+
+        return Worthwhile(nonZero, kc);
+    }
+
+    /// <summary>
     /// Writes to <paramref name="steps"/> the steps <c>p</c> in <c>[0, kc)</c>, in increasing order, at which any of the
     /// <paramref name="rows"/> rows of a row-major A is not zero (row r at <c>a + r·lda</c>, step p at <c>a[r·lda + p]</c>),
     /// and returns their count.
@@ -39,21 +66,30 @@ internal static unsafe class GemmSteps
     {
         int count = 0;
         nint p = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Avx512F.IsSupported)
         {
-            for (; p <= kc - Vector512<float>.Count; p += Vector512<float>.Count)
+            // Sixteen steps at a time, the last ones masked (a masked-off lane reads nothing and counts as zero): plain
+            // loads while all sixteen are steps, since masked loads across two cache lines are slow (GemmRows.Straddles).
+            for (; p < kc; p += Vector512<float>.Count)
             {
-                // Lanes whose rows are all zero stay set; the others are the steps to list.
-                Vector512<float> zero = Vector512.Equals(Vector512.Load(a + p), Vector512<float>.Zero);
-                for (int r = 1; r < rows; r++)
-                {
-                    zero &= Vector512.Equals(Vector512.Load(a + ((long)r * lda) + p), Vector512<float>.Zero);
-                }
+                Vector512<float> lanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(kc - (int)p)).AsSingle();
+                Vector512<float> zero = p + Vector512<float>.Count <= kc
+                    ? (rows == 8 ? ZeroLanes8<AllSteps>(a + p, lda, lanes) : ZeroLanes<AllSteps>(a + p, lda, rows, lanes))
+                    : ZeroLanes<MaskedSteps>(a + p, lda, rows, lanes);
 
-                count = Emit(~(uint)zero.ExtractMostSignificantBits() & 0xFFFFu, (int)p, steps, count);
+                // The steps to list, packed to the front of a vector by a compress in registers (the store form is slow
+                // on Zen 4), then as many lanes stored as there are steps.
+                Vector512<int> keep = Vector512.AndNot(lanes, zero).AsInt32();
+                Vector512<int> listed = Avx512F.Compress(Vector512<int>.Zero, keep, Vector512<int>.Indices + Vector512.Create((int)p));
+                int kept = BitOperations.PopCount((uint)keep.ExtractMostSignificantBits());
+                Avx512F.MaskStore(steps + count, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(kept)), listed);
+                count += kept;
             }
+
+            return count;
         }
-        else if (Vector256.IsHardwareAccelerated)
+
+        if (Vector256.IsHardwareAccelerated)
         {
             for (; p <= kc - Vector256<float>.Count; p += Vector256<float>.Count)
             {
@@ -117,6 +153,52 @@ internal static unsafe class GemmSteps
         }
 
         return count;
+    }
+
+    // The lanes (of those selected) at which all eight rows are ±0, eight loads side by side.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ZeroLanes8<TLoad>(float* a, int lda, Vector512<float> lanes)
+        where TLoad : struct, IStepLoad
+    {
+        float* a4 = a + (4L * lda);
+        Vector512<float> zero = Vector512<float>.Zero;
+        Vector512<float> z0 = Vector512.Equals(TLoad.Load(a, lanes), zero) & Vector512.Equals(TLoad.Load(a + lda, lanes), zero);
+        Vector512<float> z1 = Vector512.Equals(TLoad.Load(a + (2L * lda), lanes), zero) & Vector512.Equals(TLoad.Load(a + (3L * lda), lanes), zero);
+        Vector512<float> z2 = Vector512.Equals(TLoad.Load(a4, lanes), zero) & Vector512.Equals(TLoad.Load(a4 + lda, lanes), zero);
+        Vector512<float> z3 = Vector512.Equals(TLoad.Load(a4 + (2L * lda), lanes), zero) & Vector512.Equals(TLoad.Load(a4 + (3L * lda), lanes), zero);
+        return (z0 & z1) & (z2 & z3);
+    }
+
+    // As ZeroLanes8 for any number of rows.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ZeroLanes<TLoad>(float* a, int lda, int rows, Vector512<float> lanes)
+        where TLoad : struct, IStepLoad
+    {
+        Vector512<float> zero = Vector512.Equals(TLoad.Load(a, lanes), Vector512<float>.Zero);
+        for (int r = 1; r < rows; r++)
+        {
+            zero &= Vector512.Equals(TLoad.Load(a + ((long)r * lda), lanes), Vector512<float>.Zero);
+        }
+
+        return zero;
+    }
+
+    // How sixteen steps of a row are read: all of them, or the lanes selected only (the others read nothing and are 0).
+    private interface IStepLoad
+    {
+        static abstract Vector512<float> Load(float* p, Vector512<float> lanes);
+    }
+
+    private readonly struct AllSteps : IStepLoad
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(float* p, Vector512<float> lanes) => Vector512.Load(p);
+    }
+
+    private readonly struct MaskedSteps : IStepLoad
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(float* p, Vector512<float> lanes) => Avx512F.MaskLoad(p, lanes, Vector512<float>.Zero);
     }
 
     // Appends first + i for each set bit i of mask, lowest first.

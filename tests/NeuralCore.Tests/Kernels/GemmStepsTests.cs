@@ -63,6 +63,31 @@ public class GemmStepsTests
         }
     }
 
+    [Fact]
+    public unsafe void The_first_row_rules_a_list_out_only_where_the_whole_tile_would()
+    {
+        var random = new Random(12);
+        foreach (int kc in new[] { 1, 8, 15, 16, 17, 100, 196 })
+        {
+            for (int trial = 0; trial < 40; trial++)
+            {
+                float[] tile = Values(random, 8 * kc, trial % 4);
+                int[] steps = new int[kc];
+                fixed (float* a = tile)
+                fixed (int* s = steps)
+                {
+                    int rowNonZero = tile.AsSpan(0, kc).ToArray().Count(v => v != 0f);
+                    bool may = GemmSteps.MayBeWorthwhile(a, kc);
+                    Assert.Equal(GemmSteps.Worthwhile(rowNonZero, kc), may);
+                    if (GemmSteps.Worthwhile(GemmSteps.RowMajor(a, kc, 8, kc, s), kc))
+                    {
+                        Assert.True(may, $"kc={kc}: a worthwhile tile was ruled out by its first row");
+                    }
+                }
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Patterns))]
     public void The_forward_product_over_the_listed_steps_is_bitwise_the_full_one(string pattern)
