@@ -126,6 +126,20 @@ internal static unsafe class GemmSteps
     public static int Columns(float* a, int lda, int rows, int kc, int* steps)
     {
         int count = 0;
+        if (rows <= 16 && Avx512F.IsSupported)
+        {
+            // Any tile height (8 and 12 on the 512-bit path) in one masked load a step; lanes past the rows read nothing.
+            Vector512<float> lanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(rows)).AsSingle();
+            for (int p = 0; p < kc; p++)
+            {
+                Vector512<float> values = Avx512F.MaskLoad(a + ((long)p * lda), lanes, Vector512<float>.Zero);
+                steps[count] = p;
+                count += Vector512.EqualsAll(values, Vector512<float>.Zero) ? 0 : 1;
+            }
+
+            return count;
+        }
+
         if (rows == 8 && Vector256.IsHardwareAccelerated)
         {
             // The common tile: one compare a step, the step written always and kept by advancing the count.
