@@ -36,6 +36,25 @@ def store_tile(o, vt, lanes, mr, nv):
     o.append("    }")
 
 
+def declare_accumulators(o, vt, mr, nv):
+    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
+    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
+
+
+def row_pointers(o, mr):
+    o.append("        float* " + ", ".join(f"r{r} = a + ({r}L * aStep)" if r else "r0 = a" for r in range(mr)) + ";")
+
+
+def step_body(o, vt, lanes, mr, nv, b, a_of):
+    """One step's loads of B (from b) and multiply-adds; a_of(r) is row r's value of A at the step."""
+    for v in range(nv):
+        o.append(f"            {vt}<float> b{v} = {vt}.Load({b} + {v * lanes});")
+    for r in range(mr):
+        o.append(f"            {vt}<float> a{r} = {vt}.Create({a_of(r)});")
+        for v in range(nv):
+            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+
+
 def vector_kernel(name, vt, lanes, mr, nv):
     nr = lanes * nv
     o = []
@@ -43,16 +62,10 @@ def vector_kernel(name, vt, lanes, mr, nv):
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     o.append(f"    public static void {name}(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)")
     o.append("    {")
-    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
-    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
+    declare_accumulators(o, vt, mr, nv)
     o.append("        for (int p = 0; p < kc; p++)")
     o.append("        {")
-    for v in range(nv):
-        o.append(f"            {vt}<float> b{v} = {vt}.Load(b + {v * lanes});")
-    for r in range(mr):
-        o.append(f"            {vt}<float> a{r} = {vt}.Create(a[{r}]);")
-        for v in range(nv):
-            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+    step_body(o, vt, lanes, mr, nv, "b", lambda r: f"a[{r}]")
     o.append("            a += aStep;")
     o.append(f"            b += {nr};")
     o.append("        }")
@@ -71,17 +84,11 @@ def row_major_a_kernel(name, vt, lanes, mr, nv):
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     o.append(f"    public static void {name}RowA(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)")
     o.append("    {")
-    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
-    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
-    o.append("        float* " + ", ".join(f"r{r} = a + ({r}L * aStep)" if r else "r0 = a" for r in range(mr)) + ";")
+    declare_accumulators(o, vt, mr, nv)
+    row_pointers(o, mr)
     o.append("        for (nint p = 0; p < kc; p++)")
     o.append("        {")
-    for v in range(nv):
-        o.append(f"            {vt}<float> b{v} = {vt}.Load(b + {v * lanes});")
-    for r in range(mr):
-        o.append(f"            {vt}<float> a{r} = {vt}.Create(r{r}[p]);")
-        for v in range(nv):
-            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+    step_body(o, vt, lanes, mr, nv, "b", lambda r: f"r{r}[p]")
     o.append(f"            b += {nr};")
     o.append("        }")
     store_tile(o, vt, lanes, mr, nv)
@@ -100,19 +107,13 @@ def steps_kernel(name, vt, lanes, mr, nv):
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     o.append(f"    public static void {name}Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)")
     o.append("    {")
-    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
-    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
+    declare_accumulators(o, vt, mr, nv)
     o.append("        for (nint i = 0; i < count; i++)")
     o.append("        {")
     o.append("            nint p = steps[i];")
     o.append("            float* ap = a + (p * aStep);")
     o.append(f"            float* bp = b + (p * {nr});")
-    for v in range(nv):
-        o.append(f"            {vt}<float> b{v} = {vt}.Load(bp + {v * lanes});")
-    for r in range(mr):
-        o.append(f"            {vt}<float> a{r} = {vt}.Create(ap[{r}]);")
-        for v in range(nv):
-            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+    step_body(o, vt, lanes, mr, nv, "bp", lambda r: f"ap[{r}]")
     o.append("        }")
     store_tile(o, vt, lanes, mr, nv)
     return "\n".join(o)
@@ -129,19 +130,13 @@ def row_major_a_steps_kernel(name, vt, lanes, mr, nv):
     o.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     o.append(f"    public static void {name}RowASteps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)")
     o.append("    {")
-    accs = [f"c{r}_{v}" for r in range(mr) for v in range(nv)]
-    o.append(f"        {vt}<float> " + ", ".join(f"{x} = default" for x in accs) + ";")
-    o.append("        float* " + ", ".join(f"r{r} = a + ({r}L * aStep)" if r else "r0 = a" for r in range(mr)) + ";")
+    declare_accumulators(o, vt, mr, nv)
+    row_pointers(o, mr)
     o.append("        for (nint i = 0; i < count; i++)")
     o.append("        {")
     o.append("            nint p = steps[i];")
     o.append(f"            float* bp = b + (p * {nr});")
-    for v in range(nv):
-        o.append(f"            {vt}<float> b{v} = {vt}.Load(bp + {v * lanes});")
-    for r in range(mr):
-        o.append(f"            {vt}<float> a{r} = {vt}.Create(r{r}[p]);")
-        for v in range(nv):
-            o.append(f"            c{r}_{v} = {vt}.FusedMultiplyAdd(a{r}, b{v}, c{r}_{v});")
+    step_body(o, vt, lanes, mr, nv, "bp", lambda r: f"r{r}[p]")
     o.append("        }")
     store_tile(o, vt, lanes, mr, nv)
     return "\n".join(o)

@@ -623,20 +623,20 @@ internal static unsafe partial class GemmRows
     private static bool Straddles(float* first, int ldb) => ((nint)first & 63) != 0 || (ldb & 15) != 0;
 
     /// <summary>How a kernel loads a vector of B: all lanes, or only those its mask selects.</summary>
-    private interface ILanes
+    internal interface ILanes
     {
         static abstract Vector512<float> Load(float* p, Vector512<float> mask);
     }
 
     /// <summary>Every lane, for a vector wholly inside the columns: a plain load (see <see cref="Straddles"/>).</summary>
-    private readonly struct AllLanes : ILanes
+    internal readonly struct AllLanes : ILanes
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Load(float* p, Vector512<float> mask) => Vector512.Load(p);
     }
 
     /// <summary>The lanes the mask selects; the others read nothing (so they cannot fault) and are zero.</summary>
-    private readonly struct MaskedLanes : ILanes
+    internal readonly struct MaskedLanes : ILanes
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> Load(float* p, Vector512<float> mask) => Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);

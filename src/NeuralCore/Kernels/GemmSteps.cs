@@ -74,8 +74,8 @@ internal static unsafe class GemmSteps
             {
                 Vector512<float> lanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(kc - (int)p)).AsSingle();
                 Vector512<float> zero = p + Vector512<float>.Count <= kc
-                    ? (rows == 8 ? ZeroLanes8<AllSteps>(a + p, lda, lanes) : ZeroLanes<AllSteps>(a + p, lda, rows, lanes))
-                    : ZeroLanes<MaskedSteps>(a + p, lda, rows, lanes);
+                    ? (rows == 8 ? ZeroLanes8<GemmRows.AllLanes>(a + p, lda, lanes) : ZeroLanes<GemmRows.AllLanes>(a + p, lda, rows, lanes))
+                    : ZeroLanes<GemmRows.MaskedLanes>(a + p, lda, rows, lanes);
 
                 // The steps to list, packed to the front of a vector by a compress in registers (the store form is slow
                 // on Zen 4), then as many lanes stored as there are steps.
@@ -172,7 +172,7 @@ internal static unsafe class GemmSteps
     // The lanes (of those selected) at which all eight rows are ±0, eight loads side by side.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ZeroLanes8<TLoad>(float* a, int lda, Vector512<float> lanes)
-        where TLoad : struct, IStepLoad
+        where TLoad : struct, GemmRows.ILanes
     {
         float* a4 = a + (4L * lda);
         Vector512<float> zero = Vector512<float>.Zero;
@@ -186,7 +186,7 @@ internal static unsafe class GemmSteps
     // As ZeroLanes8 for any number of rows.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ZeroLanes<TLoad>(float* a, int lda, int rows, Vector512<float> lanes)
-        where TLoad : struct, IStepLoad
+        where TLoad : struct, GemmRows.ILanes
     {
         Vector512<float> zero = Vector512.Equals(TLoad.Load(a, lanes), Vector512<float>.Zero);
         for (int r = 1; r < rows; r++)
@@ -195,24 +195,6 @@ internal static unsafe class GemmSteps
         }
 
         return zero;
-    }
-
-    // How sixteen steps of a row are read: all of them, or the lanes selected only (the others read nothing and are 0).
-    private interface IStepLoad
-    {
-        static abstract Vector512<float> Load(float* p, Vector512<float> lanes);
-    }
-
-    private readonly struct AllSteps : IStepLoad
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load(float* p, Vector512<float> lanes) => Vector512.Load(p);
-    }
-
-    private readonly struct MaskedSteps : IStepLoad
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load(float* p, Vector512<float> lanes) => Avx512F.MaskLoad(p, lanes, Vector512<float>.Zero);
     }
 
     // Appends first + i for each set bit i of mask, lowest first.
