@@ -23,11 +23,22 @@ internal static unsafe partial class GemmRows
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowsTogether(float* a, float* b, float* c, int m, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked,
-        bool reverse)
+        bool reverse, bool sparse = false)
     {
         if (j0 >= j1)
         {
             return;
+        }
+
+        // A first layer's rows skip the steps at which all of them are zero (GemmSteps), block by block where that pays.
+        int blocks = (k + kc - 1) / kc;
+        int* lists = sparse ? GemmBuffers.Steps((long)blocks * (kc + 1)) : null;
+        int* counts = lists + ((long)blocks * kc);
+        for (int q = 0; lists is not null && q < blocks; q++)
+        {
+            int p0 = q * kc, length = Math.Min(kc, k - p0);
+            int listed = GemmSteps.RowMajor(a + p0, k, m, length, lists + ((long)q * kc));
+            counts[q] = GemmSteps.Worthwhile(listed, length) ? listed : -1;
         }
 
         int group = m <= 4 ? 64 : 32;
@@ -43,7 +54,14 @@ internal static unsafe partial class GemmRows
                 float* bBlock = first + ((long)p0 * ldb);
                 float* x = a + p0;
                 float* y = c + jc;
-                RowsBlock(m, plain, x, k, bBlock, ldb, y, n, width, count, add);
+                if (lists is not null && counts[block] >= 0)
+                {
+                    RowsBlock<ListedSteps>(m, plain, x, k, bBlock, ldb, y, n, width, counts[block], add, lists + ((long)block * kc));
+                }
+                else
+                {
+                    RowsBlock<EveryStep>(m, plain, x, k, bBlock, ldb, y, n, width, count, add, null);
+                }
             }
 
             jc = reverse ? (jc == j0 ? -1 : LastGroup(chunked, j0, jc, group)) : end;
@@ -76,7 +94,7 @@ internal static unsafe partial class GemmRows
         {
             int end = ColumnGroup(b, chunked, n, k, jc, n, 64, out float* first, out int ldb, out bool plain);
             int width = end - jc;
-            RowsBlock(m, plain, x + p0, lda, first + ((long)p0 * ldb), ldb, y + jc, ldc, width, count, add);
+            RowsBlock<EveryStep>(m, plain, x + p0, lda, first + ((long)p0 * ldb), ldb, y + jc, ldc, width, count, add, null);
             jc = reverse ? (jc == 0 ? -1 : LastGroup(chunked, 0, jc, 64)) : end;
         }
     }
@@ -103,42 +121,44 @@ internal static unsafe partial class GemmRows
     }
 
     /// <summary>
-    /// <see cref="RowsBlock{TRows, TLoad}"/> for 2 to 4 rows (at most 64 columns), <see cref="RowsBlock8{TRows}"/> for 5
+    /// <see cref="RowsBlock{TRows, TLoad, TSteps}"/> for 2 to 4 rows (at most 64 columns), <see cref="RowsBlock8{TRows, TSteps}"/> for 5
     /// to 8 (at most 32), plain loads or masked.
     /// </summary>
-    private static void RowsBlock(int m, bool plain, float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add)
+    private static void RowsBlock<TSteps>(int m, bool plain, float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add,
+        int* steps)
+        where TSteps : struct, IStepSource
     {
         switch (m, plain)
         {
             case (2, false):
-                RowsBlock<TwoRows, MaskedLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock<TwoRows, MaskedLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (2, true):
-                RowsBlock<TwoRows, AllLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock<TwoRows, AllLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (3, false):
-                RowsBlock<ThreeRows, MaskedLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock<ThreeRows, MaskedLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (3, true):
-                RowsBlock<ThreeRows, AllLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock<ThreeRows, AllLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (4, false):
-                RowsBlock<FourRows, MaskedLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock<FourRows, MaskedLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (4, true):
-                RowsBlock<FourRows, AllLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock<FourRows, AllLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (5, _):
-                RowsBlock8<FiveRows>(plain, x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock8<FiveRows, TSteps>(plain, x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (6, _):
-                RowsBlock8<SixRows>(plain, x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock8<SixRows, TSteps>(plain, x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (7, _):
-                RowsBlock8<SevenRows>(plain, x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock8<SevenRows, TSteps>(plain, x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             case (8, _):
-                RowsBlock8<EightRows>(plain, x, lda, b, ldb, y, ldc, width, count, add);
+                RowsBlock8<EightRows, TSteps>(plain, x, lda, b, ldb, y, ldc, width, count, add, steps);
                 break;
             default:
                 // One row would be read and written past its end, more than eight would leave rows unwritten.
@@ -146,7 +166,27 @@ internal static unsafe partial class GemmRows
         }
     }
 
-    /// <summary>How many rows <see cref="RowsBlock{TRows, TLoad}"/> computes; a constant per type, so that each instantiation keeps only its rows' code.</summary>
+    /// <summary>Which steps of a k block a kernel runs: the <c>i</c>-th of <c>count</c>.</summary>
+    private interface IStepSource
+    {
+        static abstract int Step(int* steps, int i);
+    }
+
+    /// <summary>Every step, in order (the list is not read).</summary>
+    private readonly struct EveryStep : IStepSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int Step(int* steps, int i) => i;
+    }
+
+    /// <summary>The steps a list names (<see cref="GemmSteps"/>), in its order.</summary>
+    private readonly struct ListedSteps : IStepSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int Step(int* steps, int i) => steps[i];
+    }
+
+    /// <summary>How many rows <see cref="RowsBlock{TRows, TLoad, TSteps}"/> computes; a constant per type, so that each instantiation keeps only its rows' code.</summary>
     private interface IRowCount
     {
         static abstract int Count { get; }
@@ -193,9 +233,11 @@ internal static unsafe partial class GemmRows
     /// or past <paramref name="width"/> are neither loaded nor stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsBlock<TRows, TLoad>(float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add)
+    private static void RowsBlock<TRows, TLoad, TSteps>(float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add,
+        int* steps)
         where TRows : struct, IRowCount
         where TLoad : struct, ILanes
+        where TSteps : struct, IStepSource
     {
         (Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3) = LaneMasks(width);
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
@@ -203,8 +245,9 @@ internal static unsafe partial class GemmRows
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
         float* x1 = x + lda, x2 = x1 + lda, x3 = x2 + lda;
-        for (int p = 0; p < count; p++)
+        for (int i = 0; i < count; i++)
         {
+            int p = TSteps.Step(steps, i);
             float* row = b + ((long)p * ldb);
             Vector512<float> b0 = TLoad.Load(row, m0), b1 = TLoad.Load(row + 16, m1);
             Vector512<float> b2 = TLoad.Load(row + 32, m2), b3 = TLoad.Load(row + 48, m3);
@@ -250,34 +293,39 @@ internal static unsafe partial class GemmRows
         }
     }
 
-    /// <summary><see cref="RowsBlock8{TRows, TLoad}"/> with plain or masked loads.</summary>
-    private static void RowsBlock8<TRows>(bool plain, float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add)
+    /// <summary><see cref="RowsBlock8{TRows, TLoad, TSteps}"/> with plain or masked loads.</summary>
+    private static void RowsBlock8<TRows, TSteps>(bool plain, float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add,
+        int* steps)
         where TRows : struct, IRowCount
+        where TSteps : struct, IStepSource
     {
         if (plain)
         {
-            RowsBlock8<TRows, AllLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+            RowsBlock8<TRows, AllLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
         }
         else
         {
-            RowsBlock8<TRows, MaskedLanes>(x, lda, b, ldb, y, ldc, width, count, add);
+            RowsBlock8<TRows, MaskedLanes, TSteps>(x, lda, b, ldb, y, ldc, width, count, add, steps);
         }
     }
 
     /// <summary>
     /// One k block of <typeparamref name="TRows"/> rows (5 to 8) and at most 32 columns: as
-    /// <see cref="RowsBlock{TRows, TLoad}"/>, with two vectors a row so that eight rows' chains fit in the registers.
+    /// <see cref="RowsBlock{TRows, TLoad, TSteps}"/>, with two vectors a row so that eight rows' chains fit in the registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsBlock8<TRows, TLoad>(float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add)
+    private static void RowsBlock8<TRows, TLoad, TSteps>(float* x, int lda, float* b, int ldb, float* y, int ldc, int width, int count, bool add,
+        int* steps)
         where TRows : struct, IRowCount
         where TLoad : struct, ILanes
+        where TSteps : struct, IStepSource
     {
         (Vector512<float> m0, Vector512<float> m1, _, _) = LaneMasks(width);
         Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
         Vector512<float> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
-        for (int p = 0; p < count; p++)
+        for (int i = 0; i < count; i++)
         {
+            int p = TSteps.Step(steps, i);
             float* row = b + ((long)p * ldb);
             Vector512<float> b0 = TLoad.Load(row, m0), b1 = TLoad.Load(row + 16, m1);
             float* xp = x + p;

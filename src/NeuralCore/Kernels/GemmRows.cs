@@ -237,7 +237,7 @@ internal static unsafe partial class GemmRows
             for (int rows; m - together >= 2; together += rows)
             {
                 rows = Math.Min(8, m - together);
-                RowsTogether(a + ((long)together * k), b, c + ((long)together * n), rows, n, k, kc, j0, j1, accumulate, chunked, order.Reverse);
+                RowsTogether(a + ((long)together * k), b, c + ((long)together * n), rows, n, k, kc, j0, j1, accumulate, chunked, order.Reverse, sparse);
             }
         }
 
