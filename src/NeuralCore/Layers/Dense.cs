@@ -216,9 +216,9 @@ public sealed class Dense : Layer
     /// input is the data (four fifths of an MNIST image's pixels are 0). The outputs and gradients are the same bits
     /// wherever the weights and the output gradient are finite (signed zero sums aside). An infinite or NaN weight that
     /// meets only zero inputs may leave an output finite where the full product gives NaN: a step is left out when the
-    /// input is zero in every sample of its tile (4 to 12 samples by instruction set, or one sample alone in the 512-bit
-    /// path's one-sample product), so which outputs such a weight still reaches depends on the path and the batch, never
-    /// on the thread count.
+    /// input is zero in every sample of its group (a tile of 4 to 12 samples by instruction set, or the 1 to 8 samples
+    /// of the 512-bit few-row product), so which outputs such a weight still reaches depends on the path and the batch,
+    /// never on the thread count.
     /// </summary>
     internal bool SkipsZeroInputs { get; set; }
 
