@@ -131,7 +131,10 @@ internal static unsafe partial class GemmRows
     public static void Multiply(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue,
         bool chunked = false, bool skipZeroA = false)
     {
-        int threads = Threads(m, n, k);
+        // One sample that skips its zeros multiplies only its non-zero steps: the threads follow that work. 784-128-10 on
+        // an MNIST image took 0.84 µs on two threads against 0.76 on one (AMD EPYC Zen 5, 2 real cores).
+        int work = skipZeroA && m == 1 && isa == KernelIsa.Vector512 ? Math.Max(1, GemmSteps.NonZero(a, k)) : k;
+        int threads = Threads(m, n, work);
         if (threads == 1)
         {
             Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunked, OrderFor(1, chunked), skipZeroA);

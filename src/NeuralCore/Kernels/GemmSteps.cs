@@ -30,25 +30,29 @@ internal static unsafe class GemmSteps
     /// worth its indirection: the steps that are zero in every row are among those zero in the first, so a first row
     /// with too few zeros rules the list out at an eighth of the reads (dense data pays little for being checked).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool MayBeWorthwhile(float* row, int kc) => Worthwhile(NonZero(row, kc), kc);
+
+    /// <summary>How many of <paramref name="row"/>'s <paramref name="length"/> values are not ±0 (a NaN counts).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool MayBeWorthwhile(float* row, int kc)
+    public static int NonZero(float* row, int length)
     {
         int nonZero = 0;
         int p = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            for (; p <= kc - Vector512<float>.Count; p += Vector512<float>.Count)
+            for (; p <= length - Vector512<float>.Count; p += Vector512<float>.Count)
             {
                 nonZero += BitOperations.PopCount(~(uint)Vector512.Equals(Vector512.Load(row + p), Vector512<float>.Zero).ExtractMostSignificantBits() & 0xFFFFu);
             }
         }
 
-        for (; p < kc; p++)
+        for (; p < length; p++)
         {
             nonZero += row[p] != 0f ? 1 : 0;
         }
 
-        return Worthwhile(nonZero, kc);
+        return nonZero;
     }
 
     /// <summary>
