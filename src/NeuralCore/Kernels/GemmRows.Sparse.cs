@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Kernels;
 
@@ -79,7 +78,7 @@ internal static unsafe partial class GemmRows
         for (int p0 = 0, q = 0; p0 < k; p0 += kc, q++)
         {
             int* list = steps + ((long)q * kc);
-            MaskedColumns512Steps(x + p0, list, counts[q], b + ((long)p0 * ldb), y, ldb, width, accumulate || q > 0);
+            MaskedColumns512<ListedSteps>(x + p0, b + ((long)p0 * ldb), y, ldb, width, counts[q], accumulate || q > 0, list);
         }
     }
 
@@ -121,28 +120,5 @@ internal static unsafe partial class GemmRows
             StoreMasked(a6, y + 96, m6, add);
             StoreMasked(a7, y + 112, m7, add);
         }
-    }
-
-    // MaskedColumns512 over the listed steps of one k block (x, b at the block's first step).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaskedColumns512Steps(float* x, int* list, int count, float* b, float* y, int ldb, int width, bool add)
-    {
-        (Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3) = LaneMasks(width);
-        Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero, a2 = Vector512<float>.Zero, a3 = Vector512<float>.Zero;
-        for (nint i = 0; i < count; i++)
-        {
-            nint p = list[i];
-            var xp = Vector512.Create(x[p]);
-            float* row = b + (p * ldb);
-            a0 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row, m0, Vector512<float>.Zero), a0);
-            a1 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 16, m1, Vector512<float>.Zero), a1);
-            a2 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 32, m2, Vector512<float>.Zero), a2);
-            a3 = Vector512.FusedMultiplyAdd(xp, Avx512F.MaskLoad(row + 48, m3, Vector512<float>.Zero), a3);
-        }
-
-        StoreMasked(a0, y, m0, add);
-        StoreMasked(a1, y + 16, m1, add);
-        StoreMasked(a2, y + 32, m2, add);
-        StoreMasked(a3, y + 48, m3, add);
     }
 }
