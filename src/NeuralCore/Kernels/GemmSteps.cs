@@ -81,8 +81,9 @@ internal static unsafe class GemmSteps
                     ? (rows == 8 ? ZeroLanes8<GemmRows.AllLanes>(a + p, lda, lanes) : ZeroLanes<GemmRows.AllLanes>(a + p, lda, rows, lanes))
                     : ZeroLanes<GemmRows.MaskedLanes>(a + p, lda, rows, lanes);
 
-                // The steps to list, packed to the front of a vector by a compress in registers (the store form is slow
-                // on Zen 4), then as many lanes stored as there are steps.
+                // The steps to list, packed to the front of a vector by a compress in registers, then as many lanes
+                // stored as there are steps (the compress's store form was not measured here). With it, 32 lists of
+                // 8 x 196 took 1.8 µs against 2.5 µs with a bit-by-bit loop (AMD EPYC Zen 5, 2 real cores).
                 Vector512<int> keep = Vector512.AndNot(lanes, zero).AsInt32();
                 Vector512<int> listed = Avx512F.Compress(Vector512<int>.Zero, keep, Vector512<int>.Indices + Vector512.Create((int)p));
                 int kept = BitOperations.PopCount((uint)keep.ExtractMostSignificantBits());
