@@ -72,7 +72,8 @@ public static unsafe class Gemm
     /// with B kept in <paramref name="layout"/>'s panel order (<paramref name="b"/> holds its <c>layout.K·layout.N</c>
     /// values so): <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, layout.K]</c>; bitwise the C
     /// of the row-major call, for every m (a few rows too, which the row-major call streams unpacked). An empty
-    /// <paramref name="bias"/> without ReLU gives <c>C = A·B</c>, as <see cref="Multiply"/> does.
+    /// <paramref name="bias"/> without ReLU gives <c>C = A·B</c>, as <see cref="Multiply"/> does. Threads divide the
+    /// reduction, or the columns where the layout says a step divides them so (<see cref="PanelLayout.OwnedColumnSlices"/>).
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
     internal static void MultiplyAddBiasPanels(
@@ -87,7 +88,8 @@ public static unsafe class Gemm
         fixed (float* pBias = bias)
         {
             MultiplyOn(layout.Isa, a, b, c, m, layout.N, layout.K, false, false, false,
-                bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu), GemmSplit.Reduction, bPanels: layout, skipZeroA: skipZeroA);
+                bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu),
+                layout.OwnedColumnSlices(m) > 0 ? GemmSplit.Columns : GemmSplit.Reduction, bPanels: layout, skipZeroA: skipZeroA);
         }
     }
 
@@ -195,7 +197,8 @@ public static unsafe class Gemm
     /// A dense layer's parameter gradients in one product: <c>weightGrad (+)= inputᵀ·outputGrad</c> and
     /// <c>biasGrad (+)= Σ_rows outputGrad</c> (rows added in increasing order; skipped when <paramref name="biasGrad"/> is empty), the column sums taken while
     /// <paramref name="outputGrad"/> is packed. Threads split the weight gradient into contiguous blocks of rows as
-    /// <see cref="RowPartition"/> says, so that an optimizer can update each block on the core that wrote it.
+    /// <see cref="RowPartition"/> says, so that an optimizer can update each block on the core that wrote it; weights
+    /// in panel order that a step divides by columns (<see cref="PanelLayout.OwnedColumnSlices"/>), into those columns.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or the output overlaps an input.</exception>
     internal static void WeightGradient(
@@ -211,11 +214,13 @@ public static unsafe class Gemm
         int inFeatures, int units, int batch, bool accumulate, GemmMaskedProduct productB, in PanelLayout weightLayout = default,
         bool skipZeroA = false)
     {
+        // Weights that a step divides by columns (PanelLayout.OwnedColumnSlices) have their gradient divided so too.
+        GemmSplit split = weightLayout.OwnedColumnSlices(batch) > 0 ? GemmSplit.Columns : GemmSplit.Rows;
         if (biasGrad.IsEmpty)
         {
             // A layer without a bias: the weight gradient alone.
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
+                GemmEpilogue.None, split, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
             return;
         }
 
@@ -235,7 +240,7 @@ public static unsafe class Gemm
         fixed (float* sums = biasGrad)
         {
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, GemmSplit.Rows, columnSums: sums, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
+                GemmEpilogue.None, split, columnSums: sums, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
         }
     }
 
@@ -396,10 +401,10 @@ public static unsafe class Gemm
             throw new ArgumentException($"B in panel order ({bPanels.K} x {bPanels.N}, {bPanels.Isa}) does not fit a {k} x {n} product on {isa}.", nameof(bPanels));
         }
 
-        if (productB.UpperWeightGrad is not null && split != GemmSplit.Rows)
+        if (productB.UpperWeightGrad is not null && split is not (GemmSplit.Rows or GemmSplit.Columns))
         {
             // Each chunk's shares of the upper gradient must be packed by one k slice, block after block (a bug, not input).
-            throw new InvalidOperationException("A masked product that computes the upper weight gradient must divide its rows only.");
+            throw new InvalidOperationException("A masked product that computes the upper weight gradient must divide its rows or its columns only.");
         }
 
         if (cPanels.IsValid && (cPanels.K != m || cPanels.N != n || cPanels.Isa != isa || epilogue.Kind != GemmEpilogueKind.None || split == GemmSplit.Reduction))

@@ -15,6 +15,12 @@ internal enum GemmSplit
     /// <see cref="Auto"/> when there are more threads than k blocks.
     /// </summary>
     Reduction,
+
+    /// <summary>
+    /// Contiguous blocks of columns of C only: each thread computes, for every row, the columns of its block, reading
+    /// only those columns of B (<see cref="PanelLayout.OwnedColumnSlices"/>).
+    /// </summary>
+    Columns,
 }
 
 /// <summary>
@@ -152,9 +158,12 @@ internal readonly unsafe struct GemmPlan
             threads /= kSlices;
         }
 
-        (int rowSlices, int columnSlices) = split == GemmSplit.Rows
-            ? (Math.Min(threads, mPanels), 1)
-            : Split(threads, mPanels, nPanels, (long)m * k, (long)k * n);
+        (int rowSlices, int columnSlices) = split switch
+        {
+            GemmSplit.Rows => (Math.Min(threads, mPanels), 1),
+            GemmSplit.Columns => (1, Math.Min(threads, nPanels)),
+            _ => Split(threads, mPanels, nPanels, (long)m * k, (long)k * n),
+        };
         return new GemmPlan
         {
             Kernel = kernel,

@@ -57,6 +57,48 @@ internal readonly struct PanelLayout
         return true;
     }
 
+    /// <summary>
+    /// The fewest columns (units) each thread must get for a layer in panel order to be divided by columns through the
+    /// whole step (<see cref="OwnedColumnSlices"/>); tests lower it to reach that division with small layers.
+    /// </summary>
+    internal static int MinOwnedColumns { get; set; } = 512;
+
+    /// <summary>
+    /// How many threads divide the columns of a layer kept in this order through a training step on
+    /// <paramref name="batch"/> samples, each owning the same contiguous block of columns in every product and in the
+    /// update (<see cref="GemmSplit.Columns"/>: the forward product, the weight gradient, the optimizer's ranges, whose
+    /// thread counts all follow from the same <c>batch·K·N</c> multiply-adds); 0 where the step divides the reduction
+    /// instead (<see cref="GemmSplit.Reduction"/> forward, <see cref="GemmSplit.Rows"/> weight gradient).
+    /// </summary>
+    /// <remarks>
+    /// Owning columns, a thread writes and reads only its own part of the weights, their gradient, the optimizer's state
+    /// and the layer's output, so no line moves between cores but the batch, and no reduction phase runs; it pays a
+    /// full pass over the batch on every thread, for a share of the columns. Measured on the AMD EPYC Zen 5 with two
+    /// real cores (docs/benchmarks.md, 2026-12-01; epochs alternating in one process): 784-1024-10 at batch 128 on two
+    /// threads as fast as the reduction split with the vCPUs close (cross-core round trip 80 ns) and 11% faster with
+    /// them far apart (350 ns); 784-512-10 within ±4% either way; 784-128-10 12-25% slower. Hence 512 columns a thread.
+    /// </remarks>
+    public int OwnedColumnSlices(int batch)
+    {
+        if (!IsValid || batch < 1)
+        {
+            return 0;
+        }
+
+        GemmPlan plan = GemmPlan.Create(batch, N, K, Isa, Parallelism.ComputeThreads, GemmSplit.Columns);
+        return plan.ColumnSlices > 1 && N / plan.ColumnSlices >= MinOwnedColumns ? plan.ColumnSlices : 0;
+    }
+
+    /// <summary>
+    /// Columns <c>[first, end)</c> of slice <paramref name="slice"/> of <paramref name="slices"/>, as the products of
+    /// <see cref="GemmSplit.Columns"/> divide them (whole panels).
+    /// </summary>
+    public (int First, int End) ColumnSlice(int slices, int slice)
+    {
+        (int first, int end) = GemmPlan.Slice(N / Nr, slices, slice);
+        return (first * Nr, end * Nr);
+    }
+
     /// <summary>Where element <c>(row, column)</c> is.</summary>
     public long Offset(int row, int column)
     {

@@ -8,7 +8,9 @@ namespace NeuralCore.Models;
 
 /// <summary>
 /// Applies an element-wise optimizer's step to a model's arena on several threads, each thread updating the block of
-/// rows of every dense layer's weights whose gradient it computed (<see cref="Gemm.WeightGradient"/>'s partition).
+/// rows of every dense layer's weights whose gradient it computed (<see cref="Gemm.WeightGradient"/>'s partition), or,
+/// for a layer in panel order whose step divides its columns (<see cref="PanelLayout.OwnedColumnSlices"/>), its block of
+/// columns, and the matching rows of the dense layer above it.
 /// </summary>
 /// <remarks>
 /// On two real cores, a single-threaded update made a two-thread training step slower than a one-thread step: it read
@@ -23,10 +25,25 @@ internal sealed class OptimizerStep : IParallelWork
     private readonly List<ILayer> _layers;
     private readonly int[] _offsets;
 
-    // Per layer, this step's row slices and rows per panel, fixed in Run: Execute must not ask again, since the thread
-    // count can change in between (another thread setting DegreeOfParallelism, FmaThreads measured anew).
+    // Per layer, this step's slices and how they divide it, fixed in Run: Execute must not ask again, since the thread
+    // count can change in between (another thread setting DegreeOfParallelism, FmaThreads measured anew). _mr is the rows
+    // per panel of a row partition; _owner the layer whose column slices divide this one (itself, or the layer below).
     private readonly int[] _slices;
     private readonly int[] _mr;
+    private readonly Partition[] _partition;
+    private readonly int[] _owner;
+
+    private enum Partition
+    {
+        /// <summary>Rows of the weights in _slices blocks of _mr-row panels (the bias with the last).</summary>
+        Rows,
+
+        /// <summary>Each k block's panels of a layer in panel order, by column slice (the bias by the same columns).</summary>
+        OwnedColumns,
+
+        /// <summary>Rows of the weights as the owner's column slices (its units are this layer's inputs; the bias with the last).</summary>
+        OwnerRows,
+    }
     private IElementwiseOptimizer? _optimizer;
     private Memory<float> _parameters;
     private Memory<float> _gradients;
@@ -38,6 +55,8 @@ internal sealed class OptimizerStep : IParallelWork
         _offsets = new int[layers.Count];
         _slices = new int[layers.Count];
         _mr = new int[layers.Count];
+        _partition = new Partition[layers.Count];
+        _owner = new int[layers.Count];
         int offset = 0;
         for (int i = 0; i < layers.Count; i++)
         {
@@ -55,14 +74,35 @@ internal sealed class OptimizerStep : IParallelWork
         _parameters = parameters;
         _gradients = gradients;
         _items = 1;
+        int owner = -1;
         for (int i = 0; i < _layers.Count; i++)
         {
-            (_slices[i], _mr[i]) = (1, 1);
-            if (_layers[i] is Dense dense)
+            (_slices[i], _mr[i], _partition[i], _owner[i]) = (1, 1, Partition.Rows, i);
+            if (_layers[i] is not Dense dense)
+            {
+                continue;
+            }
+
+            int owned = dense.PanelOrder.OwnedColumnSlices(batch);
+            if (owned > 0)
+            {
+                (_slices[i], _partition[i]) = (owned, Partition.OwnedColumns);
+                owner = i;
+            }
+            else if (owner >= 0 && dense.InputSize == ((Dense)_layers[owner]).Units)
+            {
+                // The dense layer above an owning one: its weight gradient's rows are the owner's units, computed by the
+                // thread that owns them when the owner's weight gradient computes this layer's (Gemm.WeightGradientThroughRelu).
+                (_slices[i], _partition[i], _owner[i]) = (_slices[owner], Partition.OwnerRows, owner);
+                owner = -1;
+            }
+            else
             {
                 Gemm.RowPartition(dense.InputSize, dense.Units, batch, out _slices[i], out _mr[i]);
-                _items = Math.Max(_items, _slices[i]);
+                owner = -1;
             }
+
+            _items = Math.Max(_items, _slices[i]);
         }
 
         try
@@ -118,12 +158,40 @@ internal sealed class OptimizerStep : IParallelWork
                 continue;
             }
 
+            var d = (Dense)layer;
+            if (_partition[i] == Partition.OwnedColumns)
+            {
+                // In panel order each k block holds the slice's columns as one run of whole panels.
+                PanelLayout layout = d.PanelOrder;
+                (int column0, int column1) = layout.ColumnSlice(slices, index);
+                for (int p0 = 0; p0 < d.InputSize; p0 += layout.Kc)
+                {
+                    int kc = Math.Min(layout.Kc, d.InputSize - p0);
+                    optimizer.UpdateRange(_parameters.Span, _gradients.Span, offset + (p0 * d.Units) + (column0 * kc), (column1 - column0) * kc);
+                }
+
+                if (d.UseBias)
+                {
+                    optimizer.UpdateRange(_parameters.Span, _gradients.Span, offset + (d.InputSize * d.Units) + column0, column1 - column0);
+                }
+
+                continue;
+            }
+
             // W[InputSize, Units] row-major: this slice's rows are one contiguous run. The bias (Units values) goes
             // with the last slice, the one whose rows end next to it.
-            var d = (Dense)layer;
-            int panels = (d.InputSize + mr - 1) / mr;
-            (int first, int end) = GemmPlan.Slice(panels, slices, index);
-            int row0 = first * mr, row1 = Math.Min(end * mr, d.InputSize);
+            int row0, row1;
+            if (_partition[i] == Partition.OwnerRows)
+            {
+                (row0, row1) = ((Dense)_layers[_owner[i]]).PanelOrder.ColumnSlice(slices, index);
+            }
+            else
+            {
+                int panels = (d.InputSize + mr - 1) / mr;
+                (int first, int end) = GemmPlan.Slice(panels, slices, index);
+                (row0, row1) = (first * mr, Math.Min(end * mr, d.InputSize));
+            }
+
             int length = (row1 - row0) * d.Units;
             if (index == slices - 1 && d.UseBias)
             {

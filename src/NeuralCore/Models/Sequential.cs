@@ -64,7 +64,8 @@ public sealed class Sequential
     /// step on <paramref name="batch"/> samples on the current thread limit: <paramref name="starts"/>[t] for item t,
     /// and <c>starts[slices] = InputSize</c>. True only while the first layer's weights are in panel order and that
     /// product divides its reduction, the features, among all its threads, one run of k blocks each
-    /// (<see cref="GemmSplit.Reduction"/>); <see cref="Training.BatchGather"/> then gathers each thread's columns on that thread.
+    /// (<see cref="GemmSplit.Reduction"/>, not <see cref="PanelLayout.OwnedColumnSlices"/>); <see cref="Training.BatchGather"/>
+    /// then gathers each thread's columns on that thread.
     /// </summary>
     internal bool TryForwardInputSlices(int batch, Span<int> starts, out int slices)
     {
@@ -75,6 +76,12 @@ public sealed class Sequential
         }
 
         PanelLayout layout = first.PanelOrder;
+        if (layout.OwnedColumnSlices(batch) > 0)
+        {
+            // Each thread's share of the forward reads every feature (it owns columns instead): rows are gathered.
+            return false;
+        }
+
         GemmPlan plan = GemmPlan.Create(batch, layout.N, layout.K, layout.Isa, Parallelism.ComputeThreads, GemmSplit.Reduction);
         if (plan.Threads < 2 || plan.KSlices != plan.Threads || starts.Length <= plan.KSlices)
         {

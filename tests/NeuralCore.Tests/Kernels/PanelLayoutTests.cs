@@ -99,6 +99,88 @@ public class PanelLayoutTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
+    public void Both_products_give_the_same_bits_whether_threads_divide_the_reduction_or_own_columns(int k, int n)
+    {
+        int saved = Parallelism.DegreeOfParallelism, savedColumns = PanelLayout.MinOwnedColumns;
+        bool owned = false;
+        try
+        {
+            foreach (KernelIsa isa in KernelIsaSupport.Supported)
+            {
+                if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
+                {
+                    continue;
+                }
+
+                float[] w = Seeded.Uniform(k * n, 7 * k), bias = Seeded.Uniform(n, 6), panels = Panels(layout, w);
+                foreach (int m in new[] { 5, 32, 67, 128 })
+                {
+                    float[] x = Seeded.Uniform(m * k, m + (2 * k)), dy = Seeded.Uniform(m * n, m + 3);
+                    Parallelism.DegreeOfParallelism = 1;
+                    float[] expected = new float[m * n], expectedGrad = new float[k * n], expectedBias = new float[n];
+                    MultiplyAddBiasOn(isa, x, w, bias, expected, m, n, k, relu: true);
+                    Gemm.WeightGradientOn(isa, x, dy, expectedGrad, expectedBias, k, n, m, false, default);
+                    foreach (int threads in new[] { 2, 3 })
+                    {
+                        foreach (int minColumns in new[] { savedColumns, 1 })
+                        {
+                            Parallelism.DegreeOfParallelism = threads;
+                            Parallelism.FmaThreadsOverride = threads;
+                            PanelLayout.MinOwnedColumns = minColumns;
+                            owned |= layout.OwnedColumnSlices(m) > 1;
+                            string what = $"{isa} k={k} n={n} m={m}, {threads} threads, {layout.OwnedColumnSlices(m)} owned column slices";
+                            float[] actual = new float[m * n], grad = Panels(layout, new float[k * n]), biasGrad = new float[n];
+                            Gemm.MultiplyAddBiasPanels(x, panels, layout, bias, actual, m, relu: true);
+                            int first = expected.AsSpan().CommonPrefixLength(actual);
+                            Assert.True(first == expected.Length, $"{what}: forward element {first} differs");
+                            Gemm.WeightGradientOn(isa, x, dy, grad, biasGrad, k, n, m, false, default, layout);
+                            first = expectedGrad.AsSpan().CommonPrefixLength(RowMajor(layout, grad));
+                            Assert.True(first == expectedGrad.Length, $"{what}: weight gradient element {first} differs");
+                            Assert.Equal(expectedBias, biasGrad);
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+            PanelLayout.MinOwnedColumns = savedColumns;
+        }
+
+        // Every shape but the smallest gives two or three threads columns to own at some batch.
+        Assert.True(owned || (long)k * n * 128 < 2 * GemmPlan.MinFmaPerThread, $"k={k} n={n}: no product divided its columns");
+    }
+
+    [Fact]
+    public void Columns_are_owned_only_where_each_thread_gets_the_minimum()
+    {
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Assert.True(PanelLayout.TryCreate(784, 1024, KernelIsa.Vector256, out PanelLayout wide));
+            Assert.True(PanelLayout.TryCreate(784, 512, KernelIsa.Vector256, out PanelLayout half));
+            Parallelism.DegreeOfParallelism = 2;
+            Parallelism.FmaThreadsOverride = 2;
+            Assert.Equal(2, wide.OwnedColumnSlices(128));
+            Assert.Equal(0, half.OwnedColumnSlices(128));
+            Assert.Equal(0, wide.OwnedColumnSlices(0));
+            Assert.Equal((0, 512), wide.ColumnSlice(2, 0));
+            Assert.Equal((512, 1024), wide.ColumnSlice(2, 1));
+            Parallelism.DegreeOfParallelism = 1;
+            Assert.Equal(0, wide.OwnedColumnSlices(128));
+            Assert.Equal(0, default(PanelLayout).OwnedColumnSlices(128));
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
     public void The_weight_gradient_into_panels_is_bitwise_the_row_major_one_at_any_thread_count(int k, int n)
     {
         int saved = Parallelism.DegreeOfParallelism;

@@ -1,4 +1,5 @@
 using NeuralCore.Data;
+using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -98,6 +99,66 @@ public class PanelOrderTests
             Assert.True(first == expectedState.Length, $"{setup}, {threads} threads: optimizer state {first} differs");
             Assert.Equal(expectedHistory.Loss, history.Loss);
             Assert.Equal(expectedHistory.ValidationLoss, history.ValidationLoss);
+        }
+    }
+
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("no-bias")]
+    [InlineData("dense-relu")]
+    [InlineData("two-hidden")]
+    [InlineData("sgd-nesterov")]
+    public void Threads_that_own_the_first_layers_columns_train_the_same_bits(string setup)
+    {
+        // Owning columns (PanelLayout.OwnedColumnSlices) changes who computes and updates what: the forward by columns
+        // instead of k blocks, the weight gradient by columns instead of rows, the optimizer's ranges with them, the batch
+        // gathered by rows. 64 to 128 units give 2 or 3 threads whole panels to own once the minimum is lowered.
+        Dataset data = Data(700, 12);
+        var options = new FitOptions { Epochs = 2, BatchSize = 128, ValidationSplit = 0.1, Seed = 6 };
+        (float[] expected, float[] expectedState, History expectedHistory) = Train(Build(setup), 1, panelOrder: false, options, data);
+        int saved = PanelLayout.MinOwnedColumns;
+        try
+        {
+            PanelLayout.MinOwnedColumns = 1;
+            foreach (int threads in new[] { 2, 3 })
+            {
+                Assert.True(Owns(Build(setup)(), threads, 128), $"{setup}, {threads} threads: the step does not divide the columns");
+                (float[] actual, float[] state, History history) = Train(Build(setup), threads, panelOrder: true, options, data);
+                int first = expected.AsSpan().CommonPrefixLength(actual);
+                Assert.True(first == expected.Length, $"{setup}, {threads} threads: parameter {first} differs");
+                first = expectedState.AsSpan().CommonPrefixLength(state);
+                Assert.True(first == expectedState.Length, $"{setup}, {threads} threads: optimizer state {first} differs");
+                Assert.Equal(expectedHistory.Loss, history.Loss);
+                Assert.Equal(expectedHistory.ValidationLoss, history.ValidationLoss);
+            }
+        }
+        finally
+        {
+            PanelLayout.MinOwnedColumns = saved;
+        }
+    }
+
+    // Whether a step of `model` on `batch` samples at `threads` threads has its first layer's columns owned by threads.
+    private static bool Owns(Sequential model, int threads, int batch)
+    {
+        int savedThreads = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
+            var first = (Dense)model.Layers[0];
+            if (!PanelLayout.TryCreate(first.InputSize, first.Units, KernelIsaSupport.Best, out PanelLayout layout))
+            {
+                return false;
+            }
+
+            using Parallelism.ThreadLimit limit = Parallelism.LimitTo(model.StepThreads(batch));
+            return layout.OwnedColumnSlices(batch) > 1;
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = savedThreads;
+            Parallelism.FmaThreadsOverride = 0;
         }
     }
 
