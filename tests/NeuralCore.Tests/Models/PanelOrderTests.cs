@@ -89,17 +89,22 @@ public class PanelOrderTests
     {
         Dataset data = Data(700, 11);
         var options = new FitOptions { Epochs = 2, BatchSize = 64, ValidationSplit = 0.1, Seed = 3 };
-        (float[] expected, float[] expectedState, History expectedHistory) = Train(Build(setup), 1, panelOrder: false, options, data);
+        var expected = Train(Build(setup), 1, panelOrder: false, options, data);
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            (float[] actual, float[] state, History history) = Train(Build(setup), threads, panelOrder: true, options, data);
-            int first = expected.AsSpan().CommonPrefixLength(actual);
-            Assert.True(first == expected.Length, $"{setup}, {threads} threads: parameter {first} differs");
-            first = expectedState.AsSpan().CommonPrefixLength(state);
-            Assert.True(first == expectedState.Length, $"{setup}, {threads} threads: optimizer state {first} differs");
-            Assert.Equal(expectedHistory.Loss, history.Loss);
-            Assert.Equal(expectedHistory.ValidationLoss, history.ValidationLoss);
+            AssertSameTraining($"{setup}, {threads} threads", expected, Train(Build(setup), threads, panelOrder: true, options, data));
         }
+    }
+
+    private static void AssertSameTraining(string what, (float[] Parameters, float[] State, History History) expected,
+        (float[] Parameters, float[] State, History History) actual)
+    {
+        int first = expected.Parameters.AsSpan().CommonPrefixLength(actual.Parameters);
+        Assert.True(first == expected.Parameters.Length, $"{what}: parameter {first} differs");
+        first = expected.State.AsSpan().CommonPrefixLength(actual.State);
+        Assert.True(first == expected.State.Length, $"{what}: optimizer state {first} differs");
+        Assert.Equal(expected.History.Loss, actual.History.Loss);
+        Assert.Equal(expected.History.ValidationLoss, actual.History.ValidationLoss);
     }
 
     [Theory]
@@ -115,7 +120,7 @@ public class PanelOrderTests
         // gathered by rows. 64 to 128 units give 2 or 3 threads whole panels to own once the minimum is lowered.
         Dataset data = Data(700, 12);
         var options = new FitOptions { Epochs = 2, BatchSize = 128, ValidationSplit = 0.1, Seed = 6 };
-        (float[] expected, float[] expectedState, History expectedHistory) = Train(Build(setup), 1, panelOrder: false, options, data);
+        var expected = Train(Build(setup), 1, panelOrder: false, options, data);
         int saved = PanelLayout.MinOwnedColumns;
         try
         {
@@ -123,13 +128,7 @@ public class PanelOrderTests
             foreach (int threads in new[] { 2, 3 })
             {
                 Assert.True(Owns(Build(setup)(), threads, 128), $"{setup}, {threads} threads: the step does not divide the columns");
-                (float[] actual, float[] state, History history) = Train(Build(setup), threads, panelOrder: true, options, data);
-                int first = expected.AsSpan().CommonPrefixLength(actual);
-                Assert.True(first == expected.Length, $"{setup}, {threads} threads: parameter {first} differs");
-                first = expectedState.AsSpan().CommonPrefixLength(state);
-                Assert.True(first == expectedState.Length, $"{setup}, {threads} threads: optimizer state {first} differs");
-                Assert.Equal(expectedHistory.Loss, history.Loss);
-                Assert.Equal(expectedHistory.ValidationLoss, history.ValidationLoss);
+                AssertSameTraining($"{setup}, {threads} threads owning columns", expected, Train(Build(setup), threads, panelOrder: true, options, data));
             }
         }
         finally
