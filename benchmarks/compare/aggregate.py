@@ -73,10 +73,20 @@ def rows_from(runs, peak):
         row["repeats"] = min(len(by_framework[f]) for f in FRAMEWORKS)
         row["max_other_load"] = max(r.get("other_load", 0) for f in FRAMEWORKS for r in by_framework[f])
         row["max_steal"] = max(r.get("steal", 0) for f in FRAMEWORKS for r in by_framework[f])
+        row["round_trip_ns"] = round_trips(by_framework["neuralcore"])
         row["openblas_coretype"] = by_framework["pytorch"][0].get("openblas_coretype") or None
         row["pytorch_flush_denormal"] = any(r.get("flush_denormal", False) for r in by_framework["pytorch"])
         rows.append(row)
     return rows
+
+
+def round_trips(runs):
+    """The cross-core round trip (ns) measured before each repeat, in repeat order ([] for runs from before it was)."""
+    return [round(r["round_trip_ns"]) for r in sorted(runs, key=lambda r: r.get("repeat", 0)) if r.get("round_trip_ns") is not None]
+
+
+def round_trip_cell(values):
+    return " / ".join(str(v) for v in values) if values else "-"
 
 
 def flag(row, framework):
@@ -88,7 +98,7 @@ def table(rows, peak):
             "PyTorch/NeuralCore (median)", "NeuralCore dense-equivalent GFLOP/s (min)", "PyTorch GFLOP/s (min)"]
     if peak:
         head.append("NeuralCore % of peak (dense-equivalent)")
-    head += ["NeuralCore test acc", "PyTorch test acc", "other load", "steal"]
+    head += ["NeuralCore test acc", "PyTorch test acc", "other load", "steal", "round trip ns (each repeat)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for r in rows:
         cells = [str(r["hidden"]), str(r["batch"]), str(r["threads"]),
@@ -98,7 +108,7 @@ def table(rows, peak):
         if peak:
             cells.append(f"{r['percent_of_peak']:.1f}%")
         cells += [f"{100 * r['neuralcore_test_accuracy']:.2f}%", f"{100 * r['pytorch_test_accuracy']:.2f}%",
-                  f"{100 * r['max_other_load']:.0f}%", f"{100 * r['max_steal']:.0f}%"]
+                  f"{100 * r['max_other_load']:.0f}%", f"{100 * r['max_steal']:.0f}%", round_trip_cell(r["round_trip_ns"])]
         lines.append("| " + " | ".join(cells) + " |")
     if any(r["neuralcore_disagree"] or r["pytorch_disagree"] for r in rows):
         lines.append("")
@@ -107,6 +117,11 @@ def table(rows, peak):
     lines.append("")
     lines.append("Dense-equivalent: the dense products' FLOPs per second; NeuralCore's first layer skips the zeros of its "
                  "input, so its rate can exceed the peak.")
+    if any(r["round_trip_ns"] for r in rows):
+        lines.append("")
+        lines.append("Round trip: a cache line's trip to the other vCPU and back, measured just before each repeat of the "
+                     "configuration (both frameworks' runs follow it): where the host puts the two vCPUs. On the AMD EPYC VM "
+                     "it reads about 80 ns (close) or 350 ns (far apart), and two-thread runs are slower in the second.")
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +166,8 @@ def step_rows(steps, peak):
         median = statistics.median(r["step_us_median"] for r in runs)
         flops = 2 * 2 * batch * 784 * hidden + 3 * 2 * batch * hidden * 10
         row = {"hidden": hidden, "batch": batch, "threads": threads, "step_us_min": round(best, 1),
-               "step_us_median": round(median, 1), "gflops_best": round(flops / best / 1e3, 1)}
+               "step_us_median": round(median, 1), "gflops_best": round(flops / best / 1e3, 1),
+               "round_trip_ns": round_trips(runs)}
         if peak:
             row["percent_of_peak_best"] = round(100 * row["gflops_best"] / (peak * threads), 1)
         rows.append(row)
@@ -162,12 +178,14 @@ def step_table(rows, peak):
     head = ["hidden", "batch", "threads", "step µs (best / median)", "GFLOP/s (best)"]
     if peak:
         head.append("% of probe × threads")
+    head.append("round trip ns (each repeat)")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for r in rows:
         cells = [str(r["hidden"]), str(r["batch"]), str(r["threads"]), f"{r['step_us_min']:.0f} / {r['step_us_median']:.0f}",
                  f"{r['gflops_best']:.1f}"]
         if peak:
             cells.append(f"{r['percent_of_peak_best']:.1f}%")
+        cells.append(round_trip_cell(r["round_trip_ns"]))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

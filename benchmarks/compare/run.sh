@@ -18,6 +18,8 @@
 # follows where the host puts the vCPUs). --steps also times NeuralCore's training step alone (fixed batch, no data
 # loading) for every configuration and reports it as a percentage of the probe times the threads.
 # Each run records the share of CPU time the hypervisor stole (steal in /proc/stat) and other processes used.
+# Each repeat of a configuration records that round trip measured just before it (the runs' round_trip_ns), so that a
+# two-thread figure can be read with the placement it ran in.
 # --pytorch-args passes extra options to pytorch_mlp.py (e.g. --flush-denormal). Writes DIR/compare.json,
 # DIR/table.md, DIR/environment.json, DIR/pytorch_info.json, every run's JSON line in DIR/runs.jsonl and, with
 # --steps, DIR/steps.jsonl.
@@ -195,7 +197,16 @@ run_one() {
     fi
     echo "  (other processes took ${load} of the CPUs: running it again)"
   done
-  echo "${line%\}},\"repeat\":$repeat,\"tries\":$try,\"wall_seconds\":$real,\"cpu_seconds\":$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.3f", u + s}'),\"other_load\":$load,\"steal\":$steal,\"openblas_coretype\":\"${OPENBLAS_CORETYPE:-}\"}" >>"$runs"
+  echo "${line%\}},\"repeat\":$repeat,\"round_trip_ns\":${round_trip:-null},\"tries\":$try,\"wall_seconds\":$real,\"cpu_seconds\":$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.3f", u + s}'),\"other_load\":$load,\"steal\":$steal,\"openblas_coretype\":\"${OPENBLAS_CORETYPE:-}\"}" >>"$runs"
+}
+
+# Where the host has put the two vCPUs just before a configuration's runs: a cache line's round trip between two
+# threads (0.3 s of trips, median), recorded with both frameworks' runs of that repeat. On the AMD EPYC VM it reads
+# 70-90 ns or 330-380 ns and switches between the two within minutes, and two-thread epochs run 10-40% slower in the
+# second (docs/benchmarks.md), so each repeat says which it was.
+measure_round_trip() {
+  round_trip=$(dotnet "$nc_dll" --pingpong --seconds 0.3 | "$python" -c 'import json, sys; print(json.load(sys.stdin)["round_trip_ns_median"])') \
+    || die "the cross-core round trip could not be measured"
 }
 
 mkdir -p "$out/logs"
@@ -205,6 +216,7 @@ for repeat in $(seq 1 "$repeats"); do
     for hidden in "${hidden_values[@]}"; do
       for batch in "${batch_values[@]}"; do
         echo "hidden $hidden, batch $batch, $threads thread(s), repeat $repeat/$repeats:"
+        measure_round_trip
         args=(--hidden "$hidden" --batch "$batch" --epochs "$epochs" --threads "$threads" --data "$data")
         name="h$hidden-b$batch-t$threads-r$repeat"
         nc=(run_one "neuralcore-$name" "$repeat" dotnet "$nc_dll" "${args[@]}")
@@ -225,10 +237,11 @@ if [ "$steps" -eq 1 ]; then
       for hidden in "${hidden_values[@]}"; do
         for batch in "${batch_values[@]}"; do
           wait_quiet
+          measure_round_trip
           line=$(dotnet "$nc_dll" --step --hidden "$hidden" --batch "$batch" --threads "$threads" --seconds 2) \
             || die "the step timing of hidden $hidden, batch $batch, $threads thread(s) failed"
           echo "  step: $line"
-          echo "${line%\}},\"repeat\":$repeat}" >>"$out/steps.jsonl"
+          echo "${line%\}},\"repeat\":$repeat,\"round_trip_ns\":${round_trip:-null}}" >>"$out/steps.jsonl"
         done
       done
     done

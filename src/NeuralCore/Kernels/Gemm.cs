@@ -255,14 +255,15 @@ public static unsafe class Gemm
     /// (<c>[upperUnits]</c> or empty).
     /// </summary>
     /// <remarks>
-    /// ∂Z is computed while the weight gradient packs it (<see cref="GemmMaskedProduct"/>), by every thread for all of it:
-    /// at most <see cref="GemmMaskedProduct.MaxRank"/> multiply-adds per value, against the round trip of
-    /// <c>batch × units</c> floats through memory, which on two cores crossed from the core that stored them to the one
-    /// that packed them. The results are bitwise those of <see cref="MultiplyReluMasked"/> followed by
-    /// <see cref="WeightGradient"/>, with the same partition of rows among threads. On the 512-bit path the upper weight
-    /// gradient is computed by the same threads from the rows they read for the mask, each its share of every chunk's
-    /// columns, instead of by one thread before this product: 11 µs of 128 x 512 x 10 that the other core waited for
-    /// (AMD EPYC Zen 5, 2 real cores).
+    /// ∂Z is computed while the weight gradient packs it (<see cref="GemmMaskedProduct"/>), by every thread for all of it
+    /// where threads divide the weight gradient's rows, or for its own columns where they own columns
+    /// (<see cref="PanelLayout.OwnedColumnSlices"/>): at most <see cref="GemmMaskedProduct.MaxRank"/> multiply-adds per
+    /// value, against the round trip of <c>batch × units</c> floats through memory, which on two cores crossed from the
+    /// core that stored them to the one that packed them. The results are bitwise those of
+    /// <see cref="MultiplyReluMasked"/> followed by <see cref="WeightGradient"/>, with the same partition among threads.
+    /// On the 512-bit path the upper weight gradient is computed by the same threads from the rows they read for the
+    /// mask (the threads that pack a chunk dividing its columns' rows), instead of by one thread before this product:
+    /// 11 µs of 128 x 512 x 10 that the other core waited for (AMD EPYC Zen 5, 2 real cores).
     /// </remarks>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or the output overlaps an input.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="upperUnits"/> is not in [1, <see cref="GemmMaskedProduct.MaxRank"/>].</exception>

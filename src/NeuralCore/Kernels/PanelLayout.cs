@@ -71,9 +71,9 @@ internal readonly struct PanelLayout
     /// instead (<see cref="GemmSplit.Reduction"/> forward, <see cref="GemmSplit.Rows"/> weight gradient).
     /// </summary>
     /// <remarks>
-    /// Owning columns, a thread writes and reads only its own part of the weights, their gradient, the optimizer's state
-    /// and the layer's output, so no line moves between cores but the batch, and no reduction phase runs; it pays a
-    /// full pass over the batch on every thread, for a share of the columns. Measured on the AMD EPYC Zen 5 with two
+    /// Owning columns, a thread writes and reads only its own part of this layer's weights, their gradient, the
+    /// optimizer's state for them and the layer's output, and no reduction phase runs (the layer above still reads all
+    /// of the output); it pays a full pass over the batch on every thread, for a share of the columns. Measured on the AMD EPYC Zen 5 with two
     /// real cores (docs/benchmarks.md, 2026-12-01; epochs alternating in one process): 784-1024-10 at batch 128 on two
     /// threads as fast as the reduction split with the vCPUs close (cross-core round trip 80 ns) and 11% faster with
     /// them far apart (350 ns); 784-512-10 within ±4% either way; 784-128-10 12-25% slower. Hence 512 columns a thread.
@@ -86,7 +86,11 @@ internal readonly struct PanelLayout
         }
 
         GemmPlan plan = GemmPlan.Create(batch, N, K, Isa, Parallelism.ComputeThreads, GemmSplit.Columns);
-        return plan.ColumnSlices > 1 && N / plan.ColumnSlices >= MinOwnedColumns ? plan.ColumnSlices : 0;
+
+        // Two panels a slice at least: a slice of one panel would not list a sparse input's steps (GemmJob), which
+        // would make where an infinite weight reaches depend on the thread count.
+        int slices = plan.ColumnSlices;
+        return slices > 1 && N / slices >= MinOwnedColumns && N / Nr / slices >= 2 ? slices : 0;
     }
 
     /// <summary>

@@ -391,12 +391,21 @@ public sealed class Dense : Layer
     /// <summary>
     /// Whether <see cref="BackwardThroughRelu"/> applies to this layer below <paramref name="upper"/>: the upper layer
     /// is narrow (at most <see cref="GemmMaskedProduct.MaxRank"/> units), so that each of the threads computing its
-    /// input gradient again, all of it, costs at most a quarter of that thread's share of this layer's weight gradient.
-    /// Either way the results are the same bits.
+    /// input gradient again, all of it (where threads divide this layer's weight gradient by rows; where they own its
+    /// columns, <see cref="PanelLayout.OwnedColumnSlices"/>, each computes only its columns), costs at most a quarter
+    /// of that thread's share of this layer's weight gradient. Either way the results are the same bits.
     /// </summary>
     internal bool CanTakeGradientThrough(Dense upper) =>
         upper.Units <= GemmMaskedProduct.MaxRank && upper.InputSize == Units
         && 4L * upper.Units * Parallelism.ComputeThreads <= InputSize;
+
+    /// <summary>
+    /// Whether <see cref="BackwardThroughRelu"/> below <paramref name="upper"/> also computes the upper layer's weight
+    /// gradient in this layer's weight-gradient product (the 512-bit path), each thread the rows of the units it
+    /// computes, rather than by the upper layer's own product.
+    /// </summary>
+    internal bool ComputesUpperGradient(Dense upper) =>
+        CanTakeGradientThrough(upper) && GemmMaskedProduct.CanComputeUpperWeightGrad(PanelOrder.IsValid ? PanelOrder.Isa : KernelIsaSupport.Best);
 
     /// <summary>
     /// Backward of the product (the activation's backward already applied to <paramref name="outputGrad"/>), with two

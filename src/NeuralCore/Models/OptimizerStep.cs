@@ -10,7 +10,8 @@ namespace NeuralCore.Models;
 /// Applies an element-wise optimizer's step to a model's arena on several threads, each thread updating the block of
 /// rows of every dense layer's weights whose gradient it computed (<see cref="Gemm.WeightGradient"/>'s partition), or,
 /// for a layer in panel order whose step divides its columns (<see cref="PanelLayout.OwnedColumnSlices"/>), its block of
-/// columns, and the matching rows of the dense layer above it.
+/// columns, and the matching rows of the narrow layer above its ReLU where the owner's product computes that layer's
+/// weight gradient.
 /// </summary>
 /// <remarks>
 /// On two real cores, a single-threaded update made a two-thread training step slower than a one-thread step: it read
@@ -18,7 +19,9 @@ namespace NeuralCore.Models;
 /// by columns of the weight matrices was worse still (ten times slower than one thread at 784 x 128): each thread's
 /// runs of a row end where the other's begin, and the hardware prefetchers, streaming past the end of a run, kept
 /// pulling the other core's lines across. So each thread updates contiguous blocks: the rows of each weight matrix
-/// whose gradient it wrote. The update is element-wise, so the partition never changes a result.
+/// whose gradient it wrote; for a layer in panel order whose columns threads own, one run per k block (at 784 x 1024
+/// on two threads, four runs of 400 KB each, so what the prefetchers pull past the ends is a small share). The update
+/// is element-wise, so the partition never changes a result.
 /// </remarks>
 internal sealed class OptimizerStep : IParallelWork
 {
@@ -89,17 +92,16 @@ internal sealed class OptimizerStep : IParallelWork
                 (_slices[i], _partition[i]) = (owned, Partition.OwnedColumns);
                 owner = i;
             }
-            else if (owner >= 0 && dense.InputSize == ((Dense)_layers[owner]).Units)
+            else if (owner >= 0 && i == owner + 2 && _layers[owner] is Dense { Activation: Activation.Linear } below
+                && _layers[owner + 1] is Relu { IsPlain: true } && dense.Activation == Activation.Linear && below.ComputesUpperGradient(dense))
             {
-                // The dense layer above an owning one: its weight gradient's rows are the owner's units, computed by the
-                // thread that owns them when the owner's weight gradient computes this layer's (Gemm.WeightGradientThroughRelu).
+                // The narrow layer above an owning one's ReLU, whose weight gradient the owner's weight-gradient product
+                // computes (Dense.BackwardThroughRelu): its rows are the owner's units, each on the thread that owns them.
                 (_slices[i], _partition[i], _owner[i]) = (_slices[owner], Partition.OwnerRows, owner);
-                owner = -1;
             }
             else
             {
                 Gemm.RowPartition(dense.InputSize, dense.Units, batch, out _slices[i], out _mr[i]);
-                owner = -1;
             }
 
             _items = Math.Max(_items, _slices[i]);

@@ -52,22 +52,26 @@ public class PanelOrderTests
 
     public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden" };
 
-    private static Func<Sequential> Build(string setup) => () =>
+    // `wide` multiplies the first layer's units: four times gives every thread of two or three at least two panels to own.
+    private static Func<Sequential> Build(string setup, int wide = 1) => () =>
     {
         var model = new Sequential(Features, seed: 5);
         switch (setup)
         {
             case "no-bias":
-                model.Add(new Dense(64, useBias: false)).Add(new Relu()).Add(new Dense(10));
+                model.Add(new Dense(64 * wide, useBias: false)).Add(new Relu()).Add(new Dense(10));
                 break;
             case "dense-relu":
-                model.Add(new Dense(96, Activation.Relu)).Add(new Dense(10));
+                model.Add(new Dense(96 * wide, Activation.Relu)).Add(new Dense(10));
                 break;
             case "two-hidden":
-                model.Add(new Dense(64)).Add(new Relu()).Add(new Dense(32)).Add(new Relu()).Add(new Dense(10));
+                model.Add(new Dense(64 * wide)).Add(new Relu()).Add(new Dense(32)).Add(new Relu()).Add(new Dense(10));
+                break;
+            case "dropout-between":
+                model.Add(new Dense(128 * wide)).Add(new Relu()).Add(new Dropout(0.25f)).Add(new Dense(10));
                 break;
             default:
-                model.Add(new Dense(128)).Add(new Relu()).Add(new Dense(10));
+                model.Add(new Dense(128 * wide)).Add(new Relu()).Add(new Dense(10));
                 break;
         }
 
@@ -113,22 +117,23 @@ public class PanelOrderTests
     [InlineData("dense-relu")]
     [InlineData("two-hidden")]
     [InlineData("sgd-nesterov")]
+    [InlineData("dropout-between")]
     public void Threads_that_own_the_first_layers_columns_train_the_same_bits(string setup)
     {
         // Owning columns (PanelLayout.OwnedColumnSlices) changes who computes and updates what: the forward by columns
         // instead of k blocks, the weight gradient by columns instead of rows, the optimizer's ranges with them, the batch
-        // gathered by rows. 64 to 128 units give 2 or 3 threads whole panels to own once the minimum is lowered.
+        // gathered by rows. Four times the usual widths give 2 or 3 threads whole panels to own once the minimum is lowered.
         Dataset data = Data(700, 12);
         var options = new FitOptions { Epochs = 2, BatchSize = 128, ValidationSplit = 0.1, Seed = 6 };
-        var expected = Train(Build(setup), 1, panelOrder: false, options, data);
+        var expected = Train(Build(setup, 4), 1, panelOrder: false, options, data);
         int saved = PanelLayout.MinOwnedColumns;
         try
         {
             PanelLayout.MinOwnedColumns = 1;
             foreach (int threads in new[] { 2, 3 })
             {
-                Assert.True(Owns(Build(setup)(), threads, 128), $"{setup}, {threads} threads: the step does not divide the columns");
-                AssertSameTraining($"{setup}, {threads} threads owning columns", expected, Train(Build(setup), threads, panelOrder: true, options, data));
+                Assert.True(Owns(Build(setup, 4)(), threads, 128), $"{setup}, {threads} threads: the step does not divide the columns");
+                AssertSameTraining($"{setup}, {threads} threads owning columns", expected, Train(Build(setup, 4), threads, panelOrder: true, options, data));
             }
         }
         finally
@@ -173,6 +178,30 @@ public class PanelOrderTests
             (float[] actual, float[] state, _) = Train(Build("adam"), threads, panelOrder: true, options, data);
             Assert.Equal(expected, actual);
             Assert.Equal(expectedState, state);
+        }
+    }
+
+    [Fact]
+    public void Threads_that_own_columns_sum_a_weight_gradient_of_two_k_blocks_to_the_same_bits()
+    {
+        // At batch 300 each thread's weight-gradient columns, the 10-class layer's rows it computes and their column sums
+        // take two k blocks, the second added to what the first stored.
+        Dataset data = Data(700, 15);
+        var options = new FitOptions { Epochs = 1, BatchSize = 300, Seed = 5 };
+        var expected = Train(Build("adam", 4), 1, panelOrder: false, options, data);
+        int saved = PanelLayout.MinOwnedColumns;
+        try
+        {
+            PanelLayout.MinOwnedColumns = 1;
+            foreach (int threads in new[] { 2, 3 })
+            {
+                Assert.True(Owns(Build("adam", 4)(), threads, 300), $"{threads} threads: the step does not divide the columns");
+                AssertSameTraining($"batch 300, {threads} threads owning columns", expected, Train(Build("adam", 4), threads, panelOrder: true, options, data));
+            }
+        }
+        finally
+        {
+            PanelLayout.MinOwnedColumns = saved;
         }
     }
 
