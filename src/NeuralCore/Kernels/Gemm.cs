@@ -94,6 +94,55 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// <see cref="MultiplyAddBiasPanels"/> and the narrow layer above it in one parallel region:
+    /// <c>C = relu?(A·B + bias)</c>, then <c>C2 = C·W2 + bias2</c> (no bias when <paramref name="upperBias"/> is empty)
+    /// for <c>W2[layout.N, upperUnits]</c> and <c>C2[m, upperUnits]</c>, where threads own blocks of C's columns
+    /// (<see cref="PanelLayout.OwnedColumnSlices"/>) that are whole k blocks of the upper product
+    /// (<see cref="GemmNarrow.OwnedUpper.Fits"/>): each thread computes its blocks of C2 from the columns of C it has just
+    /// stored, and the caller adds them in block order. Bitwise the two products one after the other. Returns false,
+    /// computing nothing, where that does not apply.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or an output overlaps an input or the other output.</exception>
+    internal static bool TryMultiplyAddBiasPanelsThenNarrow(
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, in PanelLayout layout, ReadOnlySpan<float> bias, Span<float> c, int m, bool relu,
+        bool skipZeroA, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> upperBias, Span<float> upperOut, int upperUnits)
+    {
+        int slices = layout.OwnedColumnSlices(m);
+        if (slices == 0 || !GemmNarrow.OwnedUpper.Fits(layout, slices, m, upperUnits))
+        {
+            return false;
+        }
+
+        if (!bias.IsEmpty || relu)
+        {
+            ThrowHelper.CheckLength(bias.Length, layout.N, nameof(bias));
+        }
+
+        ThrowHelper.CheckLength(upperWeights.Length, (long)layout.N * upperUnits, nameof(upperWeights));
+        ThrowHelper.CheckLength(upperOut.Length, (long)m * upperUnits, nameof(upperOut));
+        if (!upperBias.IsEmpty)
+        {
+            ThrowHelper.CheckLength(upperBias.Length, upperUnits, nameof(upperBias));
+        }
+
+        Validate(a, b, c, m, layout.N, layout.K);
+        CheckApart(upperOut[..(m * upperUnits)], nameof(upperOut), a, b, c, bias, upperWeights, upperBias, default);
+        CheckApart(c[..(m * layout.N)], nameof(c), upperWeights, upperBias, default, default, default, default, default);
+        fixed (float* pBias = bias, pw = upperWeights, pUpperBias = upperBias, pOut = upperOut)
+        {
+            int firstEnd = layout.ColumnSlice(slices, 0).End;
+            float* partials = GemmBuffers.Partials(GemmNarrow.OwnedUpper.PartialsLength(m, upperUnits, layout.N, firstEnd));
+            var upper = GemmNarrow.OwnedUpper.Create(pw, pOut, partials, upperUnits, layout.N, firstEnd,
+                upperBias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pUpperBias, false));
+            MultiplyOn(layout.Isa, a, b, c, m, layout.N, layout.K, false, false, false,
+                bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu), GemmSplit.Columns, bPanels: layout,
+                skipZeroA: skipZeroA, upper: upper);
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool)"/>
     /// with B packed beforehand: <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, b.K]</c>
     /// and <c>C[m, b.N]</c>. Bitwise the C of the unpacked call.
@@ -394,7 +443,7 @@ public static unsafe class Gemm
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
         GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default,
-        PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false)
+        PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default)
     {
         Validate(a, b, c, m, n, k);
         if (bPanels.IsValid && (bPanels.K != k || bPanels.N != n || bPanels.Isa != isa || transposeB || packed is not null || columnSums is not null || !productB.IsEmpty))
@@ -490,8 +539,14 @@ public static unsafe class Gemm
             GemmJob job = t_job ??= new GemmJob();
             float* packedB = bPanels.IsValid ? pb : prepacked ? packed!.Panels : null;
             long packedStride = bPanels.IsValid ? n : prepacked ? packed!.PanelStride : 0;
+            if (!upper.IsEmpty && (split != GemmSplit.Columns || plan.RowSlices != 1 || plan.KSlices != 1 || upper.K != n))
+            {
+                // The upper product reads whole columns of C from the thread that finished them (a bug, not input).
+                throw new InvalidOperationException("A narrow product above needs a product divided by columns only.");
+            }
+
             job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
-                packedB, packedStride, productB, cPanels, skipZeroA);
+                packedB, packedStride, productB, cPanels, skipZeroA, upper);
             try
             {
                 if (plan.Threads == 1)
@@ -511,6 +566,11 @@ public static unsafe class Gemm
             finally
             {
                 job.Clear();
+            }
+
+            if (!upper.IsEmpty)
+            {
+                upper.Finish(m);
             }
         }
 

@@ -9,13 +9,15 @@ namespace NeuralCore.Kernels;
 /// for full 8 x 32 tiles of a row-major A, reads it in place) and B chunk by chunk. When the k blocks are divided among
 /// slices, the later slices leave each block's sum in a partial buffer and a reduction phase adds them to C in block
 /// order, then applies the epilogue. For a sparse A (a batch of images) each tile can run over the k steps at which its
-/// rows of A are not all zero only (<see cref="GemmSteps"/>).
+/// rows of A are not all zero only (<see cref="GemmSteps"/>). Where threads own blocks of columns, each can go on with
+/// its k blocks of the narrow product above (<see cref="GemmNarrow.OwnedUpper"/>).
 /// </summary>
 internal sealed unsafe class GemmJob : IParallelWork
 {
     private GemmPlan _plan;
     private GemmEpilogue _epilogue;
     private GemmMaskedProduct _productB;
+    private GemmNarrow.OwnedUpper _upper;
     private PanelLayout _cLayout;
     private float* _a;
     private float* _b;
@@ -50,9 +52,10 @@ internal sealed unsafe class GemmJob : IParallelWork
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
         float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default,
-        bool skipZeroA = false)
+        bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default)
     {
         _skipZeroA = skipZeroA;
+        _upper = upper;
         _productB = productB;
         _cLayout = cLayout;
         _plan = plan;
@@ -97,6 +100,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         _partials = null;
         _packedB = null;
         _productB = default;
+        _upper = default;
         _cLayout = default;
     }
 
@@ -122,6 +126,11 @@ internal sealed unsafe class GemmJob : IParallelWork
 
         // Of several slices over the same columns, the first takes their sums.
         ComputeSlice(packedA, rowFirst, rowEnd, colFirst, colEnd, kbFirst, kbEnd, rowSlice == 0 ? _columnSums : null, rowSlice);
+        if (!_upper.IsEmpty)
+        {
+            // A slice of whole columns of C (the Columns split): the narrow product above reads them here, finished.
+            _upper.Compute(_c, _m, colFirst * plan.Nr, Math.Min(colEnd * plan.Nr, _n));
+        }
     }
 
     private long PackedALength => (long)_plan.MPanels * _plan.Mr * _k;

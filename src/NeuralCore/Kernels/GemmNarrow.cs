@@ -100,49 +100,190 @@ internal static unsafe class GemmNarrow
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows(float* a, float* wide, float* c, int m, int n, int k, int first, int end, bool accumulate, in GemmEpilogue epilogue)
     {
-        int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
-        int kc = (k + blocks - 1) / blocks;
-        var rowStore = new RowStore(n);
-        int r = first;
-        for (; r + 16 <= end; r += 16)
-        {
-            for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
-            {
-                Rows16(a + ((long)r * k) + p0, k, wide + ((long)p0 * MaxColumns), Math.Min(kc, k - p0), c + ((long)r * n), n,
-                    accumulate || block > 0, rowStore);
-            }
-        }
-
-        for (; r + 8 <= end; r += 8)
-        {
-            for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
-            {
-                Rows8(a + ((long)r * k) + p0, k, wide + ((long)p0 * MaxColumns), Math.Min(kc, k - p0), c + ((long)r * n), n,
-                    accumulate || block > 0, rowStore);
-            }
-        }
-
-        for (; r < end; r++)
-        {
-            for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
-            {
-                Vector512<float> acc = Vector512<float>.Zero;
-                float* x = a + ((long)r * k) + p0;
-                int count = Math.Min(kc, k - p0);
-                for (int p = 0; p < count; p++)
-                {
-                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), Vector512.Load(wide + ((long)(p0 + p) * MaxColumns)), acc);
-                }
-
-                rowStore.Store(acc, c + ((long)r * n), accumulate || block > 0);
-            }
-        }
-
+        RowBlocks(a, k, wide, n, k, first, end, 0, BlockCount(k), c, 0, accumulate);
         if (epilogue.Kind != GemmEpilogueKind.None)
         {
             for (int row = first; row < end; row++)
             {
                 epilogue.ApplyRow(c + ((long)row * n), row, 0, n);
+            }
+        }
+    }
+
+    /// <summary>The number of equal k blocks of a product of reduction length <paramref name="k"/> (the register-blocked path's).</summary>
+    internal static int BlockCount(int k) => (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
+
+    /// <summary>The length of every k block but the last (<see cref="BlockCount"/>).</summary>
+    internal static int BlockLength(int k)
+    {
+        int blocks = BlockCount(k);
+        return (k + blocks - 1) / blocks;
+    }
+
+    // Rows [first, end) over k blocks [blockFirst, blockEnd) of A [m, lda] (k its full reduction length) against the widened
+    // rows of B from block blockFirst's first on. With blockStride 0 every block goes to c, the first stored (or added when
+    // accumulating) and the rest added in block order; otherwise block b is stored alone at c + (b - blockFirst)·blockStride.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowBlocks(float* a, int lda, float* wide, int n, int k, int first, int end, int blockFirst, int blockEnd, float* c,
+        long blockStride, bool accumulate)
+    {
+        int kc = BlockLength(k);
+        int start = blockFirst * kc;
+        var rowStore = new RowStore(n);
+        int r = first;
+        for (; r + 16 <= end; r += 16)
+        {
+            for (int block = blockFirst; block < blockEnd; block++)
+            {
+                int p0 = block * kc;
+                Rows16(a + ((long)r * lda) + p0, lda, wide + ((long)(p0 - start) * MaxColumns), Math.Min(kc, k - p0),
+                    c + ((block - blockFirst) * blockStride) + ((long)r * n), n, Adds(block, blockFirst, blockStride, accumulate), rowStore);
+            }
+        }
+
+        for (; r + 8 <= end; r += 8)
+        {
+            for (int block = blockFirst; block < blockEnd; block++)
+            {
+                int p0 = block * kc;
+                Rows8(a + ((long)r * lda) + p0, lda, wide + ((long)(p0 - start) * MaxColumns), Math.Min(kc, k - p0),
+                    c + ((block - blockFirst) * blockStride) + ((long)r * n), n, Adds(block, blockFirst, blockStride, accumulate), rowStore);
+            }
+        }
+
+        for (; r < end; r++)
+        {
+            for (int block = blockFirst; block < blockEnd; block++)
+            {
+                int p0 = block * kc;
+                Vector512<float> acc = Vector512<float>.Zero;
+                float* x = a + ((long)r * lda) + p0;
+                float* bw = wide + ((long)(p0 - start) * MaxColumns);
+                int count = Math.Min(kc, k - p0);
+                for (int p = 0; p < count; p++)
+                {
+                    acc = Vector512.FusedMultiplyAdd(Vector512.Create(x[p]), Vector512.Load(bw + ((long)p * MaxColumns)), acc);
+                }
+
+                rowStore.Store(acc, c + ((block - blockFirst) * blockStride) + ((long)r * n), Adds(block, blockFirst, blockStride, accumulate));
+            }
+        }
+    }
+
+    // Whether block `block`'s sums are added to what its destination holds: in one C, every block after the first.
+    private static bool Adds(int block, int blockFirst, long blockStride, bool accumulate) =>
+        blockStride == 0 && (accumulate || block > blockFirst);
+
+    /// <summary>
+    /// The narrow product of the layer above a product whose threads own blocks of its columns
+    /// (<see cref="GemmSplit.Columns"/>): <c>C = H·W</c> then the epilogue, for <c>H[m, k]</c> (the owning product's C),
+    /// <c>W[k, n]</c>, <c>C[m, n]</c>, n ≤ 16. Each thread computes, right after its columns of H, the k blocks those
+    /// columns make (<see cref="Compute"/>): the first slice's into C, every later block into a partial buffer of its
+    /// own; the caller then adds the partial blocks to C in block order and applies the epilogue (<see cref="Finish"/>).
+    /// The same bits as <see cref="Multiply"/>: each block summed from zero in increasing p, the blocks added in order.
+    /// So no thread reads a column of H that another stored, and the upper product needs no parallel region of its own.
+    /// </summary>
+    internal readonly struct OwnedUpper
+    {
+        private readonly float* _w;
+        private readonly float* _c;
+        private readonly float* _partials;
+        private readonly GemmEpilogue _epilogue;
+
+        private OwnedUpper(float* w, float* c, float* partials, int n, int k, int firstPartialBlock, in GemmEpilogue epilogue)
+        {
+            _w = w;
+            _c = c;
+            _partials = partials;
+            _epilogue = epilogue;
+            (N, K, FirstPartialBlock) = (n, k, firstPartialBlock);
+        }
+
+        /// <summary>Columns of C.</summary>
+        public int N { get; }
+
+        /// <summary>The reduction length: H's columns.</summary>
+        public int K { get; }
+
+        /// <summary>The first k block that a slice after the first computes.</summary>
+        public int FirstPartialBlock { get; }
+
+        public bool IsEmpty => _w is null;
+
+        /// <summary>
+        /// Whether every slice boundary of <paramref name="slices"/> over H's columns (<see cref="PanelLayout.ColumnSlice"/>
+        /// of <paramref name="layout"/>) falls on a k block boundary of a product of reduction length
+        /// <c>layout.N</c>, and the product would take this path for <paramref name="m"/> rows and <paramref name="n"/> columns.
+        /// </summary>
+        public static bool Fits(in PanelLayout layout, int slices, int m, int n)
+        {
+            if (!Applies(KernelIsa.Vector512, m, n) || layout.Isa != KernelIsa.Vector512 || slices < 2)
+            {
+                return false;
+            }
+
+            int kc = BlockLength(layout.N);
+            for (int s = 1; s < slices; s++)
+            {
+                if (layout.ColumnSlice(slices, s).First % kc != 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>
+        /// Describes the product for slices whose first ends at column <paramref name="firstSliceEnd"/>;
+        /// <paramref name="partials"/> holds <c>(BlockCount(k) − FirstPartialBlock)·m·n</c> floats.
+        /// </summary>
+        public static OwnedUpper Create(float* w, float* c, float* partials, int n, int k, int firstSliceEnd, in GemmEpilogue epilogue) =>
+            new(w, c, partials, n, k, firstSliceEnd / BlockLength(k), epilogue);
+
+        /// <summary>The partial buffer's length for <paramref name="m"/> rows.</summary>
+        public static long PartialsLength(int m, int n, int k, int firstSliceEnd) =>
+            (long)(BlockCount(k) - (firstSliceEnd / BlockLength(k))) * m * n;
+
+        /// <summary>The k blocks of columns <c>[column0, column1)</c> of H (whole blocks), by the thread that stored them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Compute(float* h, int m, int column0, int column1)
+        {
+            int kc = BlockLength(K);
+            int blockFirst = column0 / kc, blockEnd = Math.Min(BlockCount(K), (column1 + kc - 1) / kc);
+            float* wide = Widen(_w + ((long)column0 * N), N, column1 - column0);
+            if (blockFirst == 0)
+            {
+                RowBlocks(h, K, wide, N, K, 0, m, 0, blockEnd, _c, 0, accumulate: false);
+            }
+            else
+            {
+                RowBlocks(h, K, wide, N, K, 0, m, blockFirst, blockEnd, _partials + ((long)(blockFirst - FirstPartialBlock) * m * N),
+                    (long)m * N, accumulate: false);
+            }
+        }
+
+        /// <summary>Adds the partial blocks to C in block order (each value as <see cref="Multiply"/> adds a block), then the epilogue.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Finish(int m)
+        {
+            var rowStore = new RowStore(N);
+            Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(N)).AsSingle();
+            for (int block = FirstPartialBlock, blocks = BlockCount(K); block < blocks; block++)
+            {
+                float* partial = _partials + ((long)(block - FirstPartialBlock) * m * N);
+                for (int r = 0; r < m; r++)
+                {
+                    rowStore.Store(Avx512F.MaskLoad(partial + ((long)r * N), mask, Vector512<float>.Zero), _c + ((long)r * N), add: true);
+                }
+            }
+
+            if (_epilogue.Kind != GemmEpilogueKind.None)
+            {
+                for (int row = 0; row < m; row++)
+                {
+                    _epilogue.ApplyRow(_c + ((long)row * N), row, 0, N);
+                }
             }
         }
     }

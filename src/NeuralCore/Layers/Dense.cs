@@ -253,6 +253,27 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
+    /// <see cref="ForwardFused"/> with ReLU, and the forward of <paramref name="upper"/> (a dense layer without
+    /// activation reading that ReLU's output) in the same parallel region, where threads own this layer's columns
+    /// (<see cref="Gemm.TryMultiplyAddBiasPanelsThenNarrow"/>): <c>output = relu(input·W + b)</c>, then
+    /// <c>upperOutput = output·W2 + b2</c>. Bitwise the two forwards one after the other; false, computing nothing,
+    /// where it does not apply.
+    /// </summary>
+    internal bool TryForwardFusedThenNarrow(ReadOnlySpan<float> input, Span<float> output, Dense upper, Span<float> upperOutput, int batch)
+    {
+        if (!PanelOrder.IsValid || upper.Activation != Activation.Linear || upper.InputSize != Units || !upper.IsBuilt)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<float> parameters = Parameters.Span, upperParameters = upper.Parameters.Span;
+        int weights = InputSize * Units, upperWeights = upper.InputSize * upper.Units;
+        return Gemm.TryMultiplyAddBiasPanelsThenNarrow(input, parameters[..weights], PanelOrder, UseBias ? parameters[weights..] : _zeroBias,
+            output, batch, relu: true, SkipsZeroInputs, upperParameters[..upperWeights], upper.UseBias ? upperParameters[upperWeights..] : default,
+            upperOutput, upper.Units);
+    }
+
+    /// <summary>
     /// A copy of the weights, packed once for the matrix product (<see cref="PackedMatrix"/>), and of the bias: what
     /// <see cref="ForwardFrozen"/> reads instead of the live parameters.
     /// </summary>

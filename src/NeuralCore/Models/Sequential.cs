@@ -589,7 +589,21 @@ public sealed class Sequential
                 // The Dense writes the Relu's output directly; its own activation buffer is left unused.
                 i++;
                 Span<float> activated = _activations[i].AsSpan(0, batch * _layers[i].OutputSize);
-                ((Dense)_layers[i - 1]).ForwardFused(x, activated, batch, relu: true);
+                var dense = (Dense)_layers[i - 1];
+                if (i + 1 < _layers.Count && _layers[i + 1] is Dense above)
+                {
+                    // Where threads own the first layer's columns, each computes its share of the narrow layer above from
+                    // the columns it has just stored, in the same parallel region.
+                    Span<float> aboveOutput = _activations[i + 1].AsSpan(0, batch * above.OutputSize);
+                    if (dense.TryForwardFusedThenNarrow(x, activated, above, aboveOutput, batch))
+                    {
+                        x = aboveOutput;
+                        i++;
+                        continue;
+                    }
+                }
+
+                dense.ForwardFused(x, activated, batch, relu: true);
                 x = activated;
                 continue;
             }

@@ -153,6 +153,73 @@ public class PanelLayoutTests
         Assert.True(owned || (long)k * n * 128 < 2 * GemmPlan.MinFmaPerThread, $"k={k} n={n}: no product divided its columns");
     }
 
+    [Theory]
+    [InlineData(512, 2, 10, true)]
+    [InlineData(768, 3, 10, true)]
+    [InlineData(1024, 4, 16, true)]
+    [InlineData(1024, 2, 1, false)]
+    [InlineData(768, 2, 10, true)]
+    public void The_narrow_product_above_owned_columns_is_bitwise_the_two_products(int units, int threads, int upperUnits, bool upperBias)
+    {
+        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
+        {
+            return;
+        }
+
+        const int k = 300, m = 67;
+        int saved = Parallelism.DegreeOfParallelism, savedColumns = PanelLayout.MinOwnedColumns;
+        try
+        {
+            Assert.True(PanelLayout.TryCreate(k, units, KernelIsa.Vector512, out PanelLayout layout));
+            float[] w = Seeded.Uniform(k * units, units), bias = Seeded.Uniform(units, 2), panels = Panels(layout, w);
+            float[] w2 = Seeded.Uniform(units * upperUnits, 3), bias2 = upperBias ? Seeded.Uniform(upperUnits, 4) : [];
+            float[] x = Seeded.Uniform(m * k, 5);
+            for (int i = 0; i < x.Length; i += 3)
+            {
+                x[i] = 0f;
+            }
+
+            float[] expectedH = new float[m * units], expected = new float[m * upperUnits];
+            Parallelism.DegreeOfParallelism = 1;
+            MultiplyAddBiasOn(KernelIsa.Vector512, x, w, bias, expectedH, m, units, k, relu: true);
+            if (upperBias)
+            {
+                MultiplyAddBiasOn(KernelIsa.Vector512, expectedH, w2, bias2, expected, m, upperUnits, units, relu: false);
+            }
+            else
+            {
+                Gemm.MultiplyOn(KernelIsa.Vector512, expectedH, w2, expected, m, upperUnits, units);
+            }
+
+            Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
+            PanelLayout.MinOwnedColumns = 1;
+            int slices = layout.OwnedColumnSlices(m);
+            bool fits = slices > 0 && GemmNarrow.OwnedUpper.Fits(layout, slices, m, upperUnits);
+            Assert.Equal(units / threads % 256 == 0, fits);
+            float[] h = new float[m * units], output = Enumerable.Repeat(-1f, m * upperUnits).ToArray();
+            bool done = Gemm.TryMultiplyAddBiasPanelsThenNarrow(x, panels, layout, bias, h, m, relu: true, skipZeroA: true, w2, bias2, output, upperUnits);
+            Assert.Equal(fits, done);
+            if (!done)
+            {
+                // Nothing computed where it does not apply.
+                Assert.All(output, v => Assert.Equal(-1f, v));
+                Assert.All(h, v => Assert.Equal(0f, v));
+                return;
+            }
+
+            Assert.Equal(expectedH, h);
+            int first = expected.AsSpan().CommonPrefixLength(output);
+            Assert.True(first == expected.Length, $"units={units} threads={threads} n={upperUnits}: element {first} differs");
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+            PanelLayout.MinOwnedColumns = savedColumns;
+        }
+    }
+
     [Fact]
     public void Columns_are_owned_only_where_each_thread_gets_the_minimum()
     {

@@ -142,8 +142,32 @@ public class PanelOrderTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 2)]
+    [InlineData(6, 3)]
+    public void The_narrow_layer_computed_by_the_threads_that_own_the_columns_below_trains_the_same_bits(int wide, int threads)
+    {
+        // 512 units on two threads and 768 on three: every thread's columns are whole k blocks (256) of the 10-class
+        // layer's product, which each thread then computes in the first layer's region (Gemm.TryMultiplyAddBiasPanelsThenNarrow).
+        Dataset data = Data(700, 16);
+        var options = new FitOptions { Epochs = 2, BatchSize = 128, ValidationSplit = 0.1, Seed = 7 };
+        var expected = Train(Build("adam", wide), 1, panelOrder: false, options, data);
+        int saved = PanelLayout.MinOwnedColumns;
+        try
+        {
+            PanelLayout.MinOwnedColumns = 1;
+            Assert.True(Owns(Build("adam", wide)(), threads, 128, upper: true), $"{threads} threads: the layer above is not computed in the region");
+            AssertSameTraining($"{128 * wide} units, {threads} threads", expected, Train(Build("adam", wide), threads, panelOrder: true, options, data));
+        }
+        finally
+        {
+            PanelLayout.MinOwnedColumns = saved;
+        }
+    }
+
     // Whether a step of `model` on `batch` samples at `threads` threads has its first layer's columns owned by threads.
-    private static bool Owns(Sequential model, int threads, int batch)
+    // With `upper`, also whether the 10-class layer above is computed in the first layer's region (GemmNarrow.OwnedUpper).
+    private static bool Owns(Sequential model, int threads, int batch, bool upper = false)
     {
         int savedThreads = Parallelism.DegreeOfParallelism;
         try
@@ -157,7 +181,8 @@ public class PanelOrderTests
             }
 
             using Parallelism.ThreadLimit limit = Parallelism.LimitTo(model.StepThreads(batch));
-            return layout.OwnedColumnSlices(batch) > 1;
+            int slices = layout.OwnedColumnSlices(batch);
+            return slices > 1 && (!upper || GemmNarrow.OwnedUpper.Fits(layout, slices, batch, ((Dense)model.Layers[^1]).Units));
         }
         finally
         {
