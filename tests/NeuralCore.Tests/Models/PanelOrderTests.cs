@@ -156,7 +156,9 @@ public class PanelOrderTests
         try
         {
             PanelLayout.MinOwnedColumns = 1;
-            Assert.True(Owns(Build("adam", wide)(), threads, 128, upper: true), $"{threads} threads: the layer above is not computed in the region");
+            // The narrow product is the 512-bit path's; on the others the two layers run one after the other, the same bits.
+            Assert.True(Owns(Build("adam", wide)(), threads, 128, upper: true) || KernelIsaSupport.Best != KernelIsa.Vector512,
+                $"{threads} threads: the layer above is not computed in the region");
             AssertSameTraining($"{128 * wide} units, {threads} threads", expected, Train(Build("adam", wide), threads, panelOrder: true, options, data));
         }
         finally
