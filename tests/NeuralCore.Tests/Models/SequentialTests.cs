@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using NeuralCore.Diagnostics;
+using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -356,17 +357,32 @@ public class SequentialDeterminismTests
         }
     }
 
-    [Fact]
-    public void Two_thread_training_steps_allocate_nothing_on_any_thread()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Two_thread_training_steps_allocate_nothing_on_any_thread(bool ownedColumns)
     {
-        int saved = Parallelism.DegreeOfParallelism;
+        int saved = Parallelism.DegreeOfParallelism, savedColumns = PanelLayout.MinOwnedColumns;
+        Sequential? ordered = null;
         try
         {
             // Large enough that every product, the reduction phase and the optimizer run on both threads.
             Parallelism.DegreeOfParallelism = 2;
             Parallelism.FmaThreadsOverride = 2;
-            var model = new Sequential(784, 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
+            var model = ownedColumns
+                ? new Sequential(784, 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(10))
+                : new Sequential(784, 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
             model.Compile(new SoftmaxCrossEntropy(), new Adam(), 128);
+            if (ownedColumns)
+            {
+                // As Fit's steps run: the first layer in panel order, each thread owning 256 of its columns (whole k
+                // blocks of the 10-class layer's product, which the same region then computes).
+                PanelLayout.MinOwnedColumns = 1;
+                Assert.True(model.EnterPanelOrder());
+                ordered = model;
+                Assert.Equal(2, ((Dense)model.Layers[0]).PanelOrder.OwnedColumnSlices(128));
+            }
+
             float[] x = Seeded.Uniform(128 * 784, 2);
             int[] y = [.. Enumerable.Range(0, 128).Select(i => i % 10)];
 
@@ -411,8 +427,10 @@ public class SequentialDeterminismTests
         }
         finally
         {
+            ordered?.ExitPanelOrder();
             Parallelism.DegreeOfParallelism = saved;
             Parallelism.FmaThreadsOverride = 0;
+            PanelLayout.MinOwnedColumns = savedColumns;
         }
     }
 
