@@ -72,11 +72,12 @@ internal readonly struct PanelLayout
     /// </summary>
     /// <remarks>
     /// Owning columns, a thread writes and reads only its own part of this layer's weights, their gradient, the
-    /// optimizer's state for them and the layer's output, and no reduction phase runs (the layer above still reads all
-    /// of the output); it pays a full pass over the batch on every thread, for a share of the columns. Measured on the AMD EPYC Zen 5 with two
-    /// real cores (docs/benchmarks.md, 2026-12-01; epochs alternating in one process): 784-1024-10 at batch 128 on two
-    /// threads as fast as the reduction split with the vCPUs close (cross-core round trip 80 ns) and 11% faster with
-    /// them far apart (350 ns); 784-512-10 within ±4% either way; 784-128-10 12-25% slower. Hence 512 columns a thread.
+    /// optimizer's state for them and the layer's output, and no reduction phase runs (the layer above reads all of
+    /// the output, unless its own k blocks follow the slices: <see cref="GemmNarrow.OwnedUpper"/>); it pays a full pass
+    /// over the batch on every thread, for a share of the columns. Measured on the AMD EPYC Zen 5 with two real cores
+    /// (docs/benchmarks.md, 2026-12-01; epochs alternating in one process): 784-1024-10 at batch 128 on two threads as
+    /// fast as the reduction split with the vCPUs close (cross-core round trip 80 ns) and 11% faster with them far
+    /// apart (350 ns); 784-512-10 within ±4% either way; 784-128-10 12-25% slower. Hence 512 columns a thread.
     /// </remarks>
     public int OwnedColumnSlices(int batch)
     {

@@ -47,6 +47,7 @@ internal sealed class OptimizerStep : IParallelWork
         /// <summary>Rows of the weights as the owner's column slices (its units are this layer's inputs; the bias with the last).</summary>
         OwnerRows,
     }
+
     private IElementwiseOptimizer? _optimizer;
     private Memory<float> _parameters;
     private Memory<float> _gradients;
