@@ -101,52 +101,44 @@ public class PanelLayoutTests
     [MemberData(nameof(Shapes))]
     public void Both_products_give_the_same_bits_whether_threads_divide_the_reduction_or_own_columns(int k, int n)
     {
-        int saved = Parallelism.DegreeOfParallelism, savedColumns = PanelLayout.MinOwnedColumns;
         bool owned = false;
-        try
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
-            foreach (KernelIsa isa in KernelIsaSupport.Supported)
+            if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
             {
-                if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                float[] w = Seeded.Uniform(k * n, 7 * k), bias = Seeded.Uniform(n, 6), panels = Panels(layout, w);
-                foreach (int m in new[] { 5, 32, 67, 128 })
+            float[] w = Seeded.Uniform(k * n, 7 * k), bias = Seeded.Uniform(n, 6), panels = Panels(layout, w);
+            foreach (int m in new[] { 5, 32, 67, 128 })
+            {
+                float[] x = Seeded.Uniform(m * k, m + (2 * k)), dy = Seeded.Uniform(m * n, m + 3);
+                float[] expected = new float[m * n], expectedGrad = new float[k * n], expectedBias = new float[n];
+                GemmSplitTests.WithThreads(1, () =>
                 {
-                    float[] x = Seeded.Uniform(m * k, m + (2 * k)), dy = Seeded.Uniform(m * n, m + 3);
-                    Parallelism.DegreeOfParallelism = 1;
-                    float[] expected = new float[m * n], expectedGrad = new float[k * n], expectedBias = new float[n];
                     MultiplyAddBiasOn(isa, x, w, bias, expected, m, n, k, relu: true);
                     Gemm.WeightGradientOn(isa, x, dy, expectedGrad, expectedBias, k, n, m, false, default);
-                    foreach (int threads in new[] { 2, 3 })
+                });
+                foreach (int threads in new[] { 2, 3 })
+                {
+                    foreach (int minColumns in new[] { PanelLayout.MinOwnedColumns, 1 })
                     {
-                        foreach (int minColumns in new[] { savedColumns, 1 })
+                        float[] actual = new float[m * n], grad = Panels(layout, new float[k * n]), biasGrad = new float[n];
+                        int slices = 0;
+                        WithOwnedColumns(minColumns, () => GemmSplitTests.WithThreads(threads, () =>
                         {
-                            Parallelism.DegreeOfParallelism = threads;
-                            Parallelism.FmaThreadsOverride = threads;
-                            PanelLayout.MinOwnedColumns = minColumns;
-                            owned |= layout.OwnedColumnSlices(m) > 1;
-                            string what = $"{isa} k={k} n={n} m={m}, {threads} threads, {layout.OwnedColumnSlices(m)} owned column slices";
-                            float[] actual = new float[m * n], grad = Panels(layout, new float[k * n]), biasGrad = new float[n];
+                            slices = layout.OwnedColumnSlices(m);
                             Gemm.MultiplyAddBiasPanels(x, panels, layout, bias, actual, m, relu: true);
-                            int first = expected.AsSpan().CommonPrefixLength(actual);
-                            Assert.True(first == expected.Length, $"{what}: forward element {first} differs");
                             Gemm.WeightGradientOn(isa, x, dy, grad, biasGrad, k, n, m, false, default, layout);
-                            first = expectedGrad.AsSpan().CommonPrefixLength(RowMajor(layout, grad));
-                            Assert.True(first == expectedGrad.Length, $"{what}: weight gradient element {first} differs");
-                            Assert.Equal(expectedBias, biasGrad);
-                        }
+                        }));
+                        owned |= slices > 1;
+                        string what = $"{isa} k={k} n={n} m={m}, {threads} threads, {slices} owned column slices";
+                        GemmSplitTests.AssertBitwiseEqual(expected, actual, $"{what}: forward");
+                        GemmSplitTests.AssertBitwiseEqual(expectedGrad, RowMajor(layout, grad), $"{what}: weight gradient");
+                        Assert.Equal(expectedBias, biasGrad);
                     }
                 }
             }
-        }
-        finally
-        {
-            Parallelism.DegreeOfParallelism = saved;
-            Parallelism.FmaThreadsOverride = 0;
-            PanelLayout.MinOwnedColumns = savedColumns;
         }
 
         // Every shape but the smallest gives two or three threads columns to own at some batch.
@@ -167,20 +159,18 @@ public class PanelLayoutTests
         }
 
         const int k = 300, m = 67;
-        int saved = Parallelism.DegreeOfParallelism, savedColumns = PanelLayout.MinOwnedColumns;
-        try
+        Assert.True(PanelLayout.TryCreate(k, units, KernelIsa.Vector512, out PanelLayout layout));
+        float[] w = Seeded.Uniform(k * units, units), bias = Seeded.Uniform(units, 2), panels = Panels(layout, w);
+        float[] w2 = Seeded.Uniform(units * upperUnits, 3), bias2 = upperBias ? Seeded.Uniform(upperUnits, 4) : [];
+        float[] x = Seeded.Uniform(m * k, 5);
+        for (int i = 0; i < x.Length; i += 3)
         {
-            Assert.True(PanelLayout.TryCreate(k, units, KernelIsa.Vector512, out PanelLayout layout));
-            float[] w = Seeded.Uniform(k * units, units), bias = Seeded.Uniform(units, 2), panels = Panels(layout, w);
-            float[] w2 = Seeded.Uniform(units * upperUnits, 3), bias2 = upperBias ? Seeded.Uniform(upperUnits, 4) : [];
-            float[] x = Seeded.Uniform(m * k, 5);
-            for (int i = 0; i < x.Length; i += 3)
-            {
-                x[i] = 0f;
-            }
+            x[i] = 0f;
+        }
 
-            float[] expectedH = new float[m * units], expected = new float[m * upperUnits];
-            Parallelism.DegreeOfParallelism = 1;
+        float[] expectedH = new float[m * units], expected = new float[m * upperUnits];
+        GemmSplitTests.WithThreads(1, () =>
+        {
             MultiplyAddBiasOn(KernelIsa.Vector512, x, w, bias, expectedH, m, units, k, relu: true);
             if (upperBias)
             {
@@ -190,59 +180,59 @@ public class PanelLayoutTests
             {
                 Gemm.MultiplyOn(KernelIsa.Vector512, expectedH, w2, expected, m, upperUnits, units);
             }
+        });
 
-            Parallelism.DegreeOfParallelism = threads;
-            Parallelism.FmaThreadsOverride = threads;
-            PanelLayout.MinOwnedColumns = 1;
-            int slices = layout.OwnedColumnSlices(m);
-            bool fits = slices > 0 && GemmNarrow.OwnedUpper.Fits(layout, slices, m, upperUnits);
-            Assert.Equal(units / threads % 256 == 0, fits);
-            float[] h = new float[m * units], output = Enumerable.Repeat(-1f, m * upperUnits).ToArray();
-            bool done = Gemm.TryMultiplyAddBiasPanelsThenNarrow(x, panels, layout, bias, h, m, relu: true, skipZeroA: true, w2, bias2, output, upperUnits);
-            Assert.Equal(fits, done);
-            if (!done)
-            {
-                // Nothing computed where it does not apply.
-                Assert.All(output, v => Assert.Equal(-1f, v));
-                Assert.All(h, v => Assert.Equal(0f, v));
-                return;
-            }
-
-            Assert.Equal(expectedH, h);
-            int first = expected.AsSpan().CommonPrefixLength(output);
-            Assert.True(first == expected.Length, $"units={units} threads={threads} n={upperUnits}: element {first} differs");
-        }
-        finally
+        float[] h = new float[m * units], output = Enumerable.Repeat(-1f, m * upperUnits).ToArray();
+        bool fits = false, done = false;
+        WithOwnedColumns(1, () => GemmSplitTests.WithThreads(threads, () =>
         {
-            Parallelism.DegreeOfParallelism = saved;
-            Parallelism.FmaThreadsOverride = 0;
-            PanelLayout.MinOwnedColumns = savedColumns;
+            int slices = layout.OwnedColumnSlices(m);
+            fits = slices > 0 && GemmNarrow.OwnedUpper.Fits(layout, slices, m, upperUnits);
+            done = Gemm.TryMultiplyAddBiasPanelsThenNarrow(x, panels, layout, bias, h, m, relu: true, skipZeroA: true, w2, bias2, output, upperUnits);
+        }));
+        Assert.Equal(units / threads % 256 == 0, fits);
+        Assert.Equal(fits, done);
+        if (!done)
+        {
+            // Nothing computed where it does not apply.
+            Assert.All(output, v => Assert.Equal(-1f, v));
+            Assert.All(h, v => Assert.Equal(0f, v));
+            return;
         }
+
+        Assert.Equal(expectedH, h);
+        GemmSplitTests.AssertBitwiseEqual(expected, output, $"units={units} threads={threads} n={upperUnits}");
     }
 
     [Fact]
     public void Columns_are_owned_only_where_each_thread_gets_the_minimum()
     {
-        int saved = Parallelism.DegreeOfParallelism;
-        try
+        Assert.True(PanelLayout.TryCreate(784, 1024, KernelIsa.Vector256, out PanelLayout wide));
+        Assert.True(PanelLayout.TryCreate(784, 512, KernelIsa.Vector256, out PanelLayout half));
+        GemmSplitTests.WithThreads(2, () =>
         {
-            Assert.True(PanelLayout.TryCreate(784, 1024, KernelIsa.Vector256, out PanelLayout wide));
-            Assert.True(PanelLayout.TryCreate(784, 512, KernelIsa.Vector256, out PanelLayout half));
-            Parallelism.DegreeOfParallelism = 2;
-            Parallelism.FmaThreadsOverride = 2;
             Assert.Equal(2, wide.OwnedColumnSlices(128));
             Assert.Equal(0, half.OwnedColumnSlices(128));
             Assert.Equal(0, wide.OwnedColumnSlices(0));
-            Assert.Equal((0, 512), wide.ColumnSlice(2, 0));
-            Assert.Equal((512, 1024), wide.ColumnSlice(2, 1));
-            Parallelism.DegreeOfParallelism = 1;
-            Assert.Equal(0, wide.OwnedColumnSlices(128));
-            Assert.Equal(0, default(PanelLayout).OwnedColumnSlices(128));
+        });
+        Assert.Equal((0, 512), wide.ColumnSlice(2, 0));
+        Assert.Equal((512, 1024), wide.ColumnSlice(2, 1));
+        GemmSplitTests.WithThreads(1, () => Assert.Equal(0, wide.OwnedColumnSlices(128)));
+        Assert.Equal(0, default(PanelLayout).OwnedColumnSlices(128));
+    }
+
+    // Runs `action` with PanelLayout.MinOwnedColumns at `min`, then puts it back.
+    internal static void WithOwnedColumns(int min, Action action)
+    {
+        int saved = PanelLayout.MinOwnedColumns;
+        try
+        {
+            PanelLayout.MinOwnedColumns = min;
+            action();
         }
         finally
         {
-            Parallelism.DegreeOfParallelism = saved;
-            Parallelism.FmaThreadsOverride = 0;
+            PanelLayout.MinOwnedColumns = saved;
         }
     }
 

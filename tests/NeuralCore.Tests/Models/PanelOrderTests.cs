@@ -4,6 +4,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Tests.Kernels;
 using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Models;
@@ -125,21 +126,7 @@ public class PanelOrderTests
         // gathered by rows. Four times the usual widths give 2 or 3 threads whole panels to own once the minimum is lowered.
         Dataset data = Data(700, 12);
         var options = new FitOptions { Epochs = 2, BatchSize = 128, ValidationSplit = 0.1, Seed = 6 };
-        var expected = Train(Build(setup, 4), 1, panelOrder: false, options, data);
-        int saved = PanelLayout.MinOwnedColumns;
-        try
-        {
-            PanelLayout.MinOwnedColumns = 1;
-            foreach (int threads in new[] { 2, 3 })
-            {
-                Assert.True(Owns(Build(setup, 4)(), threads, 128), $"{setup}, {threads} threads: the step does not divide the columns");
-                AssertSameTraining($"{setup}, {threads} threads owning columns", expected, Train(Build(setup, 4), threads, panelOrder: true, options, data));
-            }
-        }
-        finally
-        {
-            PanelLayout.MinOwnedColumns = saved;
-        }
+        AssertOwnedColumnsTrainTheSame(setup, Build(setup, 4), [2, 3], options, data);
     }
 
     [Theory]
@@ -151,46 +138,45 @@ public class PanelOrderTests
         // layer's product, which each thread then computes in the first layer's region (Gemm.TryMultiplyAddBiasPanelsThenNarrow).
         Dataset data = Data(700, 16);
         var options = new FitOptions { Epochs = 2, BatchSize = 128, ValidationSplit = 0.1, Seed = 7 };
-        var expected = Train(Build("adam", wide), 1, panelOrder: false, options, data);
-        int saved = PanelLayout.MinOwnedColumns;
-        try
+        AssertOwnedColumnsTrainTheSame($"{128 * wide} units", Build("adam", wide), [threads], options, data, upper: true);
+    }
+
+    // Trains `build`'s model on one thread in row-major order and, with the minimum of owned columns lowered to one, in
+    // panel order on each of `threadCounts` threads, checking that the step owns columns there (and, with `upper`, computes
+    // the 10-class layer in the same region, on the 512-bit path that has it), and that the two trainings agree bitwise.
+    private static void AssertOwnedColumnsTrainTheSame(string what, Func<Sequential> build, int[] threadCounts, FitOptions options,
+        Dataset data, bool upper = false)
+    {
+        var expected = Train(build, 1, panelOrder: false, options, data);
+        PanelLayoutTests.WithOwnedColumns(1, () =>
         {
-            PanelLayout.MinOwnedColumns = 1;
-            // The narrow product is the 512-bit path's; on the others the two layers run one after the other, the same bits.
-            Assert.True(Owns(Build("adam", wide)(), threads, 128, upper: true) || KernelIsaSupport.Best != KernelIsa.Vector512,
-                $"{threads} threads: the layer above is not computed in the region");
-            AssertSameTraining($"{128 * wide} units, {threads} threads", expected, Train(Build("adam", wide), threads, panelOrder: true, options, data));
-        }
-        finally
-        {
-            PanelLayout.MinOwnedColumns = saved;
-        }
+            foreach (int threads in threadCounts)
+            {
+                Assert.True(Owns(build(), threads, options.BatchSize, upper) || (upper && KernelIsaSupport.Best != KernelIsa.Vector512),
+                    $"{what}, {threads} threads: the step does not divide the columns{(upper ? " or compute the layer above with them" : "")}");
+                AssertSameTraining($"{what}, {threads} threads owning columns", expected, Train(build, threads, panelOrder: true, options, data));
+            }
+        });
     }
 
     // Whether a step of `model` on `batch` samples at `threads` threads has its first layer's columns owned by threads.
     // With `upper`, also whether the 10-class layer above is computed in the first layer's region (GemmNarrow.OwnedUpper).
     private static bool Owns(Sequential model, int threads, int batch, bool upper = false)
     {
-        int savedThreads = Parallelism.DegreeOfParallelism;
-        try
+        var first = (Dense)model.Layers[0];
+        if (!PanelLayout.TryCreate(first.InputSize, first.Units, KernelIsaSupport.Best, out PanelLayout layout))
         {
-            Parallelism.DegreeOfParallelism = threads;
-            Parallelism.FmaThreadsOverride = threads;
-            var first = (Dense)model.Layers[0];
-            if (!PanelLayout.TryCreate(first.InputSize, first.Units, KernelIsaSupport.Best, out PanelLayout layout))
-            {
-                return false;
-            }
+            return false;
+        }
 
+        bool owns = false;
+        GemmSplitTests.WithThreads(threads, () =>
+        {
             using Parallelism.ThreadLimit limit = Parallelism.LimitTo(model.StepThreads(batch));
             int slices = layout.OwnedColumnSlices(batch);
-            return slices > 1 && (!upper || GemmNarrow.OwnedUpper.Fits(layout, slices, batch, ((Dense)model.Layers[^1]).Units));
-        }
-        finally
-        {
-            Parallelism.DegreeOfParallelism = savedThreads;
-            Parallelism.FmaThreadsOverride = 0;
-        }
+            owns = slices > 1 && (!upper || GemmNarrow.OwnedUpper.Fits(layout, slices, batch, ((Dense)model.Layers[^1]).Units));
+        });
+        return owns;
     }
 
     [Fact]
@@ -215,21 +201,7 @@ public class PanelOrderTests
         // take two k blocks, the second added to what the first stored.
         Dataset data = Data(700, 15);
         var options = new FitOptions { Epochs = 1, BatchSize = 300, Seed = 5 };
-        var expected = Train(Build("adam", 4), 1, panelOrder: false, options, data);
-        int saved = PanelLayout.MinOwnedColumns;
-        try
-        {
-            PanelLayout.MinOwnedColumns = 1;
-            foreach (int threads in new[] { 2, 3 })
-            {
-                Assert.True(Owns(Build("adam", 4)(), threads, 300), $"{threads} threads: the step does not divide the columns");
-                AssertSameTraining($"batch 300, {threads} threads owning columns", expected, Train(Build("adam", 4), threads, panelOrder: true, options, data));
-            }
-        }
-        finally
-        {
-            PanelLayout.MinOwnedColumns = saved;
-        }
+        AssertOwnedColumnsTrainTheSame("batch 300", Build("adam", 4), [2, 3], options, data);
     }
 
     [Fact]
