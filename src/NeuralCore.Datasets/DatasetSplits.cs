@@ -43,29 +43,24 @@ public static class DatasetSplits
             throw new ArgumentException("Stratifying needs class labels; this dataset holds real-valued targets.", nameof(stratify));
         }
 
+        // Grouped by the labels present, not by index up to the largest: one label of 100,000,000 must not cost a list
+        // per value below it.
         int[] labels = data.Labels;
-        int classes = labels.Length == 0 ? 0 : labels.Max() + 1;
-        var byClass = new List<int>[classes];
-        for (int c = 0; c < classes; c++)
-        {
-            byClass[c] = [];
-        }
-
+        var byClass = new SortedDictionary<int, List<int>>();
         for (int i = 0; i < labels.Length; i++)
         {
-            byClass[labels[i]].Add(i);
+            if (!byClass.TryGetValue(labels[i], out List<int>? members))
+            {
+                byClass[labels[i]] = members = [];
+            }
+
+            members.Add(i);
         }
 
         var training = new List<int>(data.Count);
         var validation = new List<int>();
-        for (int c = 0; c < classes; c++)
+        foreach ((int c, List<int> members) in byClass)
         {
-            List<int> members = byClass[c];
-            if (members.Count == 0)
-            {
-                continue;
-            }
-
             // Each class draws its own permutation, so that one class's draw does not depend on the others' sizes.
             int[] order = Permutation.Create(members.Count, seed ^ (0x9E37_79B9_7F4A_7C15UL * (ulong)(c + 1)));
             int take = members.Count < 2 ? 0 : Math.Clamp((int)Math.Round(members.Count * validationFraction, MidpointRounding.AwayFromZero), 1, members.Count - 1);

@@ -38,6 +38,20 @@ public class DatasetSplitsTests
         }
     }
 
+    [Theory]
+    [InlineData(100_000_000)]
+    [InlineData(int.MaxValue)]
+    public void Stratifying_groups_the_labels_present_however_large(int large)
+    {
+        // Grouping by index up to the largest label allocated a list per value below it (out of memory at 100 M) or
+        // overflowed at int.MaxValue.
+        var data = new Dataset(new float[6], [0, large, 0, large, 0, 7], 1);
+        var (train, validation) = DatasetSplits.TrainValidation(data, 0.5, shuffle: true, stratify: true, seed: 1);
+        Assert.Equal(6, train.Count + validation.Count);
+        Assert.Single(validation.Labels, l => l == large);
+        Assert.Contains(7, train.Labels);
+    }
+
     [Fact]
     public void Shuffled_splits_are_seeded_and_keras_split_is_the_default()
     {
