@@ -151,12 +151,14 @@ public static class ModelTraining
     {
         ILoss loss = model.Loss!;
         int features = model.InputSize, outputs = model.OutputSize;
-        loss.CheckTargets(data.AllTargets, data.Count, outputs, dataName);
+        // The weights' count first: the targets' check slices them by the samples' count.
         if (!data.Weights.IsEmpty && data.Weights.Length != data.Count)
         {
             throw new ArgumentException(
                 $"Expected one sample weight per sample: {data.Count}. Received: {data.Weights.Length} weights.", nameof(options));
         }
+
+        loss.CheckTargets(data.AllTargets, data.Count, outputs, dataName);
 
         int count = data.Count;
         SampleSource train, validation;

@@ -164,6 +164,17 @@ public class TargetsTests
         var ex = Assert.Throws<ArgumentException>(() =>
             a.Fit(x, y, new FitOptions { ClassWeights = classWeights, SampleWeights = asSampleWeights }));
         Assert.Contains("not both", ex.Message, StringComparison.Ordinal);
+
+        // Too few or too many weights, for labels and for targets: the count is checked before the weights are sliced.
+        foreach (int length in new[] { 9, 11 })
+        {
+            ex = Assert.Throws<ArgumentException>(() => a.Fit(x, y, new FitOptions { SampleWeights = new float[length] }));
+            Assert.Contains($"one sample weight per sample: 10. Received: {length}", ex.Message, StringComparison.Ordinal);
+            var regression = new Sequential(2, seed: 1).Add(new Dense(1));
+            regression.Compile(new MeanSquaredError(), new Adam());
+            ex = Assert.Throws<ArgumentException>(() => regression.Fit(x, new float[10], new FitOptions { SampleWeights = new float[length] }));
+            Assert.Contains($"one sample weight per sample: 10. Received: {length}", ex.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
