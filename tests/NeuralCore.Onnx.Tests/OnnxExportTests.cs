@@ -75,6 +75,7 @@ public class OnnxExportTests
         ["relu negative_slope"] = () => [new Dense(9), new Relu { NegativeSlope = 0.1f }],
         ["relu threshold"] = () => [new Dense(9), new Relu { Threshold = 0.2f }],
         ["relu all options"] = () => [new Dense(9), new Relu { MaxValue = 0.8f, NegativeSlope = 0.05f, Threshold = 0.1f }],
+        ["relu max_value at threshold"] = () => [new Dense(9), new Relu { MaxValue = 0.3f, NegativeSlope = 0.05f, Threshold = 0.3f }],
         ["leaky relu"] = () => [new Dense(9), new LeakyRelu(0.2f)],
         ["sigmoid"] = () => [new Dense(9), new Sigmoid()],
         ["tanh"] = () => [new Dense(9), new Tanh()],

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
@@ -12,7 +13,9 @@ namespace NeuralCore.Layers;
 /// </summary>
 /// <remarks>
 /// A plain ReLU after a <see cref="Dense"/> layer runs fused with it in a model (applied as the product stores its
-/// output); one with options runs on its own.
+/// output); one with options runs on its own. At <c>input = Threshold</c> the output is <c>Threshold</c>, as Keras's
+/// documented formula and the ONNX export have it (Keras's own code gives 0 at that one point for a positive threshold).
+/// <see cref="MaxValue"/> may not be below <see cref="Threshold"/>.
 /// </remarks>
 public sealed class Relu : Layer
 {
@@ -30,7 +33,7 @@ public sealed class Relu : Layer
         : base(name) => Build(size, 0);
 
     /// <summary>The cap of the output, Keras's <c>max_value</c>; null (the default) for none.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is negative or NaN.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative or NaN, or below <see cref="Threshold"/>.</exception>
     public float? MaxValue
     {
         get => _maxValue;
@@ -43,6 +46,7 @@ public sealed class Relu : Layer
             }
 
             _maxValue = value;
+            CheckCapAboveThreshold();
         }
     }
 
@@ -64,7 +68,7 @@ public sealed class Relu : Layer
     }
 
     /// <summary>Where the identity starts, Keras's <c>threshold</c> (default 0).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is negative, infinite or NaN.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative, infinite or NaN, or above <see cref="MaxValue"/>.</exception>
     public float Threshold
     {
         get => _threshold;
@@ -77,6 +81,19 @@ public sealed class Relu : Layer
             }
 
             _threshold = value;
+            CheckCapAboveThreshold();
+        }
+    }
+
+    // Whichever of the two an initializer sets second finds the other already set. Below the threshold the formula's
+    // cases overlap, and Keras's code, its formula and ONNX's Where/Min graph each resolve the inputs in
+    // [MaxValue, Threshold) differently; no such layer is useful, so none is made.
+    private void CheckCapAboveThreshold()
+    {
+        if (_maxValue is { } max && max < _threshold)
+        {
+            throw new ArgumentOutOfRangeException(null, string.Create(CultureInfo.InvariantCulture,
+                $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}': max_value ({max}) is below threshold ({_threshold}), which leaves no input passed unchanged. Set MaxValue at or above Threshold."));
         }
     }
 

@@ -1,4 +1,5 @@
 using NeuralCore.Layers;
+using NeuralCore.Models;
 using NeuralCore.Tests.Kernels;
 
 namespace NeuralCore.Tests.Layers;
@@ -48,6 +49,14 @@ public class LayerBehaviourTests
         Assert.Contains("rate=1", rate.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout(float.NaN));
         Assert.Throws<InvalidOperationException>(() => new Dense(3).Forward(new float[3], new float[3], 1, false));
+
+        // A cap below the threshold: Keras's code, its formula and the ONNX export each read [MaxValue, Threshold)
+        // differently, so no such layer is built, in a model or alone; a cap at the threshold is one step and agrees.
+        var cap = Assert.Throws<ArgumentOutOfRangeException>(() => new Relu("capped") { Threshold = 1f, MaxValue = 0.5f });
+        Assert.Contains("'capped': max_value (0.5) is below threshold (1)", cap.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Relu(3) { MaxValue = 0.5f, Threshold = 1f });
+        var step = new Sequential(1).Add(new Relu { Threshold = 1f, MaxValue = 1f, NegativeSlope = 0.5f });
+        Assert.Equal([-0.25f, 1f, 1f], [step.Predict([0.5f])[0], step.Predict([1f])[0], step.Predict([7f])[0]]);
     }
 
     [Fact]
