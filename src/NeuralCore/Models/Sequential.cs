@@ -196,8 +196,41 @@ public sealed class Sequential
         Name = name;
     }
 
-    /// <summary>1 while a <c>Fit</c> trains this model (set and cleared by <c>Fit</c> with interlocked operations).</summary>
-    internal int FitInProgress;
+    /// <summary>
+    /// The managed thread id of the call that trains this model (<c>Fit</c>, or a <see cref="TrainStep(ReadOnlySpan{float}, LossTargets, int)"/>,
+    /// <see cref="ComputeGradients(ReadOnlySpan{float}, LossTargets, int)"/> or <see cref="Compile"/> made outside one), 0 when none;
+    /// taken and released with interlocked operations.
+    /// </summary>
+    internal int TrainingThread;
+
+    /// <summary>
+    /// Takes the model for <paramref name="operation"/> on the current thread and returns true, or returns false when
+    /// this thread holds it already and <paramref name="reentrant"/> allows that (the steps <c>Fit</c> runs, a callback's
+    /// call from inside <c>Fit</c>). Another thread's training would interleave with this one on one set of weights and
+    /// buffers, so it is refused.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread trains the model, or this one does and <paramref name="reentrant"/> is false.</exception>
+    internal bool EnterTraining(string operation, bool reentrant)
+    {
+        int me = Environment.CurrentManagedThreadId;
+        int holder = Volatile.Read(ref TrainingThread);
+        if (holder == me && reentrant)
+        {
+            return false;
+        }
+
+        if (holder == 0 && Interlocked.CompareExchange(ref TrainingThread, me, 0) == 0)
+        {
+            return true;
+        }
+
+        throw new InvalidOperationException(holder == me
+            ? $"{operation} was called on the model '{Name}' from inside its own training (a callback of Fit); call it after Fit returns."
+            : $"{operation} was called on the model '{Name}' while another thread trains it (Fit, TrainStep, ComputeGradients or Compile); wait for that call to finish, or train a copy (ModelFile.Save then Load).");
+    }
+
+    /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
+    internal void ExitTraining() => Volatile.Write(ref TrainingThread, 0);
 
     /// <summary>The model's name.</summary>
     public string Name { get; }
@@ -362,6 +395,21 @@ public sealed class Sequential
             throw new InvalidOperationException("The model has no layers: add at least one before Compile.");
         }
 
+        EnterTraining(nameof(Compile), reentrant: false);
+        try
+        {
+            CompileHeld(loss, optimizer, maxBatchSize, keepOptimizerState, metrics);
+        }
+        finally
+        {
+            ExitTraining();
+        }
+    }
+
+    /// <summary><see cref="Compile"/> by a caller that holds the model already (<c>Fit</c>, sizing its buffers).</summary>
+    internal void CompileHeld(ILoss loss, IOptimizer optimizer, int maxBatchSize, bool keepOptimizerState, IReadOnlyList<string>? metrics)
+    {
+
         CheckLoss(loss);
         if (metrics is not null)
         {
@@ -521,8 +569,25 @@ public sealed class Sequential
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
+        bool taken = EnterTraining(nameof(TrainStep), reentrant: true);
+        try
+        {
+            return TrainStepHeld(inputs, targets, batch);
+        }
+        finally
+        {
+            if (taken)
+            {
+                ExitTraining();
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private TrainStepResult TrainStepHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
+    {
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
-        TrainStepResult result = ComputeGradients(inputs, targets, batch);
+        TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch);
         if (double.IsFinite(result.Loss))
         {
             if (Optimizer is IElementwiseOptimizer elementwise)
@@ -563,6 +628,23 @@ public sealed class Sequential
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
+    {
+        bool taken = EnterTraining(nameof(ComputeGradients), reentrant: true);
+        try
+        {
+            return ComputeGradientsHeld(inputs, targets, batch);
+        }
+        finally
+        {
+            if (taken)
+            {
+                ExitTraining();
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private TrainStepResult ComputeGradientsHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
         if (Loss is null || Optimizer is null)
         {

@@ -129,21 +129,16 @@ public static class ModelTraining
     private static History FitCore(Sequential model, SampleSource data, FitOptions options, string dataName)
     {
         Validate(options);
-        // One Fit at a time per model: two would interleave their steps on one set of weights and buffers, and each
-        // would lose the other's updates without a sign.
-        if (Interlocked.CompareExchange(ref model.FitInProgress, 1, 0) != 0)
-        {
-            throw new InvalidOperationException(
-                $"The model '{model.Name}' is already being trained by another Fit call; wait for it to finish, or train a copy (ModelFile.Save then Load).");
-        }
-
+        // One training call at a time per model: two would interleave their steps on one set of weights and buffers,
+        // and each would lose the other's updates without a sign. Fit's own steps (and its callbacks') run on this thread.
+        model.EnterTraining("Fit", reentrant: false);
         try
         {
             return FitLocked(model, data, options, dataName);
         }
         finally
         {
-            Volatile.Write(ref model.FitInProgress, 0);
+            model.ExitTraining();
         }
     }
 
@@ -214,7 +209,7 @@ public static class ModelTraining
         bool measureAccuracy = metrics.Names.Contains("accuracy");
         AccuracyKind accuracyKind = Scoring.Metrics.AccuracyFor(loss, outputs);
         float threshold = loss.Input == LossInput.Logits ? 0f : 0.5f;
-        model.Compile(loss, model.Optimizer!, batchSize, keepOptimizerState: true, model.Metrics);
+        model.CompileHeld(loss, model.Optimizer!, batchSize, keepOptimizerState: true, model.Metrics);
         // An array: a foreach over it allocates no enumerator in the step loop.
         Callback[] callbacks = options.Verbose > 0 ? [new ProgressLogger(options.Verbose), .. options.Callbacks] : [.. options.Callbacks];
 

@@ -358,11 +358,45 @@ public class ConcurrentFitTests
         Task<History> first = Task.Run(() => model.Fit(x, y, new FitOptions { Epochs = 1, Callbacks = [pause] }));
         Assert.True(started.Wait(TimeSpan.FromSeconds(30)), "the first Fit did not start");
         var ex = Assert.Throws<InvalidOperationException>(() => model.Fit(x, y, new FitOptions { Epochs = 1 }));
-        Assert.Contains("already being trained by another Fit call", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Fit was called on the model 'sequential' while another thread trains it", ex.Message, StringComparison.Ordinal);
+
+        // Nor may another thread step, take gradients or recompile while it runs (each threw from inside the optimizer
+        // or mixed the two threads' updates before).
+        ex = Assert.Throws<InvalidOperationException>(() => model.TrainStep(x.AsSpan(0, 8), y.AsSpan(0, 4), 4));
+        Assert.Contains("TrainStep was called", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<InvalidOperationException>(() => model.ComputeGradients(x.AsSpan(0, 8), y.AsSpan(0, 4), 4));
+        Assert.Contains("ComputeGradients was called", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<InvalidOperationException>(() => model.Compile(new SoftmaxCrossEntropy(), new Adam()));
+        Assert.Contains("Compile was called", ex.Message, StringComparison.Ordinal);
         release.Set();
         Assert.Single((await first).Epochs);
 
-        // Once the first has finished, the model trains again.
+        // Once the first has finished, the model trains again, in any of the three ways.
         Assert.Single(model.Fit(x, y, new FitOptions { Epochs = 1 }).Epochs);
+        model.TrainStep(x.AsSpan(0, 8), y.AsSpan(0, 4), 4);
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+    }
+
+    [Fact]
+    public void A_callback_may_step_the_model_but_not_fit_or_compile_it_again()
+    {
+        var (x, y) = FitTests.Blobs(64, 4);
+        NeuralCore.Models.Sequential model = FitTests.Model();
+        Exception? nestedFit = null, nestedCompile = null;
+        int extraSteps = 0;
+        var inside = new LambdaCallback(onBatchEnd: (_, step, _, _) =>
+        {
+            if (step == 1)
+            {
+                model.TrainStep(x.AsSpan(0, 8), y.AsSpan(0, 4), 4);
+                extraSteps++;
+                nestedFit = Record.Exception(() => model.Fit(x, y, new FitOptions { Epochs = 1 }));
+                nestedCompile = Record.Exception(() => model.Compile(new SoftmaxCrossEntropy(), new Adam()));
+            }
+        });
+        model.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16, Callbacks = [inside] });
+        Assert.Equal(1, extraSteps);
+        Assert.Contains("from inside its own training", Assert.IsType<InvalidOperationException>(nestedFit).Message, StringComparison.Ordinal);
+        Assert.Contains("from inside its own training", Assert.IsType<InvalidOperationException>(nestedCompile).Message, StringComparison.Ordinal);
     }
 }
