@@ -223,8 +223,15 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">Not initialized for this length, or more than one kind of clipping is set.</exception>
+    /// <exception cref="ArgumentException"><paramref name="gradients"/> is not as long as <paramref name="parameters"/>.</exception>
     public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
+        if (gradients.Length != parameters.Length)
+        {
+            throw new ArgumentException(
+                $"Expected one gradient per parameter: {parameters.Length}. Received: {gradients.Length} gradients.", nameof(gradients));
+        }
+
         BeginStep(parameters.Length, gradients);
         UpdateRange(parameters, gradients, 0, parameters.Length);
         EndStep();

@@ -161,4 +161,16 @@ public class OptimizerGoldenTests
         var ex = Assert.Throws<InvalidOperationException>(() => new Adam().Update(new float[3], new float[3]));
         Assert.Contains("Initialize", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(7)]
+    public void Update_with_a_gradient_per_parameter_missing_or_extra_names_both_counts(int gradients)
+    {
+        // Too few threw a bare ArgumentOutOfRangeException from the update's slicing.
+        var adam = new Adam();
+        adam.Initialize(6);
+        var ex = Assert.Throws<ArgumentException>(() => adam.Update(new float[6], new float[gradients]));
+        Assert.Contains($"one gradient per parameter: 6. Received: {gradients} gradients", ex.Message, StringComparison.Ordinal);
+    }
 }
