@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -16,15 +17,15 @@ namespace NeuralCore.Serialization;
 /// architecture, weights and optionally the loss, optimizer and its state so training can resume.
 /// </summary>
 /// <remarks>
-/// Layout, little-endian: the magic <c>"NCMODEL\0"</c> (8 bytes), the format version (uint32, now 2), the body length
+/// Layout, little-endian: the magic <c>"NCMODEL\0"</c> (8 bytes), the format version (uint32, now 3), the body length
 /// (uint64), the body, then the SHA-256 of everything before it (32 bytes). Saving writes a temporary file beside the
 /// target and renames it over the target only when complete, so an interrupted save leaves the previous file intact.
 /// Loading checks size, magic, version and checksum before parsing, and bounds every count by the bytes that remain.
 /// </remarks>
 public static class ModelFile
 {
-    /// <summary>The format version this library writes; it also reads version 1.</summary>
-    public const uint Version = 2;
+    /// <summary>The format version this library writes; it also reads versions 1 and 2.</summary>
+    public const uint Version = 3;
 
     /// <summary>The largest file <see cref="Load"/> accepts (1 GiB), so a hostile file cannot make it allocate without bound.</summary>
     public const long MaxFileBytes = 1L << 30;
@@ -36,14 +37,24 @@ public static class ModelFile
     /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
     /// <param name="model">A model with at least one layer; every layer, the loss and the optimizer are stored as their type id and config (<see cref="ComponentRegistry"/>).</param>
     /// <param name="path">The destination; its folder must exist.</param>
-    /// <param name="includeOptimizer">Also store the loss, optimizer, its options, step count and state (when compiled).</param>
-    /// <exception cref="NotSupportedException">A layer, loss or optimizer type has no representation in the format.</exception>
+    /// <param name="includeOptimizer">
+    /// Also store the optimizer's step count and state, so that training resumes where it stopped. A compiled model's
+    /// loss, optimizer settings and metrics are stored either way (as Keras keeps its compile config), so that the loaded
+    /// model predicts what this one does (a from-logits loss applies its softmax in <c>Predict</c>); without the state it
+    /// loads with a fresh optimizer.
+    /// </param>
+    /// <exception cref="NotSupportedException">
+    /// A layer, loss or optimizer type has no representation in the format, or the file would exceed
+    /// <see cref="MaxFileBytes"/> (which <see cref="Load"/> refuses).
+    /// </exception>
     /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
     public static void Save(Sequential model, string path, bool includeOptimizer = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckFileSize(EstimatedBytes(model, includeOptimizer), path);
         byte[] body = WriteBody(model, includeOptimizer);
+        CheckFileSize(HeaderBytes + body.LongLength + HashBytes, path);
 
         AtomicFile.Write(path, stream =>
         {
@@ -125,9 +136,9 @@ public static class ModelFile
         }
 
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (version is not (1 or Version))
+        if (version is not (1 or 2 or Version))
         {
-            throw new InvalidDataException($"{name}: format version {version} is not supported (this library reads versions 1 and {Version}).");
+            throw new InvalidDataException($"{name}: format version {version} is not supported (this library reads versions 1 to {Version}).");
         }
 
         ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[12..]);
@@ -145,13 +156,37 @@ public static class ModelFile
         }
 
         var reader = new BodyReader(bytes[HeaderBytes..^HashBytes], name);
-        Sequential model = version == 1 ? ReadBodyVersion1(ref reader) : ReadBody(ref reader);
+        Sequential model = version == 1 ? ReadBodyVersion1(ref reader) : ReadBody(ref reader, version);
         if (!reader.AtEnd)
         {
             throw new InvalidDataException($"{name}: {reader.Remaining} unexpected bytes after the model.");
         }
 
         return model;
+    }
+
+    /// <summary>
+    /// The bytes a file of <paramref name="model"/> takes at least: its parameters and, with
+    /// <paramref name="includeOptimizer"/>, the optimizer's state, as float32 (names and configs add a few kilobytes).
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="includeOptimizer">As for <see cref="Save"/>.</param>
+    /// <returns>The estimate; a file is refused beyond <see cref="MaxFileBytes"/>.</returns>
+    public static long EstimatedBytes(Sequential model, bool includeOptimizer = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        long parameters = model.Layers.Sum(l => (long)l.ParameterCount);
+        long state = includeOptimizer && model.IsCompiled ? model.Optimizer!.State.Length : 0;
+        return HeaderBytes + HashBytes + (4 * (parameters + state));
+    }
+
+    private static void CheckFileSize(long bytes, string path)
+    {
+        if (bytes > MaxFileBytes)
+        {
+            throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
+                $"{Path.GetFileName(path)}: the model needs {bytes:N0} bytes, more than the {MaxFileBytes:N0} a model file may hold (Load would refuse it); nothing was written. Save without the optimizer's state (includeOptimizer: false) or use fewer parameters."));
+        }
     }
 
     private static byte[] WriteBody(Sequential model, bool includeOptimizer)
@@ -180,9 +215,10 @@ public static class ModelFile
             WriteFloats(w, layer.Parameters.Span);
         }
 
-        bool optimizer = includeOptimizer && model.IsCompiled;
-        w.Write(optimizer);
-        if (optimizer)
+        // 0: not compiled; 1: the compile config with the optimizer's step count and state; 2: the config alone.
+        byte training = !model.IsCompiled ? (byte)0 : includeOptimizer ? (byte)1 : (byte)2;
+        w.Write(training);
+        if (training != 0)
         {
             WriteConfig(w, ComponentRegistry.ConfigOf(model.Loss!));
             WriteConfig(w, ComponentRegistry.ConfigOf(model.Optimizer!));
@@ -193,8 +229,11 @@ public static class ModelFile
             }
 
             WriteConfig(w, metrics);
-            w.Write(model.Optimizer!.Iterations);
-            WriteFloats(w, model.Optimizer.State.Span);
+            if (training == 1)
+            {
+                w.Write(model.Optimizer!.Iterations);
+                WriteFloats(w, model.Optimizer.State.Span);
+            }
         }
 
         w.Flush();
@@ -262,7 +301,7 @@ public static class ModelFile
         w.Write(MemoryMarshal.AsBytes(values)); // little-endian on every platform .NET runs NeuralCore on
     }
 
-    private static Sequential ReadBody(ref BodyReader r)
+    private static Sequential ReadBody(ref BodyReader r, uint version)
     {
         string modelName = r.String("model name");
         ulong seed = r.UInt64();
@@ -301,7 +340,9 @@ public static class ModelFile
             }
         }
 
-        if (r.Boolean())
+        // Version 2 has a flag (1: config and state); version 3 adds 2 (the config without the state).
+        byte training = r.Byte("the training config's kind", version >= 3 ? (byte)2 : (byte)1);
+        if (training != 0)
         {
             ComponentConfig lossConfig = r.Config("loss");
             ComponentConfig optimizerConfig = r.Config("optimizer");
@@ -311,7 +352,14 @@ public static class ModelFile
             string[]? metrics = Create(ref r, () => metricsConfig.GetBoolean("compiled")
                 ? metricsConfig.GetString("names").Split(',', StringSplitOptions.RemoveEmptyEntries)
                 : null, "the metrics");
-            ReadOptimizerState(ref r, model, loss, optimizer, metrics);
+            if (training == 1)
+            {
+                ReadOptimizerState(ref r, model, loss, optimizer, metrics);
+            }
+            else
+            {
+                Create(ref r, () => { model.Compile(loss, optimizer, metrics: metrics); return 0; }, "the loss and optimizer");
+            }
         }
 
         return model;
@@ -458,6 +506,8 @@ public static class ModelFile
         public ulong UInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, "an integer"));
 
         public float Single() => BinaryPrimitives.ReadSingleLittleEndian(Take(4, "a number"));
+
+        public byte Byte(string what, byte max) => Take(1, what)[0] is var b && b <= max ? b : throw Error($"{what} {b} is not in 0..{max}");
 
         public bool Boolean() => Take(1, "a flag")[0] switch
         {

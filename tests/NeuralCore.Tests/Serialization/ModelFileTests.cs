@@ -159,14 +159,71 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void Weights_only_files_load_uncompiled()
+    public void Files_without_the_optimizers_state_load_compiled_with_a_fresh_optimizer_and_predict_the_same()
     {
-        Sequential model = Trained(out _, out _);
+        // Before version 3 such a file held no loss either: the loaded model was not compiled, so its Predict returned
+        // logits where the saved model's returned probabilities (its from-logits loss applies the softmax).
+        (float[] x, int[] y) = FitTests.Blobs(200, 1);
+        var model = new Sequential(2, 5).Add(new Dense(8)).Add(new Relu()).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+        model.Fit(x, y, new FitOptions { Epochs = 2 });
         string path = Path.Combine(_dir, "weights.ncm");
         ModelFile.Save(model, path, includeOptimizer: false);
         Sequential loaded = ModelFile.Load(path);
-        Assert.False(loaded.IsCompiled);
+        Assert.True(loaded.IsCompiled);
         Assert.Equal(model.Layers.Select(l => l.Parameters.ToArray()).SelectMany(p => p), loaded.Layers.SelectMany(l => l.Parameters.ToArray()));
+        float[] expected = model.Predict(x.AsSpan(0, 2));
+        Assert.Equal(1f, expected.Sum(), 1e-5f);
+        Assert.Equal(expected, loaded.Predict(x.AsSpan(0, 2)));
+        var adam = Assert.IsType<Adam>(loaded.Optimizer);
+        Assert.Equal((model.Optimizer!.LearningRate, 0L), (adam.LearningRate, adam.Iterations));
+        Assert.All(adam.State.ToArray(), v => Assert.Equal(0f, v));
+        Assert.True(new FileInfo(path).Length < ModelFile.EstimatedBytes(model), "the state is left out");
+
+        // An uncompiled model still saves and loads uncompiled.
+        var plain = new Sequential(4).Add(new Dense(3));
+        ModelFile.Save(plain, path);
+        Assert.False(ModelFile.Load(path).IsCompiled);
+    }
+
+    [Fact]
+    public void Version_2_files_still_load_and_may_not_use_the_third_kind()
+    {
+        // Version 3 changed only the meaning of the training flag's byte (2: the config without the state).
+        Sequential model = Trained(out float[] x, out _);
+        string path = Path.Combine(_dir, "v3.ncm");
+        ModelFile.Save(model, path);
+        byte[] file = WithVersion(File.ReadAllBytes(path), 2);
+        Sequential loaded = ModelFile.Read(file, "v2.ncm");
+        Assert.Equal(model.Optimizer!.State.ToArray(), loaded.Optimizer!.State.ToArray());
+        Assert.Equal(model.Predict(x.AsSpan(0, 2)), loaded.Predict(x.AsSpan(0, 2)));
+
+        ModelFile.Save(model, path, includeOptimizer: false);
+        var ex = Assert.Throws<InvalidDataException>(() => ModelFile.Read(WithVersion(File.ReadAllBytes(path), 2), "v2.ncm"));
+        Assert.Contains("the training config's kind 2 is not in 0..1", ex.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] WithVersion(byte[] file, uint version)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(8), version);
+        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        return file;
+    }
+
+    [Fact]
+    public void A_model_too_large_for_a_file_is_refused_before_anything_is_written()
+    {
+        // 784 x 120,000 weights and 120,000 biases with Adam's two moments: 1.13 GB with the state (Load refuses files over 1 GiB), 376 MB
+        // without. Before, such a save wrote a file Load refused, and beyond 2 GiB failed with "Stream was too long".
+        var model = new Sequential(784).Add(new Dense(120_000));
+        model.Compile(new MeanSquaredError(), new Adam());
+        Assert.True(ModelFile.EstimatedBytes(model) > ModelFile.MaxFileBytes);
+        Assert.True(ModelFile.EstimatedBytes(model, includeOptimizer: false) < ModelFile.MaxFileBytes);
+        string path = Path.Combine(_dir, "huge.ncm");
+        var ex = Assert.Throws<NotSupportedException>(() => ModelFile.Save(model, path));
+        Assert.Contains("huge.ncm: the model needs 1,130,400,052 bytes, more than the 1,073,741,824", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("includeOptimizer: false", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_dir));
     }
 
     [Fact]
@@ -209,8 +266,8 @@ public sealed class ModelFileTests : IDisposable
         Assert.Contains("not a NeuralCore model file", Load([]), StringComparison.Ordinal);
 
         byte[] future = (byte[])valid.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 3);
-        Assert.Contains("version 3 is not supported", Load(future), StringComparison.Ordinal);
+        BinaryPrimitives.WriteUInt32LittleEndian(future.AsSpan(8), 4);
+        Assert.Contains("version 4 is not supported", Load(future), StringComparison.Ordinal);
 
         Assert.Throws<FileNotFoundException>(() => ModelFile.Load(Path.Combine(_dir, "missing.ncm")));
     }
@@ -292,10 +349,10 @@ public sealed class ModelFileTests : IDisposable
             Assert.Equal(0.001f, adam.State.Span[1]);
         }
 
-        // Saved again, it is a version-2 file that loads to the same model.
+        // Saved again, it is a version-3 file that loads to the same model.
         string path = Path.Combine(_dir, "upgraded.ncm");
         ModelFile.Save(loaded, path);
-        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(File.ReadAllBytes(path).AsSpan(8)));
+        Assert.Equal(3u, BinaryPrimitives.ReadUInt32LittleEndian(File.ReadAllBytes(path).AsSpan(8)));
         Assert.Equal(loaded.Summary(), ModelFile.Load(path).Summary());
     }
 
