@@ -421,6 +421,15 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
                 $"--hidden {hidden} gives {parameters:N0} parameters, more than one .NET array holds ({Array.MaxLength:N0}), and the model keeps them in one: use fewer or narrower hidden layers."));
         }
 
+        // The checkpoint and model.ncm hold the weights and the optimizer's state (Adam: two moments; the trainer's SGD
+        // has no momentum, so none); a file over ModelFile.MaxFileBytes could be neither loaded nor, now, saved.
+        long fileBytes = 4 * parameters * (settings.Optimizer == "sgd" ? 1 : 3);
+        if (fileBytes > ModelFile.MaxFileBytes)
+        {
+            throw new ArgumentException(string.Create(Inv,
+                $"--hidden {hidden} ({parameters:N0} parameters) makes a model file of {fileBytes / (1 << 20):N0} MiB with {settings.Optimizer}'s state, more than the {ModelFile.MaxFileBytes / (1 << 20):N0} MiB a model file may hold, so the run could save neither a checkpoint nor model.ncm: use fewer or narrower hidden layers (at most {ModelFile.MaxFileBytes / (4 * (settings.Optimizer == "sgd" ? 1 : 3)):N0} parameters with {settings.Optimizer})."));
+        }
+
         // Weights and gradients twice (each layer's own copy, then the model's arena), the optimizer's state
         // (Adam: two moments; SGD: a velocity at most), the activation and gradient buffers of one batch, the data.
         int slots = settings.Optimizer == "sgd" ? 1 : 2;

@@ -14,6 +14,18 @@ public class MnistMlpMemoryTests
     }
 
     [Fact]
+    public void Models_whose_file_would_exceed_the_format_limit_are_refused_naming_hidden()
+    {
+        // 784-16000-6000-10: 108.6 M parameters, 1.24 GiB with Adam's moments. Such a run trained, then saved a
+        // checkpoint that evaluate refused (or, larger, failed to save at all).
+        var e = Assert.Throws<ArgumentException>(() => Trainer.CheckMemory(new TrainSettings { Hidden = [16000, 6000] }, 64 * Gib));
+        Assert.Equal("--hidden 16000,6000 (108,626,010 parameters) makes a model file of 1,243 MiB with adam's state, more than the 1,024 MiB a model file may hold, so the run could save neither a checkpoint nor model.ncm: use fewer or narrower hidden layers (at most 89,478,485 parameters with adam).", e.Message);
+
+        // Plain SGD keeps no state: the same model's file is 414 MiB.
+        Trainer.CheckMemory(new TrainSettings { Hidden = [16000, 6000], Optimizer = "sgd" }, 64 * Gib);
+    }
+
+    [Fact]
     public void The_estimate_counts_weights_state_buffers_and_data()
     {
         // 784-1000-10: 795,010 parameters; Adam: 6 floats each (weights and gradients twice, two moments).
