@@ -89,13 +89,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
             for (int c = 0; c < row.ColCount; c++)
             {
-                ReadOnlySpan<char> field = row[c].Span;
-                if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
-                {
-                    throw new InvalidDataException($"{name}, line {line}, field {c + 1}: '{field.ToString()}' is not a number.");
-                }
-
-                values.Add(value);
+                values.Add(ParseField(row[c].Span, name, line, c));
             }
 
             rows++;
@@ -127,12 +121,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
             for (int c = 0; c < fields.Length; c++)
             {
-                if (!float.TryParse(fields[c], NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
-                {
-                    throw new InvalidDataException($"{name}, line {line}, field {c + 1}: '{fields[c]}' is not a number.");
-                }
-
-                values.Add(value);
+                values.Add(ParseField(fields[c], name, line, c));
             }
 
             rows++;
@@ -161,5 +150,23 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         }
 
         return result;
+    }
+
+    // A field as a finite float32: float.TryParse takes "NaN" and "Infinity", and turns 1e999 into an infinity, none of
+    // which a model can train on.
+    private static float ParseField(ReadOnlySpan<char> field, string name, int line, int column)
+    {
+        if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+        {
+            throw new InvalidDataException($"{name}, line {line}, field {column + 1}: '{field.ToString()}' is not a number.");
+        }
+
+        if (!float.IsFinite(value))
+        {
+            throw new InvalidDataException(
+                $"{name}, line {line}, field {column + 1}: '{field.ToString()}' is not a finite float32 (a missing value, an infinity, or beyond ±3.4E+38): fill in or remove it first.");
+        }
+
+        return value;
     }
 }

@@ -86,7 +86,8 @@ public sealed class Standardizer
         for (int i = 0; i < data.Length; i++)
         {
             int c = i % _means.Length;
-            data[i] = (data[i] - _means[c]) / _scales[c];
+            // In double, as Fit computed the statistics: (3e38 - (-3e38)) overflows float32.
+            data[i] = (float)((data[i] - (double)_means[c]) / _scales[c]);
         }
     }
 
@@ -99,7 +100,7 @@ public sealed class Standardizer
         for (int i = 0; i < data.Length; i++)
         {
             int c = i % _means.Length;
-            data[i] = (data[i] * _scales[c]) + _means[c];
+            data[i] = (float)((data[i] * (double)_scales[c]) + _means[c]);
         }
     }
 

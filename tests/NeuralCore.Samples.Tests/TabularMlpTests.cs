@@ -84,6 +84,14 @@ public class TabularMlpTests
 
         Assert.Throws<ArgumentException>(() => s.Transform(new float[3]));
         Assert.Throws<ArgumentException>(() => Standardizer.Fit([1f, float.NaN], 2));
+
+        // Values near float32's limit: x - mean overflowed float32 in Transform (to -Infinity), though Fit works in double.
+        float[] large = [3e38f, -3e38f, 3e38f];
+        Standardizer wide = Standardizer.Fit(large, 1);
+        wide.Transform(large);
+        Assert.Equal([MathF.Sqrt(0.5f), -MathF.Sqrt(2f), MathF.Sqrt(0.5f)], large, (a, b) => MathF.Abs(a - b) < 1e-6f);
+        wide.InverseTransform(large);
+        Assert.Equal([3e38f, -3e38f, 3e38f], large, (a, b) => MathF.Abs(a - b) <= 1e-6f * MathF.Abs(b));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NeuralCore.IO;
 
 namespace NeuralCore.Training;
 
@@ -46,13 +47,19 @@ public sealed class CsvLogger : Callback
     public bool Append { get; }
 
     /// <inheritdoc/>
-    /// <exception cref="IOException">The file cannot be created or read.</exception>
+    /// <exception cref="IOException">The file cannot be created or read, or the path is a directory, a named pipe, a device or a socket.</exception>
     /// <exception cref="InvalidOperationException">Appending to a file whose header names other columns than this training reports.</exception>
     /// <exception cref="UnauthorizedAccessException">The file or its folder is not writable.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         _columns = null;
+        if (InputFile.KindOf(_path) != FileKind.Missing)
+        {
+            // A directory was reported as "access denied", and a named pipe would block the training until read.
+            InputFile.RequireRegular(_path, "CSV log");
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         if (Append && File.Exists(_path) && new FileInfo(_path).Length > 0)
         {

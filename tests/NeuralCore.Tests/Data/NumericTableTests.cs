@@ -31,6 +31,30 @@ public class NumericTableTests
         Assert.Contains("holds no rows", empty.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("1e999")]
+    [InlineData("-1e39")]
+    [InlineData("NaN")]
+    [InlineData("-Infinity")]
+    public void Values_that_are_no_finite_float_are_refused_by_line_and_field_from_a_reader_and_a_file(string field)
+    {
+        // float.TryParse turned 1e999 into an infinity and took "NaN" without a word.
+        string text = $"1,2\n3,{field}\n";
+        var fromReader = Assert.Throws<InvalidDataException>(() => Read(text));
+        Assert.Contains($"t.csv, line 2, field 2: '{field}' is not a finite float32", fromReader.Message, StringComparison.Ordinal);
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllText(path, text);
+            var fromFile = Assert.Throws<InvalidDataException>(() => NumericTable.Read(path, 0));
+            Assert.Contains($"line 2, field 2: '{field}' is not a finite float32", fromFile.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Gzip_files_are_read_and_a_missing_file_is_named()
     {

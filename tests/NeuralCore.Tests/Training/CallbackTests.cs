@@ -195,6 +195,13 @@ public sealed class CallbackTests : IDisposable
         Assert.Equal(semicolon.Epochs[0].Loss, double.Parse(fields[2], CultureInfo.InvariantCulture));
         Assert.Throws<ArgumentException>(() => new CsvLogger(path, '.'));
         Assert.Throws<ArgumentException>(() => new CsvLogger(" "));
+
+        // A folder where the file should be is named as one (it was "access denied"), before any epoch is trained.
+        trained = model.EpochsTrained;
+        var folder = Assert.Throws<IOException>(() =>
+            model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [new CsvLogger(Path.Combine(_folder, "logs"))] }));
+        Assert.Contains("logs is a directory: a CSV log must be a regular file", folder.Message, StringComparison.Ordinal);
+        Assert.Equal(trained, model.EpochsTrained);
     }
 
     [Fact]
