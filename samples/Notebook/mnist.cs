@@ -206,12 +206,20 @@ notebook.Section("6. ROC curves").Image(rocPlot, "ROC curves", 900, 620);
 OverfittingVerdict verdict = OverfittingVerdict.Judge(history, monitor: "val_accuracy");
 var worst = scores.Classes.MinBy(c => c.F1)!;
 var confused = confusion.MostConfused(3);
+int lowest = Enumerable.Range(0, 10).MinBy(d => roc.Classes[d].Auc);
+// Said from this run's numbers: a small or short model can leave a digit that it ranks poorly or never predicts.
+string ranking = roc.Classes[lowest].Auc >= 0.99
+    ? "every digit is ranked almost perfectly against the others"
+    : $"digit {lowest} is ranked worst against the others (AUC {roc.Classes[lowest].Auc:0.0000})";
+string validation = history.Epochs[^1].ValidationAccuracy is { } lastValidation
+    ? $" (validation {lastValidation:P2} in the last epoch)"
+    : " (no validation data was held out)";
 notebook.Section("7. Answers")
     .Text($"**How long did it train?** {history.TotalSeconds:0.00} s for {history.Epochs.Count} epochs, {history.TotalSeconds / history.Epochs.Count:0.00} s per epoch on {Environment.ProcessorCount} core(s).")
-    .Text($"**What accuracy did it reach?** {test.Accuracy:P2} on the {data.Test.Count:N0} test images (validation {history.Epochs[^1].ValidationAccuracy:P2} in the last epoch).")
+    .Text($"**What accuracy did it reach?** {test.Accuracy:P2} on the {data.Test.Count:N0} test images{validation}.")
     .Text($"**What do the confusion matrix and the ROC curves show?** The weakest digit is {worst.Name} (F1 {worst.F1:0.000}); the most frequent confusions are " +
           string.Join(", ", confused.Select(c => $"{c.Actual} taken for {c.Predicted} ({c.Count}×)")) +
-          $". The ROC AUCs average {roc.MacroAuc:0.0000}: every digit is ranked almost perfectly against the others.")
+          $". The ROC AUCs average {roc.MacroAuc:0.0000}: {ranking}.")
     .Text($"**Does it overfit?** {verdict.AnswerText}. {verdict.Evidence}")
     .Text($"Rule: {OverfittingVerdict.Rule}");
 
@@ -284,7 +292,9 @@ sealed class Notebook(string title)
 
     public Notebook Image(Plot plot, string description, int width, int height)
     {
-        _html.Append(plot.GetPngHtml(width, height, WebUtility.HtmlEncode(description), "figure")).Append('\n');
+        // Written here rather than with Plot.GetPngHtml, whose img tag has no alt text.
+        string png = Convert.ToBase64String(plot.GetImageBytes(width, height, ImageFormat.Png));
+        _html.Append($"<img class='figure' alt='{WebUtility.HtmlEncode(description)}' src='data:image/png;base64,{png}'>\n");
         return this;
     }
 
