@@ -13,7 +13,6 @@ internal static class Cli
     {
         Description = "Hidden layer sizes, comma-separated (e.g. 512,256 is two layers). Default 128.",
         CustomParser = ParseHidden,
-        Recursive = true,
     };
 
     private static readonly Option<int> EpochsOption = IntOption("--epochs", "Passes over the training data.", 10, 1, 100_000);
@@ -22,13 +21,15 @@ internal static class Cli
     private static readonly Option<float?> LearningRateOption = new("--learning-rate")
     {
         Description = "The learning rate (default: Keras's, 0.001 for adam and 0.01 for sgd).",
-        CustomParser = result => ParseNumber(result, "--learning-rate", v => v > 0 && v <= 10, "a number in (0, 10]") is { } v ? (float)v : null,
-        Recursive = true,
+        // Checked as the float it becomes: 1e-50 passed as a double and became 0.
+        CustomParser = result => ParseNumber(result, "--learning-rate", v => (float)v > 0 && v <= 10, "a number in (0, 10], at least 1.4E-45 (a float32 above 0)") is { } v ? (float)v : null,
     };
 
     private static readonly Option<string> LossOption = ChoiceOption("--loss", "The loss: crossentropy (softmax cross-entropy) or mse (mean squared error on a softmax output).", "crossentropy", "crossentropy", "mse");
     private static readonly Option<double> DropoutOption = DoubleOption("--dropout", "Dropout rate after each hidden layer, in [0, 1).", 0, v => v >= 0 && (float)v < 1f, "a number in [0, 1)");
-    private static readonly Option<double> SplitOption = DoubleOption("--validation-split", "Fraction of the training set held out (its last samples, as in Keras), in [0, 0.99].", 0.1, v => v >= 0 && v <= 0.99, "a number in [0, 0.99]");
+    // Above 0 it must hold out at least one of the 60,000 training images (1e-300 passed and failed after loading).
+    private static readonly Option<double> SplitOption = DoubleOption("--validation-split", "Fraction of the training set held out (its last samples, as in Keras): 0, or from 1/60000 to 0.99.", 0.1,
+        v => v == 0 || (v * 60_000 >= 1 && v <= 0.99), "0, or a number from 1/60000 (one image held out) to 0.99");
     private static readonly Option<int> ThreadsOption = IntOption("--threads", "Threads for the kernels; 0 uses every processor.", 0, 0, 256);
     private static readonly Option<ulong> SeedOption = new("--seed")
     {
@@ -44,19 +45,18 @@ internal static class Cli
 
             return seed;
         },
-        Recursive = true,
     };
 
     private static readonly Option<string?> DataOption = new("--data")
     {
         Description = "A folder holding the four MNIST IDX files (.gz or raw). Default: the repository's data/mnist, then the cache, then a download.",
-        Recursive = true,
+        CustomParser = result => ParsePath(result, "--data"),
     };
 
     private static readonly Option<string?> OutOption = new("--out")
     {
         Description = "Where to write the outputs: history.csv, report.json, report.md, the pictures and model.ncm (default runs/mnist; runs/sweep for sweep; for evaluate, evaluation.md and the pictures, only when given).",
-        Recursive = true,
+        CustomParser = result => ParsePath(result, "--out"),
     };
 
     private static readonly Option<int?> EarlyStoppingOption = new("--early-stopping")
@@ -73,13 +73,11 @@ internal static class Cli
 
             return patience;
         },
-        Recursive = true,
     };
 
     private static readonly Option<bool> OnnxOption = new("--onnx")
     {
         Description = "Also write model.onnx, the trained model as an ONNX graph (opset 13) for ONNX Runtime and other ONNX tools; it outputs the class probabilities.",
-        Recursive = true,
     };
 
     private static readonly Option<string> MonitorOption = ChoiceOption("--monitor",
@@ -109,7 +107,6 @@ internal static class Cli
 
             return token;
         },
-        Recursive = true,
     };
 
     private static readonly Option<string> ModelOption = new("--model")
@@ -124,12 +121,20 @@ internal static class Cli
         Func<string, TrainSettings, string?, CancellationToken, int> evaluate,
         Func<string, int>? verify = null)
     {
-        var root = new RootCommand(
-            "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.")
-        {
+        // Each command takes the options it uses, and only those (as recursive options, evaluate and verify listed every
+        // training option in --help and ignored them).
+        Option[] training =
+        [
             HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
-            LossOption, DropoutOption, SplitOption, EarlyStoppingOption, MonitorOption, OnnxOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
-        };
+            LossOption, DropoutOption, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+        ];
+        var root = new RootCommand(
+            "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.");
+        foreach (Option option in training.Append(OnnxOption))
+        {
+            root.Options.Add(option);
+        }
+
         root.SetAction((result, token) => Task.FromResult(train(Settings(result), token)));
 
         var sweepCommand = new Command("sweep",
@@ -137,6 +142,11 @@ internal static class Cli
         {
             ArchsOption,
         };
+        foreach (Option option in training)
+        {
+            sweepCommand.Options.Add(option);
+        }
+
         sweepCommand.SetAction((result, token) =>
         {
             TrainSettings settings = Settings(result);
@@ -149,15 +159,19 @@ internal static class Cli
 
         var evaluateCommand = new Command("evaluate", "Evaluates a saved model on the MNIST test set: accuracy, confusion matrix, per-digit scores and ROC AUC.")
         {
-            ModelOption,
+            ModelOption, DataOption, ThreadsOption, OutOption,
         };
         evaluateCommand.SetAction((result, token) =>
             // --out is optional here: without it, evaluate only prints.
-            Task.FromResult(evaluate(result.GetRequiredValue(ModelOption), Settings(result),
+            Task.FromResult(evaluate(result.GetRequiredValue(ModelOption),
+                new TrainSettings { DataDirectory = result.GetValue(DataOption), Threads = result.GetValue(ThreadsOption) },
                 result.GetResult(OutOption) is { Implicit: false } ? result.GetValue(OutOption) : null, token)));
         root.Subcommands.Add(evaluateCommand);
 
-        var verifyCommand = new Command("verify", "Checks that an output folder holds one finished run's outputs, as its manifest.json lists them (exit code 1 if not).");
+        var verifyCommand = new Command("verify", "Checks that an output folder holds one finished run's outputs, as its manifest.json lists them (exit code 1 if not).")
+        {
+            OutOption,
+        };
         verifyCommand.SetAction(result => verify?.Invoke(result.GetValue(OutOption) ?? Path.Combine("runs", "mnist")) ?? 0);
         root.Subcommands.Add(verifyCommand);
         return root;
@@ -191,7 +205,8 @@ internal static class Cli
             Epochs = Given(EpochsOption) ? result.GetValue(EpochsOption) : start.Epochs,
             BatchSize = Given(BatchOption) ? result.GetValue(BatchOption) : start.BatchSize,
             Optimizer = Given(OptimizerOption) ? result.GetValue(OptimizerOption)! : start.Optimizer,
-            LearningRate = result.GetValue(LearningRateOption) ?? start.LearningRate,
+            // A preset's rate is for its optimizer: another one given beside it starts from its own default.
+            LearningRate = result.GetValue(LearningRateOption) ?? (Given(OptimizerOption) && result.GetValue(OptimizerOption) != start.Optimizer ? null : start.LearningRate),
             Schedule = Given(ScheduleOption) ? result.GetValue(ScheduleOption)! : start.Schedule,
             Warmup = Given(WarmupOption) ? result.GetValue(WarmupOption) : start.Warmup,
             Loss = Given(LossOption) ? result.GetValue(LossOption)! : start.Loss,
@@ -209,6 +224,13 @@ internal static class Cli
 
     private static int[]? ParseHidden(ArgumentResult result)
     {
+        if (result.Tokens.Count > 1)
+        {
+            // Each --hidden added its layers to the last: --hidden 512 --hidden 16 trained 784-512-16-10.
+            result.AddError($"--hidden was given {result.Tokens.Count} times ({string.Join(", ", result.Tokens.Select(t => t.Value))}); give it once, its layer sizes separated by commas (e.g. --hidden 512,256).");
+            return null;
+        }
+
         var sizes = new List<int>();
         foreach (Token token in result.Tokens)
         {
@@ -255,6 +277,18 @@ internal static class Cli
         return architectures;
     }
 
+    private static string? ParsePath(ArgumentResult result, string name)
+    {
+        string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            result.AddError($"{name} needs a folder; got an empty value.");
+            return null;
+        }
+
+        return token;
+    }
+
     private static double? ParseNumber(ArgumentResult result, string name, Func<double, bool> valid, string expected)
     {
         string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
@@ -282,7 +316,6 @@ internal static class Cli
 
             return value;
         },
-        Recursive = true,
     };
 
     private static Option<double> DoubleOption(string name, string description, double fallback, Func<double, bool> valid, string expected) => new(name)
@@ -290,7 +323,6 @@ internal static class Cli
         Description = description,
         DefaultValueFactory = _ => fallback,
         CustomParser = result => ParseNumber(result, name, valid, expected) ?? fallback,
-        Recursive = true,
     };
 
     private static Option<string> ChoiceOption(string name, string description, string fallback, params string[] choices) => new(name)
@@ -309,6 +341,5 @@ internal static class Cli
 
             return lower;
         },
-        Recursive = true,
     };
 }

@@ -203,7 +203,7 @@ internal sealed record RunReport(
         var md = new StringBuilder();
         string hidden = string.Join("-", Settings.Hidden);
         md.Append(Inv, $"# MNIST MLP 784-{hidden}-10: training report\n\n");
-        md.Append(Inv, $"Configuration: hidden {string.Join(", ", Settings.Hidden)}, {Settings.Epochs} epochs, batch {Settings.BatchSize}, ")
+        md.Append(Inv, $"Configuration{(Settings.Preset is { } preset ? $" (--preset {preset}, with any option given beside it)" : "")}: hidden {string.Join(", ", Settings.Hidden)}, {Settings.Epochs} epochs, batch {Settings.BatchSize}, ")
           .Append(Inv, $"{Settings.Optimizer} (learning rate {Settings.EffectiveLearningRate:G4}{(Settings.Schedule == "cosine" ? $", cosine schedule, warmup {Settings.Warmup:G3}" : "")}), loss {Settings.Loss}, dropout {Settings.Dropout:G3}, ")
           .Append(Inv, $"validation split {Settings.ValidationSplit:G3}, {(Settings.EarlyStoppingPatience is { } p ? $"early stopping on {Settings.Monitor} with patience {p}" : "no early stopping")}, ")
           .Append(Inv, $"seed {Settings.Seed}, {ThreadsUsed} thread(s); {Parameters:N0} parameters. ")
