@@ -77,6 +77,11 @@ internal static class RunManifest
                 {
                     problems.Add($"{file.Name} is not the file run {runId} wrote (another run or an edit replaced it)");
                 }
+                else if (Path.GetFileName(file.Name) == "report.json" && ReportRunId(path) is { } reported && reported != runId)
+                {
+                    // The hashes say what was on disk when the manifest was written; the report says which run wrote it.
+                    problems.Add($"{file.Name} was written by run {reported}, not by run {runId} of the manifest");
+                }
             }
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -85,6 +90,12 @@ internal static class RunManifest
         }
 
         return problems;
+    }
+
+    private static string? ReportRunId(string path)
+    {
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(path));
+        return report.RootElement.TryGetProperty("runId", out JsonElement id) ? id.GetString() : null;
     }
 
     private static string Hash(string path)

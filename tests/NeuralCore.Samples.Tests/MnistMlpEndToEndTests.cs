@@ -180,6 +180,44 @@ public sealed class MnistMlpCancellationTests : IDisposable
         Assert.Empty(Directory.GetFiles(_out, ".*"));
     }
 
+    [Fact]
+    public void An_interrupted_sweep_reports_the_finished_architectures_and_writes_no_manifest()
+    {
+        // Cancelled when the second architecture is announced: its first step sees the token. The sweep's report said
+        // nothing of the missing one, and its manifest let verify pass the set as finished.
+        using var cts = new CancellationTokenSource();
+        var error = new StringWriter();
+        var settings = new TrainSettings { Epochs = 1, BatchSize = 128, OutputDirectory = _out };
+        int exit = new Trainer(new CancelOnLine("hidden 32:", cts), error, interactive: false).Sweep(settings, [[16], [32], [64]], cts.Token);
+        Assert.Equal(Trainer.Interrupted, exit);
+        string report = File.ReadAllText(Path.Combine(_out, "report.md"));
+        Assert.Contains("**Unfinished:** 1 of 3 architectures finished; missing 32 (interrupted), 64 (not started).", report, StringComparison.Ordinal);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(_out, "sweep.csv")).Length);
+        Assert.False(File.Exists(Path.Combine(_out, RunManifest.FileName)));
+        Assert.Contains($"has no {RunManifest.FileName}", Assert.Single(RunManifest.Verify(_out)), StringComparison.Ordinal);
+        Assert.Equal(["784-16-10"], Directory.GetDirectories(_out).Select(Path.GetFileName));
+        Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Evaluate_refuses_an_out_that_holds_a_training_run_before_loading_anything()
+    {
+        // Its pictures replaced the run's, under the run's report.md, and its manifest replaced the run's.
+        var model = new NeuralCore.Models.Sequential(784).Add(new NeuralCore.Layers.Dense(10));
+        model.Compile(new NeuralCore.Losses.SoftmaxCrossEntropy(), new NeuralCore.Optimizers.Adam());
+        string path = Path.Combine(_out, "m.ncm");
+        NeuralCore.Serialization.ModelFile.Save(model, path);
+        string run = Path.Combine(_out, "run");
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "report.md"), "a run's report");
+        File.WriteAllText(Path.Combine(run, "confusion.png"), "a run's picture");
+        var settings = new TrainSettings { DataDirectory = Path.Combine(_out, "no-data-needed") };
+        var ex = Assert.Throws<IOException>(() => new Trainer(TextWriter.Null, TextWriter.Null, false).Evaluate(path, settings, run, CancellationToken.None));
+        Assert.Contains("holds a training run's outputs (report.md)", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("a run's picture", File.ReadAllText(Path.Combine(run, "confusion.png")));
+        Assert.Empty(Directory.GetFiles(run, ".*"));
+    }
+
     /// <summary>A writer that cancels when a line starting with a prefix is written.</summary>
     private sealed class CancelOnLine(string prefix, CancellationTokenSource cancellation) : StringWriter
     {

@@ -27,6 +27,33 @@ public sealed class RunManifestTests : IDisposable
     }
 
     [Fact]
+    public void A_report_of_another_run_under_a_matching_hash_is_named()
+    {
+        // The hashes describe what was on disk when the manifest was written; the report names the run that wrote it.
+        File.WriteAllText(Path.Combine(_out, "report.json"), "{\"runId\": \"run-2\"}");
+        RunManifest.Write(_out, "run-1", ["report.json"]);
+        Assert.Equal(["report.json was written by run run-2, not by run run-1 of the manifest"], RunManifest.Verify(_out));
+        File.WriteAllText(Path.Combine(_out, "report.json"), "{\"runId\": \"run-1\"}");
+        RunManifest.Write(_out, "run-1", ["report.json"]);
+        Assert.Empty(RunManifest.Verify(_out));
+    }
+
+    [Fact]
+    public void One_run_at_a_time_writes_to_a_folder()
+    {
+        // Two trainers on one --out interleaved their outputs, and the manifest of one certified the other's history.
+        using (FileStream held = Trainer.LockOutput(_out))
+        {
+            var ex = Assert.Throws<IOException>(() => Trainer.LockOutput(_out));
+            Assert.Contains($"Another run is writing to the output folder '{_out}'", ex.Message, StringComparison.Ordinal);
+        }
+
+        // Released with the run; no file is left behind.
+        Trainer.LockOutput(_out).Dispose();
+        Assert.Empty(Directory.GetFiles(_out, ".*"));
+    }
+
+    [Fact]
     public void A_run_that_starts_writing_outputs_removes_the_manifest_until_it_finishes()
     {
         File.WriteAllText(Path.Combine(_out, "report.json"), "{}");
