@@ -105,4 +105,33 @@ public class TabularMlpTests
         Assert.All(train.Features.Zip(train.Targets), p => Assert.Equal(2 * p.First, p.Second));
         Assert.Equal(test.Features, data.SplitShuffled(0.25, 7).Test.Features);
     }
+
+    [Theory]
+    [InlineData(2, "--seed must be a non-negative integer below 2^64; got 'abc'", "--seed", "abc")]
+    [InlineData(2, "--seed must be a non-negative integer below 2^64; got '-1'", "--seed", "-1")]
+    [InlineData(2, "--epochs must be an integer from 1 to 100000; got '99999999999'", "--epochs", "99999999999")]
+    [InlineData(2, "--epochs must be an integer from 1 to 100000; got '0'", "--epochs", "0")]
+    [InlineData(2, "--epochs needs a value", "--epochs")]
+    [InlineData(2, "unknown option '--bogus'", "--bogus")]
+    [InlineData(1, "no such folder", "--data", "/nonexistent-neuralcore")]
+    [InlineData(1, "--out /proc/neuralcore/x cannot be written", "--out", "/proc/neuralcore/x")]
+    public async Task Bad_arguments_get_one_line_naming_them_and_no_stack_trace(int exitCode, string message, params string[] args)
+    {
+        // Each of these ended in an unhandled exception's stack trace (exit 134), the last only after training.
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TabularMlp.dll"));
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        string error = await process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(60_000), "TabularMlp did not exit");
+        await output;
+        Assert.Equal(exitCode, process.ExitCode);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
 }
