@@ -17,6 +17,7 @@ public sealed class OnnxImportTests : IDisposable
     {
         ["relu threshold"] = "GreaterOrEqual",
         ["relu all options"] = "GreaterOrEqual",
+        ["relu max_value at threshold"] = "GreaterOrEqual",
         ["gelu exact"] = "Mul",
         ["gelu tanh"] = "Mul",
         ["deep"] = "Mul",
