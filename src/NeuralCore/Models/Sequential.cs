@@ -376,7 +376,9 @@ public sealed class Sequential
     /// <param name="keepOptimizerState">Keep the optimizer's state when it is the one already compiled (to resume training).</param>
     /// <param name="metrics">The metrics Fit and Evaluate report (see <see cref="Metrics"/>); null for the default.</param>
     /// <exception cref="ArgumentNullException">The loss or optimizer is null.</exception>
-    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The model has no layers; or another thread is training it, or this call comes from a callback of its <c>Fit</c>.
+    /// </exception>
     /// <exception cref="ArgumentException">
     /// The loss does not suit the model's last layer (a softmax or sigmoid layer before a loss that applies it
     /// again, probabilities expected from a model that does not output them, one output for a categorical loss), the
@@ -545,7 +547,7 @@ public sealed class Sequential
     /// <param name="labels">The <c>[batch]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and correct count, measured before the update.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     /// <remarks>
     /// When the loss is NaN or infinite the update is skipped, so the parameters stay those from before the step and
@@ -563,7 +565,7 @@ public sealed class Sequential
     /// <param name="targets">The batch's labels or <c>[batch, OutputSize]</c> values, and optional <c>[batch]</c> weights.</param>
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     /// <remarks>As the label overload, a NaN or infinite loss skips the update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -611,7 +613,7 @@ public sealed class Sequential
     /// <param name="labels">The <c>[batch]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and correct count.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch) =>
         ComputeGradients(inputs, LossTargets.FromLabels(labels), batch);
@@ -624,7 +626,7 @@ public sealed class Sequential
     /// <param name="targets">The batch's labels or <c>[batch, OutputSize]</c> values, and optional <c>[batch]</c> weights.</param>
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and accuracy counts.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, LossTargets targets, int batch)

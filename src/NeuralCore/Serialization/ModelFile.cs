@@ -73,11 +73,16 @@ public static class ModelFile
 
     /// <summary>Reads a model written by <see cref="Save"/>; compiled when the file holds its loss and optimizer.</summary>
     /// <param name="path">The file.</param>
+    /// <param name="compile">
+    /// Whether to compile the model with the loss, optimizer (and its state) the file holds, as Keras's
+    /// <c>load_model(compile=True)</c>. False returns the architecture and weights alone, uncompiled: to add layers before
+    /// compiling it anew, or when the file's loss or optimizer is a type this process has not registered.
+    /// </param>
     /// <returns>The model, with bitwise the weights it was saved with.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket (refused before opening it), or the file cannot be read.</exception>
     /// <exception cref="InvalidDataException">The file is not a NeuralCore model, is truncated, corrupt, of another version, or inconsistent; the message names the file and the problem.</exception>
-    public static Sequential Load(string path)
+    public static Sequential Load(string path, bool compile = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         InputFile.RequireRegular(path, "model file");
@@ -114,15 +119,16 @@ public static class ModelFile
             length += read;
         }
 
-        return Read(buffer.AsSpan(0, length), name);
+        return Read(buffer.AsSpan(0, length), name, compile);
     }
 
     /// <summary>Parses a model from the bytes of a file (<see cref="Load"/> without the file system).</summary>
     /// <param name="bytes">The file's bytes.</param>
     /// <param name="name">The name used in error messages.</param>
+    /// <param name="compile">As for <see cref="Load"/>.</param>
     /// <returns>The model.</returns>
     /// <exception cref="InvalidDataException">The bytes are not a valid model file.</exception>
-    public static Sequential Read(ReadOnlySpan<byte> bytes, string name)
+    public static Sequential Read(ReadOnlySpan<byte> bytes, string name, bool compile = true)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (bytes.Length < Magic.Length || !bytes[..Magic.Length].SequenceEqual(Magic))
@@ -156,7 +162,7 @@ public static class ModelFile
         }
 
         var reader = new BodyReader(bytes[HeaderBytes..^HashBytes], name);
-        Sequential model = version == 1 ? ReadBodyVersion1(ref reader) : ReadBody(ref reader, version);
+        Sequential model = version == 1 ? ReadBodyVersion1(ref reader, compile) : ReadBody(ref reader, version, compile);
         if (!reader.AtEnd)
         {
             throw new InvalidDataException($"{name}: {reader.Remaining} unexpected bytes after the model.");
@@ -301,7 +307,7 @@ public static class ModelFile
         w.Write(MemoryMarshal.AsBytes(values)); // little-endian on every platform .NET runs NeuralCore on
     }
 
-    private static Sequential ReadBody(ref BodyReader r, uint version)
+    private static Sequential ReadBody(ref BodyReader r, uint version, bool compile)
     {
         string modelName = r.String("model name");
         ulong seed = r.UInt64();
@@ -347,6 +353,12 @@ public static class ModelFile
             ComponentConfig lossConfig = r.Config("loss");
             ComponentConfig optimizerConfig = r.Config("optimizer");
             ComponentConfig metricsConfig = r.Config("metrics");
+            if (!compile)
+            {
+                SkipOptimizerState(ref r, training == 1);
+                return model;
+            }
+
             ILoss loss = Create(ref r, () => ComponentRegistry.CreateLoss(lossConfig), "the loss");
             IOptimizer optimizer = Create(ref r, () => ComponentRegistry.CreateOptimizer(optimizerConfig), "the optimizer");
             string[]? metrics = Create(ref r, () => metricsConfig.GetBoolean("compiled")
@@ -366,6 +378,21 @@ public static class ModelFile
     }
 
     // A factory call whose InvalidDataException (unknown type, bad config) names the file and the component.
+    // Load(compile: false): the step count and the state are checked for their bounds and passed over.
+    private static void SkipOptimizerState(ref BodyReader r, bool present)
+    {
+        if (present)
+        {
+            long iterations = r.Int64();
+            if (iterations < 0)
+            {
+                throw r.Error($"negative optimizer step count {iterations}");
+            }
+
+            r.SkipFloats("optimizer state");
+        }
+    }
+
     private static T Create<T>(ref BodyReader r, Func<T> create, string what)
     {
         try
@@ -375,7 +402,9 @@ public static class ModelFile
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException)
         {
             // A setting out of range, or a loss that does not suit the layers, is a bad file too.
-            throw r.Error($"{what}: {ex.Message.TrimEnd('.')}");
+            throw r.Error(what is "the loss" or "the optimizer" or "the loss and optimizer" or "the metrics"
+                ? $"{what}: {ex.Message.TrimEnd('.')} (ModelFile.Load(path, compile: false) reads the architecture and weights alone)"
+                : $"{what}: {ex.Message.TrimEnd('.')}");
         }
     }
 
@@ -424,7 +453,7 @@ public static class ModelFile
 
     // Version 1 (before components described themselves): fixed layer tags, a dropout rate field for every layer, and
     // the optimizers' options in a fixed order.
-    private static Sequential ReadBodyVersion1(ref BodyReader r)
+    private static Sequential ReadBodyVersion1(ref BodyReader r, bool compile)
     {
         string modelName = r.String("model name");
         ulong seed = r.UInt64();
@@ -477,6 +506,12 @@ public static class ModelFile
                     break;
                 default:
                     throw r.Error($"unknown optimizer '{optimizerConfig.TypeId}'");
+            }
+
+            if (!compile)
+            {
+                SkipOptimizerState(ref r, true);
+                return model;
             }
 
             ILoss loss = Create(ref r, () => ComponentRegistry.CreateLoss(lossConfig), "the loss");
@@ -606,6 +641,17 @@ public static class ModelFile
             float[] values = new float[count];
             MemoryMarshal.Cast<byte, float>(Take(count * sizeof(float), what)).CopyTo(values);
             return values;
+        }
+
+        public void SkipFloats(string what)
+        {
+            int count = Int32();
+            if (count < 0 || count > Remaining / sizeof(float))
+            {
+                throw Error($"{what}: {count} values announced, which the file cannot hold");
+            }
+
+            Take(count * sizeof(float), what);
         }
 
         public float[] Floats(string what, int expected)

@@ -213,17 +213,96 @@ public sealed class ModelFileTests : IDisposable
     [Fact]
     public void A_model_too_large_for_a_file_is_refused_before_anything_is_written()
     {
-        // 784 x 120,000 weights and 120,000 biases with Adam's two moments: 1.13 GB with the state (Load refuses files over 1 GiB), 376 MB
-        // without. Before, such a save wrote a file Load refused, and beyond 2 GiB failed with "Stream was too long".
-        var model = new Sequential(784).Add(new Dense(120_000));
-        model.Compile(new MeanSquaredError(), new Adam());
-        Assert.True(ModelFile.EstimatedBytes(model) > ModelFile.MaxFileBytes);
-        Assert.True(ModelFile.EstimatedBytes(model, includeOptimizer: false) < ModelFile.MaxFileBytes);
+        // An optimizer whose state claims 300 M floats (1.2 GB; Load refuses files over 1 GiB) without holding them:
+        // the size is checked before any byte is written or read. Before, such a save wrote a file Load refused, and
+        // beyond 2 GiB failed with "Stream was too long".
+        var model = new Sequential(784).Add(new Dense(10));
+        model.Compile(new MeanSquaredError(), new UnregisteredSgd(stateLength: 300_000_000));
+        Assert.Equal(20 + 32 + (4 * (7_850 + 300_000_000L)), ModelFile.EstimatedBytes(model));
+        Assert.True(ModelFile.EstimatedBytes(model, includeOptimizer: false) < 40_000);
         string path = Path.Combine(_dir, "huge.ncm");
         var ex = Assert.Throws<NotSupportedException>(() => ModelFile.Save(model, path));
-        Assert.Contains("huge.ncm: the model needs 1,130,400,052 bytes, more than the 1,073,741,824", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("huge.ncm: the model needs 1,200,031,452 bytes, more than the 1,073,741,824", ex.Message, StringComparison.Ordinal);
         Assert.Contains("includeOptimizer: false", ex.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(_dir));
+    }
+
+    [Fact]
+    public void Loading_without_compiling_gives_the_architecture_and_weights_for_a_new_head_or_an_unknown_optimizer()
+    {
+        // Keras's load_model(compile=False). Since version 3 keeps the compile config without the state, this is how
+        // to read a file whose optimizer this process has not registered, or to add layers to a saved body.
+        var model = new Sequential(4, seed: 3).Add(new Dense(5)).Add(new Relu()).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new UnregisteredSgd(stateLength: 0));
+        string path = Path.Combine(_dir, "custom.ncm");
+        foreach (bool state in new[] { true, false })
+        {
+            ModelFile.Save(model, path, includeOptimizer: state);
+            var ex = Assert.Throws<InvalidDataException>(() => ModelFile.Load(path));
+            Assert.Contains("unregistered_sgd", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("ModelFile.Load(path, compile: false)", ex.Message, StringComparison.Ordinal);
+            Sequential body = ModelFile.Load(path, compile: false);
+            Assert.False(body.IsCompiled);
+            Assert.Equal(model.Parameters.ToArray(), body.Layers.SelectMany(l => l.Parameters.ToArray()));
+            body.Add(new Relu()).Add(new Dense(2));
+            body.Compile(new SoftmaxCrossEntropy(), new Adam());
+            Assert.Equal(2, body.Predict(new float[4]).Length);
+        }
+
+        // A file with Adam's state, read without it: the state is passed over, its bounds checked.
+        Sequential trained = Trained(out _, out _);
+        ModelFile.Save(trained, path);
+        Sequential weights = ModelFile.Load(path, compile: false);
+        Assert.False(weights.IsCompiled);
+        Assert.Equal(trained.Parameters.ToArray(), weights.Layers.SelectMany(l => l.Parameters.ToArray()));
+    }
+
+    /// <summary>
+    /// Plain SGD under a type id no factory knows; its state can claim a length it does not hold (a memory manager
+    /// whose span is never taken), so that a size check can be tested without allocating gigabytes.
+    /// </summary>
+    private sealed class UnregisteredSgd(int stateLength) : IOptimizer
+    {
+        public string Name => "unregistered_sgd";
+
+        public long Iterations { get; private set; }
+
+        public float LearningRate { get; set; } = 0.01f;
+
+        public Memory<float> State { get; } = stateLength == 0 ? Memory<float>.Empty : new Unbacked(stateLength).Memory;
+
+        public void WriteConfig(ComponentConfig config) => config.Set("learning_rate", LearningRate);
+
+        public void Initialize(int parameterCount) => Iterations = 0;
+
+        public void SetIterations(long iterations) => Iterations = iterations;
+
+        public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+        {
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                parameters[i] -= LearningRate * gradients[i];
+            }
+
+            Iterations++;
+        }
+
+        private sealed class Unbacked(int length) : System.Buffers.MemoryManager<float>
+        {
+            public override Span<float> GetSpan() => throw new InvalidOperationException("this state is a length only");
+
+            public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => throw new InvalidOperationException("this state is a length only");
+
+            public override void Unpin()
+            {
+            }
+
+            protected override void Dispose(bool disposing)
+            {
+            }
+
+            public override Memory<float> Memory => CreateMemory(length);
+        }
     }
 
     [Fact]
