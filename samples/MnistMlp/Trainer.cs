@@ -219,15 +219,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             string name = Name(hidden);
             string folder = Path.Combine(settings.OutputDirectory, "784-" + string.Join("-", hidden) + "-10");
             Directory.CreateDirectory(folder);
-            Sequential model = BuildModel(one);
-            output.WriteLine($"hidden {name}: {model.ParameterCount:N0} parameters");
             string partial = PartialBeside(Path.Combine(folder, "history.csv"));
             try
             {
                 History history;
+                Sequential model;
                 try
                 {
+                    // Before the model is built: the memory check counted one model, not two at once.
                     WarmUp(one, data, cancellation);
+                    model = BuildModel(one);
+                    output.WriteLine($"hidden {name}: {model.ParameterCount:N0} parameters");
                     history = Fit(model, data, one, partial, cancellation);
                 }
                 catch (OperationCanceledException)
@@ -388,20 +390,27 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     }
 
     /// <summary>
-    /// An untimed training of a throwaway model like the sweep's next one: 64 steps and a validation pass over the
-    /// first samples, so that compiling code and first touches of its buffers are not charged to whichever
+    /// An untimed training of a throwaway model like the sweep's next one: 64 steps (fewer on a smaller training set)
+    /// and, when the sweep validates, a validation pass, so that compiling the code they run is not charged to whichever
     /// architecture comes first (784-32-16-10 took 0.14 s for 2 epochs listed first and 0.08 s listed third).
     /// </summary>
     private static void WarmUp(TrainSettings settings, MnistDataset data, CancellationToken cancellation)
     {
-        Sequential model = BuildModel(settings);
-        int steps = 64;
-        Dataset sample = data.Train.Slice(0, Math.Min(data.Train.Count, (steps + 8) * settings.BatchSize));
-        model.Fit(sample, new FitOptions
+        const int Steps = 64;
+        bool validate = settings.ValidationSplit > 0;
+        // With validation a fifth more samples, held out by a split of 0.2 whatever the sweep's own (a split of 0.99 of
+        // 72 samples would leave none to train on).
+        int count = Math.Min(data.Train.Count, (validate ? Steps + (Steps / 4) : Steps) * settings.BatchSize);
+        if (count < 2)
+        {
+            return;
+        }
+
+        BuildModel(settings).Fit(data.Train.Slice(0, count), new FitOptions
         {
             Epochs = 1,
             BatchSize = settings.BatchSize,
-            ValidationSplit = settings.ValidationSplit > 0 ? Math.Max(settings.ValidationSplit, 1.0 / sample.Count) : 0,
+            ValidationSplit = validate ? 0.2 : 0,
             Seed = settings.Seed,
             CancellationToken = cancellation,
         });
@@ -432,25 +441,34 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     /// Holds <paramref name="directory"/> for this run until the returned stream is disposed: a second run writing to
     /// the same folder at once would interleave its outputs with this one's (two trainers on one --out left the
     /// manifest of one beside the history of the other), so it is refused. An advisory lock on <c>.lock</c>, which the
-    /// system releases when the process ends, however it ends; the file is deleted when the run ends normally, and one
-    /// left by a killed run is taken over.
+    /// system releases when the process ends, however it ends. The file stays: deleting it on release would let a run
+    /// that opened it just before lock the deleted file while a third run locks a new one.
     /// </summary>
-    /// <exception cref="IOException">Another run holds the folder.</exception>
+    /// <exception cref="IOException">Another run holds the folder, or the lock file cannot be opened.</exception>
     internal static FileStream LockOutput(string directory)
     {
-        string path = Path.Combine(directory, ".lock");
+        string path = Path.Combine(directory, LockFile);
         try
         {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException ex) when (ex is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException))
+        catch (IOException ex) when (IsSharingViolation(ex))
         {
             throw new IOException($"Another run is writing to the output folder '{directory}' ({path} is locked); wait for it to finish or choose another --out.", ex);
         }
     }
 
+    /// <summary>The lock file every run keeps in its output folder (<see cref="LockOutput"/>).</summary>
+    internal const string LockFile = ".lock";
+
+    // A lock held elsewhere: EWOULDBLOCK from flock on Linux (11) and macOS (35), ERROR_SHARING_VIOLATION and
+    // ERROR_LOCK_VIOLATION on Windows. Any other failure (a full disk, say) is reported as itself.
+    private static bool IsSharingViolation(IOException ex) =>
+        ex.GetType() == typeof(IOException) && ex.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+
     // Files only training and sweep runs write: a folder holding one is a run's, not an evaluation's.
-    private static readonly string[] TrainingOutputs = ["report.md", "report.json", "history.csv", "model.ncm", "sweep.csv"];
+    // (A model.ncm alone is not: the model being evaluated may be kept there.)
+    private static readonly string[] TrainingOutputs = ["report.md", "report.json", "history.csv", "sweep.csv"];
 
     /// <summary>
     /// Before evaluate loads the data: <c>--out</c> proven writable and locked, and refused where it holds a training
@@ -684,7 +702,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
           .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch. ")
-          .Append("Each training time follows an untimed warm-up of 64 steps of a throwaway copy, so that compiling code is charged to no architecture.\n\n")
+          .Append("Each training time follows an untimed warm-up of 64 steps of a throwaway copy, so that compiling the code is charged to no architecture.\n\n")
           .Append(SweepTable(rows)).Append("\n![validation accuracy and training time per architecture](sweep.png)\n\n");
         if (rows.Count > 1 && rows.All(r => !double.IsNaN(r.ValidationAccuracy)))
         {

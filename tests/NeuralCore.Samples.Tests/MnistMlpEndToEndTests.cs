@@ -26,7 +26,7 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         }
 
         // Nothing temporary is left behind, and the history is the library's CsvLogger file.
-        Assert.Empty(Directory.GetFiles(_out, ".*"));
+        Assert.Empty(TemporaryFiles.In(_out));
         Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss,seconds", File.ReadLines(Path.Combine(_out, "history.csv")).First());
 
         using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_out, "report.json")));
@@ -81,7 +81,7 @@ public sealed class MnistMlpEndToEndTests : IDisposable
 
         Assert.Empty(RunManifest.Verify(evaluated));
 
-        Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
+        Assert.Empty(TemporaryFiles.In(_out, recursive: true));
     }
 
     [Fact]
@@ -105,7 +105,16 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         Assert.Equal(3, File.ReadAllLines(Path.Combine(_out, "sweep.csv")).Length);
         Assert.Empty(RunManifest.Verify(_out));
         Assert.Contains("784-32-16-10/misclassified.png", File.ReadAllText(Path.Combine(_out, RunManifest.FileName)), StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
+        Assert.Empty(TemporaryFiles.In(_out, recursive: true));
+    }
+
+    [Fact]
+    public void A_sweep_at_batch_1_that_holds_out_nearly_everything_still_runs()
+    {
+        // 600 images to train on: the warm-up's own split once held out all of its 72 and failed.
+        var settings = new TrainSettings { Epochs = 1, BatchSize = 1, ValidationSplit = 0.99, OutputDirectory = _out };
+        Assert.Equal(0, new Trainer(TextWriter.Null, TextWriter.Null, false).Sweep(settings, [[8]], CancellationToken.None));
+        Assert.Empty(RunManifest.Verify(_out));
     }
 
     [Fact]
@@ -159,7 +168,7 @@ public sealed class MnistMlpCancellationTests : IDisposable
         Assert.Equal(1, saved.EpochsTrained);
         Assert.Equal(1688, saved.Optimizer!.Iterations);
         Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss,seconds", File.ReadLines(Path.Combine(_out, "checkpoint-history.csv")).First());
-        Assert.Empty(Directory.GetFiles(_out, ".*"));
+        Assert.Empty(TemporaryFiles.In(_out));
     }
 
     [Fact]
@@ -177,7 +186,7 @@ public sealed class MnistMlpCancellationTests : IDisposable
         Assert.Equal(Trainer.Interrupted, exit);
         Assert.Contains("before the first training step", error.ToString(), StringComparison.Ordinal);
         Assert.Equal(earlier, File.ReadAllBytes(checkpoint));
-        Assert.Empty(Directory.GetFiles(_out, ".*"));
+        Assert.Empty(TemporaryFiles.In(_out));
     }
 
     [Fact]
@@ -196,7 +205,7 @@ public sealed class MnistMlpCancellationTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_out, RunManifest.FileName)));
         Assert.Contains($"has no {RunManifest.FileName}", Assert.Single(RunManifest.Verify(_out)), StringComparison.Ordinal);
         Assert.Equal(["784-16-10"], Directory.GetDirectories(_out).Select(Path.GetFileName));
-        Assert.Empty(Directory.GetFiles(_out, ".*", SearchOption.AllDirectories));
+        Assert.Empty(TemporaryFiles.In(_out, recursive: true));
     }
 
     [Fact]
@@ -215,7 +224,7 @@ public sealed class MnistMlpCancellationTests : IDisposable
         var ex = Assert.Throws<IOException>(() => new Trainer(TextWriter.Null, TextWriter.Null, false).Evaluate(path, settings, run, CancellationToken.None));
         Assert.Contains("holds a training run's outputs (report.md)", ex.Message, StringComparison.Ordinal);
         Assert.Equal("a run's picture", File.ReadAllText(Path.Combine(run, "confusion.png")));
-        Assert.Empty(Directory.GetFiles(run, ".*"));
+        Assert.Empty(TemporaryFiles.In(run));
     }
 
     /// <summary>A writer that cancels when a line starting with a prefix is written.</summary>

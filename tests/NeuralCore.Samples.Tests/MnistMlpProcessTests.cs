@@ -98,7 +98,7 @@ public sealed class MnistMlpProcessTests : IDisposable
         Assert.True(File.Exists(checkpoint), $"no checkpoint; stderr: {errors}");
         Assert.True(NeuralCore.Serialization.ModelFile.Load(checkpoint).EpochsTrained >= 1);
         Assert.False(File.Exists(Path.Combine(_out, "report.json")));
-        Assert.Empty(Directory.GetFiles(_out, ".*"));
+        Assert.Empty(TemporaryFiles.In(_out));
     }
 
     [Fact]
