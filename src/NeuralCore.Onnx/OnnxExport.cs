@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using Google.Protobuf;
 using NeuralCore.IO;
@@ -93,7 +94,11 @@ public static class OnnxExport
     /// <param name="options">The options, or null for the defaults.</param>
     /// <returns>The bytes of the ONNX <c>ModelProto</c>.</returns>
     /// <exception cref="ArgumentException">The model has no layer, or the options name the input and output alike.</exception>
-    /// <exception cref="NotSupportedException">A layer type has no exporter, or the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/> is on.</exception>
+    /// <exception cref="NotSupportedException">
+    /// A layer type has no exporter, the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/>
+    /// is on, or the file would exceed <see cref="OnnxImport.MaxFileBytes"/> (which <see cref="OnnxImport.Load"/> refuses).
+    /// </exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static byte[] ToOnnx(this Sequential model, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -101,6 +106,15 @@ public static class OnnxExport
         if (model.Layers.Count == 0)
         {
             throw new ArgumentException($"The model '{model.Name}' has no layer to export.", nameof(model));
+        }
+
+        model.ThrowIfTrainedElsewhere("ToOnnx");
+        // The weights alone, before anything is built: protobuf sizes messages in 32-bit integers (a 2.3 GB model threw
+        // OverflowException), and a file over the import's limit could not be read back.
+        long weightBytes = 4 * model.Layers.Sum(l => (long)l.ParameterCount);
+        if (weightBytes > OnnxImport.MaxFileBytes)
+        {
+            throw TooLarge(model, weightBytes);
         }
 
         ArgumentException.ThrowIfNullOrEmpty(options.InputName, "options.InputName");
@@ -113,8 +127,10 @@ public static class OnnxExport
         var graph = new GraphProto { Name = model.Name };
         var builder = new OnnxGraphBuilder(graph);
         string current = builder.UniqueName(options.InputName);
-        // Reserve the output's name so that no layer takes it.
+        // Reserve the output's name, and that of the node that writes it, so that no layer takes them (a Dropout named
+        // "output/Identity" made two nodes of that name, which ONNX Runtime refuses).
         builder.UniqueName(options.OutputName);
+        string outputNode = builder.UniqueName(options.OutputName + "/Identity");
         graph.Input.Add(Tensor(options.InputName, model.InputSize));
         foreach (ILayer layer in model.Layers)
         {
@@ -138,7 +154,7 @@ public static class OnnxExport
             current = LossActivation(loss, builder, current);
         }
 
-        graph.Node.Add(new NodeProto { OpType = "Identity", Name = options.OutputName + "/Identity", Input = { current }, Output = { options.OutputName } });
+        graph.Node.Add(new NodeProto { OpType = "Identity", Name = outputNode, Input = { current }, Output = { options.OutputName } });
         graph.Output.Add(Tensor(options.OutputName, model.OutputSize));
 
         var proto = new ModelProto
@@ -149,8 +165,17 @@ public static class OnnxExport
             Graph = graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
+        int size = proto.CalculateSize();
+        if (size > OnnxImport.MaxFileBytes)
+        {
+            throw TooLarge(model, size);
+        }
+
         return proto.ToByteArray();
     }
+
+    private static NotSupportedException TooLarge(Sequential model, long bytes) => new(string.Create(CultureInfo.InvariantCulture,
+        $"The model '{model.Name}' needs at least {bytes:N0} bytes as ONNX, more than the {OnnxImport.MaxFileBytes:N0} an ONNX file may hold here (OnnxImport.Load would refuse it); nothing was written. Use fewer parameters."));
 
     /// <summary>The node that turns the last layer's outputs into what the loss's predictions are.</summary>
     private static string LossActivation(ILoss loss, OnnxGraphBuilder graph, string input) => loss switch

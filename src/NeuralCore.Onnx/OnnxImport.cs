@@ -149,11 +149,20 @@ public static class OnnxImport
                 throw new NotSupportedException($"{file}: the chain of nodes ends at '{current}', not at the graph's output '{graph.Output[0].Name}'.");
             }
 
+            if (sequential.Layers.Count == 0)
+            {
+                // Only nodes that inference skips (Identity, Dropout, Flatten), or none: a model of no layers, which its
+                // first use refused without naming the file.
+                throw new NotSupportedException($"{file}: the graph holds no layer this library computes (only Identity, Dropout or Flatten nodes, or none), so it maps its input to itself.");
+            }
+
             return sequential;
         }
 
         private ILayer? LayerFor(NodeProto node, NodeProto? add, int inputs) =>
-                node.OpType switch
+                node.Domain is not ("" or "ai.onnx")
+                ? throw Unsupported(node, $"its domain '{node.Domain}' is not the standard operators' (\"\" or ai.onnx)")
+                : node.OpType switch
                 {
                     "Gemm" => Gemm(node, inputs),
                     "MatMul" => MatMul(node, add, inputs),
@@ -361,11 +370,17 @@ public static class OnnxImport
             return [.. tensor.FloatData];
         }
 
-        private static float Attribute(NodeProto node, string name, float fallback) =>
-            node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.F : fallback;
+        // An attribute of another type than the operator's is refused, as ONNX Runtime refuses it ("Mismatched attribute
+        // type"): reading the other field gave 0 (a FLOAT transB of 1 read as not transposed, an INT alpha as 0).
+        private float Attribute(NodeProto node, string name, float fallback) =>
+            node.Attribute.FirstOrDefault(a => a.Name == name) is not { } a ? fallback
+            : a.Type == AttributeProto.Types.AttributeType.Float ? a.F
+            : throw Invalid($"node '{node.Name}' ({node.OpType}): attribute '{name}' is of type {a.Type}, not FLOAT");
 
-        private static long Attribute(NodeProto node, string name, long fallback) =>
-            node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? a.I : fallback;
+        private long Attribute(NodeProto node, string name, long fallback) =>
+            node.Attribute.FirstOrDefault(a => a.Name == name) is not { } a ? fallback
+            : a.Type == AttributeProto.Types.AttributeType.Int ? a.I
+            : throw Invalid($"node '{node.Name}' ({node.OpType}): attribute '{name}' is of type {a.Type}, not INT");
 
         // The exporter names a dense layer's node "<layer>/Gemm"; other producers' node names are kept if they are usable.
         private static string? LayerName(NodeProto node) =>

@@ -4,6 +4,7 @@ using NeuralCore.Data;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
+using NeuralCore.Onnx.Schema;
 using NeuralCore.Optimizers;
 using NeuralCore.Training;
 
@@ -154,6 +155,63 @@ public class OnnxExportTests
         Assert.Throws<ArgumentException>(() => model.ToOnnx(new OnnxExportOptions { InputName = "x", OutputName = "x" }));
         Assert.Throws<ArgumentException>(() => model.ToOnnx(new OnnxExportOptions { InputName = "" }));
         Assert.Throws<DirectoryNotFoundException>(() => model.SaveOnnx(Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"), "m.onnx")));
+    }
+
+    [Fact]
+    public void A_layer_named_like_the_output_node_gets_another_name()
+    {
+        // The final Identity node was named "output/Identity" without reserving it: a Dropout of that name made two
+        // nodes of one name, which ONNX Runtime refuses.
+        var model = new Sequential(4, seed: 1).Add(new Dense(3)).Add(new Dropout(0.1f, name: "output/Identity"));
+        byte[] onnx = model.ToOnnx();
+        ModelProto proto = ModelProto.Parser.ParseFrom(onnx);
+        Assert.Equal(proto.Graph.Node.Count, proto.Graph.Node.Select(n => n.Name).Distinct().Count());
+        float[] expected = new float[3];
+        model.Infer([1f, 2f, 3f, 4f], expected, 1);
+        AssertClose(expected, Run(onnx, [1f, 2f, 3f, 4f], 1, 4), Tolerance, "a layer named output/Identity");
+    }
+
+    [Fact]
+    public void A_model_too_large_for_an_onnx_file_is_refused_before_anything_is_built()
+    {
+        // 300 M parameters (1.2 GB, over the 1 GiB OnnxImport.Load reads; 2.3 GB threw OverflowException from protobuf),
+        // claimed by a layer that holds none of them.
+        var model = new Sequential(4).Add(new Claiming(300_000_000));
+        var ex = Assert.Throws<NotSupportedException>(() => model.ToOnnx());
+        Assert.Contains("needs at least 1,200,000,000 bytes as ONNX, more than the 1,073,741,824", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A layer that claims parameters without holding them, for size checks that must come first.</summary>
+    private sealed class Claiming(int parameters) : ILayer
+    {
+        public string Name { get; set; } = "claiming";
+
+        public string TypeId => "Claiming";
+
+        public bool IsBuilt { get; private set; }
+
+        public int InputSize { get; private set; }
+
+        public int OutputSize => InputSize;
+
+        public int ParameterCount => parameters;
+
+        public Memory<float> Parameters => Memory<float>.Empty;
+
+        public Memory<float> Gradients => Memory<float>.Empty;
+
+        public void WriteConfig(NeuralCore.Configuration.ComponentConfig config)
+        {
+        }
+
+        public void Build(int inputSize, ulong seed) => (InputSize, IsBuilt) = (inputSize, true);
+
+        public void BindParameters(Memory<float> parameters, Memory<float> gradients) => throw new NotSupportedException("never compiled");
+
+        public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) => throw new NotSupportedException("never run");
+
+        public void Backward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch) =>
+            throw new NotSupportedException("never run");
     }
 
     [Fact]

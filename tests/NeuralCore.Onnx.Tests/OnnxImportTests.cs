@@ -97,6 +97,41 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Attributes_of_the_wrong_type_and_nodes_of_other_domains_are_refused_by_name()
+    {
+        // Both loaded as other models before (an INT alpha read as 0, a FLOAT transB as not transposed, a custom-domain
+        // Relu as ONNX's), where ONNX Runtime refuses them.
+        ModelProto Proto() => ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(4)).Add(new LeakyRelu(0.2f)).ToOnnx());
+        ModelProto intAlpha = Proto();
+        NodeProto leaky = intAlpha.Graph.Node.Single(n => n.OpType == "LeakyRelu");
+        leaky.Attribute.Clear();
+        leaky.Attribute.Add(new AttributeProto { Name = "alpha", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+        var ex = Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(intAlpha.ToByteArray(), "alpha.onnx"));
+        Assert.Contains("alpha.onnx: node '", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("attribute 'alpha' is of type Int, not FLOAT", ex.Message, StringComparison.Ordinal);
+
+        ModelProto floatTrans = Proto();
+        NodeProto gemm = floatTrans.Graph.Node.Single(n => n.OpType == "Gemm");
+        gemm.Attribute.Add(new AttributeProto { Name = "transB", F = 1f, Type = AttributeProto.Types.AttributeType.Float });
+        ex = Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(floatTrans.ToByteArray(), "trans.onnx"));
+        Assert.Contains("attribute 'transB' is of type Float, not INT", ex.Message, StringComparison.Ordinal);
+
+        ModelProto custom = Proto();
+        custom.Graph.Node.Single(n => n.OpType == "LeakyRelu").Domain = "com.example";
+        var unsupported = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(custom.ToByteArray(), "custom.onnx"));
+        Assert.Contains("its domain 'com.example' is not the standard operators'", unsupported.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_graph_of_no_layer_is_refused_naming_the_file()
+    {
+        // A Dropout-only export loaded as a model of no layers, which its first use refused without naming the file.
+        byte[] onnx = new Sequential(4).Add(new Dropout(0.5f)).ToOnnx();
+        var ex = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(onnx, "empty.onnx"));
+        Assert.Contains("empty.onnx: the graph holds no layer this library computes", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_imported_model_trains_like_any_other()
     {
         Sequential model = OnnxImport.FromOnnx(new Sequential(4, seed: 2).Add(new Dense(8, Activation.Relu)).Add(new Dense(3)).ToOnnx());

@@ -232,6 +232,23 @@ public sealed class Sequential
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
     internal void ExitTraining() => Volatile.Write(ref TrainingThread, 0);
 
+    /// <summary>
+    /// Refuses to read the weights for <paramref name="operation"/> while another thread trains the model: during
+    /// <c>Fit</c> the first layer's weights are kept in the order its products read them, not row-major, and every
+    /// step rewrites them, so what such a read got was not a model at all (a prediction from another thread during
+    /// <c>Fit</c> was off by up to 1.7). The training thread itself (a callback) reads them row-major.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread trains the model.</exception>
+    internal void ThrowIfTrainedElsewhere(string operation)
+    {
+        int holder = Volatile.Read(ref TrainingThread);
+        if (holder != 0 && holder != Environment.CurrentManagedThreadId)
+        {
+            throw new InvalidOperationException(
+                $"{operation} was called on the model '{Name}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
+        }
+    }
+
     /// <summary>The model's name.</summary>
     public string Name { get; }
 
@@ -817,9 +834,12 @@ public sealed class Sequential
     /// <param name="outputs">The <c>[batch, OutputSize]</c> outputs, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
-    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
-    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
+    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
+    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    {
+        ThrowIfTrainedElsewhere(nameof(Infer));
         InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch);
+    }
 
     /// <summary>
     /// The inference forward of <paramref name="layers"/> (<see cref="Infer(ReadOnlySpan{float}, Span{float}, int)"/>),
@@ -866,10 +886,20 @@ public sealed class Sequential
 
         float[] a = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
         float[] b = ArrayPool<float>.Shared.Rent(Math.Max(1, (int)scratch));
+        // Outputs that overlap the inputs: the element-wise layers read and write one element at a time, so a shifted
+        // overlap read values already written (a single Softmax or capped ReLU gave wrong outputs), and the product
+        // refused it by its own parameter names. The inputs are copied first.
+        float[]? inputCopy = outputs.Overlaps(inputs[..(batch * inputSize)]) ? ArrayPool<float>.Shared.Rent(Math.Max(1, batch * inputSize)) : null;
         using GemmRows.ModelScope scope = GemmRows.ForModel(weightBytes);
         try
         {
             ReadOnlySpan<float> x = inputs[..(batch * inputSize)];
+            if (inputCopy is not null)
+            {
+                x.CopyTo(inputCopy);
+                x = inputCopy.AsSpan(0, batch * inputSize);
+            }
+
             bool useA = true;
             for (int i = 0; i < layers.Count; i++)
             {
@@ -924,6 +954,10 @@ public sealed class Sequential
         {
             ArrayPool<float>.Shared.Return(a);
             ArrayPool<float>.Shared.Return(b);
+            if (inputCopy is not null)
+            {
+                ArrayPool<float>.Shared.Return(inputCopy);
+            }
         }
     }
 
@@ -934,10 +968,14 @@ public sealed class Sequential
     /// model do not reach it (create a new one).
     /// </summary>
     /// <returns>The predictor; it holds copies of every weight (as given and packed, plus in column chunks for a layer of more than 128 units; once for a layer of at most 16 units on the 512-bit path, which is read unpacked).</returns>
-    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> has parameters (it could not be frozen).</exception>
     /// <exception cref="InsufficientMemoryException">A weight matrix's copy or packed panels (its columns padded to the tile width) are more than one array holds.</exception>
-    public Predictor CreatePredictor() => new(_layers, _fusedRelu, Loss, Name);
+    public Predictor CreatePredictor()
+    {
+        ThrowIfTrainedElsewhere(nameof(CreatePredictor));
+        return new(_layers, _fusedRelu, Loss, Name);
+    }
 
     /// <summary>
     /// Keras's model summary: each layer with its type, output shape and parameter count, then the totals.

@@ -48,10 +48,12 @@ public static class ModelFile
     /// <see cref="MaxFileBytes"/> (which <see cref="Load"/> refuses).
     /// </exception>
     /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model (save from a callback of its <c>Fit</c> instead).</exception>
     public static void Save(Sequential model, string path, bool includeOptimizer = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        model.ThrowIfTrainedElsewhere("ModelFile.Save");
         CheckFileSize(EstimatedBytes(model, includeOptimizer), path);
         byte[] body = WriteBody(model, includeOptimizer);
         CheckFileSize(HeaderBytes + body.LongLength + HashBytes, path);

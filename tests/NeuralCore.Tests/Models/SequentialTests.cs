@@ -262,6 +262,35 @@ public class SequentialTests
         Assert.Equal(batch[10..20], single);
         Assert.Equal(1.0, single.Sum(v => (double)v), 1e-5);
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(8)]
+    [InlineData(0)]
+    public void Outputs_that_overlap_the_inputs_give_what_separate_buffers_give(int shift)
+    {
+        // Element-wise layers read and wrote one element at a time: a shifted overlap read values already written (a
+        // lone Softmax or capped ReLU gave wrong outputs), and a Dense refused it by its kernel's parameter names.
+        Func<Sequential>[] models =
+        [
+            () => new Sequential(8).Add(new Softmax()),
+            () => new Sequential(8).Add(new Relu { MaxValue = 1f }),
+            () => new Sequential(8).Add(new Gelu()),
+            () => new Sequential(8, seed: 2).Add(new Dense(8)),
+            () => new Sequential(8, seed: 2).Add(new Dense(8)).Add(new Relu()).Add(new Dense(8)),
+        ];
+        foreach (Func<Sequential> build in models)
+        {
+            Sequential model = build();
+            float[] x = Seeded.Uniform(32, 4);
+            float[] expected = new float[32];
+            model.Infer(x, expected, 4);
+            float[] buffer = new float[48];
+            x.CopyTo(buffer, 0);
+            model.Infer(buffer.AsSpan(0, 32), buffer.AsSpan(shift, 32), 4);
+            Assert.Equal(expected, buffer.AsSpan(shift, 32).ToArray());
+        }
+    }
 }
 
 [Collection(SerialTests.Name)]

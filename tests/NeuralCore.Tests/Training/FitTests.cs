@@ -355,6 +355,8 @@ public class ConcurrentFitTests
                 release.Wait(TimeSpan.FromSeconds(30));
             }
         });
+        NeuralCore.Models.Predictor before = model.CreatePredictor();
+        float[] beforePrediction = before.Predict(x.AsSpan(0, 2));
         Task<History> first = Task.Run(() => model.Fit(x, y, new FitOptions { Epochs = 1, Callbacks = [pause] }));
         Assert.True(started.Wait(TimeSpan.FromSeconds(30)), "the first Fit did not start");
         var ex = Assert.Throws<InvalidOperationException>(() => model.Fit(x, y, new FitOptions { Epochs = 1 }));
@@ -368,6 +370,14 @@ public class ConcurrentFitTests
         Assert.Contains("ComputeGradients was called", ex.Message, StringComparison.Ordinal);
         ex = Assert.Throws<InvalidOperationException>(() => model.Compile(new SoftmaxCrossEntropy(), new Adam()));
         Assert.Contains("Compile was called", ex.Message, StringComparison.Ordinal);
+
+        // Nor read its weights: during Fit they are in the products' panel order and rewritten every step (a Predict
+        // from another thread was off by up to 1.7). A predictor made before the Fit keeps its own copy.
+        ex = Assert.Throws<InvalidOperationException>(() => model.Predict(x.AsSpan(0, 2)));
+        Assert.Contains("Infer was called on the model 'sequential' while another thread trains it", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => model.CreatePredictor());
+        Assert.Throws<InvalidOperationException>(() => NeuralCore.Serialization.ModelFile.Save(model, Path.Combine(Path.GetTempPath(), $"nc-{Guid.NewGuid():N}.ncm")));
+        Assert.Equal(before.Predict(x.AsSpan(0, 2)), beforePrediction);
         release.Set();
         Assert.Single((await first).Epochs);
 
