@@ -26,7 +26,7 @@ public abstract class LearningRateSchedule
 public sealed class CosineDecay : LearningRateSchedule
 {
     /// <summary>Creates the schedule; arguments as Keras names them.</summary>
-    /// <param name="initialLearningRate">The first step's rate; positive.</param>
+    /// <param name="initialLearningRate">The first step's rate: positive, or 0 with a warmup (Keras's example warms up from 0).</param>
     /// <param name="decaySteps">Steps over which the rate decays; positive.</param>
     /// <param name="alpha">The final rate as a fraction of the rate the decay starts from, in [0, 1].</param>
     /// <param name="warmupTarget">The rate the warmup reaches and the decay starts from, or null for no warmup.</param>
@@ -34,7 +34,15 @@ public sealed class CosineDecay : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
     public CosineDecay(float initialLearningRate, long decaySteps, float alpha = 0f, float? warmupTarget = null, long warmupSteps = 0)
     {
-        Check.Positive(initialLearningRate, nameof(InitialLearningRate));
+        if (warmupTarget is null)
+        {
+            Check.Positive(initialLearningRate, nameof(InitialLearningRate));
+        }
+        else
+        {
+            Check.NonNegative(initialLearningRate, nameof(InitialLearningRate));
+        }
+
         PositiveSteps(decaySteps);
 
         Check.InRange(alpha, 0f, 1f, "[]", nameof(alpha));

@@ -40,6 +40,12 @@ public sealed partial class ModelCheckpoint : Callback
         var names = new List<string>();
         foreach (Match placeholder in Placeholder().Matches(path))
         {
+            if (!placeholder.Groups[1].Success)
+            {
+                // A doubled brace: a literal one, as in Python's format strings.
+                continue;
+            }
+
             string name = placeholder.Groups[1].Value;
             if (name != "epoch" && !EpochMetrics.IsKnown(name))
             {
@@ -94,6 +100,8 @@ public sealed partial class ModelCheckpoint : Callback
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The training will not report the monitored value (with <see cref="SaveBestOnly"/>) or a value the path names.</exception>
+    /// <exception cref="IOException">The path names a folder.</exception>
+    /// <exception cref="PathTooLongException">The file name is longer than 255 characters.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -105,6 +113,20 @@ public sealed partial class ModelCheckpoint : Callback
         foreach (string name in _placeholders)
         {
             Monitoring.CheckReported(context, name, nameof(ModelCheckpoint) + "'s path");
+        }
+
+        // The path of a first epoch, checked now rather than after an epoch has trained: a folder (a template ending in
+        // a separator, or naming an existing folder), or a name the file system refuses.
+        var sample = new EpochMetrics(1, 0.5, 0.5, 0.5, 0.5, 0) { Values = _placeholders.ToDictionary(name => name, _ => 0.5, StringComparer.Ordinal) };
+        string first = Path.GetFullPath(Format(_template, sample));
+        if (Path.EndsInDirectorySeparator(first) || Directory.Exists(first))
+        {
+            throw new IOException($"ModelCheckpoint's path '{first}' is a folder: a checkpoint must be a file (end the path with a file name such as model.ncm).");
+        }
+
+        if (Path.GetFileName(first).Length > 255)
+        {
+            throw new PathTooLongException($"ModelCheckpoint's file name '{Path.GetFileName(first)}' is longer than the 255 characters a file name may have.");
         }
 
         _best = InitialValueThreshold ?? (Monitoring.Maximizes(Monitor, Mode) ? double.NegativeInfinity : double.PositiveInfinity);
@@ -140,6 +162,11 @@ public sealed partial class ModelCheckpoint : Callback
     internal static string Format(string template, EpochMetrics metrics) =>
         Placeholder().Replace(template, match =>
         {
+            if (!match.Groups[1].Success)
+            {
+                return match.Value[..1];
+            }
+
             string name = match.Groups[1].Value;
             string? format = match.Groups[2].Success ? NetFormat(match.Groups[2].Value) : null;
             if (name == "epoch")
@@ -171,7 +198,8 @@ public sealed partial class ModelCheckpoint : Callback
             };
         }
 
-        // A .NET format must be made of format characters only, so that a typo does not pass as literal text.
+        // A .NET format must be made of format characters only, so that a typo does not pass as literal text, and hold a
+        // digit placeholder: "%", "," or "-" alone printed no value, so every epoch overwrote one file.
         if (!NetNumericFormat().IsMatch(format))
         {
             return null;
@@ -191,10 +219,11 @@ public sealed partial class ModelCheckpoint : Callback
     [GeneratedRegex(@"^0?(\d+)?(?:\.(\d+))?([dfe])$")]
     private static partial Regex PythonFormat();
 
-    [GeneratedRegex(@"^(?:[0#.,eE+\-%]+|[FNEG]\d{0,2})$")]
+    [GeneratedRegex(@"^(?:(?=[^0#]*[0#])[0#.,eE+\-%]+|[FNEG]\d{0,2})$")]
     private static partial Regex NetNumericFormat();
 
-    [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")]
+    // A doubled brace (a literal one), or {name} / {name:format}.
+    [GeneratedRegex(@"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")]
     private static partial Regex Placeholder();
 
     // Acts between epochs only.

@@ -31,10 +31,10 @@ public sealed class ProgressLogger : Callback
     /// console when its output is not redirected, false for any other writer.
     /// </param>
     /// <param name="width">
-    /// The terminal's width in columns, at least 20; null reads the console's width (80 when it cannot be read).
+    /// The terminal's width in columns, at least 2; null reads the console's width (80 when it cannot be read).
     /// Used only when interactive.
     /// </param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="verbose"/> is not 0, 1 or 2, or <paramref name="width"/> is below 20.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="verbose"/> is not 0, 1 or 2, or <paramref name="width"/> is below 2.</exception>
     public ProgressLogger(int verbose = 1, TextWriter? output = null, bool? interactive = null, int? width = null)
     {
         if (verbose is < 0 or > 2)
@@ -42,9 +42,9 @@ public sealed class ProgressLogger : Callback
             throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "Expected verbose 0 (silent), 1 (progress bar) or 2 (one line per epoch).");
         }
 
-        if (width is < 20)
+        if (width is < 2)
         {
-            throw new ArgumentOutOfRangeException(nameof(width), width, "Expected a terminal width of at least 20 columns.");
+            throw new ArgumentOutOfRangeException(nameof(width), width, "Expected a terminal width of at least 2 columns.");
         }
 
         Verbose = verbose;
@@ -212,8 +212,10 @@ public sealed class ProgressLogger : Callback
     {
         try
         {
+            // A narrow terminal's own width, however narrow: assuming 80 there wrapped every redrawn line, and each
+            // redraw left the wrapped rows behind (a 12-column terminal).
             int width = Console.IsOutputRedirected ? 0 : Console.WindowWidth;
-            if (width >= 20)
+            if (width >= 2)
             {
                 return width;
             }
@@ -225,7 +227,7 @@ public sealed class ProgressLogger : Callback
         {
         }
 
-        return int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), NumberStyles.None, CultureInfo.InvariantCulture, out int columns) && columns >= 20
+        return int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), NumberStyles.None, CultureInfo.InvariantCulture, out int columns) && columns >= 2
             ? columns
             : 80;
     }

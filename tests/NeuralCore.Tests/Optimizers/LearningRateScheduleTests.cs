@@ -117,6 +117,14 @@ public class LearningRateScheduleTests
         Assert.Equal("warmupSteps", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(0.1f, 10, warmupSteps: 5)).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(float.NaN, 10));
         Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(0.1f, 10).Rate(-1));
+
+        // A rate of 0 is a start only for a warmup: Keras's own example warms up from 0 to 0.1 over 1,000 steps.
+        Assert.Equal("InitialLearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(0f, 10)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(-0.1f, 10, warmupTarget: 0.1f, warmupSteps: 5));
+        var fromZero = new CosineDecay(0f, 1000, warmupTarget: 0.1f, warmupSteps: 1000);
+        Assert.Equal(0f, fromZero.Rate(0));
+        Assert.Equal(0.05f, fromZero.Rate(500), 6);
+        Assert.Equal(0.1f, fromZero.Rate(1000), 6);
     }
 
     [Fact]

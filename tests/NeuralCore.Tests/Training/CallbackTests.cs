@@ -147,7 +147,16 @@ public sealed class CallbackTests : IDisposable
         string narrow = ProgressLogger.Line(5, 10, " ETA 1s", tail, 45);
         Assert.Equal(" 5/10 ETA 1s - loss: 0.1234 - accuracy: 0.987", narrow);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ProgressLogger(3));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ProgressLogger(1, width: 10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ProgressLogger(1, width: 1));
+
+        // A terminal of 12 columns keeps its lines within 11 (80 was assumed below 20, and every redraw wrapped).
+        var output = new StringWriter();
+        var (model, data) = Setup();
+        model.Fit(data, new FitOptions { Epochs = 1, BatchSize = 32, Callbacks = [new ProgressLogger(1, output, interactive: true, width: 12)] });
+        // Every drawing that a later one overwrites (all but the last of each line, the epoch's summary) fits.
+        string[] redrawn = [.. output.ToString().Split('\n').SelectMany(line => line.Split('\r').SkipLast(1))];
+        Assert.NotEmpty(redrawn);
+        Assert.All(redrawn, drawn => Assert.True(drawn.Length <= 11, $"'{drawn}' is longer than 11 columns"));
     }
 
     [Fact]
@@ -244,6 +253,30 @@ public sealed class CallbackTests : IDisposable
 
         var bad = Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m-{epoch:abc}.ncm"));
         Assert.Contains("{epoch:abc}", bad.Message, StringComparison.Ordinal);
+
+        // Formats with no digit placeholder printed no value ("m-%.ncm"), so every epoch overwrote one file.
+        foreach (string format in new[] { "%", ",", "-", "e+" })
+        {
+            Assert.Throws<ArgumentException>(() => new ModelCheckpoint($"m-{{val_accuracy:{format}}}.ncm"));
+        }
+
+        Assert.Equal("0.5%", ModelCheckpoint.NetFormat("0.0%") is { } percent ? 0.005.ToString(percent, CultureInfo.InvariantCulture) : null);
+
+        // Doubled braces are literal, as in Python's format strings (Keras's paths).
+        var braces = new ModelCheckpoint(Path.Combine(_folder, "m-{{epoch}}-{epoch}.ncm"));
+        model.Fit(data, new FitOptions { Epochs = 3, InitialEpoch = 2, ValidationSplit = 0.25, Callbacks = [braces] });
+        Assert.Equal("m-{epoch}-3.ncm", Path.GetFileName(braces.LastSavedPath));
+
+        // A path that is a folder, or a file name too long, is refused before an epoch trains (it failed after one).
+        trained = model.EpochsTrained;
+        var folder = Assert.Throws<IOException>(() =>
+            model.Fit(data, new FitOptions { Epochs = trained + 1, InitialEpoch = trained, Callbacks = [new ModelCheckpoint(_folder + Path.DirectorySeparatorChar)] }));
+        Assert.Contains("is a folder: a checkpoint must be a file", folder.Message, StringComparison.Ordinal);
+        Assert.Throws<IOException>(() =>
+            model.Fit(data, new FitOptions { Epochs = trained + 1, InitialEpoch = trained, Callbacks = [new ModelCheckpoint(_folder)] }));
+        Assert.Throws<PathTooLongException>(() =>
+            model.Fit(data, new FitOptions { Epochs = trained + 1, InitialEpoch = trained, Callbacks = [new ModelCheckpoint(Path.Combine(_folder, new string('m', 300) + "-{epoch}.ncm"))] }));
+        Assert.Equal(trained, model.EpochsTrained);
     }
 
     [Fact]
