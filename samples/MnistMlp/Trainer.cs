@@ -38,7 +38,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         CheckMemory(settings, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         // Before the data loads and anything trains: a folder that cannot be written is found now, not after training.
         ProveWritable(settings.OutputDirectory);
-        using FileStream folderLock = LockOutput(settings.OutputDirectory);
+        using FileStream folderLock = LockOutput(settings.OutputDirectory, error);
         int threads = ApplyThreads(settings);
 
         // The plotting library's native code and the font lookup (about 0.15 s) load on another thread while the data
@@ -197,7 +197,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         }
 
         ProveWritable(settings.OutputDirectory);
-        using FileStream folderLock = LockOutput(settings.OutputDirectory);
+        using FileStream folderLock = LockOutput(settings.OutputDirectory, error);
         int threads = ApplyThreads(settings);
         var (data, source, _) = LoadData(settings, cancellation);
         Directory.CreateDirectory(settings.OutputDirectory);
@@ -304,7 +304,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             model.Compile(model.Layers[^1] is Softmax ? new MeanSquaredError() : new SoftmaxCrossEntropy(), new Adam());
         }
 
-        using FileStream? folderLock = outputDirectory is null ? null : PrepareEvaluationFolder(outputDirectory);
+        using FileStream? folderLock = outputDirectory is null ? null : PrepareEvaluationFolder(outputDirectory, error);
         var (data, source, _) = LoadData(settings, cancellation);
         output.Write(model.Summary());
         TestResults test = Test(model, data.Test);
@@ -444,18 +444,34 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     /// system releases when the process ends, however it ends. The file stays: deleting it on release would let a run
     /// that opened it just before lock the deleted file while a third run locks a new one.
     /// </summary>
+    /// <param name="directory">The output folder.</param>
+    /// <param name="warnings">Where to say that the folder's file system does not enforce the lock, if it does not.</param>
     /// <exception cref="IOException">Another run holds the folder, or the lock file cannot be opened.</exception>
-    internal static FileStream LockOutput(string directory)
+    internal static FileStream LockOutput(string directory, TextWriter? warnings = null)
     {
         string path = Path.Combine(directory, LockFile);
+        FileStream held;
         try
         {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            held = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException ex) when (IsSharingViolation(ex))
         {
             throw new IOException($"Another run is writing to the output folder '{directory}' ({path} is locked); wait for it to finish or choose another --out.", ex);
         }
+
+        // .NET's lock is a best-effort flock on Unix: where the file system has none (NFS without lockd, some FUSE
+        // mounts) or DOTNET_SYSTEM_IO_DISABLEFILELOCKING is set, it locks nothing without a word. A second open shows it.
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            warnings?.WriteLine($"warning: file locks are not enforced in '{directory}': a second run writing there at the same time would not be refused.");
+        }
+        catch (IOException ex) when (IsSharingViolation(ex))
+        {
+        }
+
+        return held;
     }
 
     /// <summary>The lock file every run keeps in its output folder (<see cref="LockOutput"/>).</summary>
@@ -474,10 +490,10 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     /// Before evaluate loads the data: <c>--out</c> proven writable and locked, and refused where it holds a training
     /// run's outputs, whose confusion.png, roc.png and misclassified.png an evaluation would replace.
     /// </summary>
-    private static FileStream PrepareEvaluationFolder(string directory)
+    private static FileStream PrepareEvaluationFolder(string directory, TextWriter warnings)
     {
         ProveWritable(directory);
-        FileStream folderLock = LockOutput(directory);
+        FileStream folderLock = LockOutput(directory, warnings);
         string[] trained = [.. TrainingOutputs.Where(f => File.Exists(Path.Combine(directory, f)))];
         if (trained.Length > 0)
         {
@@ -702,7 +718,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
           .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch. ")
-          .Append("Each training time follows an untimed warm-up of 64 steps of a throwaway copy, so that compiling the code is charged to no architecture.\n\n")
+          .Append("Each training time follows an untimed warm-up of up to 64 steps of a throwaway copy, so that compiling the code is charged to no architecture.\n\n")
           .Append(SweepTable(rows)).Append("\n![validation accuracy and training time per architecture](sweep.png)\n\n");
         if (rows.Count > 1 && rows.All(r => !double.IsNaN(r.ValidationAccuracy)))
         {

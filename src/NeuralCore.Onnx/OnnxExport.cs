@@ -80,7 +80,11 @@ public static class OnnxExport
     /// <param name="path">The destination file; its folder must exist.</param>
     /// <param name="options">The options, or null for the defaults.</param>
     /// <exception cref="ArgumentException">The model has no layer, or the options name the input and output alike.</exception>
-    /// <exception cref="NotSupportedException">A layer type has no exporter, or the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/> is on.</exception>
+    /// <exception cref="NotSupportedException">
+    /// A layer type has no exporter, the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/>
+    /// is on, or the file would exceed <see cref="OnnxImport.MaxFileBytes"/>.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     /// <exception cref="IOException">The file cannot be written; an earlier file is untouched.</exception>
     public static void SaveOnnx(this Sequential model, string path, OnnxExportOptions? options = null)
     {

@@ -118,7 +118,7 @@ public static class OnnxImport
                 }
 
                 // A Dense whose bias is a following Add (MatMul + Add), or none.
-                NodeProto? add = node.OpType == "MatMul" && i + 1 < nodes.Length && nodes[i + 1].OpType == "Add"
+                NodeProto? add = node.OpType == "MatMul" && i + 1 < nodes.Length && nodes[i + 1].OpType == "Add" && nodes[i + 1].Domain is "" or "ai.onnx"
                     && nodes[i + 1].Input.Count == 2 && nodes[i + 1].Input[0] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[1])
                     ? nodes[++i] : null;
                 ILayer? layer;

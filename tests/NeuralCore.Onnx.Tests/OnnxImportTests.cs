@@ -120,6 +120,15 @@ public sealed class OnnxImportTests : IDisposable
         custom.Graph.Node.Single(n => n.OpType == "LeakyRelu").Domain = "com.example";
         var unsupported = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(custom.ToByteArray(), "custom.onnx"));
         Assert.Contains("its domain 'com.example' is not the standard operators'", unsupported.Message, StringComparison.Ordinal);
+
+        // A custom-domain Add after a MatMul is no bias of it: it reaches the reader on its own, and is refused.
+        ModelProto matMul = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).ToOnnx());
+        NodeProto dense = matMul.Graph.Node.Single(n => n.OpType == "Gemm");
+        int at = matMul.Graph.Node.IndexOf(dense);
+        matMul.Graph.Node[at] = new NodeProto { OpType = "MatMul", Name = "matmul", Input = { dense.Input[0], dense.Input[1] }, Output = { "product" } };
+        matMul.Graph.Node.Insert(at + 1, new NodeProto { OpType = "Add", Name = "bias", Domain = "com.example", Input = { "product", dense.Input[2] }, Output = { dense.Output[0] } });
+        unsupported = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(matMul.ToByteArray(), "add.onnx"));
+        Assert.Contains("(Add) cannot be read: its domain 'com.example'", unsupported.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -143,7 +143,7 @@ public static class GradientChecker
     /// <param name="step">The difference step h; positive.</param>
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the parameter error.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     public static GradientCheckResult CheckModel(Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels,
         int batch, float step = 1e-2f, double floor = 1e-3)
     {
@@ -152,11 +152,13 @@ public static class GradientChecker
         ILoss loss = model.Loss ?? throw new InvalidOperationException("The model is not compiled: call Compile first.");
         float[] x = inputs[..(batch * model.InputSize)].ToArray();
         int[] y = labels[..batch].ToArray();
-        model.ComputeGradients(x, y, batch);
-        float[] grad = model.Gradients.ToArray();
+        // Held through the perturbations: another thread's training or prediction would see weights moved by ±h.
+        bool taken = model.EnterTraining("GradientChecker.CheckModel", reentrant: true);
         float[] outputs = ArrayPool<float>.Shared.Rent(batch * model.OutputSize);
         try
         {
+            model.ComputeGradients(x, y, batch);
+            float[] grad = model.Gradients.ToArray();
             var tracker = new ErrorTracker(floor);
             tracker.Compare("parameter", model.Parameters.Span, grad, step, () =>
             {
@@ -169,6 +171,10 @@ public static class GradientChecker
         finally
         {
             ArrayPool<float>.Shared.Return(outputs);
+            if (taken)
+            {
+                model.ExitTraining();
+            }
         }
     }
 

@@ -230,19 +230,32 @@ public sealed class Sequential
     }
 
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
-    internal void ExitTraining() => Volatile.Write(ref TrainingThread, 0);
+    internal void ExitTraining()
+    {
+        InCallback = false;
+        Volatile.Write(ref TrainingThread, 0);
+    }
+
+    /// <summary>
+    /// True while <c>Fit</c>'s thread runs the callbacks: no step is in progress then, so a thread a callback starts
+    /// (and waits for) may read the weights, which are row-major unless the first layer is in panel order (only the
+    /// library's own callbacks, which read no weights, run while it is).
+    /// </summary>
+    internal volatile bool InCallback;
 
     /// <summary>
     /// Refuses to read the weights for <paramref name="operation"/> while another thread trains the model: during
     /// <c>Fit</c> the first layer's weights are kept in the order its products read them, not row-major, and every
     /// step rewrites them, so what such a read got was not a model at all (a prediction from another thread during
-    /// <c>Fit</c> was off by up to 1.7). The training thread itself (a callback) reads them row-major.
+    /// <c>Fit</c> was off by up to 1.7). The training thread itself (a callback) reads them row-major, and so may a
+    /// thread that a callback starts while <c>Fit</c>'s thread runs it (<see cref="InCallback"/>). A check, not a lock:
+    /// a read that passes it just before another thread's training begins is not stopped.
     /// </summary>
     /// <exception cref="InvalidOperationException">Another thread trains the model.</exception>
     internal void ThrowIfTrainedElsewhere(string operation)
     {
         int holder = Volatile.Read(ref TrainingThread);
-        if (holder != 0 && holder != Environment.CurrentManagedThreadId)
+        if (holder != 0 && holder != Environment.CurrentManagedThreadId && !(InCallback && _panelOrdered is null))
         {
             throw new InvalidOperationException(
                 $"{operation} was called on the model '{Name}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
@@ -291,6 +304,11 @@ public sealed class Sequential
     public bool IsCompiled => Loss is not null;
 
     /// <summary>Every parameter of every layer, in layer order (the flat arena; empty before <see cref="Compile"/>).</summary>
+    /// <remarks>
+    /// A view, not a copy: read it on the thread that trains the model (a callback of <c>Fit</c>) or when no training
+    /// runs. Another thread reading it during <c>Fit</c> sees weights mid-update and, during an epoch's steps, the first
+    /// layer's in the order its products read them rather than row-major.
+    /// </remarks>
     public Memory<float> Parameters => _parameters;
 
     /// <summary>The gradients of the last training step, same layout as <see cref="Parameters"/>.</summary>
@@ -789,15 +807,17 @@ public sealed class Sequential
     /// Predictions for a batch, in inference mode (dropout off), as the output layer and the loss define them: class
     /// probabilities for a loss on logits (softmax, or sigmoid for a binary loss), the last layer's outputs otherwise
     /// (probabilities from a Softmax or Sigmoid layer, values for a regression). An uncompiled model has no loss:
-    /// its predictions are the last layer's outputs. Safe to call from several threads at once.
+    /// its predictions are the last layer's outputs. Safe to call from several threads at once, but not from another
+    /// thread while one trains the model (its weights are then mid-update; a <see cref="Predictor"/> made before keeps its own).
     /// </summary>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="predictions">The <c>[batch, OutputSize]</c> predictions, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
-    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
+        ThrowIfTrainedElsewhere(nameof(Predict));
         CheckPredictions(predictions, batch, OutputSize);
         Infer(inputs, predictions, batch);
         Loss?.ToPredictions(predictions, predictions, batch, OutputSize);
@@ -814,8 +834,10 @@ public sealed class Sequential
     /// <param name="sample">The <c>[InputSize]</c> sample.</param>
     /// <returns>The <c>[OutputSize]</c> prediction.</returns>
     /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public float[] Predict(ReadOnlySpan<float> sample)
     {
+        ThrowIfTrainedElsewhere(nameof(Predict));
         if (sample.Length != InputSize)
         {
             throw new ArgumentException($"The sample has {sample.Length} features but the model expects {InputSize}.", nameof(sample));
@@ -828,7 +850,8 @@ public sealed class Sequential
 
     /// <summary>
     /// The raw outputs of the last layer for a batch, in inference mode (logits when the loss expects them). Safe
-    /// to call from several threads at once: it works in pooled buffers, not the model's own.
+    /// to call from several threads at once: it works in pooled buffers, not the model's own; but not from another
+    /// thread while one trains the model.
     /// </summary>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="outputs">The <c>[batch, OutputSize]</c> outputs, overwritten.</param>

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
+using NeuralCore.IO;
 using NeuralCore.Serialization;
 
 namespace NeuralCore.Training;
@@ -115,18 +117,32 @@ public sealed partial class ModelCheckpoint : Callback
             Monitoring.CheckReported(context, name, nameof(ModelCheckpoint) + "'s path");
         }
 
-        // The path of a first epoch, checked now rather than after an epoch has trained: a folder (a template ending in
-        // a separator, or naming an existing folder), or a name the file system refuses.
-        var sample = new EpochMetrics(1, 0.5, 0.5, 0.5, 0.5, 0) { Values = _placeholders.ToDictionary(name => name, _ => 0.5, StringComparer.Ordinal) };
-        string first = Path.GetFullPath(Format(_template, sample));
-        if (Path.EndsInDirectorySeparator(first) || Directory.Exists(first))
+        // Checked now rather than after an epoch has trained: a path that is a folder (a template ending in a separator,
+        // or naming an existing folder), or a name longer than a file system takes. The longest name a later epoch can
+        // give: the last epoch's number, and each value at its longest unformatted (-2.2250738585072014E-308) or
+        // formatted (-12345.678, say, in F4); measured as the temporary name ModelFile.Save writes first, in UTF-8
+        // bytes, against the 255 a name may have (Linux and macOS count bytes).
+        string longest = string.Empty;
+        foreach (double value in new[] { -2.2250738585072014E-308, -12345.678 })
         {
-            throw new IOException($"ModelCheckpoint's path '{first}' is a folder: a checkpoint must be a file (end the path with a file name such as model.ncm).");
+            var sample = new EpochMetrics(context.Epochs, value, value, value, value, 0)
+            {
+                Values = _placeholders.ToDictionary(name => name, _ => value, StringComparer.Ordinal),
+            };
+            string path = Path.GetFullPath(Format(_template, sample));
+            if (Path.EndsInDirectorySeparator(path) || Directory.Exists(path))
+            {
+                throw new IOException($"ModelCheckpoint's path '{path}' is a folder: a checkpoint must be a file (end the path with a file name such as model.ncm).");
+            }
+
+            string temporary = Path.GetFileName(AtomicFile.TemporaryBeside(path));
+            longest = Encoding.UTF8.GetByteCount(temporary) > Encoding.UTF8.GetByteCount(longest) ? temporary : longest;
         }
 
-        if (Path.GetFileName(first).Length > 255)
+        if (Encoding.UTF8.GetByteCount(longest) > 255)
         {
-            throw new PathTooLongException($"ModelCheckpoint's file name '{Path.GetFileName(first)}' is longer than the 255 characters a file name may have.");
+            throw new PathTooLongException(
+                $"ModelCheckpoint's file names can reach {Encoding.UTF8.GetByteCount(longest)} bytes with the temporary name a save writes first ('{longest}'), more than the 255 a file name may have: shorten the path's name.");
         }
 
         _best = InitialValueThreshold ?? (Monitoring.Maximizes(Monitor, Mode) ? double.NegativeInfinity : double.PositiveInfinity);

@@ -217,19 +217,25 @@ public static class ModelTraining
         // them between steps (Sequential.EnterPanelOrder); they are back in row-major order before anything else runs.
         bool panelOrder = !callbacks.Any(c => c.MayReadModelBetweenSteps);
 
+        model.InCallback = true;
         foreach (Callback callback in callbacks)
         {
             callback.OnTrainBegin(context);
         }
 
+        model.InCallback = false;
+
         try
         {
             for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
             {
+                model.InCallback = true;
                 foreach (Callback callback in callbacks)
                 {
                     callback.OnEpochBegin(epoch, context);
                 }
+
+                model.InCallback = false;
 
                 long start = Stopwatch.GetTimestamp();
                 if (options.Shuffle)
@@ -299,10 +305,13 @@ public static class ModelTraining
                             metrics.AddPredictions(predictions, targets, n);
                         }
 
+                        model.InCallback = true;
                         foreach (Callback callback in callbacks)
                         {
                             callback.OnBatchEnd(epoch, step, result, context);
                         }
+
+                        model.InCallback = false;
                     }
                 }
                 finally
@@ -335,14 +344,18 @@ public static class ModelTraining
                     valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds)
                 { Values = values };
                 history.Add(epochMetrics);
+                model.InCallback = true;
                 foreach (Callback callback in callbacks)
                 {
                     callback.OnEpochEnd(epochMetrics, context);
                 }
+
+                model.InCallback = false;
             }
         }
         catch (OperationCanceledException) when (options.CancellationToken.IsCancellationRequested)
         {
+            model.InCallback = true;
             foreach (Callback callback in callbacks)
             {
                 callback.OnTrainInterrupted(context);
@@ -351,10 +364,13 @@ public static class ModelTraining
             throw;
         }
 
+        model.InCallback = true;
         foreach (Callback callback in callbacks)
         {
             callback.OnTrainEnd(context);
         }
+
+        model.InCallback = false;
 
         return history;
     }
@@ -443,11 +459,12 @@ public static class ModelTraining
     /// <param name="count">The number of samples; non-negative.</param>
     /// <param name="batchSize">Samples per forward pass (memory, not results, depends on it for the default reduction); positive.</param>
     /// <returns>The loss, accuracy, count and every metric.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -464,11 +481,12 @@ public static class ModelTraining
     /// <param name="count">The number of samples; non-negative.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy (NaN for a regression), count and every metric.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -501,11 +519,12 @@ public static class ModelTraining
     /// <param name="data">The samples and their labels or targets.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy, count and every metric.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -525,11 +544,12 @@ public static class ModelTraining
     /// <param name="predictions">Receives the <c>[Count, OutputSize]</c> predictions, row-major; may be longer.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy, count and every metric, as <see cref="Evaluate(Sequential, Dataset, int)"/> returns them.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short unless the data is empty) or overlaps the dataset's arrays.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -681,9 +701,11 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[Count, OutputSize]</c> predictions, row-major.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static float[] Predict(this Sequential model, Dataset data, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(Predict));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
@@ -708,9 +730,11 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[Count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static int[] PredictClasses(this Sequential model, Dataset data, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(PredictClasses));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
@@ -776,10 +800,11 @@ public static class ModelTraining
     /// <param name="data">The labelled samples.</param>
     /// <returns>The matrix, rows true classes.</returns>
     /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
-    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets.</exception>
+    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets, or another thread is training the model.</exception>
     public static ConfusionMatrix ConfusionMatrix(this Sequential model, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(ConfusionMatrix));
         ArgumentNullException.ThrowIfNull(data);
         CheckFeatureSize(model, data, nameof(data));
         int classes = Math.Max(2, model.OutputSize);
@@ -796,10 +821,11 @@ public static class ModelTraining
     /// <param name="data">The labelled samples; every class needs at least one sample and one non-sample.</param>
     /// <returns>The curves.</returns>
     /// <exception cref="ArgumentException">The data does not fit the model, a label is out of range, or a class is absent.</exception>
-    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets.</exception>
+    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets, or another thread is training the model.</exception>
     public static MulticlassRoc RocCurves(this Sequential model, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(RocCurves));
         ArgumentNullException.ThrowIfNull(data);
         CheckFeatureSize(model, data, nameof(data));
         int classes = Math.Max(2, model.OutputSize);
@@ -827,9 +853,11 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> is shorter than its shape.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static int[] PredictClasses(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(PredictClasses));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckSpans(model, inputs.Length, count);
@@ -861,9 +889,11 @@ public static class ModelTraining
     /// <param name="count">The number of samples.</param>
     /// <returns>The matrix, rows true classes.</returns>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static ConfusionMatrix ConfusionMatrix(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfTrainedElsewhere(nameof(ConfusionMatrix));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         CheckSpans(model, inputs.Length, count);
         Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels");

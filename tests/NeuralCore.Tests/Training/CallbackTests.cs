@@ -274,9 +274,33 @@ public sealed class CallbackTests : IDisposable
         Assert.Contains("is a folder: a checkpoint must be a file", folder.Message, StringComparison.Ordinal);
         Assert.Throws<IOException>(() =>
             model.Fit(data, new FitOptions { Epochs = trained + 1, InitialEpoch = trained, Callbacks = [new ModelCheckpoint(_folder)] }));
-        Assert.Throws<PathTooLongException>(() =>
-            model.Fit(data, new FitOptions { Epochs = trained + 1, InitialEpoch = trained, Callbacks = [new ModelCheckpoint(Path.Combine(_folder, new string('m', 300) + "-{epoch}.ncm"))] }));
         Assert.Equal(trained, model.EpochsTrained);
+
+        // At the boundary: the temporary name a save writes first (".name.pid.guid.tmp") may have 255 bytes. A prefix
+        // whose epoch-9 name just fits is refused for a run that reaches epoch 10, before training.
+        int overhead = Path.GetFileName(NeuralCore.IO.AtomicFile.TemporaryBeside(Path.Combine(_folder, "x"))).Length - 1;
+        string prefix = new('m', 255 - overhead - "-9.ncm".Length);
+        var tooLong = Assert.Throws<PathTooLongException>(() =>
+            model.Fit(data, new FitOptions { Epochs = 10, InitialEpoch = 9, Callbacks = [new ModelCheckpoint(Path.Combine(_folder, prefix + "-{epoch}.ncm"))] }));
+        Assert.Contains("can reach 256 bytes", tooLong.Message, StringComparison.Ordinal);
+        Assert.Equal(trained, model.EpochsTrained);
+        var fits = new ModelCheckpoint(Path.Combine(_folder, prefix + "-{epoch}.ncm"));
+        model.Fit(data, new FitOptions { Epochs = 9, InitialEpoch = 8, Callbacks = [fits] });
+        Assert.True(File.Exists(fits.LastSavedPath));
+
+        // Bytes, not characters: 120 é take 240 bytes. And an unformatted value may print 24 characters.
+        Assert.Throws<PathTooLongException>(() => model.Fit(data, new FitOptions
+        {
+            Epochs = 10,
+            InitialEpoch = 9,
+            Callbacks = [new ModelCheckpoint(Path.Combine(_folder, new string('é', 120) + ".ncm"))],
+        }));
+        Assert.Throws<PathTooLongException>(() => model.Fit(data, new FitOptions
+        {
+            Epochs = 10,
+            InitialEpoch = 9,
+            Callbacks = [new ModelCheckpoint(Path.Combine(_folder, new string('m', 255 - overhead - 20) + "-{loss}.ncm"))],
+        }));
     }
 
     [Fact]
