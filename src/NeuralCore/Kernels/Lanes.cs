@@ -42,8 +42,11 @@ internal interface ILanes<TSelf>
     /// <summary>The larger of each pair of lanes, as <see cref="MathF.Max"/> (IEEE 754 maximum: NaN propagates, +0 &gt; -0).</summary>
     static abstract TSelf Max(TSelf x, TSelf y);
 
-    /// <summary><c>x ≥ limit ? value : 0</c> per lane (NaN compares false).</summary>
-    static abstract TSelf WhereAtLeast(TSelf x, TSelf limit, TSelf value);
+    /// <summary>
+    /// <c>x &lt; limit ? 0 : value</c> per lane: a NaN x compares false and keeps its value (a NaN moment stays NaN,
+    /// as in PyTorch and Keras, instead of being flushed to 0).
+    /// </summary>
+    static abstract TSelf FlushBelow(TSelf x, TSelf limit, TSelf value);
 
     /// <summary><c>x &gt; 0 ? value : 0</c> per lane (NaN compares false).</summary>
     static abstract TSelf WherePositive(TSelf x, TSelf value);
@@ -87,8 +90,8 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     public static Lanes512 Max(Lanes512 x, Lanes512 y) => new(Vector512.Max(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 WhereAtLeast(Lanes512 x, Lanes512 limit, Lanes512 value) =>
-        new(Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x._value, limit._value), value._value, Vector512<float>.Zero));
+    public static Lanes512 FlushBelow(Lanes512 x, Lanes512 limit, Lanes512 value) =>
+        new(Vector512.ConditionalSelect(Vector512.LessThan(x._value, limit._value), Vector512<float>.Zero, value._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 WherePositive(Lanes512 x, Lanes512 value) =>
@@ -133,8 +136,8 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
     public static Lanes256 Max(Lanes256 x, Lanes256 y) => new(Vector256.Max(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 WhereAtLeast(Lanes256 x, Lanes256 limit, Lanes256 value) =>
-        new(Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x._value, limit._value), value._value, Vector256<float>.Zero));
+    public static Lanes256 FlushBelow(Lanes256 x, Lanes256 limit, Lanes256 value) =>
+        new(Vector256.ConditionalSelect(Vector256.LessThan(x._value, limit._value), Vector256<float>.Zero, value._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 WherePositive(Lanes256 x, Lanes256 value) =>
@@ -179,8 +182,8 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
     public static Lanes128 Max(Lanes128 x, Lanes128 y) => new(Vector128.Max(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes128 WhereAtLeast(Lanes128 x, Lanes128 limit, Lanes128 value) =>
-        new(Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x._value, limit._value), value._value, Vector128<float>.Zero));
+    public static Lanes128 FlushBelow(Lanes128 x, Lanes128 limit, Lanes128 value) =>
+        new(Vector128.ConditionalSelect(Vector128.LessThan(x._value, limit._value), Vector128<float>.Zero, value._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 WherePositive(Lanes128 x, Lanes128 value) =>
@@ -225,7 +228,7 @@ internal readonly struct Lane1(float value) : ILanes<Lane1>
     public static Lane1 Max(Lane1 x, Lane1 y) => new(MathF.Max(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lane1 WhereAtLeast(Lane1 x, Lane1 limit, Lane1 value) => new(x._value >= limit._value ? value._value : 0f);
+    public static Lane1 FlushBelow(Lane1 x, Lane1 limit, Lane1 value) => new(x._value < limit._value ? 0f : value._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 WherePositive(Lane1 x, Lane1 value) => new(x._value > 0f ? value._value : 0f);

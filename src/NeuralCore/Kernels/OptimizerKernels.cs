@@ -35,7 +35,8 @@ public static class OptimizerKernels
     /// flush-to-zero, and on x86 every operation on a subnormal float costs about a hundred cycles: the moments of
     /// weights whose gradient has gone quiet (MNIST's border pixels, dead ReLU units) decay geometrically into that
     /// range, and on MNIST ~2.5% of the state sat there after one epoch, which made the whole training step several
-    /// times slower. A moment below 1e-30 changes a parameter by less than 1e-26, so the update is unaffected.
+    /// times slower. A moment below 1e-30 changes a parameter by less than 1e-26, so the update is unaffected. A NaN
+    /// moment is not below the floor: it stays NaN, as in PyTorch and Keras (flushed, a NaN gradient had wiped m and v).
     /// </remarks>
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -199,8 +200,8 @@ public static class OptimizerKernels
             m += (g - m) * TLanes.Create(_oneMinusBeta1);
             v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
             TLanes floor = TLanes.Create(MomentFloor);
-            m = TLanes.WhereAtLeast(TLanes.Abs(m), floor, m);
-            v = TLanes.WhereAtLeast(v, floor, v);
+            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
+            v = TLanes.FlushBelow(v, floor, v);
             TLanes.Store(m, ref _m, index);
             TLanes.Store(v, ref _v, index);
             if (_amsgrad)
@@ -232,7 +233,7 @@ public static class OptimizerKernels
             TLanes g = TLanes.Load(ref _g, index);
             TLanes rho = TLanes.Create(_rho), oneMinusRho = TLanes.Create(_oneMinusRho);
             TLanes v = (rho * TLanes.Load(ref _meanSquare, index)) + (oneMinusRho * (g * g));
-            v = TLanes.WhereAtLeast(v, TLanes.Create(MomentFloor), v);
+            v = TLanes.FlushBelow(v, TLanes.Create(MomentFloor), v);
             TLanes.Store(v, ref _meanSquare, index);
             TLanes denominator;
             if (_centered)

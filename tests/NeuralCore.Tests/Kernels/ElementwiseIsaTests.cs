@@ -82,7 +82,7 @@ public class ElementwiseIsaTests
                 for (int i = 0; i < n; i++)
                 {
                     float vi = (rho * es[i]) + ((1f - rho) * (g[i] * g[i]));
-                    es[i] = vi = vi >= Floor ? vi : 0f;
+                    es[i] = vi = vi < Floor ? 0f : vi;
                     float denominator = vi + epsilon;
                     if (centered)
                     {
@@ -182,7 +182,7 @@ public class ElementwiseIsaTests
     {
         m += (g - m) * (1f - beta1);
         v += ((g * g) - v) * (1f - beta2);
-        return (MathF.Abs(m) >= Floor ? m : 0f, v >= Floor ? v : 0f);
+        return (MathF.Abs(m) < Floor ? 0f : m, v < Floor ? 0f : v);
     }
 
     /// <summary>Seeded values with the edge cases a vector select can get wrong: ±0, NaN, the smallest subnormal, and values that fall under the moment floor.</summary>

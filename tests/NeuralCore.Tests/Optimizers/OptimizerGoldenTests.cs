@@ -155,6 +155,47 @@ public class OptimizerGoldenTests
         Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd(new SgdOptions(LearningRate: -1f))).ParamName);
     }
 
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("amsgrad")]
+    [InlineData("rmsprop")]
+    [InlineData("rmsprop-centered")]
+    public void A_nan_gradient_reaches_the_state_and_the_parameter_as_in_pytorch(string rule)
+    {
+        // The subnormal flush kept a moment only where |m| >= 1e-30, which a NaN never is: the NaN step wiped m and v
+        // to 0 and (Adam) left the parameter as it was. 37 parameters: the vector paths and a scalar tail.
+        Optimizer optimizer = rule switch
+        {
+            "adam" => new Adam(0.01f),
+            "amsgrad" => new Adam(new AdamOptions(0.01f, Amsgrad: true)),
+            "rmsprop" => new RmsProp(new RmsPropOptions(0.01f)),
+            _ => new RmsProp(new RmsPropOptions(0.01f, Centered: true)),
+        };
+        const int Count = 37;
+        optimizer.Initialize(Count);
+        float[] parameters = [.. Enumerable.Repeat(1f, Count)];
+        for (int step = 0; step < 20; step++)
+        {
+            optimizer.Update(parameters, [.. Enumerable.Repeat(0.5f, Count)]);
+        }
+
+        float[] gradients = [.. Enumerable.Repeat(0.5f, Count)];
+        gradients[3] = float.NaN;
+        gradients[Count - 1] = float.NaN;
+        optimizer.Update(parameters, gradients);
+        foreach (int i in new[] { 3, Count - 1 })
+        {
+            Assert.True(float.IsNaN(parameters[i]), $"{rule}: parameter {i} is {parameters[i]}");
+            for (int slot = 0; slot < optimizer.StateSlotCount; slot++)
+            {
+                Assert.True(float.IsNaN(optimizer.State.Span[(slot * Count) + i]),
+                    $"{rule}: state slot {slot} of parameter {i} is {optimizer.State.Span[(slot * Count) + i]}");
+            }
+        }
+
+        Assert.True(float.IsFinite(parameters[4]), "a parameter with a finite gradient stays finite");
+    }
+
     [Fact]
     public void Update_before_initialize_is_rejected()
     {
