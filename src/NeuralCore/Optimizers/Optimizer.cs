@@ -338,6 +338,13 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length)
     {
         // A range from the model lies in one variable or covers whole ones; each piece gets its variable's options.
+        if (ClipValue > 0 || ClipNorm > 0 || GlobalClipNorm > 0)
+        {
+            // The clipped copy's buffer is sized on the first step, whether or not that step clips: sized when clipping
+            // first applied, it allocated in whichever later step the gradients first grew past the norm.
+            EnsureClipBuffer(length);
+        }
+
         int end = offset + length;
         int s = FindSegment(offset);
         while (offset < end)
@@ -383,13 +390,18 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         return lo;
     }
 
+    private static void EnsureClipBuffer(int length)
+    {
+        if (t_clipped is null || t_clipped.Length < length)
+        {
+            t_clipped = new float[length];
+        }
+    }
+
     // The clipped gradient, in a per-thread buffer (allocated once per thread and size).
     private ReadOnlySpan<float> Clip(ReadOnlySpan<float> gradients, float scale)
     {
-        if (t_clipped is null || t_clipped.Length < gradients.Length)
-        {
-            t_clipped = new float[gradients.Length];
-        }
+        EnsureClipBuffer(gradients.Length);
 
         Span<float> clipped = t_clipped.AsSpan(0, gradients.Length);
         float limit = ClipValue;

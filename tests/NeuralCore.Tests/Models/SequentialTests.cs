@@ -201,6 +201,41 @@ public class SequentialTests
         Assert.True(windows.Count(b => b != 0) <= 1, $"bytes allocated per window of 20 steps: {string.Join(", ", windows)}");
     }
 
+    [Theory]
+    [InlineData("clipnorm")]
+    [InlineData("global_clipnorm")]
+    [InlineData("clipvalue")]
+    public void A_step_that_starts_clipping_after_warm_up_allocates_nothing(string clipping)
+    {
+        // The clipped copy's buffer was allocated by the first step that clipped (80 KB for a 100-200-10 model), which
+        // may come any time. A model small enough that its step runs on this thread alone, so that this thread's count
+        // is the step's.
+        var model = new Sequential(20, seed: 3).Add(new Dense(30)).Add(new Relu()).Add(new Dense(10));
+        Adam adam = clipping switch
+        {
+            "clipnorm" => new Adam(1e-3f) { ClipNorm = 1f },
+            "global_clipnorm" => new Adam(1e-3f) { GlobalClipNorm = 1f },
+            _ => new Adam(1e-3f) { ClipValue = 1f },
+        };
+
+        model.Compile(new SoftmaxCrossEntropy(), adam);
+        Assert.Equal(1, model.StepThreads(8));
+        float[] quiet = [.. Seeded.Uniform(8 * 20, 2).Select(v => v * 1e-4f)], loud = [.. Seeded.Uniform(8 * 20, 2).Select(v => v * 1e4f)];
+        int[] y = [.. Enumerable.Range(0, 8).Select(i => i % 10)];
+        for (int i = 0; i < 30; i++)
+        {
+            model.TrainStep(quiet, y, 8);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            model.TrainStep(loud, y, 8);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Summary_prints_the_keras_table()
     {
