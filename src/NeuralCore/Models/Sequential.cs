@@ -229,6 +229,16 @@ public sealed class Sequential
             : $"{operation} was called on the model '{Name}' while another thread trains it (Fit, TrainStep, ComputeGradients or Compile); wait for that call to finish, or train a copy (ModelFile.Save then Load).");
     }
 
+    /// <summary>
+    /// Whether a step whose loss is <paramref name="loss"/> updates the weights: only where the loss is finite as a
+    /// float32. The losses are summed in double, so they stayed finite (5e67 for an MSE that had diverged) while the
+    /// float32 errors and gradients they came from had overflowed, and the update wrote infinities into the weights;
+    /// Keras, summing in float32, reports inf there and TerminateOnNaN stops.
+    /// </summary>
+    /// <param name="loss">The step's loss.</param>
+    /// <returns>True when the update may be applied.</returns>
+    public static bool UpdatesOn(double loss) => float.IsFinite((float)loss);
+
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
     internal void ExitTraining()
     {
@@ -585,9 +595,9 @@ public sealed class Sequential
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     /// <remarks>
-    /// When the loss is NaN or infinite the update is skipped, so the parameters stay those from before the step and
-    /// the model remains usable; the returned loss says what happened (training loops stop on it, as Keras's
-    /// TerminateOnNaN does).
+    /// When the loss is NaN or infinite, or too large for a float32 (<see cref="UpdatesOn"/>), the update is skipped, so
+    /// the parameters stay those from before the step and the model remains usable; the returned loss says what
+    /// happened (training loops stop on it, as Keras's TerminateOnNaN does).
     /// </remarks>
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch) =>
         TrainStep(inputs, LossTargets.FromLabels(labels), batch);
@@ -602,7 +612,7 @@ public sealed class Sequential
     /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
-    /// <remarks>As the label overload, a NaN or infinite loss skips the update.</remarks>
+    /// <remarks>As the label overload, a loss that is NaN, infinite or beyond float32 skips the update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
@@ -625,7 +635,7 @@ public sealed class Sequential
     {
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
         TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch);
-        if (double.IsFinite(result.Loss))
+        if (UpdatesOn(result.Loss))
         {
             if (Optimizer is IElementwiseOptimizer elementwise)
             {

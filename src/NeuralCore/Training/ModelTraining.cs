@@ -279,7 +279,7 @@ public static class ModelTraining
                             ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
                             : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
                         TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
-                        if (!double.IsFinite(result.Loss))
+                        if (!Sequential.UpdatesOn(result.Loss))
                         {
                             context.StopTraining(string.Create(CultureInfo.InvariantCulture,
                                 $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));

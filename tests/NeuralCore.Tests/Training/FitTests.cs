@@ -301,6 +301,22 @@ public class FitTests
     }
 
     [Fact]
+    public void A_loss_beyond_float32_stops_training_before_its_update_writes_infinities()
+    {
+        // SGD at a rate of 1 on a one-weight regression diverges. The loss, summed in double, read 5e67 while the
+        // float32 errors and gradients had overflowed, and the updates left -Infinity in the weights.
+        var model = new Sequential(1, seed: 1).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Sgd(1f));
+        History history = model.Fit([10f, -10f, 5f, 3f], [1f, 2f, 3f, 4f], new FitOptions { Epochs = 200, BatchSize = 4, Shuffle = false });
+        Assert.Contains("the loss became", history.StopReason, StringComparison.Ordinal);
+        Assert.All(model.Parameters.ToArray(), v => Assert.True(float.IsFinite(v), $"weight {v}"));
+        Assert.All(history.Epochs, e => Assert.True(Sequential.UpdatesOn(e.Loss), $"epoch {e.Epoch} loss {e.Loss}"));
+        Assert.False(Sequential.UpdatesOn(1e39));
+        Assert.False(Sequential.UpdatesOn(double.NaN));
+        Assert.True(Sequential.UpdatesOn(3e38));
+    }
+
+    [Fact]
     public void Cancellation_stops_after_the_current_step()
     {
         var (x, y) = Blobs(320, 10);
