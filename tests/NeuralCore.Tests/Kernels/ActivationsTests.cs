@@ -125,5 +125,18 @@ public class ActivationsTests
         float[] zeros = new float[2];
         Activations.Tanh([0f, -0f], zeros);
         Assert.Equal([0, int.MinValue], zeros.Select(BitConverter.SingleToInt32Bits));
+
+        // Odd bit for bit (computed on |x|, the sign copied), over a sweep that crosses the 1e-4 switch and a chunk's
+        // edge (257-272 values run as one chunk).
+        float[] sweep = [.. Enumerable.Range(0, 270).Select(i => (float)(3.5e-4 * Math.Pow(1.07, i)))];
+        float[] positive = new float[sweep.Length], negative = new float[sweep.Length];
+        Activations.Tanh(sweep, positive);
+        Activations.Tanh([.. sweep.Select(v => -v)], negative);
+        Assert.Equal(positive.Select(v => BitConverter.SingleToInt32Bits(-v)), negative.Select(BitConverter.SingleToInt32Bits));
+
+        // A shifted overlap would read values already written: refused, as the vector library refused it.
+        float[] shifted = new float[601];
+        Assert.Throws<ArgumentException>(() => Activations.Tanh(shifted.AsSpan(0, 600), shifted.AsSpan(1, 600)));
+        Activations.Tanh([], []);
     }
 }
