@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -230,14 +231,17 @@ public sealed class Sequential
     }
 
     /// <summary>
-    /// Whether a step whose loss is <paramref name="loss"/> updates the weights: only where the loss is finite as a
-    /// float32. The losses are summed in double, so they stayed finite (5e67 for an MSE that had diverged) while the
-    /// float32 errors and gradients they came from had overflowed, and the update wrote infinities into the weights;
-    /// Keras, summing in float32, reports inf there and TerminateOnNaN stops.
+    /// The loss above which a training step checks every gradient before its update: 1e10. A finite loss alone did
+    /// not prove the gradients finite (losses are summed in double: one read 5e67 while the float32 gradients had
+    /// overflowed, and the update wrote -Infinity into the weights), but reading the whole gradient every step would
+    /// cost a pass over the arena (a tenth of a step at 784-1024-10), so only a loss that large, which diverging
+    /// runs reach long before a gradient overflows, pays for it.
     /// </summary>
-    /// <param name="loss">The step's loss.</param>
-    /// <returns>True when the update may be applied.</returns>
-    public static bool UpdatesOn(double loss) => float.IsFinite((float)loss);
+    public const double GradientCheckLoss = 1e10;
+
+    // Whether the step whose loss is `loss` may update: a finite loss and, past GradientCheckLoss, finite gradients.
+    private bool UpdatesOn(double loss) =>
+        double.IsFinite(loss) && (Math.Abs(loss) <= GradientCheckLoss || _gradients.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients.Span)));
 
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
     internal void ExitTraining()
@@ -595,9 +599,9 @@ public sealed class Sequential
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     /// <remarks>
-    /// When the loss is NaN or infinite, or too large for a float32 (<see cref="UpdatesOn"/>), the update is skipped, so
-    /// the parameters stay those from before the step and the model remains usable; the returned loss says what
-    /// happened (training loops stop on it, as Keras's TerminateOnNaN does).
+    /// When the loss is NaN or infinite, or a gradient is not finite (checked past <see cref="GradientCheckLoss"/>), the
+    /// update is skipped (<see cref="TrainStepResult.Skipped"/>), so the parameters stay those from before the step and
+    /// the model remains usable (training loops stop on it, as Keras's TerminateOnNaN does).
     /// </remarks>
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch) =>
         TrainStep(inputs, LossTargets.FromLabels(labels), batch);
@@ -612,7 +616,7 @@ public sealed class Sequential
     /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
-    /// <remarks>As the label overload, a loss that is NaN, infinite or beyond float32 skips the update.</remarks>
+    /// <remarks>As the label overload, a NaN or infinite loss, or a gradient that is not finite, skips the update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
@@ -635,16 +639,18 @@ public sealed class Sequential
     {
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
         TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch);
-        if (UpdatesOn(result.Loss))
+        if (!UpdatesOn(result.Loss))
         {
-            if (Optimizer is IElementwiseOptimizer elementwise)
-            {
-                (_optimizerStep ??= new OptimizerStep(_layers)).Run(elementwise, _parameters, _gradients, batch);
-            }
-            else
-            {
-                Optimizer!.Update(_parameters.Span, _gradients.Span);
-            }
+            return result with { Skipped = true };
+        }
+
+        if (Optimizer is IElementwiseOptimizer elementwise)
+        {
+            (_optimizerStep ??= new OptimizerStep(_layers)).Run(elementwise, _parameters, _gradients, batch);
+        }
+        else
+        {
+            Optimizer!.Update(_parameters.Span, _gradients.Span);
         }
 
         return result;

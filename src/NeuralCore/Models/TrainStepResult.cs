@@ -7,6 +7,13 @@ namespace NeuralCore.Models;
 /// <param name="Judged">How many predictions were judged: the batch, <c>batch·outputs</c> for a binary loss, 0 for a regression on real values.</param>
 public readonly record struct TrainStepResult(double Loss, int Correct, int Batch, int Judged)
 {
+    /// <summary>
+    /// Whether the step left the weights as they were: its loss was NaN or infinite, or a gradient was not finite
+    /// (checked where the loss exceeds <see cref="Sequential.GradientCheckLoss"/>). Training loops stop on it, as
+    /// Keras's TerminateOnNaN does.
+    /// </summary>
+    public bool Skipped { get; init; }
+
     /// <summary>The fraction of predictions that were right; NaN when none was judged.</summary>
     public double Accuracy => Judged == 0 ? double.NaN : (double)Correct / Judged;
 }

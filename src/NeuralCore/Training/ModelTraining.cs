@@ -52,7 +52,7 @@ public static class ModelTraining
     /// validation tail) is reshuffled every epoch from the seed, cut into batches and given to
     /// <see cref="Sequential.TrainStep(ReadOnlySpan{float}, LossTargets, int)"/>; after each epoch the validation data
     /// is evaluated and callbacks run. A step allocates nothing. Training stops early when a callback asks or the loss
-    /// becomes NaN or infinite (the update of that step is skipped, so the model keeps its last finite weights).
+    /// becomes NaN or infinite, or a gradient does (<see cref="TrainStepResult.Skipped"/>: the update of that step is skipped, so the model keeps its last finite weights).
     /// </summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="inputs">The samples, <c>[count, InputSize]</c> row-major.</param>
@@ -279,10 +279,11 @@ public static class ModelTraining
                             ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
                             : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
                         TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
-                        if (!Sequential.UpdatesOn(result.Loss))
+                        if (result.Skipped)
                         {
-                            context.StopTraining(string.Create(CultureInfo.InvariantCulture,
-                                $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
+                            context.StopTraining(double.IsFinite(result.Loss)
+                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient became infinite or NaN at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step (lower the learning rate or check the inputs)")
+                                : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
                             diverged = true;
                             break;
                         }
