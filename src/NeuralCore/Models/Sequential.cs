@@ -1,6 +1,6 @@
-using System.Numerics.Tensors;
 using System.Buffers;
 using System.Globalization;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Text;
 using NeuralCore.Configuration;
