@@ -112,7 +112,7 @@ public static class OnnxExport
             throw new ArgumentException($"The model '{model.Name}' has no layer to export.", nameof(model));
         }
 
-        model.ThrowIfTrainedElsewhere("ToOnnx");
+        using Sequential.ReadScope read = model.EnterRead("ToOnnx");
         // The weights alone, before anything is built: protobuf sizes messages in 32-bit integers (a 2.3 GB model threw
         // OverflowException), and a file over the import's limit could not be read back.
         long weightBytes = 4 * model.Layers.Sum(l => (long)l.ParameterCount);

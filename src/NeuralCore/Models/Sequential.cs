@@ -246,7 +246,7 @@ public sealed class Sequential
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
     internal void ExitTraining()
     {
-        InCallback = false;
+        LeaveCallbacks();
         Volatile.Write(ref TrainingThread, 0);
     }
 
@@ -258,21 +258,66 @@ public sealed class Sequential
     internal volatile bool InCallback;
 
     /// <summary>
-    /// Refuses to read the weights for <paramref name="operation"/> while another thread trains the model: during
-    /// <c>Fit</c> the first layer's weights are kept in the order its products read them, not row-major, and every
-    /// step rewrites them, so what such a read got was not a model at all (a prediction from another thread during
-    /// <c>Fit</c> was off by up to 1.7). The training thread itself (a callback) reads them row-major, and so may a
-    /// thread that a callback starts while <c>Fit</c>'s thread runs it (<see cref="InCallback"/>). A check, not a lock:
-    /// a read that passes it just before another thread's training begins is not stopped.
+    /// Starts a read of the weights for <paramref name="operation"/>, refused while another thread trains the model:
+    /// during <c>Fit</c> the first layer's weights are kept in the order its products read them, not row-major, and
+    /// every step rewrites them, so what such a read got was not a model at all (a prediction from another thread
+    /// during <c>Fit</c> was off by up to 1.7). The training thread itself (a callback) reads them row-major, and so may
+    /// another thread while <c>Fit</c>'s thread runs the callbacks (<see cref="InCallback"/>): such a read is counted
+    /// until the returned scope ends, and <c>Fit</c> waits for it before its next step (<see cref="LeaveCallbacks"/>).
+    /// Where no training runs, a read is not counted: a check, not a lock, against a training that begins during it.
     /// </summary>
     /// <exception cref="InvalidOperationException">Another thread trains the model.</exception>
-    internal void ThrowIfTrainedElsewhere(string operation)
+    internal ReadScope EnterRead(string operation)
     {
         int holder = Volatile.Read(ref TrainingThread);
-        if (holder != 0 && holder != Environment.CurrentManagedThreadId && !(InCallback && _panelOrdered is null))
+        if (holder == 0 || holder == Environment.CurrentManagedThreadId)
         {
-            throw new InvalidOperationException(
-                $"{operation} was called on the model '{Name}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
+            return default;
+        }
+
+        if (InCallback && _panelOrdered is null)
+        {
+            // Counted first, checked again after: LeaveCallbacks clears the flag first and reads the count after, so
+            // one of the two sees the other (both sides' operations are full fences).
+            Interlocked.Increment(ref _callbackReaders);
+            if (InCallback && _panelOrdered is null)
+            {
+                return new ReadScope(this);
+            }
+
+            Interlocked.Decrement(ref _callbackReaders);
+        }
+
+        throw new InvalidOperationException(
+            $"{operation} was called on the model '{Name}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
+    }
+
+    /// <summary>
+    /// Ends the callbacks' window on the training thread: no new read is admitted, and those admitted during it have
+    /// finished when this returns (a training step may follow).
+    /// </summary>
+    internal void LeaveCallbacks()
+    {
+        InCallback = false;
+        Interlocked.MemoryBarrier();
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _callbackReaders) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+
+    private int _callbackReaders;
+
+    /// <summary>A read admitted while the training thread ran the callbacks, counted until disposed.</summary>
+    internal readonly struct ReadScope(Sequential? model) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (model is not null)
+            {
+                Interlocked.Decrement(ref model._callbackReaders);
+            }
         }
     }
 
@@ -621,6 +666,14 @@ public sealed class Sequential
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
         bool taken = EnterTraining(nameof(TrainStep), reentrant: true);
+
+        // Called by a callback of Fit: a step runs, so reads from other threads are no longer admitted meanwhile.
+        bool inCallback = !taken && InCallback;
+        if (inCallback)
+        {
+            LeaveCallbacks();
+        }
+
         try
         {
             return TrainStepHeld(inputs, targets, batch);
@@ -630,6 +683,10 @@ public sealed class Sequential
             if (taken)
             {
                 ExitTraining();
+            }
+            else if (inCallback)
+            {
+                InCallback = true;
             }
         }
     }
@@ -683,6 +740,14 @@ public sealed class Sequential
     public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
         bool taken = EnterTraining(nameof(ComputeGradients), reentrant: true);
+
+        // Called by a callback of Fit: a step runs, so reads from other threads are no longer admitted meanwhile.
+        bool inCallback = !taken && InCallback;
+        if (inCallback)
+        {
+            LeaveCallbacks();
+        }
+
         try
         {
             return ComputeGradientsHeld(inputs, targets, batch);
@@ -692,6 +757,10 @@ public sealed class Sequential
             if (taken)
             {
                 ExitTraining();
+            }
+            else if (inCallback)
+            {
+                InCallback = true;
             }
         }
     }
@@ -833,7 +902,7 @@ public sealed class Sequential
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
-        ThrowIfTrainedElsewhere(nameof(Predict));
+        using ReadScope read = EnterRead(nameof(Predict));
         CheckPredictions(predictions, batch, OutputSize);
         Infer(inputs, predictions, batch);
         Loss?.ToPredictions(predictions, predictions, batch, OutputSize);
@@ -853,7 +922,7 @@ public sealed class Sequential
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public float[] Predict(ReadOnlySpan<float> sample)
     {
-        ThrowIfTrainedElsewhere(nameof(Predict));
+        using ReadScope read = EnterRead(nameof(Predict));
         if (sample.Length != InputSize)
         {
             throw new ArgumentException($"The sample has {sample.Length} features but the model expects {InputSize}.", nameof(sample));
@@ -876,7 +945,7 @@ public sealed class Sequential
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
     {
-        ThrowIfTrainedElsewhere(nameof(Infer));
+        using ReadScope read = EnterRead(nameof(Infer));
         InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch);
     }
 
@@ -1012,7 +1081,7 @@ public sealed class Sequential
     /// <exception cref="InsufficientMemoryException">A weight matrix's copy or packed panels (its columns padded to the tile width) are more than one array holds.</exception>
     public Predictor CreatePredictor()
     {
-        ThrowIfTrainedElsewhere(nameof(CreatePredictor));
+        using ReadScope read = EnterRead(nameof(CreatePredictor));
         return new(_layers, _fusedRelu, Loss, Name);
     }
 

@@ -53,7 +53,7 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        model.ThrowIfTrainedElsewhere("ModelFile.Save");
+        using Sequential.ReadScope read = model.EnterRead("ModelFile.Save");
         CheckFileSize(EstimatedBytes(model, includeOptimizer), path);
         byte[] body = WriteBody(model, includeOptimizer);
         CheckFileSize(HeaderBytes + body.LongLength + HashBytes, path);

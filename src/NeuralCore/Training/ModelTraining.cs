@@ -223,7 +223,7 @@ public static class ModelTraining
             callback.OnTrainBegin(context);
         }
 
-        model.InCallback = false;
+        model.LeaveCallbacks();
 
         try
         {
@@ -235,7 +235,7 @@ public static class ModelTraining
                     callback.OnEpochBegin(epoch, context);
                 }
 
-                model.InCallback = false;
+                model.LeaveCallbacks();
 
                 long start = Stopwatch.GetTimestamp();
                 if (options.Shuffle)
@@ -312,7 +312,7 @@ public static class ModelTraining
                             callback.OnBatchEnd(epoch, step, result, context);
                         }
 
-                        model.InCallback = false;
+                        model.LeaveCallbacks();
                     }
                 }
                 finally
@@ -351,7 +351,7 @@ public static class ModelTraining
                     callback.OnEpochEnd(epochMetrics, context);
                 }
 
-                model.InCallback = false;
+                model.LeaveCallbacks();
             }
         }
         catch (OperationCanceledException) when (options.CancellationToken.IsCancellationRequested)
@@ -371,7 +371,7 @@ public static class ModelTraining
             callback.OnTrainEnd(context);
         }
 
-        model.InCallback = false;
+        model.LeaveCallbacks();
 
         return history;
     }
@@ -465,7 +465,7 @@ public static class ModelTraining
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
+        using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -487,7 +487,7 @@ public static class ModelTraining
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
+        using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -525,7 +525,7 @@ public static class ModelTraining
     public static Evaluation Evaluate(this Sequential model, Dataset data, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
+        using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -550,7 +550,7 @@ public static class ModelTraining
     public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(Evaluate));
+        using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
@@ -706,7 +706,7 @@ public static class ModelTraining
     public static float[] Predict(this Sequential model, Dataset data, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(Predict));
+        using Sequential.ReadScope read = model.EnterRead(nameof(Predict));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
@@ -735,7 +735,7 @@ public static class ModelTraining
     public static int[] PredictClasses(this Sequential model, Dataset data, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(PredictClasses));
+        using Sequential.ReadScope read = model.EnterRead(nameof(PredictClasses));
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
@@ -805,7 +805,7 @@ public static class ModelTraining
     public static ConfusionMatrix ConfusionMatrix(this Sequential model, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(ConfusionMatrix));
+        using Sequential.ReadScope read = model.EnterRead(nameof(ConfusionMatrix));
         ArgumentNullException.ThrowIfNull(data);
         CheckFeatureSize(model, data, nameof(data));
         int classes = Math.Max(2, model.OutputSize);
@@ -826,7 +826,7 @@ public static class ModelTraining
     public static MulticlassRoc RocCurves(this Sequential model, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(RocCurves));
+        using Sequential.ReadScope read = model.EnterRead(nameof(RocCurves));
         ArgumentNullException.ThrowIfNull(data);
         CheckFeatureSize(model, data, nameof(data));
         int classes = Math.Max(2, model.OutputSize);
@@ -858,7 +858,7 @@ public static class ModelTraining
     public static int[] PredictClasses(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(PredictClasses));
+        using Sequential.ReadScope read = model.EnterRead(nameof(PredictClasses));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckSpans(model, inputs.Length, count);
@@ -894,7 +894,7 @@ public static class ModelTraining
     public static ConfusionMatrix ConfusionMatrix(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.ThrowIfTrainedElsewhere(nameof(ConfusionMatrix));
+        using Sequential.ReadScope read = model.EnterRead(nameof(ConfusionMatrix));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         CheckSpans(model, inputs.Length, count);
         Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels");
