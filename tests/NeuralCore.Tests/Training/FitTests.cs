@@ -502,8 +502,13 @@ public class ConcurrentFitTests
         float[] x = Seeded.Uniform(256 * 784, 6);
         int[] y = [.. Enumerable.Range(0, 256).Select(i => i % 10)];
         float[] expected = model.Predict(x.AsSpan(0, 784));
-        var pause = new LambdaCallback(onEpochEnd: (_, _) => Thread.Sleep(5));
         int admitted = 0, wrong = 0;
+        // Each window stays open until a read was admitted in it (or 50 ms), so that reads cross into every next epoch.
+        var pause = new LambdaCallback(onEpochEnd: (_, _) =>
+        {
+            int before = Volatile.Read(ref admitted);
+            SpinWait.SpinUntil(() => Volatile.Read(ref admitted) > before, 50);
+        });
         using var done = new CancellationTokenSource();
         using var started = new ManualResetEventSlim();
         var reader = Task.Run(() =>
@@ -514,7 +519,7 @@ public class ConcurrentFitTests
                 try
                 {
                     float[] p = model.Predict(x.AsSpan(0, 784));
-                    admitted++;
+                    Interlocked.Increment(ref admitted);
                     wrong += p.AsSpan().SequenceEqual(expected) ? 0 : 1;
                 }
                 catch (InvalidOperationException)
