@@ -309,6 +309,40 @@ public sealed class Sequential
 
     private int _callbackReaders;
 
+    /// <summary>
+    /// Starts a public training call (<see cref="TrainStep(ReadOnlySpan{float}, LossTargets, int)"/>,
+    /// <see cref="ComputeGradients(ReadOnlySpan{float}, LossTargets, int)"/>): the model is taken unless this thread holds
+    /// it already (Fit's own steps, a callback's call), and a callback's call closes the callbacks' window while its step
+    /// runs, so that no read from another thread is admitted meanwhile.
+    /// </summary>
+    private TrainingCall BeginCall(string operation)
+    {
+        bool taken = EnterTraining(operation, reentrant: true);
+        bool inCallback = !taken && InCallback;
+        if (inCallback)
+        {
+            LeaveCallbacks();
+        }
+
+        return new TrainingCall(this, taken, inCallback);
+    }
+
+    /// <summary>What <see cref="BeginCall"/> took, given back by <see cref="End"/>.</summary>
+    private readonly struct TrainingCall(Sequential model, bool taken, bool inCallback)
+    {
+        public void End()
+        {
+            if (taken)
+            {
+                model.ExitTraining();
+            }
+            else if (inCallback)
+            {
+                model.InCallback = true;
+            }
+        }
+    }
+
     /// <summary>A read admitted while the training thread ran the callbacks, counted until disposed.</summary>
     internal readonly struct ReadScope(Sequential? model) : IDisposable
     {
@@ -665,29 +699,14 @@ public sealed class Sequential
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
-        bool taken = EnterTraining(nameof(TrainStep), reentrant: true);
-
-        // Called by a callback of Fit: a step runs, so reads from other threads are no longer admitted meanwhile.
-        bool inCallback = !taken && InCallback;
-        if (inCallback)
-        {
-            LeaveCallbacks();
-        }
-
+        TrainingCall call = BeginCall(nameof(TrainStep));
         try
         {
             return TrainStepHeld(inputs, targets, batch);
         }
         finally
         {
-            if (taken)
-            {
-                ExitTraining();
-            }
-            else if (inCallback)
-            {
-                InCallback = true;
-            }
+            call.End();
         }
     }
 
@@ -739,29 +758,14 @@ public sealed class Sequential
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
-        bool taken = EnterTraining(nameof(ComputeGradients), reentrant: true);
-
-        // Called by a callback of Fit: a step runs, so reads from other threads are no longer admitted meanwhile.
-        bool inCallback = !taken && InCallback;
-        if (inCallback)
-        {
-            LeaveCallbacks();
-        }
-
+        TrainingCall call = BeginCall(nameof(ComputeGradients));
         try
         {
             return ComputeGradientsHeld(inputs, targets, batch);
         }
         finally
         {
-            if (taken)
-            {
-                ExitTraining();
-            }
-            else if (inCallback)
-            {
-                InCallback = true;
-            }
+            call.End();
         }
     }
 
