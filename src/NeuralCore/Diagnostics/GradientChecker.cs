@@ -152,8 +152,9 @@ public static class GradientChecker
         ILoss loss = model.Loss ?? throw new InvalidOperationException("The model is not compiled: call Compile first.");
         float[] x = inputs[..(batch * model.InputSize)].ToArray();
         int[] y = labels[..batch].ToArray();
-        // Held through the perturbations: another thread's training or prediction would see weights moved by ±h.
-        bool taken = model.EnterTraining("GradientChecker.CheckModel", reentrant: true);
+        // Held through the perturbations: another thread's training or prediction would see weights moved by ±h (from a
+        // callback of Fit, the callbacks' window is closed meanwhile, as for a step).
+        Sequential.TrainingCall call = model.BeginCall("GradientChecker.CheckModel");
         float[] outputs = ArrayPool<float>.Shared.Rent(batch * model.OutputSize);
         try
         {
@@ -171,10 +172,7 @@ public static class GradientChecker
         finally
         {
             ArrayPool<float>.Shared.Return(outputs);
-            if (taken)
-            {
-                model.ExitTraining();
-            }
+            call.End();
         }
     }
 

@@ -269,28 +269,41 @@ public sealed class Sequential
     /// <exception cref="InvalidOperationException">Another thread trains the model.</exception>
     internal ReadScope EnterRead(string operation)
     {
-        int holder = Volatile.Read(ref TrainingThread);
-        if (holder == 0 || holder == Environment.CurrentManagedThreadId)
+        if (ReferenceEquals(t_reading, this))
         {
-            return default;
+            // A read within a read on this thread (Evaluate's batches through Infer): admitted with the outer one. Checked
+            // again, a window closing meanwhile failed an admitted read halfway.
+            return new ReadScope(this, counted: false, t_reading);
         }
 
-        if (InCallback && _panelOrdered is null)
+        int holder = Volatile.Read(ref TrainingThread);
+        bool counted = false;
+        if (holder != 0 && holder != Environment.CurrentManagedThreadId)
         {
             // Counted first, checked again after: LeaveCallbacks clears the flag first and reads the count after, so
             // one of the two sees the other (both sides' operations are full fences).
-            Interlocked.Increment(ref _callbackReaders);
-            if (InCallback && _panelOrdered is null)
+            if (!(InCallback && _panelOrdered is null))
             {
-                return new ReadScope(this);
+                throw Refused(operation);
             }
 
-            Interlocked.Decrement(ref _callbackReaders);
+            Interlocked.Increment(ref _callbackReaders);
+            if (!(InCallback && _panelOrdered is null))
+            {
+                Interlocked.Decrement(ref _callbackReaders);
+                throw Refused(operation);
+            }
+
+            counted = true;
         }
 
-        throw new InvalidOperationException(
-            $"{operation} was called on the model '{Name}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
+        Sequential? outer = t_reading;
+        t_reading = this;
+        return new ReadScope(this, counted, outer);
     }
+
+    private InvalidOperationException Refused(string operation) => new(
+        $"{operation} was called on the model '{Name}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
 
     /// <summary>
     /// Ends the callbacks' window on the training thread: no new read is admitted, and those admitted during it have
@@ -315,7 +328,7 @@ public sealed class Sequential
     /// it already (Fit's own steps, a callback's call), and a callback's call closes the callbacks' window while its step
     /// runs, so that no read from another thread is admitted meanwhile.
     /// </summary>
-    private TrainingCall BeginCall(string operation)
+    internal TrainingCall BeginCall(string operation)
     {
         bool taken = EnterTraining(operation, reentrant: true);
         bool inCallback = !taken && InCallback;
@@ -328,7 +341,7 @@ public sealed class Sequential
     }
 
     /// <summary>What <see cref="BeginCall"/> took, given back by <see cref="End"/>.</summary>
-    private readonly struct TrainingCall(Sequential model, bool taken, bool inCallback)
+    internal readonly struct TrainingCall(Sequential model, bool taken, bool inCallback)
     {
         public void End()
         {
@@ -343,12 +356,20 @@ public sealed class Sequential
         }
     }
 
-    /// <summary>A read admitted while the training thread ran the callbacks, counted until disposed.</summary>
-    internal readonly struct ReadScope(Sequential? model) : IDisposable
+    /// <summary>The model this thread is reading (<see cref="EnterRead"/>), so that a read within it is not checked again.</summary>
+    [ThreadStatic]
+    private static Sequential? t_reading;
+
+    /// <summary>
+    /// A read of the weights: counted until disposed where it was admitted while the training thread ran the callbacks,
+    /// and marking the model as this thread's read (the outer mark restored after).
+    /// </summary>
+    internal readonly struct ReadScope(Sequential model, bool counted, Sequential? outer) : IDisposable
     {
         public void Dispose()
         {
-            if (model is not null)
+            t_reading = outer;
+            if (counted)
             {
                 Interlocked.Decrement(ref model._callbackReaders);
             }

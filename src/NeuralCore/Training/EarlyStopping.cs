@@ -100,7 +100,17 @@ public sealed class EarlyStopping : Callback
             StoppedEpoch = metrics.Epoch;
             if (RestoreBestWeights && _bestWeights is not null)
             {
-                _bestWeights.CopyTo(context.Model.Parameters.Span);
+                // A write while the callbacks run: a read from another thread admitted in this window ends first, and
+                // none starts meanwhile (one had returned rows of both models).
+                Models.Sequential.TrainingCall call = context.Model.BeginCall(nameof(EarlyStopping));
+                try
+                {
+                    _bestWeights.CopyTo(context.Model.Parameters.Span);
+                }
+                finally
+                {
+                    call.End();
+                }
             }
 
             context.StopTraining(double.IsNaN(value)

@@ -218,24 +218,34 @@ public static class ModelTraining
         bool panelOrder = !callbacks.Any(c => c.MayReadModelBetweenSteps);
 
         model.InCallback = true;
-        foreach (Callback callback in callbacks)
+        try
         {
-            callback.OnTrainBegin(context);
+            foreach (Callback callback in callbacks)
+            {
+                callback.OnTrainBegin(context);
+            }
         }
-
-        model.LeaveCallbacks();
+        finally
+        {
+            model.LeaveCallbacks();
+        }
 
         try
         {
             for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
             {
                 model.InCallback = true;
-                foreach (Callback callback in callbacks)
+                try
                 {
-                    callback.OnEpochBegin(epoch, context);
+                    foreach (Callback callback in callbacks)
+                    {
+                        callback.OnEpochBegin(epoch, context);
+                    }
                 }
-
-                model.LeaveCallbacks();
+                finally
+                {
+                    model.LeaveCallbacks();
+                }
 
                 long start = Stopwatch.GetTimestamp();
                 if (options.Shuffle)
@@ -307,12 +317,17 @@ public static class ModelTraining
                         }
 
                         model.InCallback = true;
-                        foreach (Callback callback in callbacks)
+                        try
                         {
-                            callback.OnBatchEnd(epoch, step, result, context);
+                            foreach (Callback callback in callbacks)
+                            {
+                                callback.OnBatchEnd(epoch, step, result, context);
+                            }
                         }
-
-                        model.LeaveCallbacks();
+                        finally
+                        {
+                            model.LeaveCallbacks();
+                        }
                     }
                 }
                 finally
@@ -346,12 +361,17 @@ public static class ModelTraining
                 { Values = values };
                 history.Add(epochMetrics);
                 model.InCallback = true;
-                foreach (Callback callback in callbacks)
+                try
                 {
-                    callback.OnEpochEnd(epochMetrics, context);
+                    foreach (Callback callback in callbacks)
+                    {
+                        callback.OnEpochEnd(epochMetrics, context);
+                    }
                 }
-
-                model.LeaveCallbacks();
+                finally
+                {
+                    model.LeaveCallbacks();
+                }
             }
         }
         catch (OperationCanceledException) when (options.CancellationToken.IsCancellationRequested)
@@ -366,12 +386,17 @@ public static class ModelTraining
         }
 
         model.InCallback = true;
-        foreach (Callback callback in callbacks)
+        try
         {
-            callback.OnTrainEnd(context);
+            foreach (Callback callback in callbacks)
+            {
+                callback.OnTrainEnd(context);
+            }
         }
-
-        model.LeaveCallbacks();
+        finally
+        {
+            model.LeaveCallbacks();
+        }
 
         return history;
     }

@@ -539,6 +539,41 @@ public class ConcurrentFitTests
     }
 
     [Fact]
+    public void A_read_of_many_batches_admitted_during_the_callbacks_is_not_refused_halfway()
+    {
+        // Predict over a dataset reads batch after batch through Infer; each inner read was checked again, and failed
+        // with "Infer was called" once the window had closed, although the read had been admitted (42 of 1,700).
+        var model = new Sequential(784, seed: 4).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd(0.01f));
+        float[] x = Seeded.Uniform(256 * 784, 7);
+        int[] y = [.. Enumerable.Range(0, 256).Select(i => i % 10)];
+        var data = new Dataset(x, y, 784);
+        var pause = new LambdaCallback(onEpochEnd: (_, _) => Thread.Sleep(3));
+        var refusedBy = new System.Collections.Concurrent.ConcurrentBag<string>();
+        bool done = false;
+        var reader = new Thread(() =>
+        {
+            SpinWait.SpinUntil(() => Volatile.Read(ref model.TrainingThread) != 0 || Volatile.Read(ref done));
+            while (!Volatile.Read(ref done))
+            {
+                try
+                {
+                    _ = model.Predict(data, batchSize: 8);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    refusedBy.Add(ex.Message[..ex.Message.IndexOf(' ', StringComparison.Ordinal)]);
+                }
+            }
+        });
+        reader.Start();
+        model.Fit(x, y, new FitOptions { Epochs = 30, BatchSize = 32, Callbacks = [pause] });
+        Volatile.Write(ref done, true);
+        reader.Join();
+        Assert.All(refusedBy, name => Assert.Equal("Predict", name));
+    }
+
+    [Fact]
     public void A_callback_may_step_the_model_but_not_fit_or_compile_it_again()
     {
         var (x, y) = FitTests.Blobs(64, 4);
