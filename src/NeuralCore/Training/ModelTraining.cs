@@ -142,6 +142,61 @@ public static class ModelTraining
         }
     }
 
+    private enum CallbackEvent
+    {
+        TrainBegin,
+        EpochBegin,
+        BatchEnd,
+        EpochEnd,
+        TrainInterrupted,
+        TrainEnd,
+    }
+
+    // Runs every callback's handler of one event inside the callbacks' window (Sequential.InCallback: reads from other
+    // threads admitted, and waited for before anything else runs). No window where there is no callback: nothing to
+    // wait for. A switch, not a delegate, so that the step loop's OnBatchEnd allocates nothing.
+    private static void RunCallbacks(Sequential model, Callback[] callbacks, CallbackEvent kind, TrainingContext context, int epoch = 0,
+        int step = 0, TrainStepResult result = default, EpochMetrics? metrics = null)
+    {
+        if (callbacks.Length == 0)
+        {
+            return;
+        }
+
+        model.InCallback = true;
+        try
+        {
+            foreach (Callback callback in callbacks)
+            {
+                switch (kind)
+                {
+                    case CallbackEvent.TrainBegin:
+                        callback.OnTrainBegin(context);
+                        break;
+                    case CallbackEvent.EpochBegin:
+                        callback.OnEpochBegin(epoch, context);
+                        break;
+                    case CallbackEvent.BatchEnd:
+                        callback.OnBatchEnd(epoch, step, result, context);
+                        break;
+                    case CallbackEvent.EpochEnd:
+                        callback.OnEpochEnd(metrics!, context);
+                        break;
+                    case CallbackEvent.TrainInterrupted:
+                        callback.OnTrainInterrupted(context);
+                        break;
+                    default:
+                        callback.OnTrainEnd(context);
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            model.LeaveCallbacks();
+        }
+    }
+
     private static History FitLocked(Sequential model, SampleSource data, FitOptions options, string dataName)
     {
         ILoss loss = model.Loss!;
@@ -217,35 +272,13 @@ public static class ModelTraining
         // them between steps (Sequential.EnterPanelOrder); they are back in row-major order before anything else runs.
         bool panelOrder = !callbacks.Any(c => c.MayReadModelBetweenSteps);
 
-        model.InCallback = true;
-        try
-        {
-            foreach (Callback callback in callbacks)
-            {
-                callback.OnTrainBegin(context);
-            }
-        }
-        finally
-        {
-            model.LeaveCallbacks();
-        }
+        RunCallbacks(model, callbacks, CallbackEvent.TrainBegin, context);
 
         try
         {
             for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
             {
-                model.InCallback = true;
-                try
-                {
-                    foreach (Callback callback in callbacks)
-                    {
-                        callback.OnEpochBegin(epoch, context);
-                    }
-                }
-                finally
-                {
-                    model.LeaveCallbacks();
-                }
+                RunCallbacks(model, callbacks, CallbackEvent.EpochBegin, context, epoch);
 
                 long start = Stopwatch.GetTimestamp();
                 if (options.Shuffle)
@@ -316,18 +349,7 @@ public static class ModelTraining
                             metrics.AddPredictions(predictions, targets, n);
                         }
 
-                        model.InCallback = true;
-                        try
-                        {
-                            foreach (Callback callback in callbacks)
-                            {
-                                callback.OnBatchEnd(epoch, step, result, context);
-                            }
-                        }
-                        finally
-                        {
-                            model.LeaveCallbacks();
-                        }
+                        RunCallbacks(model, callbacks, CallbackEvent.BatchEnd, context, epoch, step, result);
                     }
                 }
                 finally
@@ -360,43 +382,16 @@ public static class ModelTraining
                     valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds)
                 { Values = values };
                 history.Add(epochMetrics);
-                model.InCallback = true;
-                try
-                {
-                    foreach (Callback callback in callbacks)
-                    {
-                        callback.OnEpochEnd(epochMetrics, context);
-                    }
-                }
-                finally
-                {
-                    model.LeaveCallbacks();
-                }
+                RunCallbacks(model, callbacks, CallbackEvent.EpochEnd, context, metrics: epochMetrics);
             }
         }
         catch (OperationCanceledException) when (options.CancellationToken.IsCancellationRequested)
         {
-            model.InCallback = true;
-            foreach (Callback callback in callbacks)
-            {
-                callback.OnTrainInterrupted(context);
-            }
-
+            RunCallbacks(model, callbacks, CallbackEvent.TrainInterrupted, context);
             throw;
         }
 
-        model.InCallback = true;
-        try
-        {
-            foreach (Callback callback in callbacks)
-            {
-                callback.OnTrainEnd(context);
-            }
-        }
-        finally
-        {
-            model.LeaveCallbacks();
-        }
+        RunCallbacks(model, callbacks, CallbackEvent.TrainEnd, context);
 
         return history;
     }
