@@ -222,6 +222,21 @@ public sealed class Sequential
 
         if (holder == 0 && Interlocked.CompareExchange(ref TrainingThread, me, 0) == 0)
         {
+            if (ReferenceEquals(t_reading, this))
+            {
+                // Its own read would never end while this waits for it.
+                Volatile.Write(ref TrainingThread, 0);
+                throw new InvalidOperationException($"{operation} was called on the model '{Name}' from inside a read of it on the same thread.");
+            }
+
+            // Reads that began before the model was taken finish first; those that begin from now on see the holder and
+            // are refused (both sides' interlocked operations are full fences, so one of the two sees the other).
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _readers) != 0)
+            {
+                spin.SpinOnce();
+            }
+
             return true;
         }
 
@@ -262,9 +277,9 @@ public sealed class Sequential
     /// during <c>Fit</c> the first layer's weights are kept in the order its products read them, not row-major, and
     /// every step rewrites them, so what such a read got was not a model at all (a prediction from another thread
     /// during <c>Fit</c> was off by up to 1.7). The training thread itself (a callback) reads them row-major, and so may
-    /// another thread while <c>Fit</c>'s thread runs the callbacks (<see cref="InCallback"/>): such a read is counted
-    /// until the returned scope ends, and <c>Fit</c> waits for it before its next step (<see cref="LeaveCallbacks"/>).
-    /// Where no training runs, a read is not counted: a check, not a lock, against a training that begins during it.
+    /// another thread while <c>Fit</c>'s thread runs the callbacks (<see cref="InCallback"/>). Every read from a thread
+    /// that does not train the model is counted until the returned scope ends: a training that begins meanwhile waits for
+    /// it (<see cref="EnterTraining"/>), and so does <c>Fit</c>'s next step after the callbacks (<see cref="LeaveCallbacks"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">Another thread trains the model.</exception>
     internal ReadScope EnterRead(string operation)
@@ -276,21 +291,15 @@ public sealed class Sequential
             return new ReadScope(this, counted: false, t_reading);
         }
 
-        int holder = Volatile.Read(ref TrainingThread);
         bool counted = false;
-        if (holder != 0 && holder != Environment.CurrentManagedThreadId)
+        if (Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId)
         {
-            // Counted first, checked again after: LeaveCallbacks clears the flag first and reads the count after, so
-            // one of the two sees the other (both sides' operations are full fences).
-            if (!(InCallback && _panelOrdered is null))
+            // Counted first, checked after: a training takes the model first and reads the count after (EnterTraining),
+            // and LeaveCallbacks clears the flag first and reads the count after, so one of the two sees the other.
+            Interlocked.Increment(ref _readers);
+            if (Volatile.Read(ref TrainingThread) != 0 && !(InCallback && _panelOrdered is null))
             {
-                throw Refused(operation);
-            }
-
-            Interlocked.Increment(ref _callbackReaders);
-            if (!(InCallback && _panelOrdered is null))
-            {
-                Interlocked.Decrement(ref _callbackReaders);
+                Interlocked.Decrement(ref _readers);
                 throw Refused(operation);
             }
 
@@ -314,13 +323,14 @@ public sealed class Sequential
         InCallback = false;
         Interlocked.MemoryBarrier();
         var spin = default(SpinWait);
-        while (Volatile.Read(ref _callbackReaders) != 0)
+        while (Volatile.Read(ref _readers) != 0)
         {
             spin.SpinOnce();
         }
     }
 
-    private int _callbackReaders;
+    // The reads in progress from threads that do not train the model (EnterRead).
+    private int _readers;
 
     /// <summary>
     /// Starts a public training call (<see cref="TrainStep(ReadOnlySpan{float}, LossTargets, int)"/>,
@@ -361,8 +371,7 @@ public sealed class Sequential
     private static Sequential? t_reading;
 
     /// <summary>
-    /// A read of the weights: counted until disposed where it was admitted while the training thread ran the callbacks,
-    /// and marking the model as this thread's read (the outer mark restored after).
+    /// A read of the weights: counted until disposed where it came from a thread that does not train the model, and marking the model as this thread's read (the outer mark restored after).
     /// </summary>
     internal readonly struct ReadScope(Sequential model, bool counted, Sequential? outer) : IDisposable
     {
@@ -371,7 +380,7 @@ public sealed class Sequential
             t_reading = outer;
             if (counted)
             {
-                Interlocked.Decrement(ref model._callbackReaders);
+                Interlocked.Decrement(ref model._readers);
             }
         }
     }

@@ -468,6 +468,60 @@ public class ConcurrentFitTests
     }
 
     [Fact]
+    public void A_training_that_begins_during_a_read_waits_for_it_and_later_reads_are_refused()
+    {
+        // The reads' refusal was a check, not a lock: a Predict that passed it just before another thread's Fit took the
+        // model read the weights while the first step reordered and rewrote them. With the reads outside a training
+        // not counted (the code before), the first step ran within the read (the 'no step began' assertion failed).
+        var (x, y) = FitTests.Blobs(64, 4);
+        NeuralCore.Models.Sequential model = FitTests.Model();
+        using var stepped = new ManualResetEventSlim();
+        var signal = new LambdaCallback(onBatchEnd: (_, _, _, _) => stepped.Set());
+        History? history = null;
+        var trainer = new Thread(() => history = model.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16, Callbacks = [signal] }));
+        using (model.EnterRead("a test's read"))
+        {
+            trainer.Start();
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref model.TrainingThread) != 0, TimeSpan.FromSeconds(30)), "Fit did not take the model");
+
+            // The model is taken: a read that begins now is refused, while the one in progress goes on.
+            Exception? late = null;
+            var reader = new Thread(() => late = Record.Exception(() => model.Predict(x.AsSpan(0, 2))));
+            reader.Start();
+            reader.Join();
+            Assert.Contains("Predict was called on the model 'sequential' while another thread trains it",
+                Assert.IsType<InvalidOperationException>(late).Message, StringComparison.Ordinal);
+            Assert.False(stepped.Wait(TimeSpan.FromMilliseconds(300)), "a step began while a read was in progress");
+        }
+
+        Assert.True(stepped.Wait(TimeSpan.FromSeconds(30)), "Fit did not go on after the read ended");
+        Assert.True(trainer.Join(TimeSpan.FromSeconds(30)), "Fit did not finish");
+        Assert.Single(history!.Epochs);
+
+        // A step with no callback (no window to wait at) waits in EnterTraining; with that wait removed it ran at once.
+        var stepper = new Thread(() => model.TrainStep(x.AsSpan(0, 8), y.AsSpan(0, 4), 4));
+        using (model.EnterRead("a test's read"))
+        {
+            float[] weights = model.Parameters.ToArray();
+            stepper.Start();
+            Assert.False(stepper.Join(TimeSpan.FromMilliseconds(300)), "a step ran while a read was in progress");
+            Assert.True(weights.AsSpan().SequenceEqual(model.Parameters.Span), "a step wrote the weights while a read was in progress");
+        }
+
+        Assert.True(stepper.Join(TimeSpan.FromSeconds(30)), "the step did not run after the read ended");
+
+        // A training call on the reading thread itself would wait for its own read forever: refused instead.
+        using (model.EnterRead("a test's read"))
+        {
+            var own = Assert.Throws<InvalidOperationException>(() => model.TrainStep(x.AsSpan(0, 8), y.AsSpan(0, 4), 4));
+            Assert.Contains("from inside a read of it on the same thread", own.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, Volatile.Read(ref model.TrainingThread));
+        model.TrainStep(x.AsSpan(0, 8), y.AsSpan(0, 4), 4);
+    }
+
+    [Fact]
     public void A_thread_that_a_callback_starts_and_waits_for_may_read_the_model()
     {
         // No step runs while Fit's thread runs a callback, and the weights are row-major then: a helper thread of the
@@ -513,10 +567,8 @@ public class ConcurrentFitTests
         using var started = new ManualResetEventSlim();
         var reader = Task.Run(() =>
         {
-            // From the moment Fit holds the model: a read already running when a training begins is not stopped (the
-            // documented limit of the checks: docs/reliability.md).
+            // From before Fit takes the model: a read in progress then finishes before the first step.
             started.Set();
-            SpinWait.SpinUntil(() => Volatile.Read(ref model.TrainingThread) != 0 || done.IsCancellationRequested);
             while (!done.IsCancellationRequested)
             {
                 try
