@@ -40,7 +40,7 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
                     advice.Add((settings.EarlyStoppingPatience, stoppedEarly) switch
                     {
                         ({ } patience, true) => string.Create(Inv, $"Early stopping (patience {patience}, on {settings.Monitor}) stopped the run and restored the weights of epoch {best}, which the test results use."),
-                        ({ } patience, false) => string.Create(Inv, $"Early stopping (patience {patience}) never triggered, so the model is that of epoch {last}, not of the best epoch {best}: train for {best} epochs, or lower the patience."),
+                        ({ } patience, false) => string.Create(Inv, $"Early stopping (patience {patience}) never triggered; the weights of the best epoch, {best}, were restored when training ended (as Keras 3's restore_best_weights does), and the test results use them. The {last - best} epoch(s) after it were wasted: train for {best} epochs, or lower the patience."),
                         _ => string.Create(Inv, $"Train for {best} epochs, or add --early-stopping 2 to stop when {monitor} stops improving and keep the best epoch's weights."),
                     });
                 }

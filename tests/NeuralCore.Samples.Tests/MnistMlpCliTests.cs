@@ -214,7 +214,7 @@ public class MnistMlpCliTests
         // With dropout and early stopping already on, the advice says so instead of recommending them again.
         Verdict regularized = Verdict.Judge(history, "val_accuracy", new TrainSettings { Dropout = 0.2f, EarlyStoppingPatience = 2 });
         Assert.Contains("Dropout 0.2 is already on", regularized.Advice, StringComparison.Ordinal);
-        Assert.Contains("Early stopping (patience 2) never triggered, so the model is that of epoch 4", regularized.Advice, StringComparison.Ordinal);
+        Assert.Contains("Early stopping (patience 2) never triggered; the weights of the best epoch, 2, were restored", regularized.Advice, StringComparison.Ordinal);
         Assert.DoesNotContain("Add dropout", regularized.Advice, StringComparison.Ordinal);
 
         // When early stopping did stop the run, the test results are those of the restored best epoch.

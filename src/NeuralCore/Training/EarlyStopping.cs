@@ -1,39 +1,52 @@
+using System.Globalization;
+
 namespace NeuralCore.Training;
 
 /// <summary>
-/// Stops training when a monitored metric has stopped improving, as Keras's <c>EarlyStopping</c>: after each epoch
-/// the metric counts as improved when it beats the best so far by more than <see cref="MinDelta"/>; after
-/// <see cref="Patience"/> epochs without improvement training stops. With <see cref="RestoreBestWeights"/>, the
-/// parameters of the best epoch are put back when it stops early (as in Keras, a run that uses all its epochs keeps
-/// its last weights).
+/// Stops training when a monitored metric has stopped improving, as Keras 3's <c>EarlyStopping</c>: after each epoch
+/// from <see cref="StartFromEpoch"/> on, the metric counts as improved when it beats the best so far by more than
+/// <see cref="MinDelta"/> (a NaN never does); after <see cref="Patience"/> epochs without improvement (or, with a
+/// <see cref="Baseline"/>, without beating it too) training stops. With <see cref="RestoreBestWeights"/>, the parameters
+/// of the best epoch are put back when training ends, whether it stopped early or ran all its epochs (Keras 3; Keras 2
+/// restored only on an early stop).
 /// </summary>
 public sealed class EarlyStopping : Callback
 {
     private float[]? _bestWeights;
     private double _best;
     private int _wait;
+    private int _keptEpoch;
 
     /// <summary>Creates the callback.</summary>
     /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c> (<c>val_accuracy</c>, <c>val_mae</c>, …). Accuracy and R² are maximized, the others minimized (Keras's <c>mode="auto"</c>).</param>
     /// <param name="patience">Epochs without improvement before stopping; non-negative.</param>
     /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
-    /// <param name="restoreBestWeights">Whether to restore the best epoch's parameters when stopping early.</param>
+    /// <param name="restoreBestWeights">Whether to put the best epoch's parameters back when training ends.</param>
     /// <param name="mode">Whether the value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>
+    /// <param name="baseline">A value the monitored one must also beat for the patience to start over (Keras's <c>baseline</c>), or null.</param>
+    /// <param name="startFromEpoch">Epochs at the start that are not monitored at all (Keras's <c>start_from_epoch</c>, a warm-up); non-negative.</param>
     /// <exception cref="ArgumentException">An unknown metric.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A negative patience or delta, or an undefined mode.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative patience, delta or start epoch, a NaN baseline, or an undefined mode.</exception>
     public EarlyStopping(string monitor = "val_loss", int patience = 0, double minDelta = 0, bool restoreBestWeights = false,
-        MonitorMode mode = MonitorMode.Auto)
+        MonitorMode mode = MonitorMode.Auto, double? baseline = null, int startFromEpoch = 0)
     {
         Monitoring.CheckName(monitor, nameof(monitor));
 
         ArgumentOutOfRangeException.ThrowIfNegative(patience);
         Check.NonNegative(minDelta, nameof(minDelta));
+        ArgumentOutOfRangeException.ThrowIfNegative(startFromEpoch);
+        if (baseline is { } b && double.IsNaN(b))
+        {
+            throw new ArgumentOutOfRangeException(nameof(baseline), b, "Expected a number, or null for no baseline.");
+        }
 
         Monitor = monitor;
         Patience = patience;
         MinDelta = minDelta;
         RestoreBestWeights = restoreBestWeights;
         Mode = mode;
+        Baseline = baseline;
+        StartFromEpoch = startFromEpoch;
         _ = Monitoring.Maximizes(monitor, mode);
     }
 
@@ -49,14 +62,23 @@ public sealed class EarlyStopping : Callback
     /// <summary>The smallest improvement that counts.</summary>
     public double MinDelta { get; }
 
-    /// <summary>Whether the best parameters are restored when training stops early.</summary>
+    /// <summary>Whether the best parameters are put back when training ends.</summary>
     public bool RestoreBestWeights { get; }
+
+    /// <summary>The value the monitored one must also beat for the patience to start over, or null.</summary>
+    public double? Baseline { get; }
+
+    /// <summary>The number of epochs at the start that are not monitored.</summary>
+    public int StartFromEpoch { get; }
 
     /// <summary>The epoch (from 1) with the best value so far, or 0.</summary>
     public int BestEpoch { get; private set; }
 
     /// <summary>The epoch (from 1) at which training was stopped, or 0 if it was not.</summary>
     public int StoppedEpoch { get; private set; }
+
+    /// <summary>The epoch (from 1) whose parameters were put back when training ended, or 0 if none were.</summary>
+    public int RestoredEpoch { get; private set; }
 
     private bool Maximize => Monitoring.Maximizes(Monitor, Mode);
 
@@ -71,6 +93,7 @@ public sealed class EarlyStopping : Callback
         _bestWeights = null;
         BestEpoch = 0;
         StoppedEpoch = 0;
+        RestoredEpoch = 0;
     }
 
     /// <inheritdoc/>
@@ -78,45 +101,81 @@ public sealed class EarlyStopping : Callback
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(context);
+        if (metrics.Epoch <= StartFromEpoch)
+        {
+            return;
+        }
+
         double value = Monitoring.Read(metrics, Monitor, nameof(EarlyStopping));
-        bool improved = Maximize ? value > _best + MinDelta : value < _best - MinDelta;
-        if (improved)
+        if (RestoreBestWeights && _bestWeights is null)
+        {
+            // As Keras: until an epoch improves, the first monitored one counts as the best to go back to.
+            Keep(context, metrics.Epoch);
+        }
+
+        // Counted first and started over only by an improvement that also beats the baseline (Keras's order).
+        _wait++;
+        if (Improves(value, _best))
         {
             _best = value;
-            _wait = 0;
             BestEpoch = metrics.Epoch;
             if (RestoreBestWeights)
             {
-                _bestWeights ??= new float[context.Model.Parameters.Length];
-                context.Model.Parameters.Span.CopyTo(_bestWeights);
+                Keep(context, metrics.Epoch);
+            }
+
+            if (Baseline is not { } baseline || Improves(value, baseline))
+            {
+                _wait = 0;
             }
 
             return;
         }
 
-        _wait++;
         if (_wait >= Patience && metrics.Epoch > 1)
         {
             StoppedEpoch = metrics.Epoch;
-            if (RestoreBestWeights && _bestWeights is not null)
-            {
-                // A write while the callbacks run: a read from another thread admitted in this window ends first, and
-                // none starts meanwhile (one had returned rows of both models).
-                Models.Sequential.TrainingCall call = context.Model.BeginCall(nameof(EarlyStopping));
-                try
-                {
-                    _bestWeights.CopyTo(context.Model.Parameters.Span);
-                }
-                finally
-                {
-                    call.End();
-                }
-            }
-
+            string best = BestEpoch == 0
+                ? "no epoch improved on the start"
+                : string.Create(CultureInfo.InvariantCulture, $"its best, {_best:G6} at epoch {BestEpoch}");
             context.StopTraining(double.IsNaN(value)
-                ? $"early stopping: {Monitor} is NaN (training diverged) and has not improved for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}"
-                : $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after its best, {_best:G6} at epoch {BestEpoch}");
+                ? string.Create(CultureInfo.InvariantCulture, $"early stopping: {Monitor} is NaN (training diverged) and has not improved for {_wait} epoch(s) after {best}")
+                : string.Create(CultureInfo.InvariantCulture, $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after {best}"));
         }
+    }
+
+    /// <inheritdoc/>
+    public override void OnTrainEnd(TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!RestoreBestWeights || _bestWeights is null)
+        {
+            return;
+        }
+
+        // A write while the callbacks run: a read from another thread admitted in this window ends first, and none
+        // starts meanwhile (one had returned rows of both models).
+        Models.Sequential.TrainingCall call = context.Model.BeginCall(nameof(EarlyStopping));
+        try
+        {
+            _bestWeights.CopyTo(context.Model.Parameters.Span);
+        }
+        finally
+        {
+            call.End();
+        }
+
+        RestoredEpoch = _keptEpoch;
+    }
+
+    private bool Improves(double value, double reference) =>
+        Maximize ? value > reference + MinDelta : value < reference - MinDelta;
+
+    private void Keep(TrainingContext context, int epoch)
+    {
+        _bestWeights ??= new float[context.Model.Parameters.Length];
+        context.Model.Parameters.Span.CopyTo(_bestWeights);
+        _keptEpoch = epoch;
     }
 
     // Acts between epochs only.

@@ -25,14 +25,18 @@ public sealed record EpochMetrics(int Epoch, double Loss, double Accuracy, doubl
 
     /// <summary>Reads a value by its Keras name (<c>loss</c>, <c>accuracy</c>, <c>mae</c>, <c>val_loss</c>, …).</summary>
     /// <param name="name">The name.</param>
-    /// <returns>The value, or null when the epoch did not measure it (no validation data, a metric not compiled).</returns>
+    /// <returns>
+    /// The value (NaN where the measure was undefined or diverged), or null when the epoch did not measure it (no
+    /// validation data, a metric not compiled).
+    /// </returns>
     /// <exception cref="ArgumentException">The name is neither <c>loss</c> nor a metric, with or without <c>val_</c>.</exception>
     public double? Get(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (_values is not null && _values.TryGetValue(name, out double value))
         {
-            return double.IsNaN(value) ? null : value;
+            // Present means measured: a NaN here is the value (a diverged loss, R² of one sample), not a missing one.
+            return value;
         }
 
         return name switch

@@ -342,6 +342,66 @@ public sealed class CallbackTests : IDisposable
         Assert.Equal(highest, worst.BestEpoch);
     }
 
+    /// <summary>Drives an <see cref="EarlyStopping"/> with scripted val_loss values; returns the epoch it stopped at (0: none).</summary>
+    private static int StopsAt(EarlyStopping stopper, params double[] valLosses)
+    {
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd(0.1f));
+        var context = new TrainingContext(model, valLosses.Length, 1, 32, new History(), ["loss", "val_loss"]);
+        stopper.OnTrainBegin(context);
+        for (int epoch = 1; epoch <= valLosses.Length && !context.StopRequested; epoch++)
+        {
+            var values = new Dictionary<string, double> { ["loss"] = 1, ["val_loss"] = valLosses[epoch - 1] };
+            stopper.OnEpochEnd(new EpochMetrics(epoch, 1, double.NaN, valLosses[epoch - 1], null, 0) { Values = values }, context);
+        }
+
+        return stopper.StoppedEpoch;
+    }
+
+    [Fact]
+    public void Early_stopping_counts_a_nan_as_no_improvement_instead_of_a_missing_value()
+    {
+        // A NaN val_loss was read as "not reported" and Fit threw "EarlyStopping monitors 'val_loss', which this training
+        // does not report". Keras counts it as no improvement: here it stops at epoch 4, the best being epoch 2.
+        var stopper = new EarlyStopping("val_loss", patience: 2);
+        Assert.Equal(4, StopsAt(stopper, 1.0, 0.9, double.NaN, double.NaN, double.NaN));
+        Assert.Equal(2, stopper.BestEpoch);
+
+        // The realistic case: one validation sample, whose R² is NaN (undefined), monitored by name.
+        var random = new Random(3);
+        float[] x = [.. Enumerable.Range(0, 20).Select(_ => (float)random.NextDouble())];
+        float[] y = [.. Enumerable.Range(0, 10).Select(i => x[2 * i] - x[(2 * i) + 1])];
+        var model = new Sequential(2, seed: 1).Add(new Dense(4)).Add(new Relu()).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Adam(0.01f), metrics: ["mae", "r2"]);
+        var onR2 = new EarlyStopping("val_r2", patience: 1);
+        History history = model.Fit(new Dataset(x, y, 2, 1), new FitOptions { Epochs = 4, BatchSize = 4, ValidationSplit = 0.1, Callbacks = [onR2] });
+        Assert.True(double.IsNaN(history.Epochs[0].Get("val_r2")!.Value));
+        Assert.Equal(2, onR2.StoppedEpoch);
+        Assert.Equal(0, onR2.BestEpoch);
+        Assert.Contains("no epoch improved", history.StopReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Early_stopping_takes_keras_baseline_and_start_from_epoch()
+    {
+        // Improving epochs that never beat the baseline do not start the patience over (Keras's order: the count goes up
+        // first, an improvement beyond the baseline resets it), so the first epoch that does not improve stops it.
+        Assert.Equal(3, StopsAt(new EarlyStopping("val_loss", patience: 2, baseline: 0.5), 0.9, 0.8, 0.85, 0.7, 0.6));
+        Assert.Equal(0, StopsAt(new EarlyStopping("val_loss", patience: 2), 0.9, 0.8, 0.85, 0.7, 0.6));
+        Assert.Equal(0, StopsAt(new EarlyStopping("val_loss", patience: 2, baseline: 0.85), 0.9, 0.8, 0.85, 0.7, 0.6));
+
+        // The warm-up epochs are not monitored at all: their low values are neither the best nor a reason to stop.
+        var warm = new EarlyStopping("val_loss", patience: 1, startFromEpoch: 2);
+        Assert.Equal(4, StopsAt(warm, 0.5, 0.4, 1.0, 1.1, 1.2));
+        Assert.Equal(3, warm.BestEpoch);
+        var cold = new EarlyStopping("val_loss", patience: 1);
+        Assert.Equal(3, StopsAt(cold, 0.5, 0.4, 1.0, 1.1, 1.2));
+        Assert.Equal(2, cold.BestEpoch);
+
+        Assert.Equal("startFromEpoch", Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(startFromEpoch: -1)).ParamName);
+        Assert.Equal("baseline", Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(baseline: double.NaN)).ParamName);
+    }
+
     [Fact]
     public void Null_callbacks_and_bad_verbosity_are_refused_by_name()
     {

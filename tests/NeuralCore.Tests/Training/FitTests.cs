@@ -262,18 +262,30 @@ public class FitTests
     }
 
     [Fact]
-    public void Early_stopping_that_never_triggers_keeps_the_last_weights_as_keras_does()
+    public void Early_stopping_that_never_triggers_still_restores_the_best_weights_as_keras_3_does()
     {
+        // Keras 3 restores the best weights at the end of training whenever restore_best_weights is set; this library
+        // restored them only on an early stop, and a run that used all its epochs kept its last (worse) weights.
         var (x, y) = Blobs(200, 11);
         Sequential model = Model(learningRate: 0.05f);
-        float[]? last = null;
-        var recorder = new LambdaCallback(onEpochEnd: (m, c) => last = c.Model.Parameters.ToArray());
+        var byEpoch = new Dictionary<int, float[]>();
+        var recorder = new LambdaCallback(onEpochEnd: (m, c) => byEpoch[m.Epoch] = c.Model.Parameters.ToArray());
         int[] noise = [.. y.Select((_, i) => (i * 7919) % 4)];
         var stopper = new EarlyStopping("val_loss", patience: 100, restoreBestWeights: true);
         History history = model.Fit(x, noise, new FitOptions { Epochs = 6, ValidationSplit = 0.5, Callbacks = [stopper, recorder] });
         Assert.Equal(6, history.Epochs.Count);
         Assert.Equal(0, stopper.StoppedEpoch);
-        Assert.Equal(last, model.Parameters.ToArray());
+        Assert.InRange(stopper.BestEpoch, 1, 5);
+        Assert.Equal(history.Epochs.MinBy(e => e.ValidationLoss)!.Epoch, stopper.BestEpoch);
+        Assert.Equal(stopper.BestEpoch, stopper.RestoredEpoch);
+        Assert.Equal(byEpoch[stopper.BestEpoch], model.Parameters.ToArray());
+
+        // Without restoring, the last epoch's weights stay.
+        Sequential plain = Model(learningRate: 0.05f);
+        var keeper = new EarlyStopping("val_loss", patience: 100);
+        plain.Fit(x, noise, new FitOptions { Epochs = 6, ValidationSplit = 0.5, Callbacks = [keeper, recorder] });
+        Assert.Equal(byEpoch[6], plain.Parameters.ToArray());
+        Assert.Equal(0, keeper.RestoredEpoch);
     }
 
     [Fact]
