@@ -55,9 +55,9 @@ internal static class Check
     public static void Decay(float value, string name) => InRange(value, 0f, 1f, "[)", name);
 
     /// <summary>
-    /// Throws unless a row-major buffer holds at least <c>rows·columns</c> elements, naming its shape
-    /// (<c>output holds 5 floats but [batch=2, outputs=3] needs 6.</c>). The message is built only on failure, so
-    /// per-step checks allocate nothing.
+    /// Throws unless a row-major buffer holds at least <c>rows·columns</c> elements (exactly that many where
+    /// <paramref name="exact"/>), naming its shape (<c>output holds 5 floats but [batch=2, outputs=3] needs 6.</c>). The
+    /// message is built only on failure, so per-step checks allocate nothing.
     /// </summary>
     /// <param name="actual">The buffer's length.</param>
     /// <param name="rows">The number of rows.</param>
@@ -66,15 +66,23 @@ internal static class Check
     /// <param name="rowsName">What the rows count, as the shape shows it (batch, count).</param>
     /// <param name="columnsName">What the columns count, or null to show the number alone.</param>
     /// <param name="unit">What the elements are (floats, values, labels).</param>
-    public static void Holds(int actual, long rows, long columns, string name, string rowsName, string? columnsName = null, string unit = "floats")
+    /// <param name="exact">
+    /// Whether a longer buffer is refused too: for inputs, where extra values mean rows of another width (a label
+    /// column left in) or a count that is not the number of rows, and the rows read would be silently wrong.
+    /// </param>
+    public static void Holds(int actual, long rows, long columns, string name, string rowsName, string? columnsName = null, string unit = "floats",
+        bool exact = false)
     {
         long needed = rows * columns;
-        if (actual < needed)
+        if (actual < needed || (exact && actual != needed))
         {
             string shape = columns == 1 && columnsName is null
                 ? $"[{rowsName}={rows}]"
                 : $"[{rowsName}={rows}, {(columnsName is null ? "" : columnsName + "=")}{columns}]";
-            throw new ArgumentException($"{name} holds {actual} {unit} but {shape} needs {needed}.", name);
+            string why = actual > needed
+                ? $": {actual - needed} more than the rows hold (rows of another width, or a {rowsName} that is not the number of rows?); pass exactly the rows to read, or a slice of them"
+                : "";
+            throw new ArgumentException($"{name} holds {actual} {unit} but {shape} needs {(actual > needed ? "exactly " : "")}{needed}{why}.", name);
         }
     }
 

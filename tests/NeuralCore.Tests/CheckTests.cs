@@ -55,6 +55,12 @@ public class CheckTests
         Assert.StartsWith("labels holds 2 labels but [count=3] needs 3.",
             Assert.Throws<ArgumentException>(() => Check.Holds(2, 3, 1, "labels", "count", unit: "labels")).Message);
         Check.Holds(6, 2, 3, "output", "batch");
+
+        // Inputs must hold exactly their rows: more means rows of another width, and reading them gave wrong rows.
+        Check.Holds(8, 2, 3, "output", "batch");
+        Assert.StartsWith("inputs holds 17639 floats but [count=569, 30] needs exactly 17070: 569 more than the rows hold",
+            Assert.Throws<ArgumentException>(() => Check.Holds(17639, 569, 30, "inputs", "count", exact: true)).Message);
+        Check.Holds(6, 2, 3, "inputs", "batch", exact: true);
     }
 
     [Fact]

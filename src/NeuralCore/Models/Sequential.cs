@@ -997,7 +997,7 @@ public sealed class Sequential
 
         int inputSize = layers[0].InputSize, outputSize = layers[^1].OutputSize;
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
-        Check.Holds(inputs.Length, batch, inputSize, nameof(inputs), "batch");
+        Check.Holds(inputs.Length, batch, inputSize, nameof(inputs), "batch", exact: true);
         Check.Holds(outputs.Length, batch, outputSize, nameof(outputs), "batch");
 
         // A loop, not Max(): enumerating the list through its interface allocated an enumerator on every call.
@@ -1161,16 +1161,16 @@ public sealed class Sequential
     {
         Check.Positive(batch, nameof(batch), "batch size");
 
-        Check.Holds(inputs.Length, batch, InputSize, nameof(inputs), "batch");
-        if (targets.HasLabels && targets.Labels.Length < batch)
+        Check.Holds(inputs.Length, batch, InputSize, nameof(inputs), "batch", exact: true);
+        if (targets.HasLabels && targets.Labels.Length != batch)
         {
-            throw Invalid($"labels holds {targets.Labels.Length} values but the batch has {batch} samples.", "labels");
+            throw Invalid($"labels holds {targets.Labels.Length} values but the batch has {batch} samples: one label per sample, no more and no fewer.", "labels");
         }
 
-        if (!targets.HasLabels && targets.Values.Length < (long)batch * OutputSize)
+        if (!targets.HasLabels && targets.Values.Length != (long)batch * OutputSize)
         {
             throw new ArgumentException(
-                $"The targets hold {targets.Values.Length} values but the shape [batch={batch}, {OutputSize}] needs {(long)batch * OutputSize}: a target row per sample, one value per model output.", nameof(targets));
+                $"The targets hold {targets.Values.Length} values but the shape [batch={batch}, {OutputSize}] needs exactly {(long)batch * OutputSize}: a target row per sample, one value per model output.", nameof(targets));
         }
     }
 

@@ -490,7 +490,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
         CheckSpans(model, inputs.Length, count);
-        Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels");
+        Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels", exact: true);
 
         return EvaluateSpans(model, inputs, LossTargets.FromLabels(labels[..count]), count, batchSize, "labels");
     }
@@ -512,7 +512,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
         CheckSpans(model, inputs.Length, count);
-        Check.Holds(targets.Length, count, model.OutputSize, nameof(targets), "count", unit: "values");
+        Check.Holds(targets.Length, count, model.OutputSize, nameof(targets), "count", unit: "values", exact: true);
         return EvaluateSpans(model, inputs, LossTargets.FromValues(targets[..(count * model.OutputSize)]), count, batchSize, "targets");
     }
 
@@ -917,7 +917,7 @@ public static class ModelTraining
         using Sequential.ReadScope read = model.EnterRead(nameof(ConfusionMatrix));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         CheckSpans(model, inputs.Length, count);
-        Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels");
+        Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels", exact: true);
 
         int classes = Math.Max(2, model.OutputSize);
         Check.Labels(labels[..count], classes, nameof(labels));
@@ -1071,6 +1071,6 @@ public static class ModelTraining
 
     private static void CheckSpans(Sequential model, int inputs, int count)
     {
-        Check.Holds(inputs, count, model.InputSize, nameof(inputs), "count");
+        Check.Holds(inputs, count, model.InputSize, nameof(inputs), "count", exact: true);
     }
 }

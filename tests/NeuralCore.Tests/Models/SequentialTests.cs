@@ -7,6 +7,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Models;
 
@@ -283,6 +284,29 @@ public class SequentialTests
         Assert.Equal("labels", labels.ParamName);
         var range = Assert.Throws<ArgumentException>(() => model.TrainStep(new float[784], [10], 1));
         Assert.Contains("labels[0] = 10", range.Message, StringComparison.Ordinal);
+
+        // More values than the rows hold: rows of another width (a label column left in) were read as if they were
+        // rows of 784, and the results were silently wrong (accuracy 0.41 instead of 0.97 in the report that found it).
+        var wide = Assert.Throws<ArgumentException>(() => model.TrainStep(new float[785], [1], 1));
+        Assert.Contains("needs exactly 784: 1 more than the rows hold", wide.Message, StringComparison.Ordinal);
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => model.TrainStep(new float[784], [1, 2], 1)).ParamName);
+        float[] rows = new float[(3 * 784) + 3];
+        int[] three = [1, 2, 3];
+        foreach ((string name, Action read) in new (string, Action)[]
+        {
+            ("Infer", () => model.Infer(rows, new float[30], 3)),
+            ("Predict", () => model.Predict(rows, new float[30], 3)),
+            ("Evaluate", () => model.Evaluate(rows, three, 3)),
+            ("PredictClasses", () => model.PredictClasses(rows, 3)),
+            ("ConfusionMatrix", () => model.ConfusionMatrix(rows, three, 3)),
+            ("Predictor.Predict", () => model.CreatePredictor().Predict(rows, new float[30], 3)),
+        })
+        {
+            var ex = Assert.Throws<ArgumentException>(read);
+            Assert.True(ex.Message.Contains("needs exactly 2352", StringComparison.Ordinal), $"{name}: {ex.Message}");
+        }
+
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => model.Evaluate(rows.AsSpan(0, 3 * 784), [1, 2, 3, 4], 3)).ParamName);
     }
 
     [Fact]

@@ -193,7 +193,7 @@ public class FitTests
         Evaluation tail = model.Evaluate(x.AsSpan(75 * 2), y.AsSpan(75), 25);
         Assert.Equal(tail.Loss, history.ValidationLoss[^1]);
         Assert.Equal(tail.Accuracy, history.ValidationAccuracy[^1]);
-        Evaluation head = model.Evaluate(x, y, 25);
+        Evaluation head = model.Evaluate(x.AsSpan(0, 25 * 2), y.AsSpan(0, 25), 25);
         Assert.NotEqual(head.Loss, history.ValidationLoss[^1]);
 
         // int(10 * (1 - 0.15)) = int(8.5) = 8 training samples.
