@@ -81,8 +81,20 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         init => _decayBiases = value;
     }
 
+    // Keras refuses two clippings when the optimizer is built; found only at the first update, the error came after
+    // the model had compiled and data had loaded.
+    private void CheckOneClipping(string parameter)
+    {
+        if ((_clipNorm > 0 ? 1 : 0) + (_clipValue > 0 ? 1 : 0) + (_globalClipNorm > 0 ? 1 : 0) > 1)
+        {
+            throw new ArgumentException(
+                $"{Name}: set at most one of ClipNorm, ClipValue and GlobalClipNorm (Keras allows one). Received: clipnorm={_clipNorm}, clipvalue={_clipValue}, global_clipnorm={_globalClipNorm}.", parameter);
+        }
+    }
+
     /// <summary>Clips each variable's gradient to this L2 norm (Keras's <c>clipnorm</c>); 0, the default, turns it off.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
+    /// <exception cref="ArgumentException">Another clipping is set already.</exception>
     public float ClipNorm
     {
         get => _clipNorm;
@@ -90,11 +102,13 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         {
             Check.NonNegative(value, nameof(ClipNorm));
             _clipNorm = value;
+            CheckOneClipping(nameof(ClipNorm));
         }
     }
 
     /// <summary>Clamps every gradient element to [-value, value] (Keras's <c>clipvalue</c>); 0 turns it off.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
+    /// <exception cref="ArgumentException">Another clipping is set already.</exception>
     public float ClipValue
     {
         get => _clipValue;
@@ -102,11 +116,13 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         {
             Check.NonNegative(value, nameof(ClipValue));
             _clipValue = value;
+            CheckOneClipping(nameof(ClipValue));
         }
     }
 
     /// <summary>Clips all gradients together to this L2 norm (Keras's <c>global_clipnorm</c>); 0 turns it off.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative, infinite or NaN.</exception>
+    /// <exception cref="ArgumentException">Another clipping is set already.</exception>
     public float GlobalClipNorm
     {
         get => _globalClipNorm;
@@ -114,6 +130,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         {
             Check.NonNegative(value, nameof(GlobalClipNorm));
             _globalClipNorm = value;
+            CheckOneClipping(nameof(GlobalClipNorm));
         }
     }
 
@@ -244,6 +261,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>Reads back what <see cref="WriteConfig"/> wrote besides the rule's settings (for a factory).</summary>
     /// <param name="config">The config read from a file.</param>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    /// <exception cref="ArgumentException">More than one clipping is set.</exception>
     protected void ReadCommonConfig(ComponentConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -253,6 +271,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         _clipNorm = Checked(config.GetSingle("clipnorm", 0f), nameof(ClipNorm));
         _clipValue = Checked(config.GetSingle("clipvalue", 0f), nameof(ClipValue));
         _globalClipNorm = Checked(config.GetSingle("global_clipnorm", 0f), nameof(GlobalClipNorm));
+        CheckOneClipping("config");
     }
 
     /// <summary>
@@ -307,12 +326,6 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         {
             throw new InvalidOperationException(
                 $"{Name} is initialized for {_count} parameters but was given {parameterCount}; call Initialize first.");
-        }
-
-        if ((ClipNorm > 0 ? 1 : 0) + (ClipValue > 0 ? 1 : 0) + (GlobalClipNorm > 0 ? 1 : 0) > 1)
-        {
-            throw new InvalidOperationException(
-                $"{Name}: set at most one of ClipNorm, ClipValue and GlobalClipNorm (Keras allows one). Received: clipnorm={ClipNorm}, clipvalue={ClipValue}, global_clipnorm={GlobalClipNorm}.");
         }
 
         _stepRate = LearningRate;

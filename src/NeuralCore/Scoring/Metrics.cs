@@ -97,10 +97,11 @@ public static class Metrics
             foreach (float value in row)
             {
                 above += value > score ? 1 : 0;
-                finite &= !float.IsNaN(value);
+                finite &= float.IsFinite(value);
             }
 
-            // A row with a NaN ranks nothing (TensorFlow's in_top_k is false for a non-finite row).
+            // A row with a NaN or an infinity ranks nothing: TensorFlow's in_top_k (which Keras's top-k metrics call)
+            // is false for any row holding a non-finite score.
             hits += above < k && finite ? 1 : 0;
         }
 

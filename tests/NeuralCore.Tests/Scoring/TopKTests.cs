@@ -40,5 +40,8 @@ public class TopKTests
         Assert.Equal(0, Metrics.CountInTopK([float.NaN, 0.9f], [0], 1, 2, 2));
         // A NaN elsewhere in the row also makes it a miss, as accuracy would count it.
         Assert.Equal(0, Metrics.CountInTopK([float.NaN, 0.1f, 0.2f], [2], 1, 3, 1));
+        // So does an infinity, the label's own or another's (TensorFlow's in_top_k; the label's +inf counted as a hit).
+        Assert.Equal(0, Metrics.CountInTopK([float.PositiveInfinity, 0f, 1f], [0], 1, 3, 1));
+        Assert.Equal(0, Metrics.CountInTopK([float.NegativeInfinity, 0f, 1f], [2], 1, 3, 1));
     }
 }
