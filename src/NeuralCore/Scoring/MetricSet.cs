@@ -6,7 +6,9 @@ namespace NeuralCore.Scoring;
 /// <summary>
 /// Accumulates named metrics over many batches (an epoch, an evaluation): <c>accuracy</c> from counts, and the
 /// regression metrics <c>mae</c>, <c>mse</c>, <c>rmse</c> and <c>r2</c> (Keras's <c>R2Score</c>, averaged over outputs)
-/// from predictions and targets. Allocates only when created.
+/// from predictions and targets. Where Keras's R² is undefined this follows scikit-learn's <c>r2_score</c>: an output
+/// whose targets are constant scores 1 when predicted exactly (Keras: NaN) and 0 otherwise (as Keras), and fewer than
+/// two samples give NaN, which monitoring callbacks count as no improvement. Allocates only when created.
 /// </summary>
 internal sealed class MetricSet
 {
@@ -108,7 +110,8 @@ internal sealed class MetricSet
         }
     }
 
-    // Keras's R2Score with uniform averaging: 1 - SSE_j / SST_j per output, then the mean over outputs.
+    // Keras's R2Score with uniform averaging: 1 - SSE_j / SST_j per output, then the mean over outputs; constant targets
+    // as scikit-learn's r2_score (1 when exact, else 0).
     private double R2()
     {
         if (_count < 2)

@@ -140,7 +140,8 @@ public static class Metrics
     /// Counts correct predictions. Categorical: a sample is correct when its output's argmax equals its label (or its
     /// target row's argmax); <c>judged</c> is the batch. Binary: each output is correct when it lies above
     /// <paramref name="threshold"/> exactly when its target (or the label, for one output) is above ½; <c>judged</c> is
-    /// <c>batch·outputs</c> (Keras's <c>binary_accuracy</c>).
+    /// <c>batch·outputs</c> (Keras's <c>binary_accuracy</c> on 0/1 targets; Keras compares a soft target such as 0.7
+    /// with the thresholded output for equality, so counts it wrong always, where this counts it as the class above ½).
     /// </summary>
     /// <param name="output">The <c>[batch, outputs]</c> model output.</param>
     /// <param name="targets">The labels or target rows (weights are ignored, as Keras's unweighted metrics).</param>

@@ -367,7 +367,10 @@ public static class ModelTraining
                 double? valLoss = null, valAccuracy = null;
                 if (validation.Count > 0)
                 {
-                    Evaluation result = EvaluateCore(model, validation, Math.Max(batchSize, 256), validationMetrics);
+                    // Keras validates in batches of the training batch size; for a summed loss the reported value is
+                    // the mean of the batches' sums, so other chunks gave a val_loss on another scale than the loss.
+                    int chunk = model.Loss!.Reduction == Reduction.Sum ? batchSize : Math.Max(batchSize, 256);
+                    Evaluation result = EvaluateCore(model, validation, chunk, validationMetrics);
                     foreach ((string name, double value) in result.Metrics)
                     {
                         values["val_" + name] = value;
@@ -478,7 +481,11 @@ public static class ModelTraining
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
     /// <param name="labels">The <c>[count]</c> labels.</param>
     /// <param name="count">The number of samples; non-negative.</param>
-    /// <param name="batchSize">Samples per forward pass (memory, not results, depends on it for the default reduction); positive.</param>
+    /// <param name="batchSize">
+    /// Samples per forward pass: memory, not results, depends on it for the default reduction; with
+    /// <see cref="Reduction.Sum"/> the loss is the mean of the batches' sums (Keras's), so pass the training batch size
+    /// to compare it with the training loss. Positive.
+    /// </param>
     /// <returns>The loss, accuracy, count and every metric.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>

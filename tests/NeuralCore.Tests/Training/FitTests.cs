@@ -217,6 +217,22 @@ public class FitTests
     }
 
     [Fact]
+    public void A_summed_loss_is_validated_in_batches_of_the_training_batch_size()
+    {
+        // With Reduction.Sum the loss of a batch grows with its size: Keras validates in batches of the training batch
+        // size, so loss and val_loss are on one scale. Validation ran in chunks of 256 (val_loss 46.2 against 9.24).
+        var random = new Random(8);
+        float[] x = [.. Enumerable.Range(0, 80).Select(_ => (float)random.NextDouble())];
+        float[] y = [.. Enumerable.Range(0, 40).Select(i => x[2 * i] + x[(2 * i) + 1])];
+        var model = new Sequential(2, seed: 2).Add(new Dense(3)).Add(new Relu()).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(Reduction.Sum), new Sgd(0.01f));
+        History history = model.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 4, ValidationSplit = 0.5 });
+        Evaluation tail = model.Evaluate(x.AsSpan(40), y.AsSpan(20), 20, batchSize: 4);
+        Assert.Equal(tail.Loss, history.ValidationLoss[^1], 12);
+        Assert.NotEqual(model.Evaluate(x.AsSpan(40), y.AsSpan(20), 20).Loss, tail.Loss, 6);
+    }
+
+    [Fact]
     public void Explicit_validation_data_is_used()
     {
         var (x, y) = Blobs(200, 5);
