@@ -86,6 +86,21 @@ internal static class Check
         }
     }
 
+    /// <summary>
+    /// Throws when a row-major <c>[?, columns]</c> buffer of inputs holds a NaN or an infinity, naming its row and column
+    /// (<c>features[5, 3] = NaN</c>): such a value trained as far as the first step's NaN loss, and a prediction from it
+    /// was a class picked from NaN scores.
+    /// </summary>
+    public static void Finite(ReadOnlySpan<float> values, int columns, string name)
+    {
+        int bad = Kernels.Elementwise.IndexOfNonFinite(values);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"{name}[{bad / columns}, {bad % columns}] = {Format(values[bad])}: inputs must be finite (a missing value in the data? fill or drop it first).", name);
+        }
+    }
+
     /// <summary>Throws when a weight is negative, infinite or NaN (<c>Sample weight 3 is -1: weights must be non-negative and finite.</c>).</summary>
     public static void Weights(ReadOnlySpan<float> weights, string name, string kind)
     {

@@ -26,13 +26,14 @@ public sealed class Dataset
     /// <exception cref="ArgumentNullException">An array is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="featureSize"/> is not positive.</exception>
     /// <exception cref="ArgumentException">
-    /// <c>features.Length != labels.Length × featureSize</c>, or a label is negative.
+    /// <c>features.Length != labels.Length × featureSize</c>, a feature is NaN or infinite, or a label is negative.
     /// </exception>
     public Dataset(float[] features, int[] labels, int featureSize)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(labels);
         CheckShape(features.Length, labels, featureSize, nameof(features));
+        Check.Finite(features, featureSize, nameof(features));
         _features = features;
         _labels = labels;
         FeatureSize = featureSize;
@@ -47,12 +48,13 @@ public sealed class Dataset
     /// <param name="targetSize">Values per target row (the model's outputs); positive.</param>
     /// <exception cref="ArgumentNullException">An array is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
-    /// <exception cref="ArgumentException">The arrays do not hold the same number of samples, or a target is not finite.</exception>
+    /// <exception cref="ArgumentException">The arrays do not hold the same number of samples, or a feature or target is not finite.</exception>
     public Dataset(float[] features, float[] targets, int featureSize, int targetSize)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(targets);
         Count = CheckValueShape(features.Length, targets, featureSize, targetSize);
+        Check.Finite(features, featureSize, nameof(features));
         _features = features;
         _targets = targets;
         FeatureSize = featureSize;

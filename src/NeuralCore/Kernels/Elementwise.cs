@@ -109,6 +109,67 @@ public static class Elementwise
     }
 
     /// <summary>
+    /// The index of the first value of <paramref name="x"/> that is NaN or infinite, or -1 when all are finite (the check
+    /// of a dataset's features, tens of millions of values, so vectorized).
+    /// </summary>
+    /// <param name="x">The values.</param>
+    /// <returns>The first non-finite value's index, or -1.</returns>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> x) => IndexOfNonFinite(x, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="IndexOfNonFinite(ReadOnlySpan{float})"/> with the vectors of <paramref name="isa"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> x, KernelIsa isa)
+    {
+        // v - v is +0 for every finite v and NaN for ±∞ and NaN, so a block is finite when it all equals zero; the first
+        // block that is not is searched by the scalar loop.
+        ref float start = ref MemoryMarshal.GetReference(x);
+        nuint n = (nuint)x.Length, i = 0;
+        if (isa == KernelIsa.Vector512)
+        {
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector512<float> v = Vector512.LoadUnsafe(ref start, i);
+                if (!Vector512.EqualsAll(v - v, Vector512<float>.Zero))
+                {
+                    break;
+                }
+            }
+        }
+        else if (isa == KernelIsa.Vector256)
+        {
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> v = Vector256.LoadUnsafe(ref start, i);
+                if (!Vector256.EqualsAll(v - v, Vector256<float>.Zero))
+                {
+                    break;
+                }
+            }
+        }
+        else if (isa == KernelIsa.Vector128)
+        {
+            for (; i + 4 <= n; i += 4)
+            {
+                Vector128<float> v = Vector128.LoadUnsafe(ref start, i);
+                if (!Vector128.EqualsAll(v - v, Vector128<float>.Zero))
+                {
+                    break;
+                }
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            if (!float.IsFinite(Unsafe.Add(ref start, i)))
+            {
+                return (int)i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
     /// Row-wise softmax with the maximum subtracted first, so large logits cannot overflow:
     /// <c>destination[r, j] = exp(x[r, j] - max_j x[r, ·]) / Σ_j exp(x[r, j] - max_j x[r, ·])</c>. May run in place.
     /// </summary>

@@ -254,9 +254,18 @@ public sealed class Sequential
     /// </summary>
     public const double GradientCheckLoss = 1e10;
 
-    // Whether the step whose loss is `loss` may update: a finite loss and, past GradientCheckLoss, finite gradients.
+    /// <summary>
+    /// The largest gradient magnitude a step checked by <see cref="GradientCheckLoss"/> may update with: the square root
+    /// of <see cref="float.MaxValue"/> (1.8e19), so that the squares Adam and RMSprop keep stay finite. Finite gradients
+    /// of 4.6e36 made Adam's second moment infinite, and the next step's <c>∞ - ∞</c> wrote NaN into 24 weights before
+    /// any loss was NaN, so the run stopped holding weights that were no longer finite.
+    /// </summary>
+    public const float MaxCheckedGradient = 1.8446743e19f;
+
+    // Whether the step whose loss is `loss` may update: a finite loss and, past GradientCheckLoss, gradients whose squares
+    // are finite (a NaN magnitude fails the comparison).
     private bool UpdatesOn(double loss) =>
-        double.IsFinite(loss) && (Math.Abs(loss) <= GradientCheckLoss || _gradients.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients.Span)));
+        double.IsFinite(loss) && (Math.Abs(loss) <= GradientCheckLoss || _gradients.IsEmpty || TensorPrimitives.MaxMagnitude(_gradients.Span) <= MaxCheckedGradient);
 
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
     internal void ExitTraining()

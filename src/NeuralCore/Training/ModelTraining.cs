@@ -325,7 +325,7 @@ public static class ModelTraining
                         if (result.Skipped)
                         {
                             context.StopTraining(double.IsFinite(result.Loss)
-                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient became infinite or NaN at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step (lower the learning rate or check the inputs)")
+                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed (beyond 1.8e19, infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step (lower the learning rate or check the inputs)")
                                 : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
                             diverged = true;
                             break;
@@ -496,7 +496,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
-        CheckSpans(model, inputs.Length, count);
+        CheckSpans(model, inputs, count);
         Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels", exact: true);
 
         return EvaluateSpans(model, inputs, LossTargets.FromLabels(labels[..count]), count, batchSize, "labels");
@@ -518,7 +518,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
-        CheckSpans(model, inputs.Length, count);
+        CheckSpans(model, inputs, count);
         Check.Holds(targets.Length, count, model.OutputSize, nameof(targets), "count", unit: "values", exact: true);
         return EvaluateSpans(model, inputs, LossTargets.FromValues(targets[..(count * model.OutputSize)]), count, batchSize, "targets");
     }
@@ -888,7 +888,7 @@ public static class ModelTraining
         using Sequential.ReadScope read = model.EnterRead(nameof(PredictClasses));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        CheckSpans(model, inputs.Length, count);
+        CheckSpans(model, inputs, count);
         int features = model.InputSize, outputs = model.OutputSize;
         int[] predictions = new int[count];
         int chunk = Math.Max(1, Math.Min(batchSize, count));
@@ -923,7 +923,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(ConfusionMatrix));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        CheckSpans(model, inputs.Length, count);
+        CheckSpans(model, inputs, count);
         Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels", exact: true);
 
         int classes = Math.Max(2, model.OutputSize);
@@ -1052,6 +1052,7 @@ public static class ModelTraining
                 $"{inputsName} holds {inputs.Length} floats, which is not a whole number of samples of the model's {features} input features (shape [?, {features}]).", inputsName);
         }
 
+        Check.Finite(inputs, features, inputsName);
         return inputs.Length / features;
     }
 
@@ -1076,8 +1077,9 @@ public static class ModelTraining
         CheckCount(model, count, length / outputs, inputsName, targetsName, $"[{length / outputs}, {outputs}]");
     }
 
-    private static void CheckSpans(Sequential model, int inputs, int count)
+    private static void CheckSpans(Sequential model, ReadOnlySpan<float> inputs, int count)
     {
-        Check.Holds(inputs, count, model.InputSize, nameof(inputs), "count", exact: true);
+        Check.Holds(inputs.Length, count, model.InputSize, nameof(inputs), "count", exact: true);
+        Check.Finite(inputs, model.InputSize, nameof(inputs));
     }
 }

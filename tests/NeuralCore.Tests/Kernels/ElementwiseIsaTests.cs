@@ -178,6 +178,31 @@ public class ElementwiseIsaTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Index_of_non_finite_finds_the_first_nan_or_infinity_at_every_position(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        float[] bad = [float.NaN, float.PositiveInfinity, float.NegativeInfinity];
+        foreach (int n in LengthList)
+        {
+            // Finite extremes and subnormals are finite.
+            float[] values = [.. Enumerable.Range(0, n).Select(i => (i % 4) switch { 0 => float.MaxValue, 1 => -float.Epsilon, 2 => -0f, _ => i })];
+            Assert.Equal(-1, Elementwise.IndexOfNonFinite(values, isa));
+            for (int at = 0; at < n; at += Math.Max(1, n / 7))
+            {
+                float[] copy = (float[])values.Clone();
+                copy[at] = bad[at % 3];
+                if (at + 3 < n)
+                {
+                    copy[at + 3] = float.NaN;
+                }
+
+                Assert.True(at == Elementwise.IndexOfNonFinite(copy, isa), $"{isa}, n = {n}: {bad[at % 3]} at {at}");
+            }
+        }
+    }
+
     private static (float M, float V) AdamMoments(float m, float v, float g, float beta1, float beta2)
     {
         m += (g - m) * (1f - beta1);

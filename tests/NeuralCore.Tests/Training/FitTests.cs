@@ -320,12 +320,43 @@ public class FitTests
         var (x, y) = Blobs(64, 9);
         Sequential model = Model();
         model.Fit(x, y, new FitOptions { Epochs = 1 });
+        // A finite weight whose products overflow (inputs holding a NaN are refused): the first step's logits are
+        // infinities, whose difference in the softmax is NaN.
+        model.Parameters.Span[0] = 3e38f;
+        model.Parameters.Span[1] = 3e38f;
         float[] before = model.Parameters.ToArray();
-        x[40] = float.NaN;
         History history = model.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 64, Shuffle = false });
-        Assert.Contains("NaN", history.StopReason, StringComparison.Ordinal);
+        Assert.Contains("the loss became NaN at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
         Assert.Equal(before, model.Parameters.ToArray());
         Assert.All(model.Parameters.ToArray(), v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Inputs_holding_a_nan_or_an_infinity_are_refused_naming_the_row_and_column()
+    {
+        // A NaN feature was accepted: Fit stopped at its first NaN loss without saying where the value was, and
+        // PredictClasses picked a class from NaN scores.
+        var (x, y) = Blobs(64, 9);
+        Sequential model = Model();
+        x[41] = float.NaN;
+        foreach ((string name, Action call) in new (string, Action)[]
+        {
+            ("inputs", () => model.Fit(x, y, new FitOptions { Epochs = 1 })),
+            ("features", () => _ = new Dataset(x, y, 2)),
+            ("features", () => _ = new Dataset(x, new float[64], 2, 1)),
+            ("inputs", () => model.Evaluate(x, y, 64)),
+            ("inputs", () => model.PredictClasses(x, 64)),
+            ("inputs", () => model.ConfusionMatrix(x, y, 64)),
+            ("ValidationInputs", () => model.Fit(Blobs(8, 1).X, Blobs(8, 1).Y, new FitOptions { ValidationInputs = x, ValidationLabels = y })),
+        })
+        {
+            var ex = Assert.Throws<ArgumentException>(call);
+            Assert.Equal(name, ex.ParamName);
+            Assert.StartsWith($"{name}[20, 1] = NaN: inputs must be finite", ex.Message, StringComparison.Ordinal);
+        }
+
+        x[41] = float.NegativeInfinity;
+        Assert.StartsWith("features[20, 1] = -Infinity", Assert.Throws<ArgumentException>(() => new Dataset(x, y, 2)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -344,8 +375,19 @@ public class FitTests
         wide.Compile(new MeanSquaredError(), new Sgd(0.1f));
         wide.Parameters.Span[0] = 1e-20f;
         history = wide.Fit([1e30f], [0f], new FitOptions { Epochs = 3, BatchSize = 1 });
-        Assert.Contains("a gradient became infinite or NaN at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
+        Assert.Contains("a gradient overflowed (beyond 1.8e19, infinite or NaN) at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
         Assert.Equal(1e-20f, wide.Parameters.Span[0]);
+
+        // Finite gradients of 4.6e36 under Adam: their squares overflowed the second moment, and the next update's
+        // inf - inf wrote NaN into 24 weights while every loss and gradient was still finite.
+        var (x, y) = Blobs(64, 9);
+        Sequential adam = Model();
+        x[40] = -float.MaxValue;
+        x[41] = -float.MaxValue;
+        float[] before = adam.Parameters.ToArray();
+        history = adam.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 64, Shuffle = false });
+        Assert.Contains("a gradient overflowed (beyond 1.8e19, infinite or NaN) at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
+        Assert.Equal(before, adam.Parameters.ToArray());
     }
 
     [Fact]
