@@ -439,11 +439,19 @@ public static class ModelTraining
         }
 
         IReadOnlyDictionary<int, float> classWeights = options;
+        int classes = outputs == 1 ? 2 : outputs;
         foreach ((int c, float w) in classWeights)
         {
             if (!(w >= 0 && float.IsFinite(w)))
             {
                 throw new ArgumentException($"Class weight {c} is {w}: weights must be non-negative and finite.", nameof(options));
+            }
+
+            // A class no sample can have was ignored without a word (a weight meant for class 2 given as 7).
+            if ((uint)c >= (uint)classes)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"ClassWeights names class {c}, but the model's {outputs} output(s) give classes 0 to {classes - 1}."), nameof(options));
             }
         }
 

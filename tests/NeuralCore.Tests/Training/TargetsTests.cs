@@ -165,6 +165,13 @@ public class TargetsTests
             a.Fit(x, y, new FitOptions { ClassWeights = classWeights, SampleWeights = asSampleWeights }));
         Assert.Contains("not both", ex.Message, StringComparison.Ordinal);
 
+        // A class no label can be was ignored (a weight meant for class 2 given as 7, or -1).
+        foreach (int bad in new[] { 4, 7, -1 })
+        {
+            ex = Assert.Throws<ArgumentException>(() => a.Fit(x, y, new FitOptions { ClassWeights = new Dictionary<int, float> { [0] = 2f, [bad] = 3f } }));
+            Assert.Contains($"ClassWeights names class {bad}, but the model's 4 output(s) give classes 0 to 3", ex.Message, StringComparison.Ordinal);
+        }
+
         // Too few or too many weights, for labels and for targets: the count is checked before the weights are sliced.
         foreach (int length in new[] { 9, 11 })
         {
