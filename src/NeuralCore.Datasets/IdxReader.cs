@@ -46,9 +46,8 @@ public static class IdxReader
     /// <summary>The first allocation when the body's size cannot be checked against the stream's length.</summary>
     internal const int InitialCapacity = 64 * 1024;
 
-    // Deflate's largest expansion (a 258-byte match in about 2 bits), and the smallest gzip member (header + trailer).
+    // Deflate's largest expansion (a 258-byte match in about 2 bits).
     private const long MaxDeflateRatio = 1032;
-    private const int MinGzipLength = 18;
 
     // Trailing data past this is reported as "more than" rather than counted to the end (a gzip bomb stays cheap).
     private const int TrailingScanLimit = 1 << 20;
@@ -135,7 +134,7 @@ public static class IdxReader
         Span<byte> sniff = stackalloc byte[2];
         int sniffed = file.ReadAtLeast(sniff, 2, throwOnEndOfStream: false);
         file.Seek(0, SeekOrigin.Begin);
-        using Stream source = sniffed == 2 && sniff[0] == 0x1f && sniff[1] == 0x8b ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+        using Stream source = Gzip.HasMagic(sniff[..sniffed]) ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
         Span<byte> header = stackalloc byte[4 + (4 * MaxRank)];
         try
         {
@@ -185,7 +184,7 @@ public static class IdxReader
 
         Span<byte> sniff = stackalloc byte[2];
         int sniffed = stream.ReadAtLeast(sniff, 2, throwOnEndOfStream: false);
-        bool gzip = sniffed == 2 && sniff[0] == 0x1f && sniff[1] == 0x8b;
+        bool gzip = Gzip.HasMagic(sniff[..sniffed]);
 
         // Present the sniffed bytes again: seek back where possible, replay them otherwise.
         Stream source;
@@ -206,14 +205,14 @@ public static class IdxReader
             return ReadIdx(source, name, available, compressed: false, maxElements);
         }
 
-        GzipHint? hint = stream.CanSeek ? ReadGzipHint(stream) : null;
+        GzipTrailer? hint = stream.CanSeek ? Gzip.ReadTrailer(stream) : null;
         using var decompressed = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
         return ReadIdx(decompressed, name, available: null, compressed: true, maxElements, hint);
     }
 
     // available: the bytes left in the stream when known (raw seekable streams), else null.
     // hint: a seekable gzip stream's compressed length and trailer size field, else null.
-    private static IdxFile ReadIdx(Stream source, string name, long? available, bool compressed, long maxElements, GzipHint? hint = null)
+    private static IdxFile ReadIdx(Stream source, string name, long? available, bool compressed, long maxElements, GzipTrailer? hint = null)
     {
         Span<byte> header = stackalloc byte[4 + (4 * MaxRank)];
         int read = Fill(source, header[..4], name, compressed);
@@ -384,23 +383,6 @@ public static class IdxReader
         }
     }
 
-    /// <summary>Reads a seekable gzip stream's length and its last 4 bytes (ISIZE, little-endian), then seeks back.</summary>
-    private static GzipHint? ReadGzipHint(Stream stream)
-    {
-        long start = stream.Position;
-        long compressedLength = stream.Length - start;
-        if (compressedLength < MinGzipLength)
-        {
-            return null;
-        }
-
-        Span<byte> size = stackalloc byte[4];
-        stream.Seek(-4, SeekOrigin.End);
-        stream.ReadExactly(size);
-        stream.Position = start;
-        return new GzipHint(compressedLength, BinaryPrimitives.ReadUInt32LittleEndian(size));
-    }
-
     private static long CountTrailing(Stream source, string name, bool compressed)
     {
         Span<byte> scratch = stackalloc byte[512];
@@ -427,7 +409,7 @@ public static class IdxReader
         }
         catch (InvalidDataException e) when (compressed)
         {
-            throw Fail(name, $"corrupt gzip data: {e.Message}", e);
+            throw Gzip.Corrupt(name, e);
         }
     }
 
@@ -442,8 +424,6 @@ public static class IdxReader
     };
 
     private static string Shape(int[] dimensions) => string.Join('×', dimensions);
-
-    private readonly record struct GzipHint(long CompressedLength, uint Size);
 
     private static InvalidDataException Fail(string name, string problem, Exception? inner = null) =>
         new($"{name}: {problem}.", inner);

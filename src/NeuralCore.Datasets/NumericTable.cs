@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
 using NeuralCore.IO;
 using nietras.SeparatedValues;
 
@@ -17,23 +16,28 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <summary>
     /// Reads a table of numbers. Fields are separated by commas, semicolons or tabs (whichever the first row holds,
     /// parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; empty
-    /// lines are skipped. A <c>.gz</c> file is decompressed as it is read.
+    /// lines are skipped. A <c>.gz</c> file is decompressed as it is read, and must be one complete gzip member: its
+    /// decompressed length must equal its trailer's size field (.NET's gzip decoder reports a cut file as a normal end).
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="skipLines">Leading lines to skip (a header; 0 for none); non-negative.</param>
     /// <returns>The table.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">A field is not a number, or a line has another number of fields than the first (the file and line are named).</exception>
+    /// <exception cref="InvalidDataException">
+    /// A field is not a number, or a line has another number of fields than the first (the file and line are named); or
+    /// a <c>.gz</c> file is truncated, not gzip, corrupt, or of several gzip members (the file is named).
+    /// </exception>
     public static NumericTable Read(string path, int skipLines)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
         InputFile.RequireRegular(path, "table file");
 
+        string name = Path.GetFileName(path);
         using Stream file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Gzip.OpenVerified(file, name) : file;
         using var reader = new StreamReader(stream);
-        return Read(reader, Path.GetFileName(path), skipLines);
+        return Read(reader, name, skipLines);
     }
 
     /// <summary>Reads a table of numbers from text (see <see cref="Read(string, int)"/>).</summary>
