@@ -13,6 +13,9 @@ namespace NeuralCore.Data;
 /// <param name="Columns">The number of columns.</param>
 public sealed record NumericTable(float[] Values, int Rows, int Columns)
 {
+    /// <summary>The most values a table holds: one <c>float[]</c>, at most <see cref="Array.MaxLength"/> elements.</summary>
+    public const int MaxValues = 0x7FFFFFC7;
+
     /// <summary>
     /// Reads a table of numbers. Fields are separated by commas, semicolons or tabs (whichever the first row holds,
     /// parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; empty
@@ -25,8 +28,10 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
     /// A field is not a number, or a line has another number of fields than the first (the file and line are named); or
-    /// a <c>.gz</c> file is truncated, not gzip, corrupt, or of several gzip members (the file is named).
+    /// a <c>.gz</c> file is truncated, not gzip, corrupt, or of several gzip members (the file is named); or the file
+    /// holds more than <see cref="MaxValues"/> values.
     /// </exception>
+    /// <exception cref="InsufficientMemoryException">The values do not fit in the memory available (the file is named). The text is streamed, and the values need twice their size as float32 while they are read.</exception>
     public static NumericTable Read(string path, int skipLines)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -45,8 +50,12 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <param name="name">The source's name in messages.</param>
     /// <param name="skipLines">Leading lines to skip (0 for none); non-negative.</param>
     /// <returns>The table.</returns>
-    /// <exception cref="InvalidDataException">A field is not a number, or a line has another number of fields than the first.</exception>
-    public static NumericTable Read(TextReader reader, string name, int skipLines)
+    /// <exception cref="InvalidDataException">A field is not a number, a line has another number of fields than the first, or the text holds more than <see cref="MaxValues"/> values.</exception>
+    /// <exception cref="InsufficientMemoryException">The values do not fit in the memory available.</exception>
+    public static NumericTable Read(TextReader reader, string name, int skipLines) => Read(reader, name, skipLines, MaxValues);
+
+    // maxValues: MaxValues, or less in tests, which cannot fill an array of 2^31 floats.
+    internal static NumericTable Read(TextReader reader, string name, int skipLines, long maxValues)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(name);
@@ -65,14 +74,17 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         // Delimited text (CSV, or semicolons or tabs) goes through Sep; columns aligned with runs of spaces, as some
         // data sets come, are split here.
         char? separator = first.Contains(',', StringComparison.Ordinal) ? ',' : first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t' : null;
-        return separator is { } sep ? ReadDelimited(first, reader, sep, name, line) : ReadAligned(first, reader, name, line);
+        var values = new ValueBuffer(name, maxValues);
+        return separator is { } sep ? ReadDelimited(first, reader, sep, values, line) : ReadAligned(first, reader, values, line);
     }
 
-    private static NumericTable ReadDelimited(string first, TextReader rest, char separator, string name, int firstLine)
+    private static NumericTable ReadDelimited(string first, TextReader rest, char separator, ValueBuffer values, int firstLine)
     {
-        var values = new List<float>();
+        string name = values.Name;
         int columns = -1, rows = 0;
-        using var text = new StringReader(first + "\n" + rest.ReadToEnd());
+        // Sep reads the rest as it goes: the whole text as one string ran out of memory (a string holds at most 2^30
+        // characters) for files that fit in memory as floats.
+        using var text = new PrefixedTextReader(first + "\n", rest);
         using SepReader sep = Sep.New(separator).Reader(o => o with { HasHeader = false, DisableColCountCheck = true, Trim = SepTrim.All, Unescape = true }).From(text);
         foreach (SepReader.Row row in sep)
         {
@@ -91,6 +103,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
                 throw new InvalidDataException($"{name}, line {line}: {row.ColCount} fields, but the first row has {columns}.");
             }
 
+            values.EnsureRoom(row.ColCount, line);
             for (int c = 0; c < row.ColCount; c++)
             {
                 values.Add(ParseField(row[c].Span, name, line, c));
@@ -99,12 +112,12 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             rows++;
         }
 
-        return new NumericTable([.. values], rows, columns);
+        return new NumericTable(values.ToArray(), rows, columns);
     }
 
-    private static NumericTable ReadAligned(string first, TextReader rest, string name, int line)
+    private static NumericTable ReadAligned(string first, TextReader rest, ValueBuffer values, int line)
     {
-        var values = new List<float>();
+        string name = values.Name;
         int columns = -1, rows = 0;
         for (string? text = first; text is not null; text = rest.ReadLine(), line++)
         {
@@ -123,6 +136,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
                 throw new InvalidDataException($"{name}, line {line}: {fields.Length} fields, but the first row has {columns}.");
             }
 
+            values.EnsureRoom(fields.Length, line);
             for (int c = 0; c < fields.Length; c++)
             {
                 values.Add(ParseField(fields[c], name, line, c));
@@ -131,7 +145,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             rows++;
         }
 
-        return new NumericTable([.. values], rows, columns);
+        return new NumericTable(values.ToArray(), rows, columns);
     }
 
     /// <summary>The values of columns <c>[first, first + count)</c> of every row, as a new row-major array.</summary>
@@ -172,5 +186,98 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// The values read so far, in chunks of at most 4 MB, so that growing never copies them and the peak is the
+    /// values twice (the chunks and the final array), not three times as a doubling list's growth and copy cost.
+    /// </summary>
+    private sealed class ValueBuffer(string name, long maxValues)
+    {
+        private const int MaxChunk = 1 << 20;
+        private readonly List<float[]> _full = [];
+        private float[] _chunk = new float[1024];
+        private int _used;
+        private long _count;
+
+        public string Name => name;
+
+        /// <summary>Refuses, naming the line, a row that would take the table past the limit; makes room for it.</summary>
+        public void EnsureRoom(int fields, int line)
+        {
+            if (_count + fields > maxValues)
+            {
+                throw new InvalidDataException(
+                    $"{name}, line {line}: more than {maxValues} values, the most one table holds ({MaxValues}, one .NET array of floats): read a part of the file at a time.");
+            }
+        }
+
+        public void Add(float value)
+        {
+            if (_used == _chunk.Length)
+            {
+                _full.Add(_chunk);
+                _chunk = Allocate((int)Math.Min(MaxChunk, _count));
+                _used = 0;
+            }
+
+            _chunk[_used++] = value;
+            _count++;
+        }
+
+        public float[] ToArray()
+        {
+            float[] result = Allocate((int)_count);
+            int offset = 0;
+            foreach (float[] chunk in _full)
+            {
+                chunk.CopyTo(result, offset);
+                offset += chunk.Length;
+            }
+
+            _chunk.AsSpan(0, _used).CopyTo(result.AsSpan(offset));
+            return result;
+        }
+
+        // The table is the one large allocation here: when memory runs out, say which file and how much it needs,
+        // rather than let a bare OutOfMemoryException escape from deep inside the reader.
+        private float[] Allocate(int length)
+        {
+            try
+            {
+                return new float[length];
+            }
+            catch (OutOfMemoryException e)
+            {
+                throw new InsufficientMemoryException(
+                    $"{name}: {_count} values read so far ({_count * sizeof(float) / (1 << 20)} MB as float32) leave no memory for {length} more (the whole table needs the values twice while it is read): free memory, or read a part of the file at a time.",
+                    e);
+            }
+        }
+    }
+
+    /// <summary>Yields <c>prefix</c>, then the rest of <c>inner</c>: gives back the line read to choose the separator.</summary>
+    private sealed class PrefixedTextReader(string prefix, TextReader inner) : TextReader
+    {
+        private int _position;
+
+        public override int Peek() => _position < prefix.Length ? prefix[_position] : inner.Peek();
+
+        public override int Read() => _position < prefix.Length ? prefix[_position++] : inner.Read();
+
+        public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+
+        public override int Read(Span<char> buffer)
+        {
+            if (_position < prefix.Length && !buffer.IsEmpty)
+            {
+                int n = Math.Min(buffer.Length, prefix.Length - _position);
+                prefix.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+
+            return inner.Read(buffer);
+        }
     }
 }

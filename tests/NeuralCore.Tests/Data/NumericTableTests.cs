@@ -128,4 +128,52 @@ public class NumericTableTests
 
         return buffer.ToArray();
     }
+
+    [Fact]
+    public void Delimited_text_is_streamed_and_a_table_over_the_limit_is_refused_by_line()
+    {
+        // The reader built the whole text as one string (first + "\n" + ReadToEnd()): a 1.2 GB CSV threw a raw
+        // OutOfMemoryException from StringBuilder.ToString. This reader fails if anything asks for all of it.
+        NumericTable table = NumericTable.Read(new GeneratedRows(100_000), "big.csv", 0);
+        Assert.Equal((100_000, 4), (table.Rows, table.Columns));
+        Assert.Equal([0.1f, 0.2f, 0.3f, 0.4f], table.Values[^4..]);
+
+        var e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("1,2\n3,4\n5,6\n"), "t.csv", 0, maxValues: 5));
+        Assert.StartsWith("t.csv, line 3: more than 5 values, the most one table holds", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("1 2\n3 4\n5 6\n"), "t.txt", 0, maxValues: 4));
+        Assert.StartsWith("t.txt, line 3: more than 4 values", e.Message, StringComparison.Ordinal);
+        Assert.Equal(6, NumericTable.Read(new StringReader("1,2\n3,4\n5,6\n"), "t.csv", 0, maxValues: 6).Values.Length);
+    }
+
+    /// <summary>"0.1,0.2,0.3,0.4" lines made as they are read; reading everything at once throws.</summary>
+    private sealed class GeneratedRows(int rows) : TextReader
+    {
+        private const string Line = "0.1,0.2,0.3,0.4\n";
+        private long _position;
+
+        public override int Peek() => _position < (long)rows * Line.Length ? Line[(int)(_position % Line.Length)] : -1;
+
+        public override int Read()
+        {
+            int c = Peek();
+            _position += c >= 0 ? 1 : 0;
+            return c;
+        }
+
+        public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+
+        public override int Read(Span<char> buffer)
+        {
+            int n = (int)Math.Min(buffer.Length, ((long)rows * Line.Length) - _position);
+            for (int i = 0; i < n; i++)
+            {
+                buffer[i] = Line[(int)((_position + i) % Line.Length)];
+            }
+
+            _position += n;
+            return n;
+        }
+
+        public override string ReadToEnd() => throw new InvalidOperationException("ReadToEnd: the reader must stream.");
+    }
 }
