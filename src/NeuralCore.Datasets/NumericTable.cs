@@ -18,8 +18,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
     /// <summary>
     /// Reads a table of numbers. Fields are separated by commas, semicolons or tabs (whichever the first row holds,
-    /// parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; empty
-    /// lines are skipped. A <c>.gz</c> file is decompressed as it is read, and must be one complete gzip member: its
+    /// parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; a
+    /// first row of one field is read as CSV of one column (quotes removed). Empty lines are skipped. A <c>.gz</c> file is decompressed as it is read, and must be one complete gzip member: its
     /// decompressed length must equal its trailer's size field (.NET's gzip decoder reports a cut file as a normal end).
     /// </summary>
     /// <param name="path">The file.</param>
@@ -72,8 +72,10 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         }
 
         // Delimited text (CSV, or semicolons or tabs) goes through Sep; columns aligned with runs of spaces, as some
-        // data sets come, are split here.
-        char? separator = first.Contains(',', StringComparison.Ordinal) ? ',' : first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t' : null;
+        // data sets come, are split here. A single column is CSV too (any separator; it holds none), so that its
+        // quotes are removed as in a file of several columns: split on spaces, "151" was not a number.
+        char? separator = first.Contains(',', StringComparison.Ordinal) ? ',' : first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t'
+            : first.AsSpan().Trim().Contains(' ') ? null : ',';
         var values = new ValueBuffer(name, maxValues);
         return separator is { } sep ? ReadDelimited(first, reader, sep, values, line) : ReadAligned(first, reader, values, line);
     }

@@ -20,6 +20,18 @@ public class NumericTableTests
         Assert.Equal([1f, 2.5f, -3f, 400f], table.Values);
     }
 
+    [Theory]
+    [InlineData("\"151\"\n\"75\"\n")]
+    [InlineData("151\n75")]
+    [InlineData(" \"151\" \r\n\r\n 75\n")]
+    public void A_single_column_is_unquoted_as_several_are(string text)
+    {
+        // A first row of one field went to the split-on-spaces path: "'\"151\"' is not a number".
+        NumericTable table = Read(text);
+        Assert.Equal((2, 1), (table.Rows, table.Columns));
+        Assert.Equal([151f, 75f], table.Values);
+    }
+
     [Fact]
     public void Errors_name_the_line_and_the_field()
     {
