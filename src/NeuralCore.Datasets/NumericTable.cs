@@ -88,9 +88,14 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         // characters) for files that fit in memory as floats.
         using var text = new PrefixedTextReader(first + "\n", rest);
         using SepReader sep = Sep.New(separator).Reader(o => o with { HasHeader = false, DisableColCountCheck = true, Trim = SepTrim.All, Unescape = true }).From(text);
+        // Sep's line numbers, from 1 at the replayed first line: a row spans [its start, LineNumberToExcl), and starts
+        // where the one before it ended (a quoted field holding a newline makes rows and lines differ). Its own
+        // LineNumberFrom is not used: Sep 0.17.1 gives the first row's as 2.
+        int start = 1;
         foreach (SepReader.Row row in sep)
         {
-            int line = firstLine + row.RowIndex;
+            int line = firstLine - 1 + start, lastLine = firstLine - 2 + row.LineNumberToExcl;
+            start = row.LineNumberToExcl;
             if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
             {
                 continue;
@@ -102,13 +107,13 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             }
             else if (row.ColCount != columns)
             {
-                throw new InvalidDataException($"{name}, line {line}: {row.ColCount} fields, but the first row has {columns}.");
+                throw new InvalidDataException($"{Where(name, line, lastLine)}: {row.ColCount} fields, but the first row has {columns}.");
             }
 
             values.EnsureRoom(row.ColCount, line);
             for (int c = 0; c < row.ColCount; c++)
             {
-                values.Add(ParseField(row[c].Span, name, line, c));
+                values.Add(ParseField(row[c].Span, name, line, lastLine, c));
             }
 
             rows++;
@@ -141,7 +146,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             values.EnsureRoom(fields.Length, line);
             for (int c = 0; c < fields.Length; c++)
             {
-                values.Add(ParseField(fields[c], name, line, c));
+                values.Add(ParseField(fields[c], name, line, line, c));
             }
 
             rows++;
@@ -174,21 +179,24 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
     // A field as a finite float32: float.TryParse takes "NaN" and "Infinity", and turns 1e999 into an infinity, none of
     // which a model can train on.
-    private static float ParseField(ReadOnlySpan<char> field, string name, int line, int column)
+    // line, lastLine: the lines the field's row spans (more than one when a quoted field holds a newline).
+    private static float ParseField(ReadOnlySpan<char> field, string name, int line, int lastLine, int column)
     {
         if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
         {
-            throw new InvalidDataException($"{name}, line {line}, field {column + 1}: '{field.ToString()}' is not a number.");
+            throw new InvalidDataException($"{Where(name, line, lastLine)}, field {column + 1}: '{field.ToString()}' is not a number.");
         }
 
         if (!float.IsFinite(value))
         {
             throw new InvalidDataException(
-                $"{name}, line {line}, field {column + 1}: '{field.ToString()}' is not a finite float32 (a missing value, an infinity, or beyond ±3.4E+38): fill in or remove it first.");
+                $"{Where(name, line, lastLine)}, field {column + 1}: '{field.ToString()}' is not a finite float32 (a missing value, an infinity, or beyond ±3.4E+38): fill in or remove it first.");
         }
 
         return value;
     }
+
+    private static string Where(string name, int line, int lastLine) => lastLine > line ? $"{name}, lines {line}-{lastLine}" : $"{name}, line {line}";
 
     /// <summary>
     /// The values read so far, in chunks of at most 4 MB, so that growing never copies them and the peak is the

@@ -44,6 +44,19 @@ public class NumericTableTests
     }
 
     [Theory]
+    [InlineData("1,2\n\"3\n\",4\n5,6\n7,x\n", 0, "t.csv, line 5, field 2: 'x' is not a number")]
+    [InlineData("h\n\n1,2\n\"3\r\n\n\",4\r\n\r\n7,x\n", 1, "t.csv, line 8, field 2: 'x' is not a number")]
+    [InlineData("1,2\n\"3\n\",x\n", 0, "t.csv, lines 2-3, field 2: 'x' is not a number")]
+    [InlineData("1,2\n\"3\n\n\"\n", 0, "t.csv, lines 2-4: 1 fields, but the first row has 2")]
+    [InlineData("\"1\n\",2\n3,x\n", 0, "t.csv, line 3, field 2: 'x' is not a number")]
+    public void Lines_are_counted_across_quoted_newlines(string text, int skip, string message)
+    {
+        // Rows were counted as lines: the x of the first case was reported on line 4.
+        var e = Assert.Throws<InvalidDataException>(() => Read(text, skip));
+        Assert.Equal(message + ".", e.Message);
+    }
+
+    [Theory]
     [InlineData("1e999")]
     [InlineData("-1e39")]
     [InlineData("NaN")]
