@@ -45,7 +45,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         return Read(reader, name, skipLines);
     }
 
-    /// <summary>Reads a table of numbers from text (see <see cref="Read(string, int)"/>).</summary>
+    /// <summary>Reads a table of numbers from text (see <see cref="Read(string, int)"/>); a leading byte-order mark is skipped.</summary>
     /// <param name="reader">The text.</param>
     /// <param name="name">The source's name in messages.</param>
     /// <param name="skipLines">Leading lines to skip (0 for none); non-negative.</param>
@@ -61,9 +61,17 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
         int line = 0;
-        string? first;
-        while ((first = reader.ReadLine()) is not null && (++line <= skipLines || string.IsNullOrWhiteSpace(first)))
+        string? first = reader.ReadLine();
+        // A StreamReader drops a byte-order mark, but text handed over in a string or another reader may still start
+        // with one, which made the first field "\uFEFF1", not a number.
+        if (first is not null && first.StartsWith('\uFEFF'))
         {
+            first = first[1..];
+        }
+
+        while (first is not null && (++line <= skipLines || string.IsNullOrWhiteSpace(first)))
+        {
+            first = reader.ReadLine();
         }
 
         if (first is null)

@@ -32,6 +32,17 @@ public class NumericTableTests
         Assert.Equal([151f, 75f], table.Values);
     }
 
+    [Theory]
+    [InlineData("\uFEFF1,2\n3,4\n", 0)]
+    [InlineData("\uFEFF1 2\n3 4\n", 0)]
+    [InlineData("\uFEFFa,b\n1,2\n3,4\n", 1)]
+    [InlineData("\uFEFF\n1;2\n3;4\n", 0)]
+    public void A_byte_order_mark_from_a_reader_is_skipped(string text, int skip)
+    {
+        // A StreamReader drops it, a StringReader does not: "'\uFEFF1' is not a number".
+        Assert.Equal([1f, 2f, 3f, 4f], Read(text, skip).Values);
+    }
+
     [Fact]
     public void Errors_name_the_line_and_the_field()
     {
