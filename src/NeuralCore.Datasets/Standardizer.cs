@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace NeuralCore.Data;
 
 /// <summary>
@@ -5,6 +7,18 @@ namespace NeuralCore.Data;
 /// <c>StandardScaler</c>: <c>x' = (x - mean) / std</c>, std the population standard deviation (a constant column is
 /// only centred). Fit it on the training split only, then apply it to every split, so no test data leaks into training.
 /// </summary>
+/// <remarks>
+/// To scale data in another process as in training (a model served after it was trained), save <see cref="Means"/> and
+/// <see cref="Scales"/> with the model, written so that they read back exactly (<c>float.ToString("R",
+/// CultureInfo.InvariantCulture)</c>, or the raw bits), and rebuild the standardizer with
+/// <see cref="FromStatistics"/>: it then transforms bit for bit as the fitted one.
+/// <code>
+/// File.WriteAllLines("scaler.txt", [string.Join(',', s.Means.Select(m => m.ToString("R", CultureInfo.InvariantCulture))),
+///                                   string.Join(',', s.Scales.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))]);
+/// float[][] rows = [.. File.ReadAllLines("scaler.txt").Select(l => l.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray())];
+/// Standardizer again = Standardizer.FromStatistics(rows[0], rows[1]);
+/// </code>
+/// </remarks>
 public sealed class Standardizer
 {
     private readonly float[] _means;
@@ -75,6 +89,46 @@ public sealed class Standardizer
         }
 
         return new Standardizer(means, scales);
+    }
+
+    /// <summary>
+    /// Rebuilds a standardizer from statistics saved from <see cref="Means"/> and <see cref="Scales"/> (or computed
+    /// elsewhere, such as scikit-learn's <c>mean_</c> and <c>scale_</c>).
+    /// </summary>
+    /// <param name="means">The mean of each column; finite.</param>
+    /// <param name="scales">The standard deviation of each column, as many as <paramref name="means"/>; finite and positive (1 for a constant column).</param>
+    /// <returns>A standardizer of <c>means.Length</c> columns; it copies the statistics.</returns>
+    /// <exception cref="ArgumentException">
+    /// There are no columns, the lengths differ, a mean is not finite, or a scale is not finite and positive (the
+    /// argument, column and value are named).
+    /// </exception>
+    public static Standardizer FromStatistics(ReadOnlySpan<float> means, ReadOnlySpan<float> scales)
+    {
+        if (means.IsEmpty)
+        {
+            throw new ArgumentException("Expected the statistics of at least one column. Received: no means.", nameof(means));
+        }
+
+        if (scales.Length != means.Length)
+        {
+            throw new ArgumentException($"Expected one scale per mean ({means.Length}). Received: {scales.Length} scales.", nameof(scales));
+        }
+
+        for (int c = 0; c < means.Length; c++)
+        {
+            if (!float.IsFinite(means[c]))
+            {
+                throw new ArgumentException($"Expected finite means. Received: column {c} = {means[c].ToString(CultureInfo.InvariantCulture)}.", nameof(means));
+            }
+
+            // Negated so that NaN is refused too; a zero scale would divide by zero (Fit gives a constant column 1).
+            if (!(scales[c] > 0) || !float.IsFinite(scales[c]))
+            {
+                throw new ArgumentException($"Expected finite positive scales. Received: column {c} = {scales[c].ToString(CultureInfo.InvariantCulture)}.", nameof(scales));
+            }
+        }
+
+        return new Standardizer(means.ToArray(), scales.ToArray());
     }
 
     /// <summary>Standardizes <c>[rows, Columns]</c> data in place: <c>x ← (x - mean) / std</c> per column.</summary>
