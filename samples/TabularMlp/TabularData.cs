@@ -1,3 +1,4 @@
+using System.Globalization;
 using NeuralCore.Data;
 
 namespace TabularMlp;
@@ -51,7 +52,32 @@ internal static class TabularData
             throw new InvalidDataException($"Expected 30 features and a label per row in {BreastCancer}; found {table.Columns} columns.");
         }
 
-        int[] labels = [.. table.ColumnsOf(30, 1).Select(v => (int)v)];
-        return new Dataset(table.ColumnsOf(0, 30), labels, 30);
+        return new Dataset(table.ColumnsOf(0, 30), BinaryLabels(table.ColumnsOf(30, 1), BreastCancer), 30);
+    }
+
+    /// <summary>
+    /// The label column as classes 0 and 1, refusing by row any other value: <c>(int)v</c> turned 0.5 into class 0
+    /// and let the model train on it.
+    /// </summary>
+    /// <param name="column">The label of each row, as read.</param>
+    /// <param name="file">The file, named in errors.</param>
+    /// <returns>The labels.</returns>
+    /// <exception cref="InvalidDataException">A label is not 0 or 1 (the file, data row and value are named).</exception>
+    public static int[] BinaryLabels(float[] column, string file)
+    {
+        int[] labels = new int[column.Length];
+        for (int row = 0; row < column.Length; row++)
+        {
+            float v = column[row];
+            if (v is not (0f or 1f))
+            {
+                throw new InvalidDataException(
+                    $"{file}, data row {row + 1}: label {v.ToString("R", CultureInfo.InvariantCulture)} is not a class: expected 0 (malignant) or 1 (benign).");
+            }
+
+            labels[row] = (int)v;
+        }
+
+        return labels;
     }
 }

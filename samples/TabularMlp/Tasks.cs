@@ -39,9 +39,11 @@ internal static class Tasks
     }
 
     /// <summary>Binary classification on breast cancer: majority class, logistic regression (Dense(1) + sigmoid), MLP.</summary>
+    /// <exception cref="InvalidDataException">The training part holds only one class.</exception>
     public static IReadOnlyList<ModelResult> BreastCancer(Dataset data, ulong seed, int epochs)
     {
         (Dataset train, Dataset test) = data.SplitShuffled(0.2, seed);
+        RequireBothClasses(train);
         Standardizer x = Standardizer.Fit(train.Features, train.FeatureSize);
         Dataset scaledTrain = Scaled(train, x, null), scaledTest = Scaled(test, x, null);
 
@@ -56,6 +58,19 @@ internal static class Tasks
         results.Add(FitBinary("MLP", "Dense(16, relu) → Dense(1), binary cross-entropy, Adam(0.01), early stopping",
             new Sequential(30, seed).Add(new Dense(16, Activation.Relu)).Add(new Dense(1)), scaledTrain, scaledTest, epochs, seed));
         return results;
+    }
+
+    // Refused rather than warned about: a classifier that sees one class learns to predict it always, and the report
+    // would then show the other class's recall and precision as 0, read as a measured failure, next to an accuracy
+    // that only restates the class balance of the test part.
+    private static void RequireBothClasses(Dataset train)
+    {
+        int benign = train.Labels.Count(l => l == 1);
+        if (benign == 0 || benign == train.Count)
+        {
+            throw new InvalidDataException(
+                $"The training part ({train.Count} tumours) holds only class {(benign == 0 ? "0 (malignant)" : "1 (benign)")}: a classifier needs examples of both to learn. Check the label column.");
+        }
     }
 
     private static ModelResult FitRegression(string name, string description, Sequential model, Dataset train, Dataset test,

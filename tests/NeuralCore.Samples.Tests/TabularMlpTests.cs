@@ -94,6 +94,40 @@ public class TabularMlpTests
         Assert.Equal([3e38f, -3e38f, 3e38f], large, (a, b) => MathF.Abs(a - b) <= 1e-6f * MathF.Abs(b));
     }
 
+    [Theory]
+    [InlineData("0.5", "data row 2: label 0.5 is not a class")]
+    [InlineData("2", "data row 2: label 2 is not a class")]
+    [InlineData("-1", "data row 2: label -1 is not a class")]
+    public void Labels_other_than_0_and_1_are_refused_by_row(string label, string message)
+    {
+        // (int)v turned 0.5 into class 0 and trained on it.
+        string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-tabular-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string features = string.Join(',', Enumerable.Repeat("1.5", 30));
+            File.WriteAllLines(Path.Combine(folder, TabularData.BreastCancer), ["3,30,malignant,benign", $"{features},0", $"{features},{label}", $"{features},1"]);
+            var e = Assert.Throws<InvalidDataException>(() => TabularData.BreastCancerData(folder));
+            Assert.StartsWith($"{TabularData.BreastCancer}, {message}", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(0, "holds only class 0 (malignant)")]
+    [InlineData(1, "holds only class 1 (benign)")]
+    public void A_training_part_of_one_class_is_refused(int label, string message)
+    {
+        // It trained, and reported the missing class's recall and precision as 0.
+        float[] x = [.. Enumerable.Range(0, 40 * 30).Select(i => (float)(i % 7))];
+        var data = new Dataset(x, [.. Enumerable.Repeat(label, 40)], 30);
+        var e = Assert.Throws<InvalidDataException>(() => Tasks.BreastCancer(data, seed: 1, epochs: 1));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_shuffled_split_keeps_every_sample_once()
     {
