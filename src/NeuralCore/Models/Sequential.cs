@@ -362,6 +362,9 @@ public sealed class Sequential
     /// <summary>What <see cref="BeginCall"/> took, given back by <see cref="End"/>.</summary>
     internal readonly struct TrainingCall(Sequential model, bool taken, bool inCallback)
     {
+        /// <summary>Whether the call comes from outside <c>Fit</c>'s own steps (the caller's, or a callback's).</summary>
+        public bool FromOutside => taken || inCallback;
+
         public void End()
         {
             if (taken)
@@ -733,7 +736,7 @@ public sealed class Sequential
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
-    /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">A span does not fit the model's shapes, a label is out of range, or a target value or weight does not suit the loss.</exception>
     /// <remarks>As the label overload, a NaN or infinite loss, or a gradient that is not finite, skips the update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
@@ -741,7 +744,7 @@ public sealed class Sequential
         TrainingCall call = BeginCall(nameof(TrainStep));
         try
         {
-            return TrainStepHeld(inputs, targets, batch);
+            return TrainStepHeld(inputs, targets, batch, call.FromOutside);
         }
         finally
         {
@@ -750,10 +753,10 @@ public sealed class Sequential
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private TrainStepResult TrainStepHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
+    private TrainStepResult TrainStepHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets)
     {
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
-        TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch);
+        TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch, checkTargets);
         if (!UpdatesOn(result.Loss))
         {
             return result with { Skipped = true };
@@ -793,14 +796,14 @@ public sealed class Sequential
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and accuracy counts.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
-    /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">A span does not fit the model's shapes, a label is out of range, or a target value or weight does not suit the loss.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult ComputeGradients(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
         TrainingCall call = BeginCall(nameof(ComputeGradients));
         try
         {
-            return ComputeGradientsHeld(inputs, targets, batch);
+            return ComputeGradientsHeld(inputs, targets, batch, call.FromOutside);
         }
         finally
         {
@@ -809,7 +812,10 @@ public sealed class Sequential
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private TrainStepResult ComputeGradientsHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
+    // checkTargets: false for Fit's own steps, whose data Fit checked whole before the first; a call from outside (or from
+    // a callback) has its targets' values and weights checked as Fit checks them (a binary target of 2 or a NaN weight
+    // trained without a word).
+    private TrainStepResult ComputeGradientsHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets)
     {
         if (Loss is null || Optimizer is null)
         {
@@ -817,6 +823,11 @@ public sealed class Sequential
         }
 
         CheckBatch(inputs, targets, batch);
+        if (checkTargets)
+        {
+            Loss.CheckTargets(targets, batch, OutputSize, targets.HasLabels ? "labels" : "targets");
+        }
+
         EnsureCapacity(batch);
         int threads = StepThreads(batch);
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(threads);

@@ -307,6 +307,16 @@ public class SequentialTests
         }
 
         Assert.Equal("labels", Assert.Throws<ArgumentException>(() => model.Evaluate(rows.AsSpan(0, 3 * 784), [1, 2, 3, 4], 3)).ParamName);
+
+        // Target values and weights are checked as Fit checks them: a binary target of 2 and a NaN weight trained.
+        var binary = new Sequential(2, seed: 1).Add(new Dense(1));
+        binary.Compile(new BinaryCrossentropy(fromLogits: true), new Sgd(0.1f));
+        float[] before = binary.Parameters.ToArray();
+        var two = Assert.Throws<ArgumentException>(() => binary.TrainStep(new float[4], LossTargets.FromValues([1f, 2f]), 2));
+        Assert.Contains("targets[1, 0] = 2, but binary_crossentropy needs", two.Message, StringComparison.Ordinal);
+        var nan = Assert.Throws<ArgumentException>(() => binary.ComputeGradients(new float[4], LossTargets.FromValues([1f, 0f], [1f, float.NaN]), 2));
+        Assert.Contains("Sample weight 1 is NaN", nan.Message, StringComparison.Ordinal);
+        Assert.Equal(before, binary.Parameters.ToArray());
     }
 
     [Fact]
