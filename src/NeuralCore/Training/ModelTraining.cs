@@ -746,12 +746,50 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
         float[] predictions = new float[(long)data.Count * model.OutputSize];
+        ILoss? loss = model.Loss;
+        int width = model.OutputSize;
         ForEachChunk(model, data.Source, batchSize, (first, n, outputs) =>
-            model.Loss?.ToPredictions(outputs, predictions.AsSpan(first * model.OutputSize, n * model.OutputSize), n, model.OutputSize));
-        if (model.Loss is null)
         {
-            // No loss: the predictions are the outputs, copied by the chunk callback's absence.
-            ForEachChunk(model, data.Source, batchSize, (first, n, outputs) => outputs.CopyTo(predictions.AsSpan(first * model.OutputSize)));
+            Span<float> destination = predictions.AsSpan(first * width, n * width);
+            if (loss is null)
+            {
+                // No loss: the predictions are the outputs (this ran every sample's forward a second time).
+                outputs.CopyTo(destination);
+            }
+            else
+            {
+                loss.ToPredictions(outputs, destination, n, width);
+            }
+        });
+        return predictions;
+    }
+
+    /// <summary>
+    /// The predictions for <paramref name="count"/> samples (Keras's <c>model.predict(x)</c>; see
+    /// <see cref="Sequential.Predict(ReadOnlySpan{float}, Span{float}, int)"/>: probabilities for a classifier, values
+    /// for a regression), computed in chunks of <paramref name="batchSize"/>.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="inputs">The <c>[count, InputSize]</c> samples, exactly.</param>
+    /// <param name="count">The number of samples; non-negative.</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <returns>The <c>[count, OutputSize]</c> predictions, row-major.</returns>
+    /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    public static float[] Predict(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using Sequential.ReadScope read = model.EnterRead(nameof(Predict));
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.Holds(inputs.Length, count, model.InputSize, nameof(inputs), "count", exact: true);
+        int features = model.InputSize, outputs = model.OutputSize;
+        float[] predictions = new float[(long)count * outputs];
+        int chunk = Math.Max(1, Math.Min(batchSize, count));
+        for (int first = 0; first < count; first += chunk)
+        {
+            int n = Math.Min(chunk, count - first);
+            model.Predict(inputs.Slice(first * features, n * features), predictions.AsSpan(first * outputs, n * outputs), n);
         }
 
         return predictions;
@@ -767,7 +805,7 @@ public static class ModelTraining
     /// <returns>The <c>[Count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
-    public static int[] PredictClasses(this Sequential model, Dataset data, int batchSize)
+    public static int[] PredictClasses(this Sequential model, Dataset data, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(PredictClasses));
@@ -888,7 +926,7 @@ public static class ModelTraining
     /// <param name="count">The number of samples; non-negative.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count]</c> predicted classes.</returns>
-    /// <exception cref="ArgumentException"><paramref name="inputs"/> is shorter than its shape.</exception>
+    /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly its shape, or holds a NaN or an infinity.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static int[] PredictClasses(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {

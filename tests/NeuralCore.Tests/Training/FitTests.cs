@@ -102,6 +102,28 @@ public class FitTests
     }
 
     [Fact]
+    public void Predict_over_rows_returns_what_predict_over_a_dataset_returns()
+    {
+        // Keras's model.predict(x) on an array: one call, every row, in chunks.
+        var (x, y) = Blobs(203, 12);
+        Sequential model = Model();
+        model.Fit(x, y, new FitOptions { Epochs = 1 });
+        float[] fromRows = model.Predict(x, 203, batchSize: 50);
+        Assert.Equal(model.Predict(new Dataset(x, y, 2), 7), fromRows);
+        Assert.Equal(203 * 4, fromRows.Length);
+        Assert.Empty(model.Predict(ReadOnlySpan<float>.Empty, 0));
+        Assert.Contains("needs exactly 202", Assert.Throws<ArgumentException>(() => model.Predict(x, 101)).Message, StringComparison.Ordinal);
+        Assert.Equal(model.PredictClasses(new Dataset(x, y, 2)), model.PredictClasses(x, 203));
+
+        // Without a loss the predictions are the outputs, in one pass.
+        var bare = new Sequential(2, seed: 3).Add(new Dense(3));
+        float[] outputs = new float[203 * 3];
+        bare.Infer(x, outputs, 203);
+        Assert.Equal(outputs, bare.Predict(new Dataset(x, y, 2), 64));
+        Assert.Equal(outputs, bare.Predict(x, 203, 64));
+    }
+
+    [Fact]
     public void Evaluate_with_predictions_gives_a_regressions_values_and_its_metrics()
     {
         var random = new Random(6);
