@@ -34,7 +34,7 @@ public interface ILoss
     /// <param name="batch">The number of samples; positive.</param>
     /// <param name="outputs">Values per sample; positive.</param>
     /// <returns>The reduced loss.</returns>
-    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="outputs"/> is not positive.</exception>
     double Compute(ReadOnlySpan<float> output, LossTargets targets, Span<float> outputGrad, int batch, int outputs);
 
@@ -47,7 +47,7 @@ public interface ILoss
     /// <param name="batch">The number of samples; positive.</param>
     /// <param name="outputs">Values per sample; positive.</param>
     /// <returns>The weighted sum.</returns>
-    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
     double Sum(ReadOnlySpan<float> output, LossTargets targets, int batch, int outputs);
 
     /// <summary>Each sample's weighted loss <c>w_r·l_r</c> (Keras's <c>reduction="none"</c>).</summary>
@@ -56,7 +56,7 @@ public interface ILoss
     /// <param name="losses">The <c>[batch]</c> losses, overwritten.</param>
     /// <param name="batch">The number of samples; positive.</param>
     /// <param name="outputs">Values per sample; positive.</param>
-    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
     void PerSample(ReadOnlySpan<float> output, LossTargets targets, Span<double> losses, int batch, int outputs);
 
     /// <summary>

@@ -144,7 +144,7 @@ public abstract class Loss : ILoss
     /// <param name="batch">The number of samples; positive.</param>
     /// <param name="classes">Values per sample; positive.</param>
     /// <returns>The reduced loss.</returns>
-    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
     public double Compute(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, Span<float> outputGrad, int batch, int classes) =>
         Compute(output, LossTargets.FromLabels(labels), outputGrad, batch, classes);
 
@@ -177,7 +177,7 @@ public abstract class Loss : ILoss
     /// <param name="batch">The number of samples; positive.</param>
     /// <param name="classes">Values per sample; positive.</param>
     /// <returns>The sum of the per-sample losses.</returns>
-    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
     public double Sum(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes) =>
         Sum(output, LossTargets.FromLabels(labels), batch, classes);
 
@@ -314,9 +314,15 @@ public abstract class Loss : ILoss
             throw new ArgumentException($"outputGrad holds {outputGrad} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(outputGrad));
         }
 
-        if (!targets.SampleWeights.IsEmpty && targets.SampleWeights.Length < batch)
+        if (!targets.SampleWeights.IsEmpty)
         {
-            throw new ArgumentException($"The sample weights hold {targets.SampleWeights.Length} values but the batch has {batch}.", nameof(targets));
+            if (targets.SampleWeights.Length < batch)
+            {
+                throw new ArgumentException($"The sample weights hold {targets.SampleWeights.Length} values but the batch has {batch}.", nameof(targets));
+            }
+
+            // A negative weight turned the loss into something to maximize without a word; a batch's weights are few.
+            NeuralCore.Check.Weights(targets.SampleWeights[..batch], nameof(targets), "Sample weight");
         }
 
         if (targets.HasLabels)

@@ -118,4 +118,24 @@ public class LossTests
         Assert.Equal("labels", ex.ParamName);
         Assert.Contains($"labels[1] = {label}", ex.Message, StringComparison.Ordinal);
     }
+    [Theory]
+    [InlineData(-1f)]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void Bad_sample_weights_are_named_by_every_entry(float weight)
+    {
+        // A negative weight turned the loss into something to maximize, and a NaN one gave a NaN loss, without a word.
+        var loss = new MeanSquaredError();
+        float[] values = [1f, 2f], weights = [1f, weight];
+        foreach (Action call in new Action[]
+        {
+            () => loss.Compute(new float[2], LossTargets.FromValues(values, weights), new float[2], 2, 1),
+            () => loss.Sum(new float[2], LossTargets.FromValues(values, weights), 2, 1),
+            () => loss.PerSample(new float[2], LossTargets.FromValues(values, weights), new double[2], 2, 1),
+        })
+        {
+            var ex = Assert.Throws<ArgumentException>(call);
+            Assert.StartsWith($"Sample weight 1 is {weight.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", ex.Message, StringComparison.Ordinal);
+        }
+    }
 }
