@@ -255,17 +255,22 @@ public sealed class Sequential
     public const double GradientCheckLoss = 1e10;
 
     /// <summary>
-    /// The largest gradient magnitude a step checked by <see cref="GradientCheckLoss"/> may update with: the square root
-    /// of <see cref="float.MaxValue"/> (1.8e19), so that the squares Adam and RMSprop keep stay finite. Finite gradients
-    /// of 4.6e36 made Adam's second moment infinite, and the next step's <c>∞ - ∞</c> wrote NaN into 24 weights before
-    /// any loss was NaN, so the run stopped holding weights that were no longer finite.
+    /// The largest gradient magnitude a step checked by <see cref="GradientCheckLoss"/> may update with under an
+    /// optimizer that keeps the gradient's square (Adam, AMSGrad, RMSprop): the square root of
+    /// <see cref="float.MaxValue"/> (1.8e19), so that the square stays finite. Finite gradients of 4.6e36 made Adam's
+    /// second moment infinite, and the next step's <c>∞ - ∞</c> wrote NaN into 24 weights before any loss was NaN, so the
+    /// run stopped holding weights that were no longer finite. SGD takes any finite gradient.
     /// </summary>
     public const float MaxCheckedGradient = 1.8446743e19f;
 
     // Whether the step whose loss is `loss` may update: a finite loss and, past GradientCheckLoss, gradients whose squares
-    // are finite (a NaN magnitude fails the comparison).
+    // are finite. MaxMagnitude keeps the sign of the element it returns (-Infinity passed a bare comparison), and a NaN
+    // fails the comparison.
     private bool UpdatesOn(double loss) =>
-        double.IsFinite(loss) && (Math.Abs(loss) <= GradientCheckLoss || _gradients.IsEmpty || TensorPrimitives.MaxMagnitude(_gradients.Span) <= MaxCheckedGradient);
+        double.IsFinite(loss) && (Math.Abs(loss) <= GradientCheckLoss || _gradients.IsEmpty || Math.Abs(TensorPrimitives.MaxMagnitude(_gradients.Span)) <= MaxGradient);
+
+    /// <summary>The largest gradient magnitude the optimizer's update stays finite with (<see cref="MaxCheckedGradient"/>).</summary>
+    internal float MaxGradient => (Optimizer as Optimizers.Optimizer)?.MaxGradient ?? float.MaxValue;
 
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>
     internal void ExitTraining()
@@ -1185,6 +1190,12 @@ public sealed class Sequential
         if (targets.HasLabels && targets.Labels.Length != batch)
         {
             throw Invalid($"labels holds {targets.Labels.Length} values but the batch has {batch} samples: one label per sample, no more and no fewer.", "labels");
+        }
+
+        if (!targets.SampleWeights.IsEmpty && targets.SampleWeights.Length != batch)
+        {
+            throw new ArgumentException(
+                $"The sample weights hold {targets.SampleWeights.Length} values but the batch has {batch} samples: one weight per sample, no more and no fewer.", nameof(targets));
         }
 
         if (!targets.HasLabels && targets.Values.Length != (long)batch * OutputSize)

@@ -310,6 +310,12 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// </summary>
     internal virtual bool UpdatesElementByElement => false;
 
+    /// <summary>
+    /// The largest gradient magnitude the update rule stays finite with: any finite one by default (SGD's steps are
+    /// linear in it); <see cref="Models.Sequential.MaxCheckedGradient"/> for rules that keep the gradient's square.
+    /// </summary>
+    internal virtual float MaxGradient => float.MaxValue;
+
     /// <summary><see cref="StateSlot"/> for the model, which reorders the state with the parameters it belongs to.</summary>
     internal Span<float> StateRange(int slot, int offset, int length) => StateSlot(slot, offset, length);
 

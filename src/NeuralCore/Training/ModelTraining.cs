@@ -325,7 +325,7 @@ public static class ModelTraining
                         if (result.Skipped)
                         {
                             context.StopTraining(double.IsFinite(result.Loss)
-                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed (beyond 1.8e19, infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step (lower the learning rate or check the inputs)")
+                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed ({OverflowLimit(model)}infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step (lower the learning rate or check the inputs)")
                                 : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
                             diverged = true;
                             break;
@@ -369,7 +369,9 @@ public static class ModelTraining
                 {
                     // Keras validates in batches of the training batch size; for a summed loss the reported value is
                     // the mean of the batches' sums, so other chunks gave a val_loss on another scale than the loss.
-                    int chunk = model.Loss!.Reduction == Reduction.Sum ? batchSize : Math.Max(batchSize, 256);
+                    // The user's batch size, not the one cut to a smaller training part (Keras's validation_batch_size
+                    // defaults to batch_size as given).
+                    int chunk = model.Loss!.Reduction == Reduction.Sum ? options.BatchSize : Math.Max(batchSize, 256);
                     Evaluation result = EvaluateCore(model, validation, chunk, validationMetrics);
                     foreach ((string name, double value) in result.Metrics)
                     {
@@ -1045,6 +1047,12 @@ public static class ModelTraining
                 $"the validation split (the last {validation.Count} samples, as in Keras) holds {trainClasses - missing} of the {trainClasses} classes of the training part: the data may be sorted by class. Shuffle it first, or split with DatasetSplits.TrainValidation(shuffle: true, stratify: true) from NeuralCore.Datasets and pass FitOptions.ValidationData."));
         }
     }
+
+    // What counts as an overflow for the model's optimizer, for the stop reason: "beyond 1.84E+19 for adam, " where it
+    // keeps squares.
+    private static string OverflowLimit(Sequential model) => model.MaxGradient < float.MaxValue
+        ? string.Create(CultureInfo.InvariantCulture, $"beyond {model.MaxGradient:G3} for {model.Optimizer!.Name}, ")
+        : "";
 
     private static void Validate(FitOptions options)
     {

@@ -78,7 +78,8 @@ public sealed record OverfittingVerdict(
         EpochMetrics? best = null;
         foreach (EpochMetrics e in epochs)
         {
-            if (e.Get(monitor) is { } v && (best is null || (maximize ? v > best.Get(monitor)!.Value : v < best.Get(monitor)!.Value)))
+            // A NaN epoch (a diverged loss, the R² of one sample) is never the best: taken first, nothing compared beat it.
+            if (e.Get(monitor) is { } v && !double.IsNaN(v) && (best is null || (maximize ? v > best.Get(monitor)!.Value : v < best.Get(monitor)!.Value)))
             {
                 best = e;
             }

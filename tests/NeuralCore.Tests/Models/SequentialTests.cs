@@ -290,6 +290,8 @@ public class SequentialTests
         var wide = Assert.Throws<ArgumentException>(() => model.TrainStep(new float[785], [1], 1));
         Assert.Contains("needs exactly 784: 1 more than the rows hold", wide.Message, StringComparison.Ordinal);
         Assert.Equal("labels", Assert.Throws<ArgumentException>(() => model.TrainStep(new float[784], [1, 2], 1)).ParamName);
+        Assert.Contains("one weight per sample", Assert.Throws<ArgumentException>(() =>
+            model.TrainStep(new float[784], LossTargets.FromLabels([1], [1f, 5f]), 1)).Message, StringComparison.Ordinal);
         float[] rows = new float[(3 * 784) + 3];
         int[] three = [1, 2, 3];
         foreach ((string name, Action read) in new (string, Action)[]

@@ -252,6 +252,14 @@ public class FitTests
         Evaluation tail = model.Evaluate(x.AsSpan(40), y.AsSpan(20), 20, batchSize: 4);
         Assert.Equal(tail.Loss, history.ValidationLoss[^1], 12);
         Assert.NotEqual(model.Evaluate(x.AsSpan(40), y.AsSpan(20), 20).Loss, tail.Loss, 6);
+
+        // The batch size as given, not as cut to a smaller training part: 10 training rows at BatchSize 32 validate 30
+        // rows in one batch (they were validated in batches of 10).
+        var small = new Sequential(2, seed: 2).Add(new Dense(3)).Add(new Relu()).Add(new Dense(1));
+        small.Compile(new MeanSquaredError(Reduction.Sum), new Sgd(0.01f));
+        history = small.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 32, ValidationSplit = 0.75 });
+        Assert.Equal(small.Evaluate(x.AsSpan(20), y.AsSpan(10), 30, batchSize: 32).Loss, history.ValidationLoss[^1], 12);
+        Assert.NotEqual(small.Evaluate(x.AsSpan(20), y.AsSpan(10), 30, batchSize: 10).Loss, history.ValidationLoss[^1], 6);
     }
 
     [Fact]
@@ -397,7 +405,7 @@ public class FitTests
         wide.Compile(new MeanSquaredError(), new Sgd(0.1f));
         wide.Parameters.Span[0] = 1e-20f;
         history = wide.Fit([1e30f], [0f], new FitOptions { Epochs = 3, BatchSize = 1 });
-        Assert.Contains("a gradient overflowed (beyond 1.8e19, infinite or NaN) at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
+        Assert.Contains("a gradient overflowed (infinite or NaN) at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
         Assert.Equal(1e-20f, wide.Parameters.Span[0]);
 
         // Finite gradients of 4.6e36 under Adam: their squares overflowed the second moment, and the next update's
@@ -408,8 +416,22 @@ public class FitTests
         x[41] = -float.MaxValue;
         float[] before = adam.Parameters.ToArray();
         history = adam.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 64, Shuffle = false });
-        Assert.Contains("a gradient overflowed (beyond 1.8e19, infinite or NaN) at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
+        Assert.Contains("a gradient overflowed (beyond 1.84E+19 for adam, infinite or NaN) at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
         Assert.Equal(before, adam.Parameters.ToArray());
+
+        // Whatever the sign: the largest magnitude keeps the sign of its element, and -Infinity (or -3e36) passed a bare
+        // comparison with the limit and was applied. (SGD, whose step is linear in the gradient, takes any finite one:
+        // A_loss_beyond_float32_with_finite_gradients_still_trains.)
+        foreach (float target in new[] { 1.5e19f, -1.5e19f })
+        {
+            var line = new Sequential(1, seed: 3).Add(new Dense(1));
+            line.Compile(new MeanSquaredError(), new Adam(1e-3f));
+            line.Parameters.Span.Clear();
+            TrainStepResult step = line.TrainStep([1e20f], LossTargets.FromValues([target]), 1);
+            Assert.True(step.Skipped, $"target {target}");
+            Assert.Equal([0f, 0f], line.Parameters.ToArray());
+            Assert.Equal(0, line.Optimizer!.Iterations);
+        }
     }
 
     [Fact]

@@ -85,6 +85,10 @@ public class OverfittingVerdictTests
         OverfittingVerdict verdict = OverfittingVerdict.Judge(Build((0.3, 0.2, 0.9, 0.94), (double.NaN, double.NaN, 0.1, 0.1)));
         Assert.Equal(OverfittingAnswer.CannotTell, verdict.Answer);
         Assert.Contains("not finite", verdict.Evidence, StringComparison.Ordinal);
+
+        // A NaN epoch is never the best one, first or not (a NaN first epoch stayed the best: nothing compared beat it).
+        Assert.Equal(2, OverfittingVerdict.Judge(Build((double.NaN, double.NaN, 0.1, 0.1), (0.3, 0.2, 0.9, 0.94), (0.2, 0.3, 0.95, 0.93)), "val_loss").BestEpoch);
+        Assert.Null(OverfittingVerdict.Judge(Build((double.NaN, double.NaN, 0.1, 0.1), (double.NaN, double.NaN, 0.1, 0.1)), "val_loss").BestEpoch);
     }
 
     [Fact]
