@@ -50,7 +50,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <param name="name">The source's name in messages.</param>
     /// <param name="skipLines">Leading lines to skip (0 for none); non-negative.</param>
     /// <returns>The table.</returns>
-    /// <exception cref="InvalidDataException">A field is not a number, a line has another number of fields than the first, or the text holds more than <see cref="MaxValues"/> values.</exception>
+    /// <exception cref="InvalidDataException">A field is not a number, a line has another number of fields than the first, a row is longer than the CSV reader takes (16M characters), or the text holds more than <see cref="MaxValues"/> values.</exception>
     /// <exception cref="InsufficientMemoryException">The values do not fit in the memory available.</exception>
     public static NumericTable Read(TextReader reader, string name, int skipLines) => Read(reader, name, skipLines, MaxValues);
 
@@ -100,31 +100,40 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         // where the one before it ended (a quoted field holding a newline makes rows and lines differ). Its own
         // LineNumberFrom is not used: Sep 0.17.1 gives the first row's as 2.
         int start = 1;
-        foreach (SepReader.Row row in sep)
+        try
         {
-            int line = firstLine - 1 + start, lastLine = firstLine - 2 + row.LineNumberToExcl;
-            start = row.LineNumberToExcl;
-            if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
+            foreach (SepReader.Row row in sep)
             {
-                continue;
-            }
+                int line = firstLine - 1 + start, lastLine = firstLine - 2 + row.LineNumberToExcl;
+                start = row.LineNumberToExcl;
+                if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
+                {
+                    continue;
+                }
 
-            if (columns < 0)
-            {
-                columns = row.ColCount;
-            }
-            else if (row.ColCount != columns)
-            {
-                throw new InvalidDataException($"{Where(name, line, lastLine)}: {row.ColCount} fields, but the first row has {columns}.");
-            }
+                if (columns < 0)
+                {
+                    columns = row.ColCount;
+                }
+                else if (row.ColCount != columns)
+                {
+                    throw new InvalidDataException($"{Where(name, line, lastLine)}: {row.ColCount} fields, but the first row has {columns}.");
+                }
 
-            values.EnsureRoom(row.ColCount, line);
-            for (int c = 0; c < row.ColCount; c++)
-            {
-                values.Add(ParseField(row[c].Span, name, line, lastLine, c));
-            }
+                values.EnsureRoom(row.ColCount, line);
+                for (int c = 0; c < row.ColCount; c++)
+                {
+                    values.Add(ParseField(row[c].Span, name, line, lastLine, c));
+                }
 
-            rows++;
+                rows++;
+            }
+        }
+        catch (NotSupportedException e)
+        {
+            // Sep's own limit on a row's length (16M characters), reached by a file that is not a table of rows.
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{name}, after line {firstLine - 2 + start}: a row longer than the CSV reader takes ({e.Message}); is this a table of numbers, one row per line?"), e);
         }
 
         return new NumericTable(values.ToArray(), rows, columns);

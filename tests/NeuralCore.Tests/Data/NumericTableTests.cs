@@ -181,6 +181,15 @@ public class NumericTableTests
         Assert.Equal(6, NumericTable.Read(new StringReader("1,2\n3,4\n5,6\n"), "t.csv", 0, maxValues: 6).Values.Length);
     }
 
+    [Fact]
+    public void A_row_too_long_for_the_csv_reader_is_refused_by_file_and_line()
+    {
+        // Sep stops at rows of 16M characters with a NotSupportedException, which no caller of Read expects.
+        string text = "1,2\n3,4\n" + string.Join(',', Enumerable.Repeat("1", 9_000_000)) + "\n";
+        var e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader(text), "wide.csv", 0));
+        Assert.StartsWith("wide.csv, after line 2: a row longer than the CSV reader takes", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>"0.1,0.2,0.3,0.4" lines made as they are read; reading everything at once throws.</summary>
     private sealed class GeneratedRows(int rows) : TextReader
     {
