@@ -73,27 +73,11 @@ internal static class Gzip
     private static InvalidDataException NotGzip(string name, string detail) => new($"{name}: truncated or not a gzip file ({detail}).");
 
     /// <summary>Decompresses, names the file in zlib's errors, and at the end compares the length with the trailer's.</summary>
-    private sealed class VerifiedGzipStream(Stream file, string name, uint expectedSize) : Stream
+    private sealed class VerifiedGzipStream(Stream file, string name, uint expectedSize) : ForwardOnlyStream
     {
         private readonly GZipStream _gzip = new(file, CompressionMode.Decompress);
         private ulong _length;
         private bool _verified;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -124,16 +108,6 @@ internal static class Gzip
 
             return n;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
