@@ -10,19 +10,18 @@ namespace NeuralCore.Kernels;
 /// </summary>
 public static class Activations
 {
-    /// <summary>Logistic sigmoid: <c>y = 1 / (1 + exp(-x))</c>.</summary>
+    /// <summary>Logistic sigmoid: <c>y = 1 / (1 + exp(-x))</c>; <paramref name="destination"/> may be <paramref name="x"/> itself.</summary>
     /// <param name="x">The input.</param>
     /// <param name="destination">y, at least as long as <paramref name="x"/>.</param>
-    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
-    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination)
-    {
-        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
-        if (!x.IsEmpty)
-        {
-            // TensorPrimitives rejects empty spans; an empty batch is a valid no-op here.
-            TensorPrimitives.Sigmoid(x, destination[..x.Length]);
-        }
-    }
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short, or overlaps the input at another start.</exception>
+    /// <remarks>
+    /// In double, the exponential vectorized, every element on the vector path as <see cref="Tanh"/> is:
+    /// <see cref="TensorPrimitives.Sigmoid(ReadOnlySpan{float}, Span{float})"/> took a scalar path for spans shorter than
+    /// a vector, so a sample's probability depended on the batch around it (14 of 64 samples of a Dense-Sigmoid model
+    /// predicted other bits alone than in the batch; up to 3 ulps from the correctly rounded value).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination) => InDouble<SigmoidMap>(x, destination);
 
     /// <summary>Sigmoid backward from the output: <c>dx = dy·y·(1 - y)</c>.</summary>
     /// <param name="y">The forward output.</param>
@@ -53,8 +52,71 @@ public static class Activations
     /// exponential costs time: 189 against 78 µs for 128 × 1,000 values (best of 50, warm; AMD EPYC Zen 5, one thread).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> destination) => InDouble<TanhMap>(x, destination);
+
+    /// <summary>A function computed in double over a chunk (<see cref="InDouble"/>), then finished in float.</summary>
+    private interface IDoubleMap
+    {
+        /// <summary>The function over <paramref name="t"/>, in place (the chunk's inputs, widened).</summary>
+        static abstract void Apply(Span<double> t);
+
+        /// <summary>Fixes <paramref name="output"/> (the rounded results) from <paramref name="input"/> where the double form falls short.</summary>
+        static abstract void Finish(ReadOnlySpan<float> input, Span<float> output);
+    }
+
+    private readonly struct TanhMap : IDoubleMap
+    {
+        // On |x|, the sign copied in Finish: tanh is odd, bit for bit.
+        public static void Apply(Span<double> t)
+        {
+            TensorPrimitives.Abs(t, t);
+            TensorPrimitives.Multiply(t, 2.0, t);
+            TensorPrimitives.Exp(t, t);
+            TensorPrimitives.Add(t, 1.0, t);
+            TensorPrimitives.Divide(2.0, t, t);
+            TensorPrimitives.Subtract(1.0, t, t);
+        }
+
+        public static void Finish(ReadOnlySpan<float> input, Span<float> output)
+        {
+            for (int k = 0; k < output.Length; k++)
+            {
+                float v = input[k];
+                if (MathF.Abs(v) < 1e-4f)
+                {
+                    double d = Math.Abs((double)v);
+                    output[k] = (float)(d * (1 - (d * d / 3)));
+                }
+            }
+
+            TensorPrimitives.CopySign(output, input, output);
+        }
+    }
+
+    private readonly struct SigmoidMap : IDoubleMap
+    {
+        public static void Apply(Span<double> t)
+        {
+            TensorPrimitives.Negate(t, t);
+            TensorPrimitives.Exp(t, t);
+            TensorPrimitives.Add(t, 1.0, t);
+            TensorPrimitives.Divide(1.0, t, t);
+        }
+
+        public static void Finish(ReadOnlySpan<float> input, Span<float> output)
+        {
+        }
+    }
+
+    /// <summary>
+    /// <typeparamref name="TMap"/> over <paramref name="x"/> in chunks of 256 widened to double. A tail shorter than a
+    /// vector joins the chunk before it and a span shorter than one is padded with zeros, so that every element takes
+    /// <c>TensorPrimitives</c>' vector path whatever the span's length: a sample's value never depends on its batch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    public static void Tanh(ReadOnlySpan<float> x, Span<float> destination)
+    private static void InDouble<TMap>(ReadOnlySpan<float> x, Span<float> destination)
+        where TMap : struct, IDoubleMap
     {
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
         if (x.Overlaps(destination, out int shift) && shift != 0)
@@ -69,34 +131,16 @@ public static class Activations
         Span<float> output = stackalloc float[Chunk + Padded];
         for (int i = 0; i < x.Length;)
         {
-            // A tail shorter than a vector joins the chunk before it; a span shorter than one is padded with zeros.
             int n = x.Length - i <= Chunk + Padded ? x.Length - i : Chunk;
             int length = Math.Max(n, Padded);
             x.Slice(i, n).CopyTo(input);
             input[n..length].Clear();
-            Span<float> a = input[..length];
             Span<double> t = work[..length];
-
-            // On |x|, the sign copied last: tanh is odd, bit for bit.
-            TensorPrimitives.ConvertChecked<float, double>(a, t);
-            TensorPrimitives.Abs(t, t);
-            TensorPrimitives.Multiply(t, 2.0, t);
-            TensorPrimitives.Exp(t, t);
-            TensorPrimitives.Add(t, 1.0, t);
-            TensorPrimitives.Divide(2.0, t, t);
-            TensorPrimitives.Subtract(1.0, t, t);
+            TensorPrimitives.ConvertChecked<float, double>(input[..length], t);
+            TMap.Apply(t);
             TensorPrimitives.ConvertTruncating<double, float>(t, output[..length]);
-            for (int k = 0; k < n; k++)
-            {
-                float v = input[k];
-                if (MathF.Abs(v) < 1e-4f)
-                {
-                    double d = Math.Abs((double)v);
-                    output[k] = (float)(d * (1 - (d * d / 3)));
-                }
-            }
-
-            TensorPrimitives.CopySign(output[..n], a[..n], destination.Slice(i, n));
+            TMap.Finish(input[..n], output[..n]);
+            output[..n].CopyTo(destination.Slice(i, n));
             i += n;
         }
     }
@@ -133,14 +177,17 @@ public static class Activations
         for (int i = 0; i < x.Length; i++)
         {
             float v = x[i];
-            destination[i] = v >= maxValue ? maxValue : v >= threshold ? v : float.IsNaN(v) ? v : negativeSlope * (v - threshold);
+            // Without a slope, below the threshold is +0: 0·(x - threshold) gave NaN at -∞ and -0 for negative x, where
+            // Keras, PyTorch and this model's own ONNX export (Clip) give 0.
+            destination[i] = v >= maxValue ? maxValue : v >= threshold ? v : float.IsNaN(v) ? v : negativeSlope == 0f ? 0f : negativeSlope * (v - threshold);
         }
     }
 
     /// <summary>
     /// Backward of <see cref="Relu(ReadOnlySpan{float}, Span{float}, float, float, float)"/> from the input:
-    /// <c>dx = dy</c> where <c>threshold &lt; x &lt; maxValue</c>, <c>slope·dy</c> where <c>x ≤ threshold</c>, 0 where
-    /// <c>x ≥ maxValue</c> (at the kinks the derivative on the lower side, as TensorFlow takes it); 0 where x is NaN, as the plain ReLU.
+    /// <c>dx = dy</c> where <c>threshold &lt; x ≤ maxValue</c>, <c>slope·dy</c> where <c>x ≤ threshold</c>, 0 where
+    /// <c>x &gt; maxValue</c> (at both kinks the derivative on the lower side, as TensorFlow's clip takes it at the cap);
+    /// <c>dy</c> at +∞ without a cap, as the plain ReLU; 0 where x is NaN, as the plain ReLU.
     /// </summary>
     /// <param name="x">The forward input.</param>
     /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
@@ -157,12 +204,15 @@ public static class Activations
         for (int i = 0; i < x.Length; i++)
         {
             float v = x[i];
-            destination[i] = v >= maxValue ? 0f : v > threshold ? outputGrad[i] : v <= threshold ? negativeSlope * outputGrad[i] : 0f;
+            // v > maxValue, not >=: the cap's kink takes the lower side as the threshold's does, and +∞ without a cap
+            // (maxValue = +∞) is on the identity, whose gradient LeakyReLU gave as 0.
+            destination[i] = v > maxValue ? 0f : v > threshold ? outputGrad[i] : v <= threshold ? negativeSlope * outputGrad[i] : 0f;
         }
     }
 
     /// <summary>
-    /// GELU: exactly <c>y = x·Φ(x) = ½x(1 + erf(x/√2))</c>, or with <paramref name="approximate"/> the tanh form
+    /// GELU: exactly <c>y = x·Φ(x) = ½x·erfc(-x/√2)</c> (erfc, not <c>1 + erf</c>, which cancels for negative x and
+    /// lost all relative accuracy below -8), or with <paramref name="approximate"/> the tanh form
     /// <c>½x(1 + tanh(√(2/π)(x + 0.044715x³)))</c> (Keras's <c>gelu(x, approximate)</c>).
     /// </summary>
     /// <param name="x">The input.</param>
@@ -177,7 +227,7 @@ public static class Activations
             double v = x[i];
             destination[i] = (float)(approximate
                 ? 0.5 * v * (1 + Math.Tanh(SqrtTwoOverPi * (v + (0.044715 * v * v * v))))
-                : 0.5 * v * (1 + Erf(v / Math.Sqrt(2))));
+                : 0.5 * v * Erfc(-v / Math.Sqrt(2)));
         }
     }
 
@@ -201,7 +251,7 @@ public static class Activations
             }
             else
             {
-                derivative = (0.5 * (1 + Erf(v / Math.Sqrt(2)))) + (v * Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI));
+                derivative = (0.5 * Erfc(-v / Math.Sqrt(2))) + (v * Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI));
             }
 
             destination[i] = (float)(outputGrad[i] * derivative);
@@ -214,21 +264,28 @@ public static class Activations
     /// The error function to within 2e-12 (W. J. Cody's rational approximations, as in most libm implementations),
     /// which .NET does not provide; float outputs are then correctly rounded or within an ulp.
     /// </summary>
-    internal static double Erf(double x)
-    {
-        double ax = Math.Abs(x);
-        if (ax < 0.5)
-        {
-            // erf(x) = x·P(x²)/Q(x²) near 0.
-            double z = x * x;
-            double p = (((((1.85777706184603153e-1 * z) + 3.16112374387056560) * z) + 1.13864154151050156e2) * z) + 3.77485237685302021e2;
-            p = (p * z) + 3.20937758913846947e3;
-            double q = (((((z + 2.36012909523441209e1) * z) + 2.44024637934444173e2) * z) + 1.28261652607737228e3) * z;
-            q += 2.84423683343917062e3;
-            return x * p / q;
-        }
+    internal static double Erf(double x) => Math.Abs(x) < 0.5 ? ErfNearZero(x) : Math.CopySign(1 - ErfcAbove(Math.Abs(x)), x);
 
-        double erfc;
+    /// <summary>
+    /// The complementary error function <c>1 - erf(x)</c>, with the relative accuracy of Cody's approximations in the
+    /// tail, where <c>1 - erf(x)</c> computed from erf cancels: erfc(8) = 1.1e-29 is computed, not 0.
+    /// </summary>
+    internal static double Erfc(double x) => Math.Abs(x) < 0.5 ? 1 - ErfNearZero(x) : x > 0 ? ErfcAbove(x) : 2 - ErfcAbove(-x);
+
+    // erf(x) = x·P(x²)/Q(x²) for |x| < 0.5.
+    private static double ErfNearZero(double x)
+    {
+        double z = x * x;
+        double p = (((((1.85777706184603153e-1 * z) + 3.16112374387056560) * z) + 1.13864154151050156e2) * z) + 3.77485237685302021e2;
+        p = (p * z) + 3.20937758913846947e3;
+        double q = (((((z + 2.36012909523441209e1) * z) + 2.44024637934444173e2) * z) + 1.28261652607737228e3) * z;
+        q += 2.84423683343917062e3;
+        return x * p / q;
+    }
+
+    // erfc(ax) for ax ≥ 0.5 (and +∞, which gives 0).
+    private static double ErfcAbove(double ax)
+    {
         if (ax < 4)
         {
             double p = (((((((5.64188496988670089e-1 * ax) + 8.88314979438837594) * ax) + 6.61191906371416295e1) * ax) + 2.98635138197400131e2) * ax) + 8.81952221241769090e2;
@@ -237,20 +294,15 @@ public static class Activations
             double q = (((((((ax + 1.57449261107098347e1) * ax) + 1.17693950891312499e2) * ax) + 5.37181101862009858e2) * ax) + 1.62138957456669019e3) * ax;
             q = (((q + 3.29079923573345963e3) * ax) + 4.36261909014324716e3) * ax;
             q = (((q + 3.43936767414372164e3) * ax) + 1.23033935480374942e3);
-            erfc = Math.Exp(-ax * ax) * p / q;
-        }
-        else
-        {
-            double z = 1 / (ax * ax);
-            double p = (((((1.63153871373020978e-2 * z) + 3.05326634961232344e-1) * z) + 3.60344899949804439e-1) * z) + 1.25781726111229246e-1;
-            p = (((p * z) + 1.60837851487422766e-2) * z) + 6.58749161529837803e-4;
-            double q = (((((z + 2.56852019228982242) * z) + 1.87295284992346725) * z) + 5.27905102951428412e-1) * z;
-            q = (((q + 6.05183413124413191e-2) * z) + 2.33520497626869185e-3);
-            erfc = (Math.Exp(-ax * ax) / ax) * ((1 / Math.Sqrt(Math.PI)) - (z * p / q));
+            return Math.Exp(-ax * ax) * p / q;
         }
 
-        double result = 1 - erfc;
-        return x < 0 ? -result : result;
+        double z = 1 / (ax * ax);
+        double pt = (((((1.63153871373020978e-2 * z) + 3.05326634961232344e-1) * z) + 3.60344899949804439e-1) * z) + 1.25781726111229246e-1;
+        pt = (((pt * z) + 1.60837851487422766e-2) * z) + 6.58749161529837803e-4;
+        double qt = (((((z + 2.56852019228982242) * z) + 1.87295284992346725) * z) + 5.27905102951428412e-1) * z;
+        qt = (((qt + 6.05183413124413191e-2) * z) + 2.33520497626869185e-3);
+        return Math.Exp(-ax * ax) / ax * ((1 / Math.Sqrt(Math.PI)) - (z * pt / qt));
     }
 
     private static void Check(ReadOnlySpan<float> reference, ReadOnlySpan<float> outputGrad, Span<float> destination)

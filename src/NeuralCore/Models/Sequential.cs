@@ -1171,16 +1171,24 @@ public sealed class Sequential
         long total = ParameterCount;
         text.Append(CultureInfo.InvariantCulture, $"Total params: {total} ({FormatBytes(total * sizeof(float))})\n");
         text.Append(CultureInfo.InvariantCulture, $"Trainable params: {total} ({FormatBytes(total * sizeof(float))})\n");
-        text.Append("Non-trainable params: 0 (0.00 Byte)\n").Append(rule).Append('\n');
+        text.Append("Non-trainable params: 0 (0.00 B)\n").Append(rule).Append('\n');
         return text.ToString();
     }
 
-    private static string FormatBytes(long bytes) => bytes switch
+    // Keras 3's readable_memory_size: B, KB, MB, GB, ... in steps of 1024, two decimals.
+    private static string FormatBytes(long bytes)
     {
-        < 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes:0.00} Byte"),
-        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.00} KB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.00} MB"),
-    };
+        string[] units = ["B", "KB", "MB", "GB", "TB", "PB"];
+        double size = bytes;
+        int unit = 0;
+        while (size >= 1024 && unit < units.Length - 1)
+        {
+            size /= 1024;
+            unit++;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{size:0.00} {units[unit]}");
+    }
 
     private void CheckBatch(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {

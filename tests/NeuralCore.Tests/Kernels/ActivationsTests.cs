@@ -29,6 +29,24 @@ public class ActivationsTests
     }
 
     [Fact]
+    public void Relu_edges_match_keras_pytorch_and_the_onnx_export()
+    {
+        // A capped ReLU gave NaN at -inf (0·-inf) and -0 for negative inputs, where Keras's relu, torch.relu6 and the
+        // model's own ONNX export (Clip) give +0.
+        float[] y = Relu(0f, 0f, 6f, [float.NegativeInfinity, -3f, 7f, float.PositiveInfinity]);
+        Assert.Equal([0, 0, BitConverter.SingleToInt32Bits(6f), BitConverter.SingleToInt32Bits(6f)], y.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(float.NegativeInfinity, Relu(0.3f, 0f, float.PositiveInfinity, [float.NegativeInfinity])[0]);
+
+        // LeakyReLU's gradient at +inf is the identity's (it was 0: +inf >= a missing cap of +inf), as PyTorch gives it;
+        // at the cap the lower side's, as the doc says and at the threshold (it was the upper side's).
+        float[] dx = new float[4];
+        Activations.ReluBackward([float.NegativeInfinity, -1f, 0f, float.PositiveInfinity], [1f, 1f, 1f, 1f], dx, 0.3f, 0f, float.PositiveInfinity);
+        Assert.Equal([0.3f, 0.3f, 0.3f, 1f], dx);
+        Activations.ReluBackward([5f, 5.5f, 0f, float.PositiveInfinity], [1f, 1f, 1f, 1f], dx, 0f, 0f, 5f);
+        Assert.Equal([1f, 0f, 0f, 0f], dx);
+    }
+
+    [Fact]
     public void Erf_matches_tabulated_values()
     {
         // Abramowitz and Stegun, table 7.1 (and erf(-x) = -erf(x)).
@@ -54,6 +72,44 @@ public class ActivationsTests
         Assert.Equal([0.84134475f, -0.15865525f, 0f], exact);
         Assert.Equal(0.84119199f, approximate[0], 1e-7f);
         Assert.Equal(-0.15880801f, approximate[1], 1e-7f);
+    }
+
+    [Fact]
+    public void Gelu_keeps_its_relative_accuracy_in_the_negative_tail()
+    {
+        // 1 + erf(x/√2) cancels for negative x: gelu(-8) read -4.8849813e-15 (1.8% off) and gelu(-9) -0. The values are
+        // x·Φ(x) with Φ(-8) = 6.220960574271785e-16, Φ(-9) = 1.1285884059538324e-19, Φ(-10) = 7.619853024160525e-24.
+        float[] y = new float[3];
+        Activations.Gelu([-8f, -9f, -10f], y, approximate: false);
+        Assert.Equal((float)(-8 * 6.220960574271785e-16), y[0]);
+        Assert.Equal((float)(-9 * 1.1285884059538324e-19), y[1]);
+        Assert.Equal((float)(-10 * 7.619853024160525e-24), y[2]);
+        Assert.Equal(1.1224297172982928e-29, Activations.Erfc(8), 1e-40);
+        Assert.Equal(2.0, Activations.Erfc(double.NegativeInfinity));
+        Assert.Equal(0.0, Activations.Erfc(double.PositiveInfinity));
+    }
+
+    [Fact]
+    public void Sigmoid_is_correctly_rounded_and_the_same_bits_whatever_the_batch()
+    {
+        // TensorPrimitives.Sigmoid took a scalar path for spans shorter than a vector: 14 of 64 samples of a
+        // Dense-Sigmoid model predicted other bits alone than in their batch, up to 3 ulps from the exact value.
+        float[] x = [.. Enumerable.Range(0, 2000).Select(i => (float)((i - 1000) * 0.02137)), 0f, -0f, 1e-30f, 88f, -88f, 104f, -104f,
+            float.PositiveInfinity, float.NegativeInfinity, float.NaN];
+        float[] y = new float[x.Length];
+        Activations.Sigmoid(x, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float exact = (float)(1 / (1 + Math.Exp(-(double)x[i])));
+            Assert.True(BitConverter.SingleToInt32Bits(exact) == BitConverter.SingleToInt32Bits(y[i]) || (float.IsNaN(exact) && float.IsNaN(y[i])),
+                $"sigmoid({x[i]:R}) = {y[i]:R}, exactly {exact:R}");
+            float[] one = new float[1];
+            Activations.Sigmoid([x[i]], one);
+            Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(one[0]));
+        }
+
+        Activations.Sigmoid(x, x);
+        Assert.Equal(y.Select(BitConverter.SingleToInt32Bits), x.Select(BitConverter.SingleToInt32Bits));
     }
 
     [Fact]

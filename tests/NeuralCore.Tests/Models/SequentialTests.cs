@@ -253,7 +253,7 @@ public class SequentialTests
             new string('=', 65),
             "Total params: 101770 (397.54 KB)",
             "Trainable params: 101770 (397.54 KB)",
-            "Non-trainable params: 0 (0.00 Byte)",
+            "Non-trainable params: 0 (0.00 B)",
             new string('_', 65),
             string.Empty);
         Assert.Equal(expected, summary);
