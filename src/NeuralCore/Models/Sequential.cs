@@ -388,7 +388,8 @@ public sealed class Sequential
     private static Sequential? t_reading;
 
     /// <summary>
-    /// A read of the weights: counted until disposed where it came from a thread that does not train the model, and marking the model as this thread's read (the outer mark restored after).
+    /// A read of the weights: counted until disposed where it came from a thread that does not train the model, and
+    /// marking the model as this thread's read (the outer mark restored after).
     /// </summary>
     internal readonly struct ReadScope(Sequential model, bool counted, Sequential? outer) : IDisposable
     {
