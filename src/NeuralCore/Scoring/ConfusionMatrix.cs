@@ -16,6 +16,8 @@ public sealed class ConfusionMatrix
     /// <param name="predictions">The predicted classes, as many as <paramref name="labels"/>.</param>
     /// <param name="classes">The number of classes; positive.</param>
     /// <exception cref="ArgumentException">The lengths differ, or a value is outside [0, classes).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="classes"/> is not positive, or its square exceeds one array.</exception>
+    /// <exception cref="InsufficientMemoryException">The counts exceed the memory the process may use.</exception>
     public ConfusionMatrix(ReadOnlySpan<int> labels, ReadOnlySpan<int> predictions, int classes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
@@ -25,8 +27,18 @@ public sealed class ConfusionMatrix
                 $"labels holds {labels.Length} values but predictions holds {predictions.Length}.", nameof(predictions));
         }
 
+        // classes² counts in one array: checked in 64-bit arithmetic (65,536 classes wrapped to an empty array, and
+        // int.MaxValue to one of length 1) and against the memory the process may use.
+        long cells = (long)classes * classes;
+        if (cells > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(classes), classes,
+                $"{classes} classes need {cells} counts, more than one array holds ({Array.MaxLength}); a confusion matrix takes at most {(int)Math.Sqrt(Array.MaxLength)} classes.");
+        }
+
+        Check.FitsInMemory(cells * (decimal)sizeof(long), $"A confusion matrix of {classes} classes", "count fewer classes");
         Classes = classes;
-        _counts = new long[classes * classes];
+        _counts = new long[cells];
         for (int i = 0; i < labels.Length; i++)
         {
             if ((uint)labels[i] >= (uint)classes)
@@ -58,12 +70,17 @@ public sealed class ConfusionMatrix
     {
         get
         {
-            if ((uint)actual >= (uint)Classes || (uint)predicted >= (uint)Classes)
-            {
-                throw new ArgumentOutOfRangeException(nameof(actual), $"Classes run from 0 to {Classes - 1}; got [{actual}, {predicted}].");
-            }
-
+            CheckClass(actual, nameof(actual));
+            CheckClass(predicted, nameof(predicted));
             return _counts[(actual * Classes) + predicted];
+        }
+    }
+
+    private void CheckClass(int c, string name)
+    {
+        if ((uint)c >= (uint)Classes)
+        {
+            throw new ArgumentOutOfRangeException(name, c, $"Classes run from 0 to {Classes - 1}.");
         }
     }
 
@@ -73,13 +90,20 @@ public sealed class ConfusionMatrix
     /// <summary>Samples of class <paramref name="c"/> (the row sum).</summary>
     /// <param name="c">The class.</param>
     /// <returns>The support.</returns>
-    public long Support(int c) => Enumerable.Range(0, Classes).Sum(p => this[c, p]);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="c"/> is not a class.</exception>
+    public long Support(int c)
+    {
+        CheckClass(c, nameof(c));
+        return Enumerable.Range(0, Classes).Sum(p => this[c, p]);
+    }
 
     /// <summary>Precision of class <paramref name="c"/>: <c>TP / (TP + FP)</c>, the column's diagonal share (0 when nothing was predicted as c).</summary>
     /// <param name="c">The class.</param>
     /// <returns>The precision.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="c"/> is not a class.</exception>
     public double Precision(int c)
     {
+        CheckClass(c, nameof(c));
         long predicted = Enumerable.Range(0, Classes).Sum(t => this[t, c]);
         return predicted == 0 ? 0 : (double)this[c, c] / predicted;
     }
@@ -87,8 +111,10 @@ public sealed class ConfusionMatrix
     /// <summary>Recall of class <paramref name="c"/>: <c>TP / (TP + FN)</c>, the row's diagonal share (0 when the class is absent).</summary>
     /// <param name="c">The class.</param>
     /// <returns>The recall.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="c"/> is not a class.</exception>
     public double Recall(int c)
     {
+        CheckClass(c, nameof(c));
         long support = Support(c);
         return support == 0 ? 0 : (double)this[c, c] / support;
     }
@@ -96,8 +122,10 @@ public sealed class ConfusionMatrix
     /// <summary>F1 of class <paramref name="c"/>: the harmonic mean <c>2PR / (P + R)</c> (0 when both are 0).</summary>
     /// <param name="c">The class.</param>
     /// <returns>The F1 score.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="c"/> is not a class.</exception>
     public double F1(int c)
     {
+        CheckClass(c, nameof(c));
         double p = Precision(c), r = Recall(c);
         return p + r == 0 ? 0 : 2 * p * r / (p + r);
     }
@@ -105,12 +133,16 @@ public sealed class ConfusionMatrix
     /// <summary>The off-diagonal cells, largest count first: which true class is most often taken for which.</summary>
     /// <param name="count">How many pairs to return at most.</param>
     /// <returns>(actual, predicted, count) triples with a positive count.</returns>
-    public IReadOnlyList<(int Actual, int Predicted, long Count)> MostConfused(int count = 5) =>
-        [.. (from t in Enumerable.Range(0, Classes)
-             from p in Enumerable.Range(0, Classes)
-             where t != p && this[t, p] > 0
-             orderby this[t, p] descending, t, p
-             select (t, p, this[t, p])).Take(count)];
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    public IReadOnlyList<(int Actual, int Predicted, long Count)> MostConfused(int count = 5)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return [.. (from t in Enumerable.Range(0, Classes)
+                    from p in Enumerable.Range(0, Classes)
+                    where t != p && this[t, p] > 0
+                    orderby this[t, p] descending, t, p
+                    select (t, p, this[t, p])).Take(count)];
+    }
 
     /// <summary>The counts as a jagged array, rows true classes.</summary>
     /// <returns>A copy of the counts.</returns>

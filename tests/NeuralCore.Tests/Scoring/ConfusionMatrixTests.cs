@@ -39,5 +39,25 @@ public class ConfusionMatrixTests
     {
         Assert.Equal("predictions", Assert.Throws<ArgumentException>(() => new ConfusionMatrix([0, 1], [0], 2)).ParamName);
         Assert.Contains("labels[1] = 5", Assert.Throws<ArgumentException>(() => new ConfusionMatrix([0, 5], [0, 0], 3)).Message, StringComparison.Ordinal);
+
+        // classes² in 32 bits wrapped: 65,536 classes gave an empty array (IndexOutOfRange on the first count),
+        // int.MaxValue one of length 1, 46,341 an OverflowException.
+        foreach (int classes in new[] { 65_536, 46_341, int.MaxValue })
+        {
+            var size = Assert.Throws<ArgumentOutOfRangeException>(() => new ConfusionMatrix([0], [0], classes));
+            Assert.Equal("classes", size.ParamName);
+            Assert.Contains("more than one array holds", size.Message, StringComparison.Ordinal);
+        }
+
+        // A class argument out of range names itself (Precision(-1) blamed 'actual' with a made-up pair).
+        var matrix = new ConfusionMatrix([0, 1], [0, 1], 2);
+        foreach ((string name, Action call) in new (string, Action)[]
+        {
+            ("c", () => matrix.Precision(-1)), ("c", () => matrix.Recall(2)), ("c", () => matrix.F1(5)), ("c", () => matrix.Support(-1)),
+            ("predicted", () => _ = matrix[1, -1]), ("actual", () => _ = matrix[2, 0]), ("count", () => matrix.MostConfused(-1)),
+        })
+        {
+            Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(call).ParamName);
+        }
     }
 }
