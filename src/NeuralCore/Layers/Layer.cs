@@ -120,8 +120,22 @@ public abstract class Layer : ILayer
             return;
         }
 
-        OutputSize = OnBuild(inputSize);
+        int outputSize = OnBuild(inputSize);
+        if (outputSize <= 0)
+        {
+            // A subclass's answer: -1 passed, and the model failed later with an OverflowException far from the cause.
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}' ({GetType().Name}) gave an output size of {outputSize} for {inputSize} inputs from OnBuild; it must be positive."));
+        }
+
+        OutputSize = outputSize;
         InputSize = inputSize;
+        if (ParameterCount < 0)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}' ({GetType().Name}) reports {ParameterCount} parameters; ParameterCount must not be negative."));
+        }
+
         admit?.Invoke(this);
         Check.FitsInMemory(8m * ParameterCount, string.Create(CultureInfo.InvariantCulture,
             $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}' ({ParameterCount:N0} parameters) with its gradients"), "use fewer units");

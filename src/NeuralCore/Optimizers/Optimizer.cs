@@ -185,6 +185,12 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
             throw new ArgumentException($"The parameter segments cover {next} parameters but the arena has {parameterCount}.", nameof(segments));
         }
 
+        if (StateSlots < 0)
+        {
+            // A subclass's answer: -1 failed as an OverflowException allocating the state.
+            throw new InvalidOperationException($"{Name} ({GetType().Name}) reports {StateSlots} state slots; StateSlots must not be negative.");
+        }
+
         long length = (long)StateSlots * parameterCount;
         if (length > Array.MaxLength)
         {
@@ -300,7 +306,22 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <param name="offset">The first element.</param>
     /// <param name="length">The number of elements.</param>
     /// <returns>The state.</returns>
-    protected Span<float> StateSlot(int slot, int offset, int length) => _state.AsSpan((slot * _count) + offset, length);
+    /// <exception cref="ArgumentOutOfRangeException">The slot is not one of <see cref="StateSlots"/>, or the range leaves the arena (it ran into the next slot).</exception>
+    protected Span<float> StateSlot(int slot, int offset, int length)
+    {
+        if ((uint)slot >= (uint)StateSlots)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slot), slot, $"{Name} has {StateSlots} state slots.");
+        }
+
+        if (offset < 0 || length < 0 || (long)offset + length > _count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length,
+                $"The range [{offset}, {(long)offset + length}) leaves the arena of {_count} parameters.");
+        }
+
+        return _state.AsSpan((slot * _count) + offset, length);
+    }
 
     /// <summary>
     /// Whether <see cref="Apply"/> updates each element from its own parameter, gradient and state only, and keeps all

@@ -106,4 +106,32 @@ public class LayerContractTests
         rebuilt.Forward(input, actual, Batch, training: false);
         Assert.Equal(expected, actual);
     }
+    [Fact]
+    public void A_subclass_reporting_a_negative_size_is_refused_by_name()
+    {
+        // OnBuild returning -1 passed Add and Compile, and Predict failed with an OverflowException; a ParameterCount
+        // of -1 failed in Build with one.
+        var model = new NeuralCore.Models.Sequential(3, seed: 1);
+        var output = Assert.Throws<InvalidOperationException>(() => model.Add(new Sized(-1, 0)));
+        Assert.Contains("gave an output size of -1 for 3 inputs", output.Message, StringComparison.Ordinal);
+        var parameters = Assert.Throws<InvalidOperationException>(() => model.Add(new Sized(2, -1)));
+        Assert.Contains("reports -1 parameters", parameters.Message, StringComparison.Ordinal);
+        Assert.Equal(3, model.Add(new Sized(3, 0)).OutputSize);
+    }
+
+    private sealed class Sized(int outputs, int parameters) : Layer("sized")
+    {
+        public override string DefaultName => "sized";
+
+        public override string TypeId => "Sized";
+
+        public override int ParameterCount => parameters;
+
+        protected override int OnBuild(int inputSize) => outputs;
+
+        protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) => output.Clear();
+
+        protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch) =>
+            inputGrad.Clear();
+    }
 }

@@ -217,4 +217,35 @@ public class OptimizerGoldenTests
         var ex = Assert.Throws<ArgumentException>(() => adam.Update(new float[6], new float[gradients]));
         Assert.Contains($"one gradient per parameter: 6. Received: {gradients} gradients", ex.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public void A_subclass_with_negative_state_or_a_range_outside_its_state_is_refused()
+    {
+        // StateSlots = -1 failed with an OverflowException in Initialize, and StateSlot(0, 2, 4) over 4 parameters
+        // returned a span running into the next slot's state.
+        var negative = new Probe(-1);
+        Assert.Contains("reports -1 state slots", Assert.Throws<InvalidOperationException>(() => negative.Initialize(10)).Message, StringComparison.Ordinal);
+        var probe = new Probe(2);
+        probe.Initialize(4);
+        Assert.Equal(4, probe.Slot(1, 0, 4));
+        Assert.Equal("length", Assert.Throws<ArgumentOutOfRangeException>(() => probe.Slot(0, 2, 4)).ParamName);
+        Assert.Equal("length", Assert.Throws<ArgumentOutOfRangeException>(() => probe.Slot(0, -1, 1)).ParamName);
+        Assert.Equal("slot", Assert.Throws<ArgumentOutOfRangeException>(() => probe.Slot(2, 0, 1)).ParamName);
+    }
+
+    private sealed class Probe(int slots) : Optimizer(0.01f)
+    {
+        public override string Name => "probe";
+
+        protected override int StateSlots => slots;
+
+        public int Slot(int slot, int offset, int length) => StateSlot(slot, offset, length).Length;
+
+        protected override void WriteRuleConfig(NeuralCore.Configuration.ComponentConfig config)
+        {
+        }
+
+        protected override void Apply(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length, float learningRate)
+        {
+        }
+    }
 }
