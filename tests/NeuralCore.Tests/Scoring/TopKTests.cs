@@ -1,3 +1,4 @@
+using NeuralCore.Losses;
 using NeuralCore.Scoring;
 
 namespace NeuralCore.Tests.Scoring;
@@ -43,5 +44,22 @@ public class TopKTests
         // So does an infinity, the label's own or another's (TensorFlow's in_top_k; the label's +inf counted as a hit).
         Assert.Equal(0, Metrics.CountInTopK([float.PositiveInfinity, 0f, 1f], [0], 1, 3, 1));
         Assert.Equal(0, Metrics.CountInTopK([float.NegativeInfinity, 0f, 1f], [2], 1, 3, 1));
+
+        // Accuracy refuses what top-k refuses (a label of 7 or -1 counted as a miss), and an undefined kind or a NaN
+        // threshold (both counted something).
+        foreach (int bad in new[] { -1, 7 })
+        {
+            Assert.Contains($"labels[0] = {bad} is outside [0, 3)",
+                Assert.Throws<ArgumentException>(() => Metrics.CountCorrect([0.1f, 0.2f, 0.7f], [bad], 1, 3)).Message, StringComparison.Ordinal);
+            Assert.Contains($"labels[0] = {bad} is outside [0, 3)", Assert.Throws<ArgumentException>(() =>
+                Metrics.CountCorrect([0.1f, 0.2f, 0.7f], LossTargets.FromLabels([bad]), 1, 3, AccuracyKind.Categorical, 0.5f)).Message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("labels[0] = 2 is outside [0, 2)", Assert.Throws<ArgumentException>(() =>
+            Metrics.CountCorrect([0.7f], LossTargets.FromLabels([2]), 1, 1, AccuracyKind.Binary, 0.5f)).Message, StringComparison.Ordinal);
+        Assert.Equal("kind", Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Metrics.CountCorrect([0.7f], LossTargets.FromLabels([1]), 1, 1, (AccuracyKind)99, 0.5f)).ParamName);
+        Assert.Equal("threshold", Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Metrics.CountCorrect([0.7f], LossTargets.FromLabels([1]), 1, 1, AccuracyKind.Binary, float.NaN)).ParamName);
     }
 }
