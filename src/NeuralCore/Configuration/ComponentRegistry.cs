@@ -50,18 +50,21 @@ public static class ComponentRegistry
     /// <param name="config">The config; its <see cref="ComponentConfig.TypeId"/> selects the factory.</param>
     /// <returns>The layer, not built.</returns>
     /// <exception cref="InvalidDataException">No factory is registered for the type id, or the config is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The registered factory returned null.</exception>
     public static ILayer CreateLayer(ComponentConfig config) => Create(s_layers, config, "layer");
 
     /// <summary>Rebuilds a loss from its config.</summary>
     /// <param name="config">The config.</param>
     /// <returns>The loss.</returns>
     /// <exception cref="InvalidDataException">No factory is registered for the type id, or the config is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The registered factory returned null.</exception>
     public static ILoss CreateLoss(ComponentConfig config) => Create(s_losses, config, "loss");
 
     /// <summary>Rebuilds an optimizer from its config.</summary>
     /// <param name="config">The config.</param>
     /// <returns>The optimizer, initialized by the model it is compiled with.</returns>
     /// <exception cref="InvalidDataException">No factory is registered for the type id, or the config is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The registered factory returned null.</exception>
     public static IOptimizer CreateOptimizer(ComponentConfig config) => Create(s_optimizers, config, "optimizer");
 
     /// <summary>The config of a layer: its type id and what it writes.</summary>
@@ -117,13 +120,18 @@ public static class ComponentRegistry
                 $"unknown {kind} type '{config.TypeId}' (registered: {string.Join(", ", table.Keys.Order(StringComparer.Ordinal))}); a {kind} of your own must be registered with ComponentRegistry.Register{char.ToUpperInvariant(kind[0])}{kind[1..]} before loading");
         }
 
+        T? created;
         try
         {
-            return factory(config);
+            created = factory(config);
         }
         catch (ArgumentException ex)
         {
             throw new InvalidDataException($"invalid {kind} config {config}: {ex.Message}", ex);
         }
+
+        // A registered factory of the caller's that returned null gave null where the signature promises an object.
+        return created ?? throw new InvalidOperationException(
+            $"the factory registered for {kind} type '{config.TypeId}' returned null; it must return a new {kind}.");
     }
 }

@@ -589,6 +589,11 @@ public sealed class ModelFileTests : IDisposable
         Assert.Equal(2.5f, layer.Scale);
         Assert.Equal(model.Summary(), loaded.Summary());
         Assert.Contains("(TestCustom)", loaded.Summary(), StringComparison.Ordinal);
+
+        // A factory that returns null is named (CreateLayer returned the null its signature rules out).
+        ComponentRegistry.RegisterLayer("TestNullFactory", _ => null!);
+        var empty = Assert.Throws<InvalidOperationException>(() => ComponentRegistry.CreateLayer(new ComponentConfig("TestNullFactory")));
+        Assert.Contains("the factory registered for layer type 'TestNullFactory' returned null", empty.Message, StringComparison.Ordinal);
     }
 
     private sealed class CustomLayer : Layer
