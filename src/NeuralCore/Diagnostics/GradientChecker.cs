@@ -117,6 +117,23 @@ public static class GradientChecker
     {
         ArgumentNullException.ThrowIfNull(loss);
         CheckSettings(batch, step, floor);
+        // Checked here, so that a short span is named rather than failing the slices below without a name.
+        Check.Positive(outputs, nameof(outputs), "number of outputs");
+        Check.Holds(output.Length, batch, outputs, nameof(output), "batch", "outputs");
+        if (targets.HasLabels)
+        {
+            Check.Holds(targets.Labels.Length, batch, 1, nameof(targets), "batch", unit: "labels");
+        }
+        else
+        {
+            Check.Holds(targets.Values.Length, batch, outputs, nameof(targets), "batch", "outputs", unit: "values");
+        }
+
+        if (!targets.SampleWeights.IsEmpty)
+        {
+            Check.Holds(targets.SampleWeights.Length, batch, 1, nameof(targets), "batch", unit: "weights");
+        }
+
         float[] x = output[..(batch * outputs)].ToArray();
         int[] labels = targets.HasLabels ? targets.Labels[..batch].ToArray() : [];
         float[] values = targets.HasLabels ? [] : targets.Values[..(batch * outputs)].ToArray();

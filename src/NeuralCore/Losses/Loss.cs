@@ -145,8 +145,11 @@ public abstract class Loss : ILoss
     /// <param name="classes">Values per sample; positive.</param>
     /// <returns>The reduced loss.</returns>
     /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
-    public double Compute(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, Span<float> outputGrad, int batch, int classes) =>
-        Compute(output, LossTargets.FromLabels(labels), outputGrad, batch, classes);
+    public double Compute(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, Span<float> outputGrad, int batch, int classes)
+    {
+        NeuralCore.Check.Positive(classes, nameof(classes), "number of classes");
+        return Compute(output, LossTargets.FromLabels(labels), outputGrad, batch, classes);
+    }
 
     /// <inheritdoc/>
     public double Sum(ReadOnlySpan<float> output, LossTargets targets, int batch, int outputs)
@@ -178,8 +181,11 @@ public abstract class Loss : ILoss
     /// <param name="classes">Values per sample; positive.</param>
     /// <returns>The sum of the per-sample losses.</returns>
     /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
-    public double Sum(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes) =>
-        Sum(output, LossTargets.FromLabels(labels), batch, classes);
+    public double Sum(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes)
+    {
+        NeuralCore.Check.Positive(classes, nameof(classes), "number of classes");
+        return Sum(output, LossTargets.FromLabels(labels), batch, classes);
+    }
 
     /// <inheritdoc/>
     public void PerSample(ReadOnlySpan<float> output, LossTargets targets, Span<double> losses, int batch, int outputs)

@@ -39,8 +39,10 @@ public sealed class TrainingContext
 
     /// <summary>Set by a callback to end training after the current epoch, with a reason for <see cref="History.StopReason"/>.</summary>
     /// <param name="reason">Why training stops.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="reason"/> is null (it left the history's stop reason empty).</exception>
     public void StopTraining(string reason)
     {
+        ArgumentNullException.ThrowIfNull(reason);
         StopRequested = true;
         History.StopReason ??= reason;
     }

@@ -213,9 +213,11 @@ public static class ModelTraining
         int count = data.Count;
         SampleSource train, validation;
         int trainCount;
-        string validationName = "validation data";
         if (options.ValidationData is not null || options.ValidationInputs is not null || options.ValidationLabels is not null || options.ValidationTargets is not null)
         {
+            // Named as the caller gave them (a bad label blamed a parameter called 'validation data').
+            string validationName = options.ValidationData is not null ? "ValidationData"
+                : options.ValidationLabels is not null ? "ValidationLabels" : "ValidationTargets";
             validation = ValidationSource(model, options);
             (train, trainCount) = (data, count);
             loss.CheckTargets(validation.AllTargets, validation.Count, outputs, validationName);
@@ -496,7 +498,7 @@ public static class ModelTraining
     /// <see cref="Reduction.Sum"/> the loss is the mean of the batches' sums (Keras's), so pass the training batch size
     /// to compare it with the training loss. Positive.
     /// </param>
-    /// <returns>The loss, accuracy, count and every metric.</returns>
+    /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count, int batchSize = 1000)
@@ -556,7 +558,7 @@ public static class ModelTraining
     /// <param name="model">A compiled model.</param>
     /// <param name="data">The samples and their labels or targets.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
-    /// <returns>The loss, accuracy, count and every metric.</returns>
+    /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, int batchSize)
@@ -609,7 +611,7 @@ public static class ModelTraining
     /// <summary>As <see cref="Evaluate(Sequential, Dataset, int)"/> in batches of 1,000.</summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="data">The samples and their labels or targets.</param>
-    /// <returns>The loss, accuracy, count and every metric.</returns>
+    /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data) => model.Evaluate(data, 1000);

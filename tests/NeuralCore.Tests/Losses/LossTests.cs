@@ -138,4 +138,17 @@ public class LossTests
             Assert.StartsWith($"Sample weight 1 is {weight.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}", ex.Message, StringComparison.Ordinal);
         }
     }
+    [Fact]
+    public void Shape_errors_name_the_callers_parameter()
+    {
+        // classes = 0 blamed a parameter called 'outputs'; a short output span failed GradientChecker's slices with a
+        // bare "Specified argument was out of the range".
+        Assert.Equal("classes", Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new CategoricalCrossentropy().Compute(new float[4], [0, 1], new float[4], 2, 0)).ParamName);
+        Assert.Equal("classes", Assert.Throws<ArgumentOutOfRangeException>(() => new SoftmaxCrossEntropy().Sum(new float[4], [0, 1], 2, 0)).ParamName);
+        var shortOutput = Assert.Throws<ArgumentException>(() => GradientChecker.CheckLoss(new CategoricalCrossentropy(), new float[2], [0, 1], 2, 3));
+        Assert.Equal("output", shortOutput.ParamName);
+        Assert.Contains("output holds 2 floats but [batch=2, outputs=3] needs 6", shortOutput.Message, StringComparison.Ordinal);
+        Assert.Equal("targets", Assert.Throws<ArgumentException>(() => GradientChecker.CheckLoss(new CategoricalCrossentropy(), new float[6], [0], 2, 3)).ParamName);
+    }
 }

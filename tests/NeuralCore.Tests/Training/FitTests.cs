@@ -263,6 +263,22 @@ public class FitTests
     }
 
     [Fact]
+    public void Bad_validation_labels_and_a_null_stop_reason_are_named()
+    {
+        // A bad validation label blamed a parameter called 'validation data'; StopTraining(null) left an empty reason.
+        var (x, y) = Blobs(40, 3);
+        int[] bad = [.. y];
+        bad[3] = 9;
+        var ex = Assert.Throws<ArgumentException>(() => Model().Fit(x, y, new FitOptions { ValidationInputs = x, ValidationLabels = bad }));
+        Assert.Equal("ValidationLabels", ex.ParamName);
+        Assert.Contains("ValidationLabels[3] = 9", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("ValidationData", Assert.Throws<ArgumentException>(() =>
+            Model().Fit(x, y, new FitOptions { ValidationData = new Dataset(x, bad, 2) })).ParamName);
+        var stopper = new LambdaCallback(onEpochEnd: (_, c) => c.StopTraining(null!));
+        Assert.Throws<ArgumentNullException>(() => Model().Fit(x, y, new FitOptions { Epochs = 2, Callbacks = [stopper] }));
+    }
+
+    [Fact]
     public void Explicit_validation_data_is_used()
     {
         var (x, y) = Blobs(200, 5);
