@@ -171,10 +171,12 @@ public static class Activations
     /// <param name="threshold">Where the identity starts.</param>
     /// <param name="maxValue">The cap (<see cref="float.PositiveInfinity"/> for none).</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is NaN, or <paramref name="maxValue"/> is below <paramref name="threshold"/> (the layer refuses both too).</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Relu(ReadOnlySpan<float> x, Span<float> destination, float negativeSlope, float threshold, float maxValue)
     {
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        CheckRelu(negativeSlope, threshold, maxValue);
         for (int i = 0; i < x.Length; i++)
         {
             float v = x[i];
@@ -197,11 +199,13 @@ public static class Activations
     /// <param name="threshold">Where the identity starts.</param>
     /// <param name="maxValue">The cap.</param>
     /// <exception cref="ArgumentException">A length does not match.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is NaN, or <paramref name="maxValue"/> is below <paramref name="threshold"/>.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination,
         float negativeSlope, float threshold, float maxValue)
     {
         Check(x, outputGrad, destination);
+        CheckRelu(negativeSlope, threshold, maxValue);
         for (int i = 0; i < x.Length; i++)
         {
             float v = x[i];
@@ -304,6 +308,26 @@ public static class Activations
         double qt = (((((z + 2.56852019228982242) * z) + 1.87295284992346725) * z) + 5.27905102951428412e-1) * z;
         qt = (((qt + 6.05183413124413191e-2) * z) + 2.33520497626869185e-3);
         return Math.Exp(-ax * ax) / ax * ((1 / Math.Sqrt(Math.PI)) - (z * pt / qt));
+    }
+
+    // A cap below the threshold gave the cap for every input, and a NaN setting NaN outputs: the Relu layer refused
+    // both, the kernel did not.
+    private static void CheckRelu(float negativeSlope, float threshold, float maxValue)
+    {
+        if (float.IsNaN(negativeSlope))
+        {
+            throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, "Expected a number.");
+        }
+
+        if (float.IsNaN(threshold))
+        {
+            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "Expected a number.");
+        }
+
+        if (!(maxValue >= threshold))
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxValue), maxValue, $"Expected a number not below the threshold {threshold}.");
+        }
     }
 
     private static void Check(ReadOnlySpan<float> reference, ReadOnlySpan<float> outputGrad, Span<float> destination)

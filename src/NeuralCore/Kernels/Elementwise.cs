@@ -377,10 +377,14 @@ public static class Elementwise
     /// </summary>
     /// <param name="x">The bytes.</param>
     /// <param name="destination">The floats, at least as long as <paramref name="x"/>.</param>
-    /// <param name="divisor">The divisor (255 maps pixels to [0, 1]).</param>
+    /// <param name="divisor">The divisor (255 maps pixels to [0, 1]); positive and finite.</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
-    public static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor) =>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="divisor"/> is not positive and finite (0 gave NaN and infinities).</exception>
+    public static void BytesToSingles(ReadOnlySpan<byte> x, Span<float> destination, float divisor)
+    {
+        Check.Positive(divisor, nameof(divisor));
         BytesToSingles(x, destination, divisor, KernelIsaSupport.Widest);
+    }
 
     /// <summary>
     /// <see cref="BytesToSingles(ReadOnlySpan{byte}, Span{float}, float)"/> (the same values) with non-temporal stores

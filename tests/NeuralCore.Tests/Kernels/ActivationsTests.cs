@@ -44,6 +44,15 @@ public class ActivationsTests
         Assert.Equal([0.3f, 0.3f, 0.3f, 1f], dx);
         Activations.ReluBackward([5f, 5.5f, 0f, float.PositiveInfinity], [1f, 1f, 1f, 1f], dx, 0f, 0f, 5f);
         Assert.Equal([1f, 0f, 0f, 0f], dx);
+
+        // Settings the layer refuses are refused by the kernels too (a cap below the threshold gave the cap everywhere).
+        float[] y2 = new float[2];
+        Assert.Equal("maxValue", Assert.Throws<ArgumentOutOfRangeException>(() => Activations.Relu([1f, 2f], y2, 0f, 0f, -1f)).ParamName);
+        Assert.Equal("negativeSlope", Assert.Throws<ArgumentOutOfRangeException>(() => Activations.Relu([1f, 2f], y2, float.NaN, 0f, 6f)).ParamName);
+        Assert.Equal("threshold", Assert.Throws<ArgumentOutOfRangeException>(() => Activations.ReluBackward([1f, 2f], [1f, 1f], y2, 0f, float.NaN, 6f)).ParamName);
+
+        // BytesToSingles refuses the divisor Dataset.FromBytes refuses (0 gave NaN and infinities).
+        Assert.Equal("divisor", Assert.Throws<ArgumentOutOfRangeException>(() => Elementwise.BytesToSingles([0, 1], y2, 0f)).ParamName);
     }
 
     [Fact]
