@@ -8,11 +8,34 @@ namespace NeuralCore.Data;
 /// A table of numbers read from a delimited text file (CSV, or columns separated by spaces), row-major in
 /// <see cref="Values"/>: the form tabular data sets (scikit-learn's, UCI's) come in.
 /// </summary>
-/// <param name="Values">The <c>[Rows, Columns]</c> values, row-major.</param>
-/// <param name="Rows">The number of rows.</param>
-/// <param name="Columns">The number of columns.</param>
+/// <remarks>
+/// The constructor checks the whole shape. A <c>with</c> expression sets its properties one after the other, so each
+/// refuses a bad value of its own (null, negative) at once, but whether the values fill the new shape can only be told
+/// once all are set: <see cref="ColumnsOf"/> checks it before reading.
+/// </remarks>
+/// <param name="Values">The <c>[Rows, Columns]</c> values, row-major: exactly <c>Rows·Columns</c> of them.</param>
+/// <param name="Rows">The number of rows; non-negative.</param>
+/// <param name="Columns">The number of columns; non-negative.</param>
+/// <exception cref="ArgumentNullException"><paramref name="Values"/> is null.</exception>
+/// <exception cref="ArgumentOutOfRangeException"><paramref name="Rows"/> or <paramref name="Columns"/> is negative.</exception>
+/// <exception cref="ArgumentException"><paramref name="Values"/> does not hold <c>Rows·Columns</c> values.</exception>
 public sealed record NumericTable(float[] Values, int Rows, int Columns)
 {
+    // Values's initializer runs first and checks all three, so that a bad shape is refused before any is stored.
+
+    /// <summary>The <c>[Rows, Columns]</c> values, row-major.</summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    public float[] Values { get; init => field = value ?? throw new ArgumentNullException(nameof(Values), "Expected an array of values. Received: null."); } =
+        CheckShape(Values, Rows, Columns);
+
+    /// <summary>The number of rows.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative number.</exception>
+    public int Rows { get; init => field = NonNegative(value, nameof(Rows)); } = Rows;
+
+    /// <summary>The number of columns.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative number.</exception>
+    public int Columns { get; init => field = NonNegative(value, nameof(Columns)); } = Columns;
+
     /// <summary>The most values a table holds: one <c>float[]</c>, at most <see cref="Array.MaxLength"/> elements.</summary>
     public const int MaxValues = 0x7FFFFFC7;
 
@@ -173,16 +196,32 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     }
 
     /// <summary>The values of columns <c>[first, first + count)</c> of every row, as a new row-major array.</summary>
-    /// <param name="first">The first column.</param>
-    /// <param name="count">The number of columns.</param>
+    /// <param name="first">The first column, in <c>[0, Columns]</c>.</param>
+    /// <param name="count">The number of columns, in <c>[0, Columns − first]</c>.</param>
     /// <returns>The <c>[Rows, count]</c> values.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">The columns are not inside the table.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="first"/> or <paramref name="count"/> reaches outside the table.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// <see cref="Values"/> does not hold <c>Rows·Columns</c> values: a <c>with</c> expression changed the shape without
+    /// the values, or the values without the shape.
+    /// </exception>
     public float[] ColumnsOf(int first, int count)
     {
-        if ((uint)first > (uint)Columns || (uint)count > (uint)(Columns - first))
+        if ((uint)first > (uint)Columns)
         {
-            throw new ArgumentOutOfRangeException(nameof(count),
-                $"Expected columns inside [0, {Columns}). Received: first={first}, count={count}.");
+            throw new ArgumentOutOfRangeException(nameof(first), first,
+                $"Expected a first column in [0, {Columns}]. Received: first={first}, count={count}.");
+        }
+
+        if ((uint)count > (uint)(Columns - first))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count,
+                $"Expected a count of columns in [0, {Columns - first}] (columns {first}.. of {Columns}). Received: first={first}, count={count}.");
+        }
+
+        if ((long)Rows * Columns != Values.Length)
+        {
+            throw new InvalidOperationException(
+                $"{ShapeMismatch(Values.Length, Rows, Columns)}: a with expression changed the shape without the values, or the values without the shape; set them together.");
         }
 
         float[] result = new float[Rows * count];
@@ -193,6 +232,32 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
         return result;
     }
+
+    private static float[] CheckShape(float[] values, int rows, int columns)
+    {
+        ArgumentNullException.ThrowIfNull(values, nameof(Values));
+        NonNegative(rows, nameof(Rows));
+        NonNegative(columns, nameof(Columns));
+        // In 64 bits: 65536 × 65536 is 0 in int arithmetic, which an empty array would have matched.
+        if ((long)rows * columns != values.Length)
+        {
+            // Named after the primary constructor's parameter, which this helper checks from Values's initializer.
+#pragma warning disable CA2208
+            throw new ArgumentException($"{ShapeMismatch(values.Length, rows, columns)}.", nameof(Values));
+#pragma warning restore CA2208
+        }
+
+        return values;
+    }
+
+    private static int NonNegative(int value, string name)
+    {
+        Check.NonNegative(value, name, $"number of {name.ToLowerInvariant()}");
+        return value;
+    }
+
+    private static string ShapeMismatch(int length, int rows, int columns) =>
+        $"Values holds {length} floats but [Rows={rows}, Columns={columns}] needs {(long)rows * columns}";
 
     // A field as a finite float32: float.TryParse takes "NaN" and "Infinity", and turns 1e999 into an infinity, none of
     // which a model can train on.

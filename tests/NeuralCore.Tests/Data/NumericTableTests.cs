@@ -190,6 +190,56 @@ public class NumericTableTests
         Assert.StartsWith("wide.csv, after line 2: a row longer than the CSV reader takes", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(6, -1, 3, "Rows", "rows=-1")]
+    [InlineData(6, 3, -1, "Columns", "columns=-1")]
+    [InlineData(2, 5, 3, "Values", "Values holds 2 floats but [Rows=5, Columns=3] needs 15")]
+    [InlineData(7, 2, 3, "Values", "Values holds 7 floats but [Rows=2, Columns=3] needs 6")]
+    [InlineData(0, 65536, 65536, "Values", "[Rows=65536, Columns=65536] needs 4294967296")]
+    public void The_constructor_refuses_a_shape_its_values_do_not_fill(int values, int rows, int columns, string name, string message)
+    {
+        // new NumericTable(new float[6], -1, 3).ColumnsOf(0, 1) threw an OverflowException, and a table of 2 values
+        // said to be [5, 3] a bare ArgumentOutOfRangeException from ColumnsOf; 65536 x 65536 overflowed int to 0.
+        var e = Assert.ThrowsAny<ArgumentException>(() => new NumericTable(new float[values], rows, columns));
+        Assert.Equal(name, e.ParamName);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        Assert.Equal("Values", Assert.Throws<ArgumentNullException>(() => new NumericTable(null!, 0, 0)).ParamName);
+    }
+
+    [Fact]
+    public void With_refuses_a_bad_property_at_once_and_a_bad_shape_where_the_table_is_read()
+    {
+        var table = new NumericTable([1, 2, 3, 4, 5, 6], 2, 3);
+        Assert.Equal("Rows", Assert.Throws<ArgumentOutOfRangeException>(() => table with { Rows = -1 }).ParamName);
+        Assert.Equal("Columns", Assert.Throws<ArgumentOutOfRangeException>(() => table with { Columns = -1 }).ParamName);
+        Assert.Equal("Values", Assert.Throws<ArgumentNullException>(() => table with { Values = null! }).ParamName);
+
+        // A reshape sets Rows and Columns one after the other, so the shape can only be checked once both are set.
+        Assert.Equal([1f, 2, 3, 4, 5, 6], (table with { Rows = 3, Columns = 2 }).ColumnsOf(0, 2));
+        Assert.Equal([7f, 10], (table with { Values = [7, 8, 9, 10, 11, 12] }).ColumnsOf(0, 1));
+        NumericTable torn = table with { Rows = 5 };
+        var e = Assert.Throws<InvalidOperationException>(() => torn.ColumnsOf(0, 1));
+        Assert.Contains("Values holds 6 floats but [Rows=5, Columns=3] needs 15", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-1, 1, "first")]
+    [InlineData(4, 0, "first")]
+    [InlineData(0, 4, "count")]
+    [InlineData(2, 2, "count")]
+    [InlineData(1, -1, "count")]
+    [InlineData(int.MaxValue, 1, "first")]
+    [InlineData(1, int.MaxValue, "count")]
+    public void ColumnsOf_names_the_argument_outside_the_table(int first, int count, string name)
+    {
+        var table = new NumericTable([1, 2, 3, 4, 5, 6], 2, 3);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => table.ColumnsOf(first, count));
+        Assert.Equal(name, e.ParamName);
+        Assert.Contains($"Received: first={first}, count={count}", e.Message, StringComparison.Ordinal);
+        Assert.Equal([3f, 6], table.ColumnsOf(2, 1));
+        Assert.Equal([], table.ColumnsOf(3, 0));
+    }
+
     /// <summary>"0.1,0.2,0.3,0.4" lines made as they are read; reading everything at once throws.</summary>
     private sealed class GeneratedRows(int rows) : TextReader
     {
