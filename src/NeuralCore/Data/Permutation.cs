@@ -9,13 +9,20 @@ namespace NeuralCore.Data;
 public static class Permutation
 {
     /// <summary>A random permutation of <c>0 .. count − 1</c>.</summary>
-    /// <param name="count">The number of elements; non-negative.</param>
+    /// <param name="count">The number of elements, from 0 to <see cref="Array.MaxLength"/>.</param>
     /// <param name="seed">The seed.</param>
     /// <returns>A new array holding each of <c>0 .. count − 1</c> once.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or above <see cref="Array.MaxLength"/>.</exception>
     public static int[] Create(int count, ulong seed)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        // Above Array.MaxLength the allocation fails with an OutOfMemoryException ("Array dimensions exceeded
+        // supported range") however much memory there is: an argument error, not a memory one.
+        if ((uint)count > (uint)Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count,
+                $"Expected a count in [0, {Array.MaxLength}] (the most elements one array holds). Received: count={count}.");
+        }
+
         var result = new int[count];
         Fill(result, seed);
         return result;

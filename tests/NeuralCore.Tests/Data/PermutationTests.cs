@@ -82,4 +82,16 @@ public class PermutationTests
         Assert.Equal(24, counts.Count);
         Assert.All(counts.Values, c => Assert.InRange(c, 1700, 2300));
     }
+
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(0x7FFFFFC8)]
+    [InlineData(-1)]
+    public void A_count_no_array_holds_is_refused_naming_count(int count)
+    {
+        // int.MaxValue gave OutOfMemoryException "Array dimensions exceeded supported range".
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Permutation.Create(count, 1));
+        Assert.Equal("count", e.ParamName);
+        Assert.Contains($"count={count}", e.Message, StringComparison.Ordinal);
+    }
 }
