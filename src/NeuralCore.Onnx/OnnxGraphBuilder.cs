@@ -104,12 +104,34 @@ public sealed class OnnxGraphBuilder
     /// <param name="inputs">The names of its input tensors, in the operator's order.</param>
     /// <param name="attributes">Its attributes.</param>
     /// <returns>The name of its (single) output tensor.</returns>
-    /// <exception cref="ArgumentException">An argument is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="inputs"/> or <paramref name="attributes"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="opType"/> or <paramref name="hint"/> is null or empty, an entry of <paramref name="inputs"/> or
+    /// <paramref name="attributes"/> is null (the message gives its index), or an attribute has no value.
+    /// </exception>
     public string AddNode(string opType, string hint, IReadOnlyList<string> inputs, params OnnxAttributeValue[] attributes)
     {
         ArgumentException.ThrowIfNullOrEmpty(opType);
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(attributes);
+        // Checked before the name is taken, so that a refused node leaves the graph's names as they were. An empty
+        // input name is allowed: ONNX marks a left-out optional input that way.
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i] is null)
+            {
+                throw new ArgumentException($"inputs[{i}] is null: expected the name of a tensor (or \"\" for a left-out optional input) for {opType}.", nameof(inputs));
+            }
+        }
+
+        for (int i = 0; i < attributes.Length; i++)
+        {
+            if (attributes[i] is null)
+            {
+                throw new ArgumentException($"attributes[{i}] is null: expected an attribute of {opType}.", nameof(attributes));
+            }
+        }
+
         string output = UniqueName(hint);
         var node = new NodeProto { OpType = opType, Name = output };
         node.Input.Add(inputs);
