@@ -49,6 +49,7 @@ public static class FashionMnist
     /// <param name="allowDownload">False to fail instead of downloading.</param>
     /// <param name="cancellationToken">Cancels the hashing, downloads and loading.</param>
     /// <returns>The folder and where it was found.</returns>
+    /// <exception cref="ArgumentException"><paramref name="explicitDirectory"/> is empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException"><paramref name="explicitDirectory"/> does not exist.</exception>
     /// <exception cref="FileNotFoundException">A file is missing from <paramref name="explicitDirectory"/>, or nothing was found and downloading is off.</exception>
     /// <exception cref="IOException">A download failed on every mirror.</exception>
@@ -79,6 +80,7 @@ public static class FashionMnist
     /// <param name="downloader">The cache and mirrors, or null for the defaults.</param>
     /// <param name="cancellationToken">Cancels the hashing, downloads and loading.</param>
     /// <returns>The training and test sets.</returns>
+    /// <exception cref="ArgumentException"><paramref name="explicitDirectory"/> is empty or holds a NUL character.</exception>
     /// <exception cref="IOException">A download failed on every mirror.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid.</exception>
     public static async Task<MnistDataset> LoadAsync(string? explicitDirectory = null, MnistDownloader? downloader = null, CancellationToken cancellationToken = default)

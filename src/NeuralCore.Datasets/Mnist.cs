@@ -45,7 +45,7 @@ public static class Mnist
     /// <summary>Loads both splits from <paramref name="directory"/>.</summary>
     /// <param name="directory">A folder holding the four files.</param>
     /// <returns>The training and test sets.</returns>
-    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names; the message names both.</exception>
     /// <exception cref="InvalidDataException">
@@ -61,7 +61,7 @@ public static class Mnist
     /// <param name="directory">A folder holding the four files.</param>
     /// <param name="cancellationToken">Stops the loading.</param>
     /// <returns>The training and test sets.</returns>
-    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
     /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
@@ -69,6 +69,7 @@ public static class Mnist
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static MnistDataset Load(string directory, CancellationToken cancellationToken)
     {
+        PathArgument.Require(directory, nameof(directory));
         // The two splits decompress in parallel: the training images (47 MB) take most of the time.
         Task<Dataset> test = Task.Run(() => Load(directory, MnistSplit.Test, cancellationToken), CancellationToken.None);
         Dataset train;
@@ -98,7 +99,7 @@ public static class Mnist
     /// <param name="directory">A folder holding that split's two files.</param>
     /// <param name="split">Which split.</param>
     /// <returns>The samples: <c>[count, 784]</c> pixels in [0, 1] and <c>[count]</c> labels 0..9.</returns>
-    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is not defined.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
@@ -110,7 +111,7 @@ public static class Mnist
     /// <param name="split">Which split.</param>
     /// <param name="cancellationToken">Stops the loading.</param>
     /// <returns>The samples.</returns>
-    /// <exception cref="ArgumentException"><paramref name="directory"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is not defined.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
@@ -119,7 +120,7 @@ public static class Mnist
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static Dataset Load(string directory, MnistSplit split, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
+        PathArgument.Require(directory, nameof(directory));
         (string images, string labels) = split switch
         {
             MnistSplit.Train => (TrainImagesFile, TrainLabelsFile),

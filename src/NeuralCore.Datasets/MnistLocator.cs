@@ -64,6 +64,7 @@ public static class MnistLocator
     /// <param name="allowDownload">False to fail instead of downloading.</param>
     /// <param name="cancellationToken">Cancels the hashing and downloads.</param>
     /// <returns>The folder and where it was found.</returns>
+    /// <exception cref="ArgumentException"><paramref name="explicitDirectory"/> is empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException"><paramref name="explicitDirectory"/> does not exist.</exception>
     /// <exception cref="FileNotFoundException">
     /// <paramref name="explicitDirectory"/> lacks a file (the message names it), or nothing was found and
@@ -80,7 +81,7 @@ public static class MnistLocator
     {
         if (explicitDirectory is not null)
         {
-            string full = Path.GetFullPath(explicitDirectory);
+            string full = PathArgument.FullPath(explicitDirectory, nameof(explicitDirectory));
             if (!Directory.Exists(full))
             {
                 throw new DirectoryNotFoundException($"The MNIST folder does not exist: '{full}'.");
@@ -114,6 +115,7 @@ public static class MnistLocator
     /// <param name="downloader">The cache and mirrors to use, or null for the defaults.</param>
     /// <param name="cancellationToken">Cancels the hashing, downloads and loading.</param>
     /// <returns>The training and test sets.</returns>
+    /// <exception cref="ArgumentException"><paramref name="explicitDirectory"/> is empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException"><paramref name="explicitDirectory"/> does not exist.</exception>
     /// <exception cref="FileNotFoundException"><paramref name="explicitDirectory"/> lacks a file.</exception>
     /// <exception cref="IOException">A download failed on every mirror.</exception>

@@ -134,4 +134,22 @@ public class MnistLocatorTests
         Assert.Equal(2, mnist.Train.Count);
         Assert.Equal(2, mnist.Test.Count);
     }
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("mn\0ist", "NUL")]
+    public async Task An_explicit_folder_that_is_no_path_names_explicitDirectory(string directory, string why)
+    {
+        // Both were reported as "(Parameter 'path')", from Path.GetFullPath.
+        foreach (Func<Task> find in new Func<Task>[]
+        {
+            () => MnistLocator.ResolveAsync(directory), () => MnistLocator.LoadAsync(directory),
+            () => FashionMnist.ResolveAsync(directory), () => FashionMnist.LoadAsync(directory),
+        })
+        {
+            var e = await Assert.ThrowsAsync<ArgumentException>(find);
+            Assert.Equal("explicitDirectory", e.ParamName);
+            Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        }
+    }
 }

@@ -121,6 +121,20 @@ public class MnistTests
         Assert.Contains(missing, e.Message, StringComparison.Ordinal);
         Assert.False(Mnist.HasAllFiles(missing));
     }
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("mn\0ist", "NUL")]
+    public void A_folder_path_that_is_no_path_names_directory(string directory, string why)
+    {
+        // "mn\0ist" was reported as "(Parameter 'path')", from Path.GetFullPath.
+        foreach (Action load in new Action[] { () => Mnist.Load(directory), () => Mnist.Load(directory, MnistSplit.Train) })
+        {
+            var e = Assert.Throws<ArgumentException>(load);
+            Assert.Equal("directory", e.ParamName);
+            Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        }
+    }
 }
 
 /// <summary>The repository copy of MNIST, loaded once for the tests that read it.</summary>
