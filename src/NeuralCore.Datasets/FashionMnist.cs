@@ -39,6 +39,7 @@ public static class FashionMnist
     /// <param name="cacheDirectory">The cache folder, or null for the default.</param>
     /// <param name="mirrors">Base URLs tried in order, or null for <see cref="DefaultMirrors"/>.</param>
     /// <returns>The downloader.</returns>
+    /// <exception cref="ArgumentException"><paramref name="cacheDirectory"/> is empty or holds a NUL character.</exception>
     public static MnistDownloader CreateDownloader(HttpClient httpClient, string? cacheDirectory = null, IEnumerable<Uri>? mirrors = null) =>
         new(httpClient, cacheDirectory ?? DefaultCacheDirectory, mirrors ?? DefaultMirrors, Checksums);
 

@@ -52,8 +52,9 @@ public sealed class MnistDownloader
     /// <param name="maxFileBytes">The largest file accepted, in bytes; positive. Guards the disk against a bad mirror.</param>
     /// <exception cref="ArgumentNullException"><paramref name="httpClient"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// No mirrors, a mirror that is not an absolute http(s) URL, no files, a file name with a folder in it, or a hash
-    /// that is not 64 hex digits.
+    /// <paramref name="cacheDirectory"/> is empty or holds a NUL character; no mirrors, a mirror that is not an absolute
+    /// http(s) URL; or, in <paramref name="expectedSha256"/>, no files, a file name with a folder in it, or a hash that is
+    /// not 64 hex digits.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxFileBytes"/> is not positive.</exception>
     public MnistDownloader(
@@ -67,9 +68,9 @@ public sealed class MnistDownloader
         Check.Positive(maxFileBytes, nameof(maxFileBytes), "size limit");
 
         _httpClient = httpClient;
-        CacheDirectory = Path.GetFullPath(cacheDirectory ?? DefaultCacheDirectory);
+        CacheDirectory = cacheDirectory is null ? Path.GetFullPath(DefaultCacheDirectory) : PathArgument.FullPath(cacheDirectory, nameof(cacheDirectory));
         Mirrors = NormalizeMirrors(mirrors ?? DefaultMirrors);
-        ExpectedSha256 = NormalizeHashes(expectedSha256 ?? DefaultSha256);
+        ExpectedSha256 = NormalizeHashes(expectedSha256 ?? DefaultSha256, nameof(expectedSha256));
         MaxFileBytes = maxFileBytes;
     }
 
@@ -363,16 +364,17 @@ public sealed class MnistDownloader
         return [.. result];
     }
 
-    private static ReadOnlyDictionary<string, string> NormalizeHashes(IReadOnlyDictionary<string, string> hashes)
+    // paramName: the caller's parameter, for the messages (this helper's own, hashes, is no parameter the caller sees).
+    private static ReadOnlyDictionary<string, string> NormalizeHashes(IReadOnlyDictionary<string, string> hashes, string paramName)
     {
-        ArgumentNullException.ThrowIfNull(hashes);
+        ArgumentNullException.ThrowIfNull(hashes, paramName);
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach ((string name, string hash) in hashes)
         {
             if (string.IsNullOrEmpty(name) || name is "." or ".." || Path.GetFileName(name) != name
                 || name.AsSpan().IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains('/', StringComparison.Ordinal))
             {
-                throw new ArgumentException($"Expected plain file names. Received: fileName={name}.", nameof(hashes));
+                throw new ArgumentException($"Expected plain file names. Received: fileName={name}.", paramName);
             }
 
             // A SHA-256 of 64 hex digits, or "md5:" and 32 hex digits for a data set whose publisher lists only MD5
@@ -382,7 +384,7 @@ public sealed class MnistDownloader
             if (digits is null || digits.Length != (md5 ? 32 : 64) || digits.AsSpan().ContainsAnyExcept(s_hexDigits))
             {
                 throw new ArgumentException(
-                    $"Expected a SHA-256 of 64 hex digits (or md5: and 32 hex digits) for {name}. Received: sha256={hash}.", nameof(hashes));
+                    $"Expected a SHA-256 of 64 hex digits (or md5: and 32 hex digits) for {name}. Received: sha256={hash}.", paramName);
             }
 
             result[name] = (md5 ? Md5Prefix : string.Empty) + Convert.ToHexStringLower(Convert.FromHexString(digits));
@@ -390,7 +392,7 @@ public sealed class MnistDownloader
 
         if (result.Count == 0)
         {
-            throw new ArgumentException("Expected at least one file to fetch. Received: an empty dictionary.", nameof(hashes));
+            throw new ArgumentException("Expected at least one file to fetch. Received: an empty dictionary.", paramName);
         }
 
         return result.AsReadOnly();

@@ -253,6 +253,23 @@ public class MnistDownloaderTests
     }
 
     [Fact]
+    public void Constructor_errors_name_the_callers_parameter()
+    {
+        // Bad sums blamed "hashes", a private helper's parameter; an empty or NUL folder blamed "path".
+        using var http = new HttpClient(new FakeHandler(_ => throw new InvalidOperationException()));
+        var hashes = Expect("f", Content);
+        Assert.Equal("expectedSha256", Assert.Throws<ArgumentException>(() => new MnistDownloader(http, "c", null, new Dictionary<string, string> { ["f"] = "abc" })).ParamName);
+        Assert.Equal("expectedSha256", Assert.Throws<ArgumentException>(() => new MnistDownloader(http, "c", null, new Dictionary<string, string> { ["../f"] = Sha256(Content) })).ParamName);
+        Assert.Equal("expectedSha256", Assert.Throws<ArgumentException>(() => new MnistDownloader(http, "c", null, new Dictionary<string, string>())).ParamName);
+        foreach ((string folder, string why) in new[] { ("", "empty"), ("ca\0che", "NUL") })
+        {
+            var e = Assert.Throws<ArgumentException>(() => new MnistDownloader(http, folder, null, hashes));
+            Assert.Equal("cacheDirectory", e.ParamName);
+            Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Unknown_file_names_are_rejected()
     {
         using var http = new HttpClient(new FakeHandler(_ => throw new InvalidOperationException()));
