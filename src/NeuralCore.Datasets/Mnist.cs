@@ -159,12 +159,15 @@ public static class Mnist
     /// </summary>
     /// <param name="imagesPath">An IDX file of <c>n × 28 × 28</c> unsigned bytes.</param>
     /// <param name="labelsPath">An IDX file of <c>n</c> unsigned bytes 0..9.</param>
-    /// <param name="maxSamples">The most samples accepted; positive.</param>
+    /// <param name="maxSamples">The most samples accepted, from 1 to <see cref="IdxReader.MaxElements"/>.</param>
     /// <returns>The samples.</returns>
     /// <exception cref="ArgumentException">A path is null or empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSamples"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSamples"/> is not positive, or above <see cref="IdxReader.MaxElements"/>.</exception>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
-    /// <exception cref="InvalidDataException">A file's contents are invalid, the counts differ, or they exceed the limit.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A file's contents are invalid, the counts differ, they exceed the limit, or the labels are more than one array of
+    /// images holds (<see cref="IdxReader.MaxElements"/> / 784).
+    /// </exception>
     /// <exception cref="InsufficientMemoryException">The images need more memory than the process may use.</exception>
     public static Dataset LoadFiles(string imagesPath, string labelsPath, int maxSamples) =>
         LoadFiles(imagesPath, labelsPath, maxSamples, CancellationToken.None);
@@ -172,24 +175,42 @@ public static class Mnist
     /// <summary><see cref="LoadFiles(string, string, int)"/> that stops once <paramref name="cancellationToken"/> is cancelled.</summary>
     /// <param name="imagesPath">An IDX file of <c>n × 28 × 28</c> unsigned bytes.</param>
     /// <param name="labelsPath">An IDX file of <c>n</c> unsigned bytes 0..9.</param>
-    /// <param name="maxSamples">The most samples accepted; positive.</param>
+    /// <param name="maxSamples">The most samples accepted, from 1 to <see cref="IdxReader.MaxElements"/>.</param>
     /// <param name="cancellationToken">Stops the loading.</param>
     /// <returns>The samples.</returns>
     /// <exception cref="ArgumentException">A path is null or empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSamples"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSamples"/> is not positive, or above <see cref="IdxReader.MaxElements"/>.</exception>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="IOException">A path is a directory, a named pipe, a device or a socket.</exception>
-    /// <exception cref="InvalidDataException">A file's contents are invalid, the counts differ, or they exceed the limit.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A file's contents are invalid, the counts differ, they exceed the limit, or the labels are more than one array of
+    /// images holds (<see cref="IdxReader.MaxElements"/> / 784).
+    /// </exception>
     /// <exception cref="InsufficientMemoryException">The images need more memory than the process may use.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static Dataset LoadFiles(string imagesPath, string labelsPath, int maxSamples, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(imagesPath);
         ArgumentException.ThrowIfNullOrEmpty(labelsPath);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSamples);
+        // The labels are one IDX file, so a larger limit is never reached; passed on, it was refused by the reader
+        // under its own parameter's name, maxElements.
+        if (maxSamples <= 0 || maxSamples > IdxReader.MaxElements)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxSamples), maxSamples,
+                $"Expected maxSamples in [1, {IdxReader.MaxElements}] (the most elements one IDX file holds). Received: maxSamples={maxSamples}.");
+        }
+
         IdxFile labels = IdxReader.Read(labelsPath, maxSamples, cancellationToken);
         int[] labelValues = ToLabels(labels);
         long pixels = (long)labelValues.Length * Features;
+        // The images are read into one array too: this is the file's fault, not an argument's, which the reader's
+        // refusal of its limit (maxElements) said.
+        if (pixels > IdxReader.MaxElements)
+        {
+            throw new InvalidDataException(
+                $"{labels.Name} holds {labelValues.Length} labels, whose images hold {pixels} pixels, more than the {IdxReader.MaxElements} one array holds: at most {IdxReader.MaxElements / Features} samples load at once.");
+        }
+
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (available > 0 && pixels > available)
         {

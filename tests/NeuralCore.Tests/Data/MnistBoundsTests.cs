@@ -56,4 +56,26 @@ public sealed class MnistBoundsTests : IDisposable
         Assert.Contains("more than the 4 this reader was allowed", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => Mnist.LoadFiles(images, labels, maxSamples: 0));
     }
+
+    [Fact]
+    public void A_sample_limit_beyond_any_file_is_refused_naming_maxSamples()
+    {
+        // int.MaxValue was refused by the IDX reader, in a message naming its own parameter, maxElements.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Mnist.LoadFiles("images", "labels", int.MaxValue));
+        Assert.Equal("maxSamples", e.ParamName);
+        Assert.Contains($"maxSamples={int.MaxValue}", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"{IdxReader.MaxElements}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Labels_whose_images_no_array_holds_are_refused_naming_the_file()
+    {
+        // One label more than 784-pixel images fit in one array: the images' limit went to the IDX reader, which
+        // refused it as an argument (maxElements) of a call the caller never made.
+        int count = (IdxReader.MaxElements / Mnist.Features) + 1;
+        string labels = Write("labels.gz", Mnist.LabelsMagic, [count], count);
+        string images = Write("images.gz", Mnist.ImagesMagic, [count, 28, 28], 0);
+        var e = Assert.Throws<InvalidDataException>(() => Mnist.LoadFiles(images, labels));
+        Assert.Contains($"labels.gz holds {count} labels", e.Message, StringComparison.Ordinal);
+    }
 }
