@@ -14,7 +14,7 @@ public static class AtomicFile
     /// </summary>
     /// <param name="path">The destination; its folder must exist.</param>
     /// <param name="write">Writes the whole content to the stream it is given.</param>
-    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or ends with a directory separator.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="write"/> is null.</exception>
     /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
     public static void Write(string path, Action<Stream> write)
@@ -22,7 +22,13 @@ public static class AtomicFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
-        RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
+        string fileName = Path.GetFileName(full);
+        if (fileName.Length == 0)
+        {
+            throw new ArgumentException($"Expected the path of a file. Received: path=\"{path}\" (a folder: it ends with a separator).", nameof(path));
+        }
+
+        RemoveStale(Path.GetDirectoryName(full)!, fileName);
         string temporary = TemporaryBeside(full);
         try
         {
@@ -44,7 +50,7 @@ public static class AtomicFile
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically (<see cref="Write(string, Action{Stream})"/>).</summary>
     /// <param name="path">The destination; its folder must exist.</param>
     /// <param name="bytes">The whole content.</param>
-    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or ends with a directory separator.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="bytes"/> is null.</exception>
     /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
     public static void Write(string path, byte[] bytes)
@@ -73,12 +79,22 @@ public static class AtomicFile
     /// given. A file of a live process, or one that cannot be deleted, is left alone.
     /// </summary>
     /// <param name="directory">The folder to clean; nothing happens when it does not exist.</param>
-    /// <param name="fileName">Only the temporary files of this destination, or null for all.</param>
+    /// <param name="fileName">Only the temporary files of this destination (a file name, without a folder), or null for all.</param>
     /// <returns>How many files were removed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="directory"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="fileName"/> is empty, holds a NUL character, or holds a folder (a directory separator).
+    /// </exception>
     public static int RemoveStale(string directory, string? fileName = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        // Checked here: the search pattern built from it reached Directory.EnumerateFiles, whose refusal named the
+        // pattern (".a\0b.*.*") as its parameter.
+        if (fileName is not null)
+        {
+            RequireFileName(fileName);
+        }
+
         if (!Directory.Exists(directory))
         {
             return 0;
@@ -112,6 +128,21 @@ public static class AtomicFile
         }
 
         return removed;
+    }
+
+    private static void RequireFileName(string fileName)
+    {
+        int nul = fileName.IndexOf('\0', StringComparison.Ordinal);
+        string? why = fileName.Length == 0 ? "empty"
+            : nul >= 0 ? $"a NUL character at index {nul}"
+            : Path.GetFileName(fileName) != fileName ? "a folder in it"
+            : null;
+        if (why is not null)
+        {
+            throw new ArgumentException(
+                $"Expected a file name without a folder, or null for every file's. Received: fileName=\"{fileName.Replace("\0", "\\0", StringComparison.Ordinal)}\" ({why}).",
+                nameof(fileName));
+        }
     }
 
     private static bool IsRunning(int pid)

@@ -31,4 +31,28 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(1, AtomicFile.RemoveStale(_dir));
         Assert.False(File.Exists(other));
     }
+
+    [Theory]
+    [InlineData("a\0b", "NUL")]
+    [InlineData("", "empty")]
+    [InlineData("sub/model.bin", "folder")]
+    public void RemoveStale_names_fileName_when_it_is_not_a_file_name(string fileName, string why)
+    {
+        // "a\0b" was reported as a bad parameter named ".a\0b.*.*", the search pattern built from it.
+        var e = Assert.Throws<ArgumentException>(() => AtomicFile.RemoveStale(_dir, fileName));
+        Assert.Equal("fileName", e.ParamName);
+        Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, AtomicFile.RemoveStale(_dir, "model.bin"));
+    }
+
+    [Fact]
+    public void Write_to_a_folder_path_names_path()
+    {
+        // Write passes the path's file name on to RemoveStale; a path ending in a separator has none, and must be
+        // refused under Write's own parameter, not RemoveStale's.
+        var e = Assert.Throws<ArgumentException>(() => AtomicFile.Write(_dir + Path.DirectorySeparatorChar, [1, 2]));
+        Assert.Equal("path", e.ParamName);
+        Assert.Contains("a folder", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+    }
 }
