@@ -115,8 +115,12 @@ public static class AtomicFile
         foreach (string candidate in candidates)
         {
             // .name.pid.guid.tmp: the pid and the 32-digit guid before the extension.
-            string[] parts = Path.GetFileName(candidate).Split('.');
-            if (parts.Length < 5 || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
+            string name = Path.GetFileName(candidate);
+            string[] parts = name.Split('.');
+            // The pattern's wildcards are the file system's: a fileName holding * or ? matched other files' leftovers,
+            // so the name itself is compared exactly.
+            if ((fileName is not null && !name.StartsWith($".{fileName}.", StringComparison.Ordinal))
+                || parts.Length < 5 || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
                 || !int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
                 || pid == Environment.ProcessId || IsRunning(pid))
             {

@@ -32,6 +32,20 @@ public sealed class AtomicFileTests : IDisposable
         Assert.False(File.Exists(other));
     }
 
+    [Fact]
+    public void A_file_name_with_wildcards_removes_only_its_own_leftovers()
+    {
+        // The search pattern is the file system's: "m?.ncm" matched ".mx.ncm..." too, another file's leftovers.
+        string guid = Guid.NewGuid().ToString("N");
+        string own = Path.Combine(_dir, $".m?.ncm.4194311.{guid}.tmp");
+        string other = Path.Combine(_dir, $".mx.ncm.4194311.{guid}.tmp");
+        File.WriteAllText(own, "x");
+        File.WriteAllText(other, "x");
+        Assert.Equal(1, AtomicFile.RemoveStale(_dir, "m?.ncm"));
+        Assert.False(File.Exists(own));
+        Assert.True(File.Exists(other));
+    }
+
     [Theory]
     [InlineData("a\0b", "NUL")]
     [InlineData("", "empty")]
