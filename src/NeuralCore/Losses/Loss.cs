@@ -351,5 +351,12 @@ public abstract class Loss : ILoss
             throw new ArgumentException(
                 $"The targets hold {targets.Values.Length} values but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(targets));
         }
+        else if (Kernels.Elementwise.IndexOfNonFinite(targets.Values[..(int)needed]) is int nonFinite and >= 0)
+        {
+            // A vectorized scan of the batch's values (a NaN target gave a NaN loss with no word of where it came from);
+            // each loss's own range (a binary target in [0, 1]) is CheckTargets's, run once over the data by Fit.
+            throw new ArgumentException(
+                $"targets[{nonFinite / outputs}, {nonFinite % outputs}] = {NeuralCore.Check.Format(targets.Values[nonFinite])}: targets must be finite.", nameof(targets));
+        }
     }
 }

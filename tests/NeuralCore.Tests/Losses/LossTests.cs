@@ -150,5 +150,10 @@ public class LossTests
         Assert.Equal("output", shortOutput.ParamName);
         Assert.Contains("output holds 2 floats but [batch=2, outputs=3] needs 6", shortOutput.Message, StringComparison.Ordinal);
         Assert.Equal("targets", Assert.Throws<ArgumentException>(() => GradientChecker.CheckLoss(new CategoricalCrossentropy(), new float[6], [0], 2, 3)).ParamName);
+
+        // A NaN target gave a NaN loss (and gradient) without a word.
+        float[] values = [1f, float.NaN];
+        var nan = Assert.Throws<ArgumentException>(() => new MeanSquaredError().Compute(new float[2], LossTargets.FromValues(values), new float[2], 1, 2));
+        Assert.StartsWith("targets[0, 1] = NaN: targets must be finite", nan.Message, StringComparison.Ordinal);
     }
 }
