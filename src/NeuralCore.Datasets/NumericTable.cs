@@ -359,17 +359,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
         public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
 
-        public override int Read(Span<char> buffer)
-        {
-            if (_position < prefix.Length && !buffer.IsEmpty)
-            {
-                int n = Math.Min(buffer.Length, prefix.Length - _position);
-                prefix.AsSpan(_position, n).CopyTo(buffer);
-                _position += n;
-                return n;
-            }
-
-            return inner.Read(buffer);
-        }
+        public override int Read(Span<char> buffer) =>
+            Prefix.TryRead(prefix.AsSpan(), ref _position, buffer, out int n) ? n : inner.Read(buffer);
     }
 }

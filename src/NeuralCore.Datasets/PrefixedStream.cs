@@ -8,16 +8,28 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : ForwardOnlyS
 {
     private int _position;
 
-    public override int Read(Span<byte> buffer)
+    public override int Read(Span<byte> buffer) =>
+        Prefix.TryRead(prefix, ref _position, buffer, out int n) ? n : inner.Read(buffer);
+}
+
+/// <summary>The part of a prefixed reader that hands out the prefix (<see cref="PrefixedStream"/> for bytes, the CSV reader's for characters).</summary>
+internal static class Prefix
+{
+    /// <summary>
+    /// Copies what is left of <paramref name="prefix"/> from <paramref name="position"/> into <paramref name="buffer"/>
+    /// and returns true, or returns false once the prefix is used up (or the buffer is empty): then the inner source reads.
+    /// </summary>
+    public static bool TryRead<T>(ReadOnlySpan<T> prefix, ref int position, Span<T> buffer, out int read)
     {
-        if (_position < prefix.Length && !buffer.IsEmpty)
+        read = Math.Min(buffer.Length, prefix.Length - position);
+        if (read <= 0)
         {
-            int n = Math.Min(buffer.Length, prefix.Length - _position);
-            prefix.AsSpan(_position, n).CopyTo(buffer);
-            _position += n;
-            return n;
+            read = 0;
+            return false;
         }
 
-        return inner.Read(buffer);
+        prefix.Slice(position, read).CopyTo(buffer);
+        position += read;
+        return true;
     }
 }
