@@ -130,6 +130,18 @@ public sealed class OnnxGraphBuilder
             {
                 throw new ArgumentException($"attributes[{i}] is null: expected an attribute of {opType}.", nameof(attributes));
             }
+
+            // Checked before any proto is built: protobuf refused a null name from inside its setter, and a value-less
+            // attribute after the node's name was taken.
+            if (string.IsNullOrEmpty(attributes[i].Name))
+            {
+                throw new ArgumentException($"attributes[{i}] of {opType} has no name.", nameof(attributes));
+            }
+
+            if (attributes[i].FloatValue is null && attributes[i].IntValue is null)
+            {
+                throw new ArgumentException($"The attribute '{attributes[i].Name}' of {opType} has no value.", nameof(attributes));
+            }
         }
 
         string output = UniqueName(hint);
@@ -144,16 +156,11 @@ public sealed class OnnxGraphBuilder
                 proto.Type = AttributeProto.Types.AttributeType.Float;
                 proto.F = f;
             }
-            else if (attribute.IntValue is { } i)
-            {
-                proto.Type = AttributeProto.Types.AttributeType.Int;
-                proto.I = i;
-            }
             else
             {
-                throw new ArgumentException($"The attribute '{attribute.Name}' of {opType} has no value.", nameof(attributes));
+                proto.Type = AttributeProto.Types.AttributeType.Int;
+                proto.I = attribute.IntValue!.Value;
             }
-
             node.Attribute.Add(proto);
         }
 

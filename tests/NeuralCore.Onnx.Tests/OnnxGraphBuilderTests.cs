@@ -32,4 +32,17 @@ public class OnnxGraphBuilderTests
         Assert.Equal("sum", builder.AddNode("Add", "sum", ["x", "y"]));
         Assert.Equal(["x", "y"], graph.Node.Single().Input);
     }
+    [Fact]
+    public void AddNode_names_an_attribute_without_a_name_or_a_value_before_taking_the_node_name()
+    {
+        // A null name failed inside protobuf's setter; a value-less attribute was refused after the name was taken.
+        var graph = new GraphProto();
+        var builder = new OnnxGraphBuilder(graph);
+        var unnamed = Assert.Throws<ArgumentException>(() => builder.AddNode("LeakyRelu", "act", ["x"], new OnnxAttributeValue(null!, FloatValue: 0.1f)));
+        Assert.Contains("attributes[0] of LeakyRelu has no name", unnamed.Message, StringComparison.Ordinal);
+        var empty = Assert.Throws<ArgumentException>(() => builder.AddNode("LeakyRelu", "act", ["x"], new OnnxAttributeValue("alpha")));
+        Assert.Contains("The attribute 'alpha' of LeakyRelu has no value", empty.Message, StringComparison.Ordinal);
+        Assert.Empty(graph.Node);
+        Assert.Equal("act", builder.AddNode("LeakyRelu", "act", ["x"], OnnxAttributeValue.Of("alpha", 0.1f)));
+    }
 }
