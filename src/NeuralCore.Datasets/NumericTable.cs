@@ -159,7 +159,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
                 $"{name}, after line {firstLine - 2 + start}: a row longer than the CSV reader takes ({e.Message}); is this a table of numbers, one row per line?"), e);
         }
 
-        return new NumericTable(values.ToArray(), rows, columns);
+        // Rows that were all blank (a quoted "" on each line) left no row of numbers, and the table a width of -1.
+        return rows == 0 ? throw new InvalidDataException($"{name} holds no rows of numbers.") : new NumericTable(values.ToArray(), rows, columns);
     }
 
     private static NumericTable ReadAligned(string first, TextReader rest, ValueBuffer values, int line)
@@ -192,7 +193,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             rows++;
         }
 
-        return new NumericTable(values.ToArray(), rows, columns);
+        // Rows that were all blank (a quoted "" on each line) left no row of numbers, and the table a width of -1.
+        return rows == 0 ? throw new InvalidDataException($"{name} holds no rows of numbers.") : new NumericTable(values.ToArray(), rows, columns);
     }
 
     /// <summary>The values of columns <c>[first, first + count)</c> of every row, as a new row-major array.</summary>

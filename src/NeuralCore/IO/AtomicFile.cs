@@ -118,9 +118,9 @@ public static class AtomicFile
             string name = Path.GetFileName(candidate);
             string[] parts = name.Split('.');
             // The pattern's wildcards are the file system's: a fileName holding * or ? matched other files' leftovers,
-            // so the name itself is compared exactly.
-            if ((fileName is not null && !name.StartsWith($".{fileName}.", StringComparison.Ordinal))
-                || parts.Length < 5 || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
+            // and "a" matched those of "a.b", so the name before the pid is compared exactly.
+            if (parts.Length < 5 || (fileName is not null && name != $".{fileName}.{parts[^3]}.{parts[^2]}.{parts[^1]}")
+                || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
                 || !int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
                 || pid == Environment.ProcessId || IsRunning(pid))
             {

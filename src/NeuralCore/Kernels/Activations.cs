@@ -188,9 +188,9 @@ public static class Activations
 
     /// <summary>
     /// Backward of <see cref="Relu(ReadOnlySpan{float}, Span{float}, float, float, float)"/> from the input:
-    /// <c>dx = dy</c> where <c>threshold &lt; x ≤ maxValue</c>, <c>slope·dy</c> where <c>x ≤ threshold</c>, 0 where
-    /// <c>x &gt; maxValue</c> (at both kinks the derivative on the lower side, as TensorFlow's clip takes it at the cap);
-    /// <c>dy</c> at +∞ without a cap, as the plain ReLU; 0 where x is NaN, as the plain ReLU.
+    /// <c>dx = dy</c> where <c>threshold &lt; x &lt; maxValue</c>, <c>slope·dy</c> where <c>x ≤ threshold</c>, 0 where
+    /// <c>x ≥ maxValue</c> (at the threshold the lower side's derivative, at the cap the upper side's, as TensorFlow's and
+    /// PyTorch's relu6 take it); <c>dy</c> at +∞ without a cap, as the plain ReLU; 0 where x is NaN, as the plain ReLU.
     /// </summary>
     /// <param name="x">The forward input.</param>
     /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
@@ -209,9 +209,9 @@ public static class Activations
         for (int i = 0; i < x.Length; i++)
         {
             float v = x[i];
-            // v > maxValue, not >=: the cap's kink takes the lower side as the threshold's does, and +∞ without a cap
-            // (maxValue = +∞) is on the identity, whose gradient LeakyReLU gave as 0.
-            destination[i] = v > maxValue ? 0f : v > threshold ? outputGrad[i] : v <= threshold ? negativeSlope * outputGrad[i] : 0f;
+            // Without a cap (maxValue = +∞), +∞ is on the identity: LeakyReLU's gradient there read 0 (+∞ >= +∞).
+            destination[i] = v >= maxValue && maxValue != float.PositiveInfinity ? 0f
+                : v > threshold ? outputGrad[i] : v <= threshold ? negativeSlope * outputGrad[i] : 0f;
         }
     }
 

@@ -156,7 +156,12 @@ public static class Metrics
     /// <param name="kind">The accuracy.</param>
     /// <param name="threshold">The binary decision threshold on the outputs: 0.5 for probabilities, 0 for logits.</param>
     /// <returns>The number correct, and the number judged.</returns>
-    /// <exception cref="ArgumentException">A span is shorter than its shape, or a label is not a class of the outputs (0 or 1 for binary accuracy).</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <remarks>
+    /// Labels come as the loss accepted them (a loss of one's own may take labels beyond the outputs, as an ordinal
+    /// target): one that is not a class of the outputs counts as a miss here, not an error, so that training goes on.
+    /// The label overload, for callers of their own, refuses such labels.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is undefined, or <paramref name="threshold"/> is NaN.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (int Correct, int Judged) CountCorrect(ReadOnlySpan<float> output, LossTargets targets, int batch, int outputs,
@@ -185,7 +190,7 @@ public static class Metrics
             for (int r = 0; r < batch; r++)
             {
                 int predicted = TensorPrimitives.IndexOfMax(output.Slice(r * outputs, outputs));
-                int expected = targets.HasLabels ? Label(targets.Labels, r, outputs) : TensorPrimitives.IndexOfMax(targets.Values.Slice(r * outputs, outputs));
+                int expected = targets.HasLabels ? targets.Labels[r] : TensorPrimitives.IndexOfMax(targets.Values.Slice(r * outputs, outputs));
                 correct += predicted == expected ? 1 : 0;
             }
 
@@ -197,21 +202,13 @@ public static class Metrics
             for (int j = 0; j < outputs; j++)
             {
                 bool positive = output[(r * outputs) + j] > threshold;
-                bool expected = targets.HasLabels ? Label(targets.Labels, r, 2) == 1 : targets.Values[(r * outputs) + j] > 0.5f;
+                bool expected = targets.HasLabels ? targets.Labels[r] == 1 : targets.Values[(r * outputs) + j] > 0.5f;
                 correct += positive == expected ? 1 : 0;
             }
         }
 
         return (correct, batch * outputs);
     }
-
-    // A label, checked against the classes it may name (a label of 7 or -1 was counted as a plain miss).
-    private static int Label(ReadOnlySpan<int> labels, int r, int classes) => (uint)labels[r] < (uint)classes
-        ? labels[r]
-        : throw Invalid($"labels[{r}] = {labels[r]} is outside [0, {classes}).", "targets");
-
-    // The labels travel inside the targets, but the message names the targets as the caller passed them.
-    private static ArgumentException Invalid(string message, string paramName) => new(message, paramName);
 
     /// <summary>
     /// Regression metrics of predictions against targets, both <c>[count, outputs]</c> row-major: the mean absolute

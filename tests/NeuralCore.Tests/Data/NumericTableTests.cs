@@ -182,6 +182,14 @@ public class NumericTableTests
     }
 
     [Fact]
+    public void A_file_of_blank_quoted_rows_holds_no_rows_of_numbers()
+    {
+        // Each "" row is skipped as blank; with no other row, the table's width stayed -1 and reached its constructor.
+        var e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("\"\"\n\"\"\n"), "t.csv", 0));
+        Assert.Equal("t.csv holds no rows of numbers.", e.Message);
+    }
+
+    [Fact]
     public void A_row_too_long_for_the_csv_reader_is_refused_by_file_and_line()
     {
         // Sep stops at rows of 16M characters with a NotSupportedException, which no caller of Read expects.

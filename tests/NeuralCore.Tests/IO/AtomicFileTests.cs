@@ -39,11 +39,14 @@ public sealed class AtomicFileTests : IDisposable
         string guid = Guid.NewGuid().ToString("N");
         string own = Path.Combine(_dir, $".m?.ncm.4194311.{guid}.tmp");
         string other = Path.Combine(_dir, $".mx.ncm.4194311.{guid}.tmp");
+        string longer = Path.Combine(_dir, $".m?.ncm.bak.4194311.{guid}.tmp");
         File.WriteAllText(own, "x");
         File.WriteAllText(other, "x");
+        File.WriteAllText(longer, "x");
         Assert.Equal(1, AtomicFile.RemoveStale(_dir, "m?.ncm"));
         Assert.False(File.Exists(own));
         Assert.True(File.Exists(other));
+        Assert.True(File.Exists(longer));
     }
 
     [Theory]

@@ -38,12 +38,12 @@ public class ActivationsTests
         Assert.Equal(float.NegativeInfinity, Relu(0.3f, 0f, float.PositiveInfinity, [float.NegativeInfinity])[0]);
 
         // LeakyReLU's gradient at +inf is the identity's (it was 0: +inf >= a missing cap of +inf), as PyTorch gives it;
-        // at the cap the lower side's, as the doc says and at the threshold (it was the upper side's).
+        // at a cap the upper side's, as torch.relu6 and TensorFlow's relu6 take it.
         float[] dx = new float[4];
         Activations.ReluBackward([float.NegativeInfinity, -1f, 0f, float.PositiveInfinity], [1f, 1f, 1f, 1f], dx, 0.3f, 0f, float.PositiveInfinity);
         Assert.Equal([0.3f, 0.3f, 0.3f, 1f], dx);
-        Activations.ReluBackward([5f, 5.5f, 0f, float.PositiveInfinity], [1f, 1f, 1f, 1f], dx, 0f, 0f, 5f);
-        Assert.Equal([1f, 0f, 0f, 0f], dx);
+        Activations.ReluBackward([5f, 5.5f, 4.5f, float.PositiveInfinity], [1f, 1f, 1f, 1f], dx, 0f, 0f, 5f);
+        Assert.Equal([0f, 0f, 1f, 0f], dx);
 
         // Settings the layer refuses are refused by the kernels too (a cap below the threshold gave the cap everywhere).
         float[] y2 = new float[2];

@@ -51,12 +51,11 @@ public class TopKTests
         {
             Assert.Contains($"labels[0] = {bad} is outside [0, 3)",
                 Assert.Throws<ArgumentException>(() => Metrics.CountCorrect([0.1f, 0.2f, 0.7f], [bad], 1, 3)).Message, StringComparison.Ordinal);
-            Assert.Contains($"labels[0] = {bad} is outside [0, 3)", Assert.Throws<ArgumentException>(() =>
-                Metrics.CountCorrect([0.1f, 0.2f, 0.7f], LossTargets.FromLabels([bad]), 1, 3, AccuracyKind.Categorical, 0.5f)).Message, StringComparison.Ordinal);
+            // The targets overload takes labels as a loss accepted them (a loss of one's own may take more): a miss.
+            Assert.Equal((0, 1), Metrics.CountCorrect([0.1f, 0.2f, 0.7f], LossTargets.FromLabels([bad]), 1, 3, AccuracyKind.Categorical, 0.5f));
         }
 
-        Assert.Contains("labels[0] = 2 is outside [0, 2)", Assert.Throws<ArgumentException>(() =>
-            Metrics.CountCorrect([0.7f], LossTargets.FromLabels([2]), 1, 1, AccuracyKind.Binary, 0.5f)).Message, StringComparison.Ordinal);
+        Assert.Equal((0, 1), Metrics.CountCorrect([0.7f], LossTargets.FromLabels([2]), 1, 1, AccuracyKind.Binary, 0.5f));
         Assert.Equal("kind", Assert.Throws<ArgumentOutOfRangeException>(() =>
             Metrics.CountCorrect([0.7f], LossTargets.FromLabels([1]), 1, 1, (AccuracyKind)99, 0.5f)).ParamName);
         Assert.Equal("threshold", Assert.Throws<ArgumentOutOfRangeException>(() =>

@@ -200,4 +200,31 @@ public class TargetsTests
         ex = Assert.Throws<ArgumentException>(() => new Dataset(x, [.. y.Take(119), float.PositiveInfinity], 1, 1));
         Assert.Contains("targets[119, 0]", ex.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public void A_loss_of_ones_own_taking_more_labels_than_outputs_trains()
+    {
+        // An ordinal loss on one output takes labels 0..4 (LabelCount); the accuracy count refused every label above 1
+        // and stopped Fit at its first step, although the loss had accepted them.
+        var random = new Random(4);
+        float[] x = [.. Enumerable.Range(0, 64).Select(_ => (float)random.NextDouble())];
+        int[] y = [.. Enumerable.Range(0, 32).Select(i => i % 5)];
+        var model = new Sequential(2, seed: 1).Add(new Dense(8)).Add(new Relu()).Add(new Dense(1));
+        model.Compile(new CountLoss(), new Adam(0.01f));
+        History history = model.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 16 });
+        Assert.Equal(2, history.Epochs.Count);
+        Assert.All(history.Loss, l => Assert.True(double.IsFinite(l)));
+    }
+
+    private sealed class CountLoss() : RegressionLoss(Reduction.Mean)
+    {
+        public override string Name => "count_mse";
+
+        protected override int LabelCount(int outputs) => outputs == 1 ? 5 : outputs;
+
+        protected override double ElementLoss(float difference, float scale, out float gradient)
+        {
+            gradient = 2 * scale * difference;
+            return difference * difference;
+        }
+    }
 }
