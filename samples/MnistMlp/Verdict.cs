@@ -36,13 +36,8 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
 
                 if (verdict.BestEpoch is { } best && best < last)
                 {
-                    bool stoppedEarly = history.StopReason?.StartsWith("early stopping", StringComparison.Ordinal) == true;
-                    advice.Add((settings.EarlyStoppingPatience, stoppedEarly) switch
-                    {
-                        ({ } patience, true) => string.Create(Inv, $"Early stopping (patience {patience}, on {settings.Monitor}) stopped the run and restored the weights of epoch {best}, which the test results use."),
-                        ({ } patience, false) => string.Create(Inv, $"Early stopping (patience {patience}) never triggered; the weights of the best epoch, {best}, were restored when training ended (as Keras 3's restore_best_weights does), and the test results use them. The {last - best} epoch(s) after it were wasted: train for {best} epochs, or lower the patience."),
-                        _ => string.Create(Inv, $"Train for {best} epochs, or add --early-stopping 2 to stop when {monitor} stops improving and keep the best epoch's weights."),
-                    });
+                    advice.Add(EarlyStoppingAdvice(history, settings, best, last) ?? string.Create(Inv,
+                        $"Train for {best} epochs, or add --early-stopping 2 to stop when {monitor} stops improving and keep the best epoch's weights."));
                 }
 
                 advice.Add(settings.Dropout == 0
@@ -55,12 +50,27 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
 
                 break;
             default:
-                advice.Add(verdict.BestEpoch == last
+                advice.Add(verdict.BestEpoch is not { } earlier || earlier == last
                     ? string.Create(Inv, $"The best {monitor} came in the last epoch: more epochs (--epochs {settings.Epochs * 2}) or a wider hidden layer may still help.")
-                    : string.Create(Inv, $"The best {monitor} came in epoch {verdict.BestEpoch} and the later epochs did not improve on it, so more epochs would add little; --early-stopping 2 would stop there."));
+                    : EarlyStoppingAdvice(history, settings, earlier, last) ?? string.Create(Inv,
+                        $"The best {monitor} came in epoch {earlier} and the later epochs did not improve on it, so more epochs would add little; --early-stopping 2 would stop there."));
                 break;
         }
 
         return new Verdict(verdict.AnswerText, verdict.Evidence, string.Join(" ", advice), verdict.BestEpoch);
+    }
+
+    // With early stopping on, the weights of the best epoch were put back when training ended (Keras 3), stopped early or
+    // not, and the test results are theirs: said whatever the answer (a "No" run advised adding --early-stopping 2 to a
+    // run that had it, and never said its test model came from an earlier epoch). Null without early stopping.
+    private static string? EarlyStoppingAdvice(History history, TrainSettings settings, int best, int last)
+    {
+        bool stoppedEarly = history.StopReason?.StartsWith("early stopping", StringComparison.Ordinal) == true;
+        return (settings.EarlyStoppingPatience, stoppedEarly) switch
+        {
+            ({ } patience, true) => string.Create(Inv, $"Early stopping (patience {patience}, on {settings.Monitor}) stopped the run and restored the weights of epoch {best}, which the test results use."),
+            ({ } patience, false) => string.Create(Inv, $"Early stopping (patience {patience}) never triggered; the weights of the best epoch, {best}, were restored when training ended (as Keras 3's restore_best_weights does), and the test results use them. The {last - best} epoch(s) after it were wasted: train for {best} epochs, or lower the patience."),
+            _ => null,
+        };
     }
 }

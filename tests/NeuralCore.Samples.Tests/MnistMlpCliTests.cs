@@ -252,6 +252,17 @@ public class MnistMlpCliTests
         var history = new NeuralCore.Training.History();
         history.Add(new NeuralCore.Training.EpochMetrics(1, 0.3, 0.9, null, null, 1));
         Assert.Equal("Cannot tell", Verdict.Judge(history, "val_accuracy", new TrainSettings()).Answer);
+
+        // A "No" run whose best epoch came before the last: with early stopping on, its weights were restored and the
+        // test results are theirs. The advice said to add --early-stopping 2 to a run that had it, and never said so.
+        var flat = History((0.30, 0.20, 0.90, 0.93), (0.20, 0.150, 0.94, 0.950), (0.15, 0.151, 0.955, 0.951));
+        Verdict plain = Verdict.Judge(flat, "val_loss", new TrainSettings { Epochs = 3 });
+        Assert.Equal("No", plain.Answer);
+        Assert.Contains("--early-stopping 2 would stop there", plain.Advice, StringComparison.Ordinal);
+        Verdict restored = Verdict.Judge(flat, "val_loss", new TrainSettings { Epochs = 3, EarlyStoppingPatience = 3, Monitor = "val_loss" });
+        Assert.Equal("No", restored.Answer);
+        Assert.Contains("Early stopping (patience 3) never triggered; the weights of the best epoch, 2, were restored", restored.Advice, StringComparison.Ordinal);
+        Assert.DoesNotContain("--early-stopping 2", restored.Advice, StringComparison.Ordinal);
     }
 
     private static NeuralCore.Training.History History(params (double Loss, double ValLoss, double Accuracy, double ValAccuracy)[] epochs)
