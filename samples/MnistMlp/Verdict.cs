@@ -50,6 +50,14 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
 
                 break;
             default:
+                if (history.Epochs.Count > 1 && !(history.Epochs[^1].Loss < history.Epochs[0].Loss))
+                {
+                    // A run that did not learn (SGD at a rate of 10 ended at 10% with "more epochs may still help").
+                    advice.Add(string.Create(Inv,
+                        $"The training loss did not fall ({history.Epochs[0].Loss:0.####} in epoch 1, {history.Epochs[^1].Loss:0.####} in epoch {last}): the model is not learning, so more epochs will not help; lower the learning rate (--learning-rate {settings.EffectiveLearningRate / 10:G3})."));
+                    break;
+                }
+
                 advice.Add(verdict.BestEpoch is not { } earlier || earlier == last
                     ? string.Create(Inv, $"The best {monitor} came in the last epoch: more epochs (--epochs {settings.Epochs * 2}) or a wider hidden layer may still help.")
                     : EarlyStoppingAdvice(history, settings, earlier, last) ?? string.Create(Inv,

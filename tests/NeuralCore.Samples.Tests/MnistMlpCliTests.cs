@@ -263,6 +263,13 @@ public class MnistMlpCliTests
         Assert.Equal("No", restored.Answer);
         Assert.Contains("Early stopping (patience 3) never triggered; the weights of the best epoch, 2, were restored", restored.Advice, StringComparison.Ordinal);
         Assert.DoesNotContain("--early-stopping 2", restored.Advice, StringComparison.Ordinal);
+
+        // A run that did not learn is told so, not to train longer (SGD at a rate of 10 ended at 10% accuracy).
+        var stuck = History((2.30, 2.31, 0.10, 0.10), (2.31, 2.30, 0.10, 0.10), (2.32, 2.31, 0.10, 0.10));
+        Verdict diverged = Verdict.Judge(stuck, "val_accuracy", new TrainSettings { Epochs = 3, Optimizer = "sgd", LearningRate = 10f });
+        Assert.Contains("The training loss did not fall (2.3 in epoch 1, 2.32 in epoch 3)", diverged.Advice, StringComparison.Ordinal);
+        Assert.Contains("--learning-rate 1)", diverged.Advice, StringComparison.Ordinal);
+        Assert.DoesNotContain("more epochs (--epochs", diverged.Advice, StringComparison.Ordinal);
     }
 
     private static NeuralCore.Training.History History(params (double Loss, double ValLoss, double Accuracy, double ValAccuracy)[] epochs)
