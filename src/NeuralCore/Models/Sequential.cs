@@ -819,8 +819,7 @@ public sealed class Sequential
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     // checkTargets: false for Fit's own steps, whose data Fit checked whole before the first; a call from outside (or from
-    // a callback) has its targets' values and weights checked as Fit checks them (a binary target of 2 or a NaN weight
-    // trained without a word).
+    // a callback) has its target values checked as Fit checks them (a binary target of 2 trained without a word).
     private TrainStepResult ComputeGradientsHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets)
     {
         if (Loss is null || Optimizer is null)
@@ -829,9 +828,10 @@ public sealed class Sequential
         }
 
         CheckBatch(inputs, targets, batch);
-        if (checkTargets)
+        if (checkTargets && !targets.HasLabels)
         {
-            Loss.CheckTargets(targets, batch, OutputSize, targets.HasLabels ? "labels" : "targets");
+            // Labels and weights the loss's own check covers on every step; the values' range is the loss's to say.
+            Loss.CheckTargets(targets, batch, OutputSize, "targets");
         }
 
         EnsureCapacity(batch);
