@@ -48,18 +48,26 @@ internal static unsafe class GemmBuffers
     public static float* Partials(long length) => Grown(ref t_partials, length, "The partial sums of a split product");
 
     /// <summary>
-    /// The calling thread's buffer for the step lists of a sparse A (<see cref="GemmSteps"/>), grown (never shrunk) to
-    /// <paramref name="length"/> ints; pinned.
+    /// The calling thread's buffer for <paramref name="lists"/> step lists of a sparse A (<see cref="GemmSteps"/>),
+    /// <paramref name="length"/> ints apart, then the <see cref="GemmSteps.ListSlack"/> ints the last list's whole-vector
+    /// stores may write past its end, then <paramref name="lists"/> counts (<paramref name="counts"/>) and
+    /// <paramref name="scratchBytes"/> bytes of scratch (<paramref name="scratch"/>); grown (never shrunk), pinned.
+    /// Lists filled in order may each write into the next one's start, which that list then overwrites.
     /// </summary>
     /// <exception cref="InsufficientMemoryException">The lists are larger than one array can hold.</exception>
-    public static int* Steps(long length)
+    public static int* StepLists(long lists, int length, out int* counts, out byte* scratch, long scratchBytes = 0)
     {
-        if (t_steps is null || t_steps.Length < length)
+        long listInts = (lists * length) + GemmSteps.ListSlack;
+        long total = listInts + lists + ((scratchBytes + 3) / 4);
+        if (t_steps is null || t_steps.Length < total)
         {
-            t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(length, "The step lists of a sparse product"), pinned: true);
+            t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(total, "The step lists of a sparse product"), pinned: true);
         }
 
-        return (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(t_steps));
+        int* start = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(t_steps));
+        counts = start + listInts;
+        scratch = (byte*)(counts + lists);
+        return start;
     }
 
     /// <summary>Scratch for one chunk's transposed right factor of a <see cref="GemmMaskedProduct"/>.</summary>

@@ -20,8 +20,7 @@ internal static unsafe partial class GemmRows
     private static bool TrySparseRow(float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked)
     {
         int blocks = (k + kc - 1) / kc;
-        int* steps = GemmBuffers.Steps((long)blocks * (kc + 1));
-        int* counts = steps + ((long)blocks * kc);
+        int* steps = GemmBuffers.StepLists(blocks, kc, out int* counts, out _);
         int total = 0;
         for (int q = 0; q < blocks; q++)
         {

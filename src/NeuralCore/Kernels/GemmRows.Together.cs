@@ -32,8 +32,8 @@ internal static unsafe partial class GemmRows
 
         // A first layer's rows skip the steps at which all of them are zero (GemmSteps), block by block where that pays.
         int blocks = (k + kc - 1) / kc;
-        int* lists = sparse ? GemmBuffers.Steps((long)blocks * (kc + 1)) : null;
-        int* counts = lists + ((long)blocks * kc);
+        int* counts = null;
+        int* lists = sparse ? GemmBuffers.StepLists(blocks, kc, out counts, out _) : null;
         for (int q = 0; lists is not null && q < blocks; q++)
         {
             int p0 = q * kc, length = Math.Min(kc, k - p0);

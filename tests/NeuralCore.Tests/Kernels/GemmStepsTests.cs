@@ -49,7 +49,7 @@ public class GemmStepsTests
                         }
                     }
 
-                    int[] steps = new int[Math.Max(1, kc)];
+                    int[] steps = new int[kc + GemmSteps.ListSlack];
                     fixed (float* a = rowMajor, t = columns)
                     fixed (int* s = steps)
                     {
@@ -72,7 +72,7 @@ public class GemmStepsTests
             for (int trial = 0; trial < 40; trial++)
             {
                 float[] tile = Values(random, 8 * kc, trial % 4);
-                int[] steps = new int[kc];
+                int[] steps = new int[kc + GemmSteps.ListSlack];
                 fixed (float* a = tile)
                 fixed (int* s = steps)
                 {
@@ -85,6 +85,89 @@ public class GemmStepsTests
                     }
                 }
             }
+        }
+    }
+
+    [Fact]
+    public unsafe void Every_panel_listed_at_once_gets_the_list_of_its_own_and_nothing_past_the_room_is_written()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+        {
+            return;
+        }
+
+        // Rows around the 64-row groups and 16-row runs (a ragged last panel, a last group of one run), steps around
+        // the 8-step blocks and 16-step stores; A a weight gradient's transposed batch, one step's rows lda apart.
+        var random = new Random(13);
+        foreach (int rows in new[] { 1, 7, 8, 9, 16, 17, 63, 64, 65, 100, 784 })
+        {
+            foreach (int kc in new[] { 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 128, 200 })
+            {
+                for (int trial = 0; trial < 4; trial++)
+                {
+                    int lda = rows + 5, panels = (rows + 7) / 8, stride = kc + 3;
+                    float[] a = Values(random, kc * lda, trial);
+                    int[] lists = new int[(panels * stride) + GemmSteps.ListSlack + 16];
+                    int[] counts = new int[panels];
+                    byte[] scratch = new byte[GemmSteps.ColumnPanelsScratch(rows, kc)];
+                    Array.Fill(lists, int.MinValue);
+                    fixed (float* pa = a)
+                    fixed (int* pl = lists, pc = counts)
+                    fixed (byte* ps = scratch)
+                    {
+                        GemmSteps.ColumnPanels8(pa, lda, rows, kc, pl, stride, pc, ps);
+                        int[] expected = new int[kc + GemmSteps.ListSlack];
+                        fixed (int* pe = expected)
+                        {
+                            for (int q = 0; q < panels; q++)
+                            {
+                                int count = GemmSteps.Columns(pa + (q * 8), lda, Math.Min(8, rows - (q * 8)), kc, pe);
+                                Assert.True(count == counts[q], $"rows={rows}, kc={kc}, trial {trial}, panel {q}: {counts[q]} steps listed, {count} expected");
+                                Assert.Equal(expected[..count], lists[(q * stride)..((q * stride) + count)]);
+                            }
+                        }
+                    }
+
+                    Assert.All(lists[((panels * stride) + GemmSteps.ListSlack)..], v => Assert.Equal(int.MinValue, v));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void The_8x8_bit_transpose_moves_bit_c_of_byte_r_to_bit_r_of_byte_c()
+    {
+        var random = new Random(14);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            ulong x = (ulong)random.NextInt64() ^ ((ulong)random.Next(2) << 63);
+            ulong t = GemmSteps.Transpose8x8(x);
+            for (int r = 0; r < 8; r++)
+            {
+                for (int c = 0; c < 8; c++)
+                {
+                    Assert.Equal((x >> ((8 * r) + c)) & 1, (t >> ((8 * c) + r)) & 1);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void A_row_major_list_writes_nothing_past_its_room()
+    {
+        var random = new Random(15);
+        foreach (int kc in new[] { 1, 15, 16, 17, 100, 196 })
+        {
+            float[] a = Values(random, 8 * kc, 0);
+            int[] steps = new int[kc + GemmSteps.ListSlack + 16];
+            Array.Fill(steps, int.MinValue);
+            fixed (float* pa = a)
+            fixed (int* s = steps)
+            {
+                GemmSteps.RowMajor(pa, kc, 8, kc, s);
+            }
+
+            Assert.All(steps[(kc + GemmSteps.ListSlack)..], v => Assert.Equal(int.MinValue, v));
         }
     }
 
