@@ -39,17 +39,16 @@ public static class GradientChecker
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <param name="seed">The seed of <c>R</c>.</param>
     /// <returns>The largest errors.</returns>
-    /// <exception cref="ArgumentException">The input does not fit the layer.</exception>
+    /// <exception cref="ArgumentException">The input does not hold exactly <paramref name="batch"/> rows of the layer's inputs.</exception>
     public static GradientCheckResult CheckLayer(ILayer layer, ReadOnlySpan<float> input, int batch,
         float step = 1e-2f, double floor = 1e-3, ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(layer);
         CheckSettings(batch, step, floor);
         int inCount = batch * layer.InputSize, outCount = batch * layer.OutputSize;
-        if (input.Length < inCount)
-        {
-            throw new ArgumentException($"input holds {input.Length} floats but [batch={batch}, {layer.InputSize}] needs {inCount}.", nameof(input));
-        }
+
+        // Exactly the rows, as at the model's entries: a longer span had its first rows checked without a word.
+        Check.Holds(input.Length, batch, layer.InputSize, nameof(input), "batch", exact: true);
 
         float[] x = input[..inCount].ToArray();
         float[] projection = new float[outCount];
@@ -112,6 +111,7 @@ public static class GradientChecker
     /// <param name="step">The difference step h; positive.</param>
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the input error.</returns>
+    /// <exception cref="ArgumentException">The output, labels, values or weights do not hold exactly <paramref name="batch"/> rows.</exception>
     public static GradientCheckResult CheckLoss(ILoss loss, ReadOnlySpan<float> output, LossTargets targets,
         int batch, int outputs, float step = 1e-2f, double floor = 1e-3)
     {
@@ -119,19 +119,19 @@ public static class GradientChecker
         CheckSettings(batch, step, floor);
         // Checked here, so that a short span is named rather than failing the slices below without a name.
         Check.Positive(outputs, nameof(outputs), "number of outputs");
-        Check.Holds(output.Length, batch, outputs, nameof(output), "batch", "outputs");
+        Check.Holds(output.Length, batch, outputs, nameof(output), "batch", "outputs", exact: true);
         if (targets.HasLabels)
         {
-            Check.Holds(targets.Labels.Length, batch, 1, nameof(targets), "batch", unit: "labels");
+            Check.Holds(targets.Labels.Length, batch, 1, nameof(targets), "batch", unit: "labels", exact: true);
         }
         else
         {
-            Check.Holds(targets.Values.Length, batch, outputs, nameof(targets), "batch", "outputs", unit: "values");
+            Check.Holds(targets.Values.Length, batch, outputs, nameof(targets), "batch", "outputs", unit: "values", exact: true);
         }
 
         if (!targets.SampleWeights.IsEmpty)
         {
-            Check.Holds(targets.SampleWeights.Length, batch, 1, nameof(targets), "batch", unit: "weights");
+            Check.Holds(targets.SampleWeights.Length, batch, 1, nameof(targets), "batch", unit: "weights", exact: true);
         }
 
         float[] x = output[..(batch * outputs)].ToArray();
@@ -160,6 +160,7 @@ public static class GradientChecker
     /// <param name="step">The difference step h; positive.</param>
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the parameter error.</returns>
+    /// <exception cref="ArgumentException">The inputs or labels do not hold exactly <paramref name="batch"/> rows.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
     public static GradientCheckResult CheckModel(Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels,
         int batch, float step = 1e-2f, double floor = 1e-3)
@@ -167,6 +168,8 @@ public static class GradientChecker
         ArgumentNullException.ThrowIfNull(model);
         CheckSettings(batch, step, floor);
         ILoss loss = model.Loss ?? throw new InvalidOperationException("The model is not compiled: call Compile first.");
+        Check.Holds(inputs.Length, batch, model.InputSize, nameof(inputs), "batch", exact: true);
+        Check.Holds(labels.Length, batch, 1, nameof(labels), "batch", unit: "labels", exact: true);
         float[] x = inputs[..(batch * model.InputSize)].ToArray();
         int[] y = labels[..batch].ToArray();
         // Held through the perturbations: another thread's training or prediction would see weights moved by ±h (from a

@@ -183,6 +183,29 @@ public class LayerGradientTests
     }
 
     [Fact]
+    public void The_checker_takes_exactly_the_rows_and_names_a_span_that_does_not_hold_them()
+    {
+        // A longer span had its first rows checked without a word; a short one to CheckModel failed in a bare slice.
+        var dense = new Dense(5);
+        dense.Build(3, seed: 1);
+        var longer = Assert.Throws<ArgumentException>(() => GradientChecker.CheckLayer(dense, Seeded.Uniform(16, 1), 3));
+        Assert.Equal("input", longer.ParamName);
+        Assert.Contains("needs exactly 9", longer.Message, StringComparison.Ordinal);
+        Assert.Equal("input", Assert.Throws<ArgumentException>(() => GradientChecker.CheckLayer(dense, Seeded.Uniform(8, 1), 3)).ParamName);
+
+        var loss = new NeuralCore.Losses.SoftmaxCrossEntropy();
+        Assert.Equal("output", Assert.Throws<ArgumentException>(() => GradientChecker.CheckLoss(loss, Seeded.Uniform(12, 2), [0, 1], 2, 5)).ParamName);
+        Assert.Equal("targets", Assert.Throws<ArgumentException>(() => GradientChecker.CheckLoss(loss, Seeded.Uniform(10, 2), [0, 1, 2], 2, 5)).ParamName);
+
+        var model = new NeuralCore.Models.Sequential(3, seed: 1).Add(new Dense(4));
+        model.Compile(loss, new NeuralCore.Optimizers.Sgd(), 4);
+        Assert.Equal("inputs", Assert.Throws<ArgumentException>(() => GradientChecker.CheckModel(model, Seeded.Uniform(5, 3), [0, 1], 2)).ParamName);
+        Assert.Equal("inputs", Assert.Throws<ArgumentException>(() => GradientChecker.CheckModel(model, Seeded.Uniform(7, 3), [0, 1], 2)).ParamName);
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => GradientChecker.CheckModel(model, Seeded.Uniform(6, 3), [0, 1, 2], 2)).ParamName);
+        Assert.True(GradientChecker.CheckModel(model, Seeded.Uniform(6, 3), [0, 1], 2).MaxParameterError < 1e-2);
+    }
+
+    [Fact]
     public void The_worst_location_is_that_of_the_largest_error_of_either_kind()
     {
         // Fix 6c: the parameter pass used to overwrite the input pass's worst location, even when smaller.
