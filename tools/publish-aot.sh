@@ -36,8 +36,9 @@ if ! dotnet publish "${args[@]}" 2>&1 | tee "$log"; then
 fi
 say "published in ${SECONDS} s"
 
-# ILC reports trim/AOT problems as warnings (ILxxxx) without failing; list them.
-warnings=$(grep -E 'warning (IL|NETSDK)[0-9]+' "$log" | sed -E 's/^ *//' | sort -u || true)
+# ILC reports trim/AOT problems as warnings (ILxxxx) without failing, and the SDK its own without a code ("warning :",
+# such as a runtimeconfig.template.json that NativeAOT ignores); list them all.
+warnings=$(grep -E 'warning (IL|NETSDK)[0-9]+|: warning :' "$log" | sed -E 's/^ *//' | sort -u || true)
 if [ -n "$warnings" ]; then
   say "trim/AOT warnings:"
   echo "$warnings"
