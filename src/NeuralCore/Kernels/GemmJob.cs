@@ -190,7 +190,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         int* counts = null;
         byte* listScratch = null;
         int* lists = _skipZeroA && colLimit - col0 > nr
-            ? GemmBuffers.StepLists(panels, plan.Kc, out counts, out listScratch, _transposeA ? GemmSteps.ColumnPanelsScratch(rowLimit - row0, plan.Kc) : 0)
+            ? GemmBuffers.StepLists(panels, plan.Kc, out counts, out listScratch, ListsAllPanels ? GemmSteps.ColumnPanelsScratch(rowLimit - row0, plan.Kc) : 0)
             : null;
         int chunkWidth = GemmPlan.NcMax / nr * nr;
         int mBlock = Math.Max(1, GemmPlan.McMax / mr) * mr;
@@ -343,13 +343,16 @@ internal sealed unsafe class GemmJob : IParallelWork
         }
     }
 
+    // Whether a transposed A's lists are made for all its 8-row panels at once (GemmSteps.ColumnPanels8).
+    private bool ListsAllPanels => _transposeA && _plan.Mr == 8 && Avx512F.IsSupported;
+
     // For each MR panel of rows [row0, rowLimit), the steps of k block [p0, p0 + kc) at which its rows of A are not all
     // zero (lists Kc apart), and their count, or -1 where the list would leave out too few steps to pay for itself.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ListSteps(int* lists, int* counts, byte* scratch, int row0, int rowLimit, int p0, int kc)
     {
         int mr = _plan.Mr;
-        if (_transposeA && mr == 8 && Avx512F.IsSupported)
+        if (ListsAllPanels)
         {
             // Every panel's list at once, each step's rows read as one run (GemmSteps.ColumnPanels8).
             GemmSteps.ColumnPanels8(_a + ((long)p0 * _m) + row0, _m, rowLimit - row0, kc, lists, _plan.Kc, counts, scratch);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -205,16 +206,19 @@ internal static unsafe class GemmSteps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnPanels8(float* a, int lda, int rows, int kc, int* lists, int listStride, int* counts, byte* scratch)
     {
+        // A list's last whole-vector store reaches into the next one (or the slack after the last): see ListSlack.
+        Debug.Assert(listStride >= kc, "Lists must be at least kc apart.");
         int panels = (rows + 7) >> 3, groups = (rows + 63) >> 6;
         int stepBytes = ((kc + 15) & ~15) >> 3;
 
-        // bits[q·stepBytes + b]: bit i set when panel q is not all ±0 at step 8b + i (steps past kc: 0).
+        // bits[q·stepBytes + b]: bit i set when panel q is not all ±0 at step 8b + i (steps past kc: 0); then one
+        // word of flag bytes per group of eight panels (below).
         byte* bits = scratch;
+        ulong* blockFlags = (ulong*)(scratch + ((long)groups * stepBytes * 8));
         // Steps in blocks of eight, each step's row read from start to end: a flag byte per group of eight panels and
         // step (bit k: panel k of the group is not all ±0), then each group's eight bytes transposed into a byte per panel.
         int wholeGroups = rows >> 6, lastRow0 = wholeGroups << 6;
         Vector512<float> lanes0 = Lanes(rows - lastRow0), lanes1 = Lanes(rows - lastRow0 - 16), lanes2 = Lanes(rows - lastRow0 - 32), lanes3 = Lanes(rows - lastRow0 - 48);
-        ulong* blockFlags = stackalloc ulong[groups];
         for (int b = 0; b < stepBytes; b++)
         {
             new Span<ulong>(blockFlags, groups).Clear();
@@ -274,7 +278,7 @@ internal static unsafe class GemmSteps
     }
 
     /// <summary>The scratch bytes <see cref="ColumnPanels8"/> needs for <paramref name="rows"/> rows and <paramref name="kc"/> steps.</summary>
-    public static long ColumnPanelsScratch(int rows, int kc) => ((rows + 63) >> 6) * (long)((kc + 15) & ~15);
+    public static long ColumnPanelsScratch(int rows, int kc) => ((rows + 63) >> 6) * ((long)((kc + 15) & ~15) + sizeof(ulong));
 
     // The first `valid` of sixteen lanes (all for 16 or more, none for 0 or fewer).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
