@@ -135,6 +135,34 @@ public class GemmStepsTests
     }
 
     [Fact]
+    public unsafe void A_row_major_list_counts_a_lone_nan_subnormal_or_infinity_among_negative_zeros()
+    {
+        // The rows' bits are OR-ed with the sign cleared: -0 must stay zero, and any other value must be listed.
+        float[] specials = [float.NaN, float.Epsilon, -float.Epsilon, 1e-40f, float.NegativeInfinity, -1f];
+        var random = new Random(16);
+        foreach (int rows in new[] { 1, 3, 8 })
+        {
+            foreach (int kc in new[] { 1, 15, 16, 17, 40 })
+            {
+                foreach (float special in specials)
+                {
+                    int lda = kc + 2, row = random.Next(rows), step = random.Next(kc);
+                    float[] a = new float[rows * lda];
+                    Array.Fill(a, -0f);
+                    a[(row * lda) + step] = special;
+                    int[] steps = new int[kc + GemmSteps.ListSlack];
+                    fixed (float* pa = a)
+                    fixed (int* s = steps)
+                    {
+                        int count = GemmSteps.RowMajor(pa, lda, rows, kc, s);
+                        Assert.True(count == 1 && steps[0] == step, $"rows={rows}, kc={kc}, {special} at row {row}, step {step}: listed {count}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void The_8x8_bit_transpose_moves_bit_c_of_byte_r_to_bit_r_of_byte_c()
     {
         var random = new Random(14);
