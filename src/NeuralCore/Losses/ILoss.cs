@@ -35,10 +35,11 @@ public interface ILoss
     /// <param name="outputs">Values per sample; positive.</param>
     /// <returns>The reduced loss.</returns>
     /// <remarks>
-    /// The library's losses check labels, sample weights and the target values' finiteness on every call, but not whether each value
-    /// suits the loss (that check is the loss's own, per value and per row), so a value outside what the loss takes (a
-    /// binary target of 2, a probability row that does not sum to 1) gives a meaningless loss here. Check data once with <see cref="CheckTargets"/>, as <c>Fit</c> does
-    /// before its first step and <c>TrainStep</c> does on every call from outside <c>Fit</c>.
+    /// The library's losses check labels, sample weights and the target values' finiteness on every call, but not
+    /// whether each value suits the loss (that check is the loss's own, per value and per row), so a value outside what
+    /// the loss takes (a binary target of 2, a probability row that does not sum to 1) gives a meaningless loss here.
+    /// Check data once with <see cref="CheckTargets"/>, as <c>Fit</c> does before its first step and <c>TrainStep</c>
+    /// does on every call from outside <c>Fit</c>.
     /// </remarks>
     /// <exception cref="ArgumentException">A span is shorter than its shape, a label is out of range, or a sample weight is negative or not finite.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="outputs"/> is not positive.</exception>
