@@ -28,7 +28,7 @@ internal static class LayerExporters
     /// <summary>
     /// Keras's ReLU, <c>f(x) = min(x, max_value)</c> for <c>x ≥ threshold</c> and <c>negative_slope·(x − threshold)</c>
     /// below: <c>Relu</c> when plain, <c>Clip</c> with only a maximum, <c>LeakyRelu</c> with only a slope, otherwise
-    /// <c>Where(x ≥ threshold, Min(x, max), slope·(x − threshold))</c>.
+    /// <c>Where(x ≥ threshold, Min(x, max), slope·(x − threshold))</c> (0 below the threshold when there is no slope).
     /// </summary>
     public static string Relu(Relu layer, OnnxGraphBuilder graph, string input)
     {
@@ -51,10 +51,22 @@ internal static class LayerExporters
         string threshold = graph.AddScalar(name + "/threshold", layer.Threshold);
         string above = graph.AddNode("GreaterOrEqual", name + "/above", [input, threshold]);
         string kept = layer.MaxValue is { } max ? graph.AddNode("Min", name + "/Min", [input, graph.AddScalar(name + "/max", max)]) : input;
-        string shifted = graph.AddNode("Sub", name + "/Sub", [input, threshold]);
-        string below = graph.AddNode("Mul", name + "/Mul", [shifted, graph.AddScalar(name + "/negative_slope", layer.NegativeSlope)]);
+        // Without a slope the branch below is a constant 0: written as 0·(x − threshold) it gave NaN at −∞, where the
+        // library gives 0.
+        string below = layer.NegativeSlope == 0
+            ? graph.AddScalar(name + "/zero", 0f)
+            : graph.AddNode("Mul", name + "/Mul", [graph.AddNode("Sub", name + "/Sub", [input, threshold]), graph.AddScalar(name + "/negative_slope", layer.NegativeSlope)]);
         return graph.AddNode("Where", name + "/Where", [above, kept, below]);
     }
+
+    /// <summary>
+    /// <c>LeakyRelu</c> with the layer's slope as alpha, or <c>Relu</c> when the slope is 0: ONNX Runtime computes
+    /// <c>alpha·x</c> below zero, which is NaN at −∞ for alpha 0, where the library gives 0.
+    /// </summary>
+    public static string LeakyRelu(LeakyRelu layer, OnnxGraphBuilder graph, string input) =>
+        layer.NegativeSlope == 0
+            ? graph.AddNode("Relu", layer.Name, [input])
+            : graph.AddNode("LeakyRelu", layer.Name, [input], OnnxAttributeValue.Of("alpha", layer.NegativeSlope));
 
     /// <summary>
     /// GELU, which opset 13 lacks: exact <c>0.5·x·(1 + erf(x/√2))</c>, or approximate

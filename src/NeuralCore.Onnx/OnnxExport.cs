@@ -47,8 +47,7 @@ public static class OnnxExport
     {
         [typeof(Dense)] = (layer, graph, input) => LayerExporters.Dense((Dense)layer, graph, input),
         [typeof(Relu)] = (layer, graph, input) => LayerExporters.Relu((Relu)layer, graph, input),
-        [typeof(LeakyRelu)] = (layer, graph, input) =>
-            graph.AddNode("LeakyRelu", layer.Name, [input], OnnxAttributeValue.Of("alpha", ((LeakyRelu)layer).NegativeSlope)),
+        [typeof(LeakyRelu)] = (layer, graph, input) => LayerExporters.LeakyRelu((LeakyRelu)layer, graph, input),
         [typeof(Sigmoid)] = (layer, graph, input) => graph.AddNode("Sigmoid", layer.Name, [input]),
         [typeof(Tanh)] = (layer, graph, input) => graph.AddNode("Tanh", layer.Name, [input]),
         [typeof(Gelu)] = (layer, graph, input) => LayerExporters.Gelu((Gelu)layer, graph, input),

@@ -112,6 +112,43 @@ public class OnnxExportTests
         AssertClose(expected, Run(model.ToOnnx(), inputs, Count, 6), Tolerance, name);
     }
 
+    public static TheoryData<string> ActivationCases => [.. InfinityCases.Keys];
+
+    private static readonly Dictionary<string, Func<ILayer>> InfinityCases = new()
+    {
+        ["relu"] = () => new Relu(),
+        ["relu max_value"] = () => new Relu { MaxValue = 0.5f },
+        ["relu negative_slope"] = () => new Relu { NegativeSlope = 0.1f },
+        ["relu threshold"] = () => new Relu { Threshold = 0.2f },
+        ["relu threshold max_value"] = () => new Relu { Threshold = 0.2f, MaxValue = 0.8f },
+        ["relu all options"] = () => new Relu { MaxValue = 0.8f, NegativeSlope = 0.05f, Threshold = 0.1f },
+        ["leaky relu"] = () => new LeakyRelu(0.2f),
+        ["leaky relu slope 0"] = () => new LeakyRelu(0f),
+        ["sigmoid"] = () => new Sigmoid(),
+        ["tanh"] = () => new Tanh(),
+        ["gelu exact"] = () => new Gelu(),
+        ["gelu tanh"] = () => new Gelu(approximate: true),
+    };
+
+    [Theory]
+    [MemberData(nameof(ActivationCases))]
+    public void Activations_agree_with_onnx_runtime_at_the_infinities(string name)
+    {
+        // Infinities reach an activation only from a diverged layer below it, but an exported graph should still
+        // give what the library gives there: a slope of 0 written as a product gave 0·(−∞) = NaN in ONNX Runtime
+        // where the library gives 0.
+        var model = new Sequential(4).Add(InfinityCases[name]());
+        float[] inputs = [float.NegativeInfinity, float.PositiveInfinity, -float.MaxValue, float.MaxValue];
+        float[] expected = new float[4];
+        model.Infer(inputs, expected, 1);
+        float[] actual = Run(model.ToOnnx(), inputs, 1, 4);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.True(expected[i].Equals(actual[i]) || Math.Abs(expected[i] - actual[i]) <= Tolerance * Math.Abs(expected[i]),
+                $"{name} at {inputs[i]}: ONNX Runtime gives {actual[i]}, NeuralCore {expected[i]}.");
+        }
+    }
+
     [Fact]
     public void The_loss_decides_the_last_activation_unless_raw_outputs_are_asked_for()
     {
