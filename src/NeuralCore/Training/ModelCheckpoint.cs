@@ -232,7 +232,9 @@ public sealed partial class ModelCheckpoint : Callback
         }
     }
 
-    [GeneratedRegex(@"^0?(\d+)?(?:\.(\d+))?([dfe])$")]
+    // Width and precision of at most three digits: longer ones overflowed int.Parse (an OverflowException from the
+    // constructor) or asked for a string of a billion zeros, and no file name holds more than 255 bytes anyway.
+    [GeneratedRegex(@"^0?(\d{1,3})?(?:\.(\d{1,3}))?([dfe])$")]
     private static partial Regex PythonFormat();
 
     [GeneratedRegex(@"^(?:(?=[^0#]*[0#])[0#.,eE+\-%]+|[FNEG]\d{0,2})$")]
