@@ -10,10 +10,13 @@ namespace NeuralCore.Training;
 /// Saves the model (<see cref="ModelFile.Save"/>, atomically) after epochs, as Keras's <c>ModelCheckpoint</c>: after
 /// every epoch, or with <see cref="SaveBestOnly"/> only after an epoch whose monitored value beats every earlier one
 /// and <see cref="InitialValueThreshold"/> (a NaN never does). The path may name values of the epoch in braces, with a
-/// .NET format or Keras's (Python's) <c>d</c>, <c>f</c> and <c>e</c> specifications:
-/// <c>model-{epoch:000}-{val_accuracy:0.0000}.ncm</c> and <c>weights.{epoch:02d}-{val_loss:.2f}.ncm</c> both work;
-/// without any, each save replaces the last. A placeholder for a value the training does not report is an error before
-/// the first epoch, not a file named "NaN".
+/// .NET format or Keras's (Python's) <c>d</c>, <c>f</c>, <c>e</c>, <c>g</c> and <c>%</c> specifications, the last two
+/// with Python's rules (<c>.4g</c>: 4 significant digits, trailing zeros dropped, 1e-05 below 1e-4; <c>.2%</c>: times
+/// 100, 2 decimals, then %): <c>model-{epoch:000}-{val_accuracy:0.0000}.ncm</c>,
+/// <c>weights.{epoch:02d}-{val_loss:.2f}.ncm</c> and <c>weights.{epoch:02d}-{val_loss:.4g}-{val_accuracy:.2%}.ncm</c>
+/// all work; without any, each save replaces the last. NaN and infinities are written NaN and Infinity, not Python's
+/// nan and inf. A placeholder for a value the training does not report is an error before the first epoch, not a file
+/// named "NaN".
 /// </summary>
 public sealed partial class ModelCheckpoint : Callback
 {
@@ -56,10 +59,10 @@ public sealed partial class ModelCheckpoint : Callback
             }
 
             string? format = placeholder.Groups[2].Success ? placeholder.Groups[2].Value : null;
-            if (format is not null && NetFormat(format) is null)
+            if (format is not null && FormatValue(1.5, format) is null)
             {
                 throw new ArgumentException(
-                    $"The path's placeholder {placeholder.Value} has a format that is neither a .NET numeric format nor Python's d, f or e (such as 02d or .4f).", nameof(path));
+                    $"The path's placeholder {placeholder.Value} has a format that is neither a .NET numeric format (such as 0.000) nor Python's d, f, e, g or % (such as 02d, .4f, .2e, .4g or .2%).", nameof(path));
             }
 
             names.Add(name);
@@ -184,33 +187,36 @@ public sealed partial class ModelCheckpoint : Callback
             }
 
             string name = match.Groups[1].Value;
-            string? format = match.Groups[2].Success ? NetFormat(match.Groups[2].Value) : null;
-            if (name == "epoch")
-            {
-                return metrics.Epoch.ToString(format, CultureInfo.InvariantCulture);
-            }
-
-            double value = metrics.Get(name) ?? throw new InvalidOperationException(
+            double value = name == "epoch" ? metrics.Epoch : metrics.Get(name) ?? throw new InvalidOperationException(
                 $"ModelCheckpoint's path names '{name}', which epoch {metrics.Epoch} did not report.");
-            return value.ToString(format, CultureInfo.InvariantCulture);
+            return match.Groups[2].Success
+                ? FormatValue(value, match.Groups[2].Value)!
+                : value.ToString(CultureInfo.InvariantCulture);
         });
 
     /// <summary>
-    /// A .NET format for a placeholder's format: Python's <c>[0][width]d</c>, <c>.Nf</c> and <c>.Ne</c> (Keras's
-    /// examples) translated, a .NET numeric format kept, anything else null.
+    /// A value as a placeholder's format writes it, or null for a format that is neither: Python's <c>[0][width]d</c>,
+    /// <c>.Nf</c> and <c>.Ne</c> (Keras's examples) through their .NET formats, Python's <c>.Ng</c> and <c>.N%</c> by
+    /// <see cref="PythonGeneral"/> and <see cref="PythonPercent"/>, or a .NET numeric format. A width is accepted but,
+    /// except by <c>d</c> (which pads with zeros), ignored; N defaults to 6, as in Python.
     /// </summary>
-    internal static string? NetFormat(string format)
+    internal static string? FormatValue(double value, string format)
     {
         Match python = PythonFormat().Match(format);
-        if (python.Success)
+        // Python's % and a .NET custom format both read a format of zeros, a point and % alone: one that starts with the
+        // point is Python's (0.975 in .0%: 98%), one that starts with a zero is .NET's, as before (0.975 in 0.0%: 97.5%,
+        // where Python's would be a zero flag with no width and precision 0).
+        if (python.Success && !(python.Groups[3].Value == "%" && format[0] == '0' && NetNumericFormat().IsMatch(format)))
         {
             int width = python.Groups[1].Success ? int.Parse(python.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
             int precision = python.Groups[2].Success ? int.Parse(python.Groups[2].Value, CultureInfo.InvariantCulture) : 6;
             return python.Groups[3].Value switch
             {
-                "d" => new string('0', Math.Max(1, width)),
-                "f" => "F" + precision.ToString(CultureInfo.InvariantCulture),
-                _ => "0." + new string('0', precision) + "e+00",
+                "d" => value.ToString(new string('0', Math.Max(1, width)), CultureInfo.InvariantCulture),
+                "f" => value.ToString("F" + precision.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
+                "e" => value.ToString("0." + new string('0', precision) + "e+00", CultureInfo.InvariantCulture),
+                "g" => PythonGeneral(value, precision),
+                _ => PythonPercent(value, precision),
             };
         }
 
@@ -223,8 +229,7 @@ public sealed partial class ModelCheckpoint : Callback
 
         try
         {
-            _ = 1.5.ToString(format, CultureInfo.InvariantCulture);
-            return format;
+            return value.ToString(format, CultureInfo.InvariantCulture);
         }
         catch (FormatException)
         {
@@ -232,9 +237,50 @@ public sealed partial class ModelCheckpoint : Callback
         }
     }
 
+    /// <summary>
+    /// Python's <c>format(value, ".{precision}g")</c>: rounded to <paramref name="precision"/> significant digits (0
+    /// reads as 1); written in scientific notation if the rounded value's decimal exponent X is below -4 or at least the
+    /// precision, fixed otherwise; trailing zeros of the fraction and a bare point removed; an exponent with its sign and
+    /// at least two digits (1e-05). NaN and infinities as the other formats write them (.NET's NaN, Infinity).
+    /// </summary>
+    internal static string PythonGeneral(double value, int precision)
+    {
+        if (!double.IsFinite(value))
+        {
+            return value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        int digits = Math.Max(1, precision);
+        // .NET's E rounds the exact binary value to the digits asked, ties to even, as CPython does: "d.dddE+ddd".
+        string scientific = Math.Abs(value).ToString("E" + (digits - 1).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        int e = scientific.IndexOf('E', StringComparison.Ordinal);
+        string significand = scientific[..e].Replace(".", string.Empty, StringComparison.Ordinal);
+        int exponent = int.Parse(scientific.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        string sign = double.IsNegative(value) ? "-" : string.Empty;
+        if (exponent < -4 || exponent >= digits)
+        {
+            string fraction = significand[1..].TrimEnd('0');
+            return sign + significand[0] + (fraction.Length > 0 ? "." + fraction : string.Empty)
+                + (exponent < 0 ? "e-" : "e+") + Math.Abs(exponent).ToString("00", CultureInfo.InvariantCulture);
+        }
+
+        // Fixed: -4 <= X < digits, so the point falls within the significand once X < 0 has its leading zeros.
+        string all = exponent < 0 ? new string('0', -exponent) + significand : significand;
+        int point = Math.Max(exponent, 0) + 1;
+        string decimals = all[point..].TrimEnd('0');
+        return sign + all[..point] + (decimals.Length > 0 ? "." + decimals : string.Empty);
+    }
+
+    /// <summary>
+    /// Python's <c>format(value, ".{precision}%")</c>: the value times 100 (in double, as CPython multiplies) in fixed
+    /// notation with <paramref name="precision"/> decimals, as <c>f</c> writes it, then "%" (NaN%, Infinity%).
+    /// </summary>
+    internal static string PythonPercent(double value, int precision) =>
+        (value * 100).ToString("F" + precision.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + "%";
+
     // Width and precision of at most three digits: longer ones overflowed int.Parse (an OverflowException from the
     // constructor) or asked for a string of a billion zeros, and no file name holds more than 255 bytes anyway.
-    [GeneratedRegex(@"^0?(\d{1,3})?(?:\.(\d{1,3}))?([dfe])$")]
+    [GeneratedRegex(@"^0?(\d{1,3})?(?:\.(\d{1,3}))?([dfeg%])$")]
     private static partial Regex PythonFormat();
 
     [GeneratedRegex(@"^(?:(?=[^0#]*[0#])[0#.,eE+\-%]+|[FNEG]\d{0,2})$")]

@@ -4,9 +4,121 @@ namespace NeuralCore.Tests.Training;
 
 public sealed class ModelCheckpointFormatTests
 {
+    private static readonly string[] Specs = ["g", ".0g", ".1g", ".2g", ".4g", ".17g", "%", ".0%", ".2%"];
+
+    // Each value, then what CPython's format(value, spec) gives for each of Specs, pasted from this script's output
+    // (CPython 3.11.7):
+    // SPECS = ["g", ".0g", ".1g", ".2g", ".4g", ".17g", "%", ".0%", ".2%"]
+    // VALUES = [0.0, -0.0, 1e-05, 0.0001234, 123456789.0, 0.5, 1.0, 99999.5, 1e16, 0.125, 2.5, 0.375, -1.5, 0.0001,
+    //           9.9999995, 999999.5, 123456.0, 1234567.0, -0.0004321, 0.9876, 0.12345, 5e-324, 1e22]
+    // for v in VALUES:
+    //     print(f"({v!r}, [{', '.join(chr(34) + format(v, s) + chr(34) for s in SPECS)}]),")
+    private static readonly (double Value, string[] Expected)[] Python =
+    [
+        (0.0, ["0", "0", "0", "0", "0", "0", "0.000000%", "0%", "0.00%"]),
+        (-0.0, ["-0", "-0", "-0", "-0", "-0", "-0", "-0.000000%", "-0%", "-0.00%"]),
+        (1e-05, ["1e-05", "1e-05", "1e-05", "1e-05", "1e-05", "1.0000000000000001e-05", "0.001000%", "0%", "0.00%"]),
+        (0.0001234, ["0.0001234", "0.0001", "0.0001", "0.00012", "0.0001234", "0.00012339999999999999", "0.012340%", "0%", "0.01%"]),
+        (123456789.0, ["1.23457e+08", "1e+08", "1e+08", "1.2e+08", "1.235e+08", "123456789", "12345678900.000000%", "12345678900%", "12345678900.00%"]),
+        (0.5, ["0.5", "0.5", "0.5", "0.5", "0.5", "0.5", "50.000000%", "50%", "50.00%"]),
+        (1.0, ["1", "1", "1", "1", "1", "1", "100.000000%", "100%", "100.00%"]),
+        (99999.5, ["99999.5", "1e+05", "1e+05", "1e+05", "1e+05", "99999.5", "9999950.000000%", "9999950%", "9999950.00%"]),
+        (1e+16, ["1e+16", "1e+16", "1e+16", "1e+16", "1e+16", "10000000000000000", "1000000000000000000.000000%", "1000000000000000000%", "1000000000000000000.00%"]),
+        (0.125, ["0.125", "0.1", "0.1", "0.12", "0.125", "0.125", "12.500000%", "12%", "12.50%"]),
+        (2.5, ["2.5", "2", "2", "2.5", "2.5", "2.5", "250.000000%", "250%", "250.00%"]),
+        (0.375, ["0.375", "0.4", "0.4", "0.38", "0.375", "0.375", "37.500000%", "38%", "37.50%"]),
+        (-1.5, ["-1.5", "-2", "-2", "-1.5", "-1.5", "-1.5", "-150.000000%", "-150%", "-150.00%"]),
+        (0.0001, ["0.0001", "0.0001", "0.0001", "0.0001", "0.0001", "0.0001", "0.010000%", "0%", "0.01%"]),
+        (9.9999995, ["10", "1e+01", "1e+01", "10", "10", "9.9999994999999995", "999.999950%", "1000%", "1000.00%"]),
+        (999999.5, ["1e+06", "1e+06", "1e+06", "1e+06", "1e+06", "999999.5", "99999950.000000%", "99999950%", "99999950.00%"]),
+        (123456.0, ["123456", "1e+05", "1e+05", "1.2e+05", "1.235e+05", "123456", "12345600.000000%", "12345600%", "12345600.00%"]),
+        (1234567.0, ["1.23457e+06", "1e+06", "1e+06", "1.2e+06", "1.235e+06", "1234567", "123456700.000000%", "123456700%", "123456700.00%"]),
+        (-0.0004321, ["-0.0004321", "-0.0004", "-0.0004", "-0.00043", "-0.0004321", "-0.00043209999999999999", "-0.043210%", "-0%", "-0.04%"]),
+        (0.9876, ["0.9876", "1", "1", "0.99", "0.9876", "0.98760000000000003", "98.760000%", "99%", "98.76%"]),
+        (0.12345, ["0.12345", "0.1", "0.1", "0.12", "0.1235", "0.12345", "12.345000%", "12%", "12.35%"]),
+        (5e-324, ["4.94066e-324", "5e-324", "5e-324", "4.9e-324", "4.941e-324", "4.9406564584124654e-324", "0.000000%", "0%", "0.00%"]),
+        (1e+22, ["1e+22", "1e+22", "1e+22", "1e+22", "1e+22", "1e+22", "999999999999999983222784.000000%", "999999999999999983222784%", "999999999999999983222784.00%"]),
+    ];
+
+    [Fact]
+    public void Checkpoint_formats_g_and_percent_write_what_pythons_format_writes()
+    {
+        var wrong = new List<string>();
+        foreach (var (value, expected) in Python)
+        {
+            for (int i = 0; i < Specs.Length; i++)
+            {
+                string? actual = ModelCheckpoint.FormatValue(value, Specs[i]);
+                if (actual != expected[i])
+                {
+                    wrong.Add($"format({value:R}, '{Specs[i]}'): Python {expected[i]}, got {actual}");
+                }
+            }
+        }
+
+        Assert.Empty(wrong);
+    }
+
+    [Fact]
+    public void Checkpoint_formats_g_and_percent_write_non_finite_values_as_f_and_e_do()
+    {
+        // Python writes nan, inf and -inf (nan%, inf%); the path's other formats write .NET's names, so these do too.
+        foreach (string spec in new[] { "g", ".4g", ".0g" })
+        {
+            Assert.Equal("NaN", ModelCheckpoint.FormatValue(double.NaN, spec));
+            Assert.Equal("Infinity", ModelCheckpoint.FormatValue(double.PositiveInfinity, spec));
+            Assert.Equal("-Infinity", ModelCheckpoint.FormatValue(double.NegativeInfinity, spec));
+        }
+
+        Assert.Equal("NaN", ModelCheckpoint.FormatValue(double.NaN, ".2f"));
+        Assert.Equal("NaN%", ModelCheckpoint.FormatValue(double.NaN, ".2%"));
+        Assert.Equal("-Infinity%", ModelCheckpoint.FormatValue(double.NegativeInfinity, "%"));
+
+        // Times 100 in double, as CPython does: the largest double overflows to inf% there.
+        Assert.Equal("1.79769e+308", ModelCheckpoint.FormatValue(double.MaxValue, "g"));
+        Assert.Equal("Infinity%", ModelCheckpoint.FormatValue(double.MaxValue, ".2%"));
+    }
+
+    [Fact]
+    public void Checkpoint_formats_g_and_percent_take_a_width_and_ignore_it_as_f_and_e_do()
+    {
+        // Python pads (format(0.5, '08.3g') is 000000.5); the path's f and e never padded, and g and % follow them.
+        Assert.Equal(ModelCheckpoint.FormatValue(0.5, ".3f")!.Length, ModelCheckpoint.FormatValue(0.5, "08.3f")!.Length);
+        Assert.Equal("0.5", ModelCheckpoint.FormatValue(0.5, "08.3g"));
+        Assert.Equal("50.00%", ModelCheckpoint.FormatValue(0.5, "8.2%"));
+        Assert.Equal("50.0%", ModelCheckpoint.FormatValue(0.5, "05.1%"));
+    }
+
+    [Fact]
+    public void Checkpoint_formats_of_zeros_a_point_and_percent_are_net_unless_they_start_with_the_point()
+    {
+        // Both grammars read these: .NET's digit placeholders as before, Python's precision after a leading point.
+        Assert.Equal("97.5%", ModelCheckpoint.FormatValue(0.975, "0.0%"));
+        Assert.Equal("98%", ModelCheckpoint.FormatValue(0.975, "0%"));
+        Assert.Equal("98%", ModelCheckpoint.FormatValue(0.975, ".0%"));
+        Assert.Equal("97.50%", ModelCheckpoint.FormatValue(0.975, ".2%"));
+    }
+
+    [Fact]
+    public void Checkpoint_paths_fill_g_and_percent_placeholders_and_refuse_a_bad_spec()
+    {
+        var metrics = new EpochMetrics(7, 0.000012345, 0.98765, 0.5, 0.9, 0);
+        Assert.Equal(
+            "weights.07-1.234e-05-98.77%-7.ncm",
+            ModelCheckpoint.Format("weights.{epoch:02d}-{loss:.4g}-{accuracy:.2%}-{epoch:g}.ncm", metrics));
+        _ = new ModelCheckpoint("m-{val_loss:g}-{val_accuracy:%}.ncm");
+
+        var bad = Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m-{val_loss:.4q}.ncm"));
+        Assert.Contains("{val_loss:.4q}", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("Python's d, f, e, g or %", bad.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m-{val_loss:.4G}.ncm"));
+        Assert.Throws<ArgumentException>(() => new ModelCheckpoint("m-{val_loss:.2%%}.ncm"));
+    }
+
     [Theory]
     [InlineData("{val_loss:.99999999999f}")]
     [InlineData("{val_loss:.1000e}")]
+    [InlineData("{val_loss:.1000g}")]
     [InlineData("{epoch:01000d}")]
     public void Checkpoint_formats_with_widths_or_precisions_over_three_digits_are_refused_as_formats(string placeholder)
     {
