@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using NeuralCore.IO;
 using nietras.SeparatedValues;
 
@@ -50,7 +51,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <returns>The table.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
-    /// A field is not a number, or a line has another number of fields than the first (the file and line are named); or
+    /// A field is not a number, a line has another number of fields than the first, or a line or row is longer than 16M
+    /// characters (the file and line are named); or
     /// a <c>.gz</c> file is truncated, not gzip, corrupt, or of several gzip members (the file is named); or the file
     /// holds more than <see cref="MaxValues"/> values.
     /// </exception>
@@ -73,7 +75,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <param name="name">The source's name in messages.</param>
     /// <param name="skipLines">Leading lines to skip (0 for none); non-negative.</param>
     /// <returns>The table.</returns>
-    /// <exception cref="InvalidDataException">A field is not a number, a line has another number of fields than the first, a row is longer than the CSV reader takes (16M characters), or the text holds more than <see cref="MaxValues"/> values.</exception>
+    /// <exception cref="InvalidDataException">A field is not a number, a line has another number of fields than the first, a line or row is longer than the CSV reader takes (16M characters), or the text holds more than <see cref="MaxValues"/> values.</exception>
     /// <exception cref="InsufficientMemoryException">The values do not fit in the memory available.</exception>
     public static NumericTable Read(TextReader reader, string name, int skipLines) => Read(reader, name, skipLines, MaxValues);
 
@@ -84,7 +86,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
         int line = 0;
-        string? first = reader.ReadLine();
+        var buffer = new StringBuilder();
+        string? first = ReadLine(reader, buffer, name, 1);
         // A StreamReader drops a byte-order mark, but text handed over in a string or another reader may still start
         // with one, which made the first field "\uFEFF1", not a number.
         if (first is not null && first.StartsWith('\uFEFF'))
@@ -94,7 +97,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
         while (first is not null && (++line <= skipLines || string.IsNullOrWhiteSpace(first)))
         {
-            first = reader.ReadLine();
+            first = ReadLine(reader, buffer, name, line + 1);
         }
 
         if (first is null)
@@ -108,7 +111,35 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         char? separator = first.Contains(',', StringComparison.Ordinal) ? ',' : first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t'
             : first.AsSpan().Trim().Contains(' ') ? null : ',';
         var values = new ValueBuffer(name, maxValues);
-        return separator is { } sep ? ReadDelimited(first, reader, sep, values, line) : ReadAligned(first, reader, values, line);
+        return separator is { } sep ? ReadDelimited(first, reader, sep, values, line) : ReadAligned(first, reader, values, line, buffer);
+    }
+
+    /// <summary>The longest line read before the CSV reader takes over, and of space-aligned text: Sep's own limit on a row.</summary>
+    private const int MaxLineLength = 1 << 24;
+
+    // TextReader.ReadLine with a limit: it read a file with no line break whole (a 2 GiB file of zero bytes took 40 s
+    // and 8 GB, then an ArgumentOutOfRangeException from the string it built). Ends a line at \n, \r or \r\n, as it.
+    private static string? ReadLine(TextReader reader, StringBuilder line, string name, int number)
+    {
+        line.Clear();
+        int c;
+        while ((c = reader.Read()) >= 0 && c is not ('\n' or '\r'))
+        {
+            if (line.Length == MaxLineLength)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}, line {number}: a line longer than {MaxLineLength} characters; is this a table of numbers, one row per line?"));
+            }
+
+            line.Append((char)c);
+        }
+
+        if (c == '\r' && reader.Peek() == '\n')
+        {
+            reader.Read();
+        }
+
+        return c < 0 && line.Length == 0 ? null : line.ToString();
     }
 
     private static NumericTable ReadDelimited(string first, TextReader rest, char separator, ValueBuffer values, int firstLine)
@@ -163,11 +194,11 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         return rows == 0 ? throw new InvalidDataException($"{name} holds no rows of numbers.") : new NumericTable(values.ToArray(), rows, columns);
     }
 
-    private static NumericTable ReadAligned(string first, TextReader rest, ValueBuffer values, int line)
+    private static NumericTable ReadAligned(string first, TextReader rest, ValueBuffer values, int line, StringBuilder buffer)
     {
         string name = values.Name;
         int columns = -1, rows = 0;
-        for (string? text = first; text is not null; text = rest.ReadLine(), line++)
+        for (string? text = first; text is not null; text = ReadLine(rest, buffer, name, line + 1), line++)
         {
             if (string.IsNullOrWhiteSpace(text))
             {

@@ -198,6 +198,78 @@ public class NumericTableTests
         Assert.StartsWith("wide.csv, after line 2: a row longer than the CSV reader takes", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_file_without_line_breaks_is_refused_by_name_without_reading_it_whole()
+    {
+        // The first line (and every line of space-aligned text) was read whole with ReadLine: a 2 GiB file of zero
+        // bytes (a sparse file, or a disk image named .csv) took 40 s and 8 GB, then threw ArgumentOutOfRangeException
+        // ("minimumLength ('-2147483648') must be a non-negative value") from the string it built.
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.csv");
+        try
+        {
+            using (FileStream file = File.Create(path))
+            {
+                file.SetLength(1L << 31);
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(path, 0));
+            Assert.StartsWith($"{Path.GetFileName(path)}, line 1: a line longer than 16777216 characters", e.Message, StringComparison.Ordinal);
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 256L << 20, "the line was read past the limit");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        // A header line to skip, and a line of aligned text, are bounded the same way.
+        var skipped = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new PrefixedReader("", new Endless('x')), "h.csv", 1));
+        Assert.StartsWith("h.csv, line 1: a line longer than", skipped.Message, StringComparison.Ordinal);
+        var aligned = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new PrefixedReader("1 2\n3 4\n", new Endless(' ')), "a.txt", 0));
+        Assert.StartsWith("a.txt, line 3: a line longer than", aligned.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The same character for ever, never a line break.</summary>
+    private sealed class Endless(char c) : TextReader
+    {
+        public override int Peek() => c;
+
+        public override int Read() => c;
+
+        public override int Read(Span<char> buffer)
+        {
+            buffer.Fill(c);
+            return buffer.Length;
+        }
+
+        public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+    }
+
+    /// <summary>Yields a prefix, then the rest of another reader.</summary>
+    private sealed class PrefixedReader(string prefix, TextReader rest) : TextReader
+    {
+        private int _position;
+
+        public override int Peek() => _position < prefix.Length ? prefix[_position] : rest.Peek();
+
+        public override int Read() => _position < prefix.Length ? prefix[_position++] : rest.Read();
+
+        public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+
+        public override int Read(Span<char> buffer)
+        {
+            if (_position < prefix.Length)
+            {
+                int n = Math.Min(buffer.Length, prefix.Length - _position);
+                prefix.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+
+            return rest.Read(buffer);
+        }
+    }
+
     [Theory]
     [InlineData(6, -1, 3, "Rows", "rows=-1")]
     [InlineData(6, 3, -1, "Columns", "columns=-1")]
