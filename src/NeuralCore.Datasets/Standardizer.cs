@@ -84,8 +84,10 @@ public sealed class Standardizer
 
         for (int c = 0; c < columns; c++)
         {
-            double std = Math.Sqrt(squares[c] / rows);
-            scales[c] = std > 0 ? (float)std : 1f;
+            // Tested in float32: a deviation below the smallest float (values a subnormal apart) rounded to a scale of
+            // 0, and Transform divided by it.
+            float std = (float)Math.Sqrt(squares[c] / rows);
+            scales[c] = std > 0 ? std : 1f;
         }
 
         return new Standardizer(means, scales);

@@ -25,6 +25,19 @@ public class StandardizerTests
     }
 
     [Fact]
+    public void A_standard_deviation_below_the_smallest_float_is_a_constant_columns_scale()
+    {
+        // The deviation (7e-46 in double) was positive but rounded to a float32 scale of 0: Transform gave NaN and
+        // infinities, from a standardizer that FromStatistics refuses.
+        Standardizer s = Standardizer.Fit([0f, float.Epsilon], 1);
+        Assert.Equal([1f], s.Scales);
+        float[] data = [0f, float.Epsilon, 1f];
+        s.Transform(data);
+        Assert.All(data, v => Assert.True(float.IsFinite(v), $"{v}"));
+        Standardizer.FromStatistics([.. s.Means], [.. s.Scales]);
+    }
+
+    [Fact]
     public void The_statistics_are_copied()
     {
         float[] means = [1, 2], scales = [3, 4];
