@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace NeuralCore.Data;
 
 /// <summary>
@@ -10,7 +13,7 @@ public static class DatasetAdapters
     /// <param name="features">One row per sample.</param>
     /// <param name="labels">One class label per row.</param>
     /// <returns>The dataset.</returns>
-    /// <exception cref="ArgumentException">The matrix has no column, or the row and label counts differ.</exception>
+    /// <exception cref="ArgumentException">The matrix has no column, holds more values than one array (<see cref="Array.MaxLength"/>), or the row and label counts differ.</exception>
     public static Dataset FromMatrix(float[,] features, int[] labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -22,7 +25,7 @@ public static class DatasetAdapters
     /// <param name="features">One row per sample.</param>
     /// <param name="targets">One row of targets per sample.</param>
     /// <returns>The dataset.</returns>
-    /// <exception cref="ArgumentException">A matrix has no column, or the row counts differ.</exception>
+    /// <exception cref="ArgumentException">A matrix has no column or holds more values than one array, or the row counts differ.</exception>
     public static Dataset FromMatrix(float[,] features, float[,] targets)
     {
         ArgumentNullException.ThrowIfNull(targets);
@@ -88,8 +91,15 @@ public static class DatasetAdapters
             throw new ArgumentException($"{name} has {rows} rows but there are {expectedRows} labels or target rows.", name);
         }
 
+        // In 64 bits: the product, and the byte count Buffer.BlockCopy took as an int, overflowed past 2 GiB.
+        if ((long)rows * columns > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"{name} of [{rows}, {columns}] holds {(long)rows * columns} values, more than one array holds ({Array.MaxLength}).", name);
+        }
+
         float[] flat = new float[rows * columns];
-        Buffer.BlockCopy(matrix, 0, flat, 0, flat.Length * sizeof(float));
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference(matrix)), flat.Length).CopyTo(flat);
         return flat;
     }
 

@@ -32,6 +32,24 @@ public class DatasetAdaptersTests
     }
 
     [Fact]
+    public void A_matrix_of_more_than_2_gib_is_copied_whole_and_one_past_an_array_is_refused_by_name()
+    {
+        // The copy's byte count was an int: past 536,870,911 floats it wrapped negative, and Buffer.BlockCopy threw
+        // ArgumentOutOfRangeException ("count") for a matrix one array holds. 2.1 GB, twice.
+        const int Rows = (1 << 23) + 1, Columns = 64;
+        var matrix = new float[Rows, Columns];
+        matrix[Rows - 1, Columns - 1] = 7;
+        Dataset data = DatasetAdapters.FromMatrix(matrix, new int[Rows]);
+        Assert.Equal((long)Rows * Columns, data.Features.LongLength);
+        Assert.Equal(7f, data.Features[^1]);
+
+        // More values than one float[] holds (a float[,] may): rows × columns overflowed int (an OverflowException).
+        var huge = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromMatrix(new float[46_341, 46_341], new int[46_341]));
+        Assert.Equal("features", huge.ParamName);
+        Assert.Contains("features of [46341, 46341] holds 2147488281 values, more than one array holds", huge.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ragged_rows_and_count_mismatches_are_named()
     {
         var ragged = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([[1f, 2f], [3f]], [0, 1]));
