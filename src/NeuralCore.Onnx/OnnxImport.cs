@@ -28,7 +28,7 @@ public static class OnnxImport
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket.</exception>
-    /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, or its tensors do not fit its graph.</exception>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, names two initializers alike, or its tensors do not fit its graph.</exception>
     /// <exception cref="NotSupportedException">The graph is not a chain of the operators above; the message names the node.</exception>
     public static Sequential Load(string path)
     {
@@ -63,7 +63,7 @@ public static class OnnxImport
     /// <param name="name">The name used in error messages.</param>
     /// <returns>The model.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, or its tensors do not fit its graph.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, name two initializers alike, or its tensors do not fit its graph.</exception>
     /// <exception cref="NotSupportedException">The graph is not a chain of the supported operators.</exception>
     public static Sequential FromOnnx(byte[] bytes, string name = "model.onnx")
     {
@@ -96,7 +96,11 @@ public static class OnnxImport
 
             foreach (TensorProto tensor in graph.Initializer)
             {
-                _initializers[tensor.Name] = tensor;
+                // The last of two was taken without a word; ONNX requires the names to be unique.
+                if (!_initializers.TryAdd(tensor.Name, tensor))
+                {
+                    throw Invalid($"two initializers are named '{tensor.Name}'");
+                }
             }
 
             ValueInfoProto[] inputs = [.. graph.Input.Where(i => !_initializers.ContainsKey(i.Name))];

@@ -132,6 +132,19 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Initializers_named_twice_are_refused_by_name()
+    {
+        // Two initializers of one name: the last was read without a word (ONNX requires names to be unique; which one
+        // a reader takes is not defined).
+        ModelProto twice = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
+        TensorProto other = twice.Graph.Initializer[0].Clone();
+        other.RawData = ByteString.CopyFrom(new byte[24]);
+        twice.Graph.Initializer.Add(other);
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(twice.ToByteArray(), "twice.onnx"));
+        Assert.Equal($"twice.onnx: two initializers are named '{other.Name}'.", e.Message);
+    }
+
+    [Fact]
     public void A_graph_of_no_layer_is_refused_naming_the_file()
     {
         // A Dropout-only export loaded as a model of no layers, which its first use refused without naming the file.
