@@ -338,6 +338,13 @@ public static class OnnxImport
                 throw Unsupported(node, $"'{name}' holds {(TensorProto.Types.DataType)tensor.DataType} values, not float");
             }
 
+            if (tensor.DataLocation == TensorProto.Types.DataLocation.External)
+            {
+                // Its data is in no field here: it was reported as holding 0 values.
+                string location = tensor.ExternalData.FirstOrDefault(e => e.Key == "location")?.Value ?? "";
+                throw Unsupported(node, $"'{name}' is stored in another file ('{location}'), which this reader does not read; save the model with its weights inside it (onnx.save_model(..., save_as_external_data=False))");
+            }
+
             long count = 1;
             foreach (long dim in tensor.Dims)
             {

@@ -145,6 +145,19 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Weights_in_an_external_file_are_refused_by_name()
+    {
+        // Weights in an external file were reported as "holds 0 values, not 6".
+        ModelProto external = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
+        TensorProto kernel = external.Graph.Initializer[0];
+        kernel.RawData = ByteString.Empty;
+        kernel.DataLocation = TensorProto.Types.DataLocation.External;
+        kernel.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
+        var ex = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(external.ToByteArray(), "external.onnx"));
+        Assert.Contains($"'{kernel.Name}' is stored in another file ('weights.bin'), which this reader does not read", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_graph_of_no_layer_is_refused_naming_the_file()
     {
         // A Dropout-only export loaded as a model of no layers, which its first use refused without naming the file.
