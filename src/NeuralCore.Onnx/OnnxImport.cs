@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using Google.Protobuf;
 using NeuralCore.IO;
 using NeuralCore.Layers;
@@ -29,7 +30,8 @@ public static class OnnxImport
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket.</exception>
     /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, names two initializers alike, or its tensors do not fit its graph.</exception>
-    /// <exception cref="NotSupportedException">The graph is not a chain of the operators above; the message names the node.</exception>
+    /// <exception cref="NotSupportedException">The graph is not a chain of the operators above (the message names the node), or its layers would hold more parameters than one array.</exception>
+    /// <exception cref="InsufficientMemoryException">Its layers' parameters would not fit in the memory available (checked before any is allocated).</exception>
     public static Sequential Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -64,7 +66,8 @@ public static class OnnxImport
     /// <returns>The model.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="InvalidDataException">The bytes are not an ONNX model, name two initializers alike, or its tensors do not fit its graph.</exception>
-    /// <exception cref="NotSupportedException">The graph is not a chain of the supported operators.</exception>
+    /// <exception cref="NotSupportedException">The graph is not a chain of the supported operators, or its layers would hold more parameters than one array.</exception>
+    /// <exception cref="InsufficientMemoryException">Its layers' parameters would not fit in the memory available.</exception>
     public static Sequential FromOnnx(byte[] bytes, string name = "model.onnx")
     {
         ArgumentNullException.ThrowIfNull(bytes);
@@ -111,6 +114,7 @@ public static class OnnxImport
 
             string current = inputs[0].Name;
             int features = FeatureCount(inputs[0]);
+            CheckParameterTotal(graph);
             var sequential = new Sequential(features, name: Usable(graph.Name) ?? "sequential");
             NodeProto[] nodes = [.. graph.Node];
             for (int i = 0; i < nodes.Length; i++)
@@ -180,6 +184,32 @@ public static class OnnxImport
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
                     _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten"),
                 };
+
+        // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
+        // file) were allocated layer by layer, 8 bytes a parameter, until Sequential.Add refused the 2,047th without
+        // naming the file (17 GB by then, or an OutOfMemoryException). The total is checked before any layer exists;
+        // each weight matrix counts with a bias of one value per unit, whether it has one or not.
+        private void CheckParameterTotal(GraphProto graph)
+        {
+            long total = 0;
+            foreach (NodeProto node in graph.Node)
+            {
+                if (node.OpType is "Gemm" or "MatMul" && node.Input.Count > 1 && _initializers.TryGetValue(node.Input[1], out TensorProto? w)
+                    && w.Dims.Count == 2 && w.Dims[0] is > 0 and <= int.MaxValue && w.Dims[1] is > 0 and <= int.MaxValue)
+                {
+                    total += (w.Dims[0] * w.Dims[1]) + Math.Max(w.Dims[0], w.Dims[1]);
+                }
+            }
+
+            if (total > Array.MaxLength)
+            {
+                throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
+                    $"{file}: its dense layers would hold {total:N0} parameters (each layer its own copy of the weights it reads, shared or not), more than one array holds ({Array.MaxLength:N0})."));
+            }
+
+            Check.FitsInMemory(8m * total, string.Create(CultureInfo.InvariantCulture,
+                $"{file}: its dense layers' {total:N0} parameters and their gradients (each layer its own copy of the weights it reads, shared or not)"), "read it on a machine with more memory");
+        }
 
         private int FeatureCount(ValueInfoProto input)
         {

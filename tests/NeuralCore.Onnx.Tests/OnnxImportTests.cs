@@ -158,6 +158,35 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void A_small_file_whose_layers_share_weights_into_too_many_parameters_is_refused_before_allocating()
+    {
+        // Each node reading a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
+        // file) were allocated layer by layer, 8 bytes a parameter, until Sequential.Add refused the 2,047th with an
+        // ArgumentException that did not name the file (17 GB by then; under a 4 GB heap, an OutOfMemoryException).
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(1024).Add(new Dense(1024)).ToOnnx());
+        NodeProto gemm = proto.Graph.Node[0], last = proto.Graph.Node[^1];
+        proto.Graph.Node.Remove(last);
+        string current = gemm.Output[0];
+        for (int i = 0; i < 2100; i++)
+        {
+            NodeProto copy = gemm.Clone();
+            copy.Name = $"shared_{i}";
+            copy.Input[0] = current;
+            copy.Output[0] = current = $"shared_{i}/out";
+            proto.Graph.Node.Add(copy);
+        }
+
+        last.Input[0] = current;
+        proto.Graph.Node.Add(last);
+        byte[] onnx = proto.ToByteArray();
+        Assert.True(onnx.Length < 5 << 20);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(onnx, "shared.onnx"));
+        Assert.StartsWith("shared.onnx: its dense layers would hold 2,205,209,600 parameters", e.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "layers were allocated before the file was refused");
+    }
+
+    [Fact]
     public void A_graph_of_no_layer_is_refused_naming_the_file()
     {
         // A Dropout-only export loaded as a model of no layers, which its first use refused without naming the file.
