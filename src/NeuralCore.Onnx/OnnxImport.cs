@@ -197,7 +197,9 @@ public static class OnnxImport
                 if (node.OpType is "Gemm" or "MatMul" && node.Input.Count > 1 && _initializers.TryGetValue(node.Input[1], out TensorProto? w)
                     && w.Dims.Count == 2 && w.Dims[0] is > 0 and <= int.MaxValue && w.Dims[1] is > 0 and <= int.MaxValue)
                 {
-                    total += (w.Dims[0] * w.Dims[1]) + Math.Max(w.Dims[0], w.Dims[1]);
+                    // Each claim is below 2^62, but a few of them could overflow the sum: it saturates instead.
+                    long claim = (w.Dims[0] * w.Dims[1]) + Math.Max(w.Dims[0], w.Dims[1]);
+                    total = claim > long.MaxValue - total ? long.MaxValue : total + claim;
                 }
             }
 

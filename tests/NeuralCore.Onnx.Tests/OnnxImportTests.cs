@@ -187,6 +187,33 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Claimed_weight_shapes_whose_sum_overflows_are_refused_as_too_large()
+    {
+        // Four nodes sharing one weight that claims [2^31 - 1, 2^31 - 1]: the claims' sum passes 2^63, which wrapped
+        // to a negative total and let the check pass.
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(3)).ToOnnx());
+        NodeProto gemm = proto.Graph.Node[0], last = proto.Graph.Node[^1];
+        TensorProto weight = proto.Graph.Initializer.Single(t => t.Name == gemm.Input[1]);
+        weight.Dims[0] = int.MaxValue;
+        weight.Dims[1] = int.MaxValue;
+        proto.Graph.Node.Remove(last);
+        string current = gemm.Output[0];
+        for (int i = 0; i < 3; i++)
+        {
+            NodeProto copy = gemm.Clone();
+            copy.Name = $"shared_{i}";
+            copy.Input[0] = current;
+            copy.Output[0] = current = $"shared_{i}/out";
+            proto.Graph.Node.Add(copy);
+        }
+
+        last.Input[0] = current;
+        proto.Graph.Node.Add(last);
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "claims.onnx"));
+        Assert.StartsWith("claims.onnx: its dense layers would hold", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_graph_of_no_layer_is_refused_naming_the_file()
     {
         // A Dropout-only export loaded as a model of no layers, which its first use refused without naming the file.
