@@ -77,6 +77,17 @@ public static class DatasetAdapters
         return new Dataset(features.ToArray(), labels.ToArray(), featureSize);
     }
 
+    /// <summary><c>rows·columns</c>, which a <c>float[,]</c> may hold past what one <c>float[]</c> holds.</summary>
+    /// <exception cref="ArgumentException">The product exceeds <see cref="Array.MaxLength"/>.</exception>
+    internal static int FlatLength(int rows, int columns, string name)
+    {
+        // In 64 bits: the product, and the byte count Buffer.BlockCopy took as an int, overflowed past 2 GiB.
+        long length = (long)rows * columns;
+        return length <= Array.MaxLength
+            ? (int)length
+            : throw new ArgumentException($"{name} of [{rows}, {columns}] holds {length} values, more than one array holds ({Array.MaxLength}).", name);
+    }
+
     private static float[] Flatten(float[,] matrix, int expectedRows, string name)
     {
         ArgumentNullException.ThrowIfNull(matrix, name);
@@ -91,14 +102,7 @@ public static class DatasetAdapters
             throw new ArgumentException($"{name} has {rows} rows but there are {expectedRows} labels or target rows.", name);
         }
 
-        // In 64 bits: the product, and the byte count Buffer.BlockCopy took as an int, overflowed past 2 GiB.
-        if ((long)rows * columns > Array.MaxLength)
-        {
-            throw new ArgumentException(
-                $"{name} of [{rows}, {columns}] holds {(long)rows * columns} values, more than one array holds ({Array.MaxLength}).", name);
-        }
-
-        float[] flat = new float[rows * columns];
+        float[] flat = new float[FlatLength(rows, columns, name)];
         MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref MemoryMarshal.GetArrayDataReference(matrix)), flat.Length).CopyTo(flat);
         return flat;
     }

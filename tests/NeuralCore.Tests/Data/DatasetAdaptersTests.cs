@@ -44,7 +44,8 @@ public class DatasetAdaptersTests
         Assert.Equal(7f, data.Features[^1]);
 
         // More values than one float[] holds (a float[,] may): rows × columns overflowed int (an OverflowException).
-        var huge = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromMatrix(new float[46_341, 46_341], new int[46_341]));
+        // Checked on the length alone: the matrix itself would take 8.6 GB.
+        var huge = Assert.Throws<ArgumentException>(() => DatasetAdapters.FlatLength(46_341, 46_341, "features"));
         Assert.Equal("features", huge.ParamName);
         Assert.Contains("features of [46341, 46341] holds 2147488281 values, more than one array holds", huge.Message, StringComparison.Ordinal);
     }
