@@ -16,7 +16,10 @@ public static class AtomicFile
     /// <param name="write">Writes the whole content to the stream it is given.</param>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or ends with a directory separator.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="write"/> is null.</exception>
-    /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
+    /// <exception cref="IOException">
+    /// The file cannot be written (a <see cref="DirectoryNotFoundException"/> when its folder does not exist), or a
+    /// folder on its path is a file; the previous file, if any, is untouched.
+    /// </exception>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -28,6 +31,7 @@ public static class AtomicFile
             throw new ArgumentException($"Expected the path of a file. Received: path=\"{path}\" (a folder: it ends with a separator).", nameof(path));
         }
 
+        RequireFolder(path, "The path", folderMustExist: true);
         RemoveStale(Path.GetDirectoryName(full)!, fileName);
         string temporary = TemporaryBeside(full);
         try
@@ -52,11 +56,44 @@ public static class AtomicFile
     /// <param name="bytes">The whole content.</param>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or ends with a directory separator.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="bytes"/> is null.</exception>
-    /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
+    /// <exception cref="IOException">
+    /// The file cannot be written (a <see cref="DirectoryNotFoundException"/> when its folder does not exist), or a
+    /// folder on its path is a file; the previous file, if any, is untouched.
+    /// </exception>
     public static void Write(string path, byte[] bytes)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         Write(path, stream => stream.Write(bytes));
+    }
+
+    /// <summary>
+    /// Throws when a folder on <paramref name="path"/>'s way is a file, or (with <paramref name="folderMustExist"/>) when
+    /// its folder does not exist, naming the path given and that folder: the file system's own errors named the hidden
+    /// temporary file written first, or reported a file in a folder's place as "already exists" or as a missing part.
+    /// </summary>
+    /// <param name="path">The file to be written.</param>
+    /// <param name="what">What the path is, for the message ("ModelCheckpoint's path").</param>
+    /// <param name="folderMustExist">Whether the folder must exist (false where the writer creates it).</param>
+    /// <exception cref="IOException">A folder on the path is a file.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder must exist and does not.</exception>
+    internal static void RequireFolder(string path, string what, bool folderMustExist)
+    {
+        string full = Path.GetFullPath(path);
+        string? folder = Path.GetDirectoryName(full), existing = folder;
+        while (existing is not null && !Directory.Exists(existing))
+        {
+            if (File.Exists(existing))
+            {
+                throw new IOException($"{what} '{path}' cannot be written: '{existing}' is a file, not a folder.");
+            }
+
+            existing = Path.GetDirectoryName(existing);
+        }
+
+        if (folderMustExist && existing != folder)
+        {
+            throw new DirectoryNotFoundException($"{what} '{path}' cannot be written: its folder '{folder}' does not exist.");
+        }
     }
 
     /// <summary>

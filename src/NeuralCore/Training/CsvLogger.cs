@@ -47,7 +47,7 @@ public sealed class CsvLogger : Callback
     public bool Append { get; }
 
     /// <inheritdoc/>
-    /// <exception cref="IOException">The file cannot be created or read, or the path is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="IOException">The file cannot be created or read, the path is a directory, a named pipe, a device or a socket, or a folder on it is a file.</exception>
     /// <exception cref="InvalidOperationException">Appending to a file whose header names other columns than this training reports.</exception>
     /// <exception cref="UnauthorizedAccessException">The file or its folder is not writable.</exception>
     public override void OnTrainBegin(TrainingContext context)
@@ -60,6 +60,7 @@ public sealed class CsvLogger : Callback
             InputFile.RequireRegular(_path, "CSV log");
         }
 
+        AtomicFile.RequireFolder(_path, "CsvLogger's path", folderMustExist: false);
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
         if (Append && File.Exists(_path) && new FileInfo(_path).Length > 0)
         {

@@ -105,7 +105,7 @@ public sealed partial class ModelCheckpoint : Callback
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The training will not report the monitored value (with <see cref="SaveBestOnly"/>) or a value the path names.</exception>
-    /// <exception cref="IOException">The path names a folder.</exception>
+    /// <exception cref="IOException">The path names a folder, or a folder on it is a file.</exception>
     /// <exception cref="PathTooLongException">The file name is longer than 255 characters.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
@@ -137,6 +137,8 @@ public sealed partial class ModelCheckpoint : Callback
             {
                 throw new IOException($"ModelCheckpoint's path '{path}' is a folder: a checkpoint must be a file (end the path with a file name such as model.ncm).");
             }
+
+            AtomicFile.RequireFolder(path, "ModelCheckpoint's path", folderMustExist: false);
 
             string temporary = Path.GetFileName(AtomicFile.TemporaryBeside(path));
             longest = Encoding.UTF8.GetByteCount(temporary) > Encoding.UTF8.GetByteCount(longest) ? temporary : longest;

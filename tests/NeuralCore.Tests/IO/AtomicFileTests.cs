@@ -72,4 +72,24 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Contains("a folder", e.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(_dir));
     }
+
+    [Fact]
+    public void Write_under_a_file_or_into_a_missing_folder_names_the_path_and_that_folder()
+    {
+        // Both were a DirectoryNotFoundException naming the hidden temporary file (".m.ncm.<pid>.<guid>.tmp"), a path
+        // the caller never gave, and a file in the folder's place was reported as a missing part of the path.
+        string file = Path.Combine(_dir, "runs");
+        File.WriteAllText(file, "x");
+        string under = Path.Combine(file, "sub", "m.ncm");
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(under, [1, 2]));
+        Assert.Contains($"'{under}'", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{file}' is a file, not a folder", e.Message, StringComparison.Ordinal);
+
+        string missing = Path.Combine(_dir, "none", "m.ncm");
+        var m = Assert.Throws<DirectoryNotFoundException>(() => ModelFile.Save(new Sequential(2, seed: 1).Add(new Dense(1)), missing));
+        Assert.Contains($"'{missing}'", m.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{Path.Combine(_dir, "none")}' does not exist", m.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(".tmp", m.Message, StringComparison.Ordinal);
+        Assert.Equal(["runs"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+    }
 }

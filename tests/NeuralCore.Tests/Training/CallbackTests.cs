@@ -214,6 +214,25 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void Checkpoint_and_csv_log_under_a_file_are_refused_before_training_naming_the_file()
+    {
+        // A checkpoint under a file trained a whole epoch, then failed with "The file '…/runs' already exists." (from
+        // creating its folder); the CSV log failed with the same words before training.
+        string file = Path.Combine(_folder, "runs");
+        File.WriteAllText(file, "x");
+        foreach (Callback callback in new Callback[] { new ModelCheckpoint(Path.Combine(file, "m-{epoch}.ncm"), monitor: "loss"), new CsvLogger(Path.Combine(file, "log", "h.csv")) })
+        {
+            var (model, data) = Setup(40);
+            var e = Assert.Throws<IOException>(() => model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [callback] }));
+            Assert.Contains($"'{file}' is a file, not a folder", e.Message, StringComparison.Ordinal);
+            Assert.Contains(callback.GetType().Name + "'s path", e.Message, StringComparison.Ordinal);
+            Assert.Equal(0, model.EpochsTrained);
+        }
+
+        Assert.Equal("x", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void Checkpoint_saves_the_best_epochs_only_and_fills_the_path()
     {
         var (model, data) = Setup();
