@@ -558,7 +558,8 @@ public sealed class Sequential
     /// <exception cref="ArgumentException">
     /// The loss does not suit the model's last layer (a softmax or sigmoid layer before a loss that applies it
     /// again, probabilities expected from a model that does not output them, one output for a categorical loss), the
-    /// loss has no reduction to train on, or a metric is unknown. The message says what to change.
+    /// loss has no reduction to train on, a metric is unknown, or the optimizer is compiled into another model (its
+    /// state is one model's). The message says what to change.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxBatchSize"/> needs a buffer larger than a .NET array.</exception>
     /// <exception cref="InsufficientMemoryException"><paramref name="maxBatchSize"/> needs more buffer memory than the process may use.</exception>
@@ -587,6 +588,14 @@ public sealed class Sequential
     /// <summary><see cref="Compile"/> by a caller that holds the model already (<c>Fit</c>, sizing its buffers).</summary>
     internal void CompileHeld(ILoss loss, IOptimizer optimizer, int maxBatchSize, bool keepOptimizerState, IReadOnlyList<string>? metrics)
     {
+        if (optimizer is Optimizer claimed && claimed.Owner is not null && claimed.Owner != this)
+        {
+            // An optimizer's moments and step count are those of one arena: shared, two models' steps updated one
+            // state without a word (and models of other sizes failed at their first step with "call Initialize first").
+            throw new ArgumentException(
+                $"The optimizer {optimizer.Name} is already compiled into another model: give each model its own {optimizer.GetType().Name}, or compile that model with another optimizer first.",
+                nameof(optimizer));
+        }
 
         CheckLoss(loss);
         if (metrics is not null)
@@ -623,7 +632,16 @@ public sealed class Sequential
 
         bool keep = keepOptimizerState && ReferenceEquals(optimizer, Optimizer);
         Loss = loss;
+        if (Optimizer is Optimizer previous && !ReferenceEquals(previous, optimizer))
+        {
+            previous.Owner = null;
+        }
+
         Optimizer = optimizer;
+        if (optimizer is Optimizer owned)
+        {
+            owned.Owner = this;
+        }
         if (!keep)
         {
             if (optimizer is Optimizer withSegments)

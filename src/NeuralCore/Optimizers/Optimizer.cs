@@ -48,6 +48,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <inheritdoc/>
     public long Iterations { get; private set; }
 
+    /// <summary>The model this optimizer is compiled into, if any: its state belongs to one model's parameters.</summary>
+    internal object? Owner { get; set; }
+
     /// <inheritdoc/>
     public float LearningRate
     {

@@ -244,13 +244,14 @@ public class PanelOrderTests
         custom.Compile(new SoftmaxCrossEntropy(), new HalvingSgd());
         Assert.False(custom.EnterPanelOrder());
 
-        // One Adam compiled into a second, smaller model: its state no longer fits the first, whose weights must
-        // then stay where they are (the step fails as it did before, naming the count).
+        // An Adam initialized again for a smaller arena (once by compiling it into a second model, which Compile now
+        // refuses): its state no longer fits the model, whose weights must then stay where they are (the step fails
+        // as it did before, naming the count).
         var adam = new Adam(1e-3f);
         var first = new Sequential(Features, seed: 1).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
         first.Compile(new SoftmaxCrossEntropy(), adam);
         float[] before = first.Parameters.ToArray();
-        new Sequential(4, seed: 1).Add(new Dense(8)).Add(new Dense(3)).Compile(new SoftmaxCrossEntropy(), adam);
+        adam.Initialize(4 * 8 + 8 + 8 * 3 + 3);
         Assert.False(first.EnterPanelOrder());
         Assert.Equal(before, first.Parameters.ToArray());
         Assert.ThrowsAny<InvalidOperationException>(() => first.Fit(Data(100, 1), new FitOptions { Epochs = 1, BatchSize = 50 }));
