@@ -37,6 +37,9 @@ public sealed class TrainingContext
     /// <summary>The history so far.</summary>
     public History History { get; }
 
+    /// <summary>Every callback of this training, in order (so that one can refuse another it cannot work beside).</summary>
+    internal IReadOnlyList<Callback> Callbacks { get; set; } = [];
+
     /// <summary>Set by a callback to end training after the current epoch, with a reason for <see cref="History.StopReason"/>.</summary>
     /// <param name="reason">Why training stops.</param>
     /// <exception cref="ArgumentNullException"><paramref name="reason"/> is null (it left the history's stop reason empty).</exception>

@@ -31,11 +31,24 @@ public sealed class LearningRateScheduler : Callback
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException">The schedule gives a negative, infinite or NaN rate.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A schedule of every step trains beside a <see cref="ReduceLROnPlateau"/> or another
+    /// <see cref="LearningRateScheduler"/>, whose rates it would overwrite at the next step.
+    /// </exception>
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (_schedule is not null)
         {
+            // Keras refuses to set the rate of an optimizer built with a schedule; here the other callback's rate held
+            // for one step at most while it reported its changes.
+            Callback? other = context.Callbacks.FirstOrDefault(c => c != this && c is ReduceLROnPlateau or LearningRateScheduler);
+            if (other is not null)
+            {
+                throw new InvalidOperationException(
+                    $"LearningRateScheduler's schedule sets the learning rate before every step, so what {other.GetType().Name} sets would be overwritten at the next step: use one of them (a per-epoch LearningRateScheduler function receives the current rate, and so works beside ReduceLROnPlateau).");
+            }
+
             Apply(context);
         }
     }

@@ -269,6 +269,7 @@ public static class ModelTraining
         model.CompileHeld(loss, model.Optimizer!, batchSize, keepOptimizerState: true, model.Metrics);
         // An array: a foreach over it allocates no enumerator in the step loop.
         Callback[] callbacks = options.Verbose > 0 ? [new ProgressLogger(options.Verbose), .. options.Callbacks] : [.. options.Callbacks];
+        context.Callbacks = callbacks;
 
         // The first layer's weights may stay in its products' order through an epoch's steps when no callback can see
         // them between steps (Sequential.EnterPanelOrder); they are back in row-major order before anything else runs.

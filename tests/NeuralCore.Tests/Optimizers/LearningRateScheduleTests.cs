@@ -110,6 +110,24 @@ public class LearningRateScheduleTests
     }
 
     [Fact]
+    public void A_schedule_of_every_step_beside_another_rate_changer_is_refused_before_training()
+    {
+        // The schedule set its rate again before every step: ReduceLROnPlateau listed its reductions
+        // ("epoch 1: 0.1 -> 0.01") while every step used the schedule's rate, and of a per-epoch function the epoch's
+        // first step alone took its rate. Keras refuses to set the rate of an optimizer built with a schedule.
+        var (x, y) = Training.FitTests.Blobs(32, 3);
+        foreach (Callback other in new Callback[] { new ReduceLROnPlateau("loss", patience: 0), new LearningRateScheduler((_, rate) => rate / 2) })
+        {
+            var model = new Sequential(2, 4).Add(new Dense(4));
+            model.Compile(new SoftmaxCrossEntropy(), new Sgd(0.1f));
+            var schedule = new LearningRateScheduler(new CosineDecay(0.1f, 100));
+            var e = Assert.Throws<InvalidOperationException>(() => model.Fit(x, y, new FitOptions { Epochs = 2, Callbacks = [other, schedule] }));
+            Assert.Contains($"LearningRateScheduler's schedule sets the learning rate before every step, so what {other.GetType().Name} sets", e.Message, StringComparison.Ordinal);
+            Assert.Equal(0, model.EpochsTrained);
+        }
+    }
+
+    [Fact]
     public void Cosine_decay_names_bad_arguments()
     {
         Assert.Equal("decaySteps", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(0.1f, 0)).ParamName);
