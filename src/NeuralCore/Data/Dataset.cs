@@ -1,3 +1,4 @@
+using System.Globalization;
 using NeuralCore.Kernels;
 
 namespace NeuralCore.Data;
@@ -253,13 +254,19 @@ public sealed class Dataset
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         Check.InRange(validationFraction, 0f, 1f, "()", nameof(validationFraction), "a validation fraction");
+        return CheckedSplitIndex(count, validationFraction, nameof(validationFraction), nameof(validationFraction));
+    }
 
+    // The check of SplitIndex under the caller's names: Fit's refusal named this method's parameter, which its caller
+    // never sees, instead of FitOptions.ValidationSplit.
+    internal static int CheckedSplitIndex(int count, double validationFraction, string name, string paramName)
+    {
         int splitAt = (int)Math.Floor(count * (1.0 - validationFraction));
         if (splitAt == 0 || splitAt == count)
         {
-            throw new ArgumentException(
-                $"{count} samples are too few to split into training and validation sets with validationFraction={validationFraction}: the training part would hold {splitAt}.",
-                nameof(validationFraction));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{count} samples are too few to split into training and validation sets with {name}={validationFraction}: the training part would hold {splitAt} and the validation part {count - splitAt}."),
+                paramName);
         }
 
         return splitAt;

@@ -225,7 +225,7 @@ public static class ModelTraining
         else
         {
             // Keras: the last samples validate, cut before shuffling; an empty part is an error, as in Keras.
-            trainCount = options.ValidationSplit > 0 ? Dataset.SplitIndex(count, options.ValidationSplit) : count;
+            trainCount = options.ValidationSplit > 0 ? Dataset.CheckedSplitIndex(count, options.ValidationSplit, "ValidationSplit", nameof(options)) : count;
             train = data.Slice(0, trainCount);
             validation = data.Slice(trainCount, count - trainCount);
         }

@@ -226,6 +226,18 @@ public class FitTests
     }
 
     [Fact]
+    public void A_validation_split_that_leaves_a_part_empty_names_fit_options_validation_split()
+    {
+        // One sample and ValidationSplit 0.5 was refused under the name of Dataset.SplitIndex's parameter
+        // ("validationFraction=0.5", parameter 'validationFraction'), which Fit's caller never sees.
+        var (x, y) = Blobs(1, 3);
+        var e = Assert.Throws<ArgumentException>(() => Model().Fit(x, y, new FitOptions { ValidationSplit = 0.5 }));
+        Assert.Equal("options", e.ParamName);
+        Assert.Contains("ValidationSplit=0.5", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the training part would hold 0 and the validation part 1", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_seed_fixes_the_whole_run()
     {
         var (x, y) = Blobs(300, 4);
