@@ -59,6 +59,13 @@ internal static class Cli
         CustomParser = result => ParsePath(result, "--out"),
     };
 
+    // verify only reads the folder: the same option under its own description.
+    private static readonly Option<string?> VerifyOutOption = new("--out")
+    {
+        Description = "The output folder to check (default runs/mnist).",
+        CustomParser = result => ParsePath(result, "--out"),
+    };
+
     private static readonly Option<int?> EarlyStoppingOption = new("--early-stopping")
     {
         Description = "Stop when --monitor has not improved for this many epochs, and keep the best epoch's weights (Keras's EarlyStopping with restore_best_weights). Default: off.",
@@ -170,9 +177,9 @@ internal static class Cli
 
         var verifyCommand = new Command("verify", "Checks that an output folder holds one finished run's outputs, as its manifest.json lists them (exit code 1 if not).")
         {
-            OutOption,
+            VerifyOutOption,
         };
-        verifyCommand.SetAction(result => verify?.Invoke(result.GetValue(OutOption) ?? Path.Combine("runs", "mnist")) ?? 0);
+        verifyCommand.SetAction(result => verify?.Invoke(result.GetValue(VerifyOutOption) ?? Path.Combine("runs", "mnist")) ?? 0);
         root.Subcommands.Add(verifyCommand);
         return root;
     }

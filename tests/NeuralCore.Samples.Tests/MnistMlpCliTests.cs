@@ -1,3 +1,4 @@
+using System.CommandLine;
 using MnistMlp;
 
 namespace NeuralCore.Samples.Tests;
@@ -116,6 +117,21 @@ public class MnistMlpCliTests
         var root = Cli.Build((_, _) => 0, (_, _, _) => 0, (model, settings, output, _) => { seen = (model, settings, output); return 0; }, _ => 0);
         Assert.Equal(0, root.Parse(["evaluate", "--model", "m.ncm", "--data", "d", "--threads", "1", "--out", "o"]).Invoke());
         Assert.Equal(("m.ncm", "d", 1, "o"), (seen!.Value.Model, seen.Value.Settings.DataDirectory, seen.Value.Settings.Threads, seen.Value.Out));
+    }
+
+    [Fact]
+    public void Verify_reads_the_folder_its_out_names_and_says_so()
+    {
+        // verify shared train's --out, whose help promised to write history.csv, the pictures and model.ncm there.
+        string? seen = null;
+        var root = Cli.Build((_, _) => 0, (_, _, _) => 0, (_, _, _, _) => 0, folder => { seen = folder; return 0; });
+        Assert.Equal(0, root.Parse(["verify", "--out", "o"]).Invoke());
+        Assert.Equal("o", seen);
+        Assert.Equal(0, root.Parse(["verify"]).Invoke());
+        Assert.Equal(Path.Combine("runs", "mnist"), seen);
+        Option verifyOut = root.Subcommands.Single(c => c.Name == "verify").Options.Single(o => o.Name == "--out");
+        Assert.DoesNotContain("write", verifyOut.Description, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("check", verifyOut.Description, StringComparison.Ordinal);
     }
 
     [Theory]
