@@ -61,7 +61,7 @@ public sealed class LearningRateScheduler : Callback
         if (_perEpoch is not null)
         {
             IOptimizer optimizer = context.Model.Optimizer!;
-            optimizer.LearningRate = _perEpoch(epoch - 1, optimizer.LearningRate);
+            optimizer.LearningRate = Checked(_perEpoch(epoch - 1, optimizer.LearningRate), $"The per-epoch schedule function, for epoch {epoch - 1} (counted from 0),");
         }
     }
 
@@ -79,8 +79,15 @@ public sealed class LearningRateScheduler : Callback
     private void Apply(TrainingContext context)
     {
         IOptimizer optimizer = context.Model.Optimizer!;
-        optimizer.LearningRate = _schedule!.Rate(optimizer.Iterations);
+        optimizer.LearningRate = Checked(_schedule!.Rate(optimizer.Iterations), $"{_schedule.GetType().Name}, at step {optimizer.Iterations},");
     }
+
+    // The optimizer's own check named only "learningRate": a schedule that overflows (ExponentialDecay with a large
+    // rate) failed mid-training without saying which schedule, or when.
+    private static float Checked(float rate, string source) =>
+        float.IsFinite(rate) && rate >= 0
+            ? rate
+            : throw new ArgumentOutOfRangeException(nameof(rate), rate, $"{source} gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
 
     // Reads the learning rate only, between steps.
     internal override bool MayReadModelBetweenSteps => false;

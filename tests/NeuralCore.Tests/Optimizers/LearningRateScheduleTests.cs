@@ -1,3 +1,4 @@
+using NeuralCore.Data;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -198,6 +199,30 @@ public class LearningRateScheduleTests
         });
         Assert.Equal([(0, 0.5f), (1, 0.25f), (2, 0.125f)], calls);
         Assert.Equal(0.0625f, model.Optimizer!.LearningRate);
+    }
+
+    [Fact]
+    public void A_schedule_that_overflows_is_named_with_its_step()
+    {
+        // The optimizer's own check said only "Expected a non-negative, finite learningRate. Received: Infinity".
+        var model = new Sequential(2, seed: 1).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Sgd());
+        var data = new Dataset([.. Enumerable.Range(0, 16).Select(i => i / 16f)], new float[8], 2, 1);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            BatchSize = 1,
+            Shuffle = false,
+            Callbacks = [new LearningRateScheduler(new ExponentialDecay(1e-3f, 1, 1e20f))],
+        }));
+        Assert.Contains("ExponentialDecay, at step 3, gave a learning rate of Infinity", e.Message, StringComparison.Ordinal);
+
+        var perEpoch = Assert.Throws<ArgumentOutOfRangeException>(() => model.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            Callbacks = [new LearningRateScheduler((_, _) => float.NaN)],
+        }));
+        Assert.Contains("The per-epoch schedule function, for epoch 0 (counted from 0), gave a learning rate of NaN", perEpoch.Message, StringComparison.Ordinal);
     }
 
     [Fact]
