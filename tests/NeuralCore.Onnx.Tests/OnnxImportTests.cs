@@ -164,20 +164,7 @@ public sealed class OnnxImportTests : IDisposable
         // file) were allocated layer by layer, 8 bytes a parameter, until Sequential.Add refused the 2,047th with an
         // ArgumentException that did not name the file (17 GB by then; under a 4 GB heap, an OutOfMemoryException).
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(1024).Add(new Dense(1024)).ToOnnx());
-        NodeProto gemm = proto.Graph.Node[0], last = proto.Graph.Node[^1];
-        proto.Graph.Node.Remove(last);
-        string current = gemm.Output[0];
-        for (int i = 0; i < 2100; i++)
-        {
-            NodeProto copy = gemm.Clone();
-            copy.Name = $"shared_{i}";
-            copy.Input[0] = current;
-            copy.Output[0] = current = $"shared_{i}/out";
-            proto.Graph.Node.Add(copy);
-        }
-
-        last.Input[0] = current;
-        proto.Graph.Node.Add(last);
+        RepeatFirstNode(proto, 2100);
         byte[] onnx = proto.ToByteArray();
         Assert.True(onnx.Length < 5 << 20);
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -192,15 +179,23 @@ public sealed class OnnxImportTests : IDisposable
         // Four nodes sharing one weight that claims [2^31 - 1, 2^31 - 1]: the claims' sum passes 2^63, which wrapped
         // to a negative total and let the check pass.
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(3)).ToOnnx());
-        NodeProto gemm = proto.Graph.Node[0], last = proto.Graph.Node[^1];
-        TensorProto weight = proto.Graph.Initializer.Single(t => t.Name == gemm.Input[1]);
+        TensorProto weight = proto.Graph.Initializer.Single(t => t.Name == proto.Graph.Node[0].Input[1]);
         weight.Dims[0] = int.MaxValue;
         weight.Dims[1] = int.MaxValue;
+        RepeatFirstNode(proto, 3);
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "claims.onnx"));
+        Assert.StartsWith("claims.onnx: its dense layers would hold", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Chains <paramref name="copies"/> more copies of the graph's first node (its weights shared) before its last node.</summary>
+    private static void RepeatFirstNode(ModelProto proto, int copies)
+    {
+        NodeProto first = proto.Graph.Node[0], last = proto.Graph.Node[^1];
         proto.Graph.Node.Remove(last);
-        string current = gemm.Output[0];
-        for (int i = 0; i < 3; i++)
+        string current = first.Output[0];
+        for (int i = 0; i < copies; i++)
         {
-            NodeProto copy = gemm.Clone();
+            NodeProto copy = first.Clone();
             copy.Name = $"shared_{i}";
             copy.Input[0] = current;
             copy.Output[0] = current = $"shared_{i}/out";
@@ -209,8 +204,6 @@ public sealed class OnnxImportTests : IDisposable
 
         last.Input[0] = current;
         proto.Graph.Node.Add(last);
-        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "claims.onnx"));
-        Assert.StartsWith("claims.onnx: its dense layers would hold", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
