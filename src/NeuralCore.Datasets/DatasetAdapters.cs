@@ -110,9 +110,15 @@ public static class DatasetAdapters
     private static float[] Flatten(float[][] rows, int expectedRows, string name, out int width)
     {
         ArgumentNullException.ThrowIfNull(rows, name);
-        if (rows.Length == 0 || rows[0] is null || rows[0].Length == 0)
+        if (rows.Length == 0)
         {
             throw new ArgumentException($"{name} needs at least one non-empty row.", name);
+        }
+
+        if (rows[0] is null || rows[0].Length == 0)
+        {
+            // The first row sets the width: said of it alone (a null first row among others was reported as no row at all).
+            throw new ArgumentException($"{name}[0] is {(rows[0] is null ? "null" : "empty")}; every row needs at least one value.", name);
         }
 
         if (rows.Length != expectedRows)

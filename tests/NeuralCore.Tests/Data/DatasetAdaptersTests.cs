@@ -59,5 +59,9 @@ public class DatasetAdaptersTests
         Assert.Contains("has 3 rows but there are 2 labels", count.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => DatasetAdapters.FromSpan([1f, 2f, 3f], [0, 1], 2));
         Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([], Array.Empty<int>()));
+        var nullFirst = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([null!, [1f]], [0, 1]));
+        Assert.Contains("rows[0] is null", nullFirst.Message, StringComparison.Ordinal);
+        var emptyFirst = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([[], [1f]], [0, 1]));
+        Assert.Contains("rows[0] is empty", emptyFirst.Message, StringComparison.Ordinal);
     }
 }
