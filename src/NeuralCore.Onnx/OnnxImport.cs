@@ -388,6 +388,12 @@ public static class OnnxImport
                 count *= dim;
             }
 
+            if (tensor.RawData.Length > 0 && tensor.FloatData.Count > 0)
+            {
+                // The ONNX schema allows one of the two; which one a reader takes is a guess (raw_data was taken silently).
+                throw Invalid($"tensor '{name}' holds its values twice, in raw_data ({tensor.RawData.Length} bytes) and in float_data ({tensor.FloatData.Count} values); a tensor holds one of them");
+            }
+
             if (tensor.RawData.Length > 0)
             {
                 if (tensor.RawData.Length != count * sizeof(float))

@@ -246,6 +246,15 @@ public sealed class OnnxImportTests : IDisposable
         proto.Graph.Initializer[0].FloatData.Clear();
         Assert.Contains("holds 5 bytes, not 24", Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "short.onnx")).Message, StringComparison.Ordinal);
 
+        // Values in both fields: raw_data was taken and float_data ignored without a word.
+        proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
+        TensorProto twice = proto.Graph.Initializer[0];
+        twice.FloatData.Clear();
+        twice.FloatData.Add(new float[6]);
+        twice.RawData = ByteString.CopyFrom(new byte[24]);
+        Assert.Contains($"tensor '{twice.Name}' holds its values twice, in raw_data (24 bytes) and in float_data (6 values)",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "twice.onnx")).Message, StringComparison.Ordinal);
+
         // Shapes are checked against the data before any layer is allocated.
         proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
         proto.Graph.Initializer[0].Dims[1] = 1_000_000_000;
