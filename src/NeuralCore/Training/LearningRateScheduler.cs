@@ -79,7 +79,9 @@ public sealed class LearningRateScheduler : Callback
     private void Apply(TrainingContext context)
     {
         IOptimizer optimizer = context.Model.Optimizer!;
-        optimizer.LearningRate = Checked(_schedule!.Rate(optimizer.Iterations), $"{_schedule.GetType().Name}, at step {optimizer.Iterations},");
+        float rate = _schedule!.Rate(optimizer.Iterations);
+        // The message is built for a bad rate only: this runs after every step, and a step allocates nothing.
+        optimizer.LearningRate = float.IsFinite(rate) && rate >= 0 ? rate : Checked(rate, $"{_schedule.GetType().Name}, at step {optimizer.Iterations},");
     }
 
     // The optimizer's own check named only "learningRate": a schedule that overflows (ExponentialDecay with a large

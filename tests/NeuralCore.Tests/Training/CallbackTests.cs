@@ -68,6 +68,35 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void Fit_allocates_nothing_between_steps_with_a_schedule_of_every_step()
+    {
+        // The scheduler sets the rate after every step; the text naming the schedule and step in its check's message
+        // was built for every step, whether the rate was bad or not.
+        var (model, data) = Setup(6400);
+        long at10 = 0, at150 = 0;
+        var probe = new LambdaCallback(onBatchEnd: (epoch, step, _, _) =>
+        {
+            if (epoch == 2 && step == 10)
+            {
+                at10 = GC.GetAllocatedBytesForCurrentThread();
+            }
+            else if (epoch == 2 && step == 150)
+            {
+                at150 = GC.GetAllocatedBytesForCurrentThread();
+            }
+        });
+        model.Fit(data, new FitOptions
+        {
+            Epochs = 2,
+            BatchSize = 32,
+            Verbose = 0,
+            Callbacks = [new LearningRateScheduler(new CosineDecay(0.01f, 1000)), probe],
+        });
+        Assert.True(at10 > 0 && at150 > 0, "the probe did not run");
+        Assert.True(at150 - at10 == 0, $"140 steps of Fit allocated {at150 - at10} bytes on the training thread");
+    }
+
+    [Fact]
     public void A_logger_at_verbose_0_writes_nothing_even_on_a_terminal()
     {
         var (model, data) = Setup();
