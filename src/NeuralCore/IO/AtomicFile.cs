@@ -92,7 +92,16 @@ public static class AtomicFile
 
         if (folderMustExist && existing != folder)
         {
-            throw new DirectoryNotFoundException($"{what} '{path}' cannot be written: its folder '{folder}' does not exist.");
+            try
+            {
+                // Directory.Exists is false too for a folder that is there but cannot be looked at (a folder above it
+                // without search permission): the file system's own error, UnauthorizedAccessException, says so.
+                _ = File.GetAttributes(folder!);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw new DirectoryNotFoundException($"{what} '{path}' cannot be written: its folder '{folder}' does not exist.");
+            }
         }
     }
 

@@ -92,4 +92,33 @@ public sealed class AtomicFileTests : IDisposable
         Assert.DoesNotContain(".tmp", m.Message, StringComparison.Ordinal);
         Assert.Equal(["runs"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
     }
+    [Fact]
+    public void Write_into_a_folder_that_cannot_be_looked_at_is_refused_as_access_denied_not_as_missing()
+    {
+        // Directory.Exists is false for a folder under one without search permission, which was then reported as
+        // missing (DirectoryNotFoundException "its folder ... does not exist"); the write itself said access denied.
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string locked = Path.Combine(_dir, "locked"), folder = Path.Combine(locked, "sub");
+        Directory.CreateDirectory(folder);
+        File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            if (Directory.Exists(folder))
+            {
+                // Root (and a process with CAP_DAC_READ_SEARCH) looks through any folder: nothing to check here.
+                return;
+            }
+
+            var e = Assert.Throws<UnauthorizedAccessException>(() => AtomicFile.Write(Path.Combine(folder, "m.ncm"), [1, 2]));
+            Assert.Contains(folder, e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
 }
