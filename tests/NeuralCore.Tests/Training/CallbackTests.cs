@@ -39,7 +39,17 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
-    public void Fit_allocates_nothing_between_steps_with_a_logger_shuffling_and_a_validation_split()
+    public void Fit_allocates_nothing_between_steps_with_a_logger_shuffling_and_a_validation_split() =>
+        // A redrawn bar builds its line every 100 ms: a redraw allocates, a step must not.
+        AssertNoAllocationBetweenSteps(new ProgressLogger(1, TextWriter.Null, interactive: false), validationSplit: 0.1);
+
+    [Fact]
+    public void Fit_allocates_nothing_between_steps_with_a_schedule_of_every_step() =>
+        // The scheduler sets the rate after every step; the text naming the schedule and step in its check's message
+        // was built for every step, whether the rate was bad or not.
+        AssertNoAllocationBetweenSteps(new LearningRateScheduler(new CosineDecay(0.01f, 1000)), validationSplit: 0);
+
+    private static void AssertNoAllocationBetweenSteps(Callback callback, double validationSplit)
     {
         var (model, data) = Setup(6400);
         long at10 = 0, at150 = 0;
@@ -55,43 +65,7 @@ public sealed class CallbackTests : IDisposable
                 at150 = GC.GetAllocatedBytesForCurrentThread();
             }
         });
-        model.Fit(data, new FitOptions
-        {
-            Epochs = 2,
-            BatchSize = 32,
-            ValidationSplit = 0.1,
-            // A redrawn bar builds its line every 100 ms: a redraw allocates, a step must not.
-            Callbacks = [new ProgressLogger(1, TextWriter.Null, interactive: false), probe],
-        });
-        Assert.True(at10 > 0 && at150 > 0, "the probe did not run");
-        Assert.True(at150 - at10 == 0, $"140 steps of Fit allocated {at150 - at10} bytes on the training thread");
-    }
-
-    [Fact]
-    public void Fit_allocates_nothing_between_steps_with_a_schedule_of_every_step()
-    {
-        // The scheduler sets the rate after every step; the text naming the schedule and step in its check's message
-        // was built for every step, whether the rate was bad or not.
-        var (model, data) = Setup(6400);
-        long at10 = 0, at150 = 0;
-        var probe = new LambdaCallback(onBatchEnd: (epoch, step, _, _) =>
-        {
-            if (epoch == 2 && step == 10)
-            {
-                at10 = GC.GetAllocatedBytesForCurrentThread();
-            }
-            else if (epoch == 2 && step == 150)
-            {
-                at150 = GC.GetAllocatedBytesForCurrentThread();
-            }
-        });
-        model.Fit(data, new FitOptions
-        {
-            Epochs = 2,
-            BatchSize = 32,
-            Verbose = 0,
-            Callbacks = [new LearningRateScheduler(new CosineDecay(0.01f, 1000)), probe],
-        });
+        model.Fit(data, new FitOptions { Epochs = 2, BatchSize = 32, ValidationSplit = validationSplit, Verbose = 0, Callbacks = [callback, probe] });
         Assert.True(at10 > 0 && at150 > 0, "the probe did not run");
         Assert.True(at150 - at10 == 0, $"140 steps of Fit allocated {at150 - at10} bytes on the training thread");
     }
