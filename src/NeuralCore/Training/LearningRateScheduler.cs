@@ -61,7 +61,8 @@ public sealed class LearningRateScheduler : Callback
         if (_perEpoch is not null)
         {
             IOptimizer optimizer = context.Model.Optimizer!;
-            optimizer.LearningRate = Checked(_perEpoch(epoch - 1, optimizer.LearningRate), $"The per-epoch schedule function, for epoch {epoch - 1} (counted from 0),");
+            float rate = _perEpoch(epoch - 1, optimizer.LearningRate);
+            optimizer.LearningRate = Usable(rate) ? rate : throw BadRate(rate, $"The per-epoch schedule function, for epoch {epoch - 1} (counted from 0),");
         }
     }
 
@@ -81,15 +82,15 @@ public sealed class LearningRateScheduler : Callback
         IOptimizer optimizer = context.Model.Optimizer!;
         float rate = _schedule!.Rate(optimizer.Iterations);
         // The message is built for a bad rate only: this runs after every step, and a step allocates nothing.
-        optimizer.LearningRate = float.IsFinite(rate) && rate >= 0 ? rate : Checked(rate, $"{_schedule.GetType().Name}, at step {optimizer.Iterations},");
+        optimizer.LearningRate = Usable(rate) ? rate : throw BadRate(rate, $"{_schedule.GetType().Name}, at step {optimizer.Iterations},");
     }
+
+    private static bool Usable(float rate) => float.IsFinite(rate) && rate >= 0;
 
     // The optimizer's own check named only "learningRate": a schedule that overflows (ExponentialDecay with a large
     // rate) failed mid-training without saying which schedule, or when.
-    private static float Checked(float rate, string source) =>
-        float.IsFinite(rate) && rate >= 0
-            ? rate
-            : throw new ArgumentOutOfRangeException(nameof(rate), rate, $"{source} gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
+    private static ArgumentOutOfRangeException BadRate(float rate, string source) =>
+        new(nameof(rate), rate, $"{source} gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
 
     // Reads the learning rate only, between steps.
     internal override bool MayReadModelBetweenSteps => false;

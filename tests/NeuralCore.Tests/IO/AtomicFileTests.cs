@@ -92,6 +92,7 @@ public sealed class AtomicFileTests : IDisposable
         Assert.DoesNotContain(".tmp", m.Message, StringComparison.Ordinal);
         Assert.Equal(["runs"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
     }
+
     [Fact]
     public void Write_into_a_folder_that_cannot_be_looked_at_is_refused_as_access_denied_not_as_missing()
     {
