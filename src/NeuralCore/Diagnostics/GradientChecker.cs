@@ -151,7 +151,7 @@ public static class GradientChecker
 
     /// <summary>
     /// Checks a compiled model's parameter gradients (<see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, int)"/>) against its mean loss
-    /// computed by <see cref="Sequential.Infer"/>; the model must not drop out (no active <see cref="Dropout"/>).
+    /// computed by <see cref="Sequential.Infer(ReadOnlySpan{float}, Span{float}, int)"/>; the model must not drop out (no active <see cref="Dropout"/>).
     /// </summary>
     /// <param name="model">A compiled model; its parameters are perturbed and restored.</param>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>

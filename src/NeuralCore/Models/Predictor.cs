@@ -71,19 +71,24 @@ public sealed class Predictor
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="predictions">The <c>[batch, OutputSize]</c> predictions, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
-    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
+        Predict(inputs, predictions, batch, checkFinite: true);
+    }
+
+    private void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch, bool checkFinite)
+    {
         Sequential.CheckPredictions(predictions, batch, OutputSize);
-        Infer(inputs, predictions, batch);
+        Sequential.InferLayers(_layers, _fusedRelu, _frozen, inputs, predictions, batch, checkFinite);
         _loss?.ToPredictions(predictions, predictions, batch, OutputSize);
     }
 
     /// <summary>The prediction for one sample (see <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>).</summary>
     /// <param name="sample">The <c>[InputSize]</c> sample.</param>
     /// <returns>The <c>[OutputSize]</c> prediction.</returns>
-    /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features.</exception>
+    /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features, or one of them is NaN or infinite.</exception>
     public float[] Predict(ReadOnlySpan<float> sample)
     {
         if (sample.Length != InputSize)
@@ -91,20 +96,21 @@ public sealed class Predictor
             throw new ArgumentException($"The sample has {sample.Length} features but the predictor expects {InputSize}.", nameof(sample));
         }
 
+        Check.Finite(sample, InputSize, nameof(sample));
         float[] prediction = new float[OutputSize];
-        Predict(sample, prediction, 1);
+        Predict(sample, prediction, 1, checkFinite: false);
         return prediction;
     }
 
     /// <summary>
     /// The raw outputs of the last layer for a batch (logits when the loss expects them), as
-    /// <see cref="Sequential.Infer"/> gave them when the predictor was created.
+    /// <see cref="Sequential.Infer(ReadOnlySpan{float}, Span{float}, int)"/> gave them when the predictor was created.
     /// </summary>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="outputs">The <c>[batch, OutputSize]</c> outputs, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
-    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
     public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
-        Sequential.InferLayers(_layers, _fusedRelu, _frozen, inputs, outputs, batch);
+        Sequential.InferLayers(_layers, _fusedRelu, _frozen, inputs, outputs, batch, checkFinite: true);
 }

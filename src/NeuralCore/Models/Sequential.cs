@@ -976,13 +976,20 @@ public sealed class Sequential
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="predictions">The <c>[batch, OutputSize]</c> predictions, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
-    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
-    public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
+    public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch) =>
+        Predict(inputs, predictions, batch, checkFinite: true);
+
+    /// <summary>
+    /// <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>, with the finiteness check left to a caller that
+    /// checked all of its samples at once (so that a bad value is named by its row in the caller's data, not the chunk's).
+    /// </summary>
+    internal void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch, bool checkFinite)
     {
         using ReadScope read = EnterRead(nameof(Predict));
         CheckPredictions(predictions, batch, OutputSize);
-        Infer(inputs, predictions, batch);
+        Infer(inputs, predictions, batch, checkFinite);
         Loss?.ToPredictions(predictions, predictions, batch, OutputSize);
     }
 
@@ -996,7 +1003,7 @@ public sealed class Sequential
     /// <summary>The prediction for one sample (see <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>).</summary>
     /// <param name="sample">The <c>[InputSize]</c> sample.</param>
     /// <returns>The <c>[OutputSize]</c> prediction.</returns>
-    /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features.</exception>
+    /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features, or one of them is NaN or infinite.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public float[] Predict(ReadOnlySpan<float> sample)
     {
@@ -1006,8 +1013,9 @@ public sealed class Sequential
             throw new ArgumentException($"The sample has {sample.Length} features but the model expects {InputSize}.", nameof(sample));
         }
 
+        Check.Finite(sample, InputSize, nameof(sample));
         float[] probabilities = new float[OutputSize];
-        Predict(sample, probabilities, 1);
+        Predict(sample, probabilities, 1, checkFinite: false);
         return probabilities;
     }
 
@@ -1019,12 +1027,16 @@ public sealed class Sequential
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="outputs">The <c>[batch, OutputSize]</c> outputs, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
-    /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
-    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
+        Infer(inputs, outputs, batch, checkFinite: true);
+
+    /// <summary><see cref="Infer(ReadOnlySpan{float}, Span{float}, int)"/>; <paramref name="checkFinite"/> false for inputs already checked (a <see cref="Data.Dataset"/>'s, or a caller's whole span).</summary>
+    internal void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch, bool checkFinite)
     {
         using ReadScope read = EnterRead(nameof(Infer));
-        InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch);
+        InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch, checkFinite);
     }
 
     /// <summary>
@@ -1032,7 +1044,7 @@ public sealed class Sequential
     /// each dense layer <c>i</c> with <c>frozen[i]</c> reading that frozen copy of its parameters instead of its own.
     /// </summary>
     internal static void InferLayers(IReadOnlyList<ILayer> layers, bool[] fusedRelu, Dense.Frozen?[]? frozen,
-        ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+        ReadOnlySpan<float> inputs, Span<float> outputs, int batch, bool checkFinite)
     {
         if (layers.Count == 0)
         {
@@ -1043,6 +1055,12 @@ public sealed class Sequential
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
         Check.Holds(inputs.Length, batch, inputSize, nameof(inputs), "batch", exact: true);
         Check.Holds(outputs.Length, batch, outputSize, nameof(outputs), "batch");
+        if (checkFinite)
+        {
+            // A NaN or an infinity in the inputs made every prediction of its row NaN, silently; Fit and Evaluate refuse
+            // them, and so does prediction. One vector pass: about 20 ns for a 784-feature sample.
+            Check.Finite(inputs, inputSize, nameof(inputs));
+        }
 
         // A loop, not Max(): enumerating the list through its interface allocated an enumerator on every call.
         int widest = 0;

@@ -687,7 +687,7 @@ public static class ModelTraining
         {
             int outputs = _model.OutputSize;
             Span<float> y = _outputs.AsSpan(0, n * outputs);
-            _model.Infer(x, y, n);
+            _model.Infer(x, y, n, checkFinite: false);
             double sum = _loss.Sum(y, targets, n, outputs);
 
             // Keras's evaluate averages the batch losses weighted by batch size: for the default reduction that is the
@@ -779,7 +779,7 @@ public static class ModelTraining
     /// <param name="count">The number of samples; non-negative.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count, OutputSize]</c> predictions, row-major.</returns>
-    /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values.</exception>
+    /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values, or one of them is NaN or infinite.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static float[] Predict(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {
@@ -787,14 +787,14 @@ public static class ModelTraining
         using Sequential.ReadScope read = model.EnterRead(nameof(Predict));
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        Check.Holds(inputs.Length, count, model.InputSize, nameof(inputs), "count", exact: true);
+        CheckSpans(model, inputs, count);
         int features = model.InputSize, outputs = model.OutputSize;
         float[] predictions = new float[(long)count * outputs];
         int chunk = Math.Max(1, Math.Min(batchSize, count));
         for (int first = 0; first < count; first += chunk)
         {
             int n = Math.Min(chunk, count - first);
-            model.Predict(inputs.Slice(first * features, n * features), predictions.AsSpan(first * outputs, n * outputs), n);
+            model.Predict(inputs.Slice(first * features, n * features), predictions.AsSpan(first * outputs, n * outputs), n, checkFinite: false);
         }
 
         return predictions;
@@ -842,7 +842,7 @@ public static class ModelTraining
                     x = inputs.AsSpan(0, n * features);
                 }
 
-                model.Infer(x, buffer.AsSpan(0, n * outputs), n);
+                model.Infer(x, buffer.AsSpan(0, n * outputs), n, checkFinite: false);
                 action(first, n, buffer.AsSpan(0, n * outputs));
             }
         }
@@ -949,7 +949,7 @@ public static class ModelTraining
             for (int first = 0; first < count; first += chunk)
             {
                 int n = Math.Min(chunk, count - first);
-                model.Infer(inputs.Slice(first * features, n * features), buffer.AsSpan(0, n * outputs), n);
+                model.Infer(inputs.Slice(first * features, n * features), buffer.AsSpan(0, n * outputs), n, checkFinite: false);
                 Classify(model, buffer.AsSpan(0, n * outputs), predictions.AsSpan(first, n), n);
             }
         }

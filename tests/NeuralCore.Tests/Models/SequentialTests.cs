@@ -334,6 +334,43 @@ public class SequentialTests
         Assert.Equal(1.0, single.Sum(v => (double)v), 1e-5);
     }
 
+    [Fact]
+    public void Prediction_refuses_inputs_that_are_not_finite_and_names_the_value()
+    {
+        // Fit and Evaluate refused a NaN input, while every way of predicting returned a NaN row for it, silently.
+        Sequential model = Mlp(16);
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        Predictor predictor = model.CreatePredictor();
+        float[] x = Seeded.Uniform(3 * 784, 2);
+        x[784 + 5] = float.NaN;
+        float[] outputs = new float[30];
+        Action[] calls =
+        [
+            () => model.Predict(x, outputs, 3),
+            () => model.Infer(x, outputs, 3),
+            () => predictor.Predict(x, outputs, 3),
+            () => predictor.Infer(x, outputs, 3),
+        ];
+        foreach (Action call in calls)
+        {
+            var e = Assert.Throws<ArgumentException>(call);
+            Assert.Equal("inputs", e.ParamName);
+            Assert.Contains("inputs[1, 5] = NaN", e.Message, StringComparison.Ordinal);
+        }
+
+        // The row is the caller's, not the chunk's; and a single sample is named as the argument it came in.
+        x[784 + 5] = 0f;
+        x[(2 * 784) + 7] = float.NegativeInfinity;
+        var chunked = Assert.Throws<ArgumentException>(() => model.Predict(x, 3, batchSize: 1));
+        Assert.Contains("inputs[2, 7] = -Infinity", chunked.Message, StringComparison.Ordinal);
+        foreach (Func<float[]> single in new Func<float[]>[] { () => model.Predict(x.AsSpan(2 * 784, 784)), () => predictor.Predict(x.AsSpan(2 * 784, 784)) })
+        {
+            var e = Assert.Throws<ArgumentException>(() => single());
+            Assert.Equal("sample", e.ParamName);
+            Assert.Contains("sample[0, 7] = -Infinity", e.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(8)]
