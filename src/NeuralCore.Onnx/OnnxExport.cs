@@ -78,7 +78,7 @@ public static class OnnxExport
     /// <param name="model">The model; at least one layer.</param>
     /// <param name="path">The destination file; its folder must exist.</param>
     /// <param name="options">The options, or null for the defaults.</param>
-    /// <exception cref="ArgumentException">The model has no layer, or the options name the input and output alike.</exception>
+    /// <exception cref="ArgumentException">The model has no layer, a parameter is NaN or infinite (named by layer and index), or the options name the input and output alike.</exception>
     /// <exception cref="NotSupportedException">
     /// A layer type has no exporter, the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/>
     /// is on, or the file would exceed <see cref="OnnxImport.MaxFileBytes"/>.
@@ -96,7 +96,7 @@ public static class OnnxExport
     /// <param name="model">The model; at least one layer.</param>
     /// <param name="options">The options, or null for the defaults.</param>
     /// <returns>The bytes of the ONNX <c>ModelProto</c>.</returns>
-    /// <exception cref="ArgumentException">The model has no layer, or the options name the input and output alike.</exception>
+    /// <exception cref="ArgumentException">The model has no layer, a parameter is NaN or infinite (named by layer and index), or the options name the input and output alike.</exception>
     /// <exception cref="NotSupportedException">
     /// A layer type has no exporter, the loss is not one of the library's and <see cref="OnnxExportOptions.IncludeLossActivation"/>
     /// is on, or the file would exceed <see cref="OnnxImport.MaxFileBytes"/> (which <see cref="OnnxImport.Load"/> refuses).
@@ -118,6 +118,19 @@ public static class OnnxExport
         if (weightBytes > OnnxImport.MaxFileBytes)
         {
             throw TooLarge(model, weightBytes);
+        }
+
+        // OnnxImport and ModelFile.Load refuse a NaN or infinite weight (every prediction would be NaN): no file of
+        // ours holds one.
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            ReadOnlySpan<float> parameters = model.Layers[i].Parameters.Span;
+            int bad = Kernels.Elementwise.IndexOfNonFinite(parameters);
+            if (bad >= 0)
+            {
+                throw new ArgumentException(Configuration.Names.Printable(string.Create(CultureInfo.InvariantCulture,
+                    $"The model's layer {i} ('{model.Layers[i].Name}'), parameter {bad}, is {parameters[bad]:R}: an exported model's weights must be finite; nothing was exported.")), nameof(model));
+            }
         }
 
         ArgumentException.ThrowIfNullOrEmpty(options.InputName, "options.InputName");

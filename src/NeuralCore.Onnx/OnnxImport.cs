@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using Google.Protobuf;
+using NeuralCore.Configuration;
 using NeuralCore.IO;
 using NeuralCore.Layers;
 using NeuralCore.Models;
@@ -29,7 +30,7 @@ public static class OnnxImport
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket.</exception>
-    /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, names two initializers alike, or its tensors do not fit its graph.</exception>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, names two initializers alike, its tensors do not fit its graph, or a weight or bias is NaN or infinite (the message names the tensor and index).</exception>
     /// <exception cref="NotSupportedException">The graph is not a chain of the operators above (the message names the node), or its layers would hold more parameters than one array.</exception>
     /// <exception cref="InsufficientMemoryException">Its layers' parameters would not fit in the memory available (checked before any is allocated).</exception>
     public static Sequential Load(string path)
@@ -94,7 +95,7 @@ public static class OnnxImport
             GraphProto graph = model.Graph ?? throw Invalid("it has no graph");
             if (model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx") is { Version: < 7 } old)
             {
-                throw new NotSupportedException($"{file}: opset {old.Version} is older than this reader supports (7 or later).");
+                throw new NotSupportedException(Names.Printable($"{file}: opset {old.Version} is older than this reader supports (7 or later)."));
             }
 
             foreach (TensorProto tensor in graph.Initializer)
@@ -109,7 +110,7 @@ public static class OnnxImport
             ValueInfoProto[] inputs = [.. graph.Input.Where(i => !_initializers.ContainsKey(i.Name))];
             if (inputs.Length != 1 || graph.Output.Count != 1)
             {
-                throw new NotSupportedException($"{file}: the graph has {inputs.Length} input(s) and {graph.Output.Count} output(s); a multilayer perceptron has one of each.");
+                throw new NotSupportedException(Names.Printable($"{file}: the graph has {inputs.Length} input(s) and {graph.Output.Count} output(s); a multilayer perceptron has one of each."));
             }
 
             string current = inputs[0].Name;
@@ -154,14 +155,14 @@ public static class OnnxImport
 
             if (current != graph.Output[0].Name)
             {
-                throw new NotSupportedException($"{file}: the chain of nodes ends at '{current}', not at the graph's output '{graph.Output[0].Name}'.");
+                throw new NotSupportedException(Names.Printable($"{file}: the chain of nodes ends at '{current}', not at the graph's output '{graph.Output[0].Name}'."));
             }
 
             if (sequential.Layers.Count == 0)
             {
                 // Only nodes that inference skips (Identity, Dropout, Flatten), or none: a model of no layers, which its
                 // first use refused without naming the file.
-                throw new NotSupportedException($"{file}: the graph holds no layer this library computes (only Identity, Dropout or Flatten nodes, or none), so it maps its input to itself.");
+                throw new NotSupportedException(Names.Printable($"{file}: the graph holds no layer this library computes (only Identity, Dropout or Flatten nodes, or none), so it maps its input to itself."));
             }
 
             return sequential;
@@ -218,7 +219,7 @@ public static class OnnxImport
             var dims = input.Type?.TensorType?.Shape?.Dim;
             if (input.Type?.TensorType is not { ElemType: (int)TensorProto.Types.DataType.Float } || dims is not { Count: 2 } || dims[1].DimValue is <= 0 or > int.MaxValue)
             {
-                throw new NotSupportedException($"{file}: the input '{input.Name}' is not a float tensor of shape [batch, features] with a known number of features.");
+                throw new NotSupportedException(Names.Printable($"{file}: the input '{input.Name}' is not a float tensor of shape [batch, features] with a known number of features."));
             }
 
             return (int)dims[1].DimValue;
@@ -266,7 +267,7 @@ public static class OnnxImport
 
         private void CopyWeights(Dense dense, NodeProto node, NodeProto? add)
         {
-            float[] b = Values(node, node.Input[1]);
+            float[] b = FiniteValues(node, node.Input[1]);
             Span<float> weights = dense.Weights.Span;
             int inputs = dense.InputSize, units = dense.Units;
             if (node.OpType == "Gemm" && Attribute(node, "transB", 0L) != 0)
@@ -288,7 +289,7 @@ public static class OnnxImport
             string? biasName = node.OpType == "Gemm" ? (dense.UseBias ? node.Input[2] : null) : add?.Input[1];
             if (biasName is not null)
             {
-                float[] bias = Values(node, biasName);
+                float[] bias = FiniteValues(node, biasName);
                 if (bias.Length == units)
                 {
                     bias.CopyTo(dense.Bias.Span);
@@ -322,7 +323,7 @@ public static class OnnxImport
             }
 
             // The data must be there, in full, before a layer of this size is allocated.
-            Values(node, tensor.Name);
+            FiniteValues(node, tensor.Name);
             return ((int)tensor.Dims[0], (int)tensor.Dims[1]);
         }
 
@@ -335,7 +336,7 @@ public static class OnnxImport
                 return;
             }
 
-            float[] values = Values(node, name);
+            float[] values = FiniteValues(node, name);
             TensorProto tensor = _initializers[name];
             bool perUnit = values.Length == units && (tensor.Dims.Count == 0 || tensor.Dims[^1] == units);
             if (!perUnit && values.Length != 1)
@@ -356,6 +357,21 @@ public static class OnnxImport
         {
             float[] values = Values(node, name);
             return values.Length == 1 ? values[0] : throw Unsupported(node, $"'{name}' is not a scalar");
+        }
+
+        // A weight or bias that is NaN or infinite makes every prediction NaN (or the layer's whole output one value);
+        // NeuralCore's own model files refuse them too (ModelFile), and its export never writes one.
+        private float[] FiniteValues(NodeProto node, string name)
+        {
+            float[] values = Values(node, name);
+            int bad = Kernels.Elementwise.IndexOfNonFinite(values);
+            if (bad >= 0)
+            {
+                throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"tensor '{name}' (read by node '{node.Name}', {node.OpType}) has value {bad} = {values[bad]:R}, where weights and biases must be finite"));
+            }
+
+            return values;
         }
 
         private float[] Values(NodeProto node, string name)
@@ -438,9 +454,11 @@ public static class OnnxImport
         private static string? Usable(string name) =>
             name.Length is > 0 and <= 256 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.') ? name : null;
 
-        private InvalidDataException Invalid(string problem) => new($"{file}: {problem}.");
+        // Node, tensor and operator names come from the file: printed raw, their escape sequences could clear a terminal
+        // or forge lines of a log, so every message is made printable whole.
+        private InvalidDataException Invalid(string problem) => new(Names.Printable($"{file}: {problem}."));
 
         private NotSupportedException Unsupported(NodeProto node, string problem) =>
-            new($"{file}: node '{node.Name}' ({node.OpType}) cannot be read: {problem}.");
+            new(Names.Printable($"{file}: node '{node.Name}' ({node.OpType}) cannot be read: {problem}."));
     }
 }

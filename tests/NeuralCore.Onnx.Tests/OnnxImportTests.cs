@@ -216,6 +216,39 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Weights_that_are_not_finite_are_refused_by_export_and_import()
+    {
+        // A NaN weight makes every prediction NaN; the import read one without a word, and the export wrote one.
+        var model = new Sequential(3, seed: 1).Add(new Dense(2));
+        ModelProto proto = ModelProto.Parser.ParseFrom(model.ToOnnx());
+        TensorProto weights = proto.Graph.Initializer[0];
+        Assert.Equal(6, weights.RawData.Length / sizeof(float));
+        byte[] raw = weights.RawData.ToByteArray();
+        BitConverter.GetBytes(float.NaN).CopyTo(raw, 4 * sizeof(float));
+        weights.RawData = ByteString.CopyFrom(raw);
+        // A node name from the file is printed without its control characters.
+        proto.Graph.Node[0].Name = "dense\u001b[2J";
+        var nan = Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "nan.onnx"));
+        Assert.Contains($"nan.onnx: tensor '{weights.Name}' (read by node 'dense?[2J', Gemm) has value 4 = NaN", nan.Message, StringComparison.Ordinal);
+
+        // A bias in float_data.
+        proto = ModelProto.Parser.ParseFrom(model.ToOnnx());
+        TensorProto bias = proto.Graph.Initializer[1];
+        bias.RawData = ByteString.Empty;
+        bias.FloatData.Add([0f, float.NegativeInfinity]);
+        var infinity = Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "inf.onnx"));
+        Assert.Contains($"tensor '{bias.Name}'", infinity.Message, StringComparison.Ordinal);
+        Assert.Contains("has value 1 = -Infinity", infinity.Message, StringComparison.Ordinal);
+
+        model.Layers[0].Parameters.Span[1] = float.PositiveInfinity;
+        var export = Assert.Throws<ArgumentException>(() => model.ToOnnx());
+        Assert.Contains($"layer 0 ('{model.Layers[0].Name}'), parameter 1, is Infinity", export.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_folder, "inf.onnx")));
+        Assert.Throws<ArgumentException>(() => model.SaveOnnx(Path.Combine(_folder, "inf.onnx")));
+        Assert.False(File.Exists(Path.Combine(_folder, "inf.onnx")));
+    }
+
+    [Fact]
     public void An_imported_model_trains_like_any_other()
     {
         Sequential model = OnnxImport.FromOnnx(new Sequential(4, seed: 2).Add(new Dense(8, Activation.Relu)).Add(new Dense(3)).ToOnnx());

@@ -48,6 +48,10 @@ public static class ModelFile
     /// <see cref="MaxFileBytes"/> (which <see cref="Load"/> refuses).
     /// </exception>
     /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
+    /// <exception cref="ArgumentException">
+    /// The model has no layers, or a parameter (or a value of the optimizer's state, when it is stored) is NaN or
+    /// infinite, which <see cref="Load"/> would refuse; the message names the layer and index, and nothing is written.
+    /// </exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model (save from a callback of its <c>Fit</c> instead).</exception>
     public static void Save(Sequential model, string path, bool includeOptimizer = true)
     {
@@ -197,6 +201,19 @@ public static class ModelFile
         }
     }
 
+    // A NaN or an infinity among the weights makes every prediction NaN. Fit never leaves one (a step whose loss or
+    // gradient is not finite is skipped), so one here was set by hand or comes from a damaged file; Load refuses it
+    // too, so Save refuses to write a file that Load would reject.
+    private static void RequireFinite(ReadOnlySpan<float> values, string what, string paramName)
+    {
+        int bad = Kernels.Elementwise.IndexOfNonFinite(values);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The model's {what} {bad} is {Check.Format(values[bad])}: a saved model's values must be finite; nothing was written."), paramName);
+        }
+    }
+
     private static byte[] WriteBody(Sequential model, bool includeOptimizer)
     {
         if (model.Layers.Count == 0)
@@ -211,8 +228,10 @@ public static class ModelFile
         w.Write(model.InputSize);
         w.Write(model.EpochsTrained);
         w.Write(model.Layers.Count);
-        foreach (ILayer layer in model.Layers)
+        for (int i = 0; i < model.Layers.Count; i++)
         {
+            ILayer layer = model.Layers[i];
+            RequireFinite(layer.Parameters.Span, $"layer {i} ('{Names.Printable(layer.Name)}'), parameter", nameof(model));
             w.Write(layer.TypeId);
             w.Write(layer.Name);
             w.Write(layer.OutputSize);
@@ -239,7 +258,8 @@ public static class ModelFile
             WriteConfig(w, metrics);
             if (training == 1)
             {
-                w.Write(model.Optimizer!.Iterations);
+                RequireFinite(model.Optimizer!.State.Span, "the optimizer's state, value", nameof(model));
+                w.Write(model.Optimizer.Iterations);
                 WriteFloats(w, model.Optimizer.State.Span);
             }
         }
@@ -437,7 +457,7 @@ public static class ModelFile
             throw r.Error($"layer {index} ({layer.TypeId}) outputs {layer.OutputSize} features but the file says {outputs}");
         }
 
-        r.Floats($"parameters of layer {index}", layer.ParameterCount).CopyTo(layer.Parameters.Span);
+        r.FiniteFloats($"parameters of layer {index}", layer.ParameterCount).CopyTo(layer.Parameters.Span);
     }
 
     private static void ReadOptimizerState(ref BodyReader r, Sequential model, ILoss loss, IOptimizer optimizer, string[]? metrics = null)
@@ -450,7 +470,7 @@ public static class ModelFile
 
         Create(ref r, () => { model.Compile(loss, optimizer, metrics: metrics); return 0; }, "the loss and optimizer");
         optimizer.SetIterations(iterations);
-        r.Floats("optimizer state", optimizer.State.Length).CopyTo(optimizer.State.Span);
+        r.FiniteFloats("optimizer state", optimizer.State.Length).CopyTo(optimizer.State.Span);
     }
 
     // Version 1 (before components described themselves): fixed layer tags, a dropout rate field for every layer, and
@@ -671,6 +691,19 @@ public static class ModelFile
 
             float[] values = new float[count];
             MemoryMarshal.Cast<byte, float>(Take(count * sizeof(float), what)).CopyTo(values);
+            return values;
+        }
+
+        // Save never writes a NaN or an infinity (RequireFinite), and with one among the weights every prediction is NaN.
+        public float[] FiniteFloats(string what, int expected)
+        {
+            float[] values = Floats(what, expected);
+            int bad = Kernels.Elementwise.IndexOfNonFinite(values);
+            if (bad >= 0)
+            {
+                throw Error(string.Create(CultureInfo.InvariantCulture, $"{what}: value {bad} is {Check.Format(values[bad])}, where a saved model's values are finite"));
+            }
+
             return values;
         }
 

@@ -517,6 +517,43 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void Values_that_are_not_finite_are_neither_saved_nor_loaded()
+    {
+        // A NaN weight makes every prediction NaN: Save wrote one and Load read it back without a word.
+        Sequential model = Trained(out _, out _);
+        string path = Path.Combine(_dir, "model.ncm");
+        ModelFile.Save(model, path);
+        byte[] saved = File.ReadAllBytes(path);
+
+        Span<float> weights = model.Layers[3].Parameters.Span;
+        float kept = weights[5];
+        weights[5] = float.NaN;
+        var nan = Assert.Throws<ArgumentException>(() => ModelFile.Save(model, path));
+        Assert.Contains("layer 3 ('dense_1'), parameter 5 is NaN", nan.Message, StringComparison.Ordinal);
+        Assert.Equal(saved, File.ReadAllBytes(path));
+        weights[5] = kept;
+
+        model.Optimizer!.State.Span[7] = float.PositiveInfinity;
+        var infinity = Assert.Throws<ArgumentException>(() => ModelFile.Save(model, path));
+        Assert.Contains("optimizer's state, value 7 is Infinity", infinity.Message, StringComparison.Ordinal);
+        Assert.Equal(saved, File.ReadAllBytes(path));
+        ModelFile.Save(model, path, includeOptimizer: false);
+        model.Optimizer.State.Span[7] = 0f;
+
+        // A file holding one, behind a valid checksum: the weight's bytes located by a value no other float has.
+        weights[5] = 1234.5678f;
+        ModelFile.Save(model, path);
+        byte[] file = File.ReadAllBytes(path);
+        byte[] marker = BitConverter.GetBytes(1234.5678f);
+        int at = file.AsSpan().IndexOf(marker);
+        Assert.True(at > 0 && file.AsSpan(at + 1).IndexOf(marker) < 0, "the marker is not unique");
+        BitConverter.GetBytes(float.NegativeInfinity).CopyTo(file, at);
+        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        var read = Assert.Throws<InvalidDataException>(() => ModelFile.Read(file, "edited.ncm"));
+        Assert.Equal("edited.ncm: parameters of layer 3: value 5 is -Infinity, where a saved model's values are finite.", read.Message);
+    }
+
+    [Fact]
     public void A_string_length_prefix_that_overflows_is_invalid_data()
     {
         // Body: a model name whose 7-bit length prefix decodes to a negative number, behind a valid checksum.
