@@ -135,28 +135,62 @@ public sealed class Standardizer
 
     /// <summary>Standardizes <c>[rows, Columns]</c> data in place: <c>x ← (x - mean) / std</c> per column.</summary>
     /// <param name="data">The data, row-major.</param>
-    /// <exception cref="ArgumentException">The data is not a whole number of rows.</exception>
+    /// <exception cref="ArgumentException">
+    /// The data is not a whole number of rows, holds a value that is not finite, or holds one whose result is beyond
+    /// float32's range (far from a constant column's mean, whose scale is 1, say); the row, column and value are named,
+    /// and the data is left as it was.
+    /// </exception>
     public void Transform(Span<float> data)
     {
         CheckRows(data);
+        // Checked before anything is written, so that a refused call leaves the data whole: an overflow gave ±∞, which
+        // Fit then refused as a missing value, far from its cause.
         for (int i = 0; i < data.Length; i++)
         {
-            int c = i % _means.Length;
-            // In double, as Fit computed the statistics: (3e38 - (-3e38)) overflows float32.
-            data[i] = (float)((data[i] - (double)_means[c]) / _scales[c]);
+            CheckResult(data[i], Scaled(data[i], i % _means.Length), i, "standardized", nameof(data));
+        }
+
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = Scaled(data[i], i % _means.Length);
         }
     }
 
     /// <summary>Undoes <see cref="Transform"/> in place: <c>x ← x·std + mean</c> per column.</summary>
     /// <param name="data">The standardized data, row-major.</param>
-    /// <exception cref="ArgumentException">The data is not a whole number of rows.</exception>
+    /// <exception cref="ArgumentException">
+    /// The data is not a whole number of rows, holds a value that is not finite, or holds one whose result is beyond
+    /// float32's range; the row, column and value are named, and the data is left as it was.
+    /// </exception>
     public void InverseTransform(Span<float> data)
     {
         CheckRows(data);
         for (int i = 0; i < data.Length; i++)
         {
+            CheckResult(data[i], Unscaled(data[i], i % _means.Length), i, "restored", nameof(data));
+        }
+
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = Unscaled(data[i], i % _means.Length);
+        }
+    }
+
+    // In double, as Fit computed the statistics: (3e38 - (-3e38)) overflows float32.
+    private float Scaled(float x, int c) => (float)((x - (double)_means[c]) / _scales[c]);
+
+    private float Unscaled(float x, int c) => (float)((x * (double)_scales[c]) + _means[c]);
+
+    private void CheckResult(float x, float result, int i, string what, string paramName)
+    {
+        if (!float.IsFinite(result))
+        {
             int c = i % _means.Length;
-            data[i] = (float)((data[i] * (double)_scales[c]) + _means[c]);
+            string problem = float.IsFinite(x)
+                ? $"{what} it is {result.ToString(CultureInfo.InvariantCulture)}, beyond float32's range (mean {_means[c].ToString("R", CultureInfo.InvariantCulture)}, scale {_scales[c].ToString("R", CultureInfo.InvariantCulture)})"
+                : "a value must be finite (a missing value in the data? fill or drop it first)";
+            throw new ArgumentException(
+                $"Row {i / _means.Length}, column {c} = {x.ToString("R", CultureInfo.InvariantCulture)}: {problem}. The data was left as it was.", paramName);
         }
     }
 

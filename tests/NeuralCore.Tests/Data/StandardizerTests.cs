@@ -38,6 +38,35 @@ public class StandardizerTests
     }
 
     [Fact]
+    public void Values_that_are_not_finite_or_would_overflow_are_refused_and_the_data_is_left_whole()
+    {
+        // A constant column's scale is 1: a new value far from its mean standardized to -Infinity, which Fit then
+        // refused as a missing value. A NaN passed through as NaN.
+        var s = Standardizer.Fit([3e38f, 1f, 3e38f, 2f], columns: 2);
+        float[] data = [0f, 1.5f, -3e38f, 1f];
+        float[] before = (float[])data.Clone();
+        var overflow = Assert.Throws<ArgumentException>(() => s.Transform(data));
+        Assert.Equal("data", overflow.ParamName);
+        Assert.StartsWith("Row 1, column 0 = -3E+38: standardized it is -Infinity, beyond float32's range (mean 3E+38, scale 1). The data was left as it was.", overflow.Message, StringComparison.Ordinal);
+        Assert.Equal(before, data);
+
+        data[2] = float.NaN;
+        var nan = Assert.Throws<ArgumentException>(() => s.Transform(data));
+        Assert.StartsWith("Row 1, column 0 = NaN: a value must be finite", nan.Message, StringComparison.Ordinal);
+        Assert.Equal(1.5f, data[1]);
+
+        float[] scaled = [3e38f, 0f];
+        var back = Assert.Throws<ArgumentException>(() => Standardizer.FromStatistics([3e38f, 0f], [2f, 1f]).InverseTransform(scaled));
+        Assert.StartsWith("Row 0, column 0 = 3E+38: restored it is Infinity", back.Message, StringComparison.Ordinal);
+        Assert.Equal([3e38f, 0f], scaled);
+
+        // What is in range is transformed as before.
+        data[2] = 2.9e38f;
+        s.Transform(data);
+        Assert.Equal([-3e38f, 0f, (float)(2.9e38f - (double)3e38f), -1f], data);
+    }
+
+    [Fact]
     public void The_statistics_are_copied()
     {
         float[] means = [1, 2], scales = [3, 4];
