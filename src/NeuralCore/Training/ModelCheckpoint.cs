@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using NeuralCore.Configuration;
 using NeuralCore.IO;
 using NeuralCore.Serialization;
 
@@ -157,6 +158,7 @@ public sealed partial class ModelCheckpoint : Callback
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">With <see cref="SaveBestOnly"/>, the epoch does not report the monitored value.</exception>
     /// <exception cref="IOException">The file cannot be written; an earlier file under the same name is untouched.</exception>
+    /// <exception cref="PathTooLongException">The epoch's values make the file name longer than 255 bytes (a huge value in a fixed-point format).</exception>
     public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(metrics);
@@ -174,6 +176,15 @@ public sealed partial class ModelCheckpoint : Callback
         }
 
         string path = Path.GetFullPath(Format(_template, metrics));
+        // OnTrainBegin bounds the name with values of ordinary length, but a fixed-point format has no bound: a loss of
+        // 1e30 in .2f is 33 characters. The file system's own refusal named neither the value nor the format.
+        int bytes = Encoding.UTF8.GetByteCount(Path.GetFileName(AtomicFile.TemporaryBeside(path)));
+        if (bytes > 255)
+        {
+            throw new PathTooLongException(Names.Printable(
+                $"ModelCheckpoint's file name for epoch {metrics.Epoch} ('{Path.GetFileName(path)}') reaches {bytes} bytes with the temporary name a save writes first, more than the 255 a file name may have: a value in it is longer than foreseen; format values that can grow large with a bounded length (.4g or .4e, not .4f). Nothing was saved for this epoch."));
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         ModelFile.Save(context.Model, path, IncludeOptimizer);
         LastSavedPath = path;

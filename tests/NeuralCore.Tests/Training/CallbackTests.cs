@@ -327,6 +327,26 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void A_value_that_formats_longer_than_a_file_name_may_be_is_named_at_its_epoch()
+    {
+        // A fixed-point format has no length bound: a loss of 1e240 in .2f passed the check before training (which
+        // measures ordinary values) and failed in the file system with an error that named neither.
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd(0.1f));
+        var context = new TrainingContext(model, 3, 1, 32, new History(), ["loss"]);
+        var checkpoint = new ModelCheckpoint(Path.Combine(_folder, "m-{epoch}-{loss:.2f}.ncm"));
+        checkpoint.OnTrainBegin(context);
+        checkpoint.OnEpochEnd(new EpochMetrics(1, 0.5, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = 0.5 } }, context);
+        Assert.Equal("m-1-0.50.ncm", Path.GetFileName(checkpoint.LastSavedPath));
+
+        var huge = new EpochMetrics(2, 1e240, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = 1e240 } };
+        var e = Assert.Throws<PathTooLongException>(() => checkpoint.OnEpochEnd(huge, context));
+        Assert.Contains("file name for epoch 2 ('m-2-1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(.4g or .4e, not .4f)", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["m-1-0.50.ncm"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void Checkpoint_with_an_initial_threshold_saves_only_what_beats_it()
     {
         var (model, data) = Setup();
