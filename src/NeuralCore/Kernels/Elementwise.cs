@@ -121,11 +121,23 @@ public static class Elementwise
     internal static int IndexOfNonFinite(ReadOnlySpan<float> x, KernelIsa isa)
     {
         // v - v is +0 for every finite v and NaN for ±∞ and NaN, so a block is finite when it all equals zero; the first
-        // block that is not is searched by the scalar loop.
+        // block that is not is searched by the scalar loop. Four vectors' differences are summed before one test (a NaN
+        // stays NaN in the sum): one compare and branch per vector made the check of a 784-feature sample 41 ns, 5% of
+        // a one-sample prediction of 784-128-10.
         ref float start = ref MemoryMarshal.GetReference(x);
         nuint n = (nuint)x.Length, i = 0;
         if (isa == KernelIsa.Vector512)
         {
+            for (; i + 64 <= n; i += 64)
+            {
+                Vector512<float> a = Vector512.LoadUnsafe(ref start, i), b = Vector512.LoadUnsafe(ref start, i + 16);
+                Vector512<float> c = Vector512.LoadUnsafe(ref start, i + 32), d = Vector512.LoadUnsafe(ref start, i + 48);
+                if (!Vector512.EqualsAll((a - a) + (b - b) + ((c - c) + (d - d)), Vector512<float>.Zero))
+                {
+                    break;
+                }
+            }
+
             for (; i + 16 <= n; i += 16)
             {
                 Vector512<float> v = Vector512.LoadUnsafe(ref start, i);
@@ -137,6 +149,16 @@ public static class Elementwise
         }
         else if (isa == KernelIsa.Vector256)
         {
+            for (; i + 32 <= n; i += 32)
+            {
+                Vector256<float> a = Vector256.LoadUnsafe(ref start, i), b = Vector256.LoadUnsafe(ref start, i + 8);
+                Vector256<float> c = Vector256.LoadUnsafe(ref start, i + 16), d = Vector256.LoadUnsafe(ref start, i + 24);
+                if (!Vector256.EqualsAll((a - a) + (b - b) + ((c - c) + (d - d)), Vector256<float>.Zero))
+                {
+                    break;
+                }
+            }
+
             for (; i + 8 <= n; i += 8)
             {
                 Vector256<float> v = Vector256.LoadUnsafe(ref start, i);
