@@ -185,7 +185,7 @@ public static class GradientChecker
             {
                 model.Infer(x, outputs, batch);
                 double sum = loss.Sum(outputs, LossTargets.FromLabels(y), batch, model.OutputSize);
-                return loss.Reduction == Reduction.Sum ? sum : sum / batch;
+                return (loss.Reduction == Reduction.Sum ? sum : sum / batch) + model.RegularizationPenalty();
             });
             return new GradientCheckResult(0, tracker.Max, grad.Length, tracker.Worst);
         }

@@ -63,6 +63,51 @@ public sealed class Dense : Layer
     /// <summary>Whether the layer adds a bias.</summary>
     public bool UseBias { get; }
 
+    /// <summary>
+    /// The penalty on W added to the training loss (Keras's <c>kernel_regularizer</c>), or null for none. Read at every
+    /// training step; stored in the model file.
+    /// </summary>
+    public Regularizer? KernelRegularizer { get; set; }
+
+    /// <summary>The penalty on b added to the training loss (Keras's <c>bias_regularizer</c>), or null for none; ignored without a bias.</summary>
+    public Regularizer? BiasRegularizer { get; set; }
+
+    /// <summary>Whether a regularizer applies to the layer's parameters.</summary>
+    internal bool IsRegularized => KernelRegularizer is not null || (BiasRegularizer is not null && UseBias);
+
+    /// <summary>
+    /// Adds each regularizer's gradient to the layer's parameter gradients and returns their penalties' sum, from the
+    /// parameters as they are (row-major: a layer with a regularizer is never put in panel order).
+    /// </summary>
+    internal double Regularize()
+    {
+        double penalty = 0;
+        Span<float> parameters = Parameters.Span, gradients = Gradients.Span;
+        int weights = InputSize * Units;
+        if (KernelRegularizer is { } kernel)
+        {
+            penalty += kernel.Penalty(parameters[..weights]);
+            kernel.AddGradient(parameters[..weights], gradients[..weights]);
+        }
+
+        if (BiasRegularizer is { } bias && UseBias)
+        {
+            penalty += bias.Penalty(parameters[weights..]);
+            bias.AddGradient(parameters[weights..], gradients[weights..]);
+        }
+
+        return penalty;
+    }
+
+    /// <summary>The penalties' sum for the parameters as they are (<see cref="Regularize"/> without the gradients).</summary>
+    internal double RegularizationPenalty()
+    {
+        ReadOnlySpan<float> parameters = Parameters.Span;
+        int weights = InputSize * Units;
+        return (KernelRegularizer?.Penalty(parameters[..weights]) ?? 0)
+            + (UseBias && BiasRegularizer is { } bias ? bias.Penalty(parameters[weights..]) : 0);
+    }
+
     /// <inheritdoc/>
     public override string DefaultName => "dense";
 
@@ -70,18 +115,40 @@ public sealed class Dense : Layer
     public override string TypeId => "Dense";
 
     /// <inheritdoc/>
-    /// <remarks><c>units</c>, <c>activation</c> (Keras's name) and <c>use_bias</c>.</remarks>
+    /// <remarks>
+    /// <c>units</c>, <c>activation</c> (Keras's name) and <c>use_bias</c>; with a regularizer, its factors as
+    /// <c>kernel_l1</c> and <c>kernel_l2</c> (or <c>bias_l1</c> and <c>bias_l2</c>).
+    /// </remarks>
     public override void WriteConfig(ComponentConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Set("units", Units).Set("activation", ActivationNames.Of(Activation)).Set("use_bias", UseBias);
+        if (KernelRegularizer is { } kernel)
+        {
+            config.Set("kernel_l1", kernel.L1Factor).Set("kernel_l2", kernel.L2Factor);
+        }
+
+        if (BiasRegularizer is { } bias)
+        {
+            config.Set("bias_l1", bias.L1Factor).Set("bias_l2", bias.L2Factor);
+        }
     }
 
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("Dense", config => new Dense(
         config.GetInt32("units"),
         ActivationNames.Parse(config.GetString("activation", "linear")),
-        config.GetBoolean("use_bias", true)));
+        config.GetBoolean("use_bias", true))
+    {
+        KernelRegularizer = ReadRegularizer(config, "kernel"),
+        BiasRegularizer = ReadRegularizer(config, "bias"),
+    });
+
+    // Files written before regularizers existed have neither key: no regularizer.
+    private static Regularizer? ReadRegularizer(ComponentConfig config, string what) =>
+        config.Entries.Any(e => e.Key == what + "_l1" || e.Key == what + "_l2")
+            ? new Regularizer(config.GetSingle(what + "_l1", 0f), config.GetSingle(what + "_l2", 0f))
+            : null;
 
     /// <inheritdoc/>
     /// <remarks><c>InputSize·Units + Units</c> (without the <c>Units</c> when there is no bias).</remarks>

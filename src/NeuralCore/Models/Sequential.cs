@@ -119,7 +119,8 @@ public sealed class Sequential
     /// layout does not apply: the first layer is not a dense layer with panels (at most 16 units on the 512-bit path,
     /// or a width the tile does not divide), the optimizer is not one of the library's element-by-element rules (a
     /// custom <see cref="IOptimizer"/> or <see cref="Optimizer"/> subclass, or <see cref="Optimizer.ClipNorm"/> and
-    /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order), or its state was
+    /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order; likewise a first layer with
+    /// a regularizer, whose penalty is summed over the weights), or its state was
     /// initialized for another model (the step then fails as it would have).
     /// </summary>
     internal bool EnterPanelOrder()
@@ -129,7 +130,7 @@ public sealed class Sequential
             || optimizer.ClipNorm > 0 || optimizer.GlobalClipNorm > 0 || optimizer.InitializedCount != _parameters.Length
             || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
             || _gradients.Length != _parameters.Length
-            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
+            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0, IsRegularized: false } dense
             || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
         {
             return false;
@@ -963,7 +964,31 @@ public sealed class Sequential
             (current, spare) = (spare, current);
         }
 
+        // As Keras, each regularizer's penalty joins the loss, and its derivative the gradient, before the update.
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Dense { IsRegularized: true } regularized)
+            {
+                loss += regularized.Regularize();
+            }
+        }
+
         return new TrainStepResult(loss, correct, batch, judged);
+    }
+
+    /// <summary>The sum of the layers' regularization penalties for the parameters as they are (0 without regularizers).</summary>
+    internal double RegularizationPenalty()
+    {
+        double penalty = 0;
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Dense { IsRegularized: true } regularized)
+            {
+                penalty += regularized.RegularizationPenalty();
+            }
+        }
+
+        return penalty;
     }
 
     /// <summary>

@@ -718,7 +718,8 @@ public static class ModelTraining
 
         public Evaluation Result(int count)
         {
-            var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = _lossSum / count };
+            // As Keras's evaluate, the loss includes the regularizers' penalties (of the weights as they are).
+            var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = (_lossSum / count) + _model.RegularizationPenalty() };
             _metrics.WriteTo(values, "");
             return new Evaluation(values["loss"], values.GetValueOrDefault("accuracy", double.NaN), count) { Metrics = values };
         }

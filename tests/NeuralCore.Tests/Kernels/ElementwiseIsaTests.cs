@@ -42,6 +42,29 @@ public class ElementwiseIsaTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void The_regularizer_gradient_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        foreach ((float l1, float l2) in new[] { (0.01f, 0.003f), (0f, 0.5f), (0.2f, 0f) })
+        {
+            foreach (int n in LengthList)
+            {
+                (float[] w, float[] g) = (Values(n, 10), Values(n, 11));
+                float[] expected = (float[])g.Clone();
+                RegularizerKernels.AddGradient(w, g, l1, l2, isa);
+                for (int i = 0; i < n; i++)
+                {
+                    float sign = w[i] > 0f ? l1 : w[i] < 0f ? -l1 : 0f;
+                    expected[i] += (2f * l2 * w[i]) + (sign - 0f);
+                }
+
+                AssertBits(expected, g, isa, n, $"gradient with l1 {l1}, l2 {l2}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void Amsgrad_is_the_scalar_rule_bit_for_bit(string path)
     {
         KernelIsa isa = Enum.Parse<KernelIsa>(path);

@@ -422,7 +422,8 @@ public class SequentialDeterminismTests
         return model;
     }
 
-    private static float[] Train(int threads, ulong seed, int shape = 0, bool sgd = false, int batch = 128, Func<IOptimizer>? make = null)
+    private static float[] Train(int threads, ulong seed, int shape = 0, bool sgd = false, int batch = 128, Func<IOptimizer>? make = null,
+        Action<Sequential>? setup = null)
     {
         int saved = Parallelism.DegreeOfParallelism;
         try
@@ -431,6 +432,7 @@ public class SequentialDeterminismTests
             Parallelism.FmaThreadsOverride = threads;
             IOptimizer optimizer = make?.Invoke() ?? (sgd ? new Sgd(new SgdOptions(0.05f, Momentum: 0.9f, Nesterov: true)) : new Adam());
             Sequential model = Build(shape, seed, optimizer);
+            setup?.Invoke(model);
             float[] x = Seeded.Uniform(batch * 784, 7);
             int[] y = [.. Enumerable.Range(0, batch).Select(i => (i * 7) % 10)];
             for (int step = 0; step < 20; step++)
@@ -489,6 +491,29 @@ public class SequentialDeterminismTests
         foreach (int threads in new[] { 2, 3, 8 })
         {
             float[] many = Train(threads, 8, shape: 1, make: Make);
+            int first = one.AsSpan().CommonPrefixLength(many);
+            Assert.True(first == one.Length, $"{threads} threads: parameter {first} differs from one thread's");
+        }
+    }
+
+    [Fact]
+    public void Regularizers_do_not_depend_on_the_thread_count()
+    {
+        // The penalty is summed on the calling thread; its gradient is added element by element.
+        static void Regularize(Sequential model)
+        {
+            foreach (Dense dense in model.Layers.OfType<Dense>())
+            {
+                dense.KernelRegularizer = new Regularizer(1e-4f, 1e-3f);
+                dense.BiasRegularizer = Regularizer.L1(1e-3f);
+            }
+        }
+
+        float[] one = Train(1, 9, shape: 1, setup: Regularize);
+        Assert.False(one.AsSpan().SequenceEqual(Train(1, 9, shape: 1)), "the regularizers should change the result");
+        foreach (int threads in new[] { 2, 3 })
+        {
+            float[] many = Train(threads, 9, shape: 1, setup: Regularize);
             int first = one.AsSpan().CommonPrefixLength(many);
             Assert.True(first == one.Length, $"{threads} threads: parameter {first} differs from one thread's");
         }
