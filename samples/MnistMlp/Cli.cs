@@ -27,6 +27,8 @@ internal static class Cli
 
     private static readonly Option<string> LossOption = ChoiceOption("--loss", "The loss: crossentropy (softmax cross-entropy) or mse (mean squared error on a softmax output).", "crossentropy", "crossentropy", "mse");
     private static readonly Option<double> DropoutOption = DoubleOption("--dropout", "Dropout rate after each hidden layer, in [0, 1).", 0, v => v >= 0 && (float)v < 1f, "a number in [0, 1)");
+    private static readonly Option<double> L2Option = DoubleOption("--l2", "L2 penalty factor on every layer's weights (Keras's kernel_regularizer=L2(factor)), in [0, 1]; 0 turns it off.", 0,
+        v => v >= 0 && v <= 1, "a number in [0, 1]");
     // Above 0 it must hold out at least one of the 60,000 training images (1e-300 passed and failed after loading).
     private static readonly Option<double> SplitOption = DoubleOption("--validation-split", "Fraction of the training set held out (its last samples, as in Keras): 0, or from 1/60000 to 0.99.", 0.1,
         v => v == 0 || (v * 60_000 >= 1 && v <= 0.99), "0, or a number from 1/60000 (one image held out) to 0.99");
@@ -133,7 +135,7 @@ internal static class Cli
         Option[] training =
         [
             HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
-            LossOption, DropoutOption, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+            LossOption, DropoutOption, L2Option, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
         ];
         var root = new RootCommand(
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.");
@@ -218,6 +220,7 @@ internal static class Cli
             Warmup = Given(WarmupOption) ? result.GetValue(WarmupOption) : start.Warmup,
             Loss = Given(LossOption) ? result.GetValue(LossOption)! : start.Loss,
             Dropout = Given(DropoutOption) ? (float)result.GetValue(DropoutOption) : start.Dropout,
+            L2 = Given(L2Option) ? (float)result.GetValue(L2Option) : start.L2,
             ValidationSplit = Given(SplitOption) ? result.GetValue(SplitOption) : start.ValidationSplit,
             EarlyStoppingPatience = result.GetValue(EarlyStoppingOption) ?? start.EarlyStoppingPatience,
             Monitor = Given(MonitorOption) ? result.GetValue(MonitorOption)! : start.Monitor,

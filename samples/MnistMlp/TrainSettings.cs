@@ -20,6 +20,9 @@ internal sealed record TrainSettings
 
     public float Dropout { get; init; }
 
+    /// <summary>The L2 penalty factor on every dense layer's weights (<see cref="NeuralCore.Layers.Dense.KernelRegularizer"/>); 0 for none.</summary>
+    public float L2 { get; init; }
+
     /// <summary><c>constant</c>, or <c>cosine</c>: a per-step cosine decay to 0 (Keras's CosineDecay) after a linear warmup.</summary>
     public string Schedule { get; init; } = "constant";
 

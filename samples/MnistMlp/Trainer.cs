@@ -588,16 +588,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     internal static Sequential BuildModel(TrainSettings settings)
     {
         var model = new Sequential(Mnist.Features, settings.Seed);
+        Regularizer? l2 = settings.L2 > 0 ? Regularizer.L2(settings.L2) : null;
         foreach (int units in settings.Hidden)
         {
-            model.Add(new Dense(units)).Add(new Relu());
+            model.Add(new Dense(units) { KernelRegularizer = l2 }).Add(new Relu());
             if (settings.Dropout > 0)
             {
                 model.Add(new Dropout(settings.Dropout));
             }
         }
 
-        model.Add(new Dense(Mnist.Classes));
+        model.Add(new Dense(Mnist.Classes) { KernelRegularizer = l2 });
         ILoss loss = settings.Loss == "mse" ? new MeanSquaredError() : new SoftmaxCrossEntropy();
         if (settings.Loss == "mse")
         {

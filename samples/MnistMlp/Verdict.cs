@@ -43,6 +43,9 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
                 advice.Add(settings.Dropout == 0
                     ? "Add dropout after the hidden layer (--dropout 0.2)."
                     : string.Create(Inv, $"Dropout {settings.Dropout:0.##} is already on; a higher rate (--dropout {Math.Min(0.5, settings.Dropout + 0.2):0.##}) regularizes more."));
+                advice.Add(settings.L2 == 0
+                    ? "Penalize large weights (--l2 1e-4, Keras's kernel_regularizer=L2(1e-4))."
+                    : string.Create(Inv, $"An L2 penalty of {settings.L2:G3} is already on; a larger factor (--l2 {Math.Min(1, settings.L2 * 10):G3}) shrinks the weights more."));
                 if (verdict.Answer == OverfittingAnswer.Yes && settings.Hidden.Max() > 64)
                 {
                     advice.Add("A smaller hidden layer has less capacity to memorize.");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MnistMlp;
+using NeuralCore.Layers;
 
 namespace NeuralCore.Samples.Tests;
 
@@ -19,13 +20,14 @@ public class MnistMlpCliTests
         Assert.Equal("crossentropy", settings.Loss);
         Assert.Equal(0.1, settings.ValidationSplit);
         Assert.Equal(0f, settings.Dropout);
+        Assert.Equal(0f, settings.L2);
     }
 
     [Fact]
     public void Every_option_is_parsed()
     {
         var (settings, errors) = Cli.Parse("--hidden", "512,256", "--epochs", "3", "--batch-size", "64", "--optimizer", "SGD",
-            "--learning-rate", "0.05", "--loss", "mse", "--dropout", "0.2", "--validation-split", "0.25", "--threads", "1",
+            "--learning-rate", "0.05", "--loss", "mse", "--dropout", "0.2", "--l2", "1e-4", "--validation-split", "0.25", "--threads", "1",
             "--seed", "7", "--data", "some/dir", "--out", "out/dir");
         Assert.Empty(errors);
         Assert.Equal([512, 256], settings!.Hidden);
@@ -35,6 +37,10 @@ public class MnistMlpCliTests
         Assert.Equal(0.05f, settings.EffectiveLearningRate);
         Assert.Equal("mse", settings.Loss);
         Assert.Equal(0.2f, settings.Dropout);
+        Assert.Equal(1e-4f, settings.L2);
+        Assert.All(Trainer.BuildModel(settings).Layers.OfType<Dense>(), d => Assert.Equal(1e-4f, d.KernelRegularizer!.L2Factor));
+        Assert.All(Trainer.BuildModel(settings with { L2 = 0 }).Layers.OfType<Dense>(), d => Assert.Null(d.KernelRegularizer));
+        Assert.Contains("--l2", Cli.Parse("--l2", "-1").Errors.Single(), StringComparison.Ordinal);
         Assert.Equal(0.25, settings.ValidationSplit);
         Assert.Equal(1, settings.Threads);
         Assert.Equal(7UL, settings.Seed);
@@ -226,6 +232,9 @@ public class MnistMlpCliTests
         Assert.Contains("26.7% above its minimum 0.1500 at epoch 2", verdict.Evidence, StringComparison.Ordinal);
         Assert.Contains("Train for 2 epochs, or add --early-stopping 2", verdict.Advice, StringComparison.Ordinal);
         Assert.Contains("Add dropout after the hidden layer (--dropout 0.2)", verdict.Advice, StringComparison.Ordinal);
+        Assert.Contains("Penalize large weights (--l2 1e-4", verdict.Advice, StringComparison.Ordinal);
+        Assert.Contains("An L2 penalty of 0.0001 is already on; a larger factor (--l2 0.001)",
+            Verdict.Judge(history, "val_accuracy", new TrainSettings { L2 = 1e-4f }).Advice, StringComparison.Ordinal);
 
         // With dropout and early stopping already on, the advice says so instead of recommending them again.
         Verdict regularized = Verdict.Judge(history, "val_accuracy", new TrainSettings { Dropout = 0.2f, EarlyStoppingPatience = 2 });
