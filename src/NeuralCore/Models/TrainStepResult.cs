@@ -1,7 +1,7 @@
 namespace NeuralCore.Models;
 
 /// <summary>What one training step measured, before its update.</summary>
-/// <param name="Loss">The batch's loss, reduced as the loss says (the mean by default).</param>
+/// <param name="Loss">The batch's loss, reduced as the loss says (the mean by default), plus the layers' regularization penalties (<see cref="Layers.Dense.KernelRegularizer"/>), as Keras reports it.</param>
 /// <param name="Correct">How many predictions were right (samples, or outputs for a binary loss).</param>
 /// <param name="Batch">The number of samples.</param>
 /// <param name="Judged">How many predictions were judged: the batch, <c>batch·outputs</c> for a binary loss, 0 for a regression on real values.</param>
