@@ -18,7 +18,15 @@ public static class RegularizerKernels
     /// <param name="l1">The L1 factor; non-negative.</param>
     /// <param name="l2">The L2 factor; non-negative.</param>
     /// <returns>The penalty (infinite when a weight's square overflows float32).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A factor is negative, infinite or NaN.</exception>
     public static double Penalty(ReadOnlySpan<float> weights, float l1, float l2)
+    {
+        CheckFactors(l1, l2);
+        return PenaltyUnchecked(weights, l1, l2);
+    }
+
+    // A Regularizer's factors were checked when it was made.
+    internal static double PenaltyUnchecked(ReadOnlySpan<float> weights, float l1, float l2)
     {
         double penalty = 0;
         if (l1 != 0f)
@@ -43,8 +51,19 @@ public static class RegularizerKernels
     /// <param name="l1">The L1 factor; non-negative.</param>
     /// <param name="l2">The L2 factor; non-negative.</param>
     /// <exception cref="ArgumentException"><paramref name="gradients"/> is not as long as <paramref name="weights"/>.</exception>
-    public static void AddGradient(ReadOnlySpan<float> weights, Span<float> gradients, float l1, float l2) =>
+    /// <exception cref="ArgumentOutOfRangeException">A factor is negative, infinite or NaN.</exception>
+    public static void AddGradient(ReadOnlySpan<float> weights, Span<float> gradients, float l1, float l2)
+    {
+        CheckFactors(l1, l2);
         AddGradient(weights, gradients, l1, l2, KernelIsaSupport.Widest);
+    }
+
+    // A NaN factor gave NaN gradients and a negative one rewarded large weights, silently.
+    private static void CheckFactors(float l1, float l2)
+    {
+        Check.NonNegative(l1, nameof(l1), "L1 factor");
+        Check.NonNegative(l2, nameof(l2), "L2 factor");
+    }
 
     /// <summary><see cref="AddGradient(ReadOnlySpan{float}, Span{float}, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

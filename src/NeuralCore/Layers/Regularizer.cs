@@ -49,14 +49,14 @@ public sealed class Regularizer
     /// <summary>The penalty of <paramref name="weights"/>: <c>l1·Σ|w| + l2·Σw²</c> (<see cref="RegularizerKernels.Penalty"/>).</summary>
     /// <param name="weights">The weights.</param>
     /// <returns>The penalty.</returns>
-    public double Penalty(ReadOnlySpan<float> weights) => RegularizerKernels.Penalty(weights, L1Factor, L2Factor);
+    public double Penalty(ReadOnlySpan<float> weights) => RegularizerKernels.PenaltyUnchecked(weights, L1Factor, L2Factor);
 
     /// <summary>Adds the penalty's gradient <c>l1·sign(w) + 2·l2·w</c> to <paramref name="gradients"/>.</summary>
     /// <param name="weights">The weights.</param>
     /// <param name="gradients">Their gradients, as many, updated in place.</param>
     /// <exception cref="ArgumentException"><paramref name="gradients"/> is not as long as <paramref name="weights"/>.</exception>
     public void AddGradient(ReadOnlySpan<float> weights, Span<float> gradients) =>
-        RegularizerKernels.AddGradient(weights, gradients, L1Factor, L2Factor);
+        RegularizerKernels.AddGradient(weights, gradients, L1Factor, L2Factor, KernelIsaSupport.Widest);
 
     /// <summary>Keras's form: <c>L1L2(l1=0.01, l2=0)</c>.</summary>
     /// <returns>The description.</returns>

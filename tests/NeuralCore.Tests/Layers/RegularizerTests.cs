@@ -1,5 +1,6 @@
 using NeuralCore.Data;
 using NeuralCore.Diagnostics;
+using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -42,6 +43,22 @@ public sealed class RegularizerTests : IDisposable
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Regularizer(l1, l2));
         Assert.Equal(name, e.ParamName);
         Assert.Contains($"Expected a non-negative, finite {name.ToUpperInvariant()} factor", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-0.1f, 0f, "l1")]
+    [InlineData(0f, float.NaN, "l2")]
+    [InlineData(float.PositiveInfinity, 0f, "l1")]
+    [InlineData(0f, -1f, "l2")]
+    public void The_public_kernels_refuse_factors_that_are_negative_or_not_finite(float l1, float l2, string name)
+    {
+        // RegularizerKernels is public: a NaN factor gave NaN gradients and a negative one rewarded large weights, silently.
+        float[] w = [1f, -2f], g = [0f, 0f];
+        var penalty = Assert.Throws<ArgumentOutOfRangeException>(() => RegularizerKernels.Penalty(w, l1, l2));
+        Assert.Equal(name, penalty.ParamName);
+        var gradient = Assert.Throws<ArgumentOutOfRangeException>(() => RegularizerKernels.AddGradient(w, g, l1, l2));
+        Assert.Equal(name, gradient.ParamName);
+        Assert.Equal([0f, 0f], g);
     }
 
     private static (Sequential Model, float[] X, int[] Y) Small(Regularizer? kernel, Regularizer? bias, ulong seed = 3)
