@@ -77,7 +77,7 @@ public sealed class Dense : Layer
 
     /// <summary>
     /// Adds each regularizer's gradient to the layer's parameter gradients and returns their penalties' sum, from the
-    /// parameters as they are (row-major: a layer with a regularizer is never put in panel order).
+    /// parameters as they are (row-major: a layer with a kernel regularizer is never put in panel order; the bias never moves).
     /// </summary>
     internal double Regularize()
     {

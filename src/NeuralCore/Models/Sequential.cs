@@ -120,7 +120,7 @@ public sealed class Sequential
     /// or a width the tile does not divide), the optimizer is not one of the library's element-by-element rules (a
     /// custom <see cref="IOptimizer"/> or <see cref="Optimizer"/> subclass, or <see cref="Optimizer.ClipNorm"/> and
     /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order; likewise a first layer with
-    /// a regularizer, whose penalty is summed over the weights), or its state was
+    /// a kernel regularizer, whose penalty is summed over the weights), or its state was
     /// initialized for another model (the step then fails as it would have).
     /// </summary>
     internal bool EnterPanelOrder()
@@ -130,7 +130,7 @@ public sealed class Sequential
             || optimizer.ClipNorm > 0 || optimizer.GlobalClipNorm > 0 || optimizer.InitializedCount != _parameters.Length
             || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
             || _gradients.Length != _parameters.Length
-            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0, IsRegularized: false } dense
+            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0, KernelRegularizer: null } dense
             || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
         {
             return false;

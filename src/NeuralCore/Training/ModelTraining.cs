@@ -329,7 +329,7 @@ public static class ModelTraining
                         {
                             context.StopTraining(double.IsFinite(result.Loss)
                                 ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed ({OverflowLimit(model)}infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step (lower the learning rate or check the inputs)")
-                                : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step (lower the learning rate or check the inputs)"));
+                                : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step ({LossAdvice(model)})"));
                             diverged = true;
                             break;
                         }
@@ -1100,6 +1100,12 @@ public static class ModelTraining
                 $"Expected a validation split in [0, 1). Received: validationSplit={options.ValidationSplit.ToString(CultureInfo.InvariantCulture)}.", nameof(options));
         }
     }
+
+    // A regularizer whose penalty overflows makes the loss infinite whatever the data and the rate: name it then.
+    private static string LossAdvice(Sequential model) =>
+        double.IsFinite(model.RegularizationPenalty())
+            ? "lower the learning rate or check the inputs"
+            : string.Create(CultureInfo.InvariantCulture, $"the layers' regularization penalty is {model.RegularizationPenalty()}: lower their regularizers' factors");
 
     private static int CheckInputs(Sequential model, float[] inputs, string inputsName)
     {

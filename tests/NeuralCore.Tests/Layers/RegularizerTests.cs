@@ -135,11 +135,17 @@ public sealed class RegularizerTests : IDisposable
         GradientCheckResult result = GradientChecker.CheckModel(model, x, y, 8, step: 1e-3f, floor: 1e-2);
         Assert.True(result.MaxError < 2e-2, result.ToString());
 
-        // Without the penalty in the analytic gradient the check fails: it checks the penalty's part.
-        model.Layers.OfType<Dense>().First().KernelRegularizer = new Regularizer(0.5f, 2f);
+        // The penalty's part is large enough here to matter to the check: a stronger one moves every first-layer weight's
+        // gradient by the difference of the two derivatives (2·(2 - 0.05)·w + (0.5 - 0.01)·sign(w)).
         float[] before = model.Gradients.ToArray();
+        model.Layers.OfType<Dense>().First().KernelRegularizer = new Regularizer(0.5f, 2f);
         model.ComputeGradients(x, y, 8);
-        Assert.NotEqual(before, model.Gradients.ToArray());
+        float[] after = model.Gradients.ToArray();
+        for (int i = 0; i < 6 * 5; i++)
+        {
+            float w = model.Parameters.Span[i];
+            Assert.Equal((2 * (2f - 0.05f) * w) + ((0.5f - 0.01f) * MathF.Sign(w)), after[i] - before[i], 1e-4f);
+        }
     }
 
     [Fact]
@@ -159,12 +165,25 @@ public sealed class RegularizerTests : IDisposable
         History history = regularized.Fit(x, y, new FitOptions { Epochs = 20, BatchSize = 32, Shuffle = false, ValidationSplit = 0.2 });
         Assert.True(Norm(regularized) < 0.7f * Norm(plain), $"{Norm(regularized)} against {Norm(plain)}");
 
-        // val_loss is Evaluate's loss on the held-out rows, penalty included.
+        // val_loss is Evaluate's loss on the held-out rows (whose penalty another test checks), and the penalty is not negligible.
         int validation = x.Length / 2 / 5;
         Evaluation held = regularized.Evaluate(x.AsSpan(x.Length - (validation * 2)), y.AsSpan(y.Length - validation), validation);
         Assert.Equal(held.Loss, history.Epochs[^1].ValidationLoss!.Value, 1e-6);
         double penalty = regularized.RegularizationPenalty();
         Assert.True(penalty > 0.01, $"penalty {penalty}");
+    }
+
+    [Fact]
+    public void A_penalty_that_overflows_is_named_when_training_stops()
+    {
+        // A factor of 3e38 is finite (Keras takes it too), but its penalty is not: the stop message pointed at the
+        // learning rate and the inputs.
+        (float[] x, int[] y) = Blobs();
+        var model = new Sequential(2, 7).Add(new Dense(4) { KernelRegularizer = Regularizer.L2(3e38f) }).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        History history = model.Fit(x, y, new FitOptions { Epochs = 1 });
+        Assert.Contains("the loss became Infinity at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
+        Assert.Contains("the layers' regularization penalty is Infinity: lower their regularizers' factors", history.StopReason, StringComparison.Ordinal);
     }
 
     private static (float[] X, int[] Y) Blobs()
