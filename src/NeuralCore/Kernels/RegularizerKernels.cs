@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels;
 
@@ -11,8 +12,8 @@ namespace NeuralCore.Kernels;
 public static class RegularizerKernels
 {
     /// <summary>
-    /// <c>l1·Σ|w| + l2·Σw²</c>, each sum in float32 as Keras computes it (vectorized by <see cref="TensorPrimitives"/>,
-    /// so its bits depend on the machine's vector width, never on the thread count); a term whose factor is 0 is not computed.
+    /// <c>l1·Σ|w| + l2·Σw²</c>, each sum in float32 as Keras computes it (vectorized, so its bits depend on the
+    /// machine's vector width, never on the thread count); a term whose factor is 0 is left out.
     /// </summary>
     /// <param name="weights">w.</param>
     /// <param name="l1">The L1 factor; non-negative.</param>
@@ -26,20 +27,89 @@ public static class RegularizerKernels
     }
 
     // A Regularizer's factors were checked when it was made.
-    internal static double PenaltyUnchecked(ReadOnlySpan<float> weights, float l1, float l2)
+    internal static double PenaltyUnchecked(ReadOnlySpan<float> weights, float l1, float l2) =>
+        PenaltyUnchecked(weights, l1, l2, KernelIsaSupport.Widest);
+
+    internal static double PenaltyUnchecked(ReadOnlySpan<float> weights, float l1, float l2, KernelIsa isa)
     {
-        double penalty = 0;
-        if (l1 != 0f)
+        if (l1 == 0f && l2 == 0f)
         {
-            penalty += (double)(l1 * TensorPrimitives.SumOfMagnitudes(weights));
+            return 0;
         }
 
-        if (l2 != 0f)
+        (float magnitudes, float squares) = Sums(weights, isa);
+        return (l1 != 0f ? (double)(l1 * magnitudes) : 0) + (l2 != 0f ? (double)(l2 * squares) : 0);
+    }
+
+    /// <summary>
+    /// <c>Σ|x|</c> and <c>Σx²</c> in float32 (Keras's precision), in one pass of four vectors' accumulators each (the
+    /// order, and so the bits, depends on the vector width, not on any thread count).
+    /// </summary>
+    /// <remarks>
+    /// Not <see cref="TensorPrimitives.SumOfSquares(ReadOnlySpan{float})"/>: its code starts at tier 0, where it took
+    /// 50 µs for 100K floats against 3 µs once optimized, and the runtime optimized it only after about 3,000 calls,
+    /// so the first epochs of a small model paid it every step (784-128-10 at batch 32: 85 → 145 µs a step with L2).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static (float Magnitudes, float Squares) Sums(ReadOnlySpan<float> x, KernelIsa isa)
+    {
+        ref float start = ref MemoryMarshal.GetReference(x);
+        nuint n = (nuint)x.Length, i = 0;
+        float magnitudes = 0f, squares = 0f;
+        if (isa == KernelIsa.Vector512 && n >= 64)
         {
-            penalty += (double)(l2 * TensorPrimitives.SumOfSquares(weights));
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; i + 64 <= n; i += 64)
+            {
+                Vector512<float> v0 = Vector512.LoadUnsafe(ref start, i), v1 = Vector512.LoadUnsafe(ref start, i + 16);
+                Vector512<float> v2 = Vector512.LoadUnsafe(ref start, i + 32), v3 = Vector512.LoadUnsafe(ref start, i + 48);
+                (a0, a1, a2, a3) = (a0 + Vector512.Abs(v0), a1 + Vector512.Abs(v1), a2 + Vector512.Abs(v2), a3 + Vector512.Abs(v3));
+                (s0, s1, s2, s3) = (s0 + (v0 * v0), s1 + (v1 * v1), s2 + (v2 * v2), s3 + (v3 * v3));
+            }
+
+            magnitudes = Vector512.Sum((a0 + a1) + (a2 + a3));
+            squares = Vector512.Sum((s0 + s1) + (s2 + s3));
+        }
+        else if (isa == KernelIsa.Vector256 && n >= 32)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; i + 32 <= n; i += 32)
+            {
+                Vector256<float> v0 = Vector256.LoadUnsafe(ref start, i), v1 = Vector256.LoadUnsafe(ref start, i + 8);
+                Vector256<float> v2 = Vector256.LoadUnsafe(ref start, i + 16), v3 = Vector256.LoadUnsafe(ref start, i + 24);
+                (a0, a1, a2, a3) = (a0 + Vector256.Abs(v0), a1 + Vector256.Abs(v1), a2 + Vector256.Abs(v2), a3 + Vector256.Abs(v3));
+                (s0, s1, s2, s3) = (s0 + (v0 * v0), s1 + (v1 * v1), s2 + (v2 * v2), s3 + (v3 * v3));
+            }
+
+            magnitudes = Vector256.Sum((a0 + a1) + (a2 + a3));
+            squares = Vector256.Sum((s0 + s1) + (s2 + s3));
+        }
+        else if (isa == KernelIsa.Vector128 && n >= 16)
+        {
+            Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector128<float> v0 = Vector128.LoadUnsafe(ref start, i), v1 = Vector128.LoadUnsafe(ref start, i + 4);
+                Vector128<float> v2 = Vector128.LoadUnsafe(ref start, i + 8), v3 = Vector128.LoadUnsafe(ref start, i + 12);
+                (a0, a1, a2, a3) = (a0 + Vector128.Abs(v0), a1 + Vector128.Abs(v1), a2 + Vector128.Abs(v2), a3 + Vector128.Abs(v3));
+                (s0, s1, s2, s3) = (s0 + (v0 * v0), s1 + (v1 * v1), s2 + (v2 * v2), s3 + (v3 * v3));
+            }
+
+            magnitudes = Vector128.Sum((a0 + a1) + (a2 + a3));
+            squares = Vector128.Sum((s0 + s1) + (s2 + s3));
         }
 
-        return penalty;
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref start, i);
+            magnitudes += MathF.Abs(v);
+            squares += v * v;
+        }
+
+        return (magnitudes, squares);
     }
 
     /// <summary>

@@ -42,6 +42,23 @@ public class ElementwiseIsaTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void The_regularizer_sums_are_the_exact_sums_to_float_precision(string path)
+    {
+        // Summed in float32 in another order than one at a time, so compared with the exact sums, not bit for bit.
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        foreach (int n in LengthList)
+        {
+            float[] w = Seeded.Uniform(n, 12, 3f);
+            (float magnitudes, float squares) = RegularizerKernels.Sums(w, isa);
+            double exactMagnitudes = w.Sum(v => Math.Abs((double)v)), exactSquares = w.Sum(v => (double)v * v);
+            Assert.True(Math.Abs(magnitudes - exactMagnitudes) <= (1e-6 * exactMagnitudes) + 1e-30, $"{isa}, n = {n}: Σ|w| {magnitudes} against {exactMagnitudes}");
+            Assert.True(Math.Abs(squares - exactSquares) <= (1e-6 * exactSquares) + 1e-30, $"{isa}, n = {n}: Σw² {squares} against {exactSquares}");
+            Assert.Equal((0.5 * magnitudes) + (double)(2f * squares), RegularizerKernels.PenaltyUnchecked(w, 0.5f, 2f, isa), 1e-9 * (1 + exactSquares));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void The_regularizer_gradient_is_the_scalar_rule_bit_for_bit(string path)
     {
         KernelIsa isa = Enum.Parse<KernelIsa>(path);
