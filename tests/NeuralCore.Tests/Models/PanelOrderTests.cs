@@ -51,7 +51,7 @@ public class PanelOrderTests
         }
     }
 
-    public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden" };
+    public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden", "regularized" };
 
     // `wide` multiplies the first layer's units: four times gives every thread of two or three at least two panels to own.
     private static Func<Sequential> Build(string setup, int wide = 1) => () =>
@@ -70,6 +70,12 @@ public class PanelOrderTests
                 break;
             case "dropout-between":
                 model.Add(new Dense(128 * wide)).Add(new Relu()).Add(new Dropout(0.25f)).Add(new Dense(10));
+                break;
+            case "regularized":
+                // A bias regularizer leaves the first layer in panel order (a kernel regularizer would not): its penalty
+                // and gradient, and the layer above's, must come out the same whatever order the weights are in.
+                model.Add(new Dense(128 * wide) { BiasRegularizer = new Regularizer(1e-3f, 1e-2f) }).Add(new Relu())
+                    .Add(new Dense(10) { KernelRegularizer = Regularizer.L2(1e-3f), BiasRegularizer = Regularizer.L1(1e-3f) });
                 break;
             default:
                 model.Add(new Dense(128 * wide)).Add(new Relu()).Add(new Dense(10));
@@ -119,6 +125,7 @@ public class PanelOrderTests
     [InlineData("two-hidden")]
     [InlineData("sgd-nesterov")]
     [InlineData("dropout-between")]
+    [InlineData("regularized")]
     public void Threads_that_own_the_first_layers_columns_train_the_same_bits(string setup)
     {
         // Owning columns (PanelLayout.OwnedColumnSlices) changes who computes and updates what: the forward by columns
@@ -281,7 +288,7 @@ public class PanelOrderTests
     [Fact]
     public void The_models_used_above_take_the_panel_path()
     {
-        foreach (string setup in new[] { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden" })
+        foreach (string setup in new[] { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden", "regularized" })
         {
             // 64, 96 and 128 units: multiples of every path's tile width (32, 16, 8, 4).
             Sequential model = Build(setup)();
