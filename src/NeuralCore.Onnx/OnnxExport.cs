@@ -198,7 +198,7 @@ public static class OnnxExport
     {
         CategoricalCrossentropy { FromLogits: true } => graph.AddNode("Softmax", "predictions/Softmax", [input], OnnxAttributeValue.Of("axis", -1L)),
         BinaryCrossentropy { FromLogits: true } => graph.AddNode("Sigmoid", "predictions/Sigmoid", [input]),
-        CategoricalCrossentropy or BinaryCrossentropy or MeanSquaredError or MeanAbsoluteError => input,
+        CategoricalCrossentropy or BinaryCrossentropy or MeanSquaredError or MeanAbsoluteError or Huber or LogCosh => input,
         _ => throw new NotSupportedException(
             $"The loss {loss.GetType().Name} is not one of the library's, so what its predictions apply is unknown: export with IncludeLossActivation = false for the raw outputs."),
     };

@@ -170,6 +170,16 @@ public class OnnxExportTests
         float[] softmax = new float[6];
         mse.Infer(inputs, softmax, 2);
         AssertClose(softmax, Run(mse.ToOnnx(new OnnxExportOptions { InputName = "pixels", OutputName = "probabilities" }), inputs, 2, 4, "pixels"), Tolerance, "softmax layer");
+
+        // Every regression loss predicts the outputs themselves (Huber and LogCosh were refused as unknown losses).
+        foreach (ILoss loss in new ILoss[] { new MeanAbsoluteError(), new Huber(0.5f), new LogCosh() })
+        {
+            var regression = new Sequential(4, seed: 3).Add(new Dense(2));
+            regression.Compile(loss, new Adam());
+            float[] values = new float[4];
+            regression.Infer(inputs, values, 2);
+            AssertClose(values, Run(regression.ToOnnx(), inputs, 2, 4), Tolerance, loss.Name);
+        }
     }
 
     [Fact]

@@ -104,3 +104,86 @@ public sealed class MeanAbsoluteError : RegressionLoss
         return Math.Abs(difference);
     }
 }
+
+/// <summary>
+/// Huber loss, Keras's <c>Huber(delta)</c>: per element of <c>d = o - t</c>, <c>½d²</c> where <c>|d| ≤ δ</c> and
+/// <c>δ|d| - ½δ²</c> beyond, averaged over the outputs; gradient <c>d/C</c>, or <c>δ·sign(d)/C</c> beyond δ. Quadratic
+/// near the target and linear far from it, so outliers pull less than under <see cref="MeanSquaredError"/>. Targets as
+/// for <see cref="MeanSquaredError"/>.
+/// </summary>
+public sealed class Huber : RegressionLoss
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="delta">δ, where the loss turns from quadratic to linear; positive and finite (Keras's default 1).</param>
+    /// <param name="reduction">How per-sample losses combine.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delta"/> is not positive and finite, or <paramref name="reduction"/> is not defined.</exception>
+    public Huber(float delta = 1f, Reduction reduction = Reduction.Mean)
+        : base(reduction)
+    {
+        Check.Positive(delta, nameof(delta));
+        Delta = delta;
+    }
+
+    /// <summary>δ, where the loss turns from quadratic to linear.</summary>
+    public float Delta { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "huber_loss";
+
+    [ModuleInitializer]
+    internal static void Register() =>
+        ComponentRegistry.RegisterLoss("huber_loss", config => new Huber(config.GetSingle("delta", 1f), ReadReduction(config)));
+
+    /// <inheritdoc/>
+    /// <remarks><c>delta</c>.</remarks>
+    protected override void WriteSettings(ComponentConfig config) => config.Set("delta", Delta);
+
+    /// <inheritdoc/>
+    protected override double ElementLoss(float difference, float scale, out float gradient)
+    {
+        float magnitude = Math.Abs(difference);
+        if (magnitude <= Delta)
+        {
+            gradient = scale * difference;
+            return 0.5 * difference * difference;
+        }
+
+        // A NaN difference lands here (the comparison is false): a NaN loss, which skips the step, and no gradient.
+        gradient = difference > 0 ? scale * Delta : difference < 0 ? -scale * Delta : 0f;
+        return ((double)Delta * magnitude) - (0.5 * Delta * Delta);
+    }
+}
+
+/// <summary>
+/// Log-cosh loss, Keras's <c>LogCosh</c>: per element of <c>d = o - t</c>, <c>log(cosh(d))</c>, averaged over the
+/// outputs (about <c>½d²</c> near 0 and <c>|d| - log 2</c> far away); gradient <c>tanh(d)/C</c>. Targets as for
+/// <see cref="MeanSquaredError"/>.
+/// </summary>
+public sealed class LogCosh : RegressionLoss
+{
+    private static readonly double Log2 = Math.Log(2);
+
+    /// <summary>Creates the loss.</summary>
+    /// <param name="reduction">How per-sample losses combine.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="reduction"/> is not defined.</exception>
+    public LogCosh(Reduction reduction = Reduction.Mean)
+        : base(reduction)
+    {
+    }
+
+    /// <inheritdoc/>
+    public override string Name => "log_cosh";
+
+    [ModuleInitializer]
+    internal static void Register() =>
+        ComponentRegistry.RegisterLoss("log_cosh", config => new LogCosh(ReadReduction(config)));
+
+    /// <inheritdoc/>
+    protected override double ElementLoss(float difference, float scale, out float gradient)
+    {
+        gradient = scale * MathF.Tanh(difference);
+        // Keras's form, d + softplus(-2d) - log 2, written for |d| so that exp never overflows: cosh(100) is 1.3e43.
+        double x = Math.Abs((double)difference);
+        return x + Math.Log(1 + Math.Exp(-2 * x)) - Log2;
+    }
+}

@@ -113,6 +113,17 @@ public class LossGoldenTests
         float[] grad = new float[4];
         new MeanAbsoluteError().Compute(output, LossTargets.FromValues(targets), grad, 2, 2);
         Assert.Equal([-0.25f, 0f, 0.25f, -0.25f], grad);
+
+        // Huber and log-cosh: golden_losses.py (Keras's formulas); PyTorch's huber_loss and log(cosh) autograd give
+        // the same values and gradients. The step's gradient is of the batch mean: each sample's, halved.
+        Near([0.0625, 2.0], PerSample(new Huber(), output, LossTargets.FromValues(targets), 2), 1e-12);
+        Near([0.046875, 0.59375], PerSample(new Huber(0.25f), output, LossTargets.FromValues(targets), 2), 1e-12);
+        Near([0.06005725347913876, 1.8171656259678246], PerSample(new LogCosh(), output, LossTargets.FromValues(targets), 2), 1e-12);
+        new Huber(0.25f).Compute(output, LossTargets.FromValues(targets), grad, 2, 2);
+        Assert.Equal([-0.125f / 2, 0f, 0.125f / 2, -0.125f / 2], grad);
+        new LogCosh().Compute(output, LossTargets.FromValues(targets), grad, 2, 2);
+        Near([-0.23105858 / 2, 0, 0.49752738 / 2, -0.48201379 / 2], [.. grad.Select(g => (double)g)], 1e-7);
+        Assert.Equal("delta", Assert.Throws<ArgumentOutOfRangeException>(() => new Huber(0f)).ParamName);
     }
 
     [Fact]
@@ -143,7 +154,7 @@ public class LossGoldenTests
         [
             new SoftmaxCrossEntropy(0.1f, Reduction.Sum), new CategoricalCrossentropy(labelSmoothing: 0.2f),
             new BinaryCrossentropy(fromLogits: true, labelSmoothing: 0.05f), new BinaryCrossentropy(reduction: Reduction.None),
-            new MeanSquaredError(Reduction.Sum), new MeanAbsoluteError(),
+            new MeanSquaredError(Reduction.Sum), new MeanAbsoluteError(), new Huber(0.5f, Reduction.Sum), new LogCosh(),
         ];
         foreach (ILoss loss in losses)
         {

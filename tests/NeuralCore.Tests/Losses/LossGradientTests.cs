@@ -15,7 +15,7 @@ public class LossGradientTests
     public static TheoryData<string> Losses() =>
     [
         "cce_logits", "cce_logits_smoothing", "cce_probabilities", "bce_logits", "bce_logits_smoothing",
-        "bce_probabilities", "mse", "mae", "cce_logits_sum",
+        "bce_probabilities", "mse", "mae", "cce_logits_sum", "huber", "log_cosh",
     ];
 
     private static ILoss Create(string name) => name switch
@@ -29,6 +29,8 @@ public class LossGradientTests
         "mse" => new MeanSquaredError(),
         "mae" => new MeanAbsoluteError(),
         "cce_logits_sum" => new SoftmaxCrossEntropy(reduction: Reduction.Sum),
+        "huber" => new Huber(0.7f),
+        "log_cosh" => new LogCosh(),
         _ => throw new ArgumentException(name, nameof(name)),
     };
 

@@ -43,6 +43,17 @@ def mae(t, o):
     return np.abs(o - t).mean(axis=-1)
 
 
+def huber(t, o, delta=1.0):
+    e = o - t
+    a = np.abs(e)
+    return np.where(a <= delta, 0.5 * e * e, delta * a - 0.5 * delta * delta).mean(axis=-1)
+
+
+def log_cosh(t, o):
+    x = o - t
+    return (x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0)).mean(axis=-1)  # Keras: x + softplus(-2x) - log(2)
+
+
 def reduce(values, weights, reduction):
     w = values * weights
     return {"sum_over_batch_size": w.sum() / len(values), "sum": w.sum()}[reduction]
@@ -71,3 +82,6 @@ r_out = np.array([[1.0, 2.0], [3.0, -1.0]])
 r_t = np.array([[1.5, 2.0], [0.0, 1.0]])
 print("mse                           ", mse(r_t, r_out))
 print("mae                           ", mae(r_t, r_out))
+print("huber, delta 1 and 0.25       ", huber(r_t, r_out), huber(r_t, r_out, 0.25))
+print("log_cosh                      ", log_cosh(r_t, r_out))
+print("log_cosh gradient of each sample's loss", np.tanh(r_out - r_t) / r_out.shape[-1])
