@@ -114,6 +114,143 @@ public static class RegularizerKernels
     }
 
     /// <summary>
+    /// <c>Σ|w|</c> and <c>Σw²</c> of a <c>[rows, columns]</c> matrix held row-major, or in <paramref name="layout"/>'s
+    /// panel order when it is valid, with the same bits either way and on every instruction-set path: each column's
+    /// values are summed in float32 down its rows (into <paramref name="scratch"/>, <c>2·columns</c> floats, which it
+    /// overwrites), then the columns' sums in double, column after column. Both orders visit each column's rows from the
+    /// first to the last, and a vector lane adds exactly what a scalar loop adds.
+    /// </summary>
+    /// <remarks>
+    /// So a kernel regularizer's penalty is the same whether <c>Fit</c> keeps the first layer in panel order or not,
+    /// which lets such a layer keep that order (without it, 784-128-10 at batch 32 with <c>--l2</c> trained 45% slower).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static (double Magnitudes, double Squares) MatrixSums(ReadOnlySpan<float> weights, int rows, int columns,
+        in PanelLayout layout, Span<float> scratch, KernelIsa isa)
+    {
+        Span<float> magnitudes = scratch[..columns], squares = scratch.Slice(columns, columns);
+        magnitudes.Clear();
+        squares.Clear();
+        if (layout.IsValid)
+        {
+            int nr = layout.Nr;
+            for (int p0 = 0; p0 < rows; p0 += layout.Kc)
+            {
+                int kc = Math.Min(layout.Kc, rows - p0);
+                for (int j = 0; j < columns; j += nr)
+                {
+                    // The panel of columns j..j+nr in this k block: its kc rows of nr values, one after the other.
+                    ReadOnlySpan<float> panel = weights.Slice((p0 * columns) + (j * kc), kc * nr);
+                    if (isa == KernelIsa.Vector512 && nr == 32)
+                    {
+                        AccumulateStrip32(panel, kc, 32, magnitudes.Slice(j, 32), squares.Slice(j, 32));
+                        continue;
+                    }
+
+                    for (int i = 0; i < kc; i++)
+                    {
+                        AccumulateRow(panel.Slice(i * nr, nr), magnitudes.Slice(j, nr), squares.Slice(j, nr), isa);
+                    }
+                }
+            }
+        }
+        else
+        {
+            int strips = isa == KernelIsa.Vector512 && rows > 0 ? columns / 32 * 32 : 0;
+            for (int c = 0; c < strips; c += 32)
+            {
+                AccumulateStrip32(weights[c..], rows, columns, magnitudes.Slice(c, 32), squares.Slice(c, 32));
+            }
+
+            if (strips < columns)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    AccumulateRow(weights.Slice((r * columns) + strips, columns - strips), magnitudes[strips..], squares[strips..], isa);
+                }
+            }
+        }
+
+        double m = 0, s = 0;
+        for (int c = 0; c < columns; c++)
+        {
+            m += magnitudes[c];
+            s += squares[c];
+        }
+
+        return (m, s);
+    }
+
+    // The sums of 32 columns down `rows` rows `stride` floats apart, in registers (one row after another per lane, as
+    // AccumulateRow adds them): a row at a time through memory made the penalty of 784-128-10's first layer in panel
+    // order 16 µs a step, each row's sums waiting for the last row's stores.
+    private static void AccumulateStrip32(ReadOnlySpan<float> values, int rows, int stride, Span<float> magnitudes, Span<float> squares)
+    {
+        ref float x = ref MemoryMarshal.GetReference(values);
+        ref float a = ref MemoryMarshal.GetReference(magnitudes);
+        ref float q = ref MemoryMarshal.GetReference(squares);
+        Vector512<float> a0 = Vector512.LoadUnsafe(ref a), a1 = Vector512.LoadUnsafe(ref a, 16);
+        Vector512<float> q0 = Vector512.LoadUnsafe(ref q), q1 = Vector512.LoadUnsafe(ref q, 16);
+        for (nuint i = 0, end = (nuint)rows * (nuint)stride; i < end; i += (nuint)stride)
+        {
+            Vector512<float> v0 = Vector512.LoadUnsafe(ref x, i), v1 = Vector512.LoadUnsafe(ref x, i + 16);
+            a0 += Vector512.Abs(v0);
+            a1 += Vector512.Abs(v1);
+            q0 += v0 * v0;
+            q1 += v1 * v1;
+        }
+
+        a0.StoreUnsafe(ref a);
+        a1.StoreUnsafe(ref a, 16);
+        q0.StoreUnsafe(ref q);
+        q1.StoreUnsafe(ref q, 16);
+    }
+
+    // magnitudes[c] += |row[c]| and squares[c] += row[c]·row[c], each lane on its own (no sum across lanes).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateRow(ReadOnlySpan<float> row, Span<float> magnitudes, Span<float> squares, KernelIsa isa)
+    {
+        ref float x = ref MemoryMarshal.GetReference(row);
+        ref float a = ref MemoryMarshal.GetReference(magnitudes);
+        ref float q = ref MemoryMarshal.GetReference(squares);
+        nuint n = (nuint)row.Length, i = 0;
+        if (isa == KernelIsa.Vector512)
+        {
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector512<float> v = Vector512.LoadUnsafe(ref x, i);
+                (Vector512.LoadUnsafe(ref a, i) + Vector512.Abs(v)).StoreUnsafe(ref a, i);
+                (Vector512.LoadUnsafe(ref q, i) + (v * v)).StoreUnsafe(ref q, i);
+            }
+        }
+        else if (isa == KernelIsa.Vector256)
+        {
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> v = Vector256.LoadUnsafe(ref x, i);
+                (Vector256.LoadUnsafe(ref a, i) + Vector256.Abs(v)).StoreUnsafe(ref a, i);
+                (Vector256.LoadUnsafe(ref q, i) + (v * v)).StoreUnsafe(ref q, i);
+            }
+        }
+        else if (isa == KernelIsa.Vector128)
+        {
+            for (; i + 4 <= n; i += 4)
+            {
+                Vector128<float> v = Vector128.LoadUnsafe(ref x, i);
+                (Vector128.LoadUnsafe(ref a, i) + Vector128.Abs(v)).StoreUnsafe(ref a, i);
+                (Vector128.LoadUnsafe(ref q, i) + (v * v)).StoreUnsafe(ref q, i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref x, i);
+            Unsafe.Add(ref a, i) += MathF.Abs(v);
+            Unsafe.Add(ref q, i) += v * v;
+        }
+    }
+
+    /// <summary>
     /// Adds the penalty's derivative to <paramref name="gradients"/>: <c>g ← g + (2·l2·w + l1·sign(w))</c>, element by
     /// element (so any division among threads gives the same bits).
     /// </summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
@@ -76,36 +77,64 @@ public sealed class Dense : Layer
     internal bool IsRegularized => KernelRegularizer is not null || (BiasRegularizer is not null && UseBias);
 
     /// <summary>
-    /// Adds each regularizer's gradient to the layer's parameter gradients and returns their penalties' sum, from the
-    /// parameters as they are (row-major: a layer with a kernel regularizer is never put in panel order; the bias never moves).
+    /// Adds each regularizer's gradient to the layer's parameter gradients and returns their penalties' sum
+    /// (<see cref="RegularizationPenalty"/>). The gradient is element by element, so it is the same in panel order.
     /// </summary>
     internal double Regularize()
     {
-        double penalty = 0;
+        double penalty = RegularizationPenalty();
         Span<float> parameters = Parameters.Span, gradients = Gradients.Span;
         int weights = InputSize * Units;
-        if (KernelRegularizer is { } kernel)
-        {
-            penalty += kernel.Penalty(parameters[..weights]);
-            kernel.AddGradient(parameters[..weights], gradients[..weights]);
-        }
-
+        KernelRegularizer?.AddGradient(parameters[..weights], gradients[..weights]);
         if (BiasRegularizer is { } bias && UseBias)
         {
-            penalty += bias.Penalty(parameters[weights..]);
             bias.AddGradient(parameters[weights..], gradients[weights..]);
         }
 
         return penalty;
     }
 
-    /// <summary>The penalties' sum for the parameters as they are (<see cref="Regularize"/> without the gradients).</summary>
+    /// <summary>
+    /// The penalties' sum for the parameters as they are, with the same bits whether the weights are row-major or in
+    /// panel order (<see cref="RegularizerKernels.MatrixSums"/>: column by column down the rows), on any vector width.
+    /// </summary>
     internal double RegularizationPenalty()
     {
-        ReadOnlySpan<float> parameters = Parameters.Span;
-        int weights = InputSize * Units;
-        return (KernelRegularizer?.Penalty(parameters[..weights]) ?? 0)
-            + (UseBias && BiasRegularizer is { } bias ? bias.Penalty(parameters[weights..]) : 0);
+        Regularizer? kernel = KernelRegularizer, bias = UseBias ? BiasRegularizer : null;
+        if (kernel is null && bias is null)
+        {
+            return 0;
+        }
+
+        // Pooled rather than kept: Evaluate may run on several threads at once.
+        float[] scratch = ArrayPool<float>.Shared.Rent(2 * Units);
+        try
+        {
+            ReadOnlySpan<float> parameters = Parameters.Span;
+            int weights = InputSize * Units;
+            double penalty = 0;
+            if (kernel is not null)
+            {
+                (double m, double s) = RegularizerKernels.MatrixSums(parameters[..weights], InputSize, Units, PanelOrder, scratch, KernelIsaSupport.Widest);
+                penalty += Penalty(kernel, m, s);
+            }
+
+            if (bias is not null)
+            {
+                (double m, double s) = RegularizerKernels.MatrixSums(parameters[weights..], 1, Units, default, scratch, KernelIsaSupport.Widest);
+                penalty += Penalty(bias, m, s);
+            }
+
+            return penalty;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+        }
+
+        // A factor of 0 leaves its term out (0·∞ would be NaN).
+        static double Penalty(Regularizer r, double magnitudes, double squares) =>
+            (r.L1Factor != 0f ? r.L1Factor * magnitudes : 0) + (r.L2Factor != 0f ? r.L2Factor * squares : 0);
     }
 
     /// <inheritdoc/>

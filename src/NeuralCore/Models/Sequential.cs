@@ -119,8 +119,7 @@ public sealed class Sequential
     /// layout does not apply: the first layer is not a dense layer with panels (at most 16 units on the 512-bit path,
     /// or a width the tile does not divide), the optimizer is not one of the library's element-by-element rules (a
     /// custom <see cref="IOptimizer"/> or <see cref="Optimizer"/> subclass, or <see cref="Optimizer.ClipNorm"/> and
-    /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order; likewise a first layer with
-    /// a kernel regularizer, whose penalty is summed over the weights), or its state was
+    /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order), or its state was
     /// initialized for another model (the step then fails as it would have).
     /// </summary>
     internal bool EnterPanelOrder()
@@ -130,7 +129,7 @@ public sealed class Sequential
             || optimizer.ClipNorm > 0 || optimizer.GlobalClipNorm > 0 || optimizer.InitializedCount != _parameters.Length
             || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
             || _gradients.Length != _parameters.Length
-            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0, KernelRegularizer: null } dense
+            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
             || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
         {
             return false;

@@ -328,7 +328,7 @@ public static class ModelTraining
                         if (result.Skipped)
                         {
                             context.StopTraining(double.IsFinite(result.Loss)
-                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed ({OverflowLimit(model)}infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step (lower the learning rate or check the inputs)")
+                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed ({OverflowLimit(model)}infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step ({LossAdvice(model)})")
                                 : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step ({LossAdvice(model)})"));
                             diverged = true;
                             break;
@@ -1101,11 +1101,14 @@ public static class ModelTraining
         }
     }
 
-    // A regularizer whose penalty overflows makes the loss infinite whatever the data and the rate: name it then.
-    private static string LossAdvice(Sequential model) =>
-        double.IsFinite(model.RegularizationPenalty())
+    // A regularizer whose penalty is huge makes the loss or the gradient overflow whatever the data and the rate: name it then.
+    private static string LossAdvice(Sequential model)
+    {
+        double penalty = model.RegularizationPenalty();
+        return double.IsFinite(penalty) && penalty <= Sequential.GradientCheckLoss
             ? "lower the learning rate or check the inputs"
-            : string.Create(CultureInfo.InvariantCulture, $"the layers' regularization penalty is {model.RegularizationPenalty()}: lower their regularizers' factors");
+            : string.Create(CultureInfo.InvariantCulture, $"the layers' regularization penalty is {penalty:G4}: lower their regularizers' factors");
+    }
 
     private static int CheckInputs(Sequential model, float[] inputs, string inputsName)
     {

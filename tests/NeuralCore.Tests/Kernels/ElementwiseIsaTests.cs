@@ -58,6 +58,40 @@ public class ElementwiseIsaTests
     }
 
     [Theory]
+    [InlineData(300, 64)]
+    [InlineData(784, 128)]
+    [InlineData(37, 96)]
+    [InlineData(1000, 32)]
+    [InlineData(1024, 10)]
+    [InlineData(50, 40)]
+    [InlineData(1, 71)]
+    public void A_matrix_penalty_has_the_same_bits_in_panel_order_and_on_every_path(int rows, int columns)
+    {
+        // Column by column down the rows in both orders, lane by lane on every path: so a first layer with a kernel
+        // regularizer can stay in panel order through Fit.
+        float[] w = Seeded.Uniform(rows * columns, rows + columns, 2f);
+        float[] scratch = new float[2 * columns];
+        (double m, double s) expected = RegularizerKernels.MatrixSums(w, rows, columns, default, scratch, KernelIsa.Scalar);
+        double exactM = w.Sum(v => Math.Abs((double)v)), exactS = w.Sum(v => (double)v * v);
+        Assert.True(Math.Abs(expected.m - exactM) <= 1e-6 * exactM && Math.Abs(expected.s - exactS) <= 1e-6 * exactS, $"{expected} against ({exactM}, {exactS})");
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            Assert.Equal(expected, RegularizerKernels.MatrixSums(w, rows, columns, default, scratch, isa));
+            if (!PanelLayout.TryCreate(rows, columns, isa, out PanelLayout layout))
+            {
+                // Too narrow for panels, or a width the tile does not divide: such a layer stays row-major.
+                Assert.True(columns % 32 != 0 || columns <= 16, $"{isa}: no panel layout for [{rows}, {columns}]");
+                continue;
+            }
+
+            float[] panels = (float[])w.Clone();
+            layout.Reorder(panels, new float[layout.ScratchLength], toPanels: true);
+            Assert.True(columns == layout.Nr || !panels.AsSpan().SequenceEqual(w), "the reorder should move the values");
+            Assert.Equal(expected, RegularizerKernels.MatrixSums(panels, rows, columns, layout, scratch, isa));
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Paths))]
     public void The_regularizer_gradient_is_the_scalar_rule_bit_for_bit(string path)
     {

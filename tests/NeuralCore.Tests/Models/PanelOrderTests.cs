@@ -72,9 +72,9 @@ public class PanelOrderTests
                 model.Add(new Dense(128 * wide)).Add(new Relu()).Add(new Dropout(0.25f)).Add(new Dense(10));
                 break;
             case "regularized":
-                // A bias regularizer leaves the first layer in panel order (a kernel regularizer would not): its penalty
-                // and gradient, and the layer above's, must come out the same whatever order the weights are in.
-                model.Add(new Dense(128 * wide) { BiasRegularizer = new Regularizer(1e-3f, 1e-2f) }).Add(new Relu())
+                // Regularizers leave the first layer in panel order: their penalties and gradients, and the layer above's,
+                // come out the same whatever order the weights are in.
+                model.Add(new Dense(128 * wide) { KernelRegularizer = new Regularizer(1e-4f, 1e-3f), BiasRegularizer = new Regularizer(1e-3f, 1e-2f) }).Add(new Relu())
                     .Add(new Dense(10) { KernelRegularizer = Regularizer.L2(1e-3f), BiasRegularizer = Regularizer.L1(1e-3f) });
                 break;
             default:
