@@ -12,24 +12,21 @@ namespace NeuralCore.Kernels;
 public static class RegularizerKernels
 {
     /// <summary>
-    /// <c>l1·Σ|w| + l2·Σw²</c>, each sum in float32 as Keras computes it (vectorized, so its bits depend on the
-    /// machine's vector width, never on the thread count); a term whose factor is 0 is left out.
+    /// <c>l1·Σ|w| + l2·Σw²</c>, the sums taken as <see cref="MatrixSums"/> takes them over rows of 256 values (so the
+    /// bits depend neither on the vector width nor on any thread count); a term whose factor is 0 is left out.
     /// </summary>
     /// <param name="weights">w.</param>
     /// <param name="l1">The L1 factor; non-negative.</param>
     /// <param name="l2">The L2 factor; non-negative.</param>
-    /// <returns>The penalty (infinite when a weight's square overflows float32).</returns>
+    /// <returns>The penalty (infinite when a sum overflows float32).</returns>
     /// <exception cref="ArgumentOutOfRangeException">A factor is negative, infinite or NaN.</exception>
     public static double Penalty(ReadOnlySpan<float> weights, float l1, float l2)
     {
         CheckFactors(l1, l2);
-        return PenaltyUnchecked(weights, l1, l2);
+        return PenaltyUnchecked(weights, l1, l2, KernelIsaSupport.Widest);
     }
 
     // A Regularizer's factors were checked when it was made.
-    internal static double PenaltyUnchecked(ReadOnlySpan<float> weights, float l1, float l2) =>
-        PenaltyUnchecked(weights, l1, l2, KernelIsaSupport.Widest);
-
     internal static double PenaltyUnchecked(ReadOnlySpan<float> weights, float l1, float l2, KernelIsa isa)
     {
         if (l1 == 0f && l2 == 0f)
@@ -37,81 +34,22 @@ public static class RegularizerKernels
             return 0;
         }
 
-        (float magnitudes, float squares) = Sums(weights, isa);
-        return (l1 != 0f ? (double)(l1 * magnitudes) : 0) + (l2 != 0f ? (double)(l2 * squares) : 0);
+        const int Width = 256;
+        Span<float> scratch = stackalloc float[2 * Width];
+        int rows = weights.Length / Width, full = rows * Width;
+        (double m, double s) = MatrixSums(weights[..full], rows, Width, default, scratch, isa);
+        if (full < weights.Length)
+        {
+            (double m2, double s2) = MatrixSums(weights[full..], 1, weights.Length - full, default, scratch, isa);
+            (m, s) = (m + m2, s + s2);
+        }
+
+        return Combine(l1, l2, m, s);
     }
 
-    /// <summary>
-    /// <c>Σ|x|</c> and <c>Σx²</c> in float32 (Keras's precision), in one pass of four vectors' accumulators each (the
-    /// order, and so the bits, depends on the vector width, not on any thread count).
-    /// </summary>
-    /// <remarks>
-    /// Not <see cref="TensorPrimitives.SumOfSquares(ReadOnlySpan{float})"/>: its code starts at tier 0, where it took
-    /// 50 µs for 100K floats against 3 µs once optimized, and the runtime replaced it only 100-150 ms into a run (tiered
-    /// compilation waits for the JIT to go quiet before it counts calls), so most of a small model's first epoch paid
-    /// it every step (784-128-10 at batch 32 with L2: 145 µs a step against 85 without, in a short run).
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static (float Magnitudes, float Squares) Sums(ReadOnlySpan<float> x, KernelIsa isa)
-    {
-        ref float start = ref MemoryMarshal.GetReference(x);
-        nuint n = (nuint)x.Length, i = 0;
-        float magnitudes = 0f, squares = 0f;
-        if (isa == KernelIsa.Vector512 && n >= 64)
-        {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; i + 64 <= n; i += 64)
-            {
-                Vector512<float> v0 = Vector512.LoadUnsafe(ref start, i), v1 = Vector512.LoadUnsafe(ref start, i + 16);
-                Vector512<float> v2 = Vector512.LoadUnsafe(ref start, i + 32), v3 = Vector512.LoadUnsafe(ref start, i + 48);
-                (a0, a1, a2, a3) = (a0 + Vector512.Abs(v0), a1 + Vector512.Abs(v1), a2 + Vector512.Abs(v2), a3 + Vector512.Abs(v3));
-                (s0, s1, s2, s3) = (s0 + (v0 * v0), s1 + (v1 * v1), s2 + (v2 * v2), s3 + (v3 * v3));
-            }
-
-            magnitudes = Vector512.Sum((a0 + a1) + (a2 + a3));
-            squares = Vector512.Sum((s0 + s1) + (s2 + s3));
-        }
-        else if (isa == KernelIsa.Vector256 && n >= 32)
-        {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; i + 32 <= n; i += 32)
-            {
-                Vector256<float> v0 = Vector256.LoadUnsafe(ref start, i), v1 = Vector256.LoadUnsafe(ref start, i + 8);
-                Vector256<float> v2 = Vector256.LoadUnsafe(ref start, i + 16), v3 = Vector256.LoadUnsafe(ref start, i + 24);
-                (a0, a1, a2, a3) = (a0 + Vector256.Abs(v0), a1 + Vector256.Abs(v1), a2 + Vector256.Abs(v2), a3 + Vector256.Abs(v3));
-                (s0, s1, s2, s3) = (s0 + (v0 * v0), s1 + (v1 * v1), s2 + (v2 * v2), s3 + (v3 * v3));
-            }
-
-            magnitudes = Vector256.Sum((a0 + a1) + (a2 + a3));
-            squares = Vector256.Sum((s0 + s1) + (s2 + s3));
-        }
-        else if (isa == KernelIsa.Vector128 && n >= 16)
-        {
-            Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; i + 16 <= n; i += 16)
-            {
-                Vector128<float> v0 = Vector128.LoadUnsafe(ref start, i), v1 = Vector128.LoadUnsafe(ref start, i + 4);
-                Vector128<float> v2 = Vector128.LoadUnsafe(ref start, i + 8), v3 = Vector128.LoadUnsafe(ref start, i + 12);
-                (a0, a1, a2, a3) = (a0 + Vector128.Abs(v0), a1 + Vector128.Abs(v1), a2 + Vector128.Abs(v2), a3 + Vector128.Abs(v3));
-                (s0, s1, s2, s3) = (s0 + (v0 * v0), s1 + (v1 * v1), s2 + (v2 * v2), s3 + (v3 * v3));
-            }
-
-            magnitudes = Vector128.Sum((a0 + a1) + (a2 + a3));
-            squares = Vector128.Sum((s0 + s1) + (s2 + s3));
-        }
-
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref start, i);
-            magnitudes += MathF.Abs(v);
-            squares += v * v;
-        }
-
-        return (magnitudes, squares);
-    }
+    /// <summary><c>l1·magnitudes + l2·squares</c>, a term whose factor is 0 left out (0·∞ would be NaN).</summary>
+    internal static double Combine(float l1, float l2, double magnitudes, double squares) =>
+        (l1 != 0f ? l1 * magnitudes : 0) + (l2 != 0f ? l2 * squares : 0);
 
     /// <summary>
     /// <c>Σ|w|</c> and <c>Σw²</c> of a <c>[rows, columns]</c> matrix held row-major, or in <paramref name="layout"/>'s
@@ -122,7 +60,9 @@ public static class RegularizerKernels
     /// </summary>
     /// <remarks>
     /// So a kernel regularizer's penalty is the same whether <c>Fit</c> keeps the first layer in panel order or not,
-    /// which lets such a layer keep that order (without it, 784-128-10 at batch 32 with <c>--l2</c> trained 45% slower).
+    /// which lets such a layer keep that order. Not <see cref="TensorPrimitives.SumOfSquares(ReadOnlySpan{float})"/>
+    /// either: its code starts at tier 0, where it took 50 µs for 100K floats against 3 µs once optimized, and the
+    /// runtime replaced it only 100-150 ms into a run, so most of a small model's first epoch paid it every step.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static (double Magnitudes, double Squares) MatrixSums(ReadOnlySpan<float> weights, int rows, int columns,

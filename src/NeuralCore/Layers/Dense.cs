@@ -116,13 +116,13 @@ public sealed class Dense : Layer
             if (kernel is not null)
             {
                 (double m, double s) = RegularizerKernels.MatrixSums(parameters[..weights], InputSize, Units, PanelOrder, scratch, KernelIsaSupport.Widest);
-                penalty += Penalty(kernel, m, s);
+                penalty += RegularizerKernels.Combine(kernel.L1Factor, kernel.L2Factor, m, s);
             }
 
             if (bias is not null)
             {
                 (double m, double s) = RegularizerKernels.MatrixSums(parameters[weights..], 1, Units, default, scratch, KernelIsaSupport.Widest);
-                penalty += Penalty(bias, m, s);
+                penalty += RegularizerKernels.Combine(bias.L1Factor, bias.L2Factor, m, s);
             }
 
             return penalty;
@@ -131,10 +131,6 @@ public sealed class Dense : Layer
         {
             ArrayPool<float>.Shared.Return(scratch);
         }
-
-        // A factor of 0 leaves its term out (0·∞ would be NaN).
-        static double Penalty(Regularizer r, double magnitudes, double squares) =>
-            (r.L1Factor != 0f ? r.L1Factor * magnitudes : 0) + (r.L2Factor != 0f ? r.L2Factor * squares : 0);
     }
 
     /// <inheritdoc/>

@@ -49,7 +49,7 @@ public sealed class Regularizer
     /// <summary>The penalty of <paramref name="weights"/>: <c>l1·Σ|w| + l2·Σw²</c> (<see cref="RegularizerKernels.Penalty"/>).</summary>
     /// <param name="weights">The weights.</param>
     /// <returns>The penalty.</returns>
-    public double Penalty(ReadOnlySpan<float> weights) => RegularizerKernels.PenaltyUnchecked(weights, L1Factor, L2Factor);
+    public double Penalty(ReadOnlySpan<float> weights) => RegularizerKernels.PenaltyUnchecked(weights, L1Factor, L2Factor, KernelIsaSupport.Widest);
 
     /// <summary>Adds the penalty's gradient <c>l1·sign(w) + 2·l2·w</c> to <paramref name="gradients"/>.</summary>
     /// <param name="weights">The weights.</param>
