@@ -50,6 +50,9 @@ internal interface ILanes<TSelf>
 
     /// <summary><c>x &gt; 0 ? value : 0</c> per lane (NaN compares false).</summary>
     static abstract TSelf WherePositive(TSelf x, TSelf value);
+
+    /// <summary>The sign of each lane: 1 above 0, -1 below, and x itself otherwise (±0 stays ±0, NaN stays NaN), as NumPy's <c>sign</c>.</summary>
+    static abstract TSelf Sign(TSelf x);
 }
 
 /// <summary>512-bit lanes (AVX-512F).</summary>
@@ -96,6 +99,13 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 WherePositive(Lanes512 x, Lanes512 value) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThan(x._value, Vector512<float>.Zero), value._value, Vector512<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Sign(Lanes512 x) =>
+        new(Vector512.ConditionalSelect(
+            Vector512.GreaterThan(x._value, Vector512<float>.Zero),
+            Vector512.Create(1f),
+            Vector512.ConditionalSelect(Vector512.LessThan(x._value, Vector512<float>.Zero), Vector512.Create(-1f), x._value)));
 }
 
 /// <summary>256-bit lanes (AVX).</summary>
@@ -142,6 +152,13 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 WherePositive(Lanes256 x, Lanes256 value) =>
         new(Vector256.ConditionalSelect(Vector256.GreaterThan(x._value, Vector256<float>.Zero), value._value, Vector256<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Sign(Lanes256 x) =>
+        new(Vector256.ConditionalSelect(
+            Vector256.GreaterThan(x._value, Vector256<float>.Zero),
+            Vector256.Create(1f),
+            Vector256.ConditionalSelect(Vector256.LessThan(x._value, Vector256<float>.Zero), Vector256.Create(-1f), x._value)));
 }
 
 /// <summary>128-bit lanes (SSE, or NEON on ARM64).</summary>
@@ -188,6 +205,13 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 WherePositive(Lanes128 x, Lanes128 value) =>
         new(Vector128.ConditionalSelect(Vector128.GreaterThan(x._value, Vector128<float>.Zero), value._value, Vector128<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Sign(Lanes128 x) =>
+        new(Vector128.ConditionalSelect(
+            Vector128.GreaterThan(x._value, Vector128<float>.Zero),
+            Vector128.Create(1f),
+            Vector128.ConditionalSelect(Vector128.LessThan(x._value, Vector128<float>.Zero), Vector128.Create(-1f), x._value)));
 }
 
 /// <summary>One float: the scalar path, and the tail of every vector loop.</summary>
@@ -232,4 +256,7 @@ internal readonly struct Lane1(float value) : ILanes<Lane1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 WherePositive(Lane1 x, Lane1 value) => new(x._value > 0f ? value._value : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Sign(Lane1 x) => new(x._value > 0f ? 1f : x._value < 0f ? -1f : x._value);
 }

@@ -169,6 +169,158 @@ public static class OptimizerKernels
         ElementwiseDriver.Run(new SgdMomentumStep(parameters, gradients, velocity, learningRate, momentum, nesterov), length, isa);
     }
 
+    /// <summary>
+    /// One Adagrad step in Keras 3's form: <c>a = a + g²</c>; <c>θ = θ - lr·g / √(a + ε)</c>.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="accumulator">a, the sum of squared gradients (Keras starts it at 0.1), updated in place; values below <see cref="MomentFloor"/> are stored as 0.</param>
+    /// <param name="learningRate">lr.</param>
+    /// <param name="epsilon">ε, added inside the square root as in Keras (PyTorch adds it outside).</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AdagradUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> accumulator, float learningRate, float epsilon) =>
+        AdagradUpdate(parameters, gradients, accumulator, learningRate, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="AdagradUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void AdagradUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> accumulator, float learningRate, float epsilon, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(accumulator.Length, length, nameof(accumulator));
+        ElementwiseDriver.Run(new AdagradStep(parameters, gradients, accumulator, learningRate, epsilon), length, isa);
+    }
+
+    /// <summary>
+    /// One Adadelta step in Keras 3's form: <c>a = ρa + (1 - ρ)g²</c>; <c>Δ = √(d + ε)·g / √(a + ε)</c>;
+    /// <c>d = ρd + (1 - ρ)Δ²</c>; <c>θ = θ - lr·Δ</c>.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="gradientAverage">a, the running average of squared gradients, updated in place.</param>
+    /// <param name="updateAverage">d, the running average of squared updates, updated in place.</param>
+    /// <param name="learningRate">lr (Keras's default 0.001; the original paper and PyTorch use 1).</param>
+    /// <param name="rho">ρ, in [0, 1).</param>
+    /// <param name="epsilon">ε, positive.</param>
+    /// <remarks>Averages below <see cref="MomentFloor"/> are stored as 0, as Adam's moments are.</remarks>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AdadeltaUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> gradientAverage, Span<float> updateAverage,
+        float learningRate, float rho, float epsilon) =>
+        AdadeltaUpdate(parameters, gradients, gradientAverage, updateAverage, learningRate, rho, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="AdadeltaUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void AdadeltaUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> gradientAverage, Span<float> updateAverage,
+        float learningRate, float rho, float epsilon, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(gradientAverage.Length, length, nameof(gradientAverage));
+        CheckSameLength(updateAverage.Length, length, nameof(updateAverage));
+        ElementwiseDriver.Run(new AdadeltaStep(parameters, gradients, gradientAverage, updateAverage, learningRate, rho, epsilon), length, isa);
+    }
+
+    /// <summary>
+    /// One Adamax step in Keras 3's form: <c>m = m + (g - m)(1 - β1)</c>; <c>u = max(β2·u, |g|)</c>;
+    /// <c>θ = θ - α·m / (u + ε)</c>, where the caller passes <c>α = lr / (1 - β1^t)</c> for step <c>t</c> (1-based).
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="firstMoment">m, updated in place.</param>
+    /// <param name="infinityNorm">u, the exponentially weighted infinity norm, updated in place.</param>
+    /// <param name="alpha">The bias-corrected step size α.</param>
+    /// <param name="beta1">β1, in [0, 1).</param>
+    /// <param name="beta2">β2, in [0, 1).</param>
+    /// <param name="epsilon">ε, positive; added to u as in Keras (PyTorch adds it to |g| inside the maximum).</param>
+    /// <remarks>m and u below <see cref="MomentFloor"/> in magnitude are stored as 0 (u decays geometrically where the gradient is 0). A NaN gradient makes u NaN (the maximum propagates NaN).</remarks>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AdamaxUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> infinityNorm,
+        float alpha, float beta1, float beta2, float epsilon) =>
+        AdamaxUpdate(parameters, gradients, firstMoment, infinityNorm, alpha, beta1, beta2, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="AdamaxUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void AdamaxUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> infinityNorm,
+        float alpha, float beta1, float beta2, float epsilon, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
+        CheckSameLength(infinityNorm.Length, length, nameof(infinityNorm));
+        ElementwiseDriver.Run(new AdamaxStep(parameters, gradients, firstMoment, infinityNorm, alpha, beta1, beta2, epsilon), length, isa);
+    }
+
+    /// <summary>
+    /// One Nadam step (Adam with Nesterov momentum, Dozat 2016) in Keras 3's form: <c>m = m + (g - m)(1 - β1)</c>;
+    /// <c>v = v + (g² - v)(1 - β2)</c>; <c>θ = θ - (a·m + b·g) / (√(v·c) + ε)</c>, where the caller passes, for step
+    /// <c>t</c> with the momentum schedule <c>μ_t = β1·(1 - 0.5·0.96^t)</c> and <c>Π_t = μ_1···μ_t</c>:
+    /// <c>a = lr·μ_{t+1} / (1 - Π_t·μ_{t+1})</c>, <c>b = lr·(1 - μ_t) / (1 - Π_t)</c> and <c>c = 1 / (1 - β2^t)</c>.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="firstMoment">m, updated in place.</param>
+    /// <param name="secondMoment">v, updated in place.</param>
+    /// <param name="momentumStep">a, the step on the first moment.</param>
+    /// <param name="gradientStep">b, the step on the gradient.</param>
+    /// <param name="secondMomentScale">c, the second moment's bias correction.</param>
+    /// <param name="beta1">β1, in [0, 1).</param>
+    /// <param name="beta2">β2, in [0, 1).</param>
+    /// <param name="epsilon">ε, positive; added to the corrected √v, as in Keras and PyTorch.</param>
+    /// <remarks>Moments below <see cref="MomentFloor"/> in magnitude are stored as 0, as Adam's are.</remarks>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void NadamUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float momentumStep, float gradientStep, float secondMomentScale, float beta1, float beta2, float epsilon) =>
+        NadamUpdate(parameters, gradients, firstMoment, secondMoment, momentumStep, gradientStep, secondMomentScale, beta1, beta2, epsilon,
+            KernelIsaSupport.Widest);
+
+    /// <summary><see cref="NadamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void NadamUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float momentumStep, float gradientStep, float secondMomentScale, float beta1, float beta2, float epsilon, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
+        CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
+        ElementwiseDriver.Run(
+            new NadamStep(parameters, gradients, firstMoment, secondMoment, momentumStep, gradientStep, secondMomentScale, beta1, beta2, epsilon),
+            length, isa);
+    }
+
+    /// <summary>
+    /// One Lion step (Chen et al. 2023) in Keras 3's form: <c>θ = θ - lr·sign(β1·m + (1 - β1)g)</c>, then
+    /// <c>m = β2·m + (1 - β2)g</c>. <c>sign(0) = 0</c>.
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="momentum">m, updated in place; values below <see cref="MomentFloor"/> in magnitude are stored as 0.</param>
+    /// <param name="learningRate">lr (Lion's steps are ±lr, so it wants a rate 3-10 times smaller than Adam's).</param>
+    /// <param name="beta1">β1, in [0, 1): the interpolation for the step.</param>
+    /// <param name="beta2">β2, in [0, 1): the momentum's decay.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LionUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> momentum, float learningRate, float beta1, float beta2) =>
+        LionUpdate(parameters, gradients, momentum, learningRate, beta1, beta2, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="LionUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void LionUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> momentum, float learningRate, float beta1, float beta2, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(momentum.Length, length, nameof(momentum));
+        ElementwiseDriver.Run(new LionStep(parameters, gradients, momentum, learningRate, beta1, beta2), length, isa);
+    }
+
     private static void CheckSameLength(int actual, int expected, string name)
     {
         if (actual != expected)
@@ -288,6 +440,133 @@ public static class OptimizerKernels
             TLanes u = (mu * TLanes.Load(ref _u, index)) - step;
             TLanes.Store(u, ref _u, index);
             TLanes.Store(TLanes.Load(ref _p, index) + (_nesterov ? (mu * u) - step : u), ref _p, index);
+        }
+    }
+
+    private readonly ref struct AdagradStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> accumulator, float learningRate, float epsilon) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _a = ref MemoryMarshal.GetReference(accumulator);
+        private readonly float _learningRate = learningRate, _epsilon = epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes a = TLanes.Load(ref _a, index) + (g * g);
+            a = TLanes.FlushBelow(a, TLanes.Create(MomentFloor), a);
+            TLanes.Store(a, ref _a, index);
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_learningRate) * g / TLanes.Sqrt(a + TLanes.Create(_epsilon))), ref _p, index);
+        }
+    }
+
+    private readonly ref struct AdadeltaStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> gradientAverage, Span<float> updateAverage,
+        float learningRate, float rho, float epsilon) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _a = ref MemoryMarshal.GetReference(gradientAverage);
+        private readonly ref float _d = ref MemoryMarshal.GetReference(updateAverage);
+        private readonly float _learningRate = learningRate, _rho = rho, _oneMinusRho = 1f - rho, _epsilon = epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes rho = TLanes.Create(_rho), oneMinusRho = TLanes.Create(_oneMinusRho), epsilon = TLanes.Create(_epsilon);
+            TLanes floor = TLanes.Create(MomentFloor);
+            TLanes a = (rho * TLanes.Load(ref _a, index)) + (oneMinusRho * (g * g));
+            a = TLanes.FlushBelow(a, floor, a);
+            TLanes.Store(a, ref _a, index);
+            TLanes d = TLanes.Load(ref _d, index);
+            TLanes delta = TLanes.Sqrt(d + epsilon) * g / TLanes.Sqrt(a + epsilon);
+            d = (rho * d) + (oneMinusRho * (delta * delta));
+            d = TLanes.FlushBelow(d, floor, d);
+            TLanes.Store(d, ref _d, index);
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_learningRate) * delta), ref _p, index);
+        }
+    }
+
+    private readonly ref struct AdamaxStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> infinityNorm,
+        float alpha, float beta1, float beta2, float epsilon) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _m = ref MemoryMarshal.GetReference(firstMoment);
+        private readonly ref float _u = ref MemoryMarshal.GetReference(infinityNorm);
+        private readonly float _oneMinusBeta1 = 1f - beta1, _beta2 = beta2, _alpha = alpha, _epsilon = epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes m = TLanes.Load(ref _m, index);
+            m += (g - m) * TLanes.Create(_oneMinusBeta1);
+            TLanes u = TLanes.Max(TLanes.Create(_beta2) * TLanes.Load(ref _u, index), TLanes.Abs(g));
+            TLanes floor = TLanes.Create(MomentFloor);
+            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
+            u = TLanes.FlushBelow(u, floor, u);
+            TLanes.Store(m, ref _m, index);
+            TLanes.Store(u, ref _u, index);
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_alpha) * m / (u + TLanes.Create(_epsilon))), ref _p, index);
+        }
+    }
+
+    private readonly ref struct NadamStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float momentumStep, float gradientStep, float secondMomentScale, float beta1, float beta2, float epsilon) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _m = ref MemoryMarshal.GetReference(firstMoment);
+        private readonly ref float _v = ref MemoryMarshal.GetReference(secondMoment);
+        private readonly float _oneMinusBeta1 = 1f - beta1, _oneMinusBeta2 = 1f - beta2, _epsilon = epsilon;
+        private readonly float _momentumStep = momentumStep, _gradientStep = gradientStep, _secondMomentScale = secondMomentScale;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes m = TLanes.Load(ref _m, index);
+            TLanes v = TLanes.Load(ref _v, index);
+            m += (g - m) * TLanes.Create(_oneMinusBeta1);
+            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
+            TLanes floor = TLanes.Create(MomentFloor);
+            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
+            v = TLanes.FlushBelow(v, floor, v);
+            TLanes.Store(m, ref _m, index);
+            TLanes.Store(v, ref _v, index);
+            TLanes step = (TLanes.Create(_momentumStep) * m) + (TLanes.Create(_gradientStep) * g);
+            TLanes.Store(TLanes.Load(ref _p, index) - (step / (TLanes.Sqrt(v * TLanes.Create(_secondMomentScale)) + TLanes.Create(_epsilon))), ref _p, index);
+        }
+    }
+
+    private readonly ref struct LionStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> momentum, float learningRate, float beta1, float beta2) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _m = ref MemoryMarshal.GetReference(momentum);
+        private readonly float _learningRate = learningRate, _beta1 = beta1, _oneMinusBeta1 = 1f - beta1, _beta2 = beta2, _oneMinusBeta2 = 1f - beta2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes m = TLanes.Load(ref _m, index);
+            TLanes direction = TLanes.Sign((m * TLanes.Create(_beta1)) + (g * TLanes.Create(_oneMinusBeta1)));
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_learningRate) * direction), ref _p, index);
+            m = (m * TLanes.Create(_beta2)) + (g * TLanes.Create(_oneMinusBeta2));
+            TLanes.Store(TLanes.FlushBelow(TLanes.Abs(m), TLanes.Create(MomentFloor), m), ref _m, index);
         }
     }
 }

@@ -144,6 +144,11 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>Floats of state per parameter (Adam: m and v; SGD with momentum: the velocity).</summary>
     protected abstract int StateSlots { get; }
 
+    /// <summary>The value every element of state slot <paramref name="slot"/> starts at (0 unless overridden: Adagrad starts its accumulator at 0.1).</summary>
+    /// <param name="slot">The slot, from 0 to <see cref="StateSlots"/> - 1.</param>
+    /// <returns>The starting value; finite.</returns>
+    protected virtual float InitialState(int slot) => 0f;
+
     /// <summary><see cref="StateSlots"/>, for the model's memory estimate before it compiles.</summary>
     internal int StateSlotCount => StateSlots;
 
@@ -202,6 +207,15 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         }
 
         _state = new float[length];
+        for (int slot = 0; slot < StateSlots; slot++)
+        {
+            float initial = InitialState(slot);
+            if (initial != 0f)
+            {
+                _state.AsSpan(slot * parameterCount, parameterCount).Fill(initial);
+            }
+        }
+
         _count = parameterCount;
         _segments = [.. segments];
         _segmentScale = new float[_segments.Length];

@@ -217,6 +217,130 @@ public class ElementwiseIsaTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void Adagrad_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float lr = 0.05f, epsilon = 1e-7f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g, float[] a) = (Values(n, 20), Values(n, 21), Moments(n, 22));
+            float[] ep = (float[])p.Clone(), ea = (float[])a.Clone();
+            OptimizerKernels.AdagradUpdate(p, g, a, lr, epsilon, isa);
+            for (int i = 0; i < n; i++)
+            {
+                float ai = ea[i] + (g[i] * g[i]);
+                ea[i] = ai = ai < Floor ? 0f : ai;
+                ep[i] -= lr * g[i] / MathF.Sqrt(ai + epsilon);
+            }
+
+            AssertBits(ea, a, isa, n, "accumulator");
+            AssertBits(ep, p, isa, n, "parameters");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Adadelta_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float lr = 1f, rho = 0.95f, epsilon = 1e-7f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g, float[] a, float[] d) = (Values(n, 23), Values(n, 24), Moments(n, 25), Moments(n, 26));
+            float[] ep = (float[])p.Clone(), ea = (float[])a.Clone(), ed = (float[])d.Clone();
+            OptimizerKernels.AdadeltaUpdate(p, g, a, d, lr, rho, epsilon, isa);
+            for (int i = 0; i < n; i++)
+            {
+                float ai = (rho * ea[i]) + ((1f - rho) * (g[i] * g[i]));
+                ea[i] = ai = ai < Floor ? 0f : ai;
+                float delta = MathF.Sqrt(ed[i] + epsilon) * g[i] / MathF.Sqrt(ai + epsilon);
+                float di = (rho * ed[i]) + ((1f - rho) * (delta * delta));
+                ed[i] = di < Floor ? 0f : di;
+                ep[i] -= lr * delta;
+            }
+
+            AssertBits(ea, a, isa, n, "gradient average");
+            AssertBits(ed, d, isa, n, "update average");
+            AssertBits(ep, p, isa, n, "parameters");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Adamax_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float alpha = 0.02f, beta1 = 0.9f, beta2 = 0.5f, epsilon = 1e-7f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g, float[] m, float[] u) = (Values(n, 27), Values(n, 28), Values(n, 29, 0.1f), Moments(n, 30));
+            float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), eu = (float[])u.Clone();
+            OptimizerKernels.AdamaxUpdate(p, g, m, u, alpha, beta1, beta2, epsilon, isa);
+            for (int i = 0; i < n; i++)
+            {
+                float mi = em[i] + ((g[i] - em[i]) * (1f - beta1));
+                em[i] = mi = MathF.Abs(mi) < Floor ? 0f : mi;
+                float ui = MathF.Max(beta2 * eu[i], MathF.Abs(g[i]));
+                eu[i] = ui = ui < Floor ? 0f : ui;
+                ep[i] -= alpha * mi / (ui + epsilon);
+            }
+
+            AssertBits(em, m, isa, n, "m");
+            AssertBits(eu, u, isa, n, "u");
+            AssertBits(ep, p, isa, n, "parameters");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Nadam_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float a = 0.03f, b = 0.004f, c = 1.7f, beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g, float[] m, float[] v) = (Values(n, 31), Values(n, 32), Values(n, 33, 0.1f), Moments(n, 34));
+            float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), ev = (float[])v.Clone();
+            OptimizerKernels.NadamUpdate(p, g, m, v, a, b, c, beta1, beta2, epsilon, isa);
+            for (int i = 0; i < n; i++)
+            {
+                (em[i], ev[i]) = AdamMoments(em[i], ev[i], g[i], beta1, beta2);
+                ep[i] -= ((a * em[i]) + (b * g[i])) / (MathF.Sqrt(ev[i] * c) + epsilon);
+            }
+
+            AssertBits(em, m, isa, n, "m");
+            AssertBits(ev, v, isa, n, "v");
+            AssertBits(ep, p, isa, n, "parameters");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Lion_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float lr = 0.01f, beta1 = 0.9f, beta2 = 0.99f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g, float[] m) = (Values(n, 35), Values(n, 36), Values(n, 37, 0.1f));
+            float[] ep = (float[])p.Clone(), em = (float[])m.Clone();
+            OptimizerKernels.LionUpdate(p, g, m, lr, beta1, beta2, isa);
+            for (int i = 0; i < n; i++)
+            {
+                float c = (em[i] * beta1) + (g[i] * (1f - beta1));
+                float sign = c > 0f ? 1f : c < 0f ? -1f : c;
+                ep[i] -= lr * sign;
+                float mi = (em[i] * beta2) + (g[i] * (1f - beta2));
+                em[i] = MathF.Abs(mi) < Floor ? 0f : mi;
+            }
+
+            AssertBits(em, m, isa, n, "m");
+            AssertBits(ep, p, isa, n, "parameters");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void Activation_gradients_are_the_scalar_formulas_bit_for_bit(string path)
     {
         KernelIsa isa = Enum.Parse<KernelIsa>(path);

@@ -51,7 +51,7 @@ public class PanelOrderTests
         }
     }
 
-    public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden", "regularized" };
+    public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden", "regularized", "adagrad", "adadelta", "adamax", "nadam", "lionw" };
 
     // `wide` multiplies the first layer's units: four times gives every thread of two or three at least two panels to own.
     private static Func<Sequential> Build(string setup, int wide = 1) => () =>
@@ -88,6 +88,11 @@ public class PanelOrderTests
             "sgd-nesterov" => new Sgd(new SgdOptions(0.05f, 0.9f, Nesterov: true)),
             "rmsprop-centered" => new RmsProp(new RmsPropOptions(1e-3f, Momentum: 0.5f, Centered: true)),
             "clipvalue" => new Adam(2e-3f) { ClipValue = 0.01f },
+            "adagrad" => new Adagrad(0.05f),
+            "adadelta" => new Adadelta(1f),
+            "adamax" => new Adamax(2e-3f),
+            "nadam" => new Nadam(2e-3f),
+            "lionw" => new Lion(3e-4f) { WeightDecay = 0.1f },
             _ => new Adam(2e-3f),
         };
         model.Compile(new SoftmaxCrossEntropy(), optimizer);
@@ -288,7 +293,7 @@ public class PanelOrderTests
     [Fact]
     public void The_models_used_above_take_the_panel_path()
     {
-        foreach (string setup in new[] { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden", "regularized" })
+        foreach (string setup in Setups.Select<object[], string>(row => (string)row[0]))
         {
             // 64, 96 and 128 units: multiples of every path's tile width (32, 16, 8, 4).
             Sequential model = Build(setup)();

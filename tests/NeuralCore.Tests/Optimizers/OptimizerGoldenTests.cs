@@ -163,6 +163,11 @@ public class OptimizerGoldenTests
     [InlineData("amsgrad")]
     [InlineData("rmsprop")]
     [InlineData("rmsprop-centered")]
+    [InlineData("adagrad")]
+    [InlineData("adadelta")]
+    [InlineData("adamax")]
+    [InlineData("nadam")]
+    [InlineData("lion")]
     public void A_nan_gradient_reaches_the_state_and_the_parameter_as_in_pytorch(string rule)
     {
         // The subnormal flush kept a moment only where |m| >= 1e-30, which a NaN never is: the NaN step wiped m and v
@@ -172,6 +177,11 @@ public class OptimizerGoldenTests
             "adam" => new Adam(0.01f),
             "amsgrad" => new Adam(new AdamOptions(0.01f, Amsgrad: true)),
             "rmsprop" => new RmsProp(new RmsPropOptions(0.01f)),
+            "adagrad" => new Adagrad(0.01f),
+            "adadelta" => new Adadelta(1f),
+            "adamax" => new Adamax(0.01f),
+            "nadam" => new Nadam(0.01f),
+            "lion" => new Lion(0.01f),
             _ => new RmsProp(new RmsPropOptions(0.01f, Centered: true)),
         };
         const int Count = 37;
@@ -197,6 +207,93 @@ public class OptimizerGoldenTests
         }
 
         Assert.True(float.IsFinite(parameters[4]), "a parameter with a finite gradient stays finite");
+    }
+
+    [Fact]
+    public void Adagrad_starts_every_accumulator_at_its_initial_value_on_each_initialize()
+    {
+        var adagrad = new Adagrad(new AdagradOptions(InitialAccumulatorValue: 0.25f));
+        adagrad.Initialize(5);
+        Assert.All(adagrad.State.ToArray(), a => Assert.Equal(0.25f, a));
+        adagrad.Update(new float[5], [1f, 1f, 1f, 1f, 1f]);
+        Assert.All(adagrad.State.ToArray(), a => Assert.Equal(1.25f, a));
+        adagrad.Initialize(3);
+        Assert.Equal([0.25f, 0.25f, 0.25f], adagrad.State.ToArray());
+    }
+
+    [Fact]
+    public void Nadam_resumed_from_its_state_and_step_count_continues_bit_for_bit()
+    {
+        // Nadam's momentum product is not in State: it must follow from Iterations alone, as after loading a checkpoint.
+        float[] straight = Run(new Nadam(0.05f), 9);
+        var first = new Nadam(0.05f);
+        float[] theta = (float[])Theta0.Clone();
+        first.Initialize(theta.Length);
+        for (int t = 1; t <= 4; t++)
+        {
+            first.Update(theta, Gradient(t));
+        }
+
+        var resumed = new Nadam(0.05f);
+        resumed.Initialize(theta.Length);
+        first.State.CopyTo(resumed.State);
+        resumed.SetIterations(first.Iterations);
+        for (int t = 5; t <= 9; t++)
+        {
+            resumed.Update(theta, Gradient(t));
+        }
+
+        Assert.Equal(straight, theta);
+    }
+
+    [Fact]
+    public void Nadam_after_a_very_large_step_count_takes_a_finite_step_at_once()
+    {
+        // Past about 900 steps the momentum schedule is flat; the product over 10^12 steps must not be a loop of 10^12.
+        var nadam = new Nadam(0.01f);
+        nadam.Initialize(4);
+        nadam.SetIterations(1_000_000_000_000);
+        float[] theta = (float[])Theta0.Clone();
+        nadam.Update(theta, Gradient(1));
+        Assert.All(theta, v => Assert.True(float.IsFinite(v)));
+        Assert.NotEqual(Theta0, theta);
+    }
+
+    [Theory]
+    [InlineData("adagrad", "LearningRate")]
+    [InlineData("adagrad-initial", "InitialAccumulatorValue")]
+    [InlineData("adagrad-epsilon", "Epsilon")]
+    [InlineData("adadelta", "Rho")]
+    [InlineData("adamax", "Beta2")]
+    [InlineData("nadam", "Beta1")]
+    [InlineData("nadam-epsilon", "Epsilon")]
+    [InlineData("lion", "Beta2")]
+    [InlineData("lion-rate", "LearningRate")]
+    public void Invalid_options_of_the_newer_optimizers_name_the_option(string which, string name)
+    {
+        Func<Optimizer> make = which switch
+        {
+            "adagrad" => () => new Adagrad(0f),
+            "adagrad-initial" => () => new Adagrad(new AdagradOptions(InitialAccumulatorValue: -0.1f)),
+            "adagrad-epsilon" => () => new Adagrad(new AdagradOptions(Epsilon: float.NaN)),
+            "adadelta" => () => new Adadelta(new AdadeltaOptions(Rho: 1f)),
+            "adamax" => () => new Adamax(new AdamaxOptions(Beta2: -0.5f)),
+            "nadam" => () => new Nadam(new NadamOptions(Beta1: 1.5f)),
+            "nadam-epsilon" => () => new Nadam(new NadamOptions(Epsilon: 0f)),
+            "lion" => () => new Lion(new LionOptions(Beta2: 1f)),
+            _ => () => new Lion(float.PositiveInfinity),
+        };
+        Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(make).ParamName);
+    }
+
+    [Fact]
+    public void Defaults_of_the_newer_optimizers_are_keras_defaults()
+    {
+        Assert.Equal(new AdagradOptions(1e-3f, 0.1f, 1e-7f), new AdagradOptions());
+        Assert.Equal(new AdadeltaOptions(1e-3f, 0.95f, 1e-7f), new AdadeltaOptions());
+        Assert.Equal(new AdamaxOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new AdamaxOptions());
+        Assert.Equal(new NadamOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new NadamOptions());
+        Assert.Equal(new LionOptions(1e-3f, 0.9f, 0.99f), new LionOptions());
     }
 
     [Fact]

@@ -462,7 +462,7 @@ public sealed class ModelFileTests : IDisposable
         Assert.True(straight.Parameters.Span.SequenceEqual(resumed.Parameters.Span), "the resumed run differs from the uninterrupted one");
     }
 
-    public static TheoryData<string> Optimizers() => ["adam", "amsgrad", "sgd", "rmsprop"];
+    public static TheoryData<string> Optimizers() => ["adam", "amsgrad", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion"];
 
     [Theory]
     [MemberData(nameof(Optimizers))]
@@ -474,6 +474,11 @@ public sealed class ModelFileTests : IDisposable
             "adam" => new Adam(new AdamOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { WeightDecay = 0.01f, ClipNorm = 2f },
             "amsgrad" => new Adam(new AdamOptions(0.01f, Amsgrad: true)) { GlobalClipNorm = 1f },
             "sgd" => new Sgd(new SgdOptions(0.05f, 0.9f, Nesterov: true)) { WeightDecay = 0.1f, DecayBiases = true },
+            "adagrad" => new Adagrad(new AdagradOptions(0.05f, 0.2f, 1e-6f)) { WeightDecay = 0.01f },
+            "adadelta" => new Adadelta(new AdadeltaOptions(1f, 0.9f, 1e-6f)) { ClipNorm = 1f },
+            "adamax" => new Adamax(new AdamaxOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { GlobalClipNorm = 1f },
+            "nadam" => new Nadam(new NadamOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { WeightDecay = 0.01f, DecayBiases = true },
+            "lion" => new Lion(new LionOptions(3e-3f, 0.8f, 0.95f)) { WeightDecay = 0.1f },
             _ => new RmsProp(new RmsPropOptions(0.01f, 0.8f, 0.5f, 1e-6f, Centered: true)) { ClipValue = 0.5f },
         };
         Sequential straight = new Sequential(2, 3).Add(new Dense(6)).Add(new Relu()).Add(new Dense(4));
