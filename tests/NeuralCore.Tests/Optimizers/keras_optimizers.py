@@ -117,10 +117,13 @@ CASES = {
                          {"_momentums": 0.0, "_velocities": 0.0}),
     "lion": ("lion", "Lion", 1e-3, {"beta_1": 0.9, "beta_2": 0.99}, {"_momentums": 0.0}),
     "lion_small_betas": ("lion", "Lion", 0.1, {"beta_1": 0.5, "beta_2": 0.6}, {"_momentums": 0.0}),
+    # beta_2 < beta_1: the momentum follows the last gradient, and at a flip the step keeps the momentum's sign, which
+    # an interpolation by beta_2 (or by the new momentum) would not.
+    "lion_fast_momentum": ("lion", "Lion", 0.1, {"beta_1": 0.9, "beta_2": 0.1}, {"_momentums": 0.0}),
 }
 # Cases run with the flipping gradient.
 FLIPPING = {"adadelta_flipping": "adadelta", "adamax_flipping": "adamax_fast_norm", "nadam_flipping": "nadam_large_rate",
-            "lion_flipping": "lion_small_betas", "adagrad_flipping": "adagrad"}
+            "lion_flipping": "lion_small_betas", "adagrad_flipping": "adagrad", "lion_fast_momentum_flipping": "lion_fast_momentum"}
 
 
 def run(root, case, steps):
