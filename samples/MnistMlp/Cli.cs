@@ -17,10 +17,10 @@ internal static class Cli
 
     private static readonly Option<int> EpochsOption = IntOption("--epochs", "Passes over the training data.", 10, 1, 100_000);
     private static readonly Option<int> BatchOption = IntOption("--batch-size", "Samples per training step.", 32, 1, 60_000);
-    private static readonly Option<string> OptimizerOption = ChoiceOption("--optimizer", "The optimizer: adam or sgd.", "adam", "adam", "sgd");
+    private static readonly Option<string> OptimizerOption = ChoiceOption("--optimizer", TrainerOptimizers.Describe(), "adam", TrainerOptimizers.Names);
     private static readonly Option<float?> LearningRateOption = new("--learning-rate")
     {
-        Description = "The learning rate (default: Keras's, 0.001 for adam and 0.01 for sgd).",
+        Description = "The learning rate (default: the optimizer's, as --optimizer lists them).",
         // Checked as the float it becomes: 1e-50 passed as a double and became 0.
         CustomParser = result => ParseNumber(result, "--learning-rate", v => (float)v > 0 && v <= 10, "a number in (0, 10], at least 1.4E-45 (a float32 above 0)") is { } v ? (float)v : null,
     };

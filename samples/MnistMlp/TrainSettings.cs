@@ -52,7 +52,7 @@ internal sealed record TrainSettings
     /// <summary>The preset applied before explicit options, if any.</summary>
     public string? Preset { get; init; }
 
-    public float EffectiveLearningRate => LearningRate ?? (Optimizer == "sgd" ? 0.01f : 0.001f);
+    public float EffectiveLearningRate => LearningRate ?? TrainerOptimizers.Get(Optimizer).DefaultRate;
 
     /// <summary>The course notebook's configuration: one hidden layer of 16, MSE on a softmax output, Adam, 5 epochs, batch 100, 20% validation.</summary>
     public static TrainSettings Notebook { get; } = new()

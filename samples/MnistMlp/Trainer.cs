@@ -542,16 +542,16 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         // The checkpoint and model.ncm hold the weights and the optimizer's state (Adam: two moments; the trainer's SGD
         // has no momentum, so none); a file over ModelFile.MaxFileBytes could be neither loaded nor, now, saved.
-        long fileBytes = 4 * parameters * (settings.Optimizer == "sgd" ? 1 : 3);
+        int slots = TrainerOptimizers.Get(settings.Optimizer).StateSlots;
+        long fileBytes = 4 * parameters * (1 + slots);
         if (fileBytes > ModelFile.MaxFileBytes)
         {
             throw new ArgumentException(string.Create(Inv,
-                $"--hidden {hidden} ({parameters:N0} parameters) makes a model file of {fileBytes / (1 << 20):N0} MiB with {settings.Optimizer}'s state, more than the {ModelFile.MaxFileBytes / (1 << 20):N0} MiB a model file may hold, so the run could save neither a checkpoint nor model.ncm: use fewer or narrower hidden layers (at most {ModelFile.MaxFileBytes / (4 * (settings.Optimizer == "sgd" ? 1 : 3)):N0} parameters with {settings.Optimizer})."));
+                $"--hidden {hidden} ({parameters:N0} parameters) makes a model file of {fileBytes / (1 << 20):N0} MiB with {settings.Optimizer}'s state, more than the {ModelFile.MaxFileBytes / (1 << 20):N0} MiB a model file may hold, so the run could save neither a checkpoint nor model.ncm: use fewer or narrower hidden layers (at most {ModelFile.MaxFileBytes / (4 * (1 + slots)):N0} parameters with {settings.Optimizer})."));
         }
 
         // Weights and gradients twice (each layer's own copy, then the model's arena), the optimizer's state
-        // (Adam: two moments; SGD: a velocity at most), the activation and gradient buffers of one batch, the data.
-        int slots = settings.Optimizer == "sgd" ? 1 : 2;
+        // (Adam: two moments; the trainer's SGD: none), the activation and gradient buffers of one batch, the data.
         decimal weights = 4m * parameters * (4 + slots);
         decimal buffers = 4m * settings.BatchSize * (widths.Skip(1).Sum(w => (decimal)w) + (2m * widths.Max()));
         decimal data = 4m * 70_000 * Mnist.Features;
@@ -606,9 +606,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             model.Add(new Softmax());
         }
 
-        IOptimizer optimizer = settings.Optimizer == "sgd"
-            ? new Sgd(new SgdOptions(settings.EffectiveLearningRate))
-            : new Adam(settings.EffectiveLearningRate);
+        IOptimizer optimizer = TrainerOptimizers.Get(settings.Optimizer).Create(settings.EffectiveLearningRate);
         model.Compile(loss, optimizer, settings.BatchSize);
         return model;
     }

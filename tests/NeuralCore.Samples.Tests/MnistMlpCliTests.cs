@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MnistMlp;
 using NeuralCore.Layers;
+using NeuralCore.Optimizers;
 
 namespace NeuralCore.Samples.Tests;
 
@@ -47,6 +48,25 @@ public class MnistMlpCliTests
         Assert.Equal("some/dir", settings.DataDirectory);
         Assert.Equal("out/dir", settings.OutputDirectory);
         Assert.Equal(0.01f, Cli.Parse("--optimizer", "sgd").Settings!.EffectiveLearningRate);
+    }
+
+    [Theory]
+    [InlineData("adam", 1e-3f)]
+    [InlineData("sgd", 1e-2f)]
+    [InlineData("rmsprop", 1e-3f)]
+    [InlineData("adagrad", 0.1f)]
+    [InlineData("adadelta", 1f)]
+    [InlineData("adamax", 1e-3f)]
+    [InlineData("nadam", 1e-3f)]
+    [InlineData("lion", 1e-4f)]
+    public void Every_optimizer_is_offered_with_its_default_rate_and_built_by_that_name(string name, float rate)
+    {
+        TrainSettings settings = Cli.Parse("--optimizer", name.ToUpperInvariant()).Settings!;
+        Assert.Equal(rate, settings.EffectiveLearningRate);
+        IOptimizer optimizer = Trainer.BuildModel(settings with { Hidden = [8] }).Optimizer!;
+        Assert.Equal(name, optimizer.Name);
+        Assert.Equal(rate, optimizer.LearningRate);
+        Assert.Equal(0.05f, Trainer.BuildModel(Cli.Parse("--optimizer", name, "--learning-rate", "0.05").Settings! with { Hidden = [8] }).Optimizer!.LearningRate);
     }
 
     [Fact]
@@ -146,7 +166,7 @@ public class MnistMlpCliTests
     [InlineData("--batch-size", "-5", "--batch-size must be an integer")]
     [InlineData("--hidden", "128,x", "--hidden takes layer sizes")]
     [InlineData("--hidden", "0", "--hidden takes layer sizes")]
-    [InlineData("--optimizer", "rmsprop", "--optimizer must be one of adam, sgd")]
+    [InlineData("--optimizer", "adamw", "--optimizer must be one of adam, sgd, rmsprop, adagrad, adadelta, adamax, nadam, lion; got 'adamw'")]
     [InlineData("--loss", "hinge", "--loss must be one of crossentropy, mse")]
     [InlineData("--learning-rate", "-1", "--learning-rate must be a number in (0, 10]")]
     [InlineData("--learning-rate", "NaN", "--learning-rate must be")]

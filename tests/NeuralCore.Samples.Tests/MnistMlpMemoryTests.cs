@@ -36,8 +36,11 @@ public class MnistMlpMemoryTests
         Assert.Contains("--hidden 1000 (795,010 parameters)", e.Message, StringComparison.Ordinal);
         Assert.Contains("--batch-size 100", e.Message, StringComparison.Ordinal);
 
-        // SGD keeps one velocity, not two moments.
-        Trainer.CheckMemory(adam with { Optimizer = "sgd" }, (long)expected - (4 * 795_010));
+        // The trainer's SGD (no momentum) keeps no state, Lion one float per parameter, not Adam's two moments.
+        Trainer.CheckMemory(adam with { Optimizer = "sgd" }, (long)expected - (8 * 795_010));
+        Assert.Throws<InsufficientMemoryException>(() => Trainer.CheckMemory(adam with { Optimizer = "sgd" }, (long)expected - (8 * 795_010) - 1));
+        Trainer.CheckMemory(adam with { Optimizer = "lion" }, (long)expected - (4 * 795_010));
+        Assert.Throws<InsufficientMemoryException>(() => Trainer.CheckMemory(adam with { Optimizer = "lion" }, (long)expected - (4 * 795_010) - 1));
     }
 
     [Fact]
