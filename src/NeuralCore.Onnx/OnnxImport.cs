@@ -15,7 +15,8 @@ namespace NeuralCore.Onnx;
 /// chain from its one input <c>[batch, features]</c> to its one output, of: <c>Gemm</c> (<c>alpha = beta = 1</c>,
 /// <c>transA = 0</c>, B as <c>[in, out]</c> or with <c>transB = 1</c> as <c>[out, in]</c>, an optional C of
 /// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
-/// <c>Relu</c>; <c>LeakyRelu</c>; <c>Sigmoid</c>; <c>Tanh</c>; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
+/// <c>Relu</c>; <c>LeakyRelu</c>; <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
+/// <c>Sigmoid</c>; <c>Tanh</c>; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
 /// (a <see cref="Relu"/> with a maximum); and <c>Identity</c>, <c>Dropout</c> and a 2-D <c>Flatten</c>, which
 /// inference skips. Weights are float initializers, in <c>float_data</c> or <c>raw_data</c>.
 /// </summary>
@@ -179,11 +180,14 @@ public static class OnnxImport
                     "LeakyRelu" => new LeakyRelu(Attribute(node, "alpha", 0.01f)),
                     "Sigmoid" => new Sigmoid(),
                     "Tanh" => new Tanh(),
+                    "Elu" => new Elu(Attribute(node, "alpha", 1f)),
+                    "Selu" => Selu(node),
+                    "Softplus" => new Softplus(),
                     "Softmax" => Softmax(node),
                     "Clip" => Clip(node),
                     "Identity" or "Dropout" => null,
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten"),
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten"),
                 };
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
@@ -254,6 +258,12 @@ public static class OnnxImport
             long axis = Attribute(node, "axis", -1L);
             return axis is -1 or 1 ? new Softmax() : throw Unsupported(node, $"a softmax over axis {axis} is not over the features");
         }
+
+        // ONNX's default constants are Keras's, rounded to float; other ones have no layer here.
+        private Selu Selu(NodeProto node) =>
+            Attribute(node, "alpha", NeuralCore.Layers.Selu.Alpha) == NeuralCore.Layers.Selu.Alpha && Attribute(node, "gamma", NeuralCore.Layers.Selu.Scale) == NeuralCore.Layers.Selu.Scale
+                ? new Selu()
+                : throw Unsupported(node, $"only SELU's standard constants (alpha {NeuralCore.Layers.Selu.Alpha:R}, gamma {NeuralCore.Layers.Selu.Scale:R}) map to a layer");
 
         private Relu Clip(NodeProto node)
         {

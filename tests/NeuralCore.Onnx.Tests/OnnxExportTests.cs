@@ -82,6 +82,11 @@ public class OnnxExportTests
         ["tanh"] = () => [new Dense(9), new Tanh()],
         ["gelu exact"] = () => [new Dense(9), new Gelu()],
         ["gelu tanh"] = () => [new Dense(9), new Gelu(approximate: true)],
+        ["elu"] = () => [new Dense(9), new Elu()],
+        ["elu alpha"] = () => [new Dense(9), new Elu(0.3f)],
+        ["selu"] = () => [new Dense(9), new Selu()],
+        ["silu"] = () => [new Dense(9), new Silu()],
+        ["softplus"] = () => [new Dense(9), new Softplus()],
         ["softmax"] = () => [new Dense(9), new Softmax()],
         ["dropout"] = () => [new Dense(9), new Dropout(0.5f), new Dense(3)],
         ["deep"] = () => [new Dense(16), new Relu(), new Dense(12, Activation.Tanh), new Gelu(), new Dense(5)],
@@ -128,6 +133,10 @@ public class OnnxExportTests
         ["tanh"] = () => new Tanh(),
         ["gelu exact"] = () => new Gelu(),
         ["gelu tanh"] = () => new Gelu(approximate: true),
+        ["elu"] = () => new Elu(0.3f),
+        ["selu"] = () => new Selu(),
+        ["silu"] = () => new Silu(),
+        ["softplus"] = () => new Softplus(),
     };
 
     [Theory]

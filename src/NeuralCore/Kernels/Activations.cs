@@ -263,6 +263,116 @@ public static class Activations
         }
     }
 
+    /// <summary>
+    /// ELU: <c>y = x</c> for <c>x &gt; 0</c>, <c>α(eˣ - 1)</c> otherwise (Keras's <c>elu</c> and <c>ELU</c> layer); with
+    /// <paramref name="scale"/> λ, <c>λ·</c> that (SELU: α = 1.6732632, λ = 1.0507010). In double, <c>eˣ - 1</c> from its
+    /// series near 0, where the subtraction would cancel.
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
+    /// <param name="alpha">α, the value approached as x → -∞ (before the scale).</param>
+    /// <param name="scale">λ; 1 for ELU.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Elu(ReadOnlySpan<float> x, Span<float> destination, float alpha, float scale = 1f)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            destination[i] = (float)(scale * (v > 0 ? v : alpha * ExpMinusOne(v)));
+        }
+    }
+
+    /// <summary>
+    /// ELU (or SELU) backward from the input: <c>dx = λ·dy</c> for <c>x &gt; 0</c>, <c>λ·α·eˣ·dy</c> otherwise (at 0 the
+    /// lower side's derivative, as TensorFlow and PyTorch take it).
+    /// </summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <param name="alpha">α.</param>
+    /// <param name="scale">λ.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void EluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination, float alpha, float scale = 1f)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            destination[i] = (float)(scale * (v > 0 ? 1 : alpha * Math.Exp(v)) * outputGrad[i]);
+        }
+    }
+
+    /// <summary>
+    /// SiLU (swish): <c>y = x·σ(x) = x / (1 + e⁻ˣ)</c> (Keras's <c>silu</c>), in double; <c>y = +∞</c> at +∞ and -0 at -∞.
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Silu(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            destination[i] = (float)(v == double.NegativeInfinity ? -0.0 : v / (1 + Math.Exp(-v)));
+        }
+    }
+
+    /// <summary>SiLU backward from the input: <c>dx = dy·σ(x)·(1 + x·(1 - σ(x)))</c>; 1·dy at +∞ and 0 at -∞.</summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            double s = 1 / (1 + Math.Exp(-v));
+            // x·(1 - σ) is ∞·0 at ±∞, where the derivative's limits are 1 and 0.
+            double derivative = double.IsInfinity(v) ? (v > 0 ? 1 : 0) : s * (1 + (v * (1 - s)));
+            destination[i] = (float)(derivative * outputGrad[i]);
+        }
+    }
+
+    /// <summary>
+    /// Softplus: <c>y = ln(1 + eˣ)</c> (Keras's <c>softplus</c>), as <c>max(x, 0) + ln(1 + e^-|x|)</c> in double, the
+    /// logarithm from its series where <c>e^-|x|</c> is tiny (so y = 2e-20 at x = -45, not 0).
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Softplus(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            double t = Math.Exp(-Math.Abs(v));
+            destination[i] = (float)(Math.Max(v, 0) + (t < 1e-5 ? t * (1 - (t * (0.5 - (t / 3)))) : Math.Log(1 + t)));
+        }
+    }
+
+    /// <summary>Softplus backward from the input: <c>dx = dy·σ(x)</c>.</summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void SoftplusBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            destination[i] = (float)(outputGrad[i] / (1 + Math.Exp(-(double)x[i])));
+        }
+    }
+
+    // eˣ - 1, from its series where the subtraction would cancel (|x| < 1e-5: four terms are exact to double rounding).
+    private static double ExpMinusOne(double x) =>
+        Math.Abs(x) < 1e-5 ? x * (1 + (x * (0.5 + (x * ((1.0 / 6) + (x / 24)))))) : Math.Exp(x) - 1;
+
     private static readonly double SqrtTwoOverPi = Math.Sqrt(2 / Math.PI);
 
     /// <summary>

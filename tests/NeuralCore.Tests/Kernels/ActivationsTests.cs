@@ -1,4 +1,6 @@
+using System.Text.Json;
 using NeuralCore.Kernels;
+using NeuralCore.Layers;
 
 namespace NeuralCore.Tests.Kernels;
 
@@ -81,6 +83,75 @@ public class ActivationsTests
         Assert.Equal([0.84134475f, -0.15865525f, 0f], exact);
         Assert.Equal(0.84119199f, approximate[0], 1e-7f);
         Assert.Equal(-0.15880801f, approximate[1], 1e-7f);
+    }
+
+    public static TheoryData<string> TorchCases => ["elu", "elu_alpha_0.5", "selu", "silu", "softplus"];
+
+    [Theory]
+    [MemberData(nameof(TorchCases))]
+    public void Elu_selu_silu_and_softplus_and_their_derivatives_match_pytorch(string name)
+    {
+        // torch_activations.py, beside this file: PyTorch in float64 at float32 inputs from -100 to 90, including ±2^-40
+        // (where eˣ - 1 and ln(1 + eˣ) cancel if computed naively) and tails whose values are float32 subnormals.
+        JsonElement golden = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Kernels", "golden_torch_activations.json"))).RootElement;
+        float[] x = [.. golden.GetProperty("inputs").EnumerateArray().Select(v => (float)v.GetDouble())];
+        float[] y = new float[x.Length], dx = new float[x.Length], ones = [.. Enumerable.Repeat(1f, x.Length)];
+        switch (name)
+        {
+            case "elu":
+                Activations.Elu(x, y, 1f);
+                Activations.EluBackward(x, ones, dx, 1f);
+                break;
+            case "elu_alpha_0.5":
+                Activations.Elu(x, y, 0.5f);
+                Activations.EluBackward(x, ones, dx, 0.5f);
+                break;
+            case "selu":
+                Activations.Elu(x, y, Selu.Alpha, Selu.Scale);
+                Activations.EluBackward(x, ones, dx, Selu.Alpha, Selu.Scale);
+                break;
+            case "silu":
+                Activations.Silu(x, y);
+                Activations.SiluBackward(x, ones, dx);
+                break;
+            default:
+                Activations.Softplus(x, y);
+                Activations.SoftplusBackward(x, ones, dx);
+                break;
+        }
+
+        AssertWithinUlps(golden.GetProperty(name).GetProperty("output"), y, x, $"{name}");
+        AssertWithinUlps(golden.GetProperty(name).GetProperty("derivative"), dx, x, $"{name}'s derivative");
+    }
+
+    // Two float32 ulps of the exact value (the double computation rounds once, or twice with its own error), and the
+    // smallest subnormal's spacing where the value is that small.
+    private static void AssertWithinUlps(JsonElement expected, float[] actual, float[] x, string what)
+    {
+        double[] e = [.. expected.EnumerateArray().Select(v => v.GetDouble())];
+        for (int i = 0; i < e.Length; i++)
+        {
+            double tolerance = (2.4e-7 * Math.Abs(e[i])) + 2.9e-45;
+            Assert.True(Math.Abs(actual[i] - e[i]) <= tolerance, $"{what} at {x[i]:R}: PyTorch {e[i]:R}, NeuralCore {actual[i]:R}");
+        }
+    }
+
+    [Fact]
+    public void Elu_silu_and_softplus_give_their_limits_at_the_infinities_and_keep_nan()
+    {
+        float[] x = [float.NegativeInfinity, float.PositiveInfinity, float.NaN], y = new float[3], dx = new float[3], ones = [1f, 1f, 1f];
+        Activations.Elu(x, y, 0.5f);
+        Activations.EluBackward(x, ones, dx, 0.5f);
+        Assert.Equal([-0.5f, float.PositiveInfinity, float.NaN], y);
+        Assert.Equal([0f, 1f, float.NaN], dx);
+        Activations.Silu(x, y);
+        Activations.SiluBackward(x, ones, dx);
+        Assert.Equal([-0f, float.PositiveInfinity, float.NaN], y);
+        Assert.Equal([0f, 1f, float.NaN], dx);
+        Activations.Softplus(x, y);
+        Activations.SoftplusBackward(x, ones, dx);
+        Assert.Equal([0f, float.PositiveInfinity, float.NaN], y);
+        Assert.Equal([0f, 1f, float.NaN], dx);
     }
 
     [Fact]

@@ -31,6 +31,11 @@ public static class LayerFactory
         SameWidth("tanh", n => new Tanh(n)),
         SameWidth("gelu", n => new Gelu(n)),
         SameWidth("gelu_approximate", n => new Gelu(n, approximate: true)),
+        SameWidth("elu", n => new Elu(n)),
+        SameWidth("elu_alpha", n => new Elu(n, alpha: 0.4f)),
+        SameWidth("selu", n => new Selu(n)),
+        SameWidth("silu", n => new Silu(n)),
+        SameWidth("softplus", n => new Softplus(n)),
         SameWidth("softmax", n => new Softmax(n)),
         new LayerSpec("dropout", (i, _, seed) => new Dropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
     ];

@@ -69,6 +69,7 @@ public sealed class ModelFileTests : IDisposable
             .Add(new Dense(12, Activation.Tanh, useBias: false)).Add(new Relu { MaxValue = 1.5f, NegativeSlope = 0.1f, Threshold = 0.2f })
             .Add(new Dense(10, Activation.Sigmoid)).Add(new LeakyRelu(0.05f)).Add(new Gelu(approximate: true))
             .Add(new Dense(8, Activation.Relu)).Add(new Gelu()).Add(new Tanh()).Add(new Sigmoid())
+            .Add(new Elu(0.7f)).Add(new Selu()).Add(new Silu()).Add(new Softplus())
             .Add(new Dense(3, Activation.Softmax));
         model.Compile(new MeanSquaredError(), new Adam());
         string path = Path.Combine(_dir, "layers.ncm");
