@@ -16,7 +16,7 @@ namespace NeuralCore.Onnx;
 /// <c>transA = 0</c>, B as <c>[in, out]</c> or with <c>transB = 1</c> as <c>[out, in]</c>, an optional C of
 /// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
 /// <c>Relu</c>; <c>LeakyRelu</c>; <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
-/// <c>Sigmoid</c>; <c>Tanh</c>; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
+/// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
 /// (a <see cref="Relu"/> with a maximum); and <c>Identity</c>, <c>Dropout</c> and a 2-D <c>Flatten</c>, which
 /// inference skips. Weights are float initializers, in <c>float_data</c> or <c>raw_data</c>.
 /// </summary>
@@ -125,6 +125,14 @@ public static class OnnxImport
                 if (node.Input.Count == 0 || node.Input[0] != current || node.Output.Count == 0)
                 {
                     throw Unsupported(node, $"it does not read the output of the node before it ('{current}'): only a chain of layers is supported");
+                }
+
+                // SiLU as PyTorch and this library's exporter write it: Sigmoid(x), then x times that.
+                if (node.OpType == "Sigmoid" && node.Domain is "" or "ai.onnx" && i + 1 < nodes.Length && IsSiluProduct(nodes[i + 1], current, node.Output[0]))
+                {
+                    sequential.Add(new Silu());
+                    current = nodes[++i].Output[0];
+                    continue;
                 }
 
                 // A Dense whose bias is a following Add (MatMul + Add), or none.
@@ -258,6 +266,10 @@ public static class OnnxImport
             long axis = Attribute(node, "axis", -1L);
             return axis is -1 or 1 ? new Softmax() : throw Unsupported(node, $"a softmax over axis {axis} is not over the features");
         }
+
+        private static bool IsSiluProduct(NodeProto next, string input, string sigmoid) =>
+            next.OpType == "Mul" && next.Domain is "" or "ai.onnx" && next.Input.Count == 2 && next.Output.Count > 0
+            && ((next.Input[0] == input && next.Input[1] == sigmoid) || (next.Input[0] == sigmoid && next.Input[1] == input));
 
         // ONNX's default constants are Keras's, rounded to float; other ones have no layer here.
         private Selu Selu(NodeProto node) =>

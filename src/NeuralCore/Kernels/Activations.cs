@@ -304,7 +304,8 @@ public static class Activations
     }
 
     /// <summary>
-    /// SiLU (swish): <c>y = x·σ(x) = x / (1 + e⁻ˣ)</c> (Keras's <c>silu</c>), in double; <c>y = +∞</c> at +∞ and -0 at -∞.
+    /// SiLU (swish): <c>y = x·σ(x) = x / (1 + e⁻ˣ)</c> (Keras's <c>silu</c>), in double; <c>y = +∞</c> at +∞ and NaN at
+    /// -∞ (-∞·0), as Keras, PyTorch and the exported ONNX graph compute it.
     /// </summary>
     /// <param name="x">The input.</param>
     /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
@@ -315,7 +316,7 @@ public static class Activations
         for (int i = 0; i < x.Length; i++)
         {
             double v = x[i];
-            destination[i] = (float)(v == double.NegativeInfinity ? -0.0 : v / (1 + Math.Exp(-v)));
+            destination[i] = (float)(v / (1 + Math.Exp(-v)));
         }
     }
 
