@@ -52,7 +52,7 @@ public class LayerGradientTests
     }
 
     public static TheoryData<string> SmoothLayers() =>
-        ["sigmoid", "tanh", "gelu", "gelu_approximate", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax"];
+        ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax"];
 
     [Theory]
     [MemberData(nameof(SmoothLayers))]
@@ -77,7 +77,19 @@ public class LayerGradientTests
     {
         { "relu_options", [0.1f, 0.5f] },
         { "leaky_relu", [0f] },
+        { "elu_alpha", [0f] },
+        { "selu", [0f] },
     };
+
+    [Fact]
+    public void Every_layer_of_the_factory_has_a_gradient_check()
+    {
+        // A layer added to LayerFactory passes the contract tests alone; its derivative must be checked here too.
+        HashSet<string> checkedHere = [.. SmoothLayers().Select<object[], string>(row => (string)row[0]),
+            .. PiecewiseLayers().Select<object[], string>(row => (string)row[0]),
+            "dense", "dense_relu", "dense_relu_no_bias", "relu", "dropout", "softmax"];
+        Assert.All(LayerFactory.Names().Select<object[], string>(row => (string)row[0]), name => Assert.Contains(name, checkedHere));
+    }
 
     [Theory]
     [MemberData(nameof(PiecewiseLayers))]
