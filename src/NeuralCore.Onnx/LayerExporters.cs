@@ -69,6 +69,27 @@ internal static class LayerExporters
             : graph.AddNode("LeakyRelu", layer.Name, [input], OnnxAttributeValue.Of("alpha", layer.NegativeSlope));
 
     /// <summary>
+    /// <c>BatchNormalization(input, γ, β, running mean, running variance)</c> with the layer's ε and momentum (ONNX's
+    /// momentum has Keras's meaning): inference, as a prediction computes it.
+    /// </summary>
+    public static string BatchNormalization(BatchNormalization layer, OnnxGraphBuilder graph, string input)
+    {
+        string name = layer.Name;
+        int features = layer.InputSize;
+        ReadOnlySpan<float> parameters = layer.Parameters.Span;
+        return graph.AddNode("BatchNormalization", name,
+        [
+            input,
+            graph.AddInitializer(name + "/gamma", parameters[..features], features),
+            graph.AddInitializer(name + "/beta", parameters[features..], features),
+            graph.AddInitializer(name + "/moving_mean", layer.MovingMean.Span, features),
+            graph.AddInitializer(name + "/moving_variance", layer.MovingVariance.Span, features),
+        ],
+            OnnxAttributeValue.Of("epsilon", layer.Epsilon),
+            OnnxAttributeValue.Of("momentum", layer.Momentum));
+    }
+
+    /// <summary>
     /// GELU, which opset 13 lacks: exact <c>0.5·x·(1 + erf(x/√2))</c>, or approximate
     /// <c>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c>.
     /// </summary>

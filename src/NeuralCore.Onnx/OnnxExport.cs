@@ -32,8 +32,9 @@ public sealed record OnnxExportOptions
 /// the weights as initializers. Dense is a <c>Gemm</c> (W as B, b as C), followed by its activation; ReLU is
 /// <c>Relu</c>, or with Keras's options a <c>Clip</c>, a <c>LeakyRelu</c> or a composition with <c>Where</c>;
 /// LeakyReLU, ELU, SELU, Softplus, Sigmoid, Tanh and Softmax map to their operators; GELU is composed of <c>Erf</c>
-/// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, and SiLU of <c>Sigmoid</c> and <c>Mul</c>; Dropout is
-/// the identity, as in inference. A layer type of your own is
+/// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, and SiLU of <c>Sigmoid</c> and <c>Mul</c>;
+/// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); Dropout is the identity, as
+/// in inference. A layer type of your own is
 /// exported once its exporter is registered (<see cref="Register{TLayer}"/>).
 /// </summary>
 public static class OnnxExport
@@ -56,6 +57,7 @@ public static class OnnxExport
         [typeof(Selu)] = (layer, graph, input) => graph.AddNode("Selu", layer.Name, [input], OnnxAttributeValue.Of("alpha", Selu.Alpha), OnnxAttributeValue.Of("gamma", Selu.Scale)),
         [typeof(Silu)] = (layer, graph, input) => graph.AddNode("Mul", layer.Name + "/Mul", [input, graph.AddNode("Sigmoid", layer.Name + "/Sigmoid", [input])]),
         [typeof(Softplus)] = (layer, graph, input) => graph.AddNode("Softplus", layer.Name, [input]),
+        [typeof(BatchNormalization)] = (layer, graph, input) => LayerExporters.BatchNormalization((BatchNormalization)layer, graph, input),
         [typeof(Softmax)] = (layer, graph, input) => graph.AddNode("Softmax", layer.Name, [input], OnnxAttributeValue.Of("axis", -1L)),
         [typeof(Dropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
     };

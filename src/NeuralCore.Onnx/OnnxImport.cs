@@ -16,7 +16,8 @@ namespace NeuralCore.Onnx;
 /// <c>transA = 0</c>, B as <c>[in, out]</c> or with <c>transB = 1</c> as <c>[out, in]</c>, an optional C of
 /// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
 /// <c>Relu</c>; <c>LeakyRelu</c>; <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
-/// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
+/// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>;
+/// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
 /// (a <see cref="Relu"/> with a maximum); and <c>Identity</c>, <c>Dropout</c> and a 2-D <c>Flatten</c>, which
 /// inference skips. Weights are float initializers, in <c>float_data</c> or <c>raw_data</c>.
 /// </summary>
@@ -157,6 +158,10 @@ public static class OnnxImport
                     {
                         CopyWeights(dense, node, add);
                     }
+                    else if (layer is BatchNormalization normalization)
+                    {
+                        CopyStatistics(normalization, node);
+                    }
                 }
 
                 current = (add ?? node).Output[0];
@@ -191,11 +196,12 @@ public static class OnnxImport
                     "Elu" => new Elu(Attribute(node, "alpha", 1f)),
                     "Selu" => Selu(node),
                     "Softplus" => new Softplus(),
+                    "BatchNormalization" => Normalization(node, inputs),
                     "Softmax" => Softmax(node),
                     "Clip" => Clip(node),
                     "Identity" or "Dropout" => null,
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, Identity, Dropout and Flatten"),
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, Identity, Dropout and Flatten"),
                 };
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
@@ -270,6 +276,49 @@ public static class OnnxImport
         private static bool IsSiluProduct(NodeProto next, string input, string sigmoid) =>
             next.OpType == "Mul" && next.Domain is "" or "ai.onnx" && next.Input.Count == 2 && next.Output.Count > 0
             && ((next.Input[0] == input && next.Input[1] == sigmoid) || (next.Input[0] == sigmoid && next.Input[1] == input));
+
+        // ONNX's momentum has Keras's meaning (the running statistics' share kept per step); its ε defaults to 1e-5.
+        private BatchNormalization Normalization(NodeProto node, int inputs)
+        {
+            if (Attribute(node, "training_mode", 0L) != 0)
+            {
+                throw Unsupported(node, "it is in training mode (training_mode = 1), where inference needs the running statistics");
+            }
+
+            if (node.Input.Count != 5 || node.Input.Skip(1).Any(name => name.Length == 0))
+            {
+                throw Unsupported(node, $"it has {node.Input.Count} inputs where a batch normalization reads 5 (X, scale, B, mean, var)");
+            }
+
+            for (int k = 1; k < 5; k++)
+            {
+                int length = Values(node, node.Input[k]).Length;
+                if (length != inputs)
+                {
+                    throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                        $"node '{node.Name}' (BatchNormalization) reads {inputs} features, but its input '{node.Input[k]}' holds {length} values"));
+                }
+            }
+
+            return new BatchNormalization(Attribute(node, "momentum", 0.9f), Attribute(node, "epsilon", 1e-5f), LayerName(node));
+        }
+
+        private void CopyStatistics(BatchNormalization layer, NodeProto node)
+        {
+            int features = layer.InputSize;
+            FiniteValues(node, node.Input[1]).CopyTo(layer.Parameters.Span);
+            FiniteValues(node, node.Input[2]).CopyTo(layer.Parameters.Span[features..]);
+            FiniteValues(node, node.Input[3]).CopyTo(layer.MovingMean.Span);
+            float[] variance = FiniteValues(node, node.Input[4]);
+            int negative = Array.FindIndex(variance, v => v < 0);
+            if (negative >= 0)
+            {
+                throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"tensor '{node.Input[4]}' (the variance read by node '{node.Name}') has value {negative} = {variance[negative]:R}, where a variance must not be negative"));
+            }
+
+            variance.CopyTo(layer.MovingVariance.Span);
+        }
 
         // ONNX's default constants are Keras's, rounded to float; other ones have no layer here.
         private Selu Selu(NodeProto node) =>

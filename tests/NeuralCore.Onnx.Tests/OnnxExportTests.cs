@@ -87,6 +87,7 @@ public class OnnxExportTests
         ["selu"] = () => [new Dense(9), new Selu()],
         ["silu"] = () => [new Dense(9), new Silu()],
         ["softplus"] = () => [new Dense(9), new Softplus()],
+        ["batch normalization"] = () => [new Dense(9), new BatchNormalization(0.9f, 0.01f), new Relu(), new Dense(4)],
         ["softmax"] = () => [new Dense(9), new Softmax()],
         ["dropout"] = () => [new Dense(9), new Dropout(0.5f), new Dense(3)],
         ["deep"] = () => [new Dense(16), new Relu(), new Dense(12, Activation.Tanh), new Gelu(), new Dense(5)],
@@ -115,6 +116,38 @@ public class OnnxExportTests
         float[] expected = new float[Count * model.OutputSize];
         model.Infer(inputs, expected, Count);
         AssertClose(expected, Run(model.ToOnnx(), inputs, Count, 6), Tolerance, name);
+    }
+
+    [Fact]
+    public void Batch_normalization_exports_and_imports_its_running_statistics()
+    {
+        var model = new Sequential(6, seed: 4).Add(new Dense(8)).Add(new BatchNormalization(0.5f, 0.01f)).Add(new Dense(3));
+        var normalization = (BatchNormalization)model.Layers[1];
+        for (int j = 0; j < 8; j++)
+        {
+            // Far from their starting 0 and 1, so that an export of the wrong tensors, or of none, shows.
+            normalization.MovingMean.Span[j] = j - 3.5f;
+            normalization.MovingVariance.Span[j] = 0.25f * (j + 1);
+            normalization.Parameters.Span[j] = 1f + (0.1f * j);
+            normalization.Parameters.Span[8 + j] = 0.5f - (0.05f * j);
+        }
+
+        var random = new Random(8);
+        float[] inputs = [.. Enumerable.Range(0, 16 * 6).Select(_ => (float)((random.NextDouble() * 4) - 2))];
+        float[] expected = new float[16 * 3];
+        model.Infer(inputs, expected, 16);
+        byte[] onnx = model.ToOnnx();
+        AssertClose(expected, Run(onnx, inputs, 16, 6), Tolerance, "batch normalization");
+
+        Sequential imported = OnnxImport.FromOnnx(onnx, "bn.onnx");
+        var read = (BatchNormalization)imported.Layers[1];
+        Assert.Equal((0.5f, 0.01f), (read.Momentum, read.Epsilon));
+        Assert.Equal(normalization.MovingMean.ToArray(), read.MovingMean.ToArray());
+        Assert.Equal(normalization.MovingVariance.ToArray(), read.MovingVariance.ToArray());
+        Assert.Equal(normalization.Parameters.ToArray(), read.Parameters.ToArray());
+        float[] again = new float[16 * 3];
+        imported.Infer(inputs, again, 16);
+        Assert.Equal(expected, again);
     }
 
     public static TheoryData<string> ActivationCases => [.. InfinityCases.Keys];

@@ -37,6 +37,7 @@ public static class LayerFactory
         SameWidth("silu", n => new Silu(n)),
         SameWidth("softplus", n => new Softplus(n)),
         SameWidth("softmax", n => new Softmax(n)),
+        new LayerSpec("batch_normalization", (i, _, _) => new BatchNormalization(i), (i, _) => i, (i, _) => 2 * i),
         new LayerSpec("dropout", (i, _, seed) => new Dropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
     ];
 

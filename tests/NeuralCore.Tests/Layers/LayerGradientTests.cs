@@ -52,7 +52,7 @@ public class LayerGradientTests
     }
 
     public static TheoryData<string> SmoothLayers() =>
-        ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax"];
+        ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "batch_normalization", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax"];
 
     [Theory]
     [MemberData(nameof(SmoothLayers))]

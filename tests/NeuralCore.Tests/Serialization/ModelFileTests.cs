@@ -69,9 +69,12 @@ public sealed class ModelFileTests : IDisposable
             .Add(new Dense(12, Activation.Tanh, useBias: false)).Add(new Relu { MaxValue = 1.5f, NegativeSlope = 0.1f, Threshold = 0.2f })
             .Add(new Dense(10, Activation.Sigmoid)).Add(new LeakyRelu(0.05f)).Add(new Gelu(approximate: true))
             .Add(new Dense(8, Activation.Relu)).Add(new Gelu()).Add(new Tanh()).Add(new Sigmoid())
-            .Add(new Elu(0.7f)).Add(new Selu()).Add(new Silu()).Add(new Softplus())
+            .Add(new Elu(0.7f)).Add(new Selu()).Add(new Silu()).Add(new Softplus()).Add(new BatchNormalization(0.9f, 0.01f))
             .Add(new Dense(3, Activation.Softmax));
         model.Compile(new MeanSquaredError(), new Adam());
+
+        // One step, so that the batch normalization's running statistics are not their starting values.
+        model.TrainStep(Seeded.Uniform(4 * 6, 5, 2f), LossTargets.FromValues(new float[4 * 3]), 4);
         string path = Path.Combine(_dir, "layers.ncm");
         ModelFile.Save(model, path);
         Sequential loaded = ModelFile.Load(path);
@@ -91,6 +94,11 @@ public sealed class ModelFileTests : IDisposable
         model.Infer(x, before, 5);
         loaded.Infer(x, after, 5);
         Assert.Equal(before, after);
+        var saved = (BatchNormalization)model.Layers[^2];
+        var read = (BatchNormalization)loaded.Layers[^2];
+        Assert.NotEqual(new float[8], saved.MovingMean.ToArray());
+        Assert.Equal(saved.MovingMean.ToArray(), read.MovingMean.ToArray());
+        Assert.Equal(saved.MovingVariance.ToArray(), read.MovingVariance.ToArray());
     }
 
     [Fact]

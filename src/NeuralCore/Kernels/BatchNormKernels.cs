@@ -1,0 +1,171 @@
+namespace NeuralCore.Kernels;
+
+/// <summary>
+/// Batch normalization over row-major <c>[batch, features]</c> activations, per feature (column): the batch's mean and
+/// variance, the normalization <c>y = γ·(x - μ)·s + β</c> with <c>s = 1/√(σ² + ε)</c>, and its backward pass. Sums are
+/// taken in double, sample after sample, so the results depend on neither the thread count nor the vector width.
+/// </summary>
+public static class BatchNormKernels
+{
+    /// <summary>
+    /// The mean <c>μ = Σx/N</c> and the biased variance <c>σ² = Σ(x - μ)²/N</c> of each feature over the batch (two
+    /// passes, in double: one pass of Σx² - Nμ² cancels when the mean is large against the spread).
+    /// </summary>
+    /// <param name="x">The <c>[batch, features]</c> activations.</param>
+    /// <param name="batch">N, positive.</param>
+    /// <param name="features">The number of features.</param>
+    /// <param name="mean">μ, <paramref name="features"/> values, overwritten.</param>
+    /// <param name="variance">σ², <paramref name="features"/> values, overwritten.</param>
+    /// <exception cref="ArgumentException">A span does not hold its shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="features"/> is not positive.</exception>
+    public static void Moments(ReadOnlySpan<float> x, int batch, int features, Span<double> mean, Span<double> variance)
+    {
+        Check.Positive(batch, nameof(batch));
+        CheckShape(x.Length, batch, features, nameof(x));
+        PerFeature(mean.Length, features, nameof(mean), "doubles");
+        PerFeature(variance.Length, features, nameof(variance), "doubles");
+        mean = mean[..features];
+        variance = variance[..features];
+        mean.Clear();
+        variance.Clear();
+        for (int n = 0; n < batch; n++)
+        {
+            ReadOnlySpan<float> row = x.Slice(n * features, features);
+            for (int j = 0; j < features; j++)
+            {
+                mean[j] += row[j];
+            }
+        }
+
+        for (int j = 0; j < features; j++)
+        {
+            mean[j] /= batch;
+        }
+
+        for (int n = 0; n < batch; n++)
+        {
+            ReadOnlySpan<float> row = x.Slice(n * features, features);
+            for (int j = 0; j < features; j++)
+            {
+                double d = row[j] - mean[j];
+                variance[j] += d * d;
+            }
+        }
+
+        for (int j = 0; j < features; j++)
+        {
+            variance[j] /= batch;
+        }
+    }
+
+    /// <summary><c>y = γ·(x - μ)·s + β</c> per feature, in double, each result rounded once.</summary>
+    /// <param name="x">The <c>[batch, features]</c> activations.</param>
+    /// <param name="y">The <c>[batch, features]</c> output; may be <paramref name="x"/> itself.</param>
+    /// <param name="batch">N.</param>
+    /// <param name="features">The number of features.</param>
+    /// <param name="mean">μ per feature.</param>
+    /// <param name="scale">s per feature, <c>1/√(σ² + ε)</c>.</param>
+    /// <param name="gamma">γ per feature.</param>
+    /// <param name="beta">β per feature.</param>
+    /// <exception cref="ArgumentException">A span does not hold its shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative or <paramref name="features"/> is not positive.</exception>
+    public static void Normalize(ReadOnlySpan<float> x, Span<float> y, int batch, int features,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta)
+    {
+        CheckShape(x.Length, batch, features, nameof(x));
+        CheckShape(y.Length, batch, features, nameof(y));
+        PerFeature(mean.Length, features, nameof(mean), "doubles");
+        PerFeature(scale.Length, features, nameof(scale), "doubles");
+        PerFeature(gamma.Length, features, nameof(gamma));
+        PerFeature(beta.Length, features, nameof(beta));
+        for (int n = 0; n < batch; n++)
+        {
+            ReadOnlySpan<float> row = x.Slice(n * features, features);
+            Span<float> output = y.Slice(n * features, features);
+            for (int j = 0; j < features; j++)
+            {
+                output[j] = (float)((gamma[j] * ((row[j] - mean[j]) * scale[j])) + beta[j]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The backward pass of a training-mode normalization (μ and σ² from the same batch): with <c>x̂ = (x - μ)·s</c>,
+    /// adds <c>Σ dy·x̂</c> to <paramref name="gammaGrad"/> and <c>Σ dy</c> to <paramref name="betaGrad"/>, and, unless
+    /// <paramref name="inputGrad"/> is empty, writes <c>dx = γ·s·(dy - Σdy/N - x̂·Σ(dy·x̂)/N)</c>.
+    /// </summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, <c>[batch, features]</c>.</param>
+    /// <param name="inputGrad">dx, <c>[batch, features]</c>, overwritten; or empty.</param>
+    /// <param name="batch">N, positive.</param>
+    /// <param name="features">The number of features.</param>
+    /// <param name="mean">The forward's μ.</param>
+    /// <param name="scale">The forward's s.</param>
+    /// <param name="gamma">γ.</param>
+    /// <param name="gammaGrad">∂L/∂γ, added to.</param>
+    /// <param name="betaGrad">∂L/∂β, added to.</param>
+    /// <param name="sums">Scratch of <c>2·features</c> doubles, overwritten.</param>
+    /// <exception cref="ArgumentException">A span does not hold its shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="features"/> is not positive.</exception>
+    public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch, int features,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, Span<float> gammaGrad, Span<float> betaGrad, Span<double> sums)
+    {
+        CheckShape(x.Length, batch, features, nameof(x));
+        CheckShape(outputGrad.Length, batch, features, nameof(outputGrad));
+        if (!inputGrad.IsEmpty)
+        {
+            CheckShape(inputGrad.Length, batch, features, nameof(inputGrad));
+        }
+
+        PerFeature(mean.Length, features, nameof(mean), "doubles");
+        PerFeature(scale.Length, features, nameof(scale), "doubles");
+        PerFeature(gamma.Length, features, nameof(gamma));
+        PerFeature(gammaGrad.Length, features, nameof(gammaGrad));
+        PerFeature(betaGrad.Length, features, nameof(betaGrad));
+        Check.Holds(sums.Length, 2L * features, 1, nameof(sums), "2·features", unit: "doubles");
+        Span<double> dySum = sums[..features], dyXhatSum = sums.Slice(features, features);
+        dySum.Clear();
+        dyXhatSum.Clear();
+        for (int n = 0; n < batch; n++)
+        {
+            ReadOnlySpan<float> row = x.Slice(n * features, features), dy = outputGrad.Slice(n * features, features);
+            for (int j = 0; j < features; j++)
+            {
+                dySum[j] += dy[j];
+                dyXhatSum[j] += dy[j] * ((row[j] - mean[j]) * scale[j]);
+            }
+        }
+
+        for (int j = 0; j < features; j++)
+        {
+            gammaGrad[j] += (float)dyXhatSum[j];
+            betaGrad[j] += (float)dySum[j];
+        }
+
+        if (inputGrad.IsEmpty)
+        {
+            return;
+        }
+
+        for (int n = 0; n < batch; n++)
+        {
+            ReadOnlySpan<float> row = x.Slice(n * features, features), dy = outputGrad.Slice(n * features, features);
+            Span<float> dx = inputGrad.Slice(n * features, features);
+            for (int j = 0; j < features; j++)
+            {
+                double xhat = (row[j] - mean[j]) * scale[j];
+                dx[j] = (float)(gamma[j] * scale[j] * (dy[j] - (dySum[j] / batch) - (xhat * dyXhatSum[j] / batch)));
+            }
+        }
+    }
+
+    private static void CheckShape(int length, int batch, int features, string name)
+    {
+        ThrowHelper.CheckNonNegative(batch, "batch");
+        Check.Positive(features, "features");
+        Check.Holds(length, batch, features, name, "batch", "features");
+    }
+
+    private static void PerFeature(int length, int features, string name, string unit = "floats") =>
+        Check.Holds(length, features, 1, name, "features", unit: unit);
+}

@@ -1,0 +1,204 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
+using NeuralCore.Kernels;
+using NeuralCore.Optimizers;
+
+namespace NeuralCore.Layers;
+
+/// <summary>
+/// Batch normalization (Ioffe and Szegedy 2015), Keras's <c>BatchNormalization</c> over the features: in training,
+/// <c>output = γ·(input - μ)/√(σ² + ε) + β</c> with the batch's mean μ and biased variance σ² per feature, which also
+/// move the running statistics (<c>m ← m·momentum + μ·(1 - momentum)</c>, and likewise for the variance); in
+/// inference, the same with the running mean and variance in place of the batch's. Parameters: γ (<c>[features]</c>,
+/// starting at 1), then β (<c>[features]</c>, starting at 0), both excluded from weight decay by default as biases are.
+/// </summary>
+/// <remarks>
+/// The running statistics are not parameters: the optimizer never sees them, and model files keep them as the layer's
+/// state. A training batch of one sample has zero variance, and every output is β. Evaluated in double precision.
+/// </remarks>
+public sealed class BatchNormalization : Layer
+{
+    private float[] _movingMean = [], _movingVariance = [];
+    private double[] _mean = [], _variance = [], _scale = [], _sums = [];
+
+    /// <summary>Creates a batch normalization whose size is fixed when it is added to a model.</summary>
+    /// <param name="momentum">The running statistics' decay per training step, in [0, 1) (Keras's default 0.99).</param>
+    /// <param name="epsilon">Added to the variance; positive and finite (Keras's default 0.001).</param>
+    /// <param name="name">The layer's name, or null for a Keras-style one.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public BatchNormalization(float momentum = 0.99f, float epsilon = 1e-3f, string? name = null)
+        : base(name)
+    {
+        Check.Decay(momentum, nameof(momentum));
+        Check.Positive(epsilon, nameof(epsilon));
+        Momentum = momentum;
+        Epsilon = epsilon;
+    }
+
+    /// <summary>Creates a built batch normalization over <paramref name="size"/> features.</summary>
+    /// <param name="size">Features per sample; positive.</param>
+    /// <param name="momentum">The running statistics' decay per training step.</param>
+    /// <param name="epsilon">Added to the variance.</param>
+    /// <param name="name">The layer's name, or null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public BatchNormalization(int size, float momentum = 0.99f, float epsilon = 1e-3f, string? name = null)
+        : this(momentum, epsilon, name) => Build(size, 0);
+
+    /// <summary>The running statistics' decay per training step.</summary>
+    public float Momentum { get; }
+
+    /// <summary>ε, added to the variance.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>The running mean per feature (starting at 0), used in inference; writable, to load statistics from elsewhere.</summary>
+    /// <exception cref="InvalidOperationException">The layer is not built.</exception>
+    public Memory<float> MovingMean => IsBuilt ? _movingMean : throw NotBuilt();
+
+    /// <summary>The running variance per feature (starting at 1), used in inference; writable, with values that must stay non-negative.</summary>
+    /// <exception cref="InvalidOperationException">The layer is not built.</exception>
+    public Memory<float> MovingVariance => IsBuilt ? _movingVariance : throw NotBuilt();
+
+    /// <inheritdoc/>
+    /// <remarks>γ, then β: two per feature.</remarks>
+    public override int ParameterCount => 2 * InputSize;
+
+    /// <inheritdoc/>
+    /// <remarks>γ and β, both with the bias role: weight decay leaves them alone unless <see cref="Optimizer.DecayBiases"/>.</remarks>
+    public override IReadOnlyList<ParameterSegment> ParameterSegments =>
+    [
+        new ParameterSegment($"{Name}/gamma", 0, InputSize, ParameterRole.Bias),
+        new ParameterSegment($"{Name}/beta", InputSize, InputSize, ParameterRole.Bias),
+    ];
+
+    /// <inheritdoc/>
+    public override string DefaultName => "batch_normalization";
+
+    /// <inheritdoc/>
+    public override string TypeId => "BatchNormalization";
+
+    /// <inheritdoc/>
+    /// <remarks><c>momentum</c>, <c>epsilon</c>.</remarks>
+    public override void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("momentum", Momentum).Set("epsilon", Epsilon);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks><c>moving_mean</c> and <c>moving_variance</c>.</remarks>
+    protected internal override void WriteState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        state.Set("moving_mean", _movingMean).Set("moving_variance", _movingVariance);
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="InvalidDataException">A statistic has the wrong length, is not finite, or a variance is negative.</exception>
+    protected internal override void ReadState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        float[] mean = state.GetSingles("moving_mean"), variance = state.GetSingles("moving_variance");
+        if (mean.Length != InputSize || variance.Length != InputSize)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Layer '{Name}' has {InputSize} features but its state holds {mean.Length} running means and {variance.Length} running variances."));
+        }
+
+        for (int j = 0; j < InputSize; j++)
+        {
+            if (!float.IsFinite(mean[j]) || !(variance[j] >= 0) || float.IsPositiveInfinity(variance[j]))
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"Layer '{Name}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
+            }
+        }
+
+        mean.CopyTo(_movingMean, 0);
+        variance.CopyTo(_movingVariance, 0);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() =>
+        ComponentRegistry.RegisterLayer("BatchNormalization", config => new BatchNormalization(config.GetSingle("momentum"), config.GetSingle("epsilon")));
+
+    /// <inheritdoc/>
+    protected override int OnBuild(int inputSize)
+    {
+        _movingMean = new float[inputSize];
+        _movingVariance = new float[inputSize];
+        _movingVariance.AsSpan().Fill(1f);
+        _mean = new double[inputSize];
+        _variance = new double[inputSize];
+        _scale = new double[inputSize];
+        _sums = new double[2 * inputSize];
+        return inputSize;
+    }
+
+    /// <inheritdoc/>
+    protected override void InitializeParameters(Span<float> parameters, ulong seed) => parameters[..InputSize].Fill(1f);
+
+    /// <inheritdoc/>
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        int features = InputSize;
+        ReadOnlySpan<float> parameters = Parameters.Span;
+        ReadOnlySpan<float> gamma = parameters[..features], beta = parameters[features..];
+        if (batch == 0)
+        {
+            return;
+        }
+
+        if (training)
+        {
+            BatchNormKernels.Moments(input, batch, features, _mean, _variance);
+            float keep = Momentum, take = 1f - Momentum;
+            for (int j = 0; j < features; j++)
+            {
+                _scale[j] = 1 / Math.Sqrt(_variance[j] + Epsilon);
+                _movingMean[j] = (_movingMean[j] * keep) + ((float)_mean[j] * take);
+                _movingVariance[j] = (_movingVariance[j] * keep) + ((float)_variance[j] * take);
+            }
+
+            BatchNormKernels.Normalize(input, output, batch, features, _mean, _scale, gamma, beta);
+            return;
+        }
+
+        // Inference reads the running statistics only, so that predictions may run on several threads at once; the
+        // per-call scratch is pooled, not allocated.
+        double[] statistics = ArrayPool<double>.Shared.Rent(2 * features);
+        try
+        {
+            Span<double> mean = statistics.AsSpan(0, features), scale = statistics.AsSpan(features, features);
+            for (int j = 0; j < features; j++)
+            {
+                mean[j] = _movingMean[j];
+                scale[j] = 1 / Math.Sqrt((double)_movingVariance[j] + Epsilon);
+            }
+
+            BatchNormKernels.Normalize(input, output, batch, features, mean, scale, gamma, beta);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(statistics);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        if (batch == 0)
+        {
+            return;
+        }
+
+        int features = InputSize;
+        Span<float> gradients = Gradients.Span;
+        BatchNormKernels.Backward(input, outputGrad, inputGrad, batch, features, _mean, _scale, Parameters.Span[..features],
+            gradients[..features], gradients[features..], _sums);
+    }
+
+    private InvalidOperationException NotBuilt() =>
+        new($"Layer '{Name}' (BatchNormalization) is not built: give it an input size or add it to a model first.");
+}

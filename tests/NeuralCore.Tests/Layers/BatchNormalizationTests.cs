@@ -1,0 +1,171 @@
+using System.Text.Json;
+using NeuralCore.Configuration;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Tests.Kernels;
+using NeuralCore.Training;
+
+namespace NeuralCore.Tests.Layers;
+
+/// <summary>BatchNormalization against PyTorch's BatchNorm1d (torch_batchnorm.py, beside this file) and Keras's semantics.</summary>
+public class BatchNormalizationTests
+{
+    private static readonly JsonElement Golden = JsonDocument.Parse(
+        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Layers", "golden_torch_batchnorm.json"))).RootElement;
+
+    private static float[] Floats(string name) => [.. Golden.GetProperty(name).EnumerateArray().Select(v => (float)v.GetDouble())];
+
+    private static BatchNormalization Layer()
+    {
+        int features = Golden.GetProperty("features").GetInt32();
+        var layer = new BatchNormalization(features, (float)Golden.GetProperty("momentum").GetDouble(), (float)Golden.GetProperty("epsilon").GetDouble());
+        Floats("gamma").CopyTo(layer.Parameters.Span);
+        Floats("beta").CopyTo(layer.Parameters.Span[features..]);
+        return layer;
+    }
+
+    private static void AssertClose(float[] expected, ReadOnlySpan<float> actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-6f * Math.Max(1f, Math.Abs(expected[i])),
+                $"{what}[{i}]: PyTorch {expected[i]:R}, NeuralCore {actual[i]:R}");
+        }
+    }
+
+    [Fact]
+    public void A_training_step_matches_pytorch_forward_backward_and_running_mean()
+    {
+        BatchNormalization layer = Layer();
+        int batch = Golden.GetProperty("batch").GetInt32(), features = layer.InputSize;
+        float[] x = Floats("x"), output = new float[x.Length], inputGrad = new float[x.Length];
+        layer.Forward(x, output, batch, training: true);
+        AssertClose(Floats("output"), output, "output");
+
+        layer.Gradients.Span.Clear();
+        layer.Backward(x, output, Floats("r"), inputGrad, batch);
+        AssertClose(Floats("input_grad"), inputGrad, "input gradient");
+        AssertClose(Floats("gamma_grad"), layer.Gradients.Span[..features], "gamma gradient");
+        AssertClose(Floats("beta_grad"), layer.Gradients.Span[features..], "beta gradient");
+        AssertClose(Floats("running_mean"), layer.MovingMean.Span, "running mean");
+
+        // Keras's running variance takes the biased batch variance: 0.9·1 + 0.1·σ².
+        for (int j = 0; j < features; j++)
+        {
+            double mean = Enumerable.Range(0, batch).Average(n => (double)x[(n * features) + j]);
+            double variance = Enumerable.Range(0, batch).Average(n => Math.Pow(x[(n * features) + j] - mean, 2));
+            Assert.Equal(0.9 + (0.1 * variance), layer.MovingVariance.Span[j], 1e-6);
+        }
+    }
+
+    [Fact]
+    public void Inference_uses_the_running_statistics_and_changes_nothing()
+    {
+        var layer = new BatchNormalization(2, momentum: 0.5f, epsilon: 0.01f);
+        new float[] { 2f, 0.5f, -1f, 3f }.CopyTo(layer.Parameters.Span);
+        new float[] { 1f, -2f }.CopyTo(layer.MovingMean.Span);
+        new float[] { 4f, 0.25f }.CopyTo(layer.MovingVariance.Span);
+        float[] y = new float[4];
+        layer.Forward([3f, -2f, 1f, 0f], y, 2, training: false);
+        float[] expected =
+        [
+            (float)((2 * (3 - 1) / Math.Sqrt(4.01)) - 1), (float)((0.5 * (-2 + 2) / Math.Sqrt(0.26)) + 3),
+            (float)((2 * (1 - 1) / Math.Sqrt(4.01)) - 1), (float)((0.5 * (0 + 2) / Math.Sqrt(0.26)) + 3),
+        ];
+        AssertClose(expected, y, "inference output");
+        Assert.Equal([1f, -2f], layer.MovingMean.ToArray());
+        Assert.Equal([4f, 0.25f], layer.MovingVariance.ToArray());
+
+        // A training step moves them halfway (momentum 0.5) to the batch's mean 2, -1 and biased variance 1, 1.
+        layer.Forward([3f, -2f, 1f, 0f], y, 2, training: true);
+        Assert.Equal([1.5f, -1.5f], layer.MovingMean.ToArray());
+        Assert.Equal([2.5f, 0.625f], layer.MovingVariance.ToArray());
+    }
+
+    [Fact]
+    public void A_batch_of_one_sample_outputs_beta_and_passes_no_input_gradient()
+    {
+        var layer = new BatchNormalization(3);
+        new float[] { 2f, 2f, 2f, 0.5f, -1f, 0f }.CopyTo(layer.Parameters.Span);
+        float[] y = new float[3], dx = [9f, 9f, 9f];
+        layer.Forward([5f, -7f, 1e6f], y, 1, training: true);
+        Assert.Equal([0.5f, -1f, 0f], y);
+        layer.Backward([5f, -7f, 1e6f], y, [1f, 2f, 3f], dx, 1);
+        Assert.Equal([0f, 0f, 0f], dx);
+    }
+
+    [Fact]
+    public void The_defaults_are_keras_and_bad_settings_are_refused_by_name()
+    {
+        var layer = new BatchNormalization(4);
+        Assert.Equal((0.99f, 1e-3f), (layer.Momentum, layer.Epsilon));
+        Assert.Equal([1f, 1f, 1f, 1f, 0f, 0f, 0f, 0f], layer.Parameters.ToArray());
+        Assert.Equal([0f, 0f, 0f, 0f], layer.MovingMean.ToArray());
+        Assert.Equal([1f, 1f, 1f, 1f], layer.MovingVariance.ToArray());
+        Assert.Equal("momentum", Assert.Throws<ArgumentOutOfRangeException>(() => new BatchNormalization(momentum: 1f)).ParamName);
+        Assert.Equal("epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => new BatchNormalization(epsilon: 0f)).ParamName);
+        Assert.Contains("not built", Assert.Throws<InvalidOperationException>(() => new BatchNormalization().MovingMean).Message, StringComparison.Ordinal);
+        Assert.All(layer.ParameterSegments, s => Assert.Equal(ParameterRole.Bias, s.Role));
+    }
+
+    [Fact]
+    public void Saved_state_with_the_wrong_length_or_a_negative_variance_is_refused()
+    {
+        var layer = new BatchNormalization(2);
+        var state = new ComponentConfig("BatchNormalization");
+        state.Set("moving_mean", [0f, 1f, 2f]).Set("moving_variance", [1f, 1f, 1f]);
+        Assert.Contains("2 features but its state holds 3", Assert.Throws<InvalidDataException>(() => layer.ReadState(state)).Message, StringComparison.Ordinal);
+        state = new ComponentConfig("BatchNormalization");
+        state.Set("moving_mean", [0f, 1f]).Set("moving_variance", [1f, -0.5f]);
+        Assert.Contains("feature 1", Assert.Throws<InvalidDataException>(() => layer.ReadState(state)).Message, StringComparison.Ordinal);
+        Assert.Equal([1f, 1f], layer.MovingVariance.ToArray());
+    }
+
+    [Fact]
+    public void A_model_with_batch_normalization_learns_and_trains_the_same_bits_on_any_thread_count()
+    {
+        (float[] x, int[] y) = FitTestsData();
+        float[]? first = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            int saved = Parallelism.DegreeOfParallelism;
+            Parallelism.DegreeOfParallelism = threads;
+            try
+            {
+                var model = new Sequential(4, seed: 3).Add(new Dense(16)).Add(new BatchNormalization()).Add(new Relu()).Add(new Dense(3));
+                model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+                History history = model.Fit(x, y, new FitOptions { Epochs = 15, BatchSize = 16, Seed = 5 });
+                Assert.True(history.Accuracy[^1] > 0.95, $"accuracy {history.Accuracy[^1]}");
+                var bn = (BatchNormalization)model.Layers[1];
+                float[] state = [.. model.Parameters.ToArray(), .. bn.MovingMean.ToArray(), .. bn.MovingVariance.ToArray()];
+                first ??= state;
+                Assert.Equal(first, state);
+            }
+            finally
+            {
+                Parallelism.DegreeOfParallelism = saved;
+            }
+        }
+    }
+
+    // Three separable classes of 4 features at offsets far from 0 (what batch normalization is for).
+    private static (float[] X, int[] Y) FitTestsData()
+    {
+        const int Count = 240;
+        float[] noise = Seeded.Uniform(Count * 4, 17);
+        float[] x = new float[Count * 4];
+        int[] y = new int[Count];
+        for (int n = 0; n < Count; n++)
+        {
+            y[n] = n % 3;
+            for (int j = 0; j < 4; j++)
+            {
+                x[(n * 4) + j] = 50f + (10f * (j == y[n] ? 1 : 0)) + (3f * noise[(n * 4) + j]);
+            }
+        }
+
+        return (x, y);
+    }
+}
