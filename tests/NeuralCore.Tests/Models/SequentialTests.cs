@@ -169,12 +169,15 @@ public class SequentialTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_training_step_allocates_nothing_after_warm_up(bool regularized)
+    [InlineData("plain")]
+    [InlineData("regularized")]
+    [InlineData("batch_normalized")]
+    public void A_training_step_allocates_nothing_after_warm_up(string setup)
     {
-        Sequential model = Mlp(64);
-        if (regularized)
+        Sequential model = setup == "batch_normalized"
+            ? new Sequential(784, seed: 1).Add(new Dense(64)).Add(new BatchNormalization()).Add(new Relu()).Add(new Dense(10))
+            : Mlp(64);
+        if (setup == "regularized")
         {
             // The penalty's column sums work in a pooled scratch, rented and returned every step.
             foreach (Dense dense in model.Layers.OfType<Dense>())
