@@ -5,8 +5,20 @@ namespace MnistMlp;
 /// <summary>The optimizers <c>--optimizer</c> offers, each with the learning rate it starts from when <c>--learning-rate</c> is not given.</summary>
 internal static class TrainerOptimizers
 {
-    /// <summary>One optimizer: its name on the command line, its default rate, the floats of state it keeps per parameter, and how to build it.</summary>
-    internal sealed record Choice(string Name, float DefaultRate, int StateSlots, Func<float, IOptimizer> Create);
+    /// <summary>One optimizer: its name on the command line, its default rate, and how to build it.</summary>
+    internal sealed record Choice(string Name, float DefaultRate, Func<float, IOptimizer> Create)
+    {
+        /// <summary>The floats of state the optimizer keeps per parameter, as it reports them (its state over one parameter).</summary>
+        public int StateSlots
+        {
+            get
+            {
+                IOptimizer optimizer = Create(DefaultRate);
+                optimizer.Initialize(1);
+                return optimizer.State.Length;
+            }
+        }
+    }
 
     /// <summary>
     /// Keras's default learning rates, except three that train poorly here. Test accuracy after the trainer's defaults
@@ -16,14 +28,14 @@ internal static class TrainerOptimizers
     /// </summary>
     public static IReadOnlyList<Choice> All { get; } =
     [
-        new("adam", 1e-3f, 2, rate => new Adam(rate)),
-        new("sgd", 1e-2f, 0, rate => new Sgd(new SgdOptions(rate))),
-        new("rmsprop", 1e-3f, 1, rate => new RmsProp(rate)),
-        new("adagrad", 0.1f, 1, rate => new Adagrad(rate)),
-        new("adadelta", 1f, 2, rate => new Adadelta(rate)),
-        new("adamax", 1e-3f, 2, rate => new Adamax(rate)),
-        new("nadam", 1e-3f, 2, rate => new Nadam(rate)),
-        new("lion", 1e-4f, 1, rate => new Lion(rate)),
+        new("adam", 1e-3f, rate => new Adam(rate)),
+        new("sgd", 1e-2f, rate => new Sgd(new SgdOptions(rate))),
+        new("rmsprop", 1e-3f, rate => new RmsProp(rate)),
+        new("adagrad", 0.1f, rate => new Adagrad(rate)),
+        new("adadelta", 1f, rate => new Adadelta(rate)),
+        new("adamax", 1e-3f, rate => new Adamax(rate)),
+        new("nadam", 1e-3f, rate => new Nadam(rate)),
+        new("lion", 1e-4f, rate => new Lion(rate)),
     ];
 
     /// <summary>The names, in the order of <see cref="All"/>.</summary>

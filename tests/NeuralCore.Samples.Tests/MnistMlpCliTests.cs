@@ -51,16 +51,17 @@ public class MnistMlpCliTests
     }
 
     [Theory]
-    [InlineData("adam", 1e-3f)]
-    [InlineData("sgd", 1e-2f)]
-    [InlineData("rmsprop", 1e-3f)]
-    [InlineData("adagrad", 0.1f)]
-    [InlineData("adadelta", 1f)]
-    [InlineData("adamax", 1e-3f)]
-    [InlineData("nadam", 1e-3f)]
-    [InlineData("lion", 1e-4f)]
-    public void Every_optimizer_is_offered_with_its_default_rate_and_built_by_that_name(string name, float rate)
+    [InlineData("adam", 1e-3f, 2)]
+    [InlineData("sgd", 1e-2f, 0)]
+    [InlineData("rmsprop", 1e-3f, 1)]
+    [InlineData("adagrad", 0.1f, 1)]
+    [InlineData("adadelta", 1f, 2)]
+    [InlineData("adamax", 1e-3f, 2)]
+    [InlineData("nadam", 1e-3f, 2)]
+    [InlineData("lion", 1e-4f, 1)]
+    public void Every_optimizer_is_offered_with_its_default_rate_and_built_by_that_name(string name, float rate, int slots)
     {
+        Assert.Equal(slots, TrainerOptimizers.Get(name).StateSlots);
         TrainSettings settings = Cli.Parse("--optimizer", name.ToUpperInvariant()).Settings!;
         Assert.Equal(rate, settings.EffectiveLearningRate);
         IOptimizer optimizer = Trainer.BuildModel(settings with { Hidden = [8] }).Optimizer!;

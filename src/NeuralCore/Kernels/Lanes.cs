@@ -51,7 +51,10 @@ internal interface ILanes<TSelf>
     /// <summary><c>x &gt; 0 ? value : 0</c> per lane (NaN compares false).</summary>
     static abstract TSelf WherePositive(TSelf x, TSelf value);
 
-    /// <summary>The sign of each lane: 1 above 0, -1 below, and x itself otherwise (±0 stays ±0, NaN stays NaN), as NumPy's <c>sign</c>.</summary>
+    /// <summary>
+    /// The sign of each lane: 1 above 0, -1 below, and x itself otherwise (±0 keeps its sign, NaN stays NaN). NumPy's
+    /// <c>sign</c> gives +0 for -0, which changes no update (<c>θ - lr·(±0)</c> is θ).
+    /// </summary>
     static abstract TSelf Sign(TSelf x);
 }
 

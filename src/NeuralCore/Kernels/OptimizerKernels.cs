@@ -14,6 +14,14 @@ namespace NeuralCore.Kernels;
 /// </remarks>
 public static class OptimizerKernels
 {
+    /// <summary>
+    /// Lion's momentum below this magnitude, the smallest normal float (2^-126), is flushed to zero: Lion's step is ±lr
+    /// whatever m's size, so <see cref="MomentFloor"/> would stop a weight whose gradient has gone quiet where Keras
+    /// does not. Only subnormals are flushed, as TensorFlow's CPU kernels (which set flush-to-zero) flush them: a
+    /// momentum of 1e-3 decaying at β2 = 0.99 moves its weight for about 8,000 steps, as there.
+    /// </summary>
+    public const float LionFloor = 1.17549435e-38f;
+
     /// <summary>Adam moments below this magnitude are flushed to zero, so they never become subnormal (see <see cref="AdamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float)"/>).</summary>
     public const float MomentFloor = 1e-30f;
 
@@ -301,7 +309,7 @@ public static class OptimizerKernels
     /// </summary>
     /// <param name="parameters">θ, updated in place.</param>
     /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
-    /// <param name="momentum">m, updated in place; values below <see cref="MomentFloor"/> in magnitude are stored as 0.</param>
+    /// <param name="momentum">m, updated in place; subnormal values (below <see cref="LionFloor"/> in magnitude) are stored as 0.</param>
     /// <param name="learningRate">lr (Lion's steps are ±lr, so it wants a rate 3-10 times smaller than Adam's).</param>
     /// <param name="beta1">β1, in [0, 1): the interpolation for the step.</param>
     /// <param name="beta2">β2, in [0, 1): the momentum's decay.</param>
@@ -566,7 +574,7 @@ public static class OptimizerKernels
             TLanes direction = TLanes.Sign((m * TLanes.Create(_beta1)) + (g * TLanes.Create(_oneMinusBeta1)));
             TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_learningRate) * direction), ref _p, index);
             m = (m * TLanes.Create(_beta2)) + (g * TLanes.Create(_oneMinusBeta2));
-            TLanes.Store(TLanes.FlushBelow(TLanes.Abs(m), TLanes.Create(MomentFloor), m), ref _m, index);
+            TLanes.Store(TLanes.FlushBelow(TLanes.Abs(m), TLanes.Create(LionFloor), m), ref _m, index);
         }
     }
 }

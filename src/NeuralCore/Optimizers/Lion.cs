@@ -22,9 +22,10 @@ public sealed record LionOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f,
 
 /// <summary>
 /// Lion (evolved sign momentum, Chen et al. 2023) with Keras 3's update rule: <c>θ ← θ - lr·sign(β1·m + (1 - β1)g)</c>,
-/// then <c>m ← β2·m + (1 - β2)g</c>. Every parameter moves by exactly lr (or not at all where the sign is 0), and it
-/// keeps one float of state per parameter where Adam keeps two. Weight decay and clipping come from
-/// <see cref="Optimizer"/>.
+/// then <c>m ← β2·m + (1 - β2)g</c>. Every parameter moves by lr (before weight decay, and up to rounding), or not at all
+/// where the sign is 0, and it keeps one float of state per parameter where Adam keeps two. Weight decay and clipping
+/// come from <see cref="Optimizer"/>. Unlike Keras, which takes β1 in (0, 1], β1 is in [0, 1) here, as every other decay
+/// of the library (β1 = 0 is sign descent on the gradient; Keras's β1 = 1 steps by the momentum's sign alone).
 /// </summary>
 public sealed class Lion : Optimizer
 {

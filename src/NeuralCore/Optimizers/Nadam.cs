@@ -40,6 +40,7 @@ public sealed class Nadam : Optimizer
 
     private long _productSteps;
     private double _product = 1;
+    private double _scheduledProduct = double.NaN;
     private float _momentumStep, _gradientStep, _secondMomentScale;
 
     /// <summary>Creates Nadam with <paramref name="options"/>, or Keras's defaults.</summary>
@@ -87,8 +88,10 @@ public sealed class Nadam : Optimizer
     /// <inheritdoc/>
     protected override void BeginStep(float learningRate)
     {
+        // Past the schedule the product is always taken in closed form, never carried from step to step: a carried
+        // product and Math.Pow's differ in the last bit, and a run resumed from a checkpoint must take the same one.
         long before = Iterations;
-        if (_productSteps != before)
+        if (_productSteps != before || before >= ScheduleSteps)
         {
             _product = MomentumProduct(before);
         }
@@ -111,17 +114,27 @@ public sealed class Nadam : Optimizer
     // μ_t = β1·(1 - 0.5·0.96^t), Keras's schedule (Dozat's with ψ = 0.004 would be 0.96^(0.004t)).
     private double Mu(long t) => Options.Beta1 * (1 - (0.5 * Math.Pow(0.96, t)));
 
-    // Π_1..steps; past ScheduleSteps every factor is β1, so a large step count costs no more than ScheduleSteps factors.
+    // Π_1..steps, multiplied out step by step up to ScheduleSteps (as BeginStep carries it there), and past it
+    // Π_1..ScheduleSteps · β1^(steps - ScheduleSteps), every later factor being β1: at most ScheduleSteps factors, once.
     private double MomentumProduct(long steps)
     {
+        if (steps > ScheduleSteps)
+        {
+            if (double.IsNaN(_scheduledProduct))
+            {
+                _scheduledProduct = MomentumProduct(ScheduleSteps);
+            }
+
+            return _scheduledProduct * Math.Pow(Options.Beta1, steps - ScheduleSteps);
+        }
+
         double product = 1;
-        long scheduled = Math.Min(steps, ScheduleSteps);
-        for (long t = 1; t <= scheduled; t++)
+        for (long t = 1; t <= steps; t++)
         {
             product *= Mu(t);
         }
 
-        return steps > ScheduleSteps ? product * Math.Pow(Options.Beta1, steps - ScheduleSteps) : product;
+        return product;
     }
 
     private static NadamOptions Validated(NadamOptions? options)

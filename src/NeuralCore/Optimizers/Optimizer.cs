@@ -210,6 +210,11 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         for (int slot = 0; slot < StateSlots; slot++)
         {
             float initial = InitialState(slot);
+            if (!float.IsFinite(initial))
+            {
+                throw new InvalidOperationException($"{Name} ({GetType().Name}) starts state slot {slot} at {initial}; InitialState must be finite.");
+            }
+
             if (initial != 0f)
             {
                 _state.AsSpan(slot * parameterCount, parameterCount).Fill(initial);
@@ -222,10 +227,19 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         Iterations = 0;
     }
 
+    /// <summary>
+    /// The largest step count <see cref="SetIterations"/> accepts, 2^62: far beyond any run, and far enough from
+    /// <see cref="long.MaxValue"/> that a rule's <c>t + 1</c> and <c>t + 2</c> cannot overflow (at <c>long.MaxValue</c>,
+    /// Nadam's momentum schedule gave NaN to every parameter and the count wrapped to a negative one).
+    /// </summary>
+    public const long MaxIterations = 1L << 62;
+
     /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="iterations"/> is negative or above <see cref="MaxIterations"/>.</exception>
     public void SetIterations(long iterations)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(iterations, MaxIterations);
         Iterations = iterations;
     }
 

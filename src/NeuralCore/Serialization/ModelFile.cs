@@ -468,6 +468,11 @@ public static class ModelFile
             throw r.Error($"negative optimizer step count {iterations}");
         }
 
+        if (iterations > Optimizer.MaxIterations)
+        {
+            throw r.Error($"optimizer step count {iterations}, beyond the {Optimizer.MaxIterations} an optimizer takes");
+        }
+
         Create(ref r, () => { model.Compile(loss, optimizer, metrics: metrics); return 0; }, "the loss and optimizer");
         optimizer.SetIterations(iterations);
         r.FiniteFloats("optimizer state", optimizer.State.Length).CopyTo(optimizer.State.Span);

@@ -25,7 +25,8 @@ public class ElementwiseIsaTests
         const float alpha = 0.01f, beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;
         foreach (int n in LengthList)
         {
-            (float[] p, float[] g, float[] m, float[] v) = (Values(n, 1), Values(n, 2), Moments(n, 3), Moments(n, 4));
+            (float[] p, float[] g) = (Values(n, 1), Values(n, 2));
+            (float[] m, float[] v) = (QuietMoments(n, 3, g), Moments(n, 4));
             float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), ev = (float[])v.Clone();
             OptimizerKernels.AdamUpdate(p, g, m, v, alpha, beta1, beta2, epsilon, isa);
             for (int i = 0; i < n; i++)
@@ -273,7 +274,8 @@ public class ElementwiseIsaTests
         const float alpha = 0.02f, beta1 = 0.9f, beta2 = 0.5f, epsilon = 1e-7f;
         foreach (int n in LengthList)
         {
-            (float[] p, float[] g, float[] m, float[] u) = (Values(n, 27), Values(n, 28), Values(n, 29, 0.1f), Moments(n, 30));
+            (float[] p, float[] g) = (Values(n, 27), Values(n, 28));
+            (float[] m, float[] u) = (QuietMoments(n, 29, g), Moments(n, 30));
             float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), eu = (float[])u.Clone();
             OptimizerKernels.AdamaxUpdate(p, g, m, u, alpha, beta1, beta2, epsilon, isa);
             for (int i = 0; i < n; i++)
@@ -299,7 +301,8 @@ public class ElementwiseIsaTests
         const float a = 0.03f, b = 0.004f, c = 1.7f, beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;
         foreach (int n in LengthList)
         {
-            (float[] p, float[] g, float[] m, float[] v) = (Values(n, 31), Values(n, 32), Values(n, 33, 0.1f), Moments(n, 34));
+            (float[] p, float[] g) = (Values(n, 31), Values(n, 32));
+            (float[] m, float[] v) = (QuietMoments(n, 33, g), Moments(n, 34));
             float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), ev = (float[])v.Clone();
             OptimizerKernels.NadamUpdate(p, g, m, v, a, b, c, beta1, beta2, epsilon, isa);
             for (int i = 0; i < n; i++)
@@ -322,7 +325,14 @@ public class ElementwiseIsaTests
         const float lr = 0.01f, beta1 = 0.9f, beta2 = 0.99f;
         foreach (int n in LengthList)
         {
-            (float[] p, float[] g, float[] m) = (Values(n, 35), Values(n, 36), Values(n, 37, 0.1f));
+            (float[] p, float[] g) = (Values(n, 35), Values(n, 36));
+            float[] m = QuietMoments(n, 37, g);
+            for (int i = 0; i < n; i += 13)
+            {
+                // Subnormal after the decay (flushed), and normal after it (kept): Lion flushes only subnormals.
+                (m[i], g[i]) = (i % 26 == 0 ? 1.1e-38f : -2e-38f, 0f);
+            }
+
             float[] ep = (float[])p.Clone(), em = (float[])m.Clone();
             OptimizerKernels.LionUpdate(p, g, m, lr, beta1, beta2, isa);
             for (int i = 0; i < n; i++)
@@ -331,7 +341,7 @@ public class ElementwiseIsaTests
                 float sign = c > 0f ? 1f : c < 0f ? -1f : c;
                 ep[i] -= lr * sign;
                 float mi = (em[i] * beta2) + (g[i] * (1f - beta2));
-                em[i] = MathF.Abs(mi) < Floor ? 0f : mi;
+                em[i] = MathF.Abs(mi) < OptimizerKernels.LionFloor ? 0f : mi;
             }
 
             AssertBits(em, m, isa, n, "m");
@@ -419,6 +429,29 @@ public class ElementwiseIsaTests
         }
 
         return values;
+    }
+
+    /// <summary>
+    /// First moments of both signs, with <see cref="Moments"/>'s tiny ones (1e-30 and 0), and the gradient set to 0 at
+    /// those places, so that the update takes them under the floor (or, for Lion, to a sign of exactly 0): with the
+    /// gradient's own special values elsewhere, a rule that skipped the flush passed.
+    /// </summary>
+    private static float[] QuietMoments(int n, int seed, float[] gradients)
+    {
+        float[] m = Moments(n, seed);
+        for (int i = 0; i < n; i++)
+        {
+            if (m[i] is 0f or 1e-30f)
+            {
+                gradients[i] = 0f;
+            }
+            else if (i % 2 == 1)
+            {
+                m[i] = -m[i];
+            }
+        }
+
+        return m;
     }
 
     /// <summary>Non-negative second moments (and first moments) with tiny ones that the update pushes under the floor.</summary>

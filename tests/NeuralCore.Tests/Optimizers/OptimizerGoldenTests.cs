@@ -221,29 +221,58 @@ public class OptimizerGoldenTests
         Assert.Equal([0.25f, 0.25f, 0.25f], adagrad.State.ToArray());
     }
 
-    [Fact]
-    public void Nadam_resumed_from_its_state_and_step_count_continues_bit_for_bit()
+    [Theory]
+    [InlineData(4, 9)]
+    [InlineData(50, 60)]
+    [InlineData(999, 1003)]
+    [InlineData(1500, 1510)]
+    public void Nadam_resumed_from_its_state_and_step_count_continues_bit_for_bit(int stop, int end)
     {
-        // Nadam's momentum product is not in State: it must follow from Iterations alone, as after loading a checkpoint.
-        float[] straight = Run(new Nadam(0.05f), 9);
-        var first = new Nadam(0.05f);
-        float[] theta = (float[])Theta0.Clone();
-        first.Initialize(theta.Length);
-        for (int t = 1; t <= 4; t++)
+        // Nadam's momentum product is not in State: it must follow from Iterations alone, as after loading a checkpoint,
+        // in the schedule (a shorter one passed at step 4), across its end, and past it (where a product carried from
+        // step to step and one recomputed by Math.Pow differ in the last bit). Small gradients keep 1,500 steps sane.
+        static float[] Small(int t) => [.. Gradient(1 + (t % 7)).Select(g => g * 0.01f)];
+        float[] straight = (float[])Theta0.Clone();
+        var reference = new Nadam(new NadamOptions(0.01f, Beta1: 0.999f));
+        reference.Initialize(straight.Length);
+        for (int t = 1; t <= end; t++)
         {
-            first.Update(theta, Gradient(t));
+            reference.Update(straight, Small(t));
         }
 
-        var resumed = new Nadam(0.05f);
+        var first = new Nadam(new NadamOptions(0.01f, Beta1: 0.999f));
+        float[] theta = (float[])Theta0.Clone();
+        first.Initialize(theta.Length);
+        for (int t = 1; t <= stop; t++)
+        {
+            first.Update(theta, Small(t));
+        }
+
+        var resumed = new Nadam(new NadamOptions(0.01f, Beta1: 0.999f));
         resumed.Initialize(theta.Length);
         first.State.CopyTo(resumed.State);
         resumed.SetIterations(first.Iterations);
-        for (int t = 5; t <= 9; t++)
+        for (int t = stop + 1; t <= end; t++)
         {
-            resumed.Update(theta, Gradient(t));
+            resumed.Update(theta, Small(t));
         }
 
         Assert.Equal(straight, theta);
+        Assert.Equal(reference.State.ToArray(), resumed.State.ToArray());
+    }
+
+    [Fact]
+    public void A_step_count_beyond_max_iterations_is_refused_and_one_at_it_still_steps()
+    {
+        // At long.MaxValue Nadam's t + 1 overflowed: every parameter became NaN and the count wrapped negative.
+        var nadam = new Nadam(0.01f);
+        nadam.Initialize(4);
+        Assert.Equal("iterations", Assert.Throws<ArgumentOutOfRangeException>(() => nadam.SetIterations(Optimizer.MaxIterations + 1)).ParamName);
+        nadam.SetIterations(Optimizer.MaxIterations);
+        float[] theta = (float[])Theta0.Clone();
+        nadam.Update(theta, Gradient(1));
+        Assert.All(theta, v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(Optimizer.MaxIterations + 1, nadam.Iterations);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ import types
 import numpy as np
 
 THETA0 = [0.5, -1.5, 2.0, 0.0]
-STEPS = [1, 2, 5, 20]
+STEPS = [1, 2, 3, 4, 5, 20]
 
 
 def grad(t, flipping=False):
