@@ -199,6 +199,16 @@ public sealed class BatchNormalization : Layer
             gradients[..features], gradients[features..], _sums);
     }
 
+    /// <summary>A built copy with the same settings, name, parameters and running statistics, for a predictor.</summary>
+    internal BatchNormalization Copy()
+    {
+        var copy = new BatchNormalization(InputSize, Momentum, Epsilon, Name);
+        Parameters.Span.CopyTo(copy.Parameters.Span);
+        _movingMean.CopyTo(copy._movingMean, 0);
+        _movingVariance.CopyTo(copy._movingVariance, 0);
+        return copy;
+    }
+
     private InvalidOperationException NotBuilt() =>
         new($"Layer '{Name}' (BatchNormalization) is not built: give it an input size or add it to a model first.");
 }

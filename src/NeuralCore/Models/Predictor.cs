@@ -14,7 +14,8 @@ namespace NeuralCore.Models;
 /// change them. Safe to call from several threads at once.
 /// </summary>
 /// <remarks>
-/// Layers without parameters (activations, dropout, which is the identity here) are shared with the model: the
+/// A batch normalization is copied with its running statistics. Layers without parameters (activations, dropout,
+/// which is the identity here) are shared with the model: the
 /// built-in ones cannot change their settings, but a custom layer whose settings can change would change the
 /// predictor's outputs too. The predictor holds each weight twice (as given and packed), and a third time, in column
 /// chunks for the small batches, in a layer of more than 128 units; a layer of at most 16 units on the 512-bit path is
@@ -44,10 +45,15 @@ public sealed class Predictor
             {
                 _frozen[i] = dense.Freeze();
             }
+            else if (layer is BatchNormalization normalization)
+            {
+                // A copy of its parameters and running statistics: later training moves the model's.
+                _layers[i] = normalization.Copy();
+            }
             else if (layer.ParameterCount > 0)
             {
                 throw new NotSupportedException(
-                    $"Layer '{layer.Name}' ({layer.GetType().Name}) has {layer.ParameterCount} parameters, and only Dense layers' parameters can be frozen: predict with the model itself.");
+                    $"Layer '{layer.Name}' ({layer.GetType().Name}) has {layer.ParameterCount} parameters, and only Dense and BatchNormalization layers can be frozen: predict with the model itself.");
             }
         }
 

@@ -1197,7 +1197,7 @@ public sealed class Sequential
     /// </summary>
     /// <returns>The predictor; it holds copies of every weight (as given and packed, plus in column chunks for a layer of more than 128 units; once for a layer of at most 16 units on the 512-bit path, which is read unpacked).</returns>
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
-    /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> has parameters (it could not be frozen).</exception>
+    /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> and <see cref="BatchNormalization"/> has parameters (it could not be frozen).</exception>
     /// <exception cref="InsufficientMemoryException">A weight matrix's copy or packed panels (its columns padded to the tile width) are more than one array holds.</exception>
     public Predictor CreatePredictor()
     {
@@ -1217,22 +1217,26 @@ public sealed class Sequential
         text.Append(CultureInfo.InvariantCulture, $"Model: \"{Names.Printable(Name)}\"\n").Append(rule).Append('\n');
         text.Append(' ').Append("Layer (type)".PadRight(nameWidth - 1)).Append("Output Shape".PadRight(shapeWidth)).Append("Param #\n");
         text.Append(doubleRule).Append('\n');
+        long nonTrainable = 0;
         for (int i = 0; i < _layers.Count; i++)
         {
             ILayer layer = _layers[i];
             string type = layer.TypeId;
             string label = $"{Names.Printable(layer.Name)} ({type})";
             string shape = string.Create(CultureInfo.InvariantCulture, $"(None, {layer.OutputSize})");
+            // As Keras counts them: a batch normalization's running statistics are its non-trainable weights.
+            long fixedWeights = layer is BatchNormalization ? 2L * layer.InputSize : 0;
+            nonTrainable += fixedWeights;
             text.Append(' ').Append(label.PadRight(nameWidth - 1)).Append(shape.PadRight(shapeWidth))
-                .Append(layer.ParameterCount.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                .Append((layer.ParameterCount + fixedWeights).ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         text.Append(doubleRule).Append('\n');
 
-        long total = ParameterCount;
+        long trainable = ParameterCount, total = trainable + nonTrainable;
         text.Append(CultureInfo.InvariantCulture, $"Total params: {total} ({FormatBytes(total * sizeof(float))})\n");
-        text.Append(CultureInfo.InvariantCulture, $"Trainable params: {total} ({FormatBytes(total * sizeof(float))})\n");
-        text.Append("Non-trainable params: 0 (0.00 B)\n").Append(rule).Append('\n');
+        text.Append(CultureInfo.InvariantCulture, $"Trainable params: {trainable} ({FormatBytes(trainable * sizeof(float))})\n");
+        text.Append(CultureInfo.InvariantCulture, $"Non-trainable params: {nonTrainable} ({FormatBytes(nonTrainable * sizeof(float))})\n").Append(rule).Append('\n');
         return text.ToString();
     }
 

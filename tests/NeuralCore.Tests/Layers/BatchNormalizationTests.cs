@@ -150,6 +150,36 @@ public class BatchNormalizationTests
         }
     }
 
+    [Fact]
+    public void A_predictor_keeps_the_statistics_it_was_created_with()
+    {
+        (float[] x, int[] y) = FitTestsData();
+        var model = new Sequential(4, seed: 3).Add(new Dense(8)).Add(new BatchNormalization(0.5f)).Add(new Relu()).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+        model.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 16, Seed = 5 });
+        Predictor predictor = model.CreatePredictor();
+        float[] expected = new float[10 * 3], actual = new float[10 * 3];
+        model.Predict(x.AsSpan(0, 10 * 4), expected, 10);
+        predictor.Predict(x.AsSpan(0, 10 * 4), actual, 10);
+        Assert.Equal(expected, actual);
+
+        // Training moves the model's running statistics (momentum 0.5), not the predictor's.
+        model.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16, Seed = 6 });
+        predictor.Predict(x.AsSpan(0, 10 * 4), actual, 10);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void The_summary_counts_the_running_statistics_as_non_trainable_as_keras_does()
+    {
+        var model = new Sequential(4, seed: 3).Add(new Dense(16)).Add(new BatchNormalization()).Add(new Dense(3));
+        string summary = model.Summary();
+        Assert.Contains("(None, 16)                64", summary, StringComparison.Ordinal);
+        Assert.Contains("Total params: 195 (780.00 B)", summary, StringComparison.Ordinal);
+        Assert.Contains("Trainable params: 163 (652.00 B)", summary, StringComparison.Ordinal);
+        Assert.Contains("Non-trainable params: 32 (128.00 B)", summary, StringComparison.Ordinal);
+    }
+
     // Three separable classes of 4 features at offsets far from 0 (what batch normalization is for).
     private static (float[] X, int[] Y) FitTestsData()
     {
