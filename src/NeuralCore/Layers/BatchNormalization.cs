@@ -199,6 +199,24 @@ public sealed class BatchNormalization : Layer
             gradients[..features], gradients[features..], _sums);
     }
 
+    /// <inheritdoc/>
+    /// <remarks>The running mean, then the running variance.</remarks>
+    internal override int NonTrainableCount => 2 * InputSize;
+
+    /// <inheritdoc/>
+    internal override void CopyNonTrainable(Span<float> destination)
+    {
+        _movingMean.CopyTo(destination);
+        _movingVariance.CopyTo(destination[InputSize..]);
+    }
+
+    /// <inheritdoc/>
+    internal override void RestoreNonTrainable(ReadOnlySpan<float> source)
+    {
+        source[..InputSize].CopyTo(_movingMean);
+        source.Slice(InputSize, InputSize).CopyTo(_movingVariance);
+    }
+
     /// <summary>A built copy with the same settings, name, parameters and running statistics, for a predictor.</summary>
     internal BatchNormalization Copy()
     {

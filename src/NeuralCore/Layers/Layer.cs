@@ -63,6 +63,22 @@ public abstract class Layer : ILayer
     {
     }
 
+    /// <summary>
+    /// Floats of non-trainable weights (a batch normalization's running statistics): values training changes that are
+    /// not parameters, which Keras's <c>get_weights</c> includes and a restore of the best weights puts back.
+    /// </summary>
+    internal virtual int NonTrainableCount => 0;
+
+    /// <summary>Copies the <see cref="NonTrainableCount"/> non-trainable weights into <paramref name="destination"/>.</summary>
+    internal virtual void CopyNonTrainable(Span<float> destination)
+    {
+    }
+
+    /// <summary>Puts back what <see cref="CopyNonTrainable"/> copied.</summary>
+    internal virtual void RestoreNonTrainable(ReadOnlySpan<float> source)
+    {
+    }
+
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     /// <param name="state">The state read back.</param>
     /// <exception cref="InvalidDataException">The state is invalid.</exception>

@@ -428,6 +428,35 @@ public sealed class Sequential
     /// <summary>The total number of trainable parameters.</summary>
     public int ParameterCount => _layers.Sum(l => l.ParameterCount);
 
+    /// <summary>Floats of non-trainable weights over all layers (batch normalizations' running statistics).</summary>
+    internal int NonTrainableCount => _layers.Sum(l => (l as Layer)?.NonTrainableCount ?? 0);
+
+    /// <summary>Copies every layer's non-trainable weights, layer after layer, into <paramref name="destination"/> (<see cref="NonTrainableCount"/> floats).</summary>
+    internal void CopyNonTrainable(Span<float> destination)
+    {
+        foreach (ILayer layer in _layers)
+        {
+            if (layer is Layer { NonTrainableCount: > 0 } known)
+            {
+                known.CopyNonTrainable(destination);
+                destination = destination[known.NonTrainableCount..];
+            }
+        }
+    }
+
+    /// <summary>Puts back what <see cref="CopyNonTrainable"/> copied.</summary>
+    internal void RestoreNonTrainable(ReadOnlySpan<float> source)
+    {
+        foreach (ILayer layer in _layers)
+        {
+            if (layer is Layer { NonTrainableCount: > 0 } known)
+            {
+                known.RestoreNonTrainable(source);
+                source = source[known.NonTrainableCount..];
+            }
+        }
+    }
+
     /// <summary>The loss given to <see cref="Compile"/>, or null.</summary>
     public ILoss? Loss { get; private set; }
 
@@ -1225,7 +1254,7 @@ public sealed class Sequential
             string label = $"{Names.Printable(layer.Name)} ({type})";
             string shape = string.Create(CultureInfo.InvariantCulture, $"(None, {layer.OutputSize})");
             // As Keras counts them: a batch normalization's running statistics are its non-trainable weights.
-            long fixedWeights = layer is BatchNormalization ? 2L * layer.InputSize : 0;
+            long fixedWeights = (layer as Layer)?.NonTrainableCount ?? 0;
             nonTrainable += fixedWeights;
             text.Append(' ').Append(label.PadRight(nameWidth - 1)).Append(shape.PadRight(shapeWidth))
                 .Append((layer.ParameterCount + fixedWeights).ToString(CultureInfo.InvariantCulture)).Append('\n');

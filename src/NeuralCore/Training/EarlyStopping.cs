@@ -7,7 +7,7 @@ namespace NeuralCore.Training;
 /// from <see cref="StartFromEpoch"/> on, the metric counts as improved when it beats the best so far by more than
 /// <see cref="MinDelta"/> (a NaN never does); after <see cref="Patience"/> epochs without improvement (or, with a
 /// <see cref="Baseline"/>, without beating it too) training stops. With <see cref="RestoreBestWeights"/>, the parameters
-/// of the best epoch are put back when training ends, whether it stopped early or ran all its epochs (Keras 3; Keras 2
+/// of the best epoch (and the running statistics of its batch normalizations) are put back when training ends, whether it stopped early or ran all its epochs (Keras 3; Keras 2
 /// restored only on an early stop).
 /// </summary>
 public sealed class EarlyStopping : Callback
@@ -158,7 +158,9 @@ public sealed class EarlyStopping : Callback
         Models.Sequential.TrainingCall call = context.Model.BeginCall(nameof(EarlyStopping));
         try
         {
-            _bestWeights.CopyTo(context.Model.Parameters.Span);
+            int parameters = context.Model.Parameters.Length;
+            _bestWeights.AsSpan(0, parameters).CopyTo(context.Model.Parameters.Span);
+            context.Model.RestoreNonTrainable(_bestWeights.AsSpan(parameters));
         }
         finally
         {
@@ -173,8 +175,11 @@ public sealed class EarlyStopping : Callback
 
     private void Keep(TrainingContext context, int epoch)
     {
-        _bestWeights ??= new float[context.Model.Parameters.Length];
+        // With the non-trainable weights (batch normalizations' running statistics), as Keras's get_weights has them.
+        int parameters = context.Model.Parameters.Length;
+        _bestWeights ??= new float[parameters + context.Model.NonTrainableCount];
         context.Model.Parameters.Span.CopyTo(_bestWeights);
+        context.Model.CopyNonTrainable(_bestWeights.AsSpan(parameters));
         _keptEpoch = epoch;
     }
 

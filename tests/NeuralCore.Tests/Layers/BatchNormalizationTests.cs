@@ -180,6 +180,39 @@ public class BatchNormalizationTests
         Assert.Contains("Non-trainable params: 32 (128.00 B)", summary, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Restoring_the_best_weights_restores_the_running_statistics_of_that_epoch()
+    {
+        // Keras's restore_best_weights sets get_weights(), which holds the running statistics: the parameters alone
+        // put back beside the last epoch's statistics gave a model that was never trained.
+        (float[] x, int[] y) = FitTestsData();
+        var model = new Sequential(4, seed: 3).Add(new Dense(8)).Add(new BatchNormalization(0.5f)).Add(new Relu()).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.05f));
+        var recorder = new StatisticsRecorder();
+        var stopping = new EarlyStopping("val_accuracy", patience: 100, restoreBestWeights: true);
+        model.Fit(x, y, new FitOptions { Epochs = 8, BatchSize = 16, Seed = 5, ValidationSplit = 0.25, Callbacks = [recorder, stopping] });
+
+        Assert.InRange(stopping.RestoredEpoch, 1, 7);
+        var normalization = (BatchNormalization)model.Layers[1];
+        Assert.Equal(recorder.Means[stopping.RestoredEpoch - 1], normalization.MovingMean.ToArray());
+        Assert.Equal(recorder.Variances[stopping.RestoredEpoch - 1], normalization.MovingVariance.ToArray());
+        Assert.NotEqual(recorder.Means[^1], normalization.MovingMean.ToArray());
+    }
+
+    private sealed class StatisticsRecorder : Callback
+    {
+        public List<float[]> Means { get; } = [];
+
+        public List<float[]> Variances { get; } = [];
+
+        public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
+        {
+            var normalization = (BatchNormalization)context.Model.Layers[1];
+            Means.Add(normalization.MovingMean.ToArray());
+            Variances.Add(normalization.MovingVariance.ToArray());
+        }
+    }
+
     // Three separable classes of 4 features at offsets far from 0 (what batch normalization is for).
     private static (float[] X, int[] Y) FitTestsData()
     {
