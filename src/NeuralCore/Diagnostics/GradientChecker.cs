@@ -151,7 +151,9 @@ public static class GradientChecker
 
     /// <summary>
     /// Checks a compiled model's parameter gradients (<see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, int)"/>) against its mean loss
-    /// computed by <see cref="Sequential.Infer(ReadOnlySpan{float}, Span{float}, int)"/>; the model must not drop out (no active <see cref="Dropout"/>).
+    /// computed by <see cref="Sequential.Infer(ReadOnlySpan{float}, Span{float}, int)"/>; the model must not drop out (no active <see cref="Dropout"/>)
+    /// nor normalize by the batch (no <see cref="BatchNormalization"/>, whose training and inference are different
+    /// functions: check such a layer with <see cref="CheckLayer"/>).
     /// </summary>
     /// <param name="model">A compiled model; its parameters are perturbed and restored.</param>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
@@ -161,13 +163,20 @@ public static class GradientChecker
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the parameter error.</returns>
     /// <exception cref="ArgumentException">The inputs or labels do not hold exactly <paramref name="batch"/> rows.</exception>
-    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, has a <see cref="BatchNormalization"/>, or another thread is training it.</exception>
     public static GradientCheckResult CheckModel(Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels,
         int batch, float step = 1e-2f, double floor = 1e-3)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckSettings(batch, step, floor);
         ILoss loss = model.Loss ?? throw new InvalidOperationException("The model is not compiled: call Compile first.");
+        if (model.Layers.FirstOrDefault(l => l is BatchNormalization) is { } normalization)
+        {
+            // Its gradient is that of the batch's statistics, the loss here that of the running ones: every weight
+            // below it would read as wrong (and each check would move the running statistics).
+            throw new InvalidOperationException(
+                $"Layer '{normalization.Name}' is a BatchNormalization, whose training (batch statistics) and inference (running statistics) are different functions, so the model's gradient cannot be checked against its inference loss; check the layer alone with GradientChecker.CheckLayer.");
+        }
         Check.Holds(inputs.Length, batch, model.InputSize, nameof(inputs), "batch", exact: true);
         Check.Holds(labels.Length, batch, 1, nameof(labels), "batch", unit: "labels", exact: true);
         float[] x = inputs[..(batch * model.InputSize)].ToArray();

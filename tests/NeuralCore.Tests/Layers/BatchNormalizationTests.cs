@@ -199,6 +199,19 @@ public class BatchNormalizationTests
         Assert.NotEqual(recorder.Means[^1], normalization.MovingMean.ToArray());
     }
 
+    [Fact]
+    public void The_model_gradient_check_refuses_a_batch_normalized_model_and_leaves_it_untouched()
+    {
+        var model = new Sequential(4, seed: 3).Add(new Dense(8)).Add(new BatchNormalization(name: "bn")).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        float[] before = model.Parameters.ToArray();
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            NeuralCore.Diagnostics.GradientChecker.CheckModel(model, Seeded.Uniform(5 * 4, 2), [0, 1, 2, 0, 1], 5));
+        Assert.Contains("'bn' is a BatchNormalization", e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, model.Parameters.ToArray());
+        Assert.Equal(new float[8], ((BatchNormalization)model.Layers[1]).MovingMean.ToArray());
+    }
+
     private sealed class StatisticsRecorder : Callback
     {
         public List<float[]> Means { get; } = [];
