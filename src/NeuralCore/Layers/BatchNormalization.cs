@@ -16,7 +16,8 @@ namespace NeuralCore.Layers;
 /// </summary>
 /// <remarks>
 /// The running statistics are not parameters: the optimizer never sees them, and model files keep them as the layer's
-/// state. A training batch of one sample has zero variance, and every output is β. Evaluated in double precision.
+/// state. A training batch of one sample has zero variance, and every output is β. A batch whose statistics are not
+/// finite (a NaN or an infinite input) leaves the running statistics as they were. Evaluated in double precision.
 /// </remarks>
 public sealed class BatchNormalization : Layer
 {
@@ -157,8 +158,15 @@ public sealed class BatchNormalization : Layer
             for (int j = 0; j < features; j++)
             {
                 _scale[j] = 1 / Math.Sqrt(_variance[j] + Epsilon);
-                _movingMean[j] = (_movingMean[j] * keep) + ((float)_mean[j] * take);
-                _movingVariance[j] = (_movingVariance[j] * keep) + ((float)_variance[j] * take);
+
+                // A batch with a NaN or an infinity gives a non-finite loss, whose step the model refuses; its statistics
+                // must not stay behind in the running ones either, or every later prediction would be NaN.
+                float mean = (float)_mean[j], variance = (float)_variance[j];
+                if (float.IsFinite(mean) && float.IsFinite(variance))
+                {
+                    _movingMean[j] = (_movingMean[j] * keep) + (mean * take);
+                    _movingVariance[j] = (_movingVariance[j] * keep) + (variance * take);
+                }
             }
 
             BatchNormKernels.Normalize(input, output, batch, features, _mean, _scale, gamma, beta);

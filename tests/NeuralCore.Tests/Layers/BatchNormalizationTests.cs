@@ -97,6 +97,18 @@ public class BatchNormalizationTests
     }
 
     [Fact]
+    public void A_batch_with_a_nan_or_an_infinity_leaves_the_running_statistics_of_its_features()
+    {
+        // Such a batch's step is refused by the model (its loss is not finite); its statistics poisoned the running
+        // ones, and every prediction after it was NaN.
+        var layer = new BatchNormalization(3, momentum: 0.5f);
+        float[] y = new float[6];
+        layer.Forward([1f, float.NaN, 2f, 3f, 4f, float.PositiveInfinity], y, 2, training: true);
+        Assert.Equal([1f, 0f, 0f], layer.MovingMean.ToArray());
+        Assert.Equal([1f, 1f, 1f], layer.MovingVariance.ToArray());
+    }
+
+    [Fact]
     public void The_defaults_are_keras_and_bad_settings_are_refused_by_name()
     {
         var layer = new BatchNormalization(4);
