@@ -147,8 +147,9 @@ public static class OnnxImport
                 }
                 catch (ArgumentOutOfRangeException e)
                 {
-                    // A setting the library's layer does not accept (a negative LeakyRelu slope, a Clip below 0).
-                    throw Unsupported(node, e.Message);
+                    // A setting the library's layer does not accept (a negative LeakyRelu slope, a Clip below 0). The
+                    // exception's own message ends in lines of its own (the actual value), which would print as '?'.
+                    throw Unsupported(node, e.Message.Split('\n')[0].TrimEnd('\r'));
                 }
 
                 if (layer is not null)
@@ -285,9 +286,14 @@ public static class OnnxImport
                 throw Unsupported(node, "it is in training mode (training_mode = 1), where inference needs the running statistics");
             }
 
-            if (node.Input.Count != 5 || node.Input.Skip(1).Any(name => name.Length == 0))
+            if (node.Input.Count != 5)
             {
                 throw Unsupported(node, $"it has {node.Input.Count} inputs where a batch normalization reads 5 (X, scale, B, mean, var)");
+            }
+
+            if (node.Input.Skip(1).Any(name => name.Length == 0))
+            {
+                throw Unsupported(node, "one of its scale, B, mean and var inputs is left empty, where each must be an initializer");
             }
 
             for (int k = 1; k < 5; k++)

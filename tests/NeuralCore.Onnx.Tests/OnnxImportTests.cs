@@ -132,6 +132,52 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Batch_normalizations_the_library_cannot_compute_are_refused_by_name()
+    {
+        ModelProto Proto() => ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new BatchNormalization(name: "bn")).ToOnnx());
+        NodeProto Node(ModelProto proto) => proto.Graph.Node.Single(n => n.OpType == "BatchNormalization");
+
+        ModelProto training = Proto();
+        Node(training).Attribute.Add(new AttributeProto { Name = "training_mode", I = 1, Type = AttributeProto.Types.AttributeType.Int });
+        Assert.Contains("training mode (training_mode = 1)",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(training.ToByteArray(), "t.onnx")).Message, StringComparison.Ordinal);
+
+        var withNegative = new Sequential(4).Add(new Dense(3)).Add(new BatchNormalization(name: "bn"));
+        ((BatchNormalization)withNegative.Layers[1]).MovingVariance.Span[1] = -0.5f;
+        ModelProto negative = ModelProto.Parser.ParseFrom(withNegative.ToOnnx());
+        Assert.Contains("has value 1 = -0.5, where a variance must not be negative",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(negative.ToByteArray(), "v.onnx")).Message, StringComparison.Ordinal);
+
+        ModelProto shortMean = Proto();
+        TensorProto mean = shortMean.Graph.Initializer.Single(t => t.Name == Node(shortMean).Input[3]);
+        shortMean.Graph.Initializer[shortMean.Graph.Initializer.IndexOf(mean)] =
+            new TensorProto { Name = mean.Name, DataType = (int)TensorProto.Types.DataType.Float, Dims = { 2 }, FloatData = { 0f, 0f } };
+        Assert.Contains("reads 3 features, but its input",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(shortMean.ToByteArray(), "m.onnx")).Message, StringComparison.Ordinal);
+
+        ModelProto empty = Proto();
+        Node(empty).Input[2] = "";
+        Assert.Contains("left empty",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(empty.ToByteArray(), "e.onnx")).Message, StringComparison.Ordinal);
+
+        ModelProto epsilon = Proto();
+        Node(epsilon).Attribute.Single(a => a.Name == "epsilon").F = 0f;
+        string message = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(epsilon.ToByteArray(), "eps.onnx")).Message;
+        Assert.Contains("epsilon", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("?", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_silu_written_as_sigmoid_times_input_reads_back_in_either_order()
+    {
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Silu()).ToOnnx());
+        NodeProto mul = proto.Graph.Node.Single(n => n.OpType == "Mul");
+        (mul.Input[0], mul.Input[1]) = (mul.Input[1], mul.Input[0]);
+        Sequential model = OnnxImport.FromOnnx(proto.ToByteArray(), "silu.onnx");
+        Assert.IsType<Silu>(model.Layers[1]);
+    }
+
+    [Fact]
     public void Initializers_named_twice_are_refused_by_name()
     {
         // Two initializers of one name: the last was read without a word (ONNX requires names to be unique; which one

@@ -58,6 +58,12 @@ public static class GradientChecker
             projection[i] = (2 * random.NextSingle()) - 1;
         }
 
+        // A layer alone moves its non-trainable weights at each training forward (a batch normalization's running
+        // statistics): the check's hundreds of forwards must not leave them moved.
+        var known = layer as Layer;
+        float[] kept = new float[known?.NonTrainableCount ?? 0];
+        known?.CopyNonTrainable(kept);
+
         float[] output = new float[outCount];
         float[] inputGrad = new float[inCount];
         layer.Forward(x, output, batch, training: true);
@@ -83,6 +89,7 @@ public static class GradientChecker
         var parameters = new ErrorTracker(floor);
         parameters.Compare("parameter", layer.Parameters.Span, parameterGrad, step, Objective);
         string worst = parameters.Max > inputs.Max ? parameters.Worst : inputs.Worst;
+        known?.RestoreNonTrainable(kept);
         return new GradientCheckResult(inputs.Max, parameters.Max, inCount + parameterGrad.Length, worst);
     }
 

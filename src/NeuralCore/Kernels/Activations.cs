@@ -320,7 +320,7 @@ public static class Activations
         }
     }
 
-    /// <summary>SiLU backward from the input: <c>dx = dy·σ(x)·(1 + x·(1 - σ(x)))</c>; 1·dy at +∞ and 0 at -∞.</summary>
+    /// <summary>SiLU backward from the input: <c>dx = dy·σ(x)·(1 + x·(1 - σ(x)))</c>; NaN at ±∞ (∞·0), as PyTorch's autograd gives.</summary>
     /// <param name="x">The forward input.</param>
     /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
     /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
@@ -332,9 +332,7 @@ public static class Activations
         {
             double v = x[i];
             double s = 1 / (1 + Math.Exp(-v));
-            // x·(1 - σ) is ∞·0 at ±∞, where the derivative's limits are 1 and 0.
-            double derivative = double.IsInfinity(v) ? (v > 0 ? 1 : 0) : s * (1 + (v * (1 - s)));
-            destination[i] = (float)(derivative * outputGrad[i]);
+            destination[i] = (float)(s * (1 + (v * (1 - s))) * outputGrad[i]);
         }
     }
 

@@ -16,13 +16,18 @@ namespace NeuralCore.Layers;
 /// </summary>
 /// <remarks>
 /// The running statistics are not parameters: the optimizer never sees them, and model files keep them as the layer's
-/// state. A training batch of one sample has zero variance, and every output is β. A batch whose statistics are not
-/// finite (a NaN or an infinite input) leaves the running statistics as they were. Evaluated in double precision.
+/// state. In a model they move only when the model applies the step's update (a step it skips, or a
+/// <c>ComputeGradients</c>, leaves them as they were); a layer used alone moves them at each training forward. A batch
+/// whose statistics are not finite leaves them as they were too. A training batch of one sample has zero variance, and
+/// every output is β. Evaluated in double precision.
 /// </remarks>
 public sealed class BatchNormalization : Layer
 {
     private float[] _movingMean = [], _movingVariance = [];
     private double[] _mean = [], _variance = [], _scale = [], _sums = [];
+
+    // Set by a training forward: its batch statistics wait for EndTrainingStep to move the running ones.
+    private bool _pending;
 
     /// <summary>Creates a batch normalization whose size is fixed when it is added to a model.</summary>
     /// <param name="momentum">The running statistics' decay per training step, in [0, 1) (Keras's default 0.99).</param>
@@ -57,7 +62,7 @@ public sealed class BatchNormalization : Layer
     /// <exception cref="InvalidOperationException">The layer is not built.</exception>
     public Memory<float> MovingMean => IsBuilt ? _movingMean : throw NotBuilt();
 
-    /// <summary>The running variance per feature (starting at 1), used in inference; writable, with values that must stay non-negative.</summary>
+    /// <summary>The running variance per feature (starting at 1), used in inference; writable (a negative value makes that feature's outputs NaN, and model files refuse it).</summary>
     /// <exception cref="InvalidOperationException">The layer is not built.</exception>
     public Memory<float> MovingVariance => IsBuilt ? _movingVariance : throw NotBuilt();
 
@@ -154,22 +159,20 @@ public sealed class BatchNormalization : Layer
         if (training)
         {
             BatchNormKernels.Moments(input, batch, features, _mean, _variance);
-            float keep = Momentum, take = 1f - Momentum;
             for (int j = 0; j < features; j++)
             {
                 _scale[j] = 1 / Math.Sqrt(_variance[j] + Epsilon);
-
-                // A batch with a NaN or an infinity gives a non-finite loss, whose step the model refuses; its statistics
-                // must not stay behind in the running ones either, or every later prediction would be NaN.
-                float mean = (float)_mean[j], variance = (float)_variance[j];
-                if (float.IsFinite(mean) && float.IsFinite(variance))
-                {
-                    _movingMean[j] = (_movingMean[j] * keep) + (mean * take);
-                    _movingVariance[j] = (_movingVariance[j] * keep) + (variance * take);
-                }
             }
 
             BatchNormKernels.Normalize(input, output, batch, features, _mean, _scale, gamma, beta);
+
+            // In a model, the running statistics move when the model applies the step (EndTrainingStep); alone, now.
+            _pending = true;
+            if (Owner is null)
+            {
+                EndTrainingStep(applied: true);
+            }
+
             return;
         }
 
@@ -205,6 +208,36 @@ public sealed class BatchNormalization : Layer
         Span<float> gradients = Gradients.Span;
         BatchNormKernels.Backward(input, outputGrad, inputGrad, batch, features, _mean, _scale, Parameters.Span[..features],
             gradients[..features], gradients[features..], _sums);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Moves the running statistics toward the last training batch's when the step was applied.</remarks>
+    internal override void EndTrainingStep(bool applied)
+    {
+        if (!_pending)
+        {
+            return;
+        }
+
+        _pending = false;
+        if (!applied)
+        {
+            return;
+        }
+
+        // Keras's 1 - momentum, from the decimal value the user wrote (1 - 0.99f in float is 0.0099999905, not 0.01).
+        float keep = Momentum, take = (float)(1m - (decimal)Momentum);
+        for (int j = 0; j < InputSize; j++)
+        {
+            // Statistics that are not finite (a NaN or an infinite input, or a variance past float's range) would make
+            // every later prediction NaN: those features keep their running values.
+            float mean = (float)_mean[j], variance = (float)_variance[j];
+            if (float.IsFinite(mean) && float.IsFinite(variance))
+            {
+                _movingMean[j] = (_movingMean[j] * keep) + (mean * take);
+                _movingVariance[j] = (_movingVariance[j] * keep) + (variance * take);
+            }
+        }
     }
 
     /// <inheritdoc/>

@@ -79,6 +79,16 @@ public abstract class Layer : ILayer
     {
     }
 
+    /// <summary>
+    /// Ends a model's training step: <paramref name="applied"/> when the model updated its parameters, false when it
+    /// skipped the update (a loss or gradient that was not finite) or only computed gradients. A layer whose training
+    /// forward changes state besides its parameters (a batch normalization's running statistics) changes it here, so
+    /// that a skipped step leaves the whole model as it was. A layer outside a model is never called.
+    /// </summary>
+    internal virtual void EndTrainingStep(bool applied)
+    {
+    }
+
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     /// <param name="state">The state read back.</param>
     /// <exception cref="InvalidDataException">The state is invalid.</exception>

@@ -774,8 +774,9 @@ public sealed class Sequential
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     /// <remarks>
     /// When the loss is NaN or infinite, or a gradient is not finite (checked past <see cref="GradientCheckLoss"/>), the
-    /// update is skipped (<see cref="TrainStepResult.Skipped"/>), so the parameters stay those from before the step and
-    /// the model remains usable (training loops stop on it, as Keras's TerminateOnNaN does).
+    /// update is skipped (<see cref="TrainStepResult.Skipped"/>), so the parameters (and batch normalizations' running
+    /// statistics) stay those from before the step and the model remains usable (training loops stop on it, as Keras's
+    /// TerminateOnNaN does).
     /// </remarks>
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch) =>
         TrainStep(inputs, LossTargets.FromLabels(labels), batch);
@@ -812,6 +813,7 @@ public sealed class Sequential
         TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch, checkTargets);
         if (!UpdatesOn(result.Loss))
         {
+            EndTrainingStep(applied: false);
             return result with { Skipped = true };
         }
 
@@ -824,7 +826,18 @@ public sealed class Sequential
             Optimizer!.Update(_parameters.Span, _gradients.Span);
         }
 
+        EndTrainingStep(applied: true);
         return result;
+    }
+
+    // Layers that keep state besides their parameters (batch normalization's running statistics) change it only with an
+    // applied update: a skipped step leaves the whole model as it was, and ComputeGradients changes nothing.
+    private void EndTrainingStep(bool applied)
+    {
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            (_layers[i] as Layer)?.EndTrainingStep(applied);
+        }
     }
 
     /// <summary>
@@ -856,7 +869,9 @@ public sealed class Sequential
         TrainingCall call = BeginCall(nameof(ComputeGradients));
         try
         {
-            return ComputeGradientsHeld(inputs, targets, batch, call.FromOutside);
+            TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch, call.FromOutside);
+            EndTrainingStep(applied: false);
+            return result;
         }
         finally
         {

@@ -238,6 +238,15 @@ public static class ModelFile
             WriteConfig(w, ComponentRegistry.ConfigOf(layer));
             var state = new ComponentConfig(layer.TypeId);
             (layer as Layer)?.WriteState(state);
+            foreach ((string key, object value) in state.Entries)
+            {
+                // A batch normalization's running statistics: Load refuses them when not finite.
+                if (value is float[] values)
+                {
+                    RequireFinite(values, $"layer {i} ('{Names.Printable(layer.Name)}'), {key} value", nameof(model));
+                }
+            }
+
             WriteConfig(w, state);
             WriteFloats(w, layer.Parameters.Span);
         }

@@ -10,6 +10,7 @@ using NeuralCore.Training;
 namespace NeuralCore.Tests.Layers;
 
 /// <summary>BatchNormalization against PyTorch's BatchNorm1d (torch_batchnorm.py, beside this file) and Keras's semantics.</summary>
+[Collection(SerialTests.Name)]
 public class BatchNormalizationTests
 {
     private static readonly JsonElement Golden = JsonDocument.Parse(
@@ -99,13 +100,54 @@ public class BatchNormalizationTests
     [Fact]
     public void A_batch_with_a_nan_or_an_infinity_leaves_the_running_statistics_of_its_features()
     {
-        // Such a batch's step is refused by the model (its loss is not finite); its statistics poisoned the running
-        // ones, and every prediction after it was NaN.
+        // A layer alone moves them at each training forward; statistics that are not finite would make every later
+        // prediction NaN.
         var layer = new BatchNormalization(3, momentum: 0.5f);
         float[] y = new float[6];
         layer.Forward([1f, float.NaN, 2f, 3f, 4f, float.PositiveInfinity], y, 2, training: true);
         Assert.Equal([1f, 0f, 0f], layer.MovingMean.ToArray());
         Assert.Equal([1f, 1f, 1f], layer.MovingVariance.ToArray());
+    }
+
+    [Fact]
+    public void In_a_model_the_running_statistics_move_only_with_an_applied_update()
+    {
+        // A skipped step (its loss not finite) left the parameters as they were but had moved the statistics, to ±∞ and
+        // NaN with SGD at a rate of 1e18; ComputeGradients, documented as changing nothing, moved them too.
+        var model = new Sequential(2, seed: 3).Add(new BatchNormalization(momentum: 0.5f)).Add(new Dense(2));
+        model.Compile(new MeanSquaredError(), new Sgd(0.1f));
+        var normalization = (BatchNormalization)model.Layers[0];
+        float[] x = [1f, 2f, 3f, 6f], targets = [0f, 1f, 1f, 0f];
+        model.ComputeGradients(x, LossTargets.FromValues(targets), 2);
+        Assert.Equal([0f, 0f], normalization.MovingMean.ToArray());
+
+        model.TrainStep(x, LossTargets.FromValues(targets), 2);
+        Assert.Equal([1f, 2f], normalization.MovingMean.ToArray());
+        Assert.Equal([1f, 2.5f], normalization.MovingVariance.ToArray());
+
+        // A NaN in the first feature makes the loss NaN: the step is skipped, and the second feature's statistics,
+        // finite ones (5 and 0), stay too.
+        TrainStepResult skipped = model.TrainStep([float.NaN, 5f, 1f, 5f], LossTargets.FromValues(targets), 2);
+        Assert.True(skipped.Skipped);
+        Assert.Equal([1f, 2f], normalization.MovingMean.ToArray());
+        Assert.Equal([1f, 2.5f], normalization.MovingVariance.ToArray());
+    }
+
+    [Fact]
+    public void The_layer_gradient_check_leaves_the_running_statistics_and_save_refuses_non_finite_ones()
+    {
+        var layer = new BatchNormalization(3);
+        var result = NeuralCore.Diagnostics.GradientChecker.CheckLayer(layer, Seeded.Uniform(4 * 3, 7), 4, step: 5e-3f);
+        Assert.True(result.MaxError < 1e-3, result.ToString());
+        Assert.Equal([0f, 0f, 0f], layer.MovingMean.ToArray());
+        Assert.Equal([1f, 1f, 1f], layer.MovingVariance.ToArray());
+
+        var model = new Sequential(3).Add(new BatchNormalization(name: "bn")).Add(new Dense(2));
+        ((BatchNormalization)model.Layers[0]).MovingVariance.Span[1] = float.PositiveInfinity;
+        string path = Path.Combine(Path.GetTempPath(), $"bn-{Guid.NewGuid():N}.ncm");
+        var e = Assert.Throws<ArgumentException>(() => NeuralCore.Serialization.ModelFile.Save(model, path));
+        Assert.Contains("layer 0 ('bn'), moving_variance value 1", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(path));
     }
 
     [Fact]
