@@ -1,9 +1,12 @@
+using System.Numerics;
+
 namespace NeuralCore.Kernels;
 
 /// <summary>
 /// Batch normalization over row-major <c>[batch, features]</c> activations, per feature (column): the batch's mean and
-/// variance, the normalization <c>y = γ·(x - μ)·s + β</c> with <c>s = 1/√(σ² + ε)</c>, and its backward pass. Sums are
-/// taken in double, sample after sample, so the results depend on neither the thread count nor the vector width.
+/// variance, the normalization <c>y = γ·(x - μ)·s + β</c> with <c>s = 1/√(σ² + ε)</c>, and its backward pass. All in
+/// double, sums taken sample after sample, a vector of features at a time (each lane performs the scalar tail's
+/// operations, no fused multiply-add), so the results depend on neither the thread count nor the vector width.
 /// </summary>
 public static class BatchNormKernels
 {
@@ -30,31 +33,60 @@ public static class BatchNormKernels
         variance.Clear();
         for (int n = 0; n < batch; n++)
         {
-            ReadOnlySpan<float> row = x.Slice(n * features, features);
-            for (int j = 0; j < features; j++)
-            {
-                mean[j] += row[j];
-            }
+            AddRow(x.Slice(n * features, features), mean);
         }
 
-        for (int j = 0; j < features; j++)
-        {
-            mean[j] /= batch;
-        }
-
+        Divide(mean, batch);
         for (int n = 0; n < batch; n++)
         {
-            ReadOnlySpan<float> row = x.Slice(n * features, features);
-            for (int j = 0; j < features; j++)
-            {
-                double d = row[j] - mean[j];
-                variance[j] += d * d;
-            }
+            AddSquaredDeviations(x.Slice(n * features, features), mean, variance);
         }
 
-        for (int j = 0; j < features; j++)
+        Divide(variance, batch);
+    }
+
+    // sum[j] += row[j], in double, a vector of features at a time (each lane adds what the scalar tail adds).
+    private static void AddRow(ReadOnlySpan<float> row, Span<double> sum)
+    {
+        int j = 0;
+        for (; j <= row.Length - Vector<float>.Count; j += Vector<float>.Count)
         {
-            variance[j] /= batch;
+            Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
+            (new Vector<double>(sum[j..]) + low).CopyTo(sum[j..]);
+            (new Vector<double>(sum[(j + Vector<double>.Count)..]) + high).CopyTo(sum[(j + Vector<double>.Count)..]);
+        }
+
+        for (; j < row.Length; j++)
+        {
+            sum[j] += row[j];
+        }
+    }
+
+    // variance[j] += (row[j] - mean[j])².
+    private static void AddSquaredDeviations(ReadOnlySpan<float> row, ReadOnlySpan<double> mean, Span<double> variance)
+    {
+        int j = 0, d = Vector<double>.Count;
+        for (; j <= row.Length - Vector<float>.Count; j += Vector<float>.Count)
+        {
+            Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
+            Vector<double> a = low - new Vector<double>(mean[j..]), b = high - new Vector<double>(mean[(j + d)..]);
+            (new Vector<double>(variance[j..]) + (a * a)).CopyTo(variance[j..]);
+            (new Vector<double>(variance[(j + d)..]) + (b * b)).CopyTo(variance[(j + d)..]);
+        }
+
+        for (; j < row.Length; j++)
+        {
+            double a = row[j] - mean[j];
+            variance[j] += a * a;
+        }
+    }
+
+    // values[j] / divisor: a division, as the mean is defined (a product by 1/N rounds differently for N not a power of two).
+    private static void Divide(Span<double> values, int divisor)
+    {
+        for (int j = 0; j < values.Length; j++)
+        {
+            values[j] /= divisor;
         }
     }
 
@@ -82,7 +114,18 @@ public static class BatchNormKernels
         {
             ReadOnlySpan<float> row = x.Slice(n * features, features);
             Span<float> output = y.Slice(n * features, features);
-            for (int j = 0; j < features; j++)
+            int j = 0, d = Vector<double>.Count;
+            for (; j <= features - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
+                Vector.Widen(new Vector<float>(gamma[j..]), out Vector<double> gLow, out Vector<double> gHigh);
+                Vector.Widen(new Vector<float>(beta[j..]), out Vector<double> bLow, out Vector<double> bHigh);
+                low = (gLow * ((low - new Vector<double>(mean[j..])) * new Vector<double>(scale[j..]))) + bLow;
+                high = (gHigh * ((high - new Vector<double>(mean[(j + d)..])) * new Vector<double>(scale[(j + d)..]))) + bHigh;
+                Vector.Narrow(low, high).CopyTo(output[j..]);
+            }
+
+            for (; j < features; j++)
             {
                 output[j] = (float)((gamma[j] * ((row[j] - mean[j]) * scale[j])) + beta[j]);
             }
@@ -129,9 +172,20 @@ public static class BatchNormKernels
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> row = x.Slice(n * features, features), dy = outputGrad.Slice(n * features, features);
-            for (int j = 0; j < features; j++)
+            AddRow(dy, dySum);
+            int j = 0, d = Vector<double>.Count;
+            for (; j <= features - Vector<float>.Count; j += Vector<float>.Count)
             {
-                dySum[j] += dy[j];
+                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
+                Vector.Widen(new Vector<float>(dy[j..]), out Vector<double> dLow, out Vector<double> dHigh);
+                low = dLow * ((low - new Vector<double>(mean[j..])) * new Vector<double>(scale[j..]));
+                high = dHigh * ((high - new Vector<double>(mean[(j + d)..])) * new Vector<double>(scale[(j + d)..]));
+                (new Vector<double>(dyXhatSum[j..]) + low).CopyTo(dyXhatSum[j..]);
+                (new Vector<double>(dyXhatSum[(j + d)..]) + high).CopyTo(dyXhatSum[(j + d)..]);
+            }
+
+            for (; j < features; j++)
+            {
                 dyXhatSum[j] += dy[j] * ((row[j] - mean[j]) * scale[j]);
             }
         }
@@ -147,14 +201,30 @@ public static class BatchNormKernels
             return;
         }
 
+        // The means of dy and of dy·x̂, once per feature (the sums are not needed after this).
+        Divide(dySum, batch);
+        Divide(dyXhatSum, batch);
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> row = x.Slice(n * features, features), dy = outputGrad.Slice(n * features, features);
             Span<float> dx = inputGrad.Slice(n * features, features);
-            for (int j = 0; j < features; j++)
+            int j = 0, d = Vector<double>.Count;
+            for (; j <= features - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
+                Vector.Widen(new Vector<float>(dy[j..]), out Vector<double> dLow, out Vector<double> dHigh);
+                Vector.Widen(new Vector<float>(gamma[j..]), out Vector<double> gLow, out Vector<double> gHigh);
+                Vector<double> sLow = new(scale[j..]), sHigh = new(scale[(j + d)..]);
+                Vector<double> xLow = (low - new Vector<double>(mean[j..])) * sLow, xHigh = (high - new Vector<double>(mean[(j + d)..])) * sHigh;
+                low = gLow * sLow * (dLow - new Vector<double>(dySum[j..]) - (xLow * new Vector<double>(dyXhatSum[j..])));
+                high = gHigh * sHigh * (dHigh - new Vector<double>(dySum[(j + d)..]) - (xHigh * new Vector<double>(dyXhatSum[(j + d)..])));
+                Vector.Narrow(low, high).CopyTo(dx[j..]);
+            }
+
+            for (; j < features; j++)
             {
                 double xhat = (row[j] - mean[j]) * scale[j];
-                dx[j] = (float)(gamma[j] * scale[j] * (dy[j] - (dySum[j] / batch) - (xhat * dyXhatSum[j] / batch)));
+                dx[j] = (float)(gamma[j] * scale[j] * (dy[j] - dySum[j] - (xhat * dyXhatSum[j])));
             }
         }
     }
