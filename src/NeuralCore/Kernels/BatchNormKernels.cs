@@ -27,19 +27,29 @@ public static class BatchNormKernels
         CheckShape(x.Length, batch, features, nameof(x));
         PerFeature(mean.Length, features, nameof(mean), "doubles");
         PerFeature(variance.Length, features, nameof(variance), "doubles");
-        mean = mean[..features];
-        variance = variance[..features];
+        MomentsColumns(x, batch, features, 0, features, mean, variance);
+    }
+
+    /// <summary>
+    /// <see cref="Moments"/> of features <c>[first, first + count)</c> only, into the same places of
+    /// <paramref name="mean"/> and <paramref name="variance"/>: each feature's are computed alone, so any division of the
+    /// features among threads gives the same bits. The caller has checked the shapes.
+    /// </summary>
+    internal static void MomentsColumns(ReadOnlySpan<float> x, int batch, int features, int first, int count, Span<double> mean, Span<double> variance)
+    {
+        mean = mean.Slice(first, count);
+        variance = variance.Slice(first, count);
         mean.Clear();
         variance.Clear();
         for (int n = 0; n < batch; n++)
         {
-            AddRow(x.Slice(n * features, features), mean);
+            AddRow(x.Slice((n * features) + first, count), mean);
         }
 
         Divide(mean, batch);
         for (int n = 0; n < batch; n++)
         {
-            AddSquaredDeviations(x.Slice(n * features, features), mean, variance);
+            AddSquaredDeviations(x.Slice((n * features) + first, count), mean, variance);
         }
 
         Divide(variance, batch);
@@ -110,12 +120,23 @@ public static class BatchNormKernels
         PerFeature(scale.Length, features, nameof(scale), "doubles");
         PerFeature(gamma.Length, features, nameof(gamma));
         PerFeature(beta.Length, features, nameof(beta));
+        NormalizeColumns(x, y, batch, features, 0, features, mean, scale, gamma, beta);
+    }
+
+    /// <summary><see cref="Normalize"/> of features <c>[first, first + count)</c> only; the caller has checked the shapes.</summary>
+    internal static void NormalizeColumns(ReadOnlySpan<float> x, Span<float> y, int batch, int features, int first, int count,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta)
+    {
+        mean = mean.Slice(first, count);
+        scale = scale.Slice(first, count);
+        gamma = gamma.Slice(first, count);
+        beta = beta.Slice(first, count);
         for (int n = 0; n < batch; n++)
         {
-            ReadOnlySpan<float> row = x.Slice(n * features, features);
-            Span<float> output = y.Slice(n * features, features);
+            ReadOnlySpan<float> row = x.Slice((n * features) + first, count);
+            Span<float> output = y.Slice((n * features) + first, count);
             int j = 0, d = Vector<double>.Count;
-            for (; j <= features - Vector<float>.Count; j += Vector<float>.Count)
+            for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
             {
                 Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
                 Vector.Widen(new Vector<float>(gamma[j..]), out Vector<double> gLow, out Vector<double> gHigh);
@@ -125,7 +146,7 @@ public static class BatchNormKernels
                 Vector.Narrow(low, high).CopyTo(output[j..]);
             }
 
-            for (; j < features; j++)
+            for (; j < count; j++)
             {
                 output[j] = (float)((gamma[j] * ((row[j] - mean[j]) * scale[j])) + beta[j]);
             }
@@ -166,15 +187,32 @@ public static class BatchNormKernels
         PerFeature(gammaGrad.Length, features, nameof(gammaGrad));
         PerFeature(betaGrad.Length, features, nameof(betaGrad));
         Check.Holds(sums.Length, 2L * features, 1, nameof(sums), "2·features", unit: "doubles");
-        Span<double> dySum = sums[..features], dyXhatSum = sums.Slice(features, features);
+        BackwardColumns(x, outputGrad, inputGrad, batch, features, 0, features, mean, scale, gamma, gammaGrad, betaGrad, sums);
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/> of features <c>[first, first + count)</c> only (their γ and β gradients, their columns of
+    /// the input gradient, and their places in <paramref name="sums"/>: the sums of dy at <c>[0, features)</c>, of dy·x̂
+    /// at <c>[features, 2·features)</c>); the caller has checked the shapes.
+    /// </summary>
+    internal static void BackwardColumns(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch, int features,
+        int first, int count, ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, Span<float> gammaGrad,
+        Span<float> betaGrad, Span<double> sums)
+    {
+        Span<double> dySum = sums.Slice(first, count), dyXhatSum = sums.Slice(features + first, count);
+        mean = mean.Slice(first, count);
+        scale = scale.Slice(first, count);
+        gamma = gamma.Slice(first, count);
+        gammaGrad = gammaGrad.Slice(first, count);
+        betaGrad = betaGrad.Slice(first, count);
         dySum.Clear();
         dyXhatSum.Clear();
         for (int n = 0; n < batch; n++)
         {
-            ReadOnlySpan<float> row = x.Slice(n * features, features), dy = outputGrad.Slice(n * features, features);
+            ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
             AddRow(dy, dySum);
             int j = 0, d = Vector<double>.Count;
-            for (; j <= features - Vector<float>.Count; j += Vector<float>.Count)
+            for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
             {
                 Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
                 Vector.Widen(new Vector<float>(dy[j..]), out Vector<double> dLow, out Vector<double> dHigh);
@@ -184,13 +222,13 @@ public static class BatchNormKernels
                 (new Vector<double>(dyXhatSum[(j + d)..]) + high).CopyTo(dyXhatSum[(j + d)..]);
             }
 
-            for (; j < features; j++)
+            for (; j < count; j++)
             {
                 dyXhatSum[j] += dy[j] * ((row[j] - mean[j]) * scale[j]);
             }
         }
 
-        for (int j = 0; j < features; j++)
+        for (int j = 0; j < count; j++)
         {
             gammaGrad[j] += (float)dyXhatSum[j];
             betaGrad[j] += (float)dySum[j];
@@ -206,10 +244,10 @@ public static class BatchNormKernels
         Divide(dyXhatSum, batch);
         for (int n = 0; n < batch; n++)
         {
-            ReadOnlySpan<float> row = x.Slice(n * features, features), dy = outputGrad.Slice(n * features, features);
-            Span<float> dx = inputGrad.Slice(n * features, features);
+            ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
+            Span<float> dx = inputGrad.Slice((n * features) + first, count);
             int j = 0, d = Vector<double>.Count;
-            for (; j <= features - Vector<float>.Count; j += Vector<float>.Count)
+            for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
             {
                 Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
                 Vector.Widen(new Vector<float>(dy[j..]), out Vector<double> dLow, out Vector<double> dHigh);
@@ -221,7 +259,7 @@ public static class BatchNormKernels
                 Vector.Narrow(low, high).CopyTo(dx[j..]);
             }
 
-            for (; j < features; j++)
+            for (; j < count; j++)
             {
                 double xhat = (row[j] - mean[j]) * scale[j];
                 dx[j] = (float)(gamma[j] * scale[j] * (dy[j] - dySum[j] - (xhat * dyXhatSum[j])));

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 using NeuralCore.Optimizers;
+using NeuralCore.Threading;
 
 namespace NeuralCore.Layers;
 
@@ -28,6 +29,9 @@ public sealed class BatchNormalization : Layer
 
     // Set by a training forward: its batch statistics wait for EndTrainingStep to move the running ones.
     private bool _pending;
+    private ColumnsJob? _job;
+
+    private const int MinValuesPerThread = 16_384;
 
     /// <summary>Creates a batch normalization whose size is fixed when it is added to a model.</summary>
     /// <param name="momentum">The running statistics' decay per training step, in [0, 1) (Keras's default 0.99).</param>
@@ -158,13 +162,7 @@ public sealed class BatchNormalization : Layer
 
         if (training)
         {
-            BatchNormKernels.Moments(input, batch, features, _mean, _variance);
-            for (int j = 0; j < features; j++)
-            {
-                _scale[j] = 1 / Math.Sqrt(_variance[j] + Epsilon);
-            }
-
-            BatchNormKernels.Normalize(input, output, batch, features, _mean, _scale, gamma, beta);
+            RunColumns(input, output, default, default, batch, backward: false);
 
             // In a model, the running statistics move when the model applies the step (EndTrainingStep); alone, now.
             _pending = true;
@@ -204,10 +202,92 @@ public sealed class BatchNormalization : Layer
             return;
         }
 
+        RunColumns(input, default, outputGrad, inputGrad, batch, backward: true);
+    }
+
+    // A pass over the batch by features: each feature's statistics and gradients are its own, so threads divide the
+    // features (whole vectors of 16) without changing a bit. Below MinValuesPerThread values a thread the fork and join
+    // would cost more than the pass (128 × 1,024 values take about 100 µs each way on one thread of the AMD EPYC).
+    private unsafe void RunColumns(ReadOnlySpan<float> input, Span<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch, bool backward)
+    {
         int features = InputSize;
-        Span<float> gradients = Gradients.Span;
-        BatchNormKernels.Backward(input, outputGrad, inputGrad, batch, features, _mean, _scale, Parameters.Span[..features],
-            gradients[..features], gradients[features..], _sums);
+        int threads = Math.Min(Math.Min(Parallelism.CallerThreads, (int)Math.Min(int.MaxValue, (long)batch * features / MinValuesPerThread)), (features + 15) / 16);
+        if (threads <= 1)
+        {
+            RunSlice(input, output, outputGrad, inputGrad, batch, 0, features, backward);
+            return;
+        }
+
+        fixed (float* x = input, y = output, dy = outputGrad, dx = inputGrad)
+        {
+            ColumnsJob job = _job ??= new ColumnsJob(this);
+            job.Set(x, y, dy, dx, input.Length, batch, threads, backward, !inputGrad.IsEmpty);
+            try
+            {
+                WorkerPool.Run(job, threads, threads);
+            }
+            finally
+            {
+                job.Clear();
+            }
+        }
+    }
+
+    private void RunSlice(ReadOnlySpan<float> input, Span<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch,
+        int first, int count, bool backward)
+    {
+        int features = InputSize;
+        ReadOnlySpan<float> gamma = Parameters.Span[..features];
+        if (backward)
+        {
+            Span<float> gradients = Gradients.Span;
+            BatchNormKernels.BackwardColumns(input, outputGrad, inputGrad, batch, features, first, count, _mean, _scale, gamma,
+                gradients[..features], gradients[features..], _sums);
+            return;
+        }
+
+        BatchNormKernels.MomentsColumns(input, batch, features, first, count, _mean, _variance);
+        for (int j = first; j < first + count; j++)
+        {
+            _scale[j] = 1 / Math.Sqrt(_variance[j] + Epsilon);
+        }
+
+        BatchNormKernels.NormalizeColumns(input, output, batch, features, first, count, _mean, _scale, gamma, Parameters.Span[features..]);
+    }
+
+    /// <summary>A training pass divided by features among threads; one per layer (only its model's training thread runs it).</summary>
+    private sealed unsafe class ColumnsJob(BatchNormalization layer) : IParallelWork
+    {
+        private float* _x, _y, _dy, _dx;
+        private int _length, _batch, _slices;
+        private bool _backward, _inputGrad;
+
+        public void Set(float* x, float* y, float* dy, float* dx, int length, int batch, int slices, bool backward, bool inputGrad)
+        {
+            _x = x;
+            _y = y;
+            _dy = dy;
+            _dx = dx;
+            (_length, _batch, _slices, _backward, _inputGrad) = (length, batch, slices, backward, inputGrad);
+        }
+
+        public void Clear()
+        {
+            _x = null;
+            _y = null;
+            _dy = null;
+            _dx = null;
+        }
+
+        public void Execute(int index)
+        {
+            // Slice `index` of the features, in whole vectors of 16 (the last takes the rest).
+            int features = layer.InputSize, vectors = (features + 15) / 16;
+            int first = Math.Min(features, vectors * index / _slices * 16), end = Math.Min(features, vectors * (index + 1) / _slices * 16);
+            layer.RunSlice(new ReadOnlySpan<float>(_x, _length), _backward ? default : new Span<float>(_y, _length),
+                _backward ? new ReadOnlySpan<float>(_dy, _length) : default, _inputGrad ? new Span<float>(_dx, _length) : default,
+                _batch, first, end - first, _backward);
+        }
     }
 
     /// <inheritdoc/>
