@@ -18,7 +18,7 @@ public class KerasOptimizerTests
     public static TheoryData<string> Cases() => [.. Golden.GetProperty("cases").EnumerateObject().Select(c => c.Name)];
 
     /// <summary>The optimizer a case describes, from the hyperparameters the script ran Keras's code with.</summary>
-    private static Optimizer Create(JsonElement c)
+    private static IOptimizer Create(JsonElement c)
     {
         float F(string name) => (float)c.GetProperty(name).GetDouble();
         float lr = F("learning_rate");
@@ -46,25 +46,33 @@ public class KerasOptimizerTests
     public void Matches_keras(string name)
     {
         JsonElement c = Golden.GetProperty("cases").GetProperty(name);
-        bool flipping = c.GetProperty("gradient").GetString() == "flipping";
-        foreach (JsonElement steps in Golden.GetProperty("steps").EnumerateArray())
+        AssertSteps("Keras", name, () => Create(c), Golden, c.GetProperty("theta"), c.GetProperty("gradient").GetString() == "flipping");
+    }
+
+    /// <summary>
+    /// Runs a fresh optimizer from <paramref name="golden"/>'s theta0 for each of its step counts and compares the
+    /// parameters with <paramref name="expected"/>'s values for that count.
+    /// </summary>
+    internal static void AssertSteps(string source, string name, Func<IOptimizer> create, JsonElement golden, JsonElement expected, bool flipping)
+    {
+        foreach (JsonElement steps in golden.GetProperty("steps").EnumerateArray())
         {
             int count = steps.GetInt32();
-            Optimizer optimizer = Create(c);
-            float[] theta = [.. Golden.GetProperty("theta0").EnumerateArray().Select(v => (float)v.GetDouble())];
+            IOptimizer optimizer = create();
+            float[] theta = [.. golden.GetProperty("theta0").EnumerateArray().Select(v => (float)v.GetDouble())];
             optimizer.Initialize(theta.Length);
             for (int t = 1; t <= count; t++)
             {
                 optimizer.Update(theta, Gradient(t, flipping));
             }
 
-            double[] expected = [.. c.GetProperty("theta").GetProperty(count.ToString(CultureInfo.InvariantCulture)).EnumerateArray().Select(v => v.GetDouble())];
+            double[] values = [.. expected.GetProperty(count.ToString(CultureInfo.InvariantCulture)).EnumerateArray().Select(v => v.GetDouble())];
             for (int i = 0; i < theta.Length; i++)
             {
                 // Float32 rounding of each step's arithmetic, accumulated over the steps, on parameters of size about 2.
-                double tolerance = 4e-7 * count * Math.Max(1, Math.Abs(expected[i]));
-                Assert.True(Math.Abs(expected[i] - theta[i]) <= tolerance,
-                    $"{name}, {count} steps, element {i}: Keras {expected[i]:G9}, NeuralCore {theta[i]:G9} (tolerance {tolerance:G3})");
+                double tolerance = 4e-7 * count * Math.Max(1, Math.Abs(values[i]));
+                Assert.True(Math.Abs(values[i] - theta[i]) <= tolerance,
+                    $"{name}, {count} steps, element {i}: {source} {values[i]:G9}, NeuralCore {theta[i]:G9} (tolerance {tolerance:G3})");
             }
         }
     }

@@ -42,27 +42,6 @@ public class TorchOptimizerTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Matches_pytorch(string name)
-    {
-        foreach (JsonElement steps in Golden.GetProperty("steps").EnumerateArray())
-        {
-            int count = steps.GetInt32();
-            IOptimizer optimizer = Create(name);
-            float[] theta = [.. Golden.GetProperty("theta0").EnumerateArray().Select(v => (float)v.GetDouble())];
-            optimizer.Initialize(theta.Length);
-            for (int t = 1; t <= count; t++)
-            {
-                optimizer.Update(theta, KerasOptimizerTests.Gradient(t, flipping: name.EndsWith("_flipping", StringComparison.Ordinal)));
-            }
-
-            double[] expected = [.. Golden.GetProperty(name).GetProperty(count.ToString(System.Globalization.CultureInfo.InvariantCulture)).EnumerateArray().Select(v => v.GetDouble())];
-            for (int i = 0; i < theta.Length; i++)
-            {
-                // Float32 rounding of each step's arithmetic, accumulated over the steps, on parameters of size about 2.
-                double tolerance = 4e-7 * count * Math.Max(1, Math.Abs(expected[i]));
-                Assert.True(Math.Abs(expected[i] - theta[i]) <= tolerance,
-                    $"{name}, {count} steps, element {i}: PyTorch {expected[i]:G9}, NeuralCore {theta[i]:G9} (tolerance {tolerance:G3})");
-            }
-        }
-    }
+    public void Matches_pytorch(string name) =>
+        KerasOptimizerTests.AssertSteps("PyTorch", name, () => Create(name), Golden, Golden.GetProperty(name), name.EndsWith("_flipping", StringComparison.Ordinal));
 }
