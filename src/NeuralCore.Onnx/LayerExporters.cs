@@ -76,6 +76,16 @@ internal static class LayerExporters
     {
         string name = layer.Name;
         int features = layer.InputSize;
+        try
+        {
+            layer.CheckState();
+        }
+        catch (InvalidDataException e)
+        {
+            // ONNX Runtime would compute NaN for that feature, and the import refuses such a file.
+            throw new ArgumentException($"{e.Message} Nothing was written.", nameof(layer), e);
+        }
+
         ReadOnlySpan<float> parameters = layer.Parameters.Span;
         return graph.AddNode("BatchNormalization", name,
         [

@@ -142,9 +142,16 @@ public sealed class OnnxImportTests : IDisposable
         Assert.Contains("training mode (training_mode = 1)",
             Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(training.ToByteArray(), "t.onnx")).Message, StringComparison.Ordinal);
 
+        ModelProto negative = Proto();
+        TensorProto variance = negative.Graph.Initializer.Single(t => t.Name == Node(negative).Input[4]);
+        negative.Graph.Initializer[negative.Graph.Initializer.IndexOf(variance)] =
+            new TensorProto { Name = variance.Name, DataType = (int)TensorProto.Types.DataType.Float, Dims = { 3 }, FloatData = { 1f, -0.5f, 1f } };
+
+        // The export refuses such a layer too (ONNX Runtime would give that feature NaN).
         var withNegative = new Sequential(4).Add(new Dense(3)).Add(new BatchNormalization(name: "bn"));
         ((BatchNormalization)withNegative.Layers[1]).MovingVariance.Span[1] = -0.5f;
-        ModelProto negative = ModelProto.Parser.ParseFrom(withNegative.ToOnnx());
+        Assert.Contains("feature 1's running mean 0 or variance -0.5",
+            Assert.Throws<ArgumentException>(() => withNegative.ToOnnx()).Message, StringComparison.Ordinal);
         Assert.Contains("has value 1 = -0.5, where a variance must not be negative",
             Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(negative.ToByteArray(), "v.onnx")).Message, StringComparison.Ordinal);
 

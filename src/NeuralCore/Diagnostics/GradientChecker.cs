@@ -64,6 +64,18 @@ public static class GradientChecker
         float[] kept = new float[known?.NonTrainableCount ?? 0];
         known?.CopyNonTrainable(kept);
 
+        try
+        {
+            return CheckLayerKept(layer, x, batch, step, floor, projection, inCount, outCount);
+        }
+        finally
+        {
+            known?.RestoreNonTrainable(kept);
+        }
+    }
+
+    private static GradientCheckResult CheckLayerKept(ILayer layer, float[] x, int batch, float step, double floor, float[] projection, int inCount, int outCount)
+    {
         float[] output = new float[outCount];
         float[] inputGrad = new float[inCount];
         layer.Forward(x, output, batch, training: true);
@@ -89,7 +101,6 @@ public static class GradientChecker
         var parameters = new ErrorTracker(floor);
         parameters.Compare("parameter", layer.Parameters.Span, parameterGrad, step, Objective);
         string worst = parameters.Max > inputs.Max ? parameters.Worst : inputs.Worst;
-        known?.RestoreNonTrainable(kept);
         return new GradientCheckResult(inputs.Max, parameters.Max, inCount + parameterGrad.Length, worst);
     }
 

@@ -17,8 +17,8 @@ namespace NeuralCore.Layers;
 /// </summary>
 /// <remarks>
 /// The running statistics are not parameters: the optimizer never sees them, and model files keep them as the layer's
-/// state. In a model they move only when the model applies the step's update (a step it skips, or a
-/// <c>ComputeGradients</c>, leaves them as they were); a layer used alone moves them at each training forward. A batch
+/// state. In a model they move only when the model applies the step's update or computes gradients for a loop of your own
+/// (a step it skips leaves them as they were); a layer used alone moves them at each training forward. A batch
 /// whose statistics are not finite leaves them as they were too. A training batch of one sample has zero variance, and
 /// every output is β. Evaluated in double precision.
 /// </remarks>
@@ -66,7 +66,7 @@ public sealed class BatchNormalization : Layer
     /// <exception cref="InvalidOperationException">The layer is not built.</exception>
     public Memory<float> MovingMean => IsBuilt ? _movingMean : throw NotBuilt();
 
-    /// <summary>The running variance per feature (starting at 1), used in inference; writable (a negative value makes that feature's outputs NaN, and model files refuse it).</summary>
+    /// <summary>The running variance per feature (starting at 1), used in inference; writable (a negative value makes that feature's outputs NaN, and Save, Load and the ONNX export refuse it).</summary>
     /// <exception cref="InvalidOperationException">The layer is not built.</exception>
     public Memory<float> MovingVariance => IsBuilt ? _movingVariance : throw NotBuilt();
 
@@ -116,7 +116,19 @@ public sealed class BatchNormalization : Layer
                 $"Layer '{Name}' has {InputSize} features but its state holds {mean.Length} running means and {variance.Length} running variances."));
         }
 
-        for (int j = 0; j < InputSize; j++)
+        CheckStatistics(mean, variance);
+        mean.CopyTo(_movingMean, 0);
+        variance.CopyTo(_movingVariance, 0);
+    }
+
+    /// <inheritdoc/>
+    internal override void CheckState() => CheckStatistics(_movingMean, _movingVariance);
+
+    // One check for Save, Load and the ONNX export: a mean that is not finite, or a variance that is negative or not
+    // finite, makes that feature's every output NaN.
+    private void CheckStatistics(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance)
+    {
+        for (int j = 0; j < mean.Length; j++)
         {
             if (!float.IsFinite(mean[j]) || !(variance[j] >= 0) || float.IsPositiveInfinity(variance[j]))
             {
@@ -124,9 +136,6 @@ public sealed class BatchNormalization : Layer
                     $"Layer '{Name}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
             }
         }
-
-        mean.CopyTo(_movingMean, 0);
-        variance.CopyTo(_movingVariance, 0);
     }
 
     [ModuleInitializer]
@@ -283,7 +292,8 @@ public sealed class BatchNormalization : Layer
         {
             // Slice `index` of the features, in whole vectors of 16 (the last takes the rest).
             int features = layer.InputSize, vectors = (features + 15) / 16;
-            int first = Math.Min(features, vectors * index / _slices * 16), end = Math.Min(features, vectors * (index + 1) / _slices * 16);
+            int first = (int)Math.Min(features, (long)vectors * index / _slices * 16);
+            int end = (int)Math.Min(features, (long)vectors * (index + 1) / _slices * 16);
             layer.RunSlice(new ReadOnlySpan<float>(_x, _length), _backward ? default : new Span<float>(_y, _length),
                 _backward ? new ReadOnlySpan<float>(_dy, _length) : default, _inputGrad ? new Span<float>(_dx, _length) : default,
                 _batch, first, end - first, _backward);

@@ -89,6 +89,15 @@ public abstract class Layer : ILayer
     {
     }
 
+    /// <summary>
+    /// Throws when the state besides the parameters is not one a model file can hold (a batch normalization's running
+    /// variance that is negative or not finite): Save checks it, so that it never writes a file Load refuses.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The state is invalid, named.</exception>
+    internal virtual void CheckState()
+    {
+    }
+
     /// <summary>Restores what <see cref="WriteState"/> wrote.</summary>
     /// <param name="state">The state read back.</param>
     /// <exception cref="InvalidDataException">The state is invalid.</exception>

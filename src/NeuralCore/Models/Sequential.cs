@@ -831,7 +831,7 @@ public sealed class Sequential
     }
 
     // Layers that keep state besides their parameters (batch normalization's running statistics) change it only with an
-    // applied update: a skipped step leaves the whole model as it was, and ComputeGradients changes nothing.
+    // applied update (or a ComputeGradients whose loss is finite): a skipped step leaves the whole model as it was.
     private void EndTrainingStep(bool applied)
     {
         for (int i = 0; i < _layers.Count; i++)
@@ -842,7 +842,9 @@ public sealed class Sequential
 
     /// <summary>
     /// Forward in training mode, loss and backward on a batch, leaving <c>∂loss/∂parameters</c> in
-    /// <see cref="Gradients"/> without updating anything (what <see cref="TrainStep(ReadOnlySpan{float}, LossTargets, int)"/> does before its update).
+    /// <see cref="Gradients"/> without updating the parameters (what <see cref="TrainStep(ReadOnlySpan{float}, LossTargets, int)"/> does before its update).
+    /// As Keras's training-mode call, it moves a batch normalization's running statistics, unless the loss is NaN or
+    /// infinite (then nothing changes), so that a loop of your own that applies the optimizer after it trains them.
     /// </summary>
     /// <param name="inputs">The <c>[batch, InputSize]</c> samples.</param>
     /// <param name="labels">The <c>[batch]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
@@ -870,7 +872,7 @@ public sealed class Sequential
         try
         {
             TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch, call.FromOutside);
-            EndTrainingStep(applied: false);
+            EndTrainingStep(applied: double.IsFinite(result.Loss));
             return result;
         }
         finally

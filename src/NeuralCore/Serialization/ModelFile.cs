@@ -237,6 +237,15 @@ public static class ModelFile
             w.Write(layer.OutputSize);
             WriteConfig(w, ComponentRegistry.ConfigOf(layer));
             var state = new ComponentConfig(layer.TypeId);
+            try
+            {
+                (layer as Layer)?.CheckState();
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ArgumentException($"{e.Message} Load would refuse it; nothing was written.", nameof(model), e);
+            }
+
             (layer as Layer)?.WriteState(state);
             foreach ((string key, object value) in state.Entries)
             {

@@ -183,27 +183,30 @@ public class BatchNormalizationTests
     }
 
     [Fact]
-    public void In_a_model_the_running_statistics_move_only_with_an_applied_update()
+    public void In_a_model_the_running_statistics_move_only_with_a_finite_loss()
     {
         // A skipped step (its loss not finite) left the parameters as they were but had moved the statistics, to ±∞ and
-        // NaN with SGD at a rate of 1e18; ComputeGradients, documented as changing nothing, moved them too.
+        // NaN with SGD at a rate of 1e18. ComputeGradients moves them as Keras's training-mode call does (a loop of
+        // one's own that applies the optimizer after it must train them: they stayed at 0 and 1 for good), except with
+        // a loss that is not finite.
         var model = new Sequential(2, seed: 3).Add(new BatchNormalization(momentum: 0.5f)).Add(new Dense(2));
         model.Compile(new MeanSquaredError(), new Sgd(0.1f));
         var normalization = (BatchNormalization)model.Layers[0];
-        float[] x = [1f, 2f, 3f, 6f], targets = [0f, 1f, 1f, 0f];
+        float[] x = [1f, 2f, 3f, 6f], targets = [0f, 1f, 1f, 0f], poisoned = [float.NaN, 5f, 1f, 5f];
         model.ComputeGradients(x, LossTargets.FromValues(targets), 2);
-        Assert.Equal([0f, 0f], normalization.MovingMean.ToArray());
-
-        model.TrainStep(x, LossTargets.FromValues(targets), 2);
         Assert.Equal([1f, 2f], normalization.MovingMean.ToArray());
         Assert.Equal([1f, 2.5f], normalization.MovingVariance.ToArray());
 
-        // A NaN in the first feature makes the loss NaN: the step is skipped, and the second feature's statistics,
-        // finite ones (5 and 0), stay too.
-        TrainStepResult skipped = model.TrainStep([float.NaN, 5f, 1f, 5f], LossTargets.FromValues(targets), 2);
+        // A NaN in the first feature makes the loss NaN: nothing moves, not even the second feature's finite statistics.
+        model.ComputeGradients(poisoned, LossTargets.FromValues(targets), 2);
+        TrainStepResult skipped = model.TrainStep(poisoned, LossTargets.FromValues(targets), 2);
         Assert.True(skipped.Skipped);
         Assert.Equal([1f, 2f], normalization.MovingMean.ToArray());
         Assert.Equal([1f, 2.5f], normalization.MovingVariance.ToArray());
+
+        model.TrainStep(x, LossTargets.FromValues(targets), 2);
+        Assert.Equal([1.5f, 3f], normalization.MovingMean.ToArray());
+        Assert.Equal([1f, 3.25f], normalization.MovingVariance.ToArray());
     }
 
     [Fact]
@@ -215,12 +218,17 @@ public class BatchNormalizationTests
         Assert.Equal([0f, 0f, 0f], layer.MovingMean.ToArray());
         Assert.Equal([1f, 1f, 1f], layer.MovingVariance.ToArray());
 
+        // Save refuses what Load refuses: a running variance that is infinite or negative (it wrote the negative one).
         var model = new Sequential(3).Add(new BatchNormalization(name: "bn")).Add(new Dense(2));
-        ((BatchNormalization)model.Layers[0]).MovingVariance.Span[1] = float.PositiveInfinity;
         string path = Path.Combine(Path.GetTempPath(), $"bn-{Guid.NewGuid():N}.ncm");
-        var e = Assert.Throws<ArgumentException>(() => NeuralCore.Serialization.ModelFile.Save(model, path));
-        Assert.Contains("layer 0 ('bn'), moving_variance value 1", e.Message, StringComparison.Ordinal);
-        Assert.False(File.Exists(path));
+        foreach (float bad in new[] { float.PositiveInfinity, -0.5f })
+        {
+            ((BatchNormalization)model.Layers[0]).MovingVariance.Span[1] = bad;
+            var e = Assert.Throws<ArgumentException>(() => NeuralCore.Serialization.ModelFile.Save(model, path));
+            Assert.Contains($"Layer 'bn': feature 1's running mean 0 or variance {bad}", e.Message, StringComparison.Ordinal);
+            Assert.Contains("nothing was written", e.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(path));
+        }
     }
 
     [Fact]
