@@ -240,11 +240,9 @@ public static class RegularizerKernels
         public void Invoke<TLanes>(nuint index)
             where TLanes : struct, ILanes<TLanes>
         {
+            // l1·sign(w): +l1 above zero, -l1 below, ±0 at ±0 (NaN for a NaN weight, which the step's check refuses anyway).
             TLanes w = TLanes.Load(ref _w, index);
-            TLanes l1 = TLanes.Create(_l1);
-            // l1·sign(w): +l1 above zero, -l1 below, 0 at ±0 (and for NaN, which the step's check refuses anyway).
-            TLanes sign = TLanes.WherePositive(w, l1) - TLanes.WherePositive(TLanes.Create(0f) - w, l1);
-            TLanes.Store(TLanes.Load(ref _g, index) + ((TLanes.Create(_twoL2) * w) + sign), ref _g, index);
+            TLanes.Store(TLanes.Load(ref _g, index) + ((TLanes.Create(_twoL2) * w) + (TLanes.Create(_l1) * TLanes.Sign(w))), ref _g, index);
         }
     }
 }

@@ -162,8 +162,6 @@ public sealed class BatchNormalization : Layer
     protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
     {
         int features = InputSize;
-        ReadOnlySpan<float> parameters = Parameters.Span;
-        ReadOnlySpan<float> gamma = parameters[..features], beta = parameters[features..];
         if (batch == 0)
         {
             return;
@@ -195,7 +193,8 @@ public sealed class BatchNormalization : Layer
                 scale[j] = 1 / Math.Sqrt((double)_movingVariance[j] + Epsilon);
             }
 
-            BatchNormKernels.Normalize(input, output, batch, features, mean, scale, gamma, beta);
+            ReadOnlySpan<float> parameters = Parameters.Span;
+            BatchNormKernels.Normalize(input, output, batch, features, mean, scale, parameters[..features], parameters[features..]);
         }
         finally
         {

@@ -106,8 +106,8 @@ public class ElementwiseIsaTests
                 RegularizerKernels.AddGradient(w, g, l1, l2, isa);
                 for (int i = 0; i < n; i++)
                 {
-                    float sign = w[i] > 0f ? l1 : w[i] < 0f ? -l1 : 0f;
-                    expected[i] += (2f * l2 * w[i]) + (sign - 0f);
+                    float sign = w[i] > 0f ? 1f : w[i] < 0f ? -1f : w[i];
+                    expected[i] += (2f * l2 * w[i]) + (l1 * sign);
                 }
 
                 AssertBits(expected, g, isa, n, $"gradient with l1 {l1}, l2 {l2}");
