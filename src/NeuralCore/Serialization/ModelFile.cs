@@ -49,8 +49,10 @@ public static class ModelFile
     /// </exception>
     /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
     /// <exception cref="ArgumentException">
-    /// The model has no layers, or a parameter (or a value of the optimizer's state, when it is stored) is NaN or
-    /// infinite, which <see cref="Load"/> would refuse; the message names the layer and index, and nothing is written.
+    /// The model has no layers, a parameter (or a value of the optimizer's state, when it is stored) is NaN or
+    /// infinite, or a layer's state is one its reading refuses (a batch normalization's running variance that is
+    /// negative or not finite), all of which <see cref="Load"/> would refuse; the message names the layer and index, and
+    /// nothing is written.
     /// </exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model (save from a callback of its <c>Fit</c> instead).</exception>
     public static void Save(Sequential model, string path, bool includeOptimizer = true)
@@ -247,15 +249,6 @@ public static class ModelFile
             }
 
             (layer as Layer)?.WriteState(state);
-            foreach ((string key, object value) in state.Entries)
-            {
-                // A batch normalization's running statistics: Load refuses them when not finite.
-                if (value is float[] values)
-                {
-                    RequireFinite(values, $"layer {i} ('{Names.Printable(layer.Name)}'), {key} value", nameof(model));
-                }
-            }
-
             WriteConfig(w, state);
             WriteFloats(w, layer.Parameters.Span);
         }
