@@ -6,7 +6,7 @@ first); the table gives the min and the median of that over the repeats, and fla
 repeats differ by more than 25% (max/min), which is noise to be read as such. Test accuracy is the median over
 repeats. FLOPs per epoch count the GEMMs only: per step of b samples, 2·2·b·784·H for the first layer's forward and
 weight gradient (its input gradient is not needed) and 3·2·b·H·10 for the second layer's forward, weight and input
-gradients. "% of peak" divides by the FMA probe of the same run times the threads. These are the dense products'
+gradients; a deeper model (hidden "512-256") adds 3·2·b·H1·H2 for each layer between hidden layers. "% of peak" divides by the FMA probe of the same run times the threads. These are the dense products'
 FLOPs: NeuralCore's first layer skips the steps at which its input is zero (most of an MNIST image), so its rate can
 read above 100% of the peak; the step alone (--steps, uniform random batches with no zero) measures the kernels.
 
@@ -25,9 +25,34 @@ import sys
 FRAMEWORKS = ("neuralcore", "pytorch")
 
 
-def epoch_flops(hidden, batch, samples, inputs=784, classes=10):
+def widths(hidden):
+    """A run's hidden widths as a tuple: 512 (one layer, as every run wrote it before deeper models) or "512-256"."""
+    return tuple(int(w) for w in str(hidden).split("-"))
+
+
+def hidden_key(hidden):
+    """The (sortable) grouping key of a run's hidden widths."""
+    return widths(hidden)
+
+
+def hidden_value(key):
+    """The widths as summary.json writes them: a number for one layer (as before deeper models), else "512-256"."""
+    return key[0] if len(key) == 1 else "-".join(str(w) for w in key)
+
+
+def sample_flops(key, inputs=784, classes=10):
+    """GEMM FLOPs of one sample's step: each layer's forward and weight gradient, and the input gradient of all but
+    the first (NeuralCoreCompare's StepFlops counts the same)."""
+    flops = 0
+    for i, outputs in enumerate(list(key) + [classes]):
+        flops += (2 if i == 0 else 3) * 2 * inputs * outputs
+        inputs = outputs
+    return flops
+
+
+def epoch_flops(hidden, batch, samples):
     """GEMM FLOPs of one epoch over `samples` samples in batches of `batch` (the last one partial)."""
-    per_sample = 2 * 2 * inputs * hidden + 3 * 2 * hidden * classes
+    per_sample = sample_flops(hidden)
     full, last = divmod(samples, batch)
     return sum(b * per_sample for b in [batch] * full + ([last] if last else []))
 
@@ -43,7 +68,7 @@ def run_seconds(run):
 def rows_from(runs, peak):
     groups = {}
     for run in runs:
-        key = (run["threads"], run["hidden"], run["batch"])
+        key = (run["threads"], hidden_key(run["hidden"]), run["batch"])
         groups.setdefault(key, {}).setdefault(run["framework"], []).append(run)
 
     rows = []
@@ -53,7 +78,7 @@ def rows_from(runs, peak):
             print(f"warning: hidden {hidden}, batch {batch}, {threads} thread(s) has no {', '.join(missing)} run; skipped",
                   file=sys.stderr)
             continue
-        row = {"hidden": hidden, "batch": batch, "threads": threads}
+        row = {"hidden": hidden_value(hidden), "batch": batch, "threads": threads}
         for framework in FRAMEWORKS:
             per_run = sorted(run_seconds(r) for r in by_framework[framework])
             row[f"{framework}_epoch_s_runs"] = [round(x, 4) for x in per_run]
@@ -129,7 +154,7 @@ def scaling(rows):
     """Each framework's speed-up from its fewest-threads run (medians), per (hidden, batch)."""
     by_shape = {}
     for r in rows:
-        by_shape.setdefault((r["hidden"], r["batch"]), {})[r["threads"]] = r
+        by_shape.setdefault((hidden_key(r["hidden"]), r["batch"]), {})[r["threads"]] = r
     counts = sorted({r["threads"] for r in rows})
     if len(counts) < 2:
         return [], ""
@@ -141,8 +166,8 @@ def scaling(rows):
     for (hidden, batch), by_threads in sorted(by_shape.items()):
         if base not in by_threads:
             continue
-        entry = {"hidden": hidden, "batch": batch}
-        cells = [str(hidden), str(batch)]
+        entry = {"hidden": hidden_value(hidden), "batch": batch}
+        cells = [str(hidden_value(hidden)), str(batch)]
         for framework in FRAMEWORKS:
             for t in counts[1:]:
                 if t in by_threads:
@@ -159,13 +184,13 @@ def scaling(rows):
 def step_rows(steps, peak):
     groups = {}
     for s in steps:
-        groups.setdefault((s["threads"], s["hidden"], s["batch"]), []).append(s)
+        groups.setdefault((s["threads"], hidden_key(s["hidden"]), s["batch"]), []).append(s)
     rows = []
     for (threads, hidden, batch), runs in sorted(groups.items()):
         best = min(r["step_us_min"] for r in runs)
         median = statistics.median(r["step_us_median"] for r in runs)
-        flops = 2 * 2 * batch * 784 * hidden + 3 * 2 * batch * hidden * 10
-        row = {"hidden": hidden, "batch": batch, "threads": threads, "step_us_min": round(best, 1),
+        flops = batch * sample_flops(hidden)
+        row = {"hidden": hidden_value(hidden), "batch": batch, "threads": threads, "step_us_min": round(best, 1),
                "step_us_median": round(median, 1), "gflops_best": round(flops / best / 1e3, 1),
                "round_trip_ns": round_trips(runs)}
         if peak:

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The PyTorch half of benchmarks/compare: the same model and loop as NeuralCoreCompare.
 
-Trains 784-H-10 (Linear, ReLU, Linear; CrossEntropyLoss on logits; Adam lr 1e-3, eps 1e-7) on MNIST on the CPU,
+Trains 784-H-10, or 784-H1-H2-...-10 for `--hidden H1-H2` (Linear, ReLU after every hidden Linear, Linear; CrossEntropyLoss on logits; Adam lr 1e-3, eps 1e-7) on MNIST on the CPU,
 with the data preloaded as float32 in [0, 1], reshuffled every epoch from a seeded generator and batched by index
 (the last, partial batch included), no validation. Prints one JSON line: every epoch's seconds (the training loop
 only) and the accuracy on the 10k test set.
@@ -103,9 +103,21 @@ def glorot_(model, generator):
                 layer.bias.zero_()
 
 
+def widths(text):
+    """'512-256' -> [512, 256]; every width a positive integer."""
+    try:
+        values = [int(part) for part in text.split("-")]
+    except ValueError:
+        values = []
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"hidden widths must be positive integers separated by '-'; got '{text}'")
+    return values
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--hidden", type=widths, default=[128],
+                        help="hidden widths separated by '-': 512-256 is 784-512-256-10")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -117,7 +129,7 @@ def main():
                         help="torch.set_flush_denormal(True); off by default (PyTorch's default)")
     parser.add_argument("--info", action="store_true", help="print the build and BLAS information and exit")
     args = parser.parse_args()
-    for name in ("hidden", "batch", "epochs", "threads"):
+    for name in ("batch", "epochs", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be a positive integer; got {getattr(args, name)}")
 
@@ -136,7 +148,12 @@ def main():
 
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    model = nn.Sequential(nn.Linear(784, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 10))
+    layers = []
+    inputs = 784
+    for width in args.hidden:
+        layers += [nn.Linear(inputs, width), nn.ReLU()]
+        inputs = width
+    model = nn.Sequential(*layers, nn.Linear(inputs, 10))
     if args.init == "glorot":
         glorot_(model, generator)
     loss_fn = nn.CrossEntropyLoss()
@@ -175,7 +192,8 @@ def main():
 
     print(json.dumps({
         "framework": "pytorch",
-        "hidden": args.hidden,
+        # One width as a number (as every run before multi-layer models wrote it), several as "512-256".
+        "hidden": args.hidden[0] if len(args.hidden) == 1 else "-".join(map(str, args.hidden)),
         "batch": args.batch,
         "threads": torch.get_num_threads(),
         "epochs": args.epochs,

@@ -7,7 +7,7 @@
 #                             [--quiet-wait 60] [--max-other-load 0.1] [--retries 2] [--pytorch-args "..."]
 #                             [--no-install]
 #
-# Model 784-H-10, ReLU, softmax cross-entropy, Adam (lr 1e-3, eps 1e-7), MNIST preloaded in [0, 1], reshuffled every
+# Model 784-H-10 (a --hidden item such as 512-256 is 784-512-256-10), ReLU, softmax cross-entropy, Adam (lr 1e-3, eps 1e-7), MNIST preloaded in [0, 1], reshuffled every
 # epoch, no validation. The first epoch is a warm-up; a run's seconds per epoch is the median of the others.
 # Repeats are interleaved (every configuration once, then again), so that a slow spell of the machine hits all
 # configurations alike rather than all repeats of one; the table gives the min and the median over repeats and flags
@@ -68,7 +68,8 @@ done
 [ -n "$out" ] || { usage >&2; die "--out DIR is required"; }
 is_list() { [[ $1 =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]]; }
 is_list "$threads_list" || die "--threads takes positive integers separated by commas; got '$threads_list'"
-is_list "$hidden_list" || die "--hidden takes positive integers separated by commas; got '$hidden_list'"
+[[ $hidden_list =~ ^[1-9][0-9]*(-[1-9][0-9]*)*(,[1-9][0-9]*(-[1-9][0-9]*)*)*$ ]] \
+  || die "--hidden takes models separated by commas, each one width or several joined by '-' (512-256 is 784-512-256-10); got '$hidden_list'"
 is_list "$batch_list" || die "--batch takes positive integers separated by commas; got '$batch_list'"
 [[ $epochs =~ ^[0-9]+$ ]] && [ "$epochs" -ge 4 ] || die "--epochs must be at least 4 (1 warm-up + 3 timed); got '$epochs'"
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || die "--repeats must be a positive integer; got '$repeats'"

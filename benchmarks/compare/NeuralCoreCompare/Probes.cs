@@ -105,12 +105,18 @@ internal static class Probes
     /// during an epoch: warm-up, then <paramref name="seconds"/> of steps in slices; returns the fastest and the median
     /// slice's microseconds per step.
     /// </summary>
-    public static (double MinMicroseconds, double MedianMicroseconds) Step(int hidden, int batch, double seconds)
+    public static (double MinMicroseconds, double MedianMicroseconds) Step(int[] hidden, int batch, double seconds)
     {
         var random = new Random(20261130);
         float[] x = [.. Enumerable.Range(0, batch * 784).Select(_ => (float)random.NextDouble())];
         int[] y = [.. Enumerable.Range(0, batch).Select(_ => random.Next(10))];
-        var model = new Sequential(784, seed: 1).Add(new Dense(hidden)).Add(new Relu()).Add(new Dense(10));
+        var model = new Sequential(784, seed: 1);
+        foreach (int width in hidden)
+        {
+            model.Add(new Dense(width)).Add(new Relu());
+        }
+
+        model.Add(new Dense(10));
         model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(1e-3f, Epsilon: 1e-7f)), batch);
 
         // As Fit runs its steps: the first layer's weights in its products' order, so that the forward does not pack them.
@@ -139,6 +145,21 @@ internal static class Probes
         return (slices[0], slices[slices.Count / 2]);
     }
 
-    /// <summary>GEMM FLOPs of one step (run.sh and aggregate.py count the same).</summary>
-    public static double StepFlops(int hidden, int batch) => (2.0 * 2 * batch * 784 * hidden) + (3 * 2.0 * batch * hidden * 10);
+    /// <summary>
+    /// GEMM FLOPs of one step (run.sh and aggregate.py count the same): the forward and the weight gradient of every
+    /// layer, and the input gradient of every layer but the first (whose input needs none).
+    /// </summary>
+    public static double StepFlops(int[] hidden, int batch)
+    {
+        double flops = 0;
+        int inputs = 784;
+        for (int i = 0; i <= hidden.Length; i++)
+        {
+            int outputs = i < hidden.Length ? hidden[i] : 10;
+            flops += (i == 0 ? 2 : 3) * 2.0 * batch * inputs * outputs;
+            inputs = outputs;
+        }
+
+        return flops;
+    }
 }

@@ -10,7 +10,8 @@ using NeuralCore.Optimizers;
 using NeuralCore.Training;
 using NeuralCoreCompare;
 
-// The NeuralCore half of benchmarks/compare: trains 784-H-10 (ReLU, softmax cross-entropy, Adam lr 1e-3 eps 1e-7)
+// The NeuralCore half of benchmarks/compare: trains 784-H-10, or 784-H1-H2-...-10 for --hidden H1-H2 (ReLU after
+// every hidden layer, softmax cross-entropy, Adam lr 1e-3 eps 1e-7)
 // on MNIST with no validation, then prints one JSON line with every epoch's seconds and the test accuracy.
 // benchmarks/compare/pytorch_mlp.py is the PyTorch half and takes the same options.
 CompareOptions options;
@@ -54,7 +55,7 @@ if (options.Mode == "step")
     (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds);
     double flops = Probes.StepFlops(options.Hidden, options.Batch);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{{\"mode\":\"step\",\"hidden\":{options.Hidden},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
+        $"{{\"mode\":\"step\",\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
     return 0;
 }
 
@@ -62,9 +63,13 @@ long loadStart = Stopwatch.GetTimestamp();
 MnistDataset mnist = Mnist.Load(options.DataDirectory);
 double loadSeconds = Stopwatch.GetElapsedTime(loadStart).TotalSeconds;
 
-var model = new Sequential(inputSize: Mnist.Features, seed: options.Seed)
-    .Add(new Dense(options.Hidden)).Add(new Relu())
-    .Add(new Dense(Mnist.Classes));
+var model = new Sequential(inputSize: Mnist.Features, seed: options.Seed);
+foreach (int width in options.Hidden)
+{
+    model.Add(new Dense(width)).Add(new Relu());
+}
+
+model.Add(new Dense(Mnist.Classes));
 model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(LearningRate: 1e-3f, Epsilon: 1e-7f)), options.Batch);
 
 // One Fit call for all epochs, so that every epoch gets its own shuffle (Fit derives it from the epoch number).
@@ -85,7 +90,15 @@ using (var json = new Utf8JsonWriter(stdout))
 {
     json.WriteStartObject();
     json.WriteString("framework", "neuralcore");
-    json.WriteNumber("hidden", options.Hidden);
+    if (options.Hidden.Length == 1)
+    {
+        json.WriteNumber("hidden", options.Hidden[0]);
+    }
+    else
+    {
+        json.WriteString("hidden", options.HiddenText);
+    }
+
     json.WriteNumber("batch", options.Batch);
     json.WriteNumber("threads", Parallelism.DegreeOfParallelism);
     json.WriteNumber("fma_threads", Parallelism.FmaThreads);
@@ -114,7 +127,7 @@ return history.StopReason is null ? 0 : 1;
 internal sealed record CompareOptions
 {
     public const string Usage =
-        "usage: NeuralCoreCompare --hidden H [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]\n" +
+        "usage: NeuralCoreCompare --hidden H[-H2...] [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
         "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2]   the training step alone\n" +
         "       NeuralCoreCompare --pingpong [--seconds 2]       a cache line's round trip between two threads (JSON: ns)";
@@ -124,7 +137,14 @@ internal sealed record CompareOptions
 
     public double Seconds { get; init; } = 2;
 
-    public int Hidden { get; init; } = 128;
+    /// <summary>The hidden layers' widths: <c>--hidden 512-256</c> is 784-512-256-10.</summary>
+    public int[] Hidden { get; init; } = [128];
+
+    /// <summary>The widths as the command line writes them (<c>512-256</c>).</summary>
+    public string HiddenText => string.Join('-', Hidden);
+
+    /// <summary>One width as a JSON number (as every run before multi-layer models wrote it), several as a string.</summary>
+    public string HiddenJson => Hidden.Length == 1 ? HiddenText : $"\"{HiddenText}\"";
 
     public int Batch { get; init; } = 32;
 
@@ -159,7 +179,7 @@ internal sealed record CompareOptions
             string value = i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{name} needs a value.");
             options = name switch
             {
-                "--hidden" => options with { Hidden = Int(name, value, 1, 65_536) },
+                "--hidden" => options with { Hidden = [.. value.Split('-').Select(width => Int(name, width, 1, 65_536))] },
                 "--batch" => options with { Batch = Int(name, value, 1, 60_000) },
                 "--epochs" => options with { Epochs = Int(name, value, 1, 10_000) },
                 "--threads" => options with { Threads = Int(name, value, 1, 256) },
