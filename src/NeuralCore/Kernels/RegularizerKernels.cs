@@ -69,15 +69,31 @@ public static class RegularizerKernels
         in PanelLayout layout, Span<float> scratch, KernelIsa isa)
     {
         Span<float> magnitudes = scratch[..columns], squares = scratch.Slice(columns, columns);
-        magnitudes.Clear();
-        squares.Clear();
+        ColumnSums(weights, rows, columns, layout, 0, columns, magnitudes, squares, isa);
+        return Combine(magnitudes, squares);
+    }
+
+    /// <summary>
+    /// <see cref="MatrixSums"/>'s first half for columns <c>[column0, column1)</c> only: each column's <c>Σ|w|</c> and
+    /// <c>Σw²</c> in float32 down its rows, into the same columns of <paramref name="magnitudes"/> and
+    /// <paramref name="squares"/> (<c>columns</c> floats each; the others are left as they are). Threads that take
+    /// disjoint columns fill them with the bits one call over all columns gives, since a column's sums never leave it.
+    /// In panel order <paramref name="column0"/> is a multiple of the layout's <c>Nr</c>, and so is
+    /// <paramref name="column1"/> unless it is <paramref name="columns"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ColumnSums(ReadOnlySpan<float> weights, int rows, int columns, in PanelLayout layout, int column0, int column1,
+        Span<float> magnitudes, Span<float> squares, KernelIsa isa)
+    {
+        magnitudes[column0..column1].Clear();
+        squares[column0..column1].Clear();
         if (layout.IsValid)
         {
             int nr = layout.Nr;
             for (int p0 = 0; p0 < rows; p0 += layout.Kc)
             {
                 int kc = Math.Min(layout.Kc, rows - p0);
-                for (int j = 0; j < columns; j += nr)
+                for (int j = column0; j < column1; j += nr)
                 {
                     // The panel of columns j..j+nr in this k block: its kc rows of nr values, one after the other.
                     ReadOnlySpan<float> panel = weights.Slice((p0 * columns) + (j * kc), kc * nr);
@@ -96,23 +112,27 @@ public static class RegularizerKernels
         }
         else
         {
-            int strips = isa == KernelIsa.Vector512 && rows > 0 ? columns / 32 * 32 : 0;
-            for (int c = 0; c < strips; c += 32)
+            int strips = isa == KernelIsa.Vector512 && rows > 0 ? column0 + ((column1 - column0) / 32 * 32) : column0;
+            for (int c = column0; c < strips; c += 32)
             {
                 AccumulateStrip32(weights[c..], rows, columns, magnitudes.Slice(c, 32), squares.Slice(c, 32));
             }
 
-            if (strips < columns)
+            if (strips < column1)
             {
                 for (int r = 0; r < rows; r++)
                 {
-                    AccumulateRow(weights.Slice((r * columns) + strips, columns - strips), magnitudes[strips..], squares[strips..], isa);
+                    AccumulateRow(weights.Slice((r * columns) + strips, column1 - strips), magnitudes[strips..column1], squares[strips..column1], isa);
                 }
             }
         }
+    }
 
+    /// <summary><see cref="MatrixSums"/>'s second half: the columns' sums added in double, column after column.</summary>
+    internal static (double Magnitudes, double Squares) Combine(ReadOnlySpan<float> magnitudes, ReadOnlySpan<float> squares)
+    {
         double m = 0, s = 0;
-        for (int c = 0; c < columns; c++)
+        for (int c = 0; c < magnitudes.Length; c++)
         {
             m += magnitudes[c];
             s += squares[c];

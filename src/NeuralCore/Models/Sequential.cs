@@ -810,7 +810,18 @@ public sealed class Sequential
     private TrainStepResult TrainStepHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets)
     {
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
-        TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch, checkTargets);
+
+        // The regularizers' gradient terms are added by the update's own threads, each to the ranges it updates, rather
+        // than in a serial pass before it (bitwise the same: each term is element by element).
+        bool piecewise = HasRegularizers && Optimizer is IElementwiseOptimizer { TakesGradientsInPieces: true };
+        TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch, checkTargets, deferRegularizerGradients: piecewise);
+        if (piecewise && !(double.IsFinite(result.Loss) && Math.Abs(result.Loss) <= GradientCheckLoss))
+        {
+            // UpdatesOn then reads the gradients, and a skipped step leaves them as ComputeGradients would.
+            AddRegularizerGradients();
+            piecewise = false;
+        }
+
         if (!UpdatesOn(result.Loss))
         {
             EndTrainingStep(applied: false);
@@ -819,7 +830,7 @@ public sealed class Sequential
 
         if (Optimizer is IElementwiseOptimizer elementwise)
         {
-            (_optimizerStep ??= new OptimizerStep(_layers)).Run(elementwise, _parameters, _gradients, batch);
+            (_optimizerStep ??= new OptimizerStep(_layers)).Run(elementwise, _parameters, _gradients, batch, piecewise);
         }
         else
         {
@@ -884,7 +895,10 @@ public sealed class Sequential
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     // checkTargets: false for Fit's own steps, whose data Fit checked whole before the first; a call from outside (or from
     // a callback) has its target values checked as Fit checks them (a binary target of 2 trained without a word).
-    private TrainStepResult ComputeGradientsHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets)
+    // deferRegularizerGradients: the penalties join the loss, and their gradient terms are left to the update
+    // (OptimizerStep adds them piece by piece) or to AddRegularizerGradients.
+    private TrainStepResult ComputeGradientsHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets,
+        bool deferRegularizerGradients = false)
     {
         if (Loss is null || Optimizer is null)
         {
@@ -1014,11 +1028,44 @@ public sealed class Sequential
         {
             if (_layers[i] is Dense { IsRegularized: true } regularized)
             {
-                loss += regularized.Regularize();
+                loss += regularized.TrainingPenalty(batch);
+                if (!deferRegularizerGradients)
+                {
+                    regularized.AddRegularizationGradient(0, regularized.ParameterCount);
+                }
             }
         }
 
         return new TrainStepResult(loss, correct, batch, judged);
+    }
+
+    /// <summary>Whether a layer has a regularizer.</summary>
+    private bool HasRegularizers
+    {
+        get
+        {
+            for (int i = 0; i < _layers.Count; i++)
+            {
+                if (_layers[i] is Dense { IsRegularized: true })
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Adds every regularizer's gradient term to the layers' gradients (what a deferring ComputeGradientsHeld left out).</summary>
+    private void AddRegularizerGradients()
+    {
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Dense { IsRegularized: true } regularized)
+            {
+                regularized.AddRegularizationGradient(0, regularized.ParameterCount);
+            }
+        }
     }
 
     /// <summary>The sum of the layers' regularization penalties for the parameters as they are (0 without regularizers).</summary>

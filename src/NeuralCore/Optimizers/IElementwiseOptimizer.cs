@@ -21,6 +21,13 @@ internal interface IElementwiseOptimizer
     /// <param name="length">The number of elements.</param>
     void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length);
 
+    /// <summary>
+    /// Whether the gradients may be completed range by range just before <see cref="UpdateRange"/> reads each range (a
+    /// regularizer's terms added on the thread that updates the range): true when each element's update reads only its
+    /// own gradient and <see cref="BeginStep"/> reads none (no norm clipping).
+    /// </summary>
+    bool TakesGradientsInPieces { get; }
+
     /// <summary>Ends the step begun by <see cref="BeginStep"/>: the iteration count advances.</summary>
     void EndStep();
 }

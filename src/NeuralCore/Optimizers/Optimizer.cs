@@ -378,6 +378,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
 
     void IElementwiseOptimizer.EndStep() => EndStep();
 
+    bool IElementwiseOptimizer.TakesGradientsInPieces => UpdatesElementByElement && ClipNorm == 0 && GlobalClipNorm == 0;
+
     private void BeginStep(int parameterCount, ReadOnlySpan<float> gradients)
     {
         if (parameterCount != _count)

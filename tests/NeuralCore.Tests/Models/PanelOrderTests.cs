@@ -32,10 +32,12 @@ public class PanelOrderTests
     private static (float[] Parameters, float[] State, History History) Train(
         Func<Sequential> build, int threads, bool panelOrder, FitOptions options, Dataset data)
     {
-        int savedThreads = Parallelism.DegreeOfParallelism;
+        int savedThreads = Parallelism.DegreeOfParallelism, savedPenalty = Dense.MinParallelPenaltyWeights;
         bool savedOrder = Sequential.PanelOrderEnabled;
         try
         {
+            // Regularized setups divide their penalties' column sums among the threads however small the layer.
+            Dense.MinParallelPenaltyWeights = 0;
             Parallelism.DegreeOfParallelism = threads;
             Parallelism.FmaThreadsOverride = threads;
             Sequential.PanelOrderEnabled = panelOrder;
@@ -48,6 +50,7 @@ public class PanelOrderTests
             Parallelism.DegreeOfParallelism = savedThreads;
             Parallelism.FmaThreadsOverride = 0;
             Sequential.PanelOrderEnabled = savedOrder;
+            Dense.MinParallelPenaltyWeights = savedPenalty;
         }
     }
 
