@@ -1,3 +1,4 @@
+using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -14,6 +15,8 @@ namespace NeuralCore.Tests.Layers;
 [Collection(SerialTests.Name)]
 public sealed class RegularizerThreadTests
 {
+    private const int Inputs = 100, Batch = 128;
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -41,7 +44,7 @@ public sealed class RegularizerThreadTests
 
             var dense = (Dense)model.Layers[0];
             double expected = dense.RegularizationPenalty();
-            Assert.Equal(panelOrder, model.EnterPanelOrder());
+            Assert.True(!panelOrder || model.EnterPanelOrder());
             try
             {
                 Assert.Equal(expected, dense.RegularizationPenalty());
@@ -80,15 +83,15 @@ public sealed class RegularizerThreadTests
         // TrainStep leaves the regularizers' gradient terms to the update's threads, range by range (OptimizerStep), where
         // the optimizer allows it; ComputeGradients adds them all before returning. The parameters, the optimizer's state
         // and the gradient arena must come out the same bits either way, at any thread count. In panel order with two
-        // threads owning two panels each of the first layer's 128 columns, its bias is a range of its own.
+        // threads owning the first layer's 512 columns (eight panels each on the 512-bit path), its bias is a range of its own.
         int savedThreads = Parallelism.DegreeOfParallelism, savedMin = Dense.MinParallelPenaltyWeights;
         try
         {
             Dense.MinParallelPenaltyWeights = 0;
             Sequential Build()
             {
-                var model = new Sequential(40, seed: 6)
-                    .Add(new Dense(128) { KernelRegularizer = new Regularizer(1e-3f, 1e-2f), BiasRegularizer = Regularizer.L1(1e-2f) }).Add(new Relu())
+                var model = new Sequential(Inputs, seed: 6)
+                    .Add(new Dense(512) { KernelRegularizer = new Regularizer(1e-3f, 1e-2f), BiasRegularizer = Regularizer.L1(1e-2f) }).Add(new Relu())
                     .Add(new Dense(24) { KernelRegularizer = Regularizer.L2(5e-3f) }).Add(new Relu())
                     .Add(new Dense(4) { BiasRegularizer = Regularizer.L2(1e-2f) });
                 Optimizer optimizer = setup switch
@@ -104,15 +107,15 @@ public sealed class RegularizerThreadTests
                 return model;
             }
 
-            float[] x = Seeded.Uniform(32 * 40, 21);
-            int[] y = [.. Enumerable.Range(0, 32).Select(i => i % 4)];
+            float[] x = Seeded.Uniform(Batch * Inputs, 21);
+            int[] y = [.. Enumerable.Range(0, Batch).Select(i => i % 4)];
 
             Parallelism.DegreeOfParallelism = 1;
             Sequential reference = Build();
             var referenceLosses = new List<double>();
             for (int step = 0; step < 5; step++)
             {
-                referenceLosses.Add(reference.ComputeGradients(x, y, 32).Loss);
+                referenceLosses.Add(reference.ComputeGradients(x, y, Batch).Loss);
                 reference.Optimizer!.Update(reference.Parameters.Span, reference.Gradients.Span);
             }
 
@@ -125,9 +128,15 @@ public sealed class RegularizerThreadTests
                 {
                     // Clipping by norm keeps the weights row-major (EnterPanelOrder refuses it).
                     Assert.Equal(panelOrder && setup != "clipnorm", panelOrder && model.EnterPanelOrder());
+                    if (panelOrder && setup != "clipnorm" && threads == 2 && PanelLayout.TryCreate(Inputs, 512, KernelIsaSupport.Best, out PanelLayout layout))
+                    {
+                        using Parallelism.ThreadLimit limit = Parallelism.LimitTo(model.StepThreads(Batch));
+                        Assert.True(layout.OwnedColumnSlices(Batch) == 2, "two threads do not own the first layer's columns");
+                    }
+
                     for (int step = 0; step < 5; step++)
                     {
-                        Assert.Equal(referenceLosses[step], model.TrainStep(x, y, 32).Loss);
+                        Assert.Equal(referenceLosses[step], model.TrainStep(x, y, Batch).Loss);
                     }
 
                     model.ExitPanelOrder();
