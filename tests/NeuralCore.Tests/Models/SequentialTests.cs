@@ -535,9 +535,11 @@ public class SequentialDeterminismTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Two_thread_training_steps_allocate_nothing_on_any_thread(bool ownedColumns)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Two_thread_training_steps_allocate_nothing_on_any_thread(bool ownedColumns, bool regularized)
     {
         int saved = Parallelism.DegreeOfParallelism, savedColumns = PanelLayout.MinOwnedColumns;
         Sequential? ordered = null;
@@ -546,9 +548,15 @@ public class SequentialDeterminismTests
             // Large enough that every product, the reduction phase and the optimizer run on both threads.
             Parallelism.DegreeOfParallelism = 2;
             Parallelism.FmaThreadsOverride = 2;
+            // Regularized, the penalty's column sums and the gradient terms run on both threads too.
+            var first = new Dense(512)
+            {
+                KernelRegularizer = regularized ? new Regularizer(1e-5f, 1e-4f) : null,
+                BiasRegularizer = regularized ? Regularizer.L2(1e-4f) : null,
+            };
             var model = ownedColumns
-                ? new Sequential(784, 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(10))
-                : new Sequential(784, 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
+                ? new Sequential(784, 3).Add(first).Add(new Relu()).Add(new Dense(10))
+                : new Sequential(784, 3).Add(first).Add(new Relu()).Add(new Dense(256) { KernelRegularizer = regularized ? Regularizer.L2(1e-4f) : null }).Add(new Relu()).Add(new Dense(10));
             model.Compile(new SoftmaxCrossEntropy(), new Adam(), 128);
             if (ownedColumns)
             {
