@@ -347,8 +347,8 @@ public sealed class BatchNormalization : Layer
         source.Slice(InputSize, InputSize).CopyTo(_movingVariance);
     }
 
-    /// <summary>A built copy with the same settings, name, parameters and running statistics, for a predictor.</summary>
-    internal BatchNormalization Copy()
+    /// <inheritdoc/>
+    internal override Layer CopyForPrediction()
     {
         var copy = new BatchNormalization(InputSize, Momentum, Epsilon, Name);
         Parameters.Span.CopyTo(copy.Parameters.Span);

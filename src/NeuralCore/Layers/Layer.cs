@@ -90,6 +90,12 @@ public abstract class Layer : ILayer
     }
 
     /// <summary>
+    /// A built copy with the same settings, name, parameters and state, for a <see cref="Models.Predictor"/>, which
+    /// later training must not move; null where the layer has no parameters or state (the predictor then shares it).
+    /// </summary>
+    internal virtual Layer? CopyForPrediction() => null;
+
+    /// <summary>
     /// Throws when the state besides the parameters is not one a model file can hold (a batch normalization's running
     /// variance that is negative or not finite): Save checks it, so that it never writes a file Load refuses.
     /// </summary>

@@ -45,15 +45,15 @@ public sealed class Predictor
             {
                 _frozen[i] = dense.Freeze();
             }
-            else if (layer is BatchNormalization normalization)
+            else if (layer is Layer { } own && own.CopyForPrediction() is { } copy)
             {
-                // A copy of its parameters and running statistics: later training moves the model's.
-                _layers[i] = normalization.Copy();
+                // A copy of its parameters and state (BatchNormalization's running statistics): later training moves the model's.
+                _layers[i] = copy;
             }
             else if (layer.ParameterCount > 0)
             {
                 throw new NotSupportedException(
-                    $"Layer '{layer.Name}' ({layer.GetType().Name}) has {layer.ParameterCount} parameters, and only Dense and BatchNormalization layers can be frozen: predict with the model itself.");
+                    $"Layer '{layer.Name}' ({layer.GetType().Name}) has {layer.ParameterCount} parameters and no copy for prediction (Dense, BatchNormalization and LayerNormalization have one): predict with the model itself.");
             }
         }
 

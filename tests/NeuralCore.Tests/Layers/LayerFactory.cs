@@ -38,6 +38,9 @@ public static class LayerFactory
         SameWidth("softplus", n => new Softplus(n)),
         SameWidth("softmax", n => new Softmax(n)),
         new LayerSpec("batch_normalization", (i, _, _) => new BatchNormalization(i), (i, _) => i, (i, _) => 2 * i),
+        new LayerSpec("layer_normalization", (i, _, _) => new LayerNormalization(i), (i, _) => i, (i, _) => 2 * i),
+        new LayerSpec("layer_normalization_no_center", (i, _, _) => new LayerNormalization(i, center: false), (i, _) => i, (i, _) => i),
+        new LayerSpec("layer_normalization_no_scale", (i, _, _) => new LayerNormalization(i, epsilon: 0.01f, scale: false), (i, _) => i, (i, _) => i),
         new LayerSpec("dropout", (i, _, seed) => new Dropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
     ];
 
