@@ -78,8 +78,7 @@ public static class RegularizerKernels
     /// <c>Σw²</c> in float32 down its rows, into the same columns of <paramref name="magnitudes"/> and
     /// <paramref name="squares"/> (<c>columns</c> floats each; the others are left as they are). Threads that take
     /// disjoint columns fill them with the bits one call over all columns gives, since a column's sums never leave it.
-    /// In panel order <paramref name="column0"/> is a multiple of the layout's <c>Nr</c>, and so is
-    /// <paramref name="column1"/> unless it is <paramref name="columns"/>.
+    /// In panel order both are multiples of the layout's <c>Nr</c> (as the width is).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ColumnSums(ReadOnlySpan<float> weights, int rows, int columns, in PanelLayout layout, int column0, int column1,

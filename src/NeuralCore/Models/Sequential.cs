@@ -896,7 +896,7 @@ public sealed class Sequential
     // checkTargets: false for Fit's own steps, whose data Fit checked whole before the first; a call from outside (or from
     // a callback) has its target values checked as Fit checks them (a binary target of 2 trained without a word).
     // deferRegularizerGradients: the penalties join the loss, and their gradient terms are left to the update
-    // (OptimizerStep adds them piece by piece) or to AddRegularizerGradients.
+    // (OptimizerStep adds each range's on the thread that updates it) or to AddRegularizerGradients.
     private TrainStepResult ComputeGradientsHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets,
         bool deferRegularizerGradients = false)
     {

@@ -4,6 +4,7 @@ using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
 using NeuralCore.Tests.Kernels;
+using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Layers;
 
@@ -48,15 +49,24 @@ public sealed class RegularizerThreadTests
             try
             {
                 Assert.Equal(expected, dense.RegularizationPenalty());
-                foreach (int threads in new[] { 1, 2, 3, 5 })
+                // With the minimum lowered, the threads of a large batch's step own the panel-order layer's columns and sum those.
+                PanelLayoutTests.WithOwnedColumns(1, () =>
                 {
-                    Parallelism.DegreeOfParallelism = threads;
-                    Parallelism.FmaThreadsOverride = threads;
-                    foreach (int batch in new[] { 8, 4096 })
+                    foreach (int threads in new[] { 1, 2, 3, 5 })
                     {
-                        Assert.True(expected == dense.TrainingPenalty(batch), $"{threads} threads, batch {batch}: {dense.TrainingPenalty(batch):R} against {expected:R}");
+                        Parallelism.DegreeOfParallelism = threads;
+                        Parallelism.FmaThreadsOverride = threads;
+                        if (panelOrder && threads == 2)
+                        {
+                            Assert.True(dense.PanelOrder.OwnedColumnSlices(4096) == 2, "two threads do not own the columns at batch 4096");
+                        }
+
+                        foreach (int batch in new[] { 8, 4096 })
+                        {
+                            Assert.True(expected == dense.TrainingPenalty(batch), $"{threads} threads, batch {batch}: {dense.TrainingPenalty(batch):R} against {expected:R}");
+                        }
                     }
-                }
+                });
             }
             finally
             {
@@ -74,6 +84,7 @@ public sealed class RegularizerThreadTests
     public static TheoryData<string, bool> StepOptimizers => new()
     {
         { "adam", false }, { "adam", true }, { "sgd", false }, { "lion", true }, { "clipnorm", false }, { "clipvalue", true }, { "adamw", false },
+        { "huge", false },
     };
 
     [Theory]
@@ -90,8 +101,10 @@ public sealed class RegularizerThreadTests
             Dense.MinParallelPenaltyWeights = 0;
             Sequential Build()
             {
+                // "huge": a finite loss above the one at which the step reads the gradients first (Sequential.GradientCheckLoss),
+                // whose terms are then added before the update, and the step applied.
                 var model = new Sequential(Inputs, seed: 6)
-                    .Add(new Dense(512) { KernelRegularizer = new Regularizer(1e-3f, 1e-2f), BiasRegularizer = Regularizer.L1(1e-2f) }).Add(new Relu())
+                    .Add(new Dense(512) { KernelRegularizer = setup == "huge" ? Regularizer.L2(1e10f) : new Regularizer(1e-3f, 1e-2f), BiasRegularizer = Regularizer.L1(1e-2f) }).Add(new Relu())
                     .Add(new Dense(24) { KernelRegularizer = Regularizer.L2(5e-3f) }).Add(new Relu())
                     .Add(new Dense(4) { BiasRegularizer = Regularizer.L2(1e-2f) });
                 Optimizer optimizer = setup switch
@@ -136,7 +149,10 @@ public sealed class RegularizerThreadTests
 
                     for (int step = 0; step < 5; step++)
                     {
-                        Assert.Equal(referenceLosses[step], model.TrainStep(x, y, Batch).Loss);
+                        TrainStepResult result = model.TrainStep(x, y, Batch);
+                        Assert.Equal(referenceLosses[step], result.Loss);
+                        Assert.False(result.Skipped, $"step {step} was skipped");
+                        Assert.True(setup != "huge" || result.Loss > Sequential.GradientCheckLoss, $"step {step}'s loss {result.Loss} is below the check");
                     }
 
                     model.ExitPanelOrder();
