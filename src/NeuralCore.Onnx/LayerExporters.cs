@@ -69,6 +69,28 @@ internal static class LayerExporters
             : graph.AddNode("LeakyRelu", layer.Name, [input], OnnxAttributeValue.Of("alpha", layer.NegativeSlope));
 
     /// <summary>
+    /// Opset 17's <c>LayerNormalization(input, γ, β)</c> over the last axis (<c>axis = -1</c>) with the layer's ε; γ is
+    /// ones without <see cref="Layers.LayerNormalization.Scale"/> (the operator needs it), and β is left out without
+    /// <see cref="Layers.LayerNormalization.Center"/>. ONNX Runtime computes it in float, the library in double.
+    /// </summary>
+    public static string LayerNormalization(LayerNormalization layer, OnnxGraphBuilder graph, string input)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(graph);
+        graph.RequireOpset(17);
+        string name = layer.Name;
+        int features = layer.InputSize;
+        ReadOnlySpan<float> parameters = layer.Parameters.Span;
+        float[]? ones = layer.Scale ? null : new float[features];
+        ones?.AsSpan().Fill(1f);
+        string scale = graph.AddInitializer(name + "/gamma", layer.Scale ? parameters[..features] : ones, features);
+        string[] inputs = layer.Center
+            ? [input, scale, graph.AddInitializer(name + "/beta", parameters.Slice(layer.Scale ? features : 0, features), features)]
+            : [input, scale];
+        return graph.AddNode("LayerNormalization", name, inputs, OnnxAttributeValue.Of("axis", -1L), OnnxAttributeValue.Of("epsilon", layer.Epsilon));
+    }
+
+    /// <summary>
     /// <c>BatchNormalization(input, γ, β, running mean, running variance)</c> with the layer's ε and momentum (ONNX's
     /// momentum has Keras's meaning): inference, as a prediction computes it.
     /// </summary>

@@ -27,20 +27,25 @@ public sealed record OnnxExportOptions
 }
 
 /// <summary>
-/// Writes a <see cref="Sequential"/> model as an ONNX model (IR version 8, opset 13, default domain), which ONNX
+/// Writes a <see cref="Sequential"/> model as an ONNX model (IR version 8, opset 13, or 17 with a layer
+/// normalization; default domain), which ONNX
 /// Runtime and other ONNX tools can run: one input <c>[batch, InputSize]</c>, one output <c>[batch, OutputSize]</c>,
 /// the weights as initializers. Dense is a <c>Gemm</c> (W as B, b as C), followed by its activation; ReLU is
 /// <c>Relu</c>, or with Keras's options a <c>Clip</c>, a <c>LeakyRelu</c> or a composition with <c>Where</c>;
 /// LeakyReLU, ELU, SELU, Softplus, Sigmoid, Tanh and Softmax map to their operators; GELU is composed of <c>Erf</c>
 /// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, and SiLU of <c>Sigmoid</c> and <c>Mul</c>;
-/// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); Dropout is the identity, as
+/// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); LayerNormalization is
+/// opset 17's <c>LayerNormalization</c> over the last axis; Dropout is the identity, as
 /// in inference. A layer type of your own is
 /// exported once its exporter is registered (<see cref="Register{TLayer}"/>).
 /// </summary>
 public static class OnnxExport
 {
-    /// <summary>The ONNX operator set the graph uses.</summary>
+    /// <summary>The ONNX operator set a graph uses, unless one of its layers needs a later one (<see cref="OnnxGraphBuilder.RequireOpset"/>).</summary>
     public const int Opset = 13;
+
+    /// <summary>The latest operator set an exporter may ask for: 17, the first with <c>LayerNormalization</c> (IR version 8 allows it).</summary>
+    public const int MaxOpset = 17;
 
     /// <summary>The ONNX IR version written.</summary>
     public const long IrVersion = 8;
@@ -58,6 +63,7 @@ public static class OnnxExport
         [typeof(Silu)] = (layer, graph, input) => graph.AddNode("Mul", layer.Name + "/Mul", [input, graph.AddNode("Sigmoid", layer.Name + "/Sigmoid", [input])]),
         [typeof(Softplus)] = (layer, graph, input) => graph.AddNode("Softplus", layer.Name, [input]),
         [typeof(BatchNormalization)] = (layer, graph, input) => LayerExporters.BatchNormalization((BatchNormalization)layer, graph, input),
+        [typeof(LayerNormalization)] = (layer, graph, input) => LayerExporters.LayerNormalization((LayerNormalization)layer, graph, input),
         [typeof(Softmax)] = (layer, graph, input) => graph.AddNode("Softmax", layer.Name, [input], OnnxAttributeValue.Of("axis", -1L)),
         [typeof(Dropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
     };
@@ -187,7 +193,7 @@ public static class OnnxExport
             ProducerVersion = typeof(Sequential).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
             Graph = graph,
         };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = builder.Opset });
         int size = proto.CalculateSize();
         if (size > OnnxImport.MaxFileBytes)
         {

@@ -35,6 +35,26 @@ public sealed class OnnxGraphBuilder
     internal OnnxGraphBuilder(GraphProto graph) => _graph = graph;
 
     /// <summary>
+    /// The operator set the graph needs: <see cref="OnnxExport.Opset"/>, or a later one that an exporter asked for
+    /// (<see cref="RequireOpset"/>), which the model then declares.
+    /// </summary>
+    public int Opset { get; private set; } = OnnxExport.Opset;
+
+    /// <summary>
+    /// Declares that a node uses an operator (or a form of one) from operator set <paramref name="version"/> or later:
+    /// the model is written with the highest version asked for. ONNX operators keep their meaning across versions
+    /// unless a later version redefines them, which none of the library's exporters' operators does up to 17.
+    /// </summary>
+    /// <param name="version">The operator set version, from <see cref="OnnxExport.Opset"/> to <see cref="OnnxExport.MaxOpset"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="version"/> is outside that range.</exception>
+    public void RequireOpset(int version)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, OnnxExport.Opset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(version, OnnxExport.MaxOpset);
+        Opset = Math.Max(Opset, version);
+    }
+
+    /// <summary>
     /// A tensor name not used before in the graph, made from <paramref name="hint"/> (a layer's name and a suffix):
     /// the hint itself, or the hint with <c>_2</c>, <c>_3</c>, … appended.
     /// </summary>

@@ -17,7 +17,8 @@ namespace NeuralCore.Onnx;
 /// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
 /// <c>Relu</c>; <c>LeakyRelu</c>; <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
 /// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>;
-/// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
+/// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>LayerNormalization</c> (opset 17)
+/// over the last axis, its scale and optional bias initializers; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
 /// (a <see cref="Relu"/> with a maximum); and <c>Identity</c>, <c>Dropout</c> and a 2-D <c>Flatten</c>, which
 /// inference skips. Weights are float initializers, in <c>float_data</c> or <c>raw_data</c>.
 /// </summary>
@@ -163,6 +164,14 @@ public static class OnnxImport
                     {
                         CopyStatistics(normalization, node);
                     }
+                    else if (layer is LayerNormalization layerNormalization)
+                    {
+                        FiniteValues(node, node.Input[1]).CopyTo(layerNormalization.Parameters.Span);
+                        if (layerNormalization.Center)
+                        {
+                            FiniteValues(node, node.Input[2]).CopyTo(layerNormalization.Parameters.Span[layerNormalization.InputSize..]);
+                        }
+                    }
                 }
 
                 current = (add ?? node).Output[0];
@@ -198,11 +207,12 @@ public static class OnnxImport
                     "Selu" => Selu(node),
                     "Softplus" => new Softplus(),
                     "BatchNormalization" => Normalization(node, inputs),
+                    "LayerNormalization" => LayerNormalizationFor(node, inputs),
                     "Softmax" => Softmax(node),
                     "Clip" => Clip(node),
                     "Identity" or "Dropout" => null,
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, Identity, Dropout and Flatten"),
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Identity, Dropout and Flatten"),
                 };
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
@@ -307,6 +317,40 @@ public static class OnnxImport
             }
 
             return new BatchNormalization(Attribute(node, "momentum", 0.9f), Attribute(node, "epsilon", 1e-5f), LayerName(node));
+        }
+
+        // Opset 17's LayerNormalization over the last axis of the [batch, features] tensor (axis -1 or 1; its default is
+        // -1), in float (stash_type 1, the default): the library's layer, computed in double. Its ε defaults to 1e-5.
+        private LayerNormalization LayerNormalizationFor(NodeProto node, int inputs)
+        {
+            long axis = Attribute(node, "axis", -1L);
+            if (axis is not (-1 or 1))
+            {
+                throw Unsupported(node, string.Create(CultureInfo.InvariantCulture, $"it normalizes from axis {axis}, where the library normalizes each sample's features (axis -1 or 1)"));
+            }
+
+            if (node.Input.Count is < 2 or > 3 || node.Input[1].Length == 0)
+            {
+                throw Unsupported(node, $"it has {node.Input.Count} inputs where a layer normalization reads X, Scale and an optional B, Scale an initializer");
+            }
+
+            if (node.Output.Count > 1 && node.Output.Skip(1).Any(name => name.Length > 0))
+            {
+                throw Unsupported(node, "it also outputs its mean or inverse standard deviation, which the library's layer does not");
+            }
+
+            bool center = node.Input.Count == 3 && node.Input[2].Length > 0;
+            for (int k = 1; k < (center ? 3 : 2); k++)
+            {
+                int length = Values(node, node.Input[k]).Length;
+                if (length != inputs)
+                {
+                    throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                        $"node '{node.Name}' (LayerNormalization) reads {inputs} features, but its input '{node.Input[k]}' holds {length} values"));
+                }
+            }
+
+            return new LayerNormalization(Attribute(node, "epsilon", 1e-5f), center, scale: true, LayerName(node));
         }
 
         private void CopyStatistics(BatchNormalization layer, NodeProto node)

@@ -88,6 +88,9 @@ public class OnnxExportTests
         ["silu"] = () => [new Dense(9), new Silu()],
         ["softplus"] = () => [new Dense(9), new Softplus()],
         ["batch normalization"] = () => [new Dense(9), new BatchNormalization(0.9f, 0.01f), new Relu(), new Dense(4)],
+        ["layer normalization"] = () => [new Dense(9), new LayerNormalization(0.01f), new Relu(), new Dense(4)],
+        ["layer normalization without center"] = () => [new Dense(9), new LayerNormalization(center: false), new Dense(4)],
+        ["layer normalization without scale"] = () => [new Dense(9), new LayerNormalization(scale: false), new Dense(4)],
         ["softmax"] = () => [new Dense(9), new Softmax()],
         ["dropout"] = () => [new Dense(9), new Dropout(0.5f), new Dense(3)],
         ["deep"] = () => [new Dense(16), new Relu(), new Dense(12, Activation.Tanh), new Gelu(), new Dense(5)],
@@ -148,6 +151,42 @@ public class OnnxExportTests
         float[] again = new float[16 * 3];
         imported.Infer(inputs, again, 16);
         Assert.Equal(expected, again);
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void Layer_normalization_exports_at_opset_17_and_imports_its_parameters(bool center, bool scale)
+    {
+        var model = new Sequential(6, seed: 4).Add(new Dense(8)).Add(new LayerNormalization(0.02f, center, scale, name: "norm")).Add(new Dense(3));
+        Span<float> parameters = model.Layers[1].Parameters.Span;
+        for (int j = 0; j < parameters.Length; j++)
+        {
+            // Far from their starting 1 and 0, so that an export of the wrong tensors, or of none, shows.
+            parameters[j] = 0.5f + (0.1f * j);
+        }
+
+        var random = new Random(9);
+        float[] inputs = [.. Enumerable.Range(0, 16 * 6).Select(_ => (float)((random.NextDouble() * 4) - 2))];
+        float[] expected = new float[16 * 3];
+        model.Infer(inputs, expected, 16);
+        byte[] onnx = model.ToOnnx();
+        ModelProto proto = ModelProto.Parser.ParseFrom(onnx);
+        Assert.Equal(17, proto.OpsetImport.Single().Version);
+        NodeProto node = proto.Graph.Node.Single(n => n.OpType == "LayerNormalization");
+        Assert.Equal(center ? 3 : 2, node.Input.Count);
+        AssertClose(expected, Run(onnx, inputs, 16, 6), Tolerance, "layer normalization");
+
+        Sequential imported = OnnxImport.FromOnnx(onnx, "ln.onnx");
+        var read = (LayerNormalization)imported.Layers[1];
+        Assert.Equal((0.02f, center, true, "norm"), (read.Epsilon, read.Center, read.Scale, read.Name));
+        float[] again = new float[16 * 3];
+        imported.Infer(inputs, again, 16);
+        Assert.Equal(expected, again);
+
+        // A model without one stays at opset 13.
+        Assert.Equal(13, ModelProto.Parser.ParseFrom(new Sequential(6).Add(new Dense(3)).ToOnnx()).OpsetImport.Single().Version);
     }
 
     public static TheoryData<string> ActivationCases => [.. InfinityCases.Keys];

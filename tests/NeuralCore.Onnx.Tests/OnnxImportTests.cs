@@ -53,7 +53,9 @@ public sealed class OnnxImportTests : IDisposable
         Sequential imported = OnnxImport.FromOnnx(onnx, "case.onnx");
         Assert.Equal(model.InputSize, imported.InputSize);
         Assert.Equal(model.OutputSize, imported.OutputSize);
-        Assert.Equal(model.ParameterCount, imported.ParameterCount);
+        // A layer normalization without scale is written with a γ of ones (the operator needs one), read back as a γ.
+        int ones = model.Layers.OfType<LayerNormalization>().Where(l => !l.Scale).Sum(l => l.InputSize);
+        Assert.Equal(model.ParameterCount + ones, imported.ParameterCount);
         const int Count = 64;
         float[] inputs = [.. Enumerable.Range(0, Count * 6).Select(_ => (float)((random.NextDouble() * 4) - 2))];
         float[] expected = new float[Count * model.OutputSize], actual = new float[Count * model.OutputSize];
@@ -81,6 +83,49 @@ public sealed class OnnxImportTests : IDisposable
         {
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6, $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
         }
+    }
+
+    [Fact]
+    public void A_layer_normalization_exported_by_pytorch_at_opset_17_predicts_what_pytorch_computed()
+    {
+        // torch_layernorm.py: Gemm, LayerNormalization (eps 1e-4, a scale and a bias of its own), Relu, Gemm.
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
+        Sequential model = OnnxImport.Load(Path.Combine(fixtures, "torch_layernorm.onnx"));
+        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixtures, "torch_layernorm.json")));
+        float[] inputs = [.. golden.RootElement.GetProperty("inputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
+        float[] expected = [.. golden.RootElement.GetProperty("outputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
+        var norm = Assert.IsType<LayerNormalization>(model.Layers[1]);
+        Assert.Equal((1e-4f, true, true, 16), (norm.Epsilon, norm.Center, norm.Scale, norm.ParameterCount));
+        float[] actual = new float[expected.Length];
+        model.Infer(inputs, actual, inputs.Length / 10);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void A_layer_normalization_over_another_axis_or_with_extra_outputs_is_refused_by_name()
+    {
+        ModelProto Proto() => ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new LayerNormalization(name: "ln")).ToOnnx());
+        NodeProto Node(ModelProto proto) => proto.Graph.Node.Single(n => n.OpType == "LayerNormalization");
+
+        ModelProto axis = Proto();
+        Node(axis).Attribute.Single(a => a.Name == "axis").I = 0;
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(axis.ToByteArray(), "axis.onnx"));
+        Assert.Contains("node 'ln' (LayerNormalization) cannot be read: it normalizes from axis 0", e.Message, StringComparison.Ordinal);
+
+        ModelProto extra = Proto();
+        Node(extra).Output.Add("mean");
+        e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(extra.ToByteArray(), "extra.onnx"));
+        Assert.Contains("also outputs its mean", e.Message, StringComparison.Ordinal);
+
+        ModelProto wrong = Proto();
+        TensorProto beta = wrong.Graph.Initializer.Single(t => t.Name == "ln/beta");
+        beta.Dims[0] = 2;
+        beta.RawData = Google.Protobuf.ByteString.CopyFrom(new byte[8]);
+        Assert.Contains("(LayerNormalization) reads 3 features, but its input 'ln/beta' holds 2 values",
+            Assert.ThrowsAny<Exception>(() => OnnxImport.FromOnnx(wrong.ToByteArray(), "wrong.onnx")).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -324,7 +369,7 @@ public sealed class OnnxImportTests : IDisposable
 
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
         proto.Graph.Node.Insert(0, new NodeProto { OpType = "Conv", Name = "conv", Input = { proto.Graph.Input[0].Name }, Output = { "c" } });
-        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, Identity, Dropout and Flatten.",
+        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Identity, Dropout and Flatten.",
             Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "branch.onnx")).Message);
 
         proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
