@@ -69,6 +69,35 @@ internal static class LayerExporters
             : graph.AddNode("LeakyRelu", layer.Name, [input], OnnxAttributeValue.Of("alpha", layer.NegativeSlope));
 
     /// <summary>
+    /// <c>Div(Sub(input, mean), std)</c>, or inverted <c>Add(Mul(input, std), mean)</c>, with <c>std = max(√variance,
+    /// 1e-7)</c> as an initializer: the float operations Keras's layer performs, so ONNX Runtime computes the same bits.
+    /// </summary>
+    public static string Normalization(Normalization layer, OnnxGraphBuilder graph, string input)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(graph);
+        try
+        {
+            layer.CheckState();
+        }
+        catch (InvalidDataException e)
+        {
+            // ONNX Runtime would compute NaN for that feature, and the library's own files refuse it.
+            throw new ArgumentException($"{e.Message} Nothing was written.", nameof(layer), e);
+        }
+
+        string name = layer.Name;
+        int features = layer.InputSize;
+        float[] scales = new float[features];
+        layer.GetScales(scales);
+        string mean = graph.AddInitializer(name + "/mean", layer.Mean.Span, features);
+        string std = graph.AddInitializer(name + "/std", scales, features);
+        return layer.Invert
+            ? graph.AddNode("Add", name + "/Add", [graph.AddNode("Mul", name + "/Mul", [input, std]), mean])
+            : graph.AddNode("Div", name + "/Div", [graph.AddNode("Sub", name + "/Sub", [input, mean]), std]);
+    }
+
+    /// <summary>
     /// Opset 17's <c>LayerNormalization(input, γ, β)</c> over the last axis (<c>axis = -1</c>) with the layer's ε; γ is
     /// ones without <see cref="Layers.LayerNormalization.Scale"/> (the operator needs it), and β is left out without
     /// <see cref="Layers.LayerNormalization.Center"/>. ONNX Runtime computes it in float, the library in double.

@@ -35,7 +35,8 @@ public sealed record OnnxExportOptions
 /// LeakyReLU, ELU, SELU, Softplus, Sigmoid, Tanh and Softmax map to their operators; GELU is composed of <c>Erf</c>
 /// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, and SiLU of <c>Sigmoid</c> and <c>Mul</c>;
 /// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); LayerNormalization is
-/// opset 17's <c>LayerNormalization</c> over the last axis; Dropout is the identity, as
+/// opset 17's <c>LayerNormalization</c> over the last axis; Normalization is <c>Sub</c> and <c>Div</c> (inverted,
+/// <c>Mul</c> and <c>Add</c>) with its statistics; Dropout is the identity, as
 /// in inference. A layer type of your own is
 /// exported once its exporter is registered (<see cref="Register{TLayer}"/>).
 /// </summary>
@@ -64,6 +65,7 @@ public static class OnnxExport
         [typeof(Softplus)] = (layer, graph, input) => graph.AddNode("Softplus", layer.Name, [input]),
         [typeof(BatchNormalization)] = (layer, graph, input) => LayerExporters.BatchNormalization((BatchNormalization)layer, graph, input),
         [typeof(LayerNormalization)] = (layer, graph, input) => LayerExporters.LayerNormalization((LayerNormalization)layer, graph, input),
+        [typeof(Normalization)] = (layer, graph, input) => LayerExporters.Normalization((Normalization)layer, graph, input),
         [typeof(Softmax)] = (layer, graph, input) => graph.AddNode("Softmax", layer.Name, [input], OnnxAttributeValue.Of("axis", -1L)),
         [typeof(Dropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
     };

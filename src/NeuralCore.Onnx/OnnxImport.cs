@@ -18,7 +18,9 @@ namespace NeuralCore.Onnx;
 /// <c>Relu</c>; <c>LeakyRelu</c>; <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
 /// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>;
 /// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>LayerNormalization</c> (opset 17)
-/// over the last axis, its scale and optional bias initializers; <c>Softmax</c> over the last axis; <c>Clip</c> from 0
+/// over the last axis, its scale and optional bias initializers; <c>Sub</c> of a per-feature initializer then <c>Div</c>
+/// by one, or <c>Mul</c> then <c>Add</c>, a <see cref="NeuralCore.Layers.Normalization"/> (its scales at least 1e-7);
+/// <c>Softmax</c> over the last axis; <c>Clip</c> from 0
 /// (a <see cref="Relu"/> with a maximum); and <c>Identity</c>, <c>Dropout</c> and a 2-D <c>Flatten</c>, which
 /// inference skips. Weights are float initializers, in <c>float_data</c> or <c>raw_data</c>.
 /// </summary>
@@ -137,6 +139,15 @@ public static class OnnxImport
                     continue;
                 }
 
+                // A Normalization as its exporter writes it: Sub of a mean then Div by a scale, or inverted, Mul by a scale
+                // then Add of a mean, each an initializer of one value per feature.
+                if (i + 1 < nodes.Length && StandardizationPair(node, nodes[i + 1], sequential.OutputSize) is { } standardization)
+                {
+                    sequential.Add(standardization);
+                    current = nodes[++i].Output[0];
+                    continue;
+                }
+
                 // A Dense whose bias is a following Add (MatMul + Add), or none.
                 NodeProto? add = node.OpType == "MatMul" && i + 1 < nodes.Length && nodes[i + 1].OpType == "Add" && nodes[i + 1].Domain is "" or "ai.onnx"
                     && nodes[i + 1].Input.Count == 2 && nodes[i + 1].Input[0] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[1])
@@ -212,7 +223,7 @@ public static class OnnxImport
                     "Clip" => Clip(node),
                     "Identity" or "Dropout" => null,
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Identity, Dropout and Flatten"),
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
                 };
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
@@ -282,6 +293,44 @@ public static class OnnxImport
         {
             long axis = Attribute(node, "axis", -1L);
             return axis is -1 or 1 ? new Softmax() : throw Unsupported(node, $"a softmax over axis {axis} is not over the features");
+        }
+
+        // Sub(x, mean) then Div(·, std), or Mul(x, std) then Add(·, mean): a Normalization whose variance is std², when
+        // each std is at least Keras's 1e-7 (max(√(std²), 1e-7) then gives std back exactly); null for any other nodes.
+        private NeuralCore.Layers.Normalization? StandardizationPair(NodeProto first, NodeProto second, int inputs)
+        {
+            bool forward = first.OpType == "Sub" && second.OpType == "Div", inverted = first.OpType == "Mul" && second.OpType == "Add";
+            if (!(forward || inverted) || first.Domain is not ("" or "ai.onnx") || second.Domain is not ("" or "ai.onnx")
+                || first.Input.Count != 2 || second.Input.Count != 2 || second.Input[0] != first.Output[0]
+                || !_initializers.ContainsKey(first.Input[1]) || !_initializers.ContainsKey(second.Input[1]))
+            {
+                return null;
+            }
+
+            (NodeProto meanNode, NodeProto stdNode) = forward ? (first, second) : (second, first);
+            float[] mean = FiniteValues(meanNode, meanNode.Input[1]), std = FiniteValues(stdNode, stdNode.Input[1]);
+            if (mean.Length != inputs || std.Length != inputs)
+            {
+                throw Unsupported(first, string.Create(CultureInfo.InvariantCulture,
+                    $"with '{second.Name}' ({second.OpType}) it reads {inputs} features, but its constants hold {mean.Length} and {std.Length} values (a normalization has one per feature)"));
+            }
+
+            float[] variance = new float[inputs];
+            for (int j = 0; j < inputs; j++)
+            {
+                float v = std[j] * std[j];
+                if (!(std[j] >= NeuralCore.Layers.Normalization.MinScale) || !float.IsFinite(v) || MathF.Max(MathF.Sqrt(v), NeuralCore.Layers.Normalization.MinScale) != std[j])
+                {
+                    throw Unsupported(stdNode, string.Create(CultureInfo.InvariantCulture,
+                        $"its scale for feature {j} is {std[j]:R}, where a normalization's is a finite value of at least {NeuralCore.Layers.Normalization.MinScale:R}"));
+                }
+
+                variance[j] = v;
+            }
+
+            // The exporter names the nodes after the layer: "norm/Sub" and "norm/Div".
+            int slash = first.Name.LastIndexOf('/');
+            return new NeuralCore.Layers.Normalization(mean, variance, invert: inverted, Usable(slash > 0 ? first.Name[..slash] : first.Name));
         }
 
         private static bool IsSiluProduct(NodeProto next, string input, string sigmoid) =>

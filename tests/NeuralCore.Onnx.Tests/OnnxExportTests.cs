@@ -91,6 +91,8 @@ public class OnnxExportTests
         ["layer normalization"] = () => [new Dense(9), new LayerNormalization(0.01f), new Relu(), new Dense(4)],
         ["layer normalization without center"] = () => [new Dense(9), new LayerNormalization(center: false), new Dense(4)],
         ["layer normalization without scale"] = () => [new Dense(9), new LayerNormalization(scale: false), new Dense(4)],
+        ["normalization"] = () => [new Normalization([0.5f, -1f, 2f, 0f, 3f, -2f], [4f, 0.25f, 0f, 1f, 9f, 0.01f]), new Dense(9), new Relu(), new Dense(3)],
+        ["normalization inverted"] = () => [new Dense(9), new Normalization([0.5f], [2.25f], invert: true), new Dense(3)],
         ["softmax"] = () => [new Dense(9), new Softmax()],
         ["dropout"] = () => [new Dense(9), new Dropout(0.5f), new Dense(3)],
         ["deep"] = () => [new Dense(16), new Relu(), new Dense(12, Activation.Tanh), new Gelu(), new Dense(5)],

@@ -369,7 +369,7 @@ public sealed class OnnxImportTests : IDisposable
 
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
         proto.Graph.Node.Insert(0, new NodeProto { OpType = "Conv", Name = "conv", Input = { proto.Graph.Input[0].Name }, Output = { "c" } });
-        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Identity, Dropout and Flatten.",
+        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten.",
             Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "branch.onnx")).Message);
 
         proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());

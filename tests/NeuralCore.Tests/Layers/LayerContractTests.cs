@@ -98,8 +98,16 @@ public class LayerContractTests
         Assert.Equal(layer.OutputSize, rebuilt.OutputSize);
         Assert.Equal(layer.ParameterCount, rebuilt.ParameterCount);
 
-        // Same settings: the same function of the same parameters.
+        // Same settings: the same function of the same parameters and state (a normalization's statistics), as a model
+        // file restores them.
         layer.Parameters.Span.CopyTo(rebuilt.Parameters.Span);
+        if (layer is Layer own)
+        {
+            var state = new Configuration.ComponentConfig(layer.TypeId);
+            own.WriteState(state);
+            ((Layer)rebuilt).ReadState(state);
+        }
+
         float[] input = Seeded.Uniform(Batch * Inputs, 4, 2f);
         float[] expected = new float[Batch * layer.OutputSize], actual = new float[expected.Length];
         layer.Forward(input, expected, Batch, training: false);

@@ -1,4 +1,5 @@
 using NeuralCore.Layers;
+using NeuralCore.Tests.Kernels;
 
 namespace NeuralCore.Tests.Layers;
 
@@ -41,6 +42,8 @@ public static class LayerFactory
         new LayerSpec("layer_normalization", (i, _, _) => new LayerNormalization(i), (i, _) => i, (i, _) => 2 * i),
         new LayerSpec("layer_normalization_no_center", (i, _, _) => new LayerNormalization(i, center: false), (i, _) => i, (i, _) => i),
         new LayerSpec("layer_normalization_no_scale", (i, _, _) => new LayerNormalization(i, epsilon: 0.01f, scale: false), (i, _) => i, (i, _) => i),
+        new LayerSpec("normalization", (i, _, seed) => Adapted(i, seed, invert: false), (i, _) => i, (_, _) => 0),
+        new LayerSpec("normalization_invert", (i, _, seed) => Adapted(i, seed, invert: true), (i, _) => i, (_, _) => 0),
         new LayerSpec("dropout", (i, _, seed) => new Dropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
     ];
 
@@ -66,6 +69,20 @@ public static class LayerFactory
         (i, o, seed) => new Dense(i, o, seed, activation, useBias),
         (_, o) => o,
         (i, o) => (i * o) + (useBias ? o : 0));
+
+    // Statistics of seeded data with offsets and spreads of their own per feature, none constant.
+    private static Normalization Adapted(int size, ulong seed, bool invert)
+    {
+        float[] data = Seeded.Uniform(6 * size, (int)(seed % 100_000), 2f);
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = (data[i] * (1 + (i % size))) + (i % size);
+        }
+
+        var adapted = new Normalization(size);
+        adapted.Adapt(data, 6);
+        return invert ? (Normalization)new Normalization(adapted.Mean.Span, adapted.Variance.Span, invert: true).Built(size) : adapted;
+    }
 
     private static LayerSpec SameWidth(string name, Func<int, ILayer> create) =>
         new(name, (i, _, _) => create(i), (i, _) => i, (_, _) => 0);

@@ -52,7 +52,8 @@ public class LayerGradientTests
     }
 
     public static TheoryData<string> SmoothLayers() =>
-        ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax"];
+        ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax",
+            "normalization", "normalization_invert"];
 
     [Theory]
     [MemberData(nameof(SmoothLayers))]
