@@ -378,9 +378,14 @@ public static class OnnxImport
                 throw Unsupported(node, string.Create(CultureInfo.InvariantCulture, $"it normalizes from axis {axis}, where the library normalizes each sample's features (axis -1 or 1)"));
             }
 
-            if (node.Input.Count is < 2 or > 3 || node.Input[1].Length == 0)
+            if (node.Input.Count is < 2 or > 3)
             {
-                throw Unsupported(node, $"it has {node.Input.Count} inputs where a layer normalization reads X, Scale and an optional B, Scale an initializer");
+                throw Unsupported(node, $"it has {node.Input.Count} inputs where a layer normalization reads X, Scale and an optional B");
+            }
+
+            if (node.Input[1].Length == 0)
+            {
+                throw Unsupported(node, "its Scale input is left empty, where it must be an initializer");
             }
 
             if (node.Output.Count > 1 && node.Output.Skip(1).Any(name => name.Length > 0))

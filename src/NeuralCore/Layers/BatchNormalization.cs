@@ -29,6 +29,9 @@ public sealed class BatchNormalization : Layer
 
     // Set by a training forward: its batch statistics wait for EndTrainingStep to move the running ones.
     private bool _pending;
+
+    // How many samples the batch statistics are for (0 after an inference forward): the backward must be of that batch.
+    private int _statisticsBatch;
     private ColumnsJob? _job;
 
     private const int MinValuesPerThread = 16_384;
@@ -170,6 +173,7 @@ public sealed class BatchNormalization : Layer
         if (training)
         {
             RunColumns(input, output, default, default, batch, backward: false);
+            _statisticsBatch = batch;
 
             // In a model, the running statistics move when the model applies the step (EndTrainingStep); alone, now.
             _pending = true;
@@ -183,6 +187,7 @@ public sealed class BatchNormalization : Layer
 
         // Inference reads the running statistics only, so that predictions may run on several threads at once; the
         // per-call scratch is pooled, not allocated.
+        _statisticsBatch = 0;
         double[] statistics = ArrayPool<double>.Shared.Rent(2 * features);
         try
         {
@@ -203,11 +208,18 @@ public sealed class BatchNormalization : Layer
     }
 
     /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
         if (batch == 0)
         {
             return;
+        }
+
+        if (_statisticsBatch != batch)
+        {
+            throw new InvalidOperationException(
+                $"Layer '{Name}' (BatchNormalization): Backward needs the batch statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
         }
 
         RunColumns(input, default, outputGrad, inputGrad, batch, backward: true);

@@ -21,8 +21,10 @@ namespace NeuralCore.Layers;
 /// </remarks>
 public sealed class LayerNormalization : Layer
 {
-    // The last training forward's μ and s per sample, for the backward (grown to the largest batch, then kept).
+    // The last training forward's μ and s per sample, for the backward (grown to the largest batch, then kept), and
+    // how many samples they are for (0 after an inference forward, whose statistics are not kept).
     private double[] _mean = [], _scale = [], _sums = [];
+    private int _statisticsBatch;
 
     // Stand-ins for an absent γ (ones) or β (zeros), and where their gradients go (discarded).
     private float[] _ones = [], _zeros = [], _discard = [];
@@ -156,8 +158,11 @@ public sealed class LayerNormalization : Layer
             }
 
             Run(input, output, default, default, batch, _mean, _scale, backward: false);
+            _statisticsBatch = batch;
             return;
         }
+
+        _statisticsBatch = 0;
 
         // Inference keeps nothing and shares no job, so that predictions may run on several threads at once; the
         // statistics' scratch is pooled, not allocated.
@@ -173,7 +178,7 @@ public sealed class LayerNormalization : Layer
     }
 
     /// <inheritdoc/>
-    /// <exception cref="InvalidOperationException">No training forward of at least <paramref name="batch"/> samples came before.</exception>
+    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
         if (batch == 0)
@@ -181,9 +186,10 @@ public sealed class LayerNormalization : Layer
             return;
         }
 
-        if (_mean.Length < batch)
+        if (_statisticsBatch != batch)
         {
-            throw new InvalidOperationException($"Layer '{Name}' (LayerNormalization): Backward needs the statistics of a training Forward of the same {batch} samples first.");
+            throw new InvalidOperationException(
+                $"Layer '{Name}' (LayerNormalization): Backward needs the statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
         }
 
         Run(input, default, outputGrad, inputGrad, batch, _mean, _scale, backward: true);
@@ -237,7 +243,7 @@ public sealed class LayerNormalization : Layer
         int end = (int)Math.Min(features, (long)vectors * (index + 1) / slices * 8);
         Span<float> gradients = Gradients.Span;
         Span<float> gammaGrad = Scale ? gradients[..features] : _discard, betaGrad = Center ? gradients.Slice(BetaOffset, features) : _discard;
-        if (first < end)
+        if (first < end && (Scale || Center))
         {
             LayerNormKernels.ParameterGradientColumns(input, outputGrad, batch, features, first, end, mean, scale, gammaGrad, betaGrad, _sums);
         }

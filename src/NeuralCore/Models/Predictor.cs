@@ -14,7 +14,8 @@ namespace NeuralCore.Models;
 /// change them. Safe to call from several threads at once.
 /// </summary>
 /// <remarks>
-/// A batch normalization is copied with its running statistics. Layers without parameters (activations, dropout,
+/// A batch normalization is copied with its running statistics, a layer normalization with its parameters, and an
+/// input normalization with its statistics. Layers without parameters (activations, dropout,
 /// which is the identity here) are shared with the model: the
 /// built-in ones cannot change their settings, but a custom layer whose settings can change would change the
 /// predictor's outputs too. The predictor holds each weight twice (as given and packed), and a third time, in column

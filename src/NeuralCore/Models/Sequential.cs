@@ -1290,7 +1290,7 @@ public sealed class Sequential
     /// </summary>
     /// <returns>The predictor; it holds copies of every weight (as given and packed, plus in column chunks for a layer of more than 128 units; once for a layer of at most 16 units on the 512-bit path, which is read unpacked).</returns>
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
-    /// <exception cref="NotSupportedException">A layer other than <see cref="Dense"/> and <see cref="BatchNormalization"/> has parameters (it could not be frozen).</exception>
+    /// <exception cref="NotSupportedException">A layer with parameters or state has no copy for prediction (the library's own all have one; a custom layer with parameters does not).</exception>
     /// <exception cref="InsufficientMemoryException">A weight matrix's copy or packed panels (its columns padded to the tile width) are more than one array holds.</exception>
     public Predictor CreatePredictor()
     {
@@ -1304,9 +1304,12 @@ public sealed class Sequential
     /// <returns>The table, lines separated by <c>\n</c>.</returns>
     public string Summary()
     {
-        const int nameWidth = 29, shapeWidth = 26;
+        // Keras's columns, the first widened to the longest "name (type)" (layer_normalization (LayerNormalization) ran
+        // into its output shape).
+        const int shapeWidth = 26;
+        int nameWidth = Math.Max(29, _layers.Count == 0 ? 0 : _layers.Max(l => $"{Names.Printable(l.Name)} ({l.TypeId})".Length) + 3);
         var text = new StringBuilder();
-        string rule = new('_', 65), doubleRule = new('=', 65);
+        string rule = new('_', nameWidth + 36), doubleRule = new('=', nameWidth + 36);
         text.Append(CultureInfo.InvariantCulture, $"Model: \"{Names.Printable(Name)}\"\n").Append(rule).Append('\n');
         text.Append(' ').Append("Layer (type)".PadRight(nameWidth - 1)).Append("Output Shape".PadRight(shapeWidth)).Append("Param #\n");
         text.Append(doubleRule).Append('\n');

@@ -171,6 +171,25 @@ public class BatchNormalizationTests
     }
 
     [Fact]
+    public void A_backward_needs_the_training_forward_of_its_own_batch_just_before_it()
+    {
+        // The backward reads the batch statistics of the last training forward: after an inference forward, or a
+        // training forward of another batch, its gradients were those of other statistics, without a word.
+        var layer = new BatchNormalization(3, name: "bn");
+        float[] x = Seeded.Uniform(8 * 3, 5), y = new float[8 * 3], dy = Seeded.Uniform(8 * 3, 6), dx = new float[8 * 3];
+        var e = Assert.Throws<InvalidOperationException>(() => layer.Backward(x, y, dy, dx, 8));
+        Assert.Contains("'bn' (BatchNormalization): Backward needs the batch statistics of a training Forward of the same 8 samples", e.Message, StringComparison.Ordinal);
+        layer.Forward(x, y, 8, training: true);
+        layer.Forward(x.AsSpan(0, 6), y.AsSpan(0, 6), 2, training: true);
+        Assert.Contains("a training forward of 2 samples", Assert.Throws<InvalidOperationException>(() => layer.Backward(x, y, dy, dx, 8)).Message, StringComparison.Ordinal);
+        layer.Forward(x, y, 8, training: true);
+        layer.Forward(x, y, 8, training: false);
+        Assert.Contains("none, or an inference one", Assert.Throws<InvalidOperationException>(() => layer.Backward(x, y, dy, dx, 8)).Message, StringComparison.Ordinal);
+        layer.Forward(x, y, 8, training: true);
+        layer.Backward(x, y, dy, dx, 8);
+    }
+
+    [Fact]
     public void A_batch_with_a_nan_or_an_infinity_leaves_the_running_statistics_of_its_features()
     {
         // A layer alone moves them at each training forward; statistics that are not finite would make every later

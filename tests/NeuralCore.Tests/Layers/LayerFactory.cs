@@ -42,6 +42,7 @@ public static class LayerFactory
         new LayerSpec("layer_normalization", (i, _, _) => new LayerNormalization(i), (i, _) => i, (i, _) => 2 * i),
         new LayerSpec("layer_normalization_no_center", (i, _, _) => new LayerNormalization(i, center: false), (i, _) => i, (i, _) => i),
         new LayerSpec("layer_normalization_no_scale", (i, _, _) => new LayerNormalization(i, epsilon: 0.01f, scale: false), (i, _) => i, (i, _) => i),
+        new LayerSpec("layer_normalization_bare", (i, _, _) => new LayerNormalization(i, center: false, scale: false), (i, _) => i, (_, _) => 0),
         new LayerSpec("normalization", (i, _, seed) => Adapted(i, seed, invert: false), (i, _) => i, (_, _) => 0),
         new LayerSpec("normalization_invert", (i, _, seed) => Adapted(i, seed, invert: true), (i, _) => i, (_, _) => 0),
         new LayerSpec("dropout", (i, _, seed) => new Dropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),

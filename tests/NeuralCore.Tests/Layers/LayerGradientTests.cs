@@ -108,6 +108,7 @@ public class LayerGradientTests
     [InlineData("layer_normalization")]
     [InlineData("layer_normalization_no_center")]
     [InlineData("layer_normalization_no_scale")]
+    [InlineData("layer_normalization_bare")]
     public void Layer_normalization_matches_differences_over_rows_of_seven_features_or_more(string name)
     {
         // Normalizing each sample by its own features makes every output of a row depend on every input of it, and a
@@ -135,7 +136,7 @@ public class LayerGradientTests
         HashSet<string> checkedHere = [.. SmoothLayers().Select<object[], string>(row => (string)row[0]),
             .. PiecewiseLayers().Select<object[], string>(row => (string)row[0]),
             "dense", "dense_relu", "dense_relu_no_bias", "relu", "dropout", "softmax", "batch_normalization",
-            "layer_normalization", "layer_normalization_no_center", "layer_normalization_no_scale"];
+            "layer_normalization", "layer_normalization_no_center", "layer_normalization_no_scale", "layer_normalization_bare"];
         Assert.All(LayerFactory.Names().Select<object[], string>(row => (string)row[0]), name => Assert.Contains(name, checkedHere));
     }
 

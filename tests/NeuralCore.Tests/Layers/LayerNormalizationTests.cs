@@ -186,15 +186,17 @@ public sealed class LayerNormalizationTests : IDisposable
         Compare(bd, dBeta, "beta gradient");
     }
 
-    [Fact]
-    public void Threads_that_divide_the_samples_and_features_give_the_same_bits()
+    [Theory]
+    [InlineData(128, 600)]
+    [InlineData(2100, 9)]
+    public void Threads_that_divide_the_samples_and_features_give_the_same_bits(int Batch, int Features)
     {
-        // 128 × 600 values: two or three threads take slices of the samples (forward, input gradient) and of whole
-        // vectors of 8 features (γ and β gradients), the last ragged.
-        const int Batch = 128, Features = 600;
+        // 128 × 600 values: two to five threads take slices of the samples (forward, input gradient) and of whole
+        // vectors of 8 features (γ and β gradients), the last ragged. 2,100 × 9: two vectors of features for up to five
+        // threads, so that some take none.
         float[] x = Seeded.Uniform(Batch * Features, 31, 3f), dy = Seeded.Uniform(Batch * Features, 32);
         (float[] Y, float[] Dx, float[] Gradients)? first = null;
-        foreach (int threads in new[] { 1, 2, 3 })
+        foreach (int threads in new[] { 1, 2, 3, 5 })
         {
             int saved = Parallelism.DegreeOfParallelism;
             Parallelism.DegreeOfParallelism = threads;
@@ -235,10 +237,21 @@ public sealed class LayerNormalizationTests : IDisposable
         Assert.Equal("epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => new LayerNormalization(epsilon: 0f)).ParamName);
         Assert.Equal("epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => new LayerNormalization(epsilon: float.NaN)).ParamName);
 
-        // A backward needs the statistics of a training forward of as many samples.
+        // A backward needs the statistics of a training forward of the same samples just before it: none, an inference
+        // forward in between, or a training forward of another batch would give gradients of other statistics.
         var fresh = new LayerNormalization(3);
-        var e = Assert.Throws<InvalidOperationException>(() => fresh.Backward(new float[6], new float[6], new float[6], new float[6], 2));
-        Assert.Contains("training Forward", e.Message, StringComparison.Ordinal);
+        float[] x = Seeded.Uniform(8 * 3, 5), y = new float[8 * 3], dy = Seeded.Uniform(8 * 3, 6), dx = new float[8 * 3];
+        var e = Assert.Throws<InvalidOperationException>(() => fresh.Backward(x.AsSpan(0, 6), y.AsSpan(0, 6), dy.AsSpan(0, 6), dx.AsSpan(0, 6), 2));
+        Assert.Contains("the last forward was none, or an inference one", e.Message, StringComparison.Ordinal);
+        fresh.Forward(x, y, 8, training: true);
+        fresh.Forward(x.AsSpan(0, 6), y.AsSpan(0, 6), 2, training: true);
+        e = Assert.Throws<InvalidOperationException>(() => fresh.Backward(x, y, dy, dx, 8));
+        Assert.Contains("a training forward of 2 samples", e.Message, StringComparison.Ordinal);
+        fresh.Forward(x, y, 8, training: true);
+        fresh.Forward(x, y, 8, training: false);
+        Assert.Throws<InvalidOperationException>(() => fresh.Backward(x, y, dy, dx, 8));
+        fresh.Forward(x, y, 8, training: true);
+        fresh.Backward(x, y, dy, dx, 8);
     }
 
     [Fact]
