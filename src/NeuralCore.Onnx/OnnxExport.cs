@@ -36,7 +36,8 @@ public sealed record OnnxExportOptions
 /// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, and SiLU of <c>Sigmoid</c> and <c>Mul</c>;
 /// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); LayerNormalization is
 /// opset 17's <c>LayerNormalization</c> over the last axis; Normalization is <c>Sub</c> and <c>Div</c> (inverted,
-/// <c>Mul</c> and <c>Add</c>) with its statistics; Dropout is the identity, as
+/// <c>Mul</c> and <c>Add</c>) with its statistics; Dropout and the noise layers (GaussianNoise, GaussianDropout,
+/// AlphaDropout) are the identity, as
 /// in inference. A layer type of your own is
 /// exported once its exporter is registered (<see cref="Register{TLayer}"/>).
 /// </summary>
@@ -68,6 +69,9 @@ public static class OnnxExport
         [typeof(Normalization)] = (layer, graph, input) => LayerExporters.Normalization((Normalization)layer, graph, input),
         [typeof(Softmax)] = (layer, graph, input) => graph.AddNode("Softmax", layer.Name, [input], OnnxAttributeValue.Of("axis", -1L)),
         [typeof(Dropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
+        [typeof(GaussianNoise)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
+        [typeof(GaussianDropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
+        [typeof(AlphaDropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
     };
 
     private static readonly Lock Gate = new();

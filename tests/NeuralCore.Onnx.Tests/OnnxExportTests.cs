@@ -95,6 +95,7 @@ public class OnnxExportTests
         ["normalization inverted"] = () => [new Dense(9), new Normalization([0.5f], [2.25f], invert: true), new Dense(3)],
         ["softmax"] = () => [new Dense(9), new Softmax()],
         ["dropout"] = () => [new Dense(9), new Dropout(0.5f), new Dense(3)],
+        ["noise layers"] = () => [new GaussianNoise(0.2f), new Dense(9), new GaussianDropout(0.3f), new Selu(), new AlphaDropout(0.1f), new Dense(3)],
         ["deep"] = () => [new Dense(16), new Relu(), new Dense(12, Activation.Tanh), new Gelu(), new Dense(5)],
     };
 

@@ -24,7 +24,8 @@ public sealed record GradientCheckResult(double MaxInputError, double MaxParamet
 /// </summary>
 /// <remarks>
 /// Piecewise-linear functions such as ReLU have kinks: keep inputs further than <c>h</c> from them. Layers that draw
-/// randomness in training must hold it fixed (<see cref="Dropout.FreezeMask"/>) after one forward.
+/// randomness in training must hold it fixed (<see cref="Dropout.FreezeMask"/>, <see cref="GaussianNoise.FreezeNoise"/>,
+/// <see cref="GaussianDropout.FreezeNoise"/>, <see cref="AlphaDropout.FreezeMask"/>) after one forward.
 /// </remarks>
 public static class GradientChecker
 {
@@ -181,13 +182,20 @@ public static class GradientChecker
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the parameter error.</returns>
     /// <exception cref="ArgumentException">The inputs or labels do not hold exactly <paramref name="batch"/> rows.</exception>
-    /// <exception cref="InvalidOperationException">The model is not compiled, has a <see cref="BatchNormalization"/>, or another thread is training it.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, has a <see cref="BatchNormalization"/> or a layer that draws random values in training (dropout or noise with a rate above 0), or another thread is training it.</exception>
     public static GradientCheckResult CheckModel(Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels,
         int batch, float step = 1e-2f, double floor = 1e-3)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckSettings(batch, step, floor);
         ILoss loss = model.Loss ?? throw new InvalidOperationException("The model is not compiled: call Compile first.");
+        if (model.Layers.FirstOrDefault(l => l is Layer { RandomInTraining: true }) is { } noisy)
+        {
+            // Its training forward draws a new mask or noise at each evaluation: the loss here is another function.
+            throw new InvalidOperationException(
+                $"Layer '{noisy.Name}' ({noisy.TypeId}) draws random values in training, where inference is the identity, so the model's gradient cannot be checked against its inference loss; set its rate to 0 for the check, or check the layer alone with GradientChecker.CheckLayer and its mask frozen.");
+        }
+
         if (model.Layers.FirstOrDefault(l => l is BatchNormalization) is { } normalization)
         {
             // Its gradient is that of the batch's statistics, the loss here that of the running ones: every weight

@@ -51,6 +51,12 @@ public sealed class Dropout : Layer
     public override string TypeId => "Dropout";
 
     /// <inheritdoc/>
+    internal override bool InferenceIsIdentity => true;
+
+    /// <inheritdoc/>
+    internal override bool RandomInTraining => Rate > 0f;
+
+    /// <inheritdoc/>
     /// <remarks><c>rate</c>.</remarks>
     public override void WriteConfig(ComponentConfig config)
     {

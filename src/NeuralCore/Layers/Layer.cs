@@ -90,6 +90,15 @@ public abstract class Layer : ILayer
     }
 
     /// <summary>
+    /// Whether inference passes the input through unchanged (dropout and the noise layers), so that a model's inference
+    /// may skip the layer.
+    /// </summary>
+    internal virtual bool InferenceIsIdentity => false;
+
+    /// <summary>Whether a training forward draws random values (dropout or noise with a rate above 0): the model's gradient then cannot be checked against its inference loss.</summary>
+    internal virtual bool RandomInTraining => false;
+
+    /// <summary>
     /// A built copy with the same settings, name, parameters and state, for a <see cref="Models.Predictor"/>, which
     /// later training must not move; null where the layer has no parameters or state (the predictor then shares it).
     /// </summary>

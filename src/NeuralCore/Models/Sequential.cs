@@ -1230,11 +1230,11 @@ public sealed class Sequential
                 Span<float> y = last == layers.Count - 1
                     ? outputs[..(batch * layer.OutputSize)]
                     : (useA ? a : b).AsSpan(0, batch * layer.OutputSize);
-                // Two dense layers of a large model for a few samples (dropout between them is the identity here): one
+                // Two dense layers of a large model for a few samples (dropout or noise between them is the identity here): one
                 // parallel region instead of two. Their output may go to the buffer that holds their input (x): the pair
                 // writes it only after the join.
                 int next = last + 1;
-                while (GemmRows.InLargeModelScope && next < layers.Count && layers[next] is Dropout)
+                while (GemmRows.InLargeModelScope && next < layers.Count && layers[next] is Layer { InferenceIsIdentity: true })
                 {
                     next++;
                 }

@@ -46,6 +46,9 @@ public static class LayerFactory
         new LayerSpec("normalization", (i, _, seed) => Adapted(i, seed, invert: false), (i, _) => i, (_, _) => 0),
         new LayerSpec("normalization_invert", (i, _, seed) => Adapted(i, seed, invert: true), (i, _) => i, (_, _) => 0),
         new LayerSpec("dropout", (i, _, seed) => new Dropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
+        new LayerSpec("gaussian_noise", (i, _, seed) => new GaussianNoise(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
+        new LayerSpec("gaussian_dropout", (i, _, seed) => new GaussianDropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
+        new LayerSpec("alpha_dropout", (i, _, seed) => new AlphaDropout(i, 0.3f, seed), (i, _) => i, (_, _) => 0),
     ];
 
     public static TheoryData<string> Names()

@@ -136,7 +136,8 @@ public class LayerGradientTests
         HashSet<string> checkedHere = [.. SmoothLayers().Select<object[], string>(row => (string)row[0]),
             .. PiecewiseLayers().Select<object[], string>(row => (string)row[0]),
             "dense", "dense_relu", "dense_relu_no_bias", "relu", "dropout", "softmax", "batch_normalization",
-            "layer_normalization", "layer_normalization_no_center", "layer_normalization_no_scale", "layer_normalization_bare"];
+            "layer_normalization", "layer_normalization_no_center", "layer_normalization_no_scale", "layer_normalization_bare",
+            "gaussian_noise", "gaussian_dropout", "alpha_dropout"];
         Assert.All(LayerFactory.Names().Select<object[], string>(row => (string)row[0]), name => Assert.Contains(name, checkedHere));
     }
 
@@ -225,6 +226,36 @@ public class LayerGradientTests
         dropout.FreezeMask = true;
         var result = GradientChecker.CheckLayer(dropout, x, c.Batch, seed: (ulong)c.Seed);
         Assert.True(result.MaxError < Tolerance, $"{c}: {result}");
+    }
+
+    [Theory]
+    [InlineData("gaussian_noise")]
+    [InlineData("gaussian_dropout")]
+    [InlineData("alpha_dropout")]
+    public void Noise_layer_gradients_match_differences_with_fixed_noise(string name)
+    {
+        // Each is linear in its input once its noise is drawn: the differences are exact up to float rounding.
+        Prop.ForAll(LayerGenerators.LayerCases(), c =>
+        {
+            ILayer layer = LayerFactory.Create(name, c.Inputs, c.Outputs, (ulong)c.Seed);
+            float[] x = Seeded.Uniform(c.Batch * c.Inputs, c.Seed);
+            layer.Forward(x, new float[x.Length], c.Batch, training: true);
+            switch (layer)
+            {
+                case GaussianNoise noise:
+                    noise.FreezeNoise = true;
+                    break;
+                case GaussianDropout dropout:
+                    dropout.FreezeNoise = true;
+                    break;
+                case AlphaDropout alpha:
+                    alpha.FreezeMask = true;
+                    break;
+            }
+
+            var result = GradientChecker.CheckLayer(layer, x, c.Batch, seed: (ulong)c.Seed);
+            Assert.True(result.MaxError < Tolerance, $"{name} {c}: {result}");
+        }).QuickCheckThrowOnFailure();
     }
 
     [Property(Arbitrary = [typeof(LayerGenerators)], MaxTest = 40)]

@@ -1,0 +1,452 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using NeuralCore.Configuration;
+using NeuralCore.Randomness;
+
+namespace NeuralCore.Layers;
+
+/// <summary>
+/// The noise of a training-time regularization layer: one value per element drawn from the layer's seeded generator,
+/// serially, so a seed fixes it whatever the thread count; kept for the backward, and for gradient checks held fixed
+/// (<see cref="Freeze"/>). Its generator's state is the layer's state, so a resumed run draws what it would have drawn.
+/// </summary>
+internal sealed class LayerNoise
+{
+    private float[] _values = [];
+    private Xoshiro128 _random;
+
+    public bool Freeze { get; set; }
+
+    public void Seed(ulong seed) => _random = new Xoshiro128(seed);
+
+    /// <summary>The last draw's <paramref name="length"/> values.</summary>
+    public ReadOnlySpan<float> Last(int length) => _values.AsSpan(0, length);
+
+    /// <summary>
+    /// The buffer for <paramref name="length"/> values, grown once to the largest batch; <paramref name="draw"/> says
+    /// whether the caller fills it with a new draw (false while frozen, when it holds the last one).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Frozen for fewer values.</exception>
+    public Span<float> Next(int length, string layer, int width, out bool draw)
+    {
+        if (_values.Length < length)
+        {
+            if (Freeze)
+            {
+                throw new InvalidOperationException($"Layer '{layer}': the noise is frozen for {_values.Length / width} samples but the batch has {length / width}.");
+            }
+
+            _values = new float[length];
+        }
+
+        draw = !Freeze;
+        return _values.AsSpan(0, length);
+    }
+
+    /// <summary>A uniform value in [0, 1).</summary>
+    public float Uniform() => _random.NextSingle();
+
+    /// <summary>
+    /// A standard normal value (Box-Muller in double from two uniforms, the first taken as <c>1 - u</c> in (0, 1] so
+    /// that its logarithm is finite; one value per pair, so the stream does not depend on where a batch ends).
+    /// </summary>
+    public double Normal()
+    {
+        double u1 = 1.0 - _random.NextSingle(), u2 = _random.NextSingle();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    public void Write(ComponentConfig state)
+    {
+        (ulong low, ulong high) = _random.State;
+        state.Set("generator_low", (long)low).Set("generator_high", (long)high);
+    }
+
+    public void Read(ComponentConfig state) =>
+        _random.State = ((ulong)state.GetInt64("generator_low"), (ulong)state.GetInt64("generator_high"));
+}
+
+/// <summary>
+/// Keras's <c>GaussianNoise</c>: in training, <c>output = input + n</c> with <c>n</c> drawn from N(0, stddev²) per
+/// element; at inference the identity. The noise comes from the layer's seed, so a seed fixes it.
+/// </summary>
+public sealed class GaussianNoise : Layer
+{
+    private readonly LayerNoise _noise = new();
+
+    /// <summary>Creates a Gaussian noise layer whose size is fixed when it is added to a model.</summary>
+    /// <param name="stddev">The noise's standard deviation, in [0, 1] as Keras requires.</param>
+    /// <param name="name">The layer's name, or null for a Keras-style one.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stddev"/> is outside [0, 1] or NaN.</exception>
+    public GaussianNoise(float stddev, string? name = null)
+        : base(name)
+    {
+        Check.InRange(stddev, 0f, 1f, "[]", nameof(stddev), "a noise standard deviation");
+        Stddev = stddev;
+    }
+
+    /// <summary>Creates a built Gaussian noise layer over <paramref name="size"/> features.</summary>
+    /// <param name="size">Features per sample; positive.</param>
+    /// <param name="stddev">The noise's standard deviation, in [0, 1].</param>
+    /// <param name="seed">The seed of the noise.</param>
+    /// <param name="name">The layer's name, or null.</param>
+    public GaussianNoise(int size, float stddev, ulong seed, string? name = null)
+        : this(stddev, name) => Build(size, seed);
+
+    /// <summary>The noise's standard deviation in training.</summary>
+    public float Stddev { get; }
+
+    /// <summary>When true, training forwards reuse the last noise (for gradient checks); the batch must not grow meanwhile.</summary>
+    public bool FreezeNoise
+    {
+        get => _noise.Freeze;
+        set => _noise.Freeze = value;
+    }
+
+    /// <inheritdoc/>
+    public override string DefaultName => "gaussian_noise";
+
+    /// <inheritdoc/>
+    public override string TypeId => "GaussianNoise";
+
+    /// <inheritdoc/>
+    internal override bool InferenceIsIdentity => true;
+
+    /// <inheritdoc/>
+    internal override bool RandomInTraining => Stddev > 0f;
+
+    /// <inheritdoc/>
+    /// <remarks><c>stddev</c>.</remarks>
+    public override void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("stddev", Stddev);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The noise generator's state.</remarks>
+    protected internal override void WriteState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _noise.Write(state);
+    }
+
+    /// <inheritdoc/>
+    protected internal override void ReadState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _noise.Read(state);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLayer("GaussianNoise", config => new GaussianNoise(config.GetSingle("stddev")));
+
+    /// <inheritdoc/>
+    protected override int OnBuild(int inputSize) => inputSize;
+
+    /// <inheritdoc/>
+    protected override void OnSeed(ulong seed) => _noise.Seed(seed);
+
+    /// <inheritdoc/>
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        if (!training || Stddev == 0f)
+        {
+            input.CopyTo(output);
+            return;
+        }
+
+        Span<float> noise = _noise.Next(input.Length, Name, InputSize, out bool draw);
+        if (draw)
+        {
+            double stddev = Stddev;
+            for (int i = 0; i < noise.Length; i++)
+            {
+                noise[i] = (float)(stddev * _noise.Normal());
+            }
+        }
+
+        TensorPrimitives.Add(input, noise, output);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks><c>inputGrad = outputGrad</c>: the noise does not depend on the input.</remarks>
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        // A model's first layer is given no input gradient to write.
+        if (!inputGrad.IsEmpty)
+        {
+            outputGrad.CopyTo(inputGrad);
+        }
+    }
+}
+
+/// <summary>
+/// Keras's <c>GaussianDropout</c>: in training, <c>output = input·n</c> with <c>n</c> drawn from
+/// N(1, rate/(1 - rate)) per element; at inference the identity. The noise comes from the layer's seed.
+/// </summary>
+public sealed class GaussianDropout : Layer
+{
+    private readonly LayerNoise _noise = new();
+
+    /// <summary>Creates a Gaussian dropout layer whose size is fixed when it is added to a model.</summary>
+    /// <param name="rate">The drop probability the noise stands for, in [0, 1) (at 1 the noise's deviation is infinite).</param>
+    /// <param name="name">The layer's name, or null for a Keras-style one.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is outside [0, 1) or NaN.</exception>
+    public GaussianDropout(float rate, string? name = null)
+        : base(name)
+    {
+        Check.InRange(rate, 0f, 1f, "[)", nameof(rate), "a dropout rate");
+        Rate = rate;
+    }
+
+    /// <summary>Creates a built Gaussian dropout layer over <paramref name="size"/> features.</summary>
+    /// <param name="size">Features per sample; positive.</param>
+    /// <param name="rate">The drop probability, in [0, 1).</param>
+    /// <param name="seed">The seed of the noise.</param>
+    /// <param name="name">The layer's name, or null.</param>
+    public GaussianDropout(int size, float rate, ulong seed, string? name = null)
+        : this(rate, name) => Build(size, seed);
+
+    /// <summary>The drop probability the multiplicative noise stands for.</summary>
+    public float Rate { get; }
+
+    /// <summary>When true, training forwards reuse the last noise (for gradient checks); the batch must not grow meanwhile.</summary>
+    public bool FreezeNoise
+    {
+        get => _noise.Freeze;
+        set => _noise.Freeze = value;
+    }
+
+    /// <inheritdoc/>
+    public override string DefaultName => "gaussian_dropout";
+
+    /// <inheritdoc/>
+    public override string TypeId => "GaussianDropout";
+
+    /// <inheritdoc/>
+    internal override bool InferenceIsIdentity => true;
+
+    /// <inheritdoc/>
+    internal override bool RandomInTraining => Rate > 0f;
+
+    /// <inheritdoc/>
+    /// <remarks><c>rate</c>.</remarks>
+    public override void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("rate", Rate);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The noise generator's state.</remarks>
+    protected internal override void WriteState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _noise.Write(state);
+    }
+
+    /// <inheritdoc/>
+    protected internal override void ReadState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _noise.Read(state);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLayer("GaussianDropout", config => new GaussianDropout(config.GetSingle("rate")));
+
+    /// <inheritdoc/>
+    protected override int OnBuild(int inputSize) => inputSize;
+
+    /// <inheritdoc/>
+    protected override void OnSeed(ulong seed) => _noise.Seed(seed);
+
+    /// <inheritdoc/>
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        if (!training || Rate == 0f)
+        {
+            input.CopyTo(output);
+            return;
+        }
+
+        Span<float> noise = _noise.Next(input.Length, Name, InputSize, out bool draw);
+        if (draw)
+        {
+            // Keras's deviation, √(rate / (1 - rate)), in double as Python computes it from the decimal rate written.
+            double rate = (double)(decimal)Rate, stddev = Math.Sqrt(rate / (1.0 - rate));
+            for (int i = 0; i < noise.Length; i++)
+            {
+                noise[i] = (float)(1.0 + (stddev * _noise.Normal()));
+            }
+        }
+
+        TensorPrimitives.Multiply(input, noise, output);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks><c>inputGrad = outputGrad·n</c>, the noise of the last training forward.</remarks>
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        if (inputGrad.IsEmpty)
+        {
+            return;
+        }
+
+        if (Rate == 0f)
+        {
+            outputGrad.CopyTo(inputGrad);
+            return;
+        }
+
+        TensorPrimitives.Multiply(outputGrad, _noise.Last(outputGrad.Length), inputGrad);
+    }
+}
+
+/// <summary>
+/// Keras's <c>AlphaDropout</c>, for self-normalizing networks (<see cref="Selu"/>): in training each element is kept
+/// with probability <c>1 - rate</c> or set to SELU's negative saturation <c>α' = -λα</c>, then
+/// <c>output = a·x + b</c> with <c>a = ((1 - rate)(1 + rate·α'²))^-½</c> and <c>b = -a·α'·rate</c>, which keeps a unit
+/// Gaussian input's mean and variance; at inference the identity.
+/// </summary>
+public sealed class AlphaDropout : Layer
+{
+    private readonly LayerNoise _noise = new();
+
+    /// <summary>Creates an alpha dropout layer whose size is fixed when it is added to a model.</summary>
+    /// <param name="rate">The fraction of elements dropped, in [0, 1) (at 1 the scale is infinite).</param>
+    /// <param name="name">The layer's name, or null for a Keras-style one.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is outside [0, 1) or NaN.</exception>
+    public AlphaDropout(float rate, string? name = null)
+        : base(name)
+    {
+        Check.InRange(rate, 0f, 1f, "[)", nameof(rate), "a dropout rate");
+        Rate = rate;
+    }
+
+    /// <summary>Creates a built alpha dropout layer over <paramref name="size"/> features.</summary>
+    /// <param name="size">Features per sample; positive.</param>
+    /// <param name="rate">The fraction dropped, in [0, 1).</param>
+    /// <param name="seed">The seed of the masks.</param>
+    /// <param name="name">The layer's name, or null.</param>
+    public AlphaDropout(int size, float rate, ulong seed, string? name = null)
+        : this(rate, name) => Build(size, seed);
+
+    /// <summary>The fraction of elements dropped in training.</summary>
+    public float Rate { get; }
+
+    /// <summary>When true, training forwards reuse the last mask (for gradient checks); the batch must not grow meanwhile.</summary>
+    public bool FreezeMask
+    {
+        get => _noise.Freeze;
+        set => _noise.Freeze = value;
+    }
+
+    /// <inheritdoc/>
+    public override string DefaultName => "alpha_dropout";
+
+    /// <inheritdoc/>
+    public override string TypeId => "AlphaDropout";
+
+    /// <inheritdoc/>
+    internal override bool InferenceIsIdentity => true;
+
+    /// <inheritdoc/>
+    internal override bool RandomInTraining => Rate > 0f;
+
+    // Keras's constants and affine parameters, in double as Python computes them, used as float32 tensors.
+    private const double Alpha = 1.6732632423543772848170429916717, Lambda = 1.0507009873554804934193349852946, AlphaP = -Alpha * Lambda;
+
+    // In double from the decimal rate written (Keras's rate is a Python float), rounded to float once.
+    private double ExactRate => (double)(decimal)Rate;
+
+    private double ExactA => Math.Pow((1 - ExactRate) * (1 + (ExactRate * AlphaP * AlphaP)), -0.5);
+
+    private float A => (float)ExactA;
+
+    private float B => (float)(-ExactA * AlphaP * ExactRate);
+
+    /// <inheritdoc/>
+    /// <remarks><c>rate</c>.</remarks>
+    public override void WriteConfig(ComponentConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Set("rate", Rate);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The mask generator's state.</remarks>
+    protected internal override void WriteState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _noise.Write(state);
+    }
+
+    /// <inheritdoc/>
+    protected internal override void ReadState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _noise.Read(state);
+    }
+
+    [ModuleInitializer]
+    internal static void Register() => ComponentRegistry.RegisterLayer("AlphaDropout", config => new AlphaDropout(config.GetSingle("rate")));
+
+    /// <inheritdoc/>
+    protected override int OnBuild(int inputSize) => inputSize;
+
+    /// <inheritdoc/>
+    protected override void OnSeed(ulong seed) => _noise.Seed(seed);
+
+    /// <inheritdoc/>
+    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        if (!training || Rate == 0f)
+        {
+            input.CopyTo(output);
+            return;
+        }
+
+        // The mask holds 1 where an element is kept and 0 where it is dropped; in float as Keras computes:
+        // x = input·k + α'·(1 - k), then a·x + b.
+        float rate = Rate, a = A, b = B, alphaP = (float)AlphaP;
+        Span<float> kept = _noise.Next(input.Length, Name, InputSize, out bool draw);
+        if (draw)
+        {
+            for (int i = 0; i < kept.Length; i++)
+            {
+                kept[i] = _noise.Uniform() >= rate ? 1f : 0f;
+            }
+        }
+
+        for (int i = 0; i < input.Length; i++)
+        {
+            float x = (input[i] * kept[i]) + (alphaP * (1f - kept[i]));
+            output[i] = (a * x) + b;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks><c>inputGrad = outputGrad·a·k</c>: a kept element's gradient scaled by <c>a</c>, a dropped one's 0.</remarks>
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        if (inputGrad.IsEmpty)
+        {
+            return;
+        }
+
+        if (Rate == 0f)
+        {
+            outputGrad.CopyTo(inputGrad);
+            return;
+        }
+
+        ReadOnlySpan<float> kept = _noise.Last(outputGrad.Length);
+        float a = A;
+        for (int i = 0; i < outputGrad.Length; i++)
+        {
+            inputGrad[i] = outputGrad[i] * a * kept[i];
+        }
+    }
+}
