@@ -3,12 +3,13 @@ using NeuralCore.Data;
 
 namespace TabularMlp;
 
-/// <summary>The two data sets of data/tabular (see its README for provenance and licence), loaded as datasets.</summary>
+/// <summary>The three data sets of data/tabular (see its README for provenance and licence), loaded as datasets.</summary>
 internal static class TabularData
 {
     public const string DiabetesFeatures = "diabetes_data_raw.csv.gz";
     public const string DiabetesTargets = "diabetes_target.csv.gz";
     public const string BreastCancer = "breast_cancer.csv";
+    public const string Wine = "wine_data.csv";
 
     /// <summary>The repository's data/tabular folder, found by walking up from the program and the current directory.</summary>
     public static string? Find()
@@ -53,6 +54,33 @@ internal static class TabularData
         }
 
         return new Dataset(table.ColumnsOf(0, 30), BinaryLabels(table.ColumnsOf(30, 1), BreastCancer), 30);
+    }
+
+    /// <summary>Wine recognition (Forina et al.): 178 wines × 13 chemical measurements; label the cultivar, 0, 1 or 2.</summary>
+    public static Dataset WineData(string folder)
+    {
+        // The first line is scikit-learn's header: row and column counts and the class names.
+        NumericTable table = NumericTable.Read(Path.Combine(folder, Wine), skipLines: 1);
+        if (table.Columns != 14)
+        {
+            throw new InvalidDataException($"Expected 13 features and a label per row in {Wine}; found {table.Columns} columns.");
+        }
+
+        float[] column = table.ColumnsOf(13, 1);
+        int[] labels = new int[column.Length];
+        for (int row = 0; row < column.Length; row++)
+        {
+            float v = column[row];
+            if (v is not (0f or 1f or 2f))
+            {
+                throw new InvalidDataException(
+                    $"{Wine}, data row {row + 1}: label {v.ToString("R", CultureInfo.InvariantCulture)} is not a class: expected 0, 1 or 2 (the cultivar).");
+            }
+
+            labels[row] = (int)v;
+        }
+
+        return new Dataset(table.ColumnsOf(0, 13), labels, 13);
     }
 
     /// <summary>

@@ -1,5 +1,11 @@
 using System.Security.Cryptography;
 using NeuralCore.Data;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Serialization;
+using NeuralCore.Training;
 using TabularMlp;
 
 namespace NeuralCore.Samples.Tests;
@@ -26,6 +32,42 @@ public class TabularMlpTests
         Assert.Equal((569, 30), (cancer.Count, cancer.FeatureSize));
         Assert.Equal(212, cancer.Labels.Count(l => l == 0)); // malignant, as the data set's description counts them
         Assert.Equal(357, cancer.Labels.Count(l => l == 1));
+        Dataset wine = TabularData.WineData(Folder);
+        Assert.Equal((178, 13), (wine.Count, wine.FeatureSize));
+        Assert.Equal([59, 71, 48], Enumerable.Range(0, 3).Select(c => wine.Labels.Count(l => l == c)));
+        Assert.Equal(1065f, wine.Features[12]); // the first wine's proline
+    }
+
+    [Fact]
+    public void Wine_classifiers_with_a_normalization_layer_beat_the_majority_class_and_take_raw_inputs_when_reloaded()
+    {
+        var results = Tasks.Wine(TabularData.WineData(Folder), seed: 42, epochs: 300).ToDictionary(r => r.Model);
+        Assert.InRange(results["majority class"].Test["accuracy"], 0.3, 0.45);
+        foreach (string name in new[] { "softmax regression", "MLP" })
+        {
+            Assert.True(results[name].Test["accuracy"] > 0.9, $"{name}: {results[name].Test["accuracy"]}");
+            Assert.True(results[name].Test["macro F1"] > 0.9, name);
+        }
+
+        // A model with the layer, saved and loaded, standardizes raw measurements itself: the same predictions.
+        (Dataset train, Dataset test) = TabularData.WineData(Folder).SplitShuffled(0.2, 42);
+        var normalization = new Normalization();
+        normalization.Adapt(train.Features, train.Count);
+        var model = new Sequential(13, seed: 1).Add(normalization).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+        model.Fit(train, new FitOptions { Epochs = 50, BatchSize = 16, Seed = 1 });
+        string path = Path.Combine(Path.GetTempPath(), $"wine-{Guid.NewGuid():N}.ncm");
+        try
+        {
+            ModelFile.Save(model, path);
+            Assert.Equal(model.Predict(test), ModelFile.Load(path).Predict(test));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.True(model.Evaluate(test).Accuracy > 0.9, "50 epochs of softmax regression on standardized wines");
     }
 
     [Fact]
