@@ -309,10 +309,15 @@ public static class OnnxImport
 
             (NodeProto meanNode, NodeProto stdNode) = forward ? (first, second) : (second, first);
             float[] mean = FiniteValues(meanNode, meanNode.Input[1]), std = FiniteValues(stdNode, stdNode.Input[1]);
-            if (mean.Length != inputs || std.Length != inputs)
+            // One value per feature along the last axis ([F] or [1, F]): a [F, 1] or [1, 1, F] constant broadcasts to
+            // another shape in ONNX Runtime, which is no normalization.
+            static bool PerFeature(TensorProto t, int features) =>
+                t.Dims.Count is 1 or 2 && t.Dims[^1] == features && (t.Dims.Count == 1 || t.Dims[0] == 1);
+            if (mean.Length != inputs || std.Length != inputs
+                || !PerFeature(_initializers[meanNode.Input[1]], inputs) || !PerFeature(_initializers[stdNode.Input[1]], inputs))
             {
                 throw Unsupported(first, string.Create(CultureInfo.InvariantCulture,
-                    $"with '{second.Name}' ({second.OpType}) it reads {inputs} features, but its constants hold {mean.Length} and {std.Length} values (a normalization has one per feature)"));
+                    $"with '{second.Name}' ({second.OpType}) it reads {inputs} features, but its constants are of shapes [{string.Join(", ", _initializers[meanNode.Input[1]].Dims)}] and [{string.Join(", ", _initializers[stdNode.Input[1]].Dims)}] (a normalization has one value per feature, [{inputs}] or [1, {inputs}])"));
             }
 
             float[] variance = new float[inputs];
@@ -322,7 +327,7 @@ public static class OnnxImport
                 if (!(std[j] >= NeuralCore.Layers.Normalization.MinScale) || !float.IsFinite(v) || MathF.Max(MathF.Sqrt(v), NeuralCore.Layers.Normalization.MinScale) != std[j])
                 {
                     throw Unsupported(stdNode, string.Create(CultureInfo.InvariantCulture,
-                        $"its scale for feature {j} is {std[j]:R}, where a normalization's is a finite value of at least {NeuralCore.Layers.Normalization.MinScale:R}"));
+                        $"its scale for feature {j} is {std[j]:R}, where a normalization's is at least {NeuralCore.Layers.Normalization.MinScale:R} and its square (the variance) within float's range"));
                 }
 
                 variance[j] = v;

@@ -128,6 +128,29 @@ public sealed class OnnxImportTests : IDisposable
             Assert.ThrowsAny<Exception>(() => OnnxImport.FromOnnx(wrong.ToByteArray(), "wrong.onnx")).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("norm/mean", new long[] { 3, 1 }, false)]
+    [InlineData("norm/std", new long[] { 3, 1 }, false)]
+    [InlineData("norm/mean", new long[] { 1, 1, 3 }, false)]
+    [InlineData("norm/std", new long[] { 1, 3 }, true)]
+    public void A_standardization_pair_reads_only_constants_of_one_value_per_feature(string tensor, long[] dims, bool readable)
+    {
+        // ONNX broadcasts a [3, 1] constant against [batch, 3] into [3, 3]: not a normalization, though it holds three values.
+        var model = new Sequential(3, seed: 1).Add(new Normalization([1f, 2f, 3f], [4f, 9f, 16f], name: "norm"));
+        ModelProto proto = ModelProto.Parser.ParseFrom(model.ToOnnx());
+        TensorProto constant = proto.Graph.Initializer.Single(i => i.Name == tensor);
+        constant.Dims.Clear();
+        constant.Dims.Add(dims);
+        if (readable)
+        {
+            Assert.Equal(model.Predict([10f, 20f, 30f]), OnnxImport.FromOnnx(proto.ToByteArray(), "pair.onnx").Predict([10f, 20f, 30f]));
+            return;
+        }
+
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "pair.onnx"));
+        Assert.Contains("(a normalization has one value per feature, [3] or [1, 3])", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_clip_from_before_opset_11_with_attribute_bounds_is_a_capped_relu()
     {

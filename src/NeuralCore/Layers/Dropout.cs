@@ -15,6 +15,9 @@ public sealed class Dropout : Layer
     private float[] _mask = [];
     private Xoshiro128 _random;
 
+    // How many mask values the last training forward used (0 after an inference forward): the backward must be of as many.
+    private int _masked;
+
     /// <summary>Creates a dropout layer whose size is fixed when it is added to a model.</summary>
     /// <param name="rate">The fraction of elements dropped, in [0, 1).</param>
     /// <param name="name">The layer's name, or null for a Keras-style one.</param>
@@ -94,6 +97,7 @@ public sealed class Dropout : Layer
     {
         if (!training || Rate == 0f)
         {
+            _masked = 0;
             input.CopyTo(output);
             return;
         }
@@ -120,9 +124,11 @@ public sealed class Dropout : Layer
         }
 
         TensorPrimitives.Multiply(input, mask, output);
+        _masked = input.Length;
     }
 
     /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
         if (inputGrad.IsEmpty)
@@ -134,6 +140,13 @@ public sealed class Dropout : Layer
         {
             outputGrad.CopyTo(inputGrad);
             return;
+        }
+
+        if (_masked != outputGrad.Length)
+        {
+            // A backward after an inference forward, or after a training forward of another batch, had used an older mask.
+            throw new InvalidOperationException(
+                $"Layer '{Name}' (Dropout): Backward needs the mask of a training Forward of the same {batch} samples just before it; the last forward was {(_masked == 0 ? "none, or an inference one" : $"a training forward of {_masked / InputSize} samples")}.");
         }
 
         TensorPrimitives.Multiply(outputGrad, _mask.AsSpan(0, outputGrad.Length), inputGrad);

@@ -15,12 +15,30 @@ internal sealed class LayerNoise
     private float[] _values = [];
     private Xoshiro128 _random;
 
+    // How many values the last training forward drew (0 after an inference forward): the backward must be of as many.
+    private int _drawn;
+
     public bool Freeze { get; set; }
 
-    public void Seed(ulong seed) => _random = new Xoshiro128(seed);
+    /// <summary>An inference forward: the next backward has no noise of its own batch to use.</summary>
+    public void Forget() => _drawn = 0;
 
-    /// <summary>The last draw's <paramref name="length"/> values.</summary>
-    public ReadOnlySpan<float> Last(int length) => _values.AsSpan(0, length);
+    /// <summary>
+    /// The last training forward's <paramref name="length"/> values, for the backward.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The last forward was not a training forward of as many values (named).</exception>
+    public ReadOnlySpan<float> ForBackward(int length, string layer, string type, int width)
+    {
+        if (_drawn != length)
+        {
+            throw new InvalidOperationException(
+                $"Layer '{layer}' ({type}): Backward needs the noise of a training Forward of the same {length / width} samples just before it; the last forward was {(_drawn == 0 ? "none, or an inference one" : $"a training forward of {_drawn / width} samples")}.");
+        }
+
+        return _values.AsSpan(0, length);
+    }
+
+    public void Seed(ulong seed) => _random = new Xoshiro128(seed);
 
     /// <summary>
     /// The buffer for <paramref name="length"/> values, grown once to the largest batch; <paramref name="draw"/> says
@@ -40,6 +58,7 @@ internal sealed class LayerNoise
         }
 
         draw = !Freeze;
+        _drawn = length;
         return _values.AsSpan(0, length);
     }
 
@@ -152,6 +171,7 @@ public sealed class GaussianNoise : Layer
     {
         if (!training || Stddev == 0f)
         {
+            _noise.Forget();
             input.CopyTo(output);
             return;
         }
@@ -267,6 +287,7 @@ public sealed class GaussianDropout : Layer
     {
         if (!training || Rate == 0f)
         {
+            _noise.Forget();
             input.CopyTo(output);
             return;
         }
@@ -287,6 +308,7 @@ public sealed class GaussianDropout : Layer
 
     /// <inheritdoc/>
     /// <remarks><c>inputGrad = outputGrad·n</c>, the noise of the last training forward.</remarks>
+    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
         if (inputGrad.IsEmpty)
@@ -300,7 +322,7 @@ public sealed class GaussianDropout : Layer
             return;
         }
 
-        TensorPrimitives.Multiply(outputGrad, _noise.Last(outputGrad.Length), inputGrad);
+        TensorPrimitives.Multiply(outputGrad, _noise.ForBackward(outputGrad.Length, Name, TypeId, InputSize), inputGrad);
     }
 }
 
@@ -404,6 +426,7 @@ public sealed class AlphaDropout : Layer
     {
         if (!training || Rate == 0f)
         {
+            _noise.Forget();
             input.CopyTo(output);
             return;
         }
@@ -429,6 +452,7 @@ public sealed class AlphaDropout : Layer
 
     /// <inheritdoc/>
     /// <remarks><c>inputGrad = outputGrad·a·k</c>: a kept element's gradient scaled by <c>a</c>, a dropped one's 0.</remarks>
+    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
         if (inputGrad.IsEmpty)
@@ -442,7 +466,7 @@ public sealed class AlphaDropout : Layer
             return;
         }
 
-        ReadOnlySpan<float> kept = _noise.Last(outputGrad.Length);
+        ReadOnlySpan<float> kept = _noise.ForBackward(outputGrad.Length, Name, TypeId, InputSize);
         float a = A;
         for (int i = 0; i < outputGrad.Length; i++)
         {

@@ -17,7 +17,10 @@ namespace NeuralCore.Layers;
 /// </summary>
 /// <remarks>
 /// Until adapted or given statistics, the mean is 0 and the variance 1: the identity. A constant feature (variance 0)
-/// is divided by 1e-7, as Keras does, which maps its adapted value to 0.
+/// is divided by 1e-7, as Keras does, which maps its adapted value to 0. Adapt sums in double, where Keras over NumPy
+/// sums float32 pairwise: the same statistics to within float rounding, not always to the bit. The model's summary
+/// counts the mean and variance as non-trainable weights, 2 per feature, where Keras counts 2 per feature and 1 (the
+/// sample count) for a layer to adapt, and none for statistics given at construction.
 /// </remarks>
 public sealed class Normalization : Layer
 {
@@ -87,9 +90,16 @@ public sealed class Normalization : Layer
     /// <param name="samples">The number of rows; positive.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> is not positive.</exception>
     /// <exception cref="ArgumentException">The data is not <paramref name="samples"/> whole rows (of the layer's width when built), or holds a value that is not finite (named by row and column).</exception>
+    /// <exception cref="InvalidOperationException">The layer was given its statistics at construction.</exception>
     public void Adapt(ReadOnlySpan<float> data, int samples)
     {
         Check.Positive(samples, nameof(samples));
+        if (_givenMean is not null)
+        {
+            // As Keras refuses it: the statistics given at construction are what the layer was made for.
+            throw new InvalidOperationException($"Layer '{Name}' (Normalization) was given its mean and variance when it was made; adapt a layer made without them.");
+        }
+
         if (!IsBuilt)
         {
             if (data.Length == 0 || data.Length % samples != 0)

@@ -154,6 +154,26 @@ public sealed class NoiseLayersTests : IDisposable
     }
 
     [Fact]
+    public void A_backward_needs_the_training_forward_of_its_own_batch_just_before_it()
+    {
+        // After an inference forward, or a training forward of another batch, the backward had multiplied by an older
+        // draw (or failed with a bare ArgumentOutOfRangeException when the batch had grown).
+        foreach (Layer layer in new Layer[] { new Dropout(3, 0.5f, 1, name: "d"), new GaussianDropout(3, 0.3f, 2, name: "d"), new AlphaDropout(3, 0.2f, 3, name: "d") })
+        {
+            float[] x = Seeded.Uniform(4 * 3, 7), y = new float[4 * 3], dy = Seeded.Uniform(4 * 3, 8), dx = new float[4 * 3];
+            layer.Forward(x.AsSpan(0, 6), y.AsSpan(0, 6), 2, training: true);
+            var e = Assert.Throws<InvalidOperationException>(() => layer.Backward(x, y, dy, dx, 4));
+            Assert.Contains($"'d' ({layer.TypeId}): Backward needs", e.Message, StringComparison.Ordinal);
+            Assert.Contains("a training forward of 2 samples", e.Message, StringComparison.Ordinal);
+            layer.Forward(x, y, 4, training: true);
+            layer.Forward(x, y, 4, training: false);
+            Assert.Contains("none, or an inference one", Assert.Throws<InvalidOperationException>(() => layer.Backward(x, y, dy, dx, 4)).Message, StringComparison.Ordinal);
+            layer.Forward(x, y, 4, training: true);
+            layer.Backward(x, y, dy, dx, 4);
+        }
+    }
+
+    [Fact]
     public void A_model_gradient_check_refuses_a_layer_that_draws_noise_in_training_by_name()
     {
         var model = new Sequential(4, seed: 1).Add(new Dense(5)).Add(new GaussianNoise(0.2f, name: "noise")).Add(new Dense(3));

@@ -122,6 +122,10 @@ public sealed class NormalizationTests : IDisposable
             Assert.Throws<ArgumentException>(() => new Sequential(3).Add(wrongWidth)).Message, StringComparison.Ordinal);
         Assert.Contains("not built", Assert.Throws<InvalidOperationException>(() => new Normalization().Mean).Message, StringComparison.Ordinal);
 
+        // Statistics given at construction are what the layer was made for: adapting it is refused, as in Keras.
+        Assert.Contains("was given its mean and variance when it was made",
+            Assert.Throws<InvalidOperationException>(() => new Normalization([0f], [1f]).Adapt(new float[4], 2)).Message, StringComparison.Ordinal);
+
         // One value for all features is broadcast.
         var shared = new Normalization([2f], [9f]);
         new Sequential(3).Add(shared);
