@@ -26,6 +26,8 @@ internal static class Cli
     };
 
     private static readonly Option<string> LossOption = ChoiceOption("--loss", "The loss: crossentropy (softmax cross-entropy) or mse (mean squared error on a softmax output).", "crossentropy", "crossentropy", "mse");
+    private static readonly Option<string> NormalizationOption = ChoiceOption("--normalization",
+        "A normalization after each hidden layer, before its ReLU: none, batch (BatchNormalization) or layer (LayerNormalization).", "none", "none", "batch", "layer");
     private static readonly Option<double> DropoutOption = DoubleOption("--dropout", "Dropout rate after each hidden layer, in [0, 1).", 0, v => v >= 0 && (float)v < 1f, "a number in [0, 1)");
     private static readonly Option<double> L2Option = DoubleOption("--l2", "L2 penalty factor on every layer's weights (Keras's kernel_regularizer=L2(factor)), in [0, 1]; 0 turns it off.", 0,
         v => v >= 0 && v <= 1, "a number in [0, 1]");
@@ -135,7 +137,7 @@ internal static class Cli
         Option[] training =
         [
             HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
-            LossOption, DropoutOption, L2Option, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+            LossOption, NormalizationOption, DropoutOption, L2Option, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
         ];
         var root = new RootCommand(
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.");
@@ -219,6 +221,7 @@ internal static class Cli
             Schedule = Given(ScheduleOption) ? result.GetValue(ScheduleOption)! : start.Schedule,
             Warmup = Given(WarmupOption) ? result.GetValue(WarmupOption) : start.Warmup,
             Loss = Given(LossOption) ? result.GetValue(LossOption)! : start.Loss,
+            Normalization = Given(NormalizationOption) ? result.GetValue(NormalizationOption)! : start.Normalization,
             Dropout = Given(DropoutOption) ? (float)result.GetValue(DropoutOption) : start.Dropout,
             L2 = Given(L2Option) ? (float)result.GetValue(L2Option) : start.L2,
             ValidationSplit = Given(SplitOption) ? result.GetValue(SplitOption) : start.ValidationSplit,

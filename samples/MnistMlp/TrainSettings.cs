@@ -18,6 +18,9 @@ internal sealed record TrainSettings
     /// <summary><c>crossentropy</c> (softmax + categorical cross-entropy on logits) or <c>mse</c> (softmax output, mean squared error).</summary>
     public string Loss { get; init; } = "crossentropy";
 
+    /// <summary><c>none</c>, <c>batch</c> or <c>layer</c>: a BatchNormalization or LayerNormalization after each hidden Dense, before its ReLU.</summary>
+    public string Normalization { get; init; } = "none";
+
     public float Dropout { get; init; }
 
     /// <summary>The L2 penalty factor on every dense layer's weights (<see cref="NeuralCore.Layers.Dense.KernelRegularizer"/>); 0 for none.</summary>

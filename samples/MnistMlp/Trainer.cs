@@ -533,6 +533,14 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             parameters += ((long)widths[i - 1] * widths[i]) + widths[i];
         }
 
+        // A batch or layer normalization after each hidden layer: γ and β per unit, and an activation buffer of its own.
+        bool normalized = settings.Normalization != "none";
+        long hiddenUnits = settings.Hidden.Sum(w => (long)w);
+        if (normalized)
+        {
+            parameters += 2 * hiddenUnits;
+        }
+
         string hidden = string.Join(',', settings.Hidden);
         if (parameters > Array.MaxLength)
         {
@@ -553,7 +561,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         // Weights and gradients twice (each layer's own copy, then the model's arena), the optimizer's state
         // (Adam: two moments; the trainer's SGD: none), the activation and gradient buffers of one batch, the data.
         decimal weights = 4m * parameters * (4 + slots);
-        decimal buffers = 4m * settings.BatchSize * (widths.Skip(1).Sum(w => (decimal)w) + (2m * widths.Max()));
+        decimal buffers = 4m * settings.BatchSize * (widths.Skip(1).Sum(w => (decimal)w) + (normalized ? hiddenUnits : 0) + (2m * widths.Max()));
         decimal data = 4m * 70_000 * Mnist.Features;
         decimal total = weights + buffers + data;
         if (availableBytes > 0 && total > availableBytes)
@@ -591,7 +599,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         Regularizer? l2 = settings.L2 > 0 ? Regularizer.L2(settings.L2) : null;
         foreach (int units in settings.Hidden)
         {
-            model.Add(new Dense(units) { KernelRegularizer = l2 }).Add(new Relu());
+            model.Add(new Dense(units) { KernelRegularizer = l2 });
+            if (settings.Normalization == "batch")
+            {
+                model.Add(new BatchNormalization());
+            }
+            else if (settings.Normalization == "layer")
+            {
+                model.Add(new LayerNormalization());
+            }
+
+            model.Add(new Relu());
             if (settings.Dropout > 0)
             {
                 model.Add(new Dropout(settings.Dropout));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using MnistMlp;
 using NeuralCore.Layers;
 using NeuralCore.Optimizers;
+using NeuralCore.Models;
 
 namespace NeuralCore.Samples.Tests;
 
@@ -48,6 +49,13 @@ public class MnistMlpCliTests
         Assert.Equal("some/dir", settings.DataDirectory);
         Assert.Equal("out/dir", settings.OutputDirectory);
         Assert.Equal(0.01f, Cli.Parse("--optimizer", "sgd").Settings!.EffectiveLearningRate);
+
+        // --normalization puts one after each hidden Dense, before its ReLU.
+        Assert.Equal("none", settings.Normalization);
+        Sequential batch = Trainer.BuildModel(Cli.Parse("--hidden", "32,16", "--normalization", "batch").Settings!);
+        Assert.Equal(["Dense", "BatchNormalization", "ReLU", "Dense", "BatchNormalization", "ReLU", "Dense"], batch.Layers.Select(l => l.TypeId));
+        Sequential layer = Trainer.BuildModel(Cli.Parse("--hidden", "32", "--normalization", "layer").Settings!);
+        Assert.Equal(["Dense", "LayerNormalization", "ReLU", "Dense"], layer.Layers.Select(l => l.TypeId));
     }
 
     [Theory]
@@ -169,6 +177,7 @@ public class MnistMlpCliTests
     [InlineData("--hidden", "0", "--hidden takes layer sizes")]
     [InlineData("--optimizer", "adamw", "--optimizer must be one of adam, sgd, rmsprop, adagrad, adadelta, adamax, nadam, lion; got 'adamw'")]
     [InlineData("--loss", "hinge", "--loss must be one of crossentropy, mse")]
+    [InlineData("--normalization", "group", "--normalization must be one of none, batch, layer")]
     [InlineData("--learning-rate", "-1", "--learning-rate must be a number in (0, 10]")]
     [InlineData("--learning-rate", "NaN", "--learning-rate must be")]
     [InlineData("--dropout", "1", "--dropout must be a number in [0, 1)")]
