@@ -1,8 +1,8 @@
 using System.CommandLine;
 using MnistMlp;
 using NeuralCore.Layers;
-using NeuralCore.Optimizers;
 using NeuralCore.Models;
+using NeuralCore.Optimizers;
 
 namespace NeuralCore.Samples.Tests;
 
