@@ -65,13 +65,7 @@ public sealed class ModelFileTests : IDisposable
     [Fact]
     public void Every_built_in_layer_and_its_options_round_trip()
     {
-        var model = new Sequential(6, seed: 9)
-            .Add(new Dense(12, Activation.Tanh, useBias: false)).Add(new Relu { MaxValue = 1.5f, NegativeSlope = 0.1f, Threshold = 0.2f })
-            .Add(new Dense(10, Activation.Sigmoid)).Add(new LeakyRelu(0.05f)).Add(new Gelu(approximate: true))
-            .Add(new Dense(8, Activation.Relu)).Add(new Gelu()).Add(new Tanh()).Add(new Sigmoid())
-            .Add(new Elu(0.7f)).Add(new Selu()).Add(new Silu()).Add(new Softplus()).Add(new BatchNormalization(0.9f, 0.01f))
-            .Add(new Dense(3, Activation.Softmax));
-        model.Compile(new MeanSquaredError(), new Adam());
+        Sequential model = EveryLayer();
 
         // One step, so that the batch normalization's running statistics are not their starting values.
         model.TrainStep(Seeded.Uniform(4 * 6, 5, 2f), LossTargets.FromValues(new float[4 * 3]), 4);
@@ -87,6 +81,15 @@ public sealed class ModelFileTests : IDisposable
             model.Layers[i].WriteConfig(expected);
             loaded.Layers[i].WriteConfig(actual);
             Assert.Equal(expected.ToString(), actual.ToString());
+            if (model.Layers[i] is Layer own)
+            {
+                // And the state: statistics, noise generators.
+                var expectedState = new ComponentConfig(own.TypeId);
+                var actualState = new ComponentConfig(own.TypeId);
+                own.WriteState(expectedState);
+                ((Layer)loaded.Layers[i]).WriteState(actualState);
+                Assert.Equal(expectedState.ToString(), actualState.ToString());
+            }
         }
 
         float[] x = Seeded.Uniform(5 * 6, 3, 2f);
@@ -94,11 +97,66 @@ public sealed class ModelFileTests : IDisposable
         model.Infer(x, before, 5);
         loaded.Infer(x, after, 5);
         Assert.Equal(before, after);
-        var saved = (BatchNormalization)model.Layers[^2];
-        var read = (BatchNormalization)loaded.Layers[^2];
+        var saved = model.Layers.OfType<BatchNormalization>().Single();
+        var read = loaded.Layers.OfType<BatchNormalization>().Single();
         Assert.NotEqual(new float[8], saved.MovingMean.ToArray());
         Assert.Equal(saved.MovingMean.ToArray(), read.MovingMean.ToArray());
         Assert.Equal(saved.MovingVariance.ToArray(), read.MovingVariance.ToArray());
+    }
+
+    // Every built-in layer type, with options away from their defaults.
+    private static Sequential EveryLayer()
+    {
+        var model = new Sequential(6, seed: 9)
+            .Add(new Normalization([0.5f, -1f, 2f, 0f, 3f, 1f], [4f, 0.25f, 1f, 9f, 2f, 0.5f], name: "inputs"))
+            .Add(new Dense(12, Activation.Tanh, useBias: false)).Add(new Relu { MaxValue = 1.5f, NegativeSlope = 0.1f, Threshold = 0.2f })
+            .Add(new Dense(10, Activation.Sigmoid)).Add(new LeakyRelu(0.05f)).Add(new Gelu(approximate: true))
+            .Add(new Dense(8, Activation.Relu)).Add(new Gelu()).Add(new Tanh()).Add(new Sigmoid())
+            .Add(new Elu(0.7f)).Add(new Selu()).Add(new AlphaDropout(0.1f)).Add(new Silu()).Add(new Softplus()).Add(new BatchNormalization(0.9f, 0.01f))
+            .Add(new GaussianNoise(0.2f)).Add(new LayerNormalization(0.01f, center: false)).Add(new GaussianDropout(0.3f)).Add(new Dropout(0.2f))
+            .Add(new Dense(3, Activation.Softmax));
+        model.Compile(new MeanSquaredError(), new Adam());
+        return model;
+    }
+
+    private static readonly Lazy<byte[]> EveryLayerBytes = new(() =>
+    {
+        Sequential model = EveryLayer();
+        model.TrainStep(Seeded.Uniform(4 * 6, 5, 2f), LossTargets.FromValues(new float[4 * 3]), 4);
+        string path = Path.Combine(Path.GetTempPath(), $"nc-{Guid.NewGuid():N}.ncm");
+        try
+        {
+            ModelFile.Save(model, path);
+            return File.ReadAllBytes(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    });
+
+    [Property(MaxTest = 200)]
+    public void Mutated_files_of_every_layer_type_only_ever_raise_invalid_data(int[] positions, byte value, bool fixChecksum)
+    {
+        // Every layer's config and state readers (statistics, generators, options) meet damaged bytes behind a valid checksum.
+        byte[] bytes = (byte[])EveryLayerBytes.Value.Clone();
+        foreach (int p in positions ?? [])
+        {
+            bytes[Math.Abs(p % bytes.Length)] = value;
+        }
+
+        if (fixChecksum)
+        {
+            SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32), bytes.AsSpan(bytes.Length - 32));
+        }
+
+        try
+        {
+            ModelFile.Read(bytes, "mutated.ncm");
+        }
+        catch (InvalidDataException)
+        {
+        }
     }
 
     [Fact]
