@@ -193,7 +193,7 @@ public static class GradientChecker
         {
             // Its training forward draws a new mask or noise at each evaluation: the loss here is another function.
             throw new InvalidOperationException(
-                $"Layer '{noisy.Name}' ({noisy.TypeId}) draws random values in training, where inference is the identity, so the model's gradient cannot be checked against its inference loss; set its rate to 0 for the check, or check the layer alone with GradientChecker.CheckLayer and its mask frozen.");
+                $"Layer '{noisy.Name}' ({noisy.TypeId}) draws random values in training, where inference is the identity, so the model's gradient cannot be checked against its inference loss; check a model built with {(noisy is GaussianNoise ? "stddev" : "rate")} 0 there, or the layer alone with GradientChecker.CheckLayer after a training forward, its {(noisy is Dropout or AlphaDropout ? "FreezeMask" : "FreezeNoise")} set.");
         }
 
         if (model.Layers.FirstOrDefault(l => l is BatchNormalization) is { } normalization)

@@ -9,7 +9,8 @@ namespace NeuralCore.Kernels;
 /// variance, the normalization <c>y = γ·(x - μ)·s + β</c> with <c>s = 1/√(σ² + ε)</c>, and its backward pass. All in
 /// double. A row's sums are taken in eight running sums (element <c>j</c> into sum <c>j mod 8</c>, the last
 /// <c>features mod 8</c> elements after them in order) combined in one fixed order, and a column's sums over the batch
-/// sample after sample, so the results depend on neither the thread count nor the vector width.
+/// sample after sample, so the results depend on neither the thread count nor the vector width: the 512-bit paths
+/// hold the eight sums in one register, the 256-bit ones in two, the scalar one in eight variables.
 /// </summary>
 public static class LayerNormKernels
 {
@@ -58,6 +59,20 @@ public static class LayerNormKernels
             (mean[n], scale[n]) = (mu, s);
             Span<float> output = y.Slice(n * features, features);
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s);
+                for (; j <= features - 16; j += 16)
+                {
+                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    (Vector512<double> gLo, Vector512<double> gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    (Vector512<double> bLo, Vector512<double> bHi) = Vector512.Widen(Vector512.Create(beta.Slice(j, 16)));
+                    lo = (gLo * ((lo - m) * sv)) + bLo;
+                    hi = (gHi * ((hi - m) * sv)) + bHi;
+                    Vector512.Narrow(lo, hi).CopyTo(output.Slice(j, 16));
+                }
+            }
+
             if (Vector256.IsHardwareAccelerated)
             {
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s);
@@ -138,6 +153,22 @@ public static class LayerNormKernels
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
             double mu = mean[n], s = scale[n];
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s);
+                ref double a = ref MemoryMarshal.GetReference(dySum);
+                ref double b = ref MemoryMarshal.GetReference(dyXhatSum);
+                for (; j <= count - 16; j += 16)
+                {
+                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    (Vector512<double> dLo, Vector512<double> dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    (Vector512.LoadUnsafe(ref a, (nuint)j) + dLo).StoreUnsafe(ref a, (nuint)j);
+                    (Vector512.LoadUnsafe(ref a, (nuint)j + 8) + dHi).StoreUnsafe(ref a, (nuint)j + 8);
+                    (Vector512.LoadUnsafe(ref b, (nuint)j) + (dLo * ((lo - m) * sv))).StoreUnsafe(ref b, (nuint)j);
+                    (Vector512.LoadUnsafe(ref b, (nuint)j + 8) + (dHi * ((hi - m) * sv))).StoreUnsafe(ref b, (nuint)j + 8);
+                }
+            }
+
             if (Vector256.IsHardwareAccelerated)
             {
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s);
@@ -180,6 +211,20 @@ public static class LayerNormKernels
             double mu = mean[n], s = scale[n];
             (double gMean, double gxMean) = GradientMeans(row, dy, gamma, mu, s);
             int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s), a = Vector512.Create(gMean), b = Vector512.Create(gxMean);
+                for (; j <= features - 16; j += 16)
+                {
+                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    (Vector512<double> dLo, Vector512<double> dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    (Vector512<double> gLo, Vector512<double> gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    lo = sv * ((dLo * gLo) - a - (((lo - m) * sv) * b));
+                    hi = sv * ((dHi * gHi) - a - (((hi - m) * sv) * b));
+                    Vector512.Narrow(lo, hi).CopyTo(dx.Slice(j, 16));
+                }
+            }
+
             if (Vector256.IsHardwareAccelerated)
             {
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s), a = Vector256.Create(gMean), b = Vector256.Create(gxMean);
@@ -210,6 +255,26 @@ public static class LayerNormKernels
         {
             Vector256<double> ga = Vector256<double>.Zero, gb = Vector256<double>.Zero, pa = Vector256<double>.Zero, pb = Vector256<double>.Zero;
             Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // One register per sum holds its eight running sums, in the 256-bit loop's order.
+                Vector512<double> g = Vector512<double>.Zero, p = Vector512<double>.Zero, m512 = Vector512.Create(mu), s512 = Vector512.Create(s);
+                for (; j <= features - 16; j += 16)
+                {
+                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    (Vector512<double> dLo, Vector512<double> dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    (Vector512<double> gLo, Vector512<double> gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    gLo *= dLo;
+                    gHi *= dHi;
+                    g += gLo;
+                    p += gLo * ((lo - m512) * s512);
+                    g += gHi;
+                    p += gHi * ((hi - m512) * s512);
+                }
+
+                (ga, gb, pa, pb) = (g.GetLower(), g.GetUpper(), p.GetLower(), p.GetUpper());
+            }
+
             for (; j <= features - 8; j += 8)
             {
                 (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
@@ -261,6 +326,20 @@ public static class LayerNormKernels
         if (Vector256.IsHardwareAccelerated)
         {
             Vector256<double> a = Vector256<double>.Zero, b = Vector256<double>.Zero;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                // One register holds the eight sums: elements j..j+7, then j+8..j+15, as the 256-bit loop adds them.
+                Vector512<double> sums = Vector512<double>.Zero;
+                for (; j <= row.Length - 16; j += 16)
+                {
+                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    sums += lo;
+                    sums += hi;
+                }
+
+                (a, b) = (sums.GetLower(), sums.GetUpper());
+            }
+
             for (; j <= row.Length - 8; j += 8)
             {
                 (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
@@ -301,6 +380,21 @@ public static class LayerNormKernels
         if (Vector256.IsHardwareAccelerated)
         {
             Vector256<double> a = Vector256<double>.Zero, b = Vector256<double>.Zero, m = Vector256.Create(mu);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<double> sums = Vector512<double>.Zero, m512 = Vector512.Create(mu);
+                for (; j <= row.Length - 16; j += 16)
+                {
+                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    lo -= m512;
+                    hi -= m512;
+                    sums += lo * lo;
+                    sums += hi * hi;
+                }
+
+                (a, b) = (sums.GetLower(), sums.GetUpper());
+            }
+
             for (; j <= row.Length - 8; j += 8)
             {
                 (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));

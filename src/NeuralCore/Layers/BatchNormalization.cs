@@ -116,7 +116,7 @@ public sealed class BatchNormalization : Layer
         if (mean.Length != InputSize || variance.Length != InputSize)
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{Name}' has {InputSize} features but its state holds {mean.Length} running means and {variance.Length} running variances."));
+                $"Layer '{Label}' has {InputSize} features but its state holds {mean.Length} running means and {variance.Length} running variances."));
         }
 
         CheckStatistics(mean, variance);
@@ -136,7 +136,7 @@ public sealed class BatchNormalization : Layer
             if (!float.IsFinite(mean[j]) || !(variance[j] >= 0) || float.IsPositiveInfinity(variance[j]))
             {
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"Layer '{Name}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
+                    $"Layer '{Label}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
             }
         }
     }
@@ -219,7 +219,7 @@ public sealed class BatchNormalization : Layer
         if (_statisticsBatch != batch)
         {
             throw new InvalidOperationException(
-                $"Layer '{Name}' (BatchNormalization): Backward needs the batch statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
+                $"Layer '{Label}' (BatchNormalization): Backward needs the batch statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
         }
 
         RunColumns(input, default, outputGrad, inputGrad, batch, backward: true);
@@ -370,5 +370,5 @@ public sealed class BatchNormalization : Layer
     }
 
     private InvalidOperationException NotBuilt() =>
-        new($"Layer '{Name}' (BatchNormalization) is not built: give it an input size or add it to a model first.");
+        new($"Layer '{Label}' (BatchNormalization) is not built: give it an input size or add it to a model first.");
 }

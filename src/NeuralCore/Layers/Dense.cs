@@ -465,7 +465,7 @@ public sealed class Dense : Layer
     {
         if (!IsBuilt)
         {
-            throw new InvalidOperationException($"Layer '{Name}' is not built: add it to a model first.");
+            throw new InvalidOperationException($"Layer '{Label}' is not built: add it to a model first.");
         }
 
         ReadOnlySpan<float> parameters = Parameters.Span;
@@ -629,7 +629,7 @@ public sealed class Dense : Layer
 
         if (PanelOrder.IsValid)
         {
-            throw new InvalidOperationException($"Layer '{Name}' keeps its weights in panel order, which only the first layer (whose input gradient is not needed) does.");
+            throw new InvalidOperationException($"Layer '{Label}' keeps its weights in panel order, which only the first layer (whose input gradient is not needed) does.");
         }
 
         ReadOnlySpan<float> w = Parameters.Span[..weights];

@@ -107,7 +107,7 @@ public sealed class Dropout : Layer
             if (FreezeMask)
             {
                 throw new InvalidOperationException(
-                    $"Layer '{Name}': the mask is frozen for {_mask.Length / OutputSize} samples but the batch has {batch}.");
+                    $"Layer '{Label}': the mask is frozen for {_mask.Length / OutputSize} samples but the batch has {batch}.");
             }
 
             _mask = new float[input.Length];
@@ -146,7 +146,7 @@ public sealed class Dropout : Layer
         {
             // A backward after an inference forward, or after a training forward of another batch, had used an older mask.
             throw new InvalidOperationException(
-                $"Layer '{Name}' (Dropout): Backward needs the mask of a training Forward of the same {batch} samples just before it; the last forward was {(_masked == 0 ? "none, or an inference one" : $"a training forward of {_masked / InputSize} samples")}.");
+                $"Layer '{Label}' (Dropout): Backward needs the mask of a training Forward of the same {batch} samples just before it; the last forward was {(_masked == 0 ? "none, or an inference one" : $"a training forward of {_masked / InputSize} samples")}.");
         }
 
         TensorPrimitives.Multiply(outputGrad, _mask.AsSpan(0, outputGrad.Length), inputGrad);

@@ -47,6 +47,9 @@ public abstract class Layer : ILayer
     /// <summary>The Keras-style base name the model numbers (e.g. <c>dense</c>, <c>re_lu</c>).</summary>
     public abstract string DefaultName { get; }
 
+    /// <summary>How messages name the layer: its name, or before a model names it, its default name.</summary>
+    internal string Label => _name.Length > 0 ? _name : DefaultName;
+
     /// <inheritdoc/>
     public abstract string TypeId { get; }
 
@@ -164,7 +167,7 @@ public abstract class Layer : ILayer
             if (inputSize != InputSize)
             {
                 throw new InvalidOperationException(
-                    $"Layer '{Name}' is built for {InputSize} input features but is given {inputSize}.");
+                    $"Layer '{Label}' is built for {InputSize} input features but is given {inputSize}.");
             }
 
             return;
@@ -205,13 +208,13 @@ public abstract class Layer : ILayer
         if (parameters.Length != ParameterCount)
         {
             throw new ArgumentException(
-                $"Layer '{Name}' has {ParameterCount} parameters but {parameters.Length} slots were given.", nameof(parameters));
+                $"Layer '{Label}' has {ParameterCount} parameters but {parameters.Length} slots were given.", nameof(parameters));
         }
 
         if (gradients.Length != ParameterCount)
         {
             throw new ArgumentException(
-                $"Layer '{Name}' has {ParameterCount} parameters but {gradients.Length} gradient slots were given.", nameof(gradients));
+                $"Layer '{Label}' has {ParameterCount} parameters but {gradients.Length} gradient slots were given.", nameof(gradients));
         }
 
         _parameters.Span.CopyTo(parameters.Span);
@@ -317,7 +320,7 @@ public abstract class Layer : ILayer
         if (!IsBuilt)
         {
             throw new InvalidOperationException(
-                $"Layer '{Name}' ({GetType().Name}) is not built: give it an input size or add it to a model first.");
+                $"Layer '{Label}' ({GetType().Name}) is not built: give it an input size or add it to a model first.");
         }
     }
 
@@ -328,7 +331,7 @@ public abstract class Layer : ILayer
         if (length < needed)
         {
             throw new ArgumentException(
-                $"Layer '{Name}': {name} holds {length} floats but its shape [batch={batch}, {features}] needs {needed}.", name);
+                $"Layer '{Label}': {name} holds {length} floats but its shape [batch={batch}, {features}] needs {needed}.", name);
         }
     }
 }

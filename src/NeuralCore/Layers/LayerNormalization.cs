@@ -53,7 +53,7 @@ public sealed class LayerNormalization : Layer
     /// <param name="center">Whether the layer adds a learned offset β.</param>
     /// <param name="scale">Whether the layer multiplies by a learned scale γ.</param>
     /// <param name="name">The layer's name, or null.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="epsilon"/> is not positive and finite.</exception>
     public LayerNormalization(int size, float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null)
         : this(epsilon, center, scale, name) => Build(size, 0);
 
@@ -189,7 +189,7 @@ public sealed class LayerNormalization : Layer
         if (_statisticsBatch != batch)
         {
             throw new InvalidOperationException(
-                $"Layer '{Name}' (LayerNormalization): Backward needs the statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
+                $"Layer '{Label}' (LayerNormalization): Backward needs the statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
         }
 
         Run(input, default, outputGrad, inputGrad, batch, _mean, _scale, backward: true);

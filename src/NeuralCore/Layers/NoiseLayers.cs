@@ -109,6 +109,7 @@ public sealed class GaussianNoise : Layer
     /// <param name="stddev">The noise's standard deviation, in [0, 1].</param>
     /// <param name="seed">The seed of the noise.</param>
     /// <param name="name">The layer's name, or null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="stddev"/> is outside [0, 1] or NaN.</exception>
     public GaussianNoise(int size, float stddev, ulong seed, string? name = null)
         : this(stddev, name) => Build(size, seed);
 
@@ -176,7 +177,7 @@ public sealed class GaussianNoise : Layer
             return;
         }
 
-        Span<float> noise = _noise.Next(input.Length, Name, InputSize, out bool draw);
+        Span<float> noise = _noise.Next(input.Length, Label, InputSize, out bool draw);
         if (draw)
         {
             double stddev = Stddev;
@@ -225,6 +226,7 @@ public sealed class GaussianDropout : Layer
     /// <param name="rate">The drop probability, in [0, 1).</param>
     /// <param name="seed">The seed of the noise.</param>
     /// <param name="name">The layer's name, or null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="rate"/> is outside [0, 1) or NaN.</exception>
     public GaussianDropout(int size, float rate, ulong seed, string? name = null)
         : this(rate, name) => Build(size, seed);
 
@@ -292,7 +294,7 @@ public sealed class GaussianDropout : Layer
             return;
         }
 
-        Span<float> noise = _noise.Next(input.Length, Name, InputSize, out bool draw);
+        Span<float> noise = _noise.Next(input.Length, Label, InputSize, out bool draw);
         if (draw)
         {
             // Keras's deviation, √(rate / (1 - rate)), in double as Python computes it from the decimal rate written.
@@ -322,7 +324,7 @@ public sealed class GaussianDropout : Layer
             return;
         }
 
-        TensorPrimitives.Multiply(outputGrad, _noise.ForBackward(outputGrad.Length, Name, TypeId, InputSize), inputGrad);
+        TensorPrimitives.Multiply(outputGrad, _noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize), inputGrad);
     }
 }
 
@@ -352,6 +354,7 @@ public sealed class AlphaDropout : Layer
     /// <param name="rate">The fraction dropped, in [0, 1).</param>
     /// <param name="seed">The seed of the masks.</param>
     /// <param name="name">The layer's name, or null.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="rate"/> is outside [0, 1) or NaN.</exception>
     public AlphaDropout(int size, float rate, ulong seed, string? name = null)
         : this(rate, name) => Build(size, seed);
 
@@ -434,7 +437,7 @@ public sealed class AlphaDropout : Layer
         // The mask holds 1 where an element is kept and 0 where it is dropped; in float as Keras computes:
         // x = input·k + α'·(1 - k), then a·x + b.
         float rate = Rate, a = A, b = B, alphaP = (float)AlphaP;
-        Span<float> kept = _noise.Next(input.Length, Name, InputSize, out bool draw);
+        Span<float> kept = _noise.Next(input.Length, Label, InputSize, out bool draw);
         if (draw)
         {
             for (int i = 0; i < kept.Length; i++)
@@ -466,7 +469,7 @@ public sealed class AlphaDropout : Layer
             return;
         }
 
-        ReadOnlySpan<float> kept = _noise.ForBackward(outputGrad.Length, Name, TypeId, InputSize);
+        ReadOnlySpan<float> kept = _noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize);
         float a = A;
         for (int i = 0; i < outputGrad.Length; i++)
         {

@@ -30,6 +30,9 @@ public sealed class Normalization : Layer
     private float[] _mean = [], _variance = [];
     private readonly float[]? _givenMean, _givenVariance;
 
+    // Made with its statistics (kept through a model file, whose config says so): Adapt is refused, as in Keras.
+    private bool _fixedStatistics;
+
     /// <summary>Creates a normalization whose size is fixed when it is added to a model; adapt it, or set its statistics, before use.</summary>
     /// <param name="invert">Whether to undo a normalization instead (Keras's <c>invert</c>): <c>mean + input·std</c>.</param>
     /// <param name="name">The layer's name, or null for a Keras-style one.</param>
@@ -54,6 +57,7 @@ public sealed class Normalization : Layer
         CheckStatistics(mean, variance, nameof(mean), nameof(variance));
         _givenMean = mean.ToArray();
         _givenVariance = variance.ToArray();
+        _fixedStatistics = true;
     }
 
     /// <summary>Creates a built normalization over <paramref name="size"/> features (mean 0, variance 1 until adapted).</summary>
@@ -94,10 +98,10 @@ public sealed class Normalization : Layer
     public void Adapt(ReadOnlySpan<float> data, int samples)
     {
         Check.Positive(samples, nameof(samples));
-        if (_givenMean is not null)
+        if (_fixedStatistics)
         {
             // As Keras refuses it: the statistics given at construction are what the layer was made for.
-            throw new InvalidOperationException($"Layer '{Name}' (Normalization) was given its mean and variance when it was made; adapt a layer made without them.");
+            throw new InvalidOperationException($"Layer '{Label}' (Normalization) was given its mean and variance when it was made; adapt a layer made without them.");
         }
 
         if (!IsBuilt)
@@ -130,11 +134,11 @@ public sealed class Normalization : Layer
     }
 
     /// <inheritdoc/>
-    /// <remarks><c>invert</c>.</remarks>
+    /// <remarks><c>invert</c>, and <c>fixed_statistics</c> for a layer made with its statistics (which refuses <see cref="Adapt(ReadOnlySpan{float}, int)"/>).</remarks>
     public override void WriteConfig(ComponentConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Set("invert", Invert);
+        config.Set("invert", Invert).Set("fixed_statistics", _fixedStatistics);
     }
 
     /// <inheritdoc/>
@@ -154,7 +158,7 @@ public sealed class Normalization : Layer
         if (mean.Length != InputSize || variance.Length != InputSize)
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{Name}' has {InputSize} features but its state holds {mean.Length} means and {variance.Length} variances."));
+                $"Layer '{Label}' has {InputSize} features but its state holds {mean.Length} means and {variance.Length} variances."));
         }
 
         CheckState(mean, variance);
@@ -175,7 +179,7 @@ public sealed class Normalization : Layer
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"Layer '{Name}': {e.Message.Split(" (Parameter")[0]}", e);
+            throw new InvalidDataException($"Layer '{Label}': {e.Message.Split(" (Parameter")[0]}", e);
         }
     }
 
@@ -198,7 +202,10 @@ public sealed class Normalization : Layer
 
     [ModuleInitializer]
     internal static void Register() =>
-        ComponentRegistry.RegisterLayer("Normalization", config => new Normalization(config.GetBoolean("invert")));
+        ComponentRegistry.RegisterLayer("Normalization", config => new Normalization(config.GetBoolean("invert"))
+        {
+            _fixedStatistics = config.GetBoolean("fixed_statistics", false),
+        });
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">Statistics given at construction are neither one nor <paramref name="inputSize"/> per feature.</exception>
@@ -225,7 +232,7 @@ public sealed class Normalization : Layer
         else
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{Name}' (Normalization) was given {_givenMean.Length} means and variances for {inputSize} features: give one per feature, or one for all."));
+                $"Layer '{Label}' (Normalization) was given {_givenMean.Length} means and variances for {inputSize} features: give one per feature, or one for all."));
         }
 
         return inputSize;
@@ -333,5 +340,5 @@ public sealed class Normalization : Layer
     }
 
     private InvalidOperationException NotBuilt() =>
-        new($"Layer '{Name}' (Normalization) is not built: adapt it to data, give it an input size, or add it to a model first.");
+        new($"Layer '{Label}' (Normalization) is not built: adapt it to data, give it an input size, or add it to a model first.");
 }

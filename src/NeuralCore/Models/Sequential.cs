@@ -516,8 +516,10 @@ public sealed class Sequential
         int inputs = OutputSize;
         if (layer.IsBuilt && layer.InputSize != inputs)
         {
-            throw new ArgumentException(
-                $"Layer '{layer.Name}' expects {layer.InputSize} input features but the previous layer outputs {inputs}.", nameof(layer));
+            string label = layer is Layer named ? named.Label : layer.Name;
+            throw new ArgumentException(_layers.Count == 0
+                ? $"Layer '{label}' expects {layer.InputSize} input features but the model's input has {inputs}."
+                : $"Layer '{label}' expects {layer.InputSize} input features but the previous layer outputs {inputs}.", nameof(layer));
         }
 
         ulong seed = Xoshiro128.Derive(Seed, (ulong)_layers.Count);

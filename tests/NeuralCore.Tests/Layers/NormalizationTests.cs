@@ -161,6 +161,11 @@ public sealed class NormalizationTests : IDisposable
         Sequential loaded = ModelFile.Load(path);
         var read = (Normalization)loaded.Layers[0];
         Assert.Equal(("standardize", false), (read.Name, read.Invert));
+        read.Adapt(x, Samples); // an adapted layer may be adapted again; one made with its statistics may not, loaded or not
+        var fixedStatistics = new Sequential(2).Add(new Normalization([1f, 2f], [3f, 4f]));
+        ModelFile.Save(fixedStatistics, path);
+        Assert.Throws<InvalidOperationException>(() => ((Normalization)ModelFile.Load(path).Layers[0]).Adapt(x, Samples));
+        ModelFile.Save(model, path);
         Assert.Equal(normalization.Mean.ToArray(), read.Mean.ToArray());
         Assert.Equal(normalization.Variance.ToArray(), read.Variance.ToArray());
         Assert.Equal(model.Predict(x, Samples), loaded.Predict(x, Samples));

@@ -279,8 +279,10 @@ public class SequentialTests
     {
         var model = new Sequential(4);
         var ex = Assert.Throws<ArgumentException>(() => model.Add(new Dense(5, 3, 0)));
-        Assert.Contains("expects 5 input features but the previous layer outputs 4", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("Layer 'dense' expects 5 input features but the model's input has 4. (Parameter 'layer')", ex.Message);
         model.Add(new Dense(3));
+        ex = Assert.Throws<ArgumentException>(() => model.Add(new Normalization(4)));
+        Assert.Contains("Layer 'normalization' expects 4 input features but the previous layer outputs 3", ex.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidOperationException>(() => model.TrainStep(new float[4], [0], 1));
         model.Compile(new SoftmaxCrossEntropy(), new Sgd());
         Assert.Throws<InvalidOperationException>(() => model.Add(new Relu()));
