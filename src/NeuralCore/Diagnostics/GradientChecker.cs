@@ -24,8 +24,7 @@ public sealed record GradientCheckResult(double MaxInputError, double MaxParamet
 /// </summary>
 /// <remarks>
 /// Piecewise-linear functions such as ReLU have kinks: keep inputs further than <c>h</c> from them. Layers that draw
-/// randomness in training must hold it fixed (<see cref="Dropout.FreezeMask"/>, <see cref="GaussianNoise.FreezeNoise"/>,
-/// <see cref="GaussianDropout.FreezeNoise"/>, <see cref="AlphaDropout.FreezeMask"/>) after one forward.
+/// randomness in training must hold it fixed (<see cref="NoiseLayer.FreezeNoise"/>) after one forward.
 /// </remarks>
 public static class GradientChecker
 {
@@ -193,7 +192,7 @@ public static class GradientChecker
         {
             // Its training forward draws a new mask or noise at each evaluation: the loss here is another function.
             throw new InvalidOperationException(
-                $"Layer '{noisy.Name}' ({noisy.TypeId}) draws random values in training, where inference is the identity, so the model's gradient cannot be checked against its inference loss; check a model built with {(noisy is GaussianNoise ? "stddev" : "rate")} 0 there, or the layer alone with GradientChecker.CheckLayer after a training forward, its {(noisy is Dropout or AlphaDropout ? "FreezeMask" : "FreezeNoise")} set.");
+                $"Layer '{noisy.Name}' ({noisy.TypeId}) draws random values in training, where inference is the identity, so the model's gradient cannot be checked against its inference loss; check a model built with {(noisy is GaussianNoise ? "stddev" : "rate")} 0 there, or the layer alone with GradientChecker.CheckLayer after a training forward, its FreezeNoise set.");
         }
 
         if (model.Layers.FirstOrDefault(l => l is BatchNormalization) is { } normalization)

@@ -86,13 +86,61 @@ internal sealed class LayerNoise
 }
 
 /// <summary>
+/// A training-time regularization layer (<see cref="Dropout"/>, <see cref="GaussianNoise"/>, <see cref="GaussianDropout"/>,
+/// <see cref="AlphaDropout"/>): in training it draws one value per element from its seeded generator, serially (so a
+/// seed fixes the draws whatever the thread count); at inference it is the identity. The generator's state is the
+/// layer's state in a model file, so a resumed run draws what it would have drawn.
+/// </summary>
+public abstract class NoiseLayer : Layer
+{
+    private protected NoiseLayer(string? name)
+        : base(name)
+    {
+    }
+
+    private protected LayerNoise Noise { get; } = new();
+
+    /// <summary>
+    /// When true, training forwards reuse the last draw instead of drawing anew (for gradient checks, which need the
+    /// same function at every evaluation). The batch must not grow while frozen.
+    /// </summary>
+    public bool FreezeNoise
+    {
+        get => Noise.Freeze;
+        set => Noise.Freeze = value;
+    }
+
+    /// <inheritdoc/>
+    internal override bool InferenceIsIdentity => true;
+
+    /// <inheritdoc/>
+    /// <remarks>The generator's state.</remarks>
+    protected internal sealed override void WriteState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Noise.Write(state);
+    }
+
+    /// <inheritdoc/>
+    protected internal sealed override void ReadState(ComponentConfig state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Noise.Read(state);
+    }
+
+    /// <inheritdoc/>
+    protected sealed override int OnBuild(int inputSize) => inputSize;
+
+    /// <inheritdoc/>
+    protected sealed override void OnSeed(ulong seed) => Noise.Seed(seed);
+}
+
+/// <summary>
 /// Keras's <c>GaussianNoise</c>: in training, <c>output = input + n</c> with <c>n</c> drawn from N(0, stddev²) per
 /// element; at inference the identity. The noise comes from the layer's seed, so a seed fixes it.
 /// </summary>
-public sealed class GaussianNoise : Layer
+public sealed class GaussianNoise : NoiseLayer
 {
-    private readonly LayerNoise _noise = new();
-
     /// <summary>Creates a Gaussian noise layer whose size is fixed when it is added to a model.</summary>
     /// <param name="stddev">The noise's standard deviation, in [0, 1] as Keras requires.</param>
     /// <param name="name">The layer's name, or null for a Keras-style one.</param>
@@ -116,21 +164,11 @@ public sealed class GaussianNoise : Layer
     /// <summary>The noise's standard deviation in training.</summary>
     public float Stddev { get; }
 
-    /// <summary>When true, training forwards reuse the last noise (for gradient checks); the batch must not grow meanwhile.</summary>
-    public bool FreezeNoise
-    {
-        get => _noise.Freeze;
-        set => _noise.Freeze = value;
-    }
-
     /// <inheritdoc/>
     public override string DefaultName => "gaussian_noise";
 
     /// <inheritdoc/>
     public override string TypeId => "GaussianNoise";
-
-    /// <inheritdoc/>
-    internal override bool InferenceIsIdentity => true;
 
     /// <inheritdoc/>
     internal override bool RandomInTraining => Stddev > 0f;
@@ -143,47 +181,26 @@ public sealed class GaussianNoise : Layer
         config.Set("stddev", Stddev);
     }
 
-    /// <inheritdoc/>
-    /// <remarks>The noise generator's state.</remarks>
-    protected internal override void WriteState(ComponentConfig state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        _noise.Write(state);
-    }
-
-    /// <inheritdoc/>
-    protected internal override void ReadState(ComponentConfig state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        _noise.Read(state);
-    }
-
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("GaussianNoise", config => new GaussianNoise(config.GetSingle("stddev")));
-
-    /// <inheritdoc/>
-    protected override int OnBuild(int inputSize) => inputSize;
-
-    /// <inheritdoc/>
-    protected override void OnSeed(ulong seed) => _noise.Seed(seed);
 
     /// <inheritdoc/>
     protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
     {
         if (!training || Stddev == 0f)
         {
-            _noise.Forget();
+            Noise.Forget();
             input.CopyTo(output);
             return;
         }
 
-        Span<float> noise = _noise.Next(input.Length, Label, InputSize, out bool draw);
+        Span<float> noise = Noise.Next(input.Length, Label, InputSize, out bool draw);
         if (draw)
         {
             double stddev = Stddev;
             for (int i = 0; i < noise.Length; i++)
             {
-                noise[i] = (float)(stddev * _noise.Normal());
+                noise[i] = (float)(stddev * Noise.Normal());
             }
         }
 
@@ -206,10 +223,8 @@ public sealed class GaussianNoise : Layer
 /// Keras's <c>GaussianDropout</c>: in training, <c>output = input·n</c> with <c>n</c> drawn from
 /// N(1, rate/(1 - rate)) per element; at inference the identity. The noise comes from the layer's seed.
 /// </summary>
-public sealed class GaussianDropout : Layer
+public sealed class GaussianDropout : NoiseLayer
 {
-    private readonly LayerNoise _noise = new();
-
     /// <summary>Creates a Gaussian dropout layer whose size is fixed when it is added to a model.</summary>
     /// <param name="rate">The drop probability the noise stands for, in [0, 1) (at 1 the noise's deviation is infinite).</param>
     /// <param name="name">The layer's name, or null for a Keras-style one.</param>
@@ -233,21 +248,11 @@ public sealed class GaussianDropout : Layer
     /// <summary>The drop probability the multiplicative noise stands for.</summary>
     public float Rate { get; }
 
-    /// <summary>When true, training forwards reuse the last noise (for gradient checks); the batch must not grow meanwhile.</summary>
-    public bool FreezeNoise
-    {
-        get => _noise.Freeze;
-        set => _noise.Freeze = value;
-    }
-
     /// <inheritdoc/>
     public override string DefaultName => "gaussian_dropout";
 
     /// <inheritdoc/>
     public override string TypeId => "GaussianDropout";
-
-    /// <inheritdoc/>
-    internal override bool InferenceIsIdentity => true;
 
     /// <inheritdoc/>
     internal override bool RandomInTraining => Rate > 0f;
@@ -260,48 +265,27 @@ public sealed class GaussianDropout : Layer
         config.Set("rate", Rate);
     }
 
-    /// <inheritdoc/>
-    /// <remarks>The noise generator's state.</remarks>
-    protected internal override void WriteState(ComponentConfig state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        _noise.Write(state);
-    }
-
-    /// <inheritdoc/>
-    protected internal override void ReadState(ComponentConfig state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        _noise.Read(state);
-    }
-
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("GaussianDropout", config => new GaussianDropout(config.GetSingle("rate")));
-
-    /// <inheritdoc/>
-    protected override int OnBuild(int inputSize) => inputSize;
-
-    /// <inheritdoc/>
-    protected override void OnSeed(ulong seed) => _noise.Seed(seed);
 
     /// <inheritdoc/>
     protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
     {
         if (!training || Rate == 0f)
         {
-            _noise.Forget();
+            Noise.Forget();
             input.CopyTo(output);
             return;
         }
 
-        Span<float> noise = _noise.Next(input.Length, Label, InputSize, out bool draw);
+        Span<float> noise = Noise.Next(input.Length, Label, InputSize, out bool draw);
         if (draw)
         {
             // Keras's deviation, √(rate / (1 - rate)), in double as Python computes it from the decimal rate written.
             double rate = (double)(decimal)Rate, stddev = Math.Sqrt(rate / (1.0 - rate));
             for (int i = 0; i < noise.Length; i++)
             {
-                noise[i] = (float)(1.0 + (stddev * _noise.Normal()));
+                noise[i] = (float)(1.0 + (stddev * Noise.Normal()));
             }
         }
 
@@ -324,7 +308,7 @@ public sealed class GaussianDropout : Layer
             return;
         }
 
-        TensorPrimitives.Multiply(outputGrad, _noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize), inputGrad);
+        TensorPrimitives.Multiply(outputGrad, Noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize), inputGrad);
     }
 }
 
@@ -334,10 +318,8 @@ public sealed class GaussianDropout : Layer
 /// <c>output = a·x + b</c> with <c>a = ((1 - rate)(1 + rate·α'²))^-½</c> and <c>b = -a·α'·rate</c>, which keeps a unit
 /// Gaussian input's mean and variance; at inference the identity.
 /// </summary>
-public sealed class AlphaDropout : Layer
+public sealed class AlphaDropout : NoiseLayer
 {
-    private readonly LayerNoise _noise = new();
-
     /// <summary>Creates an alpha dropout layer whose size is fixed when it is added to a model.</summary>
     /// <param name="rate">The fraction of elements dropped, in [0, 1) (at 1 the scale is infinite).</param>
     /// <param name="name">The layer's name, or null for a Keras-style one.</param>
@@ -361,21 +343,11 @@ public sealed class AlphaDropout : Layer
     /// <summary>The fraction of elements dropped in training.</summary>
     public float Rate { get; }
 
-    /// <summary>When true, training forwards reuse the last mask (for gradient checks); the batch must not grow meanwhile.</summary>
-    public bool FreezeMask
-    {
-        get => _noise.Freeze;
-        set => _noise.Freeze = value;
-    }
-
     /// <inheritdoc/>
     public override string DefaultName => "alpha_dropout";
 
     /// <inheritdoc/>
     public override string TypeId => "AlphaDropout";
-
-    /// <inheritdoc/>
-    internal override bool InferenceIsIdentity => true;
 
     /// <inheritdoc/>
     internal override bool RandomInTraining => Rate > 0f;
@@ -400,36 +372,15 @@ public sealed class AlphaDropout : Layer
         config.Set("rate", Rate);
     }
 
-    /// <inheritdoc/>
-    /// <remarks>The mask generator's state.</remarks>
-    protected internal override void WriteState(ComponentConfig state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        _noise.Write(state);
-    }
-
-    /// <inheritdoc/>
-    protected internal override void ReadState(ComponentConfig state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        _noise.Read(state);
-    }
-
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("AlphaDropout", config => new AlphaDropout(config.GetSingle("rate")));
-
-    /// <inheritdoc/>
-    protected override int OnBuild(int inputSize) => inputSize;
-
-    /// <inheritdoc/>
-    protected override void OnSeed(ulong seed) => _noise.Seed(seed);
 
     /// <inheritdoc/>
     protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
     {
         if (!training || Rate == 0f)
         {
-            _noise.Forget();
+            Noise.Forget();
             input.CopyTo(output);
             return;
         }
@@ -437,12 +388,12 @@ public sealed class AlphaDropout : Layer
         // The mask holds 1 where an element is kept and 0 where it is dropped; in float as Keras computes:
         // x = input·k + α'·(1 - k), then a·x + b.
         float rate = Rate, a = A, b = B, alphaP = (float)AlphaP;
-        Span<float> kept = _noise.Next(input.Length, Label, InputSize, out bool draw);
+        Span<float> kept = Noise.Next(input.Length, Label, InputSize, out bool draw);
         if (draw)
         {
             for (int i = 0; i < kept.Length; i++)
             {
-                kept[i] = _noise.Uniform() >= rate ? 1f : 0f;
+                kept[i] = Noise.Uniform() >= rate ? 1f : 0f;
             }
         }
 
@@ -469,7 +420,7 @@ public sealed class AlphaDropout : Layer
             return;
         }
 
-        ReadOnlySpan<float> kept = _noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize);
+        ReadOnlySpan<float> kept = Noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize);
         float a = A;
         for (int i = 0; i < outputGrad.Length; i++)
         {
