@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels;
 
@@ -6,7 +7,8 @@ namespace NeuralCore.Kernels;
 /// Batch normalization over row-major <c>[batch, features]</c> activations, per feature (column): the batch's mean and
 /// variance, the normalization <c>y = γ·(x - μ)·s + β</c> with <c>s = 1/√(σ² + ε)</c>, and its backward pass. All in
 /// double, sums taken sample after sample, a vector of features at a time (each lane performs the scalar tail's
-/// operations, no fused multiply-add), so the results depend on neither the thread count nor the vector width.
+/// operations, no fused multiply-add; 512-bit vectors where the hardware has them, then <see cref="Vector{T}"/>), so the
+/// results depend on neither the thread count nor the vector width.
 /// </summary>
 public static class BatchNormKernels
 {
@@ -59,6 +61,16 @@ public static class BatchNormKernels
     private static void AddRow(ReadOnlySpan<float> row, Span<double> sum)
     {
         int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= row.Length - 16; j += 16)
+            {
+                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                (Vector512.Create(sum.Slice(j, 8)) + low).CopyTo(sum.Slice(j, 8));
+                (Vector512.Create(sum.Slice(j + 8, 8)) + high).CopyTo(sum.Slice(j + 8, 8));
+            }
+        }
+
         for (; j <= row.Length - Vector<float>.Count; j += Vector<float>.Count)
         {
             Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
@@ -76,6 +88,17 @@ public static class BatchNormKernels
     private static void AddSquaredDeviations(ReadOnlySpan<float> row, ReadOnlySpan<double> mean, Span<double> variance)
     {
         int j = 0, d = Vector<double>.Count;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= row.Length - 16; j += 16)
+            {
+                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                Vector512<double> a = low - Vector512.Create(mean.Slice(j, 8)), b = high - Vector512.Create(mean.Slice(j + 8, 8));
+                (Vector512.Create(variance.Slice(j, 8)) + (a * a)).CopyTo(variance.Slice(j, 8));
+                (Vector512.Create(variance.Slice(j + 8, 8)) + (b * b)).CopyTo(variance.Slice(j + 8, 8));
+            }
+        }
+
         for (; j <= row.Length - Vector<float>.Count; j += Vector<float>.Count)
         {
             Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
@@ -136,6 +159,19 @@ public static class BatchNormKernels
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count);
             Span<float> output = y.Slice((n * features) + first, count);
             int j = 0, d = Vector<double>.Count;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j <= count - 16; j += 16)
+                {
+                    (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    (Vector512<double> gLow, Vector512<double> gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    (Vector512<double> bLow, Vector512<double> bHigh) = Vector512.Widen(Vector512.Create(beta.Slice(j, 16)));
+                    low = (gLow * ((low - Vector512.Create(mean.Slice(j, 8))) * Vector512.Create(scale.Slice(j, 8)))) + bLow;
+                    high = (gHigh * ((high - Vector512.Create(mean.Slice(j + 8, 8))) * Vector512.Create(scale.Slice(j + 8, 8)))) + bHigh;
+                    Vector512.Narrow(low, high).CopyTo(output.Slice(j, 16));
+                }
+            }
+
             for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
             {
                 Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
@@ -212,6 +248,19 @@ public static class BatchNormKernels
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
             AddRow(dy, dySum);
             int j = 0, d = Vector<double>.Count;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j <= count - 16; j += 16)
+                {
+                    (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    low = dLow * ((low - Vector512.Create(mean.Slice(j, 8))) * Vector512.Create(scale.Slice(j, 8)));
+                    high = dHigh * ((high - Vector512.Create(mean.Slice(j + 8, 8))) * Vector512.Create(scale.Slice(j + 8, 8)));
+                    (Vector512.Create(dyXhatSum.Slice(j, 8)) + low).CopyTo(dyXhatSum.Slice(j, 8));
+                    (Vector512.Create(dyXhatSum.Slice(j + 8, 8)) + high).CopyTo(dyXhatSum.Slice(j + 8, 8));
+                }
+            }
+
             for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
             {
                 Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
@@ -247,6 +296,21 @@ public static class BatchNormKernels
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
             Span<float> dx = inputGrad.Slice((n * features) + first, count);
             int j = 0, d = Vector<double>.Count;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j <= count - 16; j += 16)
+                {
+                    (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    (Vector512<double> gLow, Vector512<double> gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    Vector512<double> sLow = Vector512.Create(scale.Slice(j, 8)), sHigh = Vector512.Create(scale.Slice(j + 8, 8));
+                    Vector512<double> xLow = (low - Vector512.Create(mean.Slice(j, 8))) * sLow, xHigh = (high - Vector512.Create(mean.Slice(j + 8, 8))) * sHigh;
+                    low = gLow * sLow * (dLow - Vector512.Create(dySum.Slice(j, 8)) - (xLow * Vector512.Create(dyXhatSum.Slice(j, 8))));
+                    high = gHigh * sHigh * (dHigh - Vector512.Create(dySum.Slice(j + 8, 8)) - (xHigh * Vector512.Create(dyXhatSum.Slice(j + 8, 8))));
+                    Vector512.Narrow(low, high).CopyTo(dx.Slice(j, 16));
+                }
+            }
+
             for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
             {
                 Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
