@@ -40,11 +40,19 @@ public static class GradientChecker
     /// <param name="seed">The seed of <c>R</c>.</param>
     /// <returns>The largest errors.</returns>
     /// <exception cref="ArgumentException">The input does not hold exactly <paramref name="batch"/> rows of the layer's inputs.</exception>
+    /// <exception cref="InvalidOperationException">The layer draws noise in training and its noise is not frozen (<see cref="NoiseLayer.FreezeNoise"/>).</exception>
     public static GradientCheckResult CheckLayer(ILayer layer, ReadOnlySpan<float> input, int batch,
         float step = 1e-2f, double floor = 1e-3, ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(layer);
         CheckSettings(batch, step, floor);
+        if (layer is NoiseLayer { RandomInTraining: true, FreezeNoise: false } noisy)
+        {
+            // Every evaluation would draw new noise: the differences would be of another function, and the errors noise.
+            throw new InvalidOperationException(
+                $"Layer '{noisy.Label}' ({noisy.TypeId}) draws new noise at each training forward: run one training forward on the input, set FreezeNoise, then check it.");
+        }
+
         int inCount = batch * layer.InputSize, outCount = batch * layer.OutputSize;
 
         // Exactly the rows, as at the model's entries: a longer span had its first rows checked without a word.

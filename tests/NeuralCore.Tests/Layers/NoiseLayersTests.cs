@@ -181,6 +181,15 @@ public sealed class NoiseLayersTests : IDisposable
         var e = Assert.Throws<InvalidOperationException>(() => GradientChecker.CheckModel(model, Seeded.Uniform(8, 1), [0, 1], 2));
         Assert.Contains("'noise' (GaussianNoise) draws random values in training", e.Message, StringComparison.Ordinal);
 
+        // Alone, a noisy layer is checked with its noise frozen, and refused without.
+        var layer = new GaussianDropout(4, 0.3f, 1, name: "gd");
+        float[] x = Seeded.Uniform(8, 2);
+        Assert.Contains("'gd' (GaussianDropout) draws new noise at each training forward",
+            Assert.Throws<InvalidOperationException>(() => GradientChecker.CheckLayer(layer, x, 2)).Message, StringComparison.Ordinal);
+        layer.Forward(x, new float[8], 2, training: true);
+        layer.FreezeNoise = true;
+        Assert.True(GradientChecker.CheckLayer(layer, x, 2).MaxError < 1e-2);
+
         // With no noise to draw, the check runs.
         var quiet = new Sequential(4, seed: 1).Add(new Dense(5)).Add(new GaussianNoise(0f)).Add(new Dropout(0f)).Add(new Dense(3));
         quiet.Compile(new SoftmaxCrossEntropy(), new Sgd(0.1f));
