@@ -87,6 +87,24 @@ internal static class Check
     }
 
     /// <summary>
+    /// The first feature whose mean is not finite or whose variance is negative or not finite (a normalization by such
+    /// statistics outputs NaN or 0 for every value of the feature), or -1: the one check of a batch normalization's
+    /// running statistics and an input normalization's statistics, wherever they enter.
+    /// </summary>
+    internal static int BadStatistic(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance)
+    {
+        for (int j = 0; j < mean.Length; j++)
+        {
+            if (!float.IsFinite(mean[j]) || !(variance[j] >= 0) || float.IsPositiveInfinity(variance[j]))
+            {
+                return j;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
     /// Throws when a row-major <c>[?, columns]</c> buffer of inputs holds a NaN or an infinity, naming its row and column
     /// (<c>features[5, 3] = NaN</c>): such a value trained as far as the first step's NaN loss, and a prediction from it
     /// was a class picked from NaN scores.

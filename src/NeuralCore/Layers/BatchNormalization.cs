@@ -131,13 +131,11 @@ public sealed class BatchNormalization : Layer
     // finite, makes that feature's every output NaN.
     private void CheckStatistics(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance)
     {
-        for (int j = 0; j < mean.Length; j++)
+        int j = Check.BadStatistic(mean, variance);
+        if (j >= 0)
         {
-            if (!float.IsFinite(mean[j]) || !(variance[j] >= 0) || float.IsPositiveInfinity(variance[j]))
-            {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"Layer '{Label}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
-            }
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Layer '{Label}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
         }
     }
 

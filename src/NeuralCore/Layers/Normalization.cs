@@ -54,7 +54,12 @@ public sealed class Normalization : Layer
                 $"Expected as many variances as means, at least one (one per feature, or one for all). Received: {mean.Length} means and {variance.Length} variances.", nameof(variance));
         }
 
-        CheckStatistics(mean, variance, nameof(mean), nameof(variance));
+        int bad = Check.BadStatistic(mean, variance);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(StatisticProblem(bad, mean, variance), float.IsFinite(mean[bad]) ? nameof(variance) : nameof(mean));
+        }
+
         _givenMean = mean.ToArray();
         _givenVariance = variance.ToArray();
         _fixedStatistics = true;
@@ -173,32 +178,16 @@ public sealed class Normalization : Layer
     // that feature's every output NaN or 0.
     private void CheckState(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance)
     {
-        try
+        int bad = Check.BadStatistic(mean, variance);
+        if (bad >= 0)
         {
-            CheckStatistics(mean, variance, "mean", "variance");
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"Layer '{Label}': {e.Message.Split(" (Parameter")[0]}", e);
+            throw new InvalidDataException($"Layer '{Label}': {StatisticProblem(bad, mean, variance)}");
         }
     }
 
-    private static void CheckStatistics(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance, string meanName, string varianceName)
-    {
-        for (int j = 0; j < mean.Length; j++)
-        {
-            if (!float.IsFinite(mean[j]))
-            {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Feature {j}'s mean {mean[j]} is not a finite number."), meanName);
-            }
-
-            if (!(variance[j] >= 0) || float.IsPositiveInfinity(variance[j]))
-            {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"Feature {j}'s variance {variance[j]} is not a finite, non-negative number."), varianceName);
-            }
-        }
-    }
+    private static string StatisticProblem(int j, ReadOnlySpan<float> mean, ReadOnlySpan<float> variance) => float.IsFinite(mean[j])
+        ? string.Create(CultureInfo.InvariantCulture, $"Feature {j}'s variance {variance[j]} is not a finite, non-negative number.")
+        : string.Create(CultureInfo.InvariantCulture, $"Feature {j}'s mean {mean[j]} is not a finite number.");
 
     [ModuleInitializer]
     internal static void Register() =>
