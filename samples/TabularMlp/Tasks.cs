@@ -88,22 +88,9 @@ internal static class Tasks
         return normalization;
     }
 
-    private static ModelResult FitMulticlass(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed)
-    {
-        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
-        var timer = Stopwatch.StartNew();
-        History history = model.Fit(train, Options(epochs, seed));
-        double seconds = timer.Elapsed.TotalSeconds;
-        Evaluation evaluation = model.Evaluate(test);
-        ConfusionMatrix confusion = model.ConfusionMatrix(test);
-        var metrics = new Dictionary<string, double>
-        {
-            ["accuracy"] = evaluation.Accuracy,
-            ["loss"] = evaluation.Loss,
-            ["macro F1"] = Enumerable.Range(0, 3).Average(confusion.F1),
-        };
-        return new ModelResult(name, description, metrics, history.Epochs.Count, seconds);
-    }
+    private static ModelResult FitMulticlass(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed) =>
+        FitClassifier(name, description, model, new SoftmaxCrossEntropy(), train, test, epochs, seed,
+            confusion => new() { ["macro F1"] = Enumerable.Range(0, 3).Average(confusion.F1) });
 
     // Refused rather than warned about: a classifier that sees one class learns to predict it always, and the report
     // would then show the other class's recall and precision as 0, read as a measured failure, next to an accuracy
@@ -132,21 +119,23 @@ internal static class Tasks
         return new ModelResult(name, description, Regression(predictions, rawTest.Targets), history.Epochs.Count, seconds);
     }
 
-    private static ModelResult FitBinary(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed)
+    private static ModelResult FitBinary(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed) =>
+        FitClassifier(name, description, model, new BinaryCrossentropy(fromLogits: true), train, test, epochs, seed,
+            confusion => new() { ["malignant recall"] = confusion.Recall(0), ["malignant precision"] = confusion.Precision(0) });
+
+    // Trains a classifier with Adam(0.01) and early stopping, and scores it on the test part: accuracy, loss, and the
+    // task's own figures from the confusion matrix.
+    private static ModelResult FitClassifier(string name, string description, Sequential model, ILoss loss, Dataset train, Dataset test,
+        int epochs, ulong seed, Func<ConfusionMatrix, Dictionary<string, double>> scores)
     {
-        model.Compile(new BinaryCrossentropy(fromLogits: true), new Adam(0.01f));
+        model.Compile(loss, new Adam(0.01f));
         var timer = Stopwatch.StartNew();
         History history = model.Fit(train, Options(epochs, seed));
         double seconds = timer.Elapsed.TotalSeconds;
         Evaluation evaluation = model.Evaluate(test);
-        ConfusionMatrix confusion = model.ConfusionMatrix(test);
-        var metrics = new Dictionary<string, double>
-        {
-            ["accuracy"] = evaluation.Accuracy,
-            ["loss"] = evaluation.Loss,
-            ["malignant recall"] = confusion.Recall(0),
-            ["malignant precision"] = confusion.Precision(0),
-        };
+        Dictionary<string, double> metrics = scores(model.ConfusionMatrix(test));
+        metrics["accuracy"] = evaluation.Accuracy;
+        metrics["loss"] = evaluation.Loss;
         return new ModelResult(name, description, metrics, history.Epochs.Count, seconds);
     }
 
