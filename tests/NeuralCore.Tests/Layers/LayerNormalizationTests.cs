@@ -165,25 +165,9 @@ public sealed class LayerNormalizationTests : IDisposable
         LayerNormKernels.Backward(x, r, dx, batch, features, mean, scale, gamma, dGamma, dBeta, new double[2 * features]);
 
         double[] xd = [.. x.Select(v => (double)v)], gd = [.. gamma.Select(v => (double)v)], bd = [.. beta.Select(v => (double)v)];
-        void Compare(double[] point, float[] analytic, string what)
-        {
-            for (int i = 0; i < point.Length; i++)
-            {
-                double saved = point[i];
-                point[i] = saved + 1e-6;
-                double up = Objective(xd, gd, bd);
-                point[i] = saved - 1e-6;
-                double down = Objective(xd, gd, bd);
-                point[i] = saved;
-                double numeric = (up - down) / 2e-6;
-                Assert.True(Math.Abs(numeric - analytic[i]) <= 1e-5 * Math.Max(1, Math.Abs(numeric)),
-                    $"{what}[{i}]: numeric {numeric:G9}, kernel {analytic[i]:G9}");
-            }
-        }
-
-        Compare(xd, dx, "input gradient");
-        Compare(gd, dGamma, "gamma gradient");
-        Compare(bd, dBeta, "beta gradient");
+        DoubleDifferences.AssertMatches(xd, dx, () => Objective(xd, gd, bd), "input gradient");
+        DoubleDifferences.AssertMatches(gd, dGamma, () => Objective(xd, gd, bd), "gamma gradient");
+        DoubleDifferences.AssertMatches(bd, dBeta, () => Objective(xd, gd, bd), "beta gradient");
     }
 
     [Theory]
