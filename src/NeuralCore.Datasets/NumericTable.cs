@@ -115,11 +115,11 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     }
 
     /// <summary>The longest line read before the CSV reader takes over, and of space-aligned text: Sep's own limit on a row.</summary>
-    private const int MaxLineLength = 1 << 24;
+    internal const int MaxLineLength = 1 << 24;
 
     // TextReader.ReadLine with a limit: it read a file with no line break whole (a 2 GiB file of zero bytes took 40 s
     // and 8 GB, then an ArgumentOutOfRangeException from the string it built). Ends a line at \n, \r or \r\n, as it.
-    private static string? ReadLine(TextReader reader, StringBuilder line, string name, int number)
+    internal static string? ReadLine(TextReader reader, StringBuilder line, string name, int number)
     {
         line.Clear();
         int c;
@@ -382,7 +382,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     }
 
     /// <summary>Yields <c>prefix</c>, then the rest of <c>inner</c>: gives back the line read to choose the separator.</summary>
-    private sealed class PrefixedTextReader(string prefix, TextReader inner) : TextReader
+    internal sealed class PrefixedTextReader(string prefix, TextReader inner) : TextReader
     {
         private int _position;
 

@@ -1,0 +1,71 @@
+namespace NeuralCore.Data;
+
+/// <summary>What a <see cref="TableEncoder"/> makes of its label column.</summary>
+public enum LabelKind
+{
+    /// <summary>Class labels when any of the column's fields is not a number, real-valued targets when all are.</summary>
+    Auto,
+
+    /// <summary>Class labels: each distinct value is a class (numbers in numeric order, text in ordinal order).</summary>
+    Classes,
+
+    /// <summary>Real-valued regression targets: every field must be a finite number.</summary>
+    Targets,
+}
+
+/// <summary>What a <see cref="TableEncoder"/> does with a category it did not see when it was fitted.</summary>
+public enum UnknownCategories
+{
+    /// <summary>Refuse it, naming the row, the column and the value (scikit-learn's <c>handle_unknown='error'</c>).</summary>
+    Error,
+
+    /// <summary>Encode it as all zeros in its column's one-hot block (scikit-learn's <c>handle_unknown='ignore'</c>).</summary>
+    AllZero,
+}
+
+/// <summary>What a <see cref="TableEncoder"/> does with a missing value in a numeric column.</summary>
+public enum MissingNumbers
+{
+    /// <summary>Refuse it, naming the row and the column.</summary>
+    Error,
+
+    /// <summary>Replace it with the column's mean over the fitting table's values (scikit-learn's <c>SimpleImputer</c>).</summary>
+    Mean,
+}
+
+/// <summary>How <see cref="TableEncoder.Fit"/> reads the columns of a <see cref="TextTable"/>.</summary>
+/// <remarks>
+/// A feature column is numeric when every field that is not a missing marker reads as a number (invariant culture);
+/// otherwise it is categorical and one-hot encoded. In a categorical column a missing marker is a category like any
+/// other.
+/// </remarks>
+public sealed record TableEncoderOptions
+{
+    /// <summary>Columns to one-hot encode even though they hold numbers (a code such as a postcode or a product id). Default: none.</summary>
+    public IReadOnlyCollection<string> Categorical { get; init => field = value ?? throw new ArgumentNullException(nameof(Categorical)); } = [];
+
+    /// <summary>Columns left out of the features (an identifier, free text). Default: none.</summary>
+    public IReadOnlyCollection<string> Ignore { get; init => field = value ?? throw new ArgumentNullException(nameof(Ignore)); } = [];
+
+    /// <summary>What the label column holds. Default: <see cref="LabelKind.Auto"/>.</summary>
+    public LabelKind LabelKind { get; init; } = LabelKind.Auto;
+
+    /// <summary>What an unseen category becomes when a table is encoded. Default: <see cref="UnknownCategories.Error"/>.</summary>
+    public UnknownCategories UnknownCategories { get; init; } = UnknownCategories.Error;
+
+    /// <summary>What a missing value in a numeric column becomes. Default: <see cref="MissingNumbers.Error"/>.</summary>
+    public MissingNumbers MissingNumbers { get; init; } = MissingNumbers.Error;
+
+    /// <summary>
+    /// The fields read as missing values (compared exactly, after the reader's trimming). Default: the empty field,
+    /// <c>NA</c>, <c>N/A</c>, <c>NaN</c>, <c>null</c> and <c>?</c> (as UCI's files mark them).
+    /// </summary>
+    public IReadOnlyCollection<string> MissingMarkers { get; init => field = value ?? throw new ArgumentNullException(nameof(MissingMarkers)); } =
+        ["", "NA", "N/A", "NaN", "null", "?"];
+
+    /// <summary>
+    /// The most categories one column may have (one feature each); a column with more is refused at fitting, since it
+    /// is more likely an identifier or free text than a category. Default 1,000; at least 1.
+    /// </summary>
+    public int MaxCategories { get; init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxCategories), value, $"Expected at least 1 category. Received: MaxCategories={value}."); } = 1000;
+}

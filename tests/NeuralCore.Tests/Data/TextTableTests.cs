@@ -1,0 +1,121 @@
+using NeuralCore.Data;
+
+namespace NeuralCore.Tests.Data;
+
+public class TextTableTests
+{
+    private static TextTable Read(string text) => TextTable.Read(new StringReader(text), "t.csv");
+
+    [Theory]
+    [InlineData("name,colour,size\nann,red,1.5\nbob, \"blue, dark\" ,2\n")]
+    [InlineData("\uFEFF\n\nname;colour;size\r\nann;red;1.5\r\n\r\nbob;\"blue, dark\";2\r\n")]
+    [InlineData("name\tcolour\tsize\nann\tred\t1.5\nbob\t\"blue, dark\"\t2\n")]
+    public void Header_and_fields_are_read_whatever_the_separator(string text)
+    {
+        TextTable table = Read(text);
+        Assert.Equal(["name", "colour", "size"], table.ColumnNames);
+        Assert.Equal((2, 3), (table.Rows, table.Columns));
+        Assert.Equal("blue, dark", table[1, 1]);
+        Assert.Equal(["1.5", "2"], table.Column("size"));
+        Assert.Equal(2, table.IndexOf("size"));
+    }
+
+    [Fact]
+    public void A_quoted_field_may_hold_a_line_break_and_lines_are_counted_across_it()
+    {
+        TextTable table = Read("a,b\n\"x\ny\",1\nz,2\n");
+        Assert.Equal("x\ny", table[0, 0]);
+        var ragged = Assert.Throws<InvalidDataException>(() => Read("a,b\n\"x\ny\",1\nz\n"));
+        Assert.Equal("t.csv, line 4: 1 fields, but the header names 2 columns ('a', 'b').", ragged.Message);
+    }
+
+    [Theory]
+    [InlineData("", "t.csv holds no header row")]
+    [InlineData("\n \n", "t.csv holds no header row")]
+    [InlineData("a,,c\n1,2,3\n", "t.csv, line 1: column 2 of the header has no name")]
+    [InlineData("a,b,a\n1,2,3\n", "t.csv, line 1: the header names column 'a' twice (columns 1 and 3)")]
+    [InlineData("a,b\n1,2\n3,4,5\n", "t.csv, line 3: 3 fields, but the header names 2 columns")]
+    public void Bad_text_is_refused_naming_the_line(string text, string message)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Read(text));
+        Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_table_past_its_field_limit_is_refused_naming_the_line()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => TextTable.Read(new StringReader("a,b\n1,2\n3,4\n5,6\n"), "t.csv", maxFields: 5));
+        Assert.StartsWith("t.csv, line 4: the table holds more than 5 fields", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Repeated_values_of_a_column_share_one_string()
+    {
+        TextTable table = Read("c\nred\nred\nblue\nred\n");
+        Assert.Same(table[0, 0], table[1, 0]);
+        Assert.Same(table[0, 0], table[3, 0]);
+        Assert.Equal(["red", "red", "blue", "red"], table.Column("c"));
+    }
+
+    [Fact]
+    public void Unknown_columns_and_cells_outside_the_table_are_named()
+    {
+        TextTable table = Read("a,b\n1,2\n");
+        var e = Assert.Throws<ArgumentException>(() => table.Column("c"));
+        Assert.StartsWith("The table has no column 'c'; its columns are 'a', 'b'.", e.Message, StringComparison.Ordinal);
+        Assert.False(table.HasColumn("A"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => table[1, 0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => table[0, 2]);
+    }
+
+    [Fact]
+    public void Rows_built_in_memory_are_checked_and_copied()
+    {
+        string[] row = ["1", "x"];
+        var table = new TextTable(["n", "s"], [row, ["2", "y"]]);
+        row[0] = "changed";
+        Assert.Equal("1", table[0, 0]);
+        Assert.Throws<ArgumentException>(() => new TextTable([], []));
+        Assert.Throws<ArgumentException>(() => new TextTable(["a", "a"], []));
+        var ragged = Assert.Throws<ArgumentException>(() => new TextTable(["a", "b"], [["1"]]));
+        Assert.StartsWith("rows[0] holds 1 fields, but the header names 2 columns.", ragged.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentNullException>(() => new TextTable(["a"], [[null!]]));
+    }
+
+    [Fact]
+    public void A_shuffled_split_takes_the_rows_of_the_datasets_rule()
+    {
+        string[][] rows = [.. Enumerable.Range(0, 10).Select(i => new[] { i.ToString(System.Globalization.CultureInfo.InvariantCulture) })];
+        var table = new TextTable(["i"], rows);
+        (TextTable train, TextTable test) = table.SplitShuffled(0.25, seed: 7);
+        var data = new Dataset([.. Enumerable.Range(0, 10).Select(i => (float)i)], [.. Enumerable.Range(0, 10)], 1);
+        (Dataset trainData, Dataset testData) = data.SplitShuffled(0.25, seed: 7);
+        Assert.Equal(trainData.Labels.Select(i => rows[i][0]), train.Column("i"));
+        Assert.Equal(testData.Labels.Select(i => rows[i][0]), test.Column("i"));
+        Assert.Equal(3, test.Rows);
+        Assert.Throws<ArgumentOutOfRangeException>(() => table.SplitShuffled(1, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => table.Subset([0, 10]));
+    }
+
+    [Fact]
+    public void Files_are_read_plain_and_gzipped_and_a_missing_one_is_named()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.csv.gz");
+        try
+        {
+            using (var gzip = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest))
+            using (var writer = new StreamWriter(gzip))
+            {
+                writer.Write("k,v\na,1\n");
+            }
+
+            Assert.Equal("1", TextTable.Read(path)[0, 1]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Throws<FileNotFoundException>(() => TextTable.Read(path));
+    }
+}
