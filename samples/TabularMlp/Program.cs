@@ -3,7 +3,7 @@ using System.Text;
 using NeuralCore.IO;
 using TabularMlp;
 
-// Trains a baseline, a one-layer model and an MLP on three small tabular data sets kept in data/tabular, and prints
+// Trains a baseline, a one-layer model and an MLP on four small tabular data sets kept in data/tabular, and prints
 // (and with --out, writes) the test metrics side by side.
 //   dotnet run -c Release --project samples/TabularMlp [-- --seed 42 --epochs 300 --data DIR --out DIR]
 const string Usage = "Usage: TabularMlp [--seed N] [--epochs N] [--data DIR] [--out DIR]";
@@ -82,6 +82,8 @@ try
     Section(report, "Breast cancer Wisconsin: malignant or benign (569 × 30)", Tasks.BreastCancer(TabularData.BreastCancerData(dataDir), seed, epochs),
         ["accuracy", "loss", "malignant recall", "malignant precision"]);
     Section(report, "Wine: three cultivars from 13 chemical measurements (178 × 13)", Tasks.Wine(TabularData.WineData(dataDir), seed, epochs),
+        ["accuracy", "loss", "macro F1"]);
+    Section(report, "Palmer penguins: three species from words and measurements (344 × 7, text)", Tasks.Penguins(TabularData.PenguinsTable(dataDir), seed, epochs),
         ["accuracy", "loss", "macro F1"]);
     Console.Write(report.ToString());
     if (outDir is not null)

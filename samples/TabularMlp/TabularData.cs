@@ -3,13 +3,14 @@ using NeuralCore.Data;
 
 namespace TabularMlp;
 
-/// <summary>The three data sets of data/tabular (see its README for provenance and licence), loaded as datasets.</summary>
+/// <summary>The four data sets of data/tabular (see its README for provenance and licence), loaded as datasets.</summary>
 internal static class TabularData
 {
     public const string DiabetesFeatures = "diabetes_data_raw.csv.gz";
     public const string DiabetesTargets = "diabetes_target.csv.gz";
     public const string BreastCancer = "breast_cancer.csv";
     public const string Wine = "wine_data.csv";
+    public const string Penguins = "penguins.csv";
 
     /// <summary>The repository's data/tabular folder, found by walking up from the program and the current directory.</summary>
     public static string? Find()
@@ -81,6 +82,22 @@ internal static class TabularData
         }
 
         return new Dataset(table.ColumnsOf(0, 13), labels, 13);
+    }
+
+    /// <summary>
+    /// Palmer penguins (Horst, Hill and Gorman): 344 penguins × 7 columns as text, three of them words (species, island,
+    /// sex) and some fields <c>NA</c>; the label is the species.
+    /// </summary>
+    public static TextTable PenguinsTable(string folder)
+    {
+        TextTable table = TextTable.Read(Path.Combine(folder, Penguins));
+        string[] expected = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"];
+        if (!table.ColumnNames.SequenceEqual(expected))
+        {
+            throw new InvalidDataException($"Expected the columns {string.Join(", ", expected)} in {Penguins}; found {string.Join(", ", table.ColumnNames)}.");
+        }
+
+        return table;
     }
 
     /// <summary>

@@ -36,6 +36,24 @@ public class TabularMlpTests
         Assert.Equal((178, 13), (wine.Count, wine.FeatureSize));
         Assert.Equal([59, 71, 48], Enumerable.Range(0, 3).Select(c => wine.Labels.Count(l => l == c)));
         Assert.Equal(1065f, wine.Features[12]); // the first wine's proline
+        TextTable penguins = TabularData.PenguinsTable(Folder);
+        Assert.Equal((344, 8), (penguins.Rows, penguins.Columns));
+        Assert.Equal([("Adelie", 152), ("Chinstrap", 68), ("Gentoo", 124)],
+            penguins.Column("species").GroupBy(s => s).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Count())));
+        Assert.Equal(11, penguins.Column("sex").Count(s => s == "NA"));
+        Assert.Equal(2, penguins.Column("body_mass_g").Count(s => s == "NA"));
+    }
+
+    [Fact]
+    public void Penguin_classifiers_on_encoded_text_beat_the_majority_class()
+    {
+        var results = Tasks.Penguins(TabularData.PenguinsTable(Folder), seed: 42, epochs: 300).ToDictionary(r => r.Model);
+        Assert.InRange(results["majority class"].Test["accuracy"], 0.3, 0.55);
+        foreach (string name in new[] { "softmax regression", "MLP" })
+        {
+            Assert.True(results[name].Test["accuracy"] > 0.95, $"{name}: {results[name].Test["accuracy"]}");
+            Assert.True(results[name].Test["macro F1"] > 0.95, name);
+        }
     }
 
     [Fact]
