@@ -1,15 +1,22 @@
 using System.Globalization;
 using System.Text;
+using NeuralCore.Data;
 using NeuralCore.IO;
 using TabularMlp;
 
-// Trains a baseline, a one-layer model and an MLP on four small tabular data sets kept in data/tabular, and prints
-// (and with --out, writes) the test metrics side by side.
+// Trains a baseline, a one-layer model and an MLP on four small tabular data sets kept in data/tabular, or on any CSV
+// with a header (--csv FILE --label COLUMN), and prints (and with --out, writes) the test metrics side by side.
 //   dotnet run -c Release --project samples/TabularMlp [-- --seed 42 --epochs 300 --data DIR --out DIR]
-const string Usage = "Usage: TabularMlp [--seed N] [--epochs N] [--data DIR] [--out DIR]";
+//   dotnet run -c Release --project samples/TabularMlp -- --csv FILE --label COLUMN [--task auto|classification|regression]
+//       [--ignore a,b] [--categorical c] [--hidden 32] [--test-split 0.2] [--out DIR]
+const string Usage = "Usage: TabularMlp [--seed N] [--epochs N] [--data DIR] [--out DIR]\n" +
+    "       TabularMlp --csv FILE --label COLUMN [--task auto|classification|regression] [--ignore COLUMNS] [--categorical COLUMNS] [--hidden N] [--test-split F] [--seed N] [--epochs N] [--out DIR]";
 ulong seed = 42;
-int epochs = 300;
-string? dataDir = null, outDir = null;
+int epochs = 300, hidden = 32;
+double testSplit = 0.2;
+string? dataDir = null, outDir = null, csv = null, label = null;
+string task = "auto";
+string[] ignore = [], categorical = [];
 for (int i = 0; i < args.Length; i++)
 {
     string option = args[i];
@@ -19,7 +26,7 @@ for (int i = 0; i < args.Length; i++)
         return 0;
     }
 
-    if (option is not ("--seed" or "--epochs" or "--data" or "--out"))
+    if (option is not ("--seed" or "--epochs" or "--data" or "--out" or "--csv" or "--label" or "--task" or "--ignore" or "--categorical" or "--hidden" or "--test-split"))
     {
         Console.Error.WriteLine($"error: unknown option '{option}'. {Usage}");
         return 2;
@@ -46,11 +53,82 @@ for (int i = 0; i < args.Length; i++)
         case "--out":
             outDir = value;
             break;
+        case "--csv":
+            csv = value;
+            break;
+        case "--label":
+            label = value;
+            break;
+        case "--task" when value is not ("auto" or "classification" or "regression"):
+            Console.Error.WriteLine($"error: --task must be auto, classification or regression; got '{value}'.");
+            return 2;
+        case "--task":
+            task = value;
+            break;
+        case "--ignore":
+            ignore = Columns(value);
+            break;
+        case "--categorical":
+            categorical = Columns(value);
+            break;
+        case "--hidden" when !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out hidden) || hidden is < 1 or > 65_536:
+            Console.Error.WriteLine($"error: --hidden must be an integer from 1 to 65536; got '{value}'.");
+            return 2;
+        case "--test-split" when !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out testSplit) || !(testSplit is >= 0.05 and <= 0.5):
+            Console.Error.WriteLine($"error: --test-split must be a number from 0.05 to 0.5; got '{value}'.");
+            return 2;
     }
+}
+
+if ((csv is null) != (label is null))
+{
+    Console.Error.WriteLine($"error: {(csv is null ? "--label needs --csv FILE" : "--csv needs --label COLUMN")}: the file and the column to predict go together. {Usage}");
+    return 2;
+}
+
+if (csv is null && (task != "auto" || ignore.Length > 0 || categorical.Length > 0))
+{
+    Console.Error.WriteLine($"error: --task, --ignore and --categorical describe a --csv file; give --csv FILE --label COLUMN. {Usage}");
+    return 2;
 }
 
 try
 {
+    if (csv is not null)
+    {
+        if (outDir is not null && !Writable(outDir))
+        {
+            return 1;
+        }
+
+        var settings = new CsvSettings(csv, label!, task switch { "classification" => LabelKind.Classes, "regression" => LabelKind.Targets, _ => LabelKind.Auto },
+            ignore, categorical, hidden, testSplit);
+        TextTable table = TextTable.Read(csv);
+        (IReadOnlyList<ModelResult> results, TableEncoder encoder, NeuralCore.Models.Sequential mlp, int unlabelled) = Tasks.Csv(table, settings, seed, epochs);
+        bool classes = encoder.Classes is not null;
+        var csvReport = new StringBuilder();
+        csvReport.AppendLine(CultureInfo.InvariantCulture, $"# Tabular MLP on {Path.GetFileName(csv)} (seed {seed}, at most {epochs} epochs, {1 - testSplit:0.##}/{testSplit:0.##} split)").AppendLine();
+        if (unlabelled > 0)
+        {
+            csvReport.AppendLine(CultureInfo.InvariantCulture, $"{unlabelled} of {table.Rows} rows have no '{label}' and were left out.").AppendLine();
+        }
+
+        Section(csvReport, classes
+                ? $"{Path.GetFileName(csv)}: '{label}', {encoder.Classes!.Count} classes, from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)"
+                : $"{Path.GetFileName(csv)}: regression of '{label}' from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)",
+            results, classes ? ["accuracy", "loss", "macro F1"] : ["mae", "rmse", "r2"]);
+        Console.Write(csvReport.ToString());
+        if (outDir is not null)
+        {
+            AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(csvReport.ToString()));
+            NeuralCore.Serialization.ModelFile.Save(mlp, Path.Combine(outDir, "model.ncm"));
+            encoder.Save(Path.Combine(outDir, "encoder.json"));
+            Console.WriteLine($"Wrote report.md, model.ncm (the MLP, reading encoded features) and encoder.json (TableEncoder.Load) to {outDir}");
+        }
+
+        return 0;
+    }
+
     dataDir ??= TabularData.Find();
     if (dataDir is null || !Directory.Exists(dataDir))
     {
@@ -60,20 +138,9 @@ try
         return 1;
     }
 
-    if (outDir is not null)
+    if (outDir is not null && !Writable(outDir))
     {
-        // Before training: a folder that cannot be written is found now, not after the models have trained.
-        try
-        {
-            Directory.CreateDirectory(outDir);
-            AtomicFile.Write(Path.Combine(outDir, ".write-test"), []);
-            File.Delete(Path.Combine(outDir, ".write-test"));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"error: --out {outDir} cannot be written ({ex.Message}); choose another folder.");
-            return 1;
-        }
+        return 1;
     }
 
     var report = new StringBuilder();
@@ -98,9 +165,29 @@ try
 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException)
 {
     // A missing or malformed data file, or an output folder that cannot be written: one line naming it.
-    Console.Error.WriteLine($"error: {ex.Message}");
+    // An ArgumentException's message ends with its parameter's name, which means nothing on a command line.
+    Console.Error.WriteLine($"error: {(ex is ArgumentException { ParamName: { } p } ? ex.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal) : ex.Message)}");
     return 1;
 }
+
+// Before training: a folder that cannot be written is found now, not after the models have trained.
+static bool Writable(string outDir)
+{
+    try
+    {
+        Directory.CreateDirectory(outDir);
+        AtomicFile.Write(Path.Combine(outDir, ".write-test"), []);
+        File.Delete(Path.Combine(outDir, ".write-test"));
+        return true;
+    }
+    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"error: --out {outDir} cannot be written ({ex.Message}); choose another folder.");
+        return false;
+    }
+}
+
+static string[] Columns(string list) => [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
 static void Section(StringBuilder report, string title, IReadOnlyList<ModelResult> results, string[] columns)
 {

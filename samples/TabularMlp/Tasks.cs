@@ -9,6 +9,9 @@ using NeuralCore.Training;
 
 namespace TabularMlp;
 
+/// <summary>What <c>--csv</c> trains on: the file, its label column and how its columns are read.</summary>
+internal sealed record CsvSettings(string Path, string Label, LabelKind Task, IReadOnlyList<string> Ignore, IReadOnlyList<string> Categorical, int Hidden, double TestFraction);
+
 /// <summary>One model's test results.</summary>
 internal sealed record ModelResult(string Model, string Description, IReadOnlyDictionary<string, double> Test, int Epochs, double Seconds);
 
@@ -113,7 +116,106 @@ internal static class Tasks
 
     private static ModelResult FitMulticlass(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed) =>
         FitClassifier(name, description, model, new SoftmaxCrossEntropy(), train, test, epochs, seed,
-            confusion => new() { ["macro F1"] = Enumerable.Range(0, 3).Average(confusion.F1) });
+            confusion => new() { ["macro F1"] = Enumerable.Range(0, confusion.Classes).Average(confusion.F1) });
+
+    /// <summary>
+    /// Any CSV with a header: the text is split with <paramref name="settings"/>' test fraction, a
+    /// <see cref="TableEncoder"/> fitted on the training part encodes both parts (missing numbers filled with the
+    /// training means, categories unseen in training encoded as zeros), and a baseline, a one-Dense-layer model and an
+    /// MLP of <see cref="CsvSettings.Hidden"/> units are scored on the test part: a classification when the label holds
+    /// classes, a regression when it holds numbers. Every model takes the encoded features raw (an adapted
+    /// <see cref="Normalization"/> first) and a regression's gives the label's own units (an inverted one last).
+    /// </summary>
+    /// <returns>The results, the fitted encoder and the trained MLP, which reads the encoder's features.</returns>
+    /// <exception cref="InvalidDataException">Too few rows, one class only, or a test row whose class the training part lacks.</exception>
+    /// <exception cref="ArgumentException">The label or a named column is not in the table, or a field cannot be encoded (row, column and value named).</exception>
+    public static (IReadOnlyList<ModelResult> Results, TableEncoder Encoder, Sequential Mlp, int Unlabelled) Csv(TextTable table, CsvSettings settings, ulong seed, int epochs)
+    {
+        string file = Path.GetFileName(settings.Path);
+        // Rows without a label can neither train nor be scored: left out, and counted in the report.
+        var markers = new HashSet<string>(new TableEncoderOptions().MissingMarkers, StringComparer.Ordinal);
+        IReadOnlyList<string> labels = table.Column(settings.Label);
+        int[] labelled = [.. Enumerable.Range(0, table.Rows).Where(r => !markers.Contains(labels[r]))];
+        int unlabelled = table.Rows - labelled.Length;
+        table = table.Subset(labelled);
+        if (table.Rows < 10)
+        {
+            throw new InvalidDataException($"{file} holds {table.Rows} rows with a label; at least 10 are needed to hold out a test part and a validation part.");
+        }
+
+        (TextTable trainText, TextTable testText) = table.SplitShuffled(settings.TestFraction, seed);
+        TableEncoder encoder = TableEncoder.Fit(trainText, settings.Label, new TableEncoderOptions
+        {
+            Ignore = settings.Ignore,
+            Categorical = settings.Categorical,
+            LabelKind = settings.Task,
+            MissingNumbers = MissingNumbers.Mean,
+            UnknownCategories = UnknownCategories.AllZero,
+        });
+        int features = encoder.FeatureSize, hidden = settings.Hidden;
+        Dataset train = encoder.Transform(trainText);
+        if (encoder.Classes is { } names)
+        {
+            if (names.Count < 2)
+            {
+                throw new InvalidDataException($"{file}: the training part's label '{settings.Label}' holds one class only ('{names[0]}'); a classifier needs two or more.");
+            }
+
+            Dataset test;
+            try
+            {
+                test = encoder.Transform(testText);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{file}: a class of the test part is missing from the training part ({e.Message}); use more rows or another --seed.", e);
+            }
+
+            int classes = names.Count;
+            int majority = Enumerable.Range(0, classes).MaxBy(c => train.Labels.Count(l => l == c));
+            var linear = new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(classes));
+            var mlp = new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(hidden, Activation.Relu)).Add(new Dense(classes));
+            IReadOnlyList<ModelResult> results =
+            [
+                new ModelResult("majority class", $"always predicts {names[majority]}",
+                    new Dictionary<string, double> { ["accuracy"] = test.Labels.Count(l => l == majority) / (double)test.Count }, 0, 0),
+                FitMulticlass("softmax regression", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({classes}) on logits, cross-entropy, Adam(0.01), early stopping",
+                    linear, train, test, epochs, seed),
+                FitMulticlass("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense({classes}), cross-entropy, Adam(0.01), early stopping",
+                    mlp, train, test, epochs, seed),
+            ];
+            return (results, encoder, mlp, unlabelled);
+        }
+        else
+        {
+            Dataset test = encoder.Transform(testText);
+            Standardizer y = Standardizer.Fit(train.Targets, 1);
+            float mean = y.Means[0];
+            // The targets' statistics undone after the last Dense layer: the model learns standardized targets and
+            // predicts in the label's units.
+            Normalization Units() => new([mean], [y.Scales[0] * y.Scales[0]], invert: true);
+            var linear = new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(1)).Add(Units());
+            var mlp = new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(hidden, Activation.Relu)).Add(new Dense(1)).Add(Units());
+            IReadOnlyList<ModelResult> results =
+            [
+                new ModelResult("mean predictor", "predicts the training targets' mean", Regression([.. Enumerable.Repeat(mean, test.Count)], test.Targets), 0, 0),
+                FitRawRegression("linear regression", $"TableEncoder ({features} features) → Normalization (adapted) → Dense(1) → Normalization (inverted, the targets'), MSE, Adam(0.01), early stopping",
+                    linear, train, test, epochs, seed),
+                FitRawRegression("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense(1) → Normalization (inverted), MSE, Adam(0.01), early stopping",
+                    mlp, train, test, epochs, seed),
+            ];
+            return (results, encoder, mlp, unlabelled);
+        }
+    }
+
+    private static ModelResult FitRawRegression(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed)
+    {
+        model.Compile(new MeanSquaredError(), new Adam(0.01f), metrics: ["mae"]);
+        var timer = Stopwatch.StartNew();
+        History history = model.Fit(train, Options(epochs, seed));
+        double seconds = timer.Elapsed.TotalSeconds;
+        return new ModelResult(name, description, Regression(model.Predict(test), test.Targets), history.Epochs.Count, seconds);
+    }
 
     // Refused rather than warned about: a classifier that sees one class learns to predict it always, and the report
     // would then show the other class's recall and precision as 0, read as a measured failure, next to an accuracy

@@ -200,6 +200,81 @@ public class TabularMlpTests
         Assert.Equal(test.Features, data.SplitShuffled(0.25, 7).Test.Features);
     }
 
+    [Fact]
+    public void Any_csv_trains_a_classifier_or_a_regression_through_its_encoder_leaving_out_unlabelled_rows()
+    {
+        string path = Path.Combine(TabularData.Find()!, TabularData.Penguins);
+        var classify = new CsvSettings(path, "species", Data.LabelKind.Auto, [], [], 16, 0.2);
+        var (results, encoder, mlp, unlabelled) = Tasks.Csv(TextTable.Read(path), classify, seed: 42, epochs: 300);
+        Assert.Equal(0, unlabelled);
+        Assert.Equal(["Adelie", "Chinstrap", "Gentoo"], encoder.Classes);
+        Assert.True(results.Single(r => r.Model == "MLP").Test["accuracy"] > 0.95);
+        Assert.Equal(encoder.FeatureSize, mlp.InputSize);
+
+        // y = 3x + 10 for group b, with rows missing their label; the models predict in y's units.
+        var rows = new List<string> { "x,group,y" };
+        for (int i = 0; i < 120; i++)
+        {
+            string group = i % 2 == 0 ? "a" : "b";
+            float x = i / 12f;
+            string y = i % 17 == 5 ? "NA" : ((3 * x) + (group == "b" ? 10 : 0)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            rows.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{x:R},{group},{y}"));
+        }
+
+        string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-line-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllLines(csv, rows);
+            var regress = new CsvSettings(csv, "y", Data.LabelKind.Auto, [], [], 16, 0.25);
+            var (lines, lineEncoder, _, missing) = Tasks.Csv(TextTable.Read(csv), regress, seed: 3, epochs: 400);
+            Assert.Equal(Data.LabelKind.Targets, lineEncoder.LabelKind);
+            Assert.Equal(Enumerable.Range(0, 120).Count(i => i % 17 == 5), missing);
+            Assert.InRange(lines.Single(r => r.Model == "mean predictor").Test["r2"], -0.2, 0.05);
+            Assert.True(lines.Single(r => r.Model == "linear regression").Test["r2"] > 0.99, "a line and a one-hot offset, fitted by one Dense layer");
+            Assert.True(lines.Single(r => r.Model == "linear regression").Test["mae"] < 0.3, "in y's units, not standardized ones");
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
+    [Fact]
+    public async Task The_csv_mode_writes_a_model_and_an_encoder_that_predict_together()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-csv-{Guid.NewGuid():N}");
+        string path = Path.Combine(TabularData.Find()!, TabularData.Penguins);
+        try
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "TabularMlp.dll"), "--csv", path, "--label", "species", "--epochs", "100", "--out", folder })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var process = System.Diagnostics.Process.Start(info)!;
+            Task<string> error = process.StandardError.ReadToEndAsync();
+            string output = await process.StandardOutput.ReadToEndAsync();
+            Assert.True(process.WaitForExit(120_000), "TabularMlp did not exit");
+            Assert.True(process.ExitCode == 0, await error);
+            Assert.Contains("| MLP |", output, StringComparison.Ordinal);
+
+            TableEncoder encoder = TableEncoder.Load(Path.Combine(folder, "encoder.json"));
+            var model = ModelFile.Load(Path.Combine(folder, "model.ncm"));
+            TextTable table = TextTable.Read(path);
+            int[] predicted = model.PredictClasses(encoder.Features(table), table.Rows);
+            double accuracy = predicted.Zip(encoder.Labels(table)).Count(p => p.First == p.Second) / (double)table.Rows;
+            Assert.True(accuracy > 0.95, $"the saved MLP on all 344 penguins: {accuracy}");
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(2, "--seed must be a non-negative integer below 2^64; got 'abc'", "--seed", "abc")]
     [InlineData(2, "--seed must be a non-negative integer below 2^64; got '-1'", "--seed", "-1")]
@@ -209,6 +284,13 @@ public class TabularMlpTests
     [InlineData(2, "unknown option '--bogus'", "--bogus")]
     [InlineData(1, "no such folder", "--data", "/nonexistent-neuralcore")]
     [InlineData(1, "--out /proc/neuralcore/x cannot be written", "--out", "/proc/neuralcore/x")]
+    [InlineData(2, "--label needs --csv FILE", "--label", "y")]
+    [InlineData(2, "--csv needs --label COLUMN", "--csv", "t.csv")]
+    [InlineData(2, "--task must be auto, classification or regression; got 'ranking'", "--csv", "t.csv", "--label", "y", "--task", "ranking")]
+    [InlineData(2, "--hidden must be an integer from 1 to 65536; got '0'", "--hidden", "0")]
+    [InlineData(2, "--test-split must be a number from 0.05 to 0.5; got '0.9'", "--test-split", "0.9")]
+    [InlineData(2, "--task, --ignore and --categorical describe a --csv file", "--ignore", "id")]
+    [InlineData(1, "/nonexistent-neuralcore.csv: no such table file", "--csv", "/nonexistent-neuralcore.csv", "--label", "y")]
     public async Task Bad_arguments_get_one_line_naming_them_and_no_stack_trace(int exitCode, string message, params string[] args)
     {
         // Each of these ended in an unhandled exception's stack trace (exit 134), the last only after training.
