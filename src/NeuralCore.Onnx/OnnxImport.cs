@@ -377,15 +377,6 @@ public static class OnnxImport
         // -1), in float (stash_type 1, the default): the library's layer, computed in double. Its ε defaults to 1e-5.
         private LayerNormalization LayerNormalizationFor(NodeProto node, int inputs)
         {
-            // The operator exists from opset 17; a file declaring an earlier opset (or none) is not valid ONNX, and ONNX
-            // Runtime and the ONNX checker refuse it, so it is not read as if it were.
-            long opset = model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")?.Version ?? 0;
-            if (opset < 17)
-            {
-                throw Unsupported(node, string.Create(CultureInfo.InvariantCulture,
-                    $"LayerNormalization is an operator of opset 17 and later, but the file imports opset {opset}; export it with opset 17 or later"));
-            }
-
             long axis = Attribute(node, "axis", -1L);
             if (axis is not (-1 or 1))
             {
