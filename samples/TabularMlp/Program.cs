@@ -120,9 +120,12 @@ try
         Console.Write(csvReport.ToString());
         if (outDir is not null)
         {
-            AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(csvReport.ToString()));
-            NeuralCore.Serialization.ModelFile.Save(mlp, Path.Combine(outDir, "model.ncm"));
+            // The report last, and an earlier one removed first: a folder with a report holds this run's model and
+            // encoder, which read each other's features, even after a run stopped between the two.
+            File.Delete(Path.Combine(outDir, "report.md"));
             encoder.Save(Path.Combine(outDir, "encoder.json"));
+            NeuralCore.Serialization.ModelFile.Save(mlp, Path.Combine(outDir, "model.ncm"));
+            AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(csvReport.ToString()));
             Console.WriteLine($"Wrote report.md, model.ncm (the MLP, reading encoded features) and encoder.json (TableEncoder.Load) to {outDir}");
         }
 

@@ -161,15 +161,15 @@ internal static class Tasks
                 throw new InvalidDataException($"{file}: the training part's label '{settings.Label}' holds one class only ('{names[0]}'); a classifier needs two or more.");
             }
 
-            Dataset test;
-            try
+            // A class that only the test part holds cannot be scored: named here, rather than as the encoder's
+            // unseen-class error, which would not say why it was unseen.
+            if (testText.Column(settings.Label).FirstOrDefault(c => !names.Contains(c)) is { } unseen)
             {
-                test = encoder.Transform(testText);
+                throw new InvalidDataException(
+                    $"{file}: the test part holds the class '{unseen}' of '{settings.Label}', which the training part does not; use more rows, another --seed, or a smaller --test-split.");
             }
-            catch (ArgumentException e)
-            {
-                throw new InvalidDataException($"{file}: a class of the test part is missing from the training part ({e.Message}); use more rows or another --seed.", e);
-            }
+
+            Dataset test = encoder.Transform(testText);
 
             int classes = names.Count;
             int majority = Enumerable.Range(0, classes).MaxBy(c => train.Labels.Count(l => l == c));

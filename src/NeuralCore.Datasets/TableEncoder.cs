@@ -38,7 +38,7 @@ public sealed class EncodedColumn
     public ColumnKind Kind { get; }
 
     /// <summary>A categorical column's categories in feature order (ordinal order of their text); empty for a numeric column.</summary>
-    public IReadOnlyList<string> Categories => CategoryList;
+    public IReadOnlyList<string> Categories => Array.AsReadOnly(CategoryList);
 
     /// <summary>The value a numeric column's missing fields become (the fitting table's mean), or null when they are refused.</summary>
     public float? Fill { get; }
@@ -84,16 +84,27 @@ public sealed class TableEncoder
     /// <summary>The largest encoder file <see cref="Load"/> reads: 64 MiB (a thousand columns of a thousand categories take about 20 MB).</summary>
     public const long MaxFileBytes = 64L << 20;
 
+    /// <summary>The most features an encoder makes (columns and categories together): 2^20.</summary>
+    public const int MaxFeatures = 1 << 20;
+
+    /// <summary>The longest column name or category an encoder takes, in characters: a longer one is free text, not a category.</summary>
+    public const int MaxTextLength = 4096;
+
     private readonly EncodedColumn[] _columns;
-    private readonly string[] _featureNames;
+    private readonly Lazy<string[]> _featureNames;
     private readonly string[]? _classes;
     private readonly Dictionary<string, int>? _classIndex;
     private readonly HashSet<string> _missing;
     private readonly string[] _missingMarkers;
 
-    private TableEncoder(EncodedColumn[] columns, string? label, LabelKind labelKind, string[]? classes, UnknownCategories unknown, string[] missingMarkers)
+    private readonly NumberFormatInfo _numbers;
+
+    private TableEncoder(EncodedColumn[] columns, string? label, LabelKind labelKind, string[]? classes, UnknownCategories unknown, string[] missingMarkers,
+        char decimalSeparator)
     {
         _columns = columns;
+        DecimalSeparator = decimalSeparator;
+        _numbers = NumbersWith(decimalSeparator);
         LabelColumn = label;
         LabelKind = labelKind;
         _classes = classes;
@@ -109,30 +120,20 @@ public sealed class TableEncoder
             }
         }
 
-        var names = new List<string>();
-        foreach (EncodedColumn column in columns)
-        {
-            if (column.Kind == ColumnKind.Numeric)
-            {
-                names.Add(column.Name);
-            }
-            else
-            {
-                names.AddRange(column.CategoryList.Select(c => $"{column.Name}={c}"));
-            }
-        }
-
-        _featureNames = [.. names];
+        FeatureSize = columns.Sum(c => c.Width);
+        // Built on first use: a column's name repeats in each of its categories' names.
+        _featureNames = new Lazy<string[]>(() =>
+            [.. columns.SelectMany(c => c.Kind == ColumnKind.Numeric ? [c.Name] : c.CategoryList.Select(category => $"{c.Name}={category}"))]);
     }
 
     /// <summary>The encoded columns, in feature order.</summary>
-    public IReadOnlyList<EncodedColumn> Columns => _columns;
+    public IReadOnlyList<EncodedColumn> Columns => Array.AsReadOnly(_columns);
 
     /// <summary>The number of features in an encoded row: the sum of the columns' widths.</summary>
-    public int FeatureSize => _featureNames.Length;
+    public int FeatureSize { get; }
 
     /// <summary>Each feature's name: a numeric column's name, or <c>column=category</c>.</summary>
-    public IReadOnlyList<string> FeatureNames => _featureNames;
+    public IReadOnlyList<string> FeatureNames => Array.AsReadOnly(_featureNames.Value);
 
     /// <summary>The label column's name, or null when the encoder was fitted without one (features only).</summary>
     public string? LabelColumn { get; }
@@ -141,13 +142,16 @@ public sealed class TableEncoder
     public LabelKind LabelKind { get; }
 
     /// <summary>The classes in label order (label <c>i</c> is <c>Classes[i]</c>), or null when the label is not class labels.</summary>
-    public IReadOnlyList<string>? Classes => _classes;
+    public IReadOnlyList<string>? Classes => _classes is null ? null : Array.AsReadOnly(_classes);
 
     /// <summary>What an unseen category becomes when a table is encoded.</summary>
     public UnknownCategories UnknownCategories { get; }
 
     /// <summary>The fields read as missing values.</summary>
-    public IReadOnlyList<string> MissingMarkers => _missingMarkers;
+    public IReadOnlyList<string> MissingMarkers => Array.AsReadOnly(_missingMarkers);
+
+    /// <summary>The decimal separator numbers are read with: '.' or ','.</summary>
+    public char DecimalSeparator { get; }
 
     /// <summary>
     /// Learns the encoding from a training table: which columns are numeric and which categorical (see
@@ -155,17 +159,21 @@ public sealed class TableEncoder
     /// numeric column's missing values (with <see cref="MissingNumbers.Mean"/>, computed in double precision), and the
     /// label's classes. Every column but the label and the ignored ones is a feature.
     /// </summary>
-    /// <param name="table">The training table; at least one row. Rows are counted from 0 in messages.</param>
+    /// <param name="table">The training table; at least one row. Messages name a row by its file and line when the table was read from text, else by its index from 0.</param>
     /// <param name="label">The label column, or null to encode features only.</param>
     /// <param name="options">How to read the columns; null for the defaults.</param>
     /// <returns>The fitted encoder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="table"/> is null.</exception>
     /// <exception cref="ArgumentException">
     /// The table has no rows; the label or a column named in the options is not in the table, or the label is also
-    /// ignored or categorical; no feature column is left; a numeric field is not finite; a numeric column has a missing
-    /// value and <see cref="MissingNumbers.Error"/> is chosen, or only missing values; a categorical column has more
-    /// than <see cref="TableEncoderOptions.MaxCategories"/> categories; a missing marker is null; a label is missing, or not a finite number for
-    /// <see cref="LabelKind.Targets"/>. The message names the column and, for a field, its row and value.
+    /// ignored or categorical, or a column both; no feature column is left; a numeric field is not finite; a column of
+    /// numbers holds a few fields that are not (a typo would otherwise make it categorical); a column's numbers are
+    /// written with a decimal comma while <see cref="TableEncoderOptions.DecimalSeparator"/> is '.'; a numeric column
+    /// has a missing value and <see cref="MissingNumbers.Error"/> is chosen, or only missing values; a categorical
+    /// column has more than <see cref="TableEncoderOptions.MaxCategories"/> categories; a column name or category is
+    /// longer than <see cref="MaxTextLength"/>, or the features would be more than <see cref="MaxFeatures"/>; a missing
+    /// marker is null; a label is missing, or not a finite number for <see cref="LabelKind.Targets"/>. The message
+    /// names the column and, for a field, its row and value.
     /// </exception>
     public static TableEncoder Fit(TextTable table, string? label = null, TableEncoderOptions? options = null)
     {
@@ -183,6 +191,11 @@ public sealed class TableEncoder
 
         RequireColumns(table, options.Categorical, nameof(options.Categorical));
         RequireColumns(table, options.Ignore, nameof(options.Ignore));
+        if (options.Categorical.FirstOrDefault(options.Ignore.Contains) is { } both)
+        {
+            throw new ArgumentException($"Column '{both}' is in both TableEncoderOptions.Categorical and Ignore; keep it in one.", nameof(options));
+        }
+
         if (label is not null)
         {
             table.IndexOf(label);
@@ -195,6 +208,7 @@ public sealed class TableEncoder
         }
 
         var missing = new HashSet<string>(options.MissingMarkers, StringComparer.Ordinal);
+        NumberFormatInfo numbers = NumbersWith(options.DecimalSeparator);
         var forced = new HashSet<string>(options.Categorical, StringComparer.Ordinal);
         var ignored = new HashSet<string>(options.Ignore, StringComparer.Ordinal);
         var columns = new List<EncodedColumn>();
@@ -207,12 +221,21 @@ public sealed class TableEncoder
                 continue;
             }
 
-            string[] fields = table.RawColumn(c);
-            EncodedColumn column = !forced.Contains(name) && AllNumbers(fields, missing)
-                ? FitNumeric(name, fields, missing, options.MissingNumbers, offset)
-                : FitCategorical(name, fields, options.MaxCategories, offset);
+            if (name.Length > MaxTextLength)
+            {
+                throw new ArgumentException($"Column '{name[..40]}…' has a name of {name.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(table));
+            }
+
+            EncodedColumn column = !forced.Contains(name) && Numeric(table, c, missing, numbers, options.DecimalSeparator, "TableEncoderOptions.Categorical")
+                ? FitNumeric(table, c, missing, numbers, options.MissingNumbers, offset)
+                : FitCategorical(table, c, options.MaxCategories, offset);
             columns.Add(column);
             offset += column.Width;
+            if (offset > MaxFeatures)
+            {
+                throw new ArgumentException(
+                    $"The columns up to '{name}' already make {offset} features, more than the {MaxFeatures} an encoder makes; leave out identifier or free-text columns (TableEncoderOptions.Ignore).", nameof(table));
+            }
         }
 
         if (columns.Count == 0)
@@ -225,27 +248,37 @@ public sealed class TableEncoder
         string[]? classes = null;
         if (label is not null)
         {
-            string[] fields = table.RawColumn(table.IndexOf(label));
+            int index = table.IndexOf(label);
+            string[] fields = table.RawColumn(index);
             int gap = Array.FindIndex(fields, missing.Contains);
             if (gap >= 0)
             {
-                throw new ArgumentException($"Row {gap}: the label '{label}' is missing ('{fields[gap]}'); remove the rows without a label first.", nameof(table));
+                throw new ArgumentException($"{table.Where(gap)}: the label '{label}' is missing ('{fields[gap]}'); remove the rows without a label first.", nameof(table));
             }
 
-            bool numbers = AllNumbers(fields, missing);
-            kind = options.LabelKind == LabelKind.Auto ? (numbers ? LabelKind.Targets : LabelKind.Classes) : options.LabelKind;
+            // In Auto, a label of numbers with a stray word is refused like a feature column; chosen as classes, any
+            // text is a class.
+            bool allNumbers = options.LabelKind == LabelKind.Auto
+                ? Numeric(table, index, missing, numbers, options.DecimalSeparator, "LabelKind = LabelKind.Classes")
+                : AllParse(fields, missing, numbers);
+            kind = options.LabelKind == LabelKind.Auto ? (allNumbers ? LabelKind.Targets : LabelKind.Classes) : options.LabelKind;
             if (kind == LabelKind.Classes)
             {
-                classes = ClassesOf(fields, numbers);
+                classes = ClassesOf(fields, allNumbers, numbers);
+                if (classes.FirstOrDefault(c => c.Length > MaxTextLength) is { } longClass)
+                {
+                    throw new ArgumentException($"The label '{label}' has a class of {longClass.Length} characters, more than {MaxTextLength}; is it the label column?", nameof(label));
+                }
             }
             else
             {
                 // Checks that every target is a finite number, naming the first that is not.
-                _ = ParseTargets(fields, label, "the label");
+                _ = ParseTargets(table, index, numbers, "the label");
             }
         }
 
-        return new TableEncoder([.. columns], label, kind, classes, options.UnknownCategories, [.. options.MissingMarkers.Distinct(StringComparer.Ordinal)]);
+        return new TableEncoder([.. columns], label, kind, classes, options.UnknownCategories, [.. options.MissingMarkers.Distinct(StringComparer.Ordinal)],
+            options.DecimalSeparator);
     }
 
     /// <summary>
@@ -272,7 +305,8 @@ public sealed class TableEncoder
         float[] features = new float[rows * width];
         foreach (EncodedColumn column in _columns)
         {
-            string[] fields = table.RawColumn(FindColumn(table, column.Name, "feature"));
+            int index = FindColumn(table, column.Name, "feature");
+            string[] fields = table.RawColumn(index);
             for (int r = 0; r < rows; r++)
             {
                 string field = fields[r];
@@ -280,8 +314,8 @@ public sealed class TableEncoder
                 {
                     features[(r * width) + column.Offset] = _missing.Contains(field)
                         ? column.Fill ?? throw new ArgumentException(
-                            $"Row {r}, column '{column.Name}': a missing value ('{field}'); fit the encoder with MissingNumbers.Mean to fill it, or remove the row.", nameof(table))
-                        : Number(field, r, column.Name, "the numeric column");
+                            $"{table.Where(r)}, column '{column.Name}': a missing value ('{field}'); fit the encoder with MissingNumbers.Mean to fill it, or remove the row.", nameof(table))
+                        : Number(table, r, index, _numbers, "the numeric column");
                 }
                 else if (column.Index.TryGetValue(field, out int category))
                 {
@@ -290,7 +324,7 @@ public sealed class TableEncoder
                 else if (UnknownCategories == UnknownCategories.Error)
                 {
                     throw new ArgumentException(
-                        $"Row {r}, column '{column.Name}': '{field}' is not one of the {column.CategoryList.Length} categories seen in fitting ({TextTable.Listed(column.CategoryList)}); fit with UnknownCategories.AllZero to encode unseen ones as zeros.",
+                        $"{table.Where(r)}, column '{column.Name}': '{field}' is not one of the {column.CategoryList.Length} categories seen in fitting ({TextTable.Listed(column.CategoryList)}); fit with UnknownCategories.AllZero to encode unseen ones as zeros.",
                         nameof(table));
                 }
             }
@@ -322,7 +356,7 @@ public sealed class TableEncoder
             labels[r] = _classIndex.TryGetValue(fields[r], out int label)
                 ? label
                 : throw new ArgumentException(
-                    $"Row {r}, label '{LabelColumn}': '{fields[r]}' is not one of the {_classes!.Length} classes seen in fitting ({TextTable.Listed(_classes)}).", nameof(table));
+                    $"{table.Where(r)}, label '{LabelColumn}': '{fields[r]}' is not one of the {_classes!.Length} classes seen in fitting ({TextTable.Listed(_classes)}).", nameof(table));
         }
 
         return labels;
@@ -344,7 +378,7 @@ public sealed class TableEncoder
                 : $"The label '{LabelColumn}' holds classes, not real-valued targets; read them with Labels.");
         }
 
-        return ParseTargets(table.RawColumn(FindColumn(table, LabelColumn!, "label")), LabelColumn!, "the target");
+        return ParseTargets(table, FindColumn(table, LabelColumn!, "label"), _numbers, "the target");
     }
 
     /// <summary>
@@ -462,6 +496,7 @@ public sealed class TableEncoder
             }
 
             json.WriteString("unknownCategories", UnknownCategories == UnknownCategories.Error ? "error" : "allZero");
+            json.WriteString("decimalSeparator", DecimalSeparator.ToString());
             WriteStrings(json, "missingMarkers", _missingMarkers);
             json.WriteEndObject();
         }
@@ -482,21 +517,21 @@ public sealed class TableEncoder
 
     private static TableEncoder FromJson(JsonElement root, string file)
     {
-        if (root.ValueKind != JsonValueKind.Object || Optional(root, "format", JsonValueKind.String, file) is not { } format || format.GetString() != Format)
+        if (root.ValueKind != JsonValueKind.Object || Optional(root, "format", JsonValueKind.String, file, "the encoder") is not { } format || format.GetString() != Format)
         {
             throw new InvalidDataException($"{file}: not a NeuralCore table encoder (no \"format\": \"{Format}\").");
         }
 
-        int version = Required(root, "version", JsonValueKind.Number, file).TryGetInt32(out int v) ? v : -1;
-        if (version != FormatVersion)
+        JsonElement versionElement = Required(root, "version", JsonValueKind.Number, file, "the encoder");
+        if (!versionElement.TryGetInt32(out int version) || version != FormatVersion)
         {
-            throw new InvalidDataException($"{file}: table encoder format version {Required(root, "version", JsonValueKind.Number, file).GetRawText()}; this NeuralCore reads version {FormatVersion}.");
+            throw new InvalidDataException($"{file}: table encoder format version {versionElement.GetRawText()}; this NeuralCore reads version {FormatVersion}.");
         }
 
         var columns = new List<EncodedColumn>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         int offset = 0;
-        foreach (JsonElement element in Required(root, "columns", JsonValueKind.Array, file).EnumerateArray())
+        foreach (JsonElement element in Required(root, "columns", JsonValueKind.Array, file, "the encoder").EnumerateArray())
         {
             string where = $"columns[{columns.Count}]";
             if (element.ValueKind != JsonValueKind.Object)
@@ -512,12 +547,16 @@ public sealed class TableEncoder
 
             EncodedColumn column = Text(element, "kind", file, where) switch
             {
-                "numeric" => new EncodedColumn(name, ColumnKind.Numeric, [], Optional(element, "fill", JsonValueKind.Number, file) is { } fill ? Finite(fill, file, where) : null, offset),
+                "numeric" => new EncodedColumn(name, ColumnKind.Numeric, [], Optional(element, "fill", JsonValueKind.Number, file, where) is { } fill ? Finite(fill, file, where) : null, offset),
                 "categorical" => new EncodedColumn(name, ColumnKind.Categorical, Distinct(element, "categories", file, where, atLeastOne: true), null, offset),
                 string other => throw new InvalidDataException($"{file}: {where}.kind is '{other}'; expected 'numeric' or 'categorical'."),
             };
             columns.Add(column);
-            offset = checked(offset + column.Width);
+            offset += column.Width;
+            if (offset > MaxFeatures)
+            {
+                throw new InvalidDataException($"{file}: the columns up to {where} make more than the {MaxFeatures} features an encoder makes.");
+            }
         }
 
         if (columns.Count == 0)
@@ -528,7 +567,7 @@ public sealed class TableEncoder
         string? label = null;
         LabelKind kind = LabelKind.Auto;
         string[]? classes = null;
-        if (Optional(root, "label", JsonValueKind.Object, file) is { } labelElement)
+        if (Optional(root, "label", JsonValueKind.Object, file, "the encoder") is { } labelElement)
         {
             label = Text(labelElement, "name", file, "label");
             if (names.Contains(label))
@@ -551,26 +590,36 @@ public sealed class TableEncoder
             "allZero" => UnknownCategories.AllZero,
             string other => throw new InvalidDataException($"{file}: unknownCategories is '{other}'; expected 'error' or 'allZero'."),
         };
-        return new TableEncoder([.. columns], label, kind, classes, unknown, Distinct(root, "missingMarkers", file, "the encoder", atLeastOne: false));
+        // Files written before the separator was saved read numbers with '.'.
+        char separator = Optional(root, "decimalSeparator", JsonValueKind.String, file, "the encoder")?.GetString() switch
+        {
+            null or "." => '.',
+            "," => ',',
+            string other => throw new InvalidDataException($"{file}: decimalSeparator is '{other}'; expected '.' or ','."),
+        };
+        return new TableEncoder([.. columns], label, kind, classes, unknown, Distinct(root, "missingMarkers", file, "the encoder", atLeastOne: false), separator);
     }
 
-    private static JsonElement? Optional(JsonElement parent, string property, JsonValueKind kind, string file)
+    private static JsonElement? Optional(JsonElement parent, string property, JsonValueKind kind, string file, string where)
     {
         if (!parent.TryGetProperty(property, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        return value.ValueKind == kind ? value : throw new InvalidDataException($"{file}: \"{property}\" is a {value.ValueKind}; expected a {kind}.");
+        return value.ValueKind == kind ? value : throw new InvalidDataException($"{file}: {where}'s \"{property}\" is a {value.ValueKind}; expected a {kind}.");
     }
 
-    private static JsonElement Required(JsonElement parent, string property, JsonValueKind kind, string file) =>
-        Optional(parent, property, kind, file) ?? throw new InvalidDataException($"{file}: \"{property}\" is missing.");
+    private static JsonElement Required(JsonElement parent, string property, JsonValueKind kind, string file, string where) =>
+        Optional(parent, property, kind, file, where) ?? throw new InvalidDataException($"{file}: {where} has no \"{property}\".");
 
-    private static string Text(JsonElement parent, string property, string file, string where) =>
-        parent.TryGetProperty(property, out JsonElement value) && value.ValueKind == JsonValueKind.String
+    private static string Text(JsonElement parent, string property, string file, string where)
+    {
+        string text = parent.TryGetProperty(property, out JsonElement value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()!
             : throw new InvalidDataException($"{file}: {where} needs a string \"{property}\".");
+        return text.Length <= MaxTextLength ? text : throw new InvalidDataException($"{file}: {where}.{property} is {text.Length} characters long, more than {MaxTextLength}.");
+    }
 
     private static float Finite(JsonElement number, string file, string where) =>
         number.TryGetSingle(out float value) && float.IsFinite(value)
@@ -579,7 +628,7 @@ public sealed class TableEncoder
 
     private static string[] Distinct(JsonElement parent, string property, string file, string where, bool atLeastOne)
     {
-        JsonElement array = Optional(parent, property, JsonValueKind.Array, file) ?? throw new InvalidDataException($"{file}: {where} needs an array \"{property}\".");
+        JsonElement array = Optional(parent, property, JsonValueKind.Array, file, where) ?? throw new InvalidDataException($"{file}: {where} needs an array \"{property}\".");
         var values = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (JsonElement item in array.EnumerateArray())
@@ -588,6 +637,11 @@ public sealed class TableEncoder
             if (!seen.Add(value))
             {
                 throw new InvalidDataException($"{file}: {where}.{property} holds '{value}' twice.");
+            }
+
+            if (value.Length > MaxTextLength && property != "missingMarkers")
+            {
+                throw new InvalidDataException($"{file}: {where}.{property}[{values.Count}] is {value.Length} characters long, more than {MaxTextLength}.");
             }
 
             values.Add(value);
@@ -620,23 +674,69 @@ public sealed class TableEncoder
             ? table.IndexOf(name)
             : throw new ArgumentException($"The table has no {role} column '{name}', which the encoder was fitted with; its columns are {TextTable.Listed(table.ColumnNames)}.", nameof(table));
 
+    private static NumberFormatInfo NumbersWith(char decimalSeparator)
+    {
+        var format = (NumberFormatInfo)NumberFormatInfo.InvariantInfo.Clone();
+        format.NumberDecimalSeparator = decimalSeparator.ToString();
+        return NumberFormatInfo.ReadOnly(format);
+    }
+
+    private static bool Parses(string field, NumberFormatInfo numbers, out float value) =>
+        float.TryParse(field, NumberStyles.Float, numbers, out value);
+
     // Whether every field that is not a missing marker reads as a number (infinite ones included, refused later with
     // their row, rather than making the column categorical).
-    private static bool AllNumbers(string[] fields, HashSet<string> missing)
+    private static bool AllParse(string[] fields, HashSet<string> missing, NumberFormatInfo numbers) =>
+        fields.All(f => missing.Contains(f) || Parses(f, numbers, out _));
+
+    // Whether a column reads as numbers. A column mostly of numbers with some fields that are not is refused, naming the
+    // first: one typo ("1O.5") would otherwise turn a measurement into hundreds of one-hot features, or not, depending
+    // on which rows a split put in the training part. So is a column of numbers written with a decimal comma ("1,5")
+    // while the separator is '.', which would become one category per value.
+    private static bool Numeric(TextTable table, int column, HashSet<string> missing, NumberFormatInfo numbers, char separator, string force)
     {
-        foreach (string field in fields)
+        string[] fields = table.RawColumn(column);
+        int count = 0, text = 0, first = -1;
+        for (int r = 0; r < fields.Length; r++)
         {
-            if (!missing.Contains(field) && !float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            if (missing.Contains(fields[r]))
             {
-                return false;
+                continue;
+            }
+
+            count++;
+            if (!Parses(fields[r], numbers, out _))
+            {
+                text++;
+                first = first < 0 ? r : first;
             }
         }
 
-        return true;
+        string name = table.ColumnNames[column];
+        if (text == 0)
+        {
+            return true;
+        }
+
+        if (separator == '.' && fields.Any(f => f.Contains(',', StringComparison.Ordinal)) && AllParse(fields, missing, NumbersWith(',')))
+        {
+            throw BadTable(
+                $"Column '{name}' holds numbers written with a decimal comma ('{fields[first]}', {table.Where(first)}); set TableEncoderOptions.DecimalSeparator = ',' to read them, or list the column in {force} if they are categories.");
+        }
+
+        if (count - text > text)
+        {
+            throw BadTable(
+                $"{table.Where(first)}, column '{name}': '{fields[first]}' is not a number, but {count - text} of the column's {count} values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or list the column in {force} if its values are categories.");
+        }
+
+        return false;
     }
 
-    private static EncodedColumn FitNumeric(string name, string[] fields, HashSet<string> missing, MissingNumbers policy, int offset)
+    private static EncodedColumn FitNumeric(TextTable table, int index, HashSet<string> missing, NumberFormatInfo numbers, MissingNumbers policy, int offset)
     {
+        string[] fields = table.RawColumn(index);
+        string name = table.ColumnNames[index];
         double sum = 0;
         int count = 0;
         for (int r = 0; r < fields.Length; r++)
@@ -646,13 +746,13 @@ public sealed class TableEncoder
                 if (policy == MissingNumbers.Error)
                 {
                     throw BadTable(
-                        $"Row {r}, column '{name}': a missing value ('{fields[r]}'); fill it in, remove the row, or fit with MissingNumbers.Mean.");
+                        $"{table.Where(r)}, column '{name}': a missing value ('{fields[r]}'); fill it in, remove the row, or fit with MissingNumbers.Mean.");
                 }
 
                 continue;
             }
 
-            sum += Number(fields[r], r, name, "the numeric column");
+            sum += Number(table, r, index, numbers, "the numeric column");
             count++;
         }
 
@@ -661,12 +761,20 @@ public sealed class TableEncoder
             : new EncodedColumn(name, ColumnKind.Numeric, [], policy == MissingNumbers.Mean ? (float)(sum / count) : null, offset);
     }
 
-    private static EncodedColumn FitCategorical(string name, string[] fields, int maxCategories, int offset)
+    private static EncodedColumn FitCategorical(TextTable table, int index, int maxCategories, int offset)
     {
+        string name = table.ColumnNames[index];
         var categories = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (string field in fields)
+        string[] fields = table.RawColumn(index);
+        for (int r = 0; r < fields.Length; r++)
         {
-            if (categories.Add(field) && categories.Count > maxCategories)
+            if (fields[r].Length > MaxTextLength)
+            {
+                throw BadTable(
+                    $"{table.Where(r)}, column '{name}': a value of {fields[r].Length} characters, more than the {MaxTextLength} of a category: free text? Leave the column out with TableEncoderOptions.Ignore.");
+            }
+
+            if (categories.Add(fields[r]) && categories.Count > maxCategories)
             {
                 throw BadTable(
                     $"Column '{name}' has more than {maxCategories} distinct values (TableEncoderOptions.MaxCategories), one feature each: an identifier or free text? Leave it out with TableEncoderOptions.Ignore, or raise MaxCategories.");
@@ -676,30 +784,33 @@ public sealed class TableEncoder
         return new EncodedColumn(name, ColumnKind.Categorical, [.. categories], null, offset);
     }
 
-    // Numbers in numeric order (so that "10" follows "9"; equal numbers written differently by their text), else text
-    // in ordinal order.
-    private static string[] ClassesOf(string[] fields, bool numbers)
+    // Numbers in numeric order (so that "10" follows "9"; equal numbers written differently, "1" and "1.0", are two
+    // classes, ordered by their text), else text in ordinal order.
+    private static string[] ClassesOf(string[] fields, bool numbers, NumberFormatInfo format)
     {
         string[] distinct = [.. fields.Distinct(StringComparer.Ordinal)];
         return numbers
-            ? [.. distinct.OrderBy(f => float.Parse(f, NumberStyles.Float, CultureInfo.InvariantCulture)).ThenBy(f => f, StringComparer.Ordinal)]
+            ? [.. distinct.OrderBy(f => float.Parse(f, NumberStyles.Float, format)).ThenBy(f => f, StringComparer.Ordinal)]
             : [.. distinct.Order(StringComparer.Ordinal)];
     }
 
-    private static float[] ParseTargets(string[] fields, string label, string what)
+    private static float[] ParseTargets(TextTable table, int index, NumberFormatInfo numbers, string what)
     {
-        float[] targets = new float[fields.Length];
-        for (int r = 0; r < fields.Length; r++)
+        float[] targets = new float[table.Rows];
+        for (int r = 0; r < targets.Length; r++)
         {
-            targets[r] = Number(fields[r], r, label, what);
+            targets[r] = Number(table, r, index, numbers, what);
         }
 
         return targets;
     }
 
-    private static float Number(string field, int row, string column, string what) =>
-        float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) && float.IsFinite(value)
+    private static float Number(TextTable table, int row, int column, NumberFormatInfo numbers, string what)
+    {
+        string field = table.RawColumn(column)[row];
+        return Parses(field, numbers, out float value) && float.IsFinite(value)
             ? value
             : throw BadTable(
-                $"Row {row}, column '{column}': '{field}' is not a finite float32, which {what} needs (a number beyond ±3.4E+38, an infinity, or text).");
+                $"{table.Where(row)}, column '{table.ColumnNames[column]}': '{field}' is not a finite float32, which {what} needs (a number beyond ±3.4E+38, an infinity, or text).");
+    }
 }

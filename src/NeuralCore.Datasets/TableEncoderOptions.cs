@@ -6,7 +6,7 @@ public enum LabelKind
     /// <summary>Class labels when any of the column's fields is not a number, real-valued targets when all are.</summary>
     Auto,
 
-    /// <summary>Class labels: each distinct value is a class (numbers in numeric order, text in ordinal order).</summary>
+    /// <summary>Class labels: each distinct value, by its text, is a class (numbers in numeric order, so "1" and "1.0" are two; text in ordinal order).</summary>
     Classes,
 
     /// <summary>Real-valued regression targets: every field must be a finite number.</summary>
@@ -48,13 +48,28 @@ public sealed record TableEncoderOptions
     public IReadOnlyCollection<string> Ignore { get; init => field = value ?? throw new ArgumentNullException(nameof(Ignore)); } = [];
 
     /// <summary>What the label column holds. Default: <see cref="LabelKind.Auto"/>.</summary>
-    public LabelKind LabelKind { get; init; } = LabelKind.Auto;
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value the enum does not define.</exception>
+    public LabelKind LabelKind { get; init => field = Defined(value, nameof(LabelKind)); } = LabelKind.Auto;
 
     /// <summary>What an unseen category becomes when a table is encoded. Default: <see cref="UnknownCategories.Error"/>.</summary>
-    public UnknownCategories UnknownCategories { get; init; } = UnknownCategories.Error;
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value the enum does not define.</exception>
+    public UnknownCategories UnknownCategories { get; init => field = Defined(value, nameof(UnknownCategories)); } = UnknownCategories.Error;
 
     /// <summary>What a missing value in a numeric column becomes. Default: <see cref="MissingNumbers.Error"/>.</summary>
-    public MissingNumbers MissingNumbers { get; init; } = MissingNumbers.Error;
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value the enum does not define.</exception>
+    public MissingNumbers MissingNumbers { get; init => field = Defined(value, nameof(MissingNumbers)); } = MissingNumbers.Error;
+
+    /// <summary>
+    /// The decimal separator of the file's numbers: '.' (the default, as in <c>1.5</c>) or ',' (<c>1,5</c>, as
+    /// semicolon-separated exports in many European locales write them). Numbers take no thousands separators either way.
+    /// A column of decimal-comma numbers read with '.' is refused at fitting, naming this option.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to anything but '.' or ','.</exception>
+    public char DecimalSeparator
+    {
+        get;
+        init => field = value is '.' or ',' ? value : throw new ArgumentOutOfRangeException(nameof(DecimalSeparator), value, $"Expected '.' or ','. Received: DecimalSeparator='{value}'.");
+    } = '.';
 
     /// <summary>
     /// The fields read as missing values (compared exactly, after the reader's trimming). Default: the empty field,
@@ -68,4 +83,8 @@ public sealed record TableEncoderOptions
     /// is more likely an identifier or free text than a category. Default 1,000; at least 1.
     /// </summary>
     public int MaxCategories { get; init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxCategories), value, $"Expected at least 1 category. Received: MaxCategories={value}."); } = 1000;
+
+    private static T Defined<T>(T value, string name)
+        where T : struct, Enum =>
+        Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(name, value, $"Expected one of {string.Join(", ", Enum.GetNames<T>())}. Received: {name}={value}.");
 }

@@ -27,12 +27,17 @@ public sealed class TextTable
     private readonly string[][] _columns;
     private readonly string[] _names;
     private readonly Dictionary<string, int> _index;
+    // Where the rows came from, for messages: the file's name and each row's first line (null for rows built in memory).
+    private readonly string? _source;
+    private readonly int[]? _lines;
 
-    private TextTable(string[] names, string[][] columns, int rows)
+    private TextTable(string[] names, string[][] columns, int rows, string? source = null, int[]? lines = null)
     {
         _names = names;
         _columns = columns;
         Rows = rows;
+        _source = source;
+        _lines = lines;
         _index = new Dictionary<string, int>(names.Length, StringComparer.Ordinal);
         for (int c = 0; c < names.Length; c++)
         {
@@ -54,7 +59,7 @@ public sealed class TextTable
     }
 
     /// <summary>The column names, from the header, in order.</summary>
-    public IReadOnlyList<string> ColumnNames => _names;
+    public IReadOnlyList<string> ColumnNames => Array.AsReadOnly(_names);
 
     /// <summary>The number of rows below the header.</summary>
     public int Rows { get; }
@@ -120,12 +125,14 @@ public sealed class TextTable
     /// <exception cref="ArgumentOutOfRangeException">An index is outside <c>[0, Rows)</c>, named with its position.</exception>
     public TextTable Subset(ReadOnlySpan<int> rows)
     {
-        int bad = rows.IndexOfAnyExceptInRange(0, Rows - 1);
+        // Of an empty table every index is outside: the range [0, -1] would have let any through.
+        int bad = Rows == 0 ? (rows.IsEmpty ? -1 : 0) : rows.IndexOfAnyExceptInRange(0, Rows - 1);
         if (bad >= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(rows), $"rows[{bad}] = {rows[bad]} is outside [0, {Rows}).");
         }
 
+        int[]? lines = _lines is null ? null : new int[rows.Length];
         var columns = new string[Columns][];
         for (int c = 0; c < Columns; c++)
         {
@@ -136,7 +143,12 @@ public sealed class TextTable
             }
         }
 
-        return new TextTable(_names, columns, rows.Length);
+        for (int r = 0; lines is not null && r < rows.Length; r++)
+        {
+            lines[r] = _lines![rows[r]];
+        }
+
+        return new TextTable(_names, columns, rows.Length, _source, lines);
     }
 
     /// <summary>
@@ -167,7 +179,8 @@ public sealed class TextTable
     /// <summary>
     /// Reads a table with a header row. Fields are separated by commas, semicolons or tabs, whichever the header holds
     /// first in that order (a header of one name is one column), and parsed by Sep: quotes and surrounding spaces are
-    /// removed, and a quoted field may hold separators and line breaks. Empty lines are skipped. A <c>.gz</c> file is
+    /// removed, and a quoted field may hold separators and line breaks. Empty lines are skipped (in a table of one
+    /// column, so is a row whose one field is empty, quoted or not). A <c>.gz</c> file is
     /// decompressed as it is read, and must be one complete gzip member.
     /// </summary>
     /// <param name="path">The file.</param>
@@ -244,6 +257,7 @@ public sealed class TextTable
         string[]? names = null;
         List<string>[] columns = [];
         Dictionary<string, string>[] pools = [];
+        var lines = new List<int>();
         long fields = 0;
         int rows = 0;
         // Sep's line numbers, from 1 at the replayed header (see NumericTable.ReadDelimited).
@@ -291,6 +305,7 @@ public sealed class TextTable
                     columns[c].Add(Shared(pools[c], row[c].Span));
                 }
 
+                lines.Add(line);
                 rows++;
             }
         }
@@ -304,7 +319,7 @@ public sealed class TextTable
         // A header of quoted empty fields only is skipped as blank, like any other blank row.
         return names is null
             ? throw new InvalidDataException($"{name} holds no header row: the first line of a table names its columns.")
-            : new TextTable(names, [.. columns.Select(c => c.ToArray())], rows);
+            : new TextTable(names, [.. columns.Select(c => c.ToArray())], rows, name, [.. lines]);
     }
 
     // The field as a string, one instance per distinct value while the column has few of them.
@@ -396,6 +411,11 @@ public sealed class TextTable
     }
 
     internal string[] RawColumn(int column) => _columns[column];
+
+    /// <summary>Where row <paramref name="row"/> is, for messages: "file, line N" for a table read from text, else "Row N".</summary>
+    internal string Where(int row) => _lines is null || _source is null
+        ? string.Create(CultureInfo.InvariantCulture, $"Row {row}")
+        : string.Create(CultureInfo.InvariantCulture, $"{_source}, line {_lines[row]}");
 
     internal static string Listed(IReadOnlyList<string> names) =>
         names.Count <= 12 ? string.Join(", ", names.Select(n => $"'{n}'")) : string.Join(", ", names.Take(12).Select(n => $"'{n}'")) + $" and {names.Count - 12} more";

@@ -128,6 +128,20 @@ public sealed class OnnxImportTests : IDisposable
             Assert.ThrowsAny<Exception>(() => OnnxImport.FromOnnx(wrong.ToByteArray(), "wrong.onnx")).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_layer_normalization_in_a_file_of_an_earlier_opset_is_read_as_onnx_runtime_reads_it()
+    {
+        // The operator entered the standard at opset 17, so the ONNX checker refuses it in an opset-13 file; but ONNX
+        // Runtime registers its former contrib kernel under the ONNX domain for versions 1-16 (with the same axis,
+        // epsilon and float statistics), and its transformer optimizer writes such nodes into opset 12-14 models.
+        var model = new Sequential(4, seed: 3).Add(new Dense(3)).Add(new LayerNormalization(0.01f, name: "ln")).Add(new Dense(2));
+        ModelProto proto = ModelProto.Parser.ParseFrom(model.ToOnnx());
+        proto.OpsetImport.Single(o => o.Domain is "" or "ai.onnx").Version = 13;
+        Sequential read = OnnxImport.FromOnnx(proto.ToByteArray(), "bert-style.onnx");
+        float[] input = [0.5f, -1f, 2f, 0.25f];
+        Assert.Equal(model.Predict(input), read.Predict(input));
+    }
+
     [Theory]
     [InlineData("norm/mean", new long[] { 3, 1 }, false)]
     [InlineData("norm/std", new long[] { 3, 1 }, false)]

@@ -70,30 +70,35 @@ public class TableEncoderTests
         TextTable test = Table("y,colour,extra\nb,green,1\na,red,2\n");
         var strict = TableEncoder.Fit(train, "y");
         var e = Assert.Throws<ArgumentException>(() => strict.Features(test));
-        Assert.StartsWith("Row 0, column 'colour': 'green' is not one of the 2 categories seen in fitting ('blue', 'red')", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("t.csv, line 2, column 'colour': 'green' is not one of the 2 categories seen in fitting ('blue', 'red')", e.Message, StringComparison.Ordinal);
 
         var lenient = TableEncoder.Fit(train, "y", new TableEncoderOptions { UnknownCategories = UnknownCategories.AllZero });
         // Columns are found by name, in any order; the extra one is not read.
         Assert.Equal([0f, 0, 0, 1], lenient.Features(test));
         Assert.Equal([1, 0], lenient.Labels(test));
         var unseenClass = Assert.Throws<ArgumentException>(() => lenient.Labels(Table("colour,y\nred,c\n")));
-        Assert.StartsWith("Row 0, label 'y': 'c' is not one of the 2 classes seen in fitting", unseenClass.Message, StringComparison.Ordinal);
+        Assert.StartsWith("t.csv, line 2, label 'y': 'c' is not one of the 2 classes seen in fitting", unseenClass.Message, StringComparison.Ordinal);
         var absent = Assert.Throws<ArgumentException>(() => lenient.Features(Table("y\na\n")));
         Assert.StartsWith("The table has no feature column 'colour'", absent.Message, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("x,y\n1,a\n,b\n", null, "Row 1, column 'x': a missing value ('')")]
-    [InlineData("x,y\n1,a\n1e999,b\n", null, "Row 1, column 'x': '1e999' is not a finite float32")]
+    [InlineData("x,y\n1,a\n,b\n", null, "t.csv, line 3, column 'x': a missing value ('')")]
+    [InlineData("x,y\n1,a\n1e999,b\n", null, "t.csv, line 3, column 'x': '1e999' is not a finite float32")]
     [InlineData("x,y\nNA,a\n?,b\n", "mean", "Column 'x' holds only missing values")]
-    [InlineData("x,y\n1,a\n2,NA\n", null, "Row 1: the label 'y' is missing ('NA')")]
-    [InlineData("x,y\n1,a\n2,b\n", "targets", "Row 0, column 'y': 'a' is not a finite float32")]
+    [InlineData("x,y\n1,a\n2,NA\n", null, "t.csv, line 3: the label 'y' is missing ('NA')")]
+    [InlineData("x,y\n1,a\n2,b\n", "targets", "t.csv, line 2, column 'y': 'a' is not a finite float32")]
+    [InlineData("x,y\n1,a\n2,b\n1O.5,c\n", null, "t.csv, line 4, column 'x': '1O.5' is not a number, but 2 of the column's 3 values are")]
+    [InlineData("x;y\n1,5;a\n2,25;b\n", null, "Column 'x' holds numbers written with a decimal comma ('1,5', t.csv, line 2)")]
+    [InlineData("x,y\n1,a\n2,b\n3,c\n", "categorical-and-ignored", "Column 'x' is in both TableEncoderOptions.Categorical and Ignore")]
     public void Bad_fields_are_refused_at_fitting_by_row_column_and_value(string text, string? mode, string message)
     {
         var options = new TableEncoderOptions
         {
             MissingNumbers = mode == "mean" ? MissingNumbers.Mean : MissingNumbers.Error,
             LabelKind = mode == "targets" ? LabelKind.Targets : LabelKind.Auto,
+            Categorical = mode == "categorical-and-ignored" ? ["x"] : [],
+            Ignore = mode == "categorical-and-ignored" ? ["x"] : [],
         };
         var e = Assert.Throws<ArgumentException>(() => TableEncoder.Fit(Table(text), "y", options));
         Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
@@ -113,6 +118,80 @@ public class TableEncoderTests
         Assert.Throws<ArgumentException>(() => TableEncoder.Fit(Table("a,b\n")));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TableEncoderOptions { MaxCategories = 0 });
         Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { MissingMarkers = ["", null!] }));
+    }
+
+    [Fact]
+    public void A_stray_word_in_a_column_of_numbers_is_named_by_its_file_line_whichever_rows_the_split_kept()
+    {
+        // One typo made the column one-hot in some splits (80 features) and failed the test part's encoding in others,
+        // named by its index in the shuffled part.
+        string text = "x,y\n" + string.Concat(Enumerable.Range(0, 40).Select(i => i == 20 ? "abc,1\n" : $"{i}.5,{i % 2}\n"));
+        TextTable table = Table(text);
+        for (ulong seed = 1; seed <= 6; seed++)
+        {
+            (TextTable train, TextTable test) = table.SplitShuffled(0.2, seed);
+            TextTable holder = train.Column("x").Contains("abc") ? train : test;
+            var e = Assert.Throws<ArgumentException>(() => TableEncoder.Fit(holder, "y", new TableEncoderOptions { LabelKind = LabelKind.Classes }));
+            Assert.StartsWith("t.csv, line 22, column 'x': 'abc' is not a number", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Decimal_commas_are_read_when_chosen_and_saved_with_the_encoder()
+    {
+        TextTable table = Table("x;y;group\n1,5;2,25;a\n-3;1e2;b\n");
+        var encoder = TableEncoder.Fit(table, "y", new TableEncoderOptions { DecimalSeparator = ',' });
+        Assert.Equal(LabelKind.Targets, encoder.LabelKind);
+        Assert.Equal([2.25f, 100f], encoder.Targets(table));
+        Assert.Equal([1.5f, 1, 0, -3, 0, 1], encoder.Features(table));
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.json");
+        try
+        {
+            encoder.Save(path);
+            Assert.Equal(encoder.Features(table), TableEncoder.Load(path).Features(table));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TableEncoderOptions { DecimalSeparator = ';' });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TableEncoderOptions { MissingNumbers = (MissingNumbers)5 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TableEncoderOptions { LabelKind = (LabelKind)7 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TableEncoderOptions { UnknownCategories = (UnknownCategories)2 });
+    }
+
+    [Fact]
+    public void What_an_encoder_exposes_cannot_change_what_it_encodes()
+    {
+        TextTable table = Table("c,y\nred,a\nblue,b\n");
+        TableEncoder encoder = TableEncoder.Fit(table, "y");
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)encoder.Classes!)[0] = "zzz");
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)encoder.FeatureNames)[0] = "zzz");
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)encoder.Columns[0].Categories)[0] = "zzz");
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)table.ColumnNames)[0] = "q");
+    }
+
+    [Fact]
+    public void Names_and_categories_longer_than_any_category_are_refused_at_fitting_and_loading()
+    {
+        string longText = new('x', TableEncoder.MaxTextLength + 1);
+        var e = Assert.Throws<ArgumentException>(() => TableEncoder.Fit(new TextTable(["c", "y"], [[longText, "a"]]), "y"));
+        Assert.Contains($"a value of {TableEncoder.MaxTextLength + 1} characters", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => TableEncoder.Fit(new TextTable([longText, "y"], [["a", "a"]]), "y"));
+
+        // A small file of long names: every category's feature name repeats its column's name.
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, $$"""{"format":"neuralcore-table-encoder","version":1,"columns":[{"name":"{{longText}}","kind":"categorical","categories":["a","b"]}],"unknownCategories":"error","missingMarkers":[]}""");
+            var load = Assert.Throws<InvalidDataException>(() => TableEncoder.Load(path));
+            Assert.Contains($"columns[0].name is {TableEncoder.MaxTextLength + 1} characters long", load.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
@@ -199,18 +278,23 @@ public class TableEncoderTests
     }
 
     [Fact]
-    public void A_failed_save_leaves_the_earlier_file_whole()
+    public void Saving_replaces_a_file_whole_and_a_failed_save_leaves_no_temporary_file()
     {
+        // Save goes through AtomicFile, whose own tests cover a write failing midway.
         string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         try
         {
-            TableEncoder encoder = TableEncoder.Fit(Table("a,b\n1,x\n"), "b");
             string path = Path.Combine(folder, "encoder.json");
-            encoder.Save(path);
-            byte[] before = File.ReadAllBytes(path);
-            Assert.ThrowsAny<IOException>(() => encoder.Save(Path.Combine(folder, "missing", "encoder.json")));
-            Assert.Equal(before, File.ReadAllBytes(path));
+            TableEncoder.Fit(Table("a,b\n1,x\n"), "b").Save(path);
+            TableEncoder wider = TableEncoder.Fit(Table("a,c,b\n1,p,x\n"), "b");
+            wider.Save(path);
+            Assert.Equal(wider.FeatureNames, TableEncoder.Load(path).FeatureNames);
+
+            // The destination is a folder: the rename fails after the bytes were written beside it.
+            string blocked = Path.Combine(folder, "blocked");
+            Directory.CreateDirectory(blocked);
+            Assert.ThrowsAny<IOException>(() => wider.Save(blocked));
             Assert.Equal(["encoder.json"], Directory.GetFiles(folder).Select(Path.GetFileName));
         }
         finally

@@ -95,6 +95,9 @@ public class TextTableTests
         Assert.Equal(3, test.Rows);
         Assert.Throws<ArgumentOutOfRangeException>(() => table.SplitShuffled(1, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => table.Subset([0, 10]));
+        // Of a table with no rows, every index is outside (an IndexOutOfRangeException before).
+        Assert.Throws<ArgumentOutOfRangeException>(() => Read("a,b\n").Subset([0]));
+        Assert.Equal(0, Read("a,b\n").Subset([]).Rows);
     }
 
     [Fact]
