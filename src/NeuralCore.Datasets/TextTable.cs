@@ -178,7 +178,7 @@ public sealed class TextTable
 
     /// <summary>
     /// Reads a table with a header row. Fields are separated by commas, semicolons or tabs, whichever the header holds
-    /// first in that order (a header of one name is one column), and parsed by Sep: quotes and surrounding spaces are
+    /// outside quotes first in that order (a header of one name is one column), and parsed by Sep: quotes and surrounding spaces are
     /// removed, and a quoted field may hold separators and line breaks. Empty lines are skipped (in a table of one
     /// column, so is a row whose one field is empty, quoted or not). A <c>.gz</c> file is
     /// decompressed as it is read, and must be one complete gzip member.
@@ -237,9 +237,11 @@ public sealed class TextTable
             throw new InvalidDataException($"{name} holds no header row: the first line of a table names its columns.");
         }
 
-        char separator = header.Contains(',', StringComparison.Ordinal) ? ','
-            : header.Contains(';', StringComparison.Ordinal) ? ';'
-            : header.Contains('\t', StringComparison.Ordinal) ? '\t' : ',';
+        // Only outside quotes: a header of "price, net";qty is separated by semicolons.
+        string bare = Unquoted(header);
+        char separator = bare.Contains(',', StringComparison.Ordinal) ? ','
+            : bare.Contains(';', StringComparison.Ordinal) ? ';'
+            : bare.Contains('\t', StringComparison.Ordinal) ? '\t' : ',';
         try
         {
             return ReadRows(header, reader, separator, name, line, maxFields);
@@ -320,6 +322,26 @@ public sealed class TextTable
         return names is null
             ? throw new InvalidDataException($"{name} holds no header row: the first line of a table names its columns.")
             : new TextTable(names, [.. columns.Select(c => c.ToArray())], rows, name, [.. lines]);
+    }
+
+    // The line without its quoted parts.
+    private static string Unquoted(string line)
+    {
+        var bare = new StringBuilder(line.Length);
+        bool quoted = false;
+        foreach (char c in line)
+        {
+            if (c == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (!quoted)
+            {
+                bare.Append(c);
+            }
+        }
+
+        return bare.ToString();
     }
 
     // The field as a string, one instance per distinct value while the column has few of them.

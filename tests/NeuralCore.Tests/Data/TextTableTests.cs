@@ -10,6 +10,7 @@ public class TextTableTests
     [InlineData("name,colour,size\nann,red,1.5\nbob, \"blue, dark\" ,2\n")]
     [InlineData("\uFEFF\n\nname;colour;size\r\nann;red;1.5\r\n\r\nbob;\"blue, dark\";2\r\n")]
     [InlineData("name\tcolour\tsize\nann\tred\t1.5\nbob\t\"blue, dark\"\t2\n")]
+    [InlineData("name;\"colour\";size\nann;red;1.5\nbob;\"blue, dark\";2\n")]
     public void Header_and_fields_are_read_whatever_the_separator(string text)
     {
         TextTable table = Read(text);
@@ -18,6 +19,15 @@ public class TextTableTests
         Assert.Equal("blue, dark", table[1, 1]);
         Assert.Equal(["1.5", "2"], table.Column("size"));
         Assert.Equal(2, table.IndexOf("size"));
+    }
+
+    [Fact]
+    public void A_separator_inside_a_quoted_header_name_does_not_choose_the_separator()
+    {
+        // "price, net";qty was read as one column named 'price, net;qty'.
+        TextTable table = Read("\"price, net\";qty\n1;2\n");
+        Assert.Equal(["price, net", "qty"], table.ColumnNames);
+        Assert.Equal("2", table[0, 1]);
     }
 
     [Fact]
