@@ -113,6 +113,17 @@ try
             csvReport.AppendLine(CultureInfo.InvariantCulture, $"{unlabelled} of {table.Rows} rows have no '{label}' and were left out.").AppendLine();
         }
 
+        // A label of a few whole numbers (0/1, a rating) is read as a quantity unless told otherwise: said, with the fix.
+        if (task == "auto" && encoder.LabelKind == LabelKind.Targets)
+        {
+            string[] distinct = [.. table.Column(label!).Where(v => encoder.MissingMarkers.All(m => m != v)).Distinct(StringComparer.Ordinal)];
+            if (distinct.Length <= 10 && distinct.All(v => int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)))
+            {
+                csvReport.AppendLine(CultureInfo.InvariantCulture,
+                    $"'{label}' holds only the whole numbers {string.Join(", ", distinct.Order(StringComparer.Ordinal))}, so it was read as a quantity to regress; if they are classes, pass --task classification.").AppendLine();
+            }
+        }
+
         Section(csvReport, classes
                 ? $"{Path.GetFileName(csv)}: '{label}', {encoder.Classes!.Count} classes, from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)"
                 : $"{Path.GetFileName(csv)}: regression of '{label}' from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)",

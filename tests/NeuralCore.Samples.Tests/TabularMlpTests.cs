@@ -275,6 +275,32 @@ public class TabularMlpTests
         }
     }
 
+    [Fact]
+    public async Task A_label_of_a_few_whole_numbers_read_as_a_quantity_is_said_with_the_option_that_classifies()
+    {
+        string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-binary-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllLines(csv, ["x,target", .. Enumerable.Range(0, 40).Select(i => $"{i},{(i < 20 ? 0 : 1)}")]);
+            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "TabularMlp.dll"), "--csv", csv, "--label", "target", "--epochs", "5" })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var process = System.Diagnostics.Process.Start(info)!;
+            Task<string> error = process.StandardError.ReadToEndAsync();
+            string output = await process.StandardOutput.ReadToEndAsync();
+            Assert.True(process.WaitForExit(120_000), "TabularMlp did not exit");
+            Assert.True(process.ExitCode == 0, await error);
+            Assert.Contains("'target' holds only the whole numbers 0, 1, so it was read as a quantity to regress; if they are classes, pass --task classification.", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
     [Theory]
     [InlineData(2, "--seed must be a non-negative integer below 2^64; got 'abc'", "--seed", "abc")]
     [InlineData(2, "--seed must be a non-negative integer below 2^64; got '-1'", "--seed", "-1")]
