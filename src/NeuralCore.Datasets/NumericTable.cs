@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using NeuralCore.IO;
-using nietras.SeparatedValues;
 
 namespace NeuralCore.Data;
 
@@ -146,49 +145,25 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     {
         string name = values.Name;
         int columns = -1, rows = 0;
-        // Sep reads the rest as it goes: the whole text as one string ran out of memory (a string holds at most 2^30
-        // characters) for files that fit in memory as floats.
-        using var text = new PrefixedTextReader(first + "\n", rest);
-        using SepReader sep = Sep.New(separator).Reader(o => o with { HasHeader = false, DisableColCountCheck = true, Trim = SepTrim.All, Unescape = true }).From(text);
-        // Sep's line numbers, from 1 at the replayed first line: a row spans [its start, LineNumberToExcl), and starts
-        // where the one before it ended (a quoted field holding a newline makes rows and lines differ). Its own
-        // LineNumberFrom is not used: Sep 0.17.1 gives the first row's as 2.
-        int start = 1;
-        try
+        DelimitedRows.Read(first, rest, separator, name, firstLine, "a table of numbers", (row, line, lastLine) =>
         {
-            foreach (SepReader.Row row in sep)
+            if (columns < 0)
             {
-                int line = firstLine - 1 + start, lastLine = firstLine - 2 + row.LineNumberToExcl;
-                start = row.LineNumberToExcl;
-                if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
-                {
-                    continue;
-                }
-
-                if (columns < 0)
-                {
-                    columns = row.ColCount;
-                }
-                else if (row.ColCount != columns)
-                {
-                    throw new InvalidDataException($"{Where(name, line, lastLine)}: {row.ColCount} fields, but the first row has {columns}.");
-                }
-
-                values.EnsureRoom(row.ColCount, line);
-                for (int c = 0; c < row.ColCount; c++)
-                {
-                    values.Add(ParseField(row[c].Span, name, line, lastLine, c));
-                }
-
-                rows++;
+                columns = row.ColCount;
             }
-        }
-        catch (NotSupportedException e)
-        {
-            // Sep's own limit on a row's length (16M characters), reached by a file that is not a table of rows.
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"{name}, after line {firstLine - 2 + start}: a row longer than the CSV reader takes ({e.Message}); is this a table of numbers, one row per line?"), e);
-        }
+            else if (row.ColCount != columns)
+            {
+                throw new InvalidDataException($"{Where(name, line, lastLine)}: {row.ColCount} fields, but the first row has {columns}.");
+            }
+
+            values.EnsureRoom(row.ColCount, line);
+            for (int c = 0; c < row.ColCount; c++)
+            {
+                values.Add(ParseField(row[c].Span, name, line, lastLine, c));
+            }
+
+            rows++;
+        });
 
         // Rows that were all blank (a quoted "" on each line) left no row of numbers, and the table a width of -1.
         return rows == 0 ? throw new InvalidDataException($"{name} holds no rows of numbers.") : new NumericTable(values.ToArray(), rows, columns);
@@ -311,7 +286,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         return value;
     }
 
-    private static string Where(string name, int line, int lastLine) => lastLine > line ? $"{name}, lines {line}-{lastLine}" : $"{name}, line {line}";
+    private static string Where(string name, int line, int lastLine) => DelimitedRows.Where(name, line, lastLine);
 
     /// <summary>
     /// The values read so far, in chunks of at most 4 MB, so that growing never copies them and the peak is the

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using NeuralCore.IO;
-using nietras.SeparatedValues;
 
 namespace NeuralCore.Data;
 
@@ -254,69 +253,49 @@ public sealed class TextTable
 
     private static TextTable ReadRows(string header, TextReader rest, char separator, string name, int firstLine, long maxFields)
     {
-        using var text = new NumericTable.PrefixedTextReader(header + "\n", rest);
-        using SepReader sep = Sep.New(separator).Reader(o => o with { HasHeader = false, DisableColCountCheck = true, Trim = SepTrim.All, Unescape = true }).From(text);
         string[]? names = null;
         List<string>[] columns = [];
         Dictionary<string, string>[] pools = [];
         var lines = new List<int>();
         long fields = 0;
         int rows = 0;
-        // Sep's line numbers, from 1 at the replayed header (see NumericTable.ReadDelimited).
-        int start = 1;
-        try
+        DelimitedRows.Read(header, rest, separator, name, firstLine, "a table", (row, line, lastLine) =>
         {
-            foreach (SepReader.Row row in sep)
+            if (names is null)
             {
-                int line = firstLine - 1 + start, lastLine = firstLine - 2 + row.LineNumberToExcl;
-                start = row.LineNumberToExcl;
-                if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
-                {
-                    continue;
-                }
-
-                if (names is null)
-                {
-                    names = new string[row.ColCount];
-                    for (int c = 0; c < names.Length; c++)
-                    {
-                        names[c] = row[c].ToString();
-                    }
-
-                    CheckHeader(names, name, line);
-                    columns = [.. names.Select(_ => new List<string>())];
-                    pools = [.. names.Select(_ => new Dictionary<string, string>(StringComparer.Ordinal))];
-                    continue;
-                }
-
-                if (row.ColCount != names.Length)
-                {
-                    throw new InvalidDataException(
-                        $"{Where(name, line, lastLine)}: {row.ColCount} fields, but the header names {names.Length} columns ({Listed(names)}).");
-                }
-
-                fields += names.Length;
-                if (fields > maxFields)
-                {
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                        $"{Where(name, line, lastLine)}: the table holds more than {maxFields} fields, the most one table holds; split the file."));
-                }
-
+                names = new string[row.ColCount];
                 for (int c = 0; c < names.Length; c++)
                 {
-                    columns[c].Add(Shared(pools[c], row[c].Span));
+                    names[c] = row[c].ToString();
                 }
 
-                lines.Add(line);
-                rows++;
+                CheckHeader(names, name, line);
+                columns = [.. names.Select(_ => new List<string>())];
+                pools = [.. names.Select(_ => new Dictionary<string, string>(StringComparer.Ordinal))];
+                return;
             }
-        }
-        catch (NotSupportedException e)
-        {
-            // Sep's own limit on a row's length (16M characters), reached by a file that is not a table of rows.
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"{name}, after line {firstLine - 2 + start}: a row longer than the CSV reader takes ({e.Message}); is this a table, one row per line?"), e);
-        }
+
+            if (row.ColCount != names.Length)
+            {
+                throw new InvalidDataException(
+                    $"{DelimitedRows.Where(name, line, lastLine)}: {row.ColCount} fields, but the header names {names.Length} columns ({Listed(names)}).");
+            }
+
+            fields += names.Length;
+            if (fields > maxFields)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{DelimitedRows.Where(name, line, lastLine)}: the table holds more than {maxFields} fields, the most one table holds; split the file."));
+            }
+
+            for (int c = 0; c < names.Length; c++)
+            {
+                columns[c].Add(Shared(pools[c], row[c].Span));
+            }
+
+            lines.Add(line);
+            rows++;
+        });
 
         // A header of quoted empty fields only is skipped as blank, like any other blank row.
         return names is null
@@ -442,5 +421,4 @@ public sealed class TextTable
     internal static string Listed(IReadOnlyList<string> names) =>
         names.Count <= 12 ? string.Join(", ", names.Select(n => $"'{n}'")) : string.Join(", ", names.Take(12).Select(n => $"'{n}'")) + $" and {names.Count - 12} more";
 
-    private static string Where(string name, int line, int lastLine) => lastLine > line ? $"{name}, lines {line}-{lastLine}" : $"{name}, line {line}";
 }

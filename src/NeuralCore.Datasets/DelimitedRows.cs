@@ -1,0 +1,51 @@
+using System.Globalization;
+using nietras.SeparatedValues;
+
+namespace NeuralCore.Data;
+
+/// <summary>The rows of delimited text read by Sep, with the lines each spans: the loop under <see cref="NumericTable"/> and <see cref="TextTable"/>.</summary>
+internal static class DelimitedRows
+{
+    /// <summary>Handles one row that is not blank; <paramref name="line"/> to <paramref name="lastLine"/> are the lines it spans.</summary>
+    public delegate void Handler(SepReader.Row row, int line, int lastLine);
+
+    /// <summary>
+    /// Reads <paramref name="first"/> (the line already read to choose the separator, on line <paramref name="firstLine"/>)
+    /// and then the rest, fields trimmed and unquoted, skipping rows of one blank field.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A row is longer than Sep takes (16M characters); the source and line are named.</exception>
+    public static void Read(string first, TextReader rest, char separator, string name, int firstLine, string what, Handler handle)
+    {
+        // Sep reads the rest as it goes: the whole text as one string ran out of memory (a string holds at most 2^30
+        // characters) for files that fit in memory as floats.
+        using var text = new NumericTable.PrefixedTextReader(first + "\n", rest);
+        using SepReader sep = Sep.New(separator).Reader(o => o with { HasHeader = false, DisableColCountCheck = true, Trim = SepTrim.All, Unescape = true }).From(text);
+        // Sep's line numbers, from 1 at the replayed first line: a row spans [its start, LineNumberToExcl), and starts
+        // where the one before it ended (a quoted field holding a newline makes rows and lines differ). Its own
+        // LineNumberFrom is not used: Sep 0.17.1 gives the first row's as 2.
+        int start = 1;
+        try
+        {
+            foreach (SepReader.Row row in sep)
+            {
+                int line = firstLine - 1 + start, lastLine = firstLine - 2 + row.LineNumberToExcl;
+                start = row.LineNumberToExcl;
+                if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
+                {
+                    continue;
+                }
+
+                handle(row, line, lastLine);
+            }
+        }
+        catch (NotSupportedException e)
+        {
+            // Sep's own limit on a row's length (16M characters), reached by a file that is not a table of rows.
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{name}, after line {firstLine - 2 + start}: a row longer than the CSV reader takes ({e.Message}); is this {what}, one row per line?"), e);
+        }
+    }
+
+    /// <summary>"name, line N", or "name, lines N-M" for a row that spans several.</summary>
+    public static string Where(string name, int line, int lastLine) => lastLine > line ? $"{name}, lines {line}-{lastLine}" : $"{name}, line {line}";
+}
