@@ -1,4 +1,5 @@
 using System.Globalization;
+using NeuralCore.IO;
 using nietras.SeparatedValues;
 
 namespace NeuralCore.Data;
@@ -44,6 +45,23 @@ internal static class DelimitedRows
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"{name}, after line {firstLine - 2 + start}: a row longer than the CSV reader takes ({e.Message}); is this {what}, one row per line?"), e);
         }
+    }
+
+    /// <summary>
+    /// Opens a table file as text for <paramref name="read"/>, which gets the reader and the file's name for messages:
+    /// a <c>.gz</c> file is decompressed as it is read, and must be one complete gzip member.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist (or is not a regular file: <see cref="InputFile.RequireRegular"/>).</exception>
+    public static T ReadFile<T>(string path, Func<TextReader, string, T> read)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        InputFile.RequireRegular(path, "table file");
+        string name = Path.GetFileName(path);
+        using Stream file = File.OpenRead(path);
+        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Gzip.OpenVerified(file, name) : file;
+        using var reader = new StreamReader(stream);
+        return read(reader, name);
     }
 
     /// <summary>"name, line N", or "name, lines N-M" for a row that spans several.</summary>

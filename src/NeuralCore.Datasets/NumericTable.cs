@@ -58,15 +58,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <exception cref="InsufficientMemoryException">The values do not fit in the memory available (the file is named). The text is streamed, and the values need twice their size as float32 while they are read.</exception>
     public static NumericTable Read(string path, int skipLines)
     {
-        ArgumentNullException.ThrowIfNull(path);
         ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
-        InputFile.RequireRegular(path, "table file");
-
-        string name = Path.GetFileName(path);
-        using Stream file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Gzip.OpenVerified(file, name) : file;
-        using var reader = new StreamReader(stream);
-        return Read(reader, name, skipLines);
+        return DelimitedRows.ReadFile(path, (reader, name) => Read(reader, name, skipLines));
     }
 
     /// <summary>Reads a table of numbers from text (see <see cref="Read(string, int)"/>); a leading byte-order mark is skipped.</summary>

@@ -192,17 +192,7 @@ public sealed class TextTable
     /// (the file and line are named); or a <c>.gz</c> file is truncated, corrupt or not gzip.
     /// </exception>
     /// <exception cref="InsufficientMemoryException">The fields do not fit in the memory available (the file is named).</exception>
-    public static TextTable Read(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        InputFile.RequireRegular(path, "table file");
-
-        string name = Path.GetFileName(path);
-        using Stream file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Gzip.OpenVerified(file, name) : file;
-        using var reader = new StreamReader(stream);
-        return Read(reader, name);
-    }
+    public static TextTable Read(string path) => DelimitedRows.ReadFile(path, Read);
 
     /// <summary>Reads a table with a header row from text (see <see cref="Read(string)"/>); a leading byte-order mark is skipped.</summary>
     /// <param name="reader">The text.</param>

@@ -246,17 +246,8 @@ public class TabularMlpTests
         string path = Path.Combine(TabularData.Find()!, TabularData.Penguins);
         try
         {
-            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "TabularMlp.dll"), "--csv", path, "--label", "species", "--epochs", "100", "--out", folder })
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            using var process = System.Diagnostics.Process.Start(info)!;
-            Task<string> error = process.StandardError.ReadToEndAsync();
-            string output = await process.StandardOutput.ReadToEndAsync();
-            Assert.True(process.WaitForExit(120_000), "TabularMlp did not exit");
-            Assert.True(process.ExitCode == 0, await error);
+            (int exitCode, string output, string error) = await RunTabularMlp("--csv", path, "--label", "species", "--epochs", "100", "--out", folder);
+            Assert.True(exitCode == 0, error);
             Assert.Contains("| MLP |", output, StringComparison.Ordinal);
 
             TableEncoder encoder = TableEncoder.Load(Path.Combine(folder, "encoder.json"));
@@ -282,17 +273,8 @@ public class TabularMlpTests
         try
         {
             File.WriteAllLines(csv, ["x,target", .. Enumerable.Range(0, 40).Select(i => $"{i},{(i < 20 ? 0 : 1)}")]);
-            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "TabularMlp.dll"), "--csv", csv, "--label", "target", "--epochs", "5" })
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            using var process = System.Diagnostics.Process.Start(info)!;
-            Task<string> error = process.StandardError.ReadToEndAsync();
-            string output = await process.StandardOutput.ReadToEndAsync();
-            Assert.True(process.WaitForExit(120_000), "TabularMlp did not exit");
-            Assert.True(process.ExitCode == 0, await error);
+            (int exitCode, string output, string error) = await RunTabularMlp("--csv", csv, "--label", "target", "--epochs", "5");
+            Assert.True(exitCode == 0, error);
             Assert.Contains("'target' holds only the whole numbers 0, 1, so it was read as a quantity to regress; if they are classes, pass --task classification.", output, StringComparison.Ordinal);
         }
         finally
@@ -320,6 +302,15 @@ public class TabularMlpTests
     public async Task Bad_arguments_get_one_line_naming_them_and_no_stack_trace(int exitCode, string message, params string[] args)
     {
         // Each of these ended in an unhandled exception's stack trace (exit 134), the last only after training.
+        (int code, _, string error) = await RunTabularMlp(args);
+        Assert.Equal(exitCode, code);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    // The sample's built program, run to its exit (two minutes at most): its exit code, output and error output.
+    private static async Task<(int ExitCode, string Output, string Error)> RunTabularMlp(params string[] args)
+    {
         var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TabularMlp.dll"));
         foreach (string arg in args)
@@ -330,10 +321,7 @@ public class TabularMlpTests
         using var process = System.Diagnostics.Process.Start(info)!;
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         string error = await process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(60_000), "TabularMlp did not exit");
-        await output;
-        Assert.Equal(exitCode, process.ExitCode);
-        Assert.Contains(message, error, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.True(process.WaitForExit(120_000), "TabularMlp did not exit");
+        return (process.ExitCode, await output, error);
     }
 }
