@@ -163,15 +163,7 @@ public sealed class TextTable
     /// <exception cref="ArgumentException">Either part would be empty.</exception>
     public (TextTable Training, TextTable Test) SplitShuffled(double testFraction, ulong seed)
     {
-        Check.InRange(testFraction, 0f, 1f, "()", nameof(testFraction), "a test fraction");
-        int test = (int)Math.Ceiling(Rows * testFraction);
-        if (test == Rows)
-        {
-            throw new ArgumentException(
-                $"{Rows} rows are too few to split with testFraction={testFraction}: the training part would be empty.", nameof(testFraction));
-        }
-
-        int[] order = Permutation.Create(Rows, seed);
+        (int[] order, int test) = Dataset.ShuffledSplit(Rows, testFraction, seed, "rows");
         return (Subset(order.AsSpan(test)), Subset(order.AsSpan(0, test)));
     }
 

@@ -303,17 +303,23 @@ public sealed class Dataset
     /// <exception cref="ArgumentException">Either part would be empty.</exception>
     public (Dataset Training, Dataset Test) SplitShuffled(double testFraction, ulong seed)
     {
-        Check.InRange(testFraction, 0f, 1f, "()", nameof(testFraction), "a test fraction");
+        (int[] order, int test) = ShuffledSplit(Count, testFraction, seed, "samples");
+        return (Select(order.AsSpan(test)), Select(order.AsSpan(0, test)));
+    }
 
-        int test = (int)Math.Ceiling(Count * testFraction);
-        if (test == Count)
+    // SplitShuffled's rule, shared with the text tables of NeuralCore.Datasets: a seeded permutation of the items,
+    // whose first ceil(count × testFraction) are the test part.
+    internal static (int[] Order, int Test) ShuffledSplit(int count, double testFraction, ulong seed, string items)
+    {
+        Check.InRange(testFraction, 0f, 1f, "()", nameof(testFraction), "a test fraction");
+        int test = (int)Math.Ceiling(count * testFraction);
+        if (test == count)
         {
             throw new ArgumentException(
-                $"{Count} samples are too few to split with testFraction={testFraction}: the training part would be empty.", nameof(testFraction));
+                $"{count} {items} are too few to split with testFraction={testFraction}: the training part would be empty.", nameof(testFraction));
         }
 
-        int[] order = Permutation.Create(Count, seed);
-        return (Select(order.AsSpan(test)), Select(order.AsSpan(0, test)));
+        return (Permutation.Create(count, seed), test);
     }
 
     /// <summary>A copy of the samples at <paramref name="indices"/>, in that order (an index may repeat), with their targets and weights.</summary>
