@@ -7,7 +7,7 @@ namespace NeuralCore.Data;
 /// <summary>How a <see cref="TableEncoder"/> turns one column of a table into features.</summary>
 public enum ColumnKind
 {
-    /// <summary>One feature: the field read as a float32 (invariant culture).</summary>
+    /// <summary>One feature: the field read as a float32 (invariant culture, with the encoder's <see cref="TableEncoder.DecimalSeparator"/>).</summary>
     Numeric,
 
     /// <summary>One feature per category: 1 for the row's category, 0 for the others (one-hot).</summary>

@@ -35,9 +35,10 @@ public enum MissingNumbers
 
 /// <summary>How <see cref="TableEncoder.Fit"/> reads the columns of a <see cref="TextTable"/>.</summary>
 /// <remarks>
-/// A feature column is numeric when every field that is not a missing marker reads as a number (invariant culture);
-/// otherwise it is categorical and one-hot encoded. In a categorical column a missing marker is a category like any
-/// other.
+/// A feature column is numeric when every field that is not a missing marker reads as a number (invariant culture,
+/// with <see cref="DecimalSeparator"/>), and categorical (one-hot encoded) when at most half of them do; a column in
+/// between, mostly numbers with a few words, is refused by the first word's row, since one typo would otherwise make a
+/// measurement categorical. In a categorical column a missing marker is a category like any other.
 /// </remarks>
 public sealed record TableEncoderOptions
 {
