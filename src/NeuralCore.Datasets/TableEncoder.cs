@@ -721,7 +721,7 @@ public sealed class TableEncoder
         if (separator == '.' && fields.Any(f => f.Contains(',', StringComparison.Ordinal)) && AllParse(fields, missing, NumbersWith(',')))
         {
             throw BadTable(
-                $"Column '{name}' holds numbers written with a decimal comma ('{fields[first]}', {table.Where(first)}); set TableEncoderOptions.DecimalSeparator = ',' to read them, or list the column in {force} if they are categories.");
+                $"Column '{name}' holds numbers written with a decimal comma ('{fields[first]}', {table.Where(first)}); set TableEncoderOptions.DecimalSeparator = ',' to read them (if the comma separates thousands instead, as in 1,000, remove it from the file), or list the column in {force} if they are categories.");
         }
 
         if (count - text > text)
