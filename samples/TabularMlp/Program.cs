@@ -8,14 +8,15 @@ using TabularMlp;
 // with a header (--csv FILE --label COLUMN), and prints (and with --out, writes) the test metrics side by side.
 //   dotnet run -c Release --project samples/TabularMlp [-- --seed 42 --epochs 300 --data DIR --out DIR]
 //   dotnet run -c Release --project samples/TabularMlp -- --csv FILE --label COLUMN [--task auto|classification|regression]
-//       [--ignore a,b] [--categorical c] [--hidden 32] [--test-split 0.2] [--out DIR]
+//       [--ignore a,b] [--categorical c] [--decimal-separator ,] [--hidden 32] [--test-split 0.2] [--out DIR]
 const string Usage = "Usage: TabularMlp [--seed N] [--epochs N] [--data DIR] [--out DIR]\n" +
-    "       TabularMlp --csv FILE --label COLUMN [--task auto|classification|regression] [--ignore COLUMNS] [--categorical COLUMNS] [--hidden N] [--test-split F] [--seed N] [--epochs N] [--out DIR]";
+    "       TabularMlp --csv FILE --label COLUMN [--task auto|classification|regression] [--ignore COLUMNS] [--categorical COLUMNS] [--decimal-separator .|,] [--hidden N] [--test-split F] [--seed N] [--epochs N] [--out DIR]";
 ulong seed = 42;
 int epochs = 300, hidden = 32;
 double testSplit = 0.2;
 string? dataDir = null, outDir = null, csv = null, label = null;
 string task = "auto";
+char decimalSeparator = '.';
 string[] ignore = [], categorical = [];
 for (int i = 0; i < args.Length; i++)
 {
@@ -26,7 +27,7 @@ for (int i = 0; i < args.Length; i++)
         return 0;
     }
 
-    if (option is not ("--seed" or "--epochs" or "--data" or "--out" or "--csv" or "--label" or "--task" or "--ignore" or "--categorical" or "--hidden" or "--test-split"))
+    if (option is not ("--seed" or "--epochs" or "--data" or "--out" or "--csv" or "--label" or "--task" or "--ignore" or "--categorical" or "--hidden" or "--test-split" or "--decimal-separator"))
     {
         Console.Error.WriteLine($"error: unknown option '{option}'. {Usage}");
         return 2;
@@ -68,6 +69,12 @@ for (int i = 0; i < args.Length; i++)
         case "--ignore":
             ignore = Columns(value);
             break;
+        case "--decimal-separator" when value is not ("." or ","):
+            Console.Error.WriteLine($"error: --decimal-separator must be . or ,; got '{value}'.");
+            return 2;
+        case "--decimal-separator":
+            decimalSeparator = value[0];
+            break;
         case "--categorical":
             categorical = Columns(value);
             break;
@@ -86,9 +93,9 @@ if ((csv is null) != (label is null))
     return 2;
 }
 
-if (csv is null && (task != "auto" || ignore.Length > 0 || categorical.Length > 0))
+if (csv is null && (task != "auto" || ignore.Length > 0 || categorical.Length > 0 || decimalSeparator != '.'))
 {
-    Console.Error.WriteLine($"error: --task, --ignore and --categorical describe a --csv file; give --csv FILE --label COLUMN. {Usage}");
+    Console.Error.WriteLine($"error: --task, --ignore, --categorical and --decimal-separator describe a --csv file; give --csv FILE --label COLUMN. {Usage}");
     return 2;
 }
 
@@ -102,7 +109,7 @@ try
         }
 
         var settings = new CsvSettings(csv, label!, task switch { "classification" => LabelKind.Classes, "regression" => LabelKind.Targets, _ => LabelKind.Auto },
-            ignore, categorical, hidden, testSplit);
+            ignore, categorical, hidden, testSplit, decimalSeparator);
         TextTable table = TextTable.Read(csv);
         (IReadOnlyList<ModelResult> results, TableEncoder encoder, NeuralCore.Models.Sequential mlp, int unlabelled) = Tasks.Csv(table, settings, seed, epochs);
         bool classes = encoder.Classes is not null;
@@ -180,7 +187,7 @@ catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or I
 {
     // A missing or malformed data file, or an output folder that cannot be written: one line naming it.
     // An ArgumentException's message ends with its parameter's name, which means nothing on a command line.
-    Console.Error.WriteLine($"error: {(ex is ArgumentException { ParamName: { } p } ? ex.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal) : ex.Message)}");
+    Console.Error.WriteLine($"error: {ForCommandLine(ex is ArgumentException { ParamName: { } p } ? ex.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal) : ex.Message)}");
     return 1;
 }
 
@@ -200,6 +207,14 @@ static bool Writable(string outDir)
         return false;
     }
 }
+
+// The encoder's advice names its options; on the command line they are flags.
+static string ForCommandLine(string message) => message
+    .Replace("TableEncoderOptions.DecimalSeparator = ','", "--decimal-separator ,", StringComparison.Ordinal)
+    .Replace("TableEncoderOptions.DecimalSeparator = '.'", "--decimal-separator .", StringComparison.Ordinal)
+    .Replace("TableEncoderOptions.Categorical", "--categorical", StringComparison.Ordinal)
+    .Replace("TableEncoderOptions.Ignore", "--ignore", StringComparison.Ordinal)
+    .Replace("LabelKind = LabelKind.Classes", "--task classification", StringComparison.Ordinal);
 
 static string[] Columns(string list) => [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 

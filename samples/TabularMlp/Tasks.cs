@@ -10,7 +10,8 @@ using NeuralCore.Training;
 namespace TabularMlp;
 
 /// <summary>What <c>--csv</c> trains on: the file, its label column and how its columns are read.</summary>
-internal sealed record CsvSettings(string Path, string Label, LabelKind Task, IReadOnlyList<string> Ignore, IReadOnlyList<string> Categorical, int Hidden, double TestFraction);
+internal sealed record CsvSettings(string Path, string Label, LabelKind Task, IReadOnlyList<string> Ignore, IReadOnlyList<string> Categorical, int Hidden, double TestFraction,
+    char DecimalSeparator = '.');
 
 /// <summary>One model's test results.</summary>
 internal sealed record ModelResult(string Model, string Description, IReadOnlyDictionary<string, double> Test, int Epochs, double Seconds);
@@ -151,6 +152,7 @@ internal static class Tasks
             LabelKind = settings.Task,
             MissingNumbers = MissingNumbers.Mean,
             UnknownCategories = UnknownCategories.AllZero,
+            DecimalSeparator = settings.DecimalSeparator,
         });
         int features = encoder.FeatureSize, hidden = settings.Hidden;
         Dataset train = encoder.Transform(trainText);

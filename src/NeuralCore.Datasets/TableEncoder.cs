@@ -248,6 +248,11 @@ public sealed class TableEncoder
         string[]? classes = null;
         if (label is not null)
         {
+            if (label.Length > MaxTextLength)
+            {
+                throw new ArgumentException($"The label column '{label[..40]}…' has a name of {label.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(label));
+            }
+
             int index = table.IndexOf(label);
             string[] fields = table.RawColumn(index);
             int gap = Array.FindIndex(fields, missing.Contains);
@@ -449,6 +454,11 @@ public sealed class TableEncoder
         catch (JsonException e)
         {
             throw new InvalidDataException($"{name}: not valid JSON ({e.Message}); is this an encoder saved by TableEncoder.Save?", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A string of JSON that is no UTF-16 text (a lone surrogate escape, "\uD800"): GetString's own error.
+            throw new InvalidDataException($"{name}: a string that is not valid text ({e.Message}); is this an encoder saved by TableEncoder.Save?", e);
         }
     }
 
@@ -689,49 +699,66 @@ public sealed class TableEncoder
     private static bool AllParse(string[] fields, HashSet<string> missing, NumberFormatInfo numbers) =>
         fields.All(f => missing.Contains(f) || Parses(f, numbers, out _));
 
-    // Whether a column reads as numbers. A column mostly of numbers with some fields that are not is refused, naming the
-    // first: one typo ("1O.5") would otherwise turn a measurement into hundreds of one-hot features, or not, depending
-    // on which rows a split put in the training part. So is a column of numbers written with a decimal comma ("1,5")
-    // while the separator is '.', which would become one category per value.
+    // Whether a column reads as numbers. Refused rather than made categorical: a column mostly of numbers written with
+    // the other separator ("1,5" or "1,000" read with '.', "1.5" with ','), which would become one category per value;
+    // and a column mostly of numbers whose other values each occur once, naming the first: one typo ("1O.5") would
+    // otherwise turn a measurement into one-hot features, or not, depending on which rows a split kept. A word that
+    // recurs ("5more" beside 2, 3 and 4) makes the column categorical.
     private static bool Numeric(TextTable table, int column, HashSet<string> missing, NumberFormatInfo numbers, char separator, string force)
     {
         string[] fields = table.RawColumn(column);
-        int count = 0, text = 0, first = -1;
+        char other = separator == '.' ? ',' : '.';
+        int count = 0, parsed = 0, otherSeparated = 0, firstWord = -1, firstOther = -1;
+        var words = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int r = 0; r < fields.Length; r++)
         {
-            if (missing.Contains(fields[r]))
+            string field = fields[r];
+            if (missing.Contains(field))
             {
                 continue;
             }
 
             count++;
-            if (!Parses(fields[r], numbers, out _))
+            if (Parses(field, numbers, out _))
             {
-                text++;
-                first = first < 0 ? r : first;
+                parsed++;
+            }
+            else if (WrittenWith(field, other))
+            {
+                otherSeparated++;
+                firstOther = firstOther < 0 ? r : firstOther;
+            }
+            else
+            {
+                firstWord = firstWord < 0 ? r : firstWord;
+                words[field] = words.GetValueOrDefault(field) + 1;
             }
         }
 
-        string name = table.ColumnNames[column];
-        if (text == 0)
+        if (parsed == count)
         {
             return true;
         }
 
-        if (separator == '.' && fields.Any(f => f.Contains(',', StringComparison.Ordinal)) && AllParse(fields, missing, NumbersWith(',')))
+        string name = table.ColumnNames[column];
+        if (otherSeparated > 0 && 2 * (parsed + otherSeparated) > count)
         {
             throw BadTable(
-                $"Column '{name}' holds numbers written with a decimal comma ('{fields[first]}', {table.Where(first)}); set TableEncoderOptions.DecimalSeparator = ',' to read them (if the comma separates thousands instead, as in 1,000, remove it from the file), or list the column in {force} if they are categories.");
+                $"Column '{name}' holds numbers written with '{other}' ('{fields[firstOther]}', {table.Where(firstOther)}), which a DecimalSeparator of '{separator}' does not read: if '{other}' is the decimal separator, set TableEncoderOptions.DecimalSeparator = '{other}'; if it separates thousands, remove it from the file; if the values are categories, list the column in {force}.");
         }
 
-        if (count - text > text)
+        if (2 * parsed > count && words.Values.All(n => n == 1))
         {
             throw BadTable(
-                $"{table.Where(first)}, column '{name}': '{fields[first]}' is not a number, but {count - text} of the column's {count} values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or list the column in {force} if its values are categories.");
+                $"{table.Where(firstWord)}, column '{name}': '{fields[firstWord]}' is not a number, but {parsed} of the column's {count} values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or list the column in {force} if its values are categories.");
         }
 
         return false;
     }
+
+    // Digits with '.' and ',' (and a sign), holding the separator: a number in another locale's writing.
+    private static bool WrittenWith(string field, char separator) =>
+        field.Contains(separator, StringComparison.Ordinal) && field.Any(char.IsAsciiDigit) && field.All(c => char.IsAsciiDigit(c) || c is '.' or ',' or '-' or '+');
 
     private static EncodedColumn FitNumeric(TextTable table, int index, HashSet<string> missing, NumberFormatInfo numbers, MissingNumbers policy, int offset)
     {

@@ -36,9 +36,11 @@ public enum MissingNumbers
 /// <summary>How <see cref="TableEncoder.Fit"/> reads the columns of a <see cref="TextTable"/>.</summary>
 /// <remarks>
 /// A feature column is numeric when every field that is not a missing marker reads as a number (invariant culture,
-/// with <see cref="DecimalSeparator"/>), and categorical (one-hot encoded) when at most half of them do; a column in
-/// between, mostly numbers with a few words, is refused by the first word's row, since one typo would otherwise make a
-/// measurement categorical. In a categorical column a missing marker is a category like any other.
+/// with <see cref="DecimalSeparator"/>), and categorical (one-hot encoded) otherwise. Two cases are refused instead,
+/// naming a row: a column mostly of numbers whose other values each occur once (a typo would otherwise make a
+/// measurement categorical; a word that recurs, as "5more" beside 2, 3 and 4, makes the column categorical), and a
+/// column mostly of numbers written with the other decimal separator or with thousands separators. In a categorical
+/// column a missing marker is a category like any other.
 /// </remarks>
 public sealed record TableEncoderOptions
 {
@@ -63,7 +65,8 @@ public sealed record TableEncoderOptions
     /// <summary>
     /// The decimal separator of the file's numbers: '.' (the default, as in <c>1.5</c>) or ',' (<c>1,5</c>, as
     /// semicolon-separated exports in many European locales write them). Numbers take no thousands separators either way.
-    /// A column of decimal-comma numbers read with '.' is refused at fitting, naming this option.
+    /// A column mostly of numbers written with the other separator (<c>1,5</c> or <c>1,000</c> read with '.', <c>1.5</c>
+    /// read with ',') is refused at fitting, naming this option.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to anything but '.' or ','.</exception>
     public char DecimalSeparator

@@ -267,6 +267,30 @@ public class TabularMlpTests
     }
 
     [Fact]
+    public async Task Decimal_commas_are_named_with_the_flag_that_reads_them_and_read_with_it()
+    {
+        string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-comma-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllLines(csv, ["x;group;y", .. Enumerable.Range(0, 40).Select(i => $"{i},5;{(i % 2 == 0 ? "a" : "b")};{2 * i},25")]);
+            (int exitCode, _, string error) = await RunTabularMlp("--csv", csv, "--label", "y", "--epochs", "3");
+            Assert.Equal(1, exitCode);
+            // The encoder's advice in flags: its option names mean nothing on a command line.
+            Assert.Contains("error: Column 'x' holds numbers written with ','", error, StringComparison.Ordinal);
+            Assert.Contains("set --decimal-separator ,;", error, StringComparison.Ordinal);
+            Assert.Contains("list the column in --categorical.", error, StringComparison.Ordinal);
+
+            (exitCode, string output, error) = await RunTabularMlp("--csv", csv, "--label", "y", "--epochs", "3", "--decimal-separator", ",");
+            Assert.True(exitCode == 0, error);
+            Assert.Contains("regression of 'y'", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
+    [Fact]
     public async Task A_label_of_a_few_whole_numbers_read_as_a_quantity_is_said_with_the_option_that_classifies()
     {
         string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-binary-{Guid.NewGuid():N}.csv");
@@ -297,8 +321,9 @@ public class TabularMlpTests
     [InlineData(2, "--task must be auto, classification or regression; got 'ranking'", "--csv", "t.csv", "--label", "y", "--task", "ranking")]
     [InlineData(2, "--hidden must be an integer from 1 to 65536; got '0'", "--hidden", "0")]
     [InlineData(2, "--test-split must be a number from 0.05 to 0.5; got '0.9'", "--test-split", "0.9")]
-    [InlineData(2, "--task, --ignore and --categorical describe a --csv file", "--ignore", "id")]
+    [InlineData(2, "--task, --ignore, --categorical and --decimal-separator describe a --csv file", "--ignore", "id")]
     [InlineData(1, "/nonexistent-neuralcore.csv: no such table file", "--csv", "/nonexistent-neuralcore.csv", "--label", "y")]
+    [InlineData(2, "--decimal-separator must be . or ,; got ';'", "--decimal-separator", ";")]
     public async Task Bad_arguments_get_one_line_naming_them_and_no_stack_trace(int exitCode, string message, params string[] args)
     {
         // Each of these ended in an unhandled exception's stack trace (exit 134), the last only after training.

@@ -89,7 +89,10 @@ public class TableEncoderTests
     [InlineData("x,y\n1,a\n2,NA\n", null, "t.csv, line 3: the label 'y' is missing ('NA')")]
     [InlineData("x,y\n1,a\n2,b\n", "targets", "t.csv, line 2, column 'y': 'a' is not a finite float32")]
     [InlineData("x,y\n1,a\n2,b\n1O.5,c\n", null, "t.csv, line 4, column 'x': '1O.5' is not a number, but 2 of the column's 3 values are")]
-    [InlineData("x;y\n1,5;a\n2,25;b\n", null, "Column 'x' holds numbers written with a decimal comma ('1,5', t.csv, line 2)")]
+    [InlineData("x;y\n1,5;a\n2,25;b\n", null, "Column 'x' holds numbers written with ',' ('1,5', t.csv, line 2), which a DecimalSeparator of '.' does not read")]
+    [InlineData("x;y\n1,5;a\n2,5;b\n3,5;c\n-;d\n", null, "Column 'x' holds numbers written with ','")]
+    [InlineData("x,y\n\"1,200\",a\n\"12,345\",b\n\"1,234,567\",c\n500,d\n", null, "Column 'x' holds numbers written with ',' ('1,200', t.csv, line 2)")]
+    [InlineData("x;y\n1.5;a\n2.5;b\n3;c\n", "comma", "Column 'x' holds numbers written with '.' ('1.5', t.csv, line 2), which a DecimalSeparator of ',' does not read")]
     [InlineData("x,y\n1,a\n2,b\n3,c\n", "categorical-and-ignored", "Column 'x' is in both TableEncoderOptions.Categorical and Ignore")]
     public void Bad_fields_are_refused_at_fitting_by_row_column_and_value(string text, string? mode, string message)
     {
@@ -97,6 +100,7 @@ public class TableEncoderTests
         {
             MissingNumbers = mode == "mean" ? MissingNumbers.Mean : MissingNumbers.Error,
             LabelKind = mode == "targets" ? LabelKind.Targets : LabelKind.Auto,
+            DecimalSeparator = mode == "comma" ? ',' : '.',
             Categorical = mode == "categorical-and-ignored" ? ["x"] : [],
             Ignore = mode == "categorical-and-ignored" ? ["x"] : [],
         };
@@ -134,6 +138,36 @@ public class TableEncoderTests
             var e = Assert.Throws<ArgumentException>(() => TableEncoder.Fit(holder, "y", new TableEncoderOptions { LabelKind = LabelKind.Classes }));
             Assert.StartsWith("t.csv, line 22, column 'x': 'abc' is not a number", e.Message, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void A_word_that_recurs_among_numbers_makes_the_column_categorical()
+    {
+        // UCI's car evaluation: doors 2, 3, 4 or "5more"; refused as a typo before.
+        TextTable table = Table("doors,y\n2,a\n3,b\n4,a\n5more,b\n2,a\n3,b\n4,a\n5more,b\n");
+        TableEncoder encoder = TableEncoder.Fit(table, "y");
+        Assert.Equal(ColumnKind.Categorical, encoder.Columns[0].Kind);
+        Assert.Equal(["doors=2", "doors=3", "doors=4", "doors=5more"], encoder.FeatureNames);
+    }
+
+    [Fact]
+    public void A_file_that_is_no_text_and_a_label_name_too_long_to_load_are_refused_by_name()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, """{"format":"neuralcore-table-encoder","version":1,"columns":[{"name":"\uD800","kind":"numeric"}],"unknownCategories":"error","missingMarkers":[]}""");
+            var e = Assert.Throws<InvalidDataException>(() => TableEncoder.Load(path));
+            Assert.StartsWith(Path.GetFileName(path) + ": a string that is not valid text", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        // Load refuses a name longer than MaxTextLength; Fit refused it for features but saved it for the label.
+        string longName = new('y', TableEncoder.MaxTextLength + 1);
+        Assert.Throws<ArgumentException>(() => TableEncoder.Fit(new TextTable(["x", longName], [["1", "a"]]), longName));
     }
 
     [Fact]
