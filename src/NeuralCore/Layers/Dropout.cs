@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 
@@ -55,44 +54,13 @@ public sealed class Dropout : NoiseLayer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("Dropout", config => new Dropout(config.GetSingle("rate")));
 
-    /// <inheritdoc/>
-    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    // Multiplicative, by the default Apply and ApplyBackward: output = input·m, inputGrad = outputGrad·m.
+    private protected override void Draw(Span<float> noise)
     {
-        if (!training || Rate == 0f)
+        float scale = 1f / (1f - Rate);
+        for (int i = 0; i < noise.Length; i++)
         {
-            Noise.Forget();
-            input.CopyTo(output);
-            return;
+            noise[i] = Noise.Uniform() >= Rate ? scale : 0f;
         }
-
-        Span<float> mask = Noise.Next(input.Length, Label, InputSize, out bool draw);
-        if (draw)
-        {
-            float scale = 1f / (1f - Rate);
-            for (int i = 0; i < mask.Length; i++)
-            {
-                mask[i] = Noise.Uniform() >= Rate ? scale : 0f;
-            }
-        }
-
-        TensorPrimitives.Multiply(input, mask, output);
-    }
-
-    /// <inheritdoc/>
-    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
-    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
-    {
-        if (inputGrad.IsEmpty)
-        {
-            return;
-        }
-
-        if (Rate == 0f)
-        {
-            outputGrad.CopyTo(inputGrad);
-            return;
-        }
-
-        TensorPrimitives.Multiply(outputGrad, Noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize), inputGrad);
     }
 }

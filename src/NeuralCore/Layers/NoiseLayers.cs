@@ -133,6 +133,59 @@ public abstract class NoiseLayer : Layer
 
     /// <inheritdoc/>
     protected sealed override void OnSeed(ulong seed) => Noise.Seed(seed);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The identity at inference and while <see cref="Layer.RandomInTraining"/> is false (a rate or deviation of 0);
+    /// otherwise one noise value per element, drawn anew unless frozen, applied as the layer says.
+    /// </remarks>
+    protected sealed override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    {
+        if (!training || !RandomInTraining)
+        {
+            Noise.Forget();
+            input.CopyTo(output);
+            return;
+        }
+
+        Span<float> noise = Noise.Next(input.Length, Label, InputSize, out bool draw);
+        if (draw)
+        {
+            Draw(noise);
+        }
+
+        Apply(input, noise, output);
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
+    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        // A model's first layer is given no input gradient to write.
+        if (inputGrad.IsEmpty)
+        {
+            return;
+        }
+
+        if (!RandomInTraining)
+        {
+            outputGrad.CopyTo(inputGrad);
+            return;
+        }
+
+        ApplyBackward(outputGrad, Noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize), inputGrad);
+    }
+
+    /// <summary>Fills one training forward's noise, one value per element, from <see cref="Noise"/>.</summary>
+    private protected abstract void Draw(Span<float> noise);
+
+    /// <summary>The training forward with its noise: by default <c>output = input·noise</c>, a multiplicative mask.</summary>
+    private protected virtual void Apply(ReadOnlySpan<float> input, ReadOnlySpan<float> noise, Span<float> output) =>
+        TensorPrimitives.Multiply(input, noise, output);
+
+    /// <summary>The backward of <see cref="Apply"/>: by default <c>inputGrad = outputGrad·noise</c>.</summary>
+    private protected virtual void ApplyBackward(ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> noise, Span<float> inputGrad) =>
+        TensorPrimitives.Multiply(outputGrad, noise, inputGrad);
 }
 
 /// <summary>
@@ -184,31 +237,21 @@ public sealed class GaussianNoise : NoiseLayer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("GaussianNoise", config => new GaussianNoise(config.GetSingle("stddev")));
 
-    /// <inheritdoc/>
-    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    private protected override void Draw(Span<float> noise)
     {
-        if (!training || Stddev == 0f)
+        double stddev = Stddev;
+        for (int i = 0; i < noise.Length; i++)
         {
-            Noise.Forget();
-            input.CopyTo(output);
-            return;
+            noise[i] = (float)(stddev * Noise.Normal());
         }
-
-        Span<float> noise = Noise.Next(input.Length, Label, InputSize, out bool draw);
-        if (draw)
-        {
-            double stddev = Stddev;
-            for (int i = 0; i < noise.Length; i++)
-            {
-                noise[i] = (float)(stddev * Noise.Normal());
-            }
-        }
-
-        TensorPrimitives.Add(input, noise, output);
     }
 
+    // Additive: output = input + n.
+    private protected override void Apply(ReadOnlySpan<float> input, ReadOnlySpan<float> noise, Span<float> output) =>
+        TensorPrimitives.Add(input, noise, output);
+
     /// <inheritdoc/>
-    /// <remarks><c>inputGrad = outputGrad</c>: the noise does not depend on the input.</remarks>
+    /// <remarks><c>inputGrad = outputGrad</c>: the noise does not depend on the input, so any forward may precede it.</remarks>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
         // A model's first layer is given no input gradient to write.
@@ -268,47 +311,15 @@ public sealed class GaussianDropout : NoiseLayer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("GaussianDropout", config => new GaussianDropout(config.GetSingle("rate")));
 
-    /// <inheritdoc/>
-    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    // Multiplicative, by the default Apply: output = input·n.
+    private protected override void Draw(Span<float> noise)
     {
-        if (!training || Rate == 0f)
+        // Keras's deviation, √(rate / (1 - rate)), in double as Python computes it from the decimal rate written.
+        double rate = (double)(decimal)Rate, stddev = Math.Sqrt(rate / (1.0 - rate));
+        for (int i = 0; i < noise.Length; i++)
         {
-            Noise.Forget();
-            input.CopyTo(output);
-            return;
+            noise[i] = (float)(1.0 + (stddev * Noise.Normal()));
         }
-
-        Span<float> noise = Noise.Next(input.Length, Label, InputSize, out bool draw);
-        if (draw)
-        {
-            // Keras's deviation, √(rate / (1 - rate)), in double as Python computes it from the decimal rate written.
-            double rate = (double)(decimal)Rate, stddev = Math.Sqrt(rate / (1.0 - rate));
-            for (int i = 0; i < noise.Length; i++)
-            {
-                noise[i] = (float)(1.0 + (stddev * Noise.Normal()));
-            }
-        }
-
-        TensorPrimitives.Multiply(input, noise, output);
-    }
-
-    /// <inheritdoc/>
-    /// <remarks><c>inputGrad = outputGrad·n</c>, the noise of the last training forward.</remarks>
-    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
-    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
-    {
-        if (inputGrad.IsEmpty)
-        {
-            return;
-        }
-
-        if (Rate == 0f)
-        {
-            outputGrad.CopyTo(inputGrad);
-            return;
-        }
-
-        TensorPrimitives.Multiply(outputGrad, Noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize), inputGrad);
     }
 }
 
@@ -375,28 +386,20 @@ public sealed class AlphaDropout : NoiseLayer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("AlphaDropout", config => new AlphaDropout(config.GetSingle("rate")));
 
-    /// <inheritdoc/>
-    protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
+    // The mask holds 1 where an element is kept and 0 where it is dropped.
+    private protected override void Draw(Span<float> noise)
     {
-        if (!training || Rate == 0f)
+        float rate = Rate;
+        for (int i = 0; i < noise.Length; i++)
         {
-            Noise.Forget();
-            input.CopyTo(output);
-            return;
+            noise[i] = Noise.Uniform() >= rate ? 1f : 0f;
         }
+    }
 
-        // The mask holds 1 where an element is kept and 0 where it is dropped; in float as Keras computes:
-        // x = input·k + α'·(1 - k), then a·x + b.
-        float rate = Rate, a = A, b = B, alphaP = (float)AlphaP;
-        Span<float> kept = Noise.Next(input.Length, Label, InputSize, out bool draw);
-        if (draw)
-        {
-            for (int i = 0; i < kept.Length; i++)
-            {
-                kept[i] = Noise.Uniform() >= rate ? 1f : 0f;
-            }
-        }
-
+    // In float as Keras computes: x = input·k + α'·(1 - k), then a·x + b.
+    private protected override void Apply(ReadOnlySpan<float> input, ReadOnlySpan<float> kept, Span<float> output)
+    {
+        float a = A, b = B, alphaP = (float)AlphaP;
         for (int i = 0; i < input.Length; i++)
         {
             float x = (input[i] * kept[i]) + (alphaP * (1f - kept[i]));
@@ -404,23 +407,9 @@ public sealed class AlphaDropout : NoiseLayer
         }
     }
 
-    /// <inheritdoc/>
-    /// <remarks><c>inputGrad = outputGrad·a·k</c>: a kept element's gradient scaled by <c>a</c>, a dropped one's 0.</remarks>
-    /// <exception cref="InvalidOperationException">The last forward was not a training forward of <paramref name="batch"/> samples.</exception>
-    protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    // inputGrad = outputGrad·a·k: a kept element's gradient scaled by a, a dropped one's 0.
+    private protected override void ApplyBackward(ReadOnlySpan<float> outputGrad, ReadOnlySpan<float> kept, Span<float> inputGrad)
     {
-        if (inputGrad.IsEmpty)
-        {
-            return;
-        }
-
-        if (Rate == 0f)
-        {
-            outputGrad.CopyTo(inputGrad);
-            return;
-        }
-
-        ReadOnlySpan<float> kept = Noise.ForBackward(outputGrad.Length, Label, TypeId, InputSize);
         float a = A;
         for (int i = 0; i < outputGrad.Length; i++)
         {
