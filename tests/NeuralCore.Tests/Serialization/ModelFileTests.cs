@@ -27,9 +27,11 @@ public sealed class ModelFileTests : IDisposable
         return model;
     }
 
-    private static byte[] ValidBytes()
+    private static byte[] ValidBytes() => SavedBytes(Trained(out _, out _));
+
+    // The bytes ModelFile.Save writes for the model.
+    private static byte[] SavedBytes(Sequential model)
     {
-        Sequential model = Trained(out _, out _);
         string path = Path.Combine(Path.GetTempPath(), $"nc-{Guid.NewGuid():N}.ncm");
         try
         {
@@ -123,16 +125,7 @@ public sealed class ModelFileTests : IDisposable
     {
         Sequential model = EveryLayer();
         model.TrainStep(Seeded.Uniform(4 * 6, 5, 2f), LossTargets.FromValues(new float[4 * 3]), 4);
-        string path = Path.Combine(Path.GetTempPath(), $"nc-{Guid.NewGuid():N}.ncm");
-        try
-        {
-            ModelFile.Save(model, path);
-            return File.ReadAllBytes(path);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        return SavedBytes(model);
     });
 
     [Property(MaxTest = 200)]
