@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using NeuralCore.IO;
 
 namespace NeuralCore.Data;
 
