@@ -98,6 +98,18 @@ internal static class LayerExporters
     }
 
     /// <summary>
+    /// <c>PRelu(input, slope)</c> with the layer's slopes as an initializer: <c>[features]</c>, broadcast over the batch,
+    /// or <c>[1]</c> when one is shared. ONNX's PRelu computes <c>slope·x</c> below zero and x elsewhere, as the layer.
+    /// </summary>
+    public static string PRelu(PRelu layer, OnnxGraphBuilder graph, string input)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(graph);
+        ReadOnlySpan<float> alpha = layer.Alpha.Span;
+        return graph.AddNode("PRelu", layer.Name, [input, graph.AddInitializer(layer.Name + "/alpha", alpha, alpha.Length)]);
+    }
+
+    /// <summary>
     /// Opset 17's <c>LayerNormalization(input, γ, β)</c> over the last axis (<c>axis = -1</c>) with the layer's ε; γ is
     /// ones without <see cref="Layers.LayerNormalization.Scale"/> (the operator needs it), and β is left out without
     /// <see cref="Layers.LayerNormalization.Center"/>. ONNX Runtime computes it in float, the library in double.

@@ -32,7 +32,8 @@ public sealed record OnnxExportOptions
 /// Runtime and other ONNX tools can run: one input <c>[batch, InputSize]</c>, one output <c>[batch, OutputSize]</c>,
 /// the weights as initializers. Dense is a <c>Gemm</c> (W as B, b as C), followed by its activation; ReLU is
 /// <c>Relu</c>, or with Keras's options a <c>Clip</c>, a <c>LeakyRelu</c> or a composition with <c>Where</c>;
-/// LeakyReLU, ELU, SELU, Softplus, Sigmoid, Tanh and Softmax map to their operators; GELU is composed of <c>Erf</c>
+/// LeakyReLU, ELU, SELU, Softplus, Sigmoid, Tanh and Softmax map to their operators, PReLU to <c>PRelu</c> with its
+/// slopes; GELU is composed of <c>Erf</c>
 /// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, and SiLU of <c>Sigmoid</c> and <c>Mul</c>;
 /// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); LayerNormalization is
 /// opset 17's <c>LayerNormalization</c> over the last axis; Normalization is <c>Sub</c> and <c>Div</c> (inverted,
@@ -57,6 +58,7 @@ public static class OnnxExport
         [typeof(Dense)] = (layer, graph, input) => LayerExporters.Dense((Dense)layer, graph, input),
         [typeof(Relu)] = (layer, graph, input) => LayerExporters.Relu((Relu)layer, graph, input),
         [typeof(LeakyRelu)] = (layer, graph, input) => LayerExporters.LeakyRelu((LeakyRelu)layer, graph, input),
+        [typeof(PRelu)] = (layer, graph, input) => LayerExporters.PRelu((PRelu)layer, graph, input),
         [typeof(Sigmoid)] = (layer, graph, input) => graph.AddNode("Sigmoid", layer.Name, [input]),
         [typeof(Tanh)] = (layer, graph, input) => graph.AddNode("Tanh", layer.Name, [input]),
         [typeof(Gelu)] = (layer, graph, input) => LayerExporters.Gelu((Gelu)layer, graph, input),

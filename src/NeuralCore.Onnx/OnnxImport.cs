@@ -15,7 +15,8 @@ namespace NeuralCore.Onnx;
 /// chain from its one input <c>[batch, features]</c> to its one output, of: <c>Gemm</c> (<c>alpha = beta = 1</c>,
 /// <c>transA = 0</c>, B as <c>[in, out]</c> or with <c>transB = 1</c> as <c>[out, in]</c>, an optional C of
 /// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
-/// <c>Relu</c>; <c>LeakyRelu</c>; <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
+/// <c>Relu</c>; <c>LeakyRelu</c>; <c>PRelu</c> with a slope initializer of one value per feature or one
+/// (<see cref="PRelu"/>); <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
 /// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>;
 /// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>LayerNormalization</c> (opset 17)
 /// over the last axis, its scale and optional bias initializers; <c>Sub</c> of a per-feature initializer then <c>Div</c>
@@ -175,6 +176,10 @@ public static class OnnxImport
                     {
                         CopyStatistics(normalization, node);
                     }
+                    else if (layer is PRelu prelu)
+                    {
+                        FiniteValues(node, node.Input[1]).CopyTo(prelu.Parameters.Span);
+                    }
                     else if (layer is LayerNormalization layerNormalization)
                     {
                         FiniteValues(node, node.Input[1]).CopyTo(layerNormalization.Parameters.Span);
@@ -219,11 +224,12 @@ public static class OnnxImport
                     "Softplus" => new Softplus(),
                     "BatchNormalization" => Normalization(node, inputs),
                     "LayerNormalization" => LayerNormalizationFor(node, inputs),
+                    "PRelu" => PReluFor(node, inputs),
                     "Softmax" => Softmax(node),
                     "Clip" => Clip(node),
                     "Identity" or "Dropout" => null,
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
                 };
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
@@ -371,6 +377,31 @@ public static class OnnxImport
             }
 
             return new BatchNormalization(Attribute(node, "momentum", 0.9f), Attribute(node, "epsilon", 1e-5f), LayerName(node));
+        }
+
+        // PRelu(X, slope) of a [batch, features] X: the slope an initializer that broadcasts as one value per feature
+        // ([features], [1, features]) or as one for all ([1], a scalar); any other shape would give each sample its own.
+        private PRelu PReluFor(NodeProto node, int inputs)
+        {
+            if (node.Input.Count != 2 || node.Input[1].Length == 0)
+            {
+                throw Unsupported(node, $"it has {node.Input.Count} inputs where a PRelu reads X and a slope");
+            }
+
+            if (!_initializers.TryGetValue(node.Input[1], out TensorProto? slope))
+            {
+                throw Unsupported(node, $"its slope '{node.Input[1]}' is not an initializer");
+            }
+
+            long last = slope.Dims.Count == 0 ? 1 : slope.Dims[^1];
+            if (slope.Dims.Take(Math.Max(0, slope.Dims.Count - 1)).Any(d => d != 1) || (last != 1 && last != inputs))
+            {
+                throw Unsupported(node, string.Create(CultureInfo.InvariantCulture,
+                    $"its slope '{node.Input[1]}' is shaped [{string.Join(", ", slope.Dims)}], where the library's layer takes one slope per feature ([{inputs}]) or one for all ([1])"));
+            }
+
+            int length = FiniteValues(node, node.Input[1]).Length;
+            return new PRelu(0f, sharedAlpha: length == 1 && inputs > 1, LayerName(node));
         }
 
         // Opset 17's LayerNormalization over the last axis of the [batch, features] tensor (axis -1 or 1; its default is

@@ -257,6 +257,45 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void A_prelu_reads_slopes_that_broadcast_per_feature_or_as_one_and_refuses_others()
+    {
+        ModelProto Proto(bool shared) => ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new PRelu(0.3f, shared, name: "act")).ToOnnx());
+        TensorProto Slope(ModelProto proto) => proto.Graph.Initializer.Single(t => t.Name == proto.Graph.Node.Single(n => n.OpType == "PRelu").Input[1]);
+
+        // [1, 3] and a scalar broadcast as ONNX Runtime broadcasts them: per feature, and one for all.
+        ModelProto row = Proto(shared: false);
+        Slope(row).Dims.Clear();
+        Slope(row).Dims.AddRange([1, 3]);
+        var perFeature = (PRelu)OnnxImport.FromOnnx(row.ToByteArray(), "row.onnx").Layers[1];
+        Assert.Equal((false, "act"), (perFeature.SharedAlpha, perFeature.Name));
+        Assert.Equal([0.3f, 0.3f, 0.3f], perFeature.Alpha.ToArray());
+
+        ModelProto scalar = Proto(shared: true);
+        Slope(scalar).Dims.Clear();
+        var shared = (PRelu)OnnxImport.FromOnnx(scalar.ToByteArray(), "scalar.onnx").Layers[1];
+        Assert.True(shared.SharedAlpha);
+        Assert.Equal([0.3f], shared.Alpha.ToArray());
+
+        // A column [3, 1] would broadcast against the batch, not the features.
+        ModelProto column = Proto(shared: false);
+        Slope(column).Dims.Clear();
+        Slope(column).Dims.AddRange([3, 1]);
+        Assert.Contains("(PRelu) cannot be read: its slope 'act/alpha' is shaped [3, 1], where the library's layer takes one slope per feature ([3]) or one for all ([1])",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(column.ToByteArray(), "column.onnx")).Message, StringComparison.Ordinal);
+
+        ModelProto nan = Proto(shared: false);
+        float[] bad = [0.3f, float.NaN, 0.3f];
+        Slope(nan).RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(bad.AsSpan()));
+        Assert.Contains("has value 1 = NaN",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(nan.ToByteArray(), "nan.onnx")).Message, StringComparison.Ordinal);
+
+        ModelProto computed = Proto(shared: false);
+        computed.Graph.Node.Single(n => n.OpType == "PRelu").Input[1] = "output_of_nothing";
+        Assert.Contains("is not an initializer",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(computed.ToByteArray(), "computed.onnx")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_silu_written_as_sigmoid_times_input_reads_back_in_either_order()
     {
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Silu()).ToOnnx());
@@ -406,7 +445,7 @@ public sealed class OnnxImportTests : IDisposable
 
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
         proto.Graph.Node.Insert(0, new NodeProto { OpType = "Conv", Name = "conv", Input = { proto.Graph.Input[0].Name }, Output = { "c" } });
-        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten.",
+        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten.",
             Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "branch.onnx")).Message);
 
         proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());

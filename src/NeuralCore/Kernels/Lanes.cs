@@ -51,6 +51,9 @@ internal interface ILanes<TSelf>
     /// <summary><c>x &gt; 0 ? value : 0</c> per lane (NaN compares false).</summary>
     static abstract TSelf WherePositive(TSelf x, TSelf value);
 
+    /// <summary><c>x &lt; 0 ? ifNegative : otherwise</c> per lane (NaN and -0 compare false).</summary>
+    static abstract TSelf WhereNegative(TSelf x, TSelf ifNegative, TSelf otherwise);
+
     /// <summary>
     /// The sign of each lane: 1 above 0, -1 below, and x itself otherwise (±0 keeps its sign, NaN stays NaN). NumPy's
     /// <c>sign</c> gives +0 for -0, which changes no update (<c>θ - lr·(±0)</c> is θ).
@@ -102,6 +105,10 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 WherePositive(Lanes512 x, Lanes512 value) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThan(x._value, Vector512<float>.Zero), value._value, Vector512<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 WhereNegative(Lanes512 x, Lanes512 ifNegative, Lanes512 otherwise) =>
+        new(Vector512.ConditionalSelect(Vector512.LessThan(x._value, Vector512<float>.Zero), ifNegative._value, otherwise._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Sign(Lanes512 x) =>
@@ -157,6 +164,10 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
         new(Vector256.ConditionalSelect(Vector256.GreaterThan(x._value, Vector256<float>.Zero), value._value, Vector256<float>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 WhereNegative(Lanes256 x, Lanes256 ifNegative, Lanes256 otherwise) =>
+        new(Vector256.ConditionalSelect(Vector256.LessThan(x._value, Vector256<float>.Zero), ifNegative._value, otherwise._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Sign(Lanes256 x) =>
         new(Vector256.ConditionalSelect(
             Vector256.GreaterThan(x._value, Vector256<float>.Zero),
@@ -210,6 +221,10 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
         new(Vector128.ConditionalSelect(Vector128.GreaterThan(x._value, Vector128<float>.Zero), value._value, Vector128<float>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 WhereNegative(Lanes128 x, Lanes128 ifNegative, Lanes128 otherwise) =>
+        new(Vector128.ConditionalSelect(Vector128.LessThan(x._value, Vector128<float>.Zero), ifNegative._value, otherwise._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Sign(Lanes128 x) =>
         new(Vector128.ConditionalSelect(
             Vector128.GreaterThan(x._value, Vector128<float>.Zero),
@@ -259,6 +274,9 @@ internal readonly struct Lane1(float value) : ILanes<Lane1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 WherePositive(Lane1 x, Lane1 value) => new(x._value > 0f ? value._value : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 WhereNegative(Lane1 x, Lane1 ifNegative, Lane1 otherwise) => new(x._value < 0f ? ifNegative._value : otherwise._value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 Sign(Lane1 x) => new(x._value > 0f ? 1f : x._value < 0f ? -1f : x._value);

@@ -78,6 +78,8 @@ public class LayerGradientTests
     {
         { "relu_options", [0.1f, 0.5f] },
         { "leaky_relu", [0f] },
+        { "p_re_lu", [0f] },
+        { "p_re_lu_shared", [0f] },
         { "elu_alpha", [0f] },
         { "selu", [0f] },
     };
