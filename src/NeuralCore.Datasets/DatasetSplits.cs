@@ -1,6 +1,6 @@
 namespace NeuralCore.Data;
 
-/// <summary>Training and validation splits, optionally shuffled and stratified by class.</summary>
+/// <summary>Training and validation splits, and k-fold cross-validation, optionally shuffled and stratified by class.</summary>
 public static class DatasetSplits
 {
     /// <summary>
@@ -89,6 +89,138 @@ public static class DatasetSplits
         }
 
         return (data.Subset(trainIndices), data.Subset(validationIndices));
+    }
+
+    /// <summary>
+    /// k-fold cross-validation (scikit-learn's <c>KFold</c>, or with <paramref name="stratify"/> its
+    /// <c>StratifiedKFold</c>): the samples divided into <paramref name="folds"/> folds, and for each fold in turn the
+    /// other samples to train and the fold to validate. Folds are produced one at a time as the sequence is read, each
+    /// pair a copy, so that only one is held at once. The arguments are checked at the call. See
+    /// <see cref="FoldAssignment"/> for how samples are assigned.
+    /// </summary>
+    /// <param name="data">The samples; stratifying needs class labels.</param>
+    /// <param name="folds">k, from 2 to the number of samples.</param>
+    /// <param name="shuffle">Whether folds are drawn at random (seeded) instead of following the data's order.</param>
+    /// <param name="stratify">Whether each fold holds every class in about the data's proportions.</param>
+    /// <param name="seed">The seed of the draws.</param>
+    /// <returns>k pairs, fold 0 first: the training samples (every fold but one) and the validation samples (that fold), each in the data's order.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2 or above the number of samples.</exception>
+    /// <exception cref="ArgumentException"><paramref name="stratify"/> is set for data without class labels.</exception>
+    public static IEnumerable<(Dataset Training, Dataset Validation)> KFold(Dataset data, int folds, bool shuffle = false, bool stratify = false, ulong seed = 0)
+    {
+        int[] assignment = FoldAssignment(data, folds, shuffle, stratify, seed);
+        return Folds(data, assignment, folds);
+    }
+
+    /// <summary>
+    /// The fold of every sample for <see cref="KFold"/>, for callers who keep indices rather than copies. Without
+    /// stratification, as scikit-learn's <c>KFold</c>: the samples in order (or in a seeded random order with
+    /// <paramref name="shuffle"/>) cut into k runs, the first <c>n mod k</c> one sample longer. With it, as
+    /// <c>StratifiedKFold</c>: the samples lined up class by class (classes in the order they first appear) and dealt to
+    /// the folds in turn, which fixes how many of each class every fold gets (fold sizes differ by at most one, and
+    /// each class's counts too); then each class's samples take their folds in the data's order, or in a seeded random
+    /// order with <paramref name="shuffle"/>. Without shuffling the folds are scikit-learn's exactly. A class with
+    /// fewer samples than folds is missing from some folds' validation.
+    /// </summary>
+    /// <param name="data">The samples; stratifying needs class labels.</param>
+    /// <param name="folds">k, from 2 to the number of samples.</param>
+    /// <param name="shuffle">Whether folds are drawn at random (seeded).</param>
+    /// <param name="stratify">Whether each fold holds every class in about the data's proportions.</param>
+    /// <param name="seed">The seed of the draws.</param>
+    /// <returns>For each sample, its fold in <c>[0, folds)</c>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2 or above the number of samples.</exception>
+    /// <exception cref="ArgumentException"><paramref name="stratify"/> is set for data without class labels.</exception>
+    public static int[] FoldAssignment(Dataset data, int folds, bool shuffle = false, bool stratify = false, ulong seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int n = data.Count;
+        if (folds < 2 || folds > n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(folds), folds,
+                $"Cross-validation needs from 2 folds to one per sample ({n}); got {folds}.");
+        }
+
+        int[] fold = new int[n];
+        if (!stratify)
+        {
+            int[]? order = shuffle ? Permutation.Create(n, seed) : null;
+            for (int f = 0, position = 0; f < folds; f++)
+            {
+                int size = (n / folds) + (f < n % folds ? 1 : 0);
+                for (int end = position + size; position < end; position++)
+                {
+                    fold[order is null ? position : order[position]] = f;
+                }
+            }
+
+            return fold;
+        }
+
+        if (!data.HasLabels)
+        {
+            throw new ArgumentException("Stratifying needs class labels; this dataset holds real-valued targets.", nameof(stratify));
+        }
+
+        // Classes in the order they first appear, each with its samples in the data's order.
+        int[] labels = data.Labels;
+        var members = new List<List<int>>();
+        var classOf = new Dictionary<int, int>();
+        for (int i = 0; i < n; i++)
+        {
+            if (!classOf.TryGetValue(labels[i], out int c))
+            {
+                classOf[labels[i]] = c = members.Count;
+                members.Add([]);
+            }
+
+            members[c].Add(i);
+        }
+
+        // Lined up class by class, position p goes to fold p mod k: that fixes each class's count per fold.
+        int[] counts = new int[folds];
+        int start = 0;
+        for (int c = 0; c < members.Count; c++)
+        {
+            List<int> samples = members[c];
+            Array.Clear(counts);
+            for (int p = start; p < start + samples.Count; p++)
+            {
+                counts[p % folds]++;
+            }
+
+            start += samples.Count;
+
+            // The class's folds in increasing order (counts[0] zeros, then counts[1] ones, ...), handed out in the
+            // data's order or, shuffled, in each class's own draw.
+            int[]? order = shuffle ? Permutation.Create(samples.Count, seed ^ (0x9E37_79B9_7F4A_7C15UL * (ulong)(c + 1))) : null;
+            for (int f = 0, k = 0; f < folds; f++)
+            {
+                for (int j = 0; j < counts[f]; j++, k++)
+                {
+                    fold[samples[order is null ? k : order[k]]] = f;
+                }
+            }
+        }
+
+        return fold;
+    }
+
+    private static IEnumerable<(Dataset Training, Dataset Validation)> Folds(Dataset data, int[] fold, int folds)
+    {
+        for (int f = 0; f < folds; f++)
+        {
+            var training = new List<int>(data.Count);
+            var validation = new List<int>((data.Count / folds) + 1);
+            for (int i = 0; i < fold.Length; i++)
+            {
+                (fold[i] == f ? validation : training).Add(i);
+            }
+
+            yield return (data.Subset(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(training)),
+                data.Subset(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(validation)));
+        }
     }
 
     private static void Shuffle(int[] indices, ulong seed)

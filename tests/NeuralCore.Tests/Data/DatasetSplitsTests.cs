@@ -96,4 +96,100 @@ public class DatasetSplitsTests
         var (train, _) = DatasetSplits.TrainValidation(Sorted(), 0.5, shuffle: true, seed: 1);
         Assert.Empty(model.Fit(train, new FitOptions { ValidationSplit = 0.2 }).Warnings);
     }
+
+    /// <summary>The labels of <c>sklearn_kfold.py</c>'s case: four classes, first seen in the order 2, 0, 1, 5.</summary>
+    private static readonly int[] KFoldLabels = [2, 0, 1, 0, 2, 2, 1, 0, 0, 1, 2, 0, 1, 1, 0, 2, 0, 5, 5];
+
+    [Fact]
+    public void Folds_are_scikit_learns_without_shuffling()
+    {
+        // scikit-learn 1.2.1 (sklearn_kfold.py): KFold(3) of 10 samples, and StratifiedKFold(4) of KFoldLabels, as each
+        // sample's test fold.
+        var plain = new Dataset(new float[10], new int[10], 1);
+        Assert.Equal([0, 0, 0, 0, 1, 1, 1, 2, 2, 2], DatasetSplits.FoldAssignment(plain, 3));
+        var labelled = new Dataset(new float[KFoldLabels.Length], KFoldLabels, 1);
+        Assert.Equal([0, 0, 0, 1, 0, 1, 0, 1, 2, 1, 2, 2, 2, 3, 3, 3, 3, 1, 2], DatasetSplits.FoldAssignment(labelled, 4, stratify: true));
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Every_sample_validates_once_and_trains_in_every_other_fold(bool shuffle, bool stratify)
+    {
+        Dataset data = Sorted();
+        const int K = 7;
+        var validatedIn = new int[data.Count];
+        Array.Fill(validatedIn, -1);
+        int fold = 0;
+        foreach ((Dataset training, Dataset validation) in DatasetSplits.KFold(data, K, shuffle, stratify, seed: 9))
+        {
+            Assert.Equal(data.Count, training.Count + validation.Count);
+            Assert.InRange(validation.Count, 300 / K, (300 / K) + 1);
+            foreach (float index in validation.Features)
+            {
+                Assert.Equal(-1, validatedIn[(int)index]);
+                validatedIn[(int)index] = fold;
+            }
+
+            // Both parts in the data's order, each sample with its own label, and no sample in both.
+            Assert.True(training.Features.SequenceEqual(training.Features.Order()));
+            Assert.True(validation.Features.SequenceEqual(validation.Features.Order()));
+            Assert.Empty(training.Features.Intersect(validation.Features));
+            for (int i = 0; i < training.Count; i++)
+            {
+                Assert.Equal(data.Labels[(int)training.Features[i]], training.Labels[i]);
+            }
+
+            if (stratify)
+            {
+                // 150, 100 and 50 samples over 7 folds: each class's count within one of its share.
+                foreach ((int label, int count) in new[] { (0, 150), (1, 100), (2, 50) })
+                {
+                    Assert.InRange(validation.Labels.Count(l => l == label), count / K, (count / K) + 1);
+                }
+            }
+
+            fold++;
+        }
+
+        Assert.Equal(K, fold);
+        Assert.DoesNotContain(-1, validatedIn);
+        Assert.Equal(validatedIn, DatasetSplits.FoldAssignment(data, K, shuffle, stratify, seed: 9));
+
+        // Without shuffling a plain split cuts the data in runs; shuffled, the seed decides.
+        int[] other = DatasetSplits.FoldAssignment(data, K, shuffle, stratify, seed: 10);
+        if (shuffle)
+        {
+            Assert.NotEqual(validatedIn, other);
+        }
+        else
+        {
+            Assert.Equal(validatedIn, other);
+        }
+
+        if (!shuffle && !stratify)
+        {
+            Assert.True(validatedIn.SequenceEqual(validatedIn.Order()));
+        }
+    }
+
+    [Fact]
+    public void Bad_fold_counts_and_unlabelled_stratification_are_refused_at_the_call()
+    {
+        Dataset data = Sorted();
+        Assert.Contains("from 2 folds to one per sample (300); got 1",
+            Assert.Throws<ArgumentOutOfRangeException>(() => DatasetSplits.KFold(data, 1)).Message, StringComparison.Ordinal);
+        Assert.Contains("got 301", Assert.Throws<ArgumentOutOfRangeException>(() => DatasetSplits.KFold(data, 301)).Message, StringComparison.Ordinal);
+        var regression = new Dataset(new float[8], new float[8], 2, 2);
+        Assert.Contains("Stratifying needs class labels",
+            Assert.Throws<ArgumentException>(() => DatasetSplits.KFold(regression, 2, stratify: true)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentNullException>(() => DatasetSplits.KFold(null!, 2));
+
+        // As many folds as samples is leave-one-out.
+        var four = new Dataset([1f, 2f, 3f, 4f], [0, 1, 0, 1], 1);
+        Assert.Equal([0, 1, 2, 3], DatasetSplits.FoldAssignment(four, 4));
+        Assert.All(DatasetSplits.KFold(four, 4, shuffle: true, seed: 2), pair => Assert.Equal((3, 1), (pair.Training.Count, pair.Validation.Count)));
+    }
 }
