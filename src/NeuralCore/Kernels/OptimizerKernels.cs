@@ -67,6 +67,96 @@ public static class OptimizerKernels
     }
 
     /// <summary>
+    /// One LAMB step over one variable in Keras's form, for every element <c>i</c>: the moments as Adam's
+    /// (<c>m = m + (g - m)·(1 - β1)</c>, <c>v = v + (g² - v)·(1 - β2)</c>, flushed below <see cref="MomentFloor"/>),
+    /// the update <c>u = (m / c1) / (√(v / c2) + ε)</c> with <c>c1 = 1 - β1^t</c> and <c>c2 = 1 - β2^t</c>, and
+    /// <c>θ = θ - step·u</c>, where the caller passes <c>step = r·lr</c> with the variable's trust ratio <c>r</c>
+    /// (<see cref="LambNorms"/>).
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="firstMoment">m, updated in place.</param>
+    /// <param name="secondMoment">v, updated in place.</param>
+    /// <param name="step">r·lr.</param>
+    /// <param name="beta1">β1.</param>
+    /// <param name="beta2">β2.</param>
+    /// <param name="correction1">c1 = 1 - β1^t, positive.</param>
+    /// <param name="correction2">c2 = 1 - β2^t, positive.</param>
+    /// <param name="epsilon">ε, positive.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LambUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float step, float beta1, float beta2, float correction1, float correction2, float epsilon) =>
+        LambUpdate(parameters, gradients, firstMoment, secondMoment, step, beta1, beta2, correction1, correction2, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="LambUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void LambUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float step, float beta1, float beta2, float correction1, float correction2, float epsilon, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
+        CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
+        ElementwiseDriver.Run(new LambStep(parameters, gradients, firstMoment, secondMoment, step, beta1, beta2, correction1, correction2, epsilon), length, isa);
+    }
+
+    /// <summary>
+    /// The squared norms a LAMB step's trust ratio <c>r = ‖θ‖ / ‖u‖</c> (1 where either is 0) is made of, read before
+    /// the step without changing anything: <c>Σθ'²</c> of the parameters after decoupled weight decay
+    /// (<c>θ' = θ - θ·decay</c>, θ itself at decay 0) and <c>Σu²</c> of the updates
+    /// <see cref="LambUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, float)"/>
+    /// will apply, each summed in double in element order (so the same bits on any machine).
+    /// </summary>
+    /// <param name="parameters">θ.</param>
+    /// <param name="gradients">g.</param>
+    /// <param name="firstMoment">m before the step.</param>
+    /// <param name="secondMoment">v before the step.</param>
+    /// <param name="decay">The decoupled weight decay's factor (weight decay × learning rate), or 0.</param>
+    /// <param name="beta1">β1.</param>
+    /// <param name="beta2">β2.</param>
+    /// <param name="correction1">c1 = 1 - β1^t.</param>
+    /// <param name="correction2">c2 = 1 - β2^t.</param>
+    /// <param name="epsilon">ε.</param>
+    /// <returns>Σθ'² and Σu².</returns>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    public static (double ParameterSquares, double UpdateSquares) LambNorms(
+        ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> firstMoment, ReadOnlySpan<float> secondMoment,
+        float decay, float beta1, float beta2, float correction1, float correction2, float epsilon)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
+        CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
+        double thetas = 0, updates = 0;
+        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2;
+        for (int i = 0; i < length; i++)
+        {
+            float theta = parameters[i];
+            if (decay != 0f)
+            {
+                theta -= theta * decay;
+            }
+
+            (float m, float v) = LambMoments(gradients[i], firstMoment[i], secondMoment[i], oneMinusBeta1, oneMinusBeta2);
+            float u = m / correction1 / (MathF.Sqrt(v / correction2) + epsilon);
+            thetas += (double)theta * theta;
+            updates += (double)u * u;
+        }
+
+        return (thetas, updates);
+    }
+
+    // The scalar moments exactly as LambStep's lanes compute them.
+    private static (float M, float V) LambMoments(float g, float m, float v, float oneMinusBeta1, float oneMinusBeta2)
+    {
+        m += (g - m) * oneMinusBeta1;
+        v += ((g * g) - v) * oneMinusBeta2;
+        return (Math.Abs(m) < MomentFloor ? 0f : m, v < MomentFloor ? 0f : v);
+    }
+
+    /// <summary>
     /// One AMSGrad step (Adam with the running maximum of the second moments), as <see cref="AdamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float)"/> with
     /// <c>v̂ = max(v̂, v)</c> after the moment updates and v̂ in the denominator: <c>θ = θ - α·m / (√v̂ + ε)</c>.
     /// </summary>
@@ -371,6 +461,35 @@ public static class OptimizerKernels
             }
 
             TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_alpha) * m / (TLanes.Sqrt(v) + TLanes.Create(_epsilon))), ref _p, index);
+        }
+    }
+
+    private readonly ref struct LambStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
+        float step, float beta1, float beta2, float correction1, float correction2, float epsilon) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _m = ref MemoryMarshal.GetReference(firstMoment);
+        private readonly ref float _v = ref MemoryMarshal.GetReference(secondMoment);
+        private readonly float _oneMinusBeta1 = 1f - beta1, _oneMinusBeta2 = 1f - beta2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes m = TLanes.Load(ref _m, index);
+            TLanes v = TLanes.Load(ref _v, index);
+            m += (g - m) * TLanes.Create(_oneMinusBeta1);
+            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
+            TLanes floor = TLanes.Create(MomentFloor);
+            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
+            v = TLanes.FlushBelow(v, floor, v);
+            TLanes.Store(m, ref _m, index);
+            TLanes.Store(v, ref _v, index);
+            TLanes u = m / TLanes.Create(correction1) / (TLanes.Sqrt(v / TLanes.Create(correction2)) + TLanes.Create(epsilon));
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(step) * u), ref _p, index);
         }
     }
 

@@ -84,7 +84,7 @@ internal sealed class OptimizerStep : IParallelWork
             throw new InvalidOperationException("The optimizer's step reads the whole gradient first; add the regularizers' terms before it.");
         }
 
-        optimizer.BeginStep(parameters.Length, gradients.Span);
+        optimizer.BeginStep(parameters.Span, gradients.Span);
         _optimizer = optimizer;
         _regularize = regularize;
         _parameters = parameters;

@@ -9,10 +9,10 @@ namespace NeuralCore.Optimizers;
 internal interface IElementwiseOptimizer
 {
     /// <summary>Prepares a step (Adam's bias correction for step <c>Iterations + 1</c>, the gradient norms for clipping).</summary>
-    /// <param name="parameterCount">The arena's length.</param>
+    /// <param name="parameters">The whole arena (a LAMB rule reads each variable's norm).</param>
     /// <param name="gradients">The whole gradient arena.</param>
     /// <exception cref="InvalidOperationException">Not initialized for this length.</exception>
-    void BeginStep(int parameterCount, ReadOnlySpan<float> gradients);
+    void BeginStep(ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients);
 
     /// <summary>Updates <c>parameters[offset..offset+length)</c> from the same range of <paramref name="gradients"/>.</summary>
     /// <param name="parameters">The whole arena.</param>

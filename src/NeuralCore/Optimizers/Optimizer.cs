@@ -286,7 +286,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                 $"Expected one gradient per parameter: {parameters.Length}. Received: {gradients.Length} gradients.", nameof(gradients));
         }
 
-        BeginStep(parameters.Length, gradients);
+        BeginStep(parameters, gradients);
         UpdateRange(parameters, gradients, 0, parameters.Length);
         EndStep();
     }
@@ -371,17 +371,18 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary><see cref="StateSlot"/> for the model, which reorders the state with the parameters it belongs to.</summary>
     internal Span<float> StateRange(int slot, int offset, int length) => StateSlot(slot, offset, length);
 
-    void IElementwiseOptimizer.BeginStep(int parameterCount, ReadOnlySpan<float> gradients) => BeginStep(parameterCount, gradients);
+    void IElementwiseOptimizer.BeginStep(ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients) => BeginStep(parameters, gradients);
 
     void IElementwiseOptimizer.UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length) =>
         UpdateRange(parameters, gradients, offset, length);
 
     void IElementwiseOptimizer.EndStep() => EndStep();
 
-    bool IElementwiseOptimizer.TakesGradientsInPieces => UpdatesElementByElement && ClipNorm == 0 && GlobalClipNorm == 0;
+    bool IElementwiseOptimizer.TakesGradientsInPieces => UpdatesElementByElement && !PreparesVariables && ClipNorm == 0 && GlobalClipNorm == 0;
 
-    private void BeginStep(int parameterCount, ReadOnlySpan<float> gradients)
+    private void BeginStep(ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients)
     {
+        int parameterCount = parameters.Length;
         if (parameterCount != _count)
         {
             throw new InvalidOperationException(
@@ -406,7 +407,40 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         }
 
         BeginStep(_stepRate);
+        if (PreparesVariables)
+        {
+            for (int s = 0; s < _segments.Length; s++)
+            {
+                ParameterSegment segment = _segments[s];
+                ReadOnlySpan<float> g = gradients.Slice(segment.Offset, segment.Length);
+                if (ClipValue > 0 || _segmentScale[s] != 1f)
+                {
+                    g = Clip(g, _segmentScale[s]);
+                }
+
+                float decay = WeightDecay > 0 && (segment.Role == ParameterRole.Weight || DecayBiases) ? WeightDecay * _stepRate : 0f;
+                PrepareVariable(s, parameters.Slice(segment.Offset, segment.Length), g, segment.Offset, decay);
+            }
+        }
     }
+
+    /// <summary>
+    /// Whether the rule reads each whole variable before the step (a LAMB trust ratio): <see cref="PrepareVariable"/> is
+    /// then called for every variable after <see cref="BeginStep(float)"/>, and the model neither reorders the
+    /// parameters nor hands the rule gradients in pieces.
+    /// </summary>
+    private protected virtual bool PreparesVariables => false;
+
+    /// <summary>
+    /// Reads variable <paramref name="segment"/> before the step's updates: its parameters as the decoupled weight
+    /// decay will leave them (<c>θ - θ·decay</c>, decay 0 where it does not apply) and its clipped gradients.
+    /// </summary>
+    private protected virtual void PrepareVariable(int segment, ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients, int offset, float decay)
+    {
+    }
+
+    /// <summary>The index in <see cref="Segments"/> of the variable holding arena element <paramref name="offset"/>.</summary>
+    private protected int VariableOf(int offset) => FindSegment(offset);
 
     private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length)
     {

@@ -84,7 +84,7 @@ public sealed class RegularizerThreadTests
     public static TheoryData<string, bool> StepOptimizers => new()
     {
         { "adam", false }, { "adam", true }, { "sgd", false }, { "lion", true }, { "clipnorm", false }, { "clipvalue", true }, { "adamw", false },
-        { "huge", false },
+        { "huge", false }, { "lamb", false },
     };
 
     [Theory]
@@ -111,6 +111,7 @@ public sealed class RegularizerThreadTests
                 {
                     "sgd" => new Sgd(new SgdOptions(0.05f, 0.9f)),
                     "lion" => new Lion(1e-3f),
+                    "lamb" => new Lamb(1e-2f) { WeightDecay = 0.01f },
                     "clipnorm" => new Adam(1e-2f) { ClipNorm = 0.05f },
                     "clipvalue" => new Adam(1e-2f) { ClipValue = 0.002f },
                     "adamw" => new Adam(1e-2f) { WeightDecay = 0.01f },

@@ -259,6 +259,11 @@ public class PanelOrderTests
         custom.Compile(new SoftmaxCrossEntropy(), new HalvingSgd());
         Assert.False(custom.EnterPanelOrder());
 
+        // LAMB sums each variable's norms in the arena's order, which panel order would change.
+        var lamb = new Sequential(Features, seed: 1).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+        lamb.Compile(new SoftmaxCrossEntropy(), new Lamb(1e-3f));
+        Assert.False(lamb.EnterPanelOrder());
+
         // An Adam initialized again for a smaller arena (once by compiling it into a second model, which Compile now
         // refuses): its state no longer fits the model, whose weights must then stay where they are (the step fails
         // as it did before, naming the count).

@@ -30,6 +30,7 @@ public class KerasOptimizerTests
             "Adamax" => new Adamax(new AdamaxOptions(lr, F("beta_1"), F("beta_2"), F("epsilon"))),
             "Nadam" => new Nadam(new NadamOptions(lr, F("beta_1"), F("beta_2"), F("epsilon"))),
             "Lion" => new Lion(new LionOptions(lr, F("beta_1"), F("beta_2"))),
+            "Lamb" => new Lamb(new LambOptions(lr, F("beta_1"), F("beta_2"), F("epsilon"))),
             var other => throw new InvalidOperationException($"golden_keras_optimizers.json has a case of class '{other}' that this test does not build."),
         };
     }

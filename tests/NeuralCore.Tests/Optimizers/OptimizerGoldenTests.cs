@@ -168,6 +168,7 @@ public class OptimizerGoldenTests
     [InlineData("adamax")]
     [InlineData("nadam")]
     [InlineData("lion")]
+    [InlineData("lamb")]
     public void A_nan_gradient_reaches_the_state_and_the_parameter_as_in_pytorch(string rule)
     {
         // The subnormal flush kept a moment only where |m| >= 1e-30, which a NaN never is: the NaN step wiped m and v
@@ -182,6 +183,7 @@ public class OptimizerGoldenTests
             "adamax" => new Adamax(0.01f),
             "nadam" => new Nadam(0.01f),
             "lion" => new Lion(0.01f),
+            "lamb" => new Lamb(0.01f),
             _ => new RmsProp(new RmsPropOptions(0.01f, Centered: true)),
         };
         const int Count = 37;
@@ -298,6 +300,8 @@ public class OptimizerGoldenTests
     [InlineData("nadam-epsilon", "Epsilon")]
     [InlineData("lion", "Beta2")]
     [InlineData("lion-rate", "LearningRate")]
+    [InlineData("lamb", "Beta1")]
+    [InlineData("lamb-epsilon", "Epsilon")]
     public void Invalid_options_of_the_newer_optimizers_name_the_option(string which, string name)
     {
         Func<Optimizer> make = which switch
@@ -310,6 +314,8 @@ public class OptimizerGoldenTests
             "nadam" => () => new Nadam(new NadamOptions(Beta1: 1.5f)),
             "nadam-epsilon" => () => new Nadam(new NadamOptions(Epsilon: 0f)),
             "lion" => () => new Lion(new LionOptions(Beta2: 1f)),
+            "lamb" => () => new Lamb(new LambOptions(Beta1: 1.5f)),
+            "lamb-epsilon" => () => new Lamb(new LambOptions(Epsilon: -1f)),
             _ => () => new Lion(float.PositiveInfinity),
         };
         Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(make).ParamName);
@@ -323,6 +329,7 @@ public class OptimizerGoldenTests
         Assert.Equal(new AdamaxOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new AdamaxOptions());
         Assert.Equal(new NadamOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new NadamOptions());
         Assert.Equal(new LionOptions(1e-3f, 0.9f, 0.99f), new LionOptions());
+        Assert.Equal(new LambOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new LambOptions());
     }
 
     [Fact]

@@ -53,6 +53,9 @@ class Ops:
     maximum = staticmethod(np.maximum)
     negative = staticmethod(np.negative)
     sign = staticmethod(np.sign)
+    sum = staticmethod(np.sum)
+    where = staticmethod(np.where)
+    greater = staticmethod(np.greater)
 
 
 class SuperCall(ast.NodeTransformer):
@@ -120,10 +123,14 @@ CASES = {
     # beta_2 < beta_1: the momentum follows the last gradient, and at a flip the step keeps the momentum's sign, which
     # an interpolation by beta_2 (or by the new momentum) would not.
     "lion_fast_momentum": ("lion", "Lion", 0.1, {"beta_1": 0.9, "beta_2": 0.1}, {"_momentums": 0.0}),
+    # The trust ratio ||theta|| / ||update|| of the one variable scales Adam-like steps.
+    "lamb": ("lamb", "Lamb", 0.01, {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}, {"_momentums": 0.0, "_velocities": 0.0}),
+    "lamb_fast_moments": ("lamb", "Lamb", 0.05, {"beta_1": 0.5, "beta_2": 0.8, "epsilon": 1e-7}, {"_momentums": 0.0, "_velocities": 0.0}),
 }
 # Cases run with the flipping gradient.
 FLIPPING = {"adadelta_flipping": "adadelta", "adamax_flipping": "adamax_fast_norm", "nadam_flipping": "nadam_large_rate",
-            "lion_flipping": "lion_small_betas", "adagrad_flipping": "adagrad", "lion_fast_momentum_flipping": "lion_fast_momentum"}
+            "lion_flipping": "lion_small_betas", "adagrad_flipping": "adagrad", "lion_fast_momentum_flipping": "lion_fast_momentum",
+            "lamb_flipping": "lamb_fast_moments"}
 
 
 def run(root, case, steps):

@@ -522,7 +522,7 @@ public sealed class ModelFileTests : IDisposable
         Assert.True(straight.Parameters.Span.SequenceEqual(resumed.Parameters.Span), "the resumed run differs from the uninterrupted one");
     }
 
-    public static TheoryData<string> Optimizers() => ["adam", "amsgrad", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion"];
+    public static TheoryData<string> Optimizers() => ["adam", "amsgrad", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion", "lamb"];
 
     [Theory]
     [MemberData(nameof(Optimizers))]
@@ -539,6 +539,7 @@ public sealed class ModelFileTests : IDisposable
             "adamax" => new Adamax(new AdamaxOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { GlobalClipNorm = 1f },
             "nadam" => new Nadam(new NadamOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { WeightDecay = 0.01f, DecayBiases = true },
             "lion" => new Lion(new LionOptions(3e-3f, 0.8f, 0.95f)) { WeightDecay = 0.1f },
+            "lamb" => new Lamb(new LambOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { WeightDecay = 0.01f, ClipNorm = 2f },
             _ => new RmsProp(new RmsPropOptions(0.01f, 0.8f, 0.5f, 1e-6f, Centered: true)) { ClipValue = 0.5f },
         };
         Sequential straight = new Sequential(2, 3).Add(new Dense(6)).Add(new Relu()).Add(new Dense(4));
