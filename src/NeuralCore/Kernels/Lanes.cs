@@ -55,6 +55,12 @@ internal interface ILanes<TSelf>
     static abstract TSelf WhereNegative(TSelf x, TSelf ifNegative, TSelf otherwise);
 
     /// <summary>
+    /// <c>sums[k] += (double)x[k]·x[k]</c> for each lane k, in double: the running sums of squares a reduction keeps one
+    /// per lane position, so that the same element always lands in the same sum whatever the width.
+    /// </summary>
+    static abstract void AddSquares(TSelf x, ref double sums);
+
+    /// <summary>
     /// The sign of each lane: 1 above 0, -1 below, and x itself otherwise (±0 keeps its sign, NaN stays NaN). NumPy's
     /// <c>sign</c> gives +0 for -0, which changes no update (<c>θ - lr·(±0)</c> is θ).
     /// </summary>
@@ -105,6 +111,14 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 WherePositive(Lanes512 x, Lanes512 value) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThan(x._value, Vector512<float>.Zero), value._value, Vector512<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSquares(Lanes512 x, ref double sums)
+    {
+        (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(x._value);
+        Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref sums) + (lo * lo), ref sums);
+        Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref sums, 8) + (hi * hi), ref sums, 8);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 WhereNegative(Lanes512 x, Lanes512 ifNegative, Lanes512 otherwise) =>
@@ -164,6 +178,14 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
         new(Vector256.ConditionalSelect(Vector256.GreaterThan(x._value, Vector256<float>.Zero), value._value, Vector256<float>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSquares(Lanes256 x, ref double sums)
+    {
+        (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(x._value);
+        Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref sums) + (lo * lo), ref sums);
+        Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref sums, 4) + (hi * hi), ref sums, 4);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 WhereNegative(Lanes256 x, Lanes256 ifNegative, Lanes256 otherwise) =>
         new(Vector256.ConditionalSelect(Vector256.LessThan(x._value, Vector256<float>.Zero), ifNegative._value, otherwise._value));
 
@@ -221,6 +243,14 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
         new(Vector128.ConditionalSelect(Vector128.GreaterThan(x._value, Vector128<float>.Zero), value._value, Vector128<float>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSquares(Lanes128 x, ref double sums)
+    {
+        (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(x._value);
+        Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref sums) + (lo * lo), ref sums);
+        Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref sums, 2) + (hi * hi), ref sums, 2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 WhereNegative(Lanes128 x, Lanes128 ifNegative, Lanes128 otherwise) =>
         new(Vector128.ConditionalSelect(Vector128.LessThan(x._value, Vector128<float>.Zero), ifNegative._value, otherwise._value));
 
@@ -274,6 +304,9 @@ internal readonly struct Lane1(float value) : ILanes<Lane1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 WherePositive(Lane1 x, Lane1 value) => new(x._value > 0f ? value._value : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddSquares(Lane1 x, ref double sums) => sums += (double)x._value * x._value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 WhereNegative(Lane1 x, Lane1 ifNegative, Lane1 otherwise) => new(x._value < 0f ? ifNegative._value : otherwise._value);

@@ -71,7 +71,7 @@ public static class OptimizerKernels
     /// (<c>m = m + (g - m)·(1 - β1)</c>, <c>v = v + (g² - v)·(1 - β2)</c>, flushed below <see cref="MomentFloor"/>),
     /// the update <c>u = (m / c1) / (√(v / c2) + ε)</c> with <c>c1 = 1 - β1^t</c> and <c>c2 = 1 - β2^t</c>, and
     /// <c>θ = θ - step·u</c>, where the caller passes <c>step = r·lr</c> with the variable's trust ratio <c>r</c>
-    /// (<see cref="LambNorms"/>).
+    /// (<see cref="LambNorms(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, float, float, float, float, float)"/>).
     /// </summary>
     /// <param name="parameters">θ, updated in place.</param>
     /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
@@ -107,7 +107,8 @@ public static class OptimizerKernels
     /// the step without changing anything: <c>Σθ'²</c> of the parameters after decoupled weight decay
     /// (<c>θ' = θ - θ·decay</c>, θ itself at decay 0) and <c>Σu²</c> of the updates
     /// <see cref="LambUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, float)"/>
-    /// will apply, each summed in double in element order (so the same bits on any machine).
+    /// will apply. Each is summed in double in 16 running sums (element i into sum <c>i mod 16</c>, in element order)
+    /// added together in one fixed order, so the result is the same bits at every vector width.
     /// </summary>
     /// <param name="parameters">θ.</param>
     /// <param name="gradients">g.</param>
@@ -123,37 +124,88 @@ public static class OptimizerKernels
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
     public static (double ParameterSquares, double UpdateSquares) LambNorms(
         ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> firstMoment, ReadOnlySpan<float> secondMoment,
-        float decay, float beta1, float beta2, float correction1, float correction2, float epsilon)
+        float decay, float beta1, float beta2, float correction1, float correction2, float epsilon) =>
+        LambNorms(parameters, gradients, firstMoment, secondMoment, decay, beta1, beta2, correction1, correction2, epsilon, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="LambNorms(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, float, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static (double ParameterSquares, double UpdateSquares) LambNorms(
+        ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> firstMoment, ReadOnlySpan<float> secondMoment,
+        float decay, float beta1, float beta2, float correction1, float correction2, float epsilon, KernelIsa isa)
     {
         int length = parameters.Length;
         CheckSameLength(gradients.Length, length, nameof(gradients));
         CheckSameLength(firstMoment.Length, length, nameof(firstMoment));
         CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
-        double thetas = 0, updates = 0;
-        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2;
-        for (int i = 0; i < length; i++)
-        {
-            float theta = parameters[i];
-            if (decay != 0f)
-            {
-                theta -= theta * decay;
-            }
+        var step = new LambNormStep(parameters, gradients, firstMoment, secondMoment, decay, beta1, beta2, correction1, correction2, epsilon);
+        Span<double> sums = stackalloc double[2 * LambSums];
+        sums.Clear();
+        ref double thetas = ref sums[0], updates = ref sums[LambSums];
 
-            (float m, float v) = LambMoments(gradients[i], firstMoment[i], secondMoment[i], oneMinusBeta1, oneMinusBeta2);
-            float u = m / correction1 / (MathF.Sqrt(v / correction2) + epsilon);
-            thetas += (double)theta * theta;
-            updates += (double)u * u;
+        // Whole blocks of 16 at the vector width (each vector's lanes into the sums of their positions), the rest one by one.
+        int blocks = length / LambSums * LambSums;
+        switch (isa)
+        {
+            case KernelIsa.Vector512:
+                LambNormBlocks<Lanes512>(step, blocks, ref thetas, ref updates);
+                break;
+            case KernelIsa.Vector256:
+                LambNormBlocks<Lanes256>(step, blocks, ref thetas, ref updates);
+                break;
+            case KernelIsa.Vector128:
+                LambNormBlocks<Lanes128>(step, blocks, ref thetas, ref updates);
+                break;
+            default:
+                LambNormBlocks<Lane1>(step, blocks, ref thetas, ref updates);
+                break;
         }
 
-        return (thetas, updates);
+        for (int i = blocks; i < length; i++)
+        {
+            step.Add<Lane1>((nuint)i, ref Unsafe.Add(ref thetas, i - blocks), ref Unsafe.Add(ref updates, i - blocks));
+        }
+
+        return (SumInOrder(sums[..LambSums]), SumInOrder(sums[LambSums..]));
     }
 
-    // The scalar moments exactly as LambStep's lanes compute them.
-    private static (float M, float V) LambMoments(float g, float m, float v, float oneMinusBeta1, float oneMinusBeta2)
+    /// <summary>The naive <see cref="LambNorms(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, float, float, float, float, float)"/>: element by element into sum <c>i mod 16</c>.</summary>
+    internal static (double ParameterSquares, double UpdateSquares) LambNormsReference(
+        ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> firstMoment, ReadOnlySpan<float> secondMoment,
+        float decay, float beta1, float beta2, float correction1, float correction2, float epsilon)
     {
-        m += (g - m) * oneMinusBeta1;
-        v += ((g * g) - v) * oneMinusBeta2;
-        return (Math.Abs(m) < MomentFloor ? 0f : m, v < MomentFloor ? 0f : v);
+        double[] thetas = new double[LambSums], updates = new double[LambSums];
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            float theta = decay != 0f ? parameters[i] - (parameters[i] * decay) : parameters[i];
+            float m = firstMoment[i] + ((gradients[i] - firstMoment[i]) * (1f - beta1));
+            float v = secondMoment[i] + (((gradients[i] * gradients[i]) - secondMoment[i]) * (1f - beta2));
+            m = Math.Abs(m) < MomentFloor ? 0f : m;
+            v = v < MomentFloor ? 0f : v;
+            float u = m / correction1 / (MathF.Sqrt(v / correction2) + epsilon);
+            thetas[i % LambSums] += (double)theta * theta;
+            updates[i % LambSums] += (double)u * u;
+        }
+
+        return (SumInOrder(thetas), SumInOrder(updates));
+    }
+
+    // The running sums of LambNorms, and their fixed order of addition.
+    private const int LambSums = 16;
+
+    private static double SumInOrder(ReadOnlySpan<double> s) =>
+        (((s[0] + s[8]) + (s[4] + s[12])) + ((s[2] + s[10]) + (s[6] + s[14]))) + (((s[1] + s[9]) + (s[5] + s[13])) + ((s[3] + s[11]) + (s[7] + s[15])));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LambNormBlocks<TLanes>(LambNormStep step, int blocks, ref double thetas, ref double updates)
+        where TLanes : struct, ILanes<TLanes>
+    {
+        for (int i = 0; i < blocks; i += LambSums)
+        {
+            for (int k = 0; k < LambSums; k += (int)TLanes.Count)
+            {
+                step.Add<TLanes>((nuint)(i + k), ref Unsafe.Add(ref thetas, k), ref Unsafe.Add(ref updates, k));
+            }
+        }
     }
 
     /// <summary>
@@ -490,6 +542,41 @@ public static class OptimizerKernels
             TLanes.Store(v, ref _v, index);
             TLanes u = m / TLanes.Create(correction1) / (TLanes.Sqrt(v / TLanes.Create(correction2)) + TLanes.Create(epsilon));
             TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(step) * u), ref _p, index);
+        }
+    }
+
+    // One vector of LambNorms: the decayed parameters and the updates LambStep will apply, their squares added to the sums of their lanes.
+    private readonly ref struct LambNormStep(
+        ReadOnlySpan<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> firstMoment, ReadOnlySpan<float> secondMoment,
+        float decay, float beta1, float beta2, float correction1, float correction2, float epsilon)
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _m = ref MemoryMarshal.GetReference(firstMoment);
+        private readonly ref float _v = ref MemoryMarshal.GetReference(secondMoment);
+        private readonly float _oneMinusBeta1 = 1f - beta1, _oneMinusBeta2 = 1f - beta2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add<TLanes>(nuint index, ref double thetas, ref double updates)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes theta = TLanes.Load(ref _p, index);
+            if (decay != 0f)
+            {
+                theta -= theta * TLanes.Create(decay);
+            }
+
+            TLanes g = TLanes.Load(ref _g, index);
+            TLanes m = TLanes.Load(ref _m, index);
+            TLanes v = TLanes.Load(ref _v, index);
+            m += (g - m) * TLanes.Create(_oneMinusBeta1);
+            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
+            TLanes floor = TLanes.Create(MomentFloor);
+            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
+            v = TLanes.FlushBelow(v, floor, v);
+            TLanes u = m / TLanes.Create(correction1) / (TLanes.Sqrt(v / TLanes.Create(correction2)) + TLanes.Create(epsilon));
+            TLanes.AddSquares(theta, ref thetas);
+            TLanes.AddSquares(u, ref updates);
         }
     }
 
