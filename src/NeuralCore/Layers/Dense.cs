@@ -74,6 +74,44 @@ public sealed class Dense : Layer
     /// <summary>The penalty on b added to the training loss (Keras's <c>bias_regularizer</c>), or null for none; ignored without a bias.</summary>
     public Regularizer? BiasRegularizer { get; set; }
 
+    /// <summary>
+    /// The projection applied to W after every optimizer update (Keras's <c>kernel_constraint</c>, e.g.
+    /// <c>Constraint.MaxNorm(3)</c> beside dropout), or null for none; stored in the model file.
+    /// </summary>
+    public Constraint? KernelConstraint { get; set; }
+
+    /// <summary>The projection applied to b after every optimizer update (Keras's <c>bias_constraint</c>), or null; ignored without a bias.</summary>
+    public Constraint? BiasConstraint { get; set; }
+
+    // The constraints' column norms, allocated at the first constrained step and kept.
+    private float[] _constraintScratch = [];
+
+    /// <summary>Whether a constraint applies to the layer's parameters.</summary>
+    internal bool IsConstrained => KernelConstraint is not null || (BiasConstraint is not null && UseBias);
+
+    /// <summary>
+    /// Applies <see cref="KernelConstraint"/> to W (row-major) and <see cref="BiasConstraint"/> to b, in place: the model
+    /// calls it after each update it applies, as Keras's optimizer does.
+    /// </summary>
+    internal void ApplyConstraints()
+    {
+        Span<float> parameters = Parameters.Span;
+        if (KernelConstraint is { } kernel)
+        {
+            if (_constraintScratch.Length < Constraint.ScratchLength(Units))
+            {
+                _constraintScratch = new float[Constraint.ScratchLength(Units)];
+            }
+
+            kernel.Apply(parameters[..(InputSize * Units)], InputSize, Units, _constraintScratch);
+        }
+
+        if (BiasConstraint is { } bias && UseBias)
+        {
+            bias.Apply(parameters.Slice(InputSize * Units, Units), 1, Units, default);
+        }
+    }
+
     /// <summary>Whether a regularizer applies to the layer's parameters.</summary>
     internal bool IsRegularized => KernelRegularizer is not null || (BiasRegularizer is not null && UseBias);
 
@@ -224,7 +262,9 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     /// <remarks>
     /// <c>units</c>, <c>activation</c> (Keras's name) and <c>use_bias</c>; with a regularizer, its factors as
-    /// <c>kernel_l1</c> and <c>kernel_l2</c> (or <c>bias_l1</c> and <c>bias_l2</c>).
+    /// <c>kernel_l1</c> and <c>kernel_l2</c> (or <c>bias_l1</c> and <c>bias_l2</c>); with a constraint,
+    /// <c>kernel_constraint</c> (<c>max_norm</c>, <c>min_max_norm</c>, <c>non_neg</c> or <c>unit_norm</c>) and its
+    /// <c>kernel_constraint_axis</c>, <c>_max_value</c>, <c>_min_value</c> and <c>_rate</c> (or the same for <c>bias</c>).
     /// </remarks>
     public override void WriteConfig(ComponentConfig config)
     {
@@ -239,6 +279,9 @@ public sealed class Dense : Layer
         {
             config.Set("bias_l1", bias.L1Factor).Set("bias_l2", bias.L2Factor);
         }
+
+        KernelConstraint?.Write(config, "kernel");
+        BiasConstraint?.Write(config, "bias");
     }
 
     [ModuleInitializer]
@@ -249,6 +292,8 @@ public sealed class Dense : Layer
     {
         KernelRegularizer = ReadRegularizer(config, "kernel"),
         BiasRegularizer = ReadRegularizer(config, "bias"),
+        KernelConstraint = Constraint.Read(config, "kernel"),
+        BiasConstraint = Constraint.Read(config, "bias"),
     });
 
     // Files written before regularizers existed have neither key: no regularizer.

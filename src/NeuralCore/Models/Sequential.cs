@@ -117,7 +117,7 @@ public sealed class Sequential
     /// weights in between. Results are bitwise the same: the products compute the same sums, and the optimizer updates
     /// each element from its own gradient and state wherever they are. Nothing happens, and it returns false, where the
     /// layout does not apply: the first layer is not a dense layer with panels (at most 16 units on the 512-bit path,
-    /// or a width the tile does not divide), the optimizer is not one of the library's element-by-element rules (a
+    /// or a width the tile does not divide) or has a kernel constraint (whose norms run along the row-major matrix), the optimizer is not one of the library's element-by-element rules (a
     /// custom <see cref="IOptimizer"/> or <see cref="Optimizer"/> subclass, or <see cref="Optimizer.ClipNorm"/> and
     /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order), or its state was
     /// initialized for another model (the step then fails as it would have).
@@ -129,7 +129,7 @@ public sealed class Sequential
             || optimizer.ClipNorm > 0 || optimizer.GlobalClipNorm > 0 || optimizer.InitializedCount != _parameters.Length
             || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
             || _gradients.Length != _parameters.Length
-            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
+            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0, KernelConstraint: null } dense
             || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
         {
             return false;
@@ -839,8 +839,28 @@ public sealed class Sequential
             Optimizer!.Update(_parameters.Span, _gradients.Span);
         }
 
+        ApplyConstraints();
         EndTrainingStep(applied: true);
         return result;
+    }
+
+    // Each dense layer's kernel and bias constraints after an applied update, as Keras's optimizer applies them.
+    private void ApplyConstraints()
+    {
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Dense { IsConstrained: true } dense)
+            {
+                // A constraint set on the first layer while its weights are in panel order (from a callback): its
+                // norms run along rows and columns of the row-major matrix.
+                if (ReferenceEquals(_panelOrdered, dense))
+                {
+                    ExitPanelOrder();
+                }
+
+                dense.ApplyConstraints();
+            }
+        }
     }
 
     // Layers that keep state besides their parameters (batch normalization's running statistics) change it only with an

@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Numerics.Tensors;
+
+namespace NeuralCore.Layers;
+
+/// <summary>The rule a <see cref="Constraint"/> applies.</summary>
+public enum ConstraintKind
+{
+    /// <summary>Keras's <c>MaxNorm</c>: each norm is capped at <see cref="Constraint.MaxValue"/>.</summary>
+    MaxNorm,
+
+    /// <summary>Keras's <c>MinMaxNorm</c>: each norm is moved towards <c>[MinValue, MaxValue]</c> at <see cref="Constraint.Rate"/>.</summary>
+    MinMaxNorm,
+
+    /// <summary>Keras's <c>NonNeg</c>: negative weights become 0.</summary>
+    NonNeg,
+
+    /// <summary>Keras's <c>UnitNorm</c>: each norm becomes 1.</summary>
+    UnitNorm,
+}
+
+/// <summary>
+/// A projection applied to a layer's weights after every optimizer update (Keras's <c>keras.constraints</c>, given to a
+/// <see cref="Dense"/> as <see cref="Dense.KernelConstraint"/> or <see cref="Dense.BiasConstraint"/>). With
+/// <c>n</c> the Euclidean norm of each slice along <see cref="Axis"/> and ε = 1e-7 (Keras's <c>epsilon()</c>):
+/// MaxNorm <c>w·clip(n, 0, max)/(ε + n)</c>; MinMaxNorm <c>w·(rate·clip(n, min, max) + (1 - rate)·n)/(ε + n)</c>;
+/// UnitNorm <c>w/(ε + n)</c>; NonNeg <c>w·[w ≥ 0]</c>. Immutable.
+/// </summary>
+/// <remarks>
+/// For a dense kernel <c>W[inputs, units]</c>, axis 0 (Keras's default) takes the norm of each unit's incoming weights
+/// (a column), axis 1 (or -1) each input's outgoing weights (a row); a bias has one axis, and its norm is the whole
+/// vector's. The norms are summed in float in row order, as Keras sums them, so the result is the same bits on any thread
+/// count. A NaN weight makes its slice NaN, as in Keras.
+/// </remarks>
+public sealed class Constraint
+{
+    /// <summary>Keras's <c>backend.epsilon()</c>, added to each norm before dividing by it.</summary>
+    public const float Epsilon = 1e-7f;
+
+    private Constraint(ConstraintKind kind, float minValue, float maxValue, float rate, int axis)
+    {
+        if (axis is < -1 or > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(axis), axis, "The axis must be 0 (each unit's incoming weights), 1 or -1 (each input's outgoing weights).");
+        }
+
+        (Kind, MinValue, MaxValue, Rate, Axis) = (kind, minValue, maxValue, rate, axis == -1 ? 1 : axis);
+    }
+
+    /// <summary>The rule.</summary>
+    public ConstraintKind Kind { get; }
+
+    /// <summary>The lowest norm MinMaxNorm moves towards (0 for the others).</summary>
+    public float MinValue { get; }
+
+    /// <summary>The highest norm MaxNorm and MinMaxNorm allow (0 for the others).</summary>
+    public float MaxValue { get; }
+
+    /// <summary>MinMaxNorm's rate: 1 projects at once, less moves part of the way (0 for the others).</summary>
+    public float Rate { get; }
+
+    /// <summary>The axis the norms run along: 0 (each column of a kernel) or 1 (each row); -1 is read as 1.</summary>
+    public int Axis { get; }
+
+    /// <summary>Caps each norm at <paramref name="maxValue"/> (Keras's <c>MaxNorm(max_value=2, axis=0)</c>).</summary>
+    /// <param name="maxValue">The largest norm; positive and finite.</param>
+    /// <param name="axis">0, 1 or -1.</param>
+    /// <returns>The constraint.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxValue"/> is not positive and finite, or <paramref name="axis"/> is not 0, 1 or -1.</exception>
+    public static Constraint MaxNorm(float maxValue = 2f, int axis = 0)
+    {
+        Check.Positive(maxValue, nameof(maxValue));
+        return new Constraint(ConstraintKind.MaxNorm, 0f, maxValue, 0f, axis);
+    }
+
+    /// <summary>Moves each norm into <c>[minValue, maxValue]</c> at <paramref name="rate"/> (Keras's <c>MinMaxNorm(0, 1, 1, 0)</c>).</summary>
+    /// <param name="minValue">The lowest norm; non-negative and finite.</param>
+    /// <param name="maxValue">The highest norm; finite, at least <paramref name="minValue"/>.</param>
+    /// <param name="rate">In [0, 1]: 1 sets the norms inside the range at once, 0.5 halfway there.</param>
+    /// <param name="axis">0, 1 or -1.</param>
+    /// <returns>The constraint.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of its range, or <paramref name="axis"/> is not 0, 1 or -1.</exception>
+    public static Constraint MinMaxNorm(float minValue = 0f, float maxValue = 1f, float rate = 1f, int axis = 0)
+    {
+        Check.NonNegative(minValue, nameof(minValue), "min_value");
+        Check.NonNegative(maxValue, nameof(maxValue), "max_value");
+        if (maxValue < minValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxValue), maxValue, $"max_value must be at least min_value ({minValue.ToString(CultureInfo.InvariantCulture)}).");
+        }
+
+        Check.InRange(rate, 0f, 1f, "[]", nameof(rate), "rate");
+        return new Constraint(ConstraintKind.MinMaxNorm, minValue, maxValue, rate, axis);
+    }
+
+    /// <summary>Sets negative weights to 0 (Keras's <c>NonNeg</c>).</summary>
+    /// <returns>The constraint.</returns>
+    public static Constraint NonNeg() => new(ConstraintKind.NonNeg, 0f, 0f, 0f, 0);
+
+    /// <summary>Scales each slice to norm 1 (Keras's <c>UnitNorm(axis=0)</c>).</summary>
+    /// <param name="axis">0, 1 or -1.</param>
+    /// <returns>The constraint.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="axis"/> is not 0, 1 or -1.</exception>
+    public static Constraint UnitNorm(int axis = 0) => new(ConstraintKind.UnitNorm, 0f, 0f, 0f, axis);
+
+    /// <summary>
+    /// Applies the constraint in place to a row-major <c>[rows, columns]</c> matrix (a vector is one row whose norm is
+    /// the whole vector's, whatever the axis), with <paramref name="scratch"/> of at least <paramref name="columns"/>
+    /// floats for the column norms.
+    /// </summary>
+    /// <param name="weights">The <c>[rows, columns]</c> weights, updated.</param>
+    /// <param name="rows">The number of rows.</param>
+    /// <param name="columns">The number of columns.</param>
+    /// <param name="scratch">At least <paramref name="columns"/> floats, overwritten.</param>
+    internal void Apply(Span<float> weights, int rows, int columns, Span<float> scratch)
+    {
+        if (Kind == ConstraintKind.NonNeg)
+        {
+            foreach (ref float w in weights[..(rows * columns)])
+            {
+                // w·[w ≥ 0]: -0 and NaN stay as Keras's product leaves them (NaN·0 is NaN).
+                w = w >= 0f || float.IsNaN(w) ? w : 0f * w;
+            }
+
+            return;
+        }
+
+        if (rows == 1 || Axis == 1)
+        {
+            // One norm per row (a vector's is the whole vector's).
+            for (int r = 0; r < rows; r++)
+            {
+                Span<float> row = weights.Slice(r * columns, columns);
+                TensorPrimitives.Multiply(row, Factor(SumOfSquares(row)), row);
+            }
+
+            return;
+        }
+
+        // One norm per column: the squares added down the rows in order, each column on its own lane.
+        Span<float> sums = scratch[..columns], squares = scratch.Slice(columns, columns);
+        sums.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = weights.Slice(r * columns, columns);
+            TensorPrimitives.Multiply(row, row, squares);
+            TensorPrimitives.Add(sums, squares, sums);
+        }
+
+        for (int c = 0; c < columns; c++)
+        {
+            sums[c] = Factor(sums[c]);
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = weights.Slice(r * columns, columns);
+            TensorPrimitives.Multiply(row, sums, row);
+        }
+    }
+
+    /// <summary>The floats of scratch <see cref="Apply"/> needs for <paramref name="columns"/> columns.</summary>
+    internal static int ScratchLength(int columns) => 2 * columns;
+
+    // The factor a slice whose squares add up to `sumOfSquares` is multiplied by, computed in float as Keras computes it.
+    private float Factor(float sumOfSquares)
+    {
+        float norm = MathF.Sqrt(sumOfSquares);
+        float desired = Kind switch
+        {
+            ConstraintKind.MaxNorm => Math.Clamp(norm, 0f, MaxValue),
+            ConstraintKind.MinMaxNorm => (Rate * Math.Clamp(norm, MinValue, MaxValue)) + ((1f - Rate) * norm),
+            _ => 1f,
+        };
+
+        // Math.Clamp passes a NaN norm through, and the division keeps it: the slice becomes NaN, as in Keras.
+        return desired / (Epsilon + norm);
+    }
+
+    private static float SumOfSquares(ReadOnlySpan<float> values)
+    {
+        float sum = 0f;
+        foreach (float v in values)
+        {
+            sum += v * v;
+        }
+
+        return sum;
+    }
+
+    /// <summary>The constraint's entries in a layer config, under <paramref name="prefix"/> (<c>kernel</c>, <c>bias</c>).</summary>
+    internal void Write(Configuration.ComponentConfig config, string prefix)
+    {
+        config.Set(prefix + "_constraint", Name(Kind)).Set(prefix + "_constraint_axis", Axis);
+        if (Kind is ConstraintKind.MaxNorm or ConstraintKind.MinMaxNorm)
+        {
+            config.Set(prefix + "_constraint_max_value", MaxValue);
+        }
+
+        if (Kind == ConstraintKind.MinMaxNorm)
+        {
+            config.Set(prefix + "_constraint_min_value", MinValue).Set(prefix + "_constraint_rate", Rate);
+        }
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote, or null where the config has no constraint under <paramref name="prefix"/>.</summary>
+    /// <exception cref="InvalidDataException">The kind is unknown or a value out of range (the entry named).</exception>
+    internal static Constraint? Read(Configuration.ComponentConfig config, string prefix)
+    {
+        if (!config.Entries.Any(e => e.Key == prefix + "_constraint"))
+        {
+            return null;
+        }
+
+        string kind = config.GetString(prefix + "_constraint");
+        int axis = config.GetInt32(prefix + "_constraint_axis", 0);
+        try
+        {
+            return kind switch
+            {
+                "max_norm" => MaxNorm(config.GetSingle(prefix + "_constraint_max_value"), axis),
+                "min_max_norm" => MinMaxNorm(config.GetSingle(prefix + "_constraint_min_value"), config.GetSingle(prefix + "_constraint_max_value"),
+                    config.GetSingle(prefix + "_constraint_rate"), axis),
+                "non_neg" => NonNeg(),
+                "unit_norm" => UnitNorm(axis),
+                _ => throw new InvalidDataException($"{prefix}_constraint is '{kind}'; expected max_norm, min_max_norm, non_neg or unit_norm."),
+            };
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new InvalidDataException($"{prefix}_constraint ({kind}): {e.Message.Split('\n')[0].TrimEnd('\r')}", e);
+        }
+    }
+
+    private static string Name(ConstraintKind kind) => kind switch
+    {
+        ConstraintKind.MaxNorm => "max_norm",
+        ConstraintKind.MinMaxNorm => "min_max_norm",
+        ConstraintKind.NonNeg => "non_neg",
+        _ => "unit_norm",
+    };
+
+    /// <inheritdoc/>
+    public override string ToString() => Kind switch
+    {
+        ConstraintKind.MaxNorm => string.Create(CultureInfo.InvariantCulture, $"MaxNorm({MaxValue}, axis={Axis})"),
+        ConstraintKind.MinMaxNorm => string.Create(CultureInfo.InvariantCulture, $"MinMaxNorm({MinValue}, {MaxValue}, rate={Rate}, axis={Axis})"),
+        ConstraintKind.NonNeg => "NonNeg()",
+        _ => string.Create(CultureInfo.InvariantCulture, $"UnitNorm(axis={Axis})"),
+    };
+}
