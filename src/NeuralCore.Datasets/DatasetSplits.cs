@@ -106,7 +106,7 @@ public static class DatasetSplits
     /// <returns>k pairs, fold 0 first: the training samples (every fold but one) and the validation samples (that fold), each in the data's order.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2 or above the number of samples.</exception>
-    /// <exception cref="ArgumentException"><paramref name="stratify"/> is set for data without class labels.</exception>
+    /// <exception cref="ArgumentException"><paramref name="stratify"/> is set for data without class labels, or every class has fewer samples than <paramref name="folds"/>.</exception>
     public static IEnumerable<(Dataset Training, Dataset Validation)> KFold(Dataset data, int folds, bool shuffle = false, bool stratify = false, ulong seed = 0)
     {
         int[] assignment = FoldAssignment(data, folds, shuffle, stratify, seed);
@@ -121,7 +121,8 @@ public static class DatasetSplits
     /// the folds in turn, which fixes how many of each class every fold gets (fold sizes differ by at most one, and
     /// each class's counts too); then each class's samples take their folds in the data's order, or in a seeded random
     /// order with <paramref name="shuffle"/>. Without shuffling the folds are scikit-learn's exactly. A class with
-    /// fewer samples than folds is missing from some folds' validation.
+    /// fewer samples than folds is missing from some folds' validation (scikit-learn warns); when every class is that
+    /// small, stratifying is refused, as scikit-learn refuses it.
     /// </summary>
     /// <param name="data">The samples; stratifying needs class labels.</param>
     /// <param name="folds">k, from 2 to the number of samples.</param>
@@ -131,7 +132,7 @@ public static class DatasetSplits
     /// <returns>For each sample, its fold in <c>[0, folds)</c>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2 or above the number of samples.</exception>
-    /// <exception cref="ArgumentException"><paramref name="stratify"/> is set for data without class labels.</exception>
+    /// <exception cref="ArgumentException"><paramref name="stratify"/> is set for data without class labels, or every class has fewer samples than <paramref name="folds"/>.</exception>
     public static int[] FoldAssignment(Dataset data, int folds, bool shuffle = false, bool stratify = false, ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -176,6 +177,13 @@ public static class DatasetSplits
             }
 
             members[c].Add(i);
+        }
+
+        int largest = members.Max(m => m.Count);
+        if (largest < folds)
+        {
+            throw new ArgumentException(
+                $"Stratified cross-validation needs a class with at least as many samples as folds ({folds}); the largest class here has {largest}. Use fewer folds.", nameof(folds));
         }
 
         // Lined up class by class, position p goes to fold p mod k: that fixes each class's count per fold.

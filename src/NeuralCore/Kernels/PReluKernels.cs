@@ -211,7 +211,7 @@ public static class PReluKernels
         Check.Positive(features, nameof(features));
         Check.Holds(xLength, batch, features, "x", "batch", "features");
         Check.Holds(otherLength, batch, features, otherName, "batch", "features");
-        if (alpha.Length != 1 && alpha.Length < features)
+        if (alpha.Length != 1 && alpha.Length != features)
         {
             throw new ArgumentException($"alpha holds {alpha.Length} slopes; it needs one per feature ({features}) or one shared.", nameof(alpha));
         }

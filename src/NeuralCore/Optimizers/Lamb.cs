@@ -31,8 +31,10 @@ public sealed record LambOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f,
 /// Keras, so ‖θ‖ is the decayed weights' norm.
 /// </summary>
 /// <remarks>
-/// The norms are summed in double over each whole variable, in the arena's order, before any element is updated; the
-/// update itself then runs element by element on any number of threads, so results do not depend on the thread count.
+/// The norms are summed in double over each whole variable (<see cref="OptimizerKernels.LambNorms(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, float, float, float, float, float)"/>:
+/// sixteen running sums added in one fixed order) before any element is updated; the update itself then runs element by
+/// element on any number of threads, so results depend neither on the thread count nor on the vector width. Where the
+/// updates' squares would all underflow in float, as Keras sums them, the ratio is 1, as there.
 /// A model keeps its first layer's weights in their own order while training with LAMB (no panel order, which would sum
 /// the norms in another order).
 /// </remarks>
@@ -101,7 +103,12 @@ public sealed class Lamb : Optimizer
     {
         (double thetas, double updates) = OptimizerKernels.LambNorms(parameters, gradients, StateSlot(0, offset, parameters.Length),
             StateSlot(1, offset, parameters.Length), decay, Options.Beta1, Options.Beta2, _correction1, _correction2, Options.Epsilon);
-        _ratios[segment] = thetas > 0 && updates > 0 ? (float)(Math.Sqrt(thetas) / Math.Sqrt(updates)) : 1f;
+        // Keras sums the squares in float: updates whose squares underflow there give ‖u‖ = 0 and ratio 1, where the
+        // double sum gave a ratio past float's range and an infinite step (θ of 1e15 against u of 1e-31 wrote -∞ and
+        // NaN). A ratio that finite sums still make too large for a finite step is capped there.
+        _ratios[segment] = thetas > 0 && (float)updates > 0
+            ? (float)Math.Min(Math.Sqrt(thetas) / Math.Sqrt(updates), float.MaxValue / Math.Max(1.0, LearningRate))
+            : 1f;
     }
 
     /// <inheritdoc/>

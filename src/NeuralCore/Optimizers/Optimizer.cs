@@ -30,6 +30,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     private float[] _state = [];
     private int _count = -1;
     private ParameterSegment[] _segments = [];
+    private int _largestSegment;
     private float[] _segmentScale = [];
     private float _stepRate;
 
@@ -223,6 +224,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
 
         _count = parameterCount;
         _segments = [.. segments];
+        _largestSegment = _segments.Length == 0 ? 0 : _segments.Max(s => s.Length);
         _segmentScale = new float[_segments.Length];
         Iterations = 0;
     }
@@ -409,6 +411,13 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         BeginStep(_stepRate);
         if (PreparesVariables)
         {
+            if (ClipValue > 0 || ClipNorm > 0 || GlobalClipNorm > 0)
+            {
+                // Sized for the largest variable at every step, whether or not this one clips: sized by the update's
+                // ranges alone (a thread's share), the step where clipping first applied allocated a whole variable.
+                EnsureClipBuffer(_largestSegment);
+            }
+
             for (int s = 0; s < _segments.Length; s++)
             {
                 ParameterSegment segment = _segments[s];
@@ -496,6 +505,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
 
         return lo;
     }
+
+    /// <summary>Drops this thread's clipped-gradient buffer, so that a test sees the sizes one model's steps need from the start.</summary>
+    internal static void ReleaseClipBuffer() => t_clipped = null;
 
     private static void EnsureClipBuffer(int length)
     {

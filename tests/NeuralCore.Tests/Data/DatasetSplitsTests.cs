@@ -187,6 +187,12 @@ public class DatasetSplitsTests
             Assert.Throws<ArgumentException>(() => DatasetSplits.KFold(regression, 2, stratify: true)).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentNullException>(() => DatasetSplits.KFold(null!, 2));
 
+        // Stratified folds need one class at least as large as the fold count (scikit-learn's ValueError).
+        var small = new Dataset(new float[6], [0, 0, 1, 1, 2, 2], 1);
+        Assert.Contains("the largest class here has 2",
+            Assert.Throws<ArgumentException>(() => DatasetSplits.KFold(small, 3, stratify: true)).Message, StringComparison.Ordinal);
+        Assert.Equal([0, 1, 0, 1, 0, 1], DatasetSplits.FoldAssignment(small, 2, stratify: true));
+
         // As many folds as samples is leave-one-out.
         var four = new Dataset([1f, 2f, 3f, 4f], [0, 1, 0, 1], 1);
         Assert.Equal([0, 1, 2, 3], DatasetSplits.FoldAssignment(four, 4));

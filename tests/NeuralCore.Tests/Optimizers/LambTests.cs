@@ -80,11 +80,13 @@ public class LambTests
         {
             int saved = Parallelism.DegreeOfParallelism;
             Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
             try
             {
-                var model = new Sequential(4, seed: 3).Add(new Dense(256)).Add(new Relu()).Add(new Dense(3));
+                var model = new Sequential(Features, seed: 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(3));
                 model.Compile(new SoftmaxCrossEntropy(), new Lamb(0.01f) { WeightDecay = 0.01f });
-                History history = model.Fit(x, y, new FitOptions { Epochs = 8, BatchSize = 32, Seed = 5 });
+                Assert.Equal(threads, model.StepThreads(100));
+                History history = model.Fit(x, y, new FitOptions { Epochs = 4, BatchSize = 100, Seed = 5 });
                 Assert.True(history.Accuracy[^1] > 0.95, $"{threads} threads: accuracy {history.Accuracy[^1]}");
                 first ??= model.Parameters.ToArray();
                 Assert.Equal(first, model.Parameters.ToArray());
@@ -92,22 +94,86 @@ public class LambTests
             finally
             {
                 Parallelism.DegreeOfParallelism = saved;
+                Parallelism.FmaThreadsOverride = 0;
             }
         }
     }
 
-    // Three separated clusters in four features.
+    [Theory]
+    [InlineData("clipnorm")]
+    [InlineData("global_clipnorm")]
+    [InlineData("clipvalue")]
+    public void A_two_thread_step_that_starts_clipping_after_warm_up_allocates_nothing(string clipping)
+    {
+        // The norms read whole variables on the calling thread: the clipped copy's buffer was sized by each thread's
+        // share of the update, and the first step that clipped allocated a whole variable (1.6 MB at 784 x 512).
+        int saved = Parallelism.DegreeOfParallelism;
+        Parallelism.DegreeOfParallelism = 2;
+        Parallelism.FmaThreadsOverride = 2;
+        try
+        {
+            Optimizer.ReleaseClipBuffer();
+            Lamb lamb = clipping switch
+            {
+                "clipnorm" => new Lamb(1e-3f) { ClipNorm = 1f },
+                "global_clipnorm" => new Lamb(1e-3f) { GlobalClipNorm = 1f },
+                _ => new Lamb(1e-3f) { ClipValue = 1f },
+            };
+            var model = new Sequential(Features, seed: 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(3));
+            model.Compile(new SoftmaxCrossEntropy(), lamb);
+            Assert.Equal(2, model.StepThreads(100));
+            var (x, y) = Blobs();
+            float[] quiet = [.. x.Take(100 * Features).Select(v => v * 1e-6f)], loud = [.. x.Take(100 * Features).Select(v => v * 1e4f)];
+            int[] labels = y[..100];
+            for (int i = 0; i < 20; i++)
+            {
+                model.TrainStep(quiet, labels, 100);
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 3; i++)
+            {
+                model.TrainStep(loud, labels, 100);
+            }
+
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
+    [Fact]
+    public void Updates_whose_squares_underflow_give_ratio_one_as_in_keras()
+    {
+        // A tiny first moment against a large second one: u ≈ 1e-31, whose square underflows in float (Keras's sum is
+        // 0 and its ratio 1), where the double sum gave a ratio of about 1e45 and wrote -∞ and NaN.
+        var lamb = new Lamb(1e-3f);
+        lamb.Initialize(2);
+        lamb.State.Span[0] = 1e-29f;
+        lamb.State.Span[2] = 1e4f;
+        float[] theta = [1e15f, 5f];
+        lamb.Update(theta, [0f, 0f]);
+        Assert.All(theta, t => Assert.True(float.IsFinite(t), $"θ = {t}"));
+        Assert.Equal(5f, theta[1]);
+    }
+
+    private const int Features = 64;
+
+    // Three separated clusters in 64 features, 300 samples.
     private static (float[] X, int[] Y) Blobs()
     {
         var random = new Random(7);
-        float[] x = new float[300 * 4];
+        float[] x = new float[300 * Features];
         int[] y = new int[300];
         for (int i = 0; i < 300; i++)
         {
             y[i] = i % 3;
-            for (int j = 0; j < 4; j++)
+            for (int j = 0; j < Features; j++)
             {
-                x[(i * 4) + j] = (j == y[i] ? 2f : 0f) + (float)((random.NextDouble() * 2) - 1) * 0.5f;
+                x[(i * Features) + j] = (j % 3 == y[i] ? 1f : 0f) + (float)((random.NextDouble() * 2) - 1) * 0.5f;
             }
         }
 
