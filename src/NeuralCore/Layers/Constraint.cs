@@ -105,58 +105,90 @@ public sealed class Constraint
 
     /// <summary>
     /// Applies the constraint in place to a row-major <c>[rows, columns]</c> matrix (a vector is one row whose norm is
-    /// the whole vector's, whatever the axis), with <paramref name="scratch"/> of at least <paramref name="columns"/>
-    /// floats for the column norms.
+    /// the whole vector's, whatever the axis), with <paramref name="scratch"/> of at least
+    /// <see cref="ScratchLength"/> floats for the column norms.
     /// </summary>
     /// <param name="weights">The <c>[rows, columns]</c> weights, updated.</param>
     /// <param name="rows">The number of rows.</param>
     /// <param name="columns">The number of columns.</param>
-    /// <param name="scratch">At least <paramref name="columns"/> floats, overwritten.</param>
-    internal void Apply(Span<float> weights, int rows, int columns, Span<float> scratch)
+    /// <param name="scratch">At least <see cref="ScratchLength"/> floats, overwritten.</param>
+    internal void Apply(Span<float> weights, int rows, int columns, Span<float> scratch) => ApplySlice(weights, rows, columns, scratch, 0, 1);
+
+    /// <summary>
+    /// Slice <paramref name="slice"/> of <paramref name="slices"/> of <see cref="Apply"/>: whole rows where each row (or
+    /// each element) stands alone, whole groups of 32 columns where the norms run down the columns. Each norm is summed by
+    /// one slice in row order, so the slices give the bits of one pass; they write disjoint parts of the weights and
+    /// of <paramref name="scratch"/>.
+    /// </summary>
+    internal void ApplySlice(Span<float> weights, int rows, int columns, Span<float> scratch, int slice, int slices)
     {
-        if (Kind == ConstraintKind.NonNeg)
+        if (Kind == ConstraintKind.NonNeg || rows == 1 || Axis == 1)
         {
-            foreach (ref float w in weights[..(rows * columns)])
+            (int first, int end) = Range(rows, 1, slices, slice);
+            if (rows == 1 && Kind != ConstraintKind.NonNeg)
             {
-                // w·[w ≥ 0]: -0 and NaN stay as Keras's product leaves them (NaN·0 is NaN).
-                w = w >= 0f || float.IsNaN(w) ? w : 0f * w;
+                // A vector's one norm: the whole vector, by the first slice.
+                (first, end) = slice == 0 ? (0, 1) : (0, 0);
             }
 
-            return;
-        }
-
-        if (rows == 1 || Axis == 1)
-        {
-            // One norm per row (a vector's is the whole vector's).
-            for (int r = 0; r < rows; r++)
+            for (int r = first; r < end; r++)
             {
                 Span<float> row = weights.Slice(r * columns, columns);
-                TensorPrimitives.Multiply(row, Factor(SumOfSquares(row)), row);
+                if (Kind == ConstraintKind.NonNeg)
+                {
+                    foreach (ref float w in row)
+                    {
+                        // w·[w ≥ 0]: a negative weight becomes -0 and -∞ NaN, as Keras's product leaves them; NaN stays.
+                        w = w >= 0f || float.IsNaN(w) ? w : 0f * w;
+                    }
+                }
+                else
+                {
+                    TensorPrimitives.Multiply(row, Factor(SumOfSquares(row)), row);
+                }
             }
 
             return;
         }
 
         // One norm per column: the squares added down the rows in order, each column on its own lane.
-        Span<float> sums = scratch[..columns], squares = scratch.Slice(columns, columns);
+        (int c0, int c1) = Range(columns, 32, slices, slice);
+        if (c0 >= c1)
+        {
+            return;
+        }
+
+        Span<float> sums = scratch[c0..c1], squares = scratch.Slice(columns + c0, c1 - c0);
         sums.Clear();
         for (int r = 0; r < rows; r++)
         {
-            ReadOnlySpan<float> row = weights.Slice(r * columns, columns);
-            TensorPrimitives.Multiply(row, row, squares);
+            ReadOnlySpan<float> part = weights.Slice((r * columns) + c0, c1 - c0);
+            TensorPrimitives.Multiply(part, part, squares);
             TensorPrimitives.Add(sums, squares, sums);
         }
 
-        for (int c = 0; c < columns; c++)
+        for (int c = 0; c < sums.Length; c++)
         {
             sums[c] = Factor(sums[c]);
         }
 
         for (int r = 0; r < rows; r++)
         {
-            Span<float> row = weights.Slice(r * columns, columns);
-            TensorPrimitives.Multiply(row, sums, row);
+            Span<float> part = weights.Slice((r * columns) + c0, c1 - c0);
+            TensorPrimitives.Multiply(part, sums, part);
         }
+    }
+
+    /// <summary>How many slices <see cref="ApplySlice"/> can use for <paramref name="rows"/> x <paramref name="columns"/>, at most <paramref name="threads"/>.</summary>
+    internal int Slices(int rows, int columns, int threads) =>
+        Math.Max(1, Math.Min(threads, Kind == ConstraintKind.NonNeg || Axis == 1 ? rows : rows == 1 ? 1 : (columns + 31) / 32));
+
+    // [first, end) of `count` items in whole groups of `group`, for slice `index` of `slices` (the last ends at count).
+    private static (int First, int End) Range(int count, int group, int slices, int index)
+    {
+        int groups = (count + group - 1) / group;
+        int first = (int)((long)groups * index / slices) * group, end = (int)((long)groups * (index + 1) / slices) * group;
+        return (Math.Min(first, count), Math.Min(end, count));
     }
 
     /// <summary>The floats of scratch <see cref="Apply"/> needs for <paramref name="columns"/> columns.</summary>

@@ -95,7 +95,6 @@ public sealed class Dense : Layer
     /// </summary>
     internal void ApplyConstraints()
     {
-        Span<float> parameters = Parameters.Span;
         if (KernelConstraint is { } kernel)
         {
             if (_constraintScratch.Length < Constraint.ScratchLength(Units))
@@ -103,13 +102,35 @@ public sealed class Dense : Layer
                 _constraintScratch = new float[Constraint.ScratchLength(Units)];
             }
 
-            kernel.Apply(parameters[..(InputSize * Units)], InputSize, Units, _constraintScratch);
+            // Divided among the step's threads above MinParallelPenaltyWeights, each norm summed by one of them.
+            int slices = InputSize * Units < MinParallelPenaltyWeights ? 1 : kernel.Slices(InputSize, Units, Parallelism.ComputeThreads);
+            if (slices <= 1)
+            {
+                kernel.Apply(Parameters.Span[..(InputSize * Units)], InputSize, Units, _constraintScratch);
+            }
+            else
+            {
+                _constraintJob ??= new ConstraintJob(this);
+                _constraintJob.Slices = slices;
+                WorkerPool.Run(_constraintJob, slices, slices);
+            }
         }
 
         if (BiasConstraint is { } bias && UseBias)
         {
-            bias.Apply(parameters.Slice(InputSize * Units, Units), 1, Units, default);
+            bias.Apply(Parameters.Span.Slice(InputSize * Units, Units), 1, Units, default);
         }
+    }
+
+    private ConstraintJob? _constraintJob;
+
+    /// <summary>One slice of the kernel constraint (<see cref="ApplyConstraints"/>).</summary>
+    private sealed class ConstraintJob(Dense layer) : IParallelWork
+    {
+        public int Slices { get; set; }
+
+        public void Execute(int index) => layer.KernelConstraint!.ApplySlice(layer.Parameters.Span[..(layer.InputSize * layer.Units)],
+            layer.InputSize, layer.Units, layer._constraintScratch, index, Slices);
     }
 
     /// <summary>Whether a regularizer applies to the layer's parameters.</summary>

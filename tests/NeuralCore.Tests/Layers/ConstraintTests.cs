@@ -89,10 +89,13 @@ public sealed class ConstraintTests : IDisposable
         float[] x = Seeded.Uniform(64 * 20, 3, 2f);
         int[] y = [.. Enumerable.Range(0, 64).Select(i => i % 4)];
         float[]? first = null;
+        int savedMin = Dense.MinParallelPenaltyWeights;
+        Dense.MinParallelPenaltyWeights = 0;
         foreach (int threads in new[] { 1, 2, 3 })
         {
             int saved = Parallelism.DegreeOfParallelism;
             Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
             try
             {
                 var hidden = new Dense(96) { KernelConstraint = Constraint.MaxNorm(0.5f), BiasConstraint = Constraint.NonNeg() };
@@ -124,6 +127,31 @@ public sealed class ConstraintTests : IDisposable
             finally
             {
                 Parallelism.DegreeOfParallelism = saved;
+                Parallelism.FmaThreadsOverride = 0;
+                Dense.MinParallelPenaltyWeights = savedMin;
+            }
+        }
+    }
+
+    [Fact]
+    public void Slices_give_the_bits_of_one_pass()
+    {
+        // 7 x 100: columns in groups of 32 (the last group short), rows one by one; every kind and axis, 1 to 5 slices.
+        float[] w = Seeded.Uniform(7 * 100, 4, 3f);
+        foreach (Constraint constraint in new[] { Constraint.MaxNorm(1f), Constraint.MaxNorm(1f, axis: 1), Constraint.MinMaxNorm(0.5f, 2f, 0.3f),
+            Constraint.UnitNorm(axis: 1), Constraint.NonNeg() })
+        {
+            float[] expected = Applied(constraint, w, 7, 100);
+            foreach (int slices in new[] { 2, 3, 4, 5 })
+            {
+                Assert.True(constraint.Slices(7, 100, slices) >= Math.Min(slices, 4), $"{constraint}: {constraint.Slices(7, 100, slices)} slices for {slices}");
+                float[] sliced = (float[])w.Clone(), scratch = new float[Constraint.ScratchLength(100)];
+                for (int s = 0; s < slices; s++)
+                {
+                    constraint.ApplySlice(sliced, 7, 100, scratch, s, slices);
+                }
+
+                Assert.Equal(expected, sliced);
             }
         }
     }
