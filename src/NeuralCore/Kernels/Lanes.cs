@@ -42,6 +42,9 @@ internal interface ILanes<TSelf>
     /// <summary>The larger of each pair of lanes, as <see cref="MathF.Max"/> (IEEE 754 maximum: NaN propagates, +0 &gt; -0).</summary>
     static abstract TSelf Max(TSelf x, TSelf y);
 
+    /// <summary>The smaller of each pair of lanes, as <see cref="MathF.Min"/> (IEEE 754 minimum: NaN propagates, -0 &lt; +0).</summary>
+    static abstract TSelf Min(TSelf x, TSelf y);
+
     /// <summary>
     /// <c>x &lt; limit ? 0 : value</c> per lane: a NaN x compares false and keeps its value (a NaN moment stays NaN,
     /// as in PyTorch and Keras, instead of being flushed to 0).
@@ -103,6 +106,9 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Max(Lanes512 x, Lanes512 y) => new(Vector512.Max(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Min(Lanes512 x, Lanes512 y) => new(Vector512.Min(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 FlushBelow(Lanes512 x, Lanes512 limit, Lanes512 value) =>
@@ -170,6 +176,9 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
     public static Lanes256 Max(Lanes256 x, Lanes256 y) => new(Vector256.Max(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Min(Lanes256 x, Lanes256 y) => new(Vector256.Min(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 FlushBelow(Lanes256 x, Lanes256 limit, Lanes256 value) =>
         new(Vector256.ConditionalSelect(Vector256.LessThan(x._value, limit._value), Vector256<float>.Zero, value._value));
 
@@ -235,6 +244,9 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
     public static Lanes128 Max(Lanes128 x, Lanes128 y) => new(Vector128.Max(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Min(Lanes128 x, Lanes128 y) => new(Vector128.Min(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 FlushBelow(Lanes128 x, Lanes128 limit, Lanes128 value) =>
         new(Vector128.ConditionalSelect(Vector128.LessThan(x._value, limit._value), Vector128<float>.Zero, value._value));
 
@@ -298,6 +310,9 @@ internal readonly struct Lane1(float value) : ILanes<Lane1>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 Max(Lane1 x, Lane1 y) => new(MathF.Max(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1 Min(Lane1 x, Lane1 y) => new(MathF.Min(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lane1 FlushBelow(Lane1 x, Lane1 limit, Lane1 value) => new(x._value < limit._value ? 0f : value._value);

@@ -209,6 +209,54 @@ public static class OptimizerKernels
     }
 
     /// <summary>
+    /// One FTRL-proximal step in Keras's form (McMahan et al. 2013), for every element <c>i</c>, with
+    /// <c>P(x) = x^(-power)</c>: <c>g' = g + 2·shrinkage·θ</c>; <c>n' = n + g²</c>;
+    /// <c>z ← z + g' - (P(n') - P(n))/lr·θ</c>; <c>θ ← (clip(z, -l1, l1) - z) / (P(n')/lr + twoL2)</c>; <c>n ← n'</c>.
+    /// A power of -0.5 (Keras's default) takes the correctly rounded square root on every path, 0 takes P = 1, any other
+    /// power <see cref="MathF.Pow"/> one element at a time.
+    /// </summary>
+    /// <param name="parameters">θ, replaced.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="accumulators">n, updated in place.</param>
+    /// <param name="linears">z, updated in place.</param>
+    /// <param name="learningRate">lr, positive.</param>
+    /// <param name="power">Keras's <c>learning_rate_power</c>, at most 0.</param>
+    /// <param name="l1">The L1 strength, non-negative.</param>
+    /// <param name="twoL2">Twice the L2 strength with β's share: <c>2·(l2 + β/(2·lr))</c>.</param>
+    /// <param name="shrinkage">The L2 shrinkage strength, non-negative.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    public static void FtrlUpdate(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> accumulators, Span<float> linears,
+        float learningRate, float power, float l1, float twoL2, float shrinkage) =>
+        FtrlUpdate(parameters, gradients, accumulators, linears, learningRate, power, l1, twoL2, shrinkage, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="FtrlUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void FtrlUpdate(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> accumulators, Span<float> linears,
+        float learningRate, float power, float l1, float twoL2, float shrinkage, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(accumulators.Length, length, nameof(accumulators));
+        CheckSameLength(linears.Length, length, nameof(linears));
+        if (power is -0.5f or 0f)
+        {
+            ElementwiseDriver.Run(new FtrlStep(parameters, gradients, accumulators, linears, learningRate, power == -0.5f, l1, twoL2, shrinkage), length, isa);
+            return;
+        }
+
+        float twoShrinkage = 2f * shrinkage;
+        for (int i = 0; i < length; i++)
+        {
+            float w = parameters[i], g = gradients[i], n = accumulators[i];
+            float next = n + (g * g), p = MathF.Pow(next, -power);
+            float z = linears[i] + ((g + (twoShrinkage * w)) - ((p - MathF.Pow(n, -power)) / learningRate * w));
+            linears[i] = z;
+            parameters[i] = (Math.Clamp(z, -l1, l1) - z) / ((p / learningRate) + twoL2);
+            accumulators[i] = next;
+        }
+    }
+
+    /// <summary>
     /// One AMSGrad step (Adam with the running maximum of the second moments), as <see cref="AdamUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float)"/> with
     /// <c>v̂ = max(v̂, v)</c> after the moment updates and v̂ in the denominator: <c>θ = θ - α·m / (√v̂ + ε)</c>.
     /// </summary>
@@ -577,6 +625,32 @@ public static class OptimizerKernels
             TLanes u = m / TLanes.Create(correction1) / (TLanes.Sqrt(v / TLanes.Create(correction2)) + TLanes.Create(epsilon));
             TLanes.AddSquares(theta, ref thetas);
             TLanes.AddSquares(u, ref updates);
+        }
+    }
+
+    // FtrlUpdate's rule with P(x) = √x (power -0.5) or 1 (power 0).
+    private readonly ref struct FtrlStep(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> accumulators, Span<float> linears,
+        float learningRate, bool squareRoot, float l1, float twoL2, float shrinkage) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _n = ref MemoryMarshal.GetReference(accumulators);
+        private readonly ref float _z = ref MemoryMarshal.GetReference(linears);
+        private readonly float _twoShrinkage = 2f * shrinkage;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes w = TLanes.Load(ref _p, index), g = TLanes.Load(ref _g, index), n = TLanes.Load(ref _n, index);
+            TLanes next = n + (g * g);
+            TLanes p = squareRoot ? TLanes.Sqrt(next) : TLanes.Create(1f), previous = squareRoot ? TLanes.Sqrt(n) : TLanes.Create(1f);
+            TLanes lr = TLanes.Create(learningRate);
+            TLanes z = TLanes.Load(ref _z, index) + ((g + (TLanes.Create(_twoShrinkage) * w)) - ((p - previous) / lr * w));
+            TLanes.Store(z, ref _z, index);
+            TLanes clipped = TLanes.Max(TLanes.Create(-l1), TLanes.Min(z, TLanes.Create(l1)));
+            TLanes.Store((clipped - z) / ((p / lr) + TLanes.Create(twoL2)), ref _p, index);
+            TLanes.Store(next, ref _n, index);
         }
     }
 

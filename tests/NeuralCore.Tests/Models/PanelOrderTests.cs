@@ -54,7 +54,7 @@ public class PanelOrderTests
         }
     }
 
-    public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden", "regularized", "adagrad", "adadelta", "adamax", "nadam", "lionw" };
+    public static TheoryData<string> Setups => new() { "adam", "adamw-amsgrad", "sgd-nesterov", "rmsprop-centered", "clipvalue", "no-bias", "dense-relu", "two-hidden", "regularized", "adagrad", "adadelta", "adamax", "nadam", "lionw", "ftrl" };
 
     // `wide` multiplies the first layer's units: four times gives every thread of two or three at least two panels to own.
     private static Func<Sequential> Build(string setup, int wide = 1) => () =>
@@ -96,6 +96,7 @@ public class PanelOrderTests
             "adamax" => new Adamax(2e-3f),
             "nadam" => new Nadam(2e-3f),
             "lionw" => new Lion(3e-4f) { WeightDecay = 0.1f },
+            "ftrl" => new Ftrl(new FtrlOptions(0.05f, L1RegularizationStrength: 1e-3f, L2ShrinkageRegularizationStrength: 1e-3f, Beta: 0.5f)),
             _ => new Adam(2e-3f),
         };
         model.Compile(new SoftmaxCrossEntropy(), optimizer);

@@ -31,6 +31,8 @@ public class KerasOptimizerTests
             "Nadam" => new Nadam(new NadamOptions(lr, F("beta_1"), F("beta_2"), F("epsilon"))),
             "Lion" => new Lion(new LionOptions(lr, F("beta_1"), F("beta_2"))),
             "Lamb" => new Lamb(new LambOptions(lr, F("beta_1"), F("beta_2"), F("epsilon"))),
+            "Ftrl" => new Ftrl(new FtrlOptions(lr, F("learning_rate_power"), F("initial_accumulator_value"), F("l1_regularization_strength"),
+                F("l2_regularization_strength"), F("l2_shrinkage_regularization_strength"), F("beta"))),
             var other => throw new InvalidOperationException($"golden_keras_optimizers.json has a case of class '{other}' that this test does not build."),
         };
     }

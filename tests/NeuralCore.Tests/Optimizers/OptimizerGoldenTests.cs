@@ -169,6 +169,7 @@ public class OptimizerGoldenTests
     [InlineData("nadam")]
     [InlineData("lion")]
     [InlineData("lamb")]
+    [InlineData("ftrl")]
     public void A_nan_gradient_reaches_the_state_and_the_parameter_as_in_pytorch(string rule)
     {
         // The subnormal flush kept a moment only where |m| >= 1e-30, which a NaN never is: the NaN step wiped m and v
@@ -184,6 +185,7 @@ public class OptimizerGoldenTests
             "nadam" => new Nadam(0.01f),
             "lion" => new Lion(0.01f),
             "lamb" => new Lamb(0.01f),
+            "ftrl" => new Ftrl(new FtrlOptions(0.01f, L1RegularizationStrength: 0.01f, L2ShrinkageRegularizationStrength: 0.1f)),
             _ => new RmsProp(new RmsPropOptions(0.01f, Centered: true)),
         };
         const int Count = 37;
@@ -302,6 +304,9 @@ public class OptimizerGoldenTests
     [InlineData("lion-rate", "LearningRate")]
     [InlineData("lamb", "Beta1")]
     [InlineData("lamb-epsilon", "Epsilon")]
+    [InlineData("ftrl-power", "LearningRatePower")]
+    [InlineData("ftrl-l1", "L1RegularizationStrength")]
+    [InlineData("ftrl-zero-accumulator", "InitialAccumulatorValue")]
     public void Invalid_options_of_the_newer_optimizers_name_the_option(string which, string name)
     {
         Func<Optimizer> make = which switch
@@ -316,6 +321,9 @@ public class OptimizerGoldenTests
             "lion" => () => new Lion(new LionOptions(Beta2: 1f)),
             "lamb" => () => new Lamb(new LambOptions(Beta1: 1.5f)),
             "lamb-epsilon" => () => new Lamb(new LambOptions(Epsilon: -1f)),
+            "ftrl-power" => () => new Ftrl(new FtrlOptions(LearningRatePower: 0.5f)),
+            "ftrl-l1" => () => new Ftrl(new FtrlOptions(L1RegularizationStrength: float.NaN)),
+            "ftrl-zero-accumulator" => () => new Ftrl(new FtrlOptions(InitialAccumulatorValue: 0f)),
             _ => () => new Lion(float.PositiveInfinity),
         };
         Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(make).ParamName);
@@ -330,6 +338,12 @@ public class OptimizerGoldenTests
         Assert.Equal(new NadamOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new NadamOptions());
         Assert.Equal(new LionOptions(1e-3f, 0.9f, 0.99f), new LionOptions());
         Assert.Equal(new LambOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new LambOptions());
+        Assert.Equal(new FtrlOptions(1e-3f, -0.5f, 0.1f, 0f, 0f, 0f, 0f), new FtrlOptions());
+
+        // An accumulator from 0 is fine where the denominator has another term (a fixed rate, an L2 strength, beta).
+        _ = new Ftrl(new FtrlOptions(InitialAccumulatorValue: 0f, LearningRatePower: 0f));
+        _ = new Ftrl(new FtrlOptions(InitialAccumulatorValue: 0f, L2RegularizationStrength: 0.1f));
+        _ = new Ftrl(new FtrlOptions(InitialAccumulatorValue: 0f, Beta: 1f));
     }
 
     [Fact]

@@ -56,6 +56,7 @@ class Ops:
     sum = staticmethod(np.sum)
     where = staticmethod(np.where)
     greater = staticmethod(np.greater)
+    clip = staticmethod(np.clip)
 
 
 class SuperCall(ast.NodeTransformer):
@@ -126,11 +127,25 @@ CASES = {
     # The trust ratio ||theta|| / ||update|| of the one variable scales Adam-like steps.
     "lamb": ("lamb", "Lamb", 0.01, {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}, {"_momentums": 0.0, "_velocities": 0.0}),
     "lamb_fast_moments": ("lamb", "Lamb", 0.05, {"beta_1": 0.5, "beta_2": 0.8, "epsilon": 1e-7}, {"_momentums": 0.0, "_velocities": 0.0}),
+    # FTRL: Keras's defaults at a larger rate; every regularization and beta with the square-root power; a power of
+    # -0.3 (the general power path) and of 0 (a fixed rate, accumulators from 0).
+    "ftrl": ("ftrl", "Ftrl", 0.1, {"learning_rate_power": -0.5, "initial_accumulator_value": 0.1, "l1_regularization_strength": 0.0,
+                                    "l2_regularization_strength": 0.0, "l2_shrinkage_regularization_strength": 0.0, "beta": 0.0},
+             {"_accumulators": 0.1, "_linears": 0.0}),
+    "ftrl_regularized": ("ftrl", "Ftrl", 0.5, {"learning_rate_power": -0.5, "initial_accumulator_value": 0.2, "l1_regularization_strength": 0.05,
+                                                "l2_regularization_strength": 0.1, "l2_shrinkage_regularization_strength": 0.02, "beta": 0.3},
+                         {"_accumulators": 0.2, "_linears": 0.0}),
+    "ftrl_power": ("ftrl", "Ftrl", 0.2, {"learning_rate_power": -0.3, "initial_accumulator_value": 0.1, "l1_regularization_strength": 0.01,
+                                          "l2_regularization_strength": 0.0, "l2_shrinkage_regularization_strength": 0.0, "beta": 0.0},
+                   {"_accumulators": 0.1, "_linears": 0.0}),
+    "ftrl_fixed_rate": ("ftrl", "Ftrl", 0.05, {"learning_rate_power": 0.0, "initial_accumulator_value": 0.0, "l1_regularization_strength": 0.0,
+                                                "l2_regularization_strength": 0.0, "l2_shrinkage_regularization_strength": 0.0, "beta": 0.0},
+                        {"_accumulators": 0.0, "_linears": 0.0}),
 }
 # Cases run with the flipping gradient.
 FLIPPING = {"adadelta_flipping": "adadelta", "adamax_flipping": "adamax_fast_norm", "nadam_flipping": "nadam_large_rate",
             "lion_flipping": "lion_small_betas", "adagrad_flipping": "adagrad", "lion_fast_momentum_flipping": "lion_fast_momentum",
-            "lamb_flipping": "lamb_fast_moments"}
+            "lamb_flipping": "lamb_fast_moments", "ftrl_flipping": "ftrl_regularized"}
 
 
 def run(root, case, steps):

@@ -1,0 +1,61 @@
+using NeuralCore.Kernels;
+using NeuralCore.Optimizers;
+
+namespace NeuralCore.Tests.Kernels;
+
+/// <summary>
+/// FTRL's update on every instruction-set path against the scalar path, bit for bit (Keras's own code checks the
+/// values: <c>KerasOptimizerTests</c>); its L1 strength's exact zeros; and a step at learning rate 0.
+/// </summary>
+public class FtrlKernelsTests
+{
+    public static TheoryData<string> Paths() => [.. KernelIsaSupport.Supported.Select(isa => isa.ToString())];
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Every_path_is_the_scalar_path_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        foreach (int n in Enumerable.Range(0, 70).Append(1021))
+        {
+            foreach ((float power, float l1) in new[] { (-0.5f, 0f), (-0.5f, 0.05f), (0f, 0.01f) })
+            {
+                float[] p = Seeded.Uniform(n, n + 1, 2f), g = Seeded.Uniform(n, n + 2, 0.5f);
+                float[] a = [.. Seeded.Uniform(n, n + 3, 1f).Select(x => Math.Abs(x) + 0.1f)], z = Seeded.Uniform(n, n + 4, 0.2f);
+                if (n > 4)
+                {
+                    (z[1], z[2], g[3]) = (-0f, 0f, float.NaN);
+                }
+
+                float[] sp = (float[])p.Clone(), sa = (float[])a.Clone(), sz = (float[])z.Clone();
+                OptimizerKernels.FtrlUpdate(p, g, a, z, 0.1f, power, l1, 0.3f, 0.02f, isa);
+                OptimizerKernels.FtrlUpdate(sp, g, sa, sz, 0.1f, power, l1, 0.3f, 0.02f, KernelIsa.Scalar);
+                string where = $"{isa}, {n}, power {power}, l1 {l1}";
+                Assert.True(sp.AsSpan().SequenceEqual(p), where + ": parameters");
+                Assert.True(sa.AsSpan().SequenceEqual(a), where + ": accumulators");
+                Assert.True(sz.AsSpan().SequenceEqual(z), where + ": linear terms");
+            }
+        }
+    }
+
+    [Fact]
+    public void An_l1_strength_leaves_weakly_pulled_parameters_exactly_zero_and_a_zero_rate_changes_nothing()
+    {
+        // Gradients of 1e-3 against an L1 strength of 1: |z| stays below it, so every parameter is 0 after each step.
+        var ftrl = new Ftrl(new FtrlOptions(0.1f, L1RegularizationStrength: 1f));
+        ftrl.Initialize(4);
+        float[] theta = [0.5f, -1.5f, 2f, 0f];
+        for (int step = 0; step < 5; step++)
+        {
+            ftrl.Update(theta, [1e-3f, -1e-3f, 2e-3f, 0f]);
+            Assert.All(theta, t => Assert.Equal(0f, t));
+        }
+
+        float[] state = ftrl.State.ToArray(), before = [0.5f, -1.5f, 2f, 0f];
+        theta = (float[])before.Clone();
+        ftrl.LearningRate = 0f;
+        ftrl.Update(theta, [0.3f, 0.3f, 0.3f, 0.3f]);
+        Assert.Equal(before, theta);
+        Assert.Equal(state, ftrl.State.ToArray());
+    }
+}
