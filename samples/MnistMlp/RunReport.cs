@@ -71,6 +71,7 @@ internal sealed record RunReport(
             json.WriteNumber("dropout", Settings.Dropout);
             json.WriteString("normalization", Settings.Normalization);
             json.WriteNumber("l2", Settings.L2);
+            json.WriteNumber("max_norm", Settings.MaxNorm);
             json.WriteNumber("validation_split", Settings.ValidationSplit);
             json.WriteString("monitor", Settings.Monitor);
             if (Settings.EarlyStoppingPatience is { } patience)

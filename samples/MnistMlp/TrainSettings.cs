@@ -23,6 +23,9 @@ internal sealed record TrainSettings
 
     public float Dropout { get; init; }
 
+    /// <summary>The cap on each hidden unit's incoming weight norm (<see cref="NeuralCore.Layers.Constraint.MaxNorm"/>); 0 for none.</summary>
+    public float MaxNorm { get; init; }
+
     /// <summary>The L2 penalty factor on every dense layer's weights (<see cref="NeuralCore.Layers.Dense.KernelRegularizer"/>); 0 for none.</summary>
     public float L2 { get; init; }
 

@@ -597,9 +597,10 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     {
         var model = new Sequential(Mnist.Features, settings.Seed);
         Regularizer? l2 = settings.L2 > 0 ? Regularizer.L2(settings.L2) : null;
+        Constraint? maxNorm = settings.MaxNorm > 0 ? Constraint.MaxNorm(settings.MaxNorm) : null;
         foreach (int units in settings.Hidden)
         {
-            model.Add(new Dense(units) { KernelRegularizer = l2 });
+            model.Add(new Dense(units) { KernelRegularizer = l2, KernelConstraint = maxNorm });
             if (settings.Normalization == "batch")
             {
                 model.Add(new BatchNormalization());
@@ -733,7 +734,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             md.Append(Inv, $"**Unfinished:** {rows.Count} of {rows.Count + missing.Count} architectures finished; missing {string.Join(", ", missing)}. This report compares the finished ones only.\n\n");
         }
 
-        md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, dropout {settings.Dropout:G3}, {(settings.L2 > 0 ? $"L2 penalty {settings.L2:G3}" : "no L2 penalty")}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
+        md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, dropout {settings.Dropout:G3}{(settings.MaxNorm > 0 ? $", max-norm {settings.MaxNorm:G3}" : "")}, {(settings.L2 > 0 ? $"L2 penalty {settings.L2:G3}" : "no L2 penalty")}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
           .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch. ")
           .Append("Each training time follows an untimed warm-up of up to 64 steps of a throwaway copy, so that compiling the code is charged to no architecture.\n\n")
           .Append(SweepTable(rows)).Append("\n![validation accuracy and training time per architecture](sweep.png)\n\n");

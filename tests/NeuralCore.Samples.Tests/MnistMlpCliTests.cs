@@ -29,7 +29,7 @@ public class MnistMlpCliTests
     public void Every_option_is_parsed()
     {
         var (settings, errors) = Cli.Parse("--hidden", "512,256", "--epochs", "3", "--batch-size", "64", "--optimizer", "SGD",
-            "--learning-rate", "0.05", "--loss", "mse", "--dropout", "0.2", "--l2", "1e-4", "--validation-split", "0.25", "--threads", "1",
+            "--learning-rate", "0.05", "--loss", "mse", "--dropout", "0.2", "--max-norm", "3", "--l2", "1e-4", "--validation-split", "0.25", "--threads", "1",
             "--seed", "7", "--data", "some/dir", "--out", "out/dir");
         Assert.Empty(errors);
         Assert.Equal([512, 256], settings!.Hidden);
@@ -43,6 +43,16 @@ public class MnistMlpCliTests
         Assert.All(Trainer.BuildModel(settings).Layers.OfType<Dense>(), d => Assert.Equal(1e-4f, d.KernelRegularizer!.L2Factor));
         Assert.All(Trainer.BuildModel(settings with { L2 = 0 }).Layers.OfType<Dense>(), d => Assert.Null(d.KernelRegularizer));
         Assert.Contains("--l2", Cli.Parse("--l2", "-1").Errors.Single(), StringComparison.Ordinal);
+
+        // --max-norm caps every hidden unit's incoming weights (Keras's MaxNorm), not the output layer's.
+        Assert.Equal(3f, settings.MaxNorm);
+        Dense[] dense = [.. Trainer.BuildModel(settings).Layers.OfType<Dense>()];
+        Assert.All(dense[..^1], d => Assert.Equal("MaxNorm(3, axis=0)", d.KernelConstraint!.ToString()));
+        Assert.Null(dense[^1].KernelConstraint);
+        Assert.All(Trainer.BuildModel(settings with { MaxNorm = 0 }).Layers.OfType<Dense>(), d => Assert.Null(d.KernelConstraint));
+        Assert.Equal(0f, Cli.Parse().Settings!.MaxNorm);
+        Assert.Contains("--max-norm must be 0, or a number in (0, 1000]", Cli.Parse("--max-norm", "-1").Errors.Single(), StringComparison.Ordinal);
+        Assert.Contains("--max-norm must be 0, or a number in (0, 1000]", Cli.Parse("--max-norm", "1e-50").Errors.Single(), StringComparison.Ordinal);
         Assert.Equal(0.25, settings.ValidationSplit);
         Assert.Equal(1, settings.Threads);
         Assert.Equal(7UL, settings.Seed);
