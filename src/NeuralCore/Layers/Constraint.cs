@@ -12,7 +12,7 @@ public enum ConstraintKind
     /// <summary>Keras's <c>MinMaxNorm</c>: each norm is moved towards <c>[MinValue, MaxValue]</c> at <see cref="Constraint.Rate"/>.</summary>
     MinMaxNorm,
 
-    /// <summary>Keras's <c>NonNeg</c>: negative weights become 0.</summary>
+    /// <summary>Keras's <c>NonNeg</c>: <c>max(w, 0)</c>, negative weights (and -0, and -∞) become +0; NaN stays.</summary>
     NonNeg,
 
     /// <summary>Keras's <c>UnitNorm</c>: each norm becomes 1.</summary>
@@ -24,13 +24,14 @@ public enum ConstraintKind
 /// <see cref="Dense"/> as <see cref="Dense.KernelConstraint"/> or <see cref="Dense.BiasConstraint"/>). With
 /// <c>n</c> the Euclidean norm of each slice along <see cref="Axis"/> and ε = 1e-7 (Keras's <c>epsilon()</c>):
 /// MaxNorm <c>w·clip(n, 0, max)/(ε + n)</c>; MinMaxNorm <c>w·(rate·clip(n, min, max) + (1 - rate)·n)/(ε + n)</c>;
-/// UnitNorm <c>w/(ε + n)</c>; NonNeg <c>w·[w ≥ 0]</c>. Immutable.
+/// UnitNorm <c>w/(ε + n)</c>; NonNeg <c>max(w, 0)</c>. Immutable.
 /// </summary>
 /// <remarks>
 /// For a dense kernel <c>W[inputs, units]</c>, axis 0 (Keras's default) takes the norm of each unit's incoming weights
-/// (a column), axis 1 (or -1) each input's outgoing weights (a row); a bias has one axis, and its norm is the whole
-/// vector's. The norms are summed in float in row order, as Keras sums them, so the result is the same bits on any thread
-/// count. A NaN weight makes its slice NaN, as in Keras.
+/// (a column; with one input, each weight alone), axis 1 (or -1) each input's outgoing weights (a row); a bias has one
+/// axis (0), and its norm is the whole vector's. Each norm is summed in float down its slice in order by one thread, so
+/// the result is the same bits on any thread count (Keras's backends sum in their own order, so the last bits may
+/// differ from Keras's). A NaN weight makes its slice NaN, as in Keras.
 /// </remarks>
 public sealed class Constraint
 {
@@ -104,15 +105,17 @@ public sealed class Constraint
     public static Constraint UnitNorm(int axis = 0) => new(ConstraintKind.UnitNorm, 0f, 0f, 0f, axis);
 
     /// <summary>
-    /// Applies the constraint in place to a row-major <c>[rows, columns]</c> matrix (a vector is one row whose norm is
-    /// the whole vector's, whatever the axis), with <paramref name="scratch"/> of at least
-    /// <see cref="ScratchLength"/> floats for the column norms.
+    /// Applies the constraint in place to a row-major <c>[rows, columns]</c> matrix, with <paramref name="scratch"/> of
+    /// at least <see cref="ScratchLength"/> floats for the column norms; or, with <paramref name="vector"/>, to a vector
+    /// (a bias: <paramref name="rows"/> 1) whose one norm is the whole vector's.
     /// </summary>
-    /// <param name="weights">The <c>[rows, columns]</c> weights, updated.</param>
+    /// <param name="weights">The weights, updated.</param>
     /// <param name="rows">The number of rows.</param>
     /// <param name="columns">The number of columns.</param>
-    /// <param name="scratch">At least <see cref="ScratchLength"/> floats, overwritten.</param>
-    internal void Apply(Span<float> weights, int rows, int columns, Span<float> scratch) => ApplySlice(weights, rows, columns, scratch, 0, 1);
+    /// <param name="scratch">At least <see cref="ScratchLength"/> floats, overwritten (unused for a vector).</param>
+    /// <param name="vector">Whether the weights are a vector (a bias) rather than a matrix.</param>
+    internal void Apply(Span<float> weights, int rows, int columns, Span<float> scratch, bool vector = false) =>
+        ApplySlice(weights, rows, columns, scratch, 0, 1, vector);
 
     /// <summary>
     /// Slice <paramref name="slice"/> of <paramref name="slices"/> of <see cref="Apply"/>: whole rows where each row (or
@@ -120,12 +123,12 @@ public sealed class Constraint
     /// one slice in row order, so the slices give the bits of one pass; they write disjoint parts of the weights and
     /// of <paramref name="scratch"/>.
     /// </summary>
-    internal void ApplySlice(Span<float> weights, int rows, int columns, Span<float> scratch, int slice, int slices)
+    internal void ApplySlice(Span<float> weights, int rows, int columns, Span<float> scratch, int slice, int slices, bool vector = false)
     {
-        if (Kind == ConstraintKind.NonNeg || rows == 1 || Axis == 1)
+        if (Kind == ConstraintKind.NonNeg || vector || Axis == 1)
         {
             (int first, int end) = Range(rows, 1, slices, slice);
-            if (rows == 1 && Kind != ConstraintKind.NonNeg)
+            if (vector && Kind != ConstraintKind.NonNeg)
             {
                 // A vector's one norm: the whole vector, by the first slice.
                 (first, end) = slice == 0 ? (0, 1) : (0, 0);
@@ -138,8 +141,8 @@ public sealed class Constraint
                 {
                     foreach (ref float w in row)
                     {
-                        // w·[w ≥ 0]: a negative weight becomes -0 and -∞ NaN, as Keras's product leaves them; NaN stays.
-                        w = w >= 0f || float.IsNaN(w) ? w : 0f * w;
+                        // Keras 3's max(w, 0): NaN stays NaN, everything not above 0 (-0 and -∞ too) becomes +0.
+                        w = w > 0f || float.IsNaN(w) ? w : 0f;
                     }
                 }
                 else
@@ -181,7 +184,7 @@ public sealed class Constraint
 
     /// <summary>How many slices <see cref="ApplySlice"/> can use for <paramref name="rows"/> x <paramref name="columns"/>, at most <paramref name="threads"/>.</summary>
     internal int Slices(int rows, int columns, int threads) =>
-        Math.Max(1, Math.Min(threads, Kind == ConstraintKind.NonNeg || Axis == 1 ? rows : rows == 1 ? 1 : (columns + 31) / 32));
+        Math.Max(1, Math.Min(threads, Kind == ConstraintKind.NonNeg || Axis == 1 ? rows : (columns + 31) / 32));
 
     // [first, end) of `count` items in whole groups of `group`, for slice `index` of `slices` (the last ends at count).
     private static (int First, int End) Range(int count, int group, int slices, int index)
@@ -235,32 +238,56 @@ public sealed class Constraint
         }
     }
 
-    /// <summary>Reads what <see cref="Write"/> wrote, or null where the config has no constraint under <paramref name="prefix"/>.</summary>
-    /// <exception cref="InvalidDataException">The kind is unknown or a value out of range (the entry named).</exception>
-    internal static Constraint? Read(Configuration.ComponentConfig config, string prefix)
+    /// <summary>
+    /// Reads what <see cref="Write"/> wrote, or null where the config has no constraint under <paramref name="prefix"/>;
+    /// a bias (<paramref name="vector"/>) takes axis 0 only, NonNeg none but 0.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The kind is unknown, an entry is missing, or a value is out of range (the entry named).</exception>
+    internal static Constraint? Read(Configuration.ComponentConfig config, string prefix, bool vector)
     {
-        if (!config.Entries.Any(e => e.Key == prefix + "_constraint"))
+        string key = prefix + "_constraint";
+        if (!config.Entries.Any(e => e.Key == key))
         {
             return null;
         }
 
-        string kind = config.GetString(prefix + "_constraint");
-        int axis = config.GetInt32(prefix + "_constraint_axis", 0);
+        string kind = config.GetString(key);
+        int axis = config.GetInt32(key + "_axis");
+        if (axis is not (0 or 1) || (axis == 1 && (vector || kind == "non_neg")))
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{key}_axis is {axis}; {(vector ? "a bias has one axis, 0" : kind == "non_neg" ? "non_neg takes none (0)" : "it must be 0 or 1")}."));
+        }
+
+        float Value(string name)
+        {
+            float value = config.GetSingle(key + "_" + name);
+            return float.IsFinite(value) ? value
+                : throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{key}_{name} is {value}; it must be finite."));
+        }
+
         try
         {
             return kind switch
             {
-                "max_norm" => MaxNorm(config.GetSingle(prefix + "_constraint_max_value"), axis),
-                "min_max_norm" => MinMaxNorm(config.GetSingle(prefix + "_constraint_min_value"), config.GetSingle(prefix + "_constraint_max_value"),
-                    config.GetSingle(prefix + "_constraint_rate"), axis),
+                "max_norm" => MaxNorm(Value("max_value"), axis),
+                "min_max_norm" => MinMaxNorm(Value("min_value"), Value("max_value"), Value("rate"), axis),
                 "non_neg" => NonNeg(),
                 "unit_norm" => UnitNorm(axis),
-                _ => throw new InvalidDataException($"{prefix}_constraint is '{kind}'; expected max_norm, min_max_norm, non_neg or unit_norm."),
+                _ => throw new InvalidDataException($"{key} is '{kind}'; expected max_norm, min_max_norm, non_neg or unit_norm."),
             };
         }
         catch (ArgumentOutOfRangeException e)
         {
-            throw new InvalidDataException($"{prefix}_constraint ({kind}): {e.Message.Split('\n')[0].TrimEnd('\r')}", e);
+            // Named as the file names it: the parameter maxValue is the entry kernel_constraint_max_value.
+            string entry = e.ParamName switch
+            {
+                "maxValue" => "max_value",
+                "minValue" => "min_value",
+                _ => e.ParamName ?? "value",
+            };
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{key}_{entry} ({kind}) is {e.ActualValue}: {e.Message.Split('\n')[0].TrimEnd('\r').Split(" (Parameter")[0]}"), e);
         }
     }
 

@@ -75,13 +75,23 @@ public sealed class Dense : Layer
     public Regularizer? BiasRegularizer { get; set; }
 
     /// <summary>
-    /// The projection applied to W after every optimizer update (Keras's <c>kernel_constraint</c>, e.g.
-    /// <c>Constraint.MaxNorm(3)</c> beside dropout), or null for none; stored in the model file.
+    /// The projection applied to W after every update the model applies (Keras's <c>kernel_constraint</c>, e.g.
+    /// <c>Constraint.MaxNorm(3)</c> beside dropout), or null for none; stored in the model file. A loop of your own that
+    /// calls <c>ComputeGradients</c> and an optimizer applies it with <see cref="Models.Sequential.ApplyConstraints"/>.
     /// </summary>
     public Constraint? KernelConstraint { get; set; }
 
-    /// <summary>The projection applied to b after every optimizer update (Keras's <c>bias_constraint</c>), or null; ignored without a bias.</summary>
-    public Constraint? BiasConstraint { get; set; }
+    /// <summary>The projection applied to b after every update the model applies (Keras's <c>bias_constraint</c>), or null; ignored without a bias.</summary>
+    /// <exception cref="ArgumentException">Set to a constraint along axis 1: a bias has one axis.</exception>
+    public Constraint? BiasConstraint
+    {
+        get => _biasConstraint;
+        set => _biasConstraint = value is { Axis: 1 }
+            ? throw new ArgumentException($"{value} runs along axis 1, but a bias has one axis: use axis 0 (its norm is the whole vector's).", nameof(value))
+            : value;
+    }
+
+    private Constraint? _biasConstraint;
 
     // The constraints' column norms, allocated at the first constrained step and kept.
     private float[] _constraintScratch = [];
@@ -118,7 +128,7 @@ public sealed class Dense : Layer
 
         if (BiasConstraint is { } bias && UseBias)
         {
-            bias.Apply(Parameters.Span.Slice(InputSize * Units, Units), 1, Units, default);
+            bias.Apply(Parameters.Span.Slice(InputSize * Units, Units), 1, Units, default, vector: true);
         }
     }
 
@@ -313,8 +323,8 @@ public sealed class Dense : Layer
     {
         KernelRegularizer = ReadRegularizer(config, "kernel"),
         BiasRegularizer = ReadRegularizer(config, "bias"),
-        KernelConstraint = Constraint.Read(config, "kernel"),
-        BiasConstraint = Constraint.Read(config, "bias"),
+        KernelConstraint = Constraint.Read(config, "kernel", vector: false),
+        BiasConstraint = Constraint.Read(config, "bias", vector: true),
     });
 
     // Files written before regularizers existed have neither key: no regularizer.

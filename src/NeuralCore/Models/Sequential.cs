@@ -105,6 +105,9 @@ public sealed class Sequential
     /// </summary>
     internal static bool PanelOrderEnabled { get; set; } = true;
 
+    /// <summary>Whether the first layer's weights are in panel order now (<see cref="EnterPanelOrder"/>).</summary>
+    internal bool IsInPanelOrder => _panelOrdered is not null;
+
     // The first layer while its weights are in panel order (EnterPanelOrder), else null, and the scratch held meanwhile.
     private Dense? _panelOrdered;
     private float[]? _panelScratch;
@@ -844,16 +847,21 @@ public sealed class Sequential
         return result;
     }
 
-    // Each dense layer's kernel and bias constraints after an applied update, as Keras's optimizer applies them.
-    private void ApplyConstraints()
+    /// <summary>
+    /// Applies every dense layer's <see cref="Dense.KernelConstraint"/> and <see cref="Dense.BiasConstraint"/> to its
+    /// parameters, as Keras's optimizer does after each update. <c>TrainStep</c> and <c>Fit</c> call it after every update
+    /// they apply; call it yourself after an optimizer's <see cref="IOptimizer.Update"/> in a loop of your own built on
+    /// <c>ComputeGradients</c>.
+    /// </summary>
+    public void ApplyConstraints()
     {
         for (int i = 0; i < _layers.Count; i++)
         {
             if (_layers[i] is Dense { IsConstrained: true } dense)
             {
-                // A constraint set on the first layer while its weights are in panel order (from a callback): its
+                // A kernel constraint set on the first layer while its weights are in panel order (from a callback): its
                 // norms run along rows and columns of the row-major matrix.
-                if (ReferenceEquals(_panelOrdered, dense))
+                if (ReferenceEquals(_panelOrdered, dense) && dense.KernelConstraint is not null)
                 {
                     ExitPanelOrder();
                 }

@@ -63,34 +63,41 @@ public sealed class ConstraintTests : IDisposable
     }
 
     [Fact]
-    public void Non_neg_zeroes_negative_weights_and_a_nan_stays()
+    public void Non_neg_is_kerass_max_of_the_weight_and_zero()
     {
+        // Keras 3's ops.maximum(w, 0): -1, -0 and -∞ become +0; NaN stays.
         float[] w = Applied(Constraint.NonNeg(), [-1f, 2f, -0f, float.NaN, 0.5f, float.NegativeInfinity], 2, 3);
-        Assert.Equal(-0f, w[0]);
-        Assert.True(float.IsNegative(w[0]), "w·0 of a negative weight is -0, as Keras's product");
-        Assert.Equal(2f, w[1]);
-        Assert.True(float.IsNaN(w[3]));
-        Assert.Equal(0.5f, w[4]);
-        Assert.True(float.IsNaN(w[5]), "-∞·0 is NaN in Keras's product");
+        Assert.Equal([0f, 2f, 0f, float.NaN, 0.5f, 0f], w);
+        Assert.All(new[] { w[0], w[2], w[5] }, z => Assert.False(float.IsNegative(z), "+0, as max(w, 0) gives"));
     }
 
     [Fact]
-    public void A_bias_is_one_vector_whatever_the_axis()
+    public void A_bias_is_one_vector_and_a_one_input_kernel_keeps_its_columns()
     {
-        // [3, 4, 0] has norm 5.
+        // A bias [3, 4, 0] has norm 5.
         double f = 1 / (Eps + 5);
-        AssertNear([3 * f, 4 * f, 0], Applied(Constraint.MaxNorm(1f), [3f, 4f, 0f], 1, 3));
-        AssertNear([3 * f, 4 * f, 0], Applied(Constraint.MaxNorm(1f, axis: 1), [3f, 4f, 0f], 1, 3));
+        float[] bias = [3f, 4f, 0f];
+        Constraint.MaxNorm(1f).Apply(bias, 1, 3, default, vector: true);
+        AssertNear([3 * f, 4 * f, 0], bias);
+
+        // A kernel of one input, [1, 2]: axis 0 takes each unit's weight alone (|3| and |4| set to 1), axis 1 the row.
+        AssertNear([3 / (Eps + 3), 4 / (Eps + 4)], Applied(Constraint.UnitNorm(), [3f, 4f], 1, 2));
+        AssertNear([3 * f, 4 * f], Applied(Constraint.UnitNorm(axis: 1), [3f, 4f], 1, 2));
+        var oneInput = new Sequential(1, seed: 2).Add(new Dense(3) { KernelConstraint = Constraint.UnitNorm() });
+        oneInput.Compile(new MeanSquaredError(), new Sgd(0.1f));
+        oneInput.TrainStep([1f], LossTargets.FromValues([1f, -1f, 0.5f]), 1);
+        Assert.All(((Dense)oneInput.Layers[0]).Weights.ToArray(), w => Assert.True(Math.Abs(Math.Abs(w) - 1) < 1e-6, $"weight {w}"));
+
+        Assert.Contains("a bias has one axis", Assert.Throws<ArgumentException>(() => new Dense(3) { BiasConstraint = Constraint.MaxNorm(axis: 1) }).Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Training_keeps_every_step_within_the_constraints_with_the_same_bits_on_any_thread_count()
     {
-        float[] x = Seeded.Uniform(64 * 20, 3, 2f);
-        int[] y = [.. Enumerable.Range(0, 64).Select(i => i % 4)];
+        // 256-512-4 at batch 128: a step of two or three threads, whose constraint divides the 512 columns among them.
+        float[] x = Seeded.Uniform(128 * 256, 3, 2f);
+        int[] y = [.. Enumerable.Range(0, 128).Select(i => i % 4)];
         float[]? first = null;
-        int savedMin = Dense.MinParallelPenaltyWeights;
-        Dense.MinParallelPenaltyWeights = 0;
         foreach (int threads in new[] { 1, 2, 3 })
         {
             int saved = Parallelism.DegreeOfParallelism;
@@ -98,23 +105,25 @@ public sealed class ConstraintTests : IDisposable
             Parallelism.FmaThreadsOverride = threads;
             try
             {
-                var hidden = new Dense(96) { KernelConstraint = Constraint.MaxNorm(0.5f), BiasConstraint = Constraint.NonNeg() };
-                var model = new Sequential(20, seed: 2).Add(hidden).Add(new Relu()).Add(new Dense(4) { KernelConstraint = Constraint.UnitNorm(axis: 1) });
+                var hidden = new Dense(512) { KernelConstraint = Constraint.MaxNorm(0.5f), BiasConstraint = Constraint.NonNeg() };
+                var model = new Sequential(256, seed: 2).Add(hidden).Add(new Relu()).Add(new Dense(4) { KernelConstraint = Constraint.UnitNorm(axis: 1) });
                 model.Compile(new SoftmaxCrossEntropy(), new Adam(0.05f));
-                Assert.False(model.EnterPanelOrder(), "a constrained first layer stays row-major");
-                for (int step = 0; step < 10; step++)
+                Assert.Equal(threads, model.StepThreads(128));
+                Assert.Equal(threads, hidden.KernelConstraint.Slices(256, 512, Parallelism.ComputeThreads));
+                Assert.False(model.EnterPanelOrder(), "a kernel-constrained first layer stays row-major");
+                for (int step = 0; step < 4; step++)
                 {
-                    model.TrainStep(x, y, 64);
+                    model.TrainStep(x, y, 128);
                     float[] w = hidden.Weights.ToArray();
-                    for (int unit = 0; unit < 96; unit++)
+                    for (int unit = 0; unit < 512; unit++)
                     {
-                        double norm = Math.Sqrt(Enumerable.Range(0, 20).Sum(i => (double)w[(i * 96) + unit] * w[(i * 96) + unit]));
-                        Assert.True(norm <= 0.5 * (1 + 1e-5), $"step {step}, unit {unit}: norm {norm}");
+                        double norm = Math.Sqrt(Enumerable.Range(0, 256).Sum(i => (double)w[(i * 512) + unit] * w[(i * 512) + unit]));
+                        Assert.True(norm <= 0.5 * (1 + 1e-5), $"{threads} threads, step {step}, unit {unit}: norm {norm}");
                     }
 
                     Assert.All(hidden.Bias.ToArray(), b => Assert.True(b >= 0f, $"step {step}: bias {b}"));
                     float[] top = ((Dense)model.Layers[2]).Weights.ToArray();
-                    for (int input = 0; input < 96; input++)
+                    for (int input = 0; input < 512; input++)
                     {
                         double norm = Math.Sqrt(Enumerable.Range(0, 4).Sum(j => (double)top[(input * 4) + j] * top[(input * 4) + j]));
                         Assert.True(Math.Abs(norm - 1) < 1e-5, $"step {step}, input {input}: norm {norm}");
@@ -128,15 +137,40 @@ public sealed class ConstraintTests : IDisposable
             {
                 Parallelism.DegreeOfParallelism = saved;
                 Parallelism.FmaThreadsOverride = 0;
-                Dense.MinParallelPenaltyWeights = savedMin;
             }
         }
     }
 
     [Fact]
+    public void A_loop_of_your_own_applies_them_with_ApplyConstraints_and_a_bias_constraint_keeps_the_panel_order()
+    {
+        var model = new Sequential(6, seed: 1).Add(new Dense(32) { KernelConstraint = Constraint.MaxNorm(0.01f) }).Add(new Dense(2));
+        var sgd = new Sgd(0.5f);
+        model.Compile(new SoftmaxCrossEntropy(), sgd);
+        model.ComputeGradients(Seeded.Uniform(4 * 6, 2, 2f), [0, 1, 1, 0], 4);
+        sgd.Update(model.Parameters.Span, model.Gradients.Span);
+        model.ApplyConstraints();
+        float[] w = ((Dense)model.Layers[0]).Weights.ToArray();
+        for (int unit = 0; unit < 32; unit++)
+        {
+            double norm = Math.Sqrt(Enumerable.Range(0, 6).Sum(i => (double)w[(i * 32) + unit] * w[(i * 32) + unit]));
+            Assert.True(norm <= 0.01 * (1 + 1e-5), $"unit {unit}: norm {norm}");
+        }
+
+        // A constraint on the first layer's bias alone leaves its weights in panel order through the steps.
+        var biasOnly = new Sequential(6, seed: 1).Add(new Dense(64) { BiasConstraint = Constraint.NonNeg() }).Add(new Relu()).Add(new Dense(2));
+        biasOnly.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f));
+        Assert.True(biasOnly.EnterPanelOrder());
+        biasOnly.TrainStep(Seeded.Uniform(4 * 6, 2, 2f), [0, 1, 1, 0], 4);
+        Assert.True(biasOnly.IsInPanelOrder, "the bias constraint took the weights out of panel order");
+        biasOnly.ExitPanelOrder();
+        Assert.All(((Dense)biasOnly.Layers[0]).Bias.ToArray(), b => Assert.True(b >= 0f));
+    }
+
+    [Fact]
     public void Slices_give_the_bits_of_one_pass()
     {
-        // 7 x 100: columns in groups of 32 (the last group short), rows one by one; every kind and axis, 1 to 5 slices.
+        // 7 x 100: columns in groups of 32 (the last group short), rows one by one; every kind and axis, 2 to 5 slices.
         float[] w = Seeded.Uniform(7 * 100, 4, 3f);
         foreach (Constraint constraint in new[] { Constraint.MaxNorm(1f), Constraint.MaxNorm(1f, axis: 1), Constraint.MinMaxNorm(0.5f, 2f, 0.3f),
             Constraint.UnitNorm(axis: 1), Constraint.NonNeg() })
@@ -180,6 +214,22 @@ public sealed class ConstraintTests : IDisposable
         }
 
         Assert.Equal("MinMaxNorm(0.1, 0.2, rate=0.7, axis=1)", ((Dense)loaded.Layers[0]).KernelConstraint!.ToString());
+    }
+
+    [Theory]
+    [InlineData("kernel", "max_norm", 0, -1f, "kernel_constraint_max_value (max_norm) is -1")]
+    [InlineData("kernel", "max_norm", 0, float.NaN, "kernel_constraint_max_value is NaN; it must be finite")]
+    [InlineData("kernel", "unit_norm", 7, 1f, "kernel_constraint_axis is 7; it must be 0 or 1")]
+    [InlineData("kernel", "non_neg", 1, 1f, "kernel_constraint_axis is 1; non_neg takes none (0)")]
+    [InlineData("bias", "unit_norm", 1, 1f, "bias_constraint_axis is 1; a bias has one axis, 0")]
+    [InlineData("kernel", "max_nrm", 0, 1f, "kernel_constraint is 'max_nrm'; expected max_norm, min_max_norm, non_neg or unit_norm")]
+    public void A_model_file_constraint_out_of_range_is_invalid_data_naming_the_entry(string prefix, string kind, int axis, float maxValue, string message)
+    {
+        var config = new NeuralCore.Configuration.ComponentConfig("Dense").Set(prefix + "_constraint", kind).Set(prefix + "_constraint_axis", axis)
+            .Set(prefix + "_constraint_max_value", maxValue);
+        var e = Assert.Throws<InvalidDataException>(() => Constraint.Read(config, prefix, vector: prefix == "bias"));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Parameter", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
