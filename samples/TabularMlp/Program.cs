@@ -9,10 +9,11 @@ using TabularMlp;
 //   dotnet run -c Release --project samples/TabularMlp [-- --seed 42 --epochs 300 --data DIR --out DIR]
 //   dotnet run -c Release --project samples/TabularMlp -- --csv FILE --label COLUMN [--task auto|classification|regression]
 //       [--ignore a,b] [--categorical c] [--decimal-separator ,] [--hidden 32] [--test-split 0.2] [--out DIR]
-const string Usage = "Usage: TabularMlp [--seed N] [--epochs N] [--data DIR] [--out DIR]\n" +
-    "       TabularMlp --csv FILE --label COLUMN [--task auto|classification|regression] [--ignore COLUMNS] [--categorical COLUMNS] [--decimal-separator .|,] [--hidden N] [--test-split F] [--seed N] [--epochs N] [--out DIR]";
+// --folds K scores every model by K-fold cross-validation (stratified by class for classifiers) instead of one split.
+const string Usage = "Usage: TabularMlp [--seed N] [--epochs N] [--folds K] [--data DIR] [--out DIR]\n" +
+    "       TabularMlp --csv FILE --label COLUMN [--task auto|classification|regression] [--ignore COLUMNS] [--categorical COLUMNS] [--decimal-separator .|,] [--hidden N] [--test-split F] [--folds K] [--seed N] [--epochs N] [--out DIR]";
 ulong seed = 42;
-int epochs = 300, hidden = 32;
+int epochs = 300, hidden = 32, folds = 0;
 double testSplit = 0.2;
 string? dataDir = null, outDir = null, csv = null, label = null;
 string task = "auto";
@@ -27,7 +28,7 @@ for (int i = 0; i < args.Length; i++)
         return 0;
     }
 
-    if (option is not ("--seed" or "--epochs" or "--data" or "--out" or "--csv" or "--label" or "--task" or "--ignore" or "--categorical" or "--hidden" or "--test-split" or "--decimal-separator"))
+    if (option is not ("--seed" or "--epochs" or "--data" or "--out" or "--csv" or "--label" or "--task" or "--ignore" or "--categorical" or "--hidden" or "--test-split" or "--decimal-separator" or "--folds"))
     {
         Console.Error.WriteLine($"error: unknown option '{option}'. {Usage}");
         return 2;
@@ -81,6 +82,9 @@ for (int i = 0; i < args.Length; i++)
         case "--hidden" when !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out hidden) || hidden is < 1 or > 65_536:
             Console.Error.WriteLine($"error: --hidden must be an integer from 1 to 65536; got '{value}'.");
             return 2;
+        case "--folds" when !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out folds) || folds is < 2 or > 20:
+            Console.Error.WriteLine($"error: --folds must be an integer from 2 to 20; got '{value}'.");
+            return 2;
         case "--test-split" when !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out testSplit) || !(testSplit is >= 0.05 and <= 0.5):
             Console.Error.WriteLine($"error: --test-split must be a number from 0.05 to 0.5; got '{value}'.");
             return 2;
@@ -111,6 +115,11 @@ try
         var settings = new CsvSettings(csv, label!, task switch { "classification" => LabelKind.Classes, "regression" => LabelKind.Targets, _ => LabelKind.Auto },
             ignore, categorical, hidden, testSplit, decimalSeparator);
         TextTable table = TextTable.Read(csv);
+        if (folds > 0)
+        {
+            return CrossValidateCsv(table, settings);
+        }
+
         (IReadOnlyList<ModelResult> results, TableEncoder encoder, NeuralCore.Models.Sequential mlp, int unlabelled) = Tasks.Csv(table, settings, seed, epochs);
         bool classes = encoder.Classes is not null;
         var csvReport = new StringBuilder();
@@ -165,14 +174,21 @@ try
     }
 
     var report = new StringBuilder();
-    report.AppendLine(CultureInfo.InvariantCulture, $"# Tabular MLP (seed {seed}, at most {epochs} epochs, 80/20 split)").AppendLine();
-    Section(report, "Diabetes: regression of disease progression (442 × 10)", Tasks.Diabetes(TabularData.Diabetes(dataDir), seed, epochs), ["mae", "rmse", "r2"]);
-    Section(report, "Breast cancer Wisconsin: malignant or benign (569 × 30)", Tasks.BreastCancer(TabularData.BreastCancerData(dataDir), seed, epochs),
-        ["accuracy", "loss", "malignant recall", "malignant precision"]);
-    Section(report, "Wine: three cultivars from 13 chemical measurements (178 × 13)", Tasks.Wine(TabularData.WineData(dataDir), seed, epochs),
-        ["accuracy", "loss", "macro F1"]);
-    Section(report, "Palmer penguins: three species from words and measurements (344 × 7, text)", Tasks.Penguins(TabularData.PenguinsTable(dataDir), seed, epochs),
-        ["accuracy", "loss", "macro F1"]);
+    report.AppendLine(CultureInfo.InvariantCulture, $"# Tabular MLP (seed {seed}, at most {epochs} epochs, {(folds > 0 ? $"{folds}-fold cross-validation, mean ± standard deviation over the folds" : "80/20 split")})").AppendLine();
+    Dataset diabetes = TabularData.Diabetes(dataDir), cancer = TabularData.BreastCancerData(dataDir), wine = TabularData.WineData(dataDir);
+    TextTable penguins = TabularData.PenguinsTable(dataDir);
+    Section(report, "Diabetes: regression of disease progression (442 × 10)", folds == 0 ? Tasks.Diabetes(diabetes, seed, epochs)
+        : Tasks.CrossValidate(DatasetSplits.PlainFoldAssignment(diabetes.Count, folds, shuffle: true, seed), folds, seed,
+            (train, test) => Tasks.Diabetes(diabetes.Subset(train), diabetes.Subset(test), seed, epochs)), ["mae", "rmse", "r2"]);
+    Section(report, "Breast cancer Wisconsin: malignant or benign (569 × 30)", folds == 0 ? Tasks.BreastCancer(cancer, seed, epochs)
+        : Tasks.CrossValidate(DatasetSplits.StratifiedFoldAssignment(cancer.Labels, folds, shuffle: true, seed), folds, seed,
+            (train, test) => Tasks.BreastCancer(cancer.Subset(train), cancer.Subset(test), seed, epochs)), ["accuracy", "loss", "malignant recall", "malignant precision"]);
+    Section(report, "Wine: three cultivars from 13 chemical measurements (178 × 13)", folds == 0 ? Tasks.Wine(wine, seed, epochs)
+        : Tasks.CrossValidate(DatasetSplits.StratifiedFoldAssignment(wine.Labels, folds, shuffle: true, seed), folds, seed,
+            (train, test) => Tasks.Wine(wine.Subset(train), wine.Subset(test), seed, epochs)), ["accuracy", "loss", "macro F1"]);
+    Section(report, "Palmer penguins: three species from words and measurements (344 × 7, text)", folds == 0 ? Tasks.Penguins(penguins, seed, epochs)
+        : Tasks.CrossValidate(DatasetSplits.StratifiedFoldAssignment(Tasks.Codes(penguins.Column("species")), folds, shuffle: true, seed), folds, seed,
+            (train, test) => Tasks.Penguins(penguins.Subset(train), penguins.Subset(test), seed, epochs)), ["accuracy", "loss", "macro F1"]);
     Console.Write(report.ToString());
     if (outDir is not null)
     {
@@ -216,6 +232,37 @@ static string ForCommandLine(string message) => message
     .Replace("TableEncoderOptions.Ignore", "--ignore", StringComparison.Ordinal)
     .Replace("LabelKind = LabelKind.Classes", "--task classification", StringComparison.Ordinal);
 
+// --csv with --folds: each fold's models trained and scored with an encoder fitted on its training rows, the folds
+// stratified by class when the label holds classes; the report only (a model per fold is not one model to keep).
+int CrossValidateCsv(TextTable table, CsvSettings settings)
+{
+    (TextTable labelled, int unlabelled) = Tasks.Labelled(table, settings);
+    bool classes = TableEncoder.Fit(labelled, settings.Label, Tasks.EncoderOptions(settings)).Classes is not null;
+    int[] fold = classes
+        ? DatasetSplits.StratifiedFoldAssignment(Tasks.Codes(labelled.Column(settings.Label)), folds, shuffle: true, seed)
+        : DatasetSplits.PlainFoldAssignment(labelled.Rows, folds, shuffle: true, seed);
+    IReadOnlyList<ModelResult> results = Tasks.CrossValidate(fold, folds, seed,
+        (train, test) => Tasks.CsvOnParts(labelled.Subset(train), labelled.Subset(test), settings, seed, epochs).Results);
+    var csvReport = new StringBuilder();
+    string name = Path.GetFileName(settings.Path);
+    csvReport.AppendLine(CultureInfo.InvariantCulture, $"# Tabular MLP on {name} (seed {seed}, at most {epochs} epochs, {folds}-fold cross-validation{(classes ? " stratified by class" : "")}, mean ± standard deviation over the folds)").AppendLine();
+    if (unlabelled > 0)
+    {
+        csvReport.AppendLine(CultureInfo.InvariantCulture, $"{unlabelled} of {table.Rows} rows have no '{settings.Label}' and were left out.").AppendLine();
+    }
+
+    Section(csvReport, $"{name}: {(classes ? "classes" : "regression")} of '{settings.Label}' ({labelled.Rows} rows)", results,
+        classes ? ["accuracy", "loss", "macro F1"] : ["mae", "rmse", "r2"]);
+    Console.Write(csvReport.ToString());
+    if (outDir is not null)
+    {
+        AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(csvReport.ToString()));
+        Console.WriteLine($"Wrote report.md to {outDir} (cross-validation trains a model per fold and keeps none: run without --folds to save one)");
+    }
+
+    return 0;
+}
+
 static string[] Columns(string list) => [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
 static void Section(StringBuilder report, string title, IReadOnlyList<ModelResult> results, string[] columns)
@@ -226,7 +273,8 @@ static void Section(StringBuilder report, string title, IReadOnlyList<ModelResul
     foreach (ModelResult r in results)
     {
         report.Append(CultureInfo.InvariantCulture, $"| {r.Model} | ");
-        report.Append(string.Join(" | ", columns.Select(c => r.Test.TryGetValue(c, out double v) ? v.ToString("F4", CultureInfo.InvariantCulture) : "–")));
+        report.Append(string.Join(" | ", columns.Select(c => !r.Test.TryGetValue(c, out double v) ? "–"
+            : r.Spread is { } spread ? string.Create(CultureInfo.InvariantCulture, $"{v:F4} ± {spread[c]:F4}") : v.ToString("F4", CultureInfo.InvariantCulture))));
         report.AppendLine(CultureInfo.InvariantCulture, $" | {r.Epochs} | {r.Seconds:F2} | {r.Description} |");
     }
 

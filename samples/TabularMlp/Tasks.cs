@@ -13,8 +13,15 @@ namespace TabularMlp;
 internal sealed record CsvSettings(string Path, string Label, LabelKind Task, IReadOnlyList<string> Ignore, IReadOnlyList<string> Categorical, int Hidden, double TestFraction,
     char DecimalSeparator = '.');
 
-/// <summary>One model's test results.</summary>
-internal sealed record ModelResult(string Model, string Description, IReadOnlyDictionary<string, double> Test, int Epochs, double Seconds);
+/// <summary>
+/// One model's test results; from cross-validation, each metric's mean over the folds, with its standard deviation in
+/// <see cref="Spread"/>, the epochs' mean and the seconds' total.
+/// </summary>
+internal sealed record ModelResult(string Model, string Description, IReadOnlyDictionary<string, double> Test, int Epochs, double Seconds)
+{
+    /// <summary>Each metric's standard deviation over the folds (sample, n - 1), or null for one split.</summary>
+    public IReadOnlyDictionary<string, double>? Spread { get; init; }
+}
 
 /// <summary>
 /// The four tasks: each splits its data 80/20 with a seed, standardizes with the training part's statistics (a
@@ -27,6 +34,12 @@ internal static class Tasks
     public static IReadOnlyList<ModelResult> Diabetes(Dataset data, ulong seed, int epochs)
     {
         (Dataset train, Dataset test) = data.SplitShuffled(0.2, seed);
+        return Diabetes(train, test, seed, epochs);
+    }
+
+    /// <summary><see cref="Diabetes(Dataset, ulong, int)"/> on a given training and test part.</summary>
+    public static IReadOnlyList<ModelResult> Diabetes(Dataset train, Dataset test, ulong seed, int epochs)
+    {
         Standardizer x = Standardizer.Fit(train.Features, train.FeatureSize);
         Standardizer y = Standardizer.Fit(train.Targets, 1);
         Dataset scaledTrain = Scaled(train, x, y), scaledTest = Scaled(test, x, y);
@@ -48,6 +61,13 @@ internal static class Tasks
     public static IReadOnlyList<ModelResult> BreastCancer(Dataset data, ulong seed, int epochs)
     {
         (Dataset train, Dataset test) = data.SplitShuffled(0.2, seed);
+        return BreastCancer(train, test, seed, epochs);
+    }
+
+    /// <summary><see cref="BreastCancer(Dataset, ulong, int)"/> on a given training and test part.</summary>
+    /// <exception cref="InvalidDataException">The training part holds only one class.</exception>
+    public static IReadOnlyList<ModelResult> BreastCancer(Dataset train, Dataset test, ulong seed, int epochs)
+    {
         RequireBothClasses(train);
         Standardizer x = Standardizer.Fit(train.Features, train.FeatureSize);
         Dataset scaledTrain = Scaled(train, x, null), scaledTest = Scaled(test, x, null);
@@ -73,6 +93,12 @@ internal static class Tasks
     public static IReadOnlyList<ModelResult> Wine(Dataset data, ulong seed, int epochs)
     {
         (Dataset train, Dataset test) = data.SplitShuffled(0.2, seed);
+        return Wine(train, test, seed, epochs);
+    }
+
+    /// <summary><see cref="Wine(Dataset, ulong, int)"/> on a given training and test part.</summary>
+    public static IReadOnlyList<ModelResult> Wine(Dataset train, Dataset test, ulong seed, int epochs)
+    {
         var results = new List<ModelResult>();
         int majority = Enumerable.Range(0, 3).MaxBy(c => train.Labels.Count(l => l == c));
         results.Add(new ModelResult("majority class", $"always predicts cultivar {majority}",
@@ -93,6 +119,12 @@ internal static class Tasks
     public static IReadOnlyList<ModelResult> Penguins(TextTable table, ulong seed, int epochs)
     {
         (TextTable trainText, TextTable testText) = table.SplitShuffled(0.2, seed);
+        return Penguins(trainText, testText, seed, epochs);
+    }
+
+    /// <summary><see cref="Penguins(TextTable, ulong, int)"/> on a given training and test part of the text.</summary>
+    public static IReadOnlyList<ModelResult> Penguins(TextTable trainText, TextTable testText, ulong seed, int epochs)
+    {
         TableEncoder encoder = TableEncoder.Fit(trainText, label: "species", new TableEncoderOptions { MissingNumbers = MissingNumbers.Mean });
         Dataset train = encoder.Transform(trainText), test = encoder.Transform(testText);
         int classes = encoder.Classes!.Count, features = encoder.FeatureSize;
@@ -132,28 +164,49 @@ internal static class Tasks
     /// <exception cref="ArgumentException">The label or a named column is not in the table, or a field cannot be encoded (row, column and value named).</exception>
     public static (IReadOnlyList<ModelResult> Results, TableEncoder Encoder, Sequential Mlp, int Unlabelled) Csv(TextTable table, CsvSettings settings, ulong seed, int epochs)
     {
-        string file = Path.GetFileName(settings.Path);
         // Rows without a label can neither train nor be scored: left out, and counted in the report.
+        (table, int unlabelled) = Labelled(table, settings);
+        (TextTable trainText, TextTable testText) = table.SplitShuffled(settings.TestFraction, seed);
+        (IReadOnlyList<ModelResult> results, TableEncoder encoder, Sequential mlp) = CsvOnParts(trainText, testText, settings, seed, epochs);
+        return (results, encoder, mlp, unlabelled);
+    }
+
+    /// <summary>How <c>--csv</c> encodes a table: the settings' columns and separator, missing numbers filled with the training means, unseen categories as zeros.</summary>
+    public static TableEncoderOptions EncoderOptions(CsvSettings settings) => new()
+    {
+        Ignore = settings.Ignore,
+        Categorical = settings.Categorical,
+        LabelKind = settings.Task,
+        MissingNumbers = MissingNumbers.Mean,
+        UnknownCategories = UnknownCategories.AllZero,
+        DecimalSeparator = settings.DecimalSeparator,
+    };
+
+    /// <summary>The rows of <paramref name="table"/> with a label (<see cref="Csv"/> leaves the others out), and how many lack one.</summary>
+    /// <exception cref="InvalidDataException">Fewer than 10 rows have a label.</exception>
+    public static (TextTable Labelled, int Unlabelled) Labelled(TextTable table, CsvSettings settings)
+    {
         var markers = new HashSet<string>(new TableEncoderOptions().MissingMarkers, StringComparer.Ordinal);
         IReadOnlyList<string> labels = table.Column(settings.Label);
         int[] labelled = [.. Enumerable.Range(0, table.Rows).Where(r => !markers.Contains(labels[r]))];
-        int unlabelled = table.Rows - labelled.Length;
-        table = table.Subset(labelled);
-        if (table.Rows < 10)
+        if (labelled.Length < 10)
         {
-            throw new InvalidDataException($"{file} holds {table.Rows} rows with a label; at least 10 are needed to hold out a test part and a validation part.");
+            throw new InvalidDataException($"{Path.GetFileName(settings.Path)} holds {labelled.Length} rows with a label; at least 10 are needed to hold out a test part and a validation part.");
         }
 
-        (TextTable trainText, TextTable testText) = table.SplitShuffled(settings.TestFraction, seed);
-        TableEncoder encoder = TableEncoder.Fit(trainText, settings.Label, new TableEncoderOptions
-        {
-            Ignore = settings.Ignore,
-            Categorical = settings.Categorical,
-            LabelKind = settings.Task,
-            MissingNumbers = MissingNumbers.Mean,
-            UnknownCategories = UnknownCategories.AllZero,
-            DecimalSeparator = settings.DecimalSeparator,
-        });
+        return (table.Subset(labelled), table.Rows - labelled.Length);
+    }
+
+    /// <summary>
+    /// <see cref="Csv"/>'s models on a given training and test part of the (labelled) text: the encoder fitted on the
+    /// training part only.
+    /// </summary>
+    /// <exception cref="InvalidDataException">One class only, or a test row whose class the training part lacks.</exception>
+    public static (IReadOnlyList<ModelResult> Results, TableEncoder Encoder, Sequential Mlp) CsvOnParts(TextTable trainText, TextTable testText, CsvSettings settings,
+        ulong seed, int epochs)
+    {
+        string file = Path.GetFileName(settings.Path);
+        TableEncoder encoder = TableEncoder.Fit(trainText, settings.Label, EncoderOptions(settings));
         int features = encoder.FeatureSize, hidden = settings.Hidden;
         Dataset train = encoder.Transform(trainText);
         if (encoder.Classes is { } names)
@@ -186,7 +239,7 @@ internal static class Tasks
                 FitMulticlass("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense({classes}), cross-entropy, Adam(0.01), early stopping",
                     mlp, train, test, epochs, seed),
             ];
-            return (results, encoder, mlp, unlabelled);
+            return (results, encoder, mlp);
         }
         else
         {
@@ -206,8 +259,58 @@ internal static class Tasks
                 FitRawRegression("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense(1) → Normalization (inverted), MSE, Adam(0.01), early stopping",
                     mlp, train, test, epochs, seed),
             ];
-            return (results, encoder, mlp, unlabelled);
+            return (results, encoder, mlp);
         }
+    }
+
+    /// <summary>
+    /// k-fold cross-validation: <paramref name="run"/> trains and scores on every fold's training rows (all folds but
+    /// one) and test rows (that fold); each model's metrics are averaged over the folds, with their sample standard
+    /// deviations, its epochs averaged and its seconds added up.
+    /// </summary>
+    /// <param name="fold">Each row's fold (<see cref="DatasetSplits.PlainFoldAssignment"/> or <see cref="DatasetSplits.StratifiedFoldAssignment"/>).</param>
+    /// <param name="folds">The number of folds.</param>
+    /// <param name="seed">The seed of each fold's order of training rows.</param>
+    /// <param name="run">The task on one fold: its training rows (shuffled) and its test rows (in order).</param>
+    public static IReadOnlyList<ModelResult> CrossValidate(int[] fold, int folds, ulong seed, Func<int[], int[], IReadOnlyList<ModelResult>> run)
+    {
+        var perFold = new List<IReadOnlyList<ModelResult>>(folds);
+        for (int f = 0; f < folds; f++)
+        {
+            int[] rows = [.. Enumerable.Range(0, fold.Length).Where(i => fold[i] != f)], test = [.. Enumerable.Range(0, fold.Length).Where(i => fold[i] == f)];
+
+            // Shuffled: the models hold out the last fifth of their training rows for early stopping (Keras's rule),
+            // which in a file sorted by class (penguins) was one species, never trained on (76% and 64% accuracy).
+            int[] order = Permutation.Create(rows.Length, seed + (ulong)f);
+            int[] train = [.. order.Select(i => rows[i])];
+            perFold.Add(run(train, test));
+        }
+
+        var results = new List<ModelResult>();
+        foreach (ModelResult first in perFold[0])
+        {
+            ModelResult[] all = [.. perFold.Select(results => results.Single(r => r.Model == first.Model))];
+            var means = new Dictionary<string, double>();
+            var spreads = new Dictionary<string, double>();
+            foreach (string metric in first.Test.Keys)
+            {
+                double[] values = [.. all.Select(r => r.Test[metric])];
+                double mean = values.Average();
+                means[metric] = mean;
+                spreads[metric] = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
+            }
+
+            results.Add(new ModelResult(first.Model, first.Description, means, (int)Math.Round(all.Average(r => r.Epochs)), all.Sum(r => r.Seconds)) { Spread = spreads });
+        }
+
+        return results;
+    }
+
+    /// <summary>Class codes in the order each class first appears, for stratifying the rows of a text column.</summary>
+    public static int[] Codes(IReadOnlyList<string> labels)
+    {
+        var codes = new Dictionary<string, int>(StringComparer.Ordinal);
+        return [.. labels.Select(l => codes.TryGetValue(l, out int c) ? c : codes[l] = codes.Count)];
     }
 
     private static ModelResult FitRawRegression(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed)

@@ -96,7 +96,7 @@ public static class DatasetSplits
     /// <c>StratifiedKFold</c>): the samples divided into <paramref name="folds"/> folds, and for each fold in turn the
     /// other samples to train and the fold to validate. Folds are produced one at a time as the sequence is read, each
     /// pair a copy, so that only one is held at once. The arguments are checked at the call. See
-    /// <see cref="FoldAssignment"/> for how samples are assigned.
+    /// <see cref="FoldAssignment(Dataset, int, bool, bool, ulong)"/> for how samples are assigned.
     /// </summary>
     /// <param name="data">The samples; stratifying needs class labels.</param>
     /// <param name="folds">k, from 2 to the number of samples.</param>
@@ -136,36 +136,66 @@ public static class DatasetSplits
     public static int[] FoldAssignment(Dataset data, int folds, bool shuffle = false, bool stratify = false, ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
-        int n = data.Count;
-        if (folds < 2 || folds > n)
-        {
-            throw new ArgumentOutOfRangeException(nameof(folds), folds,
-                $"Cross-validation needs from 2 folds to one per sample ({n}); got {folds}.");
-        }
-
-        int[] fold = new int[n];
         if (!stratify)
         {
-            int[]? order = shuffle ? Permutation.Create(n, seed) : null;
-            for (int f = 0, position = 0; f < folds; f++)
-            {
-                int size = (n / folds) + (f < n % folds ? 1 : 0);
-                for (int end = position + size; position < end; position++)
-                {
-                    fold[order is null ? position : order[position]] = f;
-                }
-            }
-
-            return fold;
+            return PlainFoldAssignment(data.Count, folds, shuffle, seed);
         }
 
+        CheckFolds(data.Count, folds);
         if (!data.HasLabels)
         {
             throw new ArgumentException("Stratifying needs class labels; this dataset holds real-valued targets.", nameof(stratify));
         }
 
-        // Classes in the order they first appear, each with its samples in the data's order.
-        int[] labels = data.Labels;
+        return StratifiedFoldAssignment(data.Labels, folds, shuffle, seed);
+    }
+
+    /// <summary>
+    /// The fold of each of <paramref name="count"/> items (rows of a table, say) for k-fold cross-validation, as
+    /// scikit-learn's <c>KFold</c>: the items in order (or in a seeded random order with <paramref name="shuffle"/>) cut
+    /// into k runs, the first <c>count mod k</c> one item longer.
+    /// </summary>
+    /// <param name="count">The number of items.</param>
+    /// <param name="folds">k, from 2 to <paramref name="count"/>.</param>
+    /// <param name="shuffle">Whether folds are drawn at random (seeded).</param>
+    /// <param name="seed">The seed of the draws.</param>
+    /// <returns>For each item, its fold in <c>[0, folds)</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2 or above <paramref name="count"/>.</exception>
+    public static int[] PlainFoldAssignment(int count, int folds, bool shuffle = false, ulong seed = 0)
+    {
+        CheckFolds(count, folds);
+        int[] fold = new int[count];
+        int[]? order = shuffle ? Permutation.Create(count, seed) : null;
+        for (int f = 0, position = 0; f < folds; f++)
+        {
+            int size = (count / folds) + (f < count % folds ? 1 : 0);
+            for (int end = position + size; position < end; position++)
+            {
+                fold[order is null ? position : order[position]] = f;
+            }
+        }
+
+        return fold;
+    }
+
+    /// <summary>
+    /// The fold of each item of class <c>labels[i]</c> for stratified k-fold cross-validation, as scikit-learn's
+    /// <c>StratifiedKFold</c> (see <see cref="FoldAssignment(Dataset, int, bool, bool, ulong)"/>): any integers serve as
+    /// classes, so the labels of a table's text column can be given as codes.
+    /// </summary>
+    /// <param name="labels">Each item's class.</param>
+    /// <param name="folds">k, from 2 to the number of items.</param>
+    /// <param name="shuffle">Whether each class's folds are drawn at random (seeded).</param>
+    /// <param name="seed">The seed of the draws.</param>
+    /// <returns>For each item, its fold in <c>[0, folds)</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2 or above the number of items.</exception>
+    /// <exception cref="ArgumentException">Every class has fewer items than <paramref name="folds"/>.</exception>
+    public static int[] StratifiedFoldAssignment(ReadOnlySpan<int> labels, int folds, bool shuffle = false, ulong seed = 0)
+    {
+        int n = labels.Length;
+        CheckFolds(n, folds);
+
+        // Classes in the order they first appear, each with its items in order.
         var members = new List<List<int>>();
         var classOf = new Dictionary<int, int>();
         for (int i = 0; i < n; i++)
@@ -187,6 +217,7 @@ public static class DatasetSplits
         }
 
         // Lined up class by class, position p goes to fold p mod k: that fixes each class's count per fold.
+        int[] fold = new int[n];
         int[] counts = new int[folds];
         int start = 0;
         for (int c = 0; c < members.Count; c++)
@@ -213,6 +244,15 @@ public static class DatasetSplits
         }
 
         return fold;
+    }
+
+    private static void CheckFolds(int count, int folds)
+    {
+        if (folds < 2 || folds > count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(folds), folds,
+                $"Cross-validation needs from 2 folds to one per sample ({count}); got {folds}.");
+        }
     }
 
     private static IEnumerable<(Dataset Training, Dataset Validation)> Folds(Dataset data, int[] fold, int folds)

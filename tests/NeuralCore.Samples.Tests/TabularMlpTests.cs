@@ -267,6 +267,45 @@ public class TabularMlpTests
     }
 
     [Fact]
+    public async Task Cross_validation_scores_every_fold_and_the_csv_mode_keeps_only_its_report()
+    {
+        // Wine, three folds stratified by cultivar: each model's mean over the folds with its spread, better than the
+        // majority class; the training rows come shuffled, the test rows in order, and every row is tested once.
+        Dataset wine = TabularData.WineData(Folder);
+        int[] fold = DatasetSplits.StratifiedFoldAssignment(wine.Labels, 3, shuffle: true, seed: 4);
+        var tested = new List<int>();
+        IReadOnlyList<ModelResult> results = Tasks.CrossValidate(fold, 3, 4, (train, test) =>
+        {
+            Assert.Equal(wine.Count, train.Length + test.Length);
+            Assert.NotEqual(train.Order(), train);
+            tested.AddRange(test);
+            return Tasks.Wine(wine.Subset(train), wine.Subset(test), 4, 200);
+        });
+        Assert.Equal(Enumerable.Range(0, wine.Count), tested.Order());
+        var byModel = results.ToDictionary(r => r.Model);
+        Assert.True(byModel["MLP"].Test["accuracy"] > byModel["majority class"].Test["accuracy"] + 0.3, $"MLP {byModel["MLP"].Test["accuracy"]}");
+        Assert.All(results, r => Assert.True(r.Spread!["accuracy"] is >= 0 and < 0.2, $"{r.Model}: spread {r.Spread!["accuracy"]}"));
+
+        string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-folds-{Guid.NewGuid():N}");
+        try
+        {
+            (int exitCode, string output, string error) = await RunTabularMlp("--csv", Path.Combine(TabularData.Find()!, TabularData.Penguins), "--label", "species",
+                "--epochs", "60", "--folds", "3", "--out", folder);
+            Assert.True(exitCode == 0, error);
+            Assert.Contains("3-fold cross-validation stratified by class", output, StringComparison.Ordinal);
+            Assert.Contains(" ± ", output, StringComparison.Ordinal);
+            Assert.Equal(["report.md"], Directory.GetFiles(folder).Select(Path.GetFileName));
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Decimal_commas_are_named_with_the_flag_that_reads_them_and_read_with_it()
     {
         string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-comma-{Guid.NewGuid():N}.csv");
@@ -324,6 +363,8 @@ public class TabularMlpTests
     [InlineData(2, "--task, --ignore, --categorical and --decimal-separator describe a --csv file", "--ignore", "id")]
     [InlineData(1, "/nonexistent-neuralcore.csv: no such table file", "--csv", "/nonexistent-neuralcore.csv", "--label", "y")]
     [InlineData(2, "--decimal-separator must be . or ,; got ';'", "--decimal-separator", ";")]
+    [InlineData(2, "--folds must be an integer from 2 to 20; got '1'", "--folds", "1")]
+    [InlineData(2, "--folds must be an integer from 2 to 20; got '21'", "--folds", "21")]
     public async Task Bad_arguments_get_one_line_naming_them_and_no_stack_trace(int exitCode, string message, params string[] args)
     {
         // Each of these ended in an unhandled exception's stack trace (exit 134), the last only after training.

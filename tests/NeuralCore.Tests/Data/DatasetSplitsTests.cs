@@ -109,6 +109,12 @@ public class DatasetSplitsTests
         Assert.Equal([0, 0, 0, 0, 1, 1, 1, 2, 2, 2], DatasetSplits.FoldAssignment(plain, 3));
         var labelled = new Dataset(new float[KFoldLabels.Length], KFoldLabels, 1);
         Assert.Equal([0, 0, 0, 1, 0, 1, 0, 1, 2, 1, 2, 2, 2, 3, 3, 3, 3, 1, 2], DatasetSplits.FoldAssignment(labelled, 4, stratify: true));
+
+        // The same from a count and from labels alone (a table's rows, a text column's codes).
+        Assert.Equal([0, 0, 0, 0, 1, 1, 1, 2, 2, 2], DatasetSplits.PlainFoldAssignment(10, 3));
+        Assert.Equal([0, 0, 0, 1, 0, 1, 0, 1, 2, 1, 2, 2, 2, 3, 3, 3, 3, 1, 2], DatasetSplits.StratifiedFoldAssignment(KFoldLabels, 4));
+        Assert.Equal(DatasetSplits.FoldAssignment(labelled, 4, shuffle: true, stratify: true, seed: 5), DatasetSplits.StratifiedFoldAssignment(KFoldLabels, 4, shuffle: true, seed: 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DatasetSplits.PlainFoldAssignment(3, 4));
     }
 
     [Theory]
