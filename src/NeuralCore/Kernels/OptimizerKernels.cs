@@ -547,11 +547,7 @@ public static class OptimizerKernels
             TLanes g = TLanes.Load(ref _g, index);
             TLanes m = TLanes.Load(ref _m, index);
             TLanes v = TLanes.Load(ref _v, index);
-            m += (g - m) * TLanes.Create(_oneMinusBeta1);
-            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
-            TLanes floor = TLanes.Create(MomentFloor);
-            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
-            v = TLanes.FlushBelow(v, floor, v);
+            (m, v) = AdamMoments(g, m, v, _oneMinusBeta1, _oneMinusBeta2);
             TLanes.Store(m, ref _m, index);
             TLanes.Store(v, ref _v, index);
             if (_amsgrad)
@@ -563,6 +559,23 @@ public static class OptimizerKernels
             TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_alpha) * m / (TLanes.Sqrt(v) + TLanes.Create(_epsilon))), ref _p, index);
         }
     }
+
+    // Adam's moments as Keras updates them, flushed below MomentFloor (AdamStep, LambStep and LambNormStep share them).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (TLanes M, TLanes V) AdamMoments<TLanes>(TLanes g, TLanes m, TLanes v, float oneMinusBeta1, float oneMinusBeta2)
+        where TLanes : struct, ILanes<TLanes>
+    {
+        m += (g - m) * TLanes.Create(oneMinusBeta1);
+        v += ((g * g) - v) * TLanes.Create(oneMinusBeta2);
+        TLanes floor = TLanes.Create(MomentFloor);
+        return (TLanes.FlushBelow(TLanes.Abs(m), floor, m), TLanes.FlushBelow(v, floor, v));
+    }
+
+    // LAMB's update direction u = (m / c1) / (√(v / c2) + ε), the same in its norms' pass and in its step.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TLanes LambDirection<TLanes>(TLanes m, TLanes v, float correction1, float correction2, float epsilon)
+        where TLanes : struct, ILanes<TLanes> =>
+        m / TLanes.Create(correction1) / (TLanes.Sqrt(v / TLanes.Create(correction2)) + TLanes.Create(epsilon));
 
     private readonly ref struct LambStep(
         Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> firstMoment, Span<float> secondMoment,
@@ -581,14 +594,10 @@ public static class OptimizerKernels
             TLanes g = TLanes.Load(ref _g, index);
             TLanes m = TLanes.Load(ref _m, index);
             TLanes v = TLanes.Load(ref _v, index);
-            m += (g - m) * TLanes.Create(_oneMinusBeta1);
-            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
-            TLanes floor = TLanes.Create(MomentFloor);
-            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
-            v = TLanes.FlushBelow(v, floor, v);
+            (m, v) = AdamMoments(g, m, v, _oneMinusBeta1, _oneMinusBeta2);
             TLanes.Store(m, ref _m, index);
             TLanes.Store(v, ref _v, index);
-            TLanes u = m / TLanes.Create(correction1) / (TLanes.Sqrt(v / TLanes.Create(correction2)) + TLanes.Create(epsilon));
+            TLanes u = LambDirection(m, v, correction1, correction2, epsilon);
             TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(step) * u), ref _p, index);
         }
     }
@@ -617,12 +626,8 @@ public static class OptimizerKernels
             TLanes g = TLanes.Load(ref _g, index);
             TLanes m = TLanes.Load(ref _m, index);
             TLanes v = TLanes.Load(ref _v, index);
-            m += (g - m) * TLanes.Create(_oneMinusBeta1);
-            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
-            TLanes floor = TLanes.Create(MomentFloor);
-            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
-            v = TLanes.FlushBelow(v, floor, v);
-            TLanes u = m / TLanes.Create(correction1) / (TLanes.Sqrt(v / TLanes.Create(correction2)) + TLanes.Create(epsilon));
+            (m, v) = AdamMoments(g, m, v, _oneMinusBeta1, _oneMinusBeta2);
+            TLanes u = LambDirection(m, v, correction1, correction2, epsilon);
             TLanes.AddSquares(theta, ref thetas);
             TLanes.AddSquares(u, ref updates);
         }
@@ -825,11 +830,7 @@ public static class OptimizerKernels
             TLanes g = TLanes.Load(ref _g, index);
             TLanes m = TLanes.Load(ref _m, index);
             TLanes v = TLanes.Load(ref _v, index);
-            m += (g - m) * TLanes.Create(_oneMinusBeta1);
-            v += ((g * g) - v) * TLanes.Create(_oneMinusBeta2);
-            TLanes floor = TLanes.Create(MomentFloor);
-            m = TLanes.FlushBelow(TLanes.Abs(m), floor, m);
-            v = TLanes.FlushBelow(v, floor, v);
+            (m, v) = AdamMoments(g, m, v, _oneMinusBeta1, _oneMinusBeta2);
             TLanes.Store(m, ref _m, index);
             TLanes.Store(v, ref _v, index);
             TLanes step = (TLanes.Create(_momentumStep) * m) + (TLanes.Create(_gradientStep) * g);
