@@ -17,6 +17,7 @@ int epochs = 300, hidden = 32, folds = 0;
 double testSplit = 0.2;
 string? dataDir = null, outDir = null, csv = null, label = null;
 string task = "auto";
+bool testSplitGiven = false;
 char decimalSeparator = '.';
 string[] ignore = [], categorical = [];
 for (int i = 0; i < args.Length; i++)
@@ -88,12 +89,21 @@ for (int i = 0; i < args.Length; i++)
         case "--test-split" when !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out testSplit) || !(testSplit is >= 0.05 and <= 0.5):
             Console.Error.WriteLine($"error: --test-split must be a number from 0.05 to 0.5; got '{value}'.");
             return 2;
+        case "--test-split":
+            testSplitGiven = true;
+            break;
     }
 }
 
 if ((csv is null) != (label is null))
 {
     Console.Error.WriteLine($"error: {(csv is null ? "--label needs --csv FILE" : "--csv needs --label COLUMN")}: the file and the column to predict go together. {Usage}");
+    return 2;
+}
+
+if (folds > 0 && testSplitGiven)
+{
+    Console.Error.WriteLine($"error: --test-split and --folds each decide what is held out: give one. {Usage}");
     return 2;
 }
 
@@ -238,13 +248,30 @@ int CrossValidateCsv(TextTable table, CsvSettings settings)
 {
     (TextTable labelled, int unlabelled) = Tasks.Labelled(table, settings);
     bool classes = TableEncoder.Fit(labelled, settings.Label, Tasks.EncoderOptions(settings)).Classes is not null;
+    string name = Path.GetFileName(settings.Path);
+    if (classes)
+    {
+        // A class of one row is in one fold only, so that fold's training rows never hold it: refused before training.
+        string[] rare = [.. labelled.Column(settings.Label).GroupBy(l => l, StringComparer.Ordinal).Where(g => g.Count() < 2).Select(g => $"'{g.Key}'")];
+        if (rare.Length > 0)
+        {
+            throw new InvalidDataException(
+                $"{name}: the class{(rare.Length > 1 ? "es" : "")} {string.Join(", ", rare.Take(5))}{(rare.Length > 5 ? $" and {rare.Length - 5} more" : "")} of '{settings.Label}' {(rare.Length > 1 ? "hold" : "holds")} one row: cross-validation trains every fold without it. Remove such rows, or run without --folds.");
+        }
+    }
+    else if (labelled.Rows < 2 * folds)
+    {
+        // R² needs two test rows: a fold of one gave NaN, and the mean over the folds with it.
+        throw new InvalidDataException(
+            $"{name}: {labelled.Rows} labelled rows make test folds of one row with --folds {folds}, whose R² is undefined; use at most --folds {labelled.Rows / 2}.");
+    }
+
     int[] fold = classes
         ? DatasetSplits.StratifiedFoldAssignment(Tasks.Codes(labelled.Column(settings.Label)), folds, shuffle: true, seed)
         : DatasetSplits.PlainFoldAssignment(labelled.Rows, folds, shuffle: true, seed);
     IReadOnlyList<ModelResult> results = Tasks.CrossValidate(fold, folds, seed,
         (train, test) => Tasks.CsvOnParts(labelled.Subset(train), labelled.Subset(test), settings, seed, epochs).Results);
     var csvReport = new StringBuilder();
-    string name = Path.GetFileName(settings.Path);
     csvReport.AppendLine(CultureInfo.InvariantCulture, $"# Tabular MLP on {name} (seed {seed}, at most {epochs} epochs, {folds}-fold cross-validation{(classes ? " stratified by class" : "")}, mean ± standard deviation over the folds)").AppendLine();
     if (unlabelled > 0)
     {
@@ -256,6 +283,9 @@ int CrossValidateCsv(TextTable table, CsvSettings settings)
     Console.Write(csvReport.ToString());
     if (outDir is not null)
     {
+        // A folder with a report holds that run's outputs only: an earlier single split's model and encoder are removed.
+        File.Delete(Path.Combine(outDir, "model.ncm"));
+        File.Delete(Path.Combine(outDir, "encoder.json"));
         AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(csvReport.ToString()));
         Console.WriteLine($"Wrote report.md to {outDir} (cross-validation trains a model per fold and keeps none: run without --folds to save one)");
     }

@@ -289,12 +289,27 @@ public class TabularMlpTests
         string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-folds-{Guid.NewGuid():N}");
         try
         {
+            // An earlier single split's model and encoder in the folder are removed: its report would not be theirs.
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "model.ncm"), "old");
+            File.WriteAllText(Path.Combine(folder, "encoder.json"), "old");
             (int exitCode, string output, string error) = await RunTabularMlp("--csv", Path.Combine(TabularData.Find()!, TabularData.Penguins), "--label", "species",
                 "--epochs", "60", "--folds", "3", "--out", folder);
             Assert.True(exitCode == 0, error);
             Assert.Contains("3-fold cross-validation stratified by class", output, StringComparison.Ordinal);
             Assert.Contains(" ± ", output, StringComparison.Ordinal);
             Assert.Equal(["report.md"], Directory.GetFiles(folder).Select(Path.GetFileName));
+
+            // A class of one row, and regression folds of one test row, are refused before training, naming the fix.
+            string rare = Path.Combine(folder, "rare.csv"), few = Path.Combine(folder, "few.csv");
+            File.WriteAllLines(rare, ["a,b,y", .. Enumerable.Range(0, 30).Select(i => $"{i},{i % 7},{(i == 7 ? "rare" : i % 2 == 0 ? "p" : "q")}")]);
+            File.WriteAllLines(few, ["x,y", .. Enumerable.Range(0, 10).Select(i => $"{i},{(i * 7) % 5}.5")]);
+            (exitCode, _, error) = await RunTabularMlp("--csv", rare, "--label", "y", "--folds", "3", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("the class 'rare' of 'y' holds one row: cross-validation trains every fold without it", error, StringComparison.Ordinal);
+            (exitCode, _, error) = await RunTabularMlp("--csv", few, "--label", "y", "--folds", "10", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("10 labelled rows make test folds of one row with --folds 10, whose R² is undefined; use at most --folds 5", error, StringComparison.Ordinal);
         }
         finally
         {
@@ -365,6 +380,7 @@ public class TabularMlpTests
     [InlineData(2, "--decimal-separator must be . or ,; got ';'", "--decimal-separator", ";")]
     [InlineData(2, "--folds must be an integer from 2 to 20; got '1'", "--folds", "1")]
     [InlineData(2, "--folds must be an integer from 2 to 20; got '21'", "--folds", "21")]
+    [InlineData(2, "--test-split and --folds each decide what is held out: give one", "--folds", "3", "--test-split", "0.3")]
     public async Task Bad_arguments_get_one_line_naming_them_and_no_stack_trace(int exitCode, string message, params string[] args)
     {
         // Each of these ended in an unhandled exception's stack trace (exit 134), the last only after training.
