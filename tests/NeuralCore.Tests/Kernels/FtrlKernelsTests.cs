@@ -39,6 +39,33 @@ public class FtrlKernelsTests
     }
 
     [Fact]
+    public void A_rate_that_changes_between_steps_is_the_one_each_step_divides_by()
+    {
+        // Keras's update_step in double with every term on, the rate changed before each step as a schedule does.
+        const double power = -0.5, l1 = 0.01, l2 = 0.05, shrink = 0.02, beta = 0.3;
+        float[] rates = [0.5f, 0.2f, 0.05f, 0.3f, 0.01f];
+        var ftrl = new Ftrl(new FtrlOptions(0.5f, (float)power, 0.1f, (float)l1, (float)l2, (float)shrink, (float)beta));
+        ftrl.Initialize(4);
+        float[] theta = [0.5f, -1.5f, 2f, 0f];
+        double[] w = [0.5, -1.5, 2, 0], n = [0.1, 0.1, 0.1, 0.1], z = new double[4];
+        for (int step = 0; step < rates.Length; step++)
+        {
+            float[] g = [0.1f * (step + 1), -0.3f, 1f / (step + 1), -0.05f * (step + 1) * (step + 1)];
+            ftrl.LearningRate = rates[step];
+            ftrl.Update(theta, g);
+            double lr = rates[step], l2Total = l2 + (beta / (2 * lr));
+            for (int i = 0; i < 4; i++)
+            {
+                double next = n[i] + ((double)g[i] * g[i]);
+                z[i] += g[i] + (2 * shrink * w[i]) - ((Math.Pow(next, -power) - Math.Pow(n[i], -power)) / lr * w[i]);
+                w[i] = (Math.Clamp(z[i], -l1, l1) - z[i]) / ((Math.Pow(next, -power) / lr) + (2 * l2Total));
+                n[i] = next;
+                Assert.True(Math.Abs(w[i] - theta[i]) <= 1e-5 * Math.Max(1, Math.Abs(w[i])), $"step {step}, element {i}: {theta[i]:G9}, expected {w[i]:G9}");
+            }
+        }
+    }
+
+    [Fact]
     public void An_l1_strength_leaves_weakly_pulled_parameters_exactly_zero_and_a_zero_rate_changes_nothing()
     {
         // Gradients of 1e-3 against an L1 strength of 1: |z| stays below it, so every parameter is 0 after each step.
