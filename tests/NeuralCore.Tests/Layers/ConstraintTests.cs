@@ -12,6 +12,7 @@ namespace NeuralCore.Tests.Layers;
 /// <see cref="Constraint"/>: Keras's four projections against their formulas in double, along either axis and on a
 /// bias; applied after every update a model makes, on any thread count; saved with the model.
 /// </summary>
+[Collection(SerialTests.Name)]
 public sealed class ConstraintTests : IDisposable
 {
     private const double Eps = 1e-7;

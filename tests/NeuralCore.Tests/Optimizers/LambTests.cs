@@ -12,6 +12,7 @@ namespace NeuralCore.Tests.Optimizers;
 /// <see cref="Lamb"/> beyond Keras's one-variable golden values (<see cref="KerasOptimizerTests"/>): each variable's own
 /// trust ratio, the fallback to 1, the decayed and clipped inputs of the ratio, and training on any thread count.
 /// </summary>
+[Collection(SerialTests.Name)]
 public class LambTests
 {
     [Fact]
