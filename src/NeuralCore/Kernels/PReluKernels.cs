@@ -30,13 +30,10 @@ public static class PReluKernels
         bool shared = alpha.Length == 1 && features > 1;
         for (int n = 0; n < batch; n++)
         {
-            ReadOnlySpan<float> xs = x.Slice(n * features, features);
-            Span<float> ys = y.Slice(n * features, features);
-            int j = shared ? Run(new ForwardSharedRow(xs, ys, alpha[0]), features, isa) : Run(new ForwardRow(xs, ys, alpha), features, isa);
-            for (; j < features; j++)
+            var row = new ForwardRow(x.Slice(n * features, features), y.Slice(n * features, features), alpha, shared);
+            for (int j = Run(row, features, isa); j < features; j++)
             {
-                float v = xs[j];
-                ys[j] = v < 0f ? alpha[shared ? 0 : j] * v : v;
+                row.Invoke<Lane1>((nuint)j);
             }
         }
     }
@@ -150,33 +147,21 @@ public static class PReluKernels
         return i;
     }
 
-    private readonly ref struct ForwardRow(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> alpha) : IElementwiseStep
+    // One row of the forward: each feature's slope loaded, or with one shared slope broadcast.
+    private readonly ref struct ForwardRow(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> alpha, bool shared) : IElementwiseStep
     {
         private readonly ref float _x = ref MemoryMarshal.GetReference(x);
         private readonly ref float _y = ref MemoryMarshal.GetReference(y);
         private readonly ref float _alpha = ref MemoryMarshal.GetReference(alpha);
+        private readonly bool _shared = shared;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TLanes>(nuint index)
             where TLanes : struct, ILanes<TLanes>
         {
             TLanes v = TLanes.Load(ref _x, index);
-            TLanes.Store(TLanes.WhereNegative(v, TLanes.Load(ref _alpha, index) * v, v), ref _y, index);
-        }
-    }
-
-    // One slope for every feature: broadcast instead of loaded.
-    private readonly ref struct ForwardSharedRow(ReadOnlySpan<float> x, Span<float> y, float alpha) : IElementwiseStep
-    {
-        private readonly ref float _x = ref MemoryMarshal.GetReference(x);
-        private readonly ref float _y = ref MemoryMarshal.GetReference(y);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Invoke<TLanes>(nuint index)
-            where TLanes : struct, ILanes<TLanes>
-        {
-            TLanes v = TLanes.Load(ref _x, index);
-            TLanes.Store(TLanes.WhereNegative(v, TLanes.Create(alpha) * v, v), ref _y, index);
+            TLanes slope = _shared ? TLanes.Create(_alpha) : TLanes.Load(ref _alpha, index);
+            TLanes.Store(TLanes.WhereNegative(v, slope * v, v), ref _y, index);
         }
     }
 

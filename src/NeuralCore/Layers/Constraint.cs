@@ -139,11 +139,8 @@ public sealed class Constraint
                 Span<float> row = weights.Slice(r * columns, columns);
                 if (Kind == ConstraintKind.NonNeg)
                 {
-                    foreach (ref float w in row)
-                    {
-                        // Keras 3's max(w, 0): NaN stays NaN, everything not above 0 (-0 and -∞ too) becomes +0.
-                        w = w > 0f || float.IsNaN(w) ? w : 0f;
-                    }
+                    // Keras 3's max(w, 0), IEEE 754's maximum as there: NaN stays NaN, -0 and -∞ become +0.
+                    TensorPrimitives.Max(row, 0f, row);
                 }
                 else
                 {

@@ -120,7 +120,8 @@ public sealed class Sequential
     /// weights in between. Results are bitwise the same: the products compute the same sums, and the optimizer updates
     /// each element from its own gradient and state wherever they are. Nothing happens, and it returns false, where the
     /// layout does not apply: the first layer is not a dense layer with panels (at most 16 units on the 512-bit path,
-    /// or a width the tile does not divide) or has a kernel constraint (whose norms run along the row-major matrix), the optimizer is not one of the library's element-by-element rules (a
+    /// or a width the tile does not divide) or has a kernel constraint (whose norms run along the row-major matrix), the
+    /// optimizer is not one of the library's element-by-element rules (a
     /// custom <see cref="IOptimizer"/> or <see cref="Optimizer"/> subclass, or <see cref="Optimizer.ClipNorm"/> and
     /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order), or its state was
     /// initialized for another model (the step then fails as it would have).
