@@ -219,7 +219,9 @@ public static class OnnxExport
     {
         CategoricalCrossentropy { FromLogits: true } => graph.AddNode("Softmax", "predictions/Softmax", [input], OnnxAttributeValue.Of("axis", -1L)),
         BinaryCrossentropy { FromLogits: true } => graph.AddNode("Sigmoid", "predictions/Sigmoid", [input]),
-        CategoricalCrossentropy or BinaryCrossentropy or MeanSquaredError or MeanAbsoluteError or Huber or LogCosh => input,
+        CategoricalCrossentropy or BinaryCrossentropy or MeanSquaredError or MeanAbsoluteError or Huber or LogCosh
+            or MeanSquaredLogarithmicError or MeanAbsolutePercentageError or Poisson or KLDivergence or CosineSimilarity or Hinge
+            or SquaredHinge or CategoricalHinge => input,
         _ => throw new NotSupportedException(
             $"The loss {loss.GetType().Name} is not one of the library's, so what its predictions apply is unknown: export with IncludeLossActivation = false for the raw outputs."),
     };

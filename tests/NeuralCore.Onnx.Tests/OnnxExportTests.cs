@@ -259,14 +259,27 @@ public class OnnxExportTests
         mse.Infer(inputs, softmax, 2);
         AssertClose(softmax, Run(mse.ToOnnx(new OnnxExportOptions { InputName = "pixels", OutputName = "probabilities" }), inputs, 2, 4, "pixels"), Tolerance, "softmax layer");
 
-        // Every regression loss predicts the outputs themselves (Huber and LogCosh were refused as unknown losses).
-        foreach (ILoss loss in new ILoss[] { new MeanAbsoluteError(), new Huber(0.5f), new LogCosh() })
+        // Every regression and margin loss predicts the outputs themselves (Huber and LogCosh were refused as unknown
+        // losses); the focal losses from logits apply their squashing as the plain cross-entropies do.
+        ILoss[] losses =
+        [
+            new MeanAbsoluteError(), new Huber(0.5f), new LogCosh(), new MeanSquaredLogarithmicError(), new MeanAbsolutePercentageError(),
+            new CosineSimilarity(), new Hinge(), new SquaredHinge(), new CategoricalHinge(),
+        ];
+        foreach (ILoss loss in losses)
         {
             var regression = new Sequential(4, seed: 3).Add(new Dense(2));
             regression.Compile(loss, new Adam());
             float[] values = new float[4];
             regression.Infer(inputs, values, 2);
             AssertClose(values, Run(regression.ToOnnx(), inputs, 2, 4), Tolerance, loss.Name);
+        }
+
+        foreach (ILoss loss in new ILoss[] { new BinaryFocalCrossentropy(fromLogits: true), new CategoricalFocalCrossentropy(fromLogits: true) })
+        {
+            var focal = new Sequential(4, seed: 3).Add(new Dense(2));
+            focal.Compile(loss, new Adam());
+            AssertClose(focal.Predict(new Dataset(inputs, new int[2], 4)), Run(focal.ToOnnx(), inputs, 2, 4), Tolerance, loss.Name);
         }
     }
 

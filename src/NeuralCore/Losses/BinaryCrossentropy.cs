@@ -15,7 +15,7 @@ namespace NeuralCore.Losses;
 /// <para>From probabilities o (a model ending in Sigmoid), as Keras: <c>p = clip(o, 1e-7, 1 - 1e-7)</c>, the
 /// gradient <c>-t/p + (1 - t)/(1 - p)</c> where the clip is not active and zero where it is.</para>
 /// </remarks>
-public sealed class BinaryCrossentropy : CrossentropyLoss
+public class BinaryCrossentropy : CrossentropyLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="fromLogits">Whether the model outputs logits (no sigmoid layer) rather than probabilities.</param>
@@ -42,7 +42,7 @@ public sealed class BinaryCrossentropy : CrossentropyLoss
     protected override int LabelCount(int outputs) => outputs == 1
         ? 2
         : throw new ArgumentException(
-            $"binary_crossentropy takes class labels (0 or 1) only for a model with one output, and this one has {outputs}: give a [count, {outputs}] array of 0/1 targets, or use CategoricalCrossentropy for one class out of {outputs}.");
+            $"binary_crossentropy takes class labels (0 or 1) only for a model with one output, and this one has {outputs}: give a [count, {outputs}] array of 0/1 targets, or for one class out of {outputs} use SoftmaxCrossEntropy on these raw outputs (CategoricalCrossentropy if the model ends in Softmax).");
 
     /// <inheritdoc/>
     /// <remarks>Values in [0, 1].</remarks>

@@ -49,12 +49,17 @@ public class CategoricalCrossentropy : CrossentropyLoss
 
     /// <inheritdoc/>
     /// <remarks>Probabilities in [0, 1].</remarks>
-    protected override string? CheckValue(float value) =>
-        value is >= 0 and <= 1 ? null : "probabilities in [0, 1] (one-hot rows or class probabilities; for regression use MeanSquaredError)";
+    protected override string? CheckValue(float value) => ProbabilityValue(value);
 
     /// <inheritdoc/>
     /// <remarks>Rows summing to 1 (within 1e-3).</remarks>
-    protected override string? CheckRow(ReadOnlySpan<float> row)
+    protected override string? CheckRow(ReadOnlySpan<float> row) => ProbabilityRow(row);
+
+    // The checks of a target distribution, shared with the other losses that compare distributions.
+    internal static string? ProbabilityValue(float value) =>
+        value is >= 0 and <= 1 ? null : "probabilities in [0, 1] (one-hot rows or class probabilities; for regression use MeanSquaredError)";
+
+    internal static string? ProbabilityRow(ReadOnlySpan<float> row)
     {
         double sum = 0;
         foreach (float v in row)

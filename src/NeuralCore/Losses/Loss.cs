@@ -37,6 +37,12 @@ public abstract class Loss : ILoss
     /// <inheritdoc/>
     public Reduction Reduction { get; }
 
+    /// <summary>
+    /// Whether the loss is undefined for negative outputs (a rate under a logarithm), so that <c>Compile</c> refuses a
+    /// model whose last layer can output them.
+    /// </summary>
+    internal virtual bool NeedsNonNegativeOutputs => false;
+
     /// <inheritdoc/>
     /// <remarks>Writes <c>reduction</c> (Keras's names), then the loss's own settings (<see cref="WriteSettings"/>).</remarks>
     public void WriteConfig(ComponentConfig config)
@@ -265,8 +271,12 @@ public abstract class Loss : ILoss
             int bad = labels[..count].IndexOfAnyExceptInRange(0, classes - 1);
             if (bad >= 0)
             {
+                // Regression values passed as int[] were read as class labels and told about classes only.
+                string advice = Task == LossTask.Regression
+                    ? " If these are values to regress, pass them as float[] targets."
+                    : "";
                 throw new ArgumentException(
-                    $"{name}[{bad}] = {labels[bad]} is outside [0, {classes}): the model has {outputs} output(s) and {Name} takes labels 0 to {classes - 1}.", name);
+                    $"{name}[{bad}] = {labels[bad]} is outside [0, {classes}): the model has {outputs} output(s) and {Name} takes labels 0 to {classes - 1}.{advice}", name);
             }
 
             return;

@@ -4,7 +4,7 @@ using NeuralCore.Configuration;
 namespace NeuralCore.Losses;
 
 /// <summary>
-/// A regression loss that averages an element-wise error over the outputs, <c>l = (1/C) Σ_j e(o_j - t_j)</c>. The
+/// A regression loss that averages an element-wise error over the outputs, <c>l = (1/C) Σ_j e(o_j, t_j)</c>. The
 /// targets are real values, or class labels read as one-hot rows (0/1 values for one output).
 /// </summary>
 public abstract class RegressionLoss : Loss
@@ -23,12 +23,13 @@ public abstract class RegressionLoss : Loss
     /// <inheritdoc/>
     public override LossTask Task => LossTask.Regression;
 
-    /// <summary>The error of one difference <c>d = o - t</c>, and its derivative times <paramref name="scale"/>.</summary>
-    /// <param name="difference">o - t.</param>
+    /// <summary>The error of one output against its target, and its derivative times <paramref name="scale"/>.</summary>
+    /// <param name="output">o, the model's output.</param>
+    /// <param name="target">t, the target.</param>
     /// <param name="scale">The gradient's factor for this output (the sample's scale over the output count).</param>
-    /// <param name="gradient"><c>scale·e'(d)</c>.</param>
-    /// <returns>e(d).</returns>
-    protected abstract double ElementLoss(float difference, float scale, out float gradient);
+    /// <param name="gradient"><c>scale·∂e/∂o</c>.</param>
+    /// <returns>e(o, t).</returns>
+    protected abstract double ElementLoss(float output, float target, float scale, out float gradient);
 
     /// <inheritdoc/>
     protected sealed override double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale)
@@ -38,7 +39,7 @@ public abstract class RegressionLoss : Loss
         double sum = 0;
         for (int j = 0; j < outputs; j++)
         {
-            sum += ElementLoss(output[j] - (label >= 0 ? LabelTarget(label, j, outputs) : target[j]), scale, out grad[j]);
+            sum += ElementLoss(output[j], label >= 0 ? LabelTarget(label, j, outputs) : target[j], scale, out grad[j]);
         }
 
         return sum / outputs;
@@ -68,8 +69,9 @@ public sealed class MeanSquaredError : RegressionLoss
         ComponentRegistry.RegisterLoss("mean_squared_error", config => new MeanSquaredError(ReadReduction(config)));
 
     /// <inheritdoc/>
-    protected override double ElementLoss(float difference, float scale, out float gradient)
+    protected override double ElementLoss(float output, float target, float scale, out float gradient)
     {
+        float difference = output - target;
         gradient = 2f * scale * difference;
         return (double)difference * difference;
     }
@@ -97,8 +99,9 @@ public sealed class MeanAbsoluteError : RegressionLoss
         ComponentRegistry.RegisterLoss("mean_absolute_error", config => new MeanAbsoluteError(ReadReduction(config)));
 
     /// <inheritdoc/>
-    protected override double ElementLoss(float difference, float scale, out float gradient)
+    protected override double ElementLoss(float output, float target, float scale, out float gradient)
     {
+        float difference = output - target;
         // MathF.Sign throws on NaN: a NaN difference gives a NaN loss, which skips the step, and no gradient.
         gradient = difference > 0 ? scale : difference < 0 ? -scale : 0f;
         return Math.Abs(difference);
@@ -139,8 +142,9 @@ public sealed class Huber : RegressionLoss
     protected override void WriteSettings(ComponentConfig config) => config.Set("delta", Delta);
 
     /// <inheritdoc/>
-    protected override double ElementLoss(float difference, float scale, out float gradient)
+    protected override double ElementLoss(float output, float target, float scale, out float gradient)
     {
+        float difference = output - target;
         float magnitude = Math.Abs(difference);
         if (magnitude <= Delta)
         {
@@ -179,8 +183,9 @@ public sealed class LogCosh : RegressionLoss
         ComponentRegistry.RegisterLoss("log_cosh", config => new LogCosh(ReadReduction(config)));
 
     /// <inheritdoc/>
-    protected override double ElementLoss(float difference, float scale, out float gradient)
+    protected override double ElementLoss(float output, float target, float scale, out float gradient)
     {
+        float difference = output - target;
         gradient = scale * MathF.Tanh(difference);
         // Keras's form, d + softplus(-2d) - log 2, written for |d| so that exp never overflows: cosh(100) is 1.3e43.
         double x = Math.Abs((double)difference);

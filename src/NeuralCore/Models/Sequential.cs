@@ -728,11 +728,25 @@ public sealed class Sequential
                 $"{type} scores one class out of several, but the model has {OutputSize} output: give the last layer one unit per class, or for a yes/no problem use BinaryCrossentropy with one output.", nameof(loss));
         }
 
+        if (loss.Input == LossInput.Logits && squashing is not null && loss is not CrossentropyLoss)
+        {
+            // The hinge losses: a margin of 1 on a probability cannot be met.
+            string layer = squashing == "softmax" ? "Softmax" : "Sigmoid";
+            throw new ArgumentException(
+                $"{type} scores raw values against a margin of 1, but the model's last layer {lastName} squashes them into probabilities, which cannot reach it. Remove the {layer} (or the Dense activation): the scores' sign (or argmax) is the class.", nameof(loss));
+        }
+
         if (loss.Input == LossInput.Logits && squashing is not null)
         {
             string layer = squashing == "softmax" ? "Softmax" : "Sigmoid";
             throw new ArgumentException(
                 $"The model's last layer {lastName} already outputs probabilities, and {type} with fromLogits: true applies {squashing} again (training would be slower and reach a worse model). Remove the {layer} (or the Dense activation) and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
+        }
+
+        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(last))
+        {
+            throw new ArgumentException(
+                $"{type} reads the outputs as rates under a logarithm, undefined below 0, but the model's last layer {lastName} can output negative values (training would turn to NaN). End the model with a Softplus layer (or Relu, Sigmoid, or a Dense with activation Relu).", nameof(loss));
         }
 
         if (loss.Input == LossInput.Probabilities)
@@ -746,6 +760,15 @@ public sealed class Sequential
             }
         }
     }
+
+    // Whether a last layer's outputs are never negative.
+    private static bool NonNegativeOutputs(ILayer last) => last switch
+    {
+        Softplus or Sigmoid or Softmax => true,
+        Relu relu => relu.NegativeSlope == 0, // its threshold is never negative
+        Dense { Activation: Activation.Relu or Activation.Sigmoid or Activation.Softmax } => true,
+        _ => false,
+    };
 
     // The arena's variables: every layer's segments, shifted to the layer's place in the arena.
     private List<ParameterSegment> ParameterSegments()

@@ -42,6 +42,12 @@ public readonly record struct Evaluation(double Loss, double Accuracy, int Count
     /// <summary>A hash of the loss, accuracy and count.</summary>
     /// <returns>The hash.</returns>
     public override int GetHashCode() => HashCode.Combine(Loss, Accuracy, Count);
+
+    /// <summary>Every value by its Keras name, to five significant digits: <c>150 samples - loss: 0.10341 - accuracy: 0.97333</c>.</summary>
+    /// <returns>The text.</returns>
+    /// <remarks>The record's own text printed the metrics' dictionary type, and an accuracy of NaN for a regression.</remarks>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Count} samples - {string.Join(" - ", Metrics.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Key}: {m.Value:G5}")))}");
 }
 
 /// <summary>Keras's training loop for a compiled <see cref="Sequential"/>: Fit, Evaluate, predictions.</summary>
@@ -805,6 +811,10 @@ public static class ModelTraining
     /// The predicted class of every sample of a <see cref="Dataset"/>: the argmax of each output row, or for a model
     /// with one output, 1 where its probability is above ½ (its logit above 0 for a loss on logits) and 0 elsewhere.
     /// </summary>
+    /// <remarks>
+    /// Classes mean something only for a classifier, or a regression loss trained on class labels (the notebook's MSE on
+    /// a softmax): a regression of quantities with one output gets 0 and 1 by the ½ threshold, which says nothing.
+    /// </remarks>
     /// <param name="model">The model.</param>
     /// <param name="data">The samples (their targets are not used).</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
@@ -1005,8 +1015,11 @@ public static class ModelTraining
         CheckFeatureSize(model, data, name);
         if (!data.HasLabels && data.TargetSize != model.OutputSize)
         {
+            string advice = data.TargetSize == 1 && model.Loss is { Task: not LossTask.Regression }
+                ? " If these are class indices, make the dataset with int[] labels."
+                : "";
             throw new ArgumentException(
-                $"{name} has targets of shape [{data.Count}, {data.TargetSize}] but the model has {model.OutputSize} outputs (shape [?, {model.OutputSize}]).", name);
+                $"{name} has targets of shape [{data.Count}, {data.TargetSize}] but the model has {model.OutputSize} outputs (shape [?, {model.OutputSize}]).{advice}", name);
         }
     }
 
@@ -1135,6 +1148,14 @@ public static class ModelTraining
     private static void CheckTargetShape(Sequential model, int count, int length, string inputsName, string targetsName)
     {
         int outputs = model.OutputSize;
+        if (outputs > 1 && length == count && model.Loss is { Task: not LossTask.Regression } loss)
+        {
+            // One value per sample for a classifier of several outputs: class indices passed as floats, read as rows of
+            // targets, gave "inputs has shape [150, 4] but targets has shape [50, 3]".
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{targetsName} holds {length} values, one per sample, but the model has {outputs} outputs and {loss.Name} needs a row of {outputs} target values per sample (shape [{count}, {outputs}]). If these are class indices, pass them as int[] labels."), targetsName);
+        }
+
         if (length % outputs != 0)
         {
             throw new ArgumentException(

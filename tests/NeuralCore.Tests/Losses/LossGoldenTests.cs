@@ -155,6 +155,10 @@ public class LossGoldenTests
             new SoftmaxCrossEntropy(0.1f, Reduction.Sum), new CategoricalCrossentropy(labelSmoothing: 0.2f),
             new BinaryCrossentropy(fromLogits: true, labelSmoothing: 0.05f), new BinaryCrossentropy(reduction: Reduction.None),
             new MeanSquaredError(Reduction.Sum), new MeanAbsoluteError(), new Huber(0.5f, Reduction.Sum), new LogCosh(),
+            new MeanSquaredLogarithmicError(Reduction.Sum), new MeanAbsolutePercentageError(), new Poisson(), new KLDivergence(),
+            new CosineSimilarity(Reduction.Sum), new Hinge(), new SquaredHinge(Reduction.Sum), new CategoricalHinge(),
+            new BinaryFocalCrossentropy(true, 0.4f, 1.5f, true, 0.1f, Reduction.Sum), new BinaryFocalCrossentropy(),
+            new CategoricalFocalCrossentropy(0.5f, 0f, true, 0.05f), new CategoricalFocalCrossentropy(),
         ];
         foreach (ILoss loss in losses)
         {

@@ -15,7 +15,9 @@ public class LossGradientTests
     public static TheoryData<string> Losses() =>
     [
         "cce_logits", "cce_logits_smoothing", "cce_probabilities", "bce_logits", "bce_logits_smoothing",
-        "bce_probabilities", "mse", "mae", "cce_logits_sum", "huber", "log_cosh",
+        "bce_probabilities", "mse", "mae", "cce_logits_sum", "huber", "log_cosh", "msle", "mape", "poisson", "kld", "cosine",
+        "hinge", "squared_hinge", "categorical_hinge", "binary_focal_logits", "binary_focal_probabilities",
+        "binary_focal_balanced", "categorical_focal_logits", "categorical_focal_probabilities", "categorical_focal_half",
     ];
 
     private static ILoss Create(string name) => name switch
@@ -31,6 +33,20 @@ public class LossGradientTests
         "cce_logits_sum" => new SoftmaxCrossEntropy(reduction: Reduction.Sum),
         "huber" => new Huber(0.7f),
         "log_cosh" => new LogCosh(),
+        "msle" => new MeanSquaredLogarithmicError(),
+        "mape" => new MeanAbsolutePercentageError(),
+        "poisson" => new Poisson(),
+        "kld" => new KLDivergence(),
+        "cosine" => new CosineSimilarity(),
+        "hinge" => new Hinge(),
+        "squared_hinge" => new SquaredHinge(),
+        "categorical_hinge" => new CategoricalHinge(),
+        "binary_focal_logits" => new BinaryFocalCrossentropy(fromLogits: true),
+        "binary_focal_probabilities" => new BinaryFocalCrossentropy(),
+        "binary_focal_balanced" => new BinaryFocalCrossentropy(applyClassBalancing: true, alpha: 0.3f, gamma: 1.5f, fromLogits: true, labelSmoothing: 0.1f),
+        "categorical_focal_logits" => new CategoricalFocalCrossentropy(fromLogits: true),
+        "categorical_focal_probabilities" => new CategoricalFocalCrossentropy(alpha: 1f),
+        "categorical_focal_half" => new CategoricalFocalCrossentropy(alpha: 0.5f, gamma: 0.5f, fromLogits: true, labelSmoothing: 0.2f),
         _ => throw new ArgumentException(name, nameof(name)),
     };
 
@@ -50,29 +66,7 @@ public class LossGradientTests
             for (int r = 0; r < batch; r++)
             {
                 labels[r] = random.Next(outputs);
-                float rowSum = 0;
-                for (int j = 0; j < outputs; j++)
-                {
-                    int i = (r * outputs) + j;
-
-                    // Probabilities stay well inside Keras's clip; MAE's kinks (at o = t, for t in [0, 1], labels
-                    // included) stay more than a step away.
-                    double u = random.NextDouble();
-                    output[i] = loss.Input == LossInput.Probabilities ? 0.3f + (0.65f * (float)u)
-                        : loss is MeanAbsoluteError ? (u < 0.5 ? -1.1f - (float)(4 * u) : 1.1f + (float)(4 * (u - 0.5)))
-                        : (float)((u * 6) - 3);
-                    values[i] = (float)random.NextDouble();
-
-                    rowSum += values[i];
-                }
-
-                if (loss.Task == LossTask.MultiClass)
-                {
-                    for (int j = 0; j < outputs; j++)
-                    {
-                        values[(r * outputs) + j] /= rowSum;
-                    }
-                }
+                Point(loss, random, output.AsSpan(r * outputs, outputs), values.AsSpan(r * outputs, outputs), labels[r]);
             }
 
             if (loss.Input == LossInput.Probabilities && loss.Task == LossTask.MultiClass)
@@ -115,12 +109,86 @@ public class LossGradientTests
             LossTargets onValuesTargets = LossTargets.FromValues(values, weights);
             var onValues = GradientChecker.CheckLoss(loss, output, onValuesTargets, batch, outputs, step, Floor(onValuesTargets));
             Assert.True(onValues.MaxError < 1e-2, $"{name} values {c}: {onValues}");
-            if (loss.Task != LossTask.Binary)
+            // MAPE's labels are targets of 0, whose 1e7-times errors drown the differences; categorical hinge's values
+            // are the labels' one-hot rows already.
+            if (loss.Task != LossTask.Binary && loss is not (MeanAbsolutePercentageError or CategoricalHinge))
             {
                 LossTargets onLabelsTargets = LossTargets.FromLabels(labels, weights);
                 var onLabels = GradientChecker.CheckLoss(loss, output, onLabelsTargets, batch, outputs, step, Floor(onLabelsTargets));
                 Assert.True(onLabels.MaxError < 1e-2, $"{name} labels {c}: {onLabels}");
             }
         }).QuickCheckThrowOnFailure();
+    }
+
+    /// <summary>
+    /// One sample's outputs and target values for <paramref name="loss"/>, more than a difference step away from its
+    /// kinks (where the one-sided slopes differ and central differences average them): MAE's and MAPE's o = t, the
+    /// hinge's margin y·o = 1, the categorical hinge's margin and its changes of argmax, MSLE's clip at o = ε.
+    /// </summary>
+    private static void Point(ILoss loss, Random random, Span<float> output, Span<float> values, int label)
+    {
+        int outputs = output.Length;
+        float Uniform(float low, float high) => low + ((high - low) * (float)random.NextDouble());
+        float AwayFrom(float kink, float gap, float spread) => kink + ((random.Next(2) == 0 ? -1 : 1) * Uniform(gap, gap + spread));
+        float rowSum = 0;
+        for (int j = 0; j < outputs; j++)
+        {
+            values[j] = loss switch
+            {
+                Hinge or SquaredHinge => random.Next(2) == 0 ? -1f : 1f,
+                MeanAbsolutePercentageError => AwayFrom(0, 0.5f, 1f),
+                CategoricalHinge => j == label ? 1f : 0f,
+                _ => (float)random.NextDouble(),
+            };
+            rowSum += values[j];
+
+            // Probabilities stay well inside Keras's clip.
+            output[j] = loss switch
+            {
+                { Input: LossInput.Probabilities } => Uniform(0.3f, 0.95f),
+                MeanAbsoluteError => AwayFrom(0, 1.1f, 2f),
+                MeanAbsolutePercentageError => AwayFrom(values[j], 0.1f, 2f),
+                Hinge or SquaredHinge => AwayFrom(random.Next(2) == 0 ? -1f : 1f, 0.1f, 1.5f),
+                MeanSquaredLogarithmicError => AwayFrom(0, 0.1f, 2.9f),
+                Poisson => Uniform(0.3f, 3f),
+                _ => Uniform(-3f, 3f),
+            };
+        }
+
+        if (loss.Task == LossTask.MultiClass && loss is not CategoricalHinge)
+        {
+            for (int j = 0; j < outputs; j++)
+            {
+                values[j] /= rowSum;
+            }
+        }
+
+        if (loss is CategoricalHinge && NearHingeKink(output, values))
+        {
+            Point(loss, random, output, values, label);
+        }
+    }
+
+    // Whether a step of 1e-2 on one output could cross the categorical hinge's margin or change the largest
+    // (1 - t_j)·o_j: each moves by at most the step.
+    private static bool NearHingeKink(ReadOnlySpan<float> output, ReadOnlySpan<float> values)
+    {
+        const float gap = 0.03f;
+        float first = float.NegativeInfinity, second = float.NegativeInfinity, positive = 0;
+        for (int j = 0; j < output.Length; j++)
+        {
+            positive += values[j] * output[j];
+            float term = (1 - values[j]) * output[j];
+            if (term > first)
+            {
+                (first, second) = (term, first);
+            }
+            else if (term > second)
+            {
+                second = term;
+            }
+        }
+
+        return first - second < gap || Math.Abs(first - positive + 1) < gap;
     }
 }

@@ -51,6 +51,44 @@ public class CompileTests
     }
 
     [Fact]
+    public void Poisson_needs_outputs_that_cannot_be_negative()
+    {
+        // Before the check, a linear output went below -1e-7 on the first steps and the loss turned NaN.
+        var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new Poisson(), new Adam()));
+        Assert.Contains("rates under a logarithm", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Softplus", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Relu { NegativeSlope = 0.1f }).Compile(new Poisson(), new Adam()));
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1, Activation.Tanh)).Compile(new Poisson(), new Adam()));
+
+        Ending(new Dense(1), new Softplus()).Compile(new Poisson(), new Adam());
+        Ending(new Dense(1), new Relu { MaxValue = 6 }).Compile(new Poisson(), new Adam());
+        Ending(new Dense(1, Activation.Relu)).Compile(new Poisson(), new Adam());
+        Ending(new Dense(3), new Softmax()).Compile(new Poisson(), new Adam());
+        Ending(new Dense(1)).Compile(new MeanSquaredLogarithmicError(), new Adam());
+    }
+
+    [Fact]
+    public void Hinge_losses_refuse_squashed_outputs_and_kl_divergence_needs_a_softmax()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Sigmoid()).Compile(new Hinge(), new Adam()));
+        Assert.Contains("margin of 1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Remove the Sigmoid", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("fromLogits", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(3, Activation.Softmax)).Compile(new CategoricalHinge(), new Adam()));
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new CategoricalHinge(), new Adam()));
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3)).Compile(new KLDivergence(), new Adam()));
+        Assert.Contains("End the model with a Softmax layer", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new BinaryFocalCrossentropy(), new Adam()));
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax()).Compile(new CategoricalFocalCrossentropy(fromLogits: true), new Adam()));
+
+        Ending(new Dense(2)).Compile(new SquaredHinge(), new Adam());
+        Ending(new Dense(3)).Compile(new CategoricalHinge(), new Adam());
+        Ending(new Dense(3), new Softmax()).Compile(new KLDivergence(), new Adam());
+        Ending(new Dense(1)).Compile(new BinaryFocalCrossentropy(fromLogits: true), new Adam());
+        Ending(new Dense(3), new Softmax()).Compile(new CategoricalFocalCrossentropy(), new Adam());
+    }
+
+    [Fact]
     public void A_categorical_loss_needs_two_outputs_and_training_needs_a_reduction()
     {
         var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new SoftmaxCrossEntropy(), new Adam()));

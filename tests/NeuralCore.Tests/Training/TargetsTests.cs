@@ -52,6 +52,40 @@ public class TargetsTests
     }
 
     [Fact]
+    public void Labels_and_targets_given_as_the_other_kind_are_named_with_the_fix()
+    {
+        // Class indices as floats were read as rows of targets: "inputs has shape [12, 2] but targets has shape [4, 3]".
+        (float[] x, int[] blobs) = FitTests.Blobs(12, 1);
+        var classifier = new Sequential(2, seed: 1).Add(new Dense(3));
+        classifier.Compile(new SoftmaxCrossEntropy(), new Adam());
+        float[] indices = [.. blobs.Select(c => (float)(c % 3))];
+        var ex = Assert.Throws<ArgumentException>(() => classifier.Fit(x, indices));
+        Assert.Contains("12 values, one per sample, but the model has 3 outputs", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("pass them as int[] labels", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => classifier.Fit(new Dataset(x, indices, 2, 1), new FitOptions()));
+        Assert.Contains("make the dataset with int[] labels", ex.Message, StringComparison.Ordinal);
+
+        // Values to regress as int[] were told only about classes.
+        var regression = new Sequential(2, seed: 1).Add(new Dense(1));
+        regression.Compile(new MeanSquaredError(), new Adam());
+        ex = Assert.Throws<ArgumentException>(() => regression.Fit(x, [.. blobs.Select(c => 150 + c)]));
+        Assert.Contains("pass them as float[] targets", ex.Message, StringComparison.Ordinal);
+
+        // A binary loss on several outputs points to the loss that suits raw outputs.
+        var binary = new Sequential(2, seed: 1).Add(new Dense(3));
+        binary.Compile(new BinaryCrossentropy(fromLogits: true), new Adam());
+        ex = Assert.Throws<ArgumentException>(() => binary.Fit(x, [.. blobs.Select(c => c % 3)]));
+        Assert.Contains("use SoftmaxCrossEntropy on these raw outputs", ex.Message, StringComparison.Ordinal);
+
+        // An evaluation prints its values, not its dictionary's type; a regression has no accuracy to print.
+        string text = regression.Evaluate(x, [.. blobs.Select(c => (float)c)], 12).ToString();
+        Assert.StartsWith("12 samples - loss: ", text, StringComparison.Ordinal);
+        Assert.Contains(" - mae: ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Dictionary", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("accuracy", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Regression_defaults_to_mae_and_classification_to_accuracy()
     {
         (float[] x, float[] y) = Line(64, 2);
@@ -221,8 +255,9 @@ public class TargetsTests
 
         protected override int LabelCount(int outputs) => outputs == 1 ? 5 : outputs;
 
-        protected override double ElementLoss(float difference, float scale, out float gradient)
+        protected override double ElementLoss(float output, float target, float scale, out float gradient)
         {
+            float difference = output - target;
             gradient = 2 * scale * difference;
             return difference * difference;
         }
