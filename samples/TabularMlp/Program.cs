@@ -248,6 +248,10 @@ int CrossValidateCsv(TextTable table, CsvSettings settings)
 {
     (TextTable labelled, int unlabelled) = Tasks.Labelled(table, settings);
     bool classes = TableEncoder.Fit(labelled, settings.Label, Tasks.EncoderOptions(settings)).Classes is not null;
+
+    // Every fold reads the label as the whole table does: left to decide from its own training rows, a fold decided
+    // again, and one holding a single row of a recurring word among whole numbers was refused.
+    settings = settings with { Task = classes ? LabelKind.Classes : LabelKind.Targets };
     string name = Path.GetFileName(settings.Path);
     if (classes)
     {

@@ -7,11 +7,17 @@ public static class DatasetSplits
     /// Splits off <paramref name="validationFraction"/> of the samples for validation. Without shuffling or
     /// stratification this is Keras's rule (<see cref="Dataset.Split"/>: the last samples validate), which on data sorted
     /// by class gives a validation set of the last classes only. <paramref name="shuffle"/> draws the validation samples
-    /// at random (seeded); <paramref name="stratify"/> draws the same fraction from every class (scikit-learn's
-    /// <c>train_test_split(stratify=y)</c>: each class gives <c>round(fraction × its count)</c> samples, at least one
-    /// when it has two or more), so that both parts hold every class in the data's proportions. The parts keep the
-    /// data's order unless <paramref name="shuffle"/> is set, in which case they are shuffled too.
+    /// at random (seeded); <paramref name="stratify"/> draws the same fraction from every class, so that both parts
+    /// hold the classes in the data's proportions. The parts keep the data's order unless <paramref name="shuffle"/> is
+    /// set, in which case they are shuffled too.
     /// </summary>
+    /// <remarks>
+    /// Stratified sizes are scikit-learn's <c>train_test_split(stratify=y)</c>: <c>ceil(fraction × count)</c> samples
+    /// validate, and each class's share of the training part is its proportion of it rounded down, the samples left over
+    /// going to the classes with the largest remainders (scikit-learn breaks ties among them at random, this in class
+    /// order). A class of one sample, which scikit-learn refuses, trains; as in scikit-learn, a small class may then
+    /// end up wholly in one part.
+    /// </remarks>
     /// <param name="data">The samples; stratifying needs class labels.</param>
     /// <param name="validationFraction">The fraction held out, in (0, 1).</param>
     /// <param name="shuffle">Whether to draw the validation samples at random and shuffle both parts.</param>
@@ -57,13 +63,19 @@ public static class DatasetSplits
             members.Add(i);
         }
 
+        // Rounding each class's share on its own gave 39 validation samples of iris at 0.25 where scikit-learn gives 38.
+        int[] counts = [.. byClass.Values.Select(m => m.Count)];
+        int singles = counts.Count(n => n == 1), validationTotal = (int)Math.Min(Math.Ceiling(validationFraction * data.Count), data.Count);
+        int[] kept = ApproximateMode([.. counts.Select(n => n == 1 ? 0 : n)], data.Count - validationTotal - singles);
         var training = new List<int>(data.Count);
         var validation = new List<int>();
+        int k = 0;
         foreach ((int c, List<int> members) in byClass)
         {
             // Each class draws its own permutation, so that one class's draw does not depend on the others' sizes.
             int[] order = Permutation.Create(members.Count, seed ^ (0x9E37_79B9_7F4A_7C15UL * (ulong)(c + 1)));
-            int take = members.Count < 2 ? 0 : Math.Clamp((int)Math.Round(members.Count * validationFraction, MidpointRounding.AwayFromZero), 1, members.Count - 1);
+            int take = members.Count == 1 ? 0 : members.Count - kept[k];
+            k++;
             for (int i = 0; i < members.Count; i++)
             {
                 (i < take ? validation : training).Add(members[order[i]]);
@@ -269,6 +281,45 @@ public static class DatasetSplits
             yield return (data.Subset(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(training)),
                 data.Subset(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(validation)));
         }
+    }
+
+    /// <summary>
+    /// scikit-learn's <c>_approximate_mode</c>: <paramref name="draws"/> samples shared among classes of these counts
+    /// in proportion, each share rounded down and the rest given one by one to the largest remainders (ties in class
+    /// order, where scikit-learn draws among them).
+    /// </summary>
+    private static int[] ApproximateMode(int[] counts, int draws)
+    {
+        long total = counts.Sum(n => (long)n);
+        int[] shares = new int[counts.Length];
+        if (total == 0 || draws <= 0)
+        {
+            return shares;
+        }
+
+        double[] remainders = new double[counts.Length];
+        int left = draws;
+        for (int c = 0; c < counts.Length; c++)
+        {
+            double continuous = (double)draws * counts[c] / total;
+            shares[c] = (int)Math.Floor(continuous);
+            remainders[c] = continuous - shares[c];
+            left -= shares[c];
+        }
+
+        foreach (double value in remainders.Distinct().OrderDescending())
+        {
+            for (int c = 0; c < counts.Length && left > 0; c++)
+            {
+                if (remainders[c] == value && shares[c] < counts[c])
+                {
+                    shares[c]++;
+                    left--;
+                }
+            }
+        }
+
+        return shares;
     }
 
     private static void Shuffle(int[] indices, ulong seed)

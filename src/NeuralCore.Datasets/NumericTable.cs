@@ -39,8 +39,9 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     public const int MaxValues = 0x7FFFFFC7;
 
     /// <summary>
-    /// Reads a table of numbers. Fields are separated by commas, semicolons or tabs (whichever the first row holds,
-    /// parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; a
+    /// Reads a table of numbers. Fields are separated by semicolons, tabs or commas (the first of these the first row
+    /// holds, parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; a
+    /// field of a file separated by semicolons or tabs may write its decimal point as a comma (<c>1,5;2;0</c>); a
     /// first row of one field is read as CSV of one column (quotes removed). Empty lines are skipped. A <c>.gz</c> file is decompressed as it is read, and must be one complete gzip member: its
     /// decompressed length must equal its trailer's size field (.NET's gzip decoder reports a cut file as a normal end).
     /// </summary>
@@ -99,7 +100,9 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         // Delimited text (CSV, or semicolons or tabs) goes through Sep; columns aligned with runs of spaces, as some
         // data sets come, are split here. A single column is CSV too (any separator; it holds none), so that its
         // quotes are removed as in a file of several columns: split on spaces, "151" was not a number.
-        char? separator = first.Contains(',', StringComparison.Ordinal) ? ',' : first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t'
+        // Semicolons and tabs before commas: a row that holds both is one with decimal commas ("1,5;2;0"), which split
+        // on its commas gave the field '5;2;0'.
+        char? separator = first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t' : first.Contains(',', StringComparison.Ordinal) ? ','
             : first.AsSpan().Trim().Contains(' ') ? null : ',';
         var values = new ValueBuffer(name, maxValues);
         return separator is { } sep ? ReadDelimited(first, reader, sep, values, line) : ReadAligned(first, reader, values, line, buffer);
@@ -151,7 +154,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             values.EnsureRoom(row.ColCount, line);
             for (int c = 0; c < row.ColCount; c++)
             {
-                values.Add(ParseField(row[c].Span, name, line, lastLine, c));
+                values.Add(ParseField(row[c].Span, name, line, lastLine, c, decimalComma: separator != ','));
             }
 
             rows++;
@@ -262,9 +265,10 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     // A field as a finite float32: float.TryParse takes "NaN" and "Infinity", and turns 1e999 into an infinity, none of
     // which a model can train on.
     // line, lastLine: the lines the field's row spans (more than one when a quoted field holds a newline).
-    private static float ParseField(ReadOnlySpan<char> field, string name, int line, int lastLine, int column)
+    private static float ParseField(ReadOnlySpan<char> field, string name, int line, int lastLine, int column, bool decimalComma = false)
     {
-        if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
+        if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value)
+            && !(decimalComma && field.Count(',') == 1 && !field.Contains('.') && TryDecimalComma(field, out value)))
         {
             throw new InvalidDataException($"{Where(name, line, lastLine)}, field {column + 1}: '{field.ToString()}' is not a number.");
         }
@@ -279,6 +283,14 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     }
 
     private static string Where(string name, int line, int lastLine) => DelimitedRows.Where(name, line, lastLine);
+
+    // "1,5" in a file whose fields are not separated by commas: a decimal comma, as European spreadsheets write.
+    private static bool TryDecimalComma(ReadOnlySpan<char> field, out float value)
+    {
+        Span<char> copy = field.Length <= 64 ? stackalloc char[field.Length] : new char[field.Length];
+        field.Replace(copy, ',', '.');
+        return float.TryParse(copy, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+    }
 
     /// <summary>
     /// The values read so far, in chunks of at most 4 MB, so that growing never copies them and the peak is the

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using NeuralCore.Data;
 using NeuralCore.Layers;
@@ -310,6 +311,14 @@ public class TabularMlpTests
             (exitCode, _, error) = await RunTabularMlp("--csv", few, "--label", "y", "--folds", "10", "--epochs", "2");
             Assert.Equal(1, exitCode);
             Assert.Contains("10 labelled rows make test folds of one row with --folds 10, whose R² is undefined; use at most --folds 5", error, StringComparison.Ordinal);
+
+            // Whole numbers with a recurring word are classes for the whole table, and so for every fold: each fold
+            // decided again from its training rows, which held the word once, and refused it as a stray.
+            string doors = Path.Combine(folder, "doors.csv");
+            File.WriteAllLines(doors, ["a,b,doors", .. Enumerable.Range(0, 40).Select(i => $"{i},{i % 5},{(i is 5 or 30 ? "5more" : (2 + (i % 3)).ToString(CultureInfo.InvariantCulture))}")]);
+            (exitCode, output, error) = await RunTabularMlp("--csv", doors, "--label", "doors", "--folds", "2", "--epochs", "2");
+            Assert.True(exitCode == 0, error);
+            Assert.Contains("2-fold cross-validation stratified by class", output, StringComparison.Ordinal);
         }
         finally
         {

@@ -225,9 +225,19 @@ public static class OptimizerKernels
     /// <param name="twoL2">Twice the L2 strength with β's share: <c>2·(l2 + β/(2·lr))</c>.</param>
     /// <param name="shrinkage">The L2 shrinkage strength, non-negative.</param>
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive, <paramref name="power"/> is above 0, or <paramref name="l1"/>, <paramref name="twoL2"/> or <paramref name="shrinkage"/> is negative (or any is not finite).</exception>
     public static void FtrlUpdate(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> accumulators, Span<float> linears,
-        float learningRate, float power, float l1, float twoL2, float shrinkage) =>
+        float learningRate, float power, float l1, float twoL2, float shrinkage)
+    {
+        // The optimizer checks its settings once; a direct caller's are checked here (a negative l1 made the general
+        // power's clamp throw a message about its bounds, and the other paths return numbers).
+        Check.Positive(learningRate, nameof(learningRate));
+        Check.InRange(power, float.NegativeInfinity, 0f, "(]", nameof(power));
+        Check.NonNegative(l1, nameof(l1));
+        Check.NonNegative(twoL2, nameof(twoL2));
+        Check.NonNegative(shrinkage, nameof(shrinkage));
         FtrlUpdate(parameters, gradients, accumulators, linears, learningRate, power, l1, twoL2, shrinkage, KernelIsaSupport.Widest);
+    }
 
     /// <summary><see cref="FtrlUpdate(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

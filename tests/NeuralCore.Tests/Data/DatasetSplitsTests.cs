@@ -39,6 +39,19 @@ public class DatasetSplitsTests
     }
 
     [Theory]
+    [InlineData(new[] { 50, 50, 50 }, 0.25, new[] { 12, 13, 13 })] // iris: scikit-learn's 38 (a tie, its 12 drawn at random)
+    [InlineData(new[] { 212, 357 }, 0.2, new[] { 42, 72 })] // breast cancer: scikit-learn's 114
+    [InlineData(new[] { 59, 71, 48 }, 0.3, new[] { 18, 21, 15 })] // wine: scikit-learn's 54
+    public void Stratified_sizes_are_scikit_learns(int[] counts, double fraction, int[] expected)
+    {
+        // Each class's share rounded on its own gave 39 and 113 validation samples.
+        int[] labels = [.. counts.SelectMany((n, c) => Enumerable.Repeat(c, n))];
+        var (train, validation) = DatasetSplits.TrainValidation(new Dataset(new float[labels.Length], labels, 1), fraction, stratify: true, seed: 2);
+        Assert.Equal(expected, Enumerable.Range(0, counts.Length).Select(c => validation.Labels.Count(l => l == c)));
+        Assert.Equal(labels.Length - expected.Sum(), train.Count);
+    }
+
+    [Theory]
     [InlineData(100_000_000)]
     [InlineData(int.MaxValue)]
     public void Stratifying_groups_the_labels_present_however_large(int large)

@@ -12,6 +12,8 @@ public class NumericTableTests
     [InlineData("1\t2.5\n\n-3\t4e2\n", 0)]
     [InlineData("  1   2.5\n -3    4e2\n", 0)]
     [InlineData("\"1\", \"2.5\"\n-3 ,4e2\n", 0)]
+    [InlineData("a;b\n1;2,5\n-3;4e2\n", 1)] // decimal commas: split on its commas, this was '2;5' and not a number
+    [InlineData("1\t2,5\n-3\t400,0\n", 0)]
     public void Delimited_and_aligned_text_read_the_same(string text, int skip)
     {
         NumericTable table = Read(text, skip);
@@ -50,6 +52,9 @@ public class NumericTableTests
         Assert.Contains("t.csv, line 3: 1 fields, but the first row has 2", ragged.Message, StringComparison.Ordinal);
         var word = Assert.Throws<InvalidDataException>(() => Read("1,2\n3,four\n"));
         Assert.Contains("t.csv, line 2, field 2: 'four' is not a number", word.Message, StringComparison.Ordinal);
+        // A comma in a comma-separated file separates; one that is not a decimal comma is no number elsewhere either.
+        Assert.Contains("field 2: '2,5,1' is not a number", Assert.Throws<InvalidDataException>(() => Read("1;2,5,1\n")).Message, StringComparison.Ordinal);
+        Assert.Contains("field 2: '2,5.1' is not a number", Assert.Throws<InvalidDataException>(() => Read("1;2,5.1\n")).Message, StringComparison.Ordinal);
         var empty = Assert.Throws<InvalidDataException>(() => Read("header\n", 1));
         Assert.Contains("holds no rows", empty.Message, StringComparison.Ordinal);
     }

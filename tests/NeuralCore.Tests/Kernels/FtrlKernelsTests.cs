@@ -85,4 +85,23 @@ public class FtrlKernelsTests
         Assert.Equal(before, theta);
         Assert.Equal(state, ftrl.State.ToArray());
     }
+
+    [Fact]
+    public void A_direct_call_with_settings_out_of_range_names_the_setting()
+    {
+        // A negative l1 went through the square-root and fixed-rate paths as a number, and made the general power's
+        // clamp throw "'1' cannot be greater than -1".
+        float[] p = [1f], g = [0.5f], n = [0.1f], z = [0f];
+        foreach (float power in new[] { -0.5f, 0f, -0.4f })
+        {
+            Assert.Equal("l1", Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.FtrlUpdate(p, g, n, z, 0.1f, power, -1f, 0f, 0f)).ParamName);
+            Assert.Equal("l1", Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.FtrlUpdate(p, g, n, z, 0.1f, power, float.NaN, 0f, 0f)).ParamName);
+        }
+
+        Assert.Equal("power", Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.FtrlUpdate(p, g, n, z, 0.1f, 0.5f, 0f, 0f, 0f)).ParamName);
+        Assert.Equal("learningRate", Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.FtrlUpdate(p, g, n, z, 0f, -0.5f, 0f, 0f, 0f)).ParamName);
+        Assert.Equal("twoL2", Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.FtrlUpdate(p, g, n, z, 0.1f, -0.5f, 0f, -1f, 0f)).ParamName);
+        Assert.Equal("shrinkage", Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerKernels.FtrlUpdate(p, g, n, z, 0.1f, -0.5f, 0f, 0f, float.PositiveInfinity)).ParamName);
+        Assert.Equal([1f], p);
+    }
 }
