@@ -341,6 +341,33 @@ public sealed class Dataset
     private Dataset Select(ReadOnlySpan<int> indices)
     {
         int n = indices.Length;
+        if ((long)n * FeatureSize > Array.MaxLength)
+        {
+            // Indices may repeat, so a selection can outgrow the data.
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{n:N0} samples of {FeatureSize} features are more values than one array holds ({Array.MaxLength:N0})."), nameof(indices));
+        }
+
+        if (_bytes is not null)
+        {
+            // Bytes stay bytes: a k-fold split of MNIST copied every fold's pixels as floats, four times the memory.
+            byte[] bytes = GC.AllocateUninitializedArray<byte>(n * FeatureSize);
+            int[] selected = new int[n];
+            float[]? sampleWeights = SampleWeights is null ? null : new float[n];
+            for (int r = 0; r < n; r++)
+            {
+                int i = indices[r];
+                _bytes.AsSpan(i * FeatureSize, FeatureSize).CopyTo(bytes.AsSpan(r * FeatureSize, FeatureSize));
+                selected[r] = _labels![i];
+                if (sampleWeights is not null)
+                {
+                    sampleWeights[r] = SampleWeights![i];
+                }
+            }
+
+            return new Dataset(bytes, _divisor, null, selected, null, FeatureSize, TargetSize, sampleWeights);
+        }
+
         float[] features = new float[n * FeatureSize];
         int[]? labels = _labels is null ? null : new int[n];
         float[]? targets = _targets is null ? null : new float[n * TargetSize];
