@@ -3,7 +3,10 @@ namespace NeuralCore.Data;
 /// <summary>What a <see cref="TableEncoder"/> makes of its label column.</summary>
 public enum LabelKind
 {
-    /// <summary>Class labels when any of the column's fields is not a number, real-valued targets when all are.</summary>
+    /// <summary>
+    /// Class labels when any of the column's fields is not a number, real-valued targets when all are: a label of
+    /// integer-coded classes (0, 1, 2) reads as a quantity, so give <see cref="Classes"/> for it.
+    /// </summary>
     Auto,
 
     /// <summary>Class labels: each distinct value, by its text, is a class (numbers in numeric order, so "1" and "1.0" are two; text in ordinal order).</summary>

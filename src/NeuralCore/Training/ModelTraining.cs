@@ -1016,7 +1016,7 @@ public static class ModelTraining
         if (!data.HasLabels && data.TargetSize != model.OutputSize)
         {
             string advice = data.TargetSize == 1 && model.Loss is { Task: not LossTask.Regression }
-                ? " If these are class indices, make the dataset with int[] labels."
+                ? " If these are class indices, make the dataset with int[] labels (from a TableEncoder: LabelKind = LabelKind.Classes, as a label column of whole numbers is read as a quantity unless told)."
                 : "";
             throw new ArgumentException(
                 $"{name} has targets of shape [{data.Count}, {data.TargetSize}] but the model has {model.OutputSize} outputs (shape [?, {model.OutputSize}]).{advice}", name);
