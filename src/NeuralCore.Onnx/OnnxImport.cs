@@ -394,7 +394,8 @@ public static class OnnxImport
             }
 
             long last = slope.Dims.Count == 0 ? 1 : slope.Dims[^1];
-            if (slope.Dims.Take(Math.Max(0, slope.Dims.Count - 1)).Any(d => d != 1) || (last != 1 && last != inputs))
+            // At most rank 2: ONNX broadcasts the slope to X's shape, and a [1, 1, F] slope would make the output rank 3.
+            if (slope.Dims.Count > 2 || slope.Dims.Take(Math.Max(0, slope.Dims.Count - 1)).Any(d => d != 1) || (last != 1 && last != inputs))
             {
                 throw Unsupported(node, string.Create(CultureInfo.InvariantCulture,
                     $"its slope '{node.Input[1]}' is shaped [{string.Join(", ", slope.Dims)}], where the library's layer takes one slope per feature ([{inputs}]) or one for all ([1])"));

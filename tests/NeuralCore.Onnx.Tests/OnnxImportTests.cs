@@ -283,6 +283,13 @@ public sealed class OnnxImportTests : IDisposable
         Assert.Contains("(PRelu) cannot be read: its slope 'act/alpha' is shaped [3, 1], where the library's layer takes one slope per feature ([3]) or one for all ([1])",
             Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(column.ToByteArray(), "column.onnx")).Message, StringComparison.Ordinal);
 
+        // A [1, 1, 3] slope broadcasts the output to rank 3, no [batch, features] tensor.
+        ModelProto deep = Proto(shared: false);
+        Slope(deep).Dims.Clear();
+        Slope(deep).Dims.AddRange([1, 1, 3]);
+        Assert.Contains("its slope 'act/alpha' is shaped [1, 1, 3]",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(deep.ToByteArray(), "deep.onnx")).Message, StringComparison.Ordinal);
+
         ModelProto nan = Proto(shared: false);
         float[] bad = [0.3f, float.NaN, 0.3f];
         Slope(nan).RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(bad.AsSpan()));
