@@ -118,6 +118,13 @@ public sealed class Ftrl : Optimizer
         }
 
         float twoL2 = (float)(2 * (Options.L2RegularizationStrength + (Options.Beta / (2.0 * learningRate))));
+        if (twoL2 == 0f && (Options.L2RegularizationStrength > 0f || Options.Beta > 0f))
+        {
+            // A beta of 1e-45 at a rate of 10 rounds to 0 in float, and the 0/0 it was set to prevent came back as NaN:
+            // the smallest float keeps a parameter with no gradient yet at 0.
+            twoL2 = float.Epsilon;
+        }
+
         OptimizerKernels.FtrlUpdate(parameters.Slice(offset, length), gradients, StateSlot(0, offset, length), StateSlot(1, offset, length),
             learningRate, Options.LearningRatePower, Options.L1RegularizationStrength, twoL2, Options.L2ShrinkageRegularizationStrength);
     }

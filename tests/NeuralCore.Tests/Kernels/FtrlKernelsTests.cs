@@ -87,6 +87,18 @@ public class FtrlKernelsTests
     }
 
     [Fact]
+    public void A_beta_too_small_for_float_still_keeps_parameters_without_a_gradient_finite()
+    {
+        // β / (2·lr) = 5e-47 rounds to 0 in float: with accumulators from 0, a parameter whose gradient is 0 got 0/0.
+        var ftrl = new Ftrl(new FtrlOptions(10f, InitialAccumulatorValue: 0f, Beta: 1e-45f));
+        ftrl.Initialize(3);
+        float[] theta = [0.5f, -1.5f, 2f];
+        ftrl.Update(theta, [0.2f, 0f, -0.1f]);
+        Assert.All(theta, t => Assert.True(float.IsFinite(t), $"{t}"));
+        Assert.Equal(0f, theta[1]);
+    }
+
+    [Fact]
     public void A_direct_call_with_settings_out_of_range_names_the_setting()
     {
         // A negative l1 went through the square-root and fixed-rate paths as a number, and made the general power's
