@@ -300,7 +300,12 @@ internal static class Tasks
                 spreads[metric] = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
             }
 
-            results.Add(new ModelResult(first.Model, first.Description, means, (int)Math.Round(all.Average(r => r.Epochs)), all.Sum(r => r.Seconds)) { Spread = spreads });
+            // Each fold's own: the majority class, or the encoded features' count, may differ from fold to fold.
+            var descriptions = all.GroupBy(r => r.Description, StringComparer.Ordinal).ToList();
+            string description = descriptions.Count == 1
+                ? first.Description
+                : string.Join("; ", descriptions.Select(g => $"{g.Key} ({g.Count()} fold{(g.Count() > 1 ? "s" : "")})"));
+            results.Add(new ModelResult(first.Model, description, means, (int)Math.Round(all.Average(r => r.Epochs)), all.Sum(r => r.Seconds)) { Spread = spreads });
         }
 
         return results;

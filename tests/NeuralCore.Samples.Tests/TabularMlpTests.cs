@@ -287,6 +287,12 @@ public class TabularMlpTests
         Assert.True(byModel["MLP"].Test["accuracy"] > byModel["majority class"].Test["accuracy"] + 0.3, $"MLP {byModel["MLP"].Test["accuracy"]}");
         Assert.All(results, r => Assert.True(r.Spread!["accuracy"] is >= 0 and < 0.2, $"{r.Model}: spread {r.Spread!["accuracy"]}"));
 
+        // A description that differs by fold (the majority class of each training part) is given for every fold: the
+        // first fold's stood for all.
+        IReadOnlyList<ModelResult> varying = Tasks.CrossValidate([0, 1, 2, 0, 1, 2], 3, 1, (train, test) =>
+            [new ModelResult("majority class", test.Contains(0) ? "always predicts a" : "always predicts b", new Dictionary<string, double> { ["accuracy"] = 1 }, 0, 0)]);
+        Assert.Equal("always predicts a (1 fold); always predicts b (2 folds)", varying[0].Description);
+
         string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-folds-{Guid.NewGuid():N}");
         try
         {
