@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
+using NeuralCore.Kernels;
 
 namespace NeuralCore.Layers;
 
@@ -114,17 +115,30 @@ public sealed class Constraint
     /// <param name="columns">The number of columns.</param>
     /// <param name="scratch">At least <see cref="ScratchLength"/> floats, overwritten (unused for a vector).</param>
     /// <param name="vector">Whether the weights are a vector (a bias) rather than a matrix.</param>
-    internal void Apply(Span<float> weights, int rows, int columns, Span<float> scratch, bool vector = false) =>
-        ApplySlice(weights, rows, columns, scratch, 0, 1, vector);
+    /// <param name="layout">The panel order the matrix is kept in, or the default for row-major.</param>
+    internal void Apply(Span<float> weights, int rows, int columns, Span<float> scratch, bool vector = false, in PanelLayout layout = default) =>
+        ApplySlice(weights, rows, columns, scratch, 0, 1, vector, layout);
 
     /// <summary>
     /// Slice <paramref name="slice"/> of <paramref name="slices"/> of <see cref="Apply"/>: whole rows where each row (or
     /// each element) stands alone, whole groups of 32 columns where the norms run down the columns. Each norm is summed by
     /// one slice in row order, so the slices give the bits of one pass; they write disjoint parts of the weights and
-    /// of <paramref name="scratch"/>.
+    /// of <paramref name="scratch"/>. A matrix kept in <paramref name="layout"/>'s panel order (the first layer during
+    /// <c>Fit</c>) gets the same bits: a row's values are visited column after column and a column's row after row in
+    /// both orders, and groups of 32 columns hold whole panels (32 is a multiple of every tile width).
     /// </summary>
-    internal void ApplySlice(Span<float> weights, int rows, int columns, Span<float> scratch, int slice, int slices, bool vector = false)
+    internal void ApplySlice(Span<float> weights, int rows, int columns, Span<float> scratch, int slice, int slices, bool vector = false,
+        in PanelLayout layout = default)
     {
+        if (Kind == ConstraintKind.NonNeg && layout.IsValid)
+        {
+            // Element by element: any division of the values does, whatever their order.
+            (int e0, int e1) = Range(rows * columns, 1, slices, slice);
+            Span<float> part = weights[e0..e1];
+            TensorPrimitives.Max(part, 0f, part);
+            return;
+        }
+
         if (Kind == ConstraintKind.NonNeg || vector || Axis == 1)
         {
             (int first, int end) = Range(rows, 1, slices, slice);
@@ -136,6 +150,12 @@ public sealed class Constraint
 
             for (int r = first; r < end; r++)
             {
+                if (layout.IsValid)
+                {
+                    ScaleRowInPanels(weights, columns, layout, r);
+                    continue;
+                }
+
                 Span<float> row = weights.Slice(r * columns, columns);
                 if (Kind == ConstraintKind.NonNeg)
                 {
@@ -158,24 +178,69 @@ public sealed class Constraint
             return;
         }
 
-        Span<float> sums = scratch[c0..c1], squares = scratch.Slice(columns + c0, c1 - c0);
-        sums.Clear();
-        for (int r = 0; r < rows; r++)
-        {
-            ReadOnlySpan<float> part = weights.Slice((r * columns) + c0, c1 - c0);
-            TensorPrimitives.Multiply(part, part, squares);
-            TensorPrimitives.Add(sums, squares, sums);
-        }
-
-        for (int c = 0; c < sums.Length; c++)
+        Span<float> sums = scratch[..columns], squares = scratch[columns..];
+        sums[c0..c1].Clear();
+        ColumnPass(weights, rows, columns, layout, c0, c1, sums, squares, scale: false);
+        for (int c = c0; c < c1; c++)
         {
             sums[c] = Factor(sums[c]);
         }
 
-        for (int r = 0; r < rows; r++)
+        ColumnPass(weights, rows, columns, layout, c0, c1, sums, squares, scale: true);
+    }
+
+    // Over the values of columns [c0, c1), rows in order (one stretch a row in row-major order, one a panel row in panel
+    // order): adds their squares to `sums`, or multiplies them by the factors `sums` then holds.
+    private static void ColumnPass(Span<float> weights, int rows, int columns, in PanelLayout layout, int c0, int c1, Span<float> sums,
+        Span<float> squares, bool scale)
+    {
+        int width = layout.IsValid ? layout.Nr : c1 - c0, kcMax = layout.IsValid ? layout.Kc : 1;
+        for (int p0 = 0; p0 < rows; p0 += kcMax)
         {
-            Span<float> part = weights.Slice((r * columns) + c0, c1 - c0);
-            TensorPrimitives.Multiply(part, sums, part);
+            int kc = Math.Min(kcMax, rows - p0);
+            for (int r = 0; r < kc; r++)
+            {
+                for (int j = c0; j < c1; j += width)
+                {
+                    // Row-major: row p0 + r from column c0. Panel order: row r of the panel of columns j..j+Nr in this k block.
+                    Span<float> part = layout.IsValid
+                        ? weights.Slice((p0 * columns) + (j * kc) + (r * width), width)
+                        : weights.Slice(((p0 + r) * columns) + j, width);
+                    Span<float> factors = sums.Slice(j, width);
+                    if (scale)
+                    {
+                        TensorPrimitives.Multiply(part, factors, part);
+                    }
+                    else
+                    {
+                        Span<float> square = squares.Slice(j, width);
+                        TensorPrimitives.Multiply(part, part, square);
+                        TensorPrimitives.Add(factors, square, factors);
+                    }
+                }
+            }
+        }
+    }
+
+    // A row's norm in panel order: its stretches of Nr values, panel after panel, summed as SumOfSquares sums the row.
+    private void ScaleRowInPanels(Span<float> weights, int columns, in PanelLayout layout, int row)
+    {
+        int nr = layout.Nr, p0 = row / layout.Kc * layout.Kc, kc = Math.Min(layout.Kc, layout.K - p0);
+        int start = (p0 * columns) + ((row - p0) * nr);
+        float sum = 0f;
+        for (int j = 0; j < columns; j += nr)
+        {
+            foreach (float v in weights.Slice(start + (j * kc), nr))
+            {
+                sum += v * v;
+            }
+        }
+
+        float factor = Factor(sum);
+        for (int j = 0; j < columns; j += nr)
+        {
+            Span<float> part = weights.Slice(start + (j * kc), nr);
+            TensorPrimitives.Multiply(part, factor, part);
         }
     }
 

@@ -100,8 +100,8 @@ public sealed class Dense : Layer
     internal bool IsConstrained => KernelConstraint is not null || (BiasConstraint is not null && UseBias);
 
     /// <summary>
-    /// Applies <see cref="KernelConstraint"/> to W (row-major) and <see cref="BiasConstraint"/> to b, in place: the model
-    /// calls it after each update it applies, as Keras's optimizer does.
+    /// Applies <see cref="KernelConstraint"/> to W (row-major, or in <see cref="PanelOrder"/>: the same bits) and
+    /// <see cref="BiasConstraint"/> to b, in place: the model calls it after each update it applies, as Keras's optimizer does.
     /// </summary>
     internal void ApplyConstraints()
     {
@@ -116,7 +116,7 @@ public sealed class Dense : Layer
             int slices = InputSize * Units < MinParallelPenaltyWeights ? 1 : kernel.Slices(InputSize, Units, Parallelism.ComputeThreads);
             if (slices <= 1)
             {
-                kernel.Apply(Parameters.Span[..(InputSize * Units)], InputSize, Units, _constraintScratch);
+                kernel.Apply(Parameters.Span[..(InputSize * Units)], InputSize, Units, _constraintScratch, layout: PanelOrder);
             }
             else
             {
@@ -140,7 +140,7 @@ public sealed class Dense : Layer
         public int Slices { get; set; }
 
         public void Execute(int index) => layer.KernelConstraint!.ApplySlice(layer.Parameters.Span[..(layer.InputSize * layer.Units)],
-            layer.InputSize, layer.Units, layer._constraintScratch, index, Slices);
+            layer.InputSize, layer.Units, layer._constraintScratch, index, Slices, layout: layer.PanelOrder);
     }
 
     /// <summary>Whether a regularizer applies to the layer's parameters.</summary>

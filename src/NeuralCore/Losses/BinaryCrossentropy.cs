@@ -42,7 +42,7 @@ public class BinaryCrossentropy : CrossentropyLoss
     protected override int LabelCount(int outputs) => outputs == 1
         ? 2
         : throw new ArgumentException(
-            $"binary_crossentropy takes class labels (0 or 1) only for a model with one output, and this one has {outputs}: give a [count, {outputs}] array of 0/1 targets, or for one class out of {outputs} use SoftmaxCrossEntropy on these raw outputs (CategoricalCrossentropy if the model ends in Softmax).");
+            $"{Name} takes class labels (0 or 1) only for a model with one output, and this one has {outputs}: give a [count, {outputs}] array of 0/1 targets, or for one class out of {outputs} use SoftmaxCrossEntropy on these raw outputs (CategoricalCrossentropy if the model ends in Softmax).");
 
     /// <inheritdoc/>
     /// <remarks>Values in [0, 1].</remarks>

@@ -18,6 +18,9 @@ namespace NeuralCore.Losses;
 /// <para>Gradient, with <c>q = 1 - p_t</c>: <c>∂l/∂p = w·(-γ·q^(γ-1)·(2t - 1)·bce + q^γ·∂bce/∂p)</c>, times
 /// <c>p(1 - p)</c> from logits. Where q is 0 (a perfect prediction, possible only at a saturated p) the first term is
 /// taken as 0: Keras's autodiff gives NaN there for γ &lt; 1.</para>
+/// <para>From logits, a sample the model is confidently wrong about stops pulling, as in Keras: past a logit of about
+/// ±16 the sigmoid is clipped and its gradient is 0 (against a plain <see cref="BinaryCrossentropy"/> from logits,
+/// whose gradient stays -1 there). Keep logits moderate, or use that loss while they are not.</para>
 /// </remarks>
 public sealed class BinaryFocalCrossentropy : BinaryCrossentropy
 {
@@ -104,6 +107,7 @@ public sealed class BinaryFocalCrossentropy : BinaryCrossentropy
 /// sum, then clipped to <c>[1e-7, 1 - 1e-7]</c> in both the log and the focal factor (no gradient through the clip).
 /// The gradient is that of this expression: per class <c>a_j = α·t_j·(γ(1 - p_j)^(γ-1)·log p_j - (1 - p_j)^γ/p_j)</c>,
 /// then <c>p_k(a_k - Σ_j p_j a_j)</c> through the softmax, or <c>(a_k - Σ_j a_j p_j)/Σo</c> through the normalization.
+/// As in Keras, a sample whose true class has a probability below 1e-7 (confidently wrong) gets no gradient.
 /// </remarks>
 public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
 {

@@ -5,7 +5,7 @@ namespace NeuralCore.Losses;
 
 /// <summary>
 /// Mean squared logarithmic error, Keras's <c>MeanSquaredLogarithmicError</c>: per sample
-/// <c>l = (1/C) Σ_j (log(max(o_j, ε) + 1) - log(t_j + 1))²</c> with ε = 1e-7, gradient
+/// <c>l = (1/C) Σ_j (log(max(o_j, ε) + 1) - log(max(t_j, ε) + 1))²</c> with ε = 1e-7, gradient
 /// <c>2(log(o + 1) - log(t + 1)) / ((o + 1)·C)</c>, and 0 where <c>o &lt; ε</c> (the clip holds the output). It
 /// scores relative error, for targets spanning orders of magnitude (prices, counts).
 /// </summary>
@@ -54,7 +54,7 @@ public sealed class MeanSquaredLogarithmicError : RegressionLoss
 /// <c>l = (100/C) Σ_j |t_j - o_j| / max(|t_j|, ε)</c> with ε = 1e-7, gradient <c>100·sign(o - t) / (max(|t|, ε)·C)</c>
 /// (0 where they are equal).
 /// </summary>
-/// <remarks>A target of 0 divides by ε, as Keras does: its error weighs 10⁹ times one of a target of 1.</remarks>
+/// <remarks>A target of 0 divides by ε, as Keras does: its error weighs 10⁷ times one of a target of 1.</remarks>
 public sealed class MeanAbsolutePercentageError : RegressionLoss
 {
     /// <summary>Creates the loss.</summary>

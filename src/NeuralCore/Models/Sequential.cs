@@ -120,8 +120,7 @@ public sealed class Sequential
     /// weights in between. Results are bitwise the same: the products compute the same sums, and the optimizer updates
     /// each element from its own gradient and state wherever they are. Nothing happens, and it returns false, where the
     /// layout does not apply: the first layer is not a dense layer with panels (at most 16 units on the 512-bit path,
-    /// or a width the tile does not divide) or has a kernel constraint (whose norms run along the row-major matrix), the
-    /// optimizer is not one of the library's element-by-element rules (a
+    /// or a width the tile does not divide), the optimizer is not one of the library's element-by-element rules (a
     /// custom <see cref="IOptimizer"/> or <see cref="Optimizer"/> subclass, or <see cref="Optimizer.ClipNorm"/> and
     /// <see cref="Optimizer.GlobalClipNorm"/>, whose norms would be summed in another order), or its state was
     /// initialized for another model (the step then fails as it would have).
@@ -133,7 +132,7 @@ public sealed class Sequential
             || optimizer.ClipNorm > 0 || optimizer.GlobalClipNorm > 0 || optimizer.InitializedCount != _parameters.Length
             || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
             || _gradients.Length != _parameters.Length
-            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0, KernelConstraint: null } dense
+            || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
             || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
         {
             return false;
@@ -755,8 +754,11 @@ public sealed class Sequential
             if (!fits)
             {
                 string wanted = loss.Task == LossTask.MultiClass ? "a Softmax layer (or Dense with Activation.Softmax)" : "a Sigmoid layer (or Dense with Activation.Sigmoid)";
+                string outputs = squashing is null ? "outputs raw values" : $"outputs {squashing} probabilities, each on its own, not one distribution over the classes";
+                string what = loss is CrossentropyLoss ? $"{type} with fromLogits: false expects probabilities" : $"{type} compares probability distributions";
+                string alternative = loss is CrossentropyLoss ? $", or use {type}(fromLogits: true) on these outputs" : "";
                 throw new ArgumentException(
-                    $"{type} with fromLogits: false expects probabilities, but the model's last layer {lastName} outputs raw values. End the model with {wanted}, or use {type}(fromLogits: true) on these outputs.", nameof(loss));
+                    $"{what}, but the model's last layer {lastName} {outputs}. End the model with {wanted}{alternative}.", nameof(loss));
             }
         }
     }
@@ -883,13 +885,7 @@ public sealed class Sequential
         {
             if (_layers[i] is Dense { IsConstrained: true } dense)
             {
-                // A kernel constraint set on the first layer while its weights are in panel order (from a callback): its
-                // norms run along rows and columns of the row-major matrix.
-                if (ReferenceEquals(_panelOrdered, dense) && dense.KernelConstraint is not null)
-                {
-                    ExitPanelOrder();
-                }
-
+                // The first layer's weights may be in panel order (Fit): the constraint follows its layout.
                 dense.ApplyConstraints();
             }
         }

@@ -78,6 +78,9 @@ public class CompileTests
         Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new CategoricalHinge(), new Adam()));
         ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3)).Compile(new KLDivergence(), new Adam()));
         Assert.Contains("End the model with a Softmax layer", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("fromLogits", ex.Message, StringComparison.Ordinal); // it has no such setting
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Sigmoid()).Compile(new KLDivergence(), new Adam()));
+        Assert.Contains("outputs sigmoid probabilities, each on its own", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new BinaryFocalCrossentropy(), new Adam()));
         Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax()).Compile(new CategoricalFocalCrossentropy(fromLogits: true), new Adam()));
 
