@@ -132,10 +132,15 @@ public sealed class Constraint
     {
         if (Kind == ConstraintKind.NonNeg && layout.IsValid)
         {
-            // Element by element: any division of the values does, whatever their order.
+            // Element by element: any division of the values does, whatever their order. A row's length at a time, as
+            // in row-major order: over the whole matrix at once TensorPrimitives took 229 µs for 784 x 1,024 against 88.
             (int e0, int e1) = Range(rows * columns, 1, slices, slice);
-            Span<float> part = weights[e0..e1];
-            TensorPrimitives.Max(part, 0f, part);
+            for (int e = e0; e < e1; e += columns)
+            {
+                Span<float> part = weights[e..Math.Min(e + columns, e1)];
+                TensorPrimitives.Max(part, 0f, part);
+            }
+
             return;
         }
 
@@ -178,48 +183,16 @@ public sealed class Constraint
             return;
         }
 
-        Span<float> sums = scratch[..columns], squares = scratch[columns..];
-        sums[c0..c1].Clear();
-        ColumnPass(weights, rows, columns, layout, c0, c1, sums, squares, scale: false);
+        // The same float sums, down the rows in order, as the L2 penalty's (in registers, 32 columns at a time): the
+        // squares half of the scratch, then each column's factor in its place.
+        Span<float> magnitudes = scratch[..columns], squares = scratch.Slice(columns, columns);
+        RegularizerKernels.ColumnSums(weights, rows, columns, layout, c0, c1, magnitudes, squares, KernelIsaSupport.Widest);
         for (int c = c0; c < c1; c++)
         {
-            sums[c] = Factor(sums[c]);
+            squares[c] = Factor(squares[c]);
         }
 
-        ColumnPass(weights, rows, columns, layout, c0, c1, sums, squares, scale: true);
-    }
-
-    // Over the values of columns [c0, c1), rows in order (one stretch a row in row-major order, one a panel row in panel
-    // order): adds their squares to `sums`, or multiplies them by the factors `sums` then holds.
-    private static void ColumnPass(Span<float> weights, int rows, int columns, in PanelLayout layout, int c0, int c1, Span<float> sums,
-        Span<float> squares, bool scale)
-    {
-        int width = layout.IsValid ? layout.Nr : c1 - c0, kcMax = layout.IsValid ? layout.Kc : 1;
-        for (int p0 = 0; p0 < rows; p0 += kcMax)
-        {
-            int kc = Math.Min(kcMax, rows - p0);
-            for (int r = 0; r < kc; r++)
-            {
-                for (int j = c0; j < c1; j += width)
-                {
-                    // Row-major: row p0 + r from column c0. Panel order: row r of the panel of columns j..j+Nr in this k block.
-                    Span<float> part = layout.IsValid
-                        ? weights.Slice((p0 * columns) + (j * kc) + (r * width), width)
-                        : weights.Slice(((p0 + r) * columns) + j, width);
-                    Span<float> factors = sums.Slice(j, width);
-                    if (scale)
-                    {
-                        TensorPrimitives.Multiply(part, factors, part);
-                    }
-                    else
-                    {
-                        Span<float> square = squares.Slice(j, width);
-                        TensorPrimitives.Multiply(part, part, square);
-                        TensorPrimitives.Add(factors, square, factors);
-                    }
-                }
-            }
-        }
+        RegularizerKernels.ScaleColumns(weights, rows, columns, layout, c0, c1, squares, KernelIsaSupport.Widest);
     }
 
     // A row's norm in panel order: its stretches of Nr values, panel after panel, summed as SumOfSquares sums the row.

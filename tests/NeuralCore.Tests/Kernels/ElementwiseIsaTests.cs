@@ -66,6 +66,8 @@ public class ElementwiseIsaTests
     [InlineData(1024, 10)]
     [InlineData(50, 40)]
     [InlineData(1, 71)]
+    [InlineData(40, 1024)] // wider than the strips' stride: row by row
+    [InlineData(30, 288)]
     public void A_matrix_penalty_has_the_same_bits_in_panel_order_and_on_every_path(int rows, int columns)
     {
         // Column by column down the rows in both orders, lane by lane on every path: so a first layer with a kernel
@@ -89,6 +91,43 @@ public class ElementwiseIsaTests
             layout.Reorder(panels, new float[layout.ScratchLength], toPanels: true);
             Assert.True(columns == layout.Nr || !panels.AsSpan().SequenceEqual(w), "the reorder should move the values");
             Assert.Equal(expected, RegularizerKernels.MatrixSums(panels, rows, columns, layout, scratch, isa));
+        }
+    }
+
+    [Theory]
+    [InlineData(300, 64)]
+    [InlineData(40, 1024)]
+    [InlineData(30, 288)]
+    [InlineData(7, 100)]
+    public void Scaling_columns_is_the_scalar_product_in_either_order_on_every_path(int rows, int columns)
+    {
+        // A constraint's rescaling of each column (ScaleColumns), whole and from the second group of 32 columns on.
+        float[] w = Seeded.Uniform(rows * columns, rows * columns, 2f), factors = Seeded.Uniform(columns, columns, 1.5f);
+        foreach ((int c0, int c1) in new[] { (0, columns), (Math.Min(32, columns), columns) })
+        {
+            float[] expected = (float[])w.Clone();
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = c0; c < c1; c++)
+                {
+                    expected[(r * columns) + c] *= factors[c];
+                }
+            }
+
+            foreach (KernelIsa isa in KernelIsaSupport.Supported)
+            {
+                float[] scaled = (float[])w.Clone();
+                RegularizerKernels.ScaleColumns(scaled, rows, columns, default, c0, c1, factors, isa);
+                Assert.Equal(expected, scaled);
+                if (PanelLayout.TryCreate(rows, columns, isa, out PanelLayout layout))
+                {
+                    float[] panels = (float[])w.Clone(), scratch = new float[layout.ScratchLength];
+                    layout.Reorder(panels, scratch, toPanels: true);
+                    RegularizerKernels.ScaleColumns(panels, rows, columns, layout, c0, c1, factors, isa);
+                    layout.Reorder(panels, scratch, toPanels: false);
+                    Assert.Equal(expected, panels);
+                }
+            }
         }
     }
 
