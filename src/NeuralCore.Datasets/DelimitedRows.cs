@@ -12,7 +12,7 @@ internal static class DelimitedRows
 
     /// <summary>
     /// Reads <paramref name="first"/> (the line already read to choose the separator, on line <paramref name="firstLine"/>)
-    /// and then the rest, fields trimmed and unquoted, skipping rows of one blank field.
+    /// and then the rest, fields trimmed and unquoted, skipping blank lines (a quoted empty field is a row of one value).
     /// </summary>
     /// <exception cref="InvalidDataException">A row is longer than Sep takes (16M characters); the source and line are named.</exception>
     public static void Read(string first, TextReader rest, char separator, string name, int firstLine, string what, Handler handle)
@@ -31,7 +31,10 @@ internal static class DelimitedRows
             {
                 int line = firstLine - 1 + start, lastLine = firstLine - 2 + row.LineNumberToExcl;
                 start = row.LineNumberToExcl;
-                if (row.ColCount == 1 && row[0].Span.IsWhiteSpace())
+                // A blank line; not a quoted empty field, the one value of a one-column row ("" in a label column was
+                // skipped, and the rows below it moved up a sample). The raw text is read before the field is
+                // unescaped in place.
+                if (row.ColCount == 1 && row.Span.IsWhiteSpace())
                 {
                     continue;
                 }

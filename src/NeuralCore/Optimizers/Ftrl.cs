@@ -71,7 +71,10 @@ public sealed class Ftrl : Optimizer
     {
     }
 
-    /// <summary>The options (the learning rate there is the starting one; <see cref="Optimizer.LearningRate"/> is the current one).</summary>
+    /// <summary>
+    /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
+    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// </summary>
     public FtrlOptions Options { get; }
 
     /// <inheritdoc/>

@@ -43,7 +43,10 @@ public sealed class Lion : Optimizer
     {
     }
 
-    /// <summary>The options.</summary>
+    /// <summary>
+    /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
+    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// </summary>
     public LionOptions Options { get; }
 
     /// <inheritdoc/>

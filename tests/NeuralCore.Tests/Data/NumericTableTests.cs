@@ -187,10 +187,13 @@ public class NumericTableTests
     }
 
     [Fact]
-    public void A_file_of_blank_quoted_rows_holds_no_rows_of_numbers()
+    public void A_file_of_blank_quoted_rows_is_refused_at_its_first_empty_field()
     {
-        // Each "" row is skipped as blank; with no other row, the table's width stayed -1 and reached its constructor.
+        // Each "" row was skipped as blank, and with no other row the table's width stayed -1 and reached its
+        // constructor; a quoted empty field is a value, which is no number.
         var e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("\"\"\n\"\"\n"), "t.csv", 0));
+        Assert.Equal("t.csv, line 1, field 1: '' is not a number.", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("\n  \n"), "t.csv", 0));
         Assert.Equal("t.csv holds no rows of numbers.", e.Message);
     }
 

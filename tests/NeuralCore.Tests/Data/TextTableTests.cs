@@ -131,4 +131,15 @@ public class TextTableTests
 
         Assert.Throws<FileNotFoundException>(() => TextTable.Read(path));
     }
+
+    [Fact]
+    public void A_quoted_empty_field_in_a_one_column_table_is_a_row_and_a_blank_line_is_not()
+    {
+        // "" was skipped as a blank line: the rows below it moved up, each label beside another sample's features.
+        TextTable table = Read("y\n1\n\"\"\n\n  \n3\n");
+        Assert.Equal(3, table.Rows);
+        Assert.Equal(["1", "", "3"], table.Column("y"));
+        var ex = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("1\n\"\"\n3\n"), "n.csv", 0));
+        Assert.Contains("n.csv, line 2, field 1: '' is not a number", ex.Message, StringComparison.Ordinal);
+    }
 }
