@@ -4,84 +4,109 @@ using NeuralCore.Configuration;
 namespace NeuralCore.Losses;
 
 /// <summary>
-/// Hinge loss, Keras's <c>Hinge</c>: per sample <c>l = (1/C) Σ_j max(1 - y_j·o_j, 0)</c> over raw scores o (no
-/// Sigmoid layer) and targets y of -1 or 1; gradient <c>-y/C</c> inside the margin (<c>y·o &lt; 1</c>), 0 beyond. The
-/// loss of a linear support vector machine: a yes/no classifier whose score's sign is the class.
+/// What <see cref="Hinge"/> and <see cref="SquaredHinge"/> share: raw scores o against targets y of -1 or 1 (0 read as
+/// -1, Keras's conversion of 0/1 targets), the margin <c>max(1 - y·o, 0)</c> of each output averaged over the outputs,
+/// squared or not.
 /// </summary>
 /// <remarks>
-/// Targets are -1 or 1, or 0 and 1 (class labels 0 and 1 for one output, one-hot rows for several): 0 is read as -1,
-/// Keras's conversion of 0/1 targets. Keras converts only a batch whose targets are all 0 or 1, so a batch mixing
-/// -1, 0 and 1 scores 0 as 0 there; do not mix the two encodings. Accuracy counts a score above 0 as the positive class,
-/// and predictions are the scores themselves.
+/// Targets are -1 or 1, or 0 and 1 (class labels 0 and 1 for one output, one-hot rows for several). Keras converts only
+/// a batch whose targets are all 0 or 1, so a batch mixing -1, 0 and 1 scores 0 as 0 there; do not mix the two
+/// encodings. Accuracy counts a score above 0 as the positive class, and predictions are the scores themselves.
 /// </remarks>
-public sealed class Hinge : Loss
+public abstract class HingeLoss : Loss
+{
+    private readonly bool _squared;
+
+    /// <summary>Creates the loss.</summary>
+    /// <param name="squared">Whether each margin is squared.</param>
+    /// <param name="reduction">How per-sample losses combine.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="reduction"/> is not defined.</exception>
+    private protected HingeLoss(bool squared, Reduction reduction)
+        : base(reduction) => _squared = squared;
+
+    /// <inheritdoc/>
+    /// <remarks>Raw scores: the margin is on the score, not on a probability.</remarks>
+    public override LossInput Input => LossInput.Logits;
+
+    /// <inheritdoc/>
+    public override LossTask Task => LossTask.Binary;
+
+    /// <inheritdoc/>
+    /// <remarks>-1, 0 or 1.</remarks>
+    protected override string? CheckValue(float value) =>
+        value is -1 or 0 or 1 ? null : "targets of -1 or 1 (or 0 and 1, read as -1 and 1)";
+
+    /// <inheritdoc/>
+    protected override double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale)
+    {
+        int outputs = output.Length;
+        float scale = gradScale / outputs;
+        double sum = 0;
+        for (int j = 0; j < outputs; j++)
+        {
+            float t = label >= 0 ? LabelTarget(label, j, outputs) : target[j];
+            double y = t == 0 ? -1 : t;
+            double gap = 1 - (y * output[j]);
+            if (gap > 0)
+            {
+                sum += _squared ? gap * gap : gap;
+                grad[j] = (float)(_squared ? -2 * scale * y * gap : -scale * y);
+            }
+            else
+            {
+                // Past the margin, or NaN (a NaN loss skips the step): no gradient.
+                sum += double.IsNaN(gap) ? gap : 0;
+                grad[j] = 0f;
+            }
+        }
+
+        return sum / outputs;
+    }
+}
+
+/// <summary>
+/// Hinge loss, Keras's <c>Hinge</c>: per sample <c>l = (1/C) Σ_j max(1 - y_j·o_j, 0)</c> over raw scores o (no
+/// Sigmoid layer) and targets y of -1 or 1; gradient <c>-y/C</c> inside the margin (<c>y·o &lt; 1</c>), 0 beyond. The
+/// loss of a linear support vector machine: a yes/no classifier whose score's sign is the class. Targets, accuracy
+/// and predictions as <see cref="HingeLoss"/> says.
+/// </summary>
+public sealed class Hinge : HingeLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">How per-sample losses combine.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="reduction"/> is not defined.</exception>
     public Hinge(Reduction reduction = Reduction.Mean)
-        : base(reduction)
+        : base(squared: false, reduction)
     {
     }
 
     /// <inheritdoc/>
     public override string Name => "hinge";
 
-    /// <inheritdoc/>
-    /// <remarks>Raw scores: the margin is on the score, not on a probability.</remarks>
-    public override LossInput Input => LossInput.Logits;
-
-    /// <inheritdoc/>
-    public override LossTask Task => LossTask.Binary;
-
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLoss("hinge", config => new Hinge(ReadReduction(config)));
-
-    /// <inheritdoc/>
-    /// <remarks>-1, 0 or 1.</remarks>
-    protected override string? CheckValue(float value) => HingeMargins.CheckValue(value);
-
-    /// <inheritdoc/>
-    protected override double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale) =>
-        HingeMargins.Row(output, label, target, grad, gradScale, squared: false);
 }
 
 /// <summary>
 /// Squared hinge loss, Keras's <c>SquaredHinge</c>: per sample <c>l = (1/C) Σ_j max(1 - y_j·o_j, 0)²</c> over raw
-/// scores o and targets y of -1 or 1 (0 read as -1, as for <see cref="Hinge"/>); gradient
-/// <c>-2y·max(1 - y·o, 0)/C</c>. Smooth at the margin, and it punishes large violations more than the hinge does.
+/// scores o and targets y of -1 or 1; gradient <c>-2y·max(1 - y·o, 0)/C</c>. Smooth at the margin, and it punishes
+/// large violations more than <see cref="Hinge"/> does. Targets, accuracy and predictions as <see cref="HingeLoss"/> says.
 /// </summary>
-/// <remarks>Targets, accuracy and predictions as for <see cref="Hinge"/>.</remarks>
-public sealed class SquaredHinge : Loss
+public sealed class SquaredHinge : HingeLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">How per-sample losses combine.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="reduction"/> is not defined.</exception>
     public SquaredHinge(Reduction reduction = Reduction.Mean)
-        : base(reduction)
+        : base(squared: true, reduction)
     {
     }
 
     /// <inheritdoc/>
     public override string Name => "squared_hinge";
 
-    /// <inheritdoc/>
-    /// <remarks>Raw scores: the margin is on the score, not on a probability.</remarks>
-    public override LossInput Input => LossInput.Logits;
-
-    /// <inheritdoc/>
-    public override LossTask Task => LossTask.Binary;
-
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLoss("squared_hinge", config => new SquaredHinge(ReadReduction(config)));
-
-    /// <inheritdoc/>
-    /// <remarks>-1, 0 or 1.</remarks>
-    protected override string? CheckValue(float value) => HingeMargins.CheckValue(value);
-
-    /// <inheritdoc/>
-    protected override double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale) =>
-        HingeMargins.Row(output, label, target, grad, gradScale, squared: true);
 }
 
 /// <summary>
@@ -156,38 +181,5 @@ public sealed class CategoricalHinge : Loss
         }
 
         return margin;
-    }
-}
-
-// What Hinge and SquaredHinge share: the -1/1 reading of targets and the margin.
-internal static class HingeMargins
-{
-    public static string? CheckValue(float value) =>
-        value is -1 or 0 or 1 ? null : "targets of -1 or 1 (or 0 and 1, read as -1 and 1)";
-
-    public static double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale, bool squared)
-    {
-        int outputs = output.Length;
-        float scale = gradScale / outputs;
-        double sum = 0;
-        for (int j = 0; j < outputs; j++)
-        {
-            float t = label >= 0 ? Loss.LabelTarget(label, j, outputs) : target[j];
-            double y = t == 0 ? -1 : t;
-            double gap = 1 - (y * output[j]);
-            if (gap > 0)
-            {
-                sum += squared ? gap * gap : gap;
-                grad[j] = (float)(squared ? -2 * scale * y * gap : -scale * y);
-            }
-            else
-            {
-                // Past the margin, or NaN (a NaN loss skips the step): no gradient.
-                sum += double.IsNaN(gap) ? gap : 0;
-                grad[j] = 0f;
-            }
-        }
-
-        return sum / outputs;
     }
 }
