@@ -8,12 +8,38 @@ namespace NeuralCore.Scoring;
 /// regression metrics <c>mae</c>, <c>mse</c>, <c>rmse</c> and <c>r2</c> (Keras's <c>R2Score</c>, averaged over outputs)
 /// from predictions and targets. Where Keras's R² is undefined this follows scikit-learn's <c>r2_score</c>: an output
 /// whose targets are constant scores 1 when predicted exactly (Keras: NaN) and 0 otherwise (as Keras), and fewer than
-/// two samples give NaN, which monitoring callbacks count as no improvement. Allocates only when created.
+/// two samples give NaN, which monitoring callbacks count as no improvement. The metrics named after a loss
+/// (<c>mape</c>, <c>msle</c>, <c>log_cosh</c>, <c>poisson</c>, <c>kl_divergence</c>, <c>hinge</c>, <c>squared_hinge</c>,
+/// <c>categorical_hinge</c>; <c>cosine_similarity</c> with the opposite sign, the similarity) are that loss's unweighted
+/// mean over the samples, computed on the predictions. Allocates only when created.
 /// </summary>
 internal sealed class MetricSet
 {
     /// <summary>The metric names a model accepts.</summary>
-    public static readonly string[] Known = ["accuracy", "mae", "mse", "rmse", "r2"];
+    public static readonly string[] Known =
+    [
+        "accuracy", "mae", "mse", "rmse", "r2", "mape", "msle", "log_cosh", "poisson", "kl_divergence", "cosine_similarity", "hinge",
+        "squared_hinge", "categorical_hinge",
+    ];
+
+    // The metrics that are a loss's mean over the samples (Keras's metric of the same name), with the sign they are
+    // reported with: cosine_similarity is the similarity itself, the loss its negative.
+    private static (ILoss Loss, double Sign)? LossMetric(string name) => name switch
+    {
+        "mape" => (new MeanAbsolutePercentageError(Reduction.Sum), 1),
+        "msle" => (new MeanSquaredLogarithmicError(Reduction.Sum), 1),
+        "log_cosh" => (new LogCosh(Reduction.Sum), 1),
+        "poisson" => (new Poisson(Reduction.Sum), 1),
+        "kl_divergence" => (new KLDivergence(Reduction.Sum), 1),
+        "cosine_similarity" => (new CosineSimilarity(Reduction.Sum), -1),
+        "hinge" => (new Hinge(Reduction.Sum), 1),
+        "squared_hinge" => (new SquaredHinge(Reduction.Sum), 1),
+        "categorical_hinge" => (new CategoricalHinge(Reduction.Sum), 1),
+        _ => null,
+    };
+
+    private readonly (ILoss Loss, double Sign)?[] _lossMetrics;
+    private readonly double[] _lossSums;
 
     private readonly int _outputs;
     private readonly double[] _targetSum;
@@ -32,6 +58,8 @@ internal sealed class MetricSet
         _targetSum = new double[outputs];
         _targetSquares = new double[outputs];
         _squaredErrors = new double[outputs];
+        _lossMetrics = [.. names.Select(LossMetric)];
+        _lossSums = new double[names.Count];
     }
 
     public IReadOnlyList<string> Names { get; }
@@ -63,6 +91,7 @@ internal sealed class MetricSet
         Array.Clear(_targetSum);
         Array.Clear(_targetSquares);
         Array.Clear(_squaredErrors);
+        Array.Clear(_lossSums);
     }
 
     public void AddAccuracy(int correct, int judged)
@@ -88,6 +117,16 @@ internal sealed class MetricSet
             }
         }
 
+        // Unweighted, as Keras's metrics without sample weights.
+        LossTargets unweighted = targets.HasLabels ? LossTargets.FromLabels(targets.Labels) : LossTargets.FromValues(targets.Values);
+        for (int i = 0; i < _lossMetrics.Length; i++)
+        {
+            if (_lossMetrics[i] is { } metric)
+            {
+                _lossSums[i] += metric.Loss.Sum(predictions, unweighted, batch, outputs);
+            }
+        }
+
         _count += batch;
     }
 
@@ -96,8 +135,15 @@ internal sealed class MetricSet
     {
         double n = _count * (double)_outputs;
         double squared = _squaredErrors.Sum();
-        foreach (string name in Names)
+        for (int i = 0; i < Names.Count; i++)
         {
+            string name = Names[i];
+            if (_lossMetrics[i] is { } metric)
+            {
+                values[prefix + name] = _count == 0 ? double.NaN : metric.Sign * _lossSums[i] / _count;
+                continue;
+            }
+
             values[prefix + name] = name switch
             {
                 "accuracy" => _judged == 0 ? double.NaN : (double)_correct / _judged,

@@ -86,6 +86,51 @@ public class TargetsTests
     }
 
     [Fact]
+    public void Metrics_named_after_a_loss_are_its_unweighted_mean_over_the_samples_on_the_predictions()
+    {
+        // Keras's metrics=['mape', 'msle', ...]: refused as unknown before.
+        var random = new Random(3);
+        float[] x = [.. Enumerable.Range(0, 2 * 40).Select(_ => (float)random.NextDouble())];
+        float[] y = [.. Enumerable.Range(0, 40).Select(i => 1 + x[2 * i] + (2 * x[(2 * i) + 1]))];
+        float[] weights = [.. Enumerable.Range(0, 40).Select(i => 0.5f + (i % 3))];
+        var regression = new Sequential(2, seed: 4).Add(new Dense(8, Activation.Relu)).Add(new Dense(1)).Add(new Softplus());
+        string[] names = ["mape", "msle", "log_cosh", "poisson", "cosine_similarity"];
+        regression.Compile(new MeanSquaredError(), new Adam(0.01f), metrics: names);
+        History history = regression.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 8, ValidationSplit = 0.25 });
+        Assert.All(names, n => Assert.True(history.Epochs[^1].Get("val_" + n) is double v && double.IsFinite(v), n));
+
+        Evaluation evaluation = regression.Evaluate(new Dataset(x, y, 2, 1).WithSampleWeights(weights));
+        float[] predictions = regression.Predict(new Dataset(x, y, 2, 1));
+        double Mean(ILoss loss)
+        {
+            double[] each = new double[40];
+            loss.PerSample(predictions, LossTargets.FromValues(y), each, 40, 1);
+            return each.Average();
+        }
+
+        Assert.Equal(Mean(new MeanAbsolutePercentageError()), evaluation.Metrics["mape"], 1e-9);
+        Assert.Equal(Mean(new MeanSquaredLogarithmicError()), evaluation.Metrics["msle"], 1e-9);
+        Assert.Equal(Mean(new LogCosh()), evaluation.Metrics["log_cosh"], 1e-9);
+        Assert.Equal(Mean(new Poisson()), evaluation.Metrics["poisson"], 1e-9);
+        Assert.Equal(1.0, evaluation.Metrics["cosine_similarity"], 1e-9); // one positive output against positive targets
+
+        // On a classifier: with labels, on the softmax probabilities the predictions are.
+        (float[] bx, int[] blobs) = FitTests.Blobs(60, 2);
+        var classifier = new Sequential(2, seed: 4).Add(new Dense(4));
+        classifier.Compile(new SoftmaxCrossEntropy(), new Adam(0.05f), metrics: ["accuracy", "kl_divergence", "categorical_hinge", "hinge"]);
+        classifier.Fit(bx, blobs, new FitOptions { Epochs = 3, BatchSize = 16 });
+        Evaluation scored = classifier.Evaluate(bx, blobs, 60);
+        float[] probabilities = classifier.Predict(new Dataset(bx, blobs, 2));
+        double[] kl = new double[60];
+        new KLDivergence().PerSample(probabilities, LossTargets.FromLabels(blobs), kl, 60, 4);
+        Assert.Equal(kl.Average(), scored.Metrics["kl_divergence"], 1e-9);
+        Assert.True(scored.Metrics["categorical_hinge"] is > 0 and < 2, $"{scored.Metrics["categorical_hinge"]}");
+
+        var ex = Assert.Throws<ArgumentException>(() => classifier.Compile(new SoftmaxCrossEntropy(), new Adam(), metrics: ["mean_absolute_percentage"]));
+        Assert.Contains("expected one of accuracy, mae, mse, rmse, r2, mape, msle", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Regression_defaults_to_mae_and_classification_to_accuracy()
     {
         (float[] x, float[] y) = Line(64, 2);
