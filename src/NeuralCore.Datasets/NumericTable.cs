@@ -39,9 +39,9 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     public const int MaxValues = 0x7FFFFFC7;
 
     /// <summary>
-    /// Reads a table of numbers. Fields are separated by semicolons, tabs or commas (the first of these the first row
+    /// Reads a table of numbers. Fields are separated by semicolons, commas or tabs (the first of these the first row
     /// holds, parsed by Sep, quotes and surrounding spaces removed), or, in a file with none of them, by runs of spaces; a
-    /// field of a file separated by semicolons or tabs may write its decimal point as a comma (<c>1,5;2;0</c>); a
+    /// field of a file separated by semicolons may write its decimal point as a comma (<c>1,5;2;0</c>); a
     /// first row of one field is read as CSV of one column (quotes removed). Empty lines are skipped. A <c>.gz</c> file is decompressed as it is read, and must be one complete gzip member: its
     /// decompressed length must equal its trailer's size field (.NET's gzip decoder reports a cut file as a normal end).
     /// </summary>
@@ -100,9 +100,9 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         // Delimited text (CSV, or semicolons or tabs) goes through Sep; columns aligned with runs of spaces, as some
         // data sets come, are split here. A single column is CSV too (any separator; it holds none), so that its
         // quotes are removed as in a file of several columns: split on spaces, "151" was not a number.
-        // Semicolons and tabs before commas: a row that holds both is one with decimal commas ("1,5;2;0"), which split
-        // on its commas gave the field '5;2;0'.
-        char? separator = first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains('\t', StringComparison.Ordinal) ? '\t' : first.Contains(',', StringComparison.Ordinal) ? ','
+        // Semicolons before commas: a row that holds both is one with decimal commas ("1,5;2;0"), which split on its
+        // commas gave the field '5;2;0'. Commas still before tabs: a comma file may pad its fields with tabs.
+        char? separator = first.Contains(';', StringComparison.Ordinal) ? ';' : first.Contains(',', StringComparison.Ordinal) ? ',' : first.Contains('\t', StringComparison.Ordinal) ? '\t'
             : first.AsSpan().Trim().Contains(' ') ? null : ',';
         var values = new ValueBuffer(name, maxValues);
         return separator is { } sep ? ReadDelimited(first, reader, sep, values, line) : ReadAligned(first, reader, values, line, buffer);
@@ -154,7 +154,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
             values.EnsureRoom(row.ColCount, line);
             for (int c = 0; c < row.ColCount; c++)
             {
-                values.Add(ParseField(row[c].Span, name, line, lastLine, c, decimalComma: separator != ','));
+                values.Add(ParseField(row[c].Span, name, line, lastLine, c, decimalComma: separator == ';'));
             }
 
             rows++;

@@ -169,8 +169,9 @@ public sealed class TextTable
     /// <summary>
     /// Reads a table with a header row. Fields are separated by commas, semicolons or tabs, whichever the header holds
     /// outside quotes first in that order (a header of one name is one column), and parsed by Sep: quotes and surrounding spaces are
-    /// removed, and a quoted field may hold separators and line breaks. Empty lines are skipped (in a table of one
-    /// column, so is a row whose one field is empty, quoted or not). A <c>.gz</c> file is
+    /// removed, and a quoted field may hold separators and line breaks. Empty lines (or lines of spaces) are skipped; a
+    /// quoted empty field alone on a line is a row (in a table of one column, a missing value; in a wider one, a row of
+    /// too few fields, refused by line). A <c>.gz</c> file is
     /// decompressed as it is read, and must be one complete gzip member.
     /// </summary>
     /// <param name="path">The file.</param>

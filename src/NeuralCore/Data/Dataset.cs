@@ -322,10 +322,15 @@ public sealed class Dataset
         return (Permutation.Create(count, seed), test);
     }
 
-    /// <summary>A copy of the samples at <paramref name="indices"/>, in that order (an index may repeat), with their targets and weights.</summary>
+    /// <summary>
+    /// A copy of the samples at <paramref name="indices"/>, in that order (an index may repeat), with their targets and
+    /// weights. A dataset of bytes gives one of bytes (<see cref="StoresBytes"/>: its <see cref="Features"/> are then
+    /// computed from them, so writing into that array changes nothing that trains), anything else one of floats.
+    /// </summary>
     /// <param name="indices">The samples to take, each in <c>[0, Count)</c>.</param>
     /// <returns>A new dataset of <c>indices.Length</c> samples.</returns>
     /// <exception cref="ArgumentOutOfRangeException">An index is outside <c>[0, Count)</c>, named with its position.</exception>
+    /// <exception cref="ArgumentException">The selection's features or targets would not fit in one array (indices repeated beyond that).</exception>
     public Dataset Subset(ReadOnlySpan<int> indices)
     {
         int bad = indices.IndexOfAnyExceptInRange(0, Count - 1);
@@ -341,11 +346,11 @@ public sealed class Dataset
     private Dataset Select(ReadOnlySpan<int> indices)
     {
         int n = indices.Length;
-        if ((long)n * FeatureSize > Array.MaxLength)
+        if ((long)n * Math.Max(FeatureSize, _targets is null ? 0 : TargetSize) > Array.MaxLength)
         {
             // Indices may repeat, so a selection can outgrow the data.
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"{n:N0} samples of {FeatureSize} features are more values than one array holds ({Array.MaxLength:N0})."), nameof(indices));
+                $"{n:N0} samples of {FeatureSize} features{(_targets is null ? "" : $" and {TargetSize} targets")} are more values than one array holds ({Array.MaxLength:N0})."), nameof(indices));
         }
 
         if (_bytes is not null)

@@ -42,6 +42,9 @@ public class DatasetSplitsTests
     [InlineData(new[] { 50, 50, 50 }, 0.25, new[] { 12, 13, 13 })] // iris: scikit-learn's 38 (a tie, its 12 drawn at random)
     [InlineData(new[] { 212, 357 }, 0.2, new[] { 42, 72 })] // breast cancer: scikit-learn's 114
     [InlineData(new[] { 59, 71, 48 }, 0.3, new[] { 18, 21, 15 })] // wine: scikit-learn's 54
+    [InlineData(new[] { 47, 27, 22, 54 }, 0.2, new[] { 9, 6, 4, 11 })] // draws·count/total rounded to a tie: 9, 5, 5, 11
+    [InlineData(new[] { 15, 63, 80, 2, 62 }, 0.3333333333333333, new[] { 5, 21, 27, 0, 21 })]
+    [InlineData(new[] { 16, 50, 38, 57, 8, 31 }, 0.5, new[] { 8, 25, 19, 29, 4, 15 })]
     public void Stratified_sizes_are_scikit_learns(int[] counts, double fraction, int[] expected)
     {
         // Each class's share rounded on its own gave 39 and 113 validation samples.

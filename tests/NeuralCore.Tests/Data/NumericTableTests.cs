@@ -13,7 +13,7 @@ public class NumericTableTests
     [InlineData("  1   2.5\n -3    4e2\n", 0)]
     [InlineData("\"1\", \"2.5\"\n-3 ,4e2\n", 0)]
     [InlineData("a;b\n1;2,5\n-3;4e2\n", 1)] // decimal commas: split on its commas, this was '2;5' and not a number
-    [InlineData("1\t2,5\n-3\t400,0\n", 0)]
+    [InlineData("1\t,2.5\n-3\t,4e2\n", 0)] // a comma file padded with tabs: split on its tabs, this was 0.2 and 0.4
     public void Delimited_and_aligned_text_read_the_same(string text, int skip)
     {
         NumericTable table = Read(text, skip);
