@@ -745,7 +745,7 @@ public sealed class Sequential
                 $"The model's last layer {lastName} already outputs probabilities, and {type} with fromLogits: true applies {squashing} again (training would be slower and reach a worse model). Remove the {layer} (or the Dense activation) and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
         }
 
-        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(last))
+        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(_layers.LastOrDefault(l => l is not Dropout) ?? last))
         {
             throw new ArgumentException(
                 $"{type} reads the outputs as rates under a logarithm, undefined below 0, but the model's last layer {lastName} can output negative values (training would turn to NaN). End the model with a Softplus layer (or Relu, Sigmoid, or a Dense with activation Relu).", nameof(loss));
@@ -766,7 +766,7 @@ public sealed class Sequential
         }
     }
 
-    // Whether a last layer's outputs are never negative.
+    // Whether a last layer's outputs are never negative (a Dropout after it keeps their signs, and is looked through).
     private static bool NonNegativeOutputs(ILayer last) => last switch
     {
         Softplus or Sigmoid or Softmax => true,

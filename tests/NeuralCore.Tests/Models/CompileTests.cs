@@ -61,6 +61,8 @@ public class CompileTests
         Assert.Throws<ArgumentException>(() => Ending(new Dense(1, Activation.Tanh)).Compile(new Poisson(), new Adam()));
 
         Ending(new Dense(1), new Softplus()).Compile(new Poisson(), new Adam());
+        Ending(new Dense(1), new Softplus(), new Dropout(0.2f)).Compile(new Poisson(), new Adam()); // zeros or scaled rates
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Softplus(), new GaussianNoise(0.1f)).Compile(new Poisson(), new Adam()));
         Ending(new Dense(1), new Relu { MaxValue = 6 }).Compile(new Poisson(), new Adam());
         Ending(new Dense(1, Activation.Relu)).Compile(new Poisson(), new Adam());
         Ending(new Dense(3), new Softmax()).Compile(new Poisson(), new Adam());
