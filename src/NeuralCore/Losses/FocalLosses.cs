@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 
@@ -128,8 +129,47 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
         Gamma = gamma;
     }
 
-    /// <summary>α, the weight of every class's term.</summary>
+    /// <summary>α, the weight of every class's term (unless <see cref="ClassAlphas"/> gives one per class).</summary>
     public float Alpha { get; }
+
+    /// <summary>
+    /// One α per class instead of <see cref="Alpha"/> (Keras's <c>alpha</c> given as a list), for example the inverse
+    /// class frequencies of imbalanced data; null (the default) for <see cref="Alpha"/> on every class. The model must
+    /// have one output per value (<c>Compile</c> checks).
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is not positive and finite, or fewer than two are given.</exception>
+    public IReadOnlyList<float>? ClassAlphas
+    {
+        get => _classAlphas;
+        init
+        {
+            if (value is not null)
+            {
+                if (value.Count < 2)
+                {
+                    throw new ArgumentException($"Expected one alpha per class, at least two. Received: {value.Count}.", nameof(value));
+                }
+
+                for (int c = 0; c < value.Count; c++)
+                {
+                    if (!(value[c] > 0 && float.IsFinite(value[c])))
+                    {
+                        throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                            $"Expected positive, finite alphas. Received: classAlphas[{c}]={value[c]}."), nameof(value));
+                    }
+                }
+            }
+
+            _classAlphas = value is null ? null : [.. value];
+        }
+    }
+
+    private readonly float[]? _classAlphas;
+
+    /// <inheritdoc/>
+    internal override string? OutputProblem(int outputs) => _classAlphas is { } alphas && alphas.Length != outputs
+        ? string.Create(CultureInfo.InvariantCulture, $"it has {alphas.Length} class alphas, one per class, but the model has {outputs} outputs")
+        : null;
 
     /// <summary>γ, the focusing power.</summary>
     public float Gamma { get; }
@@ -140,14 +180,21 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
     [ModuleInitializer]
     internal static new void Register() => ComponentRegistry.RegisterLoss("categorical_focal_crossentropy", config => new CategoricalFocalCrossentropy(
         config.GetSingle("alpha", 0.25f), config.GetSingle("gamma", 2f), config.GetBoolean("from_logits", false),
-        config.GetSingle("label_smoothing", 0f), ReadReduction(config)));
+        config.GetSingle("label_smoothing", 0f), ReadReduction(config))
+    {
+        ClassAlphas = config.Entries.Any(e => e.Key == "class_alphas") ? config.GetSingles("class_alphas") : null,
+    });
 
     /// <inheritdoc/>
-    /// <remarks><c>from_logits</c>, <c>label_smoothing</c>, <c>alpha</c>, <c>gamma</c>.</remarks>
+    /// <remarks><c>from_logits</c>, <c>label_smoothing</c>, <c>alpha</c>, <c>gamma</c>, and <c>class_alphas</c> when set.</remarks>
     protected override void WriteSettings(ComponentConfig config)
     {
         base.WriteSettings(config);
         config.Set("alpha", Alpha).Set("gamma", Gamma);
+        if (_classAlphas is not null)
+        {
+            config.Set("class_alphas", _classAlphas);
+        }
     }
 
     /// <inheritdoc/>
@@ -180,7 +227,12 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
         Span<double> p, Span<double> slopes)
     {
         int classes = output.Length;
-        double keep = 1.0 - LabelSmoothing, spread = (double)LabelSmoothing / classes, gamma = Gamma, alpha = Alpha;
+        double keep = 1.0 - LabelSmoothing, spread = (double)LabelSmoothing / classes, gamma = Gamma;
+        float[]? alphas = _classAlphas;
+        if (alphas is not null && alphas.Length != classes)
+        {
+            throw new ArgumentException($"CategoricalFocalCrossentropy: {OutputProblem(classes)}.", nameof(output));
+        }
         const double lower = Epsilon, upper = 1f - Epsilon; // Keras clips in float32
         double sum = 0, max = double.NegativeInfinity;
         if (FromLogits)
@@ -202,6 +254,7 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
         {
             p[j] /= sum;
             double t = ((label >= 0 ? (j == label ? 1.0 : 0.0) : target[j]) * keep) + spread;
+            double alpha = alphas is null ? Alpha : alphas[j];
             double clipped = Math.Clamp(p[j], lower, upper), rest = 1 - clipped, log = Math.Log(clipped);
             double focus = Math.Pow(rest, gamma);
             loss -= alpha * focus * t * log;

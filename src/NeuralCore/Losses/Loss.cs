@@ -43,6 +43,9 @@ public abstract class Loss : ILoss
     /// </summary>
     internal virtual bool NeedsNonNegativeOutputs => false;
 
+    /// <summary>What makes the loss unfit for a model of <paramref name="outputs"/> outputs, or null (<c>Compile</c> refuses with it).</summary>
+    internal virtual string? OutputProblem(int outputs) => null;
+
     /// <inheritdoc/>
     /// <remarks>Writes <c>reduction</c> (Keras's names), then the loss's own settings (<see cref="WriteSettings"/>).</remarks>
     public void WriteConfig(ComponentConfig config)

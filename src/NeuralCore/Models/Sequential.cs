@@ -745,6 +745,11 @@ public sealed class Sequential
                 $"The model's last layer {lastName} already outputs probabilities, and {type} with fromLogits: true applies {squashing} again (training would be slower and reach a worse model). Remove the {layer} (or the Dense activation) and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
         }
 
+        if (loss is Loss known && known.OutputProblem(OutputSize) is { } problem)
+        {
+            throw new ArgumentException($"{type} does not suit this model: {problem}.", nameof(loss));
+        }
+
         if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(_layers.LastOrDefault(l => l is not Dropout) ?? last))
         {
             throw new ArgumentException(

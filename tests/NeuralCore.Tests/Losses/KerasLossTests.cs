@@ -35,8 +35,14 @@ public class KerasLossTests
             "categorical_hinge" => new CategoricalHinge(sum),
             "binary_focal_crossentropy" => new BinaryFocalCrossentropy(B("apply_class_balancing", false), F("alpha", 0.25f), F("gamma", 2f),
                 B("from_logits", false), F("label_smoothing", 0f), sum),
-            "categorical_focal_crossentropy" => new CategoricalFocalCrossentropy(F("alpha", 0.25f), F("gamma", 2f), B("from_logits", false),
-                F("label_smoothing", 0f), sum),
+            "categorical_focal_crossentropy" => new CategoricalFocalCrossentropy(
+                args.TryGetProperty("alpha", out JsonElement a) && a.ValueKind == JsonValueKind.Array ? 0.25f : F("alpha", 0.25f), F("gamma", 2f),
+                B("from_logits", false), F("label_smoothing", 0f), sum)
+            {
+                ClassAlphas = args.TryGetProperty("alpha", out JsonElement list) && list.ValueKind == JsonValueKind.Array
+                    ? [.. list.EnumerateArray().Select(v => (float)v.GetDouble())]
+                    : null,
+            },
             var other => throw new InvalidOperationException($"golden_keras_losses.json has a case of '{other}' that this test does not build."),
         };
     }

@@ -215,6 +215,7 @@ public class LossGoldenTests
             new CosineSimilarity(Reduction.Sum), new Hinge(), new SquaredHinge(Reduction.Sum), new CategoricalHinge(),
             new BinaryFocalCrossentropy(true, 0.4f, 1.5f, true, 0.1f, Reduction.Sum), new BinaryFocalCrossentropy(),
             new CategoricalFocalCrossentropy(0.5f, 0f, true, 0.05f), new CategoricalFocalCrossentropy(),
+            new CategoricalFocalCrossentropy(fromLogits: true) { ClassAlphas = [0.1f, 0.7f, 2f] },
         ];
         foreach (ILoss loss in losses)
         {

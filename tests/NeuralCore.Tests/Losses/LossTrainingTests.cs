@@ -193,6 +193,24 @@ public class LossTrainingTests
         Assert.Equal("alpha", Assert.Throws<ArgumentOutOfRangeException>(() => new CategoricalFocalCrossentropy(alpha: 0f)).ParamName);
         Assert.Equal("gamma", Assert.Throws<ArgumentOutOfRangeException>(() => new CategoricalFocalCrossentropy(gamma: float.PositiveInfinity)).ParamName);
         Assert.Equal("labelSmoothing", Assert.Throws<ArgumentOutOfRangeException>(() => new CategoricalFocalCrossentropy(labelSmoothing: 2f)).ParamName);
+        Assert.Contains("classAlphas[1]=0", Assert.Throws<ArgumentException>(() => new CategoricalFocalCrossentropy { ClassAlphas = [1f, 0f] }).Message, StringComparison.Ordinal);
+        Assert.Contains("at least two", Assert.Throws<ArgumentException>(() => new CategoricalFocalCrossentropy { ClassAlphas = [1f] }).Message, StringComparison.Ordinal);
+
+        // One alpha per class: Compile wants one output per alpha, and the alphas are read back from a model file.
+        var model = new Sequential(2, seed: 1).Add(new Dense(4));
+        var ex = Assert.Throws<ArgumentException>(() => model.Compile(new CategoricalFocalCrossentropy(fromLogits: true) { ClassAlphas = [1f, 2f, 3f] }, new Adam()));
+        Assert.Contains("it has 3 class alphas, one per class, but the model has 4 outputs", ex.Message, StringComparison.Ordinal);
+        model.Compile(new CategoricalFocalCrossentropy(fromLogits: true) { ClassAlphas = [1f, 2f, 3f, 0.5f] }, new Adam());
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-alphas-{Environment.ProcessId}.ncm");
+        try
+        {
+            ModelFile.Save(model, path);
+            Assert.Equal([1f, 2f, 3f, 0.5f], ((CategoricalFocalCrossentropy)ModelFile.Load(path).Loss!).ClassAlphas);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
 
         // γ = 0 without balancing is the binary cross-entropy; γ = 0 is α times the categorical one.
         float[] logits = [1.5f, -0.3f, -2f, 4f];

@@ -174,6 +174,10 @@ CASES.update({
                                        {"alpha": 0.5, "gamma": 1.0}),
     "categorical_focal_smoothed": ("categorical_focal_crossentropy", C_TRUE, C_LOGITS,
                                    {"from_logits": True, "alpha": 1.0, "gamma": 0.5, "label_smoothing": 0.2}),
+    # One alpha per class (Keras's alpha as a list), on probabilities and on logits.
+    "categorical_focal_class_alphas": ("categorical_focal_crossentropy", C_TRUE, C_PROBS, {"alpha": [0.25, 0.5, 1.0]}),
+    "categorical_focal_class_alphas_logits": ("categorical_focal_crossentropy", C_TRUE, C_LOGITS,
+                                              {"from_logits": True, "alpha": [2.0, 0.3, 0.7], "gamma": 1.5}),
 })
 
 
