@@ -10,13 +10,17 @@ using TabularMlp;
 //   dotnet run -c Release --project samples/TabularMlp -- --csv FILE --label COLUMN [--task auto|classification|regression]
 //       [--ignore a,b] [--categorical c] [--decimal-separator ,] [--hidden 32] [--test-split 0.2] [--out DIR]
 // --folds K scores every model by K-fold cross-validation (stratified by class for classifiers) instead of one split.
+// --loss picks the trained models' loss for a --csv file: crossentropy (default) or focal for classes; mse (default),
+// mae, huber, log_cosh, mape, msle or poisson for quantities (msle and poisson end the models in Softplus).
 const string Usage = "Usage: TabularMlp [--seed N] [--epochs N] [--folds K] [--data DIR] [--out DIR]\n" +
-    "       TabularMlp --csv FILE --label COLUMN [--task auto|classification|regression] [--ignore COLUMNS] [--categorical COLUMNS] [--decimal-separator .|,] [--hidden N] [--test-split F] [--folds K] [--seed N] [--epochs N] [--out DIR]";
+    "       TabularMlp --csv FILE --label COLUMN [--task auto|classification|regression] [--loss NAME] [--ignore COLUMNS] [--categorical COLUMNS] [--decimal-separator .|,] [--hidden N] [--test-split F] [--folds K] [--seed N] [--epochs N] [--out DIR]\n" +
+    "       --loss: crossentropy or focal (classes); mse, mae, huber, log_cosh, mape, msle or poisson (quantities)";
 ulong seed = 42;
 int epochs = 300, hidden = 32, folds = 0;
 double testSplit = 0.2;
 string? dataDir = null, outDir = null, csv = null, label = null;
 string task = "auto";
+string? loss = null;
 bool testSplitGiven = false;
 char decimalSeparator = '.';
 string[] ignore = [], categorical = [];
@@ -29,7 +33,7 @@ for (int i = 0; i < args.Length; i++)
         return 0;
     }
 
-    if (option is not ("--seed" or "--epochs" or "--data" or "--out" or "--csv" or "--label" or "--task" or "--ignore" or "--categorical" or "--hidden" or "--test-split" or "--decimal-separator" or "--folds"))
+    if (option is not ("--seed" or "--epochs" or "--data" or "--out" or "--csv" or "--label" or "--task" or "--ignore" or "--categorical" or "--hidden" or "--test-split" or "--decimal-separator" or "--folds" or "--loss"))
     {
         Console.Error.WriteLine($"error: unknown option '{option}'. {Usage}");
         return 2;
@@ -67,6 +71,12 @@ for (int i = 0; i < args.Length; i++)
             return 2;
         case "--task":
             task = value;
+            break;
+        case "--loss" when Array.IndexOf(CsvLosses.Names, value) < 0:
+            Console.Error.WriteLine($"error: --loss must be one of {string.Join(", ", CsvLosses.Names)}; got '{value}'.");
+            return 2;
+        case "--loss":
+            loss = value;
             break;
         case "--ignore":
             ignore = Columns(value);
@@ -107,9 +117,15 @@ if (folds > 0 && testSplitGiven)
     return 2;
 }
 
-if (csv is null && (task != "auto" || ignore.Length > 0 || categorical.Length > 0 || decimalSeparator != '.'))
+if (csv is null && (task != "auto" || ignore.Length > 0 || categorical.Length > 0 || decimalSeparator != '.' || loss is not null))
 {
-    Console.Error.WriteLine($"error: --task, --ignore, --categorical and --decimal-separator describe a --csv file; give --csv FILE --label COLUMN. {Usage}");
+    Console.Error.WriteLine($"error: --task, --ignore, --categorical, --decimal-separator and --loss describe a --csv file; give --csv FILE --label COLUMN. {Usage}");
+    return 2;
+}
+
+if (loss is not null && task != "auto" && CsvLosses.IsClassification(loss) != (task == "classification"))
+{
+    Console.Error.WriteLine($"error: --loss {loss} is a {(CsvLosses.IsClassification(loss) ? "classification" : "regression")} loss, but --task is {task}. {Usage}");
     return 2;
 }
 
@@ -123,7 +139,7 @@ try
         }
 
         var settings = new CsvSettings(csv, label!, task switch { "classification" => LabelKind.Classes, "regression" => LabelKind.Targets, _ => LabelKind.Auto },
-            ignore, categorical, hidden, testSplit, decimalSeparator);
+            ignore, categorical, hidden, testSplit, decimalSeparator, loss);
         TextTable table = TextTable.Read(csv);
         if (folds > 0)
         {

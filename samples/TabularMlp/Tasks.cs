@@ -11,7 +11,7 @@ namespace TabularMlp;
 
 /// <summary>What <c>--csv</c> trains on: the file, its label column and how its columns are read.</summary>
 internal sealed record CsvSettings(string Path, string Label, LabelKind Task, IReadOnlyList<string> Ignore, IReadOnlyList<string> Categorical, int Hidden, double TestFraction,
-    char DecimalSeparator = '.');
+    char DecimalSeparator = '.', string? Loss = null);
 
 /// <summary>
 /// One model's test results; from cross-validation, each metric's mean over the folds, with its standard deviation in
@@ -147,8 +147,9 @@ internal static class Tasks
         return normalization;
     }
 
-    private static ModelResult FitMulticlass(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed) =>
-        FitClassifier(name, description, model, new SoftmaxCrossEntropy(), train, test, epochs, seed,
+    private static ModelResult FitMulticlass(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed,
+        ILoss? loss = null) =>
+        FitClassifier(name, description, model, loss ?? new SoftmaxCrossEntropy(), train, test, epochs, seed,
             confusion => new() { ["macro F1"] = Enumerable.Range(0, confusion.Classes).Average(confusion.F1) });
 
     /// <summary>
@@ -209,6 +210,14 @@ internal static class Tasks
         TableEncoder encoder = TableEncoder.Fit(trainText, settings.Label, EncoderOptions(settings));
         int features = encoder.FeatureSize, hidden = settings.Hidden;
         Dataset train = encoder.Transform(trainText);
+        if (settings.Loss is { } lossName && CsvLosses.IsClassification(lossName) != (encoder.Classes is not null))
+        {
+            throw new InvalidDataException(encoder.Classes is not null
+                ? $"{file}: --loss {lossName} scores quantities, but '{settings.Label}' holds classes ({encoder.Classes.Count}); use --loss crossentropy or focal, or --task regression if the classes are numbers to regress."
+                : $"{file}: --loss {lossName} scores classes, but '{settings.Label}' holds numbers, read as a quantity; use a regression loss, or --task classification if they are classes.");
+        }
+
+        string lossText = encoder.Classes is not null ? CsvLosses.Describe(settings.Loss ?? "crossentropy") : CsvLosses.Describe(settings.Loss ?? "mse");
         if (encoder.Classes is { } names)
         {
             if (names.Count < 2)
@@ -234,10 +243,10 @@ internal static class Tasks
             [
                 new ModelResult("majority class", $"always predicts {names[majority]}",
                     new Dictionary<string, double> { ["accuracy"] = test.Labels.Count(l => l == majority) / (double)test.Count }, 0, 0),
-                FitMulticlass("softmax regression", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({classes}) on logits, cross-entropy, Adam(0.01), early stopping",
-                    linear, train, test, epochs, seed),
-                FitMulticlass("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense({classes}), cross-entropy, Adam(0.01), early stopping",
-                    mlp, train, test, epochs, seed),
+                FitMulticlass("softmax regression", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({classes}) on logits, {lossText}, Adam(0.01), early stopping",
+                    linear, train, test, epochs, seed, CsvLosses.Classifier(settings.Loss)),
+                FitMulticlass("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense({classes}), {lossText}, Adam(0.01), early stopping",
+                    mlp, train, test, epochs, seed, CsvLosses.Classifier(settings.Loss)),
             ];
             return (results, encoder, mlp);
         }
@@ -249,15 +258,20 @@ internal static class Tasks
             // The targets' statistics undone after the last Dense layer: the model learns standardized targets and
             // predicts in the label's units.
             Normalization Units() => new([mean], [y.Scales[0] * y.Scales[0]], invert: true);
-            var linear = new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(1)).Add(Units());
-            var mlp = new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(hidden, Activation.Relu)).Add(new Dense(1)).Add(Units());
+
+            // A loss of a logarithm of the outputs (MSLE, Poisson) needs them positive: a Softplus after the units.
+            bool positive = CsvLosses.NeedsPositiveOutputs(settings.Loss);
+            Sequential Ending(Sequential model) => positive ? model.Add(new Softplus()) : model;
+            string tail = positive ? " → Softplus" : "";
+            var linear = Ending(new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(1)).Add(Units()));
+            var mlp = Ending(new Sequential(features, seed).Add(Adapted(train)).Add(new Dense(hidden, Activation.Relu)).Add(new Dense(1)).Add(Units()));
             IReadOnlyList<ModelResult> results =
             [
                 new ModelResult("mean predictor", "predicts the training targets' mean", Regression([.. Enumerable.Repeat(mean, test.Count)], test.Targets), 0, 0),
-                FitRawRegression("linear regression", $"TableEncoder ({features} features) → Normalization (adapted) → Dense(1) → Normalization (inverted, the targets'), MSE, Adam(0.01), early stopping",
-                    linear, train, test, epochs, seed),
-                FitRawRegression("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense(1) → Normalization (inverted), MSE, Adam(0.01), early stopping",
-                    mlp, train, test, epochs, seed),
+                FitRawRegression("linear regression", $"TableEncoder ({features} features) → Normalization (adapted) → Dense(1) → Normalization (inverted, the targets'){tail}, {lossText}, Adam(0.01), early stopping",
+                    linear, train, test, epochs, seed, CsvLosses.Regressor(settings.Loss)),
+                FitRawRegression("MLP", $"TableEncoder ({features} features) → Normalization (adapted) → Dense({hidden}, relu) → Dense(1) → Normalization (inverted){tail}, {lossText}, Adam(0.01), early stopping",
+                    mlp, train, test, epochs, seed, CsvLosses.Regressor(settings.Loss)),
             ];
             return (results, encoder, mlp);
         }
@@ -318,9 +332,10 @@ internal static class Tasks
         return [.. labels.Select(l => codes.TryGetValue(l, out int c) ? c : codes[l] = codes.Count)];
     }
 
-    private static ModelResult FitRawRegression(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed)
+    private static ModelResult FitRawRegression(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed,
+        ILoss? loss = null)
     {
-        model.Compile(new MeanSquaredError(), new Adam(0.01f), metrics: ["mae"]);
+        model.Compile(loss ?? new MeanSquaredError(), new Adam(0.01f), metrics: ["mae"]);
         var timer = Stopwatch.StartNew();
         History history = model.Fit(train, Options(epochs, seed));
         double seconds = timer.Elapsed.TotalSeconds;

@@ -336,6 +336,43 @@ public class TabularMlpTests
     }
 
     [Fact]
+    public async Task The_loss_of_a_csv_file_is_chosen_with_loss_and_must_suit_the_label()
+    {
+        // Counts at a rate of exp(0.8a + 0.4b): Poisson ends the models in Softplus; focal scores the kinds; a quantity
+        // loss on classes is refused naming both.
+        string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-counts-{Guid.NewGuid():N}.csv");
+        try
+        {
+            var random = new Random(3);
+            File.WriteAllLines(csv, ["a,b,kind,visits", .. Enumerable.Range(0, 200).Select(i =>
+            {
+                double a = random.NextDouble() * 2, b = random.NextDouble(), limit = Math.Exp(-Math.Exp((0.8 * a) + (0.4 * b))), product = random.NextDouble();
+                int k = 0;
+                while (product > limit)
+                {
+                    k++;
+                    product *= random.NextDouble();
+                }
+
+                return string.Create(CultureInfo.InvariantCulture, $"{a:F3},{b:F3},{(a > 1 ? "high" : "low")},{k}");
+            })]);
+            (int exitCode, string output, string error) = await RunTabularMlp("--csv", csv, "--label", "visits", "--loss", "poisson", "--epochs", "40");
+            Assert.True(exitCode == 0, error);
+            Assert.Contains("→ Softplus, Poisson, Adam(0.01)", output, StringComparison.Ordinal);
+            (exitCode, output, error) = await RunTabularMlp("--csv", csv, "--label", "kind", "--loss", "focal", "--epochs", "20");
+            Assert.True(exitCode == 0, error);
+            Assert.Contains("focal cross-entropy", output, StringComparison.Ordinal);
+            (exitCode, _, error) = await RunTabularMlp("--csv", csv, "--label", "kind", "--loss", "poisson", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("--loss poisson scores quantities, but 'kind' holds classes (2)", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
+    [Fact]
     public async Task Decimal_commas_are_named_with_the_flag_that_reads_them_and_read_with_it()
     {
         string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-comma-{Guid.NewGuid():N}.csv");
@@ -390,7 +427,10 @@ public class TabularMlpTests
     [InlineData(2, "--task must be auto, classification or regression; got 'ranking'", "--csv", "t.csv", "--label", "y", "--task", "ranking")]
     [InlineData(2, "--hidden must be an integer from 1 to 65536; got '0'", "--hidden", "0")]
     [InlineData(2, "--test-split must be a number from 0.05 to 0.5; got '0.9'", "--test-split", "0.9")]
-    [InlineData(2, "--task, --ignore, --categorical and --decimal-separator describe a --csv file", "--ignore", "id")]
+    [InlineData(2, "--task, --ignore, --categorical, --decimal-separator and --loss describe a --csv file", "--ignore", "id")]
+    [InlineData(2, "--task, --ignore, --categorical, --decimal-separator and --loss describe a --csv file", "--loss", "mae")]
+    [InlineData(2, "--loss must be one of crossentropy, focal, mse, mae, huber, log_cosh, mape, msle, poisson; got 'hinge'", "--loss", "hinge")]
+    [InlineData(2, "--loss focal is a classification loss, but --task is regression", "--csv", "t.csv", "--label", "y", "--task", "regression", "--loss", "focal")]
     [InlineData(1, "/nonexistent-neuralcore.csv: no such table file", "--csv", "/nonexistent-neuralcore.csv", "--label", "y")]
     [InlineData(2, "--decimal-separator must be . or ,; got ';'", "--decimal-separator", ";")]
     [InlineData(2, "--folds must be an integer from 2 to 20; got '1'", "--folds", "1")]
