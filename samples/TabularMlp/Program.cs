@@ -166,6 +166,17 @@ try
             }
         }
 
+        // MAPE divides each error by max(|t|, 1e-7): a label of 0 weighs ten million times one of 1.
+        if (settings.Loss == "mape" && encoder.Classes is null)
+        {
+            int zeros = table.Column(label!).Count(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && t == 0);
+            if (zeros > 0)
+            {
+                csvReport.AppendLine(CultureInfo.InvariantCulture,
+                    $"'{label}' holds {zeros} zeros: MAPE divides their errors by 1e-7 (Keras's epsilon), so they outweigh every other row; --loss mae or huber suits such a label better.").AppendLine();
+            }
+        }
+
         Section(csvReport, classes
                 ? $"{Path.GetFileName(csv)}: '{label}', {encoder.Classes!.Count} classes, from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)"
                 : $"{Path.GetFileName(csv)}: regression of '{label}' from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)",

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using NeuralCore.Data;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
@@ -253,6 +254,13 @@ internal static class Tasks
         else
         {
             Dataset test = encoder.Transform(testText);
+            if (CsvLosses.NeedsPositiveOutputs(settings.Loss) && train.Targets.Concat(test.Targets).Where(t => t < 0).ToArray() is { Length: > 0 } negative)
+            {
+                // Named with the option: the loss's own refusal named train.Targets and neither --loss nor the label.
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{file}: --loss {settings.Loss} takes the logarithm of '{settings.Label}', which must not be negative, and {negative.Length} of its values {(negative.Length == 1 ? "is" : "are")} (the least {negative.Min()}); use --loss mse, mae or huber."));
+            }
+
             Standardizer y = Standardizer.Fit(train.Targets, 1);
             float mean = y.Means[0];
             // The targets' statistics undone after the last Dense layer: the model learns standardized targets and

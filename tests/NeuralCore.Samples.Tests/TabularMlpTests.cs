@@ -365,6 +365,12 @@ public class TabularMlpTests
             (exitCode, _, error) = await RunTabularMlp("--csv", csv, "--label", "kind", "--loss", "poisson", "--epochs", "2");
             Assert.Equal(1, exitCode);
             Assert.Contains("--loss poisson scores quantities, but 'kind' holds classes (2)", error, StringComparison.Ordinal);
+
+            // A negative label under a logarithm's loss is named with the option (the library's message named train.Targets).
+            File.WriteAllLines(csv, ["a,y", .. Enumerable.Range(0, 20).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i},{(i == 3 ? -1.5 : i + 1)}"))]);
+            (exitCode, _, error) = await RunTabularMlp("--csv", csv, "--label", "y", "--loss", "msle", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("--loss msle takes the logarithm of 'y', which must not be negative, and 1 of its values is (the least -1.5)", error, StringComparison.Ordinal);
         }
         finally
         {

@@ -750,10 +750,12 @@ public sealed class Sequential
             throw new ArgumentException($"{type} does not suit this model: {problem}.", nameof(loss));
         }
 
-        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(_layers.LastOrDefault(l => l is not Dropout) ?? last))
+        ILayer rates = _layers.LastOrDefault(l => l is not Dropout) ?? last;
+        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(rates))
         {
+            string which = ReferenceEquals(rates, last) ? $"last layer {lastName}" : $"layer '{rates.Name}' ({rates.TypeId}), before its last Dropout,";
             throw new ArgumentException(
-                $"{type} reads the outputs as rates under a logarithm, undefined below 0, but the model's last layer {lastName} can output negative values (training would turn to NaN). End the model with a Softplus layer (or Relu, Sigmoid, or a Dense with activation Relu).", nameof(loss));
+                $"{type} reads the outputs as rates under a logarithm, undefined below 0, but the model's {which} can output negative values (training would turn to NaN). End the model with a Softplus layer (or Relu, Sigmoid, or a Dense with activation Relu).", nameof(loss));
         }
 
         if (loss.Input == LossInput.Probabilities)

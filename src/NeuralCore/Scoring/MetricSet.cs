@@ -41,6 +41,12 @@ internal sealed class MetricSet
     private readonly (ILoss Loss, double Sign)?[] _lossMetrics;
     private readonly double[] _lossSums;
 
+    // Labels as the values the losses read (one-hot rows, or the label itself for one output, as mae reads them), grown
+    // to the largest batch: a custom loss's labels beyond a built-in loss's range (ratings 0-4 on one output) made
+    // the metric's loss refuse them mid-Fit.
+    private float[] _labelValues = [];
+    private readonly bool _hasLossMetrics;
+
     private readonly int _outputs;
     private readonly double[] _targetSum;
     private readonly double[] _targetSquares;
@@ -59,6 +65,7 @@ internal sealed class MetricSet
         _targetSquares = new double[outputs];
         _squaredErrors = new double[outputs];
         _lossMetrics = [.. names.Select(LossMetric)];
+        _hasLossMetrics = Array.Exists(_lossMetrics, m => m is not null);
         _lossSums = new double[names.Count];
     }
 
@@ -118,12 +125,33 @@ internal sealed class MetricSet
         }
 
         // Unweighted, as Keras's metrics without sample weights.
-        LossTargets unweighted = targets.HasLabels ? LossTargets.FromLabels(targets.Labels) : LossTargets.FromValues(targets.Values);
-        for (int i = 0; i < _lossMetrics.Length; i++)
+        if (_hasLossMetrics)
         {
-            if (_lossMetrics[i] is { } metric)
+            ReadOnlySpan<float> values = targets.Values;
+            if (targets.HasLabels)
             {
-                _lossSums[i] += metric.Loss.Sum(predictions, unweighted, batch, outputs);
+                if (_labelValues.Length < batch * outputs)
+                {
+                    _labelValues = new float[batch * outputs];
+                }
+
+                for (int r = 0; r < batch; r++)
+                {
+                    for (int j = 0; j < outputs; j++)
+                    {
+                        _labelValues[(r * outputs) + j] = Loss.LabelTarget(targets.Labels[r], j, outputs);
+                    }
+                }
+
+                values = _labelValues.AsSpan(0, batch * outputs);
+            }
+
+            for (int i = 0; i < _lossMetrics.Length; i++)
+            {
+                if (_lossMetrics[i] is { } metric)
+                {
+                    _lossSums[i] += metric.Loss.Sum(predictions, LossTargets.FromValues(values), batch, outputs);
+                }
             }
         }
 

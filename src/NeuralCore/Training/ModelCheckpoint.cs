@@ -56,7 +56,7 @@ public sealed partial class ModelCheckpoint : Callback
             if (name != "epoch" && !EpochMetrics.IsKnown(name))
             {
                 throw new ArgumentException(
-                    $"The path names '{{{name}}}', which is neither epoch nor loss nor a metric (accuracy, mae, mse, rmse, r2, with or without val_).", nameof(path));
+                    $"The path names '{{{name}}}', which is neither epoch nor loss nor a metric ({string.Join(", ", Scoring.MetricSet.Known)}, with or without val_).", nameof(path));
             }
 
             string? format = placeholder.Groups[2].Success ? placeholder.Groups[2].Value : null;

@@ -3,7 +3,10 @@ namespace NeuralCore.Training;
 /// <summary>Whether a monitored value improves by going down or up (Keras's <c>mode</c>).</summary>
 public enum MonitorMode
 {
-    /// <summary>From the name: accuracies (<c>accuracy</c>, <c>val_accuracy</c>) and R² go up, losses and errors down.</summary>
+    /// <summary>
+    /// From the name: accuracies (<c>accuracy</c>, <c>val_accuracy</c>), R² and <c>cosine_similarity</c> go up (as
+    /// Keras's metrics say of themselves), losses and errors down.
+    /// </summary>
     Auto,
 
     /// <summary>Lower is better.</summary>
@@ -23,7 +26,7 @@ internal static class Monitoring
         if (!EpochMetrics.IsKnown(monitor))
         {
             throw new ArgumentException(
-                $"Unknown metric '{monitor}': expected loss or a metric (accuracy, mae, mse, rmse, r2), with or without val_.", parameter);
+                $"Unknown metric '{monitor}': expected loss or a metric ({string.Join(", ", Scoring.MetricSet.Known)}), with or without val_.", parameter);
         }
     }
 
@@ -32,7 +35,9 @@ internal static class Monitoring
     {
         MonitorMode.Max => true,
         MonitorMode.Min => false,
-        MonitorMode.Auto => monitor.EndsWith("accuracy", StringComparison.Ordinal) || monitor.EndsWith("r2", StringComparison.Ordinal),
+        // cosine_similarity is the similarity (the loss is its negative): minimized, EarlyStopping stopped as it rose.
+        MonitorMode.Auto => monitor.EndsWith("accuracy", StringComparison.Ordinal) || monitor.EndsWith("r2", StringComparison.Ordinal)
+            || monitor.EndsWith("cosine_similarity", StringComparison.Ordinal),
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Expected Auto, Min or Max."),
     };
 

@@ -128,6 +128,19 @@ public class TargetsTests
 
         var ex = Assert.Throws<ArgumentException>(() => classifier.Compile(new SoftmaxCrossEntropy(), new Adam(), metrics: ["mean_absolute_percentage"]));
         Assert.Contains("expected one of accuracy, mae, mse, rmse, r2, mape, msle", ex.Message, StringComparison.Ordinal);
+
+        // The similarity goes up: Auto maximizes it (EarlyStopping stopped as it rose), and the error lists it.
+        Assert.True(Monitoring.Maximizes("val_cosine_similarity", MonitorMode.Auto));
+        Assert.False(Monitoring.Maximizes("val_mape", MonitorMode.Auto));
+        Assert.Contains("cosine_similarity", Assert.Throws<ArgumentException>(() => new EarlyStopping("val_cosine")).Message, StringComparison.Ordinal);
+
+        // A custom loss's labels beyond a built-in loss's range are read as values, as mae reads them: mape refused
+        // "labels[0] = 3 is outside [0, 2)" mid-Fit.
+        int[] ratings = [.. Enumerable.Range(0, 40).Select(i => i % 5)];
+        var rated = new Sequential(2, seed: 4).Add(new Dense(1));
+        rated.Compile(new CountLoss(), new Adam(0.01f), metrics: ["mae", "mape"]);
+        History ratedHistory = rated.Fit(x, ratings, new FitOptions { Epochs = 1, BatchSize = 8 });
+        Assert.True(double.IsFinite(ratedHistory.Epochs[0].Get("mape")!.Value));
     }
 
     [Fact]
