@@ -151,7 +151,18 @@ internal static class Tasks
     private static ModelResult FitMulticlass(string name, string description, Sequential model, Dataset train, Dataset test, int epochs, ulong seed,
         ILoss? loss = null) =>
         FitClassifier(name, description, model, loss ?? new SoftmaxCrossEntropy(), train, test, epochs, seed,
-            confusion => new() { ["macro F1"] = Enumerable.Range(0, confusion.Classes).Average(confusion.F1) });
+            confusion => new() { ["macro F1"] = MacroF1(confusion) });
+
+    /// <summary>
+    /// scikit-learn's <c>f1_score(average='macro')</c>: the mean F1 over the classes that occur in the truth or the
+    /// predictions. Over every class, one absent from a fold's test rows and never predicted counted as 0.
+    /// </summary>
+    public static double MacroF1(ConfusionMatrix confusion)
+    {
+        int classes = confusion.Classes;
+        int[] present = [.. Enumerable.Range(0, classes).Where(c => confusion.Support(c) > 0 || Enumerable.Range(0, classes).Any(a => confusion[a, c] > 0))];
+        return present.Length == 0 ? 0 : present.Average(confusion.F1);
+    }
 
     /// <summary>
     /// Any CSV with a header: the text is split with <paramref name="settings"/>' test fraction, a

@@ -5,6 +5,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Scoring;
 using NeuralCore.Serialization;
 using NeuralCore.Training;
 using TabularMlp;
@@ -292,6 +293,11 @@ public class TabularMlpTests
         IReadOnlyList<ModelResult> varying = Tasks.CrossValidate([0, 1, 2, 0, 1, 2], 3, 1, (train, test) =>
             [new ModelResult("majority class", test.Contains(0) ? "always predicts a" : "always predicts b", new Dictionary<string, double> { ["accuracy"] = 1 }, 0, 0)]);
         Assert.Equal("always predicts a (1 fold); always predicts b (2 folds)", varying[0].Description);
+
+        // Macro F1 over the classes that occur (scikit-learn's): a class absent from a fold's test rows and never
+        // predicted counted as 0 (2/3 here); a class predicted but absent still counts.
+        Assert.Equal(1.0, Tasks.MacroF1(new ConfusionMatrix([0, 0, 1, 1], [0, 0, 1, 1], 3)));
+        Assert.Equal((1.0 + (2.0 / 3) + 0) / 3, Tasks.MacroF1(new ConfusionMatrix([0, 0, 1, 1], [0, 0, 1, 2], 3)), 1e-12);
 
         string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-folds-{Guid.NewGuid():N}");
         try
