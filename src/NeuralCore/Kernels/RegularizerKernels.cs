@@ -240,7 +240,7 @@ public static class RegularizerKernels
 
     // The widest row-major matrix read 32 columns at a time down its rows; a wider one is read row by row, in memory
     // order. Down rows 4 KB apart (1,024 columns) the strips took a constraint's norms of a 784 x 1,024 matrix 380 µs
-    // against about 130 row by row (AMD EPYC Zen 4): every row of a strip falls in the same cache set.
+    // against about 130 row by row (AMD EPYC Zen 4, 2 real cores): every row of a strip falls in the same cache set.
     private const int MaxStripStride = 256;
 
     // The sums of 32 columns down `rows` rows `stride` floats apart, in registers (one row after another per lane, as

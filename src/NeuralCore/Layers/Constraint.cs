@@ -133,7 +133,8 @@ public sealed class Constraint
         if (Kind == ConstraintKind.NonNeg && layout.IsValid)
         {
             // Element by element: any division of the values does, whatever their order. A row's length at a time, as
-            // in row-major order: over the whole matrix at once TensorPrimitives took 229 µs for 784 x 1,024 against 88.
+            // in row-major order: over the whole matrix at once TensorPrimitives took 229 µs for 784 x 1,024 against 88
+            // (AMD EPYC Zen 4, 2 real cores).
             (int e0, int e1) = Range(rows * columns, 1, slices, slice);
             for (int e = e0; e < e1; e += columns)
             {
@@ -183,8 +184,8 @@ public sealed class Constraint
             return;
         }
 
-        // The same float sums, down the rows in order, as the L2 penalty's (in registers, 32 columns at a time): the
-        // squares half of the scratch, then each column's factor in its place.
+        // The same float sums, down the rows in order, as the L2 penalty's: the squares half of the scratch, then each
+        // column's factor in its place.
         Span<float> magnitudes = scratch[..columns], squares = scratch.Slice(columns, columns);
         RegularizerKernels.ColumnSums(weights, rows, columns, layout, c0, c1, magnitudes, squares, KernelIsaSupport.Widest);
         for (int c = c0; c < c1; c++)

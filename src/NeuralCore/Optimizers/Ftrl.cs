@@ -128,8 +128,10 @@ public sealed class Ftrl : Optimizer
             twoL2 = float.Epsilon;
         }
 
+        // The kernel's path without its argument checks: the options were checked once, and this runs every step.
         OptimizerKernels.FtrlUpdate(parameters.Slice(offset, length), gradients, StateSlot(0, offset, length), StateSlot(1, offset, length),
-            learningRate, Options.LearningRatePower, Options.L1RegularizationStrength, twoL2, Options.L2ShrinkageRegularizationStrength);
+            learningRate, Options.LearningRatePower, Options.L1RegularizationStrength, twoL2, Options.L2ShrinkageRegularizationStrength,
+            KernelIsaSupport.Widest);
     }
 
     private static FtrlOptions Validated(FtrlOptions? options)

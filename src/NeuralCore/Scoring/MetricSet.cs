@@ -11,7 +11,8 @@ namespace NeuralCore.Scoring;
 /// two samples give NaN, which monitoring callbacks count as no improvement. The metrics named after a loss
 /// (<c>mape</c>, <c>msle</c>, <c>log_cosh</c>, <c>poisson</c>, <c>kl_divergence</c>, <c>hinge</c>, <c>squared_hinge</c>,
 /// <c>categorical_hinge</c>; <c>cosine_similarity</c> with the opposite sign, the similarity) are that loss's unweighted
-/// mean over the samples, computed on the predictions. Allocates only when created.
+/// mean over the samples, computed on the predictions. Allocates when created, and for those metrics on class labels
+/// a buffer of their values when a batch is larger than any before (so once per Fit or Evaluate).
 /// </summary>
 internal sealed class MetricSet
 {
