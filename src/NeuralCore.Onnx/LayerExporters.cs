@@ -99,14 +99,19 @@ internal static class LayerExporters
 
     /// <summary>
     /// <c>PRelu(input, slope)</c> with the layer's slopes as an initializer: <c>[features]</c>, broadcast over the batch,
-    /// or <c>[1]</c> when one is shared. ONNX's PRelu computes <c>slope·x</c> below zero and x elsewhere, as the layer.
+    /// or a scalar (rank 0) when one is shared. ONNX's PRelu computes <c>slope·x</c> below zero and x elsewhere, as the layer.
     /// </summary>
+    /// <remarks>
+    /// A shared slope is a scalar rather than <c>[1]</c> so that the reader can tell it from the per-feature slope of a
+    /// one-feature layer (<c>[1]</c> too), and the layer's <see cref="PRelu.SharedAlpha"/> survives the round trip.
+    /// </remarks>
     public static string PRelu(PRelu layer, OnnxGraphBuilder graph, string input)
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(graph);
         ReadOnlySpan<float> alpha = layer.Alpha.Span;
-        return graph.AddNode("PRelu", layer.Name, [input, graph.AddInitializer(layer.Name + "/alpha", alpha, alpha.Length)]);
+        long[] dims = layer.SharedAlpha ? [] : [alpha.Length];
+        return graph.AddNode("PRelu", layer.Name, [input, graph.AddInitializer(layer.Name + "/alpha", alpha, dims)]);
     }
 
     /// <summary>

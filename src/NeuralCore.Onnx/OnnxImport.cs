@@ -381,6 +381,7 @@ public static class OnnxImport
 
         // PRelu(X, slope) of a [batch, features] X: the slope an initializer that broadcasts as one value per feature
         // ([features], [1, features]) or as one for all ([1], a scalar); any other shape would give each sample its own.
+        // A scalar is always shared (the exporter writes shared slopes so); [1] of a one-feature layer is per feature.
         private PRelu PReluFor(NodeProto node, int inputs)
         {
             if (node.Input.Count != 2 || node.Input[1].Length == 0)
@@ -402,7 +403,7 @@ public static class OnnxImport
             }
 
             int length = FiniteValues(node, node.Input[1]).Length;
-            return new PRelu(0f, sharedAlpha: length == 1 && inputs > 1, LayerName(node));
+            return new PRelu(0f, sharedAlpha: slope.Dims.Count == 0 || (length == 1 && inputs > 1), LayerName(node));
         }
 
         // Opset 17's LayerNormalization over the last axis of the [batch, features] tensor (axis -1 or 1; its default is

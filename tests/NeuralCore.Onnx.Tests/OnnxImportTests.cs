@@ -276,6 +276,15 @@ public sealed class OnnxImportTests : IDisposable
         Assert.True(shared.SharedAlpha);
         Assert.Equal([0.3f], shared.Alpha.ToArray());
 
+        // On one feature a shared slope and a per-feature one hold one value each; the shared one is written as a scalar,
+        // so each reads back as what it was (both were read as per-feature when the shared one was written as [1]).
+        foreach (bool sharing in new[] { true, false })
+        {
+            byte[] file = new Sequential(4).Add(new Dense(1)).Add(new PRelu(0.3f, sharing, name: "one")).ToOnnx();
+            var read = (PRelu)OnnxImport.FromOnnx(file, "one.onnx").Layers[1];
+            Assert.Equal((sharing, 1), (read.SharedAlpha, read.ParameterCount));
+        }
+
         // A column [3, 1] would broadcast against the batch, not the features.
         ModelProto column = Proto(shared: false);
         Slope(column).Dims.Clear();
