@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -529,6 +530,136 @@ public static class OptimizerKernels
         ElementwiseDriver.Run(new LionStep(parameters, gradients, momentum, learningRate, beta1, beta2), length, isa);
     }
 
+    /// <summary>
+    /// One Adafactor step over a vector, or over a run of one row of a factored matrix, in Keras 3's form, for every
+    /// element <c>j</c>: <c>θ = θ - step·g / √(rowFactor·v)</c>, where v is the second-moment estimate (a vector's own,
+    /// or the matrix's column moments <c>c</c> with <paramref name="rowFactor"/> = <c>r_i / mean(r)</c> of the row) and
+    /// step is <c>α_t / max(1, RMS(u) / d)</c> (<see cref="AdafactorVelocity"/>, <see cref="AdafactorFactoredSquares"/>).
+    /// </summary>
+    /// <param name="parameters">θ, updated in place.</param>
+    /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
+    /// <param name="secondMoment">v (or the row's column moments), as long as <paramref name="parameters"/>.</param>
+    /// <param name="rowFactor">The row's factor <c>r_i / mean(r)</c>; 1 for a vector.</param>
+    /// <param name="step">The step size <c>α_t / max(1, RMS(u) / d)</c>.</param>
+    /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AdafactorUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowFactor, float step) =>
+        AdafactorUpdate(parameters, gradients, secondMoment, rowFactor, step, KernelIsaSupport.Widest);
+
+    /// <summary><see cref="AdafactorUpdate(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
+    internal static void AdafactorUpdate(
+        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowFactor, float step, KernelIsa isa)
+    {
+        int length = parameters.Length;
+        CheckSameLength(gradients.Length, length, nameof(gradients));
+        CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
+        ElementwiseDriver.Run(new AdafactorStep(parameters, gradients, secondMoment, rowFactor, step), length, isa);
+    }
+
+    /// <summary>
+    /// Adafactor's second moment of a vector variable (Keras 3): <c>v = β·v + (1 - β)·(g² + ε1)</c>, and the sum of the
+    /// squared updates <c>Σ g²/v</c> with the new v, whose root mean is the RMS(u) that clips the step.
+    /// </summary>
+    /// <param name="gradients">g.</param>
+    /// <param name="secondMoment">v, as long as <paramref name="gradients"/>, updated in place.</param>
+    /// <param name="scratch">At least as long as <paramref name="gradients"/>; overwritten.</param>
+    /// <param name="beta">β_t = 1 - t^decay.</param>
+    /// <param name="epsilon1">ε1.</param>
+    /// <returns><c>Σ g²/v</c>, summed in double row by row of 4,096.</returns>
+    internal static double AdafactorVelocity(ReadOnlySpan<float> gradients, Span<float> secondMoment, Span<float> scratch, float beta, float epsilon1)
+    {
+        int length = gradients.Length;
+        CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
+        Span<float> squares = scratch[..length];
+        TensorPrimitives.Multiply(gradients, gradients, squares);
+        // v = β·v + (1 - β)·(g² + ε1), as Keras groups it.
+        TensorPrimitives.Add(squares, epsilon1, squares);
+        TensorPrimitives.Multiply(squares, 1f - beta, squares);
+        TensorPrimitives.MultiplyAdd(secondMoment, beta, squares, secondMoment);
+        TensorPrimitives.Multiply(gradients, gradients, squares);
+        TensorPrimitives.Divide(squares, secondMoment, squares);
+        return ChunkedSum(squares);
+    }
+
+    /// <summary>
+    /// Adafactor's factored second moment of a row-major <c>[rows, columns]</c> matrix variable (Keras 3, the last two
+    /// axes): the row moments <c>r_i = β·r_i + (1 - β)·mean_j(g_ij² + ε1)</c> and the column moments
+    /// <c>c_j = β·c_j + (1 - β)·mean_i(g_ij² + ε1)</c>.
+    /// </summary>
+    /// <param name="gradients">g, <c>rows·columns</c> floats.</param>
+    /// <param name="columns">The matrix's columns; divides the gradient's length.</param>
+    /// <param name="rowMoments">r, one per row, updated in place.</param>
+    /// <param name="columnMoments">c, one per column, updated in place.</param>
+    /// <param name="scratch">At least <paramref name="columns"/> floats; overwritten.</param>
+    /// <param name="beta">β_t = 1 - t^decay.</param>
+    /// <param name="epsilon1">ε1.</param>
+    internal static void AdafactorFactoredMoments(
+        ReadOnlySpan<float> gradients, int columns, Span<float> rowMoments, Span<float> columnMoments, Span<float> scratch, float beta, float epsilon1)
+    {
+        int rows = gradients.Length / columns;
+        CheckSameLength(gradients.Length, rows * columns, nameof(gradients));
+        CheckSameLength(rowMoments.Length, rows, nameof(rowMoments));
+        CheckSameLength(columnMoments.Length, columns, nameof(columnMoments));
+        Span<float> sums = scratch[..columns];
+        sums.Clear();
+        for (int i = 0; i < rows; i++)
+        {
+            ReadOnlySpan<float> row = gradients.Slice(i * columns, columns);
+            float mean = (float)((double)TensorPrimitives.SumOfSquares(row) / columns) + epsilon1;
+            rowMoments[i] = (beta * rowMoments[i]) + ((1f - beta) * mean);
+            TensorPrimitives.MultiplyAdd(row, row, sums, sums);
+        }
+
+        TensorPrimitives.Multiply(sums, (float)(1.0 / rows), sums);
+        TensorPrimitives.Add(sums, epsilon1, sums);
+        TensorPrimitives.Multiply(sums, 1f - beta, sums);
+        TensorPrimitives.MultiplyAdd(columnMoments, beta, sums, columnMoments);
+    }
+
+    /// <summary>
+    /// The sum of Adafactor's squared updates over a factored matrix, <c>Σ_ij g_ij² / v_ij</c> with
+    /// <c>v_ij = (r_i / mean(r))·c_j</c> (Keras 3), whose root mean is the RMS(u) that clips the step.
+    /// </summary>
+    /// <param name="gradients">g, <c>rows·columns</c> floats.</param>
+    /// <param name="columns">The matrix's columns.</param>
+    /// <param name="rowMoments">r, one per row.</param>
+    /// <param name="rowMean">mean(r).</param>
+    /// <param name="columnMoments">c, one per column.</param>
+    /// <param name="scratch">At least twice <paramref name="columns"/> floats; overwritten.</param>
+    /// <returns>The sum, in double over rows.</returns>
+    internal static double AdafactorFactoredSquares(
+        ReadOnlySpan<float> gradients, int columns, ReadOnlySpan<float> rowMoments, float rowMean, ReadOnlySpan<float> columnMoments, Span<float> scratch)
+    {
+        int rows = rowMoments.Length;
+        CheckSameLength(gradients.Length, rows * columns, nameof(gradients));
+        CheckSameLength(columnMoments.Length, columns, nameof(columnMoments));
+        Span<float> squares = scratch[..columns], v = scratch.Slice(columns, columns);
+        double sum = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            ReadOnlySpan<float> row = gradients.Slice(i * columns, columns);
+            TensorPrimitives.Multiply(columnMoments, rowMoments[i] / rowMean, v);
+            TensorPrimitives.Multiply(row, row, squares);
+            TensorPrimitives.Divide(squares, v, squares);
+            sum += TensorPrimitives.Sum(squares);
+        }
+
+        return sum;
+    }
+
+    // A float sum of runs of 4,096 elements, added up in double: float's error stays that of one run, whatever the length.
+    private static double ChunkedSum(ReadOnlySpan<float> values)
+    {
+        double sum = 0;
+        for (int start = 0; start < values.Length; start += 4096)
+        {
+            sum += TensorPrimitives.Sum(values.Slice(start, Math.Min(4096, values.Length - start)));
+        }
+
+        return sum;
+    }
+
     private static void CheckSameLength(int actual, int expected, string name)
     {
         if (actual != expected)
@@ -710,6 +841,24 @@ public static class OptimizerKernels
             }
 
             TLanes.Store(TLanes.Load(ref _p, index) - increment, ref _p, index);
+        }
+    }
+
+    private readonly ref struct AdafactorStep(
+        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowFactor, float step) : IElementwiseStep
+    {
+        private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
+        private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
+        private readonly ref float _v = ref MemoryMarshal.GetReference(secondMoment);
+        private readonly float _rowFactor = rowFactor, _step = step;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Invoke<TLanes>(nuint index)
+            where TLanes : struct, ILanes<TLanes>
+        {
+            TLanes v = TLanes.Create(_rowFactor) * TLanes.Load(ref _v, index);
+            TLanes u = TLanes.Load(ref _g, index) / TLanes.Sqrt(v);
+            TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_step) * u), ref _p, index);
         }
     }
 

@@ -342,10 +342,10 @@ public sealed class Dense : Layer
     public override IReadOnlyList<ParameterSegment> ParameterSegments => UseBias
         ?
         [
-            new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight),
+            new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight) { Columns = Units },
             new ParameterSegment($"{Name}/bias", InputSize * Units, Units, ParameterRole.Bias),
         ]
-        : [new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight)];
+        : [new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight) { Columns = Units }];
 
     /// <summary>The weights <c>W[InputSize, Units]</c>, row-major (a view of <see cref="Layer.Parameters"/>).</summary>
     public Memory<float> Weights => Parameters[..(InputSize * Units)];

@@ -19,4 +19,13 @@ public enum ParameterRole
 /// <param name="Offset">Its first element in the arena (or, from a layer, in the layer's parameters).</param>
 /// <param name="Length">Its number of elements.</param>
 /// <param name="Role">Weight or bias.</param>
-public readonly record struct ParameterSegment(string Name, int Offset, int Length, ParameterRole Role);
+public readonly record struct ParameterSegment(string Name, int Offset, int Length, ParameterRole Role)
+{
+    /// <summary>
+    /// For a matrix variable kept row-major as <c>[Length / Columns, Columns]</c> (a dense layer's <c>[inputs, units]</c>
+    /// kernel), its columns; 0 for a vector. An optimizer that factors its state by rows and columns
+    /// (<see cref="Adafactor"/>) reads it; the others treat every variable as a vector.
+    /// </summary>
+    /// <remarks>Must divide <see cref="Length"/> (<see cref="Optimizer.Initialize(int, IReadOnlyList{ParameterSegment})"/> checks).</remarks>
+    public int Columns { get; init; }
+}

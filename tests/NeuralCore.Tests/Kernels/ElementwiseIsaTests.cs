@@ -41,6 +41,30 @@ public class ElementwiseIsaTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Adafactor_is_the_scalar_rule_bit_for_bit(string path)
+    {
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        const float step = 0.02f;
+        foreach (int n in LengthList)
+        {
+            (float[] p, float[] g) = (Values(n, 38), Values(n, 39));
+            float[] v = Moments(n, 40);
+            foreach (float rowFactor in new[] { 1f, 0.37f })
+            {
+                float[] ep = (float[])p.Clone();
+                OptimizerKernels.AdafactorUpdate(p, g, v, rowFactor, step, isa);
+                for (int i = 0; i < n; i++)
+                {
+                    ep[i] -= step * (g[i] / MathF.Sqrt(rowFactor * v[i]));
+                }
+
+                AssertBits(ep, p, isa, n, $"parameters at row factor {rowFactor}");
+            }
+        }
+    }
+
     [Fact]
     public void The_penalty_of_any_span_has_the_same_bits_on_every_path_and_is_near_the_exact_one()
     {

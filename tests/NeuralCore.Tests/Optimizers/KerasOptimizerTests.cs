@@ -31,16 +31,20 @@ public class KerasOptimizerTests
             "Nadam" => new Nadam(new NadamOptions(lr, F("beta_1"), F("beta_2"), F("epsilon"))),
             "Lion" => new Lion(new LionOptions(lr, F("beta_1"), F("beta_2"))),
             "Lamb" => new Lamb(new LambOptions(lr, F("beta_1"), F("beta_2"), F("epsilon"))),
+            "Adafactor" => new Adafactor(new AdafactorOptions(lr, F("beta_2_decay"), F("epsilon_1"), F("epsilon_2"), F("clip_threshold"))),
             "Ftrl" => new Ftrl(new FtrlOptions(lr, F("learning_rate_power"), F("initial_accumulator_value"), F("l1_regularization_strength"),
                 F("l2_regularization_strength"), F("l2_shrinkage_regularization_strength"), F("beta"))),
             var other => throw new InvalidOperationException($"golden_keras_optimizers.json has a case of class '{other}' that this test does not build."),
         };
     }
 
-    /// <summary>keras_optimizers.py's gradient at step <paramref name="t"/>.</summary>
-    internal static float[] Gradient(int t, bool flipping)
+    /// <summary>
+    /// keras_optimizers.py's gradient at step <paramref name="t"/> for a variable of <paramref name="size"/> elements
+    /// (4, or 6 for the [2, 3] matrix cases).
+    /// </summary>
+    internal static float[] Gradient(int t, bool flipping, int size = 4)
     {
-        float[] g = [0.1f * t, -0.3f, 1.0f / t, -0.05f * t * t];
+        float[] g = [.. new[] { 0.1f * t, -0.3f, 1.0f / t, -0.05f * t * t, 0.2f, -0.02f * t }.Take(size)];
         return flipping && t % 3 == 0 ? [.. g.Select(x => -2f * x)] : g;
     }
 
@@ -49,24 +53,37 @@ public class KerasOptimizerTests
     public void Matches_keras(string name)
     {
         JsonElement c = Golden.GetProperty("cases").GetProperty(name);
-        AssertSteps("Keras", name, () => Create(c), Golden, c.GetProperty("theta"), c.GetProperty("gradient").GetString() == "flipping");
+        // A case with a shape runs on one [rows, columns] matrix variable, with its own theta0.
+        int columns = c.TryGetProperty("shape", out JsonElement shape) ? shape[1].GetInt32() : 0;
+        AssertSteps("Keras", name, () => Create(c), Golden, c.GetProperty("theta"), c.GetProperty("gradient").GetString() == "flipping",
+            c.TryGetProperty("theta0", out JsonElement theta0) ? theta0 : null, columns);
     }
 
     /// <summary>
-    /// Runs a fresh optimizer from <paramref name="golden"/>'s theta0 for each of its step counts and compares the
-    /// parameters with <paramref name="expected"/>'s values for that count.
+    /// Runs a fresh optimizer from <paramref name="golden"/>'s theta0 (or <paramref name="theta0"/>) for each of its step
+    /// counts and compares the parameters with <paramref name="expected"/>'s values for that count; with
+    /// <paramref name="columns"/>, the parameters are one matrix variable of that many columns.
     /// </summary>
-    internal static void AssertSteps(string source, string name, Func<IOptimizer> create, JsonElement golden, JsonElement expected, bool flipping)
+    internal static void AssertSteps(string source, string name, Func<IOptimizer> create, JsonElement golden, JsonElement expected, bool flipping,
+        JsonElement? theta0 = null, int columns = 0)
     {
         foreach (JsonElement steps in golden.GetProperty("steps").EnumerateArray())
         {
             int count = steps.GetInt32();
             IOptimizer optimizer = create();
-            float[] theta = [.. golden.GetProperty("theta0").EnumerateArray().Select(v => (float)v.GetDouble())];
-            optimizer.Initialize(theta.Length);
+            float[] theta = [.. (theta0 ?? golden.GetProperty("theta0")).EnumerateArray().Select(v => (float)v.GetDouble())];
+            if (columns > 0)
+            {
+                ((Optimizer)optimizer).Initialize(theta.Length, [new ParameterSegment("matrix", 0, theta.Length, ParameterRole.Weight) { Columns = columns }]);
+            }
+            else
+            {
+                optimizer.Initialize(theta.Length);
+            }
+
             for (int t = 1; t <= count; t++)
             {
-                optimizer.Update(theta, Gradient(t, flipping));
+                optimizer.Update(theta, Gradient(t, flipping, theta.Length));
             }
 
             double[] values = [.. expected.GetProperty(count.ToString(CultureInfo.InvariantCulture)).EnumerateArray().Select(v => v.GetDouble())];

@@ -170,6 +170,7 @@ public class OptimizerGoldenTests
     [InlineData("lion")]
     [InlineData("lamb")]
     [InlineData("ftrl")]
+    [InlineData("adafactor")]
     public void A_nan_gradient_reaches_the_state_and_the_parameter_as_in_pytorch(string rule)
     {
         // The subnormal flush kept a moment only where |m| >= 1e-30, which a NaN never is: the NaN step wiped m and v
@@ -186,6 +187,7 @@ public class OptimizerGoldenTests
             "lion" => new Lion(0.01f),
             "lamb" => new Lamb(0.01f),
             "ftrl" => new Ftrl(new FtrlOptions(0.01f, L1RegularizationStrength: 0.01f, L2ShrinkageRegularizationStrength: 0.1f)),
+            "adafactor" => new Adafactor(0.01f),
             _ => new RmsProp(new RmsPropOptions(0.01f, Centered: true)),
         };
         const int Count = 37;
@@ -200,6 +202,16 @@ public class OptimizerGoldenTests
         gradients[3] = float.NaN;
         gradients[Count - 1] = float.NaN;
         optimizer.Update(parameters, gradients);
+        if (rule == "adafactor")
+        {
+            // Its step is scaled by the RMS of the whole variable's update, NaN with one NaN in it: as in Keras, every
+            // parameter of the variable becomes NaN; the moments of the finite gradients stay finite (its second slot
+            // is a matrix's column moments, unused by this vector).
+            Assert.All(parameters, p => Assert.True(float.IsNaN(p)));
+            Assert.True(float.IsNaN(optimizer.State.Span[3]) && float.IsNaN(optimizer.State.Span[Count - 1]) && float.IsFinite(optimizer.State.Span[4]));
+            return;
+        }
+
         foreach (int i in new[] { 3, Count - 1 })
         {
             Assert.True(float.IsNaN(parameters[i]), $"{rule}: parameter {i} is {parameters[i]}");
@@ -307,6 +319,11 @@ public class OptimizerGoldenTests
     [InlineData("ftrl-power", "LearningRatePower")]
     [InlineData("ftrl-l1", "L1RegularizationStrength")]
     [InlineData("ftrl-zero-accumulator", "InitialAccumulatorValue")]
+    [InlineData("adafactor-decay", "Beta2Decay")]
+    [InlineData("adafactor-decay-infinite", "Beta2Decay")]
+    [InlineData("adafactor-epsilon1", "Epsilon1")]
+    [InlineData("adafactor-epsilon2", "Epsilon2")]
+    [InlineData("adafactor-clip", "ClipThreshold")]
     public void Invalid_options_of_the_newer_optimizers_name_the_option(string which, string name)
     {
         Func<Optimizer> make = which switch
@@ -324,6 +341,12 @@ public class OptimizerGoldenTests
             "ftrl-power" => () => new Ftrl(new FtrlOptions(LearningRatePower: 0.5f)),
             "ftrl-l1" => () => new Ftrl(new FtrlOptions(L1RegularizationStrength: float.NaN)),
             "ftrl-zero-accumulator" => () => new Ftrl(new FtrlOptions(InitialAccumulatorValue: 0f)),
+            // A positive decay exponent makes β2 = 1 - t^decay negative from the second step.
+            "adafactor-decay" => () => new Adafactor(new AdafactorOptions(Beta2Decay: 0.5f)),
+            "adafactor-decay-infinite" => () => new Adafactor(new AdafactorOptions(Beta2Decay: float.NegativeInfinity)),
+            "adafactor-epsilon1" => () => new Adafactor(new AdafactorOptions(Epsilon1: 0f)),
+            "adafactor-epsilon2" => () => new Adafactor(new AdafactorOptions(Epsilon2: -1e-3f)),
+            "adafactor-clip" => () => new Adafactor(new AdafactorOptions(ClipThreshold: 0f)),
             _ => () => new Lion(float.PositiveInfinity),
         };
         Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(make).ParamName);
@@ -338,6 +361,7 @@ public class OptimizerGoldenTests
         Assert.Equal(new NadamOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new NadamOptions());
         Assert.Equal(new LionOptions(1e-3f, 0.9f, 0.99f), new LionOptions());
         Assert.Equal(new LambOptions(1e-3f, 0.9f, 0.999f, 1e-7f), new LambOptions());
+        Assert.Equal(new AdafactorOptions(1e-3f, -0.8f, 1e-30f, 1e-3f, 1f), new AdafactorOptions());
         Assert.Equal(new FtrlOptions(1e-3f, -0.5f, 0.1f, 0f, 0f, 0f, 0f), new FtrlOptions());
 
         // An accumulator from 0 is fine where the denominator has another term (a fixed rate, an L2 strength, beta).

@@ -23,9 +23,14 @@ THETA0 = [0.5, -1.5, 2.0, 0.0]
 STEPS = [1, 2, 3, 4, 5, 20]
 
 
-def grad(t, flipping=False):
-    """The base gradient; `flipping` turns every third step's around and doubles it, so that signs and maxima change."""
-    g = np.array([0.1 * t, -0.3, 1.0 / t, -0.05 * t * t])
+# Matrix cases (Adafactor's factored moments) use a [2, 3] variable, so that rows and columns differ.
+THETA0_MATRIX = [0.5, -1.5, 2.0, 0.0, 0.25, -0.75]
+
+
+def grad(t, flipping=False, size=4):
+    """The base gradient; `flipping` turns every third step's around and doubles it, so that signs and maxima change.
+    A 6-element variable's gradient adds 0.2 and -0.02t."""
+    g = np.array([0.1 * t, -0.3, 1.0 / t, -0.05 * t * t, 0.2, -0.02 * t][:size])
     return -2.0 * g if flipping and t % 3 == 0 else g
 
 
@@ -57,6 +62,9 @@ class Ops:
     where = staticmethod(np.where)
     greater = staticmethod(np.greater)
     clip = staticmethod(np.clip)
+    minimum = staticmethod(np.minimum)
+    mean = staticmethod(np.mean)
+    expand_dims = staticmethod(np.expand_dims)
 
 
 class SuperCall(ast.NodeTransformer):
@@ -141,30 +149,58 @@ CASES = {
     "ftrl_fixed_rate": ("ftrl", "Ftrl", 0.05, {"learning_rate_power": 0.0, "initial_accumulator_value": 0.0, "l1_regularization_strength": 0.0,
                                                 "l2_regularization_strength": 0.0, "l2_shrinkage_regularization_strength": 0.0, "beta": 0.0},
                         {"_accumulators": 0.0, "_linears": 0.0}),
+    # Adafactor on a vector (one second moment per element) and on a [2, 3] matrix (row and column moments); the
+    # "clipped" cases take a threshold the update's RMS exceeds, a faster beta_2 decay and a larger epsilon_2.
+    "adafactor": ("adafactor", "Adafactor", 0.1, {"beta_2_decay": -0.8, "epsilon_1": 1e-30, "epsilon_2": 1e-3, "clip_threshold": 1.0,
+                                                  "relative_step": True}, {"_r": 0.0, "_c": 0.0, "_v": 0.0}),
+    "adafactor_matrix": ("adafactor", "Adafactor", 0.1, {"beta_2_decay": -0.8, "epsilon_1": 1e-30, "epsilon_2": 1e-3, "clip_threshold": 1.0,
+                                                         "relative_step": True, "shape": [2, 3]}, {"_r": 0.0, "_c": 0.0, "_v": 0.0}),
+    "adafactor_clipped": ("adafactor", "Adafactor", 1.0, {"beta_2_decay": -0.5, "epsilon_1": 1e-30, "epsilon_2": 1e-2, "clip_threshold": 0.5,
+                                                          "relative_step": True}, {"_r": 0.0, "_c": 0.0, "_v": 0.0}),
+    "adafactor_matrix_clipped": ("adafactor", "Adafactor", 1.0, {"beta_2_decay": -0.5, "epsilon_1": 1e-30, "epsilon_2": 1e-2, "clip_threshold": 0.5,
+                                                                 "relative_step": True, "shape": [2, 3]}, {"_r": 0.0, "_c": 0.0, "_v": 0.0}),
 }
 # Cases run with the flipping gradient.
 FLIPPING = {"adadelta_flipping": "adadelta", "adamax_flipping": "adamax_fast_norm", "nadam_flipping": "nadam_large_rate",
             "lion_flipping": "lion_small_betas", "adagrad_flipping": "adagrad", "lion_fast_momentum_flipping": "lion_fast_momentum",
-            "lamb_flipping": "lamb_fast_moments", "ftrl_flipping": "ftrl_regularized"}
+            "lamb_flipping": "lamb_fast_moments", "ftrl_flipping": "ftrl_regularized", "adafactor_matrix_flipping": "adafactor_matrix_clipped"}
+
+
+def state(name, initial, shape):
+    """A state variable as Keras builds it: Adafactor's r drops a matrix's last axis and c its second last (a vector gets
+    scalar placeholders); everything else is shaped as the variable."""
+    if name in ("_r", "_c") and len(shape) < 2:
+        return np.array(initial)
+    if name == "_r":
+        return np.full(shape[:-1], initial)
+    if name == "_c":
+        return np.full(shape[:-2] + shape[-1:], initial)
+    return np.full(shape, initial)
 
 
 def run(root, case, steps):
     flipping = case in FLIPPING
     module, class_name, lr, hyper, variables = CASES[FLIPPING.get(case, case)]
     source, revision = read_source(root, f"keras/src/optimizers/{module}.py")
-    found = methods(source, class_name, {"update_step", "_backend_update_step"})
+    found = methods(source, class_name, {"update_step", "_backend_update_step", "_rms"})
+    hyper = dict(hyper)
+    shape = tuple(hyper.pop("shape", [4]))
     opt = Fake(**hyper)
+    opt._learning_rate = lr
     for name, initial in variables.items():
-        setattr(opt, name, [np.full(4, initial)])
+        setattr(opt, name, [state(name, initial, shape)])
     opt._u_product = np.array(1.0)
+    if "_rms" in found:
+        opt._rms = types.MethodType(found["_rms"], opt)
     update_step = types.MethodType(found["update_step"], opt)
     opt.update_step = update_step
     backend_step = types.MethodType(found.get("_backend_update_step", Fake._base_backend_update_step), opt)
-    theta = np.array(THETA0)
+    size = int(np.prod(shape))
+    theta = np.array(THETA0 if size == 4 else THETA0_MATRIX).reshape(shape)
     for t in range(1, steps + 1):
         opt.iterations = t - 1
-        backend_step([grad(t, flipping)], [theta], lr)
-    return theta.tolist(), revision
+        backend_step([grad(t, flipping, size).reshape(shape)], [theta], lr)
+    return theta.reshape(-1).tolist(), revision
 
 
 def main():
@@ -179,6 +215,7 @@ def main():
             results[str(steps)], revision = run(root, case, steps)
         golden["generator"] = f"keras/src/optimizers at {revision}, NumPy {np.__version__}"
         golden["cases"][case] = {"class": class_name, "learning_rate": lr, **{k: v for k, v in hyper.items()},
+                                 **({"theta0": THETA0_MATRIX} if "shape" in hyper else {}),
                                  "initial_state": variables,
                                  "gradient": "flipping" if case in FLIPPING else "base", "theta": results}
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden_keras_optimizers.json")

@@ -522,7 +522,7 @@ public sealed class ModelFileTests : IDisposable
         Assert.True(straight.Parameters.Span.SequenceEqual(resumed.Parameters.Span), "the resumed run differs from the uninterrupted one");
     }
 
-    public static TheoryData<string> Optimizers() => ["adam", "amsgrad", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion", "lamb", "ftrl"];
+    public static TheoryData<string> Optimizers() => ["adam", "amsgrad", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion", "lamb", "ftrl", "adafactor"];
 
     [Theory]
     [MemberData(nameof(Optimizers))]
@@ -541,6 +541,7 @@ public sealed class ModelFileTests : IDisposable
             "lion" => new Lion(new LionOptions(3e-3f, 0.8f, 0.95f)) { WeightDecay = 0.1f },
             "lamb" => new Lamb(new LambOptions(0.01f, 0.8f, 0.99f, 1e-6f)) { WeightDecay = 0.01f, ClipNorm = 2f },
             "ftrl" => new Ftrl(new FtrlOptions(0.05f, -0.4f, 0.2f, 0.001f, 0.01f, 0.02f, 0.1f)) { ClipValue = 1f },
+            "adafactor" => new Adafactor(new AdafactorOptions(0.05f, -0.6f, 1e-29f, 2e-3f, 0.8f)) { WeightDecay = 0.01f, ClipNorm = 2f },
             _ => new RmsProp(new RmsPropOptions(0.01f, 0.8f, 0.5f, 1e-6f, Centered: true)) { ClipValue = 0.5f },
         };
         Sequential straight = new Sequential(2, 3).Add(new Dense(6)).Add(new Relu()).Add(new Dense(4));
