@@ -140,14 +140,16 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
     /// <exception cref="ArgumentException">A value is not positive and finite, or fewer than two are given.</exception>
     public IReadOnlyList<float>? ClassAlphas
     {
-        get => _classAlphas;
+        // A read-only view: the array itself, cast back, could be written past the checks (a negative alpha trained
+        // to maximize the loss, and Save wrote a file Load refused).
+        get => _classAlphas is null ? null : Array.AsReadOnly(_classAlphas);
         init
         {
             if (value is not null)
             {
                 if (value.Count < 2)
                 {
-                    throw new ArgumentException($"Expected one alpha per class, at least two. Received: {value.Count}.", nameof(value));
+                    throw new ArgumentException($"Expected one alpha per class, at least two. Received: {value.Count}.", nameof(ClassAlphas));
                 }
 
                 for (int c = 0; c < value.Count; c++)
@@ -155,7 +157,7 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
                     if (!(value[c] > 0 && float.IsFinite(value[c])))
                     {
                         throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                            $"Expected positive, finite alphas. Received: classAlphas[{c}]={value[c]}."), nameof(value));
+                            $"Expected positive, finite alphas. Received: classAlphas[{c}]={value[c]}."), nameof(ClassAlphas));
                     }
                 }
             }

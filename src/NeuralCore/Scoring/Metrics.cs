@@ -145,7 +145,8 @@ public static class Metrics
     /// <summary>
     /// Counts correct predictions. Categorical: a sample is correct when its output's argmax equals its label (or its
     /// target row's argmax); <c>judged</c> is the batch. Binary: each output is correct when it lies above
-    /// <paramref name="threshold"/> exactly when its target (or the label, for one output) is above ½; <c>judged</c> is
+    /// <paramref name="threshold"/> exactly when its target is above ½ (a label is a one-hot row on several outputs, as
+    /// the hinge losses read it, and 0 or 1 on one output); <c>judged</c> is
     /// <c>batch·outputs</c> (Keras's <c>binary_accuracy</c> on 0/1 targets; Keras compares a soft target such as 0.7
     /// with the thresholded output for equality, so counts it wrong always, where this counts it as the class above ½).
     /// </summary>
@@ -202,7 +203,10 @@ public static class Metrics
             for (int j = 0; j < outputs; j++)
             {
                 bool positive = output[(r * outputs) + j] > threshold;
-                bool expected = targets.HasLabels ? targets.Labels[r] == 1 : targets.Values[(r * outputs) + j] > 0.5f;
+                // A label on several outputs is a one-hot row, as the loss reads it (Loss.LabelTarget); on one output, 0 or 1.
+                bool expected = targets.HasLabels
+                    ? targets.Labels[r] == (outputs == 1 ? 1 : j)
+                    : targets.Values[(r * outputs) + j] > 0.5f;
                 correct += positive == expected ? 1 : 0;
             }
         }

@@ -2,6 +2,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Scoring;
 using NeuralCore.Serialization;
 using NeuralCore.Tests.Training;
 using NeuralCore.Training;
@@ -171,6 +172,38 @@ public class LossTrainingTests
         Assert.Contains("sums to 0.4", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("hinge")]
+    [InlineData("squared_hinge")]
+    public void Hinge_accuracy_on_labels_over_several_outputs_reads_them_as_one_hot_rows(string which)
+    {
+        // Labels on three outputs are one-hot rows to the loss; the accuracy compared every output with label == 1, so
+        // scores of the right sign everywhere (loss 0) scored 5/9 here rather than 1.
+        ILoss loss = which == "hinge" ? new Hinge() : new SquaredHinge();
+        float[] scores = [2f, -3f, -1.5f, -2f, 1.5f, -4f, -1f, -2f, 3f];
+        int[] labels = [0, 1, 2];
+        float[] oneHot = [1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f];
+        Assert.Equal(AccuracyKind.Binary, Metrics.AccuracyFor(loss, 3));
+        Assert.Equal((9, 9), Metrics.CountCorrect(scores, LossTargets.FromLabels(labels), 3, 3, AccuracyKind.Binary, 0f));
+        Assert.Equal((9, 9), Metrics.CountCorrect(scores, LossTargets.FromValues(oneHot), 3, 3, AccuracyKind.Binary, 0f));
+        scores[4] = -0.5f; // the second row's own class now scores below 0
+        Assert.Equal((8, 9), Metrics.CountCorrect(scores, LossTargets.FromLabels(labels), 3, 3, AccuracyKind.Binary, 0f));
+
+        // Through Evaluate: labels and their one-hot rows give the same accuracy.
+        (float[] x, int[] blobs) = FitTests.Blobs(300, 3);
+        int classes = blobs.Max() + 1;
+        Sequential model = new Sequential(2, seed: 1).Add(new Dense(16, Activation.Relu)).Add(new Dense(classes));
+        model.Compile(loss, new Adam(0.05f));
+        model.Fit(x, blobs, new FitOptions { Epochs = 5 });
+        float[] rows = new float[blobs.Length * classes];
+        for (int i = 0; i < blobs.Length; i++)
+        {
+            rows[(i * classes) + blobs[i]] = 1f;
+        }
+
+        Assert.Equal(model.Evaluate(x, rows, blobs.Length).Accuracy, model.Evaluate(x, blobs, blobs.Length).Accuracy);
+    }
+
     [Fact]
     public void Hinge_reads_labels_0_and_1_as_targets_of_minus_1_and_1()
     {
@@ -194,7 +227,15 @@ public class LossTrainingTests
         Assert.Equal("gamma", Assert.Throws<ArgumentOutOfRangeException>(() => new CategoricalFocalCrossentropy(gamma: float.PositiveInfinity)).ParamName);
         Assert.Equal("labelSmoothing", Assert.Throws<ArgumentOutOfRangeException>(() => new CategoricalFocalCrossentropy(labelSmoothing: 2f)).ParamName);
         Assert.Contains("classAlphas[1]=0", Assert.Throws<ArgumentException>(() => new CategoricalFocalCrossentropy { ClassAlphas = [1f, 0f] }).Message, StringComparison.Ordinal);
-        Assert.Contains("at least two", Assert.Throws<ArgumentException>(() => new CategoricalFocalCrossentropy { ClassAlphas = [1f] }).Message, StringComparison.Ordinal);
+        var few = Assert.Throws<ArgumentException>(() => new CategoricalFocalCrossentropy { ClassAlphas = [1f] });
+        Assert.Contains("at least two", few.Message, StringComparison.Ordinal);
+        Assert.Equal("ClassAlphas", few.ParamName);
+
+        // The checked values cannot be changed afterwards through what the getter returns.
+        var checkedAlphas = new CategoricalFocalCrossentropy { ClassAlphas = [1f, 2f, 3f] };
+        Assert.False(checkedAlphas.ClassAlphas is float[], "ClassAlphas hands out its array");
+        Assert.Throws<NotSupportedException>(() => ((IList<float>)checkedAlphas.ClassAlphas!)[1] = -4f);
+        Assert.Equal([1f, 2f, 3f], checkedAlphas.ClassAlphas!);
 
         // One alpha per class: Compile wants one output per alpha, and the alphas are read back from a model file.
         var model = new Sequential(2, seed: 1).Add(new Dense(4));
