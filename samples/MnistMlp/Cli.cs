@@ -149,6 +149,7 @@ internal static class Cli
             root.Options.Add(option);
         }
 
+        root.Validators.Add(WarmupNeedsCosine);
         root.SetAction((result, token) => Task.FromResult(train(Settings(result), token)));
 
         var sweepCommand = new Command("sweep",
@@ -161,6 +162,7 @@ internal static class Cli
             sweepCommand.Options.Add(option);
         }
 
+        sweepCommand.Validators.Add(WarmupNeedsCosine);
         sweepCommand.SetAction((result, token) =>
         {
             TrainSettings settings = Settings(result);
@@ -204,6 +206,28 @@ internal static class Cli
         return (Settings(result), []);
     }
 
+    // A warmup given with a schedule that has none was accepted, ignored, and recorded in report.json as if applied.
+    private static void WarmupNeedsCosine(CommandResult command)
+    {
+        // A value its own parser refuses (out of range) is reported by that parser alone.
+        if (command.GetResult(WarmupOption) is not { Implicit: false } warmup
+            || warmup.Tokens.Count != 1
+            || !double.TryParse(warmup.Tokens[0].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+            || value is < 0 or > 0.5)
+        {
+            return;
+        }
+
+        string preset = command.GetValue(PresetOption) ?? "none";
+        string schedule = command.GetResult(ScheduleOption) is { Implicit: false }
+            ? command.GetValue(ScheduleOption)!
+            : preset == "fast" ? TrainSettings.Fast.Schedule : preset == "notebook" ? TrainSettings.Notebook.Schedule : new TrainSettings().Schedule;
+        if (schedule != "cosine")
+        {
+            command.AddError($"--warmup applies only with --schedule cosine; the schedule here is {schedule}.");
+        }
+    }
+
     private static TrainSettings Settings(ParseResult result)
     {
         TrainSettings start = result.GetValue(PresetOption) switch
@@ -222,7 +246,9 @@ internal static class Cli
             // A preset's rate is for its optimizer: another one given beside it starts from its own default.
             LearningRate = result.GetValue(LearningRateOption) ?? (Given(OptimizerOption) && result.GetValue(OptimizerOption) != start.Optimizer ? null : start.LearningRate),
             Schedule = Given(ScheduleOption) ? result.GetValue(ScheduleOption)! : start.Schedule,
-            Warmup = Given(WarmupOption) ? result.GetValue(WarmupOption) : start.Warmup,
+            // A preset's warmup belongs to its cosine schedule: with the schedule changed there is none to record.
+            Warmup = Given(WarmupOption) ? result.GetValue(WarmupOption)
+                : (Given(ScheduleOption) ? result.GetValue(ScheduleOption)! : start.Schedule) == "cosine" ? start.Warmup : 0,
             Loss = Given(LossOption) ? result.GetValue(LossOption)! : start.Loss,
             Normalization = Given(NormalizationOption) ? result.GetValue(NormalizationOption)! : start.Normalization,
             Dropout = Given(DropoutOption) ? (float)result.GetValue(DropoutOption) : start.Dropout,

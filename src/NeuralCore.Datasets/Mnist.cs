@@ -128,12 +128,22 @@ public static class Mnist
             _ => throw new ArgumentOutOfRangeException(nameof(split), split, $"Expected Train or Test. Received: split={split}."),
         };
 
-        if (!Directory.Exists(directory))
+        RequireFolder(Path.GetFullPath(directory));
+        return LoadFiles(FindFile(directory, images), FindFile(directory, labels), DefaultMaxSamples, cancellationToken);
+    }
+
+    /// <summary>Throws unless <paramref name="full"/> is a folder, saying whether it is missing or a file.</summary>
+    /// <exception cref="DirectoryNotFoundException">It does not exist, or it is a file (a regular file was reported as missing).</exception>
+    internal static void RequireFolder(string full)
+    {
+        if (Directory.Exists(full))
         {
-            throw new DirectoryNotFoundException($"The MNIST folder does not exist: '{Path.GetFullPath(directory)}'.");
+            return;
         }
 
-        return LoadFiles(FindFile(directory, images), FindFile(directory, labels), DefaultMaxSamples, cancellationToken);
+        throw new DirectoryNotFoundException(File.Exists(full)
+            ? $"The MNIST folder '{full}' is a file; give the folder that holds the four MNIST files."
+            : $"The MNIST folder does not exist: '{full}'.");
     }
 
     /// <summary>Loads one split from an images file and a labels file, raw or gzip-compressed.</summary>

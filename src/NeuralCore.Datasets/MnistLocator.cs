@@ -82,10 +82,7 @@ public static class MnistLocator
         if (explicitDirectory is not null)
         {
             string full = PathArgument.FullPath(explicitDirectory, nameof(explicitDirectory));
-            if (!Directory.Exists(full))
-            {
-                throw new DirectoryNotFoundException($"The MNIST folder does not exist: '{full}'.");
-            }
+            Mnist.RequireFolder(full);
 
             foreach (string name in Mnist.FileNames)
             {

@@ -128,6 +128,17 @@ public class MnistMlpCliTests
         var (constant, _) = Cli.Parse("--preset", "fast", "--schedule", "constant", "--hidden", "64");
         Assert.Equal("constant", constant!.Schedule);
         Assert.Equal([64], constant.Hidden);
+        Assert.Equal(0, constant.Warmup); // the preset's warmup went with its cosine schedule (report.json recorded 0.1)
+
+        // A warmup with no cosine schedule to warm up was accepted and ignored: refused, on its own and beside a preset.
+        foreach (string[] args in new[] { new[] { "--warmup", "0.2" }, ["--preset", "fast", "--schedule", "constant", "--warmup", "0.2"], ["sweep", "--warmup", "0.1"] })
+        {
+            var root = Cli.Build((_, _) => 0, (_, _, _) => 0, (_, _, _, _) => 0);
+            Assert.Contains(root.Parse(args).Errors, e => e.Message == "--warmup applies only with --schedule cosine; the schedule here is constant.");
+        }
+
+        Assert.Empty(Cli.Parse("--schedule", "cosine", "--warmup", "0.2").Errors);
+        Assert.Empty(Cli.Parse("--preset", "fast", "--warmup", "0.2").Errors);
 
         // The preset's 3e-3 is Adam's: another optimizer beside it starts from that optimizer's own default (SGD kept
         // 3e-3 and reached 48.6% in a review), unless a rate is given too.

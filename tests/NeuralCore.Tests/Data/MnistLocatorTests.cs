@@ -41,6 +41,15 @@ public class MnistLocatorTests
         string nowhere = Path.Combine(dir.Path, "nowhere");
         var folder = await Assert.ThrowsAsync<DirectoryNotFoundException>(() => MnistLocator.ResolveAsync(nowhere));
         Assert.Contains(nowhere, folder.Message, StringComparison.Ordinal);
+
+        // A regular file in place of the folder was reported as missing, although it is there.
+        string file = Path.Combine(dir.Path, Mnist.TestLabelsFile + ".txt");
+        File.WriteAllText(file, "not a folder");
+        var notFolder = await Assert.ThrowsAsync<DirectoryNotFoundException>(() => MnistLocator.ResolveAsync(file));
+        Assert.Contains($"'{file}' is a file", notFolder.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not exist", notFolder.Message, StringComparison.Ordinal);
+        var loading = Assert.Throws<DirectoryNotFoundException>(() => Mnist.Load(file, MnistSplit.Test, CancellationToken.None));
+        Assert.Contains($"'{file}' is a file", loading.Message, StringComparison.Ordinal);
     }
 
     [Fact]
