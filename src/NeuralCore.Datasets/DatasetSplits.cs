@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace NeuralCore.Data;
 
 /// <summary>Training and validation splits, and k-fold cross-validation, optionally shuffled and stratified by class.</summary>
@@ -12,7 +14,9 @@ public static class DatasetSplits
     /// set, in which case they are shuffled too.
     /// </summary>
     /// <remarks>
-    /// Stratified sizes are scikit-learn's <c>train_test_split(stratify=y)</c>: <c>ceil(fraction × count)</c> samples
+    /// Shuffled, the validation part holds <c>ceil(fraction × count)</c> samples, as scikit-learn's
+    /// <c>train_test_split</c> and <see cref="Dataset.SplitShuffled"/>; in order, Keras's <c>floor(count × (1 - fraction))</c>
+    /// train (the two differ by one where the product is not exact in double). Stratified sizes are scikit-learn's <c>train_test_split(stratify=y)</c>: <c>ceil(fraction × count)</c> samples
     /// validate, and each class's share of the training part is its proportion of it rounded down, the samples left over
     /// going to the classes with the largest remainders (scikit-learn breaks ties among them at random, this in class
     /// order). A class of one sample, which scikit-learn refuses, trains (so fewer validate where such classes need more
@@ -39,7 +43,17 @@ public static class DatasetSplits
                 return data.Split(validationFraction);
             }
 
-            int splitAt = Dataset.SplitIndex(data.Count, validationFraction);
+            // scikit-learn's train_test_split sizes, as the stratified split and Dataset.SplitShuffled: Keras's rule
+            // here gave 7 of 25 samples at 0.28 where those give 8 (25 × 0.72 is 18.000000000000004 in double).
+            int held = (int)Math.Min(Math.Ceiling(validationFraction * data.Count), data.Count);
+            int splitAt = data.Count - held;
+            if (splitAt == 0)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"{data.Count} samples are too few to split into training and validation sets with validationFraction={validationFraction}: the training part would be empty."),
+                    nameof(validationFraction));
+            }
+
             int[] order = Permutation.Create(data.Count, seed);
             return (data.Subset(order.AsSpan(0, splitAt)), data.Subset(order.AsSpan(splitAt)));
         }

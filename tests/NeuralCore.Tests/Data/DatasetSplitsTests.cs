@@ -114,6 +114,16 @@ public class DatasetSplitsTests
 
         var (stratified, _) = DatasetSplits.TrainValidation(data, 0.2, shuffle: true, stratify: true, seed: 5);
         Assert.False(stratified.Features.SequenceEqual(stratified.Features.Order()), "a shuffled part is not in the data's order");
+
+        // Shuffled, stratified or not, the sizes are scikit-learn's (ceil(0.28 × 25) = 8 validate); shuffling alone gave
+        // Keras's floor(25 × 0.72) = 18 training samples, 25 × 0.72 being 18.000000000000004 in double. In order, Keras's.
+        var small = new Dataset([.. Enumerable.Range(0, 25).Select(i => (float)i)], [.. Enumerable.Range(0, 25).Select(i => i % 2)], 1);
+        Assert.Equal(8, DatasetSplits.TrainValidation(small, 0.28, shuffle: true, seed: 1).Validation.Count);
+        Assert.Equal(8, DatasetSplits.TrainValidation(small, 0.28, shuffle: true, stratify: true, seed: 1).Validation.Count);
+        Assert.Equal(8, small.SplitShuffled(0.28, 1).Test.Count);
+        Assert.Equal(7, DatasetSplits.TrainValidation(small, 0.28).Validation.Count);
+        Assert.Contains("training part would be empty", Assert.Throws<ArgumentException>(() =>
+            DatasetSplits.TrainValidation(small, 0.99, shuffle: true)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
