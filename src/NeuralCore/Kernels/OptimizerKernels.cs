@@ -532,29 +532,36 @@ public static class OptimizerKernels
 
     /// <summary>
     /// One Adafactor step over a vector, or over a run of one row of a factored matrix, in Keras 3's form, for every
-    /// element <c>j</c>: <c>θ = θ - step·g / √(rowFactor·v)</c>, where v is the second-moment estimate (a vector's own,
-    /// or the matrix's column moments <c>c</c> with <paramref name="rowFactor"/> = <c>r_i / mean(r)</c> of the row) and
-    /// step is <c>α_t / max(1, RMS(u) / d)</c> (<see cref="AdafactorVelocity"/>, <see cref="AdafactorFactoredSquares"/>).
+    /// element <c>j</c>: <c>θ = θ - step·g / (rowRoot·√v)</c>, where v is the second-moment estimate (a vector's own,
+    /// with <paramref name="rowRoot"/> 1, or the matrix's column moments <c>c</c> with <paramref name="rowRoot"/> =
+    /// <c>√(r_i / mean(r))</c> of the row) and step is <c>α_t / max(1, RMS(u) / d)</c>
+    /// (<see cref="AdafactorVelocity"/>, <see cref="AdafactorFactoredSquares"/>).
     /// </summary>
+    /// <remarks>
+    /// Keras divides by <c>√((r_i / mean(r))·c_j)</c>; the product underflows to 0 where a row and a column of zero
+    /// gradients meet (a blank MNIST pixel's row and a unit that no sample of the batch activates: about 1e-25 times
+    /// 1e-30), and <c>0 / √0</c> made the whole kernel NaN at the first step. Taking the two roots apart, as the paper's
+    /// and PyTorch's implementations do, is the same value where nothing underflows.
+    /// </remarks>
     /// <param name="parameters">θ, updated in place.</param>
     /// <param name="gradients">g, as long as <paramref name="parameters"/>.</param>
     /// <param name="secondMoment">v (or the row's column moments), as long as <paramref name="parameters"/>.</param>
-    /// <param name="rowFactor">The row's factor <c>r_i / mean(r)</c>; 1 for a vector.</param>
+    /// <param name="rowRoot">The row's factor <c>√(r_i / mean(r))</c>; 1 for a vector.</param>
     /// <param name="step">The step size <c>α_t / max(1, RMS(u) / d)</c>.</param>
     /// <exception cref="ArgumentException">A span's length differs from <paramref name="parameters"/>.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdafactorUpdate(
-        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowFactor, float step) =>
-        AdafactorUpdate(parameters, gradients, secondMoment, rowFactor, step, KernelIsaSupport.Widest);
+        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowRoot, float step) =>
+        AdafactorUpdate(parameters, gradients, secondMoment, rowRoot, step, KernelIsaSupport.Widest);
 
     /// <summary><see cref="AdafactorUpdate(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, float)"/> with the vectors of <paramref name="isa"/>.</summary>
     internal static void AdafactorUpdate(
-        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowFactor, float step, KernelIsa isa)
+        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowRoot, float step, KernelIsa isa)
     {
         int length = parameters.Length;
         CheckSameLength(gradients.Length, length, nameof(gradients));
         CheckSameLength(secondMoment.Length, length, nameof(secondMoment));
-        ElementwiseDriver.Run(new AdafactorStep(parameters, gradients, secondMoment, rowFactor, step), length, isa);
+        ElementwiseDriver.Run(new AdafactorStep(parameters, gradients, secondMoment, rowRoot, step), length, isa);
     }
 
     /// <summary>
@@ -618,8 +625,10 @@ public static class OptimizerKernels
     }
 
     /// <summary>
-    /// The sum of Adafactor's squared updates over a factored matrix, <c>Σ_ij g_ij² / v_ij</c> with
-    /// <c>v_ij = (r_i / mean(r))·c_j</c> (Keras 3), whose root mean is the RMS(u) that clips the step.
+    /// The sum of Adafactor's squared updates over a factored matrix, <c>Σ_ij u_ij²</c> with
+    /// <c>u_ij = g_ij / (√(r_i / mean(r))·√c_j)</c> (Keras 3's <c>g / √v</c>, the roots taken apart as in
+    /// <see cref="AdafactorUpdate(Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, float)"/>), whose root
+    /// mean is the RMS(u) that clips the step.
     /// </summary>
     /// <param name="gradients">g, <c>rows·columns</c> floats.</param>
     /// <param name="columns">The matrix's columns.</param>
@@ -634,15 +643,15 @@ public static class OptimizerKernels
         int rows = rowMoments.Length;
         CheckSameLength(gradients.Length, rows * columns, nameof(gradients));
         CheckSameLength(columnMoments.Length, columns, nameof(columnMoments));
-        Span<float> squares = scratch[..columns], v = scratch.Slice(columns, columns);
+        Span<float> roots = scratch[..columns], u = scratch.Slice(columns, columns);
+        TensorPrimitives.Sqrt(columnMoments, roots);
         double sum = 0;
         for (int i = 0; i < rows; i++)
         {
             ReadOnlySpan<float> row = gradients.Slice(i * columns, columns);
-            TensorPrimitives.Multiply(columnMoments, rowMoments[i] / rowMean, v);
-            TensorPrimitives.Multiply(row, row, squares);
-            TensorPrimitives.Divide(squares, v, squares);
-            sum += TensorPrimitives.Sum(squares);
+            TensorPrimitives.Multiply(roots, MathF.Sqrt(rowMoments[i] / rowMean), u);
+            TensorPrimitives.Divide(row, u, u);
+            sum += TensorPrimitives.SumOfSquares(u);
         }
 
         return sum;
@@ -845,19 +854,18 @@ public static class OptimizerKernels
     }
 
     private readonly ref struct AdafactorStep(
-        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowFactor, float step) : IElementwiseStep
+        Span<float> parameters, ReadOnlySpan<float> gradients, ReadOnlySpan<float> secondMoment, float rowRoot, float step) : IElementwiseStep
     {
         private readonly ref float _p = ref MemoryMarshal.GetReference(parameters);
         private readonly ref float _g = ref MemoryMarshal.GetReference(gradients);
         private readonly ref float _v = ref MemoryMarshal.GetReference(secondMoment);
-        private readonly float _rowFactor = rowFactor, _step = step;
+        private readonly float _rowRoot = rowRoot, _step = step;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Invoke<TLanes>(nuint index)
             where TLanes : struct, ILanes<TLanes>
         {
-            TLanes v = TLanes.Create(_rowFactor) * TLanes.Load(ref _v, index);
-            TLanes u = TLanes.Load(ref _g, index) / TLanes.Sqrt(v);
+            TLanes u = TLanes.Load(ref _g, index) / (TLanes.Create(_rowRoot) * TLanes.Sqrt(TLanes.Load(ref _v, index)));
             TLanes.Store(TLanes.Load(ref _p, index) - (TLanes.Create(_step) * u), ref _p, index);
         }
     }

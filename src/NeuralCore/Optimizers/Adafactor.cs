@@ -43,12 +43,20 @@ public sealed record AdafactorOptions(
 /// taken over each whole variable. Weight decay and clipping come from <see cref="Optimizer"/>.
 /// </summary>
 /// <remarks>
+/// <para>
+/// One deliberate difference from Keras: for a matrix, <c>√v_ij</c> is computed as <c>√(r_i / mean(r))·√c_j</c>. Keras
+/// forms the product first, which underflows to 0 where a row and a column of zero gradients meet (a blank MNIST
+/// pixel and a unit no sample of the batch activates: about 1e-25 times 1e-30); there <c>0/√0</c> is NaN, and the RMS
+/// then made the whole kernel NaN at the first step of an MNIST model. Elsewhere the two agree to rounding.
+/// </para>
+/// <para>
 /// As in Keras 3, ρ is <c>min(lr, 1/√t)</c> whatever Keras's <c>relative_step</c> says (its rule applies the minimum in
 /// both cases), so that option is not offered. The state is two floats per parameter, laid out in the arena's slots:
 /// for a vector, v in the first; for a matrix, r in the first <c>rows</c> floats of its range in the first slot and c
 /// in the first <c>columns</c> of its range in the second (Keras also keeps a full-size v). A matrix is a variable
 /// whose <see cref="ParameterSegment.Columns"/> is set. The RMS of each variable is summed before the step on one
 /// thread, so the model keeps its weights in row-major order with this optimizer.
+/// </para>
 /// </remarks>
 public sealed class Adafactor : Optimizer
 {
@@ -185,9 +193,9 @@ public sealed class Adafactor : Optimizer
             int local = offset + done - variable.Offset;
             int row = local / columns, column = local % columns;
             int piece = Math.Min(columns - column, length - done);
-            float rowFactor = StateSlot(0, variable.Offset + row, 1)[0] / rowMean;
+            float rowRoot = MathF.Sqrt(StateSlot(0, variable.Offset + row, 1)[0] / rowMean);
             OptimizerKernels.AdafactorUpdate(parameters.Slice(offset + done, piece), gradients.Slice(done, piece),
-                StateSlot(1, variable.Offset + column, piece), rowFactor, step);
+                StateSlot(1, variable.Offset + column, piece), rowRoot, step);
             done += piece;
         }
     }

@@ -51,16 +51,16 @@ public class ElementwiseIsaTests
         {
             (float[] p, float[] g) = (Values(n, 38), Values(n, 39));
             float[] v = Moments(n, 40);
-            foreach (float rowFactor in new[] { 1f, 0.37f })
+            foreach (float rowRoot in new[] { 1f, 0.37f })
             {
                 float[] ep = (float[])p.Clone();
-                OptimizerKernels.AdafactorUpdate(p, g, v, rowFactor, step, isa);
+                OptimizerKernels.AdafactorUpdate(p, g, v, rowRoot, step, isa);
                 for (int i = 0; i < n; i++)
                 {
-                    ep[i] -= step * (g[i] / MathF.Sqrt(rowFactor * v[i]));
+                    ep[i] -= step * (g[i] / (rowRoot * MathF.Sqrt(v[i])));
                 }
 
-                AssertBits(ep, p, isa, n, $"parameters at row factor {rowFactor}");
+                AssertBits(ep, p, isa, n, $"parameters at row root {rowRoot}");
             }
         }
     }

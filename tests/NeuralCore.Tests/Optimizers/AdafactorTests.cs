@@ -31,6 +31,21 @@ public class AdafactorTests
     }
 
     [Fact]
+    public void A_row_and_a_column_of_zero_gradients_leave_the_kernel_finite()
+    {
+        // Row 0 and column 0 of the gradient are 0 (a blank pixel's row, a unit no sample activates): r_0 = ε1 = 1e-30
+        // against mean(r) = 2.5e5, c_0 = 1e-30, so Keras's v_00 = 4e-36 × 1e-30 underflows to 0 and u_00 = 0/√0 = NaN,
+        // and the RMS made all of the kernel NaN (an MNIST model did so at its first step).
+        var adafactor = new Adafactor(0.01f);
+        adafactor.Initialize(4, [new ParameterSegment("w", 0, 4, ParameterRole.Weight) { Columns = 2 }]);
+        float[] theta = [0.5f, -0.5f, 0.25f, 1f];
+        adafactor.Update(theta, [0f, 0f, 0f, 1e3f]);
+        Assert.All(theta, t => Assert.True(float.IsFinite(t), $"parameter {t}"));
+        Assert.Equal([0.5f, -0.5f, 0.25f], theta[..3]);
+        Assert.True(theta[3] < 1f);
+    }
+
+    [Fact]
     public void Updating_in_pieces_that_split_rows_is_updating_at_once()
     {
         // The model hands the rule ranges of the arena; a range may start and end inside a row of a matrix.
