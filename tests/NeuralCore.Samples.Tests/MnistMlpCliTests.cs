@@ -78,6 +78,7 @@ public class MnistMlpCliTests
     [InlineData("nadam", 1e-3f, 2)]
     [InlineData("lion", 1e-4f, 1)]
     [InlineData("lamb", 1e-3f, 2)]
+    [InlineData("adafactor", 1e-2f, 2)]
     public void Every_optimizer_is_offered_with_its_default_rate_and_built_by_that_name(string name, float rate, int slots)
     {
         Assert.Equal(slots, TrainerOptimizers.Get(name).StateSlots);
@@ -197,7 +198,7 @@ public class MnistMlpCliTests
     [InlineData("--batch-size", "-5", "--batch-size must be an integer")]
     [InlineData("--hidden", "128,x", "--hidden takes layer sizes")]
     [InlineData("--hidden", "0", "--hidden takes layer sizes")]
-    [InlineData("--optimizer", "adamw", "--optimizer must be one of adam, sgd, rmsprop, adagrad, adadelta, adamax, nadam, lion, lamb; got 'adamw'")]
+    [InlineData("--optimizer", "adamw", "--optimizer must be one of adam, sgd, rmsprop, adagrad, adadelta, adamax, nadam, lion, lamb, adafactor; got 'adamw'")]
     [InlineData("--loss", "hinge", "--loss must be one of crossentropy, mse")]
     [InlineData("--normalization", "group", "--normalization must be one of none, batch, layer")]
     [InlineData("--learning-rate", "-1", "--learning-rate must be a number in (0, 10]")]
