@@ -126,9 +126,11 @@ public sealed class Adafactor : Optimizer
         }
 
         // Enough for a vector variable's squares, or twice a matrix's columns; sized once, at the first step.
+        // By index: a foreach over the list's interface allocated an enumerator every step.
         long scratch = 0;
-        foreach (ParameterSegment segment in Segments)
+        for (int s = 0; s < count; s++)
         {
+            ParameterSegment segment = Segments[s];
             scratch = Math.Max(scratch, segment.Columns > 0 ? 2L * segment.Columns : segment.Length);
         }
 
