@@ -173,13 +173,31 @@ internal static class Tasks
     /// <see cref="Normalization"/> first) and a regression's gives the label's own units (an inverted one last).
     /// </summary>
     /// <returns>The results, the fitted encoder and the trained MLP, which reads the encoder's features.</returns>
-    /// <exception cref="InvalidDataException">Too few rows, one class only, or a test row whose class the training part lacks.</exception>
+    /// <exception cref="InvalidDataException">
+    /// Too few rows, a regression's test part of one row (its R² is undefined), one class only, or a test row whose class
+    /// the training part lacks.
+    /// </exception>
     /// <exception cref="ArgumentException">The label or a named column is not in the table, or a field cannot be encoded (row, column and value named).</exception>
     public static (IReadOnlyList<ModelResult> Results, TableEncoder Encoder, Sequential Mlp, int Unlabelled) Csv(TextTable table, CsvSettings settings, ulong seed, int epochs)
     {
         // Rows without a label can neither train nor be scored: left out, and counted in the report.
         (table, int unlabelled) = Labelled(table, settings);
         (TextTable trainText, TextTable testText) = table.SplitShuffled(settings.TestFraction, seed);
+
+        // R² needs two test rows: a test part of one gave NaN, reported as a result (cross-validation refuses folds of
+        // one row likewise). A classifier's accuracy is defined on one row, so only a regression is refused.
+        if (testText.Rows < 2 && TableEncoder.Fit(trainText, settings.Label, EncoderOptions(settings)).Classes is null)
+        {
+            int percent = 5;
+            while (Math.Ceiling(table.Rows * (percent / 100.0)) < 2)
+            {
+                percent++;
+            }
+
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{Path.GetFileName(settings.Path)}: --test-split {settings.TestFraction} of {table.Rows} labelled rows holds out 1 test row, whose R² is undefined; use --test-split {percent / 100.0} or more."));
+        }
+
         (IReadOnlyList<ModelResult> results, TableEncoder encoder, Sequential mlp) = CsvOnParts(trainText, testText, settings, seed, epochs);
         return (results, encoder, mlp, unlabelled);
     }

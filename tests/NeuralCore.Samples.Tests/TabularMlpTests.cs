@@ -242,6 +242,21 @@ public class TabularMlpTests
     }
 
     [Fact]
+    public void A_regression_whose_test_part_is_one_row_is_refused_naming_test_split()
+    {
+        // R² of one test row is undefined: the report showed NaN, and the run exited 0.
+        string[][] rows = [.. Enumerable.Range(1, 10).Select(i => new[] { $"{i}", $"{i * 3}.5" })];
+        var table = new TextTable(["x", "y"], rows);
+        var settings = new CsvSettings("reg10.csv", "y", Data.LabelKind.Auto, [], [], 8, 0.05);
+        var e = Assert.Throws<InvalidDataException>(() => Tasks.Csv(table, settings, seed: 42, epochs: 2));
+        Assert.Equal("reg10.csv: --test-split 0.05 of 10 labelled rows holds out 1 test row, whose R² is undefined; use --test-split 0.11 or more.", e.Message);
+
+        // The advice holds: two test rows, and an R² for every model.
+        var (results, _, _, _) = Tasks.Csv(table, settings with { TestFraction = 0.11 }, seed: 42, epochs: 2);
+        Assert.All(results, r => Assert.False(double.IsNaN(r.Test["r2"]), r.Model));
+    }
+
+    [Fact]
     public async Task The_csv_mode_writes_a_model_and_an_encoder_that_predict_together()
     {
         string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-csv-{Guid.NewGuid():N}");
