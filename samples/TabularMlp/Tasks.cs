@@ -174,8 +174,8 @@ internal static class Tasks
     /// </summary>
     /// <returns>The results, the fitted encoder and the trained MLP, which reads the encoder's features.</returns>
     /// <exception cref="InvalidDataException">
-    /// Too few rows, a regression's test part of one row (its R² is undefined), one class only, or a test row whose class
-    /// the training part lacks.
+    /// Too few rows, a regression's test part of one row (its R² is undefined) or label whose variance is past float32's
+    /// range, one class only, or a test row whose class the training part lacks.
     /// </exception>
     /// <exception cref="ArgumentException">The label or a named column is not in the table, or a field cannot be encoded (row, column and value named).</exception>
     public static (IReadOnlyList<ModelResult> Results, TableEncoder Encoder, Sequential Mlp, int Unlabelled) Csv(TextTable table, CsvSettings settings, ulong seed, int epochs)
@@ -232,7 +232,10 @@ internal static class Tasks
     /// <see cref="Csv"/>'s models on a given training and test part of the (labelled) text: the encoder fitted on the
     /// training part only.
     /// </summary>
-    /// <exception cref="InvalidDataException">One class only, or a test row whose class the training part lacks.</exception>
+    /// <exception cref="InvalidDataException">
+    /// One class only, a regression label whose variance is past float32's range, or a test row whose class the training
+    /// part lacks.
+    /// </exception>
     public static (IReadOnlyList<ModelResult> Results, TableEncoder Encoder, Sequential Mlp) CsvOnParts(TextTable trainText, TextTable testText, CsvSettings settings,
         ulong seed, int epochs)
     {
@@ -292,9 +295,19 @@ internal static class Tasks
 
             Standardizer y = Standardizer.Fit(train.Targets, 1);
             float mean = y.Means[0];
+            // The layer holds the variance, the square of the scale, as a float: squared exactly in double, it is
+            // refused by the label's name when float32 cannot hold it (a scale above about 1.8E+19), where the float
+            // square became Infinity and Normalization's refusal named only "Feature 0".
+            double variance = (double)y.Scales[0] * y.Scales[0];
+            if (float.IsInfinity((float)variance))
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{file}: '{settings.Label}' spreads too widely for float32: its standard deviation over the training part, {y.Scales[0]:G4}, squared is {variance:G4}, past float32's largest value ({float.MaxValue:G4}), and the models hold that variance to predict in its units; divide the label by a power of ten first."));
+            }
+
             // The targets' statistics undone after the last Dense layer: the model learns standardized targets and
             // predicts in the label's units.
-            Normalization Units() => new([mean], [y.Scales[0] * y.Scales[0]], invert: true);
+            Normalization Units() => new([mean], [(float)variance], invert: true);
 
             // A loss of a logarithm of the outputs (MSLE, Poisson) needs them positive: a Softplus after the units.
             bool positive = CsvLosses.NeedsPositiveOutputs(settings.Loss);

@@ -257,6 +257,23 @@ public class TabularMlpTests
     }
 
     [Fact]
+    public void A_label_whose_variance_float32_cannot_hold_is_refused_by_name()
+    {
+        // Finite labels of 1e30 to 2e31: the variance the models' last layer holds squared the scale in float32, and
+        // the refusal read "Feature 0's variance Infinity is not a finite, non-negative number".
+        string[][] rows = [.. Enumerable.Range(1, 20).Select(i => new[] { $"{i}", $"{i}e30" })];
+        var settings = new CsvSettings("big.csv", "y", Data.LabelKind.Auto, [], [], 8, 0.2);
+        var e = Assert.Throws<InvalidDataException>(() => Tasks.Csv(new TextTable(["x", "y"], rows), settings, seed: 42, epochs: 2));
+        Assert.StartsWith("big.csv: 'y' spreads too widely for float32: its standard deviation over the training part", e.Message, StringComparison.Ordinal);
+        Assert.Contains("divide the label by a power of ten first", e.Message, StringComparison.Ordinal);
+
+        // The same rows in units of 1e30 train.
+        string[][] scaled = [.. rows.Select(r => new[] { r[0], r[1].Replace("e30", "", StringComparison.Ordinal) })];
+        var (results, _, _, _) = Tasks.Csv(new TextTable(["x", "y"], scaled), settings, seed: 42, epochs: 2);
+        Assert.All(results, r => Assert.True(double.IsFinite(r.Test["mae"]), r.Model));
+    }
+
+    [Fact]
     public async Task The_csv_mode_writes_a_model_and_an_encoder_that_predict_together()
     {
         string folder = Path.Combine(Path.GetTempPath(), $"neuralcore-csv-{Guid.NewGuid():N}");
