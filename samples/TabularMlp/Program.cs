@@ -21,7 +21,7 @@ double testSplit = 0.2;
 string? dataDir = null, outDir = null, csv = null, label = null;
 string task = "auto";
 string? loss = null;
-bool testSplitGiven = false;
+bool testSplitGiven = false, hiddenGiven = false;
 char decimalSeparator = '.';
 string[] ignore = [], categorical = [];
 for (int i = 0; i < args.Length; i++)
@@ -93,6 +93,9 @@ for (int i = 0; i < args.Length; i++)
         case "--hidden" when !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out hidden) || hidden is < 1 or > 65_536:
             Console.Error.WriteLine($"error: --hidden must be an integer from 1 to 65536; got '{value}'.");
             return 2;
+        case "--hidden":
+            hiddenGiven = true;
+            break;
         case "--folds" when !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out folds) || folds is < 2 or > 20:
             Console.Error.WriteLine($"error: --folds must be an integer from 2 to 20; got '{value}'.");
             return 2;
@@ -120,6 +123,21 @@ if (folds > 0 && testSplitGiven)
 if (csv is null && (task != "auto" || ignore.Length > 0 || categorical.Length > 0 || decimalSeparator != '.' || loss is not null))
 {
     Console.Error.WriteLine($"error: --task, --ignore, --categorical, --decimal-separator and --loss describe a --csv file; give --csv FILE --label COLUMN. {Usage}");
+    return 2;
+}
+
+// The four data sets' models and their 80/20 split are fixed: these were accepted, and left out of the report.
+if (csv is null && (hiddenGiven || testSplitGiven))
+{
+    string given = hiddenGiven && testSplitGiven ? "--hidden and --test-split shape" : hiddenGiven ? "--hidden shapes" : "--test-split shapes";
+    Console.Error.WriteLine($"error: {given} the models of a --csv file; the four data sets' models and their 80/20 split are fixed. Give --csv FILE --label COLUMN. {Usage}");
+    return 2;
+}
+
+// --csv FILE replaces the four data sets, so their folder would be read by nothing.
+if (csv is not null && dataDir is not null)
+{
+    Console.Error.WriteLine($"error: --data names the folder of the four data sets, which --csv FILE replaces: give one. {Usage}");
     return 2;
 }
 

@@ -480,6 +480,10 @@ public class TabularMlpTests
     [InlineData(2, "--folds must be an integer from 2 to 20; got '1'", "--folds", "1")]
     [InlineData(2, "--folds must be an integer from 2 to 20; got '21'", "--folds", "21")]
     [InlineData(2, "--test-split and --folds each decide what is held out: give one", "--folds", "3", "--test-split", "0.3")]
+    [InlineData(2, "--hidden shapes the models of a --csv file; the four data sets' models and their 80/20 split are fixed", "--epochs", "1", "--hidden", "5")]
+    [InlineData(2, "--test-split shapes the models of a --csv file", "--epochs", "1", "--test-split", "0.5")]
+    [InlineData(2, "--hidden and --test-split shape the models of a --csv file", "--hidden", "5", "--test-split", "0.5")]
+    [InlineData(2, "--data names the folder of the four data sets, which --csv FILE replaces: give one", "--csv", "t.csv", "--label", "y", "--data", "data/tabular")]
     public async Task Bad_arguments_get_one_line_naming_them_and_no_stack_trace(int exitCode, string message, params string[] args)
     {
         // Each of these ended in an unhandled exception's stack trace (exit 134), the last only after training.
