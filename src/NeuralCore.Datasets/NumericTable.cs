@@ -79,7 +79,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
         int line = 0;
         var buffer = new StringBuilder();
-        string? first = ReadLine(reader, buffer, name, 1);
+        // The lines skipped are lines (a header is counted by its lines); the first row read is a whole row.
+        string? first = ReadLine(reader, buffer, name, 1, record: skipLines == 0);
         // A StreamReader drops a byte-order mark, but text handed over in a string or another reader may still start
         // with one, which made the first field "\uFEFF1", not a number.
         if (first is not null && first.StartsWith('\uFEFF'))
@@ -89,7 +90,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
         while (first is not null && (++line <= skipLines || string.IsNullOrWhiteSpace(first)))
         {
-            first = ReadLine(reader, buffer, name, line + 1);
+            first = ReadLine(reader, buffer, name, line + 1, record: line >= skipLines);
         }
 
         if (first is null)
@@ -113,18 +114,24 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
 
     // TextReader.ReadLine with a limit: it read a file with no line break whole (a 2 GiB file of zero bytes took 40 s
     // and 8 GB, then an ArgumentOutOfRangeException from the string it built). Ends a line at \n, \r or \r\n, as it.
-    internal static string? ReadLine(TextReader reader, StringBuilder line, string name, int number)
+    // With record, a line break inside quotes (each '"' opens or closes them, as Sep reads them) is kept as written and
+    // the row goes on: the separator is chosen from the whole first row, which a quoted field may carry over lines
+    // (a header of "a<newline>b";c was read as one column named 'a<newline>b;c', its first line holding no ';').
+    internal static string? ReadLine(TextReader reader, StringBuilder line, string name, int number, bool record = false)
     {
         line.Clear();
+        bool quoted = false, spans = false;
         int c;
-        while ((c = reader.Read()) >= 0 && c is not ('\n' or '\r'))
+        while ((c = reader.Read()) >= 0 && (quoted || c is not ('\n' or '\r')))
         {
             if (line.Length == MaxLineLength)
             {
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"{name}, line {number}: a line longer than {MaxLineLength} characters; is this a table of numbers, one row per line?"));
+                    $"{name}, line {number}: a {(spans ? "row (a quoted field holding line breaks)" : "line")} longer than {MaxLineLength} characters; is this a table of numbers, one row per line?"));
             }
 
+            quoted ^= record && c == '"';
+            spans |= c is '\n' or '\r';
             line.Append((char)c);
         }
 

@@ -202,7 +202,8 @@ public sealed class TextTable
         ArgumentNullException.ThrowIfNull(name);
         var buffer = new StringBuilder();
         int line = 1;
-        string? header = NumericTable.ReadLine(reader, buffer, name, line);
+        // The whole header row, though a quoted name holds line breaks: the separator is chosen from all of it.
+        string? header = NumericTable.ReadLine(reader, buffer, name, line, record: true);
         if (header is not null && header.StartsWith('\uFEFF'))
         {
             header = header[1..];
@@ -210,7 +211,7 @@ public sealed class TextTable
 
         while (header is not null && string.IsNullOrWhiteSpace(header))
         {
-            header = NumericTable.ReadLine(reader, buffer, name, ++line);
+            header = NumericTable.ReadLine(reader, buffer, name, ++line, record: true);
         }
 
         if (header is null)

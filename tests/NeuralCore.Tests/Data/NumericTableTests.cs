@@ -65,9 +65,13 @@ public class NumericTableTests
     [InlineData("1,2\n\"3\n\",x\n", 0, "t.csv, lines 2-3, field 2: 'x' is not a number")]
     [InlineData("1,2\n\"3\n\n\"\n", 0, "t.csv, lines 2-4: 1 fields, but the first row has 2")]
     [InlineData("\"1\n\",2\n3,x\n", 0, "t.csv, line 3, field 2: 'x' is not a number")]
+    [InlineData("\"1\n\";2\n3;x\n", 0, "t.csv, line 3, field 2: 'x' is not a number")]
+    [InlineData("h\n\"1\n\"\t2\n3\tx\n", 1, "t.csv, line 4, field 2: 'x' is not a number")]
     public void Lines_are_counted_across_quoted_newlines(string text, int skip, string message)
     {
         // Rows were counted as lines: the x of the first case was reported on line 4.
+        // The last two chose their separator from the first row's first line ('"1', which holds none), and read the
+        // row as one field.
         var e = Assert.Throws<InvalidDataException>(() => Read(text, skip));
         Assert.Equal(message + ".", e.Message);
     }

@@ -31,6 +31,18 @@ public class TextTableTests
     }
 
     [Fact]
+    public void A_header_name_holding_a_line_break_does_not_hide_the_separator()
+    {
+        // The separator was chosen from the header's first line, '"a', which holds none: one column named 'a\nb;c'.
+        TextTable table = Read("\"a\nb\";c\n1;2\n");
+        Assert.Equal(["a\nb", "c"], table.ColumnNames);
+        Assert.Equal("2", table[0, 1]);
+        Assert.Equal(["a\r\nb", "c"], Read("\r\n\"a\r\nb\"\tc\r\n1\t2\r\n").ColumnNames);
+        var ragged = Assert.Throws<InvalidDataException>(() => Read("\n\"a\nb\";c\n1;2\n3\n"));
+        Assert.Equal("t.csv, line 5: 1 fields, but the header names 2 columns ('a\nb', 'c').", ragged.Message);
+    }
+
+    [Fact]
     public void A_quoted_field_may_hold_a_line_break_and_lines_are_counted_across_it()
     {
         TextTable table = Read("a,b\n\"x\ny\",1\nz,2\n");
