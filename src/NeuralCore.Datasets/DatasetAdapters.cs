@@ -38,7 +38,10 @@ public static class DatasetAdapters
     /// <param name="rows">One array of features per sample.</param>
     /// <param name="labels">One class label per row.</param>
     /// <returns>The dataset.</returns>
-    /// <exception cref="ArgumentException">There is no row, a row is null or of another length than the first (named), or the counts differ.</exception>
+    /// <exception cref="ArgumentException">
+    /// There is no row, a row is null or of another length than the first (named), the rows hold more values than one
+    /// array (<see cref="Array.MaxLength"/>), or the counts differ.
+    /// </exception>
     public static Dataset FromRows(float[][] rows, int[] labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -50,7 +53,7 @@ public static class DatasetAdapters
     /// <param name="rows">One array of features per sample.</param>
     /// <param name="targets">One array of targets per sample, all of one length.</param>
     /// <returns>The dataset.</returns>
-    /// <exception cref="ArgumentException">There is no row, a row is null or ragged (named), or the counts differ.</exception>
+    /// <exception cref="ArgumentException">There is no row, a row is null or ragged (named), the rows or targets hold more values than one array, or the counts differ.</exception>
     public static Dataset FromRows(float[][] rows, float[][] targets)
     {
         ArgumentNullException.ThrowIfNull(targets);
@@ -127,12 +130,18 @@ public static class DatasetAdapters
         }
 
         width = rows[0].Length;
-        float[] flat = new float[(long)rows.Length * width];
+        // Checked as for a matrix: past Array.MaxLength the allocation threw a bare OverflowException.
+        float[] flat = new float[FlatLength(rows.Length, width, name)];
         for (int r = 0; r < rows.Length; r++)
         {
-            if (rows[r] is null || rows[r].Length != width)
+            if (rows[r] is null)
             {
-                throw new ArgumentException($"{name}[{r}] has {rows[r]?.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} values, but {name}[0] has {width}.", name);
+                throw new ArgumentException($"{name}[{r}] is null; every row needs {width} values, as {name}[0] has.", name);
+            }
+
+            if (rows[r].Length != width)
+            {
+                throw new ArgumentException($"{name}[{r}] has {rows[r].Length} values, but {name}[0] has {width}.", name);
             }
 
             rows[r].CopyTo(flat, (long)r * width);

@@ -63,5 +63,22 @@ public class DatasetAdaptersTests
         Assert.Contains("rows[0] is null", nullFirst.Message, StringComparison.Ordinal);
         var emptyFirst = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([[], [1f]], [0, 1]));
         Assert.Contains("rows[0] is empty", emptyFirst.Message, StringComparison.Ordinal);
+
+        // A null row after the first was said to have "no values", as an empty one would.
+        var nullSecond = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([[1f, 2f], null!], [0, 1]));
+        Assert.Equal("rows[1] is null; every row needs 2 values, as rows[0] has. (Parameter 'rows')", nullSecond.Message);
+        var nullTarget = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows([[1f], [2f]], [[1f], null!]));
+        Assert.StartsWith("targets[1] is null", nullTarget.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rows_holding_more_values_than_one_array_are_refused_by_name()
+    {
+        // 50,000 rows of 50,000: the flat array's length, past Array.MaxLength, threw a bare OverflowException. One
+        // row shared by all, so the test allocates 200 kB.
+        float[][] rows = [.. Enumerable.Repeat(new float[50_000], 50_000)];
+        var e = Assert.Throws<ArgumentException>(() => DatasetAdapters.FromRows(rows, new int[50_000]));
+        Assert.Equal("rows", e.ParamName);
+        Assert.Contains("rows of [50000, 50000] holds 2500000000 values, more than one array holds", e.Message, StringComparison.Ordinal);
     }
 }
