@@ -421,7 +421,18 @@ public sealed class TableEncoder
     /// <param name="path">The destination; its folder must exist.</param>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null, empty or a folder.</exception>
     /// <exception cref="IOException">The file cannot be written; an earlier file at <paramref name="path"/> is untouched.</exception>
-    public void Save(string path) => AtomicFile.Write(path, ToJson());
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        // Before anything is written: AtomicFile wrote the bytes beside the folder, then its rename failed with an
+        // IOException ("Is a directory").
+        if (Directory.Exists(path))
+        {
+            throw new ArgumentException($"Expected the path of a file. Received: path=\"{path}\" (a folder); name the file to write, such as encoder.json in it.", nameof(path));
+        }
+
+        AtomicFile.Write(path, ToJson());
+    }
 
     /// <summary>Reads an encoder written by <see cref="Save"/>; it encodes bit for bit as the saved one.</summary>
     /// <param name="path">The file.</param>

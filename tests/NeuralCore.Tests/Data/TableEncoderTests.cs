@@ -325,11 +325,17 @@ public class TableEncoderTests
             wider.Save(path);
             Assert.Equal(wider.FeatureNames, TableEncoder.Load(path).FeatureNames);
 
-            // The destination is a folder: the rename fails after the bytes were written beside it.
+            // The destination is a folder: refused as the documentation says, before anything is written (the
+            // rename failed with an IOException after the bytes were written beside it).
             string blocked = Path.Combine(folder, "blocked");
             Directory.CreateDirectory(blocked);
-            Assert.ThrowsAny<IOException>(() => wider.Save(blocked));
+            var e = Assert.Throws<ArgumentException>(() => wider.Save(blocked));
+            Assert.Equal("path", e.ParamName);
+            Assert.Contains("(a folder)", e.Message, StringComparison.Ordinal);
             Assert.Equal(["encoder.json"], Directory.GetFiles(folder).Select(Path.GetFileName));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(blocked));
+            Assert.Throws<ArgumentException>(() => wider.Save(""));
+            Assert.Throws<ArgumentNullException>(() => wider.Save(null!));
         }
         finally
         {
