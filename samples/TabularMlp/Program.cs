@@ -285,7 +285,8 @@ static string ForCommandLine(string message) => message
     .Replace("TableEncoderOptions.DecimalSeparator = '.'", "--decimal-separator .", StringComparison.Ordinal)
     .Replace("TableEncoderOptions.Categorical", "--categorical", StringComparison.Ordinal)
     .Replace("TableEncoderOptions.Ignore", "--ignore", StringComparison.Ordinal)
-    .Replace("LabelKind = LabelKind.Classes", "--task classification", StringComparison.Ordinal);
+    .Replace("LabelKind = LabelKind.Classes", "--task classification", StringComparison.Ordinal)
+    .Replace("LabelKind = LabelKind.Targets", "--task regression", StringComparison.Ordinal);
 
 // --csv with --folds: each fold's models trained and scored with an encoder fitted on its training rows, the folds
 // stratified by class when the label holds classes; the report only (a model per fold is not one model to keep).

@@ -198,11 +198,28 @@ public sealed class TableEncoder
 
         if (label is not null)
         {
-            table.IndexOf(label);
-            if (options.Ignore.Contains(label) || options.Categorical.Contains(label))
+            int labelIndex = table.IndexOf(label);
+            if (options.Ignore.Contains(label))
             {
                 throw new ArgumentException(
-                    $"The label column '{label}' is also in TableEncoderOptions.{(options.Ignore.Contains(label) ? "Ignore" : "Categorical")}: the label is not a feature; to read its numbers as classes, set LabelKind = LabelKind.Classes.",
+                    $"The label column '{label}' is also in TableEncoderOptions.Ignore: the column to predict cannot be left out; remove it from TableEncoderOptions.Ignore, or choose another label.",
+                    nameof(label));
+            }
+
+            if (options.Categorical.Contains(label))
+            {
+                // Advice that fits the label: only numbers left to Auto become classes by LabelKind; a label of words,
+                // or one whose kind is set, only has to leave the list (each was told to set LabelKind = Classes).
+                string advice = options.LabelKind switch
+                {
+                    LabelKind.Classes => "it is read as classes already (LabelKind = LabelKind.Classes); remove it from TableEncoderOptions.Categorical",
+                    LabelKind.Targets => "it is read as a quantity (LabelKind = LabelKind.Targets); remove it from TableEncoderOptions.Categorical",
+                    _ when AllParse(table.RawColumn(labelIndex), new HashSet<string>(options.MissingMarkers, StringComparer.Ordinal), NumbersWith(options.DecimalSeparator)) =>
+                        "to read its numbers as classes, set LabelKind = LabelKind.Classes and remove it from TableEncoderOptions.Categorical",
+                    _ => "a label of words is read as classes already; remove it from TableEncoderOptions.Categorical",
+                };
+                throw new ArgumentException(
+                    $"The label column '{label}' is also in TableEncoderOptions.Categorical, which lists features to one-hot encode, and the label is not a feature: {advice}.",
                     nameof(label));
             }
         }

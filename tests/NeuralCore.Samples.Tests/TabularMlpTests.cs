@@ -441,6 +441,33 @@ public class TabularMlpTests
     }
 
     [Fact]
+    public async Task A_label_listed_in_ignore_or_categorical_is_refused_with_advice_for_the_option_given()
+    {
+        // Both were told "to read its numbers as classes, set --task classification", also for --ignore and for words.
+        string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-listed-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllLines(csv, ["x,kind,y", .. Enumerable.Range(0, 20).Select(i => $"{i},{(i % 2 == 0 ? "a" : "b")},{i % 3}")]);
+            (int exitCode, _, string error) = await RunTabularMlp("--csv", csv, "--label", "y", "--ignore", "y", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("error: The label column 'y' is also in --ignore: the column to predict cannot be left out; remove it from --ignore, or choose another label.", error, StringComparison.Ordinal);
+            (exitCode, _, error) = await RunTabularMlp("--csv", csv, "--label", "kind", "--categorical", "kind", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("a label of words is read as classes already; remove it from --categorical.", error, StringComparison.Ordinal);
+            (exitCode, _, error) = await RunTabularMlp("--csv", csv, "--label", "y", "--categorical", "y", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("to read its numbers as classes, set --task classification and remove it from --categorical.", error, StringComparison.Ordinal);
+            (exitCode, _, error) = await RunTabularMlp("--csv", csv, "--label", "y", "--categorical", "y", "--task", "regression", "--epochs", "2");
+            Assert.Equal(1, exitCode);
+            Assert.Contains("it is read as a quantity (--task regression); remove it from --categorical.", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
+    [Fact]
     public async Task A_label_of_a_few_whole_numbers_read_as_a_quantity_is_said_with_the_option_that_classifies()
     {
         string csv = Path.Combine(Path.GetTempPath(), $"neuralcore-binary-{Guid.NewGuid():N}.csv");

@@ -114,8 +114,18 @@ public class TableEncoderTests
         TextTable table = Table("a,b\n1,x\n");
         Assert.Contains("names the column 'c', which the table does not have",
             Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { Ignore = ["c"] })).Message, StringComparison.Ordinal);
-        Assert.Contains("The label column 'b' is also in TableEncoderOptions.Categorical",
-            Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { Categorical = ["b"] })).Message, StringComparison.Ordinal);
+        // The advice fits the option and the label: each was told to set LabelKind = LabelKind.Classes to read numbers
+        // as classes, also for Ignore and for a label of words.
+        Assert.Equal("The label column 'b' is also in TableEncoderOptions.Categorical, which lists features to one-hot encode, and the label is not a feature: a label of words is read as classes already; remove it from TableEncoderOptions.Categorical. (Parameter 'label')",
+            Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { Categorical = ["b"] })).Message);
+        Assert.EndsWith("to read its numbers as classes, set LabelKind = LabelKind.Classes and remove it from TableEncoderOptions.Categorical. (Parameter 'label')",
+            Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "a", new TableEncoderOptions { Categorical = ["a"] })).Message, StringComparison.Ordinal);
+        Assert.Contains("it is read as classes already (LabelKind = LabelKind.Classes); remove it from TableEncoderOptions.Categorical.",
+            Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "a", new TableEncoderOptions { Categorical = ["a"], LabelKind = LabelKind.Classes })).Message, StringComparison.Ordinal);
+        Assert.Contains("it is read as a quantity (LabelKind = LabelKind.Targets); remove it from TableEncoderOptions.Categorical.",
+            Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "a", new TableEncoderOptions { Categorical = ["a"], LabelKind = LabelKind.Targets })).Message, StringComparison.Ordinal);
+        Assert.Equal("The label column 'b' is also in TableEncoderOptions.Ignore: the column to predict cannot be left out; remove it from TableEncoderOptions.Ignore, or choose another label. (Parameter 'label')",
+            Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { Ignore = ["b"] })).Message);
         Assert.Contains("No feature column is left",
             Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { Ignore = ["a"] })).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "nope"));
