@@ -55,10 +55,17 @@ internal static class DelimitedRows
     /// a <c>.gz</c> file is decompressed as it is read, and must be one complete gzip member.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or only white space.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist (or is not a regular file: <see cref="InputFile.RequireRegular"/>).</exception>
     public static T ReadFile<T>(string path, Func<TextReader, string, T> read)
     {
         ArgumentNullException.ThrowIfNull(path);
+        // Refused by name: looked up, it gave FileNotFoundException ": no such table file.", with no file named.
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException($"Expected the path of a table file. Received: path=\"{path}\" ({(path.Length == 0 ? "empty" : "white space only")}).", nameof(path));
+        }
+
         InputFile.RequireRegular(path, "table file");
         string name = Path.GetFileName(path);
         using Stream file = File.OpenRead(path);

@@ -48,6 +48,9 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <param name="path">The file.</param>
     /// <param name="skipLines">Leading lines to skip (a header; 0 for none); non-negative.</param>
     /// <returns>The table.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or only white space.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="skipLines"/> is negative.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
     /// A field is not a number, a line has another number of fields than the first, or a line or row is longer than 16M

@@ -177,6 +177,7 @@ public sealed class TextTable
     /// <param name="path">The file.</param>
     /// <returns>The table.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or only white space.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
     /// The file holds no header; a header name is empty or repeated; a row has another number of fields than the

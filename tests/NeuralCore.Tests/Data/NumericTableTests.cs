@@ -120,6 +120,14 @@ public class NumericTableTests
         }
 
         Assert.Throws<FileNotFoundException>(() => NumericTable.Read(path, 0));
+
+        // An empty path was looked up as a file: FileNotFoundException ": no such table file.", naming nothing.
+        foreach (string blank in new[] { "", " \t" })
+        {
+            var e = Assert.Throws<ArgumentException>(() => NumericTable.Read(blank, 0));
+            Assert.Equal("path", e.ParamName);
+            Assert.StartsWith("Expected the path of a table file. Received: path=", e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

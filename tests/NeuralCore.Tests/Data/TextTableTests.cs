@@ -142,6 +142,14 @@ public class TextTableTests
         }
 
         Assert.Throws<FileNotFoundException>(() => TextTable.Read(path));
+
+        // An empty path was looked up as a file: FileNotFoundException ": no such table file.", naming nothing.
+        foreach (string blank in new[] { "", "  " })
+        {
+            var e = Assert.Throws<ArgumentException>(() => TextTable.Read(blank));
+            Assert.Equal("path", e.ParamName);
+            Assert.StartsWith("Expected the path of a table file. Received: path=", e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
