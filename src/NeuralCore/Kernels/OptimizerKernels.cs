@@ -598,7 +598,7 @@ public static class OptimizerKernels
     /// <param name="columns">The matrix's columns; divides the gradient's length.</param>
     /// <param name="rowMoments">r, one per row, updated in place.</param>
     /// <param name="columnMoments">c, one per column, updated in place.</param>
-    /// <param name="scratch">At least <paramref name="columns"/> floats; overwritten.</param>
+    /// <param name="scratch">At least twice <paramref name="columns"/> floats; overwritten.</param>
     /// <param name="beta">β_t = 1 - t^decay.</param>
     /// <param name="epsilon1">ε1.</param>
     internal static void AdafactorFactoredMoments(
@@ -608,17 +608,37 @@ public static class OptimizerKernels
         CheckSameLength(gradients.Length, rows * columns, nameof(gradients));
         CheckSameLength(rowMoments.Length, rows, nameof(rowMoments));
         CheckSameLength(columnMoments.Length, columns, nameof(columnMoments));
-        Span<float> sums = scratch[..columns];
+        // Gradients past 2^50 in magnitude are summed as g·2^-k (exact): float sums of squares of 6e17 overflowed to ∞
+        // over 1,024 columns, below the 1.8e19 the model lets through, and ∞/∞ made the whole kernel NaN. The means,
+        // at most the largest square, are finite in float whatever the gradient the model passes.
+        float largest = TensorPrimitives.MaxMagnitude(gradients);
+        int shift = float.IsFinite(largest) && Math.Abs(largest) > 1125899906842624f ? Math.ILogB(largest) + 1 : 0;
+        float down = MathF.ScaleB(1f, -shift);
+        double up = Math.ScaleB(1.0, 2 * shift);
+        Span<float> sums = scratch[..columns], scaled = scratch.Slice(columns, columns);
         sums.Clear();
         for (int i = 0; i < rows; i++)
         {
             ReadOnlySpan<float> row = gradients.Slice(i * columns, columns);
-            float mean = (float)((double)TensorPrimitives.SumOfSquares(row) / columns) + epsilon1;
+            if (shift != 0)
+            {
+                TensorPrimitives.Multiply(row, down, scaled);
+                row = scaled;
+            }
+
+            float mean = (float)((double)TensorPrimitives.SumOfSquares(row) / columns * up) + epsilon1;
             rowMoments[i] = (beta * rowMoments[i]) + ((1f - beta) * mean);
             TensorPrimitives.MultiplyAdd(row, row, sums, sums);
         }
 
         TensorPrimitives.Multiply(sums, (float)(1.0 / rows), sums);
+        if (shift != 0)
+        {
+            // 2^(2·shift) in two halves, each a float.
+            TensorPrimitives.Multiply(sums, (float)Math.ScaleB(1.0, shift), sums);
+            TensorPrimitives.Multiply(sums, (float)Math.ScaleB(1.0, shift), sums);
+        }
+
         TensorPrimitives.Add(sums, epsilon1, sums);
         TensorPrimitives.Multiply(sums, 1f - beta, sums);
         TensorPrimitives.MultiplyAdd(columnMoments, beta, sums, columnMoments);

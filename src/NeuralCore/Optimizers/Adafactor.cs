@@ -152,7 +152,8 @@ public sealed class Adafactor : Optimizer
         }
 
         // RMS(θ) of the parameters as the decoupled weight decay leaves them (Keras decays before its update step).
-        double rmsTheta = Math.Sqrt(TensorPrimitives.SumOfSquares(parameters) / (double)length) * (1.0 - decay);
+        // |1 - decay|: a decay past 1 (weight decay × rate) flips the parameters' sign but keeps an RMS.
+        double rmsTheta = Math.Sqrt(TensorPrimitives.SumOfSquares(parameters) / (double)length) * Math.Abs(1.0 - decay);
         float alpha = (float)(Math.Max(Options.Epsilon2, rmsTheta) * _rho);
         double squares;
         int columns = variable.Columns;
@@ -161,7 +162,14 @@ public sealed class Adafactor : Optimizer
             int rows = length / columns;
             Span<float> r = StateSlot(0, offset, rows), c = StateSlot(1, offset, columns);
             OptimizerKernels.AdafactorFactoredMoments(gradients, columns, r, c, _scratch, _beta, Options.Epsilon1);
-            float rowMean = (float)(TensorPrimitives.Sum<float>(r) / (double)rows);
+            // In double: rows of moments near float's largest summed past it.
+            double rowSum = 0;
+            foreach (float moment in r)
+            {
+                rowSum += moment;
+            }
+
+            float rowMean = (float)(rowSum / rows);
             _rowMeans[segment] = rowMean;
             squares = OptimizerKernels.AdafactorFactoredSquares(gradients, columns, r, rowMean, c, _scratch);
         }

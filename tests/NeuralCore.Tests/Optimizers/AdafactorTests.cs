@@ -45,6 +45,39 @@ public class AdafactorTests
         Assert.True(theta[3] < 1f);
     }
 
+    [Theory]
+    [InlineData(4, 1024)]
+    [InlineData(1024, 4)]
+    public void Gradients_the_model_lets_through_leave_the_kernel_finite(int rows, int columns)
+    {
+        // The model updates with gradients up to 1.8e19 (squares finite); float sums of 1,024 squares of 6e17 overflowed
+        // to ∞ and ∞/∞ made every weight NaN, where Adam moved each by its step.
+        foreach (float size in new[] { 6e17f, 1e19f, Sequential.MaxCheckedGradient })
+        {
+            var adafactor = new Adafactor(0.5f);
+            adafactor.Initialize(rows * columns, [new ParameterSegment("w", 0, rows * columns, ParameterRole.Weight) { Columns = columns }]);
+            float[] theta = [.. Enumerable.Repeat(0.5f, rows * columns)];
+            float[] g = [.. Enumerable.Range(0, rows * columns).Select(i => i % 3 == 0 ? -size : size)];
+            adafactor.Update(theta, g);
+            Assert.All(theta, t => Assert.True(float.IsFinite(t), $"{size}: parameter {t}"));
+            // Every |u| is 1 here, so each weight moves by α = max(ε2, 0.5)·min(0.5, 1) = 0.25 against its gradient's sign.
+            Assert.Equal(0.75f, theta[0], 5);
+            Assert.Equal(0.25f, theta[1], 5);
+        }
+    }
+
+    [Fact]
+    public void A_weight_decay_past_one_keeps_the_parameters_rms()
+    {
+        // Keras decays θ = 1 by 3 × 0.5 to -0.5 before the step, whose α = max(ε2, RMS(-0.5))·ρ = 0.5 × 0.5 = 0.25: θ = -0.75.
+        // (1 - decay) itself is negative, so max(ε2, ·) took ε2 and moved θ by 5e-4 only.
+        var adafactor = new Adafactor(0.5f) { WeightDecay = 3f };
+        adafactor.Initialize(4);
+        float[] theta = [1f, 1f, 1f, 1f];
+        adafactor.Update(theta, [1f, 1f, 1f, 1f]);
+        Assert.All(theta, t => Assert.Equal(-0.75f, t, 5));
+    }
+
     [Fact]
     public void Updating_in_pieces_that_split_rows_is_updating_at_once()
     {
