@@ -98,6 +98,33 @@ internal static class LayerExporters
     }
 
     /// <summary>
+    /// Keras 3's hard sigmoid, <c>relu6(x + 3)/6</c>, as ONNX's <c>HardSigmoid</c>: <c>max(0, min(1, α·x + β))</c> with
+    /// α = 1/6 and β = ½ (its defaults, 0.2 and ½, are Keras 2's).
+    /// </summary>
+    /// <param name="name">The node's name.</param>
+    /// <param name="graph">The graph.</param>
+    /// <param name="input">The input's name.</param>
+    /// <returns>The output's name.</returns>
+    public static string HardSigmoid(string name, OnnxGraphBuilder graph, string input)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return graph.AddNode("HardSigmoid", name, [input], OnnxAttributeValue.Of("alpha", 1f / 6), OnnxAttributeValue.Of("beta", 0.5f));
+    }
+
+    /// <summary>Keras 3's hard SiLU, <c>x·relu6(x + 3)/6</c>, as opset 14's <c>HardSwish</c> (the same function).</summary>
+    /// <param name="layer">The layer.</param>
+    /// <param name="graph">The graph.</param>
+    /// <param name="input">The input's name.</param>
+    /// <returns>The output's name.</returns>
+    public static string HardSilu(HardSilu layer, OnnxGraphBuilder graph, string input)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(graph);
+        graph.RequireOpset(14);
+        return graph.AddNode("HardSwish", layer.Name, [input]);
+    }
+
+    /// <summary>
     /// <c>PRelu(input, slope)</c> with the layer's slopes as an initializer: <c>[features]</c>, broadcast over the batch,
     /// or a scalar (rank 0) when one is shared. ONNX's PRelu computes <c>slope·x</c> below zero and x elsewhere, as the layer.
     /// </summary>

@@ -27,14 +27,16 @@ public sealed record OnnxExportOptions
 }
 
 /// <summary>
-/// Writes a <see cref="Sequential"/> model as an ONNX model (IR version 8, opset 13, or 17 with a layer
+/// Writes a <see cref="Sequential"/> model as an ONNX model (IR version 8, opset 13, 14 with a hard SiLU, or 17 with a layer
 /// normalization; default domain), which ONNX
 /// Runtime and other ONNX tools can run: one input <c>[batch, InputSize]</c>, one output <c>[batch, OutputSize]</c>,
 /// the weights as initializers. Dense is a <c>Gemm</c> (W as B, b as C), followed by its activation; ReLU is
 /// <c>Relu</c>, or with Keras's options a <c>Clip</c>, a <c>LeakyRelu</c> or a composition with <c>Where</c>;
-/// LeakyReLU, ELU, SELU, Softplus, Sigmoid, Tanh and Softmax map to their operators, PReLU to <c>PRelu</c> with its
-/// slopes; GELU is composed of <c>Erf</c>
-/// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, and SiLU of <c>Sigmoid</c> and <c>Mul</c>;
+/// LeakyReLU, ELU, SELU, Softplus, Softsign, Sigmoid, Tanh and Softmax map to their operators, PReLU to <c>PRelu</c> with its
+/// slopes, the hard sigmoid to <c>HardSigmoid</c> (α = 1/6, β = ½) and the hard SiLU to opset 14's <c>HardSwish</c>;
+/// GELU is composed of <c>Erf</c>
+/// (exact) or <c>Tanh</c> (approximate), opset 13 having no GELU, SiLU of <c>Sigmoid</c> and <c>Mul</c>, and Mish of
+/// <c>Softplus</c>, <c>Tanh</c> and <c>Mul</c> (opset 18's <c>Mish</c> is past the IR version written);
 /// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); LayerNormalization is
 /// opset 17's <c>LayerNormalization</c> over the last axis; Normalization is <c>Sub</c> and <c>Div</c> (inverted,
 /// <c>Mul</c> and <c>Add</c>) with its statistics; Dropout and the noise layers (GaussianNoise, GaussianDropout,
@@ -66,6 +68,11 @@ public static class OnnxExport
         [typeof(Selu)] = (layer, graph, input) => graph.AddNode("Selu", layer.Name, [input], OnnxAttributeValue.Of("alpha", Selu.Alpha), OnnxAttributeValue.Of("gamma", Selu.Scale)),
         [typeof(Silu)] = (layer, graph, input) => graph.AddNode("Mul", layer.Name + "/Mul", [input, graph.AddNode("Sigmoid", layer.Name + "/Sigmoid", [input])]),
         [typeof(Softplus)] = (layer, graph, input) => graph.AddNode("Softplus", layer.Name, [input]),
+        [typeof(Softsign)] = (layer, graph, input) => graph.AddNode("Softsign", layer.Name, [input]),
+        [typeof(HardSigmoid)] = (layer, graph, input) => LayerExporters.HardSigmoid(layer.Name, graph, input),
+        [typeof(HardSilu)] = (layer, graph, input) => LayerExporters.HardSilu((HardSilu)layer, graph, input),
+        [typeof(Mish)] = (layer, graph, input) => graph.AddNode("Mul", layer.Name + "/Mul",
+            [input, graph.AddNode("Tanh", layer.Name + "/Tanh", [graph.AddNode("Softplus", layer.Name + "/Softplus", [input])])]),
         [typeof(BatchNormalization)] = (layer, graph, input) => LayerExporters.BatchNormalization((BatchNormalization)layer, graph, input),
         [typeof(LayerNormalization)] = (layer, graph, input) => LayerExporters.LayerNormalization((LayerNormalization)layer, graph, input),
         [typeof(Normalization)] = (layer, graph, input) => LayerExporters.Normalization((Normalization)layer, graph, input),

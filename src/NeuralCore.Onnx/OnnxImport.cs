@@ -16,7 +16,10 @@ namespace NeuralCore.Onnx;
 /// <c>transA = 0</c>, B as <c>[in, out]</c> or with <c>transB = 1</c> as <c>[out, in]</c>, an optional C of
 /// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
 /// <c>Relu</c>; <c>LeakyRelu</c>; <c>PRelu</c> with a slope initializer of one value per feature or one
-/// (<see cref="PRelu"/>); <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>;
+/// (<see cref="PRelu"/>); <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>, or a
+/// <see cref="Mish"/> when a <c>Tanh</c> of it and a <c>Mul</c> by the input follow; <c>Softsign</c>;
+/// <c>HardSigmoid</c> with α = 1/6 and β = ½ (Keras 3's), or a <see cref="HardSilu"/> when a <c>Mul</c> of its input and
+/// its output follows; <c>HardSwish</c>;
 /// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>;
 /// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>LayerNormalization</c> (opset 17)
 /// over the last axis, its scale and optional bias initializers; <c>Sub</c> of a per-feature initializer then <c>Div</c>
@@ -132,6 +135,26 @@ public static class OnnxImport
                     throw Unsupported(node, $"it does not read the output of the node before it ('{current}'): only a chain of layers is supported");
                 }
 
+                // Mish as PyTorch (before opset 18) and this library's exporter write it: x times Tanh(Softplus(x)).
+                if (node.OpType == "Softplus" && node.Domain is "" or "ai.onnx" && i + 2 < nodes.Length
+                    && nodes[i + 1] is { OpType: "Tanh", Domain: "" or "ai.onnx" } tanh && tanh.Input.Count == 1 && tanh.Input[0] == node.Output[0]
+                    && tanh.Output.Count > 0 && IsSiluProduct(nodes[i + 2], current, tanh.Output[0]))
+                {
+                    sequential.Add(new Mish());
+                    i += 2;
+                    current = nodes[i].Output[0];
+                    continue;
+                }
+
+                // The hard SiLU as PyTorch writes it before opset 14: HardSigmoid(x) (Keras 3's), then x times that.
+                if (node.OpType == "HardSigmoid" && node.Domain is "" or "ai.onnx" && i + 1 < nodes.Length && IsSiluProduct(nodes[i + 1], current, node.Output[0]))
+                {
+                    _ = HardSigmoidFor(node);
+                    sequential.Add(new HardSilu());
+                    current = nodes[++i].Output[0];
+                    continue;
+                }
+
                 // SiLU as PyTorch and this library's exporter write it: Sigmoid(x), then x times that.
                 if (node.OpType == "Sigmoid" && node.Domain is "" or "ai.onnx" && i + 1 < nodes.Length && IsSiluProduct(nodes[i + 1], current, node.Output[0]))
                 {
@@ -222,6 +245,9 @@ public static class OnnxImport
                     "Elu" => new Elu(Attribute(node, "alpha", 1f)),
                     "Selu" => Selu(node),
                     "Softplus" => new Softplus(),
+                    "Softsign" => new Softsign(),
+                    "HardSigmoid" => HardSigmoidFor(node),
+                    "HardSwish" => new HardSilu(),
                     "BatchNormalization" => Normalization(node, inputs),
                     "LayerNormalization" => LayerNormalizationFor(node, inputs),
                     "PRelu" => PReluFor(node, inputs),
@@ -229,7 +255,7 @@ public static class OnnxImport
                     "Clip" => Clip(node),
                     "Identity" or "Dropout" => null,
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Softsign, HardSigmoid (Keras 3's), HardSwish, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
                 };
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
@@ -342,6 +368,20 @@ public static class OnnxImport
             // The exporter names the nodes after the layer: "norm/Sub" and "norm/Div".
             int slash = first.Name.LastIndexOf('/');
             return new NeuralCore.Layers.Normalization(mean, variance, invert: inverted, Usable(slash > 0 ? first.Name[..slash] : first.Name));
+        }
+
+        // Keras 3's hard sigmoid is relu6(x + 3)/6: ONNX's HardSigmoid with α = 1/6 (as float) and β = ½. Its defaults,
+        // α = 0.2, are Keras 2's, another function.
+        private HardSigmoid HardSigmoidFor(NodeProto node)
+        {
+            float alpha = Attribute(node, "alpha", 0.2f), beta = Attribute(node, "beta", 0.5f);
+            if (Math.Abs(alpha - (1.0 / 6)) > 1e-7 || beta != 0.5f)
+            {
+                throw Unsupported(node, string.Create(CultureInfo.InvariantCulture,
+                    $"its alpha {alpha} and beta {beta} are not the library's hard sigmoid (Keras 3's relu6(x + 3)/6: alpha 1/6, beta 0.5)"));
+            }
+
+            return new HardSigmoid();
         }
 
         private static bool IsSiluProduct(NodeProto next, string input, string sigmoid) =>

@@ -89,6 +89,10 @@ public class OnnxExportTests
         ["selu"] = () => [new Dense(9), new Selu()],
         ["silu"] = () => [new Dense(9), new Silu()],
         ["softplus"] = () => [new Dense(9), new Softplus()],
+        ["softsign"] = () => [new Dense(9), new Softsign()],
+        ["hard sigmoid"] = () => [new Dense(9), new HardSigmoid()],
+        ["hard silu"] = () => [new Dense(9), new HardSilu()],
+        ["mish"] = () => [new Dense(9), new Mish()],
         ["batch normalization"] = () => [new Dense(9), new BatchNormalization(0.9f, 0.01f), new Relu(), new Dense(4)],
         ["layer normalization"] = () => [new Dense(9), new LayerNormalization(0.01f), new Relu(), new Dense(4)],
         ["layer normalization without center"] = () => [new Dense(9), new LayerNormalization(center: false), new Dense(4)],
@@ -216,6 +220,10 @@ public class OnnxExportTests
         ["selu"] = () => new Selu(),
         ["silu"] = () => new Silu(),
         ["softplus"] = () => new Softplus(),
+        ["softsign"] = () => new Softsign(),
+        ["hard sigmoid"] = () => new HardSigmoid(),
+        ["hard silu"] = () => new HardSilu(),
+        ["mish"] = () => new Mish(),
     };
 
     [Theory]

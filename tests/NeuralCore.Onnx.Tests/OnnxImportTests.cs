@@ -322,6 +322,40 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Softsign_hard_sigmoid_hard_silu_and_mish_read_back_as_written_and_as_pytorch_writes_them()
+    {
+        var model = new Sequential(4, seed: 3).Add(new Dense(6)).Add(new Softsign()).Add(new Dense(6)).Add(new HardSigmoid())
+            .Add(new Dense(6)).Add(new HardSilu()).Add(new Dense(6)).Add(new Mish()).Add(new Dense(2));
+        float[] x = [.. Enumerable.Range(0, 40).Select(i => (float)Math.Sin(i) * 4)];
+        float[] expected = new float[20];
+        model.Infer(x, expected, 10);
+
+        Sequential read = OnnxImport.FromOnnx(model.ToOnnx(), "new.onnx");
+        Assert.Equal([typeof(Softsign), typeof(HardSigmoid), typeof(HardSilu), typeof(Mish)],
+            read.Layers.Where(l => l is not Dense).Select(l => l.GetType()));
+        float[] actual = new float[20];
+        read.Infer(x, actual, 10);
+        Assert.Equal(expected, actual);
+
+        // PyTorch 1.13 at opset 13 writes Hardswish as HardSigmoid (alpha 1/6 as float, beta left at its default) times x.
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new HardSilu()).ToOnnx());
+        NodeProto swish = proto.Graph.Node.Single(n => n.OpType == "HardSwish");
+        var hard = new NodeProto { Name = "hs", OpType = "HardSigmoid", Input = { swish.Input[0] }, Output = { "hs_out" } };
+        hard.Attribute.Add(new AttributeProto { Name = "alpha", Type = AttributeProto.Types.AttributeType.Float, F = 1f / 6 });
+        var times = new NodeProto { Name = "mul", OpType = "Mul", Input = { "hs_out", swish.Input[0] }, Output = { swish.Output[0] } };
+        int at = proto.Graph.Node.IndexOf(swish);
+        proto.Graph.Node[at] = hard;
+        proto.Graph.Node.Insert(at + 1, times);
+        Assert.IsType<HardSilu>(OnnxImport.FromOnnx(proto.ToByteArray(), "torch13.onnx").Layers[1]);
+
+        // Keras 2's (and ONNX's default) hard sigmoid, 0.2x + 0.5, is another function: refused by name.
+        ModelProto keras2 = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new HardSigmoid(name: "hs")).ToOnnx());
+        keras2.Graph.Node.Single(n => n.OpType == "HardSigmoid").Attribute.Single(a => a.Name == "alpha").F = 0.2f;
+        Assert.Contains("(HardSigmoid) cannot be read: its alpha 0.2 and beta 0.5 are not the library's hard sigmoid",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(keras2.ToByteArray(), "keras2.onnx")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Initializers_named_twice_are_refused_by_name()
     {
         // Two initializers of one name: the last was read without a word (ONNX requires names to be unique; which one
@@ -461,7 +495,7 @@ public sealed class OnnxImportTests : IDisposable
 
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());
         proto.Graph.Node.Insert(0, new NodeProto { OpType = "Conv", Name = "conv", Input = { proto.Graph.Input[0].Name }, Output = { "c" } });
-        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten.",
+        Assert.Equal("branch.onnx: node 'conv' (Conv) cannot be read: this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Softsign, HardSigmoid (Keras 3's), HardSwish, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten.",
             Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "branch.onnx")).Message);
 
         proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).ToOnnx());

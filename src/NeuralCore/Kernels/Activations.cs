@@ -348,9 +348,7 @@ public static class Activations
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
         for (int i = 0; i < x.Length; i++)
         {
-            double v = x[i];
-            double t = Math.Exp(-Math.Abs(v));
-            destination[i] = (float)(Math.Max(v, 0) + (t < 1e-5 ? t * (1 - (t * (0.5 - (t / 3)))) : Math.Log(1 + t)));
+            destination[i] = (float)SoftplusOf(x[i]);
         }
     }
 
@@ -366,6 +364,153 @@ public static class Activations
         {
             destination[i] = (float)(outputGrad[i] / (1 + Math.Exp(-(double)x[i])));
         }
+    }
+
+    /// <summary>
+    /// Softsign: <c>y = x / (1 + |x|)</c> (Keras's <c>softsign</c>), in double; NaN at ±∞ (∞/∞), as Keras, PyTorch and
+    /// ONNX's <c>Softsign</c> compute it.
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Softsign(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            destination[i] = (float)(v / (1 + Math.Abs(v)));
+        }
+    }
+
+    /// <summary>Softsign backward from the input: <c>dx = dy / (1 + |x|)²</c>; 0 at ±∞.</summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void SoftsignBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double d = 1 + Math.Abs((double)x[i]);
+            destination[i] = (float)(outputGrad[i] / (d * d));
+        }
+    }
+
+    /// <summary>
+    /// Hard sigmoid in Keras 3's form: <c>y = relu6(x + 3) / 6</c>, 0 below -3, 1 above 3 and linear between (Keras 2's
+    /// and ONNX's default slope was 0.2).
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void HardSigmoid(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            destination[i] = HardSigmoidOf(x[i]);
+        }
+    }
+
+    /// <summary>Hard sigmoid backward: <c>dx = dy / 6</c> strictly between -3 and 3, else 0 (ReLU6's derivative at its kinks, as TensorFlow's and PyTorch's).</summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void HardSigmoidBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = x[i];
+            destination[i] = v > -3f && v < 3f ? outputGrad[i] / 6f : float.IsNaN(v) ? float.NaN : 0f;
+        }
+    }
+
+    /// <summary>
+    /// Hard SiLU (hard swish), Keras 3's <c>hard_silu</c>: <c>y = x·relu6(x + 3) / 6</c>; NaN at -∞ (-∞·0), as Keras,
+    /// PyTorch and ONNX's <c>HardSwish</c> compute it.
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void HardSilu(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = x[i];
+            destination[i] = (float)(v * (double)HardSigmoidOf(v));
+        }
+    }
+
+    /// <summary>
+    /// Hard SiLU backward, as automatic differentiation of <c>x·relu6(x + 3)/6</c> gives it (Keras's):
+    /// <c>dx = dy·(relu6(x + 3)/6 + x/6)</c> strictly between -3 and 3, <c>dy</c> from 3 up, 0 up to -3 (PyTorch 1.13's
+    /// own kernel gives -0.5 at exactly -3).
+    /// </summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void HardSiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            double d = v > -3 && v < 3 ? (((v + 3) / 6) + (v / 6)) : v >= 3 ? 1 : v <= -3 ? 0 : double.NaN;
+            destination[i] = (float)(outputGrad[i] * d);
+        }
+    }
+
+    // relu6(x + 3) / 6 in float, as Keras computes it (NaN stays NaN).
+    private static float HardSigmoidOf(float x) => float.IsNaN(x) ? x : Math.Clamp(x + 3f, 0f, 6f) / 6f;
+
+    /// <summary>
+    /// Mish (Misra 2019), Keras's <c>mish</c>: <c>y = x·tanh(softplus(x))</c>, in double (softplus as
+    /// <see cref="Softplus"/>); NaN at -∞ (-∞·0), as Keras and PyTorch compute it.
+    /// </summary>
+    /// <param name="x">The input.</param>
+    /// <param name="destination">y, at least as long as <paramref name="x"/>; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    public static void Mish(ReadOnlySpan<float> x, Span<float> destination)
+    {
+        ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            destination[i] = (float)(v * Math.Tanh(SoftplusOf(v)));
+        }
+    }
+
+    /// <summary>
+    /// Mish backward from the input: <c>dx = dy·(tanh(sp) + x·σ(x)·(1 - tanh²(sp)))</c> with <c>sp = softplus(x)</c>;
+    /// NaN at -∞, as PyTorch's autograd gives.
+    /// </summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="outputGrad">dy, as long as <paramref name="x"/>.</param>
+    /// <param name="destination">dx, at least as long as <paramref name="x"/>.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public static void MishBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    {
+        Check(x, outputGrad, destination);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            double t = Math.Tanh(SoftplusOf(v));
+            double s = 1 / (1 + Math.Exp(-v));
+            destination[i] = (float)(outputGrad[i] * (t + (v * s * (1 - (t * t)))));
+        }
+    }
+
+    // ln(1 + eˣ) in double, as Softplus computes it.
+    private static double SoftplusOf(double v)
+    {
+        double t = Math.Exp(-Math.Abs(v));
+        return Math.Max(v, 0) + (t < 1e-5 ? t * (1 - (t * (0.5 - (t / 3)))) : Math.Log(1 + t));
     }
 
     // eˣ - 1, from its series where the subtraction would cancel (|x| < 1e-5: four terms are exact to double rounding).

@@ -85,7 +85,7 @@ public class ActivationsTests
         Assert.Equal(-0.15880801f, approximate[1], 1e-7f);
     }
 
-    public static TheoryData<string> TorchCases => ["elu", "elu_alpha_0.5", "selu", "silu", "softplus"];
+    public static TheoryData<string> TorchCases => ["elu", "elu_alpha_0.5", "selu", "silu", "softplus", "softsign", "hard_sigmoid", "hard_silu", "mish"];
 
     [Theory]
     [MemberData(nameof(TorchCases))]
@@ -114,6 +114,22 @@ public class ActivationsTests
             case "silu":
                 Activations.Silu(x, y);
                 Activations.SiluBackward(x, ones, dx);
+                break;
+            case "softsign":
+                Activations.Softsign(x, y);
+                Activations.SoftsignBackward(x, ones, dx);
+                break;
+            case "hard_sigmoid":
+                Activations.HardSigmoid(x, y);
+                Activations.HardSigmoidBackward(x, ones, dx);
+                break;
+            case "hard_silu":
+                Activations.HardSilu(x, y);
+                Activations.HardSiluBackward(x, ones, dx);
+                break;
+            case "mish":
+                Activations.Mish(x, y);
+                Activations.MishBackward(x, ones, dx);
                 break;
             default:
                 Activations.Softplus(x, y);
@@ -153,6 +169,24 @@ public class ActivationsTests
         Activations.SoftplusBackward(x, ones, dx);
         Assert.Equal([0f, float.PositiveInfinity, float.NaN], y);
         Assert.Equal([0f, 1f, float.NaN], dx);
+
+        // As Keras, PyTorch and ONNX Runtime compute them: softsign's ∞/∞ and the -∞·0 of the hard SiLU and Mish are NaN.
+        Activations.Softsign(x, y);
+        Activations.SoftsignBackward(x, ones, dx);
+        Assert.Equal([float.NaN, float.NaN, float.NaN], y);
+        Assert.Equal([0f, 0f, float.NaN], dx);
+        Activations.HardSigmoid(x, y);
+        Activations.HardSigmoidBackward(x, ones, dx);
+        Assert.Equal([0f, 1f, float.NaN], y);
+        Assert.Equal([0f, 0f, float.NaN], dx);
+        Activations.HardSilu(x, y);
+        Activations.HardSiluBackward(x, ones, dx);
+        Assert.Equal([float.NaN, float.PositiveInfinity, float.NaN], y);
+        Assert.Equal([0f, 1f, float.NaN], dx);
+        Activations.Mish(x, y);
+        Activations.MishBackward(x, ones, dx);
+        Assert.Equal([float.NaN, float.PositiveInfinity, float.NaN], y);
+        Assert.Equal([float.NaN, float.NaN, float.NaN], dx);
     }
 
     [Fact]

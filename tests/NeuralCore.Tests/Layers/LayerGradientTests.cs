@@ -52,7 +52,7 @@ public class LayerGradientTests
     }
 
     public static TheoryData<string> SmoothLayers() =>
-        ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax",
+        ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "softsign", "mish", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax",
             "normalization", "normalization_invert"];
 
     [Theory]
@@ -82,6 +82,10 @@ public class LayerGradientTests
         { "p_re_lu_shared", [0f] },
         { "elu_alpha", [0f] },
         { "selu", [0f] },
+        // Between their kinks at ±3 (these inputs stay within ±1.5); the flat parts are checked against PyTorch in
+        // ActivationsTests.
+        { "hard_sigmoid", [-3f, 3f] },
+        { "hard_silu", [-3f, 3f] },
     };
 
     [Fact]

@@ -114,7 +114,7 @@ public sealed class ModelFileTests : IDisposable
             .Add(new Dense(12, Activation.Tanh, useBias: false) { KernelConstraint = Constraint.MaxNorm(3f, axis: 1) }).Add(new Relu { MaxValue = 1.5f, NegativeSlope = 0.1f, Threshold = 0.2f })
             .Add(new Dense(10, Activation.Sigmoid)).Add(new LeakyRelu(0.05f)).Add(new PRelu(0.2f)).Add(new Gelu(approximate: true))
             .Add(new Dense(8, Activation.Relu)).Add(new Gelu()).Add(new PRelu(-0.1f, sharedAlpha: true)).Add(new Tanh()).Add(new Sigmoid())
-            .Add(new Elu(0.7f)).Add(new Selu()).Add(new AlphaDropout(0.1f)).Add(new Silu()).Add(new Softplus()).Add(new BatchNormalization(0.9f, 0.01f))
+            .Add(new Elu(0.7f)).Add(new Selu()).Add(new AlphaDropout(0.1f)).Add(new Silu()).Add(new Softplus()).Add(new Softsign()).Add(new Mish()).Add(new HardSilu()).Add(new HardSigmoid()).Add(new BatchNormalization(0.9f, 0.01f))
             .Add(new GaussianNoise(0.2f)).Add(new LayerNormalization(0.01f, center: false)).Add(new GaussianDropout(0.3f)).Add(new Dropout(0.2f))
             .Add(new Dense(3, Activation.Softmax) { KernelConstraint = Constraint.MinMaxNorm(0.5f, 2f, 0.25f), BiasConstraint = Constraint.NonNeg() });
         model.Compile(new MeanSquaredError(), new Adam());
