@@ -444,14 +444,21 @@ public static class ModelFile
     // Adds a rebuilt layer after checking that its parameters fit in what the file holds.
     private static void AddChecked(ref BodyReader r, Sequential model, ILayer layer, int index, int outputs)
     {
-        if (layer is Dense dense)
+        // The parameter count below must match; check it against the bytes left first, so that Build cannot be asked
+        // for a huge layer: a forged input size of 2e9 before a BatchNormalization allocated 48 GB and ran out of
+        // memory. (Dense without its bias was counted with one, and a saved model failed to load.)
+        long inputs = model.OutputSize;
+        (long count, string shape) = layer switch
         {
-            // The parameter count below must match; check the shape first so Build cannot be asked for a huge layer.
-            long count = ((long)model.OutputSize * dense.Units) + dense.Units;
-            if (count > r.Remaining / sizeof(float))
-            {
-                throw r.Error($"layer {index} (Dense {model.OutputSize}->{dense.Units}) needs {count} parameters, more than the file holds");
-            }
+            Dense dense => ((inputs * dense.Units) + (dense.UseBias ? dense.Units : 0), $"Dense {inputs}->{dense.Units}"),
+            BatchNormalization => (2 * inputs, $"BatchNormalization of {inputs}"),
+            LayerNormalization norm => (((norm.Scale ? 1 : 0) + (norm.Center ? 1 : 0)) * inputs, $"LayerNormalization of {inputs}"),
+            PRelu prelu => (prelu.SharedAlpha ? 1 : inputs, $"PReLU of {inputs}"),
+            _ => (0, ""),
+        };
+        if (count > r.Remaining / sizeof(float))
+        {
+            throw r.Error($"layer {index} ({shape}) needs {count} parameters, more than the file holds");
         }
 
         try

@@ -570,6 +570,50 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void A_dense_layer_without_bias_at_the_end_of_an_uncompiled_model_loads_back()
+    {
+        // Its parameters were counted with a bias: the file held 12 floats where 15 were asked for, and the model that
+        // Save had written could not be loaded.
+        var model = new Sequential(4, seed: 2).Add(new Dense(3, useBias: false));
+        string path = Path.Combine(_dir, "nobias.ncm");
+        ModelFile.Save(model, path);
+        Sequential loaded = ModelFile.Load(path);
+        Assert.Equal(model.Parameters.ToArray(), loaded.Parameters.ToArray());
+        Assert.False(((Dense)loaded.Layers[0]).UseBias);
+    }
+
+    [Theory]
+    [InlineData("batch_normalization")]
+    [InlineData("layer_normalization")]
+    [InlineData("prelu")]
+    public void A_forged_input_size_is_refused_before_a_layer_is_built_for_it(string which)
+    {
+        // A 600-byte file whose input size was set to 2e9 (checksum recomputed) built a BatchNormalization of 2e9
+        // features: 48 GB allocated, then OutOfMemoryException.
+        ILayer first = which switch
+        {
+            "batch_normalization" => new BatchNormalization(),
+            "layer_normalization" => new LayerNormalization(),
+            _ => new PRelu(),
+        };
+        var model = new Sequential(4, seed: 2).Add(first).Add(new Dense(2));
+        string path = Path.Combine(_dir, which + ".ncm");
+        ModelFile.Save(model, path);
+        byte[] bytes = File.ReadAllBytes(path);
+
+        int nameLength = bytes[20];
+        int inputOffset = 20 + 1 + nameLength + 8;
+        Assert.Equal(4, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(inputOffset)));
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(inputOffset), 2_000_000_000);
+        SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32), bytes.AsSpan(bytes.Length - 32));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => ModelFile.Read(bytes, "forged.ncm"));
+        Assert.Contains("forged.ncm", e.Message, StringComparison.Ordinal);
+        Assert.Contains("more than the file holds", e.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the refusal allocated for the forged size");
+    }
+
+    [Fact]
     public void Inconsistent_bodies_with_valid_checksums_are_rejected()
     {
         // Rewrite the input size (first field after the model name and seed) to 3: the stored Dense weights no longer
