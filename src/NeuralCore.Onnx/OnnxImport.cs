@@ -126,7 +126,28 @@ public static class OnnxImport
             int features = FeatureCount(inputs[0]);
             CheckParameterTotal(graph);
             var sequential = new Sequential(features, name: Usable(graph.Name) ?? "sequential");
-            NodeProto[] nodes = [.. graph.Node];
+            // A Constant node of a tensor is an initializer under its output's name: PyTorch writes Clip's bounds so from
+            // opset 11 (its ReLU6 and Hardtanh(0, 6) were refused as "not reading the node before it").
+            var chain = new List<NodeProto>(graph.Node.Count);
+            foreach (NodeProto candidate in graph.Node)
+            {
+                if (candidate.OpType == "Constant" && candidate.Domain is "" or "ai.onnx" && candidate.Input.Count == 0 && candidate.Output.Count == 1
+                    && candidate.Attribute.Count == 1 && candidate.Attribute[0] is { Name: "value", Type: AttributeProto.Types.AttributeType.Tensor } value)
+                {
+                    TensorProto tensor = value.T.Clone();
+                    tensor.Name = candidate.Output[0];
+                    if (!_initializers.TryAdd(tensor.Name, tensor))
+                    {
+                        throw Invalid($"the constant '{tensor.Name}' has the name of an initializer or another constant");
+                    }
+
+                    continue;
+                }
+
+                chain.Add(candidate);
+            }
+
+            NodeProto[] nodes = [.. chain];
             for (int i = 0; i < nodes.Length; i++)
             {
                 NodeProto node = nodes[i];
@@ -165,7 +186,8 @@ public static class OnnxImport
 
                 // A Normalization as its exporter writes it: Sub of a mean then Div by a scale, or inverted, Mul by a scale
                 // then Add of a mean, each an initializer of one value per feature.
-                if (i + 1 < nodes.Length && StandardizationPair(node, nodes[i + 1], sequential.OutputSize) is { } standardization)
+                if (i + 1 < nodes.Length && nodes[i + 1].Output.Count > 0
+                    && StandardizationPair(node, nodes[i + 1], sequential.OutputSize) is { } standardization)
                 {
                     sequential.Add(standardization);
                     current = nodes[++i].Output[0];
@@ -175,6 +197,7 @@ public static class OnnxImport
                 // A Dense whose bias is a following Add (MatMul + Add), or none.
                 NodeProto? add = node.OpType == "MatMul" && i + 1 < nodes.Length && nodes[i + 1].OpType == "Add" && nodes[i + 1].Domain is "" or "ai.onnx"
                     && nodes[i + 1].Input.Count == 2 && nodes[i + 1].Input[0] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[1])
+                    && nodes[i + 1].Output.Count > 0
                     ? nodes[++i] : null;
                 ILayer? layer;
                 try
@@ -253,7 +276,8 @@ public static class OnnxImport
                     "PRelu" => PReluFor(node, inputs),
                     "Softmax" => Softmax(node),
                     "Clip" => Clip(node),
-                    "Identity" or "Dropout" => null,
+                    "Identity" => null,
+                    "Dropout" => DropoutFor(node),
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
                     _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Softsign, HardSigmoid (Keras 3's), HardSwish, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
                 };
@@ -370,6 +394,20 @@ public static class OnnxImport
             return new NeuralCore.Layers.Normalization(mean, variance, invert: inverted, Usable(slash > 0 ? first.Name[..slash] : first.Name));
         }
 
+        // Dropout is skipped as inference skips it, unless its training_mode input (opset 12) is given and not false:
+        // ONNX Runtime then drops (a file with it set differed by up to 9.9).
+        private ILayer? DropoutFor(NodeProto node)
+        {
+            if (node.Input.Count > 2 && node.Input[2].Length > 0
+                && !(_initializers.TryGetValue(node.Input[2], out TensorProto? mode) && mode.DataType == (int)TensorProto.Types.DataType.Bool
+                    && (mode.Int32Data.Count == 1 ? mode.Int32Data[0] == 0 : mode.RawData.Length == 1 && mode.RawData[0] == 0)))
+            {
+                throw Unsupported(node, $"its training_mode input '{node.Input[2]}' is not a constant false, so it may drop values where inference keeps them");
+            }
+
+            return null;
+        }
+
         // Keras 3's hard sigmoid is relu6(x + 3)/6: ONNX's HardSigmoid with α = 1/6 (as float) and β = ½. Its defaults,
         // α = 0.2, are Keras 2's, another function.
         private HardSigmoid HardSigmoidFor(NodeProto node)
@@ -396,6 +434,13 @@ public static class OnnxImport
                 throw Unsupported(node, "it is in training mode (training_mode = 1), where inference needs the running statistics");
             }
 
+            // Before opset 14 training mode is the statistics' extra outputs (PyTorch's export in training mode writes
+            // five): read as inference, the file gave other values than ONNX Runtime (by up to 0.42 on PyTorch's).
+            if (node.Output.Count > 1 && node.Output.Skip(1).Any(name => name.Length > 0))
+            {
+                throw Unsupported(node, $"it has {node.Output.Count} outputs, the batch statistics of training mode, where inference reads the running statistics and has one");
+            }
+
             if (node.Input.Count != 5)
             {
                 throw Unsupported(node, $"it has {node.Input.Count} inputs where a batch normalization reads 5 (X, scale, B, mean, var)");
@@ -416,7 +461,11 @@ public static class OnnxImport
                 }
             }
 
-            return new BatchNormalization(Attribute(node, "momentum", 0.9f), Attribute(node, "epsilon", 1e-5f), LayerName(node));
+            // The momentum plays no part in inference. PyTorch's momentum=None or 0 (statistics fixed, or a cumulative
+            // average) is written as 1, which the layer, whose statistics must move, refuses: it keeps them all but fixed.
+            float momentum = Attribute(node, "momentum", 0.9f);
+            return new BatchNormalization(momentum == 1f ? BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(1f) - 1) : momentum,
+                Attribute(node, "epsilon", 1e-5f), LayerName(node));
         }
 
         // PRelu(X, slope) of a [batch, features] X: the slope an initializer that broadcasts as one value per feature

@@ -356,6 +356,79 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Clip_bounds_given_as_constant_nodes_read_as_a_capped_relu()
+    {
+        // PyTorch writes ReLU6 and Hardtanh(0, 6) from opset 11 as Clip(x, Constant, Constant), the Constant nodes in the
+        // chain: refused as "not reading the node before it", although the docs list Clip from 0.
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Relu { MaxValue = 6f }).Add(new Dense(2)).ToOnnx());
+        NodeProto clip = proto.Graph.Node.Single(n => n.OpType == "Clip");
+        int at = proto.Graph.Node.IndexOf(clip);
+        foreach (int k in new[] { 2, 1 })
+        {
+            TensorProto bound = proto.Graph.Initializer.Single(t => t.Name == clip.Input[k]);
+            proto.Graph.Initializer.Remove(bound);
+            var constant = new NodeProto { Name = $"/Constant_{k}", OpType = "Constant", Output = { bound.Name } };
+            constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = bound });
+            proto.Graph.Node.Insert(at, constant);
+        }
+
+        Sequential read = OnnxImport.FromOnnx(proto.ToByteArray(), "relu6.onnx");
+        Assert.Equal(6f, Assert.IsType<Relu>(read.Layers[1]).MaxValue);
+
+        // A constant named like an initializer is two values under one name.
+        ModelProto twice = proto.Clone();
+        twice.Graph.Initializer.Add(new TensorProto { Name = clip.Input[1], DataType = 1, FloatData = { 0f } });
+        Assert.Contains("the constant", Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(twice.ToByteArray(), "twice.onnx")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Batch_normalizations_in_training_mode_or_with_pytorchs_fixed_momentum_are_read_as_onnx_runtime_runs_them()
+    {
+        ModelProto Proto() => ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new BatchNormalization(name: "bn")).ToOnnx());
+
+        // Before opset 14, training mode is the batch statistics as extra outputs (PyTorch's training-mode export).
+        ModelProto training = Proto();
+        training.Graph.Node.Single(n => n.OpType == "BatchNormalization").Output.Add(["mean", "var", "saved_mean", "saved_var"]);
+        Assert.Contains("it has 5 outputs, the batch statistics of training mode",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(training.ToByteArray(), "train.onnx")).Message, StringComparison.Ordinal);
+
+        // PyTorch's momentum=None or 0 is written as 1; inference ignores it, so the file reads.
+        ModelProto fixedStatistics = Proto();
+        fixedStatistics.Graph.Node.Single(n => n.OpType == "BatchNormalization").Attribute.Single(a => a.Name == "momentum").F = 1f;
+        var layer = Assert.IsType<BatchNormalization>(OnnxImport.FromOnnx(fixedStatistics.ToByteArray(), "fixed.onnx").Layers[1]);
+        Assert.True(layer.Momentum is > 0.9999f and < 1f);
+    }
+
+    [Fact]
+    public void A_dropout_told_to_train_is_refused_and_two_node_patterns_without_an_output_are_invalid()
+    {
+        ModelProto Proto(ILayer layer) => ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(layer).Add(new Dense(2)).ToOnnx());
+
+        // Dropout(x, ratio, training_mode = true) drops in ONNX Runtime; skipped, the file computed other values.
+        ModelProto dropout = Proto(new Dropout(0.5f));
+        NodeProto identity = dropout.Graph.Node.First(n => n.OpType == "Identity");
+        identity.OpType = "Dropout";
+        identity.Input.Add(["", "mode"]);
+        var mode = new TensorProto { Name = "mode", DataType = (int)TensorProto.Types.DataType.Bool, Int32Data = { 1 } };
+        dropout.Graph.Initializer.Add(mode);
+        Assert.Contains("its training_mode input 'mode' is not a constant false",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(dropout.ToByteArray(), "dropout.onnx")).Message, StringComparison.Ordinal);
+        mode.Int32Data[0] = 0;
+        Assert.Equal(2, OnnxImport.FromOnnx(dropout.ToByteArray(), "dropout.onnx").Layers.Count); // skipped, as inference skips it
+
+        // MatMul then an Add with no output: an ArgumentOutOfRangeException from reading its output.
+        var model = new Sequential(4).Add(new Dense(3));
+        ModelProto matmul = ModelProto.Parser.ParseFrom(model.ToOnnx());
+        NodeProto gemm = matmul.Graph.Node.Single(n => n.OpType == "Gemm");
+        var add = new NodeProto { Name = "add", OpType = "Add", Input = { "t", gemm.Input[2] } };
+        (gemm.OpType, gemm.Output[0]) = ("MatMul", "t");
+        gemm.Input.RemoveAt(2);
+        matmul.Graph.Node.Insert(1, add);
+        Exception e = Record.Exception(() => OnnxImport.FromOnnx(matmul.ToByteArray(), "matmul.onnx"));
+        Assert.True(e is NotSupportedException or InvalidDataException, $"{e?.GetType().Name}: {e?.Message}");
+    }
+
+    [Fact]
     public void Initializers_named_twice_are_refused_by_name()
     {
         // Two initializers of one name: the last was read without a word (ONNX requires names to be unique; which one
