@@ -124,7 +124,6 @@ public static class OnnxImport
 
             string current = inputs[0].Name;
             int features = FeatureCount(inputs[0]);
-            CheckParameterTotal(graph);
             var sequential = new Sequential(features, name: Usable(graph.Name) ?? "sequential");
             // A Constant node of a tensor is an initializer under its output's name: PyTorch writes Clip's bounds so from
             // opset 11 (its ReLU6 and Hardtanh(0, 6) were refused as "not reading the node before it").
@@ -147,6 +146,9 @@ public static class OnnxImport
                 chain.Add(candidate);
             }
 
+            // After the constants: weights in a Constant node count too (a 4 MB file of 2,100 Gemm nodes reading one Constant
+            // weight ran out of memory where the same weight as an initializer was refused at once).
+            CheckParameterTotal(graph);
             NodeProto[] nodes = [.. chain];
             for (int i = 0; i < nodes.Length; i++)
             {

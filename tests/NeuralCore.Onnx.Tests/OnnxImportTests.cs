@@ -468,6 +468,18 @@ public sealed class OnnxImportTests : IDisposable
         var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(onnx, "shared.onnx"));
         Assert.StartsWith("shared.onnx: its dense layers would hold 2,205,209,600 parameters", e.Message, StringComparison.Ordinal);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "layers were allocated before the file was refused");
+
+        // The same weight in a Constant node, as PyTorch may write it: the total was summed before constants were read,
+        // so it saw none and the file ran out of memory.
+        TensorProto weight = proto.Graph.Initializer.Single(t => t.Name == proto.Graph.Node[0].Input[1]);
+        proto.Graph.Initializer.Remove(weight);
+        var constant = new NodeProto { Name = "w", OpType = "Constant", Output = { weight.Name } };
+        constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = weight });
+        proto.Graph.Node.Insert(0, constant);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "constant.onnx"));
+        Assert.StartsWith("constant.onnx: its dense layers would hold 2,205,209,600 parameters", e.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "layers were allocated before the file was refused");
     }
 
     [Fact]

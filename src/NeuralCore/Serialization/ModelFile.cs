@@ -461,6 +461,19 @@ public static class ModelFile
             throw r.Error($"layer {index} ({shape}) needs {count} parameters, more than the file holds");
         }
 
+        // Layers that keep per-feature arrays beside their parameters: a Normalization's statistics follow in the file
+        // (at least a byte a value), and a LayerNormalization's scratch (28 bytes a feature) must fit in memory; a forged
+        // input size allocated gigabytes for either before anything was read.
+        if (layer is NeuralCore.Layers.Normalization && 2 * inputs > r.Remaining)
+        {
+            throw r.Error($"layer {index} (Normalization of {inputs}) needs {inputs} means and variances, more than the file holds");
+        }
+
+        if (layer is LayerNormalization && (2 * inputs > Array.MaxLength || 28 * inputs > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes))
+        {
+            throw r.Error($"layer {index} (LayerNormalization of {inputs}) needs {28 * inputs} bytes of buffers, more than this process may use");
+        }
+
         try
         {
             model.Add(layer);

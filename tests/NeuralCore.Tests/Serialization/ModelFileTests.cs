@@ -585,6 +585,8 @@ public sealed class ModelFileTests : IDisposable
     [Theory]
     [InlineData("batch_normalization")]
     [InlineData("layer_normalization")]
+    [InlineData("layer_normalization_bare")]
+    [InlineData("normalization")]
     [InlineData("prelu")]
     public void A_forged_input_size_is_refused_before_a_layer_is_built_for_it(string which)
     {
@@ -594,6 +596,9 @@ public sealed class ModelFileTests : IDisposable
         {
             "batch_normalization" => new BatchNormalization(),
             "layer_normalization" => new LayerNormalization(),
+            // No parameters: its scratch (28 bytes a feature) and a Normalization's statistics were built unchecked.
+            "layer_normalization_bare" => new LayerNormalization(center: false, scale: false),
+            "normalization" => new Normalization([0.5f, 1f, -1f, 2f], [1f, 4f, 0.25f, 1f]),
             _ => new PRelu(),
         };
         var model = new Sequential(4, seed: 2).Add(first).Add(new Dense(2));
@@ -609,7 +614,8 @@ public sealed class ModelFileTests : IDisposable
         long before = GC.GetAllocatedBytesForCurrentThread();
         var e = Assert.Throws<InvalidDataException>(() => ModelFile.Read(bytes, "forged.ncm"));
         Assert.Contains("forged.ncm", e.Message, StringComparison.Ordinal);
-        Assert.Contains("more than the file holds", e.Message, StringComparison.Ordinal);
+        Assert.Contains("layer 0 (", e.Message, StringComparison.Ordinal);
+        Assert.Contains("of 2000000000) needs", e.Message, StringComparison.Ordinal);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the refusal allocated for the forged size");
     }
 
