@@ -130,20 +130,23 @@ public static class OnnxImport
             var chain = new List<NodeProto>(graph.Node.Count);
             foreach (NodeProto candidate in graph.Node)
             {
-                if (candidate.OpType == "Constant" && candidate.Domain is "" or "ai.onnx" && candidate.Input.Count == 0 && candidate.Output.Count == 1
-                    && candidate.Attribute.Count == 1 && candidate.Attribute[0] is { Name: "value", Type: AttributeProto.Types.AttributeType.Tensor } value)
+                // PyTorch also writes Identity(initializer) where it merged two equal initializers (a BatchNorm1d whose
+                // statistics equal its weight and bias): the output names that initializer.
+                TensorProto? tensor = candidate.Domain is not ("" or "ai.onnx") || candidate.Output.Count != 1 ? null
+                    : candidate.OpType == "Constant" && candidate.Input.Count == 0 ? ConstantValue(candidate)
+                    : candidate.OpType == "Identity" && candidate.Input.Count == 1 && _initializers.TryGetValue(candidate.Input[0], out TensorProto? source) ? source.Clone()
+                    : null;
+                if (tensor is null)
                 {
-                    TensorProto tensor = value.T.Clone();
-                    tensor.Name = candidate.Output[0];
-                    if (!_initializers.TryAdd(tensor.Name, tensor))
-                    {
-                        throw Invalid($"the constant '{tensor.Name}' has the name of an initializer or another constant");
-                    }
-
+                    chain.Add(candidate);
                     continue;
                 }
 
-                chain.Add(candidate);
+                tensor.Name = candidate.Output[0];
+                if (!_initializers.TryAdd(tensor.Name, tensor))
+                {
+                    throw Invalid($"the constant '{tensor.Name}' has the name of an initializer or another constant");
+                }
             }
 
             // After the constants: weights in a Constant node count too (a 4 MB file of 2,100 Gemm nodes reading one Constant
@@ -394,6 +397,28 @@ public static class OnnxImport
             // The exporter names the nodes after the layer: "norm/Sub" and "norm/Div".
             int slash = first.Name.LastIndexOf('/');
             return new NeuralCore.Layers.Normalization(mean, variance, invert: inverted, Usable(slash > 0 ? first.Name[..slash] : first.Name));
+        }
+
+        // A Constant node's tensor: its value, value_float or value_floats (opset 12); null for other kinds (ints,
+        // strings, sparse), which then stand in the chain and are refused there by name.
+        private static TensorProto? ConstantValue(NodeProto node)
+        {
+            if (node.Attribute.Count != 1)
+            {
+                return null;
+            }
+
+            AttributeProto value = node.Attribute[0];
+            return (value.Name, value.Type) switch
+            {
+                ("value", AttributeProto.Types.AttributeType.Tensor) => value.T.Clone(),
+                ("value_float", AttributeProto.Types.AttributeType.Float) => new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, FloatData = { value.F } },
+                ("value_floats", AttributeProto.Types.AttributeType.Floats) => new TensorProto
+                {
+                    DataType = (int)TensorProto.Types.DataType.Float, Dims = { (long)value.Floats.Count }, FloatData = { value.Floats },
+                },
+                _ => null,
+            };
         }
 
         // Dropout is skipped as inference skips it, unless its training_mode input (opset 12) is given and not false:

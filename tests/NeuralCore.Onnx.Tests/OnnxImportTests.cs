@@ -375,6 +375,18 @@ public sealed class OnnxImportTests : IDisposable
         Sequential read = OnnxImport.FromOnnx(proto.ToByteArray(), "relu6.onnx");
         Assert.Equal(6f, Assert.IsType<Relu>(read.Layers[1]).MaxValue);
 
+        // Opset 12's value_float form of the same constants reads too.
+        ModelProto floats = proto.Clone();
+        foreach (NodeProto constant in floats.Graph.Node.Where(n => n.OpType == "Constant"))
+        {
+            float bound = constant.Attribute[0].T.FloatData.Count > 0 ? constant.Attribute[0].T.FloatData[0]
+                : BitConverter.ToSingle(constant.Attribute[0].T.RawData.Span);
+            constant.Attribute.Clear();
+            constant.Attribute.Add(new AttributeProto { Name = "value_float", Type = AttributeProto.Types.AttributeType.Float, F = bound });
+        }
+
+        Assert.Equal(6f, Assert.IsType<Relu>(OnnxImport.FromOnnx(floats.ToByteArray(), "floats.onnx").Layers[1]).MaxValue);
+
         // A constant named like an initializer is two values under one name.
         ModelProto twice = proto.Clone();
         twice.Graph.Initializer.Add(new TensorProto { Name = clip.Input[1], DataType = 1, FloatData = { 0f } });
@@ -391,6 +403,16 @@ public sealed class OnnxImportTests : IDisposable
         training.Graph.Node.Single(n => n.OpType == "BatchNormalization").Output.Add(["mean", "var", "saved_mean", "saved_var"]);
         Assert.Contains("it has 5 outputs, the batch statistics of training mode",
             Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(training.ToByteArray(), "train.onnx")).Message, StringComparison.Ordinal);
+
+        // PyTorch merges equal initializers and reads the copy through Identity(initializer): a BatchNorm1d whose running
+        // mean equals its bias (both 0 before training) was refused at that Identity node.
+        ModelProto merged = Proto();
+        NodeProto normalization = merged.Graph.Node.Single(n => n.OpType == "BatchNormalization");
+        var alias = new NodeProto { Name = "Identity_0", OpType = "Identity", Input = { normalization.Input[2] }, Output = { "mean_copy" } };
+        merged.Graph.Initializer.Remove(merged.Graph.Initializer.Single(t => t.Name == normalization.Input[3]));
+        normalization.Input[3] = "mean_copy";
+        merged.Graph.Node.Insert(0, alias);
+        Assert.IsType<BatchNormalization>(OnnxImport.FromOnnx(merged.ToByteArray(), "merged.onnx").Layers[1]);
 
         // PyTorch's momentum=None or 0 is written as 1; inference ignores it, so the file reads.
         ModelProto fixedStatistics = Proto();
