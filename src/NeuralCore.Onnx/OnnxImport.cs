@@ -415,7 +415,9 @@ public static class OnnxImport
                 ("value_float", AttributeProto.Types.AttributeType.Float) => new TensorProto { DataType = (int)TensorProto.Types.DataType.Float, FloatData = { value.F } },
                 ("value_floats", AttributeProto.Types.AttributeType.Floats) => new TensorProto
                 {
-                    DataType = (int)TensorProto.Types.DataType.Float, Dims = { (long)value.Floats.Count }, FloatData = { value.Floats },
+                    DataType = (int)TensorProto.Types.DataType.Float,
+                    Dims = { (long)value.Floats.Count },
+                    FloatData = { value.Floats },
                 },
                 _ => null,
             };
