@@ -601,7 +601,8 @@ public static class OptimizerKernels
     /// <param name="scratch">At least twice <paramref name="columns"/> floats; overwritten.</param>
     /// <param name="beta">β_t = 1 - t^decay.</param>
     /// <param name="epsilon1">ε1.</param>
-    internal static void AdafactorFactoredMoments(
+    /// <returns>The sum of the new row moments, in double (float's sum of rows of moments near its largest overflowed).</returns>
+    internal static double AdafactorFactoredMoments(
         ReadOnlySpan<float> gradients, int columns, Span<float> rowMoments, Span<float> columnMoments, Span<float> scratch, float beta, float epsilon1)
     {
         int rows = gradients.Length / columns;
@@ -617,6 +618,7 @@ public static class OptimizerKernels
         double up = Math.ScaleB(1.0, 2 * shift);
         Span<float> sums = scratch[..columns], scaled = scratch.Slice(columns, columns);
         sums.Clear();
+        double rowTotal = 0;
         for (int i = 0; i < rows; i++)
         {
             ReadOnlySpan<float> row = gradients.Slice(i * columns, columns);
@@ -628,6 +630,7 @@ public static class OptimizerKernels
 
             float mean = (float)((double)TensorPrimitives.SumOfSquares(row) / columns * up) + epsilon1;
             rowMoments[i] = (beta * rowMoments[i]) + ((1f - beta) * mean);
+            rowTotal += rowMoments[i];
             TensorPrimitives.MultiplyAdd(row, row, sums, sums);
         }
 
@@ -642,6 +645,7 @@ public static class OptimizerKernels
         TensorPrimitives.Add(sums, epsilon1, sums);
         TensorPrimitives.Multiply(sums, 1f - beta, sums);
         TensorPrimitives.MultiplyAdd(columnMoments, beta, sums, columnMoments);
+        return rowTotal;
     }
 
     /// <summary>

@@ -161,15 +161,7 @@ public sealed class Adafactor : Optimizer
         {
             int rows = length / columns;
             Span<float> r = StateSlot(0, offset, rows), c = StateSlot(1, offset, columns);
-            OptimizerKernels.AdafactorFactoredMoments(gradients, columns, r, c, _scratch, _beta, Options.Epsilon1);
-            // In double: rows of moments near float's largest summed past it.
-            double rowSum = 0;
-            foreach (float moment in r)
-            {
-                rowSum += moment;
-            }
-
-            float rowMean = (float)(rowSum / rows);
+            float rowMean = (float)(OptimizerKernels.AdafactorFactoredMoments(gradients, columns, r, c, _scratch, _beta, Options.Epsilon1) / rows);
             _rowMeans[segment] = rowMean;
             squares = OptimizerKernels.AdafactorFactoredSquares(gradients, columns, r, rowMean, c, _scratch);
         }
