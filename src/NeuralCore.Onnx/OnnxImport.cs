@@ -493,7 +493,7 @@ public static class OnnxImport
             // The momentum plays no part in inference. PyTorch's momentum=None or 0 (statistics fixed, or a cumulative
             // average) is written as 1, which the layer, whose statistics must move, refuses: it keeps them all but fixed.
             float momentum = Attribute(node, "momentum", 0.9f);
-            return new BatchNormalization(momentum == 1f ? BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(1f) - 1) : momentum,
+            return new BatchNormalization(momentum == 1f ? MathF.BitDecrement(1f) : momentum,
                 Attribute(node, "epsilon", 1e-5f), LayerName(node));
         }
 
