@@ -17,7 +17,8 @@ namespace NeuralCore.Onnx;
 /// <c>[out]</c>) or <c>MatMul</c> with an optional <c>Add</c> of a <c>[out]</c> initializer, each a <see cref="Dense"/>;
 /// <c>Relu</c>; <c>LeakyRelu</c>; <c>PRelu</c> with a slope initializer of one value per feature or one
 /// (<see cref="PRelu"/>); <c>Elu</c>; <c>Selu</c> with its default constants (Keras's); <c>Softplus</c>, or a
-/// <see cref="Mish"/> when a <c>Tanh</c> of it and a <c>Mul</c> by the input follow; <c>Softsign</c>;
+/// <see cref="Mish"/> when a <c>Tanh</c> of it and a <c>Mul</c> by the input follow; <c>Softsign</c>, or <c>Abs</c>
+/// then an <c>Add</c> of a constant 1 then a <c>Div</c> of the input by that sum (PyTorch's Softsign);
 /// <c>HardSigmoid</c> with α = 1/6 and β = ½ (Keras 3's), or a <see cref="HardSilu"/> when a <c>Mul</c> of its input and
 /// its output follows; <c>HardSwish</c>;
 /// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>;
@@ -167,6 +168,16 @@ public static class OnnxImport
                     && tanh.Output.Count > 0 && IsSiluProduct(nodes[i + 2], current, tanh.Output[0]))
                 {
                     sequential.Add(new Mish());
+                    i += 2;
+                    current = nodes[i].Output[0];
+                    continue;
+                }
+
+                // Softsign as PyTorch writes it: x / (|x| + 1), in Abs, Add of a constant 1 and Div.
+                if (node.OpType == "Abs" && node.Domain is "" or "ai.onnx" && node.Input.Count == 1 && i + 2 < nodes.Length
+                    && IsSoftsignPair(nodes[i + 1], nodes[i + 2], current, node.Output[0]))
+                {
+                    sequential.Add(new Softsign());
                     i += 2;
                     current = nodes[i].Output[0];
                     continue;
@@ -449,6 +460,21 @@ public static class OnnxImport
             }
 
             return new HardSigmoid();
+        }
+
+        // The Add of |x| and a constant 1 (either operand first), then x divided by that sum.
+        private bool IsSoftsignPair(NodeProto add, NodeProto div, string input, string abs)
+        {
+            if (add is not { OpType: "Add", Domain: "" or "ai.onnx" } || add.Input.Count != 2 || add.Output.Count == 0
+                || div is not { OpType: "Div", Domain: "" or "ai.onnx" } || div.Input.Count != 2 || div.Output.Count == 0
+                || div.Input[0] != input || div.Input[1] != add.Output[0])
+            {
+                return false;
+            }
+
+            string one = add.Input[0] == abs ? add.Input[1] : add.Input[1] == abs ? add.Input[0] : "";
+            return _initializers.TryGetValue(one, out TensorProto? constant) && constant.Dims.All(d => d == 1)
+                && constant.DataType == (int)TensorProto.Types.DataType.Float && Values(add, one) is [1f];
         }
 
         private static bool IsSiluProduct(NodeProto next, string input, string sigmoid) =>

@@ -105,6 +105,57 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Every_activation_as_pytorch_exports_it_at_opset_13_predicts_what_pytorch_computed()
+    {
+        // torch_activations.py: twelve Linear + activation pairs, then Linear and Softmax; Softsign comes as Abs, Add of a
+        // Constant 1 and Div, Hardswish as HardSigmoid and Mul, Mish as Softplus, Tanh and Mul, ReLU6 as Clip of Constants.
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
+        Sequential model = OnnxImport.Load(Path.Combine(fixtures, "torch_activations.onnx"));
+        Assert.Equal(
+            [typeof(Softsign), typeof(HardSilu), typeof(Mish), typeof(Silu), typeof(Relu), typeof(Elu), typeof(Selu), typeof(HardSigmoid),
+                typeof(LeakyRelu), typeof(Softplus), typeof(Tanh), typeof(Sigmoid), typeof(Softmax)],
+            model.Layers.Where(l => l is not Dense).Select(l => l.GetType()));
+        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixtures, "torch_activations.json")));
+        float[] inputs = [.. golden.RootElement.GetProperty("inputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
+        float[] expected = [.. golden.RootElement.GetProperty("outputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
+        float[] actual = new float[expected.Length];
+        model.Infer(inputs, actual, inputs.Length / 6);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(2f, "")]
+    [InlineData(1f, "div")]
+    [InlineData(1f, "abs")]
+    public void An_abs_add_div_that_is_not_softsign_is_refused(float constant, string change)
+    {
+        // Abs, Add of a constant, Div: Softsign only with the constant 1 and the input divided by |input| + 1.
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Softsign()).ToOnnx());
+        NodeProto softsign = proto.Graph.Node.Single(n => n.OpType == "Softsign");
+        string x = softsign.Input[0];
+        proto.Graph.Initializer.Add(new TensorProto { Name = "one", DataType = 1, FloatData = { constant } });
+        var abs = new NodeProto { Name = "abs", OpType = "Abs", Input = { x }, Output = { "abs_out" } };
+        var add = new NodeProto { Name = "add", OpType = "Add", Input = { "one", change == "abs" ? x : "abs_out" }, Output = { "add_out" } };
+        var div = new NodeProto { Name = "div", OpType = "Div", Input = { change == "div" ? "abs_out" : x, "add_out" }, Output = { softsign.Output[0] } };
+        int at = proto.Graph.Node.IndexOf(softsign);
+        proto.Graph.Node[at] = abs;
+        proto.Graph.Node.Insert(at + 1, add);
+        proto.Graph.Node.Insert(at + 2, div);
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "abs.onnx"));
+        Assert.Contains("node 'abs' (Abs) cannot be read", e.Message, StringComparison.Ordinal);
+
+        if (constant == 2f)
+        {
+            // The same nodes with the constant 1 are Softsign (the constant first, as above).
+            proto.Graph.Initializer.Single(t => t.Name == "one").FloatData[0] = 1f;
+            Assert.IsType<Softsign>(OnnxImport.FromOnnx(proto.ToByteArray(), "softsign.onnx").Layers[1]);
+        }
+    }
+
+    [Fact]
     public void A_layer_normalization_over_another_axis_or_with_extra_outputs_is_refused_by_name()
     {
         ModelProto Proto() => ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new LayerNormalization(name: "ln")).ToOnnx());
