@@ -25,6 +25,16 @@ internal static class Check
     /// <summary>Throws unless <paramref name="value"/> is positive and finite.</summary>
     public static void Positive(double value, string name, string? what = null) => Positive(value, single: false, name, what);
 
+    /// <summary>Throws unless <paramref name="value"/> is finite.</summary>
+    public static void Finite(float value, string name, string? what = null)
+    {
+        if (!float.IsFinite(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value, string.Create(CultureInfo.InvariantCulture,
+                $"Expected a finite {what ?? Camel(name)}. Received: {Camel(name)}={value}."));
+        }
+    }
+
     /// <summary>Throws unless <paramref name="value"/> ≥ 0.</summary>
     public static void NonNegative(long value, string name, string? what = null)
     {

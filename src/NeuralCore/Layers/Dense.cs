@@ -14,7 +14,8 @@ namespace NeuralCore.Layers;
 /// </summary>
 /// <remarks>
 /// Parameters are laid out as W (row-major) followed by b. As in Keras, W starts Glorot-uniform,
-/// <c>U(-√(6/(in+out)), √(6/(in+out)))</c>, and b starts at zero. Backward, with <c>dZ = f'(output) ⊙ outputGrad</c>
+/// <c>U(-√(6/(in+out)), √(6/(in+out)))</c>, and b starts at zero, unless <see cref="KernelInitializer"/> and
+/// <see cref="BiasInitializer"/> say otherwise. Backward, with <c>dZ = f'(output) ⊙ outputGrad</c>
 /// (for softmax, per row <c>output ⊙ (outputGrad - Σ outputGrad·output)</c>): <c>dW += inputᵀ·dZ</c>,
 /// <c>db += Σ_rows dZ</c>, <c>inputGrad = dZ·Wᵀ</c>. A ReLU activation is applied as the product stores its output.
 /// </remarks>
@@ -64,6 +65,45 @@ public sealed class Dense : Layer
 
     /// <summary>Whether the layer adds a bias.</summary>
     public bool UseBias { get; }
+
+    /// <summary>
+    /// How W starts when the layer is built (Keras's <c>kernel_initializer</c>): <see cref="Initializer.GlorotUniform"/>
+    /// by default; <see cref="Initializer.HeNormal"/> suits a layer followed by a ReLU, <see cref="Initializer.LecunNormal"/>
+    /// one with SELU. Stored in the model file.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    /// <exception cref="InvalidOperationException">Set on a built layer (added to a model, or made with its input size), whose W already started.</exception>
+    public Initializer KernelInitializer
+    {
+        get => _kernelInitializer;
+        set => _kernelInitializer = CheckInitializer(value, nameof(KernelInitializer));
+    }
+
+    /// <summary>
+    /// How b starts when the layer is built (Keras's <c>bias_initializer</c>): <see cref="Initializer.Zeros"/> by default;
+    /// its fans are both <see cref="Units"/>. Ignored without a bias; stored in the model file.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    /// <exception cref="ArgumentException">Set to <see cref="Initializer.Identity"/>, which needs a matrix.</exception>
+    /// <exception cref="InvalidOperationException">Set on a built layer, whose b already started.</exception>
+    public Initializer BiasInitializer
+    {
+        get => _biasInitializer;
+        set => _biasInitializer = value is { Kind: InitializerKind.Identity }
+            ? throw new ArgumentException($"{value} needs a matrix, but a bias is a vector: use Zeros, Constant or a random initializer.", nameof(value))
+            : CheckInitializer(value, nameof(BiasInitializer));
+    }
+
+    private Initializer _kernelInitializer = Initializer.GlorotUniform();
+    private Initializer _biasInitializer = Initializer.Zeros();
+
+    private Initializer CheckInitializer(Initializer value, string property)
+    {
+        ArgumentNullException.ThrowIfNull(value, nameof(value));
+        return IsBuiltOrBuilding
+            ? throw new InvalidOperationException($"Layer '{Label}' is built, so its parameters have started; set {property} before adding the layer to a model (or use the constructor without an input size).")
+            : value;
+    }
 
     /// <summary>
     /// The penalty on W added to the training loss (Keras's <c>kernel_regularizer</c>), or null for none. Read at every
@@ -295,7 +335,11 @@ public sealed class Dense : Layer
     /// <c>units</c>, <c>activation</c> (Keras's name) and <c>use_bias</c>; with a regularizer, its factors as
     /// <c>kernel_l1</c> and <c>kernel_l2</c> (or <c>bias_l1</c> and <c>bias_l2</c>); with a constraint,
     /// <c>kernel_constraint</c> (<c>max_norm</c>, <c>min_max_norm</c>, <c>non_neg</c> or <c>unit_norm</c>) and its
-    /// <c>kernel_constraint_axis</c>, <c>_max_value</c>, <c>_min_value</c> and <c>_rate</c> (or the same for <c>bias</c>).
+    /// <c>kernel_constraint_axis</c>, <c>_max_value</c>, <c>_min_value</c> and <c>_rate</c> (or the same for <c>bias</c>);
+    /// with an initializer other than the default, <c>kernel_initializer</c> (<c>variance_scaling</c>,
+    /// <c>random_uniform</c>, <c>random_normal</c>, <c>truncated_normal</c>, <c>constant</c> or <c>identity</c>) and its
+    /// <c>_scale</c>, <c>_mode</c> and <c>_distribution</c>, <c>_minval</c> and <c>_maxval</c>, <c>_mean</c> and
+    /// <c>_stddev</c>, <c>_value</c> or <c>_gain</c> (or the same for <c>bias</c>).
     /// </remarks>
     public override void WriteConfig(ComponentConfig config)
     {
@@ -313,6 +357,17 @@ public sealed class Dense : Layer
 
         KernelConstraint?.Write(config, "kernel");
         BiasConstraint?.Write(config, "bias");
+
+        // The defaults are left out, so that a default layer's config is what it was before initializers were options.
+        if (!KernelInitializer.IsGlorotUniform)
+        {
+            KernelInitializer.Write(config, "kernel");
+        }
+
+        if (!BiasInitializer.IsZeros)
+        {
+            BiasInitializer.Write(config, "bias");
+        }
     }
 
     [ModuleInitializer]
@@ -325,6 +380,8 @@ public sealed class Dense : Layer
         BiasRegularizer = ReadRegularizer(config, "bias"),
         KernelConstraint = Constraint.Read(config, "kernel", vector: false),
         BiasConstraint = Constraint.Read(config, "bias", vector: true),
+        KernelInitializer = Initializer.Read(config, "kernel", Initializer.GlorotUniform()),
+        BiasInitializer = Initializer.Read(config, "bias", Initializer.Zeros()),
     });
 
     // Files written before regularizers existed have neither key: no regularizer.
@@ -383,14 +440,13 @@ public sealed class Dense : Layer
     protected override void InitializeParameters(Span<float> parameters, ulong seed)
     {
         var random = new Xoshiro128(seed);
-        float limit = MathF.Sqrt(6f / (_inputs + Units));
-        Span<float> weights = parameters[..(_inputs * Units)];
-        for (int i = 0; i < weights.Length; i++)
+        KernelInitializer.Fill(parameters[..(_inputs * Units)], _inputs, Units, ref random, bias: false);
+        if (UseBias)
         {
-            weights[i] = ((2f * random.NextSingle()) - 1f) * limit;
+            // Its own stream, so that the bias's initializer does not change the kernel's values.
+            var biasRandom = new Xoshiro128(Xoshiro128.Derive(seed, 1));
+            BiasInitializer.Fill(parameters.Slice(_inputs * Units, Units), 1, Units, ref biasRandom, bias: true);
         }
-
-        parameters[(_inputs * Units)..].Clear();
     }
 
     /// <inheritdoc/>

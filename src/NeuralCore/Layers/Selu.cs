@@ -9,7 +9,7 @@ namespace NeuralCore.Layers;
 /// <c>input &gt; 0</c>, <c>λ·α·(exp(input) - 1)</c> otherwise, with Keras's constants α = <see cref="Alpha"/> and
 /// λ = <see cref="Scale"/>; backward <c>λ·outputGrad</c> above 0, <c>λ·α·exp(input)·outputGrad</c> elsewhere. It keeps
 /// activations near zero mean and unit variance through a deep stack of Dense layers initialized with LeCun normal
-/// weights. Evaluated in double precision.
+/// weights (<see cref="Initializer.LecunNormal"/> as their <see cref="Dense.KernelInitializer"/>). Evaluated in double precision.
 /// </summary>
 public sealed class Selu : Layer
 {
