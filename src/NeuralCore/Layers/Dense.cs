@@ -84,15 +84,22 @@ public sealed class Dense : Layer
     /// its fans are both <see cref="Units"/>. Ignored without a bias; stored in the model file.
     /// </summary>
     /// <exception cref="ArgumentNullException">Set to null.</exception>
-    /// <exception cref="ArgumentException">Set to <see cref="Initializer.Identity"/>, which needs a matrix.</exception>
+    /// <exception cref="ArgumentException">Set to <see cref="Initializer.Identity"/> or <see cref="Initializer.Orthogonal"/>, which need a matrix.</exception>
     /// <exception cref="InvalidOperationException">Set on a built layer, whose b already started.</exception>
     public Initializer BiasInitializer
     {
         get => _biasInitializer;
-        set => _biasInitializer = value is { Kind: InitializerKind.Identity }
+        set => _biasInitializer = value is { Kind: InitializerKind.Identity or InitializerKind.Orthogonal }
             ? throw new ArgumentException($"{value} needs a matrix, but a bias is a vector: use Zeros, Constant or a random initializer.", nameof(value))
             : CheckInitializer(value, nameof(BiasInitializer));
     }
+
+    /// <summary>
+    /// Set by <see cref="Serialization.ModelFile"/> on its thread while it adds layers whose parameters it reads next:
+    /// their initializers' draws would only be overwritten (an orthogonal kernel's decomposition takes seconds).
+    /// </summary>
+    [ThreadStatic]
+    internal static bool t_parametersFollow;
 
     private Initializer _kernelInitializer = Initializer.GlorotUniform();
     private Initializer _biasInitializer = Initializer.Zeros();
@@ -439,6 +446,11 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     protected override void InitializeParameters(Span<float> parameters, ulong seed)
     {
+        if (t_parametersFollow)
+        {
+            return;
+        }
+
         var random = new Xoshiro128(seed);
         KernelInitializer.Fill(parameters[..(_inputs * Units)], _inputs, Units, ref random, bias: false);
         if (UseBias)

@@ -476,11 +476,17 @@ public static class ModelFile
 
         try
         {
+            // Its parameters come next in the file: a dense layer's initializer need not draw them first.
+            Dense.t_parametersFollow = true;
             model.Add(layer);
         }
         catch (ArgumentException ex)
         {
             throw r.Error($"layer {index} ({layer.TypeId}) does not fit the model: {ex.Message.TrimEnd('.')}");
+        }
+        finally
+        {
+            Dense.t_parametersFollow = false;
         }
 
         if (layer.OutputSize != outputs)

@@ -130,6 +130,47 @@ public sealed class InitializerTests : IDisposable
         Assert.Equal([1f, 0f, 0f, 1f, 0f, 0f], Kernel(Initializer.Identity(), 3, 2));
     }
 
+    [Theory]
+    [InlineData(60, 25, 1f)]
+    [InlineData(25, 60, 1f)]
+    [InlineData(40, 40, 2f)]
+    public void Orthogonal_kernels_have_orthonormal_columns_or_rows_times_the_gain(int rows, int columns, float gain)
+    {
+        float[] w = Kernel(Initializer.Orthogonal(gain), rows, columns);
+        // Columns orthonormal when rows ≥ columns (WᵀW = gain²·I), rows otherwise (WWᵀ = gain²·I).
+        bool byColumns = rows >= columns;
+        int count = byColumns ? columns : rows, length = byColumns ? rows : columns;
+        double At(int vector, int i) => byColumns ? w[(i * columns) + vector] : w[(vector * columns) + i];
+        for (int a = 0; a < count; a++)
+        {
+            for (int b = a; b < count; b++)
+            {
+                double dot = 0;
+                for (int i = 0; i < length; i++)
+                {
+                    dot += At(a, i) * At(b, i);
+                }
+
+                Assert.True(Math.Abs(dot - (a == b ? gain * gain : 0)) < 1e-5 * gain * gain, $"vectors {a} and {b}: {dot}");
+            }
+        }
+
+        Assert.Equal(w, Kernel(Initializer.Orthogonal(gain), rows, columns));
+        Assert.NotEqual(w, Kernel(Initializer.Orthogonal(gain), rows, columns, seed: 8));
+    }
+
+    [Fact]
+    public void An_orthogonal_kernel_too_large_to_decompose_soon_is_refused_before_any_work()
+    {
+        // 6,000 x 6,000 would take 4.3e11 multiply-adds: refused at once, naming the way out.
+        var random = new Xoshiro128(1);
+        var e = Assert.Throws<InvalidOperationException>(() => Fill(ref random));
+        Assert.Contains("use a variance-scaling initializer", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new Dense(3) { BiasInitializer = Initializer.Orthogonal() });
+
+        static void Fill(ref Xoshiro128 random) => Initializer.Orthogonal().Fill(new float[1], 6000, 6000, ref random, bias: false);
+    }
+
     [Fact]
     public void A_bias_initializer_fills_the_bias_from_its_own_stream_and_leaves_the_kernel_as_it_was()
     {
@@ -172,6 +213,7 @@ public sealed class InitializerTests : IDisposable
         [
             Initializer.VarianceScaling(0.5f, FanMode.FanOut, InitializerDistribution.UntruncatedNormal), Initializer.RandomUniform(-1f, 2f),
             Initializer.RandomNormal(0.5f, 0.2f), Initializer.TruncatedNormal(0f, 0.3f), Initializer.Constant(0.75f), Initializer.Identity(1.5f),
+            Initializer.Orthogonal(0.5f),
         ];
         var model = new Sequential(6, seed: 2);
         foreach (Initializer kernel in kernels)
@@ -204,6 +246,7 @@ public sealed class InitializerTests : IDisposable
     [InlineData("kernel", "variance_scaling", "kernel_initializer_scale (variance_scaling) is 0")]
     [InlineData("kernel", "glorot_uniform", "kernel_initializer is 'glorot_uniform'; expected variance_scaling")]
     [InlineData("bias", "identity", "bias_initializer is 'identity'; expected variance_scaling, random_uniform, random_normal, truncated_normal, constant.")]
+    [InlineData("bias", "orthogonal", "bias_initializer is 'orthogonal'; expected variance_scaling")]
     [InlineData("kernel", "random_normal", "kernel_initializer_stddev (random_normal) is -1")]
     public void A_model_file_initializer_out_of_range_is_invalid_data_naming_the_entry(string prefix, string kind, string message)
     {
@@ -233,6 +276,7 @@ public sealed class InitializerTests : IDisposable
         Assert.Equal("mean", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.TruncatedNormal(float.NaN)).ParamName);
         Assert.Equal("value", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.Constant(float.NegativeInfinity)).ParamName);
         Assert.Equal("gain", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.Identity(float.NaN)).ParamName);
+        Assert.Equal("gain", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.Orthogonal(float.PositiveInfinity)).ParamName);
 
         Assert.Throws<ArgumentNullException>(() => new Dense(3) { KernelInitializer = null! });
         Assert.Contains("a bias is a vector", Assert.Throws<ArgumentException>(() => new Dense(3) { BiasInitializer = Initializer.Identity() }).Message, StringComparison.Ordinal);
