@@ -194,6 +194,30 @@ public sealed class RocCurve
         return _tpr[lo] + (t * (_tpr[lo + 1] - _tpr[lo]));
     }
 
+    /// <summary>
+    /// The true positive rate at <paramref name="fpr"/> as the curve arrives there from the left: on a vertical run (several
+    /// points at that rate) the lowest, where <see cref="TruePositiveRateAt"/> gives the highest; elsewhere the same.
+    /// </summary>
+    internal double LowestTruePositiveRateAt(double fpr)
+    {
+        // The first point at or right of fpr.
+        int lo = 0, hi = _fpr.Length - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) / 2;
+            if (_fpr[mid] >= fpr)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+
+        return _fpr[lo] == fpr ? _tpr[lo] : TruePositiveRateAt(fpr);
+    }
+
     private static double Area(double[] x, double[] y)
     {
         double area = 0;
