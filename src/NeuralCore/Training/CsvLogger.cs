@@ -9,7 +9,8 @@ namespace NeuralCore.Training;
 /// epoch by its Keras name in between, sorted (<c>accuracy,loss,val_accuracy,val_loss</c>), then one row per epoch
 /// appended and flushed as the epoch ends, so that the file is complete up to the last finished epoch whatever happens
 /// later. Epochs are numbered from 1, as in <see cref="History"/> (Keras's file numbers them from 0). Numbers are
-/// written invariantly with full precision; a value an epoch did not measure is left empty.
+/// written invariantly with full precision, an undefined or diverged value as <c>NaN</c> and infinities as
+/// <c>Infinity</c> and <c>-Infinity</c> (Keras writes Python's nan and inf; pandas and Python's float read both).
 /// </summary>
 public sealed class CsvLogger : Callback
 {
@@ -120,7 +121,9 @@ public sealed class CsvLogger : Callback
         foreach (string name in columns.AsSpan(1, columns.Length - 2))
         {
             double value = metrics.Values[name];
-            text.Append(Separator).Append(double.IsNaN(value) ? string.Empty : value.ToString("R", CultureInfo.InvariantCulture));
+            // Every column is a value the epoch measured: a NaN is that value (undefined, or diverged), written as NaN
+            // (Keras: nan), not left empty as if missing.
+            text.Append(Separator).Append(value.ToString("R", CultureInfo.InvariantCulture));
         }
 
         text.Append(Separator).Append(metrics.Seconds.ToString("R", CultureInfo.InvariantCulture)).Append('\n');

@@ -165,6 +165,27 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void Csv_logger_writes_a_measured_nan_as_nan()
+    {
+        // One validation sample: its R² is measured and undefined (NaN). The cell was left empty, as for a value never
+        // measured, so the log could not tell an undefined or diverged value from a missing one; Keras writes nan.
+        var random = new Random(3);
+        float[] x = [.. Enumerable.Range(0, 20).Select(_ => (float)random.NextDouble())];
+        float[] y = [.. Enumerable.Range(0, 10).Select(i => x[2 * i] - x[(2 * i) + 1])];
+        var model = new Sequential(2, seed: 1).Add(new Dense(4)).Add(new Relu()).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Adam(0.01f), metrics: ["r2"]);
+        string path = Path.Combine(_folder, "nan.csv");
+        History history = model.Fit(new Dataset(x, y, 2, 1), new FitOptions { Epochs = 1, BatchSize = 4, ValidationSplit = 0.1, Callbacks = [new CsvLogger(path)] });
+        Assert.True(double.IsNaN(history.Epochs[0].Get("val_r2")!.Value));
+        string[] lines = File.ReadAllLines(path);
+        Assert.Equal("epoch,loss,r2,val_loss,val_r2,seconds", lines[0]);
+        string[] row = lines[1].Split(',');
+        Assert.Equal("NaN", row[4]);
+        Assert.True(double.IsNaN(double.Parse(row[4], CultureInfo.InvariantCulture)));
+        Assert.All(row, cell => Assert.NotEmpty(cell));
+    }
+
+    [Fact]
     public void Csv_logger_writes_every_epoch_and_appends_to_a_matching_file()
     {
         var (model, data) = Setup();
