@@ -16,7 +16,10 @@ public sealed record ClassScores(string Name, double Precision, double Recall, d
 /// <c>classification_report</c> (with <c>zero_division=0</c>): the macro average is the plain mean over classes, the
 /// weighted average weighs each class by its support. Every class of the matrix is listed, as scikit-learn does when given
 /// <c>labels=range(classes)</c>; scikit-learn's default lists only the classes that occur in the truth or the predictions,
-/// so with a class that never occurs its macro average differs (here the absent class counts as 0).
+/// so with a class that never occurs its macro average differs (here the absent class counts as 0). The line below the
+/// classes is always <c>accuracy</c>; scikit-learn given <c>labels</c> that name a class occurring in neither the truth
+/// nor the predictions prints a <c>micro avg</c> line there instead, whose precision, recall and F1 all equal this
+/// accuracy.
 /// </summary>
 public sealed class ClassificationReport
 {
