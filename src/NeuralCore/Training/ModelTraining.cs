@@ -749,6 +749,8 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[Count, OutputSize]</c> predictions, row-major.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or <c>Count·OutputSize</c> predictions are more than one array holds.</exception>
+    /// <exception cref="InsufficientMemoryException">The predictions need more memory than the process may use.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static float[] Predict(this Sequential model, Dataset data, int batchSize = 1000)
     {
@@ -757,7 +759,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
-        float[] predictions = new float[(long)data.Count * model.OutputSize];
+        float[] predictions = NewPredictions(data.Count, model.OutputSize, nameof(data));
         ILoss? loss = model.Loss;
         int width = model.OutputSize;
         ForEachChunk(model, data.Source, batchSize, (first, n, outputs) =>
@@ -787,6 +789,8 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count, OutputSize]</c> predictions, row-major.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values, or one of them is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or <paramref name="batchSize"/> not positive, or <c>count·OutputSize</c> predictions are more than one array holds.</exception>
+    /// <exception cref="InsufficientMemoryException">The predictions need more memory than the process may use.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static float[] Predict(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {
@@ -796,7 +800,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckSpans(model, inputs, count);
         int features = model.InputSize, outputs = model.OutputSize;
-        float[] predictions = new float[(long)count * outputs];
+        float[] predictions = NewPredictions(count, outputs, nameof(count));
         int chunk = Math.Max(1, Math.Min(batchSize, count));
         for (int first = 0; first < count; first += chunk)
         {
@@ -999,6 +1003,24 @@ public static class ModelTraining
         {
             throw new InvalidOperationException($"The model is not compiled: call Compile(loss, optimizer) before {what}.");
         }
+    }
+
+    /// <summary>
+    /// The array for <paramref name="count"/> samples' predictions, refused by name where no array can hold them or
+    /// the process may not use that much memory: <c>new float[long]</c> past <see cref="Array.MaxLength"/> threw an
+    /// <see cref="OverflowException"/> naming nothing.
+    /// </summary>
+    private static float[] NewPredictions(int count, int outputs, string name)
+    {
+        long length = (long)count * outputs;
+        if (length > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(name, count,
+                $"{count} samples × {outputs} outputs = {length} predictions, more than an array holds ({Array.MaxLength}): predict at most {Array.MaxLength / outputs} samples at a time (slices of the inputs, or Predict with a span of your own).");
+        }
+
+        Check.FitsInMemory(4m * length, $"The predictions of {count} samples", "predict fewer samples at a time");
+        return new float[length];
     }
 
     private static void CheckFeatureSize(Sequential model, Dataset data, string name)
