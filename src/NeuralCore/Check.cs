@@ -152,6 +152,12 @@ internal static class Check
     }
 
     /// <summary>
+    /// Tests only: the memory <see cref="FitsInMemory"/> takes the process to have, on this async flow (0: the GC's
+    /// figure), so that a refusal can be tested without the machine's memory deciding it.
+    /// </summary>
+    internal static readonly AsyncLocal<long> AvailableMemoryOverride = new();
+
+    /// <summary>
     /// Throws <see cref="InsufficientMemoryException"/> when <paramref name="bytes"/> exceed the memory this process may
     /// use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: the machine's memory or the container's limit), before
     /// anything is allocated: <c>{what} needs 9,000 MiB, more than the 8,000 MiB this process may use; {advice}</c>.
@@ -161,7 +167,7 @@ internal static class Check
     /// <param name="advice">What to change, for the message.</param>
     public static void FitsInMemory(decimal bytes, string what, string advice)
     {
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        long available = AvailableMemoryOverride.Value is > 0 and long limit ? limit : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (available > 0 && bytes > available)
         {
             throw new InsufficientMemoryException(string.Create(CultureInfo.InvariantCulture,

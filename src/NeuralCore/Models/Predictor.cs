@@ -80,6 +80,7 @@ public sealed class Predictor
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
+    /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
         Predict(inputs, predictions, batch, checkFinite: true);
@@ -118,6 +119,7 @@ public sealed class Predictor
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
+    /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
     public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
         Sequential.InferLayers(_layers, _fusedRelu, _frozen, inputs, outputs, batch, checkFinite: true);
 }

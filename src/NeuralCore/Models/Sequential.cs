@@ -1154,6 +1154,8 @@ public sealed class Sequential
     /// <param name="predictions">The <c>[batch, OutputSize]</c> predictions, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
+    /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch) =>
         Predict(inputs, predictions, batch, checkFinite: true);
@@ -1205,6 +1207,8 @@ public sealed class Sequential
     /// <param name="outputs">The <c>[batch, OutputSize]</c> outputs, overwritten.</param>
     /// <param name="batch">The number of samples; non-negative.</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
+    /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
     public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
         Infer(inputs, outputs, batch, checkFinite: true);
@@ -1215,6 +1219,9 @@ public sealed class Sequential
         using ReadScope read = EnterRead(nameof(Infer));
         InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch, checkFinite);
     }
+
+    /// <summary>Activation buffers of at least this many floats (256 MB) are checked against the memory the process may use.</summary>
+    internal const long LargeScratch = 1L << 26;
 
     /// <summary>
     /// The inference forward of <paramref name="layers"/> (<see cref="Infer(ReadOnlySpan{float}, Span{float}, int)"/>),
@@ -1251,6 +1258,14 @@ public sealed class Sequential
         {
             throw new ArgumentOutOfRangeException(nameof(batch), batch,
                 $"A batch of {batch} needs {scratch} floats per activation buffer, more than an array holds: predict in smaller batches.");
+        }
+
+        if (scratch >= LargeScratch)
+        {
+            // Two buffers of up to 8 GB each that fit in an array but not in memory ran out of it (OutOfMemoryException
+            // at 1,000 samples of a 1,000,000-unit layer under a 2 GB heap limit). Checked only for large buffers: the
+            // GC's memory figure allocates, and a prediction allocates nothing after warm-up.
+            Check.FitsInMemory(8m * scratch, $"A batch of {batch} samples' two activation buffers ({batch} × {widest} floats each)", "predict in smaller batches");
         }
 
         // The few-row products of a call (GemmRows) know the model: one whose weights exceed a core's L2 runs two dense

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
 using NeuralCore.Data;
+using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Randomness;
@@ -506,6 +507,7 @@ public static class ModelTraining
     /// to compare it with the training loss. Positive.
     /// </param>
     /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count, int batchSize = 1000)
@@ -528,6 +530,7 @@ public static class ModelTraining
     /// <param name="count">The number of samples; non-negative.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy (NaN for a regression), count and every metric.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, int batchSize = 1000)
@@ -550,7 +553,7 @@ public static class ModelTraining
             return new Evaluation(double.NaN, double.NaN, 0);
         }
 
-        int chunk = Math.Min(batchSize, count);
+        int chunk = Chunk(model, batchSize, count);
         using var evaluator = new Evaluator(model, chunk, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, targets.HasLabels), model.OutputSize));
         for (int first = 0; first < count; first += chunk)
         {
@@ -566,6 +569,7 @@ public static class ModelTraining
     /// <param name="data">The samples and their labels or targets.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, int batchSize)
@@ -591,6 +595,7 @@ public static class ModelTraining
     /// <param name="predictions">Receives the <c>[Count, OutputSize]</c> predictions, row-major; may be longer.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy, count and every metric, as <see cref="Evaluate(Sequential, Dataset, int)"/> returns them.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short unless the data is empty) or overlaps the dataset's arrays.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
@@ -631,7 +636,7 @@ public static class ModelTraining
             return new Evaluation(double.NaN, double.NaN, 0);
         }
 
-        int chunk = Math.Min(batchSize, count);
+        int chunk = Chunk(model, batchSize, count);
         float[] inputs = data.IsBytes ? ArrayPool<float>.Shared.Rent(chunk * model.InputSize) : [];
         try
         {
@@ -749,7 +754,7 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[Count, OutputSize]</c> predictions, row-major.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or <c>Count·OutputSize</c> predictions are more than one array holds.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive or so large that one pass's buffers are more than an array holds, or <c>Count·OutputSize</c> predictions are more than one array holds.</exception>
     /// <exception cref="InsufficientMemoryException">The predictions need more memory than the process may use.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static float[] Predict(this Sequential model, Dataset data, int batchSize = 1000)
@@ -789,7 +794,7 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count, OutputSize]</c> predictions, row-major.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values, or one of them is NaN or infinite.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or <paramref name="batchSize"/> not positive, or <c>count·OutputSize</c> predictions are more than one array holds.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or <paramref name="batchSize"/> not positive or so large that one pass's buffers are more than an array holds, or <c>count·OutputSize</c> predictions are more than one array holds.</exception>
     /// <exception cref="InsufficientMemoryException">The predictions need more memory than the process may use.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static float[] Predict(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
@@ -801,7 +806,7 @@ public static class ModelTraining
         CheckSpans(model, inputs, count);
         int features = model.InputSize, outputs = model.OutputSize;
         float[] predictions = NewPredictions(count, outputs, nameof(count));
-        int chunk = Math.Max(1, Math.Min(batchSize, count));
+        int chunk = Chunk(model, batchSize, count);
         for (int first = 0; first < count; first += chunk)
         {
             int n = Math.Min(chunk, count - first);
@@ -824,6 +829,7 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[Count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static int[] PredictClasses(this Sequential model, Dataset data, int batchSize = 1000)
     {
@@ -843,7 +849,7 @@ public static class ModelTraining
     private static void ForEachChunk(Sequential model, SampleSource source, int batchSize, ChunkAction action)
     {
         int count = source.Count, features = model.InputSize, outputs = model.OutputSize;
-        int chunk = Math.Max(1, Math.Min(batchSize, count));
+        int chunk = Chunk(model, batchSize, count);
         float[] buffer = ArrayPool<float>.Shared.Rent(chunk * outputs);
         float[] inputs = source.IsBytes ? ArrayPool<float>.Shared.Rent(chunk * features) : [];
         try
@@ -947,6 +953,7 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly its shape, or holds a NaN or an infinity.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
     public static int[] PredictClasses(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {
@@ -957,7 +964,7 @@ public static class ModelTraining
         CheckSpans(model, inputs, count);
         int features = model.InputSize, outputs = model.OutputSize;
         int[] predictions = new int[count];
-        int chunk = Math.Max(1, Math.Min(batchSize, count));
+        int chunk = Chunk(model, batchSize, count);
         float[] buffer = ArrayPool<float>.Shared.Rent(chunk * outputs);
         try
         {
@@ -1021,6 +1028,32 @@ public static class ModelTraining
 
         Check.FitsInMemory(4m * length, $"The predictions of {count} samples", "predict fewer samples at a time");
         return new float[length];
+    }
+
+    /// <summary>
+    /// The samples per forward pass for <paramref name="count"/> samples in batches of <paramref name="batchSize"/>,
+    /// refused by name where one pass's buffers (the inputs, the widest layer's outputs) are more than an array holds:
+    /// 1,000 samples of a 3,000,000-output model overflowed <c>chunk × outputs</c>, and ArrayPool refused a negative
+    /// 'minimumLength'.
+    /// </summary>
+    private static int Chunk(Sequential model, int batchSize, int count)
+    {
+        int chunk = Math.Max(1, Math.Min(batchSize, count));
+        int widest = model.InputSize;
+        IReadOnlyList<ILayer> layers = model.Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            widest = Math.Max(widest, layers[i].OutputSize);
+        }
+
+        long floats = (long)chunk * widest;
+        if (floats > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize,
+                $"A batch of {chunk} samples needs {chunk} × {widest} (the widest layer) = {floats} floats per buffer, more than an array holds ({Array.MaxLength}): pass a batchSize of at most {Array.MaxLength / widest}.");
+        }
+
+        return chunk;
     }
 
     private static void CheckFeatureSize(Sequential model, Dataset data, string name)

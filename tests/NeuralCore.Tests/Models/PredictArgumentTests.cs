@@ -1,6 +1,8 @@
 using NeuralCore.Data;
 using NeuralCore.Layers;
+using NeuralCore.Losses;
 using NeuralCore.Models;
+using NeuralCore.Optimizers;
 using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Models;
@@ -33,5 +35,49 @@ public class PredictArgumentTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.Predict(data));
         Assert.Equal("data", e.ParamName);
         Assert.Contains("more than an array holds", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Classes_and_evaluation_of_a_model_whose_outputs_outgrow_an_array_per_pass_name_the_batch_size()
+    {
+        // 1,000 samples of 3,000,000 outputs: chunk × outputs overflowed int, and ArrayPool refused a negative 'minimumLength'.
+        var model = new Sequential(1, seed: 1).Add(new Dense(3_000_000));
+        float[] inputs = new float[1000];
+        var data = new Dataset(inputs, new int[1000], 1);
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.PredictClasses(inputs, 1000));
+        Assert.Equal("batchSize", e.ParamName);
+        Assert.Contains("A batch of 1000 samples needs 1000 × 3000000 (the widest layer) = 3000000000 floats per buffer", e.Message, StringComparison.Ordinal);
+        Assert.Contains("pass a batchSize of at most 715", e.Message, StringComparison.Ordinal);
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => model.PredictClasses(data)).ParamName);
+
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd());
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => model.Evaluate(data)).ParamName);
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => model.Evaluate(inputs, new int[1000], 1000)).ParamName);
+
+        // A batch size that fits is served.
+        Assert.Equal(3, model.PredictClasses(inputs.AsSpan(0, 3), 3, batchSize: 2).Length);
+    }
+
+    [Fact]
+    public void A_batch_whose_activation_buffers_exceed_the_memory_the_process_may_use_is_refused_before_allocating()
+    {
+        // A 1,000,000-unit hidden layer: 100 samples need two buffers of 400 MB, refused under a 500 MB figure (under a
+        // 2 GB heap limit, 1,000 samples threw OutOfMemoryException).
+        var model = new Sequential(1, seed: 1).Add(new Dense(1_000_000)).Add(new Dense(1));
+        Predictor predictor = model.CreatePredictor();
+        float[] inputs = new float[100], predictions = new float[100];
+        Check.AvailableMemoryOverride.Value = 500L << 20;
+        try
+        {
+            var e = Assert.Throws<InsufficientMemoryException>(() => model.Predict(inputs, predictions, 100));
+            Assert.StartsWith("A batch of 100 samples' two activation buffers (100 × 1000000 floats each) needs 763 MiB, more than the 500 MiB this process may use; predict in smaller batches.", e.Message, StringComparison.Ordinal);
+            Assert.Throws<InsufficientMemoryException>(() => predictor.Predict(inputs, predictions, 100));
+            Assert.Throws<InsufficientMemoryException>(() => model.Infer(inputs, predictions, 100));
+        }
+        finally
+        {
+            Check.AvailableMemoryOverride.Value = 0;
+        }
     }
 }
