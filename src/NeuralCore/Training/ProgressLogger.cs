@@ -193,14 +193,16 @@ public sealed class ProgressLogger : Callback
         _output.Flush();
     }
 
-    private static void Append(StringBuilder text, string name, double value)
-    {
-        // Keras's rule: four decimals, or four significant digits in exponent form for values below 1e-3.
-        string number = value == 0 || Math.Abs(value) >= 1e-3 || double.IsNaN(value)
-            ? value.ToString("0.0000", CultureInfo.InvariantCulture)
-            : value.ToString("0.0000e+00", CultureInfo.InvariantCulture);
-        text.Append(" - ").Append(name).Append(": ").Append(number);
-    }
+    private static void Append(StringBuilder text, string name, double value) =>
+        text.Append(" - ").Append(name).Append(": ").Append(Format(value));
+
+    /// <summary>
+    /// A value as Keras's <c>Progbar</c> prints it: four decimals above 1e-3 in magnitude, otherwise four decimals of
+    /// exponent form (0 too: Keras prints <c>0.0000e+00</c>); NaN and the infinities as .NET writes them.
+    /// </summary>
+    internal static string Format(double value) => Math.Abs(value) > 1e-3 || !double.IsFinite(value)
+        ? value.ToString("0.0000", CultureInfo.InvariantCulture)
+        : value.ToString("0.0000e+00", CultureInfo.InvariantCulture);
 
     /// <summary>The training values first (loss, then metrics), then the validation ones in the same order.</summary>
     private static IEnumerable<KeyValuePair<string, double>> Ordered(IReadOnlyDictionary<string, double> values) =>

@@ -38,6 +38,19 @@ public sealed class CallbackTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(0.1234567, "0.1235")]
+    [InlineData(-2.5, "-2.5000")]
+    [InlineData(0.0015, "0.0015")]
+    [InlineData(1e-3, "1.0000e-03")]
+    [InlineData(-3e-4, "-3.0000e-04")]
+    [InlineData(2.46e-5, "2.4600e-05")]
+    [InlineData(0.0, "0.0000e+00")]
+    [InlineData(double.NaN, "NaN")]
+    public void Values_print_as_kerass_progress_bar_prints_them(double value, string expected) =>
+        // Keras's Progbar: f"{avg:.4f}" if abs(avg) > 1e-3 else f"{avg:.4e}".
+        Assert.Equal(expected, ProgressLogger.Format(value));
+
     [Fact]
     public void Fit_allocates_nothing_between_steps_with_a_logger_shuffling_and_a_validation_split() =>
         // A redrawn bar builds its line every 100 ms: a redraw allocates, a step must not.
