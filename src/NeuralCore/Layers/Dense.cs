@@ -433,6 +433,12 @@ public sealed class Dense : Layer
                 $"A dense layer of {inputSize} inputs and {Units} units would have {count} parameters, more than an array holds ({Array.MaxLength}).");
         }
 
+        if (!t_parametersFollow)
+        {
+            // Before _inputs is set: a refused layer stays unbuilt, so another initializer can still be given it.
+            KernelInitializer.CheckKernel(inputSize, Units);
+        }
+
         _inputs = inputSize;
         if (!UseBias)
         {

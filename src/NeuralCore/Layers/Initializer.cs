@@ -187,17 +187,17 @@ public sealed class Initializer
     /// <param name="mean">The mean; finite.</param>
     /// <param name="stdDev">The standard deviation; non-negative and finite.</param>
     /// <returns>The initializer.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">The mean is not finite, or the standard deviation is negative or not finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The mean is not finite, or the standard deviation is negative or not finite, or so large that <c>|mean| + 5.77·stdDev</c> (the largest normal drawn) is beyond float's range.</exception>
     public static Initializer RandomNormal(float mean = 0f, float stdDev = 0.05f) =>
-        new(InitializerKind.RandomNormal, mean: CheckMean(mean), stdDev: CheckStdDev(stdDev));
+        new(InitializerKind.RandomNormal, mean: CheckMean(mean), stdDev: CheckStdDev(stdDev, mean, MaxNormal));
 
     /// <summary>Keras's <c>TruncatedNormal(mean=0.0, stddev=0.05)</c>: a normal redrawn beyond two standard deviations of the mean.</summary>
     /// <param name="mean">The mean; finite.</param>
     /// <param name="stdDev">The standard deviation before truncation; non-negative and finite.</param>
     /// <returns>The initializer.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">The mean is not finite, or the standard deviation is negative or not finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The mean is not finite, or the standard deviation is negative or not finite, or so large that <c>|mean| + 2·stdDev</c> is beyond float's range.</exception>
     public static Initializer TruncatedNormal(float mean = 0f, float stdDev = 0.05f) =>
-        new(InitializerKind.TruncatedNormal, mean: CheckMean(mean), stdDev: CheckStdDev(stdDev));
+        new(InitializerKind.TruncatedNormal, mean: CheckMean(mean), stdDev: CheckStdDev(stdDev, mean, 2.0));
 
     /// <summary>Keras's <c>Constant(value)</c>.</summary>
     /// <param name="value">Every value; finite.</param>
@@ -260,9 +260,20 @@ public sealed class Initializer
         return mean;
     }
 
-    private static float CheckStdDev(float stdDev)
+    // The largest |z| Normals draws: √(-2·ln 2⁻²⁴) = 5.768, the smallest 1 - u being 2⁻²⁴.
+    private const double MaxNormal = 5.77;
+
+    private static float CheckStdDev(float stdDev, float mean, double maxZ)
     {
         Check.NonNegative(stdDev, nameof(stdDev), "standard deviation");
+
+        // Values beyond float's range would start the layer at ±infinity (and its first step at NaN).
+        if (Math.Abs((double)mean) + (maxZ * stdDev) > float.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(stdDev), stdDev, string.Create(CultureInfo.InvariantCulture,
+                $"Expected a standard deviation whose values, up to {maxZ:G3} of them from the mean {mean}, stay within float's range. Received: stdDev={stdDev}."));
+        }
+
         return stdDev;
     }
 
@@ -314,6 +325,12 @@ public sealed class Initializer
             // (3·scale)/n in float: for Glorot's scale of 1 this is 6/(in + out) to the bit (n/2 is exact), the
             // limit the layer always drew its default kernel with, so that seeds give the weights they always gave.
             float limit = MathF.Sqrt(3f * Scale / fan);
+            if (!float.IsFinite(limit))
+            {
+                // 3·scale beyond float's range (scale above 1.1e38): the limit itself is finite.
+                limit = (float)Math.Sqrt(3.0 * Scale / fan);
+            }
+
             for (int i = 0; i < values.Length; i++)
             {
                 values[i] = ((2f * random.NextSingle()) - 1f) * limit;
@@ -333,14 +350,8 @@ public sealed class Initializer
     // columns, each contiguous for the dot products.
     private static void OrthogonalFill(Span<float> values, int rows, int columns, float gain, ref Xoshiro128 random)
     {
+        CheckOrthogonal(rows, columns);
         int m = Math.Max(rows, columns), n = Math.Min(rows, columns);
-        if ((double)m * n * n > MaxOrthogonalWork)
-        {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"An orthogonal {rows} x {columns} kernel takes about {2.0 * m * n * n:G3} multiply-adds to decompose, beyond the {2.0 * MaxOrthogonalWork:G3} allowed (seconds to minutes on one thread): use a variance-scaling initializer (Initializer.GlorotUniform or HeNormal) for a kernel this size."));
-        }
-
-        Check.FitsInMemory(8m * m * n, string.Create(CultureInfo.InvariantCulture, $"An orthogonal {rows} x {columns} kernel's decomposition"), "use a variance-scaling initializer");
         double[] q = new double[(long)m * n];
         for (int i = 0; i < m; i++)
         {
@@ -395,6 +406,33 @@ public sealed class Initializer
                 values[(r * columns) + c] = (float)(gain * value);
             }
         }
+    }
+
+    /// <summary>
+    /// Refuses an <see cref="InitializerKind.Orthogonal"/> <c>[rows, columns]</c> kernel too large to decompose soon or in
+    /// memory (nothing for the other kinds): called by <see cref="Dense"/> before it allocates, so that a refused layer is
+    /// left unbuilt and can be given another initializer.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The decomposition's work is beyond <see cref="MaxOrthogonalWork"/>.</exception>
+    /// <exception cref="InsufficientMemoryException">Its matrix is beyond the memory this process may use.</exception>
+    internal void CheckKernel(int rows, int columns)
+    {
+        if (Kind == InitializerKind.Orthogonal)
+        {
+            CheckOrthogonal(rows, columns);
+        }
+    }
+
+    private static void CheckOrthogonal(int rows, int columns)
+    {
+        int m = Math.Max(rows, columns), n = Math.Min(rows, columns);
+        if ((double)m * n * n > MaxOrthogonalWork)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"An orthogonal {rows} x {columns} kernel takes about {2.0 * m * n * n:G3} multiply-adds to decompose, beyond the {2.0 * MaxOrthogonalWork:G3} allowed (seconds to minutes on one thread): use a variance-scaling initializer (Initializer.GlorotUniform or HeNormal) for a kernel this size."));
+        }
+
+        Check.FitsInMemory(8m * m * n, string.Create(CultureInfo.InvariantCulture, $"An orthogonal {rows} x {columns} kernel's decomposition"), "use a variance-scaling initializer");
     }
 
     // column -= (unit·column)·unit: the column's component along a unit vector removed.

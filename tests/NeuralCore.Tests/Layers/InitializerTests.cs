@@ -287,6 +287,38 @@ public sealed class InitializerTests : IDisposable
     }
 
     [Fact]
+    public void Initializers_whose_values_would_pass_floats_range_are_refused_or_kept_finite()
+    {
+        // 3·scale overflowed float: the limit was infinite and the kernel ±infinity (NaN where 2u - 1 = 0).
+        float[] huge = Kernel(Initializer.VarianceScaling(float.MaxValue, FanMode.FanIn, InitializerDistribution.Uniform), 3, 4);
+        Assert.All(huge, v => Assert.True(float.IsFinite(v), $"{v} is not finite"));
+        Assert.Contains(huge, v => Math.Abs(v) > 1e18f);
+
+        // A normal's values beyond float's range were drawn as infinities.
+        Assert.Equal("stdDev", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.RandomNormal(0f, 1e38f)).ParamName);
+        Assert.Equal("stdDev", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.TruncatedNormal(3e38f, 1e38f)).ParamName);
+        Assert.All(Kernel(Initializer.TruncatedNormal(0f, 1e38f), 30, 40), v => Assert.True(float.IsFinite(v), $"{v} is not finite"));
+        var forged = new ComponentConfig("Dense").Set("kernel_initializer", "random_normal").Set("kernel_initializer_mean", 0f)
+            .Set("kernel_initializer_stddev", 1e38f);
+        Assert.Contains("kernel_initializer_stddev (random_normal) is 1E+38", Assert.Throws<InvalidDataException>(() => Initializer.Read(forged, "kernel", Initializer.Zeros())).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_layer_refused_an_orthogonal_kernel_stays_unbuilt_and_takes_another_initializer()
+    {
+        // The refusal came from the draws, after the layer had allocated its parameters and taken its input size:
+        // setting another initializer was then refused as if the layer were built.
+        var model = new Sequential(8200, seed: 1);
+        var dense = new Dense(1024) { KernelInitializer = Initializer.Orthogonal() };
+        Assert.Throws<InvalidOperationException>(() => model.Add(dense));
+        Assert.False(dense.IsBuilt);
+        dense.KernelInitializer = Initializer.HeNormal();
+        model.Add(dense);
+        Assert.Equal(8200 * 1024 + 1024, dense.ParameterCount);
+        Assert.False(Dense.t_parametersFollow);
+    }
+
+    [Fact]
     public void A_relu_network_started_with_he_normal_trains()
     {
         (float[] x, int[] y) = FitTests.Blobs(300, 4);
