@@ -34,15 +34,25 @@ public sealed class InitializerTests : IDisposable
         return (mean, variance, values.Max(v => Math.Abs((double)v)));
     }
 
-    [Fact]
-    public void The_default_kernel_is_glorot_uniform_drawn_as_before_initializers_were_options()
+    [Theory]
+    [InlineData(784, 1024)]
+    [InlineData(3, 5)]
+    [InlineData(1000, 7)]
+    [InlineData(20, 21)]
+    [InlineData(40, 59)]
+    [InlineData(1, 1)]
+    [InlineData(9, 4097)]
+    [InlineData(100_000, 3)]
+    public void The_default_kernel_is_glorot_uniform_drawn_as_before_initializers_were_options(int inputs, int units)
     {
-        // The formula the layer always used: a seed gives the weights it gave (and trained models the accuracy they had).
-        var dense = new Dense(1024);
-        dense.Build(784, 7);
+        // The formula the layer always used: a seed gives the weights it gave (and trained models the accuracy they had),
+        // to the bit at every size (the limit's rounding included: 20 + 21 and 40 + 59 are sums where a limit rounded from
+        // double differs in its last bit).
+        var dense = new Dense(units);
+        dense.Build(inputs, 7);
         var random = new Xoshiro128(7);
-        float limit = MathF.Sqrt(6f / (784 + 1024));
-        float[] expected = new float[784 * 1024];
+        float limit = MathF.Sqrt(6f / (inputs + units));
+        float[] expected = new float[inputs * units];
         for (int i = 0; i < expected.Length; i++)
         {
             expected[i] = ((2f * random.NextSingle()) - 1f) * limit;
@@ -50,7 +60,7 @@ public sealed class InitializerTests : IDisposable
 
         Assert.Equal(expected, dense.Parameters.Span[..expected.Length].ToArray());
         Assert.All(dense.Parameters.Span[expected.Length..].ToArray(), b => Assert.Equal(0f, b));
-        Assert.Equal(expected, Kernel(Initializer.GlorotUniform()));
+        Assert.Equal(expected, Kernel(Initializer.GlorotUniform(), inputs, units));
         Assert.Equal("GlorotUniform()", dense.KernelInitializer.ToString());
     }
 
