@@ -32,6 +32,9 @@ internal static class Cli
     private static readonly Option<double> MaxNormOption = DoubleOption("--max-norm",
         "Cap on the norm of each hidden unit's incoming weights after every update (Keras's kernel_constraint=MaxNorm(value), the companion of dropout), in (0, 1000]; 0 turns it off.", 0,
         v => v == 0 || (v > 0 && v <= 1000 && (float)v > 0f), "0, or a number in (0, 1000]");
+    private static readonly Option<string> InitializerOption = ChoiceOption("--initializer",
+        "How the hidden layers' weights start (Keras's kernel_initializer): glorot_uniform (the default), glorot_normal, he_normal or he_uniform (suited to ReLU), lecun_normal, or orthogonal.",
+        "glorot_uniform", [.. Trainer.Initializers.Keys]);
     private static readonly Option<double> L2Option = DoubleOption("--l2", "L2 penalty factor on every layer's weights (Keras's kernel_regularizer=L2(factor)), in [0, 1]; 0 turns it off.", 0,
         v => v >= 0 && v <= 1, "a number in [0, 1]");
     // Above 0 it must hold out at least one of the 60,000 training images (1e-300 passed and failed after loading).
@@ -140,7 +143,7 @@ internal static class Cli
         Option[] training =
         [
             HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
-            LossOption, NormalizationOption, DropoutOption, MaxNormOption, L2Option, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+            LossOption, NormalizationOption, DropoutOption, MaxNormOption, InitializerOption, L2Option, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
         ];
         var root = new RootCommand(
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.");
@@ -254,6 +257,7 @@ internal static class Cli
             Dropout = Given(DropoutOption) ? (float)result.GetValue(DropoutOption) : start.Dropout,
             L2 = Given(L2Option) ? (float)result.GetValue(L2Option) : start.L2,
             MaxNorm = Given(MaxNormOption) ? (float)result.GetValue(MaxNormOption) : start.MaxNorm,
+            Initializer = Given(InitializerOption) ? result.GetValue(InitializerOption)! : start.Initializer,
             ValidationSplit = Given(SplitOption) ? result.GetValue(SplitOption) : start.ValidationSplit,
             EarlyStoppingPatience = result.GetValue(EarlyStoppingOption) ?? start.EarlyStoppingPatience,
             Monitor = Given(MonitorOption) ? result.GetValue(MonitorOption)! : start.Monitor,

@@ -72,6 +72,7 @@ internal sealed record RunReport(
             json.WriteString("normalization", Settings.Normalization);
             json.WriteNumber("l2", Settings.L2);
             json.WriteNumber("max_norm", Settings.MaxNorm);
+            json.WriteString("initializer", Settings.Initializer);
             json.WriteNumber("validation_split", Settings.ValidationSplit);
             json.WriteString("monitor", Settings.Monitor);
             if (Settings.EarlyStoppingPatience is { } patience)

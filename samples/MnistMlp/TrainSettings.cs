@@ -26,6 +26,9 @@ internal sealed record TrainSettings
     /// <summary>The cap on each hidden unit's incoming weight norm (<see cref="NeuralCore.Layers.Constraint.MaxNorm"/>); 0 for none.</summary>
     public float MaxNorm { get; init; }
 
+    /// <summary>The hidden layers' kernel initializer, by Keras's name (<see cref="Trainer.Initializers"/>); the output layer keeps Glorot-uniform.</summary>
+    public string Initializer { get; init; } = "glorot_uniform";
+
     /// <summary>The L2 penalty factor on every dense layer's weights (<see cref="NeuralCore.Layers.Dense.KernelRegularizer"/>); 0 for none.</summary>
     public float L2 { get; init; }
 

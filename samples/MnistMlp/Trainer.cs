@@ -593,6 +593,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         return warmup > 0 ? new CosineDecay(rate / 10, steps - warmup, 0f, rate, warmup) : new CosineDecay(rate, steps);
     }
 
+    /// <summary>The kernel initializers <c>--initializer</c> takes, by Keras's names.</summary>
+    internal static readonly IReadOnlyDictionary<string, Func<Initializer>> Initializers = new Dictionary<string, Func<Initializer>>
+    {
+        ["glorot_uniform"] = Initializer.GlorotUniform,
+        ["glorot_normal"] = Initializer.GlorotNormal,
+        ["he_normal"] = Initializer.HeNormal,
+        ["he_uniform"] = Initializer.HeUniform,
+        ["lecun_normal"] = Initializer.LecunNormal,
+        ["orthogonal"] = () => Initializer.Orthogonal(),
+    };
+
     internal static Sequential BuildModel(TrainSettings settings)
     {
         var model = new Sequential(Mnist.Features, settings.Seed);
@@ -600,7 +611,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         Constraint? maxNorm = settings.MaxNorm > 0 ? Constraint.MaxNorm(settings.MaxNorm) : null;
         foreach (int units in settings.Hidden)
         {
-            model.Add(new Dense(units) { KernelRegularizer = l2, KernelConstraint = maxNorm });
+            model.Add(new Dense(units) { KernelRegularizer = l2, KernelConstraint = maxNorm, KernelInitializer = Initializers[settings.Initializer]() });
             if (settings.Normalization == "batch")
             {
                 model.Add(new BatchNormalization());
@@ -734,7 +745,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             md.Append(Inv, $"**Unfinished:** {rows.Count} of {rows.Count + missing.Count} architectures finished; missing {string.Join(", ", missing)}. This report compares the finished ones only.\n\n");
         }
 
-        md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, dropout {settings.Dropout:G3}{(settings.MaxNorm > 0 ? $", max-norm {settings.MaxNorm:G3}" : "")}, {(settings.L2 > 0 ? $"L2 penalty {settings.L2:G3}" : "no L2 penalty")}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
+        md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, dropout {settings.Dropout:G3}{(settings.MaxNorm > 0 ? $", max-norm {settings.MaxNorm:G3}" : "")}{(settings.Initializer != "glorot_uniform" ? $", {settings.Initializer} initializer" : "")}, {(settings.L2 > 0 ? $"L2 penalty {settings.L2:G3}" : "no L2 penalty")}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
           .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch. ")
           .Append("Each training time follows an untimed warm-up of up to 64 steps of a throwaway copy, so that compiling the code is charged to no architecture.\n\n")
           .Append(SweepTable(rows)).Append("\n![validation accuracy and training time per architecture](sweep.png)\n\n");

@@ -30,7 +30,7 @@ public class MnistMlpCliTests
     {
         var (settings, errors) = Cli.Parse("--hidden", "512,256", "--epochs", "3", "--batch-size", "64", "--optimizer", "SGD",
             "--learning-rate", "0.05", "--loss", "mse", "--dropout", "0.2", "--max-norm", "3", "--l2", "1e-4", "--validation-split", "0.25", "--threads", "1",
-            "--seed", "7", "--data", "some/dir", "--out", "out/dir");
+            "--seed", "7", "--data", "some/dir", "--out", "out/dir", "--initializer", "He_Normal");
         Assert.Empty(errors);
         Assert.Equal([512, 256], settings!.Hidden);
         Assert.Equal(3, settings.Epochs);
@@ -53,6 +53,15 @@ public class MnistMlpCliTests
         Assert.Equal(0f, Cli.Parse().Settings!.MaxNorm);
         Assert.Contains("--max-norm must be 0, or a number in (0, 1000]", Cli.Parse("--max-norm", "-1").Errors.Single(), StringComparison.Ordinal);
         Assert.Contains("--max-norm must be 0, or a number in (0, 1000]", Cli.Parse("--max-norm", "1e-50").Errors.Single(), StringComparison.Ordinal);
+        // --initializer sets the hidden layers' kernels (Keras's names); the output layer keeps Glorot-uniform.
+        Assert.Equal("he_normal", settings.Initializer);
+        Assert.All(dense[..^1], d => Assert.Equal(Initializer.HeNormal().ToString(), d.KernelInitializer.ToString()));
+        Assert.Equal("GlorotUniform()", dense[^1].KernelInitializer.ToString());
+        Assert.All(Trainer.BuildModel(settings with { Initializer = "orthogonal" }).Layers.OfType<Dense>().SkipLast(1),
+            d => Assert.Equal("Orthogonal(1)", d.KernelInitializer.ToString()));
+        Assert.Equal("glorot_uniform", Cli.Parse().Settings!.Initializer);
+        Assert.Contains("--initializer must be one of glorot_uniform, glorot_normal, he_normal, he_uniform, lecun_normal, orthogonal; got 'xavier'",
+            Cli.Parse("--initializer", "xavier").Errors.Single(), StringComparison.Ordinal);
         Assert.Equal(0.25, settings.ValidationSplit);
         Assert.Equal(1, settings.Threads);
         Assert.Equal(7UL, settings.Seed);

@@ -107,7 +107,9 @@ public sealed class Dense : Layer
     private Initializer CheckInitializer(Initializer value, string property)
     {
         ArgumentNullException.ThrowIfNull(value, nameof(value));
-        return IsBuiltOrBuilding
+        // IsBuilt, not the input size OnBuild records: a layer a model refused after OnBuild (too many parameters in
+        // all) is not built, and may still be given another initializer.
+        return IsBuilt
             ? throw new InvalidOperationException($"Layer '{Label}' is built, so its parameters have started; set {property} before adding the layer to a model (or use the constructor without an input size).")
             : value;
     }

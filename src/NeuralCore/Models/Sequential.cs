@@ -498,7 +498,8 @@ public sealed class Sequential
     /// <returns>This model, to chain calls.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
     /// <exception cref="ArgumentException">A built layer's input size differs from the previous output size, or the layer is already in the model.</exception>
-    /// <exception cref="InvalidOperationException">The model is already compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is already compiled, or a dense layer's <see cref="Initializer.Orthogonal"/> kernel is beyond <see cref="Initializer.MaxOrthogonalWork"/> (the layer is left unbuilt).</exception>
+    /// <exception cref="InsufficientMemoryException">The layer's parameters, or an orthogonal kernel's decomposition, exceed the memory this process may use.</exception>
     public Sequential Add(ILayer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
