@@ -64,6 +64,7 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         Assert.Contains("Epoch 2/2", output.ToString(), StringComparison.Ordinal);
 
         string markdown = File.ReadAllText(Path.Combine(_out, "report.md"));
+        Assert.Contains("no L2 penalty, glorot_uniform initializer, validation split 0.1,", markdown, StringComparison.Ordinal);
         foreach (string question in new[] { "How long did it train?", "What accuracy did it reach?", "What do the confusion matrix and the ROC curves show?", "Does it overfit?" })
         {
             Assert.Contains(question, markdown, StringComparison.Ordinal);
