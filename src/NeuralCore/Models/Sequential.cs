@@ -470,8 +470,9 @@ public sealed class Sequential
     /// The metrics given to <see cref="Compile"/> (Keras's names: <c>accuracy</c>, <c>mae</c>, <c>mse</c>,
     /// <c>rmse</c>, <c>r2</c>, and a loss's mean over the samples: <c>mape</c>, <c>msle</c>, <c>log_cosh</c>,
     /// <c>poisson</c>, <c>kl_divergence</c>, <c>cosine_similarity</c> (the similarity, from -1 to 1), <c>hinge</c>,
-    /// <c>squared_hinge</c>, <c>categorical_hinge</c>; all on the predictions, so after the loss's softmax or sigmoid
-    /// where it applies one), or null for the default: <c>mae</c> for a regression loss on real-valued targets,
+    /// <c>squared_hinge</c>, <c>categorical_hinge</c>; Keras's confusion metrics <c>precision</c> and <c>recall</c> at 0.5
+    /// and <c>auc</c> (its <c>AUC()</c> of 200 thresholds), every output a binary decision; all on the predictions, so
+    /// after the loss's softmax or sigmoid where it applies one), or null for the default: <c>mae</c> for a regression loss on real-valued targets,
     /// <c>accuracy</c> otherwise.
     /// </summary>
     public IReadOnlyList<string>? Metrics { get; private set; }

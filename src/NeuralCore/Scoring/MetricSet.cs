@@ -11,8 +11,14 @@ namespace NeuralCore.Scoring;
 /// two samples give NaN, which monitoring callbacks count as no improvement. The metrics named after a loss
 /// (<c>mape</c>, <c>msle</c>, <c>log_cosh</c>, <c>poisson</c>, <c>kl_divergence</c>, <c>hinge</c>, <c>squared_hinge</c>,
 /// <c>categorical_hinge</c>; <c>cosine_similarity</c> with the opposite sign, the similarity) are that loss's unweighted
-/// mean over the samples, computed on the predictions. Allocates when created, and for those metrics on class labels
-/// a buffer of their values when a batch is larger than any before (so once per Fit or Evaluate).
+/// mean over the samples, computed on the predictions. <c>precision</c> and <c>recall</c> are Keras's
+/// <c>Precision()</c> and <c>Recall()</c>: every output of every sample a binary decision, positive where the prediction
+/// is above 0.5 and true where the target is not 0 (a class label as its one-hot row), with 0 where nothing was
+/// predicted positive or nothing is positive. <c>auc</c> is Keras's <c>AUC()</c>: the ROC curve of the same binary
+/// decisions at Keras's 200 thresholds (−1e-7, i/199 for i = 1..198, 1 + 1e-7; predictions clipped to [0, 1], each in
+/// bucket <c>max(0, ⌈199·p⌉ − 1)</c> as Keras computes it in float32), its area summed by trapezoids; counts are exact
+/// integers and the area is summed in double, where Keras keeps float32 counts. Allocates when created, and for the
+/// loss metrics on class labels a buffer of their values when a batch is larger than any before (so once per Fit or Evaluate).
 /// </summary>
 internal sealed class MetricSet
 {
@@ -20,8 +26,11 @@ internal sealed class MetricSet
     public static readonly string[] Known =
     [
         "accuracy", "mae", "mse", "rmse", "r2", "mape", "msle", "log_cosh", "poisson", "kl_divergence", "cosine_similarity", "hinge",
-        "squared_hinge", "categorical_hinge",
+        "squared_hinge", "categorical_hinge", "auc", "precision", "recall",
     ];
+
+    /// <summary>Keras's <c>AUC()</c> default <c>num_thresholds</c>.</summary>
+    internal const int AucThresholds = 200;
 
     // The metrics that are a loss's mean over the samples (Keras's metric of the same name), with the sign they are
     // reported with: cosine_similarity is the similarity itself, the loss its negative.
@@ -57,6 +66,15 @@ internal sealed class MetricSet
     private double _absolute;
     private long _count;
 
+    // Keras's Precision and Recall at 0.5, and AUC's positives and negatives per bucket of the prediction.
+    private readonly bool _countsDecisions;
+    private readonly bool _countsBuckets;
+    private long _truePositives;
+    private long _falsePositives;
+    private long _falseNegatives;
+    private readonly long[] _positiveBuckets = new long[AucThresholds];
+    private readonly long[] _negativeBuckets = new long[AucThresholds];
+
     public MetricSet(IReadOnlyList<string> names, int outputs)
     {
         Names = names;
@@ -68,6 +86,8 @@ internal sealed class MetricSet
         _lossMetrics = [.. names.Select(LossMetric)];
         _hasLossMetrics = Array.Exists(_lossMetrics, m => m is not null);
         _lossSums = new double[names.Count];
+        _countsDecisions = names.Contains("precision") || names.Contains("recall");
+        _countsBuckets = names.Contains("auc");
     }
 
     public IReadOnlyList<string> Names { get; }
@@ -100,6 +120,9 @@ internal sealed class MetricSet
         Array.Clear(_targetSquares);
         Array.Clear(_squaredErrors);
         Array.Clear(_lossSums);
+        _truePositives = _falsePositives = _falseNegatives = 0;
+        Array.Clear(_positiveBuckets);
+        Array.Clear(_negativeBuckets);
     }
 
     public void AddAccuracy(int correct, int judged)
@@ -123,6 +146,11 @@ internal sealed class MetricSet
                 _targetSum[j] += t;
                 _targetSquares[j] += t * t;
             }
+        }
+
+        if (_countsDecisions || _countsBuckets)
+        {
+            AddDecisions(predictions, targets, batch);
         }
 
         // Unweighted, as Keras's metrics without sample weights.
@@ -159,6 +187,72 @@ internal sealed class MetricSet
         _count += batch;
     }
 
+    // Every output of every sample as a binary decision (Keras's confusion metrics without multi_label): true where the
+    // target is not 0, positive above 0.5, and its AUC bucket, the thresholds it is above less one.
+    private void AddDecisions(ReadOnlySpan<float> predictions, LossTargets targets, int batch)
+    {
+        int outputs = _outputs;
+        for (int r = 0; r < batch; r++)
+        {
+            for (int j = 0; j < outputs; j++)
+            {
+                bool positive = targets.HasLabels ? Loss.LabelTarget(targets.Labels[r], j, outputs) != 0 : targets.Values[(r * outputs) + j] != 0;
+                float p = predictions[(r * outputs) + j];
+                if (p > 0.5f && positive)
+                {
+                    _truePositives++;
+                }
+                else if (p > 0.5f)
+                {
+                    _falsePositives++;
+                }
+                else if (positive)
+                {
+                    _falseNegatives++;
+                }
+
+                if (_countsBuckets)
+                {
+                    // Keras: clip to [0, 1], then ceil(p·199) - 1 in float32, at least 0 (a NaN as the lowest).
+                    float clipped = float.IsNaN(p) ? 0f : Math.Clamp(p, 0f, 1f);
+                    int bucket = Math.Max(0, (int)MathF.Ceiling(clipped * (AucThresholds - 1)) - 1);
+                    (positive ? _positiveBuckets : _negativeBuckets)[bucket]++;
+                }
+            }
+        }
+    }
+
+    // Keras's AUC(curve="ROC", summation_method="interpolation"): at threshold i the decisions in buckets i and above
+    // are positive; recall and the false positive rate are 0 where their denominators are (divide_no_nan).
+    private double Auc()
+    {
+        long positives = 0, negatives = 0;
+        for (int b = 0; b < AucThresholds; b++)
+        {
+            positives += _positiveBuckets[b];
+            negatives += _negativeBuckets[b];
+        }
+
+        double area = 0, previousRecall = 0, previousRate = 0;
+        long truePositives = 0, falsePositives = 0;
+        // From the highest threshold down: bucket i's counts join at threshold i.
+        for (int i = AucThresholds - 1; i >= 0; i--)
+        {
+            truePositives += _positiveBuckets[i];
+            falsePositives += _negativeBuckets[i];
+            double recall = positives == 0 ? 0 : (double)truePositives / positives;
+            double rate = negatives == 0 ? 0 : (double)falsePositives / negatives;
+            if (i < AucThresholds - 1)
+            {
+                area += (rate - previousRate) * (recall + previousRecall) / 2;
+            }
+
+            (previousRecall, previousRate) = (recall, rate);
+        }
+
+        return area;
+    }
+
     /// <summary>Writes each metric's value under <paramref name="prefix"/> + its name (NaN when nothing was measured).</summary>
     public void WriteTo(IDictionary<string, double> values, string prefix)
     {
@@ -180,6 +274,9 @@ internal sealed class MetricSet
                 "mse" => n == 0 ? double.NaN : squared / n,
                 "rmse" => n == 0 ? double.NaN : Math.Sqrt(squared / n),
                 "r2" => R2(),
+                "auc" => _count == 0 ? double.NaN : Auc(),
+                "precision" => _count == 0 ? double.NaN : _truePositives + _falsePositives == 0 ? 0 : (double)_truePositives / (_truePositives + _falsePositives),
+                "recall" => _count == 0 ? double.NaN : _truePositives + _falseNegatives == 0 ? 0 : (double)_truePositives / (_truePositives + _falseNegatives),
                 _ => throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Unknown metric {name}.")),
             };
         }

@@ -4,8 +4,8 @@ namespace NeuralCore.Training;
 public enum MonitorMode
 {
     /// <summary>
-    /// From the name: accuracies (<c>accuracy</c>, <c>val_accuracy</c>), R² and <c>cosine_similarity</c> go up (as
-    /// Keras's metrics say of themselves), losses and errors down.
+    /// From the name: accuracies (<c>accuracy</c>, <c>val_accuracy</c>), R², <c>cosine_similarity</c>, <c>auc</c>,
+    /// <c>precision</c> and <c>recall</c> go up (as Keras's metrics say of themselves), losses and errors down.
     /// </summary>
     Auto,
 
@@ -37,7 +37,8 @@ internal static class Monitoring
         MonitorMode.Min => false,
         // cosine_similarity is the similarity (the loss is its negative): minimized, EarlyStopping stopped as it rose.
         MonitorMode.Auto => monitor.EndsWith("accuracy", StringComparison.Ordinal) || monitor.EndsWith("r2", StringComparison.Ordinal)
-            || monitor.EndsWith("cosine_similarity", StringComparison.Ordinal),
+            || monitor.EndsWith("cosine_similarity", StringComparison.Ordinal) || monitor.EndsWith("auc", StringComparison.Ordinal)
+            || monitor.EndsWith("precision", StringComparison.Ordinal) || monitor.EndsWith("recall", StringComparison.Ordinal),
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Expected Auto, Min or Max."),
     };
 
