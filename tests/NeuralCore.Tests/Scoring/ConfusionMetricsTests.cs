@@ -127,6 +127,19 @@ public class ConfusionMetricsTests
     }
 
     [Fact]
+    public void Auc_places_predictions_on_kerass_thresholds_as_keras_does()
+    {
+        // Predictions exactly on the thresholds (k/199 in float32), where Keras's bucket ⌈199·p⌉ − 1 puts k/199 below
+        // threshold k (floor(199·p) would count it above, 0.5513 here), beyond [0, 1] (clipped), and targets that are
+        // true where not 0 (0.3 and −1 too). Expected: keras_auc.py, Keras 3's AUC() transcribed in numpy float32.
+        int[] ks = [0, 1, 1, 2, 3, 3, 50, 51, 51, 99, 100, 100, 101, 150, 151, 151, 197, 198, 198, 199, 199];
+        float[] predictions = [.. ks.Select(k => k / 199f), -0.25f, 1.25f, 0.5f, MathF.BitIncrement(0.5f)];
+        float[] targets = [0, 1, 0, 0.3f, 0, -1, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0];
+        double auc = Measure(predictions, LossTargets.FromValues(targets), targets.Length, 1, "auc")["auc"];
+        Assert.Equal(0.5480769276618958, auc, 6);
+    }
+
+    [Fact]
     public void Nothing_measured_is_nan_and_a_reset_starts_again()
     {
         var set = new MetricSet(["auc", "precision", "recall"], 1);
