@@ -16,7 +16,8 @@ namespace NeuralCore.Scoring;
 /// is above 0.5 and true where the target is not 0 (a class label as its one-hot row), with 0 where nothing was
 /// predicted positive or nothing is positive. <c>auc</c> is Keras's <c>AUC()</c>: the ROC curve of the same binary
 /// decisions at Keras's 200 thresholds (−1e-7, i/199 for i = 1..198, 1 + 1e-7; predictions clipped to [0, 1], each in
-/// bucket <c>max(0, ⌈199·p⌉ − 1)</c> as Keras computes it in float32), its area summed by trapezoids; counts are exact
+/// bucket <c>max(0, ⌈199·p⌉ − 1)</c> as Keras computes it in float32; a NaN prediction left out, as TensorFlow and JAX
+/// drop it), its area summed by trapezoids; counts are exact
 /// integers and the area is summed in double, where Keras keeps float32 counts. Allocates when created, and for the
 /// loss metrics on class labels a buffer of their values when a batch is larger than any before (so once per Fit or Evaluate).
 /// </summary>
@@ -211,11 +212,11 @@ internal sealed class MetricSet
                     _falseNegatives++;
                 }
 
-                if (_countsBuckets)
+                // Keras: clip to [0, 1], then ceil(p·199) - 1 in float32, at least 0. A NaN is left out of the curve, as
+                // TensorFlow's and JAX's segment sums drop its index.
+                if (_countsBuckets && !float.IsNaN(p))
                 {
-                    // Keras: clip to [0, 1], then ceil(p·199) - 1 in float32, at least 0 (a NaN as the lowest).
-                    float clipped = float.IsNaN(p) ? 0f : Math.Clamp(p, 0f, 1f);
-                    int bucket = Math.Max(0, (int)MathF.Ceiling(clipped * (AucThresholds - 1)) - 1);
+                    int bucket = Math.Max(0, (int)MathF.Ceiling(Math.Clamp(p, 0f, 1f) * (AucThresholds - 1)) - 1);
                     (positive ? _positiveBuckets : _negativeBuckets)[bucket]++;
                 }
             }

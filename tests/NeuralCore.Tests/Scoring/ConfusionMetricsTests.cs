@@ -76,8 +76,9 @@ public class ConfusionMetricsTests
     [Fact]
     public void Auc_is_the_exact_area_where_the_buckets_separate_the_predictions()
     {
-        // Predictions at the middle of Keras's buckets ((k + 0.5)/199), several sharing one, with ties across classes:
-        // the thresholds then see every step of the ROC curve, and the trapezoids are the exact area, ties included.
+        // Predictions at the middle of Keras's buckets ((k + 0.5)/199), equal ones sharing a bucket, with ties across
+        // classes: no bucket holds two different values, so the thresholds see every step of the ROC curve and the
+        // trapezoids are the exact area, ties included.
         var random = new Random(3);
         int n = 400;
         float[] scores = new float[n];
@@ -120,10 +121,14 @@ public class ConfusionMetricsTests
         double auc = Measure(scores, LossTargets.FromValues(targets), n, 1, "auc")["auc"];
         Assert.InRange(auc - PairArea(scores, truth), -0.01, 0.01);
 
-        // Beyond [0, 1] a prediction counts as its nearest end (Keras clips), and NaN as the lowest.
-        double clipped = Measure([1.7f, -3f, 0.5f, float.NaN], LossTargets.FromValues([1f, 0f, 1f, 0f]), 4, 1, "auc")["auc"];
-        Assert.Equal(Measure([1f, 0f, 0.5f, 0f], LossTargets.FromValues([1f, 0f, 1f, 0f]), 4, 1, "auc")["auc"], clipped, 12);
+        // Beyond [0, 1] a prediction counts as its nearest end (Keras clips).
+        double clipped = Measure([1.7f, -3f, 0.5f, 0.2f], LossTargets.FromValues([1f, 0f, 1f, 0f]), 4, 1, "auc")["auc"];
+        Assert.Equal(Measure([1f, 0f, 0.5f, 0.2f], LossTargets.FromValues([1f, 0f, 1f, 0f]), 4, 1, "auc")["auc"], clipped, 12);
         Assert.Equal(1.0, clipped, 12);
+
+        // A NaN is left out of the curve, as TensorFlow's and JAX's segment sums drop it: as the lowest value, this
+        // positive would rank below the negative and halve the area.
+        Assert.Equal(1.0, Measure([0.9f, 0.1f, float.NaN, 0.8f], LossTargets.FromValues([1f, 0f, 1f, 1f]), 4, 1, "auc")["auc"], 12);
     }
 
     [Fact]
