@@ -237,7 +237,7 @@ try
             (train, test) => Tasks.Diabetes(diabetes.Subset(train), diabetes.Subset(test), seed, epochs)), ["mae", "rmse", "r2"]);
     Section(report, "Breast cancer Wisconsin: malignant or benign (569 × 30)", folds == 0 ? Tasks.BreastCancer(cancer, seed, epochs)
         : Tasks.CrossValidate(DatasetSplits.StratifiedFoldAssignment(cancer.Labels, folds, shuffle: true, seed), folds, seed,
-            (train, test) => Tasks.BreastCancer(cancer.Subset(train), cancer.Subset(test), seed, epochs)), ["accuracy", "loss", "malignant recall", "malignant precision"]);
+            (train, test) => Tasks.BreastCancer(cancer.Subset(train), cancer.Subset(test), seed, epochs)), ["accuracy", "loss", "malignant recall", "malignant precision", "ROC AUC"]);
     Section(report, "Wine: three cultivars from 13 chemical measurements (178 × 13)", folds == 0 ? Tasks.Wine(wine, seed, epochs)
         : Tasks.CrossValidate(DatasetSplits.StratifiedFoldAssignment(wine.Labels, folds, shuffle: true, seed), folds, seed,
             (train, test) => Tasks.Wine(wine.Subset(train), wine.Subset(test), seed, epochs)), ["accuracy", "loss", "macro F1"]);

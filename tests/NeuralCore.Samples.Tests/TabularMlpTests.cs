@@ -111,6 +111,7 @@ public class TabularMlpTests
         {
             Assert.True(results[model].Test["accuracy"] > 0.94, $"{model}: {results[model].Test["accuracy"]}");
             Assert.True(results[model].Test["malignant recall"] > 0.85, model);
+            Assert.True(results[model].Test["ROC AUC"] > 0.95, $"{model}: ROC AUC {results[model].Test["ROC AUC"]}");
         }
     }
 
