@@ -437,7 +437,7 @@ public sealed class Dense : Layer
 
         if (!t_parametersFollow)
         {
-            // Before _inputs is set: a refused layer stays unbuilt, so another initializer can still be given it.
+            // Before anything is allocated or recorded: a kernel too large to decompose is refused at once.
             KernelInitializer.CheckKernel(inputSize, Units);
         }
 

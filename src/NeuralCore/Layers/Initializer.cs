@@ -357,8 +357,7 @@ public sealed class Initializer
         {
             for (int j = 0; j < n; j++)
             {
-                double u1 = 1.0 - random.NextSingle(), u2 = random.NextSingle();
-                q[((long)j * m) + i] = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+                q[((long)j * m) + i] = random.NextNormal();
             }
         }
 
@@ -442,8 +441,8 @@ public sealed class Initializer
         System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(unit, -dot, column, column);
     }
 
-    // Normals by Box-Muller in double (one per pair of uniforms, the first taken as 1 - u so its logarithm is finite);
-    // truncated ones redrawn until within two standard deviations, as TensorFlow's and JAX's truncated_normal.
+    // Normals (Xoshiro128.NextNormal); truncated ones redrawn until within two standard deviations, as TensorFlow's and
+    // JAX's truncated_normal.
     private static void Normals(Span<float> values, float mean, double stdDev, bool truncated, ref Xoshiro128 random)
     {
         for (int i = 0; i < values.Length; i++)
@@ -451,8 +450,7 @@ public sealed class Initializer
             double z;
             do
             {
-                double u1 = 1.0 - random.NextSingle(), u2 = random.NextSingle();
-                z = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+                z = random.NextNormal();
             }
             while (truncated && Math.Abs(z) > 2.0);
 

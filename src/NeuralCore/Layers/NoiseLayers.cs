@@ -65,15 +65,8 @@ internal sealed class LayerNoise
     /// <summary>A uniform value in [0, 1).</summary>
     public float Uniform() => _random.NextSingle();
 
-    /// <summary>
-    /// A standard normal value (Box-Muller in double from two uniforms, the first taken as <c>1 - u</c> in (0, 1] so
-    /// that its logarithm is finite; one value per pair, so the stream does not depend on where a batch ends).
-    /// </summary>
-    public double Normal()
-    {
-        double u1 = 1.0 - _random.NextSingle(), u2 = _random.NextSingle();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
-    }
+    /// <summary>A standard normal value (<see cref="Xoshiro128.NextNormal"/>).</summary>
+    public double Normal() => _random.NextNormal();
 
     public void Write(ComponentConfig state)
     {

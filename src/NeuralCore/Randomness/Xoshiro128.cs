@@ -60,6 +60,16 @@ internal struct Xoshiro128
     /// <summary>A float uniform in [0, 1) with 24 random bits.</summary>
     public float NextSingle() => (NextUInt32() >> 8) * (1f / (1 << 24));
 
+    /// <summary>
+    /// A standard normal value: Box-Muller in double from two uniforms, the first taken as <c>1 - u</c> in (0, 1] so
+    /// that its logarithm is finite; one value per pair, so the stream does not depend on where a batch ends.
+    /// </summary>
+    public double NextNormal()
+    {
+        double u1 = 1.0 - NextSingle(), u2 = NextSingle();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
     /// <summary>An integer uniform in [0, bound), without modulo bias (Lemire's method).</summary>
     public int NextInt(int bound)
     {
