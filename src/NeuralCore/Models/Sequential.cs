@@ -1225,6 +1225,19 @@ public sealed class Sequential
     /// <summary>Activation buffers of at least this many floats (256 MB) are checked against the memory the process may use.</summary>
     internal const long LargeScratch = 1L << 26;
 
+    /// <summary>The largest of <paramref name="floor"/> and the layers' output sizes: the width of one sample's activation buffer.</summary>
+    internal static int WidestOutput(IReadOnlyList<ILayer> layers, int floor)
+    {
+        // A loop, not Max(): enumerating the list through its interface allocated an enumerator on every call.
+        int widest = floor;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            widest = Math.Max(widest, layers[i].OutputSize);
+        }
+
+        return widest;
+    }
+
     /// <summary>
     /// The inference forward of <paramref name="layers"/> (<see cref="Infer(ReadOnlySpan{float}, Span{float}, int)"/>),
     /// each dense layer <c>i</c> with <c>frozen[i]</c> reading that frozen copy of its parameters instead of its own.
@@ -1248,13 +1261,7 @@ public sealed class Sequential
             Check.Finite(inputs, inputSize, nameof(inputs));
         }
 
-        // A loop, not Max(): enumerating the list through its interface allocated an enumerator on every call.
-        int widest = 0;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            widest = Math.Max(widest, layers[i].OutputSize);
-        }
-
+        int widest = WidestOutput(layers, 0);
         long scratch = (long)batch * widest;
         if (scratch > Array.MaxLength)
         {
@@ -1488,7 +1495,8 @@ public sealed class Sequential
     // Kept apart from EnsureCapacity: the lambdas' closure would otherwise be allocated on every call.
     private void Grow(int capacity)
     {
-        int width = Math.Max(InputSize, _layers.Max(l => Math.Max(l.InputSize, l.OutputSize)));
+        // Each layer's input is the input or the layer before's output.
+        int width = WidestOutput(_layers, InputSize);
         CheckBufferSizes(capacity, width);
         _activations = [.. _layers.Select(l => new float[(long)capacity * l.OutputSize])];
         _gradA = new float[(long)capacity * width];

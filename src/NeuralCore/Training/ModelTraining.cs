@@ -1039,13 +1039,7 @@ public static class ModelTraining
     private static int Chunk(Sequential model, int batchSize, int count)
     {
         int chunk = Math.Max(1, Math.Min(batchSize, count));
-        int widest = model.InputSize;
-        IReadOnlyList<ILayer> layers = model.Layers;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            widest = Math.Max(widest, layers[i].OutputSize);
-        }
-
+        int widest = Sequential.WidestOutput(model.Layers, model.InputSize);
         long floats = (long)chunk * widest;
         if (floats > Array.MaxLength)
         {
