@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
 using NeuralCore.Data;
-using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Randomness;
