@@ -25,7 +25,7 @@ internal static class TrainerOptimizers
     /// with <c>--epochs 3</c> (784-128-10, seed 42; AMD EPYC Zen 5, 2 real cores, 2026-12-01): adam 0.001 97.44%, rmsprop 0.001 97.35%,
     /// nadam 0.001 97.58%, adamax 0.001 95.66% (0.004: 97.36%); adagrad 0.01 94.28%, 0.1 97.23% (Keras's 0.001 is ten
     /// times slower still); adadelta 0.001 55.66%, 1.0 97.24%; lion 0.001 95.21%, 0.0003 97.07%, 0.0001 97.24%. LAMB keeps
-    /// Keras's 0.001 (AMD EPYC Zen 4, 2026-12-02: 96.45%; 0.0005 95.12%, 0.002 97.48%, 0.003 97.36%, 0.01 diverged to
+    /// Keras's 0.001 (AMD EPYC Zen 4, 2 real cores, 2026-12-02: 96.45%; 0.0005 95.12%, 0.002 97.48%, 0.003 97.36%, 0.01 diverged to
     /// 11.38%; adam 97.44% there). Adafactor (its step ρ = min(lr, 1/√t) times the parameters' RMS) at Keras's 0.001
     /// reached 92.77%, at 0.01 97.20% and at 0.1 97.15% (AMD EPYC Zen 4, 2 real cores, 2026-12-02), so 0.01.
     /// </summary>

@@ -242,7 +242,7 @@ public sealed class Initializer
     /// <remarks>
     /// The decomposition takes about <c>2·max·min²</c> multiply-adds in double (Gram-Schmidt, each column
     /// orthogonalized twice) on one thread: 784 x 1024 took 0.33-0.37 s, 1024 x 1024 0.33 s, 2048 x 2048 2.8 s and
-    /// 8192 x 1024 3.6 s (AMD EPYC Zen 4). A kernel beyond <see cref="MaxOrthogonalWork"/> is refused when the layer
+    /// 8192 x 1024 3.6 s (AMD EPYC Zen 4, 2 real cores, one used). A kernel beyond <see cref="MaxOrthogonalWork"/> is refused when the layer
     /// is built, rather than left computing for minutes (4096 x 4096 took 26 s).
     /// </remarks>
     public static Initializer Orthogonal(float gain = 1f)
