@@ -52,8 +52,30 @@ public sealed class MulticlassRoc
     /// has no sample or only samples (its curve is then undefined), naming the class.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> or <paramref name="classes"/> is out of range.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static MulticlassRoc Compute(ReadOnlySpan<float> scores, ReadOnlySpan<int> labels, int count, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        if (scores.Length < (long)count * classes)
+        {
+            throw new ArgumentException($"scores holds {scores.Length} values but [count={count}, classes={classes}] needs {(long)count * classes}.", nameof(scores));
+        }
+
+        double[] wide = new double[count * classes];
+        for (int i = 0; i < wide.Length; i++)
+        {
+            wide[i] = scores[i];
+        }
+
+        return Compute(wide, labels, count, classes);
+    }
+
+    /// <summary>
+    /// <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{int}, int, int)"/> of scores held in double precision (see
+    /// <see cref="RocCurve.Compute(ReadOnlySpan{double}, ReadOnlySpan{bool}, bool)"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static MulticlassRoc Compute(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, int count, int classes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
@@ -67,7 +89,7 @@ public sealed class MulticlassRoc
             throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
         }
 
-        int nan = scores[..(count * classes)].IndexOfAnyExceptInRange(float.NegativeInfinity, float.PositiveInfinity);
+        int nan = scores[..(count * classes)].IndexOfAnyExceptInRange(double.NegativeInfinity, double.PositiveInfinity);
         if (nan >= 0)
         {
             throw new ArgumentException($"scores[{nan / classes}, {nan % classes}] is NaN: a ROC curve needs ordered scores.", nameof(scores));
@@ -94,7 +116,7 @@ public sealed class MulticlassRoc
         }
 
         var curves = new RocCurve[classes];
-        float[] column = new float[count];
+        double[] column = new double[count];
         bool[] positive = new bool[count];
         for (int c = 0; c < classes; c++)
         {

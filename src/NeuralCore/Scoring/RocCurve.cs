@@ -11,6 +11,8 @@ namespace NeuralCore.Scoring;
 /// </summary>
 public sealed class RocCurve
 {
+    private const ulong SignBit = 0x8000_0000_0000_0000UL;
+
     private readonly double[] _fpr;
     private readonly double[] _tpr;
     private readonly float[] _thresholds;
@@ -32,7 +34,7 @@ public sealed class RocCurve
     public IReadOnlyList<double> TruePositiveRates => _tpr;
 
     /// <summary>
-    /// The threshold of each point, decreasing: the first is <see cref="float.PositiveInfinity"/> (nothing predicted
+    /// The threshold of each point, decreasing (non-increasing where double-precision scores round to the same float): the first is <see cref="float.PositiveInfinity"/> (nothing predicted
     /// positive). An averaged curve (<see cref="MulticlassRoc.Macro"/>) has no thresholds: every entry is NaN.
     /// </summary>
     public IReadOnlyList<float> Thresholds => _thresholds;
@@ -59,7 +61,6 @@ public sealed class RocCurve
     /// <exception cref="ArgumentException">
     /// The lengths differ, a score is NaN, or the samples hold no positive or no negative (the curve is then undefined).
     /// </exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RocCurve Compute(ReadOnlySpan<float> scores, ReadOnlySpan<bool> positive, bool dropIntermediate = true)
     {
         if (scores.Length != positive.Length)
@@ -67,19 +68,42 @@ public sealed class RocCurve
             throw new ArgumentException($"scores holds {scores.Length} values but positive holds {positive.Length}.", nameof(positive));
         }
 
-        // Each sample becomes one integer: its score mapped to an unsigned key that ascends as the score descends, then
-        // its truth in the lowest bit. Sorting those (a primitive sort, no comparer, no second array to move) puts the
-        // highest score first; ties sit together whatever their order, and a tie's points are emitted as one.
+        double[] wide = new double[scores.Length];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            wide[i] = scores[i];
+        }
+
+        return Compute(wide, positive, dropIntermediate);
+    }
+
+    /// <summary>
+    /// <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{bool}, bool)"/> of scores held in double precision: a
+    /// one-output model's class 0 is scored by <c>1 - p</c>, which float rounds to 1 for every <c>p</c> below 3e-8.
+    /// Scores are ordered to 52 bits of their mantissa (a float's 24 exactly); thresholds are rounded to float.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static RocCurve Compute(ReadOnlySpan<double> scores, ReadOnlySpan<bool> positive, bool dropIntermediate = true)
+    {
+        if (scores.Length != positive.Length)
+        {
+            throw new ArgumentException($"scores holds {scores.Length} values but positive holds {positive.Length}.", nameof(positive));
+        }
+
+        // Each sample becomes one integer: its score mapped to an unsigned key that ascends as the score descends, less
+        // its lowest bit, which holds the sample's truth. Sorting those (a primitive sort, no comparer, no second array
+        // to move) puts the highest score first; ties sit together whatever their order, and a tie's points are emitted
+        // as one.
         ulong[] order = new ulong[scores.Length];
         long positives = 0;
         for (int i = 0; i < scores.Length; i++)
         {
-            if (float.IsNaN(scores[i]))
+            if (double.IsNaN(scores[i]))
             {
                 throw new ArgumentException($"scores[{i}] is NaN: a ROC curve needs ordered scores.", nameof(scores));
             }
 
-            order[i] = ((ulong)DescendingKey(scores[i]) << 1) | (positive[i] ? 1UL : 0UL);
+            order[i] = (DescendingKey(scores[i]) & ~1UL) | (positive[i] ? 1UL : 0UL);
             positives += positive[i] ? 1 : 0;
         }
 
@@ -105,10 +129,10 @@ public sealed class RocCurve
             long truth = (long)(order[i] & 1);
             tp += truth;
             fp += 1 - truth;
-            uint key = (uint)(order[i] >> 1);
-            if (i + 1 == order.Length || (uint)(order[i + 1] >> 1) != key)
+            ulong key = order[i] & ~1UL;
+            if (i + 1 == order.Length || (order[i + 1] & ~1UL) != key)
             {
-                (fps[points], tps[points], thresholds[points]) = (fp, tp, ScoreOf(key));
+                (fps[points], tps[points], thresholds[points]) = (fp, tp, (float)ScoreOf(key));
                 points++;
             }
         }
@@ -137,18 +161,20 @@ public sealed class RocCurve
     // An unsigned key that orders scores from the highest (key 0 side) to the lowest: the IEEE bits made to ascend
     // with the value (sign flipped for positives, every bit for negatives), then inverted. -0 is taken as +0 first, so
     // the two zeros are one score, as a float comparison says.
-    private static uint DescendingKey(float score)
+    private static ulong DescendingKey(double score)
     {
-        uint bits = BitConverter.SingleToUInt32Bits(score + 0f);
-        uint ascending = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+        ulong bits = BitConverter.DoubleToUInt64Bits(score + 0.0);
+        ulong ascending = (bits & SignBit) != 0 ? ~bits : bits | SignBit;
         return ~ascending;
     }
 
-    private static float ScoreOf(uint key)
+    // The score of a key whose lowest bit was cleared for the truth: that bit is the score's lowest, inverted for a
+    // positive score, so it is cleared there too (a float's is 0; infinity's set would read NaN).
+    private static double ScoreOf(ulong key)
     {
-        uint ascending = ~key;
-        uint bits = (ascending & 0x8000_0000u) != 0 ? ascending & 0x7FFF_FFFFu : ~ascending;
-        return BitConverter.UInt32BitsToSingle(bits);
+        ulong ascending = ~key;
+        ulong bits = (ascending & SignBit) != 0 ? ascending & ~SignBit & ~1UL : ~ascending;
+        return BitConverter.UInt64BitsToDouble(bits);
     }
 
     /// <summary>An averaged curve with no thresholds (<see cref="MulticlassRoc.Macro"/>).</summary>

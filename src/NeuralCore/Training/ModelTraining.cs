@@ -914,7 +914,9 @@ public static class ModelTraining
     /// <summary>
     /// One-vs-rest ROC curves of the model's predictions (<see cref="Predict(Sequential, Dataset, int)"/>: the
     /// probabilities, for a classifier compiled with a cross-entropy) on a labelled <see cref="Dataset"/>, per class with
-    /// micro and macro averages. A one-output model scores class 1 with its probability and class 0 with one minus it.
+    /// micro and macro averages. A one-output model scores class 1 with its probability and class 0 with one minus it,
+    /// computed in double precision so that probabilities below 3e-8 keep their order (class 0's thresholds are then
+    /// rounded to float, so neighbouring points may show the same threshold).
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="data">The labelled samples; every class needs at least one sample and one non-sample.</param>
@@ -930,19 +932,21 @@ public static class ModelTraining
         int classes = Math.Max(2, model.OutputSize);
         Check.Labels(data.Labels, classes, "data.Labels");
         float[] scores = model.Predict(data);
-        if (model.OutputSize == 1)
+        if (model.OutputSize != 1)
         {
-            float[] both = new float[scores.Length * 2];
-            for (int i = 0; i < scores.Length; i++)
-            {
-                both[2 * i] = 1 - scores[i];
-                both[(2 * i) + 1] = scores[i];
-            }
-
-            scores = both;
+            return MulticlassRoc.Compute(scores, data.Labels, data.Count, classes);
         }
 
-        return MulticlassRoc.Compute(scores, data.Labels, data.Count, classes);
+        // 1 - p in double: in float it is 1 for every p below 3e-8, which tied a confident model's class-0 scores
+        // (its AUC 0.5 where class 1's was 1). A float p's complement is exact in double down to p = 2^-29.
+        double[] both = new double[scores.Length * 2];
+        for (int i = 0; i < scores.Length; i++)
+        {
+            both[2 * i] = 1.0 - scores[i];
+            both[(2 * i) + 1] = scores[i];
+        }
+
+        return MulticlassRoc.Compute(both, data.Labels, data.Count, classes);
     }
 
     /// <summary>The predicted class of every sample (see <see cref="PredictClasses(Sequential, Dataset, int)"/>).</summary>

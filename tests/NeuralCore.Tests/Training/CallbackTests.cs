@@ -524,6 +524,27 @@ public sealed class CallbackTests : IDisposable
         Assert.Equal(RocCurve.Compute(p, [.. binary.Select(b => b == 1)]).Auc, two.Classes[1].Auc, 12);
         Assert.Equal(two.Classes[1].Auc, two.Classes[0].Auc, 12);
     }
+
+    [Fact]
+    public void Roc_curves_of_one_output_keep_the_order_of_probabilities_whose_complement_rounds_to_one()
+    {
+        // Sigmoid probabilities of 2.8e-10 to 3.4e-9: 1 - p is 1.0f for every one of them, so class 0 scored by 1 - p in
+        // float tied them all (its AUC 0.5 against class 1's 1.0, the micro AUC 0.625 against 0.75).
+        var model = new Sequential(1, seed: 1).Add(new Dense(1));
+        model.Compile(new BinaryCrossentropy(fromLogits: true), new Adam());
+        var layer = (Dense)model.Layers[0];
+        layer.Weights.Span[0] = 1;
+        layer.Bias.Span[0] = 0;
+        var data = new Dataset([-22f, -21f, -20f, -19.5f], [0, 0, 1, 1], 1);
+        Assert.All(model.Predict(data), p => Assert.Equal(1f, 1f - p));
+
+        MulticlassRoc roc = model.RocCurves(data);
+        Assert.Equal(1.0, roc.Classes[1].Auc);
+        Assert.Equal(1.0, roc.Classes[0].Auc);
+        // Decisions ranked: the two class-0 positives (1 - 2.8e-10, 1 - 7.6e-10), the two class-0 negatives, then the
+        // class-1 positives (3.4e-9, 2.1e-9) above its negatives: (4 + 4 + 2 + 2) / 16.
+        Assert.Equal(0.75, roc.MicroAuc, 12);
+    }
 }
 
 /// <summary>FitOptions.Verbose writes to the console: alone in the serial collection, so no other test's output mixes in.</summary>
