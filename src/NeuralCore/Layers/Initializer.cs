@@ -324,13 +324,11 @@ public sealed class Initializer
         {
             // (3·scale)/n in float: for Glorot's scale of 1 this is 6/(in + out) to the bit (n/2 is exact), the
             // limit the layer always drew its default kernel with, so that seeds give the weights they always gave.
-            float limit = MathF.Sqrt(3f * Scale / fan);
-            if (!float.IsFinite(limit))
-            {
-                // 3·scale beyond float's range (scale above 1.1e38): the limit itself is finite.
-                limit = (float)Math.Sqrt(3.0 * Scale / fan);
-            }
-
+            // In double where that is not a normal float: 3·scale beyond float's range (scale above 1.1e38), or
+            // 3·scale/n below its normal range (a subnormal's few digits, or 0 for a scale near 1e-44); the limit
+            // itself is a normal float either way.
+            float limitSquared = 3f * Scale / fan;
+            float limit = float.IsNormal(limitSquared) ? MathF.Sqrt(limitSquared) : (float)Math.Sqrt(3.0 * Scale / fan);
             for (int i = 0; i < values.Length; i++)
             {
                 values[i] = ((2f * random.NextSingle()) - 1f) * limit;

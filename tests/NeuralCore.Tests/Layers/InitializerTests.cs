@@ -313,6 +313,20 @@ public sealed class InitializerTests : IDisposable
         Assert.Contains("kernel_initializer_stddev (random_normal) is 1E+38", Assert.Throws<InvalidDataException>(() => Initializer.Read(forged, "kernel", Initializer.Zeros())).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1e-44f)]
+    [InlineData(1e-42f)]
+    [InlineData(1e-40f)]
+    public void A_tiny_variance_scaling_scale_still_draws_uniform_values_up_to_its_limit(float scale)
+    {
+        // 3·scale/n below float's normal range: the limit was the square root of a subnormal (a few digits) or of 0
+        // (1e-44: a kernel of zeros), though the limit itself, about 6e-24 there, is a normal float.
+        float[] values = Kernel(Initializer.VarianceScaling(scale, FanMode.FanIn, InitializerDistribution.Uniform), 784, 100);
+        double limit = Math.Sqrt(3.0 * scale / 784);
+        double maxAbs = values.Max(v => Math.Abs((double)v));
+        Assert.InRange(maxAbs, 0.999 * limit, limit * (1 + 1e-6));
+    }
+
     [Fact]
     public void A_layer_refused_an_orthogonal_kernel_stays_unbuilt_and_takes_another_initializer()
     {
