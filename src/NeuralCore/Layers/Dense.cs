@@ -346,9 +346,9 @@ public sealed class Dense : Layer
     /// <c>kernel_constraint</c> (<c>max_norm</c>, <c>min_max_norm</c>, <c>non_neg</c> or <c>unit_norm</c>) and its
     /// <c>kernel_constraint_axis</c>, <c>_max_value</c>, <c>_min_value</c> and <c>_rate</c> (or the same for <c>bias</c>);
     /// with an initializer other than the default, <c>kernel_initializer</c> (<c>variance_scaling</c>,
-    /// <c>random_uniform</c>, <c>random_normal</c>, <c>truncated_normal</c>, <c>constant</c> or <c>identity</c>) and its
-    /// <c>_scale</c>, <c>_mode</c> and <c>_distribution</c>, <c>_minval</c> and <c>_maxval</c>, <c>_mean</c> and
-    /// <c>_stddev</c>, <c>_value</c> or <c>_gain</c> (or the same for <c>bias</c>).
+    /// <c>random_uniform</c>, <c>random_normal</c>, <c>truncated_normal</c>, <c>constant</c>, <c>identity</c> or
+    /// <c>orthogonal</c>) and its <c>_scale</c>, <c>_mode</c> and <c>_distribution</c>, <c>_minval</c> and
+    /// <c>_maxval</c>, <c>_mean</c> and <c>_stddev</c>, <c>_value</c> or <c>_gain</c> (or the same for <c>bias</c>).
     /// </remarks>
     public override void WriteConfig(ComponentConfig config)
     {
