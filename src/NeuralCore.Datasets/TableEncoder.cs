@@ -132,7 +132,11 @@ public sealed class TableEncoder
     /// <summary>The number of features in an encoded row: the sum of the columns' widths.</summary>
     public int FeatureSize { get; }
 
-    /// <summary>Each feature's name: a numeric column's name, or <c>column=category</c>.</summary>
+    /// <summary>
+    /// Each feature's name: a numeric column's name, or <c>column=category</c>. Two names can read the same where a
+    /// column's name itself holds <c>=</c> (a numeric column <c>color=red</c> beside a category <c>red</c> of a column
+    /// <c>color</c>); <see cref="Columns"/> tells them apart by offset.
+    /// </summary>
     public IReadOnlyList<string> FeatureNames => Array.AsReadOnly(_featureNames.Value);
 
     /// <summary>The label column's name, or null when the encoder was fitted without one (features only).</summary>
