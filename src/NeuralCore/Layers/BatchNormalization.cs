@@ -55,7 +55,8 @@ public sealed class BatchNormalization : Layer
     /// <param name="momentum">The running statistics' decay per training step.</param>
     /// <param name="epsilon">Added to the variance.</param>
     /// <param name="name">The layer's name, or null.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range, or <paramref name="size"/> is more features than one array of state holds.</exception>
+    /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public BatchNormalization(int size, float momentum = 0.99f, float epsilon = 1e-3f, string? name = null)
         : this(momentum, epsilon, name) => Build(size, 0);
 
@@ -146,6 +147,8 @@ public sealed class BatchNormalization : Layer
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize)
     {
+        // Two float and five double arrays of one value per feature, the sums' array two.
+        CheckFeatureState(inputSize, longestPerFeature: 2, bytesPerFeature: (2 * sizeof(float)) + (5 * sizeof(double)));
         _movingMean = new float[inputSize];
         _movingVariance = new float[inputSize];
         _movingVariance.AsSpan().Fill(1f);

@@ -47,8 +47,9 @@ public interface ILayer
     /// </summary>
     /// <param name="inputSize">Features per input sample; positive.</param>
     /// <param name="seed">The seed of the layer's initializer and of any randomness it draws in training.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive, or the layer's parameters or per-feature state over it are more than one array holds.</exception>
     /// <exception cref="InvalidOperationException">The layer is already built with another input size.</exception>
+    /// <exception cref="InsufficientMemoryException">The layer's parameters or state are more than the memory this process may use.</exception>
     void Build(int inputSize, ulong seed);
 
     /// <summary>

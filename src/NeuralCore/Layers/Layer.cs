@@ -282,6 +282,30 @@ public abstract class Layer : ILayer
         OnBackward(input[..(batch * InputSize)], output[..(batch * OutputSize)], outputGrad[..(batch * OutputSize)], inputGrad, batch);
     }
 
+    /// <summary>
+    /// For an <see cref="OnBuild"/> that keeps state per input feature: refuses that state before it is allocated when
+    /// its longest array would be more than one .NET array holds, or all of it more than the memory this process may use
+    /// (built for 2³¹ - 1 features, such layers threw an <see cref="OverflowException"/> or an
+    /// <see cref="OutOfMemoryException"/> naming nothing).
+    /// </summary>
+    /// <param name="inputSize">The features the layer is being built for.</param>
+    /// <param name="longestPerFeature">Elements per feature in the layer's longest state array.</param>
+    /// <param name="bytesPerFeature">Bytes per feature of all its state arrays together.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The longest array is more than <see cref="Array.MaxLength"/> elements.</exception>
+    /// <exception cref="InsufficientMemoryException">The state is more than the memory this process may use.</exception>
+    private protected void CheckFeatureState(int inputSize, int longestPerFeature, int bytesPerFeature)
+    {
+        string layer = string.Create(CultureInfo.InvariantCulture, $"Layer '{Label}' ({GetType().Name}) over {inputSize:N0} features");
+        long longest = (long)inputSize * longestPerFeature;
+        if (longest > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, string.Create(CultureInfo.InvariantCulture,
+                $"{layer} needs an array of {longest:N0} values, more than one array holds ({Array.MaxLength:N0}): give it fewer features."));
+        }
+
+        Check.FitsInMemory((decimal)inputSize * bytesPerFeature, layer, "give it fewer features");
+    }
+
     /// <summary>Returns the output size for <paramref name="inputSize"/>; <see cref="ParameterCount"/> may depend on it.</summary>
     /// <param name="inputSize">Features per input sample, positive.</param>
     /// <returns>Features per output sample.</returns>

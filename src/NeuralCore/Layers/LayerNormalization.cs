@@ -53,7 +53,8 @@ public sealed class LayerNormalization : Layer
     /// <param name="center">Whether the layer adds a learned offset β.</param>
     /// <param name="scale">Whether the layer multiplies by a learned scale γ.</param>
     /// <param name="name">The layer's name, or null.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="epsilon"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive or more features than one array of state holds, or <paramref name="epsilon"/> is not positive and finite.</exception>
+    /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public LayerNormalization(int size, float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null)
         : this(epsilon, center, scale, name) => Build(size, 0);
 
@@ -116,6 +117,7 @@ public sealed class LayerNormalization : Layer
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize)
     {
+        CheckFeatureState(inputSize, longestPerFeature: 2, bytesPerFeature: (2 * sizeof(double)) + (3 * sizeof(float)));
         _sums = new double[2 * inputSize];
         _ones = new float[inputSize];
         _ones.AsSpan().Fill(1f);

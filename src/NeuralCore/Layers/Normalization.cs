@@ -69,7 +69,8 @@ public sealed class Normalization : Layer
     /// <param name="size">Features per sample; positive.</param>
     /// <param name="invert">Whether to undo a normalization instead.</param>
     /// <param name="name">The layer's name, or null.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive or more features than one array of state holds.</exception>
+    /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public Normalization(int size, bool invert = false, string? name = null)
         : this(invert, name) => Build(size, 0);
 
@@ -200,6 +201,7 @@ public sealed class Normalization : Layer
     /// <exception cref="ArgumentException">Statistics given at construction are neither one nor <paramref name="inputSize"/> per feature.</exception>
     protected override int OnBuild(int inputSize)
     {
+        CheckFeatureState(inputSize, longestPerFeature: 1, bytesPerFeature: 2 * sizeof(float));
         _mean = new float[inputSize];
         _variance = new float[inputSize];
         if (_givenMean is null)

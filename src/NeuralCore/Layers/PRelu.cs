@@ -48,7 +48,8 @@ public sealed class PRelu : Layer
     /// <param name="initialAlpha">Every slope's starting value; finite.</param>
     /// <param name="sharedAlpha">Whether one slope serves every feature.</param>
     /// <param name="name">The layer's name, or null.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="initialAlpha"/> is infinite or NaN.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive or more features than one array of state holds, or <paramref name="initialAlpha"/> is infinite or NaN.</exception>
+    /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public PRelu(int size, float initialAlpha = 0f, bool sharedAlpha = false, string? name = null)
         : this(initialAlpha, sharedAlpha, name) => Build(size, 0);
 
@@ -90,6 +91,7 @@ public sealed class PRelu : Layer
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize)
     {
+        CheckFeatureState(inputSize, longestPerFeature: 1, bytesPerFeature: sizeof(float));
         _columnSums = new float[inputSize];
         return inputSize;
     }

@@ -498,9 +498,9 @@ public sealed class Sequential
     /// <param name="layer">The layer.</param>
     /// <returns>This model, to chain calls.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
-    /// <exception cref="ArgumentException">A built layer's input size differs from the previous output size, or the layer is already in the model.</exception>
+    /// <exception cref="ArgumentException">A built layer's input size differs from the previous output size, the layer is already in the model, or its parameters or per-feature state over the previous output size are more than one array holds (<see cref="ArgumentOutOfRangeException"/>).</exception>
     /// <exception cref="InvalidOperationException">The model is already compiled, or a dense layer's <see cref="Initializer.Orthogonal"/> kernel is beyond <see cref="Initializer.MaxOrthogonalWork"/> (the layer is left unbuilt).</exception>
-    /// <exception cref="InsufficientMemoryException">The layer's parameters, or an orthogonal kernel's decomposition, exceed the memory this process may use.</exception>
+    /// <exception cref="InsufficientMemoryException">The layer's parameters or per-feature state, or an orthogonal kernel's decomposition, exceed the memory this process may use.</exception>
     public Sequential Add(ILayer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);

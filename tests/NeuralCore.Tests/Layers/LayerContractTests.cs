@@ -1,4 +1,5 @@
 using NeuralCore.Layers;
+using NeuralCore.Models;
 using NeuralCore.Tests.Kernels;
 
 namespace NeuralCore.Tests.Layers;
@@ -20,6 +21,41 @@ public class LayerContractTests
         Assert.Equal(spec.ExpectedParameters(Inputs, Outputs), layer.ParameterCount);
         Assert.Equal(layer.ParameterCount, layer.Parameters.Length);
         Assert.Equal(layer.ParameterCount, layer.Gradients.Length);
+    }
+
+    // The layers that keep state per input feature, by the size constructor and unbuilt.
+    public static TheoryData<string> FeatureStateLayers => ["BatchNormalization", "LayerNormalization", "Normalization", "PRelu"];
+
+    private static ILayer FeatureStateLayer(string name, int size) => name switch
+    {
+        "BatchNormalization" => size > 0 ? new BatchNormalization(size) : new BatchNormalization(),
+        "LayerNormalization" => size > 0 ? new LayerNormalization(size) : new LayerNormalization(),
+        "Normalization" => size > 0 ? new Normalization(size) : new Normalization(),
+        _ => size > 0 ? new PRelu(size) : new PRelu(),
+    };
+
+    [Theory]
+    [MemberData(nameof(FeatureStateLayers))]
+    public void Per_feature_state_too_large_for_an_array_or_the_memory_is_refused_by_name_before_allocating(string name)
+    {
+        // Built for 2³¹ - 1 features these threw OverflowException (LayerNormalization) or OutOfMemoryException.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => FeatureStateLayer(name, int.MaxValue));
+        Assert.Contains($"({name}) over 2,147,483,647 features needs an array of", e.Message, StringComparison.Ordinal);
+        Assert.Contains("more than one array holds", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Sequential(int.MaxValue).Add(FeatureStateLayer(name, 0)));
+
+        // 100 million features fit an array; their state (4-48 bytes each) does not fit a 100 MB figure.
+        Check.AvailableMemoryOverride.Value = 100L << 20;
+        try
+        {
+            var memory = Assert.Throws<InsufficientMemoryException>(() => new Sequential(100_000_000).Add(FeatureStateLayer(name, 0)));
+            Assert.Contains($"({name}) over 100,000,000 features needs", memory.Message, StringComparison.Ordinal);
+            Assert.Contains("more than the 100 MiB this process may use; give it fewer features.", memory.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Check.AvailableMemoryOverride.Value = 0;
+        }
     }
 
     [Theory]
