@@ -10,7 +10,9 @@ namespace NeuralCore.Training;
 /// <summary>
 /// Saves the model (<see cref="ModelFile.Save"/>, atomically) after epochs, as Keras's <c>ModelCheckpoint</c>: after
 /// every epoch, or with <see cref="SaveBestOnly"/> only after an epoch whose monitored value beats every earlier one
-/// and <see cref="InitialValueThreshold"/> (a NaN never does). The path may name values of the epoch in braces, with a
+/// and <see cref="InitialValueThreshold"/> (a NaN never does). As in Keras, the best value is kept from one <c>Fit</c> to
+/// the next that the same callback is given to (a training resumed with <see cref="FitOptions.InitialEpoch"/> replaces
+/// the best file only with a better model); a new callback starts afresh. The path may name values of the epoch in braces, with a
 /// .NET format or Keras's (Python's) <c>d</c>, <c>f</c>, <c>e</c>, <c>g</c> and <c>%</c> specifications, the last two
 /// with Python's rules (<c>.4g</c>: 4 significant digits, trailing zeros dropped, 1e-05 below 1e-4; <c>.2%</c>: times
 /// 100, 2 decimals, then %): <c>model-{epoch:000}-{val_accuracy:0.0000}.ncm</c>,
@@ -81,6 +83,9 @@ public sealed partial class ModelCheckpoint : Callback
         Mode = mode;
         IncludeOptimizer = includeOptimizer;
         InitialValueThreshold = initialValueThreshold;
+        // Once, not at each Fit: as in Keras, a callback given to a later Fit that resumes the training saves only what
+        // beats the best of the earlier ones (reset at each Fit, the resumed Fit's first epoch replaced a better file).
+        _best = initialValueThreshold ?? (Monitoring.Maximizes(monitor, mode) ? double.NegativeInfinity : double.PositiveInfinity);
     }
 
     /// <summary>With <see cref="SaveBestOnly"/>, the value to beat before the first save, or null.</summary>
@@ -98,7 +103,10 @@ public sealed partial class ModelCheckpoint : Callback
     /// <summary>Whether the optimizer's state is saved too.</summary>
     public bool IncludeOptimizer { get; }
 
-    /// <summary>With <see cref="SaveBestOnly"/>, the epoch (from 1) with the best monitored value so far in this <c>Fit</c>, or 0 (always 0 without it).</summary>
+    /// <summary>
+    /// With <see cref="SaveBestOnly"/>, the epoch (from 1, as <c>Fit</c> numbers epochs) with the best monitored value
+    /// this callback has seen, in every <c>Fit</c> it was given to; 0 before one (always 0 without it).
+    /// </summary>
     public int BestEpoch { get; private set; }
 
     /// <summary>The file of the last save, or null before the first.</summary>
@@ -151,8 +159,6 @@ public sealed partial class ModelCheckpoint : Callback
                 $"ModelCheckpoint's file names can reach {Encoding.UTF8.GetByteCount(longest)} bytes with the temporary name a save writes first ('{longest}'), more than the 255 a file name may have: shorten the path's name.");
         }
 
-        _best = InitialValueThreshold ?? (Monitoring.Maximizes(Monitor, Mode) ? double.NegativeInfinity : double.PositiveInfinity);
-        BestEpoch = 0;
     }
 
     /// <inheritdoc/>

@@ -305,6 +305,37 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void A_checkpoint_given_to_a_resumed_fit_keeps_the_best_of_the_earlier_fit_as_keras_does()
+    {
+        var (model, data) = Setup();
+        string path = Path.Combine(_folder, "best.ncm");
+        var best = new ModelCheckpoint(path, monitor: "val_loss", saveBestOnly: true);
+        History first = model.Fit(data, new FitOptions { Epochs = 3, ValidationSplit = 0.25, Callbacks = [best] });
+        int bestEpoch = best.BestEpoch;
+        byte[] saved = File.ReadAllBytes(path);
+        Assert.Equal(first.ValidationLoss.Min(), first.ValidationLoss[bestEpoch - 1]);
+
+        // Damaged weights make the resumed epochs worse than the first Fit's best: the best file stays (reset at each
+        // Fit, the first resumed epoch replaced it).
+        Span<float> parameters = model.Parameters.Span;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] = i % 2 == 0 ? 40f : -40f;
+        }
+
+        History resumed = model.Fit(data, new FitOptions { Epochs = 5, InitialEpoch = 3, ValidationSplit = 0.25, Callbacks = [best] });
+        Assert.True(resumed.ValidationLoss.Min() > first.ValidationLoss.Min(), $"resumed val_loss {resumed.ValidationLoss.Min()}");
+        Assert.Equal(bestEpoch, best.BestEpoch);
+        Assert.Equal(saved, File.ReadAllBytes(path));
+
+        // A new callback starts afresh.
+        var fresh = new ModelCheckpoint(path, monitor: "val_loss", saveBestOnly: true);
+        model.Fit(data, new FitOptions { Epochs = 6, InitialEpoch = 5, ValidationSplit = 0.25, Callbacks = [fresh] });
+        Assert.Equal(6, fresh.BestEpoch);
+        Assert.Equal(6, ModelFile.Load(path).EpochsTrained);
+    }
+
+    [Fact]
     public void Checkpoint_paths_take_keras_formats_and_refuse_what_they_cannot_fill()
     {
         var (model, data) = Setup();
