@@ -16,11 +16,23 @@ public sealed class TrainingContext
     }
 
     /// <summary>
-    /// The names every epoch will report in <see cref="EpochMetrics.Values"/> (<c>loss</c>, the metrics, and the same
-    /// with <c>val_</c> when there is validation data), known before the first epoch so that a callback can check what
-    /// it needs at <see cref="Callback.OnTrainBegin"/> instead of after an epoch of training.
+    /// The names the epochs report in <see cref="EpochMetrics.Values"/> (<c>loss</c>, the metrics, and the same
+    /// with <c>val_</c> when there is validation data, those only on the epochs that <see cref="Validates"/>), known
+    /// before the first epoch so that a callback can check what it needs at <see cref="Callback.OnTrainBegin"/> instead
+    /// of after an epoch of training.
     /// </summary>
     public IReadOnlyList<string> ReportedValues { get; }
+
+    /// <summary>
+    /// Every how many epochs the training validates (<see cref="FitOptions.ValidationFrequency"/>; 1 without
+    /// validation data).
+    /// </summary>
+    public int ValidationFrequency { get; internal init; } = 1;
+
+    /// <summary>Whether epoch <paramref name="epoch"/> (from 1) reports the <c>val_</c> values, when there are any.</summary>
+    /// <param name="epoch">The epoch, as <see cref="EpochMetrics.Epoch"/> numbers it.</param>
+    /// <returns><c>epoch % ValidationFrequency == 0</c>.</returns>
+    public bool Validates(int epoch) => epoch % ValidationFrequency == 0;
 
     /// <summary>The model being trained.</summary>
     public Sequential Model { get; }

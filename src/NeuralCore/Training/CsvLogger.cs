@@ -10,7 +10,9 @@ namespace NeuralCore.Training;
 /// appended and flushed as the epoch ends, so that the file is complete up to the last finished epoch whatever happens
 /// later. Epochs are numbered from 1, as in <see cref="History"/> (Keras's file numbers them from 0). Numbers are
 /// written invariantly with full precision, an undefined or diverged value as <c>NaN</c> and infinities as
-/// <c>Infinity</c> and <c>-Infinity</c> (Keras writes Python's nan and inf; pandas and Python's float read both).
+/// <c>Infinity</c> and <c>-Infinity</c> (Keras writes Python's nan and inf; pandas and Python's float read both), and
+/// the <c>val_</c> values of an epoch that does not validate (<see cref="FitOptions.ValidationFrequency"/>) as <c>NA</c>,
+/// as Keras does (pandas reads it as missing).
 /// </summary>
 public sealed class CsvLogger : Callback
 {
@@ -104,7 +106,9 @@ public sealed class CsvLogger : Callback
     public override void OnEpochEnd(EpochMetrics metrics, TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        string[] columns = Columns([.. metrics.Values.Keys]);
+        ArgumentNullException.ThrowIfNull(context);
+        // What the training reports, not what this epoch holds: an epoch that does not validate has no val_ values.
+        string[] columns = Columns(context.ReportedValues.Count > 0 ? context.ReportedValues : [.. metrics.Values.Keys]);
         var text = new StringBuilder();
         if (_columns is null)
         {
@@ -120,10 +124,11 @@ public sealed class CsvLogger : Callback
         text.Append(metrics.Epoch.ToString(CultureInfo.InvariantCulture));
         foreach (string name in columns.AsSpan(1, columns.Length - 2))
         {
-            double value = metrics.Values[name];
-            // Every column is a value the epoch measured: a NaN is that value (undefined, or diverged), written as NaN
-            // (Keras: nan), not left empty as if missing.
-            text.Append(Separator).Append(value.ToString("R", CultureInfo.InvariantCulture));
+            // A NaN is a value the epoch measured (undefined, or diverged), written as NaN (Keras: nan), not left empty as
+            // if missing; a value it did not measure (a val_ value of an epoch that does not validate) is NA, as in Keras.
+            text.Append(Separator).Append(metrics.Values.TryGetValue(name, out double value)
+                ? value.ToString("R", CultureInfo.InvariantCulture)
+                : "NA");
         }
 
         text.Append(Separator).Append(metrics.Seconds.ToString("R", CultureInfo.InvariantCulture)).Append('\n');

@@ -106,7 +106,12 @@ public sealed class EarlyStopping : Callback
             return;
         }
 
-        double value = Monitoring.Read(metrics, Monitor, nameof(EarlyStopping));
+        // An epoch that does not validate neither improves nor counts against the patience (Keras returns before both).
+        if (Monitoring.Read(metrics, context, Monitor, nameof(EarlyStopping)) is not { } value)
+        {
+            return;
+        }
+
         if (RestoreBestWeights && _bestWeights is null)
         {
             // As Keras: until an epoch improves, the first monitored one counts as the best to go back to.

@@ -26,6 +26,16 @@ public sealed record FitOptions
     /// </summary>
     public double ValidationSplit { get; init; }
 
+    /// <summary>
+    /// Validate after every <c>ValidationFrequency</c>-th epoch only (Keras's <c>validation_freq</c>; default 1, every
+    /// epoch): epoch <c>e</c> (from 1, counted as the history counts it) validates when <c>e % ValidationFrequency == 0</c>.
+    /// The other epochs report no <c>val_</c> values (<see cref="EpochMetrics.ValidationLoss"/> null, NaN in
+    /// <see cref="History.ValidationLoss"/>, <c>NA</c> in <see cref="CsvLogger"/>'s file), and the callbacks that monitor
+    /// one skip them (<see cref="EarlyStopping"/> counts its patience in validated epochs, as Keras). Positive; ignored
+    /// without validation data.
+    /// </summary>
+    public int ValidationFrequency { get; init; } = 1;
+
     /// <summary>Explicit validation samples <c>[count, InputSize]</c>; with <see cref="ValidationLabels"/> or <see cref="ValidationTargets"/>.</summary>
     public float[]? ValidationInputs { get; init; }
 

@@ -127,6 +127,13 @@ public sealed partial class ModelCheckpoint : Callback
         foreach (string name in _placeholders)
         {
             Monitoring.CheckReported(context, name, nameof(ModelCheckpoint) + "'s path");
+            if (context.ValidationFrequency > 1 && name.StartsWith("val_", StringComparison.Ordinal)
+                && (!SaveBestOnly || !Monitor.StartsWith("val_", StringComparison.Ordinal)))
+            {
+                // Keras fails at the first epoch that does not validate (a KeyError formatting the path).
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"ModelCheckpoint's path names {{{name}}}, which only the epochs that validate report (FitOptions.ValidationFrequency is {context.ValidationFrequency}), but it saves after every epoch: save only the best of a val_ monitor (saveBestOnly), or leave {name} out of the path."));
+            }
         }
 
         // Checked now rather than after an epoch has trained: a path that is a folder (a template ending in a separator,
@@ -171,7 +178,13 @@ public sealed partial class ModelCheckpoint : Callback
         ArgumentNullException.ThrowIfNull(context);
         if (SaveBestOnly)
         {
-            double value = Monitoring.Read(metrics, Monitor, nameof(ModelCheckpoint));
+            // An epoch that does not validate is not saved: Keras saves it (the monitor is missing), which replaced the
+            // best model with any later one.
+            if (Monitoring.Read(metrics, context, Monitor, nameof(ModelCheckpoint)) is not { } value)
+            {
+                return;
+            }
+
             bool improved = Monitoring.Maximizes(Monitor, Mode) ? value > _best : value < _best;
             if (!improved)
             {

@@ -267,7 +267,10 @@ public static class ModelTraining
         string[] reported = validation.Count > 0
             ? ["loss", .. metrics.Names, "val_loss", .. validationMetrics.Names.Select(n => "val_" + n)]
             : ["loss", .. metrics.Names];
-        var context = new TrainingContext(model, options.Epochs, steps, trainCount, history, reported);
+        var context = new TrainingContext(model, options.Epochs, steps, trainCount, history, reported)
+        {
+            ValidationFrequency = validation.Count > 0 ? options.ValidationFrequency : 1,
+        };
         float[] predictions = metrics.NeedsPredictions ? new float[batchSize * outputs] : [];
         bool measureAccuracy = metrics.Names.Contains("accuracy");
         AccuracyKind accuracyKind = Scoring.Metrics.AccuracyFor(loss, outputs);
@@ -374,7 +377,7 @@ public static class ModelTraining
                 var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = lossSum / seen };
                 metrics.WriteTo(values, "");
                 double? valLoss = null, valAccuracy = null;
-                if (validation.Count > 0)
+                if (validation.Count > 0 && context.Validates(epoch))
                 {
                     // Keras validates in batches of the training batch size; for a summed loss the reported value is
                     // the mean of the batches' sums, so other chunks gave a val_loss on another scale than the loss.
@@ -1157,6 +1160,12 @@ public static class ModelTraining
             {
                 throw new ArgumentException($"FitOptions.Callbacks[{i}] is null.", nameof(options));
             }
+        }
+
+        if (options.ValidationFrequency < 1)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"Expected FitOptions.ValidationFrequency of at least 1 (validate every that many epochs). Received: {options.ValidationFrequency}."), nameof(options));
         }
 
         if (!(options.ValidationSplit >= 0 && options.ValidationSplit < 1))

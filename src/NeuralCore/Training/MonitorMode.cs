@@ -52,10 +52,20 @@ internal static class Monitoring
         }
     }
 
-    /// <summary>The monitored value of the epoch, or an exception that says how to get it.</summary>
-    public static double Read(EpochMetrics metrics, string monitor, string callback)
+    /// <summary>
+    /// The monitored value of the epoch; null for a <c>val_</c> value of an epoch that does not validate
+    /// (<see cref="FitOptions.ValidationFrequency"/>), which the callback then skips as Keras's do; otherwise an exception
+    /// that says how to get it.
+    /// </summary>
+    public static double? Read(EpochMetrics metrics, TrainingContext context, string monitor, string callback)
     {
         double? value = metrics.Get(monitor);
+        if (value is null && monitor.StartsWith("val_", StringComparison.Ordinal) && !context.Validates(metrics.Epoch)
+            && context.ReportedValues.Contains(monitor))
+        {
+            return null;
+        }
+
         return value ?? throw new InvalidOperationException(
             $"{callback} monitors '{monitor}', which this training does not report: give Fit validation data, compile the metric, or monitor 'loss'.");
     }

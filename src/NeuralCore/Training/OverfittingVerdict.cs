@@ -22,7 +22,8 @@ public enum OverfittingAnswer
 /// <summary>
 /// A judgement of overfitting read off a <see cref="History"/> by a stated rule (<see cref="Rule"/>), with the measured
 /// trends it rests on: the rise of the validation loss after its minimum, the gap between training and validation
-/// accuracy, and the best epoch by a monitored value.
+/// accuracy, and the best epoch by a monitored value. Where only some epochs validate
+/// (<see cref="FitOptions.ValidationFrequency"/>), "the last epoch" below is the last that validated.
 /// </summary>
 /// <param name="Answer">The answer.</param>
 /// <param name="Monitor">The value that picked <paramref name="BestEpoch"/>.</param>
@@ -85,7 +86,9 @@ public sealed record OverfittingVerdict(
             }
         }
 
-        EpochMetrics first = epochs[0], last = epochs[^1];
+        // With FitOptions.ValidationFrequency only some epochs validate: the rule compares those (the last epoch may not).
+        EpochMetrics[] validated = [.. epochs.Where(e => e.ValidationLoss is not null)];
+        EpochMetrics first = validated.Length > 0 ? validated[0] : epochs[0], last = validated.Length > 0 ? validated[^1] : epochs[^1];
         if (last.ValidationLoss is null)
         {
             return new OverfittingVerdict(OverfittingAnswer.CannotTell, monitor, best?.Epoch, null, double.NaN, 0, double.NaN, null,
@@ -127,9 +130,9 @@ public sealed record OverfittingVerdict(
         }
 
         OverfittingAnswer answer;
-        if (epochs.Count == 1)
+        if (validated.Length == 1)
         {
-            evidence.Append(" One epoch shows no trend.");
+            evidence.Append(epochs.Count == 1 ? " One epoch shows no trend." : " One validated epoch shows no trend.");
             answer = OverfittingAnswer.CannotTell;
         }
         else

@@ -83,7 +83,11 @@ public sealed class ReduceLROnPlateau : Callback
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(context);
-        double value = Monitoring.Read(metrics, Monitor, nameof(ReduceLROnPlateau));
+        // An epoch that does not validate changes nothing, not even the cooldown (as in Keras).
+        if (Monitoring.Read(metrics, context, Monitor, nameof(ReduceLROnPlateau)) is not { } value)
+        {
+            return;
+        }
 
         if (_cooldownLeft > 0)
         {
