@@ -20,7 +20,9 @@ namespace NeuralCore.Layers;
 /// state. In a model they move only when the model applies the step's update or computes gradients for a loop of your own
 /// (a step it skips leaves them as they were); a layer used alone moves them at each training forward. A batch
 /// whose statistics are not finite leaves them as they were too. A training batch of one sample has zero variance, and
-/// every output is β. Evaluated in double precision.
+/// every output is β. Evaluated in double precision. A layer that is not <see cref="Layer.Trainable"/> runs in inference
+/// mode in training too, as Keras 3's: the running statistics normalize the batch and no longer move, and the backward
+/// is that of the fixed affine map.
 /// </remarks>
 public sealed class BatchNormalization : Layer
 {
@@ -32,6 +34,10 @@ public sealed class BatchNormalization : Layer
 
     // How many samples the batch statistics are for (0 after an inference forward): the backward must be of that batch.
     private int _statisticsBatch;
+
+    // Set by a training forward of a layer that is not Trainable: it ran in inference mode, and its backward is the
+    // affine map's (_mean and _scale then hold the running statistics).
+    private int _frozenBatch;
     private ColumnsJob? _job;
 
     private const int MinValuesPerThread = 16_384;
@@ -171,6 +177,24 @@ public sealed class BatchNormalization : Layer
             return;
         }
 
+        if (training && !Trainable)
+        {
+            // Keras 3: a batch normalization that is not trainable runs in inference mode, in training too; its
+            // running statistics normalize and stay.
+            _statisticsBatch = 0;
+            for (int j = 0; j < features; j++)
+            {
+                _mean[j] = _movingMean[j];
+                _scale[j] = 1 / Math.Sqrt((double)_movingVariance[j] + Epsilon);
+            }
+
+            ReadOnlySpan<float> affine = Parameters.Span;
+            BatchNormKernels.Normalize(input, output, batch, features, _mean, _scale, affine[..features], affine[features..]);
+            _frozenBatch = batch;
+            return;
+        }
+
+        _frozenBatch = 0;
         if (training)
         {
             RunColumns(input, output, default, default, batch, backward: false);
@@ -217,6 +241,12 @@ public sealed class BatchNormalization : Layer
             return;
         }
 
+        if (_frozenBatch == batch)
+        {
+            BackwardFrozen(input, outputGrad, inputGrad, batch);
+            return;
+        }
+
         if (_statisticsBatch != batch)
         {
             throw new InvalidOperationException(
@@ -224,6 +254,32 @@ public sealed class BatchNormalization : Layer
         }
 
         RunColumns(input, default, outputGrad, inputGrad, batch, backward: true);
+    }
+
+    // The backward of y = γ·(x - m)·s + β with the running mean m and s = 1/√(v + ε) fixed: ∂x = ∂y·γ·s, and γ's and
+    // β's gradients (accumulated, as every Backward's, though an optimizer leaves the layer's parameters as they are).
+    private void BackwardFrozen(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
+    {
+        int features = InputSize;
+        ReadOnlySpan<float> gamma = Parameters.Span[..features];
+        Span<float> gradients = Gradients.Span;
+        for (int j = 0; j < features; j++)
+        {
+            double sumGrad = 0, sumGradNormalized = 0, factor = gamma[j] * _scale[j];
+            for (int i = 0; i < batch; i++)
+            {
+                int at = (i * features) + j;
+                sumGrad += outputGrad[at];
+                sumGradNormalized += outputGrad[at] * ((input[at] - _mean[j]) * _scale[j]);
+                if (!inputGrad.IsEmpty)
+                {
+                    inputGrad[at] = (float)(outputGrad[at] * factor);
+                }
+            }
+
+            gradients[j] += (float)sumGradNormalized;
+            gradients[features + j] += (float)sumGrad;
+        }
     }
 
     // A pass over the batch by features: each feature's statistics and gradients are its own, so threads divide the

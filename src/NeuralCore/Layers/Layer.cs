@@ -126,6 +126,20 @@ public abstract class Layer : ILayer
     /// <inheritdoc/>
     public bool IsBuilt { get; private set; }
 
+    /// <summary>
+    /// Whether training updates this layer's parameters (default true), Keras's <c>trainable</c>. When false, a model's
+    /// optimizer leaves them, and its state for them, as they are (no weight decay either), while the gradient still
+    /// flows through the layer to the layers below it; a global clip norm measures the trainable gradients only. A
+    /// <see cref="BatchNormalization"/> that is not trainable also runs in inference mode while the model trains (the
+    /// running statistics normalize, and they no longer move), as in Keras 3. The model reads the flag at every step, so
+    /// a change applies from the next step (Keras applies it at the next compile); the model file keeps it.
+    /// </summary>
+    /// <remarks>
+    /// Freeze the layers of a trained or imported model and train a new head on them (fine-tuning): the frozen layers'
+    /// parameters stay bitwise as they were. The model's optimizer must derive from <see cref="Optimizer"/>.
+    /// </remarks>
+    public bool Trainable { get; set; } = true;
+
     /// <summary>The model this layer was added to, if any (a layer belongs to one model).</summary>
     internal object? Owner { get; set; }
 

@@ -45,6 +45,10 @@ public sealed class Sequential
     // narrow output layer when layer i is the first, by layer i's weight gradient as it computes that input gradient).
     private bool[] _fusedRelu = [];
     private OptimizerStep? _optimizerStep;
+
+    // The layer of each of the optimizer's variables (from Compile), and which of them this step leaves as they are.
+    private int[] _segmentLayers = [];
+    private bool[] _frozenSegments = [];
     private long _stepFmaPerSample;
 
     /// <summary>
@@ -681,11 +685,15 @@ public sealed class Sequential
         {
             owned.Owner = this;
         }
+        var owners = new List<int>();
+        List<ParameterSegment> segments = ParameterSegments(owners);
+        _segmentLayers = [.. owners];
+        _frozenSegments = new bool[owners.Count];
         if (!keep)
         {
             if (optimizer is Optimizer withSegments)
             {
-                withSegments.Initialize(_parameters.Length, ParameterSegments());
+                withSegments.Initialize(_parameters.Length, segments);
             }
             else
             {
@@ -784,19 +792,22 @@ public sealed class Sequential
         _ => false,
     };
 
-    // The arena's variables: every layer's segments, shifted to the layer's place in the arena.
-    private List<ParameterSegment> ParameterSegments()
+    // The arena's variables: every layer's segments, shifted to the layer's place in the arena; owners gets the index
+    // of each one's layer.
+    private List<ParameterSegment> ParameterSegments(List<int> owners)
     {
         var segments = new List<ParameterSegment>();
         int offset = 0;
-        foreach (ILayer layer in _layers)
+        for (int i = 0; i < _layers.Count; i++)
         {
+            ILayer layer = _layers[i];
             IReadOnlyList<ParameterSegment> own = layer is Layer known
                 ? known.ParameterSegments
                 : layer.ParameterCount == 0 ? [] : [new ParameterSegment($"{layer.Name}/weights", 0, layer.ParameterCount, ParameterRole.Weight)];
             foreach (ParameterSegment segment in own)
             {
                 segments.Add(segment with { Offset = offset + segment.Offset });
+                owners.Add(i);
             }
 
             offset += layer.ParameterCount;
@@ -813,7 +824,7 @@ public sealed class Sequential
     /// <param name="labels">The <c>[batch]</c> class labels, each in <c>[0, OutputSize)</c>.</param>
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and correct count, measured before the update.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, another thread is training it, or a layer is not <see cref="Layer.Trainable"/> and the optimizer does not derive from <see cref="Optimizer"/>.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     /// <remarks>
     /// When the loss is NaN or infinite, or a gradient is not finite (checked past <see cref="GradientCheckLoss"/>), the
@@ -832,7 +843,7 @@ public sealed class Sequential
     /// <param name="targets">The batch's labels or <c>[batch, OutputSize]</c> values, and optional <c>[batch]</c> weights.</param>
     /// <param name="batch">The number of samples; positive.</param>
     /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training it.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, another thread is training it, or a layer is not <see cref="Layer.Trainable"/> and the optimizer does not derive from <see cref="Optimizer"/>.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, a label is out of range, or a target value or weight does not suit the loss.</exception>
     /// <remarks>As the label overload, a NaN or infinite loss, or a gradient that is not finite, skips the update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -852,6 +863,7 @@ public sealed class Sequential
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TrainStepResult TrainStepHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets)
     {
+        SetFrozenVariables();
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
 
         // The regularizers' gradient terms are added by the update's own threads, each to the ranges it updates, rather
@@ -885,9 +897,32 @@ public sealed class Sequential
         return result;
     }
 
+    // Layer.Trainable, read before every step: the optimizer skips the variables of the layers that are not trainable.
+    private void SetFrozenVariables()
+    {
+        bool any = false;
+        for (int s = 0; s < _segmentLayers.Length; s++)
+        {
+            bool frozen = _layers[_segmentLayers[s]] is Layer { Trainable: false };
+            _frozenSegments[s] = frozen;
+            any |= frozen;
+        }
+
+        if (Optimizer is Optimizer owned && owned.Segments.Count == _frozenSegments.Length)
+        {
+            owned.SetFrozen(_frozenSegments);
+        }
+        else if (any)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Layer '{Names.Printable(_layers[_segmentLayers[Array.IndexOf(_frozenSegments, true)]].Name)}' is not trainable, which only an optimizer derived from Optimizer can honour ({Optimizer?.GetType().Name} updates every parameter it is given): use one of the library's optimizers, or set Trainable back to true."));
+        }
+    }
+
     /// <summary>
-    /// Applies every dense layer's <see cref="Dense.KernelConstraint"/> and <see cref="Dense.BiasConstraint"/> to its
-    /// parameters, as Keras's optimizer does after each update. <c>TrainStep</c> and <c>Fit</c> call it after every update
+    /// Applies every trainable dense layer's <see cref="Dense.KernelConstraint"/> and <see cref="Dense.BiasConstraint"/> to
+    /// its parameters, as Keras's optimizer does after each update (a layer that is not <see cref="Layer.Trainable"/> is
+    /// left as it is). <c>TrainStep</c> and <c>Fit</c> call it after every update
     /// they apply; call it yourself after an optimizer's <see cref="IOptimizer.Update"/> in a loop of your own built on
     /// <c>ComputeGradients</c>.
     /// </summary>
@@ -895,7 +930,7 @@ public sealed class Sequential
     {
         for (int i = 0; i < _layers.Count; i++)
         {
-            if (_layers[i] is Dense { IsConstrained: true } dense)
+            if (_layers[i] is Dense { IsConstrained: true, Trainable: true } dense)
             {
                 // The first layer's weights may be in panel order (Fit): the constraint follows its layout.
                 dense.ApplyConstraints();
@@ -1406,14 +1441,14 @@ public sealed class Sequential
             string shape = string.Create(CultureInfo.InvariantCulture, $"(None, {layer.OutputSize})");
             // As Keras counts them: a batch normalization's running statistics are its non-trainable weights.
             long fixedWeights = (layer as Layer)?.NonTrainableCount ?? 0;
-            nonTrainable += fixedWeights;
+            nonTrainable += fixedWeights + (layer is Layer { Trainable: false } ? layer.ParameterCount : 0);
             text.Append(' ').Append(label.PadRight(nameWidth - 1)).Append(shape.PadRight(shapeWidth))
                 .Append((layer.ParameterCount + fixedWeights).ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         text.Append(doubleRule).Append('\n');
 
-        long trainable = ParameterCount, total = trainable + nonTrainable;
+        long total = ParameterCount + _layers.Sum(l => (long)((l as Layer)?.NonTrainableCount ?? 0)), trainable = total - nonTrainable;
         text.Append(CultureInfo.InvariantCulture, $"Total params: {total} ({FormatBytes(total * sizeof(float))})\n");
         text.Append(CultureInfo.InvariantCulture, $"Trainable params: {trainable} ({FormatBytes(trainable * sizeof(float))})\n");
         text.Append(CultureInfo.InvariantCulture, $"Non-trainable params: {nonTrainable} ({FormatBytes(nonTrainable * sizeof(float))})\n").Append(rule).Append('\n');

@@ -32,6 +32,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     private ParameterSegment[] _segments = [];
     private int _largestSegment;
     private float[] _segmentScale = [];
+    private bool[] _frozen = [];
+    private bool _anyFrozen;
     private float _stepRate;
 
     /// <summary>Creates an optimizer whose first steps use <paramref name="learningRate"/>.</summary>
@@ -159,6 +161,16 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary><see cref="ParameterCount"/>, for the model's checks.</summary>
     internal int InitializedCount => _count;
 
+    /// <summary>
+    /// Marks the variables a step leaves as they are (their layer is not <see cref="Layers.Layer.Trainable"/>), one flag
+    /// per <see cref="Segments"/> entry; the model sets them before each step.
+    /// </summary>
+    internal void SetFrozen(ReadOnlySpan<bool> frozen)
+    {
+        frozen.CopyTo(_frozen);
+        _anyFrozen = frozen.Contains(true);
+    }
+
     /// <summary>The variables of the arena, from the model (one weight variable over everything when not given).</summary>
     public IReadOnlyList<ParameterSegment> Segments => _segments;
 
@@ -231,6 +243,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         _segments = [.. segments];
         _largestSegment = _segments.Length == 0 ? 0 : _segments.Max(s => s.Length);
         _segmentScale = new float[_segments.Length];
+        _frozen = new bool[_segments.Length];
+        _anyFrozen = false;
         Iterations = 0;
     }
 
@@ -400,7 +414,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         _segmentScale.AsSpan().Fill(1f);
         if (GlobalClipNorm > 0)
         {
-            double norm = Math.Sqrt(SumOfSquares(gradients[..parameterCount]));
+            // Over the trainable variables only: Keras clips the gradients of its trainable variables, the others have none.
+            double norm = Math.Sqrt(_anyFrozen ? TrainableSumOfSquares(gradients) : SumOfSquares(gradients[..parameterCount]));
             _segmentScale.AsSpan().Fill(Scale(norm, GlobalClipNorm));
         }
         else if (ClipNorm > 0)
@@ -425,6 +440,11 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
 
             for (int s = 0; s < _segments.Length; s++)
             {
+                if (_frozen[s])
+                {
+                    continue;
+                }
+
                 ParameterSegment segment = _segments[s];
                 ReadOnlySpan<float> g = gradients.Slice(segment.Offset, segment.Length);
                 if (ClipValue > 0 || _segmentScale[s] != 1f)
@@ -473,6 +493,14 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
             ParameterSegment segment = _segments[s];
             int pieceEnd = Math.Min(end, segment.Offset + segment.Length);
             int pieceLength = pieceEnd - offset;
+            if (_frozen[s])
+            {
+                // A layer that is not trainable: its parameters and this optimizer's state for them stay as they are.
+                offset = pieceEnd;
+                s++;
+                continue;
+            }
+
             ReadOnlySpan<float> g = gradients.Slice(offset, pieceLength);
             if (ClipValue > 0 || _segmentScale[s] != 1f)
             {
@@ -491,6 +519,20 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     }
 
     private void EndStep() => Iterations++;
+
+    private double TrainableSumOfSquares(ReadOnlySpan<float> gradients)
+    {
+        double sum = 0;
+        for (int s = 0; s < _segments.Length; s++)
+        {
+            if (!_frozen[s])
+            {
+                sum += SumOfSquares(gradients.Slice(_segments[s].Offset, _segments[s].Length));
+            }
+        }
+
+        return sum;
+    }
 
     private int FindSegment(int offset)
     {

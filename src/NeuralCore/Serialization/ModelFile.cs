@@ -32,6 +32,9 @@ public static class ModelFile
 
     private static readonly byte[] Magic = "NCMODEL\0"u8.ToArray();
     private const int HeaderBytes = 8 + 4 + 8;
+
+    // A layer's state entry for Layer.Trainable, present (false) only for a layer that is not trainable.
+    private const string TrainableKey = "trainable";
     private const int HashBytes = 32;
 
     /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
@@ -249,6 +252,12 @@ public static class ModelFile
             }
 
             (layer as Layer)?.WriteState(state);
+            if (layer is Layer { Trainable: false })
+            {
+                // Written only when false: a file of trainable layers reads as before, in readers that predate the flag too.
+                state.Set(TrainableKey, false);
+            }
+
             WriteConfig(w, state);
             WriteFloats(w, layer.Parameters.Span);
         }
@@ -376,6 +385,7 @@ public static class ModelFile
             if (layer is Layer known)
             {
                 Create(ref r, () => { known.ReadState(state); return 0; }, $"the state of layer {i}");
+                known.Trainable = Create(ref r, () => state.GetBoolean(TrainableKey, fallback: true), $"the state of layer {i}");
             }
         }
 
