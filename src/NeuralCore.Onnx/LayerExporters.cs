@@ -69,6 +69,19 @@ internal static class LayerExporters
             : graph.AddNode("LeakyRelu", layer.Name, [input], OnnxAttributeValue.Of("alpha", layer.NegativeSlope));
 
     /// <summary>
+    /// <c>Mul(input, scale)</c>, then <c>Add(…, offset)</c> unless the offset is 0, each constant a scalar (shape []): the
+    /// two rounded float operations the layer performs, so ONNX Runtime computes the same bits.
+    /// </summary>
+    public static string Rescaling(Rescaling layer, OnnxGraphBuilder graph, string input)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(graph);
+        string name = layer.Name;
+        string scaled = graph.AddNode("Mul", name + "/Mul", [input, graph.AddScalar(name + "/scale", layer.Scale)]);
+        return layer.Offset == 0f ? scaled : graph.AddNode("Add", name + "/Add", [scaled, graph.AddScalar(name + "/offset", layer.Offset)]);
+    }
+
+    /// <summary>
     /// <c>Div(Sub(input, mean), std)</c>, or inverted <c>Add(Mul(input, std), mean)</c>, with <c>std = max(√variance,
     /// 1e-7)</c> as an initializer: the float operations Keras's layer performs, so ONNX Runtime computes the same bits.
     /// </summary>

@@ -39,7 +39,8 @@ public sealed record OnnxExportOptions
 /// <c>Softplus</c>, <c>Tanh</c> and <c>Mul</c> (opset 18's <c>Mish</c> is past the IR version written);
 /// BatchNormalization is <c>BatchNormalization</c> with its running statistics (inference); LayerNormalization is
 /// opset 17's <c>LayerNormalization</c> over the last axis; Normalization is <c>Sub</c> and <c>Div</c> (inverted,
-/// <c>Mul</c> and <c>Add</c>) with its statistics; Dropout and the noise layers (GaussianNoise, GaussianDropout,
+/// <c>Mul</c> and <c>Add</c>) with its statistics; Rescaling is <c>Mul</c> by its scale and <c>Add</c> of its offset (none
+/// when 0), scalars; Dropout and the noise layers (GaussianNoise, GaussianDropout,
 /// AlphaDropout) are the identity, as
 /// in inference. A layer type of your own is
 /// exported once its exporter is registered (<see cref="Register{TLayer}"/>).
@@ -76,6 +77,7 @@ public static class OnnxExport
         [typeof(BatchNormalization)] = (layer, graph, input) => LayerExporters.BatchNormalization((BatchNormalization)layer, graph, input),
         [typeof(LayerNormalization)] = (layer, graph, input) => LayerExporters.LayerNormalization((LayerNormalization)layer, graph, input),
         [typeof(Normalization)] = (layer, graph, input) => LayerExporters.Normalization((Normalization)layer, graph, input),
+        [typeof(Rescaling)] = (layer, graph, input) => LayerExporters.Rescaling((Rescaling)layer, graph, input),
         [typeof(Softmax)] = (layer, graph, input) => graph.AddNode("Softmax", layer.Name, [input], OnnxAttributeValue.Of("axis", -1L)),
         [typeof(Dropout)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),
         [typeof(GaussianNoise)] = (layer, graph, input) => graph.AddNode("Identity", layer.Name, [input]),

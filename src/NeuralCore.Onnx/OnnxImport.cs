@@ -25,6 +25,8 @@ namespace NeuralCore.Onnx;
 /// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>LayerNormalization</c> (opset 17)
 /// over the last axis, its scale and optional bias initializers; <c>Sub</c> of a per-feature initializer then <c>Div</c>
 /// by one, or <c>Mul</c> then <c>Add</c>, a <see cref="NeuralCore.Layers.Normalization"/> (its scales at least 1e-7);
+/// <c>Mul</c> by a scalar initializer (shape [], or [1] over more than one feature), then optionally <c>Add</c> of one, a
+/// <see cref="Rescaling"/>;
 /// <c>Softmax</c> over the last axis; <c>Clip</c> from 0
 /// (a <see cref="Relu"/> with a maximum); and <c>Identity</c>, <c>Dropout</c> and a 2-D <c>Flatten</c>, which
 /// inference skips. Weights are float initializers, in <c>float_data</c> or <c>raw_data</c>.
@@ -200,6 +202,15 @@ public static class OnnxImport
                     continue;
                 }
 
+                // A Rescaling as its exporter (and Keras's) writes it: Mul by a scalar, then maybe Add of a scalar.
+                if (RescalingFor(node, i + 1 < nodes.Length ? nodes[i + 1] : null, sequential.OutputSize) is { } rescaling)
+                {
+                    sequential.Add(rescaling.Layer);
+                    i += rescaling.Nodes - 1;
+                    current = nodes[i].Output[0];
+                    continue;
+                }
+
                 // A Normalization as its exporter writes it: Sub of a mean then Div by a scale, or inverted, Mul by a scale
                 // then Add of a mean, each an initializer of one value per feature.
                 if (i + 1 < nodes.Length && nodes[i + 1].Output.Count > 0
@@ -369,6 +380,53 @@ public static class OnnxImport
 
         // Sub(x, mean) then Div(·, std), or Mul(x, std) then Add(·, mean): a Normalization whose variance is std², when
         // each std is at least Keras's 1e-7 (max(√(std²), 1e-7) then gives std back exactly); null for any other nodes.
+        // Mul(x, s) with s a scalar initializer (shape [], or [1] over more than one feature, where a per-feature
+        // constant would need as many values), and an Add of such a scalar after it when there is one: a Rescaling of
+        // the nodes' count. Over one feature a [1] constant stays a Normalization's, as it read before.
+        private (Rescaling Layer, int Nodes)? RescalingFor(NodeProto mul, NodeProto? next, int inputs)
+        {
+            if (mul.OpType != "Mul" || mul.Domain is not ("" or "ai.onnx") || mul.Input.Count != 2 || mul.Output.Count == 0
+                || ScalarConstant(mul, mul.Input[1], inputs) is not { } scale)
+            {
+                return null;
+            }
+
+            float offset = 0f;
+            int count = 1;
+            if (next is { OpType: "Add", Domain: "" or "ai.onnx" } && next.Input.Count == 2 && next.Input[0] == mul.Output[0]
+                && next.Output.Count > 0 && ScalarConstant(next, next.Input[1], inputs) is { } added)
+            {
+                (offset, count) = (added, 2);
+            }
+            else if (next is { OpType: "Add" } && next.Input.Count == 2 && next.Input[0] == mul.Output[0]
+                && _initializers.ContainsKey(next.Input[1]))
+            {
+                // Mul by a scalar, Add of a vector: an affine map of no layer here.
+                return null;
+            }
+
+            try
+            {
+                // The exporter names the node "<layer>/Mul".
+                return (new Rescaling(scale, offset, name: Usable(mul.Name.EndsWith("/Mul", StringComparison.Ordinal) ? mul.Name[..^4] : mul.Name)), count);
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                throw Invalid($"node '{mul.Name}' (Mul) scales by {scale} and adds {offset}; a rescaling's constants must be finite");
+            }
+        }
+
+        private float? ScalarConstant(NodeProto node, string name, int inputs)
+        {
+            if (!_initializers.TryGetValue(name, out TensorProto? tensor) || !(tensor.Dims.Count == 0 || (tensor.Dims.Count == 1 && tensor.Dims[0] == 1 && inputs > 1)))
+            {
+                return null;
+            }
+
+            float[] values = Values(node, name);
+            return values.Length == 1 ? values[0] : null;
+        }
+
         private NeuralCore.Layers.Normalization? StandardizationPair(NodeProto first, NodeProto second, int inputs)
         {
             bool forward = first.OpType == "Sub" && second.OpType == "Div", inverted = first.OpType == "Mul" && second.OpType == "Add";

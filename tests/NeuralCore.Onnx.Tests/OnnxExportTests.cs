@@ -99,6 +99,8 @@ public class OnnxExportTests
         ["layer normalization without scale"] = () => [new Dense(9), new LayerNormalization(scale: false), new Dense(4)],
         ["normalization"] = () => [new Normalization([0.5f, -1f, 2f, 0f, 3f, -2f], [4f, 0.25f, 0f, 1f, 9f, 0.01f]), new Dense(9), new Relu(), new Dense(3)],
         ["normalization inverted"] = () => [new Dense(9), new Normalization([0.5f], [2.25f], invert: true), new Dense(3)],
+        ["rescaling"] = () => [new Rescaling(1f / 255), new Dense(9), new Relu(), new Dense(3)],
+        ["rescaling offset"] = () => [new Dense(9), new Rescaling(0.5f, offset: -1f, name: "halve"), new Dense(3)],
         ["softmax"] = () => [new Dense(9), new Softmax()],
         ["dropout"] = () => [new Dense(9), new Dropout(0.5f), new Dense(3)],
         ["noise layers"] = () => [new GaussianNoise(0.2f), new Dense(9), new GaussianDropout(0.3f), new Selu(), new AlphaDropout(0.1f), new Dense(3)],

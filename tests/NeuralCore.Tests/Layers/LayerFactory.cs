@@ -28,6 +28,8 @@ public static class LayerFactory
         SameWidth("relu", n => new Relu(n)),
         SameWidth("relu_options", n => new Relu { MaxValue = 0.5f, NegativeSlope = 0.2f, Threshold = 0.1f }.Built(n)),
         SameWidth("leaky_relu", n => new LeakyRelu(n)),
+        SameWidth("rescaling", n => new Rescaling(1f / 255).Built(n)),
+        SameWidth("rescaling_offset", n => new Rescaling(-1.5f, offset: 0.25f).Built(n)),
         new LayerSpec("p_re_lu", (i, _, _) => new PRelu(i, initialAlpha: 0.25f), (i, _) => i, (i, _) => i),
         new LayerSpec("p_re_lu_shared", (i, _, _) => new PRelu(i, initialAlpha: -0.3f, sharedAlpha: true), (i, _) => i, (_, _) => 1),
         SameWidth("sigmoid", n => new Sigmoid(n)),

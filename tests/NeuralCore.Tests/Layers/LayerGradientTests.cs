@@ -53,7 +53,7 @@ public class LayerGradientTests
 
     public static TheoryData<string> SmoothLayers() =>
         ["sigmoid", "tanh", "gelu", "gelu_approximate", "elu", "silu", "softplus", "softsign", "mish", "dense_no_bias", "dense_sigmoid", "dense_tanh", "dense_softmax",
-            "normalization", "normalization_invert"];
+            "normalization", "normalization_invert", "rescaling", "rescaling_offset"];
 
     [Theory]
     [MemberData(nameof(SmoothLayers))]
