@@ -39,13 +39,20 @@ public static class GradientChecker
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <param name="seed">The seed of <c>R</c>.</param>
     /// <returns>The largest errors.</returns>
-    /// <exception cref="ArgumentException">The input does not hold exactly <paramref name="batch"/> rows of the layer's inputs.</exception>
+    /// <exception cref="ArgumentException">The layer is not built, or the input does not hold exactly <paramref name="batch"/> rows of the layer's inputs.</exception>
     /// <exception cref="InvalidOperationException">The layer draws noise in training and its noise is not frozen (<see cref="NoiseLayer.FreezeNoise"/>).</exception>
     public static GradientCheckResult CheckLayer(ILayer layer, ReadOnlySpan<float> input, int batch,
         float step = 1e-2f, double floor = 1e-3, ulong seed = 0)
     {
         ArgumentNullException.ThrowIfNull(layer);
         CheckSettings(batch, step, floor);
+        if (!layer.IsBuilt)
+        {
+            // Its input size read 0, and the input was refused as "8 more than the rows hold" (a doc example ran into it).
+            throw new ArgumentException(
+                $"Layer '{(layer is Layer unbuilt ? unbuilt.Label : layer.Name)}' ({layer.TypeId}) is not built: call Build(inputSize, seed) first, or check it in a model, whose layers are built as they are added.", nameof(layer));
+        }
+
         if (layer is NoiseLayer { RandomInTraining: true, FreezeNoise: false } noisy)
         {
             // Every evaluation would draw new noise: the differences would be of another function, and the errors noise.

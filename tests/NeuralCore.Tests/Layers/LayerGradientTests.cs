@@ -274,6 +274,9 @@ public class LayerGradientTests
     {
         // A longer span had its first rows checked without a word; a short one to CheckModel failed in a bare slice.
         var dense = new Dense(5);
+        var unbuilt = Assert.Throws<ArgumentException>(() => GradientChecker.CheckLayer(dense, Seeded.Uniform(9, 1), 3));
+        Assert.Equal("layer", unbuilt.ParamName);
+        Assert.StartsWith("Layer 'dense' (Dense) is not built: call Build(inputSize, seed) first", unbuilt.Message, StringComparison.Ordinal);
         dense.Build(3, seed: 1);
         var longer = Assert.Throws<ArgumentException>(() => GradientChecker.CheckLayer(dense, Seeded.Uniform(16, 1), 3));
         Assert.Equal("input", longer.ParamName);
