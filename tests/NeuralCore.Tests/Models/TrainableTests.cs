@@ -57,6 +57,22 @@ public sealed class TrainableTests : IDisposable
     }
 
     [Fact]
+    public void A_frozen_first_layer_of_an_mnist_sized_model_comes_back_bitwise_from_fit()
+    {
+        // Fit keeps a first layer of this size in its products' panel order during an epoch's steps, with the
+        // optimizer's state; a frozen one goes there and back untouched.
+        var model = new Sequential(784, seed: 4).Add(new Dense(128)).Add(new Relu()).Add(new Dense(10));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        ((Layer)model.Layers[0]).Trainable = false;
+        float[] before = model.Layers[0].Parameters.ToArray(), head = model.Layers[2].Parameters.ToArray();
+        float[] x = Seeded.Uniform(256 * 784, 8, 1f);
+        int[] y = [.. Enumerable.Range(0, 256).Select(i => i % 10)];
+        model.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 64 });
+        Assert.Equal(before, model.Layers[0].Parameters.ToArray());
+        Assert.NotEqual(head, model.Layers[2].Parameters.ToArray());
+    }
+
+    [Fact]
     public void A_global_clip_norm_measures_the_trainable_gradients_only()
     {
         // One SGD step of lr 0.5 with the global norm clipped to 0.01: the head moves by its gradient scaled by
