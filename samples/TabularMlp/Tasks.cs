@@ -46,7 +46,7 @@ internal static class Tasks
         Dataset scaledTrain = Scaled(train, x, y), scaledTest = Scaled(test, x, y);
 
         var results = new List<ModelResult>();
-        float mean = y.Means[0];
+        float mean = (float)y.Means[0];
         float[] baseline = [.. Enumerable.Repeat(mean, test.Count)];
         results.Add(new ModelResult("mean predictor", "predicts the training targets' mean", Regression(baseline, test.Targets), 0, 0));
 
@@ -294,11 +294,11 @@ internal static class Tasks
             }
 
             Standardizer y = Standardizer.Fit(train.Targets, 1);
-            float mean = y.Means[0];
+            float mean = (float)y.Means[0];
             // The layer holds the variance, the square of the scale, as a float: squared exactly in double, it is
             // refused by the label's name when float32 cannot hold it (a scale above about 1.8E+19), where the float
             // square became Infinity and Normalization's refusal named only "Feature 0".
-            double variance = (double)y.Scales[0] * y.Scales[0];
+            double variance = y.Scales[0] * y.Scales[0];
             if (float.IsInfinity((float)variance))
             {
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,

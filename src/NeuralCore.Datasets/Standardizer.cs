@@ -6,35 +6,38 @@ namespace NeuralCore.Data;
 /// Scales each column to zero mean and unit variance with statistics taken from training data, scikit-learn's
 /// <c>StandardScaler</c>: <c>x' = (x - mean) / std</c>, std the population standard deviation (a constant column is
 /// only centred). Fit it on the training split only, then apply it to every split, so no test data leaks into training.
+/// The statistics are kept in double precision, as scikit-learn's <c>mean_</c> and <c>scale_</c>: a mean rounded to
+/// float32 is off by up to half a float32 step of the values, which shifts every standardized value of a column whose
+/// spread is a few such steps (values near 1e6 with a spread of 0.1) by a sizeable part of a standard deviation.
 /// </summary>
 /// <remarks>
 /// To scale data in another process as in training (a model served after it was trained), save <see cref="Means"/> and
-/// <see cref="Scales"/> with the model, written so that they read back exactly (<c>float.ToString("R",
+/// <see cref="Scales"/> with the model, written so that they read back exactly (<c>double.ToString("R",
 /// CultureInfo.InvariantCulture)</c>, or the raw bits), and rebuild the standardizer with
 /// <see cref="FromStatistics"/>: it then transforms bit for bit as the fitted one.
 /// <code>
 /// File.WriteAllLines("scaler.txt", [string.Join(',', s.Means.Select(m => m.ToString("R", CultureInfo.InvariantCulture))),
 ///                                   string.Join(',', s.Scales.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))]);
-/// float[][] rows = [.. File.ReadAllLines("scaler.txt").Select(l => l.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray())];
+/// double[][] rows = [.. File.ReadAllLines("scaler.txt").Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())];
 /// Standardizer again = Standardizer.FromStatistics(rows[0], rows[1]);
 /// </code>
 /// </remarks>
 public sealed class Standardizer
 {
-    private readonly float[] _means;
-    private readonly float[] _scales;
+    private readonly double[] _means;
+    private readonly double[] _scales;
 
-    private Standardizer(float[] means, float[] scales)
+    private Standardizer(double[] means, double[] scales)
     {
         _means = means;
         _scales = scales;
     }
 
-    /// <summary>The mean of each column.</summary>
-    public IReadOnlyList<float> Means => _means;
+    /// <summary>The mean of each column, in double precision (scikit-learn's <c>mean_</c>).</summary>
+    public IReadOnlyList<double> Means => Array.AsReadOnly(_means);
 
-    /// <summary>The standard deviation of each column (1 for a constant column).</summary>
-    public IReadOnlyList<float> Scales => _scales;
+    /// <summary>The population standard deviation of each column, in double precision (scikit-learn's <c>scale_</c>; 1 for a constant column).</summary>
+    public IReadOnlyList<double> Scales => Array.AsReadOnly(_scales);
 
     /// <summary>Takes each column's mean and standard deviation from <c>[rows, columns]</c> data, in double precision.</summary>
     /// <param name="data">The training data, row-major; at least one row.</param>
@@ -67,27 +70,29 @@ public sealed class Standardizer
             }
         }
 
-        float[] means = new float[columns], scales = new float[columns];
+        double[] means = new double[columns], scales = new double[columns];
         for (int c = 0; c < columns; c++)
         {
-            means[c] = (float)(sum[c] / rows);
+            // Kept in double: rounded to float32, the mean of values near 1e6 (a float32 step of 0.0625) was off by up
+            // to 0.03, and a column of them spread by 0.03 was standardized 0.7 too high or low.
+            means[c] = sum[c] / rows;
         }
 
         for (int r = 0; r < rows; r++)
         {
             for (int c = 0; c < columns; c++)
             {
-                double d = data[(r * columns) + c] - (sum[c] / rows);
+                double d = data[(r * columns) + c] - means[c];
                 squares[c] += d * d;
             }
         }
 
         for (int c = 0; c < columns; c++)
         {
-            // Tested in float32: a deviation below the smallest float (values a subnormal apart) rounded to a scale of
-            // 0, and Transform divided by it.
-            float std = (float)Math.Sqrt(squares[c] / rows);
-            scales[c] = std > 0 ? std : 1f;
+            // Tested in float32: a deviation below the smallest float (values a subnormal apart) is a constant
+            // column's, as before the statistics were kept in double; divided by it, any other value overflows float32.
+            double std = Math.Sqrt(squares[c] / rows);
+            scales[c] = (float)std > 0 ? std : 1;
         }
 
         return new Standardizer(means, scales);
@@ -95,7 +100,7 @@ public sealed class Standardizer
 
     /// <summary>
     /// Rebuilds a standardizer from statistics saved from <see cref="Means"/> and <see cref="Scales"/> (or computed
-    /// elsewhere, such as scikit-learn's <c>mean_</c> and <c>scale_</c>).
+    /// elsewhere, such as scikit-learn's <c>mean_</c> and <c>scale_</c>, which are double precision too).
     /// </summary>
     /// <param name="means">The mean of each column; finite.</param>
     /// <param name="scales">The standard deviation of each column, as many as <paramref name="means"/>; finite and positive (1 for a constant column).</param>
@@ -104,7 +109,7 @@ public sealed class Standardizer
     /// There are no columns, the lengths differ, a mean is not finite, or a scale is not finite and positive (the
     /// argument, column and value are named).
     /// </exception>
-    public static Standardizer FromStatistics(ReadOnlySpan<float> means, ReadOnlySpan<float> scales)
+    public static Standardizer FromStatistics(ReadOnlySpan<double> means, ReadOnlySpan<double> scales)
     {
         if (means.IsEmpty)
         {
@@ -118,13 +123,13 @@ public sealed class Standardizer
 
         for (int c = 0; c < means.Length; c++)
         {
-            if (!float.IsFinite(means[c]))
+            if (!double.IsFinite(means[c]))
             {
                 throw new ArgumentException($"Expected finite means. Received: column {c} = {means[c].ToString(CultureInfo.InvariantCulture)}.", nameof(means));
             }
 
             // Negated so that NaN is refused too; a zero scale would divide by zero (Fit gives a constant column 1).
-            if (!(scales[c] > 0) || !float.IsFinite(scales[c]))
+            if (!(scales[c] > 0) || !double.IsFinite(scales[c]))
             {
                 throw new ArgumentException($"Expected finite positive scales. Received: column {c} = {scales[c].ToString(CultureInfo.InvariantCulture)}.", nameof(scales));
             }
@@ -176,10 +181,10 @@ public sealed class Standardizer
         }
     }
 
-    // In double, as Fit computed the statistics: (3e38 - (-3e38)) overflows float32.
-    private float Scaled(float x, int c) => (float)((x - (double)_means[c]) / _scales[c]);
+    // In double, as the statistics: (3e38 - (-3e38)) overflows float32.
+    private float Scaled(float x, int c) => (float)((x - _means[c]) / _scales[c]);
 
-    private float Unscaled(float x, int c) => (float)((x * (double)_scales[c]) + _means[c]);
+    private float Unscaled(float x, int c) => (float)((x * _scales[c]) + _means[c]);
 
     private void CheckResult(float x, float result, int i, string what, string paramName)
     {

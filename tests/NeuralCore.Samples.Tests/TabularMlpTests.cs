@@ -133,9 +133,9 @@ public class TabularMlpTests
     {
         float[] train = [1, 10, 3, 10, 5, 10];
         Standardizer s = Standardizer.Fit(train, 2);
-        Assert.Equal([3f, 10f], s.Means);
-        Assert.Equal(MathF.Sqrt(8f / 3), s.Scales[0], 1e-6f);
-        Assert.Equal(1f, s.Scales[1]); // a constant column is only centred
+        Assert.Equal([3.0, 10.0], s.Means);
+        Assert.Equal(Math.Sqrt(8.0 / 3), s.Scales[0], 1e-12);
+        Assert.Equal(1.0, s.Scales[1]); // a constant column is only centred
         float[] copy = (float[])train.Clone();
         s.Transform(copy);
         Assert.Equal(0f, copy[2 + 0], 1e-6f);
