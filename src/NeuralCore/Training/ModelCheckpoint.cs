@@ -13,8 +13,8 @@ namespace NeuralCore.Training;
 /// and <see cref="InitialValueThreshold"/> (a NaN never does). As in Keras, the best value is kept from one <c>Fit</c> to
 /// the next that the same callback is given to (a training resumed with <see cref="FitOptions.InitialEpoch"/> replaces
 /// the best file only with a better model); a new callback starts afresh. The path may name values of the epoch in braces, with a
-/// .NET format or Keras's (Python's) <c>d</c>, <c>f</c>, <c>e</c>, <c>g</c> and <c>%</c> specifications, the last two
-/// with Python's rules (<c>.4g</c>: 4 significant digits, trailing zeros dropped, 1e-05 below 1e-4; <c>.2%</c>: times
+/// .NET format or Keras's (Python's) <c>d</c>, <c>f</c>, <c>e</c>, <c>g</c> and <c>%</c> specifications, the last three
+/// with Python's rules (<c>.2e</c>: rounded from the exact value, ties to even, 2.67e+00 for 2.675; <c>.4g</c>: 4 significant digits, trailing zeros dropped, 1e-05 below 1e-4; <c>.2%</c>: times
 /// 100, 2 decimals, then %): <c>model-{epoch:000}-{val_accuracy:0.0000}.ncm</c>,
 /// <c>weights.{epoch:02d}-{val_loss:.2f}.ncm</c> and <c>weights.{epoch:02d}-{val_loss:.4g}-{val_accuracy:.2%}.ncm</c>
 /// all work; without any, each save replaces the last. NaN and infinities are written NaN and Infinity, not Python's
@@ -227,9 +227,9 @@ public sealed partial class ModelCheckpoint : Callback
         });
 
     /// <summary>
-    /// A value as a placeholder's format writes it, or null for a format that is neither: Python's <c>[0][width]d</c>,
-    /// <c>.Nf</c> and <c>.Ne</c> (Keras's examples) through their .NET formats, Python's <c>.Ng</c> and <c>.N%</c> by
-    /// <see cref="PythonGeneral"/> and <see cref="PythonPercent"/>, or a .NET numeric format. A width is accepted but,
+    /// A value as a placeholder's format writes it, or null for a format that is neither: Python's <c>[0][width]d</c>
+    /// and <c>.Nf</c> (Keras's examples) through their .NET formats, Python's <c>.Ne</c>, <c>.Ng</c> and <c>.N%</c> by
+    /// <see cref="PythonExponent"/>, <see cref="PythonGeneral"/> and <see cref="PythonPercent"/>, or a .NET numeric format. A width is accepted but,
     /// except by <c>d</c> (which pads with zeros), ignored; N defaults to 6, as in Python.
     /// </summary>
     internal static string? FormatValue(double value, string format)
@@ -246,7 +246,7 @@ public sealed partial class ModelCheckpoint : Callback
             {
                 "d" => value.ToString(new string('0', Math.Max(1, width)), CultureInfo.InvariantCulture),
                 "f" => value.ToString("F" + precision.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
-                "e" => value.ToString("0." + new string('0', precision) + "e+00", CultureInfo.InvariantCulture),
+                "e" => PythonExponent(value, precision),
                 "g" => PythonGeneral(value, precision),
                 _ => PythonPercent(value, precision),
             };
@@ -267,6 +267,27 @@ public sealed partial class ModelCheckpoint : Callback
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Python's <c>format(value, ".{precision}e")</c>: one digit, a point and <paramref name="precision"/> decimals (no
+    /// point for 0), rounded from the exact binary value with ties to even, then the exponent with its sign and at least
+    /// two digits (<c>2.67e+00</c>, <c>1e-05</c>, <c>1.00e+100</c>). NaN and infinities as the other formats write them.
+    /// </summary>
+    internal static string PythonExponent(double value, int precision)
+    {
+        if (!double.IsFinite(value))
+        {
+            return value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        // .NET's E rounds the exact binary value, ties to even, as CPython does ("-d.ddE+ddd"). The custom format
+        // 0.00e+00 rounded the value's 15-digit decimal form instead: 2.675 (2.67499…) in .2e gave 2.68e+00, Python's
+        // 2.67e+00.
+        string scientific = value.ToString("E" + precision.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        int e = scientific.IndexOf('E', StringComparison.Ordinal);
+        int exponent = int.Parse(scientific.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        return scientific[..e] + (exponent < 0 ? "e-" : "e+") + Math.Abs(exponent).ToString("00", CultureInfo.InvariantCulture);
     }
 
     /// <summary>

@@ -196,13 +196,16 @@ public sealed class ProgressLogger : Callback
     private static void Append(StringBuilder text, string name, double value) =>
         text.Append(" - ").Append(name).Append(": ").Append(Format(value));
 
+    // F and E round the exact binary value; the custom formats 0.0000 and 0.0000e+00 rounded its 15-digit decimal form,
+    // so 1.00105 (1.00104999…) printed 1.0011 where Keras prints 1.0010.
     /// <summary>
     /// A value as Keras's <c>Progbar</c> prints it: four decimals above 1e-3 in magnitude, otherwise four decimals of
-    /// exponent form (0 too: Keras prints <c>0.0000e+00</c>); NaN and the infinities as .NET writes them.
+    /// exponent form (0 too: Keras prints <c>0.0000e+00</c>), rounded from the exact value with ties to even as Python's
+    /// <c>.4f</c> and <c>.4e</c> do; NaN and the infinities as .NET writes them.
     /// </summary>
     internal static string Format(double value) => Math.Abs(value) > 1e-3 || !double.IsFinite(value)
-        ? value.ToString("0.0000", CultureInfo.InvariantCulture)
-        : value.ToString("0.0000e+00", CultureInfo.InvariantCulture);
+        ? value.ToString("F4", CultureInfo.InvariantCulture)
+        : ModelCheckpoint.PythonExponent(value, 4);
 
     /// <summary>The training values first (loss, then metrics), then the validation ones in the same order.</summary>
     private static IEnumerable<KeyValuePair<string, double>> Ordered(IReadOnlyDictionary<string, double> values) =>

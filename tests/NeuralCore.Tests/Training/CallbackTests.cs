@@ -47,6 +47,11 @@ public sealed class CallbackTests : IDisposable
     [InlineData(2.46e-5, "2.4600e-05")]
     [InlineData(0.0, "0.0000e+00")]
     [InlineData(double.NaN, "NaN")]
+    // Python rounds the exact binary value: 1.00105 is 1.00104999…, 1.00015e-4 is 1.00014999…e-4 (the custom formats
+    // 0.0000 and 0.0000e+00 rounded their 15-digit decimal forms up).
+    [InlineData(1.00105, "1.0010")]
+    [InlineData(1.00015e-4, "1.0001e-04")]
+    [InlineData(-0.0, "-0.0000e+00")]
     public void Values_print_as_kerass_progress_bar_prints_them(double value, string expected) =>
         // Keras's Progbar: f"{avg:.4f}" if abs(avg) > 1e-3 else f"{avg:.4e}".
         Assert.Equal(expected, ProgressLogger.Format(value));

@@ -59,6 +59,49 @@ public sealed class ModelCheckpointFormatTests
         Assert.Empty(wrong);
     }
 
+    // format(value, spec) in CPython 3.11.7 for each of ExponentSpecs, pasted from this script's output:
+    // SPECS = ["e", ".0e", ".2e", ".4e", "03.1e"]
+    // for v in [2.675, 0.00015, 1.2345678901234568e+17, 5e-324, -0.0, 0.0, 1e22, 1e100, 9.9999995, -1.5, 0.5, 123456.0]:
+    //     print('(%r, [%s]),' % (v, ', '.join('"' + format(v, s) + '"' for s in SPECS)))
+    private static readonly string[] ExponentSpecs = ["e", ".0e", ".2e", ".4e", "03.1e"];
+
+    private static readonly (double Value, string[] Expected)[] PythonExponent =
+    [
+        (2.675, ["2.675000e+00", "3e+00", "2.67e+00", "2.6750e+00", "2.7e+00"]),
+        (0.00015, ["1.500000e-04", "1e-04", "1.50e-04", "1.5000e-04", "1.5e-04"]),
+        (1.2345678901234568e+17, ["1.234568e+17", "1e+17", "1.23e+17", "1.2346e+17", "1.2e+17"]),
+        (5e-324, ["4.940656e-324", "5e-324", "4.94e-324", "4.9407e-324", "4.9e-324"]),
+        (-0.0, ["-0.000000e+00", "-0e+00", "-0.00e+00", "-0.0000e+00", "-0.0e+00"]),
+        (0.0, ["0.000000e+00", "0e+00", "0.00e+00", "0.0000e+00", "0.0e+00"]),
+        (1e+22, ["1.000000e+22", "1e+22", "1.00e+22", "1.0000e+22", "1.0e+22"]),
+        (1e+100, ["1.000000e+100", "1e+100", "1.00e+100", "1.0000e+100", "1.0e+100"]),
+        (9.9999995, ["9.999999e+00", "1e+01", "1.00e+01", "1.0000e+01", "1.0e+01"]),
+        (-1.5, ["-1.500000e+00", "-2e+00", "-1.50e+00", "-1.5000e+00", "-1.5e+00"]),
+        (0.5, ["5.000000e-01", "5e-01", "5.00e-01", "5.0000e-01", "5.0e-01"]),
+        (123456.0, ["1.234560e+05", "1e+05", "1.23e+05", "1.2346e+05", "1.2e+05"]),
+    ];
+
+    [Fact]
+    public void Checkpoint_format_e_writes_what_pythons_format_writes()
+    {
+        // The custom format 0.00e+00 rounded the value's 15-digit decimal form: 2.675 (2.67499…) in .2e was 2.68e+00,
+        // Python's 2.67e+00 (and 1.2345678901234568e+17 in e, 1.234570e+17).
+        var wrong = new List<string>();
+        foreach (var (value, expected) in PythonExponent)
+        {
+            for (int i = 0; i < ExponentSpecs.Length; i++)
+            {
+                string? actual = ModelCheckpoint.FormatValue(value, ExponentSpecs[i]);
+                if (actual != expected[i])
+                {
+                    wrong.Add($"format({value:R}, '{ExponentSpecs[i]}'): Python {expected[i]}, got {actual}");
+                }
+            }
+        }
+
+        Assert.Empty(wrong);
+    }
+
     [Fact]
     public void Checkpoint_formats_g_and_percent_write_non_finite_values_as_f_and_e_do()
     {
