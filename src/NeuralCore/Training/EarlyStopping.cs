@@ -5,7 +5,8 @@ namespace NeuralCore.Training;
 /// <summary>
 /// Stops training when a monitored metric has stopped improving, as Keras 3's <c>EarlyStopping</c>: after each epoch
 /// from <see cref="StartFromEpoch"/> on, the metric counts as improved when it beats the best so far by more than
-/// <see cref="MinDelta"/> (a NaN never does); after <see cref="Patience"/> epochs without improvement (or, with a
+/// <see cref="MinDelta"/>; the first monitored epoch is the first best whatever its value (an infinity too), unless it
+/// is NaN: a NaN never improves (Keras takes a NaN first value as its best, after which no value can beat it); after <see cref="Patience"/> epochs without improvement (or, with a
 /// <see cref="Baseline"/>, without beating it too) training stops. With <see cref="RestoreBestWeights"/>, the parameters
 /// of the best epoch (and the running statistics of its batch normalizations) are put back when training ends, whether it stopped early or ran all its epochs (Keras 3; Keras 2
 /// restored only on an early stop).
@@ -13,7 +14,7 @@ namespace NeuralCore.Training;
 public sealed class EarlyStopping : Callback
 {
     private float[]? _bestWeights;
-    private double _best;
+    private double? _best;
     private int _wait;
     private int _keptEpoch;
 
@@ -88,7 +89,7 @@ public sealed class EarlyStopping : Callback
     {
         ArgumentNullException.ThrowIfNull(context);
         Monitoring.CheckReported(context, Monitor, nameof(EarlyStopping));
-        _best = Maximize ? double.NegativeInfinity : double.PositiveInfinity;
+        _best = null;
         _wait = 0;
         _bestWeights = null;
         BestEpoch = 0;
@@ -175,8 +176,7 @@ public sealed class EarlyStopping : Callback
         RestoredEpoch = _keptEpoch;
     }
 
-    private bool Improves(double value, double reference) =>
-        Maximize ? value > reference + MinDelta : value < reference - MinDelta;
+    private bool Improves(double value, double? reference) => Monitoring.Improves(value, reference, Maximize, MinDelta);
 
     private void Keep(TrainingContext context, int epoch)
     {

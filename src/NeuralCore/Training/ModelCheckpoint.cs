@@ -10,7 +10,8 @@ namespace NeuralCore.Training;
 /// <summary>
 /// Saves the model (<see cref="ModelFile.Save"/>, atomically) after epochs, as Keras's <c>ModelCheckpoint</c>: after
 /// every epoch, or with <see cref="SaveBestOnly"/> only after an epoch whose monitored value beats every earlier one
-/// and <see cref="InitialValueThreshold"/> (a NaN never does). As in Keras, the best value is kept from one <c>Fit</c> to
+/// and <see cref="InitialValueThreshold"/> (without a threshold the first epoch saves whatever its value, an infinity too,
+/// as in Keras; a NaN never does, where Keras saves a NaN first value and then nothing more). As in Keras, the best value is kept from one <c>Fit</c> to
 /// the next that the same callback is given to (a training resumed with <see cref="FitOptions.InitialEpoch"/> replaces
 /// the best file only with a better model); a new callback starts afresh. The path may name values of the epoch in braces, with a
 /// .NET format or Keras's (Python's) <c>d</c>, <c>f</c>, <c>e</c>, <c>g</c> and <c>%</c> specifications, the last three
@@ -25,7 +26,7 @@ public sealed partial class ModelCheckpoint : Callback
 {
     private readonly string _template;
     private readonly string[] _placeholders;
-    private double _best;
+    private double? _best;
 
     /// <summary>Creates the callback.</summary>
     /// <param name="path">The file to write, with optional <c>{epoch}</c> and <c>{metric:format}</c> placeholders; its folder is created if needed.</param>
@@ -85,7 +86,7 @@ public sealed partial class ModelCheckpoint : Callback
         InitialValueThreshold = initialValueThreshold;
         // Once, not at each Fit: as in Keras, a callback given to a later Fit that resumes the training saves only what
         // beats the best of the earlier ones (reset at each Fit, the resumed Fit's first epoch replaced a better file).
-        _best = initialValueThreshold ?? (Monitoring.Maximizes(monitor, mode) ? double.NegativeInfinity : double.PositiveInfinity);
+        _best = initialValueThreshold;
     }
 
     /// <summary>With <see cref="SaveBestOnly"/>, the value to beat before the first save, or null.</summary>
@@ -185,7 +186,7 @@ public sealed partial class ModelCheckpoint : Callback
                 return;
             }
 
-            bool improved = Monitoring.Maximizes(Monitor, Mode) ? value > _best : value < _best;
+            bool improved = Monitoring.Improves(value, _best, Monitoring.Maximizes(Monitor, Mode), minDelta: 0);
             if (!improved)
             {
                 return;

@@ -42,6 +42,16 @@ internal static class Monitoring
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Expected Auto, Min or Max."),
     };
 
+    /// <summary>
+    /// Keras's <c>MonitorCallback._is_improvement</c>: with no reference yet (no best, no threshold), any value but NaN
+    /// (an infinity too: Keras's first value is its best whatever it is; a NaN, which Keras also takes, would leave no
+    /// later value able to improve on it); otherwise a value beyond the reference by more than
+    /// <paramref name="minDelta"/> in the direction of <paramref name="maximize"/> (a NaN never is).
+    /// </summary>
+    public static bool Improves(double value, double? reference, bool maximize, double minDelta) => reference is not { } r
+        ? !double.IsNaN(value)
+        : maximize ? value > r + minDelta : value < r - minDelta;
+
     /// <summary>Before training: throws when the epochs will not report <paramref name="monitor"/>, saying how to get it.</summary>
     public static void CheckReported(TrainingContext context, string monitor, string callback)
     {

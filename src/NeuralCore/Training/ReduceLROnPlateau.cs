@@ -6,11 +6,13 @@ namespace NeuralCore.Training;
 /// <summary>
 /// Keras's <c>ReduceLROnPlateau</c>: after each epoch, when the monitored value has not improved by more than
 /// <see cref="MinDelta"/> for <see cref="Patience"/> epochs, the learning rate is multiplied by <see cref="Factor"/>
-/// (never below <see cref="MinLearningRate"/>), then <see cref="Cooldown"/> epochs pass before counting again.
+/// (never below <see cref="MinLearningRate"/>), then <see cref="Cooldown"/> epochs pass before counting again. The
+/// first epoch is the first best whatever its value (an infinity too), unless it is NaN: a NaN never improves (Keras
+/// takes a NaN first value as its best, after which no value can beat it).
 /// </summary>
 public sealed class ReduceLROnPlateau : Callback
 {
-    private double _best;
+    private double? _best;
     private int _wait;
     private readonly List<string> _reductions = [];
     private int _cooldownLeft;
@@ -72,7 +74,7 @@ public sealed class ReduceLROnPlateau : Callback
     {
         ArgumentNullException.ThrowIfNull(context);
         Monitoring.CheckReported(context, Monitor, nameof(ReduceLROnPlateau));
-        _best = Maximize ? double.NegativeInfinity : double.PositiveInfinity;
+        _best = null;
         _wait = 0;
         _cooldownLeft = 0;
     }
@@ -95,7 +97,7 @@ public sealed class ReduceLROnPlateau : Callback
             _wait = 0;
         }
 
-        bool improved = Maximize ? value > _best + MinDelta : value < _best - MinDelta;
+        bool improved = Monitoring.Improves(value, _best, Maximize, MinDelta);
         if (improved)
         {
             _best = value;

@@ -529,6 +529,48 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void The_first_monitored_value_is_the_first_best_even_when_infinite_as_in_keras()
+    {
+        // Keras's best starts as None, so its first value is the best whatever it is (_is_improvement returns True).
+        // Starting from +inf here made an infinite first value no improvement: EarlyStopping's patience ran out one
+        // epoch early with no best epoch, ReduceLROnPlateau reduced one epoch early, and a best-only ModelCheckpoint
+        // did not save the first epoch.
+        var stopper = new EarlyStopping("val_loss", patience: 2);
+        double inf = double.PositiveInfinity;
+        Assert.Equal(3, StopsAt(stopper, inf, inf, inf, inf, inf));
+        Assert.Equal(1, stopper.BestEpoch);
+
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        var sgd = new Sgd(1f);
+        model.Compile(new SoftmaxCrossEntropy(), sgd);
+        var context = new TrainingContext(model, 3, 1, 32, new History(), ["loss"]);
+        var plateau = new ReduceLROnPlateau("loss", factor: 0.5f, patience: 2);
+        plateau.OnTrainBegin(context);
+        var rates = new List<float>();
+        for (int epoch = 1; epoch <= 3; epoch++)
+        {
+            plateau.OnEpochEnd(new EpochMetrics(epoch, inf, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = inf } }, context);
+            rates.Add(sgd.LearningRate);
+        }
+
+        Assert.Equal([1f, 1f, 0.5f], rates);
+
+        var checkpoint = new ModelCheckpoint(Path.Combine(_folder, "best-{epoch}.ncm"), monitor: "loss", saveBestOnly: true);
+        checkpoint.OnTrainBegin(context);
+        checkpoint.OnEpochEnd(new EpochMetrics(1, inf, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = inf } }, context);
+        Assert.Equal(1, checkpoint.BestEpoch);
+        Assert.Equal("best-1.ncm", Path.GetFileName(checkpoint.LastSavedPath));
+
+        // A NaN is still never the best (Keras would take it, and then nothing could beat it).
+        var nan = new ModelCheckpoint(Path.Combine(_folder, "nan-{epoch}.ncm"), monitor: "loss", saveBestOnly: true);
+        nan.OnTrainBegin(context);
+        nan.OnEpochEnd(new EpochMetrics(1, double.NaN, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = double.NaN } }, context);
+        Assert.Null(nan.LastSavedPath);
+        nan.OnEpochEnd(new EpochMetrics(2, 0.5, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = 0.5 } }, context);
+        Assert.Equal(2, nan.BestEpoch);
+    }
+
+    [Fact]
     public void Null_callbacks_and_bad_verbosity_are_refused_by_name()
     {
         var (model, data) = Setup();
