@@ -21,7 +21,7 @@ public sealed class EarlyStopping : Callback
     /// <summary>Creates the callback.</summary>
     /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c> (<c>val_accuracy</c>, <c>val_mae</c>, …). Accuracy and R² are maximized, the others minimized (Keras's <c>mode="auto"</c>).</param>
     /// <param name="patience">Epochs without improvement before stopping; non-negative.</param>
-    /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
+    /// <param name="minDelta">The amount by which a value must beat the best to count as an improvement, computed as Keras computes it (<c>value - minDelta &gt; best</c> when maximizing, <c>value + minDelta &lt; best</c> when minimizing); non-negative (Keras takes the absolute value of a negative one; here it is refused).</param>
     /// <param name="restoreBestWeights">Whether to put the best epoch's parameters back when training ends.</param>
     /// <param name="mode">Whether the value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>
     /// <param name="baseline">A value the monitored one must also beat for the patience to start over (Keras's <c>baseline</c>), or null.</param>

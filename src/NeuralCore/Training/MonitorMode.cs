@@ -46,11 +46,15 @@ internal static class Monitoring
     /// Keras's <c>MonitorCallback._is_improvement</c>: with no reference yet (no best, no threshold), any value but NaN
     /// (an infinity too: Keras's first value is its best whatever it is; a NaN, which Keras also takes, would leave no
     /// later value able to improve on it); otherwise a value beyond the reference by more than
-    /// <paramref name="minDelta"/> in the direction of <paramref name="maximize"/> (a NaN never is).
+    /// <paramref name="minDelta"/> in the direction of <paramref name="maximize"/> (a NaN never is), computed as Keras
+    /// computes it: <c>value - minDelta &gt; reference</c> when maximizing, <c>value + minDelta &lt; reference</c> when
+    /// minimizing, in double (Keras's NumPy backend; its TensorFlow and JAX backends compare in float32).
     /// </summary>
+    // Keras's arithmetic, not reference ± minDelta: the two round differently at a change of exactly minDelta (0.4 to
+    // 0.3 with a delta of 0.1: 0.3 + 0.1 < 0.4 is false in every Keras backend, 0.3 < 0.4 - 0.1 was true here).
     public static bool Improves(double value, double? reference, bool maximize, double minDelta) => reference is not { } r
         ? !double.IsNaN(value)
-        : maximize ? value > r + minDelta : value < r - minDelta;
+        : maximize ? value - minDelta > r : value + minDelta < r;
 
     /// <summary>Before training: throws when the epochs will not report <paramref name="monitor"/>, saying how to get it.</summary>
     public static void CheckReported(TrainingContext context, string monitor, string callback)

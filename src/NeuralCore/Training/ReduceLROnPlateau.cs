@@ -21,7 +21,7 @@ public sealed class ReduceLROnPlateau : Callback
     /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c>; accuracy and R² are maximized, the others minimized.</param>
     /// <param name="factor">The factor applied to the rate, in (0, 1).</param>
     /// <param name="patience">Epochs without improvement before a reduction; non-negative.</param>
-    /// <param name="minDelta">The smallest change that counts as an improvement; non-negative.</param>
+    /// <param name="minDelta">The amount by which a value must beat the best to count as an improvement, computed as Keras computes it (<c>value - minDelta &gt; best</c> when maximizing, <c>value + minDelta &lt; best</c> when minimizing); non-negative (Keras takes the absolute value of a negative one; here it is refused).</param>
     /// <param name="cooldown">Epochs to wait after a reduction before counting again; non-negative.</param>
     /// <param name="minLearningRate">The lowest rate; non-negative.</param>
     /// <param name="mode">Whether the value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>

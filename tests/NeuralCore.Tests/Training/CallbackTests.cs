@@ -571,6 +571,29 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void Min_delta_is_applied_with_kerass_arithmetic()
+    {
+        // Keras: monitor_op(current - min_delta, best), min_delta negated in min mode, so 0.4 to 0.3 with a delta of 0.1
+        // is 0.3 + 0.1 < 0.4: false (in double, and in float32 as TensorFlow and JAX compare), no improvement. Computed
+        // as 0.3 < 0.4 - 0.1 (0.30000000000000004) it was one: EarlyStopping stopped an epoch late, ReduceLROnPlateau
+        // did not reduce.
+        Assert.Equal(2, StopsAt(new EarlyStopping("val_loss", patience: 1, minDelta: 0.1), 0.4, 0.3, 0.3));
+
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        var sgd = new Sgd(1f);
+        model.Compile(new SoftmaxCrossEntropy(), sgd);
+        var context = new TrainingContext(model, 2, 1, 32, new History(), ["loss"]);
+        var plateau = new ReduceLROnPlateau("loss", factor: 0.5f, patience: 1, minDelta: 0.1);
+        plateau.OnTrainBegin(context);
+        foreach ((int epoch, double loss) in new[] { (1, 0.4), (2, 0.3) })
+        {
+            plateau.OnEpochEnd(new EpochMetrics(epoch, loss, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = loss } }, context);
+        }
+
+        Assert.Equal(0.5f, sgd.LearningRate);
+    }
+
+    [Fact]
     public void Null_callbacks_and_bad_verbosity_are_refused_by_name()
     {
         var (model, data) = Setup();
