@@ -18,7 +18,8 @@ namespace NeuralCore.Training;
 /// with Python's rules (<c>.2e</c>: rounded from the exact value, ties to even, 2.67e+00 for 2.675; <c>.4g</c>: 4 significant digits, trailing zeros dropped, 1e-05 below 1e-4; <c>.2%</c>: times
 /// 100, 2 decimals, then %): <c>model-{epoch:000}-{val_accuracy:0.0000}.ncm</c>,
 /// <c>weights.{epoch:02d}-{val_loss:.2f}.ncm</c> and <c>weights.{epoch:02d}-{val_loss:.4g}-{val_accuracy:.2%}.ncm</c>
-/// all work; without any, each save replaces the last. NaN and infinities are written NaN and Infinity, not Python's
+/// all work; without any, each save replaces the last. A value without a format is written as Python's <c>str</c>
+/// writes it (<c>3.0</c>, <c>1e-05</c>), as in Keras. NaN and infinities are written NaN and Infinity, not Python's
 /// nan and inf. A placeholder for a value the training does not report is an error before the first epoch, not a file
 /// named "NaN".
 /// </summary>
@@ -224,7 +225,7 @@ public sealed partial class ModelCheckpoint : Callback
                 $"ModelCheckpoint's path names '{name}', which epoch {metrics.Epoch} did not report.");
             return match.Groups[2].Success
                 ? FormatValue(value, match.Groups[2].Value)!
-                : value.ToString(CultureInfo.InvariantCulture);
+                : name == "epoch" ? value.ToString(CultureInfo.InvariantCulture) : PythonRepr(value);
         });
 
     /// <summary>
@@ -268,6 +269,54 @@ public sealed partial class ModelCheckpoint : Callback
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Python's <c>str(value)</c> of a float, which Keras's path writes for a value without a format: the shortest digits
+    /// that read back as the value, in fixed notation with at least one decimal when the decimal exponent X is in
+    /// [-4, 16) (<c>3.0</c>, <c>0.0001</c>, <c>1000000000000000.0</c>), otherwise in scientific notation with the
+    /// exponent's sign and at least two digits (<c>1e-05</c>, <c>1.5e+16</c>). NaN and infinities as the other formats
+    /// write them.
+    /// </summary>
+    internal static string PythonRepr(double value)
+    {
+        if (!double.IsFinite(value))
+        {
+            return value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        // .NET's R is the shortest round-trip form too, but writes 3 for 3.0 and 1E-05 for 1e-05; its digits and
+        // exponent are read back from it: "-1.2345678901234568E+17", "0.0001", "123.45".
+        string shortest = Math.Abs(value).ToString("R", CultureInfo.InvariantCulture);
+        int e = shortest.IndexOf('E', StringComparison.Ordinal);
+        string mantissa = e < 0 ? shortest : shortest[..e];
+        int exponent = e < 0 ? 0 : int.Parse(shortest.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        int point = mantissa.IndexOf('.', StringComparison.Ordinal);
+        string digits = mantissa.Replace(".", string.Empty, StringComparison.Ordinal);
+        int leading = digits.Length - digits.TrimStart('0').Length;
+        digits = digits.Trim('0');
+        string sign = double.IsNegative(value) ? "-" : string.Empty;
+        if (digits.Length == 0)
+        {
+            return sign + "0.0";
+        }
+
+        // The decimal exponent of the first significant digit: value = d.ddd × 10^x.
+        int x = (point < 0 ? mantissa.Length : point) - 1 - leading + exponent;
+        if (x is < -4 or >= 16)
+        {
+            return sign + digits[0] + (digits.Length > 1 ? "." + digits[1..] : string.Empty)
+                + (x < 0 ? "e-" : "e+") + Math.Abs(x).ToString("00", CultureInfo.InvariantCulture);
+        }
+
+        if (x < 0)
+        {
+            return sign + "0." + new string('0', -x - 1) + digits;
+        }
+
+        string whole = digits.Length > x + 1 ? digits[..(x + 1)] : digits.PadRight(x + 1, '0');
+        string fraction = digits.Length > x + 1 ? digits[(x + 1)..] : "0";
+        return sign + whole + "." + fraction;
     }
 
     /// <summary>

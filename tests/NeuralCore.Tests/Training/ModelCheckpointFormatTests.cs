@@ -102,6 +102,35 @@ public sealed class ModelCheckpointFormatTests
         Assert.Empty(wrong);
     }
 
+    // str(value) in CPython 3.11.7, which Keras's filepath.format writes for a placeholder without a format:
+    // for v in [3.0, 1e-05, 1e16, 1e15, 0.1, 1.2345678901234568e+17, -0.0, 0.0, 0.0001, 5e-324, 123.45,
+    //           -2.2250738585072014e-308, 0.30000000000000004, 1.5e16, 100.0, 0.00012345]:
+    //     print('(%r, "%s"),' % (v, str(v)))
+    [Theory]
+    [InlineData(3.0, "3.0")]
+    [InlineData(1e-05, "1e-05")]
+    [InlineData(1e+16, "1e+16")]
+    [InlineData(1000000000000000.0, "1000000000000000.0")]
+    [InlineData(0.1, "0.1")]
+    [InlineData(1.2345678901234568e+17, "1.2345678901234568e+17")]
+    [InlineData(-0.0, "-0.0")]
+    [InlineData(0.0, "0.0")]
+    [InlineData(0.0001, "0.0001")]
+    [InlineData(5e-324, "5e-324")]
+    [InlineData(123.45, "123.45")]
+    [InlineData(-2.2250738585072014e-308, "-2.2250738585072014e-308")]
+    [InlineData(0.30000000000000004, "0.30000000000000004")]
+    [InlineData(1.5e+16, "1.5e+16")]
+    [InlineData(100.0, "100.0")]
+    [InlineData(0.00012345, "0.00012345")]
+    public void Checkpoint_paths_write_a_value_without_a_format_as_pythons_str(double value, string expected)
+    {
+        // .NET's shortest form wrote 3 for Python's 3.0 and 1E-05 for 1e-05, so Keras's path "m-{loss}.keras" named
+        // other files here. The epoch stays an integer ({epoch} is 7, as Keras's epoch + 1).
+        var metrics = new EpochMetrics(7, value, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = value } };
+        Assert.Equal($"m-7-{expected}.ncm", ModelCheckpoint.Format("m-{epoch}-{loss}.ncm", metrics));
+    }
+
     [Fact]
     public void Checkpoint_formats_g_and_percent_write_non_finite_values_as_f_and_e_do()
     {
