@@ -12,7 +12,12 @@ namespace NeuralCore.Training;
 /// written invariantly with full precision, an undefined or diverged value as <c>NaN</c> and infinities as
 /// <c>Infinity</c> and <c>-Infinity</c> (Keras writes Python's nan and inf; pandas and Python's float read both), and
 /// the <c>val_</c> values of an epoch that does not validate (<see cref="FitOptions.ValidationFrequency"/>) as <c>NA</c>,
-/// as Keras does (pandas reads it as missing).
+/// as Keras does (pandas reads it as missing). Also unlike Keras's file: a training without validation data has no
+/// <c>val_</c> columns (Keras, whose first epoch's logs decide its columns, adds them whenever that epoch has no
+/// <c>val_</c> value, and writes NA in them throughout); numbers are .NET's shortest round-trip form (<c>3</c>,
+/// <c>1E-05</c>, where Python's writes <c>3.0</c>, <c>1e-05</c>; both read back the same); lines end with <c>\n</c>
+/// (Python's csv writes <c>\r\n</c>); and appending checks that the file's header names this training's columns
+/// (Keras appends whatever the header says).
 /// </summary>
 public sealed class CsvLogger : Callback
 {

@@ -19,7 +19,7 @@ public sealed class EarlyStopping : Callback
     private int _keptEpoch;
 
     /// <summary>Creates the callback.</summary>
-    /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c> (<c>val_accuracy</c>, <c>val_mae</c>, …). Accuracy and R² are maximized, the others minimized (Keras's <c>mode="auto"</c>).</param>
+    /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c> (<c>val_accuracy</c>, <c>val_mae</c>, …); with <see cref="MonitorMode.Auto"/>, accuracy, R², <c>cosine_similarity</c>, <c>auc</c>, <c>precision</c> and <c>recall</c> are maximized, the others minimized (Keras's <c>mode="auto"</c>, from the metrics' own direction).</param>
     /// <param name="patience">Epochs without improvement before stopping; non-negative.</param>
     /// <param name="minDelta">The amount by which a value must beat the best to count as an improvement, computed as Keras computes it (<c>value - minDelta &gt; best</c> when maximizing, <c>value + minDelta &lt; best</c> when minimizing); non-negative (Keras takes the absolute value of a negative one; here it is refused).</param>
     /// <param name="restoreBestWeights">Whether to put the best epoch's parameters back when training ends.</param>

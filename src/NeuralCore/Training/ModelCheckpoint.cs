@@ -22,6 +22,13 @@ namespace NeuralCore.Training;
 /// writes it (<c>3.0</c>, <c>1e-05</c>), as in Keras. NaN and infinities are written NaN and Infinity, not Python's
 /// nan and inf. A placeholder for a value the training does not report is an error before the first epoch, not a file
 /// named "NaN".
+/// <para>
+/// Unlike Keras's: saves happen at epoch ends only (Keras's <c>save_freq</c> of every N batches has no counterpart);
+/// there is no <c>save_weights_only</c>: the file, in NeuralCore's own format whatever the path's extension, always
+/// holds the architecture, and <see cref="IncludeOptimizer"/> false leaves out the optimizer's state; with <see cref="SaveBestOnly"/> and <see cref="FitOptions.ValidationFrequency"/>
+/// above 1, an epoch that does not validate is not saved (Keras saves it, as an epoch whose monitored value is missing,
+/// which replaces the best model with a later one).
+/// </para>
 /// </summary>
 public sealed partial class ModelCheckpoint : Callback
 {

@@ -18,8 +18,8 @@ public sealed class ReduceLROnPlateau : Callback
     private int _cooldownLeft;
 
     /// <summary>Creates the callback, with Keras's defaults.</summary>
-    /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c>; accuracy and R² are maximized, the others minimized.</param>
-    /// <param name="factor">The factor applied to the rate, in (0, 1).</param>
+    /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c>; with <see cref="MonitorMode.Auto"/>, accuracy, R², <c>cosine_similarity</c>, <c>auc</c>, <c>precision</c> and <c>recall</c> are maximized, the others minimized (Keras's <c>mode="auto"</c>, from the metrics' own direction).</param>
+    /// <param name="factor">The factor applied to the rate, in (0, 1). Keras refuses only a factor of 1 or more; a factor of 0 or below (which there sets the rate to <paramref name="minLearningRate"/> at the first reduction) is refused here too.</param>
     /// <param name="patience">Epochs without improvement before a reduction; non-negative.</param>
     /// <param name="minDelta">The amount by which a value must beat the best to count as an improvement, computed as Keras computes it (<c>value - minDelta &gt; best</c> when maximizing, <c>value + minDelta &lt; best</c> when minimizing); non-negative (Keras takes the absolute value of a negative one; here it is refused).</param>
     /// <param name="cooldown">Epochs to wait after a reduction before counting again; non-negative.</param>
