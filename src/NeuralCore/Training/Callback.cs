@@ -52,7 +52,12 @@ public sealed class TrainingContext
     /// <summary>Every callback of this training, in order (so that one can refuse another it cannot work beside).</summary>
     internal IReadOnlyList<Callback> Callbacks { get; set; } = [];
 
-    /// <summary>Set by a callback to end training after the current epoch, with a reason for <see cref="History.StopReason"/>.</summary>
+    /// <summary>
+    /// Set by a callback to end training, with a reason for <see cref="History.StopReason"/> (Keras's
+    /// <c>model.stop_training = True</c>): from <see cref="Callback.OnEpochEnd"/>, no further epoch starts; from
+    /// <see cref="Callback.OnBatchEnd"/>, the epoch takes no further step, and is validated and reported (its
+    /// <see cref="Callback.OnEpochEnd"/> called) over the steps it ran, as in Keras.
+    /// </summary>
     /// <param name="reason">Why training stops.</param>
     /// <exception cref="ArgumentNullException"><paramref name="reason"/> is null (it left the history's stop reason empty).</exception>
     public void StopTraining(string reason)

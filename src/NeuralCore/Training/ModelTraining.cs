@@ -362,6 +362,12 @@ public static class ModelTraining
                         }
 
                         RunCallbacks(model, callbacks, CallbackEvent.BatchEnd, context, epoch, step, result);
+                        if (context.StopRequested)
+                        {
+                            // Keras breaks out of the epoch's steps as soon as a callback sets stop_training; the epoch
+                            // is then validated and reported over the steps it ran (it went on to the epoch's end).
+                            break;
+                        }
                     }
                 }
                 finally

@@ -594,6 +594,30 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void A_stop_asked_after_a_step_ends_the_epoch_there_as_kerass_stop_training()
+    {
+        // Keras's fit loop breaks out of the epoch's steps once a callback sets stop_training, then validates and runs
+        // on_epoch_end. The request was only read between epochs here, so the epoch ran its remaining steps.
+        var (model, data) = Setup(128);
+        var ends = new List<int>();
+        var stopper = new LambdaCallback(
+            onBatchEnd: (epoch, step, _, context) =>
+            {
+                if (epoch == 1 && step == 2)
+                {
+                    context.StopTraining("stopped at step 2");
+                }
+            },
+            onEpochEnd: (metrics, _) => ends.Add(metrics.Epoch));
+        History history = model.Fit(data, new FitOptions { Epochs = 3, BatchSize = 32, ValidationSplit = 0.25, Callbacks = [stopper] });
+        Assert.Equal(2, model.Optimizer!.Iterations);
+        Assert.Equal([1], ends);
+        Assert.Single(history.Epochs);
+        Assert.NotNull(history.Epochs[0].ValidationLoss);
+        Assert.Equal("stopped at step 2", history.StopReason);
+    }
+
+    [Fact]
     public void Null_callbacks_and_bad_verbosity_are_refused_by_name()
     {
         var (model, data) = Setup();
