@@ -1,10 +1,10 @@
-using NeuralCore.Configuration;
 using NeuralCore.Diagnostics;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
 using NeuralCore.Serialization;
+using NeuralCore.Tests.Serialization;
 using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Models;
@@ -154,41 +154,14 @@ public sealed class TrainableTests : IDisposable
     [Fact]
     public void An_optimizer_that_cannot_skip_a_frozen_layer_is_refused_before_the_step()
     {
-        var model = Model(new PlainSgd());
+        // An optimizer of one's own, that updates every parameter it is given.
+        var model = Model(new ModelFileTests.UnregisteredSgd());
         model.Layers[0].Trainable(false);
         float[] parameters = model.Parameters.ToArray();
         var (x, y) = Data(16);
         var e = Assert.Throws<InvalidOperationException>(() => model.TrainStep(x, y, 16));
-        Assert.StartsWith("Layer 'dense' is not trainable, which only an optimizer derived from Optimizer can honour (PlainSgd", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Layer 'dense' is not trainable, which only an optimizer derived from Optimizer can honour (UnregisteredSgd", e.Message, StringComparison.Ordinal);
         Assert.Equal(parameters, model.Parameters.ToArray());
-    }
-
-    /// <summary>An optimizer of one's own that updates every parameter it is given.</summary>
-    private sealed class PlainSgd : IOptimizer
-    {
-        public string Name => "plain_sgd";
-
-        public long Iterations { get; private set; }
-
-        public float LearningRate { get; set; } = 0.1f;
-
-        public Memory<float> State => Memory<float>.Empty;
-
-        public void WriteConfig(ComponentConfig config) => config.Set("learning_rate", LearningRate);
-
-        public void Initialize(int parameterCount) => Iterations = 0;
-
-        public void SetIterations(long iterations) => Iterations = iterations;
-
-        public void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
-        {
-            for (int i = 0; i < parameters.Length; i++)
-            {
-                parameters[i] -= LearningRate * gradients[i];
-            }
-
-            Iterations++;
-        }
     }
 }
 

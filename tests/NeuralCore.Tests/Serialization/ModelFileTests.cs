@@ -321,7 +321,7 @@ public sealed class ModelFileTests : IDisposable
     /// Plain SGD under a type id no factory knows; its state can claim a length it does not hold (a memory manager
     /// whose span is never taken), so that a size check can be tested without allocating gigabytes.
     /// </summary>
-    private sealed class UnregisteredSgd(int stateLength) : IOptimizer
+    internal sealed class UnregisteredSgd(int stateLength = 0) : IOptimizer
     {
         public string Name => "unregistered_sgd";
 
