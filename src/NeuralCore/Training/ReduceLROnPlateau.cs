@@ -19,7 +19,7 @@ public sealed class ReduceLROnPlateau : Callback
 
     /// <summary>Creates the callback, with Keras's defaults.</summary>
     /// <param name="monitor">The value: <c>val_loss</c> (default), <c>loss</c>, or a metric with or without <c>val_</c>; with <see cref="MonitorMode.Auto"/>, accuracy, R², <c>cosine_similarity</c>, <c>auc</c>, <c>precision</c> and <c>recall</c> are maximized, the others minimized (Keras's <c>mode="auto"</c>, from the metrics' own direction).</param>
-    /// <param name="factor">The factor applied to the rate, in (0, 1). Keras refuses only a factor of 1 or more; a factor of 0 or below (which there sets the rate to <paramref name="minLearningRate"/> at the first reduction) is refused here too.</param>
+    /// <param name="factor">The factor applied to the rate, in (0, 1); the product is taken in double and stored as the optimizer's float rate, as Keras does. Keras refuses only a factor of 1 or more; a factor of 0 or below (which there sets the rate to <paramref name="minLearningRate"/> at the first reduction) is refused here too.</param>
     /// <param name="patience">Epochs without improvement before a reduction; non-negative.</param>
     /// <param name="minDelta">The amount by which a value must beat the best to count as an improvement, computed as Keras computes it (<c>value - minDelta &gt; best</c> when maximizing, <c>value + minDelta &lt; best</c> when minimizing); non-negative (Keras takes the absolute value of a negative one; here it is refused).</param>
     /// <param name="cooldown">Epochs to wait after a reduction before counting again; non-negative.</param>
@@ -27,12 +27,12 @@ public sealed class ReduceLROnPlateau : Callback
     /// <param name="mode">Whether the value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>
     /// <exception cref="ArgumentException">An unknown value to monitor.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range (named, with its value).</exception>
-    public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, double minDelta = 1e-4,
+    public ReduceLROnPlateau(string monitor = "val_loss", double factor = 0.1, int patience = 10, double minDelta = 1e-4,
         int cooldown = 0, float minLearningRate = 0f, MonitorMode mode = MonitorMode.Auto)
     {
         Monitoring.CheckName(monitor, nameof(monitor));
 
-        Check.InRange(factor, 0f, 1f, "()", nameof(factor), "a factor (the rate is multiplied by it)");
+        Check.InRange(factor, 0d, 1d, "()", nameof(factor), "a factor (the rate is multiplied by it)");
 
         ArgumentOutOfRangeException.ThrowIfNegative(patience);
         ArgumentOutOfRangeException.ThrowIfNegative(cooldown);
@@ -52,7 +52,7 @@ public sealed class ReduceLROnPlateau : Callback
     public string Monitor { get; }
 
     /// <summary>The factor applied to the rate.</summary>
-    public float Factor { get; }
+    public double Factor { get; }
 
     /// <summary>Epochs without improvement before a reduction.</summary>
     public int Patience { get; }
@@ -116,7 +116,9 @@ public sealed class ReduceLROnPlateau : Callback
             float rate = optimizer.LearningRate;
             if (rate > MinLearningRate)
             {
-                optimizer.LearningRate = Math.Max(rate * Factor, MinLearningRate);
+                // In double, then stored as float: Keras multiplies the rate, read as a Python float, by its factor (a
+                // float factor multiplied in float gave 0.0010000000474974513 for 0.01 × 0.1, Keras 0.0009999999310821295).
+                optimizer.LearningRate = (float)Math.Max(rate * Factor, MinLearningRate);
                 _reductions.Add(string.Create(CultureInfo.InvariantCulture, $"epoch {metrics.Epoch}: {rate:G4} -> {optimizer.LearningRate:G4}"));
                 _cooldownLeft = Cooldown;
                 _wait = 0;

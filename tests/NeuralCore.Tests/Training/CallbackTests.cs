@@ -618,6 +618,25 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void Reduce_lr_on_plateau_multiplies_the_rate_by_its_factor_in_double_as_keras()
+    {
+        // Keras: new_lr = float(lr) * factor with a Python float factor, stored in the float32 variable. A float factor
+        // (0.1f) multiplied in float gave 0.0010000000474974513 for 0.01 where Keras gives 0.0009999999310821295.
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        var sgd = new Sgd(0.01f);
+        model.Compile(new SoftmaxCrossEntropy(), sgd);
+        var context = new TrainingContext(model, 2, 1, 32, new History(), ["loss"]);
+        var plateau = new ReduceLROnPlateau("loss", factor: 0.1, patience: 1);
+        plateau.OnTrainBegin(context);
+        foreach (int epoch in new[] { 1, 2 })
+        {
+            plateau.OnEpochEnd(new EpochMetrics(epoch, 1.0, double.NaN, null, null, 0) { Values = new Dictionary<string, double> { ["loss"] = 1.0 } }, context);
+        }
+
+        Assert.Equal(0.0009999999310821295f, sgd.LearningRate);
+    }
+
+    [Fact]
     public void Null_callbacks_and_bad_verbosity_are_refused_by_name()
     {
         var (model, data) = Setup();
