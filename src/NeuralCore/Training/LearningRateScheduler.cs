@@ -7,7 +7,8 @@ namespace NeuralCore.Training;
 /// Sets the optimizer's <see cref="IOptimizer.LearningRate"/> during <c>Fit</c>: before every step from a
 /// <see cref="LearningRateSchedule"/> of the optimizer's step count (as a Keras optimizer built with a schedule as its
 /// <c>learning_rate</c>), or before every epoch from a function of the epoch and the current rate (Keras's
-/// <c>LearningRateScheduler</c> callback).
+/// <c>LearningRateScheduler</c> callback). Keras's callback also writes the rate into the epoch's logs (a
+/// <c>learning_rate</c> series in its history and CSV file); here the history does not record it.
 /// </summary>
 public sealed class LearningRateScheduler : Callback
 {

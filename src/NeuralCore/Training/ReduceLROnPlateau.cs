@@ -8,7 +8,9 @@ namespace NeuralCore.Training;
 /// <see cref="MinDelta"/> for <see cref="Patience"/> epochs, the learning rate is multiplied by <see cref="Factor"/>
 /// (never below <see cref="MinLearningRate"/>), then <see cref="Cooldown"/> epochs pass before counting again. The
 /// first epoch is the first best whatever its value (an infinity too), unless it is NaN: a NaN never improves (Keras
-/// takes a NaN first value as its best, after which no value can beat it).
+/// takes a NaN first value as its best, after which no value can beat it). Keras's also writes the rate into the
+/// epoch's logs (a <c>learning_rate</c> series in its history and CSV file); here the history does not record it, and
+/// <see cref="Reductions"/> lists the changes.
 /// </summary>
 public sealed class ReduceLROnPlateau : Callback
 {
