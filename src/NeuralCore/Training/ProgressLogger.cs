@@ -205,7 +205,7 @@ public sealed class ProgressLogger : Callback
     /// </summary>
     internal static string Format(double value) => Math.Abs(value) > 1e-3 || !double.IsFinite(value)
         ? value.ToString("F4", CultureInfo.InvariantCulture)
-        : ModelCheckpoint.PythonExponent(value, 4);
+        : PythonFormat.Exponent(value, 4);
 
     /// <summary>The training values first (loss, then metrics), then the validation ones in the same order.</summary>
     private static IEnumerable<KeyValuePair<string, double>> Ordered(IReadOnlyDictionary<string, double> values) =>
