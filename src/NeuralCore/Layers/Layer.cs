@@ -128,7 +128,9 @@ public abstract class Layer : ILayer
 
     /// <summary>
     /// Whether training updates this layer's parameters (default true), Keras's <c>trainable</c>. When false, a model's
-    /// optimizer leaves them, and its state for them, as they are (no weight decay either), while the gradient still
+    /// steps (<c>TrainStep</c>, <c>Fit</c>) leave them, and the optimizer's state for them, as they are (no weight decay
+    /// either; a loop of your own on <c>ComputeGradients</c> and <see cref="IOptimizer.Update"/> updates every parameter
+    /// it gives the optimizer), while the gradient still
     /// flows through the layer to the layers below it; a global clip norm measures the trainable gradients only. A
     /// <see cref="BatchNormalization"/> that is not trainable also runs in inference mode while the model trains (the
     /// running statistics normalize, and they no longer move), as in Keras 3. The model reads the flag at every step, so

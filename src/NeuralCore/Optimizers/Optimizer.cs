@@ -162,8 +162,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     internal int InitializedCount => _count;
 
     /// <summary>
-    /// Marks the variables a step leaves as they are (their layer is not <see cref="Layers.Layer.Trainable"/>), one flag
-    /// per <see cref="Segments"/> entry; the model sets them before each step.
+    /// Marks the variables the next step leaves as they are (their layer is not <see cref="Layers.Layer.Trainable"/>), one
+    /// flag per <see cref="Segments"/> entry; the model sets them before each of its steps, and the step's end clears them,
+    /// so that an <see cref="Update"/> of a loop of your own updates every parameter it is given.
     /// </summary>
     internal void SetFrozen(ReadOnlySpan<bool> frozen)
     {
@@ -518,7 +519,15 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         }
     }
 
-    private void EndStep() => Iterations++;
+    private void EndStep()
+    {
+        Iterations++;
+        if (_anyFrozen)
+        {
+            Array.Clear(_frozen);
+            _anyFrozen = false;
+        }
+    }
 
     private double TrainableSumOfSquares(ReadOnlySpan<float> gradients)
     {

@@ -73,6 +73,21 @@ public sealed class TrainableTests : IDisposable
     }
 
     [Fact]
+    public void The_optimizer_forgets_the_frozen_layers_after_the_models_step()
+    {
+        // A loop of one's own updates what it gives the optimizer: the flags of the last TrainStep do not linger.
+        var sgd = new Sgd(0.1f);
+        Sequential model = Model(sgd);
+        model.Layers[0].Trainable(false);
+        var (x, y) = Data(16);
+        model.TrainStep(x, y, 16);
+        float[] frozen = model.Layers[0].Parameters.ToArray();
+        model.ComputeGradients(x, y, 16);
+        sgd.Update(model.Parameters.Span, model.Gradients.Span);
+        Assert.NotEqual(frozen, model.Layers[0].Parameters.ToArray());
+    }
+
+    [Fact]
     public void A_global_clip_norm_measures_the_trainable_gradients_only()
     {
         // One SGD step of lr 0.5 with the global norm clipped to 0.01: the head moves by its gradient scaled by
