@@ -152,7 +152,7 @@ public class DatasetTests
         var labels = new int[128];
         data.Gather(order, 0, 128, features, labels);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = AllocationBaseline.Read();
         for (int start = 0; start < 1000; start += 128)
         {
             data.Gather(order, start, Math.Min(128, 1000 - start), features, labels);
@@ -244,7 +244,7 @@ public class DatasetTests
             data.Gather(order, start, Math.Min(128, 1000 - start), features, batchLabels);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = AllocationBaseline.Read();
         for (int start = 0; start < 1000; start += 128)
         {
             data.Gather(order, start, Math.Min(128, 1000 - start), features, batchLabels);

@@ -131,7 +131,7 @@ public class LambTests
                 model.TrainStep(quiet, labels, 100);
             }
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
+            long before = AllocationBaseline.Read();
             for (int i = 0; i < 3; i++)
             {
                 model.TrainStep(loud, labels, 100);
