@@ -22,6 +22,9 @@ namespace NeuralCore.Onnx;
 /// <c>HardSigmoid</c> with α = 1/6 and β = ½ (Keras 3's), or a <see cref="HardSilu"/> when a <c>Mul</c> of its input and
 /// its output follows; <c>HardSwish</c>;
 /// <c>Sigmoid</c>, or a <see cref="Silu"/> when a <c>Mul</c> of its input and its output follows; <c>Tanh</c>;
+/// <c>Gelu</c> (opset 20), or a <see cref="Gelu"/> as earlier opsets compose it (this library's exporter and
+/// PyTorch's): <c>x·(1 + Erf(x/√2))·½</c>, or <c>x·(1 + Tanh(√(2/π)·(x + 0.044715·x³)))·½</c> for the approximation,
+/// its nodes in any order, Mul's and Add's operands either way round;
 /// <c>BatchNormalization</c> in inference mode, its four statistics initializers; <c>LayerNormalization</c> (opset 17)
 /// over the last axis, its scale and optional bias initializers; <c>Sub</c> of a per-feature initializer then <c>Div</c>
 /// by one, or <c>Mul</c> then <c>Add</c>, a <see cref="NeuralCore.Layers.Normalization"/> (its scales at least 1e-7);
@@ -158,6 +161,17 @@ public static class OnnxImport
             NodeProto[] nodes = [.. chain];
             for (int i = 0; i < nodes.Length; i++)
             {
+                // GELU as ONNX before opset 20 spells it (this library's exporter and PyTorch's): Erf, or Tanh for the
+                // approximation, composed with x, its nodes in any order (so before the check that the first reads x),
+                // and before the Rescaling (this library's exact form starts with x times 1/√2).
+                if (GeluFor(nodes, i, current) is { } gelu)
+                {
+                    sequential.Add(gelu.Layer);
+                    i += gelu.Nodes - 1;
+                    current = gelu.Output;
+                    continue;
+                }
+
                 NodeProto node = nodes[i];
                 if (node.Input.Count == 0 || node.Input[0] != current || node.Output.Count == 0)
                 {
@@ -298,6 +312,7 @@ public static class OnnxImport
                     "Softsign" => new Softsign(),
                     "HardSigmoid" => HardSigmoidFor(node),
                     "HardSwish" => new HardSilu(),
+                    "Gelu" => GeluOperator(node),
                     "BatchNormalization" => Normalization(node, inputs),
                     "LayerNormalization" => LayerNormalizationFor(node, inputs),
                     "PRelu" => PReluFor(node, inputs),
@@ -306,7 +321,7 @@ public static class OnnxImport
                     "Identity" => null,
                     "Dropout" => DropoutFor(node),
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
-                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Softsign, HardSigmoid (Keras 3's), HardSwish, Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
+                    _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Softsign, HardSigmoid (Keras 3's), HardSwish, Gelu (or its Erf or Tanh composition), Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
                 };
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
@@ -534,6 +549,144 @@ public static class OnnxImport
             return _initializers.TryGetValue(one, out TensorProto? constant) && constant.Dims.All(d => d == 1)
                 && constant.DataType == (int)TensorProto.Types.DataType.Float && Values(add, one) is [1f];
         }
+
+        // Opset 20's Gelu: approximate "none" (the default) is the exact GELU, "tanh" its approximation.
+        private Gelu GeluOperator(NodeProto node)
+        {
+            AttributeProto? attribute = node.Attribute.FirstOrDefault(a => a.Name == "approximate");
+            if (attribute is not null && attribute.Type != AttributeProto.Types.AttributeType.String)
+            {
+                throw Invalid($"node '{node.Name}' (Gelu): attribute 'approximate' is of type {attribute.Type}, not STRING");
+            }
+
+            string approximate = attribute?.S.ToStringUtf8() ?? "none";
+            return approximate switch
+            {
+                "none" => new Gelu(name: Usable(node.Name)),
+                "tanh" => new Gelu(approximate: true, name: Usable(node.Name)),
+                _ => throw Unsupported(node, $"its attribute approximate is '{approximate}', where ONNX defines 'none' and 'tanh'"),
+            };
+        }
+
+        // An operand of one node of an element-wise composition: the chain's input (Step -1), a constant of one value
+        // (Step -2), or the output of an earlier node of the composition (its step).
+        private readonly record struct Operand(int Step, float Value)
+        {
+            public static readonly Operand Input = new(-1, 0f);
+
+            public static Operand Constant(double value) => new(-2, (float)value);
+
+            public static Operand Of(int step) => new(step, 0f);
+        }
+
+        // One node of a composition: its operator, its first operand and, for a binary operator, its second.
+        private readonly record struct Step(string Op, Operand A, Operand? B = null);
+
+        // GELU's compositions before opset 20. The exact one: x·(1 + erf(x/√2))·½, x/√2 written as a Mul by 1/√2 (this
+        // library's exporter) or a Div by √2 (PyTorch's). The approximation: x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))·½,
+        // x³ as x·x·x or Pow(x, 3). The product with ½ grouped any of three ways; Mul's and Add's operands in either order.
+        private static readonly (Step[] Steps, bool Approximate)[] GeluCompositions = GeluPatterns();
+
+        private static (Step[] Steps, bool Approximate)[] GeluPatterns()
+        {
+            Operand x = Operand.Input, one = Operand.Constant(1), half = Operand.Constant(0.5);
+            static Operand Of(int step) => Operand.Of(step);
+            Step[] Approximation(params Step[] cube)
+            {
+                int c = cube.Length - 1;
+                return [.. cube, new("Mul", Of(c), Operand.Constant(0.044715)), new("Add", x, Of(c + 1)),
+                    new("Mul", Of(c + 2), Operand.Constant(Math.Sqrt(2 / Math.PI))), new("Tanh", Of(c + 3)), new("Add", Of(c + 4), one)];
+            }
+
+            (Step[] Inner, bool Approximate)[] inners =
+            [
+                ([new("Mul", x, Operand.Constant(1 / Math.Sqrt(2))), new("Erf", Of(0)), new("Add", Of(1), one)], false),
+                ([new("Div", x, Operand.Constant(Math.Sqrt(2))), new("Erf", Of(0)), new("Add", Of(1), one)], false),
+                (Approximation(new Step("Mul", x, x), new Step("Mul", Of(0), x)), true),
+                (Approximation(new Step("Pow", x, Operand.Constant(3))), true),
+            ];
+            var patterns = new List<(Step[], bool)>();
+            foreach ((Step[] inner, bool approximate) in inners)
+            {
+                int s = inner.Length - 1, n = inner.Length;
+                patterns.Add(([.. inner, new("Mul", x, half), new("Mul", Of(n), Of(s))], approximate));
+                patterns.Add(([.. inner, new("Mul", x, Of(s)), new("Mul", Of(n), half)], approximate));
+                patterns.Add(([.. inner, new("Mul", Of(s), half), new("Mul", x, Of(n))], approximate));
+            }
+
+            return [.. patterns];
+        }
+
+        // The GELU whose composition the nodes from start on are (in any order that computes it), the node count and its
+        // output; null when they are not one.
+        private (Gelu Layer, int Nodes, string Output)? GeluFor(NodeProto[] nodes, int start, string input)
+        {
+            foreach ((Step[] steps, bool approximate) in GeluCompositions)
+            {
+                if (start + steps.Length > nodes.Length)
+                {
+                    continue;
+                }
+
+                var outputs = new string[steps.Length];
+                var used = new bool[steps.Length];
+                NodeProto? last = null;
+                for (int s = 0; s < steps.Length; s++)
+                {
+                    last = null;
+                    for (int j = 0; j < steps.Length && last is null; j++)
+                    {
+                        NodeProto node = nodes[start + j];
+                        if (!used[j] && Computes(node, steps[s], input, outputs))
+                        {
+                            (used[j], outputs[s], last) = (true, node.Output[0], node);
+                        }
+                    }
+
+                    if (last is null)
+                    {
+                        break;
+                    }
+                }
+
+                if (last is not null)
+                {
+                    // The exporter names the last node "<layer>/Mul".
+                    string? name = last.Name.EndsWith("/Mul", StringComparison.Ordinal) ? Usable(last.Name[..^4]) : null;
+                    return (new Gelu(approximate, name), steps.Length, outputs[^1]);
+                }
+            }
+
+            return null;
+        }
+
+        private bool Computes(NodeProto node, Step step, string input, string[] outputs)
+        {
+            if (node.OpType != step.Op || node.Domain is not ("" or "ai.onnx") || node.Output.Count != 1
+                || node.Input.Count != (step.B is null ? 1 : 2))
+            {
+                return false;
+            }
+
+            if (step.B is not { } b)
+            {
+                return Reads(node, node.Input[0], step.A, input, outputs);
+            }
+
+            return (Reads(node, node.Input[0], step.A, input, outputs) && Reads(node, node.Input[1], b, input, outputs))
+                || (step.Op is "Mul" or "Add" && Reads(node, node.Input[0], b, input, outputs) && Reads(node, node.Input[1], step.A, input, outputs));
+        }
+
+        // Whether the node's input 'name' is the operand: the chain's input, an earlier step's output, or a float
+        // constant of one value within a few units in the last place of the operand's.
+        private bool Reads(NodeProto node, string name, Operand operand, string input, string[] outputs) => operand.Step switch
+        {
+            -1 => name == input,
+            -2 => _initializers.TryGetValue(name, out TensorProto? constant) && constant.Dims.All(d => d == 1)
+                && constant.DataType == (int)TensorProto.Types.DataType.Float && Values(node, name) is [float value]
+                && Math.Abs(value - operand.Value) <= 1e-6f * Math.Max(1f, Math.Abs(operand.Value)),
+            int step => name == outputs[step],
+        };
 
         private static bool IsSiluProduct(NodeProto next, string input, string sigmoid) =>
             next.OpType == "Mul" && next.Domain is "" or "ai.onnx" && next.Input.Count == 2 && next.Output.Count > 0
