@@ -183,7 +183,8 @@ public static class GradientChecker
     }
 
     /// <summary>
-    /// Checks a compiled model's parameter gradients (<see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, int)"/>) against its mean loss
+    /// Checks a compiled model's parameter gradients (<see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, int)"/>)
+    /// of the layers that train (<see cref="Layer.Trainable"/>; another gets none) against its mean loss
     /// computed by <see cref="Sequential.Infer(ReadOnlySpan{float}, Span{float}, int)"/>; the model must not drop out (no active <see cref="Dropout"/>)
     /// nor normalize by the batch (no <see cref="BatchNormalization"/>, whose training and inference are different
     /// functions: check such a layer with <see cref="CheckLayer"/>).
@@ -230,13 +231,28 @@ public static class GradientChecker
             model.ComputeGradients(x, y, batch);
             float[] grad = model.Gradients.ToArray();
             var tracker = new ErrorTracker(floor);
-            tracker.Compare("parameter", model.Parameters.Span, grad, step, () =>
+            double Objective()
             {
                 model.Infer(x, outputs, batch);
                 double sum = loss.Sum(outputs, LossTargets.FromLabels(y), batch, model.OutputSize);
                 return (loss.Reduction == Reduction.Sum ? sum : sum / batch) + model.RegularizationPenalty();
-            });
-            return new GradientCheckResult(0, tracker.Max, grad.Length, tracker.Worst);
+            }
+
+            // The layers that train: one that does not gets no gradient (0), as Keras takes none for its variables.
+            int offset = 0, checkedCount = 0;
+            foreach (ILayer layer in model.Layers)
+            {
+                int count = layer.ParameterCount;
+                if (count > 0 && layer is not Layer { Trainable: false })
+                {
+                    tracker.Compare("parameter", model.Parameters.Span.Slice(offset, count), grad.AsSpan(offset, count), step, Objective, offset);
+                    checkedCount += count;
+                }
+
+                offset += count;
+            }
+
+            return new GradientCheckResult(0, tracker.Max, checkedCount, tracker.Worst);
         }
         finally
         {
@@ -259,7 +275,8 @@ public static class GradientChecker
 
         public string Worst { get; private set; } = "none";
 
-        public void Compare(string what, Span<float> point, ReadOnlySpan<float> analytic, float step, Func<double> objective)
+        // first: the index of point[0] in what the worst place names.
+        public void Compare(string what, Span<float> point, ReadOnlySpan<float> analytic, float step, Func<double> objective, int first = 0)
         {
             for (int i = 0; i < point.Length; i++)
             {
@@ -277,7 +294,7 @@ public static class GradientChecker
                 if (error > Max)
                 {
                     Max = error;
-                    Worst = $"{what}[{i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}";
+                    Worst = $"{what}[{first + i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}";
                 }
             }
         }

@@ -129,9 +129,13 @@ public abstract class Layer : ILayer
     /// <summary>
     /// Whether training updates this layer's parameters (default true), Keras's <c>trainable</c>. When false, a model's
     /// steps (<c>TrainStep</c>, <c>Fit</c>) leave them, and the optimizer's state for them, as they are (no weight decay
-    /// either; a loop of your own on <c>ComputeGradients</c> and <see cref="IOptimizer.Update"/> updates every parameter
-    /// it gives the optimizer), while the gradient still
-    /// flows through the layer to the layers below it; a global clip norm measures the trainable gradients only. A
+    /// either), while the gradient still flows through the layer to the layers below it that train. As Keras takes no
+    /// gradient for variables that are not trainable, the layer's own gradients read 0 after <c>ComputeGradients</c> or a
+    /// step (a loop of your own on them and <see cref="IOptimizer.Update"/> updates every parameter it gives the
+    /// optimizer, with those zeros), and below the lowest layer that trains the backward pass does not run at all: a
+    /// frozen base under a new head costs its forward pass only. A global clip norm measures the
+    /// trainable gradients only, and a frozen layer's regularizers add nothing to the loss (Keras 3 counts the
+    /// regularizers of trainable variables only). A
     /// <see cref="BatchNormalization"/> that is not trainable also runs in inference mode while the model trains (the
     /// running statistics normalize, and they no longer move), as in Keras 3. The model reads the flag at every step, so
     /// a change applies from the next step (Keras applies it at the next compile); the model file keeps it.

@@ -226,7 +226,7 @@ internal sealed class OptimizerStep : IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Update(IElementwiseOptimizer optimizer, int layer, int offset, int length)
     {
-        if (!_regularize || _layers[layer] is not Dense { IsRegularized: true } dense)
+        if (!_regularize || _layers[layer] is not Dense { IsRegularized: true, Trainable: true } dense)
         {
             optimizer.UpdateRange(_parameters.Span, _gradients.Span, offset, length);
             return;

@@ -44,6 +44,9 @@ public sealed class Sequential
     // and ReLU as they are stored (and whose backward mask is applied by the next Dense's input-gradient product, or, under a
     // narrow output layer when layer i is the first, by layer i's weight gradient as it computes that input gradient).
     private bool[] _fusedRelu = [];
+
+    // Per layer: its gradients were set to 0 as a layer below the lowest that trains, and no backward has run since.
+    private bool[] _gradientsCleared = [];
     private OptimizerStep? _optimizerStep;
 
     // The layer of each of the optimizer's variables (from Compile), and which of them this step leaves as they are.
@@ -567,6 +570,7 @@ public sealed class Sequential
 
         _layers.Add(layer);
         _fusedRelu = new bool[_layers.Count];
+        _gradientsCleared = new bool[_layers.Count];
         for (int i = 0; i + 1 < _layers.Count; i++)
         {
             _fusedRelu[i] = _layers[i] is Dense { Activation: Activation.Linear } && _layers[i + 1] is Relu { IsPlain: true };
@@ -1070,9 +1074,24 @@ public sealed class Sequential
         // while packing it (Dense.BackwardThroughRelu): that gradient then never goes to memory, nor from one core to another.
         Dense? through = null;
         ReadOnlySpan<float> throughGrad = default;
-        for (int i = _layers.Count - 1; i >= 0; i--)
+
+        // Below the lowest layer that trains, no gradient is needed, as Keras takes none for the variables that are not
+        // trainable: the pass stops at that layer, which skips its input gradient (a frozen base under a new head costs
+        // its forward pass only). The layers below get gradients of 0, once, rather than the last ones they computed.
+        int lowest = LowestTrainedLayer();
+        for (int i = 0; i < lowest; i++)
+        {
+            if (!_gradientsCleared[i])
+            {
+                _layers[i].Gradients.Span.Clear();
+                _gradientsCleared[i] = true;
+            }
+        }
+
+        for (int i = _layers.Count - 1; i >= lowest; i--)
         {
             ILayer layer = _layers[i];
+            _gradientsCleared[i] = false;
             Span<float> outputGrad = current.AsSpan(0, batch * layer.OutputSize);
             if (i == 0 && through is not null)
             {
@@ -1094,12 +1113,12 @@ public sealed class Sequential
             }
 
             ReadOnlySpan<float> input = i == 0 ? inputs[..(batch * InputSize)] : _activations[i - 1].AsSpan(0, batch * layer.InputSize);
-            Span<float> inputGrad = i == 0 ? Span<float>.Empty : spare.AsSpan(0, batch * layer.InputSize);
+            Span<float> inputGrad = i == lowest ? Span<float>.Empty : spare.AsSpan(0, batch * layer.InputSize);
             if (layer is Dense { Activation: Activation.Linear } dense)
             {
                 // When this layer reads a fused Relu's output, that output is also the mask of the Relu's backward.
                 masked = i >= 2 && _fusedRelu[i - 2];
-                if (i == 2 && masked && ((Dense)_layers[0]).CanTakeGradientThrough(dense))
+                if (i == 2 && masked && lowest == 0 && ((Dense)_layers[0]).CanTakeGradientThrough(dense))
                 {
                     // Its parameter gradients too are computed by the first layer's backward.
                     through = dense;
@@ -1120,10 +1139,20 @@ public sealed class Sequential
             (current, spare) = (spare, current);
         }
 
-        // As Keras, each regularizer's penalty joins the loss, and its derivative the gradient, before the update.
+        // A frozen layer above the lowest that trains passed the gradient down; its own read 0 as well.
+        for (int i = lowest + 1; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Layer { Trainable: false } frozen && frozen.ParameterCount > 0)
+            {
+                frozen.Gradients.Span.Clear();
+            }
+        }
+
+        // As Keras, each regularizer's penalty joins the loss, and its derivative the gradient, before the update (a
+        // layer's that trains: Keras 3 counts the regularizers of trainable variables only).
         for (int i = 0; i < _layers.Count; i++)
         {
-            if (_layers[i] is Dense { IsRegularized: true } regularized)
+            if (_layers[i] is Dense { IsRegularized: true, Trainable: true } regularized)
             {
                 loss += regularized.TrainingPenalty(batch);
                 if (!deferRegularizerGradients)
@@ -1136,14 +1165,28 @@ public sealed class Sequential
         return new TrainStepResult(loss, correct, batch, judged);
     }
 
-    /// <summary>Whether a layer has a regularizer.</summary>
+    /// <summary>The index of the lowest layer with parameters that trains (<see cref="Layer.Trainable"/>); the layer count when none does.</summary>
+    private int LowestTrainedLayer()
+    {
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i].ParameterCount > 0 && _layers[i] is not Layer { Trainable: false })
+            {
+                return i;
+            }
+        }
+
+        return _layers.Count;
+    }
+
+    /// <summary>Whether a layer that trains has a regularizer.</summary>
     private bool HasRegularizers
     {
         get
         {
             for (int i = 0; i < _layers.Count; i++)
             {
-                if (_layers[i] is Dense { IsRegularized: true })
+                if (_layers[i] is Dense { IsRegularized: true, Trainable: true })
                 {
                     return true;
                 }
@@ -1153,25 +1196,28 @@ public sealed class Sequential
         }
     }
 
-    /// <summary>Adds every regularizer's gradient term to the layers' gradients (what a deferring ComputeGradientsHeld left out).</summary>
+    /// <summary>Adds every trained layer's regularizer gradient term to its gradients (what a deferring ComputeGradientsHeld left out).</summary>
     private void AddRegularizerGradients()
     {
         for (int i = 0; i < _layers.Count; i++)
         {
-            if (_layers[i] is Dense { IsRegularized: true } regularized)
+            if (_layers[i] is Dense { IsRegularized: true, Trainable: true } regularized)
             {
                 regularized.AddRegularizationGradient(0, regularized.ParameterCount);
             }
         }
     }
 
-    /// <summary>The sum of the layers' regularization penalties for the parameters as they are (0 without regularizers).</summary>
+    /// <summary>
+    /// The sum of the trained layers' regularization penalties for the parameters as they are (0 without regularizers):
+    /// as in Keras 3, a layer that is not <see cref="Layer.Trainable"/> adds none.
+    /// </summary>
     internal double RegularizationPenalty()
     {
         double penalty = 0;
         for (int i = 0; i < _layers.Count; i++)
         {
-            if (_layers[i] is Dense { IsRegularized: true } regularized)
+            if (_layers[i] is Dense { IsRegularized: true, Trainable: true } regularized)
             {
                 penalty += regularized.RegularizationPenalty();
             }

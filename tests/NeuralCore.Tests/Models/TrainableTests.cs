@@ -82,6 +82,9 @@ public sealed class TrainableTests : IDisposable
         var (x, y) = Data(16);
         model.TrainStep(x, y, 16);
         float[] frozen = model.Layers[0].Parameters.ToArray();
+
+        // Trainable again, so that the layer gets gradients: the optimizer itself must not skip it any more.
+        model.Layers[0].Trainable(true);
         model.ComputeGradients(x, y, 16);
         sgd.Update(model.Parameters.Span, model.Gradients.Span);
         Assert.NotEqual(frozen, model.Layers[0].Parameters.ToArray());
@@ -177,6 +180,112 @@ public sealed class TrainableTests : IDisposable
         var e = Assert.Throws<InvalidOperationException>(() => model.TrainStep(x, y, 16));
         Assert.StartsWith("Layer 'dense' is not trainable, which only an optimizer derived from Optimizer can honour (UnregisteredSgd", e.Message, StringComparison.Ordinal);
         Assert.Equal(parameters, model.Parameters.ToArray());
+    }
+
+    public static TheoryData<string> Stacks => ["dense relu dense", "head above a frozen middle", "prelu above a frozen base", "batch norm above a frozen base", "mnist first layer", "all frozen"];
+
+    private static Sequential Stack(string stack, ulong seed) => stack switch
+    {
+        "dense relu dense" => new Sequential(4, seed).Add(new Dense(8)).Add(new Relu()).Add(new Dense(3)),
+        "head above a frozen middle" => new Sequential(4, seed).Add(new Dense(8)).Add(new Relu()).Add(new Dense(6)).Add(new Relu()).Add(new Dense(3)),
+        "prelu above a frozen base" => new Sequential(4, seed).Add(new Dense(8)).Add(new PRelu()).Add(new Dense(3)),
+        "batch norm above a frozen base" => new Sequential(4, seed).Add(new Dense(8)).Add(new BatchNormalization()).Add(new Relu()).Add(new Dense(3)),
+        "mnist first layer" => new Sequential(784, seed).Add(new Dense(128)).Add(new Relu()).Add(new Dense(10)),
+        _ => new Sequential(4, seed).Add(new Dense(8)).Add(new Relu()).Add(new Dense(3)),
+    };
+
+    // The layers each stack freezes: the base (index 0), or the middle one of the deeper stack, or all.
+    private static int[] Frozen(string stack, int layers) => stack switch
+    {
+        "head above a frozen middle" => [2],
+        "all frozen" => [.. Enumerable.Range(0, layers)],
+        _ => [0],
+    };
+
+    [Theory]
+    [MemberData(nameof(Stacks))]
+    public void A_frozen_layer_gets_no_gradient_and_the_others_get_the_same_bits(string stack)
+    {
+        // As Keras takes no gradient for variables that are not trainable: the frozen layers' gradients read 0 (the
+        // backward pass stops below the lowest layer that trains), and every other layer's are bitwise those of the same
+        // model with nothing frozen.
+        Sequential reference = Stack(stack, 5), model = Stack(stack, 5);
+        reference.Compile(new SoftmaxCrossEntropy(), new Adam());
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        int features = model.InputSize, classes = model.OutputSize;
+        float[] x = Seeded.Uniform(32 * features, 9, 2f);
+        int[] y = [.. Enumerable.Range(0, 32).Select(i => i % classes)];
+
+        // Gradients first computed with everything trainable: freezing must not leave them behind.
+        model.ComputeGradients(x, y, 32);
+        int[] frozen = Frozen(stack, model.Layers.Count);
+        foreach (int f in frozen)
+        {
+            model.Layers[f].Trainable(false);
+        }
+
+        TrainStepResult expected = reference.ComputeGradients(x, y, 32), actual = model.ComputeGradients(x, y, 32);
+        Assert.Equal(expected.Loss, actual.Loss);
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            float[] gradients = model.Layers[i].Gradients.ToArray();
+            if (frozen.Contains(i))
+            {
+                Assert.All(gradients, g => Assert.Equal(0f, g));
+            }
+            else
+            {
+                Assert.Equal(reference.Layers[i].Gradients.ToArray(), gradients);
+            }
+        }
+
+        // Trainable again: the layers get their gradients back at the next computation.
+        foreach (int f in frozen)
+        {
+            model.Layers[f].Trainable(true);
+        }
+
+        model.ComputeGradients(x, y, 32);
+        Assert.Equal(reference.Gradients.ToArray(), model.Gradients.ToArray());
+    }
+
+    [Fact]
+    public void A_frozen_layers_regularizer_adds_nothing_to_the_loss_nor_to_its_gradients()
+    {
+        // Keras 3 counts the regularizers of trainable variables only: with the regularized layer frozen, the loss and
+        // every gradient are those of the model without the regularizer, bitwise; trainable again, the penalty is back.
+        var (x, y) = Data(16);
+        Sequential Build(bool regularized)
+        {
+            var model = new Sequential(4, seed: 3).Add(new Dense(8) { KernelRegularizer = regularized ? new Regularizer(0.01f, 0.1f) : null })
+                .Add(new Relu()).Add(new Dense(3) { KernelRegularizer = regularized ? new Regularizer(0f, 0.05f) : null });
+            model.Compile(new SoftmaxCrossEntropy(), new Adam());
+            model.Layers[0].Trainable(false);
+            model.Layers[2].Trainable(false);
+            return model;
+        }
+
+        Sequential plain = Build(regularized: false), regularized = Build(regularized: true);
+        Assert.Equal(plain.ComputeGradients(x, y, 16).Loss, regularized.ComputeGradients(x, y, 16).Loss);
+        Assert.Equal(plain.TrainStep(x, y, 16).Loss, regularized.TrainStep(x, y, 16).Loss);
+        Assert.Equal(plain.Parameters.ToArray(), regularized.Parameters.ToArray());
+        Assert.Equal(plain.Evaluate(x, y, 16).Loss, regularized.Evaluate(x, y, 16).Loss);
+
+        regularized.Layers[2].Trainable(true);
+        plain.Layers[2].Trainable(true);
+        Assert.True(regularized.ComputeGradients(x, y, 16).Loss > plain.ComputeGradients(x, y, 16).Loss + 1e-3, "the trainable layer's penalty joins the loss");
+    }
+
+    [Fact]
+    public void The_gradient_check_of_a_model_checks_the_layers_that_train()
+    {
+        var (x, y) = Data(8);
+        Sequential model = Model(new Sgd(0.1f));
+        model.Layers[0].Trainable(false);
+        GradientCheckResult result = GradientChecker.CheckModel(model, x, y, 8, step: 1e-3f, floor: 1e-2);
+        Assert.Equal(model.Layers[2].ParameterCount, result.Checked);
+        Assert.True(result.MaxParameterError < 1e-2, result.Worst);
+        Assert.DoesNotMatch(@"parameter\[([0-9]|[1-3][0-9])\]", result.Worst);
     }
 }
 
