@@ -91,15 +91,7 @@ public sealed class OnnxImportTests : IDisposable
         Sequential model = OnnxImport.Load(Path.Combine(fixtures, "torch_gelu.onnx"));
         Assert.Equal([typeof(Dense), typeof(Gelu), typeof(Dense), typeof(Gelu), typeof(Dense)], model.Layers.Select(l => l.GetType()));
         Assert.Equal([false, true], model.Layers.OfType<Gelu>().Select(g => g.Approximate));
-        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixtures, "torch_gelu.json")));
-        float[] inputs = [.. golden.RootElement.GetProperty("inputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
-        float[] expected = [.. golden.RootElement.GetProperty("outputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
-        float[] actual = new float[expected.Length];
-        model.Infer(inputs, actual, inputs.Length / 6);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
-        }
+        AssertPredictsWhatPytorchComputed(model, "torch_gelu.json");
     }
 
     [Theory]
@@ -199,6 +191,20 @@ public sealed class OnnxImportTests : IDisposable
         Assert.Contains($"({refused}) cannot be read", e.Message, StringComparison.Ordinal);
     }
 
+    // The fixture's inputs through the model: every output within 1e-5 (relative beyond 1) of what PyTorch computed.
+    private static void AssertPredictsWhatPytorchComputed(Sequential model, string fixture)
+    {
+        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", fixture)));
+        float[] inputs = [.. golden.RootElement.GetProperty("inputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
+        float[] expected = [.. golden.RootElement.GetProperty("outputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
+        float[] actual = new float[expected.Length];
+        model.Infer(inputs, actual, inputs.Length / model.InputSize);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
+        }
+    }
+
     private static float[] Seeded(int count, int seed)
     {
         var random = new Random(seed);
@@ -211,17 +217,9 @@ public sealed class OnnxImportTests : IDisposable
         // torch_layernorm.py: Gemm, LayerNormalization (eps 1e-4, a scale and a bias of its own), Relu, Gemm.
         string fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
         Sequential model = OnnxImport.Load(Path.Combine(fixtures, "torch_layernorm.onnx"));
-        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixtures, "torch_layernorm.json")));
-        float[] inputs = [.. golden.RootElement.GetProperty("inputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
-        float[] expected = [.. golden.RootElement.GetProperty("outputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
         var norm = Assert.IsType<LayerNormalization>(model.Layers[1]);
         Assert.Equal((1e-4f, true, true, 16), (norm.Epsilon, norm.Center, norm.Scale, norm.ParameterCount));
-        float[] actual = new float[expected.Length];
-        model.Infer(inputs, actual, inputs.Length / 10);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
-        }
+        AssertPredictsWhatPytorchComputed(model, "torch_layernorm.json");
     }
 
     [Fact]
@@ -235,15 +233,7 @@ public sealed class OnnxImportTests : IDisposable
             [typeof(Softsign), typeof(HardSilu), typeof(Mish), typeof(Silu), typeof(Relu), typeof(Elu), typeof(Selu), typeof(HardSigmoid),
                 typeof(LeakyRelu), typeof(Softplus), typeof(Tanh), typeof(Sigmoid), typeof(Softmax)],
             model.Layers.Where(l => l is not Dense).Select(l => l.GetType()));
-        using JsonDocument golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixtures, "torch_activations.json")));
-        float[] inputs = [.. golden.RootElement.GetProperty("inputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
-        float[] expected = [.. golden.RootElement.GetProperty("outputs").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))];
-        float[] actual = new float[expected.Length];
-        model.Infer(inputs, actual, inputs.Length / 6);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"output {i}: {actual[i]} where PyTorch computed {expected[i]}");
-        }
+        AssertPredictsWhatPytorchComputed(model, "torch_activations.json");
     }
 
     [Theory]
