@@ -133,6 +133,68 @@ public static class ModelFile
         return Read(buffer.AsSpan(0, length), name, compile);
     }
 
+    /// <summary>
+    /// Reads the weights of a model file written by <see cref="Save"/> (a <see cref="Training.ModelCheckpoint"/>'s, say)
+    /// into <paramref name="model"/>, as Keras's <c>model.load_weights</c>: every layer's parameters and non-trainable
+    /// weights (a batch normalization's running statistics), bitwise as saved. The file's layers must match the model's
+    /// one for one: the same type, input size, output size and parameter count. The model's loss, optimizer and its
+    /// state, and its layers' names, settings and <see cref="Layer.Trainable"/> flags, stay as they are; nothing changes
+    /// unless every layer matches.
+    /// </summary>
+    /// <param name="model">The model to receive the weights, compiled or not.</param>
+    /// <param name="path">The model file.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or the file's layers differ from the model's (the message names the first that differs, and how).</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket, or the file cannot be read.</exception>
+    /// <exception cref="InvalidDataException">The file is not a NeuralCore model, is truncated, corrupt, of another version, or inconsistent.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    public static void LoadWeights(Sequential model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Sequential source = Load(path, compile: false);
+        string file = Path.GetFileName(path);
+        Sequential.TrainingCall call = model.BeginCall("ModelFile.LoadWeights");
+        try
+        {
+            if (source.Layers.Count != model.Layers.Count)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"{file} holds {source.Layers.Count} layers and the model {model.Layers.Count}: weights load into a model of the same layers."), nameof(path));
+            }
+
+            for (int i = 0; i < model.Layers.Count; i++)
+            {
+                ILayer saved = source.Layers[i], layer = model.Layers[i];
+                int savedState = (saved as Layer)?.NonTrainableCount ?? 0, state = (layer as Layer)?.NonTrainableCount ?? 0;
+                if (saved.TypeId != layer.TypeId || saved.InputSize != layer.InputSize || saved.OutputSize != layer.OutputSize
+                    || saved.ParameterCount != layer.ParameterCount || savedState != state)
+                {
+                    throw new ArgumentException(Names.Printable(string.Create(CultureInfo.InvariantCulture,
+                        $"{file}: layer {i} is {Shape(saved, savedState)} in the file but {Shape(layer, state)} in the model: weights load into a model of the same layers.")), nameof(path));
+                }
+            }
+
+            for (int i = 0; i < model.Layers.Count; i++)
+            {
+                source.Layers[i].Parameters.Span.CopyTo(model.Layers[i].Parameters.Span);
+                if (source.Layers[i] is Layer { NonTrainableCount: > 0 } saved && model.Layers[i] is Layer layer)
+                {
+                    float[] weights = new float[saved.NonTrainableCount];
+                    saved.CopyNonTrainable(weights);
+                    layer.RestoreNonTrainable(weights);
+                }
+            }
+        }
+        finally
+        {
+            call.End();
+        }
+    }
+
+    private static string Shape(ILayer layer, int nonTrainable) => string.Create(CultureInfo.InvariantCulture,
+        $"{layer.TypeId} '{layer.Name}' ({layer.InputSize} -> {layer.OutputSize}, {layer.ParameterCount} parameters{(nonTrainable > 0 ? $", {nonTrainable} non-trainable" : "")})");
+
     /// <summary>Parses a model from the bytes of a file (<see cref="Load"/> without the file system).</summary>
     /// <param name="bytes">The file's bytes.</param>
     /// <param name="name">The name used in error messages.</param>
