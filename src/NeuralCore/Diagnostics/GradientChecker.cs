@@ -197,7 +197,7 @@ public static class GradientChecker
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the parameter error.</returns>
     /// <exception cref="ArgumentException">The inputs or labels do not hold exactly <paramref name="batch"/> rows.</exception>
-    /// <exception cref="InvalidOperationException">The model is not compiled, has a <see cref="BatchNormalization"/> or a layer that draws random values in training (dropout or noise with a rate above 0), or another thread is training it.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, has a <see cref="BatchNormalization"/> or a layer that draws random values in training (dropout or noise with a rate above 0), has no parameter that trains, or another thread is training it.</exception>
     public static GradientCheckResult CheckModel(Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels,
         int batch, float step = 1e-2f, double floor = 1e-3)
     {
@@ -218,6 +218,13 @@ public static class GradientChecker
             throw new InvalidOperationException(
                 $"Layer '{normalization.Name}' is a BatchNormalization, whose training (batch statistics) and inference (running statistics) are different functions, so the model's gradient cannot be checked against its inference loss; check the layer alone with GradientChecker.CheckLayer.");
         }
+        if (!model.Layers.Any(l => l.ParameterCount > 0 && l is not Layer { Trainable: false }))
+        {
+            // A result of 0 errors over 0 derivatives would read as a pass.
+            throw new InvalidOperationException(
+                "The model has no parameter that trains (every layer with parameters has Trainable = false, or none has parameters), so there is no gradient to check; set Trainable = true on the layers to check.");
+        }
+
         Check.Holds(inputs.Length, batch, model.InputSize, nameof(inputs), "batch", exact: true);
         Check.Holds(labels.Length, batch, 1, nameof(labels), "batch", unit: "labels", exact: true);
         float[] x = inputs[..(batch * model.InputSize)].ToArray();

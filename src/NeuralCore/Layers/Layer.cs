@@ -133,7 +133,7 @@ public abstract class Layer : ILayer
     /// gradient for variables that are not trainable, the layer's own gradients read 0 after <c>ComputeGradients</c> or a
     /// step (a loop of your own on them and <see cref="IOptimizer.Update"/> updates every parameter it gives the
     /// optimizer, with those zeros), and below the lowest layer that trains the backward pass does not run at all: a
-    /// frozen base under a new head costs its forward pass only. A global clip norm measures the
+    /// frozen base under a new head costs its forward pass and the clearing of its gradients only. A global clip norm measures the
     /// trainable gradients only, and a frozen layer's regularizers add nothing to the loss (Keras 3 counts the
     /// regularizers of trainable variables only). A
     /// <see cref="BatchNormalization"/> that is not trainable also runs in inference mode while the model trains (the

@@ -287,6 +287,33 @@ public sealed class TrainableTests : IDisposable
         Assert.True(result.MaxParameterError < 1e-2, result.Worst);
         Assert.DoesNotMatch(@"parameter\[([0-9]|[1-3][0-9])\]", result.Worst);
     }
+
+    [Fact]
+    public void The_gradient_check_of_a_model_with_no_layer_that_trains_is_refused_rather_than_passed()
+    {
+        var (x, y) = Data(8);
+        Sequential model = Model(new Sgd(0.1f));
+        model.Layers[0].Trainable(false);
+        model.Layers[2].Trainable(false);
+        var error = Assert.Throws<InvalidOperationException>(() => GradientChecker.CheckModel(model, x, y, 8));
+        Assert.Contains("no parameter that trains", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_frozen_base_layers_gradients_read_0_after_every_ComputeGradients_even_when_written_between()
+    {
+        Sequential model = Model(new Sgd(0.1f));
+        var frozen = (Dense)model.Layers[0];
+        frozen.Trainable = false;
+        var (x, y) = Data(16);
+        model.ComputeGradients(x, y, 16);
+        Assert.All(frozen.Gradients.ToArray(), g => Assert.Equal(0f, g));
+
+        // A loop of one's own may write the gradients (noise, its own clipping) between two calls.
+        model.Gradients.Span.Fill(1f);
+        model.ComputeGradients(x, y, 16);
+        Assert.All(frozen.Gradients.ToArray(), g => Assert.Equal(0f, g));
+    }
 }
 
 internal static class TrainableExtensions
