@@ -767,13 +767,19 @@ public sealed class Dense : Layer
     /// <param name="batch">The number of samples.</param>
     /// <param name="inputMask">Empty, or the <c>[batch, InputSize]</c> output of the ReLU this layer reads.</param>
     /// <param name="overwriteGradients">Overwrite the parameter gradients rather than accumulate.</param>
+    /// <param name="parameterGradients">False to leave the parameter gradients as they are and compute the input
+    /// gradient only (a frozen layer above one that trains, whose gradients the model then clears).</param>
     internal void BackwardFused(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch,
-        ReadOnlySpan<float> inputMask, bool overwriteGradients)
+        ReadOnlySpan<float> inputMask, bool overwriteGradients, bool parameterGradients = true)
     {
         Span<float> gradients = Gradients.Span;
         int weights = InputSize * Units;
-        Gemm.WeightGradient(input, outputGrad, gradients[..weights], gradients[weights..], InputSize, Units, batch,
-            accumulate: !overwriteGradients, PanelOrder, SkipsZeroInputs);
+        if (parameterGradients)
+        {
+            Gemm.WeightGradient(input, outputGrad, gradients[..weights], gradients[weights..], InputSize, Units, batch,
+                accumulate: !overwriteGradients, PanelOrder, SkipsZeroInputs);
+        }
+
         if (inputGrad.IsEmpty)
         {
             return;

@@ -1120,7 +1120,9 @@ public sealed class Sequential
                 }
                 else
                 {
-                    dense.BackwardFused(input, outputGrad, inputGrad, batch, masked ? input : default, overwriteGradients: true);
+                    // A frozen layer above the lowest that trains passes the gradient down without computing its own.
+                    dense.BackwardFused(input, outputGrad, inputGrad, batch, masked ? input : default, overwriteGradients: true,
+                        parameterGradients: dense.Trainable);
                 }
             }
             else
@@ -1133,7 +1135,8 @@ public sealed class Sequential
             (current, spare) = (spare, current);
         }
 
-        // A frozen layer above the lowest that trains passed the gradient down; its own read 0 as well.
+        // A frozen layer above the lowest that trains passed the gradient down; its own read 0 as well (a linear Dense
+        // computed none, the others theirs, cheap beside a product).
         for (int i = lowest + 1; i < _layers.Count; i++)
         {
             if (_layers[i] is Layer { Trainable: false } frozen && frozen.ParameterCount > 0)
