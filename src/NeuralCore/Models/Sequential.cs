@@ -177,6 +177,34 @@ public sealed class Sequential
         _panelScratch = null;
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> (a callback's save between two of Fit's steps, on Fit's thread) with the weights
+    /// row-major, and puts them back in panel order after it, if they were: a permutation each way, so the training goes
+    /// on with bitwise the same numbers. Reads from other threads admitted while they were row-major finish before they
+    /// move again.
+    /// </summary>
+    internal void WithRowMajorWeights(Action action)
+    {
+        if (_panelOrdered is null)
+        {
+            action();
+            return;
+        }
+
+        ExitPanelOrder();
+        try
+        {
+            action();
+        }
+        finally
+        {
+            bool inCallback = InCallback;
+            LeaveCallbacks();
+            EnterPanelOrder();
+            InCallback = inCallback;
+        }
+    }
+
     // The first layer's weights start the arena (offset 0): the same range of the gradients and of each state slot.
     private void Reorder(Dense dense, in PanelLayout layout, Optimizer optimizer, float[] scratch, bool toPanels)
     {

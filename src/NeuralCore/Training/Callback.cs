@@ -49,6 +49,38 @@ public sealed class TrainingContext
     /// <summary>The history so far.</summary>
     public History History { get; }
 
+    /// <summary>
+    /// The values of the running epoch over the steps it has taken so far, as Keras's batch logs: <c>loss</c> (the mean
+    /// over the samples so far, each step's loss weighted by its samples, as the epoch's own loss is) and the training
+    /// metrics, under the names of <see cref="ReportedValues"/> without <c>val_</c> (validation comes at the epoch's
+    /// end). A new dictionary at each call, for <see cref="Callback.OnBatchEnd"/> (computed on demand: the steps do not
+    /// pay for it); at <see cref="Callback.OnEpochEnd"/> the epoch's values are in its <see cref="EpochMetrics"/>.
+    /// </summary>
+    /// <returns>The running values by name.</returns>
+    /// <exception cref="InvalidOperationException">No step of the current epoch has run yet (before the first step, or outside <c>Fit</c>).</exception>
+    public IReadOnlyDictionary<string, double> EpochValuesSoFar()
+    {
+        if (_runningMetrics is null || _runningSeen == 0)
+        {
+            throw new InvalidOperationException("No training step of the current epoch has run yet: the epoch's values so far exist from the first OnBatchEnd of an epoch (at OnEpochEnd, read the epoch's EpochMetrics).");
+        }
+
+        var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = _runningLossSum / _runningSeen };
+        _runningMetrics.WriteTo(values, "");
+        return values;
+    }
+
+    private Scoring.MetricSet? _runningMetrics;
+    private double _runningLossSum;
+    private int _runningSeen;
+
+    /// <summary>Fit's accumulators of the running epoch, read by <see cref="EpochValuesSoFar"/> (the metrics once; the loss at each step).</summary>
+    internal void SetRunning(Scoring.MetricSet? metrics, double lossSum, int seen)
+    {
+        _runningMetrics = metrics;
+        (_runningLossSum, _runningSeen) = (lossSum, seen);
+    }
+
     /// <summary>Every callback of this training, in order (so that one can refuse another it cannot work beside).</summary>
     internal IReadOnlyList<Callback> Callbacks { get; set; } = [];
 

@@ -8,8 +8,8 @@ using NeuralCore.Serialization;
 namespace NeuralCore.Training;
 
 /// <summary>
-/// Saves the model (<see cref="ModelFile.Save"/>, atomically) after epochs, as Keras's <c>ModelCheckpoint</c>: after
-/// every epoch, or with <see cref="SaveBestOnly"/> only after an epoch whose monitored value beats every earlier one
+/// Saves the model (<see cref="ModelFile.Save"/>, atomically) after epochs or every N steps, as Keras's <c>ModelCheckpoint</c>: after
+/// every epoch (or every <see cref="SaveFrequency"/> steps), or with <see cref="SaveBestOnly"/> only when the monitored value beats every earlier one
 /// and <see cref="InitialValueThreshold"/> (without a threshold the first epoch saves whatever its value, an infinity too,
 /// as in Keras; a NaN never does, where Keras saves a NaN first value and then nothing more). As in Keras, the best value is kept from one <c>Fit</c> to
 /// the next that the same callback is given to (a training resumed with <see cref="FitOptions.InitialEpoch"/> replaces
@@ -23,8 +23,15 @@ namespace NeuralCore.Training;
 /// nan and inf. A placeholder for a value the training does not report is an error before the first epoch, not a file
 /// named "NaN".
 /// <para>
-/// Unlike Keras's: saves happen at epoch ends only (Keras's <c>save_freq</c> of every N batches has no counterpart);
-/// there is no <c>save_weights_only</c>: the file, in NeuralCore's own format whatever the path's extension, always
+/// With <see cref="SaveFrequency"/> N above 0 (Keras's <c>save_freq</c> as a number of batches), the callback saves after
+/// every N training steps, counted on from one epoch and one <c>Fit</c> to the next, and not at epoch ends; the values it
+/// monitors and the path names are the epoch's so far (<see cref="TrainingContext.EpochValuesSoFar"/>, Keras's batch
+/// logs), and the path may name <c>{batch}</c>, the step within the epoch from 1. Those hold no <c>val_</c> values:
+/// a path or a best-only monitor that names one is an error before the first epoch (Keras warns at every save and
+/// saves anyway). Fit's steps keep the first layer's weights in the order its products read them between saves.
+/// </para>
+/// <para>
+/// Unlike Keras's: there is no <c>save_weights_only</c>: the file, in NeuralCore's own format whatever the path's extension, always
 /// holds the architecture, and <see cref="IncludeOptimizer"/> false leaves out the optimizer's state; with <see cref="SaveBestOnly"/> and <see cref="FitOptions.ValidationFrequency"/>
 /// above 1, an epoch that does not validate is not saved (Keras saves it, as an epoch whose monitored value is missing,
 /// which replaces the best model with a later one).
@@ -46,11 +53,13 @@ public sealed partial class ModelCheckpoint : Callback
     /// With <see cref="SaveBestOnly"/>, the value to beat before the first save (Keras's <c>initial_value_threshold</c>),
     /// for example the best of an earlier run that this one resumes; null: the first epoch always saves.
     /// </param>
+    /// <param name="saveFrequency">0 (default) to save at epoch ends (Keras's <c>"epoch"</c>); N above 0 to save after every N training steps instead.</param>
     /// <exception cref="ArgumentException">The path is empty, or names an unknown value or a bad format; the monitor is unknown.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is undefined.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is undefined, or <paramref name="saveFrequency"/> is negative.</exception>
     public ModelCheckpoint(string path, string monitor = "val_loss", bool saveBestOnly = false, MonitorMode mode = MonitorMode.Auto,
-        bool includeOptimizer = true, double? initialValueThreshold = null)
+        bool includeOptimizer = true, double? initialValueThreshold = null, int saveFrequency = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(saveFrequency);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Monitoring.CheckName(monitor, nameof(monitor));
         _ = Monitoring.Maximizes(monitor, mode);
@@ -64,10 +73,16 @@ public sealed partial class ModelCheckpoint : Callback
             }
 
             string name = placeholder.Groups[1].Value;
-            if (name != "epoch" && !EpochMetrics.IsKnown(name))
+            if (name != "epoch" && name != "batch" && !EpochMetrics.IsKnown(name))
             {
                 throw new ArgumentException(
-                    $"The path names '{{{name}}}', which is neither epoch nor loss nor a metric ({string.Join(", ", Scoring.MetricSet.Known)}, with or without val_).", nameof(path));
+                    $"The path names '{{{name}}}', which is neither epoch, batch, loss nor a metric ({string.Join(", ", Scoring.MetricSet.Known)}, with or without val_).", nameof(path));
+            }
+
+            if (name == "batch" && saveFrequency == 0)
+            {
+                throw new ArgumentException(
+                    "The path names '{batch}', which only a checkpoint that saves every N steps has (saveFrequency above 0); this one saves at epoch ends.", nameof(path));
             }
 
             string? format = placeholder.Groups[2].Success ? placeholder.Groups[2].Value : null;
@@ -86,7 +101,8 @@ public sealed partial class ModelCheckpoint : Callback
         }
 
         _template = path;
-        _placeholders = [.. names.Where(n => n != "epoch").Distinct()];
+        _placeholders = [.. names.Where(n => n is not "epoch" and not "batch").Distinct()];
+        SaveFrequency = saveFrequency;
         Monitor = monitor;
         SaveBestOnly = saveBestOnly;
         Mode = mode;
@@ -112,11 +128,21 @@ public sealed partial class ModelCheckpoint : Callback
     /// <summary>Whether the optimizer's state is saved too.</summary>
     public bool IncludeOptimizer { get; }
 
+    /// <summary>0: saves at epoch ends; N above 0: after every N training steps (Keras's <c>save_freq</c>).</summary>
+    public int SaveFrequency { get; }
+
+    // With SaveFrequency: the steps since the last save, counted across epochs and Fit calls, as Keras counts them.
+    private int _stepsSinceSave;
+
     /// <summary>
     /// With <see cref="SaveBestOnly"/>, the epoch (from 1, as <c>Fit</c> numbers epochs) with the best monitored value
-    /// this callback has seen, in every <c>Fit</c> it was given to; 0 before one (always 0 without it).
+    /// this callback has seen, in every <c>Fit</c> it was given to; 0 before one (always 0 without it). With
+    /// <see cref="SaveFrequency"/>, the epoch of the best step.
     /// </summary>
     public int BestEpoch { get; private set; }
+
+    /// <summary>With <see cref="SaveBestOnly"/> and <see cref="SaveFrequency"/>, the step within <see cref="BestEpoch"/> (from 1) of the best value; otherwise 0.</summary>
+    public int BestBatch { get; private set; }
 
     /// <summary>The file of the last save, or null before the first.</summary>
     public string? LastSavedPath { get; private set; }
@@ -131,6 +157,13 @@ public sealed partial class ModelCheckpoint : Callback
         if (SaveBestOnly)
         {
             Monitoring.CheckReported(context, Monitor, nameof(ModelCheckpoint));
+        }
+
+        if (SaveFrequency > 0 && (SaveBestOnly ? _placeholders.Append(Monitor) : _placeholders).FirstOrDefault(n => n.StartsWith("val_", StringComparison.Ordinal)) is { } validated)
+        {
+            // Keras warns "Can save best model only with val_loss available" at each save, and saves anyway.
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"ModelCheckpoint saves every {SaveFrequency} steps, where the values are the epoch's so far over its training steps, which hold no validation values, but its {(SaveBestOnly && validated == Monitor ? "monitor" : "path")} names {validated}: monitor or name loss or a training metric, or save at epoch ends (saveFrequency 0)."));
         }
 
         foreach (string name in _placeholders)
@@ -157,7 +190,7 @@ public sealed partial class ModelCheckpoint : Callback
             {
                 Values = _placeholders.ToDictionary(name => name, _ => value, StringComparer.Ordinal),
             };
-            string path = Path.GetFullPath(Format(_template, sample));
+            string path = Path.GetFullPath(Format(_template, sample, context.StepsPerEpoch));
             if (Path.EndsInDirectorySeparator(path) || Directory.Exists(path))
             {
                 throw new IOException($"ModelCheckpoint's path '{path}' is a folder: a checkpoint must be a file (end the path with a file name such as model.ncm).");
@@ -184,6 +217,37 @@ public sealed partial class ModelCheckpoint : Callback
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(context);
+        if (SaveFrequency == 0)
+        {
+            Save(metrics, batch: 0, context);
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">With <see cref="SaveBestOnly"/>, the epoch does not report the monitored value.</exception>
+    /// <exception cref="IOException">The file cannot be written; an earlier file under the same name is untouched.</exception>
+    /// <exception cref="PathTooLongException">The values make the file name longer than 255 bytes (a huge value in a fixed-point format).</exception>
+    public override void OnBatchEnd(int epoch, int batch, Models.TrainStepResult result, TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (SaveFrequency == 0 || ++_stepsSinceSave < SaveFrequency)
+        {
+            return;
+        }
+
+        _stepsSinceSave = 0;
+        IReadOnlyDictionary<string, double> values = context.EpochValuesSoFar();
+        var running = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN), null, null, 0)
+        {
+            Values = values,
+        };
+        // Fit keeps the first layer's weights in its products' order through an epoch's steps: the file gets them row-major.
+        context.Model.WithRowMajorWeights(() => Save(running, batch, context));
+    }
+
+    // batch: the step within the epoch (from 1) of a save every N steps; 0 at an epoch's end.
+    private void Save(EpochMetrics metrics, int batch, TrainingContext context)
+    {
         if (SaveBestOnly)
         {
             // An epoch that does not validate is not saved: Keras saves it (the monitor is missing), which replaced the
@@ -199,17 +263,17 @@ public sealed partial class ModelCheckpoint : Callback
                 return;
             }
 
-            (_best, BestEpoch) = (value, metrics.Epoch);
+            (_best, BestEpoch, BestBatch) = (value, metrics.Epoch, batch);
         }
 
-        string path = Path.GetFullPath(Format(_template, metrics));
+        string path = Path.GetFullPath(Format(_template, metrics, batch));
         // OnTrainBegin bounds the name with values of ordinary length, but a fixed-point format has no bound: a loss of
         // 1e30 in .2f is 33 characters. The file system's own refusal named neither the value nor the format.
         int bytes = Encoding.UTF8.GetByteCount(Path.GetFileName(AtomicFile.TemporaryBeside(path)));
         if (bytes > 255)
         {
             throw new PathTooLongException(Names.Printable(
-                $"ModelCheckpoint's file name for epoch {metrics.Epoch} ('{Path.GetFileName(path)}') reaches {bytes} bytes with the temporary name a save writes first, more than the 255 a file name may have: a value in it is longer than foreseen; format values that can grow large with a bounded length (.4g or .4e, not .4f). Nothing was saved for this epoch."));
+                $"ModelCheckpoint's file name for epoch {metrics.Epoch}{(batch > 0 ? string.Create(CultureInfo.InvariantCulture, $", step {batch}") : "")} ('{Path.GetFileName(path)}') reaches {bytes} bytes with the temporary name a save writes first, more than the 255 a file name may have: a value in it is longer than foreseen; format values that can grow large with a bounded length (.4g or .4e, not .4f). Nothing was saved for this epoch."));
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -217,8 +281,8 @@ public sealed partial class ModelCheckpoint : Callback
         LastSavedPath = path;
     }
 
-    /// <summary>The path with its placeholders filled from the epoch.</summary>
-    internal static string Format(string template, EpochMetrics metrics) =>
+    /// <summary>The path with its placeholders filled from the epoch, and <c>{batch}</c> from <paramref name="batch"/>.</summary>
+    internal static string Format(string template, EpochMetrics metrics, int batch = 0) =>
         Placeholder().Replace(template, match =>
         {
             if (!match.Groups[1].Success)
@@ -227,11 +291,11 @@ public sealed partial class ModelCheckpoint : Callback
             }
 
             string name = match.Groups[1].Value;
-            double value = name == "epoch" ? metrics.Epoch : metrics.Get(name) ?? throw new InvalidOperationException(
+            double value = name == "epoch" ? metrics.Epoch : name == "batch" ? batch : metrics.Get(name) ?? throw new InvalidOperationException(
                 $"ModelCheckpoint's path names '{name}', which epoch {metrics.Epoch} did not report.");
             return match.Groups[2].Success
                 ? FormatValue(value, match.Groups[2].Value)!
-                : name == "epoch" ? value.ToString(CultureInfo.InvariantCulture) : PythonFormat.Repr(value);
+                : name is "epoch" or "batch" ? value.ToString(CultureInfo.InvariantCulture) : PythonFormat.Repr(value);
         });
 
     /// <summary>
@@ -287,6 +351,6 @@ public sealed partial class ModelCheckpoint : Callback
     [GeneratedRegex(@"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")]
     private static partial Regex Placeholder();
 
-    // Acts between epochs only.
+    // Reads the model between steps only through WithRowMajorWeights, which puts the weights back in row-major order first.
     internal override bool MayReadModelBetweenSteps => false;
 }

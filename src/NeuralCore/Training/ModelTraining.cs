@@ -310,6 +310,7 @@ public static class ModelTraining
                 metrics.Reset();
                 double lossSum = 0;
                 int seen = 0;
+                context.SetRunning(metrics, 0, 0);
                 bool diverged = false;
                 try
                 {
@@ -361,6 +362,7 @@ public static class ModelTraining
                             metrics.AddPredictions(predictions, targets, n);
                         }
 
+                        context.SetRunning(metrics, lossSum, seen);
                         RunCallbacks(model, callbacks, CallbackEvent.BatchEnd, context, epoch, step, result);
                         if (context.StopRequested)
                         {
@@ -375,6 +377,8 @@ public static class ModelTraining
                     model.ExitPanelOrder();
                 }
 
+                // The epoch's values are in its EpochMetrics from here on.
+                context.SetRunning(null, 0, 0);
                 if (diverged && seen == 0)
                 {
                     break;
