@@ -7,7 +7,8 @@ namespace NeuralCore.Training;
 /// <summary>
 /// Training progress in the console, with Keras's <c>verbose</c> meanings. Verbose 1 on a terminal: an
 /// <c>Epoch i/N</c> line, then a progress bar redrawn in place on one line (at most ten times a second) with the running
-/// loss and accuracy, kept within the terminal's width so that it never wraps. Verbose 1 with output redirected, and
+/// loss and training metrics (<see cref="TrainingContext.EpochValuesSoFar"/>, as Keras's bar shows its batch logs), kept
+/// within the terminal's width so that it never wraps (cut at its right end when they do not fit). Verbose 1 with output redirected, and
 /// verbose 2: one line per epoch. Verbose 0: nothing. Each finished epoch ends with its time per step, the training
 /// loss and metrics, and the validation ones.
 /// </summary>
@@ -17,10 +18,6 @@ public sealed class ProgressLogger : Callback
     private readonly TextWriter _output;
     private readonly Stopwatch _clock = new();
     private long _lastDraw;
-    private double _lossSum;
-    private long _seen;
-    private long _correct;
-    private long _judged;
     private int _drawn;
 
     /// <summary>Creates the logger.</summary>
@@ -83,7 +80,7 @@ public sealed class ProgressLogger : Callback
         ArgumentNullException.ThrowIfNull(context);
         _clock.Restart();
         // The first step always draws.
-        (_lossSum, _seen, _correct, _judged, _drawn, _lastDraw) = (0, 0, 0, 0, 0, -1000);
+        (_drawn, _lastDraw) = (0, -1000);
         if (DrawsBar)
         {
             _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Epoch {epoch}/{context.Epochs}"));
@@ -94,10 +91,6 @@ public sealed class ProgressLogger : Callback
     public override void OnBatchEnd(int epoch, int batch, Models.TrainStepResult result, TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        _lossSum += result.Loss * result.Batch;
-        _seen += result.Batch;
-        _correct += result.Correct;
-        _judged += result.Judged;
         long now = _clock.ElapsedMilliseconds;
         if (!DrawsBar || (now - _lastDraw < 100 && batch != context.StepsPerEpoch))
         {
@@ -107,11 +100,11 @@ public sealed class ProgressLogger : Callback
         _lastDraw = now;
         double seconds = now / 1000.0;
         double eta = batch == 0 ? 0 : seconds / batch * (context.StepsPerEpoch - batch);
+        // As Keras's bar shows its batch logs: the loss and every training metric over the epoch's steps so far.
         var tail = new StringBuilder();
-        Append(tail, "loss", _lossSum / Math.Max(1, _seen));
-        if (_judged > 0)
+        foreach ((string name, double value) in Ordered(context.EpochValuesSoFar()))
         {
-            Append(tail, "accuracy", (double)_correct / _judged);
+            Append(tail, name, value);
         }
 
         string time = string.Create(CultureInfo.InvariantCulture, $" ETA {eta:0}s");

@@ -137,6 +137,30 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void The_redrawn_bar_shows_the_running_loss_and_every_training_metric_as_kerass_batch_logs()
+    {
+        var (model, data) = Setup(400);
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0.01f), metrics: ["accuracy", "kl_divergence"]);
+        var text = new StringWriter();
+        var last = new Dictionary<string, double>();
+        var watcher = new LambdaCallback(onBatchEnd: (_, _, _, context) =>
+        {
+            foreach ((string name, double value) in context.EpochValuesSoFar())
+            {
+                last[name] = value;
+            }
+        });
+        model.Fit(data, new FitOptions { Epochs = 1, BatchSize = 40, ValidationSplit = 0.2, Callbacks = [new ProgressLogger(1, text, interactive: true, width: 200), watcher] });
+
+        // The first redraw (step 1 always draws) and the last step's, which is drawn whatever the throttle.
+        string[] redraws = text.ToString().Split('\n')[1].Split('\r', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^1/8 \[.*\] ETA \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - kl_divergence: \d\.\d{4}", redraws[0]);
+        string expected = $" - loss: {ProgressLogger.Format(last["loss"])} - accuracy: {ProgressLogger.Format(last["accuracy"])} - kl_divergence: {ProgressLogger.Format(last["kl_divergence"])}";
+        Assert.Contains(redraws.Where(r => r.StartsWith("8/8 ", StringComparison.Ordinal) && r.Contains("ETA", StringComparison.Ordinal)),
+            r => r.EndsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_cancelled_fit_ends_the_progress_line_and_tells_every_callback()
     {
         var (model, data) = Setup(4000);
