@@ -67,19 +67,102 @@ public static class ModelFile
         byte[] body = WriteBody(model, includeOptimizer);
         CheckFileSize(HeaderBytes + body.LongLength + HashBytes, path);
 
-        AtomicFile.Write(path, stream =>
+        AtomicFile.Write(path, stream => WriteFramed(stream, body));
+    }
+
+    /// <summary>
+    /// Writes the model to <paramref name="stream"/> from its position, the same bytes <see cref="Save"/> writes to a
+    /// file (for a database, a network or an archive entry; <see cref="ReadFrom"/> reads them back).
+    /// The bytes are built and checked first: a model that cannot be written writes nothing.
+    /// </summary>
+    /// <param name="model">As for <see cref="Save"/>.</param>
+    /// <param name="stream">A writable stream; left open, after the model's bytes.</param>
+    /// <param name="includeOptimizer">As for <see cref="Save"/>.</param>
+    /// <exception cref="ArgumentException">The stream cannot be written, or the model cannot be stored (as for <see cref="Save"/>).</exception>
+    /// <exception cref="NotSupportedException">As for <see cref="Save"/>.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    public static void WriteTo(Sequential model, Stream stream, bool includeOptimizer = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanWrite)
         {
-            Span<byte> header = stackalloc byte[HeaderBytes];
-            Magic.CopyTo(header);
-            BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
-            BinaryPrimitives.WriteUInt64LittleEndian(header[12..], (ulong)body.Length);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(header);
-            hash.AppendData(body);
-            stream.Write(header);
-            stream.Write(body);
-            stream.Write(hash.GetHashAndReset());
-        });
+            throw new ArgumentException("The stream cannot be written (CanWrite is false).", nameof(stream));
+        }
+
+        using Sequential.ReadScope read = model.EnterRead("ModelFile.WriteTo");
+        CheckFileSize(EstimatedBytes(model, includeOptimizer), "stream");
+        byte[] body = WriteBody(model, includeOptimizer);
+        CheckFileSize(HeaderBytes + body.LongLength + HashBytes, "stream");
+        WriteFramed(stream, body);
+    }
+
+    // The header (magic, version, body length), the body, and the SHA-256 of both.
+    private static void WriteFramed(Stream stream, byte[] body)
+    {
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        Magic.CopyTo(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[12..], (ulong)body.Length);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(header);
+        hash.AppendData(body);
+        stream.Write(header);
+        stream.Write(body);
+        stream.Write(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Reads one model from <paramref name="stream"/> at its position, as <see cref="WriteTo"/> or a file of
+    /// <see cref="Save"/> holds it, and leaves the stream just after it. The header's length is checked against
+    /// <see cref="MaxFileBytes"/> before anything more is read, so a stream that never ends or announces too much is refused
+    /// without reading it.
+    /// </summary>
+    /// <param name="stream">A readable stream.</param>
+    /// <param name="name">The name used in error messages.</param>
+    /// <param name="compile">As for <see cref="Load"/>.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="ArgumentException">The stream cannot be read.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not a NeuralCore model, end early, announce more than <see cref="MaxFileBytes"/>, or are corrupt or inconsistent; the message names <paramref name="name"/> and the problem.</exception>
+    /// <exception cref="IOException">The stream fails.</exception>
+    public static Sequential ReadFrom(Stream stream, string name = "stream", bool compile = true)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(name);
+        if (!stream.CanRead)
+        {
+            throw new ArgumentException("The stream cannot be read (CanRead is false).", nameof(stream));
+        }
+
+        byte[] header = new byte[HeaderBytes];
+        int got = stream.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false);
+        if (got < Magic.Length || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        {
+            throw new InvalidDataException($"{name}: not a NeuralCore model (the magic number is missing).");
+        }
+
+        if (got < HeaderBytes)
+        {
+            throw new InvalidDataException($"{name}: truncated: the stream ends after {got} bytes, within the header.");
+        }
+
+        ulong bodyLength = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(12));
+        if (bodyLength > (ulong)(MaxFileBytes - HeaderBytes - HashBytes))
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: the header announces a {bodyLength}-byte body, more than the {MaxFileBytes}-byte limit for a model allows."));
+        }
+
+        byte[] bytes = new byte[HeaderBytes + (int)bodyLength + HashBytes];
+        header.CopyTo(bytes, 0);
+        int rest = stream.ReadAtLeast(bytes.AsSpan(HeaderBytes), bytes.Length - HeaderBytes, throwOnEndOfStream: false);
+        if (rest < bytes.Length - HeaderBytes)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: truncated: the header announces a {bodyLength}-byte body and a {HashBytes}-byte checksum, but the stream ends {bytes.Length - HeaderBytes - rest} bytes short."));
+        }
+
+        return Read(bytes, name, compile);
     }
 
     /// <summary>Reads a model written by <see cref="Save"/>; compiled when the file holds its loss and optimizer.</summary>
