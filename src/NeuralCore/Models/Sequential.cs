@@ -355,6 +355,13 @@ public sealed class Sequential
 
             counted = true;
         }
+        else if (InCallback && _panelOrdered is not null)
+        {
+            // A callback that said it reads nothing between steps (Callback.ReadsModelBetweenSteps): what it would read
+            // is in the products' order, not the model.
+            throw new InvalidOperationException(
+                $"{operation} was called on the model '{Name}' from a callback of Fit between two steps, while Fit keeps the first layer's weights in its products' order because every callback's ReadsModelBetweenSteps is false: return true from ReadsModelBetweenSteps (LambdaCallback: readsModel: true) in a callback that reads the model between steps.");
+        }
 
         Sequential? outer = t_reading;
         t_reading = this;

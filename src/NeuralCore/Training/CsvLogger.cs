@@ -144,5 +144,6 @@ public sealed class CsvLogger : Callback
     }
 
     // Acts between epochs only.
-    internal override bool MayReadModelBetweenSteps => false;
+    /// <inheritdoc/>
+    public override bool ReadsModelBetweenSteps => false;
 }

@@ -189,5 +189,6 @@ public sealed class EarlyStopping : Callback
     }
 
     // Acts between epochs only.
-    internal override bool MayReadModelBetweenSteps => false;
+    /// <inheritdoc/>
+    public override bool ReadsModelBetweenSteps => false;
 }

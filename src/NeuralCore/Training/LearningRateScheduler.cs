@@ -94,5 +94,6 @@ public sealed class LearningRateScheduler : Callback
         new(nameof(rate), rate, $"{source} gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
 
     // Reads the learning rate only, between steps.
-    internal override bool MayReadModelBetweenSteps => false;
+    /// <inheritdoc/>
+    public override bool ReadsModelBetweenSteps => false;
 }

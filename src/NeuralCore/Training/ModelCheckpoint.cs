@@ -352,5 +352,6 @@ public sealed partial class ModelCheckpoint : Callback
     private static partial Regex Placeholder();
 
     // Reads the model between steps only through WithRowMajorWeights, which puts the weights back in row-major order first.
-    internal override bool MayReadModelBetweenSteps => false;
+    /// <inheritdoc/>
+    public override bool ReadsModelBetweenSteps => false;
 }

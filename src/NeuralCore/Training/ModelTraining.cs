@@ -282,7 +282,7 @@ public static class ModelTraining
 
         // The first layer's weights may stay in its products' order through an epoch's steps when no callback can see
         // them between steps (Sequential.EnterPanelOrder); they are back in row-major order before anything else runs.
-        bool panelOrder = !callbacks.Any(c => c.MayReadModelBetweenSteps);
+        bool panelOrder = !callbacks.Any(c => c.ReadsModelBetweenSteps);
 
         RunCallbacks(model, callbacks, CallbackEvent.TrainBegin, context);
 

@@ -231,5 +231,6 @@ public sealed class ProgressLogger : Callback
     }
 
     // Writes progress from the step's result only.
-    internal override bool MayReadModelBetweenSteps => false;
+    /// <inheritdoc/>
+    public override bool ReadsModelBetweenSteps => false;
 }

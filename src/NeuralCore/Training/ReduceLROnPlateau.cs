@@ -132,5 +132,6 @@ public sealed class ReduceLROnPlateau : Callback
     public IReadOnlyList<string> Reductions => _reductions;
 
     // Acts between epochs only.
-    internal override bool MayReadModelBetweenSteps => false;
+    /// <inheritdoc/>
+    public override bool ReadsModelBetweenSteps => false;
 }

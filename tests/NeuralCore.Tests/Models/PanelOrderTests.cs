@@ -362,6 +362,49 @@ public class PanelOrderTests
     }
 
     [Fact]
+    public void A_callback_that_reads_nothing_between_steps_keeps_the_panel_order_and_one_that_reads_anyway_is_refused()
+    {
+        Dataset data = Data(400, 12);
+        Sequential Model()
+        {
+            var model = new Sequential(Features, seed: 8).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam(2e-3f));
+            return model;
+        }
+
+        // readsModel: false: every step in panel order, and the same bits as a callback that reads.
+        Sequential quiet = Model(), reading = Model();
+        var dense = (Dense)quiet.Layers[0];
+        var losses = new List<double>();
+        quiet.Fit(data, new FitOptions
+        {
+            Epochs = 2,
+            BatchSize = 50,
+            Callbacks = [new LambdaCallback((_, _, result, _) =>
+            {
+                losses.Add(result.Loss);
+                Assert.True(dense.PanelOrder.IsValid, "a callback that reads nothing turned the panel order off");
+            }, readsModel: false)],
+        });
+        reading.Fit(data, new FitOptions { Epochs = 2, BatchSize = 50, Callbacks = [new LambdaCallback((_, _, _, _) => { })] });
+        Assert.Equal(16, losses.Count);
+        Assert.Equal(reading.Parameters.ToArray(), quiet.Parameters.ToArray());
+
+        // One that said so and reads the model anyway gets an exception, not the weights in the products' order.
+        Sequential liar = Model();
+        float[] x = new float[Features];
+        var error = Assert.Throws<InvalidOperationException>(() => liar.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            BatchSize = 50,
+            Callbacks = [new LambdaCallback((_, _, _, context) => context.Model.Predict(x), readsModel: false)],
+        }));
+        Assert.Contains("ReadsModelBetweenSteps", error.Message, StringComparison.Ordinal);
+        Assert.False(((Dense)liar.Layers[0]).PanelOrder.IsValid);
+        _ = liar.Predict(x);
+    }
+
+    [Fact]
     public void A_cancelled_epoch_leaves_the_weights_in_row_major_order()
     {
         Dataset data = Data(300, 13);
@@ -397,7 +440,8 @@ public class PanelOrderTests
     // Cancels the token after a given step, reading nothing of the model: so Fit keeps the panel order while it runs.
     private sealed class Canceller(Func<bool> due, CancellationTokenSource source) : Callback
     {
-        internal override bool MayReadModelBetweenSteps => false;
+        /// <inheritdoc/>
+    public override bool ReadsModelBetweenSteps => false;
 
         public override void OnBatchEnd(int epoch, int batch, TrainStepResult result, TrainingContext context)
         {
