@@ -94,4 +94,20 @@ public sealed class LoadWeightsTests : IDisposable
         Assert.Throws<InvalidDataException>(() => ModelFile.LoadWeights(model, path));
         Assert.Throws<ArgumentNullException>(() => ModelFile.LoadWeights(null!, path));
     }
+    [Fact]
+    public void A_layer_normalizations_scale_is_not_loaded_into_another_ones_offset()
+    {
+        // Same type, sizes and parameter count, but the file's one parameter vector is a scale (gamma) and the model's
+        // an offset (beta): loading it would silently turn every normalized output into gamma + 0 instead of gamma * x.
+        string path = Path.Combine(_dir, "scale.ncm");
+        var saved = new Sequential(3, 5).Add(new Dense(4)).Add(new LayerNormalization(center: false, scale: true));
+        saved.Layers[1].Parameters.Span.Fill(2f);
+        ModelFile.Save(saved, path);
+        var model = new Sequential(3, 9).Add(new Dense(4)).Add(new LayerNormalization(center: true, scale: false));
+        float[] before = model.Parameters.ToArray();
+
+        var e = Assert.Throws<ArgumentException>(() => ModelFile.LoadWeights(model, path));
+        Assert.Contains("layer 1", e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, model.Parameters.ToArray());
+    }
 }
