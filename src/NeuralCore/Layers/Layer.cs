@@ -72,6 +72,13 @@ public abstract class Layer : ILayer
     /// </summary>
     internal virtual int NonTrainableCount => 0;
 
+    /// <summary>
+    /// What the parameters and non-trainable weights mean, where the counts do not say it (empty otherwise): two layers
+    /// of one type, sizes and counts whose layouts differ hold different things in the same places (a layer
+    /// normalization's one vector, an offset or a scale). <c>ModelFile.LoadWeights</c> refuses to copy between them.
+    /// </summary>
+    internal virtual string WeightLayout => string.Empty;
+
     /// <summary>Copies the <see cref="NonTrainableCount"/> non-trainable weights into <paramref name="destination"/>.</summary>
     internal virtual void CopyNonTrainable(Span<float> destination)
     {

@@ -67,6 +67,15 @@ public sealed class LayerNormalization : Layer
     /// <summary>Whether the layer multiplies by a learned scale γ.</summary>
     public bool Scale { get; }
 
+    // With one of the two, its one vector is a scale or an offset: the same count, not the same weights.
+    internal override string WeightLayout => (Center, Scale) switch
+    {
+        (true, true) => "scale and offset",
+        (true, false) => "offset only",
+        (false, true) => "scale only",
+        _ => "no scale nor offset",
+    };
+
     /// <inheritdoc/>
     /// <remarks>γ (with <see cref="Scale"/>), then β (with <see cref="Center"/>): up to two per feature.</remarks>
     public override int ParameterCount => ((Scale ? 1 : 0) + (Center ? 1 : 0)) * InputSize;

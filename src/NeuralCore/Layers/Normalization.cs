@@ -307,6 +307,10 @@ public sealed class Normalization : Layer
     /// <remarks>The mean, then the variance.</remarks>
     internal override int NonTrainableCount => 2 * InputSize;
 
+    // Statistics given at construction are the model's constants (Keras makes them no variables, so its load_weights
+    // finds nothing to load there); adapted ones are weights a file can bring.
+    internal override string WeightLayout => _fixedStatistics ? "statistics given at construction" : "adapted statistics";
+
     /// <inheritdoc/>
     internal override void CopyNonTrainable(Span<float> destination)
     {

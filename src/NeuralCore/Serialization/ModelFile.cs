@@ -220,7 +220,9 @@ public static class ModelFile
     /// Reads the weights of a model file written by <see cref="Save"/> (a <see cref="Training.ModelCheckpoint"/>'s, say)
     /// into <paramref name="model"/>, as Keras's <c>model.load_weights</c>: every layer's parameters and non-trainable
     /// weights (a batch normalization's running statistics), bitwise as saved. The file's layers must match the model's
-    /// one for one: the same type, input size, output size and parameter count. The model's loss, optimizer and its
+    /// one for one: the same type, input size, output size, parameter and non-trainable counts, and what those weights
+    /// mean (a <see cref="LayerNormalization"/>'s center and scale; a <see cref="Normalization"/>'s statistics adapted,
+    /// or given at construction, in both). The model's loss, optimizer and its
     /// state, and its layers' names, settings and <see cref="Layer.Trainable"/> flags, stay as they are; nothing changes
     /// unless every layer matches.
     /// </summary>
@@ -251,7 +253,8 @@ public static class ModelFile
                 ILayer saved = source.Layers[i], layer = model.Layers[i];
                 int savedState = (saved as Layer)?.NonTrainableCount ?? 0, state = (layer as Layer)?.NonTrainableCount ?? 0;
                 if (saved.TypeId != layer.TypeId || saved.InputSize != layer.InputSize || saved.OutputSize != layer.OutputSize
-                    || saved.ParameterCount != layer.ParameterCount || savedState != state)
+                    || saved.ParameterCount != layer.ParameterCount || savedState != state
+                    || (saved as Layer)?.WeightLayout != (layer as Layer)?.WeightLayout)
                 {
                     throw new ArgumentException(Names.Printable(string.Create(CultureInfo.InvariantCulture,
                         $"{file}: layer {i} is {Shape(saved, savedState)} in the file but {Shape(layer, state)} in the model: weights load into a model of the same layers.")), nameof(path));
@@ -276,7 +279,7 @@ public static class ModelFile
     }
 
     private static string Shape(ILayer layer, int nonTrainable) => string.Create(CultureInfo.InvariantCulture,
-        $"{layer.TypeId} '{layer.Name}' ({layer.InputSize} -> {layer.OutputSize}, {layer.ParameterCount} parameters{(nonTrainable > 0 ? $", {nonTrainable} non-trainable" : "")})");
+        $"{layer.TypeId} '{layer.Name}' ({layer.InputSize} -> {layer.OutputSize}, {layer.ParameterCount} parameters{(nonTrainable > 0 ? $", {nonTrainable} non-trainable" : "")}{(layer is Layer { WeightLayout: { Length: > 0 } layout } ? ", " + layout : "")})");
 
     /// <summary>Parses a model from the bytes of a file (<see cref="Load"/> without the file system).</summary>
     /// <param name="bytes">The file's bytes.</param>

@@ -110,4 +110,21 @@ public sealed class LoadWeightsTests : IDisposable
         Assert.Contains("layer 1", e.Message, StringComparison.Ordinal);
         Assert.Equal(before, model.Parameters.ToArray());
     }
+
+    [Fact]
+    public void Adapted_statistics_are_not_loaded_over_statistics_given_at_construction()
+    {
+        // Keras makes given statistics constants, not variables: a file's adapted ones do not replace them.
+        string path = Path.Combine(_dir, "adapted.ncm");
+        var adapted = new Normalization();
+        adapted.Adapt([1f, 2f, 3f, 5f, 7f, 11f], 3);
+        ModelFile.Save(new Sequential(2, 5).Add(adapted).Add(new Dense(3)), path);
+        var model = new Sequential(2, 9).Add(new Normalization([0.5f, 0.5f], [4f, 4f])).Add(new Dense(3));
+        float[] before = model.Predict([1f, 1f]);
+
+        var e = Assert.Throws<ArgumentException>(() => ModelFile.LoadWeights(model, path));
+        Assert.Contains("layer 0", e.Message, StringComparison.Ordinal);
+        Assert.Contains("statistics given at construction", e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, model.Predict([1f, 1f]));
+    }
 }
