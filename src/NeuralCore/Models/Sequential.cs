@@ -1171,7 +1171,8 @@ public sealed class Sequential
         }
 
         // A frozen layer above the lowest that trains passed the gradient down; its own read 0 as well (a linear Dense
-        // computed none, the others theirs, cheap beside a product).
+        // computed none, the others theirs, cheap beside a product; so did the narrow layer whose gradients the first
+        // layer's backward computes in its own pass, which costs less than that layer's input-gradient product alone).
         for (int i = lowest + 1; i < _layers.Count; i++)
         {
             if (_layers[i] is Layer { Trainable: false } frozen && frozen.ParameterCount > 0)
