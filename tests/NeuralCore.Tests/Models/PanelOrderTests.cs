@@ -4,6 +4,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Serialization;
 using NeuralCore.Tests.Kernels;
 using NeuralCore.Training;
 
@@ -435,6 +436,55 @@ public class PanelOrderTests
         }
 
         Assert.Equal(Run(panelOrder: false), Run(panelOrder: true));
+    }
+
+    [Fact]
+    public void LoadWeights_from_a_callback_that_reads_nothing_between_steps_is_refused_or_loads_row_major()
+    {
+        // ModelFile.LoadWeights changes the weights as Predict reads them; from a callback with readsModel: false it
+        // must be refused as Predict is, or load what the file holds. It copies the file's row-major weights over the
+        // first layer's arena while that is in panel order, and Fit's ExitPanelOrder then scrambles them.
+        Dataset data = Data(400, 12);
+        Sequential Model(ulong seed)
+        {
+            var model = new Sequential(Features, seed: seed).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam(2e-3f));
+            return model;
+        }
+
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-panel-load-{Guid.NewGuid():N}.ncm");
+        try
+        {
+            Sequential source = Model(9);
+            ModelFile.Save(source, path);
+            Sequential model = Model(8);
+            // 400 samples in batches of 50: 8 steps; the load after the last leaves the file's weights in the model.
+            Exception? error = Record.Exception(() => model.Fit(data, new FitOptions
+            {
+                Epochs = 1,
+                BatchSize = 50,
+                Callbacks = [new LambdaCallback((_, step, _, context) =>
+                {
+                    if (step == 8)
+                    {
+                        ModelFile.LoadWeights(context.Model, path);
+                    }
+                }, readsModel: false)],
+            }));
+            if (error is null)
+            {
+                Assert.Equal(source.Parameters.ToArray(), model.Parameters.ToArray());
+            }
+            else
+            {
+                Assert.IsType<InvalidOperationException>(error);
+                Assert.Contains("ReadsModelBetweenSteps", error.Message, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     // Cancels the token after a given step, reading nothing of the model: so Fit keeps the panel order while it runs.
