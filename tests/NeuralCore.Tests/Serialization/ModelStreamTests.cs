@@ -93,6 +93,24 @@ public sealed class ModelStreamTests : IDisposable
         Assert.Equal("stream", Assert.Throws<ArgumentException>(() => ModelFile.ReadFrom(closed)).ParamName);
     }
 
+    [Fact]
+    public void A_truncated_stream_whose_header_announces_a_large_body_is_refused_without_allocating_that_body()
+    {
+        // A 20-byte stream (a cut upload, a corrupt database row) whose header announces a body just under the limit:
+        // ReadFrom allocates the whole announced file (1 GiB) before it reads a byte of the body, then finds the stream
+        // empty. Reading in bounded chunks as bytes arrive would refuse it having allocated what the stream held.
+        using var whole = new MemoryStream();
+        ModelFile.WriteTo(Trained(5), whole);
+        byte[] header = whole.ToArray()[..20];
+        BitConverter.TryWriteBytes(header.AsSpan(12), (ulong)(ModelFile.MaxFileBytes - 20 - 32));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var truncated = Assert.Throws<InvalidDataException>(() => ModelFile.ReadFrom(new MemoryStream(header), "upload"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("truncated", truncated.Message, StringComparison.Ordinal);
+        Assert.True(allocated < (64L << 20), $"ReadFrom allocated {allocated} bytes for a 20-byte stream");
+    }
+
     // A header, then zeros for ever.
     private sealed class EndlessStream(byte[] header) : Stream
     {
