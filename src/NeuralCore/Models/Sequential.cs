@@ -355,17 +355,30 @@ public sealed class Sequential
 
             counted = true;
         }
-        else if (InCallback && _panelOrdered is not null)
+        else
         {
             // A callback that said it reads nothing between steps (Callback.ReadsModelBetweenSteps): what it would read
             // is in the products' order, not the model.
-            throw new InvalidOperationException(
-                $"{operation} was called on the model '{Name}' from a callback of Fit between two steps, while Fit keeps the first layer's weights in its products' order because every callback's ReadsModelBetweenSteps is false: return true from ReadsModelBetweenSteps (LambdaCallback: readsModel: true) in a callback that reads the model between steps.");
+            RefuseInPanelOrder(operation);
         }
 
         Sequential? outer = t_reading;
         t_reading = this;
         return new ReadScope(this, counted, outer);
+    }
+
+    /// <summary>
+    /// Throws when a callback of Fit calls <paramref name="operation"/> between two steps while the first layer's weights
+    /// are in the products' order (every callback's <c>ReadsModelBetweenSteps</c> is false): it would read or write the
+    /// weights in that order, not the model's.
+    /// </summary>
+    internal void RefuseInPanelOrder(string operation)
+    {
+        if (InCallback && _panelOrdered is not null && Volatile.Read(ref TrainingThread) == Environment.CurrentManagedThreadId)
+        {
+            throw new InvalidOperationException(
+                $"{operation} was called on the model '{Name}' from a callback of Fit between two steps, while Fit keeps the first layer's weights in its products' order because every callback's ReadsModelBetweenSteps is false: return true from ReadsModelBetweenSteps (LambdaCallback: readsModel: true) in a callback that reads or changes the model between steps.");
+        }
     }
 
     private InvalidOperationException Refused(string operation) => new(

@@ -153,13 +153,27 @@ public static class ModelFile
                 $"{name}: the header announces a {bodyLength}-byte body, more than the {MaxFileBytes}-byte limit for a model allows."));
         }
 
-        byte[] bytes = new byte[HeaderBytes + (int)bodyLength + HashBytes];
+        // The buffer grows with what arrives (from 1 MiB, doubling), so that a short stream whose header announces up to
+        // the limit costs what it holds, not the announced size.
+        int total = HeaderBytes + (int)bodyLength + HashBytes;
+        byte[] bytes = new byte[Math.Min(total, 1 << 20)];
         header.CopyTo(bytes, 0);
-        int rest = stream.ReadAtLeast(bytes.AsSpan(HeaderBytes), bytes.Length - HeaderBytes, throwOnEndOfStream: false);
-        if (rest < bytes.Length - HeaderBytes)
+        int length = HeaderBytes;
+        while (length < total)
         {
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"{name}: truncated: the header announces a {bodyLength}-byte body and a {HashBytes}-byte checksum, but the stream ends {bytes.Length - HeaderBytes - rest} bytes short."));
+            if (length == bytes.Length)
+            {
+                Array.Resize(ref bytes, (int)Math.Min(2L * bytes.Length, total));
+            }
+
+            int read = stream.Read(bytes, length, bytes.Length - length);
+            if (read == 0)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}: truncated: the header announces a {bodyLength}-byte body and a {HashBytes}-byte checksum, but the stream ends {total - length} bytes short."));
+            }
+
+            length += read;
         }
 
         return Read(bytes, name, compile);
@@ -233,10 +247,13 @@ public static class ModelFile
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket, or the file cannot be read.</exception>
     /// <exception cref="InvalidDataException">The file is not a NeuralCore model, is truncated, corrupt, of another version, or inconsistent.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model, or a callback of its <c>Fit</c> whose <c>ReadsModelBetweenSteps</c> is false calls it between steps.</exception>
     public static void LoadWeights(Sequential model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // Before the call begins, which closes the callbacks' window: a callback that said it changes nothing between
+        // steps would copy row-major weights over the first layer's in the products' order.
+        model.RefuseInPanelOrder("ModelFile.LoadWeights");
         Sequential source = Load(path, compile: false);
         string file = Path.GetFileName(path);
         Sequential.TrainingCall call = model.BeginCall("ModelFile.LoadWeights");

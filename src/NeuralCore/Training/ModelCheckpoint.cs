@@ -236,6 +236,12 @@ public sealed partial class ModelCheckpoint : Callback
         }
 
         _stepsSinceSave = 0;
+        SaveBetweenSteps(epoch, batch, context);
+    }
+
+    // Apart from OnBatchEnd: a lambda there made every call allocate its closure, steps that save nothing included.
+    private void SaveBetweenSteps(int epoch, int batch, TrainingContext context)
+    {
         IReadOnlyDictionary<string, double> values = context.EpochValuesSoFar();
         var running = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN), null, null, 0)
         {
