@@ -491,7 +491,7 @@ public class PanelOrderTests
     private sealed class Canceller(Func<bool> due, CancellationTokenSource source) : Callback
     {
         /// <inheritdoc/>
-    public override bool ReadsModelBetweenSteps => false;
+        public override bool ReadsModelBetweenSteps => false;
 
         public override void OnBatchEnd(int epoch, int batch, TrainStepResult result, TrainingContext context)
         {
