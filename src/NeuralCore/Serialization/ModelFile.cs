@@ -63,9 +63,7 @@ public static class ModelFile
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
         using Sequential.ReadScope read = model.EnterRead("ModelFile.Save");
-        CheckFileSize(EstimatedBytes(model, includeOptimizer), path);
-        byte[] body = WriteBody(model, includeOptimizer);
-        CheckFileSize(HeaderBytes + body.LongLength + HashBytes, path);
+        byte[] body = CheckedBody(model, includeOptimizer, path);
 
         AtomicFile.Write(path, stream => WriteFramed(stream, body));
     }
@@ -91,10 +89,16 @@ public static class ModelFile
         }
 
         using Sequential.ReadScope read = model.EnterRead("ModelFile.WriteTo");
-        CheckFileSize(EstimatedBytes(model, includeOptimizer), "stream");
+        WriteFramed(stream, CheckedBody(model, includeOptimizer, "stream"));
+    }
+
+    // The body, refused before and after it is built when the whole would exceed what Load takes; where names the destination.
+    private static byte[] CheckedBody(Sequential model, bool includeOptimizer, string where)
+    {
+        CheckFileSize(EstimatedBytes(model, includeOptimizer), where);
         byte[] body = WriteBody(model, includeOptimizer);
-        CheckFileSize(HeaderBytes + body.LongLength + HashBytes, "stream");
-        WriteFramed(stream, body);
+        CheckFileSize(HeaderBytes + body.LongLength + HashBytes, where);
+        return body;
     }
 
     // The header (magic, version, body length), the body, and the SHA-256 of both.
