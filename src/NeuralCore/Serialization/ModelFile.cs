@@ -162,22 +162,11 @@ public static class ModelFile
         int total = HeaderBytes + (int)bodyLength + HashBytes;
         byte[] bytes = new byte[Math.Min(total, 1 << 20)];
         header.CopyTo(bytes, 0);
-        int length = HeaderBytes;
-        while (length < total)
+        int length = ReadGrowing(stream, ref bytes, HeaderBytes, total);
+        if (length < total)
         {
-            if (length == bytes.Length)
-            {
-                Array.Resize(ref bytes, (int)Math.Min(2L * bytes.Length, total));
-            }
-
-            int read = stream.Read(bytes, length, bytes.Length - length);
-            if (read == 0)
-            {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"{name}: truncated: the header announces a {bodyLength}-byte body and a {HashBytes}-byte checksum, but the stream ends {total - length} bytes short."));
-            }
-
-            length += read;
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: truncated: the header announces a {bodyLength}-byte body and a {HashBytes}-byte checksum, but the stream ends {total - length} bytes short."));
         }
 
         return Read(bytes, name, compile);
@@ -209,17 +198,24 @@ public static class ModelFile
         // file's kind cannot be told, a device would report a size of 0 and never end.
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         byte[] buffer = new byte[Math.Min(info.Length, MaxFileBytes) + 1];
-        int length = 0;
-        while (true)
+        int length = ReadGrowing(stream, ref buffer, 0, (int)MaxFileBytes + 1);
+        if (length > MaxFileBytes)
+        {
+            throw new InvalidDataException($"{name}: more than the {MaxFileBytes}-byte limit for a model file (it grew while being read, or never ends).");
+        }
+
+        return Read(buffer.AsSpan(0, length), name, compile);
+    }
+
+    // Reads until the stream ends or holds limit bytes, into a buffer that grows (doubling, capped at limit) with what
+    // arrives, so that what a header or a file size announces is never allocated before the bytes are there.
+    private static int ReadGrowing(Stream stream, ref byte[] buffer, int length, int limit)
+    {
+        while (length < limit)
         {
             if (length == buffer.Length)
             {
-                if (buffer.Length > MaxFileBytes)
-                {
-                    throw new InvalidDataException($"{name}: more than the {MaxFileBytes}-byte limit for a model file (it grew while being read, or never ends).");
-                }
-
-                Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, MaxFileBytes + 1L));
+                Array.Resize(ref buffer, (int)Math.Min(Math.Max(2L * buffer.Length, 1 << 16), limit));
             }
 
             int read = stream.Read(buffer, length, buffer.Length - length);
@@ -231,7 +227,7 @@ public static class ModelFile
             length += read;
         }
 
-        return Read(buffer.AsSpan(0, length), name, compile);
+        return length;
     }
 
     /// <summary>
