@@ -133,8 +133,8 @@ public sealed class Sequential
     internal bool EnterPanelOrder()
     {
         // Every range is checked before anything moves: a failure halfway would leave the weights reordered unseen.
-        if (_panelOrdered is not null || !PanelOrderEnabled || Optimizer is not Optimizer { UpdatesElementByElement: true } optimizer
-            || optimizer.ClipNorm > 0 || optimizer.GlobalClipNorm > 0 || optimizer.InitializedCount != _parameters.Length
+        if (_panelOrdered is not null || !PanelOrderEnabled || Optimizer is not Optimizer optimizer || !KeepsPanelOrder(optimizer)
+            || optimizer.InitializedCount != _parameters.Length
             || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
             || _gradients.Length != _parameters.Length
             || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
@@ -160,6 +160,78 @@ public sealed class Sequential
         dense.PanelOrder = layout;
         _panelOrdered = dense;
         return true;
+    }
+
+    // The optimizer's settings under which panel order gives bitwise the row-major results: element-by-element rules
+    // whose clipping sums no norm (a norm would be summed in another order).
+    private static bool KeepsPanelOrder(Optimizer optimizer) =>
+        optimizer.UpdatesElementByElement && optimizer.ClipNorm <= 0 && optimizer.GlobalClipNorm <= 0;
+
+    /// <summary>
+    /// Begins a training loop of your own that runs <see cref="TrainStep(ReadOnlySpan{float}, LossTargets, int)"/> at
+    /// <c>Fit</c>'s speed, with the first dense layer's weights kept in its products' order between steps (see
+    /// <see cref="TrainingLoop"/>); results are bitwise those of the same steps without it. Dispose it on the same thread
+    /// to end it.
+    /// </summary>
+    /// <returns>The loop, which holds the model until disposed.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled; another thread trains it; or this thread does (a callback of <c>Fit</c>, or a loop begun already).</exception>
+    public TrainingLoop BeginTrainingLoop()
+    {
+        if (!IsCompiled)
+        {
+            throw new InvalidOperationException("The model is not compiled: call Compile(loss, optimizer) before BeginTrainingLoop.");
+        }
+
+        EnterTraining(nameof(BeginTrainingLoop), reentrant: false);
+        _loopStepsRowMajor = 0;
+        _loop = ++_loopsBegun;
+        return new TrainingLoop(this, _loop);
+    }
+
+    // The number of the loop that holds the model (BeginTrainingLoop), else 0 (the caller owns the loop, not the model),
+    // and the steps it has run row-major in a row since it began or since a read put the weights back.
+    private long _loop;
+    private long _loopsBegun;
+    private int _loopStepsRowMajor;
+
+    /// <summary>Ends the loop numbered <paramref name="loop"/> (<see cref="TrainingLoop.Dispose"/>, on the thread that began it).</summary>
+    internal void EndTrainingLoop(long loop)
+    {
+        if (_loop != loop)
+        {
+            return;
+        }
+
+        ExitPanelOrder();
+        _loop = 0;
+        ExitTraining();
+    }
+
+    // A TrainStep of the loop on its thread: back to the products' order after TrainingLoop.StepsBeforePanelOrder steps
+    // in a row with no read between them (the optimizer and its settings cannot change meanwhile: Compile is refused
+    // inside the loop, and the clipping settings are init-only).
+    private void StepInLoop()
+    {
+        if (_panelOrdered is not null)
+        {
+            return;
+        }
+
+        if (_loopStepsRowMajor < TrainingLoop.StepsBeforePanelOrder)
+        {
+            _loopStepsRowMajor++;
+            return;
+        }
+
+        EnterPanelOrder();
+    }
+
+    // Puts the first layer row-major for a read or a ComputeGradients on the loop's thread; the count of row-major steps
+    // starts again.
+    private void RowMajorForLoop()
+    {
+        ExitPanelOrder();
+        _loopStepsRowMajor = 0;
     }
 
     /// <summary>Puts back in row-major order what <see cref="EnterPanelOrder"/> reordered; nothing if it did not.</summary>
@@ -276,9 +348,11 @@ public sealed class Sequential
             return true;
         }
 
-        throw new InvalidOperationException(holder == me
-            ? $"{operation} was called on the model '{Name}' from inside its own training (a callback of Fit); call it after Fit returns."
-            : $"{operation} was called on the model '{Name}' while another thread trains it (Fit, TrainStep, ComputeGradients or Compile); wait for that call to finish, or train a copy (ModelFile.Save then Load).");
+        throw new InvalidOperationException(holder != me
+            ? $"{operation} was called on the model '{Name}' while another thread trains it (Fit, TrainStep, ComputeGradients, Compile or a TrainingLoop); wait for that call to finish, or train a copy (ModelFile.Save then Load)."
+            : _loop != 0
+                ? $"{operation} was called on the model '{Name}' inside its TrainingLoop (BeginTrainingLoop); dispose the loop first."
+                : $"{operation} was called on the model '{Name}' from inside its own training (a callback of Fit); call it after Fit returns.");
     }
 
     /// <summary>
@@ -358,8 +432,8 @@ public sealed class Sequential
         else
         {
             // A callback that said it reads nothing between steps (Callback.ReadsModelBetweenSteps): what it would read
-            // is in the products' order, not the model.
-            RefuseInPanelOrder(operation);
+            // is in the products' order, not the model. In a TrainingLoop the weights go back to row-major instead.
+            RequireRowMajor(operation);
         }
 
         Sequential? outer = t_reading;
@@ -368,13 +442,23 @@ public sealed class Sequential
     }
 
     /// <summary>
-    /// Throws when a callback of Fit calls <paramref name="operation"/> between two steps while the first layer's weights
-    /// are in the products' order (every callback's <c>ReadsModelBetweenSteps</c> is false): it would read or write the
-    /// weights in that order, not the model's.
+    /// Before <paramref name="operation"/> reads or writes the weights on the thread that trains the model, while the
+    /// first layer's are in the products' order: in a <see cref="TrainingLoop"/> puts them back row-major; from a
+    /// callback of Fit between two steps (every callback's <c>ReadsModelBetweenSteps</c> is false) throws, as the call
+    /// would read or write the weights in that order, not the model's.
     /// </summary>
-    internal void RefuseInPanelOrder(string operation)
+    internal void RequireRowMajor(string operation)
     {
-        if (InCallback && _panelOrdered is not null && Volatile.Read(ref TrainingThread) == Environment.CurrentManagedThreadId)
+        if (_panelOrdered is null || Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId)
+        {
+            return;
+        }
+
+        if (_loop != 0)
+        {
+            RowMajorForLoop();
+        }
+        else if (InCallback)
         {
             throw new InvalidOperationException(
                 $"{operation} was called on the model '{Name}' from a callback of Fit between two steps, while Fit keeps the first layer's weights in its products' order because every callback's ReadsModelBetweenSteps is false: return true from ReadsModelBetweenSteps (LambdaCallback: readsModel: true) in a callback that reads or changes the model between steps.");
@@ -417,14 +501,18 @@ public sealed class Sequential
             LeaveCallbacks();
         }
 
-        return new TrainingCall(this, taken, inCallback);
+        // Fit cannot run inside a loop: a call on the loop's thread is the loop's own.
+        return new TrainingCall(this, taken, inCallback, inLoop: !taken && !inCallback && _loop != 0);
     }
 
     /// <summary>What <see cref="BeginCall"/> took, given back by <see cref="End"/>.</summary>
-    internal readonly struct TrainingCall(Sequential model, bool taken, bool inCallback)
+    internal readonly struct TrainingCall(Sequential model, bool taken, bool inCallback, bool inLoop)
     {
-        /// <summary>Whether the call comes from outside <c>Fit</c>'s own steps (the caller's, or a callback's).</summary>
-        public bool FromOutside => taken || inCallback;
+        /// <summary>Whether the call comes from outside <c>Fit</c>'s own steps (the caller's, a callback's, or a <see cref="TrainingLoop"/>'s).</summary>
+        public bool FromOutside => taken || inCallback || inLoop;
+
+        /// <summary>Whether the call is a step of a <see cref="TrainingLoop"/> on its thread.</summary>
+        public bool InLoop => inLoop;
 
         public void End()
         {
@@ -537,12 +625,30 @@ public sealed class Sequential
     /// <remarks>
     /// A view, not a copy: read it on the thread that trains the model (a callback of <c>Fit</c>) or when no training
     /// runs. Another thread reading it during <c>Fit</c> sees weights mid-update and, during an epoch's steps, the first
-    /// layer's in the order its products read them rather than row-major.
+    /// layer's in the order its products read them rather than row-major. Read on the thread of a
+    /// <see cref="TrainingLoop"/>, it puts the loop's first layer back row-major first (a view taken before a step may
+    /// see the products' order after it: take it again).
     /// </remarks>
-    public Memory<float> Parameters => _parameters;
+    /// <exception cref="InvalidOperationException">Read by a callback of <c>Fit</c> between two steps while the first layer's weights are in the products' order (the callback's <c>ReadsModelBetweenSteps</c> is false).</exception>
+    public Memory<float> Parameters
+    {
+        get
+        {
+            RequireRowMajor(nameof(Parameters));
+            return _parameters;
+        }
+    }
 
     /// <summary>The gradients of the last training step, same layout as <see cref="Parameters"/>.</summary>
-    public Memory<float> Gradients => _gradients;
+    /// <remarks>Read on the thread of a <see cref="TrainingLoop"/>, it puts the loop's first layer back row-major first, as <see cref="Parameters"/> does.</remarks>
+    public Memory<float> Gradients
+    {
+        get
+        {
+            RequireRowMajor(nameof(Gradients));
+            return _gradients;
+        }
+    }
 
     /// <summary>
     /// Appends a layer. An unbuilt layer is built for the previous layer's output size and seeded from the model's
@@ -901,6 +1007,11 @@ public sealed class Sequential
         TrainingCall call = BeginCall(nameof(TrainStep));
         try
         {
+            if (call.InLoop)
+            {
+                StepInLoop();
+            }
+
             return TrainStepHeld(inputs, targets, batch, call.FromOutside);
         }
         finally
@@ -1028,6 +1139,12 @@ public sealed class Sequential
         TrainingCall call = BeginCall(nameof(ComputeGradients));
         try
         {
+            if (call.InLoop)
+            {
+                // Its gradients are the caller's to read, row-major.
+                RowMajorForLoop();
+            }
+
             TrainStepResult result = ComputeGradientsHeld(inputs, targets, batch, call.FromOutside);
             EndTrainingStep(applied: double.IsFinite(result.Loss));
             return result;

@@ -253,7 +253,7 @@ public static class ModelFile
         ArgumentNullException.ThrowIfNull(model);
         // Before the call begins, which closes the callbacks' window: a callback that said it changes nothing between
         // steps would copy row-major weights over the first layer's in the products' order.
-        model.RefuseInPanelOrder("ModelFile.LoadWeights");
+        model.RequireRowMajor("ModelFile.LoadWeights");
         Sequential source = Load(path, compile: false);
         string file = Path.GetFileName(path);
         Sequential.TrainingCall call = model.BeginCall("ModelFile.LoadWeights");

@@ -1,0 +1,86 @@
+using NeuralCore.Losses;
+
+namespace NeuralCore.Models;
+
+/// <summary>
+/// A training loop of your own at <c>Fit</c>'s speed, begun by <see cref="Sequential.BeginTrainingLoop"/> and ended by
+/// <see cref="Dispose"/>: while it lasts, <see cref="Sequential.TrainStep(ReadOnlySpan{float}, LossTargets, int)"/> on
+/// the thread that began it keeps the first dense layer's weights, their gradient and the optimizer's state for them in
+/// the order its products read them, as <c>Fit</c> does during an epoch, instead of row-major. The forward product
+/// then reads the weights where the optimizer wrote them without packing them every step, and on several cores each
+/// thread keeps its own block of the layer's units through the whole step (a step of 784-1024-10 at batch 32 on two
+/// cores took 526 µs in a plain loop and 408 µs in this one; docs/benchmarks.md). Results are bitwise those of the same
+/// steps without it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Between steps, read and change the model through the library on the loop's thread as usual
+/// (<c>Predict</c>, <c>Evaluate</c>, <see cref="Sequential.Parameters"/>, <see cref="Sequential.Gradients"/>,
+/// <see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, LossTargets, int)"/>, <c>ModelFile.Save</c> and
+/// <c>LoadWeights</c>, ONNX export): each puts the weights back in row-major order first, and the loop returns to the
+/// products' order after <see cref="StepsBeforePanelOrder"/> steps with no such call between them (a reordering costs
+/// about as much as a step, so a loop that reads after every step is left row-major). What you took before a step,
+/// a layer's <see cref="Layers.Layer.Parameters"/> or <see cref="Layers.Dense.Weights"/> memory, or the optimizer's
+/// state, may be in the products' order after it: take it again through the model.
+/// </para>
+/// <para>
+/// The loop holds the model as <c>Fit</c> does: another thread's training or reads are refused until it ends, and
+/// <c>Fit</c>, <c>Compile</c> and a second loop are refused inside it. A loop never disposed keeps the model held, so
+/// begin it with <c>using</c>. A loss and optimizer that do not allow the layout (a custom optimizer,
+/// <see cref="Optimizers.Optimizer.ClipNorm"/> or <see cref="Optimizers.Optimizer.GlobalClipNorm"/>, a first layer that
+/// is not a dense layer with panels) leave every step row-major, exactly as without the loop.
+/// </para>
+/// <code>
+/// using (TrainingLoop loop = model.BeginTrainingLoop())
+/// {
+///     for (int step = 0; step &lt; steps; step++)
+///     {
+///         model.TrainStep(x.AsSpan(step * batch * 784, batch * 784), y.AsSpan(step * batch, batch), batch);
+///     }
+/// }
+/// </code>
+/// </remarks>
+public sealed class TrainingLoop : IDisposable
+{
+    /// <summary>
+    /// How many steps in a row, with no read of the model between them, the loop runs row-major before it puts the
+    /// first layer back in the products' order: 4.
+    /// </summary>
+    public const int StepsBeforePanelOrder = 4;
+
+    private readonly int _thread;
+    private readonly long _number;
+    private bool _disposed;
+
+    internal TrainingLoop(Sequential model, long number)
+    {
+        Model = model;
+        _number = number;
+        _thread = Environment.CurrentManagedThreadId;
+    }
+
+    /// <summary>The model the loop trains.</summary>
+    public Sequential Model { get; }
+
+    /// <summary>
+    /// Ends the loop: the first layer's weights are row-major again and the model is released. A second call does
+    /// nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called from another thread than the one that began the loop.</exception>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        if (Environment.CurrentManagedThreadId != _thread)
+        {
+            throw new InvalidOperationException(
+                $"The TrainingLoop of the model '{Model.Name}' was disposed on another thread than the one that began it; dispose it on that thread.");
+        }
+
+        _disposed = true;
+        Model.EndTrainingLoop(_number);
+    }
+}

@@ -1,0 +1,297 @@
+using NeuralCore.Kernels;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Serialization;
+using NeuralCore.Training;
+
+namespace NeuralCore.Tests.Models;
+
+/// <summary>
+/// A loop of the caller's own inside <see cref="Sequential.BeginTrainingLoop"/> keeps the first layer in its products'
+/// order between steps, as Fit does. Nothing a user can see may change: every step, read and save inside the loop gives
+/// bitwise what the same calls give without it, at one thread and two, and the loop holds the model as Fit does.
+/// </summary>
+[Collection(SerialTests.Name)]
+public class TrainingLoopTests
+{
+    private const int Features = 300;
+    private const int Batch = 32;
+
+    private static Sequential Build(Func<IOptimizer> optimizer)
+    {
+        // 256 units: two threads can each own whole panels of the first layer.
+        var model = new Sequential(Features, seed: 9).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
+        model.Compile(new SoftmaxCrossEntropy(), optimizer(), Batch);
+        return model;
+    }
+
+    private static (float[] X, int[] Y) Data(int steps)
+    {
+        float[] x = Seeded.Uniform(steps * Batch * Features, 4);
+        for (int i = 0; i < x.Length; i += 3)
+        {
+            // Zeros among the inputs, as an image's border: the first layer's products skip them in panel order.
+            x[i] = 0;
+        }
+
+        int[] y = [.. Enumerable.Range(0, steps * Batch).Select(i => (i * 7) % 10)];
+        return (x, y);
+    }
+
+    private static T WithThreads<T>(int threads, Func<T> run)
+    {
+        int savedThreads = Parallelism.DegreeOfParallelism, savedColumns = PanelLayout.MinOwnedColumns;
+        try
+        {
+            Parallelism.DegreeOfParallelism = threads;
+            Parallelism.FmaThreadsOverride = threads;
+            PanelLayout.MinOwnedColumns = 1;
+            return run();
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = savedThreads;
+            Parallelism.FmaThreadsOverride = 0;
+            PanelLayout.MinOwnedColumns = savedColumns;
+        }
+    }
+
+    // Trains `steps` steps, reading predictions (and the parameters) after the steps listed in `readAfter`; returns the
+    // final parameters, optimizer state and every read, and whether the loop had the first layer in panel order at some
+    // step.
+    private static (float[] Parameters, float[] State, List<float[]> Reads, bool WasInPanelOrder) Run(
+        Func<IOptimizer> optimizer, int threads, bool loop, int steps, HashSet<int> readAfter)
+    {
+        (float[] x, int[] y) = Data(steps);
+        return WithThreads(threads, () =>
+        {
+            Sequential model = Build(optimizer);
+            var reads = new List<float[]>();
+            bool ordered = false;
+            TrainingLoop? scope = loop ? model.BeginTrainingLoop() : null;
+            try
+            {
+                for (int step = 0; step < steps; step++)
+                {
+                    model.TrainStep(x.AsSpan(step * Batch * Features, Batch * Features), y.AsSpan(step * Batch, Batch), Batch);
+                    ordered |= model.IsInPanelOrder;
+                    if (readAfter.Contains(step))
+                    {
+                        var predictions = new float[4 * 10];
+                        model.Predict(x.AsSpan(0, 4 * Features), predictions, 4);
+                        reads.Add(predictions);
+                        reads.Add(model.Parameters.ToArray());
+                    }
+                }
+            }
+            finally
+            {
+                scope?.Dispose();
+            }
+
+            Assert.False(model.IsInPanelOrder);
+            return (model.Parameters.ToArray(), ((Optimizer)model.Optimizer!).State.ToArray(), reads, ordered);
+        });
+    }
+
+    public static TheoryData<string, int> Cases => new() { { "adam", 1 }, { "adam", 2 }, { "sgd", 2 }, { "rmsprop", 1 } };
+
+    private static Func<IOptimizer> Optimizer(string name) => name switch
+    {
+        "adam" => () => new Adam(),
+        "sgd" => () => new Sgd(new SgdOptions(0.05f, Momentum: 0.9f, Nesterov: true)),
+        _ => () => new RmsProp(),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Steps_and_reads_inside_a_loop_are_bitwise_those_without_it(string optimizer, int threads)
+    {
+        // Reads after steps 2 and 3 (row-major steps in between: fewer than StepsBeforePanelOrder), then after a run of
+        // steps in panel order.
+        var readAfter = new HashSet<int> { 2, 3, 14, 15, 29 };
+        var plain = Run(Optimizer(optimizer), threads, loop: false, 30, readAfter);
+        var looped = Run(Optimizer(optimizer), threads, loop: true, 30, readAfter);
+
+        Assert.True(looped.WasInPanelOrder, "the loop never put the first layer in panel order");
+        Assert.False(plain.WasInPanelOrder);
+        Assert.Equal(plain.Reads.Count, looped.Reads.Count);
+        for (int i = 0; i < plain.Reads.Count; i++)
+        {
+            int same = plain.Reads[i].AsSpan().CommonPrefixLength(looped.Reads[i]);
+            Assert.True(same == plain.Reads[i].Length, $"read {i}: element {same} differs");
+        }
+
+        Assert.Equal(plain.Parameters, looped.Parameters);
+        Assert.Equal(plain.State, looped.State);
+    }
+
+    [Fact]
+    public void A_read_puts_the_weights_back_and_the_loop_returns_to_panel_order_only_after_steps_in_a_row()
+    {
+        (float[] x, int[] y) = Data(1);
+        Sequential model = Build(() => new Adam());
+        using TrainingLoop loop = model.BeginTrainingLoop();
+        Assert.Same(model, loop.Model);
+        var seen = new List<bool>();
+        for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
+        {
+            model.TrainStep(x, y, Batch);
+            seen.Add(model.IsInPanelOrder);
+        }
+
+        // Row-major for StepsBeforePanelOrder steps (the first initializes the optimizer's state), then panel order.
+        Assert.Equal([.. Enumerable.Repeat(false, TrainingLoop.StepsBeforePanelOrder), true, true], seen);
+
+        _ = model.Parameters;
+        Assert.False(model.IsInPanelOrder);
+        model.TrainStep(x, y, Batch);
+        Assert.False(model.IsInPanelOrder);
+
+        // ComputeGradients leaves row-major gradients for the caller.
+        for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 1; step++)
+        {
+            model.TrainStep(x, y, Batch);
+        }
+
+        Assert.True(model.IsInPanelOrder);
+        model.ComputeGradients(x, y, Batch);
+        Assert.False(model.IsInPanelOrder);
+    }
+
+    [Fact]
+    public void Gradients_and_a_saved_file_inside_the_loop_are_those_without_it()
+    {
+        (float[] x, int[] y) = Data(1);
+        byte[] Save(bool loop, out float[] gradients)
+        {
+            Sequential model = Build(() => new Adam());
+            TrainingLoop? scope = loop ? model.BeginTrainingLoop() : null;
+            for (int step = 0; step < 12; step++)
+            {
+                model.TrainStep(x, y, Batch);
+            }
+
+            Assert.Equal(loop, model.IsInPanelOrder);
+            gradients = model.Gradients.ToArray();
+            Assert.False(model.IsInPanelOrder);
+            var stream = new MemoryStream();
+            ModelFile.WriteTo(model, stream);
+            scope?.Dispose();
+            return stream.ToArray();
+        }
+
+        byte[] plain = Save(loop: false, out float[] plainGradients);
+        byte[] looped = Save(loop: true, out float[] loopedGradients);
+        Assert.Equal(plainGradients, loopedGradients);
+        Assert.Equal(plain, looped);
+    }
+
+    [Fact]
+    public void The_loop_holds_the_model_as_Fit_does()
+    {
+        (float[] x, int[] y) = Data(1);
+        Sequential model = Build(() => new Adam());
+        TrainingLoop loop = model.BeginTrainingLoop();
+        for (int step = 0; step < 8; step++)
+        {
+            model.TrainStep(x, y, Batch);
+        }
+
+        var dataset = new NeuralCore.Data.Dataset(x, y, Features);
+        string fit = Assert.Throws<InvalidOperationException>(() => model.Fit(dataset, new FitOptions { Epochs = 1 })).Message;
+        Assert.Contains("inside its TrainingLoop", fit, StringComparison.Ordinal);
+        Assert.Contains("dispose the loop first", fit, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => model.Compile(new SoftmaxCrossEntropy(), new Sgd()));
+        Assert.Throws<InvalidOperationException>(() => model.BeginTrainingLoop());
+
+        // Another thread: its reads and training are refused, and it cannot end the loop.
+        string? predict = null, train = null, dispose = null;
+        var other = new Thread(() =>
+        {
+            predict = Record(() => model.Predict(x.AsSpan(0, Features)));
+            train = Record(() => model.TrainStep(x, y, Batch));
+            dispose = Record(loop.Dispose);
+        });
+        other.Start();
+        other.Join();
+        Assert.Contains("another thread trains it", predict, StringComparison.Ordinal);
+        Assert.Contains("TrainingLoop", train, StringComparison.Ordinal);
+        Assert.Contains("another thread than the one that began it", dispose, StringComparison.Ordinal);
+
+        // Refused calls changed nothing: the loop goes on, and ends once.
+        Assert.True(model.IsInPanelOrder);
+        model.TrainStep(x, y, Batch);
+        loop.Dispose();
+        loop.Dispose();
+        Assert.False(model.IsInPanelOrder);
+
+        // Released: another thread trains it now.
+        string? after = "not run";
+        var next = new Thread(() => after = Record(() => model.TrainStep(x, y, Batch)));
+        next.Start();
+        next.Join();
+        Assert.Null(after);
+        model.Fit(dataset, new FitOptions { Epochs = 1, BatchSize = Batch });
+    }
+
+    private static string? Record(Action action)
+    {
+        try
+        {
+            action();
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string? Record<T>(Func<T> action) => Record(() => { _ = action(); });
+
+    [Fact]
+    public void An_uncompiled_model_has_no_loop()
+    {
+        var model = new Sequential(4).Add(new Dense(2));
+        string message = Assert.Throws<InvalidOperationException>(() => model.BeginTrainingLoop()).Message;
+        Assert.Contains("not compiled", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_loop_whose_optimizer_does_not_allow_panel_order_trains_row_major()
+    {
+        (float[] x, int[] y) = Data(1);
+        Sequential model = Build(() => new Adam() { GlobalClipNorm = 1f });
+        using TrainingLoop loop = model.BeginTrainingLoop();
+        for (int step = 0; step < 10; step++)
+        {
+            model.TrainStep(x, y, Batch);
+            Assert.False(model.IsInPanelOrder);
+        }
+    }
+
+    [Fact]
+    public void Steps_in_a_loop_allocate_nothing_on_the_calling_thread()
+    {
+        (float[] x, int[] y) = Data(1);
+        Sequential model = Build(() => new Adam());
+        using TrainingLoop loop = model.BeginTrainingLoop();
+        for (int step = 0; step < 60; step++)
+        {
+            model.TrainStep(x, y, Batch);
+        }
+
+        Assert.True(model.IsInPanelOrder);
+        long before = AllocationBaseline.Read();
+        for (int step = 0; step < 20; step++)
+        {
+            model.TrainStep(x, y, Batch);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"the calling thread allocated {allocated} bytes in 20 steps of a loop");
+    }
+}
