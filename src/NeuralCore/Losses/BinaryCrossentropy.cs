@@ -13,7 +13,8 @@ namespace NeuralCore.Losses;
 /// <para>From logits x (<see cref="CrossentropyLoss.FromLogits"/>; no Sigmoid layer): <c>l_j = max(x, 0) - x·t + log(1 + exp(-|x|))</c>,
 /// which cannot overflow, with <c>∂l_j/∂x = σ(x) - t</c>.</para>
 /// <para>From probabilities o (a model ending in Sigmoid), as Keras: <c>p = clip(o, 1e-7, 1 - 1e-7)</c>, the
-/// gradient <c>-t/p + (1 - t)/(1 - p)</c> where the clip is not active and zero where it is.</para>
+/// gradient <c>-t/p + (1 - t)/(1 - p)</c> for o in [1e-7, 1 - 1e-7] and zero outside, where the clip holds p (as TensorFlow's
+/// <c>clip_by_value</c> and PyTorch's <c>clamp</c>, whose gradient passes at the bounds themselves).</para>
 /// </remarks>
 public class BinaryCrossentropy : CrossentropyLoss
 {
@@ -86,7 +87,7 @@ public class BinaryCrossentropy : CrossentropyLoss
             {
                 float p = Math.Clamp(v, epsilon, 1f - epsilon);
                 loss -= (t * Math.Log(p)) + ((1 - t) * Math.Log(1 - p));
-                grad[j] = v > epsilon && v < 1f - epsilon ? scale * ((-t / p) + ((1 - t) / (1 - p))) : 0f;
+                grad[j] = v >= epsilon && v <= 1f - epsilon ? scale * ((-t / p) + ((1 - t) / (1 - p))) : 0f;
             }
         }
 

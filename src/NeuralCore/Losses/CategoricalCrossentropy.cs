@@ -14,7 +14,8 @@ namespace NeuralCore.Losses;
 /// <para>From logits x (<see cref="CrossentropyLoss.FromLogits"/>), p = softmax(x) is never formed: <c>l = Σ_j t_j·(log Σ_k exp(x_k - m) - (x_j - m))</c>
 /// with <c>m = max x</c>, which cannot overflow, and <c>∂l/∂x = p·Σt - t</c>.</para>
 /// <para>From probabilities o (a model ending in softmax), as Keras: <c>p = clip(o / Σo, 1e-7, 1 - 1e-7)</c>, and the
-/// gradient is that of this expression (zero where the clip is active).</para>
+/// gradient is that of this expression: zero where p lies strictly outside the clip's bounds, and passed at the bounds
+/// themselves (as TensorFlow's <c>clip_by_value</c> and PyTorch's <c>clamp</c>).</para>
 /// </remarks>
 public class CategoricalCrossentropy : CrossentropyLoss
 {
@@ -163,8 +164,8 @@ public class CategoricalCrossentropy : CrossentropyLoss
             double q = Math.Clamp(p, lower, upper);
             loss -= t * Math.Log(q);
 
-            // a_j = ∂l/∂p_j, zero where the clip holds p; kept in g until the normalization's term is known.
-            double a = p > lower && p < upper ? -t / q : 0.0;
+            // a_j = ∂l/∂p_j, zero where the clip holds p (strictly outside its bounds); kept in g until the normalization's term is known.
+            double a = p >= lower && p <= upper ? -t / q : 0.0;
             g[j] = (float)a;
             weighted += a * p;
         }

@@ -87,7 +87,7 @@ public sealed class BinaryFocalCrossentropy : BinaryCrossentropy
             double weight = ApplyClassBalancing ? (t * Alpha) + ((1 - t) * (1 - Alpha)) : 1;
             loss += weight * focus * bce;
 
-            double bceSlope = p > lower && p < upper ? (-t / clipped) + ((1 - t) / (1 - clipped)) : 0;
+            double bceSlope = p >= lower && p <= upper ? (-t / clipped) + ((1 - t) / (1 - clipped)) : 0;
             double focusSlope = gamma > 0 && q > 0 ? -gamma * Math.Pow(q, gamma - 1) * ((2 * t) - 1) : 0;
             double slope = weight * ((focusSlope * bce) + (focus * bceSlope));
             grad[j] = (float)(scale * (FromLogits ? slope * p * (1 - p) : slope));
@@ -261,8 +261,8 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
             double focus = Math.Pow(rest, gamma);
             loss -= alpha * focus * t * log;
 
-            // a_j = ∂l/∂p_j, zero where the clip holds p.
-            slopes[j] = p[j] > lower && p[j] < upper
+            // a_j = ∂l/∂p_j, zero where the clip holds p (strictly outside its bounds).
+            slopes[j] = p[j] >= lower && p[j] <= upper
                 ? alpha * t * ((gamma > 0 ? gamma * Math.Pow(rest, gamma - 1) * log : 0) - (focus / clipped))
                 : 0;
             weighted += slopes[j] * p[j];

@@ -7,7 +7,7 @@ namespace NeuralCore.Losses;
 /// Kullback-Leibler divergence, Keras's <c>KLDivergence</c>: per sample <c>l = Σ_j t'_j·log(t'_j / p'_j)</c> with
 /// <c>t' = clip(t, ε, 1)</c> and <c>p' = clip(p, ε, 1)</c>, ε = 1e-7, over the target distribution t (a label's one-hot
 /// row, or a row of probabilities) and the predicted one p (a model ending in Softmax); gradient <c>-t'/p'</c>, and 0
-/// where the clip holds p. It is the categorical cross-entropy less the targets' own entropy: the same gradient for a
+/// where p lies below ε (the gradient passes at ε itself). It is the categorical cross-entropy less the targets' own entropy: the same gradient for a
 /// fixed target, and 0 for a perfect prediction of soft targets (distillation).
 /// </summary>
 /// <remarks>Unlike <see cref="CategoricalCrossentropy"/>, Keras does not renormalize the outputs, and neither does this.</remarks>
@@ -52,7 +52,7 @@ public sealed class KLDivergence : Loss
             double t = Math.Clamp(label >= 0 ? LabelTarget(label, j, outputs) : target[j], epsilon, 1);
             double p = output[j], clipped = Math.Clamp(p, epsilon, 1);
             loss += t * Math.Log(t / clipped);
-            grad[j] = p > epsilon && p <= 1 ? (float)(-gradScale * t / clipped) : 0f;
+            grad[j] = p >= epsilon && p <= 1 ? (float)(-gradScale * t / clipped) : 0f;
         }
 
         return loss;
