@@ -166,6 +166,14 @@ internal static class Cli
         }
 
         sweepCommand.Validators.Add(WarmupNeedsCosine);
+        sweepCommand.Validators.Add(command =>
+        {
+            // --archs replaced --hidden silently: a user who gave both ran nets they did not name.
+            if (command.GetResult(ArchsOption) is { Implicit: false } && command.GetResult(HiddenOption) is { Implicit: false })
+            {
+                command.AddError("sweep takes --archs (the architectures to compare) or --hidden (one architecture), not both.");
+            }
+        });
         sweepCommand.SetAction((result, token) =>
         {
             TrainSettings settings = Settings(result);

@@ -17,6 +17,7 @@ using System.Net;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
+using NeuralCore;
 using NeuralCore.Data;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
@@ -215,7 +216,7 @@ string validation = history.Epochs[^1].ValidationAccuracy is { } lastValidation
     ? $" (validation {lastValidation:P2} in the last epoch)"
     : " (no validation data was held out)";
 notebook.Section("7. Answers")
-    .Text($"**How long did it train?** {history.TotalSeconds:0.00} s for {history.Epochs.Count} epochs, {history.TotalSeconds / history.Epochs.Count:0.00} s per epoch on {Environment.ProcessorCount} core(s).")
+    .Text($"**How long did it train?** {history.TotalSeconds:0.00} s for {history.Epochs.Count} epochs, {history.TotalSeconds / history.Epochs.Count:0.00} s per epoch, on at most {Parallelism.DegreeOfParallelism} thread(s) of this machine's {Environment.ProcessorCount} logical processor(s).")
     .Text($"**What accuracy did it reach?** {test.Accuracy:P2} on the {data.Test.Count:N0} test images{validation}.")
     .Text($"**What do the confusion matrix and the ROC curves show?** The weakest digit is {worst.Name} (F1 {worst.F1:0.000}); the most frequent confusions are " +
           string.Join(", ", confused.Select(c => $"{c.Actual} taken for {c.Predicted} ({c.Count}×)")) +

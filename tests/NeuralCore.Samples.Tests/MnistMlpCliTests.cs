@@ -158,6 +158,21 @@ public class MnistMlpCliTests
     }
 
     [Fact]
+    public void Sweep_refuses_archs_and_hidden_together()
+    {
+        // --archs replaced --hidden without a word: "sweep --hidden 64 --archs 16 128" ran 16 and 128 only.
+        var root = Cli.Build((_, _) => 0, (_, _, _) => 0, (_, _, _, _) => 0);
+        foreach (string[] args in new[] { new[] { "sweep", "--hidden", "64", "--archs", "16", "128" }, ["sweep", "--archs", "16", "--hidden", "64"] })
+        {
+            Assert.Contains(root.Parse(args).Errors,
+                e => e.Message == "sweep takes --archs (the architectures to compare) or --hidden (one architecture), not both.");
+        }
+
+        Assert.Empty(root.Parse(["sweep", "--archs", "16", "128"]).Errors);
+        Assert.Empty(root.Parse(["sweep", "--hidden", "64"]).Errors);
+    }
+
+    [Fact]
     public void Hidden_given_twice_is_refused_rather_than_stacked()
     {
         var (settings, errors) = Cli.Parse("--hidden", "512", "--hidden", "16");
