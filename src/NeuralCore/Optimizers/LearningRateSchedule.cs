@@ -220,6 +220,11 @@ public sealed class PiecewiseConstantDecay : LearningRateSchedule
 /// <c>pctStart·totalSteps - 1</c> steps, then down to <c>initial / finalDivFactor</c> at step <c>totalSteps - 1</c>,
 /// each phase a half cosine; the last rate is kept after <c>totalSteps</c>.
 /// </summary>
+/// <remarks>
+/// Only the learning rate cycles. PyTorch's <c>OneCycleLR</c> by default (<c>cycle_momentum=True</c>) also moves
+/// momentum (SGD's momentum, Adam's β1) opposite to the rate, from 0.95 down to 0.85 and back; a schedule here sets the
+/// rate alone, so for PyTorch's exact trajectory compare with <c>cycle_momentum=False</c>.
+/// </remarks>
 public sealed class OneCycle : LearningRateSchedule
 {
     /// <summary>Creates the schedule; arguments as PyTorch names them.</summary>
