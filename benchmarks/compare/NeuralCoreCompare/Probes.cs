@@ -101,11 +101,13 @@ internal static class Probes
     }
 
     /// <summary>
-    /// Times TrainStep on one fixed random batch, with the first layer's weights in panel order as Fit keeps them
-    /// during an epoch: warm-up, then <paramref name="seconds"/> of steps in slices; returns the fastest and the median
-    /// slice's microseconds per step.
+    /// Times TrainStep on one fixed random batch: warm-up, then <paramref name="seconds"/> of steps in slices; returns
+    /// the fastest and the median slice's microseconds per step. <paramref name="loop"/> says how the steps run:
+    /// <c>fit</c>, the first layer's weights in panel order as Fit keeps them during an epoch; <c>plain</c>, a caller's
+    /// own loop of TrainStep calls (row-major weights, packed by every forward); <c>training-loop</c>, that loop inside
+    /// <see cref="Sequential.BeginTrainingLoop"/>.
     /// </summary>
-    public static (double MinMicroseconds, double MedianMicroseconds) Step(int[] hidden, int batch, double seconds)
+    public static (double MinMicroseconds, double MedianMicroseconds) Step(int[] hidden, int batch, double seconds, string loop = "fit")
     {
         var random = new Random(20261130);
         float[] x = [.. Enumerable.Range(0, batch * 784).Select(_ => (float)random.NextDouble())];
@@ -120,7 +122,12 @@ internal static class Probes
         model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(1e-3f, Epsilon: 1e-7f)), batch);
 
         // As Fit runs its steps: the first layer's weights in its products' order, so that the forward does not pack them.
-        model.EnterPanelOrder();
+        if (loop == "fit")
+        {
+            model.EnterPanelOrder();
+        }
+
+        using TrainingLoop? training = loop == "training-loop" ? model.BeginTrainingLoop() : null;
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < Math.Max(0.3, seconds / 5))
         {

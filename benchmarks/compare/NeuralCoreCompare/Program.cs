@@ -52,10 +52,10 @@ if (options.Mode == "pingpong")
 
 if (options.Mode == "step")
 {
-    (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds);
+    (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds, options.Loop);
     double flops = Probes.StepFlops(options.Hidden, options.Batch);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{{\"mode\":\"step\",\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
+        $"{{\"mode\":\"step\",\"loop\":\"{options.Loop}\",\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
     return 0;
 }
 
@@ -129,7 +129,8 @@ internal sealed record CompareOptions
     public const string Usage =
         "usage: NeuralCoreCompare --hidden H[-H2...] [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
-        "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2]   the training step alone\n" +
+        "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop]\n" +
+        "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop)\n" +
         "       NeuralCoreCompare --pingpong [--seconds 2]       a cache line's round trip between two threads (JSON: ns)";
 
     /// <summary><c>train</c> (the default), <c>probe</c>, <c>pingpong</c> or <c>step</c>.</summary>
@@ -147,6 +148,9 @@ internal sealed record CompareOptions
     public string HiddenJson => Hidden.Length == 1 ? HiddenText : $"\"{HiddenText}\"";
 
     public int Batch { get; init; } = 32;
+
+    /// <summary>How <c>--step</c> runs its steps: <c>fit</c> (the default), <c>plain</c> or <c>training-loop</c>.</summary>
+    public string Loop { get; init; } = "fit";
 
     public int Epochs { get; init; } = 4;
 
@@ -190,6 +194,12 @@ internal sealed record CompareOptions
                         : throw new ArgumentException($"--seed must be a non-negative integer; got '{value}'."),
                 },
                 "--data" => options with { DataDirectory = value },
+                "--loop" => options with
+                {
+                    Loop = value is "fit" or "plain" or "training-loop"
+                        ? value
+                        : throw new ArgumentException($"--loop must be fit, plain or training-loop; got '{value}'."),
+                },
                 "--seconds" => options with
                 {
                     Seconds = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 600

@@ -9,8 +9,8 @@ namespace NeuralCore.Models;
 /// the order its products read them, as <c>Fit</c> does during an epoch, instead of row-major. The forward product
 /// then reads the weights where the optimizer wrote them without packing them every step, and on several cores each
 /// thread keeps its own block of the layer's units through the whole step (a step of 784-1024-10 at batch 32 on two
-/// cores took 526 µs in a plain loop and 408 µs in this one; docs/benchmarks.md). Results are bitwise those of the same
-/// steps without it.
+/// Zen 5 cores took 494-521 µs in a plain loop and 357-380 µs in this one; docs/benchmarks.md). Results are bitwise
+/// those of the same steps without it.
 /// </summary>
 /// <remarks>
 /// <para>
