@@ -449,16 +449,18 @@ public sealed class Sequential
     /// </summary>
     internal void RequireRowMajor(string operation)
     {
-        if (_panelOrdered is null || Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId)
+        if (Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId)
         {
             return;
         }
 
         if (_loop != 0)
         {
+            // Also when already row-major: the read restarts the count of steps with none, so that a loop reading
+            // after every step stays row-major instead of reordering twice every few steps.
             RowMajorForLoop();
         }
-        else if (InCallback)
+        else if (_panelOrdered is not null && InCallback)
         {
             throw new InvalidOperationException(
                 $"{operation} was called on the model '{Name}' from a callback of Fit between two steps, while Fit keeps the first layer's weights in its products' order because every callback's ReadsModelBetweenSteps is false: return true from ReadsModelBetweenSteps (LambdaCallback: readsModel: true) in a callback that reads or changes the model between steps.");

@@ -129,6 +129,25 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void A_loop_that_reads_after_every_step_stays_row_major()
+    {
+        // A read while still row-major must restart the count too: otherwise such a loop reordered on every
+        // (StepsBeforePanelOrder + 1)th step and back at the next read, two reorderings a step's cost each.
+        (float[] x, int[] y) = Data(1);
+        foreach (Action<Sequential> read in new Action<Sequential>[] { m => _ = m.Parameters, m => m.Predict(x.AsSpan(0, Features)) })
+        {
+            Sequential model = Build(() => new Adam());
+            using TrainingLoop loop = model.BeginTrainingLoop();
+            for (int step = 0; step < (4 * TrainingLoop.StepsBeforePanelOrder) + 4; step++)
+            {
+                model.TrainStep(x, y, Batch);
+                Assert.False(model.IsInPanelOrder, $"step {step}: the loop reordered between reads");
+                read(model);
+            }
+        }
+    }
+
+    [Fact]
     public void A_read_puts_the_weights_back_and_the_loop_returns_to_panel_order_only_after_steps_in_a_row()
     {
         (float[] x, int[] y) = Data(1);
