@@ -19,14 +19,20 @@ namespace NeuralCore.Models;
 /// <see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, LossTargets, int)"/>, <c>ModelFile.Save</c> and
 /// <c>LoadWeights</c>, ONNX export): each puts the weights back in row-major order first, and the loop returns to the
 /// products' order after <see cref="StepsBeforePanelOrder"/> steps with no such call between them (a reordering costs
-/// about as much as a step, so a loop that reads after every step is left row-major). What you took before a step,
-/// a layer's <see cref="Layers.Layer.Parameters"/> or <see cref="Layers.Dense.Weights"/> memory, or the optimizer's
-/// state, may be in the products' order after it: take it again through the model.
+/// about as much as a step, so a loop that reads after every step is left row-major). A layer's own views
+/// (<see cref="Layers.Layer.Parameters"/>, <see cref="Layers.Dense.Weights"/>) and the optimizer's
+/// <see cref="Optimizers.Optimizer.State"/> do not reorder anything: after a step they may show the products' order,
+/// so read <see cref="Sequential.Parameters"/> (or call one of the reads above) first, which puts the layer, its
+/// gradients and the optimizer's state back row-major, and then take them.
 /// </para>
 /// <para>
-/// The loop holds the model as <c>Fit</c> does: another thread's training or reads are refused until it ends, and
-/// <c>Fit</c>, <c>Compile</c> and a second loop are refused inside it. A loop never disposed keeps the model held, so
-/// begin it with <c>using</c>. A loss and optimizer that do not allow the layout (a custom optimizer,
+/// The loop holds the model as <c>Fit</c> does: another thread's training, <c>Predict</c>, <c>Evaluate</c>,
+/// <c>ModelFile.Save</c> and ONNX export are refused until it ends (the <see cref="Sequential.Parameters"/> and
+/// <see cref="Sequential.Gradients"/> views read from another thread are not refused, and may show the products'
+/// order), and <c>Fit</c>, <c>Compile</c> and a second loop are refused inside it. A loop never disposed keeps the
+/// model held, so begin it with <c>using</c>; and since it must be disposed on the thread that began it, do not
+/// <c>await</c> inside it (a continuation on another thread would make <see cref="Dispose"/> throw and hide the
+/// body's own exception). A loss and optimizer that do not allow the layout (a custom optimizer,
 /// <see cref="Optimizers.Optimizer.ClipNorm"/> or <see cref="Optimizers.Optimizer.GlobalClipNorm"/>, a first layer that
 /// is not a dense layer with panels) leave every step row-major, exactly as without the loop.
 /// </para>
