@@ -188,7 +188,7 @@ public sealed class BatchNormalization : Layer
                 _scale[j] = 1 / Math.Sqrt((double)_movingVariance[j] + Epsilon);
             }
 
-            ReadOnlySpan<float> affine = Parameters.Span;
+            ReadOnlySpan<float> affine = ParameterStorage.Span;
             BatchNormKernels.Normalize(input, output, batch, features, _mean, _scale, affine[..features], affine[features..]);
             _frozenBatch = batch;
             return;
@@ -223,7 +223,7 @@ public sealed class BatchNormalization : Layer
                 scale[j] = 1 / Math.Sqrt((double)_movingVariance[j] + Epsilon);
             }
 
-            ReadOnlySpan<float> parameters = Parameters.Span;
+            ReadOnlySpan<float> parameters = ParameterStorage.Span;
             BatchNormKernels.Normalize(input, output, batch, features, mean, scale, parameters[..features], parameters[features..]);
         }
         finally
@@ -261,8 +261,8 @@ public sealed class BatchNormalization : Layer
     private void BackwardFrozen(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
         int features = InputSize;
-        ReadOnlySpan<float> gamma = Parameters.Span[..features];
-        Span<float> gradients = Gradients.Span;
+        ReadOnlySpan<float> gamma = ParameterStorage.Span[..features];
+        Span<float> gradients = GradientStorage.Span;
         for (int j = 0; j < features; j++)
         {
             double sumGrad = 0, sumGradNormalized = 0, factor = gamma[j] * _scale[j];
@@ -314,10 +314,10 @@ public sealed class BatchNormalization : Layer
         int first, int count, bool backward)
     {
         int features = InputSize;
-        ReadOnlySpan<float> gamma = Parameters.Span[..features];
+        ReadOnlySpan<float> gamma = ParameterStorage.Span[..features];
         if (backward)
         {
-            Span<float> gradients = Gradients.Span;
+            Span<float> gradients = GradientStorage.Span;
             BatchNormKernels.BackwardColumns(input, outputGrad, inputGrad, batch, features, first, count, _mean, _scale, gamma,
                 gradients[..features], gradients[features..], _sums);
             return;
@@ -329,7 +329,7 @@ public sealed class BatchNormalization : Layer
             _scale[j] = 1 / Math.Sqrt(_variance[j] + Epsilon);
         }
 
-        BatchNormKernels.NormalizeColumns(input, output, batch, features, first, count, _mean, _scale, gamma, Parameters.Span[features..]);
+        BatchNormKernels.NormalizeColumns(input, output, batch, features, first, count, _mean, _scale, gamma, ParameterStorage.Span[features..]);
     }
 
     /// <summary>A training pass divided by features among threads; one per layer (only its model's training thread runs it).</summary>

@@ -165,7 +165,7 @@ public sealed class Dense : Layer
             int slices = InputSize * Units < MinParallelPenaltyWeights ? 1 : kernel.Slices(InputSize, Units, Parallelism.ComputeThreads);
             if (slices <= 1)
             {
-                kernel.Apply(Parameters.Span[..(InputSize * Units)], InputSize, Units, _constraintScratch, layout: PanelOrder);
+                kernel.Apply(ParameterStorage.Span[..(InputSize * Units)], InputSize, Units, _constraintScratch, layout: PanelOrder);
             }
             else
             {
@@ -177,7 +177,7 @@ public sealed class Dense : Layer
 
         if (BiasConstraint is { } bias && UseBias)
         {
-            bias.Apply(Parameters.Span.Slice(InputSize * Units, Units), 1, Units, default, vector: true);
+            bias.Apply(ParameterStorage.Span.Slice(InputSize * Units, Units), 1, Units, default, vector: true);
         }
     }
 
@@ -188,7 +188,7 @@ public sealed class Dense : Layer
     {
         public int Slices { get; set; }
 
-        public void Execute(int index) => layer.KernelConstraint!.ApplySlice(layer.Parameters.Span[..(layer.InputSize * layer.Units)],
+        public void Execute(int index) => layer.KernelConstraint!.ApplySlice(layer.ParameterStorage.Span[..(layer.InputSize * layer.Units)],
             layer.InputSize, layer.Units, layer._constraintScratch, index, Slices, layout: layer.PanelOrder);
     }
 
@@ -202,7 +202,7 @@ public sealed class Dense : Layer
     /// </summary>
     internal void AddRegularizationGradient(int start, int length)
     {
-        Span<float> parameters = Parameters.Span, gradients = Gradients.Span;
+        Span<float> parameters = ParameterStorage.Span, gradients = GradientStorage.Span;
         int weights = InputSize * Units, end = start + length;
         if (KernelRegularizer is { } kernel && start < weights)
         {
@@ -233,7 +233,7 @@ public sealed class Dense : Layer
         float[] scratch = ArrayPool<float>.Shared.Rent(2 * Units);
         try
         {
-            ReadOnlySpan<float> parameters = Parameters.Span;
+            ReadOnlySpan<float> parameters = ParameterStorage.Span;
             int weights = InputSize * Units;
             double penalty = 0;
             if (kernel is not null)
@@ -292,7 +292,7 @@ public sealed class Dense : Layer
         if (BiasRegularizer is { } bias && UseBias)
         {
             // As RegularizationPenalty sums it (the kernel's sums are taken: the scratch is free again).
-            (m, s) = RegularizerKernels.MatrixSums(Parameters.Span[weights..], 1, Units, default, _penaltySums, KernelIsaSupport.Widest);
+            (m, s) = RegularizerKernels.MatrixSums(ParameterStorage.Span[weights..], 1, Units, default, _penaltySums, KernelIsaSupport.Widest);
             penalty += RegularizerKernels.Combine(bias.L1Factor, bias.L2Factor, m, s);
         }
 
@@ -324,7 +324,7 @@ public sealed class Dense : Layer
                 ? layout.ColumnSlice(Slices, index)
                 : (Columns(units, group, Slices, index), Columns(units, group, Slices, index + 1));
             Span<float> sums = layer._penaltySums;
-            RegularizerKernels.ColumnSums(layer.Parameters.Span[..(layer.InputSize * units)], layer.InputSize, units, layout, first, end,
+            RegularizerKernels.ColumnSums(layer.ParameterStorage.Span[..(layer.InputSize * units)], layer.InputSize, units, layout, first, end,
                 sums[..units], sums[units..], KernelIsaSupport.Widest);
         }
 
@@ -414,10 +414,20 @@ public sealed class Dense : Layer
         : [new ParameterSegment($"{Name}/kernel", 0, InputSize * Units, ParameterRole.Weight) { Columns = Units }];
 
     /// <summary>The weights <c>W[InputSize, Units]</c>, row-major (a view of <see cref="Layer.Parameters"/>).</summary>
-    public Memory<float> Weights => Parameters[..(InputSize * Units)];
+    /// <remarks>Read on the thread of a model's <c>TrainingLoop</c>, a first layer's puts the weights back in row-major order first, as <see cref="Layer.Parameters"/> does.</remarks>
+    /// <exception cref="InvalidOperationException">As for <see cref="Layer.Parameters"/>.</exception>
+    public Memory<float> Weights
+    {
+        get
+        {
+            BeforeView(nameof(Weights));
+            return ParameterStorage[..(InputSize * Units)];
+        }
+    }
 
     /// <summary>The bias <c>b[Units]</c> (a view of <see cref="Layer.Parameters"/>); empty without a bias.</summary>
-    public Memory<float> Bias => Parameters[(InputSize * Units)..];
+    /// <remarks>Never reordered during training: reading it inside a <c>TrainingLoop</c> or a callback costs nothing.</remarks>
+    public Memory<float> Bias => ParameterStorage[(InputSize * Units)..];
 
     private int _inputs;
 
@@ -558,7 +568,7 @@ public sealed class Dense : Layer
     /// <param name="relu">Whether to apply ReLU.</param>
     internal void ForwardFused(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu)
     {
-        ReadOnlySpan<float> parameters = Parameters.Span;
+        ReadOnlySpan<float> parameters = ParameterStorage.Span;
         int weights = InputSize * Units;
         if (PanelOrder.IsValid)
         {
@@ -592,7 +602,7 @@ public sealed class Dense : Layer
             return false;
         }
 
-        ReadOnlySpan<float> parameters = Parameters.Span, upperParameters = upper.Parameters.Span;
+        ReadOnlySpan<float> parameters = ParameterStorage.Span, upperParameters = upper.ParameterStorage.Span;
         int weights = InputSize * Units, upperWeights = upper.InputSize * upper.Units;
         return Gemm.TryMultiplyAddBiasPanelsThenNarrow(input, parameters[..weights], PanelOrder, UseBias ? parameters[weights..] : _zeroBias,
             output, batch, relu: true, SkipsZeroInputs, upperParameters[..upperWeights], upper.UseBias ? upperParameters[upperWeights..] : default,
@@ -620,7 +630,7 @@ public sealed class Dense : Layer
             throw new InvalidOperationException($"Layer '{Label}' is not built: add it to a model first.");
         }
 
-        ReadOnlySpan<float> parameters = Parameters.Span;
+        ReadOnlySpan<float> parameters = ParameterStorage.Span;
         int weights = InputSize * Units;
         return new Frozen(PackedMatrix.Pack(parameters[..weights], InputSize, Units, KernelIsaSupport.Best),
             UseBias ? parameters[weights..(weights + Units)].ToArray() : new float[Units]);
@@ -708,7 +718,7 @@ public sealed class Dense : Layer
             return true;
         }
 
-        ReadOnlySpan<float> parameters = Parameters.Span;
+        ReadOnlySpan<float> parameters = ParameterStorage.Span;
         int count = InputSize * Units;
         weights = parameters[..count];
         chunked = false;
@@ -728,9 +738,9 @@ public sealed class Dense : Layer
     /// </summary>
     internal void BackwardThroughRelu(ReadOnlySpan<float> input, Dense upper, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> reluOutput, int batch)
     {
-        Span<float> gradients = Gradients.Span, upperGradients = upper.Gradients.Span;
+        Span<float> gradients = GradientStorage.Span, upperGradients = upper.GradientStorage.Span;
         int weights = InputSize * Units, upperWeights = upper.InputSize * upper.Units;
-        Gemm.WeightGradientThroughRelu(input, upperGrad, upper.Parameters.Span[..upperWeights], reluOutput,
+        Gemm.WeightGradientThroughRelu(input, upperGrad, upper.ParameterStorage.Span[..upperWeights], reluOutput,
             gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false, PanelOrder,
             upperGradients[..upperWeights], upperGradients[upperWeights..], SkipsZeroInputs);
     }
@@ -772,7 +782,7 @@ public sealed class Dense : Layer
     internal void BackwardFused(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch,
         ReadOnlySpan<float> inputMask, bool overwriteGradients, bool parameterGradients = true)
     {
-        Span<float> gradients = Gradients.Span;
+        Span<float> gradients = GradientStorage.Span;
         int weights = InputSize * Units;
         if (parameterGradients)
         {
@@ -790,7 +800,7 @@ public sealed class Dense : Layer
             throw new InvalidOperationException($"Layer '{Label}' keeps its weights in panel order, which only the first layer (whose input gradient is not needed) does.");
         }
 
-        ReadOnlySpan<float> w = Parameters.Span[..weights];
+        ReadOnlySpan<float> w = ParameterStorage.Span[..weights];
         if (inputMask.IsEmpty)
         {
             Gemm.Multiply(outputGrad, w, inputGrad, batch, InputSize, Units, transposeB: true);

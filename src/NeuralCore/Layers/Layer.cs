@@ -166,7 +166,29 @@ public abstract class Layer : ILayer
     public virtual int ParameterCount => 0;
 
     /// <inheritdoc/>
-    public Memory<float> Parameters => _parameters;
+    /// <remarks>
+    /// A view, not a copy. Read on the thread of a model's <c>TrainingLoop</c>, the first layer's puts the model's
+    /// weights back in row-major order first (a view taken before a later step may show the products' order after it:
+    /// take it again), as <c>Sequential.Parameters</c> does.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The model's first layer, read by a callback of <c>Fit</c> between two steps while its weights are in the products' order (every callback's <c>ReadsModelBetweenSteps</c> is false).</exception>
+    public Memory<float> Parameters
+    {
+        get
+        {
+            BeforeView(nameof(Parameters));
+            return _parameters;
+        }
+    }
+
+    /// <summary>The parameters for the layer's own steps, in whatever order the model holds them now (no check).</summary>
+    internal Memory<float> ParameterStorage => _parameters;
+
+    /// <summary>The gradients for the layer's own steps, in whatever order the model holds them now (no check).</summary>
+    internal Memory<float> GradientStorage => _gradients;
+
+    /// <summary>Asks the model, if any, before a public view of this layer's arena is handed out (<see cref="IArenaOwner"/>).</summary>
+    private protected void BeforeView(string view) => (Owner as IArenaOwner)?.BeforeView(this, view);
 
     /// <summary>
     /// The layer's variables within <see cref="Parameters"/> (offsets relative to it), for the optimizer's
@@ -176,7 +198,16 @@ public abstract class Layer : ILayer
         ParameterCount == 0 ? [] : [new ParameterSegment($"{Name}/weights", 0, ParameterCount, ParameterRole.Weight)];
 
     /// <inheritdoc/>
-    public Memory<float> Gradients => _gradients;
+    /// <remarks>A view, not a copy; read on the thread of a model's <c>TrainingLoop</c>, the first layer's puts the model's weights back in row-major order first, as <see cref="Parameters"/> does.</remarks>
+    /// <exception cref="InvalidOperationException">As for <see cref="Parameters"/>.</exception>
+    public Memory<float> Gradients
+    {
+        get
+        {
+            BeforeView(nameof(Gradients));
+            return _gradients;
+        }
+    }
 
     /// <inheritdoc/>
     public void Build(int inputSize, ulong seed) => Build(inputSize, seed, null);

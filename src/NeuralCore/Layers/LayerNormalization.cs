@@ -146,10 +146,10 @@ public sealed class LayerNormalization : Layer
     }
 
     /// <summary>γ, or ones without <see cref="Scale"/>.</summary>
-    private ReadOnlySpan<float> Gamma => Scale ? Parameters.Span[..InputSize] : _ones;
+    private ReadOnlySpan<float> Gamma => Scale ? ParameterStorage.Span[..InputSize] : _ones;
 
     /// <summary>β, or zeros without <see cref="Center"/>.</summary>
-    private ReadOnlySpan<float> Beta => Center ? Parameters.Span.Slice(BetaOffset, InputSize) : _zeros;
+    private ReadOnlySpan<float> Beta => Center ? ParameterStorage.Span.Slice(BetaOffset, InputSize) : _zeros;
 
     /// <inheritdoc/>
     protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training)
@@ -252,7 +252,7 @@ public sealed class LayerNormalization : Layer
         int vectors = (features + 7) / 8;
         int first = (int)Math.Min(features, (long)vectors * index / slices * 8);
         int end = (int)Math.Min(features, (long)vectors * (index + 1) / slices * 8);
-        Span<float> gradients = Gradients.Span;
+        Span<float> gradients = GradientStorage.Span;
         Span<float> gammaGrad = Scale ? gradients[..features] : _discard, betaGrad = Center ? gradients.Slice(BetaOffset, features) : _discard;
         if (first < end && (Scale || Center))
         {

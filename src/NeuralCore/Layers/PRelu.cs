@@ -101,13 +101,13 @@ public sealed class PRelu : Layer
 
     /// <inheritdoc/>
     protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) =>
-        PReluKernels.Forward(input, output, batch, InputSize, Parameters.Span);
+        PReluKernels.Forward(input, output, batch, InputSize, ParameterStorage.Span);
 
     /// <inheritdoc/>
     protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch)
     {
-        Span<float> gradients = Gradients.Span;
-        PReluKernels.Backward(input, outputGrad, Parameters.Span, inputGrad, _columnSums, batch, InputSize);
+        Span<float> gradients = GradientStorage.Span;
+        PReluKernels.Backward(input, outputGrad, ParameterStorage.Span, inputGrad, _columnSums, batch, InputSize);
         if (!SharedAlpha || InputSize == 1)
         {
             TensorPrimitives.Add(gradients, _columnSums, gradients);

@@ -27,7 +27,7 @@ namespace NeuralCore.Models;
 /// <see cref="Compile"/>): after that a training step allocates nothing. One seed fixes every layer's initialization
 /// and dropout masks; results are bitwise identical for any <see cref="Parallelism.DegreeOfParallelism"/>.
 /// </remarks>
-public sealed class Sequential
+public sealed class Sequential : IArenaOwner
 {
     private readonly List<ILayer> _layers = [];
     private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
@@ -135,7 +135,7 @@ public sealed class Sequential
         // Every range is checked before anything moves: a failure halfway would leave the weights reordered unseen.
         if (_panelOrdered is not null || !PanelOrderEnabled || Optimizer is not Optimizer optimizer || !KeepsPanelOrder(optimizer)
             || optimizer.InitializedCount != _parameters.Length
-            || optimizer.State.Length < (long)optimizer.StateSlotCount * _parameters.Length
+            || optimizer.StateStorage.Length < (long)optimizer.StateSlotCount * _parameters.Length
             || _gradients.Length != _parameters.Length
             || _layers.Count == 0 || _layers[0] is not Dense { ParameterCount: > 0 } dense
             || !PanelLayout.TryCreate(dense.InputSize, dense.Units, KernelIsaSupport.Best, out PanelLayout layout))
@@ -447,7 +447,27 @@ public sealed class Sequential
     /// callback of Fit between two steps (every callback's <c>ReadsModelBetweenSteps</c> is false) throws, as the call
     /// would read or write the weights in that order, not the model's.
     /// </summary>
-    internal void RequireRowMajor(string operation)
+    internal void RequireRowMajor(string operation) => RequireRowMajor(operation, null);
+
+    // A layer's gradients for the model's own steps: a library layer's without the check of its public view, which in a
+    // TrainingLoop would put the first layer back row-major in the middle of a step.
+    private static Span<float> GradientsOf(ILayer layer) => layer is Layer own ? own.GradientStorage.Span : layer.Gradients.Span;
+
+    /// <inheritdoc/>
+    void IArenaOwner.BeforeView(object component, string view)
+    {
+        // Only the first layer is ever reordered, with the optimizer's state for it; its bias stays where it is.
+        if (component is Layer layer && (_layers.Count == 0 || !ReferenceEquals(_layers[0], layer)))
+        {
+            return;
+        }
+
+        RequireRowMajor(view, component);
+    }
+
+    // As RequireRowMajor(operation), where `operation` reads a view of `component` (a layer or the optimizer); the
+    // message is composed only when thrown, so that a read allocates nothing.
+    private void RequireRowMajor(string operation, object? component)
     {
         if (Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId)
         {
@@ -462,8 +482,14 @@ public sealed class Sequential
         }
         else if (_panelOrdered is not null && InCallback)
         {
+            string what = component switch
+            {
+                Layer layer => $"{layer.GetType().Name}.{operation} of layer '{Names.Printable(layer.Name)}'",
+                null => operation,
+                _ => $"{component.GetType().Name}.{operation}",
+            };
             throw new InvalidOperationException(
-                $"{operation} was called on the model '{Name}' from a callback of Fit between two steps, while Fit keeps the first layer's weights in its products' order because every callback's ReadsModelBetweenSteps is false: return true from ReadsModelBetweenSteps (LambdaCallback: readsModel: true) in a callback that reads or changes the model between steps.");
+                $"{what} was used on the model '{Names.Printable(Name)}' from a callback of Fit between two steps, while Fit keeps the first layer's weights in its products' order because every callback's ReadsModelBetweenSteps is false: return true from ReadsModelBetweenSteps (LambdaCallback: readsModel: true) in a callback that reads or changes the model between steps.");
         }
     }
 
@@ -1247,7 +1273,7 @@ public sealed class Sequential
         int lowest = LowestTrainedLayer();
         for (int i = 0; i < lowest; i++)
         {
-            _layers[i].Gradients.Span.Clear();
+            GradientsOf(_layers[i]).Clear();
         }
 
         for (int i = _layers.Count - 1; i >= lowest; i--)
@@ -1294,7 +1320,7 @@ public sealed class Sequential
             }
             else
             {
-                layer.Gradients.Span.Clear();
+                GradientsOf(layer).Clear();
                 layer.Backward(input, _activations[i].AsSpan(0, batch * layer.OutputSize), outputGrad, inputGrad, batch);
                 masked = false;
             }
@@ -1309,7 +1335,7 @@ public sealed class Sequential
         {
             if (_layers[i] is Layer { Trainable: false } frozen && frozen.ParameterCount > 0)
             {
-                frozen.Gradients.Span.Clear();
+                frozen.GradientStorage.Span.Clear();
             }
         }
 

@@ -19,11 +19,11 @@ namespace NeuralCore.Models;
 /// <see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, LossTargets, int)"/>, <c>ModelFile.Save</c> and
 /// <c>LoadWeights</c>, ONNX export): each puts the weights back in row-major order first, and the loop returns to the
 /// products' order after <see cref="StepsBeforePanelOrder"/> steps with no such call between them (a reordering costs
-/// about as much as a step, so a loop that reads after every step is left row-major). A layer's own views
-/// (<see cref="Layers.Layer.Parameters"/>, <see cref="Layers.Dense.Weights"/>) and the optimizer's
-/// <see cref="Optimizers.Optimizer.State"/> do not reorder anything: after a step they may show the products' order,
-/// so read <see cref="Sequential.Parameters"/> (or call one of the reads above) first, which puts the layer, its
-/// gradients and the optimizer's state back row-major, and then take them.
+/// about as much as a step, so a loop that reads after every step is left row-major). So do the first layer's own
+/// views (<see cref="Layers.Layer.Parameters"/>, <see cref="Layers.Layer.Gradients"/>, <see cref="Layers.Dense.Weights"/>)
+/// and the optimizer's <see cref="Optimizers.Optimizer.State"/>; its <see cref="Layers.Dense.Bias"/> and the later
+/// layers' views are never reordered and leave the loop as it is. A view taken before a step may show the products'
+/// order after it: take it again after the step.
 /// </para>
 /// <para>
 /// The loop holds the model as <c>Fit</c> does: another thread's training, <c>Predict</c>, <c>Evaluate</c>,

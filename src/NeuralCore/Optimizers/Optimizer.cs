@@ -141,8 +141,23 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     }
 
     /// <inheritdoc/>
-    /// <remarks>The slots of <see cref="StateSlots"/>, each as long as the arena, one after the other.</remarks>
-    public Memory<float> State => _state;
+    /// <remarks>
+    /// The slots of <see cref="StateSlots"/>, each as long as the arena, one after the other. Read on the thread of its
+    /// model's <c>TrainingLoop</c>, it puts the first layer's state back in row-major order first, as the model's
+    /// <c>Parameters</c> does.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Read by a callback of <c>Fit</c> between two steps while the model's first layer is in its products' order (every callback's <c>ReadsModelBetweenSteps</c> is false).</exception>
+    public Memory<float> State
+    {
+        get
+        {
+            (Owner as IArenaOwner)?.BeforeView(this, nameof(State));
+            return _state;
+        }
+    }
+
+    /// <summary>The state for the optimizer's and the model's own use, in whatever order the model holds it now (no check).</summary>
+    internal Memory<float> StateStorage => _state;
 
     /// <summary>Floats of state per parameter (Adam: m and v; SGD with momentum: the velocity).</summary>
     protected abstract int StateSlots { get; }

@@ -405,6 +405,46 @@ public class PanelOrderTests
         _ = liar.Predict(x);
     }
 
+    [Theory]
+    [InlineData("dense.Weights")]
+    [InlineData("layer.Gradients")]
+    [InlineData("optimizer.State")]
+    public void A_callback_that_reads_nothing_between_steps_and_reads_the_first_layer_anyway_is_refused(string view)
+    {
+        // The first layer's own views hold the products' order while Fit keeps it: an exception, not those numbers.
+        Dataset data = Data(200, 11);
+        var model = new Sequential(Features, seed: 8).Add(new Dense(64)).Add(new Relu()).Add(new Dense(10));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(2e-3f));
+        var dense = (Dense)model.Layers[0];
+        var error = Assert.Throws<InvalidOperationException>(() => model.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            BatchSize = 50,
+            Callbacks = [new LambdaCallback((_, step, _, context) =>
+            {
+                if (step == 2)
+                {
+                    _ = view switch
+                    {
+                        "dense.Weights" => dense.Weights.ToArray(),
+                        "layer.Gradients" => dense.Gradients.ToArray(),
+                        _ => ((Optimizer)context.Model.Optimizer!).State.ToArray(),
+                    };
+                }
+            }, readsModel: false)],
+        }));
+        Assert.Contains("ReadsModelBetweenSteps", error.Message, StringComparison.Ordinal);
+        Assert.False(dense.PanelOrder.IsValid);
+
+        // The later layers are never reordered: reading them there is allowed.
+        model.Fit(data, new FitOptions
+        {
+            Epochs = 1,
+            BatchSize = 50,
+            Callbacks = [new LambdaCallback((_, _, _, _) => _ = ((Dense)model.Layers[2]).Weights.ToArray(), readsModel: false)],
+        });
+    }
+
     [Fact]
     public void A_cancelled_epoch_leaves_the_weights_in_row_major_order()
     {

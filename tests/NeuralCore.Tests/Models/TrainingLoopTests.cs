@@ -208,6 +208,69 @@ public class TrainingLoopTests
         Assert.Equal(plain, looped);
     }
 
+    public static TheoryData<string> Views => new() { "layer.Parameters", "layer.Gradients", "dense.Weights", "dense.Bias", "optimizer.State" };
+
+    [Theory]
+    [MemberData(nameof(Views))]
+    public void A_view_of_the_first_layer_or_the_optimizer_read_inside_the_loop_is_row_major(string view)
+    {
+        // The first layer's own views and the optimizer's state are reordered with the model's arena: read inside the
+        // loop they must put it back row-major first, as model.Parameters does, not show the products' order.
+        (float[] x, int[] y) = Data(1);
+        float[] Read(bool loop)
+        {
+            Sequential model = Build(() => new Adam());
+            var dense = (Dense)model.Layers[0];
+            TrainingLoop? scope = loop ? model.BeginTrainingLoop() : null;
+            try
+            {
+                for (int step = 0; step < 12; step++)
+                {
+                    model.TrainStep(x, y, Batch);
+                }
+
+                Assert.Equal(loop, model.IsInPanelOrder);
+                float[] read = view switch
+                {
+                    "layer.Parameters" => dense.Parameters.ToArray(),
+                    "layer.Gradients" => dense.Gradients.ToArray(),
+                    "dense.Weights" => dense.Weights.ToArray(),
+                    "dense.Bias" => dense.Bias.ToArray(),
+                    _ => ((Optimizer)model.Optimizer!).State.ToArray(),
+                };
+                // The bias is never reordered: reading it leaves the weights where the products want them.
+                Assert.Equal(loop && view == "dense.Bias", model.IsInPanelOrder);
+                return read;
+            }
+            finally
+            {
+                scope?.Dispose();
+            }
+        }
+
+        float[] plain = Read(loop: false), looped = Read(loop: true);
+        int same = plain.AsSpan().CommonPrefixLength(looped);
+        Assert.True(same == plain.Length, $"{view}: element {same} of {plain.Length} differs");
+    }
+
+    [Fact]
+    public void Views_of_later_layers_leave_the_first_in_panel_order()
+    {
+        // Only the first layer is reordered: reading another layer's weights costs the loop nothing.
+        (float[] x, int[] y) = Data(1);
+        Sequential model = Build(() => new Adam());
+        using TrainingLoop loop = model.BeginTrainingLoop();
+        for (int step = 0; step < 12; step++)
+        {
+            model.TrainStep(x, y, Batch);
+        }
+
+        Assert.True(model.IsInPanelOrder);
+        _ = ((Dense)model.Layers[2]).Weights.ToArray();
+        _ = model.Layers[2].Gradients.ToArray();
+        Assert.True(model.IsInPanelOrder);
+    }
+
     [Fact]
     public void The_loop_holds_the_model_as_Fit_does()
     {
