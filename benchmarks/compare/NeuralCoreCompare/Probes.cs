@@ -105,9 +105,11 @@ internal static class Probes
     /// the fastest and the median slice's microseconds per step. <paramref name="loop"/> says how the steps run:
     /// <c>fit</c>, the first layer's weights in panel order as Fit keeps them during an epoch; <c>plain</c>, a caller's
     /// own loop of TrainStep calls (row-major weights, packed by every forward); <c>training-loop</c>, that loop inside
-    /// <see cref="Sequential.BeginTrainingLoop"/>.
+    /// <see cref="Sequential.BeginTrainingLoop"/>. With <paramref name="readEvery"/> above 0 the loop reads
+    /// <see cref="Sequential.Parameters"/> after every <paramref name="readEvery"/>th step, as a loop that logs or checks
+    /// the weights now and then (the read itself copies nothing).
     /// </summary>
-    public static (double MinMicroseconds, double MedianMicroseconds) Step(int[] hidden, int batch, double seconds, string loop = "fit")
+    public static (double MinMicroseconds, double MedianMicroseconds) Step(int[] hidden, int batch, double seconds, string loop = "fit", int readEvery = 0)
     {
         var random = new Random(20261130);
         float[] x = [.. Enumerable.Range(0, batch * 784).Select(_ => (float)random.NextDouble())];
@@ -128,10 +130,20 @@ internal static class Probes
         }
 
         using TrainingLoop? training = loop == "training-loop" ? model.BeginTrainingLoop() : null;
+        long done = 0;
+        void Step()
+        {
+            model.TrainStep(x, y, batch);
+            if (readEvery > 0 && ++done % readEvery == 0)
+            {
+                _ = model.Parameters;
+            }
+        }
+
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < Math.Max(0.3, seconds / 5))
         {
-            model.TrainStep(x, y, batch);
+            Step();
         }
 
         var slices = new List<double>();
@@ -142,7 +154,7 @@ internal static class Probes
             long start = Stopwatch.GetTimestamp();
             for (int i = 0; i < steps; i++)
             {
-                model.TrainStep(x, y, batch);
+                Step();
             }
 
             slices.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / steps);

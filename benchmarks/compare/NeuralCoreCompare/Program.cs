@@ -52,10 +52,15 @@ if (options.Mode == "pingpong")
 
 if (options.Mode == "step")
 {
-    (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds, options.Loop);
+    if (options.ReadEvery > 0 && options.Loop == "fit")
+    {
+        throw new ArgumentException("--read-every needs --loop plain or training-loop (Fit's steps have no reads between them).");
+    }
+
+    (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds, options.Loop, options.ReadEvery);
     double flops = Probes.StepFlops(options.Hidden, options.Batch);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{{\"mode\":\"step\",\"loop\":\"{options.Loop}\",\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
+        $"{{\"mode\":\"step\",\"loop\":\"{options.Loop}\",\"read_every\":{options.ReadEvery},\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
     return 0;
 }
 
@@ -129,8 +134,9 @@ internal sealed record CompareOptions
     public const string Usage =
         "usage: NeuralCoreCompare --hidden H[-H2...] [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
-        "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop]\n" +
-        "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop)\n" +
+        "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop] [--read-every N]\n" +
+        "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop;\n" +
+        "                                                     --read-every: the loop reads model.Parameters after every Nth step)\n" +
         "       NeuralCoreCompare --pingpong [--seconds 2]       a cache line's round trip between two threads (JSON: ns)";
 
     /// <summary><c>train</c> (the default), <c>probe</c>, <c>pingpong</c> or <c>step</c>.</summary>
@@ -151,6 +157,9 @@ internal sealed record CompareOptions
 
     /// <summary>How <c>--step</c> runs its steps: <c>fit</c> (the default), <c>plain</c> or <c>training-loop</c>.</summary>
     public string Loop { get; init; } = "fit";
+
+    /// <summary><c>--read-every N</c>: the loop reads <c>model.Parameters</c> after every Nth step (0, the default: never).</summary>
+    public int ReadEvery { get; init; }
 
     public int Epochs { get; init; } = 4;
 
@@ -200,6 +209,7 @@ internal sealed record CompareOptions
                         ? value
                         : throw new ArgumentException($"--loop must be fit, plain or training-loop; got '{value}'."),
                 },
+                "--read-every" => options with { ReadEvery = Int(name, value, 0, 1_000_000) },
                 "--seconds" => options with
                 {
                     Seconds = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 600

@@ -183,16 +183,23 @@ public sealed class Sequential : IArenaOwner
         }
 
         EnterTraining(nameof(BeginTrainingLoop), reentrant: false);
-        _loopStepsRowMajor = 0;
+        _loopStepsRowMajor = _loopStepsSinceRead = 0;
+        _loopWait = TrainingLoop.StepsBeforePanelOrder;
         _loop = ++_loopsBegun;
         return new TrainingLoop(this, _loop);
     }
 
-    // The number of the loop that holds the model (BeginTrainingLoop), else 0 (the caller owns the loop, not the model),
-    // and the steps it has run row-major in a row since it began or since a read put the weights back.
+    // The number of the loop that holds the model (BeginTrainingLoop), else 0 (the caller owns the loop, not the model);
+    // the steps it has run row-major in a row since it began or since a read put the weights back; how many such steps
+    // it waits for before reordering; and the steps since the last read.
     private long _loop;
     private long _loopsBegun;
     private int _loopStepsRowMajor;
+    private int _loopWait;
+    private int _loopStepsSinceRead;
+
+    /// <summary>How many row-major steps in a row the current <see cref="TrainingLoop"/> waits for before it reorders (tests).</summary>
+    internal int LoopWait => _loopWait;
 
     /// <summary>Ends the loop numbered <paramref name="loop"/> (<see cref="TrainingLoop.Dispose"/>, on the thread that began it).</summary>
     internal void EndTrainingLoop(long loop)
@@ -207,17 +214,18 @@ public sealed class Sequential : IArenaOwner
         ExitTraining();
     }
 
-    // A TrainStep of the loop on its thread: back to the products' order after TrainingLoop.StepsBeforePanelOrder steps
-    // in a row with no read between them (the optimizer and its settings cannot change meanwhile: Compile is refused
-    // inside the loop, and the clipping settings are init-only).
+    // A TrainStep of the loop on its thread: back to the products' order after _loopWait steps in a row with no read
+    // between them (the optimizer and its settings cannot change meanwhile: Compile is refused inside the loop, and the
+    // clipping settings are init-only).
     private void StepInLoop()
     {
+        _loopStepsSinceRead++;
         if (_panelOrdered is not null)
         {
             return;
         }
 
-        if (_loopStepsRowMajor < TrainingLoop.StepsBeforePanelOrder)
+        if (_loopStepsRowMajor < _loopWait)
         {
             _loopStepsRowMajor++;
             return;
@@ -227,11 +235,21 @@ public sealed class Sequential : IArenaOwner
     }
 
     // Puts the first layer row-major for a read or a ComputeGradients on the loop's thread; the count of row-major steps
-    // starts again.
+    // starts again. A pair of reorderings costs what 20-30 steps in the products' order save (0.15 ms against 5 µs a step
+    // at 784-128-10, 2.4 ms against 120 µs at 784-1024-10, batch 32, two threads; docs/benchmarks.md), and loops read
+    // at a steady rhythm:
+    // after reads at least TrainingLoop.MinStepsBetweenReads steps apart the loop reorders again soon, after closer ones
+    // it waits twice that interval, so that a loop reading every few steps stays row-major (several reads in a row are
+    // one read).
     private void RowMajorForLoop()
     {
+        if (_loopStepsSinceRead > 0)
+        {
+            _loopWait = _loopStepsSinceRead >= TrainingLoop.MinStepsBetweenReads ? TrainingLoop.StepsBeforePanelOrder : 2 * _loopStepsSinceRead;
+        }
+
         ExitPanelOrder();
-        _loopStepsRowMajor = 0;
+        _loopStepsRowMajor = _loopStepsSinceRead = 0;
     }
 
     /// <summary>Puts back in row-major order what <see cref="EnterPanelOrder"/> reordered; nothing if it did not.</summary>

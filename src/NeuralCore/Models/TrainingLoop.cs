@@ -18,8 +18,10 @@ namespace NeuralCore.Models;
 /// (<c>Predict</c>, <c>Evaluate</c>, <see cref="Sequential.Parameters"/>, <see cref="Sequential.Gradients"/>,
 /// <see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, LossTargets, int)"/>, <c>ModelFile.Save</c> and
 /// <c>LoadWeights</c>, ONNX export): each puts the weights back in row-major order first, and the loop returns to the
-/// products' order after <see cref="StepsBeforePanelOrder"/> steps with no such call between them (a reordering costs
-/// about as much as a step, so a loop that reads after every step is left row-major). So do the first layer's own
+/// products' order after <see cref="StepsBeforePanelOrder"/> steps with no such call between them, or, after reads
+/// fewer than <see cref="MinStepsBetweenReads"/> steps apart, after twice their interval (a pair of reorderings costs
+/// what 20-30 steps in the products' order save, so a loop that reads every few steps stays row-major, at the speed of
+/// the same loop without it). So do the first layer's own
 /// views (<see cref="Layers.Layer.Parameters"/>, <see cref="Layers.Layer.Gradients"/>, <see cref="Layers.Dense.Weights"/>)
 /// and the optimizer's <see cref="Optimizers.Optimizer.State"/>; its <see cref="Layers.Dense.Bias"/> and the later
 /// layers' views are never reordered and leave the loop as it is. A view taken before a step may show the products'
@@ -50,9 +52,17 @@ public sealed class TrainingLoop : IDisposable
 {
     /// <summary>
     /// How many steps in a row, with no read of the model between them, the loop runs row-major before it puts the
-    /// first layer back in the products' order: 4.
+    /// first layer back in the products' order, at its start and after reads at least
+    /// <see cref="MinStepsBetweenReads"/> steps apart: 4.
     /// </summary>
     public const int StepsBeforePanelOrder = 4;
+
+    /// <summary>
+    /// The fewest steps between two reads after which the loop reorders again soon (after
+    /// <see cref="StepsBeforePanelOrder"/> steps): 32. After reads closer together it waits for twice their interval
+    /// with no read, since a pair of reorderings costs what 20-30 steps in the products' order save.
+    /// </summary>
+    public const int MinStepsBetweenReads = 32;
 
     private readonly int _thread;
     private readonly long _number;

@@ -110,10 +110,11 @@ public class TrainingLoopTests
     public void Steps_and_reads_inside_a_loop_are_bitwise_those_without_it(string optimizer, int threads)
     {
         // Reads after steps 2 and 3 (row-major steps in between: fewer than StepsBeforePanelOrder), then after a run of
-        // steps in panel order.
-        var readAfter = new HashSet<int> { 2, 3, 14, 15, 29 };
-        var plain = Run(Optimizer(optimizer), threads, loop: false, 30, readAfter);
-        var looped = Run(Optimizer(optimizer), threads, loop: true, 30, readAfter);
+        // steps in panel order, and after the last step.
+        var readAfter = new HashSet<int> { 2, 3, 24, 25, 43 };
+        int steps = 44;
+        var plain = Run(Optimizer(optimizer), threads, loop: false, steps, readAfter);
+        var looped = Run(Optimizer(optimizer), threads, loop: true, steps, readAfter);
 
         Assert.True(looped.WasInPanelOrder, "the loop never put the first layer in panel order");
         Assert.False(plain.WasInPanelOrder);
@@ -132,7 +133,7 @@ public class TrainingLoopTests
     public void A_loop_that_reads_after_every_step_stays_row_major()
     {
         // A read while still row-major must restart the count too: otherwise such a loop reordered on every
-        // (StepsBeforePanelOrder + 1)th step and back at the next read, two reorderings a step's cost each.
+        // (StepsBeforePanelOrder + 1)th step and back at the next read, two reorderings of several steps' cost each.
         (float[] x, int[] y) = Data(1);
         foreach (Action<Sequential> read in new Action<Sequential>[] { m => _ = m.Parameters, m => m.Predict(x.AsSpan(0, Features)) })
         {
@@ -163,14 +164,29 @@ public class TrainingLoopTests
 
         // Row-major for StepsBeforePanelOrder steps (the first initializes the optimizer's state), then panel order.
         Assert.Equal([.. Enumerable.Repeat(false, TrainingLoop.StepsBeforePanelOrder), true, true], seen);
+        Assert.Equal(TrainingLoop.StepsBeforePanelOrder, model.LoopWait);
 
+        // A read after those steps: back to row-major, and the next wait is twice the interval since the loop began (a
+        // pair of reorderings costs more than that many steps in the products' order save). A second read right after
+        // it is the same read.
+        int interval = TrainingLoop.StepsBeforePanelOrder + 2;
         _ = model.Parameters;
         Assert.False(model.IsInPanelOrder);
-        model.TrainStep(x, y, Batch);
-        Assert.False(model.IsInPanelOrder);
+        Assert.Equal(2 * interval, model.LoopWait);
+        _ = model.Gradients;
+        Assert.Equal(2 * interval, model.LoopWait);
+        for (int step = 0; step < 2 * interval; step++)
+        {
+            model.TrainStep(x, y, Batch);
+            Assert.False(model.IsInPanelOrder, $"step {step} of the wait");
+        }
 
-        // ComputeGradients leaves row-major gradients for the caller.
-        for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 1; step++)
+        model.TrainStep(x, y, Batch);
+        Assert.True(model.IsInPanelOrder);
+
+        // ComputeGradients leaves row-major gradients for the caller; after reads MinStepsBetweenReads apart the wait is
+        // StepsBeforePanelOrder again.
+        for (int step = (2 * interval) + 1; step < TrainingLoop.MinStepsBetweenReads; step++)
         {
             model.TrainStep(x, y, Batch);
         }
@@ -178,6 +194,43 @@ public class TrainingLoopTests
         Assert.True(model.IsInPanelOrder);
         model.ComputeGradients(x, y, Batch);
         Assert.False(model.IsInPanelOrder);
+        Assert.Equal(TrainingLoop.StepsBeforePanelOrder, model.LoopWait);
+    }
+
+    [Fact]
+    public void A_loop_that_reads_every_few_steps_stays_row_major_and_one_that_reads_seldom_does_not()
+    {
+        // Each pair of reorderings costs what 20-30 steps in the products' order save: a loop reading every 10 steps
+        // reorders once, before its rhythm is known, then trains row-major as the same loop without BeginTrainingLoop;
+        // one reading every 96 steps reorders after each read.
+        (float[] x, int[] y) = Data(1);
+        Sequential model = Build(() => new Adam());
+        using TrainingLoop loop = model.BeginTrainingLoop();
+        int Reorderings(int every, int reads)
+        {
+            int entered = 0;
+            for (int step = 0; step < every * reads; step++)
+            {
+                bool was = model.IsInPanelOrder;
+                model.TrainStep(x, y, Batch);
+                entered += model.IsInPanelOrder && !was ? 1 : 0;
+                if (step % every == every - 1)
+                {
+                    _ = model.Parameters;
+                }
+            }
+
+            return entered;
+        }
+
+        Assert.Equal(1, Reorderings(10, 20));
+        Assert.Equal(0, Reorderings(10, 20));
+        // Reads one step closer than MinStepsBetweenReads: the first interval waits for twice the last (20 steps) and
+        // reorders; after it, for twice its own, longer than the interval.
+        Assert.Equal(1, Reorderings(TrainingLoop.MinStepsBetweenReads - 1, 4));
+
+        // Reads 3 × MinStepsBetweenReads apart: a reordering in every interval.
+        Assert.Equal(5, Reorderings(3 * TrainingLoop.MinStepsBetweenReads, 5));
     }
 
     [Fact]
@@ -188,7 +241,7 @@ public class TrainingLoopTests
         {
             Sequential model = Build(() => new Adam());
             TrainingLoop? scope = loop ? model.BeginTrainingLoop() : null;
-            for (int step = 0; step < 12; step++)
+            for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
             {
                 model.TrainStep(x, y, Batch);
             }
@@ -224,7 +277,7 @@ public class TrainingLoopTests
             TrainingLoop? scope = loop ? model.BeginTrainingLoop() : null;
             try
             {
-                for (int step = 0; step < 12; step++)
+                for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
                 {
                     model.TrainStep(x, y, Batch);
                 }
@@ -260,7 +313,7 @@ public class TrainingLoopTests
         (float[] x, int[] y) = Data(1);
         Sequential model = Build(() => new Adam());
         using TrainingLoop loop = model.BeginTrainingLoop();
-        for (int step = 0; step < 12; step++)
+        for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
         {
             model.TrainStep(x, y, Batch);
         }
@@ -277,7 +330,7 @@ public class TrainingLoopTests
         (float[] x, int[] y) = Data(1);
         Sequential model = Build(() => new Adam());
         TrainingLoop loop = model.BeginTrainingLoop();
-        for (int step = 0; step < 8; step++)
+        for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
         {
             model.TrainStep(x, y, Batch);
         }
@@ -361,7 +414,7 @@ public class TrainingLoopTests
         (float[] x, int[] y) = Data(1);
         Sequential model = Build(() => new Adam());
         using TrainingLoop loop = model.BeginTrainingLoop();
-        for (int step = 0; step < 60; step++)
+        for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 10; step++)
         {
             model.TrainStep(x, y, Batch);
         }
