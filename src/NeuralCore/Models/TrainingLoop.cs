@@ -17,21 +17,20 @@ namespace NeuralCore.Models;
 /// Between steps, read and change the model through the library on the loop's thread as usual
 /// (<c>Predict</c>, <c>Evaluate</c>, <see cref="Sequential.Parameters"/>, <see cref="Sequential.Gradients"/>,
 /// <see cref="Sequential.ComputeGradients(ReadOnlySpan{float}, LossTargets, int)"/>, <c>ModelFile.Save</c> and
-/// <c>LoadWeights</c>, ONNX export): each puts the weights back in row-major order first, and the loop returns to the
-/// products' order after <see cref="StepsBeforePanelOrder"/> steps with no such call between them, or, after reads
-/// fewer than <see cref="MinStepsBetweenReads"/> steps apart, after twice their interval (a pair of reorderings costs
-/// what 20-30 steps in the products' order save, so a loop that reads every few steps stays row-major, at the speed of
-/// the same loop without it). So do the first layer's own
-/// views (<see cref="Layers.Layer.Parameters"/>, <see cref="Layers.Layer.Gradients"/>, <see cref="Layers.Dense.Weights"/>)
-/// and the optimizer's <see cref="Optimizers.Optimizer.State"/>; its <see cref="Layers.Dense.Bias"/> and the later
-/// layers' views are never reordered and leave the loop as it is. A view taken before a step may show the products'
-/// order after it: take it again after the step.
+/// <c>LoadWeights</c>, ONNX export, and the first layer's own views <see cref="Layers.Layer.Parameters"/>,
+/// <see cref="Layers.Layer.Gradients"/> and <see cref="Layers.Dense.Weights"/>, and the optimizer's
+/// <see cref="Optimizers.Optimizer.State"/>): each puts the weights back in row-major order first. The first layer's
+/// <see cref="Layers.Dense.Bias"/> and the later layers' views are never reordered and leave the loop as it is. A view
+/// taken before a step may show the products' order after it: take it again after the step. The loop returns to the
+/// products' order after <see cref="StepsBeforePanelOrder"/> steps with no read between them, or, after reads fewer
+/// than <see cref="MinStepsBetweenReads"/> steps apart, after twice their interval (a pair of reorderings costs what
+/// 20-30 steps in the products' order save, so a loop that reads every few steps stays row-major, at the speed of the
+/// same loop without it).
 /// </para>
 /// <para>
 /// The loop holds the model as <c>Fit</c> does: another thread's training, <c>Predict</c>, <c>Evaluate</c>,
-/// <c>ModelFile.Save</c> and ONNX export are refused until it ends (the <see cref="Sequential.Parameters"/> and
-/// <see cref="Sequential.Gradients"/> views read from another thread are not refused, and may show the products'
-/// order), and <c>Fit</c>, <c>Compile</c> and a second loop are refused inside it. A loop never disposed keeps the
+/// <c>ModelFile.Save</c> and ONNX export are refused until it ends (views of the model, its layers and the optimizer's
+/// state read from another thread are not refused, and may show the products' order), and <c>Fit</c>, <c>Compile</c> and a second loop are refused inside it. A loop never disposed keeps the
 /// model held, so begin it with <c>using</c>; and since it must be disposed on the thread that began it, do not
 /// <c>await</c> inside it (a continuation on another thread would make <see cref="Dispose"/> throw and hide the
 /// body's own exception). A loss and optimizer that do not allow the layout (a custom optimizer,

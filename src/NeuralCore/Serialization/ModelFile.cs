@@ -358,7 +358,10 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(model);
         long parameters = model.Layers.Sum(l => (long)l.ParameterCount);
-        long state = includeOptimizer && model.IsCompiled ? model.Optimizer!.State.Length : 0;
+        // The state's length only, without the view's check: a size query reads no weights, so it neither reorders a
+        // TrainingLoop's first layer nor is refused from a callback.
+        long state = !includeOptimizer || !model.IsCompiled ? 0
+            : model.Optimizer is Optimizer own ? own.StateStorage.Length : model.Optimizer!.State.Length;
         return HeaderBytes + HashBytes + (4 * (parameters + state));
     }
 

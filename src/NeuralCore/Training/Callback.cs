@@ -163,8 +163,9 @@ public abstract class Callback
     /// and 784-1024-10 at batch 32 and 128, one and two threads; docs/benchmarks.md). Override it to return false in a
     /// callback whose <see cref="OnBatchEnd"/> reads only the step's result and the context (a logger, a timer, a
     /// stopper); the library's own callbacks do. While the weights are in that order, a call from such a callback that
-    /// reads the model (<c>Predict</c>, <c>Evaluate</c>, <c>ModelFile.Save</c>) throws
-    /// <see cref="InvalidOperationException"/>; a span of the parameters taken and read there holds them in an
+    /// reads the model (<c>Predict</c>, <c>Evaluate</c>, <c>ModelFile.Save</c>, the model's or its first layer's
+    /// <c>Parameters</c>, <c>Gradients</c> or <c>Weights</c>, <c>Optimizer.State</c>) throws
+    /// <see cref="InvalidOperationException"/>; a span of them taken before the epoch and read there holds them in an
     /// undocumented order.
     /// </summary>
     public virtual bool ReadsModelBetweenSteps => true;

@@ -307,7 +307,7 @@ public class TrainingLoopTests
     }
 
     [Fact]
-    public void Views_of_later_layers_leave_the_first_in_panel_order()
+    public void Views_of_later_layers_and_a_size_query_leave_the_first_in_panel_order()
     {
         // Only the first layer is reordered: reading another layer's weights costs the loop nothing.
         (float[] x, int[] y) = Data(1);
@@ -321,6 +321,9 @@ public class TrainingLoopTests
         Assert.True(model.IsInPanelOrder);
         _ = ((Dense)model.Layers[2]).Weights.ToArray();
         _ = model.Layers[2].Gradients.ToArray();
+
+        // Nor does a size query, which reads no weights.
+        Assert.True(ModelFile.EstimatedBytes(model) > 4L * model.Layers.Sum(l => l.ParameterCount));
         Assert.True(model.IsInPanelOrder);
     }
 
