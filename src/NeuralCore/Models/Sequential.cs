@@ -10,6 +10,7 @@ using NeuralCore.Losses;
 using NeuralCore.Optimizers;
 using NeuralCore.Randomness;
 using NeuralCore.Scoring;
+using NeuralCore.Threading;
 
 namespace NeuralCore.Models;
 
@@ -116,6 +117,8 @@ public sealed class Sequential : IArenaOwner
     // The first layer while its weights are in panel order (EnterPanelOrder), else null, and the scratch held meanwhile.
     private Dense? _panelOrdered;
     private float[]? _panelScratch;
+    private int _panelScratchSlices;
+    private ReorderJob? _reorderJob;
 
     /// <summary>
     /// Keeps the first layer's weights, their gradient and the optimizer's state for them in the order the layer's
@@ -143,19 +146,21 @@ public sealed class Sequential : IArenaOwner
             return false;
         }
 
-        // One k block of scratch, held until ExitPanelOrder so that going back cannot fail for want of memory; without
-        // it the weights simply stay row-major.
+        // One k block of scratch for each thread that reorders, held until ExitPanelOrder so that going back cannot fail
+        // for want of memory; without it the weights simply stay row-major.
+        int arrays = 2 + optimizer.StateSlotCount, slices = Math.Min(Parallelism.ComputeThreads, arrays);
         float[] scratch;
         try
         {
-            scratch = ArrayPool<float>.Shared.Rent(layout.ScratchLength);
+            scratch = ArrayPool<float>.Shared.Rent(checked(layout.ScratchLength * slices));
         }
-        catch (OutOfMemoryException)
+        catch (Exception e) when (e is OutOfMemoryException or OverflowException)
         {
             return false;
         }
 
         _panelScratch = scratch;
+        _panelScratchSlices = slices;
         Reorder(dense, layout, optimizer, scratch, toPanels: true);
         dense.PanelOrder = layout;
         _panelOrdered = dense;
@@ -235,12 +240,12 @@ public sealed class Sequential : IArenaOwner
     }
 
     // Puts the first layer row-major for a read or a ComputeGradients on the loop's thread; the count of row-major steps
-    // starts again. A pair of reorderings costs what 20-30 steps in the products' order save (0.15 ms against 5 µs a step
-    // at 784-128-10, 2.4 ms against 120 µs at 784-1024-10, batch 32, two threads; docs/benchmarks.md), and loops read
-    // at a steady rhythm:
-    // after reads at least TrainingLoop.MinStepsBetweenReads steps apart the loop reorders again soon, after closer ones
-    // it waits twice that interval, so that a loop reading every few steps stays row-major (several reads in a row are
-    // one read).
+    // starts again. A pair of reorderings costs what 5-30 steps in the products' order save (in a loop at batch 32 on
+    // two threads, before the arrays were reordered side by side: 0.15 ms against 5 µs a step at 784-128-10, 2.4 ms
+    // against 120 µs at 784-1024-10; side by side the pair alone takes half as long; docs/benchmarks.md), and loops
+    // read at a steady rhythm: after reads at least TrainingLoop.MinStepsBetweenReads steps apart the loop reorders
+    // again soon, after closer ones it waits twice that interval, so that a loop reading every few steps stays
+    // row-major (several reads in a row are one read).
     private void RowMajorForLoop()
     {
         if (_loopStepsSinceRead > 0)
@@ -296,15 +301,51 @@ public sealed class Sequential : IArenaOwner
     }
 
     // The first layer's weights start the arena (offset 0): the same range of the gradients and of each state slot.
+    // The arrays are permuted side by side, each thread its own with its own k block of scratch: a copy bound by memory,
+    // which two cores did in about half the time (docs/benchmarks.md); a permutation, so the thread count changes no bit.
     private void Reorder(Dense dense, in PanelLayout layout, Optimizer optimizer, float[] scratch, bool toPanels)
     {
-        int length = dense.InputSize * dense.Units;
-        Span<float> block = scratch.AsSpan(0, layout.ScratchLength);
-        layout.Reorder(_parameters.Span[..length], block, toPanels);
-        layout.Reorder(_gradients.Span[..length], block, toPanels);
-        for (int slot = 0; slot < optimizer.StateSlotCount; slot++)
+        ReorderJob job = _reorderJob ??= new ReorderJob(this);
+        (job.Layout, job.Optimizer, job.Length, job.ToPanels, job.Scratch) = (layout, optimizer, dense.InputSize * dense.Units, toPanels, scratch);
+        job.Slices = Math.Min(_panelScratchSlices, Parallelism.ComputeThreads);
+        try
         {
-            layout.Reorder(optimizer.StateRange(slot, 0, length), block, toPanels);
+            WorkerPool.Run(job, job.Slices, job.Slices);
+        }
+        finally
+        {
+            (job.Optimizer, job.Scratch) = (null, null);
+        }
+    }
+
+    /// <summary>One thread's share of <see cref="Reorder"/>: arrays <c>index, index + Slices, …</c> of the weights, their gradient and the state slots.</summary>
+    private sealed class ReorderJob(Sequential model) : IParallelWork
+    {
+        public PanelLayout Layout { get; set; }
+
+        public Optimizer? Optimizer { get; set; }
+
+        public int Length { get; set; }
+
+        public bool ToPanels { get; set; }
+
+        public float[]? Scratch { get; set; }
+
+        public int Slices { get; set; }
+
+        public void Execute(int index)
+        {
+            Span<float> scratch = Scratch.AsSpan(index * Layout.ScratchLength, Layout.ScratchLength);
+            for (int array = index; array < 2 + Optimizer!.StateSlotCount; array += Slices)
+            {
+                Span<float> values = array switch
+                {
+                    0 => model._parameters.Span[..Length],
+                    1 => model._gradients.Span[..Length],
+                    _ => Optimizer.StateRange(array - 2, 0, Length),
+                };
+                Layout.Reorder(values, scratch, ToPanels);
+            }
         }
     }
 

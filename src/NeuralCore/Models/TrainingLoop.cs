@@ -24,7 +24,7 @@ namespace NeuralCore.Models;
 /// taken before a step may show the products' order after it: take it again after the step. The loop returns to the
 /// products' order after <see cref="StepsBeforePanelOrder"/> steps with no read between them, or, after reads fewer
 /// than <see cref="MinStepsBetweenReads"/> steps apart, after twice their interval (a pair of reorderings costs what
-/// 20-30 steps in the products' order save, so a loop that reads every few steps stays row-major, at the speed of the
+/// 5-30 steps in the products' order save, so a loop that reads every few steps stays row-major, at the speed of the
 /// same loop without it).
 /// </para>
 /// <para>
@@ -59,7 +59,7 @@ public sealed class TrainingLoop : IDisposable
     /// <summary>
     /// The fewest steps between two reads after which the loop reorders again soon (after
     /// <see cref="StepsBeforePanelOrder"/> steps): 32. After reads closer together it waits for twice their interval
-    /// with no read, since a pair of reorderings costs what 20-30 steps in the products' order save.
+    /// with no read, since a pair of reorderings costs what 5-30 steps in the products' order save.
     /// </summary>
     public const int MinStepsBetweenReads = 32;
 

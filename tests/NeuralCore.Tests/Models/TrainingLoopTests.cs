@@ -200,7 +200,7 @@ public class TrainingLoopTests
     [Fact]
     public void A_loop_that_reads_every_few_steps_stays_row_major_and_one_that_reads_seldom_does_not()
     {
-        // Each pair of reorderings costs what 20-30 steps in the products' order save: a loop reading every 10 steps
+        // Each pair of reorderings costs what 5-30 steps in the products' order save: a loop reading every 10 steps
         // reorders once, before its rhythm is known, then trains row-major as the same loop without BeginTrainingLoop;
         // one reading every 96 steps reorders after each read.
         (float[] x, int[] y) = Data(1);
