@@ -11,10 +11,10 @@ namespace NeuralCore.Optimizers;
 public sealed record AdadeltaOptions(float LearningRate = 1e-3f, float Rho = 0.95f, float Epsilon = 1e-7f)
 {
     /// <summary>Throws when a value is outside its range.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or ρ is outside [0, 1).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate is negative or not finite, ε is not positive and finite, or ρ is outside [0, 1).</exception>
     public void Validate()
     {
-        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.NonNegative(LearningRate, nameof(LearningRate));
         Check.Decay(Rho, nameof(Rho));
         Check.Positive(Epsilon, nameof(Epsilon));
     }
@@ -36,7 +36,7 @@ public sealed class Adadelta : Optimizer
 
     /// <summary>Creates Adadelta with a learning rate and the other defaults.</summary>
     /// <param name="learningRate">The learning rate.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is negative or not finite.</exception>
     public Adadelta(float learningRate)
         : this(new AdadeltaOptions(LearningRate: learningRate))
     {
@@ -44,7 +44,7 @@ public sealed class Adadelta : Optimizer
 
     /// <summary>
     /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
-    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// for an optimizer read from a model file, the rate in effect when it was saved.
     /// </summary>
     public AdadeltaOptions Options { get; }
 
@@ -68,7 +68,7 @@ public sealed class Adadelta : Optimizer
     {
         // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
-        var adadelta = new Adadelta(new AdadeltaOptions(rate == 0f ? 1e-3f : rate, config.GetSingle("rho"), config.GetSingle("epsilon")));
+        var adadelta = new Adadelta(new AdadeltaOptions(rate, config.GetSingle("rho"), config.GetSingle("epsilon")));
         adadelta.ReadCommonConfig(config);
         return adadelta;
     });

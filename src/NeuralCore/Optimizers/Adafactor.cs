@@ -16,12 +16,12 @@ public sealed record AdafactorOptions(
 {
     /// <summary>Throws when a value is outside its range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">
-    /// The learning rate, ε1 or the clip threshold is not positive and finite, ε2 is negative or not finite, or the decay
+    /// The learning rate is negative or not finite, ε1 or the clip threshold is not positive and finite, ε2 is negative or not finite, or the decay
     /// exponent is above 0 or not finite (a positive one gives β2 below 0 from the second step, and negative moments).
     /// </exception>
     public void Validate()
     {
-        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.NonNegative(LearningRate, nameof(LearningRate));
         Check.InRange(Beta2Decay, float.NegativeInfinity, 0f, "(]", nameof(Beta2Decay));
         if (!float.IsFinite(Beta2Decay))
         {
@@ -73,7 +73,7 @@ public sealed class Adafactor : Optimizer
 
     /// <summary>Creates Adafactor with a learning rate and the other defaults.</summary>
     /// <param name="learningRate">The learning rate.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is negative or not finite.</exception>
     public Adafactor(float learningRate)
         : this(new AdafactorOptions(LearningRate: learningRate))
     {
@@ -81,7 +81,7 @@ public sealed class Adafactor : Optimizer
 
     /// <summary>
     /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
-    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// for an optimizer read from a model file, the rate in effect when it was saved.
     /// </summary>
     public AdafactorOptions Options { get; }
 
@@ -106,7 +106,7 @@ public sealed class Adafactor : Optimizer
     {
         // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
-        var adafactor = new Adafactor(new AdafactorOptions(rate == 0f ? 1e-3f : rate, config.GetSingle("beta_2_decay"),
+        var adafactor = new Adafactor(new AdafactorOptions(rate, config.GetSingle("beta_2_decay"),
             config.GetSingle("epsilon_1"), config.GetSingle("epsilon_2"), config.GetSingle("clip_threshold")));
         adafactor.ReadCommonConfig(config);
         return adafactor;

@@ -11,10 +11,10 @@ namespace NeuralCore.Optimizers;
 public sealed record AdagradOptions(float LearningRate = 1e-3f, float InitialAccumulatorValue = 0.1f, float Epsilon = 1e-7f)
 {
     /// <summary>Throws when a value is outside its range.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or the initial accumulator value is negative or not finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate is negative or not finite, ε is not positive and finite, or the initial accumulator value is negative or not finite.</exception>
     public void Validate()
     {
-        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.NonNegative(LearningRate, nameof(LearningRate));
         Check.NonNegative(InitialAccumulatorValue, nameof(InitialAccumulatorValue));
         Check.Positive(Epsilon, nameof(Epsilon));
     }
@@ -35,7 +35,7 @@ public sealed class Adagrad : Optimizer
 
     /// <summary>Creates Adagrad with a learning rate and the other defaults.</summary>
     /// <param name="learningRate">The learning rate.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is negative or not finite.</exception>
     public Adagrad(float learningRate)
         : this(new AdagradOptions(LearningRate: learningRate))
     {
@@ -43,7 +43,7 @@ public sealed class Adagrad : Optimizer
 
     /// <summary>
     /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
-    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// for an optimizer read from a model file, the rate in effect when it was saved.
     /// </summary>
     public AdagradOptions Options { get; }
 
@@ -70,7 +70,7 @@ public sealed class Adagrad : Optimizer
     {
         // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
-        var adagrad = new Adagrad(new AdagradOptions(rate == 0f ? 1e-3f : rate, config.GetSingle("initial_accumulator_value"), config.GetSingle("epsilon")));
+        var adagrad = new Adagrad(new AdagradOptions(rate, config.GetSingle("initial_accumulator_value"), config.GetSingle("epsilon")));
         adagrad.ReadCommonConfig(config);
         return adagrad;
     });

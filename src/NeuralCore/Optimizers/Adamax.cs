@@ -12,10 +12,10 @@ namespace NeuralCore.Optimizers;
 public sealed record AdamaxOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f, float Beta2 = 0.999f, float Epsilon = 1e-7f)
 {
     /// <summary>Throws when a value is outside its range.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or a β is outside [0, 1).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate is negative or not finite, ε is not positive and finite, or a β is outside [0, 1).</exception>
     public void Validate()
     {
-        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.NonNegative(LearningRate, nameof(LearningRate));
         Check.Decay(Beta1, nameof(Beta1));
         Check.Decay(Beta2, nameof(Beta2));
         Check.Positive(Epsilon, nameof(Epsilon));
@@ -39,7 +39,7 @@ public sealed class Adamax : Optimizer
 
     /// <summary>Creates Adamax with a learning rate and the other defaults.</summary>
     /// <param name="learningRate">The learning rate.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is negative or not finite.</exception>
     public Adamax(float learningRate)
         : this(new AdamaxOptions(LearningRate: learningRate))
     {
@@ -47,7 +47,7 @@ public sealed class Adamax : Optimizer
 
     /// <summary>
     /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
-    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// for an optimizer read from a model file, the rate in effect when it was saved.
     /// </summary>
     public AdamaxOptions Options { get; }
 
@@ -71,7 +71,7 @@ public sealed class Adamax : Optimizer
     {
         // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
-        var adamax = new Adamax(new AdamaxOptions(rate == 0f ? 1e-3f : rate, config.GetSingle("beta_1"), config.GetSingle("beta_2"), config.GetSingle("epsilon")));
+        var adamax = new Adamax(new AdamaxOptions(rate, config.GetSingle("beta_1"), config.GetSingle("beta_2"), config.GetSingle("epsilon")));
         adamax.ReadCommonConfig(config);
         return adamax;
     });

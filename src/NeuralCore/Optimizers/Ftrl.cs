@@ -17,13 +17,13 @@ public sealed record FtrlOptions(float LearningRate = 1e-3f, float LearningRateP
 {
     /// <summary>Throws when a value is outside its range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">
-    /// The learning rate is not positive and finite; the power is above 0 or not finite; a strength, β or the initial
+    /// The learning rate is negative or not finite (0 leaves the parameters and the state as they are); the power is above 0 or not finite; a strength, β or the initial
     /// accumulator value is negative or not finite; or the initial accumulator value is 0 with neither an L2 strength
     /// nor β, whose first step with a zero gradient would divide 0 by 0.
     /// </exception>
     public void Validate()
     {
-        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.NonNegative(LearningRate, nameof(LearningRate));
         if (!(LearningRatePower <= 0f) || float.IsInfinity(LearningRatePower))
         {
             throw new ArgumentOutOfRangeException(nameof(LearningRatePower), LearningRatePower,
@@ -65,7 +65,7 @@ public sealed class Ftrl : Optimizer
 
     /// <summary>Creates FTRL with a learning rate and the other defaults.</summary>
     /// <param name="learningRate">The learning rate.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is negative or not finite.</exception>
     public Ftrl(float learningRate)
         : this(new FtrlOptions(LearningRate: learningRate))
     {
@@ -73,7 +73,7 @@ public sealed class Ftrl : Optimizer
 
     /// <summary>
     /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
-    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// for an optimizer read from a model file, the rate in effect when it was saved.
     /// </summary>
     public FtrlOptions Options { get; }
 
@@ -105,7 +105,7 @@ public sealed class Ftrl : Optimizer
     {
         // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
-        var ftrl = new Ftrl(new FtrlOptions(rate == 0f ? 1e-3f : rate, config.GetSingle("learning_rate_power"), config.GetSingle("initial_accumulator_value"),
+        var ftrl = new Ftrl(new FtrlOptions(rate, config.GetSingle("learning_rate_power"), config.GetSingle("initial_accumulator_value"),
             config.GetSingle("l1_regularization_strength"), config.GetSingle("l2_regularization_strength"),
             config.GetSingle("l2_shrinkage_regularization_strength"), config.GetSingle("beta")));
         ftrl.ReadCommonConfig(config);

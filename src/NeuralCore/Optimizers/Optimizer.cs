@@ -37,13 +37,14 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     private float _stepRate;
 
     /// <summary>Creates an optimizer whose first steps use <paramref name="learningRate"/>.</summary>
-    /// <param name="learningRate">The learning rate; positive and finite.</param>
+    /// <param name="learningRate">The learning rate; non-negative and finite (0, as Keras allows, leaves the parameters as they are).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is out of range.</exception>
     protected Optimizer(float learningRate)
     {
-        Check.Positive(learningRate, "LearningRate");
+        Check.NonNegative(learningRate, "LearningRate");
         _learningRate = learningRate;
     }
+
 
     /// <inheritdoc/>
     public abstract string Name { get; }

@@ -13,10 +13,10 @@ namespace NeuralCore.Optimizers;
 public sealed record RmsPropOptions(float LearningRate = 1e-3f, float Rho = 0.9f, float Momentum = 0f, float Epsilon = 1e-7f, bool Centered = false)
 {
     /// <summary>Throws when a value is outside its range.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The learning rate or ε is not positive and finite, or ρ or the momentum is outside [0, 1).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate is negative or not finite, ε is not positive and finite, or ρ or the momentum is outside [0, 1).</exception>
     public void Validate()
     {
-        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.NonNegative(LearningRate, nameof(LearningRate));
         Check.Decay(Rho, nameof(Rho));
         Check.Decay(Momentum, nameof(Momentum));
         Check.Positive(Epsilon, nameof(Epsilon));
@@ -38,7 +38,7 @@ public sealed class RmsProp : Optimizer
 
     /// <summary>Creates RMSprop with a learning rate and the other defaults.</summary>
     /// <param name="learningRate">The learning rate.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is negative or not finite.</exception>
     public RmsProp(float learningRate)
         : this(new RmsPropOptions(LearningRate: learningRate))
     {
@@ -46,7 +46,7 @@ public sealed class RmsProp : Optimizer
 
     /// <summary>
     /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
-    /// for an optimizer read from a model file, the rate in effect when it was saved (1e-3 where a decay had brought it to 0).
+    /// for an optimizer read from a model file, the rate in effect when it was saved.
     /// </summary>
     public RmsPropOptions Options { get; }
 
@@ -69,7 +69,7 @@ public sealed class RmsProp : Optimizer
     internal static void Register() => ComponentRegistry.RegisterOptimizer("rmsprop", config =>
     {
         float rate = config.GetSingle("learning_rate");
-        var rmsprop = new RmsProp(new RmsPropOptions(rate == 0f ? 1e-3f : rate, config.GetSingle("rho"), config.GetSingle("momentum"),
+        var rmsprop = new RmsProp(new RmsPropOptions(rate, config.GetSingle("rho"), config.GetSingle("momentum"),
             config.GetSingle("epsilon"), config.GetBoolean("centered")));
         rmsprop.ReadCommonConfig(config);
         return rmsprop;

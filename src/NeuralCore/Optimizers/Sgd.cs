@@ -11,10 +11,10 @@ namespace NeuralCore.Optimizers;
 public sealed record SgdOptions(float LearningRate = 0.01f, float Momentum = 0f, bool Nesterov = false)
 {
     /// <summary>Throws when a value is outside its range.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The learning rate is not positive and finite, or the momentum is outside [0, 1).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate is negative or not finite, or the momentum is outside [0, 1).</exception>
     public void Validate()
     {
-        Check.Positive(LearningRate, nameof(LearningRate));
+        Check.NonNegative(LearningRate, nameof(LearningRate));
         Check.Decay(Momentum, nameof(Momentum));
     }
 }
@@ -34,7 +34,7 @@ public sealed class Sgd : Optimizer
 
     /// <summary>Creates Sgd with a learning rate and the other defaults.</summary>
     /// <param name="learningRate">The learning rate.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is negative or not finite.</exception>
     public Sgd(float learningRate)
         : this(new SgdOptions(LearningRate: learningRate))
     {

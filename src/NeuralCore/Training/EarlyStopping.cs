@@ -144,8 +144,13 @@ public sealed class EarlyStopping : Callback
             string best = BestEpoch == 0
                 ? "no epoch improved on the start"
                 : string.Create(CultureInfo.InvariantCulture, $"its best, {_best:G6} at epoch {BestEpoch}");
+            // A NaN beside finite losses is a metric undefined on this data (the R² of one validation sample), not a
+            // divergence.
+            string nan = double.IsFinite(metrics.Loss) && (metrics.ValidationLoss is not { } validationLoss || double.IsFinite(validationLoss))
+                ? "is NaN (undefined on this data, as the R² of a single sample; the losses are finite)"
+                : "is NaN (training diverged)";
             context.StopTraining(double.IsNaN(value)
-                ? string.Create(CultureInfo.InvariantCulture, $"early stopping: {Monitor} is NaN (training diverged) and has not improved for {_wait} epoch(s) after {best}")
+                ? string.Create(CultureInfo.InvariantCulture, $"early stopping: {Monitor} {nan} and has not improved for {_wait} epoch(s) after {best}")
                 : string.Create(CultureInfo.InvariantCulture, $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after {best}"));
         }
     }

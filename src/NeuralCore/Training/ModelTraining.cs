@@ -225,6 +225,13 @@ public static class ModelTraining
             string validationName = options.ValidationData is not null ? "ValidationData"
                 : options.ValidationLabels is not null ? "ValidationLabels" : "ValidationTargets";
             validation = ValidationSource(model, options);
+            if (validation.Count == 0)
+            {
+                // As an empty part of a ValidationSplit: training on with no validation would leave val_loss unreported.
+                throw new ArgumentException(
+                    $"{(options.ValidationData is not null ? "ValidationData" : "ValidationInputs")} holds no samples: give at least one validation sample, or no validation data.", nameof(options));
+            }
+
             (train, trainCount) = (data, count);
             loss.CheckTargets(validation.AllTargets, validation.Count, outputs, validationName);
         }
@@ -512,16 +519,16 @@ public static class ModelTraining
     /// <param name="model">A compiled model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
     /// <param name="labels">The <c>[count]</c> labels.</param>
-    /// <param name="count">The number of samples; non-negative.</param>
+    /// <param name="count">The number of samples; positive.</param>
     /// <param name="batchSize">
     /// Samples per forward pass: memory, not results, depends on it for the default reduction; with
     /// <see cref="Reduction.Sum"/> the loss is the mean of the batches' sums (Keras's), so pass the training batch size
     /// to compare it with the training loss. Positive.
     /// </param>
-    /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
+    /// <returns>The loss, accuracy, count and every metric.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model, or a label is out of range.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model, a label is out of range, or there are no samples.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -539,12 +546,12 @@ public static class ModelTraining
     /// <param name="model">A compiled model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
     /// <param name="targets">The <c>[count, OutputSize]</c> targets.</param>
-    /// <param name="count">The number of samples; non-negative.</param>
+    /// <param name="count">The number of samples; positive.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy (NaN for a regression), count and every metric.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or there are no samples.</exception>
     public static Evaluation Evaluate(this Sequential model, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -560,10 +567,7 @@ public static class ModelTraining
     private static Evaluation EvaluateSpans(Sequential model, ReadOnlySpan<float> inputs, LossTargets targets, int count, int batchSize, string name)
     {
         model.Loss!.CheckTargets(targets, count, model.OutputSize, name);
-        if (count == 0)
-        {
-            return new Evaluation(double.NaN, double.NaN, 0);
-        }
+        RequireSamples(count, nameof(count));
 
         int chunk = Chunk(model, batchSize, count);
         using var evaluator = new Evaluator(model, chunk, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, targets.HasLabels), model.OutputSize));
@@ -580,10 +584,10 @@ public static class ModelTraining
     /// <param name="model">A compiled model.</param>
     /// <param name="data">The samples and their labels or targets.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
-    /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
+    /// <returns>The loss, accuracy, count and every metric.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or there are no samples.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -592,6 +596,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
         CheckDatasetShape(model, data, nameof(data));
+        RequireSamples(data.Count, nameof(data));
         SampleSource source = data.Source;
         model.Loss!.CheckTargets(source.AllTargets, source.Count, model.OutputSize, data.HasLabels ? "data.Labels" : "data.Targets");
         return EvaluateCore(model, source, batchSize, new MetricSet(MetricSet.Resolve(model.Metrics, model.Loss!, data.HasLabels), model.OutputSize));
@@ -609,7 +614,7 @@ public static class ModelTraining
     /// <returns>The loss, accuracy, count and every metric, as <see cref="Evaluate(Sequential, Dataset, int)"/> returns them.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short unless the data is empty) or overlaps the dataset's arrays.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short) or overlaps the dataset's arrays.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -618,6 +623,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckCompiled(model, "Evaluate");
         CheckDatasetShape(model, data, nameof(data));
+        RequireSamples(data.Count, nameof(data));
         Check.Holds(predictions.Length, data.Count, model.OutputSize, nameof(predictions), "count", "outputs");
         SampleSource source = data.Source;
         LossTargets all = source.AllTargets;
@@ -635,10 +641,19 @@ public static class ModelTraining
     /// <summary>As <see cref="Evaluate(Sequential, Dataset, int)"/> in batches of 1,000.</summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="data">The samples and their labels or targets.</param>
-    /// <returns>The loss, accuracy, count and every metric (NaN loss and accuracy with a count of 0 when there are no samples, as an empty mean).</returns>
+    /// <returns>The loss, accuracy, count and every metric.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model or its loss.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or there are no samples.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data) => model.Evaluate(data, 1000);
+
+    // As Keras's evaluate: no samples is an error, not a loss of NaN (an empty mean).
+    private static void RequireSamples(int count, string name)
+    {
+        if (count == 0)
+        {
+            throw new ArgumentException("Evaluate needs at least one sample; it was given none.", name);
+        }
+    }
 
     private static Evaluation EvaluateCore(Sequential model, SampleSource data, int batchSize, MetricSet metrics, Span<float> predictions = default)
     {
@@ -802,7 +817,7 @@ public static class ModelTraining
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples, exactly.</param>
-    /// <param name="count">The number of samples; non-negative.</param>
+    /// <param name="count">The number of samples; positive.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count, OutputSize]</c> predictions, row-major.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values, or one of them is NaN or infinite.</exception>
@@ -965,7 +980,7 @@ public static class ModelTraining
     /// <summary>The predicted class of every sample (see <see cref="PredictClasses(Sequential, Dataset, int)"/>).</summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
-    /// <param name="count">The number of samples; non-negative.</param>
+    /// <param name="count">The number of samples; positive.</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly its shape, or holds a NaN or an infinity.</exception>

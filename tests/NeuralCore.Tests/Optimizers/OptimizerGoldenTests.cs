@@ -140,7 +140,7 @@ public class OptimizerGoldenTests
     }
 
     [Theory]
-    [InlineData(0f, 0.9f, 0.999f, 1e-7f, "LearningRate")]
+    [InlineData(-1e-3f, 0.9f, 0.999f, 1e-7f, "LearningRate")]
     [InlineData(float.NaN, 0.9f, 0.999f, 1e-7f, "LearningRate")]
     [InlineData(1e-3f, 1f, 0.999f, 1e-7f, "Beta1")]
     [InlineData(1e-3f, 0.9f, -0.1f, 1e-7f, "Beta2")]
@@ -328,7 +328,7 @@ public class OptimizerGoldenTests
     {
         Func<Optimizer> make = which switch
         {
-            "adagrad" => () => new Adagrad(0f),
+            "adagrad" => () => new Adagrad(-0.01f),
             "adagrad-initial" => () => new Adagrad(new AdagradOptions(InitialAccumulatorValue: -0.1f)),
             "adagrad-epsilon" => () => new Adagrad(new AdagradOptions(Epsilon: float.NaN)),
             "adadelta" => () => new Adadelta(new AdadeltaOptions(Rho: 1f)),

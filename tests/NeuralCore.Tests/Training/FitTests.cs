@@ -238,6 +238,52 @@ public class FitTests
     }
 
     [Fact]
+    public void Empty_validation_data_and_an_empty_evaluation_are_refused_not_a_NaN()
+    {
+        // Empty ValidationInputs trained on with no validation (val_loss NaN, an EarlyStopping on it told to give
+        // validation data), and Evaluate of no samples returned a loss of NaN; Keras refuses both.
+        var (x, y) = Blobs(40, 5);
+        var e = Assert.Throws<ArgumentException>(() => Model().Fit(x, y, new FitOptions { Epochs = 1, ValidationInputs = [], ValidationLabels = [] }));
+        Assert.Equal("options", e.ParamName);
+        Assert.Contains("ValidationInputs holds no samples", e.Message, StringComparison.Ordinal);
+
+        Sequential model = Model();
+        Assert.Equal("count", Assert.Throws<ArgumentException>(() => model.Evaluate(ReadOnlySpan<float>.Empty, ReadOnlySpan<int>.Empty, 0)).ParamName);
+        Assert.Equal("count", Assert.Throws<ArgumentException>(() => model.Evaluate(ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, 0)).ParamName);
+        Assert.Equal(40, model.Evaluate(x, y, 40).Count);
+    }
+
+    [Fact]
+    public void A_learning_rate_of_0_is_accepted_everywhere_and_leaves_the_weights_as_they_are()
+    {
+        // Keras allows learning_rate=0; the constructors refused it while the setter and the schedules allowed it.
+        var (x, y) = Blobs(40, 6);
+        var model = new Sequential(2, 1).Add(new Dense(8)).Add(new Relu()).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(0f));
+        float[] before = model.Parameters.ToArray();
+        model.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 8 });
+        Assert.Equal(before, model.Parameters.ToArray());
+        _ = new Sgd(0f);
+        _ = new RmsProp(0f);
+        _ = new Ftrl(0f);
+        Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(-1e-3f)).ParamName);
+    }
+
+    [Fact]
+    public void Early_stopping_on_a_metric_undefined_on_the_data_does_not_call_it_divergence()
+    {
+        // The R² of one validation sample is NaN by definition while the losses fall.
+        float[] x = [.. Enumerable.Range(0, 10).Select(i => i / 10f)];
+        float[] t = [.. x.Select(v => (2 * v) + 1)];
+        var model = new Sequential(1, 2).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Sgd(0.1f), metrics: ["r2"]);
+        History history = model.Fit(x, t, new FitOptions { Epochs = 3, ValidationSplit = 0.1, Callbacks = [new EarlyStopping("val_r2", patience: 1)] });
+        Assert.NotNull(history.StopReason);
+        Assert.Contains("undefined on this data", history.StopReason, StringComparison.Ordinal);
+        Assert.DoesNotContain("diverged", history.StopReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_seed_fixes_the_whole_run()
     {
         var (x, y) = Blobs(300, 4);
