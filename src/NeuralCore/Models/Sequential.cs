@@ -224,7 +224,8 @@ public sealed class Sequential : IArenaOwner
     // clipping settings are init-only).
     private void StepInLoop()
     {
-        _loopStepsSinceRead++;
+        // Saturated: a loop may run longer than int.MaxValue steps without a read.
+        _loopStepsSinceRead += _loopStepsSinceRead < int.MaxValue ? 1 : 0;
         if (_panelOrdered is not null)
         {
             return;
