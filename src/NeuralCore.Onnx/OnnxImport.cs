@@ -895,8 +895,9 @@ public static class OnnxImport
             return ((int)tensor.Dims[0], (int)tensor.Dims[1]);
         }
 
-        // A bias must be one value per unit ([units], [1, units], …) or one value for all (a scalar, [1]); a shape
-        // such as [units, 1] would broadcast over rows, which a dense layer's bias does not.
+        // A bias must be one value per unit ([units], [1, units]) or one value for all (a scalar, [1], [1, 1]); a shape
+        // such as [units, 1] would broadcast over rows, which a dense layer's bias does not, and one of rank 3 or more is
+        // not a Gemm's C (broadcast to [M, N]) and would make an Add's output rank 3.
         private void CheckBias(NodeProto node, string? name, int units)
         {
             if (name is null)
@@ -906,6 +907,11 @@ public static class OnnxImport
 
             float[] values = FiniteValues(node, name);
             TensorProto tensor = _initializers[name];
+            if (tensor.Dims.Count > 2)
+            {
+                throw Unsupported(node, $"its bias '{name}' of shape [{string.Join(", ", tensor.Dims)}] has rank {tensor.Dims.Count}: a dense layer's bias has rank 2 at most");
+            }
+
             bool perUnit = values.Length == units && (tensor.Dims.Count == 0 || tensor.Dims[^1] == units);
             if (!perUnit && values.Length != 1)
             {

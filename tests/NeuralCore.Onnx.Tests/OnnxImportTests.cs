@@ -827,6 +827,11 @@ public sealed class OnnxImportTests : IDisposable
         proto.Graph.Initializer[1].Dims.Add([2, 1]);
         Assert.Contains("is not one value per unit (2)", Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "bias.onnx")).Message, StringComparison.Ordinal);
 
+        // A [1, 1, units] bias is no Gemm's C (ONNX broadcasts C to [M, N]); it was read as [units].
+        proto.Graph.Initializer[1].Dims.Clear();
+        proto.Graph.Initializer[1].Dims.Add([1, 1, 2]);
+        Assert.Contains("has rank 3: a dense layer's bias has rank 2 at most", Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "bias3.onnx")).Message, StringComparison.Ordinal);
+
         // A setting the library's layer refuses is an unsupported node, not an argument error.
         proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Dense(2)).Add(new LeakyRelu(0.2f)).ToOnnx());
         proto.Graph.Node.Single(n => n.OpType == "LeakyRelu").Attribute.Single().F = float.NaN;
