@@ -235,10 +235,11 @@ public static class OnnxImport
                     continue;
                 }
 
-                // A Dense whose bias is a following Add (MatMul + Add), or none.
+                // A Dense whose bias is a following Add (MatMul + Add, the bias on either side: Add commutes), or none.
                 NodeProto? add = node.OpType == "MatMul" && i + 1 < nodes.Length && nodes[i + 1].OpType == "Add" && nodes[i + 1].Domain is "" or "ai.onnx"
-                    && nodes[i + 1].Input.Count == 2 && nodes[i + 1].Input[0] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[1])
-                    && nodes[i + 1].Output.Count > 0
+                    && nodes[i + 1].Input.Count == 2 && nodes[i + 1].Output.Count > 0
+                    && ((nodes[i + 1].Input[0] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[1]))
+                        || (nodes[i + 1].Input[1] == node.Output[0] && _initializers.ContainsKey(nodes[i + 1].Input[0])))
                     ? nodes[++i] : null;
                 ILayer? layer;
                 try
@@ -383,7 +384,7 @@ public static class OnnxImport
         {
             (int rows, int columns) = Matrix(node, 1);
             CheckInputs(node, rows, inputs);
-            CheckBias(node, add?.Input[1], columns);
+            CheckBias(node, BiasOf(node, add), columns);
             return new Dense(columns, useBias: add is not null, name: LayerName(node));
         }
 
@@ -854,7 +855,7 @@ public static class OnnxImport
                 b.CopyTo(weights);
             }
 
-            string? biasName = node.OpType == "Gemm" ? (dense.UseBias ? node.Input[2] : null) : add?.Input[1];
+            string? biasName = node.OpType == "Gemm" ? (dense.UseBias ? node.Input[2] : null) : BiasOf(node, add);
             if (biasName is not null)
             {
                 float[] bias = FiniteValues(node, biasName);
@@ -894,6 +895,10 @@ public static class OnnxImport
             FiniteValues(node, tensor.Name);
             return ((int)tensor.Dims[0], (int)tensor.Dims[1]);
         }
+
+        // The bias of a MatMul's Add: the operand that is not the product.
+        private static string? BiasOf(NodeProto matMul, NodeProto? add) =>
+            add is null ? null : add.Input[0] == matMul.Output[0] ? add.Input[1] : add.Input[0];
 
         // A bias must be one value per unit ([units], [1, units]) or one value for all (a scalar, [1], [1, 1]); a shape
         // such as [units, 1] would broadcast over rows, which a dense layer's bias does not, and one of rank 3 or more is

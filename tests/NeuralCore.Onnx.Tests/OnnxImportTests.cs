@@ -403,6 +403,33 @@ public sealed class OnnxImportTests : IDisposable
         Assert.Contains("(Add) cannot be read: its domain 'com.example'", unsupported.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_matmuls_bias_add_reads_the_same_with_its_operands_either_way_round(bool biasFirst)
+    {
+        // Add commutes: `b + x @ W` exports as Add(bias, product), which was refused as not a chain.
+        var model = new Sequential(4, seed: 3).Add(new Dense(3, Activation.Relu)).Add(new Dense(2));
+        ModelProto proto = ModelProto.Parser.ParseFrom(model.ToOnnx());
+        NodeProto gemm = proto.Graph.Node.First(n => n.OpType == "Gemm");
+        int at = proto.Graph.Node.IndexOf(gemm);
+        proto.Graph.Node[at] = new NodeProto { OpType = "MatMul", Name = "matmul", Input = { gemm.Input[0], gemm.Input[1] }, Output = { "product" } };
+        proto.Graph.Node.Insert(at + 1, new NodeProto
+        {
+            OpType = "Add",
+            Name = "bias",
+            Input = { biasFirst ? gemm.Input[2] : "product", biasFirst ? "product" : gemm.Input[2] },
+            Output = { gemm.Output[0] },
+        });
+
+        Sequential read = OnnxImport.FromOnnx(proto.ToByteArray(), "matmul.onnx");
+        float[] x = [0.5f, -1f, 2f, 0.25f, 1.5f, 0f, -0.75f, 3f];
+        float[] expected = new float[4], actual = new float[4];
+        model.Predict(x, expected, 2);
+        read.Predict(x, actual, 2);
+        Assert.Equal(expected, actual);
+    }
+
     [Fact]
     public void Batch_normalizations_the_library_cannot_compute_are_refused_by_name()
     {
