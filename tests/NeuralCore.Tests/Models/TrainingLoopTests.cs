@@ -328,6 +328,50 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void A_refused_step_inside_the_loop_changes_nothing_and_the_loop_goes_on()
+    {
+        // A step refused for its arguments (a label out of range, a batch too large) after the loop has reordered: the
+        // next steps and reads give what the same steps give without the refused one and without the loop.
+        (float[] x, int[] y) = Data(1);
+        int[] bad = (int[])y.Clone();
+        bad[^1] = 10;
+        float[] Run(bool loop, bool refused)
+        {
+            Sequential model = Build(() => new Adam());
+            TrainingLoop? scope = loop ? model.BeginTrainingLoop() : null;
+            try
+            {
+                for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 4; step++)
+                {
+                    model.TrainStep(x, y, Batch);
+                }
+
+                Assert.Equal(loop, model.IsInPanelOrder);
+                if (refused)
+                {
+                    Assert.Throws<ArgumentException>(() => model.TrainStep(x, bad, Batch));
+                    Assert.ThrowsAny<ArgumentException>(() => model.TrainStep(x, y, Batch + 1));
+                }
+
+                for (int step = 0; step < 3; step++)
+                {
+                    model.TrainStep(x, y, Batch);
+                }
+
+                return model.Parameters.ToArray();
+            }
+            finally
+            {
+                scope?.Dispose();
+            }
+        }
+
+        float[] plain = Run(loop: false, refused: false);
+        Assert.Equal(plain, Run(loop: true, refused: true));
+        Assert.Equal(plain, Run(loop: false, refused: true));
+    }
+
+    [Fact]
     public void The_loop_holds_the_model_as_Fit_does()
     {
         (float[] x, int[] y) = Data(1);
