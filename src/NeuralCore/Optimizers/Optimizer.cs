@@ -45,7 +45,6 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         _learningRate = learningRate;
     }
 
-
     /// <inheritdoc/>
     public abstract string Name { get; }
 

@@ -614,7 +614,7 @@ public static class ModelTraining
     /// <returns>The loss, accuracy, count and every metric, as <see cref="Evaluate(Sequential, Dataset, int)"/> returns them.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
     /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
-    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short) or overlaps the dataset's arrays.</exception>
+    /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short) or overlaps the dataset's arrays, or there are no samples.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
