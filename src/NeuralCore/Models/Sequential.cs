@@ -1070,10 +1070,12 @@ public sealed class Sequential : IArenaOwner
     /// <exception cref="InvalidOperationException">The model is not compiled, another thread is training it, or a layer is not <see cref="Layer.Trainable"/> and the optimizer does not derive from <see cref="Optimizer"/>.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, or a label is out of range.</exception>
     /// <remarks>
-    /// When the loss is NaN or infinite, or a gradient is not finite (checked past <see cref="GradientCheckLoss"/>), the
-    /// update is skipped (<see cref="TrainStepResult.Skipped"/>), so the parameters (and batch normalizations' running
+    /// When the loss is NaN or infinite, or, past <see cref="GradientCheckLoss"/>, a gradient is not finite or the update
+    /// makes a parameter or the optimizer's state so (<see cref="TrainStepResult.UpdateOverflowed"/>), the update is
+    /// skipped or undone (<see cref="TrainStepResult.Skipped"/>), so the parameters (and batch normalizations' running
     /// statistics) stay those from before the step and the model remains usable (training loops stop on it, as Keras's
-    /// TerminateOnNaN does).
+    /// TerminateOnNaN does). The first such checked update copies the parameters and the optimizer's state aside, once
+    /// per model (a diverging run's only allocation).
     /// </remarks>
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, int batch) =>
         TrainStep(inputs, LossTargets.FromLabels(labels), batch);
@@ -1088,7 +1090,7 @@ public sealed class Sequential : IArenaOwner
     /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, another thread is training it, or a layer is not <see cref="Layer.Trainable"/> and the optimizer does not derive from <see cref="Optimizer"/>.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, a label is out of range, or a target value or weight does not suit the loss.</exception>
-    /// <remarks>As the label overload, a NaN or infinite loss, or a gradient that is not finite, skips the update.</remarks>
+    /// <remarks>As the label overload, a NaN or infinite loss, or a gradient or an update that is not finite, skips the update.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {
@@ -1131,6 +1133,10 @@ public sealed class Sequential : IArenaOwner
             return result with { Skipped = true };
         }
 
+        // Past GradientCheckLoss the update itself is checked: finite gradients can still overflow it.
+        Optimizer? checkedOptimizer = Math.Abs(result.Loss) > GradientCheckLoss && Optimizer is Optimizer library && KeepBeforeUpdate(library)
+            ? library
+            : null;
         if (Optimizer is IElementwiseOptimizer elementwise)
         {
             (_optimizerStep ??= new OptimizerStep(_layers)).Run(elementwise, _parameters, _gradients, batch, piecewise);
@@ -1141,9 +1147,75 @@ public sealed class Sequential : IArenaOwner
         }
 
         ApplyConstraints();
+        if (checkedOptimizer is not null && !UpdateFinite(checkedOptimizer))
+        {
+            RestoreBeforeUpdate(checkedOptimizer);
+            EndTrainingStep(applied: false);
+            return result with { Skipped = true, UpdateOverflowed = true };
+        }
+
         EndTrainingStep(applied: true);
         return result;
     }
+
+    // The parameters and the optimizer's state as they were before an update checked for overflow (TrainStepHeld), and
+    // the optimizer's step count; allocated at the first such update, which only a diverging run reaches.
+    private float[]? _beforeUpdate;
+    private long _iterationsBeforeUpdate;
+
+    /// <summary>
+    /// Copies the parameters and <paramref name="optimizer"/>'s state aside before an update past
+    /// <see cref="GradientCheckLoss"/>, so that one that overflows can be undone: an SGD step of 10^6 times a finite
+    /// gradient of 10^36 wrote -Infinity into the weights of a run whose loss (10^72, summed in double) and gradients
+    /// were finite, and the next step stopped the run holding them. False where the copy cannot be made (no memory
+    /// for it); the update then goes unchecked, as before.
+    /// </summary>
+    private bool KeepBeforeUpdate(Optimizer optimizer)
+    {
+        Span<float> state = optimizer.StateStorage.Span;
+        long length = (long)_parameters.Length + state.Length;
+        if (_beforeUpdate is null || _beforeUpdate.Length < length)
+        {
+            try
+            {
+                _beforeUpdate = length > Array.MaxLength ? null : GC.AllocateUninitializedArray<float>((int)length);
+            }
+            catch (OutOfMemoryException)
+            {
+                _beforeUpdate = null;
+            }
+
+            if (_beforeUpdate is null)
+            {
+                return false;
+            }
+        }
+
+        _parameters.Span.CopyTo(_beforeUpdate);
+        state.CopyTo(_beforeUpdate.AsSpan(_parameters.Length));
+        _iterationsBeforeUpdate = optimizer.Iterations;
+        return true;
+    }
+
+    // Whether the parameters and the optimizer's state are all finite after a checked update (MaxMagnitude returns a NaN
+    // it meets, and an infinity fails IsFinite).
+    private bool UpdateFinite(Optimizer optimizer)
+    {
+        Span<float> state = optimizer.StateStorage.Span;
+        return (_parameters.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(_parameters.Span)))
+            && (state.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(state)));
+    }
+
+    private void RestoreBeforeUpdate(Optimizer optimizer)
+    {
+        Span<float> state = optimizer.StateStorage.Span;
+        _beforeUpdate.AsSpan(0, _parameters.Length).CopyTo(_parameters.Span);
+        _beforeUpdate.AsSpan(_parameters.Length, state.Length).CopyTo(state);
+        optimizer.SetIterations(_iterationsBeforeUpdate);
+    }
+
+    /// <summary>Whether every parameter is finite (in whatever order the model holds them now).</summary>
+    internal bool ParametersFinite => _parameters.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(_parameters.Span));
 
     // Layer.Trainable, read before every step: the optimizer skips the variables of the layers that are not trainable.
     private void SetFrozenVariables()

@@ -8,11 +8,19 @@ namespace NeuralCore.Models;
 public readonly record struct TrainStepResult(double Loss, int Correct, int Batch, int Judged)
 {
     /// <summary>
-    /// Whether the step left the weights as they were: its loss was NaN or infinite, or a gradient was not finite
-    /// (checked where the loss exceeds <see cref="Sequential.GradientCheckLoss"/>). Training loops stop on it, as
-    /// Keras's TerminateOnNaN does.
+    /// Whether the step left the weights as they were: its loss was NaN or infinite, or, where the loss exceeds
+    /// <see cref="Sequential.GradientCheckLoss"/>, a gradient was not finite or the update would have made a parameter
+    /// or the optimizer's state infinite or NaN (<see cref="UpdateOverflowed"/>; the update was then undone). Training
+    /// loops stop on it, as Keras's TerminateOnNaN does.
     /// </summary>
     public bool Skipped { get; init; }
+
+    /// <summary>
+    /// Whether the step was <see cref="Skipped"/> because its update overflowed: the loss and the gradients were
+    /// finite, but the updated parameters or the optimizer's state were not, so the update was undone (checked past
+    /// <see cref="Sequential.GradientCheckLoss"/>, where only a diverging run goes).
+    /// </summary>
+    public bool UpdateOverflowed { get; init; }
 
     /// <summary>The fraction of predictions that were right; NaN when none was judged.</summary>
     public double Accuracy => Judged == 0 ? double.NaN : (double)Correct / Judged;

@@ -58,7 +58,7 @@ public static class ModelTraining
     /// validation tail) is reshuffled every epoch from the seed, cut into batches and given to
     /// <see cref="Sequential.TrainStep(ReadOnlySpan{float}, LossTargets, int)"/>; after each epoch the validation data
     /// is evaluated and callbacks run. A step allocates nothing. Training stops early when a callback asks or the loss
-    /// becomes NaN or infinite, or a gradient does (<see cref="TrainStepResult.Skipped"/>: the update of that step is skipped, so the model keeps its last finite weights).
+    /// becomes NaN or infinite, or a gradient or an update does (<see cref="TrainStepResult.Skipped"/>: the update of that step is skipped or undone, so the model keeps its last finite weights).
     /// </summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="inputs">The samples, <c>[count, InputSize]</c> row-major.</param>
@@ -344,9 +344,7 @@ public static class ModelTraining
                         TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
                         if (result.Skipped)
                         {
-                            context.StopTraining(double.IsFinite(result.Loss)
-                                ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed ({OverflowLimit(model)}infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and the weights are those before that step ({LossAdvice(model)})")
-                                : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and the weights are those before that step ({LossAdvice(model)})"));
+                            context.StopTraining(SkipReason(model, result, epoch, step));
                             diverged = true;
                             break;
                         }
@@ -1145,6 +1143,20 @@ public static class ModelTraining
         }
     }
 
+    // Why a step was skipped, and what the weights are now: those before the step, unless an earlier update, below the
+    // loss that has updates checked (Sequential.GradientCheckLoss), had already made them infinite or NaN.
+    private static string SkipReason(Sequential model, TrainStepResult result, int epoch, int step)
+    {
+        string weights = model.ParametersFinite
+            ? "the weights are those before that step"
+            : "the weights are no longer finite (an earlier update overflowed before the loss did)";
+        return result.UpdateOverflowed
+            ? string.Create(CultureInfo.InvariantCulture, $"the update at epoch {epoch}, step {step} overflowed (a weight or the optimizer's state would have become infinite or NaN; the loss was {result.Loss}): training stopped and {weights} ({LossAdvice(model)})")
+            : double.IsFinite(result.Loss)
+                ? string.Create(CultureInfo.InvariantCulture, $"a gradient overflowed ({OverflowLimit(model)}infinite or NaN) at epoch {epoch}, step {step} (the loss was {result.Loss}): training stopped and {weights} ({LossAdvice(model)})")
+                : string.Create(CultureInfo.InvariantCulture, $"the loss became {result.Loss} at epoch {epoch}, step {step}: training stopped and {weights} ({LossAdvice(model)})");
+    }
+
     // What counts as an overflow for the model's optimizer, for the stop reason: "beyond 1.84E+19 for adam, " where it
     // keeps squares.
     private static string OverflowLimit(Sequential model) => model.MaxGradient < float.MaxValue
@@ -1205,7 +1217,7 @@ public static class ModelTraining
     {
         double penalty = model.RegularizationPenalty();
         return double.IsFinite(penalty) && penalty <= Sequential.GradientCheckLoss
-            ? "lower the learning rate or check the inputs"
+            ? "lower the learning rate, or check the scale of the inputs and targets"
             : string.Create(CultureInfo.InvariantCulture, $"the layers' regularization penalty is {penalty:G4}: lower their regularizers' factors");
     }
 

@@ -509,6 +509,52 @@ public class FitTests
     }
 
     [Fact]
+    public void An_update_that_overflows_is_undone_and_training_stops_with_finite_weights()
+    {
+        // SGD at 1e6 on y = 3·x1 - 2·x2, x in [0, 10): the loss (summed in double) and the float32 gradients stayed finite while the
+        // weights grew a millionfold a step, until an update of 1e6 times a gradient near 1e36 wrote -Infinity into them;
+        // the next step's infinite loss stopped the run saying the weights were those before it.
+        var rng = new Random(5);
+        float[] x = new float[2 * 64], y = new float[64];
+        for (int i = 0; i < 64; i++)
+        {
+            (x[2 * i], x[(2 * i) + 1]) = (10 * (float)rng.NextDouble(), 10 * (float)rng.NextDouble());
+            y[i] = (3 * x[2 * i]) - (2 * x[(2 * i) + 1]);
+        }
+
+        var model = new Sequential(2, seed: 1).Add(new Dense(1));
+        model.Compile(new MeanSquaredError(), new Sgd(1e6f));
+        History history = model.Fit(x, y, new FitOptions { Epochs = 5, BatchSize = 16 });
+        Assert.Contains("overflowed (a weight or the optimizer's state would have become infinite or NaN", history.StopReason, StringComparison.Ordinal);
+        Assert.Contains("training stopped and the weights are those before that step", history.StopReason, StringComparison.Ordinal);
+        Assert.All(model.Parameters.ToArray(), v => Assert.True(float.IsFinite(v), $"weight {v}"));
+        Assert.True(model.Predict(x, 64).ToArray().All(float.IsFinite));
+
+        // One step, momentum and all: w = 1e36 against a target of 0 gives a loss of 1e72 and a gradient of 2e36, and
+        // the velocity (-2e42) and the weight overflow. Both are put back, and the step count too.
+        foreach (float momentum in new[] { 0f, 0.9f })
+        {
+            var one = new Sequential(1, seed: 1).Add(new Dense(1, useBias: false));
+            var sgd = new Sgd(new SgdOptions(1e6f, momentum));
+            one.Compile(new MeanSquaredError(), sgd);
+            one.Parameters.Span[0] = 1e36f;
+            float[] state = sgd.State.ToArray();
+            TrainStepResult step = one.TrainStep([1f], LossTargets.FromValues([0f]), 1);
+            Assert.True(step.Skipped && step.UpdateOverflowed, $"momentum {momentum}");
+            Assert.Equal(1e72, step.Loss, 1e66);
+            Assert.Equal(1e36f, one.Parameters.Span[0]);
+            Assert.Equal(state, sgd.State.ToArray());
+            Assert.Equal(0, sgd.Iterations);
+
+            // A step that does not overflow goes on from there, and is not marked.
+            one.Parameters.Span[0] = 1e15f;
+            step = one.TrainStep([1f], LossTargets.FromValues([0f]), 1);
+            Assert.False(step.Skipped || step.UpdateOverflowed);
+            Assert.Equal(1, sgd.Iterations);
+        }
+    }
+
+    [Fact]
     public void A_loss_beyond_float32_with_finite_gradients_still_trains()
     {
         // Targets near 1e20: squared errors beyond float32, summed in double, with finite float32 gradients. Keras and
