@@ -60,7 +60,8 @@ public sealed record FitOptions
     /// <summary>
     /// Weights by class (Keras's <c>class_weight</c>): each training sample's loss is multiplied by its class's weight
     /// (classes not listed weigh 1). A sample's class is its label, its target row's argmax, or for one output its 0/1
-    /// target. Not applied to validation data; not combinable with sample weights, as in Keras.
+    /// target. Not applied to validation data; not combinable with sample weights, as in Keras. Under a regression
+    /// loss the targets must be 0s and 1s (one-hot rows, or one 0/1 output): a real value has no class, and is refused.
     /// </summary>
     public IReadOnlyDictionary<int, float>? ClassWeights { get; init; }
 

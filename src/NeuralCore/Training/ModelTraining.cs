@@ -250,7 +250,7 @@ public static class ModelTraining
 
         if (options.ClassWeights is not null)
         {
-            train = WithClassWeights(train, options.ClassWeights, outputs);
+            train = WithClassWeights(train, options.ClassWeights, outputs, model.Loss!);
         }
 
         int batchSize = Math.Min(options.BatchSize, trainCount);
@@ -459,7 +459,7 @@ public static class ModelTraining
     }
 
     // Keras's class_weight: a per-sample weight from each sample's class, made once before training.
-    private static SampleSource WithClassWeights(SampleSource train, IReadOnlyDictionary<int, float> options, int outputs)
+    private static SampleSource WithClassWeights(SampleSource train, IReadOnlyDictionary<int, float> options, int outputs, ILoss loss)
     {
         if (!train.Weights.IsEmpty)
         {
@@ -488,6 +488,18 @@ public static class ModelTraining
         ReadOnlySpan<int> labels = train.Labels.Span;
         ReadOnlySpan<float> targets = train.Targets.Span;
         int width = train.TargetSize;
+        if (!train.HasLabels && loss.Task == LossTask.Regression)
+        {
+            // A regression's values have no class: 3.7 and -1.2 were weighted as classes 1 and 0 (a value above 0.5).
+            // Rows of 0s and 1s (one-hot, as the course notebook's MSE reads them) do.
+            int bad = targets.IndexOfAnyExcept(0f, 1f);
+            if (bad >= 0)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"ClassWeights weight the classes of the targets, but target [{bad / width}, {bad % width}] is {targets[bad]}, not a class (0 or 1) under the regression loss {loss.Name}: weight the samples instead (sample weights)."), nameof(options));
+            }
+        }
+
         for (int r = 0; r < weights.Length; r++)
         {
             int c = train.HasLabels ? labels[r]

@@ -264,6 +264,26 @@ public class TargetsTests
             Assert.Contains($"ClassWeights names class {bad}, but the model's 4 output(s) give classes 0 to 3", ex.Message, StringComparison.Ordinal);
         }
 
+        // A regression's values are not classes: 3.7 and -1.2 were weighted as classes 1 and 0 (a value above 0.5).
+        // Rows of 0s and 1s under MSE (one-hot, as the course notebook's) are, and weigh as the labels would.
+        var line = new Sequential(2, seed: 1).Add(new Dense(1));
+        line.Compile(new MeanSquaredError(), new Adam());
+        float[] values = [0f, 1f, 1f, 0f, 3.7f, 1f, -1.2f, 0f, 1f, 1f];
+        ex = Assert.Throws<ArgumentException>(() => line.Fit(x, values, new FitOptions { ClassWeights = new Dictionary<int, float> { [0] = 2f } }));
+        Assert.StartsWith("ClassWeights weight the classes of the targets, but target [4, 0] is 3.7, not a class (0 or 1) under the regression loss mean_squared_error", ex.Message, StringComparison.Ordinal);
+        float[] oneHot = new float[10 * 4];
+        for (int r = 0; r < 10; r++)
+        {
+            oneHot[(r * 4) + y[r]] = 1f;
+        }
+
+        Sequential c = FitTests.Model(4), d = FitTests.Model(4);
+        c.Compile(new MeanSquaredError(), new Adam());
+        d.Compile(new MeanSquaredError(), new Adam());
+        c.Fit(x, oneHot, new FitOptions { Epochs = 2, BatchSize = 4, ClassWeights = classWeights });
+        d.Fit(x, oneHot, new FitOptions { Epochs = 2, BatchSize = 4, SampleWeights = asSampleWeights });
+        Assert.Equal(c.Parameters.ToArray(), d.Parameters.ToArray());
+
         // Too few or too many weights, for labels and for targets: the count is checked before the weights are sliced.
         foreach (int length in new[] { 9, 11 })
         {
