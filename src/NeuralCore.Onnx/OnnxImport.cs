@@ -155,6 +155,21 @@ public static class OnnxImport
                 }
             }
 
+            // ONNX assigns each value once: a node that wrote its own input (Relu(x) -> x), or two that wrote each other's
+            // (a cycle), read as a chain of layers.
+            var defined = new HashSet<string>(graph.Input.Select(v => v.Name), StringComparer.Ordinal);
+            defined.UnionWith(_initializers.Keys);
+            foreach (NodeProto node in chain)
+            {
+                foreach (string output in node.Output)
+                {
+                    if (output.Length > 0 && !defined.Add(output))
+                    {
+                        throw Invalid($"the node '{node.Name}' ({node.OpType}) writes '{output}', which the graph already defines (ONNX assigns each value once: the graph has a cycle, or two nodes write one value)");
+                    }
+                }
+            }
+
             // After the constants: weights in a Constant node count too (a 4 MB file of 2,100 Gemm nodes reading one Constant
             // weight ran out of memory where the same weight as an initializer was refused at once).
             CheckParameterTotal(graph);
@@ -255,7 +270,16 @@ public static class OnnxImport
 
                 if (layer is not null)
                 {
-                    sequential.Add(layer);
+                    try
+                    {
+                        sequential.Add(layer);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        // A layer the model refuses at that width (a PRelu's slopes for 2^31 - 1 features, say): the file named.
+                        throw Unsupported(node, e.Message.Split('\n')[0].TrimEnd('\r'));
+                    }
+
                     if (layer is Dense dense)
                     {
                         CopyWeights(dense, node, add);
@@ -331,7 +355,8 @@ public static class OnnxImport
         // each weight matrix counts with a bias of one value per unit, whether it has one or not.
         private void CheckParameterTotal(GraphProto graph)
         {
-            long total = 0;
+            long total = 0, stored = 0;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (NodeProto node in graph.Node)
             {
                 if (node.OpType is "Gemm" or "MatMul" && node.Input.Count > 1 && _initializers.TryGetValue(node.Input[1], out TensorProto? w)
@@ -340,6 +365,10 @@ public static class OnnxImport
                     // Each claim is below 2^62, but a few of them could overflow the sum: it saturates instead.
                     long claim = (w.Dims[0] * w.Dims[1]) + Math.Max(w.Dims[0], w.Dims[1]);
                     total = claim > long.MaxValue - total ? long.MaxValue : total + claim;
+                    if (seen.Add(node.Input[1]))
+                    {
+                        stored = claim > long.MaxValue - stored ? long.MaxValue : stored + claim;
+                    }
                 }
             }
 
@@ -347,6 +376,16 @@ public static class OnnxImport
             {
                 throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
                     $"{file}: its dense layers would hold {total:N0} parameters (each layer its own copy of the weights it reads, shared or not), more than one array holds ({Array.MaxLength:N0})."));
+            }
+
+            // Below the memory check, 2,000 nodes of one [1024, 1024] weight (a 4 MB file) still passed as 2.1e9
+            // parameters against 23 GB, and peaked at 19.8 GB (each layer's copy made while it is built): a graph
+            // whose layers read their stored weights more than twice over is refused first (an exporter writes each
+            // layer's own; a small model's few shared ones pass).
+            if (total > (2 * stored) + (1 << 20))
+            {
+                throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
+                    $"{file}: its dense layers read the same weight initializers over and over: {total:N0} parameters (each layer its own copy) from {stored:N0} stored values. A multilayer perceptron's layers share no weights."));
             }
 
             Check.FitsInMemory(8m * total, string.Create(CultureInfo.InvariantCulture,

@@ -722,6 +722,55 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void Layers_that_read_their_stored_weights_over_and_over_are_refused_before_allocating()
+    {
+        // 2,000 nodes of one [1024, 1024] weight: 2.1e9 parameters, under one array's limit and (8 bytes each) under
+        // the 23 GB of the machine it was tried on, where the import peaked at 19.8 GB of its 23 and took 106 s.
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(1024).Add(new Dense(1024)).ToOnnx());
+        RepeatFirstNode(proto, 1999);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "shared.onnx"));
+        Assert.Equal("shared.onnx: its dense layers read the same weight initializers over and over: 2,099,200,000 parameters (each layer its own copy) from 1,049,600 stored values. A multilayer perceptron's layers share no weights.", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "layers were allocated before the file was refused");
+
+        // A small model's few shared weights still read, each layer with its own copy.
+        ModelProto small = ModelProto.Parser.ParseFrom(new Sequential(8).Add(new Dense(8)).ToOnnx());
+        RepeatFirstNode(small, 3);
+        Sequential model = OnnxImport.FromOnnx(small.ToByteArray(), "small.onnx");
+        Assert.Equal(4, model.Layers.Count(l => l is Dense));
+    }
+
+    [Fact]
+    public void A_node_that_writes_a_value_the_graph_already_defines_is_refused()
+    {
+        // Relu(x) -> x, and two nodes writing each other's input (a cycle), imported as chains of ReLU.
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new Relu()).Add(new Relu()).ToOnnx());
+        string input = proto.Graph.Input[0].Name;
+        ModelProto self = proto.Clone();
+        self.Graph.Node[0].Output[0] = input;
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(self.ToByteArray(), "self.onnx"));
+        Assert.Contains($"({self.Graph.Node[0].OpType}) writes '{input}', which the graph already defines (ONNX assigns each value once", e.Message, StringComparison.Ordinal);
+
+        ModelProto cycle = proto.Clone();
+        cycle.Graph.Node[1].Output[0] = input;
+        cycle.Graph.Output[0].Name = cycle.Graph.Node[0].Output[0];
+        e = Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(cycle.ToByteArray(), "cycle.onnx"));
+        Assert.StartsWith("cycle.onnx: the node", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_layer_the_model_refuses_at_the_graphs_width_is_refused_naming_the_file()
+    {
+        // A scalar PRelu on 2^31 - 1 features: the model's ArgumentOutOfRangeException escaped without the file's name.
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(3).Add(new PRelu(sharedAlpha: true)).ToOnnx());
+        proto.Graph.Input[0].Type.TensorType.Shape.Dim[1].DimValue = int.MaxValue;
+        proto.Graph.Output[0].Type.TensorType.Shape.Dim[1].DimValue = int.MaxValue;
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "wide.onnx"));
+        Assert.StartsWith("wide.onnx: ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Claimed_weight_shapes_whose_sum_overflows_are_refused_as_too_large()
     {
         // Four nodes sharing one weight that claims [2^31 - 1, 2^31 - 1]: the claims' sum passes 2^63, which wrapped
