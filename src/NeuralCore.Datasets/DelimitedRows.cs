@@ -14,7 +14,7 @@ internal static class DelimitedRows
     /// Reads <paramref name="first"/> (the line already read to choose the separator, on line <paramref name="firstLine"/>)
     /// and then the rest, fields trimmed and unquoted, skipping blank lines (a quoted empty field is a row of one value).
     /// </summary>
-    /// <exception cref="InvalidDataException">A row is longer than Sep takes (16M characters); the source and line are named.</exception>
+    /// <exception cref="InvalidDataException">A row is longer than Sep takes (16M characters), or holds a quote that never closes; the source and line are named.</exception>
     public static void Read(string first, TextReader rest, char separator, string name, int firstLine, string what, Handler handle)
     {
         // Sep reads the rest as it goes: the whole text as one string ran out of memory (a string holds at most 2^30
@@ -37,6 +37,15 @@ internal static class DelimitedRows
                 if (row.ColCount == 1 && row.Span.IsWhiteSpace())
                 {
                     continue;
+                }
+
+                // A quote that never closes makes the rest of the file one field: `1,5" screen` swallowed every row
+                // after it without a word. Quotes come in pairs in any row Sep ends itself (enclosing ones, and "" for
+                // a quote inside a quoted field).
+                if (row.Span.Count('"') % 2 != 0)
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"{Where(name, line, Math.Max(line, lastLine))}: a quote (\") opens a field that never closes, so the rest of the file would be read as that one field; remove the quote, or write the field in quotes with each quote inside it doubled (\"5\"\" screen\")."));
                 }
 
                 handle(row, line, lastLine);

@@ -52,6 +52,24 @@ public class TextTableTests
     }
 
     [Theory]
+    [InlineData("a,b\n1,5\" screen\n2,3\n4,5\n", "t.csv, lines 2-5")]
+    [InlineData("a,b\n1,\"2\n3,4\n", "t.csv, lines 2-4")]
+    [InlineData("a,b\n1,2\n3,\"4", "t.csv, line 3")]
+    public void A_quote_that_never_closes_is_refused_rather_than_swallowing_the_rows_after_it(string text, string where)
+    {
+        // The first read as a table of one row whose last field held the rest of the file, two rows lost.
+        var ex = Assert.Throws<InvalidDataException>(() => Read(text));
+        Assert.StartsWith($"{where}: a quote (\") opens a field that never closes", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader(text.Replace("a,b\n", "", StringComparison.Ordinal)), "n.csv", 0));
+        Assert.Contains("a quote (\") opens a field that never closes", ex.Message, StringComparison.Ordinal);
+
+        // Quotes in pairs still read: enclosing ones, and doubled ones inside.
+        TextTable table = Read("a,b\n1,\"5\"\" screen\"\n2,3\n");
+        Assert.Equal("5\" screen", table[0, 1]);
+        Assert.Equal(2, table.Rows);
+    }
+
+    [Theory]
     [InlineData("", "t.csv holds no header row")]
     [InlineData("\n \n", "t.csv holds no header row")]
     [InlineData("a,,c\n1,2,3\n", "t.csv, line 1: column 2 of the header has no name")]
