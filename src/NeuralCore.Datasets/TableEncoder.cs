@@ -441,7 +441,8 @@ public sealed class TableEncoder
     /// </summary>
     /// <param name="path">The destination; its folder must exist.</param>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null, empty or a folder.</exception>
-    /// <exception cref="IOException">The file cannot be written; an earlier file at <paramref name="path"/> is untouched.</exception>
+    /// <exception cref="IOException">The file cannot be written, or the path is a FIFO or a device; an earlier file at <paramref name="path"/> is untouched.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written (permissions); an earlier file is untouched.</exception>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

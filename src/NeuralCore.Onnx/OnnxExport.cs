@@ -114,7 +114,8 @@ public static class OnnxExport
     /// is on, or the file would exceed <see cref="OnnxImport.MaxFileBytes"/>.
     /// </exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
-    /// <exception cref="IOException">The file cannot be written; an earlier file is untouched.</exception>
+    /// <exception cref="IOException">The file cannot be written, or the path is not a regular file's (a directory, a FIFO, a device); an earlier file is untouched.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written (permissions); an earlier file is untouched.</exception>
     public static void SaveOnnx(this Sequential model, string path, OnnxExportOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

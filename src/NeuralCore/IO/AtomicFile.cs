@@ -17,9 +17,14 @@ public static class AtomicFile
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or ends with a directory separator.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="write"/> is null.</exception>
     /// <exception cref="IOException">
-    /// The file cannot be written (a <see cref="DirectoryNotFoundException"/> when its folder does not exist), or a
-    /// folder on its path is a file; the previous file, if any, is untouched.
+    /// The file cannot be written (a <see cref="DirectoryNotFoundException"/> when its folder does not exist), a
+    /// folder on its path is a file, or the path is a directory, a FIFO, a device or a socket; the previous file, if
+    /// any, is untouched.
     /// </exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written (permissions); the previous file, if any, is untouched.</exception>
+    /// <remarks>
+    /// A symbolic link stays a link: the file it leads to is replaced. A replaced file keeps its permissions (Unix).
+    /// </remarks>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -32,7 +37,8 @@ public static class AtomicFile
         }
 
         RequireFolder(path, "The path", folderMustExist: true);
-        RemoveStale(Path.GetDirectoryName(full)!, fileName);
+        full = Destination(path, full);
+        RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
         string temporary = TemporaryBeside(full);
         try
         {
@@ -42,7 +48,26 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
 
+            if (!OperatingSystem.IsWindows() && File.Exists(full))
+            {
+                // The replacement keeps the file's permissions: a private model (0600) became world-readable (0644).
+                File.SetUnixFileMode(temporary, File.GetUnixFileMode(full));
+            }
+
             File.Move(temporary, full, overwrite: true);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException || e.GetType() == typeof(IOException))
+        {
+            // The file system's own errors (no space, a read-only file system, permissions) named the hidden temporary
+            // file, not the path the caller gave; what the writer threw of its own (a refused model) goes as it is.
+            TryDelete(temporary);
+            string message = $"'{path}' could not be written ({e.Message}); the previous file, if any, is untouched.";
+            throw e switch
+            {
+                UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
+                DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
+                _ => new IOException(message, e),
+            };
         }
         catch
         {
@@ -51,15 +76,41 @@ public static class AtomicFile
         }
     }
 
+    // Where the bytes go for `path` (absolute: `full`): the file a symbolic link leads to (a link replaced by a regular
+    // file left its target holding the old model), and never over what is not a regular file (a FIFO or a device
+    // became a regular file, which their readers, and Load, refuse).
+    private static string Destination(string path, string full)
+    {
+        if (new FileInfo(full).LinkTarget is not null)
+        {
+            full = File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
+            RequireFolder(full, $"The link '{path}' leads to a path that", folderMustExist: true);
+        }
+
+        string? instead = InputFile.KindOf(full) switch
+        {
+            FileKind.Directory => "a directory",
+            FileKind.Fifo => "a named pipe (FIFO)",
+            FileKind.Device => "a device",
+            FileKind.Socket => "a socket",
+            _ => null,
+        };
+        return instead is null
+            ? full
+            : throw new IOException($"'{path}' is {instead}, not a regular file: it is not replaced by one. Write to a file's path.");
+    }
+
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically (<see cref="Write(string, Action{Stream})"/>).</summary>
     /// <param name="path">The destination; its folder must exist.</param>
     /// <param name="bytes">The whole content.</param>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or ends with a directory separator.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="bytes"/> is null.</exception>
     /// <exception cref="IOException">
-    /// The file cannot be written (a <see cref="DirectoryNotFoundException"/> when its folder does not exist), or a
-    /// folder on its path is a file; the previous file, if any, is untouched.
+    /// The file cannot be written (a <see cref="DirectoryNotFoundException"/> when its folder does not exist), a
+    /// folder on its path is a file, or the path is a directory, a FIFO, a device or a socket; the previous file, if
+    /// any, is untouched.
     /// </exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written (permissions); the previous file, if any, is untouched.</exception>
     public static void Write(string path, byte[] bytes)
     {
         ArgumentNullException.ThrowIfNull(bytes);

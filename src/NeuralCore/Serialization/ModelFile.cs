@@ -50,7 +50,8 @@ public static class ModelFile
     /// A layer, loss or optimizer type has no representation in the format, or the file would exceed
     /// <see cref="MaxFileBytes"/> (which <see cref="Load"/> refuses).
     /// </exception>
-    /// <exception cref="IOException">The file cannot be written; the previous file, if any, is untouched.</exception>
+    /// <exception cref="IOException">The file cannot be written, or the path is not a regular file's (a directory, a FIFO, a device); the previous file, if any, is untouched.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written (permissions); the previous file, if any, is untouched.</exception>
     /// <exception cref="ArgumentException">
     /// The model has no layers, a parameter (or a value of the optimizer's state, when it is stored) is NaN or
     /// infinite, or a layer's state is one its reading refuses (a batch normalization's running variance that is

@@ -94,6 +94,81 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public void Write_through_a_symbolic_link_replaces_its_target_and_keeps_the_link_and_the_files_permissions()
+    {
+        // The link became a regular file and its target kept the old bytes; a private file (0600) became 0644.
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string target = Path.Combine(_dir, "target.ncm"), link = Path.Combine(_dir, "link.ncm");
+        File.WriteAllBytes(target, [9]);
+        File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.CreateSymbolicLink(link, "target.ncm");
+        AtomicFile.Write(link, [1, 2]);
+        Assert.Equal("target.ncm", new FileInfo(link).LinkTarget);
+        Assert.Equal([1, 2], File.ReadAllBytes(target));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(target));
+        Assert.Equal(["link.ncm", "target.ncm"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void Write_over_a_named_pipe_or_a_device_is_refused_and_leaves_it()
+    {
+        // Both became regular files (as root, /dev/full too), which their readers and ModelFile.Load refuse.
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string fifo = Path.Combine(_dir, "pipe.ncm");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            mkfifo.WaitForExit();
+        }
+
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(fifo, [1]));
+        Assert.Equal($"'{fifo}' is a named pipe (FIFO), not a regular file: it is not replaced by one. Write to a file's path.", e.Message);
+        Assert.Equal(FileKind.Fifo, InputFile.KindOf(fifo));
+        e = Assert.Throws<IOException>(() => AtomicFile.Write("/dev/full", [1]));
+        Assert.StartsWith("'/dev/full' is a device", e.Message, StringComparison.Ordinal);
+        Assert.Equal(FileKind.Device, InputFile.KindOf("/dev/full"));
+        Assert.Equal(["pipe.ncm"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_write_the_file_system_refuses_names_the_path_given_not_the_temporary_file()
+    {
+        // "Access to the path '/…/.m.ncm.<pid>.<guid>.tmp' is denied": a file the caller never named.
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string folder = Path.Combine(_dir, "readonly"), path = Path.Combine(folder, "m.ncm");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(path, [7]);
+        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        try
+        {
+            bool ran = FileAccessOverride.RunWithoutIt(() =>
+            {
+                var e = Assert.Throws<UnauthorizedAccessException>(() => AtomicFile.Write(path, [1, 2]));
+                Assert.StartsWith($"'{path}' could not be written (", e.Message, StringComparison.Ordinal);
+                Assert.EndsWith("); the previous file, if any, is untouched.", e.Message, StringComparison.Ordinal);
+            });
+            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
+            Assert.Equal([7], File.ReadAllBytes(path));
+            Assert.Equal(["m.ncm"], Directory.GetFileSystemEntries(folder).Select(Path.GetFileName));
+        }
+        finally
+        {
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    [Fact]
     public void Write_into_a_folder_that_cannot_be_looked_at_is_refused_as_access_denied_not_as_missing()
     {
         // Directory.Exists is false for a folder under one without search permission, which was then reported as
