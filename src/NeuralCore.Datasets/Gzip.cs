@@ -44,7 +44,7 @@ internal static class Gzip
 
     /// <summary>zlib's complaint about bad data, as an exception that names the file.</summary>
     internal static InvalidDataException Corrupt(string name, InvalidDataException inner) =>
-        new($"{name}: corrupt gzip data: {inner.Message}.", inner);
+        new($"{name}: corrupt gzip data: {inner.Message.TrimEnd('.')}.", inner);
 
     /// <summary>
     /// Opens the gzip file in <paramref name="file"/> (seekable, at its start) for decompression, refusing it by
@@ -67,15 +67,23 @@ internal static class Gzip
             throw NotGzip(name, $"{file.Length} bytes, fewer than the {MinLength} of the smallest gzip file");
         }
 
-        return new VerifiedGzipStream(file, name, trailer.Size);
+        return new VerifiedGzipStream(file, name, trailer.Size, leaveOpen: false);
     }
+
+    /// <summary>
+    /// Decompresses <paramref name="file"/> from where it stands, checking at the end of the data that the decompressed
+    /// length equals <paramref name="trailer"/>'s size field (read by <see cref="ReadTrailer"/> from the same position),
+    /// and naming the file in zlib's errors; <paramref name="file"/> is left open.
+    /// </summary>
+    internal static Stream Verified(Stream file, string name, GzipTrailer trailer) =>
+        new VerifiedGzipStream(file, name, trailer.Size, leaveOpen: true);
 
     private static InvalidDataException NotGzip(string name, string detail) => new($"{name}: truncated or not a gzip file ({detail}).");
 
     /// <summary>Decompresses, names the file in zlib's errors, and at the end compares the length with the trailer's.</summary>
-    private sealed class VerifiedGzipStream(Stream file, string name, uint expectedSize) : ForwardOnlyStream
+    internal sealed class VerifiedGzipStream(Stream file, string name, uint expectedSize, bool leaveOpen) : ForwardOnlyStream
     {
-        private readonly GZipStream _gzip = new(file, CompressionMode.Decompress);
+        private readonly GZipStream _gzip = new(file, CompressionMode.Decompress, leaveOpen);
         private ulong _length;
         private bool _verified;
 

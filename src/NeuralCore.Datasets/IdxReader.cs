@@ -26,10 +26,10 @@ namespace NeuralCore.Data;
 /// <para>
 /// Gzip decoding is .NET's <see cref="GZipStream"/>: it verifies each member's CRC-32 and length when the trailer is
 /// there, but it reports a cut stream as a normal end (the exact size checks above then reject every cut that loses
-/// data), accepts a stream cut after its last data byte (in the final end-of-block code or the 8-byte trailer), and
-/// ignores bytes after the last member. A gzip file is therefore accepted only when its decompressed contents are a
-/// complete, well-formed IDX file; to detect any damage to the compressed file, check its hash (as
-/// <see cref="MnistDownloader"/> does).
+/// data). From a seekable stream (a file), the decompressed length must also equal the size field of the stream's
+/// last 4 bytes, which refuses a trailer cut off and bytes after the gzip data; from a stream that cannot seek, a cut
+/// after the last data byte and bytes after the last member go unnoticed. To detect any damage to the compressed
+/// file, check its hash (as <see cref="MnistDownloader"/> does).
 /// </para>
 /// </remarks>
 public static class IdxReader
@@ -205,8 +205,12 @@ public static class IdxReader
             return ReadIdx(source, name, available, compressed: false, maxElements);
         }
 
+        // A seekable file's end is checked against its trailer's size field (Gzip.Verified): bytes after the gzip data,
+        // or a trailer cut off, were accepted while the CSV reader refused both.
         GzipTrailer? hint = stream.CanSeek ? Gzip.ReadTrailer(stream) : null;
-        using var decompressed = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
+        using Stream decompressed = hint is { } trailer
+            ? Gzip.Verified(source, name, trailer)
+            : new GZipStream(source, CompressionMode.Decompress, leaveOpen: true);
         return ReadIdx(decompressed, name, available: null, compressed: true, maxElements, hint);
     }
 
@@ -407,8 +411,9 @@ public static class IdxReader
         {
             return source.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         }
-        catch (InvalidDataException e) when (compressed)
+        catch (InvalidDataException e) when (compressed && source is not Gzip.VerifiedGzipStream)
         {
+            // (A verified stream names the file itself.)
             throw Gzip.Corrupt(name, e);
         }
     }
