@@ -56,6 +56,9 @@ public sealed class Adadelta : Optimizer
     protected override int StateSlots => 2;
 
     /// <inheritdoc/>
+    private protected override bool HoldsSquares(int slot) => true;
+
+    /// <inheritdoc/>
     /// <remarks><c>rho</c>, <c>epsilon</c>.</remarks>
     protected override void WriteRuleConfig(ComponentConfig config)
     {

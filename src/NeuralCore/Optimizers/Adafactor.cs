@@ -93,6 +93,9 @@ public sealed class Adafactor : Optimizer
     protected override int StateSlots => 2;
 
     /// <inheritdoc/>
+    private protected override bool HoldsSquares(int slot) => true;
+
+    /// <inheritdoc/>
     /// <remarks><c>beta_2_decay</c>, <c>epsilon_1</c>, <c>epsilon_2</c>, <c>clip_threshold</c>.</remarks>
     protected override void WriteRuleConfig(ComponentConfig config)
     {

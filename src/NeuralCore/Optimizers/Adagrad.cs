@@ -55,6 +55,9 @@ public sealed class Adagrad : Optimizer
     protected override int StateSlots => 1;
 
     /// <inheritdoc/>
+    private protected override bool HoldsSquares(int slot) => true;
+
+    /// <inheritdoc/>
     protected override float InitialState(int slot) => Options.InitialAccumulatorValue;
 
     /// <inheritdoc/>

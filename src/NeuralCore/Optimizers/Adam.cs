@@ -61,6 +61,9 @@ public sealed class Adam : Optimizer
     protected override int StateSlots => Options.Amsgrad ? 3 : 2;
 
     /// <inheritdoc/>
+    private protected override bool HoldsSquares(int slot) => slot >= 1;
+
+    /// <inheritdoc/>
     /// <remarks><c>beta_1</c>, <c>beta_2</c>, <c>epsilon</c>, <c>amsgrad</c>.</remarks>
     protected override void WriteRuleConfig(ComponentConfig config)
     {

@@ -85,6 +85,9 @@ public sealed class Ftrl : Optimizer
     protected override int StateSlots => 2;
 
     /// <inheritdoc/>
+    private protected override bool HoldsSquares(int slot) => slot == 0;
+
+    /// <inheritdoc/>
     protected override float InitialState(int slot) => slot == 0 ? Options.InitialAccumulatorValue : 0f;
 
     /// <inheritdoc/>

@@ -71,6 +71,9 @@ public sealed class Nadam : Optimizer
     protected override int StateSlots => 2;
 
     /// <inheritdoc/>
+    private protected override bool HoldsSquares(int slot) => slot == 1;
+
+    /// <inheritdoc/>
     /// <remarks><c>beta_1</c>, <c>beta_2</c>, <c>epsilon</c>.</remarks>
     protected override void WriteRuleConfig(ComponentConfig config)
     {

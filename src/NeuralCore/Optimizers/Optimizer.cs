@@ -159,6 +159,38 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>The state for the optimizer's and the model's own use, in whatever order the model holds it now (no check).</summary>
     internal Memory<float> StateStorage => _state;
 
+    /// <summary>
+    /// Whether state slot <paramref name="slot"/> holds averages or sums of squares (Adam's v), which no step leaves
+    /// negative: a file's state is checked against it (<c>ModelFile.Load</c>).
+    /// </summary>
+    private protected virtual bool HoldsSquares(int slot) => false;
+
+    /// <summary>
+    /// The first value of the state that no step could have left (a negative average of squares: Adam's v of -1 moved
+    /// a weight by -288 at the next step), described for a message; null when there is none.
+    /// </summary>
+    internal string? ImpossibleState()
+    {
+        ReadOnlySpan<float> state = _state;
+        for (int slot = 0; slot < StateSlots && (long)(slot + 1) * _count <= state.Length; slot++)
+        {
+            if (!HoldsSquares(slot))
+            {
+                continue;
+            }
+
+            ReadOnlySpan<float> values = state.Slice(slot * _count, _count);
+            int i = values.IndexOfAnyInRange(float.NegativeInfinity, -float.Epsilon);
+            if (i >= 0)
+            {
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{Name}'s state slot {slot} holds {values[i]} for parameter {i}, but it holds averages of squares, which are never negative");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Floats of state per parameter (Adam: m and v; SGD with momentum: the velocity).</summary>
     protected abstract int StateSlots { get; }
 

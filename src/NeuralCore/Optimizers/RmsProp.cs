@@ -58,6 +58,9 @@ public sealed class RmsProp : Optimizer
     protected override int StateSlots => 1 + (Options.Momentum > 0 ? 1 : 0) + (Options.Centered ? 1 : 0);
 
     /// <inheritdoc/>
+    private protected override bool HoldsSquares(int slot) => slot == 0;
+
+    /// <inheritdoc/>
     /// <remarks><c>rho</c>, <c>momentum</c>, <c>epsilon</c>, <c>centered</c>.</remarks>
     protected override void WriteRuleConfig(ComponentConfig config)
     {

@@ -448,6 +448,12 @@ public static class ModelFile
             if (training == 1)
             {
                 RequireFinite(model.Optimizer!.State.Span, "the optimizer's state, value", nameof(model));
+                if (model.Optimizer is Optimizer library && library.ImpossibleState() is { } impossible)
+                {
+                    // Load refuses it (ReadOptimizerState): nothing is written that cannot be read back.
+                    throw new ArgumentException($"{impossible}: the model is not saved.", nameof(model));
+                }
+
                 w.Write(model.Optimizer.Iterations);
                 WriteFloats(w, model.Optimizer.State.Span);
             }
@@ -692,6 +698,10 @@ public static class ModelFile
         Create(ref r, () => { model.Compile(loss, optimizer, metrics: metrics); return 0; }, "the loss and optimizer");
         optimizer.SetIterations(iterations);
         r.FiniteFloats("optimizer state", optimizer.State.Length).CopyTo(optimizer.State.Span);
+        if (optimizer is Optimizer library && library.ImpossibleState() is { } impossible)
+        {
+            throw r.Error(impossible);
+        }
     }
 
     // Version 1 (before components described themselves): fixed layer tags, a dropout rate field for every layer, and

@@ -672,6 +672,40 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void A_negative_average_of_squares_in_the_optimizers_state_is_refused_by_save_and_by_load()
+    {
+        // Adam's v of -1, behind a valid checksum, loaded, and the next step moved a weight by -288.
+        Sequential model = Trained(out _, out _);
+        string path = Path.Combine(_dir, "model.ncm");
+        ModelFile.Save(model, path);
+        byte[] saved = File.ReadAllBytes(path);
+        int parameters = model.Parameters.Length;
+        Span<float> state = model.Optimizer!.State.Span;
+        float kept = state[parameters + 3];
+        state[parameters + 3] = -1f;
+        var save = Assert.Throws<ArgumentException>(() => ModelFile.Save(model, path));
+        Assert.StartsWith("adam's state slot 1 holds -1 for parameter 3, but it holds averages of squares, which are never negative: the model is not saved.", save.Message, StringComparison.Ordinal);
+        Assert.Equal(saved, File.ReadAllBytes(path));
+
+        // m may be negative; a file whose v is, behind a valid checksum, is refused.
+        state[parameters + 3] = kept;
+        state[3] = -2f;
+        ModelFile.Save(model, path);
+        state[parameters + 3] = 4321.8765f;
+        ModelFile.Save(model, path);
+        byte[] file = File.ReadAllBytes(path);
+        byte[] marker = BitConverter.GetBytes(4321.8765f);
+        int at = file.AsSpan().IndexOf(marker);
+        Assert.True(at > 0 && file.AsSpan(at + 1).IndexOf(marker) < 0, "the marker is not unique");
+        BitConverter.GetBytes(-0.5f).CopyTo(file, at);
+        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        var read = Assert.Throws<InvalidDataException>(() => ModelFile.Read(file, "edited.ncm"));
+        Assert.StartsWith("edited.ncm: ", read.Message, StringComparison.Ordinal);
+        Assert.Contains("adam's state slot 1 holds -0.5 for parameter 3", read.Message, StringComparison.Ordinal);
+        Assert.NotNull(ModelFile.Read(file, "edited.ncm", compile: false));
+    }
+
+    [Fact]
     public void A_string_length_prefix_that_overflows_is_invalid_data()
     {
         // Body: a model name whose 7-bit length prefix decodes to a negative number, behind a valid checksum.
