@@ -61,7 +61,7 @@ public sealed record OverfittingVerdict(
 
     /// <summary>Judges a history by <see cref="Rule"/>.</summary>
     /// <param name="history">The epochs of a <c>Fit</c>; at least one.</param>
-    /// <param name="monitor">The value that picks the best epoch: <c>val_accuracy</c> (default), <c>val_loss</c>, <c>loss</c>, or another metric.</param>
+    /// <param name="monitor">The value that picks the best epoch: <c>val_accuracy</c> (default; <c>val_loss</c> for a history that has no validation accuracy, a regression's), <c>val_loss</c>, <c>loss</c>, or another metric.</param>
     /// <param name="mode">Whether the monitored value improves going down or up; <see cref="MonitorMode.Auto"/> decides from the name.</param>
     /// <returns>The verdict.</returns>
     /// <exception cref="ArgumentException">The history is empty, or the monitor is unknown.</exception>
@@ -73,6 +73,12 @@ public sealed record OverfittingVerdict(
         if (epochs.Count == 0)
         {
             throw new ArgumentException("The history holds no epoch to judge.", nameof(history));
+        }
+
+        // A regression's history has no accuracy: the default then named val_accuracy as the monitor and no best epoch.
+        if (monitor == "val_accuracy" && epochs.All(e => e.Get(monitor) is null or double.NaN))
+        {
+            monitor = "val_loss";
         }
 
         bool maximize = Monitoring.Maximizes(monitor, mode);

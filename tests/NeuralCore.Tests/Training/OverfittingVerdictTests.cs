@@ -77,6 +77,12 @@ public class OverfittingVerdictTests
         Assert.True(double.IsNaN(verdict.AccuracyGap));
         Assert.Equal(4, OverfittingVerdict.Judge(history, "loss").BestEpoch);
         Assert.Equal(1, OverfittingVerdict.Judge(history, "loss", MonitorMode.Max).BestEpoch);
+
+        // The default monitor, val_accuracy, which a regression does not have: judged by val_loss, not named with no best epoch.
+        OverfittingVerdict byDefault = OverfittingVerdict.Judge(history);
+        Assert.Equal("val_loss", byDefault.Monitor);
+        Assert.Equal(2, byDefault.BestEpoch);
+        Assert.Equal(OverfittingAnswer.Yes, byDefault.Answer);
     }
 
     [Fact]
