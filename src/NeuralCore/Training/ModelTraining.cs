@@ -1250,8 +1250,13 @@ public static class ModelTraining
     {
         if (other != count)
         {
+            // Rows of another width than the model's also divide into whole rows: 30 rows of 3 features read as 45 of 2.
+            string width = other > 0 && count * model.InputSize % other == 0 && count * model.InputSize / other != model.InputSize
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $" (or {inputsName} holds rows of {count * model.InputSize / other} features, not the model's {model.InputSize}?)")
+                : "";
             throw new ArgumentException(
-                $"{inputsName} has shape [{count}, {model.InputSize}] but {otherName} has shape {otherShape}: they must hold as many samples.", otherName);
+                $"{inputsName} has shape [{count}, {model.InputSize}] but {otherName} has shape {otherShape}: they must hold as many samples{width}.", otherName);
         }
     }
 

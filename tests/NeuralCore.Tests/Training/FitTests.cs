@@ -595,6 +595,11 @@ public class FitTests
         var ex = Assert.Throws<ArgumentException>(() => model.Fit(new float[20], new int[9]));
         Assert.Contains("[10, 2]", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[9]", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("features, not the model's", ex.Message, StringComparison.Ordinal);
+
+        // 30 rows of 3 features into a 2-input model read as 45 rows of 2: the width is named as the likelier cause.
+        var wide = Assert.Throws<ArgumentException>(() => model.Fit(new float[90], new int[30]));
+        Assert.Equal("inputs has shape [45, 2] but labels has shape [30]: they must hold as many samples (or inputs holds rows of 3 features, not the model's 2?). (Parameter 'labels')", wide.Message);
         var ragged = Assert.Throws<ArgumentException>(() => model.Fit(new float[21], new int[10]));
         Assert.Contains("2 input features", ragged.Message, StringComparison.Ordinal);
         var label = Assert.Throws<ArgumentException>(() => model.Fit(new float[4], [0, 4]));
