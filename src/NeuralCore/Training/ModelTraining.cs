@@ -867,7 +867,7 @@ public static class ModelTraining
     /// <returns>The <c>[Count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model, or its output for a sample is NaN (no class).</exception>
     public static int[] PredictClasses(this Sequential model, Dataset data, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -876,7 +876,7 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckFeatureSize(model, data, nameof(data));
         int[] classes = new int[data.Count];
-        ForEachChunk(model, data.Source, batchSize, (first, n, outputs) => Classify(model, outputs, classes.AsSpan(first, n), n));
+        ForEachChunk(model, data.Source, batchSize, (first, n, outputs) => Classify(model, outputs, classes.AsSpan(first, n), n, first));
         return classes;
     }
 
@@ -914,18 +914,31 @@ public static class ModelTraining
         }
     }
 
-    private static void Classify(Sequential model, ReadOnlySpan<float> outputs, Span<int> classes, int n)
+    // `first`: the index of the chunk's first sample, for the message.
+    private static void Classify(Sequential model, ReadOnlySpan<float> outputs, Span<int> classes, int n, int first)
     {
-        if (model.OutputSize > 1)
+        int width = model.OutputSize;
+        if (width > 1)
         {
-            Scoring.Metrics.ArgMax(outputs, classes, n, model.OutputSize);
-            return;
+            Scoring.Metrics.ArgMax(outputs, classes, n, width);
+        }
+        else
+        {
+            float threshold = model.Loss?.Input == LossInput.Logits ? 0f : 0.5f;
+            for (int r = 0; r < n; r++)
+            {
+                classes[r] = outputs[r] > threshold ? 1 : 0;
+            }
         }
 
-        float threshold = model.Loss?.Input == LossInput.Logits ? 0f : 0.5f;
+        // A NaN score has no class: rows of them were given class 0 (the argmax of a row lands on its first NaN).
         for (int r = 0; r < n; r++)
         {
-            classes[r] = outputs[r] > threshold ? 1 : 0;
+            if (float.IsNaN(outputs[(r * width) + (width > 1 ? classes[r] : 0)]))
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"The model's output for sample {first + r} is NaN, so it has no class: its weights overflow on this input{(model.ParametersFinite ? "" : " (they are not all finite)")}. Train it again with a lower learning rate, or check the inputs' scale."));
+            }
         }
     }
 
@@ -995,7 +1008,7 @@ public static class ModelTraining
     /// <returns>The <c>[count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly its shape, or holds a NaN or an infinity.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model, or its output for a sample is NaN (no class).</exception>
     public static int[] PredictClasses(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -1013,7 +1026,7 @@ public static class ModelTraining
             {
                 int n = Math.Min(chunk, count - first);
                 model.Infer(inputs.Slice(first * features, n * features), buffer.AsSpan(0, n * outputs), n, checkFinite: false);
-                Classify(model, buffer.AsSpan(0, n * outputs), predictions.AsSpan(first, n), n);
+                Classify(model, buffer.AsSpan(0, n * outputs), predictions.AsSpan(first, n), n, first);
             }
         }
         finally

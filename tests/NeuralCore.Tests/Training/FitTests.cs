@@ -509,6 +509,20 @@ public class FitTests
     }
 
     [Fact]
+    public void A_NaN_output_has_no_class_and_is_refused_by_name()
+    {
+        // Rows of NaN scores were all class 0 in PredictClasses and the confusion matrix.
+        var (x, y) = Blobs(64, 9);
+        Sequential model = Model();
+        Assert.Equal(64, model.PredictClasses(x, 64).Length);
+        model.Layers[2].Parameters.Span[5] = float.NaN;
+        var ex = Assert.Throws<InvalidOperationException>(() => model.PredictClasses(x, 64, batchSize: 16));
+        Assert.StartsWith("The model's output for sample 0 is NaN, so it has no class: its weights overflow on this input (they are not all finite).", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => model.ConfusionMatrix(x, y, 64));
+        Assert.Throws<InvalidOperationException>(() => model.PredictClasses(new Dataset(x, y, 2)));
+    }
+
+    [Fact]
     public void An_update_that_overflows_is_undone_and_training_stops_with_finite_weights()
     {
         // SGD at 1e6 on y = 3·x1 - 2·x2, x in [0, 10): the loss (summed in double) and the float32 gradients stayed finite while the
