@@ -310,6 +310,12 @@ public static class Mnist
                 $"{images.Name} holds {count} images but {labelsName} holds {labels.Length} labels; expected equal counts.");
         }
 
+        // An empty pair read as a dataset of no samples, which every use then refused without naming the files.
+        if (count == 0)
+        {
+            throw new InvalidDataException($"{images.Name} and {labelsName} hold no images: an MNIST file holds at least one.");
+        }
+
         // Kept as bytes: each read divides by 255 exactly (a true division, not a multiplication by 1/255, which
         // rounds differently). Converting all 47 M training pixels up front took longer than decompressing them,
         // most of it in the first touch of the 188 MB float array.

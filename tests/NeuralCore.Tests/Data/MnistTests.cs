@@ -67,6 +67,17 @@ public class MnistTests
     }
 
     [Fact]
+    public void A_pair_of_no_images_is_refused_naming_both_files()
+    {
+        // It loaded as a dataset of no samples.
+        using var dir = new TempDirectory();
+        WriteSplit(dir, Mnist.TrainImagesFile, Mnist.TrainLabelsFile, 0, [], gzip: true);
+        var e = Assert.Throws<InvalidDataException>(() => Mnist.Load(dir.Path, MnistSplit.Train));
+        Assert.Contains("train-images-idx3-ubyte.gz and ", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("train-labels-idx1-ubyte.gz hold no images: an MNIST file holds at least one.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Labels_above_nine_are_rejected_with_index_and_value()
     {
         using var dir = new TempDirectory();
