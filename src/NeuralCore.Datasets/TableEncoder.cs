@@ -571,6 +571,16 @@ public sealed class TableEncoder
             throw new InvalidDataException($"{file}: table encoder format version {versionElement.GetRawText()}; this NeuralCore reads version {FormatVersion}.");
         }
 
+        // A misspelt or damaged key was passed over: "lbel" loaded an encoder without its label.
+        foreach (JsonProperty property in root.EnumerateObject())
+        {
+            if (property.Name is not ("format" or "version" or "columns" or "label" or "unknownCategories" or "decimalSeparator" or "missingMarkers"))
+            {
+                throw new InvalidDataException(Configuration.Names.Printable(
+                    $"{file}: the encoder has a property \"{property.Name}\" that version {FormatVersion} does not define (it defines format, version, columns, label, unknownCategories, decimalSeparator and missingMarkers)."));
+            }
+        }
+
         var columns = new List<EncodedColumn>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         int offset = 0;
