@@ -660,15 +660,23 @@ public sealed class ModelFileTests : IDisposable
 
         // A file holding one, behind a valid checksum: the weight's bytes located by a value no other float has.
         weights[5] = 1234.5678f;
-        ModelFile.Save(model, path);
-        byte[] file = File.ReadAllBytes(path);
-        byte[] marker = BitConverter.GetBytes(1234.5678f);
-        int at = file.AsSpan().IndexOf(marker);
-        Assert.True(at > 0 && file.AsSpan(at + 1).IndexOf(marker) < 0, "the marker is not unique");
-        BitConverter.GetBytes(float.NegativeInfinity).CopyTo(file, at);
-        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        byte[] file = SavedWithReplaced(model, path, 1234.5678f, float.NegativeInfinity);
         var read = Assert.Throws<InvalidDataException>(() => ModelFile.Read(file, "edited.ncm"));
         Assert.Equal("edited.ncm: parameters of layer 3: value 5 is -Infinity, where a saved model's values are finite.", read.Message);
+    }
+
+    // Saves the model, which holds `marker` once (a value no other float of the file has), and returns the file with
+    // that value replaced by `value`, behind a valid checksum.
+    private static byte[] SavedWithReplaced(Sequential model, string path, float marker, float value)
+    {
+        ModelFile.Save(model, path);
+        byte[] file = File.ReadAllBytes(path);
+        byte[] bytes = BitConverter.GetBytes(marker);
+        int at = file.AsSpan().IndexOf(bytes);
+        Assert.True(at > 0 && file.AsSpan(at + 1).IndexOf(bytes) < 0, "the marker is not unique");
+        BitConverter.GetBytes(value).CopyTo(file, at);
+        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        return file;
     }
 
     [Fact]
@@ -692,13 +700,7 @@ public sealed class ModelFileTests : IDisposable
         state[3] = -2f;
         ModelFile.Save(model, path);
         state[parameters + 3] = 4321.8765f;
-        ModelFile.Save(model, path);
-        byte[] file = File.ReadAllBytes(path);
-        byte[] marker = BitConverter.GetBytes(4321.8765f);
-        int at = file.AsSpan().IndexOf(marker);
-        Assert.True(at > 0 && file.AsSpan(at + 1).IndexOf(marker) < 0, "the marker is not unique");
-        BitConverter.GetBytes(-0.5f).CopyTo(file, at);
-        SHA256.HashData(file.AsSpan(0, file.Length - 32), file.AsSpan(file.Length - 32));
+        byte[] file = SavedWithReplaced(model, path, 4321.8765f, -0.5f);
         var read = Assert.Throws<InvalidDataException>(() => ModelFile.Read(file, "edited.ncm"));
         Assert.StartsWith("edited.ncm: ", read.Message, StringComparison.Ordinal);
         Assert.Contains("adam's state slot 1 holds -0.5 for parameter 3", read.Message, StringComparison.Ordinal);
