@@ -84,7 +84,7 @@ public static class AtomicFile
         if (new FileInfo(full).LinkTarget is not null)
         {
             full = File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
-            RequireFolder(full, $"The link '{path}' leads to a path that", folderMustExist: true);
+            RequireFolder(full, $"'{path}' is a link, and its target", folderMustExist: true);
         }
 
         string? instead = InputFile.KindOf(full) switch
