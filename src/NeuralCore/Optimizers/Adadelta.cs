@@ -69,7 +69,6 @@ public sealed class Adadelta : Optimizer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterOptimizer("adadelta", config =>
     {
-        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
         var adadelta = new Adadelta(new AdadeltaOptions(rate, config.GetSingle("rho"), config.GetSingle("epsilon")));
         adadelta.ReadCommonConfig(config);

@@ -107,7 +107,6 @@ public sealed class Adafactor : Optimizer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterOptimizer("adafactor", config =>
     {
-        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
         var adafactor = new Adafactor(new AdafactorOptions(rate, config.GetSingle("beta_2_decay"),
             config.GetSingle("epsilon_1"), config.GetSingle("epsilon_2"), config.GetSingle("clip_threshold")));

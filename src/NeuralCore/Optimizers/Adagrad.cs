@@ -71,7 +71,6 @@ public sealed class Adagrad : Optimizer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterOptimizer("adagrad", config =>
     {
-        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
         var adagrad = new Adagrad(new AdagradOptions(rate, config.GetSingle("initial_accumulator_value"), config.GetSingle("epsilon")));
         adagrad.ReadCommonConfig(config);

@@ -74,7 +74,6 @@ public sealed class Adam : Optimizer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterOptimizer("adam", config =>
     {
-        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
         var adam = new Adam(new AdamOptions(rate, config.GetSingle("beta_1"), config.GetSingle("beta_2"),
             config.GetSingle("epsilon"), config.GetBoolean("amsgrad", false)));

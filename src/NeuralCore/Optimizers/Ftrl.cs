@@ -106,7 +106,6 @@ public sealed class Ftrl : Optimizer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterOptimizer("ftrl", config =>
     {
-        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
         var ftrl = new Ftrl(new FtrlOptions(rate, config.GetSingle("learning_rate_power"), config.GetSingle("initial_accumulator_value"),
             config.GetSingle("l1_regularization_strength"), config.GetSingle("l2_regularization_strength"),

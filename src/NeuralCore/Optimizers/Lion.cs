@@ -67,7 +67,6 @@ public sealed class Lion : Optimizer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterOptimizer("lion", config =>
     {
-        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
         var lion = new Lion(new LionOptions(rate, config.GetSingle("beta_1"), config.GetSingle("beta_2")));
         lion.ReadCommonConfig(config);

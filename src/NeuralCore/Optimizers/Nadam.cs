@@ -84,7 +84,6 @@ public sealed class Nadam : Optimizer
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterOptimizer("nadam", config =>
     {
-        // A decay may have brought the current rate to 0, which the options (the starting rate) do not allow.
         float rate = config.GetSingle("learning_rate");
         var nadam = new Nadam(new NadamOptions(rate, config.GetSingle("beta_1"), config.GetSingle("beta_2"), config.GetSingle("epsilon")));
         nadam.ReadCommonConfig(config);

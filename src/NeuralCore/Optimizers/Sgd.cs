@@ -42,7 +42,7 @@ public sealed class Sgd : Optimizer
 
     /// <summary>
     /// The options. Their learning rate is the starting one (<see cref="Optimizer.LearningRate"/> is the current one);
-    /// for an optimizer read from a model file, the rate in effect when it was saved (0.01 where a decay had brought it to 0).
+    /// for an optimizer read from a model file, the rate in effect when it was saved.
     /// </summary>
     public SgdOptions Options { get; }
 
@@ -65,7 +65,7 @@ public sealed class Sgd : Optimizer
     internal static void Register() => ComponentRegistry.RegisterOptimizer("sgd", config =>
     {
         float rate = config.GetSingle("learning_rate");
-        var sgd = new Sgd(new SgdOptions(rate == 0f ? 1e-2f : rate, config.GetSingle("momentum"), config.GetBoolean("nesterov")));
+        var sgd = new Sgd(new SgdOptions(rate, config.GetSingle("momentum"), config.GetBoolean("nesterov")));
         sgd.ReadCommonConfig(config);
         return sgd;
     });

@@ -267,6 +267,18 @@ public class FitTests
         _ = new RmsProp(0f);
         _ = new Ftrl(0f);
         Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(-1e-3f)).ParamName);
+
+        // A model file keeps a rate of 0 as the options' rate too (SGD's read back 0.01 there).
+        foreach (Optimizer optimizer in new Optimizer[] { new Sgd(0f), new Adam(0f) })
+        {
+            var saved = new Sequential(2, 1).Add(new Dense(2));
+            saved.Compile(new MeanSquaredError(), optimizer);
+            using var stream = new MemoryStream();
+            NeuralCore.Serialization.ModelFile.WriteTo(saved, stream);
+            Sequential loaded = NeuralCore.Serialization.ModelFile.Read(stream.ToArray(), "zero.ncm");
+            Assert.Equal(0f, loaded.Optimizer!.LearningRate);
+            Assert.Equal(0f, loaded.Optimizer switch { Sgd sgd => sgd.Options.LearningRate, Adam adam => adam.Options.LearningRate, _ => -1f });
+        }
     }
 
     [Fact]
