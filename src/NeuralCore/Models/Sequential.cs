@@ -1197,14 +1197,9 @@ public sealed class Sequential : IArenaOwner
         return true;
     }
 
-    // Whether the parameters and the optimizer's state are all finite after a checked update (MaxMagnitude returns a NaN
-    // it meets, and an infinity fails IsFinite).
-    private bool UpdateFinite(Optimizer optimizer)
-    {
-        Span<float> state = optimizer.StateStorage.Span;
-        return (_parameters.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(_parameters.Span)))
-            && (state.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(state)));
-    }
+    // Whether the parameters and the optimizer's state are all finite after a checked update.
+    private bool UpdateFinite(Optimizer optimizer) =>
+        ParametersFinite && Elementwise.IndexOfNonFinite(optimizer.StateStorage.Span) < 0;
 
     private void RestoreBeforeUpdate(Optimizer optimizer)
     {
@@ -1215,7 +1210,7 @@ public sealed class Sequential : IArenaOwner
     }
 
     /// <summary>Whether every parameter is finite (in whatever order the model holds them now).</summary>
-    internal bool ParametersFinite => _parameters.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(_parameters.Span));
+    internal bool ParametersFinite => Elementwise.IndexOfNonFinite(_parameters.Span) < 0;
 
     // Layer.Trainable, read before every step: the optimizer skips the variables of the layers that are not trainable.
     private void SetFrozenVariables()

@@ -30,9 +30,9 @@ namespace NeuralCore.Models;
 /// <para>
 /// The loop holds the model as <c>Fit</c> does: another thread's training, <c>Predict</c>, <c>Evaluate</c>,
 /// <c>ModelFile.Save</c> and ONNX export are refused until it ends (views of the model, its layers and the optimizer's
-/// state read from another thread are not refused, and may show the products' order), and <c>Fit</c>, <c>Compile</c> and a second loop are refused inside it. A loop never disposed keeps the
-/// model held, so begin it with <c>using</c>; and since it must be disposed on the thread that began it, do not
-/// <c>await</c> inside it (a continuation on another thread would make <see cref="Dispose"/> throw and hide the
+/// state read from another thread are not refused, and may show the products' order), and <c>Fit</c>, <c>Compile</c>
+/// and a second loop are refused inside it. A loop never disposed keeps the model held, so begin it with
+/// <c>using</c>; and since it must be disposed on the thread that began it, do not <c>await</c> inside it (a continuation on another thread would make <see cref="Dispose"/> throw and hide the
 /// body's own exception). A loss and optimizer that do not allow the layout (a custom optimizer,
 /// <see cref="Optimizers.Optimizer.ClipNorm"/> or <see cref="Optimizers.Optimizer.GlobalClipNorm"/>, a first layer that
 /// is not a dense layer with panels) leave every step row-major, exactly as without the loop.
