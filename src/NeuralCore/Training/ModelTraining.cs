@@ -827,7 +827,7 @@ public static class ModelTraining
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples, exactly.</param>
-    /// <param name="count">The number of samples; positive.</param>
+    /// <param name="count">The number of samples; non-negative (0 gives no predictions).</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count, OutputSize]</c> predictions, row-major.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values, or one of them is NaN or infinite.</exception>
