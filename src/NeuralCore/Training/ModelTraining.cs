@@ -1003,7 +1003,7 @@ public static class ModelTraining
     /// <summary>The predicted class of every sample (see <see cref="PredictClasses(Sequential, Dataset, int)"/>).</summary>
     /// <param name="model">The model.</param>
     /// <param name="inputs">The <c>[count, InputSize]</c> samples.</param>
-    /// <param name="count">The number of samples; positive.</param>
+    /// <param name="count">The number of samples; non-negative (0 gives no classes).</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The <c>[count]</c> predicted classes.</returns>
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly its shape, or holds a NaN or an infinity.</exception>
