@@ -7,7 +7,10 @@ namespace NeuralCore.Scoring;
 /// <summary>Accuracy (plain, binary, top-k) and regression metrics over row-major <c>[batch, outputs]</c> model outputs and their labels or targets.</summary>
 public static class Metrics
 {
-    /// <summary>The index of the largest value of each row (the first one on ties): <c>predictions[r] = argmax_j output[r, j]</c>.</summary>
+    /// <summary>
+    /// The index of the largest value of each row (the first one on ties): <c>predictions[r] = argmax_j output[r, j]</c>;
+    /// a row holding a NaN gives its first NaN's index, as <see cref="TensorPrimitives.IndexOfMax{T}(ReadOnlySpan{T})"/>.
+    /// </summary>
     /// <param name="output">The <c>[batch, classes]</c> scores or probabilities.</param>
     /// <param name="predictions">The <c>[batch]</c> predicted classes, overwritten.</param>
     /// <param name="batch">The number of rows; non-negative.</param>
@@ -28,7 +31,10 @@ public static class Metrics
         }
     }
 
-    /// <summary>The number of rows whose argmax equals the label.</summary>
+    /// <summary>
+    /// The number of rows whose argmax equals the label. A row holding a NaN has no class and never counts (its loss is
+    /// NaN too; <see cref="TensorPrimitives.IndexOfMax{T}(ReadOnlySpan{T})"/> alone would name the first NaN's column).
+    /// </summary>
     /// <param name="output">The <c>[batch, classes]</c> scores or probabilities.</param>
     /// <param name="labels">The <c>[batch]</c> labels.</param>
     /// <param name="batch">The number of rows; non-negative.</param>
@@ -54,10 +60,7 @@ public static class Metrics
                 throw new ArgumentException($"labels[{r}] = {labels[r]} is outside [0, {classes}).", nameof(labels));
             }
 
-            if (TensorPrimitives.IndexOfMax(output.Slice(r * classes, classes)) == labels[r])
-            {
-                correct++;
-            }
+            correct += Matches(output.Slice(r * classes, classes), labels[r]) ? 1 : 0;
         }
 
         return correct;
@@ -144,7 +147,8 @@ public static class Metrics
 
     /// <summary>
     /// Counts correct predictions. Categorical: a sample is correct when its output's argmax equals its label (or its
-    /// target row's argmax); <c>judged</c> is the batch. Binary: each output is correct when it lies above
+    /// target row's argmax), and never when the row holds a NaN; <c>judged</c> is the batch. Binary: each output that is
+    /// not NaN is correct when it lies above
     /// <paramref name="threshold"/> exactly when its target is above ½ (a label is a one-hot row on several outputs, as
     /// the hinge losses read it, and 0 or 1 on one output); <c>judged</c> is
     /// <c>batch·outputs</c> (Keras's <c>binary_accuracy</c> on 0/1 targets; Keras compares a soft target such as 0.7
@@ -190,9 +194,8 @@ public static class Metrics
         {
             for (int r = 0; r < batch; r++)
             {
-                int predicted = TensorPrimitives.IndexOfMax(output.Slice(r * outputs, outputs));
                 int expected = targets.HasLabels ? targets.Labels[r] : TensorPrimitives.IndexOfMax(targets.Values.Slice(r * outputs, outputs));
-                correct += predicted == expected ? 1 : 0;
+                correct += Matches(output.Slice(r * outputs, outputs), expected) ? 1 : 0;
             }
 
             return (correct, batch);
@@ -202,12 +205,13 @@ public static class Metrics
         {
             for (int j = 0; j < outputs; j++)
             {
-                bool positive = output[(r * outputs) + j] > threshold;
+                float value = output[(r * outputs) + j];
                 // A label on several outputs is a one-hot row, as the loss reads it (Loss.LabelTarget); on one output, 0 or 1.
                 bool expected = targets.HasLabels
                     ? targets.Labels[r] == (outputs == 1 ? 1 : j)
                     : targets.Values[(r * outputs) + j] > 0.5f;
-                correct += positive == expected ? 1 : 0;
+                // A NaN output is neither above nor below the threshold: a miss, not a negative.
+                correct += !float.IsNaN(value) && (value > threshold) == expected ? 1 : 0;
             }
         }
 
@@ -238,6 +242,14 @@ public static class Metrics
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         set.WriteTo(values, "");
         return new RegressionMetrics(values["mae"], values["mse"], values["rmse"], values["r2"]);
+    }
+
+    // Whether a row's argmax is the expected class; IndexOfMax names the first NaN where a row holds one, so a NaN row
+    // never matches.
+    private static bool Matches(ReadOnlySpan<float> row, int expected)
+    {
+        int predicted = TensorPrimitives.IndexOfMax(row);
+        return predicted == expected && !float.IsNaN(row[predicted]);
     }
 
     private static void CheckSizes(ReadOnlySpan<float> output, int batch, int classes)

@@ -1,11 +1,16 @@
 namespace NeuralCore.Training;
 
-/// <summary>The record of a <see cref="ModelTraining.Fit(Models.Sequential, Data.Dataset, FitOptions?)"/> call: one <see cref="EpochMetrics"/> per epoch run.</summary>
+/// <summary>
+/// The record of a <see cref="ModelTraining.Fit(Models.Sequential, Data.Dataset, FitOptions?)"/> call: one
+/// <see cref="EpochMetrics"/> per epoch run. An epoch that stopped at its first step (a NaN or infinite loss or
+/// gradient, an update undone) trained nothing and is not recorded, so the lists can be shorter than the epochs asked
+/// for, or empty; <see cref="StopReason"/> then says why.
+/// </summary>
 public sealed class History
 {
     private readonly List<EpochMetrics> _epochs = [];
 
-    /// <summary>The epochs, in order.</summary>
+    /// <summary>The epochs, in order; empty when training stopped at its first step (see <see cref="StopReason"/>).</summary>
     public IReadOnlyList<EpochMetrics> Epochs => _epochs;
 
     /// <summary>The training loss of each epoch.</summary>

@@ -443,6 +443,7 @@ public class FitTests
         float[] before = model.Parameters.ToArray();
         History history = model.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 64, Shuffle = false });
         Assert.Contains("the loss became NaN at epoch 1, step 1", history.StopReason, StringComparison.Ordinal);
+        Assert.Empty(history.Epochs); // the epoch trained nothing, as History's documentation says
         Assert.Equal(before, model.Parameters.ToArray());
         Assert.All(model.Parameters.ToArray(), v => Assert.True(float.IsFinite(v)));
     }
@@ -532,6 +533,11 @@ public class FitTests
         Assert.StartsWith("The model's output for sample 0 is NaN, so it has no class: its weights overflow on this input (they are not all finite).", ex.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidOperationException>(() => model.ConfusionMatrix(x, y, 64));
         Assert.Throws<InvalidOperationException>(() => model.PredictClasses(new Dataset(x, y, 2)));
+
+        // Evaluate reports such a model as it is, a NaN loss, but no longer an accuracy counted from NaN rows as class 0.
+        Evaluation evaluation = model.Evaluate(x, y, 64);
+        Assert.True(double.IsNaN(evaluation.Loss));
+        Assert.Equal(0, evaluation.Accuracy);
     }
 
     [Fact]
