@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using MnistMlp;
+using NeuralCore.Configuration;
 
 // SIGINT (Ctrl+C), SIGTERM and SIGHUP stop training at the next step boundary; the trainer then saves a checkpoint (if
 // a step ran) and the process exits 128 + the signal's number: 130, 143 or 129. A second signal never kills the process
@@ -31,7 +32,8 @@ int Guard(Func<int> run)
         or InsufficientMemoryException)
     {
         // Bad data, a missing file or a failed download: one line that names the file and the problem.
-        Console.Error.WriteLine($"error: {ex.Message}");
+        // Messages quote paths and file contents, whose escape sequences could clear the terminal or fake output.
+        Console.Error.WriteLine($"error: {Names.Printable(ex.Message)}");
         return 1;
     }
     catch (OperationCanceledException)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NeuralCore.Configuration;
 using NeuralCore.Data;
 using NeuralCore.IO;
 using TabularMlp;
@@ -199,7 +200,8 @@ try
                 ? $"{Path.GetFileName(csv)}: '{label}', {encoder.Classes!.Count} classes, from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)"
                 : $"{Path.GetFileName(csv)}: regression of '{label}' from {encoder.Columns.Count} columns ({table.Rows} rows, {encoder.FeatureSize} encoded features)",
             results, classes ? ["accuracy", "loss", "macro F1"] : ["mae", "rmse", "r2"]);
-        Console.Write(csvReport.ToString());
+        string text = PrintableLines(csvReport.ToString());
+        Console.Write(text);
         if (outDir is not null)
         {
             // The report last, and an earlier one removed first: a folder with a report holds this run's model and
@@ -207,7 +209,7 @@ try
             File.Delete(Path.Combine(outDir, "report.md"));
             encoder.Save(Path.Combine(outDir, "encoder.json"));
             NeuralCore.Serialization.ModelFile.Save(mlp, Path.Combine(outDir, "model.ncm"));
-            AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(csvReport.ToString()));
+            AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(text));
             Console.WriteLine($"Wrote report.md, model.ncm (the MLP, reading encoded features) and encoder.json (TableEncoder.Load) to {outDir}");
         }
 
@@ -258,7 +260,8 @@ catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or I
 {
     // A missing or malformed data file, or an output folder that cannot be written: one line naming it.
     // An ArgumentException's message ends with its parameter's name, which means nothing on a command line.
-    Console.Error.WriteLine($"error: {ForCommandLine(ex is ArgumentException { ParamName: { } p } ? ex.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal) : ex.Message)}");
+    // Messages quote the file's fields and names, whose escape sequences could clear the terminal or fake output.
+    Console.Error.WriteLine($"error: {Names.Printable(ForCommandLine(ex is ArgumentException { ParamName: { } p } ? ex.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal) : ex.Message))}");
     return 1;
 }
 
@@ -280,6 +283,10 @@ static bool Writable(string outDir)
 }
 
 // The encoder's advice names its options; on the command line they are flags.
+// A report quotes the CSV's column names and classes: each line's control characters (escape sequences that could
+// clear the terminal or fake output) become '?', as the library prints names.
+static string PrintableLines(string text) => string.Join('\n', text.Split('\n').Select(Names.Printable));
+
 static string ForCommandLine(string message) => message
     .Replace("TableEncoderOptions.DecimalSeparator = ','", "--decimal-separator ,", StringComparison.Ordinal)
     .Replace("TableEncoderOptions.DecimalSeparator = '.'", "--decimal-separator .", StringComparison.Ordinal)
@@ -330,13 +337,14 @@ int CrossValidateCsv(TextTable table, CsvSettings settings)
 
     Section(csvReport, $"{name}: {(classes ? "classes" : "regression")} of '{settings.Label}' ({labelled.Rows} rows)", results,
         classes ? ["accuracy", "loss", "macro F1"] : ["mae", "rmse", "r2"]);
-    Console.Write(csvReport.ToString());
+    string text = PrintableLines(csvReport.ToString());
+    Console.Write(text);
     if (outDir is not null)
     {
         // A folder with a report holds that run's outputs only: an earlier single split's model and encoder are removed.
         File.Delete(Path.Combine(outDir, "model.ncm"));
         File.Delete(Path.Combine(outDir, "encoder.json"));
-        AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(csvReport.ToString()));
+        AtomicFile.Write(Path.Combine(outDir, "report.md"), Encoding.UTF8.GetBytes(text));
         Console.WriteLine($"Wrote report.md to {outDir} (cross-validation trains a model per fold and keeps none: run without --folds to save one)");
     }
 

@@ -521,6 +521,35 @@ public class TabularMlpTests
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Escape_sequences_in_a_csv_reach_neither_the_report_nor_an_error_raw()
+    {
+        // A column name and a field holding ESC [2J (clear screen) were printed as they were, in the report's heading
+        // and in the error that quotes the field.
+        string folder = Directory.CreateTempSubdirectory("tabular-escapes").FullName;
+        try
+        {
+            string csv = Path.Combine(folder, "escapes.csv");
+            var rows = Enumerable.Range(0, 60).Select(i => $"{i},{i % 2}");
+            File.WriteAllText(csv, "x,lab\u001b[2Jel\n" + string.Join('\n', rows) + "\n");
+            (int code, string output, string error) = await RunTabularMlp("--csv", csv, "--label", "lab\u001b[2Jel", "--epochs", "2", "--out", Path.Combine(folder, "out"));
+            Assert.True(code == 0, error);
+            Assert.Contains("'lab?[2Jel'", output, StringComparison.Ordinal);
+            Assert.DoesNotContain('\u001b', output);
+            Assert.DoesNotContain('\u001b', File.ReadAllText(Path.Combine(folder, "out", "report.md")));
+
+            File.AppendAllText(csv, "5\u001b[2J,1\n");
+            (code, _, error) = await RunTabularMlp("--csv", csv, "--label", "lab\u001b[2Jel", "--epochs", "2", "--test-split", "0.05");
+            Assert.Equal(1, code);
+            Assert.Contains("'5?[2J' is not a number", error, StringComparison.Ordinal);
+            Assert.DoesNotContain('\u001b', error);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     // The sample's built program, run to its exit (two minutes at most): its exit code, output and error output.
     private static async Task<(int ExitCode, string Output, string Error)> RunTabularMlp(params string[] args)
     {
