@@ -175,9 +175,9 @@ internal static class Tasks
     /// <returns>The results, the fitted encoder and the trained MLP, which reads the encoder's features.</returns>
     /// <exception cref="InvalidDataException">
     /// Too few rows, a regression's test part of one row (its R² is undefined) or label whose variance is past float32's
-    /// range, one class only, or a test row whose class the training part lacks.
+    /// range, or a test row whose class the training part lacks.
     /// </exception>
-    /// <exception cref="ArgumentException">The label or a named column is not in the table, or a field cannot be encoded (row, column and value named).</exception>
+    /// <exception cref="ArgumentException">The label or a named column is not in the table, a field cannot be encoded (row, column and value named), or the training part's label holds one class only.</exception>
     public static (IReadOnlyList<ModelResult> Results, TableEncoder Encoder, Sequential Mlp, int Unlabelled) Csv(TextTable table, CsvSettings settings, ulong seed, int epochs)
     {
         // Rows without a label can neither train nor be scored: left out, and counted in the report.
@@ -253,11 +253,6 @@ internal static class Tasks
         string lossText = encoder.Classes is not null ? CsvLosses.Describe(settings.Loss ?? "crossentropy") : CsvLosses.Describe(settings.Loss ?? "mse");
         if (encoder.Classes is { } names)
         {
-            if (names.Count < 2)
-            {
-                throw new InvalidDataException($"{file}: the training part's label '{settings.Label}' holds one class only ('{names[0]}'); a classifier needs two or more.");
-            }
-
             // A class that only the test part holds cannot be scored: named here, rather than as the encoder's
             // unseen-class error, which would not say why it was unseen.
             if (testText.Column(settings.Label).FirstOrDefault(c => !names.Contains(c)) is { } unseen)

@@ -176,7 +176,8 @@ public sealed class TableEncoder
     /// has a missing value and <see cref="MissingNumbers.Error"/> is chosen, or only missing values; a categorical
     /// column has more than <see cref="TableEncoderOptions.MaxCategories"/> categories; a column name or category is
     /// longer than <see cref="MaxTextLength"/>, or the features would be more than <see cref="MaxFeatures"/>; a missing
-    /// marker is null; a label is missing, or not a finite number for <see cref="LabelKind.Targets"/>. The message
+    /// marker is null; a label is missing, or not a finite number for <see cref="LabelKind.Targets"/>; a label read as
+    /// classes holds one class only. The message
     /// names the column and, for a field, its row and value.
     /// </exception>
     public static TableEncoder Fit(TextTable table, string? label = null, TableEncoderOptions? options = null)
@@ -247,7 +248,7 @@ public sealed class TableEncoder
                 throw new ArgumentException($"Column '{name[..40]}…' has a name of {name.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(table));
             }
 
-            EncodedColumn column = !forced.Contains(name) && Numeric(table, c, missing, numbers, options.DecimalSeparator, "TableEncoderOptions.Categorical")
+            EncodedColumn column = !forced.Contains(name) && Numeric(table, c, missing, numbers, options.DecimalSeparator, label: false)
                 ? FitNumeric(table, c, missing, numbers, options.MissingNumbers, offset)
                 : FitCategorical(table, c, options.MaxCategories, offset);
             columns.Add(column);
@@ -285,12 +286,22 @@ public sealed class TableEncoder
             // In Auto, a label of numbers with a stray word is refused like a feature column; chosen as classes, any
             // text is a class.
             bool allNumbers = options.LabelKind == LabelKind.Auto
-                ? Numeric(table, index, missing, numbers, options.DecimalSeparator, "LabelKind = LabelKind.Classes")
+                ? Numeric(table, index, missing, numbers, options.DecimalSeparator, label: true)
                 : AllParse(fields, missing, numbers);
             kind = options.LabelKind == LabelKind.Auto ? (allNumbers ? LabelKind.Targets : LabelKind.Classes) : options.LabelKind;
             if (kind == LabelKind.Classes)
             {
                 classes = ClassesOf(fields, allNumbers, numbers);
+                if (classes.Length == 1)
+                {
+                    // A classifier fitted on one class learns to predict it always; the loss then refuses one output,
+                    // or trains to an accuracy of 1 on two, either way far from the cause.
+                    string quantity = allNumbers ? ", or read the label as a quantity (LabelKind = LabelKind.Targets) if it is one" : "";
+                    throw new ArgumentException(
+                        $"{table.Name}: {table.Rows switch { 1 => "its one row has", 2 => "both rows have", int n => $"all {n} rows have" }} the label '{label}' = '{classes[0]}', and a classifier needs two classes or more: fit on rows that hold every class (a stratified split keeps them){quantity}.",
+                        nameof(table));
+                }
+
                 if (classes.FirstOrDefault(c => c.Length > MaxTextLength) is { } longClass)
                 {
                     throw new ArgumentException($"The label '{label}' has a class of {longClass.Length} characters, more than {MaxTextLength}; is it the label column?", nameof(label));
@@ -747,7 +758,7 @@ public sealed class TableEncoder
     // and a column mostly of numbers whose other values each occur once, naming the first: one typo ("1O.5") would
     // otherwise turn a measurement into one-hot features, or not, depending on which rows a split kept. A word that
     // recurs ("5more" beside 2, 3 and 4) makes the column categorical.
-    private static bool Numeric(TextTable table, int column, HashSet<string> missing, NumberFormatInfo numbers, char separator, string force)
+    private static bool Numeric(TextTable table, int column, HashSet<string> missing, NumberFormatInfo numbers, char separator, bool label)
     {
         string[] fields = table.RawColumn(column);
         char other = separator == '.' ? ',' : '.';
@@ -784,16 +795,20 @@ public sealed class TableEncoder
         }
 
         string name = table.ColumnNames[column];
+        // A feature of categories is one-hot encoded; a label of them is read as classes.
+        string ifCategories = label
+            ? "read it as classes (LabelKind = LabelKind.Classes) if its values are classes"
+            : "list the column in TableEncoderOptions.Categorical if its values are categories";
         if (otherSeparated > 0 && 2 * (parsed + otherSeparated) > count)
         {
             throw BadTable(
-                $"Column '{name}' holds numbers written with '{other}' ('{fields[firstOther]}', {table.Where(firstOther)}), which a DecimalSeparator of '{separator}' does not read: if '{other}' is the decimal separator, set TableEncoderOptions.DecimalSeparator = '{other}'; if it separates thousands, remove it from the file; if the values are categories, list the column in {force}.");
+                $"Column '{name}' holds numbers written with '{other}' ('{fields[firstOther]}', {table.Where(firstOther)}), which a DecimalSeparator of '{separator}' does not read: if '{other}' is the decimal separator, set TableEncoderOptions.DecimalSeparator = '{other}'; if it separates thousands, remove it from the file; {ifCategories}.");
         }
 
         if (2 * parsed > count && words.Values.All(n => n == 1))
         {
             throw BadTable(
-                $"{table.Where(firstWord)}, column '{name}': '{fields[firstWord]}' is not a number, but {parsed} of the column's {count} values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or list the column in {force} if its values are categories.");
+                $"{table.Where(firstWord)}, column '{name}': '{fields[firstWord]}' is not a number, but {parsed} of the column's {count} values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or {ifCategories}.");
         }
 
         return false;

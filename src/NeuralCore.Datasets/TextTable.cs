@@ -402,6 +402,9 @@ public sealed class TextTable
         ? string.Create(CultureInfo.InvariantCulture, $"Row {row}")
         : string.Create(CultureInfo.InvariantCulture, $"{_source}, line {_lines[row]}");
 
+    /// <summary>The table in messages: its file, for a table read from text, else "The table".</summary>
+    internal string Name => _source ?? "The table";
+
     internal static string Listed(IReadOnlyList<string> names) =>
         names.Count <= 12 ? string.Join(", ", names.Select(n => $"'{n}'")) : string.Join(", ", names.Take(12).Select(n => $"'{n}'")) + $" and {names.Count - 12} more";
 

@@ -429,7 +429,7 @@ public class TabularMlpTests
             // The encoder's advice in flags: its option names mean nothing on a command line.
             Assert.Contains("error: Column 'x' holds numbers written with ','", error, StringComparison.Ordinal);
             Assert.Contains("set --decimal-separator ,;", error, StringComparison.Ordinal);
-            Assert.Contains("list the column in --categorical.", error, StringComparison.Ordinal);
+            Assert.Contains("list the column in --categorical if its values are categories.", error, StringComparison.Ordinal);
 
             (exitCode, string output, error) = await RunTabularMlp("--csv", csv, "--label", "y", "--epochs", "3", "--decimal-separator", ",");
             Assert.True(exitCode == 0, error);

@@ -261,6 +261,12 @@ public static class ModelTraining
             CheckSplitClasses(train, validation, history);
         }
 
+        if (train.HasLabels && trainCount > 1 && model.Loss!.Task != LossTask.Regression && OneClass(train.Labels.Span[..trainCount]) is int only)
+        {
+            history.Warn(string.Create(CultureInfo.InvariantCulture,
+                $"every one of the {trainCount} training samples has label {only}: a classifier that sees one class learns to predict it always, and its accuracy on such data says nothing. Check the labels, or the rows chosen for training."));
+        }
+
         ulong seed = options.Seed ?? Xoshiro128.Derive(model.Seed, 0x5348_5546); // "SHUF"
 
         int[] order = new int[trainCount];
@@ -1125,6 +1131,10 @@ public static class ModelTraining
                 $"{name} has targets of shape [{data.Count}, {data.TargetSize}] but the model has {model.OutputSize} outputs (shape [?, {model.OutputSize}]).{advice}", name);
         }
     }
+
+    // The one label all samples share, or null when they differ.
+    private static int? OneClass(ReadOnlySpan<int> labels) =>
+        labels.IsEmpty || labels.ContainsAnyExcept(labels[0]) ? null : labels[0];
 
     /// <summary>
     /// Warns when Keras's split (the last samples validate) leaves the validation part without classes the training part

@@ -94,12 +94,18 @@ public class TableEncoderTests
     [InlineData("x,y\n\"1,200\",a\n\"12,345\",b\n\"1,234,567\",c\n500,d\n", null, "Column 'x' holds numbers written with ',' ('1,200', t.csv, line 2)")]
     [InlineData("x;y\n1.5;a\n2.5;b\n3;c\n", "comma", "Column 'x' holds numbers written with '.' ('1.5', t.csv, line 2), which a DecimalSeparator of ',' does not read")]
     [InlineData("x,y\n1,a\n2,b\n3,c\n", "categorical-and-ignored", "Column 'x' is in both TableEncoderOptions.Categorical and Ignore")]
+    // One class: accepted, it failed only at Compile, saying to use a binary loss, which then trained to accuracy 1.
+    [InlineData("x,y\n1,a\n2,a\n3,a\n", null, "t.csv: all 3 rows have the label 'y' = 'a', and a classifier needs two classes or more: fit on rows that hold every class (a stratified split keeps them).")]
+    [InlineData("x,y\n1,4\n2,4\n", "classes", "t.csv: both rows have the label 'y' = '4', and a classifier needs two classes or more: fit on rows that hold every class (a stratified split keeps them), or read the label as a quantity (LabelKind = LabelKind.Targets) if it is one.")]
+    // A label's advice is the label's (it read "list the column in LabelKind = LabelKind.Classes").
+    [InlineData("x,y\n1,1\n2,2\n3,n/a?\n", null, "t.csv, line 4, column 'y': 'n/a?' is not a number, but 2 of the column's 3 values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or read it as classes (LabelKind = LabelKind.Classes) if its values are classes.")]
+    [InlineData("x;y\n1;1,5\n2;2,5\n", null, "Column 'y' holds numbers written with ',' ('1,5', t.csv, line 2), which a DecimalSeparator of '.' does not read: if ',' is the decimal separator, set TableEncoderOptions.DecimalSeparator = ','; if it separates thousands, remove it from the file; read it as classes (LabelKind = LabelKind.Classes) if its values are classes.")]
     public void Bad_fields_are_refused_at_fitting_by_row_column_and_value(string text, string? mode, string message)
     {
         var options = new TableEncoderOptions
         {
             MissingNumbers = mode == "mean" ? MissingNumbers.Mean : MissingNumbers.Error,
-            LabelKind = mode == "targets" ? LabelKind.Targets : LabelKind.Auto,
+            LabelKind = mode switch { "targets" => LabelKind.Targets, "classes" => LabelKind.Classes, _ => LabelKind.Auto },
             DecimalSeparator = mode == "comma" ? ',' : '.',
             Categorical = mode == "categorical-and-ignored" ? ["x"] : [],
             Ignore = mode == "categorical-and-ignored" ? ["x"] : [],
@@ -241,7 +247,7 @@ public class TableEncoderTests
     [Fact]
     public void A_column_of_more_categories_than_allowed_is_refused_as_a_likely_identifier()
     {
-        TextTable table = new(["name", "y"], [.. Enumerable.Range(0, 11).Select(i => new[] { $"n{i}", "a" })]);
+        TextTable table = new(["name", "y"], [.. Enumerable.Range(0, 11).Select(i => new[] { $"n{i}", i % 2 == 0 ? "a" : "b" })]);
         var e = Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "y", new TableEncoderOptions { MaxCategories = 10 }));
         Assert.StartsWith("Column 'name' has more than 10 distinct values", e.Message, StringComparison.Ordinal);
         Assert.Equal(11, TableEncoder.Fit(table, "y", new TableEncoderOptions { MaxCategories = 11 }).FeatureSize);
@@ -331,8 +337,8 @@ public class TableEncoderTests
         try
         {
             string path = Path.Combine(folder, "encoder.json");
-            TableEncoder.Fit(Table("a,b\n1,x\n"), "b").Save(path);
-            TableEncoder wider = TableEncoder.Fit(Table("a,c,b\n1,p,x\n"), "b");
+            TableEncoder.Fit(Table("a,b\n1,x\n2,y\n"), "b").Save(path);
+            TableEncoder wider = TableEncoder.Fit(Table("a,c,b\n1,p,x\n2,q,y\n"), "b");
             wider.Save(path);
             Assert.Equal(wider.FeatureNames, TableEncoder.Load(path).FeatureNames);
 

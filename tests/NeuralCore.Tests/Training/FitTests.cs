@@ -522,6 +522,21 @@ public class FitTests
     }
 
     [Fact]
+    public void Training_labels_of_one_class_are_warned_about()
+    {
+        // They trained to an accuracy of 1 with no word; a regression's targets and two classes give no warning.
+        var (x, y) = Blobs(64, 9);
+        Sequential model = Model();
+        History one = model.Fit(x, new int[64], new FitOptions { Epochs = 1 });
+        Assert.StartsWith("every one of the 64 training samples has label 0: a classifier that sees one class", Assert.Single(one.Warnings), StringComparison.Ordinal);
+        Assert.Empty(model.Fit(x, y, new FitOptions { Epochs = 1 }).Warnings);
+
+        var regression = new Sequential(2, seed: 1).Add(new Dense(1));
+        regression.Compile(new MeanSquaredError(), new Adam());
+        Assert.Empty(regression.Fit(x, new float[64], new FitOptions { Epochs = 1 }).Warnings);
+    }
+
+    [Fact]
     public void A_NaN_output_has_no_class_and_is_refused_by_name()
     {
         // Rows of NaN scores were all class 0 in PredictClasses and the confusion matrix.
