@@ -1090,7 +1090,12 @@ public sealed class Sequential : IArenaOwner
     /// <returns>The batch's loss and accuracy counts, measured before the update.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, another thread is training it, or a layer is not <see cref="Layer.Trainable"/> and the optimizer does not derive from <see cref="Optimizer"/>.</exception>
     /// <exception cref="ArgumentException">A span does not fit the model's shapes, a label is out of range, or a target value or weight does not suit the loss.</exception>
-    /// <remarks>As the label overload, a NaN or infinite loss, or a gradient or an update that is not finite, skips the update.</remarks>
+    /// <remarks>
+    /// As the label overload: a NaN or infinite loss, or, past <see cref="GradientCheckLoss"/>, a gradient or an update
+    /// that is not finite, skips the update. Below that loss the gradients and the update are not read (a step allocates
+    /// and scans nothing extra), so an update that overflows from a moderate loss (an SGD rate of 10^19 on inputs of
+    /// 10^20) writes infinities; the next step's loss is then not finite and stops training.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TrainStepResult TrainStep(ReadOnlySpan<float> inputs, LossTargets targets, int batch)
     {

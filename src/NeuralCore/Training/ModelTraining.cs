@@ -58,7 +58,10 @@ public static class ModelTraining
     /// validation tail) is reshuffled every epoch from the seed, cut into batches and given to
     /// <see cref="Sequential.TrainStep(ReadOnlySpan{float}, LossTargets, int)"/>; after each epoch the validation data
     /// is evaluated and callbacks run. A step allocates nothing. Training stops early when a callback asks or the loss
-    /// becomes NaN or infinite, or a gradient or an update does (<see cref="TrainStepResult.Skipped"/>: the update of that step is skipped or undone, so the model keeps its last finite weights).
+    /// becomes NaN or infinite, or, past <see cref="Sequential.GradientCheckLoss"/>, a gradient or an update does
+    /// (<see cref="TrainStepResult.Skipped"/>: the update of that step is skipped or undone, so the model keeps its last
+    /// finite weights; an update that overflows from a smaller loss is not caught, and <see cref="History.StopReason"/>
+    /// then says the weights are no longer finite).
     /// </summary>
     /// <param name="model">A compiled model.</param>
     /// <param name="inputs">The samples, <c>[count, InputSize]</c> row-major.</param>
