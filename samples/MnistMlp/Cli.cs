@@ -65,7 +65,14 @@ internal static class Cli
 
     private static readonly Option<string?> OutOption = new("--out")
     {
-        Description = "Where to write the outputs: history.csv, report.json, report.md, the pictures and model.ncm (default runs/mnist; runs/sweep for sweep; for evaluate, evaluation.md and the pictures, only when given).",
+        Description = "Where to write the outputs: history.csv, report.json, report.md, the pictures and model.ncm (default runs/mnist; runs/sweep for sweep).",
+        CustomParser = result => ParsePath(result, "--out"),
+    };
+
+    // evaluate writes other files, and only when asked: the same option under its own description.
+    private static readonly Option<string?> EvaluateOutOption = new("--out")
+    {
+        Description = "Where to write evaluation.md, confusion.png, roc.png, misclassified.png and manifest.json. Default: nothing is written.",
         CustomParser = result => ParsePath(result, "--out"),
     };
 
@@ -117,12 +124,14 @@ internal static class Cli
         CustomParser = result =>
         {
             string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
-            if (token is not ("notebook" or "fast"))
+            // Case-insensitive, as the other choices are (--optimizer Adam was taken, --preset Notebook refused).
+            string lower = token.ToLowerInvariant();
+            if (lower is not ("notebook" or "fast"))
             {
                 result.AddError($"--preset must be notebook or fast; got '{token}'.");
             }
 
-            return token;
+            return lower;
         },
     };
 
@@ -186,13 +195,13 @@ internal static class Cli
 
         var evaluateCommand = new Command("evaluate", "Evaluates a saved model on the MNIST test set: accuracy, confusion matrix, per-digit scores and ROC AUC.")
         {
-            ModelOption, DataOption, ThreadsOption, OutOption,
+            ModelOption, DataOption, ThreadsOption, EvaluateOutOption,
         };
         evaluateCommand.SetAction((result, token) =>
             // --out is optional here: without it, evaluate only prints.
             Task.FromResult(evaluate(result.GetRequiredValue(ModelOption),
                 new TrainSettings { DataDirectory = result.GetValue(DataOption), Threads = result.GetValue(ThreadsOption) },
-                result.GetResult(OutOption) is { Implicit: false } ? result.GetValue(OutOption) : null, token)));
+                result.GetResult(EvaluateOutOption) is { Implicit: false } ? result.GetValue(EvaluateOutOption) : null, token)));
         root.Subcommands.Add(evaluateCommand);
 
         var verifyCommand = new Command("verify", "Checks that an output folder holds one finished run's outputs, as its manifest.json lists them (exit code 1 if not).")

@@ -747,6 +747,11 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, dropout {settings.Dropout:G3}{(settings.MaxNorm > 0 ? $", max-norm {settings.MaxNorm:G3}" : "")}{(settings.Initializer != "glorot_uniform" ? $", {settings.Initializer} initializer" : "")}, {(settings.L2 > 0 ? $"L2 penalty {settings.L2:G3}" : "no L2 penalty")}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
           .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch. ")
+          // The test column is of the weights the run ended with, which only early stopping makes the best epoch's: a
+          // best epoch 2 of 3 beside the test accuracy of epoch 3 read as the best epoch's model.
+          .Append(settings.EarlyStoppingPatience is null
+              ? "The test accuracy is that of the weights the last epoch left, not of the best epoch (--early-stopping restores the best epoch's weights before the test). "
+              : "The test accuracy is that of the best epoch's weights, which early stopping restored before the test. ")
           .Append("Each training time follows an untimed warm-up of up to 64 steps of a throwaway copy, so that compiling the code is charged to no architecture.\n\n")
           .Append(SweepTable(rows)).Append("\n![validation accuracy and training time per architecture](sweep.png)\n\n");
         if (rows.Count > 1 && rows.All(r => !double.IsNaN(r.ValidationAccuracy)))

@@ -55,7 +55,7 @@ MnistLocation location = await MnistLocator.ResolveAsync(null, searchFrom: [Scri
 MnistDataset data = Mnist.Load(location.Directory);
 notebook.Section("1. Data")
     .Text($"{data.Train.Count:N0} training images and {data.Test.Count:N0} test images of 28×28 pixels, scaled to [0, 1], from {location.Directory}. " +
-          $"The last {validationSplit:P0} of the training images are held out for validation.");
+          (validationSplit > 0 ? $"The last {validationSplit:P0} of the training images are held out for validation." : "No validation data is held out (validationSplit = 0)."));
 
 Plot samples = new();
 for (int i = 0; i < 10; i++)
@@ -94,6 +94,7 @@ notebook.Section("2. Model").Code(model.Summary());
 // ---------------------------------------------------------------------------------------------------------------
 // 3. Training
 // ---------------------------------------------------------------------------------------------------------------
+notebook.Section("3. Training"); // before Fit, so that its progress lines print under this heading
 History history = model.Fit(data.Train, new FitOptions
 {
     Epochs = epochs,
@@ -114,7 +115,7 @@ if (history.Epochs.Count == 0)
     return 1;
 }
 
-notebook.Section("3. Training").Text($"{history.Epochs.Count} epochs in {history.TotalSeconds:0.00} s.").Table(table.ToString());
+notebook.Text($"{history.Epochs.Count} epochs in {history.TotalSeconds:0.00} s.").Table(table.ToString());
 
 // ---------------------------------------------------------------------------------------------------------------
 // 4. Loss and accuracy curves

@@ -102,6 +102,8 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         string report = File.ReadAllText(Path.Combine(_out, "report.md"));
         Assert.Contains("| 32,16 | 25,818 |", report, StringComparison.Ordinal);
         Assert.Contains("[curves](784-32-16-10/curves.png)", report, StringComparison.Ordinal);
+        // Which weights the test column scores (a best epoch beside the last epoch's test accuracy read as the best's).
+        Assert.Contains("The test accuracy is that of the weights the last epoch left, not of the best epoch", report, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_out, "sweep.png")));
         Assert.Equal(3, File.ReadAllLines(Path.Combine(_out, "sweep.csv")).Length);
         Assert.Empty(RunManifest.Verify(_out));
