@@ -19,6 +19,7 @@ public sealed class ProgressLogger : Callback
     private readonly Stopwatch _clock = new();
     private long _lastDraw;
     private int _drawn;
+    private int _steps; // the last step of the current epoch that ended
 
     /// <summary>Creates the logger.</summary>
     /// <param name="verbose">0: silent; 1: a progress bar on a terminal, one line per epoch otherwise; 2: one line per epoch.</param>
@@ -80,7 +81,7 @@ public sealed class ProgressLogger : Callback
         ArgumentNullException.ThrowIfNull(context);
         _clock.Restart();
         // The first step always draws.
-        (_drawn, _lastDraw) = (0, -1000);
+        (_drawn, _lastDraw, _steps) = (0, -1000, 0);
         if (DrawsBar)
         {
             _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Epoch {epoch}/{context.Epochs}"));
@@ -91,6 +92,7 @@ public sealed class ProgressLogger : Callback
     public override void OnBatchEnd(int epoch, int batch, Models.TrainStepResult result, TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        _steps = batch;
         long now = _clock.ElapsedMilliseconds;
         if (!DrawsBar || (now - _lastDraw < 100 && batch != context.StepsPerEpoch))
         {
@@ -127,19 +129,22 @@ public sealed class ProgressLogger : Callback
             Append(tail, name, value);
         }
 
-        double perStep = metrics.Seconds * 1000 / Math.Max(1, context.StepsPerEpoch);
+        // The steps the epoch ran: fewer than StepsPerEpoch when a callback stopped it (the bar was drawn full and the
+        // time divided by the whole epoch's steps). Keras's bar ends where the epoch stopped too.
+        int steps = _steps > 0 ? _steps : context.StepsPerEpoch;
+        double perStep = metrics.Seconds * 1000 / Math.Max(1, steps);
         string time = string.Create(CultureInfo.InvariantCulture, $" {metrics.Seconds:0.0}s {perStep:0.00}ms/step");
         if (DrawsBar)
         {
             // The last line stays whole even if it must wrap: nothing redraws it.
-            Draw(Line(context.StepsPerEpoch, context.StepsPerEpoch, time, tail.ToString(), int.MaxValue, Width - 1), clear: true);
+            Draw(Line(steps, context.StepsPerEpoch, time, tail.ToString(), int.MaxValue, Width - 1), clear: true);
             _output.WriteLine();
             _drawn = 0;
         }
         else
         {
             _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Epoch {metrics.Epoch}/{context.Epochs} - {context.StepsPerEpoch} steps -{time}{tail}"));
+                $"Epoch {metrics.Epoch}/{context.Epochs} - {(steps == context.StepsPerEpoch ? $"{steps} steps" : $"{steps} of {context.StepsPerEpoch} steps")} -{time}{tail}"));
         }
 
         _output.Flush();

@@ -38,6 +38,29 @@ public sealed class CallbackTests : IDisposable
         }
     }
 
+    [Fact]
+    public void An_epoch_stopped_by_a_callback_reports_the_steps_it_ran()
+    {
+        // The bar was drawn full and the time divided by all 10 steps of an epoch stopped at step 4.
+        var stopper = new LambdaCallback((epoch, step, _, context) =>
+        {
+            if (step == 4)
+            {
+                context.StopTraining("test");
+            }
+        }, readsModel: false);
+        var (model, data) = Setup();
+        var text = new StringWriter();
+        model.Fit(data, new FitOptions { Epochs = 3, ValidationSplit = 0.25, Callbacks = [stopper, new ProgressLogger(2, text)] });
+        Assert.StartsWith("Epoch 1/3 - 4 of 10 steps - ", text.ToString(), StringComparison.Ordinal);
+
+        (model, data) = Setup();
+        text = new StringWriter();
+        model.Fit(data, new FitOptions { Epochs = 1, ValidationSplit = 0.25, Callbacks = [stopper, new ProgressLogger(1, text, interactive: true)] });
+        string last = text.ToString().Split('\r')[^1];
+        Assert.StartsWith(" 4/10 ", last, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0.1234567, "0.1235")]
     [InlineData(-2.5, "-2.5000")]
