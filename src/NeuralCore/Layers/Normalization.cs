@@ -132,7 +132,7 @@ public sealed class Normalization : Layer
             if (!float.IsFinite(v))
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"Feature {j}'s variance over the data, {variance[j]:G4}, is past float's range: scale that feature first."), nameof(data));
+                    $"Feature {j}'s variance over the data, {variance[j]:G4}, is past float's range (column {j} of each row; a TableEncoder's FeatureNames[{j}] names its column): scale that feature first."), nameof(data));
             }
 
             (_mean[j], _variance[j]) = (m, v);

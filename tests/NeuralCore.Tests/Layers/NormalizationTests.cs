@@ -110,7 +110,7 @@ public sealed class NormalizationTests : IDisposable
         Assert.Contains("data holds 8 floats", Assert.Throws<ArgumentException>(() => layer.Adapt(new float[8], 2)).Message, StringComparison.Ordinal);
         var e = Assert.Throws<ArgumentException>(() => layer.Adapt([1f, 2f, float.NaN, 4f, 5f, 6f], 2));
         Assert.Contains("data[0, 2] = NaN", e.Message, StringComparison.Ordinal);
-        Assert.Contains("past float's range", Assert.Throws<ArgumentException>(() => layer.Adapt([3e38f, 0f, 0f, -3e38f, 0f, 0f], 2)).Message, StringComparison.Ordinal);
+        Assert.Contains("past float's range (column 0 of each row; a TableEncoder's FeatureNames[0] names its column)", Assert.Throws<ArgumentException>(() => layer.Adapt([3e38f, 0f, 0f, -3e38f, 0f, 0f], 2)).Message, StringComparison.Ordinal);
         Assert.Equal([0f, 0f, 0f], layer.Mean.ToArray());
         Assert.Contains("not 4 whole rows", Assert.Throws<ArgumentException>(() => new Normalization().Adapt(new float[6], 4)).Message, StringComparison.Ordinal);
 
