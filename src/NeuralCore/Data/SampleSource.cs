@@ -69,11 +69,22 @@ internal readonly struct SampleSource
         Count = count;
     }
 
+    private SampleSource(in SampleSource source, ReadOnlyMemory<float> weights)
+    {
+        this = source;
+        Weights = weights;
+    }
+
     public ReadOnlyMemory<int> Labels { get; }
 
     public ReadOnlyMemory<float> Targets { get; }
 
     public ReadOnlyMemory<float> Weights { get; }
+
+    /// <summary>The same samples, in the same storage (bytes stay bytes), with <paramref name="weights"/> (<c>[Count]</c>).</summary>
+    public SampleSource WithWeights(ReadOnlyMemory<float> weights) => weights.Length == Count
+        ? new(this, weights)
+        : throw new ArgumentException($"Expected {Count} weights, one per sample. Received: {weights.Length}.", nameof(weights));
 
     public bool HasLabels { get; }
 

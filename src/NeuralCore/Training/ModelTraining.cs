@@ -517,18 +517,9 @@ public static class ModelTraining
             weights[r] = classWeights.TryGetValue(c, out float w) ? w : 1f;
         }
 
-        return train.HasLabels
-            ? new SampleSource(FeaturesOf(train), train.Labels, train.FeatureSize, weights)
-            : new SampleSource(FeaturesOf(train), train.Targets, width, train.FeatureSize, weights);
-    }
-
-    // Class weights need a source with the same features: bytes are converted once (class weights are for small,
-    // imbalanced data sets, not for MNIST's bytes).
-    private static float[] FeaturesOf(SampleSource source)
-    {
-        float[] features = new float[source.Count * source.FeatureSize];
-        source.CopyFeatures(0, source.Count, features);
-        return features;
+        // The features stay where they are: they were copied (as floats) for every Fit, which ran out of memory with a
+        // bare OutOfMemoryException on data that trained without class weights.
+        return train.WithWeights(weights);
     }
 
     /// <summary>

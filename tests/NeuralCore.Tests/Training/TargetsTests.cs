@@ -253,6 +253,13 @@ public class TargetsTests
         b.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 4, SampleWeights = asSampleWeights });
         Assert.Equal(a.Parameters.ToArray(), b.Parameters.ToArray());
 
+        // On bytes too, where the features were copied into floats first.
+        byte[] pixels = [.. x.Select(v => (byte)Math.Clamp((v + 3) * 40, 0, 255))];
+        Sequential onBytes = FitTests.Model(4), sampleWeighted = FitTests.Model(4);
+        onBytes.Fit(Dataset.FromBytes(pixels, y, 2, 255f), new FitOptions { Epochs = 3, BatchSize = 4, ClassWeights = classWeights });
+        sampleWeighted.Fit(Dataset.FromBytes(pixels, y, 2, 255f).WithSampleWeights(asSampleWeights), new FitOptions { Epochs = 3, BatchSize = 4 });
+        Assert.Equal(onBytes.Parameters.ToArray(), sampleWeighted.Parameters.ToArray());
+
         var ex = Assert.Throws<ArgumentException>(() =>
             a.Fit(x, y, new FitOptions { ClassWeights = classWeights, SampleWeights = asSampleWeights }));
         Assert.Contains("not both", ex.Message, StringComparison.Ordinal);
@@ -339,5 +346,24 @@ public class TargetsTests
             gradient = 2 * scale * difference;
             return difference * difference;
         }
+    }
+
+    [Fact]
+    public void Class_weights_leave_the_features_where_they_are()
+    {
+        // Every Fit with ClassWeights copied the whole feature matrix (as floats), and ran out of memory with a bare
+        // OutOfMemoryException on data that trained without them.
+        const int Count = 20_000, Features = 64;
+        var random = new Random(3);
+        float[] x = [.. Enumerable.Range(0, Count * Features).Select(_ => (float)random.NextDouble())];
+        int[] y = [.. Enumerable.Range(0, Count).Select(i => i % 4)];
+        var model = new Sequential(Features, seed: 1).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam());
+        var options = new FitOptions { Epochs = 1, BatchSize = 1000, ClassWeights = new Dictionary<int, float> { [1] = 2f } };
+        model.Fit(x, y, options);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        model.Fit(x, y, options);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.True(allocated < Count * Features * sizeof(float) / 4, $"Fit with class weights allocated {allocated:N0} bytes; the features are {Count * Features * sizeof(float):N0}.");
     }
 }
