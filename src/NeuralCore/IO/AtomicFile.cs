@@ -157,6 +157,46 @@ public static class AtomicFile
     }
 
     /// <summary>
+    /// Proves that <paramref name="path"/> can be written later without writing it now: a temporary file is created
+    /// and deleted in its folder or, where the folder does not exist yet, in the nearest folder above it that does (the
+    /// writer creates the rest). A training checks its outputs this way before its first step, and leaves every file
+    /// as it was if another check then refuses the training.
+    /// </summary>
+    /// <param name="path">The file to be written.</param>
+    /// <param name="what">What the path is, for the message ("ModelCheckpoint's path").</param>
+    /// <exception cref="IOException">A folder on the path is a file, or the folder does not take new files (a read-only file system).</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    internal static void ProveWritable(string path, string what)
+    {
+        RequireFolder(path, what, folderMustExist: false);
+        string full = Path.GetFullPath(path);
+        string? folder = Path.GetDirectoryName(full);
+        while (folder is not null && !Directory.Exists(folder))
+        {
+            folder = Path.GetDirectoryName(folder);
+        }
+
+        // A short name: the folder's writability is proved, not the file name's length (a caller checks that itself).
+        string probe = TemporaryBeside(Path.Combine(folder ?? Path.GetPathRoot(full)!, "w"));
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+            }
+
+            File.Delete(probe);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"{what} '{path}' cannot be written: the folder '{folder}' does not allow new files ({e.Message}).", e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{what} '{path}' cannot be written: the folder '{folder}' does not take new files ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>
     /// A unique hidden name beside <paramref name="path"/>, <c>.name.pid.guid.tmp</c>, for content a caller writes
     /// itself and then renames; <see cref="RemoveStale"/> recognizes it once its process is gone.
     /// </summary>

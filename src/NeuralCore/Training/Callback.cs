@@ -88,7 +88,9 @@ public sealed class TrainingContext
     /// Set by a callback to end training, with a reason for <see cref="History.StopReason"/> (Keras's
     /// <c>model.stop_training = True</c>): from <see cref="Callback.OnEpochEnd"/>, no further epoch starts; from
     /// <see cref="Callback.OnBatchEnd"/>, the epoch takes no further step, and is validated and reported (its
-    /// <see cref="Callback.OnEpochEnd"/> called) over the steps it ran, as in Keras.
+    /// <see cref="Callback.OnEpochEnd"/> called) over the steps it ran, as in Keras; from
+    /// <see cref="Callback.OnTrainBegin"/> or <see cref="Callback.OnEpochBegin"/>, the epoch takes no step and is not
+    /// recorded (Keras runs one step of it first).
     /// </summary>
     /// <param name="reason">Why training stops.</param>
     /// <exception cref="ArgumentNullException"><paramref name="reason"/> is null (it left the history's stop reason empty).</exception>
@@ -154,6 +156,9 @@ public abstract class Callback
     public virtual void OnTrainInterrupted(TrainingContext context)
     {
     }
+
+    /// <summary>The full path (or path template) of the file the callback writes, or null: two callbacks of one training may not write the same one.</summary>
+    internal virtual string? FileWritten => null;
 
     /// <summary>
     /// Whether <see cref="OnBatchEnd"/> may read or change the model's weights, gradients or optimizer state (true by

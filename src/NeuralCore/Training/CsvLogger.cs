@@ -24,12 +24,16 @@ public sealed class CsvLogger : Callback
     private readonly string _path;
     private string[]? _columns;
 
+    // What the first row of a training does to the file before it appends: replace it, or end an unfinished last
+    // line. Deferred from OnTrainBegin, so that a training another callback then refuses leaves the file as it was.
+    private bool _replace, _endLine;
+
     /// <summary>Creates the logger.</summary>
     /// <param name="path">The CSV file; its folder is created if needed.</param>
     /// <param name="separator">The field separator (default a comma): any character but a letter, a digit, <c>.</c>, <c>-</c>, <c>+</c>, a quote or a line break.</param>
     /// <param name="append">
     /// Whether to append to an existing file (to resume a run), whose header must then name the same columns; otherwise
-    /// the file is replaced when training begins.
+    /// the file is replaced by the first epoch's row (a training refused before its first epoch leaves it as it was).
     /// </param>
     /// <exception cref="ArgumentException">The path is empty or the separator cannot separate numbers.</exception>
     public CsvLogger(string path, char separator = ',', bool append = false)
@@ -61,16 +65,23 @@ public sealed class CsvLogger : Callback
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        _columns = null;
-        if (InputFile.KindOf(_path) != FileKind.Missing)
+        (_columns, _replace, _endLine) = (null, false, false);
+        bool exists = InputFile.KindOf(_path) != FileKind.Missing;
+        if (exists)
         {
             // A directory was reported as "access denied", and a named pipe would block the training until read.
             InputFile.RequireRegular(_path, "CSV log");
+            // Writable, found before the first epoch rather than after it; opened without truncating.
+            using (new FileStream(_path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            {
+            }
+        }
+        else
+        {
+            AtomicFile.ProveWritable(_path, "CsvLogger's path");
         }
 
-        AtomicFile.RequireFolder(_path, "CsvLogger's path", folderMustExist: false);
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        if (Append && File.Exists(_path) && new FileInfo(_path).Length > 0)
+        if (Append && exists && new FileInfo(_path).Length > 0)
         {
             string[]? existing;
             using (var reader = new StreamReader(_path))
@@ -88,18 +99,16 @@ public sealed class CsvLogger : Callback
 
             _columns = existing;
 
-            // A run killed while writing a row may have left it without its line break; end it so rows stay apart.
-            using var stream = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            // A run killed while writing a row may have left it without its line break; ended before the first row.
+            using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             stream.Seek(-1, SeekOrigin.End);
-            if (stream.ReadByte() != '\n')
-            {
-                stream.WriteByte((byte)'\n');
-            }
+            _endLine = stream.ReadByte() != '\n';
         }
         else
         {
-            // Created now, so that a file that cannot be written is found before the first epoch, not after it.
-            File.WriteAllBytes(_path, []);
+            // Replaced by the first row, not now: a training refused by a later callback's check had emptied the log
+            // of the run before.
+            _replace = true;
         }
     }
 
@@ -137,11 +146,45 @@ public sealed class CsvLogger : Callback
         }
 
         text.Append(Separator).Append(metrics.Seconds.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-        using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        if (_endLine)
+        {
+            text.Insert(0, '\n');
+        }
+
+        if (_replace)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        }
+
+        using var stream = new FileStream(_path, _replace ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read);
+        (_replace, _endLine) = (false, false);
         byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
         stream.Write(bytes);
         stream.Flush(flushToDisk: true);
     }
+
+    /// <inheritdoc/>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public override void OnTrainEnd(TrainingContext context) => WriteHeaderIfNoRow(context);
+
+    /// <inheritdoc/>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public override void OnTrainInterrupted(TrainingContext context) => WriteHeaderIfNoRow(context);
+
+    // A training that ran but finished no epoch (stopped at its first step, or cancelled) still replaces the log of the
+    // run before, with its own header, as Keras's file is replaced when training begins.
+    private void WriteHeaderIfNoRow(TrainingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (_replace && context.ReportedValues.Count > 0)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            File.WriteAllText(_path, string.Join(Separator, Columns(context.ReportedValues)) + "\n");
+            _replace = false;
+        }
+    }
+
+    internal override string? FileWritten => _path;
 
     // Acts between epochs only.
     /// <inheritdoc/>

@@ -146,9 +146,13 @@ public sealed class EarlyStopping : Callback
                 : string.Create(CultureInfo.InvariantCulture, $"its best, {_best:G6} at epoch {BestEpoch}");
             // A NaN beside finite losses is a metric undefined on this data (the R² of one validation sample), not a
             // divergence.
-            string nan = double.IsFinite(metrics.Loss) && (metrics.ValidationLoss is not { } validationLoss || double.IsFinite(validationLoss))
-                ? "is NaN (undefined on this data, as the R² of a single sample; the losses are finite)"
-                : "is NaN (training diverged)";
+            // A NaN validation loss beside a finite training loss is the validation data's: the model's outputs on it
+            // overflow (inputs far larger than the training ones), which is not a divergence either.
+            string nan = !double.IsFinite(metrics.Loss)
+                ? "is NaN (training diverged)"
+                : metrics.ValidationLoss is { } validationLoss && !double.IsFinite(validationLoss)
+                    ? "is NaN (the validation loss is not finite while the training loss is: the model's outputs on the validation data overflow; check its inputs' scale against the training data's)"
+                    : "is NaN (undefined on this data, as the R² of a single sample; the losses are finite)";
             context.StopTraining(double.IsNaN(value)
                 ? string.Create(CultureInfo.InvariantCulture, $"early stopping: {Monitor} {nan} and has not improved for {_wait} epoch(s) after {best}")
                 : string.Create(CultureInfo.InvariantCulture, $"early stopping: {Monitor} did not improve for {_wait} epoch(s) after {best}"));

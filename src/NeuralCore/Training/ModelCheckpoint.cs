@@ -149,7 +149,8 @@ public sealed partial class ModelCheckpoint : Callback
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The training will not report the monitored value (with <see cref="SaveBestOnly"/>) or a value the path names.</exception>
-    /// <exception cref="IOException">The path names a folder, or a folder on it is a file.</exception>
+    /// <exception cref="IOException">The path names a folder, a folder on it is a file, or its folder takes no new files (a read-only file system).</exception>
+    /// <exception cref="UnauthorizedAccessException">Its folder is not writable.</exception>
     /// <exception cref="PathTooLongException">The file name is longer than 255 characters.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
@@ -196,7 +197,8 @@ public sealed partial class ModelCheckpoint : Callback
                 throw new IOException($"ModelCheckpoint's path '{path}' is a folder: a checkpoint must be a file (end the path with a file name such as model.ncm).");
             }
 
-            AtomicFile.RequireFolder(path, "ModelCheckpoint's path", folderMustExist: false);
+            // Writable now, rather than found after an epoch has trained (a read-only file system).
+            AtomicFile.ProveWritable(path, "ModelCheckpoint's path");
 
             string temporary = Path.GetFileName(AtomicFile.TemporaryBeside(path));
             longest = Encoding.UTF8.GetByteCount(temporary) > Encoding.UTF8.GetByteCount(longest) ? temporary : longest;
@@ -286,6 +288,8 @@ public sealed partial class ModelCheckpoint : Callback
         ModelFile.Save(context.Model, path, IncludeOptimizer);
         LastSavedPath = path;
     }
+
+    internal override string? FileWritten => Path.GetFullPath(_template);
 
     /// <summary>The path with its placeholders filled from the epoch, and <c>{batch}</c> from <paramref name="batch"/>.</summary>
     internal static string Format(string template, EpochMetrics metrics, int batch = 0) =>

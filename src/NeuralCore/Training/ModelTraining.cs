@@ -68,7 +68,7 @@ public static class ModelTraining
     /// <param name="labels">The <c>[count]</c> class labels, each in <c>[0, OutputSize)</c> (0 or 1 for one output).</param>
     /// <param name="options">The options; null for the defaults.</param>
     /// <returns>The per-epoch history.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or two callbacks write the same file (a <see cref="CsvLogger"/> and a <see cref="ModelCheckpoint"/> of one path).</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss (both shapes are named), or an option is invalid.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled; the model holds the weights after the last finished step.</exception>
     public static History Fit(this Sequential model, float[] inputs, int[] labels, FitOptions? options = null)
@@ -92,7 +92,7 @@ public static class ModelTraining
     /// <param name="targets">The <c>[count, OutputSize]</c> targets, row-major.</param>
     /// <param name="options">The options; null for the defaults.</param>
     /// <returns>The per-epoch history.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or two callbacks write the same file (a <see cref="CsvLogger"/> and a <see cref="ModelCheckpoint"/> of one path).</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss (both shapes are named), or an option is invalid.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled; the model holds the weights after the last finished step.</exception>
     public static History Fit(this Sequential model, float[] inputs, float[] targets, FitOptions? options = null)
@@ -116,7 +116,7 @@ public static class ModelTraining
     /// <param name="train">The training samples (and, with <see cref="FitOptions.ValidationSplit"/>, the validation tail).</param>
     /// <param name="options">The options; null for the defaults.</param>
     /// <returns>The per-epoch history.</returns>
-    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or two callbacks write the same file (a <see cref="CsvLogger"/> and a <see cref="ModelCheckpoint"/> of one path).</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss (both shapes are named), or an option is invalid.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled; the model holds the weights after the last finished step.</exception>
     public static History Fit(this Sequential model, Dataset train, FitOptions? options)
@@ -300,6 +300,18 @@ public static class ModelTraining
         // them between steps (Sequential.EnterPanelOrder); they are back in row-major order before anything else runs.
         bool panelOrder = !callbacks.Any(c => c.ReadsModelBetweenSteps);
 
+        // Two callbacks writing one file corrupt it: a CsvLogger appended its rows to the model a ModelCheckpoint had
+        // just replaced, and two loggers interleaved two headers and every row twice.
+        var writers = new Dictionary<string, Callback>(StringComparer.Ordinal);
+        foreach (Callback callback in callbacks)
+        {
+            if (callback.FileWritten is { } file && !writers.TryAdd(file, callback))
+            {
+                throw new InvalidOperationException(
+                    $"{writers[file].GetType().Name} and {callback.GetType().Name} both write '{file}', and would corrupt each other's file: give each its own path.");
+            }
+        }
+
         RunCallbacks(model, callbacks, CallbackEvent.TrainBegin, context);
 
         try
@@ -307,6 +319,12 @@ public static class ModelTraining
             for (int epoch = options.InitialEpoch + 1; epoch <= options.Epochs && !context.StopRequested; epoch++)
             {
                 RunCallbacks(model, callbacks, CallbackEvent.EpochBegin, context, epoch);
+                if (context.StopRequested)
+                {
+                    // Asked before the epoch's first step: it takes none, and is not recorded (it took one step, and
+                    // Keras's takes one too).
+                    break;
+                }
 
                 long start = Stopwatch.GetTimestamp();
                 if (options.Shuffle)

@@ -328,6 +328,71 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void A_fit_refused_before_its_first_step_leaves_the_csv_log_as_it_was()
+    {
+        // The logger emptied its file in OnTrainBegin, before a later callback's check refused the training.
+        var (model, data) = Setup();
+        string path = Path.Combine(_folder, "old.csv");
+        const string Old = "epoch,accuracy,loss,seconds\n1,0.5,0.7,1\n";
+        File.WriteAllText(path, Old);
+        Assert.Throws<InvalidOperationException>(() => model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [new CsvLogger(path), new EarlyStopping("val_loss")] }));
+        Assert.Equal(Old, File.ReadAllText(path));
+        Assert.Equal(0, model.EpochsTrained);
+
+        // A training that ran but finished no epoch still replaces the old log, with its own header (Keras's file is
+        // replaced when training begins).
+        History none = model.Fit(data, new FitOptions { Epochs = 2, Callbacks = [new CsvLogger(path), new StopAtEpochBegin(1)] });
+        Assert.Empty(none.Epochs);
+        Assert.Equal("epoch,accuracy,loss,seconds\n", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void Two_callbacks_writing_one_file_are_refused_before_training()
+    {
+        // A CsvLogger appended its rows to the model file a ModelCheckpoint had just replaced (which Load then refused
+        // as extended), two loggers wrote two headers and every row twice, and an every-epoch checkpoint overwrote a
+        // best-only one.
+        var (model, data) = Setup();
+        string path = Path.Combine(_folder, "same");
+        foreach (Callback[] pair in new[]
+        {
+            new Callback[] { new ModelCheckpoint(path, monitor: "loss"), new CsvLogger(path) },
+            [new CsvLogger(path), new CsvLogger(Path.Combine(_folder, "x", "..", "same"), append: true)],
+            [new ModelCheckpoint(path, monitor: "loss"), new ModelCheckpoint(path, monitor: "loss", saveBestOnly: true)],
+        })
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => model.Fit(data, new FitOptions { Epochs = 1, Callbacks = pair }));
+            Assert.Equal($"{pair[0].GetType().Name} and {pair[1].GetType().Name} both write '{path}', and would corrupt each other's file: give each its own path.", e.Message);
+        }
+
+        Assert.False(File.Exists(path));
+        Assert.Equal(0, model.EpochsTrained);
+    }
+
+    [Fact]
+    public void A_stop_asked_at_an_epochs_beginning_takes_no_step_of_it()
+    {
+        // The epoch still ran and was recorded.
+        var (model, data) = Setup(128);
+        History history = model.Fit(data, new FitOptions { Epochs = 3, BatchSize = 32, Callbacks = [new StopAtEpochBegin(2)] });
+        Assert.Single(history.Epochs);
+        Assert.Equal(4, model.Optimizer!.Iterations);
+        Assert.Equal(1, model.EpochsTrained);
+        Assert.Equal("stopped at the beginning of epoch 2", history.StopReason);
+    }
+
+    private sealed class StopAtEpochBegin(int stopAt) : Callback
+    {
+        public override void OnEpochBegin(int epoch, TrainingContext context)
+        {
+            if (epoch == stopAt)
+            {
+                context.StopTraining($"stopped at the beginning of epoch {epoch}");
+            }
+        }
+    }
+
+    [Fact]
     public void Checkpoint_and_csv_log_under_a_file_are_refused_before_training_naming_the_file()
     {
         // A checkpoint under a file trained a whole epoch, then failed with "The file '…/runs' already exists." (from
@@ -528,11 +593,13 @@ public sealed class CallbackTests : IDisposable
     }
 
     /// <summary>Drives an <see cref="EarlyStopping"/> with scripted val_loss values; returns the epoch it stopped at (0: none).</summary>
-    private static int StopsAt(EarlyStopping stopper, params double[] valLosses)
+    private static int StopsAt(EarlyStopping stopper, params double[] valLosses) => StopsAt(stopper, new History(), valLosses);
+
+    private static int StopsAt(EarlyStopping stopper, History history, params double[] valLosses)
     {
         var model = new Sequential(2, 4).Add(new Dense(4));
         model.Compile(new SoftmaxCrossEntropy(), new Sgd(0.1f));
-        var context = new TrainingContext(model, valLosses.Length, 1, 32, new History(), ["loss", "val_loss"]);
+        var context = new TrainingContext(model, valLosses.Length, 1, 32, history, ["loss", "val_loss"]);
         stopper.OnTrainBegin(context);
         for (int epoch = 1; epoch <= valLosses.Length && !context.StopRequested; epoch++)
         {
@@ -549,8 +616,11 @@ public sealed class CallbackTests : IDisposable
         // A NaN val_loss was read as "not reported" and Fit threw "EarlyStopping monitors 'val_loss', which this training
         // does not report". Keras counts it as no improvement: here it stops at epoch 4, the best being epoch 2.
         var stopper = new EarlyStopping("val_loss", patience: 2);
-        Assert.Equal(4, StopsAt(stopper, 1.0, 0.9, double.NaN, double.NaN, double.NaN));
+        var stopped = new History();
+        Assert.Equal(4, StopsAt(stopper, stopped, 1.0, 0.9, double.NaN, double.NaN, double.NaN));
         Assert.Equal(2, stopper.BestEpoch);
+        // The training loss stayed finite: the validation data's outputs overflow, which was called a divergence.
+        Assert.Contains("val_loss is NaN (the validation loss is not finite while the training loss is", stopped.StopReason, StringComparison.Ordinal);
 
         // The realistic case: one validation sample, whose R² is NaN (undefined), monitored by name.
         var random = new Random(3);
