@@ -64,6 +64,9 @@ public class LearningRateScheduleTests
     [InlineData(5, true, 0.1)]
     [InlineData(10, true, 0.05)]
     [InlineData(25, true, 0.025)]
+    // Past half a period: the staircase floors (17 / 10 is stair 1), where rounding would give stair 2.
+    [InlineData(17, true, 0.05)]
+    [InlineData(9, true, 0.1)]
     public void Exponential_decay_follows_keras(long step, bool staircase, double expected) =>
         Assert.Equal(expected, new ExponentialDecay(0.1f, 10, 0.5f, staircase).Rate(step), 7);
 
@@ -108,6 +111,38 @@ public class LearningRateScheduleTests
         Assert.Contains("val_loss", Assert.Throws<InvalidOperationException>(() =>
             missing.OnEpochEnd(new EpochMetrics(1, 1, double.NaN, null, null, 0), context)).Message, StringComparison.Ordinal);
         _ = (x, y);
+    }
+
+    [Fact]
+    public void Reduce_lr_on_plateau_waits_out_its_cooldown_and_forgets_its_best_between_trainings()
+    {
+        // The test above uses a cooldown of 1, which under Keras's counting gives the rates of no cooldown at all, so
+        // the cooldown could be removed without a test failing. On a flat loss with patience 1, Keras reduces at epoch 2,
+        // then its cooldown of 2 holds epochs 3 and 4 back (4 ends it and counts): 2, 4, 6; without cooldown, every epoch.
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        var sgd = new Sgd(1f);
+        model.Compile(new SoftmaxCrossEntropy(), sgd);
+        var plateau = new ReduceLROnPlateau("loss", factor: 0.5f, patience: 1, cooldown: 2);
+        List<float> Run(params double[] losses)
+        {
+            var rates = new List<float>();
+            var context = new TrainingContext(model, losses.Length, 1, 32, new History());
+            plateau.OnTrainBegin(context);
+            for (int epoch = 1; epoch <= losses.Length; epoch++)
+            {
+                plateau.OnEpochEnd(new EpochMetrics(epoch, losses[epoch - 1], double.NaN, null, null, 0), context);
+                rates.Add(sgd.LearningRate);
+            }
+
+            return rates;
+        }
+
+        Assert.Equal([1f, 0.5f, 0.5f, 0.25f, 0.25f, 0.125f], Run(1.0, 1.0, 1.0, 1.0, 1.0, 1.0));
+
+        // A second training with the same callback starts from no best, as Keras's on_train_begin resets it: losses all
+        // above the first training's best still improve on each other, and nothing is reduced.
+        sgd.LearningRate = 1f;
+        Assert.Equal([1f, 1f, 1f], Run(5.0, 4.0, 3.0));
     }
 
     [Fact]

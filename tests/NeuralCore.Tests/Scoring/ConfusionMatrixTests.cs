@@ -23,6 +23,11 @@ public class ConfusionMatrixTests
         Assert.Equal(4, matrix.Support(2));
         Assert.Equal((0, 1, 1L), matrix.MostConfused(1)[0]);
         Assert.Equal(3, matrix.MostConfused(10).Count);
+
+        // Largest count first, ties by true then predicted class, cut to the count asked (the order was untested).
+        var skewed = new ConfusionMatrix([0, 0, 0, 1, 1, 2, 2, 2, 2, 0], [1, 1, 2, 0, 2, 1, 1, 1, 0, 0], 3);
+        Assert.Equal([(2, 1, 3L), (0, 1, 2L), (0, 2, 1L), (1, 0, 1L), (1, 2, 1L), (2, 0, 1L)], skewed.MostConfused(10));
+        Assert.Equal([(2, 1, 3L), (0, 1, 2L)], skewed.MostConfused(2));
     }
 
     [Fact]

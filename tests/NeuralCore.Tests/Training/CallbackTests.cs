@@ -431,6 +431,14 @@ public sealed class CallbackTests : IDisposable
         string[] files = [.. Directory.GetFiles(Path.Combine(_folder, "all")).Select(Path.GetFileName).Order()!];
         Assert.Equal(4, files.Length);
         Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"model-03-{history.Epochs[2].ValidationLoss:0.000}.ncm"), files[2]);
+
+        // includeOptimizer: false saves what ModelFile.Save does without the optimizer's state (it was ignored untested).
+        string lean = Path.Combine(_folder, "lean.ncm"), reference = Path.Combine(_folder, "reference.ncm");
+        model.Fit(data, new FitOptions { Epochs = 5, InitialEpoch = 4, BatchSize = 64, Callbacks = [new ModelCheckpoint(lean, monitor: "loss", includeOptimizer: false)] });
+        ModelFile.Save(model, reference, includeOptimizer: false);
+        Assert.Equal(File.ReadAllBytes(reference), File.ReadAllBytes(lean));
+        ModelFile.Save(model, reference);
+        Assert.True(new FileInfo(lean).Length < new FileInfo(reference).Length);
     }
 
     [Fact]
@@ -608,6 +616,17 @@ public sealed class CallbackTests : IDisposable
         }
 
         return stopper.StoppedEpoch;
+    }
+
+    [Fact]
+    public void Early_stopping_used_for_a_second_training_starts_over()
+    {
+        // Keras's on_train_begin resets the best and the wait: a second Fit with the same callback, from a higher loss,
+        // must not stop at once against the first training's best.
+        var stopper = new EarlyStopping("val_loss", patience: 1);
+        Assert.Equal(2, StopsAt(stopper, 0.1, 0.2, 0.3));
+        Assert.Equal(0, StopsAt(stopper, 1.0, 0.9, 0.8));
+        Assert.Equal(3, stopper.BestEpoch);
     }
 
     [Fact]

@@ -522,6 +522,26 @@ public class FitTests
     }
 
     [Fact]
+    public void Each_epoch_draws_a_new_order()
+    {
+        // Two epochs of one Fit against the first epoch's order used twice (the count of epochs trained set back): the
+        // weights differ only if the second epoch drew another order (one order for every epoch went unnoticed).
+        var (x, y) = Blobs(64, 9);
+        var options = new FitOptions { Epochs = 1, BatchSize = 8 };
+        Sequential twoEpochs = Model(), sameOrderTwice = Model(), twoFits = Model();
+        twoEpochs.Fit(x, y, options with { Epochs = 2 });
+        sameOrderTwice.Fit(x, y, options);
+        sameOrderTwice.EpochsTrained = 0;
+        sameOrderTwice.Fit(x, y, options);
+        Assert.NotEqual(twoEpochs.Parameters.ToArray(), sameOrderTwice.Parameters.ToArray());
+
+        // The order follows the epochs trained, not the call: two Fits of one epoch are one Fit of two.
+        twoFits.Fit(x, y, options);
+        twoFits.Fit(x, y, options);
+        Assert.Equal(twoEpochs.Parameters.ToArray(), twoFits.Parameters.ToArray());
+    }
+
+    [Fact]
     public void Training_labels_of_one_class_are_warned_about()
     {
         // They trained to an accuracy of 1 with no word; a regression's targets and two classes give no warning.

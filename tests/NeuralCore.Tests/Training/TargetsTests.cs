@@ -260,6 +260,21 @@ public class TargetsTests
         sampleWeighted.Fit(Dataset.FromBytes(pixels, y, 2, 255f).WithSampleWeights(asSampleWeights), new FitOptions { Epochs = 3, BatchSize = 4 });
         Assert.Equal(onBytes.Parameters.ToArray(), sampleWeighted.Parameters.ToArray());
 
+        // One output of 0/1 targets (binary cross-entropy): a target above ½ is class 1 (untested, it could weight every
+        // sample as class 0).
+        float[] binary = [.. y.Select(label => label % 2 == 1 ? 1f : 0f)];
+        Sequential Binary()
+        {
+            var model = new Sequential(2, seed: 4).Add(new Dense(1));
+            model.Compile(new BinaryCrossentropy(fromLogits: true), new Adam(0.05f));
+            return model;
+        }
+
+        Sequential byClass = Binary(), bySample = Binary();
+        byClass.Fit(x, binary, new FitOptions { Epochs = 3, BatchSize = 4, ClassWeights = new Dictionary<int, float> { [1] = 5f } });
+        bySample.Fit(new Dataset(x, binary, 2, 1).WithSampleWeights([.. binary.Select(t => t > 0.5f ? 5f : 1f)]), new FitOptions { Epochs = 3, BatchSize = 4 });
+        Assert.Equal(bySample.Parameters.ToArray(), byClass.Parameters.ToArray());
+
         var ex = Assert.Throws<ArgumentException>(() =>
             a.Fit(x, y, new FitOptions { ClassWeights = classWeights, SampleWeights = asSampleWeights }));
         Assert.Contains("not both", ex.Message, StringComparison.Ordinal);
