@@ -91,14 +91,8 @@ public class LearningRateScheduleTests
         // Drive the callback with a scripted loss: improves, then plateaus.
         double[] losses = [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5];
         var plateau = new ReduceLROnPlateau("loss", factor: 0.5f, patience: 2, cooldown: 1, minLearningRate: 0.3f);
-        var rates = new List<float>();
+        List<float> rates = Rates(plateau, model, losses);
         var context = new TrainingContext(model, losses.Length, 1, 32, new History());
-        plateau.OnTrainBegin(context);
-        for (int epoch = 1; epoch <= losses.Length; epoch++)
-        {
-            plateau.OnEpochEnd(new EpochMetrics(epoch, losses[epoch - 1], double.NaN, null, null, 0), context);
-            rates.Add(sgd.LearningRate);
-        }
 
         // Epoch 4: two epochs without improvement -> 0.5. Epoch 5 ends the one-epoch cooldown, and Keras counts it once
         // the cooldown is over (its counter reaches 0 first), so epoch 6 is the second -> max(0.25, 0.3). Then the rate
@@ -123,19 +117,7 @@ public class LearningRateScheduleTests
         var sgd = new Sgd(1f);
         model.Compile(new SoftmaxCrossEntropy(), sgd);
         var plateau = new ReduceLROnPlateau("loss", factor: 0.5f, patience: 1, cooldown: 2);
-        List<float> Run(params double[] losses)
-        {
-            var rates = new List<float>();
-            var context = new TrainingContext(model, losses.Length, 1, 32, new History());
-            plateau.OnTrainBegin(context);
-            for (int epoch = 1; epoch <= losses.Length; epoch++)
-            {
-                plateau.OnEpochEnd(new EpochMetrics(epoch, losses[epoch - 1], double.NaN, null, null, 0), context);
-                rates.Add(sgd.LearningRate);
-            }
-
-            return rates;
-        }
+        List<float> Run(params double[] losses) => Rates(plateau, model, losses);
 
         Assert.Equal([1f, 0.5f, 0.5f, 0.25f, 0.25f, 0.125f], Run(1.0, 1.0, 1.0, 1.0, 1.0, 1.0));
 
@@ -143,6 +125,21 @@ public class LearningRateScheduleTests
         // above the first training's best still improve on each other, and nothing is reduced.
         sgd.LearningRate = 1f;
         Assert.Equal([1f, 1f, 1f], Run(5.0, 4.0, 3.0));
+    }
+
+    // One training of the callback on scripted epoch losses: the rate after each epoch.
+    private static List<float> Rates(ReduceLROnPlateau plateau, Sequential model, double[] losses)
+    {
+        var rates = new List<float>();
+        var context = new TrainingContext(model, losses.Length, 1, 32, new History());
+        plateau.OnTrainBegin(context);
+        for (int epoch = 1; epoch <= losses.Length; epoch++)
+        {
+            plateau.OnEpochEnd(new EpochMetrics(epoch, losses[epoch - 1], double.NaN, null, null, 0), context);
+            rates.Add(model.Optimizer!.LearningRate);
+        }
+
+        return rates;
     }
 
     [Fact]
