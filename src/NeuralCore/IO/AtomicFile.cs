@@ -127,7 +127,8 @@ public static class AtomicFile
     /// <param name="folderMustExist">Whether the folder must exist (false where the writer creates it).</param>
     /// <exception cref="IOException">A folder on the path is a file.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder must exist and does not.</exception>
-    internal static void RequireFolder(string path, string what, bool folderMustExist)
+    /// <returns>The nearest folder on the path that exists (the file's own folder when it does), or null if none does.</returns>
+    internal static string? RequireFolder(string path, string what, bool folderMustExist)
     {
         string full = Path.GetFullPath(path);
         string? folder = Path.GetDirectoryName(full), existing = folder;
@@ -154,6 +155,8 @@ public static class AtomicFile
                 throw new DirectoryNotFoundException($"{what} '{path}' cannot be written: its folder '{folder}' does not exist.");
             }
         }
+
+        return existing;
     }
 
     /// <summary>
@@ -168,16 +171,9 @@ public static class AtomicFile
     /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
     internal static void ProveWritable(string path, string what)
     {
-        RequireFolder(path, what, folderMustExist: false);
-        string full = Path.GetFullPath(path);
-        string? folder = Path.GetDirectoryName(full);
-        while (folder is not null && !Directory.Exists(folder))
-        {
-            folder = Path.GetDirectoryName(folder);
-        }
-
+        string? folder = RequireFolder(path, what, folderMustExist: false);
         // A short name: the folder's writability is proved, not the file name's length (a caller checks that itself).
-        string probe = TemporaryBeside(Path.Combine(folder ?? Path.GetPathRoot(full)!, "w"));
+        string probe = TemporaryBeside(Path.Combine(folder ?? Path.GetPathRoot(Path.GetFullPath(path))!, "w"));
         try
         {
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None))
