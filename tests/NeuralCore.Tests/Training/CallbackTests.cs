@@ -370,6 +370,41 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void Outputs_in_a_folder_that_takes_no_new_files_are_refused_before_the_first_step()
+    {
+        // A checkpoint in a read-only folder was found only when the first epoch had trained and tried to save.
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string folder = Path.Combine(_folder, "readonly");
+        Directory.CreateDirectory(folder);
+        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        try
+        {
+            foreach (Callback callback in new Callback[] { new ModelCheckpoint(Path.Combine(folder, "sub", "m.ncm"), monitor: "loss"), new CsvLogger(Path.Combine(folder, "h.csv")) })
+            {
+                var (model, data) = Setup(40);
+                bool ran = IO.FileAccessOverride.RunWithoutIt(() =>
+                {
+                    var e = Assert.Throws<UnauthorizedAccessException>(() => model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [callback] }));
+                    Assert.StartsWith($"{callback.GetType().Name}'s path '", e.Message, StringComparison.Ordinal);
+                    Assert.Contains($"cannot be written: the folder '{folder}' does not allow new files", e.Message, StringComparison.Ordinal);
+                });
+                Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
+                Assert.Equal(0, model.EpochsTrained);
+            }
+
+            Assert.Empty(Directory.GetFileSystemEntries(folder));
+        }
+        finally
+        {
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    [Fact]
     public void A_stop_asked_at_an_epochs_beginning_takes_no_step_of_it()
     {
         // The epoch still ran and was recorded.
