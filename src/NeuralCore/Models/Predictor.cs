@@ -1,3 +1,4 @@
+using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 
@@ -81,6 +82,7 @@ public sealed class Predictor
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
     /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
+    /// <exception cref="InvalidOperationException">An output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch)
     {
         Predict(inputs, predictions, batch, checkFinite: true);
@@ -91,12 +93,31 @@ public sealed class Predictor
         Sequential.CheckPredictions(predictions, batch, OutputSize);
         Sequential.InferLayers(_layers, _fusedRelu, _frozen, inputs, predictions, batch, checkFinite);
         _loss?.ToPredictions(predictions, predictions, batch, OutputSize);
+        Sequential.CheckOutputsFinite(predictions[..(batch * OutputSize)], OutputSize, 0, this, static p => p.ParametersFinite());
+    }
+
+    // Whether the copies of the parameters are all finite, for the message of an output that is not.
+    private bool ParametersFinite()
+    {
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            bool finite = _frozen[i] is { } frozen
+                ? Elementwise.IndexOfNonFinite(frozen.Weights.Values) < 0 && Elementwise.IndexOfNonFinite(frozen.Bias) < 0
+                : _layers[i] is not Layer layer || Elementwise.IndexOfNonFinite(layer.ParameterStorage.Span) < 0;
+            if (!finite)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The prediction for one sample (see <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>).</summary>
     /// <param name="sample">The <c>[InputSize]</c> sample.</param>
     /// <returns>The <c>[OutputSize]</c> prediction.</returns>
     /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features, or one of them is NaN or infinite.</exception>
+    /// <exception cref="InvalidOperationException">An output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public float[] Predict(ReadOnlySpan<float> sample)
     {
         if (sample.Length != InputSize)
@@ -120,6 +141,10 @@ public sealed class Predictor
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
     /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
-    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
+    /// <exception cref="InvalidOperationException">An output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
+    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    {
         Sequential.InferLayers(_layers, _fusedRelu, _frozen, inputs, outputs, batch, checkFinite: true);
+        Sequential.CheckOutputsFinite(outputs[..(batch * OutputSize)], OutputSize, 0, this, static p => p.ParametersFinite());
+    }
 }

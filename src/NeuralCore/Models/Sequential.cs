@@ -1562,7 +1562,7 @@ public sealed class Sequential : IArenaOwner
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
     /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
-    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it, or an output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch) =>
         Predict(inputs, predictions, batch, checkFinite: true);
 
@@ -1570,13 +1570,35 @@ public sealed class Sequential : IArenaOwner
     /// <see cref="Predict(ReadOnlySpan{float}, Span{float}, int)"/>, with the finiteness check left to a caller that
     /// checked all of its samples at once (so that a bad value is named by its row in the caller's data, not the chunk's).
     /// </summary>
-    internal void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch, bool checkFinite)
+    internal void Predict(ReadOnlySpan<float> inputs, Span<float> predictions, int batch, bool checkFinite, int firstRow = 0)
     {
         using ReadScope read = EnterRead(nameof(Predict));
         CheckPredictions(predictions, batch, OutputSize);
         Infer(inputs, predictions, batch, checkFinite);
         Loss?.ToPredictions(predictions, predictions, batch, OutputSize);
+        CheckOutputsFinite(predictions[..(batch * OutputSize)], OutputSize, firstRow, this, static model => model.ParametersFinite);
     }
+
+    /// <summary>
+    /// Throws when a prediction or output of finite inputs is NaN or infinite: the weights overflow on that input (or
+    /// are not all finite), and a value returned anyway would pass a silent NaN on (a softmax of logits near 3e38 gave
+    /// rows of NaN probabilities). <paramref name="firstRow"/> numbers the span's first row among the caller's samples;
+    /// <paramref name="parametersFinite"/> is asked only for the message.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An output is NaN or infinite (named by its sample and value).</exception>
+    internal static void CheckOutputsFinite<TOwner>(ReadOnlySpan<float> outputs, int width, int firstRow, TOwner owner, Func<TOwner, bool> parametersFinite)
+    {
+        int bad = Elementwise.IndexOfNonFinite(outputs);
+        if (bad >= 0)
+        {
+            throw new InvalidOperationException(NonFiniteOutput(firstRow + (bad / width), outputs[bad], parametersFinite(owner), " although the sample is finite"));
+        }
+    }
+
+    /// <summary>The message for an output that is not finite: which sample, what value (then <paramref name="consequence"/>), and what to do about it.</summary>
+    internal static string NonFiniteOutput(long sample, float value, bool parametersFinite, string consequence) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"The model's output for sample {sample} is {value}{consequence}: its weights overflow on this input{(parametersFinite ? "" : " (they are not all finite)")}. Train it again with a lower learning rate, or check the inputs' scale.");
 
     /// <summary>Checks a predictions span before a forward pass, so that its own name is the one reported.</summary>
     internal static void CheckPredictions(Span<float> predictions, int batch, int outputs)
@@ -1589,7 +1611,7 @@ public sealed class Sequential : IArenaOwner
     /// <param name="sample">The <c>[InputSize]</c> sample.</param>
     /// <returns>The <c>[OutputSize]</c> prediction.</returns>
     /// <exception cref="ArgumentException"><paramref name="sample"/> does not have <see cref="InputSize"/> features, or one of them is NaN or infinite.</exception>
-    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it, or an output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public float[] Predict(ReadOnlySpan<float> sample)
     {
         using ReadScope read = EnterRead(nameof(Predict));
@@ -1615,9 +1637,13 @@ public sealed class Sequential : IArenaOwner
     /// <exception cref="ArgumentException">A span is shorter than its shape, or an input is NaN or infinite (named by its row and column).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative, or too large for one activation buffer.</exception>
     /// <exception cref="InsufficientMemoryException">The batch's activation buffers need more memory than the process may use.</exception>
-    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it.</exception>
-    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch) =>
-        Infer(inputs, outputs, batch, checkFinite: true);
+    /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it, or an output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
+    public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
+    {
+        using ReadScope read = EnterRead(nameof(Infer));
+        InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch, checkFinite: true);
+        CheckOutputsFinite(outputs[..(batch * OutputSize)], OutputSize, 0, this, static model => model.ParametersFinite);
+    }
 
     /// <summary><see cref="Infer(ReadOnlySpan{float}, Span{float}, int)"/>; <paramref name="checkFinite"/> false for inputs already checked (a <see cref="Data.Dataset"/>'s, or a caller's whole span).</summary>
     internal void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch, bool checkFinite)

@@ -811,7 +811,7 @@ public static class ModelTraining
     /// <exception cref="ArgumentException">The samples do not have the model's input size.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive or so large that one pass's buffers are more than an array holds, or <c>Count·OutputSize</c> predictions are more than one array holds.</exception>
     /// <exception cref="InsufficientMemoryException">The predictions need more memory than the process may use.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model, or an output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public static float[] Predict(this Sequential model, Dataset data, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -834,6 +834,8 @@ public static class ModelTraining
             {
                 loss.ToPredictions(outputs, destination, n, width);
             }
+
+            Sequential.CheckOutputsFinite(destination, width, first, model, static m => m.ParametersFinite);
         });
         return predictions;
     }
@@ -851,7 +853,7 @@ public static class ModelTraining
     /// <exception cref="ArgumentException"><paramref name="inputs"/> does not hold exactly <c>count·InputSize</c> values, or one of them is NaN or infinite.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or <paramref name="batchSize"/> not positive or so large that one pass's buffers are more than an array holds, or <c>count·OutputSize</c> predictions are more than one array holds.</exception>
     /// <exception cref="InsufficientMemoryException">The predictions need more memory than the process may use.</exception>
-    /// <exception cref="InvalidOperationException">Another thread is training the model.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is training the model, or an output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public static float[] Predict(this Sequential model, ReadOnlySpan<float> inputs, int count, int batchSize = 1000)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -865,7 +867,7 @@ public static class ModelTraining
         for (int first = 0; first < count; first += chunk)
         {
             int n = Math.Min(chunk, count - first);
-            model.Predict(inputs.Slice(first * features, n * features), predictions.AsSpan(first * outputs, n * outputs), n, checkFinite: false);
+            model.Predict(inputs.Slice(first * features, n * features), predictions.AsSpan(first * outputs, n * outputs), n, checkFinite: false, firstRow: first);
         }
 
         return predictions;
@@ -954,8 +956,7 @@ public static class ModelTraining
         {
             if (float.IsNaN(outputs[(r * width) + (width > 1 ? classes[r] : 0)]))
             {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"The model's output for sample {first + r} is NaN, so it has no class: its weights overflow on this input{(model.ParametersFinite ? "" : " (they are not all finite)")}. Train it again with a lower learning rate, or check the inputs' scale."));
+                throw new InvalidOperationException(Sequential.NonFiniteOutput(first + r, float.NaN, model.ParametersFinite, ", so it has no class"));
             }
         }
     }

@@ -80,4 +80,48 @@ public class PredictArgumentTests
             Check.AvailableMemoryOverride.Value = 0;
         }
     }
+
+    [Fact]
+    public void Finite_inputs_whose_outputs_overflow_are_refused_by_sample_not_returned_as_NaN()
+    {
+        // Features near 3e38 are finite, so the input check lets them through; their sums overflowed to infinities and the
+        // softmax returned rows of NaN probabilities with no word (PredictClasses alone refused them).
+        var model = new Sequential(2, seed: 1).Add(new Dense(4)).Add(new Relu()).Add(new Dense(3));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd());
+        float[] x = new float[2 * 40];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = 0.01f * (i % 7);
+        }
+
+        // Finite weights of 1: the first layer's sums for the two features of 3e38 are 6e38, past float's 3.4e38.
+        model.Layers[0].Parameters.Span.Fill(1f);
+        x[2 * 37] = x[(2 * 37) + 1] = 3e38f;
+        const string Cause = "although the sample is finite: its weights overflow on this input. Train it again with a lower learning rate, or check the inputs' scale.";
+
+        var ex = Assert.Throws<InvalidOperationException>(() => model.Predict(x, 40, batchSize: 16));
+        Assert.StartsWith("The model's output for sample 37 is NaN " + Cause, ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<InvalidOperationException>(() => model.Predict(new Dataset(x, new int[40], 2), batchSize: 16));
+        Assert.StartsWith("The model's output for sample 37 is NaN " + Cause, ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<InvalidOperationException>(() => model.Predict(x.AsSpan(2 * 37, 2)));
+        Assert.StartsWith("The model's output for sample 0 is NaN " + Cause, ex.Message, StringComparison.Ordinal);
+
+        // The raw outputs (logits) overflow to infinities before any softmax.
+        float[] outputs = new float[40 * 3];
+        ex = Assert.Throws<InvalidOperationException>(() => model.Infer(x, outputs, 40));
+        Assert.Matches("^The model's output for sample 37 is (NaN|-?∞) although the sample is finite", ex.Message);
+
+        Predictor predictor = model.CreatePredictor();
+        float[] predictions = new float[40 * 3];
+        ex = Assert.Throws<InvalidOperationException>(() => predictor.Predict(x, predictions, 40));
+        Assert.StartsWith("The model's output for sample 37 is NaN " + Cause, ex.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => predictor.Infer(x, outputs, 40));
+
+        // A weight that is not finite is named as the likelier cause; the samples before the bad one are served as before.
+        model.Layers[0].Parameters.Span[0] = float.PositiveInfinity;
+        ex = Assert.Throws<InvalidOperationException>(() => model.Predict(x, 40));
+        Assert.Contains("its weights overflow on this input (they are not all finite)", ex.Message, StringComparison.Ordinal);
+        model.Layers[0].Parameters.Span[0] = 1f;
+        Assert.All(model.Predict(x.AsSpan(0, 2 * 37), 37), p => Assert.True(float.IsFinite(p)));
+    }
 }
