@@ -191,8 +191,46 @@ public sealed class Sequential : IArenaOwner
         _loopStepsRowMajor = _loopStepsSinceRead = 0;
         _loopWait = TrainingLoop.StepsBeforePanelOrder;
         _loop = ++_loopsBegun;
+        Volatile.Write(ref _loopThread, Thread.CurrentThread);
         return new TrainingLoop(this, _loop);
     }
+
+    // The thread that began the loop holding the model, else null.
+    private Thread? _loopThread;
+    private readonly Lock _abandonGate = new();
+
+    /// <summary>Whether the loop numbered <paramref name="loop"/> still holds the model (not disposed, not ended as abandoned).</summary>
+    internal bool HoldsLoop(long loop) => Volatile.Read(ref _loop) == loop;
+
+    /// <summary>
+    /// Ends the loop holding the model when the thread that began it has ended without disposing it, and says whether
+    /// it did: no one could dispose it any more (<see cref="TrainingLoop.Dispose"/> must run on that thread), the model
+    /// stayed held with a message blaming "another thread" that no longer ran, and the ended thread's id may be handed
+    /// to a new thread, which the model would then have taken for the loop's own. Ended as its Dispose would have ended
+    /// it (the weights row-major, the model released); the ended thread runs no step, so nothing races with that.
+    /// </summary>
+    private bool EndAbandonedLoop()
+    {
+        Thread? owner = Volatile.Read(ref _loopThread);
+        if (owner is null || owner.IsAlive)
+        {
+            return false;
+        }
+
+        lock (_abandonGate)
+        {
+            if (!ReferenceEquals(_loopThread, owner))
+            {
+                return true;
+            }
+
+            EndTrainingLoop(_loop);
+            return true;
+        }
+    }
+
+    // Whether this thread holds the model by an id that an ended loop's thread had (ids are handed out again).
+    private bool HoldsByReusedId() => _loopThread is { } owner && !ReferenceEquals(owner, Thread.CurrentThread);
 
     // The number of the loop that holds the model (BeginTrainingLoop), else 0 (the caller owns the loop, not the model);
     // the steps it has run row-major in a row since it began or since a read put the weights back; how many such steps
@@ -215,6 +253,7 @@ public sealed class Sequential : IArenaOwner
         }
 
         ExitPanelOrder();
+        Volatile.Write(ref _loopThread, null);
         _loop = 0;
         ExitTraining();
     }
@@ -383,6 +422,11 @@ public sealed class Sequential : IArenaOwner
     {
         int me = Environment.CurrentManagedThreadId;
         int holder = Volatile.Read(ref TrainingThread);
+        if (holder != 0 && (holder != me || HoldsByReusedId()) && EndAbandonedLoop())
+        {
+            holder = Volatile.Read(ref TrainingThread);
+        }
+
         if (holder == me && reentrant)
         {
             return false;
@@ -476,6 +520,12 @@ public sealed class Sequential : IArenaOwner
         }
 
         bool counted = false;
+        int holder = Volatile.Read(ref TrainingThread);
+        if (holder != 0 && (holder != Environment.CurrentManagedThreadId || HoldsByReusedId()))
+        {
+            EndAbandonedLoop();
+        }
+
         if (Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId)
         {
             // Counted first, checked after: a training takes the model first and reads the count after (EnterTraining),
@@ -529,7 +579,7 @@ public sealed class Sequential : IArenaOwner
     // message is composed only when thrown, so that a read allocates nothing.
     private void RequireRowMajor(string operation, object? component)
     {
-        if (Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId)
+        if (Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId || (HoldsByReusedId() && EndAbandonedLoop()))
         {
             return;
         }

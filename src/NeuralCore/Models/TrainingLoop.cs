@@ -31,7 +31,8 @@ namespace NeuralCore.Models;
 /// The loop holds the model as <c>Fit</c> does: another thread's training, <c>Predict</c>, <c>Evaluate</c>,
 /// <c>ModelFile.Save</c> and ONNX export are refused until it ends (views of the model, its layers and the optimizer's
 /// state read from another thread are not refused, and may show the products' order), and <c>Fit</c>, <c>Compile</c>
-/// and a second loop are refused inside it. A loop never disposed keeps the model held, so begin it with
+/// and a second loop are refused inside it. A loop never disposed keeps the model held while its thread lives (once
+/// that thread has ended, the next call on the model from any thread ends the loop as <see cref="Dispose"/> would), so begin it with
 /// <c>using</c>; and since it must be disposed on the thread that began it, do not <c>await</c> inside it (a continuation on another thread would make <see cref="Dispose"/> throw and hide the
 /// body's own exception). A loss and optimizer that do not allow the layout (a custom optimizer,
 /// <see cref="Optimizers.Optimizer.ClipNorm"/> or <see cref="Optimizers.Optimizer.GlobalClipNorm"/>, a first layer that
@@ -84,8 +85,10 @@ public sealed class TrainingLoop : IDisposable
     /// <exception cref="InvalidOperationException">Called from another thread than the one that began the loop.</exception>
     public void Dispose()
     {
-        if (_disposed)
+        if (_disposed || !Model.HoldsLoop(_number))
         {
+            // Also a loop the model ended because its thread had ended without disposing it: nothing is left to end.
+            _disposed = true;
             return;
         }
 

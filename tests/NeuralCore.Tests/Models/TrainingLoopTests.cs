@@ -419,6 +419,48 @@ public class TrainingLoopTests
         model.Fit(dataset, new FitOptions { Epochs = 1, BatchSize = Batch });
     }
 
+    [Fact]
+    public void A_loop_whose_thread_ended_without_disposing_it_is_ended_by_the_next_call()
+    {
+        // No one could dispose such a loop (Dispose must run on its thread): the model stayed held for good, and every call
+        // was refused saying that another thread trained it.
+        (float[] x, int[] y) = Data(1);
+        Sequential model = Build(() => new Adam());
+        Sequential twin = Build(() => new Adam());
+        TrainingLoop? loop = null;
+        var worker = new Thread(() =>
+        {
+            loop = model.BeginTrainingLoop();
+            for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
+            {
+                model.TrainStep(x, y, Batch);
+            }
+        });
+        worker.Start();
+        worker.Join();
+        Assert.True(model.IsInPanelOrder);
+        for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
+        {
+            twin.TrainStep(x, y, Batch);
+        }
+
+        // The next call ends the loop as its Dispose would have: the weights row-major, those of the same steps without it.
+        float[] prediction = model.Predict(x.AsSpan(0, Features));
+        Assert.False(model.IsInPanelOrder);
+        Assert.Equal(twin.Predict(x.AsSpan(0, Features)), prediction);
+        Assert.Equal(twin.Parameters.ToArray(), model.Parameters.ToArray());
+
+        // The model is free for training on any thread, and the ended loop's Dispose, from here, has nothing left to end.
+        model.TrainStep(x, y, Batch);
+        loop!.Dispose();
+        using (TrainingLoop again = model.BeginTrainingLoop())
+        {
+            model.TrainStep(x, y, Batch);
+        }
+
+        model.Fit(new NeuralCore.Data.Dataset(x, y, Features), new FitOptions { Epochs = 1, BatchSize = Batch });
+    }
+
     private static string? Record(Action action)
     {
         try
