@@ -39,14 +39,20 @@ public static class OnnxImport
     /// <summary>The largest ONNX file <see cref="Load"/> reads: 1 GiB, as for model files.</summary>
     public const long MaxFileBytes = 1L << 30;
 
+    /// <summary>
+    /// The newest version of the standard operators a file may declare: 26 (ONNX 1.21), the newest whose definitions of
+    /// the operators read here were checked; a later one is refused, since it may give one of them a new meaning.
+    /// </summary>
+    public const int MaxOpset = 26;
+
     /// <summary>Reads the ONNX model in <paramref name="path"/>.</summary>
     /// <param name="path">An ONNX file.</param>
     /// <returns>The model, with the file's weights; compile it to train it further.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket.</exception>
-    /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, names two initializers alike, its tensors do not fit its graph, or a weight or bias is NaN or infinite (the message names the tensor and index).</exception>
-    /// <exception cref="NotSupportedException">The graph is not a chain of the operators above (the message names the node), or its layers would hold more parameters than one array.</exception>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, declares no opset of the standard operators, names two initializers alike, its tensors do not fit its graph, or a weight or bias is NaN or infinite (the message names the tensor and index).</exception>
+    /// <exception cref="NotSupportedException">The graph is not a chain of the operators above (the message names the node), its opset is before 7 or after <see cref="MaxOpset"/>, or its layers would hold more parameters than one array.</exception>
     /// <exception cref="InsufficientMemoryException">Its layers' parameters would not fit in the memory available (checked before any is allocated).</exception>
     public static Sequential Load(string path)
     {
@@ -81,8 +87,8 @@ public static class OnnxImport
     /// <param name="name">The name used in error messages.</param>
     /// <returns>The model.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, name two initializers alike, or its tensors do not fit its graph.</exception>
-    /// <exception cref="NotSupportedException">The graph is not a chain of the supported operators, or its layers would hold more parameters than one array.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, declare no opset of the standard operators, name two initializers alike, or its tensors do not fit its graph.</exception>
+    /// <exception cref="NotSupportedException">The graph is not a chain of the supported operators, its opset is before 7 or after <see cref="MaxOpset"/>, or its layers would hold more parameters than one array.</exception>
     /// <exception cref="InsufficientMemoryException">Its layers' parameters would not fit in the memory available.</exception>
     public static Sequential FromOnnx(byte[] bytes, string name = "model.onnx")
     {
@@ -108,9 +114,19 @@ public static class OnnxImport
         public Sequential Read()
         {
             GraphProto graph = model.Graph ?? throw Invalid("it has no graph");
-            if (model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx") is { Version: < 7 } old)
+            OperatorSetIdProto opset = model.OpsetImport.FirstOrDefault(o => o.Domain is "" or "ai.onnx")
+                ?? throw Invalid("it declares no version of the standard operators (no opset_import for the domain \"\"), which every ONNX model must");
+            if (opset.Version < 7)
             {
-                throw new NotSupportedException(Names.Printable($"{file}: opset {old.Version} is older than this reader supports (7 or later)."));
+                throw new NotSupportedException(Names.Printable($"{file}: opset {opset.Version} is older than this reader supports (7 or later)."));
+            }
+
+            if (opset.Version > MaxOpset)
+            {
+                // A later opset may give an operator this reader knows a new meaning, which would be read with the old one
+                // (as Softmax's axis changed at 13); ONNX Runtime refuses opsets past its own newest likewise.
+                throw new NotSupportedException(Names.Printable(
+                    $"{file}: opset {opset.Version} is newer than this reader knows (7 to {MaxOpset}, ONNX 1.21); export the model at opset {MaxOpset} or earlier (torch.onnx.export's opset_version)."));
             }
 
             foreach (TensorProto tensor in graph.Initializer)

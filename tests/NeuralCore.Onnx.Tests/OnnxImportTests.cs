@@ -304,6 +304,40 @@ public sealed class OnnxImportTests : IDisposable
     }
 
     [Theory]
+    [InlineData(6, "opset 6 is older than this reader supports (7 or later)")]
+    [InlineData(OnnxImport.MaxOpset + 1, "opset 27 is newer than this reader knows (7 to 26, ONNX 1.21); export the model at opset 26 or earlier")]
+    [InlineData(0, "it declares no version of the standard operators")]
+    public void A_file_of_an_opset_the_reader_does_not_know_is_refused_by_its_version(int version, string message)
+    {
+        // A later opset was read as if its operators meant what they mean now, and a file declaring none was read too.
+        var model = new Sequential(4, seed: 3).Add(new Dense(3)).Add(new Relu()).Add(new Dense(2));
+        ModelProto proto = ModelProto.Parser.ParseFrom(model.ToOnnx());
+        OperatorSetIdProto opset = proto.OpsetImport.Single(o => o.Domain is "" or "ai.onnx");
+        if (version == 0)
+        {
+            proto.OpsetImport.Remove(opset);
+        }
+        else
+        {
+            opset.Version = version;
+        }
+
+        Exception e = Assert.ThrowsAny<Exception>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "other.onnx"));
+        Assert.IsType(version == 0 ? typeof(InvalidDataException) : typeof(NotSupportedException), e);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+
+        // The newest opset it knows reads as the one written.
+        opset.Version = OnnxImport.MaxOpset;
+        if (version == 0)
+        {
+            proto.OpsetImport.Add(opset);
+        }
+
+        float[] input = [0.5f, -1f, 2f, 0.25f];
+        Assert.Equal(model.Predict(input), OnnxImport.FromOnnx(proto.ToByteArray(), "newest.onnx").Predict(input));
+    }
+
+    [Theory]
     [InlineData("norm/mean", new long[] { 3, 1 }, false)]
     [InlineData("norm/std", new long[] { 3, 1 }, false)]
     [InlineData("norm/mean", new long[] { 1, 1, 3 }, false)]
