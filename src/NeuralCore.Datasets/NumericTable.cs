@@ -280,13 +280,13 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
         if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value)
             && !(decimalComma && field.Count(',') == 1 && !field.Contains('.') && TryDecimalComma(field, out value)))
         {
-            throw new InvalidDataException($"{Where(name, line, lastLine)}, field {column + 1}: '{field.ToString()}' is not a number.");
+            throw new InvalidDataException($"{Where(name, line, lastLine)}, field {column + 1}: {TextTable.Quote(field)} is not a number.");
         }
 
         if (!float.IsFinite(value))
         {
             throw new InvalidDataException(
-                $"{Where(name, line, lastLine)}, field {column + 1}: '{field.ToString()}' is not a finite float32 (a missing value, an infinity, or beyond ±3.4E+38): fill in or remove it first.");
+                $"{Where(name, line, lastLine)}, field {column + 1}: {TextTable.Quote(field)} is not a finite float32 (a missing value, an infinity, or beyond ±3.4E+38): fill in or remove it first.");
         }
 
         return value;

@@ -198,7 +198,7 @@ public sealed class TableEncoder
         RequireColumns(table, options.Ignore, nameof(options.Ignore));
         if (options.Categorical.FirstOrDefault(options.Ignore.Contains) is { } both)
         {
-            throw new ArgumentException($"Column '{both}' is in both TableEncoderOptions.Categorical and Ignore; keep it in one.", nameof(options));
+            throw new ArgumentException($"Column {TextTable.Quote(both)} is in both TableEncoderOptions.Categorical and Ignore; keep it in one.", nameof(options));
         }
 
         if (label is not null)
@@ -207,7 +207,7 @@ public sealed class TableEncoder
             if (options.Ignore.Contains(label))
             {
                 throw new ArgumentException(
-                    $"The label column '{label}' is also in TableEncoderOptions.Ignore: the column to predict cannot be left out; remove it from TableEncoderOptions.Ignore, or choose another label.",
+                    $"The label column {TextTable.Quote(label)} is also in TableEncoderOptions.Ignore: the column to predict cannot be left out; remove it from TableEncoderOptions.Ignore, or choose another label.",
                     nameof(label));
             }
 
@@ -224,7 +224,7 @@ public sealed class TableEncoder
                     _ => "a label of words is read as classes already; remove it from TableEncoderOptions.Categorical",
                 };
                 throw new ArgumentException(
-                    $"The label column '{label}' is also in TableEncoderOptions.Categorical, which lists features to one-hot encode, and the label is not a feature: {advice}.",
+                    $"The label column {TextTable.Quote(label)} is also in TableEncoderOptions.Categorical, which lists features to one-hot encode, and the label is not a feature: {advice}.",
                     nameof(label));
             }
         }
@@ -245,7 +245,7 @@ public sealed class TableEncoder
 
             if (name.Length > MaxTextLength)
             {
-                throw new ArgumentException($"Column '{name[..40]}…' has a name of {name.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(table));
+                throw new ArgumentException($"Column '{Configuration.Names.Printable(name[..40])}…' has a name of {name.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(table));
             }
 
             EncodedColumn column = !forced.Contains(name) && Numeric(table, c, missing, numbers, options.DecimalSeparator, label: false)
@@ -256,7 +256,7 @@ public sealed class TableEncoder
             if (offset > MaxFeatures)
             {
                 throw new ArgumentException(
-                    $"The columns up to '{name}' already make {offset} features, more than the {MaxFeatures} an encoder makes; leave out identifier or free-text columns (TableEncoderOptions.Ignore).", nameof(table));
+                    $"The columns up to {TextTable.Quote(name)} already make {offset} features, more than the {MaxFeatures} an encoder makes; leave out identifier or free-text columns (TableEncoderOptions.Ignore).", nameof(table));
             }
         }
 
@@ -272,7 +272,7 @@ public sealed class TableEncoder
         {
             if (label.Length > MaxTextLength)
             {
-                throw new ArgumentException($"The label column '{label[..40]}…' has a name of {label.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(label));
+                throw new ArgumentException($"The label column '{Configuration.Names.Printable(label[..40])}…' has a name of {label.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(label));
             }
 
             int index = table.IndexOf(label);
@@ -280,7 +280,7 @@ public sealed class TableEncoder
             int gap = Array.FindIndex(fields, missing.Contains);
             if (gap >= 0)
             {
-                throw new ArgumentException($"{table.Where(gap)}: the label '{label}' is missing ('{fields[gap]}'); remove the rows without a label first.", nameof(table));
+                throw new ArgumentException($"{table.Where(gap)}: the label {TextTable.Quote(label)} is missing ({TextTable.Quote(fields[gap])}); remove the rows without a label first.", nameof(table));
             }
 
             // In Auto, a label of numbers with a stray word is refused like a feature column; chosen as classes, any
@@ -298,13 +298,13 @@ public sealed class TableEncoder
                     // or trains to an accuracy of 1 on two, either way far from the cause.
                     string quantity = allNumbers ? ", or read the label as a quantity (LabelKind = LabelKind.Targets) if it is one" : "";
                     throw new ArgumentException(
-                        $"{table.Name}: {table.Rows switch { 1 => "its one row has", 2 => "both rows have", int n => $"all {n} rows have" }} the label '{label}' = '{classes[0]}', and a classifier needs two classes or more: fit on rows that hold every class (a stratified split keeps them){quantity}.",
+                        $"{table.Name}: {table.Rows switch { 1 => "its one row has", 2 => "both rows have", int n => $"all {n} rows have" }} the label {TextTable.Quote(label)} = {TextTable.Quote(classes[0])}, and a classifier needs two classes or more: fit on rows that hold every class (a stratified split keeps them){quantity}.",
                         nameof(table));
                 }
 
                 if (classes.FirstOrDefault(c => c.Length > MaxTextLength) is { } longClass)
                 {
-                    throw new ArgumentException($"The label '{label}' has a class of {longClass.Length} characters, more than {MaxTextLength}; is it the label column?", nameof(label));
+                    throw new ArgumentException($"The label {TextTable.Quote(label)} has a class of {longClass.Length} characters, more than {MaxTextLength}; is it the label column?", nameof(label));
                 }
             }
             else
@@ -351,7 +351,7 @@ public sealed class TableEncoder
                 {
                     features[(r * width) + column.Offset] = _missing.Contains(field)
                         ? column.Fill ?? throw new ArgumentException(
-                            $"{table.Where(r)}, column '{column.Name}': a missing value ('{field}'); fit the encoder with MissingNumbers.Mean to fill it, or remove the row.", nameof(table))
+                            $"{table.Where(r)}, column {TextTable.Quote(column.Name)}: a missing value ({TextTable.Quote(field)}); fit the encoder with MissingNumbers.Mean to fill it, or remove the row.", nameof(table))
                         : Number(table, r, index, _numbers, "the numeric column");
                 }
                 else if (column.Index.TryGetValue(field, out int category))
@@ -361,7 +361,7 @@ public sealed class TableEncoder
                 else if (UnknownCategories == UnknownCategories.Error)
                 {
                     throw new ArgumentException(
-                        $"{table.Where(r)}, column '{column.Name}': '{field}' is not one of the {column.CategoryList.Length} categories seen in fitting ({TextTable.Listed(column.CategoryList)}); fit with UnknownCategories.AllZero to encode unseen ones as zeros.",
+                        $"{table.Where(r)}, column {TextTable.Quote(column.Name)}: {TextTable.Quote(field)} is not one of the {column.CategoryList.Length} categories seen in fitting ({TextTable.Listed(column.CategoryList)}); fit with UnknownCategories.AllZero to encode unseen ones as zeros.",
                         nameof(table));
                 }
             }
@@ -383,7 +383,7 @@ public sealed class TableEncoder
         {
             throw new InvalidOperationException(LabelColumn is null
                 ? "The encoder was fitted without a label column; pass label: to Fit."
-                : $"The label '{LabelColumn}' holds real-valued targets, not classes; read them with Targets, or fit with LabelKind.Classes.");
+                : $"The label {TextTable.Quote(LabelColumn)} holds real-valued targets, not classes; read them with Targets, or fit with LabelKind.Classes.");
         }
 
         string[] fields = table.RawColumn(FindColumn(table, LabelColumn!, "label"));
@@ -393,7 +393,7 @@ public sealed class TableEncoder
             labels[r] = _classIndex.TryGetValue(fields[r], out int label)
                 ? label
                 : throw new ArgumentException(
-                    $"{table.Where(r)}, label '{LabelColumn}': '{fields[r]}' is not one of the {_classes!.Length} classes seen in fitting ({TextTable.Listed(_classes)}).", nameof(table));
+                    $"{table.Where(r)}, label {TextTable.Quote(LabelColumn)}: {TextTable.Quote(fields[r])} is not one of the {_classes!.Length} classes seen in fitting ({TextTable.Listed(_classes)}).", nameof(table));
         }
 
         return labels;
@@ -412,7 +412,7 @@ public sealed class TableEncoder
         {
             throw new InvalidOperationException(LabelColumn is null
                 ? "The encoder was fitted without a label column; pass label: to Fit."
-                : $"The label '{LabelColumn}' holds classes, not real-valued targets; read them with Labels.");
+                : $"The label {TextTable.Quote(LabelColumn)} holds classes, not real-valued targets; read them with Labels.");
         }
 
         return ParseTargets(table, FindColumn(table, LabelColumn!, "label"), _numbers, "the target");
@@ -606,7 +606,7 @@ public sealed class TableEncoder
             string name = Text(element, "name", file, where);
             if (!names.Add(name))
             {
-                throw new InvalidDataException($"{file}: {where} repeats the column '{name}'.");
+                throw new InvalidDataException($"{file}: {where} repeats the column {TextTable.Quote(name)}.");
             }
 
             EncodedColumn column = Text(element, "kind", file, where) switch
@@ -636,7 +636,7 @@ public sealed class TableEncoder
             label = Text(labelElement, "name", file, "label");
             if (names.Contains(label))
             {
-                throw new InvalidDataException($"{file}: the label '{label}' is also a feature column.");
+                throw new InvalidDataException($"{file}: the label {TextTable.Quote(label)} is also a feature column.");
             }
 
             kind = Text(labelElement, "kind", file, "label") switch
@@ -700,7 +700,7 @@ public sealed class TableEncoder
             string value = item.ValueKind == JsonValueKind.String ? item.GetString()! : throw new InvalidDataException($"{file}: {where}.{property}[{values.Count}] is not a string.");
             if (!seen.Add(value))
             {
-                throw new InvalidDataException($"{file}: {where}.{property} holds '{value}' twice.");
+                throw new InvalidDataException($"{file}: {where}.{property} holds {TextTable.Quote(value)} twice.");
             }
 
             if (value.Length > MaxTextLength && property != "missingMarkers")
@@ -721,7 +721,7 @@ public sealed class TableEncoder
             if (name is null || !table.HasColumn(name))
             {
                 throw BadOptions(
-                    $"TableEncoderOptions.{option} names the column '{name}', which the table does not have; its columns are {TextTable.Listed(table.ColumnNames)}.");
+                    $"TableEncoderOptions.{option} names the column {TextTable.Quote(name)}, which the table does not have; its columns are {TextTable.Listed(table.ColumnNames)}.");
             }
         }
     }
@@ -736,7 +736,7 @@ public sealed class TableEncoder
     private static int FindColumn(TextTable table, string name, string role) =>
         table.HasColumn(name)
             ? table.IndexOf(name)
-            : throw new ArgumentException($"The table has no {role} column '{name}', which the encoder was fitted with; its columns are {TextTable.Listed(table.ColumnNames)}.", nameof(table));
+            : throw new ArgumentException($"The table has no {role} column {TextTable.Quote(name)}, which the encoder was fitted with; its columns are {TextTable.Listed(table.ColumnNames)}.", nameof(table));
 
     private static NumberFormatInfo NumbersWith(char decimalSeparator)
     {
@@ -802,13 +802,13 @@ public sealed class TableEncoder
         if (otherSeparated > 0 && 2 * (parsed + otherSeparated) > count)
         {
             throw BadTable(
-                $"Column '{name}' holds numbers written with '{other}' ('{fields[firstOther]}', {table.Where(firstOther)}), which a DecimalSeparator of '{separator}' does not read: if '{other}' is the decimal separator, set TableEncoderOptions.DecimalSeparator = '{other}'; if it separates thousands, remove it from the file; {ifCategories}.");
+                $"Column {TextTable.Quote(name)} holds numbers written with '{other}' ({TextTable.Quote(fields[firstOther])}, {table.Where(firstOther)}), which a DecimalSeparator of '{separator}' does not read: if '{other}' is the decimal separator, set TableEncoderOptions.DecimalSeparator = '{other}'; if it separates thousands, remove it from the file; {ifCategories}.");
         }
 
         if (2 * parsed > count && words.Values.All(n => n == 1))
         {
             throw BadTable(
-                $"{table.Where(firstWord)}, column '{name}': '{fields[firstWord]}' is not a number, but {parsed} of the column's {count} values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or {ifCategories}.");
+                $"{table.Where(firstWord)}, column {TextTable.Quote(name)}: {TextTable.Quote(fields[firstWord])} is not a number, but {parsed} of the column's {count} values are; correct it, add it to TableEncoderOptions.MissingMarkers if it marks a missing value, or {ifCategories}.");
         }
 
         return false;
@@ -831,7 +831,7 @@ public sealed class TableEncoder
                 if (policy == MissingNumbers.Error)
                 {
                     throw BadTable(
-                        $"{table.Where(r)}, column '{name}': a missing value ('{fields[r]}'); fill it in, remove the row, or fit with MissingNumbers.Mean.");
+                        $"{table.Where(r)}, column {TextTable.Quote(name)}: a missing value ({TextTable.Quote(fields[r])}); fill it in, remove the row, or fit with MissingNumbers.Mean.");
                 }
 
                 continue;
@@ -842,7 +842,7 @@ public sealed class TableEncoder
         }
 
         return count == 0
-            ? throw BadTable($"Column '{name}' holds only missing values; leave it out with TableEncoderOptions.Ignore.")
+            ? throw BadTable($"Column {TextTable.Quote(name)} holds only missing values; leave it out with TableEncoderOptions.Ignore.")
             : new EncodedColumn(name, ColumnKind.Numeric, [], policy == MissingNumbers.Mean ? (float)(sum / count) : null, offset);
     }
 
@@ -856,13 +856,13 @@ public sealed class TableEncoder
             if (fields[r].Length > MaxTextLength)
             {
                 throw BadTable(
-                    $"{table.Where(r)}, column '{name}': a value of {fields[r].Length} characters, more than the {MaxTextLength} of a category: free text? Leave the column out with TableEncoderOptions.Ignore.");
+                    $"{table.Where(r)}, column {TextTable.Quote(name)}: a value of {fields[r].Length} characters, more than the {MaxTextLength} of a category: free text? Leave the column out with TableEncoderOptions.Ignore.");
             }
 
             if (categories.Add(fields[r]) && categories.Count > maxCategories)
             {
                 throw BadTable(
-                    $"Column '{name}' has more than {maxCategories} distinct values (TableEncoderOptions.MaxCategories), one feature each: an identifier or free text? Leave it out with TableEncoderOptions.Ignore, or raise MaxCategories.");
+                    $"Column {TextTable.Quote(name)} has more than {maxCategories} distinct values (TableEncoderOptions.MaxCategories), one feature each: an identifier or free text? Leave it out with TableEncoderOptions.Ignore, or raise MaxCategories.");
             }
         }
 
@@ -896,6 +896,6 @@ public sealed class TableEncoder
         return Parses(field, numbers, out float value) && float.IsFinite(value)
             ? value
             : throw BadTable(
-                $"{table.Where(row)}, column '{table.ColumnNames[column]}': '{field}' is not a finite float32, which {what} needs (a number beyond ±3.4E+38, an infinity, or text).");
+                $"{table.Where(row)}, column {TextTable.Quote(table.ColumnNames[column])}: {TextTable.Quote(field)} is not a finite float32, which {what} needs (a number beyond ±3.4E+38, an infinity, or text).");
     }
 }

@@ -104,7 +104,7 @@ public sealed class TextTable
         ArgumentNullException.ThrowIfNull(name);
         return _index.TryGetValue(name, out int column)
             ? column
-            : throw new ArgumentException($"The table has no column '{name}'; its columns are {Listed(_names)}.", nameof(name));
+            : throw new ArgumentException($"The table has no column {Quote(name)}; its columns are {Listed(_names)}.", nameof(name));
     }
 
     /// <summary>Whether a column is named <paramref name="name"/>.</summary>
@@ -337,7 +337,7 @@ public sealed class TextTable
 
             if (!seen.Add(names[c]))
             {
-                throw new InvalidDataException($"{source}, line {line}: the header names column '{names[c]}' twice (columns {Array.IndexOf(names, names[c]) + 1} and {c + 1}); names must differ.");
+                throw new InvalidDataException($"{source}, line {line}: the header names column {Quote(names[c])} twice (columns {Array.IndexOf(names, names[c]) + 1} and {c + 1}); names must differ.");
             }
         }
     }
@@ -406,6 +406,22 @@ public sealed class TextTable
     internal string Name => _source ?? "The table";
 
     internal static string Listed(IReadOnlyList<string> names) =>
-        names.Count <= 12 ? string.Join(", ", names.Select(n => $"'{n}'")) : string.Join(", ", names.Take(12).Select(n => $"'{n}'")) + $" and {names.Count - 12} more";
+        names.Count <= 12 ? string.Join(", ", names.Select(Quote)) : string.Join(", ", names.Take(12).Select(Quote)) + $" and {names.Count - 12} more";
+
+    /// <summary>The most characters of a file's text that <see cref="Quote(string)"/> shows.</summary>
+    internal const int QuotedLength = 80;
+
+    /// <summary>
+    /// A name or field from a file (or from the caller) as a message shows it: in single quotes, its control characters
+    /// as <c>?</c> (an escape sequence in a CSV header cleared the terminal that printed the message, and a NUL cut it
+    /// short), and past <see cref="QuotedLength"/> characters cut, with its length (a field of a million characters made
+    /// a message of a million). A null shows as <c>null</c>.
+    /// </summary>
+    internal static string Quote(string? text) => text is null ? "null" : Quote(text.AsSpan());
+
+    /// <inheritdoc cref="Quote(string)"/>
+    internal static string Quote(ReadOnlySpan<char> text) => text.Length <= QuotedLength
+        ? $"'{Configuration.Names.Printable(text.ToString())}'"
+        : string.Create(CultureInfo.InvariantCulture, $"'{Configuration.Names.Printable(text[..QuotedLength].ToString())}…' ({text.Length} characters)");
 
 }

@@ -39,7 +39,7 @@ public class TextTableTests
         Assert.Equal("2", table[0, 1]);
         Assert.Equal(["a\r\nb", "c"], Read("\r\n\"a\r\nb\"\tc\r\n1\t2\r\n").ColumnNames);
         var ragged = Assert.Throws<InvalidDataException>(() => Read("\n\"a\nb\";c\n1;2\n3\n"));
-        Assert.Equal("t.csv, line 5: 1 fields, but the header names 2 columns ('a\nb', 'c').", ragged.Message);
+        Assert.Equal("t.csv, line 5: 1 fields, but the header names 2 columns ('a?b', 'c').", ragged.Message);
     }
 
     [Fact]
@@ -180,4 +180,32 @@ public class TextTableTests
         var ex = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("1\n\"\"\n3\n"), "n.csv", 0));
         Assert.Contains("n.csv, line 2, field 1: '' is not a number", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Names_and_fields_from_a_file_reach_messages_without_control_characters_and_cut_to_a_length()
+    {
+        // A header or field holding an escape sequence was copied into the message raw (printing it cleared the terminal),
+        // a NUL cut it short in C-string consumers, and a field of a million characters made a message of a million.
+        const string Escape = "\u001b[2J\u0000";
+        var duplicate = Assert.Throws<InvalidDataException>(() => Read($"a{Escape},b,a{Escape}\n1,2,3\n"));
+        Assert.Contains("the header names column 'a?[2J?' twice", duplicate.Message, StringComparison.Ordinal);
+
+        string field = new('7', 500);
+        var number = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader($"1,x{Escape}\n2,{field}x\n"), "n.csv", 0));
+        Assert.Contains("n.csv, line 1, field 2: 'x?[2J?' is not a number", number.Message, StringComparison.Ordinal);
+        number = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader($"1,2\n2,{field}x\n"), "n.csv", 0));
+        Assert.Contains($"field 2: '{new string('7', 80)}…' (501 characters) is not a number", number.Message, StringComparison.Ordinal);
+
+        TextTable table = Read($"x,y{Escape}\n1,red\n2,blue\n3,red\n");
+        var column = Assert.Throws<ArgumentException>(() => table.Column($"z{Escape}"));
+        Assert.Contains("no column 'z?[2J?'; its columns are 'x', 'y?[2J?'", column.Message, StringComparison.Ordinal);
+        TableEncoder encoder = TableEncoder.Fit(table, label: $"y{Escape}");
+        var unseen = Assert.Throws<ArgumentException>(() => encoder.Labels(Read($"x,y{Escape}\n1,gr{Escape}een\n")));
+        Assert.Contains("label 'y?[2J?': 'gr?[2J?een' is not one of the 2 classes seen in fitting ('blue', 'red')", unseen.Message, StringComparison.Ordinal);
+        foreach (Exception e in new Exception[] { duplicate, number, column, unseen })
+        {
+            Assert.DoesNotContain(e.Message, c => char.IsControl(c));
+        }
+    }
 }
+
