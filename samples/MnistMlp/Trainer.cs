@@ -307,7 +307,18 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         using FileStream? folderLock = outputDirectory is null ? null : PrepareEvaluationFolder(outputDirectory, error);
         var (data, source, _) = LoadData(settings, cancellation);
         output.Write(model.Summary());
-        TestResults test = Test(model, data.Test);
+        TestResults test;
+        try
+        {
+            test = Test(model, data.Test);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Weights that overflow on MNIST's images (a file of huge weights): the file's model is unusable, which the
+            // error line says, instead of a stack trace.
+            throw new InvalidDataException($"{Path.GetFileName(modelPath)}: {e.Message}", e);
+        }
+
         output.WriteLine($"Test accuracy on {data.Test.Count:N0} images from {source}: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}, top-2 {test.TopTwoAccuracy.ToString("P2", Inv)}).");
         output.Write(test.Confusion.ToString());
         _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));

@@ -152,6 +152,25 @@ public sealed class MnistMlpProcessTests : IDisposable
         }
     }
 
+    [Fact]
+    public void A_model_file_whose_weights_overflow_on_the_test_images_is_refused_in_one_line()
+    {
+        // Its outputs were NaN: the evaluation ended in "scores[0, 0] is NaN: a ROC curve needs ordered scores", which
+        // named neither the file nor the cause.
+        var model = new NeuralCore.Models.Sequential(784, seed: 1).Add(new NeuralCore.Layers.Dense(16)).Add(new NeuralCore.Layers.Relu()).Add(new NeuralCore.Layers.Dense(10));
+        model.Compile(new NeuralCore.Losses.SoftmaxCrossEntropy(), new NeuralCore.Optimizers.Adam());
+        model.Parameters.Span.Fill(1e30f);
+        string path = Path.Combine(_out, "huge.ncm");
+        NeuralCore.Serialization.ModelFile.Save(model, path);
+        using Process trainer = Start("evaluate", "--model", path);
+        string stderr = trainer.StandardError.ReadToEnd();
+        trainer.StandardOutput.ReadToEnd();
+        trainer.WaitForExit();
+        Assert.Equal(1, trainer.ExitCode);
+        Assert.StartsWith("error: huge.ncm: The model's output for sample 0 is NaN although the sample is finite: its weights overflow on this input.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
     private static void MakeFifo(string path)
     {
         using Process mkfifo = Process.Start("mkfifo", [path])!;

@@ -641,7 +641,7 @@ public static class ModelTraining
     /// <param name="batchSize">Samples per forward pass; positive.</param>
     /// <returns>The loss, accuracy, count and every metric, as <see cref="Evaluate(Sequential, Dataset, int)"/> returns them.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or so large that one pass's buffers are more than an array holds.</exception>
-    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model.</exception>
+    /// <exception cref="InvalidOperationException">The model is not compiled, or another thread is training the model, or a prediction is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample), as <see cref="Predict(Sequential, Dataset, int)"/> refuses it.</exception>
     /// <exception cref="ArgumentException">The data does not fit the model or its loss, or <paramref name="predictions"/> is shorter than <c>Count·OutputSize</c> (an empty span, or null, is too short) or overlaps the dataset's arrays, or there are no samples.</exception>
     public static Evaluation Evaluate(this Sequential model, Dataset data, Span<float> predictions, int batchSize = 1000)
     {
@@ -706,7 +706,7 @@ public static class ModelTraining
                 }
 
                 int outputs = model.OutputSize;
-                evaluator.Add(x, data.TargetsOf(first, n), n, predictions.IsEmpty ? default : predictions.Slice(first * outputs, n * outputs));
+                evaluator.Add(x, data.TargetsOf(first, n), n, predictions.IsEmpty ? default : predictions.Slice(first * outputs, n * outputs), first);
             }
 
             return evaluator.Result(count);
@@ -748,8 +748,9 @@ public static class ModelTraining
             metrics.Reset();
         }
 
-        // predictions: empty, or where this chunk's predictions go (then the metrics read them there).
-        public void Add(ReadOnlySpan<float> x, LossTargets targets, int n, Span<float> predictions = default)
+        // predictions: empty, or where this chunk's predictions go (then the metrics read them there); first: the chunk's
+        // first sample, for the message of a prediction that is not finite.
+        public void Add(ReadOnlySpan<float> x, LossTargets targets, int n, Span<float> predictions = default, int first = 0)
         {
             int outputs = _model.OutputSize;
             Span<float> y = _outputs.AsSpan(0, n * outputs);
@@ -767,7 +768,10 @@ public static class ModelTraining
 
             if (!predictions.IsEmpty)
             {
+                // Handed to the caller as Predict's would be, so refused as Predict refuses them; the loss alone is reported
+                // as it is (NaN), as Keras's evaluate reports it.
                 _loss.ToPredictions(y, predictions, n, outputs);
+                Sequential.CheckOutputsFinite(predictions, outputs, first, _model, static m => m.ParametersFinite);
             }
 
             if (_metrics.NeedsPredictions)

@@ -106,6 +106,13 @@ public class PredictArgumentTests
         ex = Assert.Throws<InvalidOperationException>(() => model.Predict(x.AsSpan(2 * 37, 2)));
         Assert.StartsWith("The model's output for sample 0 is NaN " + Cause, ex.Message, StringComparison.Ordinal);
 
+        // Evaluate hands out the same predictions when asked for them, and refuses them alike; its loss alone is reported
+        // as it is, NaN, as Keras's evaluate reports it.
+        var data = new Dataset(x, new int[40], 2);
+        ex = Assert.Throws<InvalidOperationException>(() => model.Evaluate(data, new float[40 * 3], batchSize: 16));
+        Assert.StartsWith("The model's output for sample 37 is NaN " + Cause, ex.Message, StringComparison.Ordinal);
+        Assert.True(double.IsNaN(model.Evaluate(data, batchSize: 16).Loss));
+
         // The raw outputs (logits) overflow to infinities before any softmax.
         float[] outputs = new float[40 * 3];
         ex = Assert.Throws<InvalidOperationException>(() => model.Infer(x, outputs, 40));
