@@ -204,12 +204,12 @@ public sealed class Sequential : IArenaOwner
 
     /// <summary>
     /// Ends the loop holding the model when the thread that began it has ended without disposing it, and says whether
-    /// it did: no one could dispose it any more (<see cref="TrainingLoop.Dispose"/> must run on that thread), the model
-    /// stayed held with a message blaming "another thread" that no longer ran, and the ended thread's id may be handed
-    /// to a new thread, which the model would then have taken for the loop's own. Ended as its Dispose would have ended
-    /// it (the weights row-major, the model released); the ended thread runs no step, so nothing races with that.
+    /// no such loop holds it any more: no one could dispose it (<see cref="TrainingLoop.Dispose"/> must run on that
+    /// thread), and the model stayed held for good, with a message blaming "another thread" that no longer ran. Ended as
+    /// its Dispose would have ended it (the weights row-major, the model released). A thread-pool thread never ends, so
+    /// a loop begun on one (in <c>Task.Run</c>, or continued after an <c>await</c>) is never ended this way.
     /// </summary>
-    private bool EndAbandonedLoop()
+    internal bool EndAbandonedLoop()
     {
         Thread? owner = Volatile.Read(ref _loopThread);
         if (owner is null || owner.IsAlive)
@@ -219,18 +219,17 @@ public sealed class Sequential : IArenaOwner
 
         lock (_abandonGate)
         {
-            if (!ReferenceEquals(_loopThread, owner))
+            if (ReferenceEquals(_loopThread, owner))
             {
-                return true;
+                // Join orders the ended thread's last writes (its steps' weights) before the reordering here, on any
+                // memory model; for an ended thread it returns at once.
+                owner.Join();
+                EndTrainingLoop(_loop);
             }
 
-            EndTrainingLoop(_loop);
             return true;
         }
     }
-
-    // Whether this thread holds the model by an id that an ended loop's thread had (ids are handed out again).
-    private bool HoldsByReusedId() => _loopThread is { } owner && !ReferenceEquals(owner, Thread.CurrentThread);
 
     // The number of the loop that holds the model (BeginTrainingLoop), else 0 (the caller owns the loop, not the model);
     // the steps it has run row-major in a row since it began or since a read put the weights back; how many such steps
@@ -422,8 +421,10 @@ public sealed class Sequential : IArenaOwner
     {
         int me = Environment.CurrentManagedThreadId;
         int holder = Volatile.Read(ref TrainingThread);
-        if (holder != 0 && (holder != me || HoldsByReusedId()) && EndAbandonedLoop())
+        if (holder != 0 && holder != me)
         {
+            // Read again whatever it returns: another thread may be ending the same abandoned loop meanwhile.
+            EndAbandonedLoop();
             holder = Volatile.Read(ref TrainingThread);
         }
 
@@ -521,7 +522,7 @@ public sealed class Sequential : IArenaOwner
 
         bool counted = false;
         int holder = Volatile.Read(ref TrainingThread);
-        if (holder != 0 && (holder != Environment.CurrentManagedThreadId || HoldsByReusedId()))
+        if (holder != 0 && holder != Environment.CurrentManagedThreadId)
         {
             EndAbandonedLoop();
         }
@@ -579,8 +580,15 @@ public sealed class Sequential : IArenaOwner
     // message is composed only when thrown, so that a read allocates nothing.
     private void RequireRowMajor(string operation, object? component)
     {
-        if (Volatile.Read(ref TrainingThread) != Environment.CurrentManagedThreadId || (HoldsByReusedId() && EndAbandonedLoop()))
+        int holder = Volatile.Read(ref TrainingThread);
+        if (holder != Environment.CurrentManagedThreadId)
         {
+            if (holder != 0)
+            {
+                // A view read from another thread: a loop whose thread ended puts the weights back row-major first.
+                EndAbandonedLoop();
+            }
+
             return;
         }
 

@@ -32,8 +32,8 @@ namespace NeuralCore.Models;
 /// <c>ModelFile.Save</c> and ONNX export are refused until it ends (views of the model, its layers and the optimizer's
 /// state read from another thread are not refused, and may show the products' order), and <c>Fit</c>, <c>Compile</c>
 /// and a second loop are refused inside it. A loop never disposed keeps the model held while its thread lives (once
-/// that thread has ended, the next call on the model from any thread ends the loop as <see cref="Dispose"/> would), so begin it with
-/// <c>using</c>; and since it must be disposed on the thread that began it, do not <c>await</c> inside it (a continuation on another thread would make <see cref="Dispose"/> throw and hide the
+/// that thread has ended, the next call on the model from any thread ends the loop as <see cref="Dispose"/> would; a
+/// thread-pool thread, as in <c>Task.Run</c>, never ends), so begin it with <c>using</c>; and since it must be disposed on the thread that began it, do not <c>await</c> inside it (a continuation on another thread would make <see cref="Dispose"/> throw and hide the
 /// body's own exception). A loss and optimizer that do not allow the layout (a custom optimizer,
 /// <see cref="Optimizers.Optimizer.ClipNorm"/> or <see cref="Optimizers.Optimizer.GlobalClipNorm"/>, a first layer that
 /// is not a dense layer with panels) leave every step row-major, exactly as without the loop.
@@ -82,7 +82,7 @@ public sealed class TrainingLoop : IDisposable
     /// Ends the loop: the first layer's weights are row-major again and the model is released. A second call does
     /// nothing.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Called from another thread than the one that began the loop.</exception>
+    /// <exception cref="InvalidOperationException">Called from another thread than the one that began the loop while that thread still runs (once it has ended, any thread may end the loop).</exception>
     public void Dispose()
     {
         if (_disposed || !Model.HoldsLoop(_number))
@@ -92,7 +92,7 @@ public sealed class TrainingLoop : IDisposable
             return;
         }
 
-        if (Environment.CurrentManagedThreadId != _thread)
+        if (Environment.CurrentManagedThreadId != _thread && !(Model.EndAbandonedLoop() && !Model.HoldsLoop(_number)))
         {
             throw new InvalidOperationException(
                 $"The TrainingLoop of the model '{Model.Name}' was disposed on another thread than the one that began it; dispose it on that thread.");

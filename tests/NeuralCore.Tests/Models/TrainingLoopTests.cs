@@ -444,11 +444,11 @@ public class TrainingLoopTests
             twin.TrainStep(x, y, Batch);
         }
 
-        // The next call ends the loop as its Dispose would have: the weights row-major, those of the same steps without it.
-        float[] prediction = model.Predict(x.AsSpan(0, Features));
-        Assert.False(model.IsInPanelOrder);
-        Assert.Equal(twin.Predict(x.AsSpan(0, Features)), prediction);
+        // The next call ends the loop as its Dispose would have, a view read from here included: the weights row-major,
+        // those of the same steps without it.
         Assert.Equal(twin.Parameters.ToArray(), model.Parameters.ToArray());
+        Assert.False(model.IsInPanelOrder);
+        Assert.Equal(twin.Predict(x.AsSpan(0, Features)), model.Predict(x.AsSpan(0, Features)));
 
         // The model is free for training on any thread, and the ended loop's Dispose, from here, has nothing left to end.
         model.TrainStep(x, y, Batch);
@@ -459,6 +459,22 @@ public class TrainingLoopTests
         }
 
         model.Fit(new NeuralCore.Data.Dataset(x, y, Features), new FitOptions { Epochs = 1, BatchSize = Batch });
+
+        // Disposed first from another thread once its own has ended: that ends it (it threw "dispose it on that thread").
+        var ended = new Thread(() =>
+        {
+            loop = model.BeginTrainingLoop();
+            for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
+            {
+                model.TrainStep(x, y, Batch);
+            }
+        });
+        ended.Start();
+        ended.Join();
+        Assert.True(model.IsInPanelOrder);
+        loop!.Dispose();
+        Assert.False(model.IsInPanelOrder);
+        model.TrainStep(x, y, Batch);
     }
 
     private static string? Record(Action action)
