@@ -13,7 +13,7 @@ namespace NeuralCore.Diagnostics;
 /// <param name="Worst">Where the largest error is, with both values.</param>
 public sealed record GradientCheckResult(double MaxInputError, double MaxParameterError, int Checked, string Worst)
 {
-    /// <summary>The largest error of all.</summary>
+    /// <summary>The largest error of all; NaN where a perturbed objective or an analytic gradient was not finite (outputs that overflow, say), so that such a check never passes.</summary>
     public double MaxError => Math.Max(MaxInputError, MaxParameterError);
 }
 
@@ -240,7 +240,9 @@ public static class GradientChecker
             var tracker = new ErrorTracker(floor);
             double Objective()
             {
-                model.Infer(x, outputs, batch);
+                // The inputs checked as before; outputs that overflow give a NaN objective, a failed check rather than
+                // the exception the public Infer throws for them.
+                model.Infer(x, outputs, batch, checkFinite: true);
                 double sum = loss.Sum(outputs, LossTargets.FromLabels(y), batch, model.OutputSize);
                 return (loss.Reduction == Reduction.Sum ? sum : sum / batch) + model.RegularizationPenalty();
             }
@@ -289,16 +291,26 @@ public static class GradientChecker
             {
                 float saved = point[i];
                 float up = saved + step, down = saved - step;
-                point[i] = up;
-                double fUp = objective();
-                point[i] = down;
-                double fDown = objective();
-                point[i] = saved;
+                double fUp, fDown;
+                try
+                {
+                    point[i] = up;
+                    fUp = objective();
+                    point[i] = down;
+                    fDown = objective();
+                }
+                finally
+                {
+                    // Also when the objective throws: the checked weight is never left moved.
+                    point[i] = saved;
+                }
 
                 // The representable step, not the nominal one.
                 double numeric = (fUp - fDown) / ((double)up - down);
                 double error = Math.Abs(analytic[i] - numeric) / Math.Max(Math.Abs(analytic[i]) + Math.Abs(numeric), floor);
-                if (error > Max)
+                // A NaN error (an objective or a gradient that is not finite) is the worst there is and stays so: it made
+                // `error > Max` false, and such a check read as passed with an error of 0.
+                if (!double.IsNaN(Max) && (error > Max || double.IsNaN(error)))
                 {
                     Max = error;
                     Worst = $"{what}[{first + i}]: analytic {analytic[i]:G6}, numeric {numeric:G6}";

@@ -1273,7 +1273,9 @@ public sealed class Sequential : IArenaOwner
     }
 
     /// <summary>Whether every parameter is finite (in whatever order the model holds them now).</summary>
-    internal bool ParametersFinite => Elementwise.IndexOfNonFinite(_parameters.Span) < 0;
+    internal bool ParametersFinite => IsCompiled
+        ? Elementwise.IndexOfNonFinite(_parameters.Span) < 0
+        : _layers.TrueForAll(layer => layer is not Layer own || Elementwise.IndexOfNonFinite(own.ParameterStorage.Span) < 0);
 
     // Layer.Trainable, read before every step: the optimizer skips the variables of the layers that are not trainable.
     private void SetFrozenVariables()

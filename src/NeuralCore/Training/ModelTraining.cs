@@ -996,7 +996,7 @@ public static class ModelTraining
     /// <param name="data">The labelled samples; every class needs at least one sample and one non-sample.</param>
     /// <returns>The curves.</returns>
     /// <exception cref="ArgumentException">The data does not fit the model, a label is out of range, or a class is absent.</exception>
-    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets, or another thread is training the model.</exception>
+    /// <exception cref="InvalidOperationException">The dataset holds real-valued targets, another thread is training the model, or a prediction is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public static MulticlassRoc RocCurves(this Sequential model, Dataset data)
     {
         ArgumentNullException.ThrowIfNull(model);

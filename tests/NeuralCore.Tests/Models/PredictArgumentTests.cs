@@ -116,7 +116,7 @@ public class PredictArgumentTests
         // The raw outputs (logits) overflow to infinities before any softmax.
         float[] outputs = new float[40 * 3];
         ex = Assert.Throws<InvalidOperationException>(() => model.Infer(x, outputs, 40));
-        Assert.Matches("^The model's output for sample 37 is (NaN|-?∞) although the sample is finite", ex.Message);
+        Assert.Matches("^The model's output for sample 37 is (NaN|-?Infinity) although the sample is finite", ex.Message);
 
         Predictor predictor = model.CreatePredictor();
         float[] predictions = new float[40 * 3];
@@ -127,6 +127,10 @@ public class PredictArgumentTests
         // A weight that is not finite is named as the likelier cause; the samples before the bad one are served as before.
         model.Layers[0].Parameters.Span[0] = float.PositiveInfinity;
         ex = Assert.Throws<InvalidOperationException>(() => model.Predict(x, 40));
+        Assert.Contains("its weights overflow on this input (they are not all finite)", ex.Message, StringComparison.Ordinal);
+        var uncompiled = new Sequential(2, seed: 1).Add(new Dense(3));
+        uncompiled.Layers[0].Parameters.Span[0] = float.PositiveInfinity;
+        ex = Assert.Throws<InvalidOperationException>(() => uncompiled.Predict(x, 40));
         Assert.Contains("its weights overflow on this input (they are not all finite)", ex.Message, StringComparison.Ordinal);
         model.Layers[0].Parameters.Span[0] = 1f;
         Assert.All(model.Predict(x.AsSpan(0, 2 * 37), 37), p => Assert.True(float.IsFinite(p)));

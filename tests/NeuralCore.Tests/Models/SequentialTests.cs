@@ -95,6 +95,20 @@ public class SequentialTests
         Assert.Fail($"{c}: no point away from the ReLU kinks was found");
     }
 
+    [Fact]
+    public void A_gradient_check_whose_outputs_overflow_fails_the_check_and_leaves_every_weight_where_it_was()
+    {
+        // Inputs of 3e38 and weights of 1: the perturbed forwards overflow. The public Infer now refuses such outputs, and
+        // the checker, calling it, threw with the first weight left moved by the step (1.01 instead of 1).
+        var model = new Sequential(2, seed: 1).Add(new Dense(3)).Add(new Relu()).Add(new Dense(2));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd());
+        model.Parameters.Span.Fill(1f);
+        float[] before = model.Parameters.ToArray();
+        var result = GradientChecker.CheckModel(model, [3e38f, 3e38f], [1], 1, step: 1e-2f);
+        Assert.False(result.MaxError < 1e-2, result.ToString());
+        Assert.Equal(before, model.Parameters.ToArray());
+    }
+
     /// <summary>
     /// The arena and its gradients start on a cache line (a few-row product on two threads read misaligned weights 40%
     /// slower), whatever address the pinned array itself got, and hold the layers' parameters in order.
