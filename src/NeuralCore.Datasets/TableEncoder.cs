@@ -245,7 +245,7 @@ public sealed class TableEncoder
 
             if (name.Length > MaxTextLength)
             {
-                throw new ArgumentException($"Column '{Configuration.Names.Printable(name[..40])}…' has a name of {name.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(table));
+                throw new ArgumentException($"Column {TextTable.Quote(name)} has a name of {name.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(table));
             }
 
             EncodedColumn column = !forced.Contains(name) && Numeric(table, c, missing, numbers, options.DecimalSeparator, label: false)
@@ -272,7 +272,7 @@ public sealed class TableEncoder
         {
             if (label.Length > MaxTextLength)
             {
-                throw new ArgumentException($"The label column '{Configuration.Names.Printable(label[..40])}…' has a name of {label.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(label));
+                throw new ArgumentException($"The label column {TextTable.Quote(label)} has a name of {label.Length} characters, more than {MaxTextLength}; is the header a header?", nameof(label));
             }
 
             int index = table.IndexOf(label);
@@ -579,7 +579,7 @@ public sealed class TableEncoder
         JsonElement versionElement = Required(root, "version", JsonValueKind.Number, file, "the encoder");
         if (!versionElement.TryGetInt32(out int version) || version != FormatVersion)
         {
-            throw new InvalidDataException($"{file}: table encoder format version {versionElement.GetRawText()}; this NeuralCore reads version {FormatVersion}.");
+            throw new InvalidDataException($"{file}: table encoder format version {TextTable.Quote(versionElement.GetRawText(), quotes: false)}; this NeuralCore reads version {FormatVersion}.");
         }
 
         // A misspelt or damaged key was passed over: "lbel" loaded an encoder without its label.
@@ -588,7 +588,7 @@ public sealed class TableEncoder
             if (property.Name is not ("format" or "version" or "columns" or "label" or "unknownCategories" or "decimalSeparator" or "missingMarkers"))
             {
                 throw new InvalidDataException(Configuration.Names.Printable(
-                    $"{file}: the encoder has a property \"{property.Name}\" that version {FormatVersion} does not define (it defines format, version, columns, label, unknownCategories, decimalSeparator and missingMarkers)."));
+                    $"{file}: the encoder has a property {TextTable.Quote(property.Name)} that version {FormatVersion} does not define (it defines format, version, columns, label, unknownCategories, decimalSeparator and missingMarkers)."));
             }
         }
 
@@ -613,7 +613,7 @@ public sealed class TableEncoder
             {
                 "numeric" => new EncodedColumn(name, ColumnKind.Numeric, [], Optional(element, "fill", JsonValueKind.Number, file, where) is { } fill ? Finite(fill, file, where) : null, offset),
                 "categorical" => new EncodedColumn(name, ColumnKind.Categorical, Distinct(element, "categories", file, where, atLeastOne: true), null, offset),
-                string other => throw new InvalidDataException($"{file}: {where}.kind is '{other}'; expected 'numeric' or 'categorical'."),
+                string other => throw new InvalidDataException($"{file}: {where}.kind is {TextTable.Quote(other)}; expected 'numeric' or 'categorical'."),
             };
             columns.Add(column);
             offset += column.Width;
@@ -643,7 +643,7 @@ public sealed class TableEncoder
             {
                 "classes" => LabelKind.Classes,
                 "targets" => LabelKind.Targets,
-                string other => throw new InvalidDataException($"{file}: label.kind is '{other}'; expected 'classes' or 'targets'."),
+                string other => throw new InvalidDataException($"{file}: label.kind is {TextTable.Quote(other)}; expected 'classes' or 'targets'."),
             };
             classes = kind == LabelKind.Classes ? Distinct(labelElement, "classes", file, "label", atLeastOne: true) : null;
         }
@@ -652,14 +652,14 @@ public sealed class TableEncoder
         {
             "error" => UnknownCategories.Error,
             "allZero" => UnknownCategories.AllZero,
-            string other => throw new InvalidDataException($"{file}: unknownCategories is '{other}'; expected 'error' or 'allZero'."),
+            string other => throw new InvalidDataException($"{file}: unknownCategories is {TextTable.Quote(other)}; expected 'error' or 'allZero'."),
         };
         // Files written before the separator was saved read numbers with '.'.
         char separator = Optional(root, "decimalSeparator", JsonValueKind.String, file, "the encoder")?.GetString() switch
         {
             null or "." => '.',
             "," => ',',
-            string other => throw new InvalidDataException($"{file}: decimalSeparator is '{other}'; expected '.' or ','."),
+            string other => throw new InvalidDataException($"{file}: decimalSeparator is {TextTable.Quote(other)}; expected '.' or ','."),
         };
         return new TableEncoder([.. columns], label, kind, classes, unknown, Distinct(root, "missingMarkers", file, "the encoder", atLeastOne: false), separator);
     }
@@ -688,7 +688,7 @@ public sealed class TableEncoder
     private static float Finite(JsonElement number, string file, string where) =>
         number.TryGetSingle(out float value) && float.IsFinite(value)
             ? value
-            : throw new InvalidDataException($"{file}: {where}.fill is {number.GetRawText()}, not a finite float32.");
+            : throw new InvalidDataException($"{file}: {where}.fill is {TextTable.Quote(number.GetRawText(), quotes: false)}, not a finite float32.");
 
     private static string[] Distinct(JsonElement parent, string property, string file, string where, bool atLeastOne)
     {

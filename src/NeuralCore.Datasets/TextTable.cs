@@ -415,13 +415,22 @@ public sealed class TextTable
     /// A name or field from a file (or from the caller) as a message shows it: in single quotes, its control characters
     /// as <c>?</c> (an escape sequence in a CSV header cleared the terminal that printed the message, and a NUL cut it
     /// short), and past <see cref="QuotedLength"/> characters cut, with its length (a field of a million characters made
-    /// a message of a million). A null shows as <c>null</c>.
+    /// a message of a million). A null shows as <c>null</c>; without <c>quotes</c> (a JSON number's text) the same, unquoted.
     /// </summary>
     internal static string Quote(string? text) => text is null ? "null" : Quote(text.AsSpan());
 
     /// <inheritdoc cref="Quote(string)"/>
-    internal static string Quote(ReadOnlySpan<char> text) => text.Length <= QuotedLength
-        ? $"'{Configuration.Names.Printable(text.ToString())}'"
-        : string.Create(CultureInfo.InvariantCulture, $"'{Configuration.Names.Printable(text[..QuotedLength].ToString())}…' ({text.Length} characters)");
+    internal static string Quote(ReadOnlySpan<char> text, bool quotes = true)
+    {
+        string q = quotes ? "'" : "";
+        if (text.Length <= QuotedLength)
+        {
+            return $"{q}{Configuration.Names.Printable(text.ToString())}{q}";
+        }
+
+        // Not between the two halves of a surrogate pair: a lone half is not text.
+        int cut = char.IsHighSurrogate(text[QuotedLength - 1]) ? QuotedLength - 1 : QuotedLength;
+        return string.Create(CultureInfo.InvariantCulture, $"{q}{Configuration.Names.Printable(text[..cut].ToString())}…{q} ({text.Length} characters)");
+    }
 
 }

@@ -311,7 +311,7 @@ public class TableEncoderTests
     [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}],\"label\":{\"name\":\"a\",\"kind\":\"targets\"}}", "the label 'a' is also a feature column")]
     [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}]}", "the encoder needs a string \"unknownCategories\"")]
     [InlineData("{\"format\":", "not valid JSON")]
-    [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}],\"lbel\":{\"name\":\"y\",\"kind\":\"targets\"},\"unknownCategories\":\"error\"}", "the encoder has a property \"lbel\" that version 1 does not define")]
+    [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}],\"lbel\":{\"name\":\"y\",\"kind\":\"targets\"},\"unknownCategories\":\"error\"}", "the encoder has a property 'lbel' that version 1 does not define")]
     public void Bad_encoder_files_are_refused_naming_the_file_and_the_field(string json, string message)
     {
         string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.json");

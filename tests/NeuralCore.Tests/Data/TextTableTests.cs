@@ -202,6 +202,24 @@ public class TextTableTests
         TableEncoder encoder = TableEncoder.Fit(table, label: $"y{Escape}");
         var unseen = Assert.Throws<ArgumentException>(() => encoder.Labels(Read($"x,y{Escape}\n1,gr{Escape}een\n")));
         Assert.Contains("label 'y?[2J?': 'gr?[2J?een' is not one of the 2 classes seen in fitting ('blue', 'red')", unseen.Message, StringComparison.Ordinal);
+        // An encoder file's values too, and a cut never splits a surrogate pair (a lone half is not text).
+        string json = $"{{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{{\"name\":\"a\",\"kind\":\"num\\u001b[2J\\u0000eric\"}}],\"label\":{{\"name\":\"y\",\"kind\":\"targets\"}},\"unknownCategories\":\"error\"}}";
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, json);
+            var kind = Assert.Throws<InvalidDataException>(() => TableEncoder.Load(path));
+            Assert.Contains("columns[0].kind is 'num?[2J?eric'; expected 'numeric' or 'categorical'", kind.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(kind.Message, c => char.IsControl(c));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        string emoji = new string('a', 79) + "\U0001F600" + "b";
+        var split = Assert.Throws<ArgumentException>(() => table.Column(emoji));
+        Assert.Contains($"no column '{new string('a', 79)}…' (82 characters)", split.Message, StringComparison.Ordinal);
         foreach (Exception e in new Exception[] { duplicate, number, column, unseen })
         {
             Assert.DoesNotContain(e.Message, c => char.IsControl(c));
