@@ -248,10 +248,17 @@ def pingpong(out, when):
     with open(path, encoding="utf-8") as f:
         trip = json.load(f)
     env.setdefault("cross_core_round_trip_ns", {})[when] = {"min": trip["round_trip_ns_min"], "median": trip["round_trip_ns_median"]}
+    print(f"  cross-core round trip ({when}): {trip['round_trip_ns_median']:.0f} ns median, {trip['round_trip_ns_min']:.0f} ns min")
+    contention_path = os.path.join(out, f"contention-{when}.json")
+    if os.path.exists(contention_path):
+        with open(contention_path, encoding="utf-8") as f:
+            c = json.load(f)
+        env.setdefault("time_lost_to_host", {})[when] = {"alone": c["alone_lost"], "together": c["together_lost"], "max_pause_ms": c["max_pause_ms"]}
+        print(f"  time lost to the host ({when}): one thread {100 * c['alone_lost']:.1f}%, {c['threads']} at once "
+              + " + ".join(f"{100 * v:.1f}%" for v in c["together_lost"]) + f", longest pause {c['max_pause_ms']:.1f} ms")
     with open(env_path, "w", encoding="utf-8") as f:
         json.dump(env, f, indent=2)
         f.write("\n")
-    print(f"  cross-core round trip ({when}): {trip['round_trip_ns_median']:.0f} ns median, {trip['round_trip_ns_min']:.0f} ns min")
     return 0
 
 
@@ -272,6 +279,13 @@ def preamble(environment, info, rows):
             parts = [f"{when} {t['median']:.0f} ns (min {t['min']:.0f})" for when, t in trips.items()]
             lines.append("Cross-core round trip of one cache line between two threads, median of 20,000-trip slices: "
                          + "; ".join(parts) + " (where the host puts the two vCPUs; every parallel region's start and join pays it)")
+        lost = environment.get("time_lost_to_host")
+        if lost:
+            parts = [f"{when}: one thread {100 * c['alone']:.1f}%, together " + " + ".join(f"{100 * v:.1f}%" for v in c["together"])
+                     + f" (longest pause {c['max_pause_ms']:.1f} ms)" for when, c in lost.items()]
+            lines.append("Wall-clock time busy threads lost to the host (pauses above 5 µs while spinning): " + "; ".join(parts)
+                         + ". Near half each together means the host gave the VM about one processor: two threads then lose"
+                         + " against one whatever the code")
     if info:
         blas = next((p for p in info.get("mapped_libraries", []) if "blas" in os.path.basename(p)), "?")
         core = info.get("openblas_core")

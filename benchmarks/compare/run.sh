@@ -148,6 +148,9 @@ wait "$probe_pid"
 # How long one cache line takes to go to the other core and back: on a VM it follows where the host puts the two vCPUs,
 # and moves the two-thread figures with it (docs/benchmarks.md).
 dotnet "$nc_dll" --pingpong --seconds 2 >"$out/pingpong-start.json"
+# How much of the time two busy threads lose to the host: near 0 on a quiet machine, about half each where the host
+# gives the VM little more than one processor (steal in /proc/stat has read 0 even then; docs/benchmarks.md).
+dotnet "$nc_dll" --contention --seconds 1 >"$out/contention-start.json"
 "$python" "$here/aggregate.py" --probes "$out"
 "$python" "$here/pytorch_mlp.py" --info --threads "${threads_values[0]}" >"$out/pytorch_info.json"
 echo "PyTorch build and BLAS:"
@@ -250,6 +253,7 @@ if [ "$steps" -eq 1 ]; then
 fi
 echo "Measured in $(($(date +%s) - started)) s."
 dotnet "$nc_dll" --pingpong --seconds 2 >"$out/pingpong-end.json"
+dotnet "$nc_dll" --contention --seconds 1 >"$out/contention-end.json"
 "$python" "$here/aggregate.py" --pingpong-end "$out"
 
 report=("$python" "$here/aggregate.py" --runs "$runs" --environment "$out/environment.json" --pytorch-info "$out/pytorch_info.json" --out "$out")

@@ -109,6 +109,62 @@ internal static class Probes
     /// <see cref="Sequential.Parameters"/> after every <paramref name="readEvery"/>th step, as a loop that logs or checks
     /// the weights now and then (the read itself copies nothing).
     /// </summary>
+    /// <summary>
+    /// How much of the wall-clock time busy threads lose to the host: each thread spins reading the clock for
+    /// <paramref name="seconds"/> and adds up the pauses between two reads longer than 5 µs (the time it did not run).
+    /// First one thread alone, then <paramref name="threads"/> at once. On the 2-vCPU AMD EPYC Zen 5 VM (2026-12-04) one
+    /// thread lost 3-6% and two 3-4% each in quiet stretches, but two lost 45-47% each, in pauses of up to 125 ms, in
+    /// slow ones, as under a CPU quota of about 1.1 processors: two-thread epochs then ran up to twice as long as
+    /// one-thread ones. The FMA probe, which keeps the best of its slices, does not see this; /proc/stat's steal read 0.
+    /// </summary>
+    public static (double AloneLost, double[] TogetherLost, double MaxPauseMilliseconds) Contention(double seconds, int threads)
+    {
+        (double alone, _) = Spin(seconds);
+        var lost = new double[threads];
+        var pauses = new double[threads];
+        var spinners = new Thread[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int index = t;
+            spinners[t] = new Thread(() => (lost[index], pauses[index]) = Spin(seconds)) { IsBackground = true };
+        }
+
+        foreach (Thread spinner in spinners)
+        {
+            spinner.Start();
+        }
+
+        foreach (Thread spinner in spinners)
+        {
+            spinner.Join();
+        }
+
+        return (alone, lost, pauses.Max());
+    }
+
+    // The share of `seconds` lost in pauses above 5 µs, and the longest pause in milliseconds.
+    private static (double Lost, double MaxPauseMilliseconds) Spin(double seconds)
+    {
+        long threshold = Stopwatch.Frequency / 200_000, start = Stopwatch.GetTimestamp(), last = start;
+        long end = start + (long)(seconds * Stopwatch.Frequency), lost = 0, longest = 0;
+        while (true)
+        {
+            long now = Stopwatch.GetTimestamp();
+            long gap = now - last;
+            if (gap > threshold)
+            {
+                lost += gap;
+                longest = Math.Max(longest, gap);
+            }
+
+            last = now;
+            if (now >= end)
+            {
+                return ((double)lost / (now - start), longest * 1000.0 / Stopwatch.Frequency);
+            }
+        }
+    }
+
     public static (double MinMicroseconds, double MedianMicroseconds) Step(int[] hidden, int batch, double seconds, string loop = "fit", int readEvery = 0)
     {
         var random = new Random(20261130);

@@ -50,6 +50,15 @@ if (options.Mode == "pingpong")
     return 0;
 }
 
+if (options.Mode == "contention")
+{
+    int spinners = Math.Max(2, options.Threads);
+    (double alone, double[] together, double maxPause) = Probes.Contention(options.Seconds, spinners);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"mode\":\"contention\",\"threads\":{spinners},\"alone_lost\":{alone:F4},\"together_lost\":[{string.Join(",", together.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))}],\"max_pause_ms\":{maxPause:F2}}}"));
+    return 0;
+}
+
 if (options.Mode == "step")
 {
     if (options.ReadEvery > 0 && options.Loop == "fit")
@@ -137,7 +146,9 @@ internal sealed record CompareOptions
         "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop] [--read-every N]\n" +
         "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop;\n" +
         "                                                     --read-every: the loop reads model.Parameters after every Nth step)\n" +
-        "       NeuralCoreCompare --pingpong [--seconds 2]       a cache line's round trip between two threads (JSON: ns)";
+        "       NeuralCoreCompare --pingpong [--seconds 2]       a cache line's round trip between two threads (JSON: ns)\n" +
+        "       NeuralCoreCompare --contention [--threads 2] [--seconds 2]\n" +
+        "                                                     the share of time busy threads lose to the host, one alone then all at once";
 
     /// <summary><c>train</c> (the default), <c>probe</c>, <c>pingpong</c> or <c>step</c>.</summary>
     public string Mode { get; init; } = "train";
@@ -183,7 +194,7 @@ internal sealed record CompareOptions
                 continue;
             }
 
-            if (name is "--probe" or "--step" or "--pingpong")
+            if (name is "--probe" or "--step" or "--pingpong" or "--contention")
             {
                 options = options with { Mode = name[2..] };
                 continue;
