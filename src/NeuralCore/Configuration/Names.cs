@@ -36,14 +36,18 @@ public static class Names
 
     /// <summary>
     /// The name as it may be printed: control characters (escape sequences that could clear a terminal or fake output,
-    /// line breaks that could forge lines of a report) each become <c>?</c>.
+    /// line breaks that could forge lines of a report) and the bidirectional overrides and isolates (U+202A-U+202E,
+    /// U+2066-U+2069, which reorder the text printed after them: "Trojan Source") each become <c>?</c>. Other format
+    /// characters stay (the zero-width joiner of an emoji sequence among them).
     /// </summary>
     /// <param name="name">The name.</param>
     /// <returns>The printable name.</returns>
     public static string Printable(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!name.AsSpan().ContainsAnyInRange('\0', '\u001f') && !name.Contains('\u007f', StringComparison.Ordinal) && !name.AsSpan().ContainsAnyInRange('\u0080', '\u009f'))
+        ReadOnlySpan<char> span = name;
+        if (!span.ContainsAnyInRange('\0', '\u001f') && !span.Contains('\u007f') && !span.ContainsAnyInRange('\u0080', '\u009f')
+            && !span.ContainsAnyInRange('\u202a', '\u202e') && !span.ContainsAnyInRange('\u2066', '\u2069'))
         {
             return name;
         }
@@ -51,7 +55,7 @@ public static class Names
         var text = new StringBuilder(name.Length);
         foreach (char c in name)
         {
-            text.Append(char.IsControl(c) ? '?' : c);
+            text.Append(char.IsControl(c) || c is (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069') ? '?' : c);
         }
 
         return text.ToString();

@@ -44,6 +44,10 @@ public class NamesTests
         Assert.DoesNotContain('\u009b', summary);
         Assert.Contains("Model: \"evil?[2J??fake\"", summary, StringComparison.Ordinal);
         Assert.Equal("plain", Names.Printable("plain"));
+
+        // The bidirectional overrides and isolates reorder what is printed after them; a joiner inside an emoji stays.
+        Assert.Equal("a?b?c?d", Names.Printable("a\u202eb\u2066c\u2069d"));
+        Assert.Equal("👩\u200d💻", Names.Printable("👩\u200d💻"));
     }
 
     [Fact]
