@@ -427,18 +427,25 @@ public class TrainingLoopTests
         (float[] x, int[] y) = Data(1);
         Sequential model = Build(() => new Adam());
         Sequential twin = Build(() => new Adam());
-        TrainingLoop? loop = null;
-        var worker = new Thread(() =>
+        // A thread that begins a loop, runs it into the products' order and ends without disposing it.
+        TrainingLoop Abandoned()
         {
-            loop = model.BeginTrainingLoop();
-            for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
+            TrainingLoop? begun = null;
+            var worker = new Thread(() =>
             {
-                model.TrainStep(x, y, Batch);
-            }
-        });
-        worker.Start();
-        worker.Join();
-        Assert.True(model.IsInPanelOrder);
+                begun = model.BeginTrainingLoop();
+                for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
+                {
+                    model.TrainStep(x, y, Batch);
+                }
+            });
+            worker.Start();
+            worker.Join();
+            Assert.True(model.IsInPanelOrder);
+            return begun!;
+        }
+
+        TrainingLoop loop = Abandoned();
         for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
         {
             twin.TrainStep(x, y, Batch);
@@ -452,7 +459,7 @@ public class TrainingLoopTests
 
         // The model is free for training on any thread, and the ended loop's Dispose, from here, has nothing left to end.
         model.TrainStep(x, y, Batch);
-        loop!.Dispose();
+        loop.Dispose();
         using (TrainingLoop again = model.BeginTrainingLoop())
         {
             model.TrainStep(x, y, Batch);
@@ -461,18 +468,7 @@ public class TrainingLoopTests
         model.Fit(new NeuralCore.Data.Dataset(x, y, Features), new FitOptions { Epochs = 1, BatchSize = Batch });
 
         // Disposed first from another thread once its own has ended: that ends it (it threw "dispose it on that thread").
-        var ended = new Thread(() =>
-        {
-            loop = model.BeginTrainingLoop();
-            for (int step = 0; step < TrainingLoop.StepsBeforePanelOrder + 2; step++)
-            {
-                model.TrainStep(x, y, Batch);
-            }
-        });
-        ended.Start();
-        ended.Join();
-        Assert.True(model.IsInPanelOrder);
-        loop!.Dispose();
+        Abandoned().Dispose();
         Assert.False(model.IsInPanelOrder);
         model.TrainStep(x, y, Batch);
     }
