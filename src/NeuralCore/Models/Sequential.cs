@@ -1700,8 +1700,7 @@ public sealed class Sequential : IArenaOwner
     /// <exception cref="InvalidOperationException">The model has no layers, or another thread is training it, or an output is NaN or infinite although its sample is finite (the weights overflow on it; named by its sample).</exception>
     public void Infer(ReadOnlySpan<float> inputs, Span<float> outputs, int batch)
     {
-        using ReadScope read = EnterRead(nameof(Infer));
-        InferLayers(_layers, _fusedRelu, null, inputs, outputs, batch, checkFinite: true);
+        Infer(inputs, outputs, batch, checkFinite: true);
         CheckOutputsFinite(outputs[..(batch * OutputSize)], OutputSize, 0, this, static model => model.ParametersFinite);
     }
 
