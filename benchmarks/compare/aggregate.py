@@ -182,9 +182,28 @@ def scaling(rows):
 
 
 def step_rows(steps, peak):
-    groups = {}
+    """One row per (threads, hidden, batch) of the step alone, then one per (copies, hidden, batch) of independent
+    one-thread steps run at once (--copies: each line lists every copy's µs and sums their GFLOP/s). A T-thread row
+    gets "of_copies_best": its best GFLOP/s against the best of T copies at once, the host's ceiling for it."""
+    groups, copy_groups = {}, {}
     for s in steps:
-        groups.setdefault((s["threads"], hidden_key(s["hidden"]), s["batch"]), []).append(s)
+        if s.get("copies", 1) > 1:
+            copy_groups.setdefault((s["copies"], hidden_key(s["hidden"]), s["batch"]), []).append(s)
+        else:
+            groups.setdefault((s["threads"], hidden_key(s["hidden"]), s["batch"]), []).append(s)
+    ceilings = {}
+    copy_rows = []
+    for (copies, hidden, batch), runs in sorted(copy_groups.items()):
+        best = max(r["gflops_best"] for r in runs)
+        ceilings[(copies, hidden, batch)] = best
+        row = {"hidden": hidden_value(hidden), "batch": batch, "threads": 1, "copies": copies,
+               "slowest_copy_us_min": round(min(max(r["step_us_min"]) for r in runs), 1),
+               "slowest_copy_us_median": round(statistics.median(max(r["step_us_median"]) for r in runs), 1),
+               "gflops_best": round(best, 1), "gflops_median": round(statistics.median(r["gflops_median"] for r in runs), 1),
+               "round_trip_ns": round_trips(runs)}
+        if peak:
+            row["percent_of_peak_best"] = round(100 * best / (peak * copies), 1)
+        copy_rows.append(row)
     rows = []
     for (threads, hidden, batch), runs in sorted(groups.items()):
         best = min(r["step_us_min"] for r in runs)
@@ -195,24 +214,52 @@ def step_rows(steps, peak):
                "round_trip_ns": round_trips(runs)}
         if peak:
             row["percent_of_peak_best"] = round(100 * row["gflops_best"] / (peak * threads), 1)
+        ceiling = ceilings.get((threads, hidden, batch))
+        if ceiling:
+            row["percent_of_copies_best"] = round(100 * (flops / best / 1e3) / ceiling, 1)
         rows.append(row)
-    return rows
+    return rows + copy_rows
 
 
 def step_table(rows, peak):
+    plain = [r for r in rows if r.get("copies", 1) == 1]
+    copies = [r for r in rows if r.get("copies", 1) > 1]
+    with_copies = any("percent_of_copies_best" in r for r in plain)
     head = ["hidden", "batch", "threads", "step µs (best / median)", "GFLOP/s (best)"]
     if peak:
         head.append("% of probe × threads")
+    if with_copies:
+        head.append("% of copies at once")
     head.append("round trip ns (each repeat)")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
-    for r in rows:
+    for r in plain:
         cells = [str(r["hidden"]), str(r["batch"]), str(r["threads"]), f"{r['step_us_min']:.0f} / {r['step_us_median']:.0f}",
                  f"{r['gflops_best']:.1f}"]
         if peak:
             cells.append(f"{r['percent_of_peak_best']:.1f}%")
+        if with_copies:
+            cells.append(f"{r['percent_of_copies_best']:.1f}%" if "percent_of_copies_best" in r else "-")
         cells.append(round_trip_cell(r["round_trip_ns"]))
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if copies:
+        head = ["hidden", "batch", "copies", "slowest copy µs (best / median)", "GFLOP/s together (best / median)"]
+        if peak:
+            head.append("% of probe × copies")
+        head.append("round trip ns (each repeat)")
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
+        for r in copies:
+            cells = [str(r["hidden"]), str(r["batch"]), str(r["copies"]),
+                     f"{r['slowest_copy_us_min']:.0f} / {r['slowest_copy_us_median']:.0f}",
+                     f"{r['gflops_best']:.1f} / {r['gflops_median']:.1f}"]
+            if peak:
+                cells.append(f"{r['percent_of_peak_best']:.1f}%")
+            cells.append(round_trip_cell(r["round_trip_ns"]))
+            lines.append("| " + " | ".join(cells) + " |")
+        text += ("\nIndependent one-thread steps at once (each its own model on its own thread, nothing of ours shared: "
+                 "the host's ceiling for that many threads; \"% of copies at once\" above divides by it):\n\n"
+                 + "\n".join(lines) + "\n")
+    return text
 
 
 def probes(out):

@@ -16,7 +16,9 @@
 # First it measures the machine: lscpu, one core's FMA peak, and two FMA probes at once (do the two CPUs have their
 # own FMA units, or share one core's?), and a cache line's round trip between two threads (again at the end: on a VM it
 # follows where the host puts the vCPUs). --steps also times NeuralCore's training step alone (fixed batch, no data
-# loading) for every configuration and reports it as a percentage of the probe times the threads.
+# loading) for every configuration and reports it as a percentage of the probe times the threads, and, for the most
+# --threads T > 1, T independent one-thread steps at once (--copies: each its own model on its own thread): what T
+# cores give when the step shares nothing of ours between them, the ceiling a T-thread step is judged against.
 # Each run records the share of CPU time the hypervisor stole (steal in /proc/stat) and other processes used.
 # Each repeat of a configuration records that round trip measured just before it (the runs' round_trip_ns), so that a
 # two-thread figure can be read with the placement it ran in.
@@ -236,6 +238,7 @@ done
 # The training step alone, on a fixed batch: what the kernels reach without data loading and batch gathering.
 if [ "$steps" -eq 1 ]; then
   : >"$out/steps.jsonl"
+  max_threads=$(printf '%s\n' "${threads_values[@]}" | sort -n | tail -1)
   for repeat in $(seq 1 "$repeats"); do
     for threads in "${threads_values[@]}"; do
       for hidden in "${hidden_values[@]}"; do
@@ -249,6 +252,18 @@ if [ "$steps" -eq 1 ]; then
         done
       done
     done
+    if [ "$max_threads" -gt 1 ]; then
+      for hidden in "${hidden_values[@]}"; do
+        for batch in "${batch_values[@]}"; do
+          wait_quiet
+          measure_round_trip
+          line=$(dotnet "$nc_dll" --step --hidden "$hidden" --batch "$batch" --threads 1 --copies "$max_threads" --seconds 2) \
+            || die "the $max_threads step copies of hidden $hidden, batch $batch failed"
+          echo "  copies: $line"
+          echo "${line%\}},\"repeat\":$repeat,\"round_trip_ns\":${round_trip:-null}}" >>"$out/steps.jsonl"
+        done
+      done
+    fi
   done
 fi
 echo "Measured in $(($(date +%s) - started)) s."

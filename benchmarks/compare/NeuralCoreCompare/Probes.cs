@@ -167,57 +167,140 @@ internal static class Probes
 
     public static (double MinMicroseconds, double MedianMicroseconds) Step(int[] hidden, int batch, double seconds, string loop = "fit", int readEvery = 0)
     {
-        var random = new Random(20261130);
-        float[] x = [.. Enumerable.Range(0, batch * 784).Select(_ => (float)random.NextDouble())];
-        int[] y = [.. Enumerable.Range(0, batch).Select(_ => random.Next(10))];
-        var model = new Sequential(784, seed: 1);
-        foreach (int width in hidden)
-        {
-            model.Add(new Dense(width)).Add(new Relu());
-        }
+        StepCopy copy = new(hidden, batch, loop, readEvery, seed: 20261130);
+        copy.Warm(seconds);
+        return copy.Measure(Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency));
+    }
 
-        model.Add(new Dense(10));
-        model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(1e-3f, Epsilon: 1e-7f)), batch);
-
-        // As Fit runs its steps: the first layer's weights in its products' order, so that the forward does not pack them.
-        if (loop == "fit")
+    /// <summary>
+    /// <paramref name="copies"/> independent one-thread steps at once, each on its own thread with its own model and
+    /// batch, measured over the same window: what the host gives two cores that share nothing of ours (its L3, memory
+    /// and other tenants stay shared), the ceiling against which a step on that many threads is judged.
+    /// </summary>
+    public static (double MinMicroseconds, double MedianMicroseconds)[] StepCopies(int[] hidden, int batch, double seconds, int copies)
+    {
+        var results = new (double, double)[copies];
+        using var warmed = new Barrier(copies);
+        long end = 0;
+        var threads = new Thread[copies];
+        Exception? failure = null;
+        for (int c = 0; c < copies; c++)
         {
-            model.EnterPanelOrder();
-        }
-
-        using TrainingLoop? training = loop == "training-loop" ? model.BeginTrainingLoop() : null;
-        long done = 0;
-        void Step()
-        {
-            model.TrainStep(x, y, batch);
-            if (readEvery > 0 && ++done % readEvery == 0)
+            int index = c;
+            threads[c] = new Thread(() =>
             {
-                _ = model.Parameters;
+                try
+                {
+                    StepCopy copy = new(hidden, batch, "fit", 0, seed: 20261130 + index);
+                    copy.Warm(seconds);
+                    warmed.SignalAndWait();
+                    if (index == 0)
+                    {
+                        Volatile.Write(ref end, Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency));
+                    }
+
+                    // Every copy measures up to the same deadline, so that no copy's steps are timed alone.
+                    long deadline;
+                    while ((deadline = Volatile.Read(ref end)) == 0)
+                    {
+                        Thread.SpinWait(20);
+                    }
+
+                    results[index] = copy.Measure(deadline);
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.CompareExchange(ref failure, ex, null);
+                    warmed.RemoveParticipant();
+                }
+            })
+            { IsBackground = true, Name = $"step copy {index}" };
+            threads[c].Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        return failure is null ? results : throw new InvalidOperationException($"a step copy failed: {failure.Message}", failure);
+    }
+
+    /// <summary>One model of 784-hidden-10 with its fixed batch of uniform random values (no zero: the dense kernels).</summary>
+    private sealed class StepCopy
+    {
+        private readonly float[] _x;
+        private readonly int[] _y;
+        private readonly Sequential _model;
+        private readonly int _batch;
+        private readonly int _readEvery;
+        private readonly TrainingLoop? _training;
+        private long _done;
+
+        public StepCopy(int[] hidden, int batch, string loop, int readEvery, int seed)
+        {
+            var random = new Random(seed);
+            _x = [.. Enumerable.Range(0, batch * 784).Select(_ => (float)random.NextDouble())];
+            _y = [.. Enumerable.Range(0, batch).Select(_ => random.Next(10))];
+            _model = new Sequential(784, seed: 1);
+            foreach (int width in hidden)
+            {
+                _model.Add(new Dense(width)).Add(new Relu());
+            }
+
+            _model.Add(new Dense(10));
+            _model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(1e-3f, Epsilon: 1e-7f)), batch);
+            _batch = batch;
+            _readEvery = readEvery;
+
+            // As Fit runs its steps: the first layer's weights in its products' order, so that the forward does not pack them.
+            if (loop == "fit")
+            {
+                _model.EnterPanelOrder();
+            }
+
+            // Ended with the process: the benchmark measures once and exits.
+            _training = loop == "training-loop" ? _model.BeginTrainingLoop() : null;
+        }
+
+        private void Step()
+        {
+            _model.TrainStep(_x, _y, _batch);
+            if (_readEvery > 0 && ++_done % _readEvery == 0)
+            {
+                _ = _model.Parameters;
             }
         }
 
-        var warm = Stopwatch.StartNew();
-        while (warm.Elapsed.TotalSeconds < Math.Max(0.3, seconds / 5))
+        public void Warm(double seconds)
         {
-            Step();
-        }
-
-        var slices = new List<double>();
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < seconds || slices.Count < 5)
-        {
-            const int steps = 20;
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < steps; i++)
+            var warm = Stopwatch.StartNew();
+            while (warm.Elapsed.TotalSeconds < Math.Max(0.3, seconds / 5))
             {
                 Step();
             }
-
-            slices.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / steps);
         }
 
-        slices.Sort();
-        return (slices[0], slices[slices.Count / 2]);
+        /// <summary>Slices of 20 steps until <paramref name="deadline"/> (at least 5): the best and the median slice's µs a step.</summary>
+        public (double MinMicroseconds, double MedianMicroseconds) Measure(long deadline)
+        {
+            var slices = new List<double>();
+            while (Stopwatch.GetTimestamp() < deadline || slices.Count < 5)
+            {
+                const int steps = 20;
+                long start = Stopwatch.GetTimestamp();
+                for (int i = 0; i < steps; i++)
+                {
+                    Step();
+                }
+
+                slices.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / steps);
+            }
+
+            _training?.Dispose();
+            slices.Sort();
+            return (slices[0], slices[slices.Count / 2]);
+        }
     }
 
     /// <summary>

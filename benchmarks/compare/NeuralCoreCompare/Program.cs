@@ -66,6 +66,17 @@ if (options.Mode == "step")
         throw new ArgumentException("--read-every needs --loop plain or training-loop (Fit's steps have no reads between them).");
     }
 
+    if (options.Copies > 1)
+    {
+        (double Min, double Median)[] copies = Probes.StepCopies(options.Hidden, options.Batch, options.Seconds, options.Copies);
+        double copyFlops = Probes.StepFlops(options.Hidden, options.Batch);
+        string List(Func<(double Min, double Median), double> pick) =>
+            string.Join(",", copies.Select(c => pick(c).ToString("F2", CultureInfo.InvariantCulture)));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"mode\":\"step\",\"loop\":\"fit\",\"read_every\":0,\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":1,\"copies\":{options.Copies},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":[{List(c => c.Min)}],\"step_us_median\":[{List(c => c.Median)}],\"gflops_best\":{copies.Sum(c => copyFlops / c.Min / 1e3):F2},\"gflops_median\":{copies.Sum(c => copyFlops / c.Median / 1e3):F2}}}"));
+        return 0;
+    }
+
     (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds, options.Loop, options.ReadEvery);
     double flops = Probes.StepFlops(options.Hidden, options.Batch);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -146,6 +157,9 @@ internal sealed record CompareOptions
         "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop] [--read-every N]\n" +
         "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop;\n" +
         "                                                     --read-every: the loop reads model.Parameters after every Nth step)\n" +
+        "       NeuralCoreCompare --step --hidden H --batch B --threads 1 --copies N\n" +
+        "                                                     N independent one-thread steps at once, each its own model on its own thread\n" +
+        "                                                     (JSON: each copy's µs, their GFLOP/s summed): what N cores give when nothing is shared\n" +
         "       NeuralCoreCompare --pingpong [--seconds 2]       a cache line's round trip between two threads (JSON: ns)\n" +
         "       NeuralCoreCompare --contention [--threads 2] [--seconds 2]\n" +
         "                                                     the share of time busy threads lose to the host, one alone then all at once";
@@ -168,6 +182,9 @@ internal sealed record CompareOptions
 
     /// <summary>How <c>--step</c> runs its steps: <c>fit</c> (the default), <c>plain</c> or <c>training-loop</c>.</summary>
     public string Loop { get; init; } = "fit";
+
+    /// <summary><c>--copies N</c> with <c>--step --threads 1</c>: N independent one-thread steps at once (the host's ceiling for N threads).</summary>
+    public int Copies { get; init; } = 1;
 
     /// <summary><c>--read-every N</c>: the loop reads <c>model.Parameters</c> after every Nth step (0, the default: never).</summary>
     public int ReadEvery { get; init; }
@@ -221,6 +238,7 @@ internal sealed record CompareOptions
                         : throw new ArgumentException($"--loop must be fit, plain or training-loop; got '{value}'."),
                 },
                 "--read-every" => options with { ReadEvery = Int(name, value, 0, 1_000_000) },
+                "--copies" => options with { Copies = Int(name, value, 1, 256) },
                 "--seconds" => options with
                 {
                     Seconds = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds is > 0 and <= 600
@@ -229,6 +247,11 @@ internal sealed record CompareOptions
                 },
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
+        }
+
+        if (options.Copies > 1 && (options.Mode != "step" || options.Threads != 1 || options.Loop != "fit" || options.ReadEvery > 0))
+        {
+            throw new ArgumentException("--copies runs one-thread steps as Fit runs them: give --step --threads 1 and no --loop or --read-every.");
         }
 
         return options;
