@@ -65,9 +65,24 @@ def run_seconds(run):
     return statistics.median(timed)
 
 
+def copies_from(runs):
+    """NeuralCore's one-thread trainings run N at once (--copies N, run.sh beside each one-thread configuration):
+    per (hidden, batch), N and the median over repeats of a run's seconds per epoch (each epoch as long as its
+    slowest copy)."""
+    groups = {}
+    for run in runs:
+        if run.get("copies", 1) > 1:
+            groups.setdefault((hidden_key(run["hidden"]), run["batch"], run["copies"]), []).append(run)
+    return {(hidden, batch): {"copies": copies, "epoch_s": statistics.median(run_seconds(r) for r in group),
+                              "epoch_s_runs": sorted(round(run_seconds(r), 4) for r in group)}
+            for (hidden, batch, copies), group in sorted(groups.items())}
+
+
 def rows_from(runs, peak):
     groups = {}
     for run in runs:
+        if run.get("copies", 1) > 1:
+            continue
         key = (run["threads"], hidden_key(run["hidden"]), run["batch"])
         groups.setdefault(key, {}).setdefault(run["framework"], []).append(run)
 
@@ -150,8 +165,11 @@ def table(rows, peak):
     return "\n".join(lines) + "\n"
 
 
-def scaling(rows):
-    """Each framework's speed-up from its fewest-threads run (medians), per (hidden, batch)."""
+def scaling(rows, ceilings=None):
+    """Each framework's speed-up from its fewest-threads run (medians), per (hidden, batch); with `ceilings`
+    (copies_from) and one thread the fewest, NeuralCore's ceiling for T threads: T one-thread trainings at once
+    against one alone, T·t1/t_copies (what the host gives T cores when our threads share nothing)."""
+    ceilings = ceilings or {}
     by_shape = {}
     for r in rows:
         by_shape.setdefault((hidden_key(r["hidden"]), r["batch"]), {})[r["threads"]] = r
@@ -160,7 +178,9 @@ def scaling(rows):
         return [], ""
     base = counts[0]
     result, lines = [], []
-    head = ["hidden", "batch"] + [f"NeuralCore {t}T/{base}T" for t in counts[1:]] + [f"PyTorch {t}T/{base}T" for t in counts[1:]]
+    ceiling_counts = [t for t in counts[1:] if base == 1 and any(c["copies"] == t for c in ceilings.values())]
+    head = (["hidden", "batch"] + [f"NeuralCore {t}T/{base}T" for t in counts[1:]]
+            + [f"ceiling: {t} one-thread trainings at once" for t in ceiling_counts] + [f"PyTorch {t}T/{base}T" for t in counts[1:]])
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join("---:" for _ in head) + "|")
     for (hidden, batch), by_threads in sorted(by_shape.items()):
@@ -176,6 +196,16 @@ def scaling(rows):
                     cells.append(f"{ratio:.2f}x")
                 else:
                     cells.append("-")
+            if framework == "neuralcore":
+                for t in ceiling_counts:
+                    c = ceilings.get((hidden, batch))
+                    if c and c["copies"] == t:
+                        ceiling = t * by_threads[base]["neuralcore_epoch_s"] / c["epoch_s"]
+                        entry[f"neuralcore_ceiling_{t}t_over_{base}t"] = round(ceiling, 3)
+                        entry[f"neuralcore_{t}_copies_epoch_s_runs"] = c["epoch_s_runs"]
+                        cells.append(f"{ceiling:.2f}x")
+                    else:
+                        cells.append("-")
         result.append(entry)
         lines.append("| " + " | ".join(cells) + " |")
     return result, "\n".join(lines) + "\n"
@@ -389,7 +419,7 @@ def main():
 
     peak = (environment or {}).get("fma_probe", {}).get("one_core_gflops")
     rows = rows_from(runs, peak)
-    scale_rows, scale_text = scaling(rows)
+    scale_rows, scale_text = scaling(rows, copies_from(runs))
     steps = []
     if args.steps and os.path.exists(args.steps):
         with open(args.steps, encoding="utf-8") as f:
@@ -401,6 +431,10 @@ def main():
     text = preamble(environment, info, rows) + "\n\n" + table(rows, peak)
     if scale_text:
         text += "\nScaling (seconds per epoch, medians):\n\n" + scale_text
+        if any(k.startswith("neuralcore_ceiling_") for r in scale_rows for k in r):
+            text += ("\nCeiling: that many one-thread NeuralCore trainings run at once (each its own model on its own "
+                     "thread), against one alone: how much faster those cores train when our threads share nothing but "
+                     "the host's L3, memory and tenants. A NeuralCore ratio below it is ours to win; above it, not.\n")
     if steps:
         text += "\nThe training step alone (fixed batch; best of the repeats):\n\n" + step_table(steps, peak)
     with open(os.path.join(args.out, "table.md"), "w", encoding="utf-8") as f:

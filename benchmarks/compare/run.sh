@@ -16,9 +16,11 @@
 # First it measures the machine: lscpu, one core's FMA peak, and two FMA probes at once (do the two CPUs have their
 # own FMA units, or share one core's?), and a cache line's round trip between two threads (again at the end: on a VM it
 # follows where the host puts the vCPUs). --steps also times NeuralCore's training step alone (fixed batch, no data
-# loading) for every configuration and reports it as a percentage of the probe times the threads, and, for the most
-# --threads T > 1, T independent one-thread steps at once (--copies: each its own model on its own thread): what T
-# cores give when the step shares nothing of ours between them, the ceiling a T-thread step is judged against.
+# loading) for every configuration and reports it as a percentage of the probe times the threads. For the most
+# --threads T > 1, when 1 is among them, it also runs T independent one-thread trainings at once (and, with --steps,
+# T one-thread steps: --copies, each its own model on its own thread): what T cores give when nothing of ours is
+# shared between them, the ceiling a T-thread figure is judged against on this host (its L3, memory and other tenants
+# stay shared).
 # Each run records the share of CPU time the hypervisor stole (steal in /proc/stat) and other processes used.
 # Each repeat of a configuration records that round trip measured just before it (the runs' round_trip_ns), so that a
 # two-thread figure can be read with the placement it ran in.
@@ -79,6 +81,7 @@ is_list "$batch_list" || die "--batch takes positive integers separated by comma
 [[ $max_load =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--max-other-load must be a fraction such as 0.1; got '$max_load'"
 [[ $retries =~ ^[0-9]+$ ]] || die "--retries must be a whole number; got '$retries'"
 IFS=, read -r -a threads_values <<<"$threads_list"
+max_threads=$(printf '%s\n' "${threads_values[@]}" | sort -n | tail -1)
 IFS=, read -r -a hidden_values <<<"$hidden_list"
 IFS=, read -r -a batch_values <<<"$batch_list"
 read -r -a pytorch_extra <<<"$pytorch_args"
@@ -230,6 +233,12 @@ for repeat in $(seq 1 "$repeats"); do
         pt=(run_one "pytorch-$name" "$repeat" env OMP_NUM_THREADS="$threads" "$python" "$here/pytorch_mlp.py" "${args[@]}" ${pytorch_extra[@]+"${pytorch_extra[@]}"})
         # Alternate which side goes first, so that a drift in the machine's speed does not favour one.
         if [ $((repeat % 2)) -eq 1 ]; then "${nc[@]}"; "${pt[@]}"; else "${pt[@]}"; "${nc[@]}"; fi
+        # Beside the one-thread runs, as many one-thread trainings at once as the most threads measured: how fast those
+        # cores train when our threads share nothing, the ceiling of the scaling table's NeuralCore ratio.
+        if [ "$threads" -eq 1 ] && [ "$max_threads" -gt 1 ]; then
+          copies=(--hidden "$hidden" --batch "$batch" --epochs "$epochs" --threads 1 --copies "$max_threads" --data "$data")
+          run_one "neuralcore-copies-h$hidden-b$batch-r$repeat" "$repeat" dotnet "$nc_dll" "${copies[@]}"
+        fi
       done
     done
   done
@@ -238,7 +247,6 @@ done
 # The training step alone, on a fixed batch: what the kernels reach without data loading and batch gathering.
 if [ "$steps" -eq 1 ]; then
   : >"$out/steps.jsonl"
-  max_threads=$(printf '%s\n' "${threads_values[@]}" | sort -n | tail -1)
   for repeat in $(seq 1 "$repeats"); do
     for threads in "${threads_values[@]}"; do
       for hidden in "${hidden_values[@]}"; do

@@ -88,18 +88,65 @@ long loadStart = Stopwatch.GetTimestamp();
 MnistDataset mnist = Mnist.Load(options.DataDirectory);
 double loadSeconds = Stopwatch.GetElapsedTime(loadStart).TotalSeconds;
 
-var model = new Sequential(inputSize: Mnist.Features, seed: options.Seed);
-foreach (int width in options.Hidden)
+// --copies N (with --threads 1): N models trained at once from the same start, each on its own thread: what N cores
+// give one-thread training when nothing of ours is shared between them, the ceiling for N threads' epochs.
+var models = new Sequential[options.Copies];
+var histories = new History[options.Copies];
+for (int c = 0; c < models.Length; c++)
 {
-    model.Add(new Dense(width)).Add(new Relu());
+    models[c] = Build(options);
 }
 
-model.Add(new Dense(Mnist.Classes));
-model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(LearningRate: 1e-3f, Epsilon: 1e-7f)), options.Batch);
+if (models.Length == 1)
+{
+    histories[0] = Train(models[0]);
+}
+else
+{
+    using var begin = new Barrier(models.Length);
+    Exception? failure = null;
+    Thread[] trainers = [.. Enumerable.Range(0, models.Length).Select(c => new Thread(() =>
+    {
+        try
+        {
+            begin.SignalAndWait();
+            histories[c] = Train(models[c]);
+        }
+        catch (Exception ex)
+        {
+            Interlocked.CompareExchange(ref failure, ex, null);
+        }
+    }) { Name = $"copy {c}" })];
+    foreach (Thread trainer in trainers)
+    {
+        trainer.Start();
+    }
+
+    foreach (Thread trainer in trainers)
+    {
+        trainer.Join();
+    }
+
+    if (failure is not null)
+    {
+        throw new InvalidOperationException($"a training copy failed: {failure.Message}", failure);
+    }
+
+    // The same seed and data on one thread each: the same bits, or the library is not deterministic.
+    if (histories.Any(h => h.Epochs[^1].Loss != histories[0].Epochs[^1].Loss))
+    {
+        Console.Error.WriteLine("error: copies trained with the same seed ended with different losses: "
+            + string.Join(", ", histories.Select(h => h.Epochs[^1].Loss.ToString("R", CultureInfo.InvariantCulture))));
+        return 1;
+    }
+}
+
+Sequential model = models[0];
+History history = histories[0];
 
 // One Fit call for all epochs, so that every epoch gets its own shuffle (Fit derives it from the epoch number).
 // Without validation data an epoch's Seconds covers exactly the training loop: shuffle, batch gathering and steps.
-History history = model.Fit(mnist.Train, new FitOptions
+History Train(Sequential m) => m.Fit(mnist.Train, new FitOptions
 {
     Epochs = options.Epochs,
     BatchSize = options.Batch,
@@ -126,17 +173,39 @@ using (var json = new Utf8JsonWriter(stdout))
 
     json.WriteNumber("batch", options.Batch);
     json.WriteNumber("threads", Parallelism.DegreeOfParallelism);
+    if (histories.Length > 1)
+    {
+        json.WriteNumber("copies", histories.Length);
+    }
+
     json.WriteNumber("fma_threads", Parallelism.FmaThreads);
     json.WriteNumber("epochs", history.Epochs.Count);
     json.WriteNumber("train_samples", mnist.Train.Count);
     json.WriteNumber("steps_per_epoch", (mnist.Train.Count + options.Batch - 1) / options.Batch);
+    // With copies, an epoch took as long as its slowest copy (each copy's own below).
     json.WriteStartArray("epoch_seconds");
-    foreach (double seconds in history.Seconds)
+    for (int e = 0; e < history.Seconds.Count; e++)
     {
-        json.WriteNumberValue(seconds);
+        json.WriteNumberValue(histories.Max(h => h.Seconds[e]));
     }
 
     json.WriteEndArray();
+    if (histories.Length > 1)
+    {
+        json.WriteStartArray("copy_epoch_seconds");
+        foreach (History copy in histories)
+        {
+            json.WriteStartArray();
+            foreach (double seconds in copy.Seconds)
+            {
+                json.WriteNumberValue(seconds);
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndArray();
+    }
     json.WriteNumber("final_train_loss", history.Epochs[^1].Loss);
     json.WriteNumber("test_accuracy", test.Accuracy);
     json.WriteNumber("test_loss", test.Loss);
@@ -148,11 +217,25 @@ using (var json = new Utf8JsonWriter(stdout))
 Console.Out.WriteLine();
 return history.StopReason is null ? 0 : 1;
 
+static Sequential Build(CompareOptions options)
+{
+    var model = new Sequential(inputSize: Mnist.Features, seed: options.Seed);
+    foreach (int width in options.Hidden)
+    {
+        model.Add(new Dense(width)).Add(new Relu());
+    }
+
+    model.Add(new Dense(Mnist.Classes));
+    model.Compile(new SoftmaxCrossEntropy(), new Adam(new AdamOptions(LearningRate: 1e-3f, Epsilon: 1e-7f)), options.Batch);
+    return model;
+}
+
 /// <summary>The command line, checked: every bad value is named in the message.</summary>
 internal sealed record CompareOptions
 {
     public const string Usage =
-        "usage: NeuralCoreCompare --hidden H[-H2...] [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist]\n" +
+        "usage: NeuralCoreCompare --hidden H[-H2...] [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist] [--copies N]\n" +
+        "                                                     --copies N with --threads 1: N models trained at once, one thread each\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
         "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop] [--read-every N]\n" +
         "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop;\n" +
@@ -183,7 +266,7 @@ internal sealed record CompareOptions
     /// <summary>How <c>--step</c> runs its steps: <c>fit</c> (the default), <c>plain</c> or <c>training-loop</c>.</summary>
     public string Loop { get; init; } = "fit";
 
-    /// <summary><c>--copies N</c> with <c>--step --threads 1</c>: N independent one-thread steps at once (the host's ceiling for N threads).</summary>
+    /// <summary><c>--copies N</c> with <c>--threads 1</c>: N independent one-thread trainings (or steps) at once (the host's ceiling for N threads).</summary>
     public int Copies { get; init; } = 1;
 
     /// <summary><c>--read-every N</c>: the loop reads <c>model.Parameters</c> after every Nth step (0, the default: never).</summary>
@@ -249,9 +332,9 @@ internal sealed record CompareOptions
             };
         }
 
-        if (options.Copies > 1 && (options.Mode != "step" || options.Threads != 1 || options.Loop != "fit" || options.ReadEvery > 0))
+        if (options.Copies > 1 && (options.Mode is not ("step" or "train") || options.Threads != 1 || options.Loop != "fit" || options.ReadEvery > 0))
         {
-            throw new ArgumentException("--copies runs one-thread steps as Fit runs them: give --step --threads 1 and no --loop or --read-every.");
+            throw new ArgumentException("--copies runs one-thread trainings or steps (as Fit runs them): give --threads 1, with or without --step, and no --loop or --read-every.");
         }
 
         return options;
