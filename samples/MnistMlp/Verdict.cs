@@ -12,6 +12,10 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
 {
     private static readonly CultureInfo Inv = Formats.Culture;
 
+    // Below this training accuracy a ten-digit classifier has learned next to nothing: guessing one digit for every
+    // image scores about 10% (11% for the commonest, 1), and the smallest model of the notebook passes 80% in one epoch.
+    private const double ChanceAccuracyBound = 0.2;
+
     /// <summary>Judges <paramref name="history"/> by <see cref="OverfittingVerdict.Rule"/> and advises.</summary>
     /// <param name="history">The epochs.</param>
     /// <param name="monitor">The monitored value (<c>val_accuracy</c>, <c>val_loss</c>, <c>accuracy</c> or <c>loss</c>).</param>
@@ -58,6 +62,16 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
                     // A run that did not learn (SGD at a rate of 10 ended at 10% with "more epochs may still help").
                     advice.Add(string.Create(Inv,
                         $"The training loss did not fall ({history.Epochs[0].Loss:0.####} in epoch 1, {history.Epochs[^1].Loss:0.####} in epoch {last}): the model is not learning, so more epochs will not help; lower the learning rate (--learning-rate {settings.EffectiveLearningRate / 10:G3})."));
+                    break;
+                }
+
+                if (history.Epochs[^1].Accuracy is var accuracy && accuracy < ChanceAccuracyBound)
+                {
+                    // The loss can fall and the model still learn nothing: SGD at a rate of 10 blew epoch 1's loss up to
+                    // 33, fell to 2.56 by epoch 2 with every ReLU dead and one digit predicted for every image, and was
+                    // told "more epochs may still help" at 10% accuracy.
+                    advice.Add(string.Create(Inv,
+                        $"Training accuracy is {accuracy * 100:0.00}% in the last epoch, near the 10% of guessing one digit for every image: the model is not learning, so more epochs will not help; lower the learning rate (--learning-rate {settings.EffectiveLearningRate / 10:G3})."));
                     break;
                 }
 

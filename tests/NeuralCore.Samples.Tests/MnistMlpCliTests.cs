@@ -384,6 +384,18 @@ public class MnistMlpCliTests
         Assert.Contains("The training loss did not fall (2.3 in epoch 1, 2.32 in epoch 3)", diverged.Advice, StringComparison.Ordinal);
         Assert.Contains("--learning-rate 1)", diverged.Advice, StringComparison.Ordinal);
         Assert.DoesNotContain("more epochs (--epochs", diverged.Advice, StringComparison.Ordinal);
+
+        // Nor when its loss fell from a blown-up first epoch while it predicted one digit for every image (SGD at a rate
+        // of 10: 33.49 then 2.56, accuracy 10.3% then 9.95%, and "more epochs may still help").
+        var dead = History((33.49, 2.93, 0.1030, 0.0992), (2.56, 2.74, 0.0995, 0.1113));
+        Verdict chance = Verdict.Judge(dead, "val_accuracy", new TrainSettings { Epochs = 2, Optimizer = "sgd", LearningRate = 10f });
+        Assert.Equal("No", chance.Answer);
+        Assert.Contains("Training accuracy is 9.95% in the last epoch, near the 10% of guessing one digit for every image: the model is not learning", chance.Advice, StringComparison.Ordinal);
+        Assert.Contains("--learning-rate 1)", chance.Advice, StringComparison.Ordinal);
+        Assert.DoesNotContain("more epochs (--epochs", chance.Advice, StringComparison.Ordinal);
+
+        // A run that learns is never told so, however few its epochs.
+        Assert.DoesNotContain("not learning", Verdict.Judge(History((0.5, 0.3, 0.85, 0.91), (0.3, 0.25, 0.92, 0.93)), "val_accuracy", new TrainSettings { Epochs = 2 }).Advice, StringComparison.Ordinal);
     }
 
     private static NeuralCore.Training.History History(params (double Loss, double ValLoss, double Accuracy, double ValAccuracy)[] epochs)
