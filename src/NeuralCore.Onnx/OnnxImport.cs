@@ -40,8 +40,9 @@ public static class OnnxImport
     public const long MaxFileBytes = 1L << 30;
 
     /// <summary>
-    /// The newest version of the standard operators a file may declare: 26 (ONNX 1.21), the newest whose definitions of
-    /// the operators read here were checked; a later one is refused, since it may give one of them a new meaning.
+    /// The newest version of the standard operators a file may declare: 26, the newest released one (ONNX Runtime 1.31.1
+    /// supports opsets up to 26 and calls 27 under development); a later one is refused, since it may give an operator
+    /// read here a new meaning.
     /// </summary>
     public const int MaxOpset = 26;
 
@@ -126,7 +127,7 @@ public static class OnnxImport
                 // A later opset may give an operator this reader knows a new meaning, which would be read with the old one
                 // (as Softmax's axis changed at 13); ONNX Runtime refuses opsets past its own newest likewise.
                 throw new NotSupportedException(Names.Printable(
-                    $"{file}: opset {opset.Version} is newer than this reader knows (7 to {MaxOpset}, ONNX 1.21); export the model at opset {MaxOpset} or earlier (torch.onnx.export's opset_version)."));
+                    $"{file}: opset {opset.Version} is newer than this reader knows (7 to {MaxOpset}); export the model at opset {MaxOpset} or earlier (torch.onnx.export's opset_version)."));
             }
 
             foreach (TensorProto tensor in graph.Initializer)

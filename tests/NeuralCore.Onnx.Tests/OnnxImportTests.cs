@@ -305,7 +305,7 @@ public sealed class OnnxImportTests : IDisposable
 
     [Theory]
     [InlineData(6, "opset 6 is older than this reader supports (7 or later)")]
-    [InlineData(OnnxImport.MaxOpset + 1, "opset 27 is newer than this reader knows (7 to 26, ONNX 1.21); export the model at opset 26 or earlier")]
+    [InlineData(OnnxImport.MaxOpset + 1, "opset 27 is newer than this reader knows (7 to 26); export the model at opset 26 or earlier")]
     [InlineData(0, "it declares no version of the standard operators")]
     public void A_file_of_an_opset_the_reader_does_not_know_is_refused_by_its_version(int version, string message)
     {
