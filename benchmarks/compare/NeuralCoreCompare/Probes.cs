@@ -189,29 +189,27 @@ internal static class Probes
             int index = c;
             threads[c] = new Thread(() =>
             {
+                bool waited = false;
                 try
                 {
                     StepCopy copy = new(hidden, batch, "fit", 0, seed: 20261130 + index);
                     copy.Warm(seconds);
                     warmed.SignalAndWait();
-                    if (index == 0)
-                    {
-                        Volatile.Write(ref end, Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency));
-                    }
+                    waited = true;
 
-                    // Every copy measures up to the same deadline, so that no copy's steps are timed alone.
-                    long deadline;
-                    while ((deadline = Volatile.Read(ref end)) == 0)
-                    {
-                        Thread.SpinWait(20);
-                    }
-
-                    results[index] = copy.Measure(deadline);
+                    // Every copy measures up to the same deadline, set by the first past the barrier, so that no copy's
+                    // steps are timed alone.
+                    Interlocked.CompareExchange(ref end, Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency), 0);
+                    results[index] = copy.Measure(Volatile.Read(ref end));
                 }
                 catch (Exception ex)
                 {
                     Interlocked.CompareExchange(ref failure, ex, null);
-                    warmed.RemoveParticipant();
+                    if (!waited)
+                    {
+                        // The others must not wait at the barrier for a copy that will never reach it.
+                        warmed.RemoveParticipant();
+                    }
                 }
             })
             { IsBackground = true, Name = $"step copy {index}" };
