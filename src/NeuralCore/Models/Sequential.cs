@@ -1027,13 +1027,15 @@ public sealed class Sequential : IArenaOwner
         }
 
         ILayer last = _layers[^1];
-        string? squashing = last switch
-        {
-            Softmax or Dense { Activation: Activation.Softmax } => "softmax",
-            Sigmoid or Dense { Activation: Activation.Sigmoid } => "sigmoid",
-            _ => null,
-        };
-        string lastName = $"'{last.Name}' ({last.TypeId}{(last is Dense d && d.Activation != Activation.Linear ? $" with activation {d.Activation}" : "")})";
+        // Noise layers are the identity at inference, so the layer before them says what the model outputs: a Softmax
+        // followed by a Dropout, trained with SoftmaxCrossEntropy, applied softmax twice and was let through. Dropout and
+        // GaussianDropout scale each value by a factor of 0 or more, and so keep probabilities probabilities (within the
+        // losses' clip); any noise layer keeps a softmax's output from being logits.
+        ILayer squasher = _layers.LastOrDefault(l => l is not NoiseLayer) ?? last;
+        ILayer shown = _layers.LastOrDefault(l => l is not (Dropout or GaussianDropout)) ?? last;
+        string? squashing = Squashing(shown);
+        string? squashedOnce = Squashing(squasher);
+        string lastName = LayerDescription(shown, last);
         string type = loss.GetType().Name;
         if (loss.Task == LossTask.MultiClass && OutputSize < 2)
         {
@@ -1041,19 +1043,23 @@ public sealed class Sequential : IArenaOwner
                 $"{type} scores one class out of several, but the model has {OutputSize} output: give the last layer one unit per class, or for a yes/no problem use BinaryCrossentropy with one output.", nameof(loss));
         }
 
-        if (loss.Input == LossInput.Logits && squashing is not null && loss is not CrossentropyLoss)
+        if (loss.Input == LossInput.Logits && squashedOnce is not null && loss is not CrossentropyLoss)
         {
             // The hinge losses: a margin of 1 on a probability cannot be met.
+            squashing = squashedOnce;
+            lastName = LayerDescription(squasher, last);
             string layer = squashing == "softmax" ? "Softmax" : "Sigmoid";
             throw new ArgumentException(
-                $"{type} scores raw values against a margin of 1, but the model's last layer {lastName} squashes them into probabilities, which cannot reach it. Remove the {layer} (or the Dense activation): the scores' sign (or argmax) is the class.", nameof(loss));
+                $"{type} scores raw values against a margin of 1, but the model's {lastName} squashes them into probabilities, which cannot reach it. Remove the {layer} (or the Dense activation): the scores' sign (or argmax) is the class.", nameof(loss));
         }
 
-        if (loss.Input == LossInput.Logits && squashing is not null)
+        if (loss.Input == LossInput.Logits && squashedOnce is not null)
         {
+            squashing = squashedOnce;
+            lastName = LayerDescription(squasher, last);
             string layer = squashing == "softmax" ? "Softmax" : "Sigmoid";
             throw new ArgumentException(
-                $"The model's last layer {lastName} already outputs probabilities, and {type} with fromLogits: true applies {squashing} again (training would be slower and reach a worse model). Remove the {layer} (or the Dense activation) and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
+                $"The model's {lastName} already outputs probabilities, and {type} with fromLogits: true applies {squashing} again (training would be slower and reach a worse model). Remove the {layer} (or the Dense activation) and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
         }
 
         if (loss is Loss known && known.OutputProblem(OutputSize) is { } problem)
@@ -1061,12 +1067,10 @@ public sealed class Sequential : IArenaOwner
             throw new ArgumentException($"{type} does not suit this model: {problem}.", nameof(loss));
         }
 
-        ILayer rates = _layers.LastOrDefault(l => l is not Dropout) ?? last;
-        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(rates))
+        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(shown))
         {
-            string which = ReferenceEquals(rates, last) ? $"last layer {lastName}" : $"layer '{rates.Name}' ({rates.TypeId}), before its last Dropout,";
             throw new ArgumentException(
-                $"{type} reads the outputs as rates under a logarithm, undefined below 0, but the model's {which} can output negative values (training would turn to NaN). End the model with a Softplus layer (or Relu, Sigmoid, or a Dense with activation Relu).", nameof(loss));
+                $"{type} reads the outputs as rates under a logarithm, undefined below 0, but the model's {lastName} can output negative values (training would turn to NaN). End the model with a Softplus layer (or Relu, Sigmoid, or a Dense with activation Relu).", nameof(loss));
         }
 
         if (loss.Input == LossInput.Probabilities)
@@ -1079,9 +1083,23 @@ public sealed class Sequential : IArenaOwner
                 string what = loss is CrossentropyLoss ? $"{type} with fromLogits: false expects probabilities" : $"{type} compares probability distributions";
                 string alternative = loss is CrossentropyLoss ? $", or use {type}(fromLogits: true) on these outputs" : "";
                 throw new ArgumentException(
-                    $"{what}, but the model's last layer {lastName} {outputs}. End the model with {wanted}{alternative}.", nameof(loss));
+                    $"{what}, but the model's {lastName} {outputs}. End the model with {wanted}{alternative}.", nameof(loss));
             }
         }
+    }
+
+    private static string? Squashing(ILayer layer) => layer switch
+    {
+        Softmax or Dense { Activation: Activation.Softmax } => "softmax",
+        Sigmoid or Dense { Activation: Activation.Sigmoid } => "sigmoid",
+        _ => null,
+    };
+
+    // "last layer 'name' (type with activation A)", or where noise layers follow it, "layer ... before the noise layer ...,".
+    private static string LayerDescription(ILayer layer, ILayer last)
+    {
+        string described = $"'{layer.Name}' ({layer.TypeId}{(layer is Dense d && d.Activation != Activation.Linear ? $" with activation {d.Activation}" : "")})";
+        return ReferenceEquals(layer, last) ? "last layer " + described : $"layer {described}, before the noise layer '{last.Name}' ({last.TypeId}),";
     }
 
     // Whether a last layer's outputs are never negative (a Dropout after it keeps their signs, and is looked through).

@@ -40,6 +40,26 @@ public class CompileTests
     }
 
     [Fact]
+    public void A_noise_layer_after_the_softmax_does_not_hide_it()
+    {
+        // Before: the check read the last layer only, so Softmax -> Dropout trained with softmax applied twice, and the
+        // right pair, Softmax -> Dropout with a probability loss, was refused as raw outputs.
+        var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax(), new Dropout(0.2f)).Compile(new SoftmaxCrossEntropy(), new Adam()));
+        Assert.Contains("'softmax' (Softmax), before the noise layer 'dropout' (Dropout), already outputs probabilities", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax(), new GaussianNoise(0.1f)).Compile(new SoftmaxCrossEntropy(), new Adam()));
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Sigmoid(), new GaussianDropout(0.1f)).Compile(new BinaryCrossentropy(fromLogits: true), new Adam()));
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax(), new Dropout(0.2f)).Compile(new CategoricalHinge(), new Adam()));
+
+        Ending(new Dense(3), new Softmax(), new Dropout(0.2f)).Compile(new CategoricalCrossentropy(), new Adam());
+        Ending(new Dense(1), new Sigmoid(), new GaussianDropout(0.1f)).Compile(new BinaryCrossentropy(), new Adam());
+        Ending(new Dense(1), new Softplus(), new GaussianDropout(0.1f)).Compile(new Poisson(), new Adam());
+
+        // Additive noise can make a probability negative: not a probability any more.
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax(), new GaussianNoise(0.1f)).Compile(new CategoricalCrossentropy(), new Adam()));
+        Assert.Contains("expects probabilities", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_probability_loss_on_raw_outputs_is_refused()
     {
         var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3)).Compile(new CategoricalCrossentropy(), new Adam()));
