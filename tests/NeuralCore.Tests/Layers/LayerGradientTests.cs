@@ -173,18 +173,28 @@ public class LayerGradientTests
         }).QuickCheckThrowOnFailure();
     }
 
-    public static TheoryData<Activation> DenseActivations() =>
-        [Activation.Relu, Activation.Sigmoid, Activation.Tanh, Activation.Softmax];
+    public static TheoryData<Activation, bool> DenseActivations() => new()
+    {
+        { Activation.Relu, true }, { Activation.Relu, false }, { Activation.Sigmoid, true }, { Activation.Sigmoid, false },
+        { Activation.Tanh, true }, { Activation.Softmax, true },
+    };
 
+    // The fused layers ("dense_relu", "dense_relu_no_bias" in LayerFactory) are checked through this equivalence: the
+    // plain Dense and the activation layers have their own finite-difference checks above.
     [Theory]
     [MemberData(nameof(DenseActivations))]
-    public void A_dense_activation_equals_the_dense_layer_then_the_activation_layer(Activation activation)
+    public void A_dense_activation_equals_the_dense_layer_then_the_activation_layer(Activation activation, bool useBias)
     {
         Prop.ForAll(LayerGenerators.LayerCases(), c =>
         {
-            var fused = new Dense(c.Inputs, c.Outputs, (ulong)c.Seed, activation);
-            var plain = new Dense(c.Inputs, c.Outputs, (ulong)c.Seed);
-            Seeded.Uniform(c.Outputs, c.Seed + 5, 0.5f).CopyTo(fused.Bias.Span);
+            var fused = new Dense(c.Inputs, c.Outputs, (ulong)c.Seed, activation, useBias);
+            var plain = new Dense(c.Inputs, c.Outputs, (ulong)c.Seed, useBias: useBias);
+            if (useBias)
+            {
+                Seeded.Uniform(c.Outputs, c.Seed + 5, 0.5f).CopyTo(fused.Bias.Span);
+            }
+
+            Assert.Equal(plain.ParameterCount, fused.ParameterCount);
             fused.Parameters.Span.CopyTo(plain.Parameters.Span);
             ILayer after = activation switch
             {
