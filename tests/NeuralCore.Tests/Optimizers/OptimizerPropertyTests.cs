@@ -241,41 +241,41 @@ public class OptimizerPropertyTests
                 return theta + (mu * a[i]) - (lr * g);
             case "adam":
             case "adam_amsgrad":
-            {
-                double alpha = lr * Math.Sqrt(1 - Math.Pow(b2, t)) / (1 - Math.Pow(b1, t));
-                a[i] += (g - a[i]) * (1 - b1);
-                b[i] += ((g * g) - b[i]) * (1 - b2);
-                double v = b[i];
-                if (rule == "adam_amsgrad")
                 {
-                    c[i] = Math.Max(c[i], b[i]);
-                    v = c[i];
-                }
+                    double alpha = lr * Math.Sqrt(1 - Math.Pow(b2, t)) / (1 - Math.Pow(b1, t));
+                    a[i] += (g - a[i]) * (1 - b1);
+                    b[i] += ((g * g) - b[i]) * (1 - b2);
+                    double v = b[i];
+                    if (rule == "adam_amsgrad")
+                    {
+                        c[i] = Math.Max(c[i], b[i]);
+                        v = c[i];
+                    }
 
-                return theta - (alpha * a[i] / (Math.Sqrt(v) + eps));
-            }
+                    return theta - (alpha * a[i] / (Math.Sqrt(v) + eps));
+                }
 
             case "rmsprop":
             case "rmsprop_momentum_centered":
-            {
-                double rho = b2;
-                a[i] = (rho * a[i]) + ((1 - rho) * g * g);
-                double d = a[i] + eps;
-                if (rule == "rmsprop_momentum_centered")
                 {
-                    c[i] = (rho * c[i]) + ((1 - rho) * g);
-                    d = a[i] - (c[i] * c[i]) + eps;
-                }
+                    double rho = b2;
+                    a[i] = (rho * a[i]) + ((1 - rho) * g * g);
+                    double d = a[i] + eps;
+                    if (rule == "rmsprop_momentum_centered")
+                    {
+                        c[i] = (rho * c[i]) + ((1 - rho) * g);
+                        d = a[i] - (c[i] * c[i]) + eps;
+                    }
 
-                double delta = lr * g / Math.Sqrt(d);
-                if (rule == "rmsprop")
-                {
-                    return theta - delta;
-                }
+                    double delta = lr * g / Math.Sqrt(d);
+                    if (rule == "rmsprop")
+                    {
+                        return theta - delta;
+                    }
 
-                b[i] = (mu * b[i]) + delta;
-                return theta - b[i];
-            }
+                    b[i] = (mu * b[i]) + delta;
+                    return theta - b[i];
+                }
 
             case "adagrad":
                 a[i] += g * g;
@@ -285,40 +285,40 @@ public class OptimizerPropertyTests
                 b[i] = Math.Max(b2 * b[i], Math.Abs(g));
                 return theta - (lr * a[i] / ((1 - Math.Pow(b1, t)) * (b[i] + eps)));
             case "nadam":
-            {
-                double muT = b1 * (1 - (0.5 * Math.Pow(0.96, t))), muNext = b1 * (1 - (0.5 * Math.Pow(0.96, t + 1)));
-                a[i] += (g - a[i]) * (1 - b1);
-                b[i] += ((g * g) - b[i]) * (1 - b2);
-                double mHat = (muNext * a[i] / (1 - (product * muNext))) + ((1 - muT) * g / (1 - product));
-                double vHat = b[i] / (1 - Math.Pow(b2, t));
-                return theta - (lr * mHat / (Math.Sqrt(vHat) + eps));
-            }
+                {
+                    double muT = b1 * (1 - (0.5 * Math.Pow(0.96, t))), muNext = b1 * (1 - (0.5 * Math.Pow(0.96, t + 1)));
+                    a[i] += (g - a[i]) * (1 - b1);
+                    b[i] += ((g * g) - b[i]) * (1 - b2);
+                    double mHat = (muNext * a[i] / (1 - (product * muNext))) + ((1 - muT) * g / (1 - product));
+                    double vHat = b[i] / (1 - Math.Pow(b2, t));
+                    return theta - (lr * mHat / (Math.Sqrt(vHat) + eps));
+                }
 
             case "lion":
-            {
-                double direction = Math.Sign((b1 * a[i]) + ((1 - b1) * g));
-                a[i] = (b2 * a[i]) + ((1 - b2) * g);
-                return theta - (lr * direction);
-            }
+                {
+                    double direction = Math.Sign((b1 * a[i]) + ((1 - b1) * g));
+                    a[i] = (b2 * a[i]) + ((1 - b2) * g);
+                    return theta - (lr * direction);
+                }
 
             case "adadelta":
-            {
-                double rho = b2;
-                a[i] = (rho * a[i]) + ((1 - rho) * g * g);
-                double delta = Math.Sqrt(b[i] + eps) * g / Math.Sqrt(a[i] + eps);
-                b[i] = (rho * b[i]) + ((1 - rho) * delta * delta);
-                return theta - (lr * delta);
-            }
+                {
+                    double rho = b2;
+                    a[i] = (rho * a[i]) + ((1 - rho) * g * g);
+                    double delta = Math.Sqrt(b[i] + eps) * g / Math.Sqrt(a[i] + eps);
+                    b[i] = (rho * b[i]) + ((1 - rho) * delta * delta);
+                    return theta - (lr * delta);
+                }
 
             case "ftrl":
-            {
-                // n in a, z in b; P(x) = x^(-power).
-                double gPrime = g + (2 * shrinkage * theta);
-                double nNext = a[i] + (g * g);
-                b[i] += gPrime - ((Math.Pow(nNext, -power) - Math.Pow(a[i], -power)) / lr * theta);
-                a[i] = nNext;
-                return (Math.Clamp(b[i], -l1, l1) - b[i]) / ((Math.Pow(nNext, -power) / lr) + (2 * (l2 + (beta / (2 * lr)))));
-            }
+                {
+                    // n in a, z in b; P(x) = x^(-power).
+                    double gPrime = g + (2 * shrinkage * theta);
+                    double nNext = a[i] + (g * g);
+                    b[i] += gPrime - ((Math.Pow(nNext, -power) - Math.Pow(a[i], -power)) / lr * theta);
+                    a[i] = nNext;
+                    return (Math.Clamp(b[i], -l1, l1) - b[i]) / ((Math.Pow(nNext, -power) / lr) + (2 * (l2 + (beta / (2 * lr)))));
+                }
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(rule), rule, "unknown rule");
