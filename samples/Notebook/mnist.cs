@@ -65,7 +65,8 @@ for (int i = 0; i < 10; i++)
     {
         for (int c = 0; c < 28; c++)
         {
-            pixels[27 - r, c] = data.Train.Features[(i * 784) + (r * 28) + c];
+            // ScottPlot draws row 0 of a heatmap at the top of its rectangle: the image as stored, top row first.
+            pixels[r, c] = data.Train.Features[(i * 784) + (r * 28) + c];
         }
     }
 
