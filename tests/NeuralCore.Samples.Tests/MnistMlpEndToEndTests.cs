@@ -86,6 +86,63 @@ public sealed class MnistMlpEndToEndTests : IDisposable
     }
 
     [Fact]
+    public void Early_stopping_restores_the_best_epoch_and_onnx_writes_the_same_model()
+    {
+        // Patience 1 on val_loss at a high rate: the validation loss stops falling within a few epochs of 20.
+        var settings = new TrainSettings
+        {
+            Hidden = [32],
+            Epochs = 20,
+            BatchSize = 128,
+            LearningRate = 0.01f,
+            EarlyStoppingPatience = 1,
+            Monitor = "val_loss",
+            Onnx = true,
+            OutputDirectory = _out,
+        };
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = new Trainer(output, error, interactive: false).Train(settings, CancellationToken.None);
+        Assert.True(exit == 0, $"exit {exit}: {error}");
+        Assert.Contains("Stopped early:", output.ToString(), StringComparison.Ordinal);
+
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_out, "report.json")));
+        JsonElement root = report.RootElement;
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("stop_reason").GetString()));
+        double[] valLosses = [.. root.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("val_loss").GetDouble())];
+        Assert.InRange(valLosses.Length, 2, 19);
+        int best = Array.IndexOf(valLosses, valLosses.Min());
+        Assert.True(best < valLosses.Length - 1, $"the last epoch was the best ({string.Join(", ", valLosses)}), so nothing stopped it");
+
+        // The saved model is the best epoch's: its loss on the validation images (the last 10% of the training set) is
+        // the history's minimum, not the last epoch's.
+        NeuralCore.Data.MnistDataset data = NeuralCore.Data.Mnist.Load(NeuralCore.Data.MnistLocator.FindRepositoryCopy(NeuralCore.Data.MnistLocator.DefaultSearchStarts)!);
+        int validationStart = data.Train.Count - (data.Train.Count / 10);
+        NeuralCore.Models.Sequential saved = NeuralCore.Serialization.ModelFile.Load(Path.Combine(_out, "model.ncm"));
+        NeuralCore.Training.Evaluation restored = NeuralCore.Training.ModelTraining.Evaluate(saved, data.Train.Slice(validationStart, data.Train.Count - validationStart));
+        Assert.Equal(valLosses[best], restored.Loss, 4);
+        Assert.NotEqual(valLosses[^1], restored.Loss, 4);
+        Assert.Equal(root.GetProperty("test_accuracy").GetDouble(), NeuralCore.Training.ModelTraining.Evaluate(saved, data.Test).Accuracy, 9);
+
+        // model.onnx, read back by the library's ONNX reader, predicts what model.ncm predicts, and the manifest lists it.
+        NeuralCore.Models.Sequential exported = NeuralCore.Onnx.OnnxImport.Load(Path.Combine(_out, "model.onnx"));
+        int count = 200;
+        ReadOnlySpan<float> images = data.Test.Features.AsSpan(0, count * 784);
+        float[] expected = new float[count * 10], actual = new float[count * 10];
+        saved.Predict(images, expected, count);
+        exported.Predict(images, actual, count);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f, $"output {i}: model.ncm {expected[i]}, model.onnx {actual[i]}");
+        }
+
+        Assert.Empty(RunManifest.Verify(_out));
+        using JsonDocument manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(_out, RunManifest.FileName)));
+        Assert.True(manifest.RootElement.GetProperty("files").TryGetProperty("model.onnx", out _), "manifest.json does not list model.onnx");
+        Assert.Empty(TemporaryFiles.In(_out, recursive: true));
+    }
+
+    [Fact]
     public void A_sweep_compares_deep_and_shallow_architectures_with_curves_and_matrices_for_each()
     {
         var settings = new TrainSettings { Epochs = 1, BatchSize = 128, OutputDirectory = _out };
