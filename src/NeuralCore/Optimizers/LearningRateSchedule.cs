@@ -1,15 +1,79 @@
+using System.Globalization;
+using NeuralCore.Configuration;
+
 namespace NeuralCore.Optimizers;
 
 /// <summary>
 /// A learning rate as a function of the optimizer's step count, Keras's
-/// <c>keras.optimizers.schedules.LearningRateSchedule</c>. Applied by <see cref="Training.LearningRateScheduler"/>.
+/// <c>keras.optimizers.schedules.LearningRateSchedule</c>. An optimizer follows one set as its
+/// <see cref="Optimizer.Schedule"/> (as a Keras optimizer built with a schedule as its <c>learning_rate</c>), in
+/// <c>Fit</c> and in a training loop of one's own alike; <see cref="Training.LearningRateScheduler"/> applies one from
+/// a callback instead.
 /// </summary>
+/// <remarks>
+/// The library's four schedules are saved with a model file and read back with it; a schedule of one's own (a subclass)
+/// trains, but a model whose optimizer follows it cannot be saved.
+/// </remarks>
 public abstract class LearningRateSchedule
 {
+    // The config keys of a schedule inside its optimizer's config: "schedule" names the type, the rest are its arguments.
+    internal const string TypeKey = "schedule";
+
     /// <summary>The learning rate of step <paramref name="iteration"/> (0 for the first step).</summary>
     /// <param name="iteration">Steps taken so far; non-negative.</param>
     /// <returns>A non-negative, finite rate.</returns>
     public abstract float Rate(long iteration);
+
+    // Writes the schedule's type and arguments under "schedule" and "schedule_*" keys; false for a schedule of one's own.
+    internal virtual bool TryWrite(ComponentConfig config) => false;
+
+    // The schedule an optimizer's config names, or null where it names none.
+    internal static LearningRateSchedule? Read(ComponentConfig config)
+    {
+        if (!config.Contains(TypeKey))
+        {
+            return null;
+        }
+
+        string type = config.GetString(TypeKey);
+        return type switch
+        {
+            nameof(CosineDecay) => new CosineDecay(config.GetSingle("schedule_initial_learning_rate"), config.GetInt64("schedule_decay_steps"),
+                config.GetSingle("schedule_alpha"), config.Contains("schedule_warmup_target") ? config.GetSingle("schedule_warmup_target") : null,
+                config.GetInt64("schedule_warmup_steps")),
+            nameof(ExponentialDecay) => new ExponentialDecay(config.GetSingle("schedule_initial_learning_rate"), config.GetInt64("schedule_decay_steps"),
+                config.GetSingle("schedule_decay_rate"), config.GetBoolean("schedule_staircase")),
+            nameof(PiecewiseConstantDecay) => new PiecewiseConstantDecay(Steps(config.GetString("schedule_boundaries")), config.GetSingles("schedule_values")),
+            nameof(OneCycle) => new OneCycle(config.GetSingle("schedule_max_learning_rate"), config.GetInt64("schedule_total_steps"),
+                config.GetDouble("schedule_pct_start"), config.GetDouble("schedule_div_factor"), config.GetDouble("schedule_final_div_factor")),
+            _ => throw new ArgumentException(
+                $"{config.TypeId}: the learning-rate schedule '{type}' is not one of CosineDecay, ExponentialDecay, PiecewiseConstantDecay and OneCycle.", nameof(config)),
+        };
+    }
+
+    // Boundaries are step counts, beyond what a float holds exactly: written as invariant integers separated by commas.
+    private protected static string Steps(IReadOnlyList<long> steps) =>
+        string.Join(',', steps.Select(s => s.ToString(CultureInfo.InvariantCulture)));
+
+    private static long[] Steps(string text)
+    {
+        if (text.Length == 0)
+        {
+            return [];
+        }
+
+        string[] parts = text.Split(',');
+        long[] steps = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!long.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out steps[i]))
+            {
+                throw new FormatException($"The schedule's boundary '{parts[i]}' is not a step count (schedule_boundaries \"{text}\").");
+            }
+        }
+
+        return steps;
+    }
 
     private protected static void PositiveSteps(long decaySteps)
     {
@@ -76,6 +140,18 @@ public sealed class CosineDecay : LearningRateSchedule
     /// <summary>Steps of linear warmup.</summary>
     public long WarmupSteps { get; }
 
+    internal override bool TryWrite(ComponentConfig config)
+    {
+        config.Set(TypeKey, nameof(CosineDecay)).Set("schedule_initial_learning_rate", InitialLearningRate).Set("schedule_decay_steps", DecaySteps)
+            .Set("schedule_alpha", Alpha).Set("schedule_warmup_steps", WarmupSteps);
+        if (WarmupTarget is { } target)
+        {
+            config.Set("schedule_warmup_target", target);
+        }
+
+        return true;
+    }
+
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
     public override float Rate(long iteration)
@@ -132,6 +208,13 @@ public sealed class ExponentialDecay : LearningRateSchedule
 
     /// <summary>Whether the exponent is floored.</summary>
     public bool Staircase { get; }
+
+    internal override bool TryWrite(ComponentConfig config)
+    {
+        config.Set(TypeKey, nameof(ExponentialDecay)).Set("schedule_initial_learning_rate", InitialLearningRate).Set("schedule_decay_steps", DecaySteps)
+            .Set("schedule_decay_rate", DecayRate).Set("schedule_staircase", Staircase);
+        return true;
+    }
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
@@ -198,6 +281,12 @@ public sealed class PiecewiseConstantDecay : LearningRateSchedule
 
     /// <summary>The rates.</summary>
     public IReadOnlyList<float> Values => _values;
+
+    internal override bool TryWrite(ComponentConfig config)
+    {
+        config.Set(TypeKey, nameof(PiecewiseConstantDecay)).Set("schedule_boundaries", Steps(_boundaries)).Set("schedule_values", _values);
+        return true;
+    }
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
@@ -272,6 +361,13 @@ public sealed class OneCycle : LearningRateSchedule
 
     /// <summary>The ratio of the initial to the final rate.</summary>
     public double FinalDivFactor { get; }
+
+    internal override bool TryWrite(ComponentConfig config)
+    {
+        config.Set(TypeKey, nameof(OneCycle)).Set("schedule_max_learning_rate", MaxLearningRate).Set("schedule_total_steps", TotalSteps)
+            .Set("schedule_pct_start", PctStart).Set("schedule_div_factor", DivFactor).Set("schedule_final_div_factor", FinalDivFactor);
+        return true;
+    }
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>

@@ -3,7 +3,8 @@ using NeuralCore.Configuration;
 namespace NeuralCore.Optimizers;
 
 /// <summary>
-/// The base of NeuralCore's optimizers, as Keras's <c>Optimizer</c>: it owns the learning rate, the step count, the
+/// The base of NeuralCore's optimizers, as Keras's <c>Optimizer</c>: it owns the learning rate (constant, or a
+/// <see cref="Schedule"/> of the step count), the step count, the
 /// state arena, gradient clipping (<see cref="ClipNorm"/>, <see cref="ClipValue"/> or <see cref="GlobalClipNorm"/>) and
 /// decoupled weight decay (<see cref="WeightDecay"/>); a subclass implements only its update rule
 /// (<see cref="Apply"/>) over a range of the arena. Updates are element-wise, so a model may apply a step range by
@@ -22,6 +23,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     private static float[]? t_clipped;
 
     private float _learningRate;
+    private LearningRateSchedule? _schedule;
     private float _weightDecay;
     private float _clipNorm;
     private float _clipValue;
@@ -55,13 +57,44 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     internal object? Owner { get; set; }
 
     /// <inheritdoc/>
+    /// <remarks>While a <see cref="Schedule"/> is set, the rate of the last step begun (the schedule's first rate before any).</remarks>
+    /// <exception cref="InvalidOperationException">Set while a <see cref="Schedule"/> is set (as in Keras, whose optimizer built with a schedule refuses a new rate).</exception>
     public float LearningRate
     {
         get => _learningRate;
         set
         {
             Check.NonNegative(value, nameof(LearningRate));
+            if (_schedule is not null)
+            {
+                throw new InvalidOperationException(
+                    $"{Name} follows its schedule ({_schedule.GetType().Name}), which sets the learning rate of every step: set Schedule to null first to train at a constant rate.");
+            }
+
             _learningRate = value;
+        }
+    }
+
+    /// <summary>
+    /// The learning rate as a function of the step count (Keras: an optimizer built with a
+    /// <see cref="LearningRateSchedule"/> as its <c>learning_rate</c>); null, the default, for the constant
+    /// <see cref="LearningRate"/>. Each step's rate is <c>Schedule.Rate(Iterations)</c>, the step count before it, in
+    /// <c>Fit</c>, <c>TrainStep</c> and a training loop alike; weight decay scales with it. Saved with a model file
+    /// (the library's four schedules), so a resumed run continues the schedule where it stopped. Setting a schedule sets
+    /// <see cref="LearningRate"/> to its rate at the current step; setting null keeps that rate.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The schedule's rate at the current step is negative, infinite or NaN (a step at which that happens throws the same, naming the step).</exception>
+    public LearningRateSchedule? Schedule
+    {
+        get => _schedule;
+        set
+        {
+            if (value is not null)
+            {
+                _learningRate = ScheduledRate(value, Iterations);
+            }
+
+            _schedule = value;
         }
     }
 
@@ -315,8 +348,10 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <inheritdoc/>
     /// <remarks>
     /// Writes <c>learning_rate</c> (the current one), the options set among <c>weight_decay</c>, <c>decay_biases</c>,
-    /// <c>clipnorm</c>, <c>clipvalue</c>, <c>global_clipnorm</c>, then <see cref="WriteRuleConfig"/>.
+    /// <c>clipnorm</c>, <c>clipvalue</c>, <c>global_clipnorm</c>, the <see cref="Schedule"/> (<c>schedule</c>, its
+    /// type, and its arguments as <c>schedule_*</c>), then <see cref="WriteRuleConfig"/>.
     /// </remarks>
+    /// <exception cref="NotSupportedException">The <see cref="Schedule"/> is a subclass of one's own, which a config cannot rebuild.</exception>
     public void WriteConfig(ComponentConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -339,6 +374,12 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         if (GlobalClipNorm > 0)
         {
             config.Set("global_clipnorm", GlobalClipNorm);
+        }
+
+        if (_schedule is not null && !_schedule.TryWrite(config))
+        {
+            throw new NotSupportedException(
+                $"{Name} follows a schedule of its own type ({_schedule.GetType().FullName}), which a model file cannot hold: use CosineDecay, ExponentialDecay, PiecewiseConstantDecay or OneCycle, or apply it with a LearningRateScheduler callback (the file then keeps the current rate).");
         }
 
         WriteRuleConfig(config);
@@ -378,6 +419,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         _clipValue = Checked(config.GetSingle("clipvalue", 0f), nameof(ClipValue));
         _globalClipNorm = Checked(config.GetSingle("global_clipnorm", 0f), nameof(GlobalClipNorm));
         CheckOneClipping("config");
+        // The saved rate stays what LearningRate reads until the first step, which takes the schedule's rate at the
+        // step count restored with the state.
+        _schedule = LearningRateSchedule.Read(config);
     }
 
     /// <summary>
@@ -458,7 +502,12 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                 $"{Name} is initialized for {_count} parameters but was given {parameterCount}; call Initialize first.");
         }
 
-        _stepRate = LearningRate;
+        if (_schedule is not null)
+        {
+            _learningRate = ScheduledRate(_schedule, Iterations);
+        }
+
+        _stepRate = _learningRate;
         _segmentScale.AsSpan().Fill(1f);
         if (GlobalClipNorm > 0)
         {
@@ -656,6 +705,16 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     }
 
     // Keras: g · clip / max(norm, clip).
+    private static float ScheduledRate(LearningRateSchedule schedule, long iteration)
+    {
+        float rate = schedule.Rate(iteration);
+        // The message is built for a bad rate only: this runs before every step, and a step allocates nothing.
+        return float.IsFinite(rate) && rate >= 0
+            ? rate
+            : throw new ArgumentOutOfRangeException(nameof(schedule), rate,
+                $"{schedule.GetType().Name}, at step {iteration}, gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
+    }
+
     private static float Scale(double norm, float clip) => norm > clip ? (float)(clip / norm) : 1f;
 
     private static float Checked(float value, string name)

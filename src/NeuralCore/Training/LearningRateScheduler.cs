@@ -34,11 +34,13 @@ public sealed class LearningRateScheduler : Callback
     /// <exception cref="ArgumentOutOfRangeException">The schedule gives a negative, infinite or NaN rate.</exception>
     /// <exception cref="InvalidOperationException">
     /// A schedule of every step trains beside a <see cref="ReduceLROnPlateau"/> or another
-    /// <see cref="LearningRateScheduler"/>, whose rates it would overwrite at the next step.
+    /// <see cref="LearningRateScheduler"/>, whose rates it would overwrite at the next step; or the optimizer follows its
+    /// own <see cref="Optimizer.Schedule"/>.
     /// </exception>
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        CheckNoOwnSchedule(context, nameof(LearningRateScheduler));
         if (_schedule is not null)
         {
             // Keras refuses to set the rate of an optimizer built with a schedule; here the other callback's rate held
@@ -84,6 +86,17 @@ public sealed class LearningRateScheduler : Callback
         float rate = _schedule!.Rate(optimizer.Iterations);
         // The message is built for a bad rate only: this runs after every step, and a step allocates nothing.
         optimizer.LearningRate = Usable(rate) ? rate : throw BadRate(rate, $"{_schedule.GetType().Name}, at step {optimizer.Iterations},");
+    }
+
+    // A callback that sets the rate cannot train an optimizer that follows a schedule of its own: refused before the
+    // first step rather than at the first epoch's end.
+    internal static void CheckNoOwnSchedule(TrainingContext context, string callback)
+    {
+        if (context.Model.Optimizer is Optimizer { Schedule: { } schedule } optimizer)
+        {
+            throw new InvalidOperationException(
+                $"{callback} sets the learning rate, but {optimizer.Name} follows its own schedule ({schedule.GetType().Name}), which sets the rate of every step: use one of them.");
+        }
     }
 
     private static bool Usable(float rate) => float.IsFinite(rate) && rate >= 0;

@@ -71,11 +71,12 @@ public sealed class ReduceLROnPlateau : Callback
     private bool Maximize => Monitoring.Maximizes(Monitor, Mode);
 
     /// <inheritdoc/>
-    /// <exception cref="InvalidOperationException">The training will not report the monitored value.</exception>
+    /// <exception cref="InvalidOperationException">The training will not report the monitored value, or the optimizer follows its own <see cref="Optimizers.Optimizer.Schedule"/>.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         Monitoring.CheckReported(context, Monitor, nameof(ReduceLROnPlateau));
+        LearningRateScheduler.CheckNoOwnSchedule(context, nameof(ReduceLROnPlateau));
         _best = null;
         _wait = 0;
         _cooldownLeft = 0;

@@ -3,6 +3,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Serialization;
 using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Optimizers;
@@ -268,6 +269,126 @@ public class LearningRateScheduleTests
         Assert.Throws<ArgumentOutOfRangeException>(() => adam.LearningRate = float.NaN);
         adam.LearningRate = 0f;
         Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd().LearningRate = float.PositiveInfinity);
+    }
+
+    public static TheoryData<string> Schedules() => ["cosine", "cosine_warmup", "exponential", "piecewise", "one_cycle"];
+
+    private static LearningRateSchedule Schedule(string name) => name switch
+    {
+        "cosine" => new CosineDecay(0.05f, 7, alpha: 0.1f),
+        "cosine_warmup" => new CosineDecay(0.001f, 6, warmupTarget: 0.05f, warmupSteps: 3),
+        "exponential" => new ExponentialDecay(0.05f, 2, 0.5f, staircase: true),
+        "piecewise" => new PiecewiseConstantDecay([2, 5], [0.05f, 0.02f, 0.005f]),
+        _ => new OneCycle(0.05f, 10, pctStart: 0.4),
+    };
+
+    [Theory]
+    [MemberData(nameof(Schedules))]
+    public void An_optimizers_own_schedule_trains_as_the_callback_and_survives_a_model_file(string name)
+    {
+        // Keras's optimizer built with a schedule as its learning rate: each step's rate is the schedule's at the step
+        // count, in Fit as in the callback route (the same bits), and the schedule is saved with the model, so a run
+        // resumed from its file continues it where it stopped.
+        var (x, y) = Training.FitTests.Blobs(64, 3);
+        var options = new FitOptions { Epochs = 2, BatchSize = 16, Shuffle = false };
+
+        var byCallback = new Sequential(2, 4).Add(new Dense(4)).Add(new Relu()).Add(new Dense(4));
+        byCallback.Compile(new SoftmaxCrossEntropy(), new Adam());
+        byCallback.Fit(x, y, options with { Callbacks = [new LearningRateScheduler(Schedule(name))] });
+
+        var owned = new Sequential(2, 4).Add(new Dense(4)).Add(new Relu()).Add(new Dense(4));
+        var adam = new Adam { Schedule = Schedule(name) };
+        Assert.Equal(Schedule(name).Rate(0), adam.LearningRate);
+        owned.Compile(new SoftmaxCrossEntropy(), adam);
+        owned.Fit(x, y, options with { Epochs = 1 });
+        Assert.Equal(Schedule(name).Rate(3), adam.LearningRate); // the rate of the last step begun, step 3
+
+        string file = Path.Combine(Path.GetTempPath(), $"neuralcore-schedule-{Guid.NewGuid():N}.ncm");
+        try
+        {
+            ModelFile.Save(owned, file);
+            Sequential resumed = ModelFile.Load(file);
+            var restored = (Optimizer)resumed.Optimizer!;
+            Assert.Equal(adam.Schedule!.GetType(), restored.Schedule!.GetType());
+            for (long s = 0; s < 12; s++)
+            {
+                Assert.Equal(adam.Schedule.Rate(s), restored.Schedule.Rate(s));
+            }
+
+            resumed.Fit(x, y, options with { Epochs = 2, InitialEpoch = 1 });
+            Assert.Equal(8, restored.Iterations);
+            Assert.True(byCallback.Parameters.Span.SequenceEqual(resumed.Parameters.Span), "the optimizer's own schedule, saved and resumed, trained otherwise than the callback");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void A_training_loop_of_ones_own_follows_the_optimizers_schedule()
+    {
+        // The callback runs in Fit only; a schedule the optimizer owns applies to TrainStep as well.
+        var (x, y) = Training.FitTests.Blobs(32, 3);
+        var schedule = new PiecewiseConstantDecay([1], [0.1f, 0f]);
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd { Schedule = schedule });
+        model.TrainStep(x.AsSpan(0, 32), y.AsSpan(0, 16), 16);
+        float[] afterFirst = model.Parameters.ToArray();
+        model.TrainStep(x.AsSpan(0, 32), y.AsSpan(0, 16), 16);
+        float[] afterSecond = model.Parameters.ToArray();
+        model.TrainStep(x.AsSpan(32, 32), y.AsSpan(16, 16), 16);
+
+        // Steps 0 and 1 at 0.1 move the weights; step 2 at a rate of 0 leaves them.
+        Assert.False(afterFirst.AsSpan().SequenceEqual(afterSecond));
+        Assert.True(model.Parameters.Span.SequenceEqual(afterSecond));
+        Assert.Equal(0f, model.Optimizer!.LearningRate);
+    }
+
+    [Fact]
+    public void An_optimizers_schedule_refuses_a_second_rate_setter_and_a_schedule_no_file_can_hold()
+    {
+        var (x, y) = Training.FitTests.Blobs(32, 3);
+        var sgd = new Sgd { Schedule = new ExponentialDecay(0.1f, 10, 0.5f) };
+        var e = Assert.Throws<InvalidOperationException>(() => sgd.LearningRate = 0.01f);
+        Assert.Contains("follows its schedule (ExponentialDecay)", e.Message, StringComparison.Ordinal);
+        foreach (Callback other in new Callback[] { new ReduceLROnPlateau("loss", patience: 0), new LearningRateScheduler((_, rate) => rate / 2), new LearningRateScheduler(new CosineDecay(0.1f, 10)) })
+        {
+            var model = new Sequential(2, 4).Add(new Dense(4));
+            model.Compile(new SoftmaxCrossEntropy(), new Sgd { Schedule = new ExponentialDecay(0.1f, 10, 0.5f) });
+            e = Assert.Throws<InvalidOperationException>(() => model.Fit(x, y, new FitOptions { Epochs = 2, Callbacks = [other] }));
+            Assert.Contains($"{other.GetType().Name} sets the learning rate, but {model.Optimizer!.Name} follows its own schedule (ExponentialDecay)", e.Message, StringComparison.Ordinal);
+            Assert.Equal(0, model.EpochsTrained);
+        }
+
+        // Null returns to a constant rate: the schedule's last one.
+        sgd.Schedule = null;
+        Assert.Equal(0.1f, sgd.LearningRate);
+        sgd.LearningRate = 0.01f;
+
+        // A schedule of one's own trains, but a model file cannot rebuild it: refused, and no file is left.
+        var custom = new Sequential(2, 4).Add(new Dense(4));
+        custom.Compile(new SoftmaxCrossEntropy(), new Sgd { Schedule = new Halving() });
+        custom.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16 });
+        Assert.Equal(0.05f, custom.Optimizer!.LearningRate); // two steps: the rate of step 1
+        string file = Path.Combine(Path.GetTempPath(), $"neuralcore-schedule-{Guid.NewGuid():N}.ncm");
+        var refused = Assert.Throws<NotSupportedException>(() => ModelFile.Save(custom, file));
+        Assert.Contains("Halving", refused.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(file));
+
+        // A rate that overflows is named with its step, by the optimizer as by the callback.
+        var overflow = new Sgd { Schedule = new ExponentialDecay(1e-3f, 1, 1e20f) };
+        overflow.Initialize(2);
+        overflow.Update(new float[2], new float[2]);
+        overflow.Update(new float[2], new float[2]);
+        overflow.Update(new float[2], new float[2]);
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => overflow.Update(new float[2], new float[2]));
+        Assert.Contains("ExponentialDecay, at step 3, gave a learning rate of Infinity", bad.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class Halving : LearningRateSchedule
+    {
+        public override float Rate(long iteration) => 0.1f / (1 << (int)Math.Min(iteration, 20));
     }
 
     private sealed class Recorder(List<float> seen) : Callback
