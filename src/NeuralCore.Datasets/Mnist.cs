@@ -252,16 +252,18 @@ public static class Mnist
             $"MNIST file missing: neither '{gzName}' nor '{Path.GetFileNameWithoutExtension(gzName)}' is in '{Path.GetFullPath(directory)}'.",
             Path.Combine(directory, gzName));
 
+    // Anything at the path counts as found (Path.Exists, not File.Exists): a directory under a file's name was
+    // reported as a missing file; found, the reader refuses it as a directory, by name (InputFile.RequireRegular).
     private static string? TryFindFile(string directory, string gzName)
     {
         string gz = Path.Combine(directory, gzName);
-        if (File.Exists(gz))
+        if (Path.Exists(gz))
         {
             return gz;
         }
 
         string raw = Path.Combine(directory, Path.GetFileNameWithoutExtension(gzName));
-        return File.Exists(raw) ? raw : null;
+        return Path.Exists(raw) ? raw : null;
     }
 
     private static int[] ToLabels(IdxFile labels)

@@ -65,6 +65,20 @@ public sealed class InputFileTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_in_place_of_an_mnist_file_is_refused_as_a_directory_not_reported_missing()
+    {
+        // Before: the locator looked with File.Exists, false for a directory, and said "MNIST file missing".
+        foreach (string name in Mnist.FileNames)
+        {
+            Directory.CreateDirectory(Path.Combine(_folder, name));
+        }
+
+        Assert.True(Mnist.HasAllFiles(_folder));
+        IOException e = WithinDeadline("Mnist.Load", () => Mnist.Load(_folder));
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(_folder)}/[a-z0-9-]+-idx[13]-ubyte\\.gz is a directory: an IDX file must be a regular file\\.$", e.Message);
+    }
+
+    [Fact]
     public void An_mnist_folder_whose_files_are_pipes_is_refused_naming_the_file()
     {
         if (!OperatingSystem.IsLinux())
