@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.ObjectModel;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using NeuralCore.IO;
@@ -167,6 +168,7 @@ public sealed class MnistDownloader
         }
 
         Directory.CreateDirectory(CacheDirectory);
+        AtomicFile.RemoveStale(CacheDirectory, fileName);
         var failures = new List<string>(Mirrors.Count);
         var errors = new List<Exception>();
         foreach (Uri mirror in Mirrors)
@@ -221,7 +223,10 @@ public sealed class MnistDownloader
     /// <returns>Null on success, else what went wrong (the temporary file is then deleted).</returns>
     private async Task<string?> TryDownloadAsync(Uri uri, string finalPath, string expected, List<Exception> errors, CancellationToken cancellationToken)
     {
-        string tempPath = $"{finalPath}.{Guid.NewGuid():N}.part";
+        // Hidden, with this process's id, as AtomicFile names its temporary files: the partial file of a run killed
+        // mid-transfer is then removed by the next download of the same file (AtomicFile.RemoveStale), not left for ever.
+        string tempPath = Path.Combine(Path.GetDirectoryName(finalPath)!,
+            string.Create(CultureInfo.InvariantCulture, $".{Path.GetFileName(finalPath)}.{Environment.ProcessId}.{Guid.NewGuid():N}.part"));
         bool moved = false;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -298,6 +303,13 @@ public sealed class MnistDownloader
         }
         catch (IOException e)
         {
+            errors.Add(e);
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+        catch (Exception e) when (e is UriFormatException or NotSupportedException or InvalidOperationException)
+        {
+            // A mirror's redirect that HttpClient cannot follow: to file:/// (UriFormatException from the handler, which
+            // had ended the search at the first such mirror), or to a scheme or address it refuses.
             errors.Add(e);
             return $"{e.GetType().Name}: {e.Message}";
         }

@@ -41,6 +41,9 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
 
     public void ServeStatus(string path, int status) => _routes[path] = new Route(status, [], 0, Stall: false);
 
+    /// <summary>Answers 302 Found with a Location header of <paramref name="location"/>.</summary>
+    public void ServeRedirect(string path, string location) => _routes[path] = new Route(302, [], 0, Stall: false) { Location = location };
+
     /// <summary>Sends the headers and <paramref name="body"/>, then waits (until the client gives up or the server stops).</summary>
     public void ServeStalling(string path, byte[] body, long claimedLength) => _routes[path] = new Route(200, body, claimedLength, Stall: true);
 
@@ -89,6 +92,7 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
                 Requests.Enqueue(path);
                 Route route = _routes.TryGetValue(path, out Route? found) ? found : new Route(404, [], 0, Stall: false);
                 string head = $"HTTP/1.1 {route.Status} {(route.Status == 200 ? "OK" : "Error")}\r\n" +
+                    (route.Location is null ? "" : $"Location: {route.Location}\r\n") +
                     $"Content-Length: {route.ClaimedLength}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n";
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(head), _stop.Token);
                 await stream.WriteAsync(route.Body, _stop.Token);
@@ -124,5 +128,8 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
         return requestLine.Length > 1 ? requestLine[1] : "";
     }
 
-    private sealed record Route(int Status, byte[] Body, long ClaimedLength, bool Stall);
+    private sealed record Route(int Status, byte[] Body, long ClaimedLength, bool Stall)
+    {
+        public string? Location { get; init; }
+    }
 }

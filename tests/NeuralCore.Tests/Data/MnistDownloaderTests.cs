@@ -74,6 +74,47 @@ public class MnistDownloaderTests
     }
 
     [Fact]
+    public async Task A_mirror_that_redirects_off_http_fails_alone_and_the_next_is_tried()
+    {
+        // A redirect to another scheme (ftp:, file:) or to nowhere must not end the search: it is that mirror's failure.
+        await using var server = new LoopbackHttpServer();
+        server.ServeRedirect("/ftp/file.bin", "ftp://127.0.0.1/file.bin");
+        server.ServeRedirect("/local/file.bin", "file:///etc/passwd");
+        server.ServeRedirect("/loop/file.bin", $"http://127.0.0.1:{server.Port}/loop/file.bin");
+        server.Serve("/good/file.bin", Content);
+        using var cache = new TempDirectory();
+        using HttpClient http = Client();
+        var downloader = new MnistDownloader(http, cache.Path,
+            [server.Mirror("ftp"), server.Mirror("local"), server.Mirror("loop"), server.Mirror("good")], Expect("file.bin", Content));
+
+        string path = await downloader.EnsureFileAsync("file.bin");
+
+        Assert.Equal(Content, await File.ReadAllBytesAsync(path));
+        Assert.Equal("/good/file.bin", server.Requests.Last());
+        Assert.Equal(["file.bin"], cache.Files());
+    }
+
+    [Fact]
+    public async Task A_killed_runs_partial_download_is_removed_by_the_next_download()
+    {
+        // Before: partial files were "file.bin.<guid>.part", with no process id, and nothing ever removed them.
+        await using var server = new LoopbackHttpServer();
+        server.Serve("/good/file.bin", Content);
+        using var cache = new TempDirectory();
+        string guid = Guid.NewGuid().ToString("N");
+        string stale = Path.Combine(cache.Path, $".file.bin.4194311.{guid}.part"); // above Linux's pid_max: no process has it
+        string live = Path.Combine(cache.Path, $".file.bin.{Environment.ProcessId}.{guid}.part"); // a download running now
+        File.WriteAllText(stale, "half");
+        File.WriteAllText(live, "half");
+        using HttpClient http = Client();
+        var downloader = new MnistDownloader(http, cache.Path, [server.Mirror("good")], Expect("file.bin", Content));
+
+        await downloader.EnsureFileAsync("file.bin");
+
+        Assert.Equal([Path.GetFileName(live), "file.bin"], cache.Files());
+    }
+
+    [Fact]
     public async Task When_every_mirror_fails_nothing_is_cached_and_each_failure_is_listed()
     {
         await using var server = new LoopbackHttpServer();
