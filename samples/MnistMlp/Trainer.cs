@@ -559,6 +559,15 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
                 $"--hidden {hidden} gives {parameters:N0} parameters, more than one .NET array holds ({Array.MaxLength:N0}), and the model keeps them in one: use fewer or narrower hidden layers."));
         }
 
+        // Each layer's batch buffer is one array too: --hidden 65536 --batch-size 60000 passed this check on a machine
+        // with the memory for it, loaded the data, and was then refused by Compile in the library's words (maxBatchSize).
+        long widest = widths.Max();
+        if ((long)settings.BatchSize * widest > Array.MaxLength)
+        {
+            throw new ArgumentException(string.Create(Inv,
+                $"--batch-size {settings.BatchSize} with --hidden {hidden} needs a buffer of {settings.BatchSize:N0} × {widest:N0} = {(long)settings.BatchSize * widest:N0} values for its widest layer, more than one .NET array holds ({Array.MaxLength:N0}): use at most --batch-size {Array.MaxLength / widest:N0} at this width, or narrower layers."));
+        }
+
         // The checkpoint and model.ncm hold the weights and the optimizer's state (Adam: two moments; the trainer's SGD
         // has no momentum, so none); a file over ModelFile.MaxFileBytes could be neither loaded nor, now, saved.
         int slots = TrainerOptimizers.Get(settings.Optimizer).StateSlots;

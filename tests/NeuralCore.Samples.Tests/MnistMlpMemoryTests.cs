@@ -14,6 +14,15 @@ public class MnistMlpMemoryTests
     }
 
     [Fact]
+    public void A_batch_buffer_beyond_one_array_is_refused_naming_batch_size_before_the_data_loads()
+    {
+        // The case: on a machine with the memory, this passed the checks and Compile refused it after loading.
+        var e = Assert.Throws<ArgumentException>(() => Trainer.CheckMemory(new TrainSettings { Hidden = [65536], BatchSize = 60000 }, 1L << 50));
+        Assert.Equal("--batch-size 60000 with --hidden 65536 needs a buffer of 60,000 × 65,536 = 3,932,160,000 values for its widest layer, more than one .NET array holds (2,147,483,591): use at most --batch-size 32,767 at this width, or narrower layers.", e.Message);
+        Trainer.CheckMemory(new TrainSettings { Hidden = [65536], BatchSize = 32767, Optimizer = "sgd" }, 1L << 50);
+    }
+
+    [Fact]
     public void Models_whose_file_would_exceed_the_format_limit_are_refused_naming_hidden()
     {
         // 784-16000-6000-10: 108.6 M parameters, 1.24 GiB with Adam's moments. Such a run trained, then saved a
