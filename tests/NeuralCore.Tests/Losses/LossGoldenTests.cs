@@ -114,8 +114,9 @@ public class LossGoldenTests
         new MeanAbsoluteError().Compute(output, LossTargets.FromValues(targets), grad, 2, 2);
         Assert.Equal([-0.25f, 0f, 0.25f, -0.25f], grad);
 
-        // Huber and log-cosh: golden_losses.py (Keras's formulas); PyTorch's huber_loss and log(cosh) autograd give
-        // the same values and gradients. The step's gradient is of the batch mean: each sample's, halved.
+        // Huber and log-cosh: golden_losses.py (Keras's formulas). PyTorch's huber_loss and log(cosh) autograd are the
+        // second source, in TorchLossGoldenTests (torch_losses.py, golden_torch_losses.json). The step's gradient is of
+        // the batch mean: each sample's, halved.
         Near([0.0625, 2.0], PerSample(new Huber(), output, LossTargets.FromValues(targets), 2), 1e-12);
         Near([0.046875, 0.59375], PerSample(new Huber(0.25f), output, LossTargets.FromValues(targets), 2), 1e-12);
         Near([0.06005725347913876, 1.8171656259678246], PerSample(new LogCosh(), output, LossTargets.FromValues(targets), 2), 1e-12);
