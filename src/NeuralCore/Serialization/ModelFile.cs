@@ -55,8 +55,9 @@ public static class ModelFile
     /// <exception cref="ArgumentException">
     /// The model has no layers, a parameter (or a value of the optimizer's state, when it is stored) is NaN or
     /// infinite, or a layer's state is one its reading refuses (a batch normalization's running variance that is
-    /// negative or not finite), all of which <see cref="Load"/> would refuse; the message names the layer and index, and
-    /// nothing is written.
+    /// negative or not finite), or a name, type id or config string is longer than 4,096 bytes of UTF-8 or not valid
+    /// UTF-16 (a layer of one's own, a long schedule), all of which <see cref="Load"/> would refuse; the message names
+    /// the layer and index or the string, and nothing is written.
     /// </exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model (save from a callback of its <c>Fit</c> instead).</exception>
     public static void Save(Sequential model, string path, bool includeOptimizer = true)
@@ -397,7 +398,7 @@ public static class ModelFile
 
         using var body = new MemoryStream();
         using var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true);
-        w.Write(model.Name);
+        WriteText(w, model.Name, "the model's name");
         w.Write(model.Seed);
         w.Write(model.InputSize);
         w.Write(model.EpochsTrained);
@@ -406,8 +407,8 @@ public static class ModelFile
         {
             ILayer layer = model.Layers[i];
             RequireFinite(layer.Parameters.Span, $"layer {i} ('{Names.Printable(layer.Name)}'), parameter", nameof(model));
-            w.Write(layer.TypeId);
-            w.Write(layer.Name);
+            WriteText(w, layer.TypeId, $"layer {i}'s type id");
+            WriteText(w, layer.Name, $"layer {i}'s name");
             w.Write(layer.OutputSize);
             WriteConfig(w, ComponentRegistry.ConfigOf(layer));
             var state = new ComponentConfig(layer.TypeId);
@@ -466,11 +467,11 @@ public static class ModelFile
     // A config: its type id, the entry count, then each key, a type tag and the value.
     private static void WriteConfig(BinaryWriter w, ComponentConfig config)
     {
-        w.Write(config.TypeId);
+        WriteText(w, config.TypeId, "a config's type id");
         w.Write(config.Entries.Count);
         foreach ((string key, object value) in config.Entries)
         {
-            w.Write(key);
+            WriteText(w, key, $"a key of {config.TypeId}'s config");
             switch (value)
             {
                 case bool b:
@@ -495,7 +496,7 @@ public static class ModelFile
                     break;
                 case string text:
                     w.Write((byte)ConfigTag.String);
-                    w.Write(text);
+                    WriteText(w, text, $"{config.TypeId}'s config value '{key}'");
                     break;
                 case float[] values:
                     w.Write((byte)ConfigTag.Singles);
@@ -505,6 +506,22 @@ public static class ModelFile
                     throw new NotSupportedException($"{config.TypeId}: the config value '{key}' has a type the format cannot store ({value.GetType().Name}).");
             }
         }
+    }
+
+    // Every string the file holds, checked as Load reads it (valid UTF-16, at most 4,096 bytes of UTF-8): a layer of
+    // one's own (an ILayer that is not a Layer) or a config value was written unchecked, and the file then refused by Load.
+    private static void WriteText(BinaryWriter w, string text, string what)
+    {
+        try
+        {
+            Names.Check(text, "model");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The model cannot be saved: {what} ('{Names.Printable(text.Length > 40 ? text[..40] + "..." : text)}'): {e.Message.Replace(" (Parameter 'model')", "", StringComparison.Ordinal)} Load would refuse it; nothing was written.", e);
+        }
+
+        w.Write(text);
     }
 
     private enum ConfigTag : byte

@@ -386,6 +386,22 @@ public class LearningRateScheduleTests
         Assert.Contains("ExponentialDecay, at step 3, gave a learning rate of Infinity", bad.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_schedule_too_long_for_the_file_is_refused_at_save_not_at_load()
+    {
+        // 1,000 boundaries make a config string of about 6,000 bytes; Load reads at most 4,096 a string. Before, Save
+        // wrote such strings unchecked and the file was then refused by Load.
+        long[] boundaries = [.. Enumerable.Range(1, 1000).Select(i => (long)i * 10)];
+        float[] values = [.. Enumerable.Range(0, 1001).Select(i => 0.1f / (i + 1))];
+        var model = new Sequential(2, 4).Add(new Dense(4));
+        model.Compile(new SoftmaxCrossEntropy(), new Sgd { Schedule = new PiecewiseConstantDecay(boundaries, values) });
+        string file = Path.Combine(Path.GetTempPath(), $"neuralcore-schedule-{Guid.NewGuid():N}.ncm");
+        var e = Assert.Throws<ArgumentException>(() => ModelFile.Save(model, file));
+        Assert.Contains("The model cannot be saved: sgd's config value 'schedule_boundaries'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the model file stores at most 4096", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(file));
+    }
+
     private sealed class Halving : LearningRateSchedule
     {
         public override float Rate(long iteration) => 0.1f / (1 << (int)Math.Min(iteration, 20));
