@@ -716,11 +716,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             }
         }
 
+        // The plotting libraries write to a path: drawn into a temporary file, then put in place by AtomicFile, which
+        // flushes it to disk and keeps a symbolic link and the old file's permissions, as every other output gets.
         string temporary = AtomicFile.TemporaryBeside(path);
         try
         {
             draw(temporary);
-            File.Move(temporary, path, overwrite: true);
+            AtomicFile.Write(path, stream =>
+            {
+                using FileStream drawn = File.OpenRead(temporary);
+                drawn.CopyTo(stream);
+            });
         }
         finally
         {
