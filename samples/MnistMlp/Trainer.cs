@@ -378,6 +378,9 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
     private History Fit(Sequential model, MnistDataset data, TrainSettings settings, string historyPath, CancellationToken cancellation)
     {
+        // The progress is the library's own ProgressLogger, not a Spectre.Console display (Spectre draws the tables): the
+        // trainer then shows what Fit's Verbose = 1 shows any user of the library, Keras's format, tested there (bar
+        // within the terminal's width, one line per epoch when redirected), and the library needs no console package.
         var callbacks = new List<Callback> { new ProgressLogger(1, output, interactive), new CsvLogger(historyPath) };
         if (settings.Schedule == "cosine")
         {
