@@ -29,6 +29,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     private float _clipValue;
     private float _globalClipNorm;
     private bool _decayBiases;
+    private string[] _excludeFromWeightDecay = [];
+    private bool[] _decays = [];
     private float[] _state = [];
     private int _count = -1;
     private ParameterSegment[] _segments = [];
@@ -118,6 +120,20 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     {
         get => _decayBiases;
         init => _decayBiases = value;
+    }
+
+    /// <summary>
+    /// Variables left out of weight decay by name (Keras's <c>exclude_from_weight_decay(var_names=...)</c>): a variable
+    /// whose <see cref="ParameterSegment.Name"/> (<c>dense_1/kernel</c>, <c>layer_normalization/gamma</c>) contains any
+    /// of these strings (ordinal) is not decayed, whatever its role and <see cref="DecayBiases"/>. With
+    /// <see cref="DecayBiases"/> set, <c>["/bias", "/beta"]</c> decays the normalizations' scales but no offset. Empty by default;
+    /// saved with a model file.
+    /// </summary>
+    /// <exception cref="ArgumentException">A string is null, empty or holds a line break.</exception>
+    public IReadOnlyList<string> ExcludeFromWeightDecay
+    {
+        get => _excludeFromWeightDecay;
+        init => _excludeFromWeightDecay = CheckedExclusions(value);
     }
 
     // Keras refuses two clippings when the optimizer is built; found only at the first update, the error came after
@@ -325,6 +341,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         _largestSegment = _segments.Length == 0 ? 0 : _segments.Max(s => s.Length);
         _segmentScale = new float[_segments.Length];
         _frozen = new bool[_segments.Length];
+        _decays = [.. _segments.Select(s => (s.Role == ParameterRole.Weight || _decayBiases)
+            && !_excludeFromWeightDecay.Any(name => s.Name.Contains(name, StringComparison.Ordinal)))];
         _anyFrozen = false;
         Iterations = 0;
     }
@@ -359,6 +377,10 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         if (WeightDecay > 0)
         {
             config.Set("weight_decay", WeightDecay).Set("decay_biases", DecayBiases);
+            if (_excludeFromWeightDecay.Length > 0)
+            {
+                config.Set("exclude_from_weight_decay", string.Join('\n', _excludeFromWeightDecay));
+            }
         }
 
         if (ClipNorm > 0)
@@ -415,6 +437,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         LearningRate = config.GetSingle("learning_rate");
         _weightDecay = Checked(config.GetSingle("weight_decay", 0f), nameof(WeightDecay));
         _decayBiases = config.GetBoolean("decay_biases", false);
+        _excludeFromWeightDecay = config.Contains("exclude_from_weight_decay")
+            ? CheckedExclusions(config.GetString("exclude_from_weight_decay").Split('\n'))
+            : [];
         _clipNorm = Checked(config.GetSingle("clipnorm", 0f), nameof(ClipNorm));
         _clipValue = Checked(config.GetSingle("clipvalue", 0f), nameof(ClipValue));
         _globalClipNorm = Checked(config.GetSingle("global_clipnorm", 0f), nameof(GlobalClipNorm));
@@ -549,7 +574,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                     g = Clip(g, _segmentScale[s]);
                 }
 
-                float decay = WeightDecay > 0 && (segment.Role == ParameterRole.Weight || DecayBiases) ? WeightDecay * _stepRate : 0f;
+                float decay = WeightDecay > 0 && _decays[s] ? WeightDecay * _stepRate : 0f;
                 PrepareVariable(s, parameters.Slice(segment.Offset, segment.Length), g, segment.Offset, decay);
             }
         }
@@ -604,7 +629,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                 g = Clip(g, _segmentScale[s]);
             }
 
-            if (WeightDecay > 0 && (segment.Role == ParameterRole.Weight || DecayBiases))
+            if (WeightDecay > 0 && _decays[s])
             {
                 Decay(parameters.Slice(offset, pieceLength), WeightDecay * _stepRate);
             }
@@ -705,6 +730,23 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     }
 
     // Keras: g · clip / max(norm, clip).
+    private static string[] CheckedExclusions(IReadOnlyList<string> value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        string[] copy = [.. value];
+        for (int i = 0; i < copy.Length; i++)
+        {
+            if (string.IsNullOrEmpty(copy[i]) || copy[i].AsSpan().ContainsAny('\n', '\r'))
+            {
+                throw new ArgumentException(
+                    $"ExcludeFromWeightDecay[{i}] is {(copy[i] is null ? "null" : copy[i].Length == 0 ? "empty (it would exclude every variable)" : "a string holding a line break")}: give a part of a variable's name, such as \"/bias\" or \"gamma\".",
+                    nameof(value));
+            }
+        }
+
+        return copy;
+    }
+
     private static float ScheduledRate(LearningRateSchedule schedule, long iteration)
     {
         float rate = schedule.Rate(iteration);

@@ -86,6 +86,32 @@ public class OptimizerGoldenTests
     }
 
     [Fact]
+    public void Variables_excluded_by_name_are_not_decayed_and_the_exclusions_are_saved()
+    {
+        // Keras's exclude_from_weight_decay(var_names=...): the same golden values as above, per variable. A layer
+        // normalization's gamma and beta are both biases by role; by name, gamma is decayed and beta is not.
+        ParameterSegment[] segments =
+        [
+            new("dense/kernel", 0, 1, ParameterRole.Weight), new("dense/bias", 1, 1, ParameterRole.Bias),
+            new("layer_normalization/gamma", 2, 1, ParameterRole.Bias), new("layer_normalization/beta", 3, 1, ParameterRole.Bias),
+        ];
+        var sgd = new Sgd(new SgdOptions(0.1f)) { WeightDecay = 0.5f, DecayBiases = true, ExcludeFromWeightDecay = ["/bias", "/beta"] };
+        AssertClose([0.246522906, -1.35, 1.34940917, 0.275], Run(sgd, 5, segments), 1e-6);
+
+        // Excluded by name even as a weight: nothing is decayed here (the biases are not, without DecayBiases).
+        AssertClose([0.35, -1.35, 1.77166667, 0.275],
+            Run(new Sgd(new SgdOptions(0.1f)) { WeightDecay = 0.5f, ExcludeFromWeightDecay = ["kernel"] }, 5, segments), 1e-6);
+
+        var config = Configuration.ComponentRegistry.ConfigOf(sgd);
+        var read = (Optimizer)Configuration.ComponentRegistry.CreateOptimizer(config);
+        Assert.Equal(["/bias", "/beta"], read.ExcludeFromWeightDecay);
+        AssertClose([0.246522906, -1.35, 1.34940917, 0.275], Run(read, 5, segments), 1e-6);
+
+        Assert.Contains("ExcludeFromWeightDecay[1] is empty", Assert.Throws<ArgumentException>(() => new Sgd { ExcludeFromWeightDecay = ["bias", ""] }).Message, StringComparison.Ordinal);
+        Assert.Contains("line break", Assert.Throws<ArgumentException>(() => new Sgd { ExcludeFromWeightDecay = ["a\nb"] }).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RmsProp_matches_golden_values()
     {
         AssertClose([0.486772397, -1.48935475, 1.99299803, 0.0144614292], Run(new RmsProp(), 5), 1e-6);
