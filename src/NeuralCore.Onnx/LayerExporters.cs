@@ -1,3 +1,4 @@
+using NeuralCore.Configuration;
 using NeuralCore.Layers;
 
 namespace NeuralCore.Onnx;
@@ -21,7 +22,7 @@ internal static class LayerExporters
             Activation.Sigmoid => graph.AddNode("Sigmoid", layer.Name + "/Sigmoid", [output]),
             Activation.Tanh => graph.AddNode("Tanh", layer.Name + "/Tanh", [output]),
             Activation.Softmax => graph.AddNode("Softmax", layer.Name + "/Softmax", [output], OnnxAttributeValue.Of("axis", -1L)),
-            _ => throw new NotSupportedException($"Layer '{layer.Name}': activation {layer.Activation} has no ONNX form."),
+            _ => throw new NotSupportedException($"Layer '{Names.Printable(layer.Name)}': activation {layer.Activation} has no ONNX form."),
         };
     }
 

@@ -139,7 +139,7 @@ public static class OnnxExport
         options ??= new OnnxExportOptions();
         if (model.Layers.Count == 0)
         {
-            throw new ArgumentException($"The model '{model.Name}' has no layer to export.", nameof(model));
+            throw new ArgumentException($"The model '{Configuration.Names.Printable(model.Name)}' has no layer to export.", nameof(model));
         }
 
         using Sequential.ReadScope read = model.EnterRead("ToOnnx");
@@ -168,7 +168,7 @@ public static class OnnxExport
         ArgumentException.ThrowIfNullOrEmpty(options.OutputName, "options.OutputName");
         if (options.InputName == options.OutputName)
         {
-            throw new ArgumentException($"The input and the output are both named '{options.InputName}'.", nameof(options));
+            throw new ArgumentException($"The input and the output are both named '{Configuration.Names.Printable(options.InputName)}'.", nameof(options));
         }
 
         var graph = new GraphProto { Name = model.Name };
@@ -190,7 +190,7 @@ public static class OnnxExport
             if (export is null)
             {
                 throw new NotSupportedException(
-                    $"Layer '{layer.Name}' of type {layer.GetType().Name} has no ONNX exporter: register one with OnnxExport.Register<{layer.GetType().Name}>(…).");
+                    $"Layer '{Configuration.Names.Printable(layer.Name)}' of type {layer.GetType().Name} has no ONNX exporter: register one with OnnxExport.Register<{layer.GetType().Name}>(…).");
             }
 
             current = export(layer, builder, current);
@@ -222,7 +222,7 @@ public static class OnnxExport
     }
 
     private static NotSupportedException TooLarge(Sequential model, long bytes) => new(string.Create(CultureInfo.InvariantCulture,
-        $"The model '{model.Name}' needs at least {bytes:N0} bytes as ONNX, more than the {OnnxImport.MaxFileBytes:N0} an ONNX file may hold here (OnnxImport.Load would refuse it); nothing was written. Use fewer parameters."));
+        $"The model '{Configuration.Names.Printable(model.Name)}' needs at least {bytes:N0} bytes as ONNX, more than the {OnnxImport.MaxFileBytes:N0} an ONNX file may hold here (OnnxImport.Load would refuse it); nothing was written. Use fewer parameters."));
 
     /// <summary>The node that turns the last layer's outputs into what the loss's predictions are.</summary>
     private static string LossActivation(ILoss loss, OnnxGraphBuilder graph, string input) => loss switch

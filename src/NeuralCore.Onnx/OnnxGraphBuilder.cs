@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using NeuralCore.Configuration;
 using NeuralCore.Onnx.Schema;
 
 namespace NeuralCore.Onnx;
@@ -87,7 +88,7 @@ public sealed class OnnxGraphBuilder
         {
             if (d < 0)
             {
-                throw new ArgumentException($"A dimension of the initializer '{hint}' is negative: [{string.Join(", ", dims)}].", nameof(dims));
+                throw new ArgumentException($"A dimension of the initializer '{Names.Printable(hint)}' is negative: [{string.Join(", ", dims)}].", nameof(dims));
             }
 
             count *= d;
@@ -95,7 +96,7 @@ public sealed class OnnxGraphBuilder
 
         if (count != values.Length)
         {
-            throw new ArgumentException($"The initializer '{hint}' of shape [{string.Join(", ", dims)}] needs {count} values; got {values.Length}.", nameof(values));
+            throw new ArgumentException($"The initializer '{Names.Printable(hint)}' of shape [{string.Join(", ", dims)}] needs {count} values; got {values.Length}.", nameof(values));
         }
 
         string name = UniqueName(hint);

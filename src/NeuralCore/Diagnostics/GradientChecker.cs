@@ -1,4 +1,5 @@
 using System.Buffers;
+using NeuralCore.Configuration;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
@@ -50,14 +51,14 @@ public static class GradientChecker
         {
             // Its input size read 0, and the input was refused as "8 more than the rows hold" (a doc example ran into it).
             throw new ArgumentException(
-                $"Layer '{(layer is Layer unbuilt ? unbuilt.Label : layer.Name)}' ({layer.TypeId}) is not built: call Build(inputSize, seed) first, or check it in a model, whose layers are built as they are added.", nameof(layer));
+                $"Layer '{Names.Printable(layer is Layer unbuilt ? unbuilt.Label : layer.Name)}' ({layer.TypeId}) is not built: call Build(inputSize, seed) first, or check it in a model, whose layers are built as they are added.", nameof(layer));
         }
 
         if (layer is NoiseLayer { RandomInTraining: true, FreezeNoise: false } noisy)
         {
             // Every evaluation would draw new noise: the differences would be of another function, and the errors noise.
             throw new InvalidOperationException(
-                $"Layer '{noisy.Label}' ({noisy.TypeId}) draws new noise at each training forward: run one training forward on the input, set FreezeNoise, then check it.");
+                $"Layer '{Names.Printable(noisy.Label)}' ({noisy.TypeId}) draws new noise at each training forward: run one training forward on the input, set FreezeNoise, then check it.");
         }
 
         int inCount = batch * layer.InputSize, outCount = batch * layer.OutputSize;
@@ -208,7 +209,7 @@ public static class GradientChecker
         {
             // Its training forward draws a new mask or noise at each evaluation: the loss here is another function.
             throw new InvalidOperationException(
-                $"Layer '{noisy.Name}' ({noisy.TypeId}) draws random values in training, where inference is the identity, so the model's gradient cannot be checked against its inference loss; check a model built with {(noisy is GaussianNoise ? "stddev" : "rate")} 0 there, or the layer alone with GradientChecker.CheckLayer after a training forward, its FreezeNoise set.");
+                $"Layer '{Names.Printable(noisy.Name)}' ({noisy.TypeId}) draws random values in training, where inference is the identity, so the model's gradient cannot be checked against its inference loss; check a model built with {(noisy is GaussianNoise ? "stddev" : "rate")} 0 there, or the layer alone with GradientChecker.CheckLayer after a training forward, its FreezeNoise set.");
         }
 
         if (model.Layers.FirstOrDefault(l => l is BatchNormalization) is { } normalization)
@@ -216,7 +217,7 @@ public static class GradientChecker
             // Its gradient is that of the batch's statistics, the loss here that of the running ones: every weight
             // below it would read as wrong (and each check would move the running statistics).
             throw new InvalidOperationException(
-                $"Layer '{normalization.Name}' is a BatchNormalization, whose training (batch statistics) and inference (running statistics) are different functions, so the model's gradient cannot be checked against its inference loss; check the layer alone with GradientChecker.CheckLayer.");
+                $"Layer '{Names.Printable(normalization.Name)}' is a BatchNormalization, whose training (batch statistics) and inference (running statistics) are different functions, so the model's gradient cannot be checked against its inference loss; check the layer alone with GradientChecker.CheckLayer.");
         }
         if (!model.Layers.Any(l => l.ParameterCount > 0 && l is not Layer { Trainable: false }))
         {

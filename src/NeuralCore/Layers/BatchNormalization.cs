@@ -123,7 +123,7 @@ public sealed class BatchNormalization : Layer
         if (mean.Length != InputSize || variance.Length != InputSize)
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{Label}' has {InputSize} features but its state holds {mean.Length} running means and {variance.Length} running variances."));
+                $"Layer '{Names.Printable(Label)}' has {InputSize} features but its state holds {mean.Length} running means and {variance.Length} running variances."));
         }
 
         CheckStatistics(mean, variance);
@@ -142,7 +142,7 @@ public sealed class BatchNormalization : Layer
         if (j >= 0)
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{Label}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
+                $"Layer '{Names.Printable(Label)}': feature {j}'s running mean {mean[j]} or variance {variance[j]} is not a finite number (a variance must not be negative)."));
         }
     }
 
@@ -250,7 +250,7 @@ public sealed class BatchNormalization : Layer
         if (_statisticsBatch != batch)
         {
             throw new InvalidOperationException(
-                $"Layer '{Label}' (BatchNormalization): Backward needs the batch statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
+                $"Layer '{Names.Printable(Label)}' (BatchNormalization): Backward needs the batch statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
         }
 
         RunColumns(input, default, outputGrad, inputGrad, batch, backward: true);
@@ -427,5 +427,5 @@ public sealed class BatchNormalization : Layer
     }
 
     private InvalidOperationException NotBuilt() =>
-        new($"Layer '{Label}' (BatchNormalization) is not built: give it an input size or add it to a model first.");
+        new($"Layer '{Names.Printable(Label)}' (BatchNormalization) is not built: give it an input size or add it to a model first.");
 }

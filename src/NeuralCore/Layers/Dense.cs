@@ -110,7 +110,7 @@ public sealed class Dense : Layer
         // IsBuilt, not the input size OnBuild records: a layer a model refused after OnBuild (too many parameters in
         // all) is not built, and may still be given another initializer.
         return IsBuilt
-            ? throw new InvalidOperationException($"Layer '{Label}' is built, so its parameters have started; set {property} before adding the layer to a model (or use the constructor without an input size).")
+            ? throw new InvalidOperationException($"Layer '{Names.Printable(Label)}' is built, so its parameters have started; set {property} before adding the layer to a model (or use the constructor without an input size).")
             : value;
     }
 
@@ -627,7 +627,7 @@ public sealed class Dense : Layer
     {
         if (!IsBuilt)
         {
-            throw new InvalidOperationException($"Layer '{Label}' is not built: add it to a model first.");
+            throw new InvalidOperationException($"Layer '{Names.Printable(Label)}' is not built: add it to a model first.");
         }
 
         ReadOnlySpan<float> parameters = ParameterStorage.Span;
@@ -797,7 +797,7 @@ public sealed class Dense : Layer
 
         if (PanelOrder.IsValid)
         {
-            throw new InvalidOperationException($"Layer '{Label}' keeps its weights in panel order, which only the first layer (whose input gradient is not needed) does.");
+            throw new InvalidOperationException($"Layer '{Names.Printable(Label)}' keeps its weights in panel order, which only the first layer (whose input gradient is not needed) does.");
         }
 
         ReadOnlySpan<float> w = ParameterStorage.Span[..weights];

@@ -225,7 +225,7 @@ public abstract class Layer : ILayer
             if (inputSize != InputSize)
             {
                 throw new InvalidOperationException(
-                    $"Layer '{Label}' is built for {InputSize} input features but is given {inputSize}.");
+                    $"Layer '{Names.Printable(Label)}' is built for {InputSize} input features but is given {inputSize}.");
             }
 
             return;
@@ -236,7 +236,7 @@ public abstract class Layer : ILayer
         {
             // A subclass's answer: -1 passed, and the model failed later with an OverflowException far from the cause.
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}' ({GetType().Name}) gave an output size of {outputSize} for {inputSize} inputs from OnBuild; it must be positive."));
+                $"Layer '{Names.Printable(Label)}' ({GetType().Name}) gave an output size of {outputSize} for {inputSize} inputs from OnBuild; it must be positive."));
         }
 
         OutputSize = outputSize;
@@ -244,12 +244,12 @@ public abstract class Layer : ILayer
         if (ParameterCount < 0)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}' ({GetType().Name}) reports {ParameterCount} parameters; ParameterCount must not be negative."));
+                $"Layer '{Names.Printable(Label)}' ({GetType().Name}) reports {ParameterCount} parameters; ParameterCount must not be negative."));
         }
 
         admit?.Invoke(this);
         Check.FitsInMemory(8m * ParameterCount, string.Create(CultureInfo.InvariantCulture,
-            $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}' ({ParameterCount:N0} parameters) with its gradients"), "use fewer units");
+            $"Layer '{Names.Printable(Label)}' ({ParameterCount:N0} parameters) with its gradients"), "use fewer units");
         _ownParameters = new OwnStorage(new float[ParameterCount], this, "parameters");
         _ownGradients = new OwnStorage(new float[ParameterCount], this, "gradients");
         _parameters = _ownParameters.Memory;
@@ -266,13 +266,13 @@ public abstract class Layer : ILayer
         if (parameters.Length != ParameterCount)
         {
             throw new ArgumentException(
-                $"Layer '{Label}' has {ParameterCount} parameters but {parameters.Length} slots were given.", nameof(parameters));
+                $"Layer '{Names.Printable(Label)}' has {ParameterCount} parameters but {parameters.Length} slots were given.", nameof(parameters));
         }
 
         if (gradients.Length != ParameterCount)
         {
             throw new ArgumentException(
-                $"Layer '{Label}' has {ParameterCount} parameters but {gradients.Length} gradient slots were given.", nameof(gradients));
+                $"Layer '{Names.Printable(Label)}' has {ParameterCount} parameters but {gradients.Length} gradient slots were given.", nameof(gradients));
         }
 
         _parameters.Span.CopyTo(parameters.Span);
@@ -312,7 +312,7 @@ public abstract class Layer : ILayer
         protected override void Dispose(bool disposing) => _array = null;
 
         private InvalidOperationException Stale() => new(
-            $"This view of layer '{layer.Name}''s {what} was taken before its model's Compile, which moved them into the model's arena: it no longer reaches them. Read layer.Parameters (or Weights, Bias, Gradients) again after Compile.");
+            $"This view of layer '{Names.Printable(layer.Name)}''s {what} was taken before its model's Compile, which moved them into the model's arena: it no longer reaches them. Read layer.Parameters (or Weights, Bias, Gradients) again after Compile.");
     }
 
     /// <inheritdoc/>
@@ -353,7 +353,7 @@ public abstract class Layer : ILayer
     /// <exception cref="InsufficientMemoryException">The state is more than the memory this process may use.</exception>
     private protected void CheckFeatureState(int inputSize, int longestPerFeature, int bytesPerFeature)
     {
-        string layer = string.Create(CultureInfo.InvariantCulture, $"Layer '{Label}' ({GetType().Name}) over {inputSize:N0} features");
+        string layer = string.Create(CultureInfo.InvariantCulture, $"Layer '{Names.Printable(Label)}' ({GetType().Name}) over {inputSize:N0} features");
         long longest = (long)inputSize * longestPerFeature;
         if (longest > Array.MaxLength)
         {
@@ -402,7 +402,7 @@ public abstract class Layer : ILayer
         if (!IsBuilt)
         {
             throw new InvalidOperationException(
-                $"Layer '{Label}' ({GetType().Name}) is not built: give it an input size or add it to a model first.");
+                $"Layer '{Names.Printable(Label)}' ({GetType().Name}) is not built: give it an input size or add it to a model first.");
         }
     }
 
@@ -413,7 +413,7 @@ public abstract class Layer : ILayer
         if (length < needed)
         {
             throw new ArgumentException(
-                $"Layer '{Label}': {name} holds {length} floats but its shape [batch={batch}, {features}] needs {needed}.", name);
+                $"Layer '{Names.Printable(Label)}': {name} holds {length} floats but its shape [batch={batch}, {features}] needs {needed}.", name);
         }
     }
 }

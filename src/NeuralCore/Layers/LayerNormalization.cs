@@ -200,7 +200,7 @@ public sealed class LayerNormalization : Layer
         if (_statisticsBatch != batch)
         {
             throw new InvalidOperationException(
-                $"Layer '{Label}' (LayerNormalization): Backward needs the statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
+                $"Layer '{Names.Printable(Label)}' (LayerNormalization): Backward needs the statistics of a training Forward of the same {batch} samples just before it; the last forward was {(_statisticsBatch == 0 ? "none, or an inference one" : $"a training forward of {_statisticsBatch} samples")}.");
         }
 
         Run(input, default, outputGrad, inputGrad, batch, _mean, _scale, backward: true);

@@ -32,7 +32,7 @@ internal sealed class LayerNoise
         if (_drawn != length)
         {
             throw new InvalidOperationException(
-                $"Layer '{layer}' ({type}): Backward needs the noise of a training Forward of the same {length / width} samples just before it; the last forward was {(_drawn == 0 ? "none, or an inference one" : $"a training forward of {_drawn / width} samples")}.");
+                $"Layer '{Names.Printable(layer)}' ({type}): Backward needs the noise of a training Forward of the same {length / width} samples just before it; the last forward was {(_drawn == 0 ? "none, or an inference one" : $"a training forward of {_drawn / width} samples")}.");
         }
 
         return _values.AsSpan(0, length);
@@ -51,7 +51,7 @@ internal sealed class LayerNoise
         {
             if (Freeze)
             {
-                throw new InvalidOperationException($"Layer '{layer}': the noise is frozen for {_values.Length / width} samples but the batch has {length / width}.");
+                throw new InvalidOperationException($"Layer '{Names.Printable(layer)}': the noise is frozen for {_values.Length / width} samples but the batch has {length / width}.");
             }
 
             _values = new float[length];

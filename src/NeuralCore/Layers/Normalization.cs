@@ -107,7 +107,7 @@ public sealed class Normalization : Layer
         if (_fixedStatistics)
         {
             // As Keras refuses it: the statistics given at construction are what the layer was made for.
-            throw new InvalidOperationException($"Layer '{Label}' (Normalization) was given its mean and variance when it was made; adapt a layer made without them.");
+            throw new InvalidOperationException($"Layer '{Names.Printable(Label)}' (Normalization) was given its mean and variance when it was made; adapt a layer made without them.");
         }
 
         if (!IsBuilt)
@@ -164,7 +164,7 @@ public sealed class Normalization : Layer
         if (mean.Length != InputSize || variance.Length != InputSize)
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{Label}' has {InputSize} features but its state holds {mean.Length} means and {variance.Length} variances."));
+                $"Layer '{Names.Printable(Label)}' has {InputSize} features but its state holds {mean.Length} means and {variance.Length} variances."));
         }
 
         CheckState(mean, variance);
@@ -182,7 +182,7 @@ public sealed class Normalization : Layer
         int bad = Check.BadStatistic(mean, variance);
         if (bad >= 0)
         {
-            throw new InvalidDataException($"Layer '{Label}': {StatisticProblem(bad, mean, variance)}");
+            throw new InvalidDataException($"Layer '{Names.Printable(Label)}': {StatisticProblem(bad, mean, variance)}");
         }
     }
 
@@ -223,7 +223,7 @@ public sealed class Normalization : Layer
         else
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{Label}' (Normalization) was given {_givenMean.Length} means and variances for {inputSize} features: give one per feature, or one for all."));
+                $"Layer '{Names.Printable(Label)}' (Normalization) was given {_givenMean.Length} means and variances for {inputSize} features: give one per feature, or one for all."));
         }
 
         return inputSize;
@@ -335,5 +335,5 @@ public sealed class Normalization : Layer
     }
 
     private InvalidOperationException NotBuilt() =>
-        new($"Layer '{Label}' (Normalization) is not built: adapt it to data, give it an input size, or add it to a model first.");
+        new($"Layer '{Names.Printable(Label)}' (Normalization) is not built: adapt it to data, give it an input size, or add it to a model first.");
 }

@@ -93,7 +93,7 @@ public sealed class Relu : Layer
         if (_maxValue is { } max && max < _threshold)
         {
             throw new ArgumentOutOfRangeException(null, string.Create(CultureInfo.InvariantCulture,
-                $"Layer '{(string.IsNullOrEmpty(Name) ? DefaultName : Name)}': max_value ({max}) is below threshold ({_threshold}), which leaves no input passed unchanged. Set MaxValue at or above Threshold."));
+                $"Layer '{Names.Printable(Label)}': max_value ({max}) is below threshold ({_threshold}), which leaves no input passed unchanged. Set MaxValue at or above Threshold."));
         }
     }
 

@@ -1,3 +1,4 @@
+using NeuralCore.Configuration;
 using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
@@ -55,7 +56,7 @@ public sealed class Predictor
             else if (layer.ParameterCount > 0)
             {
                 throw new NotSupportedException(
-                    $"Layer '{layer.Name}' ({layer.GetType().Name}) has {layer.ParameterCount} parameters and no copy for prediction (Dense, BatchNormalization and LayerNormalization have one): predict with the model itself.");
+                    $"Layer '{Names.Printable(layer.Name)}' ({layer.GetType().Name}) has {layer.ParameterCount} parameters and no copy for prediction (Dense, BatchNormalization and LayerNormalization have one): predict with the model itself.");
             }
         }
 

@@ -439,7 +439,7 @@ public sealed class Sequential : IArenaOwner
             {
                 // Its own read would never end while this waits for it.
                 Volatile.Write(ref TrainingThread, 0);
-                throw new InvalidOperationException($"{operation} was called on the model '{Name}' from inside a read of it on the same thread.");
+                throw new InvalidOperationException($"{operation} was called on the model '{Names.Printable(Name)}' from inside a read of it on the same thread.");
             }
 
             // Reads that began before the model was taken finish first; those that begin from now on see the holder and
@@ -454,10 +454,10 @@ public sealed class Sequential : IArenaOwner
         }
 
         throw new InvalidOperationException(holder != me
-            ? $"{operation} was called on the model '{Name}' while another thread trains it (Fit, TrainStep, ComputeGradients, Compile or a TrainingLoop); wait for that call to finish, or train a copy (ModelFile.Save then Load)."
+            ? $"{operation} was called on the model '{Names.Printable(Name)}' while another thread trains it (Fit, TrainStep, ComputeGradients, Compile or a TrainingLoop); wait for that call to finish, or train a copy (ModelFile.Save then Load)."
             : _loop != 0
-                ? $"{operation} was called on the model '{Name}' inside its TrainingLoop (BeginTrainingLoop); dispose the loop first."
-                : $"{operation} was called on the model '{Name}' from inside its own training (a callback of Fit); call it after Fit returns.");
+                ? $"{operation} was called on the model '{Names.Printable(Name)}' inside its TrainingLoop (BeginTrainingLoop); dispose the loop first."
+                : $"{operation} was called on the model '{Names.Printable(Name)}' from inside its own training (a callback of Fit); call it after Fit returns.");
     }
 
     /// <summary>
@@ -612,7 +612,7 @@ public sealed class Sequential : IArenaOwner
     }
 
     private InvalidOperationException Refused(string operation) => new(
-        $"{operation} was called on the model '{Name}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
+        $"{operation} was called on the model '{Names.Printable(Name)}' while another thread trains it, whose weights are then in neither their saved layout nor a finished state; wait for the training to finish, or predict with a Predictor created before it (CreatePredictor), which keeps its own copy.");
 
     /// <summary>
     /// Ends the callbacks' window on the training thread: no new read is admitted, and those admitted during it have
@@ -816,20 +816,20 @@ public sealed class Sequential : IArenaOwner
 
         if (_layers.Contains(layer))
         {
-            throw new ArgumentException($"Layer '{layer.Name}' is already in the model.", nameof(layer));
+            throw new ArgumentException($"Layer '{Names.Printable(layer.Name)}' is already in the model.", nameof(layer));
         }
 
         if (layer is Layer owned && owned.Owner is not null && owned.Owner != this)
         {
             // Compile moves a layer's parameters into its model's arena: shared, one model would train weights the
             // layer no longer reads.
-            throw new ArgumentException($"Layer '{layer.Name}' already belongs to another model.", nameof(layer));
+            throw new ArgumentException($"Layer '{Names.Printable(layer.Name)}' already belongs to another model.", nameof(layer));
         }
 
         int inputs = OutputSize;
         if (layer.IsBuilt && layer.InputSize != inputs)
         {
-            string label = layer is Layer named ? named.Label : layer.Name;
+            string label = Names.Printable(layer is Layer named ? named.Label : layer.Name);
             throw new ArgumentException(_layers.Count == 0
                 ? $"Layer '{label}' expects {layer.InputSize} input features but the model's input has {inputs}."
                 : $"Layer '{label}' expects {layer.InputSize} input features but the previous layer outputs {inputs}.", nameof(layer));
@@ -1011,7 +1011,7 @@ public sealed class Sequential : IArenaOwner
         long total = _layers.Sum(l => (long)l.ParameterCount) + layer.ParameterCount;
         if (total > Array.MaxLength)
         {
-            string name = string.IsNullOrEmpty(layer.Name) ? layer.GetType().Name : layer.Name;
+            string name = string.IsNullOrEmpty(layer.Name) ? layer.GetType().Name : Names.Printable(layer.Name);
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"With layer '{name}' ({layer.ParameterCount:N0} parameters) the model would have {total:N0} parameters, more than one array holds ({Array.MaxLength:N0}): use fewer or narrower layers."), nameof(layer));
         }
@@ -1098,8 +1098,8 @@ public sealed class Sequential : IArenaOwner
     // "last layer 'name' (type with activation A)", or where noise layers follow it, "layer ... before the noise layer ...,".
     private static string LayerDescription(ILayer layer, ILayer last)
     {
-        string described = $"'{layer.Name}' ({layer.TypeId}{(layer is Dense d && d.Activation != Activation.Linear ? $" with activation {d.Activation}" : "")})";
-        return ReferenceEquals(layer, last) ? "last layer " + described : $"layer {described}, before the noise layer '{last.Name}' ({last.TypeId}),";
+        string described = $"'{Names.Printable(layer.Name)}' ({layer.TypeId}{(layer is Dense d && d.Activation != Activation.Linear ? $" with activation {d.Activation}" : "")})";
+        return ReferenceEquals(layer, last) ? "last layer " + described : $"layer {described}, before the noise layer '{Names.Printable(last.Name)}' ({last.TypeId}),";
     }
 
     // Whether a last layer's outputs are never negative (a Dropout after it keeps their signs, and is looked through).

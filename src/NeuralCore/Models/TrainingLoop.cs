@@ -1,3 +1,4 @@
+using NeuralCore.Configuration;
 using NeuralCore.Losses;
 
 namespace NeuralCore.Models;
@@ -95,7 +96,7 @@ public sealed class TrainingLoop : IDisposable
         if (Environment.CurrentManagedThreadId != _thread && !(Model.EndAbandonedLoop() && !Model.HoldsLoop(_number)))
         {
             throw new InvalidOperationException(
-                $"The TrainingLoop of the model '{Model.Name}' was disposed on another thread than the one that began it; dispose it on that thread.");
+                $"The TrainingLoop of the model '{Names.Printable(Model.Name)}' was disposed on another thread than the one that began it; dispose it on that thread.");
         }
 
         _disposed = true;

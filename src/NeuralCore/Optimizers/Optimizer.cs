@@ -292,12 +292,12 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         {
             if (segment.Offset != next || segment.Length < 0)
             {
-                throw new ArgumentException($"The parameter segments must tile the arena in order; '{segment.Name}' starts at {segment.Offset}, expected {next}.", nameof(segments));
+                throw new ArgumentException($"The parameter segments must tile the arena in order; '{Names.Printable(segment.Name)}' starts at {segment.Offset}, expected {next}.", nameof(segments));
             }
 
             if (segment.Columns < 0 || (segment.Columns > 0 && segment.Length % segment.Columns != 0))
             {
-                throw new ArgumentException($"The parameter segment '{segment.Name}' has {segment.Length} elements, which {segment.Columns} columns do not divide into rows.", nameof(segments));
+                throw new ArgumentException($"The parameter segment '{Names.Printable(segment.Name)}' has {segment.Length} elements, which {segment.Columns} columns do not divide into rows.", nameof(segments));
             }
 
             next += segment.Length;
