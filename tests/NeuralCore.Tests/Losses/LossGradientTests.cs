@@ -8,17 +8,46 @@ namespace NeuralCore.Tests.Losses;
 
 /// <summary>
 /// Every loss's gradient against central differences of its reduced value, over random shapes, targets of each kind,
-/// sample weights and both reductions.
+/// sample weights and both reductions, each loss under a bound a stated margin above the largest error measured for
+/// it.
 /// </summary>
+/// <remarks>
+/// The bounds were measured on 2026-12-04 by running the check over many more random cases than a run's 100, at the
+/// three instruction-set levels CI runs: 85,000 cases per loss (45,000 AVX-512, 20,000 AVX2 with AVX-512 off, 20,000
+/// scalar), each on values and, where it applies, on labels, and 400,000 to 1,000,000 more for the losses whose
+/// largest error stood well above their 99.9th percentile (a heavy tail).
+/// </remarks>
 public class LossGradientTests
 {
-    public static TheoryData<string> Losses() =>
-    [
-        "cce_logits", "cce_logits_smoothing", "cce_probabilities", "bce_logits", "bce_logits_smoothing",
-        "bce_probabilities", "mse", "mae", "cce_logits_sum", "huber", "log_cosh", "msle", "mape", "poisson", "kld", "cosine",
-        "hinge", "squared_hinge", "categorical_hinge", "binary_focal_logits", "binary_focal_probabilities",
-        "binary_focal_balanced", "categorical_focal_logits", "categorical_focal_probabilities", "categorical_focal_half",
-    ];
+    /// <summary>
+    /// The regression, hinge and KL losses and those on probability rows (cce_probabilities,
+    /// categorical_focal_probabilities). Measured max 4.4e-4 over 485,000 cases (msle on values, a heavy tail: 99.9th
+    /// percentile 2.7e-5; cosine 2.5e-4 and poisson 1.7e-4 likewise, over 485,000); the others at most 4.7e-5 over
+    /// 85,000; bound = 4.5 × 4.4e-4.
+    /// </summary>
+    private const double Tolerance = 2e-3;
+
+    /// <summary>
+    /// The cross-entropies on logits, the binary cross-entropies, the focal losses on logits or binary outputs, and
+    /// Huber (whose second derivative jumps at |o - t| = δ: up to 1.8e-3 there). Measured max 9.6e-3 over 1,185,000
+    /// cases (bce_probabilities; cce_logits_smoothing 8.6e-3 over as many; the others at most 4.7e-3 over 85,000 to
+    /// 185,000), a heavy tail: 99.9th percentiles 6.6e-4 and 1.5e-3. The tail is the rounding of the loss's value at
+    /// gradients under the floor: the floor puts one float ulp of the sum at an error of at most 2.5e-3 (see the
+    /// test), and the two sums of a difference are a few ulps apart at worst. Bound = 3.1 × 9.6e-3.
+    /// </summary>
+    private const double RoundingTolerance = 3e-2;
+
+    public static TheoryData<string, double> Losses() => new()
+    {
+        { "cce_logits", RoundingTolerance }, { "cce_logits_smoothing", RoundingTolerance }, { "cce_probabilities", Tolerance },
+        { "bce_logits", RoundingTolerance }, { "bce_logits_smoothing", RoundingTolerance }, { "bce_probabilities", RoundingTolerance },
+        { "mse", Tolerance }, { "mae", Tolerance }, { "cce_logits_sum", RoundingTolerance }, { "huber", RoundingTolerance },
+        { "log_cosh", Tolerance }, { "msle", Tolerance }, { "mape", Tolerance }, { "poisson", Tolerance }, { "kld", Tolerance },
+        { "cosine", Tolerance }, { "hinge", Tolerance }, { "squared_hinge", Tolerance }, { "categorical_hinge", Tolerance },
+        { "binary_focal_logits", RoundingTolerance }, { "binary_focal_probabilities", RoundingTolerance },
+        { "binary_focal_balanced", RoundingTolerance }, { "categorical_focal_logits", RoundingTolerance },
+        { "categorical_focal_probabilities", Tolerance }, { "categorical_focal_half", RoundingTolerance },
+    };
 
     private static ILoss Create(string name) => name switch
     {
@@ -52,7 +81,7 @@ public class LossGradientTests
 
     [Theory]
     [MemberData(nameof(Losses))]
-    public void The_gradient_matches_differences_for_labels_values_and_weights(string name)
+    public void The_gradient_matches_differences_for_labels_values_and_weights(string name, double tolerance)
     {
         ILoss loss = Create(name);
         Prop.ForAll(LayerGenerators.LayerCases(), c =>
@@ -90,13 +119,14 @@ public class LossGradientTests
 
             // On probabilities the log's curvature (2t/o³) needs a step well below the outputs (rows of 33
             // probabilities are near 0.03 each). A summed loss has gradients batch times larger: so is the floor.
-            // The floor is the gradient below which an error counts absolutely (times the 1e-2 tolerance). The
+            // The floor is the gradient below which an error counts absolutely (divided by the floor). The
             // differences carry the loss's rounding: a value good to about one float ulp of the sum it divides gives
-            // numeric gradients good to ulp / (2h·divisor). The floor keeps four times that under the tolerance, and
-            // is never below 1e-3 (batch times that for a summed loss). A fixed 1e-3 failed now and then on the
-            // rounding alone: 1.1e-5 at a gradient of 1.1e-4 for 33 logits whose loss was near 5 (seed
-            // 846343250279586312, 6757048149709691309, size 18), and 2.1-2.5e-5 for binary probabilities in runs of
-            // 2,000 cases, where a step of 1e-4 instead of 1e-3 made it worse (rounding, not truncation).
+            // numeric gradients good to ulp / (2h·divisor). The floor keeps four times that under 1e-2 (one ulp reads
+            // as an error of at most 2.5e-3), and is never below 1e-3 (batch times that for a summed loss). A fixed
+            // 1e-3 failed now and then on the rounding alone: 1.1e-5 at a gradient of 1.1e-4 for 33 logits whose loss
+            // was near 5 (seed 846343250279586312, 6757048149709691309, size 18), and 2.1-2.5e-5 for binary
+            // probabilities in runs of 2,000 cases, where a step of 1e-4 instead of 1e-3 made it worse (rounding, not
+            // truncation).
             // Poisson's, cosine similarity's and MSLE's third derivatives (2t/o³, 1/‖o‖³ for a short row, about
             // 6/(1 + o)³) made differences of 1e-2 miss by 1.1-2% of the floor now and then (MSLE once in CI's scalar
             // run): a tenth of the step takes their truncation a hundredth.
@@ -112,14 +142,14 @@ public class LossGradientTests
 
             LossTargets onValuesTargets = LossTargets.FromValues(values, weights);
             var onValues = GradientChecker.CheckLoss(loss, output, onValuesTargets, batch, outputs, step, Floor(onValuesTargets));
-            Assert.True(onValues.MaxError < 1e-2, $"{name} values {c}: {onValues}");
+            Assert.True(onValues.MaxError < tolerance, $"{name} values {c}: {onValues}");
             // MAPE's labels are targets of 0, whose 1e7-times errors drown the differences; categorical hinge's values
             // are the labels' one-hot rows already.
             if (loss.Task != LossTask.Binary && loss is not (MeanAbsolutePercentageError or CategoricalHinge))
             {
                 LossTargets onLabelsTargets = LossTargets.FromLabels(labels, weights);
                 var onLabels = GradientChecker.CheckLoss(loss, output, onLabelsTargets, batch, outputs, step, Floor(onLabelsTargets));
-                Assert.True(onLabels.MaxError < 1e-2, $"{name} labels {c}: {onLabels}");
+                Assert.True(onLabels.MaxError < tolerance, $"{name} labels {c}: {onLabels}");
             }
         }).QuickCheckThrowOnFailure();
     }
