@@ -62,6 +62,7 @@ public static class IdxReader
     /// The contents are not a valid IDX file: wrong magic, unsupported data type, no or too many dimensions, a size
     /// over <see cref="MaxElements"/>, a truncated header or body, trailing data, or corrupt gzip data.
     /// </exception>
+    /// <exception cref="InsufficientMemoryException">The header declares a body larger than the memory this process may use (refused before reading it).</exception>
     /// <exception cref="IOException">The file could not be read.</exception>
     public static IdxFile Read(string path) => Read(path, MaxElements);
 
@@ -76,6 +77,7 @@ public static class IdxReader
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is out of range.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The contents are not a valid IDX file, or declare more elements than allowed.</exception>
+    /// <exception cref="InsufficientMemoryException">The header declares a body larger than the memory this process may use (refused before reading it).</exception>
     /// <exception cref="IOException">The file could not be read.</exception>
     public static IdxFile Read(string path, long maxElements) => Read(path, maxElements, CancellationToken.None);
 
@@ -91,6 +93,7 @@ public static class IdxReader
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket (refused before opening it), or the file could not be read.</exception>
     /// <exception cref="InvalidDataException">The contents are not a valid IDX file, or declare more elements than allowed.</exception>
+    /// <exception cref="InsufficientMemoryException">The header declares a body larger than the memory this process may use (refused before reading it).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static IdxFile Read(string path, long maxElements, CancellationToken cancellationToken)
     {
@@ -115,6 +118,7 @@ public static class IdxReader
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="stream"/> cannot be read.</exception>
     /// <exception cref="InvalidDataException">The contents are not a valid IDX file (see <see cref="Read(string)"/>).</exception>
+    /// <exception cref="InsufficientMemoryException">The header declares a body larger than the memory this process may use (refused before reading it).</exception>
     /// <exception cref="IOException">The stream could not be read.</exception>
     public static IdxFile Read(Stream stream, string name) => Read(stream, name, MaxElements);
 
@@ -170,6 +174,7 @@ public static class IdxReader
     /// <returns>The file's type, dimensions and data.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is out of range.</exception>
     /// <exception cref="InvalidDataException">The contents are not a valid IDX file, or declare more elements than allowed.</exception>
+    /// <exception cref="InsufficientMemoryException">The header declares a body larger than the memory this process may use (refused before reading it).</exception>
     /// <exception cref="IOException">The stream could not be read.</exception>
     public static IdxFile Read(Stream stream, string name, long maxElements)
     {
@@ -277,6 +282,10 @@ public static class IdxReader
             throw Fail(name, $"too large: dimensions {Shape(dimensions)} hold {product} elements, more than the {maxElements} this reader was allowed (refused before reading the body)");
         }
 
+        // The body is allocated at its declared size, or grows to it as data arrives: a size the process cannot hold
+        // ended in OutOfMemoryException part-way through the body.
+        Check.FitsInMemory((decimal)(ulong)product, $"{name}'s body ({Shape(dimensions)} bytes)",
+            "read it on a machine with more memory, or refuse such files with a smaller maxElements");
         int length = (int)product;
         byte[] data;
         if (available is long total)

@@ -47,6 +47,7 @@ public static class Mnist
     /// <returns>The training and test sets.</returns>
     /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names; the message names both.</exception>
     /// <exception cref="InvalidDataException">
     /// A file is not valid IDX (see <see cref="IdxReader"/>), has the wrong magic number or image size, the image and
@@ -63,6 +64,7 @@ public static class Mnist
     /// <returns>The training and test sets.</returns>
     /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
     /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
@@ -102,6 +104,7 @@ public static class Mnist
     /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is not defined.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
     public static Dataset Load(string directory, MnistSplit split) => Load(directory, split, CancellationToken.None);
@@ -114,6 +117,7 @@ public static class Mnist
     /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is not defined.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
     /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
     /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
@@ -132,8 +136,9 @@ public static class Mnist
         return LoadFiles(FindFile(directory, images), FindFile(directory, labels), DefaultMaxSamples, cancellationToken);
     }
 
-    /// <summary>Throws unless <paramref name="full"/> is a folder, saying whether it is missing or a file.</summary>
+    /// <summary>Throws unless <paramref name="full"/> is a folder, saying whether it is missing, a file, or out of reach.</summary>
     /// <exception cref="DirectoryNotFoundException">It does not exist, or it is a file (a regular file was reported as missing).</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder above it may not be searched by this user (it was reported as missing).</exception>
     internal static void RequireFolder(string full)
     {
         if (Directory.Exists(full))
@@ -141,9 +146,23 @@ public static class Mnist
             return;
         }
 
-        throw new DirectoryNotFoundException(File.Exists(full)
-            ? $"The MNIST folder '{full}' is a file; give the folder that holds the four MNIST files."
-            : $"The MNIST folder does not exist: '{full}'.");
+        // Directory.Exists is false for a folder this user may not reach as well as for a missing one; only stat tells
+        // them apart (EACCES, not ENOENT).
+        try
+        {
+            _ = File.GetAttributes(full);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException(
+                $"The MNIST folder '{full}' cannot be reached: a folder above it does not let this user look inside (permission denied).", e);
+        }
+        catch (IOException)
+        {
+            throw new DirectoryNotFoundException($"The MNIST folder does not exist: '{full}'.");
+        }
+
+        throw new DirectoryNotFoundException($"The MNIST folder '{full}' is a file; give the folder that holds the four MNIST files.");
     }
 
     /// <summary>Loads one split from an images file and a labels file, raw or gzip-compressed.</summary>
@@ -247,10 +266,33 @@ public static class Mnist
 
     /// <summary>The path of <paramref name="gzName"/> in <paramref name="directory"/>, or of the same name without <c>.gz</c>.</summary>
     /// <exception cref="FileNotFoundException">Neither exists.</exception>
-    internal static string FindFile(string directory, string gzName) =>
-        TryFindFile(directory, gzName) ?? throw new FileNotFoundException(
+    /// <exception cref="UnauthorizedAccessException">The folder may not be searched by this user (its files were reported as missing).</exception>
+    internal static string FindFile(string directory, string gzName)
+    {
+        if (TryFindFile(directory, gzName) is { } found)
+        {
+            return found;
+        }
+
+        // Path.Exists is false when the folder lacks search permission too: stat says which.
+        try
+        {
+            _ = File.GetAttributes(Path.Combine(directory, gzName));
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException(
+                $"The MNIST folder '{Path.GetFullPath(directory)}' does not let this user look inside for '{gzName}' (permission denied).", e);
+        }
+        catch (IOException)
+        {
+            // Missing, as Path.Exists said.
+        }
+
+        throw new FileNotFoundException(
             $"MNIST file missing: neither '{gzName}' nor '{Path.GetFileNameWithoutExtension(gzName)}' is in '{Path.GetFullPath(directory)}'.",
             Path.Combine(directory, gzName));
+    }
 
     // Anything at the path counts as found (Path.Exists, not File.Exists): a directory under a file's name was
     // reported as a missing file; found, the reader refuses it as a directory, by name (InputFile.RequireRegular).

@@ -66,6 +66,7 @@ public static class MnistLocator
     /// <returns>The folder and where it was found.</returns>
     /// <exception cref="ArgumentException"><paramref name="explicitDirectory"/> is empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException"><paramref name="explicitDirectory"/> does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
     /// <exception cref="FileNotFoundException">
     /// <paramref name="explicitDirectory"/> lacks a file (the message names it), or nothing was found and
     /// <paramref name="allowDownload"/> is false.
@@ -114,6 +115,7 @@ public static class MnistLocator
     /// <returns>The training and test sets.</returns>
     /// <exception cref="ArgumentException"><paramref name="explicitDirectory"/> is empty or holds a NUL character.</exception>
     /// <exception cref="DirectoryNotFoundException"><paramref name="explicitDirectory"/> does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
     /// <exception cref="FileNotFoundException"><paramref name="explicitDirectory"/> lacks a file.</exception>
     /// <exception cref="IOException">A download failed on every mirror.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Mnist.Load(string)"/>).</exception>

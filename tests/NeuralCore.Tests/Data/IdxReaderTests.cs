@@ -188,6 +188,36 @@ public class IdxReaderTests
     }
 
     [Fact]
+    public void A_body_larger_than_the_memory_the_process_may_use_is_refused_from_the_header()
+    {
+        // Nothing bounded the body by memory: a header within MaxElements but beyond what the process could hold died
+        // with OutOfMemoryException part-way through the body.
+        byte[] raw = Idx.Build([3, 1000], new byte[3000]);
+        Check.AvailableMemoryOverride.Value = 2999;
+        try
+        {
+            foreach ((string name, Func<Stream> open) in new (string, Func<Stream>)[]
+            {
+                ("raw", () => new MemoryStream(raw)),
+                ("gz", () => new MemoryStream(Idx.Gzip(raw))),
+                ("net.gz", () => new UnseekableStream(new MemoryStream(Idx.Gzip(raw)))),
+            })
+            {
+                var e = Assert.Throws<InsufficientMemoryException>(() => IdxReader.Read(open(), name));
+                Assert.StartsWith($"{name}'s body (3×1000 bytes) needs ", e.Message, StringComparison.Ordinal);
+                Assert.Contains("this process may use; read it on a machine with more memory", e.Message, StringComparison.Ordinal);
+            }
+
+            Check.AvailableMemoryOverride.Value = 3000;
+            Assert.Equal(3000, IdxReader.Read(new MemoryStream(raw), "raw").Data.Length);
+        }
+        finally
+        {
+            Check.AvailableMemoryOverride.Value = 0;
+        }
+    }
+
+    [Fact]
     public void Gzip_trailing_data_is_reported_with_its_size()
     {
         byte[] gz = Idx.Gzip(Idx.Build([2], [1, 2, .. new byte[2_000_000]]));

@@ -53,6 +53,53 @@ public class MnistLocatorTests
     }
 
     [Fact]
+    public void A_folder_out_of_reach_is_reported_as_such_not_as_missing()
+    {
+        // Directory.Exists and Path.Exists are false for what this user may not reach, and the folder and its files
+        // were reported as missing although they are there.
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        using var dir = new TempDirectory();
+        string locked = Path.Combine(dir.Path, "locked");
+        string below = Path.Combine(locked, "mnist");
+        WriteFakeMnist(below);
+        string unsearchable = Path.Combine(dir.Path, "unsearchable");
+        WriteFakeMnist(unsearchable);
+        string unreadable = Path.Combine(dir.Path, "unreadable");
+        WriteFakeMnist(unreadable);
+        string unreadableFile = Path.Combine(unreadable, Mnist.TestImagesFile);
+        File.SetUnixFileMode(locked, UnixFileMode.None);
+        File.SetUnixFileMode(unsearchable, UnixFileMode.UserRead);
+        File.SetUnixFileMode(unreadableFile, UnixFileMode.None);
+        try
+        {
+            bool ran = IO.FileAccessOverride.RunWithoutIt(() =>
+            {
+                var above = Assert.Throws<UnauthorizedAccessException>(() => MnistLocator.ResolveAsync(below).GetAwaiter().GetResult());
+                Assert.Equal($"The MNIST folder '{below}' cannot be reached: a folder above it does not let this user look inside (permission denied).", above.Message);
+                var loading = Assert.Throws<UnauthorizedAccessException>(() => Mnist.Load(below, MnistSplit.Test));
+                Assert.Equal(above.Message, loading.Message);
+
+                var inside = Assert.Throws<UnauthorizedAccessException>(() => MnistLocator.ResolveAsync(unsearchable).GetAwaiter().GetResult());
+                Assert.Equal($"The MNIST folder '{unsearchable}' does not let this user look inside for '{Mnist.TrainImagesFile}' (permission denied).", inside.Message);
+
+                var file = Assert.Throws<UnauthorizedAccessException>(() => Mnist.Load(unreadable, MnistSplit.Test));
+                Assert.Contains(unreadableFile, file.Message, StringComparison.Ordinal);
+            });
+            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
+        }
+        finally
+        {
+            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(unsearchable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(unreadableFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    [Fact]
     public void The_repository_copy_is_found_by_walking_up_past_partial_folders()
     {
         using var root = new TempDirectory();
