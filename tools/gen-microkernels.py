@@ -207,7 +207,28 @@ internal static unsafe class GemmMicroKernels
 {
 """
 
+SCALAR = (4, 4)
+
+
+def tile_constants():
+    """Each kernel's MR and NR, and the largest of each: the one place the tile sizes are stated in C#."""
+    shapes = [(name, mr, lanes * nv) for name, _, lanes, mr, nv in KERNELS]
+    shapes.append((f"Scalar{SCALAR[0]}x{SCALAR[1]}", SCALAR[0], SCALAR[1]))
+    o = ["    // Each kernel's tile (rows MR, columns NR) as this script writes it: GemmPlan takes the sizes from here, and the"]
+    o.append("    // scratch tile for ragged edges is sized by the largest.")
+    for name, mr, nr in shapes:
+        o.append(f"    public const int {name}Mr = {mr}, {name}Nr = {nr};")
+    o.append("")
+    o.append("    /// <summary>The most rows of any kernel's tile.</summary>")
+    o.append(f"    public const int MaxMr = {max(mr for _, mr, _ in shapes)};")
+    o.append("")
+    o.append("    /// <summary>The most columns of any kernel's tile.</summary>")
+    o.append(f"    public const int MaxNr = {max(nr for _, _, nr in shapes)};")
+    return "\n".join(o)
+
+
 parts = [HEADER]
+parts.append(tile_constants())
 for k in KERNELS:
     parts.append("")
     parts.append(vector_kernel(*k))
@@ -219,8 +240,8 @@ for k in KERNELS:
         parts.append("")
         parts.append(row_major_a_steps_kernel(*k))
 parts.append("")
-parts.append(scalar_kernel(4, 4))
+parts.append(scalar_kernel(*SCALAR))
 parts.append("")
-parts.append(scalar_kernel(4, 4, steps=True))
+parts.append(scalar_kernel(*SCALAR, steps=True))
 parts.append("}")
 open("src/NeuralCore/Kernels/GemmMicroKernels.cs", "w").write("\n".join(parts) + "\n")

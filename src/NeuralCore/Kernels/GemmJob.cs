@@ -79,7 +79,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         // A row-major A (a batch, in a forward product) is read in place by the 8 x 32 tile, eight row pointers: packing
         // it took 4 µs a step of each thread at 784-512-10, batch 128 on two threads, 0.8% of the step (AMD EPYC Zen 5,
         // 2 real cores).
-        _rowMajorA = RowMajorAInPlace && !transposeA && plan.Mr == 8 && plan.Nr == 32 && !cLayout.IsValid;
+        _rowMajorA = RowMajorAInPlace && !transposeA && plan.Mr == GemmMicroKernels.Vector512x8x32Mr && plan.Nr == GemmMicroKernels.Vector512x8x32Nr && !cLayout.IsValid;
         _firstPartialBlock = plan.KBlocks;
         if (plan.KSlices > 1)
         {

@@ -18,6 +18,20 @@ namespace NeuralCore.Kernels;
 internal static unsafe class GemmMicroKernels
 {
 
+    // Each kernel's tile (rows MR, columns NR) as this script writes it: GemmPlan takes the sizes from here, and the
+    // scratch tile for ragged edges is sized by the largest.
+    public const int Vector512x8x32Mr = 8, Vector512x8x32Nr = 32;
+    public const int Vector512x12x32Mr = 12, Vector512x12x32Nr = 32;
+    public const int Vector512x12x16Mr = 12, Vector512x12x16Nr = 16;
+    public const int Vector256x6x16Mr = 6, Vector256x6x16Nr = 16;
+    public const int Vector128x6x8Mr = 6, Vector128x6x8Nr = 8;
+    public const int Scalar4x4Mr = 4, Scalar4x4Nr = 4;
+
+    /// <summary>The most rows of any kernel's tile.</summary>
+    public const int MaxMr = 12;
+
+    /// <summary>The most columns of any kernel's tile.</summary>
+    public const int MaxNr = 32;
 
     /// <summary>8x32 tile with <see cref="Vector512{T}"/> FMA: C[8, 32] (+)= Apanel[kc, 8]ᵀ·Bpanel[kc, 32].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -40,11 +40,11 @@ internal readonly unsafe struct GemmPlan
     internal const int McMax = 144;
     internal const int NcMax = 256;
 
-    /// <summary>The largest tile of any micro-kernel, which sizes the scratch tile for ragged edges.</summary>
-    internal const int MaxMr = 12;
+    /// <summary>The most rows of any micro-kernel's tile, which with <see cref="MaxNr"/> sizes the scratch tile for ragged edges.</summary>
+    internal const int MaxMr = GemmMicroKernels.MaxMr;
 
     /// <summary>The widest tile of any micro-kernel.</summary>
-    internal const int MaxNr = 32;
+    internal const int MaxNr = GemmMicroKernels.MaxNr;
 
     /// <summary>
     /// Multiply-adds a thread must get before another thread is woken for a product. Measured on the 2-core Zen 5
@@ -101,45 +101,45 @@ internal readonly unsafe struct GemmPlan
         switch (isa)
         {
             // One vector per row with twice the rows keeps a 10-wide output layer at 10/16 useful lanes, not 10/32.
-            case KernelIsa.Vector512 when n <= 16:
+            case KernelIsa.Vector512 when n <= GemmMicroKernels.Vector512x12x16Nr:
                 kernel = &GemmMicroKernels.Vector512x12x16;
                 steps = &GemmMicroKernels.Vector512x12x16Steps;
-                mr = 12;
-                nr = 16;
+                mr = GemmMicroKernels.Vector512x12x16Mr;
+                nr = GemmMicroKernels.Vector512x12x16Nr;
                 break;
 
             // 8 or 12 rows of two vectors: 16 or 24 of the 32 zmm registers hold C, enough independent FMA chains to
             // cover the FMA latency on both ports (6 rows reached only ~80% of the probe's peak). 8 rows when they
             // divide m (batches of 32 and 128, 784 features) so no padded rows are computed, else 12.
-            case KernelIsa.Vector512 when m % 8 == 0 || m < 12:
+            case KernelIsa.Vector512 when m % GemmMicroKernels.Vector512x8x32Mr == 0 || m < GemmMicroKernels.Vector512x12x32Mr:
                 kernel = &GemmMicroKernels.Vector512x8x32;
                 steps = &GemmMicroKernels.Vector512x8x32Steps;
-                mr = 8;
-                nr = 32;
+                mr = GemmMicroKernels.Vector512x8x32Mr;
+                nr = GemmMicroKernels.Vector512x8x32Nr;
                 break;
             case KernelIsa.Vector512:
                 kernel = &GemmMicroKernels.Vector512x12x32;
                 steps = &GemmMicroKernels.Vector512x12x32Steps;
-                mr = 12;
-                nr = 32;
+                mr = GemmMicroKernels.Vector512x12x32Mr;
+                nr = GemmMicroKernels.Vector512x12x32Nr;
                 break;
             case KernelIsa.Vector256:
                 kernel = &GemmMicroKernels.Vector256x6x16;
                 steps = &GemmMicroKernels.Vector256x6x16Steps;
-                mr = 6;
-                nr = 16;
+                mr = GemmMicroKernels.Vector256x6x16Mr;
+                nr = GemmMicroKernels.Vector256x6x16Nr;
                 break;
             case KernelIsa.Vector128:
                 kernel = &GemmMicroKernels.Vector128x6x8;
                 steps = &GemmMicroKernels.Vector128x6x8Steps;
-                mr = 6;
-                nr = 8;
+                mr = GemmMicroKernels.Vector128x6x8Mr;
+                nr = GemmMicroKernels.Vector128x6x8Nr;
                 break;
             default:
                 kernel = &GemmMicroKernels.Scalar4x4;
                 steps = &GemmMicroKernels.Scalar4x4Steps;
-                mr = 4;
-                nr = 4;
+                mr = GemmMicroKernels.Scalar4x4Mr;
+                nr = GemmMicroKernels.Scalar4x4Nr;
                 break;
         }
 
