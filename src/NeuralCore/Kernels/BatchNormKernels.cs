@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace NeuralCore.Kernels;
@@ -7,8 +6,8 @@ namespace NeuralCore.Kernels;
 /// Batch normalization over row-major <c>[batch, features]</c> activations, per feature (column): the batch's mean and
 /// variance, the normalization <c>y = γ·(x - μ)·s + β</c> with <c>s = 1/√(σ² + ε)</c>, and its backward pass. All in
 /// double, sums taken sample after sample, a vector of features at a time (each lane performs the scalar tail's
-/// operations, no fused multiply-add; 512-bit vectors where the hardware has them, then <see cref="Vector{T}"/>), so the
-/// results depend on neither the thread count nor the vector width.
+/// operations, no fused multiply-add; 512-, 256- and 128-bit vectors, the widest the process accelerates first), so
+/// the results depend on neither the thread count nor the vector width.
 /// </summary>
 public static class BatchNormKernels
 {
@@ -29,15 +28,17 @@ public static class BatchNormKernels
         CheckShape(x.Length, batch, features, nameof(x));
         PerFeature(mean.Length, features, nameof(mean), "doubles");
         PerFeature(variance.Length, features, nameof(variance), "doubles");
-        MomentsColumns(x, batch, features, 0, features, mean, variance);
+        MomentsColumns(x, batch, features, 0, features, mean, variance, KernelIsaSupport.Widest);
     }
 
     /// <summary>
     /// <see cref="Moments"/> of features <c>[first, first + count)</c> only, into the same places of
-    /// <paramref name="mean"/> and <paramref name="variance"/>: each feature's are computed alone, so any division of the
-    /// features among threads gives the same bits. The caller has checked the shapes.
+    /// <paramref name="mean"/> and <paramref name="variance"/>, with vectors no wider than <paramref name="isa"/> (which
+    /// the caller has checked is supported): each feature's are computed alone, so any division of the features among
+    /// threads, and any width, gives the same bits. The caller has checked the shapes.
     /// </summary>
-    internal static void MomentsColumns(ReadOnlySpan<float> x, int batch, int features, int first, int count, Span<double> mean, Span<double> variance)
+    internal static void MomentsColumns(ReadOnlySpan<float> x, int batch, int features, int first, int count, Span<double> mean, Span<double> variance,
+        KernelIsa isa)
     {
         mean = mean.Slice(first, count);
         variance = variance.Slice(first, count);
@@ -45,23 +46,23 @@ public static class BatchNormKernels
         variance.Clear();
         for (int n = 0; n < batch; n++)
         {
-            AddRow(x.Slice((n * features) + first, count), mean);
+            AddRow(x.Slice((n * features) + first, count), mean, isa);
         }
 
         Divide(mean, batch);
         for (int n = 0; n < batch; n++)
         {
-            AddSquaredDeviations(x.Slice((n * features) + first, count), mean, variance);
+            AddSquaredDeviations(x.Slice((n * features) + first, count), mean, variance, isa);
         }
 
         Divide(variance, batch);
     }
 
     // sum[j] += row[j], in double, a vector of features at a time (each lane adds what the scalar tail adds).
-    private static void AddRow(ReadOnlySpan<float> row, Span<double> sum)
+    private static void AddRow(ReadOnlySpan<float> row, Span<double> sum, KernelIsa isa)
     {
         int j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (isa >= KernelIsa.Vector512)
         {
             for (; j <= row.Length - 16; j += 16)
             {
@@ -71,11 +72,24 @@ public static class BatchNormKernels
             }
         }
 
-        for (; j <= row.Length - Vector<float>.Count; j += Vector<float>.Count)
+        if (isa >= KernelIsa.Vector256)
         {
-            Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
-            (new Vector<double>(sum[j..]) + low).CopyTo(sum[j..]);
-            (new Vector<double>(sum[(j + Vector<double>.Count)..]) + high).CopyTo(sum[(j + Vector<double>.Count)..]);
+            for (; j <= row.Length - 8; j += 8)
+            {
+                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                (Vector256.Create(sum.Slice(j, 4)) + low).CopyTo(sum.Slice(j, 4));
+                (Vector256.Create(sum.Slice(j + 4, 4)) + high).CopyTo(sum.Slice(j + 4, 4));
+            }
+        }
+
+        if (isa >= KernelIsa.Vector128)
+        {
+            for (; j <= row.Length - 4; j += 4)
+            {
+                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                (Vector128.Create(sum.Slice(j, 2)) + low).CopyTo(sum.Slice(j, 2));
+                (Vector128.Create(sum.Slice(j + 2, 2)) + high).CopyTo(sum.Slice(j + 2, 2));
+            }
         }
 
         for (; j < row.Length; j++)
@@ -85,10 +99,10 @@ public static class BatchNormKernels
     }
 
     // variance[j] += (row[j] - mean[j])².
-    private static void AddSquaredDeviations(ReadOnlySpan<float> row, ReadOnlySpan<double> mean, Span<double> variance)
+    private static void AddSquaredDeviations(ReadOnlySpan<float> row, ReadOnlySpan<double> mean, Span<double> variance, KernelIsa isa)
     {
-        int j = 0, d = Vector<double>.Count;
-        if (Vector512.IsHardwareAccelerated)
+        int j = 0;
+        if (isa >= KernelIsa.Vector512)
         {
             for (; j <= row.Length - 16; j += 16)
             {
@@ -99,12 +113,26 @@ public static class BatchNormKernels
             }
         }
 
-        for (; j <= row.Length - Vector<float>.Count; j += Vector<float>.Count)
+        if (isa >= KernelIsa.Vector256)
         {
-            Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
-            Vector<double> a = low - new Vector<double>(mean[j..]), b = high - new Vector<double>(mean[(j + d)..]);
-            (new Vector<double>(variance[j..]) + (a * a)).CopyTo(variance[j..]);
-            (new Vector<double>(variance[(j + d)..]) + (b * b)).CopyTo(variance[(j + d)..]);
+            for (; j <= row.Length - 8; j += 8)
+            {
+                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                Vector256<double> a = low - Vector256.Create(mean.Slice(j, 4)), b = high - Vector256.Create(mean.Slice(j + 4, 4));
+                (Vector256.Create(variance.Slice(j, 4)) + (a * a)).CopyTo(variance.Slice(j, 4));
+                (Vector256.Create(variance.Slice(j + 4, 4)) + (b * b)).CopyTo(variance.Slice(j + 4, 4));
+            }
+        }
+
+        if (isa >= KernelIsa.Vector128)
+        {
+            for (; j <= row.Length - 4; j += 4)
+            {
+                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                Vector128<double> a = low - Vector128.Create(mean.Slice(j, 2)), b = high - Vector128.Create(mean.Slice(j + 2, 2));
+                (Vector128.Create(variance.Slice(j, 2)) + (a * a)).CopyTo(variance.Slice(j, 2));
+                (Vector128.Create(variance.Slice(j + 2, 2)) + (b * b)).CopyTo(variance.Slice(j + 2, 2));
+            }
         }
 
         for (; j < row.Length; j++)
@@ -143,12 +171,15 @@ public static class BatchNormKernels
         PerFeature(scale.Length, features, nameof(scale), "doubles");
         PerFeature(gamma.Length, features, nameof(gamma));
         PerFeature(beta.Length, features, nameof(beta));
-        NormalizeColumns(x, y, batch, features, 0, features, mean, scale, gamma, beta);
+        NormalizeColumns(x, y, batch, features, 0, features, mean, scale, gamma, beta, KernelIsaSupport.Widest);
     }
 
-    /// <summary><see cref="Normalize"/> of features <c>[first, first + count)</c> only; the caller has checked the shapes.</summary>
+    /// <summary>
+    /// <see cref="Normalize"/> of features <c>[first, first + count)</c> only, with vectors no wider than
+    /// <paramref name="isa"/>; the caller has checked the shapes and that <paramref name="isa"/> is supported.
+    /// </summary>
     internal static void NormalizeColumns(ReadOnlySpan<float> x, Span<float> y, int batch, int features, int first, int count,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta)
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, KernelIsa isa)
     {
         mean = mean.Slice(first, count);
         scale = scale.Slice(first, count);
@@ -158,8 +189,8 @@ public static class BatchNormKernels
         {
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count);
             Span<float> output = y.Slice((n * features) + first, count);
-            int j = 0, d = Vector<double>.Count;
-            if (Vector512.IsHardwareAccelerated)
+            int j = 0;
+            if (isa >= KernelIsa.Vector512)
             {
                 for (; j <= count - 16; j += 16)
                 {
@@ -172,14 +203,30 @@ public static class BatchNormKernels
                 }
             }
 
-            for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
+            if (isa >= KernelIsa.Vector256)
             {
-                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
-                Vector.Widen(new Vector<float>(gamma[j..]), out Vector<double> gLow, out Vector<double> gHigh);
-                Vector.Widen(new Vector<float>(beta[j..]), out Vector<double> bLow, out Vector<double> bHigh);
-                low = (gLow * ((low - new Vector<double>(mean[j..])) * new Vector<double>(scale[j..]))) + bLow;
-                high = (gHigh * ((high - new Vector<double>(mean[(j + d)..])) * new Vector<double>(scale[(j + d)..]))) + bHigh;
-                Vector.Narrow(low, high).CopyTo(output[j..]);
+                for (; j <= count - 8; j += 8)
+                {
+                    (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                    (Vector256<double> gLow, Vector256<double> gHigh) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
+                    (Vector256<double> bLow, Vector256<double> bHigh) = Vector256.Widen(Vector256.Create(beta.Slice(j, 8)));
+                    low = (gLow * ((low - Vector256.Create(mean.Slice(j, 4))) * Vector256.Create(scale.Slice(j, 4)))) + bLow;
+                    high = (gHigh * ((high - Vector256.Create(mean.Slice(j + 4, 4))) * Vector256.Create(scale.Slice(j + 4, 4)))) + bHigh;
+                    Vector256.Narrow(low, high).CopyTo(output.Slice(j, 8));
+                }
+            }
+
+            if (isa >= KernelIsa.Vector128)
+            {
+                for (; j <= count - 4; j += 4)
+                {
+                    (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    (Vector128<double> gLow, Vector128<double> gHigh) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                    (Vector128<double> bLow, Vector128<double> bHigh) = Vector128.Widen(Vector128.Create(beta.Slice(j, 4)));
+                    low = (gLow * ((low - Vector128.Create(mean.Slice(j, 2))) * Vector128.Create(scale.Slice(j, 2)))) + bLow;
+                    high = (gHigh * ((high - Vector128.Create(mean.Slice(j + 2, 2))) * Vector128.Create(scale.Slice(j + 2, 2)))) + bHigh;
+                    Vector128.Narrow(low, high).CopyTo(output.Slice(j, 4));
+                }
             }
 
             for (; j < count; j++)
@@ -223,17 +270,18 @@ public static class BatchNormKernels
         PerFeature(gammaGrad.Length, features, nameof(gammaGrad));
         PerFeature(betaGrad.Length, features, nameof(betaGrad));
         Check.Holds(sums.Length, 2L * features, 1, nameof(sums), "2·features", unit: "doubles");
-        BackwardColumns(x, outputGrad, inputGrad, batch, features, 0, features, mean, scale, gamma, gammaGrad, betaGrad, sums);
+        BackwardColumns(x, outputGrad, inputGrad, batch, features, 0, features, mean, scale, gamma, gammaGrad, betaGrad, sums, KernelIsaSupport.Widest);
     }
 
     /// <summary>
     /// <see cref="Backward"/> of features <c>[first, first + count)</c> only (their γ and β gradients, their columns of
     /// the input gradient, and their places in <paramref name="sums"/>: the sums of dy at <c>[0, features)</c>, of dy·x̂
-    /// at <c>[features, 2·features)</c>); the caller has checked the shapes.
+    /// at <c>[features, 2·features)</c>), with vectors no wider than <paramref name="isa"/>; the caller has checked the
+    /// shapes and that <paramref name="isa"/> is supported.
     /// </summary>
     internal static void BackwardColumns(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch, int features,
         int first, int count, ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, Span<float> gammaGrad,
-        Span<float> betaGrad, Span<double> sums)
+        Span<float> betaGrad, Span<double> sums, KernelIsa isa)
     {
         Span<double> dySum = sums.Slice(first, count), dyXhatSum = sums.Slice(features + first, count);
         mean = mean.Slice(first, count);
@@ -246,35 +294,8 @@ public static class BatchNormKernels
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
-            AddRow(dy, dySum);
-            int j = 0, d = Vector<double>.Count;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; j <= count - 16; j += 16)
-                {
-                    (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                    (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
-                    low = dLow * ((low - Vector512.Create(mean.Slice(j, 8))) * Vector512.Create(scale.Slice(j, 8)));
-                    high = dHigh * ((high - Vector512.Create(mean.Slice(j + 8, 8))) * Vector512.Create(scale.Slice(j + 8, 8)));
-                    (Vector512.Create(dyXhatSum.Slice(j, 8)) + low).CopyTo(dyXhatSum.Slice(j, 8));
-                    (Vector512.Create(dyXhatSum.Slice(j + 8, 8)) + high).CopyTo(dyXhatSum.Slice(j + 8, 8));
-                }
-            }
-
-            for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
-            {
-                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
-                Vector.Widen(new Vector<float>(dy[j..]), out Vector<double> dLow, out Vector<double> dHigh);
-                low = dLow * ((low - new Vector<double>(mean[j..])) * new Vector<double>(scale[j..]));
-                high = dHigh * ((high - new Vector<double>(mean[(j + d)..])) * new Vector<double>(scale[(j + d)..]));
-                (new Vector<double>(dyXhatSum[j..]) + low).CopyTo(dyXhatSum[j..]);
-                (new Vector<double>(dyXhatSum[(j + d)..]) + high).CopyTo(dyXhatSum[(j + d)..]);
-            }
-
-            for (; j < count; j++)
-            {
-                dyXhatSum[j] += dy[j] * ((row[j] - mean[j]) * scale[j]);
-            }
+            AddRow(dy, dySum, isa);
+            AddProducts(row, dy, mean, scale, dyXhatSum, isa);
         }
 
         for (int j = 0; j < count; j++)
@@ -294,40 +315,114 @@ public static class BatchNormKernels
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
-            Span<float> dx = inputGrad.Slice((n * features) + first, count);
-            int j = 0, d = Vector<double>.Count;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; j <= count - 16; j += 16)
-                {
-                    (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                    (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
-                    (Vector512<double> gLow, Vector512<double> gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
-                    Vector512<double> sLow = Vector512.Create(scale.Slice(j, 8)), sHigh = Vector512.Create(scale.Slice(j + 8, 8));
-                    Vector512<double> xLow = (low - Vector512.Create(mean.Slice(j, 8))) * sLow, xHigh = (high - Vector512.Create(mean.Slice(j + 8, 8))) * sHigh;
-                    low = gLow * sLow * (dLow - Vector512.Create(dySum.Slice(j, 8)) - (xLow * Vector512.Create(dyXhatSum.Slice(j, 8))));
-                    high = gHigh * sHigh * (dHigh - Vector512.Create(dySum.Slice(j + 8, 8)) - (xHigh * Vector512.Create(dyXhatSum.Slice(j + 8, 8))));
-                    Vector512.Narrow(low, high).CopyTo(dx.Slice(j, 16));
-                }
-            }
+            InputGradientRow(row, dy, mean, scale, gamma, dySum, dyXhatSum, inputGrad.Slice((n * features) + first, count), isa);
+        }
+    }
 
-            for (; j <= count - Vector<float>.Count; j += Vector<float>.Count)
+    // sum[j] += dy[j]·x̂[j], x̂ = (x - μ)·s.
+    private static void AddProducts(ReadOnlySpan<float> row, ReadOnlySpan<float> dy, ReadOnlySpan<double> mean, ReadOnlySpan<double> scale,
+        Span<double> sum, KernelIsa isa)
+    {
+        int j = 0, count = row.Length;
+        if (isa >= KernelIsa.Vector512)
+        {
+            for (; j <= count - 16; j += 16)
             {
-                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
-                Vector.Widen(new Vector<float>(dy[j..]), out Vector<double> dLow, out Vector<double> dHigh);
-                Vector.Widen(new Vector<float>(gamma[j..]), out Vector<double> gLow, out Vector<double> gHigh);
-                Vector<double> sLow = new(scale[j..]), sHigh = new(scale[(j + d)..]);
-                Vector<double> xLow = (low - new Vector<double>(mean[j..])) * sLow, xHigh = (high - new Vector<double>(mean[(j + d)..])) * sHigh;
-                low = gLow * sLow * (dLow - new Vector<double>(dySum[j..]) - (xLow * new Vector<double>(dyXhatSum[j..])));
-                high = gHigh * sHigh * (dHigh - new Vector<double>(dySum[(j + d)..]) - (xHigh * new Vector<double>(dyXhatSum[(j + d)..])));
-                Vector.Narrow(low, high).CopyTo(dx[j..]);
+                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                low = dLow * ((low - Vector512.Create(mean.Slice(j, 8))) * Vector512.Create(scale.Slice(j, 8)));
+                high = dHigh * ((high - Vector512.Create(mean.Slice(j + 8, 8))) * Vector512.Create(scale.Slice(j + 8, 8)));
+                (Vector512.Create(sum.Slice(j, 8)) + low).CopyTo(sum.Slice(j, 8));
+                (Vector512.Create(sum.Slice(j + 8, 8)) + high).CopyTo(sum.Slice(j + 8, 8));
             }
+        }
 
-            for (; j < count; j++)
+        if (isa >= KernelIsa.Vector256)
+        {
+            for (; j <= count - 8; j += 8)
             {
-                double xhat = (row[j] - mean[j]) * scale[j];
-                dx[j] = (float)(gamma[j] * scale[j] * (dy[j] - dySum[j] - (xhat * dyXhatSum[j])));
+                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                (Vector256<double> dLow, Vector256<double> dHigh) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
+                low = dLow * ((low - Vector256.Create(mean.Slice(j, 4))) * Vector256.Create(scale.Slice(j, 4)));
+                high = dHigh * ((high - Vector256.Create(mean.Slice(j + 4, 4))) * Vector256.Create(scale.Slice(j + 4, 4)));
+                (Vector256.Create(sum.Slice(j, 4)) + low).CopyTo(sum.Slice(j, 4));
+                (Vector256.Create(sum.Slice(j + 4, 4)) + high).CopyTo(sum.Slice(j + 4, 4));
             }
+        }
+
+        if (isa >= KernelIsa.Vector128)
+        {
+            for (; j <= count - 4; j += 4)
+            {
+                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                (Vector128<double> dLow, Vector128<double> dHigh) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                low = dLow * ((low - Vector128.Create(mean.Slice(j, 2))) * Vector128.Create(scale.Slice(j, 2)));
+                high = dHigh * ((high - Vector128.Create(mean.Slice(j + 2, 2))) * Vector128.Create(scale.Slice(j + 2, 2)));
+                (Vector128.Create(sum.Slice(j, 2)) + low).CopyTo(sum.Slice(j, 2));
+                (Vector128.Create(sum.Slice(j + 2, 2)) + high).CopyTo(sum.Slice(j + 2, 2));
+            }
+        }
+
+        for (; j < count; j++)
+        {
+            sum[j] += dy[j] * ((row[j] - mean[j]) * scale[j]);
+        }
+    }
+
+    // dx[j] = γ·s·(dy - mean dy - x̂·mean(dy·x̂)), from the two means.
+    private static void InputGradientRow(ReadOnlySpan<float> row, ReadOnlySpan<float> dy, ReadOnlySpan<double> mean, ReadOnlySpan<double> scale,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<double> dyMean, ReadOnlySpan<double> dyXhatMean, Span<float> dx, KernelIsa isa)
+    {
+        int j = 0, count = row.Length;
+        if (isa >= KernelIsa.Vector512)
+        {
+            for (; j <= count - 16; j += 16)
+            {
+                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                (Vector512<double> gLow, Vector512<double> gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                Vector512<double> sLow = Vector512.Create(scale.Slice(j, 8)), sHigh = Vector512.Create(scale.Slice(j + 8, 8));
+                Vector512<double> xLow = (low - Vector512.Create(mean.Slice(j, 8))) * sLow, xHigh = (high - Vector512.Create(mean.Slice(j + 8, 8))) * sHigh;
+                low = gLow * sLow * (dLow - Vector512.Create(dyMean.Slice(j, 8)) - (xLow * Vector512.Create(dyXhatMean.Slice(j, 8))));
+                high = gHigh * sHigh * (dHigh - Vector512.Create(dyMean.Slice(j + 8, 8)) - (xHigh * Vector512.Create(dyXhatMean.Slice(j + 8, 8))));
+                Vector512.Narrow(low, high).CopyTo(dx.Slice(j, 16));
+            }
+        }
+
+        if (isa >= KernelIsa.Vector256)
+        {
+            for (; j <= count - 8; j += 8)
+            {
+                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                (Vector256<double> dLow, Vector256<double> dHigh) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
+                (Vector256<double> gLow, Vector256<double> gHigh) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
+                Vector256<double> sLow = Vector256.Create(scale.Slice(j, 4)), sHigh = Vector256.Create(scale.Slice(j + 4, 4));
+                Vector256<double> xLow = (low - Vector256.Create(mean.Slice(j, 4))) * sLow, xHigh = (high - Vector256.Create(mean.Slice(j + 4, 4))) * sHigh;
+                low = gLow * sLow * (dLow - Vector256.Create(dyMean.Slice(j, 4)) - (xLow * Vector256.Create(dyXhatMean.Slice(j, 4))));
+                high = gHigh * sHigh * (dHigh - Vector256.Create(dyMean.Slice(j + 4, 4)) - (xHigh * Vector256.Create(dyXhatMean.Slice(j + 4, 4))));
+                Vector256.Narrow(low, high).CopyTo(dx.Slice(j, 8));
+            }
+        }
+
+        if (isa >= KernelIsa.Vector128)
+        {
+            for (; j <= count - 4; j += 4)
+            {
+                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                (Vector128<double> dLow, Vector128<double> dHigh) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                (Vector128<double> gLow, Vector128<double> gHigh) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                Vector128<double> sLow = Vector128.Create(scale.Slice(j, 2)), sHigh = Vector128.Create(scale.Slice(j + 2, 2));
+                Vector128<double> xLow = (low - Vector128.Create(mean.Slice(j, 2))) * sLow, xHigh = (high - Vector128.Create(mean.Slice(j + 2, 2))) * sHigh;
+                low = gLow * sLow * (dLow - Vector128.Create(dyMean.Slice(j, 2)) - (xLow * Vector128.Create(dyXhatMean.Slice(j, 2))));
+                high = gHigh * sHigh * (dHigh - Vector128.Create(dyMean.Slice(j + 2, 2)) - (xHigh * Vector128.Create(dyXhatMean.Slice(j + 2, 2))));
+                Vector128.Narrow(low, high).CopyTo(dx.Slice(j, 4));
+            }
+        }
+
+        for (; j < count; j++)
+        {
+            double xhat = (row[j] - mean[j]) * scale[j];
+            dx[j] = (float)(gamma[j] * scale[j] * (dy[j] - dyMean[j] - (xhat * dyXhatMean[j])));
         }
     }
 

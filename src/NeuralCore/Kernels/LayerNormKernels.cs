@@ -10,7 +10,8 @@ namespace NeuralCore.Kernels;
 /// double. A row's sums are taken in eight running sums (element <c>j</c> into sum <c>j mod 8</c>, the last
 /// <c>features mod 8</c> elements after them in order) combined in one fixed order, and a column's sums over the batch
 /// sample after sample, so the results depend on neither the thread count nor the vector width: the 512-bit paths
-/// hold the eight sums in one register, the 256-bit ones in two, the scalar one in eight variables.
+/// hold the eight sums in one register, the 256-bit ones in two, the 128-bit ones in four, the scalar one in eight
+/// variables.
 /// </summary>
 public static class LayerNormKernels
 {
@@ -40,26 +41,27 @@ public static class LayerNormKernels
         Check.Positive(epsilon, nameof(epsilon));
         Check.Holds(mean.Length, batch, 1, nameof(mean), "batch", unit: "doubles");
         Check.Holds(scale.Length, batch, 1, nameof(scale), "batch", unit: "doubles");
-        ForwardRows(x, y, features, 0, batch, gamma, beta, epsilon, mean, scale);
+        ForwardRows(x, y, features, 0, batch, gamma, beta, epsilon, mean, scale, KernelIsaSupport.Widest);
     }
 
     /// <summary>
-    /// <see cref="Forward"/> of rows <c>[first, end)</c> only: each row is computed alone, so any division of the rows
-    /// among threads gives the same bits. The caller has checked the shapes.
+    /// <see cref="Forward"/> of rows <c>[first, end)</c> only, with vectors no wider than <paramref name="isa"/>: each
+    /// row is computed alone, so any division of the rows among threads gives the same bits. The caller has checked the
+    /// shapes and that <paramref name="isa"/> is supported.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardRows(ReadOnlySpan<float> x, Span<float> y, int features, int first, int end, ReadOnlySpan<float> gamma,
-        ReadOnlySpan<float> beta, float epsilon, Span<double> mean, Span<double> scale)
+        ReadOnlySpan<float> beta, float epsilon, Span<double> mean, Span<double> scale, KernelIsa isa)
     {
         for (int n = first; n < end; n++)
         {
             ReadOnlySpan<float> row = x.Slice(n * features, features);
-            double mu = Sum(row) / features;
-            double s = 1 / Math.Sqrt((SumOfSquaredDeviations(row, mu) / features) + epsilon);
+            double mu = Sum(row, isa) / features;
+            double s = 1 / Math.Sqrt((SumOfSquaredDeviations(row, mu, isa) / features) + epsilon);
             (mean[n], scale[n]) = (mu, s);
             Span<float> output = y.Slice(n * features, features);
             int j = 0;
-            if (Vector512.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector512)
             {
                 Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s);
                 for (; j <= features - 16; j += 16)
@@ -73,7 +75,7 @@ public static class LayerNormKernels
                 }
             }
 
-            if (Vector256.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector256)
             {
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s);
                 for (; j <= features - 8; j += 8)
@@ -84,6 +86,20 @@ public static class LayerNormKernels
                     lo = (gLo * ((lo - m) * sv)) + bLo;
                     hi = (gHi * ((hi - m) * sv)) + bHi;
                     Vector256.Narrow(lo, hi).CopyTo(output.Slice(j, 8));
+                }
+            }
+
+            if (isa >= KernelIsa.Vector128)
+            {
+                Vector128<double> m = Vector128.Create(mu), sv = Vector128.Create(s);
+                for (; j <= features - 4; j += 4)
+                {
+                    (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    (Vector128<double> gLo, Vector128<double> gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                    (Vector128<double> bLo, Vector128<double> bHi) = Vector128.Widen(Vector128.Create(beta.Slice(j, 4)));
+                    lo = (gLo * ((lo - m) * sv)) + bLo;
+                    hi = (gHi * ((hi - m) * sv)) + bHi;
+                    Vector128.Narrow(lo, hi).CopyTo(output.Slice(j, 4));
                 }
             }
 
@@ -128,21 +144,22 @@ public static class LayerNormKernels
         PerFeature(gammaGrad.Length, features, nameof(gammaGrad));
         PerFeature(betaGrad.Length, features, nameof(betaGrad));
         Check.Holds(sums.Length, 2L * features, 1, nameof(sums), "2·features", unit: "doubles");
-        ParameterGradientColumns(x, outputGrad, batch, features, 0, features, mean, scale, gammaGrad, betaGrad, sums);
+        ParameterGradientColumns(x, outputGrad, batch, features, 0, features, mean, scale, gammaGrad, betaGrad, sums, KernelIsaSupport.Widest);
         if (!inputGrad.IsEmpty)
         {
-            InputGradientRows(x, outputGrad, inputGrad, features, 0, batch, mean, scale, gamma);
+            InputGradientRows(x, outputGrad, inputGrad, features, 0, batch, mean, scale, gamma, KernelIsaSupport.Widest);
         }
     }
 
     /// <summary>
     /// <see cref="Backward"/>'s γ and β gradients of features <c>[first, end)</c> only, each column summed over the rows in
     /// order (into its places in <paramref name="sums"/>: dy at <c>[0, features)</c>, dy·x̂ at
-    /// <c>[features, 2·features)</c>), then added to the gradients; the caller has checked the shapes.
+    /// <c>[features, 2·features)</c>), then added to the gradients, with vectors no wider than <paramref name="isa"/>; the
+    /// caller has checked the shapes and that <paramref name="isa"/> is supported.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ParameterGradientColumns(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, int batch, int features, int first, int end,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, Span<float> gammaGrad, Span<float> betaGrad, Span<double> sums)
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, Span<float> gammaGrad, Span<float> betaGrad, Span<double> sums, KernelIsa isa)
     {
         int count = end - first;
         Span<double> dySum = sums.Slice(first, count), dyXhatSum = sums.Slice(features + first, count);
@@ -153,7 +170,7 @@ public static class LayerNormKernels
             ReadOnlySpan<float> row = x.Slice((n * features) + first, count), dy = outputGrad.Slice((n * features) + first, count);
             double mu = mean[n], s = scale[n];
             int j = 0;
-            if (Vector512.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector512)
             {
                 Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s);
                 ref double a = ref MemoryMarshal.GetReference(dySum);
@@ -169,7 +186,7 @@ public static class LayerNormKernels
                 }
             }
 
-            if (Vector256.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector256)
             {
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s);
                 ref double a = ref MemoryMarshal.GetReference(dySum);
@@ -182,6 +199,22 @@ public static class LayerNormKernels
                     (Vector256.LoadUnsafe(ref a, (nuint)j + 4) + dHi).StoreUnsafe(ref a, (nuint)j + 4);
                     (Vector256.LoadUnsafe(ref b, (nuint)j) + (dLo * ((lo - m) * sv))).StoreUnsafe(ref b, (nuint)j);
                     (Vector256.LoadUnsafe(ref b, (nuint)j + 4) + (dHi * ((hi - m) * sv))).StoreUnsafe(ref b, (nuint)j + 4);
+                }
+            }
+
+            if (isa >= KernelIsa.Vector128)
+            {
+                Vector128<double> m = Vector128.Create(mu), sv = Vector128.Create(s);
+                ref double a = ref MemoryMarshal.GetReference(dySum);
+                ref double b = ref MemoryMarshal.GetReference(dyXhatSum);
+                for (; j <= count - 4; j += 4)
+                {
+                    (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    (Vector128<double> dLo, Vector128<double> dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                    (Vector128.LoadUnsafe(ref a, (nuint)j) + dLo).StoreUnsafe(ref a, (nuint)j);
+                    (Vector128.LoadUnsafe(ref a, (nuint)j + 2) + dHi).StoreUnsafe(ref a, (nuint)j + 2);
+                    (Vector128.LoadUnsafe(ref b, (nuint)j) + (dLo * ((lo - m) * sv))).StoreUnsafe(ref b, (nuint)j);
+                    (Vector128.LoadUnsafe(ref b, (nuint)j + 2) + (dHi * ((hi - m) * sv))).StoreUnsafe(ref b, (nuint)j + 2);
                 }
             }
 
@@ -199,19 +232,22 @@ public static class LayerNormKernels
         }
     }
 
-    /// <summary><see cref="Backward"/>'s input gradient of rows <c>[first, end)</c> only; the caller has checked the shapes.</summary>
+    /// <summary>
+    /// <see cref="Backward"/>'s input gradient of rows <c>[first, end)</c> only, with vectors no wider than
+    /// <paramref name="isa"/>; the caller has checked the shapes and that <paramref name="isa"/> is supported.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void InputGradientRows(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int features, int first, int end,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma)
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> scale, ReadOnlySpan<float> gamma, KernelIsa isa)
     {
         for (int n = first; n < end; n++)
         {
             ReadOnlySpan<float> row = x.Slice(n * features, features), dy = outputGrad.Slice(n * features, features);
             Span<float> dx = inputGrad.Slice(n * features, features);
             double mu = mean[n], s = scale[n];
-            (double gMean, double gxMean) = GradientMeans(row, dy, gamma, mu, s);
+            (double gMean, double gxMean) = GradientMeans(row, dy, gamma, mu, s, isa);
             int j = 0;
-            if (Vector512.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector512)
             {
                 Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s), a = Vector512.Create(gMean), b = Vector512.Create(gxMean);
                 for (; j <= features - 16; j += 16)
@@ -225,7 +261,7 @@ public static class LayerNormKernels
                 }
             }
 
-            if (Vector256.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector256)
             {
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s), a = Vector256.Create(gMean), b = Vector256.Create(gxMean);
                 for (; j <= features - 8; j += 8)
@@ -239,6 +275,20 @@ public static class LayerNormKernels
                 }
             }
 
+            if (isa >= KernelIsa.Vector128)
+            {
+                Vector128<double> m = Vector128.Create(mu), sv = Vector128.Create(s), a = Vector128.Create(gMean), b = Vector128.Create(gxMean);
+                for (; j <= features - 4; j += 4)
+                {
+                    (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    (Vector128<double> dLo, Vector128<double> dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                    (Vector128<double> gLo, Vector128<double> gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                    lo = sv * ((dLo * gLo) - a - (((lo - m) * sv) * b));
+                    hi = sv * ((dHi * gHi) - a - (((hi - m) * sv) * b));
+                    Vector128.Narrow(lo, hi).CopyTo(dx.Slice(j, 4));
+                }
+            }
+
             for (; j < features; j++)
             {
                 dx[j] = (float)(s * (((double)dy[j] * gamma[j]) - gMean - (((row[j] - mu) * s) * gxMean)));
@@ -247,15 +297,16 @@ public static class LayerNormKernels
     }
 
     // Σg/F and Σ(g·x̂)/F over one row, g = dy·γ, x̂ = (x - μ)·s, in the eight running sums of the class summary.
-    private static (double GradientMean, double ProductMean) GradientMeans(ReadOnlySpan<float> row, ReadOnlySpan<float> dy, ReadOnlySpan<float> gamma, double mu, double s)
+    private static (double GradientMean, double ProductMean) GradientMeans(ReadOnlySpan<float> row, ReadOnlySpan<float> dy, ReadOnlySpan<float> gamma,
+        double mu, double s, KernelIsa isa)
     {
         int features = row.Length, j = 0;
         double gSum, pSum;
-        if (Vector256.IsHardwareAccelerated)
+        if (isa >= KernelIsa.Vector256)
         {
             Vector256<double> ga = Vector256<double>.Zero, gb = Vector256<double>.Zero, pa = Vector256<double>.Zero, pb = Vector256<double>.Zero;
             Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s);
-            if (Vector512.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector512)
             {
                 // One register per sum holds its eight running sums, in the 256-bit loop's order.
                 Vector512<double> g = Vector512<double>.Zero, p = Vector512<double>.Zero, m512 = Vector512.Create(mu), s512 = Vector512.Create(s);
@@ -290,6 +341,36 @@ public static class LayerNormKernels
 
             (gSum, pSum) = (Combine(ga, gb), Combine(pa, pb));
         }
+        else if (isa == KernelIsa.Vector128)
+        {
+            // Each sum's eight running sums in four registers: elements j..j+1, j+2..j+3, j+4..j+5, j+6..j+7.
+            Vector128<double> g0 = Vector128<double>.Zero, g1 = Vector128<double>.Zero, g2 = Vector128<double>.Zero, g3 = Vector128<double>.Zero;
+            Vector128<double> p0 = Vector128<double>.Zero, p1 = Vector128<double>.Zero, p2 = Vector128<double>.Zero, p3 = Vector128<double>.Zero;
+            Vector128<double> m = Vector128.Create(mu), sv = Vector128.Create(s);
+            for (; j <= features - 8; j += 8)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                (Vector128<double> dLo, Vector128<double> dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                (Vector128<double> gLo, Vector128<double> gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                gLo *= dLo;
+                gHi *= dHi;
+                g0 += gLo;
+                g1 += gHi;
+                p0 += gLo * ((lo - m) * sv);
+                p1 += gHi * ((hi - m) * sv);
+                (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j + 4, 4)));
+                (dLo, dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j + 4, 4)));
+                (gLo, gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j + 4, 4)));
+                gLo *= dLo;
+                gHi *= dHi;
+                g2 += gLo;
+                g3 += gHi;
+                p2 += gLo * ((lo - m) * sv);
+                p3 += gHi * ((hi - m) * sv);
+            }
+
+            (gSum, pSum) = (Combine(g0, g1, g2, g3), Combine(p0, p1, p2, p3));
+        }
         else
         {
             Span<double> g = stackalloc double[8], p = stackalloc double[8];
@@ -319,14 +400,14 @@ public static class LayerNormKernels
     }
 
     // Σ row, in the eight running sums of the class summary.
-    private static double Sum(ReadOnlySpan<float> row)
+    private static double Sum(ReadOnlySpan<float> row, KernelIsa isa)
     {
         int j = 0;
         double total;
-        if (Vector256.IsHardwareAccelerated)
+        if (isa >= KernelIsa.Vector256)
         {
             Vector256<double> a = Vector256<double>.Zero, b = Vector256<double>.Zero;
-            if (Vector512.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector512)
             {
                 // One register holds the eight sums: elements j..j+7, then j+8..j+15, as the 256-bit loop adds them.
                 Vector512<double> sums = Vector512<double>.Zero;
@@ -348,6 +429,21 @@ public static class LayerNormKernels
             }
 
             total = Combine(a, b);
+        }
+        else if (isa == KernelIsa.Vector128)
+        {
+            Vector128<double> s0 = Vector128<double>.Zero, s1 = Vector128<double>.Zero, s2 = Vector128<double>.Zero, s3 = Vector128<double>.Zero;
+            for (; j <= row.Length - 8; j += 8)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                s0 += lo;
+                s1 += hi;
+                (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j + 4, 4)));
+                s2 += lo;
+                s3 += hi;
+            }
+
+            total = Combine(s0, s1, s2, s3);
         }
         else
         {
@@ -373,14 +469,14 @@ public static class LayerNormKernels
     }
 
     // Σ (row - μ)², in the eight running sums of the class summary.
-    private static double SumOfSquaredDeviations(ReadOnlySpan<float> row, double mu)
+    private static double SumOfSquaredDeviations(ReadOnlySpan<float> row, double mu, KernelIsa isa)
     {
         int j = 0;
         double total;
-        if (Vector256.IsHardwareAccelerated)
+        if (isa >= KernelIsa.Vector256)
         {
             Vector256<double> a = Vector256<double>.Zero, b = Vector256<double>.Zero, m = Vector256.Create(mu);
-            if (Vector512.IsHardwareAccelerated)
+            if (isa >= KernelIsa.Vector512)
             {
                 Vector512<double> sums = Vector512<double>.Zero, m512 = Vector512.Create(mu);
                 for (; j <= row.Length - 16; j += 16)
@@ -405,6 +501,26 @@ public static class LayerNormKernels
             }
 
             total = Combine(a, b);
+        }
+        else if (isa == KernelIsa.Vector128)
+        {
+            Vector128<double> s0 = Vector128<double>.Zero, s1 = Vector128<double>.Zero, s2 = Vector128<double>.Zero, s3 = Vector128<double>.Zero;
+            Vector128<double> m = Vector128.Create(mu);
+            for (; j <= row.Length - 8; j += 8)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                lo -= m;
+                hi -= m;
+                s0 += lo * lo;
+                s1 += hi * hi;
+                (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j + 4, 4)));
+                lo -= m;
+                hi -= m;
+                s2 += lo * lo;
+                s3 += hi * hi;
+            }
+
+            total = Combine(s0, s1, s2, s3);
         }
         else
         {
@@ -436,6 +552,13 @@ public static class LayerNormKernels
     {
         Vector256<double> t = a + b;
         Vector128<double> u = t.GetLower() + t.GetUpper();
+        return u.GetElement(0) + u.GetElement(1);
+    }
+
+    // The eight running sums in four registers (s0: 0-1, s1: 2-3, s2: 4-5, s3: 6-7), in the same order.
+    private static double Combine(Vector128<double> s0, Vector128<double> s1, Vector128<double> s2, Vector128<double> s3)
+    {
+        Vector128<double> u = (s0 + s2) + (s1 + s3);
         return u.GetElement(0) + u.GetElement(1);
     }
 

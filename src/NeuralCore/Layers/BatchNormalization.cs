@@ -319,17 +319,18 @@ public sealed class BatchNormalization : Layer
         {
             Span<float> gradients = GradientStorage.Span;
             BatchNormKernels.BackwardColumns(input, outputGrad, inputGrad, batch, features, first, count, _mean, _scale, gamma,
-                gradients[..features], gradients[features..], _sums);
+                gradients[..features], gradients[features..], _sums, KernelIsaSupport.Widest);
             return;
         }
 
-        BatchNormKernels.MomentsColumns(input, batch, features, first, count, _mean, _variance);
+        BatchNormKernels.MomentsColumns(input, batch, features, first, count, _mean, _variance, KernelIsaSupport.Widest);
         for (int j = first; j < first + count; j++)
         {
             _scale[j] = 1 / Math.Sqrt(_variance[j] + Epsilon);
         }
 
-        BatchNormKernels.NormalizeColumns(input, output, batch, features, first, count, _mean, _scale, gamma, ParameterStorage.Span[features..]);
+        BatchNormKernels.NormalizeColumns(input, output, batch, features, first, count, _mean, _scale, gamma, ParameterStorage.Span[features..],
+            KernelIsaSupport.Widest);
     }
 
     /// <summary>A training pass divided by features among threads; one per layer (only its model's training thread runs it).</summary>

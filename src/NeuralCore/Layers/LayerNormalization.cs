@@ -244,7 +244,7 @@ public sealed class LayerNormalization : Layer
         int row0 = (int)((long)batch * index / slices), row1 = (int)((long)batch * (index + 1) / slices);
         if (!backward)
         {
-            LayerNormKernels.ForwardRows(input, output, features, row0, row1, Gamma, Beta, Epsilon, mean, scale);
+            LayerNormKernels.ForwardRows(input, output, features, row0, row1, Gamma, Beta, Epsilon, mean, scale, KernelIsaSupport.Widest);
             return;
         }
 
@@ -256,12 +256,13 @@ public sealed class LayerNormalization : Layer
         Span<float> gammaGrad = Scale ? gradients[..features] : _discard, betaGrad = Center ? gradients.Slice(BetaOffset, features) : _discard;
         if (first < end && (Scale || Center))
         {
-            LayerNormKernels.ParameterGradientColumns(input, outputGrad, batch, features, first, end, mean, scale, gammaGrad, betaGrad, _sums);
+            LayerNormKernels.ParameterGradientColumns(input, outputGrad, batch, features, first, end, mean, scale, gammaGrad, betaGrad, _sums,
+                KernelIsaSupport.Widest);
         }
 
         if (!inputGrad.IsEmpty)
         {
-            LayerNormKernels.InputGradientRows(input, outputGrad, inputGrad, features, row0, row1, mean, scale, Gamma);
+            LayerNormKernels.InputGradientRows(input, outputGrad, inputGrad, features, row0, row1, mean, scale, Gamma, KernelIsaSupport.Widest);
         }
     }
 
