@@ -36,8 +36,16 @@ public static class Elementwise
     /// <param name="rows">The number of rows.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is negative.</exception>
     /// <exception cref="ArgumentException"><paramref name="matrix"/> is shorter than <c>rows·sums.Length</c>, or overlaps <paramref name="sums"/>.</exception>
+    public static void AccumulateColumnSums(ReadOnlySpan<float> matrix, Span<float> sums, int rows) =>
+        AccumulateColumnSums(matrix, sums, rows, KernelIsaSupport.Widest);
+
+    /// <summary>
+    /// <see cref="AccumulateColumnSums(ReadOnlySpan{float}, Span{float}, int)"/>, its masked 512-bit path only where
+    /// <paramref name="isa"/> is <see cref="KernelIsa.Vector512"/> (below it, <c>TensorPrimitives</c>, which picks its
+    /// own width); the same bits either way.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AccumulateColumnSums(ReadOnlySpan<float> matrix, Span<float> sums, int rows)
+    internal static void AccumulateColumnSums(ReadOnlySpan<float> matrix, Span<float> sums, int rows, KernelIsa isa)
     {
         ThrowHelper.CheckNonNegative(rows, nameof(rows));
         int columns = sums.Length;
@@ -47,7 +55,7 @@ public static class Elementwise
             ThrowHelper.ThrowOverlap(nameof(sums), nameof(matrix));
         }
 
-        if (columns <= 16 && Avx512F.IsSupported && rows > 0)
+        if (columns <= 16 && isa == KernelIsa.Vector512 && Avx512F.IsSupported && rows > 0)
         {
             // A 10-class output's bias gradient: one masked vector for the row sums instead of a call per row. The same
             // additions, sums first (as TensorPrimitives.Add(sums, row)), rows in increasing order.
