@@ -4,11 +4,12 @@ namespace NeuralCore.Tests.Kernels;
 
 /// <summary>
 /// LAMB's two passes on every instruction-set path: the norms against their naive 16-sum reference and the update
-/// against the scalar path, bit for bit, at lengths that meet every block and vector tail.
+/// against the scalar path, bit for bit, at every length 0..256 and two longer odd ones, so that every block and
+/// vector width meets every tail.
 /// </summary>
 public class LambKernelsTests
 {
-    private static readonly int[] Lengths = [.. Enumerable.Range(0, 70), 127, 128, 129, 1021];
+    private static readonly int[] Lengths = [.. Enumerable.Range(0, 257), 509, 1021];
 
     public static TheoryData<string> Paths() => [.. KernelIsaSupport.Supported.Select(isa => isa.ToString())];
 
