@@ -142,7 +142,7 @@ internal readonly struct SampleSource
     /// <param name="labels">The labels to write, for a source of labels.</param>
     /// <param name="targets">The target rows to write, for a source of target values.</param>
     /// <param name="weights">The weights to write, or empty.</param>
-    /// <param name="streaming">Write byte features with streaming stores (<see cref="Elementwise.BytesToSinglesStreaming"/>), for a
+    /// <param name="streaming">Write byte features with streaming stores (<see cref="Elementwise.BytesToSinglesStreaming(ReadOnlySpan{byte}, Span{float}, float)"/>), for a
     /// buffer another core reads; the caller fences before that core reads it.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels, Span<float> targets, Span<float> weights,

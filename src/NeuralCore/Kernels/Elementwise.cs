@@ -424,13 +424,23 @@ public static class Elementwise
     /// each gather took 75-77 µs with ordinary stores against 17-21 µs with these (AMD EPYC Zen 5, 2 real cores). The
     /// stores are weakly ordered: call <see cref="StreamingFence"/> before another thread reads the floats.
     /// </summary>
+    internal static void BytesToSinglesStreaming(ReadOnlySpan<byte> x, Span<float> destination, float divisor) =>
+        BytesToSinglesStreaming(x, destination, divisor, KernelIsaSupport.Widest);
+
+    /// <summary>
+    /// <see cref="BytesToSinglesStreaming(ReadOnlySpan{byte}, Span{float}, float)"/> with the AVX-512 stores where
+    /// <paramref name="isa"/> is <see cref="KernelIsa.Vector512"/>, the AVX2 ones where it is
+    /// <see cref="KernelIsa.Vector256"/>, and otherwise (or without those instructions) the ordinary stores of
+    /// <see cref="BytesToSingles(ReadOnlySpan{byte}, Span{float}, float, KernelIsa)"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void BytesToSinglesStreaming(ReadOnlySpan<byte> x, Span<float> destination, float divisor)
+    internal static unsafe void BytesToSinglesStreaming(ReadOnlySpan<byte> x, Span<float> destination, float divisor, KernelIsa isa)
     {
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
-        if (!Avx512F.IsSupported && !Avx2.IsSupported)
+        bool wide = isa == KernelIsa.Vector512 && Avx512F.IsSupported;
+        if (!wide && !(isa == KernelIsa.Vector256 && Avx2.IsSupported))
         {
-            BytesToSingles(x, destination, divisor);
+            BytesToSingles(x, destination, divisor, isa);
             return;
         }
 
@@ -446,7 +456,7 @@ public static class Elementwise
                 dst[i] = src[i] / divisor;
             }
 
-            if (Avx512F.IsSupported)
+            if (wide)
             {
                 Vector512<float> d = Vector512.Create(divisor);
                 for (; i + 16 <= n; i += 16)

@@ -478,6 +478,34 @@ public class ElementwiseIsaTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public unsafe void Streaming_bytes_to_singles_is_the_scalar_division_bit_for_bit_at_every_alignment(string path)
+    {
+        // The streaming stores start at the destination's first 64-byte line: every offset from a line (0..15 floats),
+        // so that each length meets every split into head, whole lines and tail; nothing outside the span is written.
+        KernelIsa isa = Enum.Parse<KernelIsa>(path);
+        float[] buffer = GC.AllocateArray<float>(LengthList.Max() + 48, pinned: true);
+        fixed (float* start = buffer)
+        {
+            int line = (int)((64 - ((nuint)start % 64)) % 64 / sizeof(float));
+            foreach (int n in LengthList)
+            {
+                byte[] bytes = [.. Enumerable.Range(0, n).Select(i => (byte)((i * 97) + n))];
+                float[] expected = [.. bytes.Select(b => b / 255f)];
+                for (int offset = 0; offset < 16; offset++)
+                {
+                    Array.Fill(buffer, -1f);
+                    Elementwise.BytesToSinglesStreaming(bytes, buffer.AsSpan(line + offset, n), 255f, isa);
+                    Elementwise.StreamingFence();
+                    AssertBits(expected, buffer[(line + offset)..(line + offset + n)], isa, n, $"streaming bytes to singles at offset {offset}");
+                    Assert.True(buffer.AsSpan(0, line + offset).IndexOfAnyExcept(-1f) < 0, $"{isa}, n = {n}, offset {offset}: a store before the span");
+                    Assert.True(buffer.AsSpan(line + offset + n).IndexOfAnyExcept(-1f) < 0, $"{isa}, n = {n}, offset {offset}: a store after the span");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void Index_of_non_finite_finds_the_first_nan_or_infinity_at_every_position(string path)
     {
         KernelIsa isa = Enum.Parse<KernelIsa>(path);
