@@ -3,13 +3,13 @@ using NeuralCore.Kernels;
 namespace NeuralCore.Tests.Kernels;
 
 /// <summary>
-/// <see cref="PReluKernels"/> on every instruction-set path against its naive reference, bit for bit, over feature
-/// counts that meet every vector tail, with one slope per feature and one shared; and the values Keras's definition
-/// gives at the special points.
+/// <see cref="PReluKernels"/> on every instruction-set path against its naive reference, bit for bit, at every feature
+/// count 1..256 (0 is refused) and two longer odd ones, with one slope per feature and one shared; and the values
+/// Keras's definition gives at the special points.
 /// </summary>
 public class PReluKernelsTests
 {
-    private static readonly int[] Features = [1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 64, 65, 127, 129];
+    private static readonly int[] Features = [.. Enumerable.Range(1, 256), 509, 1021];
 
     public static TheoryData<string> Paths() => [.. KernelIsaSupport.Supported.Select(isa => isa.ToString())];
 
