@@ -44,22 +44,64 @@ internal static class Check
         }
     }
 
-    /// <summary>Throws unless <paramref name="value"/> is non-negative and finite.</summary>
-    public static void NonNegative(float value, string name, string? what = null) => NonNegative(value, single: true, name, what);
+    /// <summary>Throws unless <paramref name="value"/> ≥ <paramref name="min"/>.</summary>
+    public static void AtLeast(long value, long min, string name, string? what = null)
+    {
+        if (value < min)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Expected {what ?? Camel(name)} of at least {min}. Received: {Camel(name)}={value}.");
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="low"/> ≤ <paramref name="value"/> ≤ <paramref name="high"/>.</summary>
+    public static void InRange(long value, long low, long high, string name, string? what = null)
+    {
+        if (value < low || value > high)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Expected {what ?? Camel(name)} in [{low}, {high}]. Received: {Camel(name)}={value}.");
+        }
+    }
+
+    /// <summary>Throws when <paramref name="value"/> is NaN: <paramref name="what"/> says why a number is needed.</summary>
+    public static void Number(float value, string name, string what)
+    {
+        if (float.IsNaN(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Expected {what}. Received: {Camel(name)}=NaN.");
+        }
+    }
+
+    /// <inheritdoc cref="Number(float, string, string)"/>
+    public static void Number(double value, string name, string what)
+    {
+        if (double.IsNaN(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Expected {what}. Received: {Camel(name)}=NaN.");
+        }
+    }
+
+    /// <summary>
+    /// Throws unless <paramref name="value"/> is non-negative and finite. <paramref name="paramName"/>, when given, is the
+    /// exception's parameter (<c>value</c> in a property's setter), and <paramref name="name"/> only what the message shows.
+    /// </summary>
+    public static void NonNegative(float value, string name, string? what = null, string? paramName = null) =>
+        NonNegative(value, single: true, name, what, paramName);
 
     /// <summary>Throws unless <paramref name="value"/> is non-negative and finite.</summary>
-    public static void NonNegative(double value, string name, string? what = null) => NonNegative(value, single: false, name, what);
+    public static void NonNegative(double value, string name, string? what = null) => NonNegative(value, single: false, name, what, null);
 
     /// <summary>
     /// Throws unless <paramref name="value"/> lies between <paramref name="low"/> and <paramref name="high"/>, each
     /// end included or not as <paramref name="interval"/> says (<c>"[)"</c>, <c>"()"</c>, <c>"[]"</c>, <c>"(]"</c>); NaN never does.
+    /// <paramref name="paramName"/>, when given, is the exception's parameter (<c>value</c> in a property's setter), and
+    /// <paramref name="name"/> only what the message shows.
     /// </summary>
-    public static void InRange(float value, float low, float high, string interval, string name, string? what = null) =>
-        InRange(value, low, high, single: true, interval, name, what);
+    public static void InRange(float value, float low, float high, string interval, string name, string? what = null, string? paramName = null) =>
+        InRange(value, low, high, single: true, interval, name, what, paramName);
 
-    /// <inheritdoc cref="InRange(float, float, float, string, string, string?)"/>
+    /// <inheritdoc cref="InRange(float, float, float, string, string, string?, string?)"/>
     public static void InRange(double value, double low, double high, string interval, string name, string? what = null) =>
-        InRange(value, low, high, single: false, interval, name, what);
+        InRange(value, low, high, single: false, interval, name, what, null);
 
     /// <summary>A decay rate or momentum: in [0, 1).</summary>
     public static void Decay(float value, string name) => InRange(value, 0f, 1f, "[)", name);
@@ -134,10 +176,16 @@ internal static class Check
     {
         for (int i = 0; i < weights.Length; i++)
         {
-            if (!(weights[i] >= 0f && float.IsFinite(weights[i])))
-            {
-                throw new ArgumentException($"{kind} {i} is {Format(weights[i])}: weights must be non-negative and finite.", name);
-            }
+            Weight(weights[i], i, name, kind);
+        }
+    }
+
+    /// <summary>Throws when one weight, <paramref name="kind"/> <paramref name="index"/> (a class's, say), is negative, infinite or NaN.</summary>
+    public static void Weight(float weight, int index, string name, string kind)
+    {
+        if (!(weight >= 0f && float.IsFinite(weight)))
+        {
+            throw new ArgumentException($"{kind} {index} is {Format(weight)}: weights must be non-negative and finite.", name);
         }
     }
 
@@ -147,7 +195,31 @@ internal static class Check
         int bad = labels.IndexOfAnyExceptInRange(0, classes - 1);
         if (bad >= 0)
         {
-            throw new ArgumentException($"{name}[{bad}] = {labels[bad]} is outside [0, {classes}): the model predicts {classes} classes.", name);
+            throw OutsideClasses(labels[bad], bad, classes, name, $": the model predicts {classes} classes");
+        }
+    }
+
+    /// <summary>
+    /// Throws when <c>name[index]</c>, a class, is outside <c>[0, classes)</c>: for loops that read each class as they go
+    /// (<c>labels[4] = 7 is outside [0, 3).</c>).
+    /// </summary>
+    public static void Class(int value, int index, int classes, string name)
+    {
+        if ((uint)value >= (uint)classes)
+        {
+            throw OutsideClasses(value, index, classes, name, "");
+        }
+    }
+
+    /// <summary>
+    /// Throws unless two spans read in step hold as many elements (<c>labels holds 5 values but predictions holds 3.</c>),
+    /// naming <paramref name="name"/>, the one measured against <paramref name="otherName"/>.
+    /// </summary>
+    public static void SameLength(int length, int otherLength, string name, string otherName, string unit = "values")
+    {
+        if (length != otherLength)
+        {
+            throw new ArgumentException($"{otherName} holds {otherLength} {unit} but {name} holds {length}.", name);
         }
     }
 
@@ -192,25 +264,28 @@ internal static class Check
         }
     }
 
-    private static void NonNegative(double value, bool single, string name, string? what)
+    private static void NonNegative(double value, bool single, string name, string? what, string? paramName)
     {
         if (!(value >= 0 && double.IsFinite(value)))
         {
-            throw new ArgumentOutOfRangeException(name, single ? (object)(float)value : value,
+            throw new ArgumentOutOfRangeException(paramName ?? name, single ? (object)(float)value : value,
                 $"Expected a non-negative, finite {what ?? Camel(name)}. Received: {Camel(name)}={Format(value, single)}.");
         }
     }
 
-    private static void InRange(double value, double low, double high, bool single, string interval, string name, string? what)
+    private static void InRange(double value, double low, double high, bool single, string interval, string name, string? what, string? paramName)
     {
         bool above = interval[0] == '[' ? value >= low : value > low;
         bool below = interval[1] == ']' ? value <= high : value < high;
         if (!(above && below))
         {
-            throw new ArgumentOutOfRangeException(name, single ? (object)(float)value : value,
+            throw new ArgumentOutOfRangeException(paramName ?? name, single ? (object)(float)value : value,
                 $"Expected {what ?? Camel(name)} in {interval[0]}{Format(low, single)}, {Format(high, single)}{interval[1]}. Received: {Camel(name)}={Format(value, single)}.");
         }
     }
+
+    private static ArgumentException OutsideClasses(int value, int index, int classes, string name, string why) =>
+        new($"{name}[{index}] = {value} is outside [0, {classes}){why}.", name);
 
     private static string Camel(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];
 }

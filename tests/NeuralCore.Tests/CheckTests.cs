@@ -23,6 +23,56 @@ public class CheckTests
     }
 
     [Fact]
+    public void Integer_bounds_nans_classes_lengths_and_weights_name_the_argument_and_its_value()
+    {
+        var least = Assert.Throws<ArgumentOutOfRangeException>(() => Check.AtLeast(1, 2, "classes", "a number of classes"));
+        Assert.Equal("classes", least.ParamName);
+        Assert.StartsWith("Expected a number of classes of at least 2. Received: classes=1.", least.Message, StringComparison.Ordinal);
+        Check.AtLeast(2, 2, "classes");
+
+        Assert.StartsWith("Expected digits in [0, 15]. Received: digits=16.",
+            Assert.Throws<ArgumentOutOfRangeException>(() => Check.InRange(16, 0, 15, "digits")).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Check.InRange(-1, 0, 15, "digits"));
+        Check.InRange(0, 0, 15, "digits");
+        Check.InRange(15, 0, 15, "digits");
+
+        var nan = Assert.Throws<ArgumentOutOfRangeException>(() => Check.Number(float.NaN, "threshold", "a number"));
+        Assert.Equal("threshold", nan.ParamName);
+        Assert.Equal(float.NaN, nan.ActualValue);
+        Assert.StartsWith("Expected a number. Received: threshold=NaN.", nan.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Check.Number(double.NaN, "baseline", "a number"));
+        Check.Number(float.PositiveInfinity, "threshold", "a number");
+
+        var label = Assert.Throws<ArgumentException>(() => Check.Class(7, 4, 3, "labels"));
+        Assert.Equal("labels", label.ParamName);
+        Assert.StartsWith("labels[4] = 7 is outside [0, 3).", label.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Check.Class(-1, 0, 3, "labels"));
+        Check.Class(2, 0, 3, "labels");
+        Assert.StartsWith("labels[1] = 3 is outside [0, 3): the model predicts 3 classes.",
+            Assert.Throws<ArgumentException>(() => Check.Labels([0, 3], 3, "labels")).Message, StringComparison.Ordinal);
+
+        var length = Assert.Throws<ArgumentException>(() => Check.SameLength(1, 2, "predictions", "labels"));
+        Assert.Equal("predictions", length.ParamName);
+        Assert.StartsWith("labels holds 2 values but predictions holds 1.", length.Message, StringComparison.Ordinal);
+        Check.SameLength(2, 2, "predictions", "labels");
+
+        var weight = Assert.Throws<ArgumentException>(() => Check.Weight(float.NaN, 3, "options", "Class weight"));
+        Assert.Equal("options", weight.ParamName);
+        Assert.StartsWith("Class weight 3 is NaN: weights must be non-negative and finite.", weight.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_setter_names_its_value_parameter_and_shows_the_property()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Check.NonNegative(-1f, "Threshold", paramName: "value"));
+        Assert.Equal("value", e.ParamName);
+        Assert.StartsWith("Expected a non-negative, finite threshold. Received: threshold=-1.", e.Message, StringComparison.Ordinal);
+        var range = Assert.Throws<ArgumentOutOfRangeException>(() => Check.InRange(-1f, 0f, 1f, "[]", "MaxValue", paramName: "value"));
+        Assert.Equal("value", range.ParamName);
+        Assert.StartsWith("Expected maxValue in [0, 1]. Received: maxValue=-1.", range.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_float_argument_is_reported_as_the_float_given()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new NeuralCore.Layers.Dropout(1.1f));
