@@ -70,7 +70,7 @@ public static class DatasetAdapters
     /// <exception cref="ArgumentException">The features do not hold exactly one row per label.</exception>
     public static Dataset FromSpan(ReadOnlySpan<float> features, ReadOnlySpan<int> labels, int featureSize)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(featureSize);
+        Check.Positive(featureSize, nameof(featureSize), "feature size");
         if (features.Length != (long)labels.Length * featureSize)
         {
             throw new ArgumentException(

@@ -98,8 +98,7 @@ public static class IdxReader
     public static IdxFile Read(string path, long maxElements, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxElements);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxElements, MaxElements);
+        Check.InRange(maxElements, 0, MaxElements, nameof(maxElements), "an element limit");
         InputFile.RequireRegular(path, "IDX file");
         cancellationToken.ThrowIfCancellationRequested();
         // Large reads: a 4 KB buffer made 2,400 read calls for the training images, each costly in a VM.
@@ -178,8 +177,7 @@ public static class IdxReader
     /// <exception cref="IOException">The stream could not be read.</exception>
     public static IdxFile Read(Stream stream, string name, long maxElements)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxElements);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxElements, MaxElements);
+        Check.InRange(maxElements, 0, MaxElements, nameof(maxElements), "an element limit");
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(name);
         if (!stream.CanRead)

@@ -61,7 +61,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// <exception cref="InsufficientMemoryException">The values do not fit in the memory available (the file is named). The text is streamed, and the values need twice their size as float32 while they are read.</exception>
     public static NumericTable Read(string path, int skipLines)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
+        Check.NonNegative(skipLines, nameof(skipLines), "number of lines to skip");
         return DelimitedRows.ReadFile(path, (reader, name) => Read(reader, name, skipLines));
     }
 
@@ -79,7 +79,7 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(name);
-        ArgumentOutOfRangeException.ThrowIfNegative(skipLines);
+        Check.NonNegative(skipLines, nameof(skipLines), "number of lines to skip");
         int line = 0;
         var buffer = new StringBuilder();
         // The lines skipped are lines (a header is counted by its lines); the first row read is a whole row.

@@ -46,7 +46,7 @@ public sealed class Standardizer
     /// <exception cref="ArgumentException">The data is empty, not a whole number of rows, or holds a value that is not finite.</exception>
     public static Standardizer Fit(ReadOnlySpan<float> data, int columns)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        Check.Positive(columns, nameof(columns), "number of columns");
         if (data.IsEmpty || data.Length % columns != 0)
         {
             throw new ArgumentException(

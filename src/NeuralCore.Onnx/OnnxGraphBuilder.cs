@@ -50,8 +50,7 @@ public sealed class OnnxGraphBuilder
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="version"/> is outside that range.</exception>
     public void RequireOpset(int version)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(version, OnnxExport.Opset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(version, OnnxExport.MaxOpset);
+        Check.InRange(version, OnnxExport.Opset, OnnxExport.MaxOpset, nameof(version), "an opset version NeuralCore writes");
         Opset = Math.Max(Opset, version);
     }
 

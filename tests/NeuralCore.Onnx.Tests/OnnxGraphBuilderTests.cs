@@ -19,6 +19,16 @@ public class OnnxGraphBuilderTests
         Assert.Equal("act", builder.AddNode("Relu", "act", ["x"]));
     }
 
+    [Theory]
+    [InlineData(OnnxExport.Opset - 1)]
+    [InlineData(OnnxExport.MaxOpset + 1)]
+    public void RequireOpset_names_a_version_outside_the_written_range(int version)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new OnnxGraphBuilder(new GraphProto()).RequireOpset(version));
+        Assert.Equal("version", e.ParamName);
+        Assert.Contains($"in [{OnnxExport.Opset}, {OnnxExport.MaxOpset}]. Received: version={version}.", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AddNode_names_a_null_input_and_its_index()
     {

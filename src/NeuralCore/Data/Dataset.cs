@@ -252,7 +252,7 @@ public sealed class Dataset
     /// <exception cref="ArgumentException">Either part would be empty (Keras raises the same error).</exception>
     public static int SplitIndex(int count, double validationFraction)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Check.NonNegative(count, nameof(count), "count of samples");
         Check.InRange(validationFraction, 0f, 1f, "()", nameof(validationFraction), "a validation fraction");
         return CheckedSplitIndex(count, validationFraction, nameof(validationFraction), nameof(validationFraction));
     }

@@ -273,7 +273,7 @@ public static class GradientChecker
 
     private static void CheckSettings(int batch, float step, double floor)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        Check.Positive(batch, nameof(batch), "batch size");
         Check.Positive(step, nameof(step));
 
         Check.Positive(floor, nameof(floor));

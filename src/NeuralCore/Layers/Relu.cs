@@ -39,10 +39,10 @@ public sealed class Relu : Layer
         get => _maxValue;
         init
         {
-            if (value is { } v && !(v >= 0))
+            // Infinity is allowed (no cap, as none), so the check is a range, not NonNegative's finite number.
+            if (value is { } v)
             {
-                throw new ArgumentOutOfRangeException(nameof(value), v,
-                    $"Expected a non-negative max_value (or none). Received: maxValue={v}.");
+                Check.InRange(v, 0f, float.PositiveInfinity, "[]", nameof(MaxValue), "a max_value (or none)", nameof(value));
             }
 
             _maxValue = value;
@@ -57,11 +57,7 @@ public sealed class Relu : Layer
         get => _negativeSlope;
         init
         {
-            if (!(value >= 0 && float.IsFinite(value)))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value,
-                    $"Expected a non-negative, finite negative_slope. Received: negativeSlope={value}.");
-            }
+            Check.NonNegative(value, nameof(NegativeSlope), "negative_slope", nameof(value));
 
             _negativeSlope = value;
         }
@@ -74,11 +70,7 @@ public sealed class Relu : Layer
         get => _threshold;
         init
         {
-            if (!(value >= 0 && float.IsFinite(value)))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value,
-                    $"Expected a non-negative, finite threshold. Received: threshold={value}.");
-            }
+            Check.NonNegative(value, nameof(Threshold), paramName: nameof(value));
 
             _threshold = value;
             CheckCapAboveThreshold();

@@ -912,7 +912,7 @@ public sealed class Sequential : IArenaOwner
     {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
+        Check.NonNegative(maxBatchSize, nameof(maxBatchSize), "largest batch size");
         if (_layers.Count == 0)
         {
             throw new InvalidOperationException("The model has no layers: add at least one before Compile.");

@@ -156,7 +156,7 @@ public sealed class CosineDecay : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
     public override float Rate(long iteration)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        Check.NonNegative(iteration, nameof(iteration), "step count");
         long step = iteration;
         double start = InitialLearningRate;
         if (WarmupTarget is { } target)
@@ -220,7 +220,7 @@ public sealed class ExponentialDecay : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
     public override float Rate(long iteration)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        Check.NonNegative(iteration, nameof(iteration), "step count");
         double exponent = iteration / (double)DecaySteps;
         if (Staircase)
         {
@@ -292,7 +292,7 @@ public sealed class PiecewiseConstantDecay : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
     public override float Rate(long iteration)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        Check.NonNegative(iteration, nameof(iteration), "step count");
         int piece = 0;
         while (piece < _boundaries.Length && iteration > _boundaries[piece])
         {
@@ -373,7 +373,7 @@ public sealed class OneCycle : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
     public override float Rate(long iteration)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        Check.NonNegative(iteration, nameof(iteration), "step count");
         double initial = MaxLearningRate / DivFactor, final = initial / FinalDivFactor;
         double peakStep = (PctStart * TotalSteps) - 1, lastStep = TotalSteps - 1;
         double step = Math.Min(iteration, lastStep);

@@ -285,7 +285,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="parameterCount"/> is negative or the state would not fit in an array.</exception>
     public void Initialize(int parameterCount, IReadOnlyList<ParameterSegment> segments)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(parameterCount);
+        Check.NonNegative(parameterCount, nameof(parameterCount), "parameter count");
         ArgumentNullException.ThrowIfNull(segments);
         int next = 0;
         foreach (ParameterSegment segment in segments)
@@ -358,8 +358,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="iterations"/> is negative or above <see cref="MaxIterations"/>.</exception>
     public void SetIterations(long iterations)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(iterations, MaxIterations);
+        Check.InRange(iterations, 0, MaxIterations, nameof(iterations), "a step count");
         Iterations = iterations;
     }
 

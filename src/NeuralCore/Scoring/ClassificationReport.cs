@@ -77,8 +77,7 @@ public sealed class ClassificationReport
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="digits"/> is out of range.</exception>
     public string ToString(int digits)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(digits);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(digits, 15);
+        Check.InRange(digits, 0, 15, nameof(digits), "a number of digits");
         CultureInfo inv = CultureInfo.InvariantCulture;
         int width = Math.Max(Classes.Max(c => c.Name.Length), Math.Max("weighted avg".Length, digits));
         string format = "F" + digits.ToString(inv);

@@ -20,12 +20,8 @@ public sealed class ConfusionMatrix
     /// <exception cref="InsufficientMemoryException">The counts exceed the memory the process may use.</exception>
     public ConfusionMatrix(ReadOnlySpan<int> labels, ReadOnlySpan<int> predictions, int classes)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
-        if (labels.Length != predictions.Length)
-        {
-            throw new ArgumentException(
-                $"labels holds {labels.Length} values but predictions holds {predictions.Length}.", nameof(predictions));
-        }
+        Check.Positive(classes, nameof(classes), "number of classes");
+        Check.SameLength(predictions.Length, labels.Length, nameof(predictions), nameof(labels));
 
         // classes² counts in one array: checked in 64-bit arithmetic (65,536 classes wrapped to an empty array, and
         // int.MaxValue to one of length 1) and against the memory the process may use.
@@ -41,15 +37,8 @@ public sealed class ConfusionMatrix
         _counts = new long[cells];
         for (int i = 0; i < labels.Length; i++)
         {
-            if ((uint)labels[i] >= (uint)classes)
-            {
-                throw new ArgumentException($"labels[{i}] = {labels[i]} is outside [0, {classes}).", nameof(labels));
-            }
-
-            if ((uint)predictions[i] >= (uint)classes)
-            {
-                throw new ArgumentException($"predictions[{i}] = {predictions[i]} is outside [0, {classes}).", nameof(predictions));
-            }
+            Check.Class(labels[i], i, classes, nameof(labels));
+            Check.Class(predictions[i], i, classes, nameof(predictions));
 
             _counts[(labels[i] * classes) + predictions[i]]++;
         }
@@ -78,10 +67,7 @@ public sealed class ConfusionMatrix
 
     private void CheckClass(int c, string name)
     {
-        if ((uint)c >= (uint)Classes)
-        {
-            throw new ArgumentOutOfRangeException(name, c, $"Classes run from 0 to {Classes - 1}.");
-        }
+        Check.InRange(c, 0, Classes - 1, name, "a class");
     }
 
     /// <summary>The fraction on the diagonal: correct predictions over all samples (0 when empty).</summary>
@@ -136,7 +122,7 @@ public sealed class ConfusionMatrix
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
     public IReadOnlyList<(int Actual, int Predicted, long Count)> MostConfused(int count = 5)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Check.NonNegative(count, nameof(count), "count of pairs");
         return [.. (from t in Enumerable.Range(0, Classes)
                     from p in Enumerable.Range(0, Classes)
                     where t != p && this[t, p] > 0

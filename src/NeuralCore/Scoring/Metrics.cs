@@ -20,10 +20,7 @@ public static class Metrics
     public static void ArgMax(ReadOnlySpan<float> output, Span<int> predictions, int batch, int classes)
     {
         CheckSizes(output, batch, classes);
-        if (predictions.Length < batch)
-        {
-            throw new ArgumentException($"predictions holds {predictions.Length} values but the batch has {batch}.", nameof(predictions));
-        }
+        Check.Holds(predictions.Length, batch, 1, nameof(predictions), "batch", unit: "values");
 
         for (int r = 0; r < batch; r++)
         {
@@ -46,20 +43,13 @@ public static class Metrics
     public static int CountCorrect(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes)
     {
         CheckSizes(output, batch, classes);
-        if (labels.Length < batch)
-        {
-            throw new ArgumentException($"labels holds {labels.Length} values but the batch has {batch}.", nameof(labels));
-        }
+        Check.Holds(labels.Length, batch, 1, nameof(labels), "batch", unit: "values");
 
         int correct = 0;
         for (int r = 0; r < batch; r++)
         {
             // A label of 7 or -1 was counted as a plain miss; CountInTopK refused it.
-            if ((uint)labels[r] >= (uint)classes)
-            {
-                throw new ArgumentException($"labels[{r}] = {labels[r]} is outside [0, {classes}).", nameof(labels));
-            }
-
+            Check.Class(labels[r], r, classes, nameof(labels));
             correct += Matches(output.Slice(r * classes, classes), labels[r]) ? 1 : 0;
         }
 
@@ -83,21 +73,14 @@ public static class Metrics
     public static int CountInTopK(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes, int k)
     {
         CheckSizes(output, batch, classes);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, classes);
-        if (labels.Length < batch)
-        {
-            throw new ArgumentException($"labels holds {labels.Length} values but the batch has {batch}.", nameof(labels));
-        }
+        Check.InRange(k, 1, classes, nameof(k), "k (how many of the highest scores count, at most classes)");
+        Check.Holds(labels.Length, batch, 1, nameof(labels), "batch", unit: "values");
 
         int hits = 0;
         for (int r = 0; r < batch; r++)
         {
             int label = labels[r];
-            if ((uint)label >= (uint)classes)
-            {
-                throw new ArgumentException($"labels[{r}] = {label} is outside [0, {classes}).", nameof(labels));
-            }
+            Check.Class(label, r, classes, nameof(labels));
 
             ReadOnlySpan<float> row = output.Slice(r * classes, classes);
             float score = row[label];
@@ -128,7 +111,7 @@ public static class Metrics
     /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="k"/> is out of range.</exception>
     public static double TopKAccuracy(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int classes, int k)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        Check.Positive(batch, nameof(batch), "batch size");
         return (double)CountInTopK(output, labels, batch, classes, k) / batch;
     }
 
@@ -178,10 +161,7 @@ public static class Metrics
             throw new ArgumentOutOfRangeException(nameof(kind), kind, "Expected Categorical or Binary.");
         }
 
-        if (float.IsNaN(threshold))
-        {
-            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "Expected a number: no output is above NaN.");
-        }
+        Check.Number(threshold, nameof(threshold), "a number (no output is above NaN)");
 
         int have = targets.HasLabels ? targets.Labels.Length : targets.Values.Length / outputs;
         if (have < batch)
@@ -230,7 +210,7 @@ public static class Metrics
     /// <exception cref="ArgumentException">The lengths differ or are not whole rows.</exception>
     public static RegressionMetrics Regression(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int outputs)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
+        Check.Positive(outputs, nameof(outputs), "number of outputs");
         if (predictions.Length != targets.Length || predictions.Length % outputs != 0)
         {
             throw new ArgumentException(
@@ -254,12 +234,9 @@ public static class Metrics
 
     private static void CheckSizes(ReadOnlySpan<float> output, int batch, int classes)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
-        if (output.Length < (long)batch * classes)
-        {
-            throw new ArgumentException($"output holds {output.Length} floats but [batch={batch}, classes={classes}] needs {(long)batch * classes}.", nameof(output));
-        }
+        Check.NonNegative(batch, nameof(batch), "batch size");
+        Check.Positive(classes, nameof(classes), "number of classes");
+        Check.Holds(output.Length, batch, classes, nameof(output), "batch", "classes");
     }
 }
 

@@ -54,12 +54,9 @@ public sealed class MulticlassRoc
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> or <paramref name="classes"/> is out of range.</exception>
     public static MulticlassRoc Compute(ReadOnlySpan<float> scores, ReadOnlySpan<int> labels, int count, int classes)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
-        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
-        if (scores.Length < (long)count * classes)
-        {
-            throw new ArgumentException($"scores holds {scores.Length} values but [count={count}, classes={classes}] needs {(long)count * classes}.", nameof(scores));
-        }
+        Check.Positive(count, nameof(count), "count of samples");
+        Check.AtLeast(classes, 2, nameof(classes), "a number of classes");
+        Check.Holds(scores.Length, count, classes, nameof(scores), "count", "classes", "values");
 
         double[] wide = new double[count * classes];
         for (int i = 0; i < wide.Length; i++)
@@ -77,17 +74,11 @@ public sealed class MulticlassRoc
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static MulticlassRoc Compute(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, int count, int classes)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
-        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
-        if (scores.Length < (long)count * classes)
-        {
-            throw new ArgumentException($"scores holds {scores.Length} values but [count={count}, classes={classes}] needs {(long)count * classes}.", nameof(scores));
-        }
+        Check.Positive(count, nameof(count), "count of samples");
+        Check.AtLeast(classes, 2, nameof(classes), "a number of classes");
+        Check.Holds(scores.Length, count, classes, nameof(scores), "count", "classes", "values");
 
-        if (labels.Length < count)
-        {
-            throw new ArgumentException($"labels holds {labels.Length} values but count is {count}.", nameof(labels));
-        }
+        Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "values");
 
         int nan = scores[..(count * classes)].IndexOfAnyExceptInRange(double.NegativeInfinity, double.PositiveInfinity);
         if (nan >= 0)
@@ -98,10 +89,7 @@ public sealed class MulticlassRoc
         long[] support = new long[classes];
         for (int i = 0; i < count; i++)
         {
-            if ((uint)labels[i] >= (uint)classes)
-            {
-                throw new ArgumentException($"labels[{i}] = {labels[i]} is outside [0, {classes}).", nameof(labels));
-            }
+            Check.Class(labels[i], i, classes, nameof(labels));
 
             support[labels[i]]++;
         }

@@ -63,10 +63,7 @@ public sealed class RocCurve
     /// </exception>
     public static RocCurve Compute(ReadOnlySpan<float> scores, ReadOnlySpan<bool> positive, bool dropIntermediate = true)
     {
-        if (scores.Length != positive.Length)
-        {
-            throw new ArgumentException($"scores holds {scores.Length} values but positive holds {positive.Length}.", nameof(positive));
-        }
+        Check.SameLength(positive.Length, scores.Length, nameof(positive), nameof(scores));
 
         double[] wide = new double[scores.Length];
         for (int i = 0; i < scores.Length; i++)
@@ -85,10 +82,7 @@ public sealed class RocCurve
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static RocCurve Compute(ReadOnlySpan<double> scores, ReadOnlySpan<bool> positive, bool dropIntermediate = true)
     {
-        if (scores.Length != positive.Length)
-        {
-            throw new ArgumentException($"scores holds {scores.Length} values but positive holds {positive.Length}.", nameof(positive));
-        }
+        Check.SameLength(positive.Length, scores.Length, nameof(positive), nameof(scores));
 
         // Each sample becomes one integer: its score mapped to an unsigned key that ascends as the score descends, less
         // its lowest bit, which holds the sample's truth. Sorting those (a primitive sort, no comparer, no second array

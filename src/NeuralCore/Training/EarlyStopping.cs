@@ -33,12 +33,12 @@ public sealed class EarlyStopping : Callback
     {
         Monitoring.CheckName(monitor, nameof(monitor));
 
-        ArgumentOutOfRangeException.ThrowIfNegative(patience);
+        Check.NonNegative(patience, nameof(patience), "patience (epochs without improvement)");
         Check.NonNegative(minDelta, nameof(minDelta));
-        ArgumentOutOfRangeException.ThrowIfNegative(startFromEpoch);
-        if (baseline is { } b && double.IsNaN(b))
+        Check.NonNegative(startFromEpoch, nameof(startFromEpoch), "epoch to start from");
+        if (baseline is { } b)
         {
-            throw new ArgumentOutOfRangeException(nameof(baseline), b, "Expected a number, or null for no baseline.");
+            Check.Number(b, nameof(baseline), "a number, or null for no baseline");
         }
 
         Monitor = monitor;

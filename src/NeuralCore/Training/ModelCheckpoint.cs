@@ -59,7 +59,7 @@ public sealed partial class ModelCheckpoint : Callback
     public ModelCheckpoint(string path, string monitor = "val_loss", bool saveBestOnly = false, MonitorMode mode = MonitorMode.Auto,
         bool includeOptimizer = true, double? initialValueThreshold = null, int saveFrequency = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(saveFrequency);
+        Check.NonNegative(saveFrequency, nameof(saveFrequency), "save frequency");
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Monitoring.CheckName(monitor, nameof(monitor));
         _ = Monitoring.Maximizes(monitor, mode);

@@ -435,10 +435,7 @@ public static class ModelTraining
         int classes = outputs == 1 ? 2 : outputs;
         foreach ((int c, float w) in classWeights)
         {
-            if (!(w >= 0 && float.IsFinite(w)))
-            {
-                throw new ArgumentException($"Class weight {c} is {w}: weights must be non-negative and finite.", nameof(options));
-            }
+            Check.Weight(w, c, nameof(options), "Class weight");
 
             // A class no sample can have was ignored without a word (a weight meant for class 2 given as 7).
             if ((uint)c >= (uint)classes)
@@ -498,8 +495,8 @@ public static class ModelTraining
     {
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.NonNegative(count, nameof(count), "count of samples");
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckCompiled(model, "Evaluate");
         CheckSpans(model, inputs, count);
         Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels", exact: true);
@@ -521,8 +518,8 @@ public static class ModelTraining
     {
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.NonNegative(count, nameof(count), "count of samples");
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckCompiled(model, "Evaluate");
         CheckSpans(model, inputs, count);
         Check.Holds(targets.Length, count, model.OutputSize, nameof(targets), "count", unit: "values", exact: true);
@@ -558,7 +555,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckCompiled(model, "Evaluate");
         CheckDatasetShape(model, data, nameof(data));
         RequireSamples(data.Count, nameof(data));
@@ -585,7 +582,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(Evaluate));
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckCompiled(model, "Evaluate");
         CheckDatasetShape(model, data, nameof(data));
         RequireSamples(data.Count, nameof(data));
@@ -758,7 +755,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(Predict));
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckFeatureSize(model, data, nameof(data));
         float[] predictions = NewPredictions(data.Count, model.OutputSize, nameof(data));
         ILoss? loss = model.Loss;
@@ -799,8 +796,8 @@ public static class ModelTraining
     {
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(Predict));
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.NonNegative(count, nameof(count), "count of samples");
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckSpans(model, inputs, count);
         int features = model.InputSize, outputs = model.OutputSize;
         float[] predictions = NewPredictions(count, outputs, nameof(count));
@@ -834,7 +831,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(PredictClasses));
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckFeatureSize(model, data, nameof(data));
         int[] classes = new int[data.Count];
         ForEachChunk(model, data.Source, batchSize, (first, n, outputs) => Classify(model, outputs, classes.AsSpan(first, n), n, first));
@@ -973,8 +970,8 @@ public static class ModelTraining
     {
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(PredictClasses));
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        Check.NonNegative(count, nameof(count), "count of samples");
+        Check.Positive(batchSize, nameof(batchSize), "batch size");
         CheckSpans(model, inputs, count);
         int features = model.InputSize, outputs = model.OutputSize;
         int[] predictions = new int[count];
@@ -1009,7 +1006,7 @@ public static class ModelTraining
     {
         ArgumentNullException.ThrowIfNull(model);
         using Sequential.ReadScope read = model.EnterRead(nameof(ConfusionMatrix));
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Check.NonNegative(count, nameof(count), "count of samples");
         CheckSpans(model, inputs, count);
         Check.Holds(labels.Length, count, 1, nameof(labels), "count", unit: "labels", exact: true);
 

@@ -36,8 +36,8 @@ public sealed class ReduceLROnPlateau : Callback
 
         Check.InRange(factor, 0d, 1d, "()", nameof(factor), "a factor (the rate is multiplied by it)");
 
-        ArgumentOutOfRangeException.ThrowIfNegative(patience);
-        ArgumentOutOfRangeException.ThrowIfNegative(cooldown);
+        Check.NonNegative(patience, nameof(patience), "patience (epochs without improvement)");
+        Check.NonNegative(cooldown, nameof(cooldown), "cooldown (epochs)");
         Check.NonNegative(minDelta, nameof(minDelta));
 
         Check.NonNegative(minLearningRate, nameof(minLearningRate), "minimum rate");
