@@ -240,7 +240,7 @@ public abstract class Loss : ILoss
     protected static void CheckPredictionShapes(ReadOnlySpan<float> output, Span<float> predictions, int batch, int outputs)
     {
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
+        NeuralCore.Check.Positive(outputs, nameof(outputs), "number of outputs");
         NeuralCore.Check.Holds(output.Length, batch, outputs, nameof(output), "batch", "outputs");
         NeuralCore.Check.Holds(predictions.Length, batch, outputs, nameof(predictions), "batch", "outputs");
     }
@@ -248,8 +248,8 @@ public abstract class Loss : ILoss
     /// <inheritdoc/>
     public void CheckTargets(LossTargets targets, int count, int outputs, string name)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputs);
+        NeuralCore.Check.NonNegative(count, nameof(count), "count of samples");
+        NeuralCore.Check.Positive(outputs, nameof(outputs), "number of outputs");
         name ??= "targets";
         ReadOnlySpan<float> weights = targets.SampleWeights;
         if (!weights.IsEmpty)
@@ -266,10 +266,7 @@ public abstract class Loss : ILoss
         {
             int classes = LabelCount(outputs);
             ReadOnlySpan<int> labels = targets.Labels;
-            if (labels.Length < count)
-            {
-                throw new ArgumentException($"{name} holds {labels.Length} labels but there are {count} samples.", name);
-            }
+            NeuralCore.Check.Holds(labels.Length, count, 1, name, "count", unit: "labels");
 
             int bad = labels[..count].IndexOfAnyExceptInRange(0, classes - 1);
             if (bad >= 0)
@@ -286,12 +283,7 @@ public abstract class Loss : ILoss
         }
 
         ReadOnlySpan<float> values = targets.Values;
-        long needed = (long)count * outputs;
-        if (values.Length < needed)
-        {
-            throw new ArgumentException(
-                $"{name} holds {values.Length} values but {count} samples of the model's {outputs} outputs need {needed} (shape [{count}, {outputs}]).", name);
-        }
+        NeuralCore.Check.Holds(values.Length, count, outputs, name, "count", "outputs", "values");
 
         for (int r = 0; r < count; r++)
         {
@@ -313,7 +305,7 @@ public abstract class Loss : ILoss
     }
 
     // The labels travel inside the targets, but messages name them as the caller knows them.
-    private static ArgumentException Invalid(string message, string paramName) => new(message, paramName);
+    private const string Labels = "labels";
 
 
     private void Check(int output, LossTargets targets, int outputGrad, int batch, int outputs)
@@ -323,14 +315,10 @@ public abstract class Loss : ILoss
         NeuralCore.Check.Positive(outputs, nameof(outputs), "number of outputs");
 
         long needed = (long)batch * outputs;
-        if (output < needed)
+        NeuralCore.Check.Holds(output, batch, outputs, nameof(output), "batch", "outputs");
+        if (outputGrad >= 0)
         {
-            throw new ArgumentException($"output holds {output} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(output));
-        }
-
-        if (outputGrad >= 0 && outputGrad < needed)
-        {
-            throw new ArgumentException($"outputGrad holds {outputGrad} floats but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(outputGrad));
+            NeuralCore.Check.Holds(outputGrad, batch, outputs, nameof(outputGrad), "batch", "outputs");
         }
 
         if (!targets.SampleWeights.IsEmpty)
@@ -347,24 +335,19 @@ public abstract class Loss : ILoss
         if (targets.HasLabels)
         {
             ReadOnlySpan<int> labels = targets.Labels;
-            if (labels.Length < batch)
-            {
-                throw Invalid($"labels holds {labels.Length} values but the batch has {batch}.", "labels");
-            }
-
+            NeuralCore.Check.Holds(labels.Length, batch, 1, Labels, "batch", unit: "values");
             int classes = LabelCount(outputs);
             int bad = labels[..batch].IndexOfAnyExceptInRange(0, classes - 1);
             if (bad >= 0)
             {
-                throw Invalid($"labels[{bad}] = {labels[bad]} is outside [0, {classes}).", "labels");
+                NeuralCore.Check.Class(labels[bad], bad, classes, Labels);
             }
+
+            return;
         }
-        else if (targets.Values.Length < needed)
-        {
-            throw new ArgumentException(
-                $"The targets hold {targets.Values.Length} values but [batch={batch}, outputs={outputs}] needs {needed}.", nameof(targets));
-        }
-        else if (Kernels.Elementwise.IndexOfNonFinite(targets.Values[..(int)needed]) is int nonFinite and >= 0)
+
+        NeuralCore.Check.Holds(targets.Values.Length, batch, outputs, nameof(targets), "batch", "outputs", "values");
+        if (Kernels.Elementwise.IndexOfNonFinite(targets.Values[..(int)needed]) is int nonFinite and >= 0)
         {
             // A vectorized scan of the batch's values (a NaN target gave a NaN loss with no word of where it came from);
             // each loss's own range (a binary target in [0, 1]) is CheckTargets's, run once over the data by Fit.
