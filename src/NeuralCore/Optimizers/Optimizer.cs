@@ -750,11 +750,22 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     {
         float rate = schedule.Rate(iteration);
         // The message is built for a bad rate only: this runs before every step, and a step allocates nothing.
-        return float.IsFinite(rate) && rate >= 0
-            ? rate
-            : throw new ArgumentOutOfRangeException(nameof(schedule), rate,
-                $"{schedule.GetType().Name}, at step {iteration}, gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
+        return UsableRate(rate) ? rate : throw BadRate(rate, $"{schedule.GetType().Name}, at step {iteration},", nameof(schedule));
     }
+
+    /// <summary>
+    /// Whether a rate that a schedule gives can be applied: the one rule for scheduled rates, here and in the
+    /// LearningRateScheduler callback.
+    /// </summary>
+    internal static bool UsableRate(float rate) => float.IsFinite(rate) && rate >= 0;
+
+    /// <summary>
+    /// The error for a rate <see cref="UsableRate"/> refuses, naming its <paramref name="source"/> (the schedule and the
+    /// step or epoch): the setter's own check named only <c>learningRate</c>, so a schedule that overflows failed
+    /// mid-training without saying which schedule, or when.
+    /// </summary>
+    internal static ArgumentOutOfRangeException BadRate(float rate, string source, string paramName) =>
+        new(paramName, rate, $"{source} gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
 
     private static float Scale(double norm, float clip) => norm > clip ? (float)(clip / norm) : 1f;
 

@@ -65,7 +65,9 @@ public sealed class LearningRateScheduler : Callback
         {
             IOptimizer optimizer = context.Model.Optimizer!;
             float rate = _perEpoch(epoch - 1, optimizer.LearningRate);
-            optimizer.LearningRate = Usable(rate) ? rate : throw BadRate(rate, $"The per-epoch schedule function, for epoch {epoch - 1} (counted from 0),");
+            optimizer.LearningRate = Optimizer.UsableRate(rate)
+                ? rate
+                : throw Optimizer.BadRate(rate, $"The per-epoch schedule function, for epoch {epoch - 1} (counted from 0),", nameof(rate));
         }
     }
 
@@ -85,7 +87,7 @@ public sealed class LearningRateScheduler : Callback
         IOptimizer optimizer = context.Model.Optimizer!;
         float rate = _schedule!.Rate(optimizer.Iterations);
         // The message is built for a bad rate only: this runs after every step, and a step allocates nothing.
-        optimizer.LearningRate = Usable(rate) ? rate : throw BadRate(rate, $"{_schedule.GetType().Name}, at step {optimizer.Iterations},");
+        optimizer.LearningRate = Optimizer.UsableRate(rate) ? rate : throw Optimizer.BadRate(rate, $"{_schedule.GetType().Name}, at step {optimizer.Iterations},", nameof(rate));
     }
 
     // A callback that sets the rate cannot train an optimizer that follows a schedule of its own: refused before the
@@ -98,13 +100,6 @@ public sealed class LearningRateScheduler : Callback
                 $"{callback} sets the learning rate, but {optimizer.Name} follows its own schedule ({schedule.GetType().Name}), which sets the rate of every step: use one of them.");
         }
     }
-
-    private static bool Usable(float rate) => float.IsFinite(rate) && rate >= 0;
-
-    // The optimizer's own check named only "learningRate": a schedule that overflows (ExponentialDecay with a large
-    // rate) failed mid-training without saying which schedule, or when.
-    private static ArgumentOutOfRangeException BadRate(float rate, string source) =>
-        new(nameof(rate), rate, $"{source} gave a learning rate of {Check.Format(rate)}; a rate must be non-negative and finite.");
 
     // Reads the learning rate only, between steps.
     /// <inheritdoc/>
