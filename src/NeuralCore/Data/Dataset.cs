@@ -178,14 +178,7 @@ public sealed class Dataset
                     $"Expected one weight per sample: {Count}. Received: weights.Length={weights.Length}.", nameof(weights));
             }
 
-            for (int i = 0; i < weights.Length; i++)
-            {
-                if (!(weights[i] >= 0 && float.IsFinite(weights[i])))
-                {
-                    throw new ArgumentException(
-                        $"Expected non-negative, finite weights. Received: weights[{i}]={weights[i]}.", nameof(weights));
-                }
-            }
+            Check.Weights(weights, nameof(weights), "Sample weight");
         }
 
         return new Dataset(_bytes, _divisor, _features, _labels, _targets, FeatureSize, TargetSize, weights);

@@ -34,10 +34,7 @@ public sealed class PRelu : Layer
     public PRelu(float initialAlpha = 0f, bool sharedAlpha = false, string? name = null)
         : base(name)
     {
-        if (!float.IsFinite(initialAlpha))
-        {
-            throw new ArgumentOutOfRangeException(nameof(initialAlpha), initialAlpha, "The initial slope must be finite.");
-        }
+        Check.Finite(initialAlpha, nameof(initialAlpha), "initial slope");
 
         InitialAlpha = initialAlpha;
         SharedAlpha = sharedAlpha;

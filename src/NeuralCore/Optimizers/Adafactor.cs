@@ -23,10 +23,6 @@ public sealed record AdafactorOptions(
     {
         Check.NonNegative(LearningRate, nameof(LearningRate));
         Check.InRange(Beta2Decay, float.NegativeInfinity, 0f, "(]", nameof(Beta2Decay));
-        if (!float.IsFinite(Beta2Decay))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Beta2Decay), Beta2Decay, $"{nameof(Beta2Decay)} must be finite and at most 0; got {Beta2Decay}.");
-        }
 
         Check.Positive(Epsilon1, nameof(Epsilon1));
         Check.NonNegative(Epsilon2, nameof(Epsilon2));

@@ -24,11 +24,8 @@ public sealed record FtrlOptions(float LearningRate = 1e-3f, float LearningRateP
     public void Validate()
     {
         Check.NonNegative(LearningRate, nameof(LearningRate));
-        if (!(LearningRatePower <= 0f) || float.IsInfinity(LearningRatePower))
-        {
-            throw new ArgumentOutOfRangeException(nameof(LearningRatePower), LearningRatePower,
-                "learning_rate_power must be finite and at most 0 (Keras's default -0.5; 0 keeps the rate fixed).");
-        }
+        Check.InRange(LearningRatePower, float.NegativeInfinity, 0f, "(]", nameof(LearningRatePower),
+            "learning_rate_power (Keras's default -0.5; 0 keeps the rate fixed)");
 
         Check.NonNegative(InitialAccumulatorValue, nameof(InitialAccumulatorValue));
         Check.NonNegative(L1RegularizationStrength, nameof(L1RegularizationStrength));

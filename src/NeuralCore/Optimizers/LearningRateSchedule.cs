@@ -326,10 +326,7 @@ public sealed class OneCycle : LearningRateSchedule
     public OneCycle(float maxLearningRate, long totalSteps, double pctStart = 0.3, double divFactor = 25, double finalDivFactor = 1e4)
     {
         Check.Positive(maxLearningRate, nameof(MaxLearningRate));
-        if (totalSteps < 2)
-        {
-            throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, $"Expected at least 2 steps. Received: totalSteps={totalSteps}.");
-        }
+        Check.AtLeast(totalSteps, 2, nameof(totalSteps), "a number of steps");
 
         Check.InRange(pctStart, 0f, 1f, "()", nameof(pctStart));
 

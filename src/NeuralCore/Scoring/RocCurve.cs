@@ -184,10 +184,7 @@ public sealed class RocCurve
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fpr"/> is outside [0, 1].</exception>
     public double TruePositiveRateAt(double fpr)
     {
-        if (!(fpr >= 0 && fpr <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(fpr), fpr, "Expected a false positive rate in [0, 1].");
-        }
+        Check.InRange(fpr, 0.0, 1.0, "[]", nameof(fpr), "a false positive rate");
 
         // The last point at or left of fpr, then a straight line to the next one.
         int hi = _fpr.Length - 1;

@@ -95,9 +95,9 @@ public sealed partial class ModelCheckpoint : Callback
             names.Add(name);
         }
 
-        if (initialValueThreshold is { } threshold && double.IsNaN(threshold))
+        if (initialValueThreshold is { } threshold)
         {
-            throw new ArgumentOutOfRangeException(nameof(initialValueThreshold), threshold, "Expected a number, or null for no threshold.");
+            Check.Number(threshold, nameof(initialValueThreshold), "a number, or null for no threshold");
         }
 
         _template = path;
