@@ -46,6 +46,32 @@ public sealed partial class MnistMlpProcessTests : IDisposable
         return Process.Start(info)!;
     }
 
+    // The trainer with its standard error collected into errors as it comes (the output is left to the caller).
+    private static Process StartCollectingErrors(System.Text.StringBuilder errors, params string[] args)
+    {
+        Process trainer = Start(args);
+        trainer.ErrorDataReceived += (_, e) =>
+        {
+            lock (errors)
+            {
+                errors.AppendLine(e.Data);
+            }
+        };
+        trainer.BeginErrorReadLine();
+        return trainer;
+    }
+
+    // Reads the trainer's output up to its first epoch's line, which the trainer prints as that epoch starts.
+    private static void WaitForFirstEpoch(Process trainer)
+    {
+        string? line;
+        while ((line = trainer.StandardOutput.ReadLine()) is not null && !line.StartsWith("Epoch 1/", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.NotNull(line);
+    }
+
     [Theory]
     [InlineData("TERM", 143)]
     [InlineData("HUP", 129)]
@@ -60,24 +86,11 @@ public sealed partial class MnistMlpProcessTests : IDisposable
         // Under nohup, SIGHUP is ignored, and every child (build nodes, the test host, the trainer) inherits it ignored:
         // the trainer then rightly keeps training through a hang-up, which is what nohup asks for, and that is checked.
         bool ignored = signal == "HUP" && IgnoredByThisProcess(signalNumber: 1);
-        using Process trainer = Start("--hidden", "16", "--epochs", "50", "--batch-size", "256", "--out", _out, "--threads", "1");
         var errors = new System.Text.StringBuilder();
-        trainer.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        trainer.BeginErrorReadLine();
+        using Process trainer = StartCollectingErrors(errors, "--hidden", "16", "--epochs", "50", "--batch-size", "256", "--out", _out, "--threads", "1");
 
         // Wait for the first epoch's line, then signal.
-        string? line;
-        while ((line = trainer.StandardOutput.ReadLine()) is not null && !line.StartsWith("Epoch 1/", StringComparison.Ordinal))
-        {
-        }
-
-        Assert.NotNull(line);
+        WaitForFirstEpoch(trainer);
         using (Process kill = Process.Start("kill", ["-" + signal, trainer.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             kill.WaitForExit();
@@ -113,22 +126,9 @@ public sealed partial class MnistMlpProcessTests : IDisposable
         }
 
         // Hidden 1024: a 10 MB checkpoint takes milliseconds to write, so signals a millisecond apart arrive while it is written.
-        using Process trainer = Start("--hidden", "1024", "--epochs", "50", "--batch-size", "128", "--out", _out, "--threads", "1");
         var errors = new System.Text.StringBuilder();
-        trainer.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        trainer.BeginErrorReadLine();
-        string? line;
-        while ((line = trainer.StandardOutput.ReadLine()) is not null && !line.StartsWith("Epoch 1/", StringComparison.Ordinal))
-        {
-        }
-
-        Assert.NotNull(line);
+        using Process trainer = StartCollectingErrors(errors, "--hidden", "1024", "--epochs", "50", "--batch-size", "128", "--out", _out, "--threads", "1");
+        WaitForFirstEpoch(trainer);
         Task<string> rest = trainer.StandardOutput.ReadToEndAsync();
         int sent = 0;
         while (!trainer.HasExited && sent < 400)
