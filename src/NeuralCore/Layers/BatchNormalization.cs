@@ -64,7 +64,7 @@ public sealed class BatchNormalization : Layer
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range, or <paramref name="size"/> is more features than one array of state holds.</exception>
     /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public BatchNormalization(int size, float momentum = 0.99f, float epsilon = 1e-3f, string? name = null)
-        : this(momentum, epsilon, name) => Build(size, 0);
+        : this(momentum, epsilon, name) => BuildFromSize(size, 0);
 
     /// <summary>The running statistics' decay per training step.</summary>
     public float Momentum { get; }

@@ -29,7 +29,7 @@ public sealed class Dropout : NoiseLayer
     /// <param name="name">The layer's name, or null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="rate"/> is outside [0, 1) or NaN.</exception>
     public Dropout(int size, float rate, ulong seed, string? name = null)
-        : this(rate, name) => Build(size, seed);
+        : this(rate, name) => BuildFromSize(size, seed);
 
     /// <summary>The fraction of elements dropped in training.</summary>
     public float Rate { get; }

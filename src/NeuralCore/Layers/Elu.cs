@@ -28,7 +28,7 @@ public sealed class Elu : Layer
     /// <param name="name">The layer's name, or null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is negative, infinite or NaN.</exception>
     public Elu(int size, float alpha = 1f, string? name = null)
-        : this(alpha, name) => Build(size, 0);
+        : this(alpha, name) => BuildFromSize(size, 0);
 
     /// <summary>α: negative inputs map into (-α, 0].</summary>
     public float Alpha { get; }

@@ -22,7 +22,7 @@ public sealed class Gelu : Layer
     /// <param name="approximate">Use the tanh approximation.</param>
     /// <param name="name">The layer's name, or null.</param>
     public Gelu(int size, bool approximate = false, string? name = null)
-        : this(approximate, name) => Build(size, 0);
+        : this(approximate, name) => BuildFromSize(size, 0);
 
     /// <summary>Whether the tanh approximation is used.</summary>
     public bool Approximate { get; }

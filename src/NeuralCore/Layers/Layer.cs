@@ -18,6 +18,9 @@ public abstract class Layer : ILayer
     private OwnStorage? _ownParameters;
     private OwnStorage? _ownGradients;
 
+    // The parameter a refusal of the input size names: a constructor that builds the layer calls it size.
+    private string _sizeName = "inputSize";
+
     /// <summary>Creates a layer with an optional name (the model assigns a Keras-style one when null).</summary>
     /// <param name="name">The layer's name, or null.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> cannot be stored in a model file (<see cref="Names.Check"/>).</exception>
@@ -213,12 +216,29 @@ public abstract class Layer : ILayer
     public void Build(int inputSize, ulong seed) => Build(inputSize, seed, null);
 
     /// <summary>
+    /// <see cref="Build(int, ulong)"/> from a constructor that takes the input size as <paramref name="size"/>: a refusal
+    /// names <c>size</c>, the parameter its caller wrote, not Build's <c>inputSize</c>.
+    /// </summary>
+    private protected void BuildFromSize(int size, ulong seed)
+    {
+        _sizeName = nameof(size);
+        try
+        {
+            Build(size, seed, null);
+        }
+        finally
+        {
+            _sizeName = "inputSize";
+        }
+    }
+
+    /// <summary>
     /// <see cref="Build(int, ulong)"/> for a model, which first checks <paramref name="admit"/> with the layer's parameter
     /// count, after its shapes are known and before its parameters are allocated (the check throws to refuse).
     /// </summary>
     internal void Build(int inputSize, ulong seed, Action<Layer>? admit)
     {
-        Check.Positive(inputSize, nameof(inputSize), "input size");
+        Check.Positive(inputSize, _sizeName, "input size");
 
         if (IsBuilt)
         {
@@ -357,7 +377,7 @@ public abstract class Layer : ILayer
         long longest = (long)inputSize * longestPerFeature;
         if (longest > Array.MaxLength)
         {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, string.Create(CultureInfo.InvariantCulture,
+            throw new ArgumentOutOfRangeException(_sizeName, inputSize, string.Create(CultureInfo.InvariantCulture,
                 $"{layer} needs an array of {longest:N0} values, more than one array holds ({Array.MaxLength:N0}): give it fewer features."));
         }
 

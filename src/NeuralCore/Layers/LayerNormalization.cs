@@ -56,7 +56,7 @@ public sealed class LayerNormalization : Layer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive or more features than one array of state holds, or <paramref name="epsilon"/> is not positive and finite.</exception>
     /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public LayerNormalization(int size, float epsilon = 1e-3f, bool center = true, bool scale = true, string? name = null)
-        : this(epsilon, center, scale, name) => Build(size, 0);
+        : this(epsilon, center, scale, name) => BuildFromSize(size, 0);
 
     /// <summary>ε, added to the variance.</summary>
     public float Epsilon { get; }

@@ -29,7 +29,7 @@ public sealed class LeakyRelu : Layer
     /// <param name="name">The layer's name, or null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="negativeSlope"/> is negative, infinite or NaN.</exception>
     public LeakyRelu(int size, float negativeSlope = 0.3f, string? name = null)
-        : this(negativeSlope, name) => Build(size, 0);
+        : this(negativeSlope, name) => BuildFromSize(size, 0);
 
     /// <summary>The slope below zero.</summary>
     public float NegativeSlope { get; }

@@ -205,7 +205,7 @@ public sealed class GaussianNoise : NoiseLayer
     /// <param name="name">The layer's name, or null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="stddev"/> is outside [0, 1] or NaN.</exception>
     public GaussianNoise(int size, float stddev, ulong seed, string? name = null)
-        : this(stddev, name) => Build(size, seed);
+        : this(stddev, name) => BuildFromSize(size, seed);
 
     /// <summary>The noise's standard deviation in training.</summary>
     public float Stddev { get; }
@@ -279,7 +279,7 @@ public sealed class GaussianDropout : NoiseLayer
     /// <param name="name">The layer's name, or null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="rate"/> is outside [0, 1) or NaN.</exception>
     public GaussianDropout(int size, float rate, ulong seed, string? name = null)
-        : this(rate, name) => Build(size, seed);
+        : this(rate, name) => BuildFromSize(size, seed);
 
     /// <summary>The drop probability the multiplicative noise stands for.</summary>
     public float Rate { get; }
@@ -342,7 +342,7 @@ public sealed class AlphaDropout : NoiseLayer
     /// <param name="name">The layer's name, or null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive, or <paramref name="rate"/> is outside [0, 1) or NaN.</exception>
     public AlphaDropout(int size, float rate, ulong seed, string? name = null)
-        : this(rate, name) => Build(size, seed);
+        : this(rate, name) => BuildFromSize(size, seed);
 
     /// <summary>The fraction of elements dropped in training.</summary>
     public float Rate { get; }

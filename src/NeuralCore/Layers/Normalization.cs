@@ -72,7 +72,7 @@ public sealed class Normalization : Layer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive or more features than one array of state holds.</exception>
     /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public Normalization(int size, bool invert = false, string? name = null)
-        : this(invert, name) => Build(size, 0);
+        : this(invert, name) => BuildFromSize(size, 0);
 
     /// <summary>Whether the layer undoes a normalization (<c>mean + input·std</c>) instead of applying one.</summary>
     public bool Invert { get; }

@@ -48,7 +48,7 @@ public sealed class PRelu : Layer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive or more features than one array of state holds, or <paramref name="initialAlpha"/> is infinite or NaN.</exception>
     /// <exception cref="InsufficientMemoryException">The layer's state over <paramref name="size"/> features is more than the memory this process may use.</exception>
     public PRelu(int size, float initialAlpha = 0f, bool sharedAlpha = false, string? name = null)
-        : this(initialAlpha, sharedAlpha, name) => Build(size, 0);
+        : this(initialAlpha, sharedAlpha, name) => BuildFromSize(size, 0);
 
     /// <summary>The slopes' starting value.</summary>
     public float InitialAlpha { get; }

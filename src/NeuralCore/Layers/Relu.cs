@@ -30,7 +30,7 @@ public sealed class Relu : Layer
     /// <param name="size">Features per sample; positive.</param>
     /// <param name="name">The layer's name, or null.</param>
     public Relu(int size, string? name = null)
-        : base(name) => Build(size, 0);
+        : base(name) => BuildFromSize(size, 0);
 
     /// <summary>The cap of the output, Keras's <c>max_value</c>; null (the default) for none.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative or NaN, or below <see cref="Threshold"/>.</exception>

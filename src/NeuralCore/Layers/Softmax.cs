@@ -23,7 +23,7 @@ public sealed class Softmax : Layer
     /// <param name="size">Classes per sample; positive.</param>
     /// <param name="name">The layer's name, or null.</param>
     public Softmax(int size, string? name = null)
-        : base(name) => Build(size, 0);
+        : base(name) => BuildFromSize(size, 0);
 
     /// <inheritdoc/>
     public override string DefaultName => "softmax";

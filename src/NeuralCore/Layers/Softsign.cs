@@ -21,7 +21,7 @@ public sealed class Softsign : Layer
     /// <param name="size">Features per sample; positive.</param>
     /// <param name="name">The layer's name, or null.</param>
     public Softsign(int size, string? name = null)
-        : base(name) => Build(size, 0);
+        : base(name) => BuildFromSize(size, 0);
 
     /// <inheritdoc/>
     public override string DefaultName => "softsign";

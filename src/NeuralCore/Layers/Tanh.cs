@@ -18,7 +18,7 @@ public sealed class Tanh : Layer
     /// <param name="size">Features per sample; positive.</param>
     /// <param name="name">The layer's name, or null.</param>
     public Tanh(int size, string? name = null)
-        : base(name) => Build(size, 0);
+        : base(name) => BuildFromSize(size, 0);
 
     /// <inheritdoc/>
     public override string DefaultName => "tanh";

@@ -43,6 +43,8 @@ public class LayerContractTests
         Assert.Contains($"({name}) over 2,147,483,647 features needs an array of", e.Message, StringComparison.Ordinal);
         Assert.Contains("more than one array holds", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Sequential(int.MaxValue).Add(FeatureStateLayer(name, 0)));
+        // Built by a constructor, the refusal names its size, not Build's inputSize (PublicApiMisuseTests).
+        Assert.Equal("size", e.ParamName);
 
         // 100 million features fit an array; their state (4-48 bytes each) does not fit a 100 MB figure.
         Check.AvailableMemoryOverride.Value = 100L << 20;
@@ -149,6 +151,17 @@ public class LayerContractTests
         layer.Forward(input, expected, Batch, training: false);
         rebuilt.Forward(input, actual, Batch, training: false);
         Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void A_size_given_to_a_constructor_is_refused_under_that_name_and_one_given_to_build_under_its_own()
+    {
+        // The constructors build the layer; their refusal had named Build's inputSize, which their callers never wrote.
+        Assert.Equal("size", Assert.Throws<ArgumentOutOfRangeException>(() => new Relu(0)).ParamName);
+        Assert.Equal("size", Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout(-1, 0.5f, seed: 1)).ParamName);
+        Assert.StartsWith("Expected a positive input size. Received: size=-2.",
+            Assert.Throws<ArgumentOutOfRangeException>(() => new Sigmoid(-2)).Message, StringComparison.Ordinal);
+        Assert.Equal("inputSize", Assert.Throws<ArgumentOutOfRangeException>(() => new Relu().Build(0, seed: 1)).ParamName);
     }
     [Fact]
     public void A_subclass_reporting_a_negative_size_is_refused_by_name()
