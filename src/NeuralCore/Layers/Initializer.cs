@@ -177,7 +177,7 @@ public sealed class Initializer
         if (maxValue < minValue || !float.IsFinite(maxValue - minValue))
         {
             throw new ArgumentOutOfRangeException(nameof(maxValue), maxValue,
-                string.Create(CultureInfo.InvariantCulture, $"The upper bound must be at least the lower bound {minValue}, within float's range of it."));
+                string.Create(CultureInfo.InvariantCulture, $"Expected maxValue at least minValue and within float's range of it. Received: minValue={minValue}, maxValue={maxValue}."));
         }
 
         return new Initializer(InitializerKind.RandomUniform, minValue: minValue, maxValue: maxValue);

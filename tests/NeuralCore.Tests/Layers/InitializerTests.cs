@@ -281,6 +281,9 @@ public sealed class InitializerTests : IDisposable
         Assert.Equal("distribution", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.VarianceScaling(1f, FanMode.FanIn, (InitializerDistribution)9)).ParamName);
         Assert.Equal("maxValue", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.RandomUniform(1f, 0f)).ParamName);
         Assert.Equal("maxValue", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.RandomUniform(-3e38f, 3e38f)).ParamName);
+        // The bounds are a pair: the message names both, so a minValue too large is found by its name.
+        Assert.StartsWith("Expected maxValue at least minValue and within float's range of it. Received: minValue=3.4028235E+38, maxValue=0.5.",
+            Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.RandomUniform(float.MaxValue, 0.5f)).Message, StringComparison.Ordinal);
         Assert.Equal("minValue", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.RandomUniform(float.NaN)).ParamName);
         Assert.Equal("stdDev", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.RandomNormal(0f, -0.1f)).ParamName);
         Assert.Equal("mean", Assert.Throws<ArgumentOutOfRangeException>(() => Initializer.TruncatedNormal(float.NaN)).ParamName);
