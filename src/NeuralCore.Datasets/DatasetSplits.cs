@@ -186,9 +186,20 @@ public static class DatasetSplits
     /// <param name="shuffle">Whether folds are drawn at random (seeded).</param>
     /// <param name="seed">The seed of the draws.</param>
     /// <returns>For each item, its fold in <c>[0, folds)</c>.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="folds"/> is below 2 or above <paramref name="count"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="count"/> is negative or more than one array holds, or <paramref name="folds"/> is below 2 or above it.
+    /// </exception>
     public static int[] PlainFoldAssignment(int count, int folds, bool shuffle = false, ulong seed = 0)
     {
+        // Checked before the folds, whose message would otherwise blame folds for a negative count, and before
+        // allocating, where a count past one array threw OutOfMemoryException.
+        Check.NonNegative(count, nameof(count), "number of items");
+        if (count > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, string.Create(CultureInfo.InvariantCulture,
+                $"Expected at most {Array.MaxLength:N0} items, as many as one array holds. Received: count={count}."));
+        }
+
         CheckFolds(count, folds);
         int[] fold = new int[count];
         int[]? order = shuffle ? Permutation.Create(count, seed) : null;

@@ -169,6 +169,12 @@ public class DatasetSplitsTests
         Assert.Equal([0, 0, 0, 1, 0, 1, 0, 1, 2, 1, 2, 2, 2, 3, 3, 3, 3, 1, 2], DatasetSplits.StratifiedFoldAssignment(KFoldLabels, 4));
         Assert.Equal(DatasetSplits.FoldAssignment(labelled, 4, shuffle: true, stratify: true, seed: 5), DatasetSplits.StratifiedFoldAssignment(KFoldLabels, 4, shuffle: true, seed: 5));
         Assert.Throws<ArgumentOutOfRangeException>(() => DatasetSplits.PlainFoldAssignment(3, 4));
+
+        // A negative count was blamed on folds, and one past an array threw OutOfMemoryException (PublicApiMisuseTests).
+        Assert.Equal("count", Assert.Throws<ArgumentOutOfRangeException>(() => DatasetSplits.PlainFoldAssignment(-1, 2)).ParamName);
+        var huge = Assert.Throws<ArgumentOutOfRangeException>(() => DatasetSplits.PlainFoldAssignment(int.MaxValue, 2));
+        Assert.Equal("count", huge.ParamName);
+        Assert.Contains("as many as one array holds", huge.Message, StringComparison.Ordinal);
     }
 
     [Theory]
