@@ -130,8 +130,12 @@ public static class GradientChecker
     /// <param name="floor">The error denominator's floor; positive.</param>
     /// <returns>The largest error, reported as the input error.</returns>
     public static GradientCheckResult CheckLoss(ILoss loss, ReadOnlySpan<float> output, ReadOnlySpan<int> labels,
-        int batch, int classes, float step = 1e-2f, double floor = 1e-3) =>
-        CheckLoss(loss, output, LossTargets.FromLabels(labels), batch, classes, step, floor);
+        int batch, int classes, float step = 1e-2f, double floor = 1e-3)
+    {
+        // Checked here: the overload below names its own outputs, which this caller never wrote.
+        Check.Positive(classes, nameof(classes), "number of classes");
+        return CheckLoss(loss, output, LossTargets.FromLabels(labels), batch, classes, step, floor);
+    }
 
     /// <summary>
     /// Checks a loss's gradient with respect to the model output against its reduced value (<c>Σ w·l / batch</c>, or

@@ -155,6 +155,8 @@ public static class Metrics
     public static (int Correct, int Judged) CountCorrect(ReadOnlySpan<float> output, LossTargets targets, int batch, int outputs,
         AccuracyKind kind, float threshold)
     {
+        // Named here: CheckSizes calls it classes, which this overload's caller never wrote.
+        Check.Positive(outputs, nameof(outputs), "number of outputs");
         CheckSizes(output, batch, outputs);
         if (kind is not (AccuracyKind.Categorical or AccuracyKind.Binary))
         {

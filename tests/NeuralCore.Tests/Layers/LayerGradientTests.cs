@@ -375,6 +375,8 @@ public class LayerGradientTests
         var loss = new NeuralCore.Losses.SoftmaxCrossEntropy();
         Assert.Equal("output", Assert.Throws<ArgumentException>(() => GradientChecker.CheckLoss(loss, Seeded.Uniform(12, 2), [0, 1], 2, 5)).ParamName);
         Assert.Equal("targets", Assert.Throws<ArgumentException>(() => GradientChecker.CheckLoss(loss, Seeded.Uniform(10, 2), [0, 1, 2], 2, 5)).ParamName);
+        // The labels overload had its classes refused as outputs, a name its caller never wrote.
+        Assert.Equal("classes", Assert.Throws<ArgumentOutOfRangeException>(() => GradientChecker.CheckLoss(loss, Seeded.Uniform(10, 2), [0, 1], 2, 0)).ParamName);
 
         var model = new NeuralCore.Models.Sequential(3, seed: 1).Add(new Dense(4));
         model.Compile(loss, new NeuralCore.Optimizers.Sgd(), 4);

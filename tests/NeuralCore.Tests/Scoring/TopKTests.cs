@@ -58,6 +58,9 @@ public class TopKTests
         Assert.Equal((0, 1), Metrics.CountCorrect([0.7f], LossTargets.FromLabels([2]), 1, 1, AccuracyKind.Binary, 0.5f));
         Assert.Equal("kind", Assert.Throws<ArgumentOutOfRangeException>(() =>
             Metrics.CountCorrect([0.7f], LossTargets.FromLabels([1]), 1, 1, (AccuracyKind)99, 0.5f)).ParamName);
+        // Outputs had been refused as classes, a name this overload's caller never wrote.
+        Assert.Equal("outputs", Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Metrics.CountCorrect([0.7f], LossTargets.FromLabels([1]), 1, 0, AccuracyKind.Binary, 0.5f)).ParamName);
         Assert.Equal("threshold", Assert.Throws<ArgumentOutOfRangeException>(() =>
             Metrics.CountCorrect([0.7f], LossTargets.FromLabels([1]), 1, 1, AccuracyKind.Binary, float.NaN)).ParamName);
     }
