@@ -203,6 +203,13 @@ public sealed class TableEncoder
 
         if (label is not null)
         {
+            // Checked here: the table's own lookup names its parameter, name, which the caller never wrote.
+            if (!table.HasColumn(label))
+            {
+                throw new ArgumentException(
+                    $"The table has no label column {TextTable.Quote(label)}; its columns are {TextTable.Listed(table.ColumnNames)}.", nameof(label));
+            }
+
             int labelIndex = table.IndexOf(label);
             if (options.Ignore.Contains(label))
             {

@@ -134,7 +134,10 @@ public class TableEncoderTests
             Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { Ignore = ["b"] })).Message);
         Assert.Contains("No feature column is left",
             Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { Ignore = ["a"] })).Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "nope"));
+        // A label the table lacks had been refused under the table lookup's own parameter, name.
+        var absent = Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "nope"));
+        Assert.Equal("label", absent.ParamName);
+        Assert.StartsWith("The table has no label column 'nope'; its columns are 'a', 'b'.", absent.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => TableEncoder.Fit(Table("a,b\n")));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TableEncoderOptions { MaxCategories = 0 });
         Assert.Throws<ArgumentException>(() => TableEncoder.Fit(table, "b", new TableEncoderOptions { MissingMarkers = ["", null!] }));
