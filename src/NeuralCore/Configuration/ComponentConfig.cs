@@ -85,12 +85,14 @@ public sealed class ComponentConfig
     /// <summary>Whether <paramref name="key"/> is set.</summary>
     /// <param name="key">The key.</param>
     /// <returns>True when set.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     public bool Contains(string key) => Find(key) >= 0;
 
     /// <summary>The boolean under <paramref name="key"/>, or <paramref name="fallback"/> when it is not set.</summary>
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing (a setting added in a later version).</param>
     /// <returns>The value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidDataException">The key holds another type.</exception>
     public bool GetBoolean(string key, bool? fallback = null) => Get(key, fallback);
 
@@ -98,6 +100,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public int GetInt32(string key, int? fallback = null) => Get(key, fallback);
 
@@ -105,6 +108,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public long GetInt64(string key, long? fallback = null) => Get(key, fallback);
 
@@ -112,6 +116,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public float GetSingle(string key, float? fallback = null) => Get(key, fallback);
 
@@ -119,6 +124,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public double GetDouble(string key, double? fallback = null) => Get(key, fallback);
 
@@ -126,6 +132,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public string GetString(string key, string? fallback = null)
     {
@@ -141,6 +148,7 @@ public sealed class ComponentConfig
     /// <summary>The float array under <paramref name="key"/> (a copy).</summary>
     /// <param name="key">The key.</param>
     /// <returns>The values.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
     /// <exception cref="InvalidDataException">The key is missing, or holds another type.</exception>
     public float[] GetSingles(string key)
     {
@@ -196,6 +204,8 @@ public sealed class ComponentConfig
 
     private int Find(string key)
     {
+        // Every lookup passes here; a null key had been reported as missing from the config, an InvalidDataException.
+        ArgumentNullException.ThrowIfNull(key);
         for (int i = 0; i < _entries.Count; i++)
         {
             if (string.Equals(_entries[i].Key, key, StringComparison.Ordinal))
