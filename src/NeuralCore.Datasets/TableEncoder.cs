@@ -477,7 +477,7 @@ public sealed class TableEncoder
     /// <summary>Reads an encoder written by <see cref="Save"/>; it encodes bit for bit as the saved one.</summary>
     /// <param name="path">The file.</param>
     /// <returns>The encoder.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">
     /// The file is larger than <see cref="MaxFileBytes"/>, not JSON, not a NeuralCore table encoder, of a later format
@@ -486,7 +486,7 @@ public sealed class TableEncoder
     /// </exception>
     public static TableEncoder Load(string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
         InputFile.RequireRegular(path, "table encoder file");
         string name = Path.GetFileName(path);
         using FileStream file = File.OpenRead(path);

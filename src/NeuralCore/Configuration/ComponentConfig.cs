@@ -85,14 +85,14 @@ public sealed class ComponentConfig
     /// <summary>Whether <paramref name="key"/> is set.</summary>
     /// <param name="key">The key.</param>
     /// <returns>True when set.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     public bool Contains(string key) => Find(key) >= 0;
 
     /// <summary>The boolean under <paramref name="key"/>, or <paramref name="fallback"/> when it is not set.</summary>
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing (a setting added in a later version).</param>
     /// <returns>The value.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     /// <exception cref="InvalidDataException">The key holds another type.</exception>
     public bool GetBoolean(string key, bool? fallback = null) => Get(key, fallback);
 
@@ -100,7 +100,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public int GetInt32(string key, int? fallback = null) => Get(key, fallback);
 
@@ -108,7 +108,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public long GetInt64(string key, long? fallback = null) => Get(key, fallback);
 
@@ -116,7 +116,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public float GetSingle(string key, float? fallback = null) => Get(key, fallback);
 
@@ -124,7 +124,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public double GetDouble(string key, double? fallback = null) => Get(key, fallback);
 
@@ -132,7 +132,7 @@ public sealed class ComponentConfig
     /// <param name="key">The key.</param>
     /// <param name="fallback">The value when the key is missing, or null to require it.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     /// <exception cref="InvalidDataException">The key is missing without a fallback, or holds another type.</exception>
     public string GetString(string key, string? fallback = null)
     {
@@ -148,7 +148,7 @@ public sealed class ComponentConfig
     /// <summary>The float array under <paramref name="key"/> (a copy).</summary>
     /// <param name="key">The key.</param>
     /// <returns>The values.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="key"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
     /// <exception cref="InvalidDataException">The key is missing, or holds another type.</exception>
     public float[] GetSingles(string key)
     {
@@ -204,8 +204,9 @@ public sealed class ComponentConfig
 
     private int Find(string key)
     {
-        // Every lookup passes here; a null key had been reported as missing from the config, an InvalidDataException.
-        ArgumentNullException.ThrowIfNull(key);
+        // Every lookup passes here. A null or empty key, which Set refuses, had been reported as missing from the
+        // config, an InvalidDataException.
+        ArgumentException.ThrowIfNullOrEmpty(key);
         for (int i = 0; i < _entries.Count; i++)
         {
             if (string.Equals(_entries[i].Key, key, StringComparison.Ordinal))
