@@ -531,6 +531,7 @@ internal sealed class PublicApiFuzzer : IDisposable
         [typeof(TextTable)] = _ => new TextTable(["a", "b"], [["1", "x"], ["2", "y"]]),
         [typeof(TableEncoder)] = _ => TableEncoder.Fit(new TextTable(["a", "b"], [["1", "x"], ["2", "y"]]), "b"),
         [typeof(Standardizer)] = _ => Standardizer.Fit([0.25f, 0.5f, 0.75f, 1f], 2),
+        [typeof(MinMaxScaler)] = _ => MinMaxScaler.Fit([0.25f, 0.5f, 0.75f, 1f], 2),
         [typeof(RocCurve)] = _ => RocCurve.Compute([0.25f, 0.75f], [false, true]),
         [typeof(Stream)] = _ => new MemoryStream([1, 2, 3, 4]),
         [typeof(TextReader)] = _ => new StringReader("a,b\n1,2\n"),
