@@ -78,9 +78,12 @@ public sealed class OnnxGraphBuilder
     /// <param name="values">The values, row-major; as many as the shape holds.</param>
     /// <param name="dims">The shape; empty for a scalar.</param>
     /// <returns>The initializer's name.</returns>
-    /// <exception cref="ArgumentException">The values do not fill the shape, or a dimension is negative.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="dims"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="hint"/> is null or empty, the values do not fill the shape, or a dimension is negative.</exception>
     public string AddInitializer(string hint, ReadOnlySpan<float> values, params long[] dims)
     {
+        // Before the dimensions' message, which prints it: a null hint reached protobuf, whose exception named 'name'.
+        ArgumentException.ThrowIfNullOrEmpty(hint);
         ArgumentNullException.ThrowIfNull(dims);
         long count = 1;
         foreach (long d in dims)

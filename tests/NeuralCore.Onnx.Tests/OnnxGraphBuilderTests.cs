@@ -30,6 +30,16 @@ public class OnnxGraphBuilderTests
     }
 
     [Fact]
+    public void AddInitializer_names_a_null_or_empty_hint()
+    {
+        // Found by the public-API fuzzer: a null hint came back as "Value cannot be null. (Parameter 'name')".
+        var builder = new OnnxGraphBuilder(new GraphProto());
+        Assert.Equal("hint", Assert.Throws<ArgumentNullException>(() => builder.AddInitializer(null!, [1f], 1)).ParamName);
+        Assert.Equal("hint", Assert.Throws<ArgumentException>(() => builder.AddScalar("", 1f)).ParamName);
+        Assert.Equal("w", builder.AddInitializer("w", [1f, 2f], 2));
+    }
+
+    [Fact]
     public void AddNode_names_a_null_input_and_its_index()
     {
         // A null input name came back from protobuf as "Sequence contained null element (Parameter 'values')".

@@ -48,6 +48,8 @@ internal sealed class PublicApiFuzzer : IDisposable
         "NeuralCore.Configuration.ComponentRegistry.RegisterLayer",
         "NeuralCore.Configuration.ComponentRegistry.RegisterLoss",
         "NeuralCore.Configuration.ComponentRegistry.RegisterOptimizer",
+        "NeuralCore.Onnx.OnnxExport.Register",
+        "NeuralCore.Onnx.OnnxImport.Register",
     ];
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
@@ -532,6 +534,8 @@ internal sealed class PublicApiFuzzer : IDisposable
         [typeof(TableEncoder)] = _ => TableEncoder.Fit(new TextTable(["a", "b"], [["1", "x"], ["2", "y"]]), "b"),
         [typeof(Standardizer)] = _ => Standardizer.Fit([0.25f, 0.5f, 0.75f, 1f], 2),
         [typeof(MinMaxScaler)] = _ => MinMaxScaler.Fit([0.25f, 0.5f, 0.75f, 1f], 2),
+        // Exporters receive one from OnnxExport; its constructor, over the protobuf graph, is internal to the ONNX package.
+        [typeof(NeuralCore.Onnx.OnnxGraphBuilder)] = _ => NewOnnxGraphBuilder(),
         [typeof(RocCurve)] = _ => RocCurve.Compute([0.25f, 0.75f], [false, true]),
         [typeof(Stream)] = _ => new MemoryStream([1, 2, 3, 4]),
         [typeof(TextReader)] = _ => new StringReader("a,b\n1,2\n"),
@@ -706,5 +710,12 @@ internal sealed class PublicApiFuzzer : IDisposable
         }
 
         return text.ToString();
+    }
+
+    private static NeuralCore.Onnx.OnnxGraphBuilder NewOnnxGraphBuilder()
+    {
+        ConstructorInfo constructor = typeof(NeuralCore.Onnx.OnnxGraphBuilder).GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic).Single();
+        object graph = Activator.CreateInstance(constructor.GetParameters()[0].ParameterType)!;
+        return (NeuralCore.Onnx.OnnxGraphBuilder)constructor.Invoke([graph]);
     }
 }
