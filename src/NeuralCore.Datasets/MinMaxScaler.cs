@@ -75,21 +75,8 @@ public sealed class MinMaxScaler
     /// <exception cref="ArgumentException">The data is empty, not a whole number of rows, or holds a value that is not finite (its row and column are named).</exception>
     public static MinMaxScaler Fit(ReadOnlySpan<float> data, int columns, double rangeMin = 0, double rangeMax = 1)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        ColumnScaling.CheckTrainingData(data, columns, nameof(data));
         CheckRange(rangeMin, rangeMax);
-        if (data.IsEmpty || data.Length % columns != 0)
-        {
-            throw new ArgumentException(
-                $"Expected at least one row of {columns} values and a whole number of rows. Received: {data.Length} values.", nameof(data));
-        }
-
-        int bad = data.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
-        if (bad >= 0)
-        {
-            throw new ArgumentException(
-                $"Expected finite values. Received: row {bad / columns}, column {bad % columns} = {data[bad].ToString("R", CultureInfo.InvariantCulture)}.", nameof(data));
-        }
-
         double[] low = new double[columns], high = new double[columns];
         for (int c = 0; c < columns; c++)
         {
@@ -165,7 +152,7 @@ public sealed class MinMaxScaler
         // Checked before anything is written, so that a refused call leaves the data whole.
         for (int i = 0; i < data.Length; i++)
         {
-            CheckResult(data[i], Scaled(data[i], i % Columns), i, "scaled", nameof(data));
+            CheckResult(data[i], Scaled(data[i], i % Columns), i, "scaled");
         }
 
         for (int i = 0; i < data.Length; i++)
@@ -185,7 +172,7 @@ public sealed class MinMaxScaler
         CheckRows(data);
         for (int i = 0; i < data.Length; i++)
         {
-            CheckResult(data[i], Unscaled(data[i], i % Columns), i, "restored", nameof(data));
+            CheckResult(data[i], Unscaled(data[i], i % Columns), i, "restored");
         }
 
         for (int i = 0; i < data.Length; i++)
@@ -208,27 +195,13 @@ public sealed class MinMaxScaler
         }
     }
 
-    private void CheckResult(float x, float result, int i, string what, string paramName)
+    private void CheckResult(float x, float result, int i, string what)
     {
-        if (!float.IsFinite(result))
-        {
-            int c = i % Columns;
-            string problem = float.IsFinite(x)
-                ? $"{what} it is {result.ToString(CultureInfo.InvariantCulture)}, beyond float32's range (scale {Format(_scales[c])}, min {Format(_mins[c])})"
-                : "a value must be finite (a missing value in the data? fill or drop it first)";
-            throw new ArgumentException(
-                $"Row {i / Columns}, column {c} = {x.ToString("R", CultureInfo.InvariantCulture)}: {problem}. The data was left as it was.", paramName);
-        }
+        int c = i % Columns;
+        ColumnScaling.CheckResult(x, result, i, Columns, what, ("scale", _scales[c]), ("min", _mins[c]), "data");
     }
 
-    private void CheckRows(ReadOnlySpan<float> data)
-    {
-        if (data.Length % Columns != 0)
-        {
-            throw new ArgumentException(
-                $"Expected rows of the {Columns} columns the scaler was fitted on. Received: {data.Length} values.", nameof(data));
-        }
-    }
+    private void CheckRows(ReadOnlySpan<float> data) => ColumnScaling.CheckWholeRows(data.Length, Columns, "scaler", nameof(data));
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -46,19 +46,7 @@ public sealed class Standardizer
     /// <exception cref="ArgumentException">The data is empty, not a whole number of rows, or holds a value that is not finite.</exception>
     public static Standardizer Fit(ReadOnlySpan<float> data, int columns)
     {
-        Check.Positive(columns, nameof(columns), "number of columns");
-        if (data.IsEmpty || data.Length % columns != 0)
-        {
-            throw new ArgumentException(
-                $"Expected at least one row of {columns} values and a whole number of rows. Received: {data.Length} values.", nameof(data));
-        }
-
-        int bad = data.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
-        if (bad >= 0)
-        {
-            throw new ArgumentException($"Expected finite values. Received: row {bad / columns}, column {bad % columns} = {data[bad]}.", nameof(data));
-        }
-
+        ColumnScaling.CheckTrainingData(data, columns, nameof(data));
         int rows = data.Length / columns;
         double[] sum = new double[columns], squares = new double[columns];
         for (int r = 0; r < rows; r++)
@@ -152,7 +140,7 @@ public sealed class Standardizer
         // Fit then refused as a missing value, far from its cause.
         for (int i = 0; i < data.Length; i++)
         {
-            CheckResult(data[i], Scaled(data[i], i % _means.Length), i, "standardized", nameof(data));
+            CheckResult(data[i], Scaled(data[i], i % _means.Length), i, "standardized");
         }
 
         for (int i = 0; i < data.Length; i++)
@@ -172,7 +160,7 @@ public sealed class Standardizer
         CheckRows(data);
         for (int i = 0; i < data.Length; i++)
         {
-            CheckResult(data[i], Unscaled(data[i], i % _means.Length), i, "restored", nameof(data));
+            CheckResult(data[i], Unscaled(data[i], i % _means.Length), i, "restored");
         }
 
         for (int i = 0; i < data.Length; i++)
@@ -186,25 +174,11 @@ public sealed class Standardizer
 
     private float Unscaled(float x, int c) => (float)((x * _scales[c]) + _means[c]);
 
-    private void CheckResult(float x, float result, int i, string what, string paramName)
+    private void CheckResult(float x, float result, int i, string what)
     {
-        if (!float.IsFinite(result))
-        {
-            int c = i % _means.Length;
-            string problem = float.IsFinite(x)
-                ? $"{what} it is {result.ToString(CultureInfo.InvariantCulture)}, beyond float32's range (mean {_means[c].ToString("R", CultureInfo.InvariantCulture)}, scale {_scales[c].ToString("R", CultureInfo.InvariantCulture)})"
-                : "a value must be finite (a missing value in the data? fill or drop it first)";
-            throw new ArgumentException(
-                $"Row {i / _means.Length}, column {c} = {x.ToString("R", CultureInfo.InvariantCulture)}: {problem}. The data was left as it was.", paramName);
-        }
+        int c = i % _means.Length;
+        ColumnScaling.CheckResult(x, result, i, _means.Length, what, ("mean", _means[c]), ("scale", _scales[c]), "data");
     }
 
-    private void CheckRows(ReadOnlySpan<float> data)
-    {
-        if (data.Length % _means.Length != 0)
-        {
-            throw new ArgumentException(
-                $"Expected rows of the {_means.Length} columns the standardizer was fitted on. Received: {data.Length} values.", nameof(data));
-        }
-    }
+    private void CheckRows(ReadOnlySpan<float> data) => ColumnScaling.CheckWholeRows(data.Length, _means.Length, "standardizer", nameof(data));
 }
