@@ -209,6 +209,10 @@ internal static unsafe class GemmMicroKernels
 
 SCALAR = (4, 4)
 
+# The tiles that also read a row-major A in place (a batch in a forward product): the widest tile of each ISA that
+# packs A otherwise. Packing it cost each thread a pass over the batch, on every thread that shares the product.
+ROW_MAJOR_A = ("Vector512x8x32", "Vector256x6x16")
+
 
 def tile_constants():
     """Each kernel's MR and NR, and the largest of each: the one place the tile sizes are stated in C#."""
@@ -234,7 +238,7 @@ for k in KERNELS:
     parts.append(vector_kernel(*k))
     parts.append("")
     parts.append(steps_kernel(*k))
-    if k[0] == "Vector512x8x32":
+    if k[0] in ROW_MAJOR_A:
         parts.append("")
         parts.append(row_major_a_kernel(*k))
         parts.append("")

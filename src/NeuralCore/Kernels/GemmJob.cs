@@ -40,7 +40,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     private bool _skipZeroA;
 
     /// <summary>
-    /// Whether a row-major A of the 8 x 32 tile is read in place (<see cref="GemmMicroKernels.Vector512x8x32RowA"/>)
+    /// Whether a row-major A is read in place by the tiles that can (<see cref="GemmPlan.RowAKernel"/>: 8 x 32 and 6 x 16)
     /// instead of packed; tests and benchmarks compare the two (the same bits).
     /// </summary>
     internal static bool RowMajorAInPlace { get; set; } = true;
@@ -76,10 +76,11 @@ internal sealed unsafe class GemmJob : IParallelWork
         // kc rows of A apart, and only a ragged last panel is packed (reading it in place would run past A's rows).
         _directA = transposeA;
 
-        // A row-major A (a batch, in a forward product) is read in place by the 8 x 32 tile, eight row pointers: packing
-        // it took 4 µs a step of each thread at 784-512-10, batch 128 on two threads, 0.8% of the step (AMD EPYC Zen 5,
-        // 2 real cores).
-        _rowMajorA = RowMajorAInPlace && !transposeA && plan.Mr == GemmMicroKernels.Vector512x8x32Mr && plan.Nr == GemmMicroKernels.Vector512x8x32Nr && !cLayout.IsValid;
+        // A row-major A (a batch, in a forward product) is read in place, one pointer per row of the tile: packing it
+        // took 4 µs a step of each thread at 784-512-10, batch 128 on two threads, 0.8% of the step (AMD EPYC Zen 5,
+        // 2 real cores, 8 x 32 tile), and 1.7% of a one-thread epoch at 784-1024-10, batch 128, 3.4% of a two-thread one
+        // (AMD EPYC Zen 1, AVX2, 2 real cores, 6 x 16 tile), since every thread that shares a product packs all of A.
+        _rowMajorA = RowMajorAInPlace && !transposeA && plan.RowAKernel != null && !cLayout.IsValid;
         _firstPartialBlock = plan.KBlocks;
         if (plan.KSlices > 1)
         {
@@ -268,8 +269,8 @@ internal sealed unsafe class GemmJob : IParallelWork
                             {
                                 aPanel = _a + ((long)row * _k) + p0;
                                 aStep = _k;
-                                kernel = &GemmMicroKernels.Vector512x8x32RowA;
-                                stepsKernel = &GemmMicroKernels.Vector512x8x32RowASteps;
+                                kernel = plan.RowAKernel;
+                                stepsKernel = plan.RowAStepsKernel;
                             }
 
                             if (_cLayout.IsValid)

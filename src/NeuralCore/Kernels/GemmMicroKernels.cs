@@ -840,6 +840,139 @@ internal static unsafe class GemmMicroKernels
         }
     }
 
+    /// <summary>
+    /// As <see cref="Vector256x6x16"/> with A read in place: row r of the tile at <c>a + r·aStep</c>, step p at
+    /// <c>a[r·aStep + p]</c> (a row-major A, not packed). The same multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector256x6x16RowA(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        float* r0 = a, r1 = a + (1L * aStep), r2 = a + (2L * aStep), r3 = a + (3L * aStep), r4 = a + (4L * aStep), r5 = a + (5L * aStep);
+        for (nint p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b + 0);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> a0 = Vector256.Create(r0[p]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(r1[p]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector256<float> a2 = Vector256.Create(r2[p]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector256<float> a3 = Vector256.Create(r3[p]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector256<float> a4 = Vector256.Create(r4[p]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector256<float> a5 = Vector256.Create(r5[p]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
+            b += 16;
+        }
+
+        if (add)
+        {
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+            Vector256.Store(c2_0 + Vector256.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector256.Store(c2_1 + Vector256.Load(c + (ldc * 2) + 8), c + (ldc * 2) + 8);
+            Vector256.Store(c3_0 + Vector256.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector256.Store(c3_1 + Vector256.Load(c + (ldc * 3) + 8), c + (ldc * 3) + 8);
+            Vector256.Store(c4_0 + Vector256.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector256.Store(c4_1 + Vector256.Load(c + (ldc * 4) + 8), c + (ldc * 4) + 8);
+            Vector256.Store(c5_0 + Vector256.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector256.Store(c5_1 + Vector256.Load(c + (ldc * 5) + 8), c + (ldc * 5) + 8);
+        }
+        else
+        {
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+            Vector256.Store(c2_0, c + (ldc * 2) + 0);
+            Vector256.Store(c2_1, c + (ldc * 2) + 8);
+            Vector256.Store(c3_0, c + (ldc * 3) + 0);
+            Vector256.Store(c3_1, c + (ldc * 3) + 8);
+            Vector256.Store(c4_0, c + (ldc * 4) + 0);
+            Vector256.Store(c4_1, c + (ldc * 4) + 8);
+            Vector256.Store(c5_0, c + (ldc * 5) + 0);
+            Vector256.Store(c5_1, c + (ldc * 5) + 8);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector256x6x16RowA"/> over the <paramref name="count"/> steps listed in
+    /// <paramref name="steps"/> (increasing) only: step p reads <c>a[r·aStep + p]</c> and <c>b[p·16 + j]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector256x6x16RowASteps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        float* r0 = a, r1 = a + (1L * aStep), r2 = a + (2L * aStep), r3 = a + (3L * aStep), r4 = a + (4L * aStep), r5 = a + (5L * aStep);
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* bp = b + (p * 16);
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> b1 = Vector256.Load(bp + 8);
+            Vector256<float> a0 = Vector256.Create(r0[p]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(r1[p]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector256<float> a2 = Vector256.Create(r2[p]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector256<float> a3 = Vector256.Create(r3[p]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
+            Vector256<float> a4 = Vector256.Create(r4[p]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector256.FusedMultiplyAdd(a4, b1, c4_1);
+            Vector256<float> a5 = Vector256.Create(r5[p]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector256.FusedMultiplyAdd(a5, b1, c5_1);
+        }
+
+        if (add)
+        {
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+            Vector256.Store(c2_0 + Vector256.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector256.Store(c2_1 + Vector256.Load(c + (ldc * 2) + 8), c + (ldc * 2) + 8);
+            Vector256.Store(c3_0 + Vector256.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector256.Store(c3_1 + Vector256.Load(c + (ldc * 3) + 8), c + (ldc * 3) + 8);
+            Vector256.Store(c4_0 + Vector256.Load(c + (ldc * 4) + 0), c + (ldc * 4) + 0);
+            Vector256.Store(c4_1 + Vector256.Load(c + (ldc * 4) + 8), c + (ldc * 4) + 8);
+            Vector256.Store(c5_0 + Vector256.Load(c + (ldc * 5) + 0), c + (ldc * 5) + 0);
+            Vector256.Store(c5_1 + Vector256.Load(c + (ldc * 5) + 8), c + (ldc * 5) + 8);
+        }
+        else
+        {
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+            Vector256.Store(c2_0, c + (ldc * 2) + 0);
+            Vector256.Store(c2_1, c + (ldc * 2) + 8);
+            Vector256.Store(c3_0, c + (ldc * 3) + 0);
+            Vector256.Store(c3_1, c + (ldc * 3) + 8);
+            Vector256.Store(c4_0, c + (ldc * 4) + 0);
+            Vector256.Store(c4_1, c + (ldc * 4) + 8);
+            Vector256.Store(c5_0, c + (ldc * 5) + 0);
+            Vector256.Store(c5_1, c + (ldc * 5) + 8);
+        }
+    }
+
     /// <summary>6x8 tile with <see cref="Vector128{T}"/> FMA: C[6, 8] (+)= Apanel[kc, 6]ᵀ·Bpanel[kc, 8].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Vector128x6x8(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)

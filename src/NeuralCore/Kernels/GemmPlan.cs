@@ -61,6 +61,15 @@ internal readonly unsafe struct GemmPlan
     /// </summary>
     public required delegate*<int, int*, float*, int, float*, float*, int, bool, void> StepsKernel { get; init; }
 
+    /// <summary>
+    /// <see cref="Kernel"/> reading a row-major A in place, <c>aStep</c> floats per row (its <c>RowA</c> variant), or
+    /// null where the tile has none and A is packed.
+    /// </summary>
+    public delegate*<int, float*, int, float*, float*, int, bool, void> RowAKernel { get; init; }
+
+    /// <summary>The <c>RowASteps</c> variant of <see cref="RowAKernel"/>; null with it.</summary>
+    public delegate*<int, int*, float*, int, float*, float*, int, bool, void> RowAStepsKernel { get; init; }
+
     public required int Mr { get; init; }
 
     public required int Nr { get; init; }
@@ -97,6 +106,8 @@ internal readonly unsafe struct GemmPlan
     {
         delegate*<int, float*, int, float*, float*, int, bool, void> kernel;
         delegate*<int, int*, float*, int, float*, float*, int, bool, void> steps;
+        delegate*<int, float*, int, float*, float*, int, bool, void> rowA = null;
+        delegate*<int, int*, float*, int, float*, float*, int, bool, void> rowASteps = null;
         int mr, nr;
         switch (isa)
         {
@@ -114,6 +125,8 @@ internal readonly unsafe struct GemmPlan
             case KernelIsa.Vector512 when m % GemmMicroKernels.Vector512x8x32Mr == 0 || m < GemmMicroKernels.Vector512x12x32Mr:
                 kernel = &GemmMicroKernels.Vector512x8x32;
                 steps = &GemmMicroKernels.Vector512x8x32Steps;
+                rowA = &GemmMicroKernels.Vector512x8x32RowA;
+                rowASteps = &GemmMicroKernels.Vector512x8x32RowASteps;
                 mr = GemmMicroKernels.Vector512x8x32Mr;
                 nr = GemmMicroKernels.Vector512x8x32Nr;
                 break;
@@ -126,6 +139,8 @@ internal readonly unsafe struct GemmPlan
             case KernelIsa.Vector256:
                 kernel = &GemmMicroKernels.Vector256x6x16;
                 steps = &GemmMicroKernels.Vector256x6x16Steps;
+                rowA = &GemmMicroKernels.Vector256x6x16RowA;
+                rowASteps = &GemmMicroKernels.Vector256x6x16RowASteps;
                 mr = GemmMicroKernels.Vector256x6x16Mr;
                 nr = GemmMicroKernels.Vector256x6x16Nr;
                 break;
@@ -168,6 +183,8 @@ internal readonly unsafe struct GemmPlan
         {
             Kernel = kernel,
             StepsKernel = steps,
+            RowAKernel = rowA,
+            RowAStepsKernel = rowASteps,
             Mr = mr,
             Nr = nr,
             Kc = kc,

@@ -60,7 +60,8 @@ public unsafe class GemmSplitTests
     public void A_row_major_A_read_in_place_gives_the_packed_bits(int m, int n, int k)
     {
         // The 8 x 32 tile (taken for m a multiple of 8, or below 12, above the few-row path's 8 rows) reads full panels
-        // of a row-major A in place (GemmMicroKernels.Vector512x8x32RowA); the ragged last panel is packed (m = 9-11).
+        // of a row-major A in place (GemmMicroKernels.Vector512x8x32RowA), as the 6 x 16 tile of Vector256 does
+        // (Vector256x6x16RowA); the ragged last panel is packed (m = 9-11).
         // Accumulating into C, with and without the bias epilogue, on 1-3 threads.
         Assert.True(m > GemmRows.MaxRowsUnpacked && GemmPlan.Create(m, n, k, KernelIsa.Vector512, 1, GemmSplit.Reduction).Mr == 8,
             $"{m} x {n} x {k} does not take the 8 x 32 tile");
