@@ -54,6 +54,13 @@ internal static unsafe class GemmSteps
                 nonZero += BitOperations.PopCount(~(uint)Vector512.Equals(Vector512.Load(row + p), Vector512<float>.Zero).ExtractMostSignificantBits() & 0xFFFFu);
             }
         }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; p <= length - Vector256<float>.Count; p += Vector256<float>.Count)
+            {
+                nonZero += BitOperations.PopCount(~Vector256.Equals(Vector256.Load(row + p), Vector256<float>.Zero).ExtractMostSignificantBits() & 0xFFu);
+            }
+        }
 
         for (; p < length; p++)
         {
@@ -148,6 +155,22 @@ internal static unsafe class GemmSteps
                 Vector512<float> values = Avx512F.MaskLoad(a + ((long)p * lda), lanes, Vector512<float>.Zero);
                 steps[count] = p;
                 count += Vector512.EqualsAll(values, Vector512<float>.Zero) ? 0 : 1;
+            }
+
+            return count;
+        }
+
+        if (rows <= 8 && Avx.IsSupported)
+        {
+            // The 6-row tile of the 256-bit path (or any up to 8) in one masked load a step: lanes past the rows read
+            // nothing. The scalar loop below took 4.5% of each thread's two-thread step at 784-1024-10, batch 128 (AMD
+            // EPYC Zen 1, AVX2, 2 real cores), the weight gradient's lists being made by both threads.
+            Vector256<float> lanes = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(rows)).AsSingle();
+            for (int p = 0; p < kc; p++)
+            {
+                Vector256<float> values = Avx.MaskLoad(a + ((long)p * lda), lanes);
+                steps[count] = p;
+                count += Vector256.EqualsAll(values, Vector256<float>.Zero) ? 0 : 1;
             }
 
             return count;

@@ -45,6 +45,52 @@ public unsafe class GemmStepsBoundsTests
         public void Dispose() => Assert.Equal(0, munmap(_map, _length));
     }
 
+    [Fact]
+    public void Columns_reads_no_float_past_a_panel_that_ends_at_the_buffer_end()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // The last panel of a transposed A whose last step ends at the fence: a masked load (rows below 8 on the AVX
+        // path, below 16 on AVX-512) must read nothing past the tile's rows.
+        var random = new Random(22);
+        foreach (int rows in new[] { 1, 2, 3, 5, 6, 7, 8 })
+        {
+            foreach (int kc in new[] { 1, 2, 17, 196 })
+            {
+                for (int trial = 0; trial < 4; trial++)
+                {
+                    using var fa = new Fenced((long)kc * rows * 4);
+                    float* a = fa.At<float>((long)kc * rows);
+                    Fill(a, (long)kc * rows, random, trial);
+                    var expected = new List<int>();
+                    for (int p = 0; p < kc; p++)
+                    {
+                        bool any = false;
+                        for (int r = 0; r < rows; r++)
+                        {
+                            any |= a[((long)p * rows) + r] != 0f;
+                        }
+
+                        if (any)
+                        {
+                            expected.Add(p);
+                        }
+                    }
+
+                    int[] steps = new int[kc + GemmSteps.ListSlack];
+                    fixed (int* s = steps)
+                    {
+                        int count = GemmSteps.Columns(a, rows, rows, kc, s);
+                        Assert.True(expected.SequenceEqual(steps[..count]), $"rows={rows} kc={kc} trial={trial}");
+                    }
+                }
+            }
+        }
+    }
+
     private static void Fill(float* a, long length, Random random, int trial)
     {
         double zeros = trial switch { 0 => 0.5, 1 => 0.95, 2 => 1.0, _ => 0.0 };
