@@ -62,9 +62,28 @@ public sealed class Sequential : IArenaOwner
     /// </summary>
     internal const long MinStepFmaPerThread = 1L << 21;
 
-    /// <summary>The threads a training step on <paramref name="batch"/> samples may use (see <see cref="MinStepFmaPerThread"/>).</summary>
+    /// <summary>
+    /// One thread's FMA rate where <see cref="MinStepFmaPerThread"/> was measured: the FMA probe on one core of the
+    /// AMD EPYC Zen 5 (512-bit, 2026-12-04), in floating-point operations a second.
+    /// </summary>
+    internal const double ReferenceOneThreadFlops = 213e9;
+
+    /// <summary>
+    /// <see cref="MinStepFmaPerThread"/> on a machine whose one thread multiply-adds at <paramref name="oneThreadFlops"/>
+    /// (0: not measured): lowered, down to half, on cores with less than 40% of the reference rate. On the AMD EPYC Zen 1
+    /// (AVX2, 43 GFLOP/s a core, 2 real cores; docs/benchmarks.md, 2026-12-04) 784-16-10 at batch 128 (3.3 M multiply-adds
+    /// a step) trained 1.6x faster per epoch on two threads than on one (0.094 against 0.150 s), where on the Zen 5 it was
+    /// slower; 784-8-10 at batch 128 and 784-16-10 at batch 64 (1.6 M) were still 0-10% slower on two. Cores between 40%
+    /// and 100% of the reference (a Zen 4 at 117 GFLOP/s) keep the reference threshold: nothing was measured there.
+    /// </summary>
+    internal static long StepFmaThreshold(double oneThreadFlops) =>
+        oneThreadFlops <= 0
+            ? MinStepFmaPerThread
+            : (long)(MinStepFmaPerThread * Math.Clamp(2.5 * oneThreadFlops / ReferenceOneThreadFlops, 0.5, 1.0));
+
+    /// <summary>The threads a training step on <paramref name="batch"/> samples may use (see <see cref="StepFmaThreshold"/>).</summary>
     internal int StepThreads(int batch) =>
-        (int)Math.Clamp(batch * _stepFmaPerSample / MinStepFmaPerThread, 1, Parallelism.DegreeOfParallelism);
+        (int)Math.Clamp(batch * _stepFmaPerSample / StepFmaThreshold(Threading.FmaCalibration.OneThreadFlops), 1, Parallelism.DegreeOfParallelism);
 
     /// <summary>
     /// Where each thread's share of the first layer's forward product begins among the input features, for a training

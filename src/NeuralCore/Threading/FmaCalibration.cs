@@ -27,6 +27,23 @@ internal static class FmaCalibration
     // One probe for every measurement: a measurement taken again during training allocates nothing.
     private static readonly Probe s_probe = new();
 
+    private static double s_oneThreadFlops;
+    private static double s_oneThreadFlopsOverride;
+
+    /// <summary>
+    /// One thread's FMA rate (floating-point operations a second, the best of every try so far), or 0 before the
+    /// first measurement; a test's <see cref="OneThreadFlopsOverride"/> replaces it.
+    /// </summary>
+    public static double OneThreadFlops =>
+        Volatile.Read(ref s_oneThreadFlopsOverride) is > 0 and double forced ? forced : Volatile.Read(ref s_oneThreadFlops);
+
+    /// <summary>Replaces <see cref="OneThreadFlops"/> (0 restores the measurement): tests fix the machine's speed with it.</summary>
+    internal static double OneThreadFlopsOverride
+    {
+        get => Volatile.Read(ref s_oneThreadFlopsOverride);
+        set => Volatile.Write(ref s_oneThreadFlopsOverride, value);
+    }
+
     /// <summary>
     /// Threads whose FMA throughput adds up, between 1 and <paramref name="processors"/>; 0 when the measurement could
     /// not run now (another parallel run holds the workers), to be tried again later.
@@ -62,6 +79,11 @@ internal static class FmaCalibration
 
             long all = Stopwatch.GetTimestamp() - start;
             best = Math.Max(best, processors * (double)one / Math.Max(1, all));
+            double flops = FmaProbe.Flops(Probe.Iterations, FmaProbe.Bits) * Stopwatch.Frequency / Math.Max(1, one);
+            if (flops > Volatile.Read(ref s_oneThreadFlops))
+            {
+                Volatile.Write(ref s_oneThreadFlops, flops);
+            }
         }
 
         // Two real cores measure about 1.9-2.0, two SMT siblings about 1.0-1.1.
@@ -71,7 +93,7 @@ internal static class FmaCalibration
     private sealed class Probe : IParallelWork
     {
         // About 0.25 ms of FMAs on current cores: long against a worker's wake-up, short against the calibration.
-        private const int Iterations = 1 << 16;
+        public const int Iterations = 1 << 16;
 
         public float Sink { get; private set; }
 

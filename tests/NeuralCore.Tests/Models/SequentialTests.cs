@@ -7,6 +7,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Threading;
 using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Models;
@@ -478,15 +479,27 @@ public class SequentialDeterminismTests
     }
 
     [Theory]
-    [InlineData(16, 128, 1)] // 3.3 M multiply-adds a step: slower on two threads than on one (docs/benchmarks.md)
-    [InlineData(16, 32, 1)]
-    [InlineData(128, 32, 2)] // 6.5 M: faster on two
-    [InlineData(1024, 128, 2)]
-    public void A_step_too_small_for_two_threads_runs_on_one(int hidden, int batch, int expected)
+    [InlineData(16, 128, 1, 0)] // 3.3 M multiply-adds a step: slower on two threads than on one (docs/benchmarks.md)
+    [InlineData(16, 32, 1, 0)]
+    [InlineData(128, 32, 2, 0)] // 6.5 M: faster on two
+    [InlineData(1024, 128, 2, 0)]
+    [InlineData(16, 128, 1, 213e9)] // the Zen 5's probe: its measurement
+    [InlineData(16, 128, 1, 117e9)] // a Zen 4's: as the Zen 5 (nothing measured there)
+    [InlineData(16, 128, 2, 43e9)] // the Zen 1's: 1.6x faster on two
+    [InlineData(8, 128, 1, 43e9)] // 1.6 M: slower on two there too
+    [InlineData(16, 64, 1, 43e9)]
+    [InlineData(16, 128, 2, 10e9)] // slower still: never below half the threshold
+    [InlineData(8, 128, 1, 10e9)]
+    public void A_step_too_small_for_two_threads_runs_on_one(int hidden, int batch, int expected, double oneThreadFlops)
     {
         int saved = Parallelism.DegreeOfParallelism;
+        double savedFlops = FmaCalibration.OneThreadFlopsOverride;
         try
         {
+            // 0: the threshold as measured, which is also a machine's before its rate is measured.
+            Assert.Equal(Sequential.MinStepFmaPerThread, Sequential.StepFmaThreshold(0));
+            Assert.Equal(Sequential.MinStepFmaPerThread, Sequential.StepFmaThreshold(Sequential.ReferenceOneThreadFlops));
+            FmaCalibration.OneThreadFlopsOverride = oneThreadFlops > 0 ? oneThreadFlops : Sequential.ReferenceOneThreadFlops;
             Parallelism.DegreeOfParallelism = 2;
             var model = new Sequential(784, seed: 1).Add(new Dense(hidden)).Add(new Relu()).Add(new Dense(10));
             Assert.Equal(expected, model.StepThreads(batch));
@@ -498,6 +511,7 @@ public class SequentialDeterminismTests
         finally
         {
             Parallelism.DegreeOfParallelism = saved;
+            FmaCalibration.OneThreadFlopsOverride = savedFlops;
         }
     }
 
