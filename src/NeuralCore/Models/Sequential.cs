@@ -81,9 +81,32 @@ public sealed class Sequential : IArenaOwner
             ? MinStepFmaPerThread
             : (long)(MinStepFmaPerThread * Math.Clamp(2.5 * oneThreadFlops / ReferenceOneThreadFlops, 0.5, 1.0));
 
-    /// <summary>The threads a training step on <paramref name="batch"/> samples may use (see <see cref="StepFmaThreshold"/>).</summary>
-    internal int StepThreads(int batch) =>
-        (int)Math.Clamp(batch * _stepFmaPerSample / StepFmaThreshold(Threading.FmaCalibration.OneThreadFlops), 1, Parallelism.DegreeOfParallelism);
+    // StepFmaThreshold for this model, fixed at its first step (0 until then): were it read afresh, a rate measured in the
+    // middle of a training (by another model's first parallel product) could move its steps to more threads, and the
+    // first step on more threads allocates their buffers.
+    private long _stepThreshold;
+
+    /// <summary>
+    /// The threads a training step on <paramref name="batch"/> samples may use (see <see cref="StepFmaThreshold"/>, fixed
+    /// at the model's first call).
+    /// </summary>
+    internal int StepThreads(int batch)
+    {
+        long threshold = _stepThreshold;
+        if (threshold == 0)
+        {
+            // The rate is measured with the FMA units' count, at the first parallel product, and a step's threads are
+            // chosen before it runs any: ask for it here (a few milliseconds, once per process).
+            if (Parallelism.DegreeOfParallelism > 1)
+            {
+                _ = Parallelism.FmaThreads;
+            }
+
+            threshold = _stepThreshold = StepFmaThreshold(Threading.FmaCalibration.OneThreadFlops);
+        }
+
+        return (int)Math.Clamp(batch * _stepFmaPerSample / threshold, 1, Parallelism.DegreeOfParallelism);
+    }
 
     /// <summary>
     /// Where each thread's share of the first layer's forward product begins among the input features, for a training

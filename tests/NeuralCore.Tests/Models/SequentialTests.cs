@@ -516,6 +516,30 @@ public class SequentialDeterminismTests
     }
 
     [Fact]
+    public void A_models_step_threads_stay_as_its_first_step_chose_them()
+    {
+        // A rate measured later (another model's first parallel product) must not move a training to more threads.
+        int saved = Parallelism.DegreeOfParallelism;
+        double savedFlops = FmaCalibration.OneThreadFlopsOverride;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 2;
+            FmaCalibration.OneThreadFlopsOverride = Sequential.ReferenceOneThreadFlops;
+            var model = new Sequential(784, seed: 1).Add(new Dense(16)).Add(new Relu()).Add(new Dense(10));
+            Assert.Equal(1, model.StepThreads(128));
+            FmaCalibration.OneThreadFlopsOverride = 43e9;
+            Assert.Equal(1, model.StepThreads(128));
+            var fresh = new Sequential(784, seed: 1).Add(new Dense(16)).Add(new Relu()).Add(new Dense(10));
+            Assert.Equal(2, fresh.StepThreads(128));
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            FmaCalibration.OneThreadFlopsOverride = savedFlops;
+        }
+    }
+
+    [Fact]
     public void One_and_two_threads_give_bitwise_equal_weights_after_20_steps()
     {
         float[] one = Train(1, 11);
