@@ -86,6 +86,13 @@ public sealed class Sequential : IArenaOwner
     // first step on more threads allocates their buffers.
     private long _stepThreshold;
 
+    /// <summary>This model's <see cref="StepFmaThreshold"/> once fixed (0 before its first step); tests fix it beforehand.</summary>
+    internal long StepThreshold
+    {
+        get => _stepThreshold;
+        set => _stepThreshold = value;
+    }
+
     /// <summary>
     /// The threads a training step on <paramref name="batch"/> samples may use (see <see cref="StepFmaThreshold"/>, fixed
     /// at the model's first call).
