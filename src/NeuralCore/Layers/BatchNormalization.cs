@@ -154,7 +154,7 @@ public sealed class BatchNormalization : Layer
     protected override int OnBuild(int inputSize)
     {
         // Two float and five double arrays of one value per feature, the sums' array two.
-        CheckFeatureState(inputSize, longestPerFeature: 2, bytesPerFeature: (2 * sizeof(float)) + (5 * sizeof(double)));
+        CheckFeatureState(inputSize, longestPerFeature: 2, bytesPerFeature: (2 * sizeof(float)) + (5 * sizeof(double)), savedPerFeature: 4);
         _movingMean = new float[inputSize];
         _movingVariance = new float[inputSize];
         _movingVariance.AsSpan().Fill(1f);

@@ -94,13 +94,6 @@ public sealed class Dense : Layer
             : CheckInitializer(value, nameof(BiasInitializer));
     }
 
-    /// <summary>
-    /// Set by <see cref="Serialization.ModelFile"/> on its thread while it adds layers whose parameters it reads next:
-    /// their initializers' draws would only be overwritten (an orthogonal kernel's decomposition takes seconds).
-    /// </summary>
-    [ThreadStatic]
-    internal static bool t_parametersFollow;
-
     private Initializer _kernelInitializer = Initializer.GlorotUniform();
     private Initializer _biasInitializer = Initializer.Zeros();
 
@@ -445,7 +438,7 @@ public sealed class Dense : Layer
                 $"A dense layer of {inputSize} inputs and {Units} units would have {count} parameters, more than an array holds ({Array.MaxLength}).");
         }
 
-        if (!t_parametersFollow)
+        if (t_fromFile is null)
         {
             // Before anything is allocated or recorded: a kernel too large to decompose is refused at once.
             KernelInitializer.CheckKernel(inputSize, Units);
@@ -464,11 +457,6 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     protected override void InitializeParameters(Span<float> parameters, ulong seed)
     {
-        if (t_parametersFollow)
-        {
-            return;
-        }
-
         var random = new Xoshiro128(seed);
         KernelInitializer.Fill(parameters[..(_inputs * Units)], _inputs, Units, ref random, bias: false);
         if (UseBias)

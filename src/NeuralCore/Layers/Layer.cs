@@ -70,6 +70,18 @@ public abstract class Layer : ILayer
     }
 
     /// <summary>
+    /// Set by <see cref="Serialization.ModelFile"/> on its thread while it adds the layers of a file it reads, null
+    /// otherwise. The file then brings every layer's parameters and state: it bounds what a layer may claim before
+    /// allocating (a forged input size made a layer allocate gigabytes before anything was read), and initial draws
+    /// would only be overwritten (an orthogonal kernel's decomposition takes seconds).
+    /// </summary>
+    [ThreadStatic]
+    internal static FileBudget? t_fromFile;
+
+    /// <summary>The size of a model file being read, and the bytes left in it where the next layer's parameters begin.</summary>
+    internal readonly record struct FileBudget(long Length, long Remaining);
+
+    /// <summary>
     /// Floats of non-trainable weights (a batch normalization's running statistics): values training changes that are
     /// not parameters, which Keras's <c>get_weights</c> includes and a restore of the best weights puts back.
     /// </summary>
@@ -267,6 +279,12 @@ public abstract class Layer : ILayer
                 $"Layer '{Names.Printable(Label)}' ({GetType().Name}) reports {ParameterCount} parameters; ParameterCount must not be negative."));
         }
 
+        if (t_fromFile is { } file && (long)ParameterCount * sizeof(float) > file.Remaining)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Layer '{Names.Printable(Label)}' ({GetType().Name}) over {inputSize:N0} features has {ParameterCount:N0} parameters, more than the {file.Remaining:N0} bytes left in the file hold."));
+        }
+
         admit?.Invoke(this);
         Check.FitsInMemory(8m * ParameterCount, string.Create(CultureInfo.InvariantCulture,
             $"Layer '{Names.Printable(Label)}' ({ParameterCount:N0} parameters) with its gradients"), "use fewer units");
@@ -274,7 +292,11 @@ public abstract class Layer : ILayer
         _ownGradients = new OwnStorage(new float[ParameterCount], this, "gradients");
         _parameters = _ownParameters.Memory;
         _gradients = _ownGradients.Memory;
-        InitializeParameters(_parameters.Span, seed);
+        if (t_fromFile is null)
+        {
+            InitializeParameters(_parameters.Span, seed);
+        }
+
         OnSeed(seed);
         IsBuilt = true;
     }
@@ -369,9 +391,14 @@ public abstract class Layer : ILayer
     /// <param name="inputSize">The features the layer is being built for.</param>
     /// <param name="longestPerFeature">Elements per feature in the layer's longest state array.</param>
     /// <param name="bytesPerFeature">Bytes per feature of all its state arrays together.</param>
+    /// <param name="savedPerFeature">
+    /// Values per feature that a model file holds for the layer (parameters, statistics): while one is read, more values
+    /// than the file has bytes are refused before anything is allocated.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">The longest array is more than <see cref="Array.MaxLength"/> elements.</exception>
     /// <exception cref="InsufficientMemoryException">The state is more than the memory this process may use.</exception>
-    private protected void CheckFeatureState(int inputSize, int longestPerFeature, int bytesPerFeature)
+    /// <exception cref="InvalidDataException">A model file being read cannot hold the layer's values.</exception>
+    private protected void CheckFeatureState(int inputSize, int longestPerFeature, int bytesPerFeature, int savedPerFeature)
     {
         string layer = string.Create(CultureInfo.InvariantCulture, $"Layer '{Names.Printable(Label)}' ({GetType().Name}) over {inputSize:N0} features");
         long longest = (long)inputSize * longestPerFeature;
@@ -379,6 +406,13 @@ public abstract class Layer : ILayer
         {
             throw new ArgumentOutOfRangeException(_sizeName, inputSize, string.Create(CultureInfo.InvariantCulture,
                 $"{layer} needs an array of {longest:N0} values, more than one array holds ({Array.MaxLength:N0}): give it fewer features."));
+        }
+
+        long saved = (long)inputSize * savedPerFeature;
+        if (t_fromFile is { } file && saved > file.Length)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{layer} keeps {saved:N0} values in a model file, more than the file's {file.Length:N0} bytes hold."));
         }
 
         Check.FitsInMemory((decimal)inputSize * bytesPerFeature, layer, "give it fewer features");

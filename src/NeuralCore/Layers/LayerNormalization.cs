@@ -126,7 +126,7 @@ public sealed class LayerNormalization : Layer
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize)
     {
-        CheckFeatureState(inputSize, longestPerFeature: 2, bytesPerFeature: (2 * sizeof(double)) + (3 * sizeof(float)));
+        CheckFeatureState(inputSize, longestPerFeature: 2, bytesPerFeature: (2 * sizeof(double)) + (3 * sizeof(float)), savedPerFeature: (Scale ? 1 : 0) + (Center ? 1 : 0));
         _sums = new double[2 * inputSize];
         _ones = new float[inputSize];
         _ones.AsSpan().Fill(1f);

@@ -201,7 +201,7 @@ public sealed class Normalization : Layer
     /// <exception cref="ArgumentException">Statistics given at construction are neither one nor <paramref name="inputSize"/> per feature.</exception>
     protected override int OnBuild(int inputSize)
     {
-        CheckFeatureState(inputSize, longestPerFeature: 1, bytesPerFeature: 2 * sizeof(float));
+        CheckFeatureState(inputSize, longestPerFeature: 1, bytesPerFeature: 2 * sizeof(float), savedPerFeature: 2);
         _mean = new float[inputSize];
         _variance = new float[inputSize];
         if (_givenMean is null)

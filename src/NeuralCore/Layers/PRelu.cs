@@ -88,7 +88,7 @@ public sealed class PRelu : Layer
     /// <inheritdoc/>
     protected override int OnBuild(int inputSize)
     {
-        CheckFeatureState(inputSize, longestPerFeature: 1, bytesPerFeature: sizeof(float));
+        CheckFeatureState(inputSize, longestPerFeature: 1, bytesPerFeature: sizeof(float), savedPerFeature: SharedAlpha ? 0 : 1);
         _columnSums = new float[inputSize];
         return inputSize;
     }

@@ -643,52 +643,28 @@ public static class ModelFile
         }
     }
 
-    // Adds a rebuilt layer after checking that its parameters fit in what the file holds.
+    // Adds a rebuilt layer, whose parameters come next in the file. While the layer is built, the file bounds what it
+    // may claim: its parameters must fit in the bytes left, and the values per feature it keeps (statistics) in the
+    // file's size, both checked before anything is allocated (a forged input size of 2e9 before a BatchNormalization
+    // allocated 48 GB and ran out of memory).
     private static void AddChecked(ref BodyReader r, Sequential model, ILayer layer, int index, int outputs)
     {
-        // The parameter count below must match; check it against the bytes left first, so that Build cannot be asked
-        // for a huge layer: a forged input size of 2e9 before a BatchNormalization allocated 48 GB and ran out of
-        // memory. (Dense without its bias was counted with one, and a saved model failed to load.)
-        long inputs = model.OutputSize;
-        (long count, string shape) = layer switch
-        {
-            Dense dense => ((inputs * dense.Units) + (dense.UseBias ? dense.Units : 0), $"Dense {inputs}->{dense.Units}"),
-            BatchNormalization => (2 * inputs, $"BatchNormalization of {inputs}"),
-            LayerNormalization norm => (((norm.Scale ? 1 : 0) + (norm.Center ? 1 : 0)) * inputs, $"LayerNormalization of {inputs}"),
-            PRelu prelu => (prelu.SharedAlpha ? 1 : inputs, $"PReLU of {inputs}"),
-            _ => (0, ""),
-        };
-        if (count > r.Remaining / sizeof(float))
-        {
-            throw r.Error($"layer {index} ({shape}) needs {count} parameters, more than the file holds");
-        }
-
-        // Layers that keep per-feature arrays beside their parameters: a Normalization's statistics follow in the file
-        // (at least a byte a value), and a LayerNormalization's scratch (28 bytes a feature) must fit in memory; a forged
-        // input size allocated gigabytes for either before anything was read.
-        if (layer is NeuralCore.Layers.Normalization && 2 * inputs > r.Remaining)
-        {
-            throw r.Error($"layer {index} (Normalization of {inputs}) needs {inputs} means and variances, more than the file holds");
-        }
-
-        if (layer is LayerNormalization && (2 * inputs > Array.MaxLength || 28 * inputs > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes))
-        {
-            throw r.Error($"layer {index} (LayerNormalization of {inputs}) needs {28 * inputs} bytes of buffers, more than this process may use");
-        }
-
         try
         {
-            // Its parameters come next in the file: a dense layer's initializer need not draw them first.
-            Dense.t_parametersFollow = true;
+            Layer.t_fromFile = new Layer.FileBudget(r.Length, r.Remaining);
             model.Add(layer);
         }
         catch (ArgumentException ex)
         {
             throw r.Error($"layer {index} ({layer.TypeId}) does not fit the model: {ex.Message.TrimEnd('.')}");
         }
+        catch (InvalidDataException ex)
+        {
+            throw r.Error($"layer {index} ({layer.TypeId}): {ex.Message.TrimEnd('.')}");
+        }
         finally
         {
-            Dense.t_parametersFollow = false;
+            Layer.t_fromFile = null;
         }
 
         if (layer.OutputSize != outputs)
@@ -799,6 +775,8 @@ public static class ModelFile
         private int _position;
 
         public readonly int Remaining => _bytes.Length - _position;
+
+        public readonly int Length => _bytes.Length;
 
         public readonly bool AtEnd => _position == _bytes.Length;
 

@@ -615,8 +615,32 @@ public sealed class ModelFileTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => ModelFile.Read(bytes, "forged.ncm"));
         Assert.Contains("forged.ncm", e.Message, StringComparison.Ordinal);
         Assert.Contains("layer 0 (", e.Message, StringComparison.Ordinal);
-        Assert.Contains("of 2000000000) needs", e.Message, StringComparison.Ordinal);
+        Assert.Contains("over 2,000,000,000 features", e.Message, StringComparison.Ordinal);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the refusal allocated for the forged size");
+    }
+
+    [Fact]
+    public void A_layer_of_your_own_with_a_forged_input_size_is_refused_before_its_parameters_are_allocated()
+    {
+        // The loader's size checks were a switch over the library's own layer types: a registered layer of two
+        // parameters per feature, forged to 2e8 features, allocated 3.2 GB of parameters and gradients before the
+        // read of its parameters failed.
+        ComponentRegistry.RegisterLayer("TestPerFeature", _ => new PerFeatureLayer());
+        var model = new Sequential(4, seed: 2).Add(new PerFeatureLayer()).Add(new Dense(2));
+        string path = Path.Combine(_dir, "perfeature.ncm");
+        ModelFile.Save(model, path);
+        Assert.Equal(model.Parameters.ToArray(), ModelFile.Load(path).Parameters.ToArray());
+
+        byte[] bytes = File.ReadAllBytes(path);
+        int inputOffset = 20 + 1 + bytes[20] + 8;
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(inputOffset), 200_000_000);
+        SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32), bytes.AsSpan(bytes.Length - 32));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => ModelFile.Read(bytes, "forged.ncm"));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "the refusal allocated for the forged size");
+        Assert.Contains("forged.ncm", e.Message, StringComparison.Ordinal);
+        Assert.Contains("layer 0 (TestPerFeature)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("over 200,000,000 features has 400,000,000 parameters, more than the", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -785,6 +809,26 @@ public sealed class ModelFileTests : IDisposable
         ComponentRegistry.RegisterLayer("TestNullFactory", _ => null!);
         var empty = Assert.Throws<InvalidOperationException>(() => ComponentRegistry.CreateLayer(new ComponentConfig("TestNullFactory")));
         Assert.Contains("the factory registered for layer type 'TestNullFactory' returned null", empty.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class PerFeatureLayer : Layer
+    {
+        public PerFeatureLayer()
+            : base("per_feature")
+        {
+        }
+
+        public override string DefaultName => "per_feature";
+
+        public override string TypeId => "TestPerFeature";
+
+        public override int ParameterCount => 2 * InputSize;
+
+        protected override int OnBuild(int inputSize) => inputSize;
+
+        protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) => input.CopyTo(output);
+
+        protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch) => outputGrad.CopyTo(inputGrad);
     }
 
     private sealed class CustomLayer : Layer
