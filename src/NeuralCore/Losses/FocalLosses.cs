@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using NeuralCore.Configuration;
+using NeuralCore.Kernels;
 
 namespace NeuralCore.Losses;
 
@@ -203,15 +205,18 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
     [SkipLocalsInit] // the scratch is written before it is read
     protected override double Row(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale)
     {
-        // In double throughout: the normalizing sum and the softmax, as CategoricalCrossentropy's probabilities path.
+        // The softmax of logits is the library's one softmax kernel (the Softmax layer's, SoftmaxCrossEntropy's and
+        // Predict's); the rest in double, as CategoricalCrossentropy's probabilities path: the normalizing sum, the
+        // focusing term and the slopes. The third part of the scratch holds the float probabilities.
         int classes = output.Length;
         double[]? rented = null;
         Span<double> scratch = classes <= MaxStackClasses
-            ? stackalloc double[2 * MaxStackClasses]
-            : (rented = ArrayPool<double>.Shared.Rent(2 * classes));
+            ? stackalloc double[3 * MaxStackClasses]
+            : (rented = ArrayPool<double>.Shared.Rent(3 * classes));
         try
         {
-            return Focal(output, label, target, grad, gradScale, scratch[..classes], scratch.Slice(classes, classes));
+            Span<float> softmax = MemoryMarshal.Cast<double, float>(scratch.Slice(2 * classes, classes))[..classes];
+            return Focal(output, label, target, grad, gradScale, scratch[..classes], scratch.Slice(classes, classes), softmax);
         }
         finally
         {
@@ -222,11 +227,11 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
         }
     }
 
-    // Rows up to this many classes keep their scratch on the stack (8 KB).
+    // Rows up to this many classes keep their scratch on the stack (12 KB).
     private const int MaxStackClasses = 512;
 
     private double Focal(ReadOnlySpan<float> output, int label, ReadOnlySpan<float> target, Span<float> grad, float gradScale,
-        Span<double> p, Span<double> slopes)
+        Span<double> p, Span<double> slopes, Span<float> softmax)
     {
         int classes = output.Length;
         double keep = 1.0 - LabelSmoothing, spread = (double)LabelSmoothing / classes, gamma = Gamma;
@@ -236,18 +241,15 @@ public sealed class CategoricalFocalCrossentropy : CategoricalCrossentropy
             throw new ArgumentException($"CategoricalFocalCrossentropy: {OutputProblem(classes)}.", nameof(output));
         }
         const double lower = Epsilon, upper = 1f - Epsilon; // Keras clips in float32
-        double sum = 0, max = double.NegativeInfinity;
+        double sum = 0;
         if (FromLogits)
         {
-            foreach (float v in output)
-            {
-                max = Math.Max(max, v);
-            }
+            Elementwise.SoftmaxRows(output, softmax, 1, classes);
         }
 
         for (int j = 0; j < classes; j++)
         {
-            p[j] = FromLogits ? Math.Exp(output[j] - max) : output[j];
+            p[j] = FromLogits ? softmax[j] : output[j];
             sum += p[j];
         }
 

@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using NeuralCore.Diagnostics;
+using NeuralCore.Kernels;
 using NeuralCore.Losses;
 using NeuralCore.Tests.Kernels;
 using NeuralCore.Tests.Layers;
@@ -75,6 +76,25 @@ public class LossTests
         }
 
         Assert.Equal(expectedLoss, loss, 1e-5);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(10)]
+    [InlineData(37)]
+    public void Focal_loss_from_logits_reads_the_softmax_that_the_layer_and_predict_compute(int classes)
+    {
+        // It computed its own softmax in double: its probabilities differed from the Softmax layer's in the last bits,
+        // so a model with the layer and one with fromLogits gave different losses for the same outputs.
+        const int batch = 6;
+        float[] logits = Seeded.Uniform(batch * classes, classes, 6f);
+        float[] probabilities = new float[logits.Length];
+        Elementwise.SoftmaxRows(logits, probabilities, batch, classes);
+        int[] labels = Labels(batch, classes, 5);
+        float[] gradient = new float[logits.Length];
+        double fromLogits = new CategoricalFocalCrossentropy(0.25f, 2f, fromLogits: true).Compute(logits, labels, gradient, batch, classes);
+        double fromSoftmax = new CategoricalFocalCrossentropy(0.25f, 2f).Compute(probabilities, labels, gradient, batch, classes);
+        Assert.Equal(fromSoftmax, fromLogits);
     }
 
     [Fact]
