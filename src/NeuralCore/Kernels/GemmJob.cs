@@ -315,9 +315,10 @@ internal sealed unsafe class GemmJob : IParallelWork
     {
         ref readonly GemmPlan plan = ref _plan;
         int kcLayout = _cLayout.Kc;
-        if (row / kcLayout == (row + rows - 1) / kcLayout && rows == plan.Mr)
+        int p0 = row / kcLayout * kcLayout;
+        if (rows == plan.Mr && row + rows <= p0 + kcLayout)
         {
-            Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, _c + _cLayout.Offset(row, column), plan.Nr, add);
+            Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, _c + _cLayout.TileOffset(p0, row, column), plan.Nr, add);
             return;
         }
 

@@ -47,6 +47,27 @@ public class PanelLayoutTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void A_tile_offset_is_the_offset_of_a_panel_start_in_its_k_block(int k, int n)
+    {
+        foreach (KernelIsa isa in KernelIsaSupport.Supported)
+        {
+            if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
+            {
+                continue;
+            }
+
+            for (int p = 0; p < k; p++)
+            {
+                for (int j = 0; j < n; j += layout.Nr)
+                {
+                    Assert.Equal(layout.Offset(p, j), layout.TileOffset(p / layout.Kc * layout.Kc, p, j));
+                }
+            }
+        }
+    }
+
     [Fact]
     public void A_layout_exactly_where_the_panels_cover_the_columns_and_the_narrow_path_does_not_read_them()
     {
