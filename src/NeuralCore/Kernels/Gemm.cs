@@ -555,7 +555,7 @@ public static unsafe class Gemm
                 }
                 else
                 {
-                    WorkerPool.Run(job, plan.Threads, plan.Threads);
+                    WorkerPool.Run(job, job.Items, plan.Threads);
                     if (plan.KSlices > 1)
                     {
                         job.BeginReduction();

@@ -26,6 +26,10 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static int[]? t_steps;
 
+    // What t_steps holds: the key its last filler gave (StepListsFor), 0 for lists that are not kept.
+    [ThreadStatic]
+    private static long t_stepsKey;
+
     /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
     public static float* Tile => Aligned(t_tile ??= Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr));
 
@@ -57,6 +61,7 @@ internal static unsafe class GemmBuffers
     /// <exception cref="InsufficientMemoryException">The lists are larger than one array can hold.</exception>
     public static int* StepLists(long lists, int length, out int* counts, out byte* scratch, long scratchBytes = 0)
     {
+        t_stepsKey = 0;
         long listInts = (lists * length) + GemmSteps.ListSlack;
         long total = listInts + lists + ((scratchBytes + 3) / 4);
         if (t_steps is null || t_steps.Length < total)
@@ -67,6 +72,19 @@ internal static unsafe class GemmBuffers
         int* start = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(t_steps));
         counts = start + listInts;
         scratch = (byte*)(counts + lists);
+        return start;
+    }
+
+    /// <summary>
+    /// <see cref="StepLists"/> for lists that stay valid under <paramref name="key"/> (never 0): true in
+    /// <paramref name="kept"/> when this thread's buffer still holds the lists its last call with the same key filled,
+    /// which no other call has overwritten since.
+    /// </summary>
+    public static int* StepListsFor(long key, long lists, int length, out int* counts, out byte* scratch, long scratchBytes, out bool kept)
+    {
+        kept = key != 0 && key == t_stepsKey;
+        int* start = StepLists(lists, length, out counts, out scratch, scratchBytes);
+        t_stepsKey = key;
         return start;
     }
 

@@ -38,6 +38,11 @@ internal sealed unsafe class GemmJob : IParallelWork
     private bool _directA;
     private bool _rowMajorA;
     private bool _skipZeroA;
+    private int _parts;
+    private long _stamp;
+
+    // One stamp a product, so that lists a thread kept for one are never taken for another's.
+    private static long s_stamps;
 
     /// <summary>
     /// Whether a row-major A is read in place by the tiles that can (<see cref="GemmPlan.RowAKernel"/>: 8 x 32 and 6 x 16)
@@ -81,6 +86,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         // 2 real cores, 8 x 32 tile), and 1.7% of a one-thread epoch at 784-1024-10, batch 128, 3.4% of a two-thread one
         // (AMD EPYC Zen 1, AVX2, 2 real cores, 6 x 16 tile), since every thread that shares a product packs all of A.
         _rowMajorA = RowMajorAInPlace && !transposeA && plan.RowAKernel != null && !cLayout.IsValid;
+        _parts = Parts(plan, _directA || _rowMajorA, upper.IsEmpty);
+        _stamp = Interlocked.Increment(ref s_stamps);
         _firstPartialBlock = plan.KBlocks;
         if (plan.KSlices > 1)
         {
@@ -88,6 +95,37 @@ internal sealed unsafe class GemmJob : IParallelWork
             _firstPartialBlock = GemmPlan.Slice(plan.KBlocks, plan.KSlices, 0).End;
             _partials = GemmBuffers.Partials((long)(plan.KBlocks - _firstPartialBlock) * m * n);
         }
+    }
+
+    /// <summary>The most parts a slice's columns are cut into (<see cref="Items"/>).</summary>
+    internal const int MaxParts = 4;
+
+    /// <summary>The fewest panels of a part (<see cref="Items"/>).</summary>
+    internal const int MinPanelsPerPart = 4;
+
+    /// <summary>
+    /// The items of the compute phase: each thread's slice, its columns cut into parts of at least four panels where A
+    /// is read in place (a part packs only its own chunks of B, no more than its slice did), so that a thread that
+    /// finishes its own parts takes the ones another has not started. With one item a thread, a step waited for the
+    /// slower of two vCPUs whenever the host slowed one (FMA probe 32.6 and 21.5 GFLOP/s pinned to each at once; a
+    /// two-thread step at 784-512-10, batch 32, then took 3.0 ms against 1.38 ms when the host was quiet, no faster
+    /// than one thread: AMD EPYC Zen 1, 2 real cores). Each tile is computed the same way whatever item holds it,
+    /// and a part of several panels lists a sparse A's steps as its slice did, so results do not change.
+    /// </summary>
+    public int Items => _plan.Threads * _parts;
+
+    internal static int Parts(in GemmPlan plan, bool aInPlace, bool noUpper)
+    {
+        if (plan.Threads < 2 || plan.KSlices != 1 || !aInPlace || !noUpper)
+        {
+            return 1;
+        }
+
+        // The narrowest slice decides: every slice is cut into the same number of parts, of four panels or more. Each
+        // part reads all its slice's rows of A: parts of two panels made 784-128-10's two-thread step at batch 128 read
+        // its batch twice, 5-9% slower (AMD EPYC Zen 1, 2 real cores).
+        int panels = plan.NPanels / plan.ColumnSlices;
+        return Math.Clamp(panels / MinPanelsPerPart, 1, MaxParts);
     }
 
     /// <summary>Switches <see cref="Execute"/> to the reduction phase: items are blocks of rows of C.</summary>
@@ -117,11 +155,20 @@ internal sealed unsafe class GemmJob : IParallelWork
             return;
         }
 
-        int slice = index % (plan.RowSlices * plan.ColumnSlices);
-        int kSlice = index / (plan.RowSlices * plan.ColumnSlices);
+        // Item i is part i / slices of slice i % slices: WorkerPool gives participant p items p, p + T, …, so each
+        // thread starts with its own slice's parts in order.
+        int slices = plan.RowSlices * plan.ColumnSlices;
+        int slice = index % slices;
+        int kSlice = _parts > 1 ? 0 : index / slices;
         int rowSlice = slice / plan.ColumnSlices;
         (int rowFirst, int rowEnd) = GemmPlan.Slice(plan.MPanels, plan.RowSlices, rowSlice);
         (int colFirst, int colEnd) = GemmPlan.Slice(plan.NPanels, plan.ColumnSlices, slice % plan.ColumnSlices);
+        if (_parts > 1)
+        {
+            (int partFirst, int partEnd) = GemmPlan.Slice(colEnd - colFirst, _parts, index / slices);
+            (colFirst, colEnd) = (colFirst + partFirst, colFirst + partEnd);
+        }
+
         (int kbFirst, int kbEnd) = GemmPlan.Slice(plan.KBlocks, plan.KSlices, kSlice);
         float* packedA = GemmBuffers.A(PackedALength);
         PackARows(packedA, rowFirst, rowEnd, kbFirst, kbEnd);
@@ -188,10 +235,16 @@ internal sealed unsafe class GemmJob : IParallelWork
         int panels = (rowLimit - row0 + mr - 1) / mr;
         // A list pays where several column tiles share it: the 784 x 16 weight gradient of 784-16-10 (one tile per list)
         // made its epochs 6-12% slower (AMD EPYC Zen 5, 2 real cores).
+        // Where a slice is cut into parts, each k block's lists are kept for the slice's next part, which reads the same
+        // rows: the parts of 784-128-10's forward product at batch 128 listed them again, and a two-thread step took
+        // 1.25 ms against 1.02 (AMD EPYC Zen 1, 2 real cores).
         int* counts = null;
         byte* listScratch = null;
+        int listBlocks = _parts > 1 ? kbEnd - kbFirst : 1;
+        bool kept = false;
         int* lists = _skipZeroA && colLimit - col0 > nr
-            ? GemmBuffers.StepLists(panels, plan.Kc, out counts, out listScratch, ListsAllPanels ? GemmSteps.ColumnPanelsScratch(rowLimit - row0, plan.Kc) : 0)
+            ? GemmBuffers.StepListsFor(_parts > 1 ? (_stamp << 10) | (uint)(rowSlice + 1) : 0, (long)panels * listBlocks, plan.Kc, out counts, out listScratch,
+                ListsAllPanels ? GemmSteps.ColumnPanelsScratch(rowLimit - row0, plan.Kc) : 0, out kept)
             : null;
         int chunkWidth = GemmPlan.NcMax / nr * nr;
         int mBlock = Math.Max(1, GemmPlan.McMax / mr) * mr;
@@ -208,9 +261,16 @@ internal sealed unsafe class GemmJob : IParallelWork
             float* c = partial ? _partials + ((long)(kb - _firstPartialBlock) * _m * _n) : _c;
             bool add = !partial && (_accumulate || kb > 0);
             bool last = epilogue && kb == plan.KBlocks - 1;
+            int* blockLists = null, blockCounts = null;
             if (lists is not null)
             {
-                ListSteps(lists, counts, listScratch, row0, rowLimit, p0, kc);
+                int block = (kb - kbFirst) % listBlocks;
+                blockLists = lists + ((long)block * panels * plan.Kc);
+                blockCounts = counts + ((long)block * panels);
+                if (!kept)
+                {
+                    ListSteps(blockLists, blockCounts, listScratch, row0, rowLimit, p0, kc);
+                }
             }
 
             for (int jc = col0; jc < colLimit; jc += chunkWidth)
@@ -254,10 +314,10 @@ internal sealed unsafe class GemmJob : IParallelWork
                             delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel = plan.StepsKernel;
                             int* steps = null;
                             int count = 0;
-                            if (lists is not null && counts[(row - row0) / mr] >= 0)
+                            if (blockLists is not null && blockCounts[(row - row0) / mr] >= 0)
                             {
-                                steps = lists + ((long)(row - row0) / mr * plan.Kc);
-                                count = counts[(row - row0) / mr];
+                                steps = blockLists + ((long)(row - row0) / mr * plan.Kc);
+                                count = blockCounts[(row - row0) / mr];
                             }
 
                             if (_directA && mValid == mr)

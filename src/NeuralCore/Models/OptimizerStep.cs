@@ -132,7 +132,8 @@ internal sealed class OptimizerStep : IParallelWork
             }
             else
             {
-                WorkerPool.Run(this, _items, _items);
+                // Each slice in parts, which a thread done with its own takes from one the host has slowed (GemmJob.Items).
+                WorkerPool.Run(this, _items * Parts, _items);
             }
         }
         finally
@@ -146,10 +147,19 @@ internal sealed class OptimizerStep : IParallelWork
         optimizer.EndStep();
     }
 
+    /// <summary>The parts of each slice's ranges on several threads: item i is part i / slices of slice i % slices.</summary>
+    internal const int Parts = 4;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int index)
     {
         IElementwiseOptimizer optimizer = _optimizer!;
+        int part = 0;
+        if (_items > 1)
+        {
+            (index, part) = (index % _items, index / _items);
+        }
+
         for (int i = 0; i < _layers.Count; i++)
         {
             ILayer layer = _layers[i];
@@ -164,10 +174,10 @@ internal sealed class OptimizerStep : IParallelWork
 
             if (slices == 1)
             {
-                // A layer whose gradient one thread computed: updated whole, by the first item.
+                // A layer whose gradient one thread computed: updated by the first slice's parts.
                 if (index == 0)
                 {
-                    Update(optimizer, i, offset, count);
+                    UpdatePart(optimizer, i, offset, count, part);
                 }
 
                 continue;
@@ -187,12 +197,12 @@ internal sealed class OptimizerStep : IParallelWork
                 for (int p0 = 0; p0 < d.InputSize; p0 += layout.Kc)
                 {
                     int kc = Math.Min(layout.Kc, d.InputSize - p0);
-                    Update(optimizer, i, offset + (p0 * d.Units) + (column0 * kc), (column1 - column0) * kc);
+                    UpdatePart(optimizer, i, offset + (p0 * d.Units) + (column0 * kc), (column1 - column0) * kc, part);
                 }
 
                 if (d.UseBias)
                 {
-                    Update(optimizer, i, offset + (d.InputSize * d.Units) + column0, column1 - column0);
+                    UpdatePart(optimizer, i, offset + (d.InputSize * d.Units) + column0, column1 - column0, part);
                 }
 
                 continue;
@@ -218,7 +228,19 @@ internal sealed class OptimizerStep : IParallelWork
                 length += d.Units;
             }
 
-            Update(optimizer, i, offset + (row0 * d.Units), length);
+            UpdatePart(optimizer, i, offset + (row0 * d.Units), length, part);
+        }
+    }
+
+    // Part `part` of a range, in whole runs of 16 elements (the update is element-wise: any division gives the same bits).
+    private void UpdatePart(IElementwiseOptimizer optimizer, int layer, int offset, int length, int part)
+    {
+        int parts = _items > 1 ? Parts : 1;
+        (int first, int end) = GemmPlan.Slice((length + 15) / 16, parts, part);
+        int start = first * 16, stop = Math.Min(end * 16, length);
+        if (stop > start)
+        {
+            Update(optimizer, layer, offset + start, stop - start);
         }
     }
 

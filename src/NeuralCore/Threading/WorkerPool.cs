@@ -152,7 +152,8 @@ internal static class WorkerPool
             TryExecute(work, i, generation);
         }
 
-        for (int i = 0; i < count; i++)
+        // Others' items from the last: an owner that is behind keeps its next items, in order, and loses its last.
+        for (int i = count - 1; i >= 0; i--)
         {
             if (i % threads != participant)
             {

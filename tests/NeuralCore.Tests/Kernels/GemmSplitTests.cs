@@ -104,6 +104,28 @@ public unsafe class GemmSplitTests
         }
     }
 
+    [Fact]
+    public void Slices_are_cut_into_parts_of_four_panels_or_more_only_where_a_is_read_in_place()
+    {
+        // 784-512-10's forward product at batch 32 on two threads: 16 panels of 16 columns a slice, four parts each.
+        GemmPlan forward = GemmPlan.Create(32, 512, 784, KernelIsa.Vector256, 2, GemmSplit.Columns);
+        Assert.Equal(2, forward.Threads);
+        Assert.Equal(4, GemmJob.Parts(forward, aInPlace: true, noUpper: true));
+
+        // A packed A would be packed again by every part; the narrow product above reads whole slices.
+        Assert.Equal(1, GemmJob.Parts(forward, aInPlace: false, noUpper: true));
+        Assert.Equal(1, GemmJob.Parts(forward, aInPlace: true, noUpper: false));
+        Assert.Equal(1, GemmJob.Parts(GemmPlan.Create(32, 512, 784, KernelIsa.Vector256, 1, GemmSplit.Columns), true, true));
+        Assert.Equal(1, GemmJob.Parts(GemmPlan.Create(32, 512, 784, KernelIsa.Vector256, 2, GemmSplit.Reduction), true, true));
+
+        // Fewer than eight panels a slice stay whole: each part reads all the slice's rows of A.
+        GemmPlan narrow = GemmPlan.Create(128, 64, 784, KernelIsa.Vector256, 2, GemmSplit.Columns);
+        Assert.Equal(2, narrow.Threads);
+        Assert.Equal(1, GemmJob.Parts(narrow, true, true));
+        Assert.Equal(1, GemmJob.Parts(GemmPlan.Create(128, 224, 784, KernelIsa.Vector256, 2, GemmSplit.Columns), true, true)); // 7 + 7 panels
+        Assert.Equal(2, GemmJob.Parts(GemmPlan.Create(128, 256, 784, KernelIsa.Vector256, 2, GemmSplit.Columns), true, true)); // 8 + 8
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void Every_split_at_every_thread_count_gives_the_one_thread_bits(int m, int n, int k, bool transposeA)

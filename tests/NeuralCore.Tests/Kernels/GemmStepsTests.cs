@@ -205,7 +205,7 @@ public class GemmStepsTests
     {
         foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
-            foreach ((int k, int n) in new[] { (784, 128), (300, 64), (257, 96), (13, 32) })
+            foreach ((int k, int n) in new[] { (784, 512), (784, 128), (300, 64), (257, 96), (13, 32) })
             {
                 if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
                 {
@@ -232,11 +232,54 @@ public class GemmStepsTests
 
     [Theory]
     [MemberData(nameof(Patterns))]
+    public void A_forward_product_cut_into_parts_keeps_its_slices_lists_for_every_k_block(string pattern)
+    {
+        // Columns owned by threads, as 784-1024-10's on two threads: each slice cut into parts (GemmJob.Items), the
+        // later parts reading the lists the first made for each of the four k blocks.
+        int saved = PanelLayout.MinOwnedColumns;
+        try
+        {
+            PanelLayout.MinOwnedColumns = 64;
+            foreach (KernelIsa isa in KernelIsaSupport.Supported)
+            {
+                if (!PanelLayout.TryCreate(784, 512, isa, out PanelLayout layout))
+                {
+                    continue;
+                }
+
+                float[] w = Seeded.Uniform(784 * 512, 17), bias = Seeded.Uniform(512, 5), panels = PanelLayoutTests.Panels(layout, w);
+                foreach (int m in new[] { 32, 128 })
+                {
+                    float[] x = Sparse(Seeded.Uniform(m * 784, m), m, 784, pattern, m + 1);
+                    float[] expected = new float[m * 512];
+                    PanelLayoutTests.MultiplyAddBiasOn(isa, x, w, bias, expected, m, 512, 784, relu: true);
+                    foreach (int threads in new[] { 2, 3 })
+                    {
+                        float[] actual = new float[m * 512];
+                        GemmSplitTests.WithThreads(threads, () =>
+                        {
+                            Assert.Equal(threads, layout.OwnedColumnSlices(m));
+                            Gemm.MultiplyAddBiasPanels(x, panels, layout, bias, actual, m, relu: true, skipZeroA: true);
+                        });
+                        int first = expected.AsSpan().CommonPrefixLength(actual);
+                        Assert.True(first == expected.Length, $"{isa} {pattern} m={m}, {threads} threads: element {first} differs");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            PanelLayout.MinOwnedColumns = saved;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Patterns))]
     public void The_weight_gradient_over_the_listed_steps_is_bitwise_the_full_one(string pattern)
     {
         foreach (KernelIsa isa in KernelIsaSupport.Supported)
         {
-            foreach ((int k, int n) in new[] { (784, 128), (300, 64), (13, 32) })
+            foreach ((int k, int n) in new[] { (784, 512), (784, 128), (300, 64), (13, 32) })
             {
                 if (!PanelLayout.TryCreate(k, n, isa, out PanelLayout layout))
                 {
