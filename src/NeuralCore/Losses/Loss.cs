@@ -307,7 +307,6 @@ public abstract class Loss : ILoss
     // The labels travel inside the targets, but messages name them as the caller knows them.
     private const string Labels = "labels";
 
-
     private void Check(int output, LossTargets targets, int outputGrad, int batch, int outputs)
     {
         NeuralCore.Check.Positive(batch, nameof(batch), "batch size");
