@@ -240,11 +240,14 @@ internal sealed unsafe class GemmJob : IParallelWork
         // 1.25 ms against 1.02 (AMD EPYC Zen 1, 2 real cores).
         int* counts = null;
         byte* listScratch = null;
+        // Sized for the largest slice, whichever this is: a thread that takes over another's part then needs no larger
+        // buffer mid-training (a step that allocated).
         int listBlocks = _parts > 1 ? kbEnd - kbFirst : 1;
+        int sizedPanels = (plan.MPanels + plan.RowSlices - 1) / plan.RowSlices;
         bool kept = false;
         int* lists = _skipZeroA && colLimit - col0 > nr
-            ? GemmBuffers.StepListsFor(_parts > 1 ? (_stamp << 10) | (uint)(rowSlice + 1) : 0, (long)panels * listBlocks, plan.Kc, out counts, out listScratch,
-                ListsAllPanels ? GemmSteps.ColumnPanelsScratch(rowLimit - row0, plan.Kc) : 0, out kept)
+            ? GemmBuffers.StepListsFor(_parts > 1 ? (_stamp << 10) | (uint)(rowSlice + 1) : 0, (long)sizedPanels * listBlocks, plan.Kc, out counts, out listScratch,
+                ListsAllPanels ? GemmSteps.ColumnPanelsScratch(sizedPanels * mr, plan.Kc) : 0, out kept)
             : null;
         int chunkWidth = GemmPlan.NcMax / nr * nr;
         int mBlock = Math.Max(1, GemmPlan.McMax / mr) * mr;

@@ -602,9 +602,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         // A range from the model lies in one variable or covers whole ones; each piece gets its variable's options.
         if (ClipValue > 0 || ClipNorm > 0 || GlobalClipNorm > 0)
         {
-            // The clipped copy's buffer is sized on the first step, whether or not that step clips: sized when clipping
-            // first applied, it allocated in whichever later step the gradients first grew past the norm.
-            EnsureClipBuffer(length);
+            // The clipped copy's buffer is allocated on the first step, whether or not that step clips: allocated when
+            // clipping first applied, it allocated in whichever later step the gradients first grew past the norm.
+            EnsureClipBuffer(ClipChunk);
         }
 
         int end = offset + length;
@@ -622,18 +622,34 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                 continue;
             }
 
-            ReadOnlySpan<float> g = gradients.Slice(offset, pieceLength);
+            bool decay = WeightDecay > 0 && _decays[s];
             if (ClipValue > 0 || _segmentScale[s] != 1f)
             {
-                g = Clip(g, _segmentScale[s]);
-            }
+                // A run of ClipChunk at a time through the thread's fixed buffer (the update is element by element, so
+                // the same bits): sized by the range, a thread that took over a longer range from another
+                // (WorkerPool) grew it in the middle of training.
+                for (int start = offset; start < pieceEnd; start += ClipChunk)
+                {
+                    int run = Math.Min(ClipChunk, pieceEnd - start);
+                    ReadOnlySpan<float> clipped = Clip(gradients.Slice(start, run), _segmentScale[s]);
+                    if (decay)
+                    {
+                        Decay(parameters.Slice(start, run), WeightDecay * _stepRate);
+                    }
 
-            if (WeightDecay > 0 && _decays[s])
+                    Apply(parameters, clipped, start, run, _stepRate);
+                }
+            }
+            else
             {
-                Decay(parameters.Slice(offset, pieceLength), WeightDecay * _stepRate);
+                if (decay)
+                {
+                    Decay(parameters.Slice(offset, pieceLength), WeightDecay * _stepRate);
+                }
+
+                Apply(parameters, gradients.Slice(offset, pieceLength), offset, pieceLength, _stepRate);
             }
 
-            Apply(parameters, g, offset, pieceLength, _stepRate);
             offset = pieceEnd;
             s++;
         }
@@ -685,6 +701,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>Drops this thread's clipped-gradient buffer, so that a test sees the sizes one model's steps need from the start.</summary>
     internal static void ReleaseClipBuffer() => t_clipped = null;
 
+    // The most gradients clipped at a time (UpdateRange), the size of each thread's buffer.
+    private const int ClipChunk = 4096;
+
     private static void EnsureClipBuffer(int length)
     {
         if (t_clipped is null || t_clipped.Length < length)
@@ -693,7 +712,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         }
     }
 
-    // The clipped gradient, in a per-thread buffer (allocated once per thread and size).
+    // The clipped gradient, in the thread's buffer (at most ClipChunk values in an update; a whole variable before a
+    // LAMB step, on the calling thread, whose buffer is sized for the largest at every step).
     private ReadOnlySpan<float> Clip(ReadOnlySpan<float> gradients, float scale)
     {
         EnsureClipBuffer(gradients.Length);
