@@ -56,6 +56,58 @@ public class WorkerPoolTests
         }
     }
 
+    private sealed class SlowOwnerWork(int count, int slowItem) : IParallelWork
+    {
+        public int[] Runs { get; } = new int[count];
+
+        public int[] ThreadOf { get; } = new int[count];
+
+        public void Execute(int index)
+        {
+            Interlocked.Increment(ref Runs[index]);
+            ThreadOf[index] = Environment.CurrentManagedThreadId;
+            Thread.SpinWait(2_000);
+            if (index == slowItem)
+            {
+                Thread.Sleep(300);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_last_items_of_an_owner_far_behind_are_taken_over_and_each_runs_once()
+    {
+        // Participant 1 owns items 1, 3, 5 and 7, and its first takes 300 ms (a vCPU the host slowed): the caller,
+        // done with its own, takes 7, 5 and 3 from the last, which would otherwise wait for it.
+        int saved = Parallelism.DegreeOfParallelism;
+        try
+        {
+            Parallelism.DegreeOfParallelism = 2;
+            bool tookOver = false;
+            for (int round = 0; round < 10 && !tookOver; round++)
+            {
+                var work = new SlowOwnerWork(8, slowItem: 1);
+                WorkerPool.Run(work, 8, 2);
+                Assert.All(work.Runs, r => Assert.Equal(1, r));
+                int caller = Environment.CurrentManagedThreadId;
+
+                // Only a round where the worker woke in time and ran its first item tells anything.
+                if (work.ThreadOf[1] != caller)
+                {
+                    Assert.Equal(caller, work.ThreadOf[7]);
+                    Assert.Equal(caller, work.ThreadOf[5]);
+                    tookOver = true;
+                }
+            }
+
+            Assert.True(tookOver, "the worker never ran the slow item in ten rounds");
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+        }
+    }
+
     [Fact]
     public void A_thread_limit_keeps_every_item_on_the_caller_until_it_is_disposed()
     {
