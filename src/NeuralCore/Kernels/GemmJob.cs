@@ -235,9 +235,8 @@ internal sealed unsafe class GemmJob : IParallelWork
         int panels = (rowLimit - row0 + mr - 1) / mr;
         // A list pays where several column tiles share it: the 784 x 16 weight gradient of 784-16-10 (one tile per list)
         // made its epochs 6-12% slower (AMD EPYC Zen 5, 2 real cores).
-        // Where a slice is cut into parts, each k block's lists are kept for the slice's next part, which reads the same
-        // rows: the parts of 784-128-10's forward product at batch 128 listed them again, and a two-thread step took
-        // 1.25 ms against 1.02 (AMD EPYC Zen 1, 2 real cores).
+        // Where a slice is cut into parts, each k block's lists are kept for the slice's next part on this thread, which
+        // reads the same rows: listed again, a product's lists would be made once a part instead of once a slice.
         int* counts = null;
         byte* listScratch = null;
         // Sized for the largest slice, whichever this is: a thread that takes over another's part then needs no larger
