@@ -181,10 +181,10 @@ public static class Mnist
     public const int DefaultMaxSamples = 10_000_000;
 
     /// <summary>
-    /// Loads one split, accepting at most <paramref name="maxSamples"/> samples. The labels file is read first; the
-    /// images file must then declare, in its header, exactly as many images of 28×28, or it is refused before its body
-    /// is read or decompressed: a compressed file can never expand beyond what the labels and this limit allow, nor
-    /// beyond the memory the process may use.
+    /// Loads one split, accepting at most <paramref name="maxSamples"/> samples. Both headers are read first and must
+    /// declare the same count, or the pair is refused before either body is read or decompressed; the labels are read
+    /// next, and the images must declare exactly as many images of 28×28: a compressed file can never expand beyond
+    /// what the labels and this limit allow, nor beyond the memory the process may use.
     /// </summary>
     /// <param name="imagesPath">An IDX file of <c>n × 28 × 28</c> unsigned bytes.</param>
     /// <param name="labelsPath">An IDX file of <c>n</c> unsigned bytes 0..9.</param>
@@ -229,6 +229,17 @@ public static class Mnist
                 $"Expected maxSamples in [1, {IdxReader.MaxElements}] (the most elements one IDX file holds). Received: maxSamples={maxSamples}.");
         }
 
+        // The counts are compared from both headers, before either body is read or decompressed: a labels file that
+        // disagrees with its images costs nothing but two headers. A header the reader cannot parse is left to Read,
+        // whose message says what is wrong with it.
+        if (IdxReader.ReadDimensions(labelsPath) is [int declaredLabels, ..]
+            && IdxReader.ReadDimensions(imagesPath) is [int declaredImages, ..]
+            && declaredImages != declaredLabels)
+        {
+            throw new InvalidDataException(
+                $"{imagesPath} holds {declaredImages} images but {labelsPath} holds {declaredLabels} labels; expected equal counts (refused from the headers, before reading either body).");
+        }
+
         IdxFile labels = IdxReader.Read(labelsPath, maxSamples, cancellationToken);
         int[] labelValues = ToLabels(labels);
         long pixels = (long)labelValues.Length * Features;
@@ -245,13 +256,6 @@ public static class Mnist
         {
             throw new InsufficientMemoryException(
                 $"{labels.Name} holds {labelValues.Length} labels, whose images need {pixels >> 20} MiB, more than the {available >> 20} MiB this process may use.");
-        }
-
-        // The counts are compared from the images' header, before their body is read or decompressed.
-        if (IdxReader.ReadDimensions(imagesPath) is [int declared, ..] && declared != labelValues.Length)
-        {
-            throw new InvalidDataException(
-                $"{imagesPath} holds {declared} images but {labels.Name} holds {labelValues.Length} labels; expected equal counts (refused from the headers, before reading the images).");
         }
 
         IdxFile images = IdxReader.Read(imagesPath, pixels, cancellationToken);

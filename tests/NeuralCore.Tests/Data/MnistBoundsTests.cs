@@ -47,6 +47,21 @@ public sealed class MnistBoundsTests : IDisposable
     }
 
     [Fact]
+    public void Labels_declaring_more_than_their_images_are_refused_before_their_body()
+    {
+        // 5,000,000 labels of zeros (5 MB that compress to a few KB) beside 3 images: the labels' body was read and
+        // turned into 20 MB of ints before the images' header was looked at.
+        string labels = Write("labels.gz", Mnist.LabelsMagic, [5_000_000], 5_000_000);
+        string images = Write("images.gz", Mnist.ImagesMagic, [3, 28, 28], 3 * 784);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => Mnist.LoadFiles(images, labels));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("images.gz holds 3 images but", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("labels.gz holds 5000000 labels", ex.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 1 << 20, $"refusing the pair allocated {allocated} bytes: the labels' body was read");
+    }
+
+    [Fact]
     public void The_sample_limit_is_an_option()
     {
         string labels = Write("labels.gz", Mnist.LabelsMagic, [5], 5);
