@@ -69,15 +69,35 @@ public static class Mnist
     /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static MnistDataset Load(string directory, CancellationToken cancellationToken)
+    public static MnistDataset Load(string directory, CancellationToken cancellationToken) =>
+        Load(directory, DefaultMaxSamples, cancellationToken);
+
+    /// <summary>
+    /// <see cref="Load(string, CancellationToken)"/> accepting at most <paramref name="maxSamples"/> samples in each
+    /// split: a split declaring more is refused from its headers (see <see cref="LoadFiles(string, string, int, CancellationToken)"/>).
+    /// </summary>
+    /// <param name="directory">A folder holding the four files.</param>
+    /// <param name="maxSamples">The most samples accepted per split, from 1 to <see cref="IdxReader.MaxElements"/>; <see cref="DefaultMaxSamples"/> by default.</param>
+    /// <param name="cancellationToken">Stops the loading.</param>
+    /// <returns>The training and test sets.</returns>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSamples"/> is not positive, or above <see cref="IdxReader.MaxElements"/>.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
+    /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>), or a split holds more than <paramref name="maxSamples"/> samples.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static MnistDataset Load(string directory, int maxSamples, CancellationToken cancellationToken)
     {
         PathArgument.Require(directory, nameof(directory));
+        RequireMaxSamples(maxSamples);
         // The two splits decompress in parallel: the training images (47 MB) take most of the time.
-        Task<Dataset> test = Task.Run(() => Load(directory, MnistSplit.Test, cancellationToken), CancellationToken.None);
+        Task<Dataset> test = Task.Run(() => Load(directory, MnistSplit.Test, maxSamples, cancellationToken), CancellationToken.None);
         Dataset train;
         try
         {
-            train = Load(directory, MnistSplit.Train, cancellationToken);
+            train = Load(directory, MnistSplit.Train, maxSamples, cancellationToken);
         }
         catch
         {
@@ -122,9 +142,27 @@ public static class Mnist
     /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
     /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static Dataset Load(string directory, MnistSplit split, CancellationToken cancellationToken)
+    public static Dataset Load(string directory, MnistSplit split, CancellationToken cancellationToken) =>
+        Load(directory, split, DefaultMaxSamples, cancellationToken);
+
+    /// <summary><see cref="Load(string, MnistSplit, CancellationToken)"/> accepting at most <paramref name="maxSamples"/> samples.</summary>
+    /// <param name="directory">A folder holding that split's two files.</param>
+    /// <param name="split">Which split.</param>
+    /// <param name="maxSamples">The most samples accepted, from 1 to <see cref="IdxReader.MaxElements"/>; <see cref="DefaultMaxSamples"/> by default.</param>
+    /// <param name="cancellationToken">Stops the loading.</param>
+    /// <returns>The samples.</returns>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or holds a NUL character.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="split"/> is not defined, or <paramref name="maxSamples"/> is not positive or above <see cref="IdxReader.MaxElements"/>.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder, or a folder above it, may not be searched by this user, or a file may not be read; the message names it.</exception>
+    /// <exception cref="FileNotFoundException">A file is missing under both of its names.</exception>
+    /// <exception cref="IOException">A file is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="InvalidDataException">A file's contents are invalid (see <see cref="Load(string)"/>), or the split holds more than <paramref name="maxSamples"/> samples.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Dataset Load(string directory, MnistSplit split, int maxSamples, CancellationToken cancellationToken)
     {
         PathArgument.Require(directory, nameof(directory));
+        RequireMaxSamples(maxSamples);
         (string images, string labels) = split switch
         {
             MnistSplit.Train => (TrainImagesFile, TrainLabelsFile),
@@ -133,7 +171,7 @@ public static class Mnist
         };
 
         RequireFolder(Path.GetFullPath(directory));
-        return LoadFiles(FindFile(directory, images), FindFile(directory, labels), DefaultMaxSamples, cancellationToken);
+        return LoadFiles(FindFile(directory, images), FindFile(directory, labels), maxSamples, cancellationToken);
     }
 
     /// <summary>Throws unless <paramref name="full"/> is a folder, saying whether it is missing, a file, or out of reach.</summary>
@@ -221,13 +259,7 @@ public static class Mnist
     {
         ArgumentException.ThrowIfNullOrEmpty(imagesPath);
         ArgumentException.ThrowIfNullOrEmpty(labelsPath);
-        // The labels are one IDX file, so a larger limit is never reached; passed on, it was refused by the reader
-        // under its own parameter's name, maxElements.
-        if (maxSamples <= 0 || maxSamples > IdxReader.MaxElements)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxSamples), maxSamples,
-                $"Expected maxSamples in [1, {IdxReader.MaxElements}] (the most elements one IDX file holds). Received: maxSamples={maxSamples}.");
-        }
+        RequireMaxSamples(maxSamples);
 
         // The counts are compared from both headers, before either body is read or decompressed: a labels file that
         // disagrees with its images costs nothing but two headers. A header the reader cannot parse is left to Read,
@@ -260,6 +292,17 @@ public static class Mnist
 
         IdxFile images = IdxReader.Read(imagesPath, pixels, cancellationToken);
         return FromIdx(images, labelValues, labels.Name);
+    }
+
+    private static void RequireMaxSamples(int maxSamples)
+    {
+        // The labels are one IDX file, so a larger limit is never reached; passed on, it was refused by the reader
+        // under its own parameter's name, maxElements.
+        if (maxSamples <= 0 || maxSamples > IdxReader.MaxElements)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxSamples), maxSamples,
+                $"Expected maxSamples in [1, {IdxReader.MaxElements}] (the most elements one IDX file holds). Received: maxSamples={maxSamples}.");
+        }
     }
 
     /// <summary>Whether <paramref name="directory"/> exists and holds all four files (under either name).</summary>

@@ -73,6 +73,23 @@ public sealed class MnistBoundsTests : IDisposable
     }
 
     [Fact]
+    public void The_sample_limit_is_an_option_of_the_folder_loaders_too()
+    {
+        Write(Mnist.TrainLabelsFile, Mnist.LabelsMagic, [5], 5);
+        Write(Mnist.TrainImagesFile, Mnist.ImagesMagic, [5, 28, 28], 5 * 784);
+        Write(Mnist.TestLabelsFile, Mnist.LabelsMagic, [3], 3);
+        Write(Mnist.TestImagesFile, Mnist.ImagesMagic, [3, 28, 28], 3 * 784);
+        MnistDataset data = Mnist.Load(_dir, maxSamples: 5, CancellationToken.None);
+        Assert.Equal((5, 3), (data.Train.Count, data.Test.Count));
+        Assert.Equal(3, Mnist.Load(_dir, MnistSplit.Test, maxSamples: 3, CancellationToken.None).Count);
+        var ex = Assert.Throws<InvalidDataException>(() => Mnist.Load(_dir, maxSamples: 4, CancellationToken.None));
+        Assert.Contains(Mnist.TrainLabelsFile, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("more than the 4 this reader was allowed", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("maxSamples", Assert.Throws<ArgumentOutOfRangeException>(
+            () => Mnist.Load(_dir, MnistSplit.Train, maxSamples: 0, CancellationToken.None)).ParamName);
+    }
+
+    [Fact]
     public void A_sample_limit_beyond_any_file_is_refused_naming_maxSamples()
     {
         // int.MaxValue was refused by the IDX reader, in a message naming its own parameter, maxElements.
