@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.ObjectModel;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using NeuralCore.IO;
@@ -12,9 +11,9 @@ namespace NeuralCore.Data;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each file is written to a temporary <c>&lt;name&gt;.&lt;random&gt;.part</c> file in the cache folder while its SHA-256
-/// is computed; only when the hash matches is it flushed and renamed (atomically, replacing any old copy) to its
-/// final name. A failed, truncated or corrupt download is deleted and the next mirror is tried, so nothing
+/// Each file is written through <see cref="AtomicFile"/> to a hidden temporary file beside its final name while its
+/// SHA-256 is computed; only when the length and hash match is it flushed and renamed (atomically, replacing any old
+/// copy) to its final name. Temporary files that killed runs left are removed by the next download of the same file. A failed, truncated or corrupt download is deleted and the next mirror is tried, so nothing
 /// unverified is ever left under a final name. A file already in the cache is used only if its hash still matches;
 /// otherwise it is deleted and downloaded again.
 /// </para>
@@ -168,7 +167,6 @@ public sealed class MnistDownloader
         }
 
         Directory.CreateDirectory(CacheDirectory);
-        AtomicFile.RemoveStale(CacheDirectory, fileName);
         var failures = new List<string>(Mirrors.Count);
         var errors = new List<Exception>();
         foreach (Uri mirror in Mirrors)
@@ -223,11 +221,6 @@ public sealed class MnistDownloader
     /// <returns>Null on success, else what went wrong (the temporary file is then deleted).</returns>
     private async Task<string?> TryDownloadAsync(Uri uri, string finalPath, string expected, List<Exception> errors, CancellationToken cancellationToken)
     {
-        // Hidden, with this process's id, as AtomicFile names its temporary files: the partial file of a run killed
-        // mid-transfer is then removed by the next download of the same file (AtomicFile.RemoveStale), not left for ever.
-        string tempPath = Path.Combine(Path.GetDirectoryName(finalPath)!,
-            string.Create(CultureInfo.InvariantCulture, $".{Path.GetFileName(finalPath)}.{Environment.ProcessId}.{Guid.NewGuid():N}.part"));
-        bool moved = false;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         TimeSpan timeout = _httpClient.Timeout;
@@ -246,55 +239,15 @@ public sealed class MnistDownloader
                 return $"Content-Length {declared} exceeds the limit of {MaxFileBytes} bytes";
             }
 
-            bool md5 = expected.StartsWith(Md5Prefix, StringComparison.Ordinal);
-#pragma warning disable CA5351 // MD5 only checks a file against the sum its publisher lists; it protects nothing secret.
-            using var hash = IncrementalHash.CreateHash(md5 ? HashAlgorithmName.MD5 : HashAlgorithmName.SHA256);
-#pragma warning restore CA5351
-            long received = 0;
-            using (var file = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
-            using (Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
+            // The body goes to a temporary file that AtomicFile renames into place only once its length and hash are
+            // right; the partial file of a run killed mid-transfer is removed by the next download of the same file.
+            string? rejected = null;
+            await AtomicFile.TryWriteAsync(finalPath, async file =>
             {
-                while (true)
-                {
-                    if (timeout != Timeout.InfiniteTimeSpan)
-                    {
-                        stall.CancelAfter(timeout); // restarts the clock for each chunk
-                    }
-
-                    int n = await body.ReadAsync(buffer.AsMemory(0, CopyBufferSize), stall.Token).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    received += n;
-                    if (received > MaxFileBytes)
-                    {
-                        return $"more than the limit of {MaxFileBytes} bytes received";
-                    }
-
-                    hash.AppendData(buffer, 0, n);
-                    await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                }
-
-                // On disk before the rename, so a crash cannot leave an empty or partial file under the final name.
-                file.Flush(flushToDisk: true);
-            }
-
-            if (declared is long length && received != length)
-            {
-                return $"truncated: received {received} of {length} bytes";
-            }
-
-            string actual = (md5 ? Md5Prefix : string.Empty) + Convert.ToHexStringLower(hash.GetHashAndReset());
-            if (!string.Equals(actual, expected, StringComparison.Ordinal))
-            {
-                return $"{(md5 ? "MD5" : "SHA-256")} mismatch: expected {expected}, got {actual} ({received} bytes)";
-            }
-
-            File.Move(tempPath, finalPath, overwrite: true);
-            moved = true;
-            return null;
+                rejected = await ReceiveAsync(response, file, declared, expected, buffer, stall, timeout, cancellationToken).ConfigureAwait(false);
+                return rejected is null;
+            }).ConfigureAwait(false);
+            return rejected;
         }
         catch (HttpRequestException e)
         {
@@ -322,11 +275,55 @@ public sealed class MnistDownloader
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            if (!moved)
+        }
+    }
+
+    /// <summary>Streams the body into <paramref name="file"/>, hashing it on the way.</summary>
+    /// <returns>Null when the length and the hash are as expected, else what is wrong.</returns>
+    private async Task<string?> ReceiveAsync(
+        HttpResponseMessage response, FileStream file, long? declared, string expected, byte[] buffer,
+        CancellationTokenSource stall, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        bool md5 = expected.StartsWith(Md5Prefix, StringComparison.Ordinal);
+#pragma warning disable CA5351 // MD5 only checks a file against the sum its publisher lists; it protects nothing secret.
+        using var hash = IncrementalHash.CreateHash(md5 ? HashAlgorithmName.MD5 : HashAlgorithmName.SHA256);
+#pragma warning restore CA5351
+        long received = 0;
+        using (Stream body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (true)
             {
-                AtomicFile.TryDelete(tempPath);
+                if (timeout != Timeout.InfiniteTimeSpan)
+                {
+                    stall.CancelAfter(timeout); // restarts the clock for each chunk
+                }
+
+                int n = await body.ReadAsync(buffer.AsMemory(0, CopyBufferSize), stall.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received += n;
+                if (received > MaxFileBytes)
+                {
+                    return $"more than the limit of {MaxFileBytes} bytes received";
+                }
+
+                hash.AppendData(buffer, 0, n);
+                await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
             }
         }
+
+        if (declared is long length && received != length)
+        {
+            return $"truncated: received {received} of {length} bytes";
+        }
+
+        string actual = (md5 ? Md5Prefix : string.Empty) + Convert.ToHexStringLower(hash.GetHashAndReset());
+        return string.Equals(actual, expected, StringComparison.Ordinal)
+            ? null
+            : $"{(md5 ? "MD5" : "SHA-256")} mismatch: expected {expected}, got {actual} ({received} bytes)";
     }
 
     private string ExpectedHash(string fileName)

@@ -36,10 +36,7 @@ public static class AtomicFile
             throw new ArgumentException($"Expected the path of a file. Received: path=\"{path}\" (a folder: it ends with a separator).", nameof(path));
         }
 
-        RequireFolder(path, "The path", folderMustExist: true);
-        full = Destination(path, full);
-        RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
-        string temporary = TemporaryBeside(full);
+        (full, string temporary) = Prepare(path, full);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -48,13 +45,7 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
 
-            if (!OperatingSystem.IsWindows() && File.Exists(full))
-            {
-                // The replacement keeps the file's permissions: a private model (0600) became world-readable (0644).
-                File.SetUnixFileMode(temporary, File.GetUnixFileMode(full));
-            }
-
-            File.Move(temporary, full, overwrite: true);
+            Commit(temporary, full);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException || e.GetType() == typeof(IOException))
         {
@@ -74,6 +65,73 @@ public static class AtomicFile
             TryDelete(temporary);
             throw;
         }
+    }
+
+    /// <summary>
+    /// <see cref="Write(string, Action{Stream})"/> for a writer that may decline: <paramref name="write"/> streams the
+    /// content asynchronously and returns whether it is complete and valid (a download checks its length and hash);
+    /// only then is the file flushed and renamed into place. Declined, thrown or cancelled, the temporary file is
+    /// removed and the previous file is untouched.
+    /// </summary>
+    /// <param name="path">The destination; its folder must exist.</param>
+    /// <param name="write">Writes the content and says whether to keep it.</param>
+    /// <returns>Whether the file was replaced.</returns>
+    /// <remarks>
+    /// What <paramref name="write"/> throws goes to the caller as it is (a network error is not a file's), unlike
+    /// <see cref="Write(string, Action{Stream})"/>, which names the path in the file system's own errors.
+    /// </remarks>
+    internal static async Task<bool> TryWriteAsync(string path, Func<FileStream, Task<bool>> write)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
+        (string full, string temporary) = Prepare(path, Path.GetFullPath(path));
+        bool committed = false;
+        try
+        {
+            var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            await using (stream.ConfigureAwait(false))
+            {
+                if (!await write(stream).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                stream.Flush(flushToDisk: true);
+            }
+
+            Commit(temporary, full);
+            committed = true;
+            return true;
+        }
+        finally
+        {
+            if (!committed)
+            {
+                TryDelete(temporary);
+            }
+        }
+    }
+
+    // The file the bytes go to, checked (its folder exists; a link is followed; no FIFO or device is replaced), and a
+    // fresh temporary name beside it, once what killed writers of the same file left is removed.
+    private static (string Full, string Temporary) Prepare(string path, string full)
+    {
+        RequireFolder(path, "The path", folderMustExist: true);
+        full = Destination(path, full);
+        RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
+        return (full, TemporaryBeside(full));
+    }
+
+    // The complete, flushed temporary file replaces the destination in one rename.
+    private static void Commit(string temporary, string full)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(full))
+        {
+            // The replacement keeps the file's permissions: a private model (0600) became world-readable (0644).
+            File.SetUnixFileMode(temporary, File.GetUnixFileMode(full));
+        }
+
+        File.Move(temporary, full, overwrite: true);
     }
 
     // Where the bytes go for `path` (absolute: `full`): the file a symbolic link leads to (a link replaced by a regular

@@ -63,6 +63,33 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public async Task A_writer_that_declines_or_throws_leaves_the_previous_file_and_no_temporary_one()
+    {
+        string path = Path.Combine(_dir, "file.bin");
+        File.WriteAllText(path, "old");
+        Assert.False(await AtomicFile.TryWriteAsync(path, async file =>
+        {
+            await file.WriteAsync("half"u8.ToArray());
+            return false; // a download whose hash did not match
+        }));
+        await Assert.ThrowsAsync<HttpRequestException>(() => AtomicFile.TryWriteAsync(path, async file =>
+        {
+            await file.WriteAsync("half"u8.ToArray());
+            throw new HttpRequestException("connection reset"); // passes as it is: not the file's error
+        }));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(["file.bin"], Directory.GetFiles(_dir).Select(Path.GetFileName));
+
+        Assert.True(await AtomicFile.TryWriteAsync(path, async file =>
+        {
+            await file.WriteAsync("new"u8.ToArray());
+            return true;
+        }));
+        Assert.Equal("new", File.ReadAllText(path));
+        Assert.Equal(["file.bin"], Directory.GetFiles(_dir).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void Write_to_a_folder_path_names_path()
     {
         // Write passes the path's file name on to RemoveStale; a path ending in a separator has none, and must be
