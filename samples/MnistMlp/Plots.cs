@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using NeuralCore.Data;
 using NeuralCore.Scoring;
 using NeuralCore.Training;
@@ -15,7 +14,7 @@ namespace MnistMlp;
 /// <param name="Confidence">The probability the model gave its (wrong) prediction.</param>
 internal sealed record Mistake(int Index, int Actual, int Predicted, double Confidence);
 
-/// <summary>The run's pictures, drawn with ScottPlot (and SkiaSharp for the image grid).</summary>
+/// <summary>The run's pictures, drawn with ScottPlot.</summary>
 internal static class Plots
 {
     private const string FontFamily = "DejaVu Sans";
@@ -197,64 +196,76 @@ internal static class Plots
     /// <summary>Ten distinct colours (Tableau 10), so that no two digits share one.</summary>
     private static Color Palette(int c) => new ScottPlot.Palettes.Category10().GetColor(c);
 
+    // misclassified.png in coordinates where an image is 1 × 1: six per row, a gap between them, two caption lines under
+    // each, a heading above.
+    private const int Columns = 6, PixelsPerUnit = 150;
+    private const double Pitch = 1.3, RowPitch = 1.55, Heading = 0.45, Side = 0.15;
+
     /// <summary>
     /// misclassified.png: the test images the model got wrong with the highest confidence, each captioned with its true
     /// digit, the prediction and the probability given to it.
     /// </summary>
     public static void Misclassified(Dataset test, IReadOnlyList<Mistake> mistakes, string path)
     {
-        const int Columns = 6, Cell = 190, Scale = 4, Caption = 40, Margin = 12, Header = 44;
         int rows = Math.Max(1, (mistakes.Count + Columns - 1) / Columns);
-        int width = (Columns * Cell) + (2 * Margin), height = Header + (rows * (Cell + Caption)) + Margin;
-        using var bitmap = new SKBitmap(width, height, SKColorType.Bgra8888, SKAlphaType.Premul);
-        using var canvas = new SKCanvas(bitmap);
-        canvas.Clear(SKColors.White);
-        using SKTypeface face = SKTypeface.FromFamilyName(FontFamily) ?? SKTypeface.Default;
-        using var titleFont = new SKFont(face, 20);
-        using var captionFont = new SKFont(face, 15);
-        using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        using var wrong = new SKPaint { Color = new SKColor(0xB0, 0x1E, 0x1E), IsAntialias = true };
+        var plot = new Plot();
         string heading = mistakes.Count == 0
             ? "No test image was misclassified."
             : string.Create(Inv, $"The {mistakes.Count} most confidently misclassified test images");
-        canvas.DrawText(heading, Margin, 30, SKTextAlign.Left, titleFont, ink);
+        var title = plot.Add.Text(heading, 0, Heading - 0.1);
+        title.LabelAlignment = Alignment.UpperLeft;
+        title.LabelFontSize = 20;
+        title.LabelBold = true;
         // Only the images shown: the whole set's Features would convert all 10,000 test images (31 MB) to draw a few
         // dozen of them.
         float[] features = test.Subset([.. mistakes.Select(m => m.Index)]).Features;
-
-        canvas.Flush();
         for (int k = 0; k < mistakes.Count; k++)
         {
             Mistake m = mistakes[k];
-            int x0 = Margin + ((k % Columns) * Cell) + ((Cell - (28 * Scale)) / 2);
-            int y0 = Header + ((k / Columns) * (Cell + Caption));
+            double left = k % Columns * Pitch, top = -(k / Columns) * RowPitch;
+            double[,] cells = new double[28, 28];
             for (int r = 0; r < 28; r++)
             {
                 for (int c = 0; c < 28; c++)
                 {
-                    // MNIST is white ink on black; drawn dark on light as on paper. Written straight into the bitmap's
-                    // opaque 32-bit pixels (grey, so the channel order does not matter): a Scale x Scale square per
-                    // pixel, as DrawRect would fill it, without 18,816 calls into the native library.
-                    byte level = (byte)(255 - Math.Clamp((int)(features[(k * 784) + (r * 28) + c] * 255), 0, 255));
-                    uint grey = 0xFF00_0000u | (uint)(level * 0x01_0101);
-                    for (int dy = 0; dy < Scale; dy++)
-                    {
-                        MemoryMarshal.Cast<byte, uint>(bitmap.GetPixelSpan(x0 + (c * Scale), y0 + (r * Scale) + dy))[..Scale].Fill(grey);
-                    }
+                    // A heatmap given its Rectangle draws intensity row 0 at the rectangle's top, as the image is stored.
+                    cells[r, c] = features[(k * 784) + (r * 28) + c];
                 }
             }
 
-            using var frame = new SKPaint { Color = SKColors.LightGray, Style = SKPaintStyle.Stroke, StrokeWidth = 1 };
-            canvas.DrawRect(x0, y0, 28 * Scale, 28 * Scale, frame);
-            float cx = x0 + (28 * Scale / 2f);
-            canvas.DrawText(string.Create(Inv, $"true {m.Actual}, predicted {m.Predicted}"), cx, y0 + (28 * Scale) + 16, SKTextAlign.Center, captionFont, wrong);
-            canvas.DrawText(string.Create(Inv, $"p = {m.Confidence:P1}, #{m.Index}"), cx, y0 + (28 * Scale) + 32, SKTextAlign.Center, captionFont, ink);
+            var image = plot.Add.Heatmap(cells);
+            // MNIST is white ink on black; drawn dark on light, as on paper.
+            image.Colormap = new ScottPlot.Colormaps.GrayscaleReversed();
+            image.ManualRange = new ScottPlot.Range(0, 1);
+            image.Rectangle = new CoordinateRect(left, left + 1, top - 1, top);
+            var frame = plot.Add.Rectangle(left, left + 1, top - 1, top);
+            frame.FillStyle.Color = Colors.Transparent;
+            frame.LineStyle.Color = Colors.LightGray;
+            Caption(plot, string.Create(Inv, $"true {m.Actual}, predicted {m.Predicted}"), left + 0.5, top - 1.04, new Color(0xB0, 0x1E, 0x1E));
+            Caption(plot, string.Create(Inv, $"p = {m.Confidence:P1}, #{m.Index}"), left + 0.5, top - 1.2, Colors.Black);
         }
 
-        using SKImage image = SKImage.FromBitmap(bitmap);
-        using SKData png = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        png.SaveTo(file);
+        double right = ((Columns - 1) * Pitch) + 1 + Side, bottom = -((rows - 1) * RowPitch) - 1.45;
+        plot.Axes.SetLimits(-Side, right, bottom, Heading);
+        plot.Layout.Frameless();
+        plot.HideGrid();
+        plot.SavePng(path, (int)((right + Side) * PixelsPerUnit), (int)((Heading - bottom) * PixelsPerUnit));
+    }
+
+    /// <summary>
+    /// The pixel of misclassified.png at the centre of pixel (<paramref name="row"/>, <paramref name="column"/>) of the
+    /// <paramref name="k"/>-th image: the layout that <see cref="Misclassified"/> draws, for its tests.
+    /// </summary>
+    internal static (int X, int Y) MisclassifiedPixel(int k, int row, int column) =>
+        ((int)((((k % Columns) * Pitch) + Side + ((column + 0.5) / 28)) * PixelsPerUnit),
+         (int)((Heading + ((k / Columns) * RowPitch) + ((row + 0.5) / 28)) * PixelsPerUnit));
+
+    private static void Caption(Plot plot, string text, double x, double y, Color color)
+    {
+        var caption = plot.Add.Text(text, x, y);
+        caption.LabelAlignment = Alignment.UpperCenter;
+        caption.LabelFontSize = 15;
+        caption.LabelFontColor = color;
     }
 
     /// <summary>
