@@ -62,6 +62,12 @@ internal static class WorkerPool
 
     private const int ClaimStride = 16;
 
+    // Items run by a thread other than their owner, since the process started (rare: an owner far behind).
+    private static long s_takenOver;
+
+    /// <summary>How many items, since the process started, a thread ran in place of their late owner (for tests).</summary>
+    public static long TakenOver => Volatile.Read(ref s_takenOver);
+
     /// <summary>
     /// Runs items 0..count-1 on up to <paramref name="maxThreads"/> threads, the caller included, and never more than
     /// <see cref="Parallelism.CallerThreads"/>.
@@ -149,7 +155,7 @@ internal static class WorkerPool
     {
         for (int i = participant; i < count; i += threads)
         {
-            TryExecute(work, i, generation);
+            _ = TryExecute(work, i, generation);
         }
 
         // Others' items from the last, and only those whose owner has not yet claimed the item before them: an owner
@@ -159,21 +165,23 @@ internal static class WorkerPool
         // its last items, in order.
         for (int i = count - 1; i >= 0; i--)
         {
-            if (i % threads != participant && (i < threads || Volatile.Read(ref s_claims[(i - threads) * ClaimStride]) < generation))
+            if (i % threads != participant && (i < threads || Volatile.Read(ref s_claims[(i - threads) * ClaimStride]) < generation)
+                && TryExecute(work, i, generation))
             {
-                TryExecute(work, i, generation);
+                Interlocked.Increment(ref s_takenOver);
             }
         }
     }
 
+    // Whether this thread claimed and ran the item.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TryExecute(IParallelWork work, int index, long generation)
+    private static bool TryExecute(IParallelWork work, int index, long generation)
     {
         ref long claim = ref s_claims[index * ClaimStride];
         long seen = Volatile.Read(ref claim);
         if (seen >= generation || Interlocked.CompareExchange(ref claim, generation, seen) != seen)
         {
-            return;
+            return false;
         }
 
         try
@@ -188,6 +196,7 @@ internal static class WorkerPool
         }
 
         Interlocked.Decrement(ref s_counters.Pending);
+        return true;
     }
 
     private static void EnsureWorkers(int needed)

@@ -681,6 +681,74 @@ public class SequentialDeterminismTests
         }
     }
 
+    [Fact]
+    public void Steps_whose_items_another_thread_takes_over_allocate_nothing_and_match_one_thread()
+    {
+        // A worker asleep when a step starts (it blocks once it has spun for a millisecond) wakes late, and the caller,
+        // done with its own items, runs the worker's last ones. Every thread must then be able to run any item without
+        // allocating (a buffer made on first use by the thread that runs an item would allocate here), and the weights
+        // must not depend on who ran what. Small items (784-128-10, batch 32) make such take-overs likely in each step.
+        int saved = Parallelism.DegreeOfParallelism;
+        float[] x = Seeded.Uniform(32 * 784, 4);
+        int[] y = [.. Enumerable.Range(0, 32).Select(i => (i * 3) % 10)];
+        static Sequential Make()
+        {
+            var model = new Sequential(784, 5).Add(new Dense(128)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam(), 32);
+            return model;
+        }
+
+        try
+        {
+            Parallelism.DegreeOfParallelism = 1;
+            Parallelism.FmaThreadsOverride = 1;
+            Sequential one = Make();
+            for (int i = 0; i < 100; i++)
+            {
+                one.TrainStep(x, y, 32);
+            }
+
+            Parallelism.DegreeOfParallelism = 2;
+            Parallelism.FmaThreadsOverride = 2;
+            Sequential two = Make();
+            for (int i = 0; i < 60; i++)
+            {
+                two.TrainStep(x, y, 32);
+            }
+
+            Thread.Sleep(300);
+            Dictionary<int, long> before = ThreadAllocations.Read();
+            long callerBefore = AllocationBaseline.Read();
+            long takenBefore = WorkerPool.TakenOver;
+            for (int i = 0; i < 40; i++)
+            {
+                Thread.Sleep(3); // the worker goes back to sleep between steps
+                two.TrainStep(x, y, 32);
+            }
+
+            long taken = WorkerPool.TakenOver - takenBefore;
+            long callerAllocated = GC.GetAllocatedBytesForCurrentThread() - callerBefore;
+            Dictionary<int, long> after = ThreadAllocations.Read();
+            Assert.True(taken > 0, "no item was taken over in 40 steps: the test did not exercise what it claims");
+            Assert.True(callerAllocated == 0, $"the calling thread allocated {callerAllocated} bytes in 40 steps ({taken} items taken over)");
+            foreach ((int thread, long bytes) in after)
+            {
+                long allocated = bytes - before.GetValueOrDefault(thread);
+                Assert.True(thread == Environment.CurrentManagedThreadId || allocated == 0,
+                    $"worker thread {thread} allocated {allocated} bytes in 40 steps ({taken} items taken over)");
+            }
+
+            float[] expected = one.Parameters.ToArray(), actual = two.Parameters.ToArray();
+            int first = expected.AsSpan().CommonPrefixLength(actual);
+            Assert.True(first == expected.Length, $"parameter {first} differs from one thread's ({taken} items taken over)");
+        }
+        finally
+        {
+            Parallelism.DegreeOfParallelism = saved;
+            Parallelism.FmaThreadsOverride = 0;
+        }
+    }
+
     [Theory]
     [InlineData(1, false, 128)]
     [InlineData(1, true, 96)]
