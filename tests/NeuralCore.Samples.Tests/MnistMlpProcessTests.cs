@@ -219,12 +219,30 @@ public sealed partial class MnistMlpProcessTests : IDisposable
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
-    [Fact]
-    public void An_output_folder_that_cannot_be_written_is_refused_before_training()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_output_folder_that_cannot_be_written_is_refused_before_training(bool existing)
     {
-        string file = Path.Combine(_out, "a-file");
-        File.WriteAllText(file, "not a folder");
-        using Process trainer = Start("--epochs", "1", "--out", Path.Combine(file, "run"));
+        string folder;
+        if (existing)
+        {
+            // A folder that exists and takes no new file: read-only by its mode for other users; for root, whom modes
+            // do not stop, a folder of /proc, where no one creates files.
+            folder = Environment.IsPrivilegedProcess ? "/proc/self" : Directory.CreateDirectory(Path.Combine(_out, "read-only")).FullName;
+            if (!Environment.IsPrivilegedProcess && !OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            }
+        }
+        else
+        {
+            string file = Path.Combine(_out, "a-file");
+            File.WriteAllText(file, "not a folder");
+            folder = Path.Combine(file, "run");
+        }
+
+        using Process trainer = Start("--epochs", "1", "--out", folder);
         string stderr = trainer.StandardError.ReadToEnd();
         string stdout = trainer.StandardOutput.ReadToEnd();
         trainer.WaitForExit();
