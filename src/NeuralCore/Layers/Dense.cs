@@ -333,6 +333,16 @@ public sealed class Dense : Layer
     public override string TypeId => "Dense";
 
     /// <inheritdoc/>
+    /// <remarks>That of its <see cref="Activation"/>: a distribution for softmax, [0, 1] for sigmoid, 0 or more for ReLU.</remarks>
+    public override OutputRange OutputRange => Activation switch
+    {
+        Activation.Softmax => OutputRange.Distribution,
+        Activation.Sigmoid => OutputRange.UnitInterval,
+        Activation.Relu => OutputRange.NonNegative,
+        _ => OutputRange.Any,
+    };
+
+    /// <inheritdoc/>
     /// <remarks>
     /// <c>units</c>, <c>activation</c> (Keras's name) and <c>use_bias</c>; with a regularizer, its factors as
     /// <c>kernel_l1</c> and <c>kernel_l2</c> (or <c>bias_l1</c> and <c>bias_l2</c>); with a constraint,

@@ -30,6 +30,9 @@ public sealed class HardSigmoid : Layer
     /// <inheritdoc/>
     public override string TypeId => "HardSigmoid";
 
+    /// <inheritdoc/>
+    public override OutputRange OutputRange => OutputRange.UnitInterval;
+
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("HardSigmoid", _ => new HardSigmoid());
 

@@ -56,6 +56,13 @@ public abstract class Layer : ILayer
     /// <inheritdoc/>
     public abstract string TypeId { get; }
 
+    /// <summary>
+    /// The values this layer can output (<see cref="OutputRange.Any"/> unless overridden). <c>Compile</c> reads it from
+    /// the model's last layer (looking through noise layers) to refuse a loss that cannot read such values: a layer of
+    /// one's own that outputs probabilities overrides it to be accepted by a loss on probabilities.
+    /// </summary>
+    public virtual OutputRange OutputRange => OutputRange.Any;
+
     /// <inheritdoc/>
     /// <remarks>Writes nothing unless overridden.</remarks>
     public virtual void WriteConfig(ComponentConfig config) => ArgumentNullException.ThrowIfNull(config);

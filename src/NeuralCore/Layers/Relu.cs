@@ -105,6 +105,10 @@ public sealed class Relu : Layer
     public override string TypeId => "ReLU";
 
     /// <inheritdoc/>
+    /// <remarks>Non-negative without a negative slope (the threshold is never negative).</remarks>
+    public override OutputRange OutputRange => NegativeSlope == 0 ? OutputRange.NonNegative : OutputRange.Any;
+
+    /// <inheritdoc/>
     /// <remarks><c>negative_slope</c>, <c>threshold</c> and, when set, <c>max_value</c>.</remarks>
     public override void WriteConfig(ComponentConfig config)
     {

@@ -30,6 +30,9 @@ public sealed class Sigmoid : Layer
     /// <inheritdoc/>
     public override string TypeId => "Sigmoid";
 
+    /// <inheritdoc/>
+    public override OutputRange OutputRange => OutputRange.UnitInterval;
+
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("Sigmoid", _ => new Sigmoid());
 

@@ -31,6 +31,9 @@ public sealed class Softmax : Layer
     /// <inheritdoc/>
     public override string TypeId => "Softmax";
 
+    /// <inheritdoc/>
+    public override OutputRange OutputRange => OutputRange.Distribution;
+
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("Softmax", _ => new Softmax());
 

@@ -29,6 +29,9 @@ public sealed class Softplus : Layer
     /// <inheritdoc/>
     public override string TypeId => "Softplus";
 
+    /// <inheritdoc/>
+    public override OutputRange OutputRange => OutputRange.NonNegative;
+
     [ModuleInitializer]
     internal static void Register() => ComponentRegistry.RegisterLayer("Softplus", _ => new Softplus());
 

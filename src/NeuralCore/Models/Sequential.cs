@@ -1082,8 +1082,11 @@ public sealed class Sequential : IArenaOwner
         // losses' clip); any noise layer keeps a softmax's output from being logits.
         ILayer squasher = _layers.LastOrDefault(l => l is not NoiseLayer) ?? last;
         ILayer shown = _layers.LastOrDefault(l => l is not (Dropout or GaussianDropout)) ?? last;
-        string? squashing = Squashing(shown);
-        string? squashedOnce = Squashing(squasher);
+        // What each layer outputs is its own to say (Layer.OutputRange): a layer of one's own that outputs probabilities
+        // is accepted as the built-in ones are; HardSigmoid, left out of a list kept here, was refused before a
+        // BinaryCrossentropy as "raw values" and before Poisson as "can output negative values".
+        OutputRange range = RangeOf(shown), rangeOnce = RangeOf(squasher);
+        bool probabilities = rangeOnce is OutputRange.UnitInterval or OutputRange.Distribution;
         string lastName = LayerDescription(shown, last);
         string type = loss.GetType().Name;
         if (loss.Task == LossTask.MultiClass && OutputSize < 2)
@@ -1092,23 +1095,20 @@ public sealed class Sequential : IArenaOwner
                 $"{type} scores one class out of several, but the model has {OutputSize} output: give the last layer one unit per class, or for a yes/no problem use BinaryCrossentropy with one output.", nameof(loss));
         }
 
-        if (loss.Input == LossInput.Logits && squashedOnce is not null && loss is not CrossentropyLoss)
+        if (loss.Input == LossInput.Logits && probabilities && loss is not CrossentropyLoss)
         {
             // The hinge losses: a margin of 1 on a probability cannot be met.
-            squashing = squashedOnce;
-            lastName = LayerDescription(squasher, last);
-            string layer = squashing == "softmax" ? "Softmax" : "Sigmoid";
             throw new ArgumentException(
-                $"{type} scores raw values against a margin of 1, but the model's {lastName} squashes them into probabilities, which cannot reach it. Remove the {layer} (or the Dense activation): the scores' sign (or argmax) is the class.", nameof(loss));
+                $"{type} scores raw values against a margin of 1, but the model's {LayerDescription(squasher, last)} squashes them into probabilities, which cannot reach it. Remove the {Squasher(squasher)}: the scores' sign (or argmax) is the class.", nameof(loss));
         }
 
-        if (loss.Input == LossInput.Logits && squashedOnce is not null)
+        if (loss.Input == LossInput.Logits && probabilities)
         {
-            squashing = squashedOnce;
-            lastName = LayerDescription(squasher, last);
-            string layer = squashing == "softmax" ? "Softmax" : "Sigmoid";
+            // The loss's own function, not the layer's: a Softmax before a binary cross-entropy from logits has a
+            // sigmoid applied after it.
+            string applies = loss.Task == LossTask.MultiClass ? "softmax" : "sigmoid";
             throw new ArgumentException(
-                $"The model's {lastName} already outputs probabilities, and {type} with fromLogits: true applies {squashing} again (training would be slower and reach a worse model). Remove the {layer} (or the Dense activation) and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
+                $"The model's {LayerDescription(squasher, last)} already outputs probabilities, and {type} with fromLogits: true applies {applies} to them (training would be slower and reach a worse model). Remove the {Squasher(squasher)} and keep the loss, or keep it and use {(type == nameof(SoftmaxCrossEntropy) ? "CategoricalCrossentropy" : type)}(fromLogits: false).", nameof(loss));
         }
 
         if (loss is Loss known && known.OutputProblem(OutputSize) is { } problem)
@@ -1116,7 +1116,7 @@ public sealed class Sequential : IArenaOwner
             throw new ArgumentException($"{type} does not suit this model: {problem}.", nameof(loss));
         }
 
-        if (loss is Loss { NeedsNonNegativeOutputs: true } && !NonNegativeOutputs(shown))
+        if (loss is Loss { NeedsNonNegativeOutputs: true } && range == OutputRange.Any)
         {
             throw new ArgumentException(
                 $"{type} reads the outputs as rates under a logarithm, undefined below 0, but the model's {lastName} can output negative values (training would turn to NaN). End the model with a Softplus layer (or Relu, Sigmoid, or a Dense with activation Relu).", nameof(loss));
@@ -1124,11 +1124,12 @@ public sealed class Sequential : IArenaOwner
 
         if (loss.Input == LossInput.Probabilities)
         {
-            bool fits = loss.Task == LossTask.MultiClass ? squashing == "softmax" : squashing is not null;
+            bool fits = loss.Task == LossTask.MultiClass ? range == OutputRange.Distribution : range is OutputRange.UnitInterval or OutputRange.Distribution;
             if (!fits)
             {
                 string wanted = loss.Task == LossTask.MultiClass ? "a Softmax layer (or Dense with Activation.Softmax)" : "a Sigmoid layer (or Dense with Activation.Sigmoid)";
-                string outputs = squashing is null ? "outputs raw values" : $"outputs {squashing} probabilities, each on its own, not one distribution over the classes";
+                string outputs = range is OutputRange.UnitInterval ? "outputs probabilities in [0, 1], each on its own, not one distribution over the classes"
+                    : range is OutputRange.NonNegative ? "outputs values of 0 or more, not probabilities" : "outputs raw values";
                 string what = loss is CrossentropyLoss ? $"{type} with fromLogits: false expects probabilities" : $"{type} compares probability distributions";
                 string alternative = loss is CrossentropyLoss ? $", or use {type}(fromLogits: true) on these outputs" : "";
                 throw new ArgumentException(
@@ -1137,12 +1138,12 @@ public sealed class Sequential : IArenaOwner
         }
     }
 
-    private static string? Squashing(ILayer layer) => layer switch
-    {
-        Softmax or Dense { Activation: Activation.Softmax } => "softmax",
-        Sigmoid or Dense { Activation: Activation.Sigmoid } => "sigmoid",
-        _ => null,
-    };
+    // A layer's own OutputRange; a layer implementing ILayer alone says nothing, so it may output anything.
+    private static OutputRange RangeOf(ILayer layer) => layer is Layer known ? known.OutputRange : OutputRange.Any;
+
+    // What the advice tells the user to remove: the layer, or the Dense layer's activation.
+    private static string Squasher(ILayer layer) =>
+        layer is Dense dense ? $"Dense layer's activation {dense.Activation}" : layer.TypeId;
 
     // "last layer 'name' (type with activation A)", or where noise layers follow it, "layer ... before the noise layer ...,".
     private static string LayerDescription(ILayer layer, ILayer last)
@@ -1150,15 +1151,6 @@ public sealed class Sequential : IArenaOwner
         string described = $"'{Names.Printable(layer.Name)}' ({layer.TypeId}{(layer is Dense d && d.Activation != Activation.Linear ? $" with activation {d.Activation}" : "")})";
         return ReferenceEquals(layer, last) ? "last layer " + described : $"layer {described}, before the noise layer '{Names.Printable(last.Name)}' ({last.TypeId}),";
     }
-
-    // Whether a last layer's outputs are never negative (a Dropout after it keeps their signs, and is looked through).
-    private static bool NonNegativeOutputs(ILayer last) => last switch
-    {
-        Softplus or Sigmoid or Softmax => true,
-        Relu relu => relu.NegativeSlope == 0, // its threshold is never negative
-        Dense { Activation: Activation.Relu or Activation.Sigmoid or Activation.Softmax } => true,
-        _ => false,
-    };
 
     // The arena's variables: every layer's segments, shifted to the layer's place in the arena; owners gets the index
     // of each one's layer.

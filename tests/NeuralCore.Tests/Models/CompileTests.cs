@@ -102,7 +102,7 @@ public class CompileTests
         Assert.Contains("End the model with a Softmax layer", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("fromLogits", ex.Message, StringComparison.Ordinal); // it has no such setting
         ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Sigmoid()).Compile(new KLDivergence(), new Adam()));
-        Assert.Contains("outputs sigmoid probabilities, each on its own", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("outputs probabilities in [0, 1], each on its own", ex.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => Ending(new Dense(1)).Compile(new BinaryFocalCrossentropy(), new Adam()));
         Assert.Throws<ArgumentException>(() => Ending(new Dense(3), new Softmax()).Compile(new CategoricalFocalCrossentropy(fromLogits: true), new Adam()));
 
@@ -111,6 +111,51 @@ public class CompileTests
         Ending(new Dense(3), new Softmax()).Compile(new KLDivergence(), new Adam());
         Ending(new Dense(1)).Compile(new BinaryFocalCrossentropy(fromLogits: true), new Adam());
         Ending(new Dense(3), new Softmax()).Compile(new CategoricalFocalCrossentropy(), new Adam());
+    }
+
+    [Fact]
+    public void Each_layer_says_what_it_outputs_and_compile_reads_that()
+    {
+        // HardSigmoid outputs [0, 1]: refused before a BinaryCrossentropy ("outputs raw values") and a Poisson ("can
+        // output negative values") by lists of layer types kept in Sequential.
+        Ending(new Dense(1), new HardSigmoid()).Compile(new BinaryCrossentropy(), new Adam());
+        Ending(new Dense(1), new HardSigmoid()).Compile(new Poisson(), new Adam());
+        Ending(new Dense(2), new Softplus()).Compile(new Poisson(), new Adam());
+        var ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Softplus()).Compile(new BinaryCrossentropy(), new Adam()));
+        Assert.Contains("outputs values of 0 or more, not probabilities", ex.Message, StringComparison.Ordinal);
+
+        // A layer of one's own that outputs probabilities says so, and is accepted as the built-in ones are.
+        Ending(new Dense(1), new Squash(OutputRange.UnitInterval)).Compile(new BinaryCrossentropy(), new Adam());
+        Ending(new Dense(3), new Squash(OutputRange.Distribution)).Compile(new CategoricalCrossentropy(), new Adam());
+        Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Squash(OutputRange.Any)).Compile(new BinaryCrossentropy(), new Adam()));
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(1), new Squash(OutputRange.UnitInterval)).Compile(new BinaryCrossentropy(fromLogits: true), new Adam()));
+        Assert.Contains("Remove the Squash", ex.Message, StringComparison.Ordinal);
+
+        // The function named is the loss's: a binary cross-entropy from logits applies a sigmoid, after a Softmax too
+        // (the message said "applies softmax again").
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(2), new Softmax()).Compile(new BinaryCrossentropy(fromLogits: true), new Adam()));
+        Assert.Contains("applies sigmoid to them", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Remove the Softmax", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => Ending(new Dense(3, Activation.Softmax)).Compile(new SoftmaxCrossEntropy(), new Adam()));
+        Assert.Contains("applies softmax to them", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Remove the Dense layer's activation Softmax", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The identity, declaring whatever output range it is given.</summary>
+    private sealed class Squash(OutputRange range) : Layer("squash")
+    {
+        public override string DefaultName => "squash";
+
+        public override string TypeId => "Squash";
+
+        public override OutputRange OutputRange => range;
+
+        protected override int OnBuild(int inputSize) => inputSize;
+
+        protected override void OnForward(ReadOnlySpan<float> input, Span<float> output, int batch, bool training) => input.CopyTo(output);
+
+        protected override void OnBackward(ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, Span<float> inputGrad, int batch) =>
+            outputGrad.CopyTo(inputGrad);
     }
 
     [Fact]
