@@ -89,6 +89,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         string partialHistory, CancellationToken cancellation)
     {
         History history;
+        int epochsBefore = model.EpochsTrained;
         try
         {
             history = Fit(model, data, settings, partialHistory, cancellation);
@@ -103,13 +104,23 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             }
 
             string checkpoint = Path.Combine(settings.OutputDirectory, "checkpoint.ncm");
+            long steps = model.Optimizer.Iterations;
+            string stepsText = steps == 1 ? "1 training step" : $"{steps} training steps";
+            if (model.EpochsTrained == epochsBefore && File.Exists(checkpoint))
+            {
+                // Less than an epoch of this run must not replace an earlier run's checkpoint either: one step after a
+                // Ctrl+C at the start had turned a 94% checkpoint into a 17% one.
+                error.WriteLine($"Interrupted after {stepsText}, within the first epoch: the earlier checkpoint {checkpoint} was kept, and this run's model was not saved.");
+                return Interrupted;
+            }
+
             ModelFile.Save(model, checkpoint);
             if (File.Exists(partialHistory))
             {
                 File.Move(partialHistory, Path.Combine(settings.OutputDirectory, "checkpoint-history.csv"), overwrite: true);
             }
 
-            error.WriteLine($"Interrupted after {model.Optimizer!.Iterations} training steps; checkpoint saved to {checkpoint} (evaluate it with: evaluate --model {checkpoint}).");
+            error.WriteLine($"Interrupted after {stepsText}; checkpoint saved to {checkpoint} (evaluate it with: evaluate --model {checkpoint}).");
             return Interrupted;
         }
 

@@ -250,6 +250,25 @@ public sealed class MnistMlpCancellationTests : IDisposable
     }
 
     [Fact]
+    public void An_interrupt_within_the_first_epoch_keeps_an_earlier_checkpoint()
+    {
+        string checkpoint = Path.Combine(_out, "checkpoint.ncm");
+        byte[] earlier = [1, 2, 3];
+        File.WriteAllBytes(checkpoint, earlier);
+
+        // Cancelled at the progress bar's first redraw, after the first step of an epoch of 3,750 (784-2048-10 at batch
+        // 16, seconds an epoch, so no epoch ends first): that one step replaced the earlier checkpoint.
+        using var cts = new CancellationTokenSource();
+        var error = new StringWriter();
+        int exit = new Trainer(new CancelOnWrite("\r", cts), error, interactive: true)
+            .Train(new TrainSettings { Hidden = [2048], BatchSize = 16, Epochs = 1, OutputDirectory = _out }, cts.Token);
+        Assert.Equal(Trainer.Interrupted, exit);
+        Assert.Contains("within the first epoch: the earlier checkpoint", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(earlier, File.ReadAllBytes(checkpoint));
+        Assert.Empty(TemporaryFiles.In(_out));
+    }
+
+    [Fact]
     public void An_interrupted_sweep_reports_the_finished_architectures_and_writes_no_manifest()
     {
         // Cancelled when the second architecture is announced: its first step sees the token. The sweep's report said
@@ -288,6 +307,18 @@ public sealed class MnistMlpCancellationTests : IDisposable
     }
 
     /// <summary>A writer that cancels when a line starting with a prefix is written.</summary>
+    private sealed class CancelOnWrite(string prefix, CancellationTokenSource cancellation) : StringWriter
+    {
+        public override void Write(string? value)
+        {
+            base.Write(value);
+            if (value is not null && value.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                cancellation.Cancel();
+            }
+        }
+    }
+
     private sealed class CancelOnLine(string prefix, CancellationTokenSource cancellation) : StringWriter
     {
         public override void WriteLine(string? value)
