@@ -196,13 +196,15 @@ macro.LegendText = $"macro average (mean AUC {roc.MacroAuc:0.0000})";
 macro.LineWidth = 3;
 macro.LinePattern = LinePattern.DenselyDashed;
 macro.Color = Colors.DarkRed;
-// The curves hug the top-left corner; that corner is where they differ.
-rocPlot.Axes.SetLimits(0, 0.1, 0.8, 1.005);
+// The curves hug the top-left corner; that corner is where they differ. Its bottom: a multiple of 0.05 under the
+// lowest curve at a false positive rate of 0.1, so that a weaker model's curves are drawn too.
+double lowestCurve = roc.Classes.Append(roc.Micro).Append(roc.Macro).Min(c => c.TruePositiveRateAt(0.1));
+rocPlot.Axes.SetLimits(0, 0.1, Math.Clamp(Math.Floor((lowestCurve - 0.02) * 20) / 20, 0, 0.8), 1.005);
 rocPlot.Title("ROC curves (top-left corner: false positive rate up to 0.1)");
 rocPlot.XLabel("false positive rate");
 rocPlot.YLabel("true positive rate");
-rocPlot.ShowLegend(Alignment.LowerRight);
-notebook.Section("6. ROC curves").Image(rocPlot, "ROC curves", 900, 620);
+rocPlot.ShowLegend(Edge.Right); // beside the plot, where it covers no curve
+notebook.Section("6. ROC curves").Image(rocPlot, "ROC curves", 1100, 620);
 
 // ---------------------------------------------------------------------------------------------------------------
 // 7. The four answers

@@ -40,6 +40,17 @@ public sealed class PlotsTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(0.999, 0.8)] // a good model: the corner as it always was
+    [InlineData(0.47, 0.45)] // a weak one (784-2-10, 58%): a fixed 0.8 showed 4 of its 12 curves
+    [InlineData(0.45, 0.4)]
+    [InlineData(0.01, 0)]
+    public void The_enlarged_roc_corner_reaches_down_to_the_lowest_curve(double lowest, double bottom)
+    {
+        Assert.Equal(bottom, Plots.CornerBottom(lowest), 12);
+        Assert.True(Plots.CornerBottom(lowest) <= lowest);
+    }
+
     [Fact]
     public void Misclassified_with_no_mistakes_still_writes_a_picture()
     {
