@@ -18,6 +18,20 @@ internal static class ConsoleTables
         Interactive = InteractionSupport.No,
     });
 
+    /// <summary>
+    /// <paramref name="table"/> with ASCII borders when output is redirected (a log read in any encoding shows them;
+    /// Spectre drew the rounded box characters into logs too), as it is on a terminal.
+    /// </summary>
+    public static Table For(this Table table, bool interactive)
+    {
+        if (!interactive)
+        {
+            table.Border = TableBorder.Ascii;
+        }
+
+        return table;
+    }
+
     /// <summary>Per-digit precision, recall, F1, support and AUC, with the averages.</summary>
     public static Table PerClass(ClassificationReport report, MulticlassRoc roc)
     {

@@ -192,7 +192,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         RunManifest.Write(directory, report.RunId,
             ["history.csv", "report.json", "report.md", .. RunPictures, "model.ncm", .. settings.Onnx ? ["model.onnx"] : Array.Empty<string>()]);
 
-        _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));
+        _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc).For(interactive));
         output.WriteLine($"Test accuracy: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}, top-2 {test.TopTwoAccuracy.ToString("P2", Inv)}, macro ROC AUC {test.Roc.MacroAuc.ToString("0.0000", Inv)}); trained in {report.TrainSeconds.ToString("0.00", Inv)} s.");
         output.WriteLine($"Overfitting: {report.Overfitting.Answer}. {report.Overfitting.Advice}");
         output.WriteLine($"Wrote history.csv, report.json, report.md, curves.png, confusion.png, roc.png, misclassified.png, model.ncm{(settings.Onnx ? ", model.onnx" : "")} and manifest.json to {Path.GetFullPath(directory)}.");
@@ -283,7 +283,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             return interrupted ? Interrupted : 1;
         }
 
-        _console.Write(ConsoleTables.Sweep(rows));
+        _console.Write(ConsoleTables.Sweep(rows).For(interactive));
         WriteAtomically(Path.Combine(settings.OutputDirectory, "sweep.csv"), SweepCsv(rows));
         WriteAtomically(Path.Combine(settings.OutputDirectory, "report.md"), SweepMarkdown(settings, threads, rows, missing));
         SavePicture(Path.Combine(settings.OutputDirectory, "sweep.png"), path => Plots.Sweep(rows, path));
@@ -332,7 +332,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         output.WriteLine($"Test accuracy on {data.Test.Count:N0} images from {source}: {test.Accuracy.ToString("P2", Inv)} (loss {test.Loss.ToString("0.0000", Inv)}, top-2 {test.TopTwoAccuracy.ToString("P2", Inv)}).");
         output.Write(test.Confusion.ToString());
-        _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc));
+        _console.Write(ConsoleTables.PerClass(test.Scores, test.Roc).For(interactive));
         if (outputDirectory is not null)
         {
             RunManifest.Invalidate(outputDirectory);

@@ -25,6 +25,10 @@ public sealed class MnistMlpEndToEndTests : IDisposable
             Assert.True(new FileInfo(Path.Combine(_out, file)).Length > 0, $"{file} is missing or empty");
         }
 
+        // Redirected, the per-digit table has ASCII borders (Spectre drew rounded box characters into logs too).
+        Assert.Contains("| digit ", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("│", output.ToString(), StringComparison.Ordinal);
+
         // Nothing temporary is left behind, and the history is the library's CsvLogger file.
         Assert.Empty(TemporaryFiles.In(_out));
         Assert.Equal("epoch,accuracy,loss,val_accuracy,val_loss,seconds", File.ReadLines(Path.Combine(_out, "history.csv")).First());
