@@ -99,6 +99,22 @@ internal static class Cli
         },
     };
 
+    private static readonly Option<int?> MaxSamplesOption = new("--max-samples")
+    {
+        Description = "The most samples a data file may declare; a file declaring more is refused from its header, before it is decompressed (a small gzip file can declare gigabytes of images). Default: 10,000,000.",
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+            if (!int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int limit) || limit < 1 || limit > NeuralCore.Data.IdxReader.MaxElements)
+            {
+                result.AddError($"--max-samples takes an integer from 1 to {NeuralCore.Data.IdxReader.MaxElements}; got '{token}'.");
+                return null;
+            }
+
+            return limit;
+        },
+    };
+
     private static readonly Option<bool> OnnxOption = new("--onnx")
     {
         Description = "Also write model.onnx, the trained model as an ONNX graph (opset 13) for ONNX Runtime and other ONNX tools; it outputs the class probabilities.",
@@ -152,7 +168,7 @@ internal static class Cli
         Option[] training =
         [
             HiddenOption, EpochsOption, BatchOption, OptimizerOption, LearningRateOption, ScheduleOption, WarmupOption,
-            LossOption, NormalizationOption, DropoutOption, MaxNormOption, InitializerOption, L2Option, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, OutOption, PresetOption,
+            LossOption, NormalizationOption, DropoutOption, MaxNormOption, InitializerOption, L2Option, SplitOption, EarlyStoppingOption, MonitorOption, ThreadsOption, SeedOption, DataOption, MaxSamplesOption, OutOption, PresetOption,
         ];
         var root = new RootCommand(
             "Trains a multilayer perceptron on MNIST with NeuralCore and writes its curves, confusion matrix and report.");
@@ -195,12 +211,17 @@ internal static class Cli
 
         var evaluateCommand = new Command("evaluate", "Evaluates a saved model on the MNIST test set: accuracy, confusion matrix, per-digit scores and ROC AUC.")
         {
-            ModelOption, DataOption, ThreadsOption, EvaluateOutOption,
+            ModelOption, DataOption, MaxSamplesOption, ThreadsOption, EvaluateOutOption,
         };
         evaluateCommand.SetAction((result, token) =>
             // --out is optional here: without it, evaluate only prints.
             Task.FromResult(evaluate(result.GetRequiredValue(ModelOption),
-                new TrainSettings { DataDirectory = result.GetValue(DataOption), Threads = result.GetValue(ThreadsOption) },
+                new TrainSettings
+                {
+                    DataDirectory = result.GetValue(DataOption),
+                    MaxSamples = result.GetValue(MaxSamplesOption) ?? NeuralCore.Data.Mnist.DefaultMaxSamples,
+                    Threads = result.GetValue(ThreadsOption),
+                },
                 result.GetResult(EvaluateOutOption) is { Implicit: false } ? result.GetValue(EvaluateOutOption) : null, token)));
         root.Subcommands.Add(evaluateCommand);
 
@@ -282,6 +303,7 @@ internal static class Cli
             Threads = result.GetValue(ThreadsOption),
             Seed = result.GetValue(SeedOption),
             DataDirectory = result.GetValue(DataOption),
+            MaxSamples = result.GetValue(MaxSamplesOption) ?? NeuralCore.Data.Mnist.DefaultMaxSamples,
             OutputDirectory = result.GetValue(OutOption) ?? start.OutputDirectory,
         };
     }

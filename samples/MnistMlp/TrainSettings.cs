@@ -40,6 +40,9 @@ internal sealed record TrainSettings
 
     public double ValidationSplit { get; init; } = 0.1;
 
+    /// <summary>The most samples a data file may declare before it is refused from its header (<see cref="NeuralCore.Data.Mnist.Load(string, int, CancellationToken)"/>).</summary>
+    public int MaxSamples { get; init; } = NeuralCore.Data.Mnist.DefaultMaxSamples;
+
     /// <summary>Epochs without improvement of <see cref="Monitor"/> before training stops (restoring the best weights); null: no early stopping.</summary>
     public int? EarlyStoppingPatience { get; init; }
 

@@ -687,7 +687,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     {
         long start = Stopwatch.GetTimestamp();
         MnistLocation location = MnistLocator.ResolveAsync(settings.DataDirectory, cancellationToken: cancellation).GetAwaiter().GetResult();
-        MnistDataset data = Mnist.Load(location.Directory, cancellation);
+        MnistDataset data = Mnist.Load(location.Directory, settings.MaxSamples, cancellation);
         string source = location.Source switch
         {
             MnistSource.Explicit => location.Directory,

@@ -278,6 +278,15 @@ public class MnistMlpCliTests
     }
 
     [Fact]
+    public void The_sample_limit_is_an_option()
+    {
+        Assert.Equal(NeuralCore.Data.Mnist.DefaultMaxSamples, Cli.Parse().Settings!.MaxSamples);
+        Assert.Equal(50_000, Cli.Parse("--max-samples", "50000").Settings!.MaxSamples);
+        Assert.Contains(Cli.Parse("--max-samples", "0").Errors, e => e.Contains("--max-samples takes an integer from 1", StringComparison.Ordinal));
+        Assert.Contains(Cli.Parse("--max-samples", "lots").Errors, e => e.Contains("got 'lots'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Early_stopping_and_monitor_are_parsed_and_checked()
     {
         var (settings, errors) = Cli.Parse("--early-stopping", "3", "--monitor", "val_loss");
