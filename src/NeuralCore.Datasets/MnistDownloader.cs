@@ -13,8 +13,9 @@ namespace NeuralCore.Data;
 /// <para>
 /// Each file is written through <see cref="AtomicFile"/> to a hidden temporary file beside its final name while its
 /// SHA-256 is computed; only when the length and hash match is it flushed and renamed (atomically, replacing any old
-/// copy) to its final name. Temporary files that killed runs left are removed by the next download of the same file. A failed, truncated or corrupt download is deleted and the next mirror is tried, so nothing
-/// unverified is ever left under a final name. A file already in the cache is used only if its hash still matches;
+/// copy) to its final name. Temporary files that killed runs left are removed by the next download of the same file.
+/// A failed, truncated or corrupt download is deleted and the next mirror is tried, so nothing unverified is ever left
+/// under a final name. A file already in the cache is used only if its hash still matches;
 /// otherwise it is deleted and downloaded again.
 /// </para>
 /// <para>
