@@ -9,13 +9,15 @@ internal static class ConsoleTables
 {
     private static readonly CultureInfo Inv = Formats.Culture;
 
-    /// <summary>A console that writes to <paramref name="output"/>, with colour and box drawing only on a terminal.</summary>
+    /// <summary>
+    /// A console that writes to <paramref name="output"/>, with colour, box drawing and live progress only on a terminal.
+    /// </summary>
     public static IAnsiConsole For(TextWriter output, bool interactive) => AnsiConsole.Create(new AnsiConsoleSettings
     {
         Out = new AnsiConsoleOutput(output),
         Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
         ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        Interactive = InteractionSupport.No,
+        Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
     });
 
     /// <summary>

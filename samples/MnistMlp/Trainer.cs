@@ -389,10 +389,12 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
     private History Fit(Sequential model, MnistDataset data, TrainSettings settings, string historyPath, CancellationToken cancellation)
     {
-        // The progress is the library's own ProgressLogger, not a Spectre.Console display (Spectre draws the tables): the
-        // trainer then shows what Fit's Verbose = 1 shows any user of the library, Keras's format, tested there (bar
-        // within the terminal's width, one line per epoch when redirected), and the library needs no console package.
-        var callbacks = new List<Callback> { new ProgressLogger(1, output, interactive), new CsvLogger(historyPath) };
+        // On a terminal, Spectre.Console draws the running epoch (as it draws the tables); its finished epochs, and every
+        // line of a redirected run, are the library's ProgressLogger's, Keras's format, which Fit's Verbose = 1 shows any
+        // user of the library (the library needs no console package).
+        // A terminal too narrow for Spectre's columns gets the library's bar, which fits any width.
+        SpectreProgress? live = interactive && _console.Profile.Width >= SpectreProgress.MinimumWidth ? new SpectreProgress(_console) : null;
+        var callbacks = new List<Callback> { live ?? (Callback)new ProgressLogger(1, output, interactive), new CsvLogger(historyPath) };
         if (settings.Schedule == "cosine")
         {
             callbacks.Add(new LearningRateScheduler(CosineSchedule(settings, data.Train.Count)));
@@ -403,7 +405,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             callbacks.Add(new EarlyStopping(settings.Monitor, patience, restoreBestWeights: true));
         }
 
-        return model.Fit(data.Train, new FitOptions
+        var options = new FitOptions
         {
             Epochs = settings.Epochs,
             BatchSize = settings.BatchSize,
@@ -411,7 +413,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             Seed = settings.Seed,
             Callbacks = callbacks,
             CancellationToken = cancellation,
-        });
+        };
+        return live is null ? model.Fit(data.Train, options) : live.Run(() => model.Fit(data.Train, options));
     }
 
     /// <summary>

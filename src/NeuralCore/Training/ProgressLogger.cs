@@ -192,16 +192,19 @@ public sealed class ProgressLogger : Callback
     }
 
     private static void Append(StringBuilder text, string name, double value) =>
-        text.Append(" - ").Append(name).Append(": ").Append(Format(value));
+        text.Append(" - ").Append(name).Append(": ").Append(FormatValue(value));
 
     // F and E round the exact binary value; the custom formats 0.0000 and 0.0000e+00 rounded its 15-digit decimal form,
     // so 1.00105 (1.00104999…) printed 1.0011 where Keras prints 1.0010.
     /// <summary>
-    /// A value as Keras's <c>Progbar</c> prints it: four decimals above 1e-3 in magnitude, otherwise four decimals of
-    /// exponent form (0 too: Keras prints <c>0.0000e+00</c>), rounded from the exact value with ties to even as Python's
-    /// <c>.4f</c> and <c>.4e</c> do; NaN and the infinities as .NET writes them.
+    /// A loss or metric value as Keras's <c>Progbar</c> prints it, and as this logger does: four decimals above 1e-3 in
+    /// magnitude (<c>0.1235</c>), otherwise four decimals of exponent form (<c>5.0000e-04</c>; 0 too: Keras prints
+    /// <c>0.0000e+00</c>), rounded from the exact value with ties to even as Python's <c>.4f</c> and <c>.4e</c> do; NaN
+    /// and the infinities as .NET writes them. For a progress display of one's own that reads like this one.
     /// </summary>
-    internal static string Format(double value) => Math.Abs(value) > 1e-3 || !double.IsFinite(value)
+    /// <param name="value">The value.</param>
+    /// <returns>The text, in the invariant culture.</returns>
+    public static string FormatValue(double value) => Math.Abs(value) > 1e-3 || !double.IsFinite(value)
         ? value.ToString("F4", CultureInfo.InvariantCulture)
         : PythonFormat.Exponent(value, 4);
 

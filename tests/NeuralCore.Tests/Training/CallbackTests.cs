@@ -77,7 +77,7 @@ public sealed class CallbackTests : IDisposable
     [InlineData(-0.0, "-0.0000e+00")]
     public void Values_print_as_kerass_progress_bar_prints_them(double value, string expected) =>
         // Keras's Progbar: f"{avg:.4f}" if abs(avg) > 1e-3 else f"{avg:.4e}".
-        Assert.Equal(expected, ProgressLogger.Format(value));
+        Assert.Equal(expected, ProgressLogger.FormatValue(value));
 
     [Fact]
     public void Fit_allocates_nothing_between_steps_with_a_logger_shuffling_and_a_validation_split() =>
@@ -189,7 +189,7 @@ public sealed class CallbackTests : IDisposable
         // The first redraw (step 1 always draws) and the last step's, which is drawn whatever the throttle.
         string[] redraws = text.ToString().Split('\n')[1].Split('\r', StringSplitOptions.RemoveEmptyEntries);
         Assert.Matches(@"^1/8 \[.*\] ETA \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - kl_divergence: \d\.\d{4}", redraws[0]);
-        string expected = $" - loss: {ProgressLogger.Format(last["loss"])} - accuracy: {ProgressLogger.Format(last["accuracy"])} - kl_divergence: {ProgressLogger.Format(last["kl_divergence"])}";
+        string expected = $" - loss: {ProgressLogger.FormatValue(last["loss"])} - accuracy: {ProgressLogger.FormatValue(last["accuracy"])} - kl_divergence: {ProgressLogger.FormatValue(last["kl_divergence"])}";
         Assert.Contains(redraws.Where(r => r.StartsWith("8/8 ", StringComparison.Ordinal) && r.Contains("ETA", StringComparison.Ordinal)),
             r => r.EndsWith(expected, StringComparison.Ordinal));
     }
