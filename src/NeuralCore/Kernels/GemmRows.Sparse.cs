@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NeuralCore.Kernels;
 
@@ -7,7 +8,7 @@ internal static unsafe partial class GemmRows
 {
     /// <summary>
     /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of one row of a first layer (a sample's pixels, most of
-    /// them 0) on the 512-bit path: each k block over the steps at which x is not zero only (<see cref="GemmSteps"/>),
+    /// them 0) on the 512-bit or 256-bit path: each k block over the steps at which x is not zero only (<see cref="GemmSteps"/>),
     /// so that the rows of B facing a zero are not read at all. Each column is the dense chain without its <c>0·b</c>
     /// terms: the same bits wherever B is finite (<see cref="GemmSteps"/>' remarks). Returns false, having written
     /// nothing, where x has too few zeros for the lists to pay (<see cref="GemmSteps.Worthwhile"/> over all of k).
@@ -17,7 +18,7 @@ internal static unsafe partial class GemmRows
     /// first layer's weights.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TrySparseRow(float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked)
+    private static bool TrySparseRow(KernelIsa isa, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked)
     {
         int blocks = (k + kc - 1) / kc;
         int* steps = GemmBuffers.StepLists(blocks, kc, out int* counts, out _);
@@ -42,7 +43,7 @@ internal static unsafe partial class GemmRows
                 int chunkStart = chunk * LayoutChunkColumns;
                 int chunkWidth = Math.Min(LayoutChunkColumns, n - chunkStart);
                 int start = Math.Max(j0, chunkStart), limit = Math.Min(j1, chunkStart + chunkWidth);
-                SparsePass(x, steps, counts, b + ((long)chunkStart * k) + (start - chunkStart), chunkWidth, y + start, limit - start, k, kc, accumulate);
+                SparsePass(isa, x, steps, counts, b + ((long)chunkStart * k) + (start - chunkStart), chunkWidth, y + start, limit - start, k, kc, accumulate);
             }
 
             return true;
@@ -50,16 +51,30 @@ internal static unsafe partial class GemmRows
 
         for (int jc = j0; jc < j1; jc += LayoutChunkColumns)
         {
-            SparsePass(x, steps, counts, b + jc, n, y + jc, Math.Min(LayoutChunkColumns, j1 - jc), k, kc, accumulate);
+            SparsePass(isa, x, steps, counts, b + jc, n, y + jc, Math.Min(LayoutChunkColumns, j1 - jc), k, kc, accumulate);
         }
 
         return true;
     }
 
-    // Up to 128 columns through every k block: eight chains, or four for 64 columns or fewer.
+    /// <summary>Whether one row on <paramref name="isa"/>'s path skips its zeros: the 512-bit and 256-bit paths do.</summary>
+    private static bool SkipsZeros(KernelIsa isa) => (isa == KernelIsa.Vector512 && Avx512F.IsSupported) || isa == KernelIsa.Vector256;
+
+    // Up to 128 columns through every k block: eight chains, or four for 64 columns or fewer (on 256-bit vectors, the
+    // chains of Block256).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SparsePass(float* x, int* steps, int* counts, float* b, int ldb, float* y, int width, int k, int kc, bool accumulate)
+    private static void SparsePass(KernelIsa isa, float* x, int* steps, int* counts, float* b, int ldb, float* y, int width, int k, int kc, bool accumulate)
     {
+        if (isa == KernelIsa.Vector256)
+        {
+            for (int p0 = 0, q = 0; p0 < k; p0 += kc, q++)
+            {
+                Block256<ListedSteps>(x + p0, b + ((long)p0 * ldb), y, ldb, width, counts[q], accumulate || q > 0, steps + ((long)q * kc));
+            }
+
+            return;
+        }
+
         if (width > 64)
         {
             if (width == 128 && Straddles(b, ldb))

@@ -133,7 +133,7 @@ internal static unsafe partial class GemmRows
     {
         // One sample that skips its zeros multiplies only its non-zero steps: the threads follow that work. 784-128-10 on
         // an MNIST image took 0.84 µs on two threads against 0.76 on one (AMD EPYC Zen 5, 2 real cores).
-        int work = skipZeroA && m == 1 && isa == KernelIsa.Vector512 ? Math.Max(1, GemmSteps.NonZero(a, k)) : k;
+        int work = skipZeroA && m == 1 && SkipsZeros(isa) ? Math.Max(1, GemmSteps.NonZero(a, k)) : k;
         int threads = Threads(m, n, work);
         if (threads == 1)
         {
@@ -248,8 +248,8 @@ internal static unsafe partial class GemmRows
         {
             float* x = a + ((long)row * k);
             float* y = c + ((long)row * n);
-            if (row < together || (sparse && m == 1 && isa == KernelIsa.Vector512 && Avx512F.IsSupported
-                && TrySparseRow(x, b, y, n, k, kc, j0, j1, accumulate, chunked)))
+            if (row < together || (sparse && m == 1 && SkipsZeros(isa)
+                && TrySparseRow(isa, x, b, y, n, k, kc, j0, j1, accumulate, chunked)))
             {
                 // Done above, or over the steps at which the row is not zero.
             }
@@ -434,7 +434,13 @@ internal static unsafe partial class GemmRows
             }
         }
 
-        if (isa is KernelIsa.Vector512 or KernelIsa.Vector256)
+        if (isa == KernelIsa.Vector256)
+        {
+            Block256<EveryStep>(x, b, y, ldb, width, count, add, null);
+            return;
+        }
+
+        if (isa == KernelIsa.Vector512)
         {
             for (; j + 8 <= n; j += 8)
             {
@@ -765,4 +771,165 @@ internal static unsafe partial class GemmRows
         Store(c2, y + 32, add);
         Store(c3, y + 48, add);
     }
+    /// <summary>
+    /// One k block of one row on 256-bit vectors (AVX2 + FMA, no AVX-512): <c>y[j] (+)= Σ_p x[p]·B[p, j]</c> over the
+    /// steps <typeparamref name="TSteps"/> gives (all of them, or the non-zero ones of a sparse x), 64 columns at a time
+    /// as eight independent chains, then 32 as four, then the last one to three 8-column chains in one loop, then the
+    /// last 1-7 columns as scalar chains. Each column's sum is the same sequence of fused multiply-adds as on the other
+    /// vector paths, so the bits are the same.
+    /// </summary>
+    /// <remarks>
+    /// One 8-column chain after another was bound by the multiply-add's latency: one MNIST image through 784-128-10
+    /// took 27.5 µs on one thread, 1.4 times ONNX Runtime's time (AMD EPYC Zen 1, 2 real cores; docs/benchmarks.md).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block256<TSteps>(float* x, float* b, float* y, int ldb, int width, int count, bool add, int* steps)
+        where TSteps : struct, IStepSource
+    {
+        int j = 0;
+        for (; j + 64 <= width; j += 64)
+        {
+            Columns256x8<TSteps>(x, b + j, y + j, ldb, count, add, steps);
+        }
+
+        for (; j + 32 <= width; j += 32)
+        {
+            Columns256x4<TSteps>(x, b + j, y + j, ldb, count, add, steps);
+        }
+
+        if (j + 8 <= width)
+        {
+            int chains = (width - j) / 8;
+            Columns256Tail<TSteps>(x, b + j, y + j, ldb, chains, count, add, steps);
+            j += 8 * chains;
+        }
+
+        for (; j < width; j += 3)
+        {
+            int left = Math.Min(3, width - j);
+            float acc0 = 0f, acc1 = 0f, acc2 = 0f;
+            for (int i = 0; i < count; i++)
+            {
+                int p = TSteps.Step(steps, i);
+                float* row = b + ((long)p * ldb) + j;
+                float xp = x[p];
+                acc0 = MathF.FusedMultiplyAdd(xp, row[0], acc0);
+                if (left > 1)
+                {
+                    acc1 = MathF.FusedMultiplyAdd(xp, row[1], acc1);
+                }
+
+                if (left > 2)
+                {
+                    acc2 = MathF.FusedMultiplyAdd(xp, row[2], acc2);
+                }
+            }
+
+            y[j] = add ? y[j] + acc0 : acc0;
+            if (left > 1)
+            {
+                y[j + 1] = add ? y[j + 1] + acc1 : acc1;
+            }
+
+            if (left > 2)
+            {
+                y[j + 2] = add ? y[j + 2] + acc2 : acc2;
+            }
+        }
+    }
+
+    /// <summary>64 columns at once on 256-bit vectors: eight independent chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns256x8<TSteps>(float* x, float* b, float* y, int n, int count, bool add, int* steps)
+        where TSteps : struct, IStepSource
+    {
+        Vector256<float> c0 = Vector256<float>.Zero, c1 = Vector256<float>.Zero, c2 = Vector256<float>.Zero, c3 = Vector256<float>.Zero;
+        Vector256<float> c4 = Vector256<float>.Zero, c5 = Vector256<float>.Zero, c6 = Vector256<float>.Zero, c7 = Vector256<float>.Zero;
+        for (int i = 0; i < count; i++)
+        {
+            int p = TSteps.Step(steps, i);
+            var xp = Vector256.Create(x[p]);
+            float* row = b + ((long)p * n);
+            c0 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row), c0);
+            c1 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 8), c1);
+            c2 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 16), c2);
+            c3 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 24), c3);
+            c4 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 32), c4);
+            c5 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 40), c5);
+            c6 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 48), c6);
+            c7 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 56), c7);
+        }
+
+        Store(c0, y, add);
+        Store(c1, y + 8, add);
+        Store(c2, y + 16, add);
+        Store(c3, y + 24, add);
+        Store(c4, y + 32, add);
+        Store(c5, y + 40, add);
+        Store(c6, y + 48, add);
+        Store(c7, y + 56, add);
+    }
+
+    /// <summary>32 columns at once on 256-bit vectors: four independent chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns256x4<TSteps>(float* x, float* b, float* y, int n, int count, bool add, int* steps)
+        where TSteps : struct, IStepSource
+    {
+        Vector256<float> c0 = Vector256<float>.Zero, c1 = Vector256<float>.Zero, c2 = Vector256<float>.Zero, c3 = Vector256<float>.Zero;
+        for (int i = 0; i < count; i++)
+        {
+            int p = TSteps.Step(steps, i);
+            var xp = Vector256.Create(x[p]);
+            float* row = b + ((long)p * n);
+            c0 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row), c0);
+            c1 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 8), c1);
+            c2 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 16), c2);
+            c3 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 24), c3);
+        }
+
+        Store(c0, y, add);
+        Store(c1, y + 8, add);
+        Store(c2, y + 16, add);
+        Store(c3, y + 24, add);
+    }
+
+    /// <summary>The last one to three 8-column chains on 256-bit vectors, in one loop so that their latencies overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns256Tail<TSteps>(float* x, float* b, float* y, int n, int chains, int count, bool add, int* steps)
+        where TSteps : struct, IStepSource
+    {
+        Vector256<float> c0 = Vector256<float>.Zero, c1 = Vector256<float>.Zero, c2 = Vector256<float>.Zero;
+        for (int i = 0; i < count; i++)
+        {
+            int p = TSteps.Step(steps, i);
+            var xp = Vector256.Create(x[p]);
+            float* row = b + ((long)p * n);
+            c0 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row), c0);
+            if (chains > 1)
+            {
+                c1 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 8), c1);
+            }
+
+            if (chains > 2)
+            {
+                c2 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(row + 16), c2);
+            }
+        }
+
+        Store(c0, y, add);
+        if (chains > 1)
+        {
+            Store(c1, y + 8, add);
+        }
+
+        if (chains > 2)
+        {
+            Store(c2, y + 16, add);
+        }
+    }
+
+    /// <summary><c>y (+)= sum</c> for one 256-bit vector, as <see cref="Store(Vector512{float}, float*, bool)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<float> sum, float* y, bool add) =>
+        Vector256.Store(add ? Vector256.Load(y) + sum : sum, y);
 }
