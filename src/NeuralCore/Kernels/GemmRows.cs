@@ -469,38 +469,7 @@ internal static unsafe partial class GemmRows
         }
 
         // The last columns (up to three on a vector path) as independent chains in one loop, so that their latencies overlap.
-        for (; j < n; j += 3)
-        {
-            int left = Math.Min(3, n - j);
-            float acc0 = 0f, acc1 = 0f, acc2 = 0f;
-            for (int p = 0; p < count; p++)
-            {
-                float* row = b + ((long)p * ldb) + j;
-                float xp = x[p];
-                // The vector paths' lanes are fused; the scalar micro-kernel multiplies, then adds.
-                acc0 = fused ? MathF.FusedMultiplyAdd(xp, row[0], acc0) : (xp * row[0]) + acc0;
-                if (left > 1)
-                {
-                    acc1 = fused ? MathF.FusedMultiplyAdd(xp, row[1], acc1) : (xp * row[1]) + acc1;
-                }
-
-                if (left > 2)
-                {
-                    acc2 = fused ? MathF.FusedMultiplyAdd(xp, row[2], acc2) : (xp * row[2]) + acc2;
-                }
-            }
-
-            y[j] = add ? y[j] + acc0 : acc0;
-            if (left > 1)
-            {
-                y[j + 1] = add ? y[j + 1] + acc1 : acc1;
-            }
-
-            if (left > 2)
-            {
-                y[j + 2] = add ? y[j + 2] + acc2 : acc2;
-            }
-        }
+        ScalarColumns<EveryStep>(x, b, y, ldb, j, n, count, add, fused, null);
     }
 
     /// <summary>
@@ -771,6 +740,7 @@ internal static unsafe partial class GemmRows
         Store(c2, y + 32, add);
         Store(c3, y + 48, add);
     }
+
     /// <summary>
     /// One k block of one row on 256-bit vectors (AVX2 + FMA, no AVX-512): <c>y[j] (+)= Σ_p x[p]·B[p, j]</c> over the
     /// steps <typeparamref name="TSteps"/> gives (all of them, or the non-zero ones of a sparse x), 64 columns at a time
@@ -804,6 +774,18 @@ internal static unsafe partial class GemmRows
             j += 8 * chains;
         }
 
+        ScalarColumns<TSteps>(x, b, y, ldb, j, width, count, add, fused: true, steps);
+    }
+
+    /// <summary>
+    /// Columns [<paramref name="j"/>, <paramref name="width"/>) three at a time as independent scalar chains in one loop,
+    /// over the steps <typeparamref name="TSteps"/> gives; fused multiply-adds where the vector paths' lanes are
+    /// (<paramref name="fused"/>), a multiply then an add as the scalar micro-kernel does otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScalarColumns<TSteps>(float* x, float* b, float* y, int ldb, int j, int width, int count, bool add, bool fused, int* steps)
+        where TSteps : struct, IStepSource
+    {
         for (; j < width; j += 3)
         {
             int left = Math.Min(3, width - j);
@@ -813,15 +795,15 @@ internal static unsafe partial class GemmRows
                 int p = TSteps.Step(steps, i);
                 float* row = b + ((long)p * ldb) + j;
                 float xp = x[p];
-                acc0 = MathF.FusedMultiplyAdd(xp, row[0], acc0);
+                acc0 = fused ? MathF.FusedMultiplyAdd(xp, row[0], acc0) : (xp * row[0]) + acc0;
                 if (left > 1)
                 {
-                    acc1 = MathF.FusedMultiplyAdd(xp, row[1], acc1);
+                    acc1 = fused ? MathF.FusedMultiplyAdd(xp, row[1], acc1) : (xp * row[1]) + acc1;
                 }
 
                 if (left > 2)
                 {
-                    acc2 = MathF.FusedMultiplyAdd(xp, row[2], acc2);
+                    acc2 = fused ? MathF.FusedMultiplyAdd(xp, row[2], acc2) : (xp * row[2]) + acc2;
                 }
             }
 
