@@ -391,8 +391,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     {
         // On a terminal, Spectre.Console draws the running epoch (as it draws the tables); its finished epochs, and every
         // line of a redirected run, are the library's ProgressLogger's, Keras's format, which Fit's Verbose = 1 shows any
-        // user of the library (the library needs no console package).
-        // A terminal too narrow for Spectre's columns gets the library's bar, which fits any width.
+        // user of the library (the library needs no console package). A terminal too narrow for Spectre's columns gets
+        // the library's bar, which fits any width.
         SpectreProgress? live = interactive && _console.Profile.Width >= SpectreProgress.MinimumWidth ? new SpectreProgress(_console) : null;
         var callbacks = new List<Callback> { live ?? (Callback)new ProgressLogger(1, output, interactive), new CsvLogger(historyPath) };
         if (settings.Schedule == "cosine")

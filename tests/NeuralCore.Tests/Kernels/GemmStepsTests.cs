@@ -366,7 +366,7 @@ public class GemmStepsTests
     public void Row_major_and_prepacked_weights_over_the_listed_steps_give_the_full_products_bits(string pattern)
     {
         // The blocked path for a batch, the few-row path for one to a few samples (one sample over its non-zero steps on
-        // the 512-bit path), from a row-major B and from a prepacked one (panels, or column chunks for a few rows).
+        // the 512-bit and 256-bit paths), from a row-major B and from a prepacked one (panels, or column chunks for a few rows).
         foreach ((int k, int n) in new[] { (784, 512), (784, 128), (300, 96), (13, 32) })
         {
             float[] w = Seeded.Uniform(k * n, k + n), bias = Seeded.Uniform(n, 7);
