@@ -66,7 +66,7 @@ public static class BatchNormKernels
         {
             for (; j <= row.Length - 16; j += 16)
             {
-                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                var (low, high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
                 (Vector512.Create(sum.Slice(j, 8)) + low).CopyTo(sum.Slice(j, 8));
                 (Vector512.Create(sum.Slice(j + 8, 8)) + high).CopyTo(sum.Slice(j + 8, 8));
             }
@@ -76,7 +76,7 @@ public static class BatchNormKernels
         {
             for (; j <= row.Length - 8; j += 8)
             {
-                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                var (low, high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
                 (Vector256.Create(sum.Slice(j, 4)) + low).CopyTo(sum.Slice(j, 4));
                 (Vector256.Create(sum.Slice(j + 4, 4)) + high).CopyTo(sum.Slice(j + 4, 4));
             }
@@ -86,7 +86,7 @@ public static class BatchNormKernels
         {
             for (; j <= row.Length - 4; j += 4)
             {
-                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                var (low, high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
                 (Vector128.Create(sum.Slice(j, 2)) + low).CopyTo(sum.Slice(j, 2));
                 (Vector128.Create(sum.Slice(j + 2, 2)) + high).CopyTo(sum.Slice(j + 2, 2));
             }
@@ -106,7 +106,7 @@ public static class BatchNormKernels
         {
             for (; j <= row.Length - 16; j += 16)
             {
-                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                var (low, high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
                 Vector512<double> a = low - Vector512.Create(mean.Slice(j, 8)), b = high - Vector512.Create(mean.Slice(j + 8, 8));
                 (Vector512.Create(variance.Slice(j, 8)) + (a * a)).CopyTo(variance.Slice(j, 8));
                 (Vector512.Create(variance.Slice(j + 8, 8)) + (b * b)).CopyTo(variance.Slice(j + 8, 8));
@@ -117,7 +117,7 @@ public static class BatchNormKernels
         {
             for (; j <= row.Length - 8; j += 8)
             {
-                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                var (low, high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
                 Vector256<double> a = low - Vector256.Create(mean.Slice(j, 4)), b = high - Vector256.Create(mean.Slice(j + 4, 4));
                 (Vector256.Create(variance.Slice(j, 4)) + (a * a)).CopyTo(variance.Slice(j, 4));
                 (Vector256.Create(variance.Slice(j + 4, 4)) + (b * b)).CopyTo(variance.Slice(j + 4, 4));
@@ -128,7 +128,7 @@ public static class BatchNormKernels
         {
             for (; j <= row.Length - 4; j += 4)
             {
-                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                var (low, high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
                 Vector128<double> a = low - Vector128.Create(mean.Slice(j, 2)), b = high - Vector128.Create(mean.Slice(j + 2, 2));
                 (Vector128.Create(variance.Slice(j, 2)) + (a * a)).CopyTo(variance.Slice(j, 2));
                 (Vector128.Create(variance.Slice(j + 2, 2)) + (b * b)).CopyTo(variance.Slice(j + 2, 2));
@@ -194,9 +194,9 @@ public static class BatchNormKernels
             {
                 for (; j <= count - 16; j += 16)
                 {
-                    (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                    (Vector512<double> gLow, Vector512<double> gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
-                    (Vector512<double> bLow, Vector512<double> bHigh) = Vector512.Widen(Vector512.Create(beta.Slice(j, 16)));
+                    var (low, high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    var (gLow, gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    var (bLow, bHigh) = Vector512.Widen(Vector512.Create(beta.Slice(j, 16)));
                     low = (gLow * ((low - Vector512.Create(mean.Slice(j, 8))) * Vector512.Create(scale.Slice(j, 8)))) + bLow;
                     high = (gHigh * ((high - Vector512.Create(mean.Slice(j + 8, 8))) * Vector512.Create(scale.Slice(j + 8, 8)))) + bHigh;
                     Vector512.Narrow(low, high).CopyTo(output.Slice(j, 16));
@@ -207,9 +207,9 @@ public static class BatchNormKernels
             {
                 for (; j <= count - 8; j += 8)
                 {
-                    (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
-                    (Vector256<double> gLow, Vector256<double> gHigh) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
-                    (Vector256<double> bLow, Vector256<double> bHigh) = Vector256.Widen(Vector256.Create(beta.Slice(j, 8)));
+                    var (low, high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                    var (gLow, gHigh) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
+                    var (bLow, bHigh) = Vector256.Widen(Vector256.Create(beta.Slice(j, 8)));
                     low = (gLow * ((low - Vector256.Create(mean.Slice(j, 4))) * Vector256.Create(scale.Slice(j, 4)))) + bLow;
                     high = (gHigh * ((high - Vector256.Create(mean.Slice(j + 4, 4))) * Vector256.Create(scale.Slice(j + 4, 4)))) + bHigh;
                     Vector256.Narrow(low, high).CopyTo(output.Slice(j, 8));
@@ -220,9 +220,9 @@ public static class BatchNormKernels
             {
                 for (; j <= count - 4; j += 4)
                 {
-                    (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
-                    (Vector128<double> gLow, Vector128<double> gHigh) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
-                    (Vector128<double> bLow, Vector128<double> bHigh) = Vector128.Widen(Vector128.Create(beta.Slice(j, 4)));
+                    var (low, high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    var (gLow, gHigh) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                    var (bLow, bHigh) = Vector128.Widen(Vector128.Create(beta.Slice(j, 4)));
                     low = (gLow * ((low - Vector128.Create(mean.Slice(j, 2))) * Vector128.Create(scale.Slice(j, 2)))) + bLow;
                     high = (gHigh * ((high - Vector128.Create(mean.Slice(j + 2, 2))) * Vector128.Create(scale.Slice(j + 2, 2)))) + bHigh;
                     Vector128.Narrow(low, high).CopyTo(output.Slice(j, 4));
@@ -328,8 +328,8 @@ public static class BatchNormKernels
         {
             for (; j <= count - 16; j += 16)
             {
-                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                var (low, high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                var (dLow, dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
                 low = dLow * ((low - Vector512.Create(mean.Slice(j, 8))) * Vector512.Create(scale.Slice(j, 8)));
                 high = dHigh * ((high - Vector512.Create(mean.Slice(j + 8, 8))) * Vector512.Create(scale.Slice(j + 8, 8)));
                 (Vector512.Create(sum.Slice(j, 8)) + low).CopyTo(sum.Slice(j, 8));
@@ -341,8 +341,8 @@ public static class BatchNormKernels
         {
             for (; j <= count - 8; j += 8)
             {
-                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
-                (Vector256<double> dLow, Vector256<double> dHigh) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
+                var (low, high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                var (dLow, dHigh) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
                 low = dLow * ((low - Vector256.Create(mean.Slice(j, 4))) * Vector256.Create(scale.Slice(j, 4)));
                 high = dHigh * ((high - Vector256.Create(mean.Slice(j + 4, 4))) * Vector256.Create(scale.Slice(j + 4, 4)));
                 (Vector256.Create(sum.Slice(j, 4)) + low).CopyTo(sum.Slice(j, 4));
@@ -354,8 +354,8 @@ public static class BatchNormKernels
         {
             for (; j <= count - 4; j += 4)
             {
-                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
-                (Vector128<double> dLow, Vector128<double> dHigh) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                var (low, high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                var (dLow, dHigh) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
                 low = dLow * ((low - Vector128.Create(mean.Slice(j, 2))) * Vector128.Create(scale.Slice(j, 2)));
                 high = dHigh * ((high - Vector128.Create(mean.Slice(j + 2, 2))) * Vector128.Create(scale.Slice(j + 2, 2)));
                 (Vector128.Create(sum.Slice(j, 2)) + low).CopyTo(sum.Slice(j, 2));
@@ -378,9 +378,9 @@ public static class BatchNormKernels
         {
             for (; j <= count - 16; j += 16)
             {
-                (Vector512<double> low, Vector512<double> high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                (Vector512<double> dLow, Vector512<double> dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
-                (Vector512<double> gLow, Vector512<double> gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                var (low, high) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                var (dLow, dHigh) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                var (gLow, gHigh) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
                 Vector512<double> sLow = Vector512.Create(scale.Slice(j, 8)), sHigh = Vector512.Create(scale.Slice(j + 8, 8));
                 Vector512<double> xLow = (low - Vector512.Create(mean.Slice(j, 8))) * sLow, xHigh = (high - Vector512.Create(mean.Slice(j + 8, 8))) * sHigh;
                 low = gLow * sLow * (dLow - Vector512.Create(dyMean.Slice(j, 8)) - (xLow * Vector512.Create(dyXhatMean.Slice(j, 8))));
@@ -393,9 +393,9 @@ public static class BatchNormKernels
         {
             for (; j <= count - 8; j += 8)
             {
-                (Vector256<double> low, Vector256<double> high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
-                (Vector256<double> dLow, Vector256<double> dHigh) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
-                (Vector256<double> gLow, Vector256<double> gHigh) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
+                var (low, high) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                var (dLow, dHigh) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
+                var (gLow, gHigh) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
                 Vector256<double> sLow = Vector256.Create(scale.Slice(j, 4)), sHigh = Vector256.Create(scale.Slice(j + 4, 4));
                 Vector256<double> xLow = (low - Vector256.Create(mean.Slice(j, 4))) * sLow, xHigh = (high - Vector256.Create(mean.Slice(j + 4, 4))) * sHigh;
                 low = gLow * sLow * (dLow - Vector256.Create(dyMean.Slice(j, 4)) - (xLow * Vector256.Create(dyXhatMean.Slice(j, 4))));
@@ -408,9 +408,9 @@ public static class BatchNormKernels
         {
             for (; j <= count - 4; j += 4)
             {
-                (Vector128<double> low, Vector128<double> high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
-                (Vector128<double> dLow, Vector128<double> dHigh) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
-                (Vector128<double> gLow, Vector128<double> gHigh) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                var (low, high) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                var (dLow, dHigh) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                var (gLow, gHigh) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
                 Vector128<double> sLow = Vector128.Create(scale.Slice(j, 2)), sHigh = Vector128.Create(scale.Slice(j + 2, 2));
                 Vector128<double> xLow = (low - Vector128.Create(mean.Slice(j, 2))) * sLow, xHigh = (high - Vector128.Create(mean.Slice(j + 2, 2))) * sHigh;
                 low = gLow * sLow * (dLow - Vector128.Create(dyMean.Slice(j, 2)) - (xLow * Vector128.Create(dyXhatMean.Slice(j, 2))));

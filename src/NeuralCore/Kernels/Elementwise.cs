@@ -510,9 +510,9 @@ public static class Elementwise
             Vector512<float> d = Vector512.Create(divisor);
             for (; i + 64 <= n; i += 64)
             {
-                (Vector512<ushort> lo, Vector512<ushort> hi) = Vector512.Widen(Vector512.LoadUnsafe(ref src, i));
-                (Vector512<uint> a, Vector512<uint> b) = Vector512.Widen(lo);
-                (Vector512<uint> c, Vector512<uint> e) = Vector512.Widen(hi);
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref src, i));
+                var (a, b) = Vector512.Widen(lo);
+                var (c, e) = Vector512.Widen(hi);
                 (Vector512.ConvertToSingle(a.AsInt32()) / d).StoreUnsafe(ref dst, i);
                 (Vector512.ConvertToSingle(b.AsInt32()) / d).StoreUnsafe(ref dst, i + 16);
                 (Vector512.ConvertToSingle(c.AsInt32()) / d).StoreUnsafe(ref dst, i + 32);
@@ -525,9 +525,9 @@ public static class Elementwise
             Vector256<float> d = Vector256.Create(divisor);
             for (; i + 32 <= n; i += 32)
             {
-                (Vector256<ushort> lo, Vector256<ushort> hi) = Vector256.Widen(Vector256.LoadUnsafe(ref src, i));
-                (Vector256<uint> a, Vector256<uint> b) = Vector256.Widen(lo);
-                (Vector256<uint> c, Vector256<uint> e) = Vector256.Widen(hi);
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref src, i));
+                var (a, b) = Vector256.Widen(lo);
+                var (c, e) = Vector256.Widen(hi);
                 (Vector256.ConvertToSingle(a.AsInt32()) / d).StoreUnsafe(ref dst, i);
                 (Vector256.ConvertToSingle(b.AsInt32()) / d).StoreUnsafe(ref dst, i + 8);
                 (Vector256.ConvertToSingle(c.AsInt32()) / d).StoreUnsafe(ref dst, i + 16);

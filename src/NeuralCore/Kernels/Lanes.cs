@@ -121,7 +121,7 @@ internal readonly struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddSquares(Lanes512 x, ref double sums)
     {
-        (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(x._value);
+        var (lo, hi) = Vector512.Widen(x._value);
         Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref sums) + (lo * lo), ref sums);
         Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref sums, 8) + (hi * hi), ref sums, 8);
     }
@@ -189,7 +189,7 @@ internal readonly struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddSquares(Lanes256 x, ref double sums)
     {
-        (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(x._value);
+        var (lo, hi) = Vector256.Widen(x._value);
         Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref sums) + (lo * lo), ref sums);
         Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref sums, 4) + (hi * hi), ref sums, 4);
     }
@@ -257,7 +257,7 @@ internal readonly struct Lanes128(Vector128<float> value) : ILanes<Lanes128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddSquares(Lanes128 x, ref double sums)
     {
-        (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(x._value);
+        var (lo, hi) = Vector128.Widen(x._value);
         Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref sums) + (lo * lo), ref sums);
         Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref sums, 2) + (hi * hi), ref sums, 2);
     }

@@ -66,9 +66,9 @@ public static class LayerNormKernels
                 Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s);
                 for (; j <= features - 16; j += 16)
                 {
-                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                    (Vector512<double> gLo, Vector512<double> gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
-                    (Vector512<double> bLo, Vector512<double> bHi) = Vector512.Widen(Vector512.Create(beta.Slice(j, 16)));
+                    var (lo, hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    var (gLo, gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    var (bLo, bHi) = Vector512.Widen(Vector512.Create(beta.Slice(j, 16)));
                     lo = (gLo * ((lo - m) * sv)) + bLo;
                     hi = (gHi * ((hi - m) * sv)) + bHi;
                     Vector512.Narrow(lo, hi).CopyTo(output.Slice(j, 16));
@@ -80,9 +80,9 @@ public static class LayerNormKernels
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s);
                 for (; j <= features - 8; j += 8)
                 {
-                    (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
-                    (Vector256<double> gLo, Vector256<double> gHi) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
-                    (Vector256<double> bLo, Vector256<double> bHi) = Vector256.Widen(Vector256.Create(beta.Slice(j, 8)));
+                    var (lo, hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                    var (gLo, gHi) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
+                    var (bLo, bHi) = Vector256.Widen(Vector256.Create(beta.Slice(j, 8)));
                     lo = (gLo * ((lo - m) * sv)) + bLo;
                     hi = (gHi * ((hi - m) * sv)) + bHi;
                     Vector256.Narrow(lo, hi).CopyTo(output.Slice(j, 8));
@@ -94,9 +94,9 @@ public static class LayerNormKernels
                 Vector128<double> m = Vector128.Create(mu), sv = Vector128.Create(s);
                 for (; j <= features - 4; j += 4)
                 {
-                    (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
-                    (Vector128<double> gLo, Vector128<double> gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
-                    (Vector128<double> bLo, Vector128<double> bHi) = Vector128.Widen(Vector128.Create(beta.Slice(j, 4)));
+                    var (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    var (gLo, gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                    var (bLo, bHi) = Vector128.Widen(Vector128.Create(beta.Slice(j, 4)));
                     lo = (gLo * ((lo - m) * sv)) + bLo;
                     hi = (gHi * ((hi - m) * sv)) + bHi;
                     Vector128.Narrow(lo, hi).CopyTo(output.Slice(j, 4));
@@ -177,8 +177,8 @@ public static class LayerNormKernels
                 ref double b = ref MemoryMarshal.GetReference(dyXhatSum);
                 for (; j <= count - 16; j += 16)
                 {
-                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                    (Vector512<double> dLo, Vector512<double> dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    var (lo, hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    var (dLo, dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
                     (Vector512.LoadUnsafe(ref a, (nuint)j) + dLo).StoreUnsafe(ref a, (nuint)j);
                     (Vector512.LoadUnsafe(ref a, (nuint)j + 8) + dHi).StoreUnsafe(ref a, (nuint)j + 8);
                     (Vector512.LoadUnsafe(ref b, (nuint)j) + (dLo * ((lo - m) * sv))).StoreUnsafe(ref b, (nuint)j);
@@ -193,8 +193,8 @@ public static class LayerNormKernels
                 ref double b = ref MemoryMarshal.GetReference(dyXhatSum);
                 for (; j <= count - 8; j += 8)
                 {
-                    (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
-                    (Vector256<double> dLo, Vector256<double> dHi) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
+                    var (lo, hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                    var (dLo, dHi) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
                     (Vector256.LoadUnsafe(ref a, (nuint)j) + dLo).StoreUnsafe(ref a, (nuint)j);
                     (Vector256.LoadUnsafe(ref a, (nuint)j + 4) + dHi).StoreUnsafe(ref a, (nuint)j + 4);
                     (Vector256.LoadUnsafe(ref b, (nuint)j) + (dLo * ((lo - m) * sv))).StoreUnsafe(ref b, (nuint)j);
@@ -209,8 +209,8 @@ public static class LayerNormKernels
                 ref double b = ref MemoryMarshal.GetReference(dyXhatSum);
                 for (; j <= count - 4; j += 4)
                 {
-                    (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
-                    (Vector128<double> dLo, Vector128<double> dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                    var (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    var (dLo, dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
                     (Vector128.LoadUnsafe(ref a, (nuint)j) + dLo).StoreUnsafe(ref a, (nuint)j);
                     (Vector128.LoadUnsafe(ref a, (nuint)j + 2) + dHi).StoreUnsafe(ref a, (nuint)j + 2);
                     (Vector128.LoadUnsafe(ref b, (nuint)j) + (dLo * ((lo - m) * sv))).StoreUnsafe(ref b, (nuint)j);
@@ -252,9 +252,9 @@ public static class LayerNormKernels
                 Vector512<double> m = Vector512.Create(mu), sv = Vector512.Create(s), a = Vector512.Create(gMean), b = Vector512.Create(gxMean);
                 for (; j <= features - 16; j += 16)
                 {
-                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                    (Vector512<double> dLo, Vector512<double> dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
-                    (Vector512<double> gLo, Vector512<double> gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    var (lo, hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    var (dLo, dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    var (gLo, gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
                     lo = sv * ((dLo * gLo) - a - (((lo - m) * sv) * b));
                     hi = sv * ((dHi * gHi) - a - (((hi - m) * sv) * b));
                     Vector512.Narrow(lo, hi).CopyTo(dx.Slice(j, 16));
@@ -266,9 +266,9 @@ public static class LayerNormKernels
                 Vector256<double> m = Vector256.Create(mu), sv = Vector256.Create(s), a = Vector256.Create(gMean), b = Vector256.Create(gxMean);
                 for (; j <= features - 8; j += 8)
                 {
-                    (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
-                    (Vector256<double> dLo, Vector256<double> dHi) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
-                    (Vector256<double> gLo, Vector256<double> gHi) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
+                    var (lo, hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                    var (dLo, dHi) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
+                    var (gLo, gHi) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
                     lo = sv * ((dLo * gLo) - a - (((lo - m) * sv) * b));
                     hi = sv * ((dHi * gHi) - a - (((hi - m) * sv) * b));
                     Vector256.Narrow(lo, hi).CopyTo(dx.Slice(j, 8));
@@ -280,9 +280,9 @@ public static class LayerNormKernels
                 Vector128<double> m = Vector128.Create(mu), sv = Vector128.Create(s), a = Vector128.Create(gMean), b = Vector128.Create(gxMean);
                 for (; j <= features - 4; j += 4)
                 {
-                    (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
-                    (Vector128<double> dLo, Vector128<double> dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
-                    (Vector128<double> gLo, Vector128<double> gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                    var (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                    var (dLo, dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                    var (gLo, gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
                     lo = sv * ((dLo * gLo) - a - (((lo - m) * sv) * b));
                     hi = sv * ((dHi * gHi) - a - (((hi - m) * sv) * b));
                     Vector128.Narrow(lo, hi).CopyTo(dx.Slice(j, 4));
@@ -312,9 +312,9 @@ public static class LayerNormKernels
                 Vector512<double> g = Vector512<double>.Zero, p = Vector512<double>.Zero, m512 = Vector512.Create(mu), s512 = Vector512.Create(s);
                 for (; j <= features - 16; j += 16)
                 {
-                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
-                    (Vector512<double> dLo, Vector512<double> dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
-                    (Vector512<double> gLo, Vector512<double> gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
+                    var (lo, hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    var (dLo, dHi) = Vector512.Widen(Vector512.Create(dy.Slice(j, 16)));
+                    var (gLo, gHi) = Vector512.Widen(Vector512.Create(gamma.Slice(j, 16)));
                     gLo *= dLo;
                     gHi *= dHi;
                     g += gLo;
@@ -328,9 +328,9 @@ public static class LayerNormKernels
 
             for (; j <= features - 8; j += 8)
             {
-                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
-                (Vector256<double> dLo, Vector256<double> dHi) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
-                (Vector256<double> gLo, Vector256<double> gHi) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
+                var (lo, hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                var (dLo, dHi) = Vector256.Widen(Vector256.Create(dy.Slice(j, 8)));
+                var (gLo, gHi) = Vector256.Widen(Vector256.Create(gamma.Slice(j, 8)));
                 gLo *= dLo;
                 gHi *= dHi;
                 ga += gLo;
@@ -349,9 +349,9 @@ public static class LayerNormKernels
             Vector128<double> m = Vector128.Create(mu), sv = Vector128.Create(s);
             for (; j <= features - 8; j += 8)
             {
-                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
-                (Vector128<double> dLo, Vector128<double> dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
-                (Vector128<double> gLo, Vector128<double> gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
+                var (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                var (dLo, dHi) = Vector128.Widen(Vector128.Create(dy.Slice(j, 4)));
+                var (gLo, gHi) = Vector128.Widen(Vector128.Create(gamma.Slice(j, 4)));
                 gLo *= dLo;
                 gHi *= dHi;
                 g0 += gLo;
@@ -413,7 +413,7 @@ public static class LayerNormKernels
                 Vector512<double> sums = Vector512<double>.Zero;
                 for (; j <= row.Length - 16; j += 16)
                 {
-                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    var (lo, hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
                     sums += lo;
                     sums += hi;
                 }
@@ -423,7 +423,7 @@ public static class LayerNormKernels
 
             for (; j <= row.Length - 8; j += 8)
             {
-                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                var (lo, hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
                 a += lo;
                 b += hi;
             }
@@ -435,7 +435,7 @@ public static class LayerNormKernels
             Vector128<double> s0 = Vector128<double>.Zero, s1 = Vector128<double>.Zero, s2 = Vector128<double>.Zero, s3 = Vector128<double>.Zero;
             for (; j <= row.Length - 8; j += 8)
             {
-                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                var (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
                 s0 += lo;
                 s1 += hi;
                 (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j + 4, 4)));
@@ -481,7 +481,7 @@ public static class LayerNormKernels
                 Vector512<double> sums = Vector512<double>.Zero, m512 = Vector512.Create(mu);
                 for (; j <= row.Length - 16; j += 16)
                 {
-                    (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
+                    var (lo, hi) = Vector512.Widen(Vector512.Create(row.Slice(j, 16)));
                     lo -= m512;
                     hi -= m512;
                     sums += lo * lo;
@@ -493,7 +493,7 @@ public static class LayerNormKernels
 
             for (; j <= row.Length - 8; j += 8)
             {
-                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
+                var (lo, hi) = Vector256.Widen(Vector256.Create(row.Slice(j, 8)));
                 lo -= m;
                 hi -= m;
                 a += lo * lo;
@@ -508,7 +508,7 @@ public static class LayerNormKernels
             Vector128<double> m = Vector128.Create(mu);
             for (; j <= row.Length - 8; j += 8)
             {
-                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
+                var (lo, hi) = Vector128.Widen(Vector128.Create(row.Slice(j, 4)));
                 lo -= m;
                 hi -= m;
                 s0 += lo * lo;
