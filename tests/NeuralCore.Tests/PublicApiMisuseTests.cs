@@ -11,6 +11,7 @@ namespace NeuralCore.Tests;
 /// </summary>
 public class PublicApiMisuseTests(ITestOutputHelper output)
 {
+    [Trait(IsaIndependent.Trait, IsaIndependent.Value)]
     [Fact]
     public void Every_public_member_refuses_null_range_and_shape_misuse_by_name()
     {

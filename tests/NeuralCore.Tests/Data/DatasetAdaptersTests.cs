@@ -31,6 +31,7 @@ public class DatasetAdaptersTests
         Assert.Equal(1f, fromRows.Features[0]);
     }
 
+    [Trait(IsaIndependent.Trait, IsaIndependent.Value)]
     [Fact]
     public void A_matrix_of_more_than_2_gib_is_copied_whole_and_one_past_an_array_is_refused_by_name()
     {

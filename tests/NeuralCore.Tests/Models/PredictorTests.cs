@@ -141,6 +141,7 @@ public class PredictorTests
         AssertBitwiseEqual(before[..10], predictor.Predict(x.AsSpan(0, 784)), "one sample");
     }
 
+    [Trait(IsaIndependent.Trait, IsaIndependent.Value)]
     [Theory]
     [InlineData(64)]
     [InlineData(1)]

@@ -197,6 +197,7 @@ public class TrainingLoopTests
         Assert.Equal(TrainingLoop.StepsBeforePanelOrder, model.LoopWait);
     }
 
+    [Trait(IsaIndependent.Trait, IsaIndependent.Value)]
     [Fact]
     public void A_loop_that_reads_every_few_steps_stays_row_major_and_one_that_reads_seldom_does_not()
     {
