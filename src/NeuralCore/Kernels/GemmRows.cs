@@ -461,6 +461,21 @@ internal static unsafe partial class GemmRows
             }
         }
 
+        if (isa == KernelIsa.Vector128)
+        {
+            // Several chains at once, as on the wider paths: one 4-column chain after another was bound by the
+            // multiply-add's latency (the pathology Block256 fixed on AVX2).
+            for (; j + 32 <= n; j += 32)
+            {
+                Columns128x8(x, b + j, y + j, ldb, count, add);
+            }
+
+            for (; j + 16 <= n; j += 16)
+            {
+                Columns128x4(x, b + j, y + j, ldb, count, add);
+            }
+        }
+
         if (isa != KernelIsa.Scalar)
         {
             for (; j + 4 <= n; j += 4)
@@ -988,6 +1003,62 @@ internal static unsafe partial class GemmRows
             Store(c2, y + 16, add);
         }
     }
+
+    /// <summary>32 columns at once on 128-bit vectors: eight independent chains, each the sequence of the one-chain loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns128x8(float* x, float* b, float* y, int n, int count, bool add)
+    {
+        Vector128<float> c0 = Vector128<float>.Zero, c1 = Vector128<float>.Zero, c2 = Vector128<float>.Zero, c3 = Vector128<float>.Zero;
+        Vector128<float> c4 = Vector128<float>.Zero, c5 = Vector128<float>.Zero, c6 = Vector128<float>.Zero, c7 = Vector128<float>.Zero;
+        for (int p = 0; p < count; p++)
+        {
+            var xp = Vector128.Create(x[p]);
+            float* row = b + ((long)p * n);
+            c0 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row), c0);
+            c1 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 4), c1);
+            c2 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 8), c2);
+            c3 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 12), c3);
+            c4 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 16), c4);
+            c5 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 20), c5);
+            c6 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 24), c6);
+            c7 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 28), c7);
+        }
+
+        Store(c0, y, add);
+        Store(c1, y + 4, add);
+        Store(c2, y + 8, add);
+        Store(c3, y + 12, add);
+        Store(c4, y + 16, add);
+        Store(c5, y + 20, add);
+        Store(c6, y + 24, add);
+        Store(c7, y + 28, add);
+    }
+
+    /// <summary>16 columns at once on 128-bit vectors: four independent chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns128x4(float* x, float* b, float* y, int n, int count, bool add)
+    {
+        Vector128<float> c0 = Vector128<float>.Zero, c1 = Vector128<float>.Zero, c2 = Vector128<float>.Zero, c3 = Vector128<float>.Zero;
+        for (int p = 0; p < count; p++)
+        {
+            var xp = Vector128.Create(x[p]);
+            float* row = b + ((long)p * n);
+            c0 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row), c0);
+            c1 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 4), c1);
+            c2 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 8), c2);
+            c3 = Vector128.FusedMultiplyAdd(xp, Vector128.Load(row + 12), c3);
+        }
+
+        Store(c0, y, add);
+        Store(c1, y + 4, add);
+        Store(c2, y + 8, add);
+        Store(c3, y + 12, add);
+    }
+
+    /// <summary><c>y (+)= sum</c> for one 128-bit vector, as <see cref="Store(Vector512{float}, float*, bool)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector128<float> sum, float* y, bool add) =>
+        Vector128.Store(add ? Vector128.Load(y) + sum : sum, y);
 
     /// <summary><c>y (+)= sum</c> for one 256-bit vector, as <see cref="Store(Vector512{float}, float*, bool)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -125,7 +125,7 @@ public class GemmRowsTests
                 Assert.Equal(2, GemmRows.Threads(1, 256, 512));
                 foreach (KernelIsa isa in KernelIsaSupport.Supported)
                 {
-                    foreach ((int n, int k) in new[] { (256, 512), (300, 256), (10, 7000), (97, 900) })
+                    foreach ((int n, int k) in new[] { (256, 512), (300, 256), (10, 7000), (97, 900), (48, 300) })
                     {
                         Check(isa, 1, n, k, accumulate: false, epilogueKind: 2, seed: n + k);
                         Check(isa, 3, n, k, accumulate: true, epilogueKind: 1, seed: n + k + 1, chunked: true);
