@@ -15,7 +15,7 @@ public sealed class SerialTests
 /// a copy of more than 2 GiB, concurrent predictions, the training loop's choice of weight order, and variants of a
 /// two-thread allocation test whose plain case runs everywhere. Each path of the kernels they call is compared
 /// in-process by the kernel tests (<see cref="NeuralCore.Kernels.KernelIsaSupport.Supported"/>). CI's scalar round,
-/// where these ran 1.2 to 10 times slower than on AVX2, leaves them out (<c>--filter "Isa!=Independent"</c>); the
+/// where these ran 1.2 to 9 times slower than on AVX2 (Zen 1), leaves them out (<c>--filter "Isa!=Independent"</c>); the
 /// README's test command runs them.
 /// </summary>
 public static class IsaIndependent
