@@ -15,6 +15,13 @@ KERNELS = [
     ("Vector128x6x8", "Vector128", 4, 6, 2),
 ]
 
+# Fewer rows of the same columns, for the ragged last panel of A only (packed, padded to the full tile's rows): a batch
+# of 32 or 128 leaves 2 rows past the 6-row panels, and a full tile for them cost as much as 6 rows (GemmPlan.Tail).
+TAIL_KERNELS = [
+    ("Vector256x2x16", "Vector256", 8, 2, 2),
+    ("Vector256x4x16", "Vector256", 8, 4, 2),
+]
+
 
 def store_tile(o, vt, lanes, mr, nv):
     """The tile's accumulators into C: C = acc, or C = acc + C when add; closes the method."""
@@ -216,7 +223,7 @@ ROW_MAJOR_A = ("Vector512x8x32", "Vector256x6x16")
 
 def tile_constants():
     """Each kernel's MR and NR, and the largest of each: the one place the tile sizes are stated in C#."""
-    shapes = [(name, mr, lanes * nv) for name, _, lanes, mr, nv in KERNELS]
+    shapes = [(name, mr, lanes * nv) for name, _, lanes, mr, nv in KERNELS + TAIL_KERNELS]
     shapes.append((f"Scalar{SCALAR[0]}x{SCALAR[1]}", SCALAR[0], SCALAR[1]))
     o = ["    // Each kernel's tile (rows MR, columns NR) as this script writes it: GemmPlan takes the sizes from here, and the"]
     o.append("    // scratch tile for ragged edges is sized by the largest.")
@@ -243,6 +250,11 @@ for k in KERNELS:
         parts.append(row_major_a_kernel(*k))
         parts.append("")
         parts.append(row_major_a_steps_kernel(*k))
+for k in TAIL_KERNELS:
+    parts.append("")
+    parts.append(vector_kernel(*k))
+    parts.append("")
+    parts.append(steps_kernel(*k))
 parts.append("")
 parts.append(scalar_kernel(*SCALAR))
 parts.append("")

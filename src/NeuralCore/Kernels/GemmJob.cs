@@ -322,12 +322,18 @@ internal sealed unsafe class GemmJob : IParallelWork
                                 count = blockCounts[(row - row0) / mr];
                             }
 
-                            if (_directA && mValid == mr)
+                            int tileRows = mr;
+                            if (mValid < mr)
+                            {
+                                // The ragged last panel, packed and padded: a tile of fewer rows where the plan has one.
+                                tileRows = plan.TailKernel(mValid, out kernel, out stepsKernel);
+                            }
+                            else if (_directA)
                             {
                                 aPanel = _a + ((long)p0 * _m) + row;
                                 aStep = _m;
                             }
-                            else if (_rowMajorA && mValid == mr)
+                            else if (_rowMajorA)
                             {
                                 aPanel = _a + ((long)row * _k) + p0;
                                 aStep = _k;
@@ -342,7 +348,7 @@ internal sealed unsafe class GemmJob : IParallelWork
                             }
 
                             float* cTile = c + ((long)row * _n) + jc + jr;
-                            if (mValid == mr && nValid == nr)
+                            if (mValid == tileRows && nValid == nr)
                             {
                                 Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, cTile, _n, add);
                             }

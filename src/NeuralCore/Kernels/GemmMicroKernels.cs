@@ -25,6 +25,8 @@ internal static unsafe class GemmMicroKernels
     public const int Vector512x12x16Mr = 12, Vector512x12x16Nr = 16;
     public const int Vector256x6x16Mr = 6, Vector256x6x16Nr = 16;
     public const int Vector128x6x8Mr = 6, Vector128x6x8Nr = 8;
+    public const int Vector256x2x16Mr = 2, Vector256x2x16Nr = 16;
+    public const int Vector256x4x16Mr = 4, Vector256x4x16Nr = 16;
     public const int Scalar4x4Mr = 4, Scalar4x4Nr = 4;
 
     /// <summary>The most rows of any kernel's tile.</summary>
@@ -1101,6 +1103,184 @@ internal static unsafe class GemmMicroKernels
             Vector128.Store(c4_1, c + (ldc * 4) + 4);
             Vector128.Store(c5_0, c + (ldc * 5) + 0);
             Vector128.Store(c5_1, c + (ldc * 5) + 4);
+        }
+    }
+
+    /// <summary>2x16 tile with <see cref="Vector256{T}"/> FMA: C[2, 16] (+)= Apanel[kc, 2]ᵀ·Bpanel[kc, 16].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector256x2x16(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b + 0);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+            a += aStep;
+            b += 16;
+        }
+
+        if (add)
+        {
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+        }
+        else
+        {
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector256x2x16"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·16 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector256x2x16Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 16);
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> b1 = Vector256.Load(bp + 8);
+            Vector256<float> a0 = Vector256.Create(ap[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(ap[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+        }
+
+        if (add)
+        {
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+        }
+        else
+        {
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+        }
+    }
+
+    /// <summary>4x16 tile with <see cref="Vector256{T}"/> FMA: C[4, 16] (+)= Apanel[kc, 4]ᵀ·Bpanel[kc, 16].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector256x4x16(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b + 0);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector256<float> a2 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector256<float> a3 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
+            a += aStep;
+            b += 16;
+        }
+
+        if (add)
+        {
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+            Vector256.Store(c2_0 + Vector256.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector256.Store(c2_1 + Vector256.Load(c + (ldc * 2) + 8), c + (ldc * 2) + 8);
+            Vector256.Store(c3_0 + Vector256.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector256.Store(c3_1 + Vector256.Load(c + (ldc * 3) + 8), c + (ldc * 3) + 8);
+        }
+        else
+        {
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+            Vector256.Store(c2_0, c + (ldc * 2) + 0);
+            Vector256.Store(c2_1, c + (ldc * 2) + 8);
+            Vector256.Store(c3_0, c + (ldc * 3) + 0);
+            Vector256.Store(c3_1, c + (ldc * 3) + 8);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector256x4x16"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·16 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector256x4x16Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector256<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 16);
+            Vector256<float> b0 = Vector256.Load(bp + 0);
+            Vector256<float> b1 = Vector256.Load(bp + 8);
+            Vector256<float> a0 = Vector256.Create(ap[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector256<float> a1 = Vector256.Create(ap[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector256.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector256<float> a2 = Vector256.Create(ap[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector256.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector256<float> a3 = Vector256.Create(ap[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector256.FusedMultiplyAdd(a3, b1, c3_1);
+        }
+
+        if (add)
+        {
+            Vector256.Store(c0_0 + Vector256.Load(c + 0), c + 0);
+            Vector256.Store(c0_1 + Vector256.Load(c + 8), c + 8);
+            Vector256.Store(c1_0 + Vector256.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector256.Store(c1_1 + Vector256.Load(c + (ldc * 1) + 8), c + (ldc * 1) + 8);
+            Vector256.Store(c2_0 + Vector256.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector256.Store(c2_1 + Vector256.Load(c + (ldc * 2) + 8), c + (ldc * 2) + 8);
+            Vector256.Store(c3_0 + Vector256.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector256.Store(c3_1 + Vector256.Load(c + (ldc * 3) + 8), c + (ldc * 3) + 8);
+        }
+        else
+        {
+            Vector256.Store(c0_0, c + 0);
+            Vector256.Store(c0_1, c + 8);
+            Vector256.Store(c1_0, c + (ldc * 1) + 0);
+            Vector256.Store(c1_1, c + (ldc * 1) + 8);
+            Vector256.Store(c2_0, c + (ldc * 2) + 0);
+            Vector256.Store(c2_1, c + (ldc * 2) + 8);
+            Vector256.Store(c3_0, c + (ldc * 3) + 0);
+            Vector256.Store(c3_1, c + (ldc * 3) + 8);
         }
     }
 

@@ -72,6 +72,17 @@ internal readonly unsafe struct GemmPlan
 
     public required int Mr { get; init; }
 
+    /// <summary>
+    /// Whether a ragged last panel of A (packed, padded to <see cref="Mr"/> rows) is computed by a tile of fewer rows
+    /// (<see cref="TailKernel"/>): the 256-bit path, whose 6-row tile spent on 2 valid rows (the batches of 32 and 128)
+    /// as long as on 6. A batch of 32 cost as much as 36 in a 784 x 1024 forward product, 1961 µs against 1680 µs for
+    /// 30 (AMD EPYC Zen 1, one thread).
+    /// </summary>
+    public bool HasTailKernels { get; init; }
+
+    /// <summary>Whether plans made from now on use <see cref="HasTailKernels"/>'s tiles where they can; tests and benchmarks compare the two (the same bits).</summary>
+    internal static bool TailKernelsEnabled { get; set; } = true;
+
     public required int Nr { get; init; }
 
     public required int Kc { get; init; }
@@ -93,6 +104,38 @@ internal readonly unsafe struct GemmPlan
 
     /// <summary>Runs of k blocks, each summed by its own thread (see <see cref="GemmJob"/>); 1 unless asked for.</summary>
     public required int KSlices { get; init; }
+
+    /// <summary>
+    /// The tile for a ragged last panel of <paramref name="rows"/> valid rows (fewer than <see cref="Mr"/>) of a packed A:
+    /// the narrowest of <see cref="HasTailKernels"/>'s tiles that holds them, else <see cref="Kernel"/> itself. Its tile
+    /// reads row r of step p at <c>a[p·Mr + r]</c> as the full tile does, so the padded panel needs no other packing, and
+    /// every element is the same multiply-adds in the same order.
+    /// </summary>
+    /// <param name="rows">The panel's valid rows.</param>
+    /// <param name="kernel">The tile over every step.</param>
+    /// <param name="stepsKernel">Its <c>Steps</c> variant.</param>
+    /// <returns>The rows the chosen tile writes.</returns>
+    public int TailKernel(int rows, out delegate*<int, float*, int, float*, float*, int, bool, void> kernel,
+        out delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel)
+    {
+        if (HasTailKernels && rows <= GemmMicroKernels.Vector256x2x16Mr)
+        {
+            kernel = &GemmMicroKernels.Vector256x2x16;
+            stepsKernel = &GemmMicroKernels.Vector256x2x16Steps;
+            return GemmMicroKernels.Vector256x2x16Mr;
+        }
+
+        if (HasTailKernels && rows <= GemmMicroKernels.Vector256x4x16Mr)
+        {
+            kernel = &GemmMicroKernels.Vector256x4x16;
+            stepsKernel = &GemmMicroKernels.Vector256x4x16Steps;
+            return GemmMicroKernels.Vector256x4x16Mr;
+        }
+
+        kernel = Kernel;
+        stepsKernel = StepsKernel;
+        return Mr;
+    }
 
     /// <summary>Plans a product.</summary>
     /// <param name="m">Rows of C.</param>
@@ -187,6 +230,7 @@ internal readonly unsafe struct GemmPlan
             RowAStepsKernel = rowASteps,
             Mr = mr,
             Nr = nr,
+            HasTailKernels = TailKernelsEnabled && isa == KernelIsa.Vector256 && nr == GemmMicroKernels.Vector256x2x16Nr,
             Kc = kc,
             KBlocks = kBlocks,
             MPanels = mPanels,

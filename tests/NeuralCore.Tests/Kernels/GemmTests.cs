@@ -68,6 +68,70 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// The last panel of A, when it has fewer valid rows than the tile (a batch of 32 leaves 2 past the 256-bit path's
+    /// 6-row panels), is computed by a narrower tile where the path has one: each of its elements must still be the
+    /// bits the same row gets inside a full panel, here the first rows of a product of 48 rows (a multiple of every
+    /// path's tile rows) with the same leading rows. Row-major and transposed A, dense and with zero steps skipped,
+    /// overwriting and accumulating, on one thread and two.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public unsafe void Ragged_last_panel_gives_the_bits_of_a_full_one(int path)
+    {
+        var isa = (KernelIsa)path;
+        const int Padded = 48, N = 40, K = 300;
+        float[] rowsOfA = Seeded.Uniform(Padded * K, 11);
+        for (int i = 0; i < rowsOfA.Length; i += 3)
+        {
+            rowsOfA[i] = 0f; // zeros for the step lists to skip
+        }
+
+        float[] b = Seeded.Uniform(K * N, 12);
+        float[] initial = Seeded.Uniform(Padded * N, 13);
+        foreach (bool transposeA in new[] { false, true })
+        {
+            foreach (bool skipZeroA in new[] { false, true })
+            {
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        float[] full = Product(Padded);
+                        for (int m = 25; m <= 36; m++)
+                        {
+                            float[] ragged = Product(m);
+                            for (int i = 0; i < m * N; i++)
+                            {
+                                Assert.True(BitConverter.SingleToInt32Bits(ragged[i]) == BitConverter.SingleToInt32Bits(full[i]),
+                                    $"{isa}, m {m}, transposeA {transposeA}, skipZeroA {skipZeroA}, accumulate {accumulate}, {threads} thread(s): " +
+                                    $"row {i / N}, column {i % N} is {ragged[i]}, {full[i]} in the {Padded}-row product");
+                            }
+                        }
+
+                        float[] Product(int m)
+                        {
+                            // The first m rows of A, laid out as the product reads them.
+                            float[] a = new float[m * K];
+                            for (int r = 0; r < m; r++)
+                            {
+                                for (int p = 0; p < K; p++)
+                                {
+                                    a[transposeA ? (p * m) + r : (r * K) + p] = rowsOfA[(r * K) + p];
+                                }
+                            }
+
+                            float[] c = initial[..(m * N)];
+                            GemmSplitTests.WithThreads(threads, () => Gemm.MultiplyOn(isa, a, b, c, m, N, K, transposeA, transposeB: false, accumulate,
+                                GemmEpilogue.None, skipZeroA: skipZeroA));
+                            return c;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Public_entry_point_matches_reference()
     {
