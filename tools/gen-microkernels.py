@@ -16,10 +16,13 @@ KERNELS = [
 ]
 
 # Fewer rows of the same columns, for the ragged last panel of A only (packed, padded to the full tile's rows): a batch
-# of 32 or 128 leaves 2 rows past the 6-row panels, and a full tile for them cost as much as 6 rows (GemmPlan.Tail).
+# of 32 or 128 leaves 2 rows past the 6-row panels, and a full tile for them cost as much as 6 rows
+# (GemmPlan.TailKernel).
 TAIL_KERNELS = [
     ("Vector256x2x16", "Vector256", 8, 2, 2),
     ("Vector256x4x16", "Vector256", 8, 4, 2),
+    ("Vector128x2x8", "Vector128", 4, 2, 2),
+    ("Vector128x4x8", "Vector128", 4, 4, 2),
 ]
 
 

@@ -27,6 +27,8 @@ internal static unsafe class GemmMicroKernels
     public const int Vector128x6x8Mr = 6, Vector128x6x8Nr = 8;
     public const int Vector256x2x16Mr = 2, Vector256x2x16Nr = 16;
     public const int Vector256x4x16Mr = 4, Vector256x4x16Nr = 16;
+    public const int Vector128x2x8Mr = 2, Vector128x2x8Nr = 8;
+    public const int Vector128x4x8Mr = 4, Vector128x4x8Nr = 8;
     public const int Scalar4x4Mr = 4, Scalar4x4Nr = 4;
 
     /// <summary>The most rows of any kernel's tile.</summary>
@@ -1281,6 +1283,184 @@ internal static unsafe class GemmMicroKernels
             Vector256.Store(c2_1, c + (ldc * 2) + 8);
             Vector256.Store(c3_0, c + (ldc * 3) + 0);
             Vector256.Store(c3_1, c + (ldc * 3) + 8);
+        }
+    }
+
+    /// <summary>2x8 tile with <see cref="Vector128{T}"/> FMA: C[2, 8] (+)= Apanel[kc, 2]ᵀ·Bpanel[kc, 8].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector128x2x8(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(b + 0);
+            Vector128<float> b1 = Vector128.Load(b + 4);
+            Vector128<float> a0 = Vector128.Create(a[0]);
+            c0_0 = Vector128.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector128.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector128<float> a1 = Vector128.Create(a[1]);
+            c1_0 = Vector128.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector128.FusedMultiplyAdd(a1, b1, c1_1);
+            a += aStep;
+            b += 8;
+        }
+
+        if (add)
+        {
+            Vector128.Store(c0_0 + Vector128.Load(c + 0), c + 0);
+            Vector128.Store(c0_1 + Vector128.Load(c + 4), c + 4);
+            Vector128.Store(c1_0 + Vector128.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector128.Store(c1_1 + Vector128.Load(c + (ldc * 1) + 4), c + (ldc * 1) + 4);
+        }
+        else
+        {
+            Vector128.Store(c0_0, c + 0);
+            Vector128.Store(c0_1, c + 4);
+            Vector128.Store(c1_0, c + (ldc * 1) + 0);
+            Vector128.Store(c1_1, c + (ldc * 1) + 4);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector128x2x8"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·8 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector128x2x8Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 8);
+            Vector128<float> b0 = Vector128.Load(bp + 0);
+            Vector128<float> b1 = Vector128.Load(bp + 4);
+            Vector128<float> a0 = Vector128.Create(ap[0]);
+            c0_0 = Vector128.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector128.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector128<float> a1 = Vector128.Create(ap[1]);
+            c1_0 = Vector128.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector128.FusedMultiplyAdd(a1, b1, c1_1);
+        }
+
+        if (add)
+        {
+            Vector128.Store(c0_0 + Vector128.Load(c + 0), c + 0);
+            Vector128.Store(c0_1 + Vector128.Load(c + 4), c + 4);
+            Vector128.Store(c1_0 + Vector128.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector128.Store(c1_1 + Vector128.Load(c + (ldc * 1) + 4), c + (ldc * 1) + 4);
+        }
+        else
+        {
+            Vector128.Store(c0_0, c + 0);
+            Vector128.Store(c0_1, c + 4);
+            Vector128.Store(c1_0, c + (ldc * 1) + 0);
+            Vector128.Store(c1_1, c + (ldc * 1) + 4);
+        }
+    }
+
+    /// <summary>4x8 tile with <see cref="Vector128{T}"/> FMA: C[4, 8] (+)= Apanel[kc, 4]ᵀ·Bpanel[kc, 8].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector128x4x8(int kc, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector128<float> b0 = Vector128.Load(b + 0);
+            Vector128<float> b1 = Vector128.Load(b + 4);
+            Vector128<float> a0 = Vector128.Create(a[0]);
+            c0_0 = Vector128.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector128.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector128<float> a1 = Vector128.Create(a[1]);
+            c1_0 = Vector128.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector128.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector128<float> a2 = Vector128.Create(a[2]);
+            c2_0 = Vector128.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector128.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector128<float> a3 = Vector128.Create(a[3]);
+            c3_0 = Vector128.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector128.FusedMultiplyAdd(a3, b1, c3_1);
+            a += aStep;
+            b += 8;
+        }
+
+        if (add)
+        {
+            Vector128.Store(c0_0 + Vector128.Load(c + 0), c + 0);
+            Vector128.Store(c0_1 + Vector128.Load(c + 4), c + 4);
+            Vector128.Store(c1_0 + Vector128.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector128.Store(c1_1 + Vector128.Load(c + (ldc * 1) + 4), c + (ldc * 1) + 4);
+            Vector128.Store(c2_0 + Vector128.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector128.Store(c2_1 + Vector128.Load(c + (ldc * 2) + 4), c + (ldc * 2) + 4);
+            Vector128.Store(c3_0 + Vector128.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector128.Store(c3_1 + Vector128.Load(c + (ldc * 3) + 4), c + (ldc * 3) + 4);
+        }
+        else
+        {
+            Vector128.Store(c0_0, c + 0);
+            Vector128.Store(c0_1, c + 4);
+            Vector128.Store(c1_0, c + (ldc * 1) + 0);
+            Vector128.Store(c1_1, c + (ldc * 1) + 4);
+            Vector128.Store(c2_0, c + (ldc * 2) + 0);
+            Vector128.Store(c2_1, c + (ldc * 2) + 4);
+            Vector128.Store(c3_0, c + (ldc * 3) + 0);
+            Vector128.Store(c3_1, c + (ldc * 3) + 4);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Vector128x4x8"/> over the <paramref name="count"/> steps listed in <paramref name="steps"/>
+    /// (increasing) only: step p reads <c>a[p·aStep + r]</c> and <c>b[p·8 + j]</c>, the addresses the full loop reads
+    /// there. The listed steps' multiply-adds in the same order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Vector128x4x8Steps(int count, int* steps, float* a, int aStep, float* b, float* c, int ldc, bool add)
+    {
+        Vector128<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default, c3_0 = default, c3_1 = default;
+        for (nint i = 0; i < count; i++)
+        {
+            nint p = steps[i];
+            float* ap = a + (p * aStep);
+            float* bp = b + (p * 8);
+            Vector128<float> b0 = Vector128.Load(bp + 0);
+            Vector128<float> b1 = Vector128.Load(bp + 4);
+            Vector128<float> a0 = Vector128.Create(ap[0]);
+            c0_0 = Vector128.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector128.FusedMultiplyAdd(a0, b1, c0_1);
+            Vector128<float> a1 = Vector128.Create(ap[1]);
+            c1_0 = Vector128.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector128.FusedMultiplyAdd(a1, b1, c1_1);
+            Vector128<float> a2 = Vector128.Create(ap[2]);
+            c2_0 = Vector128.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector128.FusedMultiplyAdd(a2, b1, c2_1);
+            Vector128<float> a3 = Vector128.Create(ap[3]);
+            c3_0 = Vector128.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector128.FusedMultiplyAdd(a3, b1, c3_1);
+        }
+
+        if (add)
+        {
+            Vector128.Store(c0_0 + Vector128.Load(c + 0), c + 0);
+            Vector128.Store(c0_1 + Vector128.Load(c + 4), c + 4);
+            Vector128.Store(c1_0 + Vector128.Load(c + (ldc * 1) + 0), c + (ldc * 1) + 0);
+            Vector128.Store(c1_1 + Vector128.Load(c + (ldc * 1) + 4), c + (ldc * 1) + 4);
+            Vector128.Store(c2_0 + Vector128.Load(c + (ldc * 2) + 0), c + (ldc * 2) + 0);
+            Vector128.Store(c2_1 + Vector128.Load(c + (ldc * 2) + 4), c + (ldc * 2) + 4);
+            Vector128.Store(c3_0 + Vector128.Load(c + (ldc * 3) + 0), c + (ldc * 3) + 0);
+            Vector128.Store(c3_1 + Vector128.Load(c + (ldc * 3) + 4), c + (ldc * 3) + 4);
+        }
+        else
+        {
+            Vector128.Store(c0_0, c + 0);
+            Vector128.Store(c0_1, c + 4);
+            Vector128.Store(c1_0, c + (ldc * 1) + 0);
+            Vector128.Store(c1_1, c + (ldc * 1) + 4);
+            Vector128.Store(c2_0, c + (ldc * 2) + 0);
+            Vector128.Store(c2_1, c + (ldc * 2) + 4);
+            Vector128.Store(c3_0, c + (ldc * 3) + 0);
+            Vector128.Store(c3_1, c + (ldc * 3) + 4);
         }
     }
 

@@ -74,11 +74,14 @@ internal readonly unsafe struct GemmPlan
 
     /// <summary>
     /// Whether a ragged last panel of A (packed, padded to <see cref="Mr"/> rows) is computed by a tile of fewer rows
-    /// (<see cref="TailKernel"/>): the 256-bit path, whose 6-row tile spent on 2 valid rows (the batches of 32 and 128)
-    /// as long as on 6. A batch of 32 cost as much as 36 in a 784 x 1024 forward product, 1961 µs against 1680 µs for
-    /// 30 (AMD EPYC Zen 1, one thread).
+    /// (<see cref="TailKernel"/>): the 256- and 128-bit paths, whose 6-row tiles spent on 2 valid rows (the batches of
+    /// 32 and 128) as long as on 6. A batch of 32 cost as much as 36 in a 784 x 1024 forward product, 1961 µs against
+    /// 1680 µs for 30 (AMD EPYC Zen 1, one thread, 256-bit).
     /// </summary>
-    public bool HasTailKernels { get; init; }
+    public bool HasTailKernels => TailIsa != KernelIsa.Scalar;
+
+    /// <summary>The path of <see cref="TailKernel"/>'s narrower tiles, or <see cref="KernelIsa.Scalar"/> where there are none.</summary>
+    public KernelIsa TailIsa { get; init; }
 
     /// <summary>Whether plans made from now on use <see cref="HasTailKernels"/>'s tiles where they can; tests and benchmarks compare the two (the same bits).</summary>
     internal static bool TailKernelsEnabled { get; set; } = true;
@@ -118,18 +121,24 @@ internal readonly unsafe struct GemmPlan
     public int TailKernel(int rows, out delegate*<int, float*, int, float*, float*, int, bool, void> kernel,
         out delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel)
     {
-        if (HasTailKernels && rows <= GemmMicroKernels.Vector256x2x16Mr)
+        switch (TailIsa)
         {
-            kernel = &GemmMicroKernels.Vector256x2x16;
-            stepsKernel = &GemmMicroKernels.Vector256x2x16Steps;
-            return GemmMicroKernels.Vector256x2x16Mr;
-        }
-
-        if (HasTailKernels && rows <= GemmMicroKernels.Vector256x4x16Mr)
-        {
-            kernel = &GemmMicroKernels.Vector256x4x16;
-            stepsKernel = &GemmMicroKernels.Vector256x4x16Steps;
-            return GemmMicroKernels.Vector256x4x16Mr;
+            case KernelIsa.Vector256 when rows <= GemmMicroKernels.Vector256x2x16Mr:
+                kernel = &GemmMicroKernels.Vector256x2x16;
+                stepsKernel = &GemmMicroKernels.Vector256x2x16Steps;
+                return GemmMicroKernels.Vector256x2x16Mr;
+            case KernelIsa.Vector256 when rows <= GemmMicroKernels.Vector256x4x16Mr:
+                kernel = &GemmMicroKernels.Vector256x4x16;
+                stepsKernel = &GemmMicroKernels.Vector256x4x16Steps;
+                return GemmMicroKernels.Vector256x4x16Mr;
+            case KernelIsa.Vector128 when rows <= GemmMicroKernels.Vector128x2x8Mr:
+                kernel = &GemmMicroKernels.Vector128x2x8;
+                stepsKernel = &GemmMicroKernels.Vector128x2x8Steps;
+                return GemmMicroKernels.Vector128x2x8Mr;
+            case KernelIsa.Vector128 when rows <= GemmMicroKernels.Vector128x4x8Mr:
+                kernel = &GemmMicroKernels.Vector128x4x8;
+                stepsKernel = &GemmMicroKernels.Vector128x4x8Steps;
+                return GemmMicroKernels.Vector128x4x8Mr;
         }
 
         kernel = Kernel;
@@ -230,7 +239,8 @@ internal readonly unsafe struct GemmPlan
             RowAStepsKernel = rowASteps,
             Mr = mr,
             Nr = nr,
-            HasTailKernels = TailKernelsEnabled && isa == KernelIsa.Vector256 && nr == GemmMicroKernels.Vector256x2x16Nr,
+            TailIsa = TailKernelsEnabled && ((isa == KernelIsa.Vector256 && nr == GemmMicroKernels.Vector256x2x16Nr)
+                || (isa == KernelIsa.Vector128 && nr == GemmMicroKernels.Vector128x2x8Nr)) ? isa : KernelIsa.Scalar,
             Kc = kc,
             KBlocks = kBlocks,
             MPanels = mPanels,
