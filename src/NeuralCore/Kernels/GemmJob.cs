@@ -302,11 +302,18 @@ internal sealed unsafe class GemmJob : IParallelWork
                 for (int ic = row0; ic < rowLimit; ic += mBlock)
                 {
                     int rows = Math.Min(mBlock, rowLimit - ic);
+
+                    // The panel's index in the slice's lists, and the first row of the k block of C's layout that holds
+                    // it, are counted up tile by tile: a division a tile (64-bit in the list's offset) held a fifth of
+                    // the loop's samples at 784-1024-10, batch 32, whose weight-gradient tiles are 32 steps long.
+                    int firstPanel = (ic - row0) / mr;
+                    int layoutFirst = _cLayout.IsValid ? ic / _cLayout.Kc * _cLayout.Kc : 0;
                     for (int jr = 0; jr < cols; jr += nr)
                     {
                         float* bPanel = bp + ((long)jr * kc);
                         int nValid = Math.Min(nr, cols - jr);
-                        for (int ir = 0; ir < rows; ir += mr)
+                        int layoutP0 = layoutFirst;
+                        for (int ir = 0, panel = firstPanel; ir < rows; ir += mr, panel++)
                         {
                             int row = ic + ir;
                             int mValid = Math.Min(mr, rows - ir);
@@ -316,10 +323,10 @@ internal sealed unsafe class GemmJob : IParallelWork
                             delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel = plan.StepsKernel;
                             int* steps = null;
                             int count = 0;
-                            if (blockLists is not null && blockCounts[(row - row0) / mr] >= 0)
+                            if (blockLists is not null && blockCounts[panel] >= 0)
                             {
-                                steps = blockLists + ((long)(row - row0) / mr * plan.Kc);
-                                count = blockCounts[(row - row0) / mr];
+                                steps = blockLists + ((long)panel * plan.Kc);
+                                count = blockCounts[panel];
                             }
 
                             int tileRows = mr;
@@ -343,7 +350,12 @@ internal sealed unsafe class GemmJob : IParallelWork
 
                             if (_cLayout.IsValid)
                             {
-                                StoreToPanels(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, scratch, row, mValid, jc + jr, add);
+                                while (row >= layoutP0 + _cLayout.Kc)
+                                {
+                                    layoutP0 += _cLayout.Kc;
+                                }
+
+                                StoreToPanels(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, scratch, row, layoutP0, mValid, jc + jr, add);
                                 continue;
                             }
 
@@ -375,16 +387,15 @@ internal sealed unsafe class GemmJob : IParallelWork
 
     // A tile of a C kept in panel order (_cLayout; a weight gradient for weights kept so): the rows of one k block of
     // the layout are Nr floats apart in a panel, so a tile within one block is stored by the kernel itself, and one
-    // across a block boundary row by row from the scratch tile (the same sums, added to C the same way).
+    // across a block boundary row by row from the scratch tile (the same sums, added to C the same way). p0 is the
+    // first row of the layout's k block that holds row.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StoreToPanels(delegate*<int, float*, int, float*, float*, int, bool, void> kernel,
         delegate*<int, int*, float*, int, float*, float*, int, bool, void> stepsKernel, int* steps, int count,
-        int kc, float* aPanel, int aStep, float* bPanel, float* scratch, int row, int rows, int column, bool add)
+        int kc, float* aPanel, int aStep, float* bPanel, float* scratch, int row, int p0, int rows, int column, bool add)
     {
         ref readonly GemmPlan plan = ref _plan;
-        int kcLayout = _cLayout.Kc;
-        int p0 = row / kcLayout * kcLayout;
-        if (rows == plan.Mr && row + rows <= p0 + kcLayout)
+        if (rows == plan.Mr && row + rows <= p0 + _cLayout.Kc)
         {
             Tile(kernel, stepsKernel, steps, count, kc, aPanel, aStep, bPanel, _c + _cLayout.TileOffset(p0, row, column), plan.Nr, add);
             return;
