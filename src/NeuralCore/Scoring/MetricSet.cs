@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using NeuralCore.Losses;
 
 namespace NeuralCore.Scoring;
@@ -59,9 +60,12 @@ internal sealed class MetricSet
     private readonly bool _hasLossMetrics;
 
     private readonly int _outputs;
-    private readonly double[] _targetSum;
-    private readonly double[] _targetSquares;
+    // Each output's target mean and sum of squared deviations from it (for R²), merged batch by batch (Chan et al.):
+    // Σt² - n·mean² cancelled to noise for targets that barely vary (constant 0.1 gave R² = -2.7e16, not 0).
+    private readonly double[] _targetMean;
+    private readonly double[] _targetDeviations;
     private readonly double[] _squaredErrors;
+    private readonly bool _countsR2;
     private long _correct;
     private long _judged;
     private double _absolute;
@@ -81,8 +85,9 @@ internal sealed class MetricSet
         Names = names;
         _outputs = outputs;
         NeedsPredictions = names.Any(n => n != "accuracy");
-        _targetSum = new double[outputs];
-        _targetSquares = new double[outputs];
+        _targetMean = new double[outputs];
+        _targetDeviations = new double[outputs];
+        _countsR2 = names.Contains("r2");
         _squaredErrors = new double[outputs];
         _lossMetrics = [.. names.Select(LossMetric)];
         _hasLossMetrics = Array.Exists(_lossMetrics, m => m is not null);
@@ -117,8 +122,8 @@ internal sealed class MetricSet
     {
         _correct = _judged = _count = 0;
         _absolute = 0;
-        Array.Clear(_targetSum);
-        Array.Clear(_targetSquares);
+        Array.Clear(_targetMean);
+        Array.Clear(_targetDeviations);
         Array.Clear(_squaredErrors);
         Array.Clear(_lossSums);
         _truePositives = _falsePositives = _falseNegatives = 0;
@@ -140,13 +145,15 @@ internal sealed class MetricSet
         {
             for (int j = 0; j < outputs; j++)
             {
-                double t = targets.HasLabels ? Loss.LabelTarget(targets.Labels[r], j, outputs) : targets.Values[(r * outputs) + j];
-                double e = predictions[(r * outputs) + j] - t;
+                double e = predictions[(r * outputs) + j] - Target(targets, r, j);
                 _absolute += Math.Abs(e);
                 _squaredErrors[j] += e * e;
-                _targetSum[j] += t;
-                _targetSquares[j] += t * t;
             }
+        }
+
+        if (_countsR2)
+        {
+            AddTargetSpread(targets, batch);
         }
 
         if (_countsDecisions || _countsBuckets)
@@ -283,6 +290,42 @@ internal sealed class MetricSet
         }
     }
 
+    // Merges the batch's target mean and squared deviations per output into the running ones: the batch's own in two
+    // passes (its mean, then the deviations from it), then Chan's pairwise update, exact for constant targets.
+    private void AddTargetSpread(LossTargets targets, int batch)
+    {
+        if (batch == 0)
+        {
+            return;
+        }
+
+        int outputs = _outputs;
+        double seen = _count, total = _count + (double)batch;
+        for (int j = 0; j < outputs; j++)
+        {
+            double sum = 0;
+            for (int r = 0; r < batch; r++)
+            {
+                sum += Target(targets, r, j);
+            }
+
+            double mean = sum / batch, deviations = 0;
+            for (int r = 0; r < batch; r++)
+            {
+                double d = Target(targets, r, j) - mean;
+                deviations += d * d;
+            }
+
+            double delta = mean - _targetMean[j];
+            _targetMean[j] += delta * batch / total;
+            _targetDeviations[j] += deviations + (delta * delta * seen * batch / total);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private double Target(in LossTargets targets, int row, int output) =>
+        targets.HasLabels ? Loss.LabelTarget(targets.Labels[row], output, _outputs) : targets.Values[(row * _outputs) + output];
+
     // Keras's R2Score with uniform averaging: 1 - SSE_j / SST_j per output, then the mean over outputs; constant targets
     // as scikit-learn's r2_score (1 when exact, else 0).
     private double R2()
@@ -295,8 +338,7 @@ internal sealed class MetricSet
         double total = 0;
         for (int j = 0; j < _outputs; j++)
         {
-            double mean = _targetSum[j] / _count;
-            double sst = _targetSquares[j] - (_count * mean * mean);
+            double sst = _targetDeviations[j];
             total += sst > 0 ? 1 - (_squaredErrors[j] / sst) : (_squaredErrors[j] == 0 ? 1 : 0);
         }
 
