@@ -218,6 +218,12 @@ public static class ModelTraining
                 $"Expected one sample weight per sample: {data.Count}. Received: {data.Weights.Length} weights.", nameof(options));
         }
 
+        // Before the targets' check, which would blame a bad weight on the labels or targets.
+        if (options.SampleWeights is not null)
+        {
+            Check.Weights(data.Weights.Span, nameof(options), "FitOptions.SampleWeights: sample weight");
+        }
+
         loss.CheckTargets(data.AllTargets, data.Count, outputs, dataName);
 
         int count = data.Count;

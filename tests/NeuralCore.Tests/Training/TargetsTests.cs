@@ -316,6 +316,16 @@ public class TargetsTests
             ex = Assert.Throws<ArgumentException>(() => regression.Fit(x, new float[10], new FitOptions { SampleWeights = new float[length] }));
             Assert.Contains($"one sample weight per sample: 10. Received: {length}", ex.Message, StringComparison.Ordinal);
         }
+
+        // A bad weight is blamed on the options that hold it, not on the labels or targets.
+        foreach (float bad in new[] { -1f, float.NaN, float.PositiveInfinity })
+        {
+            float[] badWeights = [.. Enumerable.Repeat(1f, 10)];
+            badWeights[3] = bad;
+            ex = Assert.Throws<ArgumentException>(() => a.Fit(x, y, new FitOptions { SampleWeights = badWeights }));
+            Assert.Equal("options", ex.ParamName);
+            Assert.StartsWith("FitOptions.SampleWeights: sample weight 3 is", ex.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
