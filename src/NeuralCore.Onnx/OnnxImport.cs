@@ -111,6 +111,7 @@ public static class OnnxImport
     private sealed class Reader(ModelProto model, string file)
     {
         private readonly Dictionary<string, TensorProto> _initializers = [];
+        private long _opset;
 
         public Sequential Read()
         {
@@ -129,6 +130,8 @@ public static class OnnxImport
                 throw new NotSupportedException(Names.Printable(
                     $"{file}: opset {opset.Version} is newer than this reader knows (7 to {MaxOpset}); export the model at opset {MaxOpset} or earlier (torch.onnx.export's opset_version)."));
             }
+
+            _opset = opset.Version;
 
             foreach (TensorProto tensor in graph.Initializer)
             {
@@ -344,27 +347,53 @@ public static class OnnxImport
                 {
                     "Gemm" => Gemm(node, inputs),
                     "MatMul" => MatMul(node, add, inputs),
-                    "Relu" => new Relu(),
-                    "LeakyRelu" => new LeakyRelu(Attribute(node, "alpha", 0.01f)),
-                    "Sigmoid" => new Sigmoid(),
-                    "Tanh" => new Tanh(),
-                    "Elu" => new Elu(Attribute(node, "alpha", 1f)),
-                    "Selu" => Selu(node),
-                    "Softplus" => new Softplus(),
-                    "Softsign" => new Softsign(),
-                    "HardSigmoid" => HardSigmoidFor(node),
-                    "HardSwish" => new HardSilu(),
-                    "Gelu" => GeluOperator(node),
+                    "Relu" => Unary(node, new Relu()),
+                    "LeakyRelu" => Unary(node, new LeakyRelu(Attribute(node, "alpha", 0.01f))),
+                    "Sigmoid" => Unary(node, new Sigmoid()),
+                    "Tanh" => Unary(node, new Tanh()),
+                    "Elu" => Unary(node, new Elu(Attribute(node, "alpha", 1f))),
+                    "Selu" => Unary(node, Selu(node)),
+                    "Softplus" => Unary(node, new Softplus()),
+                    "Softsign" => Unary(node, new Softsign()),
+                    "HardSigmoid" => Unary(node, HardSigmoidFor(node)),
+                    "HardSwish" => Unary(node, Since(node, 14, new HardSilu())),
+                    "Gelu" => Unary(node, Since(node, 20, GeluOperator(node))),
                     "BatchNormalization" => Normalization(node, inputs),
                     "LayerNormalization" => LayerNormalizationFor(node, inputs),
                     "PRelu" => PReluFor(node, inputs),
-                    "Softmax" => Softmax(node),
+                    "Softmax" => Unary(node, Softmax(node)),
                     "Clip" => Clip(node),
                     "Identity" => null,
                     "Dropout" => DropoutFor(node),
                     "Flatten" when Attribute(node, "axis", 1L) == 1 => null,
                     _ => throw Unsupported(node, "this reader supports Gemm, MatMul (+ Add), Relu, LeakyRelu, PRelu, Elu, Selu, Softplus, Softsign, HardSigmoid (Keras 3's), HardSwish, Gelu (or its Erf or Tanh composition), Sigmoid, Tanh, Softmax, Clip, BatchNormalization, LayerNormalization, Sub + Div or Mul + Add of per-feature constants, Identity, Dropout and Flatten"),
                 };
+
+        // An operator of one input given more: ONNX Runtime refuses the node, and a reader that took the first would run
+        // a graph it does not.
+        private ILayer Unary(NodeProto node, ILayer layer) =>
+            node.Input.Count == 1 ? layer : throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"node '{node.Name}' ({node.OpType}) has {node.Input.Count} inputs, where the operator takes one"));
+
+        // An operator the file's opset does not have yet: ONNX Runtime registers none for it there, and refuses the file.
+        private ILayer Since(NodeProto node, long opset, ILayer layer) =>
+            _opset >= opset ? layer : throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                $"node '{node.Name}' is a {node.OpType}, an operator from opset {opset}, but the file declares opset {_opset}"));
+
+        // A per-feature initializer shaped as its operator requires: [features], or also [1, features] where the operator
+        // broadcasts it over the batch. Any other shape holding as many values (a [features, 1] scale, say) would broadcast
+        // over the samples in ONNX Runtime, and give other values than the library's per-feature layer.
+        private void CheckFeatureShape(NodeProto node, string name, int features, bool batchAxis)
+        {
+            TensorProto tensor = _initializers.TryGetValue(name, out TensorProto? found) ? found : throw Unsupported(node, $"'{name}' is not an initializer");
+            bool fits = (tensor.Dims.Count == 1 && tensor.Dims[0] == features)
+                || (batchAxis && tensor.Dims.Count == 2 && tensor.Dims[0] == 1 && tensor.Dims[1] == features);
+            if (!fits)
+            {
+                throw Invalid(string.Create(CultureInfo.InvariantCulture,
+                    $"node '{node.Name}' ({node.OpType}) reads {features} features, but its input '{name}' is shaped [{string.Join(", ", tensor.Dims)}], where it takes [{features}]{(batchAxis ? $" or [1, {features}]" : "")}"));
+            }
+        }
 
         // Each node that reads a shared initializer gets its own copy: 2,100 nodes of one [1024, 1024] weight (a 4 MB
         // file) were allocated layer by layer, 8 bytes a parameter, until Sequential.Add refused the 2,047th without
@@ -425,6 +454,11 @@ public static class OnnxImport
             if (Attribute(node, "alpha", 1f) != 1f || Attribute(node, "beta", 1f) != 1f || Attribute(node, "transA", 0L) != 0)
             {
                 throw Unsupported(node, "only alpha = beta = 1 and transA = 0 map to a dense layer");
+            }
+
+            if (node.Input.Count > 3)
+            {
+                throw Invalid(string.Create(CultureInfo.InvariantCulture, $"node '{node.Name}' (Gemm) has {node.Input.Count} inputs, where the operator takes A, B and an optional C"));
             }
 
             (int rows, int columns) = Matrix(node, 1);
@@ -603,7 +637,7 @@ public static class OnnxImport
             }
 
             string one = add.Input[0] == abs ? add.Input[1] : add.Input[1] == abs ? add.Input[0] : "";
-            return _initializers.TryGetValue(one, out TensorProto? constant) && constant.Dims.All(d => d == 1)
+            return _initializers.TryGetValue(one, out TensorProto? constant) && IsOneValueShape(constant)
                 && constant.DataType == (int)TensorProto.Types.DataType.Float && Values(add, one) is [1f];
         }
 
@@ -739,11 +773,15 @@ public static class OnnxImport
         private bool Reads(NodeProto node, string name, Operand operand, string input, string[] outputs) => operand.Step switch
         {
             -1 => name == input,
-            -2 => _initializers.TryGetValue(name, out TensorProto? constant) && constant.Dims.All(d => d == 1)
+            -2 => _initializers.TryGetValue(name, out TensorProto? constant) && IsOneValueShape(constant)
                 && constant.DataType == (int)TensorProto.Types.DataType.Float && Values(node, name) is [float value]
                 && Math.Abs(value - operand.Value) <= 1e-6f * Math.Max(1f, Math.Abs(operand.Value)),
             int step => name == outputs[step],
         };
+
+        // A constant of one value that leaves a [batch, features] operand's shape as it is: rank 0 to 2, every axis 1 (a
+        // [1, 1, 1] one makes ONNX Runtime's output rank 3).
+        private static bool IsOneValueShape(TensorProto constant) => constant.Dims.Count <= 2 && constant.Dims.All(d => d == 1);
 
         private static bool IsSiluProduct(NodeProto next, string input, string sigmoid) =>
             next.OpType == "Mul" && next.Domain is "" or "ai.onnx" && next.Input.Count == 2 && next.Output.Count > 0
@@ -782,6 +820,8 @@ public static class OnnxImport
                     throw Invalid(string.Create(CultureInfo.InvariantCulture,
                         $"node '{node.Name}' (BatchNormalization) reads {inputs} features, but its input '{node.Input[k]}' holds {length} values"));
                 }
+
+                CheckFeatureShape(node, node.Input[k], inputs, batchAxis: false);
             }
 
             // The momentum plays no part in inference. PyTorch's momentum=None or 0 (statistics fixed, or a cumulative
@@ -852,6 +892,8 @@ public static class OnnxImport
                     throw Invalid(string.Create(CultureInfo.InvariantCulture,
                         $"node '{node.Name}' (LayerNormalization) reads {inputs} features, but its input '{node.Input[k]}' holds {length} values"));
                 }
+
+                CheckFeatureShape(node, node.Input[k], inputs, batchAxis: true);
             }
 
             return new LayerNormalization(Attribute(node, "epsilon", 1e-5f), center, scale: true, LayerName(node));
@@ -988,10 +1030,11 @@ public static class OnnxImport
             }
         }
 
+        // Clip's bounds: a scalar, shaped [] or [1] (ONNX Runtime refuses a [1, 1, 1] bound, which holds one value too).
         private float Scalar(NodeProto node, string name)
         {
             float[] values = Values(node, name);
-            return values.Length == 1 ? values[0] : throw Unsupported(node, $"'{name}' is not a scalar");
+            return values.Length == 1 && _initializers[name].Dims.Count <= 1 ? values[0] : throw Unsupported(node, $"'{name}' is not a scalar");
         }
 
         // A weight or bias that is NaN or infinite makes every prediction NaN (or the layer's whole output one value);

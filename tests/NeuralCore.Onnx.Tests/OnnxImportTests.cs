@@ -103,6 +103,7 @@ public sealed class OnnxImportTests : IDisposable
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Relu()).ToOnnx());
         NodeProto node = proto.Graph.Node.Single(n => n.OpType == "Relu");
         (node.OpType, node.Name) = ("Gelu", "g");
+        proto.OpsetImport.Single().Version = 20;
         if (approximate is not null)
         {
             node.Attribute.Add(new AttributeProto { Name = "approximate", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(approximate) });
@@ -118,6 +119,7 @@ public sealed class OnnxImportTests : IDisposable
         ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Relu()).ToOnnx());
         NodeProto node = proto.Graph.Node.Single(n => n.OpType == "Relu");
         (node.OpType, node.Name) = ("Gelu", "g");
+        proto.OpsetImport.Single().Version = 20;
         node.Attribute.Add(new AttributeProto { Name = "approximate", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8("sigmoid") });
         var e = Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "gelu.onnx"));
         Assert.Contains("node 'g' (Gelu) cannot be read: its attribute approximate is 'sigmoid', where ONNX defines 'none' and 'tanh'", e.Message, StringComparison.Ordinal);
@@ -950,5 +952,94 @@ public sealed class OnnxImportTests : IDisposable
         string missing = Path.Combine(_folder, "none.onnx");
         Assert.Throws<FileNotFoundException>(() => OnnxImport.Load(missing));
         Assert.Throws<IOException>(() => OnnxImport.Load(_folder));
+    }
+
+    [Fact]
+    public void Normalization_statistics_shaped_to_broadcast_over_the_samples_are_refused()
+    {
+        // A [4, 1] scale or bias holds as many values as [4], but ONNX Runtime scales each sample by one of them, not
+        // each feature: the import had read it per feature and predicted other values (by up to 1.05), with no error.
+        ModelProto Layer(ILayer layer) => ModelProto.Parser.ParseFrom(new Sequential(4).Add(layer).ToOnnx());
+        void Reshape(ModelProto proto, string suffix, params long[] dims)
+        {
+            TensorProto tensor = proto.Graph.Initializer.Single(t => t.Name.EndsWith(suffix, StringComparison.Ordinal));
+            tensor.Dims.Clear();
+            tensor.Dims.AddRange(dims);
+        }
+
+        foreach (string parameter in new[] { "gamma", "beta" })
+        {
+            ModelProto column = Layer(new LayerNormalization(name: "ln"));
+            Reshape(column, parameter, 4, 1);
+            Assert.Contains($"node 'ln' (LayerNormalization) reads 4 features, but its input 'ln/{parameter}' is shaped [4, 1], where it takes [4] or [1, 4]",
+                Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(column.ToByteArray(), "ln.onnx")).Message, StringComparison.Ordinal);
+
+            ModelProto square = Layer(new LayerNormalization(name: "ln"));
+            Reshape(square, parameter, 2, 2);
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(square.ToByteArray(), "ln.onnx"));
+
+            // [1, 4] broadcasts per feature: read, and the same values.
+            ModelProto row = Layer(new LayerNormalization(name: "ln"));
+            Reshape(row, parameter, 1, 4);
+            Assert.IsType<LayerNormalization>(OnnxImport.FromOnnx(row.ToByteArray(), "ln.onnx").Layers[0]);
+        }
+
+        // BatchNormalization's four statistics are one-dimensional in ONNX: [1, 4] is refused by ONNX Runtime too.
+        ModelProto batch = Layer(new BatchNormalization(name: "bn"));
+        TensorProto first = batch.Graph.Initializer.First(t => batch.Graph.Node.Single(n => n.OpType == "BatchNormalization").Input.Skip(1).Contains(t.Name));
+        first.Dims.Clear();
+        first.Dims.AddRange([1, 4]);
+        Assert.Contains($"(BatchNormalization) reads 4 features, but its input '{first.Name}' is shaped [1, 4], where it takes [4]",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(batch.ToByteArray(), "bn.onnx")).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("HardSwish", 14)]
+    [InlineData("Gelu", 20)]
+    public void An_operator_before_its_opset_is_refused(string op, int since)
+    {
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Relu()).ToOnnx());
+        NodeProto node = proto.Graph.Node.Single(n => n.OpType == "Relu");
+        (node.OpType, node.Name) = (op, "act");
+        proto.OpsetImport.Single().Version = since - 1;
+        Assert.Contains($"node 'act' is a {op}, an operator from opset {since}, but the file declares opset {since - 1}",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "early.onnx")).Message, StringComparison.Ordinal);
+        proto.OpsetImport.Single().Version = since;
+        Assert.Equal(2, OnnxImport.FromOnnx(proto.ToByteArray(), "on-time.onnx").Layers.Count);
+    }
+
+    [Fact]
+    public void Operators_given_more_inputs_than_they_take_are_refused()
+    {
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Sigmoid(name: "s")).ToOnnx());
+        NodeProto sigmoid = proto.Graph.Node.Single(n => n.OpType == "Sigmoid");
+        NodeProto gemm = proto.Graph.Node.Single(n => n.OpType == "Gemm");
+        sigmoid.Input.Add(gemm.Input[1]);
+        Assert.Contains("(Sigmoid) has 2 inputs, where the operator takes one",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "extra.onnx")).Message, StringComparison.Ordinal);
+
+        sigmoid.Input.RemoveAt(1);
+        gemm.Input.Add(gemm.Input[2]);
+        Assert.Contains("(Gemm) has 4 inputs, where the operator takes A, B and an optional C",
+            Assert.Throws<InvalidDataException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "extra.onnx")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_clip_bound_of_one_value_in_three_dimensions_is_not_a_scalar()
+    {
+        // ONNX Runtime takes a bound shaped [] or [1] and refuses [1, 1, 1].
+        ModelProto proto = ModelProto.Parser.ParseFrom(new Sequential(4).Add(new Dense(3)).Add(new Relu { MaxValue = 6f }).ToOnnx());
+        NodeProto clip = proto.Graph.Node.Single(n => n.OpType == "Clip");
+        TensorProto max = proto.Graph.Initializer.Single(t => t.Name == clip.Input[2]);
+        foreach (long[] dims in new[] { Array.Empty<long>(), [1L] })
+        {
+            max.Dims.Clear();
+            max.Dims.AddRange(dims);
+            Assert.Equal(6f, Assert.IsType<Relu>(OnnxImport.FromOnnx(proto.ToByteArray(), "clip.onnx").Layers[1]).MaxValue);
+        }
+
+        max.Dims.AddRange([1, 1]);
+        Assert.Contains($"'{max.Name}' is not a scalar",
+            Assert.Throws<NotSupportedException>(() => OnnxImport.FromOnnx(proto.ToByteArray(), "clip.onnx")).Message, StringComparison.Ordinal);
     }
 }
