@@ -47,7 +47,7 @@ public static class AtomicFile
 
             Commit(temporary, full);
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException || e.GetType() == typeof(IOException))
+        catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException || e.GetType() == typeof(IOException))
         {
             // The file system's own errors (no space, a read-only file system, permissions) named the hidden temporary
             // file, not the path the caller gave; what the writer threw of its own (a refused model) goes as it is.
@@ -252,7 +252,9 @@ public static class AtomicFile
 
     /// <summary>
     /// A unique hidden name beside <paramref name="path"/>, <c>.name.pid.guid.tmp</c>, for content a caller writes
-    /// itself and then renames; <see cref="RemoveStale"/> recognizes it once its process is gone.
+    /// itself and then renames; <see cref="RemoveStale"/> recognizes it once its process is gone. A file name of more
+    /// than 205 UTF-8 bytes is cut to its first 205 there, so that the temporary name stays within the 255 bytes a
+    /// file name may have whenever the destination's does.
     /// </summary>
     /// <param name="path">The destination.</param>
     /// <returns>The temporary file's full path.</returns>
@@ -261,7 +263,34 @@ public static class AtomicFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
-        return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        return Path.Combine(Path.GetDirectoryName(full)!, $".{TemporaryStem(Path.GetFileName(full))}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+    }
+
+    // The part of a temporary name taken from the destination's: all of it up to 205 UTF-8 bytes, else its first 205
+    // (whole characters). The rest of the name, ".pid.guid.tmp" and the leading dot, takes at most 50 bytes: the whole
+    // name then fits the 255 bytes of a file name (Linux and macOS count bytes, Windows 255 UTF-16 units, never more).
+    // A 212-byte name had given a 256-byte temporary name: a file the folder takes could not be saved.
+    private static string TemporaryStem(string fileName)
+    {
+        const int MaxBytes = 255 - 50;
+        if (System.Text.Encoding.UTF8.GetByteCount(fileName) <= MaxBytes)
+        {
+            return fileName;
+        }
+
+        int bytes = 0, end = 0;
+        foreach (System.Text.Rune rune in fileName.EnumerateRunes())
+        {
+            if (bytes + rune.Utf8SequenceLength > MaxBytes)
+            {
+                break;
+            }
+
+            bytes += rune.Utf8SequenceLength;
+            end += rune.Utf16SequenceLength;
+        }
+
+        return fileName[..end];
     }
 
     /// <summary>
@@ -292,7 +321,8 @@ public static class AtomicFile
         }
 
         int removed = 0;
-        string pattern = fileName is null ? ".*.*.*" : $".{fileName}.*.*";
+        string? stem = fileName is null ? null : TemporaryStem(fileName);
+        string pattern = stem is null ? ".*.*.*" : $".{stem}.*.*";
         IEnumerable<string> candidates;
         try
         {
@@ -310,7 +340,7 @@ public static class AtomicFile
             string[] parts = name.Split('.');
             // The pattern's wildcards are the file system's: a fileName holding * or ? matched other files' leftovers,
             // and "a" matched those of "a.b", so the name before the pid is compared exactly.
-            if (parts.Length < 5 || (fileName is not null && name != $".{fileName}.{parts[^3]}.{parts[^2]}.{parts[^1]}")
+            if (parts.Length < 5 || (stem is not null && name != $".{stem}.{parts[^3]}.{parts[^2]}.{parts[^1]}")
                 || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
                 || !int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
                 || pid == Environment.ProcessId || IsRunning(pid))

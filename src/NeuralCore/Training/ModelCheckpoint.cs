@@ -182,8 +182,8 @@ public sealed partial class ModelCheckpoint : Callback
         // Checked now rather than after an epoch has trained: a path that is a folder (a template ending in a separator,
         // or naming an existing folder), or a name longer than a file system takes. The longest name a later epoch can
         // give: the last epoch's number, and each value at its longest unformatted (-2.2250738585072014E-308) or
-        // formatted (-12345.678, say, in F4); measured as the temporary name ModelFile.Save writes first, in UTF-8
-        // bytes, against the 255 a name may have (Linux and macOS count bytes).
+        // formatted (-12345.678, say, in F4); in UTF-8 bytes, against the 255 a name may have (Linux and macOS count
+        // bytes). The temporary name ModelFile.Save writes first stays within them (AtomicFile.TemporaryBeside).
         string longest = string.Empty;
         foreach (double value in new[] { -2.2250738585072014E-308, -12345.678 })
         {
@@ -200,14 +200,14 @@ public sealed partial class ModelCheckpoint : Callback
             // Writable now, rather than found after an epoch has trained (a read-only file system).
             AtomicFile.ProveWritable(path, "ModelCheckpoint's path");
 
-            string temporary = Path.GetFileName(AtomicFile.TemporaryBeside(path));
-            longest = Encoding.UTF8.GetByteCount(temporary) > Encoding.UTF8.GetByteCount(longest) ? temporary : longest;
+            string name = Path.GetFileName(path);
+            longest = Encoding.UTF8.GetByteCount(name) > Encoding.UTF8.GetByteCount(longest) ? name : longest;
         }
 
         if (Encoding.UTF8.GetByteCount(longest) > 255)
         {
             throw new PathTooLongException(
-                $"ModelCheckpoint's file names can reach {Encoding.UTF8.GetByteCount(longest)} bytes with the temporary name a save writes first ('{longest}'), more than the 255 a file name may have: shorten the path's name.");
+                $"ModelCheckpoint's file names can reach {Encoding.UTF8.GetByteCount(longest)} bytes ('{longest}'), more than the 255 a file name may have: shorten the path's name.");
         }
     }
 
@@ -277,11 +277,11 @@ public sealed partial class ModelCheckpoint : Callback
         string path = Path.GetFullPath(Format(_template, metrics, batch));
         // OnTrainBegin bounds the name with values of ordinary length, but a fixed-point format has no bound: a loss of
         // 1e30 in .2f is 33 characters. The file system's own refusal named neither the value nor the format.
-        int bytes = Encoding.UTF8.GetByteCount(Path.GetFileName(AtomicFile.TemporaryBeside(path)));
+        int bytes = Encoding.UTF8.GetByteCount(Path.GetFileName(path));
         if (bytes > 255)
         {
             throw new PathTooLongException(Names.Printable(
-                $"ModelCheckpoint's file name for epoch {metrics.Epoch}{(batch > 0 ? string.Create(CultureInfo.InvariantCulture, $", step {batch}") : "")} ('{Path.GetFileName(path)}') reaches {bytes} bytes with the temporary name a save writes first, more than the 255 a file name may have: a value in it is longer than foreseen; format values that can grow large with a bounded length (.4g or .4e, not .4f). Nothing was saved for this epoch."));
+                $"ModelCheckpoint's file name for epoch {metrics.Epoch}{(batch > 0 ? string.Create(CultureInfo.InvariantCulture, $", step {batch}") : "")} ('{Path.GetFileName(path)}') reaches {bytes} bytes, more than the 255 a file name may have: a value in it is longer than foreseen; format values that can grow large with a bounded length (.4g or .4e, not .4f). Nothing was saved for this epoch."));
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -32,6 +32,31 @@ public sealed class AtomicFileTests : IDisposable
         Assert.False(File.Exists(other));
     }
 
+    [Theory]
+    [InlineData(255, 'm')]
+    [InlineData(211, 'm')]
+    [InlineData(127, 'é')]
+    public void A_file_name_as_long_as_a_folder_takes_is_saved_and_its_leftovers_removed(int count, char letter)
+    {
+        // The temporary name added ".pid.guid.tmp" (44 bytes and more) to the destination's: a name of 212 bytes or
+        // more, which the folder takes, failed with PathTooLongException naming the hidden file.
+        string name = new string(letter, count) + (letter == 'é' ? "a" : "");
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, "x");
+        var model = new Sequential(2, seed: 1).Add(new Dense(1));
+        ModelFile.Save(model, path);
+        Assert.Equal(model.Parameters.ToArray(), ModelFile.Load(path).Parameters.ToArray());
+        string temporary = Path.GetFileName(AtomicFile.TemporaryBeside(path));
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(temporary), 1, 255);
+        Assert.Equal([name], Directory.GetFiles(_dir).Select(Path.GetFileName));
+
+        // A killed writer's leftover, under the cut name, is found by the destination's full name.
+        string stale = Path.Combine(_dir, temporary.Replace($".{Environment.ProcessId}.", ".4194311.", StringComparison.Ordinal));
+        File.WriteAllText(stale, "x");
+        Assert.Equal(1, AtomicFile.RemoveStale(_dir, name));
+        Assert.False(File.Exists(stale));
+    }
+
     [Fact]
     public void A_file_name_with_wildcards_removes_only_its_own_leftovers()
     {
