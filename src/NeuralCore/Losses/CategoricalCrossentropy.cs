@@ -129,7 +129,13 @@ public class CategoricalCrossentropy : CrossentropyLoss
         for (int j = 0; j < classes; j++)
         {
             float t = ((label >= 0 ? (j == label ? 1f : 0f) : target[j]) * keep) + spread;
-            loss += t * (logSum - (x[j] - max));
+            // A class of no weight adds nothing, also where its logit is -inf (masked): 0·∞ made the row's loss NaN for
+            // one-hot values, while the same row as a label gave the finite loss.
+            if (t != 0f)
+            {
+                loss += t * (logSum - (x[j] - max));
+            }
+
             targetSum += t;
         }
 

@@ -107,6 +107,30 @@ public class LossTests
         Assert.All(grad, g => Assert.True(float.IsFinite(g)));
     }
 
+    [Theory]
+    [InlineData(float.NegativeInfinity, 0f, 1f, 1)]
+    [InlineData(3e38f, 0f, -3e38f, 0)]
+    [InlineData(3e38f, 0f, -3e38f, 1)]
+    public void Cross_entropy_of_one_hot_values_is_the_labels_where_a_logit_is_masked_or_far(float a, float b, float c, int label)
+    {
+        // A class of target 0 whose logit is -inf (or lies 6e38 below the largest) added 0·∞ = NaN to the row's loss.
+        float[] logits = [a, b, c], oneHot = new float[3];
+        oneHot[label] = 1f;
+        foreach (ILoss loss in new ILoss[] { new SoftmaxCrossEntropy(), new CategoricalCrossentropy(fromLogits: true) })
+        {
+            float[] fromLabel = new float[3], fromValues = new float[3];
+            int[] labels = [label];
+            double expected = loss.Compute(logits, LossTargets.FromLabels(labels), fromLabel, 1, 3);
+            double actual = loss.Compute(logits, LossTargets.FromValues(oneHot), fromValues, 1, 3);
+            Assert.True(double.IsFinite(expected));
+            Assert.Equal(expected, actual);
+            Assert.Equal(fromLabel, fromValues);
+        }
+
+        float[] masked = [float.NegativeInfinity, 0f, 1f], second = [0f, 1f, 0f];
+        Assert.Equal(Math.Log(1 + Math.E), new SoftmaxCrossEntropy().Compute(masked, LossTargets.FromValues(second), new float[3], 1, 3), 6);
+    }
+
     [Fact]
     public void Mean_squared_error_uses_keras_reduction()
     {
