@@ -155,6 +155,8 @@ internal static class Cli
     {
         Description = "A model file written by the trainer (model.ncm or checkpoint.ncm).",
         Required = true,
+        // An empty value was refused by the file code as "(Parameter 'path')", naming no option.
+        CustomParser = result => ParsePath(result, "--model", "a model file")!,
     };
 
     /// <summary>Builds the command tree; <paramref name="run"/> receives the settings of the train and sweep commands.</summary>
@@ -357,18 +359,26 @@ internal static class Cli
                 sizes.Add(size);
             }
 
+            // The same architecture twice trained twice into one folder, the second run's files over the first's, and the
+            // report and manifest listed it twice.
+            if (architectures.Any(a => a.SequenceEqual(sizes)))
+            {
+                result.AddError($"--archs names {string.Join(",", sizes)} twice; each architecture trains once, into its own folder.");
+                return null;
+            }
+
             architectures.Add(sizes);
         }
 
         return architectures;
     }
 
-    private static string? ParsePath(ArgumentResult result, string name)
+    private static string? ParsePath(ArgumentResult result, string name, string what = "a folder")
     {
         string token = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
         if (string.IsNullOrWhiteSpace(token))
         {
-            result.AddError($"{name} needs a folder; got an empty value.");
+            result.AddError($"{name} needs {what}; got an empty value.");
             return null;
         }
 

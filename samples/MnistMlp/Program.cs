@@ -33,7 +33,15 @@ int Guard(Func<int> run)
     {
         // Bad data, a missing file or a failed download: one line that names the file and the problem.
         // Messages quote paths and file contents, whose escape sequences could clear the terminal or fake output.
-        Console.Error.WriteLine($"error: {Names.Printable(ex.Message)}");
+        // Line by line: a message of several lines (each download mirror's failure) printed its breaks as '?'. The
+        // lines after the first are indented, so no line of a quoted name can pass for the program's own.
+        string[] lines = ex.Message.ReplaceLineEndings("\n").Split('\n');
+        Console.Error.WriteLine($"error: {Names.Printable(lines[0])}");
+        foreach (string line in lines.Skip(1))
+        {
+            Console.Error.WriteLine($"  {Names.Printable(line)}");
+        }
+
         return 1;
     }
     catch (OperationCanceledException)

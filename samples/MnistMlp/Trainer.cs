@@ -348,6 +348,11 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     /// <summary>The verify command: whether <paramref name="directory"/> holds one finished run's outputs.</summary>
     public int Verify(string directory)
     {
+        if (File.Exists(directory))
+        {
+            throw new IOException($"--out names a file, not an output folder: '{Path.GetFullPath(directory)}'; give the folder a run wrote.");
+        }
+
         if (!Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException($"The output folder does not exist: '{Path.GetFullPath(directory)}'.");
@@ -691,6 +696,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         long start = Stopwatch.GetTimestamp();
         MnistLocation location = MnistLocator.ResolveAsync(settings.DataDirectory, cancellationToken: cancellation).GetAwaiter().GetResult();
         MnistDataset data = Mnist.Load(location.Directory, settings.MaxSamples, cancellation);
+        RequireEveryDigit(data.Test, location.Directory);
         string source = location.Source switch
         {
             MnistSource.Explicit => location.Directory,
@@ -699,6 +705,24 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             _ => $"a fresh download into {location.Directory}",
         };
         return (data, source, Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
+
+    // The test set's per-digit ROC curves need each digit among its images and not all of them: a test set without a
+    // 9 trained to the end, then failed in the ROC code with nothing saved. Checked before any training.
+    internal static void RequireEveryDigit(Dataset test, string directory)
+    {
+        int[] support = new int[Mnist.Classes];
+        foreach (int label in test.Labels)
+        {
+            support[label]++;
+        }
+
+        int missing = Array.FindIndex(support, s => s == 0);
+        if (missing >= 0)
+        {
+            throw new InvalidDataException(string.Create(Inv,
+                $"The test labels in '{directory}' ({Mnist.TestLabelsFile} or its raw form) hold no image of digit {missing} among their {test.Count}: the test report's per-digit scores and ROC curves need every digit; use a test set with all ten."));
+        }
     }
 
     // What WritePictures writes for a training run (evaluate writes all but the curves).

@@ -25,6 +25,17 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
         OverfittingVerdict verdict = OverfittingVerdict.Judge(history, monitor);
         var advice = new List<string>();
         int last = history.Epochs[^1].Epoch;
+        if (history.Epochs[^1].Accuracy is var chance && chance < ChanceAccuracyBound)
+        {
+            // A model at chance neither fits nor overfits, whatever its losses did: Adam at a rate of 10 ended at 10% with
+            // a validation loss that rose, and was judged "Slightly" overfitting with advice to add dropout and an L2
+            // penalty; SGD at a rate of 10 blew epoch 1's loss up to 33, fell to 2.56 by epoch 2 with every ReLU dead
+            // and one digit predicted for every image, and was told "more epochs may still help".
+            return new Verdict("Cannot tell", verdict.Evidence, NotLearning(history, settings) ?? string.Create(Inv,
+                $"Training accuracy is {chance * 100:0.00}% in the last epoch, near the 10% of guessing one digit for every image: the model is not learning, so overfitting cannot be judged and more epochs will not help; lower the learning rate (--learning-rate {settings.EffectiveLearningRate / 10:G3})."),
+                verdict.BestEpoch);
+        }
+
         switch (verdict.Answer)
         {
             case OverfittingAnswer.CannotTell:
@@ -57,21 +68,9 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
 
                 break;
             default:
-                if (history.Epochs.Count > 1 && !(history.Epochs[^1].Loss < history.Epochs[0].Loss))
+                if (NotLearning(history, settings) is { } stuck)
                 {
-                    // A run that did not learn (SGD at a rate of 10 ended at 10% with "more epochs may still help").
-                    advice.Add(string.Create(Inv,
-                        $"The training loss did not fall ({history.Epochs[0].Loss:0.####} in epoch 1, {history.Epochs[^1].Loss:0.####} in epoch {last}): the model is not learning, so more epochs will not help; lower the learning rate (--learning-rate {settings.EffectiveLearningRate / 10:G3})."));
-                    break;
-                }
-
-                if (history.Epochs[^1].Accuracy is var accuracy && accuracy < ChanceAccuracyBound)
-                {
-                    // The loss can fall and the model still learn nothing: SGD at a rate of 10 blew epoch 1's loss up to
-                    // 33, fell to 2.56 by epoch 2 with every ReLU dead and one digit predicted for every image, and was
-                    // told "more epochs may still help" at 10% accuracy.
-                    advice.Add(string.Create(Inv,
-                        $"Training accuracy is {accuracy * 100:0.00}% in the last epoch, near the 10% of guessing one digit for every image: the model is not learning, so more epochs will not help; lower the learning rate (--learning-rate {settings.EffectiveLearningRate / 10:G3})."));
+                    advice.Add(stuck);
                     break;
                 }
 
@@ -89,6 +88,14 @@ internal sealed record Verdict(string Answer, string Evidence, string Advice, in
 
         return new Verdict(verdict.AnswerText, verdict.Evidence, string.Join(" ", advice), verdict.BestEpoch);
     }
+
+    // A run whose training loss did not fall is not learning (SGD at a rate of 10 ended at 10% with "more epochs may
+    // still help"); null when it fell.
+    private static string? NotLearning(History history, TrainSettings settings) =>
+        history.Epochs.Count > 1 && !(history.Epochs[^1].Loss < history.Epochs[0].Loss)
+            ? string.Create(Inv,
+                $"The training loss did not fall ({history.Epochs[0].Loss:0.####} in epoch 1, {history.Epochs[^1].Loss:0.####} in epoch {history.Epochs[^1].Epoch}): the model is not learning, so more epochs will not help; lower the learning rate (--learning-rate {settings.EffectiveLearningRate / 10:G3}).")
+            : null;
 
     // With early stopping on, the weights of the best epoch were put back when training ended (Keras 3), stopped early or
     // not, and the test results are theirs: said whatever the answer (a "No" run advised adding --early-stopping 2 to a
