@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using NeuralCore;
 using NeuralCore.Data;
 using NeuralCore.IO;
@@ -205,6 +206,14 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         foreach (IReadOnlyList<int> hidden in architectures)
         {
             CheckMemory(settings with { Hidden = hidden }, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+
+            // Before any training: a folder name too long for the file system failed after the architectures before
+            // it had trained, and the sweep wrote no report of them.
+            if (Encoding.UTF8.GetByteCount(SweepFolderName(hidden)) > 255)
+            {
+                throw new ArgumentException(string.Create(Inv,
+                    $"--archs: the folder of architecture {Name(hidden)} would be named with {Encoding.UTF8.GetByteCount(SweepFolderName(hidden))} bytes ('784-…-10'), more than the 255 a file name may have; sweep fewer or shorter layers, or train it alone with --hidden."));
+            }
         }
 
         ProveWritable(settings.OutputDirectory);
@@ -228,7 +237,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
             TrainSettings one = settings with { Hidden = hidden };
             string name = Name(hidden);
-            string folder = Path.Combine(settings.OutputDirectory, "784-" + string.Join("-", hidden) + "-10");
+            string folder = Path.Combine(settings.OutputDirectory, SweepFolderName(hidden));
             Directory.CreateDirectory(folder);
             string partial = PartialBeside(Path.Combine(folder, "history.csv"));
             try
@@ -260,7 +269,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
                 TestResults test = Test(model, data.Test);
                 Verdict verdict = Verdict.Judge(history, one.Monitor, one);
-                WritePictures(folder, data.Test, test, history, verdict.BestEpoch, title: "784-" + string.Join("-", hidden) + "-10");
+                WritePictures(folder, data.Test, test, history, verdict.BestEpoch, title: SweepFolderName(hidden));
                 File.Move(partial, Path.Combine(folder, "history.csv"), overwrite: true);
                 int bestEpoch = verdict.BestEpoch ?? history.Epochs[^1].Epoch;
                 rows.Add(new SweepRow(name, hidden, model.ParameterCount, history.TotalSeconds, test.Accuracy,
@@ -684,6 +693,9 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     }
 
     private static string Name(IReadOnlyList<int> hidden) => string.Join(",", hidden);
+
+    // Each architecture's folder of a sweep: its layer sizes, 784-…-10.
+    internal static string SweepFolderName(IReadOnlyList<int> hidden) => "784-" + string.Join("-", hidden) + "-10";
 
     private static int ApplyThreads(TrainSettings settings)
     {

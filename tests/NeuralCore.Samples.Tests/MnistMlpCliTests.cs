@@ -301,6 +301,19 @@ public class MnistMlpCliTests
     }
 
     [Fact]
+    public void A_sweep_architecture_whose_folder_name_is_too_long_is_refused_before_any_training()
+    {
+        // 90 layers of 12: a 276-byte folder name, which failed after the first architecture had trained, with no report.
+        string folder = Path.Combine(Path.GetTempPath(), "neuralcore-sweep-" + Guid.NewGuid().ToString("N"));
+        IReadOnlyList<int>[] archs = [[8], [.. Enumerable.Repeat(12, 90)]];
+        var e = Assert.Throws<ArgumentException>(() =>
+            new Trainer(TextWriter.Null, TextWriter.Null, false).Sweep(new TrainSettings { OutputDirectory = folder }, archs, CancellationToken.None));
+        Assert.StartsWith("--archs: the folder of architecture 12,12,", e.Message, StringComparison.Ordinal);
+        Assert.Contains("would be named with 276 bytes", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
+    }
+
+    [Fact]
     public void A_test_set_without_every_digit_is_refused_before_training_naming_the_digit()
     {
         // Found only by the ROC code after the whole training, which then saved nothing.
