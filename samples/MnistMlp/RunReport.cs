@@ -207,10 +207,7 @@ internal sealed record RunReport(
         var md = new StringBuilder();
         string hidden = string.Join("-", Settings.Hidden);
         md.Append(Inv, $"# MNIST MLP 784-{hidden}-10: training report\n\n");
-        md.Append(Inv, $"Configuration{(Settings.Preset is { } preset ? $" (--preset {preset}, with any option given beside it)" : "")}: hidden {string.Join(", ", Settings.Hidden)}, {Settings.Epochs} epochs, batch {Settings.BatchSize}, ")
-          .Append(Inv, $"{Settings.Optimizer} (learning rate {Settings.EffectiveLearningRate:G4}{(Settings.Schedule == "cosine" ? $", cosine schedule, warmup {Settings.Warmup:G3}" : "")}), loss {Settings.Loss}, {(Settings.Normalization == "none" ? "no normalization" : $"{Settings.Normalization} normalization")}, dropout {Settings.Dropout:G3}, {(Settings.L2 > 0 ? $"L2 penalty {Settings.L2:G3}" : "no L2 penalty")}, ")
-          .Append(Inv, $"{(Settings.MaxNorm > 0 ? $"max-norm {Settings.MaxNorm:G3}, " : "")}{Settings.Initializer} initializer, ")
-          .Append(Inv, $"validation split {Settings.ValidationSplit:G3}, {(Settings.EarlyStoppingPatience is { } p ? $"early stopping on {Settings.Monitor} with patience {p}" : "no early stopping")}, ")
+        md.Append(Inv, $"{Settings.ConfigurationHeading}: hidden {string.Join(", ", Settings.Hidden)}, {Settings.Describe()}, ")
           .Append(Inv, $"seed {Settings.Seed}, {ThreadsUsed} thread(s); {Parameters:N0} parameters. ")
           .Append(Inv, $"Data: {TrainSamples:N0} training, {ValidationSamples:N0} validation and {TestSamples:N0} test samples ({DataSource}).\n\n");
 

@@ -66,6 +66,20 @@ internal sealed record TrainSettings
 
     public float EffectiveLearningRate => LearningRate ?? TrainerOptimizers.Get(Optimizer).DefaultRate;
 
+    /// <summary>
+    /// The training settings in words, as the reports give them: epochs, batch, optimizer and learning rate (and
+    /// schedule), loss, normalization, dropout, L2, max-norm, initializer, validation split and early stopping; not the
+    /// hidden layers, seed or threads, which each report words its own way.
+    /// </summary>
+    public string Describe() => string.Create(Formats.Culture,
+        $"{Epochs} epochs, batch {BatchSize}, {Optimizer} (learning rate {EffectiveLearningRate:G4}{(Schedule == "cosine" ? $", cosine schedule, warmup {Warmup:G3}" : "")}), loss {Loss}, "
+        + $"{(Normalization == "none" ? "no normalization" : $"{Normalization} normalization")}, dropout {Dropout:G3}, {(L2 > 0 ? $"L2 penalty {L2:G3}" : "no L2 penalty")}, "
+        + $"{(MaxNorm > 0 ? $"max-norm {MaxNorm:G3}, " : "")}{Initializer} initializer, "
+        + $"validation split {ValidationSplit:G3}, {(EarlyStoppingPatience is { } p ? $"early stopping on {Monitor} with patience {p}" : "no early stopping")}");
+
+    /// <summary>"Configuration (--preset name, with any option given beside it)" or "Configuration".</summary>
+    public string ConfigurationHeading => Preset is { } preset ? $"Configuration (--preset {preset}, with any option given beside it)" : "Configuration";
+
     /// <summary>The course notebook's configuration: one hidden layer of 16, MSE on a softmax output, Adam, 5 epochs, batch 100, 20% validation.</summary>
     public static TrainSettings Notebook { get; } = new()
     {

@@ -824,8 +824,12 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             md.Append(Inv, $"**Unfinished:** {rows.Count} of {rows.Count + missing.Count} architectures finished; missing {string.Join(", ", missing)}. This report compares the finished ones only.\n\n");
         }
 
-        md.Append(Inv, $"{settings.Epochs} epochs, batch {settings.BatchSize}, {settings.Optimizer}, loss {settings.Loss}, dropout {settings.Dropout:G3}{(settings.MaxNorm > 0 ? $", max-norm {settings.MaxNorm:G3}" : "")}{(settings.Initializer != "glorot_uniform" ? $", {settings.Initializer} initializer" : "")}, {(settings.L2 > 0 ? $"L2 penalty {settings.L2:G3}" : "no L2 penalty")}, validation split {settings.ValidationSplit:G3}, seed {settings.Seed}, {threads} thread(s). ")
-          .Append(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch. ")
+        // The same settings in the same words as a training run's report (the sweep's had left out the learning rate, its
+        // schedule, the normalization, early stopping and the preset).
+        md.Append(Inv, $"{settings.ConfigurationHeading}: {settings.Describe()}, seed {settings.Seed}, {threads} thread(s). ")
+          .Append(settings.ValidationSplit > 0
+              ? string.Create(Inv, $"The best epoch of each architecture is the one with the best {settings.Monitor}; the table gives the validation accuracy of that epoch. ")
+              : "Without validation data no epoch can be picked as the best: each row's best epoch is the architecture's last, and its validation accuracy reads '-'. ")
           // The test column is of the weights the run ended with, which only early stopping makes the best epoch's: a
           // best epoch 2 of 3 beside the test accuracy of epoch 3 read as the best epoch's model.
           .Append(settings.EarlyStoppingPatience is null

@@ -165,6 +165,9 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         Assert.Contains("[curves](784-32-16-10/curves.png)", report, StringComparison.Ordinal);
         // Which weights the test column scores (a best epoch beside the last epoch's test accuracy read as the best's).
         Assert.Contains("The test accuracy is that of the weights the last epoch left, not of the best epoch", report, StringComparison.Ordinal);
+        // The settings in a training report's words: the learning rate and normalization had been left out.
+        Assert.Contains($"Configuration: {settings.Describe()}, seed 42,", report, StringComparison.Ordinal);
+        Assert.Contains("adam (learning rate 0.001), loss crossentropy, no normalization,", report, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_out, "sweep.png")));
         Assert.Equal(3, File.ReadAllLines(Path.Combine(_out, "sweep.csv")).Length);
         Assert.Empty(RunManifest.Verify(_out));
@@ -179,6 +182,19 @@ public sealed class MnistMlpEndToEndTests : IDisposable
         var settings = new TrainSettings { Epochs = 1, BatchSize = 1, ValidationSplit = 0.99, OutputDirectory = _out };
         Assert.Equal(0, new Trainer(TextWriter.Null, TextWriter.Null, false).Sweep(settings, [[8]], CancellationToken.None));
         Assert.Empty(RunManifest.Verify(_out));
+    }
+
+    [Fact]
+    public void A_sweep_without_validation_says_its_rows_are_of_the_last_epoch_and_names_its_preset()
+    {
+        // It said the best epoch was the one with the best val_accuracy, which no epoch reported, and left out the
+        // preset, the learning rate and the cosine schedule.
+        var settings = TrainSettings.Fast with { Epochs = 1, OutputDirectory = _out };
+        Assert.Equal(0, new Trainer(TextWriter.Null, TextWriter.Null, false).Sweep(settings, [[8]], CancellationToken.None));
+        string report = File.ReadAllText(Path.Combine(_out, "report.md"));
+        Assert.Contains("Configuration (--preset fast, with any option given beside it): 1 epochs, batch 128, adam (learning rate 0.003, cosine schedule, warmup 0.1)", report, StringComparison.Ordinal);
+        Assert.Contains("Without validation data no epoch can be picked as the best", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("the one with the best val_accuracy", report, StringComparison.Ordinal);
     }
 
     [Fact]
