@@ -40,6 +40,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         // Before the data loads and anything trains: a folder that cannot be written is found now, not after training.
         ProveWritable(settings.OutputDirectory);
         using FileStream folderLock = LockOutput(settings.OutputDirectory, error);
+        RefuseOtherCommandsOutputs(settings.OutputDirectory, "a training run", ["evaluation.md", "sweep.csv", "sweep.png"], sweepFolders: true);
         int threads = ApplyThreads(settings);
 
         // The plotting library's native code and the font lookup (about 0.15 s) load on another thread while the data
@@ -218,6 +219,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         ProveWritable(settings.OutputDirectory);
         using FileStream folderLock = LockOutput(settings.OutputDirectory, error);
+        RefuseOtherCommandsOutputs(settings.OutputDirectory, "a sweep", ["evaluation.md", "report.json", "history.csv", "model.ncm"], sweepFolders: false);
         int threads = ApplyThreads(settings);
         var (data, source, _) = LoadData(settings, cancellation);
         Directory.CreateDirectory(settings.OutputDirectory);
@@ -527,6 +529,29 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     // Files only training and sweep runs write: a folder holding one is a run's, not an evaluation's.
     // (A model.ncm alone is not: the model being evaluated may be kept there.)
     private static readonly string[] TrainingOutputs = ["report.md", "report.json", "history.csv", "sweep.csv"];
+
+    // A run whose folder holds another command's outputs would leave them beside its own, and verify, which checks the
+    // files the new manifest lists, passed the mixed folder: a sweep's report.md over a training run's report.json and
+    // model.ncm, an evaluation.md that showed the next run's pictures, a sweep's architecture folders beside a run's.
+    // Before the data loads; the folder lock is released by its owner's using.
+    private static void RefuseOtherCommandsOutputs(string directory, string run, string[] others, bool sweepFolders)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+
+        string[] found =
+        [
+            .. others.Where(f => File.Exists(Path.Combine(directory, f))),
+            .. (sweepFolders ? Directory.EnumerateDirectories(directory, "784-*-10").Select(d => Path.GetFileName(d) + "/").Order(StringComparer.Ordinal) : Enumerable.Empty<string>()),
+        ];
+        if (found.Length > 0)
+        {
+            throw new IOException(
+                $"The output folder '{directory}' holds another command's outputs ({string.Join(", ", found)}), which would stay beside {run}'s: give another --out, or empty the folder.");
+        }
+    }
 
     /// <summary>
     /// Before evaluate loads the data: <c>--out</c> proven writable and locked, and refused where it holds a training

@@ -185,6 +185,24 @@ public sealed class MnistMlpEndToEndTests : IDisposable
     }
 
     [Fact]
+    public void Train_and_sweep_refuse_a_folder_that_holds_another_commands_outputs_before_loading_data()
+    {
+        // A sweep's report.md landed over a training run's report.json and model.ncm, and verify passed the mixed folder.
+        var trainer = new Trainer(TextWriter.Null, TextWriter.Null, false);
+        Directory.CreateDirectory(_out);
+        File.WriteAllText(Path.Combine(_out, "model.ncm"), "a training run's");
+        var e = Assert.Throws<IOException>(() => trainer.Sweep(new TrainSettings { Epochs = 1, OutputDirectory = _out }, [[8]], CancellationToken.None));
+        Assert.Contains("holds another command's outputs (model.ncm), which would stay beside a sweep's", e.Message, StringComparison.Ordinal);
+
+        File.Delete(Path.Combine(_out, "model.ncm"));
+        Directory.CreateDirectory(Path.Combine(_out, "784-16-10"));
+        File.WriteAllText(Path.Combine(_out, "evaluation.md"), "an evaluation's");
+        e = Assert.Throws<IOException>(() => trainer.Train(new TrainSettings { Epochs = 1, OutputDirectory = _out }, CancellationToken.None));
+        Assert.Contains("holds another command's outputs (evaluation.md, 784-16-10/), which would stay beside a training run's", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["evaluation.md"], Directory.GetFiles(_out).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')));
+    }
+
+    [Fact]
     public void A_sweep_without_validation_says_its_rows_are_of_the_last_epoch_and_names_its_preset()
     {
         // It said the best epoch was the one with the best val_accuracy, which no epoch reported, and left out the
