@@ -295,8 +295,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         }
 
         _console.Write(ConsoleTables.Sweep(rows).For(interactive));
+        // An earlier sweep's folders of other architectures stay (they are that run's results, not this one's to
+        // delete), but are named as such: they sat beside the new report as if it had trained them.
+        string[] earlier = [.. Directory.EnumerateDirectories(settings.OutputDirectory, "784-*-10").Select(Path.GetFileName).OfType<string>()
+            .Where(f => !architectures.Any(a => SweepFolderName(a) == f)).Order(StringComparer.Ordinal)];
+        if (earlier.Length > 0)
+        {
+            error.WriteLine($"Folder(s) of architectures this sweep did not train, left by an earlier run: {string.Join(", ", earlier)}.");
+        }
+
         WriteAtomically(Path.Combine(settings.OutputDirectory, "sweep.csv"), SweepCsv(rows));
-        WriteAtomically(Path.Combine(settings.OutputDirectory, "report.md"), SweepMarkdown(settings, threads, rows, missing));
+        WriteAtomically(Path.Combine(settings.OutputDirectory, "report.md"), SweepMarkdown(settings, threads, rows, missing, earlier));
         SavePicture(Path.Combine(settings.OutputDirectory, "sweep.png"), path => Plots.Sweep(rows, path));
         if (missing.Count > 0)
         {
@@ -841,12 +850,17 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         return text.ToString();
     }
 
-    private static string SweepMarkdown(TrainSettings settings, int threads, List<SweepRow> rows, List<string> missing)
+    private static string SweepMarkdown(TrainSettings settings, int threads, List<SweepRow> rows, List<string> missing, string[] earlier)
     {
         var md = new System.Text.StringBuilder("# Architecture sweep\n\n");
         if (missing.Count > 0)
         {
             md.Append(Inv, $"**Unfinished:** {rows.Count} of {rows.Count + missing.Count} architectures finished; missing {string.Join(", ", missing)}. This report compares the finished ones only.\n\n");
+        }
+
+        if (earlier.Length > 0)
+        {
+            md.Append(Inv, $"**Not of this sweep:** {string.Join(", ", earlier.Select(f => $"`{f}/`"))} in this folder {(earlier.Length == 1 ? "is" : "are")} left by an earlier run; this report, `sweep.csv` and `manifest.json` cover only the architectures below.\n\n");
         }
 
         // The same settings in the same words as a training run's report (the sweep's had left out the learning rate, its

@@ -203,6 +203,19 @@ public sealed class MnistMlpEndToEndTests : IDisposable
     }
 
     [Fact]
+    public void A_sweep_names_the_folders_an_earlier_sweep_left_of_other_architectures()
+    {
+        // They sat beside the new report as if it had trained them; they stay (another run's results), named as such.
+        Directory.CreateDirectory(Path.Combine(_out, "784-12-10"));
+        var error = new StringWriter();
+        Assert.Equal(0, new Trainer(TextWriter.Null, error, false).Sweep(new TrainSettings { Epochs = 1, BatchSize = 256, OutputDirectory = _out }, [[8]], CancellationToken.None));
+        Assert.Contains("Folder(s) of architectures this sweep did not train, left by an earlier run: 784-12-10.", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("**Not of this sweep:** `784-12-10/` in this folder is left by an earlier run", File.ReadAllText(Path.Combine(_out, "report.md")), StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(_out, "784-12-10")));
+        Assert.DoesNotContain("784-12-10", File.ReadAllText(Path.Combine(_out, RunManifest.FileName)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_sweep_without_validation_says_its_rows_are_of_the_last_epoch_and_names_its_preset()
     {
         // It said the best epoch was the one with the best val_accuracy, which no epoch reported, and left out the
