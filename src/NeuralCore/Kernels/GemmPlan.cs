@@ -73,17 +73,15 @@ internal readonly unsafe struct GemmPlan
     public required int Mr { get; init; }
 
     /// <summary>
-    /// Whether a ragged last panel of A (packed, padded to <see cref="Mr"/> rows) is computed by a tile of fewer rows
-    /// (<see cref="TailKernel"/>): the 256- and 128-bit paths, whose 6-row tiles spent on 2 valid rows (the batches of
-    /// 32 and 128) as long as on 6. A batch of 32 cost as much as 36 in a 784 x 1024 forward product, 1961 µs against
-    /// 1680 µs for 30 (AMD EPYC Zen 1, one thread, 256-bit).
+    /// The path of <see cref="TailKernel"/>'s narrower tiles, or <see cref="KernelIsa.Scalar"/> where there are none. A
+    /// ragged last panel of A (packed, padded to <see cref="Mr"/> rows) is computed by a tile of fewer rows on the 256-
+    /// and 128-bit paths, whose 6-row tiles spent on 2 valid rows (the batches of 32 and 128) as long as on 6: a batch
+    /// of 32 cost as much as 36 in a 784 x 1024 forward product, 1961 µs against 1680 µs for 30 (AMD EPYC Zen 1, 2 real
+    /// cores, one thread, 256-bit).
     /// </summary>
-    public bool HasTailKernels => TailIsa != KernelIsa.Scalar;
-
-    /// <summary>The path of <see cref="TailKernel"/>'s narrower tiles, or <see cref="KernelIsa.Scalar"/> where there are none.</summary>
     public KernelIsa TailIsa { get; init; }
 
-    /// <summary>Whether plans made from now on use <see cref="HasTailKernels"/>'s tiles where they can; tests and benchmarks compare the two (the same bits).</summary>
+    /// <summary>Whether plans made from now on use <see cref="TailKernel"/>'s narrower tiles where they can; tests and benchmarks compare the two (the same bits).</summary>
     internal static bool TailKernelsEnabled { get; set; } = true;
 
     public required int Nr { get; init; }
@@ -110,7 +108,7 @@ internal readonly unsafe struct GemmPlan
 
     /// <summary>
     /// The tile for a ragged last panel of <paramref name="rows"/> valid rows (fewer than <see cref="Mr"/>) of a packed A:
-    /// the narrowest of <see cref="HasTailKernels"/>'s tiles that holds them, else <see cref="Kernel"/> itself. Its tile
+    /// the narrowest of the <see cref="TailIsa"/> path's tiles that holds them, else <see cref="Kernel"/> itself. Its tile
     /// reads row r of step p at <c>a[p·Mr + r]</c> as the full tile does, so the padded panel needs no other packing, and
     /// every element is the same multiply-adds in the same order.
     /// </summary>

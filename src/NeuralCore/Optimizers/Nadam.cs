@@ -28,7 +28,8 @@ public sealed record NadamOptions(float LearningRate = 1e-3f, float Beta1 = 0.9f
 /// <c>v ← v + (g² - v)(1 - β2)</c>; <c>m̂ = μ_{t+1}·m / (1 - Π_t·μ_{t+1}) + (1 - μ_t)·g / (1 - Π_t)</c>;
 /// <c>v̂ = v / (1 - β2^t)</c>; <c>θ ← θ - lr·m̂ / (√v̂ + ε)</c>. PyTorch's <c>NAdam</c> with <c>momentum_decay=1</c>
 /// is the same rule (checked against torch 1.13's <c>foreach=True</c> path; its default single-tensor path multiplies
-/// μ_t into the running product twice and drifts from both, by about 1e-3 relative in six steps). Weight decay and clipping come from <see cref="Optimizer"/>.
+/// μ_t into the running product twice and drifts from both, by about 1e-3 relative in six steps). Weight decay and
+/// clipping come from <see cref="Optimizer"/>.
 /// </summary>
 /// <remarks>
 /// Π_t is not saved: it follows from the step count, and is recomputed from <see cref="Optimizer.Iterations"/>
