@@ -163,16 +163,16 @@ public static unsafe class Gemm
     /// Two products of a few rows (a prediction for one to <see cref="GemmRows.MaxRows"/> samples) in one parallel
     /// region (<see cref="GemmRows.TryMultiplyPair"/>): <c>H = relu1?(A·B1 + bias1)</c>, then
     /// <c>C = relu2?(H·B2 + bias2)</c>, for <c>A[m, k1]</c>, <c>B1[k1, n1]</c>, <c>H[m, n1]</c>, <c>B2[n1, n2]</c>,
-    /// <c>C[m, n2]</c>; each B row-major or, when its flag says so, in <see cref="GemmRows.LayoutChunkColumns"/>-column
-    /// chunks (<see cref="PackedMatrix.Chunked"/>). An empty bias adds nothing (and then ReLU is not allowed). Bitwise
+    /// <c>C[m, n2]</c>; each B row-major or, where its chunk width is above 0, in chunks of that many columns
+    /// (<see cref="PackedMatrix.Chunked"/>, <see cref="GemmRows.LayoutChunkColumnsFor"/>). An empty bias adds nothing (and then ReLU is not allowed). Bitwise
     /// the two products one after the other. C is written only once A has been read, so it may overlap A; H may overlap
     /// nothing. Returns false, having done nothing, where one region does not apply (<see cref="GemmRows.PairThreads"/>)
     /// or the workers are busy.
     /// </summary>
     /// <exception cref="ArgumentException">A span is shorter than its shape, H overlaps another span or C a B or H, or ReLU is asked for without a bias.</exception>
-    internal static bool TryMultiplyPairRows(KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b1, bool chunked1,
+    internal static bool TryMultiplyPairRows(KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b1, int chunkColumns1,
         ReadOnlySpan<float> bias1, bool relu1, Span<float> h, int m, int k1, int n1,
-        ReadOnlySpan<float> b2, bool chunked2, ReadOnlySpan<float> bias2, bool relu2, Span<float> c, int n2, bool skipZeroA = false)
+        ReadOnlySpan<float> b2, int chunkColumns2, ReadOnlySpan<float> bias2, bool relu2, Span<float> c, int n2, bool skipZeroA = false)
     {
         ThrowHelper.CheckLength(a.Length, (long)m * k1, nameof(a));
         ThrowHelper.CheckLength(b1.Length, (long)k1 * n1, nameof(b1));
@@ -202,7 +202,7 @@ public static unsafe class Gemm
         {
             GemmEpilogue epilogue1 = bias1.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias1, relu1);
             GemmEpilogue epilogue2 = bias2.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias2, relu2);
-            return GemmRows.TryMultiplyPair(isa, pa, pb1, chunked1, epilogue1, ph, m, k1, n1, pb2, chunked2, epilogue2, pc, n2, skipZeroA);
+            return GemmRows.TryMultiplyPair(isa, pa, pb1, chunkColumns1, epilogue1, ph, m, k1, n1, pb2, chunkColumns2, epilogue2, pc, n2, skipZeroA);
         }
     }
 
@@ -517,7 +517,7 @@ public static unsafe class Gemm
             // its column chunks when it was copied in them.
             fixed (float* pa = a, pb = packed is null ? b : packed.Chunked, pc = c)
             {
-                GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue, chunked: packed is not null, skipZeroA);
+                GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue, chunkColumns: packed?.ChunkColumns ?? 0, skipZeroA);
             }
 
             return;

@@ -45,7 +45,7 @@ internal static unsafe partial class GemmRows
     /// <summary>
     /// Two products of at most <see cref="MaxRows"/> rows in one parallel region, where they would otherwise take one
     /// each: <c>H = epilogue1(A·B1)</c>, then <c>C = epilogue2(H·B2)</c>, for row-major <c>A[m, k1]</c>,
-    /// <c>H[m, n1]</c>, <c>C[m, n2]</c>, and B1, B2 row-major or in chunks (<see cref="LayoutChunkColumns"/>). Thread t
+    /// <c>H[m, n1]</c>, <c>C[m, n2]</c>, and B1, B2 row-major or in chunks (<see cref="LayoutChunkColumnsFor"/>). Thread t
     /// computes the columns of H that make up its k blocks of the second product, then those blocks' sums for every
     /// column of C into a buffer of its own (thread 0 adds its blocks together, since they come first; the others keep
     /// each block apart); no thread reads what another wrote until the join, after which the calling thread writes C
@@ -60,8 +60,8 @@ internal static unsafe partial class GemmRows
     /// Zen 5, 2 real cores), beside about 9 µs of reading the weights.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool TryMultiplyPair(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h,
-        int m, int k1, int n1, float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, bool skipZeroA = false)
+    public static bool TryMultiplyPair(KernelIsa isa, float* a, float* b1, int chunkColumns1, in GemmEpilogue epilogue1, float* h,
+        int m, int k1, int n1, float* b2, int chunkColumns2, in GemmEpilogue epilogue2, float* c, int n2, bool skipZeroA = false)
     {
         int threads = PairThreads(m, k1, n1, n2);
         if (threads < 2)
@@ -70,7 +70,7 @@ internal static unsafe partial class GemmRows
         }
 
         PairJob job = t_pairJob ??= new PairJob();
-        job.Set(isa, a, b1, chunked1, epilogue1, h, m, k1, n1, b2, chunked2, epilogue2, c, n2, threads, OrderFor(threads, chunked1), OrderFor(threads, chunked2),
+        job.Set(isa, a, b1, chunkColumns1, epilogue1, h, m, k1, n1, b2, chunkColumns2, epilogue2, c, n2, threads, OrderFor(threads, chunkColumns1), OrderFor(threads, chunkColumns2),
             skipZeroA);
         try
         {
@@ -90,18 +90,18 @@ internal static unsafe partial class GemmRows
 
     /// <summary>The sums of k block <paramref name="p0"/>..<paramref name="p0"/>+<paramref name="count"/> of one row for every column of a B of <paramref name="n"/> columns and <paramref name="k"/> rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BlockAllColumns(KernelIsa isa, float* x, float* b, bool chunked, float* y, int n, int k, int p0, int count, bool add, PassOrder order)
+    private static void BlockAllColumns(KernelIsa isa, float* x, float* b, int chunkColumns, float* y, int n, int k, int p0, int count, bool add, PassOrder order)
     {
         bool fused = isa != KernelIsa.Scalar;
-        if (chunked)
+        if (chunkColumns > 0)
         {
-            int chunks = (n + LayoutChunkColumns - 1) / LayoutChunkColumns;
+            int chunks = (n + chunkColumns - 1) / chunkColumns;
             for (int i = 0; i < chunks; i++)
             {
                 // One k block: a whole chunk at a time, whose eight FMA chains keep both units busy (64 columns, four
                 // chains, would wait on the multiply-add latency), in the order of the call.
-                int chunkStart = (order.Reverse ? chunks - 1 - i : i) * LayoutChunkColumns;
-                int width = Math.Min(LayoutChunkColumns, n - chunkStart);
+                int chunkStart = (order.Reverse ? chunks - 1 - i : i) * chunkColumns;
+                int width = Math.Min(chunkColumns, n - chunkStart);
                 float* chunk = b + ((long)chunkStart * k);
                 Block(isa, fused, x + p0, chunk + ((long)p0 * width), y + chunkStart, width, width, count, add);
             }
@@ -131,7 +131,7 @@ internal static unsafe partial class GemmRows
     {
         private KernelIsa _isa;
         private float* _a, _b1, _h, _b2, _c;
-        private bool _chunked1, _chunked2;
+        private int _chunkColumns1, _chunkColumns2;
         private GemmEpilogue _epilogue1, _epilogue2;
         private int _m, _k1, _n1, _n2, _threads, _blocks, _kc, _firstOtherBlock;
         private PassOrder _order1, _order2;
@@ -141,8 +141,8 @@ internal static unsafe partial class GemmRows
         // the other threads. Grown, never shrunk; pinned, so that its address holds without a fixed block.
         private float[] _partials = [];
 
-        public void Set(KernelIsa isa, float* a, float* b1, bool chunked1, in GemmEpilogue epilogue1, float* h, int m, int k1, int n1,
-            float* b2, bool chunked2, in GemmEpilogue epilogue2, float* c, int n2, int threads, PassOrder order1, PassOrder order2, bool sparse1)
+        public void Set(KernelIsa isa, float* a, float* b1, int chunkColumns1, in GemmEpilogue epilogue1, float* h, int m, int k1, int n1,
+            float* b2, int chunkColumns2, in GemmEpilogue epilogue2, float* c, int n2, int threads, PassOrder order1, PassOrder order2, bool sparse1)
         {
             _sparse1 = sparse1;
             _a = a;
@@ -150,7 +150,7 @@ internal static unsafe partial class GemmRows
             _h = h;
             _b2 = b2;
             _c = c;
-            (_isa, _chunked1, _epilogue1, _chunked2, _epilogue2) = (isa, chunked1, epilogue1, chunked2, epilogue2);
+            (_isa, _chunkColumns1, _epilogue1, _chunkColumns2, _epilogue2) = (isa, chunkColumns1, epilogue1, chunkColumns2, epilogue2);
             (_m, _k1, _n1, _n2, _threads) = (m, k1, n1, n2, threads);
             (_blocks, _kc) = KBlocks(n1);
             (_order1, _order2) = (order1, order2);
@@ -178,7 +178,7 @@ internal static unsafe partial class GemmRows
         {
             int block0 = FirstBlock(index), block1 = FirstBlock(index + 1);
             int j0 = block0 * _kc, j1 = Math.Min(_n1, block1 * _kc);
-            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunked1, _order1, _sparse1);
+            Columns(_isa, _a, _b1, _h, _m, _n1, _k1, j0, j1, accumulate: false, _epilogue1, _chunkColumns1, _order1, _sparse1);
 
             if (_m >= 2 && _isa == KernelIsa.Vector512 && Avx512F.IsSupported)
             {
@@ -187,7 +187,7 @@ internal static unsafe partial class GemmRows
                 for (int block = block0; block < block1; block++)
                 {
                     float* y = index == 0 ? Slot(0, 0) : Slot(1 + block - _firstOtherBlock, 0);
-                    BlockAllColumnsTogether(_h, _n1, _b2, _chunked2, y, _n2, _m, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
+                    BlockAllColumnsTogether(_h, _n1, _b2, _chunkColumns2, y, _n2, _m, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
                         add: index == 0 && block > 0, _order2.Reverse);
                 }
 
@@ -200,7 +200,7 @@ internal static unsafe partial class GemmRows
                 for (int block = block0; block < block1; block++)
                 {
                     float* y = index == 0 ? Slot(0, row) : Slot(1 + block - _firstOtherBlock, row);
-                    BlockAllColumns(_isa, x, _b2, _chunked2, y, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
+                    BlockAllColumns(_isa, x, _b2, _chunkColumns2, y, _n2, _n1, block * _kc, Math.Min(_kc, _n1 - (block * _kc)),
                         add: index == 0 && block > 0, _order2);
                 }
             }

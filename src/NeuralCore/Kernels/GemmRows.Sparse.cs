@@ -18,7 +18,7 @@ internal static unsafe partial class GemmRows
     /// first layer's weights.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TrySparseRow(KernelIsa isa, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked)
+    private static bool TrySparseRow(KernelIsa isa, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate, int chunkColumns)
     {
         int blocks = (k + kc - 1) / kc;
         int* steps = GemmBuffers.StepLists(blocks, kc, out int* counts, out _);
@@ -35,13 +35,13 @@ internal static unsafe partial class GemmRows
             return false;
         }
 
-        if (chunked)
+        if (chunkColumns > 0)
         {
-            int firstChunk = j0 / LayoutChunkColumns, lastChunk = (j1 - 1) / LayoutChunkColumns;
+            int firstChunk = j0 / chunkColumns, lastChunk = (j1 - 1) / chunkColumns;
             for (int chunk = firstChunk; chunk <= lastChunk; chunk++)
             {
-                int chunkStart = chunk * LayoutChunkColumns;
-                int chunkWidth = Math.Min(LayoutChunkColumns, n - chunkStart);
+                int chunkStart = chunk * chunkColumns;
+                int chunkWidth = Math.Min(chunkColumns, n - chunkStart);
                 int start = Math.Max(j0, chunkStart), limit = Math.Min(j1, chunkStart + chunkWidth);
                 SparsePass(isa, x, steps, counts, b + ((long)chunkStart * k) + (start - chunkStart), chunkWidth, y + start, limit - start, k, kc, accumulate);
             }
@@ -49,9 +49,9 @@ internal static unsafe partial class GemmRows
             return true;
         }
 
-        for (int jc = j0; jc < j1; jc += LayoutChunkColumns)
+        for (int jc = j0; jc < j1; jc += RowMajorSparseColumns)
         {
-            SparsePass(isa, x, steps, counts, b + jc, n, y + jc, Math.Min(LayoutChunkColumns, j1 - jc), k, kc, accumulate);
+            SparsePass(isa, x, steps, counts, b + jc, n, y + jc, Math.Min(RowMajorSparseColumns, j1 - jc), k, kc, accumulate);
         }
 
         return true;

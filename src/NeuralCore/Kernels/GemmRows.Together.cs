@@ -22,7 +22,7 @@ internal static unsafe partial class GemmRows
     /// 784-128-10 6.4 → 5.5 µs, of 784-512-256-10 45.4 → 36.5 µs (one thread).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsTogether(float* a, float* b, float* c, int m, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked,
+    private static void RowsTogether(float* a, float* b, float* c, int m, int n, int k, int kc, int j0, int j1, bool accumulate, int chunkColumns,
         bool reverse, bool sparse = false)
     {
         if (j0 >= j1)
@@ -42,10 +42,10 @@ internal static unsafe partial class GemmRows
         }
 
         int group = m <= 4 ? 64 : 32;
-        for (int jc = reverse ? LastGroup(chunked, j0, j1, group) : j0; reverse ? jc >= j0 : jc < j1;)
+        for (int jc = reverse ? LastGroup(chunkColumns, j0, j1, group) : j0; reverse ? jc >= j0 : jc < j1;)
         {
             // Up to four rows: 4 x 4 chains of 64 columns; five to eight: 8 x 2 chains of 32.
-            int end = ColumnGroup(b, chunked, n, k, jc, j1, group, out float* first, out int ldb, out bool plain);
+            int end = ColumnGroup(b, chunkColumns, n, k, jc, j1, group, out float* first, out int ldb, out bool plain);
             int width = end - jc;
             for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
             {
@@ -64,15 +64,15 @@ internal static unsafe partial class GemmRows
                 }
             }
 
-            jc = reverse ? (jc == j0 ? -1 : LastGroup(chunked, j0, jc, group)) : end;
+            jc = reverse ? (jc == j0 ? -1 : LastGroup(chunkColumns, j0, jc, group)) : end;
         }
     }
 
     // The start of the last of the groups ColumnGroup cuts [j0, end) into, going forward from j0: groups restart at
     // each chunk boundary of a chunked B.
-    private static int LastGroup(bool chunked, int j0, int end, int group)
+    private static int LastGroup(int chunkColumns, int j0, int end, int group)
     {
-        int start = chunked ? Math.Max(j0, (end - 1) / LayoutChunkColumns * LayoutChunkColumns) : j0;
+        int start = chunkColumns > 0 ? Math.Max(j0, (end - 1) / chunkColumns * chunkColumns) : j0;
         return start + ((end - 1 - start) / group * group);
     }
 
@@ -82,7 +82,7 @@ internal static unsafe partial class GemmRows
     /// rows of y <paramref name="ldc"/> apart: what <c>BlockAllColumns</c> does for one row, for all of them at once.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BlockAllColumnsTogether(float* x, int lda, float* b, bool chunked, float* y, int ldc, int m, int n, int k, int p0, int count,
+    private static void BlockAllColumnsTogether(float* x, int lda, float* b, int chunkColumns, float* y, int ldc, int m, int n, int k, int p0, int count,
         bool add, bool reverse)
     {
         if (n < 1)
@@ -90,12 +90,12 @@ internal static unsafe partial class GemmRows
             return;
         }
 
-        for (int jc = reverse ? LastGroup(chunked, 0, n, 64) : 0; reverse ? jc >= 0 : jc < n;)
+        for (int jc = reverse ? LastGroup(chunkColumns, 0, n, 64) : 0; reverse ? jc >= 0 : jc < n;)
         {
-            int end = ColumnGroup(b, chunked, n, k, jc, n, 64, out float* first, out int ldb, out bool plain);
+            int end = ColumnGroup(b, chunkColumns, n, k, jc, n, 64, out float* first, out int ldb, out bool plain);
             int width = end - jc;
             RowsBlock<EveryStep>(m, plain, x + p0, lda, first + ((long)p0 * ldb), ldb, y + jc, ldc, width, count, add, null);
-            jc = reverse ? (jc == 0 ? -1 : LastGroup(chunked, 0, jc, 64)) : end;
+            jc = reverse ? (jc == 0 ? -1 : LastGroup(chunkColumns, 0, jc, 64)) : end;
         }
     }
 
@@ -105,17 +105,17 @@ internal static unsafe partial class GemmRows
     /// first element of B's row 0, the floats between B's rows, and whether its vectors take plain loads
     /// (<see cref="Straddles"/>).
     /// </summary>
-    private static int ColumnGroup(float* b, bool chunked, int n, int k, int jc, int limit, int group, out float* first, out int ldb, out bool plain)
+    private static int ColumnGroup(float* b, int chunkColumns, int n, int k, int jc, int limit, int group, out float* first, out int ldb, out bool plain)
     {
-        int chunkStart = chunked ? jc / LayoutChunkColumns * LayoutChunkColumns : 0;
-        ldb = chunked ? Math.Min(LayoutChunkColumns, n - chunkStart) : n;
+        int chunkStart = chunkColumns > 0 ? jc / chunkColumns * chunkColumns : 0;
+        ldb = chunkColumns > 0 ? Math.Min(chunkColumns, n - chunkStart) : n;
         int end = Math.Min(limit, jc + group);
-        if (chunked)
+        if (chunkColumns > 0)
         {
             end = Math.Min(end, chunkStart + ldb);
         }
 
-        first = chunked ? b + ((long)chunkStart * k) + (jc - chunkStart) : b + jc;
+        first = chunkColumns > 0 ? b + ((long)chunkStart * k) + (jc - chunkStart) : b + jc;
         plain = end - jc == group && Straddles(first, ldb);
         return end;
     }

@@ -107,16 +107,33 @@ internal static unsafe partial class GemmRows
     private static bool t_reverse;
 
     // Columns of a row-major B computed through all of k before the next ones start: one 16-chain pass on the 512-bit
-    // path (see RowMajorColumns), 64 columns where the passes alternate (OrderFor). Not LayoutChunkColumns, the width
-    // of a chunked B's chunks.
+    // path (see RowMajorColumns), 64 columns where the passes alternate (OrderFor). Not LayoutChunkColumnsFor, the
+    // width of a chunked B's chunks.
     private const int ChunkColumns = 256;
 
+    // Passes of a sparse row over a row-major B (TrySparseRow): eight 512-bit chains, or two 64-column calls of eight
+    // 256-bit ones.
+    private const int RowMajorSparseColumns = 128;
+
     /// <summary>
-    /// Columns per chunk of a B stored chunked (<see cref="Multiply"/>'s <c>chunked</c>, <see cref="PackedMatrix.Chunked"/>):
-    /// chunk c holds columns <c>[c·128, c·128 + w)</c> as <c>k</c> rows of <c>w</c> floats, one after the other, so that
+    /// Columns per chunk of a B stored chunked for <paramref name="isa"/>'s path (<see cref="Multiply"/>'s
+    /// <c>chunkColumns</c>, <see cref="PackedMatrix.Chunked"/>): what one pass of eight accumulator chains covers,
+    /// 128 columns on 512-bit vectors, 64 on 256-bit, 32 on 128-bit (and on the scalar path, which reads any width).
+    /// Chunk c holds columns <c>[c·w, c·w + w')</c> as <c>k</c> rows of <c>w'</c> floats, one after the other, so that
     /// each pass streams one contiguous stretch.
     /// </summary>
-    public const int LayoutChunkColumns = 128;
+    /// <remarks>
+    /// On 256-bit vectors the chunks were 128 columns, as on 512-bit, and each pass of eight chains read half of every
+    /// 512-byte row, skipping the other half: the predictor of 784-512-256-10 on one sample with no zero input took
+    /// 77.5-79.3 µs (median) on one thread and 41.5-42.4 on two, against 53.9-54.1 and 29.2-32.5 with 64-column chunks
+    /// (scratch loop, builds alternating, three rounds; AMD EPYC Zen 1, 2 real cores, 2026-12-05).
+    /// </remarks>
+    public static int LayoutChunkColumnsFor(KernelIsa isa) => isa switch
+    {
+        KernelIsa.Vector512 => 128,
+        KernelIsa.Vector256 => 64,
+        _ => 32,
+    };
 
     [ThreadStatic]
     private static RowsJob? t_job;
@@ -124,12 +141,13 @@ internal static unsafe partial class GemmRows
     /// <summary>
     /// <c>C (+)= A·B</c> then the epilogue, for row-major <c>A[m, k]</c>, <c>B[k, n]</c>, <c>C[m, n]</c>, neither
     /// transposed, on <paramref name="isa"/>'s arithmetic. A large B is divided by columns among threads, each streaming
-    /// its own columns (which changes no element's arithmetic). With <paramref name="chunked"/>, B is stored in chunks of
-    /// <see cref="LayoutChunkColumns"/> columns instead of row-major (the same values, the same sums).
+    /// its own columns (which changes no element's arithmetic). With <paramref name="chunkColumns"/> above 0, B is stored in
+    /// chunks of that many columns (<see cref="LayoutChunkColumnsFor"/>) instead of row-major (the same values, the same
+    /// sums).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue,
-        bool chunked = false, bool skipZeroA = false)
+        int chunkColumns = 0, bool skipZeroA = false)
     {
         // One sample that skips its zeros multiplies only its non-zero steps: the threads follow that work. 784-128-10 on
         // an MNIST image took 0.84 µs on two threads against 0.76 on one (AMD EPYC Zen 5, 2 real cores).
@@ -137,12 +155,12 @@ internal static unsafe partial class GemmRows
         int threads = Threads(m, n, work);
         if (threads == 1)
         {
-            Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunked, OrderFor(1, chunked), skipZeroA);
+            Columns(isa, a, b, c, m, n, k, 0, n, accumulate, epilogue, chunkColumns, OrderFor(1, chunkColumns), skipZeroA);
             return;
         }
 
         RowsJob job = t_job ??= new RowsJob();
-        job.Set(isa, a, b, c, m, n, k, accumulate, epilogue, threads, chunked, OrderFor(threads, chunked), skipZeroA);
+        job.Set(isa, a, b, c, m, n, k, accumulate, epilogue, threads, chunkColumns, OrderFor(threads, chunkColumns), skipZeroA);
         try
         {
             WorkerPool.Run(job, threads, threads);
@@ -212,9 +230,9 @@ internal static unsafe partial class GemmRows
     /// of a row-major B), reversed: it sums one k block at a time, and 64 columns of one block are four FMA chains,
     /// which wait on the multiply-add latency.
     /// </remarks>
-    internal static PassOrder OrderFor(int threads, bool chunked)
+    internal static PassOrder OrderFor(int threads, int chunkColumns)
     {
-        long limit = chunked ? ChunkedBytesPerThread : ResidentBytesPerThread;
+        long limit = chunkColumns > 0 ? ChunkedBytesPerThread : ResidentBytesPerThread;
         bool resident = t_modelBytes > 0 && t_modelBytes <= limit * threads;
         return new PassOrder(resident, resident && t_reverse);
     }
@@ -228,7 +246,7 @@ internal static unsafe partial class GemmRows
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Columns(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, int j0, int j1, bool accumulate, in GemmEpilogue epilogue,
-        bool chunked, PassOrder order = default, bool sparse = false)
+        int chunkColumns, PassOrder order = default, bool sparse = false)
     {
         int blocks = (k + GemmPlan.KcMax - 1) / GemmPlan.KcMax;
         int kc = (k + blocks - 1) / blocks;
@@ -240,14 +258,14 @@ internal static unsafe partial class GemmRows
             for (int rows; m - together >= 2; together += rows)
             {
                 rows = Math.Min(8, m - together);
-                RowsTogether(a + ((long)together * k), b, c + ((long)together * n), rows, n, k, kc, j0, j1, accumulate, chunked, order.Reverse, sparse);
+                RowsTogether(a + ((long)together * k), b, c + ((long)together * n), rows, n, k, kc, j0, j1, accumulate, chunkColumns, order.Reverse, sparse);
             }
         }
         else if (isa == KernelIsa.Vector256)
         {
             for (; m - together >= 2; together += 2)
             {
-                RowPair256(a + ((long)together * k), b, c + ((long)together * n), n, k, kc, j0, j1, accumulate, chunked);
+                RowPair256(a + ((long)together * k), b, c + ((long)together * n), n, k, kc, j0, j1, accumulate, chunkColumns);
             }
         }
 
@@ -256,13 +274,13 @@ internal static unsafe partial class GemmRows
             float* x = a + ((long)row * k);
             float* y = c + ((long)row * n);
             if (row < together || (sparse && m == 1 && SkipsZeros(isa)
-                && TrySparseRow(isa, x, b, y, n, k, kc, j0, j1, accumulate, chunked)))
+                && TrySparseRow(isa, x, b, y, n, k, kc, j0, j1, accumulate, chunkColumns)))
             {
                 // Done above, or over the steps at which the row is not zero.
             }
-            else if (chunked)
+            else if (chunkColumns > 0)
             {
-                ChunkedColumns(isa, fused, x, b, y, n, k, kc, j0, j1, accumulate, order);
+                ChunkedColumns(isa, fused, x, b, y, n, k, kc, j0, j1, accumulate, chunkColumns, order);
             }
             else
             {
@@ -323,7 +341,7 @@ internal static unsafe partial class GemmRows
 
     /// <summary>
     /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of one row from a B stored in chunks of
-    /// <see cref="LayoutChunkColumns"/> columns: each chunk's part streamed through every k block before the next.
+    /// <paramref name="chunkColumns"/> columns: each chunk's part streamed through every k block before the next.
     /// </summary>
     /// <remarks>
     /// A pass over a row-major B reads a few hundred bytes of each row and skips the rest, and the prefetchers fetch
@@ -332,17 +350,17 @@ internal static unsafe partial class GemmRows
     /// 5.20 µs chunked with eight; all 512 columns 20.1 → 18.3 µs.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ChunkedColumns(KernelIsa isa, bool fused, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate,
+    private static void ChunkedColumns(KernelIsa isa, bool fused, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate, int chunkColumns,
         PassOrder order)
     {
-        int firstChunk = j0 / LayoutChunkColumns, chunks = ((j1 - 1) / LayoutChunkColumns) - firstChunk + 1;
+        int firstChunk = j0 / chunkColumns, chunks = ((j1 - 1) / chunkColumns) - firstChunk + 1;
         // 64 columns only where their k blocks go two at a time (eight chains); one block of 64 columns is four chains,
         // which wait on the multiply-add latency (784-64-1024-10, one sample: 3.5-3.7 µs wide, 4.2-4.4 narrow).
-        int width = order.Narrow && k > kc ? 64 : LayoutChunkColumns;
+        int width = order.Narrow && k > kc ? 64 : chunkColumns;
         for (int i = 0; i < chunks; i++)
         {
-            int chunkStart = (firstChunk + (order.Reverse ? chunks - 1 - i : i)) * LayoutChunkColumns;
-            int chunkWidth = Math.Min(LayoutChunkColumns, n - chunkStart);
+            int chunkStart = (firstChunk + (order.Reverse ? chunks - 1 - i : i)) * chunkColumns;
+            int chunkWidth = Math.Min(chunkColumns, n - chunkStart);
             int start = Math.Max(j0, chunkStart), limit = Math.Min(j1, chunkStart + chunkWidth);
             int passes = (limit - start + width - 1) / width;
             for (int pass = 0; pass < passes; pass++)
@@ -381,16 +399,16 @@ internal static unsafe partial class GemmRows
     private sealed class RowsJob : SlicedProductJob
     {
         private KernelIsa _isa;
-        private bool _chunked;
+        private int _chunkColumns;
         private PassOrder _order;
         private bool _sparse;
 
-        public void Set(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue, int slices, bool chunked,
+        public void Set(KernelIsa isa, float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue, int slices, int chunkColumns,
             PassOrder order, bool sparse)
         {
             _isa = isa;
             _sparse = sparse;
-            _chunked = chunked;
+            _chunkColumns = chunkColumns;
             _order = order;
             Set(a, b, c, m, n, k, accumulate, epilogue, slices);
         }
@@ -400,7 +418,7 @@ internal static unsafe partial class GemmRows
             long vectors = (N + 15) / 16;
             int j0 = (int)Math.Min(N, vectors * index / Slices * 16);
             int j1 = index == Slices - 1 ? N : (int)Math.Min(N, vectors * (index + 1) / Slices * 16);
-            Columns(_isa, A, B, C, M, N, K, j0, j1, Accumulate, Epilogue, _chunked, _order, _sparse);
+            Columns(_isa, A, B, C, M, N, K, j0, j1, Accumulate, Epilogue, _chunkColumns, _order, _sparse);
         }
     }
 
@@ -856,11 +874,11 @@ internal static unsafe partial class GemmRows
     /// 264-278 → 185 (the blocked path's 186-188); two threads, 4 samples 129-141 → 102-105.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowPair256(float* a, float* b, float* c, int n, int k, int kc, int j0, int j1, bool accumulate, bool chunked)
+    private static void RowPair256(float* a, float* b, float* c, int n, int k, int kc, int j0, int j1, bool accumulate, int chunkColumns)
     {
         for (int jc = j0; jc < j1;)
         {
-            int end = ColumnGroup(b, chunked, n, k, jc, j1, 32, out float* first, out int ldb, out _);
+            int end = ColumnGroup(b, chunkColumns, n, k, jc, j1, 32, out float* first, out int ldb, out _);
             int width = end - jc;
             for (int p0 = 0, block = 0; p0 < k; p0 += kc, block++)
             {

@@ -19,8 +19,8 @@ internal sealed unsafe class PackedMatrix
     private readonly float[] _values;
     private readonly int _valuesStart;
 
-    // B in chunks of GemmRows.LayoutChunkColumns columns for the few-rows path, from a 64-byte boundary; null when B
-    // has at most one chunk, which is then B itself.
+    // B in chunks of ChunkColumns columns for the few-rows path, from a 64-byte boundary; null when B has at most one
+    // chunk, which is then B itself.
     private readonly float[]? _chunked;
     private readonly int _chunkedStart;
 
@@ -29,7 +29,8 @@ internal sealed unsafe class PackedMatrix
         _values = values;
         _valuesStart = valuesStart;
         _panels = panels;
-        if (n > GemmRows.LayoutChunkColumns)
+        ChunkColumns = GemmRows.LayoutChunkColumnsFor(isa);
+        if (n > ChunkColumns)
         {
             _chunked = GemmBuffers.Allocate((long)k * n, "Copying a weight matrix in column chunks");
             fixed (float* start = _chunked)
@@ -39,9 +40,9 @@ internal sealed unsafe class PackedMatrix
 
             ReadOnlySpan<float> source = values.AsSpan(valuesStart, k * n);
             Span<float> destination = _chunked.AsSpan(_chunkedStart, k * n);
-            for (int c0 = 0; c0 < n; c0 += GemmRows.LayoutChunkColumns)
+            for (int c0 = 0; c0 < n; c0 += ChunkColumns)
             {
-                int width = Math.Min(GemmRows.LayoutChunkColumns, n - c0);
+                int width = Math.Min(ChunkColumns, n - c0);
                 for (int p = 0; p < k; p++)
                 {
                     source.Slice((p * n) + c0, width).CopyTo(destination.Slice((c0 * k) + (p * width), width));
@@ -72,9 +73,12 @@ internal sealed unsafe class PackedMatrix
     /// <summary>The copy of B, <c>[K, N]</c> row-major, from a 64-byte boundary.</summary>
     public ReadOnlySpan<float> Values => _values.AsSpan(_valuesStart, K * N);
 
+    /// <summary>Columns per chunk of <see cref="Chunked"/>: <see cref="GemmRows.LayoutChunkColumnsFor"/> of <see cref="Isa"/>.</summary>
+    public int ChunkColumns { get; }
+
     /// <summary>
-    /// B in chunks of <see cref="GemmRows.LayoutChunkColumns"/> columns, each <c>K</c> rows of its width one after the
-    /// other, from a 64-byte boundary: what the few-rows path reads (<see cref="GemmRows.Multiply"/> with <c>chunked</c>).
+    /// B in chunks of <see cref="ChunkColumns"/> columns, each <c>K</c> rows of its width one after the
+    /// other, from a 64-byte boundary: what the few-rows path reads (<see cref="GemmRows.Multiply"/> with <c>chunkColumns</c>).
     /// For an N of at most one chunk this is <see cref="Values"/>.
     /// </summary>
     public ReadOnlySpan<float> Chunked => _chunked is null ? Values : _chunked.AsSpan(_chunkedStart, K * N);

@@ -683,15 +683,15 @@ public sealed class Dense : Layer
     {
         if (first.Activation is not (Activation.Linear or Activation.Relu) || second.InputSize != first.Units
             || GemmRows.PairThreads(batch, first.InputSize, first.Units, second.Units) < 2
-            || !first.TryRowsOperands(firstFrozen, firstRelu, out ReadOnlySpan<float> w1, out bool chunked1, out ReadOnlySpan<float> bias1, out bool relu1, out KernelIsa isa1)
-            || !second.TryRowsOperands(secondFrozen, secondRelu, out ReadOnlySpan<float> w2, out bool chunked2, out ReadOnlySpan<float> bias2, out bool relu2, out KernelIsa isa2)
+            || !first.TryRowsOperands(firstFrozen, firstRelu, out ReadOnlySpan<float> w1, out int chunkColumns1, out ReadOnlySpan<float> bias1, out bool relu1, out KernelIsa isa1)
+            || !second.TryRowsOperands(secondFrozen, secondRelu, out ReadOnlySpan<float> w2, out int chunkColumns2, out ReadOnlySpan<float> bias2, out bool relu2, out KernelIsa isa2)
             || isa1 != isa2)
         {
             return false;
         }
 
-        if (!Gemm.TryMultiplyPairRows(isa1, input, w1, chunked1, bias1, relu1, hidden, batch, first.InputSize, first.Units,
-            w2, chunked2, bias2, relu2, output, second.Units, first.SkipsZeroInputs))
+        if (!Gemm.TryMultiplyPairRows(isa1, input, w1, chunkColumns1, bias1, relu1, hidden, batch, first.InputSize, first.Units,
+            w2, chunkColumns2, bias2, relu2, output, second.Units, first.SkipsZeroInputs))
         {
             return false;
         }
@@ -702,15 +702,15 @@ public sealed class Dense : Layer
 
     // What the few-row product of this layer's inference forward reads: the weights (the frozen copy's column chunks, or
     // the live row-major ones), the bias of its epilogue (empty for none; zeros where ReLU needs one), and the arithmetic.
-    private bool TryRowsOperands(Frozen? frozen, bool fusedRelu, out ReadOnlySpan<float> weights, out bool chunked,
+    private bool TryRowsOperands(Frozen? frozen, bool fusedRelu, out ReadOnlySpan<float> weights, out int chunkColumns,
         out ReadOnlySpan<float> bias, out bool relu, out KernelIsa isa)
     {
         relu = fusedRelu || Activation == Activation.Relu;
         if (frozen is not null)
         {
-            // PackedMatrix.Chunked is B itself for at most 128 columns: one chunk is row-major.
+            // PackedMatrix.Chunked is B itself for at most one chunk's columns: one chunk is row-major.
             weights = frozen.Weights.Chunked;
-            chunked = true;
+            chunkColumns = frozen.Weights.ChunkColumns;
             bias = UseBias || relu ? frozen.Bias : default;
             isa = frozen.Weights.Isa;
             return true;
@@ -719,7 +719,7 @@ public sealed class Dense : Layer
         ReadOnlySpan<float> parameters = ParameterStorage.Span;
         int count = InputSize * Units;
         weights = parameters[..count];
-        chunked = false;
+        chunkColumns = 0;
         bias = UseBias ? parameters[count..(count + Units)] : relu ? _zeroBias : default;
         isa = KernelIsaSupport.Best;
         return !PanelOrder.IsValid;

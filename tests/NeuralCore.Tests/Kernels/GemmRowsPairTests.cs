@@ -64,12 +64,15 @@ public class GemmRowsPairTests
 
         float[] hExpected = hTall[..(m * n1)], cExpected = cTall[..(m * n2)];
 
-        // The chunked copies a predictor reads (PackedMatrix.Chunked is B itself for at most 128 columns).
-        ReadOnlySpan<float> read1 = chunked1 ? PackedMatrix.Pack(w1, k1, n1, isa).Chunked : w1;
-        ReadOnlySpan<float> read2 = chunked2 ? PackedMatrix.Pack(w2, n1, n2, isa).Chunked : w2;
+        // The chunked copies a predictor reads (PackedMatrix.Chunked is B itself for at most one chunk's columns).
+        PackedMatrix? packed1 = chunked1 ? PackedMatrix.Pack(w1, k1, n1, isa) : null;
+        PackedMatrix? packed2 = chunked2 ? PackedMatrix.Pack(w2, n1, n2, isa) : null;
+        ReadOnlySpan<float> read1 = packed1 is null ? w1 : packed1.Chunked;
+        ReadOnlySpan<float> read2 = packed2 is null ? w2 : packed2.Chunked;
         float[] h = new float[m * n1], c = new float[m * n2];
         string what = $"{isa} m={m} {k1}-{n1}-{n2} chunked {chunked1}/{chunked2} bias {bias1}/{bias2} relu {relu1}/{relu2}";
-        Assert.True(Gemm.TryMultiplyPairRows(isa, a, read1, chunked1, b1, relu1, h, m, k1, n1, read2, chunked2, b2, relu2, c, n2),
+        Assert.True(Gemm.TryMultiplyPairRows(isa, a, read1, packed1?.ChunkColumns ?? 0, b1, relu1, h, m, k1, n1, read2, packed2?.ChunkColumns ?? 0, b2, relu2,
+            c, n2),
             $"{what}: the pair did not apply");
         AssertBitwise(hExpected, h, what + ", H");
         AssertBitwise(cExpected, c, what + ", C");
@@ -134,7 +137,7 @@ public class GemmRowsPairTests
             // Where it does not apply, the pair does nothing and says so.
             float[] a = Seeded.Uniform(784, 1), w1 = Seeded.Uniform(784 * 256, 2), w2 = Seeded.Uniform(256 * 256, 3);
             float[] h = [.. Enumerable.Repeat(7f, 256)], c = [.. Enumerable.Repeat(7f, 256)];
-            Assert.False(Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, [], false, h, 1, 784, 256, w2, false, [], false, c, 256));
+            Assert.False(Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, 0, [], false, h, 1, 784, 256, w2, 0, [], false, c, 256));
             Assert.All(h, v => Assert.Equal(7f, v));
             Assert.All(c, v => Assert.Equal(7f, v));
         });
@@ -181,7 +184,7 @@ public class GemmRowsPairTests
             Gemm.MultiplyOn((KernelIsa)isa, hExpected, w2, cExpected, M, N2, N1, false, false, false, GemmEpilogue.None);
 
             float[] shared = (float[])a.Clone(), h = new float[M * N1];
-            Assert.True(Gemm.TryMultiplyPairRows((KernelIsa)isa, shared, w1, false, bias, true, h, M, K, N1, w2, false, [], false, shared, N2));
+            Assert.True(Gemm.TryMultiplyPairRows((KernelIsa)isa, shared, w1, 0, bias, true, h, M, K, N1, w2, 0, [], false, shared, N2));
             AssertBitwise(hExpected, h, $"{(KernelIsa)isa} in place, H");
             AssertBitwise(cExpected, shared, $"{(KernelIsa)isa} in place, C");
         });
@@ -194,16 +197,16 @@ public class GemmRowsPairTests
         {
             float[] a = new float[784], w1 = new float[784 * 512], w2 = new float[512 * 256], h = new float[512], c = new float[256];
             float[] b1 = new float[512];
-            Assert.Throws<ArgumentException>("b2", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h, 1, 784, 512, w2.AsSpan(0, 100), false, [], false, c, 256));
-            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h.AsSpan(0, 511), 1, 784, 512, w2, false, [], false, c, 256));
-            Assert.Throws<ArgumentException>("bias1", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, [], true, h, 1, 784, 512, w2, false, [], false, c, 256));
-            Assert.Throws<ArgumentException>("bias2", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h, 1, 784, 512, w2, false, b1.AsSpan(0, 10), false, c, 256));
+            Assert.Throws<ArgumentException>("b2", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, 0, b1, true, h, 1, 784, 512, w2.AsSpan(0, 100), 0, [], false, c, 256));
+            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, 0, b1, true, h.AsSpan(0, 511), 1, 784, 512, w2, 0, [], false, c, 256));
+            Assert.Throws<ArgumentException>("bias1", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, 0, [], true, h, 1, 784, 512, w2, 0, [], false, c, 256));
+            Assert.Throws<ArgumentException>("bias2", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, 0, b1, true, h, 1, 784, 512, w2, 0, b1.AsSpan(0, 10), false, c, 256));
 
             // H is written while the threads still read A, the weights and (thread 0's sums aside) nothing else.
             float[] big = new float[1024];
-            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, big.AsSpan(0, 784), w1, false, b1, true, big.AsSpan(256, 512), 1, 784, 512, w2, false, [], false, c, 256));
-            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, big.AsSpan(0, 512), 1, 784, 512, w2, false, [], false, big.AsSpan(300, 256), 256));
-            Assert.Throws<ArgumentException>("c", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, false, b1, true, h, 1, 784, 512, w2, false, [], false, w2.AsSpan(0, 256), 256));
+            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, big.AsSpan(0, 784), w1, 0, b1, true, big.AsSpan(256, 512), 1, 784, 512, w2, 0, [], false, c, 256));
+            Assert.Throws<ArgumentException>("h", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, 0, b1, true, big.AsSpan(0, 512), 1, 784, 512, w2, 0, [], false, big.AsSpan(300, 256), 256));
+            Assert.Throws<ArgumentException>("c", () => Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, a, w1, 0, b1, true, h, 1, 784, 512, w2, 0, [], false, w2.AsSpan(0, 256), 256));
         });
     }
 }

@@ -169,47 +169,47 @@ public class GemmRowsTests
                 GemmRows.PassOrder first, second, third;
                 using (GemmRows.ForModel(1))
                 {
-                    first = GemmRows.OrderFor(threads, chunked: false);
+                    first = GemmRows.OrderFor(threads, chunkColumns: 0);
                     using (GemmRows.ForModel(2))
                     {
-                        Assert.Equal(first, GemmRows.OrderFor(threads, chunked: false));
+                        Assert.Equal(first, GemmRows.OrderFor(threads, chunkColumns: 0));
                     }
                 }
 
                 using (GemmRows.ForModel(0))
                 {
-                    Assert.Equal(default, GemmRows.OrderFor(threads, chunked: false));
+                    Assert.Equal(default, GemmRows.OrderFor(threads, chunkColumns: 0));
                 }
 
                 using (GemmRows.ForModel(1))
                 {
-                    second = GemmRows.OrderFor(threads, chunked: false);
+                    second = GemmRows.OrderFor(threads, chunkColumns: 0);
                 }
 
                 using (GemmRows.ForModel(GemmRows.ResidentBytesPerThread * threads))
                 {
-                    third = GemmRows.OrderFor(threads, chunked: false);
+                    third = GemmRows.OrderFor(threads, chunkColumns: 0);
                 }
 
                 Assert.True(first.Narrow && second.Narrow && third.Narrow);
                 Assert.NotEqual(first.Reverse, second.Reverse);
                 Assert.Equal(first.Reverse, third.Reverse);
-                Assert.Equal(default, GemmRows.OrderFor(threads, chunked: false));
+                Assert.Equal(default, GemmRows.OrderFor(threads, chunkColumns: 0));
                 using (GemmRows.ForModel(GemmRows.ResidentBytesPerThread * threads + 1))
                 {
                     // A B in column chunks keeps the 64-column passes a little further.
-                    Assert.Equal(default, GemmRows.OrderFor(threads, chunked: false));
-                    Assert.True(GemmRows.OrderFor(threads, chunked: true).Narrow);
+                    Assert.Equal(default, GemmRows.OrderFor(threads, chunkColumns: 0));
+                    Assert.True(GemmRows.OrderFor(threads, chunkColumns: 64).Narrow);
                 }
 
                 using (GemmRows.ForModel(GemmRows.ChunkedBytesPerThread * threads))
                 {
-                    Assert.True(GemmRows.OrderFor(threads, chunked: true).Narrow);
+                    Assert.True(GemmRows.OrderFor(threads, chunkColumns: 64).Narrow);
                 }
 
                 using (GemmRows.ForModel(GemmRows.ChunkedBytesPerThread * threads + 1))
                 {
-                    Assert.Equal(default, GemmRows.OrderFor(threads, chunked: true));
+                    Assert.Equal(default, GemmRows.OrderFor(threads, chunkColumns: 64));
                 }
 
                 foreach ((int n, int k) in new[] { (128, 784), (512, 784), (256, 512), (10, 256), (1034, 300), (300, 97), (63, 700), (200, 301), (129, 5) })

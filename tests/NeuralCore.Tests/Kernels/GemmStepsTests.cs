@@ -399,7 +399,8 @@ public class GemmStepsTests
     {
         const int k1 = 784, n1 = 512, n2 = 256;
         float[] w1 = Seeded.Uniform(k1 * n1, 1), w2 = Seeded.Uniform(n1 * n2, 2), b1 = Seeded.Uniform(n1, 3), b2 = Seeded.Uniform(n2, 4);
-        float[] chunked1 = PackedMatrix.Pack(w1, k1, n1, KernelIsaSupport.Best).Chunked.ToArray();
+        PackedMatrix packed1 = PackedMatrix.Pack(w1, k1, n1, KernelIsaSupport.Best);
+        float[] chunked1 = packed1.Chunked.ToArray();
         foreach (int m in new[] { 1, 3 })
         {
             float[] x = Sparse(Seeded.Uniform(m * k1, 5), m, k1, pattern, 6);
@@ -417,8 +418,8 @@ public class GemmStepsTests
                 {
                     using (GemmRows.ForModel(GemmRows.LargeModelBytes + 1))
                     {
-                        applied = Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, x, chunked ? chunked1 : w1, chunked, b1, true, h, m, k1, n1,
-                            w2, false, b2, false, c, n2, skipZeroA: true);
+                        applied = Gemm.TryMultiplyPairRows(KernelIsaSupport.Best, x, chunked ? chunked1 : w1, chunked ? packed1.ChunkColumns : 0, b1, true, h, m, k1, n1,
+                            w2, 0, b2, false, c, n2, skipZeroA: true);
                     }
                 });
                 Assert.True(applied, $"{pattern} m={m}: the pair did not apply");

@@ -101,8 +101,9 @@ public unsafe class PackedMatrixTests
     public void Products_of_more_than_a_few_rows_read_the_panels_and_smaller_ones_the_copy(int isa)
     {
         // Zeroing the copy of B after packing: a product that reads the panels is unchanged, one that reads the copy
-        // (at most GemmRows.MaxRowsFor rows) becomes the bias alone. 70 columns: no path reads this B unpacked otherwise.
-        const int K = 300, N = 70;
+        // (at most GemmRows.MaxRowsFor rows) becomes the bias alone. 30 columns: one chunk on every path (so the chunks
+        // are the copy itself), and more than the 16 that the 512-bit path reads unpacked whatever the rows.
+        const int K = 300, N = 30;
         float[] b = Seeded.Uniform(K * N, 3);
         float[] bias = Seeded.Uniform(N, 4);
         PackedMatrix packed = PackedMatrix.Pack(b, K, N, (KernelIsa)isa);
@@ -145,12 +146,16 @@ public unsafe class PackedMatrixTests
             ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Values),
             ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Chunked)));
 
-        // Chunk c holds columns [128c, 128c + w) as K rows of w floats.
+        // Eight accumulator chains' worth of the path's vectors per chunk: one pass streams one contiguous stretch.
+        int width = packed.ChunkColumns;
+        Assert.Equal((KernelIsa)isa switch { KernelIsa.Vector512 => 128, KernelIsa.Vector256 => 64, _ => 32 }, width);
+
+        // Chunk c holds columns [c·width, c·width + w) as K rows of w floats (w = width but for the last chunk).
         for (int p = 0; p < K; p++)
         {
-            foreach (int j in new[] { 0, 127, 128, 255, 256, 299 })
+            foreach (int j in new[] { 0, width - 1, width, (2 * width) - 1, 2 * width, (N / width * width) - 1, N / width * width, N - 1 })
             {
-                int c0 = j / 128 * 128, w = Math.Min(128, N - c0);
+                int c0 = j / width * width, w = Math.Min(width, N - c0);
                 Assert.Equal(b[(p * N) + j], packed.Chunked[(c0 * K) + (p * w) + (j - c0)]);
             }
         }
