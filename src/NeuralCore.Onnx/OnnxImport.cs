@@ -132,6 +132,7 @@ public static class OnnxImport
             }
 
             _opset = opset.Version;
+            CheckAttributeNames(graph);
 
             foreach (TensorProto tensor in graph.Initializer)
             {
@@ -1111,6 +1112,58 @@ public static class OnnxImport
             }
 
             return [.. tensor.FloatData];
+        }
+
+        // The attributes each operator this reader knows defines in opsets 7 to MaxOpset (the ones it reads or checks, and
+        // the ones that change nothing for a batch of feature vectors, as BatchNormalization's spatial and Dropout's seed).
+        private static readonly Dictionary<string, string[]> s_attributes = new(StringComparer.Ordinal)
+        {
+            ["Gemm"] = ["alpha", "beta", "transA", "transB"],
+            ["LeakyRelu"] = ["alpha"],
+            ["Elu"] = ["alpha"],
+            ["Selu"] = ["alpha", "gamma"],
+            ["HardSigmoid"] = ["alpha", "beta"],
+            ["Gelu"] = ["approximate"],
+            ["BatchNormalization"] = ["epsilon", "momentum", "spatial", "training_mode"],
+            ["LayerNormalization"] = ["axis", "epsilon", "stash_type"],
+            ["Softmax"] = ["axis"],
+            ["Clip"] = ["min", "max"],
+            ["Dropout"] = ["ratio", "seed"],
+            ["Flatten"] = ["axis"],
+            ["Constant"] = ["value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings", "sparse_value"],
+            ["MatMul"] = [], ["Add"] = [], ["Sub"] = [], ["Mul"] = [], ["Div"] = [], ["Abs"] = [], ["Erf"] = [], ["Pow"] = [],
+            ["Relu"] = [], ["Sigmoid"] = [], ["Tanh"] = [], ["Softplus"] = [], ["Softsign"] = [], ["HardSwish"] = [],
+            ["PRelu"] = [], ["Identity"] = [],
+        };
+
+        // An attribute the operator does not define, or one given twice, was ignored (or its first copy read), where ONNX
+        // Runtime refuses the node ("Unrecognized attribute"): a file meant for another operator version or another
+        // runtime would have read as a model that computes something else. Operators this reader does not know are left
+        // to the message that lists the ones it does.
+        private void CheckAttributeNames(GraphProto graph)
+        {
+            foreach (NodeProto node in graph.Node)
+            {
+                if (node.Domain is not ("" or "ai.onnx") || !s_attributes.TryGetValue(node.OpType, out string[]? known))
+                {
+                    continue;
+                }
+
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (AttributeProto attribute in node.Attribute)
+                {
+                    if (!known.Contains(attribute.Name, StringComparer.Ordinal))
+                    {
+                        string defined = known.Length == 0 ? "defines none" : $"defines {string.Join(", ", known)}";
+                        throw Invalid($"node '{node.Name}' ({node.OpType}) has an attribute '{attribute.Name}', which the operator does not define (it {defined}); ONNX Runtime refuses the node");
+                    }
+
+                    if (!seen.Add(attribute.Name))
+                    {
+                        throw Invalid($"node '{node.Name}' ({node.OpType}) gives its attribute '{attribute.Name}' twice");
+                    }
+                }
+            }
         }
 
         // An attribute of another type than the operator's is refused, as ONNX Runtime refuses it ("Mismatched attribute
