@@ -1131,9 +1131,12 @@ public static class OnnxImport
             ["Dropout"] = ["ratio", "seed"],
             ["Flatten"] = ["axis"],
             ["Constant"] = ["value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings", "sparse_value"],
-            ["MatMul"] = [], ["Add"] = [], ["Sub"] = [], ["Mul"] = [], ["Div"] = [], ["Abs"] = [], ["Erf"] = [], ["Pow"] = [],
-            ["Relu"] = [], ["Sigmoid"] = [], ["Tanh"] = [], ["Softplus"] = [], ["Softsign"] = [], ["HardSwish"] = [],
-            ["PRelu"] = [], ["Identity"] = [],
+        };
+
+        // The operators this reader knows that define no attribute in opsets 7 to MaxOpset.
+        private static readonly HashSet<string> s_withoutAttributes = new(StringComparer.Ordinal)
+        {
+            "MatMul", "Add", "Sub", "Mul", "Div", "Abs", "Erf", "Pow", "Relu", "Sigmoid", "Tanh", "Softplus", "Softsign", "HardSwish", "PRelu", "Identity",
         };
 
         // An attribute the operator does not define, or one given twice, was ignored (or its first copy read), where ONNX
@@ -1144,7 +1147,8 @@ public static class OnnxImport
         {
             foreach (NodeProto node in graph.Node)
             {
-                if (node.Domain is not ("" or "ai.onnx") || !s_attributes.TryGetValue(node.OpType, out string[]? known))
+                string[]? known = s_attributes.GetValueOrDefault(node.OpType) ?? (s_withoutAttributes.Contains(node.OpType) ? [] : null);
+                if (node.Domain is not ("" or "ai.onnx") || known is null)
                 {
                     continue;
                 }
