@@ -20,19 +20,20 @@ internal static unsafe partial class GemmRows
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TrySparseRow(KernelIsa isa, float* x, float* b, float* y, int n, int k, int kc, int j0, int j1, bool accumulate, int chunkColumns)
     {
+        // The lists hold x's non-zero steps, so their total is this count: a row with too few zeros is turned away before
+        // they are built, at a tenth of their cost (writing them was 4.4% of a one-sample prediction of 784-512-256-10
+        // on inputs with no zero, two threads, each thread listing the whole row).
+        if (!GemmSteps.Worthwhile(GemmSteps.NonZero(x, k), k))
+        {
+            return false;
+        }
+
         int blocks = (k + kc - 1) / kc;
         int* steps = GemmBuffers.StepLists(blocks, kc, out int* counts, out _);
-        int total = 0;
         for (int q = 0; q < blocks; q++)
         {
             int p0 = q * kc;
             counts[q] = GemmSteps.RowMajor(x + p0, kc, 1, Math.Min(kc, k - p0), steps + ((long)q * kc));
-            total += counts[q];
-        }
-
-        if (!GemmSteps.Worthwhile(total, k))
-        {
-            return false;
         }
 
         if (chunkColumns > 0)
