@@ -48,6 +48,11 @@ internal static class DelimitedRows
                         $"{Where(name, line, Math.Max(line, lastLine))}: a quote (\") opens a field that never closes, so the rest of the file would be read as that one field; remove the quote, or write the field in quotes with each quote inside it doubled (\"5\"\" screen\")."));
                 }
 
+                if (row.Span.Contains('"'))
+                {
+                    CheckQuotes(row.Span, separator, name, line);
+                }
+
                 handle(row, line, lastLine);
             }
         }
@@ -81,6 +86,84 @@ internal static class DelimitedRows
         using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Gzip.OpenVerified(file, name) : file;
         using var reader = new StreamReader(stream);
         return read(reader, name);
+    }
+
+    /// <summary>
+    /// Refuses a quote anywhere but around a whole field (after its leading spaces, which Sep trims; not tabs, which it
+    /// keeps), and text but spaces after a field's closing quote: Sep takes any quote as the start or end of a quoted stretch, so two stray quotes on different lines
+    /// (<c>TV,55" wide,500</c> then <c>TV,65" wide,900</c>) joined the two rows into one without a word, and two on one
+    /// line dropped the quotes and kept the rest. RFC 4180 allows quotes only around a field.
+    /// </summary>
+    private static void CheckQuotes(ReadOnlySpan<char> raw, char separator, string name, int firstLine)
+    {
+        for (int i = 0; ;)
+        {
+            while (i < raw.Length && raw[i] == ' ')
+            {
+                i++;
+            }
+
+            if (i < raw.Length && raw[i] == '"')
+            {
+                // A quoted field: up to the quote that is not doubled, then only blanks before the separator.
+                for (i++; ;)
+                {
+                    int close = raw[i..].IndexOf('"');
+                    if (close < 0)
+                    {
+                        return; // Unpaired: refused above by the count of quotes.
+                    }
+
+                    i += close + 1;
+                    if (i < raw.Length && raw[i] == '"')
+                    {
+                        i++;
+                        continue;
+                    }
+
+                    break;
+                }
+
+                int after = i;
+                while (i < raw.Length && raw[i] == ' ')
+                {
+                    i++;
+                }
+
+                if (i < raw.Length && raw[i] != separator)
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"{name}, line {firstLine + raw[..after].Count('\n')}: text follows the closing quote of a quoted field ('{Excerpt(raw, after)}'); a quoted field ends at its closing quote: double each quote inside it (\"5\"\" screen\")."));
+                }
+            }
+            else
+            {
+                int end = raw[i..].IndexOf(separator);
+                end = end < 0 ? raw.Length : i + end;
+                int quote = raw[i..end].IndexOf('"');
+                if (quote >= 0)
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"{name}, line {firstLine + raw[..(i + quote)].Count('\n')}: a quote (\") inside a field that does not start with one ('{Excerpt(raw, i + quote)}'), which a CSV reader takes as the start of a quoted stretch, joining or changing fields; write the field in quotes with each quote inside it doubled (\"5\"\" screen\")."));
+                }
+
+                i = end;
+            }
+
+            if (i >= raw.Length)
+            {
+                return;
+            }
+
+            i++; // the separator
+        }
+    }
+
+    // Up to 20 characters around position, on one line, for a message.
+    private static string Excerpt(ReadOnlySpan<char> raw, int position)
+    {
+        int start = Math.Max(0, position - 10), end = Math.Min(raw.Length, position + 10);
+        return Configuration.Names.Printable(raw[start..end].ToString().Replace('\n', ' ').Replace('\r', ' '));
     }
 
     /// <summary>"name, line N", or "name, lines N-M" for a row that spans several.</summary>

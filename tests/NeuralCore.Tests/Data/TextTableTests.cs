@@ -70,6 +70,37 @@ public class TextTableTests
     }
 
     [Theory]
+    [InlineData("item,size,price\nTV,55\" wide,500\nTV,65\" wide,900\nRadio,small,20\n", "t.csv, line 2")]
+    [InlineData("a,b\nx,5\" screen\ny,6\" screen\n", "t.csv, line 2")]
+    [InlineData("screen\n55\" TV\n65\" TV\n", "t.csv, line 2")]
+    [InlineData("a,b\n1,2\n3,5\" x 3\" screen\n", "t.csv, line 3")]
+    public void A_quote_inside_a_field_that_does_not_start_with_one_is_refused(string text, string where)
+    {
+        // The first three read as one row joining two lines (2, 1 and 1 rows instead of 3, 2 and 2), the last as the
+        // field '5 x 3 screen' with its quotes dropped, all without a word.
+        var ex = Assert.Throws<InvalidDataException>(() => Read(text));
+        Assert.StartsWith($"{where}: a quote (\") inside a field that does not start with one", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<InvalidDataException>(() => NumericTable.Read(new StringReader("1,2\"\n3,4\"\n5,6\n"), "n.csv", 0));
+        Assert.StartsWith("n.csv, line 1: a quote (\") inside a field that does not start with one", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Text_after_a_fields_closing_quote_is_refused_and_blanks_around_quotes_are_read()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => Read("a,b\n1,2\n\"x\ny\"z,3\n"));
+        Assert.StartsWith("t.csv, line 4: text follows the closing quote of a quoted field", ex.Message, StringComparison.Ordinal);
+
+        TextTable table = Read("a , \"b\" \n \"x,\"\"1\"\"\" , \"y\nz\"\n");
+        Assert.Equal(["a", "b"], table.ColumnNames);
+        Assert.Equal("x,\"1\"", table[0, 0]);
+        Assert.Equal("y\nz", table[0, 1]);
+
+        // The CSV reader trims spaces, not tabs: a tab before a quote left the field as '<tab>"y"', quotes and all.
+        ex = Assert.Throws<InvalidDataException>(() => Read("a,b\n1,\t\"y\"\n"));
+        Assert.StartsWith("t.csv, line 2: a quote (\") inside a field that does not start with one", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("", "t.csv holds no header row")]
     [InlineData("\n \n", "t.csv holds no header row")]
     [InlineData("a,,c\n1,2,3\n", "t.csv, line 1: column 2 of the header has no name")]
