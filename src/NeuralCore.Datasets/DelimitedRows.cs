@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using NeuralCore.IO;
 using nietras.SeparatedValues;
 
@@ -14,7 +15,7 @@ internal static class DelimitedRows
     /// Reads <paramref name="first"/> (the line already read to choose the separator, on line <paramref name="firstLine"/>)
     /// and then the rest, fields trimmed and unquoted, skipping blank lines (a quoted empty field is a row of one value).
     /// </summary>
-    /// <exception cref="InvalidDataException">A row is longer than Sep takes (16M characters), or holds a quote that never closes; the source and line are named.</exception>
+    /// <exception cref="InvalidDataException">A row is longer than Sep takes (16M characters), holds a quote that never closes, a quote inside a field that does not start with one, or text after a field's closing quote; the source and line are named.</exception>
     public static void Read(string first, TextReader rest, char separator, string name, int firstLine, string what, Handler handle)
     {
         // Sep reads the rest as it goes: the whole text as one string ran out of memory (a string holds at most 2^30
@@ -84,8 +85,21 @@ internal static class DelimitedRows
         string name = Path.GetFileName(path);
         using Stream file = File.OpenRead(path);
         using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Gzip.OpenVerified(file, name) : file;
-        using var reader = new StreamReader(stream);
-        return read(reader, name);
+        // Invalid UTF-8 throws: decoded with replacement characters, a Windows-1252 file (Excel's "CSV") read 'Café' and
+        // 'Cafè' as one category 'Caf\uFFFD' without a word. A byte order mark still selects UTF-16 or UTF-32.
+        using var reader = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true),
+            detectEncodingFromByteOrderMarks: true);
+        try
+        {
+            return read(reader, name);
+        }
+        catch (DecoderFallbackException e)
+        {
+            string bytes = e.BytesUnknown is { Length: > 0 } unknown ? string.Join(" ", unknown.Select(b => $"0x{b:X2}")) : "a byte";
+            throw new InvalidDataException(
+                $"{name}: {bytes} is not UTF-8 text, so the file is in another encoding (Excel's \"CSV\" is Windows-1252); save it as UTF-8 (Excel: \"CSV UTF-8\"), or read it through a StreamReader of its encoding with the overload that takes a TextReader.",
+                e);
+        }
     }
 
     /// <summary>

@@ -56,7 +56,8 @@ public sealed record NumericTable(float[] Values, int Rows, int Columns)
     /// A field is not a number, a line has another number of fields than the first, or a line or row is longer than 16M
     /// characters (the file and line are named); or
     /// a <c>.gz</c> file is truncated, not gzip, corrupt, or of several gzip members (the file is named); or the file
-    /// holds more than <see cref="MaxValues"/> values.
+    /// holds more than <see cref="MaxValues"/> values, a quote inside a field that does not start with one, or bytes
+    /// that are not UTF-8 (nor UTF-16 or UTF-32 with a byte order mark).
     /// </exception>
     /// <exception cref="InsufficientMemoryException">The values do not fit in the memory available (the file is named). The text is streamed, and the values need twice their size as float32 while they are read.</exception>
     public static NumericTable Read(string path, int skipLines)

@@ -182,7 +182,9 @@ public sealed class TextTable
     /// <exception cref="InvalidDataException">
     /// The file holds no header; a header name is empty or repeated; a row has another number of fields than the
     /// header; a line or row is longer than 16M characters; the table holds more than <see cref="MaxFields"/> fields
-    /// (the file and line are named); or a <c>.gz</c> file is truncated, corrupt or not gzip.
+    /// (the file and line are named); a quote stands inside a field that does not start with one, or text follows a
+    /// field's closing quote; the file is not UTF-8 (nor UTF-16 or UTF-32 with a byte order mark); or a <c>.gz</c> file
+    /// is truncated, corrupt or not gzip.
     /// </exception>
     /// <exception cref="InsufficientMemoryException">The fields do not fit in the memory available (the file is named).</exception>
     public static TextTable Read(string path) => DelimitedRows.ReadFile(path, Read);

@@ -172,6 +172,32 @@ public class TextTableTests
     }
 
     [Fact]
+    public void A_file_that_is_not_utf8_is_refused_naming_the_byte_and_one_with_a_byte_order_mark_is_read()
+    {
+        // Decoded with replacement characters before, 'Café' and 'Cafè' became one category 'Caf\uFFFD'.
+        string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes("drink,price\nCafé,1\nCafè,2\n"));
+            string name = Path.GetFileName(path);
+            var e = Assert.Throws<InvalidDataException>(() => TextTable.Read(path));
+            Assert.StartsWith($"{name}: 0xE9 is not UTF-8 text", e.Message, StringComparison.Ordinal);
+            e = Assert.Throws<InvalidDataException>(() => NumericTable.Read(path, skipLines: 1));
+            Assert.StartsWith($"{name}: 0xE9 is not UTF-8 text", e.Message, StringComparison.Ordinal);
+
+            File.WriteAllText(path, "drink,price\nCafé,1\nCafè,2\n", System.Text.Encoding.Unicode);
+            TextTable table = TextTable.Read(path);
+            Assert.Equal(["Café", "Cafè"], [table[0, 0], table[1, 0]]);
+            File.WriteAllText(path, "drink,price\nCafé,1\n", new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+            Assert.Equal(["drink", "price"], TextTable.Read(path).ColumnNames);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Files_are_read_plain_and_gzipped_and_a_missing_one_is_named()
     {
         string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.csv.gz");
