@@ -616,7 +616,13 @@ public sealed class TableEncoder
                 throw new InvalidDataException($"{file}: {where} repeats the column {TextTable.Quote(name)}.");
             }
 
-            EncodedColumn column = Text(element, "kind", file, where) switch
+            string columnKind = Text(element, "kind", file, where);
+            if (columnKind is "numeric" or "categorical")
+            {
+                DefinedOnly(element, file, where, $"a {columnKind} column", "name", "kind", columnKind == "numeric" ? "fill" : "categories");
+            }
+
+            EncodedColumn column = columnKind switch
             {
                 "numeric" => new EncodedColumn(name, ColumnKind.Numeric, [], Optional(element, "fill", JsonValueKind.Number, file, where) is { } fill ? Finite(fill, file, where) : null, offset),
                 "categorical" => new EncodedColumn(name, ColumnKind.Categorical, Distinct(element, "categories", file, where, atLeastOne: true), null, offset),
@@ -653,6 +659,8 @@ public sealed class TableEncoder
                 string other => throw new InvalidDataException($"{file}: label.kind is {TextTable.Quote(other)}; expected 'classes' or 'targets'."),
             };
             classes = kind == LabelKind.Classes ? Distinct(labelElement, "classes", file, "label", atLeastOne: true) : null;
+            DefinedOnly(labelElement, file, "label", kind == LabelKind.Classes ? "a label of classes" : "a label of targets",
+                kind == LabelKind.Classes ? ["name", "kind", "classes"] : ["name", "kind"]);
         }
 
         UnknownCategories unknown = Text(root, "unknownCategories", file, "the encoder") switch
@@ -669,6 +677,20 @@ public sealed class TableEncoder
             string other => throw new InvalidDataException($"{file}: decimalSeparator is {TextTable.Quote(other)}; expected '.' or ','."),
         };
         return new TableEncoder([.. columns], label, kind, classes, unknown, Distinct(root, "missingMarkers", file, "the encoder", atLeastOne: false), separator);
+    }
+
+    // A misspelt or damaged key inside a column or the label was passed over as the root's were: "fil" for "fill"
+    // loaded a column without its mean imputation, which the next table with a missing value then failed on.
+    private static void DefinedOnly(JsonElement element, string file, string where, string what, params string[] defined)
+    {
+        foreach (JsonProperty property in element.EnumerateObject())
+        {
+            if (Array.IndexOf(defined, property.Name) < 0)
+            {
+                throw new InvalidDataException(Configuration.Names.Printable(
+                    $"{file}: {where} has a property {TextTable.Quote(property.Name)} that version {FormatVersion} does not define for {what} (it defines {string.Join(", ", defined[..^1])} and {defined[^1]})."));
+            }
+        }
     }
 
     private static JsonElement? Optional(JsonElement parent, string property, JsonValueKind kind, string file, string where)

@@ -318,6 +318,11 @@ public class TableEncoderTests
     [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}]}", "the encoder needs a string \"unknownCategories\"")]
     [InlineData("{\"format\":", "not valid JSON")]
     [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}],\"lbel\":{\"name\":\"y\",\"kind\":\"targets\"},\"unknownCategories\":\"error\"}", "the encoder has a property 'lbel' that version 1 does not define")]
+    [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\",\"fil\":2}],\"unknownCategories\":\"error\"}", "columns[0] has a property 'fil' that version 1 does not define for a numeric column (it defines name, kind and fill)")]
+    [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\",\"categories\":[\"x\"]}],\"unknownCategories\":\"error\"}", "columns[0] has a property 'categories' that version 1 does not define for a numeric column")]
+    [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"categorical\",\"categories\":[\"x\"],\"fill\":1}],\"unknownCategories\":\"error\"}", "columns[0] has a property 'fill' that version 1 does not define for a categorical column (it defines name, kind and categories)")]
+    [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}],\"label\":{\"name\":\"y\",\"kind\":\"targets\",\"classes\":[\"p\"]},\"unknownCategories\":\"error\"}", "label has a property 'classes' that version 1 does not define for a label of targets (it defines name and kind)")]
+    [InlineData("{\"format\":\"neuralcore-table-encoder\",\"version\":1,\"columns\":[{\"name\":\"a\",\"kind\":\"numeric\"}],\"label\":{\"name\":\"y\",\"kind\":\"classes\",\"classes\":[\"p\"],\"clases\":[]},\"unknownCategories\":\"error\"}", "label has a property 'clases' that version 1 does not define for a label of classes")]
     public void Bad_encoder_files_are_refused_naming_the_file_and_the_field(string json, string message)
     {
         string path = Path.Combine(Path.GetTempPath(), $"neuralcore-{Guid.NewGuid():N}.json");
