@@ -98,8 +98,8 @@ public static class DatasetSplits
 
         if (training.Count == 0 || validation.Count == 0)
         {
-            throw new ArgumentException(
-                $"{data.Count} samples are too few to stratify with validationFraction={validationFraction}: a part would be empty.", nameof(validationFraction));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{data.Count} samples are too few to stratify with validationFraction={validationFraction}: a part would be empty."), nameof(validationFraction));
         }
 
         int[] trainIndices = [.. training], validationIndices = [.. validation];

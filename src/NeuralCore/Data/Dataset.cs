@@ -308,8 +308,8 @@ public sealed class Dataset
         int test = (int)Math.Ceiling(count * testFraction);
         if (test == count)
         {
-            throw new ArgumentException(
-                $"{count} {items} are too few to split with testFraction={testFraction}: the training part would be empty.", nameof(testFraction));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{count} {items} are too few to split with testFraction={testFraction}: the training part would be empty."), nameof(testFraction));
         }
 
         return (Permutation.Create(count, seed), test);

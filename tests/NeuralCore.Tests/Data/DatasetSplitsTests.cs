@@ -264,4 +264,26 @@ public class DatasetSplitsTests
         Assert.Equal([0, 1, 2, 3], DatasetSplits.FoldAssignment(four, 4));
         Assert.All(DatasetSplits.KFold(four, 4, shuffle: true, seed: 2), pair => Assert.Equal((3, 1), (pair.Training.Count, pair.Validation.Count)));
     }
+
+    [Fact]
+    public void Fractions_in_messages_are_written_with_a_point_whatever_the_culture()
+    {
+        // "validationFraction=0,25" under a German culture, where every other message of the library writes 0.25.
+        System.Globalization.CultureInfo before = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            // A culture of decimal commas built by hand: the tests run in globalization-invariant mode, without de-DE.
+            var commas = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
+            commas.NumberFormat.NumberDecimalSeparator = ",";
+            System.Globalization.CultureInfo.CurrentCulture = commas;
+            var e = Assert.Throws<ArgumentException>(() => DatasetSplits.TrainValidation(new Dataset([1f, 2f, 3f], [0, 1, 2], 1), 0.25, stratify: true));
+            Assert.Contains("validationFraction=0.25:", e.Message, StringComparison.Ordinal);
+            e = Assert.Throws<ArgumentException>(() => TextTable.Read(new StringReader("a\n1\n"), "t.csv").SplitShuffled(0.25, 1));
+            Assert.Contains("testFraction=0.25:", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = before;
+        }
+    }
 }
