@@ -167,8 +167,9 @@ public sealed class TextTable
     }
 
     /// <summary>
-    /// Reads a table with a header row. Fields are separated by commas, semicolons or tabs, whichever the header holds
-    /// outside quotes first in that order (a header of one name is one column), and parsed by Sep: quotes and surrounding spaces are
+    /// Reads a table with a header row. Fields are separated by semicolons, commas or tabs, whichever the header holds
+    /// outside quotes first in that order (as <see cref="NumericTable"/> chooses: a file of semicolons is one whose
+    /// numbers may hold decimal commas; a header of one name is one column), and parsed by Sep: quotes and surrounding spaces are
     /// removed, and a quoted field may hold separators and line breaks. Empty lines (or lines of spaces) are skipped; a
     /// quoted empty field alone on a line is a row (in a table of one column, a missing value; in a wider one, a row of
     /// too few fields, refused by line). A <c>.gz</c> file is
@@ -222,10 +223,13 @@ public sealed class TextTable
             throw new InvalidDataException($"{name} holds no header row: the first line of a table names its columns.");
         }
 
-        // Only outside quotes: a header of "price, net";qty is separated by semicolons.
+        // Only outside quotes: a header of "price, net";qty is separated by semicolons. Semicolons before commas, as
+        // NumericTable takes them: with commas first, the header Preis, netto;Menge over the row 1,5;2 read as the
+        // columns 'Preis' and 'netto;Menge' holding '1' and '5;2' without a word (the counts matched); the other way
+        // round, a comma file with a semicolon in a name gets rows of too few fields, refused by line.
         string bare = Unquoted(header);
-        char separator = bare.Contains(',', StringComparison.Ordinal) ? ','
-            : bare.Contains(';', StringComparison.Ordinal) ? ';'
+        char separator = bare.Contains(';', StringComparison.Ordinal) ? ';'
+            : bare.Contains(',', StringComparison.Ordinal) ? ','
             : bare.Contains('\t', StringComparison.Ordinal) ? '\t' : ',';
         try
         {

@@ -43,6 +43,19 @@ public class TextTableTests
     }
 
     [Fact]
+    public void A_header_of_semicolons_and_commas_is_separated_by_its_semicolons()
+    {
+        // Split on its comma, as it was: columns 'Preis' and 'netto;Menge' holding '1' and '5;2'.
+        TextTable table = Read("Preis, netto;Menge\n1,5;2\n");
+        Assert.Equal(["Preis, netto", "Menge"], table.ColumnNames);
+        Assert.Equal(["1,5", "2"], [table[0, 0], table[0, 1]]);
+
+        // A comma file with a semicolon in a name is then refused by its rows, not misread.
+        var ex = Assert.Throws<InvalidDataException>(() => Read("a;b,c\n1,2\n"));
+        Assert.StartsWith("t.csv, line 2: 1 fields, but the header names 2 columns", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_quoted_field_may_hold_a_line_break_and_lines_are_counted_across_it()
     {
         TextTable table = Read("a,b\n\"x\ny\",1\nz,2\n");
