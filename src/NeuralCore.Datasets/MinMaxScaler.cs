@@ -128,11 +128,12 @@ public sealed class MinMaxScaler
                 throw new ArgumentException($"Expected finite minima. Received: column {c} = {Format(dataMin[c])}.", nameof(dataMin));
             }
 
-            // Negated so that NaN is refused too.
-            if (!double.IsFinite(dataMax[c]) || !(dataMax[c] >= dataMin[c]))
+            // Negated so that NaN is refused too. The spread too: [-1e308, 1e308] overflowed to a scale of 0, which mapped
+            // every value to rangeMin.
+            if (!double.IsFinite(dataMax[c]) || !(dataMax[c] >= dataMin[c]) || !double.IsFinite(dataMax[c] - dataMin[c]))
             {
                 throw new ArgumentException(
-                    $"Expected finite maxima, each at least its column's minimum. Received: column {c} = {Format(dataMax[c])} (minimum {Format(dataMin[c])}).", nameof(dataMax));
+                    $"Expected finite maxima, each at least its column's minimum and at a finite distance from it. Received: column {c} = {Format(dataMax[c])} (minimum {Format(dataMin[c])}).", nameof(dataMax));
             }
         }
 
@@ -188,10 +189,11 @@ public sealed class MinMaxScaler
 
     private static void CheckRange(double rangeMin, double rangeMax)
     {
-        if (!double.IsFinite(rangeMin) || !double.IsFinite(rangeMax) || !(rangeMin < rangeMax))
+        // The width too: (-1e308, 1e308) passed, its width overflowed to infinity, and every Transform then failed.
+        if (!double.IsFinite(rangeMin) || !double.IsFinite(rangeMax) || !(rangeMin < rangeMax) || !double.IsFinite(rangeMax - rangeMin))
         {
             throw new ArgumentOutOfRangeException(nameof(rangeMax), rangeMax,
-                $"Expected a finite feature range whose minimum is below its maximum. Received: rangeMin={Format(rangeMin)}, rangeMax={Format(rangeMax)}.");
+                $"Expected a finite feature range whose minimum is below its maximum, and whose width is finite. Received: rangeMin={Format(rangeMin)}, rangeMax={Format(rangeMax)}.");
         }
     }
 

@@ -76,7 +76,7 @@ public class MinMaxScalerTests
         Assert.Equal("data", Assert.Throws<ArgumentException>(() => MinMaxScaler.Fit([], 1)).ParamName);
         var nan = Assert.Throws<ArgumentException>(() => MinMaxScaler.Fit([1, 2, 3, float.NaN], 2));
         Assert.Contains("row 1, column 1 = NaN", nan.Message, StringComparison.Ordinal);
-        foreach ((double low, double high) in new[] { (1.0, 1.0), (2.0, 1.0), (double.NaN, 1.0), (0.0, double.PositiveInfinity) })
+        foreach ((double low, double high) in new[] { (1.0, 1.0), (2.0, 1.0), (double.NaN, 1.0), (0.0, double.PositiveInfinity), (-1e308, 1e308) })
         {
             var range = Assert.Throws<ArgumentOutOfRangeException>(() => MinMaxScaler.Fit(Train, 3, low, high));
             Assert.Equal("rangeMax", range.ParamName);
@@ -89,6 +89,10 @@ public class MinMaxScalerTests
         var below = Assert.Throws<ArgumentException>(() => MinMaxScaler.FromStatistics([0, 5], [1, 4]));
         Assert.Equal("dataMax", below.ParamName);
         Assert.Contains("column 1 = 4 (minimum 5)", below.Message, StringComparison.Ordinal);
+        // A spread that overflows: its scale was 0, which mapped every value to the range's minimum.
+        var spread = Assert.Throws<ArgumentException>(() => MinMaxScaler.FromStatistics([0, -1e308], [1, 1e308]));
+        Assert.Equal("dataMax", spread.ParamName);
+        Assert.Contains("column 1 = 1E+308 (minimum -1E+308)", spread.Message, StringComparison.Ordinal);
 
         MinMaxScaler s = MinMaxScaler.Fit(Train, 3);
         Assert.Equal("data", Assert.Throws<ArgumentException>(() => s.Transform(new float[4])).ParamName);
