@@ -104,9 +104,10 @@ internal static class DelimitedRows
 
     /// <summary>
     /// Refuses a quote anywhere but around a whole field (after its leading spaces, which Sep trims; not tabs, which it
-    /// keeps), and text but spaces after a field's closing quote: Sep takes any quote as the start or end of a quoted stretch, so two stray quotes on different lines
-    /// (<c>TV,55" wide,500</c> then <c>TV,65" wide,900</c>) joined the two rows into one without a word, and two on one
-    /// line dropped the quotes and kept the rest. RFC 4180 allows quotes only around a field.
+    /// keeps), and text but spaces after a field's closing quote: Sep takes any quote as the start or end of a quoted
+    /// stretch, so two stray quotes on different lines (<c>TV,55" wide,500</c> then <c>TV,65" wide,900</c>) joined the
+    /// two rows into one without a word, and two on one line dropped the quotes and kept the rest. RFC 4180 allows
+    /// quotes only around a field. Lines are counted by their line feeds.
     /// </summary>
     private static void CheckQuotes(ReadOnlySpan<char> raw, char separator, string name, int firstLine)
     {
