@@ -222,6 +222,26 @@ internal readonly struct SampleSource
         return (int)Math.Max(0, f - (at & 15));
     }
 
+    /// <summary>
+    /// Starts loading the pages that columns <c>[ColumnBound(r, from), ColumnBound(r, to))</c> of samples
+    /// <paramref name="indices"/> sit in (<see cref="Elementwise.PrefetchPages"/>), for a gather of them to come: one
+    /// hint per 4 KiB page and row, whatever the row's length.
+    /// </summary>
+    public void PrefetchPages(ReadOnlySpan<int> indices, int from, int to, int alignment)
+    {
+        ReadOnlySpan<byte> bytes = _bytes.Span;
+        ReadOnlySpan<float> floats = _floats.Span;
+        for (int r = 0; r < indices.Length; r++)
+        {
+            int lo = ColumnBound(r, from, alignment), hi = ColumnBound(r, to, alignment);
+            if (hi > lo)
+            {
+                int start = (indices[r] * FeatureSize) + lo;
+                Elementwise.PrefetchPages(IsBytes ? bytes.Slice(start, hi - lo) : MemoryMarshal.AsBytes(floats.Slice(start, hi - lo)));
+            }
+        }
+    }
+
     // The stored bytes of columns [from, to) of sample i, for a prefetch.
     private void PrefetchColumns(ReadOnlySpan<byte> bytes, ReadOnlySpan<float> floats, int i, int from, int to) =>
         Elementwise.Prefetch(IsBytes ? bytes.Slice((i * FeatureSize) + from, to - from)

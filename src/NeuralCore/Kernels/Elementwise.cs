@@ -402,6 +402,35 @@ public static class Elementwise
     }
 
     /// <summary>
+    /// Asks the processor to start loading one cache line in every 4 KiB page of <paramref name="bytes"/>, and the last
+    /// line, and returns at once (x86's prefetch hint; nothing on other processors): a gather calls it for the rows of
+    /// the next batch, so that their address translations and first lines are ready when it comes to them.
+    /// </summary>
+    // The rows of a shuffled batch each sit in a page of their own in a dataset larger than the TLB covers (47 MB of
+    // MNIST bytes in 4 KiB pages), and under a hypervisor each translation miss walks two page tables. Measured in a
+    // scratch gather of 128 random MNIST rows with 6 MB of other memory touched between batches (AMD EPYC Zen 5, 2 real
+    // cores): 25 µs a batch, 16 µs with the next batch's first and last lines hinted a batch ahead, 15 µs with every
+    // line hinted (thirteen times the instructions); 2 MiB pages instead gave 19-22 µs, and with the hint 15 µs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void PrefetchPages(ReadOnlySpan<byte> bytes)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported || bytes.IsEmpty)
+        {
+            return;
+        }
+
+        fixed (byte* p = bytes)
+        {
+            for (int i = 0; i < bytes.Length; i += 4096)
+            {
+                System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + i);
+            }
+
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + bytes.Length - 1);
+        }
+    }
+
+    /// <summary>
     /// Converts bytes to scaled floats: <c>destination[i] = x[i] / divisor</c>, the division in single precision
     /// (exactly what converting first and then dividing gives, at every vector width).
     /// </summary>

@@ -77,6 +77,16 @@ internal sealed unsafe class BatchGather : IParallelWork
         }
     }
 
+    // Rows [start, start + n) of the batch after this one, as far as the order goes: this thread's share of it if the
+    // next batch is split as this one (the last batch of an epoch is shorter; then the shares differ a little, and a
+    // hint for a row another thread gathers costs a line in the wrong core, not a result). At the end of the order the
+    // next epoch's is not drawn yet: nothing.
+    private ReadOnlySpan<int> NextRows(int start, int n)
+    {
+        int from = Math.Min(_first + _count + start, _order.Length);
+        return _order.AsSpan(from, Math.Min(n, _order.Length - from));
+    }
+
     public void Execute(int index)
     {
         int size = _source.FeatureSize, width = _source.TargetSize;
@@ -90,6 +100,7 @@ internal sealed unsafe class BatchGather : IParallelWork
                     _source.HasLabels ? default : _targets.AsSpan(0, _count * width), _weights.Length == 0 ? default : _weights.AsSpan(0, _count));
             }
 
+            _source.PrefetchPages(NextRows(0, _count), _columnStarts[index], _columnStarts[index + 1], _alignment);
             return;
         }
 
@@ -98,6 +109,7 @@ internal sealed unsafe class BatchGather : IParallelWork
             _source.HasLabels ? _labels.AsSpan(start, n) : default,
             _source.HasLabels ? default : _targets.AsSpan(start * width, n * width),
             _weights.Length == 0 ? default : _weights.AsSpan(start, n), streaming: _items > 1);
+        _source.PrefetchPages(NextRows(start, n), 0, size, 0);
         if (_items > 1)
         {
             // The step's threads each read every row; streaming stores skip taking back, line by line, what the other

@@ -16,17 +16,22 @@ namespace NeuralCore.Tests.Training;
 [Collection(SerialTests.Name)]
 public class BatchGatherTests
 {
+    // Starts in the middle of the order, and where the next batch (whose pages each gather hints) is shorter than this
+    // one, one row long, or past the end of the order.
     [Theory]
-    [InlineData(128, 784)]
-    [InlineData(100, 333)]
-    public void Every_thread_count_gathers_the_same_bits(int batch, int features)
+    [InlineData(128, 784, 300)]
+    [InlineData(100, 333, 300)]
+    [InlineData(128, 784, 1000 - 128 - 5)]
+    [InlineData(128, 784, 1000 - 128 - 1)]
+    [InlineData(128, 784, 1000 - 128)]
+    public void Every_thread_count_gathers_the_same_bits(int batch, int features, int first)
     {
         (SampleSource source, int[] order) = RandomSource(1000, features, 7);
 
         float[] expected = new float[batch * features];
         int[] expectedLabels = new int[batch];
         float[] expectedWeights = new float[batch];
-        source.Gather(order.AsSpan(300, batch), expected, expectedLabels, default, expectedWeights);
+        source.Gather(order.AsSpan(first, batch), expected, expectedLabels, default, expectedWeights);
 
         foreach (int threads in new[] { 1, 2, 3 })
         {
@@ -34,7 +39,7 @@ public class BatchGatherTests
             int[] y = new int[batch];
             float[] w = new float[batch];
             var gather = new BatchGather(source, order, x, y, [], w);
-            WithThreads(threads, () => gather.Run(300, batch));
+            WithThreads(threads, () => gather.Run(first, batch));
             AssertBitwiseEqual(expected, x, $"features, {threads} threads");
             Assert.Equal(expectedLabels, y);
             AssertBitwiseEqual(expectedWeights, w, $"weights, {threads} threads");
@@ -42,16 +47,18 @@ public class BatchGatherTests
     }
 
     [Theory]
-    [InlineData(128, 784, 64)]
-    [InlineData(128, 333, 64)]
-    [InlineData(128, 1000, 96)]
-    public void Columns_gathered_as_the_first_product_reads_them_are_the_same_bits(int batch, int features, int units)
+    [InlineData(128, 784, 64, 200)]
+    [InlineData(128, 333, 64, 200)]
+    [InlineData(128, 1000, 96, 200)]
+    [InlineData(128, 784, 64, 700 - 128 - 3)]
+    [InlineData(128, 784, 64, 700 - 128)]
+    public void Columns_gathered_as_the_first_product_reads_them_are_the_same_bits(int batch, int features, int units, int first)
     {
         (SampleSource source, int[] order) = RandomSource(700, features, 11);
         float[] expected = new float[batch * features];
         int[] expectedLabels = new int[batch];
         float[] expectedWeights = new float[batch];
-        source.Gather(order.AsSpan(200, batch), expected, expectedLabels, default, expectedWeights);
+        source.Gather(order.AsSpan(first, batch), expected, expectedLabels, default, expectedWeights);
 
         var model = new Sequential(features, seed: 3);
         model.Add(new Dense(units)).Add(new Relu()).Add(new Dense(10));
@@ -69,7 +76,7 @@ public class BatchGatherTests
                 bool byColumns = false;
                 WithThreads(threads, () =>
                 {
-                    gather.Run(200, batch, model);
+                    gather.Run(first, batch, model);
                     byColumns = gather.LastRunByColumns;
                 });
                 Assert.True(byColumns, $"{threads} threads gathered by rows");
