@@ -112,7 +112,7 @@ public sealed class Sequential : IArenaOwner
             threshold = _stepThreshold = StepFmaThreshold(Threading.FmaCalibration.OneThreadFlops);
         }
 
-        return (int)Math.Clamp(batch * _stepFmaPerSample / threshold, 1, Parallelism.DegreeOfParallelism);
+        return (int)Math.Clamp(batch * _stepFmaPerSample / threshold, 1, Parallelism.CallerThreads);
     }
 
     /// <summary>

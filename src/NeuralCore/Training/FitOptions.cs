@@ -82,6 +82,14 @@ public sealed record FitOptions
     /// <summary>Callbacks, run in order (progress, early stopping, …); neither the list nor an entry may be null.</summary>
     public IReadOnlyList<Callback> Callbacks { get; init; } = [];
 
+    /// <summary>
+    /// Whether Fit times its steps on the threads their size asks for and on one thread, a few steps each now and then,
+    /// and runs the steps in between on whichever was faster (default true). The results are the same bits either way;
+    /// false keeps every step on the threads its size asks for (within <see cref="Parallelism.DegreeOfParallelism"/>),
+    /// for a measurement of a fixed thread count.
+    /// </summary>
+    public bool MeasureStepThreads { get; init; } = true;
+
     /// <summary>Stops training after the current step when cancelled: Fit then throws <see cref="OperationCanceledException"/>, the model intact.</summary>
     public CancellationToken CancellationToken { get; init; }
 }

@@ -320,7 +320,8 @@ public static class ModelTraining
         }
 
         var epochSteps = new EpochSteps(model, loss, train, options, gather, batchX, batchY, batchT, batchW, steps, batchSize, trainCount,
-            context, metrics, callbacks, panelOrder, measureAccuracy, accuracyKind, threshold, predictions);
+            context, metrics, callbacks, panelOrder, measureAccuracy, accuracyKind, threshold, predictions,
+            options.MeasureStepThreads ? new StepThreadChooser() : null);
         RunCallbacks(model, callbacks, CallbackEvent.TrainBegin, context);
 
         try
@@ -1274,7 +1275,8 @@ public static class ModelTraining
     /// </summary>
     private sealed class EpochSteps(Sequential model, ILoss loss, SampleSource train, FitOptions options, BatchGather gather, float[] batchX,
         int[] batchY, float[] batchT, float[] batchW, int steps, int batchSize, int trainCount, TrainingContext context, MetricSet metrics,
-        Callback[] callbacks, bool panelOrder, bool measureAccuracy, AccuracyKind accuracyKind, float threshold, float[] predictions)
+        Callback[] callbacks, bool panelOrder, bool measureAccuracy, AccuracyKind accuracyKind, float threshold, float[] predictions,
+        StepThreadChooser? chooser)
     {
         /// <summary>Runs epoch <paramref name="epoch"/>'s steps: the weighted loss sum, the samples seen, and whether a step diverged.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1298,17 +1300,23 @@ public static class ModelTraining
                     options.CancellationToken.ThrowIfCancellationRequested();
                     int first = (step - 1) * batchSize;
                     int n = Math.Min(batchSize, trainCount - first);
-                    using (Parallelism.LimitTo(model.StepThreads(n)))
-                    {
-                        // As many threads as the step will use: a batch gathered in halves is read whole by a step on one core.
-                        gather.Run(first, n, model);
-                    }
-
+                    int all = model.StepThreads(n);
+                    bool timed = n == batchSize;
+                    int threads = chooser?.Threads(all, timed) ?? all;
                     ReadOnlySpan<float> weights = batchW.Length == 0 ? default : batchW.AsSpan(0, n);
                     LossTargets targets = train.HasLabels
                         ? LossTargets.FromLabels(batchY.AsSpan(0, n), weights)
                         : LossTargets.FromValues(batchT.AsSpan(0, n * outputs), weights);
-                    TrainStepResult result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
+                    long started = Stopwatch.GetTimestamp();
+                    TrainStepResult result;
+                    using (Parallelism.LimitTo(threads))
+                    {
+                        // As many threads as the step will use: a batch gathered in halves is read whole by a step on one core.
+                        gather.Run(first, n, model);
+                        result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
+                    }
+
+                    chooser?.Record(Stopwatch.GetTimestamp() - started, all, timed);
                     if (result.Skipped)
                     {
                         context.StopTraining(SkipReason(model, result, epoch, step));

@@ -1,0 +1,162 @@
+using NeuralCore.Data;
+using NeuralCore.Layers;
+using NeuralCore.Losses;
+using NeuralCore.Models;
+using NeuralCore.Optimizers;
+using NeuralCore.Training;
+using static NeuralCore.Tests.Kernels.GemmSplitTests;
+
+namespace NeuralCore.Tests.Training;
+
+/// <summary>
+/// Fit's choice between the threads a step's size asks for and one thread, from timed blocks of steps: which side it
+/// takes, for how long, what it leaves out of the timing, and that a training whose steps switch gives the same bits.
+/// </summary>
+public class StepThreadChooserTests
+{
+    private const int Round = 3 * StepThreadChooser.Block;
+
+    // Runs `steps` steps through the chooser with `time(threads, stepInBlock)` as each step's duration; returns the
+    // threads of each step.
+    private static int[] Drive(StepThreadChooser chooser, int steps, Func<int, int, long> time, int all = 2)
+    {
+        int[] threads = new int[steps];
+        int previous = 0, run = 0;
+        for (int s = 0; s < steps; s++)
+        {
+            int t = chooser.Threads(all, timed: true);
+            run = t == previous ? run + 1 : 0;
+            previous = t;
+            threads[s] = t;
+            chooser.Record(time(t, run), all, timed: true);
+        }
+
+        return threads;
+    }
+
+    [Fact]
+    public void A_step_that_asks_for_one_thread_runs_on_one_and_is_never_timed()
+    {
+        var chooser = new StepThreadChooser();
+        int[] threads = Drive(chooser, 1000, (_, _) => 100, all: 1);
+        Assert.All(threads, t => Assert.Equal(1, t));
+        Assert.Equal(0, chooser.Rounds);
+    }
+
+    [Fact]
+    public void One_thread_faster_is_chosen_after_the_first_round_for_a_bounded_stretch()
+    {
+        var chooser = new StepThreadChooser();
+        int[] threads = Drive(chooser, (2 * Round) + StepThreadChooser.MaxOneStretch + 1, (t, _) => t == 1 ? 100 : 190);
+
+        // Each round: a block on all the threads, one on one thread, one on all again.
+        int block = StepThreadChooser.Block;
+        for (int round = 0; round < 2; round++)
+        {
+            int start = round * Round;
+            Assert.All(threads[start..(start + block)], t => Assert.Equal(2, t));
+            Assert.All(threads[(start + block)..(start + (2 * block))], t => Assert.Equal(1, t));
+            Assert.All(threads[(start + (2 * block))..(start + Round)], t => Assert.Equal(2, t));
+        }
+
+        // The first round is dropped; the second decides for one thread, for at most MaxOneStretch steps.
+        Assert.Equal(2, chooser.Rounds);
+        Assert.True(chooser.ChoseOne);
+        Assert.Equal(StepThreadChooser.MaxOneStretch, chooser.Stretch);
+        Assert.All(threads[(2 * Round)..(2 * Round + StepThreadChooser.MaxOneStretch)], t => Assert.Equal(1, t));
+        Assert.Equal(2, threads[^1]);
+    }
+
+    [Fact]
+    public void All_threads_far_ahead_keep_them_for_the_longest_stretch()
+    {
+        var chooser = new StepThreadChooser();
+        int total = 20_000;
+        int[] threads = Drive(chooser, total, (t, _) => t == 1 ? 190 : 100);
+        Assert.False(chooser.ChoseOne);
+        Assert.Equal(StepThreadChooser.MaxStretch, chooser.Stretch);
+
+        // Two rounds to start, then a round every MaxStretch steps: one-thread steps are a small share.
+        int rounds = 2 + ((total - (2 * Round)) / (StepThreadChooser.MaxStretch + Round)) + 1;
+        Assert.InRange(threads.Count(t => t == 1), 1, rounds * StepThreadChooser.Block);
+        Assert.True(threads.Count(t => t == 1) < total / 50, $"{threads.Count(t => t == 1)} one-thread steps of {total}");
+    }
+
+    [Theory]
+    [InlineData(100, 105, StepThreadChooser.FirstStretch)]
+    [InlineData(100, 125, 2 * StepThreadChooser.FirstStretch)]
+    public void The_stretch_grows_with_the_difference(long allTime, long oneTime, int stretch)
+    {
+        var chooser = new StepThreadChooser();
+        Drive(chooser, 2 * Round, (t, _) => t == 1 ? oneTime : allTime);
+        Assert.False(chooser.ChoseOne);
+        Assert.Equal(stretch, chooser.Stretch);
+    }
+
+    [Fact]
+    public void The_first_steps_after_a_switch_are_not_timed()
+    {
+        // Step r of the one-thread block takes 1000 + 10·r: the timed steps are r = Settle .. Block - 1, whose median is
+        // what the round recorded (with one settling step fewer it would be 5 less).
+        var chooser = new StepThreadChooser();
+        Drive(chooser, 2 * Round, (t, run) => t == 1 ? 1000 + (10 * run) : 2000);
+        long[] timed = [.. Enumerable.Range(StepThreadChooser.Settle, StepThreadChooser.Block - StepThreadChooser.Settle).Select(r => 1000L + (10 * r))];
+        long median = (timed[(timed.Length - 1) / 2] + timed[timed.Length / 2]) / 2;
+        Assert.Equal((2000, median), chooser.LastMedians);
+        Assert.Equal(1045, median);
+        Assert.True(chooser.ChoseOne);
+    }
+
+    [Fact]
+    public void A_short_last_batch_runs_on_the_current_choice_and_does_not_count()
+    {
+        var chooser = new StepThreadChooser();
+        Drive(chooser, 2 * Round, (t, _) => t == 1 ? 100 : 190);
+        Assert.True(chooser.ChoseOne);
+        Assert.Equal(1, chooser.Threads(2, timed: false));
+
+        // In the one-thread block of the second round, an untimed step keeps the choice so far (all threads) and is
+        // not counted: the block's next timed step is still on one thread.
+        chooser = new StepThreadChooser();
+        Drive(chooser, Round + StepThreadChooser.Block, (t, _) => t == 1 ? 190 : 100);
+        Assert.Equal(1, chooser.Threads(2, timed: true));
+        for (int i = 0; i < 2 * StepThreadChooser.Block; i++)
+        {
+            Assert.Equal(2, chooser.Threads(2, timed: false));
+            chooser.Record(1, 2, timed: false);
+        }
+
+        Assert.Equal(1, chooser.Threads(2, timed: true));
+        Assert.Equal(1, chooser.Rounds);
+    }
+
+    [Fact]
+    public void A_training_whose_steps_switch_threads_gives_the_same_bits()
+    {
+        // 60 steps of 128: two rounds (48 steps) run blocks on one thread and on two whatever the timing decides.
+        const int features = 200, count = 60 * 128;
+        byte[] bytes = new byte[count * features];
+        new Random(5).NextBytes(bytes);
+        int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * features] % 10)];
+        Dataset data = Dataset.FromBytes(bytes, labels, features, 255f);
+
+        Sequential Train(int threads, bool measure)
+        {
+            var model = new Sequential(features, seed: 3).Add(new Dense(96)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(new SoftmaxCrossEntropy(), new Adam(1e-3f));
+
+            // The size rule alone would keep so small a step on one thread.
+            model.StepThreshold = 1;
+            WithThreads(threads, () =>
+            {
+                Assert.Equal(threads, model.StepThreads(128));
+                model.Fit(data, new FitOptions { Epochs = 1, BatchSize = 128, Seed = 2, MeasureStepThreads = measure });
+            });
+            return model;
+        }
+
+        float[] expected = Train(1, measure: false).Parameters.ToArray();
+        AssertBitwiseEqual(expected, Train(2, measure: false).Parameters.ToArray(), "two threads, every step");
+        AssertBitwiseEqual(expected, Train(2, measure: true).Parameters.ToArray(), "two threads, steps chosen by timing");
+    }
+}
