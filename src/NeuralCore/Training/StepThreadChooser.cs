@@ -3,18 +3,18 @@ namespace NeuralCore.Training;
 /// <summary>
 /// Chooses the threads of <c>Fit</c>'s steps by timing them: blocks of steps on the threads the step's size asks for
 /// (<see cref="Models.Sequential.StepThreads"/>) and on one thread, then a stretch of steps on whichever took less
-/// time a step (the mean of the timed steps but the longest, which may hold a pause of the host's), and again. A step's results are the same bits on any number of threads, so the choice
-/// changes the time only.
+/// time a step (the mean of the timed steps but the longest, which may hold a pause of the host's), and again. A
+/// step's results are the same bits on any number of threads, so the choice changes the time only.
 /// </summary>
 /// <remarks>
 /// The size rule alone cannot know where the host puts the two vCPUs. On an AMD EPYC Zen 5 with 2 real cores, with the
 /// vCPUs far apart (a cache line's round trip 400-460 ns against about 90 ns close), 784-128-10 at batch 32 trained
-/// 0.93x as fast per epoch on two threads as on one, and 784-16-10 and 784-128-10 at batch 128 0.95x (compare.md, run
-/// aj), where with the vCPUs close two threads had been faster; and a host that slows one vCPU makes every two-thread
-/// step wait for it (docs/benchmarks.md, 2026-12-05). A block on the slower choice costs its extra time once per
-/// stretch; the stretch doubles while the two differ by more than <see cref="SteadyGap"/> and is long from the start
-/// where they differ by <see cref="WideGap"/> or more, so where two threads are far ahead (784-1024-10) one-thread
-/// blocks are a few tenths of a percent of the steps.
+/// 0.93x as fast per epoch on two threads as on one, and at batch 128 0.95x (compare.md, run aj), where with the
+/// vCPUs close two threads were 1.4-1.6x faster; and a host that slows one vCPU makes every two-thread step wait for
+/// it (a busy loop pinned to one: 784-1024-10 at batch 128 took 1.09-1.14 s an epoch on two threads, 0.63-0.66 on
+/// one). A block on the slower choice costs its extra time once per stretch; the stretch doubles while the two differ
+/// by more than <see cref="SteadyGap"/> and is long from the start where they differ by <see cref="WideGap"/> or more,
+/// so where two threads are far ahead (784-1024-10) one-thread blocks are a few tenths of a percent of the steps.
 /// </remarks>
 internal sealed class StepThreadChooser
 {
