@@ -224,8 +224,8 @@ internal readonly struct SampleSource
 
     /// <summary>
     /// Starts loading the pages that columns <c>[ColumnBound(r, from), ColumnBound(r, to))</c> of samples
-    /// <paramref name="indices"/> sit in (<see cref="Elementwise.PrefetchPages"/>), for a gather of them to come: one
-    /// hint per 4 KiB page and row, whatever the row's length.
+    /// <paramref name="indices"/> sit in (<see cref="Elementwise.PrefetchPages"/>), for a gather of them to come: a hint
+    /// every 4 KiB of each row's columns and one at their last byte, so every page they touch, whatever their length.
     /// </summary>
     public void PrefetchPages(ReadOnlySpan<int> indices, int from, int to, int alignment)
     {

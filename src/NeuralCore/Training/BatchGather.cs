@@ -78,9 +78,9 @@ internal sealed unsafe class BatchGather : IParallelWork
     }
 
     // Rows [start, start + n) of the batch after this one, as far as the order goes: this thread's share of it if the
-    // next batch is split as this one (the last batch of an epoch is shorter; then the shares differ a little, and a
-    // hint for a row another thread gathers costs a line in the wrong core, not a result). At the end of the order the
-    // next epoch's is not drawn yet: nothing.
+    // next batch is split as this one. It may not be (the last batch of an epoch is shorter, and Fit's StepThreadChooser
+    // may run the next step on another number of threads): then a hint warms the wrong core's translations and lines,
+    // which costs time, not a result. At the end of the order the next epoch's is not drawn yet: nothing.
     private ReadOnlySpan<int> NextRows(int start, int n)
     {
         int from = Math.Min(_first + _count + start, _order.Length);

@@ -321,7 +321,7 @@ public static class ModelTraining
 
         var epochSteps = new EpochSteps(model, loss, train, options, gather, batchX, batchY, batchT, batchW, steps, batchSize, trainCount,
             context, metrics, callbacks, panelOrder, measureAccuracy, accuracyKind, threshold, predictions,
-            options.MeasureStepThreads ? new StepThreadChooser() : null);
+            options.MeasureStepThreads ? StepChooser(model, batchSize) : null);
         RunCallbacks(model, callbacks, CallbackEvent.TrainBegin, context);
 
         try
@@ -1265,6 +1265,17 @@ public static class ModelTraining
     {
         Check.Holds(inputs.Length, count, model.InputSize, nameof(inputs), "count", exact: true);
         Check.Finite(inputs, model.InputSize, nameof(inputs));
+    }
+
+    // One chooser a model, kept from one Fit to the next (training calls on a model are single-caller).
+    private static readonly ConditionalWeakTable<Sequential, StepThreadChooser> s_stepChoosers = new();
+
+    /// <summary>The step-thread chooser of <paramref name="model"/>'s Fit calls, begun for batches of <paramref name="batchSize"/> (tests read it).</summary>
+    internal static StepThreadChooser StepChooser(Sequential model, int batchSize)
+    {
+        StepThreadChooser chooser = s_stepChoosers.GetOrCreateValue(model);
+        chooser.Begin(batchSize);
+        return chooser;
     }
 
     /// <summary>

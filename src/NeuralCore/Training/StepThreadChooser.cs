@@ -13,8 +13,10 @@ namespace NeuralCore.Training;
 /// vCPUs close two threads were 1.4-1.6x faster; and a host that slows one vCPU makes every two-thread step wait for
 /// it (a busy loop pinned to one: 784-1024-10 at batch 128 took 1.09-1.14 s an epoch on two threads, 0.63-0.66 on
 /// one). A block on the slower choice costs its extra time once per stretch; the stretch doubles while the two differ
-/// by more than <see cref="SteadyGap"/> and is long from the start where they differ by <see cref="WideGap"/> or more,
-/// so where two threads are far ahead (784-1024-10) one-thread blocks are a few tenths of a percent of the steps.
+/// by more than <see cref="SteadyGap"/> and is long at once where all the threads are ahead by <see cref="WideGap"/> or
+/// more (longer still the further ahead they are), so where they are far ahead (784-1024-10 on two threads, or many
+/// threads) one-thread blocks are a few tenths of a percent of the time. One chooser serves every <c>Fit</c> of a
+/// model (<see cref="Begin"/>).
 /// </remarks>
 internal sealed class StepThreadChooser
 {
@@ -28,7 +30,7 @@ internal sealed class StepThreadChooser
     /// <summary>The stretch after a round where the two candidates differ by less than <see cref="SteadyGap"/>.</summary>
     internal const int FirstStretch = 200;
 
-    /// <summary>The longest stretch on the threads the size asks for.</summary>
+    /// <summary>The longest stretch on the threads the size asks for, where they are less than twice as fast as one.</summary>
     internal const int MaxStretch = 3200;
 
     /// <summary>The longest stretch on one thread: a round misled by the host costs two-thread steps at most this many
@@ -38,8 +40,13 @@ internal sealed class StepThreadChooser
     /// <summary>The relative difference of the two times above which the stretch doubles.</summary>
     internal const double SteadyGap = 0.15;
 
-    /// <summary>The relative difference at or above which the stretch is as long as it goes at once.</summary>
+    /// <summary>The relative difference at or above which the stretch on all threads is <see cref="MaxStretch"/> at once,
+    /// times the difference where it exceeds 1 (all threads more than twice as fast), up to <see cref="MaxWideStretch"/>.</summary>
     internal const double WideGap = 0.5;
+
+    /// <summary>The longest stretch of all: sixteen threads ten times as fast as one spend 8 × 9 step-equivalents in a
+    /// round's one-thread block, 0.25% of this many steps.</summary>
+    internal const int MaxWideStretch = 16 * MaxStretch;
 
     // A round: a block on all the threads, a block on one, a block on all again (so that a drift of the host's speed
     // within a round weighs on both sides), then the decision. The first round's decision is dropped: its steps are
@@ -59,8 +66,11 @@ internal sealed class StepThreadChooser
     private Phase _phase;
     private int _steps;
     private int _rounds;
+    private int _decisions;
     private int _stretch = FirstStretch;
     private bool _chooseOne;
+    private int _lastAll;
+    private int _batch;
 
     /// <summary>Whether the last decision chose one thread (tests).</summary>
     internal bool ChoseOne => _chooseOne;
@@ -68,11 +78,37 @@ internal sealed class StepThreadChooser
     /// <summary>The steps of the current stretch (tests).</summary>
     internal int Stretch => _stretch;
 
-    /// <summary>The rounds decided, the dropped first one included (tests).</summary>
+    /// <summary>The rounds decided, the dropped first one included, since the last start afresh (tests).</summary>
     internal int Rounds => _rounds;
+
+    /// <summary>The decisions taken since the last start afresh (tests).</summary>
+    internal int Decisions => _decisions;
 
     /// <summary>The times a step of the last round decided, all threads and one (tests).</summary>
     internal (long All, long One) LastTimes { get; private set; }
+
+    /// <summary>The steps this chooser has put on one thread where their size asked for more (tests).</summary>
+    internal long OneThreadSteps { get; private set; }
+
+    /// <summary>
+    /// Starts a training call of batches of <paramref name="batchSize"/>: the choice so far carries over from the last
+    /// call with the same batch size (a loop of one-epoch <c>Fit</c> calls does not pay for a new first round each
+    /// time); another batch size starts afresh, since its steps take other times.
+    /// </summary>
+    public void Begin(int batchSize)
+    {
+        if (batchSize != _batch)
+        {
+            Reset();
+            _batch = batchSize;
+        }
+    }
+
+    // Back to a first round, dropped like the training's first: the steps to come are not the ones timed so far.
+    private void Reset()
+    {
+        (_phase, _steps, _rounds, _decisions, _stretch, _chooseOne) = (Phase.TimeAll, 0, 0, 0, FirstStretch, false);
+    }
 
     /// <summary>
     /// The threads for the next step, given <paramref name="all"/>, the threads its size asks for. A step that is not
@@ -85,12 +121,25 @@ internal sealed class StepThreadChooser
             return 1;
         }
 
+        if (timed && all != _lastAll)
+        {
+            // The thread limit changed (a callback set Parallelism.DegreeOfParallelism, or this is the first step): what
+            // was timed was another step; the first steps on more threads also allocate their buffers.
+            Reset();
+            _lastAll = all;
+        }
+
         bool one = _phase switch
         {
             Phase.TimeOne => timed || _chooseOne,
             Phase.Run => _chooseOne,
             _ => !timed && _chooseOne,
         };
+        if (one)
+        {
+            OneThreadSteps++;
+        }
+
         return one ? 1 : all;
     }
 
@@ -160,10 +209,25 @@ internal sealed class StepThreadChooser
     {
         _chooseOne = one < all;
         double gap = (double)Math.Abs(all - one) / Math.Max(1, Math.Min(all, one));
-        _stretch = gap >= WideGap ? MaxStretch : gap > SteadyGap ? Math.Min(_stretch * 2, MaxStretch) : FirstStretch;
-        if (_chooseOne)
+        if (_decisions++ == 0)
         {
-            _stretch = Math.Min(_stretch, MaxOneStretch);
+            // The first decision may still be swayed by the runtime compiling in the background on one of the cores:
+            // it holds for the shortest stretch whatever the gap.
+            _stretch = FirstStretch;
+        }
+        else if (_chooseOne)
+        {
+            _stretch = gap > SteadyGap ? Math.Min(_stretch * 2, MaxOneStretch) : FirstStretch;
+        }
+        else if (gap >= WideGap)
+        {
+            // A block on one thread costs (one / all - 1) steps of all threads a step: on many threads far ahead the
+            // stretch grows with that ratio, so that the one-thread blocks stay a few tenths of a percent of the time.
+            _stretch = (int)Math.Min(MaxStretch * Math.Max(1.0, gap), MaxWideStretch);
+        }
+        else
+        {
+            _stretch = gap > SteadyGap ? Math.Min(_stretch * 2, MaxStretch) : FirstStretch;
         }
     }
 

@@ -64,7 +64,7 @@ public class ZeroInputTests
     public void Training_with_the_zeros_skipped_is_bitwise_training_without()
     {
         Dataset data = Data(600, 3);
-        var options = new FitOptions { Epochs = 2, BatchSize = 64, ValidationSplit = 0.1, Seed = 5 };
+        var options = new FitOptions { Epochs = 2, BatchSize = 64, ValidationSplit = 0.1, Seed = 5, MeasureStepThreads = false };
         int savedThreads = Parallelism.DegreeOfParallelism;
         bool savedOrder = Sequential.PanelOrderEnabled;
         try

@@ -87,7 +87,7 @@ public class LambTests
                 var model = new Sequential(Features, seed: 3).Add(new Dense(512)).Add(new Relu()).Add(new Dense(3));
                 model.Compile(new SoftmaxCrossEntropy(), new Lamb(0.01f) { WeightDecay = 0.01f });
                 Assert.Equal(threads, model.StepThreads(100));
-                History history = model.Fit(x, y, new FitOptions { Epochs = 4, BatchSize = 100, Seed = 5 });
+                History history = model.Fit(x, y, new FitOptions { Epochs = 4, BatchSize = 100, Seed = 5, MeasureStepThreads = false });
                 Assert.True(history.Accuracy[^1] > 0.95, $"{threads} threads: accuracy {history.Accuracy[^1]}");
                 first ??= model.Parameters.ToArray();
                 Assert.Equal(first, model.Parameters.ToArray());

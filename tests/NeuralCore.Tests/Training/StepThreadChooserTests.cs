@@ -43,11 +43,31 @@ public class StepThreadChooserTests
         Assert.Equal(0, chooser.Rounds);
     }
 
+    // Drives steps until the chooser has taken `decisions` decisions and run that stretch to its last step.
+    private static int[] DriveDecisions(StepThreadChooser chooser, int decisions, Func<int, int, long> time, int all = 2)
+    {
+        var threads = new List<int>();
+        int previous = 0, run = 0;
+        int target = chooser.Decisions + decisions, lastStretchSteps = 0;
+        while (chooser.Decisions < target || lastStretchSteps < chooser.Stretch)
+        {
+            bool deciding = chooser.Decisions < target;
+            int t = chooser.Threads(all, timed: true);
+            run = t == previous ? run + 1 : 0;
+            previous = t;
+            threads.Add(t);
+            chooser.Record(time(t, run), all, timed: true);
+            lastStretchSteps = deciding ? 0 : lastStretchSteps + 1;
+        }
+
+        return [.. threads];
+    }
+
     [Fact]
     public void One_thread_faster_is_chosen_after_the_first_round_for_a_bounded_stretch()
     {
         var chooser = new StepThreadChooser();
-        int[] threads = Drive(chooser, (2 * Round) + StepThreadChooser.MaxOneStretch + 1, (t, _) => t == 1 ? 100 : 190);
+        int[] threads = Drive(chooser, (2 * Round) + StepThreadChooser.FirstStretch + 1, (t, _) => t == 1 ? 100 : 190);
 
         // Each round: a block on all the threads, one on one thread, one on all again.
         int block = StepThreadChooser.Block;
@@ -59,27 +79,40 @@ public class StepThreadChooserTests
             Assert.All(threads[(start + (2 * block))..(start + Round)], t => Assert.Equal(2, t));
         }
 
-        // The first round is dropped; the second decides for one thread, for at most MaxOneStretch steps.
+        // The first round is dropped; the second decides for one thread, for the shortest stretch (a first decision).
         Assert.Equal(2, chooser.Rounds);
+        Assert.Equal(1, chooser.Decisions);
+        Assert.True(chooser.ChoseOne);
+        Assert.Equal(StepThreadChooser.FirstStretch, chooser.Stretch);
+        Assert.All(threads[(2 * Round)..((2 * Round) + StepThreadChooser.FirstStretch)], t => Assert.Equal(1, t));
+        Assert.Equal(2, threads[^1]);
+
+        // Later decisions double it, up to MaxOneStretch.
+        DriveDecisions(chooser, 1, (t, _) => t == 1 ? 100 : 190);
+        Assert.Equal(2 * StepThreadChooser.FirstStretch, chooser.Stretch);
+        DriveDecisions(chooser, 4, (t, _) => t == 1 ? 100 : 190);
         Assert.True(chooser.ChoseOne);
         Assert.Equal(StepThreadChooser.MaxOneStretch, chooser.Stretch);
-        Assert.All(threads[(2 * Round)..(2 * Round + StepThreadChooser.MaxOneStretch)], t => Assert.Equal(1, t));
-        Assert.Equal(2, threads[^1]);
     }
 
-    [Fact]
-    public void All_threads_far_ahead_keep_them_for_the_longest_stretch()
+    [Theory]
+    [InlineData(2, 190, StepThreadChooser.MaxStretch)]
+    [InlineData(16, 1000, 9 * StepThreadChooser.MaxStretch)]
+    [InlineData(16, 3000, StepThreadChooser.MaxWideStretch)]
+    public void All_threads_far_ahead_keep_them_longer_the_further_ahead_they_are(int all, long oneTime, int stretch)
     {
         var chooser = new StepThreadChooser();
-        int total = 20_000;
-        int[] threads = Drive(chooser, total, (t, _) => t == 1 ? 190 : 100);
+        int[] threads = DriveDecisions(chooser, 3, (t, _) => t == 1 ? oneTime : 100, all);
         Assert.False(chooser.ChoseOne);
-        Assert.Equal(StepThreadChooser.MaxStretch, chooser.Stretch);
+        Assert.Equal(stretch, chooser.Stretch);
 
-        // Two rounds to start, then a round every MaxStretch steps: one-thread steps are a small share.
-        int rounds = 2 + ((total - (2 * Round)) / (StepThreadChooser.MaxStretch + Round)) + 1;
-        Assert.InRange(threads.Count(t => t == 1), 1, rounds * StepThreadChooser.Block);
-        Assert.True(threads.Count(t => t == 1) < total / 50, $"{threads.Count(t => t == 1)} one-thread steps of {total}");
+        // Exactly one block a round on one thread, and none in the stretches.
+        Assert.Equal(chooser.Rounds * StepThreadChooser.Block, threads.Count(t => t == 1));
+        Assert.Equal(chooser.Rounds * StepThreadChooser.Block, chooser.OneThreadSteps);
+
+        // Their cost, in steps of all the threads, against a stretch and its round.
+        double probe = StepThreadChooser.Block * ((oneTime / 100.0) - 1);
+        Assert.True(probe / (stretch + Round) < 0.01, $"{probe} step-equivalents of one-thread blocks a stretch of {stretch}");
     }
 
     [Theory]
@@ -88,16 +121,53 @@ public class StepThreadChooserTests
     public void The_stretch_grows_with_the_difference(long allTime, long oneTime, int stretch)
     {
         var chooser = new StepThreadChooser();
-        Drive(chooser, 2 * Round, (t, _) => t == 1 ? oneTime : allTime);
+        DriveDecisions(chooser, 2, (t, _) => t == 1 ? oneTime : allTime);
         Assert.False(chooser.ChoseOne);
         Assert.Equal(stretch, chooser.Stretch);
+    }
+
+    [Fact]
+    public void A_first_decision_holds_for_the_shortest_stretch_whatever_the_gap()
+    {
+        var chooser = new StepThreadChooser();
+        DriveDecisions(chooser, 1, (t, _) => t == 1 ? 1000 : 100);
+        Assert.False(chooser.ChoseOne);
+        Assert.Equal(StepThreadChooser.FirstStretch, chooser.Stretch);
+    }
+
+    [Fact]
+    public void Another_batch_size_or_thread_limit_starts_afresh_and_the_same_batch_size_carries_over()
+    {
+        var chooser = new StepThreadChooser();
+        chooser.Begin(128);
+        DriveDecisions(chooser, 2, (t, _) => t == 1 ? 100 : 190);
+        Assert.True(chooser.ChoseOne);
+
+        // The next Fit with the same batch size keeps the decisions.
+        chooser.Begin(128);
+        Assert.Equal(2, chooser.Decisions);
+        Assert.True(chooser.ChoseOne);
+
+        // Another batch size: a first round again, on all the threads first.
+        chooser.Begin(64);
+        Assert.Equal(0, chooser.Decisions);
+        Assert.Equal(0, chooser.Rounds);
+        Assert.False(chooser.ChoseOne);
+        Assert.Equal(2, chooser.Threads(2, timed: true));
+
+        // A changed thread limit (a callback set DegreeOfParallelism): the same.
+        DriveDecisions(chooser, 2, (t, _) => t == 1 ? 100 : 190);
+        Assert.True(chooser.ChoseOne);
+        Assert.Equal(2, chooser.Decisions);
+        Assert.Equal(4, chooser.Threads(4, timed: true));
+        Assert.Equal(0, chooser.Decisions);
     }
 
     [Fact]
     public void The_first_steps_after_a_switch_are_not_timed()
     {
         // Step r of the one-thread block takes 1000 + 10·r: the timed steps are r = Settle .. Block - 1, and the round's
-        // time is their mean but the longest (with one settling step fewer it would be 10 less).
+        // time is their mean but the longest (with one settling step fewer it would be 5 less).
         var chooser = new StepThreadChooser();
         Drive(chooser, 2 * Round, (t, run) => t == 1 ? 1000 + (10 * run) : 2000);
         long[] timed = [.. Enumerable.Range(StepThreadChooser.Settle, StepThreadChooser.Block - StepThreadChooser.Settle - 1).Select(r => 1000L + (10 * r))];
@@ -132,30 +202,49 @@ public class StepThreadChooserTests
     [Fact]
     public void A_training_whose_steps_switch_threads_gives_the_same_bits()
     {
-        // 60 steps of 128: two rounds (48 steps) run blocks on one thread and on two whatever the timing decides.
-        const int features = 200, count = 60 * 128;
+        // 60 steps of 128 MNIST-sized rows (the batch gathered in parts on two threads): the first two rounds (48 steps)
+        // run blocks on one thread and on two, and the rest runs on whichever the timing chose.
+        const int features = 784, count = 60 * 128;
         byte[] bytes = new byte[count * features];
         new Random(5).NextBytes(bytes);
         int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * features] % 10)];
         Dataset data = Dataset.FromBytes(bytes, labels, features, 255f);
 
-        Sequential Train(int threads, bool measure)
+        (float[] Parameters, float[] State, History History, long OneThreadSteps) Train(int threads, bool measure)
         {
             var model = new Sequential(features, seed: 3).Add(new Dense(96)).Add(new Relu()).Add(new Dense(10));
             model.Compile(new SoftmaxCrossEntropy(), new Adam(1e-3f));
 
             // The size rule alone would keep so small a step on one thread.
             model.StepThreshold = 1;
+            History history = null!;
             WithThreads(threads, () =>
             {
                 Assert.Equal(threads, model.StepThreads(128));
-                model.Fit(data, new FitOptions { Epochs = 1, BatchSize = 128, Seed = 2, MeasureStepThreads = measure });
+                history = model.Fit(data, new FitOptions { Epochs = 1, BatchSize = 128, Seed = 2, MeasureStepThreads = measure });
             });
-            return model;
+            return (model.Parameters.ToArray(), ((Optimizer)model.Optimizer!).State.ToArray(), history,
+                ModelTraining.StepChooser(model, 128).OneThreadSteps);
         }
 
-        float[] expected = Train(1, measure: false).Parameters.ToArray();
-        AssertBitwiseEqual(expected, Train(2, measure: false).Parameters.ToArray(), "two threads, every step");
-        AssertBitwiseEqual(expected, Train(2, measure: true).Parameters.ToArray(), "two threads, steps chosen by timing");
+        var expected = Train(1, measure: false);
+        foreach ((string what, bool measure) in new[] { ("two threads, every step", false), ("two threads, steps chosen by timing", true) })
+        {
+            var actual = Train(2, measure);
+            AssertBitwiseEqual(expected.Parameters, actual.Parameters, what + ": parameters");
+            AssertBitwiseEqual(expected.State, actual.State, what + ": optimizer state");
+            Assert.Equal(expected.History.Loss, actual.History.Loss);
+            Assert.Equal(expected.History.Accuracy, actual.History.Accuracy);
+
+            // The timed training did run steps on one thread (at least the first two rounds' blocks); the other none.
+            if (measure)
+            {
+                Assert.InRange(actual.OneThreadSteps, 2 * StepThreadChooser.Block, 60);
+            }
+            else
+            {
+                Assert.Equal(0, actual.OneThreadSteps);
+            }
+        }
     }
 }
