@@ -48,21 +48,24 @@ internal sealed class StepThreadChooser
     /// round's one-thread block, 0.25% of this many steps.</summary>
     internal const int MaxWideStretch = 16 * MaxStretch;
 
-    // A round: a block on all the threads, a block on one, a block on all again (so that a drift of the host's speed
-    // within a round weighs on both sides), then the decision. The first round's decision is dropped: its steps are
-    // the training's first, which compile code and allocate the threads' buffers.
+    // A round: a block on the side chosen so far (all the threads at first), a block on the other, a block on the
+    // chosen side again (so that a drift of the host's speed within a round weighs on both sides, and the side that
+    // lost the last round runs one block, not two), then the decision. The first round's decision is dropped: its
+    // steps are the training's first, which compile code and allocate the threads' buffers.
     private enum Phase
     {
-        TimeAll,
-        TimeOne,
-        TimeAllAgain,
+        TimeChosen,
+        TimeOther,
+        TimeChosenAgain,
         Run,
     }
 
     private const int Timed = Block - Settle;
 
     private readonly long[] _all = new long[2 * Timed];
-    private readonly long[] _one = new long[Timed];
+    private readonly long[] _one = new long[2 * Timed];
+    private int _allCount;
+    private int _oneCount;
     private Phase _phase;
     private int _steps;
     private int _rounds;
@@ -107,7 +110,8 @@ internal sealed class StepThreadChooser
     // Back to a first round, dropped like the training's first: the steps to come are not the ones timed so far.
     private void Reset()
     {
-        (_phase, _steps, _rounds, _decisions, _stretch, _chooseOne) = (Phase.TimeAll, 0, 0, 0, FirstStretch, false);
+        (_phase, _steps, _rounds, _decisions, _stretch, _chooseOne) = (Phase.TimeChosen, 0, 0, 0, FirstStretch, false);
+        (_allCount, _oneCount) = (0, 0);
     }
 
     /// <summary>
@@ -129,12 +133,8 @@ internal sealed class StepThreadChooser
             _lastAll = all;
         }
 
-        bool one = _phase switch
-        {
-            Phase.TimeOne => timed || _chooseOne,
-            Phase.Run => _chooseOne,
-            _ => !timed && _chooseOne,
-        };
+        // A timed step of the middle block runs on the side not chosen; every other step on the chosen side.
+        bool one = _phase == Phase.TimeOther && timed ? !_chooseOne : _chooseOne;
         if (one)
         {
             OneThreadSteps++;
@@ -159,7 +159,7 @@ internal sealed class StepThreadChooser
         {
             if (_steps >= _stretch)
             {
-                (_steps, _phase) = (0, Phase.TimeAll);
+                (_steps, _phase) = (0, Phase.TimeChosen);
             }
 
             return;
@@ -167,17 +167,14 @@ internal sealed class StepThreadChooser
 
         if (step >= Settle)
         {
-            switch (_phase)
+            bool onOne = _phase == Phase.TimeOther ? !_chooseOne : _chooseOne;
+            if (onOne)
             {
-                case Phase.TimeAll:
-                    _all[step - Settle] = ticks;
-                    break;
-                case Phase.TimeOne:
-                    _one[step - Settle] = ticks;
-                    break;
-                default:
-                    _all[Timed + step - Settle] = ticks;
-                    break;
+                _one[_oneCount++] = ticks;
+            }
+            else
+            {
+                _all[_allCount++] = ticks;
             }
         }
 
@@ -187,20 +184,22 @@ internal sealed class StepThreadChooser
         }
 
         _steps = 0;
-        if (_phase != Phase.TimeAllAgain)
+        if (_phase != Phase.TimeChosenAgain)
         {
             _phase++;
             return;
         }
 
+        ReadOnlySpan<long> allTimes = _all.AsSpan(0, _allCount), oneTimes = _one.AsSpan(0, _oneCount);
+        (_allCount, _oneCount) = (0, 0);
         if (_rounds++ == 0)
         {
             // The training's first steps: measure again at once.
-            _phase = Phase.TimeAll;
+            _phase = Phase.TimeChosen;
             return;
         }
 
-        LastTimes = (MeanButLongest(_all), MeanButLongest(_one));
+        LastTimes = (MeanButLongest(allTimes), MeanButLongest(oneTimes));
         Decide(LastTimes.All, LastTimes.One);
         _phase = Phase.Run;
     }
@@ -217,7 +216,7 @@ internal sealed class StepThreadChooser
         }
         else if (_chooseOne)
         {
-            _stretch = gap > SteadyGap ? Math.Min(_stretch * 2, MaxOneStretch) : FirstStretch;
+            _stretch = gap >= WideGap ? MaxOneStretch : gap > SteadyGap ? Math.Min(_stretch * 2, MaxOneStretch) : FirstStretch;
         }
         else if (gap >= WideGap)
         {
@@ -234,7 +233,7 @@ internal sealed class StepThreadChooser
     // The mean of the values but the largest. Not the median: a host that runs another task on one of the two vCPUs for
     // a few milliseconds at a time (a busy loop pinned to one, 784-1024-10 at batch 128, AMD EPYC Zen 5) slows every
     // other two-thread step or so, and the median of a block missed that in one of three trainings.
-    private static long MeanButLongest(long[] values)
+    private static long MeanButLongest(ReadOnlySpan<long> values)
     {
         long sum = 0, longest = long.MinValue;
         foreach (long v in values)

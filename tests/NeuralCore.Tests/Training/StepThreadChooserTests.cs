@@ -85,12 +85,29 @@ public class StepThreadChooserTests
         Assert.True(chooser.ChoseOne);
         Assert.Equal(StepThreadChooser.FirstStretch, chooser.Stretch);
         Assert.All(threads[(2 * Round)..((2 * Round) + StepThreadChooser.FirstStretch)], t => Assert.Equal(1, t));
-        Assert.Equal(2, threads[^1]);
 
-        // Later decisions double it, up to MaxOneStretch.
-        DriveDecisions(chooser, 1, (t, _) => t == 1 ? 100 : 190);
+        // The next round starts on the side chosen: one thread, then a block on all, then one thread again.
+        Assert.Equal(1, threads[^1]);
+        int[] next = Drive(chooser, Round - 1, (t, _) => t == 1 ? 100 : 190);
+        Assert.All(next[..(block - 1)], t => Assert.Equal(1, t));
+        Assert.All(next[(block - 1)..((2 * block) - 1)], t => Assert.Equal(2, t));
+        Assert.All(next[((2 * block) - 1)..], t => Assert.Equal(1, t));
+
+        // A later decision with one thread far ahead holds for MaxOneStretch.
+        Assert.Equal(2, chooser.Decisions);
+        Assert.True(chooser.ChoseOne);
+        Assert.Equal(StepThreadChooser.MaxOneStretch, chooser.Stretch);
+    }
+
+    [Fact]
+    public void One_thread_stretches_double_where_it_is_a_little_ahead()
+    {
+        var chooser = new StepThreadChooser();
+        DriveDecisions(chooser, 1, (t, _) => t == 1 ? 100 : 130);
+        Assert.Equal(StepThreadChooser.FirstStretch, chooser.Stretch);
+        DriveDecisions(chooser, 1, (t, _) => t == 1 ? 100 : 130);
         Assert.Equal(2 * StepThreadChooser.FirstStretch, chooser.Stretch);
-        DriveDecisions(chooser, 4, (t, _) => t == 1 ? 100 : 190);
+        DriveDecisions(chooser, 3, (t, _) => t == 1 ? 100 : 130);
         Assert.True(chooser.ChoseOne);
         Assert.Equal(StepThreadChooser.MaxOneStretch, chooser.Stretch);
     }
