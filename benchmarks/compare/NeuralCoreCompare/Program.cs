@@ -153,6 +153,7 @@ History Train(Sequential m) => m.Fit(mnist.Train, new FitOptions
     ValidationSplit = 0,
     Shuffle = true,
     Seed = options.Seed,
+    MeasureStepThreads = options.StepThreads == "measured",
 });
 
 Evaluation test = model.Evaluate(mnist.Test);
@@ -173,6 +174,7 @@ using (var json = new Utf8JsonWriter(stdout))
 
     json.WriteNumber("batch", options.Batch);
     json.WriteNumber("threads", Parallelism.DegreeOfParallelism);
+    json.WriteString("step_threads", options.StepThreads);
     if (histories.Length > 1)
     {
         json.WriteNumber("copies", histories.Length);
@@ -235,7 +237,10 @@ internal sealed record CompareOptions
 {
     public const string Usage =
         "usage: NeuralCoreCompare --hidden H[-H2...] [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist] [--copies N]\n" +
+        "                         [--step-threads measured|fixed]\n" +
         "                                                     --copies N with --threads 1: N models trained at once, one thread each\n" +
+        "                                                     --step-threads fixed: every step on the threads its size asks for\n" +
+        "                                                     (measured, the default: Fit's own timed choice between them and one)\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
         "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop] [--read-every N]\n" +
         "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop;\n" +
@@ -271,6 +276,13 @@ internal sealed record CompareOptions
 
     /// <summary><c>--read-every N</c>: the loop reads <c>model.Parameters</c> after every Nth step (0, the default: never).</summary>
     public int ReadEvery { get; init; }
+
+    /// <summary>
+    /// <c>--step-threads measured</c> (the default: <c>Fit</c> times its steps on all the threads and on one now and
+    /// then and runs the rest on the faster, as a user's <c>Fit</c> does) or <c>fixed</c> (every step on the threads its
+    /// size asks for: a thread count's own speed, for a scaling table).
+    /// </summary>
+    public string StepThreads { get; init; } = "measured";
 
     public int Epochs { get; init; } = 4;
 
@@ -321,6 +333,12 @@ internal sealed record CompareOptions
                         : throw new ArgumentException($"--loop must be fit, plain or training-loop; got '{value}'."),
                 },
                 "--read-every" => options with { ReadEvery = Int(name, value, 0, 1_000_000) },
+                "--step-threads" => options with
+                {
+                    StepThreads = value is "measured" or "fixed"
+                        ? value
+                        : throw new ArgumentException($"--step-threads must be measured or fixed; got '{value}'."),
+                },
                 "--copies" => options with { Copies = Int(name, value, 1, 256) },
                 "--seconds" => options with
                 {
