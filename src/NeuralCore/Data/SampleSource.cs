@@ -148,104 +148,63 @@ internal readonly struct SampleSource
     public void Gather(ReadOnlySpan<int> indices, Span<float> features, Span<int> labels, Span<float> targets, Span<float> weights,
         bool streaming = false)
     {
-        GatherFeatures(indices, features, 0, FeatureSize, 0, streaming);
+        GatherFeatures(indices, features, streaming);
         GatherTargets(indices, labels, targets, weights);
     }
 
-    /// <summary>
-    /// Writes features <c>[ColumnBound(r, from), ColumnBound(r, to))</c> of sample <c>indices[r]</c> to the same columns
-    /// of row r of <paramref name="features"/> (<c>[indices.Length, FeatureSize]</c>), with ordinary stores: one
-    /// thread's columns of a batch, which the thread itself reads next (<see cref="ColumnBound"/>).
-    /// </summary>
-    public void GatherColumns(ReadOnlySpan<int> indices, Span<float> features, int from, int to, int alignment) =>
-        GatherFeatures(indices, features, from, to, alignment, streaming: false);
-
-    // The features of Gather and GatherColumns: row by row, each row's loads started a few rows ahead.
+    // The features of Gather: row by row, each row's loads started a few rows ahead.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void GatherFeatures(ReadOnlySpan<int> indices, Span<float> features, int from, int to, int alignment, bool streaming)
+    private void GatherFeatures(ReadOnlySpan<int> indices, Span<float> features, bool streaming)
     {
         int size = FeatureSize;
         ReadOnlySpan<byte> bytes = _bytes.Span;
         ReadOnlySpan<float> floats = _floats.Span;
         for (int r = 0; r < Math.Min(PrefetchRows, indices.Length); r++)
         {
-            PrefetchColumns(bytes, floats, indices[r], from, to);
+            Elementwise.Prefetch(RowBytes(indices[r]));
         }
 
         for (int r = 0; r < indices.Length; r++)
         {
             if (r + PrefetchRows < indices.Length)
             {
-                PrefetchColumns(bytes, floats, indices[r + PrefetchRows], from, to);
+                Elementwise.Prefetch(RowBytes(indices[r + PrefetchRows]));
             }
 
-            int lo = ColumnBound(r, from, alignment), hi = ColumnBound(r, to, alignment);
-            if (hi <= lo)
-            {
-                continue;
-            }
-
-            int source = (indices[r] * size) + lo;
-            Span<float> destination = features.Slice((r * size) + lo, hi - lo);
+            int source = indices[r] * size;
+            Span<float> destination = features.Slice(r * size, size);
             if (IsBytes && streaming)
             {
-                Elementwise.BytesToSinglesStreaming(bytes.Slice(source, hi - lo), destination, _divisor);
+                Elementwise.BytesToSinglesStreaming(bytes.Slice(source, size), destination, _divisor);
             }
             else if (IsBytes)
             {
-                Elementwise.BytesToSingles(bytes.Slice(source, hi - lo), destination, _divisor);
+                Elementwise.BytesToSingles(bytes.Slice(source, size), destination, _divisor);
             }
             else
             {
-                floats.Slice(source, hi - lo).CopyTo(destination);
+                floats.Slice(source, size).CopyTo(destination);
             }
         }
     }
 
     /// <summary>
-    /// Where a slice of columns that begins at feature <paramref name="f"/> begins in row <paramref name="row"/> of a
-    /// batch buffer whose element 0 lies <paramref name="alignment"/> floats past a 64-byte boundary: f moved back to
-    /// the start of its cache line, so that the threads that gather neighbouring slices of a row do not write the same
-    /// line (where one row ends and the next begins, a line can still hold the end of one thread's slice and the start
-    /// of the other's, when the row length is not a multiple of 16 floats: that costs time, not results);
-    /// 0 and <see cref="FeatureSize"/> stay where they are. Both neighbours compute the same bound, so the slices of a
-    /// row neither overlap nor leave a gap.
+    /// Starts loading the pages that the features of samples <paramref name="indices"/> sit in
+    /// (<see cref="Elementwise.PrefetchPages"/>), for a gather of them to come: a hint every 4 KiB of each row and one at
+    /// its last byte, so every page it touches, whatever its length.
     /// </summary>
-    public int ColumnBound(int row, int f, int alignment)
+    public void PrefetchPages(ReadOnlySpan<int> indices)
     {
-        if (f <= 0 || f >= FeatureSize)
+        foreach (int i in indices)
         {
-            return f;
-        }
-
-        long at = ((long)row * FeatureSize) + f + alignment;
-        return (int)Math.Max(0, f - (at & 15));
-    }
-
-    /// <summary>
-    /// Starts loading the pages that columns <c>[ColumnBound(r, from), ColumnBound(r, to))</c> of samples
-    /// <paramref name="indices"/> sit in (<see cref="Elementwise.PrefetchPages"/>), for a gather of them to come: a hint
-    /// every 4 KiB of each row's columns and one at their last byte, so every page they touch, whatever their length.
-    /// </summary>
-    public void PrefetchPages(ReadOnlySpan<int> indices, int from, int to, int alignment)
-    {
-        ReadOnlySpan<byte> bytes = _bytes.Span;
-        ReadOnlySpan<float> floats = _floats.Span;
-        for (int r = 0; r < indices.Length; r++)
-        {
-            int lo = ColumnBound(r, from, alignment), hi = ColumnBound(r, to, alignment);
-            if (hi > lo)
-            {
-                int start = (indices[r] * FeatureSize) + lo;
-                Elementwise.PrefetchPages(IsBytes ? bytes.Slice(start, hi - lo) : MemoryMarshal.AsBytes(floats.Slice(start, hi - lo)));
-            }
+            Elementwise.PrefetchPages(RowBytes(i));
         }
     }
 
-    // The stored bytes of columns [from, to) of sample i, for a prefetch.
-    private void PrefetchColumns(ReadOnlySpan<byte> bytes, ReadOnlySpan<float> floats, int i, int from, int to) =>
-        Elementwise.Prefetch(IsBytes ? bytes.Slice((i * FeatureSize) + from, to - from)
-            : MemoryMarshal.AsBytes(floats.Slice((i * FeatureSize) + from, to - from)));
+    // The stored bytes of sample i's features, for a prefetch.
+    private ReadOnlySpan<byte> RowBytes(int i) => IsBytes
+        ? _bytes.Span.Slice(i * FeatureSize, FeatureSize)
+        : MemoryMarshal.AsBytes(_floats.Span.Slice(i * FeatureSize, FeatureSize));
 
     /// <summary>Writes the labels (or target rows) and weights of samples <paramref name="indices"/>, as <see cref="Gather"/> does.</summary>
     public void GatherTargets(ReadOnlySpan<int> indices, Span<int> labels, Span<float> targets, Span<float> weights)

@@ -116,45 +116,6 @@ public sealed class Sequential : IArenaOwner
     }
 
     /// <summary>
-    /// Where each thread's share of the first layer's forward product begins among the input features, for a training
-    /// step on <paramref name="batch"/> samples on the current thread limit: <paramref name="starts"/>[t] for item t,
-    /// and <c>starts[slices] = InputSize</c>. True only while the first layer's weights are in panel order and that
-    /// product divides its reduction, the features, among all its threads, one run of k blocks each
-    /// (<see cref="GemmSplit.Reduction"/>, not <see cref="PanelLayout.OwnedColumnSlices"/>); <see cref="Training.BatchGather"/>
-    /// then gathers each thread's columns on that thread.
-    /// </summary>
-    internal bool TryForwardInputSlices(int batch, Span<int> starts, out int slices)
-    {
-        slices = 0;
-        if (_panelOrdered is not { } first || _layers.Count == 0 || !ReferenceEquals(_layers[0], first))
-        {
-            return false;
-        }
-
-        PanelLayout layout = first.PanelOrder;
-        if (layout.OwnedColumnSlices(batch) > 0)
-        {
-            // Each thread's share of the forward reads every feature (it owns columns instead): rows are gathered.
-            return false;
-        }
-
-        GemmPlan plan = GemmPlan.Create(batch, layout.N, layout.K, layout.Isa, Parallelism.ComputeThreads, GemmSplit.Reduction);
-        if (plan.Threads < 2 || plan.KSlices != plan.Threads || starts.Length <= plan.KSlices)
-        {
-            return false;
-        }
-
-        for (int s = 0; s < plan.KSlices; s++)
-        {
-            starts[s] = GemmPlan.Slice(plan.KBlocks, plan.KSlices, s).First * plan.Kc;
-        }
-
-        starts[plan.KSlices] = layout.K;
-        slices = plan.KSlices;
-        return true;
-    }
-
-    /// <summary>
     /// Whether <see cref="EnterPanelOrder"/> may reorder the first layer's weights (tests and benchmarks compare the two
     /// orders; results are bitwise the same either way).
     /// </summary>
