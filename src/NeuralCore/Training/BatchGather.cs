@@ -29,6 +29,7 @@ internal sealed class BatchGather : IParallelWork
     private int _first;
     private int _count;
     private int _items;
+    private bool _streaming;
 
     public BatchGather(SampleSource source, int[] order, float[] features, int[] labels, float[] targets, float[] weights)
     {
@@ -40,12 +41,20 @@ internal sealed class BatchGather : IParallelWork
         _weights = weights;
     }
 
-    /// <summary>Rows <c>order[first .. first + count)</c> into rows <c>0 .. count</c> of the buffers, on the current thread limit.</summary>
-    public void Run(int first, int count)
+    /// <summary>Whether a batch of <paramref name="count"/> rows is divided among threads, on the current thread limit.</summary>
+    public bool Splits(int count) => Items(count) > 1;
+
+    /// <summary>
+    /// Rows <c>order[first .. first + count)</c> into rows <c>0 .. count</c> of the buffers, on the current thread limit;
+    /// where several threads share them (<see cref="Splits"/>), with streaming stores unless <paramref name="streaming"/>
+    /// is false (<see cref="StepThreadChooser.GatherStores"/>). The same values either way.
+    /// </summary>
+    public void Run(int first, int count, bool streaming = true)
     {
         _first = first;
         _count = count;
-        _items = (int)Math.Clamp((long)count * _source.FeatureSize / MinFeaturesPerThread, 1, Parallelism.CallerThreads);
+        _items = Items(count);
+        _streaming = streaming && _items > 1;
         if (_items == 1)
         {
             Execute(0);
@@ -55,6 +64,9 @@ internal sealed class BatchGather : IParallelWork
             WorkerPool.Run(this, _items, _items);
         }
     }
+
+    private int Items(int count) =>
+        (int)Math.Clamp((long)count * _source.FeatureSize / MinFeaturesPerThread, 1, Parallelism.CallerThreads);
 
     // Rows [start, start + n) of the batch after this one, as far as the order goes: this thread's share of it if the
     // next batch is split as this one. It may not be (the last batch of an epoch is shorter, and Fit's StepThreadChooser
@@ -73,14 +85,15 @@ internal sealed class BatchGather : IParallelWork
         _source.Gather(_order.AsSpan(_first + start, n), _features.AsSpan(start * size, n * size),
             _source.HasLabels ? _labels.AsSpan(start, n) : default,
             _source.HasLabels ? default : _targets.AsSpan(start * width, n * width),
-            _weights.Length == 0 ? default : _weights.AsSpan(start, n), streaming: _items > 1);
+            _weights.Length == 0 ? default : _weights.AsSpan(start, n), streaming: _streaming);
         _source.PrefetchPages(NextRows(start, n));
-        if (_items > 1)
+        if (_streaming)
         {
             // The step's threads each read every row; streaming stores skip taking back, line by line, what the other
             // core read of this buffer in the last step (Elementwise.BytesToSinglesStreaming). In the training loop,
             // two threads, 784-128-10 at batch 128 (AMD EPYC Zen 5, 2 real cores): the gather 28-30 -> 19-22 µs a step,
-            // epochs 129.5 -> 123.3 ms (best of 8, alternating in one process); 784-1024-10 within noise.
+            // epochs 129.5 -> 123.3 ms (best of 8, alternating in one process); 784-1024-10 within noise. With the vCPUs
+            // close, ordinary stores cost less (StepThreadChooser.GatherStores).
             Elementwise.StreamingFence();
         }
     }

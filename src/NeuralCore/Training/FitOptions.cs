@@ -84,9 +84,11 @@ public sealed record FitOptions
 
     /// <summary>
     /// Whether Fit times its steps on the threads their size asks for and on one thread, a few steps each now and then,
-    /// and runs the steps in between on whichever was faster (default true). The results are the same bits either way;
-    /// false keeps every step on the threads its size asks for (within <see cref="Parallelism.DegreeOfParallelism"/>),
-    /// for a measurement of a fixed thread count.
+    /// and runs the steps in between on whichever was faster (default true); on several threads it likewise times the
+    /// batch gather's two ways of storing the batch (streaming stores, or stores that keep it in a cache), whose costs
+    /// depend on where the host puts the cores. The results are the same bits either way; false keeps every step on the
+    /// threads its size asks for (within <see cref="Parallelism.DegreeOfParallelism"/>) with streaming stores, for a
+    /// measurement of a fixed configuration.
     /// </summary>
     public bool MeasureStepThreads { get; init; } = true;
 

@@ -1323,7 +1323,7 @@ public static class ModelTraining
                     using (Parallelism.LimitTo(threads))
                     {
                         // As many threads as the step will use: a batch gathered in halves is read whole by a step on one core.
-                        gather.Run(first, n);
+                        gather.Run(first, n, streaming: chooser is null || !gather.Splits(n) || chooser.StreamingGather(timed));
                         result = model.TrainStep(batchX.AsSpan(0, n * features), targets, n);
                     }
 

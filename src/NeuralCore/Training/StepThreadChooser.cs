@@ -13,32 +13,20 @@ namespace NeuralCore.Training;
 /// vCPUs close two threads were 1.4-1.6x faster; and a host that slows one vCPU makes every two-thread step wait for
 /// it (a busy loop pinned to one: 784-1024-10 at batch 128 took 1.09-1.14 s an epoch on two threads, 0.63-0.66 on
 /// one). A block on the slower choice costs its extra time once per stretch; the stretch doubles while the two differ
-/// by more than <see cref="SteadyGap"/> and is long at once where all the threads are ahead by <see cref="WideGap"/> or
+/// by more than <see cref="TimedChoice.SteadyGap"/> and is long at once where all the threads are ahead by <see cref="WideGap"/> or
 /// more (longer still the further ahead they are), so where they are far ahead (784-1024-10 on two threads, or many
 /// threads) one-thread blocks are a few tenths of a percent of the time. One chooser serves every <c>Fit</c> of a
-/// model (<see cref="Begin"/>).
+/// model (<see cref="Begin"/>). For steps on several threads it also chooses how the batch gather stores the batch
+/// (<see cref="GatherStores"/>), in rounds of its own over those steps.
 /// </remarks>
-internal sealed class StepThreadChooser
+internal sealed class StepThreadChooser : TimedChoice
 {
-    /// <summary>Steps run on a candidate, per block.</summary>
-    internal const int Block = 8;
-
-    /// <summary>Steps at the start of a block that are run but not timed: the first ones after a switch move the data
-    /// between the cores' caches.</summary>
-    internal const int Settle = 2;
-
-    /// <summary>The stretch after a round where the two candidates differ by less than <see cref="SteadyGap"/>.</summary>
-    internal const int FirstStretch = 200;
-
     /// <summary>The longest stretch on the threads the size asks for, where they are less than twice as fast as one.</summary>
     internal const int MaxStretch = 3200;
 
     /// <summary>The longest stretch on one thread: a round misled by the host costs two-thread steps at most this many
     /// steps at up to half their speed, where a wrong stretch the other way costs what two threads lose, far less.</summary>
     internal const int MaxOneStretch = 800;
-
-    /// <summary>The relative difference of the two times above which the stretch doubles.</summary>
-    internal const double SteadyGap = 0.15;
 
     /// <summary>The relative difference at or above which the stretch on all threads is <see cref="MaxStretch"/> at once,
     /// times the difference where it exceeds 1 (all threads more than twice as fast), up to <see cref="MaxWideStretch"/>.</summary>
@@ -48,50 +36,22 @@ internal sealed class StepThreadChooser
     /// round's one-thread block, 0.25% of this many steps.</summary>
     internal const int MaxWideStretch = 16 * MaxStretch;
 
-    // A round: a block on the side chosen so far (all the threads at first), a block on the other, a block on the
-    // chosen side again (so that a drift of the host's speed within a round weighs on both sides, and the side that
-    // lost the last round runs one block, not two), then the decision. The first round's decision is dropped: its
-    // steps are the training's first, which compile code and allocate the threads' buffers.
-    private enum Phase
-    {
-        TimeChosen,
-        TimeOther,
-        TimeChosenAgain,
-        Run,
-    }
-
-    private const int Timed = Block - Settle;
-
-    private readonly long[] _all = new long[2 * Timed];
-    private readonly long[] _one = new long[2 * Timed];
-    private int _allCount;
-    private int _oneCount;
-    private Phase _phase;
-    private int _steps;
-    private int _rounds;
-    private int _decisions;
-    private int _stretch = FirstStretch;
-    private bool _chooseOne;
+    private readonly GatherStores _stores = new();
+    private bool _storesAsked;
     private int _lastAll;
     private int _batch;
 
     /// <summary>Whether the last decision chose one thread (tests).</summary>
-    internal bool ChoseOne => _chooseOne;
-
-    /// <summary>The steps of the current stretch (tests).</summary>
-    internal int Stretch => _stretch;
-
-    /// <summary>The rounds decided, the dropped first one included, since the last start afresh (tests).</summary>
-    internal int Rounds => _rounds;
-
-    /// <summary>The decisions taken since the last start afresh (tests).</summary>
-    internal int Decisions => _decisions;
-
-    /// <summary>The times a step of the last round decided, all threads and one (tests).</summary>
-    internal (long All, long One) LastTimes { get; private set; }
+    internal bool ChoseOne => ChoseSecond;
 
     /// <summary>The steps this chooser has put on one thread where their size asked for more (tests).</summary>
     internal long OneThreadSteps { get; private set; }
+
+    /// <summary>The steps whose batch gather this chooser has given ordinary stores (tests).</summary>
+    internal long OrdinaryGathers { get; private set; }
+
+    /// <summary>The choice of the batch gather's stores (tests).</summary>
+    internal GatherStores Stores => _stores;
 
     /// <summary>
     /// Starts a training call of batches of <paramref name="batchSize"/>: the choice so far carries over from the last
@@ -103,15 +63,9 @@ internal sealed class StepThreadChooser
         if (batchSize != _batch)
         {
             Reset();
+            _stores.Restart();
             _batch = batchSize;
         }
-    }
-
-    // Back to a first round, dropped like the training's first: the steps to come are not the ones timed so far.
-    private void Reset()
-    {
-        (_phase, _steps, _rounds, _decisions, _stretch, _chooseOne) = (Phase.TimeChosen, 0, 0, 0, FirstStretch, false);
-        (_allCount, _oneCount) = (0, 0);
     }
 
     /// <summary>
@@ -120,6 +74,7 @@ internal sealed class StepThreadChooser
     /// </summary>
     public int Threads(int all, bool timed)
     {
+        _storesAsked = false;
         if (all <= 1)
         {
             return 1;
@@ -130,17 +85,30 @@ internal sealed class StepThreadChooser
             // The thread limit changed (a callback set Parallelism.DegreeOfParallelism, or this is the first step): what
             // was timed was another step; the first steps on more threads also allocate their buffers.
             Reset();
+            _stores.Restart();
             _lastAll = all;
         }
 
-        // A timed step of the middle block runs on the side not chosen; every other step on the chosen side.
-        bool one = _phase == Phase.TimeOther && timed ? !_chooseOne : _chooseOne;
+        bool one = Second(timed);
         if (one)
         {
             OneThreadSteps++;
         }
 
         return one ? 1 : all;
+    }
+
+    /// <summary>
+    /// Whether the batch gather of the next step, which several threads share, writes with streaming stores
+    /// (<see cref="BatchGather.Run"/>); asked after <see cref="Threads"/>, for such steps only, with the same
+    /// <paramref name="timed"/>.
+    /// </summary>
+    public bool StreamingGather(bool timed)
+    {
+        _storesAsked = true;
+        bool streaming = _stores.Streaming(timed);
+        OrdinaryGathers += streaming ? 0 : 1;
+        return streaming;
     }
 
     /// <summary>
@@ -154,94 +122,57 @@ internal sealed class StepThreadChooser
             return;
         }
 
-        int step = _steps++;
-        if (_phase == Phase.Run)
+        Record(ticks, timed);
+        if (_storesAsked)
         {
-            if (_steps >= _stretch)
-            {
-                (_steps, _phase) = (0, Phase.TimeChosen);
-            }
-
-            return;
+            _stores.Time(ticks, timed);
         }
-
-        if (step >= Settle)
-        {
-            bool onOne = _phase == Phase.TimeOther ? !_chooseOne : _chooseOne;
-            if (onOne)
-            {
-                _one[_oneCount++] = ticks;
-            }
-            else
-            {
-                _all[_allCount++] = ticks;
-            }
-        }
-
-        if (_steps < Block)
-        {
-            return;
-        }
-
-        _steps = 0;
-        if (_phase != Phase.TimeChosenAgain)
-        {
-            _phase++;
-            return;
-        }
-
-        ReadOnlySpan<long> allTimes = _all.AsSpan(0, _allCount), oneTimes = _one.AsSpan(0, _oneCount);
-        (_allCount, _oneCount) = (0, 0);
-        if (_rounds++ == 0)
-        {
-            // The training's first steps: measure again at once.
-            _phase = Phase.TimeChosen;
-            return;
-        }
-
-        LastTimes = (MeanButLongest(allTimes), MeanButLongest(oneTimes));
-        Decide(LastTimes.All, LastTimes.One);
-        _phase = Phase.Run;
     }
 
-    private void Decide(long all, long one)
+    protected override int NextStretch(bool second, double gap, int stretch)
     {
-        _chooseOne = one < all;
-        double gap = (double)Math.Abs(all - one) / Math.Max(1, Math.Min(all, one));
-        if (_decisions++ == 0)
+        if (second)
         {
-            // The first decision may still be swayed by the runtime compiling in the background on one of the cores:
-            // it holds for the shortest stretch whatever the gap.
-            _stretch = FirstStretch;
+            return gap >= WideGap ? MaxOneStretch : gap > SteadyGap ? Math.Min(stretch * 2, MaxOneStretch) : FirstStretch;
         }
-        else if (_chooseOne)
-        {
-            _stretch = gap >= WideGap ? MaxOneStretch : gap > SteadyGap ? Math.Min(_stretch * 2, MaxOneStretch) : FirstStretch;
-        }
-        else if (gap >= WideGap)
+
+        if (gap >= WideGap)
         {
             // A block on one thread costs (one / all - 1) steps of all threads a step: on many threads far ahead the
             // stretch grows with that ratio, so that the one-thread blocks stay a few tenths of a percent of the time.
-            _stretch = (int)Math.Min(MaxStretch * Math.Max(1.0, gap), MaxWideStretch);
+            return (int)Math.Min(MaxStretch * Math.Max(1.0, gap), MaxWideStretch);
         }
-        else
-        {
-            _stretch = gap > SteadyGap ? Math.Min(_stretch * 2, MaxStretch) : FirstStretch;
-        }
+
+        return gap > SteadyGap ? Math.Min(stretch * 2, MaxStretch) : FirstStretch;
     }
 
-    // The mean of the values but the largest. Not the median: a host that runs another task on one of the two vCPUs for
-    // a few milliseconds at a time (a busy loop pinned to one, 784-1024-10 at batch 128, AMD EPYC Zen 5) slows every
-    // other two-thread step or so, and the median of a block missed that in one of three trainings.
-    private static long MeanButLongest(ReadOnlySpan<long> values)
+    /// <summary>
+    /// The batch gather's stores on several threads, chosen by timing the steps: streaming stores (the first way) or
+    /// ordinary ones. The step reads every row of the batch on every core; which costs less depends on where the host
+    /// puts the vCPUs. On an AMD EPYC Zen 5 with 2 real cores, 784-128-10 at batch 128 on two threads, steps of
+    /// 150-156 µs streaming against 171-183 µs with ordinary stores while the vCPUs were far apart (a cache line's
+    /// round trip 430-470 ns), and 123-126 against 110-114 µs while they were close (130-170 ns): streamed, the rows go to
+    /// memory and every core reads them from there; stored in a cache, the other core takes them across, which costs
+    /// little between close cores, and the next gather takes them back, line by line, which costs much between far ones.
+    /// </summary>
+    internal sealed class GatherStores : TimedChoice
     {
-        long sum = 0, longest = long.MinValue;
-        foreach (long v in values)
-        {
-            sum += v;
-            longest = Math.Max(longest, v);
-        }
+        /// <summary>The longest stretch.</summary>
+        internal const int MaxStretch = 3200;
 
-        return (sum - longest) / (values.Length - 1);
+        /// <summary>Whether the next step's gather streams; <paramref name="timed"/> as for <see cref="Threads"/>.</summary>
+        public bool Streaming(bool timed) => !Second(timed);
+
+        /// <summary>Records the duration of a step whose gather <see cref="Streaming"/> chose.</summary>
+        public void Time(long ticks, bool timed) => Record(ticks, timed);
+
+        /// <summary>Starts afresh: the steps to come are not the ones timed so far.</summary>
+        public void Restart() => Reset();
+
+        /// <summary>Whether the last decision chose ordinary stores (tests).</summary>
+        internal bool ChoseOrdinary => ChoseSecond;
+
+        protected override int NextStretch(bool second, double gap, int stretch) =>
+            gap > SteadyGap ? Math.Min(stretch * 2, MaxStretch) : FirstStretch;
     }
 }

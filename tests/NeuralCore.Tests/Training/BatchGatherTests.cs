@@ -5,8 +5,8 @@ using static NeuralCore.Tests.Kernels.GemmSplitTests;
 namespace NeuralCore.Tests.Training;
 
 /// <summary>
-/// The batch gather on several threads (rows split among them, byte features written with streaming stores) must give
-/// the one-thread gather's floats, labels and weights bit for bit.
+/// The batch gather on several threads (rows split among them, byte features written with streaming stores or ordinary
+/// ones) must give the one-thread gather's floats, labels and weights bit for bit.
 /// </summary>
 [Collection(SerialTests.Name)]
 public class BatchGatherTests
@@ -30,14 +30,23 @@ public class BatchGatherTests
 
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            float[] x = new float[batch * features];
-            int[] y = new int[batch];
-            float[] w = new float[batch];
-            var gather = new BatchGather(source, order, x, y, [], w);
-            WithThreads(threads, () => gather.Run(first, batch));
-            AssertBitwiseEqual(expected, x, $"features, {threads} threads");
-            Assert.Equal(expectedLabels, y);
-            AssertBitwiseEqual(expectedWeights, w, $"weights, {threads} threads");
+            foreach (bool streaming in new[] { true, false })
+            {
+                float[] x = new float[batch * features];
+                int[] y = new int[batch];
+                float[] w = new float[batch];
+                var gather = new BatchGather(source, order, x, y, [], w);
+                bool splits = false;
+                WithThreads(threads, () =>
+                {
+                    splits = gather.Splits(batch);
+                    gather.Run(first, batch, streaming);
+                });
+                Assert.Equal(threads > 1 && batch * features >= 2 * 16 * 1024, splits);
+                AssertBitwiseEqual(expected, x, $"features, {threads} threads, streaming {streaming}");
+                Assert.Equal(expectedLabels, y);
+                AssertBitwiseEqual(expectedWeights, w, $"weights, {threads} threads, streaming {streaming}");
+            }
         }
     }
 

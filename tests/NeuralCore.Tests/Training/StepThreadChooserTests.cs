@@ -9,8 +9,9 @@ using static NeuralCore.Tests.Kernels.GemmSplitTests;
 namespace NeuralCore.Tests.Training;
 
 /// <summary>
-/// Fit's choice between the threads a step's size asks for and one thread, from timed blocks of steps: which side it
-/// takes, for how long, what it leaves out of the timing, and that a training whose steps switch gives the same bits.
+/// Fit's choice between the threads a step's size asks for and one thread, and on several threads between the batch
+/// gather's streaming and ordinary stores, from timed blocks of steps: which side it takes, for how long, what it leaves
+/// out of the timing, and that a training whose steps switch gives the same bits.
 /// </summary>
 public class StepThreadChooserTests
 {
@@ -216,18 +217,80 @@ public class StepThreadChooserTests
         Assert.Equal(1, chooser.Rounds);
     }
 
+    // Runs steps on two threads far ahead of one, asking the gather's stores on each two-thread step, with ordinary stores
+    // taking `ordinary` and streaming ones `streaming`; returns each two-thread step's answer (true: streaming).
+    private static List<bool> DriveStores(StepThreadChooser chooser, int steps, long streaming, long ordinary)
+    {
+        var ways = new List<bool>();
+        for (int s = 0; s < steps; s++)
+        {
+            int t = chooser.Threads(2, timed: true);
+            bool streams = t == 1 || chooser.StreamingGather(timed: true);
+            if (t == 2)
+            {
+                ways.Add(streams);
+            }
+
+            chooser.Record(t == 1 ? 1000 : streams ? streaming : ordinary, 2, timed: true);
+        }
+
+        return ways;
+    }
+
+    [Fact]
+    public void The_gather_stores_of_the_faster_steps_are_chosen_and_only_the_steps_that_asked_count()
+    {
+        var chooser = new StepThreadChooser();
+        List<bool> ways = DriveStores(chooser, (3 * Round) + StepThreadChooser.FirstStretch, streaming: 110, ordinary: 100);
+
+        // The thread chooser's one-thread blocks came in between, but the store rounds count only the two-thread steps:
+        // streaming (chosen so far), ordinary, streaming; twice; then the stretch on ordinary stores.
+        Assert.True(chooser.OneThreadSteps >= 2 * StepThreadChooser.Block);
+        int block = StepThreadChooser.Block;
+        for (int round = 0; round < 2; round++)
+        {
+            int start = round * Round;
+            Assert.All(ways[start..(start + block)], Assert.True);
+            Assert.All(ways[(start + block)..(start + (2 * block))], Assert.False);
+            Assert.All(ways[(start + (2 * block))..(start + Round)], Assert.True);
+        }
+
+        Assert.True(chooser.Stores.ChoseOrdinary);
+        Assert.Equal(1, chooser.Stores.Decisions);
+        Assert.Equal((110, 100), chooser.Stores.LastTimes);
+        Assert.All(ways[(2 * Round)..((2 * Round) + StepThreadChooser.FirstStretch)], Assert.False);
+
+        // Another batch size starts both choices afresh.
+        chooser.Begin(64);
+        Assert.Equal(0, chooser.Stores.Rounds);
+        Assert.False(chooser.Stores.ChoseOrdinary);
+    }
+
+    [Fact]
+    public void Streaming_gather_stores_stay_where_they_are_faster()
+    {
+        var chooser = new StepThreadChooser();
+        List<bool> ways = DriveStores(chooser, 4 * (Round + StepThreadChooser.FirstStretch), streaming: 100, ordinary: 120);
+        Assert.True(chooser.Stores.Decisions >= 2);
+        Assert.False(chooser.Stores.ChoseOrdinary);
+
+        // Ordinary stores ran in the rounds' middle blocks only: one block a round.
+        Assert.Equal(chooser.Stores.Rounds * StepThreadChooser.Block, ways.Count(w => !w));
+    }
+
     [Fact]
     public void A_training_whose_steps_switch_threads_gives_the_same_bits()
     {
         // 60 steps of 128 MNIST-sized rows (the batch gathered in parts on two threads): the first two rounds (48 steps)
-        // run blocks on one thread and on two, and the rest runs on whichever the timing chose.
+        // run blocks on one thread and on two, the two-thread steps blocks of each way of storing the gathered batch, and
+        // the rest runs on whichever the timing chose.
         const int features = 784, count = 60 * 128;
         byte[] bytes = new byte[count * features];
         new Random(5).NextBytes(bytes);
         int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * features] % 10)];
         Dataset data = Dataset.FromBytes(bytes, labels, features, 255f);
 
-        (float[] Parameters, float[] State, History History, long OneThreadSteps) Train(int threads, bool measure)
+        (float[] Parameters, float[] State, History History, long OneThreadSteps, long OrdinaryGathers) Train(int threads, bool measure)
         {
             var model = new Sequential(features, seed: 3).Add(new Dense(96)).Add(new Relu()).Add(new Dense(10));
             model.Compile(new SoftmaxCrossEntropy(), new Adam(1e-3f));
@@ -241,7 +304,7 @@ public class StepThreadChooserTests
                 history = model.Fit(data, new FitOptions { Epochs = 1, BatchSize = 128, Seed = 2, MeasureStepThreads = measure });
             });
             return (model.Parameters.ToArray(), ((Optimizer)model.Optimizer!).State.ToArray(), history,
-                ModelTraining.StepChooser(model, 128).OneThreadSteps);
+                ModelTraining.StepChooser(model, 128).OneThreadSteps, ModelTraining.StepChooser(model, 128).OrdinaryGathers);
         }
 
         var expected = Train(1, measure: false);
@@ -253,14 +316,17 @@ public class StepThreadChooserTests
             Assert.Equal(expected.History.Loss, actual.History.Loss);
             Assert.Equal(expected.History.Accuracy, actual.History.Accuracy);
 
-            // The timed training did run steps on one thread (at least the first two rounds' blocks); the other none.
+            // The timed training did run steps on one thread (at least the first two rounds' blocks), and two-thread steps
+            // whose gather kept the batch in the caches (at least the first store round's block); the other neither.
             if (measure)
             {
                 Assert.InRange(actual.OneThreadSteps, 2 * StepThreadChooser.Block, 60);
+                Assert.InRange(actual.OrdinaryGathers, StepThreadChooser.Block, 60);
             }
             else
             {
                 Assert.Equal(0, actual.OneThreadSteps);
+                Assert.Equal(0, actual.OrdinaryGathers);
             }
         }
     }
