@@ -239,8 +239,8 @@ internal sealed record CompareOptions
         "usage: NeuralCoreCompare --hidden H[-H2...] [--batch 32] [--epochs 4] [--threads N] [--seed 42] [--data data/mnist] [--copies N]\n" +
         "                         [--step-threads measured|fixed]\n" +
         "                                                     --copies N with --threads 1: N models trained at once, one thread each\n" +
-        "                                                     --step-threads fixed: every step on the threads its size asks for\n" +
-        "                                                     (measured, the default: Fit's own timed choice between them and one)\n" +
+        "                                                     --step-threads fixed: every step on the threads its size asks for, the gather streaming\n" +
+        "                                                     (measured, the default: Fit's own timed choices of those threads or one, and of the gather's stores)\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
         "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop] [--read-every N]\n" +
         "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop;\n" +
@@ -279,8 +279,9 @@ internal sealed record CompareOptions
 
     /// <summary>
     /// <c>--step-threads measured</c> (the default: <c>Fit</c> times its steps on all the threads and on one now and
-    /// then and runs the rest on the faster, as a user's <c>Fit</c> does) or <c>fixed</c> (every step on the threads its
-    /// size asks for: a thread count's own speed, for a scaling table).
+    /// then and runs the rest on the faster, and on several threads times the batch gather's streaming and ordinary
+    /// stores likewise, as a user's <c>Fit</c> does) or <c>fixed</c> (every step on the threads its size asks for, the
+    /// gather streaming: a thread count's own speed, for a scaling table).
     /// </summary>
     public string StepThreads { get; init; } = "measured";
 

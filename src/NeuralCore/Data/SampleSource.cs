@@ -206,8 +206,8 @@ internal readonly struct SampleSource
         ? _bytes.Span.Slice(i * FeatureSize, FeatureSize)
         : MemoryMarshal.AsBytes(_floats.Span.Slice(i * FeatureSize, FeatureSize));
 
-    /// <summary>Writes the labels (or target rows) and weights of samples <paramref name="indices"/>, as <see cref="Gather"/> does.</summary>
-    public void GatherTargets(ReadOnlySpan<int> indices, Span<int> labels, Span<float> targets, Span<float> weights)
+    // The labels (or target rows) and weights of Gather.
+    private void GatherTargets(ReadOnlySpan<int> indices, Span<int> labels, Span<float> targets, Span<float> weights)
     {
         if (HasLabels)
         {

@@ -41,6 +41,9 @@ internal sealed class BatchGather : IParallelWork
         _weights = weights;
     }
 
+    /// <summary>Whether the last <see cref="Run"/> wrote with streaming stores (tests).</summary>
+    internal bool LastRunStreaming => _streaming;
+
     /// <summary>Whether a batch of <paramref name="count"/> rows is divided among threads, on the current thread limit.</summary>
     public bool Splits(int count) => Items(count) > 1;
 

@@ -38,6 +38,8 @@ internal sealed class StepThreadChooser : TimedChoice
 
     private readonly GatherStores _stores = new();
     private bool _storesAsked;
+    private bool _storesPaused;
+    private bool _answeredOne;
     private int _lastAll;
     private int _batch;
 
@@ -75,6 +77,7 @@ internal sealed class StepThreadChooser : TimedChoice
     public int Threads(int all, bool timed)
     {
         _storesAsked = false;
+        _answeredOne = true;
         if (all <= 1)
         {
             return 1;
@@ -95,25 +98,41 @@ internal sealed class StepThreadChooser : TimedChoice
             OneThreadSteps++;
         }
 
+        _answeredOne = one;
         return one ? 1 : all;
     }
 
     /// <summary>
     /// Whether the batch gather of the next step, which several threads share, writes with streaming stores
     /// (<see cref="BatchGather.Run"/>); asked after <see cref="Threads"/>, for such steps only, with the same
-    /// <paramref name="timed"/>.
+    /// <paramref name="timed"/>. The stores are timed only in the stretches on all the threads, so that the blocks
+    /// that time the threads run the stores chosen so far, and a round of theirs broken off by one starts again.
     /// </summary>
     public bool StreamingGather(bool timed)
     {
-        _storesAsked = true;
-        bool streaming = _stores.Streaming(timed);
+        if (_answeredOne)
+        {
+            // A one-thread step's gather does not split: nothing to choose, nothing to time.
+            return true;
+        }
+
+        bool probing = timed && Running && !ChoseOne;
+        if (probing && _storesPaused)
+        {
+            _stores.Resume();
+        }
+
+        _storesPaused = !probing;
+        _storesAsked = probing;
+        bool streaming = _stores.Streaming(probing);
         OrdinaryGathers += streaming ? 0 : 1;
         return streaming;
     }
 
     /// <summary>
     /// Records the duration of a step run on <see cref="Threads"/>'s answer, in any unit; <paramref name="all"/> and
-    /// <paramref name="timed"/> as given there.
+    /// <paramref name="timed"/> as given there. It times the threads, and where <see cref="StreamingGather"/> timed the
+    /// step's stores, those too.
     /// </summary>
     public void Record(long ticks, int all, bool timed)
     {
@@ -168,6 +187,9 @@ internal sealed class StepThreadChooser : TimedChoice
 
         /// <summary>Starts afresh: the steps to come are not the ones timed so far.</summary>
         public void Restart() => Reset();
+
+        /// <summary>Goes on after steps that were not timed here: a round broken off starts again.</summary>
+        public void Resume() => RestartRound();
 
         /// <summary>Whether the last decision chose ordinary stores (tests).</summary>
         internal bool ChoseOrdinary => ChoseSecond;

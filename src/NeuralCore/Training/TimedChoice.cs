@@ -16,7 +16,7 @@ internal abstract class TimedChoice
     /// between the cores' caches.</summary>
     internal const int Settle = 2;
 
-    /// <summary>The stretch after the first decision, and after a round where the two ways differ by less than <see cref="SteadyGap"/>.</summary>
+    /// <summary>The stretch after the first decision (subclasses also fall back to it where the two ways differ by less than <see cref="SteadyGap"/>).</summary>
     internal const int FirstStretch = 200;
 
     /// <summary>The relative difference of the two times above which a stretch may grow.</summary>
@@ -59,6 +59,18 @@ internal abstract class TimedChoice
 
     /// <summary>The times a step of the last round decided, the first way and the second (tests).</summary>
     internal (long First, long Second) LastTimes { get; private set; }
+
+    /// <summary>Whether the choice is running a stretch on the way it chose, timing nothing.</summary>
+    protected bool Running => _phase == Phase.Run;
+
+    /// <summary>Starts the current round again (the decision so far kept), unless a stretch is running: its steps so far were timed before something else ran.</summary>
+    protected void RestartRound()
+    {
+        if (_phase != Phase.Run)
+        {
+            (_phase, _steps, _firstCount, _secondCount) = (Phase.TimeChosen, 0, 0, 0);
+        }
+    }
 
     /// <summary>Back to a first round, dropped like the training's first: the steps to come are not the ones timed so far.</summary>
     protected void Reset()

@@ -37,12 +37,15 @@ public class BatchGatherTests
                 float[] w = new float[batch];
                 var gather = new BatchGather(source, order, x, y, [], w);
                 bool splits = false;
+                bool streamed = false;
                 WithThreads(threads, () =>
                 {
                     splits = gather.Splits(batch);
                     gather.Run(first, batch, streaming);
+                    streamed = gather.LastRunStreaming;
                 });
                 Assert.Equal(threads > 1 && batch * features >= 2 * 16 * 1024, splits);
+                Assert.Equal(streaming && splits, streamed);
                 AssertBitwiseEqual(expected, x, $"features, {threads} threads, streaming {streaming}");
                 Assert.Equal(expectedLabels, y);
                 AssertBitwiseEqual(expectedWeights, w, $"weights, {threads} threads, streaming {streaming}");

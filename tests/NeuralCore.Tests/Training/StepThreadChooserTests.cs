@@ -217,86 +217,132 @@ public class StepThreadChooserTests
         Assert.Equal(1, chooser.Rounds);
     }
 
-    // Runs steps on two threads far ahead of one, asking the gather's stores on each two-thread step, with ordinary stores
-    // taking `ordinary` and streaming ones `streaming`; returns each two-thread step's answer (true: streaming).
-    private static List<bool> DriveStores(StepThreadChooser chooser, int steps, long streaming, long ordinary)
+    // Runs steps on `all` threads far ahead of one, asking the gather's stores on each multi-thread step (every other
+    // one when `skip`: a gather that does not split), with ordinary stores taking `ordinary` and streaming ones
+    // `streaming`; returns each multi-thread step's answer (true: streaming; null: not asked).
+    private static List<bool?> DriveStores(StepThreadChooser chooser, int steps, long streaming, long ordinary, bool skip = false, int all = 2)
     {
-        var ways = new List<bool>();
+        var ways = new List<bool?>();
         for (int s = 0; s < steps; s++)
         {
-            int t = chooser.Threads(2, timed: true);
-            bool streams = t == 1 || chooser.StreamingGather(timed: true);
-            if (t == 2)
+            int t = chooser.Threads(all, timed: true);
+            bool? streams = t == 1 || (skip && s % 2 == 1) ? null : chooser.StreamingGather(timed: true);
+            if (t > 1)
             {
                 ways.Add(streams);
             }
 
-            chooser.Record(t == 1 ? 1000 : streams ? streaming : ordinary, 2, timed: true);
+            chooser.Record(t == 1 ? 1000 : streams == false ? ordinary : streaming, all, timed: true);
         }
 
         return ways;
     }
 
     [Fact]
-    public void The_gather_stores_of_the_faster_steps_are_chosen_and_only_the_steps_that_asked_count()
+    public void The_gather_stores_of_the_faster_steps_are_chosen_in_the_stretches_on_all_threads()
     {
         var chooser = new StepThreadChooser();
-        List<bool> ways = DriveStores(chooser, (3 * Round) + StepThreadChooser.FirstStretch, streaming: 110, ordinary: 100);
+        List<bool?> ways = DriveStores(chooser, 4000, streaming: 110, ordinary: 100);
 
-        // The thread chooser's one-thread blocks came in between, but the store rounds count only the two-thread steps:
-        // streaming (chosen so far), ordinary, streaming; twice; then the stretch on ordinary stores.
-        Assert.True(chooser.OneThreadSteps >= 2 * StepThreadChooser.Block);
+        // Nothing but the chosen stores (streaming at first) until the threads' first decision: the all-thread blocks of
+        // the threads' first two rounds (two a round) time the threads, not the stores; the stores' first middle block
+        // follows the first of their own round.
         int block = StepThreadChooser.Block;
-        for (int round = 0; round < 2; round++)
-        {
-            int start = round * Round;
-            Assert.All(ways[start..(start + block)], Assert.True);
-            Assert.All(ways[(start + block)..(start + (2 * block))], Assert.False);
-            Assert.All(ways[(start + (2 * block))..(start + Round)], Assert.True);
-        }
-
+        Assert.All(ways[..(5 * block)], w => Assert.True(w));
+        Assert.All(ways[(5 * block)..(6 * block)], w => Assert.False(w));
         Assert.True(chooser.Stores.ChoseOrdinary);
-        Assert.Equal(1, chooser.Stores.Decisions);
+        Assert.True(chooser.Stores.Decisions >= 1);
         Assert.Equal((110, 100), chooser.Stores.LastTimes);
-        Assert.All(ways[(2 * Round)..((2 * Round) + StepThreadChooser.FirstStretch)], Assert.False);
 
-        // Another batch size starts both choices afresh.
+        // Once ordinary stores were chosen, the thread rounds' all-thread blocks ran them throughout (no block mixing the
+        // two ways: its time would lie between 100 and 110).
+        Assert.False(chooser.ChoseOne);
+        Assert.Equal(100, chooser.LastTimes.First);
+
+        // Another batch size, or another thread limit, starts both choices afresh.
         chooser.Begin(64);
         Assert.Equal(0, chooser.Stores.Rounds);
         Assert.False(chooser.Stores.ChoseOrdinary);
+        DriveStores(chooser, 4000, streaming: 110, ordinary: 100);
+        Assert.True(chooser.Stores.ChoseOrdinary);
+        chooser.Threads(3, timed: true);
+        Assert.Equal(0, chooser.Stores.Rounds);
+        Assert.False(chooser.Stores.ChoseOrdinary);
+    }
+
+    [Fact]
+    public void Only_the_steps_whose_gather_splits_time_the_stores()
+    {
+        // Every other two-thread step does not ask (its gather runs on one thread): the stores' rounds count the others.
+        var chooser = new StepThreadChooser();
+        List<bool?> asking = DriveStores(chooser, 4000, streaming: 110, ordinary: 100, skip: true);
+        var every = new StepThreadChooser();
+        List<bool?> all = DriveStores(every, 4000, streaming: 110, ordinary: 100);
+        Assert.True(chooser.Stores.ChoseOrdinary);
+        Assert.InRange(chooser.Stores.Rounds, 2, every.Stores.Rounds - 1);
+        Assert.Contains(asking, w => w is null);
+        Assert.DoesNotContain(all, w => w is null);
     }
 
     [Fact]
     public void Streaming_gather_stores_stay_where_they_are_faster()
     {
         var chooser = new StepThreadChooser();
-        List<bool> ways = DriveStores(chooser, 4 * (Round + StepThreadChooser.FirstStretch), streaming: 100, ordinary: 120);
+        List<bool?> ways = DriveStores(chooser, 20_000, streaming: 100, ordinary: 120);
         Assert.True(chooser.Stores.Decisions >= 2);
         Assert.False(chooser.Stores.ChoseOrdinary);
 
-        // Ordinary stores ran in the rounds' middle blocks only: one block a round.
-        Assert.Equal(chooser.Stores.Rounds * StepThreadChooser.Block, ways.Count(w => !w));
+        // Ordinary stores ran in the rounds' middle blocks only: one block a round, and at most one more for each
+        // round broken off by the threads' own round.
+        int ordinary = ways.Count(w => w == false);
+        Assert.InRange(ordinary, chooser.Stores.Rounds * StepThreadChooser.Block, (chooser.Stores.Rounds + chooser.Rounds) * StepThreadChooser.Block);
     }
 
     [Fact]
-    public void A_training_whose_steps_switch_threads_gives_the_same_bits()
+    public void A_one_thread_step_never_times_the_stores()
+    {
+        // One thread far ahead: the stores are asked on the steps that run on all threads, but never timed there.
+        var chooser = new StepThreadChooser();
+        for (int s = 0; s < 2000; s++)
+        {
+            int t = chooser.Threads(2, timed: true);
+            Assert.True(chooser.StreamingGather(timed: true) || t == 2);
+            chooser.Record(t == 1 ? 100 : 1000, 2, timed: true);
+        }
+
+        Assert.True(chooser.ChoseOne);
+        Assert.Equal(0, chooser.Stores.Rounds);
+        Assert.Equal(0, chooser.OrdinaryGathers);
+    }
+
+    [Fact]
+    public void A_training_whose_steps_switch_threads_or_stores_gives_the_same_bits()
     {
         // 60 steps of 128 MNIST-sized rows (the batch gathered in parts on two threads): the first two rounds (48 steps)
-        // run blocks on one thread and on two, the two-thread steps blocks of each way of storing the gathered batch, and
-        // the rest runs on whichever the timing chose.
+        // run blocks on one thread and on two, and the rest runs on whichever the timing chose. A chooser primed
+        // beforehand with ordinary stores ahead runs its steps on two threads, the gathered batch kept in the caches
+        // (but for a middle block of streaming stores, should a round of the stores come).
         const int features = 784, count = 60 * 128;
         byte[] bytes = new byte[count * features];
         new Random(5).NextBytes(bytes);
         int[] labels = [.. Enumerable.Range(0, count).Select(i => bytes[i * features] % 10)];
         Dataset data = Dataset.FromBytes(bytes, labels, features, 255f);
 
-        (float[] Parameters, float[] State, History History, long OneThreadSteps, long OrdinaryGathers) Train(int threads, bool measure)
+        (float[] Parameters, float[] State, History History, long OneThreadSteps, long OrdinaryGathers) Train(int threads, bool measure, bool primed = false)
         {
             var model = new Sequential(features, seed: 3).Add(new Dense(96)).Add(new Relu()).Add(new Dense(10));
             model.Compile(new SoftmaxCrossEntropy(), new Adam(1e-3f));
 
             // The size rule alone would keep so small a step on one thread.
             model.StepThreshold = 1;
+            StepThreadChooser chooser = ModelTraining.StepChooser(model, 128);
+            if (primed)
+            {
+                DriveStores(chooser, 4000, streaming: 110, ordinary: 100);
+                Assert.True(chooser.Stores.ChoseOrdinary);
+            }
+
+            (long one, long ordinary) = (chooser.OneThreadSteps, chooser.OrdinaryGathers);
             History history = null!;
             WithThreads(threads, () =>
             {
@@ -304,24 +350,33 @@ public class StepThreadChooserTests
                 history = model.Fit(data, new FitOptions { Epochs = 1, BatchSize = 128, Seed = 2, MeasureStepThreads = measure });
             });
             return (model.Parameters.ToArray(), ((Optimizer)model.Optimizer!).State.ToArray(), history,
-                ModelTraining.StepChooser(model, 128).OneThreadSteps, ModelTraining.StepChooser(model, 128).OrdinaryGathers);
+                chooser.OneThreadSteps - one, chooser.OrdinaryGathers - ordinary);
         }
 
         var expected = Train(1, measure: false);
-        foreach ((string what, bool measure) in new[] { ("two threads, every step", false), ("two threads, steps chosen by timing", true) })
+        foreach ((string what, bool measure, bool primed) in new[]
         {
-            var actual = Train(2, measure);
+            ("two threads, every step", false, false),
+            ("two threads, steps chosen by timing", true, false),
+            ("two threads, ordinary stores chosen beforehand", true, true),
+        })
+        {
+            var actual = Train(2, measure, primed);
             AssertBitwiseEqual(expected.Parameters, actual.Parameters, what + ": parameters");
             AssertBitwiseEqual(expected.State, actual.State, what + ": optimizer state");
             Assert.Equal(expected.History.Loss, actual.History.Loss);
             Assert.Equal(expected.History.Accuracy, actual.History.Accuracy);
 
-            // The timed training did run steps on one thread (at least the first two rounds' blocks), and two-thread steps
-            // whose gather kept the batch in the caches (at least the first store round's block); the other neither.
-            if (measure)
+            // The timed training did run steps on one thread (at least the first two rounds' blocks); the primed one ran
+            // on two threads with ordinary stores but for a block; the fixed one did neither.
+            if (primed)
+            {
+                Assert.Equal(0, actual.OneThreadSteps);
+                Assert.InRange(actual.OrdinaryGathers, 60 - StepThreadChooser.Block, 60);
+            }
+            else if (measure)
             {
                 Assert.InRange(actual.OneThreadSteps, 2 * StepThreadChooser.Block, 60);
-                Assert.InRange(actual.OrdinaryGathers, StepThreadChooser.Block, 60);
             }
             else
             {
