@@ -17,7 +17,7 @@ namespace NeuralCore.Training;
 /// more (longer still the further ahead they are), so where they are far ahead (784-1024-10 on two threads, or many
 /// threads) one-thread blocks are a few tenths of a percent of the time. One chooser serves every <c>Fit</c> of a
 /// model (<see cref="Begin"/>). For steps on several threads it also chooses how the batch gather stores the batch
-/// (<see cref="GatherStores"/>), in rounds of its own over those steps.
+/// (<see cref="GatherStores"/>), in rounds of its own over the steps of its stretches on all the threads.
 /// </remarks>
 internal sealed class StepThreadChooser : TimedChoice
 {
@@ -106,7 +106,8 @@ internal sealed class StepThreadChooser : TimedChoice
     /// Whether the batch gather of the next step, which several threads share, writes with streaming stores
     /// (<see cref="BatchGather.Run"/>); asked after <see cref="Threads"/>, for such steps only, with the same
     /// <paramref name="timed"/>. The stores are timed only in the stretches on all the threads, so that the blocks
-    /// that time the threads run the stores chosen so far, and a round of theirs broken off by one starts again.
+    /// that time the threads run the stores chosen so far, and a round of theirs broken off by a round of the threads
+    /// starts again. After a one-thread answer: streaming, with nothing asked (that step's gather does not split).
     /// </summary>
     public bool StreamingGather(bool timed)
     {
@@ -122,7 +123,13 @@ internal sealed class StepThreadChooser : TimedChoice
             _stores.Resume();
         }
 
-        _storesPaused = !probing;
+        if (timed)
+        {
+            // A thread round's steps break a round of the stores off; a short last batch, which the threads do not count
+            // either, does not.
+            _storesPaused = !probing;
+        }
+
         _storesAsked = probing;
         bool streaming = _stores.Streaming(probing);
         OrdinaryGathers += streaming ? 0 : 1;

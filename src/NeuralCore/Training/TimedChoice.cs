@@ -16,7 +16,7 @@ internal abstract class TimedChoice
     /// between the cores' caches.</summary>
     internal const int Settle = 2;
 
-    /// <summary>The stretch after the first decision (subclasses also fall back to it where the two ways differ by less than <see cref="SteadyGap"/>).</summary>
+    /// <summary>The stretch after the first decision (subclasses also fall back to it where the two ways differ by at most <see cref="SteadyGap"/>).</summary>
     internal const int FirstStretch = 200;
 
     /// <summary>The relative difference of the two times above which a stretch may grow.</summary>
