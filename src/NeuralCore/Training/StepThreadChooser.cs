@@ -117,7 +117,8 @@ internal sealed class StepThreadChooser : TimedChoice
             return true;
         }
 
-        bool probing = timed && Running && !ChoseOne;
+        // Past the check above, a stretch that is running is one on all the threads.
+        bool probing = timed && Running;
         if (probing && _storesPaused)
         {
             _stores.Resume();
@@ -183,9 +184,6 @@ internal sealed class StepThreadChooser : TimedChoice
     /// </summary>
     internal sealed class GatherStores : TimedChoice
     {
-        /// <summary>The longest stretch.</summary>
-        internal const int MaxStretch = 3200;
-
         /// <summary>Whether the next step's gather streams; <paramref name="timed"/> as for <see cref="Threads"/>.</summary>
         public bool Streaming(bool timed) => !Second(timed);
 
@@ -202,6 +200,6 @@ internal sealed class StepThreadChooser : TimedChoice
         internal bool ChoseOrdinary => ChoseSecond;
 
         protected override int NextStretch(bool second, double gap, int stretch) =>
-            gap > SteadyGap ? Math.Min(stretch * 2, MaxStretch) : FirstStretch;
+            gap > SteadyGap ? Math.Min(stretch * 2, StepThreadChooser.MaxStretch) : FirstStretch;
     }
 }
