@@ -252,17 +252,16 @@ public static unsafe class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its shape, or the output overlaps an input.</exception>
     internal static void WeightGradient(
         ReadOnlySpan<float> input, ReadOnlySpan<float> outputGrad, Span<float> weightGrad, Span<float> biasGrad,
-        int inFeatures, int units, int batch, bool accumulate, in PanelLayout weightLayout = default, bool skipZeroA = false,
-        ThreadBalance? balance = null) =>
+        int inFeatures, int units, int batch, bool accumulate, in PanelLayout weightLayout = default, bool skipZeroA = false) =>
         WeightGradientOn(weightLayout.IsValid ? weightLayout.Isa : KernelIsaSupport.Best, input, outputGrad, weightGrad, biasGrad,
-            inFeatures, units, batch, accumulate, default, weightLayout, skipZeroA, balance);
+            inFeatures, units, batch, accumulate, default, weightLayout, skipZeroA);
 
     // The weight gradient and the bias gradient (the column sums of B, taken while B is packed) of both entries above and
     // below: B is outputGrad, or the mask of a product computed while it is packed.
     internal static void WeightGradientOn(KernelIsa isa,
         ReadOnlySpan<float> input, ReadOnlySpan<float> b, Span<float> weightGrad, Span<float> biasGrad,
         int inFeatures, int units, int batch, bool accumulate, GemmMaskedProduct productB, in PanelLayout weightLayout = default,
-        bool skipZeroA = false, ThreadBalance? balance = null)
+        bool skipZeroA = false)
     {
         // Weights that a step divides by columns (PanelLayout.OwnedColumnSlices) have their gradient divided so too.
         GemmSplit split = weightLayout.OwnedColumnSlices(batch) > 0 ? GemmSplit.Columns : GemmSplit.Rows;
@@ -270,7 +269,7 @@ public static unsafe class Gemm
         {
             // A layer without a bias: the weight gradient alone.
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, split, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA, balance: balance);
+                GemmEpilogue.None, split, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
             return;
         }
 
@@ -290,7 +289,7 @@ public static unsafe class Gemm
         fixed (float* sums = biasGrad)
         {
             MultiplyOn(isa, input, b, weightGrad, inFeatures, units, batch, true, false, accumulate,
-                GemmEpilogue.None, split, columnSums: sums, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA, balance: balance);
+                GemmEpilogue.None, split, columnSums: sums, productB: productB, cPanels: weightLayout, skipZeroA: skipZeroA);
         }
     }
 
@@ -320,17 +319,15 @@ public static unsafe class Gemm
     internal static void WeightGradientThroughRelu(
         ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
         Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate,
-        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default, bool skipZeroA = false,
-        ThreadBalance? balance = null) =>
+        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default, bool skipZeroA = false) =>
         WeightGradientThroughReluOn(weightLayout.IsValid ? weightLayout.Isa : KernelIsaSupport.Best, input, upperGrad, upperWeights, reluOutput, weightGrad, biasGrad,
-            inFeatures, units, batch, upperUnits, accumulate, weightLayout, upperWeightGrad, upperBiasGrad, skipZeroA, balance);
+            inFeatures, units, batch, upperUnits, accumulate, weightLayout, upperWeightGrad, upperBiasGrad, skipZeroA);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void WeightGradientThroughReluOn(KernelIsa isa,
         ReadOnlySpan<float> input, ReadOnlySpan<float> upperGrad, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> reluOutput,
         Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate,
-        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default, bool skipZeroA = false,
-        ThreadBalance? balance = null)
+        in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default, bool skipZeroA = false)
     {
         if (upperUnits < 1 || upperUnits > GemmMaskedProduct.MaxRank)
         {
@@ -381,7 +378,7 @@ public static unsafe class Gemm
         {
             // The mask stands in for B in the checks and the plan: it has B's shape, [batch, units].
             WeightGradientOn(isa, input, reluOutput, weightGrad, biasGrad, inFeatures, units, batch, accumulate,
-                new GemmMaskedProduct(pg, pv, upperUnits, isa, fused ? pu : null, accumulate), weightLayout, skipZeroA, balance);
+                new GemmMaskedProduct(pg, pv, upperUnits, isa, fused ? pu : null, accumulate), weightLayout, skipZeroA);
         }
 
         if (!upper)
@@ -446,8 +443,7 @@ public static unsafe class Gemm
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
         GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default,
-        PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default,
-        ThreadBalance? balance = null)
+        PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default)
     {
         Validate(a, b, c, m, n, k);
         if (bPanels.IsValid && (bPanels.K != k || bPanels.N != n || bPanels.Isa != isa || transposeB || packed is not null || columnSums is not null || !productB.IsEmpty))
@@ -550,7 +546,7 @@ public static unsafe class Gemm
             }
 
             job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
-                packedB, packedStride, productB, cPanels, skipZeroA, upper, balance);
+                packedB, packedStride, productB, cPanels, skipZeroA, upper);
             try
             {
                 if (plan.Threads == 1)
@@ -560,7 +556,6 @@ public static unsafe class Gemm
                 else
                 {
                     WorkerPool.Run(job, job.Items, plan.Threads);
-                    job.EndCompute();
                     if (plan.KSlices > 1)
                     {
                         job.BeginReduction();

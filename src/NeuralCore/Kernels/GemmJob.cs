@@ -41,9 +41,6 @@ internal sealed unsafe class GemmJob : IParallelWork
     private int _parts;
     private long _stamp;
 
-    // Divides a rows split's panels among its slices by their measured rates (null: equal slices).
-    private ThreadBalance? _balance;
-
     // One stamp a product, so that lists a thread kept for one are never taken for another's.
     private static long s_stamps;
 
@@ -61,7 +58,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
         float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default,
-        bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default, ThreadBalance? balance = null)
+        bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default)
     {
         _skipZeroA = skipZeroA;
         _upper = upper;
@@ -98,16 +95,7 @@ internal sealed unsafe class GemmJob : IParallelWork
             _firstPartialBlock = GemmPlan.Slice(plan.KBlocks, plan.KSlices, 0).End;
             _partials = GemmBuffers.Partials((long)(plan.KBlocks - _firstPartialBlock) * m * n);
         }
-
-        // Only a split of whole rows of C, one item a slice: any division of the panels gives the same bits, each
-        // panel computed the same way whichever slice holds it.
-        _balance = balance is not null && plan.Threads > 1 && plan.RowSlices == plan.Threads && plan.KSlices == 1
-            && plan.ColumnSlices == 1 && _parts == 1 ? balance : null;
-        _balance?.Divide(plan.MPanels, plan.RowSlices);
     }
-
-    /// <summary>After the compute phase: moves the balance's rates toward what this product measured.</summary>
-    public void EndCompute() => _balance?.Update();
 
     /// <summary>The most parts a slice's columns are cut into (<see cref="Items"/>).</summary>
     internal const int MaxParts = 4;
@@ -154,7 +142,6 @@ internal sealed unsafe class GemmJob : IParallelWork
         _productB = default;
         _upper = default;
         _cLayout = default;
-        _balance = null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -174,15 +161,6 @@ internal sealed unsafe class GemmJob : IParallelWork
         int slice = index % slices;
         int kSlice = _parts > 1 ? 0 : index / slices;
         int rowSlice = slice / plan.ColumnSlices;
-        if (_balance is { } balance)
-        {
-            long start = ThreadBalance.Start();
-            (int first, int end) = balance.Slice(rowSlice);
-            ComputeRows(first, end, rowSlice);
-            balance.Finish(rowSlice, start);
-            return;
-        }
-
         (int rowFirst, int rowEnd) = GemmPlan.Slice(plan.MPanels, plan.RowSlices, rowSlice);
         (int colFirst, int colEnd) = GemmPlan.Slice(plan.NPanels, plan.ColumnSlices, slice % plan.ColumnSlices);
         if (_parts > 1)
@@ -202,14 +180,6 @@ internal sealed unsafe class GemmJob : IParallelWork
             // A slice of whole columns of C (the Columns split): the narrow product above reads them here, finished.
             _upper.Compute(_c, _m, colFirst * plan.Nr, Math.Min(colEnd * plan.Nr, _n));
         }
-    }
-
-    // A balanced slice of a rows split: panels [rowFirst, rowEnd), every column and k block.
-    private void ComputeRows(int rowFirst, int rowEnd, int rowSlice)
-    {
-        float* packedA = GemmBuffers.A(PackedALength);
-        PackARows(packedA, rowFirst, rowEnd, 0, _plan.KBlocks);
-        ComputeSlice(packedA, rowFirst, rowEnd, 0, _plan.NPanels, 0, _plan.KBlocks, rowSlice == 0 ? _columnSums : null, rowSlice);
     }
 
     private long PackedALength => (long)_plan.MPanels * _plan.Mr * _k;
@@ -272,7 +242,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         // Sized for the largest slice, whichever this is: a thread that takes over another's part then needs no larger
         // buffer mid-training (a step that allocated).
         int listBlocks = _parts > 1 ? kbEnd - kbFirst : 1;
-        int sizedPanels = _balance is null ? (plan.MPanels + plan.RowSlices - 1) / plan.RowSlices : plan.MPanels;
+        int sizedPanels = (plan.MPanels + plan.RowSlices - 1) / plan.RowSlices;
         bool kept = false;
         int* lists = _skipZeroA && colLimit - col0 > nr
             ? GemmBuffers.StepListsFor(_parts > 1 ? (_stamp << 10) | (uint)(rowSlice + 1) : 0, (long)sizedPanels * listBlocks, plan.Kc, out counts, out listScratch,

@@ -545,13 +545,6 @@ public sealed class Dense : Layer
     internal PanelLayout PanelOrder { get; set; }
 
     /// <summary>
-    /// How the weight-gradient product divides this layer's rows among threads in training, by each thread's measured
-    /// rate (<see cref="ThreadBalance"/>); the optimizer's step divides the rows as the last product did, so that each
-    /// block is updated on the core that computed its gradient.
-    /// </summary>
-    internal ThreadBalance GradientBalance { get; } = new();
-
-    /// <summary>
     /// Whether the products that read this layer's input (the forward product and the weight gradient) leave out the
     /// steps at which the input is zero (<see cref="Kernels.GemmSteps"/>): a model sets it on its first layer, whose
     /// input is the data (four fifths of an MNIST image's pixels are 0). The outputs and gradients are the same bits
@@ -747,7 +740,7 @@ public sealed class Dense : Layer
         int weights = InputSize * Units, upperWeights = upper.InputSize * upper.Units;
         Gemm.WeightGradientThroughRelu(input, upperGrad, upper.ParameterStorage.Span[..upperWeights], reluOutput,
             gradients[..weights], gradients[weights..], InputSize, Units, batch, upper.Units, accumulate: false, PanelOrder,
-            upperGradients[..upperWeights], upperGradients[upperWeights..], SkipsZeroInputs, GradientBalance);
+            upperGradients[..upperWeights], upperGradients[upperWeights..], SkipsZeroInputs);
     }
 
     /// <summary>
@@ -792,7 +785,7 @@ public sealed class Dense : Layer
         if (parameterGradients)
         {
             Gemm.WeightGradient(input, outputGrad, gradients[..weights], gradients[weights..], InputSize, Units, batch,
-                accumulate: !overwriteGradients, PanelOrder, SkipsZeroInputs, GradientBalance);
+                accumulate: !overwriteGradients, PanelOrder, SkipsZeroInputs);
         }
 
         if (inputGrad.IsEmpty)

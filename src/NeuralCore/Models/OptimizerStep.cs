@@ -217,9 +217,8 @@ internal sealed class OptimizerStep : IParallelWork
             }
             else
             {
-                // As the weight gradient divided them in this step (Dense.GradientBalance), or equally.
                 int panels = (d.InputSize + mr - 1) / mr;
-                (int first, int end) = d.GradientBalance.Divides(panels, slices) ? d.GradientBalance.Slice(index) : GemmPlan.Slice(panels, slices, index);
+                (int first, int end) = GemmPlan.Slice(panels, slices, index);
                 (row0, row1) = (first * mr, Math.Min(end * mr, d.InputSize));
             }
 

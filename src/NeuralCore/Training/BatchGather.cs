@@ -31,10 +31,6 @@ internal sealed class BatchGather : IParallelWork
     private int _items;
     private bool _streaming;
 
-    // The rows of each thread, by its measured rate (ThreadBalance): one vCPU of two far apart took 45% longer for the
-    // same rows at times (AMD EPYC Zen 5, 2 real cores).
-    private readonly ThreadBalance _balance = new();
-
     public BatchGather(SampleSource source, int[] order, float[] features, int[] labels, float[] targets, float[] weights)
     {
         _source = source;
@@ -68,9 +64,7 @@ internal sealed class BatchGather : IParallelWork
         }
         else
         {
-            _balance.Divide(count, _items);
             WorkerPool.Run(this, _items, _items);
-            _balance.Update();
         }
     }
 
@@ -89,10 +83,8 @@ internal sealed class BatchGather : IParallelWork
 
     public void Execute(int index)
     {
-        long started = ThreadBalance.Start();
         int size = _source.FeatureSize, width = _source.TargetSize;
-        (int start, int end) = _items == 1 ? (0, _count) : _balance.Slice(index);
-        int n = end - start;
+        int start = (int)((long)_count * index / _items), end = (int)((long)_count * (index + 1) / _items), n = end - start;
         _source.Gather(_order.AsSpan(_first + start, n), _features.AsSpan(start * size, n * size),
             _source.HasLabels ? _labels.AsSpan(start, n) : default,
             _source.HasLabels ? default : _targets.AsSpan(start * width, n * width),
@@ -106,11 +98,6 @@ internal sealed class BatchGather : IParallelWork
             // epochs 129.5 -> 123.3 ms (best of 8, alternating in one process); 784-1024-10 within noise. With the vCPUs
             // close, ordinary stores cost less (StepThreadChooser.GatherStores).
             Elementwise.StreamingFence();
-        }
-
-        if (_items > 1)
-        {
-            _balance.Finish(index, started);
         }
     }
 }
