@@ -3,6 +3,7 @@ using NeuralCore.Kernels;
 
 namespace NeuralCore.Tests.Kernels;
 
+[Collection(SerialTests.Name)]
 public class GemmTests
 {
     public static TheoryData<int> Paths() => [.. KernelIsaSupport.Supported.Select(isa => (int)isa)];

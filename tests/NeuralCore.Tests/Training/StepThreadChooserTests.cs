@@ -13,6 +13,7 @@ namespace NeuralCore.Tests.Training;
 /// gather's streaming and ordinary stores, from timed blocks of steps: which side it takes, for how long, what it leaves
 /// out of the timing, and that a training whose steps switch gives the same bits.
 /// </summary>
+[Collection(SerialTests.Name)]
 public class StepThreadChooserTests
 {
     private const int Round = 3 * StepThreadChooser.Block;
