@@ -57,18 +57,18 @@ public static unsafe class Gemm
     /// <exception cref="ArgumentException">A span is shorter than its shape, or <paramref name="c"/> overlaps an input.</exception>
     internal static void MultiplyAddBias(
         ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> bias, Span<float> c, int m, int n, int k, bool relu,
-        bool skipZeroA = false)
+        bool skipZeroA = false, GemmNarrow.IRowsDone? rowsDone = null)
     {
         ThrowHelper.CheckLength(bias.Length, n, nameof(bias));
         fixed (float* pBias = bias)
         {
             MultiplyOn(KernelIsaSupport.Best, a, b, c, m, n, k, false, false, false, GemmEpilogue.AddBias(pBias, relu),
-                GemmSplit.Reduction, skipZeroA: skipZeroA);
+                GemmSplit.Reduction, skipZeroA: skipZeroA, rowsDone: rowsDone);
         }
     }
 
     /// <summary>
-    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool)"/>
+    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, GemmNarrow.IRowsDone)"/>
     /// with B kept in <paramref name="layout"/>'s panel order (<paramref name="b"/> holds its <c>layout.K·layout.N</c>
     /// values so): <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, layout.K]</c>; bitwise the C
     /// of the row-major call, for every m (a few rows too, which the row-major call streams unpacked). An empty
@@ -143,7 +143,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool)"/>
+    /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, GemmNarrow.IRowsDone)"/>
     /// with B packed beforehand: <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, b.K]</c>
     /// and <c>C[m, b.N]</c>. Bitwise the C of the unpacked call.
     /// </summary>
@@ -436,14 +436,16 @@ public static unsafe class Gemm
     /// as <paramref name="split"/> says, and optionally adding the column sums of op(B) (not transposed) to
     /// <paramref name="columnSums"/>. <paramref name="packed"/>, when given, is <paramref name="b"/> copied by
     /// <see cref="PackedMatrix.Pack"/>: a product of a few rows reads its column chunks, a larger one its panels when
-    /// they fit the plan.
+    /// they fit the plan. <paramref name="rowsDone"/>, where the product takes the narrow path (<see cref="GemmNarrow"/>),
+    /// runs on each slice of finished rows on the thread that computed it; on the other paths it is not called.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyOn(
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
         GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default,
-        PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default)
+        PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default,
+        GemmNarrow.IRowsDone? rowsDone = null)
     {
         Validate(a, b, c, m, n, k);
         if (bPanels.IsValid && (bPanels.K != k || bPanels.N != n || bPanels.Isa != isa || transposeB || packed is not null || columnSums is not null || !productB.IsEmpty))
@@ -504,7 +506,7 @@ public static unsafe class Gemm
             // A C of at most 16 columns (the output layer): sixteen rows of A against each widened row of B, no packing.
             fixed (float* pa = a, pb = b, pc = c)
             {
-                GemmNarrow.Multiply(pa, pb, pc, m, n, k, accumulate, epilogue);
+                GemmNarrow.Multiply(pa, pb, pc, m, n, k, accumulate, epilogue, rowsDone);
             }
 
             return;

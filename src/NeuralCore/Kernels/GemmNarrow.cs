@@ -36,9 +36,24 @@ internal static unsafe class GemmNarrow
     public static bool Applies(KernelIsa isa, int m, int n) =>
         isa == KernelIsa.Vector512 && Avx512F.IsSupported && n <= MaxColumns && m > GemmRows.MaxRows;
 
-    /// <summary><c>C (+)= A·B</c> then the epilogue, for row-major <c>A[m, k]</c>, <c>B[k, n]</c>, <c>C[m, n]</c>, n ≤ 16.</summary>
+    /// <summary>
+    /// What a caller runs on rows of a narrow product's C as soon as they are finished, on the thread that computed them
+    /// (a training step's loss on its logits): the rows then need not go from one core to another first, and the work
+    /// is divided as the rows are. Called once for each slice of rows, <c>[first, end)</c>, together covering C.
+    /// </summary>
+    internal interface IRowsDone
+    {
+        /// <summary>Rows <c>[first, end)</c> of C are finished, epilogue included.</summary>
+        void RowsDone(int first, int end);
+    }
+
+    /// <summary>
+    /// <c>C (+)= A·B</c> then the epilogue, for row-major <c>A[m, k]</c>, <c>B[k, n]</c>, <c>C[m, n]</c>, n ≤ 16; then
+    /// <paramref name="rowsDone"/>, when given, on each slice of rows by the thread that computed it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Multiply(float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue)
+    public static void Multiply(float* a, float* b, float* c, int m, int n, int k, bool accumulate, in GemmEpilogue epilogue,
+        IRowsDone? rowsDone = null)
     {
         // Rows are independent, so a large product divides them among threads (item t takes slice t, in the order the
         // register-blocked path divides the rows of the Dense before it, so each thread reads the rows it wrote). Each
@@ -48,11 +63,13 @@ internal static unsafe class GemmNarrow
         if (threads <= 1)
         {
             Rows(a, Widen(b, n, k), c, m, n, k, 0, m, accumulate, epilogue);
+            rowsDone?.RowsDone(0, m);
             return;
         }
 
         NarrowJob job = t_job ??= new NarrowJob();
         job.Set(a, b, c, m, n, k, accumulate, epilogue, threads);
+        job.Done = rowsDone;
         try
         {
             WorkerPool.Run(job, threads, threads);
@@ -60,6 +77,7 @@ internal static unsafe class GemmNarrow
         finally
         {
             job.Clear();
+            job.Done = null;
         }
     }
 
@@ -291,11 +309,18 @@ internal static unsafe class GemmNarrow
     /// <summary>A narrow product divided by rows: item t computes slice t of the rows (whole multiples of 8 but the last).</summary>
     private sealed class NarrowJob : SlicedProductJob
     {
+        public IRowsDone? Done { get; set; }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Execute(int index)
         {
             (int first, int end) = GemmPlan.Slice((M + 7) / 8, Slices, index);
-            Rows(A, Widen(B, N, K), C, M, N, K, first * 8, Math.Min(end * 8, M), Accumulate, Epilogue);
+            int row0 = first * 8, row1 = Math.Min(end * 8, M);
+            Rows(A, Widen(B, N, K), C, M, N, K, row0, row1, Accumulate, Epilogue);
+            if (row1 > row0)
+            {
+                Done?.RowsDone(row0, row1);
+            }
         }
     }
 

@@ -564,7 +564,10 @@ public sealed class Dense : Layer
     /// <param name="output">The <c>[batch, Units]</c> output.</param>
     /// <param name="batch">The number of samples.</param>
     /// <param name="relu">Whether to apply ReLU.</param>
-    internal void ForwardFused(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu)
+    /// <param name="rowsDone">Where the product takes the narrow path (<see cref="GemmNarrow"/>, a layer of at most 16
+    /// units with a bias, its weights row-major), run on each slice of output rows by the thread that computed them;
+    /// otherwise not called.</param>
+    internal void ForwardFused(ReadOnlySpan<float> input, Span<float> output, int batch, bool relu, GemmNarrow.IRowsDone? rowsDone = null)
     {
         ReadOnlySpan<float> parameters = ParameterStorage.Span;
         int weights = InputSize * Units;
@@ -578,7 +581,8 @@ public sealed class Dense : Layer
         if (UseBias || relu)
         {
             ReadOnlySpan<float> bias = UseBias ? parameters[weights..] : _zeroBias;
-            Gemm.MultiplyAddBias(input, parameters[..weights], bias, output, batch, Units, InputSize, relu, SkipsZeroInputs);
+            Gemm.MultiplyAddBias(input, parameters[..weights], bias, output, batch, Units, InputSize, relu, SkipsZeroInputs,
+                UseBias ? rowsDone : null);
         }
         else
         {

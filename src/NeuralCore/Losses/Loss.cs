@@ -131,20 +131,40 @@ public abstract class Loss : ILoss
     public double Compute(ReadOnlySpan<float> output, LossTargets targets, Span<float> outputGrad, int batch, int outputs)
     {
         Check(output.Length, targets, outputGrad.Length, batch, outputs);
-        float scale = Reduction == Reduction.Mean ? 1f / batch : 1f;
-        ReadOnlySpan<float> weights = targets.SampleWeights;
         double total = 0;
         for (int r = 0; r < batch; r++)
         {
-            float w = weights.IsEmpty ? 1f : weights[r];
-            double l = Row(output.Slice(r * outputs, outputs), targets.HasLabels ? targets.Labels[r] : -1,
-                targets.HasLabels ? default : targets.Values.Slice(r * outputs, outputs),
-                outputGrad.Slice(r * outputs, outputs), weights.IsEmpty ? scale : scale * w);
-            total += weights.IsEmpty ? l : w * l;
+            total += StepRow(output, targets, outputGrad, batch, outputs, r);
         }
 
-        return Reduction == Reduction.Sum ? total : total / batch;
+        return Reduced(total, batch);
     }
+
+    /// <summary>
+    /// Checks what <see cref="Compute(ReadOnlySpan{float}, LossTargets, Span{float}, int, int)"/> checks, for a step
+    /// that then computes its rows apart (<see cref="StepRow"/>, on the threads that computed them).
+    /// </summary>
+    internal void CheckStep(int output, LossTargets targets, int outputGrad, int batch, int outputs) =>
+        Check(output, targets, outputGrad, batch, outputs);
+
+    /// <summary>
+    /// Row <paramref name="r"/> of <see cref="Compute(ReadOnlySpan{float}, LossTargets, Span{float}, int, int)"/>: its
+    /// gradient row, and its term of the total, which that sums in row order before <see cref="Reduced"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal double StepRow(ReadOnlySpan<float> output, LossTargets targets, Span<float> outputGrad, int batch, int outputs, int r)
+    {
+        float scale = Reduction == Reduction.Mean ? 1f / batch : 1f;
+        ReadOnlySpan<float> weights = targets.SampleWeights;
+        float w = weights.IsEmpty ? 1f : weights[r];
+        double l = Row(output.Slice(r * outputs, outputs), targets.HasLabels ? targets.Labels[r] : -1,
+            targets.HasLabels ? default : targets.Values.Slice(r * outputs, outputs),
+            outputGrad.Slice(r * outputs, outputs), weights.IsEmpty ? scale : scale * w);
+        return weights.IsEmpty ? l : w * l;
+    }
+
+    /// <summary>The reduced loss of a batch whose <see cref="StepRow"/> terms sum to <paramref name="total"/>.</summary>
+    internal double Reduced(double total, int batch) => Reduction == Reduction.Sum ? total : total / batch;
 
     /// <summary>As <see cref="Compute(ReadOnlySpan{float}, LossTargets, Span{float}, int, int)"/> on class labels.</summary>
     /// <param name="output">The <c>[batch, classes]</c> model output.</param>

@@ -1395,6 +1395,35 @@ public sealed class Sequential : IArenaOwner
         }
     }
 
+    // The rows' loss terms and correct counts of the output layer (ComputeGradientsHeld), kept for the next step.
+    private StepOutputRows? _outputRows;
+    private bool _outputRowsCounted;
+
+    /// <summary>Whether the last step's loss was computed on the output layer's rows by their threads (<see cref="StepOutputRows"/>; tests).</summary>
+    internal bool LastLossByRows { get; private set; }
+
+    // The output layer's forward, with each thread's share of the rows' loss and accuracy count computed on that thread
+    // as soon as its rows are stored (StepOutputRows); where the product does not take the narrow path, nothing of
+    // them is, and the caller computes them as before.
+    private unsafe void ForwardOutputRows(Dense last, ReadOnlySpan<float> x, Span<float> logits, Span<float> grad, LossTargets targets, int batch)
+    {
+        StepOutputRows rows = _outputRows ??= new StepOutputRows();
+        _outputRowsCounted = Scoring.Metrics.AccuracyFor(Loss!, OutputSize) == AccuracyKind.Categorical;
+        fixed (float* pOutput = logits, pGrad = grad, pWeights = targets.SampleWeights)
+        fixed (int* pLabels = targets.Labels)
+        {
+            rows.Begin((NeuralCore.Losses.Loss)Loss!, pOutput, pGrad, pLabels, targets.SampleWeights.IsEmpty ? null : pWeights, batch, OutputSize, _outputRowsCounted);
+            try
+            {
+                last.ForwardFused(x, logits, batch, relu: false, rows);
+            }
+            finally
+            {
+                rows.End();
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     // checkTargets: false for Fit's own steps, whose data Fit checked whole before the first; a call from outside (or from
     // a callback) has its target values checked as Fit checks them (a binary target of 2 trained without a word).
@@ -1418,7 +1447,21 @@ public sealed class Sequential : IArenaOwner
         EnsureCapacity(batch);
         int threads = StepThreads(batch);
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(threads);
-        if (threads > 1)
+        int outputs = OutputSize;
+        Span<float> grad = _gradA.AsSpan(0, batch * outputs);
+
+        // On several threads, the loss (and the accuracy count) of the rows each thread's share of a 10-class output
+        // layer has just computed, on that thread (StepOutputRows).
+        Dense? outputRows = threads > 1 && targets.HasLabels && Loss is NeuralCore.Losses.Loss && _layers[^1] is Dense
+        {
+            Activation: Activation.Linear, UseBias: true, PanelOrder.IsValid: false, Units: <= GemmNarrow.MaxColumns
+        } last ? last : null;
+        bool outputRowsRan = false;
+        if (outputRows is not null)
+        {
+            ((NeuralCore.Losses.Loss)Loss!).CheckStep(batch * outputs, targets, grad.Length, batch, outputs);
+        }
+        else if (threads > 1)
         {
             // The loss gradient's lines were read on another core in the last step's backward, and a store to such a
             // line waits for that core to let it go: the loss, storing row after row, took 10-20 µs instead of 8-9 at
@@ -1429,6 +1472,15 @@ public sealed class Sequential : IArenaOwner
         ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
         for (int i = 0; i < _layers.Count; i++)
         {
+            if (outputRows is not null && i == _layers.Count - 1)
+            {
+                Span<float> logits = _activations[i].AsSpan(0, batch * outputs);
+                ForwardOutputRows(outputRows, x, logits, grad, targets, batch);
+                outputRowsRan = true;
+                x = logits;
+                continue;
+            }
+
             if (_fusedRelu[i])
             {
                 // The Dense writes the Relu's output directly; its own activation buffer is left unused.
@@ -1458,10 +1510,12 @@ public sealed class Sequential : IArenaOwner
             x = y;
         }
 
-        int outputs = OutputSize;
-        Span<float> grad = _gradA.AsSpan(0, batch * outputs);
-        double loss = Loss.Compute(x, targets, grad, batch, outputs);
-        (int correct, int judged) = Loss.Task == LossTask.Regression && !targets.HasLabels
+        bool rowsDone = outputRowsRan && _outputRows!.Complete;
+        LastLossByRows = rowsDone;
+        double loss = rowsDone ? ((NeuralCore.Losses.Loss)Loss).Reduced(_outputRows!.Total(), batch) : Loss.Compute(x, targets, grad, batch, outputs);
+        (int correct, int judged) = rowsDone && _outputRowsCounted
+            ? (_outputRows!.Correct, batch)
+            : Loss.Task == LossTask.Regression && !targets.HasLabels
             ? (0, 0)
             : Scoring.Metrics.CountCorrect(x, targets, batch, outputs, Scoring.Metrics.AccuracyFor(Loss, outputs),
                 Loss.Input == LossInput.Logits ? 0f : 0.5f);

@@ -228,7 +228,7 @@ public static class Metrics
 
     // Whether a row's argmax is the expected class; IndexOfMax names the first NaN where a row holds one, so a NaN row
     // never matches.
-    private static bool Matches(ReadOnlySpan<float> row, int expected)
+    internal static bool Matches(ReadOnlySpan<float> row, int expected)
     {
         int predicted = TensorPrimitives.IndexOfMax(row);
         return predicted == expected && !float.IsNaN(row[predicted]);
