@@ -59,7 +59,7 @@ internal static unsafe class GemmNarrow
         // register-blocked path divides the rows of the Dense before it, so each thread reads the rows it wrote). Each
         // thread widens B for itself: reading the caller's widened copy (64 KB at k = 1024) from the other core's cache
         // took as long as the thread's half of the rows, and B itself is read-only and shared.
-        int threads = (int)Math.Clamp((long)m * n * k / MinFmaPerThread, 1, Math.Max(1, Math.Min(Parallelism.ComputeThreads, m / 8)));
+        int threads = Threads(m, n, k);
         if (threads <= 1)
         {
             Rows(a, Widen(b, n, k), c, m, n, k, 0, m, accumulate, epilogue);
@@ -80,6 +80,10 @@ internal static unsafe class GemmNarrow
             job.Done = null;
         }
     }
+
+    /// <summary>The threads among which <see cref="Multiply"/> divides the rows of a product of this shape, on the current thread limit.</summary>
+    public static int Threads(int m, int n, int k) =>
+        (int)Math.Clamp((long)m * n * k / MinFmaPerThread, 1, Math.Max(1, Math.Min(Parallelism.ComputeThreads, m / 8)));
 
     [ThreadStatic]
     private static NarrowJob? t_job;

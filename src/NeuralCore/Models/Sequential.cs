@@ -1402,6 +1402,25 @@ public sealed class Sequential : IArenaOwner
     /// <summary>Whether the last step's loss was computed on the output layer's rows by their threads (<see cref="StepOutputRows"/>; tests).</summary>
     internal bool LastLossByRows { get; private set; }
 
+    // The output layer when a step on `threads` threads computes the loss on its rows (ForwardOutputRows): its product
+    // divides its rows among threads on the 16-column path (not inside the first layer's region, as where the threads
+    // own the first layer's columns: Dense.TryForwardFusedThenNarrow), the targets are labels, and the loss is one of
+    // the library's, whose rows are safe to compute on several threads at once (a loss of one's own may keep state in
+    // Row). Otherwise null, and the step computes the loss after the product.
+    private Dense? LossByRows(int threads, LossTargets targets, int batch)
+    {
+        if (threads < 2 || !targets.HasLabels || Loss is not NeuralCore.Losses.Loss loss || loss.GetType().Assembly != typeof(Sequential).Assembly
+            || _layers[^1] is not Dense { Activation: Activation.Linear, UseBias: true, PanelOrder.IsValid: false } last
+            || !GemmNarrow.Applies(KernelIsaSupport.Best, batch, last.Units) || GemmNarrow.Threads(batch, last.Units, last.InputSize) < 2)
+        {
+            return null;
+        }
+
+        bool inFirstRegion = _layers.Count >= 3 && _layers[^3] is Dense { PanelOrder.IsValid: true } below
+            && below.PanelOrder.OwnedColumnSlices(batch) > 0;
+        return inFirstRegion ? null : last;
+    }
+
     // The output layer's forward, with each thread's share of the rows' loss and accuracy count computed on that thread
     // as soon as its rows are stored (StepOutputRows); where the product does not take the narrow path, nothing of
     // them is, and the caller computes them as before.
@@ -1452,11 +1471,9 @@ public sealed class Sequential : IArenaOwner
 
         // On several threads, the loss (and the accuracy count) of the rows each thread's share of a 10-class output
         // layer has just computed, on that thread (StepOutputRows).
-        Dense? outputRows = threads > 1 && targets.HasLabels && Loss is NeuralCore.Losses.Loss && _layers[^1] is Dense
-        {
-            Activation: Activation.Linear, UseBias: true, PanelOrder.IsValid: false, Units: <= GemmNarrow.MaxColumns
-        } last ? last : null;
+        Dense? outputRows = LossByRows(threads, targets, batch);
         bool outputRowsRan = false;
+        LastLossByRows = false;
         if (outputRows is not null)
         {
             ((NeuralCore.Losses.Loss)Loss!).CheckStep(batch * outputs, targets, grad.Length, batch, outputs);

@@ -1,8 +1,10 @@
+using NeuralCore.Data;
 using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Training;
 using static NeuralCore.Tests.Kernels.GemmSplitTests;
 
 namespace NeuralCore.Tests.Models;
@@ -66,9 +68,12 @@ public class StepOutputRowsTests
         Assert.False(expected.ByRows);
         var actual = Train(2);
 
-        // Where the 10-class product takes the 16-column path (512-bit vectors), the rows computed the loss: 128 rows
-        // of 256 against 10 columns, two threads' worth (GemmNarrow.MinFmaPerThread).
-        Assert.Equal(GemmNarrow.Applies(KernelIsaSupport.Best, batch, units), actual.ByRows);
+        // Where the output layer's product takes the 16-column path (512-bit vectors) and divides its rows, the rows
+        // computed the loss: 128 rows of 256 against 10 columns are two threads' worth (GemmNarrow.MinFmaPerThread),
+        // against 1 column not.
+        bool divides = false;
+        WithThreads(2, () => divides = GemmNarrow.Applies(KernelIsaSupport.Best, batch, units) && GemmNarrow.Threads(batch, units, 256) > 1);
+        Assert.Equal(divides, actual.ByRows);
         for (int s = 0; s < steps; s++)
         {
             Assert.Equal(BitConverter.DoubleToInt64Bits(expected.Results[s].Loss), BitConverter.DoubleToInt64Bits(actual.Results[s].Loss));
@@ -78,19 +83,100 @@ public class StepOutputRowsTests
         AssertBitwiseEqual(expected.Parameters, actual.Parameters, $"{loss}, weighted {weighted}");
     }
 
-    [Fact]
-    public void A_label_out_of_range_is_refused_before_anything_changes()
+    // A loss of one's own: its Row may keep state, so its rows are never computed on several threads at once.
+    private sealed class OwnLoss() : CategoricalCrossentropy(fromLogits: true);
+
+    public static TheoryData<string> Fallbacks() => ["small batch", "owned columns", "own loss"];
+
+    [Theory]
+    [MemberData(nameof(Fallbacks))]
+    public void Where_the_rows_cannot_compute_the_loss_the_step_computes_it_after_the_product(string which)
     {
-        float[] x = Seeded.Uniform(64 * 200, 43);
-        int[] labels = [.. Enumerable.Range(0, 64).Select(i => i % 10)];
-        labels[37] = 10;
-        var model = new Sequential(200, seed: 6).Add(new Dense(128)).Add(new Relu()).Add(new Dense(10));
+        // A batch of 32 rows of 128 against 10 columns is one thread's product; a first layer of 1024 units on two threads
+        // has its columns owned, and the 10-class layer is computed in its region; a loss from outside the library.
+        (int hidden, int batch, Loss loss) = which switch
+        {
+            "small batch" => (128, 32, (Loss)new SoftmaxCrossEntropy()),
+            "owned columns" => (1024, 128, new SoftmaxCrossEntropy()),
+            _ => (256, 128, new OwnLoss()),
+        };
+        const int features = 784;
+        float[] x = Seeded.Uniform(batch * features, 51);
+        for (int i = 0; i < x.Length; i += 2)
+        {
+            x[i] = 0f;
+        }
+
+        int[] labels = [.. Enumerable.Range(0, batch).Select(i => (i * 7) % 10)];
+
+        (TrainStepResult Result, float[] Parameters, bool ByRows) Train(int threads)
+        {
+            var model = new Sequential(features, seed: 7).Add(new Dense(hidden)).Add(new Relu()).Add(new Dense(10));
+            model.Compile(loss, new Adam(1e-2f));
+            model.StepThreshold = 1;
+            TrainStepResult result = default;
+            bool byRows = false;
+            WithThreads(threads, () =>
+            {
+                if (which == "owned columns")
+                {
+                    // Fit keeps the first layer's weights in panel order, whose columns two threads own at 1024 units.
+                    byte[] bytes = [.. x.Select(v => (byte)(v * 255))];
+                    var history = model.Fit(Dataset.FromBytes(bytes, labels, features, 255f),
+                        new FitOptions { Epochs = 1, BatchSize = batch, Seed = 1, MeasureStepThreads = false });
+                    result = new TrainStepResult(history.Loss[^1], 0, batch, 0);
+                }
+                else
+                {
+                    result = model.TrainStep(x, labels, batch);
+                    result = model.TrainStep(x, labels, batch);
+                }
+
+                byRows = model.LastLossByRows;
+            });
+            return (result, model.Parameters.ToArray(), byRows);
+        }
+
+        var expected = Train(1);
+        var actual = Train(2);
+        Assert.False(actual.ByRows);
+        Assert.Equal(expected.Result, actual.Result);
+        AssertBitwiseEqual(expected.Parameters, actual.Parameters, which);
+    }
+
+    [Fact]
+    public void A_negative_sample_weight_is_refused_before_anything_changes()
+    {
+        const int features = 300, batch = 128;
+        float[] x = Seeded.Uniform(batch * features, 44);
+        int[] labels = [.. Enumerable.Range(0, batch).Select(i => i % 10)];
+        float[] weights = [.. Enumerable.Repeat(1f, batch)];
+        weights[77] = -1f;
+        var model = new Sequential(features, seed: 8).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
         model.Compile(new SoftmaxCrossEntropy(), new Adam(1e-2f));
         model.StepThreshold = 1;
         float[] before = model.Parameters.ToArray();
         WithThreads(2, () =>
         {
-            var e = Assert.Throws<ArgumentException>(() => model.TrainStep(x, labels, 64));
+            var e = Assert.Throws<ArgumentException>(() => model.TrainStep(x, LossTargets.FromLabels(labels, weights), batch));
+            Assert.Contains("77", e.Message);
+        });
+        AssertBitwiseEqual(before, model.Parameters.ToArray(), "parameters after the refused step");
+    }
+
+    [Fact]
+    public void A_label_out_of_range_is_refused_before_anything_changes()
+    {
+        float[] x = Seeded.Uniform(128 * 200, 43);
+        int[] labels = [.. Enumerable.Range(0, 128).Select(i => i % 10)];
+        labels[37] = 10;
+        var model = new Sequential(200, seed: 6).Add(new Dense(256)).Add(new Relu()).Add(new Dense(10));
+        model.Compile(new SoftmaxCrossEntropy(), new Adam(1e-2f));
+        model.StepThreshold = 1;
+        float[] before = model.Parameters.ToArray();
+        WithThreads(2, () =>
+        {
+            var e = Assert.Throws<ArgumentException>(() => model.TrainStep(x, labels, 128));
             Assert.Contains("37", e.Message);
         });
         AssertBitwiseEqual(before, model.Parameters.ToArray(), "parameters after the refused step");
