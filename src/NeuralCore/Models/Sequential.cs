@@ -1407,7 +1407,7 @@ public sealed class Sequential : IArenaOwner
     // own the first layer's columns: Dense.TryForwardFusedThenNarrow), the targets are labels, and the loss is one of
     // the library's, whose rows are safe to compute on several threads at once (a loss of one's own may keep state in
     // Row). Otherwise null, and the step computes the loss after the product.
-    private Dense? LossByRows(int threads, LossTargets targets, int batch)
+    private (Dense Last, NeuralCore.Losses.Loss Loss)? LossByRows(int threads, LossTargets targets, int batch)
     {
         if (threads < 2 || !targets.HasLabels || Loss is not NeuralCore.Losses.Loss loss || loss.GetType().Assembly != typeof(Sequential).Assembly
             || _layers[^1] is not Dense { Activation: Activation.Linear, UseBias: true, PanelOrder.IsValid: false } last
@@ -1418,20 +1418,21 @@ public sealed class Sequential : IArenaOwner
 
         bool inFirstRegion = _layers.Count >= 3 && _layers[^3] is Dense { PanelOrder.IsValid: true } below
             && below.PanelOrder.OwnedColumnSlices(batch) > 0;
-        return inFirstRegion ? null : last;
+        return inFirstRegion ? null : (last, loss);
     }
 
     // The output layer's forward, with each thread's share of the rows' loss and accuracy count computed on that thread
     // as soon as its rows are stored (StepOutputRows); where the product does not take the narrow path, nothing of
     // them is, and the caller computes them as before.
-    private unsafe void ForwardOutputRows(Dense last, ReadOnlySpan<float> x, Span<float> logits, Span<float> grad, LossTargets targets, int batch)
+    private unsafe void ForwardOutputRows(Dense last, NeuralCore.Losses.Loss loss, ReadOnlySpan<float> x, Span<float> logits, Span<float> grad,
+        LossTargets targets, int batch)
     {
         StepOutputRows rows = _outputRows ??= new StepOutputRows();
         _outputRowsCounted = Scoring.Metrics.AccuracyFor(Loss!, OutputSize) == AccuracyKind.Categorical;
         fixed (float* pOutput = logits, pGrad = grad, pWeights = targets.SampleWeights)
         fixed (int* pLabels = targets.Labels)
         {
-            rows.Begin((NeuralCore.Losses.Loss)Loss!, pOutput, pGrad, pLabels, targets.SampleWeights.IsEmpty ? null : pWeights, batch, OutputSize, _outputRowsCounted);
+            rows.Begin(loss, pOutput, pGrad, pLabels, targets.SampleWeights.IsEmpty ? null : pWeights, batch, OutputSize, _outputRowsCounted);
             try
             {
                 last.ForwardFused(x, logits, batch, relu: false, rows);
@@ -1471,12 +1472,12 @@ public sealed class Sequential : IArenaOwner
 
         // On several threads, the loss (and the accuracy count) of the rows each thread's share of a 10-class output
         // layer has just computed, on that thread (StepOutputRows).
-        Dense? outputRows = LossByRows(threads, targets, batch);
+        (Dense Last, NeuralCore.Losses.Loss Loss)? outputRows = LossByRows(threads, targets, batch);
         bool outputRowsRan = false;
         LastLossByRows = false;
-        if (outputRows is not null)
+        if (outputRows is { } byRows)
         {
-            ((NeuralCore.Losses.Loss)Loss!).CheckStep(batch * outputs, targets, grad.Length, batch, outputs);
+            byRows.Loss.CheckStep(batch * outputs, targets, grad.Length, batch, outputs);
         }
         else if (threads > 1)
         {
@@ -1489,10 +1490,10 @@ public sealed class Sequential : IArenaOwner
         ReadOnlySpan<float> x = inputs[..(batch * InputSize)];
         for (int i = 0; i < _layers.Count; i++)
         {
-            if (outputRows is not null && i == _layers.Count - 1)
+            if (outputRows is { } output && i == _layers.Count - 1)
             {
                 Span<float> logits = _activations[i].AsSpan(0, batch * outputs);
-                ForwardOutputRows(outputRows, x, logits, grad, targets, batch);
+                ForwardOutputRows(output.Last, output.Loss, x, logits, grad, targets, batch);
                 outputRowsRan = true;
                 x = logits;
                 continue;
@@ -1529,7 +1530,7 @@ public sealed class Sequential : IArenaOwner
 
         bool rowsDone = outputRowsRan && _outputRows!.Complete;
         LastLossByRows = rowsDone;
-        double loss = rowsDone ? ((NeuralCore.Losses.Loss)Loss).Reduced(_outputRows!.Total(), batch) : Loss.Compute(x, targets, grad, batch, outputs);
+        double loss = rowsDone ? outputRows!.Value.Loss.Reduced(_outputRows!.Total(), batch) : Loss.Compute(x, targets, grad, batch, outputs);
         (int correct, int judged) = rowsDone && _outputRowsCounted
             ? (_outputRows!.Correct, batch)
             : Loss.Task == LossTask.Regression && !targets.HasLabels
