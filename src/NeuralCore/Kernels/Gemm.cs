@@ -143,6 +143,56 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// A dense layer's forward, <c>C = relu?(A·B + bias)</c> (<see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, GemmNarrow.IRowsDone)"/>,
+    /// or <see cref="MultiplyAddBiasPanels"/> with B in <paramref name="layout"/>'s panel order where it is valid), and,
+    /// where its threads divide the reduction and then the rows of C, the narrow layer above on each thread's rows in
+    /// the reduction phase (<see cref="GemmNarrow.RowsAbove"/>): <c>C2 = C·W2 + bias2</c> (no bias when
+    /// <paramref name="upperBias"/> is empty) for <c>W2[n, upperUnits]</c> and <c>C2[m, upperUnits]</c>, then
+    /// <paramref name="done"/> on those rows, on the same thread. C is computed either way; C and C2 are bitwise the two
+    /// forwards one after the other.
+    /// </summary>
+    /// <returns>Whether C2 was computed too; where it was not, the caller computes the layer above.</returns>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or an output overlaps an input or the other output.</exception>
+    internal static bool MultiplyAddBiasThenRowsAbove(
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, in PanelLayout layout, ReadOnlySpan<float> bias, Span<float> c, int m, int n, int k,
+        bool relu, bool skipZeroA, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> upperBias, Span<float> upperOut, int upperUnits,
+        GemmNarrow.IRowsDone? done)
+    {
+        if (layout.IsValid && (layout.N != n || layout.K != k))
+        {
+            throw new ArgumentException($"B in panel order ({layout.K} x {layout.N}) does not fit a {k} x {n} product.", nameof(layout));
+        }
+
+        if (!bias.IsEmpty || relu)
+        {
+            ThrowHelper.CheckLength(bias.Length, n, nameof(bias));
+        }
+
+        ThrowHelper.CheckLength(upperWeights.Length, (long)n * upperUnits, nameof(upperWeights));
+        ThrowHelper.CheckLength(upperOut.Length, (long)m * upperUnits, nameof(upperOut));
+        if (!upperBias.IsEmpty)
+        {
+            ThrowHelper.CheckLength(upperBias.Length, upperUnits, nameof(upperBias));
+        }
+
+        Validate(a, b, c, m, n, k);
+        CheckApart(upperOut[..(m * upperUnits)], nameof(upperOut), a, b, c, bias, upperWeights, upperBias, default);
+        CheckApart(c[..(m * n)], nameof(c), upperWeights, upperBias, default, default, default, default, default);
+        KernelIsa isa = layout.IsValid ? layout.Isa : KernelIsaSupport.Best;
+        fixed (float* pBias = bias, pw = upperWeights, pUpperBias = upperBias, pOut = upperOut)
+        {
+            var above = GemmNarrow.RowsAbove.Fits(isa, m, upperUnits)
+                ? new GemmNarrow.RowsAbove(pw, pOut, upperUnits, n, upperBias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pUpperBias, false), done)
+                : default;
+            GemmEpilogue epilogue = bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu);
+            return layout.IsValid
+                ? MultiplyOn(isa, a, b, c, m, n, k, false, false, false, epilogue,
+                    layout.OwnedColumnSlices(m) > 0 ? GemmSplit.Columns : GemmSplit.Reduction, bPanels: layout, skipZeroA: skipZeroA, rowsAbove: above)
+                : MultiplyOn(isa, a, b, c, m, n, k, false, false, false, epilogue, GemmSplit.Reduction, skipZeroA: skipZeroA, rowsAbove: above);
+        }
+    }
+
+    /// <summary>
     /// <see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, GemmNarrow.IRowsDone)"/>
     /// with B packed beforehand: <c>C = A·B + bias</c>, then ReLU when <paramref name="relu"/>, for <c>A[m, b.K]</c>
     /// and <c>C[m, b.N]</c>. Bitwise the C of the unpacked call.
@@ -438,14 +488,17 @@ public static unsafe class Gemm
     /// <see cref="PackedMatrix.Pack"/>: a product of a few rows reads its column chunks, a larger one its panels when
     /// they fit the plan. <paramref name="rowsDone"/>, where the product takes the narrow path (<see cref="GemmNarrow"/>),
     /// runs on each slice of finished rows on the thread that computed it; on the other paths it is not called.
+    /// <paramref name="rowsAbove"/>, where the product's threads divide its reduction and then its rows, computes the
+    /// narrow layer above on each thread's rows in the reduction phase (<see cref="GemmNarrow.RowsAbove"/>).
     /// </summary>
+    /// <returns>Whether <paramref name="rowsAbove"/> was computed; where it was not, the caller computes that layer.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MultiplyOn(
+    internal static bool MultiplyOn(
         KernelIsa isa, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue,
         GemmSplit split = GemmSplit.Auto, float* columnSums = null, PackedMatrix? packed = null, GemmMaskedProduct productB = default,
         PanelLayout bPanels = default, PanelLayout cPanels = default, bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default,
-        GemmNarrow.IRowsDone? rowsDone = null)
+        GemmNarrow.IRowsDone? rowsDone = null, in GemmNarrow.RowsAbove rowsAbove = default)
     {
         Validate(a, b, c, m, n, k);
         if (bPanels.IsValid && (bPanels.K != k || bPanels.N != n || bPanels.Isa != isa || transposeB || packed is not null || columnSums is not null || !productB.IsEmpty))
@@ -476,7 +529,7 @@ public static unsafe class Gemm
 
         if (m == 0 || n == 0)
         {
-            return;
+            return false;
         }
 
         if (k == 0)
@@ -497,7 +550,7 @@ public static unsafe class Gemm
                 }
             }
 
-            return;
+            return false;
         }
 
         bool panelOrder = bPanels.IsValid || cPanels.IsValid;
@@ -509,7 +562,7 @@ public static unsafe class Gemm
                 GemmNarrow.Multiply(pa, pb, pc, m, n, k, accumulate, epilogue, rowsDone);
             }
 
-            return;
+            return false;
         }
 
         if (!panelOrder && m <= GemmRows.MaxRowsFor(isa, packed is not null, k, n) && !transposeA && !transposeB && columnSums is null
@@ -522,7 +575,7 @@ public static unsafe class Gemm
                 GemmRows.Multiply(isa, pa, pb, pc, m, n, k, accumulate, epilogue, chunkColumns: packed?.ChunkColumns ?? 0, skipZeroA);
             }
 
-            return;
+            return false;
         }
 
         var plan = GemmPlan.Create(m, n, k, isa, Parallelism.ComputeThreads, split);
@@ -534,6 +587,14 @@ public static unsafe class Gemm
         {
             // Both follow from the shape and the path (PanelLayout.TryCreate); a mismatch is a bug, not bad input.
             throw new InvalidOperationException($"The panel order (Nr {(bPanels.IsValid ? bPanels.Nr : cPanels.Nr)}) does not match the plan of a {m} x {n} x {k} product (Nr {plan.Nr}, Kc {plan.Kc}).");
+        }
+
+        // The layer above goes on each thread's rows where the last phase divides them (the reduction of a split
+        // product); elsewhere the caller computes it after the product.
+        bool above = !rowsAbove.IsEmpty && plan.Threads > 1 && plan.KSlices > 1 && upper.IsEmpty;
+        if (above && rowsAbove.K != n)
+        {
+            throw new InvalidOperationException($"The layer above reads {rowsAbove.K} columns, but the product has {n} (a bug, not input).");
         }
 
         fixed (float* pa = a, pb = b, pc = c)
@@ -548,7 +609,7 @@ public static unsafe class Gemm
             }
 
             job.Set(plan, pa, pb, pc, m, n, k, transposeA, transposeB, accumulate, epilogue, columnSums,
-                packedB, packedStride, productB, cPanels, skipZeroA, upper);
+                packedB, packedStride, productB, cPanels, skipZeroA, upper, above ? rowsAbove : default);
             try
             {
                 if (plan.Threads == 1)
@@ -579,6 +640,7 @@ public static unsafe class Gemm
         // The panels are read through a pointer: the matrix (whose array is pinned, not held) must outlive the product
         // even when the caller's last reference to it was the argument.
         GC.KeepAlive(packed);
+        return above;
     }
 
     internal static void Validate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, int m, int n, int k)

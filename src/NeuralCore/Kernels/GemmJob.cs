@@ -11,7 +11,8 @@ namespace NeuralCore.Kernels;
 /// slices, the later slices leave each block's sum in a partial buffer and a reduction phase adds them to C in block
 /// order, then applies the epilogue. For a sparse A (a batch of images) each tile can run over the k steps at which its
 /// rows of A are not all zero only (<see cref="GemmSteps"/>). Where threads own blocks of columns, each can go on with
-/// its k blocks of the narrow product above (<see cref="GemmNarrow.OwnedUpper"/>).
+/// its k blocks of the narrow product above (<see cref="GemmNarrow.OwnedUpper"/>); where the reduction phase divides
+/// the rows, each thread can go on with those rows of the narrow product above (<see cref="GemmNarrow.RowsAbove"/>).
 /// </summary>
 internal sealed unsafe class GemmJob : IParallelWork
 {
@@ -19,6 +20,7 @@ internal sealed unsafe class GemmJob : IParallelWork
     private GemmEpilogue _epilogue;
     private GemmMaskedProduct _productB;
     private GemmNarrow.OwnedUpper _upper;
+    private GemmNarrow.RowsAbove _rowsAbove;
     private PanelLayout _cLayout;
     private float* _a;
     private float* _b;
@@ -58,10 +60,11 @@ internal sealed unsafe class GemmJob : IParallelWork
     public void Set(in GemmPlan plan, float* a, float* b, float* c, int m, int n, int k,
         bool transposeA, bool transposeB, bool accumulate, in GemmEpilogue epilogue, float* columnSums,
         float* packedB = null, long packedStride = 0, in GemmMaskedProduct productB = default, in PanelLayout cLayout = default,
-        bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default)
+        bool skipZeroA = false, in GemmNarrow.OwnedUpper upper = default, in GemmNarrow.RowsAbove rowsAbove = default)
     {
         _skipZeroA = skipZeroA;
         _upper = upper;
+        _rowsAbove = rowsAbove;
         _productB = productB;
         _cLayout = cLayout;
         _plan = plan;
@@ -141,6 +144,7 @@ internal sealed unsafe class GemmJob : IParallelWork
         _packedB = null;
         _productB = default;
         _upper = default;
+        _rowsAbove = default;
         _cLayout = default;
     }
 
@@ -152,6 +156,12 @@ internal sealed unsafe class GemmJob : IParallelWork
         {
             (int first, int end) = GemmPlan.Slice(_m, plan.Threads, index);
             Reduce(first, end);
+            if (!_rowsAbove.IsEmpty)
+            {
+                // The rows of C this thread has just finished, in its cache: the layer above reads them here.
+                _rowsAbove.Compute(_c, _m, first, end);
+            }
+
             return;
         }
 

@@ -310,6 +310,60 @@ internal static unsafe class GemmNarrow
         }
     }
 
+    /// <summary>
+    /// The narrow product of the layer above a product whose last phase divides its rows among threads (the reduction
+    /// of a product split over k, <see cref="GemmSplit.Reduction"/>): <c>C = H·W</c> then the epilogue, for
+    /// <c>H[m, k]</c> (that product's C), <c>W[k, n]</c>, <c>C[m, n]</c>, n ≤ 16, then <see cref="Done"/>; each thread
+    /// computes the rows of C whose rows of H it has just finished (<see cref="Compute"/>), so the layer above needs no
+    /// parallel region of its own and no row of H goes from one core to another. Each row is the same bits as
+    /// <see cref="Multiply"/> gives it: its k blocks summed from zero in increasing p, added in block order.
+    /// </summary>
+    internal readonly struct RowsAbove
+    {
+        private readonly float* _w;
+        private readonly float* _c;
+        private readonly GemmEpilogue _epilogue;
+
+        /// <summary>
+        /// <paramref name="w"/> is <c>[k, n]</c> row-major, <paramref name="c"/> <c>[m, n]</c>; both pinned while the product
+        /// runs. <paramref name="done"/>, when not null, runs on each slice of C's rows after them, on the same thread.
+        /// </summary>
+        public RowsAbove(float* w, float* c, int n, int k, in GemmEpilogue epilogue, IRowsDone? done)
+        {
+            _w = w;
+            _c = c;
+            _epilogue = epilogue;
+            (N, K, Done) = (n, k, done);
+        }
+
+        /// <summary>Columns of C.</summary>
+        public int N { get; }
+
+        /// <summary>The reduction length: H's columns.</summary>
+        public int K { get; }
+
+        /// <summary>What runs on each slice of C's rows once they are stored, epilogue included.</summary>
+        public IRowsDone? Done { get; }
+
+        public bool IsEmpty => _w is null;
+
+        /// <summary>Whether a product of <paramref name="m"/> rows of H would take this path (n ≤ 16 on the 512-bit path).</summary>
+        public static bool Fits(KernelIsa isa, int m, int n) => Applies(isa, m, n);
+
+        /// <summary>Rows <c>[first, end)</c> of C from the same rows of <paramref name="h"/> (<c>[m, K]</c>), then <see cref="Done"/> on them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Compute(float* h, int m, int first, int end)
+        {
+            if (end <= first)
+            {
+                return;
+            }
+
+            Rows(h, Widen(_w, N, K), _c, m, N, K, first, end, accumulate: false, _epilogue);
+            Done?.RowsDone(first, end);
+        }
+    }
+
     /// <summary>A narrow product divided by rows: item t computes slice t of the rows (whole multiples of 8 but the last).</summary>
     private sealed class NarrowJob : SlicedProductJob
     {

@@ -591,6 +591,31 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
+    /// <see cref="ForwardFused"/> with ReLU, and the forward of <paramref name="upper"/> (a dense layer of at most 16
+    /// units without activation, its weights row-major, reading that ReLU's output) on each thread's rows in this
+    /// product's reduction phase, where its threads divide the reduction and then the rows
+    /// (<see cref="Gemm.MultiplyAddBiasThenRowsAbove"/>): <c>output = relu(input·W + b)</c>, then
+    /// <c>upperOutput = output·W2 + b2</c> and <paramref name="rowsDone"/> on those rows, on the same thread. Bitwise the
+    /// two forwards one after the other. This layer's output is computed either way.
+    /// </summary>
+    /// <returns>Whether <paramref name="upper"/>'s forward ran too; where it did not, the caller runs it.</returns>
+    internal bool ForwardFusedThenRows(ReadOnlySpan<float> input, Span<float> output, Dense upper, Span<float> upperOutput, int batch,
+        GemmNarrow.IRowsDone? rowsDone)
+    {
+        if (upper.Activation != Activation.Linear || upper.InputSize != Units || !upper.IsBuilt || upper.PanelOrder.IsValid)
+        {
+            ForwardFused(input, output, batch, relu: true);
+            return false;
+        }
+
+        ReadOnlySpan<float> parameters = ParameterStorage.Span, upperParameters = upper.ParameterStorage.Span;
+        int weights = InputSize * Units, upperWeights = upper.InputSize * upper.Units;
+        return Gemm.MultiplyAddBiasThenRowsAbove(input, parameters[..weights], PanelOrder, UseBias ? parameters[weights..] : _zeroBias,
+            output, batch, Units, InputSize, relu: true, SkipsZeroInputs, upperParameters[..upperWeights],
+            upper.UseBias ? upperParameters[upperWeights..] : default, upperOutput, upper.Units, rowsDone);
+    }
+
+    /// <summary>
     /// <see cref="ForwardFused"/> with ReLU, and the forward of <paramref name="upper"/> (a dense layer without
     /// activation reading that ReLU's output) in the same parallel region, where threads own this layer's columns
     /// (<see cref="Gemm.TryMultiplyAddBiasPanelsThenNarrow"/>): <c>output = relu(input·W + b)</c>, then

@@ -1402,6 +1402,9 @@ public sealed class Sequential : IArenaOwner
     /// <summary>Whether the last step's loss was computed on the output layer's rows by their threads (<see cref="StepOutputRows"/>; tests).</summary>
     internal bool LastLossByRows { get; private set; }
 
+    /// <summary>Whether the last step computed the output layer's rows in the reduction phase of the layer below (tests).</summary>
+    internal bool LastOutputRowsInReduction { get; private set; }
+
     // The output layer when a step on `threads` threads computes the loss on its rows (ForwardOutputRows): its product
     // divides its rows among threads on the 16-column path (not inside the first layer's region, as where the threads
     // own the first layer's columns: Dense.TryForwardFusedThenNarrow), the targets are labels, and the loss is one of
@@ -1423,9 +1426,11 @@ public sealed class Sequential : IArenaOwner
 
     // The output layer's forward, with each thread's share of the rows' loss and accuracy count computed on that thread
     // as soon as its rows are stored (StepOutputRows); where the product does not take the narrow path, nothing of
-    // them is, and the caller computes them as before.
-    private unsafe void ForwardOutputRows(Dense last, NeuralCore.Losses.Loss loss, ReadOnlySpan<float> x, Span<float> logits, Span<float> grad,
-        LossTargets targets, int batch)
+    // them is, and the caller computes them as before. With `below` (the dense layer under it, ReLU fused), that
+    // layer's forward first, the output layer's rows going on in its reduction phase where its threads divide one
+    // (Dense.ForwardFusedThenRows); false where they did not, the output layer then left to the caller.
+    private unsafe bool ForwardOutputRows(Dense? below, Dense last, NeuralCore.Losses.Loss loss, ReadOnlySpan<float> x, Span<float> activated,
+        Span<float> logits, Span<float> grad, LossTargets targets, int batch)
     {
         StepOutputRows rows = _outputRows ??= new StepOutputRows();
         _outputRowsCounted = Scoring.Metrics.AccuracyFor(Loss!, OutputSize) == AccuracyKind.Categorical;
@@ -1435,7 +1440,13 @@ public sealed class Sequential : IArenaOwner
             rows.Begin(loss, pOutput, pGrad, pLabels, targets.SampleWeights.IsEmpty ? null : pWeights, batch, OutputSize, _outputRowsCounted);
             try
             {
+                if (below is not null)
+                {
+                    return below.ForwardFusedThenRows(x, activated, last, logits, batch, rows);
+                }
+
                 last.ForwardFused(x, logits, batch, relu: false, rows);
+                return true;
             }
             finally
             {
@@ -1475,6 +1486,7 @@ public sealed class Sequential : IArenaOwner
         (Dense Last, NeuralCore.Losses.Loss Loss)? outputRows = LossByRows(threads, targets, batch);
         bool outputRowsRan = false;
         LastLossByRows = false;
+        LastOutputRowsInReduction = false;
         if (outputRows is { } byRows)
         {
             byRows.Loss.CheckStep(batch * outputs, targets, grad.Length, batch, outputs);
@@ -1493,7 +1505,7 @@ public sealed class Sequential : IArenaOwner
             if (outputRows is { } output && i == _layers.Count - 1)
             {
                 Span<float> logits = _activations[i].AsSpan(0, batch * outputs);
-                ForwardOutputRows(output.Last, output.Loss, x, logits, grad, targets, batch);
+                ForwardOutputRows(null, output.Last, output.Loss, x, default, logits, grad, targets, batch);
                 outputRowsRan = true;
                 x = logits;
                 continue;
@@ -1505,6 +1517,25 @@ public sealed class Sequential : IArenaOwner
                 i++;
                 Span<float> activated = _activations[i].AsSpan(0, batch * _layers[i].OutputSize);
                 var dense = (Dense)_layers[i - 1];
+                if (outputRows is { } fused && i + 1 == _layers.Count - 1)
+                {
+                    // The output layer's rows, their loss and accuracy count go on in this layer's reduction phase, on
+                    // the thread that has just finished each row, where its threads divide one: one parallel region
+                    // fewer a step, and no row crosses from one core to the other before the loss.
+                    Span<float> outputLogits = _activations[i + 1].AsSpan(0, batch * outputs);
+                    if (ForwardOutputRows(dense, fused.Last, fused.Loss, x, activated, outputLogits, grad, targets, batch))
+                    {
+                        outputRowsRan = true;
+                        LastOutputRowsInReduction = true;
+                        x = outputLogits;
+                        i++;
+                        continue;
+                    }
+
+                    x = activated;
+                    continue;
+                }
+
                 if (i + 1 < _layers.Count && _layers[i + 1] is Dense above)
                 {
                     // Where threads own the first layer's columns, each computes its share of the narrow layer above from

@@ -68,7 +68,9 @@ public class GemmNarrowTests
 
 /// <summary>
 /// A large narrow product divides its rows among threads; every thread count must give bitwise the one-thread result,
-/// epilogues included, for row counts that do not divide into the threads' 8-row groups.
+/// epilogues included, for row counts that do not divide into the threads' 8-row groups. So must the narrow product
+/// computed on each thread's rows in the reduction phase of the product below it, and its rowsDone must see every row
+/// once.
 /// </summary>
 [Collection(SerialTests.Name)]
 public class GemmNarrowThreadTests
@@ -119,5 +121,104 @@ public class GemmNarrowThreadTests
             Parallelism.DegreeOfParallelism = saved;
             Parallelism.FmaThreadsOverride = 0;
         }
+    }
+
+    [Theory]
+    [InlineData(false, 2, 128, 10, true, 128, true)]
+    [InlineData(false, 2, 128, 10, true, 100, true)]
+    [InlineData(false, 3, 64, 16, false, 67, true)]
+    [InlineData(true, 2, 128, 10, true, 128, true)]
+    [InlineData(true, 4, 256, 1, true, 37, true)]
+    [InlineData(false, 1, 128, 10, true, 128, false)]
+    [InlineData(false, 2, 128, 10, true, 6, false)]
+    [InlineData(true, 2, 512, 10, true, 7, true)]
+    [InlineData(true, 2, 32, 10, true, 16, false)]
+    public void The_rows_above_a_split_reduction_are_bitwise_the_two_products(bool panels, int threads, int units, int upperUnits, bool upperBias, int m,
+        bool fused)
+    {
+        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
+        {
+            return;
+        }
+
+        const int k = 300;
+        float[] w = Seeded.Uniform(k * units, units), bias = Seeded.Uniform(units, 2);
+        float[] w2 = Seeded.Uniform(units * upperUnits, 3), bias2 = upperBias ? Seeded.Uniform(upperUnits, 4) : [];
+        float[] x = Seeded.Uniform(m * k, 5);
+        for (int i = 0; i < x.Length; i += 3)
+        {
+            x[i] = 0f;
+        }
+
+        float[] expectedH = new float[m * units], expected = new float[m * upperUnits];
+        GemmSplitTests.WithThreads(1, () =>
+        {
+            PanelLayoutTests.MultiplyAddBiasOn(KernelIsa.Vector512, x, w, bias, expectedH, m, units, k, relu: true);
+            if (upperBias)
+            {
+                PanelLayoutTests.MultiplyAddBiasOn(KernelIsa.Vector512, expectedH, w2, bias2, expected, m, upperUnits, units, relu: false);
+            }
+            else
+            {
+                Gemm.MultiplyOn(KernelIsa.Vector512, expectedH, w2, expected, m, upperUnits, units);
+            }
+        });
+
+        PanelLayout layout = default;
+        float[] b = w;
+        if (panels)
+        {
+            Assert.True(PanelLayout.TryCreate(k, units, KernelIsa.Vector512, out layout));
+            b = PanelLayoutTests.Panels(layout, w);
+        }
+
+        float[] h = new float[m * units], output = Enumerable.Repeat(-1f, m * upperUnits).ToArray();
+        var rows = new RowsSeen(m);
+        bool splits = false, done = false;
+        GemmSplitTests.WithThreads(threads, () =>
+        {
+            GemmPlan plan = GemmPlan.Create(m, units, k, KernelIsa.Vector512, threads, GemmSplit.Reduction);
+            // A few rows of a row-major B stream it unpacked (GemmRows), with no reduction phase.
+            splits = plan.Threads > 1 && plan.KSlices > 1 && GemmNarrow.Applies(KernelIsa.Vector512, m, upperUnits)
+                && (panels || m > GemmRows.MaxRowsFor(KernelIsa.Vector512, prepacked: false, k, units));
+            done = Gemm.MultiplyAddBiasThenRowsAbove(x, b, layout, bias, h, m, units, k, relu: true, skipZeroA: true, w2, bias2, output, upperUnits, rows);
+        });
+
+        // The layer below is computed either way; the one above only where the reduction divides the rows among threads.
+        // One thread, a few rows of a row-major B (streamed unpacked, GemmRows) or a product too small to divide: no
+        // reduction phase.
+        Assert.Equal(fused, splits);
+        Assert.Equal(splits, done);
+        GemmSplitTests.AssertBitwiseEqual(expectedH, h, $"H: threads={threads} m={m}");
+        if (!done)
+        {
+            Assert.All(output, v => Assert.Equal(-1f, v));
+            Assert.Equal(0, rows.Total);
+            return;
+        }
+
+        GemmSplitTests.AssertBitwiseEqual(expected, output, $"threads={threads} n={upperUnits} m={m}");
+        rows.AssertEachOnce();
+    }
+
+    // Which rows a narrow product's rowsDone was given, and how often.
+    private sealed class RowsSeen(int m) : GemmNarrow.IRowsDone
+    {
+        private readonly int[] _seen = new int[m];
+        private int _total;
+
+        public int Total => _total;
+
+        public void RowsDone(int first, int end)
+        {
+            for (int r = first; r < end; r++)
+            {
+                Interlocked.Increment(ref _seen[r]);
+            }
+
+            Interlocked.Add(ref _total, end - first);
+        }
+
+        public void AssertEachOnce() => Assert.All(_seen, count => Assert.Equal(1, count));
     }
 }

@@ -46,26 +46,28 @@ public class StepOutputRowsTests
         int[] labels = [.. Enumerable.Range(0, batch).Select(_ => random.Next(units == 1 ? 2 : units))];
         float[] weights = weighted ? [.. Enumerable.Range(0, batch).Select(_ => (float)random.NextDouble())] : [];
 
-        (TrainStepResult[] Results, float[] Parameters, bool ByRows) Train(int threads)
+        (TrainStepResult[] Results, float[] Parameters, bool ByRows, bool InReduction) Train(int threads)
         {
             var model = new Sequential(features, seed: 5).Add(new Dense(256)).Add(new Relu()).Add(new Dense(units));
             model.Compile(Create(loss), new Adam(1e-2f));
             model.StepThreshold = 1;
             var results = new TrainStepResult[steps];
-            bool byRows = true;
+            bool byRows = true, inReduction = true;
             WithThreads(threads, () =>
             {
                 for (int s = 0; s < steps; s++)
                 {
                     results[s] = model.TrainStep(x, LossTargets.FromLabels(labels, weights), batch);
                     byRows &= model.LastLossByRows;
+                    inReduction &= model.LastOutputRowsInReduction;
                 }
             });
-            return (results, model.Parameters.ToArray(), byRows);
+            return (results, model.Parameters.ToArray(), byRows, inReduction);
         }
 
         var expected = Train(1);
         Assert.False(expected.ByRows);
+        Assert.False(expected.InReduction);
         var actual = Train(2);
 
         // Where the output layer's product takes the 16-column path (512-bit vectors) and divides its rows, the rows
@@ -74,6 +76,10 @@ public class StepOutputRowsTests
         bool divides = false;
         WithThreads(2, () => divides = GemmNarrow.Applies(KernelIsaSupport.Best, batch, units) && GemmNarrow.Threads(batch, units, 256) > 1);
         Assert.Equal(divides, actual.ByRows);
+
+        // The first layer's product (128 x 256, k = 300 in two blocks) divides its k blocks between the two threads, so
+        // the output layer's rows go on in its reduction phase.
+        Assert.Equal(divides, actual.InReduction);
         for (int s = 0; s < steps; s++)
         {
             Assert.Equal(BitConverter.DoubleToInt64Bits(expected.Results[s].Loss), BitConverter.DoubleToInt64Bits(actual.Results[s].Loss));
@@ -81,6 +87,84 @@ public class StepOutputRowsTests
         }
 
         AssertBitwiseEqual(expected.Parameters, actual.Parameters, $"{loss}, weighted {weighted}");
+    }
+
+    public static TheoryData<string, int, bool> FitCases() => new()
+    {
+        // hidden layers, batch (of 600 samples: the last batch shorter), whether the output layer's rows go on in the
+        // reduction phase of the layer below
+        { "128", 128, true },
+        { "128", 112, true },
+        { "256-300", 128, false },
+        { "512-256", 96, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(FitCases))]
+    public void Fit_on_two_threads_gives_the_bits_of_one_with_the_output_rows_in_the_reduction(string hidden, int batch, bool inReduction)
+    {
+        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
+        {
+            return;
+        }
+
+        // Fit keeps the first layer in panel order; its product's reduction phase then computes the output layer's rows
+        // and their loss. A second hidden layer of 256 units reads 256 inputs (one k block: no reduction to go on in,
+        // so the output layer divides its rows in a region of its own); one of 300 inputs is two blocks.
+        const int features = 784, samples = 600;
+        var random = new Random(61);
+        byte[] bytes = new byte[samples * features];
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = random.Next(5) == 0 ? (byte)random.Next(1, 256) : (byte)0;
+        }
+
+        int[] labels = [.. Enumerable.Range(0, samples).Select(_ => random.Next(10))];
+        (float[] Parameters, double[] Losses, double[] Accuracy, bool InReduction) Train(int threads)
+        {
+            var model = new Sequential(features, seed: 9);
+            foreach (string units in hidden.Split('-'))
+            {
+                model.Add(new Dense(int.Parse(units, System.Globalization.CultureInfo.InvariantCulture))).Add(new Relu());
+            }
+
+            model.Add(new Dense(10)).Compile(new SoftmaxCrossEntropy(), new Adam(1e-3f));
+            model.StepThreshold = 1;
+            var seen = new RowsInReduction();
+            History history = null!;
+            WithThreads(threads, () =>
+            {
+                history = model.Fit(Dataset.FromBytes(bytes, labels, features, 255f), new FitOptions
+                {
+                    Epochs = 2,
+                    BatchSize = batch,
+                    Seed = 3,
+                    MeasureStepThreads = false,
+                    Callbacks = [seen],
+                });
+            });
+            return (model.Parameters.ToArray(), [.. history.Loss], [.. history.Accuracy], seen.Seen);
+        }
+
+        var expected = Train(1);
+        var actual = Train(2);
+        Assert.False(expected.InReduction);
+        Assert.Equal(inReduction, actual.InReduction);
+        AssertBitwiseEqual(expected.Parameters, actual.Parameters, $"{hidden}, batch {batch}");
+        Assert.Equal(expected.Losses.Select(BitConverter.DoubleToInt64Bits), actual.Losses.Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(expected.Accuracy, actual.Accuracy);
+    }
+
+    // Whether any step of a Fit computed the output layer's rows in the reduction phase below. It reads a flag, not the
+    // weights, so Fit keeps the first layer in panel order.
+    private sealed class RowsInReduction : Callback
+    {
+        public bool Seen { get; private set; }
+
+        public override bool ReadsModelBetweenSteps => false;
+
+        public override void OnBatchEnd(int epoch, int batch, TrainStepResult result, TrainingContext context) =>
+            Seen |= context.Model.LastOutputRowsInReduction;
     }
 
     // A loss of one's own: its Row may keep state, so its rows are never computed on several threads at once.
