@@ -315,8 +315,8 @@ internal static unsafe class GemmNarrow
     /// of a product split over k, <see cref="GemmSplit.Reduction"/>): <c>C = H·W</c> then the epilogue, for
     /// <c>H[m, k]</c> (that product's C), <c>W[k, n]</c>, <c>C[m, n]</c>, n ≤ 16, then <see cref="Done"/>; each thread
     /// computes the rows of C whose rows of H it has just finished (<see cref="Compute"/>), so the layer above needs no
-    /// parallel region of its own and no row of H goes from one core to another. Each row is the same bits as
-    /// <see cref="Multiply"/> gives it: its k blocks summed from zero in increasing p, added in block order.
+    /// parallel region of its own and reads each finished row of H on the core that wrote it. Each row is the same bits
+    /// as <see cref="Multiply"/> gives it: its k blocks summed from zero in increasing p, added in block order.
     /// </summary>
     internal readonly struct RowsAbove
     {

@@ -1409,7 +1409,9 @@ public sealed class Sequential : IArenaOwner
     // divides its rows among threads on the 16-column path (not inside the first layer's region, as where the threads
     // own the first layer's columns: Dense.TryForwardFusedThenNarrow), the targets are labels, and the loss is one of
     // the library's, whose rows are safe to compute on several threads at once (a loss of one's own may keep state in
-    // Row). Otherwise null, and the step computes the loss after the product.
+    // Row). Otherwise null, and the step computes the loss after the product. Where the hidden layer below divides its
+    // k blocks among the threads, those rows are then computed in its reduction phase (Dense.ForwardFusedThenRows),
+    // else in the output product's own region.
     private (Dense Last, NeuralCore.Losses.Loss Loss)? LossByRows(int threads, LossTargets targets, int batch)
     {
         if (threads < 2 || !targets.HasLabels || Loss is not NeuralCore.Losses.Loss loss || loss.GetType().Assembly != typeof(Sequential).Assembly
@@ -1520,8 +1522,8 @@ public sealed class Sequential : IArenaOwner
                 if (outputRows is { } fused && i + 1 == _layers.Count - 1)
                 {
                     // The output layer's rows, their loss and accuracy count go on in this layer's reduction phase, on
-                    // the thread that has just finished each row, where its threads divide one: one parallel region
-                    // fewer a step, and no row crosses from one core to the other before the loss.
+                    // the thread that has just finished each row of H, where its threads divide one: one parallel
+                    // region fewer a step, and a finished row of H is read on the core that wrote it.
                     Span<float> outputLogits = _activations[i + 1].AsSpan(0, batch * outputs);
                     if (ForwardOutputRows(dense, fused.Last, fused.Loss, x, activated, outputLogits, grad, targets, batch))
                     {

@@ -173,7 +173,7 @@ public class GemmNarrowThreadTests
         }
 
         float[] h = new float[m * units], output = Enumerable.Repeat(-1f, m * upperUnits).ToArray();
-        var rows = new RowsSeen(m);
+        var rows = new RowsSeen(output, expected, upperUnits);
         bool splits = false, done = false;
         GemmSplitTests.WithThreads(threads, () =>
         {
@@ -199,21 +199,30 @@ public class GemmNarrowThreadTests
 
         GemmSplitTests.AssertBitwiseEqual(expected, output, $"threads={threads} n={upperUnits} m={m}");
         rows.AssertEachOnce();
+        Assert.True(rows.AllFinal, "rowsDone ran on a row before its outputs were stored");
     }
 
-    // Which rows a narrow product's rowsDone was given, and how often.
-    private sealed class RowsSeen(int m) : GemmNarrow.IRowsDone
+    // Which rows a narrow product's rowsDone was given, how often, and whether each row's outputs were already the
+    // expected ones when it was.
+    private sealed class RowsSeen(float[] output, float[] expected, int n) : GemmNarrow.IRowsDone
     {
-        private readonly int[] _seen = new int[m];
+        private readonly int[] _seen = new int[output.Length / n];
         private int _total;
+        private volatile bool _notFinal;
 
         public int Total => _total;
+
+        public bool AllFinal => !_notFinal;
 
         public void RowsDone(int first, int end)
         {
             for (int r = first; r < end; r++)
             {
                 Interlocked.Increment(ref _seen[r]);
+                if (!output.AsSpan(r * n, n).SequenceEqual(expected.AsSpan(r * n, n)))
+                {
+                    _notFinal = true;
+                }
             }
 
             Interlocked.Add(ref _total, end - first);

@@ -17,14 +17,19 @@ namespace NeuralCore.Tests.Models;
 [Collection(SerialTests.Name)]
 public class StepOutputRowsTests
 {
-    public static TheoryData<string, int, bool> Cases() => new()
+    public static TheoryData<string, int, bool, int> Cases() => new()
     {
-        // loss, output units, sample weights
-        { "softmax", 10, false },
-        { "softmax", 10, true },
-        { "softmax-sum", 10, false },
-        { "smoothed", 10, true },
-        { "binary-logits", 1, true },
+        // loss, output units, sample weights, input features (300: two k blocks, which the hidden layer's threads
+        // divide, the output rows then computed in its reduction phase; 200: one block, the output layer in a region of
+        // its own)
+        { "softmax", 10, false, 300 },
+        { "softmax", 10, true, 300 },
+        { "softmax-sum", 10, false, 300 },
+        { "smoothed", 10, true, 300 },
+        { "binary-logits", 1, true, 300 },
+        { "softmax", 10, true, 200 },
+        { "smoothed", 10, false, 200 },
+        { "softmax-sum", 10, true, 200 },
     };
 
     private static Loss Create(string name) => name switch
@@ -38,9 +43,9 @@ public class StepOutputRowsTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Two_threads_give_the_loss_count_and_update_of_one(string loss, int units, bool weighted)
+    public void Two_threads_give_the_loss_count_and_update_of_one(string loss, int units, bool weighted, int features)
     {
-        const int features = 300, batch = 128, steps = 4;
+        const int batch = 128, steps = 4;
         float[] x = Seeded.Uniform(batch * features, 41);
         var random = new Random(42);
         int[] labels = [.. Enumerable.Range(0, batch).Select(_ => random.Next(units == 1 ? 2 : units))];
@@ -78,8 +83,8 @@ public class StepOutputRowsTests
         Assert.Equal(divides, actual.ByRows);
 
         // The first layer's product (128 x 256, k = 300 in two blocks) divides its k blocks between the two threads, so
-        // the output layer's rows go on in its reduction phase.
-        Assert.Equal(divides, actual.InReduction);
+        // the output layer's rows go on in its reduction phase; with k = 200, one block, in a region of their own.
+        Assert.Equal(divides && features > GemmPlan.KcMax, actual.InReduction);
         for (int s = 0; s < steps; s++)
         {
             Assert.Equal(BitConverter.DoubleToInt64Bits(expected.Results[s].Loss), BitConverter.DoubleToInt64Bits(actual.Results[s].Loss));
@@ -109,8 +114,8 @@ public class StepOutputRowsTests
         }
 
         // Fit keeps the first layer in panel order; its product's reduction phase then computes the output layer's rows
-        // and their loss. A second hidden layer of 256 units reads 256 inputs (one k block: no reduction to go on in,
-        // so the output layer divides its rows in a region of its own); one of 300 inputs is two blocks.
+        // and their loss. In 784-256-300-10 the layer under the output reads 256 inputs (one k block: no reduction
+        // phase, so the output layer divides its rows in a region of its own); in 784-512-256-10 it reads 512 (two).
         const int features = 784, samples = 600;
         var random = new Random(61);
         byte[] bytes = new byte[samples * features];
