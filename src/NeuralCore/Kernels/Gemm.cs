@@ -143,6 +143,32 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// Whether the product <see cref="MultiplyAddBiasThenRowsAbove"/> computes for <c>A[m, k]</c> and <c>B[k, n]</c>
+    /// (in <paramref name="layout"/>'s panel order where it is valid) on the current thread limit divides its k blocks
+    /// among threads and then its rows: where it does, and the layer above fits the narrow path, it computes that layer
+    /// too. The same decisions as <see cref="MultiplyOn(KernelIsa, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool, in GemmEpilogue, GemmSplit, float*, PackedMatrix?, GemmMaskedProduct, PanelLayout, PanelLayout, bool, in GemmNarrow.OwnedUpper, GemmNarrow.IRowsDone?, in GemmNarrow.RowsAbove)"/>
+    /// makes for that call (tests hold the two together).
+    /// </summary>
+    internal static bool DividesReductionRows(int m, int n, int k, in PanelLayout layout)
+    {
+        if (m == 0 || n == 0 || k == 0)
+        {
+            return false;
+        }
+
+        KernelIsa isa = layout.IsValid ? layout.Isa : KernelIsaSupport.Best;
+        if (!layout.IsValid && (GemmNarrow.Applies(isa, m, n) || m <= GemmRows.MaxRowsFor(isa, false, k, n)))
+        {
+            // The narrow path or the few-row path: no reduction phase.
+            return false;
+        }
+
+        GemmSplit split = layout.IsValid && layout.OwnedColumnSlices(m) > 0 ? GemmSplit.Columns : GemmSplit.Reduction;
+        GemmPlan plan = GemmPlan.Create(m, n, k, isa, Parallelism.ComputeThreads, split);
+        return plan.Threads > 1 && plan.KSlices > 1;
+    }
+
+    /// <summary>
     /// A dense layer's forward, <c>C = relu?(A·B + bias)</c> (<see cref="MultiplyAddBias(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, GemmNarrow.IRowsDone)"/>,
     /// or <see cref="MultiplyAddBiasPanels"/> with B in <paramref name="layout"/>'s panel order where it is valid), and,
     /// where its threads divide the reduction and then the rows of C, the narrow layer above on each thread's rows in

@@ -591,6 +591,12 @@ public sealed class Dense : Layer
     }
 
     /// <summary>
+    /// Whether <see cref="ForwardFusedThenRows"/> on a batch of <paramref name="batch"/>, on the current thread limit,
+    /// computes the layer above too where it fits the narrow path (<see cref="Gemm.DividesReductionRows"/>).
+    /// </summary>
+    internal bool ForwardDividesReductionRows(int batch) => IsBuilt && Gemm.DividesReductionRows(batch, Units, InputSize, PanelOrder);
+
+    /// <summary>
     /// <see cref="ForwardFused"/> with ReLU, and the forward of <paramref name="upper"/> (a dense layer of at most 16
     /// units without activation, its weights row-major, reading that ReLU's output) on each thread's rows in this
     /// product's reduction phase, where its threads divide the reduction and then the rows

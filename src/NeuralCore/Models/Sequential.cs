@@ -1416,7 +1416,16 @@ public sealed class Sequential : IArenaOwner
     {
         if (threads < 2 || !targets.HasLabels || Loss is not NeuralCore.Losses.Loss loss || loss.GetType().Assembly != typeof(Sequential).Assembly
             || _layers[^1] is not Dense { Activation: Activation.Linear, UseBias: true, PanelOrder.IsValid: false } last
-            || !GemmNarrow.Applies(KernelIsaSupport.Best, batch, last.Units) || GemmNarrow.Threads(batch, last.Units, last.InputSize) < 2)
+            || !GemmNarrow.Applies(KernelIsaSupport.Best, batch, last.Units))
+        {
+            return null;
+        }
+
+        // Rows the output product divides itself, or that the reduction phase of the layer below divides (where the
+        // output product alone is too small to divide: 784-128-10 at batch 32, whose loss was then serial).
+        bool belowDivides = _layers.Count >= 3 && _fusedRelu[^3] && _layers[^3] is Dense hidden
+            && hidden.ForwardDividesReductionRows(batch);
+        if (!belowDivides && GemmNarrow.Threads(batch, last.Units, last.InputSize) < 2)
         {
             return null;
         }

@@ -174,9 +174,10 @@ public class GemmNarrowThreadTests
 
         float[] h = new float[m * units], output = Enumerable.Repeat(-1f, m * upperUnits).ToArray();
         var rows = new RowsSeen(output, expected, upperUnits);
-        bool splits = false, done = false;
+        bool splits = false, done = false, predicted = false;
         GemmSplitTests.WithThreads(threads, () =>
         {
+            predicted = Gemm.DividesReductionRows(m, units, k, layout);
             GemmPlan plan = GemmPlan.Create(m, units, k, KernelIsa.Vector512, threads, GemmSplit.Reduction);
             // A few rows of a row-major B stream it unpacked (GemmRows), with no reduction phase.
             splits = plan.Threads > 1 && plan.KSlices > 1 && GemmNarrow.Applies(KernelIsa.Vector512, m, upperUnits)
@@ -189,6 +190,7 @@ public class GemmNarrowThreadTests
         // reduction phase.
         Assert.Equal(fused, splits);
         Assert.Equal(splits, done);
+        Assert.Equal(done, predicted);
         GemmSplitTests.AssertBitwiseEqual(expectedH, h, $"H: threads={threads} m={m}");
         if (!done)
         {
