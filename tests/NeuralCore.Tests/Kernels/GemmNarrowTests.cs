@@ -142,27 +142,8 @@ public class GemmNarrowThreadTests
         }
 
         const int k = 300;
-        float[] w = Seeded.Uniform(k * units, units), bias = Seeded.Uniform(units, 2);
-        float[] w2 = Seeded.Uniform(units * upperUnits, 3), bias2 = upperBias ? Seeded.Uniform(upperUnits, 4) : [];
-        float[] x = Seeded.Uniform(m * k, 5);
-        for (int i = 0; i < x.Length; i += 3)
-        {
-            x[i] = 0f;
-        }
-
-        float[] expectedH = new float[m * units], expected = new float[m * upperUnits];
-        GemmSplitTests.WithThreads(1, () =>
-        {
-            PanelLayoutTests.MultiplyAddBiasOn(KernelIsa.Vector512, x, w, bias, expectedH, m, units, k, relu: true);
-            if (upperBias)
-            {
-                PanelLayoutTests.MultiplyAddBiasOn(KernelIsa.Vector512, expectedH, w2, bias2, expected, m, upperUnits, units, relu: false);
-            }
-            else
-            {
-                Gemm.MultiplyOn(KernelIsa.Vector512, expectedH, w2, expected, m, upperUnits, units);
-            }
-        });
+        (float[] x, float[] w, float[] bias, float[] w2, float[] bias2, float[] expectedH, float[] expected) =
+            PanelLayoutTests.TwoLayers(k, units, upperUnits, upperBias, m);
 
         PanelLayout layout = default;
         float[] b = w;

@@ -181,27 +181,9 @@ public class PanelLayoutTests
 
         const int k = 300, m = 67;
         Assert.True(PanelLayout.TryCreate(k, units, KernelIsa.Vector512, out PanelLayout layout));
-        float[] w = Seeded.Uniform(k * units, units), bias = Seeded.Uniform(units, 2), panels = Panels(layout, w);
-        float[] w2 = Seeded.Uniform(units * upperUnits, 3), bias2 = upperBias ? Seeded.Uniform(upperUnits, 4) : [];
-        float[] x = Seeded.Uniform(m * k, 5);
-        for (int i = 0; i < x.Length; i += 3)
-        {
-            x[i] = 0f;
-        }
-
-        float[] expectedH = new float[m * units], expected = new float[m * upperUnits];
-        GemmSplitTests.WithThreads(1, () =>
-        {
-            MultiplyAddBiasOn(KernelIsa.Vector512, x, w, bias, expectedH, m, units, k, relu: true);
-            if (upperBias)
-            {
-                MultiplyAddBiasOn(KernelIsa.Vector512, expectedH, w2, bias2, expected, m, upperUnits, units, relu: false);
-            }
-            else
-            {
-                Gemm.MultiplyOn(KernelIsa.Vector512, expectedH, w2, expected, m, upperUnits, units);
-            }
-        });
+        (float[] x, float[] w, float[] bias, float[] w2, float[] bias2, float[] expectedH, float[] expected) =
+            TwoLayers(k, units, upperUnits, upperBias, m);
+        float[] panels = Panels(layout, w);
 
         float[] h = new float[m * units], output = Enumerable.Repeat(-1f, m * upperUnits).ToArray();
         bool fits = false, done = false;
@@ -240,6 +222,35 @@ public class PanelLayoutTests
         Assert.Equal((512, 1024), wide.ColumnSlice(2, 1));
         GemmSplitTests.WithThreads(1, () => Assert.Equal(0, wide.OwnedColumnSlices(128)));
         Assert.Equal(0, default(PanelLayout).OwnedColumnSlices(128));
+    }
+
+    // A dense layer with ReLU under a narrow one, seeded: the input (a third of it zero), both layers' weights and biases
+    // (no upper bias unless asked), and both outputs computed one product after the other on one thread.
+    internal static (float[] X, float[] W, float[] Bias, float[] W2, float[] Bias2, float[] ExpectedH, float[] Expected) TwoLayers(
+        int k, int units, int upperUnits, bool upperBias, int m)
+    {
+        float[] w = Seeded.Uniform(k * units, units), bias = Seeded.Uniform(units, 2);
+        float[] w2 = Seeded.Uniform(units * upperUnits, 3), bias2 = upperBias ? Seeded.Uniform(upperUnits, 4) : [];
+        float[] x = Seeded.Uniform(m * k, 5);
+        for (int i = 0; i < x.Length; i += 3)
+        {
+            x[i] = 0f;
+        }
+
+        float[] expectedH = new float[m * units], expected = new float[m * upperUnits];
+        GemmSplitTests.WithThreads(1, () =>
+        {
+            MultiplyAddBiasOn(KernelIsa.Vector512, x, w, bias, expectedH, m, units, k, relu: true);
+            if (upperBias)
+            {
+                MultiplyAddBiasOn(KernelIsa.Vector512, expectedH, w2, bias2, expected, m, upperUnits, units, relu: false);
+            }
+            else
+            {
+                Gemm.MultiplyOn(KernelIsa.Vector512, expectedH, w2, expected, m, upperUnits, units);
+            }
+        });
+        return (x, w, bias, w2, bias2, expectedH, expected);
     }
 
     // Runs `action` with PanelLayout.MinOwnedColumns at `min`, then puts it back.
