@@ -1405,13 +1405,13 @@ public sealed class Sequential : IArenaOwner
     /// <summary>Whether the last step computed the output layer's rows in the reduction phase of the layer below (tests).</summary>
     internal bool LastOutputRowsInReduction { get; private set; }
 
-    // The output layer when a step on `threads` threads computes the loss on its rows (ForwardOutputRows): its product
-    // divides its rows among threads on the 16-column path (not inside the first layer's region, as where the threads
-    // own the first layer's columns: Dense.TryForwardFusedThenNarrow), the targets are labels, and the loss is one of
-    // the library's, whose rows are safe to compute on several threads at once (a loss of one's own may keep state in
-    // Row). Otherwise null, and the step computes the loss after the product. Where the hidden layer below divides its
-    // k blocks among the threads, those rows are then computed in its reduction phase (Dense.ForwardFusedThenRows),
-    // else in the output product's own region.
+    // The output layer when a step on `threads` threads computes the loss on its rows (ForwardOutputRows): it takes the
+    // 16-column path, and either the hidden layer below divides its k blocks among the threads (the rows then computed
+    // in that product's reduction phase: Dense.ForwardFusedThenRows) or the output product divides its rows itself (in
+    // a region of its own); not inside the first layer's region, as where the threads own the first layer's columns
+    // (Dense.TryForwardFusedThenNarrow); the targets are labels, and the loss is one of the library's, whose rows are
+    // safe to compute on several threads at once (a loss of one's own may keep state in Row). Otherwise null, and the
+    // step computes the loss after the product.
     private (Dense Last, NeuralCore.Losses.Loss Loss)? LossByRows(int threads, LossTargets targets, int batch)
     {
         if (threads < 2 || !targets.HasLabels || Loss is not NeuralCore.Losses.Loss loss || loss.GetType().Assembly != typeof(Sequential).Assembly

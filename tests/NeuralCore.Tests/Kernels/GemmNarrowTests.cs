@@ -171,6 +171,7 @@ public class GemmNarrowThreadTests
         // reduction phase.
         Assert.Equal(fused, splits);
         Assert.Equal(splits, done);
+        // The predicate answers for the product below; the layer above fits the narrow path in every case here.
         Assert.Equal(done, predicted);
         GemmSplitTests.AssertBitwiseEqual(expectedH, h, $"H: threads={threads} m={m}");
         if (!done)

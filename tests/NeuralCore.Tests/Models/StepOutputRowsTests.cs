@@ -30,6 +30,7 @@ public class StepOutputRowsTests
         { "softmax", 10, true, 200 },
         { "smoothed", 10, false, 200 },
         { "softmax-sum", 10, true, 200 },
+        { "binary-logits", 1, false, 200 },
     };
 
     private static Loss Create(string name) => name switch
