@@ -113,21 +113,7 @@ public static unsafe class Gemm
             return false;
         }
 
-        if (!bias.IsEmpty || relu)
-        {
-            ThrowHelper.CheckLength(bias.Length, layout.N, nameof(bias));
-        }
-
-        ThrowHelper.CheckLength(upperWeights.Length, (long)layout.N * upperUnits, nameof(upperWeights));
-        ThrowHelper.CheckLength(upperOut.Length, (long)m * upperUnits, nameof(upperOut));
-        if (!upperBias.IsEmpty)
-        {
-            ThrowHelper.CheckLength(upperBias.Length, upperUnits, nameof(upperBias));
-        }
-
-        Validate(a, b, c, m, layout.N, layout.K);
-        CheckApart(upperOut[..(m * upperUnits)], nameof(upperOut), a, b, c, bias, upperWeights, upperBias, default);
-        CheckApart(c[..(m * layout.N)], nameof(c), upperWeights, upperBias, default, default, default, default, default);
+        CheckTwoLayers(a, b, bias, c, m, layout.N, layout.K, relu, upperWeights, upperBias, upperOut, upperUnits);
         fixed (float* pBias = bias, pw = upperWeights, pUpperBias = upperBias, pOut = upperOut)
         {
             int firstEnd = layout.ColumnSlice(slices, 0).End;
@@ -189,6 +175,24 @@ public static unsafe class Gemm
             throw new ArgumentException($"B in panel order ({layout.K} x {layout.N}) does not fit a {k} x {n} product.", nameof(layout));
         }
 
+        CheckTwoLayers(a, b, bias, c, m, n, k, relu, upperWeights, upperBias, upperOut, upperUnits);
+        KernelIsa isa = layout.IsValid ? layout.Isa : KernelIsaSupport.Best;
+        fixed (float* pBias = bias, pw = upperWeights, pUpperBias = upperBias, pOut = upperOut)
+        {
+            var above = GemmNarrow.Applies(isa, m, upperUnits)
+                ? new GemmNarrow.RowsAbove(pw, pOut, upperUnits, n, upperBias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pUpperBias, false), done)
+                : default;
+            return MultiplyOn(isa, a, b, c, m, n, k, false, false, false, bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu),
+                layout.IsValid && layout.OwnedColumnSlices(m) > 0 ? GemmSplit.Columns : GemmSplit.Reduction, bPanels: layout, skipZeroA: skipZeroA,
+                rowsAbove: above);
+        }
+    }
+
+    // The shapes and the aliasing of a dense layer's forward followed by a narrow layer's (C = A·B + bias, then
+    // C2 = C·W2 + bias2), checked before either product runs.
+    private static void CheckTwoLayers(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> bias, Span<float> c, int m, int n, int k,
+        bool relu, ReadOnlySpan<float> upperWeights, ReadOnlySpan<float> upperBias, Span<float> upperOut, int upperUnits)
+    {
         if (!bias.IsEmpty || relu)
         {
             ThrowHelper.CheckLength(bias.Length, n, nameof(bias));
@@ -204,18 +208,6 @@ public static unsafe class Gemm
         Validate(a, b, c, m, n, k);
         CheckApart(upperOut[..(m * upperUnits)], nameof(upperOut), a, b, c, bias, upperWeights, upperBias, default);
         CheckApart(c[..(m * n)], nameof(c), upperWeights, upperBias, default, default, default, default, default);
-        KernelIsa isa = layout.IsValid ? layout.Isa : KernelIsaSupport.Best;
-        fixed (float* pBias = bias, pw = upperWeights, pUpperBias = upperBias, pOut = upperOut)
-        {
-            var above = GemmNarrow.RowsAbove.Fits(isa, m, upperUnits)
-                ? new GemmNarrow.RowsAbove(pw, pOut, upperUnits, n, upperBias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pUpperBias, false), done)
-                : default;
-            GemmEpilogue epilogue = bias.IsEmpty ? GemmEpilogue.None : GemmEpilogue.AddBias(pBias, relu);
-            return layout.IsValid
-                ? MultiplyOn(isa, a, b, c, m, n, k, false, false, false, epilogue,
-                    layout.OwnedColumnSlices(m) > 0 ? GemmSplit.Columns : GemmSplit.Reduction, bPanels: layout, skipZeroA: skipZeroA, rowsAbove: above)
-                : MultiplyOn(isa, a, b, c, m, n, k, false, false, false, epilogue, GemmSplit.Reduction, skipZeroA: skipZeroA, rowsAbove: above);
-        }
     }
 
     /// <summary>

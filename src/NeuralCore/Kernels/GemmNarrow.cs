@@ -347,9 +347,6 @@ internal static unsafe class GemmNarrow
 
         public bool IsEmpty => _w is null;
 
-        /// <summary>Whether a product of <paramref name="m"/> rows of H would take this path (n ≤ 16 on the 512-bit path).</summary>
-        public static bool Fits(KernelIsa isa, int m, int n) => Applies(isa, m, n);
-
         /// <summary>Rows <c>[first, end)</c> of C from the same rows of <paramref name="h"/> (<c>[m, K]</c>), then <see cref="Done"/> on them.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Compute(float* h, int m, int first, int end)
