@@ -175,27 +175,53 @@ matrixPlot.XLabel("predicted digit");
 matrixPlot.YLabel("true digit");
 notebook.Image(matrixPlot, "confusion matrix", 700, 640);
 
+// The same matrix normalized by true digit (each row sums to 100%): the digits have 892 to 1,135 test images each, so
+// counts compare errors unevenly; a row's percentages are that digit's recall and where its misses went.
+Plot normalizedPlot = new();
+double[,] shares = new double[10, 10];
+for (int t = 0; t < 10; t++)
+{
+    long row = Enumerable.Range(0, 10).Sum(p => (long)confusion[t, p]);
+    for (int p = 0; p < 10; p++)
+    {
+        double share = row == 0 ? 0 : 100.0 * confusion[t, p] / row;
+        shares[9 - t, p] = share;
+        var label = normalizedPlot.Add.Text(share == 0 ? "0" : share < 0.05 ? "<0.1" : $"{share:0.#}", p, t);
+        label.LabelAlignment = Alignment.MiddleCenter;
+        label.LabelFontSize = 11;
+        label.LabelFontColor = share > 60 ? Colors.Black : Colors.White;
+    }
+}
+
+var shareMap = normalizedPlot.Add.Heatmap(shares);
+shareMap.Rectangle = new CoordinateRect(-0.5, 9.5, 9.5, -0.5);
+shareMap.ManualRange = new ScottPlot.Range(0, 100);
+normalizedPlot.MoveToBack(shareMap);
+normalizedPlot.Add.ColorBar(shareMap).Label = "% of the true digit's images";
+normalizedPlot.Axes.Bottom.SetTicks(digits, names);
+normalizedPlot.Axes.Left.SetTicks(digits, names);
+normalizedPlot.Axes.SetLimits(-0.5, 9.5, 9.5, -0.5);
+normalizedPlot.Title("Confusion matrix, normalized by true digit (%)");
+normalizedPlot.XLabel("predicted digit");
+normalizedPlot.YLabel("true digit");
+notebook.Image(normalizedPlot, "confusion matrix normalized by true digit", 700, 640);
+
 // ---------------------------------------------------------------------------------------------------------------
 // 6. ROC curves: each digit against the rest, with the micro and macro averages
 // ---------------------------------------------------------------------------------------------------------------
 MulticlassRoc roc = model.RocCurves(data.Test);
-Plot rocPlot = new();
-for (int d = 0; d < 10; d++)
-{
-    var curve = rocPlot.Add.ScatterLine(roc.Classes[d].FalsePositiveRates.ToArray(), roc.Classes[d].TruePositiveRates.ToArray());
-    curve.LegendText = $"digit {d} (AUC {roc.Classes[d].Auc:0.0000})";
-}
-
-var micro = rocPlot.Add.ScatterLine(roc.Micro.FalsePositiveRates.ToArray(), roc.Micro.TruePositiveRates.ToArray());
-micro.LegendText = $"micro average (AUC {roc.MicroAuc:0.0000})";
-micro.LineWidth = 3;
-micro.LinePattern = LinePattern.Dashed;
-micro.Color = Colors.Black;
-var macro = rocPlot.Add.ScatterLine(roc.Macro.FalsePositiveRates.ToArray(), roc.Macro.TruePositiveRates.ToArray());
-macro.LegendText = $"macro average (mean AUC {roc.MacroAuc:0.0000})";
-macro.LineWidth = 3;
-macro.LinePattern = LinePattern.DenselyDashed;
-macro.Color = Colors.DarkRed;
+Plot fullRocPlot = new(), rocPlot = new();
+AddRocCurves(fullRocPlot, roc, legend: false);
+AddRocCurves(rocPlot, roc, legend: true);
+// The whole square first, as ROC curves are usually shown, with the diagonal of a classifier that guesses.
+var chance = fullRocPlot.Add.Line(0, 0, 1, 1);
+chance.LinePattern = LinePattern.Dotted;
+chance.Color = Colors.Gray;
+fullRocPlot.Add.Text("guessing", 0.55, 0.5).LabelFontColor = Colors.Gray;
+fullRocPlot.Axes.SetLimits(0, 1, 0, 1.01);
+fullRocPlot.Title("ROC curves (the top-left corner is enlarged below)");
+fullRocPlot.XLabel("false positive rate");
+fullRocPlot.YLabel("true positive rate");
 // The curves hug the top-left corner; that corner is where they differ. Its bottom: a multiple of 0.05 under the
 // lowest curve at a false positive rate of 0.1, so that a weaker model's curves are drawn too.
 double lowestCurve = roc.Classes.Append(roc.Micro).Append(roc.Macro).Min(c => c.TruePositiveRateAt(0.1));
@@ -204,7 +230,9 @@ rocPlot.Title("ROC curves (top-left corner: false positive rate up to 0.1)");
 rocPlot.XLabel("false positive rate");
 rocPlot.YLabel("true positive rate");
 rocPlot.ShowLegend(Edge.Right); // beside the plot, where it covers no curve
-notebook.Section("6. ROC curves").Image(rocPlot, "ROC curves", 1100, 620);
+notebook.Section("6. ROC curves")
+    .Image(fullRocPlot, "ROC curves over the whole square, with the diagonal of guessing", 640, 560)
+    .Image(rocPlot, "ROC curves, the top-left corner enlarged, with the AUC of each", 1100, 620);
 
 // ---------------------------------------------------------------------------------------------------------------
 // 7. The four answers
@@ -227,6 +255,7 @@ notebook.Section("7. Answers")
           string.Join(", ", confused.Select(c => $"{c.Actual} taken for {c.Predicted} ({c.Count}×)")) +
           $". The ROC AUCs average {roc.MacroAuc:0.0000}: {ranking}.")
     .Text($"**Does it overfit?** {verdict.AnswerText}. {verdict.Evidence}")
+    .Text($"**What to try next:** {string.Join(" ", Advice(verdict, history, hiddenSize, epochs, validationSplit))}")
     .Text($"Rule: {OverfittingVerdict.Rule}");
 
 string page = notebook.Save(Path.Combine(outputFolder, "mnist.html"));
@@ -234,6 +263,65 @@ Console.WriteLine($"Wrote {Path.GetFullPath(page)}");
 return 0;
 
 static string ScriptFolder([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+
+// Advice in this file's own terms (the settings at its top), from the verdict: the trainer's report gives the same
+// advice in terms of its command-line options.
+static IEnumerable<string> Advice(OverfittingVerdict verdict, History history, int hiddenSize, int epochs, double validationSplit)
+{
+    int last = history.Epochs[^1].Epoch;
+    switch (verdict.Answer)
+    {
+        case OverfittingAnswer.CannotTell:
+            yield return validationSplit > 0
+                ? $"Train for more epochs (epochs = {epochs * 2}) to see the trends."
+                : "Set validationSplit = 0.1: without validation images overfitting cannot be judged.";
+            break;
+        case OverfittingAnswer.Yes or OverfittingAnswer.Slightly:
+            if (verdict.ValidationAccuracyStillImproving)
+            {
+                yield return "Validation accuracy still improved in the last epoch: the rising validation loss comes from growing over-confidence on the images the model gets wrong, not from lost accuracy.";
+            }
+
+            if (verdict.BestEpoch is { } best && best < last)
+            {
+                yield return $"The best {verdict.Monitor} came in epoch {best}: set epochs = {best}, or add Callbacks = [new EarlyStopping(\"{verdict.Monitor}\", patience: 2, restoreBestWeights: true)] to the FitOptions to stop there and keep that epoch's weights.";
+            }
+
+            yield return "Add dropout after the ReLU (.Add(new Dropout(0.2f))) to regularize.";
+            if (verdict.Answer == OverfittingAnswer.Yes && hiddenSize > 64)
+            {
+                yield return $"A smaller hidden layer (hiddenSize = {hiddenSize / 2}) has less capacity to memorize.";
+            }
+
+            break;
+        default:
+            yield return verdict.BestEpoch is not { } earlier || earlier == last
+                ? $"The best {verdict.Monitor} came in the last epoch: more epochs (epochs = {epochs * 2}) or a wider hidden layer (hiddenSize = {hiddenSize * 2}) may still help."
+                : $"The best {verdict.Monitor} came in epoch {earlier}: more epochs would add little; an EarlyStopping callback would stop there.";
+            break;
+    }
+}
+
+// The ten digits' curves and the two averages.
+static void AddRocCurves(Plot plot, MulticlassRoc roc, bool legend)
+{
+    for (int d = 0; d < 10; d++)
+    {
+        var curve = plot.Add.ScatterLine(roc.Classes[d].FalsePositiveRates.ToArray(), roc.Classes[d].TruePositiveRates.ToArray());
+        curve.LegendText = legend ? $"digit {d} (AUC {roc.Classes[d].Auc:0.0000})" : "";
+    }
+
+    var micro = plot.Add.ScatterLine(roc.Micro.FalsePositiveRates.ToArray(), roc.Micro.TruePositiveRates.ToArray());
+    micro.LegendText = legend ? $"micro average (AUC {roc.MicroAuc:0.0000})" : "";
+    micro.LineWidth = 3;
+    micro.LinePattern = LinePattern.Dashed;
+    micro.Color = Colors.Black;
+    var macro = plot.Add.ScatterLine(roc.Macro.FalsePositiveRates.ToArray(), roc.Macro.TruePositiveRates.ToArray());
+    macro.LegendText = legend ? $"macro average (mean AUC {roc.MacroAuc:0.0000})" : "";
+    macro.LineWidth = 3;
+    macro.LinePattern = LinePattern.DenselyDashed;
+    macro.Color = Colors.DarkRed;
+}
 
 /// <summary>Collects the results as a notebook-like HTML page (pictures inline) and echoes the text to the console.</summary>
 sealed class Notebook(string title)
