@@ -9,17 +9,14 @@ namespace NeuralCore.Tests.Kernels;
 /// </summary>
 public class GemmNarrowTests
 {
-    [Theory]
+    [SkippableTheory]
     [InlineData(false, 0)]
     [InlineData(false, 2)]
     [InlineData(true, 1)]
     [InlineData(true, 3)]
     public unsafe void Every_row_is_bitwise_the_row_paths(bool accumulate, int epilogueKind)
     {
-        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
-        {
-            return;
-        }
+        Skip.IfNot(KernelIsaSupport.IsSupported(KernelIsa.Vector512), "the 512-bit kernels need AVX-512, which this CPU (or DOTNET_EnableAVX512=0) does not offer");
 
         foreach (int n in new[] { 1, 2, 7, 10, 15, 16 })
         {
@@ -75,17 +72,14 @@ public class GemmNarrowTests
 [Collection(SerialTests.Name)]
 public class GemmNarrowThreadTests
 {
-    [Theory]
+    [SkippableTheory]
     [InlineData(203, 10, 1024)]
     [InlineData(128, 16, 784)]
     [InlineData(61, 3, 4096)]
     [InlineData(128, 10, 128)]
     public unsafe void Any_thread_count_gives_the_one_thread_rows(int m, int n, int k)
     {
-        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
-        {
-            return;
-        }
+        Skip.IfNot(KernelIsaSupport.IsSupported(KernelIsa.Vector512), "the 512-bit kernels need AVX-512, which this CPU (or DOTNET_EnableAVX512=0) does not offer");
 
         Assert.True(GemmNarrow.Applies(KernelIsa.Vector512, m, n));
         Assert.True((long)m * n * k >= 2 * GemmNarrow.MinFmaPerThread, "the product should be large enough to be divided");
@@ -123,7 +117,7 @@ public class GemmNarrowThreadTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(false, 2, 128, 10, true, 128, true)]
     [InlineData(false, 2, 128, 10, true, 100, true)]
     [InlineData(false, 3, 64, 16, false, 67, true)]
@@ -136,10 +130,7 @@ public class GemmNarrowThreadTests
     public void The_rows_above_a_split_reduction_are_bitwise_the_two_products(bool panels, int threads, int units, int upperUnits, bool upperBias, int m,
         bool fused)
     {
-        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
-        {
-            return;
-        }
+        Skip.IfNot(KernelIsaSupport.IsSupported(KernelIsa.Vector512), "the 512-bit kernels need AVX-512, which this CPU (or DOTNET_EnableAVX512=0) does not offer");
 
         const int k = 300;
         (float[] x, float[] w, float[] bias, float[] w2, float[] bias2, float[] expectedH, float[] expected) =

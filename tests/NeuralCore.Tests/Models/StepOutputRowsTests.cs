@@ -110,14 +110,11 @@ public class StepOutputRowsTests
         { "512-256", 96, true },
     };
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(FitCases))]
     public void Fit_on_two_threads_gives_the_bits_of_one_with_the_output_rows_in_the_reduction(string hidden, int batch, bool inReduction)
     {
-        if (!KernelIsaSupport.IsSupported(KernelIsa.Vector512))
-        {
-            return;
-        }
+        Skip.IfNot(KernelIsaSupport.IsSupported(KernelIsa.Vector512), "the 512-bit kernels need AVX-512, which this CPU (or DOTNET_EnableAVX512=0) does not offer");
 
         // Fit keeps the first layer in panel order; its product's reduction phase then computes the output layer's rows
         // and their loss. In 784-256-300-10 the layer under the output reads 256 inputs (one k block: no reduction
