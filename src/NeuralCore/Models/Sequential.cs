@@ -479,22 +479,13 @@ public sealed class Sequential : IArenaOwner
     /// </summary>
     public const double GradientCheckLoss = 1e10;
 
-    /// <summary>
-    /// The largest gradient magnitude a step checked by <see cref="GradientCheckLoss"/> may update with under an
-    /// optimizer that keeps the gradient's square (Adam, AMSGrad, RMSprop): the square root of
-    /// <see cref="float.MaxValue"/> (1.8e19), so that the square stays finite. Finite gradients of 4.6e36 made Adam's
-    /// second moment infinite, and the next step's <c>∞ - ∞</c> wrote NaN into 24 weights before any loss was NaN, so the
-    /// run stopped holding weights that were no longer finite. SGD takes any finite gradient.
-    /// </summary>
-    public const float MaxCheckedGradient = 1.8446743e19f;
-
     // Whether the step whose loss is `loss` may update: a finite loss and, past GradientCheckLoss, gradients whose squares
     // are finite. MaxMagnitude keeps the sign of the element it returns (-Infinity passed a bare comparison), and a NaN
     // fails the comparison.
     private bool UpdatesOn(double loss) =>
         double.IsFinite(loss) && (Math.Abs(loss) <= GradientCheckLoss || _gradients.IsEmpty || Math.Abs(TensorPrimitives.MaxMagnitude(_gradients.Span)) <= MaxGradient);
 
-    /// <summary>The largest gradient magnitude the optimizer's update stays finite with (<see cref="MaxCheckedGradient"/>).</summary>
+    /// <summary>The largest gradient magnitude the optimizer's update stays finite with (<see cref="Optimizers.Optimizer.MaxCheckedGradient"/>).</summary>
     internal float MaxGradient => (Optimizer as Optimizers.Optimizer)?.MaxGradient ?? float.MaxValue;
 
     /// <summary>Releases what <see cref="EnterTraining"/> took.</summary>

@@ -90,5 +90,5 @@ public sealed class Adadelta : Optimizer
     internal override bool UpdatesElementByElement => true;
 
     // Its first average holds the gradient's square, which overflows past the square root of float.MaxValue.
-    internal override float MaxGradient => Models.Sequential.MaxCheckedGradient;
+    internal override float MaxGradient => MaxCheckedGradient;
 }

@@ -208,5 +208,5 @@ public sealed class Adafactor : Optimizer
     }
 
     // Its moments hold the gradient's square, which overflows past the square root of float.MaxValue.
-    internal override float MaxGradient => Models.Sequential.MaxCheckedGradient;
+    internal override float MaxGradient => MaxCheckedGradient;
 }

@@ -114,5 +114,5 @@ public sealed class Adam : Optimizer
     internal override bool UpdatesElementByElement => true;
 
     // Its second moment holds the gradient's square, which overflows past the square root of float.MaxValue.
-    internal override float MaxGradient => Models.Sequential.MaxCheckedGradient;
+    internal override float MaxGradient => MaxCheckedGradient;
 }

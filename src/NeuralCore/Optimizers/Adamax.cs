@@ -98,5 +98,5 @@ public sealed class Adamax : Optimizer
 
     // The step α·m overflows before the division for gradients near float.MaxValue; the same bound as Adam's keeps
     // every product finite.
-    internal override float MaxGradient => Models.Sequential.MaxCheckedGradient;
+    internal override float MaxGradient => MaxCheckedGradient;
 }

@@ -143,5 +143,5 @@ public sealed class Ftrl : Optimizer
     internal override bool UpdatesElementByElement => true;
 
     // Its accumulator holds the gradient's square, which overflows past the square root of float.MaxValue.
-    internal override float MaxGradient => Models.Sequential.MaxCheckedGradient;
+    internal override float MaxGradient => MaxCheckedGradient;
 }

@@ -132,5 +132,5 @@ public sealed class Lamb : Optimizer
     }
 
     // Its second moment holds the gradient's square, which overflows past the square root of float.MaxValue.
-    internal override float MaxGradient => Models.Sequential.MaxCheckedGradient;
+    internal override float MaxGradient => MaxCheckedGradient;
 }

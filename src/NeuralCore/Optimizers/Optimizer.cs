@@ -500,8 +500,17 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     internal virtual bool UpdatesElementByElement => false;
 
     /// <summary>
+    /// The largest gradient magnitude a training step whose gradients the model checks (past a loss of 1e10) may update
+    /// with under an optimizer that keeps the gradient's square (Adam, AMSGrad, RMSprop): the square root of
+    /// <see cref="float.MaxValue"/> (1.8e19), so that the square stays finite. Finite gradients of 4.6e36 made Adam's
+    /// second moment infinite, and the next step's <c>∞ - ∞</c> wrote NaN into 24 weights before any loss was NaN, so the
+    /// run stopped holding weights that were no longer finite. SGD takes any finite gradient.
+    /// </summary>
+    public const float MaxCheckedGradient = 1.8446743e19f;
+
+    /// <summary>
     /// The largest gradient magnitude the update rule stays finite with: any finite one by default (SGD's steps are
-    /// linear in it); <see cref="Models.Sequential.MaxCheckedGradient"/> for rules that keep the gradient's square.
+    /// linear in it); <see cref="MaxCheckedGradient"/> for rules that keep the gradient's square.
     /// </summary>
     internal virtual float MaxGradient => float.MaxValue;
 

@@ -52,7 +52,7 @@ public class AdafactorTests
     {
         // The model updates with gradients up to 1.8e19 (squares finite); float sums of 1,024 squares of 6e17 overflowed
         // to ∞ and ∞/∞ made every weight NaN, where Adam moved each by its step.
-        foreach (float size in new[] { 6e17f, 1e19f, Sequential.MaxCheckedGradient })
+        foreach (float size in new[] { 6e17f, 1e19f, Optimizer.MaxCheckedGradient })
         {
             var adafactor = new Adafactor(0.5f);
             adafactor.Initialize(rows * columns, [new ParameterSegment("w", 0, rows * columns, ParameterRole.Weight) { Columns = columns }]);
