@@ -947,6 +947,7 @@ public sealed class Sequential : IArenaOwner
         {
             metrics = [.. metrics];
             MetricSet.Validate(metrics, nameof(metrics));
+            MetricSet.CheckAccuracyKind(metrics, loss, OutputSize, nameof(metrics));
         }
 
         Metrics = metrics;

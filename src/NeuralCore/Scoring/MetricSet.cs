@@ -5,7 +5,8 @@ using NeuralCore.Losses;
 namespace NeuralCore.Scoring;
 
 /// <summary>
-/// Accumulates named metrics over many batches (an epoch, an evaluation): <c>accuracy</c> from counts, and the
+/// Accumulates named metrics over many batches (an epoch, an evaluation): <c>accuracy</c> from counts (also under
+/// Keras's name for its kind: <c>binary_accuracy</c>, <c>categorical_accuracy</c>, <c>sparse_categorical_accuracy</c>), and the
 /// regression metrics <c>mae</c>, <c>mse</c>, <c>rmse</c> and <c>r2</c> (Keras's <c>R2Score</c>, averaged over outputs)
 /// from predictions and targets. Where Keras's R² is undefined this follows scikit-learn's <c>r2_score</c>: an output
 /// whose targets are constant scores 1 when predicted exactly (Keras: NaN) and 0 otherwise (as Keras), and fewer than
@@ -28,8 +29,58 @@ internal sealed class MetricSet
     public static readonly string[] Known =
     [
         "accuracy", "mae", "mse", "rmse", "r2", "mape", "msle", "log_cosh", "poisson", "kl_divergence", "cosine_similarity", "hinge",
-        "squared_hinge", "categorical_hinge", "auc", "precision", "recall",
+        "squared_hinge", "categorical_hinge", "auc", "precision", "recall", "binary_accuracy", "categorical_accuracy",
+        "sparse_categorical_accuracy",
     ];
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is the model's accuracy: <c>accuracy</c>, or one of Keras's names for the kind
+    /// it is (<c>binary_accuracy</c>, <c>categorical_accuracy</c>, <c>sparse_categorical_accuracy</c>), which
+    /// <see cref="CheckAccuracyKind"/> accepts only where the model's accuracy is that kind.
+    /// </summary>
+    public static bool IsAccuracy(string name) => Array.IndexOf(AccuracyNames, name) >= 0;
+
+    private static readonly string[] AccuracyNames = ["accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy"];
+
+    /// <summary>
+    /// Refuses a Keras accuracy name that is not the kind of accuracy the model counts (<see cref="Metrics.AccuracyFor"/>):
+    /// every accuracy name reads the one count, so <c>binary_accuracy</c> of a categorical model would report its
+    /// categorical accuracy under Keras's binary name.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name asks for the other kind.</exception>
+    public static void CheckAccuracyKind(IReadOnlyList<string> names, ILoss loss, int outputs, string paramName)
+    {
+        AccuracyKind kind = Metrics.AccuracyFor(loss, outputs);
+        foreach (string name in names)
+        {
+            bool binaryName = name == "binary_accuracy";
+            bool categoricalName = name is "categorical_accuracy" or "sparse_categorical_accuracy";
+            if ((binaryName && kind != AccuracyKind.Binary) || (categoricalName && kind != AccuracyKind.Categorical))
+            {
+                string counted = kind == AccuracyKind.Binary
+                    ? "binary (each output above the threshold or not)"
+                    : "categorical (the argmax of each sample's outputs)";
+                string instead = kind == AccuracyKind.Binary ? "'binary_accuracy'" : "'categorical_accuracy'";
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"The metric '{name}' is not this model's accuracy: with the loss {loss.Name} over {outputs} output(s) it is {counted}. Use 'accuracy' or {instead}."),
+                    paramName);
+            }
+        }
+    }
+
+    /// <summary>The model's accuracy in <paramref name="values"/> (under <c>accuracy</c> or a Keras name for it), or NaN.</summary>
+    public static double AccuracyOf(IReadOnlyDictionary<string, double> values, string prefix = "")
+    {
+        foreach (string name in AccuracyNames)
+        {
+            if (values.TryGetValue(prefix + name, out double value))
+            {
+                return value;
+            }
+        }
+
+        return double.NaN;
+    }
 
     /// <summary>Keras's <c>AUC()</c> default <c>num_thresholds</c>.</summary>
     internal const int AucThresholds = 200;
@@ -84,7 +135,7 @@ internal sealed class MetricSet
     {
         Names = names;
         _outputs = outputs;
-        NeedsPredictions = names.Any(n => n != "accuracy");
+        NeedsPredictions = names.Any(n => !IsAccuracy(n));
         _targetMean = new double[outputs];
         _targetDeviations = new double[outputs];
         _countsR2 = names.Contains("r2");
@@ -277,7 +328,7 @@ internal sealed class MetricSet
 
             values[prefix + name] = name switch
             {
-                "accuracy" => _judged == 0 ? double.NaN : (double)_correct / _judged,
+                _ when IsAccuracy(name) => _judged == 0 ? double.NaN : (double)_correct / _judged,
                 "mae" => n == 0 ? double.NaN : _absolute / n,
                 "mse" => n == 0 ? double.NaN : squared / n,
                 "rmse" => n == 0 ? double.NaN : Math.Sqrt(squared / n),

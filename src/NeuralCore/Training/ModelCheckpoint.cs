@@ -245,7 +245,7 @@ public sealed partial class ModelCheckpoint : Callback
     private void SaveBetweenSteps(int epoch, int batch, TrainingContext context)
     {
         IReadOnlyDictionary<string, double> values = context.EpochValuesSoFar();
-        var running = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN), null, null, 0)
+        var running = new EpochMetrics(epoch, values["loss"], Scoring.MetricSet.AccuracyOf(values), null, null, 0)
         {
             Values = values,
         };

@@ -295,7 +295,7 @@ public static class ModelTraining
             ValidationFrequency = validation.Count > 0 ? options.ValidationFrequency : 1,
         };
         float[] predictions = metrics.NeedsPredictions ? new float[batchSize * outputs] : [];
-        bool measureAccuracy = metrics.Names.Contains("accuracy");
+        bool measureAccuracy = metrics.Names.Any(MetricSet.IsAccuracy);
         AccuracyKind accuracyKind = Scoring.Metrics.AccuracyFor(loss, outputs);
         float threshold = loss.Input == LossInput.Logits ? 0f : 0.5f;
         model.CompileHeld(loss, model.Optimizer!, batchSize, keepOptimizerState: true, model.Metrics);
@@ -381,7 +381,7 @@ public static class ModelTraining
                 }
 
                 model.EpochsTrained++;
-                var epochMetrics = new EpochMetrics(epoch, values["loss"], values.GetValueOrDefault("accuracy", double.NaN),
+                var epochMetrics = new EpochMetrics(epoch, values["loss"], MetricSet.AccuracyOf(values),
                     valLoss, valAccuracy, Stopwatch.GetElapsedTime(start).TotalSeconds)
                 { Values = values };
                 history.Add(epochMetrics);
@@ -674,6 +674,7 @@ public static class ModelTraining
         private readonly float[] _predictions;
         private readonly AccuracyKind _kind;
         private readonly float _threshold;
+        private readonly bool _measuresAccuracy;
         private double _lossSum;
 
         public Evaluator(Sequential model, int chunk, MetricSet metrics)
@@ -686,6 +687,7 @@ public static class ModelTraining
             _predictions = metrics.NeedsPredictions ? ArrayPool<float>.Shared.Rent(chunk * outputs) : [];
             _kind = Scoring.Metrics.AccuracyFor(_loss, outputs);
             _threshold = _loss.Input == LossInput.Logits ? 0f : 0.5f;
+            _measuresAccuracy = metrics.Names.Any(MetricSet.IsAccuracy);
             metrics.Reset();
         }
 
@@ -701,7 +703,7 @@ public static class ModelTraining
             // Keras's evaluate averages the batch losses weighted by batch size: for the default reduction that is the
             // sum over all samples divided by the count, whatever the chunk.
             _lossSum += _loss.Reduction == Reduction.Sum ? sum * n : sum;
-            if (_metrics.Names.Contains("accuracy"))
+            if (_measuresAccuracy)
             {
                 (int correct, int judged) = Scoring.Metrics.CountCorrect(y, targets, n, outputs, _kind, _threshold);
                 _metrics.AddAccuracy(correct, judged);
@@ -732,7 +734,7 @@ public static class ModelTraining
             // As Keras's evaluate, the loss includes the regularizers' penalties (of the weights as they are).
             var values = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = (_lossSum / count) + _model.RegularizationPenalty() };
             _metrics.WriteTo(values, "");
-            return new Evaluation(values["loss"], values.GetValueOrDefault("accuracy", double.NaN), count) { Metrics = values };
+            return new Evaluation(values["loss"], MetricSet.AccuracyOf(values), count) { Metrics = values };
         }
 
         public void Dispose()
