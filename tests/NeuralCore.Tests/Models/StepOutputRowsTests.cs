@@ -237,6 +237,48 @@ public class StepOutputRowsTests
         AssertBitwiseEqual(expected.Parameters, actual.Parameters, which);
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void The_loss_of_a_two_thread_step_is_the_loss_evaluate_gives(string loss, int units, bool weighted, int features)
+    {
+        // Fix 6d on the threaded path: the loss the threads sum from their rows (in row order) is the one computation
+        // Evaluate makes over the whole batch, as TargetsTests.The_training_loss_and_the_evaluation_loss_are_one_computation
+        // checks on one thread. Evaluate runs on a twin of the model, whose weights are those the step started from.
+        const int batch = 128;
+        float[] x = Seeded.Uniform(batch * features, 45);
+        var random = new Random(46);
+        int[] labels = [.. Enumerable.Range(0, batch).Select(_ => random.Next(units == 1 ? 2 : units))];
+        float[] weights = weighted ? [.. Enumerable.Range(0, batch).Select(_ => (float)random.NextDouble())] : [];
+
+        Sequential Model()
+        {
+            var model = new Sequential(features, seed: 9).Add(new Dense(256)).Add(new Relu()).Add(new Dense(units));
+            model.Compile(Create(loss), new Adam(1e-2f));
+            model.StepThreshold = 1;
+            return model;
+        }
+
+        Sequential trained = Model(), evaluated = Model();
+        AssertBitwiseEqual(trained.Parameters.ToArray(), evaluated.Parameters.ToArray(), "twins");
+        TrainStepResult step = default;
+        Evaluation evaluation = default;
+        bool byRows = false, narrow = false, divides = false;
+        WithThreads(2, () =>
+        {
+            step = trained.TrainStep(x, LossTargets.FromLabels(labels, weights), batch);
+            byRows = trained.LastLossByRows;
+            narrow = GemmNarrow.Applies(KernelIsaSupport.Best, batch, units);
+            divides = GemmNarrow.Threads(batch, units, 256) > 1;
+            evaluation = evaluated.Evaluate(new Dataset(x, labels, features).WithSampleWeights(weighted ? weights : null), batchSize: batch);
+        });
+
+        // Where the output layer takes the 16-column path (512-bit vectors), the threads computed the loss on their rows
+        // (Two_threads_give_the_loss_count_and_update_of_one says where); elsewhere this is the one-thread check again.
+        Assert.Equal(narrow && (features > GemmPlan.KcMax || divides), byRows);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(evaluation.Loss), BitConverter.DoubleToInt64Bits(step.Loss));
+        Assert.Equal(evaluation.Accuracy, step.Accuracy);
+    }
+
     [Fact]
     public void A_negative_sample_weight_is_refused_before_anything_changes()
     {

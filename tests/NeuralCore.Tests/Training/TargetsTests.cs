@@ -221,7 +221,9 @@ public class TargetsTests
     [Fact]
     public void The_training_loss_and_the_evaluation_loss_are_one_computation()
     {
-        // Fix 6d: the step's loss (float) and Evaluate's (double) used to differ in the last digits.
+        // Fix 6d: the step's loss (float) and Evaluate's (double) used to differ in the last digits. On one thread here;
+        // on two, where the output layer's rows compute the loss, StepOutputRowsTests checks it
+        // (The_loss_of_a_two_thread_step_is_the_loss_evaluate_gives).
         (float[] x, int[] y) = FitTests.Blobs(64, 8);
         Sequential model = FitTests.Model(5);
         TrainStepResult step = model.ComputeGradients(x, y, 64);
