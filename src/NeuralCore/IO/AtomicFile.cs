@@ -296,7 +296,10 @@ public static class AtomicFile
     /// <summary>
     /// Deletes the temporary files (<c>.name.pid.guid.tmp</c>, or <c>.part</c>) that processes no longer running left in
     /// <paramref name="directory"/> when they were killed mid-write; only those of <paramref name="fileName"/> when
-    /// given. A file of a live process, or one that cannot be deleted, is left alone.
+    /// given. A file of a live process, or one that cannot be deleted, is left alone. A process whose pid is reused (in
+    /// a container each run is often pid 1) is recognized by its start time: a file last written more than a few
+    /// seconds before the process of its pid started was left by another process, and is removed, the caller's own
+    /// pid included.
     /// </summary>
     /// <param name="directory">The folder to clean; nothing happens when it does not exist.</param>
     /// <param name="fileName">Only the temporary files of this destination (a file name, without a folder), or null for all.</param>
@@ -343,7 +346,7 @@ public static class AtomicFile
             if (parts.Length < 5 || (stem is not null && name != $".{stem}.{parts[^3]}.{parts[^2]}.{parts[^1]}")
                 || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
                 || !int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
-                || pid == Environment.ProcessId || IsRunning(pid))
+                || MayStillBeWriting(pid, File.GetLastWriteTimeUtc(candidate)))
             {
                 continue;
             }
@@ -370,20 +373,37 @@ public static class AtomicFile
         }
     }
 
-    private static bool IsRunning(int pid)
+    // How much earlier than the file's last write a process may appear to have started and still be its writer: a
+    // start time is derived from the boot time and the clock (it may be off by a clock tick or a rounded second), and
+    // some file systems keep write times in whole seconds (two on FAT). A killed run's file left within this margin
+    // before a new process of the same pid started is kept until a later run.
+    private static readonly TimeSpan StartMargin = TimeSpan.FromSeconds(5);
+
+    // Whether the process named in a temporary file's name may still be writing it: it runs, and it started before
+    // the file was last written. A pid alone is not enough: in a container every run is often pid 1 (or another
+    // small, fixed pid), so the killed run's files carry the pid of the run that looks at them, ours included.
+    private static bool MayStillBeWriting(int pid, DateTime lastWriteUtc)
     {
         try
         {
             using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
+            return !process.HasExited && process.StartTime.ToUniversalTime() <= lastWriteUtc + StartMargin;
         }
         catch (ArgumentException)
         {
-            return false;
+            return false; // no such process
         }
         catch (InvalidOperationException)
         {
-            return false;
+            return false; // it exited while being asked
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return true; // its start time cannot be read (another user's process on Windows): left alone
+        }
+        catch (NotSupportedException)
+        {
+            return true;
         }
     }
 

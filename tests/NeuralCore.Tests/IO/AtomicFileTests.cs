@@ -32,6 +32,24 @@ public sealed class AtomicFileTests : IDisposable
         Assert.False(File.Exists(other));
     }
 
+    [Fact]
+    public void A_file_of_a_reused_pid_written_before_its_process_started_is_removed()
+    {
+        // In a container each run is often pid 1: a killed run's leftover carried the pid of the next run, which kept
+        // it forever as its own. Our own pid stands for the reused one here; the process's start time tells them apart.
+        string guid = Guid.NewGuid().ToString("N");
+        string old = Path.Combine(_dir, $".m.ncm.{Environment.ProcessId}.{guid}.tmp");
+        string current = Path.Combine(_dir, $".m.ncm.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(old, "x");
+        File.WriteAllText(current, "x");
+        DateTime started = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+        File.SetLastWriteTimeUtc(old, started - TimeSpan.FromHours(1));
+
+        Assert.Equal(1, AtomicFile.RemoveStale(_dir, "m.ncm"));
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(current));
+    }
+
     [Theory]
     [InlineData(255, 'm')]
     [InlineData(211, 'm')]
