@@ -13,7 +13,8 @@ namespace NeuralCore.Data;
 /// <para>
 /// Each file is written through <see cref="AtomicFile"/> to a hidden temporary file beside its final name while its
 /// SHA-256 is computed; only when the length and hash match is it flushed and renamed (atomically, replacing any old
-/// copy) to its final name. Temporary files that killed runs left are removed by the next download of the same file.
+/// copy) to its final name. Temporary files that killed runs left in the cache folder are removed by the next call
+/// of <see cref="EnsureFileAsync"/> or <see cref="EnsureDownloadedAsync"/>, even when every file is already cached.
 /// A failed, truncated or corrupt download is deleted and the next mirror is tried, so nothing unverified is ever left
 /// under a final name. A file already in the cache is used only if its hash still matches;
 /// otherwise it is deleted and downloaded again.
@@ -157,6 +158,9 @@ public sealed class MnistDownloader
     {
         string expected = ExpectedHash(fileName);
         string finalPath = Path.Combine(CacheDirectory, fileName);
+        // Before the early return of a good cached copy: the partial downloads of killed runs were removed only by a
+        // download of the same file, which a complete cache never makes, so they stayed for good.
+        AtomicFile.RemoveStale(CacheDirectory);
         if (File.Exists(finalPath))
         {
             if (string.Equals(await HashFileAsync(finalPath, expected, cancellationToken).ConfigureAwait(false), expected, StringComparison.Ordinal))
@@ -241,7 +245,7 @@ public sealed class MnistDownloader
             }
 
             // The body goes to a temporary file that AtomicFile renames into place only once its length and hash are
-            // right; the partial file of a run killed mid-transfer is removed by the next download of the same file.
+            // right; the partial file of a run killed mid-transfer is removed by the next EnsureFileAsync (RemoveStale).
             string? rejected = null;
             await AtomicFile.TryWriteAsync(finalPath, async file =>
             {

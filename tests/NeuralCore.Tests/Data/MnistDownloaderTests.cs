@@ -115,6 +115,30 @@ public class MnistDownloaderTests
     }
 
     [Fact]
+    public async Task A_killed_runs_partial_download_is_removed_when_every_file_is_already_cached()
+    {
+        // The cleanup ran only before a download: with a good cached copy nothing is downloaded, and the partial files
+        // of killed runs stayed for good.
+        await using var server = new LoopbackHttpServer();
+        using var cache = new TempDirectory();
+        cache.Write("file.bin", Content);
+        string guid = Guid.NewGuid().ToString("N");
+        string stale = Path.Combine(cache.Path, $".file.bin.4194311.{guid}.part"); // above Linux's pid_max: no process has it
+        string otherStale = Path.Combine(cache.Path, $".other.bin.4194311.{guid}.part");
+        string live = Path.Combine(cache.Path, $".file.bin.{Environment.ProcessId}.{guid}.part"); // a download running now
+        File.WriteAllText(stale, "half");
+        File.WriteAllText(otherStale, "half");
+        File.WriteAllText(live, "half");
+        using HttpClient http = Client();
+        var downloader = new MnistDownloader(http, cache.Path, [server.Mirror("good")], Expect("file.bin", Content));
+
+        await downloader.EnsureDownloadedAsync();
+
+        Assert.Empty(server.Requests);
+        Assert.Equal([Path.GetFileName(live), "file.bin"], cache.Files());
+    }
+
+    [Fact]
     public async Task When_every_mirror_fails_nothing_is_cached_and_each_failure_is_listed()
     {
         await using var server = new LoopbackHttpServer();
