@@ -46,6 +46,10 @@ internal static partial class InputFile
     private static bool s_statUnavailable;
 
     /// <summary>What <paramref name="path"/> names (following links).</summary>
+    /// <exception cref="UnauthorizedAccessException">
+    /// A folder on the path does not let this user look inside (permission denied), so whether anything is there cannot
+    /// be told; the message names the path.
+    /// </exception>
     public static FileKind KindOf(string path)
     {
         if (Directory.Exists(path))
@@ -55,6 +59,7 @@ internal static partial class InputFile
 
         if (!File.Exists(path))
         {
+            RequireReachable(path);
             return FileKind.Missing;
         }
 
@@ -93,6 +98,7 @@ internal static partial class InputFile
     /// <param name="what">What the file should hold, for the message ("model file", "IDX file").</param>
     /// <exception cref="FileNotFoundException">Nothing is at <paramref name="path"/>.</exception>
     /// <exception cref="IOException">It is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside.</exception>
     public static void RequireRegular(string path, string what)
     {
         string? instead = KindOf(path) switch
@@ -108,6 +114,26 @@ internal static partial class InputFile
         {
             string article = "AEIOUaeiou".Contains(what[0], StringComparison.Ordinal) ? "an" : "a";
             throw new IOException($"{path} is {instead}: {article} {what} must be a regular file.");
+        }
+    }
+
+    // File.Exists and Directory.Exists are false for a path under a folder this user may not search as well as for a
+    // missing one; a file there was reported as missing. Only stat tells them apart (EACCES, not ENOENT), as
+    // Mnist.FindFile does for the MNIST folder.
+    private static void RequireReachable(string path)
+    {
+        try
+        {
+            _ = File.GetAttributes(path);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException(
+                $"{path} cannot be reached: a folder on its path does not let this user look inside (permission denied).", e);
+        }
+        catch (IOException)
+        {
+            // Missing, as File.Exists said.
         }
     }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using NeuralCore.Data;
 using NeuralCore.IO;
+using NeuralCore.Layers;
+using NeuralCore.Models;
 using NeuralCore.Serialization;
 using NeuralCore.Tests.Data;
 
@@ -39,6 +41,49 @@ public sealed class InputFileTests : IDisposable
         Assert.Equal($"{missing}: no such model file.", Assert.Throws<FileNotFoundException>(() => ModelFile.Load(missing)).Message);
         Assert.Equal($"{_folder} is a directory: a model file must be a regular file.",
             Assert.Throws<IOException>(() => ModelFile.Load(_folder)).Message);
+    }
+
+    [Fact]
+    public void A_file_under_a_folder_that_cannot_be_searched_is_reported_as_permission_denied_not_missing()
+    {
+        // File.Exists is false there as for a missing file: a model or IDX file in a mode-000 folder was reported as
+        // "no such file", outside the MNIST folder (which already told them apart).
+        if (OperatingSystem.IsWindows())
+        {
+            return; // no Unix modes
+        }
+
+        string locked = Path.Combine(_folder, "locked");
+        Directory.CreateDirectory(locked);
+        string model = Path.Combine(locked, "m.ncm"), idx = Path.Combine(locked, "labels-idx1-ubyte");
+        ModelFile.Save(new Sequential(2, seed: 1).Add(new Dense(1)), model);
+        File.WriteAllBytes(idx, Idx.Build([2], [3, 4]));
+        File.SetUnixFileMode(locked, UnixFileMode.None);
+        try
+        {
+            // Root looks through any folder: the check runs on a thread without that override (CI runs as root).
+            bool ran = FileAccessOverride.RunWithoutIt(() =>
+            {
+                foreach ((string reader, string path, Action read) in new (string, string, Action)[]
+                {
+                    ("ModelFile.Load", model, () => ModelFile.Load(model)),
+                    ("IdxReader.Read", idx, () => IdxReader.Read(idx)),
+                })
+                {
+                    Assert.False(File.Exists(path), $"{reader}: the folder's mode did not hide the file");
+                    var e = Assert.Throws<UnauthorizedAccessException>(read);
+                    Assert.Equal($"{path} cannot be reached: a folder on its path does not let this user look inside (permission denied).", e.Message);
+                }
+
+                // A file that is not there, under a folder that can be searched, is still missing.
+                Assert.Throws<FileNotFoundException>(() => ModelFile.Load(Path.Combine(_folder, "none.ncm")));
+            });
+            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
+        }
+        finally
+        {
+            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     [Fact]
