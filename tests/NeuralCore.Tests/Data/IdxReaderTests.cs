@@ -12,6 +12,18 @@ public sealed record IdxMutation(bool Gzip, bool Seekable, int Kind, int Positio
         $"gzip={Gzip} seekable={Seekable} kind={Kind} position={Position} value=0x{Value:X2} extra={Convert.ToHexString(Extra)}";
 }
 
+/// <summary>
+/// A change to a valid IDX file's raw bytes, made before gzip compresses them: the gzip layer is then intact (its CRC
+/// and size match) and only the IDX content lies. <see cref="Dimension"/> (0 to 2, or -1 for none) is set to
+/// <see cref="Size"/>; then <see cref="Kind"/> 0 replaces a byte, 1 cuts, 2 appends <see cref="Extra"/>, 3 inserts a
+/// byte, 4 leaves the bytes alone.
+/// </summary>
+public sealed record IdxRawMutation(int Dimension, uint Size, int Kind, int Position, byte Value, byte[] Extra, bool Seekable)
+{
+    public override string ToString() =>
+        $"dimension={Dimension} size={Size} kind={Kind} position={Position} value=0x{Value:X2} extra={Convert.ToHexString(Extra)} seekable={Seekable}";
+}
+
 public static class IdxGenerators
 {
     private static readonly Gen<byte> Bytes = Gen.Choose(0, 255).Select(i => (byte)i);
@@ -24,6 +36,27 @@ public static class IdxGenerators
          from value in Bytes
          from extra in Gen.ArrayOf(Bytes)
          select new IdxMutation(gzip, seekable, kind, position, value, extra))
+        .ToArbitrary();
+
+    // Declared sizes: near the true ones (3, 4, 5), small, at the limits, and anywhere in the 32 bits.
+    private static readonly Gen<uint> Sizes = Gen.OneOf(
+        Gen.Choose(0, 12).Select(i => (uint)i),
+        Gen.Elements(0x7FFFFFFFu, 0x80000000u, uint.MaxValue, (uint)IdxReader.MaxElements, (uint)IdxReader.MaxElements / 20, 0x00FF0000u, 1u << 20),
+        from b0 in Bytes
+        from b1 in Bytes
+        from b2 in Bytes
+        from b3 in Bytes
+        select (uint)((b0 << 24) | (b1 << 16) | (b2 << 8) | b3));
+
+    public static Arbitrary<IdxRawMutation> RawMutations() =>
+        (from dimension in Gen.Choose(-1, 2)
+         from size in Sizes
+         from kind in Gen.Choose(0, 4)
+         from position in Gen.OneOf(Gen.Choose(0, 15), Gen.Choose(0, 10_000)) // the header is 16 of the 76 bytes
+         from value in Bytes
+         from extra in Gen.ArrayOf(Bytes)
+         from seekable in Gen.Elements(false, true)
+         select new IdxRawMutation(dimension, size, kind, position, value, extra, seekable))
         .ToArbitrary();
 
     /// <summary>Random bytes, half of them behind a plausible header start (00 00 08 rank).</summary>
@@ -41,7 +74,7 @@ public static class IdxGenerators
 public class IdxReaderTests
 {
     // The reader must fail before allocating anything large; gzip's own buffers stay well below this.
-    private const long AllocationLimit = 4 << 20;
+    internal const long AllocationLimit = 4 << 20;
 
     private static readonly byte[] Valid = Idx.Build([3, 4, 5], Idx.Ramp(60));
 
@@ -309,19 +342,64 @@ public class IdxReaderTests
         ReadOrReject(bytes, m.Seekable);
     }
 
+    [Property(Arbitrary = [typeof(IdxGenerators)], MaxTest = 1000)]
+    public void Lying_headers_behind_a_valid_gzip_layer_only_ever_throw_InvalidDataException_and_agree_with_the_raw_file(IdxRawMutation m)
+    {
+        // The mutations above damage the gzip stream itself, which its CRC mostly catches. Here the IDX bytes are
+        // changed first (a dimension's count included) and then compressed: the gzip layer is intact, and only the
+        // header's claims stand between the reader and an allocation of the declared size.
+        byte[] raw = [.. Valid];
+        if (m.Dimension >= 0)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(raw.AsSpan(4 + (4 * m.Dimension)), m.Size);
+        }
+
+        int at = m.Position % raw.Length;
+        raw = m.Kind switch
+        {
+            0 => Flip(raw, at, m.Value),
+            1 => raw[..at],
+            2 => [.. raw, .. m.Extra],
+            3 => [.. raw[..at], m.Value, .. raw[at..]],
+            _ => raw,
+        };
+
+        // The machine's memory must not decide the outcome: a declared body of up to 2 GiB is then refused by what
+        // arrives, not by Check.FitsInMemory (which throws InsufficientMemoryException on a small machine).
+        Check.AvailableMemoryOverride.Value = 1L << 40;
+        try
+        {
+            IdxFile? plain = ReadOrReject(raw, seekable: true);
+            IdxFile? compressed = ReadOrReject(Idx.Gzip(raw), m.Seekable);
+            // The decompressed bytes are the raw file's, so both readings must agree.
+            Assert.Equal(plain is null, compressed is null);
+            if (plain is not null)
+            {
+                Assert.Equal(plain.Dimensions, compressed!.Dimensions);
+                Assert.Equal(plain.Data.ToArray(), compressed.Data.ToArray());
+            }
+        }
+        finally
+        {
+            Check.AvailableMemoryOverride.Value = 0;
+        }
+    }
+
     private static byte[] Flip(byte[] bytes, int at, byte value)
     {
         bytes[at] = value == bytes[at] ? (byte)~value : value;
         return bytes;
     }
 
-    private static void ReadOrReject(byte[] bytes, bool seekable)
+    // The file read, or null when it was refused with an InvalidDataException; any other exception fails the test.
+    private static IdxFile? ReadOrReject(byte[] bytes, bool seekable)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
+        IdxFile? file = null;
         try
         {
             Stream stream = new MemoryStream(bytes);
-            IdxFile file = IdxReader.Read(seekable ? stream : new UnseekableStream(stream), "fuzz");
+            file = IdxReader.Read(seekable ? stream : new UnseekableStream(stream), "fuzz");
             Assert.Equal(file.Dimensions.Aggregate(1L, (p, d) => p * d), file.Data.Length);
         }
         catch (InvalidDataException e)
@@ -330,6 +408,7 @@ public class IdxReaderTests
         }
 
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, AllocationLimit);
+        return file;
     }
 
     private static void AssertRejected(Func<IdxFile> read, string name, string problem, string label)

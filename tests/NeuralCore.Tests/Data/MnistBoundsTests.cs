@@ -1,8 +1,34 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 using NeuralCore.Data;
 
 namespace NeuralCore.Tests.Data;
+
+/// <summary>
+/// An MNIST images/labels pair whose headers declare <see cref="DeclaredImages"/> and <see cref="DeclaredLabels"/>
+/// while their bodies hold <see cref="Images"/> images of <see cref="Side"/>² pixels and <see cref="Labels"/> labels
+/// (each label <see cref="LabelValue"/>).
+/// </summary>
+public sealed record MnistPair(int DeclaredImages, int DeclaredLabels, int Images, int Labels, int Side, byte LabelValue);
+
+public static class MnistPairGenerators
+{
+    // Counts: small ones (most of them true), and anywhere up to int.MaxValue.
+    private static readonly Gen<int> Declared = Gen.OneOf(Gen.Choose(0, 6), Gen.Choose(0, int.MaxValue), Gen.Elements(10_000_000, 10_000_001, IdxReader.MaxElements / 784));
+
+    public static Arbitrary<MnistPair> Pairs() =>
+        (from images in Gen.Choose(0, 5)
+         from labels in Gen.OneOf(Gen.Constant(images), Gen.Choose(0, 5))
+         from declaredImages in Gen.OneOf(Gen.Constant(images), Declared)
+         from declaredLabels in Gen.OneOf(Gen.Constant(declaredImages), Gen.Constant(labels), Declared)
+         from side in Gen.Elements(28, 28, 28, 27)
+         from value in Gen.Elements<byte>(0, 9, 10, 255)
+         select new MnistPair(declaredImages, declaredLabels, images, labels, side, value))
+        .ToArbitrary();
+}
 
 /// <summary>Hostile MNIST files are refused from their headers, before a body is read or decompressed.</summary>
 public sealed class MnistBoundsTests : IDisposable
@@ -11,7 +37,7 @@ public sealed class MnistBoundsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private string Write(string name, int magic, int[] dims, long bodyBytes)
+    private string Write(string name, int magic, int[] dims, long bodyBytes, byte fill = 0)
     {
         string path = Path.Combine(_dir, name);
         using var gzip = new GZipStream(File.Create(path), CompressionLevel.Fastest);
@@ -23,13 +49,40 @@ public sealed class MnistBoundsTests : IDisposable
         }
 
         gzip.Write(header);
-        byte[] zeros = new byte[1 << 20];
+        byte[] zeros = new byte[(int)Math.Min(1 << 20, bodyBytes)];
+        zeros.AsSpan().Fill(fill);
         for (long left = bodyBytes; left > 0; left -= zeros.Length)
         {
             gzip.Write(zeros, 0, (int)Math.Min(zeros.Length, left));
         }
 
         return path;
+    }
+
+    [Property(Arbitrary = [typeof(MnistPairGenerators)], MaxTest = 300)]
+    public void Pairs_with_any_declared_counts_load_only_when_true_and_are_otherwise_refused_within_the_bound(MnistPair p)
+    {
+        // Mismatched counts must be refused from the two headers, before either body is read; counts that agree but
+        // lie must be refused as the body falls short or runs over, never after allocating what they declare.
+        string images = Write("images.gz", Mnist.ImagesMagic, [p.DeclaredImages, p.Side, p.Side], (long)p.Images * p.Side * p.Side);
+        string labels = Write("labels.gz", Mnist.LabelsMagic, [p.DeclaredLabels], p.Labels, p.LabelValue);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            Dataset data = Mnist.LoadFiles(images, labels);
+            Assert.True(p.DeclaredImages == p.Images && p.DeclaredLabels == p.Labels && p.Images == p.Labels && p.Side == 28 && p.LabelValue <= 9,
+                $"an inconsistent pair loaded as {data.Count} samples");
+            Assert.Equal(p.Images, data.Count);
+        }
+        catch (InvalidDataException e)
+        {
+            if (p.DeclaredImages != p.DeclaredLabels)
+            {
+                Assert.EndsWith("expected equal counts (refused from the headers, before reading either body).", e.Message, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, IdxReaderTests.AllocationLimit);
     }
 
     [Fact]
