@@ -61,6 +61,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             return Interrupted;
         }
 
+        RequireSplit(settings, data.Train.Count);
+
         Directory.CreateDirectory(settings.OutputDirectory);
         output.WriteLine($"MNIST: {data.Train.Count:N0} training and {data.Test.Count:N0} test images from {source} ({loadSeconds:0.00} s).");
         if (settings.Preset is not null)
@@ -222,6 +224,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         RefuseOtherCommandsOutputs(settings.OutputDirectory, "a sweep", ["evaluation.md", "report.json", "history.csv", "model.ncm"], sweepFolders: false);
         int threads = ApplyThreads(settings);
         var (data, source, _) = LoadData(settings, cancellation);
+        RequireSplit(settings, data.Train.Count);
         Directory.CreateDirectory(settings.OutputDirectory);
         string runId = RunManifest.NewRunId();
         RunManifest.Invalidate(settings.OutputDirectory);
@@ -740,7 +743,18 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     private static (MnistDataset Data, string Source, double Seconds) LoadData(TrainSettings settings, CancellationToken cancellation)
     {
         long start = Stopwatch.GetTimestamp();
-        MnistLocation location = MnistLocator.ResolveAsync(settings.DataDirectory, cancellationToken: cancellation).GetAwaiter().GetResult();
+        MnistLocation location;
+        try
+        {
+            location = MnistLocator.ResolveAsync(settings.DataDirectory, cancellationToken: cancellation).GetAwaiter().GetResult();
+        }
+        catch (DirectoryNotFoundException e) when (settings.DataDirectory is not null)
+        {
+            // The library's message says what is wrong with the folder ("is a file", "does not exist"); which option
+            // gave it is the trainer's to say.
+            throw new DirectoryNotFoundException($"--data: {e.Message}", e);
+        }
+
         MnistDataset data = Mnist.Load(location.Directory, settings.MaxSamples, cancellation);
         RequireEveryDigit(data.Test, location.Directory);
         string source = location.Source switch
@@ -751,6 +765,27 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             _ => $"a fresh download into {location.Directory}",
         };
         return (data, source, Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
+
+    // Checked as the data loads, before any training: Fit's refusal of a split that leaves a part empty named
+    // FitOptions.ValidationSplit ("with ValidationSplit=0.5"), which no user of the trainer typed.
+    internal static void RequireSplit(TrainSettings settings, int samples)
+    {
+        if (settings.ValidationSplit <= 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = Dataset.SplitIndex(samples, settings.ValidationSplit);
+        }
+        catch (ArgumentException)
+        {
+            int training = (int)Math.Floor(samples * (1.0 - settings.ValidationSplit));
+            throw new ArgumentException(string.Create(Inv,
+                $"--validation-split {settings.ValidationSplit} of the {samples} training images leaves {training} to train on and {samples - training} to validate on; each part needs at least one: give another --validation-split, or 0 for none."));
+        }
     }
 
     // The test set's per-digit ROC curves need each digit among its images and not all of them: a test set without a

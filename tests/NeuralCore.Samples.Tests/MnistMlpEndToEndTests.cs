@@ -249,6 +249,54 @@ public sealed class MnistMlpEndToEndTests : IDisposable
             Directory.Delete(data, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_validation_split_that_leaves_a_part_empty_names_the_option_before_training()
+    {
+        // Fit refused it naming FitOptions.ValidationSplit ("with ValidationSplit=0.1"), which no user typed.
+        string data = Directory.CreateTempSubdirectory("neuralcore-tinydata-").FullName;
+        try
+        {
+            // One training image; twenty test images holding every digit (the trainer checks that first).
+            WriteIdx(Path.Combine(data, "train-images-idx3-ubyte"), [1, 28, 28], new byte[784]);
+            WriteIdx(Path.Combine(data, "train-labels-idx1-ubyte"), [1], [3]);
+            WriteIdx(Path.Combine(data, "t10k-images-idx3-ubyte"), [20, 28, 28], new byte[20 * 784]);
+            WriteIdx(Path.Combine(data, "t10k-labels-idx1-ubyte"), [20], [.. Enumerable.Range(0, 20).Select(i => (byte)(i % 10))]);
+
+            var settings = new TrainSettings { Epochs = 1, ValidationSplit = 0.1, DataDirectory = data, OutputDirectory = _out };
+            var output = new StringWriter();
+            var ex = Assert.Throws<ArgumentException>(() => new Trainer(output, TextWriter.Null, false).Train(settings, CancellationToken.None));
+            Assert.Equal("--validation-split 0.1 of the 1 training images leaves 0 to train on and 1 to validate on; each part needs at least one: give another --validation-split, or 0 for none.", ex.Message);
+            Assert.DoesNotContain("Epoch", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_regular_file_given_as_the_data_folder_names_data()
+    {
+        // The library's message ("The MNIST folder '...' is a file") named no option of the trainer.
+        string file = Path.Combine(_out, "not-a-folder");
+        File.WriteAllText(file, "x");
+        var settings = new TrainSettings { Epochs = 1, DataDirectory = file, OutputDirectory = Path.Combine(_out, "run") };
+        var ex = Assert.Throws<DirectoryNotFoundException>(() => new Trainer(TextWriter.Null, TextWriter.Null, false).Train(settings, CancellationToken.None));
+        Assert.StartsWith($"--data: The MNIST folder '{file}' is a file;", ex.Message, StringComparison.Ordinal);
+    }
+
+    // An uncompressed unsigned-byte IDX file.
+    private static void WriteIdx(string path, int[] dimensions, byte[] body)
+    {
+        var bytes = new List<byte> { 0, 0, 8, (byte)dimensions.Length };
+        foreach (int size in dimensions)
+        {
+            bytes.AddRange([(byte)(size >> 24), (byte)(size >> 16), (byte)(size >> 8), (byte)size]);
+        }
+
+        File.WriteAllBytes(path, [.. bytes, .. body]);
+    }
 }
 
 /// <summary>Ctrl+C: the trainer stops after the current step, saves a checkpoint and exits 130.</summary>
