@@ -474,14 +474,13 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
     /// <summary>
     /// Creates the output folder and writes, then deletes, a file in it; throws what the file system says, naming the
-    /// folder. Removes what killed runs left there (<see cref="RemoveStale"/>).
+    /// folder.
     /// </summary>
     internal static void ProveWritable(string directory)
     {
         try
         {
             Directory.CreateDirectory(directory);
-            RemoveStale(directory);
             string probe = PartialBeside(Path.Combine(directory, "write-test"));
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
             {
@@ -498,7 +497,8 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
     /// the same folder at once would interleave its outputs with this one's (two trainers on one --out left the
     /// manifest of one beside the history of the other), so it is refused. An advisory lock on <c>.lock</c>, which the
     /// system releases when the process ends, however it ends. The file stays: deleting it on release would let a run
-    /// that opened it just before lock the deleted file while a third run locks a new one.
+    /// that opened it just before lock the deleted file while a third run locks a new one. Once held, the folder is
+    /// cleared of what killed runs left there (<see cref="RemoveStale"/>).
     /// </summary>
     /// <param name="directory">The output folder.</param>
     /// <param name="warnings">Where to say that the folder's file system does not enforce the lock, if it does not.</param>
@@ -525,6 +525,18 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         }
         catch (IOException ex) when (IsSharingViolation(ex))
         {
+        }
+
+        // Only once the folder is held: a run refused by the lock had already removed the files it took for a killed
+        // run's, and a live run in another container (another pid namespace) can carry this process's pid, its partial
+        // history last written before this process started (AtomicFile.RemoveStale's test of a reused pid).
+        try
+        {
+            RemoveStale(directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a leftover that cannot be listed or removed harms nothing but space.
         }
 
         return held;

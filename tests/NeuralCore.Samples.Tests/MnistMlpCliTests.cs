@@ -504,4 +504,25 @@ public sealed class StaleFileTests : IDisposable
         Assert.Equal(kept.Order(), Directory.GetFiles(_dir).Select(Path.GetFileName).Order()!);
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "784-16-10")));
     }
+
+    [Fact]
+    public void A_run_refused_by_the_folders_lock_removes_nothing()
+    {
+        // The cleanup ran before the lock was taken. A live run in another container can carry this process's pid (each
+        // is often pid 1), its partial history last written before this process started: the file of a run still
+        // training looked like a killed run's, and the run that the lock then refused had already deleted it.
+        string partial = Path.Combine(_dir, $".history.csv.{Environment.ProcessId}.{Guid.NewGuid():N}.part");
+        File.WriteAllText(partial, "epoch,loss");
+        File.SetLastWriteTimeUtc(partial, System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime() - TimeSpan.FromHours(1));
+        using (new FileStream(Path.Combine(_dir, Trainer.LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var e = Assert.Throws<IOException>(() => new Trainer(TextWriter.Null, TextWriter.Null, false).Train(new TrainSettings { OutputDirectory = _dir }, CancellationToken.None));
+            Assert.StartsWith("Another run is writing to the output folder", e.Message, StringComparison.Ordinal);
+            Assert.True(File.Exists(partial), "a run refused by the lock removed the partial history of the run holding it");
+        }
+
+        // Held by this run, the folder is cleaned.
+        Trainer.LockOutput(_dir).Dispose();
+        Assert.False(File.Exists(partial));
+    }
 }
