@@ -77,7 +77,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         // The history is logged while training runs, under a temporary name: if the run is interrupted it stays
         // beside the checkpoint, and history.csv keeps describing the last finished run.
-        string partialHistory = PartialBeside(Path.Combine(settings.OutputDirectory, "history.csv"));
+        string partialHistory = AtomicFile.TemporaryBeside(Path.Combine(settings.OutputDirectory, "history.csv"));
         try
         {
             return TrainAndReport(settings, data, source, loadSeconds, threads, model, partialHistory, cancellation);
@@ -121,7 +121,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             ModelFile.Save(model, checkpoint);
             if (File.Exists(partialHistory))
             {
-                File.Move(partialHistory, Path.Combine(settings.OutputDirectory, "checkpoint-history.csv"), overwrite: true);
+                AtomicFile.MoveIntoPlace(partialHistory, Path.Combine(settings.OutputDirectory, "checkpoint-history.csv"));
             }
 
             error.WriteLine($"Interrupted after {stepsText}; checkpoint saved to {checkpoint} (evaluate it with: evaluate --model {checkpoint}).");
@@ -192,7 +192,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
                 }
             },
         ]);
-        File.Move(partialHistory, Path.Combine(directory, "history.csv"), overwrite: true);
+        AtomicFile.MoveIntoPlace(partialHistory, Path.Combine(directory, "history.csv"));
         RunManifest.Write(directory, report.RunId,
             ["history.csv", "report.json", "report.md", .. RunPictures, "model.ncm", .. settings.Onnx ? ["model.onnx"] : Array.Empty<string>()]);
 
@@ -244,7 +244,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
             string name = Name(hidden);
             string folder = Path.Combine(settings.OutputDirectory, SweepFolderName(hidden));
             Directory.CreateDirectory(folder);
-            string partial = PartialBeside(Path.Combine(folder, "history.csv"));
+            string partial = AtomicFile.TemporaryBeside(Path.Combine(folder, "history.csv"));
             try
             {
                 History history;
@@ -275,7 +275,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
                 TestResults test = Test(model, data.Test);
                 Verdict verdict = Verdict.Judge(history, one.Monitor, one);
                 WritePictures(folder, data.Test, test, history, verdict.BestEpoch, title: SweepFolderName(hidden));
-                File.Move(partial, Path.Combine(folder, "history.csv"), overwrite: true);
+                AtomicFile.MoveIntoPlace(partial, Path.Combine(folder, "history.csv"));
                 int bestEpoch = verdict.BestEpoch ?? history.Epochs[^1].Epoch;
                 rows.Add(new SweepRow(name, hidden, model.ParameterCount, history.TotalSeconds, test.Accuracy,
                     history.Epochs[bestEpoch - history.Epochs[0].Epoch].ValidationAccuracy ?? double.NaN, bestEpoch, Path.GetFileName(folder)));
@@ -481,7 +481,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         try
         {
             Directory.CreateDirectory(directory);
-            string probe = PartialBeside(Path.Combine(directory, "write-test"));
+            string probe = AtomicFile.TemporaryBeside(Path.Combine(directory, "write-test"));
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
             {
             }
@@ -856,11 +856,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         try
         {
             draw(temporary);
-            AtomicFile.Write(path, stream =>
-            {
-                using FileStream drawn = File.OpenRead(temporary);
-                drawn.CopyTo(stream);
-            });
+            AtomicFile.MoveIntoPlace(temporary, path);
         }
         finally
         {
@@ -949,8 +945,4 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         AtomicFile.Write(path, System.Text.Encoding.UTF8.GetBytes(text));
 
     private static void WriteAtomically(string path, byte[] bytes) => AtomicFile.Write(path, bytes);
-
-    /// <summary>A unique hidden name beside <paramref name="path"/> for a file written while a run goes on.</summary>
-    private static string PartialBeside(string path) =>
-        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.part");
 }

@@ -27,15 +27,8 @@ public static class AtomicFile
     /// </remarks>
     public static void Write(string path, Action<Stream> write)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = FilePath(path);
         ArgumentNullException.ThrowIfNull(write);
-        string full = Path.GetFullPath(path);
-        string fileName = Path.GetFileName(full);
-        if (fileName.Length == 0)
-        {
-            throw new ArgumentException($"Expected the path of a file. Received: path=\"{path}\" (a folder: it ends with a separator).", nameof(path));
-        }
-
         (full, string temporary) = Prepare(path, full);
         try
         {
@@ -47,24 +40,119 @@ public static class AtomicFile
 
             Commit(temporary, full);
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException || e.GetType() == typeof(IOException))
+        catch (Exception e) when (IsFileSystemError(e))
         {
-            // The file system's own errors (no space, a read-only file system, permissions) named the hidden temporary
-            // file, not the path the caller gave; what the writer threw of its own (a refused model) goes as it is.
+            // What the writer threw of its own (a refused model) goes as it is.
             TryDelete(temporary);
-            string message = $"'{path}' could not be written ({e.Message}); the previous file, if any, is untouched.";
-            throw e switch
-            {
-                UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
-                DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
-                _ => new IOException(message, e),
-            };
+            throw NamingPath(path, e);
         }
         catch
         {
             TryDelete(temporary);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Puts a file the caller wrote itself in place of <paramref name="path"/>, with the guarantees of
+    /// <see cref="Write(string, Action{Stream})"/>: the file is flushed to disk and then renamed over the destination, a
+    /// symbolic link stays a link (the file it leads to is replaced), a replaced file keeps its permissions, and a
+    /// directory, a FIFO, a device or a socket is not replaced. For content that cannot go through a stream at once: a
+    /// log kept while a run goes on, a picture a plotting library draws to a path. Name the file with
+    /// <see cref="TemporaryBeside"/>: then a killed process's file is removed later (<see cref="RemoveStale"/>), and
+    /// the rename stays within one folder.
+    /// </summary>
+    /// <param name="temporary">
+    /// The complete, closed file; gone once it is in place. Where it is not in the folder of the file it replaces (a
+    /// link that leads into another folder), its bytes are copied there through <see cref="Write(string, Action{Stream})"/>
+    /// and it is deleted, since a rename between folders may cross file systems, where it is not atomic. On failure it
+    /// stays, for the caller to delete.
+    /// </param>
+    /// <param name="path">The destination; its folder must exist.</param>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="temporary"/> or <paramref name="path"/> is null or empty, <paramref name="path"/> ends with a
+    /// directory separator, or both name the same file.
+    /// </exception>
+    /// <exception cref="FileNotFoundException"><paramref name="temporary"/> does not exist.</exception>
+    /// <exception cref="IOException">
+    /// The file cannot be put in place (a <see cref="DirectoryNotFoundException"/> when the destination's folder does
+    /// not exist), a folder on its path is a file, or the path is a directory, a FIFO, a device or a socket; the
+    /// previous file, if any, is untouched.
+    /// </exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the file may not be written (permissions); the previous file, if any, is untouched.</exception>
+    public static void MoveIntoPlace(string temporary, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(temporary);
+        string full = FilePath(path);
+        string source = Path.GetFullPath(temporary);
+        if (source == full)
+        {
+            throw new ArgumentException($"Expected a temporary file other than the destination. Received: temporary=\"{temporary}\", path=\"{path}\".", nameof(temporary));
+        }
+
+        if (!File.Exists(source))
+        {
+            throw new FileNotFoundException($"Expected the written file to put in place of '{path}'. Received: temporary=\"{temporary}\" (no such file).", temporary);
+        }
+
+        RequireFolder(path, "The path", folderMustExist: true);
+        full = Destination(path, full);
+        if (Path.GetDirectoryName(source) != Path.GetDirectoryName(full))
+        {
+            Write(path, stream =>
+            {
+                using FileStream written = File.OpenRead(source);
+                written.CopyTo(stream);
+            });
+            TryDelete(source);
+            return;
+        }
+
+        RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
+        try
+        {
+            // Its writer may have closed it without flushing it to disk: after a crash, the rename could be on disk
+            // before the bytes, leaving an empty or truncated file where the previous one was.
+            using (var stream = new FileStream(source, FileMode.Open, FileAccess.Write, FileShare.None))
+            {
+                stream.Flush(flushToDisk: true);
+            }
+
+            Commit(source, full);
+        }
+        catch (Exception e) when (IsFileSystemError(e))
+        {
+            throw NamingPath(path, e);
+        }
+    }
+
+    // The absolute path of the file `path` names, refusing a folder's path.
+    private static string FilePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        if (Path.GetFileName(full).Length == 0)
+        {
+            throw new ArgumentException($"Expected the path of a file. Received: path=\"{path}\" (a folder: it ends with a separator).", nameof(path));
+        }
+
+        return full;
+    }
+
+    private static bool IsFileSystemError(Exception e) =>
+        e is UnauthorizedAccessException or DirectoryNotFoundException or PathTooLongException || e.GetType() == typeof(IOException);
+
+    // The file system's own errors (no space, a read-only file system, permissions) named the hidden temporary file,
+    // not the path the caller gave.
+    private static Exception NamingPath(string path, Exception e)
+    {
+        string message = $"'{path}' could not be written ({e.Message}); the previous file, if any, is untouched.";
+        return e switch
+        {
+            UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
+            DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
+            _ => new IOException(message, e),
+        };
     }
 
     /// <summary>

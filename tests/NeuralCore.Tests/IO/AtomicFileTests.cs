@@ -268,4 +268,136 @@ public sealed class AtomicFileTests : IDisposable
             File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
+
+    [Fact]
+    public void MoveIntoPlace_renames_a_written_file_over_the_destination_keeping_its_permissions()
+    {
+        // The trainer renamed its history with File.Move: no flush to disk, and a private file (0600) became 0644.
+        string path = Path.Combine(_dir, "history.csv");
+        File.WriteAllBytes(path, [9]);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        string temporary = AtomicFile.TemporaryBeside(path);
+        File.WriteAllBytes(temporary, [1, 2, 3]);
+        AtomicFile.MoveIntoPlace(temporary, path);
+        Assert.Equal([1, 2, 3], File.ReadAllBytes(path));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+
+        Assert.Equal(["history.csv"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+    }
+
+    [Theory]
+    [InlineData(255, 'm')]
+    [InlineData(127, 'é')]
+    public void MoveIntoPlace_takes_the_temporary_name_of_a_destination_as_long_as_a_folder_takes(int count, char letter)
+    {
+        // The trainer's own temporary name had no length cut: a 212-byte name failed with PathTooLongException.
+        string name = new string(letter, count) + (letter == 'é' ? "a" : "");
+        string path = Path.Combine(_dir, name);
+        string temporary = AtomicFile.TemporaryBeside(path);
+        File.WriteAllBytes(temporary, [4]);
+        AtomicFile.MoveIntoPlace(temporary, path);
+        Assert.Equal([4], File.ReadAllBytes(path));
+        Assert.Equal([name], Directory.GetFiles(_dir).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void MoveIntoPlace_through_a_link_replaces_its_target_in_its_own_folder_or_in_another_one()
+    {
+        // A rename over the link replaced the link by a regular file and left its target holding the old bytes.
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string elsewhere = Path.Combine(_dir, "elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        foreach ((string link, string target, string linkText) in new[]
+        {
+            (Path.Combine(_dir, "near.csv"), Path.Combine(_dir, "near-target.csv"), "near-target.csv"),
+            (Path.Combine(_dir, "far.csv"), Path.Combine(elsewhere, "far-target.csv"), Path.Combine("elsewhere", "far-target.csv")),
+        })
+        {
+            File.WriteAllBytes(target, [9]);
+            File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.CreateSymbolicLink(link, linkText);
+            string temporary = AtomicFile.TemporaryBeside(link);
+            File.WriteAllBytes(temporary, [1, 2]);
+            AtomicFile.MoveIntoPlace(temporary, link);
+            Assert.Equal(linkText, new FileInfo(link).LinkTarget);
+            Assert.Equal([1, 2], File.ReadAllBytes(target));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(target));
+            Assert.False(File.Exists(temporary));
+        }
+
+        Assert.Equal(["elsewhere", "far.csv", "near-target.csv", "near.csv"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["far-target.csv"], Directory.GetFileSystemEntries(elsewhere).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void MoveIntoPlace_refuses_a_named_pipe_a_missing_file_and_the_destination_itself_and_keeps_the_temporary_file()
+    {
+        string path = Path.Combine(_dir, "m.csv"), temporary = AtomicFile.TemporaryBeside(path);
+        var missing = Assert.Throws<FileNotFoundException>(() => AtomicFile.MoveIntoPlace(temporary, path));
+        Assert.Equal($"Expected the written file to put in place of '{path}'. Received: temporary=\"{temporary}\" (no such file).", missing.Message);
+        File.WriteAllBytes(path, [7]);
+        var same = Assert.Throws<ArgumentException>(() => AtomicFile.MoveIntoPlace(path, path));
+        Assert.Equal("temporary", same.ParamName);
+        Assert.Equal([7], File.ReadAllBytes(path));
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string fifo = Path.Combine(_dir, "pipe.csv");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            mkfifo.WaitForExit();
+        }
+
+        string written = AtomicFile.TemporaryBeside(fifo);
+        File.WriteAllBytes(written, [1]);
+        var e = Assert.Throws<IOException>(() => AtomicFile.MoveIntoPlace(written, fifo));
+        Assert.Equal($"'{fifo}' is a named pipe (FIFO), not a regular file: it is not replaced by one. Write to a file's path.", e.Message);
+        Assert.Equal(FileKind.Fifo, InputFile.KindOf(fifo));
+        Assert.Equal([1], File.ReadAllBytes(written));
+    }
+
+    [Fact]
+    public void MoveIntoPlace_that_the_file_system_refuses_names_the_path_given_and_leaves_the_previous_file()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string folder = Path.Combine(_dir, "readonly"), path = Path.Combine(folder, "m.csv");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(path, [7]);
+        string temporary = AtomicFile.TemporaryBeside(path);
+        File.WriteAllBytes(temporary, [1, 2]);
+        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        try
+        {
+            bool ran = FileAccessOverride.RunWithoutIt(() =>
+            {
+                var e = Assert.Throws<UnauthorizedAccessException>(() => AtomicFile.MoveIntoPlace(temporary, path));
+                Assert.StartsWith($"'{path}' could not be written (", e.Message, StringComparison.Ordinal);
+                Assert.EndsWith("); the previous file, if any, is untouched.", e.Message, StringComparison.Ordinal);
+            });
+            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
+            Assert.Equal([7], File.ReadAllBytes(path));
+            Assert.Equal([1, 2], File.ReadAllBytes(temporary));
+        }
+        finally
+        {
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
 }
