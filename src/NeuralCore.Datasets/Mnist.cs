@@ -298,11 +298,7 @@ public static class Mnist
     {
         // The labels are one IDX file, so a larger limit is never reached; passed on, it was refused by the reader
         // under its own parameter's name, maxElements.
-        if (maxSamples <= 0 || maxSamples > IdxReader.MaxElements)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxSamples), maxSamples,
-                $"Expected maxSamples in [1, {IdxReader.MaxElements}] (the most elements one IDX file holds). Received: maxSamples={maxSamples}.");
-        }
+        Check.InRange(maxSamples, 1, IdxReader.MaxElements, nameof(maxSamples), "maxSamples (no more than one IDX file holds)");
     }
 
     /// <summary>Whether <paramref name="directory"/> exists and holds all four files (under either name).</summary>

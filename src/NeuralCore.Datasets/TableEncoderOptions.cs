@@ -89,7 +89,15 @@ public sealed record TableEncoderOptions
     /// The most categories one column may have (one feature each); a column with more is refused at fitting, since it
     /// is more likely an identifier or free text than a category. Default 1,000; at least 1.
     /// </summary>
-    public int MaxCategories { get; init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxCategories), value, $"Expected at least 1 category. Received: MaxCategories={value}."); } = 1000;
+    public int MaxCategories
+    {
+        get;
+        init
+        {
+            Check.AtLeast(value, 1, nameof(MaxCategories), "a maximum number of categories");
+            field = value;
+        }
+    } = 1000;
 
     private static T Defined<T>(T value, string name)
         where T : struct, Enum =>

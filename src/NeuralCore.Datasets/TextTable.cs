@@ -73,15 +73,8 @@ public sealed class TextTable
     {
         get
         {
-            if ((uint)row >= (uint)Rows)
-            {
-                throw new ArgumentOutOfRangeException(nameof(row), row, $"Expected a row in [0, {Rows}). Received: row={row}.");
-            }
-
-            if ((uint)column >= (uint)Columns)
-            {
-                throw new ArgumentOutOfRangeException(nameof(column), column, $"Expected a column in [0, {Columns}). Received: column={column}.");
-            }
+            Check.Index(row, Rows, nameof(row), "a row");
+            Check.Index(column, Columns, nameof(column), "a column");
 
             return _columns[column][row];
         }

@@ -6,7 +6,8 @@ namespace NeuralCore;
 /// The argument checks shared by the whole library, so that every entry point words the same problem the same way,
 /// Keras's way: what was expected, then what was received, named (<c>Expected a positive number of units. Received:
 /// units=0.</c>). <c>name</c> arguments are the parameter (or option) names; messages show them in
-/// camelCase. Kernels keep their own allocation-free <see cref="Kernels.ThrowHelper"/>.
+/// camelCase. Every message is built only on failure, so a check allocates nothing when it passes; kernels throw the
+/// same exceptions, built here, from out of line (<see cref="Kernels.ThrowHelper"/>), so that their callers stay small.
 /// </summary>
 internal static class Check
 {
@@ -40,7 +41,7 @@ internal static class Check
     {
         if (value < 0)
         {
-            throw new ArgumentOutOfRangeException(name, value, $"Expected a non-negative {what ?? Camel(name)}. Received: {Camel(name)}={value}.");
+            throw Negative(value, name, what);
         }
     }
 
@@ -53,12 +54,34 @@ internal static class Check
         }
     }
 
-    /// <summary>Throws unless <paramref name="low"/> ≤ <paramref name="value"/> ≤ <paramref name="high"/>.</summary>
-    public static void InRange(long value, long low, long high, string name, string? what = null)
+    /// <summary>Throws unless <paramref name="value"/> ≤ <paramref name="max"/>.</summary>
+    public static void AtMost(long value, long max, string name, string? what = null)
+    {
+        if (value > max)
+        {
+            throw Above(value, max, name, what);
+        }
+    }
+
+    /// <summary>
+    /// Throws unless <paramref name="low"/> ≤ <paramref name="value"/> ≤ <paramref name="high"/>. <paramref name="paramName"/>,
+    /// when given, is the exception's parameter (<c>value</c> in a property's setter), and <paramref name="name"/> only
+    /// what the message shows.
+    /// </summary>
+    public static void InRange(long value, long low, long high, string name, string? what = null, string? paramName = null)
     {
         if (value < low || value > high)
         {
-            throw new ArgumentOutOfRangeException(name, value, $"Expected {what ?? Camel(name)} in [{low}, {high}]. Received: {Camel(name)}={value}.");
+            throw new ArgumentOutOfRangeException(paramName ?? name, value, $"Expected {what ?? Camel(name)} in [{low}, {high}]. Received: {Camel(name)}={value}.");
+        }
+    }
+
+    /// <summary>Throws unless 0 ≤ <paramref name="value"/> &lt; <paramref name="count"/>: an index into <paramref name="count"/> items.</summary>
+    public static void Index(long value, long count, string name, string? what = null)
+    {
+        if (value < 0 || value >= count)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Expected {what ?? Camel(name)} in [0, {count}). Received: {Camel(name)}={value}.");
         }
     }
 
@@ -134,7 +157,7 @@ internal static class Check
             string why = actual > needed
                 ? $": {actual - needed} more than the rows hold (rows of another width, or a {rowsName} that is not the number of rows?); pass exactly the rows to read, or a slice of them"
                 : "";
-            throw new ArgumentException($"{name} holds {actual} {unit} but {shape} needs {(actual > needed ? "exactly " : "")}{needed}{why}.", name);
+            throw NotHolding(actual, needed, name, shape, unit, why);
         }
     }
 
@@ -219,9 +242,37 @@ internal static class Check
     {
         if (length != otherLength)
         {
-            throw new ArgumentException($"{otherName} holds {otherLength} {unit} but {name} holds {length}.", name);
+            throw NotSameLength(length, otherLength, name, otherName, unit);
         }
     }
+
+    /// <summary>The exception of <see cref="NonNegative(long, string, string?)"/>.</summary>
+    internal static ArgumentOutOfRangeException Negative(long value, string name, string? what = null) =>
+        new(name, value, $"Expected a non-negative {what ?? Camel(name)}. Received: {Camel(name)}={value}.");
+
+    /// <summary>The exception of <see cref="AtMost"/>.</summary>
+    internal static ArgumentOutOfRangeException Above(long value, long max, string name, string? what = null) =>
+        new(name, value, $"Expected {what ?? Camel(name)} of at most {max}. Received: {Camel(name)}={value}.");
+
+    /// <summary>
+    /// The exception of <see cref="Holds"/>: <paramref name="name"/> holds <paramref name="actual"/> elements where
+    /// <paramref name="shape"/> (<c>[batch=2, outputs=3]</c>, or <c>the shape</c> where a kernel knows only the count)
+    /// needs <paramref name="needed"/>; fewer unless <paramref name="why"/> says why more are refused.
+    /// </summary>
+    internal static ArgumentException NotHolding(long actual, long needed, string name, string shape, string unit = "elements", string why = "") =>
+        new($"{name} holds {actual} {unit} but {shape} needs {(actual > needed ? "exactly " : "")}{needed}{why}.", name);
+
+    /// <summary>The exception of <see cref="SameLength"/>.</summary>
+    internal static ArgumentException NotSameLength(int length, int otherLength, string name, string otherName, string unit = "values") =>
+        new($"{otherName} holds {otherLength} {unit} but {name} holds {length}.", name);
+
+    /// <summary>An output span that shares memory with <paramref name="other"/>, which it would overwrite while it is read.</summary>
+    internal static ArgumentException Overlapping(string name, string other) =>
+        new($"{name} must not overlap {other}.", name);
+
+    /// <summary>An empty span where at least one element is needed (a maximum, a softmax).</summary>
+    internal static ArgumentException Empty(string name) =>
+        new($"Expected a non-empty {name}. Received: {name} of length 0.", name);
 
     /// <summary>
     /// Tests only: the memory <see cref="FitsInMemory"/> takes the process to have, on this async flow (0: the GC's

@@ -36,12 +36,7 @@ public static class Parallelism
         get => Volatile.Read(ref s_degree);
         set
         {
-            if (value is < 1 or > 256)
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value,
-                    "DegreeOfParallelism must be between 1 and 256.");
-            }
-
+            Check.InRange(value, 1, 256, nameof(DegreeOfParallelism), "a degree of parallelism", paramName: nameof(value));
             Volatile.Write(ref s_degree, value);
         }
     }

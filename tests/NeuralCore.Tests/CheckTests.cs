@@ -1,7 +1,9 @@
+using NeuralCore.Kernels;
 using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Training;
 
 namespace NeuralCore.Tests;
 
@@ -136,5 +138,52 @@ public class CheckTests
         var loss = new SoftmaxCrossEntropy();
         Assert.StartsWith("Expected a positive batch size. Received: batch=0.",
             Assert.Throws<ArgumentOutOfRangeException>(() => loss.PerSample([], LossTargets.FromLabels([]), new double[1], 0, 10)).Message);
+    }
+
+    [Fact]
+    public void Kernels_word_their_checks_as_Check_does()
+    {
+        // ThrowHelper had its own wording ("rows must be non-negative", "matrix is too short: the shape needs 6
+        // elements but the span holds 5", "outputGrad has length 2 but 3 was expected").
+        var negative = Assert.Throws<ArgumentOutOfRangeException>(() => Elementwise.AccumulateColumnSums(new float[6], new float[3], -1));
+        Assert.Equal("rows", negative.ParamName);
+        Assert.StartsWith("Expected a non-negative rows. Received: rows=-1.", negative.Message, StringComparison.Ordinal);
+        var shortMatrix = Assert.Throws<ArgumentException>(() => Elementwise.AccumulateColumnSums(new float[5], new float[3], 2));
+        Assert.Equal("matrix", shortMatrix.ParamName);
+        Assert.StartsWith("matrix holds 5 elements but the shape needs 6.", shortMatrix.Message, StringComparison.Ordinal);
+        var length = Assert.Throws<ArgumentException>(() => Activations.SigmoidBackward(new float[3], new float[2], new float[3]));
+        Assert.Equal("outputGrad", length.ParamName);
+        Assert.StartsWith("y holds 3 elements but outputGrad holds 2.", length.Message, StringComparison.Ordinal);
+        var empty = Assert.Throws<ArgumentException>(() => Elementwise.ShiftedExp([], new float[1]));
+        Assert.StartsWith("Expected a non-empty x. Received: x of length 0.", empty.Message, StringComparison.Ordinal);
+        float[] shared = new float[12];
+        var overlap = Assert.Throws<ArgumentException>(() => Elementwise.AccumulateColumnSums(shared, shared.AsSpan(4, 4), 2));
+        Assert.StartsWith("sums must not overlap matrix.", overlap.Message, StringComparison.Ordinal);
+        var slope = Assert.Throws<ArgumentOutOfRangeException>(() => Activations.ReluBackward(new float[1], new float[1], new float[1], float.NaN, 0f, float.PositiveInfinity));
+        Assert.StartsWith("Expected a number. Received: negativeSlope=NaN.", slope.Message, StringComparison.Ordinal);
+        var cap = Assert.Throws<ArgumentOutOfRangeException>(() => Activations.ReluBackward(new float[1], new float[1], new float[1], 0f, 1f, 0.5f));
+        Assert.StartsWith("Expected a maxValue at or above the threshold in [1, Infinity]. Received: maxValue=0.5.", cap.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Indices_upper_bounds_and_a_setters_range_name_the_value()
+    {
+        Assert.StartsWith("Expected a row in [0, 3). Received: row=3.",
+            Assert.Throws<ArgumentOutOfRangeException>(() => Check.Index(3, 3, "row", "a row")).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Check.Index(-1, 3, "row"));
+        Check.Index(0, 1, "row");
+        Check.Index(2, 3, "row");
+        var above = Assert.Throws<ArgumentOutOfRangeException>(() => Check.AtMost(5, 4, "count", "a number of items"));
+        Assert.Equal("count", above.ParamName);
+        Assert.StartsWith("Expected a number of items of at most 4. Received: count=5.", above.Message, StringComparison.Ordinal);
+        Check.AtMost(4, 4, "count");
+
+        int before = Parallelism.DegreeOfParallelism;
+        var degree = Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.DegreeOfParallelism = 257);
+        Assert.Equal("value", degree.ParamName);
+        Assert.StartsWith("Expected a degree of parallelism in [1, 256]. Received: degreeOfParallelism=257.", degree.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Parallelism.DegreeOfParallelism);
+        Assert.StartsWith("Expected a terminal width (columns) of at least 2. Received: width=1.",
+            Assert.Throws<ArgumentOutOfRangeException>(() => new ProgressLogger(1, TextWriter.Null, width: 1)).Message, StringComparison.Ordinal);
     }
 }

@@ -17,11 +17,7 @@ public static class Permutation
     {
         // Above Array.MaxLength the allocation fails with an OutOfMemoryException ("Array dimensions exceeded
         // supported range") however much memory there is: an argument error, not a memory one.
-        if ((uint)count > (uint)Array.MaxLength)
-        {
-            throw new ArgumentOutOfRangeException(nameof(count), count,
-                $"Expected a count in [0, {Array.MaxLength}] (the most elements one array holds). Received: count={count}.");
-        }
+        Check.InRange(count, 0, Array.MaxLength, nameof(count), "a count no larger than one array holds");
 
         var result = new int[count];
         Fill(result, seed);

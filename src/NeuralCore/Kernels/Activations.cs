@@ -35,7 +35,7 @@ public static class Activations
     /// <summary><see cref="SigmoidBackward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the vectors of <paramref name="isa"/>.</summary>
     internal static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination, KernelIsa isa)
     {
-        Check(y, outputGrad, destination);
+        CheckBackward(y, nameof(y), outputGrad, destination);
         ElementwiseDriver.Binary<SigmoidGradOperator>(y, outputGrad, destination, isa);
     }
 
@@ -157,7 +157,7 @@ public static class Activations
     /// <summary><see cref="TanhBackward(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> with the vectors of <paramref name="isa"/>.</summary>
     internal static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> outputGrad, Span<float> destination, KernelIsa isa)
     {
-        Check(y, outputGrad, destination);
+        CheckBackward(y, nameof(y), outputGrad, destination);
         ElementwiseDriver.Binary<TanhGradOperator>(y, outputGrad, destination, isa);
     }
 
@@ -204,7 +204,7 @@ public static class Activations
     public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination,
         float negativeSlope, float threshold, float maxValue)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         CheckRelu(negativeSlope, threshold, maxValue);
         for (int i = 0; i < x.Length; i++)
         {
@@ -244,7 +244,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination, bool approximate)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             double v = x[i], derivative;
@@ -295,7 +295,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void EluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination, float alpha, float scale = 1f)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             double v = x[i];
@@ -327,7 +327,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             double v = x[i];
@@ -359,7 +359,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void SoftplusBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             destination[i] = (float)(outputGrad[i] / (1 + Math.Exp(-(double)x[i])));
@@ -390,7 +390,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void SoftsignBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             double d = 1 + Math.Abs((double)x[i]);
@@ -421,7 +421,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void HardSigmoidBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             float v = x[i];
@@ -457,7 +457,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void HardSiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             double v = x[i];
@@ -496,7 +496,7 @@ public static class Activations
     /// <exception cref="ArgumentException">A length does not match.</exception>
     public static void MishBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> outputGrad, Span<float> destination)
     {
-        Check(x, outputGrad, destination);
+        CheckBackward(x, nameof(x), outputGrad, destination);
         for (int i = 0; i < x.Length; i++)
         {
             double v = x[i];
@@ -568,27 +568,16 @@ public static class Activations
     // both, the kernel did not.
     private static void CheckRelu(float negativeSlope, float threshold, float maxValue)
     {
-        if (float.IsNaN(negativeSlope))
-        {
-            throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, "Expected a number.");
-        }
-
-        if (float.IsNaN(threshold))
-        {
-            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "Expected a number.");
-        }
-
-        if (!(maxValue >= threshold))
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxValue), maxValue, $"Expected a number not below the threshold {threshold}.");
-        }
+        Check.Number(negativeSlope, nameof(negativeSlope), "a number");
+        Check.Number(threshold, nameof(threshold), "a number");
+        Check.InRange(maxValue, threshold, float.PositiveInfinity, "[]", nameof(maxValue), "a maxValue at or above the threshold");
     }
 
-    private static void Check(ReadOnlySpan<float> reference, ReadOnlySpan<float> outputGrad, Span<float> destination)
+    private static void CheckBackward(ReadOnlySpan<float> reference, string referenceName, ReadOnlySpan<float> outputGrad, Span<float> destination)
     {
         if (outputGrad.Length != reference.Length)
         {
-            ThrowHelper.ThrowLengthMismatch(nameof(outputGrad), reference.Length, outputGrad.Length);
+            ThrowHelper.ThrowLengthMismatch(nameof(outputGrad), outputGrad.Length, referenceName, reference.Length);
         }
 
         ThrowHelper.CheckLength(destination.Length, reference.Length, nameof(destination));

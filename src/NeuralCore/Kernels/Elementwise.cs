@@ -109,7 +109,7 @@ public static class Elementwise
     {
         if (outputGrad.Length != x.Length)
         {
-            ThrowHelper.ThrowLengthMismatch(nameof(outputGrad), x.Length, outputGrad.Length);
+            ThrowHelper.ThrowLengthMismatch(nameof(outputGrad), outputGrad.Length, nameof(x), x.Length);
         }
 
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));
@@ -283,7 +283,7 @@ public static class Elementwise
     {
         if (x.IsEmpty)
         {
-            ThrowHelper.ThrowLengthMismatch(nameof(x), 1, 0);
+            ThrowHelper.ThrowEmpty(nameof(x));
         }
 
         ThrowHelper.CheckLength(destination.Length, x.Length, nameof(destination));

@@ -397,17 +397,10 @@ public static unsafe class Gemm
         Span<float> weightGrad, Span<float> biasGrad, int inFeatures, int units, int batch, int upperUnits, bool accumulate,
         in PanelLayout weightLayout = default, Span<float> upperWeightGrad = default, Span<float> upperBiasGrad = default, bool skipZeroA = false)
     {
-        if (upperUnits < 1 || upperUnits > GemmMaskedProduct.MaxRank)
-        {
-            throw new ArgumentOutOfRangeException(nameof(upperUnits), upperUnits,
-                $"The upper layer's units must be in [1, {GemmMaskedProduct.MaxRank}] for its input gradient to be computed while packing.");
-        }
-
-        if (inFeatures < 1)
-        {
-            // With no weights the product would not run, and the bias gradient, summed while B is packed, would be lost.
-            throw new ArgumentOutOfRangeException(nameof(inFeatures), inFeatures, "A weight gradient through a ReLU needs at least one input feature.");
-        }
+        // Its input gradient is computed while packing, for at most MaxRank units.
+        Check.InRange(upperUnits, 1, GemmMaskedProduct.MaxRank, nameof(upperUnits), "the upper layer's units");
+        // With no weights the product would not run, and the bias gradient, summed while B is packed, would be lost.
+        Check.Positive(inFeatures, nameof(inFeatures), "number of input features");
 
         ThrowHelper.CheckNonNegative(batch, nameof(batch));
         ThrowHelper.CheckNonNegative(units, nameof(units));

@@ -697,7 +697,7 @@ public static class OptimizerKernels
     {
         if (actual != expected)
         {
-            ThrowHelper.ThrowLengthMismatch(name, expected, actual);
+            ThrowHelper.ThrowLengthMismatch(name, actual, "parameters", expected);
         }
     }
 

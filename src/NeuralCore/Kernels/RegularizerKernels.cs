@@ -341,7 +341,7 @@ public static class RegularizerKernels
     {
         if (gradients.Length != weights.Length)
         {
-            ThrowHelper.ThrowLengthMismatch(nameof(gradients), weights.Length, gradients.Length);
+            ThrowHelper.ThrowLengthMismatch(nameof(gradients), gradients.Length, nameof(weights), weights.Length);
         }
 
         if (l1 == 0f && l2 == 0f)

@@ -2,26 +2,29 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace NeuralCore.Kernels;
 
-/// <summary>Throws the exceptions of argument checks, kept out of line so hot callers stay small.</summary>
+/// <summary>
+/// Throws the exceptions of the kernels' argument checks out of line, so that hot callers stay small; the exceptions
+/// and their wording are <see cref="Check"/>'s, so that a kernel and a layer word the same problem the same way.
+/// </summary>
 internal static class ThrowHelper
 {
     [DoesNotReturn]
-    public static void ThrowNegative(string name, int value) =>
-        throw new ArgumentOutOfRangeException(name, value, $"{name} must be non-negative. Received: {name}={value}.");
+    public static void ThrowNegative(string name, int value) => throw NeuralCore.Check.Negative(value, name);
 
     [DoesNotReturn]
     public static void ThrowTooShort(string name, long required, int actual) =>
-        throw new ArgumentException(
-            $"{name} is too short: the shape needs {required} elements but the span holds {actual}.", name);
+        throw NeuralCore.Check.NotHolding(actual, required, name, "the shape");
+
+    /// <summary>Throws because <paramref name="name"/> is not as long as <paramref name="otherName"/>, which it is read with.</summary>
+    [DoesNotReturn]
+    public static void ThrowLengthMismatch(string name, int length, string otherName, int otherLength) =>
+        throw NeuralCore.Check.NotSameLength(length, otherLength, name, otherName, "elements");
 
     [DoesNotReturn]
-    public static void ThrowLengthMismatch(string name, int expected, int actual) =>
-        throw new ArgumentException(
-            $"{name} has length {actual} but {expected} was expected.", name);
+    public static void ThrowEmpty(string name) => throw NeuralCore.Check.Empty(name);
 
     [DoesNotReturn]
-    public static void ThrowOverlap(string name, string other) =>
-        throw new ArgumentException($"{name} must not overlap {other}.", name);
+    public static void ThrowOverlap(string name, string other) => throw NeuralCore.Check.Overlapping(name, other);
 
     [DoesNotReturn]
     public static void ThrowOutOfRange(string name, string message) =>

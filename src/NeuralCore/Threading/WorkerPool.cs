@@ -94,7 +94,7 @@ internal static class WorkerPool
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryRun(IParallelWork work, int count, int threads)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxItems);
+        Check.AtMost(count, MaxItems, nameof(count), "a number of items");
         threads = Math.Min(threads, count);
         if (threads <= 1 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {

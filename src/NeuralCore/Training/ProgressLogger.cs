@@ -40,9 +40,9 @@ public sealed class ProgressLogger : Callback
             throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "Expected verbose 0 (silent), 1 (progress bar) or 2 (one line per epoch).");
         }
 
-        if (width is < 2)
+        if (width is { } columns)
         {
-            throw new ArgumentOutOfRangeException(nameof(width), width, "Expected a terminal width of at least 2 columns.");
+            Check.AtLeast(columns, 2, nameof(width), "a terminal width (columns)");
         }
 
         Verbose = verbose;
