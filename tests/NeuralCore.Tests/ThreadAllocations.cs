@@ -17,13 +17,20 @@ internal sealed class ThreadAllocations : NeuralCore.Threading.IParallelWork
     /// Runs <paramref name="run"/> and returns the bytes each thread allocated meanwhile: the calling thread's, read
     /// around it from a settled baseline (<see cref="AllocationBaseline"/>; the probe itself allocates on that thread),
     /// and each pool worker's, read by the probe before and after. <c>GC.GetTotalAllocatedBytes(precise: true)</c>
-    /// proved unreliable both ways (it counted other threads' allocations, and over short stretches missed the
-    /// workers'), and the calling thread's count alone misses every worker's allocation.
+    /// proved unreliable both ways: in a CI run it read 168 bytes in every 20-step window, allocated by threads other
+    /// than these, and over short windows it missed the workers' allocations (a build allocating 448 bytes per two
+    /// steps on them read 0 in some). The calling thread's count alone misses every worker's allocation.
     /// </summary>
     /// <param name="run">The code measured; run it past warm-up first.</param>
     /// <returns>The calling thread's bytes, and each worker thread's (at least one, or this throws).</returns>
     public static (long Caller, Dictionary<int, long> Workers) During(Action run)
     {
+        // A collection first: the one AllocationBaseline makes below retires every thread's allocation context, and a
+        // worker's count could grow by the room left in its own (see AllocationBaseline), though it allocated nothing
+        // in between. A worker with no context has none to retire, and the probe allocates nothing on it.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         Dictionary<int, long> before = Read();
         long callerBefore = AllocationBaseline.Read();
         run();

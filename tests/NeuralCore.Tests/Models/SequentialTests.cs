@@ -651,34 +651,16 @@ public class SequentialDeterminismTests
 
             Thread.Sleep(300);
 
-            // The exact allocation counter of each thread that runs NeuralCore code: the caller and every pool worker.
-            // (GC.GetTotalAllocatedBytes(precise: true) around the steps proved unreliable both ways: in a CI run it
-            // read 168 bytes in every 20-step window, allocated by threads other than these, and over short windows
-            // it missed the workers' allocations: a build allocating 448 bytes per two steps on them read 0 in some.)
-            // (The probe itself allocates on the calling thread, so that thread is read directly around the steps, from
-            // a settled baseline whose collection also retires the workers' allocation contexts: AllocationBaseline.)
-            Dictionary<int, long> before = ThreadAllocations.Read();
-            long callerBefore = AllocationBaseline.Read();
-            for (int i = 0; i < 20; i++)
+            // The exact allocation counter of each thread that runs NeuralCore code: the caller and every pool worker
+            // (ThreadAllocations.During says why not GC.GetTotalAllocatedBytes).
+            string allocated = ThreadAllocations.Allocated(ThreadAllocations.During(() =>
             {
-                model.TrainStep(x, y, 128);
-            }
-
-            long callerAllocated = GC.GetAllocatedBytesForCurrentThread() - callerBefore;
-            Dictionary<int, long> after = ThreadAllocations.Read();
-            Assert.True(callerAllocated == 0, $"the calling thread allocated {callerAllocated} bytes in 20 steps");
-            int workers = 0;
-            foreach ((int thread, long bytes) in after)
-            {
-                if (thread != Environment.CurrentManagedThreadId)
+                for (int i = 0; i < 20; i++)
                 {
-                    workers++;
-                    long allocated = bytes - before.GetValueOrDefault(thread);
-                    Assert.True(allocated == 0, $"worker thread {thread} allocated {allocated} bytes in 20 steps");
+                    model.TrainStep(x, y, 128);
                 }
-            }
-
-            Assert.True(workers >= 1, "the probe did not reach a worker thread");
+            }));
+            Assert.True(allocated.Length == 0, $"20 steps: {allocated}");
         }
         finally
         {
@@ -725,26 +707,20 @@ public class SequentialDeterminismTests
             }
 
             Thread.Sleep(300);
-            Dictionary<int, long> before = ThreadAllocations.Read();
-            long callerBefore = AllocationBaseline.Read();
-            long takenBefore = WorkerPool.TakenOver;
-            for (int i = 0; i < 40; i++)
+            long taken = 0;
+            string allocated = ThreadAllocations.Allocated(ThreadAllocations.During(() =>
             {
-                Thread.Sleep(3); // the worker goes back to sleep between steps
-                two.TrainStep(x, y, 32);
-            }
+                long takenBefore = WorkerPool.TakenOver;
+                for (int i = 0; i < 40; i++)
+                {
+                    Thread.Sleep(3); // the worker goes back to sleep between steps
+                    two.TrainStep(x, y, 32);
+                }
 
-            long taken = WorkerPool.TakenOver - takenBefore;
-            long callerAllocated = GC.GetAllocatedBytesForCurrentThread() - callerBefore;
-            Dictionary<int, long> after = ThreadAllocations.Read();
+                taken = WorkerPool.TakenOver - takenBefore;
+            }));
             Assert.True(taken > 0, "no item was taken over in 40 steps: the test did not exercise what it claims");
-            Assert.True(callerAllocated == 0, $"the calling thread allocated {callerAllocated} bytes in 40 steps ({taken} items taken over)");
-            foreach ((int thread, long bytes) in after)
-            {
-                long allocated = bytes - before.GetValueOrDefault(thread);
-                Assert.True(thread == Environment.CurrentManagedThreadId || allocated == 0,
-                    $"worker thread {thread} allocated {allocated} bytes in 40 steps ({taken} items taken over)");
-            }
+            Assert.True(allocated.Length == 0, $"40 steps ({taken} items taken over): {allocated}");
 
             float[] expected = one.Parameters.ToArray(), actual = two.Parameters.ToArray();
             int first = expected.AsSpan().CommonPrefixLength(actual);
