@@ -282,7 +282,8 @@ public class BatchNormalizationTests
     {
         var layer = new BatchNormalization(3);
         var result = NeuralCore.Diagnostics.GradientChecker.CheckLayer(layer, Seeded.Uniform(4 * 3, 7), 4, step: 5e-3f);
-        Assert.True(result.MaxError < 1e-3, result.ToString());
+        // One fixed case, measured 1.2e-4 at each of the three instruction-set levels CI runs (2026-12-06); bound = 4.1 × 1.2e-4.
+        Assert.True(result.MaxError < 5e-4, result.ToString());
         Assert.Equal([0f, 0f, 0f], layer.MovingMean.ToArray());
         Assert.Equal([1f, 1f, 1f], layer.MovingVariance.ToArray());
 

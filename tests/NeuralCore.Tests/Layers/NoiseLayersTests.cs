@@ -191,11 +191,16 @@ public sealed class NoiseLayersTests : IDisposable
             Assert.Throws<InvalidOperationException>(() => GradientChecker.CheckLayer(layer, x, 2)).Message, StringComparison.Ordinal);
         layer.Forward(x, new float[8], 2, training: true);
         layer.FreezeNoise = true;
-        Assert.True(GradientChecker.CheckLayer(layer, x, 2).MaxError < 1e-2);
+        // x·noise is linear: only float rounding is left. One fixed case, measured 4.8e-7 at each of the three
+        // instruction-set levels CI runs (2026-12-06); bound = 4.2 × 4.8e-7. A backward off by 1% reads 5e-3.
+        GradientCheckResult frozen = GradientChecker.CheckLayer(layer, x, 2);
+        Assert.True(frozen.MaxError < 2e-6, frozen.ToString());
 
         // With no noise to draw, the check runs.
         var quiet = new Sequential(4, seed: 1).Add(new Dense(5)).Add(new GaussianNoise(0f)).Add(new Dropout(0f)).Add(new Dense(3));
         quiet.Compile(new SoftmaxCrossEntropy(), new Sgd(0.1f));
-        Assert.True(GradientChecker.CheckModel(quiet, Seeded.Uniform(8, 1), [0, 1], 2).MaxError < 1e-2);
+        // One fixed case, measured 2.6e-4 at each of the three instruction-set levels (2026-12-06); bound = 3.9 × 2.6e-4.
+        GradientCheckResult whole = GradientChecker.CheckModel(quiet, Seeded.Uniform(8, 1), [0, 1], 2);
+        Assert.True(whole.MaxError < 1e-3, whole.ToString());
     }
 }

@@ -133,7 +133,8 @@ public sealed class RegularizerTests : IDisposable
         }
 
         GradientCheckResult result = GradientChecker.CheckModel(model, x, y, 8, step: 1e-3f, floor: 1e-2);
-        Assert.True(result.MaxError < 2e-2, result.ToString());
+        // One fixed case: measured 5.3e-4 (AVX-512 and AVX2) and 3.9e-4 (scalar) on 2026-12-06; bound = 3.8 × 5.3e-4.
+        Assert.True(result.MaxError < 2e-3, result.ToString());
 
         // The penalty's part is large enough here to matter to the check: a stronger one moves every first-layer weight's
         // gradient by the difference of the two derivatives (2·(2 - 0.05)·w + (0.5 - 0.01)·sign(w)).

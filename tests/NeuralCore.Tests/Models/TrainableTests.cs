@@ -165,7 +165,9 @@ public sealed class TrainableTests : IDisposable
         Assert.Equal(inference, training);
 
         GradientCheckResult check = GradientChecker.CheckLayer(norm, input, 5);
-        Assert.True(check.MaxError < 1e-2, check.ToString());
+        // The affine maps alone: one fixed case, measured 7.9e-6 (AVX-512 and AVX2) and 1.1e-5 (scalar) on 2026-12-06;
+        // bound = 4.5 × 1.1e-5.
+        Assert.True(check.MaxError < 5e-5, check.ToString());
         Assert.Equal(mean, norm.MovingMean.ToArray());
     }
 
