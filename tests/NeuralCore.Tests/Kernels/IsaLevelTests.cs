@@ -9,6 +9,19 @@ namespace NeuralCore.Tests.Kernels;
 /// </summary>
 public class IsaLevelTests
 {
+    // A product's plan at the path the library picks by default (Gemm.Multiply plans with KernelIsaSupport.Best): the
+    // 12 x 32 tile of two 512-bit vectors per row for 100 rows, the 8 x 32 one for 128 rows (only the Vector512
+    // micro-kernels are 32 wide; the generated table's constants name each). Proves the products, not only the vector
+    // types, ran at 512 bits. (The kernels' function pointers are not compared: the compiler warns that two pointers to
+    // one method may differ.)
+    private static void AssertProductsUse512BitTiles()
+    {
+        GemmPlan twelve = GemmPlan.Create(100, 512, 784, KernelIsaSupport.Best, 1);
+        Assert.Equal((GemmMicroKernels.Vector512x12x32Mr, GemmMicroKernels.Vector512x12x32Nr), (twelve.Mr, twelve.Nr));
+        GemmPlan eight = GemmPlan.Create(128, 512, 784, KernelIsaSupport.Best, 1);
+        Assert.Equal((GemmMicroKernels.Vector512x8x32Mr, GemmMicroKernels.Vector512x8x32Nr), (eight.Mr, eight.Nr));
+    }
+
     [Fact]
     public void The_run_uses_the_instruction_set_CI_asked_for()
     {
@@ -21,6 +34,7 @@ public class IsaLevelTests
                 Assert.True(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx512 but Vector512 is not accelerated");
                 Assert.Equal(KernelIsa.Vector512, KernelIsaSupport.Best);
                 Assert.Equal(KernelIsa.Vector512, KernelIsaSupport.Widest);
+                AssertProductsUse512BitTiles();
                 break;
             case "avx2":
                 Assert.False(Vector512.IsHardwareAccelerated, "DOTNET_CI_LEVEL=avx2 but Vector512 is accelerated");
