@@ -30,26 +30,109 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static long t_stepsKey;
 
+    // The largest size any thread has asked of each buffer, and which buffers any thread has made: every pool thread
+    // grows its own to these between runs (Reserve), so that a thread which runs another's item for the first time (its
+    // owner late: a worker that slept through the warm-up steps under load, then woke for a measured one) finds its
+    // buffers made. Made on first use instead, such a step allocated 368 KB on the worker (784-128-10, batch 32, two
+    // threads, both cores busy with another process: 5 of 10 runs of the allocation test).
+    private static long s_highA, s_highPartials, s_highSteps;
+    private static int s_made; // MadeB | MadeTile | MadeProductFactor
+    private const int MadeB = 1, MadeTile = 2, MadeProductFactor = 4;
+
+    // WorkerPool calls Reserve on each of its threads after a run when a size above has grown since that thread's last
+    // Reserve; handed over with each growth because the pool (Threading) does not know the kernels that run on it.
+    private static readonly Action s_reserve = Reserve;
+
     /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
-    public static float* Tile => Aligned(t_tile ??= Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr));
+    public static float* Tile => Aligned(t_tile ?? Made(ref t_tile, GemmPlan.MaxMr * GemmPlan.MaxNr, MadeTile));
 
     /// <summary>The calling thread's buffer for packed rows of A, grown (never shrunk) to <paramref name="length"/> floats.</summary>
     /// <exception cref="InsufficientMemoryException">A is larger than one array can hold.</exception>
-    public static float* A(long length) => Grown(ref t_a, length, "Packing A");
+    public static float* A(long length) => Grown(ref t_a, length, ref s_highA, "Packing A");
 
-    private static float* Grown(ref float[]? buffer, long length, string what)
+    private static float* Grown(ref float[]? buffer, long length, ref long high, string what)
     {
         if (buffer is null || buffer.Length - AlignFloats < length)
         {
             buffer = Allocate(length, what);
+            Raise(ref high, length);
         }
 
         return Aligned(buffer);
     }
 
+    private static float[] Made(ref float[]? buffer, int length, int flag)
+    {
+        buffer = Allocate(length);
+        if ((Volatile.Read(ref s_made) & flag) == 0)
+        {
+            _ = Interlocked.Or(ref s_made, flag);
+            Threading.WorkerPool.ReserveGrew(s_reserve);
+        }
+
+        return buffer;
+    }
+
+    // Records a larger request, and tells the pool its threads are behind.
+    private static void Raise(ref long high, long length)
+    {
+        long seen = Volatile.Read(ref high);
+        while (length > seen)
+        {
+            long found = Interlocked.CompareExchange(ref high, length, seen);
+            if (found == seen)
+            {
+                Threading.WorkerPool.ReserveGrew(s_reserve);
+                return;
+            }
+
+            seen = found;
+        }
+    }
+
+    /// <summary>
+    /// Grows the calling thread's buffers to the largest sizes any thread has asked for, and makes the fixed-size ones
+    /// any thread has made; nothing is allocated when they are already that large. The contents are not kept.
+    /// </summary>
+    internal static void Reserve()
+    {
+        int made = Volatile.Read(ref s_made);
+        if ((made & MadeB) != 0 && t_b is null)
+        {
+            t_b = Allocate(GemmPlan.KcMax * GemmPlan.NcMax);
+        }
+
+        if ((made & MadeTile) != 0 && t_tile is null)
+        {
+            t_tile = Allocate(GemmPlan.MaxMr * GemmPlan.MaxNr);
+        }
+
+        if ((made & MadeProductFactor) != 0 && t_productFactor is null)
+        {
+            t_productFactor = Allocate(GemmMaskedProduct.MaxRank * GemmPlan.NcMax);
+        }
+
+        long a = Volatile.Read(ref s_highA), partials = Volatile.Read(ref s_highPartials), steps = Volatile.Read(ref s_highSteps);
+        if (a > 0 && (t_a is null || t_a.Length - AlignFloats < a))
+        {
+            t_a = Allocate(a, "Packing A");
+        }
+
+        if (partials > 0 && (t_partials is null || t_partials.Length - AlignFloats < partials))
+        {
+            t_partials = Allocate(partials, "The partial sums of a split product");
+        }
+
+        if (steps > 0 && (t_steps is null || t_steps.Length < steps))
+        {
+            t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(steps, "The step lists of a sparse product"), pinned: true);
+            t_stepsKey = 0;
+        }
+    }
+
     /// <summary>The calling thread's buffer for the partial sums of a product whose k blocks are split among threads.</summary>
     /// <exception cref="InsufficientMemoryException">The partial sums are larger than one array can hold.</exception>
-    public static float* Partials(long length) => Grown(ref t_partials, length, "The partial sums of a split product");
+    public static float* Partials(long length) => Grown(ref t_partials, length, ref s_highPartials, "The partial sums of a split product");
 
     /// <summary>
     /// The calling thread's buffer for <paramref name="lists"/> step lists of a sparse A (<see cref="GemmSteps"/>),
@@ -67,6 +150,7 @@ internal static unsafe class GemmBuffers
         if (t_steps is null || t_steps.Length < total)
         {
             t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(total, "The step lists of a sparse product"), pinned: true);
+            Raise(ref s_highSteps, total);
         }
 
         int* start = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(t_steps));
@@ -89,10 +173,10 @@ internal static unsafe class GemmBuffers
     }
 
     /// <summary>Scratch for one chunk's transposed right factor of a <see cref="GemmMaskedProduct"/>.</summary>
-    public static float* ProductFactor => Aligned(t_productFactor ??= Allocate(GemmMaskedProduct.MaxRank * GemmPlan.NcMax));
+    public static float* ProductFactor => Aligned(t_productFactor ?? Made(ref t_productFactor, GemmMaskedProduct.MaxRank * GemmPlan.NcMax, MadeProductFactor));
 
     /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
-    public static float* B => Aligned(t_b ??= Allocate(GemmPlan.KcMax * GemmPlan.NcMax));
+    public static float* B => Aligned(t_b ?? Made(ref t_b, GemmPlan.KcMax * GemmPlan.NcMax, MadeB));
 
     private static float[] Allocate(int length) =>
         GC.AllocateUninitializedArray<float>(length + AlignFloats, pinned: true);

@@ -68,6 +68,42 @@ internal static class WorkerPool
     /// <summary>How many items, since the process started, a thread ran in place of their late owner (for tests).</summary>
     public static long TakenOver => Volatile.Read(ref s_takenOver);
 
+    // What each thread that runs items calls, between runs, when the kernels' per-thread buffers have grown on some
+    // thread since it last did (ReserveGrew), so that every thread can then run any item without allocating.
+    private static Action? s_reserve;
+    private static int s_reserveVersion;
+
+    [ThreadStatic]
+    private static int t_reserved;
+
+    /// <summary>
+    /// Says that a per-thread buffer grew on some thread: every pool thread, and every caller of a run, calls
+    /// <paramref name="reserve"/> once after its next run, off that run's critical path, to grow its own.
+    /// </summary>
+    internal static void ReserveGrew(Action reserve)
+    {
+        Volatile.Write(ref s_reserve, reserve);
+        _ = Interlocked.Increment(ref s_reserveVersion);
+    }
+
+    // Calls the reserve when the buffers grew since this thread last did. A reserve that finds no memory is left
+    // undone: the item that needs the buffer then reports it, as it did before.
+    private static void ReserveIfBehind()
+    {
+        int version = Volatile.Read(ref s_reserveVersion);
+        if (version != t_reserved && Volatile.Read(ref s_reserve) is { } reserve)
+        {
+            t_reserved = version;
+            try
+            {
+                reserve();
+            }
+            catch (Exception ex) when (ex is OutOfMemoryException or InsufficientMemoryException)
+            {
+            }
+        }
+    }
+
     /// <summary>
     /// Runs items 0..count-1 on up to <paramref name="maxThreads"/> threads, the caller included, and never more than
     /// <see cref="Parallelism.CallerThreads"/>.
@@ -130,6 +166,8 @@ internal static class WorkerPool
             {
                 Thread.SpinWait(1);
             }
+
+            ReserveIfBehind();
 
             if (s_error is { } error)
             {
@@ -282,10 +320,12 @@ internal static class WorkerPool
                 Interlocked.MemoryBarrier();
                 if (Volatile.Read(ref run.State) != generation << StateShift || work is null || _participant >= threads)
                 {
+                    ReserveIfBehind();
                     continue;
                 }
 
                 Participate(work, count, threads, _participant, generation);
+                ReserveIfBehind();
             }
         }
 
