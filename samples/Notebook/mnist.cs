@@ -165,14 +165,7 @@ var heatmap = matrixPlot.Add.Heatmap(cells);
 heatmap.Rectangle = new CoordinateRect(-0.5, 9.5, 9.5, -0.5);
 matrixPlot.MoveToBack(heatmap);
 matrixPlot.Add.ColorBar(heatmap).Label = "images";
-double[] digits = [.. Enumerable.Range(0, 10).Select(d => (double)d)];
-string[] names = [.. Enumerable.Range(0, 10).Select(d => $"{d}")];
-matrixPlot.Axes.Bottom.SetTicks(digits, names);
-matrixPlot.Axes.Left.SetTicks(digits, names);
-matrixPlot.Axes.SetLimits(-0.5, 9.5, 9.5, -0.5);
-matrixPlot.Title("Confusion matrix");
-matrixPlot.XLabel("predicted digit");
-matrixPlot.YLabel("true digit");
+DigitAxes(matrixPlot, "Confusion matrix");
 notebook.Image(matrixPlot, "confusion matrix", 700, 640);
 
 // The same matrix normalized by true digit (each row sums to 100%): the digits have 892 to 1,135 test images each, so
@@ -198,12 +191,7 @@ shareMap.Rectangle = new CoordinateRect(-0.5, 9.5, 9.5, -0.5);
 shareMap.ManualRange = new ScottPlot.Range(0, 100);
 normalizedPlot.MoveToBack(shareMap);
 normalizedPlot.Add.ColorBar(shareMap).Label = "% of the true digit's images";
-normalizedPlot.Axes.Bottom.SetTicks(digits, names);
-normalizedPlot.Axes.Left.SetTicks(digits, names);
-normalizedPlot.Axes.SetLimits(-0.5, 9.5, 9.5, -0.5);
-normalizedPlot.Title("Confusion matrix, normalized by true digit (%)");
-normalizedPlot.XLabel("predicted digit");
-normalizedPlot.YLabel("true digit");
+DigitAxes(normalizedPlot, "Confusion matrix, normalized by true digit (%)");
 notebook.Image(normalizedPlot, "confusion matrix normalized by true digit", 700, 640);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -300,6 +288,19 @@ static IEnumerable<string> Advice(OverfittingVerdict verdict, History history, i
                 : $"The best {verdict.Monitor} came in epoch {earlier}: more epochs would add little; an EarlyStopping callback would stop there.";
             break;
     }
+}
+
+// A confusion matrix's axes: digits 0-9 down (true) and across (predicted), row 0 at the top.
+static void DigitAxes(Plot plot, string title)
+{
+    double[] digits = [.. Enumerable.Range(0, 10).Select(d => (double)d)];
+    string[] names = [.. Enumerable.Range(0, 10).Select(d => $"{d}")];
+    plot.Axes.Bottom.SetTicks(digits, names);
+    plot.Axes.Left.SetTicks(digits, names);
+    plot.Axes.SetLimits(-0.5, 9.5, 9.5, -0.5);
+    plot.Title(title);
+    plot.XLabel("predicted digit");
+    plot.YLabel("true digit");
 }
 
 // The ten digits' curves and the two averages.
