@@ -30,12 +30,13 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static long t_stepsKey;
 
-    // The largest size any thread has asked of each buffer, and which buffers any thread has made: every pool thread
-    // grows its own to these between runs (Reserve), so that a thread which runs another's item for the first time (its
-    // owner late: a worker that slept through the warm-up steps under load, then woke for a measured one) finds its
-    // buffers made. Made on first use instead, such a step allocated 368 KB on the worker (784-128-10, batch 32, two
-    // threads, both cores busy with another process: 5 of 10 runs of the allocation test).
-    private static long s_highA, s_highPartials, s_highSteps;
+    // The largest size any thread has asked of each buffer that items use, and which buffers any thread has made: every
+    // pool thread grows its own to these between runs (Reserve), so that a thread which runs another's item for the
+    // first time (its owner late: a worker that slept through the warm-up steps under load, then woke for a measured
+    // one) finds its buffers made. Made on first use instead, such a step allocated 368 KB on the worker (784-128-10,
+    // batch 32, two threads, both cores busy with another process: 5 of 10 runs of the allocation test). The partial
+    // sums are not among them: only the thread that starts a product asks for them, before its run.
+    private static long s_highA, s_highSteps;
     private static int s_made; // MadeB | MadeTile | MadeProductFactor
     private const int MadeB = 1, MadeTile = 2, MadeProductFactor = 4;
 
@@ -50,11 +51,22 @@ internal static unsafe class GemmBuffers
     /// <exception cref="InsufficientMemoryException">A is larger than one array can hold.</exception>
     public static float* A(long length) => Grown(ref t_a, length, ref s_highA, "Packing A");
 
-    private static float* Grown(ref float[]? buffer, long length, ref long high, string what)
+    private static float* Grown(ref float[]? buffer, long length, string what)
     {
         if (buffer is null || buffer.Length - AlignFloats < length)
         {
             buffer = Allocate(length, what);
+        }
+
+        return Aligned(buffer);
+    }
+
+    private static float* Grown(ref float[]? buffer, long length, ref long high, string what)
+    {
+        if (buffer is null || buffer.Length - AlignFloats < length)
+        {
+            // At least the largest any thread asked for, which Reserve would otherwise grow it to again.
+            buffer = Allocate(Math.Max(length, Volatile.Read(ref high)), what);
             Raise(ref high, length);
         }
 
@@ -92,7 +104,9 @@ internal static unsafe class GemmBuffers
 
     /// <summary>
     /// Grows the calling thread's buffers to the largest sizes any thread has asked for, and makes the fixed-size ones
-    /// any thread has made; nothing is allocated when they are already that large. The contents are not kept.
+    /// any thread has made; nothing is allocated when they are already that large. The contents are not kept, and a
+    /// replaced buffer is left to the collector: call it only where no pointer into this thread's buffers is held (a
+    /// pool worker between runs, a training step before its first product).
     /// </summary>
     internal static void Reserve()
     {
@@ -112,15 +126,10 @@ internal static unsafe class GemmBuffers
             t_productFactor = Allocate(GemmMaskedProduct.MaxRank * GemmPlan.NcMax);
         }
 
-        long a = Volatile.Read(ref s_highA), partials = Volatile.Read(ref s_highPartials), steps = Volatile.Read(ref s_highSteps);
+        long a = Volatile.Read(ref s_highA), steps = Volatile.Read(ref s_highSteps);
         if (a > 0 && (t_a is null || t_a.Length - AlignFloats < a))
         {
             t_a = Allocate(a, "Packing A");
-        }
-
-        if (partials > 0 && (t_partials is null || t_partials.Length - AlignFloats < partials))
-        {
-            t_partials = Allocate(partials, "The partial sums of a split product");
         }
 
         if (steps > 0 && (t_steps is null || t_steps.Length < steps))
@@ -132,7 +141,7 @@ internal static unsafe class GemmBuffers
 
     /// <summary>The calling thread's buffer for the partial sums of a product whose k blocks are split among threads.</summary>
     /// <exception cref="InsufficientMemoryException">The partial sums are larger than one array can hold.</exception>
-    public static float* Partials(long length) => Grown(ref t_partials, length, ref s_highPartials, "The partial sums of a split product");
+    public static float* Partials(long length) => Grown(ref t_partials, length, "The partial sums of a split product");
 
     /// <summary>
     /// The calling thread's buffer for <paramref name="lists"/> step lists of a sparse A (<see cref="GemmSteps"/>),
@@ -149,7 +158,7 @@ internal static unsafe class GemmBuffers
         long total = listInts + lists + ((scratchBytes + 3) / 4);
         if (t_steps is null || t_steps.Length < total)
         {
-            t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(total, "The step lists of a sparse product"), pinned: true);
+            t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(Math.Max(total, Volatile.Read(ref s_highSteps)), "The step lists of a sparse product"), pinned: true);
             Raise(ref s_highSteps, total);
         }
 

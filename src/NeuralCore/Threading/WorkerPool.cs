@@ -69,28 +69,35 @@ internal static class WorkerPool
     public static long TakenOver => Volatile.Read(ref s_takenOver);
 
     // What each thread that runs items calls, between runs, when the kernels' per-thread buffers have grown on some
-    // thread since it last did (ReserveGrew), so that every thread can then run any item without allocating.
+    // thread since it last did (ReserveGrew), so that every thread can then run any item without allocating. The
+    // version sits on a cache line of its own: every worker reads it after every run, and it changes only when a buffer
+    // grows, so it must not share a line with the words each run writes (s_busy, the claims).
     private static Action? s_reserve;
-    private static int s_reserveVersion;
+    private static readonly ReserveVersion s_reserveVersion = new();
 
     [ThreadStatic]
     private static int t_reserved;
 
     /// <summary>
-    /// Says that a per-thread buffer grew on some thread: every pool thread, and every caller of a run, calls
-    /// <paramref name="reserve"/> once after its next run, off that run's critical path, to grow its own.
+    /// Says that a per-thread buffer grew on some thread: every pool worker calls <paramref name="reserve"/> once after
+    /// its next run, off that run's critical path, to grow its own; a caller of runs does so where it calls
+    /// <see cref="ReserveIfBehind"/>.
     /// </summary>
     internal static void ReserveGrew(Action reserve)
     {
         Volatile.Write(ref s_reserve, reserve);
-        _ = Interlocked.Increment(ref s_reserveVersion);
+        _ = Interlocked.Increment(ref s_reserveVersion.Value);
     }
 
-    // Calls the reserve when the buffers grew since this thread last did. A reserve that finds no memory is left
-    // undone: the item that needs the buffer then reports it, as it did before.
-    private static void ReserveIfBehind()
+    /// <summary>
+    /// Calls the reserve that <see cref="ReserveGrew"/> registered when the buffers grew since this thread last did.
+    /// Call it only where this thread holds no pointer into its kernel buffers (a training step calls it before its
+    /// first product): the reserve may replace them. A reserve that finds no memory is left undone, and the item that
+    /// needs the buffer then reports it, as it did before.
+    /// </summary>
+    internal static void ReserveIfBehind()
     {
-        int version = Volatile.Read(ref s_reserveVersion);
+        int version = Volatile.Read(ref s_reserveVersion.Value);
         if (version != t_reserved && Volatile.Read(ref s_reserve) is { } reserve)
         {
             t_reserved = version;
@@ -166,8 +173,6 @@ internal static class WorkerPool
             {
                 Thread.SpinWait(1);
             }
-
-            ReserveIfBehind();
 
             if (s_error is { } error)
             {
@@ -271,6 +276,17 @@ internal static class WorkerPool
 
     /// <summary>The words every participant writes, away from the description's line.</summary>
     [StructLayout(LayoutKind.Sequential)]
+    private sealed class ReserveVersion
+    {
+#pragma warning disable CS0169, IDE0051 // padding
+        private readonly Padding _before;
+#pragma warning restore CS0169, IDE0051
+        public int Value;
+#pragma warning disable CS0169, IDE0051 // padding
+        private readonly Padding _after;
+#pragma warning restore CS0169, IDE0051
+    }
+
     private sealed class Counters
     {
 #pragma warning disable CS0169, IDE0051 // padding
