@@ -30,8 +30,8 @@ internal static unsafe class GemmBuffers
     [ThreadStatic]
     private static long t_stepsKey;
 
-    // The largest size any thread has asked of each buffer that items use, and which buffers any thread has made: every
-    // pool thread grows its own to these between runs (Reserve), so that a thread which runs another's item for the
+    // The largest size any thread running items of a run (WorkerPool.InRun) has asked of each buffer that items use,
+    // and which buffers such threads have made: every pool worker grows its own to these between runs (Reserve), so that a thread which runs another's item for the
     // first time (its owner late: a worker that slept through the warm-up steps under load, then woke for a measured
     // one) finds its buffers made. Made on first use instead, such a step allocated 368 KB on the worker (784-128-10,
     // batch 32, two threads, both cores busy with another process: 5 of 10 runs of the allocation test). The partial
@@ -45,7 +45,9 @@ internal static unsafe class GemmBuffers
     private static readonly Action s_reserve = Reserve;
 
     /// <summary>A scratch tile for ragged edges, as large as the largest micro-tile.</summary>
-    public static float* Tile => Aligned(t_tile ?? Made(ref t_tile, GemmPlan.MaxMr * GemmPlan.MaxNr, MadeTile));
+    public static float* Tile => Aligned(t_tile is { } tile && (Volatile.Read(ref s_made) & MadeTile) != 0
+        ? tile
+        : Made(ref t_tile, GemmPlan.MaxMr * GemmPlan.MaxNr, MadeTile));
 
     /// <summary>The calling thread's buffer for packed rows of A, grown (never shrunk) to <paramref name="length"/> floats.</summary>
     /// <exception cref="InsufficientMemoryException">A is larger than one array can hold.</exception>
@@ -67,16 +69,24 @@ internal static unsafe class GemmBuffers
         {
             // At least the largest any thread asked for, which Reserve would otherwise grow it to again.
             buffer = Allocate(Math.Max(length, Volatile.Read(ref high)), what);
+        }
+
+        // Raised whether or not this thread had to grow: a caller whose serial products grew its buffers first asks
+        // the same sizes in its runs, and the workers need them as much.
+        if (length > Volatile.Read(ref high))
+        {
             Raise(ref high, length);
         }
 
         return Aligned(buffer);
     }
 
+    // A fixed-size buffer of this thread (made here when it has none), marked as one the workers need once an item of a
+    // run asks for it.
     private static float[] Made(ref float[]? buffer, int length, int flag)
     {
-        buffer = Allocate(length);
-        if ((Volatile.Read(ref s_made) & flag) == 0)
+        buffer ??= Allocate(length);
+        if (Threading.WorkerPool.InRun && (Volatile.Read(ref s_made) & flag) == 0)
         {
             _ = Interlocked.Or(ref s_made, flag);
             Threading.WorkerPool.ReserveGrew(s_reserve);
@@ -85,9 +95,14 @@ internal static unsafe class GemmBuffers
         return buffer;
     }
 
-    // Records a larger request, and tells the pool its threads are behind.
+    // Records a larger request made by an item of a run, and tells the pool its workers are behind.
     private static void Raise(ref long high, long length)
     {
+        if (!Threading.WorkerPool.InRun)
+        {
+            return;
+        }
+
         long seen = Volatile.Read(ref high);
         while (length > seen)
         {
@@ -106,7 +121,7 @@ internal static unsafe class GemmBuffers
     /// Grows the calling thread's buffers to the largest sizes any thread has asked for, and makes the fixed-size ones
     /// any thread has made; nothing is allocated when they are already that large. The contents are not kept, and a
     /// replaced buffer is left to the collector: call it only where no pointer into this thread's buffers is held (a
-    /// pool worker between runs, a training step before its first product).
+    /// pool worker between runs).
     /// </summary>
     internal static void Reserve()
     {
@@ -159,6 +174,10 @@ internal static unsafe class GemmBuffers
         if (t_steps is null || t_steps.Length < total)
         {
             t_steps = GC.AllocateUninitializedArray<int>(CheckedLength(Math.Max(total, Volatile.Read(ref s_highSteps)), "The step lists of a sparse product"), pinned: true);
+        }
+
+        if (total > Volatile.Read(ref s_highSteps))
+        {
             Raise(ref s_highSteps, total);
         }
 
@@ -182,10 +201,14 @@ internal static unsafe class GemmBuffers
     }
 
     /// <summary>Scratch for one chunk's transposed right factor of a <see cref="GemmMaskedProduct"/>.</summary>
-    public static float* ProductFactor => Aligned(t_productFactor ?? Made(ref t_productFactor, GemmMaskedProduct.MaxRank * GemmPlan.NcMax, MadeProductFactor));
+    public static float* ProductFactor => Aligned(t_productFactor is { } factor && (Volatile.Read(ref s_made) & MadeProductFactor) != 0
+        ? factor
+        : Made(ref t_productFactor, GemmMaskedProduct.MaxRank * GemmPlan.NcMax, MadeProductFactor));
 
     /// <summary>The calling thread's buffer for one packed chunk of B (kc x nc).</summary>
-    public static float* B => Aligned(t_b ?? Made(ref t_b, GemmPlan.KcMax * GemmPlan.NcMax, MadeB));
+    public static float* B => Aligned(t_b is { } b && (Volatile.Read(ref s_made) & MadeB) != 0
+        ? b
+        : Made(ref t_b, GemmPlan.KcMax * GemmPlan.NcMax, MadeB));
 
     private static float[] Allocate(int length) =>
         GC.AllocateUninitializedArray<float>(length + AlignFloats, pinned: true);

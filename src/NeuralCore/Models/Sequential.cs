@@ -1189,9 +1189,6 @@ public sealed class Sequential : IArenaOwner
     private TrainStepResult TrainStepHeld(ReadOnlySpan<float> inputs, LossTargets targets, int batch, bool checkTargets)
     {
         SetFrozenVariables();
-        // This thread's kernel buffers, grown to what any pool thread has needed, before any product holds a pointer into
-        // them: the caller then takes over a late worker's items without allocating (the workers do so between runs).
-        NeuralCore.Threading.WorkerPool.ReserveIfBehind();
         using Parallelism.ThreadLimit limit = Parallelism.LimitTo(StepThreads(batch));
 
         // The regularizers' gradient terms are added by the update's own threads, each to the ranges it updates, rather

@@ -78,10 +78,24 @@ internal static class WorkerPool
     [ThreadStatic]
     private static int t_reserved;
 
+    // True on a pool worker, and on a caller while it runs items of its own run.
+    [ThreadStatic]
+    private static bool t_inRun;
+
     /// <summary>
-    /// Says that a per-thread buffer grew on some thread: every pool worker calls <paramref name="reserve"/> once after
-    /// its next run, off that run's critical path, to grow its own; a caller of runs does so where it calls
-    /// <see cref="ReserveIfBehind"/>.
+    /// Whether the calling thread is running items of a run (a pool worker, or a caller inside <see cref="TryRun"/>):
+    /// only the buffers such items grow need reserving on the other threads. A product run serially, outside any run,
+    /// grows only its own thread's (the caller of a one-thread model, or of a larger batch's prediction), which no
+    /// worker will take over.
+    /// </summary>
+    internal static bool InRun => t_inRun;
+
+    /// <summary>
+    /// Says that a per-thread buffer grew on a thread running items: every pool worker calls <paramref name="reserve"/>
+    /// once after its next run, off that run's critical path, to grow its own. The callers of runs do not: a reserve
+    /// in the middle of a step could replace a buffer a product still points into, and at a step's start it would
+    /// allocate in a training loop whenever another model in the process grew one. A caller's buffers are the
+    /// largest already, as it runs every serial product.
     /// </summary>
     internal static void ReserveGrew(Action reserve)
     {
@@ -89,13 +103,10 @@ internal static class WorkerPool
         _ = Interlocked.Increment(ref s_reserveVersion.Value);
     }
 
-    /// <summary>
-    /// Calls the reserve that <see cref="ReserveGrew"/> registered when the buffers grew since this thread last did.
-    /// Call it only where this thread holds no pointer into its kernel buffers (a training step calls it before its
-    /// first product): the reserve may replace them. A reserve that finds no memory is left undone, and the item that
-    /// needs the buffer then reports it, as it did before.
-    /// </summary>
-    internal static void ReserveIfBehind()
+    // Calls the reserve ReserveGrew registered when the buffers grew since this worker last did; a worker between runs
+    // holds no pointer into its buffers. A reserve that finds no memory is left undone: the item that needs the buffer
+    // then reports it, as it did before.
+    private static void ReserveIfBehind()
     {
         int version = Volatile.Read(ref s_reserveVersion.Value);
         if (version != t_reserved && Volatile.Read(ref s_reserve) is { } reserve)
@@ -168,7 +179,9 @@ internal static class WorkerPool
                 }
             }
 
+            t_inRun = true;
             Participate(work, count, threads, 0, generation);
+            t_inRun = false;
             while (Volatile.Read(ref s_counters.Pending) != 0)
             {
                 Thread.SpinWait(1);
@@ -324,6 +337,7 @@ internal static class WorkerPool
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
+            t_inRun = true;
             Descriptor run = s_run;
             while (true)
             {
