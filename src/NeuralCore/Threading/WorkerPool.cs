@@ -287,7 +287,7 @@ internal static class WorkerPool
 #pragma warning restore CS0169, IDE0051
     }
 
-    /// <summary>The words every participant writes, away from the description's line.</summary>
+    /// <summary>The reserve's version, alone on its line: read after every run, written only when a buffer grows.</summary>
     [StructLayout(LayoutKind.Sequential)]
     private sealed class ReserveVersion
     {
@@ -300,6 +300,8 @@ internal static class WorkerPool
 #pragma warning restore CS0169, IDE0051
     }
 
+    /// <summary>The words every participant writes, away from the description's line.</summary>
+    [StructLayout(LayoutKind.Sequential)]
     private sealed class Counters
     {
 #pragma warning disable CS0169, IDE0051 // padding
