@@ -108,7 +108,6 @@ public static class AtomicFile
             return;
         }
 
-        RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
         try
         {
             // Its writer may have closed it without flushing it to disk: after a crash, the rename could be on disk
@@ -119,6 +118,11 @@ public static class AtomicFile
             }
 
             Commit(source, full);
+
+            // After the rename, not before: the source carries this process's id and the destination's name, and a
+            // source last written before this process started (copied with its old time, a server clock behind ours)
+            // would have been taken for a killed run's file and deleted.
+            RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
         }
         catch (Exception e) when (IsFileSystemError(e))
         {

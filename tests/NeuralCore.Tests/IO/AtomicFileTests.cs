@@ -50,6 +50,20 @@ public sealed class AtomicFileTests : IDisposable
         Assert.True(File.Exists(current));
     }
 
+    [Fact]
+    public void MoveIntoPlace_keeps_a_temporary_file_of_its_own_written_before_the_process_started()
+    {
+        // Its name carries this process's id; dated before this process started (copied with its old time, a server
+        // clock behind ours), the cleanup of killed runs' files took it for one and deleted it before the rename.
+        string path = Path.Combine(_dir, "history.csv");
+        string temporary = AtomicFile.TemporaryBeside(path);
+        File.WriteAllBytes(temporary, [4, 5, 6]);
+        File.SetLastWriteTimeUtc(temporary, System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime().AddHours(-1));
+        AtomicFile.MoveIntoPlace(temporary, path);
+        Assert.Equal([4, 5, 6], File.ReadAllBytes(path));
+        Assert.Equal(["history.csv"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+    }
+
     [Theory]
     [InlineData(255, 'm')]
     [InlineData(211, 'm')]
