@@ -76,6 +76,9 @@ public sealed class MnistBoundsTests : IDisposable
         }
         catch (InvalidDataException e)
         {
+            // A true pair must load (an empty one is refused as empty).
+            Assert.False(p.DeclaredImages == p.Images && p.DeclaredLabels == p.Labels && p.Images == p.Labels && p.Images > 0 && p.Side == 28 && p.LabelValue <= 9,
+                $"a true pair of {p.Images} samples was refused: {e.Message}");
             if (p.DeclaredImages != p.DeclaredLabels)
             {
                 Assert.EndsWith("expected equal counts (refused from the headers, before reading either body).", e.Message, StringComparison.Ordinal);
