@@ -174,7 +174,7 @@ Plot normalizedPlot = new();
 double[,] shares = new double[10, 10];
 for (int t = 0; t < 10; t++)
 {
-    long row = Enumerable.Range(0, 10).Sum(p => (long)confusion[t, p]);
+    long row = confusion.Support(t); // the true digit's images
     for (int p = 0; p < 10; p++)
     {
         double share = row == 0 ? 0 : 100.0 * confusion[t, p] / row;
