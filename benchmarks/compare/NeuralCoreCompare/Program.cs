@@ -77,15 +77,30 @@ if (options.Mode == "step")
         return 0;
     }
 
-    (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds, options.Loop, options.ReadEvery);
+    Dataset? images = null;
+    if (options.StepData == "mnist")
+    {
+        if (LoadMnist(options.DataDirectory) is not { } loaded)
+        {
+            return 1;
+        }
+
+        images = loaded.Train;
+    }
+
+    (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds, options.Loop, options.ReadEvery, images);
     double flops = Probes.StepFlops(options.Hidden, options.Batch);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{{\"mode\":\"step\",\"loop\":\"{options.Loop}\",\"read_every\":{options.ReadEvery},\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
+        $"{{\"mode\":\"step\",\"data\":\"{options.StepData}\",\"loop\":\"{options.Loop}\",\"read_every\":{options.ReadEvery},\"hidden\":{options.HiddenJson},\"batch\":{options.Batch},\"threads\":{Parallelism.DegreeOfParallelism},\"fma_threads\":{Parallelism.FmaThreads},\"step_us_min\":{min:F2},\"step_us_median\":{median:F2},\"gflops_best\":{flops / min / 1e3:F2},\"gflops_median\":{flops / median / 1e3:F2}}}"));
     return 0;
 }
 
 long loadStart = Stopwatch.GetTimestamp();
-MnistDataset mnist = Mnist.Load(options.DataDirectory);
+if (LoadMnist(options.DataDirectory) is not { } mnist)
+{
+    return 1;
+}
+
 double loadSeconds = Stopwatch.GetElapsedTime(loadStart).TotalSeconds;
 
 // --copies N (with --threads 1): N models trained at once from the same start, each on its own thread: what N cores
@@ -219,6 +234,20 @@ using (var json = new Utf8JsonWriter(stdout))
 Console.Out.WriteLine();
 return history.StopReason is null ? 0 : 1;
 
+// MNIST from `directory`, or null after saying on stderr why it could not be read (a missing folder or file, a corrupt file).
+static MnistDataset? LoadMnist(string directory)
+{
+    try
+    {
+        return Mnist.Load(directory);
+    }
+    catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return null;
+    }
+}
+
 static Sequential Build(CompareOptions options)
 {
     var model = new Sequential(inputSize: Mnist.Features, seed: options.Seed);
@@ -243,8 +272,10 @@ internal sealed record CompareOptions
         "                                                     (measured, the default: Fit's own timed choices of those threads or one, and of the gather's stores)\n" +
         "       NeuralCoreCompare --probe [--seconds 2]          one core's FMA peak (JSON: gflops, bits)\n" +
         "       NeuralCoreCompare --step --hidden H --batch B [--threads N] [--seconds 2] [--loop fit|plain|training-loop] [--read-every N]\n" +
+        "                         [--step-data random|mnist]\n" +
         "                                                     the training step alone (--loop: as Fit runs it, a caller's own loop, or one in BeginTrainingLoop;\n" +
-        "                                                     --read-every: the loop reads model.Parameters after every Nth step)\n" +
+        "                                                     --read-every: the loop reads model.Parameters after every Nth step;\n" +
+        "                                                     --step-data mnist: the first images from --data instead of random values, zeros skipped as in an epoch)\n" +
         "       NeuralCoreCompare --step --hidden H --batch B --threads 1 --copies N\n" +
         "                                                     N independent one-thread steps at once, each its own model on its own thread\n" +
         "                                                     (JSON: each copy's µs, their GFLOP/s summed): what N cores give when nothing is shared\n" +
@@ -276,6 +307,12 @@ internal sealed record CompareOptions
 
     /// <summary><c>--read-every N</c>: the loop reads <c>model.Parameters</c> after every Nth step (0, the default: never).</summary>
     public int ReadEvery { get; init; }
+
+    /// <summary>
+    /// <c>--step-data random</c> (the default: a batch of uniform values, no zero, the dense kernels) or <c>mnist</c>
+    /// (the first training images from <c>--data</c>, whose zero pixels the products skip as in an epoch).
+    /// </summary>
+    public string StepData { get; init; } = "random";
 
     /// <summary>
     /// <c>--step-threads measured</c> (the default: <c>Fit</c> times its steps on all the threads and on one now and
@@ -334,6 +371,12 @@ internal sealed record CompareOptions
                         : throw new ArgumentException($"--loop must be fit, plain or training-loop; got '{value}'."),
                 },
                 "--read-every" => options with { ReadEvery = Int(name, value, 0, 1_000_000) },
+                "--step-data" => options with
+                {
+                    StepData = value is "random" or "mnist"
+                        ? value
+                        : throw new ArgumentException($"--step-data takes random or mnist, not '{value}'."),
+                },
                 "--step-threads" => options with
                 {
                     StepThreads = value is "measured" or "fixed"
