@@ -30,6 +30,7 @@ check gflops,bits --probe --seconds 0.2
 check round_trip_ns_min,round_trip_ns_median --pingpong --seconds 0.2
 check alone_lost,together_lost --contention --threads 2 --seconds 0.2
 check step_us_min,step_us_median,gflops_best --step --hidden 16 --batch 32 --threads 2 --seconds 0.2
+check step_us_min,step_us_median,gflops_best,data --step --step-data mnist --data data/mnist --hidden 16 --batch 32 --threads 2 --seconds 0.2
 check step_us_min,gflops_best --step --hidden 16 --batch 32 --threads 1 --copies 2 --seconds 0.2
 check epoch_seconds,final_train_loss,test_accuracy --hidden 16 --batch 128 --epochs 1 --threads 2
 

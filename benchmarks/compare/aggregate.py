@@ -8,7 +8,9 @@ repeats. FLOPs per epoch count the GEMMs only: per step of b samples, 2·2·b·7
 weight gradient (its input gradient is not needed) and 3·2·b·H·10 for the second layer's forward, weight and input
 gradients; a deeper model (hidden "512-256") adds 3·2·b·H1·H2 for each layer between hidden layers. "% of peak" divides by the FMA probe of the same run times the threads. These are the dense products'
 FLOPs: NeuralCore's first layer skips the steps at which its input is zero (most of an MNIST image), so its rate can
-read above 100% of the peak; the step alone (--steps, uniform random batches with no zero) measures the kernels.
+read above 100% of the peak; the step alone (--steps, uniform random batches with no zero) measures the kernels, and
+the step on the first MNIST images (--steps too) what skipping zeros gives one fixed batch, each thread count's
+speed-up over one thread beside the epochs' (an epoch adds its batch gather and a batch new to every core).
 
   aggregate.py --runs runs.jsonl --out DIR [--environment env.json] [--pytorch-info info.json] [--steps steps.jsonl]
   aggregate.py --probes DIR                     (adds DIR/probe-*.json and DIR/pingpong-start.json to DIR/environment.json)
@@ -211,16 +213,22 @@ def scaling(rows, ceilings=None):
     return result, "\n".join(lines) + "\n"
 
 
+def step_data(s):
+    """What a step line's batch held: "random" (uniform values, no zero; lines from before --step-data say nothing) or "mnist"."""
+    return s.get("data", "random")
+
+
 def step_rows(steps, peak):
-    """One row per (threads, hidden, batch) of the step alone, then one per (copies, hidden, batch) of independent
-    one-thread steps run at once (--copies: each line lists every copy's µs and sums their GFLOP/s). A T-thread row
-    gets "of_copies_best": its best GFLOP/s against the best of T copies at once, the host's ceiling for it."""
+    """One row per (inputs, threads, hidden, batch) of the step alone, then one per (copies, hidden, batch) of
+    independent one-thread steps run at once (--copies: each line lists every copy's µs and sums their GFLOP/s). A
+    T-thread row on random inputs gets "percent_of_copies_best": its best GFLOP/s against the best of T copies at
+    once, the host's ceiling for it."""
     groups, copy_groups = {}, {}
     for s in steps:
         if s.get("copies", 1) > 1:
             copy_groups.setdefault((s["copies"], hidden_key(s["hidden"]), s["batch"]), []).append(s)
         else:
-            groups.setdefault((s["threads"], hidden_key(s["hidden"]), s["batch"]), []).append(s)
+            groups.setdefault((step_data(s) != "random", s["threads"], hidden_key(s["hidden"]), s["batch"]), []).append(s)
     ceilings = {}
     copy_rows = []
     for (copies, hidden, batch), runs in sorted(copy_groups.items()):
@@ -235,27 +243,60 @@ def step_rows(steps, peak):
             row["percent_of_peak_best"] = round(100 * best / (peak * copies), 1)
         copy_rows.append(row)
     rows = []
-    for (threads, hidden, batch), runs in sorted(groups.items()):
+    for (mnist, threads, hidden, batch), runs in sorted(groups.items()):
         best = min(r["step_us_min"] for r in runs)
         median = statistics.median(r["step_us_median"] for r in runs)
         flops = batch * sample_flops(hidden)
-        row = {"hidden": hidden_value(hidden), "batch": batch, "threads": threads, "step_us_min": round(best, 1),
+        row = {"data": "mnist" if mnist else "random", "hidden": hidden_value(hidden), "batch": batch, "threads": threads, "step_us_min": round(best, 1),
                "step_us_median": round(median, 1), "gflops_best": round(flops / best / 1e3, 1),
                "round_trip_ns": round_trips(runs)}
         if peak:
             row["percent_of_peak_best"] = round(100 * row["gflops_best"] / (peak * threads), 1)
-        ceiling = ceilings.get((threads, hidden, batch))
+        ceiling = None if mnist else ceilings.get((threads, hidden, batch))
         if ceiling:
             row["percent_of_copies_best"] = round(100 * (flops / best / 1e3) / ceiling, 1)
         rows.append(row)
     return rows + copy_rows
 
 
+STEP_INPUTS = {"random": "random", "mnist": "MNIST"}
+
+
+def step_scaling(rows):
+    """Each thread count's speed-up of the step alone over one thread (best µs over best µs), per (hidden, batch),
+    on random inputs and on MNIST images: beside the epochs' speed-up, what an epoch adds to the step."""
+    plain = {(r.get("data", "random"), hidden_key(r["hidden"]), r["batch"], r["threads"]): r
+             for r in rows if r.get("copies", 1) == 1}
+    counts = sorted({t for (_, _, _, t) in plain if t > 1})
+    if 1 not in {t for (_, _, _, t) in plain} or not counts:
+        return [], ""
+    datas = [d for d in STEP_INPUTS if any(k[0] == d for k in plain)]
+    head = ["hidden", "batch"] + [f"{STEP_INPUTS[d]} {t}T/1T" for d in datas for t in counts]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
+    result = []
+    for hidden, batch in sorted({(h, b) for (_, h, b, _) in plain}):
+        entry = {"hidden": hidden_value(hidden), "batch": batch}
+        cells = [str(hidden_value(hidden)), str(batch)]
+        for d in datas:
+            one = plain.get((d, hidden, batch, 1))
+            for t in counts:
+                many = plain.get((d, hidden, batch, t))
+                if one and many:
+                    ratio = one["step_us_min"] / many["step_us_min"]
+                    entry[f"{d}_{t}t_over_1t"] = round(ratio, 3)
+                    cells.append(f"{ratio:.2f}x")
+                else:
+                    cells.append("-")
+        result.append(entry)
+        lines.append("| " + " | ".join(cells) + " |")
+    return result, "\n".join(lines) + "\n"
+
+
 def step_table(rows, peak):
     plain = [r for r in rows if r.get("copies", 1) == 1]
     copies = [r for r in rows if r.get("copies", 1) > 1]
     with_copies = any("percent_of_copies_best" in r for r in plain)
-    head = ["hidden", "batch", "threads", "step µs (best / median)", "GFLOP/s (best)"]
+    head = ["inputs", "hidden", "batch", "threads", "step µs (best / median)", "GFLOP/s (best, dense-equivalent)"]
     if peak:
         head.append("% of probe × threads")
     if with_copies:
@@ -263,8 +304,8 @@ def step_table(rows, peak):
     head.append("round trip ns (each repeat)")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for r in plain:
-        cells = [str(r["hidden"]), str(r["batch"]), str(r["threads"]), f"{r['step_us_min']:.0f} / {r['step_us_median']:.0f}",
-                 f"{r['gflops_best']:.1f}"]
+        cells = [STEP_INPUTS[r.get("data", "random")], str(r["hidden"]), str(r["batch"]), str(r["threads"]),
+                 f"{r['step_us_min']:.0f} / {r['step_us_median']:.0f}", f"{r['gflops_best']:.1f}"]
         if peak:
             cells.append(f"{r['percent_of_peak_best']:.1f}%")
         if with_copies:
@@ -424,9 +465,13 @@ def main():
     if args.steps and os.path.exists(args.steps):
         with open(args.steps, encoding="utf-8") as f:
             steps = step_rows([json.loads(line) for line in f if line.strip()], peak)
+    step_scale_rows, step_scale_text = step_scaling(steps)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "compare.json"), "w", encoding="utf-8") as f:
-        json.dump({"environment": environment, "rows": rows, "scaling": scale_rows, "steps": steps}, f, indent=2)
+        summary = {"environment": environment, "rows": rows, "scaling": scale_rows, "steps": steps}
+        if step_scale_rows:
+            summary["step_scaling"] = step_scale_rows
+        json.dump(summary, f, indent=2)
         f.write("\n")
     text = preamble(environment, info, rows) + "\n\n" + table(rows, peak)
     if scale_text:
@@ -436,7 +481,12 @@ def main():
                      "thread), against one alone: how much faster those cores train when our threads share nothing but "
                      "the host's L3, memory and tenants. A NeuralCore ratio below it is ours to win; above it, not.\n")
     if steps:
-        text += "\nThe training step alone (fixed batch; best of the repeats):\n\n" + step_table(steps, peak)
+        text += ("\nThe training step alone (fixed batch; best of the repeats; inputs: uniform random values with no zero, "
+                 "the dense kernels, or the first MNIST training images, whose zero pixels the first layer skips as in an "
+                 "epoch):\n\n" + step_table(steps, peak))
+    if step_scale_text:
+        text += ("\nThe step's speed-up over one thread (best µs over best µs; beside the epochs' scaling above, what an "
+                 "epoch adds to a step: its batch gather, and a batch that is new to every core):\n\n" + step_scale_text)
     with open(os.path.join(args.out, "table.md"), "w", encoding="utf-8") as f:
         f.write(text)
     print()

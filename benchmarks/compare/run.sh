@@ -16,7 +16,9 @@
 # First it measures the machine: lscpu, one core's FMA peak, and two FMA probes at once (do the two CPUs have their
 # own FMA units, or share one core's?), and a cache line's round trip between two threads (again at the end: on a VM it
 # follows where the host puts the vCPUs). --steps also times NeuralCore's training step alone (fixed batch, no data
-# loading) for every configuration and reports it as a percentage of the probe times the threads. For the most
+# loading) for every configuration and reports it as a percentage of the probe times the threads: on uniform random
+# values (no zero: the dense kernels), and on the first MNIST training images (their zero pixels skipped, as in an
+# epoch), with each thread count's speed-up over one thread beside the epochs' (what an epoch adds to a step). For the most
 # --threads T > 1, when 1 is among them, it also runs T independent one-thread trainings at once (and, with --steps,
 # T one-thread steps: --copies, each its own model on its own thread): what T cores give when nothing of ours is
 # shared between them, the ceiling a T-thread figure is judged against on this host (its L3, memory and other tenants
@@ -256,6 +258,10 @@ if [ "$steps" -eq 1 ]; then
           line=$(dotnet "$nc_dll" --step --hidden "$hidden" --batch "$batch" --threads "$threads" --seconds 2) \
             || die "the step timing of hidden $hidden, batch $batch, $threads thread(s) failed"
           echo "  step: $line"
+          echo "${line%\}},\"repeat\":$repeat,\"round_trip_ns\":${round_trip:-null}}" >>"$out/steps.jsonl"
+          line=$(dotnet "$nc_dll" --step --step-data mnist --data "$data" --hidden "$hidden" --batch "$batch" --threads "$threads" --seconds 2) \
+            || die "the step timing of hidden $hidden, batch $batch, $threads thread(s) on MNIST images failed"
+          echo "  step on MNIST images: $line"
           echo "${line%\}},\"repeat\":$repeat,\"round_trip_ns\":${round_trip:-null}}" >>"$out/steps.jsonl"
         done
       done
