@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 
 namespace NeuralCore.Optimizers;
@@ -19,6 +20,7 @@ namespace NeuralCore.Optimizers;
 /// </remarks>
 public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
 {
+    // A whole variable's clipped gradient before a LAMB step, on the calling thread (updates clip through the stack).
     [ThreadStatic]
     private static float[]? t_clipped;
 
@@ -579,7 +581,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                 ReadOnlySpan<float> g = gradients.Slice(segment.Offset, segment.Length);
                 if (ClipValue > 0 || _segmentScale[s] != 1f)
                 {
-                    g = Clip(g, _segmentScale[s]);
+                    EnsureClipBuffer(g.Length);
+                    g = Clip(g, _segmentScale[s], t_clipped);
                 }
 
                 float decay = WeightDecay > 0 && _decays[s] ? WeightDecay * _stepRate : 0f;
@@ -606,15 +609,13 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>The index in <see cref="Segments"/> of the variable holding arena element <paramref name="offset"/>.</summary>
     private protected int VariableOf(int offset) => FindSegment(offset);
 
+    [SkipLocalsInit] // the clipped chunk is written before it is read
     private void UpdateRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset, int length)
     {
         // A range from the model lies in one variable or covers whole ones; each piece gets its variable's options.
-        if (ClipValue > 0 || ClipNorm > 0 || GlobalClipNorm > 0)
-        {
-            // The clipped copy's buffer is allocated on the first step, whether or not that step clips: allocated when
-            // clipping first applied, it allocated in whichever later step the gradients first grew past the norm.
-            EnsureClipBuffer(ClipChunk);
-        }
+        // Clipped gradients go through a chunk on the stack: a buffer of each thread's own was allocated by the first
+        // update a thread ran with clipping, which came mid-training for a worker that first took over a range then.
+        Span<float> chunk = ClipValue > 0 || ClipNorm > 0 || GlobalClipNorm > 0 ? stackalloc float[ClipChunk] : [];
 
         int end = offset + length;
         int s = FindSegment(offset);
@@ -640,7 +641,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                 for (int start = offset; start < pieceEnd; start += ClipChunk)
                 {
                     int run = Math.Min(ClipChunk, pieceEnd - start);
-                    ReadOnlySpan<float> clipped = Clip(gradients.Slice(start, run), _segmentScale[s]);
+                    ReadOnlySpan<float> clipped = Clip(gradients.Slice(start, run), _segmentScale[s], chunk);
                     if (decay)
                     {
                         Decay(parameters.Slice(start, run), WeightDecay * _stepRate);
@@ -710,7 +711,7 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
     /// <summary>Drops this thread's clipped-gradient buffer, so that a test sees the sizes one model's steps need from the start.</summary>
     internal static void ReleaseClipBuffer() => t_clipped = null;
 
-    // The most gradients clipped at a time (UpdateRange), the size of each thread's buffer.
+    // The most gradients clipped at a time (UpdateRange), on the stack: 16 KB.
     private const int ClipChunk = 4096;
 
     private static void EnsureClipBuffer(int length)
@@ -721,13 +722,11 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         }
     }
 
-    // The clipped gradient, in the thread's buffer (at most ClipChunk values in an update; a whole variable before a
-    // LAMB step, on the calling thread, whose buffer is sized for the largest at every step).
-    private ReadOnlySpan<float> Clip(ReadOnlySpan<float> gradients, float scale)
+    // The clipped gradient, written to the start of `buffer` (a chunk on the stack in an update; a whole variable before a
+    // LAMB step, in the calling thread's buffer, sized for the largest at every step).
+    private ReadOnlySpan<float> Clip(ReadOnlySpan<float> gradients, float scale, Span<float> buffer)
     {
-        EnsureClipBuffer(gradients.Length);
-
-        Span<float> clipped = t_clipped.AsSpan(0, gradients.Length);
+        Span<float> clipped = buffer[..gradients.Length];
         float limit = ClipValue;
         for (int i = 0; i < clipped.Length; i++)
         {
