@@ -68,9 +68,19 @@ internal sealed class MetricSet
         }
     }
 
-    /// <summary>The model's accuracy in <paramref name="values"/> (under <c>accuracy</c> or a Keras name for it), or NaN.</summary>
+    /// <summary>
+    /// The model's accuracy in <paramref name="values"/> (under <c>accuracy</c> or a Keras name for it, the first of
+    /// <c>accuracy</c>, <c>binary_accuracy</c>, <c>categorical_accuracy</c>, <c>sparse_categorical_accuracy</c> found),
+    /// or NaN where none is there.
+    /// </summary>
+    /// <param name="values">An epoch's or an evaluation's values by name (<see cref="Training.EpochMetrics.Values"/>).</param>
+    /// <param name="prefix">Put before each name: <c>"val_"</c> for the validation accuracy among an epoch's values.</param>
+    /// <returns>The accuracy, or NaN.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="values"/> or <paramref name="prefix"/> is null.</exception>
     public static double AccuracyOf(IReadOnlyDictionary<string, double> values, string prefix = "")
     {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(prefix);
         foreach (string name in AccuracyNames)
         {
             if (values.TryGetValue(prefix + name, out double value))

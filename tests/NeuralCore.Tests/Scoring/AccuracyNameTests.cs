@@ -2,6 +2,7 @@ using NeuralCore.Layers;
 using NeuralCore.Losses;
 using NeuralCore.Models;
 using NeuralCore.Optimizers;
+using NeuralCore.Scoring;
 using NeuralCore.Training;
 
 namespace NeuralCore.Tests.Scoring;
@@ -93,6 +94,16 @@ public class AccuracyNameTests
         Assert.Equal(history.Epochs.Select(e => e.Accuracy), history.Metric("binary_accuracy"));
         Assert.Equal(history.Epochs.Select(e => e.ValidationAccuracy!.Value), history.Metric("val_binary_accuracy"));
         Assert.All(history.Metric("binary_accuracy"), a => Assert.InRange(a, 0, 1));
+
+        // MetricSet.AccuracyOf finds either under its Keras name, the validation one with the "val_" prefix.
+        Assert.All(history.Epochs, e =>
+        {
+            Assert.Equal(e.Accuracy, MetricSet.AccuracyOf(e.Values));
+            Assert.Equal(e.ValidationAccuracy!.Value, MetricSet.AccuracyOf(e.Values, "val_"));
+            Assert.True(double.IsNaN(MetricSet.AccuracyOf(e.Values, "test_")));
+        });
+        Assert.Throws<ArgumentNullException>(() => MetricSet.AccuracyOf(history.Epochs[0].Values, null!));
+        Assert.Throws<ArgumentNullException>(() => MetricSet.AccuracyOf(null!));
     }
 
     [Fact]
