@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace NeuralCore.Samples.Tests;
 
@@ -72,16 +73,14 @@ public sealed partial class MnistMlpProcessTests : IDisposable
         Assert.NotNull(line);
     }
 
-    [Theory]
+    [SkippableTheory]
+    [SupportedOSPlatform("linux")]
     [InlineData("TERM", 143)]
     [InlineData("HUP", 129)]
     [InlineData("INT", 130)]
     public void A_signal_after_the_first_epoch_stops_with_a_checkpoint_and_its_exit_code(string signal, int exitCode)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
+        Skip.If(!OperatingSystem.IsLinux(), "POSIX signals sent with kill");
 
         // Under nohup, SIGHUP is ignored, and every child (build nodes, the test host, the trainer) inherits it ignored:
         // the trainer then rightly keeps training through a hang-up, which is what nohup asks for, and that is checked.
@@ -116,16 +115,14 @@ public sealed partial class MnistMlpProcessTests : IDisposable
         Assert.Empty(TemporaryFiles.In(_out));
     }
 
-    [Fact]
+    [SkippableFact]
+    [SupportedOSPlatform("linux")]
     public async Task Signals_sent_again_and_again_while_the_checkpoint_is_written_leave_it_whole()
     {
         // Issue 12: a second signal while the checkpoint is written must wait for its atomic rename. A burst of SIGTERMs
         // from the first epoch's line on lands before, during and after the save; had any of them killed the process,
         // its exit would not be 143 with a whole checkpoint and no temporary file.
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
+        Skip.If(!OperatingSystem.IsLinux(), "POSIX signals sent with kill");
 
         // Hidden 1024: a 10 MB checkpoint takes milliseconds to write, so signals a millisecond apart arrive while it is written.
         var errors = new System.Text.StringBuilder();
@@ -157,15 +154,13 @@ public sealed partial class MnistMlpProcessTests : IDisposable
         _ = await rest;
     }
 
-    [Fact]
+    [SkippableFact]
+    [SupportedOSPlatform("linux")]
     public async Task A_signal_while_the_data_loads_stops_at_once_with_nothing_written()
     {
         // Issue 12: loading the data can be cancelled. The signal goes once the trainer has an MNIST file open (its
         // handlers are registered before loading starts, and loading takes a few hundred milliseconds).
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
+        Skip.If(!OperatingSystem.IsLinux(), "POSIX signals sent with kill");
 
         string run = Path.Combine(_out, "run");
         using Process trainer = Start("--hidden", "16", "--epochs", "50", "--out", run, "--threads", "1");
@@ -253,13 +248,11 @@ public sealed partial class MnistMlpProcessTests : IDisposable
         Assert.DoesNotContain("MNIST:", stdout, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
+    [SupportedOSPlatform("linux")]
     public async Task Named_pipes_in_place_of_the_data_or_the_model_are_refused_not_waited_on()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
+        Skip.If(!OperatingSystem.IsLinux(), "named pipes made with mkfifo");
 
         string data = Directory.CreateDirectory(Path.Combine(_out, "data")).FullName;
         foreach (string name in NeuralCore.Data.Mnist.FileNames)

@@ -1,3 +1,4 @@
+using System.Runtime.Versioning;
 using NeuralCore.IO;
 using NeuralCore.Layers;
 using NeuralCore.Models;
@@ -177,14 +178,12 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(["runs"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
     }
 
-    [Fact]
+    [SkippableFact]
+    [UnsupportedOSPlatform("windows")]
     public void Write_through_a_symbolic_link_replaces_its_target_and_keeps_the_link_and_the_files_permissions()
     {
         // The link became a regular file and its target kept the old bytes; a private file (0600) became 0644.
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
         string target = Path.Combine(_dir, "target.ncm"), link = Path.Combine(_dir, "link.ncm");
         File.WriteAllBytes(target, [9]);
@@ -197,14 +196,12 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(["link.ncm", "target.ncm"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Order());
     }
 
-    [Fact]
+    [SkippableFact]
+    [UnsupportedOSPlatform("windows")]
     public void Write_over_a_named_pipe_or_a_device_is_refused_and_leaves_it()
     {
         // Both became regular files (as root, /dev/full too), which their readers and ModelFile.Load refuse.
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
         string fifo = Path.Combine(_dir, "pipe.ncm");
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
@@ -221,14 +218,12 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(["pipe.ncm"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
     }
 
-    [Fact]
+    [SkippableFact]
+    [UnsupportedOSPlatform("windows")]
     public void A_write_the_file_system_refuses_names_the_path_given_not_the_temporary_file()
     {
         // "Access to the path '/…/.m.ncm.<pid>.<guid>.tmp' is denied": a file the caller never named.
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
         string folder = Path.Combine(_dir, "readonly"), path = Path.Combine(folder, "m.ncm");
         Directory.CreateDirectory(folder);
@@ -252,15 +247,13 @@ public sealed class AtomicFileTests : IDisposable
         }
     }
 
-    [Fact]
+    [SkippableFact]
+    [UnsupportedOSPlatform("windows")]
     public void Write_into_a_folder_that_cannot_be_looked_at_is_refused_as_access_denied_not_as_missing()
     {
         // Directory.Exists is false for a folder under one without search permission, which was then reported as
         // missing (DirectoryNotFoundException "its folder ... does not exist"); the write itself said access denied.
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
         string locked = Path.Combine(_dir, "locked"), folder = Path.Combine(locked, "sub");
         Directory.CreateDirectory(folder);
@@ -321,14 +314,12 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal([name], Directory.GetFiles(_dir).Select(Path.GetFileName));
     }
 
-    [Fact]
+    [SkippableFact]
+    [UnsupportedOSPlatform("windows")]
     public void MoveIntoPlace_through_a_link_replaces_its_target_in_its_own_folder_or_in_another_one()
     {
         // A rename over the link replaced the link by a regular file and left its target holding the old bytes.
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
         string elsewhere = Path.Combine(_dir, "elsewhere");
         Directory.CreateDirectory(elsewhere);
@@ -354,7 +345,8 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal(["far-target.csv"], Directory.GetFileSystemEntries(elsewhere).Select(Path.GetFileName));
     }
 
-    [Fact]
+    [SkippableFact]
+    [UnsupportedOSPlatform("windows")]
     public void MoveIntoPlace_refuses_a_named_pipe_a_missing_file_and_the_destination_itself_and_keeps_the_temporary_file()
     {
         string path = Path.Combine(_dir, "m.csv"), temporary = AtomicFile.TemporaryBeside(path);
@@ -364,10 +356,7 @@ public sealed class AtomicFileTests : IDisposable
         var same = Assert.Throws<ArgumentException>(() => AtomicFile.MoveIntoPlace(path, path));
         Assert.Equal("temporary", same.ParamName);
         Assert.Equal([7], File.ReadAllBytes(path));
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
         string fifo = Path.Combine(_dir, "pipe.csv");
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
@@ -383,13 +372,11 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal([1], File.ReadAllBytes(written));
     }
 
-    [Fact]
+    [SkippableFact]
+    [UnsupportedOSPlatform("windows")]
     public void MoveIntoPlace_that_the_file_system_refuses_names_the_path_given_and_leaves_the_previous_file()
     {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
         string folder = Path.Combine(_dir, "readonly"), path = Path.Combine(folder, "m.csv");
         Directory.CreateDirectory(folder);

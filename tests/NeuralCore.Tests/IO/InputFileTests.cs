@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Versioning;
 using NeuralCore.Data;
 using NeuralCore.IO;
 using NeuralCore.Layers;
@@ -86,13 +87,11 @@ public sealed class InputFileTests : IDisposable
         }
     }
 
-    [Fact]
+    [SkippableFact]
+    [SupportedOSPlatform("linux")]
     public void Every_reader_refuses_a_named_pipe_without_blocking()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
+        Skip.If(!OperatingSystem.IsLinux(), "named pipes made with mkfifo and Linux devices");
 
         string pipe = MakeFifo("pipe");
         foreach ((string reader, Action read) in new (string, Action)[]
@@ -123,13 +122,11 @@ public sealed class InputFileTests : IDisposable
         Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(_folder)}/[a-z0-9-]+-idx[13]-ubyte\\.gz is a directory: an IDX file must be a regular file\\.$", e.Message);
     }
 
-    [Fact]
+    [SkippableFact]
+    [SupportedOSPlatform("linux")]
     public void An_mnist_folder_whose_files_are_pipes_is_refused_naming_the_file()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
+        Skip.If(!OperatingSystem.IsLinux(), "named pipes made with mkfifo and Linux devices");
 
         foreach (string name in Mnist.FileNames)
         {
@@ -140,13 +137,11 @@ public sealed class InputFileTests : IDisposable
         Assert.Contains("is a named pipe (FIFO), which would block reading until something writes to it: an IDX file must be a regular file.", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
+    [SupportedOSPlatform("linux")]
     public void An_endless_device_is_refused_as_a_model_file()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
+        Skip.If(!OperatingSystem.IsLinux(), "named pipes made with mkfifo and Linux devices");
 
         IOException e = WithinDeadline("ModelFile.Load", () => ModelFile.Load("/dev/zero"));
         Assert.Equal("/dev/zero is a device, not a file with an end: a model file must be a regular file.", e.Message);
