@@ -5,9 +5,10 @@ using BenchmarkDotNet.Attributes;
 namespace NeuralCore.Benchmarks;
 
 /// <summary>
-/// <c>--smoke</c>: every benchmark once, in this process, at the first value of each parameter: its global setup, one
-/// call, its cleanup. Seconds instead of BenchmarkDotNet's minutes, so CI runs it on every change; a benchmark that
-/// throws (a broken setup, a shape the kernels refuse, outputs that disagree) fails the run with its name.
+/// <c>--smoke</c>: every benchmark in this process, at the first value of each parameter and again at the last (the
+/// largest sizes, the widest vector path, the most threads): each time its global setup, one call, its cleanup. Seconds
+/// instead of BenchmarkDotNet's minutes, so CI runs it on every change; a benchmark that throws (a broken setup, a
+/// shape the kernels refuse, outputs that disagree) fails the run with its name and parameters.
 /// </summary>
 internal static class Smoke
 {
@@ -21,29 +22,40 @@ internal static class Smoke
         {
             foreach (MethodInfo benchmark in type.GetMethods().Where(m => m.GetCustomAttribute<BenchmarkAttribute>() is not null))
             {
-                string name = $"{type.Name}.{benchmark.Name}";
-                long start = Stopwatch.GetTimestamp();
-                object instance = Activator.CreateInstance(type)!;
-                try
+                string? first = null;
+                foreach (bool last in (bool[])[false, true])
                 {
-                    string parameters = SetFirstParameters(instance);
-                    Invoke<GlobalSetupAttribute>(instance);
-                    try
+                    string name = $"{type.Name}.{benchmark.Name}";
+                    long start = Stopwatch.GetTimestamp();
+                    object instance = Activator.CreateInstance(type)!;
+                    string parameters = SetParameters(instance, last);
+                    if (parameters == first)
                     {
-                        benchmark.Invoke(instance, null);
-                    }
-                    finally
-                    {
-                        Invoke<GlobalCleanupAttribute>(instance);
+                        // Every parameter has one value: the last combination is the first.
+                        continue;
                     }
 
-                    ran++;
-                    output.WriteLine($"smoke: {name} [{parameters}] ok ({Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms)");
-                }
-                catch (TargetInvocationException ex)
-                {
-                    failures++;
-                    output.WriteLine($"smoke: {name} FAILED: {ex.InnerException?.GetType().Name}: {ex.InnerException?.Message}");
+                    first ??= parameters;
+                    try
+                    {
+                        Invoke<GlobalSetupAttribute>(instance);
+                        try
+                        {
+                            benchmark.Invoke(instance, null);
+                        }
+                        finally
+                        {
+                            Invoke<GlobalCleanupAttribute>(instance);
+                        }
+
+                        ran++;
+                        output.WriteLine($"smoke: {name} [{parameters}] ok ({Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms)");
+                    }
+                    catch (TargetInvocationException ex)
+                    {
+                        failures++;
+                        output.WriteLine($"smoke: {name} [{parameters}] FAILED: {ex.InnerException?.GetType().Name}: {ex.InnerException?.Message}");
+                    }
                 }
             }
         }
@@ -52,7 +64,8 @@ internal static class Smoke
         return failures == 0 && ran > 0 ? 0 : 1;
     }
 
-    private static string SetFirstParameters(object instance)
+    // Sets every parameter to its first value, or its last; returns them as "Name=value, ...".
+    private static string SetParameters(object instance, bool last)
     {
         var set = new List<string>();
         foreach (PropertyInfo property in instance.GetType().GetProperties())
@@ -60,7 +73,7 @@ internal static class Smoke
             object? value = null;
             if (property.GetCustomAttribute<ParamsAttribute>() is { } values)
             {
-                value = values.Values[0];
+                value = last ? values.Values[^1] : values.Values[0];
             }
             else if (property.GetCustomAttribute<ParamsSourceAttribute>() is { } source)
             {
@@ -74,7 +87,8 @@ internal static class Smoke
                     FieldInfo f => f.GetValue(target),
                     _ => null,
                 };
-                value = ((System.Collections.IEnumerable)items!).Cast<object>().First();
+                object[] all = [.. ((System.Collections.IEnumerable)items!).Cast<object>()];
+                value = last ? all[^1] : all[0];
             }
 
             if (value is not null)
