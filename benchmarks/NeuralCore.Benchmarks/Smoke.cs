@@ -28,7 +28,18 @@ internal static class Smoke
                     string name = $"{type.Name}.{benchmark.Name}";
                     long start = Stopwatch.GetTimestamp();
                     object instance = Activator.CreateInstance(type)!;
-                    string parameters = SetParameters(instance, last);
+                    string parameters;
+                    try
+                    {
+                        parameters = SetParameters(instance, last);
+                    }
+                    catch (TargetInvocationException ex)
+                    {
+                        failures++;
+                        output.WriteLine($"smoke: {name} FAILED setting its {(last ? "last" : "first")} parameters: {ex.InnerException?.GetType().Name}: {ex.InnerException?.Message}");
+                        continue;
+                    }
+
                     if (parameters == first)
                     {
                         // Every parameter has one value: the last combination is the first.

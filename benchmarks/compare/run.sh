@@ -259,6 +259,8 @@ if [ "$steps" -eq 1 ]; then
             || die "the step timing of hidden $hidden, batch $batch, $threads thread(s) failed"
           echo "  step: $line"
           echo "${line%\}},\"repeat\":$repeat,\"round_trip_ns\":${round_trip:-null}}" >>"$out/steps.jsonl"
+          wait_quiet
+          measure_round_trip
           line=$(dotnet "$nc_dll" --step --step-data mnist --data "$data" --hidden "$hidden" --batch "$batch" --threads "$threads" --seconds 2) \
             || die "the step timing of hidden $hidden, batch $batch, $threads thread(s) on MNIST images failed"
           echo "  step on MNIST images: $line"

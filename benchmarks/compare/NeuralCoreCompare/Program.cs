@@ -234,14 +234,15 @@ using (var json = new Utf8JsonWriter(stdout))
 Console.Out.WriteLine();
 return history.StopReason is null ? 0 : 1;
 
-// MNIST from `directory`, or null after saying on stderr why it could not be read (a missing folder or file, a corrupt file).
+// MNIST from `directory`, or null after saying on stderr why it could not be read (an empty or missing folder, a missing,
+// unreadable or corrupt file, a header asking for more memory than there is).
 static MnistDataset? LoadMnist(string directory)
 {
     try
     {
         return Mnist.Load(directory);
     }
-    catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+    catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or InsufficientMemoryException or ArgumentException)
     {
         Console.Error.WriteLine($"error: {ex.Message}");
         return null;
@@ -394,9 +395,10 @@ internal sealed record CompareOptions
             };
         }
 
-        if (options.Copies > 1 && (options.Mode is not ("step" or "train") || options.Threads != 1 || options.Loop != "fit" || options.ReadEvery > 0))
+        if (options.Copies > 1 && (options.Mode is not ("step" or "train") || options.Threads != 1 || options.Loop != "fit" || options.ReadEvery > 0
+            || options.StepData != "random"))
         {
-            throw new ArgumentException("--copies runs one-thread trainings or steps (as Fit runs them): give --threads 1, with or without --step, and no --loop or --read-every.");
+            throw new ArgumentException("--copies runs one-thread trainings or steps (as Fit runs them, steps on random inputs): give --threads 1, with or without --step, and no --loop, --read-every or --step-data.");
         }
 
         return options;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using NeuralCore.Configuration;
 
@@ -341,7 +342,8 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
         _count = parameterCount;
         _segments = [.. segments];
         _largestSegment = _segments.Length == 0 ? 0 : _segments.Max(s => s.Length);
-        _segmentScale = new float[_segments.Length];
+        // 1 until a norm clips: a scale other than 1 sends an update through the clipping path.
+        _segmentScale = [.. Enumerable.Repeat(1f, _segments.Length)];
         _frozen = new bool[_segments.Length];
         _decays = [.. _segments.Select(s => (s.Role == ParameterRole.Weight || _decayBiases)
             && !_excludeFromWeightDecay.Any(name => s.Name.Contains(name, StringComparison.Ordinal)))];
@@ -581,7 +583,6 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
                 ReadOnlySpan<float> g = gradients.Slice(segment.Offset, segment.Length);
                 if (ClipValue > 0 || _segmentScale[s] != 1f)
                 {
-                    EnsureClipBuffer(g.Length);
                     g = Clip(g, _segmentScale[s], t_clipped);
                 }
 
@@ -635,9 +636,9 @@ public abstract class Optimizer : IOptimizer, IElementwiseOptimizer
             bool decay = WeightDecay > 0 && _decays[s];
             if (ClipValue > 0 || _segmentScale[s] != 1f)
             {
-                // A run of ClipChunk at a time through the thread's fixed buffer (the update is element by element, so
-                // the same bits): sized by the range, a thread that took over a longer range from another
-                // (WorkerPool) grew it in the middle of training.
+                // A run of ClipChunk at a time through the chunk on the stack (the update is element by element, so the
+                // same bits).
+                Debug.Assert(chunk.Length == ClipChunk, "a scale other than 1 comes from clipping, which sized the chunk");
                 for (int start = offset; start < pieceEnd; start += ClipChunk)
                 {
                     int run = Math.Min(ClipChunk, pieceEnd - start);

@@ -95,14 +95,27 @@ public class AccuracyNameTests
         Assert.Equal(history.Epochs.Select(e => e.ValidationAccuracy!.Value), history.Metric("val_binary_accuracy"));
         Assert.All(history.Metric("binary_accuracy"), a => Assert.InRange(a, 0, 1));
 
-        // MetricSet.AccuracyOf finds either under its Keras name, the validation one with the "val_" prefix.
-        Assert.All(history.Epochs, e =>
+    }
+
+    [Fact]
+    public void AccuracyOf_takes_the_first_accuracy_name_present_with_the_prefix_given()
+    {
+        var values = new Dictionary<string, double>
         {
-            Assert.Equal(e.Accuracy, MetricSet.AccuracyOf(e.Values));
-            Assert.Equal(e.ValidationAccuracy!.Value, MetricSet.AccuracyOf(e.Values, "val_"));
-            Assert.True(double.IsNaN(MetricSet.AccuracyOf(e.Values, "test_")));
-        });
-        Assert.Throws<ArgumentNullException>(() => MetricSet.AccuracyOf(history.Epochs[0].Values, null!));
+            ["loss"] = 0.5,
+            ["binary_accuracy"] = 0.25,
+            ["accuracy"] = 0.75,
+            ["val_sparse_categorical_accuracy"] = 0.125,
+        };
+
+        // "accuracy" before its Keras names; "val_" finds the validation one, under whichever name it has.
+        Assert.Equal(0.75, MetricSet.AccuracyOf(values));
+        Assert.Equal(0.125, MetricSet.AccuracyOf(values, "val_"));
+        values.Remove("accuracy");
+        Assert.Equal(0.25, MetricSet.AccuracyOf(values));
+        Assert.True(double.IsNaN(MetricSet.AccuracyOf(values, "test_")));
+        Assert.True(double.IsNaN(MetricSet.AccuracyOf(new Dictionary<string, double> { ["loss"] = 1 })));
+        Assert.Throws<ArgumentNullException>(() => MetricSet.AccuracyOf(values, null!));
         Assert.Throws<ArgumentNullException>(() => MetricSet.AccuracyOf(null!));
     }
 
