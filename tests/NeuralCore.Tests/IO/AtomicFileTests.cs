@@ -203,11 +203,7 @@ public sealed class AtomicFileTests : IDisposable
         // Both became regular files (as root, /dev/full too), which their readers and ModelFile.Load refuse.
         Skip.If(OperatingSystem.IsWindows(), "Unix file modes, symbolic links and named pipes");
 
-        string fifo = Path.Combine(_dir, "pipe.ncm");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
-        {
-            mkfifo.WaitForExit();
-        }
+        string fifo = NamedPipe.Make(Path.Combine(_dir, "pipe.ncm"));
 
         var e = Assert.Throws<IOException>(() => AtomicFile.Write(fifo, [1]));
         Assert.Equal($"'{fifo}' is a named pipe (FIFO), not a regular file: it is not replaced by one. Write to a file's path.", e.Message);
@@ -363,11 +359,7 @@ public sealed class AtomicFileTests : IDisposable
     {
         Skip.If(OperatingSystem.IsWindows(), "named pipes made with mkfifo");
 
-        string fifo = Path.Combine(_dir, "pipe.csv");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
-        {
-            mkfifo.WaitForExit();
-        }
+        string fifo = NamedPipe.Make(Path.Combine(_dir, "pipe.csv"));
 
         string written = AtomicFile.TemporaryBeside(fifo);
         File.WriteAllBytes(written, [1]);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
 using NeuralCore.Data;
 using NeuralCore.IO;
@@ -170,14 +169,7 @@ public sealed class InputFileTests : IDisposable
         Assert.Throws<OperationCanceledException>(() => stream.Read(buffer));
     }
 
-    private string MakeFifo(string name)
-    {
-        string path = Path.Combine(_folder, name);
-        using Process mkfifo = Process.Start("mkfifo", [path])!;
-        mkfifo.WaitForExit();
-        Assert.Equal(0, mkfifo.ExitCode);
-        return path;
-    }
+    private string MakeFifo(string name) => NamedPipe.Make(Path.Combine(_folder, name));
 
     // A reader that opened the pipe would block in open(2) for ever: give it 10 s on another thread.
     private static IOException WithinDeadline(string reader, Action read)
