@@ -265,7 +265,7 @@ STEP_INPUTS = {"random": "random", "mnist": "MNIST"}
 def step_scaling(rows):
     """Each thread count's speed-up of the step alone over one thread (best µs over best µs), per (hidden, batch),
     on random inputs and on MNIST images: beside the epochs' speed-up, what an epoch adds to the step."""
-    plain = {(r.get("data", "random"), hidden_key(r["hidden"]), r["batch"], r["threads"]): r
+    plain = {(step_data(r), hidden_key(r["hidden"]), r["batch"], r["threads"]): r
              for r in rows if r.get("copies", 1) == 1}
     counts = sorted({t for (_, _, _, t) in plain if t > 1})
     if 1 not in {t for (_, _, _, t) in plain} or not counts:
@@ -304,7 +304,7 @@ def step_table(rows, peak):
     head.append("round trip ns (each repeat)")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for r in plain:
-        cells = [STEP_INPUTS[r.get("data", "random")], str(r["hidden"]), str(r["batch"]), str(r["threads"]),
+        cells = [STEP_INPUTS[step_data(r)], str(r["hidden"]), str(r["batch"]), str(r["threads"]),
                  f"{r['step_us_min']:.0f} / {r['step_us_median']:.0f}", f"{r['gflops_best']:.1f}"]
         if peak:
             cells.append(f"{r['percent_of_peak_best']:.1f}%")

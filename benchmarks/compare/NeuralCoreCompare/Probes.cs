@@ -250,13 +250,10 @@ internal static class Probes
             }
             else
             {
-                if (images.Count < batch || images.FeatureSize != 784)
-                {
-                    throw new ArgumentException($"--step-data mnist needs {batch} images of 784 pixels; the data set has {images.Count} of {images.FeatureSize}.");
-                }
-
-                _x = images.Features.AsSpan(0, batch * 784).ToArray();
-                _y = images.Labels.AsSpan(0, batch).ToArray();
+                // The first `batch` samples, gathered as Fit gathers a batch (Features would convert all of them).
+                _x = new float[batch * images.FeatureSize];
+                _y = new int[batch];
+                images.Gather([.. Enumerable.Range(0, batch)], 0, batch, _x, _y);
             }
 
             _model = new Sequential(784, seed: 1);

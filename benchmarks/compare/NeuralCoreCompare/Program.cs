@@ -61,11 +61,6 @@ if (options.Mode == "contention")
 
 if (options.Mode == "step")
 {
-    if (options.ReadEvery > 0 && options.Loop == "fit")
-    {
-        throw new ArgumentException("--read-every needs --loop plain or training-loop (Fit's steps have no reads between them).");
-    }
-
     if (options.Copies > 1)
     {
         (double Min, double Median)[] copies = Probes.StepCopies(options.Hidden, options.Batch, options.Seconds, options.Copies);
@@ -86,6 +81,11 @@ if (options.Mode == "step")
         }
 
         images = loaded.Train;
+        if (images.Count < options.Batch || images.FeatureSize != Mnist.Features)
+        {
+            Console.Error.WriteLine($"error: --step-data mnist needs {options.Batch} images of {Mnist.Features} pixels; '{options.DataDirectory}' holds {images.Count} of {images.FeatureSize}.");
+            return 2;
+        }
     }
 
     (double min, double median) = Probes.Step(options.Hidden, options.Batch, options.Seconds, options.Loop, options.ReadEvery, images);
@@ -393,6 +393,16 @@ internal sealed record CompareOptions
                 },
                 _ => throw new ArgumentException($"unknown option '{name}'."),
             };
+        }
+
+        if (options.ReadEvery > 0 && options.Loop == "fit")
+        {
+            throw new ArgumentException("--read-every needs --loop plain or training-loop (Fit's steps have no reads between them).");
+        }
+
+        if (options.StepData != "random" && options.Mode != "step")
+        {
+            throw new ArgumentException("--step-data chooses the batch of --step; the other modes read no batch of it.");
         }
 
         if (options.Copies > 1 && (options.Mode is not ("step" or "train") || options.Threads != 1 || options.Loop != "fit" || options.ReadEvery > 0
