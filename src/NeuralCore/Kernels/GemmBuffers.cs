@@ -37,6 +37,9 @@ internal static unsafe class GemmBuffers
     // batch 32, two threads, both cores busy with another process: 5 of 10 runs of the allocation test). The partial
     // sums are not among them: only the thread that starts a product asks for them, before its run.
     private static long s_highA, s_highSteps;
+
+    /// <summary>The largest packed A any item of a run has asked for (tests ask for more, to see a reserve happen).</summary>
+    internal static long HighWaterA => Volatile.Read(ref s_highA);
     private static int s_made; // MadeB | MadeTile | MadeProductFactor
     private const int MadeB = 1, MadeTile = 2, MadeProductFactor = 4;
 

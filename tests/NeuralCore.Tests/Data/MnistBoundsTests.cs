@@ -70,8 +70,8 @@ public sealed class MnistBoundsTests : IDisposable
         try
         {
             Dataset data = Mnist.LoadFiles(images, labels);
-            Assert.True(p.DeclaredImages == p.Images && p.DeclaredLabels == p.Labels && p.Images == p.Labels && p.Side == 28 && p.LabelValue <= 9,
-                $"an inconsistent pair loaded as {data.Count} samples");
+            Assert.True(p.DeclaredImages == p.Images && p.DeclaredLabels == p.Labels && p.Images == p.Labels && p.Images > 0 && p.Side == 28 && p.LabelValue <= 9,
+                $"an inconsistent or empty pair loaded as {data.Count} samples");
             Assert.Equal(p.Images, data.Count);
         }
         catch (InvalidDataException e)

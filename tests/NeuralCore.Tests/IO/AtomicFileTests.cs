@@ -8,6 +8,9 @@ namespace NeuralCore.Tests.IO;
 
 public sealed class AtomicFileTests : IDisposable
 {
+    // 0644: the mode a written temporary file would have under the usual umask, unlike the destinations' 0600.
+    private const UnixFileMode ReadableByAll = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
     private readonly string _dir = Directory.CreateTempSubdirectory("neuralcore-atomic-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -285,6 +288,12 @@ public sealed class AtomicFileTests : IDisposable
 
         string temporary = AtomicFile.TemporaryBeside(path);
         File.WriteAllBytes(temporary, [1, 2, 3]);
+        if (!OperatingSystem.IsWindows())
+        {
+            // Another mode than the destination's whatever the umask, so that a plain rename would be seen.
+            File.SetUnixFileMode(temporary, ReadableByAll);
+        }
+
         AtomicFile.MoveIntoPlace(temporary, path);
         Assert.Equal([1, 2, 3], File.ReadAllBytes(path));
         if (!OperatingSystem.IsWindows())
@@ -330,6 +339,7 @@ public sealed class AtomicFileTests : IDisposable
             File.CreateSymbolicLink(link, linkText);
             string temporary = AtomicFile.TemporaryBeside(link);
             File.WriteAllBytes(temporary, [1, 2]);
+            File.SetUnixFileMode(temporary, ReadableByAll);
             AtomicFile.MoveIntoPlace(temporary, link);
             Assert.Equal(linkText, new FileInfo(link).LinkTarget);
             Assert.Equal([1, 2], File.ReadAllBytes(target));

@@ -53,9 +53,9 @@ public unsafe class GemmBuffersTests
         try
         {
             Parallelism.DegreeOfParallelism = 2;
-            // A size a little above any other test's (which every worker then keeps: 1.2 MB), asked for by the caller's
-            // own item of a run.
-            long aLength = 300_017 + Random.Shared.Next(1000);
+            // A size above any asked for so far in this process (which every worker then keeps), asked for by the
+            // caller's own item of a run: a worker that already held it would pass without a reserve.
+            long aLength = Math.Max(300_017, GemmBuffers.HighWaterA + 1) + Random.Shared.Next(1000);
             int caller = Environment.CurrentManagedThreadId;
             for (int attempt = 0; attempt < 100; attempt++)
             {
@@ -108,6 +108,11 @@ public unsafe class GemmBuffersTests
                 var warm = new AskingWork(1, asker: 1);
                 Assert.True(WorkerPool.TryRun(warm, 2, 2));
                 _ = GemmBuffers.A(2_000_003 + Random.Shared.Next(1000));
+
+                // No thread keeps an allocation context past this, so a collection between the two reads below cannot
+                // add its unused room to the worker's count (AllocationBaseline).
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
                 var first = new AskingWork(0, asker: 1);
                 Assert.True(WorkerPool.TryRun(first, 2, 2));
                 var second = new AskingWork(0, asker: 1);

@@ -11,8 +11,8 @@ public class IsaLevelTests
 {
     // A product's plan at the path the library picks by default (Gemm.Multiply plans with KernelIsaSupport.Best): the
     // 12 x 32 tile of two 512-bit vectors per row for 100 rows, the 8 x 32 one for 128 rows (only the Vector512
-    // micro-kernels are 32 wide; the generated table's constants name each). Proves the products, not only the vector
-    // types, ran at 512 bits. (The kernels' function pointers are not compared: the compiler warns that two pointers to
+    // micro-kernels are 32 wide; the generated table's constants name each). Proves that the products plan 512-bit tiles,
+    // not only that the vector types are 512 bits wide; that a plan runs the kernels it names is GemmTests'. (The kernels' function pointers are not compared: the compiler warns that two pointers to
     // one method may differ.)
     private static void AssertProductsUse512BitTiles()
     {
