@@ -44,12 +44,13 @@ public class ModelFileVersion1FixtureTests
         return values;
     }
 
-    // Bit for bit where the vectors are hardware-accelerated: the fixtures were written on the AVX-512 path, and the
+    // Bit for bit where 256-bit vectors are hardware-accelerated: the fixtures were written on the AVX-512 path, and the
     // AVX2 path gives the same bits (DOTNET_EnableAVX512=0). Where they are not (DOTNET_EnableHWIntrinsic=0, one of CI's
     // runs), the products and exponentials round differently, and the old library's own scalar path wrote other files
     // and other predictions. There, on these files, the predictions came out 1 to 3 ulps from the vector path's and the
-    // parameters after a step the same bits (2026-12-06): each value within MaxScalarUlps.
-    private static readonly int AllowedUlps = Vector128.IsHardwareAccelerated ? 0 : MaxScalarUlps;
+    // parameters after a step the same bits (2026-12-06): each value within MaxScalarUlps. A CPU with 128-bit vectors
+    // only (ARM64) runs other kernels again, never measured against these files: it gets the same allowance.
+    private static readonly int AllowedUlps = Vector256.IsHardwareAccelerated ? 0 : MaxScalarUlps;
 
     private const int MaxScalarUlps = 8;
 
