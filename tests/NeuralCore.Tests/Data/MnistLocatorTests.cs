@@ -70,12 +70,8 @@ public class MnistLocatorTests
         string unreadable = Path.Combine(dir.Path, "unreadable");
         WriteFakeMnist(unreadable);
         string unreadableFile = Path.Combine(unreadable, Mnist.TestImagesFile);
-        File.SetUnixFileMode(locked, UnixFileMode.None);
-        File.SetUnixFileMode(unsearchable, UnixFileMode.UserRead);
-        File.SetUnixFileMode(unreadableFile, UnixFileMode.None);
-        try
-        {
-            bool ran = IO.FileAccessOverride.RunWithoutIt(() =>
+        IO.FileAccessOverride.WithModes(
+            () =>
             {
                 var above = Assert.Throws<UnauthorizedAccessException>(() => MnistLocator.ResolveAsync(below).GetAwaiter().GetResult());
                 Assert.Equal($"The MNIST folder '{below}' cannot be reached: a folder above it does not let this user look inside (permission denied).", above.Message);
@@ -87,15 +83,10 @@ public class MnistLocatorTests
 
                 var file = Assert.Throws<UnauthorizedAccessException>(() => Mnist.Load(unreadable, MnistSplit.Test));
                 Assert.Contains(unreadableFile, file.Message, StringComparison.Ordinal);
-            });
-            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
-        }
-        finally
-        {
-            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            File.SetUnixFileMode(unsearchable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            File.SetUnixFileMode(unreadableFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+            },
+            (locked, UnixFileMode.None),
+            (unsearchable, UnixFileMode.UserRead),
+            (unreadableFile, UnixFileMode.None));
     }
 
     [Fact]

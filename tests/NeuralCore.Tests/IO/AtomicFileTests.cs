@@ -227,23 +227,16 @@ public sealed class AtomicFileTests : IDisposable
         string folder = Path.Combine(_dir, "readonly"), path = Path.Combine(folder, "m.ncm");
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(path, [7]);
-        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-        try
-        {
-            bool ran = FileAccessOverride.RunWithoutIt(() =>
+        FileAccessOverride.WithModes(
+            () =>
             {
                 var e = Assert.Throws<UnauthorizedAccessException>(() => AtomicFile.Write(path, [1, 2]));
                 Assert.StartsWith($"'{path}' could not be written (", e.Message, StringComparison.Ordinal);
                 Assert.EndsWith("); the previous file, if any, is untouched.", e.Message, StringComparison.Ordinal);
-            });
-            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
-            Assert.Equal([7], File.ReadAllBytes(path));
-            Assert.Equal(["m.ncm"], Directory.GetFileSystemEntries(folder).Select(Path.GetFileName));
-        }
-        finally
-        {
-            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+            },
+            (folder, UnixFileMode.UserRead | UnixFileMode.UserExecute));
+        Assert.Equal([7], File.ReadAllBytes(path));
+        Assert.Equal(["m.ncm"], Directory.GetFileSystemEntries(folder).Select(Path.GetFileName));
     }
 
     [SkippableFact]
@@ -256,23 +249,17 @@ public sealed class AtomicFileTests : IDisposable
 
         string locked = Path.Combine(_dir, "locked"), folder = Path.Combine(locked, "sub");
         Directory.CreateDirectory(folder);
-        File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        try
-        {
-            // Root looks through any folder: the check runs on a thread without that override (CI runs as root).
-            bool ran = FileAccessOverride.RunWithoutIt(() =>
+
+        // Root looks through any folder: the check runs on a thread without that override (CI runs as root).
+        FileAccessOverride.WithModes(
+            () =>
             {
                 Assert.False(Directory.Exists(folder));
                 var e = Assert.Throws<UnauthorizedAccessException>(() => AtomicFile.Write(Path.Combine(folder, "m.ncm"), [1, 2]));
                 Assert.Contains(folder, e.Message, StringComparison.Ordinal);
-            });
-            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
-            Assert.Equal(["sub"], Directory.GetFileSystemEntries(locked).Select(Path.GetFileName));
-        }
-        finally
-        {
-            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+            },
+            (locked, UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Assert.Equal(["sub"], Directory.GetFileSystemEntries(locked).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -390,22 +377,15 @@ public sealed class AtomicFileTests : IDisposable
         File.WriteAllBytes(path, [7]);
         string temporary = AtomicFile.TemporaryBeside(path);
         File.WriteAllBytes(temporary, [1, 2]);
-        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-        try
-        {
-            bool ran = FileAccessOverride.RunWithoutIt(() =>
+        FileAccessOverride.WithModes(
+            () =>
             {
                 var e = Assert.Throws<UnauthorizedAccessException>(() => AtomicFile.MoveIntoPlace(temporary, path));
                 Assert.StartsWith($"'{path}' could not be written (", e.Message, StringComparison.Ordinal);
                 Assert.EndsWith("); the previous file, if any, is untouched.", e.Message, StringComparison.Ordinal);
-            });
-            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
-            Assert.Equal([7], File.ReadAllBytes(path));
-            Assert.Equal([1, 2], File.ReadAllBytes(temporary));
-        }
-        finally
-        {
-            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+            },
+            (folder, UnixFileMode.UserRead | UnixFileMode.UserExecute));
+        Assert.Equal([7], File.ReadAllBytes(path));
+        Assert.Equal([1, 2], File.ReadAllBytes(temporary));
     }
 }

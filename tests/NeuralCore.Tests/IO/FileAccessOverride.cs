@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace NeuralCore.Tests.IO;
 
@@ -64,6 +65,36 @@ internal static partial class FileAccessOverride
 
         failure?.Throw();
         return true;
+    }
+
+    /// <summary>
+    /// Gives each path its mode, runs <paramref name="action"/> as an ordinary user would see them
+    /// (<see cref="RunWithoutIt"/>), and gives every path back its owner's access (0700 for a folder, 0600 for a file)
+    /// whether or not the action failed, so that the test's clean-up can delete them. Fails the test where the
+    /// capabilities could not be dropped.
+    /// </summary>
+    [UnsupportedOSPlatform("windows")]
+    public static void WithModes(Action action, params (string Path, UnixFileMode Mode)[] modes)
+    {
+        var restore = modes.Select(m => (m.Path, Directory.Exists(m.Path)
+            ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            : UnixFileMode.UserRead | UnixFileMode.UserWrite)).ToArray();
+        try
+        {
+            foreach ((string path, UnixFileMode mode) in modes)
+            {
+                File.SetUnixFileMode(path, mode);
+            }
+
+            Assert.True(RunWithoutIt(action), "The test thread's capabilities to override file modes could not be dropped.");
+        }
+        finally
+        {
+            foreach ((string path, UnixFileMode mode) in restore)
+            {
+                File.SetUnixFileMode(path, mode);
+            }
+        }
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -56,11 +56,10 @@ public sealed class InputFileTests : IDisposable
         string model = Path.Combine(locked, "m.ncm"), idx = Path.Combine(locked, "labels-idx1-ubyte");
         ModelFile.Save(new Sequential(2, seed: 1).Add(new Dense(1)), model);
         File.WriteAllBytes(idx, Idx.Build([2], [3, 4]));
-        File.SetUnixFileMode(locked, UnixFileMode.None);
-        try
-        {
-            // Root looks through any folder: the check runs on a thread without that override (CI runs as root).
-            bool ran = FileAccessOverride.RunWithoutIt(() =>
+
+        // Root looks through any folder: the check runs on a thread without that override (CI runs as root).
+        FileAccessOverride.WithModes(
+            () =>
             {
                 foreach ((string reader, string path, Action read) in new (string, string, Action)[]
                 {
@@ -75,13 +74,8 @@ public sealed class InputFileTests : IDisposable
 
                 // A file that is not there, under a folder that can be searched, is still missing.
                 Assert.Throws<FileNotFoundException>(() => ModelFile.Load(Path.Combine(_folder, "none.ncm")));
-            });
-            Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
-        }
-        finally
-        {
-            File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+            },
+            (locked, UnixFileMode.None));
     }
 
     [SkippableFact]

@@ -381,28 +381,21 @@ public sealed class CallbackTests : IDisposable
 
         string folder = Path.Combine(_folder, "readonly");
         Directory.CreateDirectory(folder);
-        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-        try
+        foreach (Callback callback in new Callback[] { new ModelCheckpoint(Path.Combine(folder, "sub", "m.ncm"), monitor: "loss"), new CsvLogger(Path.Combine(folder, "h.csv")) })
         {
-            foreach (Callback callback in new Callback[] { new ModelCheckpoint(Path.Combine(folder, "sub", "m.ncm"), monitor: "loss"), new CsvLogger(Path.Combine(folder, "h.csv")) })
-            {
-                var (model, data) = Setup(40);
-                bool ran = IO.FileAccessOverride.RunWithoutIt(() =>
+            var (model, data) = Setup(40);
+            IO.FileAccessOverride.WithModes(
+                () =>
                 {
                     var e = Assert.Throws<UnauthorizedAccessException>(() => model.Fit(data, new FitOptions { Epochs = 1, Callbacks = [callback] }));
                     Assert.StartsWith($"{callback.GetType().Name}'s path '", e.Message, StringComparison.Ordinal);
                     Assert.Contains($"cannot be written: the folder '{folder}' does not allow new files", e.Message, StringComparison.Ordinal);
-                });
-                Assert.True(ran, "The test thread's capabilities to override file modes could not be dropped.");
-                Assert.Equal(0, model.EpochsTrained);
-            }
+                },
+                (folder, UnixFileMode.UserRead | UnixFileMode.UserExecute));
+            Assert.Equal(0, model.EpochsTrained);
+        }
 
-            Assert.Empty(Directory.GetFileSystemEntries(folder));
-        }
-        finally
-        {
-            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
     }
 
     [Fact]
