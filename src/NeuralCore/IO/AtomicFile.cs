@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace NeuralCore.IO;
 
 /// <summary>
@@ -224,6 +226,7 @@ public static class AtomicFile
         }
 
         File.Move(temporary, full, overwrite: true);
+        s_issued.TryRemove(temporary, out _);
     }
 
     // Where the bytes go for `path` (absolute: `full`): the file a symbolic link leads to (a link replaced by a regular
@@ -330,14 +333,16 @@ public static class AtomicFile
             {
             }
 
-            File.Delete(probe);
+            TryDelete(probe);
         }
         catch (UnauthorizedAccessException e)
         {
+            s_issued.TryRemove(probe, out _);
             throw new UnauthorizedAccessException($"{what} '{path}' cannot be written: the folder '{folder}' does not allow new files ({e.Message}).", e);
         }
         catch (IOException e)
         {
+            s_issued.TryRemove(probe, out _);
             throw new IOException($"{what} '{path}' cannot be written: the folder '{folder}' does not take new files ({e.Message}).", e);
         }
     }
@@ -355,8 +360,15 @@ public static class AtomicFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
-        return Path.Combine(Path.GetDirectoryName(full)!, $".{TemporaryStem(Path.GetFileName(full))}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{TemporaryStem(Path.GetFileName(full))}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        s_issued.TryAdd(temporary, 0);
+        return temporary;
     }
+
+    // The temporary names this process has handed out and not yet renamed or deleted here: live files, whatever their
+    // write time says (one copied in with its old time predates this process, and so looked like a killed run's that
+    // happened to share this process's pid, as every run in a container may), which RemoveStale leaves alone.
+    private static readonly ConcurrentDictionary<string, byte> s_issued = new(StringComparer.Ordinal);
 
     // The part of a temporary name taken from the destination's: all of it up to 205 UTF-8 bytes, else its first 205
     // (whole characters). The rest of the name, ".pid.guid.tmp" and the leading dot, takes at most 50 bytes: the whole
@@ -391,7 +403,8 @@ public static class AtomicFile
     /// given. A file of a live process, or one that cannot be deleted, is left alone. A process whose pid is reused (in
     /// a container each run is often pid 1) is recognized by its start time: a file last written more than a few
     /// seconds before the process of its pid started was left by another process, and is removed, the caller's own
-    /// pid included.
+    /// pid included, except a name <see cref="TemporaryBeside"/> gave this process that is not yet renamed or deleted
+    /// here (a file copied into it keeps an older write time).
     /// </summary>
     /// <param name="directory">The folder to clean; nothing happens when it does not exist.</param>
     /// <param name="fileName">Only the temporary files of this destination (a file name, without a folder), or null for all.</param>
@@ -438,7 +451,7 @@ public static class AtomicFile
             if (parts.Length < 5 || (stem is not null && name != $".{stem}.{parts[^3]}.{parts[^2]}.{parts[^1]}")
                 || parts[^1] is not ("tmp" or "part") || parts[^2].Length != 32
                 || !int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
-                || MayStillBeWriting(pid, File.GetLastWriteTimeUtc(candidate)))
+                || s_issued.ContainsKey(Path.GetFullPath(candidate)) || MayStillBeWriting(pid, File.GetLastWriteTimeUtc(candidate)))
             {
                 continue;
             }
@@ -505,6 +518,7 @@ public static class AtomicFile
         try
         {
             File.Delete(path);
+            s_issued.TryRemove(path, out _);
         }
         catch (IOException)
         {

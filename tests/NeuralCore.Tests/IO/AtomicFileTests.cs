@@ -55,6 +55,31 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public void A_temporary_name_this_process_was_given_survives_every_sweep_until_it_is_moved()
+    {
+        // Dated before this process started (copied in with its old time), a live temporary file looked like a killed
+        // run's of a reused pid, and another sweep of its folder (a download's, another Write's) deleted it before its
+        // owner moved it into place.
+        string path = Path.Combine(_dir, "curves.png");
+        string temporary = AtomicFile.TemporaryBeside(path);
+        File.WriteAllBytes(temporary, [1, 2]);
+        DateTime started = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+        File.SetLastWriteTimeUtc(temporary, started - TimeSpan.FromHours(1));
+
+        Assert.Equal(0, AtomicFile.RemoveStale(_dir));
+        Assert.Equal(0, AtomicFile.RemoveStale(_dir, "curves.png"));
+        AtomicFile.Write(path, stream => stream.WriteByte(9));
+        Assert.True(File.Exists(temporary));
+        AtomicFile.MoveIntoPlace(temporary, path);
+        Assert.Equal([1, 2], File.ReadAllBytes(path));
+
+        // Moved, the name is no longer this process's: a file of that name left again is a killed run's.
+        File.WriteAllBytes(temporary, [3]);
+        File.SetLastWriteTimeUtc(temporary, started - TimeSpan.FromHours(1));
+        Assert.Equal(1, AtomicFile.RemoveStale(_dir, "curves.png"));
+    }
+
+    [Fact]
     public void MoveIntoPlace_keeps_a_temporary_file_of_its_own_written_before_the_process_started()
     {
         // Its name carries this process's id; dated before this process started (copied with its old time, a server
