@@ -72,6 +72,7 @@ internal static class DelimitedRows
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty or only white space.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist (or is not a regular file: <see cref="InputFile.RequireRegular"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     public static T ReadFile<T>(string path, Func<TextReader, string, T> read)
     {
         ArgumentNullException.ThrowIfNull(path);

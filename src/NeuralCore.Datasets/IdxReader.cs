@@ -57,7 +57,7 @@ public static class IdxReader
     /// <returns>The file's type, dimensions and data.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied; it was reported as missing), or the file may not be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="DirectoryNotFoundException">A folder on the path does not exist.</exception>
     /// <exception cref="InvalidDataException">
     /// The contents are not a valid IDX file: wrong magic, unsupported data type, no or too many dimensions, a size
@@ -77,7 +77,7 @@ public static class IdxReader
     /// <returns>The file's type, dimensions and data.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is out of range.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied; it was reported as missing), or the file may not be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="InvalidDataException">The contents are not a valid IDX file, or declare more elements than allowed.</exception>
     /// <exception cref="InsufficientMemoryException">The header declares a body larger than the memory this process may use (refused before reading it).</exception>
     /// <exception cref="IOException">The file could not be read.</exception>
@@ -93,7 +93,7 @@ public static class IdxReader
     /// <returns>The file's type, dimensions and data.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxElements"/> is out of range.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied; it was reported as missing), or the file may not be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket (refused before opening it), or the file could not be read.</exception>
     /// <exception cref="InvalidDataException">The contents are not a valid IDX file, or declare more elements than allowed.</exception>
     /// <exception cref="InsufficientMemoryException">The header declares a body larger than the memory this process may use (refused before reading it).</exception>
@@ -131,7 +131,7 @@ public static class IdxReader
     /// <param name="path">The file.</param>
     /// <returns>The dimensions, or null when the header is not a readable IDX header (<see cref="Read(string)"/> then says why).</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied; it was reported as missing), or the file may not be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="IOException">The file could not be read.</exception>
     public static int[]? ReadDimensions(string path)
     {

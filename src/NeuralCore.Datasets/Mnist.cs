@@ -176,7 +176,7 @@ public static class Mnist
 
     /// <summary>Throws unless <paramref name="full"/> is a folder, saying whether it is missing, a file, or out of reach.</summary>
     /// <exception cref="DirectoryNotFoundException">It does not exist, or it is a file (a regular file was reported as missing).</exception>
-    /// <exception cref="UnauthorizedAccessException">A folder above it may not be searched by this user (it was reported as missing).</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder above it may not be searched by this user (permission denied, not reported as missing).</exception>
     internal static void RequireFolder(string full)
     {
         if (Directory.Exists(full))

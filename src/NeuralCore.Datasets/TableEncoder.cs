@@ -479,6 +479,7 @@ public sealed class TableEncoder
     /// <returns>The encoder.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="InvalidDataException">
     /// The file is larger than <see cref="MaxFileBytes"/>, not JSON, not a NeuralCore table encoder, of a later format
     /// version, or inconsistent (a missing or ill-typed field, a repeated column, category or class); the file and

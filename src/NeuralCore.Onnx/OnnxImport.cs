@@ -52,6 +52,7 @@ public static class OnnxImport
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="InvalidDataException">The file is not an ONNX model, is larger than <see cref="MaxFileBytes"/>, declares no opset of the standard operators, names two initializers alike, its tensors do not fit its graph, or a weight or bias is NaN or infinite (the message names the tensor and index).</exception>
     /// <exception cref="NotSupportedException">The graph is not a chain of the operators above (the message names the node), its opset is before 7 or after <see cref="MaxOpset"/>, or its layers would hold more parameters than one array.</exception>
     /// <exception cref="InsufficientMemoryException">Its layers' parameters would not fit in the memory available (checked before any is allocated).</exception>

@@ -6,8 +6,9 @@ namespace NeuralCore;
 /// The argument checks shared by the whole library, so that every entry point words the same problem the same way,
 /// Keras's way: what was expected, then what was received, named (<c>Expected a positive number of units. Received:
 /// units=0.</c>). <c>name</c> arguments are the parameter (or option) names; messages show them in
-/// camelCase. Every message is built only on failure, so a check allocates nothing when it passes; kernels throw the
-/// same exceptions, built here, from out of line (<see cref="Kernels.ThrowHelper"/>), so that their callers stay small.
+/// camelCase. Every message is built only on failure, so a check allocates nothing when it passes (but
+/// <see cref="FitsInMemory"/>, which reads the GC's memory figures); kernels throw the same exceptions from out of line
+/// where they are hot (<see cref="Kernels.ThrowHelper"/>, which builds most of them here), so that their callers stay small.
 /// </summary>
 internal static class Check
 {

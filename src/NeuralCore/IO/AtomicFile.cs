@@ -97,8 +97,7 @@ public static class AtomicFile
             throw new FileNotFoundException($"Expected the written file to put in place of '{path}'. Received: temporary=\"{temporary}\" (no such file).", temporary);
         }
 
-        RequireFolder(path, "The path", folderMustExist: true);
-        full = Destination(path, full);
+        full = CheckedDestination(path, full);
         if (Path.GetDirectoryName(source) != Path.GetDirectoryName(full))
         {
             Write(path, stream =>
@@ -176,9 +175,9 @@ public static class AtomicFile
     /// </remarks>
     internal static async Task<bool> TryWriteAsync(string path, Func<FileStream, Task<bool>> write)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        string checkedPath = FilePath(path);
         ArgumentNullException.ThrowIfNull(write);
-        (string full, string temporary) = Prepare(path, Path.GetFullPath(path));
+        (string full, string temporary) = Prepare(path, checkedPath);
         bool committed = false;
         try
         {
@@ -210,10 +209,16 @@ public static class AtomicFile
     // fresh temporary name beside it, once what killed writers of the same file left is removed.
     private static (string Full, string Temporary) Prepare(string path, string full)
     {
-        RequireFolder(path, "The path", folderMustExist: true);
-        full = Destination(path, full);
+        full = CheckedDestination(path, full);
         RemoveStale(Path.GetDirectoryName(full)!, Path.GetFileName(full));
         return (full, TemporaryBeside(full));
+    }
+
+    // The file `path` (absolute: `full`) puts the bytes in, once its folder is known to exist (Destination).
+    private static string CheckedDestination(string path, string full)
+    {
+        RequireFolder(path, "The path", folderMustExist: true);
+        return Destination(path, full);
     }
 
     // The complete, flushed temporary file replaces the destination in one rename.

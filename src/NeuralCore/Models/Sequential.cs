@@ -755,7 +755,8 @@ public sealed class Sequential : IArenaOwner
     public IOptimizer? Optimizer { get; private set; }
 
     /// <summary>
-    /// The metrics given to <see cref="Compile"/> (Keras's names: <c>accuracy</c>, <c>mae</c>, <c>mse</c>,
+    /// The metrics given to <see cref="Compile"/> (Keras's names: <c>accuracy</c>, or <c>binary_accuracy</c>,
+    /// <c>categorical_accuracy</c> and <c>sparse_categorical_accuracy</c> where the model's accuracy is that kind, <c>mae</c>, <c>mse</c>,
     /// <c>rmse</c>, <c>r2</c>, and a loss's mean over the samples: <c>mape</c>, <c>msle</c>, <c>log_cosh</c>,
     /// <c>poisson</c>, <c>kl_divergence</c>, <c>cosine_similarity</c> (the similarity, from -1 to 1), <c>hinge</c>,
     /// <c>squared_hinge</c>, <c>categorical_hinge</c>; Keras's confusion metrics <c>precision</c> and <c>recall</c> at 0.5
@@ -903,7 +904,8 @@ public sealed class Sequential : IArenaOwner
     /// <exception cref="ArgumentException">
     /// The loss does not suit the model's last layer (a softmax or sigmoid layer before a loss that applies it
     /// again, probabilities expected from a model that does not output them, one output for a categorical loss), the
-    /// loss has no reduction to train on, a metric is unknown, or the optimizer is compiled into another model (its
+    /// loss has no reduction to train on, a metric is unknown or is a Keras accuracy of the other kind than the model's
+    /// (<c>binary_accuracy</c> for a categorical model, say), or the optimizer is compiled into another model (its
     /// state is one model's). The message says what to change.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxBatchSize"/> needs a buffer larger than a .NET array.</exception>

@@ -183,7 +183,7 @@ public static class ModelFile
     /// </param>
     /// <returns>The model, with bitwise the weights it was saved with.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied; it was reported as missing), or the file may not be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket (refused before opening it), or the file cannot be read.</exception>
     /// <exception cref="InvalidDataException">The file is not a NeuralCore model, is truncated, corrupt, of another version, or inconsistent; the message names the file and the problem.</exception>
     public static Sequential Load(string path, bool compile = true)
@@ -248,7 +248,7 @@ public static class ModelFile
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or the file's layers differ from the model's (the message names the first that differs, and how).</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied; it was reported as missing), or the file may not be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A folder on the path does not let this user look inside (permission denied, not reported as missing), or the file may not be read.</exception>
     /// <exception cref="IOException">The path is a directory, a named pipe, a device or a socket, or the file cannot be read.</exception>
     /// <exception cref="InvalidDataException">The file is not a NeuralCore model, is truncated, corrupt, of another version, or inconsistent.</exception>
     /// <exception cref="InvalidOperationException">Another thread is training the model, or a callback of its <c>Fit</c> whose <c>ReadsModelBetweenSteps</c> is false calls it between steps.</exception>

@@ -69,7 +69,7 @@ internal static class WorkerPool
     public static long TakenOver => Volatile.Read(ref s_takenOver);
 
     // What each thread that runs items calls, between runs, when the kernels' per-thread buffers have grown on some
-    // thread since it last did (ReserveGrew), so that every thread can then run any item without allocating. The
+    // thread since it last did (ReserveGrew), so that a worker can then run any item without allocating. The
     // version sits on a cache line of its own: every worker reads it after every run, and it changes only when a buffer
     // grows, so it must not share a line with the words each run writes (s_busy, the claims).
     private static Action? s_reserve;
@@ -94,8 +94,9 @@ internal static class WorkerPool
     /// Says that a per-thread buffer grew on a thread running items: every pool worker calls <paramref name="reserve"/>
     /// once after its next run, off that run's critical path, to grow its own. The callers of runs do not: a reserve
     /// in the middle of a step could replace a buffer a product still points into, and at a step's start it would
-    /// allocate in a training loop whenever another model in the process grew one. A caller's buffers are the
-    /// largest already, as it runs every serial product.
+    /// allocate in a training loop whenever another model in the process grew one. So a caller that takes over a late
+    /// worker's item may still allocate there once, where that item asks for more than the caller's own items and
+    /// serial products ever did (the take-over test checks the usual case: the caller's items are the larger).
     /// </summary>
     internal static void ReserveGrew(Action reserve)
     {

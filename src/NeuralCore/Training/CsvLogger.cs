@@ -61,7 +61,7 @@ public sealed class CsvLogger : Callback
     /// <inheritdoc/>
     /// <exception cref="IOException">The file cannot be created or read, the path is a directory, a named pipe, a device or a socket, or a folder on it is a file.</exception>
     /// <exception cref="InvalidOperationException">Appending to a file whose header names other columns than this training reports.</exception>
-    /// <exception cref="UnauthorizedAccessException">The file or its folder is not writable.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its folder is not writable, or a folder on the path does not let this user look inside.</exception>
     public override void OnTrainBegin(TrainingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
