@@ -518,6 +518,7 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
 
         // .NET's lock is a best-effort flock on Unix: where the file system has none (NFS without lockd, some FUSE
         // mounts) or DOTNET_SYSTEM_IO_DISABLEFILELOCKING is set, it locks nothing without a word. A second open shows it.
+        bool enforced = false;
         try
         {
             using var probe = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
@@ -525,14 +526,19 @@ internal sealed class Trainer(TextWriter output, TextWriter error, bool interact
         }
         catch (IOException ex) when (IsSharingViolation(ex))
         {
+            enforced = true;
         }
 
-        // Only once the folder is held: a run refused by the lock had already removed the files it took for a killed
-        // run's, and a live run in another container (another pid namespace) can carry this process's pid, its partial
-        // history last written before this process started (AtomicFile.RemoveStale's test of a reused pid).
+        // Only once the folder is held (and so not where the lock holds nothing): a run refused by the lock had already
+        // removed the files it took for a killed run's, and a live run in another container (another pid namespace)
+        // can carry this process's pid, its partial history last written before this process started
+        // (AtomicFile.RemoveStale's test of a reused pid).
         try
         {
-            RemoveStale(directory);
+            if (enforced)
+            {
+                RemoveStale(directory);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
